@@ -1,0 +1,215 @@
+"""Dose-error reduction: the coded checks a proposed program must pass before it can be reviewed.
+
+Each finding has a stable ``code`` (tests, audit logs and scripts key on it), a severity and a message
+that names the value, its unit and the limit. Errors block: no override exists. Warnings need a typed
+acknowledgement with a reason before the program may be written. The library's identity travels with
+every report so a later review can tell which rules applied.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from programmer.library import DrugRule, LibraryIdentity, LoadedLibrary
+from programmer.planner import Plan
+from programmer.program import Flex, Program, Stopped
+from programmer.pump import PumpLimits
+
+LOW_ALARM_SOON_DAYS = 7.0
+"""Warn when the low-reservoir alarm would sound within a week: refills are booked 3-5 days ahead of it."""
+
+SLIP_FACTORS = (10.0, 1000.0)
+SLIP_TOLERANCE = 0.15
+"""A ratio within 15 % of 10x or 1000x (or their inverses) looks like a decimal-point or mg/mcg slip."""
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    message: str
+    field: str = ""
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "severity": self.severity, "message": self.message, "field": self.field}
+
+
+@dataclass
+class CheckReport:
+    library: LibraryIdentity
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def codes(self) -> set[str]:
+        return {f.code for f in self.findings}
+
+    def error(self, code: str, message: str, field: str = "") -> None:
+        self.findings.append(Finding(code, "error", message, field))
+
+    def warn(self, code: str, message: str, field: str = "") -> None:
+        self.findings.append(Finding(code, "warning", message, field))
+
+
+def _fmt(value: float) -> str:
+    """A dose or volume for a message: enough digits to tell 0.15 from 1.5, no float noise."""
+    return f"{value:.6g}"
+
+
+def check_program(
+    plan: Plan,
+    library: LoadedLibrary,
+    pump: PumpLimits,
+    current: Program | None = None,
+) -> CheckReport:
+    """Run every check on the plan of a proposed program (and against the current one, when known)."""
+    report = CheckReport(library.identity)
+    program = plan.program
+    rule = _check_drug(program, library, report)
+    _check_flow(plan, pump, report)
+    _check_schedule(program, rule, pump, report)
+    if rule is not None and not isinstance(program.therapy, Stopped):
+        _check_daily_dose(plan, rule, report)
+    if current is not None:
+        _check_change(plan, current, rule, report)
+    _check_reservoir(plan, report)
+    return report
+
+
+def _check_drug(program: Program, library: LoadedLibrary, report: CheckReport) -> DrugRule | None:
+    drug = program.drug
+    rule = library.rule_for(drug.name)
+    if rule is None:
+        report.error("DRUG_NOT_IN_LIBRARY", f"drug {drug.name!r} is not in the drug library {library.identity.name!r} "
+                     f"version {library.identity.version}", "drug.name")
+        return None
+    if drug.dose_unit != rule.dose_unit:
+        report.error("DOSE_UNIT_MISMATCH", f"{rule.name} is dosed in {rule.dose_unit} in the drug library; the program "
+                     f"says {drug.dose_unit}", "drug.dose_unit")
+        return None
+    if not rule.allows_concentration(drug.concentration_per_ml):
+        allowed = ", ".join(_fmt(c) for c in rule.concentrations_per_ml)
+        report.error("CONCENTRATION_NOT_IN_LIBRARY", f"{rule.name} at {_fmt(drug.concentration_per_ml)} "
+                     f"{rule.dose_unit}/mL is not a library concentration (allowed: {allowed} {rule.dose_unit}/mL)",
+                     "drug.concentration_per_ml")
+    return rule
+
+
+def _check_flow(plan: Plan, pump: PumpLimits, report: CheckReport) -> None:
+    for index, segment in enumerate(plan.segments):
+        if segment.ml_per_hour == 0:
+            continue
+        where = f"therapy.steps[{index}]" if isinstance(plan.program.therapy, Flex) else "therapy.daily_dose"
+        if segment.ml_per_day > pump.max_rate_ml_per_day:
+            report.error("FLOW_ABOVE_PUMP_MAX", f"{where} needs {_fmt(segment.ml_per_day)} mL/day, above the "
+                         f"{pump.model} maximum of {_fmt(pump.max_rate_ml_per_day)} mL/day", where)
+        elif segment.ml_per_day < pump.min_rate_ml_per_day:
+            report.error("FLOW_BELOW_PUMP_MIN", f"{where} needs {_fmt(segment.ml_per_day)} mL/day, below the "
+                         f"{pump.model} minimum of {_fmt(pump.min_rate_ml_per_day)} mL/day", where)
+
+
+def _check_schedule(program: Program, rule: DrugRule | None, pump: PumpLimits, report: CheckReport) -> None:
+    therapy = program.therapy
+    if not isinstance(therapy, Flex):
+        return
+    if therapy.cycle_days > pump.max_cycle_days:
+        report.error("FLEX_CYCLE_TOO_LONG", f"the cycle is {therapy.cycle_days} days; the {pump.model} runs cycles "
+                     f"of at most {pump.max_cycle_days} days", "therapy.cycle_days")
+    limit = pump.max_steps_per_day if rule is None else min(pump.max_steps_per_day, rule.max_flex_steps_per_day)
+    for day in range(1, therapy.cycle_days + 1):
+        count = sum(1 for step in therapy.steps if step.day == day)
+        if count > limit:
+            report.error("TOO_MANY_FLEX_STEPS", f"day {day} has {count} flex steps; at most {limit} a day are allowed",
+                         "therapy.steps")
+
+
+def _check_daily_dose(plan: Plan, rule: DrugRule, report: CheckReport) -> None:
+    unit = f"{rule.dose_unit}/day"
+    limits = rule.daily_dose
+    for day, dose in enumerate(plan.daily_doses, start=1):
+        label = "daily dose" if plan.cycle_days == 1 else f"day {day} dose"
+        if dose > limits.hard_max:
+            report.error("DAILY_DOSE_ABOVE_HARD_MAX", f"{label} {_fmt(dose)} {unit} is above the hard maximum "
+                         f"{_fmt(limits.hard_max)} {unit} for {rule.name}", "therapy")
+        elif dose > limits.soft_max:
+            report.warn("DAILY_DOSE_ABOVE_SOFT_MAX", f"{label} {_fmt(dose)} {unit} is above the soft maximum "
+                        f"{_fmt(limits.soft_max)} {unit} for {rule.name}", "therapy")
+        elif dose < limits.hard_min:
+            report.error("DAILY_DOSE_BELOW_HARD_MIN", f"{label} {_fmt(dose)} {unit} is below the hard minimum "
+                         f"{_fmt(limits.hard_min)} {unit} for {rule.name}", "therapy")
+        elif dose < limits.soft_min:
+            report.warn("DAILY_DOSE_BELOW_SOFT_MIN", f"{label} {_fmt(dose)} {unit} is below the soft minimum "
+                        f"{_fmt(limits.soft_min)} {unit} for {rule.name}", "therapy")
+
+
+def _check_change(plan: Plan, current: Program, rule: DrugRule | None, report: CheckReport) -> None:
+    new, old = plan.program, current
+    if (new.drug.name.casefold(), new.drug.dose_unit) != (old.drug.name.casefold(), old.drug.dose_unit):
+        report.warn("CURRENT_DRUG_DIFFERS", f"the current program is {old.drug.name} in {old.drug.dose_unit}; the new "
+                    f"one is {new.drug.name} in {new.drug.dose_unit}: changes cannot be compared", "drug")
+        return
+    if not math.isclose(new.drug.concentration_per_ml, old.drug.concentration_per_ml, rel_tol=1e-9):
+        ratio = new.drug.concentration_per_ml / old.drug.concentration_per_ml
+        code = "PROBABLE_CONCENTRATION_SLIP" if _looks_like_slip(ratio) else "CONCENTRATION_CHANGED"
+        report.warn(code, f"concentration changes from {_fmt(old.drug.concentration_per_ml)} to "
+                    f"{_fmt(new.drug.concentration_per_ml)} {new.drug.dose_unit}/mL ({ratio:.4g}x): a new concentration "
+                    "needs a refill and a bridge bolus", "drug.concentration_per_ml")
+    old_dose = Plan(old, plan.reservoir, plan.start).mean_daily_dose
+    new_dose = plan.mean_daily_dose
+    unit = f"{new.drug.dose_unit}/day"
+    if isinstance(new.therapy, Stopped):
+        if old_dose > 0:
+            report.warn("THERAPY_STOPPED", f"delivery stops (now {_fmt(old_dose)} {unit}): abrupt withdrawal of "
+                        f"{new.drug.name} can be life-threatening", "therapy.mode")
+        return
+    if old_dose <= 0:
+        return
+    ratio = new_dose / old_dose
+    if _looks_like_slip(ratio):
+        report.error("PROBABLE_UNIT_OR_DECIMAL_SLIP", f"daily dose {_fmt(new_dose)} {unit} is {ratio:.4g}x the current "
+                     f"{_fmt(old_dose)} {unit}: probably a misplaced decimal point or mg/mcg mix-up", "therapy")
+    if rule is None:
+        return
+    percent = (ratio - 1) * 100
+    text = f"daily dose changes by {percent:+.1f} % ({_fmt(old_dose)} -> {_fmt(new_dose)} {unit})"
+    if abs(percent) > rule.change_percent.hard:
+        report.error("CHANGE_ABOVE_HARD_LIMIT", f"{text}, beyond the hard limit of {_fmt(rule.change_percent.hard)} % "
+                     f"for {rule.name}", "therapy")
+    elif abs(percent) > rule.change_percent.soft:
+        report.warn("CHANGE_ABOVE_SOFT_LIMIT", f"{text}, beyond the soft limit of {_fmt(rule.change_percent.soft)} % "
+                    f"for {rule.name}", "therapy")
+
+
+def _looks_like_slip(ratio: float) -> bool:
+    """True when ``ratio`` is close to 10, 1000, 1/10 or 1/1000 (in log terms, within SLIP_TOLERANCE)."""
+    if ratio <= 0:
+        return False
+    for factor in SLIP_FACTORS:
+        for target in (factor, 1 / factor):
+            if abs(math.log(ratio / target)) <= math.log(1 + SLIP_TOLERANCE):
+                return True
+    return False
+
+
+def _check_reservoir(plan: Plan, report: CheckReport) -> None:
+    minutes = plan.minutes_to_low_alarm
+    if minutes is None:
+        return
+    days = minutes / (24 * 60)
+    reservoir = plan.reservoir
+    if minutes == 0:
+        report.warn("RESERVOIR_AT_LOW_ALARM", f"the reservoir holds {_fmt(reservoir.volume_ml)} mL, at or below the "
+                    f"low-alarm threshold of {_fmt(reservoir.low_alarm_ml)} mL: refill now", "reservoir")
+    elif days < LOW_ALARM_SOON_DAYS:
+        report.warn("LOW_ALARM_SOON", f"the low-reservoir alarm ({_fmt(reservoir.low_alarm_ml)} mL) is reached in "
+                    f"{days:.1f} days, within {LOW_ALARM_SOON_DAYS:g} days: plan a refill", "reservoir")

@@ -1,0 +1,120 @@
+"""The ``pump-programmer`` command line: subcommands, exit codes, one-line errors.
+
+Exit codes are a contract (DESIGN.md section 3): 0 done; 2 invalid input (nothing sent); 3 refused by a
+safety limit (nothing sent); 4 the link failed; 5 written but the read-back did not match. Errors are a
+single line on stderr naming the field, the value and the limit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from datetime import datetime
+
+from programmer.checks import check_program
+from programmer.errors import InputError
+from programmer.library import load_library
+from programmer.plan_report import plan_to_json, plan_to_text
+from programmer.planner import Plan
+from programmer.program import Program, load_program
+from programmer.pump import make_reservoir, pump_model, smallest_model_holding
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+EXIT_REFUSED = 3
+EXIT_LINK_FAILED = 4
+EXIT_VERIFY_FAILED = 5
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
+
+
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date and time (e.g. 2026-11-28T09:00)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pump-programmer", description="Clinician programmer for implanted intrathecal drug pumps.")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    plan = commands.add_parser("plan", help="offline projection of a program: no pump is contacted")
+    plan.add_argument("program", help="program document (itb-program/1 JSON)")
+    plan.add_argument("--reservoir-ml", type=_finite, required=True, help="volume in the reservoir now, mL")
+    plan.add_argument("--low-alarm-ml", type=_finite, default=2.0, help="low-reservoir alarm threshold, mL (default 2)")
+    plan.add_argument("--capacity-ml", type=_finite, help="reservoir capacity, mL (default: the pump model's)")
+    plan.add_argument("--pump-model", help="pump model whose flow limits apply (default: the smallest that holds "
+                      "the reservoir: ITB-20 or ITB-40)")
+    plan.add_argument("--start", type=_timestamp, help="projection start, ISO 8601 (default: now)")
+    plan.add_argument("--current", help="the program running now, to check the size of the change")
+    plan.add_argument("--library", help="drug library JSON to use instead of the shipped one")
+    plan.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    plan.set_defaults(handler=run_plan)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of the program document")
+    schema.set_defaults(handler=run_schema)
+    return parser
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    program = load_program(args.program)
+    current = load_program(args.current) if args.current else None
+    library = load_library(args.library)
+    pump = pump_model(args.pump_model) if args.pump_model else smallest_model_holding(
+        args.capacity_ml if args.capacity_ml is not None else args.reservoir_ml
+    )
+    capacity = args.capacity_ml if args.capacity_ml is not None else pump.capacity_ml
+    if capacity > pump.capacity_ml:
+        raise InputError([("--capacity-ml", f"{capacity:g} mL is more than the {pump.model} reservoir "
+                                            f"({pump.capacity_ml:g} mL)")])
+    reservoir = make_reservoir(capacity, args.reservoir_ml, args.low_alarm_ml)
+    start = args.start or datetime.now().astimezone()
+    plan = Plan(program, reservoir, start)
+    current_plan = Plan(current, reservoir, start) if current is not None else None
+    report = check_program(plan, library, pump, current)
+    if args.json:
+        print(json.dumps(plan_to_json(plan, report, pump, current_plan), indent=2))
+    else:
+        print(plan_to_text(plan, report, pump, current_plan))
+    return EXIT_REFUSED if report.errors else EXIT_OK
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(Program.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        print("pump-programmer: the clinician GUI is not part of this build yet; use a subcommand", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        return args.handler(args)
+    except InputError as exc:
+        print(f"pump-programmer: invalid input: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""The drug library: per-drug rules for dose-error reduction, versioned and identified by a hash.
+
+A library ships with the package (``data/drug_library.json``) and a site may name its own file instead.
+Either is validated on load; a bad library is an error, never half-used. Every check report carries the
+library's identity (name, version, SHA-256 of its canonical content) so a review shows which rules applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import resources
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from programmer.errors import InputError, from_validation_error
+from programmer.program import DoseUnit, parse_json_text, read_json_file
+
+LIBRARY_FORMAT = "itb-drug-library/1"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+class DailyDoseLimits(_Strict):
+    """Daily dose bands in the drug's dose unit per day: outside soft warns, outside hard blocks."""
+
+    hard_min: Annotated[float, Field(ge=0)]
+    soft_min: Annotated[float, Field(ge=0)]
+    soft_max: Annotated[float, Field(gt=0)]
+    hard_max: Annotated[float, Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DailyDoseLimits":
+        if not self.hard_min <= self.soft_min <= self.soft_max <= self.hard_max:
+            raise ValueError("limits must satisfy hard_min <= soft_min <= soft_max <= hard_max")
+        return self
+
+
+class ChangeLimits(_Strict):
+    """Largest change of the mean daily dose from the current program, in percent, either direction."""
+
+    soft: Annotated[float, Field(gt=0)]
+    hard: Annotated[float, Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ChangeLimits":
+        if self.soft > self.hard:
+            raise ValueError("soft must not exceed hard")
+        return self
+
+
+class BolusLimits(_Strict):
+    """Largest single bolus in dose units; a hard maximum of 0 means the drug is never given as a bolus."""
+
+    soft_max: Annotated[float, Field(ge=0)]
+    hard_max: Annotated[float, Field(ge=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "BolusLimits":
+        if self.soft_max > self.hard_max:
+            raise ValueError("soft_max must not exceed hard_max")
+        return self
+
+
+class DrugRule(_Strict):
+    """Everything the library says about one drug."""
+
+    name: Annotated[str, Field(min_length=1)]
+    dose_unit: DoseUnit
+    concentrations_per_ml: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)]
+    daily_dose: DailyDoseLimits
+    change_percent: ChangeLimits
+    max_flex_steps_per_day: Annotated[int, Field(ge=1)]
+    bolus: BolusLimits
+    sources: list[str] = []
+
+    def allows_concentration(self, concentration_per_ml: float) -> bool:
+        """True when the concentration is one the library lists (to a relative 1e-9, for float noise)."""
+        return any(abs(concentration_per_ml - allowed) <= 1e-9 * allowed for allowed in self.concentrations_per_ml)
+
+
+class LibraryIdentity(_Strict):
+    """Which rules applied: shown in every report and stored with every audit entry."""
+
+    name: str
+    version: str
+    sha256: str
+
+
+class DrugLibrary(_Strict):
+    """A validated drug library document."""
+
+    format: Literal["itb-drug-library/1"]
+    name: Annotated[str, Field(min_length=1)]
+    version: Annotated[str, Field(min_length=1)]
+    notes: str = ""
+    drugs: Annotated[list[DrugRule], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "DrugLibrary":
+        names = [drug.name.casefold() for drug in self.drugs]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"drug names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    def rule_for(self, drug_name: str) -> DrugRule | None:
+        """The rule for a drug, matched without regard to letter case; None when the drug is not listed."""
+        wanted = drug_name.casefold()
+        return next((drug for drug in self.drugs if drug.name.casefold() == wanted), None)
+
+
+class LoadedLibrary:
+    """A library together with its identity (computed once, from its canonical content)."""
+
+    def __init__(self, library: DrugLibrary, identity: LibraryIdentity):
+        self.library = library
+        self.identity = identity
+
+    def rule_for(self, drug_name: str) -> DrugRule | None:
+        return self.library.rule_for(drug_name)
+
+
+def library_from_data(data: object, source: str) -> LoadedLibrary:
+    """Validate parsed JSON as a drug library and compute its identity."""
+    if not isinstance(data, dict):
+        raise InputError([("", "a drug library must be a JSON object")], source)
+    try:
+        library = DrugLibrary.model_validate(data, strict=True)
+    except ValidationError as exc:
+        raise from_validation_error(exc, source)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return LoadedLibrary(library, LibraryIdentity(name=library.name, version=library.version, sha256=digest))
+
+
+def load_library(path: str | os.PathLike | None = None) -> LoadedLibrary:
+    """Load the library a user names, or the one shipped with the package when ``path`` is None."""
+    if path is not None:
+        return library_from_data(read_json_file(path), str(path))
+    shipped = resources.files("programmer").joinpath("data/drug_library.json")
+    return library_from_data(parse_json_text(shipped.read_text(encoding="utf-8"), "shipped library"), "shipped library")

@@ -1,0 +1,197 @@
+"""The program document, ``itb-program/1``: what the pump is told to deliver.
+
+The format is a public contract (DESIGN.md section 3): other people's tests read and write it, so the
+models are strict. Unknown fields, wrong types (a string where a number belongs, a float where a day
+number belongs), non-positive doses or concentrations and badly ordered flex steps are all errors that
+name the field; nothing is coerced or guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from programmer.errors import InputError, from_validation_error
+
+FORMAT = "itb-program/1"
+MINUTES_PER_DAY = 24 * 60
+MAX_CYCLE_DAYS = 31
+"""The document allows cycles up to a month; each pump model declares the longest cycle it runs."""
+
+DoseUnit = Literal["mcg", "mg"]
+_START = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class StrictModel(BaseModel):
+    """Base for every document model: no extra keys, no type coercion, no NaN, immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+
+
+class Drug(StrictModel):
+    """The drug in the reservoir. Concentration is in dose units per mL (mcg/mL or mg/mL)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    dose_unit: DoseUnit
+    concentration_per_ml: Annotated[float, Field(gt=0)]
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_trimmed(cls, value: str) -> str:
+        if value != value.strip():
+            raise ValueError("drug name must not start or end with spaces")
+        return value
+
+
+class Stopped(StrictModel):
+    """No delivery at all (e.g. before a first fill or for explant)."""
+
+    mode: Literal["stopped"]
+
+
+class SimpleContinuous(StrictModel):
+    """The same rate all day: ``daily_dose`` dose units per day."""
+
+    mode: Literal["simple_continuous"]
+    daily_dose: Annotated[float, Field(gt=0)]
+
+
+class FlexStep(StrictModel):
+    """One step of a flex schedule: from ``start`` on ``day`` until the next step, at ``dose_per_hour``."""
+
+    day: Annotated[int, Field(ge=1)] = 1
+    start: str
+    dose_per_hour: Annotated[float, Field(gt=0)]
+
+    @field_validator("start")
+    @classmethod
+    def _whole_minute(cls, value: str) -> str:
+        if not _START.match(value):
+            raise ValueError("start must be a time of day on a whole minute, written HH:MM (00:00 to 23:59)")
+        return value
+
+    @property
+    def offset_minutes(self) -> int:
+        """Minutes from the start of the cycle (day 1 00:00) to this step's start."""
+        hours, minutes = self.start.split(":")
+        return (self.day - 1) * MINUTES_PER_DAY + int(hours) * 60 + int(minutes)
+
+
+class Flex(StrictModel):
+    """A schedule of steps over a cycle of ``cycle_days`` days that repeats."""
+
+    mode: Literal["flex"]
+    cycle_days: Annotated[int, Field(ge=1, le=MAX_CYCLE_DAYS)] = 1
+    steps: Annotated[list[FlexStep], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _steps_in_order(self) -> "Flex":
+        for index, step in enumerate(self.steps):
+            if step.day > self.cycle_days:
+                raise ValueError(
+                    f"steps[{index}].day is {step.day} but the cycle has only {self.cycle_days} day(s)"
+                )
+        if self.steps[0].offset_minutes != 0:
+            raise ValueError("steps[0] must start on day 1 at 00:00 so the whole cycle is covered")
+        for index in range(1, len(self.steps)):
+            before, after = self.steps[index - 1], self.steps[index]
+            if after.offset_minutes <= before.offset_minutes:
+                raise ValueError(
+                    f"steps[{index}] (day {after.day} {after.start}) must start after "
+                    f"steps[{index - 1}] (day {before.day} {before.start}); starts must strictly increase"
+                )
+        return self
+
+
+Therapy = Annotated[Union[Stopped, SimpleContinuous, Flex], Field(discriminator="mode")]
+
+
+class Program(StrictModel):
+    """A whole program document: which drug, and how it is delivered."""
+
+    format: Literal["itb-program/1"]
+    drug: Drug
+    therapy: Therapy
+
+    def to_json(self) -> str:
+        """The document as indented JSON, the form saved to files."""
+        return json.dumps(self.model_dump(mode="json"), indent=2) + "\n"
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"key {key!r} appears twice in one object")
+        seen[key] = value
+    return seen
+
+
+def parse_json_text(text: str, source: str | None = None) -> object:
+    """Parse JSON strictly: duplicate keys and NaN/Infinity are errors, not silently accepted."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError([("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")], source)
+    except (ValueError, RecursionError) as exc:
+        raise InputError([("", f"not valid JSON: {exc}")], source)
+
+
+def read_json_file(path: str | os.PathLike, source: str | None = None) -> object:
+    """Read and strictly parse a JSON file; unreadable or non-UTF-8 files are InputErrors."""
+    source = source or str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError([("", f"cannot read file: {exc.strerror or exc}")], source)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError([("", "file is not UTF-8 text")], source)
+    return parse_json_text(text, source)
+
+
+def program_from_data(data: object, source: str | None = None) -> Program:
+    """Validate already-parsed JSON data as a program document."""
+    if not isinstance(data, dict):
+        raise InputError([("", "a program document must be a JSON object")], source)
+    try:
+        return Program.model_validate(data, strict=True)
+    except ValidationError as exc:
+        raise from_validation_error(exc, source)
+
+
+def load_program(path: str | os.PathLike) -> Program:
+    """Load and validate a program document from a file."""
+    return program_from_data(read_json_file(path), str(path))
+
+
+def save_program(program: Program, path: str | os.PathLike) -> None:
+    """Write a program document atomically: a crash leaves the old file or the new one, never half."""
+    write_text_atomically(Path(path), program.to_json())
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Write text to a temp file beside ``path``, fsync it, then rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+

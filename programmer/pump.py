@@ -1,0 +1,96 @@
+"""What the planner needs to know about the pump: its model's limits and its reservoir.
+
+Pumps declare their limits and the checks read them (never hard-coded in a check), so a new model is a
+new entry here, or the figures a pump reports when it is interrogated.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from programmer.errors import InputError, from_validation_error
+
+
+class PumpLimits(BaseModel):
+    """A pump model's delivery limits, in mL/day, and the flex schedule it can hold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    model: str
+    capacity_ml: Annotated[float, Field(gt=0)]
+    min_rate_ml_per_day: Annotated[float, Field(ge=0)]
+    max_rate_ml_per_day: Annotated[float, Field(gt=0)]
+    max_steps_per_day: Annotated[int, Field(ge=1)]
+    max_cycle_days: Annotated[int, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _range_ordered(self) -> "PumpLimits":
+        if self.min_rate_ml_per_day >= self.max_rate_ml_per_day:
+            raise ValueError("min_rate_ml_per_day must be below max_rate_ml_per_day")
+        return self
+
+
+# The emulator's own pump models (DESIGN.md section 4: the emulator is not a copy of a real pump).
+# Their figures are chosen to sit near field pumps of the same sizes: 20 and 40 mL reservoirs, a flow
+# range of 0.048 to 24 mL/day (0.002 to 1 mL/h), flex schedules of up to 13 steps a day over up to 7 days.
+PUMP_MODELS: dict[str, PumpLimits] = {
+    name: PumpLimits(
+        model=name,
+        capacity_ml=capacity,
+        min_rate_ml_per_day=0.048,
+        max_rate_ml_per_day=24.0,
+        max_steps_per_day=13,
+        max_cycle_days=7,
+    )
+    for name, capacity in (("ITB-20", 20.0), ("ITB-40", 40.0))
+}
+
+
+def pump_model(name: str) -> PumpLimits:
+    """The limits of a known pump model, or an InputError listing the models there are."""
+    try:
+        return PUMP_MODELS[name]
+    except KeyError:
+        known = ", ".join(sorted(PUMP_MODELS))
+        raise InputError([("pump_model", f"unknown pump model {name!r}; known models: {known}")])
+
+
+def smallest_model_holding(volume_ml: float) -> PumpLimits:
+    """The smallest known pump whose reservoir holds ``volume_ml`` (for offline plans without a pump)."""
+    for limits in sorted(PUMP_MODELS.values(), key=lambda item: item.capacity_ml):
+        if volume_ml <= limits.capacity_ml:
+            return limits
+    largest = max(item.capacity_ml for item in PUMP_MODELS.values())
+    raise InputError([("reservoir_ml", f"{volume_ml:g} mL is more than the largest reservoir ({largest:g} mL)")])
+
+
+class Reservoir(BaseModel):
+    """The reservoir as the pump calculates it: capacity, current volume and the low-alarm threshold (mL)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    capacity_ml: Annotated[float, Field(gt=0)]
+    volume_ml: Annotated[float, Field(ge=0)]
+    low_alarm_ml: Annotated[float, Field(ge=0)] = 2.0
+
+    @model_validator(mode="after")
+    def _fits(self) -> "Reservoir":
+        if self.volume_ml > self.capacity_ml:
+            raise ValueError(
+                f"volume_ml {self.volume_ml:g} mL is more than the reservoir capacity {self.capacity_ml:g} mL"
+            )
+        if self.low_alarm_ml >= self.capacity_ml:
+            raise ValueError(
+                f"low_alarm_ml {self.low_alarm_ml:g} mL must be below the capacity {self.capacity_ml:g} mL"
+            )
+        return self
+
+
+def make_reservoir(capacity_ml: float, volume_ml: float, low_alarm_ml: float) -> Reservoir:
+    """Build a Reservoir, turning validation failures into an InputError that names the field."""
+    try:
+        return Reservoir(capacity_ml=capacity_ml, volume_ml=volume_ml, low_alarm_ml=low_alarm_ml)
+    except ValidationError as exc:
+        raise from_validation_error(exc)
