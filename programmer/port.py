@@ -1,0 +1,197 @@
+"""The driver port: what the rest of the programmer asks of a pump, whatever the link.
+
+``programmer`` never imports a concrete driver. Drivers register a factory under the entry-point group
+``itb_programmer.drivers`` (see pyproject.toml) and ``open_driver(url)`` picks the first that accepts
+the URL. Results are plain dataclasses so the CLI, the GUI and the tests read them the same way.
+
+The central safety idea (from LoopKit's uncertain delivery and AndroidAPS' success-vs-enacted): a write
+has four outcomes, and only ``VERIFIED`` means the pump runs the new program as read back from it.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import entry_points
+from typing import Callable
+
+from programmer.program import Drug, Program
+
+ProgressCallback = Callable[[str, float], None]
+"""Called as ``progress(step_name, fraction_done)`` with fraction_done in [0, 1]; must not block."""
+
+DRIVER_ENTRY_POINT_GROUP = "itb_programmer.drivers"
+
+
+class LinkError(Exception):
+    """The link to the pump failed (timeout, disconnect, garbled beyond retries). Names the step."""
+
+
+class PumpRefused(Exception):
+    """The pump understood the request and said no (status code and its message)."""
+
+    def __init__(self, status: str, message: str, field_name: str | None = None):
+        self.status = status
+        self.field_name = field_name
+        super().__init__(f"pump refused ({status}): {message}")
+
+
+@dataclass(frozen=True)
+class PumpIdentity:
+    model: str
+    serial: str
+    firmware: str
+    capacity_ml: float
+    min_rate_ml_per_day: float
+    max_rate_ml_per_day: float
+    max_steps_per_day: int
+    max_cycle_days: int
+    event_log_size: int
+
+
+@dataclass(frozen=True)
+class Alarm:
+    code: str
+    severity: str  # "critical" | "non_critical"
+    since: datetime
+
+
+@dataclass(frozen=True)
+class BolusState:
+    bolus_id: str
+    dose: float
+    delivered: float
+    remaining_s: float
+
+
+@dataclass(frozen=True)
+class PumpStatus:
+    pump_time: datetime
+    battery_status: str  # "ok" | "eri" | "eos"
+    battery_percent: float
+    volume_ml: float
+    low_alarm_ml: float
+    capacity_ml: float
+    alarms: tuple[Alarm, ...]
+    program_checksum: str
+    cycle_phase_min: float
+    bolus: BolusState | None = None
+
+
+@dataclass(frozen=True)
+class ActiveProgram:
+    """What the pump runs. ``drug`` is None on a factory-new pump (then ``program`` is None too)."""
+
+    drug: Drug | None
+    therapy: dict
+    checksum: str
+    program: Program | None
+
+
+@dataclass(frozen=True)
+class PumpEvent:
+    index: int
+    time: datetime
+    kind: str
+    detail: dict = field(default_factory=dict)
+
+
+class WriteStatus(enum.Enum):
+    VERIFIED = "verified"      # the new program is active, read back and equal to what was asked
+    UNCHANGED = "unchanged"    # the write failed; read-back shows the old program still running
+    MISMATCH = "mismatch"      # the pump reports a program that is neither the old nor the asked one
+    UNCERTAIN = "uncertain"    # the link failed and the pump could not be read back: nobody knows yet
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    status: WriteStatus
+    message: str
+    active: ActiveProgram | None  # as read back from the pump; None only when UNCERTAIN
+    staged_checksum: str | None = None
+
+
+@dataclass(frozen=True)
+class BolusOutcome:
+    bolus_id: str
+    dose: float
+    volume_ml: float
+    state: str  # "delivering" | "done" | "cancelled"
+    repeated: bool
+
+
+@dataclass(frozen=True)
+class RefillOutcome:
+    refill_id: str
+    volume_ml: float
+    calculated_ml: float  # the pump's calculated volume just before the refill
+    repeated: bool
+
+
+class PumpDriver(ABC):
+    """One open link to one pump. Calls block; the GUI runs them in a worker thread."""
+
+    @abstractmethod
+    def identify(self) -> PumpIdentity: ...
+
+    @abstractmethod
+    def read_status(self) -> PumpStatus: ...
+
+    @abstractmethod
+    def read_program(self) -> ActiveProgram: ...
+
+    @abstractmethod
+    def write_program(self, program: Program, progress: ProgressCallback | None = None) -> WriteOutcome:
+        """Stage, check the staged checksum, commit, read back, compare. Never raises for link faults
+        after staging began: the outcome says what the pump runs."""
+
+    @abstractmethod
+    def read_events(self, progress: ProgressCallback | None = None) -> list[PumpEvent]: ...
+
+    @abstractmethod
+    def set_clock(self, time: datetime) -> datetime:
+        """Set the pump clock and return the pump time read back afterwards."""
+
+    @abstractmethod
+    def bolus(self, bolus_id: str, dose: float, duration_min: float) -> BolusOutcome:
+        """Deliver a bolus once: a retry with the same id never delivers twice."""
+
+    @abstractmethod
+    def cancel_bolus(self, bolus_id: str) -> BolusOutcome: ...
+
+    @abstractmethod
+    def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None) -> RefillOutcome: ...
+
+    @abstractmethod
+    def acknowledge_alarm(self, code: str) -> tuple[Alarm, ...]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "PumpDriver":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+DriverFactory = Callable[..., PumpDriver]
+
+
+def open_driver(url: str, **options: object) -> PumpDriver:
+    """Open a driver for ``url`` with the first registered factory (entry points) that accepts it.
+
+    A factory raises ``LookupError`` for a URL it does not handle; ``options`` (timeouts, a trace
+    callback, ...) are passed through.
+    """
+    factories = sorted(entry_points(group=DRIVER_ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+    if not factories:
+        raise LinkError("no pump driver is installed (entry-point group itb_programmer.drivers is empty)")
+    for entry in factories:
+        try:
+            return entry.load()(url, **options)
+        except LookupError:
+            continue
+    raise LinkError(f"no installed driver can open {url!r}")
