@@ -8,6 +8,7 @@ name the field; nothing is coerced or guessed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -122,6 +123,18 @@ class Program(StrictModel):
     def to_json(self) -> str:
         """The document as indented JSON, the form saved to files."""
         return json.dumps(self.model_dump(mode="json"), indent=2) + "\n"
+
+    def checksum(self) -> str:
+        """The program's identity on the wire (docs/protocol.md): 16 hex digits of SHA-256 over canonical JSON.
+
+        Canonical means validated first, so 150 and 150.0 (or a missing flex ``day``) give the same checksum.
+        """
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+NO_PROGRAM_CHECKSUM = "0" * 16
+"""The checksum a factory-new pump (no drug, nothing to run) reports for its program."""
 
 
 def _reject_constant(name: str) -> float:
