@@ -1,0 +1,91 @@
+"""Numbers both ends of the link must agree on: command and status codes, sizes, versions and timing.
+
+docs/protocol.md is the specification; this module is its machine-readable half. The timing figures are
+this protocol's own choices (no real pump is copied); a driver reads them from here, never re-types them.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+FRAME_VERSION = 1
+"""Byte 0 of every frame body: the layout of the frame itself. A receiver drops frames of another layout."""
+
+PROTOCOL_VERSION = 1
+"""The command set and its payloads, agreed in HELLO. A pump answers UNSUPPORTED_VERSION to any other."""
+
+RESPONSE_BIT = 0x80
+"""Set in the command byte of a response (IDENTIFY 0x02 is answered as 0x82); command codes use 0x00..0x7F."""
+
+MAX_PAYLOAD = 8192
+"""Largest JSON payload in bytes. Bounds every buffer and every timeout, on both ends."""
+
+MAX_EVENTS_PER_READ = 16
+"""Largest ``count`` a READ_EVENTS request may ask for."""
+
+
+class Command(IntEnum):
+    """Request command codes (a response carries the same code with RESPONSE_BIT set)."""
+
+    HELLO = 0x01
+    IDENTIFY = 0x02
+    READ_STATUS = 0x03
+    READ_PROGRAM = 0x04
+    STAGE_PROGRAM = 0x05
+    COMMIT_PROGRAM = 0x06
+    READ_EVENTS = 0x07
+    SET_CLOCK = 0x08
+    BOLUS = 0x09
+    CANCEL_BOLUS = 0x0A
+    REFILL = 0x0B
+    ACK_ALARM = 0x0C
+
+
+class Status(IntEnum):
+    """Response status codes. Requests carry 0 (OK) in the status byte."""
+
+    OK = 0x00
+    BAD_CHECKSUM = 0x01
+    BAD_ARGUMENT = 0x02
+    BUSY = 0x03
+    OUT_OF_RANGE = 0x04
+    NOT_STAGED = 0x05
+    UNKNOWN_COMMAND = 0x06
+    UNSUPPORTED_VERSION = 0x07
+    CHECKSUM_MISMATCH = 0x08
+    FRAME_TOO_LARGE = 0x09
+    REFUSED = 0x0A
+    NO_SESSION = 0x0B
+    INTERNAL = 0x0C
+
+
+RESPONSE_TURNAROUND_S = 0.5
+"""The pump starts its response within this time of a request's delimiter arriving (processing and any
+write to its persistent memory included). The client's timeout allows this on top of the bytes' time."""
+
+BITS_PER_BYTE = 10
+"""Line bits per byte on an 8N1 serial link: a start bit, eight data bits and a stop bit."""
+
+MAX_RETRIES = 3
+"""Resends of an unanswered request (same seq, same body) before the driver reports the link failed."""
+
+BACKOFF_INITIAL_S = 0.1
+"""Pause before the first resend; each further resend waits twice as long (0.1 s, 0.2 s, 0.4 s)."""
+
+
+def response_timeout_s(baudrate: int, request_size: int, response_size: int) -> float:
+    """How long to wait for a response before resending: the turnaround plus both frames' time on the line.
+
+    Sizes are wire bytes (delimiter included). Pass the largest response the command can produce; when
+    that is unknown, the largest frame there is (``frame.MAX_WIRE_FRAME``).
+    """
+    if baudrate <= 0:
+        raise ValueError(f"baudrate must be positive, got {baudrate}")
+    return RESPONSE_TURNAROUND_S + (request_size + response_size) * BITS_PER_BYTE / baudrate
+
+
+def retry_delay_s(retry: int) -> float:
+    """The pause before resend number ``retry`` (1..MAX_RETRIES): exponential backoff from BACKOFF_INITIAL_S."""
+    if not 1 <= retry <= MAX_RETRIES:
+        raise ValueError(f"retry must be in 1..{MAX_RETRIES}, got {retry}")
+    return BACKOFF_INITIAL_S * 2 ** (retry - 1)
