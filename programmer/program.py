@@ -18,6 +18,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from programmer import strict_json
 from programmer.errors import InputError, from_validation_error
 
 FORMAT = "itb-program/1"
@@ -137,23 +138,10 @@ NO_PROGRAM_CHECKSUM = "0" * 16
 """The checksum a factory-new pump (no drug, nothing to run) reports for its program."""
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
-    seen: dict = {}
-    for key, value in pairs:
-        if key in seen:
-            raise ValueError(f"key {key!r} appears twice in one object")
-        seen[key] = value
-    return seen
-
-
 def parse_json_text(text: str, source: str | None = None) -> object:
     """Parse JSON strictly: duplicate keys and NaN/Infinity are errors, not silently accepted."""
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant)
+        return strict_json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError([("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")], source)
     except (ValueError, RecursionError) as exc:

@@ -15,13 +15,13 @@ its seq cannot be trusted, so it cannot even be answered.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from drivers.protocol import cobs
 from drivers.protocol.codes import FRAME_VERSION, MAX_PAYLOAD, RESPONSE_BIT
 from drivers.protocol.crc import crc16
+from programmer import strict_json
 
 HEADER_SIZE = 6
 CRC_SIZE = 2
@@ -96,34 +96,9 @@ class _Rejected(Exception):
         self.code = code
 
 
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
-    result: dict = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"key {key!r} appears twice in one object")
-        result[key] = value
-    return result
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text} overflows to {value}")
-    return value
-
-
 def _parse_payload(raw: bytes) -> dict:
     try:
-        value = json.loads(
-            raw.decode("utf-8"),
-            object_pairs_hook=_unique_keys,
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-        )
+        value = strict_json.loads(raw.decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise _Rejected("payload", f"not valid JSON: {exc}") from exc
     if not isinstance(value, dict):
