@@ -24,7 +24,19 @@ SLIP_FACTORS = (10.0, 1000.0)
 SLIP_TOLERANCE = 0.15
 """A ratio within 15 % of 10x or 1000x (or their inverses) looks like a decimal-point or mg/mcg slip."""
 
+LIMIT_TOLERANCE = 1e-9
+"""Relative slack when comparing with a limit: a dose typed exactly at a limit is at it, not over it,
+whatever the last bit of a float sum says."""
+
 Severity = Literal["error", "warning"]
+
+
+def _above(value: float, limit: float) -> bool:
+    return value > limit * (1 + LIMIT_TOLERANCE)
+
+
+def _below(value: float, limit: float) -> bool:
+    return value < limit * (1 - LIMIT_TOLERANCE)
 
 
 @dataclass(frozen=True)
@@ -110,10 +122,10 @@ def _check_flow(plan: Plan, pump: PumpLimits, report: CheckReport) -> None:
         if segment.ml_per_hour == 0:
             continue
         where = f"therapy.steps[{index}]" if isinstance(plan.program.therapy, Flex) else "therapy.daily_dose"
-        if segment.ml_per_day > pump.max_rate_ml_per_day:
+        if _above(segment.ml_per_day, pump.max_rate_ml_per_day):
             report.error("FLOW_ABOVE_PUMP_MAX", f"{where} needs {_fmt(segment.ml_per_day)} mL/day, above the "
                          f"{pump.model} maximum of {_fmt(pump.max_rate_ml_per_day)} mL/day", where)
-        elif segment.ml_per_day < pump.min_rate_ml_per_day:
+        elif _below(segment.ml_per_day, pump.min_rate_ml_per_day):
             report.error("FLOW_BELOW_PUMP_MIN", f"{where} needs {_fmt(segment.ml_per_day)} mL/day, below the "
                          f"{pump.model} minimum of {_fmt(pump.min_rate_ml_per_day)} mL/day", where)
 
@@ -138,16 +150,16 @@ def _check_daily_dose(plan: Plan, rule: DrugRule, report: CheckReport) -> None:
     limits = rule.daily_dose
     for day, dose in enumerate(plan.daily_doses, start=1):
         label = "daily dose" if plan.cycle_days == 1 else f"day {day} dose"
-        if dose > limits.hard_max:
+        if _above(dose, limits.hard_max):
             report.error("DAILY_DOSE_ABOVE_HARD_MAX", f"{label} {_fmt(dose)} {unit} is above the hard maximum "
                          f"{_fmt(limits.hard_max)} {unit} for {rule.name}", "therapy")
-        elif dose > limits.soft_max:
+        elif _above(dose, limits.soft_max):
             report.warn("DAILY_DOSE_ABOVE_SOFT_MAX", f"{label} {_fmt(dose)} {unit} is above the soft maximum "
                         f"{_fmt(limits.soft_max)} {unit} for {rule.name}", "therapy")
-        elif dose < limits.hard_min:
+        elif _below(dose, limits.hard_min):
             report.error("DAILY_DOSE_BELOW_HARD_MIN", f"{label} {_fmt(dose)} {unit} is below the hard minimum "
                          f"{_fmt(limits.hard_min)} {unit} for {rule.name}", "therapy")
-        elif dose < limits.soft_min:
+        elif _below(dose, limits.soft_min):
             report.warn("DAILY_DOSE_BELOW_SOFT_MIN", f"{label} {_fmt(dose)} {unit} is below the soft minimum "
                         f"{_fmt(limits.soft_min)} {unit} for {rule.name}", "therapy")
 
@@ -182,10 +194,10 @@ def _check_change(plan: Plan, current: Program, rule: DrugRule | None, report: C
         return
     percent = (ratio - 1) * 100
     text = f"daily dose changes by {percent:+.1f} % ({_fmt(old_dose)} -> {_fmt(new_dose)} {unit})"
-    if abs(percent) > rule.change_percent.hard:
+    if _above(abs(percent), rule.change_percent.hard):
         report.error("CHANGE_ABOVE_HARD_LIMIT", f"{text}, beyond the hard limit of {_fmt(rule.change_percent.hard)} % "
                      f"for {rule.name}", "therapy")
-    elif abs(percent) > rule.change_percent.soft:
+    elif _above(abs(percent), rule.change_percent.soft):
         report.warn("CHANGE_ABOVE_SOFT_LIMIT", f"{text}, beyond the soft limit of {_fmt(rule.change_percent.soft)} % "
                     f"for {rule.name}", "therapy")
 

@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the program document")
     schema.set_defaults(handler=run_schema)
+
+    from programmer.cli_pump import add_pump_commands  # imported here: it uses this module's exit codes
+    add_pump_commands(commands)
     return parser
 
 
@@ -85,7 +88,11 @@ def run_plan(args: argparse.Namespace) -> int:
     if capacity > pump.capacity_ml:
         raise InputError([("--capacity-ml", f"{capacity:g} mL is more than the {pump.model} reservoir "
                                             f"({pump.capacity_ml:g} mL)")])
-    reservoir = make_reservoir(capacity, args.reservoir_ml, args.low_alarm_ml)
+    try:
+        reservoir = make_reservoir(capacity, args.reservoir_ml, args.low_alarm_ml)
+    except InputError as exc:
+        raise _as_options(exc, {"volume_ml": "--reservoir-ml", "low_alarm_ml": "--low-alarm-ml",
+                                "capacity_ml": "--capacity-ml"})
     start = args.start or datetime.now().astimezone()
     plan = Plan(program, reservoir, start)
     current_plan = Plan(current, reservoir, start) if current is not None else None
@@ -95,6 +102,17 @@ def run_plan(args: argparse.Namespace) -> int:
     else:
         print(plan_to_text(plan, report, pump, current_plan))
     return EXIT_REFUSED if report.errors else EXIT_OK
+
+
+def _as_options(exc: InputError, names: dict[str, str]) -> InputError:
+    """The same problems, with model field names replaced by the command-line options the user typed."""
+    problems = []
+    for field, message in exc.problems:
+        for model_name, option in names.items():
+            field = field.replace(model_name, option)
+            message = message.replace(model_name, option)
+        problems.append((field, message))
+    return InputError(problems, exc.source)
 
 
 def run_schema(args: argparse.Namespace) -> int:

@@ -85,17 +85,28 @@ class Plan:
 
     @property
     def daily_doses(self) -> list[float]:
-        """Dose delivered on each day of the cycle (dose units), day 1 first."""
-        concentration = self.program.drug.concentration_per_ml
-        return [
-            (self._cycle_ml_at((day + 1) * MINUTES_PER_DAY) - self._cycle_ml_at(day * MINUTES_PER_DAY)) * concentration
-            for day in range(self.cycle_days)
-        ]
+        """Dose delivered on each day of the cycle (dose units), day 1 first.
+
+        Summed from the doses per hour directly, not through mL and back, so a program written at a
+        library limit is not pushed over it by rounding.
+        """
+        therapy = self.program.therapy
+        if isinstance(therapy, SimpleContinuous):
+            return [therapy.daily_dose]
+        doses = [0.0] * self.cycle_days
+        for segment in self.segments:
+            start = segment.start_min
+            while start < segment.end_min:
+                day = start // MINUTES_PER_DAY
+                end = min(segment.end_min, (day + 1) * MINUTES_PER_DAY)
+                doses[day] += segment.dose_per_hour * (end - start) / 60
+                start = end
+        return doses
 
     @property
     def mean_daily_dose(self) -> float:
         """Dose per day averaged over the cycle (dose units/day)."""
-        return self.cycle_ml * self.program.drug.concentration_per_ml / self.cycle_days
+        return sum(self.daily_doses) / self.cycle_days
 
     @property
     def ml_per_day(self) -> float:
@@ -145,7 +156,7 @@ class Plan:
             within = segment.start_min + (remainder - self._prefix_ml[index]) * 60 / segment.ml_per_hour
         else:
             within = segment.end_min
-        return whole * self.cycle_min + within - self.phase_min
+        return max(0.0, whole * self.cycle_min + within - self.phase_min)
 
     def at(self, minutes: float | None) -> datetime | None:
         """Wall-clock time ``minutes`` after the start (None stays None)."""
@@ -177,7 +188,7 @@ class Plan:
                     if 0 < moment < end:
                         times.add(moment)
                 cycle_start += self.cycle_min
-        return [(moment, self.volume_at(moment)) for moment in sorted(times)]
+        return [(moment, self.volume_at(moment)) for moment in sorted(times) if moment >= 0]
 
     def rate_steps(self) -> list[tuple[int, int, float, float]]:
         """The cycle's timeline as (start_min, end_min, dose/h, mL/h), for tables and step plots."""

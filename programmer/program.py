@@ -27,7 +27,7 @@ MAX_CYCLE_DAYS = 31
 """The document allows cycles up to a month; each pump model declares the longest cycle it runs."""
 
 DoseUnit = Literal["mcg", "mg"]
-_START = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+START_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 class StrictModel(BaseModel):
@@ -68,13 +68,13 @@ class FlexStep(StrictModel):
     """One step of a flex schedule: from ``start`` on ``day`` until the next step, at ``dose_per_hour``."""
 
     day: Annotated[int, Field(ge=1)] = 1
-    start: str
+    start: Annotated[str, Field(json_schema_extra={"pattern": START_PATTERN})]
     dose_per_hour: Annotated[float, Field(gt=0)]
 
     @field_validator("start")
     @classmethod
     def _whole_minute(cls, value: str) -> str:
-        if not _START.match(value):
+        if not re.fullmatch(START_PATTERN, value):
             raise ValueError("start must be a time of day on a whole minute, written HH:MM (00:00 to 23:59)")
         return value
 
@@ -139,9 +139,13 @@ NO_PROGRAM_CHECKSUM = "0" * 16
 
 
 def parse_json_text(text: str, source: str | None = None) -> object:
-    """Parse JSON strictly: duplicate keys and NaN/Infinity are errors, not silently accepted."""
+    """Parse a JSON document strictly (duplicate keys are errors).
+
+    NaN, Infinity and overflowing numbers are let through as floats on purpose: every document model
+    refuses non-finite numbers, and it can name the field that held one.
+    """
     try:
-        return strict_json.loads(text)
+        return strict_json.loads(text, allow_non_finite=True)
     except json.JSONDecodeError as exc:
         raise InputError([("", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")], source)
     except (ValueError, RecursionError) as exc:

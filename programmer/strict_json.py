@@ -31,6 +31,12 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def loads(text: str) -> object:
-    """Parse JSON text strictly. Raises ValueError (json.JSONDecodeError for syntax) or RecursionError."""
+def loads(text: str, allow_non_finite: bool = False) -> object:
+    """Parse JSON text strictly. Raises ValueError (json.JSONDecodeError for syntax) or RecursionError.
+
+    ``allow_non_finite`` passes NaN/Infinity/overflow through as floats, for callers whose models reject
+    them with a message naming the field; wire payloads keep the default and refuse them outright.
+    """
+    if allow_non_finite:
+        return json.loads(text, object_pairs_hook=_unique_keys)
     return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant, parse_float=_finite_float)

@@ -1,0 +1,304 @@
+"""The pump-facing subcommands of ``pump-programmer``: interrogate, write, events, refill.
+
+Everything that decides lives in ``interrogation`` and ``session`` (shared with the GUI); this module
+parses options, checks every piece of input *before* a pump is contacted (so exit code 2 always means
+nothing was sent), prints, and maps outcomes to the exit codes of DESIGN.md section 3. Every early end
+is one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import json
+import sys
+from typing import Callable
+
+from pydantic import ValidationError
+
+from programmer.audit import AuditError, AuditLog, default_audit_path
+from programmer.cli import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, _finite
+from programmer.errors import InputError, from_validation_error
+from programmer.interrogation import PumpSnapshot, interrogation_to_json, interrogation_to_text, read_pump
+from programmer.library import load_library
+from programmer.plan_report import _iso as iso
+from programmer.plan_report import plan_to_json, plan_to_text
+from programmer.port import ActiveProgram, LinkError, PumpDriver, PumpRefused, open_driver
+from programmer.program import Drug, load_program
+from programmer.session import (Outcome, RefillRequest, SessionResult, clean_clinician, clean_override_reason,
+                                commit_refill, commit_write, record_unreachable, review_refill, review_write)
+
+PROG = "pump-programmer"
+
+EXIT_FOR_OUTCOME = {
+    Outcome.VERIFIED: EXIT_OK,
+    Outcome.REFUSED: EXIT_REFUSED,
+    Outcome.NEEDS_OVERRIDE: EXIT_REFUSED,
+    Outcome.PUMP_REFUSED: EXIT_REFUSED,
+    Outcome.UNCHANGED: EXIT_LINK_FAILED,
+    Outcome.UNCERTAIN: EXIT_LINK_FAILED,
+    Outcome.MISMATCH: EXIT_VERIFY_FAILED,
+}
+
+
+class Stop(Exception):
+    """Ends a command early with an exit code and one line for stderr."""
+
+    def __init__(self, code: int, message: str):
+        self.code = code
+        super().__init__(message)
+
+
+def _handled(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    @functools.wraps(run)
+    def handler(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except Stop as stop:
+            print(f"{PROG}: {stop}", file=sys.stderr)
+            return stop.code
+    return handler
+
+
+def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register interrogate, write, events and refill on the ``pump-programmer`` subcommand parser."""
+    interrogate = subparsers.add_parser("interrogate", help="read everything the pump reports")
+    _add_port(interrogate)
+    interrogate.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    interrogate.set_defaults(handler=_handled(run_interrogate))
+
+    write = subparsers.add_parser("write", help="check a program against the pump, write it, read it back, verify")
+    _add_port(write)
+    write.add_argument("program", help="program document (itb-program/1 JSON)")
+    _add_change_options(write)
+    write.set_defaults(handler=_handled(run_write))
+
+    events = subparsers.add_parser("events", help="read the pump's event log")
+    _add_port(events)
+    form = events.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print one JSON object")
+    form.add_argument("--csv", action="store_true", help="print CSV: index,time,kind,detail")
+    events.set_defaults(handler=_handled(run_events))
+
+    refill = subparsers.add_parser("refill", help="record an emptied and refilled reservoir, optionally a new drug")
+    _add_port(refill)
+    refill.add_argument("--withdrawn-ml", type=_finite, required=True, help="volume withdrawn from the reservoir, mL")
+    refill.add_argument("--added-ml", type=_finite, required=True, help="volume added to the reservoir, mL")
+    refill.add_argument("--drug", help="a new drug's name (with --dose-unit and --concentration)")
+    refill.add_argument("--dose-unit", choices=("mcg", "mg"), help="the new drug's dose unit")
+    refill.add_argument("--concentration", type=_finite, help="the new concentration, dose units per mL")
+    _add_change_options(refill)
+    refill.set_defaults(handler=_handled(run_refill))
+
+
+def _add_port(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("port", help="the pump's port: /dev/ttyUSB0, COM3, socket://HOST:PORT, a pty path")
+    parser.add_argument("--trace", metavar="FILE", help="append a timestamped hex trace of the wire to FILE")
+
+
+def _add_change_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--clinician", help="name of the clinician responsible (recorded in the audit log)")
+    parser.add_argument("--override-soft-limits", metavar="REASON",
+                        help="acknowledge the warnings (soft limits) with a reason, recorded in the audit log")
+    parser.add_argument("--yes", action="store_true", help="confirm: without it nothing is sent")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--library", help="drug library JSON to use instead of the shipped one")
+    parser.add_argument("--audit-log", help="audit log file (default: $ITB_AUDIT_LOG, else "
+                        "$XDG_STATE_HOME/itb-programmer/audit.jsonl)")
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+
+def _connect(args: argparse.Namespace, after: str) -> PumpDriver:
+    try:
+        return open_driver(args.port, **({"trace": args.trace} if args.trace else {}))
+    except (LinkError, OSError) as exc:  # serial.SerialException is an OSError
+        raise Stop(EXIT_LINK_FAILED, f"link failed: {exc}; {after}")
+
+
+def _read(driver: PumpDriver, args: argparse.Namespace, after: str) -> PumpSnapshot:
+    try:
+        return read_pump(driver)
+    except (LinkError, PumpRefused, OSError) as exc:
+        raise Stop(EXIT_LINK_FAILED, f"link failed while interrogating {args.port}: {exc}; {after}")
+
+
+def run_interrogate(args: argparse.Namespace) -> int:
+    after = "nothing was sent that changes the pump"
+    with _connect(args, after) as driver:
+        snapshot = _read(driver, args, after)
+    if args.json:
+        print(json.dumps(interrogation_to_json(snapshot), indent=2))
+    else:
+        print(interrogation_to_text(snapshot))
+    return EXIT_OK
+
+
+def run_events(args: argparse.Namespace) -> int:
+    after = "nothing was sent that changes the pump"
+    with _connect(args, after) as driver:
+        try:
+            identity = driver.identify()
+            events = driver.read_events()
+        except (LinkError, PumpRefused, OSError) as exc:
+            raise Stop(EXIT_LINK_FAILED, f"link failed while reading the event log of {args.port}: {exc}; {after}")
+    rows = [{"index": e.index, "time": iso(e.time), "kind": e.kind, "detail": e.detail} for e in events]
+    if args.json:
+        print(json.dumps({"pump": {"model": identity.model, "serial": identity.serial}, "events": rows}, indent=2))
+    elif args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["index", "time", "kind", "detail"])
+        for row in rows:
+            writer.writerow([row["index"], row["time"], row["kind"], _compact(row["detail"])])
+    else:
+        print(f"Event log of {identity.model} serial {identity.serial}: {len(rows)} event(s)")
+        for row in rows:
+            print(f"{row['index']:>6}  {row['time']}  {row['kind']:<20} {_compact(row['detail'])}")
+    return EXIT_OK
+
+
+def _compact(detail: dict) -> str:
+    return json.dumps(detail, sort_keys=True, separators=(",", ":"))
+
+
+# --- changing ----------------------------------------------------------------------------------------
+
+
+def _confirmed(args: argparse.Namespace, action: str) -> tuple[str, str | None, AuditLog]:
+    """The clinician, the override reason and the audit log, all checked before any pump is contacted."""
+    clinician = clean_clinician(args.clinician)
+    reason = clean_override_reason(args.override_soft_limits)
+    if not args.yes:
+        raise InputError([("--yes", f"confirm the {action} with --yes; nothing was sent to the pump")])
+    try:
+        return clinician, reason, AuditLog(args.audit_log or default_audit_path())
+    except AuditError as exc:
+        raise InputError([("--audit-log", f"{exc}; nothing was sent to the pump")])
+
+
+def _commit(args: argparse.Namespace, action: str, clinician: str, audit: AuditLog,
+            commit: Callable[[PumpDriver, PumpSnapshot], SessionResult]) -> SessionResult:
+    """Connect, interrogate and commit; a failure before the commit is audited and changes nothing."""
+    unchanged = "nothing was sent: the pump's program is unchanged"
+    try:
+        with _connect(args, unchanged) as driver:
+            snapshot = _read(driver, args, unchanged)
+            return commit(driver, snapshot)
+    except Stop as stop:
+        try:
+            record_unreachable(audit, action, clinician, str(stop))
+        except AuditError as exc:
+            raise Stop(stop.code, f"{stop} (and the audit log could not be written: {exc})")
+        raise
+    except AuditError as exc:
+        raise Stop(EXIT_REFUSED, f"refused: {exc}; nothing was sent to the pump")
+
+
+def run_write(args: argparse.Namespace) -> int:
+    clinician, reason, audit = _confirmed(args, "write")
+    program = load_program(args.program)
+    library = load_library(args.library)
+
+    def commit(driver: PumpDriver, snapshot: PumpSnapshot) -> SessionResult:
+        return commit_write(driver, review_write(snapshot, program, library, reason), clinician, audit)
+
+    result = _commit(args, "write", clinician, audit, commit)
+    review = result.review
+    if args.json:
+        data = _result_json(result, audit)
+        data["plan"] = plan_to_json(review.plan, review.report, review.snapshot.limits, review.current_plan)
+        print(json.dumps(data, indent=2))
+    else:
+        print(plan_to_text(review.plan, review.report, review.snapshot.limits, review.current_plan))
+    return _finish(result, args.json)
+
+
+def run_refill(args: argparse.Namespace) -> int:
+    request = _refill_request(args)
+    clinician, reason, audit = _confirmed(args, "refill")
+    library = load_library(args.library)
+
+    def commit(driver: PumpDriver, snapshot: PumpSnapshot) -> SessionResult:
+        return commit_refill(driver, review_refill(snapshot, request, library, reason), clinician, audit)
+
+    result = _commit(args, "refill", clinician, audit, commit)
+    review = result.review
+    if args.json:
+        data = _result_json(result, audit) | review.audit_details()
+        if result.refill is not None:
+            data["refill"] |= {"volume_ml": result.refill.volume_ml, "pump_calculated_ml": result.refill.calculated_ml}
+        data["plan"] = None if review.plan is None else plan_to_json(review.plan, review.report, review.snapshot.limits)
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"Refill        {review.request.withdrawn_ml:g} mL withdrawn (the pump calculated "
+              f"{review.calculated_ml:.4g} mL: {review.discrepancy_ml:+.3g} mL, tolerance "
+              f"{review.tolerance_ml:.3g} mL), {review.request.added_ml:g} mL added")
+        if review.plan is not None:
+            print(plan_to_text(review.plan, review.report, review.snapshot.limits))
+    return _finish(result, args.json)
+
+
+def _refill_request(args: argparse.Namespace) -> RefillRequest:
+    problems = [(name, f"{value:g} mL is negative") for name, value in
+                (("--withdrawn-ml", args.withdrawn_ml), ("--added-ml", args.added_ml)) if value < 0]
+    drug_options = {"--drug": args.drug, "--dose-unit": args.dose_unit, "--concentration": args.concentration}
+    missing = [name for name, value in drug_options.items() if value is None]
+    if 0 < len(missing) < len(drug_options):
+        problems.append(("--drug", f"a new drug needs --drug, --dose-unit and --concentration together "
+                                   f"(missing: {', '.join(missing)})"))
+    if problems:
+        raise InputError(problems)
+    drug = None
+    if not missing:
+        try:
+            drug = Drug(name=args.drug, dose_unit=args.dose_unit, concentration_per_ml=args.concentration)
+        except ValidationError as exc:
+            raise from_validation_error(exc, "drug")
+    return RefillRequest(args.withdrawn_ml, args.added_ml, drug)
+
+
+def _program_json(active: ActiveProgram | None) -> dict | None:
+    if active is None:
+        return None
+    drug = None if active.drug is None else active.drug.model_dump(mode="json")
+    return {"drug": drug, "therapy": active.therapy, "checksum": active.checksum}
+
+
+def _result_json(result: SessionResult, audit: AuditLog) -> dict:
+    review = result.review
+    return {
+        "action": review.action,
+        "outcome": result.outcome.value,
+        "message": result.message,
+        "pump": {"model": review.snapshot.identity.model, "serial": review.snapshot.identity.serial},
+        "previous": _program_json(review.snapshot.active),
+        "requested_checksum": None if review.program is None else review.program.checksum(),
+        "active": _program_json(result.active),
+        "warnings": [finding.as_dict() for finding in review.report.warnings],
+        "errors": [finding.as_dict() for finding in review.report.errors],
+        "override_reason": review.override_reason,
+        "library": review.report.library.model_dump(),
+        "audit_log": str(audit.path),
+    }
+
+
+def _finish(result: SessionResult, as_json: bool) -> int:
+    """Print the outcome: on stdout when done (unless it is already in the JSON object), else on stderr
+    with one line per finding that stopped it."""
+    report = result.review.report
+    if result.outcome is Outcome.REFUSED:
+        for finding in report.errors:
+            print(f"{PROG}: refused: {finding.code}: {finding.message}", file=sys.stderr)
+    elif result.outcome is Outcome.NEEDS_OVERRIDE:
+        for finding in report.warnings:
+            print(f"{PROG}: needs an override: {finding.code}: {finding.message}", file=sys.stderr)
+    if result.outcome is Outcome.VERIFIED:
+        if not as_json:
+            print(result.message)
+    else:
+        print(f"{PROG}: {result.message}", file=sys.stderr)
+    if result.audit_error:
+        print(f"{PROG}: warning: {result.audit_error}", file=sys.stderr)
+    return EXIT_FOR_OUTCOME[result.outcome]
