@@ -1,0 +1,11 @@
+"""The bundled pump emulator: a simulated ITB-20/ITB-40 pump that speaks the wire protocol.
+
+It plays the pump's firmware. ``spec`` holds the models' numbers; ``clock`` the simulated pump clock;
+``engine`` the delivery engine; ``state`` the memory that survives a crash; ``alarms`` and ``events`` the
+alarm rules and the bounded log; ``pump`` the firmware's rules per command; ``service`` turns request
+frames into answers; ``faults`` misbehaves on the link for testers; ``server`` serves TCP or a pty;
+``cli`` is ``pump-emulator``. docs/emulator.md is its specification.
+
+It must never import ``programmer.planner`` or ``programmer.checks``: the planner's predictions are
+checked against what this emulator delivers, so the two are written independently.
+"""

@@ -1,0 +1,117 @@
+"""The delivery engine: what the simulated motor pushes out, integrated exactly between events.
+
+The rate is piecewise constant: a basal rate from the program (simple_continuous: daily_dose / 24 per
+hour; flex: the step in force, the cycle's day 1 00:00 being local midnight of the activation day) plus
+a running bolus at volume / duration. ``advance`` walks from one breakpoint to the next (a step change,
+the bolus finishing, the reservoir reaching its low mark or empty, the battery reaching ERI or EOS) and
+integrates each piece exactly, so how the time is cut into calls does not change the volumes: any
+``--speed`` gives the same result. It never imports the planner (see the package docstring).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from typing import Callable
+
+from drivers.emulator.clock import from_seconds, to_seconds
+from drivers.emulator.spec import BATTERY_DRAIN_PERCENT_PER_DAY, EOS_PERCENT, ERI_PERCENT
+from drivers.emulator.state import PumpState
+from programmer.program import Drug, Flex, SimpleContinuous
+
+SECONDS_PER_DAY = 86400.0
+BATTERY_DRAIN_PER_S = BATTERY_DRAIN_PERCENT_PER_DAY / SECONDS_PER_DAY
+_BOUNDARY_S = 1e-6
+"""A step boundary closer than this (a float rounding's worth) counts as reached, so no piece is empty."""
+
+
+def can_deliver(state: PumpState) -> bool:
+    """The motor runs only with a drug, drug left, battery before EOS and no stall."""
+    return (
+        state.drug is not None
+        and state.volume_ml > 0
+        and state.battery_percent > EOS_PERCENT
+        and not state.stalled
+    )
+
+
+def cycle_seconds(therapy) -> float:
+    """Length of the program's cycle: flex cycle_days, otherwise one day."""
+    return therapy.cycle_days * SECONDS_PER_DAY if isinstance(therapy, Flex) else SECONDS_PER_DAY
+
+
+def cycle_phase_s(state: PumpState) -> float:
+    """Seconds since day 1 00:00 of the running cycle (READ_STATUS reports it in minutes)."""
+    since_anchor = to_seconds(state.pump_time) - to_seconds(state.cycle_anchor)
+    return since_anchor % cycle_seconds(state.therapy)
+
+
+def basal_piece(drug: Drug, therapy, phase_s: float) -> tuple[float, float]:
+    """The basal rate in mL/s at cycle phase ``phase_s`` and how many seconds it holds from there."""
+    if isinstance(therapy, SimpleContinuous):
+        return therapy.daily_dose / SECONDS_PER_DAY / drug.concentration_per_ml, math.inf
+    if not isinstance(therapy, Flex):
+        return 0.0, math.inf
+    cycle = cycle_seconds(therapy)
+    # Shift by the tolerance before folding into the cycle, so a phase a hair before a boundary (or the
+    # cycle's end) is treated as on it.
+    phase = (phase_s + _BOUNDARY_S) % cycle - _BOUNDARY_S
+    starts = [step.offset_minutes * 60.0 for step in therapy.steps]
+    index = bisect_right(starts, phase + _BOUNDARY_S) - 1
+    end = starts[index + 1] if index + 1 < len(starts) else cycle
+    return therapy.steps[index].dose_per_hour / 3600.0 / drug.concentration_per_ml, end - phase
+
+
+def bolus_rate_ml_per_s(state: PumpState) -> float:
+    bolus = state.active_bolus
+    return bolus.volume_ml / (bolus.duration_min * 60.0) if bolus else 0.0
+
+
+def advance(state: PumpState, seconds: float, settle: Callable[[], None]) -> None:
+    """Run the pump ``seconds`` simulated seconds forward, calling ``settle`` after every discrete change.
+
+    ``settle`` (the pump's) ends a finished or interrupted bolus and raises or clears alarms, with the
+    pump time set to the exact instant of the change.
+    """
+    now = to_seconds(state.pump_time)
+    anchor = to_seconds(state.cycle_anchor)
+    remaining = seconds
+    while remaining > 0:
+        limits: dict[str, float] = {}
+        basal = bolus_rate = 0.0
+        bolus = state.active_bolus
+        if can_deliver(state):
+            basal, limits["step"] = basal_piece(state.drug, state.therapy, now - anchor)
+            if bolus is not None:
+                bolus_rate = bolus_rate_ml_per_s(state)
+                limits["bolus"] = (bolus.volume_ml - bolus.delivered_ml) / bolus_rate
+        rate = basal + bolus_rate
+        if rate > 0:
+            limits["empty"] = state.volume_ml / rate
+            if state.volume_ml > state.low_alarm_ml:
+                limits["low"] = (state.volume_ml - state.low_alarm_ml) / rate
+        for name, level in (("eri", ERI_PERCENT), ("eos", EOS_PERCENT)):
+            if state.battery_percent > level:
+                limits[name] = (state.battery_percent - level) / BATTERY_DRAIN_PER_S
+        limits["end"] = remaining  # last, so a change falling exactly at the end is still handled now
+        reason = min(limits, key=limits.__getitem__)
+        piece = limits[reason]
+
+        state.volume_ml = max(0.0, state.volume_ml - rate * piece)
+        state.battery_percent = max(EOS_PERCENT, state.battery_percent - BATTERY_DRAIN_PER_S * piece)
+        if bolus_rate:
+            bolus.delivered_ml = min(bolus.volume_ml, bolus.delivered_ml + bolus_rate * piece)
+        # Land exactly on the level that ended the piece, so the alarm rules see it reached.
+        if reason == "empty":
+            state.volume_ml = 0.0
+        elif reason == "low":
+            state.volume_ml = state.low_alarm_ml
+        elif reason == "bolus":
+            bolus.delivered_ml = bolus.volume_ml
+        elif reason in ("eri", "eos"):
+            state.battery_percent = ERI_PERCENT if reason == "eri" else EOS_PERCENT
+        now += piece
+        remaining -= piece
+        state.pump_time = from_seconds(now)
+        if reason not in ("end", "step"):
+            settle()

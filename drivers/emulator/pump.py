@@ -1,0 +1,428 @@
+"""The simulated firmware: the pump's rules for every command, on top of its state, engine and memory.
+
+Methods take already-typed arguments (service.py parses the wire payloads) and return the OK answer's
+payload, or raise ``PumpError`` with the protocol status and a message naming the field. Every change
+is written to the state file before the answer leaves (``flush``), so an acknowledged change survives a
+crash; the continuous drain of reservoir and battery is written at least every SAVE_INTERVAL_S.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+from drivers.emulator import engine
+from drivers.emulator.alarms import SEVERITY, alarm_list, battery_status, reconcile_alarms
+from drivers.emulator.clock import SimClock, local_midnight, wire_time
+from drivers.emulator.events import event_page, log_event
+from drivers.emulator.spec import (
+    MAX_BOLUS_MINUTES,
+    MAX_BOLUS_ML_PER_HOUR,
+    MIN_BOLUS_MINUTES,
+    REMEMBERED_IDS,
+)
+from drivers.emulator.state import (
+    BolusRecord,
+    PumpState,
+    RefillRecord,
+    factory_new,
+    load_state,
+    remove_stale_temp_files,
+    save_state,
+)
+from drivers.protocol.codes import MAX_EVENTS_PER_READ, Status
+from programmer.program import Drug, Flex, Program, SimpleContinuous, Stopped
+
+SAVE_INTERVAL_S = 2.0
+"""Real seconds between saves of the continuous drain when nothing else changed."""
+MAX_ADVANCE_HOURS = 10 * 366 * 24
+_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+"""Idempotency ids (bolus_id, refill_id), as docs/protocol.md section 10 defines them."""
+_CHECKSUM = re.compile(r"[0-9a-f]{16}")
+_RATE_TOLERANCE = 1e-9
+"""Relative slack on the flow-range bounds, so a rate exactly on a bound is not lost to float rounding."""
+
+
+class PumpError(Exception):
+    """The pump says no: a protocol status, a human message and the request field at fault (or None)."""
+
+    def __init__(self, status: Status, message: str, field: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+class Pump:
+    """One simulated pump. Not thread-safe: the server runs everything on one thread."""
+
+    def __init__(self, state: PumpState, clock: SimClock, path: Path | None = None,
+                 monotonic: Callable[[], float] = time.monotonic):
+        self.state = state
+        self.clock = clock
+        self.path = path
+        self.staged: Program | None = None
+        self._monotonic = monotonic
+        self._changed = False
+        self._saved_at = monotonic()
+
+    @classmethod
+    def power_on(cls, path: Path, model: str, clock: SimClock) -> "Pump":
+        """Load the pump from ``path`` (a factory-new ``model`` if absent), log power_on and save.
+
+        The clock resumes from the last saved pump time: the pump was off while the emulator was not
+        running. The file's model wins over ``model`` for an existing pump.
+        """
+        remove_stale_temp_files(path)
+        is_new = not path.exists()
+        state = factory_new(model, datetime.now()) if is_new else load_state(path)
+        pump = cls(state, clock, path)
+        log_event(state, state.pump_time, "power_on", factory_new=is_new)
+        pump._settle()
+        pump._changed = True
+        pump.flush()
+        return pump
+
+    # -- time and memory -------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Run the engine up to now on the simulated clock."""
+        self.advance(self.clock.elapsed())
+
+    def advance(self, seconds: float) -> None:
+        engine.advance(self.state, seconds, self._settle)
+
+    def flush(self) -> None:
+        """Write the state file if anything discrete changed since the last write."""
+        if self._changed:
+            self.save()
+
+    def save_if_due(self) -> None:
+        """Write if something changed, or the drain has not been written for SAVE_INTERVAL_S."""
+        if self._changed or self._monotonic() - self._saved_at >= SAVE_INTERVAL_S:
+            self.save()
+
+    def save(self) -> None:
+        if self.path is not None:
+            save_state(self.state, self.path)
+        self._changed = False
+        self._saved_at = self._monotonic()
+
+    def _settle(self) -> None:
+        """Apply the consequences of the state as it now is: end the bolus if due, then the alarms."""
+        state = self.state
+        bolus = state.active_bolus
+        if bolus is not None and bolus.delivered_ml >= bolus.volume_ml:
+            bolus.state = "done"
+            log_event(state, state.pump_time, "bolus_done", bolus_id=bolus.bolus_id, delivered=bolus.dose)
+            self._changed = True
+        elif bolus is not None and not engine.can_deliver(state):
+            self._end_bolus(bolus, reason=self._stop_reason())
+        if reconcile_alarms(state):
+            self._changed = True
+
+    def _stop_reason(self) -> str:
+        state = self.state
+        if state.stalled:
+            return "motor_stall"
+        if battery_status(state.battery_percent) == "eos":
+            return "battery_eos"
+        return "reservoir_empty"
+
+    def _end_bolus(self, bolus: BolusRecord, reason: str) -> None:
+        bolus.state = "cancelled"
+        log_event(self.state, self.state.pump_time, "bolus_cancelled", bolus_id=bolus.bolus_id,
+                  delivered=bolus.delivered_dose, reason=reason)
+        self._changed = True
+
+    def _log(self, kind: str, **detail: object) -> None:
+        log_event(self.state, self.state.pump_time, kind, **detail)
+        self._changed = True
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def hello(self) -> dict:
+        return {"model": self.state.model, "serial": self.state.serial}
+
+    def identify(self) -> dict:
+        return {**self.state.spec.identify(), "serial": self.state.serial}
+
+    def status(self) -> dict:
+        state = self.state
+        bolus = state.active_bolus
+        return {
+            "pump_time": wire_time(state.pump_time),
+            "battery": {"status": battery_status(state.battery_percent), "percent": state.battery_percent},
+            "reservoir": {
+                "volume_ml": state.volume_ml,
+                "low_alarm_ml": state.low_alarm_ml,
+                "capacity_ml": state.spec.capacity_ml,
+            },
+            "alarms": alarm_list(state),
+            "program_checksum": state.program_checksum,
+            "cycle_phase_min": engine.cycle_phase_s(state) / 60.0,
+            "bolus": None if bolus is None else {
+                "bolus_id": bolus.bolus_id,
+                "dose": bolus.dose,
+                "delivered": bolus.delivered_dose,
+                "remaining_s": (bolus.volume_ml - bolus.delivered_ml) / engine.bolus_rate_ml_per_s(state),
+            },
+        }
+
+    def read_program(self) -> dict:
+        state = self.state
+        return {
+            "drug": None if state.drug is None else state.drug.model_dump(mode="json"),
+            "therapy": state.therapy.model_dump(mode="json"),
+            "checksum": state.program_checksum,
+        }
+
+    def read_events(self, start: int, count: int) -> dict:
+        if start < 0:
+            raise PumpError(Status.OUT_OF_RANGE, f"start {start} is negative", "start")
+        if not 0 <= count <= MAX_EVENTS_PER_READ:
+            raise PumpError(Status.OUT_OF_RANGE, f"count {count} is outside 0..{MAX_EVENTS_PER_READ}", "count")
+        return event_page(self.state, start, count)
+
+    # -- programming -------------------------------------------------------------------------------
+
+    def stage(self, program: Program) -> dict:
+        """Keep ``program`` as the staged one (in memory only) and return its checksum. Nothing runs yet."""
+        state = self.state
+        if state.drug is None:
+            raise PumpError(Status.REFUSED, "the pump holds no drug: refill it before programming", "program.drug")
+        if program.drug != state.drug:
+            raise PumpError(
+                Status.REFUSED,
+                f"the program's drug ({_describe(program.drug)}) differs from the pump's "
+                f"({_describe(state.drug)}): a change of drug or concentration is a refill",
+                "program.drug",
+            )
+        self._check_program_fits(program.drug, program.therapy)
+        self.staged = program
+        checksum = program.checksum()
+        self._log("program_staged", checksum=checksum)
+        return {"checksum": checksum}
+
+    def commit(self, checksum: str) -> dict:
+        """Activate the staged program atomically if ``checksum`` names it; a repeat is already_active."""
+        state = self.state
+        if not _CHECKSUM.fullmatch(checksum):
+            raise PumpError(Status.BAD_ARGUMENT, f"checksum {checksum!r} is not 16 lowercase hex digits", "checksum")
+        if checksum == state.program_checksum:
+            if self.staged is not None and self.staged.checksum() == checksum:
+                self.staged = None
+            return {"checksum": checksum, "already_active": True}
+        if self.staged is None:
+            raise PumpError(Status.NOT_STAGED, "no program is staged (the old program is still running)", "checksum")
+        staged_checksum = self.staged.checksum()
+        if checksum != staged_checksum:
+            raise PumpError(
+                Status.CHECKSUM_MISMATCH,
+                f"checksum {checksum} is not the staged program's ({staged_checksum}); the old program is still running",
+                "checksum",
+            )
+        previous = state.program_checksum
+        state.set_program(self.staged.drug, self.staged.therapy)
+        state.cycle_anchor = local_midnight(state.pump_time)
+        self.staged = None
+        self._log("program_activated", checksum=checksum, previous=previous)
+        return {"checksum": checksum, "already_active": False}
+
+    def _check_program_fits(self, drug: Drug, therapy) -> None:
+        """OUT_OF_RANGE unless every rate is in the model's flow range and the schedule fits its memory."""
+        spec = self.state.spec
+        rates: list[tuple[str, float]] = []
+        if isinstance(therapy, SimpleContinuous):
+            rates.append(("program.therapy.daily_dose", therapy.daily_dose / drug.concentration_per_ml))
+        elif isinstance(therapy, Flex):
+            if therapy.cycle_days > spec.max_cycle_days:
+                raise PumpError(Status.OUT_OF_RANGE,
+                                f"cycle_days {therapy.cycle_days} is more than this pump's {spec.max_cycle_days}",
+                                "program.therapy.cycle_days")
+            day, steps = max(Counter(step.day for step in therapy.steps).items(), key=lambda item: item[1])
+            if steps > spec.max_steps_per_day:
+                raise PumpError(Status.OUT_OF_RANGE,
+                                f"day {day} has {steps} steps; this pump holds at most {spec.max_steps_per_day} a day",
+                                "program.therapy.steps")
+            rates += [(f"program.therapy.steps[{index}].dose_per_hour", step.dose_per_hour * 24 / drug.concentration_per_ml)
+                      for index, step in enumerate(therapy.steps)]
+        low, high = spec.min_rate_ml_per_day, spec.max_rate_ml_per_day
+        for field, rate in rates:
+            if not low * (1 - _RATE_TOLERANCE) <= rate <= high * (1 + _RATE_TOLERANCE):
+                raise PumpError(Status.OUT_OF_RANGE,
+                                f"{rate:.6g} mL/day at {drug.concentration_per_ml:g} {drug.dose_unit}/mL is outside "
+                                f"this pump's flow range {low:g} to {high:g} mL/day", field)
+
+    # -- delivery ----------------------------------------------------------------------------------
+
+    def bolus(self, bolus_id: str, dose: float, duration_min: float) -> dict:
+        """Start a bolus once per id: a repeated id answers the first bolus (now) and delivers nothing."""
+        state = self.state
+        _check_id(bolus_id, "bolus_id")
+        known = _find(state.boluses, "bolus_id", bolus_id)
+        if known is not None:
+            _check_same("bolus_id", bolus_id, (known.dose, known.duration_min), (dose, duration_min))
+            return _bolus_answer(known, repeated=True)
+        if not dose > 0:
+            raise PumpError(Status.OUT_OF_RANGE, f"dose {dose:g} must be more than 0", "dose")
+        if not MIN_BOLUS_MINUTES <= duration_min <= MAX_BOLUS_MINUTES:
+            raise PumpError(Status.OUT_OF_RANGE,
+                            f"duration_min {duration_min:g} is outside {MIN_BOLUS_MINUTES:g}..{MAX_BOLUS_MINUTES:g}",
+                            "duration_min")
+        if state.drug is None:
+            raise PumpError(Status.REFUSED, "the pump holds no drug", "bolus_id")
+        if state.active_bolus is not None:
+            raise PumpError(Status.REFUSED, f"bolus {state.active_bolus.bolus_id} is still delivering", "bolus_id")
+        if not engine.can_deliver(state):
+            raise PumpError(Status.REFUSED, f"the pump cannot deliver now ({self._stop_reason()})", "bolus_id")
+        volume_ml = dose / state.drug.concentration_per_ml
+        if volume_ml > state.volume_ml:
+            raise PumpError(Status.REFUSED,
+                            f"the bolus needs {volume_ml:.4g} mL but the reservoir holds {state.volume_ml:.4g} mL", "dose")
+        rate = volume_ml / (duration_min / 60)
+        if rate > MAX_BOLUS_ML_PER_HOUR:
+            raise PumpError(Status.OUT_OF_RANGE,
+                            f"{volume_ml:.4g} mL in {duration_min:g} min is {rate:.4g} mL/h; the fastest bolus is "
+                            f"{MAX_BOLUS_ML_PER_HOUR:g} mL/h", "duration_min")
+        record = BolusRecord(bolus_id=bolus_id, dose=dose, volume_ml=volume_ml, duration_min=duration_min)
+        _remember(state.boluses, record)
+        self._log("bolus_started", bolus_id=bolus_id, dose=dose, dose_unit=state.drug.dose_unit,
+                  volume_ml=volume_ml, duration_min=duration_min)
+        return _bolus_answer(record, repeated=False)
+
+    def cancel_bolus(self, bolus_id: str) -> dict:
+        """Stop a running bolus; cancelling one that already ended answers how it ended."""
+        bolus = _find(self.state.boluses, "bolus_id", bolus_id)
+        if bolus is None:
+            raise PumpError(Status.BAD_ARGUMENT, f"no bolus with id {bolus_id!r} is known", "bolus_id")
+        if bolus.state == "delivering":
+            self._end_bolus(bolus, reason="request")
+        return {"bolus_id": bolus_id, "delivered": bolus.delivered_dose, "state": bolus.state}
+
+    def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None) -> dict:
+        """Empty the reservoir and fill ``added_ml``; a new drug (name or unit) stops therapy.
+
+        A concentration-only change keeps the program in dose units, so its mL rates change and must
+        still fit the flow range. Any refill discards a staged program.
+        """
+        state = self.state
+        _check_id(refill_id, "refill_id")
+        known = _find(state.refills, "refill_id", refill_id)
+        if known is not None:
+            _check_same("refill_id", refill_id, (known.withdrawn_ml, known.added_ml, known.drug),
+                        (withdrawn_ml, added_ml, drug))
+            return _refill_answer(known, repeated=True)
+        capacity = state.spec.capacity_ml
+        for field, value in (("withdrawn_ml", withdrawn_ml), ("added_ml", added_ml)):
+            if not 0 <= value <= capacity:
+                raise PumpError(Status.OUT_OF_RANGE, f"{field} {value:g} mL is outside 0..{capacity:g} mL", field)
+        if state.active_bolus is not None:
+            raise PumpError(Status.REFUSED, "a bolus is delivering: cancel it or let it finish first", "refill_id")
+        new_drug = drug or state.drug
+        if new_drug is None:
+            raise PumpError(Status.REFUSED, "a factory-new pump must be filled with a named drug", "drug")
+        new_drug_kind = state.drug is None or (new_drug.name, new_drug.dose_unit) != (state.drug.name, state.drug.dose_unit)
+        therapy = Stopped(mode="stopped") if new_drug_kind else state.therapy
+        try:
+            self._check_program_fits(new_drug, therapy)
+        except PumpError as error:
+            raise PumpError(error.status, f"the running program at the new concentration: {error.message}",
+                            "drug.concentration_per_ml") from error
+
+        calculated = state.volume_ml
+        self.staged = None
+        state.volume_ml = added_ml
+        therapy_stopped = new_drug_kind and not isinstance(state.therapy, Stopped)
+        state.set_program(new_drug, therapy)
+        record = RefillRecord(refill_id=refill_id, withdrawn_ml=withdrawn_ml, added_ml=added_ml, drug=drug,
+                              volume_ml=added_ml, calculated_ml=calculated)
+        _remember(state.refills, record)
+        self._log("refill", refill_id=refill_id, withdrawn_ml=withdrawn_ml, added_ml=added_ml,
+                  calculated_ml=calculated, drug=new_drug.model_dump(mode="json"), therapy_stopped=therapy_stopped,
+                  checksum=state.program_checksum)
+        self._settle()
+        return _refill_answer(record, repeated=False)
+
+    # -- clock and alarms --------------------------------------------------------------------------
+
+    def set_clock(self, moment: datetime) -> dict:
+        if not 2000 <= moment.year <= 2099:
+            raise PumpError(Status.OUT_OF_RANGE, f"year {moment.year} is outside 2000..2099", "time")
+        old = self.state.pump_time
+        self.state.pump_time = moment
+        self._log("clock_set", old=wire_time(old), new=wire_time(moment))
+        return {"pump_time": wire_time(moment)}
+
+    def acknowledge_alarm(self, code: str) -> dict:
+        if code not in SEVERITY:
+            raise PumpError(Status.BAD_ARGUMENT, f"{code!r} is not an alarm code ({', '.join(SEVERITY)})", "code")
+        alarm = next((alarm for alarm in self.state.alarms if alarm.code == code), None)
+        if alarm is not None and not alarm.acknowledged:
+            alarm.acknowledged = True
+            self._log("alarm_acknowledged", code=code)
+        return {"alarms": alarm_list(self.state)}
+
+    # -- emulator-only service actions -------------------------------------------------------------
+
+    def set_stalled(self, stalled: bool) -> dict:
+        self.state.stalled = stalled
+        self._changed = True
+        self._settle()
+        return self.status()
+
+    def set_battery(self, percent: float) -> dict:
+        if not 0 <= percent <= 100:
+            raise PumpError(Status.OUT_OF_RANGE, f"percent {percent:g} is outside 0..100", "percent")
+        self.state.battery_percent = percent
+        self._changed = True
+        self._settle()
+        return self.status()
+
+    def advance_hours(self, hours: float) -> dict:
+        if not 0 < hours <= MAX_ADVANCE_HOURS:
+            raise PumpError(Status.OUT_OF_RANGE, f"hours {hours:g} is outside (0, {MAX_ADVANCE_HOURS}]", "hours")
+        self.advance(hours * 3600.0)
+        self._changed = True
+        return self.status()
+
+
+def _describe(drug: Drug) -> str:
+    return f"{drug.name} {drug.concentration_per_ml:g} {drug.dose_unit}/mL"
+
+
+def _check_id(value: str, field: str) -> None:
+    if not _ID.fullmatch(value):
+        raise PumpError(Status.BAD_ARGUMENT, f"{field} {value!r} must be 1 to 64 characters from A-Z a-z 0-9 . _ -",
+                        field)
+
+
+def _check_same(field: str, value: str, first: tuple, again: tuple) -> None:
+    """A known id must come back with the values it was first used with: a reused id is refused."""
+    if first != again:
+        raise PumpError(Status.BAD_ARGUMENT, f"{field} {value!r} was already used for another request", field)
+
+
+def _find(records: list, key: str, value: str):
+    return next((record for record in records if getattr(record, key) == value), None)
+
+
+def _remember(records: list, record) -> None:
+    """Append and keep the last REMEMBERED_IDS; never forget a running bolus (it is the newest anyway)."""
+    records.append(record)
+    del records[: max(0, len(records) - REMEMBERED_IDS)]
+
+
+def _refill_answer(refill: RefillRecord, repeated: bool) -> dict:
+    return {"refill_id": refill.refill_id, "volume_ml": refill.volume_ml, "calculated_ml": refill.calculated_ml,
+            "repeated": repeated}
+
+
+def _bolus_answer(bolus: BolusRecord, repeated: bool) -> dict:
+    return {"bolus_id": bolus.bolus_id, "dose": bolus.dose, "volume_ml": bolus.volume_ml,
+            "state": bolus.state, "repeated": repeated}
+

@@ -1,0 +1,70 @@
+"""The emulator's pump models, ITB-20 and ITB-40: every number the simulated firmware obeys.
+
+These are the emulator's own choices (DESIGN.md section 4: it copies no real pump); docs/emulator.md
+lists them with the reasons. They sit near field pumps of the same sizes. The figures the programmer
+must know are reported by IDENTIFY, so nobody needs to import this module to talk to the pump.
+
+The flow range, steps and cycle length agree with ``programmer.pump.PUMP_MODELS`` (a test checks it);
+they are written out here again on purpose, because the emulator is the independent check on the
+programmer and must not take its rules from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FIRMWARE = "emu-1.0"
+
+BATTERY_DRAIN_PERCENT_PER_DAY = 0.04
+"""Battery falls linearly with simulated time, whatever the pump does: 100 % lasts 2500 days (~6.8 years)."""
+ERI_PERCENT = 3.6
+"""Elective replacement indicator at or below this: 90 simulated days before end of service."""
+EOS_PERCENT = 0.0
+"""End of service at this level: the pump stops delivering."""
+
+FACTORY_LOW_ALARM_ML = 2.0
+"""Low-reservoir alarm threshold of a new pump (the manufacturers' usual 2 mL residual)."""
+
+MAX_BOLUS_ML_PER_HOUR = 6.0
+"""Fastest bolus the simulated motor gives (volume / duration), on top of the basal rate."""
+MIN_BOLUS_MINUTES = 1.0
+MAX_BOLUS_MINUTES = 24 * 60.0
+
+REMEMBERED_IDS = 64
+"""How many bolus ids and refill ids the pump remembers to answer a repeat without acting again."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One pump model: what IDENTIFY reports and what STAGE_PROGRAM enforces."""
+
+    model: str
+    serial_prefix: str
+    capacity_ml: float
+    min_rate_ml_per_day: float
+    max_rate_ml_per_day: float
+    max_steps_per_day: int
+    max_cycle_days: int
+    event_log_size: int
+
+    def identify(self) -> dict:
+        """IDENTIFY's answer, minus the serial number which belongs to one pump, not the model."""
+        return {
+            "model": self.model,
+            "firmware": FIRMWARE,
+            "capacity_ml": self.capacity_ml,
+            "min_rate_ml_per_day": self.min_rate_ml_per_day,
+            "max_rate_ml_per_day": self.max_rate_ml_per_day,
+            "max_steps_per_day": self.max_steps_per_day,
+            "max_cycle_days": self.max_cycle_days,
+            "event_log_size": self.event_log_size,
+        }
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.model: spec
+    for spec in (
+        ModelSpec("ITB-20", "E20", 20.0, 0.048, 24.0, 13, 7, 256),
+        ModelSpec("ITB-40", "E40", 40.0, 0.048, 24.0, 13, 7, 512),
+    )
+}

@@ -1,0 +1,199 @@
+"""The pump's persistent memory: one JSON document, rewritten atomically on every change.
+
+Everything that must survive a power loss is in ``PumpState`` and in one file, so a crash at any instant
+leaves either the previous document or the next one on disk (temp file, fsync, rename, fsync of the
+directory), never a mix. The program (drug + therapy) is therefore always whole. A staged program is
+deliberately *not* part of this memory: after a restart a COMMIT finds nothing staged, so nothing can be
+activated without the commit that named it in the same power-on.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from drivers.emulator.clock import local_midnight
+from drivers.emulator.spec import FACTORY_LOW_ALARM_ML, MODELS, ModelSpec
+from programmer.program import FORMAT, NO_PROGRAM_CHECKSUM, Drug, Program, Stopped, Therapy, write_text_atomically
+
+STATE_FORMAT = "itb-emulator-state/1"
+
+AlarmCode = Literal["low_reservoir", "reservoir_empty", "eri", "eos", "motor_stall"]
+BolusState = Literal["delivering", "done", "cancelled"]
+
+
+class _Record(BaseModel):
+    """Base for the parts of the state: no unknown keys, no NaN; mutable, because the pump runs on it."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class AlarmRecord(_Record):
+    code: AlarmCode
+    since: datetime
+    acknowledged: bool = False
+
+
+class EventRecord(_Record):
+    index: Annotated[int, Field(ge=0)]
+    """Numbered from 0 when the pump was made; an index always names the same event."""
+    time: datetime
+    kind: str
+    detail: dict = Field(default_factory=dict)
+
+
+class BolusRecord(_Record):
+    """A bolus the pump accepted; kept after it ends so a repeated id gets the same answer."""
+
+    bolus_id: str
+    dose: Annotated[float, Field(gt=0)]
+    volume_ml: Annotated[float, Field(gt=0)]
+    duration_min: Annotated[float, Field(gt=0)]
+    delivered_ml: Annotated[float, Field(ge=0)] = 0.0
+    state: BolusState = "delivering"
+
+    @property
+    def delivered_dose(self) -> float:
+        """Delivered so far in dose units (the drug cannot change while a bolus runs)."""
+        return self.dose * self.delivered_ml / self.volume_ml
+
+
+class RefillRecord(_Record):
+    """A refill the pump carried out, with its request values to tell a repeat from a reused id."""
+
+    refill_id: str
+    withdrawn_ml: float
+    added_ml: float
+    drug: Optional[Drug]
+    volume_ml: float
+    calculated_ml: float
+
+
+class PumpState(_Record):
+    """Everything the pump remembers. Times are naive pump-local times."""
+
+    format: Literal["itb-emulator-state/1"] = STATE_FORMAT
+    model: str
+    serial: str
+    pump_time: datetime
+    battery_percent: Annotated[float, Field(ge=0, le=100)]
+    volume_ml: Annotated[float, Field(ge=0)]
+    low_alarm_ml: Annotated[float, Field(ge=0)]
+    drug: Optional[Drug]
+    therapy: Therapy
+    program_checksum: str
+    cycle_anchor: datetime
+    """Local midnight (pump clock) of the day the running program was activated: day 1 00:00 of its cycle."""
+    stalled: bool = False
+    alarms: list[AlarmRecord] = Field(default_factory=list)
+    events: list[EventRecord] = Field(default_factory=list)
+    """The retained events, oldest first, consecutive indices, at most the model's event_log_size."""
+    boluses: list[BolusRecord] = Field(default_factory=list)
+    """The last REMEMBERED_IDS boluses, oldest first; at most one is delivering."""
+    refills: list[RefillRecord] = Field(default_factory=list)
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        if value not in MODELS:
+            raise ValueError(f"unknown model {value!r}; known: {', '.join(sorted(MODELS))}")
+        return value
+
+    @field_validator("pump_time", "cycle_anchor")
+    @classmethod
+    def _naive(cls, value: datetime) -> datetime:
+        if value.tzinfo is not None:
+            raise ValueError("pump times are local times without an offset")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "PumpState":
+        if self.drug is None and not isinstance(self.therapy, Stopped):
+            raise ValueError("a pump without a drug can only be stopped")
+        if self.program_checksum != program_checksum(self.drug, self.therapy):
+            raise ValueError("program_checksum does not match the stored drug and therapy")
+        if self.volume_ml > self.spec.capacity_ml:
+            raise ValueError(f"volume_ml {self.volume_ml} is more than the capacity {self.spec.capacity_ml}")
+        first = self.events[0].index if self.events else 0
+        if [event.index for event in self.events] != list(range(first, first + len(self.events))):
+            raise ValueError("event indices are not consecutive")
+        if sum(bolus.state == "delivering" for bolus in self.boluses) > 1:
+            raise ValueError("more than one bolus is delivering")
+        return self
+
+    @property
+    def spec(self) -> ModelSpec:
+        return MODELS[self.model]
+
+    @property
+    def active_bolus(self) -> BolusRecord | None:
+        return next((bolus for bolus in self.boluses if bolus.state == "delivering"), None)
+
+    def set_program(self, drug: Drug | None, therapy) -> None:
+        """Replace drug and therapy together, keeping the checksum in step."""
+        self.drug = drug
+        self.therapy = therapy
+        self.program_checksum = program_checksum(drug, therapy)
+
+
+def program_checksum(drug: Drug | None, therapy) -> str:
+    """The wire identity of what the pump runs (NO_PROGRAM_CHECKSUM when it holds no drug)."""
+    if drug is None:
+        return NO_PROGRAM_CHECKSUM
+    return Program(format=FORMAT, drug=drug, therapy=therapy).checksum()
+
+
+def factory_new(model: str, now: datetime) -> PumpState:
+    """A pump as shipped: no drug, therapy stopped, empty reservoir, battery full, clock at ``now``."""
+    spec = MODELS[model]
+    return PumpState(
+        model=model,
+        serial=f"{spec.serial_prefix}-{secrets.token_hex(3).upper()}",
+        pump_time=now,
+        battery_percent=100.0,
+        volume_ml=0.0,
+        low_alarm_ml=FACTORY_LOW_ALARM_ML,
+        drug=None,
+        therapy=Stopped(mode="stopped"),
+        program_checksum=NO_PROGRAM_CHECKSUM,
+        cycle_anchor=local_midnight(now),
+    )
+
+
+class StateFileError(Exception):
+    """The state file exists but cannot be used; the emulator refuses to start rather than guess."""
+
+
+def load_state(path: Path) -> PumpState:
+    try:
+        return PumpState.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise StateFileError(f"{path}: cannot read state file: {exc.strerror or exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "(document)"
+        raise StateFileError(f"{path}: not a valid emulator state file: {where}: {first['msg']}") from exc
+
+
+def remove_stale_temp_files(path: Path) -> None:
+    """Delete temp files a killed emulator left beside ``path`` (their rename never happened, so they are junk)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
+def save_state(state: PumpState, path: Path) -> None:
+    """Write the whole state atomically and make the rename itself durable (fsync of the directory).
+
+    The temp file is named by ``programmer.program.write_text_atomically``: ``.NAME.*.tmp`` beside ``path``.
+    """
+    write_text_atomically(path, state.model_dump_json(indent=1) + "\n")
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
