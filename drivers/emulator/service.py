@@ -24,8 +24,6 @@ from drivers.protocol.frame import Frame, canonical_json
 from programmer.errors import InputError, from_validation_error
 from programmer.program import Drug, program_from_data
 
-SERVICE_COMMAND = 0x70
-"""Emulator-only SERVICE command (docs/protocol-outline.md); answered only with --service."""
 CACHED_ANSWERS = 32
 """Answers remembered per session, by seq: enough to cover a resend or a late duplicate."""
 
@@ -90,7 +88,7 @@ class Service:
             Command.ACK_ALARM: (pump.acknowledge_alarm, {"code": str}),
         }
         if service_enabled:
-            self._handlers[SERVICE_COMMAND] = (self._service, None)
+            self._handlers[Command.SERVICE] = (self._service, None)
 
     def new_session(self) -> None:
         """A new client: HELLO is needed again and no earlier answer is replayed."""

@@ -39,6 +39,8 @@ class Command(IntEnum):
     CANCEL_BOLUS = 0x0A
     REFILL = 0x0B
     ACK_ALARM = 0x0C
+    SERVICE = 0x70
+    """Emulator-only (docs/protocol.md): answered only by an emulator started with --service."""
 
 
 class Status(IntEnum):
