@@ -1,0 +1,469 @@
+"""The serial pump driver: the programmer's PumpDriver port over the wire protocol (docs/protocol.md).
+
+Opened from any pyserial URL or device path. Each method is one or a few request/response exchanges
+through ``drivers.transaction.Link`` (seq numbers, timeouts, retries, reconnect). Statuses map the same
+way everywhere: OK is the result; an answer saying no becomes ``PumpRefused`` with the status name,
+message and field; a link that fails after every retry becomes ``LinkError`` naming the step.
+
+``write_program`` is the safety-critical part. It follows the two-phase write (validate, stage, check
+the staged checksum, commit, read back, compare) and decides its outcome only from what it reads back
+from the pump: it never reports VERIFIED without a read-back that matched, and a commit whose answer
+was lost ends VERIFIED, UNCHANGED, MISMATCH or UNCERTAIN by what the pump then reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from drivers.protocol import Command, Status
+from drivers.protocol.codes import BITS_PER_BYTE, MAX_EVENTS_PER_READ, MAX_RETRIES, RESPONSE_TURNAROUND_S
+from drivers.protocol.frame import MAX_WIRE_FRAME
+from drivers.trace import TraceSink, WireTrace, code_name
+from drivers.transaction import Link
+from drivers.transport import Transport, check_url
+from programmer.errors import InputError
+from programmer.port import (
+    ActiveProgram,
+    Alarm,
+    BolusOutcome,
+    BolusState,
+    LinkError,
+    ProgressCallback,
+    PumpDriver,
+    PumpEvent,
+    PumpIdentity,
+    PumpRefused,
+    PumpStatus,
+    RefillOutcome,
+    WriteOutcome,
+    WriteStatus,
+)
+from programmer.program import FORMAT, Drug, Program, program_from_data
+
+DEFAULT_BAUDRATE = 9600
+"""Line rate assumed for timeouts (and set on real ports). Conservative: a faster link only answers sooner."""
+
+CLIENT_NAME = "itb-programmer serial driver"
+
+ANSWER_BYTES = {
+    Command.IDENTIFY: 320,
+    Command.READ_STATUS: 640,
+    Command.READ_PROGRAM: 1024,
+    Command.STAGE_PROGRAM: 192,
+    Command.COMMIT_PROGRAM: 192,
+    Command.READ_EVENTS: 3072,
+    Command.SET_CLOCK: 192,
+    Command.BOLUS: 256,
+    Command.CANCEL_BOLUS: 192,
+    Command.REFILL: 256,
+    Command.ACK_ALARM: 640,
+}
+"""Usual wire size of each command's answer, for its timeout. Larger answers still arrive: the wait
+stretches while bytes flow (drivers/transaction.py)."""
+
+WRITE_STEPS = (
+    ("validate", 0.05),
+    ("read active program", 0.10),
+    ("stage", 0.25),
+    ("verify staged checksum", 0.05),
+    ("commit", 0.20),
+    ("read back", 0.30),
+    ("compare", 0.05),
+)
+"""write_program's steps and the slice of the progress bar each owns."""
+
+
+def open_serial_driver(url: str, **options: object) -> "SerialDriver":
+    """Entry-point factory (group ``itb_programmer.drivers``): open ``url`` and say HELLO.
+
+    Raises LookupError for a URL this driver cannot handle (empty, or a scheme pyserial does not know),
+    LinkError when the pump cannot be reached or speaks another protocol version.
+    """
+    return SerialDriver(url, **options)
+
+
+class SerialDriver(PumpDriver):
+    """One open link to one pump over a pyserial URL.
+
+    Options: ``baudrate`` (default 9600; sets the line rate of real ports and the timeouts on every
+    link), ``trace`` (a file path or a callable taking one line: a timestamped hex wire trace),
+    ``max_retries`` (0..3 resends of an unanswered request), ``client`` (the name given in HELLO).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        baudrate: int = DEFAULT_BAUDRATE,
+        trace: TraceSink | WireTrace = None,
+        max_retries: int = MAX_RETRIES,
+        client: str = CLIENT_NAME,
+    ) -> None:
+        check_url(url)
+        if isinstance(baudrate, bool) or not isinstance(baudrate, int) or baudrate <= 0:
+            raise ValueError(f"baudrate must be a positive integer, got {baudrate!r}")
+        self.url = url
+        write_timeout_s = RESPONSE_TURNAROUND_S + MAX_WIRE_FRAME * BITS_PER_BYTE / baudrate
+        transport = Transport(url, baudrate, write_timeout_s)
+        trace = trace if isinstance(trace, WireTrace) else WireTrace(trace)
+        try:
+            self._link = Link(transport, client=client, trace=trace, max_retries=max_retries)
+            self._link.connect()
+        except BaseException:
+            transport.close()
+            trace.close()
+            raise
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def identify(self) -> PumpIdentity:
+        answer = self._call("identify", Command.IDENTIFY, {})
+        return PumpIdentity(
+            model=answer.text("model"),
+            serial=answer.text("serial"),
+            firmware=answer.text("firmware"),
+            capacity_ml=answer.number("capacity_ml"),
+            min_rate_ml_per_day=answer.number("min_rate_ml_per_day"),
+            max_rate_ml_per_day=answer.number("max_rate_ml_per_day"),
+            max_steps_per_day=answer.integer("max_steps_per_day"),
+            max_cycle_days=answer.integer("max_cycle_days"),
+            event_log_size=answer.integer("event_log_size"),
+        )
+
+    def read_status(self) -> PumpStatus:
+        answer = self._call("read status", Command.READ_STATUS, {})
+        battery, reservoir, bolus = answer.object("battery"), answer.object("reservoir"), answer.optional_object("bolus")
+        return PumpStatus(
+            pump_time=answer.time("pump_time"),
+            battery_status=battery.choice("status", ("ok", "eri", "eos")),
+            battery_percent=battery.number("percent"),
+            volume_ml=reservoir.number("volume_ml"),
+            low_alarm_ml=reservoir.number("low_alarm_ml"),
+            capacity_ml=reservoir.number("capacity_ml"),
+            alarms=_alarms(answer),
+            program_checksum=answer.text("program_checksum"),
+            cycle_phase_min=answer.number("cycle_phase_min"),
+            bolus=None if bolus is None else BolusState(
+                bolus_id=bolus.text("bolus_id"),
+                dose=bolus.number("dose"),
+                delivered=bolus.number("delivered"),
+                remaining_s=bolus.number("remaining_s"),
+            ),
+        )
+
+    def read_program(self) -> ActiveProgram:
+        """The active program. Its checksum is recomputed here; a pump whose document and checksum
+        disagree is a failed read (LinkError), never shown as if it were fine."""
+        answer = self._call("read program", Command.READ_PROGRAM, {})
+        checksum = answer.text("checksum")
+        therapy = answer.object("therapy").data
+        drug_data = answer.optional_object("drug")
+        if drug_data is None:
+            return ActiveProgram(drug=None, therapy=therapy, checksum=checksum, program=None)
+        try:
+            program = program_from_data({"format": FORMAT, "drug": drug_data.data, "therapy": therapy})
+        except InputError as exc:
+            raise LinkError(f"read program: the pump's program is not a valid document ({exc})") from None
+        if program.checksum() != checksum:
+            raise LinkError(
+                f"read program: the pump reports checksum {checksum} but its program's checksum is "
+                f"{program.checksum()}; the read cannot be trusted"
+            )
+        return ActiveProgram(drug=program.drug, therapy=therapy, checksum=checksum, program=program)
+
+    def read_events(self, progress: ProgressCallback | None = None) -> list[PumpEvent]:
+        """The retained event log, oldest first, paged 16 at a time (docs/protocol.md section 11).
+
+        ``progress("read events", fraction)`` follows the pages; an exception raised by it stops the
+        read there (reading is always safe to cancel).
+        """
+        log_size = self.identify().event_log_size
+        total = self._call("read events", Command.READ_EVENTS, {"start": 0, "count": 0}).integer("total")
+        first = start = max(0, total - log_size)
+        count = MAX_EVENTS_PER_READ
+        events: list[PumpEvent] = []
+        while start < total:
+            try:
+                page = self._call("read events", Command.READ_EVENTS, {"start": start, "count": count})
+            except PumpRefused as refused:
+                if refused.status != Status.FRAME_TOO_LARGE.name or count == 1:
+                    raise
+                count //= 2  # the page did not fit in one frame: ask for fewer
+                continue
+            total = page.integer("total")
+            events += [_event(item) for item in page.objects("events")]
+            start += count
+            if progress is not None:
+                progress("read events", min(1.0, (start - first) / max(1, total - first)))
+        if progress is not None and start == first:
+            progress("read events", 1.0)  # an empty log: no page reported it
+        return events
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def write_program(self, program: Program, progress: ProgressCallback | None = None) -> WriteOutcome:
+        """Validate, read the old program, stage, check the staged checksum, commit, read back, compare.
+
+        Raises (nothing changed on the pump) for an invalid program (InputError), a link failure before
+        staging (LinkError) and a refused stage (PumpRefused). From the stage on, link faults never
+        raise: the outcome says what the pump runs, as read back. A progress callback that raises
+        cancels the write only before staging; after that the write runs to its verified outcome.
+        """
+        steps = _Steps(progress, WRITE_STEPS)
+        with steps("validate"):
+            program = _validated(program)
+            wanted = program.checksum()
+        with steps("read active program"):
+            old = self.read_program()
+        steps.shield()
+        try:
+            with steps("stage"):
+                staged = self._call("stage program", Command.STAGE_PROGRAM, {"program": program.model_dump(mode="json")})
+                staged_checksum = staged.text("checksum")
+        except LinkError as exc:
+            return self._settle(steps, old, program, f"staging did not complete ({exc})", None)
+        with steps("verify staged checksum"):
+            if staged_checksum != wanted:
+                problem = (f"the pump staged a program with checksum {staged_checksum}, not {wanted}: it understood "
+                           "a different program, so it was not committed")
+                return self._settle(steps, old, program, problem, staged_checksum)
+        problem = None
+        try:
+            with steps("commit"):
+                self._call("commit program", Command.COMMIT_PROGRAM, {"checksum": wanted})
+        except (LinkError, PumpRefused) as exc:
+            problem = f"the commit failed ({exc})"
+        return self._settle(steps, old, program, problem, staged_checksum)
+
+    def _settle(self, steps: "_Steps", old: ActiveProgram, program: Program, problem: str | None,
+                staged_checksum: str | None) -> WriteOutcome:
+        """Read the pump back and report what it runs: the only source of a write's outcome."""
+        wanted = program.checksum()
+        prefix = f"{problem}; " if problem else ""
+        try:
+            with steps("read back"):
+                active = self.read_program()
+                status_checksum = self.read_status().program_checksum
+        except (LinkError, PumpRefused) as exc:
+            return WriteOutcome(
+                WriteStatus.UNCERTAIN,
+                f"{prefix}the pump could not be read back ({exc}). It runs either its old program ({old.checksum}) "
+                f"or the new one ({wanted}), never a mix: reconnect and read it before doing anything else",
+                None, staged_checksum,
+            )
+        with steps("compare"):
+            if active.checksum == wanted == status_checksum and active.program == program:
+                return WriteOutcome(WriteStatus.VERIFIED, f"{prefix}read back: the pump runs program {wanted}, "
+                                    "equal to what was asked", active, staged_checksum)
+            if active.checksum == old.checksum == status_checksum and _same(active, old):
+                return WriteOutcome(WriteStatus.UNCHANGED, f"{prefix}read back: the pump still runs its old program "
+                                    f"{old.checksum}; nothing was changed", active, staged_checksum)
+            return WriteOutcome(
+                WriteStatus.MISMATCH,
+                f"{prefix}read back: the pump runs program {active.checksum} (status says {status_checksum}), which is "
+                f"neither the old program ({old.checksum}) nor the one asked for ({wanted})",
+                active, staged_checksum,
+            )
+
+    def set_clock(self, time: datetime) -> datetime:
+        """Set the pump clock to ``time`` (to the second; an aware time is first converted to this
+        computer's local time, the pump has no time zone) and return the clock read back afterwards."""
+        if time.tzinfo is not None:
+            time = time.astimezone().replace(tzinfo=None)
+        self._call("set clock", Command.SET_CLOCK, {"time": time.isoformat(timespec="seconds")})
+        return self.read_status().pump_time
+
+    def bolus(self, bolus_id: str, dose: float, duration_min: float) -> BolusOutcome:
+        """Start a bolus identified by ``bolus_id``. Resends and reconnects reuse the same id, so the pump
+        delivers it once; a call repeated with the same id (after a lost answer) answers ``repeated``."""
+        answer = self._call("bolus", Command.BOLUS, {"bolus_id": bolus_id, "dose": dose, "duration_min": duration_min})
+        return BolusOutcome(
+            bolus_id=answer.text("bolus_id"),
+            dose=answer.number("dose"),
+            volume_ml=answer.number("volume_ml"),
+            state=answer.choice("state", ("delivering", "done", "cancelled")),
+            repeated=answer.flag("repeated"),
+        )
+
+    def cancel_bolus(self, bolus_id: str) -> BolusOutcome:
+        """Stop a bolus. The pump answers only the dose delivered and the final state, so the outcome's
+        ``dose`` is the dose actually delivered, ``volume_ml`` that dose at the active drug's
+        concentration (read from the pump), and ``repeated`` is False."""
+        answer = self._call("cancel bolus", Command.CANCEL_BOLUS, {"bolus_id": bolus_id})
+        delivered = answer.number("delivered")
+        drug = self.read_program().drug
+        return BolusOutcome(
+            bolus_id=answer.text("bolus_id"),
+            dose=delivered,
+            volume_ml=0.0 if drug is None else delivered / drug.concentration_per_ml,
+            state=answer.choice("state", ("delivering", "done", "cancelled")),
+            repeated=False,
+        )
+
+    def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None) -> RefillOutcome:
+        """Record a refill once per ``refill_id`` (a repeat answers ``repeated``); ``drug`` None keeps the drug."""
+        answer = self._call("refill", Command.REFILL, {
+            "refill_id": refill_id,
+            "withdrawn_ml": withdrawn_ml,
+            "added_ml": added_ml,
+            "drug": None if drug is None else drug.model_dump(mode="json"),
+        })
+        return RefillOutcome(
+            refill_id=answer.text("refill_id"),
+            volume_ml=answer.number("volume_ml"),
+            calculated_ml=answer.number("calculated_ml"),
+            repeated=answer.flag("repeated"),
+        )
+
+    def acknowledge_alarm(self, code: str) -> tuple[Alarm, ...]:
+        return _alarms(self._call("acknowledge alarm", Command.ACK_ALARM, {"code": code}))
+
+    def close(self) -> None:
+        self._link.close()
+        self._link.trace.close()
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _call(self, step: str, command: Command, payload: dict) -> "_Answer":
+        """One exchange: the OK answer's payload, or PumpRefused naming the status the pump gave."""
+        answer = self._link.request(step, command, payload, ANSWER_BYTES[command])
+        if answer.status == Status.OK:
+            return _Answer(step, answer.payload)
+        message = answer.payload.get("error") or "no message"
+        if answer.status == Status.INTERNAL:
+            message += " (the pump failed unexpectedly and may or may not have acted: read its state)"
+        field = answer.payload.get("field")
+        raise PumpRefused(code_name(Status, answer.status), f"{step}: {message}", field if isinstance(field, str) else None)
+
+
+def _validated(program: Program) -> Program:
+    """Round-trip the program through the document validator, as the pump will, before sending it."""
+    if not isinstance(program, Program):
+        raise InputError([("", f"expected a Program, got {type(program).__name__}")])
+    checked = program_from_data(program.model_dump(mode="json"))
+    if checked != program:
+        raise InputError([("", "the program does not survive a round trip through its JSON document")])
+    return checked
+
+
+def _same(a: ActiveProgram, b: ActiveProgram) -> bool:
+    return a.drug == b.drug and a.therapy == b.therapy
+
+
+class _Steps:
+    """Named steps that each own a slice of the progress bar; reports their start and end.
+
+    After ``shield()`` an exception from the callback is ignored: a GUI bug must not leave a write's
+    outcome unknown once something may have changed on the pump.
+    """
+
+    def __init__(self, callback: ProgressCallback | None, slices: tuple[tuple[str, float], ...]) -> None:
+        self._callback = callback
+        self._slices: dict[str, tuple[float, float]] = {}
+        done = 0.0
+        for name, size in slices:
+            self._slices[name] = (done, min(1.0, done + size))
+            done += size
+        self._shielded = False
+
+    def shield(self) -> None:
+        self._shielded = True
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        start, end = self._slices[name]
+        self._report(name, start)
+        yield
+        self._report(name, end)
+
+    def _report(self, name: str, fraction: float) -> None:
+        if self._callback is None:
+            return
+        if not self._shielded:
+            self._callback(name, fraction)
+            return
+        try:
+            self._callback(name, fraction)
+        except Exception:  # noqa: BLE001 - see the class docstring
+            pass
+
+
+class _Answer:
+    """Typed access to an OK answer's payload. A missing or mistyped field is a protocol error: the
+    pump's answer cannot be trusted, so it is reported as a failed exchange (LinkError) naming it."""
+
+    def __init__(self, step: str, data: dict, path: str = "") -> None:
+        self.step = step
+        self.data = data
+        self._path = path
+
+    def text(self, key: str) -> str:
+        return self._get(key, str, "a string")
+
+    def number(self, key: str) -> float:
+        value = self._get(key, (int, float), "a number")
+        return float(value)
+
+    def integer(self, key: str) -> int:
+        return self._get(key, int, "an integer")
+
+    def flag(self, key: str) -> bool:
+        return self._get(key, bool, "true or false")
+
+    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(key)
+        if value not in allowed:
+            raise self._malformed(key, f"is {value!r}, not one of {', '.join(allowed)}")
+        return value
+
+    def time(self, key: str) -> datetime:
+        text = self.text(key)
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            value = None
+        if value is None or value.tzinfo is not None:
+            raise self._malformed(key, f"is {text!r}, not an ISO 8601 local time without offset")
+        return value
+
+    def object(self, key: str) -> "_Answer":
+        return _Answer(self.step, self._get(key, dict, "an object"), self._where(key))
+
+    def optional_object(self, key: str) -> "_Answer | None":
+        if key in self.data and self.data[key] is None:
+            return None
+        return self.object(key)
+
+    def objects(self, key: str) -> list["_Answer"]:
+        items = self._get(key, list, "a list")
+        if not all(isinstance(item, dict) for item in items):
+            raise self._malformed(key, "holds something other than objects")
+        return [_Answer(self.step, item, f"{self._where(key)}[{index}]") for index, item in enumerate(items)]
+
+    def _get(self, key: str, kind: type | tuple[type, ...], description: str):
+        if key not in self.data:
+            raise self._malformed(key, "is missing")
+        value = self.data[key]
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):  # JSON true is no number
+            raise self._malformed(key, f"is {value!r}, not {description}")
+        return value
+
+    def _where(self, key: str) -> str:
+        return f"{self._path}.{key}" if self._path else key
+
+    def _malformed(self, key: str, problem: str) -> LinkError:
+        return LinkError(f"{self.step}: the pump's answer is malformed: {self._where(key)} {problem}")
+
+
+def _alarms(answer: _Answer) -> tuple[Alarm, ...]:
+    return tuple(
+        Alarm(code=item.text("code"), severity=item.choice("severity", ("critical", "non_critical")), since=item.time("since"))
+        for item in answer.objects("alarms")
+    )
+
+
+def _event(item: _Answer) -> PumpEvent:
+    return PumpEvent(index=item.integer("index"), time=item.time("time"), kind=item.text("kind"),
+                     detail=item.object("detail").data)

@@ -1,0 +1,86 @@
+"""An optional wire trace for technicians: every byte sent and received, timestamped, in hex.
+
+One line per event, written as it happens so a trace of a session that hung or crashed is still
+complete up to the last byte:
+
+    2026-11-28T11:12:21.123456 TX seq=7 READ_STATUS resend: 00 0a 01 07 03 ...
+    2026-11-28T11:12:21.180002 RX 0b 01 07 83 ...
+    2026-11-28T11:12:21.180090 FRAME seq=7 READ_STATUS OK (answer)
+    2026-11-28T11:12:21.190000 DROP crc: computed 0x1A2B, frame carries 0x1A2C: 0b 01 ...
+
+``RX`` lines show the bytes exactly as one read returned them (a frame may span several lines); the
+``FRAME`` and ``DROP`` lines say what the decoder made of them. The sink is a file path (appended to)
+or a callable taking one line; with no sink nothing is formatted at all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+
+from drivers.protocol import Command, Frame, Status
+
+TraceSink = Callable[[str], None] | str | os.PathLike | None
+
+
+def describe(frame: Frame) -> str:
+    """``seq=7 READ_STATUS`` for a request, ``seq=7 READ_STATUS OK`` for a response; unknown codes in hex."""
+    command = code_name(Command, frame.command)
+    if not frame.is_response:
+        return f"seq={frame.seq} {command}"
+    return f"seq={frame.seq} {command} {code_name(Status, frame.status)}"
+
+
+def code_name(enum: type, value: int) -> str:
+    """The enum member's name for a wire code, or the code in hex if this side does not know it."""
+    try:
+        return enum(value).name
+    except ValueError:
+        return f"0x{value:02X}"
+
+
+class WireTrace:
+    """Writes trace lines to a sink. Tracing must never break the link, so a failing sink is dropped."""
+
+    def __init__(self, sink: TraceSink = None) -> None:
+        self._file = None
+        self._emit: Callable[[str], None] | None
+        if sink is None or callable(sink):
+            self._emit = sink
+        else:
+            self._file = open(sink, "a", encoding="utf-8", buffering=1)  # line-buffered: complete after a crash
+            self._emit = lambda line: self._file.write(line + "\n")
+
+    @property
+    def enabled(self) -> bool:
+        return self._emit is not None
+
+    def sent(self, frame: Frame, wire: bytes, resend: bool) -> None:
+        self._line(f"TX {describe(frame)}{' resend' if resend else ''}: {wire.hex(' ')}")
+
+    def received(self, data: bytes) -> None:
+        self._line(f"RX {data.hex(' ')}")
+
+    def decoded(self, frame: Frame, verdict: str) -> None:
+        self._line(f"FRAME {describe(frame)} ({verdict})")
+
+    def dropped(self, reason: str, raw: bytes) -> None:
+        self._line(f"DROP {reason}: {raw.hex(' ')}")
+
+    def note(self, text: str) -> None:
+        self._line(f"NOTE {text}")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self._emit = None
+
+    def _line(self, text: str) -> None:
+        if self._emit is None:
+            return
+        try:
+            self._emit(f"{datetime.now().isoformat(timespec='microseconds')} {text}")
+        except Exception:  # noqa: BLE001 - a broken trace sink must not fail a pump command
+            self._emit = None

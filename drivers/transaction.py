@@ -1,0 +1,233 @@
+"""Request/response over a byte stream: sequence numbers, timeouts, bounded retries, resync, reconnect.
+
+The rules (numbers from ``drivers.protocol.codes``, shared with the emulator):
+
+- Every request gets the next seq (0..255, wrapping). A frame counts as the answer only if it is a
+  response to the same command with the same seq; anything else (a late answer to an earlier request,
+  an echo on ``loop://``, a duplicate) is ignored, so a stale answer is never taken for a fresh one.
+- The wait for an answer is the pump's turnaround allowance plus both frames' time on the line at the
+  configured baud rate. While bytes keep arriving the wait stretches, so a large answer on a slow line
+  is not cut off, but never beyond what the largest possible frame could take.
+- An unanswered request is resent with the SAME seq and body after an exponential backoff, at most
+  ``max_retries`` times. The pump may have acted on the first copy, so either copy's answer is the
+  answer; that is safe because every command that changes the pump is idempotent there (bolus and
+  refill ids, a commit that names its checksum).
+- Before a resend both ends resynchronise: this side discards any half-received frame, and a lone
+  0x00 delimiter goes out first, so a frame the pump half-received cannot swallow the resend.
+- BUSY and BAD_CHECKSUM mean the pump did not act: the request is retried after the backoff as a new
+  transaction (new seq), within the same budget.
+- A disconnect (a closed socket, EIO on a pty) or NO_SESSION (the pump restarted) reopens the URL and
+  redoes HELLO inside the same retry budget, then resends.
+
+When every try failed, ``LinkError`` names the step and the last reason, e.g.
+``read status: no answer after 4 tries (timeout 0.6 s)``. Every other status goes back to the caller,
+which knows what it means for its command.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import serial
+
+from drivers.protocol import PROTOCOL_VERSION, Command, Frame, FrameDecoder, Status, encode_frame
+from drivers.protocol.codes import MAX_RETRIES, RESPONSE_TURNAROUND_S, response_timeout_s, retry_delay_s
+from drivers.protocol.frame import DELIMITER, MAX_WIRE_FRAME
+from drivers.trace import WireTrace, code_name
+from drivers.transport import Transport
+from programmer.port import LinkError
+
+HELLO_ANSWER_BYTES = 96
+"""Wire size of a HELLO answer, for its timeout."""
+
+
+class _Retry(Exception):
+    """This try failed in a way a later try may fix. The message is the reason shown if none does.
+
+    ``new_transaction`` is set when the pump said it did not act (BUSY, BAD_CHECKSUM): the next try is
+    a fresh request rather than a resend of the unanswered one.
+    """
+
+    def __init__(self, reason: str, new_transaction: bool = False) -> None:
+        super().__init__(reason)
+        self.new_transaction = new_transaction
+
+
+class Link:
+    """One session with one pump over one transport. Thread-safe: one exchange at a time."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        client: str,
+        trace: WireTrace | None = None,
+        max_retries: int = MAX_RETRIES,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not 0 <= max_retries <= MAX_RETRIES:
+            raise ValueError(f"max_retries must be in 0..{MAX_RETRIES}, got {max_retries}")
+        self.transport = transport
+        self.client = client
+        self.trace = trace or WireTrace()
+        self.max_retries = max_retries
+        self._sleep = sleep
+        self._lock = threading.RLock()
+        self._seq = 0
+        self._decoder = self._new_decoder()
+        self._in_session = False
+        self._closed = False
+        self.pump: dict | None = None
+        """The first HELLO answer ({"protocol", "model", "serial"}); a reconnect must find the same pump."""
+
+    def connect(self) -> dict:
+        """Open the URL and say HELLO, retrying within the budget. Returns the HELLO answer."""
+        with self._lock:
+            self._exchange("connect", Command.HELLO, self._hello_payload(), HELLO_ANSWER_BYTES, needs_session=False)
+            return dict(self.pump)
+
+    def request(self, step: str, command: Command, payload: dict, answer_bytes: int) -> Frame:
+        """Send one request and return its answer, whatever its status (except those retried here).
+
+        ``answer_bytes`` is the wire size the answer usually has; it sets the timeout. Raises LinkError
+        naming ``step`` when every try failed.
+        """
+        with self._lock:
+            return self._exchange(step, command, payload, answer_bytes, needs_session=True)
+
+    def close(self) -> None:
+        """Close the port for good: later requests fail instead of quietly reopening it."""
+        with self._lock:
+            self._closed = True
+            self._in_session = False
+            self.transport.close()
+
+    def _exchange(self, step: str, command: Command, payload: dict, answer_bytes: int, needs_session: bool) -> Frame:
+        if self._closed:
+            raise LinkError(f"{step}: the link to {self.transport.url} was closed")
+        request = self._new_request(command, payload)
+        timeout = self._timeout(request, answer_bytes)
+        tries = self.max_retries + 1
+        reason = "no answer"
+        for attempt in range(1, tries + 1):
+            if attempt > 1:
+                self._sleep(retry_delay_s(attempt - 1))
+            try:
+                self._ensure_session(needs_session)
+                answer = self._check_retryable(self._send_and_wait(request, timeout, resync=attempt > 1))
+                if command is Command.HELLO:
+                    self._accept_hello(answer)
+                return answer
+            except _Retry as retry:
+                reason = str(retry)
+                self.trace.note(f"{step}: {reason}")
+                if retry.new_transaction:
+                    request = self._new_request(command, payload)
+        plural = "try" if tries == 1 else "tries"
+        raise LinkError(f"{step}: {reason} after {tries} {plural} (timeout {timeout:.1f} s)")
+
+    def _ensure_session(self, needs_session: bool) -> None:
+        """Reopen a lost link and, if the request needs a session, redo HELLO once (no inner retries)."""
+        if not self.transport.is_open:
+            self._in_session = False
+            self.trace.note(f"opening {self.transport.url}")
+            try:
+                self.transport.open()
+            except (serial.SerialException, OSError) as exc:
+                self.transport.close()
+                raise _Retry(f"cannot open {self.transport.url} ({exc})") from None
+            self._decoder = self._new_decoder()
+        if needs_session and not self._in_session:
+            hello = self._new_request(Command.HELLO, self._hello_payload())
+            try:
+                answer = self._check_retryable(self._send_and_wait(hello, self._timeout(hello, HELLO_ANSWER_BYTES)))
+            except _Retry as retry:
+                raise _Retry(f"after reconnecting, hello failed: {retry}") from None
+            self._accept_hello(answer)
+
+    def _send_and_wait(self, request: Frame, timeout: float, resync: bool = False) -> Frame:
+        """One try: send the request (after a resync on resends) and wait for its answer."""
+        wire = encode_frame(request)
+        if resync:
+            self._decoder = self._new_decoder()
+            wire = DELIMITER + wire
+        try:
+            self.trace.sent(request, wire, resync)
+            self.transport.write(wire)
+            return self._wait_for(request, timeout)
+        except (serial.SerialException, OSError) as exc:
+            self._lose_link()
+            raise _Retry(f"link lost ({exc})") from None
+
+    def _wait_for(self, request: Frame, timeout: float) -> Frame:
+        start = time.monotonic()
+        deadline = start + timeout
+        limit = start + timeout + self._timeout(request, MAX_WIRE_FRAME)
+        while time.monotonic() < deadline:
+            data = self.transport.read()
+            if not data:
+                continue
+            self.trace.received(data)
+            deadline = min(max(deadline, time.monotonic() + RESPONSE_TURNAROUND_S), limit)
+            for frame in self._decoder.feed(data):
+                if frame.is_response and frame.seq == request.seq and frame.command == request.command:
+                    self.trace.decoded(frame, "answer")
+                    return frame
+                self.trace.decoded(frame, f"ignored: not the answer to seq={request.seq}")
+        raise _Retry("no answer")
+
+    def _check_retryable(self, answer: Frame) -> Frame:
+        if answer.status == Status.BUSY:
+            raise _Retry("pump busy", new_transaction=True)
+        if answer.status == Status.BAD_CHECKSUM:
+            raise _Retry("the pump received a corrupted request", new_transaction=True)
+        if answer.status == Status.NO_SESSION:
+            self._in_session = False
+            raise _Retry("the pump lost the session (restarted?)")
+        return answer
+
+    def _accept_hello(self, answer: Frame) -> None:
+        """Check a HELLO answer: our protocol version, and the same pump as in the first session."""
+        message = answer.payload.get("error", "no message")
+        if answer.status == Status.UNSUPPORTED_VERSION:
+            raise LinkError(
+                f"hello: the pump does not speak protocol version {PROTOCOL_VERSION} (UNSUPPORTED_VERSION: {message})"
+            )
+        if answer.status != Status.OK:
+            raise LinkError(f"hello: the pump answered {code_name(Status, answer.status)}: {message}")
+        if answer.payload.get("protocol") != PROTOCOL_VERSION:
+            raise LinkError(
+                f"hello: the pump answered protocol {answer.payload.get('protocol')!r}, not {PROTOCOL_VERSION}"
+            )
+        if self.pump is not None and _pump_id(answer.payload) != _pump_id(self.pump):
+            self._lose_link()
+            raise LinkError(
+                "hello: a different pump answered after reconnecting ({} {}, was {} {}); stopped so that "
+                "nothing is sent to the wrong pump".format(*_pump_id(answer.payload), *_pump_id(self.pump))
+            )
+        self.pump = dict(answer.payload)
+        self._in_session = True
+
+    def _timeout(self, request: Frame, answer_bytes: int) -> float:
+        return response_timeout_s(self.transport.baudrate, len(encode_frame(request)) + 1, answer_bytes)
+
+    def _lose_link(self) -> None:
+        self._in_session = False
+        self.transport.close()
+        self.trace.note(f"link to {self.transport.url} lost")
+
+    def _hello_payload(self) -> dict:
+        return {"protocol": PROTOCOL_VERSION, "client": self.client}
+
+    def _new_request(self, command: Command, payload: dict) -> Frame:
+        seq, self._seq = self._seq, (self._seq + 1) % 256
+        return Frame(seq, command, 0, payload, False)
+
+    def _new_decoder(self) -> FrameDecoder:
+        return FrameDecoder(on_drop=self.trace.dropped)
+
+
+def _pump_id(hello_answer: dict) -> tuple:
+    return hello_answer.get("model"), hello_answer.get("serial")

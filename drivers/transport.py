@@ -1,0 +1,92 @@
+"""The byte stream to a pump: anything pyserial opens from one settings field.
+
+``serial.serial_for_url`` handles a device path (``/dev/ttyUSB0``, ``COM3``, a pty path) and URLs
+(``socket://host:port``, ``loop://``, ``rfc2217://``, ``spy://``), so the driver never cares which it
+got. A transport only moves bytes: it never assumes one read is one frame (USB-serial adapters hand
+bytes over in batches of ~16 ms, a TCP link in whatever segments it likes); framing and timeouts belong
+to the transaction layer above it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+import serial
+
+POLL_S = 0.02
+"""Longest a single read blocks. Short, so the layer above checks its own deadline often."""
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)://")
+
+
+def check_url(url: str) -> None:
+    """Raise LookupError unless pyserial can open ``url``: a device path or a URL of a known scheme.
+
+    Lets the driver registry move on to another driver (a Bluetooth one, say) for URLs this one
+    cannot handle, before anything is opened.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise LookupError("no port given: expected a device path or a pyserial URL such as socket://host:port")
+    if "://" not in url:
+        return  # a device path: /dev/ttyUSB0, COM3, /dev/pts/4
+    match = _SCHEME.match(url)
+    if match is None:
+        raise LookupError(f"{url!r} is not a device path or a URL pyserial understands")
+    scheme = match.group(1).lower()
+    for package in serial.protocol_handler_packages:
+        if importlib.util.find_spec(f"{package}.protocol_{scheme}") is not None:
+            return
+    raise LookupError(f"pyserial has no handler for {scheme}:// (in {url!r})")
+
+
+class Transport:
+    """One reopenable pyserial port. All failures surface as ``serial.SerialException`` (or OSError)."""
+
+    def __init__(self, url: str, baudrate: int, write_timeout_s: float) -> None:
+        self.url = url
+        self.baudrate = baudrate
+        self.write_timeout_s = write_timeout_s
+        self._port: serial.SerialBase | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None and self._port.is_open
+
+    def open(self) -> None:
+        """Open (or reopen) the port and discard whatever an earlier session left in its input buffer."""
+        self.close()
+        self._port = serial.serial_for_url(
+            self.url, baudrate=self.baudrate, timeout=POLL_S, write_timeout=self.write_timeout_s
+        )
+        self._port.reset_input_buffer()
+
+    def close(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except (serial.SerialException, OSError):
+                pass  # the link is already gone; closing it cannot fail more usefully
+
+    def write(self, data: bytes) -> None:
+        """Send all of ``data`` and wait until it has left the computer (tcdrain on a real port)."""
+        port = self._require_open()
+        port.write(data)
+        port.flush()
+
+    def read(self) -> bytes:
+        """Wait up to POLL_S for a first byte, then return everything already received (maybe nothing).
+
+        A closed peer shows up as SerialException ("socket disconnected", "read failed: EIO").
+        """
+        port = self._require_open()
+        data = bytearray(port.read(1))
+        while data and (waiting := port.in_waiting):
+            data += port.read(waiting)
+        return bytes(data)
+
+    def _require_open(self) -> serial.SerialBase:
+        if self._port is None or not self._port.is_open:
+            raise serial.SerialException(f"{self.url} is not open")
+        return self._port
