@@ -53,7 +53,10 @@ def _timestamp(text: str) -> datetime:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="pump-programmer", description="Clinician programmer for implanted intrathecal drug pumps.")
+    parser = _Parser(prog="pump-programmer", description="Clinician programmer for implanted intrathecal drug pumps. "
+                     "Without a command it opens the clinician application.")
+    parser.add_argument("--demo", action="store_true", help="open the application connected to a bundled pump "
+                        "emulator it starts itself (baclofen 500 mcg/mL, 150 mcg/day, 14 mL in a 20 mL reservoir)")
     commands = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     plan = commands.add_parser("plan", help="offline projection of a program: no pump is contacted")
@@ -124,9 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help(sys.stderr)
-        print("pump-programmer: the clinician GUI is not part of this build yet; use a subcommand", file=sys.stderr)
-        return EXIT_INVALID
+        from ui.app import run  # imported here so the command line never loads Qt
+        return run(demo=args.demo)
     try:
         return args.handler(args)
     except InputError as exc:

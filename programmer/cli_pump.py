@@ -112,8 +112,15 @@ def _add_change_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _connect(args: argparse.Namespace, after: str) -> PumpDriver:
+    options = {}
+    if args.trace:
+        try:
+            open(args.trace, "a").close()  # an unwritable trace file is bad input, not a failed link
+        except OSError as exc:
+            raise InputError([("--trace", f"cannot write {args.trace}: {exc.strerror or exc}")])
+        options["trace"] = args.trace
     try:
-        return open_driver(args.port, **({"trace": args.trace} if args.trace else {}))
+        return open_driver(args.port, **options)
     except (LinkError, OSError) as exc:  # serial.SerialException is an OSError
         raise Stop(EXIT_LINK_FAILED, f"link failed: {exc}; {after}")
 
@@ -241,15 +248,11 @@ def run_refill(args: argparse.Namespace) -> int:
 
 
 def _refill_request(args: argparse.Namespace) -> RefillRequest:
-    problems = [(name, f"{value:g} mL is negative") for name, value in
-                (("--withdrawn-ml", args.withdrawn_ml), ("--added-ml", args.added_ml)) if value < 0]
     drug_options = {"--drug": args.drug, "--dose-unit": args.dose_unit, "--concentration": args.concentration}
     missing = [name for name, value in drug_options.items() if value is None]
     if 0 < len(missing) < len(drug_options):
-        problems.append(("--drug", f"a new drug needs --drug, --dose-unit and --concentration together "
-                                   f"(missing: {', '.join(missing)})"))
-    if problems:
-        raise InputError(problems)
+        raise InputError([("--drug", f"a new drug needs --drug, --dose-unit and --concentration together "
+                                     f"(missing: {', '.join(missing)})")])
     drug = None
     if not missing:
         try:

@@ -17,6 +17,7 @@ programmer's own choices, not a manufacturer's figures.
 from __future__ import annotations
 
 import enum
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -120,6 +121,13 @@ class RefillRequest:
     drug: Drug | None = None
     """A new drug or concentration; None keeps the drug the pump holds."""
 
+    def __post_init__(self) -> None:
+        problems = [(name, f"{value!r} mL is not a volume (a finite number, 0 or more)")
+                    for name, value in (("withdrawn_ml", self.withdrawn_ml), ("added_ml", self.added_ml))
+                    if not (math.isfinite(value) and value >= 0)]
+        if problems:
+            raise InputError(problems)
+
 
 @dataclass(frozen=True)
 class RefillReview(Review):
@@ -175,7 +183,7 @@ def _drug_refusals(asked: Drug, held: Drug | None) -> list[Finding]:
     if held is None:
         return [Finding("PUMP_HAS_NO_DRUG", "error", "the pump holds no drug: refill the pump with a drug first "
                         "(pump-programmer refill ... --drug NAME --dose-unit UNIT --concentration C)", "drug")]
-    if (asked.name, asked.dose_unit) != (held.name, held.dose_unit):
+    if not _same_substance(asked, held):
         return [Finding("DRUG_DIFFERS_FROM_PUMP", "error", f"drug {asked.name!r} in {asked.dose_unit} differs from "
                         f"the pump's {held.name!r} in {held.dose_unit}: a new drug is a refill, not a write", "drug.name")]
     if asked.concentration_per_ml != held.concentration_per_ml:

@@ -274,9 +274,15 @@ def test_reservoir_above_given_capacity_names_the_option(capsys):
     assert_one_line_error(code, out, err, "--reservoir-ml", "25", "20")
 
 
-def test_no_subcommand_is_exit_2(capsys):
-    assert call_main([]) == 2
-    assert capsys.readouterr().out == ""
+@pytest.mark.parametrize("argv, demo", [([], False), (["--demo"], True)])
+def test_no_subcommand_starts_the_gui(monkeypatch, argv, demo):
+    # The GUI itself is tested in test_ui_*; here only that the bare command hands over to it.
+    import ui.app
+
+    calls = []
+    monkeypatch.setattr(ui.app, "run", lambda demo: calls.append(demo) or 0)
+    assert call_main(argv) == 0
+    assert calls == [demo]
 
 
 # --- the installed console script ----------------------------------------------------------------------
