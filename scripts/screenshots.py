@@ -1,0 +1,113 @@
+"""Render each screen of the clinician application offscreen into docs/screenshots/ (for the README).
+
+It drives the real application against the bundled emulator, the way a clinician would: connect,
+look at the overview, edit a flex program, hit a hard limit, review a change with a warning, write it,
+read the event log, and lose the link. Run it again whenever a screen changes:
+
+    python3 scripts/screenshots.py
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from programmer.library import load_library  # noqa: E402
+from ui.editor import DOSE, START  # noqa: E402
+from ui.link import START_EMULATOR  # noqa: E402
+from ui.main_window import CONNECT_TAB, EVENTS_TAB, PROGRAM_TAB, MainWindow  # noqa: E402
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+TIMEOUT_S = 60
+
+
+def wait(app: QApplication, done, what: str) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while not done():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"screenshots: timed out waiting for {what}")
+        app.processEvents()
+        time.sleep(0.01)
+    app.processEvents()
+
+
+def shoot(app: QApplication, window: MainWindow, name: str) -> None:
+    app.processEvents()
+    window.grab().save(str(OUT / f"{name}.png"))
+    print(f"wrote docs/screenshots/{name}.png")
+
+
+def type_into(editor, row: int, column: int, text: str) -> None:
+    editor.table.item(row, column).setText(text)
+
+
+def main() -> None:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        window = MainWindow(load_library(), Path(tmp) / "audit.jsonl")
+        window.resize(1366, 900)
+        window.show()
+        try:
+            take_all(app, window)
+        finally:
+            window.close()
+
+
+def take_all(app: QApplication, window: MainWindow) -> None:
+    window.tabs.setCurrentIndex(CONNECT_TAB)
+    shoot(app, window, "1-connect")
+
+    window.link.request(START_EMULATOR)
+    wait(app, lambda: window.snapshot is not None and not window.link.busy, "the emulator")
+    shoot(app, window, "2-overview")
+
+    editor = window.editor
+    window.show_tab(PROGRAM_TAB)
+    editor.mode.setCurrentIndex(editor.mode.findData("flex"))
+    type_into(editor, 0, DOSE, "5")
+    editor.table.setCurrentCell(0, DOSE)
+    for start, dose in (("07:00", "7.5"), ("13:00", "6"), ("21:00", "7")):
+        editor.add_button.click()
+        row = editor.table.currentRow()
+        type_into(editor, row, START, start)
+        type_into(editor, row, DOSE, dose)
+    shoot(app, window, "3-program-flex")
+
+    type_into(editor, 1, DOSE, "75")
+    shoot(app, window, "4-program-hard-limit")
+    type_into(editor, 1, DOSE, "14")  # 5*7 + 14*6 + 6*8 + 7*3 = 188 mcg/day: +25 %
+
+    editor.review_button.click()
+    review = window.review
+    check, reason = review._ack_widgets[0]
+    check.setChecked(True)
+    reason.setText("morning spasms; titration agreed with the spasticity team")
+    review.clinician.setText("Dr A. Osei")
+    shoot(app, window, "5-review")
+
+    review.confirm.setChecked(True)
+    review.write.click()
+    wait(app, lambda: not window.link.busy and review.gate is None, "the write")
+    shoot(app, window, "6-written-and-verified")
+
+    window.show_tab(EVENTS_TAB)
+    window.read_events()
+    wait(app, lambda: not window.link.busy, "the event log")
+    shoot(app, window, "7-events")
+
+    window.link._worker.emulator.stop()  # the telemetry head is lifted off the patient
+    window.interrogate()
+    wait(app, lambda: not window.link.busy, "the lost link")
+    shoot(app, window, "8-link-lost")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,7 @@
+"""The clinician application (PySide6 + pyqtgraph).
+
+Views and view-models only: every decision (checks, reviews, commits) is asked of ``programmer``, and the
+wire protocol is never spoken here. ``format``, ``draft``, ``series``, ``commit_gate``, ``comparison`` and
+``emulator`` import no Qt, so their logic is tested without a window; the rest are widgets, and ``link``
+is the one thread that talks to the pump.
+"""

@@ -1,0 +1,59 @@
+"""The banner at the top of the window: the one sentence the clinician must not miss (a write's result,
+a lost link), with its kind in words ("Verified", "NOT WRITTEN", "UNCERTAIN") and an action when one
+helps (Reconnect). It stays until something newer replaces it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QStyle
+
+from ui.widgets import heading
+
+KINDS = {
+    "ok": ("#e6f4ea", "#1e6b34", QStyle.SP_DialogApplyButton),
+    "info": ("#e8f0fe", "#1a4d8f", QStyle.SP_MessageBoxInformation),
+    "warning": ("#fff4e0", "#8a5a00", QStyle.SP_MessageBoxWarning),
+    "error": ("#fde8e8", "#a00000", QStyle.SP_MessageBoxCritical),
+}
+
+
+class Banner(QFrame):
+    action_clicked = Signal(str)
+
+    def __init__(self):
+        super().__init__()
+        self.setFrameShape(QFrame.StyledPanel)
+        layout = QHBoxLayout(self)
+        self.icon = QLabel()
+        self.title = heading("")
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+        self.button = QPushButton()
+        self.button.clicked.connect(lambda: self.action_clicked.emit(self.button.property("action")))
+        layout.addWidget(self.icon, 0, Qt.AlignTop)
+        layout.addWidget(self.title, 0, Qt.AlignTop)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.button, 0, Qt.AlignTop)
+        self.setAccessibleName("Status message")
+        self.hide()
+
+    def show_message(self, kind: str, title: str, text: str, action: str | None = None,
+                     action_text: str = "") -> None:
+        background, foreground, icon = KINDS[kind]
+        self.setStyleSheet(f"Banner {{ background: {background}; border: 2px solid {foreground}; }}"
+                           f"QLabel {{ color: {foreground}; }}")
+        size = self.title.fontMetrics().height() * 2
+        self.icon.setPixmap(self.style().standardIcon(icon).pixmap(size, size))
+        self.title.setText(title)
+        self.text.setText(text)
+        self.setAccessibleDescription(f"{title} {text}")
+        self.button.setVisible(action is not None)
+        self.button.setProperty("action", action)
+        self.button.setText(action_text)
+        self.show()
+
+    def clear(self) -> None:
+        self.hide()
+        self.title.setText("")
+        self.text.setText("")

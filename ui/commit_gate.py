@@ -1,0 +1,61 @@
+"""What must be settled before a reviewed program may be written. No Qt.
+
+A warning (a soft limit) can be overridden, but only deliberately: each one is acknowledged on its own and
+given a reason, and the reasons go to the audit log as the override reason (``programmer.session`` refuses
+a write with warnings and no reason). Errors cannot be overridden at all. The clinician's name and an
+explicit confirmation are required for every write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from programmer.checks import Finding
+from programmer.session import WriteReview
+
+
+@dataclass
+class Acknowledgement:
+    finding: Finding
+    acknowledged: bool = False
+    reason: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return self.acknowledged and bool(self.reason.strip())
+
+
+@dataclass
+class CommitGate:
+    review: WriteReview
+    acknowledgements: list[Acknowledgement]
+    clinician: str = ""
+    confirmed: bool = False
+
+    @classmethod
+    def for_review(cls, review: WriteReview) -> "CommitGate":
+        return cls(review, [Acknowledgement(finding) for finding in review.report.warnings])
+
+    def override_reason(self) -> str | None:
+        """The reasons as one audit-log string ('CODE: reason; ...'), or None when nothing needed one."""
+        if not self.acknowledgements:
+            return None
+        return "; ".join(f"{a.finding.code}: {a.reason.strip()}" for a in self.acknowledgements)
+
+    def blockers(self) -> list[str]:
+        """Why the write may not go ahead yet, in words; empty when it may."""
+        reasons = [f"hard limit: {finding.message}" for finding in self.review.report.errors]
+        for item in self.acknowledgements:
+            if not item.acknowledged:
+                reasons.append(f"acknowledge the warning {item.finding.code}")
+            elif not item.reason.strip():
+                reasons.append(f"type a reason for overriding {item.finding.code}")
+        if not self.clinician.strip():
+            reasons.append("enter the clinician's name")
+        if not self.confirmed:
+            reasons.append("tick the confirmation")
+        return reasons
+
+    @property
+    def ready(self) -> bool:
+        return not self.blockers()

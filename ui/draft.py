@@ -1,0 +1,244 @@
+"""The program being edited, exactly as the clinician typed it, and what it means. No Qt.
+
+Why text and not numbers: a half-typed dose ("1.", "") is a normal state of an editor, and the reason it
+is not yet a dose has to be shown at the field. So the draft keeps the typed text, and ``evaluate`` turns
+it into a program document (the strict ``programmer.program`` models decide what is valid) and then into
+a ``WriteReview`` (``programmer.session.review_write``: the drug-library checks against the pump's own
+limits and its current program). Every problem found on the way is attached to the field it is about.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from programmer.checks import Finding
+from programmer.errors import InputError
+from programmer.interrogation import PumpSnapshot
+from programmer.library import LoadedLibrary
+from programmer.planner import rate_segments
+from programmer.program import FORMAT, MINUTES_PER_DAY, Drug, Flex, Program, SimpleContinuous, program_from_data
+from programmer.session import WriteReview, review_write
+
+Mode = Literal["stopped", "simple_continuous", "flex"]
+MODE_LABELS: dict[str, str] = {
+    "stopped": "Stopped (no delivery)",
+    "simple_continuous": "Simple continuous (same rate all day)",
+    "flex": "Flex (dose steps over a cycle)",
+}
+
+GENERAL = "program"
+"""The field key for problems about the whole program (drug, reservoir) rather than one entry."""
+DAILY_TOTAL = "daily_total"
+"""The field key of the derived daily dose of a flex schedule: where daily-dose limits are shown for flex."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: Literal["error", "warning"]
+    text: str
+    code: str = ""
+
+
+@dataclass
+class StepText:
+    """One flex step as typed: the day of the cycle, the start (HH:MM) and the dose per hour."""
+
+    day: int = 1
+    start: str = "00:00"
+    dose_per_hour: str = ""
+
+    def offset_minutes(self) -> int | None:
+        """Minutes from the cycle start, or None while the start is not a valid HH:MM."""
+        match = re.fullmatch(r"(\d{2}):(\d{2})", self.start.strip())
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            return None
+        return (self.day - 1) * MINUTES_PER_DAY + int(match[1]) * 60 + int(match[2])
+
+
+def parse_dose(text: str, unit: str) -> float:
+    """A dose typed by a person, or ValueError with the reason in their words.
+
+    A comma is refused rather than guessed: "1,000" is a thousand to some readers and one to others.
+    """
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError(f"enter a dose in {unit}")
+    if "," in stripped:
+        raise ValueError(f"{stripped!r}: use a decimal point, not a comma")
+    try:
+        value = float(stripped)
+    except ValueError:
+        raise ValueError(f"{stripped!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{stripped!r} is not a finite number")
+    if value <= 0:
+        raise ValueError(f"the dose must be more than 0 {unit} (to stop delivery choose the Stopped mode)")
+    return value
+
+
+@dataclass
+class Draft:
+    """The editor's state. The drug is the pump's and cannot be edited: a new drug is a refill."""
+
+    drug: Drug
+    mode: Mode = "simple_continuous"
+    daily_dose: str = ""
+    cycle_days: int = 1
+    steps: list[StepText] = field(default_factory=lambda: [StepText()])
+
+    @classmethod
+    def from_program(cls, program: Program) -> "Draft":
+        """A draft equal to ``program``; both the simple and the flex entries are filled so that switching
+        mode starts from the current therapy instead of from blank fields."""
+        therapy = program.therapy
+        if isinstance(therapy, Flex):
+            steps = [StepText(s.day, s.start, _plain(s.dose_per_hour)) for s in therapy.steps]
+            segments, cycle_min = rate_segments(program)
+            total = sum(g.dose_per_hour * (g.end_min - g.start_min) for g in segments) / 60 * MINUTES_PER_DAY / cycle_min
+            return cls(program.drug, "flex", _plain(total), therapy.cycle_days, steps)
+        if isinstance(therapy, SimpleContinuous):
+            steps = [StepText(1, "00:00", _plain(therapy.daily_dose / 24))]
+            return cls(program.drug, "simple_continuous", _plain(therapy.daily_dose), 1, steps)
+        return cls(program.drug, "stopped")
+
+    @property
+    def dose_unit(self) -> str:
+        return self.drug.dose_unit
+
+    # --- editing the flex table -------------------------------------------------------------------
+
+    def add_step(self, after: int | None = None) -> int:
+        """Insert a step after row ``after`` (default: the last), halfway to the next start, at the same
+        dose; return its row. Halfway keeps the starts increasing whenever there is room between them."""
+        after = len(self.steps) - 1 if after is None else after
+        here = self.steps[after]
+        begin = here.offset_minutes()
+        following = self.steps[after + 1].offset_minutes() if after + 1 < len(self.steps) else None
+        end = following if following is not None else self.cycle_days * MINUTES_PER_DAY
+        new = StepText(here.day, here.start, here.dose_per_hour)
+        if begin is not None and end - begin >= 2:
+            middle = begin + (end - begin) // 2
+            day, minute = divmod(middle, MINUTES_PER_DAY)
+            new = StepText(day + 1, f"{minute // 60:02d}:{minute % 60:02d}", here.dose_per_hour)
+        self.steps.insert(after + 1, new)
+        return after + 1
+
+    def remove_step(self, row: int) -> None:
+        """Remove a row; the last remaining row stays (a flex program needs at least one step)."""
+        if len(self.steps) > 1:
+            del self.steps[row]
+
+    def move_step(self, row: int, delta: int) -> int:
+        """Swap a row with its neighbour (delta -1 up, +1 down); return where it went."""
+        target = row + delta
+        if not 0 <= target < len(self.steps):
+            return row
+        self.steps[row], self.steps[target] = self.steps[target], self.steps[row]
+        return target
+
+    # --- meaning ----------------------------------------------------------------------------------
+
+    def to_document(self) -> tuple[dict | None, dict[str, list[Problem]]]:
+        """The program document the draft spells, or None and the reason at each field that stops it."""
+        problems: dict[str, list[Problem]] = {}
+        unit = self.dose_unit
+        if self.mode == "stopped":
+            therapy: dict = {"mode": "stopped"}
+        elif self.mode == "simple_continuous":
+            therapy = {"mode": "simple_continuous", "daily_dose": _parsed(self.daily_dose, f"{unit}/day",
+                                                                          "daily_dose", problems)}
+        else:
+            steps = []
+            for row, step in enumerate(self.steps):
+                dose = _parsed(step.dose_per_hour, f"{unit}/h", f"steps[{row}].dose_per_hour", problems)
+                steps.append({"day": step.day, "start": step.start.strip(), "dose_per_hour": dose})
+            therapy = {"mode": "flex", "cycle_days": self.cycle_days, "steps": steps}
+        document = {"format": FORMAT, "drug": self.drug.model_dump(mode="json"), "therapy": therapy}
+        return (None if problems else document), problems
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the draft means now: the program (if valid), its review, and every problem by field."""
+
+    program: Program | None
+    review: WriteReview | None
+    problems: dict[str, list[Problem]]
+
+    @property
+    def errors(self) -> list[str]:
+        return [p.text for ps in self.problems.values() for p in ps if p.severity == "error"]
+
+    @property
+    def can_review(self) -> bool:
+        """True when a program exists and no hard limit is broken; warnings are settled at review."""
+        return self.program is not None and not self.errors
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [] if self.review is None else self.review.report.warnings
+
+    def at(self, key: str) -> list[Problem]:
+        return self.problems.get(key, [])
+
+
+def evaluate(draft: Draft, snapshot: PumpSnapshot, library: LoadedLibrary) -> Evaluation:
+    """Validate the draft, then check it against the pump it will be written to."""
+    document, problems = draft.to_document()
+    if document is None:
+        return Evaluation(None, None, problems)
+    try:
+        program = program_from_data(document)
+    except InputError as exc:
+        for path, message in exc.problems:
+            _add(problems, _input_key(path, message), Problem("error", message))
+        return Evaluation(None, None, problems)
+    review = review_write(snapshot, program, library)
+    for finding in review.report.findings:
+        _add(problems, finding_key(finding, draft.mode), Problem(finding.severity, finding.message, finding.code))
+    return Evaluation(program, review, problems)
+
+
+def finding_key(finding: Finding, mode: str) -> str:
+    """The editor field a check finding belongs to (the finding's ``field`` is a document path)."""
+    path = finding.field
+    match = re.fullmatch(r"therapy\.steps\[(\d+)\]", path)
+    if match:
+        return f"steps[{match[1]}].dose_per_hour"
+    if path in ("therapy.daily_dose", "therapy.cycle_days", "therapy.steps", "therapy.mode"):
+        return {"therapy.steps": "steps", "therapy.mode": "mode"}.get(path, path.removeprefix("therapy."))
+    if path == "therapy":
+        return {"simple_continuous": "daily_dose", "flex": DAILY_TOTAL}.get(mode, "mode")
+    return GENERAL
+
+
+def _input_key(path: str, message: str) -> str:
+    """The editor field for a validation problem. Whole-schedule rules (order of starts) are reported by
+    the model on ``therapy`` with the step named in the message, so the row is read from there."""
+    path = path.removeprefix("therapy.").removeprefix("therapy")
+    if path:
+        return path
+    match = re.search(r"steps\[(\d+)\](\.day)?", message)
+    if match:
+        return f"steps[{match[1]}].{'day' if match[2] else 'start'}"
+    return "steps"
+
+
+def _parsed(text: str, unit: str, key: str, problems: dict[str, list[Problem]]) -> float | None:
+    try:
+        return parse_dose(text, unit)
+    except ValueError as exc:
+        _add(problems, key, Problem("error", str(exc)))
+        return None
+
+
+def _add(problems: dict[str, list[Problem]], key: str, problem: Problem) -> None:
+    problems.setdefault(key, []).append(problem)
+
+
+def _plain(value: float) -> str:
+    """A dose as it would be typed: no trailing zeros, at most 6 significant digits."""
+    return f"{value:.6g}"

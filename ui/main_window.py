@@ -1,0 +1,271 @@
+"""The main window: a banner for what must not be missed, one tab per step of the work (Connect,
+Overview, Program, Review, Events), and the link's progress in the status bar.
+
+It only routes: the screens show, ``PumpLink`` talks to the pump in its thread, and every answer comes
+back here as a signal, so the window never waits on I/O.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QLabel, QMainWindow, QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
+
+from programmer.interrogation import PumpSnapshot
+from programmer.library import LoadedLibrary
+from programmer.session import Outcome
+from ui.banner import Banner
+from ui.comparison import summary
+from ui.connect import EMULATOR, ConnectPage
+from ui.editor import ProgramEditor
+from ui.events import EventsPage
+from ui.format import drift
+from ui.link import (CANCELLABLE, COMMIT, CONNECT, CONNECTING, DOING, EVENTS, INTERROGATE, SET_CLOCK, START_EMULATOR,
+                     CommitDone, PumpLink)
+from ui.overview import OverviewPage
+from ui.preview import PreviewPlots
+from ui.review import ReviewPage
+
+CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB = range(5)
+
+OUTCOME_BANNER = {
+    Outcome.VERIFIED: ("ok", "Written and verified."),
+    Outcome.UNCHANGED: ("error", "NOT WRITTEN."),
+    Outcome.UNCERTAIN: ("error", "UNCERTAIN: which program the pump runs is not known."),
+    Outcome.MISMATCH: ("error", "READ-BACK MISMATCH."),
+    Outcome.REFUSED: ("error", "NOT WRITTEN (refused by the checks)."),
+    Outcome.NEEDS_OVERRIDE: ("error", "NOT WRITTEN (warnings not acknowledged)."),
+    Outcome.PUMP_REFUSED: ("error", "NOT WRITTEN (the pump refused it)."),
+}
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, library: LoadedLibrary, audit_path: Path, driver_options: dict | None = None):
+        super().__init__()
+        self.setWindowTitle("ITB pump programmer")
+        self.library = library
+        self.snapshot: PumpSnapshot | None = None
+        self.connected = False
+        self.link = PumpLink(audit_path, driver_options, self)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        self.banner = Banner()
+        layout.addWidget(self.banner)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Screens")
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.connect_page = ConnectPage()
+        self.overview = OverviewPage()
+        self.editor = ProgramEditor(library)
+        self.preview: PreviewPlots | None = None  # built with the first snapshot: plots cost start-up time
+        self.program_split = program = QSplitter(Qt.Horizontal)
+        program.addWidget(self.editor)
+        self.review = ReviewPage(library)
+        self.events = EventsPage()
+        for page, title in ((self.connect_page, "&1 Connect"), (self.overview, "&2 Overview"),
+                            (program, "&3 Program"), (self.review, "&4 Review"), (self.events, "&5 Events")):
+            self.tabs.addTab(page, title)
+        self._build_status_bar()
+        self._build_actions()
+        self._wire()
+        self._set_tabs_enabled()
+
+    # --- construction -----------------------------------------------------------------------------
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.link_state = QLabel("Not connected")
+        self.link_state.setAccessibleName("Link state")
+        self.progress_text = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setAccessibleName("Progress")
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setToolTip("Stop reading (Esc). A write is never stopped half way.")
+        self.cancel.clicked.connect(self.link.cancel)
+        bar.addWidget(self.link_state, 1)
+        for widget in (self.progress_text, self.progress, self.cancel):
+            bar.addPermanentWidget(widget)
+        self._show_busy(False)
+
+    def _build_actions(self) -> None:
+        pump = self.menuBar().addMenu("&Pump")
+        self.interrogate_action = self._action(pump, "&Interrogate again", "F5", self.interrogate)
+        self._action(pump, "Read the &event log", "Ctrl+E", self.read_events)
+        self._action(pump, "Set the pump &clock", None, self.set_clock)
+        self._action(pump, "&Reconnect", "Ctrl+Shift+R", self.reconnect)
+        self._action(pump, "Cancel reading", "Esc", self.link.cancel)
+        pump.addSeparator()
+        self._action(pump, "&Quit", QKeySequence.Quit, self.close)
+        view = self.menuBar().addMenu("&View")
+        for index in range(self.tabs.count()):
+            self._action(view, self.tabs.tabText(index).replace("&", ""), f"Ctrl+{index + 1}",
+                         lambda _checked=False, i=index: self.show_tab(i))
+
+    def _action(self, menu, text: str, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _wire(self) -> None:
+        self.connect_page.connect_requested.connect(self.connect_to)
+        self.overview.interrogate_requested.connect(self.interrogate)
+        self.overview.set_clock_requested.connect(self.set_clock)
+        self.overview.edit_requested.connect(lambda: self.show_tab(PROGRAM_TAB))
+        self.editor.evaluated.connect(self._preview)
+        self.editor.review_requested.connect(self._start_review)
+        self.review.back_requested.connect(lambda: self.show_tab(PROGRAM_TAB))
+        self.review.commit_requested.connect(lambda review, clinician: self.link.request(COMMIT, (review, clinician)))
+        self.events.read_requested.connect(self.read_events)
+        self.banner.action_clicked.connect(lambda action: self.reconnect() if action == "reconnect" else None)
+        self.link.progress.connect(self._progress)
+        self.link.busy_changed.connect(self._show_busy)
+        self.link.finished.connect(self._finished)
+        self.link.failed.connect(self._failed)
+
+    # --- requests ---------------------------------------------------------------------------------
+
+    def connect_to(self, url: str) -> None:
+        if url == EMULATOR:
+            self.link.request(START_EMULATOR)
+        else:
+            self.link.request(CONNECT, url)
+
+    def reconnect(self) -> None:
+        if self.link.url is not None:
+            self.link.request(CONNECT, self.link.url)
+
+    def interrogate(self) -> None:
+        self.link.request(INTERROGATE)
+
+    def read_events(self) -> None:
+        self.link.request(EVENTS)
+
+    def set_clock(self) -> None:
+        self.link.request(SET_CLOCK)
+
+    def show_tab(self, index: int) -> None:
+        if self.tabs.isTabEnabled(index):
+            self.tabs.setCurrentIndex(index)
+
+    # --- answers ----------------------------------------------------------------------------------
+
+    def _progress(self, operation: str, step: str, fraction: float) -> None:
+        self.progress.setValue(int(fraction * 100))
+        self.progress_text.setText(f"{DOING[operation].capitalize()}: {step}")
+
+    def _show_busy(self, busy: bool) -> None:
+        operation = self.link.operation
+        self.progress.setVisible(busy)
+        self.progress_text.setVisible(busy)
+        self.cancel.setVisible(busy and operation in CANCELLABLE)
+        if busy:
+            self.progress.setValue(0)
+            self.progress_text.setText(f"{DOING[operation].capitalize()}…")
+
+    def _finished(self, operation: str, result: object) -> None:
+        if operation in CONNECTING | {INTERROGATE, SET_CLOCK}:
+            self.connected = True
+            self._show_snapshot(result)
+            if operation in CONNECTING:
+                self.banner.show_message("info", "Connected.", f"{result.identity.model} serial "
+                                         f"{result.identity.serial} runs {summary(result.forecast())}.")
+                self.show_tab(OVERVIEW_TAB)
+            elif operation == SET_CLOCK:
+                self.banner.show_message("ok", "Clock set.", f"Read back: {drift(result.drift_s)}.")
+        elif operation == EVENTS:
+            self.events.show_events(result)
+        elif operation == COMMIT:
+            self._committed(result)
+
+    def _failed(self, operation: str, message: str, link_lost: bool) -> None:
+        if link_lost:
+            self.connected = False
+            self._set_tabs_enabled()
+        if operation == COMMIT:
+            self.review.set_writing(False)
+            if link_lost:
+                self.banner.show_message("error", "UNCERTAIN: the link failed during the write.",
+                                         f"{message}. Which program the pump runs is not known: reconnect and "
+                                         "interrogate before anything else.", "reconnect", "&Reconnect")
+            else:
+                running = "" if self.snapshot is None else (
+                    f" The pump still runs {summary(self.snapshot.forecast())}.")
+                self.banner.show_message("error", "NOT WRITTEN.", f"{message}.{running}")
+            return
+        if link_lost:
+            self.banner.show_message("error", "Link to the pump lost.", f"While {DOING[operation]}: {message}. "
+                                     "Nothing was changed on the pump by this read. The figures shown are those last "
+                                     "read.", "reconnect", "&Reconnect")
+        else:
+            self.banner.show_message("warning", f"Could not finish {DOING[operation]}.", message)
+
+    def _committed(self, done: CommitDone) -> None:
+        result = done.result
+        kind, title = OUTCOME_BANNER[result.outcome]
+        text = "" if result.outcome is Outcome.VERIFIED else result.message + ". "
+        action = None
+        if done.snapshot is not None:
+            self._show_snapshot(done.snapshot)
+            text += (f"Read back from the pump just now: it runs {summary(done.snapshot.forecast())} "
+                     f"(program id {done.snapshot.active.checksum}).")
+        else:
+            self.connected = False
+            self._set_tabs_enabled()
+            text += (f"The pump could not be interrogated again ({done.refresh_error}): reconnect to see what it "
+                     "runs.")
+            action = "reconnect"
+        if result.audit_error:
+            text += f" The audit log could not be written: {result.audit_error}."
+        self.review.finish()
+        self._set_tabs_enabled()
+        self.banner.show_message(kind, title, text, action, "&Reconnect")
+        self.show_tab(OVERVIEW_TAB)
+
+    def _show_snapshot(self, snapshot: PumpSnapshot) -> None:
+        if self.preview is None:
+            self.preview = PreviewPlots()
+            self.program_split.addWidget(self.preview)
+            self.program_split.setStretchFactor(0, 2)
+            self.program_split.setStretchFactor(1, 3)
+        self.snapshot = snapshot
+        self.overview.show_snapshot(snapshot)
+        self.editor.set_snapshot(snapshot)
+        self.events.setEnabled(True)
+        self._set_tabs_enabled()
+
+    def _preview(self, evaluation) -> None:
+        review = evaluation.review
+        current = self.snapshot.forecast() if self.snapshot is not None else None
+        self.preview.show_plans(current if review is None else review.current_plan,
+                                None if review is None else review.plan)
+
+    def _start_review(self, evaluation) -> None:
+        self.review.start(evaluation, self.snapshot)
+        self._set_tabs_enabled()
+        self.show_tab(REVIEW_TAB)
+
+    def _set_tabs_enabled(self) -> None:
+        have_pump = self.snapshot is not None
+        for index in (OVERVIEW_TAB, PROGRAM_TAB, EVENTS_TAB):
+            self.tabs.setTabEnabled(index, have_pump)
+        self.tabs.setTabEnabled(REVIEW_TAB, self.review.gate is not None)
+        if self.snapshot is None:
+            self.link_state.setText("Not connected")
+        else:
+            identity = self.snapshot.identity
+            state = "Connected" if self.connected else "LINK LOST (showing the last reading)"
+            self.link_state.setText(f"{state}: {identity.model} serial {identity.serial} at {self.link.url}")
+
+    def closeEvent(self, event) -> None:
+        self.link.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,131 @@
+"""The Overview: everything the pump reported at interrogation, in words and numbers.
+
+Dates come from the planner run from the pump's own clock, volume and cycle phase
+(``PumpSnapshot.forecast``), so they are the dates the pump itself will reach, in the pump's clock.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from programmer.interrogation import PumpSnapshot
+from ui.comparison import schedule_text
+from ui.draft import MODE_LABELS
+from ui.format import (BATTERY_WORDS, SEVERITY_WORDS, alarm_text, drift, moment, moment_and_days, number,
+                       quantity)
+from ui.widgets import FactGrid, heading
+
+DRIFT_WORTH_FIXING_S = 60
+"""Above a minute of drift the clinician is told the clock needs setting (flex steps would start late)."""
+
+
+class OverviewPage(QWidget):
+    set_clock_requested = Signal()
+    interrogate_requested = Signal()
+    edit_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.title = heading("No pump interrogated yet")
+        layout.addWidget(self.title)
+        columns = QHBoxLayout()
+        left, right = QVBoxLayout(), QVBoxLayout()
+        columns.addLayout(left, 1)
+        columns.addLayout(right, 1)
+        layout.addLayout(columns)
+
+        self.pump = self._group(left, "Pump", [("identity", "Model and serial"), ("limits", "Limits it declares"),
+                                               ("battery", "Battery")])
+        self.clock = self._group(left, "Clock", [("pump_time", "Pump time"), ("drift", "Drift")])
+        self.clock_note = QLabel()
+        self.clock_note.setWordWrap(True)
+        self.clock.addRow("", self.clock_note)
+        self.set_clock = QPushButton("Set the pump &clock to this computer's time")
+        self.set_clock.clicked.connect(self.set_clock_requested)
+        self.clock.addRow("", self.set_clock)
+
+        self.reservoir = self._group(left, "Reservoir", [("volume", "Volume (calculated by the pump)"),
+                                                         ("low_alarm", "Low-reservoir alarm"), ("empty", "Empty")])
+        self.fill = QProgressBar()
+        self.fill.setAccessibleName("Reservoir volume against capacity")
+        self.reservoir.insertRow(1, "", self.fill)
+
+        self.therapy = self._group(right, "Drug and program", [("drug", "Drug"), ("mode", "Mode"),
+                                                               ("daily", "Daily dose"), ("volume", "Volume"),
+                                                               ("schedule", "Schedule"), ("checksum", "Program id")])
+        self.alarms = self._group(right, "Alarms", [("critical", "Critical"), ("non_critical", "Non-critical"),
+                                                    ("bolus", "Bolus")])
+        right.addStretch(1)
+        left.addStretch(1)
+
+        buttons = QHBoxLayout()
+        self.refresh = QPushButton("&Interrogate again")
+        self.refresh.setToolTip("Read everything from the pump again (F5)")
+        self.refresh.clicked.connect(self.interrogate_requested)
+        self.edit = QPushButton("&Change the program…")
+        self.edit.clicked.connect(self.edit_requested)
+        buttons.addWidget(self.refresh)
+        buttons.addStretch(1)
+        buttons.addWidget(self.edit)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+        self.setEnabled(False)
+
+    def _group(self, column: QVBoxLayout, title: str, rows: list[tuple[str, str]]) -> FactGrid:
+        box = QGroupBox(title)
+        grid = FactGrid()
+        for key, label in rows:
+            grid.row(key, label)
+        box.setLayout(grid)
+        column.addWidget(box)
+        return grid
+
+    def show_snapshot(self, snapshot: PumpSnapshot) -> None:
+        self.setEnabled(True)
+        identity, status, active = snapshot.identity, snapshot.status, snapshot.active
+        plan = snapshot.forecast()
+        self.title.setText(f"Pump {identity.model} serial {identity.serial}, interrogated at "
+                           f"{moment(snapshot.computer_time)} (this computer)")
+        self.pump.set("identity", f"{identity.model}, serial {identity.serial}, firmware {identity.firmware}, "
+                                  f"{number(identity.capacity_ml)} mL reservoir")
+        self.pump.set("limits", f"flow {number(identity.min_rate_ml_per_day)} to {number(identity.max_rate_ml_per_day)}"
+                                f" mL/day; up to {identity.max_steps_per_day} flex steps a day; cycles up to "
+                                f"{identity.max_cycle_days} days")
+        self.pump.set("battery", f"{BATTERY_WORDS.get(status.battery_status, status.battery_status)} "
+                                 f"({number(status.battery_percent, 3)} %)")
+        self.clock.set("pump_time", moment(status.pump_time))
+        self.clock.set("drift", drift(snapshot.drift_s))
+        self.clock_note.setText("Set the clock: flex steps start by the pump's clock." if abs(snapshot.drift_s)
+                                > DRIFT_WORTH_FIXING_S else "")
+
+        self.fill.setRange(0, int(round(status.capacity_ml * 10)))
+        self.fill.setValue(int(round(status.volume_ml * 10)))
+        self.fill.setFormat(f"{number(status.volume_ml, 3)} of {number(status.capacity_ml)} mL")
+        self.reservoir.set("volume", f"{number(status.volume_ml, 4)} mL of {number(status.capacity_ml)} mL; "
+                                     f"low alarm at {number(status.low_alarm_ml)} mL")
+        self.reservoir.set("low_alarm", "no program" if plan is None else
+                           moment_and_days(plan.low_alarm_at, plan.minutes_to_low_alarm) + " (pump clock)")
+        self.reservoir.set("empty", "no program" if plan is None else
+                           moment_and_days(plan.empty_at, plan.minutes_to_empty) + " (pump clock)")
+
+        drug = active.drug
+        self.therapy.set("drug", "none: the pump holds no drug (refill it first)" if drug is None else
+                         f"{drug.name} {number(drug.concentration_per_ml)} {drug.dose_unit}/mL")
+        self.therapy.set("mode", MODE_LABELS.get(active.therapy.get("mode"), str(active.therapy.get("mode"))))
+        unit = drug.dose_unit if drug else ""
+        self.therapy.set("daily", quantity(plan.mean_daily_dose if plan else None, f"{unit}/day"))
+        self.therapy.set("volume", quantity(plan.ml_per_day if plan else None, "mL/day"))
+        self.therapy.set("schedule", schedule_text(active.program))
+        self.therapy.set("checksum", active.checksum)
+
+        for severity in ("critical", "non_critical"):
+            alarms = [a for a in status.alarms if a.severity == severity]
+            self.alarms.set(severity, "\n".join(f"{SEVERITY_WORDS[severity]}: {alarm_text(a.code)} (since "
+                                                f"{moment(a.since)})" for a in alarms) or "none")
+        bolus = status.bolus
+        self.alarms.set("bolus", "none running" if bolus is None else
+                        f"{number(bolus.delivered)} of {number(bolus.dose)} {unit} delivered, "
+                        f"{bolus.remaining_s / 60:.0f} min left")
+        self.edit.setEnabled(drug is not None)
