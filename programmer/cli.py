@@ -1,7 +1,6 @@
-"""The ``pump-programmer`` command line: subcommands, exit codes, one-line errors.
+"""The ``pump-programmer`` command line: the entry point, the offline ``plan`` and ``schema`` commands.
 
-Exit codes are a contract (DESIGN.md section 3): 0 done; 2 invalid input (nothing sent); 3 refused by a
-safety limit (nothing sent); 4 the link failed; 5 written but the read-back did not match. Errors are a
+The pump commands live in ``cli_pump``; exit codes and argument types in ``cli_support``. Errors are a
 single line on stderr naming the field, the value and the limit, never a traceback.
 """
 
@@ -9,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from datetime import datetime
 
 from programmer.checks import check_program
+from programmer.cli_pump import add_pump_commands
+from programmer.cli_support import (EXIT_INVALID, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, OneLineParser, finite,
+                                     timestamp)
 from programmer.errors import InputError
 from programmer.library import load_library
 from programmer.plan_report import plan_to_json, plan_to_text
@@ -21,52 +22,21 @@ from programmer.planner import Plan
 from programmer.program import Program, load_program
 from programmer.pump import make_reservoir, pump_model, smallest_model_holding
 
-EXIT_OK = 0
-EXIT_INVALID = 2
-EXIT_REFUSED = 3
-EXIT_LINK_FAILED = 4
-EXIT_VERIFY_FAILED = 5
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
-
-
-def _finite(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-    return value
-
-
-def _timestamp(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date and time (e.g. 2026-11-28T09:00)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="pump-programmer", description="Clinician programmer for implanted intrathecal drug pumps. "
+    parser = OneLineParser(prog="pump-programmer", description="Clinician programmer for implanted intrathecal drug pumps. "
                      "Without a command it opens the clinician application.")
     parser.add_argument("--demo", action="store_true", help="open the application connected to a bundled pump "
                         "emulator it starts itself (baclofen 500 mcg/mL, 150 mcg/day, 14 mL in a 20 mL reservoir)")
-    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", parser_class=OneLineParser)
 
     plan = commands.add_parser("plan", help="offline projection of a program: no pump is contacted")
     plan.add_argument("program", help="program document (itb-program/1 JSON)")
-    plan.add_argument("--reservoir-ml", type=_finite, required=True, help="volume in the reservoir now, mL")
-    plan.add_argument("--low-alarm-ml", type=_finite, default=2.0, help="low-reservoir alarm threshold, mL (default 2)")
-    plan.add_argument("--capacity-ml", type=_finite, help="reservoir capacity, mL (default: the pump model's)")
+    plan.add_argument("--reservoir-ml", type=finite, required=True, help="volume in the reservoir now, mL")
+    plan.add_argument("--low-alarm-ml", type=finite, default=2.0, help="low-reservoir alarm threshold, mL (default 2)")
+    plan.add_argument("--capacity-ml", type=finite, help="reservoir capacity, mL (default: the pump model's)")
     plan.add_argument("--pump-model", help="pump model whose flow limits apply (default: the smallest that holds "
                       "the reservoir: ITB-20 or ITB-40)")
-    plan.add_argument("--start", type=_timestamp, help="projection start, ISO 8601 (default: now)")
+    plan.add_argument("--start", type=timestamp, help="projection start, ISO 8601 (default: now)")
     plan.add_argument("--current", help="the program running now, to check the size of the change")
     plan.add_argument("--library", help="drug library JSON to use instead of the shipped one")
     plan.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
@@ -75,7 +45,6 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of the program document")
     schema.set_defaults(handler=run_schema)
 
-    from programmer.cli_pump import add_pump_commands  # imported here: it uses this module's exit codes
     add_pump_commands(commands)
     return parser
 
@@ -134,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"pump-programmer: invalid input: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except Exception as exc:  # noqa: BLE001 - a bug still gets one line, never a traceback at the bedside
+        print(f"pump-programmer: unexpected failure ({type(exc).__name__}: {exc}); if a pump command was running, "
+              "interrogate the pump to see what it runs, and report this", file=sys.stderr)
+        return EXIT_UNEXPECTED
 
 
 if __name__ == "__main__":

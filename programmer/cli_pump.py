@@ -18,12 +18,11 @@ from typing import Callable
 from pydantic import ValidationError
 
 from programmer.audit import AuditError, AuditLog, default_audit_path
-from programmer.cli import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, _finite
+from programmer.cli_support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, finite
 from programmer.errors import InputError, from_validation_error
 from programmer.interrogation import PumpSnapshot, interrogation_to_json, interrogation_to_text, read_pump
 from programmer.library import load_library
-from programmer.plan_report import _iso as iso
-from programmer.plan_report import plan_to_json, plan_to_text
+from programmer.plan_report import iso, plan_to_json, plan_to_text
 from programmer.port import ActiveProgram, LinkError, PumpDriver, PumpRefused, open_driver
 from programmer.program import Drug, load_program
 from programmer.session import (Outcome, RefillRequest, SessionResult, clean_clinician, clean_override_reason,
@@ -83,11 +82,11 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
 
     refill = subparsers.add_parser("refill", help="record an emptied and refilled reservoir, optionally a new drug")
     _add_port(refill)
-    refill.add_argument("--withdrawn-ml", type=_finite, required=True, help="volume withdrawn from the reservoir, mL")
-    refill.add_argument("--added-ml", type=_finite, required=True, help="volume added to the reservoir, mL")
+    refill.add_argument("--withdrawn-ml", type=finite, required=True, help="volume withdrawn from the reservoir, mL")
+    refill.add_argument("--added-ml", type=finite, required=True, help="volume added to the reservoir, mL")
     refill.add_argument("--drug", help="a new drug's name (with --dose-unit and --concentration)")
     refill.add_argument("--dose-unit", choices=("mcg", "mg"), help="the new drug's dose unit")
-    refill.add_argument("--concentration", type=_finite, help="the new concentration, dose units per mL")
+    refill.add_argument("--concentration", type=finite, help="the new concentration, dose units per mL")
     _add_change_options(refill)
     refill.set_defaults(handler=_handled(run_refill))
 

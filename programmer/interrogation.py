@@ -17,7 +17,7 @@ from typing import Callable
 
 from pydantic import ValidationError
 
-from programmer.plan_report import _iso as iso
+from programmer.plan_report import iso
 from programmer.planner import Plan, minutes_to_days
 from programmer.port import ActiveProgram, LinkError, PumpDriver, PumpIdentity, PumpStatus
 from programmer.program import Flex, SimpleContinuous

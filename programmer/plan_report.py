@@ -15,8 +15,12 @@ from programmer.pump import PumpLimits
 PLAN_FORMAT = "itb-plan/1"
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
+    """A time as ISO 8601 to the second (None stays None: "never")."""
     return None if moment is None else moment.isoformat(timespec="seconds")
+
+
+_iso = iso  # old private name, still imported by ui/events.py until its next edit
 
 
 def cycle_time(offset_min: int) -> str:
@@ -30,7 +34,7 @@ def plan_to_json(plan: Plan, report: CheckReport, pump: PumpLimits, current: Pla
     drug = plan.program.drug
     data = {
         "format": PLAN_FORMAT,
-        "start": _iso(plan.start),
+        "start": iso(plan.start),
         "drug": drug.model_dump(mode="json"),
         "therapy_mode": plan.program.therapy.mode,
         "daily_dose": plan.mean_daily_dose,
@@ -50,8 +54,8 @@ def plan_to_json(plan: Plan, report: CheckReport, pump: PumpLimits, current: Pla
         },
         "days_to_low_alarm": minutes_to_days(plan.minutes_to_low_alarm),
         "days_to_empty": minutes_to_days(plan.minutes_to_empty),
-        "low_reservoir_alarm_at": _iso(plan.low_alarm_at),
-        "empty_at": _iso(plan.empty_at),
+        "low_reservoir_alarm_at": iso(plan.low_alarm_at),
+        "empty_at": iso(plan.empty_at),
         "warnings": [finding.as_dict() for finding in report.warnings],
         "errors": [finding.as_dict() for finding in report.errors],
         "library": report.library.model_dump(),
@@ -98,9 +102,9 @@ def plan_to_text(plan: Plan, report: CheckReport, pump: PumpLimits, current: Pla
         "",
         f"Reservoir     {reservoir.volume_ml:g} of {reservoir.capacity_ml:g} mL ({pump.model}), low alarm at "
         f"{reservoir.low_alarm_ml:g} mL",
-        f"Start         {_iso(plan.start)}",
-        f"Low alarm     {_iso(plan.low_alarm_at) or 'never'} ({_days(plan.minutes_to_low_alarm)})",
-        f"Empty         {_iso(plan.empty_at) or 'never'} ({_days(plan.minutes_to_empty)})",
+        f"Start         {iso(plan.start)}",
+        f"Low alarm     {iso(plan.low_alarm_at) or 'never'} ({_days(plan.minutes_to_low_alarm)})",
+        f"Empty         {iso(plan.empty_at) or 'never'} ({_days(plan.minutes_to_empty)})",
         "",
     ]
     for finding in report.errors:

@@ -28,7 +28,7 @@ from programmer.checks import CheckReport, Finding, check_program
 from programmer.errors import InputError
 from programmer.interrogation import PumpSnapshot, describe_program
 from programmer.library import LoadedLibrary
-from programmer.plan_report import _iso as iso
+from programmer.plan_report import iso
 from programmer.planner import Plan
 from programmer.port import (ActiveProgram, LinkError, PumpDriver, PumpRefused, RefillOutcome, WriteOutcome,
                              WriteStatus)
@@ -264,7 +264,7 @@ def _drug_to_send(asked: Drug | None, held: Drug | None, library: LoadedLibrary)
 
 
 def _program_after_refill(active: ActiveProgram, new_drug: Drug | None, keeps_therapy: bool) -> Program | None:
-    """What the pump runs after the refill (the pump's rule, docs/protocol-outline.md): the same program; the same
+    """What the pump runs after the refill (the pump's rule, docs/protocol.md): the same program; the same
     therapy in dose units at a new concentration; or stopped for a new drug, never the old numbers."""
     if new_drug is None:
         return active.program

@@ -1,7 +1,7 @@
 """A fake pump behind the driver port, for the pure session and interrogation tests.
 
 It is a true edge (the abstract ``PumpDriver``), not the subject: it keeps a drug, a program and a
-reservoir, applies writes and refills the way docs/protocol-outline.md says a pump does, and can be told
+reservoir, applies writes and refills the way docs/protocol.md says a pump does, and can be told
 to answer a write or a refill with a given outcome or exception instead.
 """
 

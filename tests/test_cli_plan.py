@@ -311,3 +311,17 @@ def test_module_entry_point_matches_console_script():
                           timeout=60, cwd=ROOT)
     assert done.returncode == 0
     assert json.loads(done.stdout)["properties"]["therapy"]["discriminator"]["propertyName"] == "mode"
+
+
+def test_an_unforeseen_failure_is_one_line_and_exit_1(monkeypatch, capsys):
+    # A bug deep inside (here: the library loader blowing up) must not show a traceback at the bedside.
+    import programmer.cli
+
+    def broken(path=None):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(programmer.cli, "load_library", broken)
+    assert call_main(["plan", str(SIMPLE), "--reservoir-ml", "18"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.strip().splitlines()) == 1
+    assert "unexpected failure" in err and "disk on fire" in err and "Traceback" not in err

@@ -18,9 +18,10 @@ import pytest
 
 from drivers.protocol import Command, encode_frame
 from programmer.audit import read_audit_log
-from programmer.cli import EXIT_INVALID, EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, main
+from programmer.cli import main
+from programmer.cli_support import EXIT_INVALID, EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
 from programmer.program import load_program
-from tests.emulator_fixtures import FrameProxy, start_emulator  # noqa: F401 - start_emulator is a fixture
+from emulator_fixtures import FrameProxy, start_emulator  # noqa: F401 - start_emulator is a fixture
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "baclofen-simple.json"
 DOCTOR = ("--clinician", "Dr Ng")

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.fake_pump import PUMP_TIME, FakePump, active_for, baclofen, identity, status
+from fake_pump import PUMP_TIME, FakePump, active_for, baclofen, identity, status
 from programmer.interrogation import (PumpSnapshot, describe_program, interrogation_to_json, interrogation_to_text,
                                       read_pump)
 from programmer.port import Alarm, LinkError

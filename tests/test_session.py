@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.fake_pump import BACLOFEN_500, FakePump, baclofen
+from fake_pump import BACLOFEN_500, FakePump, baclofen
 from programmer.audit import AuditError, AuditLog, read_audit_log
 from programmer.errors import InputError
 from programmer.interrogation import read_pump
