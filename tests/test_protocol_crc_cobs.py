@@ -8,16 +8,7 @@ from hypothesis import strategies as st
 
 from drivers.protocol import cobs
 from drivers.protocol.crc import crc16
-
-
-def bitwise_crc16(data: bytes) -> int:
-    """Reference CRC-16/CCITT-FALSE, one bit at a time, written independently of the table."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
+from reference_crc import bitwise_crc16
 
 
 def test_crc_check_value_from_the_catalogue():

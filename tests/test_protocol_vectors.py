@@ -14,20 +14,11 @@ import pytest
 
 from drivers.protocol import Command, Frame, FrameDecoder, Status, encode_frame
 from drivers.protocol import cobs
+from reference_crc import bitwise_crc16
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "protocol_vectors.json").read_text(encoding="utf-8"))
 VALID = {vector["name"]: vector for vector in VECTORS["valid"]}
 INVALID = {vector["name"]: vector for vector in VECTORS["invalid"]}
-
-
-def bitwise_crc16(data: bytes) -> int:
-    """CRC-16/CCITT-FALSE one bit at a time (poly 0x1021, init 0xFFFF), independent of drivers.protocol.crc."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
 
 
 def expected_frame(vector: dict) -> Frame:

@@ -20,13 +20,7 @@ from drivers.emulator.server import PtyTransport, Server, TcpTransport, loopback
 from drivers.emulator.service import Service
 from drivers.emulator.spec import MODELS
 from drivers.emulator.state import StateFileError
-
-EXIT_INVALID = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
+from programmer.cli_support import EXIT_INVALID, OneLineParser
 
 
 def _positive(text: str) -> float:
@@ -53,7 +47,7 @@ def _faults(text: str) -> FaultSpec:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="pump-emulator", description="A simulated intrathecal drug pump (docs/emulator.md).")
+    parser = OneLineParser(prog="pump-emulator", description="A simulated intrathecal drug pump (docs/emulator.md).")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--listen", metavar="tcp://HOST:PORT", help="serve on a loopback TCP port (port 0: any free)")
     where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")
