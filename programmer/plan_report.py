@@ -20,9 +20,6 @@ def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat(timespec="seconds")
 
 
-_iso = iso  # old private name, still imported by ui/events.py until its next edit
-
-
 def cycle_time(offset_min: int) -> str:
     """A cycle offset as 'day D HH:MM' (day 1 first)."""
     day, minute = divmod(offset_min, MINUTES_PER_DAY)

@@ -4,6 +4,7 @@ the middle of a commit, the event log, and an event loop that keeps turning over
 from __future__ import annotations
 
 import csv
+import json
 import time
 
 import pytest
@@ -142,11 +143,16 @@ def test_events_are_sortable_filterable_and_exported(qtbot, window, patient, tmp
     page = window.events
     kinds = [page.kind.itemData(i) for i in range(page.kind.count())]
     assert {"power_on", "refill", "program_activated"} <= set(kinds)
-    page.kind.setCurrentIndex(kinds.index("program_activated"))
+    page.kind.setCurrentIndex(kinds.index("refill"))
     assert page.proxy.rowCount() == 1
+    assert page.proxy.index(0, 3).data().startswith(  # the demo patient's refill, in words with units
+        "added 14 mL, withdrawn 0 mL (pump had calculated 0 mL); drug baclofen 500 mcg/mL; therapy kept")
     page.export_csv(tmp_path / "events.csv")
     rows = list(csv.DictReader(open(tmp_path / "events.csv", encoding="utf-8")))
-    assert [row["kind"] for row in rows] == ["program_activated"]
+    assert [row["kind"] for row in rows] == ["refill"]
+    assert json.loads(rows[0]["detail"])["added_ml"] == 14.0  # the file keeps the pump's own keys
+    page.kind.setCurrentIndex(kinds.index("program_activated"))
+    assert page.proxy.rowCount() == 1
     page.kind.setCurrentIndex(0)
     shown = lambda: [int(page.proxy.index(row, 0).data()) for row in range(page.proxy.rowCount())]  # noqa: E731
     assert shown() == sorted(shown(), reverse=True)  # newest first by default

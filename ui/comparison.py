@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from programmer.planner import Plan
 from programmer.program import Flex, Program, SimpleContinuous
 from ui.draft import MODE_LABELS
-from ui.format import cycle_offset, moment_and_days, number, percent_change, quantity, signed_percent
+from ui.format import count, cycle_offset, moment_and_days, number, percent_change, quantity, signed_percent
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def summary(plan: Plan | None) -> str:
     drug, therapy = plan.program.drug, plan.program.therapy
     mode = {"simple_continuous": "simple continuous", "stopped": "stopped (no delivery)"}.get(therapy.mode, "")
     if isinstance(therapy, Flex):
-        mode = f"flex, {len(therapy.steps)} step(s) over {therapy.cycle_days} day(s)"
+        mode = f"flex, {count(len(therapy.steps), 'step')} over {count(therapy.cycle_days, 'day')}"
     return (f"{mode}: {quantity(plan.mean_daily_dose, f'{drug.dose_unit}/day')} "
             f"({quantity(plan.ml_per_day, 'mL/day')}) of {drug.name} {number(drug.concentration_per_ml)} "
             f"{drug.dose_unit}/mL")
@@ -62,7 +62,7 @@ def compare(old: Plan | None, new: Plan) -> tuple[list[Row], float | None]:
         both("Mode", lambda p: MODE_LABELS[p.program.therapy.mode]),
         both("Daily dose (mean over the cycle)", lambda p: quantity(p.mean_daily_dose, f"{unit}/day")),
         both("Volume per day", lambda p: quantity(p.ml_per_day, "mL/day")),
-        both("Cycle length", lambda p: f"{p.cycle_days} day(s)"),
+        both("Cycle length", lambda p: count(p.cycle_days, "day")),
         both("Dose on each day of the cycle",
              lambda p: ", ".join(f"day {d}: {number(v)} {unit}" for d, v in enumerate(p.daily_doses, 1))),
         both("Schedule", lambda p: schedule_text(p.program)),

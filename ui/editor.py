@@ -137,7 +137,8 @@ class ProgramEditor(QWidget):
         label = QLabel("C&ycle length:")
         self.cycle_days = QSpinBox()
         self.cycle_days.setRange(1, 31)
-        self.cycle_days.setSuffix(" day(s)")
+        self.cycle_days.setSuffix(" days")
+        self.cycle_days.setSpecialValueText("1 day")  # shown at the minimum, 1: no "day(s)"
         self.cycle_days.setAccessibleName("Cycle length in days")
         label.setBuddy(self.cycle_days)
         row.addWidget(label)

@@ -1,8 +1,9 @@
 """The Events screen: the pump's event log as a sortable, filterable table that can be saved as CSV.
 
-Model/view so that thousands of events cost nothing to show, sort or filter; the CSV has the same
-columns as ``pump-programmer events --csv`` (index, time, kind, detail as JSON) so files from the GUI
-and the command line can be compared directly.
+Model/view so that thousands of events cost nothing to show, sort or filter. The table is for people:
+its details are sentences with units (``ui.event_text``). The CSV is for machines and keeps the pump's
+own keys: it has the same columns as ``pump-programmer events --csv`` (index, time, kind, detail as
+JSON) so files from the GUI and the command line can be compared directly.
 """
 
 from __future__ import annotations
@@ -15,26 +16,26 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRegularExpression,
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
                                QPushButton, QTableView, QVBoxLayout, QWidget)
 
-from programmer.plan_report import _iso as iso
+from programmer.plan_report import iso
 from programmer.port import PumpEvent
+from ui.event_text import TIME_FORMAT, event_details
 from ui.widgets import heading
 
 COLUMNS = ("#", "Time (pump clock)", "Kind", "Details")
 ALL_KINDS = ""
 
 
-def detail_text(detail: dict) -> str:
-    return ", ".join(f"{key} {value}" for key, value in sorted(detail.items()))
-
-
 class EventTableModel(QAbstractTableModel):
     def __init__(self):
         super().__init__()
         self.events: list[PumpEvent] = []
+        self.details: list[str] = []
 
     def set_events(self, events: list[PumpEvent]) -> None:
+        """Replace the events; their details are put into words once here, not at every repaint."""
         self.beginResetModel()
         self.events = list(events)
+        self.details = event_details(self.events)
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
@@ -51,13 +52,12 @@ class EventTableModel(QAbstractTableModel):
     def data(self, index: QModelIndex, role=Qt.DisplayRole):
         if not index.isValid():
             return None
-        event = self.events[index.row()]
+        event, details = self.events[index.row()], self.details[index.row()]
         column = index.column()
         if role == Qt.DisplayRole:
-            return (str(event.index), event.time.strftime("%Y-%m-%d %H:%M:%S"), event.kind.replace("_", " "),
-                    detail_text(event.detail))[column]
+            return (str(event.index), event.time.strftime(TIME_FORMAT), event.kind.replace("_", " "), details)[column]
         if role == Qt.UserRole:  # what sorting and filtering compare: numbers as numbers, kinds as the pump names them
-            return (event.index, event.time.isoformat(), event.kind, detail_text(event.detail))[column]
+            return (event.index, event.time.isoformat(), event.kind, details)[column]
         return None
 
     def write_csv(self, path: Path, rows: list[int]) -> None:
@@ -108,7 +108,13 @@ class EventsPage(QWidget):
         self.table.setTabKeyNavigation(False)
         self.table.setAccessibleName("Events")
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.Stretch)
+        # Details wrap and every row is as tall as its text: a detail cut short could hide the figure that matters.
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(Qt.ElideNone)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        columns = self.table.horizontalHeader()
+        columns.setSectionResizeMode(QHeaderView.ResizeToContents)
+        columns.setSectionResizeMode(3, QHeaderView.Stretch)
         layout.addWidget(self.table, 1)
         self.export.setEnabled(False)
         self.setEnabled(False)
@@ -122,7 +128,6 @@ class EventsPage(QWidget):
             self.kind.addItem(kind.replace("_", " "), kind)
         self.kind.blockSignals(False)
         self._filter()
-        self.table.resizeColumnsToContents()
         self.export.setEnabled(bool(events))
 
     def _filter(self) -> None:

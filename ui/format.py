@@ -57,16 +57,26 @@ def signed_percent(value: float | None) -> str:
     return "n/a (was zero)" if value is None else f"{value:+.1f} %"
 
 
-def drift(seconds: float) -> str:
-    """Clock drift in words: 'pump is 2 min 5 s ahead of this computer'."""
+def span(seconds: float) -> str:
+    """A length of time to the second in words: '1 h 2 min 5 s', '0 s'."""
     rounded = round(abs(seconds))
-    if rounded == 0:
-        return "pump and this computer agree (within 1 s)"
     hours, rest = divmod(rounded, 3600)
     minutes, secs = divmod(rest, 60)
     parts = [f"{hours} h"] * bool(hours) + [f"{minutes} min"] * bool(minutes) + [f"{secs} s"] * bool(secs)
+    return " ".join(parts) or "0 s"
+
+
+def drift(seconds: float) -> str:
+    """Clock drift in words: 'pump is 2 min 5 s ahead of this computer'."""
+    if round(abs(seconds)) == 0:
+        return "pump and this computer agree (within 1 s)"
     side = "ahead of" if seconds > 0 else "behind"
-    return f"pump is {' '.join(parts)} {side} this computer"
+    return f"pump is {span(seconds)} {side} this computer"
+
+
+def count(n: int, noun: str) -> str:
+    """'1 day', '7 days': a count with its noun, so no screen says 'day(s)'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def cycle_offset(offset_min: float) -> str:
@@ -76,13 +86,21 @@ def cycle_offset(offset_min: float) -> str:
 
 
 SEVERITY_WORDS = {"critical": "CRITICAL", "non_critical": "Non-critical"}
-ALARM_WORDS = {
-    "low_reservoir": "Low reservoir: refill soon",
-    "reservoir_empty": "Reservoir empty: no drug is being delivered",
-    "eri": "Battery at replacement indicator (ERI): the pump stops within 90 days",
-    "eos": "Battery at end of service (EOS): the pump has stopped",
-    "motor_stall": "Motor stall: delivery has stopped",
+ALARM_NAMES = {
+    "low_reservoir": "Low reservoir",
+    "reservoir_empty": "Reservoir empty",
+    "eri": "Battery at replacement indicator (ERI)",
+    "eos": "Battery at end of service (EOS)",
+    "motor_stall": "Motor stall",
 }
+ALARM_CONSEQUENCES = {
+    "low_reservoir": "refill soon",
+    "reservoir_empty": "no drug is being delivered",
+    "eri": "the pump stops within 90 days",
+    "eos": "the pump has stopped",
+    "motor_stall": "delivery has stopped",
+}
+"""An alarm's name says what it is (enough for 'cleared'); its consequence says what to do while it is on."""
 BATTERY_WORDS = {
     "ok": "OK",
     "eri": "Replacement indicator (ERI): plan pump replacement; it stops within 90 days",
@@ -90,5 +108,11 @@ BATTERY_WORDS = {
 }
 
 
+def alarm_name(code: str) -> str:
+    return ALARM_NAMES.get(code, code.replace("_", " "))
+
+
 def alarm_text(code: str) -> str:
-    return ALARM_WORDS.get(code, code.replace("_", " "))
+    """An active alarm in words: its name and what it means for the patient."""
+    consequence = ALARM_CONSEQUENCES.get(code)
+    return alarm_name(code) if consequence is None else f"{alarm_name(code)}: {consequence}"

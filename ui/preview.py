@@ -3,25 +3,32 @@ proposed overlaid, with the low-alarm threshold and dates marked and a read-out 
 
 One plot item per series, created once and fed with ``setData`` (pyqtgraph's fast path), so the plots
 follow every keystroke. Current and proposed differ by line style and by name in the legend and the
-read-out, not by colour alone.
+read-out, not by colour alone. Nothing written on a plot may hide another thing written there: the
+legend sits above the plots, the date axis has one level of labels, and the date markers' labels are
+staggered (``ui.series.stagger_labels``).
 """
 
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QFontMetricsF, QPainter, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from programmer.planner import Plan
 from ui.format import cycle_offset, moment, number
-from ui.series import (DEFAULT_HORIZON_DAYS, RateSeries, ReservoirSeries, common_span_min, from_posix, rate_series,
-                       reservoir_series)
+from ui.series import (DEFAULT_HORIZON_DAYS, RateSeries, ReservoirSeries, common_span_min, date_ticks, from_posix,
+                       rate_series, reservoir_series, stagger_labels, threshold_label_at_right)
 
 CURRENT_PEN = pg.mkPen(color=(110, 110, 110), width=2, style=Qt.DashLine)
 PROPOSED_PEN = pg.mkPen(color=(0, 90, 200), width=3)
 THRESHOLD_PEN = pg.mkPen(color=(190, 120, 0), width=1, style=Qt.DotLine)
 EMPTY_RATE = RateSeries([], [])
 EMPTY_RESERVOIR = ReservoirSeries([], [], None, None)
+SERIES = (("current", "current (pump now)", CURRENT_PEN), ("proposed", "proposed (this draft)", PROPOSED_PEN))
+LABEL_FILL = (255, 255, 255, 235)
+"""Nearly opaque: a line passing behind a label must not strike through its text."""
+TICK_FORMAT = "%d %b"
 
 
 def _plot(left: str, bottom: str, axis: pg.AxisItem | None = None) -> pg.PlotWidget:
@@ -30,17 +37,64 @@ def _plot(left: str, bottom: str, axis: pg.AxisItem | None = None) -> pg.PlotWid
     plot.setLabel("bottom", bottom)
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMenuEnabled(False)
-    plot.addLegend(offset=(-10, 10))
     plot.setFocusPolicy(Qt.NoFocus)  # the same figures are given as text; the plots are not a tab stop
     return plot
 
 
-class _DateMarker(pg.InfiniteLine):
-    """A vertical line at a date with a label naming it, hidden when the date is outside the horizon."""
+def _legend() -> QWidget:
+    """One legend above both plots, a sample of each line beside its name. Inside a plot a legend covered
+    the very lines it explains whenever a dose step ran across its corner."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for _, name, pen in SERIES:
+        text = QLabel(name)
+        height = text.fontMetrics().height()
+        sample = QPixmap(3 * height, height)
+        sample.fill(Qt.transparent)
+        painter = QPainter(sample)
+        painter.setPen(pen)
+        painter.drawLine(QPointF(0, height / 2), QPointF(3 * height, height / 2))
+        painter.end()
+        picture = QLabel()
+        picture.setPixmap(sample)
+        layout.addWidget(picture)
+        layout.addWidget(text)
+        layout.addSpacing(height)
+    layout.addStretch(1)
+    return row
 
-    def __init__(self, name: str, pen: pg.QtGui.QPen, position: float):
-        super().__init__(angle=90, movable=False, pen=pen,
-                         label=name, labelOpts={"position": position, "color": pen.color(), "fill": (255, 255, 255, 200)})
+
+class _DateAxis(pg.AxisItem):
+    """The reservoir plot's time axis: one tick per day, week or more (``ui.series.date_ticks``), each
+    labelled '07 Dec' and spaced so that no two labels touch."""
+
+    def __init__(self, orientation: str):
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)  # seconds since 1970 are not a quantity to scale ("x1e+09")
+
+    def tickValues(self, minVal, maxVal, size):
+        if size <= 0 or maxVal <= minVal:
+            return []
+        label = QFontMetricsF(self.font()).horizontalAdvance("00 Mmm")
+        seconds_per_pixel = (maxVal - minVal) / size
+        ticks = date_ticks(minVal, maxVal, 1.5 * label * seconds_per_pixel)
+        return [(ticks[1] - ticks[0] if len(ticks) > 1 else 86400, ticks)]
+
+    def tickStrings(self, values, scale, spacing):
+        return [from_posix(value).strftime(TICK_FORMAT) for value in values]
+
+
+class _DateMarker(pg.InfiniteLine):
+    """A vertical line at a date with a label naming it, hidden when the date is outside the horizon.
+
+    The line rises from the axis to its label only (``pin``), so it does not run through the labels of
+    other markers stacked above it.
+    """
+
+    def __init__(self, name: str, pen: pg.QtGui.QPen):
+        super().__init__(angle=90, movable=False, pen=pen, label=name,
+                         labelOpts={"position": 1.0, "color": pen.color(), "fill": LABEL_FILL})
         self.name = name
 
     def place(self, at: float | None) -> None:
@@ -48,6 +102,18 @@ class _DateMarker(pg.InfiniteLine):
         if at is not None:
             self.setValue(at)
             self.label.setFormat(f"{self.name}\n{moment(from_posix(at))}")
+
+    def label_size(self) -> tuple[float, float]:
+        box = self.label.textItem.boundingRect()
+        return box.width(), box.height()
+
+    def pin(self, top: float, right: bool) -> None:
+        """End the line at ``top`` (a fraction of the view's height) with the label's upper corner there,
+        the label reading to the right of the line or to the left."""
+        self.setSpan(0, top)
+        self.label.anchors = [(0, 0), (0, 0)] if right else [(1, 0), (1, 0)]
+        self.viewTransformChanged()  # setSpan keeps the cached extent: recompute it, and the label's place
+        self.label.updatePosition()
 
 
 class PreviewPlots(QWidget):
@@ -59,36 +125,32 @@ class PreviewPlots(QWidget):
         self.volumes = {"current": EMPTY_RESERVOIR, "proposed": EMPTY_RESERVOIR}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(_legend())
 
         self.rate_plot = _plot("Dose rate", "Hours from day 1 00:00 of the cycle (h)")
-        self.rate_items = {
-            "current": self.rate_plot.plot(name="current (pump now)", stepMode="center", pen=CURRENT_PEN),
-            "proposed": self.rate_plot.plot(name="proposed (this draft)", stepMode="center", pen=PROPOSED_PEN),
-        }
+        self.rate_items = {key: self.rate_plot.plot(stepMode="center", pen=pen) for key, _, pen in SERIES}
         self.rate_readout = QLabel(" ")
         self.rate_plot.setAccessibleName("Dose rate over the cycle, current and proposed")
 
-        self.volume_plot = _plot("Reservoir (mL)", "Date (pump clock)", pg.DateAxisItem(orientation="bottom"))
-        self.volume_items = {
-            "current": self.volume_plot.plot(name="current (pump now)", pen=CURRENT_PEN),
-            "proposed": self.volume_plot.plot(name="proposed (this draft)", pen=PROPOSED_PEN),
-        }
+        self.volume_plot = _plot("Reservoir (mL)", "Date (pump clock)", _DateAxis(orientation="bottom"))
+        self.volume_items = {key: self.volume_plot.plot(pen=pen) for key, _, pen in SERIES}
         self.threshold = pg.InfiniteLine(angle=0, movable=False, pen=THRESHOLD_PEN, label="low alarm {value:g} mL",
-                                         labelOpts={"position": 0.9, "color": (150, 90, 0), "fill": (255, 255, 255, 200)})
+                                         labelOpts={"color": (150, 90, 0), "fill": LABEL_FILL})
         self.volume_plot.addItem(self.threshold)
-        self.markers = {
-            ("proposed", "low"): _DateMarker("low alarm (proposed)", PROPOSED_PEN, 0.62),
-            ("proposed", "empty"): _DateMarker("empty (proposed)", PROPOSED_PEN, 0.45),
-            ("current", "low"): _DateMarker("low alarm (current)", CURRENT_PEN, 0.28),
-            ("current", "empty"): _DateMarker("empty (current)", CURRENT_PEN, 0.11),
-        }
+        self.markers = {(key, what): _DateMarker(f"{name} ({key})", pen)
+                        for key, _, pen in SERIES for what, name in (("low", "low alarm"), ("empty", "empty"))}
         for marker in self.markers.values():
             self.volume_plot.addItem(marker)
+        view = self.volume_plot.getViewBox()
+        view.sigResized.connect(self._place_labels)
+        view.sigRangeChanged.connect(self._place_labels)
         self.volume_readout = QLabel(" ")
         self.volume_plot.setAccessibleName("Reservoir volume over the coming weeks, current and proposed")
 
-        for widget in (self.rate_plot, self.rate_readout, self.volume_plot, self.volume_readout):
-            layout.addWidget(widget, 1 if isinstance(widget, pg.PlotWidget) else 0)
+        # The reservoir plot gets more height: four dated labels stack in it, the rate plot has none.
+        for widget, stretch in ((self.rate_plot, 2), (self.rate_readout, 0), (self.volume_plot, 3),
+                                (self.volume_readout, 0)):
+            layout.addWidget(widget, stretch)
         self._cursors = [self._hover(self.rate_plot, self._rate_text, self.rate_readout),
                          self._hover(self.volume_plot, self._volume_text, self.volume_readout)]
 
@@ -112,6 +174,28 @@ class PreviewPlots(QWidget):
             self.rate_plot.setXRange(0, span / 60, padding=0.01)
             highest = max((max(series.rates, default=0) for series in self.rates.values()), default=0)
             self.rate_plot.setYRange(0, highest * 1.15 or 1, padding=0)  # from zero: a small change looks small
+        self._place_labels()
+
+    def _place_labels(self) -> None:
+        """Place the reservoir plot's labels in pixels of the view as it is now (called again whenever
+        the view is resized or its range changes): the markers' labels stacked above the threshold's
+        (``ui.series.stagger_labels``), the threshold's at whichever end of its line is clear of them
+        (``ui.series.threshold_label_at_right``)."""
+        view = self.volume_plot.getViewBox()
+        width, height = view.width(), view.height()
+        (left, right), (bottom, top) = view.viewRange()
+        if width <= 0 or height <= 0 or right <= left or top <= bottom:
+            return
+        shown = [marker for marker in self.markers.values() if marker.isVisible()]
+        xs = [(marker.value() - left) / (right - left) * width for marker in shown]
+        box = self.threshold.label.textItem.boundingRect()
+        base = (self.threshold.value() - bottom) / (top - bottom) * height
+        places = stagger_labels(xs, [marker.label_size() for marker in shown], width, height, base + box.height())
+        for marker, place in zip(shown, places):
+            marker.pin(place.top / height, place.reads_right)
+        at_right = threshold_label_at_right(width, (box.width(), box.height()), base, xs, places)
+        self.threshold.label.anchors = [(1, 1), (1, 1)] if at_right else [(0, 1), (0, 1)]
+        self.threshold.label.setPosition(0.99 if at_right else 0.01)
 
     # --- read-out ---------------------------------------------------------------------------------
 

@@ -8,10 +8,11 @@ everything and refuses on its own if anything here were missed.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QPushButton, QScrollArea, QSizePolicy, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from programmer.interrogation import PumpSnapshot
 from programmer.library import LoadedLibrary
@@ -22,6 +23,43 @@ from ui.draft import Evaluation
 from ui.format import quantity, signed_percent
 from ui.preview import PreviewPlots
 from ui.widgets import heading
+
+TABLE_TO_PLOTS = (3, 2)
+"""How the review splits its width: the comparison table gets the larger part, because every figure in it
+must be read in full (it wraps, never elides), while the plots stay readable at a smaller size."""
+
+
+class ComparisonTable(QTableWidget):
+    """Old and new side by side, every figure in full: cells wrap instead of eliding ("Simple continuous
+    ..."), each row is as tall as its longest cell at the column widths of the moment, and the table is as
+    tall as all its rows, so no figure hides below a scroll edge either."""
+
+    def __init__(self):
+        super().__init__(0, 4)
+        self.setHorizontalHeaderLabels(["Figure", "Now on the pump", "Proposed", "Changed?"])
+        self.setAccessibleName("Current and proposed program side by side")
+        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setTabKeyNavigation(False)
+        self.setWordWrap(True)
+        self.setTextElideMode(Qt.ElideNone)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        rows = self.verticalHeader()
+        rows.setVisible(False)
+        rows.setSectionResizeMode(QHeaderView.ResizeToContents)
+        rows.sectionResized.connect(self.updateGeometry)  # a row re-wrapped: the table's height changes
+        header = self.horizontalHeader()
+        for index, mode in enumerate((QHeaderView.Stretch, QHeaderView.Stretch, QHeaderView.Stretch,
+                                      QHeaderView.ResizeToContents)):
+            header.setSectionResizeMode(index, mode)
+
+    def sizeHint(self) -> QSize:
+        height = self.horizontalHeader().sizeHint().height() + self.verticalHeader().length() + 2 * self.frameWidth()
+        return QSize(super().sizeHint().width(), height)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(super().minimumSizeHint().width(), self.sizeHint().height())
 
 
 class ReviewPage(QWidget):
@@ -50,18 +88,8 @@ class ReviewPage(QWidget):
         left = QWidget()
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Figure", "Now on the pump", "Proposed", "Changed?"])
-        self.table.setAccessibleName("Current and proposed program side by side")
-        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.setTabKeyNavigation(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setWordWrap(True)
-        header = self.table.horizontalHeader()
-        for index, mode in enumerate((QHeaderView.ResizeToContents, QHeaderView.Stretch, QHeaderView.Stretch,
-                                      QHeaderView.ResizeToContents)):
-            header.setSectionResizeMode(index, mode)
-        column.addWidget(self.table, 1)
+        self.table = ComparisonTable()
+        column.addWidget(self.table)
 
         self.warnings_box = QGroupBox("Warnings: each needs your acknowledgement and a reason (recorded)")
         self.warnings_layout = QVBoxLayout(self.warnings_box)
@@ -98,9 +126,31 @@ class ReviewPage(QWidget):
         self.clinician.textChanged.connect(self._gate_changed)
         self.confirm.toggled.connect(self._gate_changed)
 
-        splitter.addWidget(left)
+        column.addStretch(1)
+        # On a short screen the column scrolls as a whole, never the table inside it: the clinician reads
+        # every row, then the warnings, then signs, in one movement (and Tab scrolls to each field).
+        scroll = QScrollArea()
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(left)
+        splitter.addWidget(scroll)
         self.splitter = splitter
         self.plots: PreviewPlots | None = None  # built at the first review: plots cost start-up time
+        self._split_pending = False
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._split_pending:
+            self._split()
+
+    def _split(self) -> None:
+        """Divide the width as TABLE_TO_PLOTS once the page has its real size: a page not yet shown is
+        tiny, and a ratio applied then would leave the table at its minimum for good. Later the
+        clinician's own dragging of the splitter is kept."""
+        width = sum(self.splitter.sizes())
+        table = round(width * TABLE_TO_PLOTS[0] / sum(TABLE_TO_PLOTS))
+        self.splitter.setSizes([table, width - table])  # in pixels: QSplitter does not scale a bare ratio
+        self._split_pending = False
 
     def start(self, evaluation: Evaluation, snapshot: PumpSnapshot) -> None:
         """Show a reviewable evaluation; acknowledgements and the confirmation start unticked."""
@@ -119,8 +169,11 @@ class ReviewPage(QWidget):
         if self.plots is None:
             self.plots = PreviewPlots()
             self.splitter.addWidget(self.plots)
-            self.splitter.setStretchFactor(0, 3)
-            self.splitter.setStretchFactor(1, 2)
+            self.splitter.setStretchFactor(0, TABLE_TO_PLOTS[0])
+            self.splitter.setStretchFactor(1, TABLE_TO_PLOTS[1])
+            self._split_pending = True
+            if self.isVisible():
+                self._split()
         self.plots.show_plans(review.current_plan, review.plan)
         self.confirm.setChecked(False)
         self._gate_changed()
@@ -138,7 +191,6 @@ class ReviewPage(QWidget):
                     if column in (2, 3):
                         item.setBackground(Qt.yellow)
                 self.table.setItem(index, column, item)
-        self.table.resizeRowsToContents()
 
     def _fill_warnings(self) -> None:
         while self.warnings_layout.count():

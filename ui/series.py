@@ -104,3 +104,90 @@ def posix(moment: datetime) -> float:
 
 def from_posix(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds)
+
+
+TICK_STEPS_DAYS = (1, 2, 7, 14, 28)
+
+
+def date_ticks(first: float, last: float, min_gap_s: float) -> list[float]:
+    """Tick positions for the date axis: midnights of the pump clock from ``first`` to ``last`` (POSIX
+    seconds), every 1, 2, 7, 14 or 28 days (then doubling), the finest step at least ``min_gap_s`` apart.
+
+    One level of ticks only, each labelled the same way: pyqtgraph's date axis mixes month names with
+    day numbers at different spacings, and they ran into each other ("28 Dec03"). Steps of a week or more
+    fall on Mondays, so every tick is the same weekday.
+    """
+    step = next((days for days in TICK_STEPS_DAYS if days * 86400 >= min_gap_s), TICK_STEPS_DAYS[-1])
+    while step * 86400 < min_gap_s:
+        step *= 2
+    day = from_posix(first).replace(hour=0, minute=0, second=0, microsecond=0)
+    if step >= 7:
+        day += timedelta(days=-day.weekday() % 7)
+    ticks = []
+    while posix(day) <= last:
+        if posix(day) >= first:
+            ticks.append(posix(day))
+        day += timedelta(days=step)
+    return ticks
+
+
+@dataclass(frozen=True)
+class LabelPlace:
+    """Where a date marker's label goes, in pixels from the bottom left of the view: its box, and the side
+    of its line it reads on. The line ends at the box's top."""
+
+    left: float
+    bottom: float
+    right: float
+    top: float
+    reads_right: bool
+
+    def overlaps(self, left: float, bottom: float, right: float, top: float) -> bool:
+        return self.left < right and left < self.right and self.bottom < top and bottom < self.top
+
+
+def stagger_labels(xs: list[float], sizes: list[tuple[float, float]], width: float, height: float,
+                   floor: float = 0.0, gap: float = 4.0) -> list[LabelPlace]:
+    """Places for the labels of vertical date markers at pixel positions ``xs`` in a view ``width`` x
+    ``height`` pixels, each label ``sizes[i]`` = (width, height) pixels; in the order given.
+
+    A staircase: the earliest date's label at the top, each later one just below the one before, each
+    reading to the right of its line and each line ending at its own label. So labels never overlap,
+    and no line runs through a label (a later line ends below the earlier labels that reach over it).
+    A label that would run off the right edge reads to the left instead: it then crosses earlier lines,
+    which pass behind its opaque background, but it stays whole. The labels stay above ``floor`` pixels
+    (where the curves run flat near empty) when they fit there; if not, they use the whole height, and
+    only a view too small for all of them makes them overlap.
+    """
+    places: list[LabelPlace | None] = [None] * len(xs)
+    top = height - gap
+    if sum(label_height + gap for _, label_height in sizes) > top - floor:
+        floor = 0.0
+    for index in sorted(range(len(xs)), key=lambda i: xs[i]):
+        label_width, label_height = sizes[index]
+        top = max(top, min(floor + label_height, height))
+        x = xs[index]
+        if x + label_width <= width:
+            places[index] = LabelPlace(x, top - label_height, x + label_width, top, True)
+        else:
+            places[index] = LabelPlace(x - label_width, top - label_height, x, top, False)
+        top -= label_height + gap
+    return places
+
+
+def threshold_label_at_right(width: float, size: tuple[float, float], base: float, xs: list[float],
+                             places: list[LabelPlace], clearance: float = 8.0) -> bool:
+    """Whether the threshold's label (``size`` pixels, standing on the threshold line ``base`` pixels up)
+    goes at the right end of the view (True) or the left end (False).
+
+    The right end, where the curves have run flat at empty, unless a date marker's line (at ``xs``) or
+    label is there and the left end, where the reservoir is still full, is clear. So the label hides
+    neither another label nor the crossing of a curve and the threshold that a marker's line points at.
+    """
+    label_width, label_height = size
+
+    def clear(left: float, right: float) -> bool:
+        return (not any(left - clearance <= x <= right + clearance for x in xs)
+                and not any(place.overlaps(left, base, right, base + label_height) for place in places))
+
+    return clear(width - label_width, width) or not clear(0, label_width)

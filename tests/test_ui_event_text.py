@@ -1,0 +1,81 @@
+"""The event log's details in words: every kind the emulator logs, written out by hand as a clinician
+should read it, plus what happens to kinds and keys the programmer does not know."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from drivers.emulator.events import EVENT_KINDS
+from programmer.port import PumpEvent
+from ui.event_text import DESCRIBERS, detail_text, event_details
+
+BACLOFEN = {"concentration_per_ml": 500.0, "dose_unit": "mcg", "name": "baclofen"}
+REFILL = {"added_ml": 14.0, "calculated_ml": 0.0, "checksum": "56a055acfc58fead", "drug": BACLOFEN,
+          "refill_id": "d4eb652d97ac4e59ab060aa8eda2588d", "therapy_stopped": False, "withdrawn_ml": 0.0}
+
+EXPECTED = [
+    ("power_on", {"factory_new": True}, None, "first switch-on of a factory-new pump"),
+    ("power_on", {"factory_new": False}, None, "switched on again; memory kept"),
+    ("program_staged", {"checksum": "5843a785d02fd1b9"}, None, "program 5843a785d02fd1b9 received, not yet running"),
+    ("program_activated", {"checksum": "5843a785d02fd1b9", "previous": "d90bfded48050775"}, None,
+     "program 5843a785d02fd1b9 now running, replacing d90bfded48050775"),
+    ("bolus_started", {"bolus_id": "0f3c9a77e2b54d0e8a1b2c3d4e5f6a7b", "dose": 50.0, "dose_unit": "mcg",
+                       "volume_ml": 0.1, "duration_min": 30.0}, None,
+     "bolus 0f3c9a77: 50 mcg (0.1 mL) over 30 min"),
+    ("bolus_done", {"bolus_id": "0f3c9a77e2b54d0e8a1b2c3d4e5f6a7b", "delivered": 50.0}, "mcg",
+     "bolus 0f3c9a77: 50 mcg delivered in full"),
+    ("bolus_cancelled", {"bolus_id": "0f3c9a77e2b54d0e8a1b2c3d4e5f6a7b", "delivered": 12.5, "reason": "request"},
+     "mcg", "bolus 0f3c9a77 stopped after 12.5 mcg: cancelled on request"),
+    ("bolus_cancelled", {"bolus_id": "b-2025-03-01-0001", "delivered": 0.0, "reason": "motor_stall"}, "mg",
+     "bolus b-2025-03-01-0001 stopped after 0 mg: the motor stalled"),
+    ("refill", REFILL, None,
+     "added 14 mL, withdrawn 0 mL (pump had calculated 0 mL); drug baclofen 500 mcg/mL; therapy kept; "
+     "running program 56a055acfc58fead; refill d4eb652d"),
+    ("refill", {**REFILL, "withdrawn_ml": 1.5, "calculated_ml": 1.75, "therapy_stopped": True,
+                "drug": {"concentration_per_ml": 2.0, "dose_unit": "mg", "name": "morphine"}}, None,
+     "added 14 mL, withdrawn 1.5 mL (pump had calculated 1.75 mL); drug morphine 2 mg/mL; "
+     "therapy stopped (a different drug was filled); running program 56a055acfc58fead; refill d4eb652d"),
+    ("alarm_raised", {"code": "low_reservoir", "severity": "non_critical"}, None,
+     "Low reservoir: refill soon (Non-critical)"),
+    ("alarm_raised", {"code": "reservoir_empty", "severity": "critical"}, None,
+     "Reservoir empty: no drug is being delivered (CRITICAL)"),
+    ("alarm_cleared", {"code": "low_reservoir"}, None, "Low reservoir"),
+    ("alarm_acknowledged", {"code": "eri"}, None, "Battery at replacement indicator (ERI)"),
+    ("clock_set", {"old": "2026-11-28T11:29:09", "new": "2026-11-28T11:31:00"}, None,
+     "pump clock set from 2026-11-28 11:29:09 to 2026-11-28 11:31:00 (1 min 51 s forward)"),
+    ("clock_set", {"old": "2026-11-28T12:00:00", "new": "2026-11-28T10:59:58"}, None,
+     "pump clock set from 2026-11-28 12:00:00 to 2026-11-28 10:59:58 (1 h 2 s back)"),
+]
+
+
+@pytest.mark.parametrize(("kind", "detail", "unit", "text"), EXPECTED)
+def test_each_kind_reads_as_a_sentence_with_units(kind, detail, unit, text):
+    assert detail_text(kind, detail, unit) == text
+
+
+def test_every_kind_the_emulator_logs_has_a_sentence_and_an_expectation():
+    assert set(DESCRIBERS) == EVENT_KINDS
+    assert {kind for kind, *_ in EXPECTED} == EVENT_KINDS
+
+
+def test_a_bolus_borrows_its_dose_unit_from_its_start():
+    start = {"bolus_id": "b1", "dose": 2.0, "dose_unit": "mg", "volume_ml": 1.0, "duration_min": 10.0}
+    events = [PumpEvent(0, datetime(2026, 3, 2), "bolus_started", start),
+              PumpEvent(1, datetime(2026, 3, 2), "bolus_done", {"bolus_id": "b1", "delivered": 2.0}),
+              PumpEvent(2, datetime(2026, 3, 2), "bolus_done", {"bolus_id": "b2", "delivered": 3.0})]
+    assert event_details(events)[1:] == ["bolus b1: 2 mg delivered in full",
+                                         "bolus b2: 3 (in the drug's dose unit) delivered in full"]
+
+
+def test_unknown_kinds_and_keys_are_shown_in_words_not_dropped():
+    assert detail_text("prime_done", {"volume_ml": 0.25, "ok": True, "note": None,
+                                      "cartridge_id": "0f3c9a77e2b54d0e8a1b2c3d4e5f6a7b"}) == (
+        "cartridge 0f3c9a77; note none; ok yes; volume 0.25 mL")
+    assert detail_text("alarm_cleared", {"code": "occlusion", "since_min": 5}) == "occlusion; since 5 min"
+
+
+def test_a_detail_not_as_documented_is_shown_key_by_key():
+    assert detail_text("refill", {"added_ml": "lots", "therapy_stopped": "no"}) == "added lots mL; therapy stopped no"
+    assert detail_text("power_on", {}) == ""
