@@ -31,9 +31,13 @@ START_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 class StrictModel(BaseModel):
-    """Base for every document model: no extra keys, no type coercion, no NaN, immutable."""
+    """Base for every document model: no extra keys, no type coercion, no NaN, immutable.
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+    Validators are built on first use (``defer_build``), not at import: the application's window then
+    shows before any program has to be read.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 class Drug(StrictModel):
