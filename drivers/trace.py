@@ -72,10 +72,14 @@ class WireTrace:
         self._line(f"NOTE {text}")
 
     def close(self) -> None:
+        """Close the trace file. A file that cannot take its last lines (a full disk) is given up quietly:
+        a finished, verified write must not be reported as failed because its trace could not be saved."""
         if self._file is not None:
-            self._file.close()
-            self._file = None
-            self._emit = None
+            file, self._file, self._emit = self._file, None, None
+            try:
+                file.close()
+            except OSError:
+                pass
 
     def _line(self, text: str) -> None:
         if self._emit is None:

@@ -8,6 +8,7 @@ new HELLO, and the give-up message names the step, the tries and the timeout.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 
@@ -299,6 +300,17 @@ def test_trace_to_a_file_appends_lines(tmp_path):
     trace.note("hello")
     trace.close()
     assert path.read_text().endswith(" NOTE hello\n")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (a device that is always full)")
+def test_a_trace_file_on_a_full_disk_never_fails_the_link():
+    # Found by a tester: a verified write exited 1 because closing a full trace file raised.
+    trace = WireTrace("/dev/full")
+    request = Frame(1, Command.READ_STATUS, 0, {}, False)
+    trace.sent(request, encode_frame(request), resend=False)  # buffered: the disk is full only at flush
+    trace.note("x" * 10_000)
+    trace.close()  # must not raise
+    assert not trace.enabled
 
 
 @pytest.mark.parametrize("url", ["", "   ", "ble://pump-42", "bogus://x", "9p://x", "://nothing"])
