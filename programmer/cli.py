@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime
 
 from programmer.checks import check_program
 from programmer.cli_pump import add_pump_commands
-from programmer.cli_support import (EXIT_INVALID, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, OneLineParser, finite,
-                                     timestamp)
+from programmer.cli_support import (EXIT_BROKEN_PIPE, EXIT_INVALID, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED,
+                                     OneLineParser, finite, timestamp)
 from programmer.errors import InputError
 from programmer.library import load_library
 from programmer.plan_report import plan_to_json, plan_to_text
 from programmer.planner import Plan
 from programmer.program import Program, load_program
 from programmer.pump import make_reservoir, pump_model, smallest_model_holding
+
+EARLIEST_START = datetime(1970, 1, 1)
+LATEST_START = datetime(2200, 1, 1)
+"""A projection runs years ahead; dates near datetime's limits would overflow instead of being planned."""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="pump-programmer", description="Clinician programmer for implanted intrathecal drug pumps. "
@@ -53,9 +59,12 @@ def run_plan(args: argparse.Namespace) -> int:
     program = load_program(args.program)
     current = load_program(args.current) if args.current else None
     library = load_library(args.library)
-    pump = pump_model(args.pump_model) if args.pump_model else smallest_model_holding(
-        args.capacity_ml if args.capacity_ml is not None else args.reservoir_ml
-    )
+    try:
+        pump = pump_model(args.pump_model) if args.pump_model else smallest_model_holding(
+            args.capacity_ml if args.capacity_ml is not None else args.reservoir_ml
+        )
+    except InputError as exc:
+        raise _as_options(exc, {"reservoir_ml": "--reservoir-ml", "pump_model": "--pump-model"})
     capacity = args.capacity_ml if args.capacity_ml is not None else pump.capacity_ml
     if capacity > pump.capacity_ml:
         raise InputError([("--capacity-ml", f"{capacity:g} mL is more than the {pump.model} reservoir "
@@ -66,6 +75,9 @@ def run_plan(args: argparse.Namespace) -> int:
         raise _as_options(exc, {"volume_ml": "--reservoir-ml", "low_alarm_ml": "--low-alarm-ml",
                                 "capacity_ml": "--capacity-ml"})
     start = args.start or datetime.now().astimezone()
+    if not EARLIEST_START <= start.replace(tzinfo=None) <= LATEST_START:
+        raise InputError([("--start", f"{start.isoformat()} is outside the years {EARLIEST_START.year} to "
+                                      f"{LATEST_START.year - 1} that a projection may start in")])
     plan = Plan(program, reservoir, start)
     current_plan = Plan(current, reservoir, start) if current is not None else None
     report = check_program(plan, library, pump, current)
@@ -103,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"pump-programmer: invalid input: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except BrokenPipeError:
+        # The reader went away (``... | head``): stop quietly, as Unix tools do, without a second error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - a bug still gets one line, never a traceback at the bedside
         print(f"pump-programmer: unexpected failure ({type(exc).__name__}: {exc}); if a pump command was running, "
               "interrogate the pump to see what it runs, and report this", file=sys.stderr)

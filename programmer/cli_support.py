@@ -2,13 +2,15 @@
 
 Exit codes are a contract (DESIGN.md section 3): 0 done; 2 invalid input (nothing sent); 3 refused by a
 safety limit (nothing sent); 4 the link failed; 5 written but the read-back did not match. Code 1 is
-left for a failure nobody foresaw (a bug), which is still reported in one line.
+left for a failure nobody foresaw (a bug), which is still reported in one line; 141 means the reader of
+the output went away (``| head``), as for any Unix tool.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 from datetime import datetime
 
 EXIT_OK = 0
@@ -17,6 +19,8 @@ EXIT_INVALID = 2
 EXIT_REFUSED = 3
 EXIT_LINK_FAILED = 4
 EXIT_VERIFY_FAILED = 5
+EXIT_BROKEN_PIPE = 128 + 13
+"""What a shell reports for a program stopped by SIGPIPE: the reader of our output went away."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -26,14 +30,20 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
 
 
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def finite(text: str) -> float:
-    """An argument that must be a finite number (no 'nan', no 'inf')."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    """An argument that must be a plain decimal number, written with ASCII digits.
+
+    Python's float() also takes '1_0', 'nan', 'inf' and digits of other scripts ('١٠' is 10): at a
+    bedside each of those is more likely a slip than a meaning, so each is refused.
+    """
+    if not _DECIMAL.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number written with the digits 0-9 (e.g. 12.5)")
+    value = float(text)
     if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        raise argparse.ArgumentTypeError(f"{text!r} is too large")
     return value
 
 

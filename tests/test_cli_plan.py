@@ -214,14 +214,17 @@ def assert_one_line_error(code: int, out: str, err: str, *names: str) -> None:
 
 INVALID = {
     "missing --reservoir-ml": ([SIMPLE], ["--reservoir-ml"]),
-    "reservoir above the largest capacity": ([SIMPLE, "--reservoir-ml", 50], ["reservoir_ml", "50", "40"]),
+    "reservoir above the largest capacity": ([SIMPLE, "--reservoir-ml", 50], ["--reservoir-ml", "50", "40"]),
+    "underscore digits": ([SIMPLE, "--reservoir-ml", "1_8"], ["--reservoir-ml", "1_8"]),
+    "other script's digits": ([SIMPLE, "--reservoir-ml", "\u0661\u0668"], ["--reservoir-ml"]),
+    "start near the end of time": ([SIMPLE, "--reservoir-ml", 3, "--start", "9999-12-31T23:59"], ["--start", "9999"]),
     "NaN reservoir": ([SIMPLE, "--reservoir-ml", "nan"], ["--reservoir-ml", "nan"]),
     "infinite alarm": ([SIMPLE, "--reservoir-ml", 18, "--low-alarm-ml", "inf"], ["--low-alarm-ml", "inf"]),
     "text reservoir": ([SIMPLE, "--reservoir-ml", "lots"], ["--reservoir-ml", "lots"]),
     "negative reservoir": ([SIMPLE, "--reservoir-ml", -1], ["--reservoir-ml", "-1"]),
     "alarm above capacity": ([SIMPLE, "--reservoir-ml", 18, "--low-alarm-ml", 25], ["--low-alarm-ml", "25", "20"]),
     "unknown pump model": ([SIMPLE, "--reservoir-ml", 18, "--pump-model", "SynchroMed"],
-                           ["pump_model", "SynchroMed", "ITB-20"]),
+                           ["--pump-model", "SynchroMed", "ITB-20"]),
     "capacity above the model's": ([SIMPLE, "--reservoir-ml", 18, "--pump-model", "ITB-20", "--capacity-ml", 30],
                                    ["--capacity-ml", "30", "20"]),
     "bad --start": ([SIMPLE, "--reservoir-ml", 18, "--start", "next tuesday"], ["--start", "next tuesday"]),
@@ -325,3 +328,13 @@ def test_an_unforeseen_failure_is_one_line_and_exit_1(monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1
     assert "unexpected failure" in err and "disk on fire" in err and "Traceback" not in err
+
+
+def test_a_reader_that_goes_away_ends_quietly_like_any_unix_tool():
+    # `pump-programmer ... | head`: the pipe's reader closes first; no traceback, no "unexpected failure".
+    exe = shutil.which("pump-programmer")
+    process = subprocess.Popen([exe, "schema"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # before the program (still importing) writes anything
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141
+    assert err == ""

@@ -8,7 +8,7 @@ stderr. Exit codes: 0 stopped cleanly, 2 invalid option or unusable state file.
 from __future__ import annotations
 
 import argparse
-import math
+import re
 import signal
 import sys
 from pathlib import Path
@@ -20,21 +20,18 @@ from drivers.emulator.server import PtyTransport, Server, TcpTransport, loopback
 from drivers.emulator.service import Service
 from drivers.emulator.spec import MODELS
 from drivers.emulator.state import StateFileError
-from programmer.cli_support import EXIT_INVALID, OneLineParser
+from programmer.cli_support import EXIT_INVALID, OneLineParser, finite
 
 
 def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
+    value = finite(text)
+    if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
     return value
 
 
 def _baud(text: str) -> int:
-    if not text.isdigit() or not 10 <= int(text) <= 10_000_000:
+    if not re.fullmatch(r"[0-9]+", text) or not 10 <= int(text) <= 10_000_000:
         raise argparse.ArgumentTypeError(f"{text!r} must be a whole number of baud in 10..10000000")
     return int(text)
 
