@@ -287,18 +287,18 @@ def _result_json(result: SessionResult, audit: AuditLog) -> dict:
 
 
 def _finish(result: SessionResult, as_json: bool) -> int:
-    """Print the outcome: on stdout when done (unless it is already in the JSON object), else on stderr
-    with one line per finding that stopped it."""
+    """Print the outcome: on stdout when done (unless it is already in the JSON object), else one line on
+    stderr naming the first finding that stopped it (all of them are in the report printed above)."""
     report = result.review.report
-    if result.outcome is Outcome.REFUSED:
-        for finding in report.errors:
-            print(f"{PROG}: refused: {finding.code}: {finding.message}", file=sys.stderr)
-    elif result.outcome is Outcome.NEEDS_OVERRIDE:
-        for finding in report.warnings:
-            print(f"{PROG}: needs an override: {finding.code}: {finding.message}", file=sys.stderr)
+    stopping = {Outcome.REFUSED: ("refused", report.errors),
+                Outcome.NEEDS_OVERRIDE: ("needs an override", report.warnings)}.get(result.outcome)
     if result.outcome is Outcome.VERIFIED:
         if not as_json:
             print(result.message)
+    elif stopping is not None and stopping[1]:
+        verb, findings = stopping
+        more = f" (and {len(findings) - 1} more, listed above)" if len(findings) > 1 else ""
+        print(f"{PROG}: {verb}: {findings[0].code}: {findings[0].message}{more}; {result.message}", file=sys.stderr)
     else:
         print(f"{PROG}: {result.message}", file=sys.stderr)
     if result.audit_error:

@@ -177,6 +177,7 @@ def test_a_hard_limit_refuses_even_with_an_override(capsys, tmp_path, filled):
                        "--override-soft-limits", "tolerant")
     assert code == EXIT_REFUSED
     assert "DAILY_DOSE_ABOVE_HARD_MAX: daily dose 2500 mcg/day is above the hard maximum 2000 mcg/day" in err
+    assert len(err.strip().splitlines()) == 1, err  # DESIGN.md section 3: one line on stderr
     assert event_count(capsys, filled) == before
 
 
@@ -186,6 +187,7 @@ def test_a_warning_refuses_until_overridden_with_a_reason(capsys, tmp_path, fill
     assert code == EXIT_REFUSED
     assert json.loads(out)["outcome"] == "needs_override"
     assert "CHANGE_ABOVE_SOFT_LIMIT" in err and "--override-soft-limits" in err
+    assert len(err.strip().splitlines()) == 1, err
     assert interrogate(capsys, filled)["therapy"]["daily_dose"] == 150
 
     code, out, _ = run(capsys, "write", filled, program, *DOCTOR, "--yes", "--json",
