@@ -170,6 +170,18 @@ def test_a_repeated_bolus_id_never_delivers_twice(client, pump):
     assert pump.state.volume_ml == pytest.approx(10.0 - 0.0125 - 0.1, abs=1e-9)
 
 
+@pytest.mark.parametrize("dose", [5e-324, 1e-300, 0.2])
+def test_a_bolus_below_the_smallest_the_pump_meters_is_out_of_range(client, pump, dose):
+    # Found by a tester: 5e-324 mcg answered INTERNAL, 1e-300 ran as a bolus blocking refills for its duration.
+    # 0.2 mcg of 500 mcg/mL is 0.0004 mL, below the 0.0005 mL stroke.
+    client.refill(added_ml=10.0)
+    client.write(simple(150))
+    response = client.call(Command.BOLUS, {"bolus_id": "tiny", "dose": dose, "duration_min": 1})
+    assert (response.status, response.payload["field"]) == (Status.OUT_OF_RANGE, "dose")
+    assert "bolus_started" not in kinds(pump)
+    assert client.ok(Command.BOLUS, {"bolus_id": "ok", "dose": 0.25, "duration_min": 1})["state"] == "delivering"
+
+
 def test_cancel_bolus_and_its_repeat(client):
     client.refill()
     client.write(simple(150))

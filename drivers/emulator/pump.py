@@ -23,6 +23,7 @@ from drivers.emulator.spec import (
     MAX_BOLUS_MINUTES,
     MAX_BOLUS_ML_PER_HOUR,
     MIN_BOLUS_MINUTES,
+    MIN_BOLUS_ML,
     REMEMBERED_IDS,
 )
 from drivers.emulator.state import (
@@ -281,6 +282,9 @@ class Pump:
         if not engine.can_deliver(state):
             raise PumpError(Status.REFUSED, f"the pump cannot deliver now ({self._stop_reason()})", "bolus_id")
         volume_ml = dose / state.drug.concentration_per_ml
+        if volume_ml < MIN_BOLUS_ML:
+            raise PumpError(Status.OUT_OF_RANGE, f"dose {dose:.4g} {state.drug.dose_unit} is {volume_ml:.3g} mL, below "
+                            f"the smallest bolus of {MIN_BOLUS_ML:g} mL", "dose")
         if volume_ml > state.volume_ml:
             raise PumpError(Status.REFUSED,
                             f"the bolus needs {volume_ml:.4g} mL but the reservoir holds {state.volume_ml:.4g} mL", "dose")

@@ -28,6 +28,9 @@ FACTORY_LOW_ALARM_ML = 2.0
 MAX_BOLUS_ML_PER_HOUR = 6.0
 """Fastest bolus the simulated motor gives (volume / duration), on top of the basal rate."""
 MIN_BOLUS_MINUTES = 1.0
+MIN_BOLUS_ML = 0.0005
+"""The smallest bolus the emulated pump meters (its own choice: about one pump stroke); a smaller dose is
+refused as OUT_OF_RANGE, never run as a bolus that delivers nothing and blocks refills for its duration."""
 MAX_BOLUS_MINUTES = 24 * 60.0
 
 REMEMBERED_IDS = 64
