@@ -5,7 +5,7 @@ The JSON keys are a contract (DESIGN.md section 3); the table is for people and 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from programmer.checks import CheckReport
 from programmer.planner import Plan, minutes_to_days
@@ -16,8 +16,13 @@ PLAN_FORMAT = "itb-plan/1"
 
 
 def iso(moment: datetime | None) -> str | None:
-    """A time as ISO 8601 to the second (None stays None: "never")."""
-    return None if moment is None else moment.isoformat(timespec="seconds")
+    """A time as ISO 8601, rounded to the nearest second (None stays None: "never").
+
+    Rounded, not truncated: an alarm due at 06:14:59.9 is shown as 06:15:00.
+    """
+    if moment is None:
+        return None
+    return (moment + timedelta(microseconds=500_000)).isoformat(timespec="seconds")
 
 
 def cycle_time(offset_min: int) -> str:

@@ -338,3 +338,12 @@ def test_a_reader_that_goes_away_ends_quietly_like_any_unix_tool():
     err = process.stderr.read().decode()
     assert process.wait(timeout=60) == 141
     assert err == ""
+
+
+def test_times_are_rounded_to_the_second_not_truncated(capsys):
+    # Start 1 ms before 09:00; the alarm comes 16 mL / 0.3 mL/day = 53 d 8 h later, 1 ms before 17:00:
+    # shown as 17:00:00, not 16:59:59.
+    code, data = run_json(capsys, SIMPLE, "--reservoir-ml", 18, "--start", "2026-11-28T08:59:59.999")
+    assert code == 0
+    assert data["low_reservoir_alarm_at"] == "2027-01-20T17:00:00"
+    assert data["start"] == "2026-11-28T09:00:00"
