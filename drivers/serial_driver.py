@@ -180,26 +180,31 @@ class SerialDriver(PumpDriver):
         read there (reading is always safe to cancel).
         """
         log_size = self.identify().event_log_size
-        total = self._call("read events", Command.READ_EVENTS, {"start": 0, "count": 0}).integer("total")
+        total, _ = self.read_event_page(0, 0)
         first = start = max(0, total - log_size)
-        count = MAX_EVENTS_PER_READ
         events: list[PumpEvent] = []
         while start < total:
-            try:
-                page = self._call("read events", Command.READ_EVENTS, {"start": start, "count": count})
-            except PumpRefused as refused:
-                if refused.status != Status.FRAME_TOO_LARGE.name or count == 1:
-                    raise
-                count //= 2  # the page did not fit in one frame: ask for fewer
-                continue
-            total = page.integer("total")
-            events += [_event(item) for item in page.objects("events")]
-            start += count
+            total, page = self.read_event_page(start, MAX_EVENTS_PER_READ)
+            events += page
+            start += MAX_EVENTS_PER_READ
             if progress is not None:
                 progress("read events", min(1.0, (start - first) / max(1, total - first)))
         if progress is not None and start == first:
             progress("read events", 1.0)  # an empty log: no page reported it
         return events
+
+    def read_event_page(self, start: int, count: int) -> tuple[int, list[PumpEvent]]:
+        """One READ_EVENTS exchange; an answer the pump says would not fit in a frame is asked for in halves."""
+        try:
+            page = self._call("read events", Command.READ_EVENTS, {"start": start, "count": count})
+        except PumpRefused as refused:
+            if refused.status != Status.FRAME_TOO_LARGE.name or count <= 1:
+                raise
+            half = count // 2
+            total, older = self.read_event_page(start, half)
+            total, newer = self.read_event_page(start + half, count - half)
+            return total, older + newer
+        return page.integer("total"), [_event(item) for item in page.objects("events")]
 
     # -- writes ----------------------------------------------------------------------------------
 

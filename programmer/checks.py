@@ -4,17 +4,33 @@ Each finding has a stable ``code`` (tests, audit logs and scripts key on it), a 
 that names the value, its unit and the limit. Errors block: no override exists. Warnings need a typed
 acknowledgement with a reason before the program may be written. The library's identity travels with
 every report so a later review can tell which rules applied.
+
+Changes are checked three ways, all with the library's ``change_percent`` limits (beyond soft warns,
+beyond hard blocks, either direction):
+
+- ``CHANGE_ABOVE_*``: the new mean daily dose against the current program's;
+- ``DAY_CHANGE_ABOVE_*`` (flex cycles of more than one day): each day's dose of the new cycle against the
+  current program's dose on the same day of its cycle when both cycles have the same length, otherwise
+  against the current mean daily dose. A day whose comparison is the mean one above is not repeated;
+- ``CHANGE_24H_ABOVE_*``: the new mean daily dose against the daily dose that ran 24 h ago on the pump's
+  clock (a ``DoseBaseline``, derived from the pump's event log by ``programmer.interrogation``), so that
+  repeated small writes cannot add up past the limits the library sets per change. It is checked only
+  when another program ran then (otherwise the first check already covers it).
+
+``PEAK_RATE_ABOVE_*``: in a flex program, each step's dose per hour against the mean dose per hour of each
+day it runs on (that day's dose / 24 h), with the library's ``peak_to_mean_rate`` limits.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from programmer.library import DrugRule, LibraryIdentity, LoadedLibrary
 from programmer.planner import Plan
-from programmer.program import Flex, Program, Stopped
+from programmer.program import MINUTES_PER_DAY, Flex, Program, Stopped
 from programmer.pump import PumpLimits
 
 LOW_ALARM_SOON_DAYS = 7.0
@@ -73,6 +89,22 @@ class CheckReport:
         self.findings.append(Finding(code, "warning", message, field))
 
 
+@dataclass(frozen=True)
+class DoseBaseline:
+    """The daily dose that ran at the start of the last 24 h of pump time (the pump's event log says so)."""
+
+    daily_dose: float
+    """Mean daily dose of the program that ran at ``since`` (dose units per day; 0 when it was stopped)."""
+    dose_unit: str
+    since: datetime
+    """Pump time (on the pump's clock as it reads now) the baseline refers to: 24 h before the
+    interrogation; or, when nothing ran then, the activation of the first dose above 0 since; or the
+    oldest event the pump's log still holds when it no longer reaches back 24 h (``whole_window`` False)."""
+    activations: int
+    """Programs activated since ``since``; 0 means the current program ran throughout."""
+    whole_window: bool = True
+
+
 def _fmt(value: float) -> str:
     """A dose or volume for a message: enough digits to tell 0.15 from 1.5, no float noise."""
     return f"{value:.6g}"
@@ -83,8 +115,10 @@ def check_program(
     library: LoadedLibrary,
     pump: PumpLimits,
     current: Program | None = None,
+    baseline: DoseBaseline | None = None,
 ) -> CheckReport:
-    """Run every check on the plan of a proposed program (and against the current one, when known)."""
+    """Run every check on the plan of a proposed program (and against the current one, and the dose that
+    ran 24 h ago, when known)."""
     report = CheckReport(library.identity)
     program = plan.program
     rule = _check_drug(program, library, report)
@@ -92,8 +126,11 @@ def check_program(
     _check_schedule(program, rule, pump, report)
     if rule is not None and not isinstance(program.therapy, Stopped):
         _check_daily_dose(plan, rule, report)
+        _check_peak_rate(plan, rule, report)
     if current is not None:
         _check_change(plan, current, rule, report)
+    if current is not None and baseline is not None and rule is not None:
+        _check_change_24h(plan, current, baseline, rule, report)
     _check_reservoir(plan, report)
     return report
 
@@ -194,12 +231,102 @@ def _check_change(plan: Plan, current: Program, rule: DrugRule | None, report: C
         return
     percent = (ratio - 1) * 100
     text = f"daily dose changes by {percent:+.1f} % ({_fmt(old_dose)} -> {_fmt(new_dose)} {unit})"
-    if _above(abs(percent), rule.change_percent.hard):
-        report.error("CHANGE_ABOVE_HARD_LIMIT", f"{text}, beyond the hard limit of {_fmt(rule.change_percent.hard)} % "
-                     f"for {rule.name}", "therapy")
-    elif _above(abs(percent), rule.change_percent.soft):
-        report.warn("CHANGE_ABOVE_SOFT_LIMIT", f"{text}, beyond the soft limit of {_fmt(rule.change_percent.soft)} % "
-                    f"for {rule.name}", "therapy")
+    _limit_change("CHANGE", percent, text, rule, report)
+    _check_day_changes(plan, Plan(old, plan.reservoir, plan.start), rule, report)
+
+
+def _limit_change(prefix: str, percent: float, text: str, rule: DrugRule, report: CheckReport,
+                  field: str = "therapy") -> None:
+    """``{prefix}_ABOVE_HARD_LIMIT`` (error) or ``{prefix}_ABOVE_SOFT_LIMIT`` (warning) for a change of
+    ``percent`` beyond the library's change limits, either direction."""
+    limits = rule.change_percent
+    if _above(abs(percent), limits.hard):
+        report.error(f"{prefix}_ABOVE_HARD_LIMIT", f"{text}, beyond the hard limit of {_fmt(limits.hard)} % for "
+                     f"{rule.name}", field)
+    elif _above(abs(percent), limits.soft):
+        report.warn(f"{prefix}_ABOVE_SOFT_LIMIT", f"{text}, beyond the soft limit of {_fmt(limits.soft)} % for "
+                    f"{rule.name}", field)
+
+
+def _check_day_changes(plan: Plan, old_plan: Plan, rule: DrugRule, report: CheckReport) -> None:
+    """Each day of a multi-day cycle against the current program's same day (cycles of equal length) or
+    against its mean daily dose: a mean that barely moves can hide one day far above the current dose."""
+    if plan.cycle_days == 1:
+        return  # its one day is the mean: the mean check said it
+    unit = f"{plan.program.drug.dose_unit}/day"
+    new_mean, old_mean = plan.mean_daily_dose, old_plan.mean_daily_dose
+    same_length = plan.cycle_days == old_plan.cycle_days
+    old_days = old_plan.daily_doses
+    for day, dose in enumerate(plan.daily_doses, start=1):
+        reference = old_days[day - 1] if same_length else old_mean
+        if reference <= 0:
+            continue
+        if math.isclose(dose, new_mean, rel_tol=1e-9) and math.isclose(reference, old_mean, rel_tol=1e-9):
+            continue  # the same comparison as the mean's
+        against = (f"day {day} of the current {old_plan.cycle_days}-day cycle" if same_length
+                   else "the current mean daily dose")
+        percent = (dose / reference - 1) * 100
+        text = (f"day {day} dose changes by {percent:+.1f} % ({_fmt(reference)} -> {_fmt(dose)} {unit}, against "
+                f"{against})")
+        _limit_change("DAY_CHANGE", percent, text, rule, report)
+
+
+def _check_change_24h(plan: Plan, current: Program, baseline: DoseBaseline, rule: DrugRule,
+                      report: CheckReport) -> None:
+    """The new daily dose against the one that ran 24 h ago (pump clock): titration is limited per 24 h,
+    not per write, so a series of writes each within the step must not add up past it."""
+    new = plan.program
+    if isinstance(new.therapy, Stopped) or baseline.activations == 0 or baseline.daily_dose <= 0:
+        return
+    if baseline.dose_unit != new.drug.dose_unit or current.drug.dose_unit != new.drug.dose_unit:
+        return
+    current_dose = Plan(current, plan.reservoir, plan.start).mean_daily_dose
+    if math.isclose(baseline.daily_dose, current_dose, rel_tol=1e-9):
+        return  # the same comparison as the change from the current program
+    new_dose = plan.mean_daily_dose
+    percent = (new_dose / baseline.daily_dose - 1) * 100
+    unit = f"{new.drug.dose_unit}/day"
+    window = "24 h" if baseline.whole_window else "the pump's retained event log (less than 24 h)"
+    text = (f"daily dose changes by {percent:+.1f} % within {window}: {_fmt(baseline.daily_dose)} {unit} ran at "
+            f"{baseline.since.isoformat(timespec='minutes')} (pump clock), {baseline.activations} program(s) "
+            f"activated since, now {_fmt(current_dose)} -> {_fmt(new_dose)} {unit}")
+    _limit_change("CHANGE_24H", percent, text, rule, report)
+
+
+def _check_peak_rate(plan: Plan, rule: DrugRule, report: CheckReport) -> None:
+    """Each flex step's dose per hour against the mean dose per hour of each day it runs on: a day total
+    and a cycle mean in range can still hide most of a day's dose in one hour."""
+    if not isinstance(plan.program.therapy, Flex):
+        return
+    limits = rule.peak_to_mean_rate
+    unit = plan.program.drug.dose_unit
+    daily = plan.daily_doses
+    for index, segment in enumerate(plan.segments):
+        worst: tuple[float, int, float] | None = None  # ratio, day, minutes of the step on that day
+        start = segment.start_min
+        while start < segment.end_min:
+            day = start // MINUTES_PER_DAY
+            end = min(segment.end_min, (day + 1) * MINUTES_PER_DAY)
+            mean_per_hour = daily[day] / 24
+            if mean_per_hour > 0:
+                ratio = segment.dose_per_hour / mean_per_hour
+                if worst is None or ratio > worst[0]:
+                    worst = (ratio, day, end - start)
+            start = end
+        if worst is None or not _above(worst[0], limits.soft):
+            continue
+        ratio, day, minutes = worst
+        share = segment.dose_per_hour * minutes / 60 / daily[day] * 100
+        text = (f"therapy.steps[{index}] runs at {_fmt(segment.dose_per_hour)} {unit}/h, {ratio:.3g}x the mean "
+                f"{_fmt(daily[day] / 24)} {unit}/h of day {day + 1} ({_fmt(daily[day])} {unit}/day): "
+                f"{share:.1f} % of that day's dose in {_fmt(minutes / 60)} h")
+        where = f"therapy.steps[{index}]"
+        if _above(ratio, limits.hard):
+            report.error("PEAK_RATE_ABOVE_HARD_LIMIT", f"{text}, beyond the hard limit of {_fmt(limits.hard)}x for "
+                         f"{rule.name}", where)
+        else:
+            report.warn("PEAK_RATE_ABOVE_SOFT_LIMIT", f"{text}, beyond the soft limit of {_fmt(limits.soft)}x for "
+                        f"{rule.name}", where)
 
 
 def _looks_like_slip(ratio: float) -> bool:

@@ -20,7 +20,8 @@ from pydantic import ValidationError
 from programmer.audit import AuditError, AuditLog, default_audit_path
 from programmer.cli_support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, finite
 from programmer.errors import InputError, from_validation_error
-from programmer.interrogation import PumpSnapshot, interrogation_to_json, interrogation_to_text, read_pump
+from programmer.interrogation import (PumpSnapshot, computer_now, interrogation_to_json, interrogation_to_text,
+                                      read_pump)
 from programmer.library import load_library
 from programmer.plan_report import iso, plan_to_json, plan_to_text
 from programmer.port import ActiveProgram, LinkError, PumpDriver, PumpRefused, open_driver
@@ -39,6 +40,10 @@ EXIT_FOR_OUTCOME = {
     Outcome.UNCERTAIN: EXIT_LINK_FAILED,
     Outcome.MISMATCH: EXIT_VERIFY_FAILED,
 }
+
+
+CLOCK_SET_TOLERANCE_S = 5
+"""How far the clock read back may be from the time sent (seconds on the wire, plus the read itself)."""
 
 
 class Stop(Exception):
@@ -90,6 +95,12 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     _add_change_options(refill)
     refill.set_defaults(handler=_handled(run_refill))
 
+    clock = subparsers.add_parser("set-clock", help="set the pump clock to this computer's time and read it back")
+    _add_port(clock)
+    clock.add_argument("--yes", action="store_true", help="confirm: without it nothing is sent")
+    clock.add_argument("--json", action="store_true", help="print one JSON object")
+    clock.set_defaults(handler=_handled(run_set_clock))
+
 
 def _add_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("port", help="the pump's port: /dev/ttyUSB0, COM3, socket://HOST:PORT, a pty path")
@@ -139,6 +150,30 @@ def run_interrogate(args: argparse.Namespace) -> int:
         print(json.dumps(interrogation_to_json(snapshot), indent=2))
     else:
         print(interrogation_to_text(snapshot))
+    return EXIT_OK
+
+
+def run_set_clock(args: argparse.Namespace) -> int:
+    """Read the clock, set it to this computer's local time, read it again (as decocare's set_clock does)."""
+    if not args.yes:
+        raise InputError([("--yes", "setting the pump clock needs --yes: nothing was sent")])
+    after = "the pump clock may or may not have been set: interrogate the pump"
+    with _connect(args, "nothing was sent") as driver:
+        try:
+            before = driver.read_status().pump_time
+            wanted = computer_now()
+            read_back = driver.set_clock(wanted)
+        except (LinkError, PumpRefused, OSError) as exc:
+            raise Stop(EXIT_LINK_FAILED, f"link failed while setting the clock of {args.port}: {exc}; {after}")
+    residual_s = (read_back - wanted).total_seconds()
+    if abs(residual_s) > CLOCK_SET_TOLERANCE_S:
+        raise Stop(EXIT_VERIFY_FAILED, f"the pump clock reads {iso(read_back)} after being set to {iso(wanted)} "
+                                       f"({residual_s:+.0f} s): interrogate the pump")
+    if args.json:
+        print(json.dumps({"pump_time_before": iso(before), "pump_time": iso(read_back), "computer_time": iso(wanted),
+                          "drift_s": residual_s}, indent=2))
+    else:
+        print(f"pump clock set: it read {iso(before)}, now {iso(read_back)} (this computer {iso(wanted)})")
     return EXIT_OK
 
 

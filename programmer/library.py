@@ -53,6 +53,21 @@ class ChangeLimits(_Strict):
         return self
 
 
+class PeakRateLimits(_Strict):
+    """Largest ratio of a flex step's dose per hour to the mean dose per hour of its day, either limit at
+    least 1 (a flat day is 1). A step at ratio r delivers r/24 of its day's dose in each hour it runs, so a
+    high ratio is a bolus in all but name, even when the day's total and the cycle mean are in range."""
+
+    soft: Annotated[float, Field(ge=1)]
+    hard: Annotated[float, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "PeakRateLimits":
+        if self.soft > self.hard:
+            raise ValueError("soft must not exceed hard")
+        return self
+
+
 class BolusLimits(_Strict):
     """Largest single bolus in dose units; a hard maximum of 0 means the drug is never given as a bolus."""
 
@@ -74,6 +89,9 @@ class DrugRule(_Strict):
     concentrations_per_ml: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)]
     daily_dose: DailyDoseLimits
     change_percent: ChangeLimits
+    """Applies to the mean daily dose against the current program, to each day of a flex cycle, and to the
+    daily dose against the one that ran 24 h ago (pump clock)."""
+    peak_to_mean_rate: PeakRateLimits
     max_flex_steps_per_day: Annotated[int, Field(ge=1)]
     bolus: BolusLimits
     sources: list[str] = []

@@ -148,7 +148,14 @@ class PumpDriver(ABC):
         after staging began: the outcome says what the pump runs."""
 
     @abstractmethod
-    def read_events(self, progress: ProgressCallback | None = None) -> list[PumpEvent]: ...
+    def read_events(self, progress: ProgressCallback | None = None) -> list[PumpEvent]:
+        """The whole retained event log, oldest first."""
+
+    @abstractmethod
+    def read_event_page(self, start: int, count: int) -> tuple[int, list[PumpEvent]]:
+        """The pump's event ``total`` and its retained events with ``start <= index < start + count``,
+        oldest first; ``count`` 0 asks only for the total. For reading just the newest part of a long
+        log on a slow link (a span too large for one answer is read in pieces by the driver)."""
 
     @abstractmethod
     def set_clock(self, time: datetime) -> datetime:

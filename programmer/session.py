@@ -12,6 +12,15 @@ is a warning that refuses unless overridden with a reason. Less than calculated 
 pocket fill at the previous refill; more suggests under-infusion (a stalled or blocked pump). 0.5 mL is about
 what a syringe withdrawal through the septum can miss; 10 % scales it for full reservoirs. These are this
 programmer's own choices, not a manufacturer's figures.
+
+Two findings come from the pump's state rather than the program, in write and refill reviews alike:
+``PUMP_NOT_DELIVERING`` (warning) while a critical alarm stops delivery (EOS, motor stall, an empty
+reservoir; at a refill that adds drug the empty reservoir is what the refill resolves, so it does not
+count there): the program will not run until the cause is resolved, and the dates shown assume it does.
+``CLOCK_DRIFT`` (warning) when the pump's clock is more than ``CLOCK_DRIFT_LIMIT_S`` from this computer's:
+flex steps start by the pump's clock and every date shown is on it, so the clock is set first. A write
+review also compares the new daily dose with the one that ran 24 h ago on the pump's clock
+(``CHANGE_24H_ABOVE_*``, from the event log the interrogation read).
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from typing import ClassVar
 from programmer.audit import AuditError, AuditLog
 from programmer.checks import CheckReport, Finding, check_program
 from programmer.errors import InputError
-from programmer.interrogation import PumpSnapshot, describe_program
+from programmer.interrogation import CLOCK_DRIFT_LIMIT_S, STOPPING_ALARMS, PumpSnapshot, describe_program
 from programmer.library import LoadedLibrary
 from programmer.plan_report import iso
 from programmer.planner import Plan
@@ -173,9 +182,51 @@ def review_write(snapshot: PumpSnapshot, program: Program, library: LoadedLibrar
     refusals = _drug_refusals(program.drug, pump_drug)
     plan = Plan(program, snapshot.reservoir, snapshot.status.pump_time)
     current_plan = None if refusals else snapshot.forecast()
-    report = check_program(plan, library, snapshot.limits, None if refusals else snapshot.active.program)
+    report = check_program(plan, library, snapshot.limits, None if refusals else snapshot.active.program,
+                           None if refusals else snapshot.dose_24h_ago())
     report.findings[:0] = refusals
+    report.findings += pump_state_findings(snapshot)
     return WriteReview(snapshot, report, clean_override_reason(override_reason), program, plan, current_plan)
+
+
+def pump_state_findings(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) -> list[Finding]:
+    """PUMP_NOT_DELIVERING and CLOCK_DRIFT (module docstring): what the pump's state means for any change.
+    ``refill_added_ml`` > 0: the review is of a refill adding drug, which resolves an empty reservoir."""
+    findings = []
+    stopped_by = _stopping(snapshot, refill_added_ml)
+    if stopped_by:
+        alarms = ", ".join(stopped_by)
+        reasons = "; ".join(STOPPING_ALARMS[code] for code in stopped_by)
+        findings.append(Finding("PUMP_NOT_DELIVERING", "warning", f"the pump is not delivering (critical alarm "
+                                f"{alarms}: {reasons}): the program will not run until that is resolved, and the "
+                                "reservoir dates shown assume it delivers from now", "alarms"))
+    if snapshot.clock_drifts:
+        drift = snapshot.drift_s
+        side = "ahead of" if drift > 0 else "behind"
+        findings.append(Finding("CLOCK_DRIFT", "warning", f"the pump clock is {_duration(abs(drift))} {side} this "
+                                f"computer's (pump {iso(snapshot.status.pump_time)}, this computer "
+                                f"{iso(snapshot.computer_time)}), more than {CLOCK_DRIFT_LIMIT_S // 60} min: flex "
+                                "steps start by the pump's clock and every date shown is on it. Set the pump clock "
+                                "first (`pump-programmer set-clock PORT --yes`, or the application's \"Set the pump "
+                                "clock to this computer's time\"), then interrogate again", "clock"))
+    return findings
+
+
+def _stopping(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) -> list[str]:
+    """The alarms that keep the pump from delivering after the change (a refill adding drug ends
+    ``reservoir_empty``)."""
+    return [code for code in snapshot.stopped_by if not (code == "reservoir_empty" and refill_added_ml > 0)]
+
+
+def _duration(seconds: float) -> str:
+    """'30 days 2 h', '3 h 5 min', '7 min 30 s': a clock difference in words, two units at most."""
+    rounded = round(seconds)
+    days, rest = divmod(rounded, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "days" if days != 1 else "day"), (hours, "h"), (minutes, "min"), (secs, "s")]
+    first = next((i for i, (value, _) in enumerate(parts) if value), len(parts) - 1)
+    return " ".join(f"{value} {unit}" for value, unit in parts[first:first + 2] if value) or "0 s"
 
 
 def _drug_refusals(asked: Drug, held: Drug | None) -> list[Finding]:
@@ -244,6 +295,7 @@ def review_refill(snapshot: PumpSnapshot, request: RefillRequest, library: Loade
     else:
         report = CheckReport(library.identity)
     report.findings[:0] = findings
+    report.findings += pump_state_findings(snapshot, request.added_ml)
     return RefillReview(snapshot, report, clean_override_reason(override_reason), program, plan, request, new_drug,
                         calculated, discrepancy, tolerance)
 
@@ -292,7 +344,19 @@ def commit_write(driver: PumpDriver, review: WriteReview, clinician: str, audit:
         # The port's contract: write_program raises for link faults only before staging began.
         return attempt.finish(Outcome.UNCHANGED, f"the link failed before the program was sent ({exc}): the pump "
                               f"still runs the previous program {describe_program(previous)}", previous)
-    return attempt.finish(*_judge_write(outcome, review.program))
+    outcome, message, active = _judge_write(outcome, review.program)
+    if outcome is Outcome.VERIFIED:
+        message += _not_delivering_note(review.snapshot)
+    return attempt.finish(outcome, message, active)
+
+
+def _not_delivering_note(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) -> str:
+    """What a verified change still does not do: run, while a critical alarm stops delivery."""
+    stopped_by = _stopping(snapshot, refill_added_ml)
+    if not stopped_by:
+        return ""
+    return (f"; but the pump is NOT DELIVERING (critical alarm {', '.join(stopped_by)}: "
+            f"{'; '.join(STOPPING_ALARMS[code] for code in stopped_by)}): it will not run until that is resolved")
 
 
 def _judge_write(outcome: WriteOutcome, asked: Program) -> tuple[Outcome, str, ActiveProgram | None]:
@@ -339,7 +403,8 @@ def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audi
             and abs(done.volume_ml - request.added_ml) <= VOLUME_READBACK_TOLERANCE_ML):
         return attempt.finish(Outcome.VERIFIED, f"refilled and verified: reservoir {done.volume_ml:.4g} mL (the pump "
                               f"had calculated {done.calculated_ml:.4g} mL, {request.withdrawn_ml:g} mL withdrawn); "
-                              f"the pump runs {describe_program(active)}", active, done)
+                              f"the pump runs {describe_program(active)}"
+                              f"{_not_delivering_note(review.snapshot, request.added_ml)}", active, done)
     return attempt.finish(Outcome.MISMATCH, f"after the refill the pump reports reservoir {done.volume_ml:.4g} mL "
                           f"(asked {request.added_ml:g} mL) and program {describe_program(active)} (expected "
                           f"{expected}): interrogate it and check the therapy", active, done)

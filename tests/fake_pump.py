@@ -2,15 +2,17 @@
 
 It is a true edge (the abstract ``PumpDriver``), not the subject: it keeps a drug, a program and a
 reservoir, applies writes and refills the way docs/protocol.md says a pump does, and can be told
-to answer a write or a refill with a given outcome or exception instead.
+to answer a write or a refill with a given outcome or exception instead. Its event log (``events``) is
+whatever a test puts there, plus a ``program_activated`` for every write it applies (at ``pump_time``,
+with the doses docs/protocol.md documents). It reads its log a page at a time too, recording each page asked for in ``pages``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from programmer.port import (ActiveProgram, Alarm, PumpDriver, PumpIdentity, PumpStatus, RefillOutcome, WriteOutcome,
-                             WriteStatus)
+from programmer.port import (ActiveProgram, Alarm, PumpDriver, PumpEvent, PumpIdentity, PumpStatus, RefillOutcome,
+                             WriteOutcome, WriteStatus)
 from programmer.program import FORMAT, NO_PROGRAM_CHECKSUM, Drug, Program, Stopped, program_from_data
 
 PUMP_TIME = datetime(2026, 11, 28, 9, 0, 0)
@@ -53,10 +55,14 @@ class FakePump(PumpDriver):
         self.active = active_for(program)
         self.volume_ml = volume_ml
         self.calls: list[str] = []
+        self.pages: list[tuple[int, int]] = []
         self.write_answer: WriteOutcome | Exception | None = None
         self.refill_answer: Exception | None = None
         self.refill_volume_error_ml = 0.0
         self.alarms: tuple[Alarm, ...] = ()
+        self.pump_time = PUMP_TIME
+        self.battery_status = "ok"
+        self.events: list[PumpEvent] = []
 
     def identify(self) -> PumpIdentity:
         self.calls.append("identify")
@@ -65,7 +71,7 @@ class FakePump(PumpDriver):
     def read_status(self) -> PumpStatus:
         self.calls.append("read_status")
         return status(self.volume_ml, self.active.program, capacity_ml=self.identity_figures.capacity_ml,
-                      alarms=self.alarms)
+                      alarms=self.alarms, pump_time=self.pump_time, battery_status=self.battery_status)
 
     def read_program(self) -> ActiveProgram:
         self.calls.append("read_program")
@@ -77,8 +83,18 @@ class FakePump(PumpDriver):
             raise self.write_answer
         if self.write_answer is not None:
             return self.write_answer
+        previous = self.active
         self.active = active_for(program)
+        self.log("program_activated", checksum=program.checksum(), previous=previous.checksum,
+                 daily_dose=daily_dose_of(program), dose_unit=program.drug.dose_unit,
+                 previous_daily_dose=daily_dose_of(previous.program),
+                 previous_dose_unit=None if previous.drug is None else previous.drug.dose_unit)
         return WriteOutcome(WriteStatus.VERIFIED, "verified", self.active, program.checksum())
+
+    def log(self, kind: str, time=None, **detail: object) -> None:
+        """Append an event to the pump's log, at ``time`` (default: the pump's clock)."""
+        index = self.events[-1].index + 1 if self.events else 0
+        self.events.append(PumpEvent(index, time or self.pump_time, kind, detail))
 
     def refill(self, refill_id, withdrawn_ml, added_ml, drug) -> RefillOutcome:
         self.calls.append("refill")
@@ -96,7 +112,13 @@ class FakePump(PumpDriver):
         return RefillOutcome(refill_id, self.volume_ml, calculated, repeated=False)
 
     def read_events(self, progress=None):
-        raise NotImplementedError
+        self.calls.append("read_events")
+        return list(self.events)
+
+    def read_event_page(self, start: int, count: int) -> tuple[int, list[PumpEvent]]:
+        self.pages.append((start, count))
+        total = self.events[-1].index + 1 if self.events else 0
+        return total, [event for event in self.events if start <= event.index < start + count]
 
     def set_clock(self, time):
         raise NotImplementedError
@@ -113,3 +135,11 @@ class FakePump(PumpDriver):
     def close(self) -> None:
         self.calls.append("close")
 
+
+
+def daily_dose_of(program: Program | None) -> float:
+    """A test program's mean daily dose as a pump logs it: simple programs' daily_dose, 0 when stopped.
+    (Flex programs are written to this fake only by tests that do not read the doses back.)"""
+    if program is None or program.therapy.mode != "simple_continuous":
+        return 0.0
+    return program.therapy.daily_dose

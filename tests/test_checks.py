@@ -35,9 +35,9 @@ README_CODES = readme_codes()
 
 
 def test_readme_lists_the_codes():
-    # 11 errors and 9 warnings in README.md's list.
-    assert list(README_CODES.values()).count("error") == 11
-    assert list(README_CODES.values()).count("warning") == 9
+    # 13 errors and 11 warnings in README.md's list.
+    assert list(README_CODES.values()).count("error") == 13
+    assert list(README_CODES.values()).count("warning") == 11
 
 
 # --- building cases -------------------------------------------------------------------------------------
@@ -408,3 +408,197 @@ def test_change_of_exactly_the_hard_limit_is_not_refused():
 def test_change_of_exactly_the_soft_limit_does_not_warn():
     report = check(prog(daily_dose=120), current=prog(daily_dose=100))
     assert "CHANGE_ABOVE_SOFT_LIMIT" not in report.codes()
+
+
+# --- checks added after the tester's report: spikes inside flex programs, escalation over 24 h -------------
+# The day and peak codes are in README's list above and so join CASES; the 24 h codes need the pump's event
+# history and README lists them under "At the pump". All six are checked here with their severity too.
+
+NEW_CODES = {
+    "DAY_CHANGE_ABOVE_HARD_LIMIT": "error", "DAY_CHANGE_ABOVE_SOFT_LIMIT": "warning",
+    "PEAK_RATE_ABOVE_HARD_LIMIT": "error", "PEAK_RATE_ABOVE_SOFT_LIMIT": "warning",
+    "CHANGE_24H_ABOVE_HARD_LIMIT": "error", "CHANGE_24H_ABOVE_SOFT_LIMIT": "warning",
+}
+NOW = datetime(2026, 11, 28, 9, 0)
+
+
+def baseline(daily_dose, activations=2, whole_window=True):
+    """The dose that ran 24 h before NOW, with ``activations`` programs activated since."""
+    from programmer.checks import DoseBaseline
+
+    return DoseBaseline(daily_dose=daily_dose, dose_unit="mcg", since=datetime(2026, 11, 27, 9, 0),
+                        activations=activations, whole_window=whole_window)
+
+
+def check_24h(new, current, then, **changes):
+    limits = pump_model("ITB-20")
+    reservoir = Reservoir(capacity_ml=20, volume_ml=15, low_alarm_ml=2)
+    return check_program(Plan(prog(daily_dose=new), reservoir, NOW), LIBRARY, limits, prog(daily_dose=current),
+                         baseline(then, **changes))
+
+
+def seven_days(day_1, other_days, concentration=1000):
+    """A 7-day cycle: day 1 at ``day_1`` mcg/day, days 2-7 at ``other_days``, each day flat."""
+    return flex(concentration, [(1, "00:00", day_1 / 24), (2, "00:00", other_days / 24)], cycle_days=7)
+
+
+NEW_CASES = {
+    "PEAK_RATE_ABOVE_HARD_LIMIT": (
+        # (a) 127 mcg/h for 1 h, then 1 mcg/h: the day is 127 + 23 = 150 mcg, 6.25 mcg/h on average;
+        # 127 / 6.25 = 20.3x (> 8), 85 % of the day in one hour. 1 mcg/h at 500 mcg/mL is 0.048 mL/day.
+        lambda: check(flex(500, [(1, "00:00", 127), (1, "01:00", 1)])),
+        # 25 mcg/h for 1 h, then 6: 25 + 138 = 163 mcg, 6.79 mcg/h; 25 / 6.79 = 3.7x: soft only.
+        lambda: check(flex(500, [(1, "00:00", 25), (1, "01:00", 6)])),
+    ),
+    "PEAK_RATE_ABOVE_SOFT_LIMIT": (
+        lambda: check(flex(500, [(1, "00:00", 25), (1, "01:00", 6)])),
+        # 18 mcg/h for 1 h, then 6: 18 + 138 = 156 mcg, 6.5 mcg/h; 18 / 6.5 = 2.8x (<= 3).
+        lambda: check(flex(500, [(1, "00:00", 18), (1, "01:00", 6)])),
+    ),
+    "DAY_CHANGE_ABOVE_HARD_LIMIT": (
+        # (c) current 500 mcg/day; day 1 at 950, days 2-7 at 425: the mean is (950 + 6 x 425) / 7 = 500,
+        # no change, but day 1 is 950 / 500 = +90 % (> 50 %); days 2-7 are -15 %.
+        lambda: check(seven_days(950, 425), current=prog(concentration=1000, daily_dose=500)),
+        # day 1 at 720 is +44 %: soft only (days 2-7 at 480, -4 %).
+        lambda: check(seven_days(720, 480), current=prog(concentration=1000, daily_dose=500)),
+    ),
+    "DAY_CHANGE_ABOVE_SOFT_LIMIT": (
+        lambda: check(seven_days(720, 480), current=prog(concentration=1000, daily_dose=500)),
+        # day 1 at 600 is +20 %, at (not beyond) the soft limit; days 2-7 at 480 are -4 %.
+        lambda: check(seven_days(600, 480), current=prog(concentration=1000, daily_dose=500)),
+    ),
+    "CHANGE_24H_ABOVE_HARD_LIMIT": (
+        # 150 ran 24 h ago, then 180 and 216 were written (+20 % each); 259.2 is +20 % on 216 (at the soft
+        # limit) but 259.2 / 150 = 1.728: +72.8 % in 24 h (> 50 %).
+        lambda: check_24h(259.2, current=216, then=150),
+        # 216 is +20 % on 180 but 216 / 150 = +44 %: soft only.
+        lambda: check_24h(216, current=180, then=150),
+    ),
+    "CHANGE_24H_ABOVE_SOFT_LIMIT": (
+        lambda: check_24h(216, current=180, then=150),
+        # 180 / 150 = +20 %: at the limit, not beyond it (and 180 / 165 = +9.1 % from the current).
+        lambda: check_24h(180, current=165, then=150),
+    ),
+}
+CASES.update({code: case for code, case in NEW_CASES.items() if code in README_CODES})
+
+
+@pytest.mark.parametrize("code", list(NEW_CASES))
+def test_new_code_is_triggered_with_its_documented_severity(code: str):
+    report = NEW_CASES[code][0]()
+    found = [f for f in report.findings if f.code == code]
+    assert found, f"{code} not in {sorted(report.codes())}"
+    assert all(f.severity == NEW_CODES[code] for f in found)
+    assert code not in README_CODES or README_CODES[code] == NEW_CODES[code]
+
+
+@pytest.mark.parametrize("code", list(NEW_CASES))
+def test_new_code_is_not_triggered_by_a_nearby_case(code: str):
+    assert code not in NEW_CASES[code][1]().codes()
+
+
+def test_a_spike_in_one_hour_passes_every_daily_check_but_the_peak_rate():
+    report = NEW_CASES["PEAK_RATE_ABOVE_HARD_LIMIT"][0]()
+    [peak] = report.findings  # 150 mcg/day is inside every daily band: nothing else fires
+    assert (peak.code, peak.field) == ("PEAK_RATE_ABOVE_HARD_LIMIT", "therapy.steps[0]")
+    # 127 / 6.25 = 20.32x; 127 / 150 = 84.7 % of the day in 1 h.
+    assert "127 mcg/h, 20.3x the mean 6.25 mcg/h of day 1 (150 mcg/day)" in peak.message
+    assert "84.7 % of that day's dose in 1 h" in peak.message and "hard limit of 8x" in peak.message
+
+
+def test_ziconotide_peak_limits_are_tighter():
+    # (b) 14 mcg/h for 1 h, then 0.1 mcg/h, at 25 mcg/mL: 14 + 2.3 = 16.3 mcg/day (inside 1.2-19.2),
+    # 0.679 mcg/h on average; 14 / 0.679 = 20.6x (> 2).
+    spike = check(flex(25, [(1, "00:00", 14), (1, "01:00", 0.1)], name="ziconotide"))
+    assert [f.code for f in spike.findings] == ["PEAK_RATE_ABOVE_HARD_LIMIT"]
+    assert "20.6x" in spike.findings[0].message and "hard limit of 2x" in spike.findings[0].message
+    # 1.2 mcg/h for 6 h, then 0.6: 7.2 + 10.8 = 18 mcg, 0.75 mcg/h; 1.2 / 0.75 = 1.6x: soft (1.5).
+    soft = check(flex(25, [(1, "00:00", 1.2), (1, "06:00", 0.6)], name="ziconotide"))
+    assert soft.codes() == {"PEAK_RATE_ABOVE_SOFT_LIMIT"}
+    # The same day shape is nothing for baclofen (soft 3): 1.6x.
+    assert "PEAK_RATE_ABOVE_SOFT_LIMIT" not in check(flex(500, [(1, "00:00", 12), (1, "06:00", 6)])).codes()
+
+
+def test_a_step_across_midnight_is_measured_against_each_day_it_runs_on():
+    # 2-day cycle: 5 mcg/h, then 40 mcg/h from day 1 23:00 to day 2 01:00, then 20 mcg/h.
+    # Day 1: 23 x 5 + 1 x 40 = 155 mcg (6.458 mcg/h): 40 / 6.458 = 6.19x, soft.
+    # Day 2: 1 x 40 + 23 x 20 = 500 mcg (20.83 mcg/h): 40 / 20.83 = 1.92x. The worse day counts.
+    report = check(flex(500, [(1, "00:00", 5), (1, "23:00", 40), (2, "01:00", 20)], cycle_days=2))
+    [peak] = [f for f in report.findings if f.code.startswith("PEAK_RATE")]
+    assert (peak.code, peak.field) == ("PEAK_RATE_ABOVE_SOFT_LIMIT", "therapy.steps[1]")
+    assert "6.19x" in peak.message and "day 1 (155 mcg/day)" in peak.message
+    assert "25.8 % of that day's dose in 1 h" in peak.message  # 40 / 155
+
+
+def test_shipped_flex_examples_have_no_peak_findings():
+    # Day example: (5x6 + 8x8 + 6x8 + 7x2) = 156 mcg, 6.5 mcg/h; 8 / 6.5 = 1.23x.
+    # Week example, day 1: 12x7 + 18x12 + 14x5 = 370 mcg, 15.4 mcg/h; 18 / 15.4 = 1.17x.
+    for name in ("baclofen-flex-day.json", "baclofen-flex-week.json"):
+        from programmer.program import load_program
+
+        assert not {c for c in check(load_program(ROOT / "examples" / name)).codes() if c.startswith("PEAK")}
+
+
+def test_a_flat_seven_day_cycle_hides_a_day_at_plus_90_percent_no_more():
+    report = NEW_CASES["DAY_CHANGE_ABOVE_HARD_LIMIT"][0]()
+    assert not {"CHANGE_ABOVE_SOFT_LIMIT", "CHANGE_ABOVE_HARD_LIMIT"} & report.codes()  # the mean is unchanged
+    [day] = [f for f in report.findings if f.code.startswith("DAY_CHANGE")]
+    assert day.code == "DAY_CHANGE_ABOVE_HARD_LIMIT" and day.severity == "error"
+    assert "day 1 dose changes by +90.0 % (500 -> 950 mcg/day, against the current mean daily dose)" in day.message
+
+
+def test_cycles_of_the_same_length_are_compared_day_by_day():
+    # Current 2-day cycle: day 1 480 mcg (20 mcg/h), day 2 240 (10 mcg/h), mean 360. The new one swaps
+    # the days: the same mean (no CHANGE_*), but day 1 240 / 480 = -50 % (beyond soft 20, at hard 50: soft)
+    # and day 2 480 / 240 = +100 % (hard). Against the mean they would be -33 % and +33 %.
+    current = flex(500, [(1, "00:00", 20), (2, "00:00", 10)], cycle_days=2)
+    swapped = flex(500, [(1, "00:00", 10), (2, "00:00", 20)], cycle_days=2)
+    report = check(swapped, current=current)
+    days = [(f.code, f.message.split(" (")[0]) for f in report.findings if f.code.startswith("DAY_CHANGE")]
+    assert days == [("DAY_CHANGE_ABOVE_SOFT_LIMIT", "day 1 dose changes by -50.0 %"),
+                    ("DAY_CHANGE_ABOVE_HARD_LIMIT", "day 2 dose changes by +100.0 %")]
+    assert "against day 1 of the current 2-day cycle" in report.findings[0].message
+
+
+def test_a_uniform_cycle_is_not_reported_twice():
+    # Current 100 mcg/day; new 7-day cycle at 160 every day: +60 % is the mean's finding (CHANGE_ABOVE_HARD),
+    # and each day's comparison is that same one, so no DAY_CHANGE repeats it.
+    report = check(seven_days(160, 160, concentration=500), current=prog(daily_dose=100))
+    assert "CHANGE_ABOVE_HARD_LIMIT" in report.codes()
+    assert not any(code.startswith("DAY_CHANGE") for code in report.codes())
+
+
+def test_one_day_cycles_have_no_day_findings():
+    # A 1-day flex day of 156 mcg against 120: +30 % is the mean's finding only.
+    day = flex(500, [(1, "00:00", 5), (1, "06:00", 8), (1, "14:00", 6), (1, "22:00", 7)])
+    assert not any(code.startswith("DAY_CHANGE") for code in check(day, current=prog(daily_dose=120)).codes())
+
+
+def test_escalation_over_24_hours_message():
+    report = NEW_CASES["CHANGE_24H_ABOVE_HARD_LIMIT"][0]()
+    [finding] = [f for f in report.findings if f.code.startswith("CHANGE")]  # +20 % on 216 is not a finding
+    assert finding.code == "CHANGE_24H_ABOVE_HARD_LIMIT"
+    assert ("daily dose changes by +72.8 % within 24 h: 150 mcg/day ran at 2026-11-27T09:00 (pump clock), "
+            "2 program(s) activated since, now 216 -> 259.2 mcg/day") in finding.message
+
+
+def test_the_24_hour_check_needs_another_program_then():
+    # Nothing activated in the window: the current program ran throughout and CHANGE_* already covers it.
+    assert not {c for c in check_24h(259.2, current=150, then=150, activations=0).codes() if "24H" in c}
+    # 150 -> 200 -> 150 within the window: the baseline equals the current dose, so CHANGE_* says it all.
+    report = check_24h(200, current=150, then=150)
+    assert "CHANGE_ABOVE_SOFT_LIMIT" in report.codes()
+    assert not {c for c in report.codes() if "24H" in c}
+    # A stopped pump 24 h ago (0 mcg/day) gives no percentage.
+    assert not {c for c in check_24h(150, current=150, then=0).codes() if "24H" in c}
+
+
+def test_a_decrease_over_24_hours_counts_too():
+    # 200 ran 24 h ago, now 170; 140 is -17.6 % on 170 (fine) but 140 / 200 = -30 % in 24 h (soft).
+    assert "CHANGE_24H_ABOVE_SOFT_LIMIT" in check_24h(140, current=170, then=200).codes()
+
+
+def test_a_log_shorter_than_24_hours_says_so():
+    report = check_24h(216, current=180, then=150, whole_window=False)
+    [finding] = [f for f in report.findings if "24H" in f.code]
+    assert "within the pump's retained event log (less than 24 h)" in finding.message

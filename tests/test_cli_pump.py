@@ -309,3 +309,83 @@ def test_trace_writes_the_wire_in_hex(capsys, tmp_path, filled):
     lines = trace.read_text().splitlines()
     assert any(" TX " in line and "IDENTIFY" in line for line in lines)
     assert any(" RX " in line for line in lines)
+
+
+# --- the tester's report: escalation, a pump that does not deliver, a clock 30 days behind ------------------
+
+
+def pump_wire(url: str):
+    """A bare wire client on the emulator (for SERVICE and SET_CLOCK), HELLO said."""
+    from emulator_support import WireClient
+
+    client = WireClient(url)
+    client.hello()
+    return client
+
+
+def test_writes_of_plus_20_percent_each_stop_where_24_hours_of_titration_would(capsys, filled, tmp_path):
+    # The emulator logged 0 -> 150 when `filled` wrote the example. 180 is +20 % (at the step); 216 is +20 % on
+    # 180 but 216 / 150 = +44 % within 24 h (soft); 259.2 / 150 = +72.8 % (hard: no override helps).
+    assert run(capsys, "write", filled, program_file(tmp_path, 180), *DOCTOR, "--yes")[0] == EXIT_OK
+    code, _, err = run(capsys, "write", filled, program_file(tmp_path, 216), *DOCTOR, "--yes")
+    assert code == EXIT_REFUSED and "needs an override: CHANGE_24H_ABOVE_SOFT_LIMIT" in err and "+44.0 %" in err
+    override = ("--override-soft-limits", "spinal origin, titration plan")
+    assert run(capsys, "write", filled, program_file(tmp_path, 216), *DOCTOR, *override, "--yes")[0] == EXIT_OK
+    code, _, err = run(capsys, "write", filled, program_file(tmp_path, 259.2), *DOCTOR, *override, "--yes")
+    assert code == EXIT_REFUSED and "refused: CHANGE_24H_ABOVE_HARD_LIMIT" in err and "+72.8 %" in err
+    pump = interrogate(capsys, filled)
+    assert pump["therapy"]["daily_dose"] == 216.0
+    assert (pump["dose_24h_ago"]["daily_dose"], pump["dose_24h_ago"]["programs_activated"]) == (150.0, 2)
+
+
+def test_a_pump_at_end_of_service_is_reported_as_not_delivering(capsys, start_emulator, tmp_path):
+    from drivers.protocol.codes import Status
+
+    url = start_emulator("--service").url
+    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, "--drug", "baclofen", "--dose-unit",
+               "mcg", "--concentration", 500, *DOCTOR, "--yes")[0] == EXIT_OK
+    assert run(capsys, "write", url, EXAMPLE, *DOCTOR, "--yes")[0] == EXIT_OK
+    client = pump_wire(url)
+    try:
+        assert client.call(0x70, {"action": "set_battery", "percent": 0}).status == Status.OK
+    finally:
+        client.close()
+
+    pump = interrogate(capsys, url)
+    assert pump["delivering"] is False and "end of service" in pump["not_delivering_reason"]
+    assert pump["reservoir"]["low_alarm_at"] is None and pump["reservoir"]["empty_at"] is None
+    code, out, _ = run(capsys, "interrogate", url)
+    assert code == EXIT_OK and "NOT DELIVERING" in out and "none while the pump is not delivering" in out
+
+    code, _, err = run(capsys, "write", url, program_file(tmp_path, 160), *DOCTOR, "--yes")
+    assert code == EXIT_REFUSED and "needs an override: PUMP_NOT_DELIVERING" in err and "critical alarm eos" in err
+    code, _, err = run(capsys, "refill", url, "--withdrawn-ml", 20, "--added-ml", 20, *DOCTOR, "--yes")
+    assert code == EXIT_REFUSED and "PUMP_NOT_DELIVERING" in err
+    code, out, _ = run(capsys, "write", url, program_file(tmp_path, 160), *DOCTOR, "--yes",
+                       "--override-soft-limits", "replacement booked tomorrow")
+    assert code == EXIT_OK and "but the pump is NOT DELIVERING (critical alarm eos" in out
+
+
+def test_a_pump_clock_30_days_behind_must_be_set_before_a_write(capsys, filled, tmp_path):
+    from drivers.protocol.codes import Command, Status
+
+    client = pump_wire(filled)
+    try:
+        behind = (datetime.now() - timedelta(days=30)).replace(microsecond=0).isoformat()
+        assert client.call(Command.SET_CLOCK, {"time": behind}).status == Status.OK
+    finally:
+        client.close()
+    code, _, err = run(capsys, "write", filled, program_file(tmp_path, 160), *DOCTOR, "--yes")
+    assert code == EXIT_REFUSED and "needs an override: CLOCK_DRIFT: the pump clock is 30 days behind" in err
+    assert "pump-programmer set-clock" in err
+
+    # What the message says to do, done: the clock is set, read back, and the write then goes through.
+    code, _, err = run(capsys, "set-clock", filled)
+    assert code == EXIT_INVALID and "--yes" in err
+    code, out, _ = run(capsys, "set-clock", filled, "--yes", "--json")
+    result = json.loads(out)
+    assert code == EXIT_OK and abs(result["drift_s"]) <= 5
+    assert datetime.fromisoformat(result["pump_time_before"]) < datetime.now() - timedelta(days=29)
+    assert abs((datetime.fromisoformat(result["pump_time"]) - datetime.now()).total_seconds()) < 10
+    code, out, _ = run(capsys, "write", filled, program_file(tmp_path, 160), *DOCTOR, "--yes")
+    assert code == EXIT_OK, out

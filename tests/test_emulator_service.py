@@ -314,3 +314,20 @@ def test_a_repeated_seq_gets_the_cached_answer_and_does_not_act_again(client, pu
     client.ok(Command.HELLO, {"protocol": 1, "client": "again"})
     assert client.service.handle(clock) is not first
     assert kinds(pump).count("clock_set") == 3
+
+
+def test_program_activated_carries_both_programs_mean_daily_doses(client, pump):
+    # From the emulator's own program (engine.mean_daily_dose, not the planner). After the first fill the
+    # pump is stopped: 0 mcg/day before the first program.
+    client.refill()
+    client.write(simple(150))
+    # A 2-day flex cycle: day 1 at 10 mcg/h (240 mcg), day 2 at 10 mcg/h until 06:00 then 30 mcg/h:
+    # 60 + 18 x 30 = 600 mcg. Mean (240 + 600) / 2 = 420 mcg/day.
+    client.write(flex([(1, "00:00", 10), (2, "00:00", 10), (2, "06:00", 30)], cycle_days=2))
+    # The 4-step day of docs/protocol.md: 5x6 + 8x8 + 6x8 + 7x2 = 156 mcg/day.
+    client.write(flex([(1, "00:00", 5), (1, "06:00", 8), (1, "14:00", 6), (1, "22:00", 7)]))
+    details = [event.detail for event in pump.state.events if event.kind == "program_activated"]
+    doses = [(d["previous_daily_dose"], d["previous_dose_unit"], d["daily_dose"], d["dose_unit"]) for d in details]
+    assert doses == [(0.0, "mcg", 150.0, "mcg"), (150.0, "mcg", 420.0, "mcg"), (420.0, "mcg", 156.0, "mcg")]
+    assert all(set(d) == {"checksum", "previous", "daily_dose", "dose_unit", "previous_daily_dose",
+                          "previous_dose_unit"} for d in details)

@@ -257,3 +257,31 @@ def test_bad_user_library_via_cli_is_invalid_input(tmp_path: Path, capsys):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1
     assert "drugs[0].daily_dose" in lines[0]
+
+
+# --- peak_to_mean_rate: a flex step's dose per hour against its day's mean ----------------------------------
+
+
+def test_shipped_peak_rate_limits():
+    library = load_library()
+    limits = {name: library.rule_for(name).peak_to_mean_rate for name in ("baclofen", "morphine", "ziconotide")}
+    assert {name: (rule.soft, rule.hard) for name, rule in limits.items()} == {
+        "baclofen": (3, 8), "morphine": (3, 8), "ziconotide": (1.5, 2)}
+    for name in limits:  # each drug says where its figures come from
+        assert any("Peak rate" in source and "own choice" in source for source in library.rule_for(name).sources)
+
+
+@pytest.mark.parametrize("change, named", [
+    (lambda data: delete_path(data, ("drugs", 0, "peak_to_mean_rate")), "drugs[0].peak_to_mean_rate"),
+    (lambda data: set_path(data, ("drugs", 1, "peak_to_mean_rate", "soft"), 9), "drugs[1].peak_to_mean_rate"),
+    (lambda data: set_path(data, ("drugs", 2, "peak_to_mean_rate", "hard"), 0.5), "drugs[2].peak_to_mean_rate.hard"),
+    (lambda data: set_path(data, ("drugs", 0, "peak_to_mean_rate", "soft"), "3"), "drugs[0].peak_to_mean_rate.soft"),
+    (lambda data: set_path(data, ("drugs", 0, "peak_to_mean_rate", "typical"), 2),
+     "drugs[0].peak_to_mean_rate.typical"),
+])
+def test_a_bad_peak_rate_rule_is_an_input_error_naming_the_field(tmp_path: Path, change, named):
+    # Missing, soft above hard, below 1 (a day's highest step is never below its mean), a string, an unknown key.
+    path = write(tmp_path, change(shipped_data()))
+    with pytest.raises(InputError) as info:
+        load_library(path)
+    assert named in str(info.value), str(info.value)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fake_pump import BACLOFEN_500, FakePump, baclofen
+from fake_pump import BACLOFEN_500, PUMP_TIME, FakePump, baclofen
 from programmer.audit import AuditError, AuditLog, read_audit_log
 from programmer.errors import InputError
 from programmer.interrogation import read_pump
@@ -21,12 +21,17 @@ def audit(tmp_path):
     return AuditLog(tmp_path / "audit.jsonl")
 
 
+def read(pump):
+    """Interrogate the fake pump from a computer whose clock agrees with the pump's (no CLOCK_DRIFT)."""
+    return read_pump(pump, clock=lambda: PUMP_TIME)
+
+
 def codes(review):
     return [finding.code for finding in review.report.findings]
 
 
 def write_review(pump, program, reason=None):
-    return review_write(read_pump(pump), program, LIBRARY, reason)
+    return review_write(read(pump), program, LIBRARY, reason)
 
 
 # --- write decisions ---------------------------------------------------------------------------------
@@ -185,35 +190,35 @@ def test_nothing_is_sent_when_the_attempt_cannot_be_audited(audit):
 ])
 def test_withdrawn_volume_against_the_pumps_calculation(calculated, withdrawn, tolerance, warns):
     assert refill_tolerance_ml(calculated) == pytest.approx(tolerance)
-    review = review_refill(read_pump(FakePump(baclofen(), volume_ml=calculated)), RefillRequest(withdrawn, 20.0), LIBRARY)
+    review = review_refill(read(FakePump(baclofen(), volume_ml=calculated)), RefillRequest(withdrawn, 20.0), LIBRARY)
     assert review.discrepancy_ml == pytest.approx(withdrawn - calculated)
     assert ("REFILL_DISCREPANCY" in codes(review)) is warns
     assert review.decision is (Decision.NEEDS_OVERRIDE if warns else Decision.PROCEED)
 
 
 def test_a_discrepancy_says_what_it_may_mean():
-    review = review_refill(read_pump(FakePump(baclofen(), volume_ml=10.0)), RefillRequest(8.0, 20.0), LIBRARY)
+    review = review_refill(read(FakePump(baclofen(), volume_ml=10.0)), RefillRequest(8.0, 20.0), LIBRARY)
     assert "over-infusion, or a pocket fill" in review.report.warnings[0].message
-    review = review_refill(read_pump(FakePump(baclofen(), volume_ml=10.0)), RefillRequest(12.0, 20.0), LIBRARY)
+    review = review_refill(read(FakePump(baclofen(), volume_ml=10.0)), RefillRequest(12.0, 20.0), LIBRARY)
     assert "under-infusion" in review.report.warnings[0].message
 
 
 def test_more_than_the_capacity_is_refused():
-    review = review_refill(read_pump(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(2.0, 25.0), LIBRARY, "x")
+    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(2.0, 25.0), LIBRARY, "x")
     assert codes(review)[0] == "ADDED_ABOVE_CAPACITY"
     assert "added_ml 25 mL is more than the ITB-20 reservoir capacity of 20 mL" in review.report.errors[0].message
     assert review.decision is Decision.REFUSE
-    review = review_refill(read_pump(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(25.0, 20.0), LIBRARY, "x")
+    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(25.0, 20.0), LIBRARY, "x")
     assert codes(review)[0] == "WITHDRAWN_ABOVE_CAPACITY"
 
 
 def test_a_factory_new_pump_needs_a_drug_named():
-    review = review_refill(read_pump(FakePump(None, volume_ml=0.0)), RefillRequest(0.0, 20.0), LIBRARY)
+    review = review_refill(read(FakePump(None, volume_ml=0.0)), RefillRequest(0.0, 20.0), LIBRARY)
     assert codes(review) == ["PUMP_HAS_NO_DRUG"]
 
 
 def test_first_fill_sets_the_drug_and_stays_stopped():
-    review = review_refill(read_pump(FakePump(None, volume_ml=0.0)), RefillRequest(0.0, 20.0, BACLOFEN_500), LIBRARY)
+    review = review_refill(read(FakePump(None, volume_ml=0.0)), RefillRequest(0.0, 20.0, BACLOFEN_500), LIBRARY)
     assert review.decision is Decision.PROCEED
     assert review.program == Program(format=FORMAT, drug=BACLOFEN_500, therapy=Stopped(mode="stopped"))
 
@@ -221,7 +226,7 @@ def test_first_fill_sets_the_drug_and_stays_stopped():
 def test_the_same_drug_spelled_differently_is_not_a_new_drug():
     pump = FakePump(baclofen(), volume_ml=2.0)
     drug = Drug(name="Baclofen", dose_unit="mcg", concentration_per_ml=500)
-    review = review_refill(read_pump(pump), RefillRequest(2.0, 20.0, drug), LIBRARY)
+    review = review_refill(read(pump), RefillRequest(2.0, 20.0, drug), LIBRARY)
     assert review.new_drug is None
     assert review.program == baclofen()
     assert review.decision is Decision.PROCEED
@@ -230,7 +235,7 @@ def test_the_same_drug_spelled_differently_is_not_a_new_drug():
 def test_a_new_concentration_keeps_the_dose_and_needs_an_override():
     pump = FakePump(baclofen(150), volume_ml=2.0)
     drug = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=1000)
-    review = review_refill(read_pump(pump), RefillRequest(2.0, 20.0, drug), LIBRARY)
+    review = review_refill(read(pump), RefillRequest(2.0, 20.0, drug), LIBRARY)
     assert review.program == baclofen(150, concentration=1000)
     assert codes(review) == ["CONCENTRATION_CHANGED"]
     assert review.decision is Decision.NEEDS_OVERRIDE
@@ -238,25 +243,25 @@ def test_a_new_concentration_keeps_the_dose_and_needs_an_override():
 
 def test_a_tenfold_lower_concentration_is_flagged_as_a_probable_slip():
     drug = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=50)
-    review = review_refill(read_pump(FakePump(baclofen(150), volume_ml=2.0)), RefillRequest(2.0, 20.0, drug), LIBRARY)
+    review = review_refill(read(FakePump(baclofen(150), volume_ml=2.0)), RefillRequest(2.0, 20.0, drug), LIBRARY)
     assert "PROBABLE_CONCENTRATION_SLIP" in codes(review)
 
 
 def test_a_concentration_outside_the_library_is_refused():
     drug = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=700)
-    review = review_refill(read_pump(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(2.0, 20.0, drug), LIBRARY, "x")
+    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(2.0, 20.0, drug), LIBRARY, "x")
     assert "CONCENTRATION_NOT_IN_LIBRARY" in codes(review)
     assert review.decision is Decision.REFUSE
 
 
 def test_a_drug_outside_the_library_is_refused():
     drug = Drug(name="clonidine", dose_unit="mcg", concentration_per_ml=100)
-    review = review_refill(read_pump(FakePump(None, volume_ml=0.0)), RefillRequest(0.0, 20.0, drug), LIBRARY, "x")
+    review = review_refill(read(FakePump(None, volume_ml=0.0)), RefillRequest(0.0, 20.0, drug), LIBRARY, "x")
     assert codes(review) == ["DRUG_NOT_IN_LIBRARY"]
 
 
 def test_a_new_drug_stops_delivery_and_warns_of_withdrawal():
-    review = review_refill(read_pump(FakePump(baclofen(150), volume_ml=2.0)), RefillRequest(2.0, 20.0, MORPHINE_10),
+    review = review_refill(read(FakePump(baclofen(150), volume_ml=2.0)), RefillRequest(2.0, 20.0, MORPHINE_10),
                            LIBRARY)
     assert review.program == Program(format=FORMAT, drug=MORPHINE_10, therapy=Stopped(mode="stopped"))
     assert codes(review) == ["THERAPY_STOPS_FOR_NEW_DRUG"]
@@ -264,7 +269,7 @@ def test_a_new_drug_stops_delivery_and_warns_of_withdrawal():
 
 
 def test_a_small_fill_warns_that_the_low_alarm_is_near():
-    review = review_refill(read_pump(FakePump(baclofen(150), volume_ml=2.0)), RefillRequest(2.0, 3.0), LIBRARY)
+    review = review_refill(read(FakePump(baclofen(150), volume_ml=2.0)), RefillRequest(2.0, 3.0), LIBRARY)
     assert codes(review) == ["LOW_ALARM_SOON"]  # 1 mL above the alarm at 0.3 mL/day: 3.3 days
 
 
@@ -273,7 +278,7 @@ def test_a_small_fill_warns_that_the_low_alarm_is_near():
 
 def test_a_first_fill_is_recorded_and_verified(audit):
     pump = FakePump(None, volume_ml=0.0)
-    review = review_refill(read_pump(pump), RefillRequest(0.0, 20.0, BACLOFEN_500), LIBRARY)
+    review = review_refill(read(pump), RefillRequest(0.0, 20.0, BACLOFEN_500), LIBRARY)
     result = commit_refill(pump, review, "Dr Ng", audit)
     assert result.outcome is Outcome.VERIFIED
     assert result.active.drug == BACLOFEN_500 and result.refill.volume_ml == 20.0
@@ -286,20 +291,113 @@ def test_a_first_fill_is_recorded_and_verified(audit):
 def test_a_refill_read_back_that_differs_is_a_mismatch(audit):
     pump = FakePump(baclofen(), volume_ml=2.0)
     pump.refill_volume_error_ml = -0.5
-    result = commit_refill(pump, review_refill(read_pump(pump), RefillRequest(2.0, 20.0), LIBRARY), "Dr Ng", audit)
+    result = commit_refill(pump, review_refill(read(pump), RefillRequest(2.0, 20.0), LIBRARY), "Dr Ng", audit)
     assert result.outcome is Outcome.MISMATCH
 
 
 def test_a_refill_whose_link_fails_is_uncertain_but_names_the_unchanged_program(audit):
     pump = FakePump(baclofen(), volume_ml=2.0)
     pump.refill_answer = LinkError("no answer to REFILL")
-    result = commit_refill(pump, review_refill(read_pump(pump), RefillRequest(2.0, 20.0), LIBRARY), "Dr Ng", audit)
+    result = commit_refill(pump, review_refill(read(pump), RefillRequest(2.0, 20.0), LIBRARY), "Dr Ng", audit)
     assert result.outcome is Outcome.UNCERTAIN
     assert f"its program is unchanged either way: {baclofen().checksum()}" in result.message
 
 
 def test_a_refill_needing_an_override_sends_nothing(audit):
     pump = FakePump(baclofen(), volume_ml=10.0)
-    result = commit_refill(pump, review_refill(read_pump(pump), RefillRequest(5.0, 20.0), LIBRARY), "Dr Ng", audit)
+    result = commit_refill(pump, review_refill(read(pump), RefillRequest(5.0, 20.0), LIBRARY), "Dr Ng", audit)
     assert result.outcome is Outcome.NEEDS_OVERRIDE
     assert "refill" not in pump.calls
+
+
+# --- escalation over 24 h, a pump that does not deliver, a clock that drifts ------------------------------
+
+from datetime import timedelta  # noqa: E402
+
+from programmer.port import Alarm  # noqa: E402
+
+
+def pump_with_history(daily_dose=150):
+    """A pump running ``daily_dose`` since well before the last 24 h (its log says so)."""
+    pump = FakePump(baclofen(daily_dose))
+    pump.log("power_on", time=PUMP_TIME - timedelta(days=40), factory_new=True)
+    pump.log("program_activated", time=PUMP_TIME - timedelta(days=30), checksum=baclofen(daily_dose).checksum(),
+             previous="0" * 16, daily_dose=daily_dose, dose_unit="mcg", previous_daily_dose=0.0,
+             previous_dose_unit="mcg")
+    return pump
+
+
+def test_repeated_small_writes_cannot_add_up_past_the_24_hour_limits(audit):
+    # The tester's case: +20 % a write from 150 (each at the 20 % soft limit, so none warns by itself).
+    pump = pump_with_history(150)
+    first = write_review(pump, baclofen(180))  # 180 / 150 = +20 %: at the limit
+    assert first.report.findings == [] and first.decision is Decision.PROCEED
+    assert commit_write(pump, first, "Dr Ng", audit).outcome is Outcome.VERIFIED
+
+    second = write_review(pump, baclofen(216))  # +20 % on 180, but 216 / 150 = +44 % in 24 h: soft
+    assert codes(second) == ["CHANGE_24H_ABOVE_SOFT_LIMIT"] and second.decision is Decision.NEEDS_OVERRIDE
+    assert "+44.0 % within 24 h: 150 mcg/day ran at 2026-11-27T09:00" in second.report.warnings[0].message
+    second = write_review(pump, baclofen(216), "spinal titration plan, Dr Ng")
+    assert commit_write(pump, second, "Dr Ng", audit).outcome is Outcome.VERIFIED
+
+    third = write_review(pump, baclofen(259.2), "spinal titration plan, Dr Ng")  # 259.2 / 150 = +72.8 %: hard
+    assert codes(third) == ["CHANGE_24H_ABOVE_HARD_LIMIT"] and third.decision is Decision.REFUSE
+    assert "2 program(s) activated since" in third.report.errors[0].message
+    assert commit_write(pump, third, "Dr Ng", audit).outcome is Outcome.REFUSED
+    assert pump.active.program == baclofen(216)  # never 929 mcg/day
+
+    # 25 h later on the pump's clock, 216 has run for the whole window: +20 % is a step again.
+    pump.pump_time = PUMP_TIME + timedelta(hours=25)
+    later = review_write(read_pump(pump, clock=lambda: pump.pump_time), baclofen(259.2), LIBRARY)
+    assert later.report.findings == []
+
+
+def critical(code):
+    return (Alarm(code, "critical", PUMP_TIME),)
+
+
+@pytest.mark.parametrize("code", ["eos", "motor_stall", "reservoir_empty"])
+def test_a_write_to_a_pump_that_is_not_delivering_warns(audit, code):
+    pump = FakePump(baclofen(150))
+    pump.alarms = critical(code)
+    review = write_review(pump, baclofen(160))
+    assert codes(review) == ["PUMP_NOT_DELIVERING"] and review.decision is Decision.NEEDS_OVERRIDE
+    message = review.report.warnings[0].message
+    assert f"critical alarm {code}" in message and "the program will not run until that is resolved" in message
+    result = commit_write(pump, write_review(pump, baclofen(160), "write now, pump replacement booked"), "Dr Ng", audit)
+    assert result.outcome is Outcome.VERIFIED
+    assert f"but the pump is NOT DELIVERING (critical alarm {code}" in result.message
+
+
+def test_a_refill_of_a_pump_that_is_not_delivering_warns_unless_it_resolves_it(audit):
+    pump = FakePump(baclofen(150), volume_ml=0.0)
+    pump.alarms = critical("motor_stall")
+    review = review_refill(read(pump), RefillRequest(0.0, 20.0), LIBRARY)
+    assert codes(review) == ["PUMP_NOT_DELIVERING"] and "motor stall" in review.report.warnings[0].message
+    # An empty reservoir is what a refill resolves: adding drug is not warned about ...
+    pump.alarms = critical("reservoir_empty")
+    assert codes(review_refill(read(pump), RefillRequest(0.0, 20.0), LIBRARY)) == []
+    # ... but withdrawing without adding leaves it empty.
+    assert "PUMP_NOT_DELIVERING" in codes(review_refill(read(pump), RefillRequest(0.0, 0.0), LIBRARY, "x"))
+    result = commit_refill(pump, review_refill(read(pump), RefillRequest(0.0, 20.0), LIBRARY), "Dr Ng", audit)
+    assert result.outcome is Outcome.VERIFIED and "NOT DELIVERING" not in result.message
+
+
+@pytest.mark.parametrize("drift, warns", [
+    (timedelta(days=-30), True),          # the tester's pump, 30 days behind
+    (timedelta(minutes=-6), True),
+    (timedelta(minutes=4, seconds=59), False),
+    (timedelta(minutes=5), False),        # at the 5-minute limit, not beyond it
+])
+def test_a_pump_clock_far_from_the_computers_warns_before_a_write_or_a_refill(drift, warns):
+    pump = FakePump(baclofen(150))
+    pump.pump_time = PUMP_TIME + drift  # the computer reads PUMP_TIME
+    snapshot = read_pump(pump, clock=lambda: PUMP_TIME)
+    write = review_write(snapshot, baclofen(150), LIBRARY)
+    refill = review_refill(snapshot, RefillRequest(10.0, 20.0), LIBRARY)
+    assert ("CLOCK_DRIFT" in codes(write)) is warns and ("CLOCK_DRIFT" in codes(refill)) is warns
+    if drift == timedelta(days=-30):
+        [finding] = write.report.warnings
+        assert finding.message.startswith("the pump clock is 30 days behind this computer's (pump "
+                                          "2026-10-29T09:00:00, this computer 2026-11-28T09:00:00)")
+        assert "Set the pump clock first (`pump-programmer set-clock" in finding.message

@@ -198,3 +198,23 @@ def test_set_clock_reads_the_clock_back(qtbot, window, patient):
                     timeout=LINK_TIMEOUT_MS)
     assert abs(window.snapshot.drift_s) < 5
     assert "Read back:" in window.banner.text.text()
+
+
+def test_the_overview_shows_a_pump_that_is_not_delivering_without_dates(qtbot):
+    from dataclasses import replace
+
+    from programmer.port import Alarm
+    from test_ui_fakes import PUMP_TIME, snapshot
+    from ui.overview import OverviewPage
+
+    page = OverviewPage()
+    qtbot.addWidget(page)
+    taken = snapshot()  # 14 mL, 0.3 mL/day: the alarm in 40 days
+    page.show_snapshot(taken)
+    assert page.reservoir.values["low_alarm"].text().endswith("(in 40.0 days) (pump clock)")
+    stopped = replace(taken, status=replace(taken.status, battery_status="eos", battery_percent=0.0,
+                                            alarms=(Alarm("eos", "critical", PUMP_TIME),)))
+    page.show_snapshot(stopped)
+    for key in ("low_alarm", "empty"):
+        assert page.reservoir.values[key].text() == "none: the pump is NOT DELIVERING (see Alarms)"
+    assert "end of service" in page.alarms.values["critical"].text()

@@ -126,7 +126,12 @@ def _program_staged(d: dict, unit: str | None) -> str:
 
 def _program_activated(d: dict, unit: str | None) -> str:
     previous = d.pop("previous")
-    return f"program {d.pop('checksum')} now running, replacing {previous or 'no program'}"
+    text = f"program {d.pop('checksum')} now running, replacing {previous or 'no program'}"
+    if "daily_dose" in d:  # pumps that log the doses (docs/protocol.md section 11)
+        new = dose(_number(d.pop("daily_dose")), d.pop("dose_unit", None))
+        old = dose(_number(d.pop("previous_daily_dose", 0)), d.pop("previous_dose_unit", None))
+        text += f": {new}/day, was {old}/day"
+    return text
 
 
 def _bolus_started(d: dict, unit: str | None) -> str:

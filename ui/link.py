@@ -46,6 +46,7 @@ READ_STEPS = {
     "identify": "reading the pump's identity and limits",
     "read_status": "reading clock, battery, reservoir and alarms",
     "read_program": "reading the active program",
+    "read_event_page": "reading the last 24 h of the event log",
 }
 
 
@@ -73,12 +74,12 @@ class _Reporting:
     def __init__(self, driver: PumpDriver, report: Callable[[str, float], None]):
         self._driver = driver
         self._report = report
-        self._done = 0
+        self._started: set[str] = set()
 
     def __getattr__(self, name: str):
-        if name in READ_STEPS:
-            self._report(READ_STEPS[name], self._done / len(READ_STEPS))
-            self._done += 1
+        if name in READ_STEPS and name not in self._started:  # a step may take several calls (event pages)
+            self._report(READ_STEPS[name], len(self._started) / len(READ_STEPS))
+            self._started.add(name)
         return getattr(self._driver, name)
 
     def write_program(self, program, progress=None):

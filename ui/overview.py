@@ -9,15 +9,16 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from programmer.interrogation import PumpSnapshot
+from programmer.interrogation import CLOCK_DRIFT_LIMIT_S, PumpSnapshot
 from ui.comparison import schedule_text
 from ui.draft import MODE_LABELS
 from ui.format import (BATTERY_WORDS, SEVERITY_WORDS, alarm_text, drift, moment, moment_and_days, number,
                        quantity)
 from ui.widgets import FactGrid, heading
 
-DRIFT_WORTH_FIXING_S = 60
-"""Above a minute of drift the clinician is told the clock needs setting (flex steps would start late)."""
+DRIFT_WORTH_FIXING_S = CLOCK_DRIFT_LIMIT_S
+"""Above this drift the clinician is told the clock needs setting (flex steps would start late); the same
+threshold makes a write or refill review warn CLOCK_DRIFT."""
 
 
 class OverviewPage(QWidget):
@@ -109,6 +110,9 @@ class OverviewPage(QWidget):
                            moment_and_days(plan.low_alarm_at, plan.minutes_to_low_alarm) + " (pump clock)")
         self.reservoir.set("empty", "no program" if plan is None else
                            moment_and_days(plan.empty_at, plan.minutes_to_empty) + " (pump clock)")
+        if snapshot.stopped_by:  # a pump that delivers nothing counts nothing down: no dates
+            for key in ("low_alarm", "empty"):
+                self.reservoir.set(key, "none: the pump is NOT DELIVERING (see Alarms)")
 
         drug = active.drug
         self.therapy.set("drug", "none: the pump holds no drug (refill it first)" if drug is None else

@@ -46,6 +46,19 @@ def cycle_phase_s(state: PumpState) -> float:
     return since_anchor % cycle_seconds(state.therapy)
 
 
+def mean_daily_dose(therapy) -> float:
+    """The therapy's dose per day averaged over its cycle, in dose units (0 when stopped): the figure the
+    pump logs with ``program_activated``. Summed step by step from the pump's own program."""
+    if isinstance(therapy, SimpleContinuous):
+        return therapy.daily_dose
+    if not isinstance(therapy, Flex):
+        return 0.0
+    cycle_min = therapy.cycle_days * SECONDS_PER_DAY / 60
+    starts = [step.offset_minutes for step in therapy.steps] + [cycle_min]
+    total = sum(step.dose_per_hour * (starts[i + 1] - starts[i]) / 60 for i, step in enumerate(therapy.steps))
+    return total / therapy.cycle_days
+
+
 def basal_piece(drug: Drug, therapy, phase_s: float) -> tuple[float, float]:
     """The basal rate in mL/s at cycle phase ``phase_s`` and how many seconds it holds from there."""
     if isinstance(therapy, SimpleContinuous):
