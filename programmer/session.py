@@ -41,7 +41,7 @@ from programmer.plan_report import iso
 from programmer.planner import Plan
 from programmer.port import (ActiveProgram, LinkError, PumpDriver, PumpRefused, RefillOutcome, WriteOutcome,
                              WriteStatus)
-from programmer.program import FORMAT, Drug, Program, Stopped
+from programmer.program import FORMAT, Drug, Flex, Program, Stopped
 from programmer.pump import Reservoir
 
 REFILL_TOLERANCE_MIN_ML = 0.5
@@ -336,6 +336,10 @@ def commit_write(driver: PumpDriver, review: WriteReview, clinician: str, audit:
         return attempt.refused()
     attempt.begin()
     try:
+        stale = _review_gone_stale(driver, review)
+        if stale:
+            return attempt.finish(Outcome.REFUSED, f"{stale}: nothing was written; interrogate the pump and review "
+                                  "the change again", previous)
         outcome = driver.write_program(review.program)
     except PumpRefused as exc:
         return attempt.finish(Outcome.PUMP_REFUSED, f"{exc}: nothing was written; the pump still runs the previous "
@@ -357,6 +361,26 @@ def _not_delivering_note(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) -
         return ""
     return (f"; but the pump is NOT DELIVERING (critical alarm {', '.join(stopped_by)}: "
             f"{'; '.join(STOPPING_ALARMS[code] for code in stopped_by)}): it will not run until that is resolved")
+
+
+def _review_gone_stale(driver: PumpDriver, review: WriteReview) -> str | None:
+    """Why the review no longer describes the pump (None when it still does), read just before writing.
+
+    A review can stay open on a screen for a long time. If another programmer changed the pump meanwhile,
+    the checks compared the change with a program that no longer runs; and the pump starts a new cycle's
+    day 1 on the day it activates it, so a multi-day schedule reviewed yesterday would run a day late.
+    """
+    status = driver.read_status()
+    then = review.snapshot.status
+    if status.program_checksum != then.program_checksum:
+        return (f"the pump's program changed since the review (it was {then.program_checksum}, it is now "
+                f"{status.program_checksum})")
+    program = review.program
+    if (program is not None and isinstance(program.therapy, Flex) and program.therapy.cycle_days > 1
+            and status.pump_time.date() != then.pump_time.date()):
+        return (f"the pump's day changed since the review ({then.pump_time.date()} -> {status.pump_time.date()}): "
+                f"day 1 of the {program.therapy.cycle_days}-day cycle starts on the day it is activated")
+    return None
 
 
 def _judge_write(outcome: WriteOutcome, asked: Program) -> tuple[Outcome, str, ActiveProgram | None]:

@@ -2,9 +2,9 @@
 
 import os
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from hypothesis import settings
 
-from hypothesis import settings  # noqa: E402
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # CI runs the same examples every time (a red build is then reproducible); locally hypothesis explores.
 settings.register_profile("ci", derandomize=True, print_blob=True)

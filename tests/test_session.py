@@ -1,14 +1,16 @@
 """The write and refill workflows without a real pump: decisions, hand-computed refill tolerances, outcomes."""
 
+from datetime import timedelta
+
 import pytest
 
-from fake_pump import BACLOFEN_500, PUMP_TIME, FakePump, baclofen
+from fake_pump import BACLOFEN_500, PUMP_TIME, FakePump, active_for, baclofen
 from programmer.audit import AuditError, AuditLog, read_audit_log
 from programmer.errors import InputError
 from programmer.interrogation import read_pump
 from programmer.library import load_library
-from programmer.port import LinkError, PumpRefused, WriteOutcome, WriteStatus
-from programmer.program import FORMAT, Drug, Program, Stopped
+from programmer.port import Alarm, LinkError, PumpRefused, WriteOutcome, WriteStatus
+from programmer.program import FORMAT, Drug, Program, Stopped, program_from_data
 from programmer.session import (Decision, Outcome, RefillRequest, commit_refill, commit_write, refill_tolerance_ml,
                                 review_refill, review_write)
 
@@ -124,6 +126,36 @@ def test_a_verified_write_reports_what_the_pump_now_runs_and_audits_both_ends(au
         assert record["program"]["therapy"]["daily_dose"] == 200
         assert record["attempt_id"] == attempt["attempt_id"]
     assert outcome["active_checksum"] == baclofen(200).checksum()
+
+
+def test_a_review_made_before_someone_else_changed_the_pump_is_not_written(audit):
+    pump = FakePump(baclofen(150))
+    review = write_review(pump, baclofen(165))
+    pump.active = active_for(baclofen(100))  # another programmer wrote 100 mcg/day while the review was open
+    result = commit_write(pump, review, "Dr Ng", audit)
+    assert result.outcome is Outcome.REFUSED and "program changed since the review" in result.message
+    assert "write_program" not in pump.calls
+    assert read_audit_log(audit.path)[-1]["outcome"] == "refused"
+
+
+def week_cycle() -> Program:
+    # 7 days, each flat: day 1 at 160 mcg/day (6.667 mcg/h), days 2-7 at 150 (6.25 mcg/h).
+    return program_from_data({"format": FORMAT, "drug": BACLOFEN_500.model_dump(), "therapy": {
+        "mode": "flex", "cycle_days": 7, "steps": [{"day": 1, "start": "00:00", "dose_per_hour": 160 / 24},
+                                                   {"day": 2, "start": "00:00", "dose_per_hour": 6.25}]}})
+
+
+@pytest.mark.parametrize("hours_later, written", [(1, True), (20, False)])
+def test_a_multi_day_cycle_reviewed_yesterday_is_not_written_today(audit, hours_later, written):
+    # PUMP_TIME is 09:00: one hour later is the same day; 20 hours later is the next day, when the pump
+    # would start day 1 (160 mcg) a day later than the review showed.
+    pump = FakePump(baclofen(150))
+    review = write_review(pump, week_cycle(), "weekend boost agreed")
+    pump.pump_time = PUMP_TIME + timedelta(hours=hours_later)
+    result = commit_write(pump, review, "Dr Ng", audit)
+    assert ("write_program" in pump.calls) is written
+    if not written:
+        assert result.outcome is Outcome.REFUSED and "day changed since the review" in result.message
 
 
 @pytest.mark.parametrize("driver_status, expected, words", [
@@ -312,9 +344,6 @@ def test_a_refill_needing_an_override_sends_nothing(audit):
 
 # --- escalation over 24 h, a pump that does not deliver, a clock that drifts ------------------------------
 
-from datetime import timedelta  # noqa: E402
-
-from programmer.port import Alarm  # noqa: E402
 
 
 def pump_with_history(daily_dose=150):
