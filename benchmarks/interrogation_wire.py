@@ -2,8 +2,9 @@
 
 The emulator is started with --baud 9600 (it paces its answers at 960 bytes/s, like a slow telemetry
 head) and a pump holding a 7-day flex program and a few dozen events. A full interrogation is what
-`pump-programmer interrogate` does: open (HELLO), identify, status, program, and every page of the event
-log. The wire trace counts the bytes each way; the wire limit is bytes x 10 bits / baud.
+`pump-programmer interrogate` does (open with HELLO, identify, status, program, the last 24 h of the
+event log) followed by what `pump-programmer events` adds (every page of the log). The wire trace counts
+the bytes each way; the wire limit is bytes x 10 bits / baud.
 
 Printed ratios (target under 1.3):
 - against the answers' bytes, the part the emulator actually paces (the honest figure for this setup);
@@ -24,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from programmer.interrogation import read_pump  # noqa: E402
 from programmer.port import open_driver  # noqa: E402
 from programmer.program import Drug, load_program  # noqa: E402
 
@@ -64,9 +66,7 @@ def interrogate(url: str) -> tuple[float, int, int, int]:
     lines: list[str] = []
     started = time.perf_counter()
     with open_driver(url, baudrate=BAUD, trace=lines.append) as pump:
-        pump.identify()
-        pump.read_status()
-        pump.read_program()
+        read_pump(pump)
         events = pump.read_events()
     elapsed = time.perf_counter() - started
     sent = sum(len(line.split(": ", 1)[1].split()) for line in lines if " TX " in line)
