@@ -318,7 +318,7 @@ def _check_peak_rate(plan: Plan, rule: DrugRule, report: CheckReport) -> None:
         ratio, day, minutes = worst
         share = segment.dose_per_hour * minutes / 60 / daily[day] * 100
         text = (f"therapy.steps[{index}] runs at {_fmt(segment.dose_per_hour)} {unit}/h, {ratio:.3g}x the mean "
-                f"{_fmt(daily[day] / 24)} {unit}/h of day {day + 1} ({_fmt(daily[day])} {unit}/day): "
+                f"{daily[day] / 24:.3g} {unit}/h of day {day + 1} ({_fmt(daily[day])} {unit}/day): "
                 f"{share:.1f} % of that day's dose in {_fmt(minutes / 60)} h")
         where = f"therapy.steps[{index}]"
         if _above(ratio, limits.hard):
