@@ -171,7 +171,36 @@ def answer_bytes(request: Frame, payload: dict, status: Status = Status.OK, seq:
     return encode_frame(Frame(request.seq if seq is None else seq, request.command, status, payload, True))
 
 
-class ScriptedPeer:
+class LoopbackServer:
+    """A TCP server on 127.0.0.1 that serves one connection at a time on its own thread until ``close``.
+    Subclasses say what to do with a connection in ``_handle`` (which owns and closes it)."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self.url = "socket://127.0.0.1:%d" % self._listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=STOP_TIMEOUT_S)
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self._handle(connection)
+
+    def _handle(self, connection: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class ScriptedPeer(LoopbackServer):
     """A pump stand-in on 127.0.0.1 that answers each request frame through ``handler(request, peer)``.
 
     HELLO is answered OK automatically (``hello_status`` and ``serial`` change that) unless the
@@ -187,13 +216,8 @@ class ScriptedPeer:
         self.serial = "TEST-0001"
         self.requests: list[tuple[int, Frame]] = []
         self.received: list[bytearray] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.url = "socket://127.0.0.1:%d" % self._listener.getsockname()[1]
         self._connection: socket.socket | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__()
 
     def requests_for(self, command: Command) -> list[Frame]:
         return [frame for _, frame in self.requests if frame.command == command]
@@ -208,21 +232,11 @@ class ScriptedPeer:
         """Close the current connection, as a pump dropping the link would."""
         self._connection.close()
 
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=STOP_TIMEOUT_S)
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            with connection:
-                self._connection = connection
-                self.received.append(bytearray())
-                self._talk(connection, len(self.received) - 1, FrameDecoder())
+    def _handle(self, connection: socket.socket) -> None:
+        with connection:
+            self._connection = connection
+            self.received.append(bytearray())
+            self._talk(connection, len(self.received) - 1, FrameDecoder())
 
     def _talk(self, connection: socket.socket, number: int, decoder: FrameDecoder) -> None:
         connection.settimeout(0.05)
@@ -259,7 +273,7 @@ for bytes that are not a valid frame. Returns the bytes to forward (``wire``, so
 drop) or None to cut the connection there."""
 
 
-class FrameProxy:
+class FrameProxy(LoopbackServer):
     """A loopback TCP proxy between a driver and a TCP emulator that lets a filter act frame by frame.
 
     ``url`` is what the driver opens; each client connection gets a fresh upstream connection, like a
@@ -270,46 +284,31 @@ class FrameProxy:
         host, port = upstream_url.removeprefix("socket://").rsplit(":", 1)
         self._upstream = (host, int(port))
         self.frame_filter = frame_filter
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.url = "socket://127.0.0.1:%d" % self._listener.getsockname()[1]
         self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=STOP_TIMEOUT_S)
-        self._listener.close()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            self.connections += 1
-            try:
-                pump = socket.create_connection(self._upstream, timeout=STOP_TIMEOUT_S)
-            except OSError:
-                client.close()  # the emulator is gone (killed, say): the client sees the link drop
-                continue
-            with client, pump:
-                done = threading.Event()
-                pumps = [threading.Thread(target=self._pipe, args=(client, pump, "to_pump", done), daemon=True),
-                         threading.Thread(target=self._pipe, args=(pump, client, "to_client", done), daemon=True)]
-                for thread in pumps:
-                    thread.start()
-                while not (done.is_set() or self._stop.is_set()):
-                    done.wait(0.05)
-                for sock in (client, pump):
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-                for thread in pumps:
-                    thread.join(timeout=STOP_TIMEOUT_S)
+    def _handle(self, client: socket.socket) -> None:
+        self.connections += 1
+        try:
+            pump = socket.create_connection(self._upstream, timeout=STOP_TIMEOUT_S)
+        except OSError:
+            client.close()  # the emulator is gone (killed, say): the client sees the link drop
+            return
+        with client, pump:
+            done = threading.Event()
+            pumps = [threading.Thread(target=self._pipe, args=(client, pump, "to_pump", done), daemon=True),
+                     threading.Thread(target=self._pipe, args=(pump, client, "to_client", done), daemon=True)]
+            for thread in pumps:
+                thread.start()
+            while not (done.is_set() or self._stop.is_set()):
+                done.wait(0.05)
+            for sock in (client, pump):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            for thread in pumps:
+                thread.join(timeout=STOP_TIMEOUT_S)
 
     def _pipe(self, source: socket.socket, sink: socket.socket, direction: str, done: threading.Event) -> None:
         """Forward ``source`` to ``sink`` one delimited chunk at a time, through the filter."""
