@@ -8,6 +8,7 @@ back here as a signal, so the window never waits on I/O.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -26,8 +27,10 @@ from ui.format import drift
 from ui.link import (CANCELLABLE, COMMIT, CONNECT, CONNECTING, DOING, EVENTS, INTERROGATE, SET_CLOCK, START_EMULATOR,
                      CommitDone, PumpLink)
 from ui.overview import OverviewPage
-from ui.preview import PreviewPlots
 from ui.review import ReviewPage
+
+if TYPE_CHECKING:
+    from ui.preview import PreviewPlots
 
 CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB = range(5)
 
@@ -233,6 +236,8 @@ class MainWindow(QMainWindow):
 
     def _show_snapshot(self, snapshot: PumpSnapshot) -> None:
         if self.preview is None:
+            from ui.preview import PreviewPlots  # pyqtgraph loads here, not at start-up
+
             self.preview = PreviewPlots()
             self.program_split.addWidget(self.preview)
             self.program_split.setStretchFactor(0, 2)

@@ -8,6 +8,8 @@ everything and refuses on its own if anything here were missed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
@@ -21,8 +23,10 @@ from ui.commit_gate import CommitGate
 from ui.comparison import compare
 from ui.draft import Evaluation
 from ui.format import quantity, signed_percent
-from ui.preview import PreviewPlots
 from ui.widgets import heading
+
+if TYPE_CHECKING:
+    from ui.preview import PreviewPlots
 
 TABLE_TO_PLOTS = (3, 2)
 """How the review splits its width: the comparison table gets the larger part, because every figure in it
@@ -167,6 +171,8 @@ class ReviewPage(QWidget):
         self._fill_table(rows)
         self._fill_warnings()
         if self.plots is None:
+            from ui.preview import PreviewPlots  # pyqtgraph loads here, not at start-up
+
             self.plots = PreviewPlots()
             self.splitter.addWidget(self.plots)
             self.splitter.setStretchFactor(0, TABLE_TO_PLOTS[0])
