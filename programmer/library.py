@@ -18,8 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from programmer.errors import InputError, from_validation_error
 from programmer.program import DoseUnit, parse_json_text, read_json_file
 
-LIBRARY_FORMAT = "itb-drug-library/1"
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)

@@ -184,9 +184,6 @@ class PumpDriver(ABC):
         self.close()
 
 
-DriverFactory = Callable[..., PumpDriver]
-
-
 def open_driver(url: str, **options: object) -> PumpDriver:
     """Open a driver for ``url`` with the first registered factory (entry points) that accepts it.
 

@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         pump = self.menuBar().addMenu("&Pump")
-        self.interrogate_action = self._action(pump, "&Interrogate again", "F5", self.interrogate)
+        self._action(pump, "&Interrogate again", "F5", self.interrogate)
         self._action(pump, "Read the &event log", "Ctrl+E", self.read_events)
         self._action(pump, "Set the pump &clock", None, self.set_clock)
         self._action(pump, "&Reconnect", "Ctrl+Shift+R", self.reconnect)
