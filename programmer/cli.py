@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from datetime import datetime
 
 from programmer.checks import check_program
 from programmer.cli_pump import add_pump_commands
-from programmer.cli_support import (EXIT_BROKEN_PIPE, EXIT_INVALID, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED,
-                                     OneLineParser, finite, timestamp)
+from programmer.cli_support import (EXIT_INVALID, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, OneLineParser, finite,
+                                     quiet_on_closed_pipe, timestamp)
 from programmer.errors import InputError
 from programmer.library import load_library
 from programmer.plan_report import plan_to_json, plan_to_text
@@ -105,6 +104,10 @@ def run_schema(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return quiet_on_closed_pipe(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -116,9 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pump-programmer: invalid input: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except BrokenPipeError:
-        # The reader went away (``... | head``): stop quietly, as Unix tools do, without a second error.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_BROKEN_PIPE
+        raise  # the reader went away: quiet_on_closed_pipe ends quietly
     except Exception as exc:  # noqa: BLE001 - a bug still gets one line, never a traceback at the bedside
         print(f"pump-programmer: unexpected failure ({type(exc).__name__}: {exc}); if a pump command was running, "
               "interrogate the pump to see what it runs, and report this", file=sys.stderr)

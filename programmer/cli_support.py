@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
+import sys
+from collections.abc import Callable
 from datetime import datetime
 
 EXIT_OK = 0
@@ -28,6 +31,38 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
+
+    def _print_message(self, message: str, file=None) -> None:  # type: ignore[override]
+        """As argparse's, but a closed pipe is not swallowed: ``--help | head`` ends like every other
+        command whose reader went away (see ``quiet_on_closed_pipe``)."""
+        if message:
+            (file or sys.stderr).write(message)
+
+
+def quiet_on_closed_pipe(main: Callable[[], int]) -> int:
+    """Run a command line's ``main`` and return its exit code; 141, with nothing on stderr, if the reader
+    of its standard output went away (``pump-programmer events PORT --csv | head``), as any Unix tool.
+
+    Why the flush: when stdout is a pipe, Python buffers it, so the write that finds the reader gone may
+    be the one at interpreter exit, too late for any handler (it printed "Exception ignored" and exited
+    120). Flushing here, inside the handler, makes the outcome the same with or without
+    ``PYTHONUNBUFFERED``. argparse's own exits (``--help``, ``--version``, usage errors) are flushed too.
+    """
+    try:
+        try:
+            code = main()
+        except SystemExit as exit_:
+            if not isinstance(exit_.code, int | None):
+                raise
+            code = exit_.code or 0
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # Later writes (and the flush at exit) go nowhere instead of failing a second time.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
 
 
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")

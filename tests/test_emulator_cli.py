@@ -21,6 +21,7 @@ from emulator_support import (
     WireClient,
     checksum_of,
     port_url,
+    read_line,
     simple,
     start_emulator,
     stop,
@@ -256,3 +257,38 @@ def test_sigkill_during_stage_and_commit_leaves_one_whole_program(state_path, co
     finally:
         assert stop(process) == 0
     json.loads(state_path.read_text())
+
+
+def _emulator_with_stdin_pipe(state_path, *options: str) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen([sys.executable, "-m", "drivers.emulator.cli", *TCP, "--state", str(state_path),
+                                *options], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    return process, read_line(process, 30)
+
+
+def test_exit_on_stdin_close_saves_and_exits_when_its_starter_lets_go(state_path):
+    process, line = _emulator_with_stdin_pipe(state_path, "--exit-on-stdin-close")
+    try:
+        client = WireClient(port_url(line))
+        assert client.hello()["model"] == "ITB-20"
+        client.close()
+        process.stdin.close()  # what the kernel does for a starter that dies, however it dies
+        assert process.wait(timeout=10) == 0
+    finally:
+        stop(process, signal.SIGKILL)
+    assert load_state(state_path).events[0].kind == "power_on"
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", int(line.rsplit(":", 1)[1])), timeout=1).close()
+
+
+def test_without_the_option_closing_stdin_changes_nothing(state_path):
+    process, line = _emulator_with_stdin_pipe(state_path)
+    try:
+        process.stdin.close()
+        client = WireClient(port_url(line))  # a round trip after the close: still serving
+        assert client.hello()["model"] == "ITB-20"
+        assert client.call(Command.READ_STATUS).status == Status.OK
+        client.close()
+        assert process.poll() is None
+    finally:
+        assert stop(process) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,8 +10,10 @@ from PySide6.QtWidgets import QApplication
 
 from programmer.audit import default_audit_path
 from programmer.library import load_library
+from ui.app_log import log, start_logging
 from ui.link import START_EMULATOR
 from ui.main_window import MainWindow
+from ui.quit_signals import QuitOnSignals
 
 
 def create_window(demo: bool = False, audit_path: Path | None = None) -> MainWindow:
@@ -24,9 +27,22 @@ def create_window(demo: bool = False, audit_path: Path | None = None) -> MainWin
 
 
 def run(demo: bool = False) -> int:
+    """The application's whole life: 0 when it was quit, by the Quit action, closing the window or a
+    SIGTERM, SIGINT (Ctrl+C) or SIGHUP, each of which closes the window the same way."""
+    start_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ITB pump programmer")
+
+    def quit_on(signal_name: str) -> None:  # runs in the event loop, so only once the window exists
+        log.info("%s received: quitting as the Quit action does", signal_name)
+        window.close()
+        app.quit()
+
+    signals = QuitOnSignals(quit_on)  # before the emulator starts: no signal may find it unhandled
     window = create_window(demo)
+    log.info("started (pid %d%s)", os.getpid(), ", demo" if demo else "")
     code = app.exec()
+    signals.restore()
     del window
+    log.info("stopped (exit code %d)", code)
     return code

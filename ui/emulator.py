@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import selectors
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,28 +22,46 @@ from programmer.port import LinkError, open_driver
 from programmer.program import FORMAT, Drug, program_from_data
 
 START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 10.0
 DEMO_DRUG = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=500)
 DEMO_THERAPY = {"mode": "simple_continuous", "daily_dose": 150}
 DEMO_RESERVOIR_ML = 14.0
 """A 20 mL ITB-20 holding 14 mL of baclofen 500 mcg/mL at 150 mcg/day: 40 days to the 2 mL low alarm."""
 
 
+TEMP_PREFIX = "itb-emulator-"
+"""Temporary state directories are named ``itb-emulator-<pid of the application>-<random>``."""
+
+
 class BundledEmulator:
-    """One ``pump-emulator`` process on loopback TCP with its state file in a temporary directory."""
+    """One ``pump-emulator`` process on loopback TCP with its state file in a temporary directory.
+
+    It never outlives the application: it runs with ``--exit-on-stdin-close`` and its standard input is a
+    pipe whose other end only this process holds, so whatever ends the application (Quit, a signal,
+    SIGKILL, a crash) also ends the emulator, which saves its state first. It runs in a process group of
+    its own, so a Ctrl+C in the terminal reaches only the application, which then stops it in order.
+    """
 
     def __init__(self, state_dir: Path | None = None, extra_args: tuple[str, ...] = ()):
-        self._tempdir = None if state_dir is not None else tempfile.TemporaryDirectory(prefix="itb-emulator-")
-        self.state_dir = Path(state_dir if state_dir is not None else self._tempdir.name)
+        if state_dir is None:
+            remove_orphaned_state_dirs()
+            self._tempdir: tempfile.TemporaryDirectory | None = tempfile.TemporaryDirectory(
+                prefix=f"{TEMP_PREFIX}{os.getpid()}-")
+            state_dir = Path(self._tempdir.name)
+        else:
+            self._tempdir = None
+        self.state_dir = Path(state_dir)
         self.extra_args = extra_args
         self.process: subprocess.Popen | None = None
         self.url: str | None = None
 
     def start(self) -> str:
         """Start the emulator and return the URL it printed (``socket://127.0.0.1:PORT``)."""
-        command = [sys.executable, "-c", "import sys; from drivers.emulator.cli import main; sys.exit(main())",
-                   "--listen", "tcp://127.0.0.1:0", "--state", str(self.state_dir / "pump.json"), *self.extra_args]
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        command = [*emulator_command(), "--listen", "tcp://127.0.0.1:0", "--state", str(self.state_dir / "pump.json"),
+                   "--exit-on-stdin-close", *self.extra_args]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, process_group=0,
+                                        env=dict(os.environ, PYTHONUNBUFFERED="1"))
         first = self._first_line()
         if not first.startswith("listening on "):
             self.stop()
@@ -65,18 +84,52 @@ class BundledEmulator:
         return data.decode(errors="replace").strip()
 
     def stop(self) -> None:
+        """Close the emulator's standard input (it saves its state and exits), wait, then remove its files.
+        SIGTERM and at last SIGKILL are only for an emulator that does not stop by itself."""
         process, self.process = self.process, None
         if process is not None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            process.stdin.close()
+            for ask in (None, process.terminate, process.kill):
+                if ask is not None:
+                    ask()
+                try:
+                    process.wait(timeout=STOP_TIMEOUT_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
             process.stdout.close()
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
+
+
+def emulator_command() -> list[str]:
+    """How to run ``pump-emulator``: the console script beside this interpreter, so the process is called
+    ``pump-emulator`` in ``ps`` and ``top``; the module only when the package is not installed."""
+    script = Path(sys.executable).with_name("pump-emulator")
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "drivers.emulator.cli"]
+
+
+def remove_orphaned_state_dirs() -> None:
+    """Delete the temporary state directories left by bundled emulators of applications that were killed
+    outright (SIGKILL, a crash: nothing ran to remove them). A directory whose application is still
+    running is left alone."""
+    for path in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
+        owner = path.name.removeprefix(TEMP_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and path.is_dir() and not _alive(int(owner)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: theirs to tidy
+    return True
 
 
 def set_up_demo_patient(url: str) -> None:

@@ -1,4 +1,5 @@
-"""``pump-emulator``: start a simulated pump on loopback TCP or a pty and serve until SIGTERM/SIGINT.
+"""``pump-emulator``: start a simulated pump on loopback TCP or a pty and serve until SIGTERM, SIGINT or SIGHUP
+(or, with ``--exit-on-stdin-close``, until standard input closes).
 
 The first line on stdout, flushed before anything is served, is exactly ``listening on socket://HOST:PORT``
 or ``listening on /dev/pts/N``: scripts and tests read it to find the pump. Everything else goes to
@@ -8,9 +9,11 @@ stderr. Exit codes: 0 stopped cleanly, 2 invalid option or unusable state file.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from drivers.emulator.clock import SimClock
@@ -20,7 +23,7 @@ from drivers.emulator.server import PtyTransport, Server, TcpTransport, loopback
 from drivers.emulator.service import Service
 from drivers.emulator.spec import MODELS
 from drivers.emulator.state import StateFileError
-from programmer.cli_support import EXIT_INVALID, OneLineParser, finite
+from programmer.cli_support import EXIT_INVALID, OneLineParser, finite, quiet_on_closed_pipe
 
 
 def _positive(text: str) -> float:
@@ -43,6 +46,21 @@ def _faults(text: str) -> FaultSpec:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _stop_at_end_of_input(server: Server) -> None:
+    """Read standard input to its end, then stop the server.
+
+    Why standard input: the program that started the emulator holds the pipe's other end. However that
+    program ends (Quit, a signal, SIGKILL, a crash), the kernel closes its end and this read returns end
+    of file, so the emulator saves its state and exits instead of serving a port for nobody.
+    """
+    try:
+        while os.read(sys.stdin.fileno(), 4096):
+            pass
+    except OSError:
+        pass  # no usable standard input is as good as a closed one
+    server.stop()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="pump-emulator", description="A simulated intrathecal drug pump (docs/emulator.md).")
     where = parser.add_mutually_exclusive_group(required=True)
@@ -57,10 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="e.g. seed=7,drop=0.02,corrupt=0.02,delay=0.05:0.3,duplicate=0.01,busy=0.05,disconnect=0.002")
     parser.add_argument("--baud", type=_baud, help="throttle answers to BAUD/10 bytes per second")
     parser.add_argument("--service", action="store_true", help="accept the emulator-only SERVICE command")
+    parser.add_argument("--exit-on-stdin-close", action="store_true",
+                        help="save the state and exit when standard input reaches end of file (for a program that "
+                             "starts the emulator: holding the other end, it can never leave the emulator orphaned)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    return quiet_on_closed_pipe(lambda: _serve(argv))
+
+
+def _serve(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         transport = TcpTransport(*loopback_address(args.listen)) if args.listen else PtyTransport()
@@ -75,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     faults = FaultInjector(args.faults)
     server = Server(pump, Service(pump, service_enabled=args.service), transport, faults, args.baud)
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda *_: server.stop())
+    if args.exit_on_stdin_close:
+        threading.Thread(target=_stop_at_end_of_input, args=(server,), name="stdin lifeline", daemon=True).start()
     if args.faults != FaultSpec():
         print(f"pump-emulator: faults {args.faults} (seed {faults.seed})", file=sys.stderr, flush=True)
     print(f"listening on {transport.address}", flush=True)
