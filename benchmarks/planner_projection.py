@@ -13,7 +13,7 @@ lasts the year and one that empties within it, this script
 3. checks they agree: the volume at every breakpoint minute within 1e-6 mL, and the low-alarm and empty
    minutes within one minute.
 
-It prints both times, their ratio and whether the planner is under 10 ms per projection (DESIGN.md section 6).
+It prints both times, their ratio and whether the planner is under 10 ms per projection (the product's speed target).
 The exit status is non-zero when the two disagree (timing alone never fails the run: machines differ).
 """
 

@@ -1,4 +1,5 @@
-"""The ``pump-programmer`` command line: the entry point, the offline ``plan`` and ``schema`` commands.
+"""The ``pump-programmer`` command line: the entry point, the offline ``plan`` and ``schema`` commands,
+and ``desktop-entry``, which puts the application in the desktop menu.
 
 The pump commands live in ``cli_pump``; exit codes and argument types in ``cli_support``. Errors are a
 single line on stderr naming the field, the value and the limit, never a traceback.
@@ -8,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime
+from pathlib import Path
 
 from programmer.checks import check_program
 from programmer.cli_pump import add_pump_commands
 from programmer.cli_support import (EXIT_INVALID, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, OneLineParser, finite,
-                                     quiet_on_closed_pipe, timestamp)
+                                     package_version, quiet_on_closed_pipe, timestamp)
 from programmer.errors import InputError
 from programmer.library import load_library
 from programmer.plan_report import plan_to_json, plan_to_text
@@ -32,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "Without a command it opens the clinician application.")
     parser.add_argument("--demo", action="store_true", help="open the application connected to a bundled pump "
                         "emulator it starts itself (baclofen 500 mcg/mL, 150 mcg/day, 14 mL in a 20 mL reservoir)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     commands = parser.add_subparsers(dest="command", parser_class=OneLineParser)
 
     plan = commands.add_parser("plan", help="offline projection of a program: no pump is contacted")
@@ -51,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(handler=run_schema)
 
     add_pump_commands(commands)
+
+    entry = commands.add_parser("desktop-entry", help="put the application, with its icon, in this user's desktop "
+                                "menu (freedesktop.org desktops: GNOME, KDE, Xfce...); exit code 2 if it could not")
+    entry.add_argument("--remove", action="store_true", help="take the entry and the icon out again")
+    entry.set_defaults(handler=run_desktop_entry)
     return parser
 
 
@@ -100,6 +109,34 @@ def _as_options(exc: InputError, names: dict[str, str]) -> InputError:
 
 def run_schema(args: argparse.Namespace) -> int:
     print(json.dumps(Program.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def run_desktop_entry(args: argparse.Namespace) -> int:
+    """Write (or remove) the menu entry under ``$XDG_DATA_HOME``; the entry starts the ``pump-programmer``
+    script of this installation, the one beside this interpreter."""
+    from ui import desktop_entry  # imports no Qt, like the rest of the command line
+
+    home = desktop_entry.data_home()
+    if args.remove:
+        removed = desktop_entry.remove(home)
+        for path in removed:
+            print(f"removed {path}")
+        if not removed:
+            print(f"no desktop entry to remove under {home}")
+        return EXIT_OK
+    executable = Path(sys.executable).parent / "pump-programmer"
+    if not (executable.is_file() and os.access(executable, os.X_OK)):
+        print(f"pump-programmer: no pump-programmer script beside {sys.executable} for the menu to start: "
+              "install the package first (bash scripts/bootstrap); nothing was written", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        written = desktop_entry.install(home, executable)
+    except (OSError, ValueError) as exc:
+        print(f"pump-programmer: the desktop entry could not be written: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    for path in written:
+        print(f"wrote {path}")
     return EXIT_OK
 
 

@@ -2,7 +2,7 @@
 
 Everything that decides lives in ``interrogation`` and ``session`` (shared with the GUI); this module
 parses options, checks every piece of input *before* a pump is contacted (so exit code 2 always means
-nothing was sent), prints, and maps outcomes to the exit codes of DESIGN.md section 3. Every early end
+nothing was sent), prints, and maps outcomes to the exit codes of docs/cli.md. Every early end
 is one line on stderr, never a traceback.
 """
 
@@ -209,8 +209,12 @@ def _compact(detail: dict) -> str:
 
 def _confirmed(args: argparse.Namespace, action: str) -> tuple[str, str | None, AuditLog]:
     """The clinician, the override reason and the audit log, all checked before any pump is contacted."""
-    clinician = clean_clinician(args.clinician)
-    reason = clean_override_reason(args.override_soft_limits)
+    try:
+        clinician = clean_clinician(args.clinician)
+        reason = clean_override_reason(args.override_soft_limits)
+    except InputError as exc:  # name the options the user typed, not the session's fields
+        options = {"clinician": "--clinician", "override_reason": "--override-soft-limits"}
+        raise InputError([(options.get(field, field), message) for field, message in exc.problems], exc.source)
     if not args.yes:
         raise InputError([("--yes", f"confirm the {action} with --yes; nothing was sent to the pump")])
     try:

@@ -15,6 +15,7 @@ import re
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from importlib import metadata
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -24,6 +25,15 @@ EXIT_LINK_FAILED = 4
 EXIT_VERIFY_FAILED = 5
 EXIT_BROKEN_PIPE = 128 + 13
 """What a shell reports for a program stopped by SIGPIPE: the reader of our output went away."""
+
+
+def package_version() -> str:
+    """The installed package's version, for ``--version``; a source tree that was never installed still
+    runs (every other option works) and says so instead of failing."""
+    try:
+        return metadata.version("itb-programmer")
+    except metadata.PackageNotFoundError:
+        return "(not installed: run bash scripts/bootstrap)"
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -42,7 +42,7 @@ than a clock set by hand a minute out, less than anything that moves a flex step
 less than a daylight-saving change (one hour), which it catches."""
 
 BASELINE_WINDOW = timedelta(hours=24)
-"""Titration limits are per 24 h (DESIGN.md section 4): the change check looks this far back."""
+"""Titration limits are per 24 h (5-30 % a day in the literature): the change check looks this far back."""
 
 EVENT_PAGE = 16
 """Events per READ_EVENTS exchange (the protocol's maximum, docs/protocol.md section 8)."""
@@ -326,7 +326,7 @@ def describe_program(active: ActiveProgram) -> str:
 
 
 def interrogation_to_json(snapshot: PumpSnapshot) -> dict:
-    """The ``interrogate --json`` object (keys are a contract: DESIGN.md section 3)."""
+    """The ``interrogate --json`` object (keys are a contract: docs/cli.md)."""
     identity, status, active = snapshot.identity, snapshot.status, snapshot.active
     plan = snapshot.forecast()
     dates = None if snapshot.stopped_by else plan  # a pump that delivers nothing reaches no date

@@ -1,6 +1,6 @@
 """The plan as the command line shows it: the ``plan --json`` object and the readable table.
 
-The JSON keys are a contract (DESIGN.md section 3); the table is for people and may change.
+The JSON keys are a contract (docs/cli.md); the table is for people and may change.
 """
 
 from __future__ import annotations

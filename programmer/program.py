@@ -1,6 +1,6 @@
 """The program document, ``itb-program/1``: what the pump is told to deliver.
 
-The format is a public contract (DESIGN.md section 3): other people's tests read and write it, so the
+The format is a public contract (docs/program-format.md): other people's tests read and write it, so the
 models are strict. Unknown fields, wrong types (a string where a number belongs, a float where a day
 number belongs), non-positive doses or concentrations and badly ordered flex steps are all errors that
 name the field; nothing is coerced or guessed.

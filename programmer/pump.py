@@ -32,7 +32,7 @@ class PumpLimits(BaseModel):
         return self
 
 
-# The emulator's own pump models (DESIGN.md section 4: the emulator is not a copy of a real pump).
+# The emulator's own pump models (docs/emulator.md: the emulator is not a copy of a real pump).
 # Their figures are chosen to sit near field pumps of the same sizes: 20 and 40 mL reservoirs, a flow
 # range of 0.048 to 24 mL/day (0.002 to 1 mL/h), flex schedules of up to 13 steps a day over up to 7 days.
 PUMP_MODELS: dict[str, PumpLimits] = {

@@ -4,18 +4,26 @@ It drives the real application against the bundled emulator, the way a clinician
 look at the overview, edit a flex program, hit a hard limit, review a change with a warning, write it,
 read the event log, and lose the link. Run it again whenever a screen changes:
 
-    python3 scripts/screenshots.py
+    .venv/bin/python scripts/screenshots.py
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The screens are drawn as a first start shows them: no remembered port, window size or splitter of the
+# person running the script, and nothing of the run remembered afterwards.
+_HOME = tempfile.mkdtemp(prefix="itb-screenshots-")
+atexit.register(shutil.rmtree, _HOME, True)
+for _variable in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
+    os.environ[_variable] = os.path.join(_HOME, _variable.lower())
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 

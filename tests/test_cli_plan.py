@@ -20,7 +20,7 @@ WEEK = ROOT / "examples/baclofen-flex-week.json"
 MORPHINE = ROOT / "examples/morphine-simple.json"
 START = "2026-11-28T09:00"
 
-# DESIGN.md section 3 and README.md: the keys `plan --json` prints.
+# docs/cli.md: the keys `plan --json` prints (the first set since the first release, then extensions).
 DESIGN_KEYS = {"daily_dose", "dose_unit", "rate_ml_per_day", "days_to_low_alarm", "days_to_empty",
                "low_reservoir_alarm_at", "empty_at", "warnings", "errors"}
 README_KEYS = DESIGN_KEYS | {"daily_doses", "timeline", "library"}

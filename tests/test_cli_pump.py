@@ -177,7 +177,7 @@ def test_a_hard_limit_refuses_even_with_an_override(capsys, tmp_path, filled):
                        "--override-soft-limits", "tolerant")
     assert code == EXIT_REFUSED
     assert "DAILY_DOSE_ABOVE_HARD_MAX: daily dose 2500 mcg/day is above the hard maximum 2000 mcg/day" in err
-    assert len(err.strip().splitlines()) == 1, err  # DESIGN.md section 3: one line on stderr
+    assert len(err.strip().splitlines()) == 1, err  # docs/cli.md: one line on stderr
     assert event_count(capsys, filled) == before
 
 

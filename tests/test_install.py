@@ -92,7 +92,8 @@ def test_readme_commands_work_from_a_fresh_copy_with_an_externally_managed_pytho
     # The environment is the project's own, made from that interpreter, with the package in it.
     venv_python = clone / ".venv" / "bin" / "python"
     facts = subprocess.run([str(venv_python), "-c", "import sys, programmer; print(sys.prefix != sys.base_prefix); "
-                            "print(programmer.__file__)"], capture_output=True, text=True, timeout=60, env=env)
+                            "print(programmer.__file__)"], capture_output=True, text=True, timeout=60, env=env,
+                           cwd=tmp_path)  # not the clone: the package must come from the environment
     in_venv, package = facts.stdout.split()
     assert in_venv == "True" and Path(package).is_relative_to(clone)
     assert (clone / ".venv" / "pyvenv.cfg").read_text().find(str(Path(python).resolve().parent)) != -1

@@ -1,6 +1,6 @@
 """Cross-check: the emulator delivers for 30 simulated days; the planner must predict its reservoir.
 
-The emulator's delivery engine is written apart from the planner on purpose (DESIGN.md section 2), so
+The emulator's delivery engine is written apart from the planner on purpose (docs/architecture.md), so
 agreement here checks both. The emulator runs at --speed so 30 days pass in seconds of real time; the
 comparison uses the pump's own clock and cycle phase from READ_STATUS, not the test's wall clock.
 """

@@ -6,11 +6,16 @@ import os
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from programmer.audit import default_audit_path
 from programmer.library import load_library
+from ui import settings
 from ui.app_log import log, start_logging
+from ui.crash import install_crash_handler
+from ui.desktop_entry import APP_ID, ICON_FILE
 from ui.link import START_EMULATOR
 from ui.main_window import MainWindow
 from ui.quit_signals import QuitOnSignals
@@ -18,8 +23,9 @@ from ui.quit_signals import QuitOnSignals
 
 def create_window(demo: bool = False, audit_path: Path | None = None) -> MainWindow:
     """The main window, shown; with ``demo`` it starts the bundled emulator and connects at once."""
+    QApplication.setWindowIcon(QIcon(str(ICON_FILE)))  # every window's and dialog's, the crash report's too
     window = MainWindow(load_library(), audit_path or default_audit_path())
-    window.resize(1280, 860)
+    settings.restore_geometry(window, QSize(1280, 860))
     window.show()
     if demo:
         window.link.request(START_EMULATOR)
@@ -32,6 +38,7 @@ def run(demo: bool = False) -> int:
     start_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ITB pump programmer")
+    app.setDesktopFileName(APP_ID)  # how Wayland and KDE match the window to its menu entry and icon
 
     def quit_on(signal_name: str) -> None:  # runs in the event loop, so only once the window exists
         log.info("%s received: quitting as the Quit action does", signal_name)
@@ -39,10 +46,12 @@ def run(demo: bool = False) -> int:
         app.quit()
 
     signals = QuitOnSignals(quit_on)  # before the emulator starts: no signal may find it unhandled
+    crashes = install_crash_handler(lambda: window)
     window = create_window(demo)
     log.info("started (pid %d%s)", os.getpid(), ", demo" if demo else "")
     code = app.exec()
     signals.restore()
+    crashes.uninstall()
     del window
     log.info("stopped (exit code %d)", code)
     return code

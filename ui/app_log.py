@@ -3,8 +3,9 @@
 Why a file and not the terminal: the application is usually started from a desktop menu, where nothing
 reads stderr. When something goes wrong at a bedside, the technician needs to know what the programmer
 did and what failed, after the fact. The log says when the application started and stopped and why,
-which link it opened, and the traceback of anything unforeseen. It never holds doses or patient data:
-those belong to the audit log, which has its own rules.
+which link it opened, and the traceback of anything unforeseen. It records no doses or patient data of
+its own accord (those belong to the audit log, which has its own rules); only an error's own message,
+in a traceback, may quote a value.
 
 Where it lives: ``platformdirs.user_log_path("itb-programmer")`` (on Linux ``$XDG_STATE_HOME`` or
 ``~/.local/state``, then ``itb-programmer/log/itb-programmer.log``), at most 1 MiB a file and five old files.

@@ -79,6 +79,20 @@ class ConnectPage(QWidget):
             self.ports.addItem(item)
         self.ports.setCurrentRow(0)
 
+    def choose(self, port: str | None) -> None:
+        """Pre-select ``port`` (the last one that worked), so that Connect tries it first: its row in the
+        list if it is there (the emulator, a port found now), else it is typed into the URL field (a URL,
+        or a port not plugged in at the moment, which then fails with the link's own message) and no row
+        is selected, so that choosing the emulator's row afterwards clears it."""
+        if port is None:
+            return
+        for row in range(self.ports.count()):
+            if self.ports.item(row).data(Qt.UserRole) == port:
+                self.ports.setCurrentRow(row)
+                return
+        self.ports.setCurrentRow(-1)
+        self.url.setText(port)
+
     def _selected(self, item: QListWidgetItem | None) -> None:
         if item is not None and item.data(Qt.UserRole) != EMULATOR:
             self.url.setText(item.data(Qt.UserRole))

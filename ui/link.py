@@ -12,7 +12,6 @@ two-phase and judges the read-back. This module only adds progress reporting and
 from __future__ import annotations
 
 import threading
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -24,6 +23,7 @@ from programmer.errors import InputError
 from programmer.interrogation import PumpSnapshot, computer_now, read_pump
 from programmer.port import LinkError, PumpDriver, PumpEvent, PumpRefused, open_driver
 from programmer.session import SessionResult, WriteReview, commit_write
+from ui.app_log import log
 from ui.emulator import BundledEmulator, set_up_demo_patient
 
 CONNECT, START_EMULATOR, INTERROGATE, EVENTS, COMMIT, SET_CLOCK, DISCONNECT = (
@@ -115,7 +115,7 @@ class _Worker(QObject):
         except (PumpRefused, AuditError, InputError) as exc:
             self.failed.emit(operation, str(exc), False)
         except Exception as exc:  # a bug must reach the screen, not vanish in a thread
-            traceback.print_exc()
+            log.exception("unexpected error while %s", DOING[operation])
             self.failed.emit(operation, f"unexpected error ({type(exc).__name__}: {exc})", False)
         else:
             self.finished.emit(operation, result)

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (QLabel, QMainWindow, QProgressBar, QPushButton, Q
 from programmer.interrogation import PumpSnapshot
 from programmer.library import LoadedLibrary
 from programmer.session import Outcome
+from ui import settings
+from ui.app_log import log
 from ui.banner import Banner
 from ui.comparison import summary
 from ui.connect import EMULATOR, ConnectPage
@@ -53,6 +55,7 @@ class MainWindow(QMainWindow):
         self.snapshot: PumpSnapshot | None = None
         self.connected = False
         self.link = PumpLink(audit_path, driver_options, self)
+        self._port_choice: str | None = None  # the Connect page's choice while it is being connected to
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -78,6 +81,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._wire()
         self._set_tabs_enabled()
+        self.connect_page.choose(settings.last_port())
 
     # --- construction -----------------------------------------------------------------------------
 
@@ -138,10 +142,11 @@ class MainWindow(QMainWindow):
     # --- requests ---------------------------------------------------------------------------------
 
     def connect_to(self, url: str) -> None:
-        if url == EMULATOR:
-            self.link.request(START_EMULATOR)
-        else:
-            self.link.request(CONNECT, url)
+        """Connect to the Connect page's choice; it is remembered for the next start once it works (the
+        choice, not the link's URL: the bundled emulator's port changes at every start)."""
+        accepted = self.link.request(START_EMULATOR) if url == EMULATOR else self.link.request(CONNECT, url)
+        if accepted:
+            self._port_choice = url
 
     def reconnect(self) -> None:
         if self.link.url is not None:
@@ -160,6 +165,32 @@ class MainWindow(QMainWindow):
         if self.tabs.isTabEnabled(index):
             self.tabs.setCurrentIndex(index)
 
+    def recover_after_error(self) -> str:
+        """After an internal error (``ui.crash``), stop trusting the screen: close a half-done review and
+        read the pump again, so what is shown is what the pump holds. Returns what was done, in words, for
+        the error dialog.
+
+        A request that is running is left alone: cutting a write half way is exactly what the two-phase
+        write exists to avoid, and its result (or a read's) still arrives and is shown as usual.
+        """
+        if self.link.busy:
+            return (f"The programmer is still {DOING[self.link.operation]}: that is not interrupted, and its "
+                    "result will be shown when it ends.")
+        closed = ""
+        if self.review.gate is not None:
+            self.review.finish()
+            self._set_tabs_enabled()
+            self.show_tab(OVERVIEW_TAB)
+            closed = " The review that was open has been closed: review the change again before writing it."
+        if not self.connected:
+            if self.snapshot is None:
+                return "No pump is connected, so there was nothing to read again." + closed
+            return "The link to the pump is not open: reconnect before relying on what is shown." + closed
+        reread = "The screen is being read again from the pump, so that it shows what the pump holds." + closed
+        self.banner.show_message("warning", "An internal error happened.", reread)
+        self.interrogate()
+        return reread
+
     # --- answers ----------------------------------------------------------------------------------
 
     def _progress(self, operation: str, step: str, fraction: float) -> None:
@@ -176,10 +207,15 @@ class MainWindow(QMainWindow):
             self.progress_text.setText(f"{DOING[operation].capitalize()}…")
 
     def _finished(self, operation: str, result: object) -> None:
+        if operation in CONNECTING:
+            choice, self._port_choice = self._port_choice, None
+            if choice is not None:
+                settings.remember_port(choice)
         if operation in CONNECTING | {INTERROGATE, SET_CLOCK}:
             self.connected = True
             self._show_snapshot(result)
             if operation in CONNECTING:
+                log.info("connected to %s: %s serial %s", self.link.url, result.identity.model, result.identity.serial)
                 self.banner.show_message("info", "Connected.", f"{result.identity.model} serial "
                                          f"{result.identity.serial} runs {summary(result.forecast())}.")
                 self.show_tab(OVERVIEW_TAB)
@@ -191,6 +227,8 @@ class MainWindow(QMainWindow):
             self._committed(result)
 
     def _failed(self, operation: str, message: str, link_lost: bool) -> None:
+        if operation in CONNECTING:
+            self._port_choice = None
         if link_lost:
             self.connected = False
             self._set_tabs_enabled()
@@ -242,6 +280,7 @@ class MainWindow(QMainWindow):
             self.program_split.addWidget(self.preview)
             self.program_split.setStretchFactor(0, 2)
             self.program_split.setStretchFactor(1, 3)
+            settings.restore_split(self.program_split)
         self.snapshot = snapshot
         self.overview.show_snapshot(snapshot)
         self.editor.set_snapshot(snapshot)
@@ -272,5 +311,6 @@ class MainWindow(QMainWindow):
             self.link_state.setText(f"{state}: {identity.model} serial {identity.serial} at {self.link.url}")
 
     def closeEvent(self, event) -> None:
+        settings.save_window(self, self.program_split)
         self.link.shutdown()
         super().closeEvent(event)

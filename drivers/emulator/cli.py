@@ -23,7 +23,7 @@ from drivers.emulator.server import PtyTransport, Server, TcpTransport, loopback
 from drivers.emulator.service import Service
 from drivers.emulator.spec import MODELS
 from drivers.emulator.state import StateFileError
-from programmer.cli_support import EXIT_INVALID, OneLineParser, finite, quiet_on_closed_pipe
+from programmer.cli_support import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
 
 
 def _positive(text: str) -> float:
@@ -63,6 +63,7 @@ def _stop_at_end_of_input(server: Server) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="pump-emulator", description="A simulated intrathecal drug pump (docs/emulator.md).")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--listen", metavar="tcp://HOST:PORT", help="serve on a loopback TCP port (port 0: any free)")
     where.add_argument("--pty", action="store_true", help="serve on a new pseudo-terminal")

@@ -1,6 +1,6 @@
 """The emulator's pump models, ITB-20 and ITB-40: every number the simulated firmware obeys.
 
-These are the emulator's own choices (DESIGN.md section 4: it copies no real pump); docs/emulator.md
+These are the emulator's own choices (it copies no real pump); docs/emulator.md
 lists them with the reasons. They sit near field pumps of the same sizes. The figures the programmer
 must know are reported by IDENTIFY, so nobody needs to import this module to talk to the pump.
 
