@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from importlib import resources
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from programmer.errors import InputError, from_validation_error
 from programmer.program import DoseUnit, parse_json_text, read_json_file
@@ -79,6 +80,38 @@ class BolusLimits(_Strict):
         return self
 
 
+MAX_DECIMAL_PLACES = 6
+"""The finest entry step a library may set, 0.000001 dose units: far below any dose a pump can meter."""
+
+
+def decimal_places(step: float) -> int:
+    """The decimal places of a power-of-ten step: 1 -> 0, 0.1 -> 1, 0.01 -> 2; ValueError for any other step.
+
+    Only powers of ten, so that the rule a clinician is told is "at most N decimal places", which can be
+    checked on the typed text by counting, with no rounding and no float arithmetic."""
+    places = round(-math.log10(step)) if step > 0 else -1
+    if not 0 <= places <= MAX_DECIMAL_PLACES or not math.isclose(step, 10.0 ** -places, rel_tol=1e-12):
+        raise ValueError(f"must be 1 or a power of ten down to {10.0 ** -MAX_DECIMAL_PLACES:.{MAX_DECIMAL_PLACES}f}"
+                         " (1, 0.1, 0.01, ...)")
+    return places
+
+
+class EntrySteps(_Strict):
+    """The finest step in which a dose is typed, in the drug's dose unit: ``daily_dose`` per day (a simple
+    continuous program), ``dose_per_hour`` per hour (a flex step). A typed dose with more decimal places is
+    refused at the field, never rounded: the pump must be given the number the screen shows, and digits past
+    the step are more often an entry that still held the old dose ("187.5" + "200") than a meaning."""
+
+    daily_dose: float
+    dose_per_hour: float
+
+    @field_validator("daily_dose", "dose_per_hour")
+    @classmethod
+    def _power_of_ten(cls, step: float) -> float:
+        decimal_places(step)
+        return step
+
+
 class DrugRule(_Strict):
     """Everything the library says about one drug."""
 
@@ -86,6 +119,7 @@ class DrugRule(_Strict):
     dose_unit: DoseUnit
     concentrations_per_ml: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)]
     daily_dose: DailyDoseLimits
+    entry_step: EntrySteps
     change_percent: ChangeLimits
     """Applies to the mean daily dose against the current program, to each day of a flex cycle, and to the
     daily dose against the one that ran 24 h ago (pump clock)."""

@@ -38,6 +38,9 @@ class PumpRefused(Exception):
         super().__init__(f"pump refused ({status}): {message}")
 
 
+SIMULATED_FIRMWARE_PREFIX = "emu-"
+
+
 @dataclass(frozen=True)
 class PumpIdentity:
     model: str
@@ -49,6 +52,12 @@ class PumpIdentity:
     max_steps_per_day: int
     max_cycle_days: int
     event_log_size: int
+
+    @property
+    def simulated(self) -> bool:
+        """True for the bundled emulator, whose firmware identifies itself as ``emu-...``
+        (docs/emulator.md): every screen showing such a pump must say it is not a patient's."""
+        return self.firmware.startswith(SIMULATED_FIRMWARE_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ the middle of a commit, the event log, and an event loop that keeps turning over
 from __future__ import annotations
 
 import csv
-import json
 import time
 
 import pytest
@@ -80,10 +79,10 @@ def test_connect_shows_what_the_emulator_holds(qtbot, window, patient):
     pump, therapy, reservoir = window.overview.pump, window.overview.therapy, window.overview.reservoir
     assert pump.values["identity"].text().startswith(f"ITB-20, serial {snapshot.identity.serial}")
     assert snapshot.identity.serial.startswith("E20")
-    assert therapy.values["drug"].text() == "baclofen 500 mcg/mL"
-    assert therapy.values["daily"].text() == "150 mcg/day"
-    assert therapy.values["volume"].text() == "0.3 mL/day"
-    assert reservoir.values["volume"].text().startswith(("14 mL of 20 mL", "13.99"))
+    assert therapy.values["drug"].text() == "baclofen 500\u00a0mcg/mL"
+    assert therapy.values["daily"].text() == "150\u00a0mcg/day"
+    assert therapy.values["volume"].text() == "0.3\u00a0mL/day"
+    assert reservoir.values["volume"].text().startswith(("14\u00a0mL of 20\u00a0mL", "13.99"))
     assert "(in 40.0 days)" in reservoir.values["low_alarm"].text()  # 12 mL at 0.3 mL/day
     assert window.overview.alarms.values["critical"].text() == "none"
     assert window.overview.clock.values["drift"].text().startswith("pump")
@@ -92,13 +91,13 @@ def test_connect_shows_what_the_emulator_holds(qtbot, window, patient):
 def test_commit_a_flex_program_and_find_it_in_the_emulator(qtbot, window, patient):
     connect(qtbot, window, patient.url)
     change_to_flex(window)
-    assert window.editor.figures.values["daily"].text().startswith("156 mcg/day")
+    assert window.editor.figures.values["daily"].text().startswith("156\u00a0mcg/day")
     asked = window.editor.evaluation.program
     commit(window)
     qtbot.waitUntil(lambda: not window.link.busy and window.review.gate is None, timeout=LINK_TIMEOUT_MS)
     assert window.banner.title.text() == "Written and verified."
     assert asked.checksum() in window.banner.text.text()
-    assert window.overview.therapy.values["daily"].text() == "156 mcg/day"
+    assert window.overview.therapy.values["daily"].text() == "156\u00a0mcg/day"
     window.close()  # hand the emulator's link back before reading it directly
     with open_driver(patient.url) as driver:
         assert driver.read_program().program == asked
@@ -130,7 +129,7 @@ def test_a_link_cut_during_the_commit_ends_with_a_truthful_banner(qtbot, window,
         banner.button.click()
         qtbot.waitUntil(lambda: not window.link.busy and window.connected, timeout=LINK_TIMEOUT_MS)
         assert window.snapshot.active.checksum == asked.checksum()
-        assert window.overview.therapy.values["daily"].text() == "165 mcg/day"
+        assert window.overview.therapy.values["daily"].text() == "165\u00a0mcg/day"
     finally:
         window.close()
         proxy.close()
@@ -145,12 +144,16 @@ def test_events_are_sortable_filterable_and_exported(qtbot, window, patient, tmp
     assert {"power_on", "refill", "program_activated"} <= set(kinds)
     page.kind.setCurrentIndex(kinds.index("refill"))
     assert page.proxy.rowCount() == 1
-    assert page.proxy.index(0, 3).data().startswith(  # the demo patient's refill, in words with units
-        "added 14 mL, withdrawn 0 mL (pump had calculated 0 mL); drug baclofen 500 mcg/mL; therapy kept")
+    assert page.proxy.index(0, 3).data() == (  # the demo patient's refill, in words with units
+        "added 14\u00a0mL, withdrawn 0\u00a0mL (pump had calculated 0\u00a0mL); drug baclofen 500\u00a0mcg/mL; "
+        "therapy kept")
+    assert page.kind.currentText() == "Refill"
+    page.only_shown.setChecked(True)
     page.export_csv(tmp_path / "events.csv")
-    rows = list(csv.DictReader(open(tmp_path / "events.csv", encoding="utf-8")))
-    assert [row["kind"] for row in rows] == ["refill"]
-    assert json.loads(rows[0]["detail"])["added_ml"] == 14.0  # the file keeps the pump's own keys
+    rows = list(csv.DictReader(open(tmp_path / "events.csv", encoding="utf-8-sig")))
+    assert [row["Kind"] for row in rows] == ["Refill"]
+    assert rows[0]["added_ml (mL)"] == "14.0"  # the file keeps the pump's own keys and values
+    assert rows[0]["Pump serial"] == window.snapshot.identity.serial
     page.kind.setCurrentIndex(kinds.index("program_activated"))
     assert page.proxy.rowCount() == 1
     page.kind.setCurrentIndex(0)
@@ -184,7 +187,8 @@ def test_demo_starts_the_bundled_emulator_with_the_demo_patient(qtbot, tmp_path)
     try:
         qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
         assert window.banner.text.text().startswith("ITB-20 serial E20")
-        assert "simple continuous: 150 mcg/day (0.3 mL/day) of baclofen 500 mcg/mL" in window.banner.text.text()
+        assert ("simple continuous: 150\u00a0mcg/day (0.3\u00a0mL/day) of baclofen 500 mcg/mL"
+                in window.banner.text.text())
         assert window.snapshot.status.capacity_ml == 20.0 and window.snapshot.status.volume_ml <= 14.0
     finally:
         window.close()
@@ -194,6 +198,7 @@ def test_demo_starts_the_bundled_emulator_with_the_demo_patient(qtbot, tmp_path)
 def test_set_clock_reads_the_clock_back(qtbot, window, patient):
     connect(qtbot, window, patient.url)
     window.overview.set_clock.click()
+    window.overview.clock_dialog.set_button.click()  # the confirmation (tests/test_ui_clock.py)
     qtbot.waitUntil(lambda: not window.link.busy and window.banner.title.text() == "Clock set.",
                     timeout=LINK_TIMEOUT_MS)
     assert abs(window.snapshot.drift_s) < 5

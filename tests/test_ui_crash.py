@@ -84,7 +84,7 @@ def test_an_exception_in_a_slot_is_logged_shown_and_the_pump_read_again(qtbot, w
     connect(qtbot, window, patient.url)
     before = window.snapshot
     daily = window.overview.therapy.values["daily"]
-    assert daily.text() == "150 mcg/day"
+    assert daily.text() == "150\u00a0mcg/day"
     open_review(window)
 
     def faulty_slot():
@@ -107,7 +107,7 @@ def test_an_exception_in_a_slot_is_logged_shown_and_the_pump_read_again(qtbot, w
     assert "Traceback (most recent call last)" in logged and 'raise ZeroDivisionError("division by zero")' in logged
 
     qtbot.waitUntil(lambda: not window.link.busy and window.snapshot is not before, timeout=LINK_TIMEOUT_MS)
-    assert daily.text() == "150 mcg/day"  # read from the pump again, not what the failed slot left
+    assert daily.text() == "150\u00a0mcg/day"  # read from the pump again, not what the failed slot left
     assert window.snapshot.status.pump_time >= before.status.pump_time
     assert window.snapshot.active.checksum == before.active.checksum
     assert window.review.gate is None and not window.tabs.isTabEnabled(REVIEW_TAB)

@@ -36,11 +36,12 @@ def type_cell(editor: ProgramEditor, row: int, column: int, text: str) -> None:
 
 def test_editing_a_flex_step_updates_figures_and_plots(editor):
     editor.set_snapshot(snapshot(program(FLEX_DAY)))
-    assert editor.figures.values["daily"].text().startswith("156 mcg/day")  # 5*6 + 8*8 + 6*8 + 7*2
+    assert editor.figures.values["daily"].text().startswith("156\u00a0mcg/day")  # 5*6 + 8*8 + 6*8 + 7*2
     type_cell(editor, 1, DOSE, "10")
     # 5*6 + 10*8 + 6*8 + 7*2 = 172 mcg/day; 172 / 500 = 0.344 mL/day; +10.3 % from 156
-    assert editor.figures.values["daily"].text() == "172 mcg/day   (now 156 mcg/day, change +10.3 %)"
-    assert editor.figures.values["volume"].text().startswith("0.344 mL/day")
+    assert editor.figures.values["daily"].text() == "172\u00a0mcg/day   (now 156\u00a0mcg/day)"
+    assert editor.figures.values["change"].text() == "+10.3 %"
+    assert editor.figures.values["volume"].text().startswith("0.344\u00a0mL/day")
     assert editor.table.item(1, 3).text() == "0.02"  # 10 mcg/h / 500 mcg/mL
     x, y = editor.plots.rate_items["proposed"].getData()
     assert list(x) == [0, 6, 14, 22, 24] and list(y) == [5, 10, 6, 7]
@@ -67,11 +68,12 @@ def test_add_and_reorder_steps_from_the_keyboard(editor, qtbot):
     assert editor.review_button.isEnabled()
 
 
-def test_a_hard_limit_disables_review_and_says_why_at_the_field(editor):
+def test_a_hard_limit_disables_review_and_says_why_at_the_field(editor, qtbot):
     editor.set_snapshot(snapshot())
     editor.daily_dose.setText("2500")
     editor.daily_dose.textEdited.emit("2500")
-    assert not editor.review_button.isEnabled()
+    assert not editor.review_button.isEnabled()  # at once; the reason once typing pauses
+    qtbot.waitUntil(lambda: editor.daily_problem.text() != "", timeout=5000)
     reason = editor.daily_problem.text()
     assert "hard maximum 2000 mcg/day" in reason and reason.startswith("Not allowed")
     assert editor.daily_dose.accessibleDescription() == reason

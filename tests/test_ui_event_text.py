@@ -1,5 +1,7 @@
 """The event log's details in words: every kind the emulator logs, written out by hand as a clinician
-should read it, plus what happens to kinds and keys the programmer does not know."""
+should read it, plus what happens to kinds and keys the programmer does not know.
+
+In the expectations ``~`` stands for the no-break space that joins a figure to its unit (``nb``)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,12 @@ import pytest
 
 from drivers.emulator.events import EVENT_KINDS
 from programmer.port import PumpEvent
-from ui.event_text import DESCRIBERS, detail_text, event_details
+from ui.event_text import DESCRIBERS, KIND_NAMES, detail_text, event_details, full_details, kind_name
+
+
+def nb(text: str) -> str:
+    return text.replace("~", "\u00a0")
+
 
 BACLOFEN = {"concentration_per_ml": 500.0, "dose_unit": "mcg", "name": "baclofen"}
 REFILL = {"added_ml": 14.0, "calculated_ml": 0.0, "checksum": "56a055acfc58fead", "drug": BACLOFEN,
@@ -18,28 +25,29 @@ REFILL = {"added_ml": 14.0, "calculated_ml": 0.0, "checksum": "56a055acfc58fead"
 EXPECTED = [
     ("power_on", {"factory_new": True}, None, "first switch-on of a factory-new pump"),
     ("power_on", {"factory_new": False}, None, "switched on again; memory kept"),
-    ("program_staged", {"checksum": "5843a785d02fd1b9"}, None, "program 5843a785d02fd1b9 received, not yet running"),
+    ("program_staged", {"checksum": "5843a785d02fd1b9"}, None, "program 5843a785 received, not running yet"),
     ("program_activated", {"checksum": "5843a785d02fd1b9", "previous": "d90bfded48050775"}, None,
-     "program 5843a785d02fd1b9 now running, replacing d90bfded48050775"),
+     "program 5843a785 now running, replacing d90bfded"),
+    ("program_activated", {"checksum": "5843a785d02fd1b9", "previous": ""}, None,
+     "program 5843a785 now running, replacing no program"),
     ("program_activated", {"checksum": "5843a785d02fd1b9", "previous": "d90bfded48050775", "daily_dose": 188.0,
                            "dose_unit": "mcg", "previous_daily_dose": 150.0, "previous_dose_unit": "mcg"}, None,
-     "program 5843a785d02fd1b9 now running, replacing d90bfded48050775: 188 mcg/day, was 150 mcg/day"),
+     "now 188~mcg/day, was 150~mcg/day (program 5843a785)"),
     ("bolus_started", {"bolus_id": "0f3c9a77e2b54d0e8a1b2c3d4e5f6a7b", "dose": 50.0, "dose_unit": "mcg",
                        "volume_ml": 0.1, "duration_min": 30.0}, None,
-     "bolus 0f3c9a77: 50 mcg (0.1 mL) over 30 min"),
+     "bolus 0f3c9a77: 50~mcg (0.1~mL) over 30~min"),
     ("bolus_done", {"bolus_id": "0f3c9a77e2b54d0e8a1b2c3d4e5f6a7b", "delivered": 50.0}, "mcg",
-     "bolus 0f3c9a77: 50 mcg delivered in full"),
+     "bolus 0f3c9a77: 50~mcg delivered in full"),
     ("bolus_cancelled", {"bolus_id": "0f3c9a77e2b54d0e8a1b2c3d4e5f6a7b", "delivered": 12.5, "reason": "request"},
-     "mcg", "bolus 0f3c9a77 stopped after 12.5 mcg: cancelled on request"),
+     "mcg", "bolus 0f3c9a77 stopped after 12.5~mcg: cancelled on request"),
     ("bolus_cancelled", {"bolus_id": "b-2025-03-01-0001", "delivered": 0.0, "reason": "motor_stall"}, "mg",
-     "bolus b-2025-03-01-0001 stopped after 0 mg: the motor stalled"),
+     "bolus b-2025-03-01-0001 stopped after 0~mg: the motor stalled"),
     ("refill", REFILL, None,
-     "added 14 mL, withdrawn 0 mL (pump had calculated 0 mL); drug baclofen 500 mcg/mL; therapy kept; "
-     "running program 56a055acfc58fead; refill d4eb652d"),
+     "added 14~mL, withdrawn 0~mL (pump had calculated 0~mL); drug baclofen 500~mcg/mL; therapy kept"),
     ("refill", {**REFILL, "withdrawn_ml": 1.5, "calculated_ml": 1.75, "therapy_stopped": True,
                 "drug": {"concentration_per_ml": 2.0, "dose_unit": "mg", "name": "morphine"}}, None,
-     "added 14 mL, withdrawn 1.5 mL (pump had calculated 1.75 mL); drug morphine 2 mg/mL; "
-     "therapy stopped (a different drug was filled); running program 56a055acfc58fead; refill d4eb652d"),
+     "added 14~mL, withdrawn 1.5~mL (pump had calculated 1.75~mL); drug morphine 2~mg/mL; "
+     "therapy stopped (a different drug was filled)"),
     ("alarm_raised", {"code": "low_reservoir", "severity": "non_critical"}, None,
      "Low reservoir: refill soon (Non-critical)"),
     ("alarm_raised", {"code": "reservoir_empty", "severity": "critical"}, None,
@@ -47,20 +55,34 @@ EXPECTED = [
     ("alarm_cleared", {"code": "low_reservoir"}, None, "Low reservoir"),
     ("alarm_acknowledged", {"code": "eri"}, None, "Battery at replacement indicator (ERI)"),
     ("clock_set", {"old": "2026-11-28T11:29:09", "new": "2026-11-28T11:31:00"}, None,
-     "pump clock set from 2026-11-28 11:29:09 to 2026-11-28 11:31:00 (1 min 51 s forward)"),
+     "pump clock set from Sat 28 Nov 2026 11:29:09 to Sat 28 Nov 2026 11:31:00 (1 min 51 s forward)"),
     ("clock_set", {"old": "2026-11-28T12:00:00", "new": "2026-11-28T10:59:58"}, None,
-     "pump clock set from 2026-11-28 12:00:00 to 2026-11-28 10:59:58 (1 h 2 s back)"),
+     "pump clock set from Sat 28 Nov 2026 12:00:00 to Sat 28 Nov 2026 10:59:58 (1 h 2 s back)"),
 ]
 
 
 @pytest.mark.parametrize(("kind", "detail", "unit", "text"), EXPECTED)
 def test_each_kind_reads_as_a_sentence_with_units(kind, detail, unit, text):
-    assert detail_text(kind, detail, unit) == text
+    assert detail_text(kind, detail, unit) == nb(text)
 
 
-def test_every_kind_the_emulator_logs_has_a_sentence_and_an_expectation():
-    assert set(DESCRIBERS) == EVENT_KINDS
+def test_every_kind_the_emulator_logs_has_a_sentence_a_name_and_an_expectation():
+    assert set(DESCRIBERS) == EVENT_KINDS == set(KIND_NAMES)
     assert {kind for kind, *_ in EXPECTED} == EVENT_KINDS
+
+
+def test_kinds_are_named_in_full():
+    assert kind_name("program_activated") == "Program activated"
+    assert kind_name("bolus_cancelled") == "Bolus stopped"
+    assert kind_name("prime_done") == "Prime done"  # a kind of a newer firmware, from its own name
+
+
+@pytest.mark.parametrize(("kind", "detail", "unit", "text"), EXPECTED)
+def test_no_sentence_carries_a_whole_program_checksum_or_token(kind, detail, unit, text):
+    sentence = detail_text(kind, detail, unit)
+    for value in detail.values():
+        if isinstance(value, str) and len(value) >= 16 and value.isalnum():
+            assert value not in sentence
 
 
 def test_a_bolus_borrows_its_dose_unit_from_its_start():
@@ -68,17 +90,37 @@ def test_a_bolus_borrows_its_dose_unit_from_its_start():
     events = [PumpEvent(0, datetime(2026, 3, 2), "bolus_started", start),
               PumpEvent(1, datetime(2026, 3, 2), "bolus_done", {"bolus_id": "b1", "delivered": 2.0}),
               PumpEvent(2, datetime(2026, 3, 2), "bolus_done", {"bolus_id": "b2", "delivered": 3.0})]
-    assert event_details(events)[1:] == ["bolus b1: 2 mg delivered in full",
+    assert event_details(events)[1:] == [nb("bolus b1: 2~mg delivered in full"),
                                          "bolus b2: 3 (in the drug's dose unit) delivered in full"]
 
 
 def test_unknown_kinds_and_keys_are_shown_in_words_not_dropped():
     assert detail_text("prime_done", {"volume_ml": 0.25, "ok": True, "note": None,
-                                      "cartridge_id": "0f3c9a77e2b54d0e8a1b2c3d4e5f6a7b"}) == (
-        "cartridge 0f3c9a77; note none; ok yes; volume 0.25 mL")
-    assert detail_text("alarm_cleared", {"code": "occlusion", "since_min": 5}) == "occlusion; since 5 min"
+                                      "cartridge_id": "0f3c9a77e2b54d0e8a1b2c3d4e5f6a7b"}) == nb(
+        "cartridge 0f3c9a77; note none; ok yes; volume 0.25~mL")
+    assert detail_text("alarm_cleared", {"code": "occlusion", "since_min": 5}) == nb("occlusion; since 5~min")
+    assert detail_text("prime_done", {"concentration_per_ml": 2.0}) == "concentration per ml 2"  # no unit guessed
 
 
 def test_a_detail_not_as_documented_is_shown_key_by_key():
     assert detail_text("refill", {"added_ml": "lots", "therapy_stopped": "no"}) == "added lots mL; therapy stopped no"
     assert detail_text("power_on", {}) == ""
+
+
+def test_full_details_keep_every_key_and_id_whole_with_units_and_the_clock():
+    event = PumpEvent(7, datetime(2026, 12, 2, 7, 27, 21), "refill", REFILL)
+    assert full_details(event) == nb(
+        "Refill, event 7, Wed 02 Dec 2026 07:27:21 (pump clock)\n"
+        "added_ml: 14~mL\n"
+        "calculated_ml: 0~mL\n"
+        "checksum: 56a055acfc58fead\n"
+        "drug.concentration_per_ml: 500\n"
+        "drug.dose_unit: mcg\n"
+        "drug.name: baclofen\n"
+        "refill_id: d4eb652d97ac4e59ab060aa8eda2588d\n"
+        "therapy_stopped: no\n"
+        "withdrawn_ml: 0~mL")
+    clock = PumpEvent(8, datetime(2026, 11, 28, 11, 31), "clock_set", {"old": "2026-11-28T11:29:09",
+                                                                       "new": "2026-11-28T11:31:00"})
+    assert full_details(clock).splitlines()[1:] == ["new: Sat 28 Nov 2026 11:31:00 (pump clock)",
+                                                    "old: Sat 28 Nov 2026 11:29:09 (pump clock)"]

@@ -87,7 +87,7 @@ def test_event_details_wrap_and_rows_grow_to_fit(qtbot):
     page.show_events([PumpEvent(0, datetime(2026, 3, 2), "power_on", {"factory_new": True}),
                       PumpEvent(1, datetime(2026, 3, 2, 0, 5), "refill", refill)])
     qtbot.waitUntil(lambda: not hidden_text(page.table))
-    assert page.proxy.index(0, 3).data().startswith("added 14 mL, withdrawn 0 mL")  # newest first
+    assert page.proxy.index(0, 3).data().startswith("added 14\u00a0mL, withdrawn 0\u00a0mL")  # newest first
     assert page.table.rowHeight(0) > page.table.rowHeight(1)  # the long detail took two lines
 
 

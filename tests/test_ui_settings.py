@@ -59,8 +59,8 @@ def show_program_page(qtbot, window: MainWindow) -> None:
 def test_a_window_reopens_with_its_geometry_and_program_split(qtbot, settings_file, open_window):
     first = open_window()
     assert first.size() == DEFAULT_SIZE  # a first run: no settings yet
-    first.resize(760, 560)  # inside the offscreen screen (800 x 600): a restored window is kept on screen
-    qtbot.waitUntil(lambda: first.size() == QSize(760, 560))
+    first.resize(1000, 700)  # inside the tests' offscreen screen (1366 x 900): a restored window is kept on it
+    qtbot.waitUntil(lambda: first.size() == QSize(1000, 700))
     show_program_page(qtbot, first)
     total = sum(first.program_split.sizes())
     first.program_split.setSizes([total // 3, total - total // 3])
@@ -69,14 +69,14 @@ def test_a_window_reopens_with_its_geometry_and_program_split(qtbot, settings_fi
     assert settings_file.is_file()
 
     second = open_window()
-    assert second.size() == QSize(760, 560)
+    assert second.size() == QSize(1000, 700)
     show_program_page(qtbot, second)
     qtbot.waitUntil(lambda: second.program_split.sizes() == split)
 
 
 def test_the_split_is_kept_when_the_window_closes_before_any_pump_was_read(qtbot, settings_file, open_window):
     first = open_window()
-    first.resize(760, 560)
+    first.resize(1000, 700)
     show_program_page(qtbot, first)
     total = sum(first.program_split.sizes())
     first.program_split.setSizes([total // 4, total - total // 4])

@@ -19,6 +19,7 @@ from ui.desktop_entry import APP_ID, ICON_FILE
 from ui.link import START_EMULATOR
 from ui.main_window import MainWindow
 from ui.quit_signals import QuitOnSignals
+from ui.widgets import STYLE_SHEET
 
 
 def create_window(demo: bool = False, audit_path: Path | None = None) -> MainWindow:
@@ -37,12 +38,13 @@ def run(demo: bool = False) -> int:
     SIGTERM, SIGINT (Ctrl+C) or SIGHUP, each of which closes the window the same way."""
     start_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setStyleSheet(STYLE_SHEET)  # the focus ring and the validation marks, one place for every screen
     app.setApplicationName("ITB pump programmer")
     app.setDesktopFileName(APP_ID)  # how Wayland and KDE match the window to its menu entry and icon
 
     def quit_on(signal_name: str) -> None:  # runs in the event loop, so only once the window exists
         log.info("%s received: quitting as the Quit action does", signal_name)
-        window.close()
+        window.close()  # not Quit: nobody is there to answer its question about an unwritten change
         app.quit()
 
     signals = QuitOnSignals(quit_on)  # before the emulator starts: no signal may find it unhandled

@@ -7,14 +7,16 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QStyle
 
+from ui.palette import BANNER
 from ui.widgets import heading
 
-KINDS = {
-    "ok": ("#e6f4ea", "#1e6b34", QStyle.SP_DialogApplyButton),
-    "info": ("#e8f0fe", "#1a4d8f", QStyle.SP_MessageBoxInformation),
-    "warning": ("#fff4e0", "#8a5a00", QStyle.SP_MessageBoxWarning),
-    "error": ("#fde8e8", "#a00000", QStyle.SP_MessageBoxCritical),
+ICONS = {
+    "ok": QStyle.SP_DialogApplyButton,
+    "info": QStyle.SP_MessageBoxInformation,
+    "warning": QStyle.SP_MessageBoxWarning,
+    "error": QStyle.SP_MessageBoxCritical,
 }
+"""An icon beside the kind's colour, so the kind is never told by colour alone (colours: ``ui.palette``)."""
 
 
 class Banner(QFrame):
@@ -40,7 +42,7 @@ class Banner(QFrame):
 
     def show_message(self, kind: str, title: str, text: str, action: str | None = None,
                      action_text: str = "") -> None:
-        background, foreground, icon = KINDS[kind]
+        (background, foreground), icon = BANNER[kind], ICONS[kind]
         self.setStyleSheet(f"Banner {{ background: {background}; border: 2px solid {foreground}; }}"
                            f"QLabel {{ color: {foreground}; }}")
         size = self.title.fontMetrics().height() * 2
@@ -52,6 +54,12 @@ class Banner(QFrame):
         self.button.setProperty("action", action)
         self.button.setText(action_text)
         self.show()
+
+    @property
+    def action(self) -> str | None:
+        """The action the banner offers now (None when it offers none or is hidden), so the window can
+        tell whether the message showing is, say, the clock warning that a later reading made untrue."""
+        return None if self.isHidden() else self.button.property("action")
 
     def clear(self) -> None:
         self.hide()

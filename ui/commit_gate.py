@@ -3,7 +3,8 @@
 A warning (a soft limit) can be overridden, but only deliberately: each one is acknowledged on its own and
 given a reason, and the reasons go to the audit log as the override reason (``programmer.session`` refuses
 a write with warnings and no reason). Errors cannot be overridden at all. The clinician's name and an
-explicit confirmation are required for every write.
+explicit confirmation are required for every write, and a program the pump already runs is no change to
+write: it would put a new line in the audit log, with a reason, for nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 from programmer.checks import Finding
 from programmer.session import WriteReview
+from ui.comparison import program_unchanged
+from ui.wording import finding_text
 
 
 @dataclass
@@ -19,10 +22,6 @@ class Acknowledgement:
     finding: Finding
     acknowledged: bool = False
     reason: str = ""
-
-    @property
-    def complete(self) -> bool:
-        return self.acknowledged and bool(self.reason.strip())
 
 
 @dataclass
@@ -44,7 +43,11 @@ class CommitGate:
 
     def blockers(self) -> list[str]:
         """Why the write may not go ahead yet, in words; empty when it may."""
-        reasons = [f"hard limit: {finding.message}" for finding in self.review.report.errors]
+        reasons = []
+        if program_unchanged(self.review):
+            reasons.append("the proposed program is the same as the pump's in every setting, so there is nothing "
+                           "to write: go back to editing and change it")
+        reasons += [f"hard limit, no override: {finding_text(finding)}" for finding in self.review.report.errors]
         for item in self.acknowledgements:
             if not item.acknowledged:
                 reasons.append(f"acknowledge the warning {item.finding.code}")

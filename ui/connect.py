@@ -70,7 +70,7 @@ class ConnectPage(QWidget):
 
     def refresh_ports(self) -> None:
         self.ports.clear()
-        emulator = QListWidgetItem("Bundled emulator: a simulated ITB-20 pump (baclofen 500 mcg/mL, 150 mcg/day)")
+        emulator = QListWidgetItem("Bundled emulator: a simulated ITB-20 pump for training and testing")
         emulator.setData(Qt.UserRole, EMULATOR)
         self.ports.addItem(emulator)
         for device, description in discovered_ports():

@@ -9,7 +9,6 @@ limits and its current program). Every problem found on the way is attached to t
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -17,10 +16,12 @@ from typing import Literal
 from programmer.checks import Finding
 from programmer.errors import InputError
 from programmer.interrogation import PumpSnapshot
-from programmer.library import LoadedLibrary
+from programmer.library import EntrySteps, LoadedLibrary
 from programmer.planner import rate_segments
 from programmer.program import FORMAT, MINUTES_PER_DAY, Drug, Flex, Program, SimpleContinuous, program_from_data
 from programmer.session import WriteReview, review_write
+from ui.dose_entry import parse_dose
+from ui.wording import finding_text
 
 Mode = Literal["stopped", "simple_continuous", "flex"]
 MODE_LABELS: dict[str, str] = {
@@ -56,27 +57,6 @@ class StepText:
         if not match or int(match[1]) > 23 or int(match[2]) > 59:
             return None
         return (self.day - 1) * MINUTES_PER_DAY + int(match[1]) * 60 + int(match[2])
-
-
-def parse_dose(text: str, unit: str) -> float:
-    """A dose typed by a person, or ValueError with the reason in their words.
-
-    A comma is refused rather than guessed: "1,000" is a thousand to some readers and one to others.
-    """
-    stripped = text.strip()
-    if not stripped:
-        raise ValueError(f"enter a dose in {unit}")
-    if "," in stripped:
-        raise ValueError(f"{stripped!r}: use a decimal point, not a comma")
-    try:
-        value = float(stripped)
-    except ValueError:
-        raise ValueError(f"{stripped!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{stripped!r} is not a finite number")
-    if value <= 0:
-        raise ValueError(f"the dose must be more than 0 {unit} (to stop delivery choose the Stopped mode)")
-    return value
 
 
 @dataclass
@@ -141,19 +121,21 @@ class Draft:
 
     # --- meaning ----------------------------------------------------------------------------------
 
-    def to_document(self) -> tuple[dict | None, dict[str, list[Problem]]]:
-        """The program document the draft spells, or None and the reason at each field that stops it."""
+    def to_document(self, entry: EntrySteps | None = None) -> tuple[dict | None, dict[str, list[Problem]]]:
+        """The program document the draft spells, or None and the reason at each field that stops it.
+        ``entry`` is the drug's entry steps from the library: a dose typed finer than its step stops it."""
         problems: dict[str, list[Problem]] = {}
         unit = self.dose_unit
+        per_day, per_hour = (None, None) if entry is None else (entry.daily_dose, entry.dose_per_hour)
         if self.mode == "stopped":
             therapy: dict = {"mode": "stopped"}
         elif self.mode == "simple_continuous":
-            therapy = {"mode": "simple_continuous", "daily_dose": _parsed(self.daily_dose, f"{unit}/day",
-                                                                          "daily_dose", problems)}
+            daily = _parsed(self.daily_dose, f"{unit}/day", per_day, "daily_dose", problems)
+            therapy = {"mode": "simple_continuous", "daily_dose": daily}
         else:
             steps = []
             for row, step in enumerate(self.steps):
-                dose = _parsed(step.dose_per_hour, f"{unit}/h", f"steps[{row}].dose_per_hour", problems)
+                dose = _parsed(step.dose_per_hour, f"{unit}/h", per_hour, f"steps[{row}].dose_per_hour", problems)
                 steps.append({"day": step.day, "start": step.start.strip(), "dose_per_hour": dose})
             therapy = {"mode": "flex", "cycle_days": self.cycle_days, "steps": steps}
         document = {"format": FORMAT, "drug": self.drug.model_dump(mode="json"), "therapy": therapy}
@@ -167,6 +149,9 @@ class Evaluation:
     program: Program | None
     review: WriteReview | None
     problems: dict[str, list[Problem]]
+    entered: str | None = None
+    """The daily dose exactly as typed (simple continuous mode), so screens can echo it beside the rounded
+    figure: what was typed is what the clinician must recognise. None in the other modes."""
 
     @property
     def errors(self) -> list[str]:
@@ -186,8 +171,10 @@ class Evaluation:
 
 
 def evaluate(draft: Draft, snapshot: PumpSnapshot, library: LoadedLibrary) -> Evaluation:
-    """Validate the draft, then check it against the pump it will be written to."""
-    document, problems = draft.to_document()
+    """Validate the draft (doses at the library's entry step for the drug), then check it against the pump it
+    will be written to."""
+    rule = library.rule_for(draft.drug.name)
+    document, problems = draft.to_document(None if rule is None else rule.entry_step)
     if document is None:
         return Evaluation(None, None, problems)
     try:
@@ -198,8 +185,9 @@ def evaluate(draft: Draft, snapshot: PumpSnapshot, library: LoadedLibrary) -> Ev
         return Evaluation(None, None, problems)
     review = review_write(snapshot, program, library)
     for finding in review.report.findings:
-        _add(problems, finding_key(finding, draft.mode), Problem(finding.severity, finding.message, finding.code))
-    return Evaluation(program, review, problems)
+        _add(problems, finding_key(finding, draft.mode), Problem(finding.severity, finding_text(finding), finding.code))
+    entered = draft.daily_dose.strip() if draft.mode == "simple_continuous" else None
+    return Evaluation(program, review, problems, entered)
 
 
 def finding_key(finding: Finding, mode: str) -> str:
@@ -227,9 +215,9 @@ def _input_key(path: str, message: str) -> str:
     return "steps"
 
 
-def _parsed(text: str, unit: str, key: str, problems: dict[str, list[Problem]]) -> float | None:
+def _parsed(text: str, unit: str, step: float | None, key: str, problems: dict[str, list[Problem]]) -> float | None:
     try:
-        return parse_dose(text, unit)
+        return parse_dose(text, unit, step)
     except ValueError as exc:
         _add(problems, key, Problem("error", str(exc)))
         return None

@@ -1,36 +1,127 @@
 """The program editor: mode, daily dose or flex steps, the figures they give, and why they may not be
-written. Every keystroke re-evaluates the draft (``ui.draft.evaluate``), so figures, markers and the
-preview are never stale, and the Review button is enabled only when no hard limit is broken."""
+written.
+
+Every keystroke re-evaluates the draft (``ui.draft.evaluate``), so the figures, the preview and the Review
+button follow the typing. What is wrong is shown once typing pauses (``ui.dose_entry.PAUSE_MS``), or at once
+on Enter or on leaving the entry, each reason in a place kept for it, so no entry moves as reasons come and
+go. Review is enabled only when no hard limit is broken, and decides on the text as it is when pressed.
+"""
 
 from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QIcon, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPushButton, QSpinBox, QStackedWidget, QStyledItemDelegate, QTableWidget,
+from PySide6.QtCore import QEvent, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QIcon, QKeySequence, QPen
+from PySide6.QtWidgets import (QAbstractItemDelegate, QAbstractItemView, QAbstractSpinBox, QComboBox, QGroupBox,
+                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
+                               QStackedWidget, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from programmer.interrogation import PumpSnapshot
 from programmer.library import LoadedLibrary
+from programmer.program import SimpleContinuous
+from programmer.session import WriteReview
+from ui.comparison import change_text, daily_dose_figure, exact
+from ui.dose_entry import PAUSE_MS, Move, cell_move, neighbour
 from ui.draft import DAILY_TOTAL, GENERAL, MODE_LABELS, Draft, Evaluation, Problem, evaluate
-from ui.format import NOT_APPLICABLE, moment_and_days, number, percent_change, quantity, signed_percent
-from ui.widgets import FactGrid, ProblemLabel, heading, problem_icon, problems_text
+from ui.format import NOT_APPLICABLE, UNIT_SPACE, count, moment_and_days, number, percent_change, quantity
+from ui.widgets import (FOCUS, FactGrid, ProblemLabel, ReservedText, SelectAllOnFocus, heading,
+                        mark_field, problem_icon, problems_text, worst)
 
 DAY, START, DOSE, VOLUME = range(4)
+EDITABLE_COLUMNS = 3
+"""Day, start and dose are typed; the volume is computed."""
 _STEP_FIELD = re.compile(r"steps\[(\d+)\]\.(day|start|dose_per_hour)")
 _COLUMN = {"day": DAY, "start": START, "dose_per_hour": DOSE}
+_PLACED = {"daily_dose", "cycle_days", "mode", DAILY_TOTAL, GENERAL, "steps"}
+"""The fields whose problems are shown at an entry of their own (and each step's, ``_STEP_FIELD``)."""
+WIDEST_FIGURE = "Wed 30 Sep 2026 23:59 (in 888.8 days) (pump clock)"
+"""The figures' room is kept as wide as their usual longest (a reservoir date) from the start, so that the
+page does not widen, and the preview beside it shrink, as the figures change with each keystroke."""
+_KEYS: dict[Qt.Key, Move] = {Qt.Key_Left: "left", Qt.Key_Right: "right", Qt.Key_Up: "up", Qt.Key_Down: "down",
+                             Qt.Key_Tab: "tab", Qt.Key_Backtab: "backtab", Qt.Key_Return: "enter",
+                             Qt.Key_Enter: "enter"}
+FOCUS_FRAME_PX = 3
+"""The current cell's frame while the table has focus: as wide as the focus ring of every other entry."""
+CELL_EDITOR_EXTRA_PX = 12
+"""A row is this much taller than a line of text: room for a cell editor's focus ring and padding (3 + 3 px
+each side, ``ui.widgets.STYLE_SHEET``), so an open editor never cuts its text."""
 
 
-class _LiveDelegate(QStyledItemDelegate):
-    """Commits a text cell on every keystroke, so the figures follow the typing (not only on Enter)."""
+class _CellDelegate(QStyledItemDelegate):
+    """The flex table's cells. An editor commits on every keystroke (so the figures follow the typing, not
+    only Enter) and opens with its whole text selected; the keys move between cells as ``ui.dose_entry``
+    says; the current cell is framed in the focus colour while the table has focus."""
+
+    typed = Signal()
+    """A keystroke in a cell: the pause before problems are shown starts again."""
 
     def createEditor(self, parent, option, index):
         editor = super().createEditor(parent, option, index)
-        if isinstance(editor, QLineEdit):
-            editor.textEdited.connect(lambda _text, e=editor: self.commitData.emit(e))
+        text = _text_of(editor)
+        if text is not None:
+            text.textEdited.connect(lambda _text, e=editor: self._typed(e))
+            SelectAllOnFocus(editor)
         return editor
+
+    def _typed(self, editor: QWidget) -> None:
+        self.typed.emit()
+        self.commitData.emit(editor)
+
+    def eventFilter(self, editor, event) -> bool:
+        if event.type() == QEvent.KeyPress:
+            move = _cell_key(editor, event)
+            if move is not None:
+                self._move(editor, move)
+                return True
+        return super().eventFilter(editor, event)
+
+    def _move(self, editor: QWidget, move: Move) -> None:
+        """Commit the cell and go where the key says; at the table's edge an arrow does nothing, Enter stays
+        on the cell and Tab or Shift+Tab go on to the next entry outside the table."""
+        table: QTableWidget = self.parent()
+        target = neighbour(move, table.currentRow(), table.currentColumn(), table.rowCount(), EDITABLE_COLUMNS)
+        if target is None and move in ("left", "right", "up", "down"):
+            return
+        self.commitData.emit(editor)
+        self.closeEditor.emit(editor, QAbstractItemDelegate.NoHint)
+        if target is not None:
+            table.setCurrentCell(*target)  # its editor opens: the table edits on a change of current cell
+        elif move != "enter":
+            table.focusNextPrevChild(move == "tab")
+
+    def paint(self, painter, option, index) -> None:
+        if not option.state & QStyle.State_HasFocus:
+            super().paint(painter, option, index)
+            return
+        plain = QStyleOptionViewItem(option)
+        plain.state &= ~QStyle.State_HasFocus  # the frame below replaces the style's thin dotted one
+        super().paint(painter, plain, index)
+        painter.save()
+        painter.setPen(QPen(QColor(FOCUS), FOCUS_FRAME_PX))
+        inset = FOCUS_FRAME_PX // 2
+        painter.drawRect(option.rect.adjusted(inset, inset, -inset - 1, -inset - 1))
+        painter.restore()
+
+
+def _text_of(editor: QWidget) -> QLineEdit | None:
+    """Where a cell editor's text is: itself, or a spin box's line edit."""
+    if isinstance(editor, QAbstractSpinBox):
+        return editor.lineEdit()
+    return editor if isinstance(editor, QLineEdit) else None
+
+
+def _cell_key(editor: QWidget, event) -> Move | None:
+    """The move a key press in a cell editor makes, or None when the key is the editor's (a modifier other
+    than Shift on Shift+Tab, such as Shift+Left extending a selection, always leaves it to the editor)."""
+    move = _KEYS.get(event.key())
+    text = _text_of(editor)
+    modifiers = event.modifiers() & ~Qt.KeypadModifier
+    plain = modifiers == Qt.NoModifier or (move == "backtab" and modifiers == Qt.ShiftModifier)
+    if move is None or text is None or not plain:
+        return None
+    return cell_move(move, text.cursorPosition(), len(text.text()), len(text.selectedText()))
 
 
 class ProgramEditor(QWidget):
@@ -43,6 +134,10 @@ class ProgramEditor(QWidget):
         self.snapshot: PumpSnapshot | None = None
         self.draft: Draft | None = None
         self.evaluation: Evaluation | None = None
+        self.pause = QTimer(self)
+        self.pause.setSingleShot(True)
+        self.pause.setInterval(PAUSE_MS)
+        self.pause.timeout.connect(self._show_verdict)
         self._build()
 
     # --- layout -----------------------------------------------------------------------------------
@@ -64,8 +159,6 @@ class ProgramEditor(QWidget):
         mode_row.addWidget(mode_label)
         mode_row.addWidget(self.mode, 1)
         layout.addLayout(mode_row)
-        self.mode_problem = ProblemLabel(self.mode)
-        layout.addWidget(self.mode_problem)
         self.mode.currentIndexChanged.connect(self._mode_changed)
 
         self.pages = QStackedWidget()
@@ -76,11 +169,11 @@ class ProgramEditor(QWidget):
 
         figures = QGroupBox("What this program delivers")
         self.figures = FactGrid()
-        for key, label in (("daily", "Daily dose"), ("volume", "Volume"), ("per_day", "Dose on each day"),
-                           ("low_alarm", "Low-reservoir alarm"), ("empty", "Reservoir empty")):
-            self.figures.row(key, label)
-        self.total_problem = ProblemLabel(self.figures.values["daily"])
-        self.figures.addRow("", self.total_problem)
+        for key, label in (("daily", "Daily dose"), ("change", "Change"), ("volume", "Volume"),
+                           ("per_day", "Dose on each day"), ("low_alarm", "Low-reservoir alarm"),
+                           ("empty", "Reservoir empty")):
+            value = self.figures.row(key, label)
+            value.setMinimumWidth(value.fontMetrics().horizontalAdvance(WIDEST_FIGURE))
         figures.setLayout(self.figures)
         layout.addWidget(figures)
 
@@ -98,71 +191,73 @@ class ProgramEditor(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.review_button)
         layout.addLayout(buttons)
-        self.review_blocked = QLabel()
-        self.review_blocked.setWordWrap(True)
+        self.review_blocked = ReservedText(2)
         layout.addWidget(self.review_blocked)
         layout.addStretch(1)
 
     def _stopped_page(self) -> QWidget:
-        page = QWidget()
-        box = QVBoxLayout(page)
+        """The note, and the reasons about stopping (the checks' "mode" findings come only with stopping)."""
+        page, box = _page()
         note = QLabel("No drug is delivered while the pump is stopped. Abrupt withdrawal of intrathecal baclofen "
                       "can be life-threatening.")
         note.setWordWrap(True)
         box.addWidget(note)
+        self.mode_problem = ProblemLabel(self.mode)
+        box.addWidget(self.mode_problem)
         return page
 
     def _simple_page(self) -> QWidget:
-        page = QWidget()
-        box = QVBoxLayout(page)
+        page, box = _page()
         row = QHBoxLayout()
         label = QLabel("&Daily dose:")
         self.daily_dose = QLineEdit()
         self.daily_dose.setAccessibleName("Daily dose")
+        SelectAllOnFocus(self.daily_dose, label)
         self.daily_unit = QLabel()
-        label.setBuddy(self.daily_dose)
         row.addWidget(label)
         row.addWidget(self.daily_dose, 1)
         row.addWidget(self.daily_unit)
         box.addLayout(row)
-        self.daily_problem = ProblemLabel(self.daily_dose)
+        self.daily_problem = ProblemLabel(self.daily_dose, lines=6)  # up to three reasons: range, change, flow
         box.addWidget(self.daily_problem)
         self.daily_dose.textEdited.connect(self._daily_edited)
+        self.daily_dose.editingFinished.connect(self._show_verdict)
         return page
 
     def _flex_page(self) -> QWidget:
-        page = QWidget()
-        box = QVBoxLayout(page)
+        """The cycle, the steps, and one place under the table for the reasons about all of them: the cycle's,
+        the daily dose's the steps add up to, the schedule's, then each step's."""
+        page, box = _page()
         row = QHBoxLayout()
         label = QLabel("C&ycle length:")
         self.cycle_days = QSpinBox()
         self.cycle_days.setRange(1, 31)
-        self.cycle_days.setSuffix(" days")
-        self.cycle_days.setSpecialValueText("1 day")  # shown at the minimum, 1: no "day(s)"
+        self.cycle_days.setSuffix(f"{UNIT_SPACE}days")
+        self.cycle_days.setSpecialValueText(f"1{UNIT_SPACE}day")  # shown at the minimum, 1: no "day(s)"
         self.cycle_days.setAccessibleName("Cycle length in days")
-        label.setBuddy(self.cycle_days)
+        SelectAllOnFocus(self.cycle_days, label)
         row.addWidget(label)
         row.addWidget(self.cycle_days)
         row.addStretch(1)
         box.addLayout(row)
-        self.cycle_problem = ProblemLabel(self.cycle_days)
-        box.addWidget(self.cycle_problem)
         self.cycle_days.valueChanged.connect(self._cycle_changed)
 
         self.table = QTableWidget(0, 4)
         self.table.setAccessibleName("Flex steps")
-        self.table.setItemDelegate(_LiveDelegate(self.table))
+        self.cells = _CellDelegate(self.table)
+        self.cells.typed.connect(self.pause.start)
+        self.cells.closeEditor.connect(self._show_verdict)  # Enter, Tab, an arrow out or a click away
+        self.table.setItemDelegate(self.cells)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setTabKeyNavigation(False)
         self.table.setEditTriggers(QAbstractItemView.AllEditTriggers)
-        header = self.table.horizontalHeader()
-        for column in (DAY, START, DOSE, VOLUME):
-            header.setSectionResizeMode(column, QHeaderView.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setMinimumSectionSize(self.fontMetrics().height() + CELL_EDITOR_EXTRA_PX)
         self.table.itemChanged.connect(self._cell_changed)
         box.addWidget(self.table, 1)
-        self.steps_problem = ProblemLabel(self.table)
+        self.steps_problem = ProblemLabel(self.table, lines=4)
         box.addWidget(self.steps_problem)
 
         actions = QHBoxLayout()
@@ -185,6 +280,14 @@ class ProgramEditor(QWidget):
         button.clicked.connect(slot)
         return button
 
+    def _set_headers(self, unit: str) -> None:
+        """Two-line headers, the unit on its own line so it is never cut or split, and no column narrower than
+        its header needs."""
+        self.table.setHorizontalHeaderLabels(["Day of\ncycle", "Start\n(HH:MM)", f"Dose\n({unit}/h)",
+                                              "Volume\n(mL/h)"])
+        header = self.table.horizontalHeader()
+        header.setMinimumSectionSize(max(header.sectionSizeHint(column) for column in range(header.count())))
+
     # --- state ------------------------------------------------------------------------------------
 
     def set_snapshot(self, snapshot: PumpSnapshot) -> None:
@@ -195,16 +298,37 @@ class ProgramEditor(QWidget):
     def reset(self) -> None:
         snapshot = self.snapshot
         if snapshot is None or snapshot.active.drug is None:
-            self.draft = None
+            self.draft = self.evaluation = None
             self.setEnabled(False)
             return
         self.setEnabled(True)
         program = snapshot.active.program
         self.draft = Draft.from_program(program)
         drug = program.drug
-        self.drug_label.setText(f"Drug: {drug.name} {number(drug.concentration_per_ml)} {drug.dose_unit}/mL, the "
-                                "drug in the pump. A new drug or concentration is entered at a refill, not here.")
+        strength = quantity(drug.concentration_per_ml, f"{drug.dose_unit}/mL")
+        self.drug_label.setText(f"Drug: {drug.name} {strength}, the drug in the pump. A new drug or concentration "
+                                "is entered at a refill, not here.")
         self._show_draft()
+
+    def focus_first_field(self) -> None:
+        """Put the focus where typing starts on arriving at the Program page, with the whole entry selected so
+        that digits typed replace it: the daily dose, the first cell of the flex table, or the mode when the
+        pump is to stop. The main window calls this each time it shows the page."""
+        if self.draft is None:
+            return
+        if self.draft.mode == "simple_continuous":
+            self.daily_dose.setFocus(Qt.OtherFocusReason)
+            self.daily_dose.selectAll()  # it may have had the focus already: then no focus event selects it
+        elif self.draft.mode == "flex":
+            self.table.setFocus(Qt.OtherFocusReason)  # an editor open elsewhere commits and closes
+            self.table.setCurrentCell(0, DAY)  # a new current cell opens its editor
+            if self.table.state() != QAbstractItemView.EditingState:
+                self.table.editItem(self.table.item(0, DAY))
+            editor = self.table.focusWidget()
+            if isinstance(editor, (QLineEdit, QAbstractSpinBox)):
+                editor.selectAll()
+        else:
+            self.mode.setFocus(Qt.OtherFocusReason)
 
     def _show_draft(self) -> None:
         draft = self.draft
@@ -214,8 +338,8 @@ class ProgramEditor(QWidget):
             self.daily_dose.setText(draft.daily_dose)
             self.daily_unit.setText(f"{unit}/day")
             self.cycle_days.setValue(draft.cycle_days)
-        self.pages.setCurrentIndex(self.mode.currentIndex())
-        self.table.setHorizontalHeaderLabels(["Day of cycle", "Start (HH:MM)", f"Dose ({unit}/h)", "Volume (mL/h)"])
+        self._show_page()
+        self._set_headers(unit)
         self._fill_table()
         self._evaluate()
 
@@ -236,10 +360,20 @@ class ProgramEditor(QWidget):
 
     def _mode_changed(self) -> None:
         self.draft.mode = self.mode.currentData()
-        self.pages.setCurrentIndex(self.mode.currentIndex())
+        self._show_page()
         self._evaluate()
 
+    def _show_page(self) -> None:
+        """Show the mode's page at its own height (the others are ignored in the layout): the figures follow
+        the short simple page instead of waiting below the flex table's height."""
+        current = self.mode.currentIndex()
+        for index in range(self.pages.count()):
+            policy = QSizePolicy.Preferred if index == current else QSizePolicy.Ignored
+            self.pages.widget(index).setSizePolicy(policy, policy)
+        self.pages.setCurrentIndex(current)
+
     def _daily_edited(self, text: str) -> None:
+        self.pause.start()
         self.draft.daily_dose = text
         self._evaluate()
 
@@ -280,37 +414,55 @@ class ProgramEditor(QWidget):
         self._evaluate()
 
     def _review(self) -> None:
-        if self.evaluation is not None and self.evaluation.can_review:
+        """Decide on the entry as it is now, and show why not at once: a pause still running is cut short,
+        so the reasons on screen are those of the text that was decided on."""
+        if self.draft is None:
+            return
+        self.draft.daily_dose = self.daily_dose.text()
+        self.pause.stop()
+        self._evaluate()
+        if self.evaluation.can_review:
             self.review_requested.emit(self.evaluation)
 
     # --- evaluation -------------------------------------------------------------------------------
 
     def _evaluate(self) -> None:
-        self.evaluation = evaluate(self.draft, self.snapshot, self.library)
-        self._show_evaluation(self.evaluation)
-        self.evaluated.emit(self.evaluation)
-
-    def _show_evaluation(self, result: Evaluation) -> None:
-        self.daily_problem.show_problems(result.at("daily_dose"))
-        self.cycle_problem.show_problems(result.at("cycle_days"))
-        self.mode_problem.show_problems(result.at("mode"))
-        self.total_problem.show_problems(result.at(DAILY_TOTAL) if self.draft.mode == "flex" else [])
-        self.general_problem.show_problems(result.at(GENERAL))
-        self._show_step_checks(result)
+        """Evaluate the draft now. The figures, the volumes, the preview and the Review button follow at
+        once; the reasons wait while a pause in typing runs (``_show_verdict`` ends it)."""
+        result = self.evaluation = evaluate(self.draft, self.snapshot, self.library)
         self._show_figures(result)
+        self._show_volumes(result)
         self.review_button.setEnabled(result.can_review)
+        if not self.pause.isActive():
+            self._show_verdict()
+        self.evaluated.emit(result)
+
+    def _show_verdict(self) -> None:
+        """Show what the latest evaluation found: at each entry, at each cell, and why Review is not available."""
+        self.pause.stop()
+        result = self.evaluation
+        if result is None or self.draft is None:  # nothing to edit (no pump, or one that holds no drug)
+            return
+        stopped = self.draft.mode == "stopped"
+        self.daily_problem.show_problems(result.at("daily_dose"))
+        self.mode_problem.show_problems(result.at("mode") if stopped else [])
+        self.general_problem.show_problems(result.at(GENERAL) + ([] if stopped else result.at("mode"))
+                                           + _unplaced(result))
+        mark_field(self.cycle_days, result.at("cycle_days"))
+        self._show_step_checks(result)
         if result.can_review:
-            count = len(result.warnings)
-            self.review_blocked.setText(f"{count} warning(s) will need an acknowledgement and a reason at review."
-                                        if count else "No limit is broken: the change can be reviewed.")
+            warnings = len(result.warnings)
+            self.review_blocked.setText(f"{count(warnings, 'warning')} will need an acknowledgement and a reason at "
+                                        "review." if warnings else "No limit is broken: the change can be reviewed.")
         else:
             self.review_blocked.setText("Review is not available until this is fixed: "
                                         + (result.errors[0] if result.errors else "the program is incomplete"))
 
     def _show_step_checks(self, result: Evaluation) -> None:
-        """Mark each cell (icon and tooltip) and list the problems under the table, naming the step."""
+        """Mark each cell (icon and tooltip) and list the problems under the table: the cycle's, the daily
+        dose's the steps add up to, the schedule's, then each step's, naming it."""
         by_cell: dict[tuple[int, int], list[Problem]] = {}
-        listed: list[Problem] = list(result.at("steps"))
+        listed: list[Problem] = result.at("cycle_days") + result.at(DAILY_TOTAL) + result.at("steps")
         for key, problems in sorted(result.problems.items(), key=lambda item: _step_order(item[0])):
             match = _STEP_FIELD.fullmatch(key)
             if match:
@@ -320,17 +472,21 @@ class ProgramEditor(QWidget):
                 listed += [Problem(p.severity, f"step {row + 1} (day {step.day} {step.start}): {p.text}", p.code)
                            for p in problems]
         self.steps_problem.show_problems(listed)
-        segments = result.review.plan.segments if result.review is not None and self.draft.mode == "flex" else None
         with QSignalBlocker(self.table):
             for row in range(self.table.rowCount()):
                 for column in (DAY, START, DOSE):
                     problems = by_cell.get((row, column), [])
-                    item = self.table.item(row, column)
-                    item.setToolTip(problems_text(problems))
-                    item.setIcon(problem_icon(self, _worst(problems)) if problems else QIcon())
-                volume = self.table.item(row, VOLUME)
-                volume.setText(number(segments[row].ml_per_hour) if segments else NOT_APPLICABLE)
+                    item, text = self.table.item(row, column), problems_text(problems)
+                    if item.toolTip() != text:  # the text names each severity: the icon is unchanged too
+                        item.setToolTip(text)
+                        item.setIcon(problem_icon(self, worst(problems)) if problems else QIcon())
         self.table.resizeRowsToContents()
+
+    def _show_volumes(self, result: Evaluation) -> None:
+        segments = result.review.plan.segments if result.review is not None and self.draft.mode == "flex" else None
+        with QSignalBlocker(self.table):
+            for row in range(self.table.rowCount()):
+                self.table.item(row, VOLUME).setText(number(segments[row].ml_per_hour) if segments else NOT_APPLICABLE)
 
     def _show_figures(self, result: Evaluation) -> None:
         unit = self.draft.dose_unit
@@ -341,22 +497,50 @@ class ProgramEditor(QWidget):
                 self.figures.set(key, reason)
             return
         plan, current = review.plan, review.current_plan
-        daily = quantity(plan.mean_daily_dose, f"{unit}/day")
-        if current is not None:
-            change = percent_change(current.mean_daily_dose, plan.mean_daily_dose)
-            daily += f"   (now {quantity(current.mean_daily_dose, f'{unit}/day')}, change {signed_percent(change)})"
+        daily, change = _daily_texts(review)
         self.figures.set("daily", daily)
+        self.figures.set("change", change)
         self.figures.set("volume", f"{quantity(plan.ml_per_day, 'mL/day')}   (now "
                                    f"{quantity(current.ml_per_day if current else None, 'mL/day')})")
-        self.figures.set("per_day", ", ".join(f"day {d}: {number(v)} {unit}" for d, v in enumerate(plan.daily_doses, 1)))
+        self.figures.set("per_day", ", ".join(f"day{UNIT_SPACE}{d}: {quantity(v, unit)}"
+                                              for d, v in enumerate(plan.daily_doses, 1)))
         self.figures.set("low_alarm", moment_and_days(plan.low_alarm_at, plan.minutes_to_low_alarm) + " (pump clock)")
         self.figures.set("empty", moment_and_days(plan.empty_at, plan.minutes_to_empty) + " (pump clock)")
+
+
+def _daily_texts(review: WriteReview) -> tuple[str, str]:
+    """The daily dose (with the current one) and its change, with as many digits as it takes for a real
+    change to show (the review's own rule, ``ui.comparison``). A simple continuous dose is a setting, not a
+    derived figure, so it is shown exactly: the number in the field, not a rounding of it."""
+    plan, current = review.plan, review.current_plan
+    unit, therapy = plan.program.drug.dose_unit, plan.program.therapy
+    figure = daily_dose_figure(unit)
+    row = figure.row(current, plan) if current is not None else None
+    if isinstance(therapy, SimpleContinuous):
+        new = f"{exact(therapy.daily_dose)}{UNIT_SPACE}{unit}/day"
+    else:
+        new = figure.text(figure.value(plan), 0) if row is None else row.new
+    if row is None:
+        return new, NOT_APPLICABLE
+    change = change_text(percent_change(current.mean_daily_dose, plan.mean_daily_dose), row.changed)
+    return f"{new}   (now {row.old})", change
+
+
+def _page() -> tuple[QWidget, QVBoxLayout]:
+    """A mode's page, without margins of its own: the editor's are enough, and height is short."""
+    page = QWidget()
+    box = QVBoxLayout(page)
+    box.setContentsMargins(0, 0, 0, 0)
+    return page, box
+
+
+def _unplaced(result: Evaluation) -> list[Problem]:
+    """Problems at a field the editor has no entry for (a document path the draft does not spell): shown
+    with the general ones, so that no reason is ever left unshown."""
+    return [p for key, problems in result.problems.items()
+            if key not in _PLACED and not _STEP_FIELD.fullmatch(key) for p in problems]
 
 
 def _step_order(key: str) -> tuple[int, str]:
     match = _STEP_FIELD.fullmatch(key)
     return (int(match[1]), match[2]) if match else (-1, key)
-
-
-def _worst(problems: list[Problem]) -> str:
-    return "error" if any(p.severity == "error" for p in problems) else "warning"

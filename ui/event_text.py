@@ -2,11 +2,13 @@
 
 The pump records each event as a kind and a ``detail`` object whose keys depend on the kind
 (docs/protocol.md, READ_EVENTS). Those keys are written for machines ("added_ml 14.0", a drug as a
-JSON object); a clinician checking a refill at the bedside needs "added 14 mL". So every kind the pump
-logs gets a sentence here. Nothing is ever hidden: a kind, or a key, this programmer does not know (a
-newer pump firmware) is still shown, as "key value" in words with the unit its name implies, and an event
-whose detail is not as documented falls back to that too rather than to an error. The CSV export keeps
-the pump's own keys and values; this text is for people.
+JSON object, program checksums); a clinician checking a refill at the bedside needs "added 14 mL". So
+every kind the pump logs gets a name (``kind_name``: "Program activated") and a sentence here. The
+sentence says what a person needs (doses, volumes, units) and names a program by a short id at most;
+everything the pump logged, every id in full, is in ``full_details`` (the table's tooltip and details
+pane) and in the CSV export (``ui.export``). Nothing is ever hidden: a kind, or a key, this programmer
+does not know (a newer pump firmware) is still shown, as "key value" in words with the unit its name
+implies, and an event whose detail is not as documented falls back to that too rather than to an error.
 """
 
 from __future__ import annotations
@@ -16,16 +18,28 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 from programmer.port import PumpEvent
-from ui.format import SEVERITY_WORDS, alarm_name, alarm_text, number, span
+from ui.format import PUMP_CLOCK, SEVERITY_WORDS, alarm_name, alarm_text, dated, moment, number, quantity, span
 
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-"""Event times to the second: two events a second apart (staged, then activated) must read apart."""
 SHORT_ID = 8
-"""A bolus or refill id made by this programmer is a random 32-hex-digit token; its first 8 digits tell the
-events of one bolus or refill apart in a log of hundreds. An id someone chose ("b-2025-03-01-0001") means
-something in full and is shown in full. The CSV export keeps every id whole. Program checksums are not
-shortened either: they are the program ids the Overview and the result banner show in full."""
+"""A program checksum (16 hex digits) or a bolus or refill id made by this programmer (a random 32-hex-digit
+token) is cut to its first 8 digits in a sentence: enough to tell the programs, boluses and refills of one
+log apart and to match the start of the program id the Overview shows in full, without a row of hex
+drowning the doses. An id someone chose ("b-2025-03-01-0001") means something in full and is shown in
+full. ``full_details`` and the CSV export keep every id whole."""
 
+KIND_NAMES = {
+    "power_on": "Switched on",
+    "program_staged": "Program received",
+    "program_activated": "Program activated",
+    "bolus_started": "Bolus started",
+    "bolus_done": "Bolus completed",
+    "bolus_cancelled": "Bolus stopped",
+    "refill": "Refill",
+    "alarm_raised": "Alarm raised",
+    "alarm_cleared": "Alarm cleared",
+    "alarm_acknowledged": "Alarm acknowledged",
+    "clock_set": "Clock set",
+}
 BOLUS_END_REASONS = {
     "request": "cancelled on request",
     "reservoir_empty": "the reservoir ran empty",
@@ -34,6 +48,21 @@ BOLUS_END_REASONS = {
 }
 UNIT_SUFFIXES = {"_ml": "mL", "_min": "min", "_s": "s"}
 """Units implied by a key's name (docs/protocol.md names every volume *_ml and every duration *_min)."""
+TIME_KEYS = frozenset({"old", "new"})
+"""Detail keys holding a pump-clock time (``clock_set``'s)."""
+
+
+def implied_unit(key: str) -> str | None:
+    """The unit a detail key's name implies ('added_ml': mL), or None; a rate per unit ('concentration_per_ml')
+    is not that unit."""
+    if "_per_" in key:
+        return None
+    return next((unit for suffix, unit in UNIT_SUFFIXES.items() if key.endswith(suffix)), None)
+
+
+def kind_name(kind: str) -> str:
+    """The event kind as a person says it: 'Program activated'; an unknown kind from its own name."""
+    return KIND_NAMES.get(kind) or kind.replace("_", " ").capitalize()
 
 
 def event_details(events: Sequence[PumpEvent]) -> list[str]:
@@ -65,10 +94,17 @@ def fact(key: str, value: object) -> str:
     """A key the programmer has no sentence for, in words: 'volume 2 mL', 'primed yes', 'cartridge 0f3c9a77'."""
     if key.endswith("_id") and isinstance(value, str):
         return f"{key[:-3].replace('_', ' ')} {short_id(value)}"
-    for suffix, unit in UNIT_SUFFIXES.items():
-        if key.endswith(suffix):
-            return f"{key[: -len(suffix)].replace('_', ' ')} {value_text(value)} {unit}"
+    unit = implied_unit(key)
+    if unit is not None:
+        return f"{key.rsplit('_', 1)[0].replace('_', ' ')} {with_unit(value, unit)}"
     return f"{key.replace('_', ' ')} {value_text(value)}"
+
+
+def with_unit(value: object, unit: str) -> str:
+    """A figure and its unit joined as ``ui.format.quantity`` joins them; anything else as it is, with the unit."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return quantity(value, unit)
+    return f"{value_text(value)} {unit}"
 
 
 def value_text(value: object) -> str:
@@ -86,18 +122,27 @@ def value_text(value: object) -> str:
 
 
 def short_id(identifier: str) -> str:
-    """A long random hex token cut to SHORT_ID digits, with no ellipsis: in a table that promises never
-    to elide, a trailing "..." would read as text cut off. Any other id as it is."""
-    return identifier[:SHORT_ID] if re.fullmatch(r"[0-9a-f]{17,}", identifier) else identifier
+    """A long hex token (a checksum, a random id) cut to SHORT_ID digits, with no ellipsis: in a table that
+    promises never to elide, a trailing "..." would read as text cut off. Any other id as it is."""
+    return identifier[:SHORT_ID] if re.fullmatch(r"[0-9a-f]{16,}", identifier) else identifier
 
 
 def ml(value: float) -> str:
-    return f"{number(value)} mL"
+    return quantity(value, "mL")
 
 
 def dose(value: float, unit: str | None) -> str:
     """A dose with its unit; without one (its bolus_started is no longer in the log) it says whose unit."""
-    return f"{number(value)} {unit}" if unit else f"{number(value)} (in the drug's dose unit)"
+    return quantity(value, unit) if unit else f"{number(value)} (in the drug's dose unit)"
+
+
+def daily(value: float, unit: str | None) -> str:
+    return quantity(value, f"{unit}/day") if unit else f"{number(value)} a day (in the drug's dose unit)"
+
+
+def _when(text: str) -> str:
+    """A pump-clock time from the detail, to the second like the table's time column."""
+    return moment(datetime.fromisoformat(text), seconds=True)
 
 
 def _number(value: object) -> float:
@@ -121,23 +166,22 @@ def _power_on(d: dict, unit: str | None) -> str:
 
 
 def _program_staged(d: dict, unit: str | None) -> str:
-    return f"program {d.pop('checksum')} received, not yet running"
+    return f"program {short_id(d.pop('checksum'))} received, not running yet"
 
 
 def _program_activated(d: dict, unit: str | None) -> str:
-    previous = d.pop("previous")
-    text = f"program {d.pop('checksum')} now running, replacing {previous or 'no program'}"
-    if "daily_dose" in d:  # pumps that log the doses (docs/protocol.md section 11)
-        new = dose(_number(d.pop("daily_dose")), d.pop("dose_unit", None))
-        old = dose(_number(d.pop("previous_daily_dose", 0)), d.pop("previous_dose_unit", None))
-        text += f": {new}/day, was {old}/day"
-    return text
+    checksum, previous = short_id(d.pop("checksum")), d.pop("previous")
+    if "daily_dose" not in d:  # firmware that predates the doses (docs/protocol.md section 11)
+        return f"program {checksum} now running, replacing {short_id(previous) if previous else 'no program'}"
+    new = daily(_number(d.pop("daily_dose")), d.pop("dose_unit", None))
+    old = daily(_number(d.pop("previous_daily_dose", 0)), d.pop("previous_dose_unit", None))
+    return f"now {new}, was {old} (program {checksum})"
 
 
 def _bolus_started(d: dict, unit: str | None) -> str:
     carried = d.pop("dose_unit")  # the one bolus event that names its unit
     return (f"bolus {short_id(d.pop('bolus_id'))}: {dose(_number(d.pop('dose')), carried)} "
-            f"({ml(_number(d.pop('volume_ml')))}) over {number(_number(d.pop('duration_min')))} min")
+            f"({ml(_number(d.pop('volume_ml')))}) over {quantity(_number(d.pop('duration_min')), 'min')}")
 
 
 def _bolus_done(d: dict, unit: str | None) -> str:
@@ -152,11 +196,13 @@ def _bolus_cancelled(d: dict, unit: str | None) -> str:
 
 def _refill(d: dict, unit: str | None) -> str:
     drug = d.pop("drug")
-    concentration = f"{number(_number(drug['concentration_per_ml']))} {drug['dose_unit']}/mL"
+    concentration = quantity(_number(drug["concentration_per_ml"]), f"{drug['dose_unit']}/mL")
     therapy = "therapy stopped (a different drug was filled)" if _flag(d.pop("therapy_stopped")) else "therapy kept"
+    for key in ("checksum", "refill_id"):  # ids for the records, not the sentence: in full_details and the CSV
+        d.pop(key)
     return (f"added {ml(_number(d.pop('added_ml')))}, withdrawn {ml(_number(d.pop('withdrawn_ml')))} "
             f"(pump had calculated {ml(_number(d.pop('calculated_ml')))}); drug {drug['name']} {concentration}; "
-            f"{therapy}; running program {d.pop('checksum')}; refill {short_id(d.pop('refill_id'))}")
+            f"{therapy}")
 
 
 def _alarm_raised(d: dict, unit: str | None) -> str:
@@ -169,11 +215,11 @@ def _alarm_named(d: dict, unit: str | None) -> str:
 
 
 def _clock_set(d: dict, unit: str | None) -> str:
-    old, new = datetime.fromisoformat(d.pop("old")), datetime.fromisoformat(d.pop("new"))
-    moved = (new - old).total_seconds()
+    old, new = d.pop("old"), d.pop("new")
+    moved = (datetime.fromisoformat(new) - datetime.fromisoformat(old)).total_seconds()
     direction = "forward" if moved > 0 else "back"
     change = "unchanged" if round(moved) == 0 else f"{span(moved)} {direction}"
-    return f"pump clock set from {old.strftime(TIME_FORMAT)} to {new.strftime(TIME_FORMAT)} ({change})"
+    return f"pump clock set from {_when(old)} to {_when(new)} ({change})"
 
 
 DESCRIBERS: dict[str, Callable[[dict, str | None], str]] = {
@@ -189,3 +235,39 @@ DESCRIBERS: dict[str, Callable[[dict, str | None], str]] = {
     "alarm_acknowledged": _alarm_named,
     "clock_set": _clock_set,
 }
+
+
+# --- everything, for the details pane and the tooltip ---------------------------------------------------
+
+def flat_detail(detail: dict, prefix: str = "") -> dict[str, object]:
+    """The detail with nested objects spread into dotted keys ('drug.name'), in the pump's key order:
+    one value per key, the form a table column or a details line takes."""
+    flat: dict[str, object] = {}
+    for key, value in detail.items():
+        if isinstance(value, dict) and value:
+            flat.update(flat_detail(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def full_details(event: PumpEvent) -> str:
+    """Everything the pump logged for ``event``, one 'key: value' line each, ids in full: what the sentence
+    leaves out, for whoever needs it (a program id to compare, a refill id for the records)."""
+    lines = [f"{kind_name(event.kind)}, event {event.index}, {dated(event.time, PUMP_CLOCK, seconds=True)}"]
+    for key, value in sorted(flat_detail(event.detail).items()):
+        lines.append(f"{key}: {_full_value(key, value)}")
+    return "\n".join(lines)
+
+
+def _full_value(key: str, value: object) -> str:
+    leaf = key.rsplit(".", 1)[-1]
+    if leaf in TIME_KEYS and isinstance(value, str):
+        try:
+            return dated(datetime.fromisoformat(value), PUMP_CLOCK, seconds=True)
+        except ValueError:
+            return value
+    if isinstance(value, str):
+        return value
+    unit = implied_unit(leaf)
+    return value_text(value) if unit is None else with_unit(value, unit)

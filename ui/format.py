@@ -1,17 +1,36 @@
-"""How numbers, units, dates and durations read on screen. Pure functions, no Qt.
+"""How numbers, units, dates and durations read on screen and in files. Pure functions, no Qt.
 
-One place for it so every screen says "150 mcg/day" and "12 Mar 2026 14:05 (pump clock)" the same way:
-a clinician comparing two screens must never wonder whether a figure was rounded differently.
+One place for it so every screen says "150\u00a0mcg/day" and "Thu 12 Mar 2026 14:05 (pump clock)" the same
+way: a clinician comparing two screens must never wonder whether a figure was rounded differently, or
+which clock a date is on.
+
+The date formats, chosen once:
+
+- **On screen** (``moment``, ``dated``): ``Thu 12 Mar 2026 14:05``, the weekday to catch a wrong day at a
+  glance, the month in letters so 03/12 and 12/03 cannot be confused, the year always; seconds only where
+  they matter (event times, two events a second apart). The clock is named after the date, ``(pump clock)``
+  or ``(this computer's clock)``, or once in a column's header when every cell of the column is on it.
+- **In files** (``file_time``): ISO 8601 to the second without an offset, ``2026-03-12T14:05:00``, the
+  form the pump itself uses (its clock is a naive local one), with the clock named in the column header.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from programmer.plan_report import iso
 from programmer.program import MINUTES_PER_DAY
 
 NOT_APPLICABLE = "\u2014"
 """An em dash: shown where a figure cannot be computed yet (the reason is shown beside it)."""
+UNIT_SPACE = "\u00a0"
+"""Between a figure and its unit: a no-break space, so "6.25 mcg/h" never wraps into "6.25" and "mcg/h"."""
+PUMP_CLOCK = "pump clock"
+COMPUTER_CLOCK = "this computer's clock"
+"""The two clocks a date can be on. The pump's runs the therapy (flex steps, alarms, the reservoir
+dates), so every date about the pump is on it; this computer's appears only where the two are compared."""
+DATE_FORMAT = "%a %d %b %Y %H:%M"
+DATE_FORMAT_SECONDS = DATE_FORMAT + ":%S"
 
 
 def number(value: float, digits: int = 4) -> str:
@@ -25,13 +44,29 @@ def number(value: float, digits: int = 4) -> str:
 
 
 def quantity(value: float | None, unit: str, digits: int = 4) -> str:
-    """A figure with its unit, or the em dash when there is none."""
-    return NOT_APPLICABLE if value is None else f"{number(value, digits)} {unit}"
+    """A figure with its unit (joined by ``UNIT_SPACE``), or the em dash when there is none."""
+    return NOT_APPLICABLE if value is None else f"{number(value, digits)}{UNIT_SPACE}{unit}"
 
 
-def moment(value: datetime | None, never: str = "never at this program") -> str:
-    """A date and time as a clinician reads it, e.g. 'Thu 12 Mar 2026 14:05'."""
-    return never if value is None else value.strftime("%a %d %b %Y %H:%M")
+def moment(value: datetime | None, never: str = "never at this program", seconds: bool = False) -> str:
+    """A date and time as a clinician reads it, 'Thu 12 Mar 2026 14:05', without its clock: for a cell whose
+    column names the clock, or a sentence that names it. ``never`` when there is no date."""
+    if value is None:
+        return never
+    if seconds:  # rounded to the second as in files (``file_time``), so a screen and a file agree
+        return (value + timedelta(microseconds=500_000)).strftime(DATE_FORMAT_SECONDS)
+    return value.strftime(DATE_FORMAT)
+
+
+def dated(value: datetime | None, clock: str, never: str = "never at this program", seconds: bool = False) -> str:
+    """A date with its clock named: 'Thu 12 Mar 2026 14:05 (pump clock)'; ``never`` (no clock) when none."""
+    return never if value is None else f"{moment(value, seconds=seconds)} ({clock})"
+
+
+def file_time(value: datetime | None) -> str:
+    """A date as files carry it: ISO 8601 to the nearest second, '2026-03-12T14:05:00'; empty when none.
+    Which clock it is on is said by the column's header."""
+    return iso(value) or ""
 
 
 def days(minutes: float | None) -> str:
@@ -43,9 +78,12 @@ def days(minutes: float | None) -> str:
     return f"in {minutes / MINUTES_PER_DAY:.1f} days"
 
 
-def moment_and_days(at: datetime | None, minutes: float | None) -> str:
-    """'Thu 12 Mar 2026 14:05 (in 23.4 days)', or 'never at this program'."""
-    return moment(at) if at is None else f"{moment(at)} ({days(minutes)})"
+def moment_and_days(at: datetime | None, minutes: float | None, clock: str | None = None) -> str:
+    """'Thu 12 Mar 2026 14:05 (in 23.4 days) (pump clock)' (the clock when given), or 'never at this program'."""
+    if at is None:
+        return moment(at)
+    text = f"{moment(at)} ({days(minutes)})"
+    return text if clock is None else f"{text} ({clock})"
 
 
 def percent_change(old: float, new: float) -> float | None:
@@ -66,12 +104,27 @@ def span(seconds: float) -> str:
     return " ".join(parts) or "0 s"
 
 
+def clock_difference(seconds: float) -> str:
+    """How far apart two clocks are, in the two largest units that say it: '29 h 3 min', '3 days 4 h',
+    '4 min 10 s', '12 s'. Hours up to two days, because a clock a day and a few hours out is read as
+    hours ("29 h behind"); the smaller unit is rounded, never just dropped."""
+    rounded = round(abs(seconds))
+    if rounded < 3600:
+        minutes, secs = divmod(rounded, 60)
+        return f"{minutes} min {secs} s" if minutes and secs else f"{minutes} min" if minutes else f"{secs} s"
+    if rounded < 2 * 86400:
+        hours, minutes = divmod(round(rounded / 60), 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    whole_days, hours = divmod(round(rounded / 3600), 24)
+    return f"{count(whole_days, 'day')} {hours} h" if hours else count(whole_days, "day")
+
+
 def drift(seconds: float) -> str:
-    """Clock drift in words: 'pump is 2 min 5 s ahead of this computer'."""
+    """Clock drift in words: 'pump is 2 min 5 s ahead of this computer' (``seconds``: pump minus computer)."""
     if round(abs(seconds)) == 0:
         return "pump and this computer agree (within 1 s)"
     side = "ahead of" if seconds > 0 else "behind"
-    return f"pump is {span(seconds)} {side} this computer"
+    return f"pump is {clock_difference(seconds)} {side} this computer"
 
 
 def count(n: int, noun: str) -> str:

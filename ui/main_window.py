@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QLabel, QMainWindow, QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from programmer.interrogation import PumpSnapshot
 from programmer.library import LoadedLibrary
@@ -21,11 +21,13 @@ from programmer.session import Outcome
 from ui import settings
 from ui.app_log import log
 from ui.banner import Banner
+from ui.clock_check import SET_CLOCK_ACTION, clock_warning
 from ui.comparison import summary
 from ui.connect import EMULATOR, ConnectPage
+from ui.draft import Draft
 from ui.editor import ProgramEditor
 from ui.events import EventsPage
-from ui.format import drift
+from ui.format import PUMP_CLOCK, dated, drift
 from ui.link import (CANCELLABLE, COMMIT, CONNECT, CONNECTING, DOING, EVENTS, INTERROGATE, SET_CLOCK, START_EMULATOR,
                      CommitDone, PumpLink)
 from ui.overview import OverviewPage
@@ -33,6 +35,11 @@ from ui.review import ReviewPage
 
 if TYPE_CHECKING:
     from ui.preview import PreviewPlots
+
+TITLE = "ITB pump programmer"
+SIMULATED_TEXT = "SIMULATED PUMP"
+SIMULATED_STYLE = "QLabel { background: #5b2a86; color: white; font-weight: bold; padding: 2px 8px; }"
+"""White on deep purple (contrast about 10:1): a colour no alarm or validation state uses."""
 
 CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB = range(5)
 
@@ -50,12 +57,13 @@ OUTCOME_BANNER = {
 class MainWindow(QMainWindow):
     def __init__(self, library: LoadedLibrary, audit_path: Path, driver_options: dict | None = None):
         super().__init__()
-        self.setWindowTitle("ITB pump programmer")
+        self.setWindowTitle(TITLE)
         self.library = library
         self.snapshot: PumpSnapshot | None = None
         self.connected = False
         self.link = PumpLink(audit_path, driver_options, self)
         self._port_choice: str | None = None  # the Connect page's choice while it is being connected to
+        self.quit_question: QMessageBox | None = None
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -89,6 +97,13 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.link_state = QLabel("Not connected")
         self.link_state.setAccessibleName("Link state")
+        self.simulated = QLabel(SIMULATED_TEXT)
+        self.simulated.setAccessibleName("Simulated pump")
+        self.simulated.setToolTip("The connected device is the pump emulator, not a patient's pump: nothing done "
+                                  "here reaches a patient.")
+        self.simulated.setStyleSheet(SIMULATED_STYLE)
+        self.simulated.setVisible(False)
+        bar.addWidget(self.simulated)
         self.progress_text = QLabel()
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
@@ -105,11 +120,11 @@ class MainWindow(QMainWindow):
         pump = self.menuBar().addMenu("&Pump")
         self._action(pump, "&Interrogate again", "F5", self.interrogate)
         self._action(pump, "Read the &event log", "Ctrl+E", self.read_events)
-        self._action(pump, "Set the pump &clock", None, self.set_clock)
+        self._action(pump, "Set the pump &clock…", None, self.overview.ask_to_set_clock)
         self._action(pump, "&Reconnect", "Ctrl+Shift+R", self.reconnect)
         self._action(pump, "Cancel reading", "Esc", self.link.cancel)
         pump.addSeparator()
-        self._action(pump, "&Quit", QKeySequence.Quit, self.close)
+        self._action(pump, "&Quit", QKeySequence.Quit, self.quit)
         view = self.menuBar().addMenu("&View")
         for index in range(self.tabs.count()):
             self._action(view, self.tabs.tabText(index).replace("&", ""), f"Ctrl+{index + 1}",
@@ -131,9 +146,12 @@ class MainWindow(QMainWindow):
         self.editor.evaluated.connect(self._preview)
         self.editor.review_requested.connect(self._start_review)
         self.review.back_requested.connect(lambda: self.show_tab(PROGRAM_TAB))
-        self.review.commit_requested.connect(lambda review, clinician: self.link.request(COMMIT, (review, clinician)))
+        self.review.commit_requested.connect(self._commit)
+        self.tabs.currentChanged.connect(lambda index: self.editor.focus_first_field() if index == PROGRAM_TAB else None)
+        self.link.busy_changed.connect(self.review.set_link_busy)
         self.events.read_requested.connect(self.read_events)
-        self.banner.action_clicked.connect(lambda action: self.reconnect() if action == "reconnect" else None)
+        self.banner.action_clicked.connect(self._banner_action)
+        self.events.export_failed.connect(lambda text: self.banner.show_message("error", "Event log NOT saved.", text))
         self.link.progress.connect(self._progress)
         self.link.busy_changed.connect(self._show_busy)
         self.link.finished.connect(self._finished)
@@ -158,8 +176,21 @@ class MainWindow(QMainWindow):
     def read_events(self) -> None:
         self.link.request(EVENTS)
 
+    def _banner_action(self, action: str) -> None:
+        if action == "reconnect":
+            self.reconnect()
+        elif action == SET_CLOCK_ACTION:
+            self.show_tab(OVERVIEW_TAB)
+            self.overview.ask_to_set_clock()  # the same confirmation as the Overview's button
+
     def set_clock(self) -> None:
         self.link.request(SET_CLOCK)
+
+    def _commit(self, review, clinician: str) -> None:
+        """Ask the link to write; while it serves another request it refuses, and the Review page says so
+        (a Write is never dropped in silence)."""
+        if not self.link.request(COMMIT, (review, clinician)):
+            self.review.write_refused(f"the programmer was still {DOING[self.link.operation]}")
 
     def show_tab(self, index: int) -> None:
         if self.tabs.isTabEnabled(index):
@@ -214,13 +245,23 @@ class MainWindow(QMainWindow):
         if operation in CONNECTING | {INTERROGATE, SET_CLOCK}:
             self.connected = True
             self._show_snapshot(result)
+            warning = clock_warning(result)
             if operation in CONNECTING:
                 log.info("connected to %s: %s serial %s", self.link.url, result.identity.model, result.identity.serial)
-                self.banner.show_message("info", "Connected.", f"{result.identity.model} serial "
-                                         f"{result.identity.serial} runs {summary(result.forecast())}.")
+                identity = result.identity
+                connected = f"{identity.model} serial {identity.serial} runs {summary(result.forecast())}."
+                if warning is None:
+                    self.banner.show_message("info", "Connected.", connected)
+                else:
+                    self.banner.show_message("warning", warning.title, f"Connected: {connected} {warning.text}",
+                                             warning.action, warning.action_text)
                 self.show_tab(OVERVIEW_TAB)
             elif operation == SET_CLOCK:
                 self.banner.show_message("ok", "Clock set.", f"Read back: {drift(result.drift_s)}.")
+            elif warning is not None:
+                self.banner.show_message("warning", warning.title, warning.text, warning.action, warning.action_text)
+            elif self.banner.action == SET_CLOCK_ACTION:
+                self.banner.clear()  # the clock warning a later reading made untrue
         elif operation == EVENTS:
             self.events.show_events(result)
         elif operation == COMMIT:
@@ -257,7 +298,8 @@ class MainWindow(QMainWindow):
         action = None
         if done.snapshot is not None:
             self._show_snapshot(done.snapshot)
-            text += (f"Read back from the pump just now: it runs {summary(done.snapshot.forecast())} "
+            text += (f"Read back from the pump at {dated(done.snapshot.status.pump_time, PUMP_CLOCK)}: it runs "
+                     f"{summary(done.snapshot.forecast())} "
                      f"(program id {done.snapshot.active.checksum}).")
         else:
             self.connected = False
@@ -282,6 +324,7 @@ class MainWindow(QMainWindow):
             self.program_split.setStretchFactor(1, 3)
             settings.restore_split(self.program_split)
         self.snapshot = snapshot
+        self.events.set_pump(snapshot.identity.serial)
         self.overview.show_snapshot(snapshot)
         self.editor.set_snapshot(snapshot)
         self.events.setEnabled(True)
@@ -303,6 +346,9 @@ class MainWindow(QMainWindow):
         for index in (OVERVIEW_TAB, PROGRAM_TAB, EVENTS_TAB):
             self.tabs.setTabEnabled(index, have_pump)
         self.tabs.setTabEnabled(REVIEW_TAB, self.review.gate is not None)
+        simulated = self.snapshot is not None and self.snapshot.identity.simulated
+        self.simulated.setVisible(simulated)
+        self.setWindowTitle(f"{TITLE} ({SIMULATED_TEXT})" if simulated else TITLE)
         if self.snapshot is None:
             self.link_state.setText("Not connected")
         else:
@@ -310,7 +356,42 @@ class MainWindow(QMainWindow):
             state = "Connected" if self.connected else "LINK LOST (showing the last reading)"
             self.link_state.setText(f"{state}: {identity.model} serial {identity.serial} at {self.link.url}")
 
+    def quit(self) -> None:
+        """The Quit action: asks first when an unwritten change would be lost."""
+        if not self.unwritten_change() or self._confirm_quit():
+            self.close()
+
+    def unwritten_change(self) -> bool:
+        """True when the editor or the review holds a program other than the pump's: quitting loses it."""
+        if self.review.gate is not None:
+            return True
+        evaluation, snapshot = self.editor.evaluation, self.snapshot
+        if snapshot is None or snapshot.active.drug is None or self.editor.draft is None:
+            return False
+        if evaluation is not None and evaluation.program is not None:
+            return evaluation.program.checksum() != snapshot.active.checksum
+        return self.editor.draft != Draft.from_program(snapshot.active.program)  # half-typed: still work
+
     def closeEvent(self, event) -> None:
+        """The window's close button asks like Quit. A close from the program itself (after Quit was
+        answered, or for SIGTERM, SIGINT and SIGHUP, which nobody is there to answer) does not."""
+        if event.spontaneous() and self.unwritten_change() and not self._confirm_quit():
+            event.ignore()
+            return
         settings.save_window(self, self.program_split)
         self.link.shutdown()
         super().closeEvent(event)
+
+    def _confirm_quit(self) -> bool:
+        """Ask before an unwritten change is lost; "Keep editing" is the default, so Enter loses nothing."""
+        box = QMessageBox(QMessageBox.Warning, "Quit without writing?",
+                          "The program you are editing has not been written to the pump. If you quit now it is "
+                          "lost, and the pump keeps running its current program.", parent=self)
+        quit_button = box.addButton("&Quit without writing", QMessageBox.DestructiveRole)
+        keep = box.addButton("&Keep editing", QMessageBox.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        self.quit_question = box  # tests answer it
+        box.exec()
+        self.quit_question = None
+        return box.clickedButton() is quit_button

@@ -1,7 +1,12 @@
 """The Overview: everything the pump reported at interrogation, in words and numbers.
 
 Dates come from the planner run from the pump's own clock, volume and cycle phase
-(``PumpSnapshot.forecast``), so they are the dates the pump itself will reach, in the pump's clock.
+(``PumpSnapshot.forecast``), so they are the dates the pump itself will reach, in the pump's clock. Every
+date on the page is on that one clock and says so; this computer's clock appears only in the drift.
+
+Setting the pump's clock is asked for here (the button, or ``ask_to_set_clock`` from the window's menu and
+banner) and always confirmed first (``ui.clock_dialog``): ``set_clock_requested`` is emitted only when the
+clinician chose Set.
 """
 
 from __future__ import annotations
@@ -9,16 +14,19 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from programmer.interrogation import CLOCK_DRIFT_LIMIT_S, PumpSnapshot
+from programmer.interrogation import CLOCK_DRIFT_LIMIT_S, PumpSnapshot, computer_now
+from ui.clock_check import clock_change
+from ui.clock_dialog import ClockDialog
 from ui.comparison import schedule_text
 from ui.draft import MODE_LABELS
-from ui.format import (BATTERY_WORDS, SEVERITY_WORDS, alarm_text, drift, moment, moment_and_days, number,
-                       quantity)
+from ui.format import (BATTERY_WORDS, PUMP_CLOCK, SEVERITY_WORDS, alarm_text, dated, drift, moment_and_days,
+                       number, quantity)
+from ui.palette import BANNER
 from ui.widgets import FactGrid, heading
 
 DRIFT_WORTH_FIXING_S = CLOCK_DRIFT_LIMIT_S
-"""Above this drift the clinician is told the clock needs setting (flex steps would start late); the same
-threshold makes a write or refill review warn CLOCK_DRIFT."""
+"""Beyond this drift the page warns that the clock needs setting: the limit of the CLOCK_DRIFT check, so
+the Overview and a review never disagree (``PumpSnapshot.clock_drifts`` decides with it)."""
 
 
 class OverviewPage(QWidget):
@@ -42,10 +50,15 @@ class OverviewPage(QWidget):
         self.clock = self._group(left, "Clock", [("pump_time", "Pump time"), ("drift", "Drift")])
         self.clock_note = QLabel()
         self.clock_note.setWordWrap(True)
+        self.clock_note.setStyleSheet(f"color: {BANNER['warning'][1]};")
         self.clock.addRow("", self.clock_note)
-        self.set_clock = QPushButton("Set the pump &clock to this computer's time")
-        self.set_clock.clicked.connect(self.set_clock_requested)
+        # Alt+T: Alt+C is "Change the program"; two buttons on one letter make the first press only move the
+        # focus, and a Space after it would then set the clock.
+        self.set_clock = QPushButton("Set the pump clock to this computer's &time\u2026")
+        self.set_clock.clicked.connect(self.ask_to_set_clock)
         self.clock.addRow("", self.set_clock)
+        self.snapshot: PumpSnapshot | None = None
+        self.clock_dialog: ClockDialog | None = None
 
         self.reservoir = self._group(left, "Reservoir", [("volume", "Volume (calculated by the pump)"),
                                                          ("low_alarm", "Low-reservoir alarm"), ("empty", "Empty")])
@@ -85,38 +98,40 @@ class OverviewPage(QWidget):
 
     def show_snapshot(self, snapshot: PumpSnapshot) -> None:
         self.setEnabled(True)
+        self.snapshot = snapshot
         identity, status, active = snapshot.identity, snapshot.status, snapshot.active
         plan = snapshot.forecast()
         self.title.setText(f"Pump {identity.model} serial {identity.serial}, interrogated at "
-                           f"{moment(snapshot.computer_time)} (this computer)")
+                           f"{dated(status.pump_time, PUMP_CLOCK)}")
         self.pump.set("identity", f"{identity.model}, serial {identity.serial}, firmware {identity.firmware}, "
-                                  f"{number(identity.capacity_ml)} mL reservoir")
-        self.pump.set("limits", f"flow {number(identity.min_rate_ml_per_day)} to {number(identity.max_rate_ml_per_day)}"
-                                f" mL/day; up to {identity.max_steps_per_day} flex steps a day; cycles up to "
+                                  f"{quantity(identity.capacity_ml, 'mL')} reservoir")
+        self.pump.set("limits", f"flow {number(identity.min_rate_ml_per_day)} to "
+                                f"{quantity(identity.max_rate_ml_per_day, 'mL/day')}; up to "
+                                f"{identity.max_steps_per_day} flex steps a day; cycles up to "
                                 f"{identity.max_cycle_days} days")
         self.pump.set("battery", f"{BATTERY_WORDS.get(status.battery_status, status.battery_status)} "
-                                 f"({number(status.battery_percent, 3)} %)")
-        self.clock.set("pump_time", moment(status.pump_time))
+                                 f"({quantity(status.battery_percent, '%', 3)})")
+        self.clock.set("pump_time", dated(status.pump_time, PUMP_CLOCK))
         self.clock.set("drift", drift(snapshot.drift_s))
-        self.clock_note.setText("Set the clock: flex steps start by the pump's clock." if abs(snapshot.drift_s)
-                                > DRIFT_WORTH_FIXING_S else "")
+        self.clock_note.setText(f"Warning: more than {DRIFT_WORTH_FIXING_S // 60} min out. Flex steps start by the "
+                                "pump's clock: set it." if snapshot.clock_drifts else "")
 
         self.fill.setRange(0, int(round(status.capacity_ml * 10)))
         self.fill.setValue(int(round(status.volume_ml * 10)))
-        self.fill.setFormat(f"{number(status.volume_ml, 3)} of {number(status.capacity_ml)} mL")
-        self.reservoir.set("volume", f"{number(status.volume_ml, 4)} mL of {number(status.capacity_ml)} mL; "
-                                     f"low alarm at {number(status.low_alarm_ml)} mL")
+        self.fill.setFormat(f"{number(status.volume_ml, 3)} of {quantity(status.capacity_ml, 'mL')}")
+        self.reservoir.set("volume", f"{quantity(status.volume_ml, 'mL')} of {quantity(status.capacity_ml, 'mL')}; "
+                                     f"low alarm at {quantity(status.low_alarm_ml, 'mL')}")
         self.reservoir.set("low_alarm", "no program" if plan is None else
-                           moment_and_days(plan.low_alarm_at, plan.minutes_to_low_alarm) + " (pump clock)")
+                           moment_and_days(plan.low_alarm_at, plan.minutes_to_low_alarm, PUMP_CLOCK))
         self.reservoir.set("empty", "no program" if plan is None else
-                           moment_and_days(plan.empty_at, plan.minutes_to_empty) + " (pump clock)")
+                           moment_and_days(plan.empty_at, plan.minutes_to_empty, PUMP_CLOCK))
         if snapshot.stopped_by:  # a pump that delivers nothing counts nothing down: no dates
             for key in ("low_alarm", "empty"):
                 self.reservoir.set(key, "none: the pump is NOT DELIVERING (see Alarms)")
 
         drug = active.drug
         self.therapy.set("drug", "none: the pump holds no drug (refill it first)" if drug is None else
-                         f"{drug.name} {number(drug.concentration_per_ml)} {drug.dose_unit}/mL")
+                         f"{drug.name} {quantity(drug.concentration_per_ml, f'{drug.dose_unit}/mL')}")
         self.therapy.set("mode", MODE_LABELS.get(active.therapy.get("mode"), str(active.therapy.get("mode"))))
         unit = drug.dose_unit if drug else ""
         self.therapy.set("daily", quantity(plan.mean_daily_dose if plan else None, f"{unit}/day"))
@@ -127,9 +142,25 @@ class OverviewPage(QWidget):
         for severity in ("critical", "non_critical"):
             alarms = [a for a in status.alarms if a.severity == severity]
             self.alarms.set(severity, "\n".join(f"{SEVERITY_WORDS[severity]}: {alarm_text(a.code)} (since "
-                                                f"{moment(a.since)})" for a in alarms) or "none")
+                                                f"{dated(a.since, PUMP_CLOCK)})" for a in alarms) or "none")
         bolus = status.bolus
         self.alarms.set("bolus", "none running" if bolus is None else
-                        f"{number(bolus.delivered)} of {number(bolus.dose)} {unit} delivered, "
-                        f"{bolus.remaining_s / 60:.0f} min left")
+                        f"{number(bolus.delivered)} of {quantity(bolus.dose, unit)} delivered, "
+                        f"{quantity(round(bolus.remaining_s / 60), 'min')} left")
         self.edit.setEnabled(drug is not None)
+
+    def ask_to_set_clock(self) -> None:
+        """Show the confirmation (``ui.clock_dialog``) for the pump last shown; ``set_clock_requested`` is
+        emitted only if the clinician chooses Set. The window's menu item and banner action call this too,
+        so no path sets the clock unconfirmed."""
+        if self.snapshot is None or self.clock_dialog is not None:
+            return
+        dialog = ClockDialog(clock_change(self.snapshot, computer_now()), self)
+        dialog.accepted.connect(self.set_clock_requested)
+        dialog.finished.connect(self._clock_dialog_closed)
+        self.clock_dialog = dialog
+        dialog.open()
+
+    def _clock_dialog_closed(self) -> None:
+        dialog, self.clock_dialog = self.clock_dialog, None
+        dialog.deleteLater()

@@ -5,7 +5,9 @@ One plot item per series, created once and fed with ``setData`` (pyqtgraph's fas
 follow every keystroke. Current and proposed differ by line style and by name in the legend and the
 read-out, not by colour alone. Nothing written on a plot may hide another thing written there: the
 legend sits above the plots, the date axis has one level of labels, and the date markers' labels are
-staggered (``ui.series.stagger_labels``).
+staggered (``ui.series.stagger_labels``). Every colour written on a plot has at least 4.5:1 contrast with
+its background (``ui.palette``), every axis title its unit, and the dates are on the pump's clock, as the
+date axis's title and the read-out say.
 """
 
 from __future__ import annotations
@@ -16,23 +18,28 @@ from PySide6.QtGui import QFontMetricsF, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from programmer.planner import Plan
-from ui.format import cycle_offset, moment, number
-from ui.series import (DEFAULT_HORIZON_DAYS, RateSeries, ReservoirSeries, common_span_min, date_ticks, from_posix,
-                       rate_series, reservoir_series, stagger_labels, threshold_label_at_right)
+from ui.format import PUMP_CLOCK, cycle_offset, dated, moment, quantity
+from ui.palette import CURRENT_LINE, PLOT_BACKGROUND, PLOT_TEXT, PROPOSED_LINE, THRESHOLD_LINE, THRESHOLD_TEXT
+from ui.series import (DEFAULT_HORIZON_DAYS, TICK_FORMAT, RateSeries, ReservoirSeries, common_span_min, date_ticks,
+                       from_posix, rate_series, reservoir_series, stagger_labels, threshold_label_at_right,
+                       tick_format)
 
-CURRENT_PEN = pg.mkPen(color=(110, 110, 110), width=2, style=Qt.DashLine)
-PROPOSED_PEN = pg.mkPen(color=(0, 90, 200), width=3)
-THRESHOLD_PEN = pg.mkPen(color=(190, 120, 0), width=1, style=Qt.DotLine)
+CURRENT_PEN = pg.mkPen(color=CURRENT_LINE, width=2, style=Qt.DashLine)
+PROPOSED_PEN = pg.mkPen(color=PROPOSED_LINE, width=3)
+THRESHOLD_PEN = pg.mkPen(color=THRESHOLD_LINE, width=1, style=Qt.DotLine)
 EMPTY_RATE = RateSeries([], [])
 EMPTY_RESERVOIR = ReservoirSeries([], [], None, None)
 SERIES = (("current", "current (pump now)", CURRENT_PEN), ("proposed", "proposed (this draft)", PROPOSED_PEN))
 LABEL_FILL = (255, 255, 255, 235)
-"""Nearly opaque: a line passing behind a label must not strike through its text."""
-TICK_FORMAT = "%d %b"
+"""Nearly opaque white: a line passing behind a label must not strike through its text, and the text keeps
+its contrast against the plot's white."""
 
 
 def _plot(left: str, bottom: str, axis: pg.AxisItem | None = None) -> pg.PlotWidget:
-    plot = pg.PlotWidget(background="w", axisItems={"bottom": axis} if axis else None)
+    plot = pg.PlotWidget(background=PLOT_BACKGROUND, axisItems={"bottom": axis} if axis else None)
+    for side in ("left", "bottom"):  # pyqtgraph's default grey is about 3:1 on white
+        plot.getAxis(side).setPen(PLOT_TEXT)
+        plot.getAxis(side).setTextPen(PLOT_TEXT)
     plot.setLabel("left", left)
     plot.setLabel("bottom", bottom)
     plot.showGrid(x=True, y=True, alpha=0.25)
@@ -67,22 +74,25 @@ def _legend() -> QWidget:
 
 class _DateAxis(pg.AxisItem):
     """The reservoir plot's time axis: one tick per day, week or more (``ui.series.date_ticks``), each
-    labelled '07 Dec' and spaced so that no two labels touch."""
+    labelled '07 Dec' ('07 Dec 2026' when the view runs into another year, ``ui.series.tick_format``) and
+    spaced so that no two labels touch."""
 
     def __init__(self, orientation: str):
         super().__init__(orientation)
         self.enableAutoSIPrefix(False)  # seconds since 1970 are not a quantity to scale ("x1e+09")
+        self.format = TICK_FORMAT
 
     def tickValues(self, minVal, maxVal, size):
         if size <= 0 or maxVal <= minVal:
             return []
-        label = QFontMetricsF(self.font()).horizontalAdvance("00 Mmm")
+        self.format = tick_format(minVal, maxVal)  # pyqtgraph asks for the values, then their strings
+        label = QFontMetricsF(self.font()).horizontalAdvance(from_posix(maxVal).strftime(self.format))
         seconds_per_pixel = (maxVal - minVal) / size
         ticks = date_ticks(minVal, maxVal, 1.5 * label * seconds_per_pixel)
         return [(ticks[1] - ticks[0] if len(ticks) > 1 else 86400, ticks)]
 
     def tickStrings(self, values, scale, spacing):
-        return [from_posix(value).strftime(TICK_FORMAT) for value in values]
+        return [from_posix(value).strftime(self.format) for value in values]
 
 
 class _DateMarker(pg.InfiniteLine):
@@ -101,6 +111,7 @@ class _DateMarker(pg.InfiniteLine):
         self.setVisible(at is not None)
         if at is not None:
             self.setValue(at)
+            # The date alone: the axis title names its clock, and a longer label would not fit a small plot.
             self.label.setFormat(f"{self.name}\n{moment(from_posix(at))}")
 
     def label_size(self) -> tuple[float, float]:
@@ -127,15 +138,16 @@ class PreviewPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(_legend())
 
-        self.rate_plot = _plot("Dose rate", "Hours from day 1 00:00 of the cycle (h)")
+        self.rate_plot = _plot("Dose rate (dose unit/h)", "Hours from day 1 00:00 of the cycle (h)")
         self.rate_items = {key: self.rate_plot.plot(stepMode="center", pen=pen) for key, _, pen in SERIES}
         self.rate_readout = QLabel(" ")
         self.rate_plot.setAccessibleName("Dose rate over the cycle, current and proposed")
 
-        self.volume_plot = _plot("Reservoir (mL)", "Date (pump clock)", _DateAxis(orientation="bottom"))
+        self.volume_plot = _plot("Reservoir (mL)", f"Date ({PUMP_CLOCK})", _DateAxis(orientation="bottom"))
         self.volume_items = {key: self.volume_plot.plot(pen=pen) for key, _, pen in SERIES}
-        self.threshold = pg.InfiniteLine(angle=0, movable=False, pen=THRESHOLD_PEN, label="low alarm {value:g} mL",
-                                         labelOpts={"color": (150, 90, 0), "fill": LABEL_FILL})
+        self.threshold = pg.InfiniteLine(angle=0, movable=False, pen=THRESHOLD_PEN,
+                                         label="low alarm {value:g}\u00a0mL",
+                                         labelOpts={"color": THRESHOLD_TEXT, "fill": LABEL_FILL})
         self.volume_plot.addItem(self.threshold)
         self.markers = {(key, what): _DateMarker(f"{name} ({key})", pen)
                         for key, _, pen in SERIES for what, name in (("low", "low alarm"), ("empty", "empty"))}
@@ -220,13 +232,13 @@ class PreviewPlots(QWidget):
         for key in ("proposed", "current"):
             value = self.rates[key].at(hour)
             if value is not None:
-                parts.append(f"{key} {number(value)} {self.unit}/h")
+                parts.append(f"{key} {quantity(value, f'{self.unit}/h')}")
         return "  ".join(parts)
 
     def _volume_text(self, time: float) -> str:
-        parts = [f"{moment(from_posix(time))}:"]
+        parts = [f"{dated(from_posix(time), PUMP_CLOCK)}:"]
         for key in ("proposed", "current"):
             value = self.volumes[key].at(time)
             if value is not None:
-                parts.append(f"{key} {number(value, 3)} mL")
+                parts.append(f"{key} {quantity(value, 'mL', 3)}")
         return "  ".join(parts)

@@ -16,14 +16,16 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFrame, QGroupBox, 
                                QLineEdit, QPushButton, QScrollArea, QSizePolicy, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from programmer.checks import Finding
 from programmer.interrogation import PumpSnapshot
 from programmer.library import LoadedLibrary
-from programmer.session import Decision, review_write
+from programmer.session import Decision, WriteReview, review_write
 from ui.commit_gate import CommitGate
-from ui.comparison import compare
+from ui.comparison import Row, compare, headline
 from ui.draft import Evaluation
-from ui.format import quantity, signed_percent
+from ui.format import UNIT_SPACE
 from ui.widgets import heading
+from ui.wording import finding_text, mnemonic, mnemonic_letter
 
 if TYPE_CHECKING:
     from ui.preview import PreviewPlots
@@ -31,6 +33,18 @@ if TYPE_CHECKING:
 TABLE_TO_PLOTS = (3, 2)
 """How the review splits its width: the comparison table gets the larger part, because every figure in it
 must be read in full (it wraps, never elides), while the plots stay readable at a smaller size."""
+NAME_LABEL = "Clinician's &name:"
+CONFIRM_TEXT = "I have reviewed the &change and the pump should now run the proposed program"
+BACK_TEXT = "&Back to editing"
+WRITE_TEXT = "&Write to the pump"
+RESERVED_LETTERS = frozenset("pv12345r")
+"""Mnemonics the window around this page uses while it is shown: the menus &Pump and &View, the tabs &1 to
+&5 and the banner's &Reconnect. A letter used twice makes Qt only move the focus between its owners, never
+act (Alt+P once focused the confirmation without ticking it), so this page's letters avoid these."""
+PAGE_LETTERS = frozenset(mnemonic_letter(text) for text in (NAME_LABEL, CONFIRM_TEXT, BACK_TEXT, WRITE_TEXT))
+DOSE_FIELDS = ("therapy", "therapy.daily_dose")
+"""The fields of the findings about the daily dose itself (its limits and its changes): their figure is the
+typed dose rounded, so their acknowledgement repeats the dose as typed."""
 
 
 class ComparisonTable(QTableWidget):
@@ -42,6 +56,8 @@ class ComparisonTable(QTableWidget):
         super().__init__(0, 4)
         self.setHorizontalHeaderLabels(["Figure", "Now on the pump", "Proposed", "Changed?"])
         self.setAccessibleName("Current and proposed program side by side")
+        self.setAccessibleDescription("Each figure now on the pump and as proposed; the last column says whether "
+                                      "it changed.")
         self.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.setTabKeyNavigation(False)
         self.setWordWrap(True)
@@ -67,6 +83,9 @@ class ComparisonTable(QTableWidget):
 
 
 class ReviewPage(QWidget):
+    """One review at a time, each from a clean slate (``start``): a write is signed, confirmed and its
+    warnings acknowledged for itself, never with what was ticked or typed for the one before."""
+
     commit_requested = Signal(object, str)   # the WriteReview with its override reason, the clinician
     back_requested = Signal()
 
@@ -75,8 +94,13 @@ class ReviewPage(QWidget):
         self.library = library
         self.snapshot: PumpSnapshot | None = None
         self.gate: CommitGate | None = None
+        self.entered: str | None = None
         self.writing = False
+        self.link_busy = False
+        self.notice = ""
+        """Why the last attempt did not go out (refused by the link or the checks); kept until the next."""
         self._ack_widgets: list[tuple[QCheckBox, QLineEdit]] = []
+        self._warnings_list: QWidget | None = None
         self._build()
         self.setEnabled(False)
 
@@ -98,49 +122,58 @@ class ReviewPage(QWidget):
         self.warnings_box = QGroupBox("Warnings: each needs your acknowledgement and a reason (recorded)")
         self.warnings_layout = QVBoxLayout(self.warnings_box)
         column.addWidget(self.warnings_box)
-
-        sign = QGroupBox("Write")
-        sign_layout = QVBoxLayout(sign)
-        name_row = QHBoxLayout()
-        name_label = QLabel("Clinician's &name:")
-        self.clinician = QLineEdit()
-        self.clinician.setAccessibleName("Clinician's name")
-        self.clinician.setPlaceholderText("recorded in the audit log with this change")
-        name_label.setBuddy(self.clinician)
-        name_row.addWidget(name_label)
-        name_row.addWidget(self.clinician, 1)
-        sign_layout.addLayout(name_row)
-        self.confirm = QCheckBox("I have reviewed the change and the pump should now run the &proposed program")
-        sign_layout.addWidget(self.confirm)
-        self.blockers = QLabel()
-        self.blockers.setWordWrap(True)
-        sign_layout.addWidget(self.blockers)
-        buttons = QHBoxLayout()
-        self.back = QPushButton("&Back to editing")
-        self.back.clicked.connect(self.back_requested)
-        self.write = QPushButton("&Write to the pump")
-        self.write.setShortcut(QKeySequence("Ctrl+Return"))
-        self.write.setToolTip("Write, then read back and verify (Ctrl+Enter)")
-        self.write.clicked.connect(self._write)
-        buttons.addWidget(self.back)
-        buttons.addStretch(1)
-        buttons.addWidget(self.write)
-        sign_layout.addLayout(buttons)
-        column.addWidget(sign)
-        self.clinician.textChanged.connect(self._gate_changed)
-        self.confirm.toggled.connect(self._gate_changed)
-
+        column.addWidget(self._signature())
         column.addStretch(1)
         # On a short screen the column scrolls as a whole, never the table inside it: the clinician reads
-        # every row, then the warnings, then signs, in one movement (and Tab scrolls to each field).
+        # every row, then the warnings, then signs, in one movement (and Tab scrolls to each field). The
+        # scroll area itself is no tab stop: it has nothing to act on and shows no focus.
         scroll = QScrollArea()
         scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setFocusPolicy(Qt.NoFocus)
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
         splitter.addWidget(scroll)
         self.splitter = splitter
         self.plots: PreviewPlots | None = None  # built at the first review: plots cost start-up time
         self._split_pending = False
+
+    def _signature(self) -> QGroupBox:
+        """The clinician's name, the confirmation, and the buttons."""
+        sign = QGroupBox("Write")
+        layout = QVBoxLayout(sign)
+        name_row = QHBoxLayout()
+        name_label = QLabel(NAME_LABEL)
+        self.clinician = QLineEdit()
+        self.clinician.setPlaceholderText("recorded in the audit log with this change")
+        _describe(self.clinician, "Clinician's name", "Required: recorded in the audit log with this change.")
+        name_label.setBuddy(self.clinician)
+        name_row.addWidget(name_label)
+        name_row.addWidget(self.clinician, 1)
+        layout.addLayout(name_row)
+        self.confirm = QCheckBox(CONFIRM_TEXT)
+        _describe(self.confirm, "Confirm the change",
+                  "Required: tick to confirm that the pump should now run the proposed program.")
+        layout.addWidget(self.confirm)
+        self.blockers = QLabel()
+        self.blockers.setWordWrap(True)
+        self.blockers.setAccessibleName("What is needed before writing")
+        layout.addWidget(self.blockers)
+        buttons = QHBoxLayout()
+        self.back = QPushButton(BACK_TEXT)
+        _describe(self.back, "Back to editing", "Return to the editor; nothing is written.")
+        self.back.clicked.connect(self.back_requested)
+        self.write = QPushButton(WRITE_TEXT)
+        self.write.setShortcut(QKeySequence("Ctrl+Return"))
+        self.write.setToolTip("Write, then read back and verify (Ctrl+Enter)")
+        _describe(self.write, "Write to the pump", "Write, then read back and verify (Ctrl+Enter).")
+        self.write.clicked.connect(self._write)
+        buttons.addWidget(self.back)
+        buttons.addStretch(1)
+        buttons.addWidget(self.write)
+        layout.addLayout(buttons)
+        self.clinician.textChanged.connect(self._gate_changed)
+        self.confirm.toggled.connect(self._gate_changed)
+        return sign
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -156,20 +189,50 @@ class ReviewPage(QWidget):
         self.splitter.setSizes([table, width - table])  # in pixels: QSplitter does not scale a bare ratio
         self._split_pending = False
 
+    # --- one review ------------------------------------------------------------------------------
+
     def start(self, evaluation: Evaluation, snapshot: PumpSnapshot) -> None:
-        """Show a reviewable evaluation; acknowledgements and the confirmation start unticked."""
-        self.snapshot = snapshot
+        """Show a reviewable evaluation from a clean slate: the name empty, nothing ticked, no reasons,
+        every input enabled (``_clear``)."""
         review = evaluation.review
-        self.gate = CommitGate.for_review(review)
-        self.setEnabled(True)
-        self.writing = False
-        rows, change = compare(review.current_plan, review.plan)
-        unit = review.plan.program.drug.dose_unit
-        old = review.current_plan
-        self.change.setText(f"Daily dose {quantity(old.mean_daily_dose if old else None, f'{unit}/day')} \u2192 "
-                            f"{quantity(review.plan.mean_daily_dose, f'{unit}/day')} ({signed_percent(change)})")
+        self._clear()
+        self.snapshot, self.entered = snapshot, evaluation.entered
+        rows, _change = compare(review.current_plan, review.plan)
+        self._show_headline(headline(review, evaluation.entered))
         self._fill_table(rows)
-        self._fill_warnings()
+        self.gate = CommitGate.for_review(review)
+        self._fill_warnings(review.plan.program.drug.dose_unit)
+        self._show_plots(review)
+        self._set_tab_order()
+        self.setEnabled(True)
+        self._gate_changed()
+
+    def finish(self) -> None:
+        """Close the review (its write is done, or it no longer describes the pump): nothing of it stays
+        on the page, which is disabled until the next ``start``."""
+        self._clear()
+        self._show_headline("")
+        self._fill_table([])
+        self._fill_warnings("")
+        if self.plots is not None:
+            self.plots.show_plans(None, None)
+        self.setEnabled(False)
+
+    def _clear(self) -> None:
+        """Forget the last review's signature and state. The gate goes first, so the widgets' signals
+        below change no gate."""
+        self.gate = None
+        self.snapshot = self.entered = None
+        self.notice = ""
+        self.clinician.clear()
+        self.confirm.setChecked(False)
+        self.set_writing(False)
+
+    def _show_headline(self, text: str) -> None:
+        self.change.setText(text)
+        self.change.setAccessibleName(text)
+
+    def _show_plots(self, review: WriteReview) -> None:
         if self.plots is None:
             from ui.preview import PreviewPlots  # pyqtgraph loads here, not at start-up
 
@@ -181,10 +244,8 @@ class ReviewPage(QWidget):
             if self.isVisible():
                 self._split()
         self.plots.show_plans(review.current_plan, review.plan)
-        self.confirm.setChecked(False)
-        self._gate_changed()
 
-    def _fill_table(self, rows) -> None:
+    def _fill_table(self, rows: list[Row]) -> None:
         self.table.setRowCount(len(rows))
         bold = QFont(self.table.font())
         bold.setBold(True)
@@ -198,61 +259,122 @@ class ReviewPage(QWidget):
                         item.setBackground(Qt.yellow)
                 self.table.setItem(index, column, item)
 
-    def _fill_warnings(self) -> None:
-        while self.warnings_layout.count():
-            widget = self.warnings_layout.takeAt(0).widget()
-            if widget is not None:
-                widget.deleteLater()
-        self._ack_widgets = []
-        for number, ack in enumerate(self.gate.acknowledgements, 1):
-            text = QLabel(f"{number}. {ack.finding.message}")
-            text.setWordWrap(True)
-            check = QCheckBox(f"I acknowledge warning {number} ({ack.finding.code})")
-            reason = QLineEdit()
-            reason.setPlaceholderText("reason for going ahead (required)")
-            reason.setAccessibleName(f"Reason for overriding warning {number}")
-            check.toggled.connect(self._gate_changed)
-            reason.textChanged.connect(self._gate_changed)
-            for widget in (text, check, reason):
-                self.warnings_layout.addWidget(widget)
-            self._ack_widgets.append((check, reason))
+    def _fill_warnings(self, unit: str) -> None:
+        """A new list of warnings, each with its own acknowledgement and reason. The old list is hidden at
+        once (it is deleted later): a hidden widget is no tab stop and no mnemonic."""
+        if self._warnings_list is not None:
+            self._warnings_list.hide()
+            self.warnings_layout.removeWidget(self._warnings_list)
+            self._warnings_list.deleteLater()
+        self._warnings_list = QWidget()
+        layout = QVBoxLayout(self._warnings_list)
+        layout.setContentsMargins(0, 0, 0, 0)
+        taken = set(RESERVED_LETTERS | PAGE_LETTERS)
+        acknowledgements = [] if self.gate is None else self.gate.acknowledgements
+        self._ack_widgets = [self._warning(layout, number, ack.finding, unit, taken)
+                             for number, ack in enumerate(acknowledgements, 1)]
         if not self._ack_widgets:
-            self.warnings_layout.addWidget(QLabel("None: no soft limit is crossed."))
+            layout.addWidget(QLabel("None: no soft limit is crossed."))
+        self.warnings_layout.addWidget(self._warnings_list)
+
+    def _warning(self, layout: QVBoxLayout, number: int, finding: Finding, unit: str,
+                 taken: set[str]) -> tuple[QCheckBox, QLineEdit]:
+        """One warning in words, its acknowledgement and its labelled reason field."""
+        words = finding_text(finding)
+        text = QLabel(f"{number}. {words}")
+        text.setWordWrap(True)
+        acknowledge = f"Acknowledge warning {number}"
+        if self.entered is not None and finding.field in DOSE_FIELDS:
+            acknowledge += f" (the daily dose as typed: {self.entered}{UNIT_SPACE}{unit}/day)"
+        check = QCheckBox(mnemonic(acknowledge, taken))
+        _describe(check, f"Acknowledge warning {number}", words)
+        reason_row = QHBoxLayout()
+        label = QLabel(mnemonic(f"Reason for warning {number}:", taken))
+        reason = QLineEdit()
+        reason.setPlaceholderText("why going ahead is right (required)")
+        _describe(reason, f"Reason for overriding warning {number}",
+                  "Required: recorded in the audit log with the warning.")
+        label.setBuddy(reason)
+        reason_row.addWidget(label)
+        reason_row.addWidget(reason, 1)
+        check.toggled.connect(self._gate_changed)
+        reason.textChanged.connect(self._gate_changed)
+        layout.addWidget(text)
+        layout.addWidget(check)
+        layout.addLayout(reason_row)
+        return check, reason
+
+    def _set_tab_order(self) -> None:
+        """Tab follows the page as it is read: the figures, each warning's acknowledgement and reason,
+        then the signature and the buttons."""
+        chain = [self.table, *(widget for pair in self._ack_widgets for widget in pair),
+                 self.clinician, self.confirm, self.back, self.write]
+        for first, second in zip(chain, chain[1:]):
+            QWidget.setTabOrder(first, second)
+
+    # --- the gate and the write ------------------------------------------------------------------
 
     def _gate_changed(self) -> None:
-        if self.gate is None:
+        gate = self.gate
+        if gate is None:
+            self.write.setEnabled(False)
+            self.blockers.setText(self.notice)
             return
-        for ack, (check, reason) in zip(self.gate.acknowledgements, self._ack_widgets):
+        for ack, (check, reason) in zip(gate.acknowledgements, self._ack_widgets):
             ack.acknowledged = check.isChecked()
             ack.reason = reason.text()
-        self.gate.clinician = self.clinician.text()
-        self.gate.confirmed = self.confirm.isChecked()
-        blockers = self.gate.blockers()
-        self.write.setEnabled(not blockers and not self.writing)
-        self.blockers.setText("Ready to write." if not blockers else "Before writing: " + "; ".join(blockers) + ".")
+        gate.clinician = self.clinician.text()
+        gate.confirmed = self.confirm.isChecked()
+        blockers = gate.blockers()
+        self.write.setEnabled(not blockers and not self.writing and not self.link_busy)
+        self.blockers.setText(" ".join(filter(None, (self.notice, self._state(blockers)))))
+
+    def _state(self, blockers: list[str]) -> str:
+        """What stands between the clinician and the write, in words."""
+        if self.writing:
+            return "Writing to the pump: wait for the read-back."
+        said = [] if not blockers else ["Before writing: " + "; ".join(blockers) + "."]
+        if self.link_busy:
+            said.append("Wait: the programmer is busy with the pump (see the status bar); Write is available "
+                        "when it is done.")
+        return " ".join(said) or "Ready to write."
 
     def _write(self) -> None:
-        if self.gate is None or not self.gate.ready or self.writing:
+        if self.gate is None or not self.gate.ready or self.writing or self.link_busy:
             return
         program = self.gate.review.program
         review = review_write(self.snapshot, program, self.library, self.gate.override_reason())
         if review.decision is not Decision.PROCEED:  # the same snapshot and program: cannot differ, but never assume
-            self.blockers.setText("The checks no longer allow this write: "
-                                  + "; ".join(f.message for f in review.report.findings))
+            self.notice = ("The checks no longer allow this write: "
+                           + "; ".join(finding_text(f) for f in review.report.findings) + ".")
+            self._gate_changed()
             return
+        self.notice = ""
         self.set_writing(True)
         self.commit_requested.emit(review, self.gate.clinician.strip())
 
     def set_writing(self, writing: bool) -> None:
-        """While a write runs nothing here can change; afterwards the page is done with (a new review starts
-        from the editor)."""
+        """While a write runs nothing here can change; after one that failed, everything can again, so
+        the clinician can retry (the name, ticks and reasons stay)."""
         self.writing = writing
         for widget in (self.clinician, self.confirm, self.back, self.warnings_box):
             widget.setEnabled(not writing)
         self._gate_changed()
 
-    def finish(self) -> None:
-        self.gate = None
-        self.writing = False
-        self.write.setEnabled(False)
-        self.setEnabled(False)
+    def set_link_busy(self, busy: bool) -> None:
+        """The pump link is (or is no longer) serving another request: a write asked for now would not be
+        taken, so Write waits for it."""
+        self.link_busy = busy
+        self._gate_changed()
+
+    def write_refused(self, reason: str) -> None:
+        """The write was not sent (the link refused the request): the page is usable again and says why,
+        rather than staying locked as if the pump were being written."""
+        self.notice = f"Not written, nothing was sent to the pump: {reason}."
+        self.set_writing(False)
+
+
+def _describe(widget: QWidget, name: str, description: str) -> None:
+    """What a screen reader says for an input: its name, and what it is for."""
+    widget.setAccessibleName(name)
+    widget.setAccessibleDescription(description)

@@ -107,6 +107,15 @@ def from_posix(seconds: float) -> datetime:
 
 
 TICK_STEPS_DAYS = (1, 2, 7, 14, 28)
+TICK_FORMAT = "%d %b"
+TICK_FORMAT_WITH_YEAR = "%d %b %Y"
+
+
+def tick_format(first: float, last: float) -> str:
+    """How the date axis labels its ticks over the view from ``first`` to ``last`` (POSIX seconds): '07 Dec',
+    or '07 Dec 2026' when the view runs into another year, so a forecast from December into January never
+    reads as going back to the start of the same year."""
+    return TICK_FORMAT if from_posix(first).year == from_posix(last).year else TICK_FORMAT_WITH_YEAR
 
 
 def date_ticks(first: float, last: float, min_gap_s: float) -> list[float]:

@@ -1,15 +1,83 @@
 """Small widgets every screen uses: headings that scale with the system font, problem labels that say
-the reason in words (with an icon, never colour alone), and read-only "label: value" grids."""
+the reason in words (with an icon, never colour alone) in a place kept for them, number fields that select
+their whole text on arriving, read-only "label: value" grids, and the application's one style sheet: the
+focus ring and the validation marks."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QAbstractSpinBox, QFormLayout, QLabel, QLineEdit, QStyle, QWidget
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtGui import QFont, QIcon
+from PySide6.QtWidgets import (QAbstractSpinBox, QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QSizePolicy,
+                               QStyle, QWidget)
 
 from ui.draft import Problem
+from ui.palette import BANNER
 
 SEVERITY_PREFIX = {"error": "Not allowed: ", "warning": "Warning (acknowledge at review): "}
+
+FOCUS = "#0047ab"
+"""The focus ring: a strong blue, far in hue from the red and amber of the validation marks, at least 4.5:1
+against every background it is drawn on (tests/test_ui_flex_keys.py checks with ``ui.palette``)."""
+ERROR_TINT, ERROR = BANNER["error"]
+WARNING_TINT, WARNING = BANNER["warning"]
+"""A field with a problem: its border (and the reason's text) in these colours, its inside tinted, as the
+banner says errors and warnings, so one colour means one thing everywhere."""
+FIELD_BORDER = "#6e6e6e"
+FIELD_BACKGROUND = "#ffffff"
+TEXT = "#000000"
+SELECTION = "#cfe2ff"
+"""The selected row of a table: pale, so its black text keeps its contrast (Qt's default highlight, #308cc6
+behind white text, is about 3.6:1)."""
+DISABLED_TEXT = "#5c5c5c"
+"""Greyed text that can still be read (Qt's default #bebebe on #efefef is about 1.6:1): the Review button
+says what it would do even while it cannot."""
+WINDOW = "#efefef"
+"""The window background the colours are checked against (Qt's Fusion palette, which the application uses)."""
+
+QT_IMAGES = ":/qt-project.org/styles/commonstyle/images/"
+"""Qt's own arrow images: a spin box whose border a style sheet sets must be given its arrows too. In a table
+cell there is no room for them (and Up and Down move between rows there): they are given no width, which,
+unlike ``QAbstractSpinBox.NoButtons``, leaves a styled spin box its text."""
+FIELDS = "QLineEdit, QAbstractSpinBox, QComboBox"
+VIEWS = "QTableView, QListView, QTreeView"
+"""Not QAbstractItemView: a table's header is one too, and a border and padding would cut its text."""
+STYLE_SHEET = f"""
+{FIELDS} {{ border: 1px solid {FIELD_BORDER}; border-radius: 2px; padding: 2px;
+           background: {FIELD_BACKGROUND}; color: {TEXT}; }}
+QLineEdit[problem="error"], QAbstractSpinBox[problem="error"], QComboBox[problem="error"] {{
+    border: 2px solid {ERROR}; padding: 1px; background: {ERROR_TINT}; }}
+QLineEdit[problem="warning"], QAbstractSpinBox[problem="warning"], QComboBox[problem="warning"] {{
+    border: 2px solid {WARNING}; padding: 1px; background: {WARNING_TINT}; }}
+{VIEWS} {{ border: 1px solid {FIELD_BORDER}; padding: 2px; selection-background-color: {SELECTION};
+         selection-color: {TEXT}; }}
+QTableView[problem="error"] {{ border: 2px solid {ERROR}; padding: 1px; }}
+QTableView[problem="warning"] {{ border: 2px solid {WARNING}; padding: 1px; }}
+QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{ subcontrol-origin: padding; width: 16px;
+    border-left: 1px solid {FIELD_BORDER}; background: #f4f4f4; }}
+QAbstractSpinBox::up-button {{ subcontrol-position: top right; }}
+QAbstractSpinBox::down-button {{ subcontrol-position: bottom right; }}
+QAbstractSpinBox::up-arrow {{ image: url({QT_IMAGES}arrow-up-16.png); width: 9px; height: 9px; }}
+QAbstractSpinBox::down-arrow {{ image: url({QT_IMAGES}arrow-down-16.png); width: 9px; height: 9px; }}
+QTableView QAbstractSpinBox::up-button, QTableView QAbstractSpinBox::down-button {{ width: 0px; border: none; }}
+QTableView QAbstractSpinBox::up-arrow, QTableView QAbstractSpinBox::down-arrow {{ image: none; width: 0px; }}
+QPushButton {{ border: 1px solid {FIELD_BORDER}; border-radius: 3px; padding: 4px 12px; background: #f8f8f8;
+               color: {TEXT}; }}
+QPushButton:pressed {{ background: #dcdcdc; }}
+QPushButton:disabled {{ border-style: dashed; background: {WINDOW}; }}
+QCheckBox {{ border: 3px solid transparent; padding: 1px; }}
+QWidget:disabled {{ color: {DISABLED_TEXT}; }}
+QLineEdit:focus, QAbstractSpinBox:focus, QComboBox:focus, QTableView:focus, QListView:focus, QTreeView:focus,
+QPushButton:focus {{
+    border: 3px solid {FOCUS}; padding: 0px; }}
+QPushButton:focus {{ padding: 2px 10px; }}
+QCheckBox:focus {{ border-color: {FOCUS}; }}
+"""
+"""The application's style sheet (``QApplication.setStyleSheet``), one place for how focus and problems look.
+
+Focus is a 3 px ring in ``FOCUS``; a problem is a 2 px red or amber border with a tinted inside (and an icon
+and the reason in words, never colour alone). A field that is both shows both: the ring replaces the border,
+the tint and the icon stay. Each state keeps border plus padding at 3 px, so gaining focus or a problem never
+moves the text or resizes the field. The focus rules come last so they win over the problem ones."""
 
 
 def heading(text: str, scale: float = 1.25) -> QLabel:
@@ -33,31 +101,144 @@ def problems_text(problems: list[Problem]) -> str:
     return "\n".join(SEVERITY_PREFIX[p.severity] + p.text for p in problems)
 
 
-class ProblemLabel(QLabel):
-    """The reason an entry is not accepted, shown under it; hidden when there is none.
+def worst(problems: list[Problem]) -> str:
+    return "error" if any(p.severity == "error" for p in problems) else "warning"
 
-    It also becomes the accessible description of the field it belongs to, so a screen reader says why.
+
+def mark_field(field: QWidget, problems: list[Problem]) -> None:
+    """Mark an entry with its problems: the style sheet's border and tint, and the reasons as its tooltip and
+    accessible description, so a screen reader says why."""
+    text = problems_text(problems)
+    if field.toolTip() != text or field.property("problem") is None:
+        field.setAccessibleDescription(text)
+        field.setToolTip(text)
+        mark(field, worst(problems) if problems else "")
+
+
+def mark(widget: QWidget, severity: str) -> None:
+    """Set the ``problem`` property the style sheet draws ("error", "warning" or "" for none)."""
+    if widget.property("problem") != severity:
+        widget.setProperty("problem", severity)
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+
+
+class ReservedText(QScrollArea):
+    """Text in a place of fixed height, kept whether there is text or not: text that appears, grows or goes
+    never moves what is around it (an entry that jumps under the eye or the pointer as a warning comes and
+    goes invites a slip). A text longer than the place scrolls inside it."""
+
+    def __init__(self, lines: int):
+        super().__init__()
+        self.lines = lines
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.setWidget(self.label)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setFocusPolicy(Qt.NoFocus)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def setText(self, text: str) -> None:
+        self.label.setText(text)
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self._height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, self._height())
+
+    def _height(self) -> int:
+        margins = self.label.contentsMargins()
+        return self.lines * self.label.fontMetrics().lineSpacing() + margins.top() + margins.bottom()
+
+
+class ProblemLabel(ReservedText):
+    """The reason an entry is not accepted, shown under it in a place kept for it; empty when there is none.
+
+    The field is marked too (``mark_field``) and, in a line edit, shows an icon inside it, which stays while
+    the field has focus and the focus ring replaces the problem's border.
     """
 
-    def __init__(self, field: QWidget | None = None):
-        super().__init__()
+    def __init__(self, field: QWidget | None = None, lines: int = 2):
+        super().__init__(lines)
         self.field = field
-        self.setWordWrap(True)
-        self.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.hide()
+        self._shown: str | None = None
+        self._icon = field.addAction(QIcon(), QLineEdit.TrailingPosition) if isinstance(field, QLineEdit) else None
+        if self._icon is not None:
+            self._icon.setVisible(False)
 
     def show_problems(self, problems: list[Problem]) -> None:
         text = problems_text(problems)
+        if text == self._shown:
+            return  # unchanged (the text names each severity): most keystrokes in a cell change nothing here
+        self._shown = text
         self.setText(text)
-        self.setVisible(bool(text))
-        worst = "error" if any(p.severity == "error" for p in problems) else "warning"
-        self.setStyleSheet("" if not text else ("color: #a00000;" if worst == "error" else "color: #8a5a00;"))
+        self.label.setStyleSheet(f"color: {ERROR if worst(problems) == 'error' else WARNING};" if text else "")
         if self.field is not None:
-            self.field.setAccessibleDescription(text)
-            self.field.setToolTip(text)
-        if isinstance(self.field, (QLineEdit, QAbstractSpinBox)):
-            self.field.setStyleSheet("" if not text else "border: 2px solid #a00000;" if worst == "error"
-                                     else "border: 2px solid #c08000;")
+            mark_field(self.field, problems)
+        if self._icon is not None:
+            self._icon.setIcon(problem_icon(self.field, worst(problems)) if text else QIcon())
+            self._icon.setVisible(bool(text))
+
+
+class SelectAllOnFocus(QObject):
+    """Selects a number field's whole text whenever it gains focus, so that digits typed replace the old
+    dose rather than join it ("187.5", then "200" typed, must never become 187.52).
+
+    By Tab, by a click (only the click that gives focus: a second one places the cursor, as anywhere else),
+    when a screen puts focus there, and by the mnemonic of ``label`` (its buddy), also when the field has
+    focus already, which Qt's buddy does not report to the field. Not when focus comes back from a menu or
+    a popup: that is not arriving at the field, and a selection made before it is kept.
+    """
+
+    def __init__(self, field: QLineEdit | QAbstractSpinBox, label: QLabel | None = None):
+        super().__init__(field)
+        self.field = field
+        self.text = field.lineEdit() if isinstance(field, QAbstractSpinBox) else field  # where clicks land
+        self._click_gives_focus = False
+        self._in_that_click = False
+        field.installEventFilter(self)
+        if self.text is not field:
+            self.text.installEventFilter(self)
+        if label is not None:
+            label.setBuddy(field)
+            label.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Shortcut and watched not in (self.field, self.text):
+            self.field.selectAll()  # the label's mnemonic; the label then gives the field focus, if it has none
+        elif kind == QEvent.FocusIn and watched is self.field:
+            self._arrived(event.reason())
+        elif kind == QEvent.FocusOut and watched is self.field:
+            self._click_gives_focus = self._in_that_click = False
+        elif kind == QEvent.MouseButtonPress:
+            return self._pressed(watched)
+        elif kind in (QEvent.MouseMove, QEvent.MouseButtonRelease) and self._in_that_click:
+            self._in_that_click = kind != QEvent.MouseButtonRelease
+            return True  # that click selected everything: no drag may shrink the selection
+        return False
+
+    def _arrived(self, reason: Qt.FocusReason) -> None:
+        if reason == Qt.MouseFocusReason:
+            self._click_gives_focus = True  # its press comes next: it selects instead of placing the cursor
+        elif reason not in (Qt.PopupFocusReason, Qt.MenuBarFocusReason):
+            self.field.selectAll()
+
+    def _pressed(self, watched: QObject) -> bool:
+        giving_focus, self._click_gives_focus = self._click_gives_focus, False
+        if giving_focus and watched is self.text:
+            self.field.selectAll()
+            self._in_that_click = True
+            return True
+        return False
 
 
 class FactGrid(QFormLayout):
