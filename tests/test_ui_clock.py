@@ -22,6 +22,7 @@ from test_ui_fakes import PUMP_TIME, no_window_left_open, program, snapshot  # n
 from ui.clock_check import SET_CLOCK_ACTION_TEXT, clock_change, clock_warning, drift_sentence
 from ui.emulator import set_up_demo_patient
 from ui.main_window import MainWindow
+from ui.mnemonics import mnemonic_letter
 from ui.overview import OverviewPage
 
 pytestmark = pytest.mark.usefixtures("no_window_left_open")
@@ -35,11 +36,6 @@ FLEX = program({"mode": "flex", "steps": [{"start": "00:00", "dose_per_hour": 6}
 def drifting(drift: timedelta, current=None):
     """The fake pump (Mon 02 Mar 2026 00:00, cycle at day 1 00:00) read by a computer ``drift`` behind it."""
     return replace(snapshot(current), computer_time=PUMP_TIME - drift)
-
-
-def mnemonic(text: str) -> str | None:
-    match = re.search(r"&([^&])", text.replace("&&", ""))
-    return match[1].lower() if match else None
 
 
 # --- the check, without a window -------------------------------------------------------------------
@@ -102,7 +98,7 @@ def test_the_overviews_keys_are_its_own_and_the_clock_is_set_only_by_the_set_but
     page = OverviewPage()
     qtbot.addWidget(page)
     page.show_snapshot(drifting(-BEHIND, FLEX))
-    letters = [mnemonic(w.text()) for w in page.findChildren(QAbstractButton) + page.findChildren(QLabel)]
+    letters = [mnemonic_letter(w.text()) for w in page.findChildren(QAbstractButton) + page.findChildren(QLabel)]
     letters = [letter for letter in letters if letter]
     assert len(letters) == len(set(letters)) == 3
     assert not set(letters) & {"p", "v", "s", "r"}  # the menus &Pump and &View, the banner's actions

@@ -16,7 +16,7 @@ from ui.draft import Draft, evaluate
 from ui.emulator import set_up_demo_patient
 from ui.main_window import OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, MainWindow
 from ui.review import ReviewPage
-from ui.wording import mnemonic_letter
+from ui.mnemonics import mnemonic_letter
 
 pytestmark = pytest.mark.usefixtures("no_window_left_open")
 LIBRARY = load_library()

@@ -19,7 +19,8 @@ from programmer.pump import Reservoir
 from programmer.session import RefillRequest, review_refill, review_write
 from test_docs import emitted_check_codes
 from test_ui_fakes import BACLOFEN, PUMP_TIME, program, snapshot
-from ui.wording import finding_text, mnemonic, mnemonic_letter
+from ui.mnemonics import mnemonic, mnemonic_letter
+from ui.wording import finding_text
 
 LIBRARY = load_library()
 LIMITS = snapshot().limits  # an ITB-20: 0.048 to 24 mL/day, 13 steps a day, cycles of up to 7 days

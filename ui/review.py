@@ -25,7 +25,8 @@ from ui.comparison import Row, compare, headline
 from ui.draft import Evaluation
 from ui.format import UNIT_SPACE
 from ui.widgets import heading
-from ui.wording import finding_text, mnemonic, mnemonic_letter
+from ui.mnemonics import mnemonic, mnemonic_letter
+from ui.wording import finding_text
 
 if TYPE_CHECKING:
     from ui.preview import PreviewPlots

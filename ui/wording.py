@@ -1,4 +1,4 @@
-"""Check findings in the words a clinician uses, and the keyboard letters of a screen's labels. No Qt.
+"""Check findings in the words a clinician uses. No Qt.
 
 The domain's messages are written for the command line and the audit log: they name document fields
 (``therapy.daily_dose``), codes and command-line options, which a script or a reviewer needs. A
@@ -134,26 +134,3 @@ def finding_text(finding: Finding) -> str:
         if match:
             return plain(_filled(template, match))
     return plain(finding.message)
-
-
-# --- keyboard letters ------------------------------------------------------------------------------------
-
-
-def mnemonic(text: str, taken: set[str]) -> str:
-    """``text`` with ``&`` before a letter no other control uses (the start of a word if one is free, else
-    any letter), that letter added to ``taken``; without a mnemonic when every letter is taken. Two
-    controls sharing a letter make Qt only move the focus between them, never act, so a letter is given
-    once or not at all."""
-    starts = [m.start() for m in re.finditer(r"\b[A-Za-z]", text)]
-    for index in starts + [i for i, c in enumerate(text) if c.isalpha() and c.isascii() and i not in starts]:
-        letter = text[index].lower()
-        if letter not in taken:
-            taken.add(letter)
-            return text[:index].replace("&", "&&") + "&" + text[index:].replace("&", "&&")
-    return text.replace("&", "&&")
-
-
-def mnemonic_letter(text: str) -> str | None:
-    """The letter ``&`` marks in ``text`` (lower case), or None; ``&&`` is a literal ampersand."""
-    marked = re.search(r"&([^&])", text.replace("&&", ""))
-    return None if marked is None else marked[1].lower()
