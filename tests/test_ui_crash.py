@@ -101,6 +101,7 @@ def test_an_exception_in_a_slot_is_logged_shown_and_the_pump_read_again(qtbot, w
     assert "Where: in faulty_slot (tests/test_ui_crash.py:" in text
     assert f"The full report is in the log file:\n{log_file}" in text
     assert "read again from the pump" in text and "review that was open has been closed" in text
+    assert "change being edited was discarded" in text and window.editor.daily_dose.text() == "150"
     assert dialog.icon() == QMessageBox.Critical and dialog.isModal() and visible_message_boxes() == [dialog]
     logged = log_file.read_text(encoding="utf-8")
     assert "ERROR uncaught exception: ZeroDivisionError: division by zero in faulty_slot" in logged

@@ -92,9 +92,9 @@ def test_a_warning_needs_acknowledgement_and_reason_before_commit():
     assert result.can_review and [w.code for w in result.warnings] == ["CHANGE_ABOVE_SOFT_LIMIT"]
     gate = CommitGate.for_review(result.review)
     gate.clinician, gate.confirmed = "Dr Osei", True
-    assert gate.blockers() == ["acknowledge the warning CHANGE_ABOVE_SOFT_LIMIT"]
+    assert gate.blockers() == ["tick \u201cAcknowledge warning 1\u201d"]
     gate.acknowledgements[0].acknowledged = True
-    assert gate.blockers() == ["type a reason for overriding CHANGE_ABOVE_SOFT_LIMIT"]
+    assert gate.blockers() == ["type a reason for warning 1"]
     gate.acknowledgements[0].reason = "  titration agreed with the spasticity team  "
     assert gate.ready
     assert gate.override_reason() == "CHANGE_ABOVE_SOFT_LIMIT: titration agreed with the spasticity team"

@@ -40,7 +40,7 @@ def test_editing_a_flex_step_updates_figures_and_plots(editor):
     type_cell(editor, 1, DOSE, "10")
     # 5*6 + 10*8 + 6*8 + 7*2 = 172 mcg/day; 172 / 500 = 0.344 mL/day; +10.3 % from 156
     assert editor.figures.values["daily"].text() == "172\u00a0mcg/day   (now 156\u00a0mcg/day)"
-    assert editor.figures.values["change"].text() == "+10.3 %"
+    assert editor.figures.values["change"].text() == "+10.3\u00a0%"
     assert editor.figures.values["volume"].text().startswith("0.344\u00a0mL/day")
     assert editor.table.item(1, 3).text() == "0.02"  # 10 mcg/h / 500 mcg/mL
     x, y = editor.plots.rate_items["proposed"].getData()
@@ -76,7 +76,9 @@ def test_a_hard_limit_disables_review_and_says_why_at_the_field(editor, qtbot):
     qtbot.waitUntil(lambda: editor.daily_problem.text() != "", timeout=5000)
     reason = editor.daily_problem.text()
     assert "hard maximum 2000 mcg/day" in reason and reason.startswith("Not allowed")
-    assert editor.daily_dose.accessibleDescription() == reason
+    # what the field is for, then why it is refused
+    assert editor.daily_dose.accessibleDescription() == ("The dose delivered each day, in mcg/day, in steps of "
+                                                         f"0.1\u00a0mcg/day; the rate is the same all day.\n{reason}")
     assert "Review is not available" in editor.review_blocked.text()
 
 
@@ -102,7 +104,7 @@ def test_a_warning_cannot_be_committed_without_acknowledgement_and_reason(editor
     review.clinician.setText("Dr A. Osei")
     review.confirm.setChecked(True)
     check, reason = review._ack_widgets[0]
-    assert not review.write.isEnabled() and "acknowledge the warning CHANGE_ABOVE_SOFT_LIMIT" in review.blockers.text()
+    assert not review.write.isEnabled() and "tick \u201cAcknowledge warning 1\u201d" in review.blockers.text()
     check.setChecked(True)
     assert not review.write.isEnabled() and "type a reason" in review.blockers.text()
     reason.setText("planned titration, spasticity clinic")
@@ -119,4 +121,4 @@ def test_a_warning_cannot_be_committed_without_acknowledgement_and_reason(editor
     changed = {review.table.item(r, 0).text() for r in range(review.table.rowCount())
                if review.table.item(r, 3).text() == "CHANGED"}
     assert "Daily dose (mean over the cycle)" in changed and "Mode" not in changed
-    assert "+23.3 %" in review.change.text()
+    assert "+23.3\u00a0%" in review.change.text()

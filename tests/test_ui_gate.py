@@ -106,7 +106,7 @@ def test_a_hard_limit_is_refused_on_screen_with_the_limit_named(qtbot, window, p
 def test_the_gate_takes_no_reason_of_only_spaces():
     gate = settled(gate_for("185"))
     gate.acknowledgements[0].reason = " \t "
-    assert gate.blockers() == ["type a reason for overriding CHANGE_ABOVE_SOFT_LIMIT"]
+    assert gate.blockers() == ["type a reason for warning 1"]
 
 
 def test_a_reason_of_only_spaces_writes_nothing(qtbot, window, patient):
@@ -114,13 +114,20 @@ def test_a_reason_of_only_spaces_writes_nothing(qtbot, window, patient):
     type_daily_dose(qtbot, window, "185")  # +23.3 %: one warning
     review = open_review(qtbot, window)
     sign(qtbot, review, reasons=["    "])
-    assert_refused(qtbot, window, "type a reason for overriding")
+    assert_refused(qtbot, window, "type a reason for warning 1")
     qtbot.keyClicks(review._ack_widgets[0][1], "titration agreed")
     write_and_wait(qtbot, window)
     assert window.banner.title.text() == "Written and verified."
 
 
 # --- every warning's reason ------------------------------------------------------------------------------
+
+
+def test_the_gate_names_each_unsettled_warning_by_its_number_on_the_page_not_its_code():
+    gate = settled(gate_for("185", volume_ml=3.0))  # two warnings: the change, then the low-reservoir alarm
+    gate.acknowledgements[0].acknowledged = False
+    gate.acknowledgements[1].reason = ""
+    assert gate.blockers() == ["tick \u201cAcknowledge warning 1\u201d", "type a reason for warning 2"]
 
 
 def test_the_gate_records_every_warnings_reason_with_its_code():

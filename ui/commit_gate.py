@@ -42,17 +42,18 @@ class CommitGate:
         return "; ".join(f"{a.finding.code}: {a.reason.strip()}" for a in self.acknowledgements)
 
     def blockers(self) -> list[str]:
-        """Why the write may not go ahead yet, in words; empty when it may."""
+        """Why the write may not go ahead yet, in words; empty when it may. Warnings are named by their
+        number on the page, never by their code (the codes are for the audit log and ``--json``)."""
         reasons = []
         if program_unchanged(self.review):
             reasons.append("the proposed program is the same as the pump's in every setting, so there is nothing "
                            "to write: go back to editing and change it")
         reasons += [f"hard limit, no override: {finding_text(finding)}" for finding in self.review.report.errors]
-        for item in self.acknowledgements:
+        for number, item in enumerate(self.acknowledgements, 1):  # numbered as the Review page lists them
             if not item.acknowledged:
-                reasons.append(f"acknowledge the warning {item.finding.code}")
+                reasons.append(f"tick \u201cAcknowledge warning {number}\u201d")
             elif not item.reason.strip():
-                reasons.append(f"type a reason for overriding {item.finding.code}")
+                reasons.append(f"type a reason for warning {number}")
         if not self.clinician.strip():
             reasons.append("enter the clinician's name")
         if not self.confirmed:

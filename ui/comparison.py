@@ -142,8 +142,8 @@ def change_text(change: float | None, changed: bool) -> str:
     if change is None:
         return "n/a (was zero)"
     for extra in range(MORE_DIGITS + 1):
-        text = f"{change:+.{1 + extra}f} %"
-        if not changed or float(text.removesuffix(" %")) != 0:
+        text = f"{change:+.{1 + extra}f}{UNIT_SPACE}%"
+        if not changed or float(text.removesuffix(f"{UNIT_SPACE}%")) != 0:
             break
     return text
 

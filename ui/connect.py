@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QLis
                                QVBoxLayout, QWidget)
 from serial.tools import list_ports
 
-from ui.widgets import heading
+from ui.widgets import describe, heading
 
 EMULATOR = "emulator"
 """The list entry for the bundled emulator (its URL is only known once it has started)."""
@@ -32,9 +32,9 @@ class ConnectPage(QWidget):
         intro.setWordWrap(True)
         layout.addWidget(intro)
 
-        ports_label = QLabel("&Ports found on this computer:")
+        ports_label = QLabel("Ports &found on this computer:")
         self.ports = QListWidget()
-        self.ports.setAccessibleName("Ports")
+        describe(self.ports, "Ports", "The emulator and the serial ports found; Enter connects to the one chosen.")
         ports_label.setBuddy(self.ports)
         layout.addWidget(ports_label)
         layout.addWidget(self.ports, 1)
@@ -42,7 +42,7 @@ class ConnectPage(QWidget):
         self.ports.currentItemChanged.connect(self._selected)
 
         refresh_row = QHBoxLayout()
-        self.refresh = QPushButton("Look for &ports again")
+        self.refresh = QPushButton("Look for ports &again")
         self.refresh.clicked.connect(self.refresh_ports)
         refresh_row.addWidget(self.refresh)
         refresh_row.addStretch(1)
@@ -52,7 +52,8 @@ class ConnectPage(QWidget):
         url_label = QLabel("Port or &URL:")
         self.url = QLineEdit()
         self.url.setPlaceholderText("/dev/ttyUSB0, COM3 or socket://127.0.0.1:7001")
-        self.url.setAccessibleName("Port or URL")
+        describe(self.url, "Port or URL", "A serial port or a pyserial URL, for a port not in the list; Enter "
+                 "connects.")
         self.url.returnPressed.connect(self._connect_typed)
         url_label.setBuddy(self.url)
         url_row.addWidget(url_label)

@@ -26,7 +26,7 @@ from ui.comparison import change_text, daily_dose_figure, exact
 from ui.dose_entry import PAUSE_MS, Move, cell_move, neighbour
 from ui.draft import DAILY_TOTAL, GENERAL, MODE_LABELS, Draft, Evaluation, Problem, evaluate
 from ui.format import NOT_APPLICABLE, UNIT_SPACE, count, moment_and_days, number, percent_change, quantity
-from ui.widgets import (FOCUS, FactGrid, ProblemLabel, ReservedText, SelectAllOnFocus, heading,
+from ui.widgets import (FOCUS, FactGrid, describe, ProblemLabel, ReservedText, SelectAllOnFocus, heading,
                         mark_field, problem_icon, problems_text, worst)
 
 DAY, START, DOSE, VOLUME = range(4)
@@ -154,7 +154,8 @@ class ProgramEditor(QWidget):
         self.mode = QComboBox()
         for key, text in MODE_LABELS.items():
             self.mode.addItem(text, key)
-        self.mode.setAccessibleName("Therapy mode")
+        describe(self.mode, "Therapy mode", "Stopped, simple continuous (one rate all day) or flex (dose steps "
+                 "over a cycle).")
         mode_label.setBuddy(self.mode)
         mode_row.addWidget(mode_label)
         mode_row.addWidget(self.mode, 1)
@@ -211,7 +212,6 @@ class ProgramEditor(QWidget):
         row = QHBoxLayout()
         label = QLabel("&Daily dose:")
         self.daily_dose = QLineEdit()
-        self.daily_dose.setAccessibleName("Daily dose")
         SelectAllOnFocus(self.daily_dose, label)
         self.daily_unit = QLabel()
         row.addWidget(label)
@@ -234,7 +234,7 @@ class ProgramEditor(QWidget):
         self.cycle_days.setRange(1, 31)
         self.cycle_days.setSuffix(f"{UNIT_SPACE}days")
         self.cycle_days.setSpecialValueText(f"1{UNIT_SPACE}day")  # shown at the minimum, 1: no "day(s)"
-        self.cycle_days.setAccessibleName("Cycle length in days")
+        describe(self.cycle_days, "Cycle length in days", "How many days the flex steps take before they repeat.")
         SelectAllOnFocus(self.cycle_days, label)
         row.addWidget(label)
         row.addWidget(self.cycle_days)
@@ -243,7 +243,9 @@ class ProgramEditor(QWidget):
         self.cycle_days.valueChanged.connect(self._cycle_changed)
 
         self.table = QTableWidget(0, 4)
-        self.table.setAccessibleName("Flex steps")
+        describe(self.table, "Flex steps", "One row a step: day of the cycle, start time (HH:MM, pump clock) and "
+                 "dose per hour; the volume per hour is computed. Arrows at a cell's ends, Tab and Enter move "
+                 "between cells.")
         self.cells = _CellDelegate(self.table)
         self.cells.typed.connect(self.pause.start)
         self.cells.closeEditor.connect(self._show_verdict)  # Enter, Tab, an arrow out or a click away
@@ -263,7 +265,7 @@ class ProgramEditor(QWidget):
         actions = QHBoxLayout()
         self.add_button = self._step_button("&Add step", "Insert a step after the selected one, halfway to the "
                                             "next, at the same dose (Alt+A)", self._add_step)
-        self.remove_button = self._step_button("Remo&ve step", "Remove the selected step (Alt+V)", self._remove_step)
+        self.remove_button = self._step_button("R&emove step", "Remove the selected step (Alt+E)", self._remove_step)
         self.up_button = self._step_button("Move &up", "Swap the selected step with the one above (Alt+U)",
                                            lambda: self._move_step(-1))
         self.down_button = self._step_button("Move do&wn", "Swap the selected step with the one below (Alt+W)",
@@ -290,10 +292,34 @@ class ProgramEditor(QWidget):
 
     # --- state ------------------------------------------------------------------------------------
 
-    def set_snapshot(self, snapshot: PumpSnapshot) -> None:
-        """Start editing from what the pump runs now (a new interrogation discards the old draft)."""
+    def set_snapshot(self, snapshot: PumpSnapshot) -> bool:
+        """Take a new reading of the pump; returns True when an unwritten change was kept.
+
+        A change is kept, and judged again against the new reading (figures, checks, preview), when the
+        reading is of the same pump holding the same drug: reading the pump again (F5, setting its clock, a
+        reconnection) must not silently throw away what the clinician typed. Another pump, or another drug
+        or concentration, starts again from what that pump runs: a draft made for one pump or drug must never
+        be offered for another.
+        """
+        previous = self.snapshot
+        keep = (self.has_unwritten_change() and previous.identity.serial == snapshot.identity.serial
+                and snapshot.active.drug == self.draft.drug)
         self.snapshot = snapshot
-        self.reset()
+        if keep:
+            self._evaluate()
+        else:
+            self.reset()
+        return keep
+
+    def has_unwritten_change(self) -> bool:
+        """True when the draft is a program other than the pump's, or a half-typed one: work that closing the
+        application, or starting again from the pump, would lose."""
+        snapshot, draft, evaluation = self.snapshot, self.draft, self.evaluation
+        if snapshot is None or snapshot.active.drug is None or draft is None:
+            return False
+        if evaluation is not None and evaluation.program is not None:
+            return evaluation.program.checksum() != snapshot.active.checksum
+        return draft != Draft.from_program(snapshot.active.program)
 
     def reset(self) -> None:
         snapshot = self.snapshot
@@ -338,10 +364,16 @@ class ProgramEditor(QWidget):
             self.daily_dose.setText(draft.daily_dose)
             self.daily_unit.setText(f"{unit}/day")
             self.cycle_days.setValue(draft.cycle_days)
+        describe(self.daily_dose, "Daily dose", self._daily_dose_help(unit))
         self._show_page()
         self._set_headers(unit)
         self._fill_table()
         self._evaluate()
+
+    def _daily_dose_help(self, unit: str) -> str:
+        rule = self.library.rule_for(self.draft.drug.name)
+        step = "" if rule is None else f", in steps of {number(rule.entry_step.daily_dose)}{UNIT_SPACE}{unit}/day"
+        return f"The dose delivered each day, in {unit}/day{step}; the rate is the same all day."
 
     def _fill_table(self) -> None:
         with QSignalBlocker(self.table):

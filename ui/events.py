@@ -25,7 +25,7 @@ from programmer.port import PumpEvent
 from ui.event_text import event_details, full_details, kind_name
 from ui.export import csv_text, default_file_name, event_table, write_atomically
 from ui.format import PUMP_CLOCK, count, moment
-from ui.widgets import heading
+from ui.widgets import describe, heading
 
 COLUMNS = ("#", f"Time ({PUMP_CLOCK})", "Kind", "Description")
 DESCRIPTION = 3
@@ -112,13 +112,14 @@ class EventsPage(QWidget):
         self.proxy.setFilterRole(Qt.UserRole)
         self.proxy.setFilterKeyColumn(2)
 
-        # Letters: L, K, O, E; none is a menu's (P, V), the banner's (R, S) or another control's on this page.
+        # Letters: L, K, O, E; none is a menu's (P, V), the banner's (T, S) or another control's on this page.
         controls = QHBoxLayout()
         self.read = QPushButton("Read the event &log")
         self.read.clicked.connect(self.read_requested)
         kind_label = QLabel("Show &kind:")
         self.kind = QComboBox()
-        self.kind.setAccessibleName("Show events of kind")
+        describe(self.kind, "Show events of kind", "Filters the table below; the export holds every event unless "
+                 "'Only the events shown' is ticked.")
         self.kind.setSizeAdjustPolicy(QComboBox.AdjustToContents)  # items come later: "Program activated" in full
         kind_label.setBuddy(self.kind)
         self.kind.currentIndexChanged.connect(self._filter)
@@ -145,7 +146,8 @@ class EventsPage(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
         self.table.setTabKeyNavigation(False)
-        self.table.setAccessibleName("Events")
+        describe(self.table, "Events", "The pump's event log, newest first: time (pump clock), event, kind and "
+                 "details; the selected event's details in full below the table.")
         self.table.verticalHeader().setVisible(False)
         # Details wrap and every row is as tall as its text: a detail cut short could hide the figure that matters.
         self.table.setWordWrap(True)

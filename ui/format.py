@@ -91,10 +91,6 @@ def percent_change(old: float, new: float) -> float | None:
     return None if old == 0 else (new / old - 1) * 100
 
 
-def signed_percent(value: float | None) -> str:
-    return "n/a (was zero)" if value is None else f"{value:+.1f} %"
-
-
 def span(seconds: float) -> str:
     """A length of time to the second in words: '1 h 2 min 5 s', '0 s'."""
     rounded = round(abs(seconds))

@@ -21,10 +21,9 @@ from programmer.session import Outcome
 from ui import settings
 from ui.app_log import log
 from ui.banner import Banner
-from ui.clock_check import SET_CLOCK_ACTION, clock_warning
+from ui.clock_check import SET_CLOCK_ACTION, SET_CLOCK_ACTION_TEXT, clock_warning
 from ui.comparison import summary
 from ui.connect import EMULATOR, ConnectPage
-from ui.draft import Draft
 from ui.editor import ProgramEditor
 from ui.events import EventsPage
 from ui.format import PUMP_CLOCK, dated, drift
@@ -40,6 +39,15 @@ TITLE = "ITB pump programmer"
 SIMULATED_TEXT = "SIMULATED PUMP"
 SIMULATED_STYLE = "QLabel { background: #5b2a86; color: white; font-weight: bold; padding: 2px 8px; }"
 """White on deep purple (contrast about 10:1): a colour no alarm or validation state uses."""
+
+RECONNECT_TEXT = "Reconnec&t"
+BANNER_ACTION_TEXTS = (RECONNECT_TEXT, SET_CLOCK_ACTION_TEXT)
+"""Every button the banner can show. The banner can appear over any page at any moment (a link lost, a
+clock found wrong), so no page may use these letters for a control of its own."""
+KEPT_CHANGE = (" Your change on the Program page has not been written: it is kept, and its figures and checks are "
+               "now those of this reading.")
+"""Said whenever a reading of the pump leaves an unwritten change in the editor, so that nobody takes the
+program being edited for the one the pump runs."""
 
 CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB = range(5)
 
@@ -213,6 +221,9 @@ class MainWindow(QMainWindow):
             self._set_tabs_enabled()
             self.show_tab(OVERVIEW_TAB)
             closed = " The review that was open has been closed: review the change again before writing it."
+        if self.editor.has_unwritten_change():
+            self.editor.reset()  # what the editor holds is no longer trusted either: start again from the pump
+            closed += " The change being edited was discarded: enter it again."
         if not self.connected:
             if self.snapshot is None:
                 return "No pump is connected, so there was nothing to read again." + closed
@@ -244,22 +255,25 @@ class MainWindow(QMainWindow):
                 settings.remember_port(choice)
         if operation in CONNECTING | {INTERROGATE, SET_CLOCK}:
             self.connected = True
-            self._show_snapshot(result)
+            kept = KEPT_CHANGE if self._show_snapshot(result) else ""
             warning = clock_warning(result)
             if operation in CONNECTING:
                 log.info("connected to %s: %s serial %s", self.link.url, result.identity.model, result.identity.serial)
                 identity = result.identity
                 connected = f"{identity.model} serial {identity.serial} runs {summary(result.forecast())}."
                 if warning is None:
-                    self.banner.show_message("info", "Connected.", connected)
+                    self.banner.show_message("info", "Connected.", connected + kept)
                 else:
-                    self.banner.show_message("warning", warning.title, f"Connected: {connected} {warning.text}",
+                    self.banner.show_message("warning", warning.title, f"Connected: {connected} {warning.text}{kept}",
                                              warning.action, warning.action_text)
                 self.show_tab(OVERVIEW_TAB)
             elif operation == SET_CLOCK:
-                self.banner.show_message("ok", "Clock set.", f"Read back: {drift(result.drift_s)}.")
+                self.banner.show_message("ok", "Clock set.", f"Read back: {drift(result.drift_s)}.{kept}")
             elif warning is not None:
-                self.banner.show_message("warning", warning.title, warning.text, warning.action, warning.action_text)
+                self.banner.show_message("warning", warning.title, warning.text + kept, warning.action,
+                                         warning.action_text)
+            elif kept:
+                self.banner.show_message("info", "Pump read again.", kept.strip())
             elif self.banner.action == SET_CLOCK_ACTION:
                 self.banner.clear()  # the clock warning a later reading made untrue
         elif operation == EVENTS:
@@ -278,7 +292,7 @@ class MainWindow(QMainWindow):
             if link_lost:
                 self.banner.show_message("error", "UNCERTAIN: the link failed during the write.",
                                          f"{message}. Which program the pump runs is not known: reconnect and "
-                                         "interrogate before anything else.", "reconnect", "&Reconnect")
+                                         "interrogate before anything else.", "reconnect", RECONNECT_TEXT)
             else:
                 running = "" if self.snapshot is None else (
                     f" The pump still runs {summary(self.snapshot.forecast())}.")
@@ -287,7 +301,7 @@ class MainWindow(QMainWindow):
         if link_lost:
             self.banner.show_message("error", "Link to the pump lost.", f"While {DOING[operation]}: {message}. "
                                      "Nothing was changed on the pump by this read. The figures shown are those last "
-                                     "read.", "reconnect", "&Reconnect")
+                                     "read.", "reconnect", RECONNECT_TEXT)
         else:
             self.banner.show_message("warning", f"Could not finish {DOING[operation]}.", message)
 
@@ -297,10 +311,10 @@ class MainWindow(QMainWindow):
         text = "" if result.outcome is Outcome.VERIFIED else result.message + ". "
         action = None
         if done.snapshot is not None:
-            self._show_snapshot(done.snapshot)
+            kept = self._show_snapshot(done.snapshot)
             text += (f"Read back from the pump at {dated(done.snapshot.status.pump_time, PUMP_CLOCK)}: it runs "
                      f"{summary(done.snapshot.forecast())} "
-                     f"(program id {done.snapshot.active.checksum}).")
+                     f"(program id {done.snapshot.active.checksum}).{KEPT_CHANGE if kept else ''}")
         else:
             self.connected = False
             self._set_tabs_enabled()
@@ -311,10 +325,12 @@ class MainWindow(QMainWindow):
             text += f" The audit log could not be written: {result.audit_error}."
         self.review.finish()
         self._set_tabs_enabled()
-        self.banner.show_message(kind, title, text, action, "&Reconnect")
+        self.banner.show_message(kind, title, text, action, RECONNECT_TEXT)
         self.show_tab(OVERVIEW_TAB)
 
-    def _show_snapshot(self, snapshot: PumpSnapshot) -> None:
+    def _show_snapshot(self, snapshot: PumpSnapshot) -> bool:
+        """Show a reading on every page; True when the editor kept an unwritten change
+        (``ProgramEditor.set_snapshot``)."""
         if self.preview is None:
             from ui.preview import PreviewPlots  # pyqtgraph loads here, not at start-up
 
@@ -326,9 +342,10 @@ class MainWindow(QMainWindow):
         self.snapshot = snapshot
         self.events.set_pump(snapshot.identity.serial)
         self.overview.show_snapshot(snapshot)
-        self.editor.set_snapshot(snapshot)
+        kept = self.editor.set_snapshot(snapshot)
         self.events.setEnabled(True)
         self._set_tabs_enabled()
+        return kept
 
     def _preview(self, evaluation) -> None:
         review = evaluation.review
@@ -363,14 +380,7 @@ class MainWindow(QMainWindow):
 
     def unwritten_change(self) -> bool:
         """True when the editor or the review holds a program other than the pump's: quitting loses it."""
-        if self.review.gate is not None:
-            return True
-        evaluation, snapshot = self.editor.evaluation, self.snapshot
-        if snapshot is None or snapshot.active.drug is None or self.editor.draft is None:
-            return False
-        if evaluation is not None and evaluation.program is not None:
-            return evaluation.program.checksum() != snapshot.active.checksum
-        return self.editor.draft != Draft.from_program(snapshot.active.program)  # half-typed: still work
+        return self.review.gate is not None or self.editor.has_unwritten_change()
 
     def closeEvent(self, event) -> None:
         """The window's close button asks like Quit. A close from the program itself (after Quit was

@@ -52,9 +52,9 @@ class OverviewPage(QWidget):
         self.clock_note.setWordWrap(True)
         self.clock_note.setStyleSheet(f"color: {BANNER['warning'][1]};")
         self.clock.addRow("", self.clock_note)
-        # Alt+T: Alt+C is "Change the program"; two buttons on one letter make the first press only move the
-        # focus, and a Space after it would then set the clock.
-        self.set_clock = QPushButton("Set the pump clock to this computer's &time\u2026")
+        # Alt+K: Alt+C is "Change the program"; two buttons on one letter make the first press only move the
+        # focus, and a Space after it would then set the clock. T and S are the banner's.
+        self.set_clock = QPushButton("Set the pump cloc&k to this computer's time\u2026")
         self.set_clock.clicked.connect(self.ask_to_set_clock)
         self.clock.addRow("", self.set_clock)
         self.snapshot: PumpSnapshot | None = None

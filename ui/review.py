@@ -24,7 +24,7 @@ from ui.commit_gate import CommitGate
 from ui.comparison import Row, compare, headline
 from ui.draft import Evaluation
 from ui.format import UNIT_SPACE
-from ui.widgets import heading
+from ui.widgets import describe, heading
 from ui.mnemonics import mnemonic, mnemonic_letter
 from ui.wording import finding_text
 
@@ -38,10 +38,12 @@ NAME_LABEL = "Clinician's &name:"
 CONFIRM_TEXT = "I have reviewed the &change and the pump should now run the proposed program"
 BACK_TEXT = "&Back to editing"
 WRITE_TEXT = "&Write to the pump"
-RESERVED_LETTERS = frozenset("pv12345r")
+RESERVED_LETTERS = frozenset("pv12345st")
 """Mnemonics the window around this page uses while it is shown: the menus &Pump and &View, the tabs &1 to
-&5 and the banner's &Reconnect. A letter used twice makes Qt only move the focus between its owners, never
-act (Alt+P once focused the confirmation without ticking it), so this page's letters avoid these."""
+&5 and the banner's buttons (&Set the pump clock, Reconnec&t; ``tests/test_ui_keyboard.py`` checks that
+this set holds every letter of the window). A letter used twice makes Qt only move the focus between its
+owners, never act (Alt+P once focused the confirmation without ticking it), so this page's letters avoid
+these."""
 PAGE_LETTERS = frozenset(mnemonic_letter(text) for text in (NAME_LABEL, CONFIRM_TEXT, BACK_TEXT, WRITE_TEXT))
 DOSE_FIELDS = ("therapy", "therapy.daily_dose")
 """The fields of the findings about the daily dose itself (its limits and its changes): their figure is the
@@ -146,13 +148,13 @@ class ReviewPage(QWidget):
         name_label = QLabel(NAME_LABEL)
         self.clinician = QLineEdit()
         self.clinician.setPlaceholderText("recorded in the audit log with this change")
-        _describe(self.clinician, "Clinician's name", "Required: recorded in the audit log with this change.")
+        describe(self.clinician, "Clinician's name", "Required: recorded in the audit log with this change.")
         name_label.setBuddy(self.clinician)
         name_row.addWidget(name_label)
         name_row.addWidget(self.clinician, 1)
         layout.addLayout(name_row)
         self.confirm = QCheckBox(CONFIRM_TEXT)
-        _describe(self.confirm, "Confirm the change",
+        describe(self.confirm, "Confirm the change",
                   "Required: tick to confirm that the pump should now run the proposed program.")
         layout.addWidget(self.confirm)
         self.blockers = QLabel()
@@ -161,12 +163,12 @@ class ReviewPage(QWidget):
         layout.addWidget(self.blockers)
         buttons = QHBoxLayout()
         self.back = QPushButton(BACK_TEXT)
-        _describe(self.back, "Back to editing", "Return to the editor; nothing is written.")
+        describe(self.back, "Back to editing", "Return to the editor; nothing is written.")
         self.back.clicked.connect(self.back_requested)
         self.write = QPushButton(WRITE_TEXT)
         self.write.setShortcut(QKeySequence("Ctrl+Return"))
         self.write.setToolTip("Write, then read back and verify (Ctrl+Enter)")
-        _describe(self.write, "Write to the pump", "Write, then read back and verify (Ctrl+Enter).")
+        describe(self.write, "Write to the pump", "Write, then read back and verify (Ctrl+Enter).")
         self.write.clicked.connect(self._write)
         buttons.addWidget(self.back)
         buttons.addStretch(1)
@@ -288,12 +290,12 @@ class ReviewPage(QWidget):
         if self.entered is not None and finding.field in DOSE_FIELDS:
             acknowledge += f" (the daily dose as typed: {self.entered}{UNIT_SPACE}{unit}/day)"
         check = QCheckBox(mnemonic(acknowledge, taken))
-        _describe(check, f"Acknowledge warning {number}", words)
+        describe(check, f"Acknowledge warning {number}", words)
         reason_row = QHBoxLayout()
         label = QLabel(mnemonic(f"Reason for warning {number}:", taken))
         reason = QLineEdit()
         reason.setPlaceholderText("why going ahead is right (required)")
-        _describe(reason, f"Reason for overriding warning {number}",
+        describe(reason, f"Reason for overriding warning {number}",
                   "Required: recorded in the audit log with the warning.")
         label.setBuddy(reason)
         reason_row.addWidget(label)
@@ -373,9 +375,3 @@ class ReviewPage(QWidget):
         rather than staying locked as if the pump were being written."""
         self.notice = f"Not written, nothing was sent to the pump: {reason}."
         self.set_writing(False)
-
-
-def _describe(widget: QWidget, name: str, description: str) -> None:
-    """What a screen reader says for an input: its name, and what it is for."""
-    widget.setAccessibleName(name)
-    widget.setAccessibleDescription(description)

@@ -105,12 +105,20 @@ def worst(problems: list[Problem]) -> str:
     return "error" if any(p.severity == "error" for p in problems) else "warning"
 
 
+def describe(widget: QWidget, name: str, description: str) -> None:
+    """What a screen reader says for a control: its name, and what it is for. The description stays when
+    problems are added to it (``mark_field``)."""
+    widget.setAccessibleName(name)
+    widget.setProperty("about", description)
+    widget.setAccessibleDescription(description)
+
+
 def mark_field(field: QWidget, problems: list[Problem]) -> None:
-    """Mark an entry with its problems: the style sheet's border and tint, and the reasons as its tooltip and
-    accessible description, so a screen reader says why."""
+    """Mark an entry with its problems: the style sheet's border and tint, the reasons as its tooltip, and
+    after what the field is for (``describe``) in its accessible description, so a screen reader says why."""
     text = problems_text(problems)
     if field.toolTip() != text or field.property("problem") is None:
-        field.setAccessibleDescription(text)
+        field.setAccessibleDescription("\n".join(part for part in (field.property("about"), text) if part))
         field.setToolTip(text)
         mark(field, worst(problems) if problems else "")
 
