@@ -19,6 +19,19 @@ beyond hard blocks, either direction):
 
 ``PEAK_RATE_ABOVE_*``: in a flex program, each step's dose per hour against the mean dose per hour of each
 day it runs on (that day's dose / 24 h), with the library's ``peak_to_mean_rate`` limits.
+
+``DOSE_FINER_THAN_ENTRY_STEP``: a simple continuous daily dose, or a flex step's dose per hour, with more
+decimal places than the library's ``entry_step`` for the drug allows (0.1 mcg/day: one place). The
+application refuses such a dose at the field; this check refuses it on every other way in (a document
+given to ``write`` or ``plan``, a script). A document holds binary floats, not the digits that were typed,
+so a dose is judged by the shortest decimal that reads back as the same float (Python's ``repr``, which
+round-trips): 187.5 has one place, however binary stores it, and passes a 0.1 step; 187.52 and
+187.500000001 do not, and neither does 0.1 + 0.2, which is 0.30000000000000004 and not 0.3: that is the
+number the pump would be given, and the screen would show 0.3. A JSON number's trailing zeros are gone
+once it is read (187.50 is 187.5), unlike at the field, which judges the typed text. Doses the pump runs
+now are not judged again (the same therapy of the same drug as the current program, as a refill keeps
+it): the rule is about entering a dose, and a program written before the library's step was set must not
+block a refill.
 """
 
 from __future__ import annotations
@@ -26,9 +39,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
-from programmer.library import DrugRule, LibraryIdentity, LoadedLibrary
+from programmer.library import DrugRule, LibraryIdentity, LoadedLibrary, decimal_places
 from programmer.planner import Plan
 from programmer.program import MINUTES_PER_DAY, Flex, Program, Stopped
 from programmer.pump import PumpLimits
@@ -125,6 +139,7 @@ def check_program(
     _check_flow(plan, pump, report)
     _check_schedule(program, rule, pump, report)
     if rule is not None and not isinstance(program.therapy, Stopped):
+        _check_entry_step(program, rule, current, report)
         _check_daily_dose(plan, rule, report)
         _check_peak_rate(plan, rule, report)
     if current is not None:
@@ -182,6 +197,34 @@ def _check_schedule(program: Program, rule: DrugRule | None, pump: PumpLimits, r
                          "therapy.steps")
 
 
+def _check_entry_step(program: Program, rule: DrugRule, current: Program | None, report: CheckReport) -> None:
+    """``DOSE_FINER_THAN_ENTRY_STEP`` (module docstring) for each dose the program gives."""
+    therapy = program.therapy
+    if current is not None and _same_drug(program, current) and therapy == current.therapy:
+        return  # the doses the pump runs now: nothing is being entered
+    unit = rule.dose_unit
+    # (the finding's field, the dose named in words, the dose, its step, its unit)
+    if isinstance(therapy, Flex):
+        doses = [(f"therapy.steps[{index}]", f"therapy.steps[{index}] dose per hour", step.dose_per_hour,
+                  rule.entry_step.dose_per_hour, f"{unit}/h") for index, step in enumerate(therapy.steps)]
+    else:
+        doses = [("therapy.daily_dose", "daily dose", therapy.daily_dose, rule.entry_step.daily_dose, f"{unit}/day")]
+    for where, label, dose, step, per in doses:
+        given = _shortest_decimal(dose)
+        places = decimal_places(step)
+        if -given.as_tuple().exponent > places:
+            size = f"{step:.{places}f} {per}"
+            report.error("DOSE_FINER_THAN_ENTRY_STEP", f"{label} {given:f} {per} is finer than the {size} this "
+                         f"library allows for {rule.name}: type it in steps of {size}", where)
+
+
+def _shortest_decimal(value: float) -> Decimal:
+    """``value`` as the shortest decimal that reads back as the same float (``repr``), without trailing
+    zeros: 187.5 -> 187.5, 150.0 -> 1.5E+2, 1e-05 -> 0.00001, 0.1 + 0.2 -> 0.30000000000000004. Its
+    decimal places are minus its exponent (none when the exponent is positive)."""
+    return Decimal(repr(value)).normalize()
+
+
 def _check_daily_dose(plan: Plan, rule: DrugRule, report: CheckReport) -> None:
     unit = f"{rule.dose_unit}/day"
     limits = rule.daily_dose
@@ -203,7 +246,7 @@ def _check_daily_dose(plan: Plan, rule: DrugRule, report: CheckReport) -> None:
 
 def _check_change(plan: Plan, current: Program, rule: DrugRule | None, report: CheckReport) -> None:
     new, old = plan.program, current
-    if (new.drug.name.casefold(), new.drug.dose_unit) != (old.drug.name.casefold(), old.drug.dose_unit):
+    if not _same_drug(new, old):
         report.warn("CURRENT_DRUG_DIFFERS", f"the current program is {old.drug.name} in {old.drug.dose_unit}; the new "
                     f"one is {new.drug.name} in {new.drug.dose_unit}: changes cannot be compared", "drug")
         return
@@ -233,6 +276,12 @@ def _check_change(plan: Plan, current: Program, rule: DrugRule | None, report: C
     text = f"daily dose changes by {percent:+.1f} % ({_fmt(old_dose)} -> {_fmt(new_dose)} {unit})"
     _limit_change("CHANGE", percent, text, rule, report)
     _check_day_changes(plan, Plan(old, plan.reservoir, plan.start), rule, report)
+
+
+def _same_drug(a: Program, b: Program) -> bool:
+    """The same drug in the same dose unit (the library matches names without regard to letter case), so
+    their doses mean the same amounts whatever the concentrations."""
+    return (a.drug.name.casefold(), a.drug.dose_unit) == (b.drug.name.casefold(), b.drug.dose_unit)
 
 
 def _limit_change(prefix: str, percent: float, text: str, rule: DrugRule, report: CheckReport,

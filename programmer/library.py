@@ -100,7 +100,8 @@ class EntrySteps(_Strict):
     """The finest step in which a dose is typed, in the drug's dose unit: ``daily_dose`` per day (a simple
     continuous program), ``dose_per_hour`` per hour (a flex step). A typed dose with more decimal places is
     refused at the field, never rounded: the pump must be given the number the screen shows, and digits past
-    the step are more often an entry that still held the old dose ("187.5" + "200") than a meaning."""
+    the step are more often an entry that still held the old dose ("187.5" + "200") than a meaning. A program
+    that comes another way (a document, a script) is refused by the check ``DOSE_FINER_THAN_ENTRY_STEP``."""
 
     daily_dose: float
     dose_per_hour: float

@@ -3,14 +3,17 @@ case that should pass, with the severity README gives it; the report carries the
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from programmer.checks import check_program
-from programmer.library import load_library
+from programmer.library import MAX_DECIMAL_PLACES, load_library
 from programmer.planner import Plan
 from programmer.program import program_from_data
 from programmer.pump import PumpLimits, Reservoir, pump_model
@@ -33,8 +36,8 @@ README_CODES = readme_codes()
 
 
 def test_readme_lists_the_codes():
-    # 13 errors and 11 warnings in docs/cli.md's table of program and change checks.
-    assert list(README_CODES.values()).count("error") == 13
+    # 14 errors and 11 warnings in docs/cli.md's table of program and change checks.
+    assert list(README_CODES.values()).count("error") == 14
     assert list(README_CODES.values()).count("warning") == 11
 
 
@@ -83,6 +86,11 @@ CASES = {
     "CONCENTRATION_NOT_IN_LIBRARY": (
         lambda: check(prog(concentration=750)),
         lambda: check(prog(concentration=1000)),
+    ),
+    "DOSE_FINER_THAN_ENTRY_STEP": (
+        # Baclofen's daily dose is given in steps of 0.1 mcg/day: 187.52 has two decimal places, 187.5 one.
+        lambda: check(prog(daily_dose=187.52)),
+        lambda: check(prog(daily_dose=187.5)),
     ),
     "DAILY_DOSE_ABOVE_HARD_MAX": (
         # 2100 > 2000 mcg/day; at 2000 mcg/mL that is 1.05 mL/day, a normal flow.
@@ -600,3 +608,183 @@ def test_a_log_shorter_than_24_hours_says_so():
     report = check_24h(216, current=180, then=150, whole_window=False)
     [finding] = [f for f in report.findings if "24H" in f.code]
     assert "within the pump's retained event log (less than 24 h)" in finding.message
+
+
+# --- doses finer than the library's entry step ------------------------------------------------------------
+# The shipped library: baclofen 0.1 mcg/day and 0.01 mcg/h, morphine 0.01 mg/day and 0.001 mg/h.
+
+STEP_CODE = "DOSE_FINER_THAN_ENTRY_STEP"
+
+
+def entry_step_findings(report):
+    return [f for f in report.findings if f.code == STEP_CODE]
+
+
+def test_a_daily_dose_finer_than_the_step_names_the_dose_the_step_and_the_unit():
+    report = check(prog(daily_dose=187.52))
+    [finding] = entry_step_findings(report)
+    assert finding.message == ("daily dose 187.52 mcg/day is finer than the 0.1 mcg/day this library allows for "
+                               "baclofen: type it in steps of 0.1 mcg/day")
+    assert finding.field == "therapy.daily_dose"
+
+
+def test_a_dose_finer_than_the_step_is_an_error_no_override_lets_through():
+    from programmer.session import Decision, decide
+
+    report = check(prog(daily_dose=187.52))
+    [finding] = entry_step_findings(report)
+    assert finding.severity == "error" and finding in report.errors
+    assert decide(report, "planned titration") is Decision.REFUSE
+    # 187.5 is the same program one digit shorter: nothing else in it was refused.
+    assert decide(check(prog(daily_dose=187.5)), None) is Decision.PROCEED
+
+
+def test_a_flex_step_finer_than_the_hourly_step_is_named_by_its_step():
+    # 6.25 mcg/h (two places) is a whole number of 0.01 mcg/h steps; 6.255 (three) is not.
+    report = check(flex(500, [(1, "00:00", 6.25), (1, "08:00", 6.255), (1, "16:00", 6.25)]))
+    [finding] = entry_step_findings(report)
+    assert finding.field == "therapy.steps[1]"
+    assert finding.message == ("therapy.steps[1] dose per hour 6.255 mcg/h is finer than the 0.01 mcg/h this library "
+                               "allows for baclofen: type it in steps of 0.01 mcg/h")
+    assert not entry_step_findings(check(flex(500, [(1, "00:00", 6.25), (1, "08:00", 6.26)])))
+
+
+def test_every_flex_step_is_judged_on_its_own():
+    # Steps 0 and 2 are finer than 0.01 mcg/h, step 1 is not.
+    report = check(flex(500, [(1, "00:00", 6.251), (1, "08:00", 6.25), (1, "16:00", 6.259)]))
+    assert [f.field for f in entry_step_findings(report)] == ["therapy.steps[0]", "therapy.steps[2]"]
+
+
+def test_a_whole_day_of_a_flex_step_may_be_finer_than_the_daily_step():
+    # 6.25 mcg/h all day is 150 mcg/day; 6.26 mcg/h is 150.24 mcg/day, finer than 0.1 mcg/day, but a flex
+    # program is entered per hour: its daily total is derived, not typed.
+    assert not entry_step_findings(check(flex(500, [(1, "00:00", 6.26)])))
+
+
+def test_morphine_is_judged_in_mg_with_its_own_steps():
+    morphine = {"concentration": 10, "name": "morphine", "unit": "mg"}
+    # 2.75 mg/day is a whole number of 0.01 mg/day steps; 2.755 is not.
+    assert not entry_step_findings(check(prog(daily_dose=2.75, **morphine)))
+    [daily] = entry_step_findings(check(prog(daily_dose=2.755, **morphine)))
+    assert daily.message == ("daily dose 2.755 mg/day is finer than the 0.01 mg/day this library allows for "
+                             "morphine: type it in steps of 0.01 mg/day")
+    # Per hour the step is 0.001 mg/h: 0.104 passes, 0.1045 does not.
+    steps = {"mode": "flex", "steps": [{"start": "00:00", "dose_per_hour": 0.104},
+                                       {"start": "12:00", "dose_per_hour": 0.1045}]}
+    [hourly] = entry_step_findings(check(prog(therapy=steps, **morphine)))
+    assert hourly.field == "therapy.steps[1]"
+    assert "0.1045 mg/h is finer than the 0.001 mg/h this library allows for morphine" in hourly.message
+
+
+@pytest.mark.parametrize("dose, shown", [
+    (187.52, "187.52"),
+    (187.500000001, "187.500000001"),
+    (0.1 + 0.2, "0.30000000000000004"),  # not 0.3 in binary: the pump would be given this number, not 0.3
+    (1e-05, "0.00001"),                   # exponent notation is written out
+    (0.25, "0.25"),
+])
+def test_a_dose_is_judged_as_the_shortest_decimal_of_its_float(dose, shown):
+    [finding] = entry_step_findings(check(prog(daily_dose=dose)))
+    assert finding.message.startswith(f"daily dose {shown} mcg/day is finer than the 0.1 mcg/day")
+
+
+@pytest.mark.parametrize("dose", [
+    187.5,                 # exact in binary
+    187.3,                 # not (no float is 187.3), yet its shortest decimal is: one place
+    0.3,
+    round(0.1 + 0.2, 1),   # what a script that computes doses writes: rounded to the step
+    json.loads("187.50"),  # a JSON number's trailing zero is gone once read
+    150,
+    150.0,
+    2e3,
+    1e16,
+])
+def test_a_dose_in_whole_steps_passes_however_it_is_written(dose):
+    assert not entry_step_findings(check(prog(daily_dose=dose)))
+
+
+def library_with_daily_step(places: int):
+    """The shipped library with baclofen's daily entry step set to 10**-places mcg/day."""
+    from programmer.library import library_from_data
+
+    data = LIBRARY.library.model_dump(mode="json")
+    data["drugs"][0]["entry_step"]["daily_dose"] = float(f"1e-{places}")
+    return library_from_data(data, f"baclofen in steps of 1e-{places} mcg/day")
+
+
+def test_a_step_of_one_allows_whole_numbers_only():
+    whole = library_with_daily_step(0)
+    assert not entry_step_findings(check(prog(daily_dose=150.0), library=whole))
+    [finding] = entry_step_findings(check(prog(daily_dose=150.5), library=whole))
+    assert finding.message.endswith("type it in steps of 1 mcg/day")
+
+
+def test_doses_the_pump_runs_now_are_not_judged_again():
+    # A program written before the library set its step: the same doses of the same drug are not refused (a
+    # refill keeps them, at any concentration), a change of dose or of drug is.
+    running = prog(daily_dose=187.52)
+    assert not entry_step_findings(check(running, current=running))
+    assert not entry_step_findings(check(prog(concentration=1000, daily_dose=187.52), current=running))
+    assert entry_step_findings(check(prog(daily_dose=187.53), current=running))
+    assert entry_step_findings(check(running, current=prog(concentration=10, daily_dose=187.52, name="morphine",
+                                                          unit="mg")))
+
+
+def test_a_write_is_refused_but_a_refill_of_the_running_program_is_not():
+    from fake_pump import PUMP_TIME, FakePump, baclofen
+    from programmer.interrogation import read_pump
+    from programmer.session import Decision, RefillRequest, review_refill, review_write
+
+    # The pump runs 150 mcg/day; 187.52 is +25 % (a warning the reason settles) and finer than 0.1 mcg/day.
+    snapshot = read_pump(FakePump(baclofen(150)), clock=lambda: PUMP_TIME)
+    review = review_write(snapshot, baclofen(187.52), LIBRARY, "planned titration")
+    assert review.decision is Decision.REFUSE
+    assert [f.code for f in review.report.errors] == [STEP_CODE]
+    # A pump that already runs 187.52 mcg/day (10 mL in it, as it calculated) is refilled with 20 mL.
+    snapshot = read_pump(FakePump(baclofen(187.52)), clock=lambda: PUMP_TIME)
+    review = review_refill(snapshot, RefillRequest(10.0, 20.0), LIBRARY)
+    assert review.decision is Decision.PROCEED and review.report.findings == []
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "examples").glob("*.json")), ids=lambda p: p.name)
+def test_shipped_examples_are_in_whole_entry_steps(path):
+    from programmer.program import load_program
+
+    assert not entry_step_findings(check(load_program(path)))
+
+
+def test_the_documented_entry_steps_are_the_shipped_ones():
+    text = (ROOT / "docs" / "program-format.md").read_text(encoding="utf-8")
+    table = text[text.index("## Dose steps"):text.index("## Strictness")]
+    rows = re.findall(r"^\| (\w+) \| ([\d.]+) (\w+)/day [^|]*\| ([\d.]+) (\w+)/h ", table, re.M)
+    documented = {name: (float(daily), unit, float(hourly), hourly_unit)
+                  for name, daily, unit, hourly, hourly_unit in rows}
+    shipped = {rule.name: (rule.entry_step.daily_dose, rule.dose_unit, rule.entry_step.dose_per_hour, rule.dose_unit)
+               for rule in LIBRARY.library.drugs}
+    assert documented == shipped
+
+
+def decimal_text(units: int, places: int) -> str:
+    """``units`` steps of 10**-places written out: (18752, 2) -> "187.52", (150, 0) -> "150"."""
+    whole, part = divmod(units, 10 ** places)
+    return f"{whole}.{part:0{places}d}" if places else str(whole)
+
+
+STEP_LIBRARIES = {places: library_with_daily_step(places) for places in range(MAX_DECIMAL_PLACES + 1)}
+
+
+# At most 15 significant digits (a float holds every decimal of 15 digits apart from its neighbours), so the
+# text is the shortest decimal of its float and the property is about the rule, not about float limits.
+@given(places=st.integers(0, MAX_DECIMAL_PLACES), units=st.integers(1, 10 ** 14 - 1))
+@settings(max_examples=80, deadline=None)
+def test_any_whole_number_of_steps_passes(places, units):
+    dose = float(decimal_text(units, places))
+    assert not entry_step_findings(check(prog(daily_dose=dose), library=STEP_LIBRARIES[places]))
+
+
+@given(places=st.integers(0, MAX_DECIMAL_PLACES), units=st.integers(0, 10 ** 13), digit=st.integers(1, 9))
+@settings(max_examples=80, deadline=None)
+def test_one_more_non_zero_decimal_place_fails_naming_the_dose_as_given(places, units, digit):
+    text = decimal_text(units, places) + ("" if places else ".") + str(digit)
+    [finding] = entry_step_findings(check(prog(daily_dose=float(text)), library=STEP_LIBRARIES[places]))
+    assert finding.message.startswith(f"daily dose {text} mcg/day is finer than the ")

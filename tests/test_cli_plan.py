@@ -187,6 +187,19 @@ def test_exit_3_for_an_error_finding(capsys, tmp_path):
     assert data["errors"][0]["severity"] == "error"
 
 
+def test_exit_3_for_a_dose_finer_than_the_library_step(capsys, tmp_path):
+    # Baclofen's daily dose is given in steps of 0.1 mcg/day: 187.52 has two decimal places, 187.5 one.
+    code, data = run_json(capsys, write(tmp_path, program(daily_dose=187.52)), "--reservoir-ml", 18, "--start", START)
+    assert code == 3
+    assert data["errors"] == [{"code": "DOSE_FINER_THAN_ENTRY_STEP", "severity": "error", "field": "therapy.daily_dose",
+                               "message": "daily dose 187.52 mcg/day is finer than the 0.1 mcg/day this library allows "
+                                          "for baclofen: type it in steps of 0.1 mcg/day"}]
+    code, out, _ = run(capsys, write(tmp_path, program(daily_dose=187.52)), "--reservoir-ml", 18, "--start", START)
+    assert code == 3 and "DOSE_FINER_THAN_ENTRY_STEP" in out
+    code, data = run_json(capsys, write(tmp_path, program(daily_dose=187.5)), "--reservoir-ml", 18, "--start", START)
+    assert code == 0 and data["errors"] == []
+
+
 def test_exit_3_for_a_slip_against_current(capsys, tmp_path):
     current = write(tmp_path, program(daily_dose=15), "current.json")
     # 15 -> 150 is 10x.

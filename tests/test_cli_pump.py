@@ -200,6 +200,33 @@ def test_a_warning_refuses_until_overridden_with_a_reason(capsys, tmp_path, fill
     assert read_audit_log(audit_log)[-1]["override_reason"] == "planned titration"
 
 
+def test_a_daily_dose_finer_than_the_library_step_is_refused_and_the_pump_keeps_its_program(capsys, tmp_path,
+                                                                                            filled, audit_log):
+    # Baclofen's daily dose is given in steps of 0.1 mcg/day: 187.52 has two decimal places. It is also
+    # +25 % on the 150 running (a warning the override settles); the step is an error no override settles.
+    before, events = interrogate(capsys, filled), event_count(capsys, filled)
+    override = ("--override-soft-limits", "planned titration")
+    code, out, err = run(capsys, "write", filled, program_file(tmp_path, 187.52), *DOCTOR, *override, "--yes",
+                         "--json")
+    assert code == EXIT_REFUSED
+    result = json.loads(out)
+    assert result["outcome"] == "refused"
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("DOSE_FINER_THAN_ENTRY_STEP", "therapy.daily_dose")]
+    assert ("refused: DOSE_FINER_THAN_ENTRY_STEP: daily dose 187.52 mcg/day is finer than the 0.1 mcg/day this "
+            "library allows for baclofen: type it in steps of 0.1 mcg/day") in err
+    assert len(err.strip().splitlines()) == 1, err
+    after = interrogate(capsys, filled)
+    assert after["therapy"] == before["therapy"] == {"mode": "simple_continuous", "daily_dose": 150.0}
+    assert after["program"]["checksum"] == before["program"]["checksum"]
+    assert event_count(capsys, filled) == events
+    assert [f["code"] for f in read_audit_log(audit_log)[-1]["findings"] if f["severity"] == "error"] == [
+        "DOSE_FINER_THAN_ENTRY_STEP"]
+
+    # 187.5, a whole number of steps, is written.
+    code, out, _ = run(capsys, "write", filled, program_file(tmp_path, 187.5), *DOCTOR, *override, "--yes", "--json")
+    assert code == EXIT_OK and json.loads(out)["active"]["therapy"]["daily_dose"] == 187.5
+
+
 @pytest.mark.parametrize("program, code_name", [
     ({"concentration": 1000}, "CONCENTRATION_DIFFERS_FROM_PUMP"),
     ({"name": "morphine", "unit": "mg", "concentration": 10, "daily_dose": 5}, "DRUG_DIFFERS_FROM_PUMP"),

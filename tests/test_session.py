@@ -139,9 +139,9 @@ def test_a_review_made_before_someone_else_changed_the_pump_is_not_written(audit
 
 
 def week_cycle() -> Program:
-    # 7 days, each flat: day 1 at 160 mcg/day (6.667 mcg/h), days 2-7 at 150 (6.25 mcg/h).
+    # 7 days, each flat: day 1 at 6.67 mcg/h (160.08 mcg/day), days 2-7 at 6.25 mcg/h (150 mcg/day).
     return program_from_data({"format": FORMAT, "drug": BACLOFEN_500.model_dump(), "therapy": {
-        "mode": "flex", "cycle_days": 7, "steps": [{"day": 1, "start": "00:00", "dose_per_hour": 160 / 24},
+        "mode": "flex", "cycle_days": 7, "steps": [{"day": 1, "start": "00:00", "dose_per_hour": 6.67},
                                                    {"day": 2, "start": "00:00", "dose_per_hour": 6.25}]}})
 
 

@@ -59,6 +59,7 @@ def every_kind_of_finding() -> list[Finding]:
         *checked(simple(150, {"name": "unknownium", "dose_unit": "mcg", "concentration_per_ml": 500})),
         *checked(simple(150, {"name": "baclofen", "dose_unit": "mg", "concentration_per_ml": 0.5})),
         *checked(simple(150, baclofen(300))),
+        *checked(simple(187.52)),                                              # finer than the 0.1 mcg/day step
         *checked(simple(1500, baclofen(50))),                                  # 30 mL/day
         *checked(flex([(1, "00:00", 2), (1, "12:00", 60)], drug=baclofen(50))),  # a step at 28.8 mL/day
         *checked(simple(20, baclofen(2000))),                                  # 0.01 mL/day

@@ -53,11 +53,22 @@ _CHANGE_24H = _template(
     "Within {window} the daily dose changes by {percent} %: {baseline} {unit} ran at {since} (pump clock) and "
     "{activations} since; this change goes from {current} to {new} {unit}, {limit}")
 
+_ENTRY_STEP = (r" (?P<dose>\S+) (?P<unit>\S+) is finer than the (?P<size>\S+) (?P=unit) this library allows "
+               r"for (?P<drug>.+): type it in steps of (?P=size) (?P=unit)")
+_ENTRY_STEP_SENTENCE = ("has more decimal places than the drug library allows for {drug}: it is entered in steps of "
+                        "{size} {unit}")
+_ENTRY_STEP_TEMPLATES = (
+    _template(r"daily dose" + _ENTRY_STEP, "The daily dose {dose} {unit} " + _ENTRY_STEP_SENTENCE),
+    _template(r"therapy\.steps\[(?P<step>\d+)\] dose per hour" + _ENTRY_STEP,
+              "The dose per hour of step {step}, {dose} {unit}, " + _ENTRY_STEP_SENTENCE),
+)
+
 TEMPLATES: dict[str, tuple[Template, ...]] = {
     "FLOW_ABOVE_PUMP_MAX": _FLOW_TEMPLATES,
     "FLOW_BELOW_PUMP_MIN": _FLOW_TEMPLATES,
     "CHANGE_24H_ABOVE_SOFT_LIMIT": (_CHANGE_24H,),
     "CHANGE_24H_ABOVE_HARD_LIMIT": (_CHANGE_24H,),
+    "DOSE_FINER_THAN_ENTRY_STEP": _ENTRY_STEP_TEMPLATES,
     "CLOCK_DRIFT": (_template(
         r"the pump clock is (?P<drift>.+?) (?P<side>ahead of|behind) this computer's \(pump (?P<pump_time>\S+), "
         r"this computer (?P<computer_time>\S+)\), more than (?P<limit>.+?): (?P<why>.+?)\. Set the pump clock first .*",
