@@ -9,8 +9,10 @@ from the code."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -30,14 +32,19 @@ pytestmark = pytest.mark.usefixtures("no_window_left_open")
 KEY_TIMEOUT_MS = 2_000
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
+def new_window(qtbot, tmp_path) -> MainWindow:
     """The application's window, shown and active (focus and mnemonics behave as on a desktop)."""
     window = MainWindow(load_library(), tmp_path / "audit.jsonl")
     qtbot.addWidget(window)
     with qtbot.waitActive(window):
         window.show()
         window.activateWindow()
+    return window
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    window = new_window(qtbot, tmp_path)
     yield window
     window.close()
 
@@ -255,3 +262,30 @@ def test_the_flex_table_edits_stay_in_their_cells_after_the_walk(qtbot, window):
     before = [(table.item(r, START).text(), table.item(r, DOSE).text()) for r in range(table.rowCount())]
     walk(qtbot, tab_stops(page), expected[0], Qt.Key_Tab)
     assert [(table.item(r, START).text(), table.item(r, DOSE).text()) for r in range(table.rowCount())] == before
+
+
+APPLICATION_DOC = Path(__file__).resolve().parent.parent / "docs" / "application.md"
+PAGE_STATES = {"Connect": ["connect"], "Overview": ["overview"], "Review": ["review"], "Events": ["events"],
+               "Program": ["program simple", "program stopped", "program flex"]}
+PER_WARNING = ("Acknowledge warning", "Reason for warning")
+"""The Review page's letters given to each warning, from those left free: documented as a rule, not listed."""
+
+
+def test_the_documented_letters_are_the_pages_letters(qtbot, tmp_path):
+    documented: dict[str, dict[str, str]] = {}
+    for page, letter, control in re.findall(r"^\| (\w+) \| Alt\+([A-Z]) \| (.+?) \|$", APPLICATION_DOC.read_text(),
+                                            re.MULTILINE):
+        documented.setdefault(page, {})[letter.lower()] = control.split(" (")[0].removesuffix("\u2026")
+    assert set(documented) == set(PAGE_STATES)
+    for page, states in PAGE_STATES.items():
+        found: dict[str, str] = {}
+        for state in states:
+            window = new_window(qtbot, tmp_path)  # each state from a first reading, as the other tests see it
+            tab_page, _ = open_state(qtbot, window, state)
+            for letter, texts in page_letters(tab_page).items():
+                if not texts[0].replace("&", "").startswith(PER_WARNING):
+                    found[letter] = texts[0].replace("&", "")
+            window.close()
+        assert set(found) == set(documented[page]), page
+        for letter, control in documented[page].items():
+            assert found[letter].startswith(control), (page, letter, found[letter], control)
