@@ -2,7 +2,9 @@
 
 It drives the real application against the bundled emulator, the way a clinician would: connect,
 look at the overview, edit a flex program, hit a hard limit, review a change with a warning, write it,
-read the event log, and lose the link. Run it again whenever a screen changes:
+read the event log, and lose the link. The main screens are rendered again in the smallest window the
+programmer supports, 1024 x 700 (``small-*.png``), to be looked at: the layout tests say nothing is cut,
+a person says whether it reads well. Run it again whenever a screen changes:
 
     .venv/bin/python scripts/screenshots.py
 """
@@ -25,15 +27,19 @@ atexit.register(shutil.rmtree, _HOME, True)
 for _variable in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
     os.environ[_variable] = os.path.join(_HOME, _variable.lower())
 
+from PySide6.QtCore import QSize  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from programmer.library import load_library  # noqa: E402
 from ui.editor import DOSE, START  # noqa: E402
 from ui.link import START_EMULATOR  # noqa: E402
 from ui.main_window import CONNECT_TAB, EVENTS_TAB, PROGRAM_TAB, MainWindow  # noqa: E402
+from ui.widgets import STYLE_SHEET  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 TIMEOUT_S = 60
+SIZE = QSize(1366, 900)
+SMALL = QSize(1024, 700)
 
 
 def wait(app: QApplication, done, what: str) -> None:
@@ -46,10 +52,24 @@ def wait(app: QApplication, done, what: str) -> None:
     app.processEvents()
 
 
-def shoot(app: QApplication, window: MainWindow, name: str) -> None:
+def shoot(app: QApplication, window: MainWindow, name: str, small: bool = False) -> None:
+    """Save the window as ``name``.png; with ``small``, also at 1024 x 700 as small-``name``.png."""
+    save(app, window, name)
+    if small:
+        resize(app, window, SMALL)
+        save(app, window, f"small-{name}")
+        resize(app, window, SIZE)
+
+
+def save(app: QApplication, window: MainWindow, name: str) -> None:
     app.processEvents()
     window.grab().save(str(OUT / f"{name}.png"))
     print(f"wrote docs/screenshots/{name}.png")
+
+
+def resize(app: QApplication, window: MainWindow, size: QSize) -> None:
+    window.resize(size)
+    wait(app, lambda: window.size() == size, f"the window at {size.width()} x {size.height()}")
 
 
 def type_into(editor, row: int, column: int, text: str) -> None:
@@ -58,10 +78,11 @@ def type_into(editor, row: int, column: int, text: str) -> None:
 
 def main() -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setStyleSheet(STYLE_SHEET)  # as ``ui.app.run`` does: the screens as the clinician sees them
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         window = MainWindow(load_library(), Path(tmp) / "audit.jsonl")
-        window.resize(1366, 900)
+        window.resize(SIZE)
         window.show()
         try:
             take_all(app, window)
@@ -75,7 +96,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
 
     window.link.request(START_EMULATOR)
     wait(app, lambda: window.snapshot is not None and not window.link.busy, "the emulator")
-    shoot(app, window, "2-overview")
+    shoot(app, window, "2-overview", small=True)
 
     editor = window.editor
     window.show_tab(PROGRAM_TAB)
@@ -87,10 +108,10 @@ def take_all(app: QApplication, window: MainWindow) -> None:
         row = editor.table.currentRow()
         type_into(editor, row, START, start)
         type_into(editor, row, DOSE, dose)
-    shoot(app, window, "3-program-flex")
+    shoot(app, window, "3-program-flex", small=True)
 
     type_into(editor, 1, DOSE, "75")
-    shoot(app, window, "4-program-hard-limit")
+    shoot(app, window, "4-program-hard-limit", small=True)
     type_into(editor, 1, DOSE, "14")  # 5*7 + 14*6 + 6*8 + 7*3 = 188 mcg/day: +25 %
 
     editor.review_button.click()
@@ -99,7 +120,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     check.setChecked(True)
     reason.setText("morning spasms; titration agreed with the spasticity team")
     review.clinician.setText("Dr A. Osei")
-    shoot(app, window, "5-review")
+    shoot(app, window, "5-review", small=True)
 
     review.confirm.setChecked(True)
     review.write.click()
@@ -109,7 +130,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     window.show_tab(EVENTS_TAB)
     window.read_events()
     wait(app, lambda: not window.link.busy, "the event log")
-    shoot(app, window, "7-events")
+    shoot(app, window, "7-events", small=True)
 
     window.link._worker.emulator.stop()  # the telemetry head is lifted off the patient
     window.interrogate()

@@ -11,10 +11,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QRect, Qt
-from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel
+from PySide6.QtCore import QSize, Qt
 
 from emulator_fixtures import start_emulator  # noqa: F401 (fixture)
+from layout_check import unreadable
 from programmer.library import load_library
 from programmer.port import PumpEvent
 from test_ui_fakes import no_window_left_open  # noqa: F401 (fixture)
@@ -244,29 +244,11 @@ def window(qtbot, tmp_path):
     window.close()
 
 
-def cut_off(widget) -> bool:
-    """A label, button, box or checkbox narrower than its text needs (a wrapping label wraps instead)."""
-    wraps = isinstance(widget, QLabel) and widget.wordWrap()
-    return widget.isVisible() and not wraps and widget.width() < widget.sizeHint().width()
-
-
-def hidden_cells(table) -> list[str]:
-    hidden = []
-    for r in range(table.model().rowCount()):
-        for c in range(table.model().columnCount()):
-            index = table.model().index(r, c)
-            cell = table.visualRect(index)
-            needed = table.fontMetrics().boundingRect(QRect(0, 0, cell.width() - 6, 100_000), int(Qt.TextWordWrap),
-                                                      index.data() or "")
-            if needed.width() > cell.width() - 6 or needed.height() > cell.height():
-                hidden.append(f"{r},{c}: {index.data()!r}")
-    return hidden
-
-
 def test_the_emulators_log_exported_from_the_window_names_the_pump(qtbot, window, start_emulator, tmp_path):
     emulator = start_emulator()
     set_up_demo_patient(emulator.url)
-    window.resize(1024, 700)
+    size = QSize(1024, 700)
+    window.resize(size)
     window.show()
     window.connect_to(emulator.url)
     qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
@@ -275,9 +257,12 @@ def test_the_emulators_log_exported_from_the_window_names_the_pump(qtbot, window
     window.read_events()
     qtbot.waitUntil(lambda: not window.link.busy and page.model.rowCount() > 0, timeout=LINK_TIMEOUT_MS)
     window.show_tab(EVENTS_TAB)
-    qtbot.waitUntil(lambda: page.table.isVisible() and not hidden_cells(page.table), timeout=5000)
-    controls = page.findChildren(QAbstractButton) + page.findChildren(QComboBox) + page.findChildren(QLabel)
-    assert not [w.text() if hasattr(w, "text") else w.currentText() for w in controls if cut_off(w)]
+
+    def readable():
+        problems = unreadable(window, size)
+        assert page.table.isVisible() and not problems, "\n".join(problems)
+
+    qtbot.waitUntil(readable, timeout=5000)
     page.choose_path = lambda parent, suggested: tmp_path / suggested.name
     page.export.click()
     serial = window.snapshot.identity.serial

@@ -1,6 +1,7 @@
 """Everything on screen can be read in full: review figures are never elided or hidden, plot labels never
-overlap, event details wrap. Checked on the laid-out widgets at the default window size and a small one,
-and on the pure placement rules behind the plots."""
+overlap, event details wrap. Checked on the laid-out widgets at the default window size and a small one
+(each cell by ``layout_check``, which checks every page in tests/test_ui_layout_pages.py), and on the pure
+placement rules behind the plots."""
 
 from __future__ import annotations
 
@@ -8,10 +9,8 @@ from datetime import datetime, timedelta
 from itertools import combinations
 
 import pytest
-from PySide6.QtCore import QRect, Qt
-from PySide6.QtGui import QFontMetrics
-from PySide6.QtWidgets import QStyle
 
+from layout_check import cell_problems
 from programmer.library import load_library
 from programmer.port import PumpEvent
 from test_ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
@@ -23,24 +22,6 @@ from ui.series import LabelPlace, date_ticks, posix, stagger_labels, threshold_l
 
 pytestmark = pytest.mark.usefixtures("no_window_left_open")
 SIZES = [(1366, 900), (1024, 700)]
-
-
-def hidden_text(table) -> list[str]:
-    """The cells whose wrapped text does not fit the cell as laid out now, or that lie outside the view."""
-    margin = table.style().pixelMetric(QStyle.PM_FocusFrameHMargin, None, table) + 1
-    hidden = []
-    for row in range(table.model().rowCount()):
-        for column in range(table.model().columnCount()):
-            index = table.model().index(row, column)
-            text = index.data() or ""
-            cell = table.visualRect(index)
-            font = index.data(Qt.FontRole) or table.font()
-            needed = QFontMetrics(font).boundingRect(QRect(0, 0, cell.width() - 2 * margin, 100_000),
-                                                     int(Qt.TextWordWrap), text)
-            if (needed.width() > cell.width() - 2 * margin or needed.height() > cell.height()
-                    or not table.viewport().rect().contains(cell)):
-                hidden.append(f"{row},{column}: {text!r}")
-    return hidden
 
 
 @pytest.fixture
@@ -68,7 +49,7 @@ def test_every_review_figure_is_shown_in_full(qtbot, window, size):
     editor.review_button.click()
     table = window.review.table
     assert window.tabs.currentIndex() == REVIEW_TAB
-    qtbot.waitUntil(lambda: table.isVisible() and not hidden_text(table))
+    qtbot.waitUntil(lambda: table.isVisible() and not cell_problems(table))
     scroll = window.review.splitter.widget(0)
     assert table.width() <= scroll.viewport().width()  # no column cut off at the right either
     assert table.verticalHeader().length() <= table.viewport().height()  # no row below a scroll edge
@@ -86,7 +67,7 @@ def test_event_details_wrap_and_rows_grow_to_fit(qtbot):
               "refill_id": "d4eb652d97ac4e59ab060aa8eda2588d", "therapy_stopped": False}
     page.show_events([PumpEvent(0, datetime(2026, 3, 2), "power_on", {"factory_new": True}),
                       PumpEvent(1, datetime(2026, 3, 2, 0, 5), "refill", refill)])
-    qtbot.waitUntil(lambda: not hidden_text(page.table))
+    qtbot.waitUntil(lambda: not cell_problems(page.table))
     assert page.proxy.index(0, 3).data().startswith("added 14\u00a0mL, withdrawn 0\u00a0mL")  # newest first
     assert page.table.rowHeight(0) > page.table.rowHeight(1)  # the long detail took two lines
 

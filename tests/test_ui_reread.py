@@ -16,6 +16,7 @@ from programmer.program import program_from_data
 from test_ui_app import LINK_TIMEOUT_MS, connect, patient, window  # noqa: F401 (fixtures)
 from test_ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
 from test_ui_quit_and_marker import edit_the_dose
+from test_ui_review import open_review, sign, write_and_wait
 from ui.main_window import KEPT_CHANGE, PROGRAM_TAB
 
 pytestmark = pytest.mark.usefixtures("no_window_left_open")
@@ -57,6 +58,16 @@ def test_f5_with_nothing_changed_says_nothing_of_a_change(qtbot, window, patient
     press_f5_and_wait(qtbot, window)
     assert window.editor.daily_dose.text() == "150" and not window.unwritten_change()
     assert KEPT_CHANGE.strip() not in window.banner.text.text()
+
+
+def test_a_written_change_is_not_said_to_be_kept(qtbot, window, patient):
+    connect(qtbot, window, patient.url)
+    edit_the_dose(qtbot, window, "165")
+    sign(qtbot, open_review(qtbot, window))
+    write_and_wait(qtbot, window)
+    assert window.banner.title.text() == "Written and verified."
+    assert KEPT_CHANGE.strip() not in window.banner.text.text() and not window.unwritten_change()
+    assert window.editor.daily_dose.text() == "165"  # now the pump's own program
 
 
 def test_another_pump_or_another_drug_starts_again_from_what_that_pump_runs(qtbot, window):

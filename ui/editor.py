@@ -47,6 +47,9 @@ FOCUS_FRAME_PX = 3
 CELL_EDITOR_EXTRA_PX = 12
 """A row is this much taller than a line of text: room for a cell editor's focus ring and padding (3 + 3 px
 each side, ``ui.widgets.STYLE_SHEET``), so an open editor never cuts its text."""
+SHOWN_STEPS = 4
+"""The flex table is never shorter than this many steps: a usual program (night, morning, afternoon, evening)
+is seen whole on the smallest screen; the editor around it scrolls instead (``ui.widgets.VerticalScroll``)."""
 
 
 class _CellDelegate(QStyledItemDelegate):
@@ -289,6 +292,8 @@ class ProgramEditor(QWidget):
                                               "Volume\n(mL/h)"])
         header = self.table.horizontalHeader()
         header.setMinimumSectionSize(max(header.sectionSizeHint(column) for column in range(header.count())))
+        rows = SHOWN_STEPS * self.table.verticalHeader().minimumSectionSize()
+        self.table.setMinimumHeight(header.sizeHint().height() + rows + 2 * self.table.frameWidth())
 
     # --- state ------------------------------------------------------------------------------------
 
@@ -302,14 +307,15 @@ class ProgramEditor(QWidget):
         be offered for another.
         """
         previous = self.snapshot
-        keep = (self.has_unwritten_change() and previous.identity.serial == snapshot.identity.serial
-                and snapshot.active.drug == self.draft.drug)
+        may_keep = (self.has_unwritten_change() and previous.identity.serial == snapshot.identity.serial
+                    and snapshot.active.drug == self.draft.drug)
         self.snapshot = snapshot
-        if keep:
+        if may_keep:
             self._evaluate()
-        else:
-            self.reset()
-        return keep
+            if self.has_unwritten_change():  # not when the pump now runs it (the write of this very draft)
+                return True
+        self.reset()
+        return False
 
     def has_unwritten_change(self) -> bool:
         """True when the draft is a program other than the pump's, or a half-typed one: work that closing the

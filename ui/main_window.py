@@ -31,6 +31,7 @@ from ui.link import (CANCELLABLE, COMMIT, CONNECT, CONNECTING, DOING, EVENTS, IN
                      CommitDone, PumpLink)
 from ui.overview import OverviewPage
 from ui.review import ReviewPage
+from ui.widgets import VerticalScroll, keep_ratio
 
 if TYPE_CHECKING:
     from ui.preview import PreviewPlots
@@ -48,6 +49,10 @@ KEPT_CHANGE = (" Your change on the Program page has not been written: it is kep
                "now those of this reading.")
 """Said whenever a reading of the pump leaves an unwritten change in the editor, so that nobody takes the
 program being edited for the one the pump runs."""
+
+EDITOR_TO_PLOTS = (2, 3)
+"""How the Program page splits its width at first: the plots get the larger part, the editor its figures'
+width at least (beyond it, its text only wraps less), until the clinician drags the splitter."""
 
 CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB = range(5)
 
@@ -87,7 +92,7 @@ class MainWindow(QMainWindow):
         self.editor = ProgramEditor(library)
         self.preview: PreviewPlots | None = None  # built with the first snapshot: plots cost start-up time
         self.program_split = program = QSplitter(Qt.Horizontal)
-        program.addWidget(self.editor)
+        program.addWidget(VerticalScroll(self.editor))  # a short window scrolls it; the plots never narrow it
         self.review = ReviewPage(library)
         self.events = EventsPage()
         for page, title in ((self.connect_page, "&1 Connect"), (self.overview, "&2 Overview"),
@@ -336,9 +341,10 @@ class MainWindow(QMainWindow):
 
             self.preview = PreviewPlots()
             self.program_split.addWidget(self.preview)
-            self.program_split.setStretchFactor(0, 2)
-            self.program_split.setStretchFactor(1, 3)
-            settings.restore_split(self.program_split)
+            self.program_split.setStretchFactor(0, EDITOR_TO_PLOTS[0])
+            self.program_split.setStretchFactor(1, EDITOR_TO_PLOTS[1])
+            if not settings.restore_split(self.program_split):
+                keep_ratio(self.program_split, EDITOR_TO_PLOTS)
         self.snapshot = snapshot
         self.events.set_pump(snapshot.identity.serial)
         self.overview.show_snapshot(snapshot)

@@ -12,7 +12,7 @@ clinician chose Set.
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from programmer.interrogation import CLOCK_DRIFT_LIMIT_S, PumpSnapshot, computer_now
 from ui.clock_check import clock_change
@@ -22,7 +22,7 @@ from ui.draft import MODE_LABELS
 from ui.format import (BATTERY_WORDS, PUMP_CLOCK, SEVERITY_WORDS, alarm_text, dated, drift, moment_and_days,
                        number, quantity)
 from ui.palette import BANNER
-from ui.widgets import FactGrid, heading
+from ui.widgets import FactGrid, WrappingLabel, heading
 
 DRIFT_WORTH_FIXING_S = CLOCK_DRIFT_LIMIT_S
 """Beyond this drift the page warns that the clock needs setting: the limit of the CLOCK_DRIFT check, so
@@ -48,8 +48,7 @@ class OverviewPage(QWidget):
         self.pump = self._group(left, "Pump", [("identity", "Model and serial"), ("limits", "Limits it declares"),
                                                ("battery", "Battery")])
         self.clock = self._group(left, "Clock", [("pump_time", "Pump time"), ("drift", "Drift")])
-        self.clock_note = QLabel()
-        self.clock_note.setWordWrap(True)
+        self.clock_note = WrappingLabel()
         self.clock_note.setStyleSheet(f"color: {BANNER['warning'][1]};")
         self.clock.addRow("", self.clock_note)
         # Alt+K: Alt+C is "Change the program"; two buttons on one letter make the first press only move the

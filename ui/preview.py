@@ -12,6 +12,8 @@ date axis's title and the read-out say.
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QFontMetricsF, QPainter, QPixmap
@@ -23,6 +25,7 @@ from ui.palette import CURRENT_LINE, PLOT_BACKGROUND, PLOT_TEXT, PROPOSED_LINE, 
 from ui.series import (DEFAULT_HORIZON_DAYS, TICK_FORMAT, RateSeries, ReservoirSeries, common_span_min, date_ticks,
                        from_posix, rate_series, reservoir_series, stagger_labels, threshold_label_at_right,
                        tick_format)
+from ui.widgets import WrappingLabel
 
 CURRENT_PEN = pg.mkPen(color=CURRENT_LINE, width=2, style=Qt.DashLine)
 PROPOSED_PEN = pg.mkPen(color=PROPOSED_LINE, width=3)
@@ -30,6 +33,8 @@ THRESHOLD_PEN = pg.mkPen(color=THRESHOLD_LINE, width=1, style=Qt.DotLine)
 EMPTY_RATE = RateSeries([], [])
 EMPTY_RESERVOIR = ReservoirSeries([], [], None, None)
 SERIES = (("current", "current (pump now)", CURRENT_PEN), ("proposed", "proposed (this draft)", PROPOSED_PEN))
+BOTTOM_TICKS_PX = 8
+"""The bottom axis's ticks and the gap between them and their labels (pyqtgraph's 5 and 2, and a pixel)."""
 LABEL_FILL = (255, 255, 255, 235)
 """Nearly opaque white: a line passing behind a label must not strike through its text, and the text keeps
 its contrast against the plot's white."""
@@ -40,22 +45,34 @@ def _plot(left: str, bottom: str, axis: pg.AxisItem | None = None) -> pg.PlotWid
     for side in ("left", "bottom"):  # pyqtgraph's default grey is about 3:1 on white
         plot.getAxis(side).setPen(PLOT_TEXT)
         plot.getAxis(side).setTextPen(PLOT_TEXT)
-    plot.setLabel("left", left)
     plot.setLabel("bottom", bottom)
+    _left_title(plot, left)
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMenuEnabled(False)
     plot.setFocusPolicy(Qt.NoFocus)  # the same figures are given as text; the plots are not a tab stop
     return plot
 
 
+def _left_title(plot: pg.PlotWidget, title: str) -> None:
+    """Title the left axis, and keep the plot tall enough for the title beside the axis: pyqtgraph centres it
+    on the axis and cuts what overhangs the plot ("Dose rate (mcg/h" in a short plot). Below the axis, room
+    for the bottom axis: two lines of text (tick labels, title) and its ticks (pyqtgraph sizes that axis only
+    once it is drawn)."""
+    plot.setLabel("left", title)
+    length = plot.getAxis("left").label.boundingRect().width()
+    bottom = 2 * QFontMetricsF(plot.getAxis("bottom").label.font()).height() + BOTTOM_TICKS_PX
+    plot.setMinimumHeight(math.ceil(length + bottom))
+
+
 def _legend() -> QWidget:
     """One legend above both plots, a sample of each line beside its name. Inside a plot a legend covered
-    the very lines it explains whenever a dose step ran across its corner."""
+    the very lines it explains whenever a dose step ran across its corner. The names wrap in plots made
+    narrow (large text beside the review's figures) rather than hold the plots wider than the window."""
     row = QWidget()
     layout = QHBoxLayout(row)
     layout.setContentsMargins(0, 0, 0, 0)
     for _, name, pen in SERIES:
-        text = QLabel(name)
+        text = WrappingLabel(name)
         height = text.fontMetrics().height()
         sample = QPixmap(3 * height, height)
         sample.fill(Qt.transparent)
@@ -180,7 +197,7 @@ class PreviewPlots(QWidget):
         if shown is not None:
             drug = shown.program.drug
             self.unit = drug.dose_unit
-            self.rate_plot.setLabel("left", f"Dose rate ({self.unit}/h)")
+            _left_title(self.rate_plot, f"Dose rate ({self.unit}/h)")
             self.threshold.setValue(shown.reservoir.low_alarm_ml)
             self.volume_plot.setYRange(0, shown.reservoir.capacity_ml, padding=0.02)
             self.rate_plot.setXRange(0, span / 60, padding=0.01)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QFrame, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QPushButton, QScrollArea, QSizePolicy, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtGui import QFont, QFontMetrics, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QPushButton, QSizePolicy, QSplitter, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from programmer.checks import Finding
 from programmer.interrogation import PumpSnapshot
@@ -24,7 +24,7 @@ from ui.commit_gate import CommitGate
 from ui.comparison import Row, compare, headline
 from ui.draft import Evaluation
 from ui.format import UNIT_SPACE
-from ui.widgets import describe, heading
+from ui.widgets import VerticalScroll, describe, heading, keep_ratio
 from ui.mnemonics import mnemonic, mnemonic_letter
 from ui.wording import finding_text
 
@@ -73,9 +73,19 @@ class ComparisonTable(QTableWidget):
         rows.setSectionResizeMode(QHeaderView.ResizeToContents)
         rows.sectionResized.connect(self.updateGeometry)  # a row re-wrapped: the table's height changes
         header = self.horizontalHeader()
-        for index, mode in enumerate((QHeaderView.Stretch, QHeaderView.Stretch, QHeaderView.Stretch,
+        for index, mode in enumerate((QHeaderView.Fixed, QHeaderView.Stretch, QHeaderView.Stretch,
                                       QHeaderView.ResizeToContents)):
             header.setSectionResizeMode(index, mode)
+
+    def fit_names(self) -> None:
+        """The figures' names only as wide as their longest word: they wrap at their spaces, so the values,
+        which break worse ("6.25 mcg/" over "h"), get the rest of the width."""
+        margins = 2 * (self.style().pixelMetric(QStyle.PM_FocusFrameHMargin, None, self) + 1) + 1  # and the grid
+        names = [self.item(row, 0) for row in range(self.rowCount())]
+        widths = [QFontMetrics(name.font()).horizontalAdvance(word) + margins
+                  for name in names for word in name.text().split(" ")]
+        header = self.horizontalHeader()
+        header.resizeSection(0, max([header.sectionSizeHint(0), *widths]))
 
     def sizeHint(self) -> QSize:
         height = self.horizontalHeader().sizeHint().height() + self.verticalHeader().length() + 2 * self.frameWidth()
@@ -128,17 +138,10 @@ class ReviewPage(QWidget):
         column.addWidget(self._signature())
         column.addStretch(1)
         # On a short screen the column scrolls as a whole, never the table inside it: the clinician reads
-        # every row, then the warnings, then signs, in one movement (and Tab scrolls to each field). The
-        # scroll area itself is no tab stop: it has nothing to act on and shows no focus.
-        scroll = QScrollArea()
-        scroll.setFrameShape(QFrame.NoFrame)
-        scroll.setFocusPolicy(Qt.NoFocus)
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(left)
-        splitter.addWidget(scroll)
+        # every row, then the warnings, then signs, in one movement.
+        splitter.addWidget(VerticalScroll(left))
         self.splitter = splitter
         self.plots: PreviewPlots | None = None  # built at the first review: plots cost start-up time
-        self._split_pending = False
 
     def _signature(self) -> QGroupBox:
         """The clinician's name, the confirmation, and the buttons."""
@@ -177,20 +180,6 @@ class ReviewPage(QWidget):
         self.clinician.textChanged.connect(self._gate_changed)
         self.confirm.toggled.connect(self._gate_changed)
         return sign
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        if self._split_pending:
-            self._split()
-
-    def _split(self) -> None:
-        """Divide the width as TABLE_TO_PLOTS once the page has its real size: a page not yet shown is
-        tiny, and a ratio applied then would leave the table at its minimum for good. Later the
-        clinician's own dragging of the splitter is kept."""
-        width = sum(self.splitter.sizes())
-        table = round(width * TABLE_TO_PLOTS[0] / sum(TABLE_TO_PLOTS))
-        self.splitter.setSizes([table, width - table])  # in pixels: QSplitter does not scale a bare ratio
-        self._split_pending = False
 
     # --- one review ------------------------------------------------------------------------------
 
@@ -243,9 +232,7 @@ class ReviewPage(QWidget):
             self.splitter.addWidget(self.plots)
             self.splitter.setStretchFactor(0, TABLE_TO_PLOTS[0])
             self.splitter.setStretchFactor(1, TABLE_TO_PLOTS[1])
-            self._split_pending = True
-            if self.isVisible():
-                self._split()
+            keep_ratio(self.splitter, TABLE_TO_PLOTS)
         self.plots.show_plans(review.current_plan, review.plan)
 
     def _fill_table(self, rows: list[Row]) -> None:
@@ -261,6 +248,7 @@ class ReviewPage(QWidget):
                     if column in (2, 3):
                         item.setBackground(Qt.yellow)
                 self.table.setItem(index, column, item)
+        self.table.fit_names()
 
     def _fill_warnings(self, unit: str) -> None:
         """A new list of warnings, each with its own acknowledgement and reason. The old list is hidden at

@@ -58,19 +58,20 @@ def save_window(window: QWidget, program_split: QSplitter | None) -> None:
     _write(values)
 
 
-def restore_split(splitter: QSplitter) -> None:
-    """Put the splitter back where it was, once it has its real width.
+def restore_split(splitter: QSplitter) -> bool:
+    """Put the splitter back where it was, once it has its real width; False when no split is remembered.
 
     Why wait: a splitter on a page not yet shown still has its default size, and sizes restored then are
     stretched by the later resize; restored at its first showing, it is exactly as it was left.
     """
     value = store().value(PROGRAM_SPLIT)
     if not isinstance(value, QByteArray):
-        return
+        return False
     if splitter.isVisible():
         splitter.restoreState(value)
     else:
         _RestoreWhenShown(splitter, value)
+    return True
 
 
 class _RestoreWhenShown(QObject):

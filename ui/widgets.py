@@ -1,20 +1,22 @@
 """Small widgets every screen uses: headings that scale with the system font, problem labels that say
 the reason in words (with an icon, never colour alone) in a place kept for them, number fields that select
-their whole text on arriving, read-only "label: value" grids, and the application's one style sheet: the
-focus ring and the validation marks."""
+their whole text on arriving, read-only "label: value" grids, columns that scroll, splitters that keep their
+ratio, and the application's one style sheet: the focus ring and the validation marks."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
 from PySide6.QtGui import QFont, QIcon
 from PySide6.QtWidgets import (QAbstractSpinBox, QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QSizePolicy,
-                               QStyle, QWidget)
+                               QSplitter, QStyle, QWidget)
 
 from ui.draft import Problem
 from ui.palette import BANNER
 
 SEVERITY_PREFIX = {"error": "Not allowed: ", "warning": "Warning (acknowledge at review): "}
 
+UNBOUNDED_PX = 100_000
+"""Room no text on screen needs: measured in it, a text keeps to one line per newline."""
 FOCUS = "#0047ab"
 """The focus ring: a strong blue, far in hue from the red and amber of the validation marks, at least 4.5:1
 against every background it is drawn on (tests/test_ui_flex_keys.py checks with ``ui.palette``)."""
@@ -80,6 +82,22 @@ the tint and the icon stay. Each state keeps border plus padding at 3 px, so gai
 moves the text or resizes the field. The focus rules come last so they win over the problem ones."""
 
 
+class WrappingLabel(QLabel):
+    """Text on one line where there is the room, wrapped where there is not. A plain QLabel that wraps asks
+    for about twenty characters' width, and a form or a row of widgets gives it no more, so a short sentence
+    broke into two lines even in a wide window."""
+
+    def __init__(self, text: str = ""):
+        super().__init__(text)
+        self.setWordWrap(True)
+
+    def sizeHint(self) -> QSize:
+        margins = self.contentsMargins()
+        width = self.fontMetrics().boundingRect(QRect(0, 0, UNBOUNDED_PX, UNBOUNDED_PX), 0, self.text()).width()
+        width += margins.left() + margins.right() + 2 * self.margin()
+        return QSize(width, self.heightForWidth(width))
+
+
 def heading(text: str, scale: float = 1.25) -> QLabel:
     """A bold heading sized relative to the system font (no fixed pixel sizes anywhere)."""
     label = QLabel(text)
@@ -131,23 +149,75 @@ def mark(widget: QWidget, severity: str) -> None:
         widget.style().polish(widget)
 
 
-class ReservedText(QScrollArea):
+class VerticalScroll(QScrollArea):
+    """Content that scrolls up and down when there is not the height for it, and never sideways: the area is
+    never narrower than its content's minimum, with the scroll bar's room kept so that the bar appearing
+    squeezes nothing. As a page's column (the editor; the review's figures and signature) a splitter beside
+    it cannot push figures out of sight, and on a short screen the clinician reads on in one movement (Tab
+    scrolls to each field). The area is no tab stop: it has nothing to act on and shows no focus."""
+
+    def __init__(self, content: QWidget):
+        super().__init__()
+        self.setWidget(content)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setFocusPolicy(Qt.NoFocus)
+
+    def minimumSizeHint(self) -> QSize:
+        width = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        return QSize(width, super().minimumSizeHint().height())
+
+
+def keep_ratio(splitter: QSplitter, ratio: tuple[int, int]) -> None:
+    """Divide a splitter of two widgets by ``ratio`` (neither below its minimum) now and at every resize, until
+    the clinician drags it; from then on their division is kept.
+
+    Why at every resize: a splitter divides by its widgets' size history, not by their stretch factors (the
+    editor, alone in it before the plots came, kept nearly all of it), and a page not yet shown has no real
+    size to divide; it gets one later, in one or more resizes."""
+    _KeptRatio(splitter, ratio)
+
+
+class _KeptRatio(QObject):
+    def __init__(self, splitter: QSplitter, ratio: tuple[int, int]):
+        super().__init__(splitter)
+        self._ratio = ratio
+        splitter.installEventFilter(self)
+        splitter.splitterMoved.connect(self._dragged)  # only a drag moves it: setSizes does not
+        self._divide(splitter)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Show, QEvent.Resize):
+            self._divide(watched)  # before the splitter's own handling, which then lays out these sizes
+        return False
+
+    def _divide(self, splitter: QSplitter) -> None:
+        length = splitter.width() if splitter.orientation() == Qt.Horizontal else splitter.height()
+        total = length - splitter.handleWidth()
+        first = round(total * self._ratio[0] / sum(self._ratio))
+        splitter.setSizes([first, total - first])  # in pixels: QSplitter does not scale a bare ratio
+
+    def _dragged(self) -> None:
+        splitter = self.parent()
+        splitter.removeEventFilter(self)
+        splitter.splitterMoved.disconnect(self._dragged)
+        self.deleteLater()
+
+
+class ReservedText(VerticalScroll):
     """Text in a place of fixed height, kept whether there is text or not: text that appears, grows or goes
     never moves what is around it (an entry that jumps under the eye or the pointer as a warning comes and
     goes invites a slip). A text longer than the place scrolls inside it."""
 
     def __init__(self, lines: int):
-        super().__init__()
+        label = QLabel()
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
+        label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        super().__init__(label)
+        self.label = label
         self.lines = lines
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
-        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.setWidget(self.label)
-        self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setFocusPolicy(Qt.NoFocus)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
 
     def text(self) -> str:
@@ -256,9 +326,10 @@ class FactGrid(QFormLayout):
         super().__init__()
         self.values: dict[str, QLabel] = {}
         self.setFieldGrowthPolicy(QFormLayout.ExpandingFieldsGrow)
+        self.setLabelAlignment(Qt.AlignLeft | Qt.AlignTop)  # beside the first line of a value that wraps
 
     def row(self, key: str, label: str) -> QLabel:
-        value = QLabel()  # not word-wrapped: a wrapped label in a form can lose its second line
+        value = WrappingLabel()  # a long value (an alarm, a date) wraps rather than widen the window
         value.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
         value.setAccessibleName(label)
         self.addRow(label + ":", value)
