@@ -83,7 +83,7 @@ def test_connect_shows_what_the_emulator_holds(qtbot, window, patient):
     assert therapy.values["daily"].text() == "150\u00a0mcg/day"
     assert therapy.values["volume"].text() == "0.3\u00a0mL/day"
     assert reservoir.values["volume"].text().startswith(("14\u00a0mL of 20\u00a0mL", "13.99"))
-    assert "(in 40.0 days)" in reservoir.values["low_alarm"].text()  # 12 mL at 0.3 mL/day
+    assert "(in 40.0\u00a0days)" in reservoir.values["low_alarm"].text()  # 12 mL at 0.3 mL/day
     assert window.overview.alarms.values["critical"].text() == "none"
     assert window.overview.clock.values["drift"].text().startswith("pump")
 
@@ -216,7 +216,7 @@ def test_the_overview_shows_a_pump_that_is_not_delivering_without_dates(qtbot):
     qtbot.addWidget(page)
     taken = snapshot()  # 14 mL, 0.3 mL/day: the alarm in 40 days
     page.show_snapshot(taken)
-    assert page.reservoir.values["low_alarm"].text().endswith("(in 40.0 days) (pump clock)")
+    assert page.reservoir.values["low_alarm"].text().endswith("(in 40.0\u00a0days) (pump clock)")
     stopped = replace(taken, status=replace(taken.status, battery_status="eos", battery_percent=0.0,
                                             alarms=(Alarm("eos", "critical", PUMP_TIME),)))
     page.show_snapshot(stopped)

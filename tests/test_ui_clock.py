@@ -50,16 +50,16 @@ def test_the_warning_starts_just_past_the_checks_limit():
 
 def test_the_warning_says_the_drift_in_words_and_offers_to_set_the_clock():
     warning = clock_warning(drifting(-BEHIND))
-    assert warning.text.startswith("The pump's clock is 29 h 3 min behind this computer's. ")
+    assert warning.text.startswith("The pump's clock is 29\u00a0h 3\u00a0min behind this computer's. ")
     assert (warning.action, warning.action_text) == ("set_clock", SET_CLOCK_ACTION_TEXT)
-    assert drift_sentence(3 * 86400 + 4 * 3600 + 10) == "The pump's clock is 3 days 4 h ahead of this computer's."
+    assert drift_sentence(3 * 86400 + 4 * 3600 + 10) == "The pump's clock is 3\u00a0days 4\u00a0h ahead of this computer's."
 
 
 def test_a_pump_behind_moves_forward_and_its_flex_steps_start_on_this_computers_time():
     taken = drifting(-BEHIND, FLEX)  # this computer: Tue 03 Mar 05:03
     change = clock_change(taken, taken.computer_time)
     assert change.summary == ("Mon 02 Mar 2026 00:00 (pump clock) \u2192 Tue 03 Mar 2026 05:03 (this computer's "
-                              "clock): 29 h 3 min forward.")
+                              "clock): 29\u00a0h 3\u00a0min forward.")
     # The pump's Mon 08:00 comes at this computer's Tue 13:03; once set, the pump's next 08:00 is Tue 08:00.
     # It runs the 00:00 step at 00:00 (pump) and at 05:03 (set): no jump between steps.
     assert change.flex == ["Flex steps start by the pump's clock. The 08:00 step next starts Tue 03 Mar 2026 13:03 "
@@ -71,7 +71,7 @@ def test_a_pump_ahead_moves_back_and_may_jump_to_another_step():
     taken = drifting(timedelta(hours=9), FLEX)  # read at this computer's Sun 01 Mar 15:00
     change = clock_change(taken, taken.computer_time + timedelta(minutes=10))  # set 10 min later
     assert change.summary == ("Mon 02 Mar 2026 00:10 (pump clock) \u2192 Sun 01 Mar 2026 15:10 (this computer's "
-                              "clock): 9 h back.")
+                              "clock): 9\u00a0h back.")
     # Now the pump's Mon 08:00 is this computer's Sun 23:00; set back, the pump reads Sun 15:10 in the cycle
     # that starts Mon 00:00, so its next 08:00 is Mon 08:00, and 15:10 is in the 08:00 step (7 mcg/h).
     assert change.flex == [
@@ -111,7 +111,7 @@ def test_the_overviews_keys_are_its_own_and_the_clock_is_set_only_by_the_set_but
             dialog = page.clock_dialog
             assert dialog.isVisible() and dialog.cancel_button.isDefault() and not dialog.set_button.autoDefault()
             assert re.fullmatch(r"Pump clock: \w{3} \d\d \w{3} \d{4} \d\d:\d\d \(pump clock\) \u2192 \w{3} \d\d \w{3} "
-                                r"\d{4} \d\d:\d\d \(this computer's clock\): 29 h 3 min forward\.",
+                                r"\d{4} \d\d:\d\d \(this computer's clock\): 29\u00a0h 3\u00a0min forward\.",
                                 dialog.summary.text())
             assert dialog.flex[0].text().startswith("Flex steps start by the pump's clock. The 08:00 step")
             answer(dialog)
@@ -151,7 +151,7 @@ def test_a_pump_a_minute_out_gets_no_warning(qtbot, window, start_emulator):
 
 def test_cancel_leaves_the_pumps_clock_and_set_sets_it(qtbot, window, start_emulator):
     connect_to_pump_off_by(qtbot, window, start_emulator, -BEHIND)
-    assert clock_warning(window.snapshot).text.startswith("The pump's clock is 29 h 3 min behind this computer's.")
+    assert clock_warning(window.snapshot).text.startswith("The pump's clock is 29\u00a0h 3\u00a0min behind this computer's.")
     overview = window.overview
     overview.set_clock.click()
     overview.clock_dialog.cancel_button.click()
@@ -170,7 +170,7 @@ def test_the_window_warns_in_amber_for_a_pump_29_h_behind_and_asks_before_settin
     connect_to_pump_off_by(qtbot, window, start_emulator, -BEHIND)
     banner = window.banner
     assert banner.title.text() == "Check the pump's clock." and banner.action == "set_clock"
-    assert "The pump's clock is 29 h 3 min behind this computer's." in banner.text.text()
+    assert "The pump's clock is 29\u00a0h 3\u00a0min behind this computer's." in banner.text.text()
     assert "#fff4e0" in banner.styleSheet()  # amber (ui.palette.BANNER["warning"])
     banner.button.click()  # the banner's offer asks the same confirmation as the Overview's button
     window.overview.clock_dialog.cancel_button.click()

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("no_window_left_open")
 MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 DATE = rf"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d {MONTH} \d{{4}} \d\d:\d\d(?::\d\d)?"
 CLOCK = rf"\((?:{PUMP_CLOCK}|{COMPUTER_CLOCK})\)"
-DATED = re.compile(rf"{DATE}(?: \((?:in [\d.]+ days|now|never)\))? {CLOCK}")
+DATED = re.compile(rf"{DATE}(?: \((?:in [\d.]+\u00a0days|now|never)\))? {CLOCK}")
 DATE_LIKE = re.compile(rf"\d{{4}}-\d\d-\d\d|\d\d?:\d\d|\b\d\d? {MONTH}\b")
 CYCLE_TIME = re.compile(r"\bday \d+ \d\d:\d\d\b")
 """A time in the cycle ('day 1 08:00'), not a date: it is on no clock."""
@@ -58,7 +58,7 @@ def test_one_clinician_format_seconds_only_when_asked_and_iso_in_files():
     assert moment(at, seconds=True) == "Tue 01 Dec 2026 21:58:30"  # rounded like the file
     assert dated(at, PUMP_CLOCK) == "Tue 01 Dec 2026 21:58 (pump clock)"
     assert dated(None, PUMP_CLOCK) == "never at this program"
-    assert moment_and_days(at, 23.4 * 1440, PUMP_CLOCK) == "Tue 01 Dec 2026 21:58 (in 23.4 days) (pump clock)"
+    assert moment_and_days(at, 23.4 * 1440, PUMP_CLOCK) == "Tue 01 Dec 2026 21:58 (in 23.4\u00a0days) (pump clock)"
     assert file_time(at) == "2026-12-01T21:58:30" and file_time(None) == ""
     assert DATED.fullmatch(dated(at, COMPUTER_CLOCK, seconds=True))
 
@@ -69,12 +69,13 @@ def test_units_are_joined_by_a_no_break_space():
 
 
 @pytest.mark.parametrize(("seconds", "words"), [
-    (0, "0 s"), (12.4, "12 s"), (250, "4 min 10 s"), (600, "10 min"), (3600, "1 h"),
-    (29 * 3600 + 3 * 60 + 12, "29 h 3 min"), (-(29 * 3600 + 3 * 60), "29 h 3 min"),
-    (2 * 86400, "2 days"), (3 * 86400 + 4 * 3600 + 1000, "3 days 4 h"),
+    (0, "0~s"), (12.4, "12~s"), (250, "4~min 10~s"), (600, "10~min"), (3600, "1~h"),
+    (29 * 3600 + 3 * 60 + 12, "29~h 3~min"), (-(29 * 3600 + 3 * 60), "29~h 3~min"),
+    (2 * 86400, "2~days"), (3 * 86400 + 4 * 3600 + 1000, "3~days 4~h"),
 ])
 def test_a_clock_difference_in_two_units_at_most(seconds, words):
-    assert clock_difference(seconds) == words
+    """~ stands for the no-break space between a number and its unit: no line ends between them."""
+    assert clock_difference(seconds) == words.replace("~", "\u00a0")
 
 
 # --- contrast --------------------------------------------------------------------------------------------

@@ -55,9 +55,9 @@ EXPECTED = [
     ("alarm_cleared", {"code": "low_reservoir"}, None, "Low reservoir"),
     ("alarm_acknowledged", {"code": "eri"}, None, "Battery at replacement indicator (ERI)"),
     ("clock_set", {"old": "2026-11-28T11:29:09", "new": "2026-11-28T11:31:00"}, None,
-     "pump clock set from Sat 28 Nov 2026 11:29:09 to Sat 28 Nov 2026 11:31:00 (1 min 51 s forward)"),
+     "pump clock set from Sat 28 Nov 2026 11:29:09 to Sat 28 Nov 2026 11:31:00 (1~min 51~s forward)"),
     ("clock_set", {"old": "2026-11-28T12:00:00", "new": "2026-11-28T10:59:58"}, None,
-     "pump clock set from Sat 28 Nov 2026 12:00:00 to Sat 28 Nov 2026 10:59:58 (1 h 2 s back)"),
+     "pump clock set from Sat 28 Nov 2026 12:00:00 to Sat 28 Nov 2026 10:59:58 (1~h 2~s back)"),
 ]
 
 

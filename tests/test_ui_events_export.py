@@ -165,7 +165,7 @@ def test_saving_writes_every_event_unless_only_the_shown_ones_are_asked_for(qtbo
         page.export.click()
     rows = read_csv(tmp_path / "all.csv")
     assert rows[0] == FIXED + DETAIL_COLUMNS and [r[2] for r in rows[1:]] == ["0", "1", "3", "4", "5", "6"]
-    assert said.args == [f"Saved 6 events (all events read) to {tmp_path / 'all.csv'}."]
+    assert said.args == [f"Saved 6\u00a0events (all events read) to {tmp_path / 'all.csv'}."]
     assert page.saved.text() == said.args[0] and page.saved.isVisibleTo(page)
 
     page.only_shown.setChecked(True)
@@ -174,7 +174,7 @@ def test_saving_writes_every_event_unless_only_the_shown_ones_are_asked_for(qtbo
         page.export.click()
     rows = read_csv(tmp_path / "shown.csv")
     assert [r[4] for r in rows[1:]] == ["Refill"]
-    assert said.args == [f"Saved 1 event (the events shown) to {tmp_path / 'shown.csv'}."]
+    assert said.args == [f"Saved 1\u00a0event (the events shown) to {tmp_path / 'shown.csv'}."]
     assert asked[0].name == "E20-05D474-events-" + datetime.now().date().isoformat() + ".csv"
 
 

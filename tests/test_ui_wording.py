@@ -138,7 +138,7 @@ def test_the_24_hour_change_says_its_date_and_count_in_words():
     finding, = [f for f in checked(simple(200), simple(180), DoseBaseline(150, "mcg", PUMP_TIME - timedelta(days=1), 1))
                 if f.code == "CHANGE_24H_ABOVE_SOFT_LIMIT"]
     assert finding_text(finding) == (
-        "Within 24 h the daily dose changes by +33.3 %: 150 mcg/day ran at Sun 01 Mar 2026 00:00 (pump clock) and 1 "
+        "Within 24 h the daily dose changes by +33.3 %: 150 mcg/day ran at Sun 01 Mar 2026 00:00 (pump clock) and 1\u00a0"
         "program has been activated since; this change goes from 180 to 200 mcg/day, beyond the soft limit of 20 % "
         "for baclofen")
 

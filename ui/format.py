@@ -70,12 +70,13 @@ def file_time(value: datetime | None) -> str:
 
 
 def days(minutes: float | None) -> str:
-    """A span in days to one decimal ('in 23.4 days'), or 'never'."""
+    """A span in days to one decimal ('in 23.4 days'), or 'never'. Here and in every span below, a number
+    and its unit are joined by ``UNIT_SPACE``: a line never ends between them."""
     if minutes is None:
         return "never"
     if minutes <= 0:
         return "now"
-    return f"in {minutes / MINUTES_PER_DAY:.1f} days"
+    return f"in {minutes / MINUTES_PER_DAY:.1f}{UNIT_SPACE}days"
 
 
 def moment_and_days(at: datetime | None, minutes: float | None, clock: str | None = None) -> str:
@@ -96,8 +97,9 @@ def span(seconds: float) -> str:
     rounded = round(abs(seconds))
     hours, rest = divmod(rounded, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [f"{hours} h"] * bool(hours) + [f"{minutes} min"] * bool(minutes) + [f"{secs} s"] * bool(secs)
-    return " ".join(parts) or "0 s"
+    parts = [f"{hours}{UNIT_SPACE}h"] * bool(hours) + [f"{minutes}{UNIT_SPACE}min"] * bool(minutes)
+    parts += [f"{secs}{UNIT_SPACE}s"] * bool(secs)
+    return " ".join(parts) or f"0{UNIT_SPACE}s"
 
 
 def clock_difference(seconds: float) -> str:
@@ -107,12 +109,13 @@ def clock_difference(seconds: float) -> str:
     rounded = round(abs(seconds))
     if rounded < 3600:
         minutes, secs = divmod(rounded, 60)
-        return f"{minutes} min {secs} s" if minutes and secs else f"{minutes} min" if minutes else f"{secs} s"
+        min_, s_ = f"{minutes}{UNIT_SPACE}min", f"{secs}{UNIT_SPACE}s"
+        return f"{min_} {s_}" if minutes and secs else min_ if minutes else s_
     if rounded < 2 * 86400:
         hours, minutes = divmod(round(rounded / 60), 60)
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        return f"{hours}{UNIT_SPACE}h {minutes}{UNIT_SPACE}min" if minutes else f"{hours}{UNIT_SPACE}h"
     whole_days, hours = divmod(round(rounded / 3600), 24)
-    return f"{count(whole_days, 'day')} {hours} h" if hours else count(whole_days, "day")
+    return f"{count(whole_days, 'day')} {hours}{UNIT_SPACE}h" if hours else count(whole_days, "day")
 
 
 def drift(seconds: float) -> str:
@@ -125,7 +128,7 @@ def drift(seconds: float) -> str:
 
 def count(n: int, noun: str) -> str:
     """'1 day', '7 days': a count with its noun, so no screen says 'day(s)'."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    return f"{n}{UNIT_SPACE}{noun}" if n == 1 else f"{n}{UNIT_SPACE}{noun}s"
 
 
 def cycle_offset(offset_min: float) -> str:
