@@ -19,8 +19,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox,
                                QGroupBox, QLabel, QLineEdit, QWidget)
 
+from emulator_fixtures import start_emulator  # noqa: F401 (fixture)
 from programmer.library import load_library
-from programmer.port import PumpEvent
+from programmer.port import PumpEvent, open_driver
+from test_ui_app import LINK_TIMEOUT_MS, patient  # noqa: F401 (fixture)
 from test_ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
 from ui.editor import DOSE, START
 from ui.main_window import (BANNER_ACTION_TEXTS, CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB,
@@ -289,3 +291,39 @@ def test_the_documented_letters_are_the_pages_letters(qtbot, tmp_path):
         assert set(found) == set(documented[page]), page
         for letter, control in documented[page].items():
             assert found[letter].startswith(control), (page, letter, found[letter], control)
+
+
+def type_keys(qtbot, text: str) -> None:
+    """Type into whatever has the focus, as a keyboard does."""
+    qtbot.keyClicks(QApplication.focusWidget(), text)
+
+
+def press(qtbot, window: MainWindow, key, modifier=Qt.NoModifier) -> None:
+    qtbot.keyClick(QApplication.focusWidget() or window, key, modifier)
+
+
+def test_two_changes_in_one_visit_with_the_keyboard_alone(qtbot, window, patient):
+    """Connect, change the dose, review, sign and write, then again: no mouse, no call into the window."""
+    press(qtbot, window, "u", Qt.AltModifier)               # Port or URL
+    type_keys(qtbot, patient.url)
+    press(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.tabs.currentIndex() == OVERVIEW_TAB and not window.link.busy,
+                    timeout=LINK_TIMEOUT_MS)
+    # The first change with the buttons' letters, the second with their shortcuts: both must act.
+    for dose, review_key, write_key in (("165", ("r", Qt.AltModifier), ("w", Qt.AltModifier)),
+                                        ("180", (Qt.Key_R, Qt.ControlModifier), (Qt.Key_Return, Qt.ControlModifier))):
+        press(qtbot, window, "c", Qt.AltModifier)           # Change the program...
+        qtbot.waitUntil(lambda: window.editor.daily_dose.hasFocus(), timeout=KEY_TIMEOUT_MS)
+        type_keys(qtbot, dose)                               # replaces the whole old dose: it is selected
+        press(qtbot, window, *review_key)                    # Review change (a key's click is animated)
+        qtbot.waitUntil(lambda: window.tabs.currentIndex() == REVIEW_TAB, timeout=KEY_TIMEOUT_MS)
+        assert window.review.gate.review.program.therapy.daily_dose == float(dose)
+        press(qtbot, window, "n", Qt.AltModifier)           # Clinician's name
+        type_keys(qtbot, "Dr A. Osei")
+        press(qtbot, window, "c", Qt.AltModifier)           # the confirmation
+        qtbot.waitUntil(window.review.confirm.isChecked, timeout=KEY_TIMEOUT_MS)
+        press(qtbot, window, *write_key)                     # Write
+        qtbot.waitUntil(lambda: window.review.gate is None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
+        assert window.banner.title.text() == "Written and verified."
+        with open_driver(window.link.url) as driver:
+            assert driver.read_program().program.therapy.daily_dose == float(dose)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from PySide6.QtCore import QEvent, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QKeySequence, QPen
+from PySide6.QtGui import QColor, QIcon, QPen
 from PySide6.QtWidgets import (QAbstractItemDelegate, QAbstractItemView, QAbstractSpinBox, QComboBox, QGroupBox,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
                                QStackedWidget, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableWidget,
@@ -26,8 +26,8 @@ from ui.comparison import change_text, daily_dose_figure, exact
 from ui.dose_entry import PAUSE_MS, Move, cell_move, neighbour
 from ui.draft import DAILY_TOTAL, GENERAL, MODE_LABELS, Draft, Evaluation, Problem, evaluate
 from ui.format import NOT_APPLICABLE, UNIT_SPACE, count, moment_and_days, number, percent_change, quantity
-from ui.widgets import (FOCUS, FactGrid, describe, ProblemLabel, ReservedText, SelectAllOnFocus, heading,
-                        mark_field, problem_icon, problems_text, worst)
+from ui.widgets import (FOCUS, FactGrid, ProblemLabel, ReservedText, SelectAllOnFocus, describe, heading,
+                        mark_field, problem_icon, problems_text, second_shortcut, worst)
 
 DAY, START, DOSE, VOLUME = range(4)
 EDITABLE_COLUMNS = 3
@@ -188,7 +188,7 @@ class ProgramEditor(QWidget):
         self.reset_button = QPushButton("Reset to the pump's &current program")
         self.reset_button.clicked.connect(self.reset)
         self.review_button = QPushButton("&Review change…")
-        self.review_button.setShortcut(QKeySequence("Ctrl+R"))
+        second_shortcut(self.review_button, "Ctrl+R")
         self.review_button.setToolTip("Review the change before writing it (Ctrl+R)")
         self.review_button.clicked.connect(self._review)
         buttons.addWidget(self.reset_button)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetrics, QKeySequence
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QPushButton, QSizePolicy, QSplitter, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -24,7 +24,7 @@ from ui.commit_gate import CommitGate
 from ui.comparison import Row, compare, headline
 from ui.draft import Evaluation
 from ui.format import UNIT_SPACE
-from ui.widgets import VerticalScroll, describe, heading, keep_ratio
+from ui.widgets import VerticalScroll, describe, heading, keep_ratio, second_shortcut
 from ui.mnemonics import mnemonic, mnemonic_letter
 from ui.wording import finding_text
 
@@ -169,7 +169,7 @@ class ReviewPage(QWidget):
         describe(self.back, "Back to editing", "Return to the editor; nothing is written.")
         self.back.clicked.connect(self.back_requested)
         self.write = QPushButton(WRITE_TEXT)
-        self.write.setShortcut(QKeySequence("Ctrl+Return"))
+        second_shortcut(self.write, "Ctrl+Return")
         self.write.setToolTip("Write, then read back and verify (Ctrl+Enter)")
         describe(self.write, "Write to the pump", "Write, then read back and verify (Ctrl+Enter).")
         self.write.clicked.connect(self._write)

@@ -6,8 +6,8 @@ ratio, and the application's one style sheet: the focus ring and the validation 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
-from PySide6.QtGui import QFont, QIcon
-from PySide6.QtWidgets import (QAbstractSpinBox, QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QSizePolicy,
+from PySide6.QtGui import QFont, QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QSizePolicy,
                                QSplitter, QStyle, QWidget)
 
 from ui.draft import Problem
@@ -96,6 +96,14 @@ class WrappingLabel(QLabel):
         width = self.fontMetrics().boundingRect(QRect(0, 0, UNBOUNDED_PX, UNBOUNDED_PX), 0, self.text()).width()
         width += margins.left() + margins.right() + 2 * self.margin()
         return QSize(width, self.heightForWidth(width))
+
+
+def second_shortcut(button: QAbstractButton, keys: str) -> None:
+    """Give ``button`` a shortcut besides the letter its text marks. ``setShortcut`` would replace that
+    letter, leaving it underlined but dead (Alt+R once did nothing on "&Review change"). The shortcut acts
+    only while the button is on screen and enabled, as a click would."""
+    shortcut = QShortcut(QKeySequence(keys), button)
+    shortcut.activated.connect(lambda: button.animateClick() if button.isVisible() and button.isEnabled() else None)
 
 
 def heading(text: str, scale: float = 1.25) -> QLabel:
