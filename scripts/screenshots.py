@@ -32,7 +32,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from programmer.library import load_library  # noqa: E402
 from ui.editor import DOSE, START  # noqa: E402
-from ui.link import START_EMULATOR  # noqa: E402
+from ui.link import StartEmulator  # noqa: E402
 from ui.main_window import CONNECT_TAB, EVENTS_TAB, PROGRAM_TAB, MainWindow  # noqa: E402
 from ui.widgets import STYLE_SHEET  # noqa: E402
 
@@ -94,7 +94,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     window.tabs.setCurrentIndex(CONNECT_TAB)
     shoot(app, window, "1-connect")
 
-    window.link.request(START_EMULATOR)
+    window.link.request(StartEmulator())
     wait(app, lambda: window.snapshot is not None and not window.link.busy, "the emulator")
     shoot(app, window, "2-overview", small=True)
 

@@ -21,6 +21,7 @@ from programmer.port import open_driver
 from test_ui_fakes import PUMP_TIME, no_window_left_open, program, snapshot  # noqa: F401 (fixture)
 from ui.clock_check import SET_CLOCK_ACTION_TEXT, clock_change, clock_warning, drift_sentence
 from ui.emulator import set_up_demo_patient
+from ui.link import Failure, Interrogate, SetClock
 from ui.main_window import MainWindow
 from ui.mnemonics import mnemonic_letter
 from ui.overview import OverviewPage
@@ -182,3 +183,14 @@ def test_the_window_warns_in_amber_for_a_pump_29_h_behind_and_asks_before_settin
 def test_the_window_says_nothing_about_a_clock_a_minute_out(qtbot, window, start_emulator):
     connect_to_pump_off_by(qtbot, window, start_emulator, timedelta(minutes=-1))
     assert window.banner.title.text() == "Connected." and window.banner.action is None
+
+
+def test_a_link_lost_while_setting_the_clock_does_not_say_nothing_changed(qtbot, window):
+    window._show_snapshot(snapshot())
+    window.link.failed.emit(SetClock(), Failure("no answer from the pump", True, TimeoutError()))
+    said = window.banner.text.text()
+    assert window.banner.title.text() == "Link to the pump lost."
+    assert "Whether the pump's clock was set is not known" in said and "Nothing was changed" not in said
+    window.link.failed.emit(Interrogate(), Failure("no answer from the pump", True, TimeoutError()))
+    assert "Nothing was changed on the pump by this read" in window.banner.text.text()
+

@@ -17,7 +17,7 @@ from test_ui_fakes import no_window_left_open  # noqa: F401 (fixture)
 from ui.app_log import log, start_logging
 from ui.crash import describe, install_crash_handler
 from ui.emulator import set_up_demo_patient
-from ui.link import COMMIT
+from ui.link import Commit
 from ui.main_window import OVERVIEW_TAB, REVIEW_TAB, MainWindow
 
 pytestmark = pytest.mark.usefixtures("no_window_left_open")
@@ -172,11 +172,11 @@ def test_a_running_write_is_left_alone_and_its_result_shown(qtbot, window, patie
     window.editor.daily_dose.textEdited.emit("165")
     asked = window.editor.evaluation.program
     commit(window)
-    assert window.link.operation == COMMIT
+    assert isinstance(window.link.running, Commit)
 
     said = window.recover_after_error()
     assert said.startswith("The programmer is still writing the program: that is not interrupted")
-    assert window.link.operation == COMMIT and window.review.writing  # nothing reset, nothing re-read
+    assert isinstance(window.link.running, Commit) and window.review.writing  # nothing reset, nothing re-read
 
     qtbot.waitUntil(lambda: not window.link.busy and window.review.gate is None, timeout=LINK_TIMEOUT_MS)
     assert window.banner.title.text() == "Written and verified."

@@ -29,7 +29,7 @@ from programmer.library import load_library
 from programmer.port import Alarm, BolusState, PumpEvent
 from test_ui_fakes import PUMP_TIME, no_window_left_open, snapshot  # noqa: F401 (fixture)
 from ui.editor import DOSE, START
-from ui.link import CONNECT
+from ui.link import Connect
 from ui.main_window import CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, MainWindow
 from ui.widgets import STYLE_SHEET
 
@@ -65,7 +65,7 @@ def drifted_pump():
 # --- the states, each reached the way the clinician reaches it ------------------------------------------
 
 def connected(window: MainWindow) -> None:
-    window.link.finished.emit(CONNECT, drifted_pump())  # as the link reports a connection: banner, Overview
+    window.link.finished.emit(Connect("socket://127.0.0.1:1"), drifted_pump())  # as the link reports a connection: banner, Overview
 
 
 def program_tab(window: MainWindow) -> None:

@@ -16,7 +16,7 @@ from ui import settings
 from ui.app_log import log, start_logging
 from ui.crash import install_crash_handler
 from ui.desktop_entry import APP_ID, ICON_FILE
-from ui.link import START_EMULATOR
+from ui.link import StartEmulator
 from ui.main_window import MainWindow
 from ui.quit_signals import QuitOnSignals
 from ui.widgets import STYLE_SHEET
@@ -29,7 +29,7 @@ def create_window(demo: bool = False, audit_path: Path | None = None) -> MainWin
     settings.restore_geometry(window, QSize(1280, 860))
     window.show()
     if demo:
-        window.link.request(START_EMULATOR)
+        window.link.request(StartEmulator())
     return window
 
 

@@ -5,6 +5,10 @@ a session opened with HELLO), so exactly one thread may use the driver, and requ
 time in the order they were made. The GUI thread never calls the driver and never waits: it asks with
 ``request(...)`` and hears back through ``progress``, ``finished`` and ``failed``.
 
+Each operation is a ``Request`` subclass holding its arguments and its work, so the window says what it
+wants with an object (``Commit(review, clinician)``), gets the same object back with its result or its
+``Failure``, and matches on its type; a new operation is one class here and one case in the window.
+
 The work itself is ``programmer``'s: ``read_pump`` interrogates, ``commit_write`` checks, audits, writes
 two-phase and judges the read-back. This module only adds progress reporting and the thread.
 """
@@ -14,7 +18,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ClassVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -25,22 +29,6 @@ from programmer.port import LinkError, PumpDriver, PumpEvent, PumpRefused, open_
 from programmer.session import SessionResult, WriteReview, commit_write
 from ui.app_log import log
 from ui.emulator import BundledEmulator, set_up_demo_patient
-
-CONNECT, START_EMULATOR, INTERROGATE, EVENTS, COMMIT, SET_CLOCK, DISCONNECT = (
-    "connect", "start_emulator", "interrogate", "events", "commit", "set_clock", "disconnect")
-CONNECTING = {CONNECT, START_EMULATOR}
-
-DOING = {
-    START_EMULATOR: "starting the bundled emulator",
-    CONNECT: "connecting and interrogating",
-    INTERROGATE: "interrogating",
-    EVENTS: "reading the event log",
-    COMMIT: "writing the program",
-    SET_CLOCK: "setting the pump clock",
-    DISCONNECT: "disconnecting",
-}
-CANCELLABLE = {CONNECT, INTERROGATE, EVENTS}
-"""Only reads may be cancelled: stopping a write half way is exactly what the two-phase write avoids."""
 
 READ_STEPS = {
     "identify": "reading the pump's identity and limits",
@@ -67,6 +55,117 @@ class CommitDone:
     refresh_error: str | None
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Why a request did not finish: the message in words, whether the link is gone (then it was closed, and
+    nothing more is sent until a reconnection), and the exception itself for the log."""
+
+    message: str
+    link_lost: bool
+    error: BaseException
+
+
+# --- the requests: one class each, with the work it does in the link's thread ------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """One thing asked of the pump. A new operation is one more subclass: what it is called while it runs
+    (``doing``), whether a clinician may cancel it, and ``run``, its work in the link's thread."""
+
+    doing: ClassVar[str]
+    cancellable: ClassVar[bool] = False
+    """Only reads may be cancelled: stopping a write half way is exactly what the two-phase write avoids."""
+
+    def run(self, worker: "_Worker") -> object:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Connect(Request):
+    """Open ``url`` and interrogate the pump there. Result: ``PumpSnapshot``."""
+
+    url: str
+    doing: ClassVar[str] = "connecting and interrogating"
+    cancellable: ClassVar[bool] = True
+
+    def run(self, worker: "_Worker") -> PumpSnapshot:
+        return worker.connect(self.url, self)
+
+
+@dataclass(frozen=True)
+class StartEmulator(Request):
+    """Start the bundled emulator once (a factory-new pump given the demo patient), then connect to it.
+    Result: ``PumpSnapshot``."""
+
+    doing: ClassVar[str] = "starting the bundled emulator"
+
+    def run(self, worker: "_Worker") -> PumpSnapshot:
+        report = worker.reporter(self)
+        if worker.emulator is None or worker.emulator.process is None:
+            report("starting the bundled pump emulator", 0.0)
+            worker.emulator = BundledEmulator()
+            url = worker.emulator.start()
+            report("filling it with baclofen 500 mcg/mL and starting 150 mcg/day", 0.0)
+            set_up_demo_patient(url)
+        return worker.connect(worker.emulator.url, self)
+
+
+@dataclass(frozen=True)
+class Interrogate(Request):
+    """Read everything again. Result: ``PumpSnapshot``."""
+
+    doing: ClassVar[str] = "interrogating"
+    cancellable: ClassVar[bool] = True
+
+    def run(self, worker: "_Worker") -> PumpSnapshot:
+        return worker.interrogate(self)
+
+
+@dataclass(frozen=True)
+class ReadEvents(Request):
+    """Read the whole event log. Result: ``list[PumpEvent]``."""
+
+    doing: ClassVar[str] = "reading the event log"
+    cancellable: ClassVar[bool] = True
+
+    def run(self, worker: "_Worker") -> list[PumpEvent]:
+        return worker.open_driver().read_events(worker.reporter(self))
+
+
+@dataclass(frozen=True)
+class Commit(Request):
+    """Write a reviewed program (checks, audit, two-phase write, read-back), then interrogate. Result:
+    ``CommitDone``."""
+
+    review: WriteReview
+    clinician: str
+    doing: ClassVar[str] = "writing the program"
+
+    def run(self, worker: "_Worker") -> CommitDone:
+        driver = worker.open_driver()
+        result = commit_write(_Reporting(driver, worker.reporter(self)), self.review, self.clinician,
+                              AuditLog(worker.audit_path))
+        try:
+            return CommitDone(result, read_pump(driver), None)
+        except (LinkError, OSError) as exc:
+            worker.close()
+            return CommitDone(result, None, str(exc))
+
+
+@dataclass(frozen=True)
+class SetClock(Request):
+    """Set the pump's clock to this computer's, then interrogate. Result: ``PumpSnapshot``."""
+
+    doing: ClassVar[str] = "setting the pump clock"
+
+    def run(self, worker: "_Worker") -> PumpSnapshot:
+        driver = worker.open_driver()
+        worker.reporter(self)("setting the pump clock to this computer's", 0.0)
+        driver.set_clock(computer_now())
+        return worker.interrogate(self)
+
+
 class _Reporting:
     """Stands in for the driver inside ``read_pump`` and ``commit_write``: announces each read as a step
     of the progress bar and hands ``write_program`` a progress callback (those functions take none)."""
@@ -88,9 +187,9 @@ class _Reporting:
 
 class _Worker(QObject):
     opened = Signal(str)                      # the URL of a link just opened
-    progress = Signal(str, str, float)        # operation, step, fraction done
-    finished = Signal(str, object)            # operation, result
-    failed = Signal(str, str, bool)           # operation, message, link lost
+    progress = Signal(object, str, float)     # Request, step, fraction done
+    finished = Signal(object, object)         # Request, its result
+    failed = Signal(object, object)           # Request, Failure
 
     def __init__(self, audit_path: Path, driver_options: dict):
         super().__init__()
@@ -100,85 +199,54 @@ class _Worker(QObject):
         self.emulator: BundledEmulator | None = None
         self.cancel = threading.Event()
 
-    @Slot(str, object)
-    def run(self, operation: str, argument: object) -> None:
+    @Slot(object)
+    def run(self, request: Request) -> None:
         self.cancel.clear()
         try:
-            result = getattr(self, "_" + operation)(argument)
-        except Cancelled:
-            self.failed.emit(operation, "cancelled: nothing on the pump was changed", False)
-        except NotConnected:
-            self.failed.emit(operation, "not connected to a pump: nothing was sent (reconnect first)", False)
+            result = request.run(self)
+        except Cancelled as exc:
+            self.failed.emit(request, Failure("cancelled: nothing on the pump was changed", False, exc))
+        except NotConnected as exc:
+            self.failed.emit(request, Failure("not connected to a pump: nothing was sent (reconnect first)", False,
+                                              exc))
         except (LinkError, OSError) as exc:  # serial.SerialException is an OSError
-            self._close()
-            self.failed.emit(operation, str(exc) or type(exc).__name__, True)
+            self.close()
+            self.failed.emit(request, Failure(str(exc) or type(exc).__name__, True, exc))
         except (PumpRefused, AuditError, InputError) as exc:
-            self.failed.emit(operation, str(exc), False)
+            self.failed.emit(request, Failure(str(exc), False, exc))
         except Exception as exc:  # a bug must reach the screen, not vanish in a thread
-            log.exception("unexpected error while %s", DOING[operation])
-            self.failed.emit(operation, f"unexpected error ({type(exc).__name__}: {exc})", False)
+            log.exception("unexpected error while %s", request.doing)
+            self.failed.emit(request, Failure(f"unexpected error ({type(exc).__name__}: {exc})", False, exc))
         else:
-            self.finished.emit(operation, result)
+            self.finished.emit(request, result)
 
-    def _reporter(self, operation: str) -> Callable[[str, float], None]:
+    def reporter(self, request: Request) -> Callable[[str, float], None]:
+        """A progress callback for ``request``; it raises ``Cancelled`` at a cancelled read's next step."""
         def report(step: str, fraction: float) -> None:
-            if operation in CANCELLABLE and self.cancel.is_set():
+            if request.cancellable and self.cancel.is_set():
                 raise Cancelled()
-            self.progress.emit(operation, step, fraction)
+            self.progress.emit(request, step, fraction)
         return report
 
-    def _connect(self, url: str, operation: str = CONNECT) -> PumpSnapshot:
-        self._close()
-        self._reporter(operation)(f"opening {url}", 0.0)
+    def connect(self, url: str, request: Request) -> PumpSnapshot:
+        self.close()
+        self.reporter(request)(f"opening {url}", 0.0)
         self.driver = open_driver(url, **self.driver_options)
         self.opened.emit(url)
-        return self._interrogate(None, operation)
+        return self.interrogate(request)
 
-    def _start_emulator(self, _argument: object) -> PumpSnapshot:
-        """Start the bundled emulator once (a factory-new pump given the demo patient), then connect."""
-        report = self._reporter(START_EMULATOR)
-        if self.emulator is None or self.emulator.process is None:
-            report("starting the bundled pump emulator", 0.0)
-            self.emulator = BundledEmulator()
-            url = self.emulator.start()
-            report("filling it with baclofen 500 mcg/mL and starting 150 mcg/day", 0.0)
-            set_up_demo_patient(url)
-        return self._connect(self.emulator.url, START_EMULATOR)
-
-    def _interrogate(self, _argument: object, operation: str = INTERROGATE) -> PumpSnapshot:
-        report = self._reporter(operation)
-        snapshot = read_pump(_Reporting(self._open_driver(), report))
+    def interrogate(self, request: Request) -> PumpSnapshot:
+        report = self.reporter(request)
+        snapshot = read_pump(_Reporting(self.open_driver(), report))
         report("done", 1.0)
         return snapshot
 
-    def _events(self, _argument: object) -> list[PumpEvent]:
-        return self._open_driver().read_events(self._reporter(EVENTS))
-
-    def _commit(self, argument: tuple[WriteReview, str]) -> CommitDone:
-        review, clinician = argument
-        driver = self._open_driver()
-        result = commit_write(_Reporting(driver, self._reporter(COMMIT)), review, clinician, AuditLog(self.audit_path))
-        try:
-            return CommitDone(result, read_pump(driver), None)
-        except (LinkError, OSError) as exc:
-            self._close()
-            return CommitDone(result, None, str(exc))
-
-    def _set_clock(self, _argument: object) -> PumpSnapshot:
-        driver = self._open_driver()
-        self._reporter(SET_CLOCK)("setting the pump clock to this computer's", 0.0)
-        driver.set_clock(computer_now())
-        return self._interrogate(None, SET_CLOCK)
-
-    def _disconnect(self, _argument: object) -> None:
-        self._close()
-
-    def _open_driver(self) -> PumpDriver:
+    def open_driver(self) -> PumpDriver:
         if self.driver is None:
             raise NotConnected()
         return self.driver
 
-    def _close(self) -> None:
+    def close(self) -> None:
         driver, self.driver = self.driver, None
         if driver is not None:
             try:
@@ -190,16 +258,16 @@ class _Worker(QObject):
 class PumpLink(QObject):
     """The GUI's handle on the pump: one request at a time, answered by signals in the GUI thread."""
 
-    progress = Signal(str, str, float)
-    finished = Signal(str, object)
-    failed = Signal(str, str, bool)
+    progress = Signal(object, str, float)     # Request, step, fraction done
+    finished = Signal(object, object)         # Request, its result (the type its class names)
+    failed = Signal(object, object)           # Request, Failure
     busy_changed = Signal(bool)
-    _requested = Signal(str, object)
+    _requested = Signal(object)
 
     def __init__(self, audit_path: Path, driver_options: dict | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.url: str | None = None
-        self.operation: str | None = None
+        self.running: Request | None = None
         self._thread = QThread()
         self._thread.setObjectName("pump link")
         self._worker = _Worker(Path(audit_path), driver_options or {})
@@ -213,41 +281,42 @@ class PumpLink(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.operation is not None
+        return self.running is not None
 
-    def request(self, operation: str, argument: object = None) -> bool:
-        """Ask the worker to do ``operation``; False (and nothing done) while another one is running."""
+    def request(self, request: Request) -> bool:
+        """Ask the worker to do ``request``; False (and nothing done) while another one is running: the caller
+        says so, a request is never dropped in silence."""
         if self.busy:
             return False
-        self.operation = operation
+        self.running = request
         self.busy_changed.emit(True)
-        self._requested.emit(operation, argument)
+        self._requested.emit(request)
         return True
 
     def cancel(self) -> None:
         """Cancel a read at its next step; a write is never cancelled."""
-        if self.operation in CANCELLABLE:
+        if self.running is not None and self.running.cancellable:
             self._worker.cancel.set()
 
     def shutdown(self) -> None:
         """Stop the thread, then close the link (waits for a running request to end: never cut a write)."""
         self._thread.quit()
         self._thread.wait()
-        self._worker._close()  # the thread has stopped: nobody else is using the driver
+        self._worker.close()  # the thread has stopped: nobody else is using the driver
         if self._worker.emulator is not None:
             self._worker.emulator.stop()
 
     def _opened(self, url: str) -> None:
         self.url = url
 
-    def _finish(self, operation: str, result: object) -> None:
+    def _finish(self, request: Request, result: object) -> None:
         self._idle()
-        self.finished.emit(operation, result)
+        self.finished.emit(request, result)
 
-    def _fail(self, operation: str, message: str, link_lost: bool) -> None:
+    def _fail(self, request: Request, failure: Failure) -> None:
         self._idle()
-        self.failed.emit(operation, message, link_lost)
+        self.failed.emit(request, failure)
 
     def _idle(self) -> None:
-        self.operation = None
+        self.running = None
         self.busy_changed.emit(False)

@@ -27,8 +27,8 @@ from ui.connect import EMULATOR, ConnectPage
 from ui.editor import ProgramEditor
 from ui.events import EventsPage
 from ui.format import PUMP_CLOCK, dated, drift
-from ui.link import (CANCELLABLE, COMMIT, CONNECT, CONNECTING, DOING, EVENTS, INTERROGATE, SET_CLOCK, START_EMULATOR,
-                     CommitDone, PumpLink)
+from ui.link import (Commit, CommitDone, Connect, Failure, Interrogate, PumpLink, ReadEvents, Request, SetClock,
+                     StartEmulator)
 from ui.overview import OverviewPage
 from ui.review import ReviewPage
 from ui.widgets import VerticalScroll, keep_ratio
@@ -175,19 +175,18 @@ class MainWindow(QMainWindow):
     def connect_to(self, url: str) -> None:
         """Connect to the Connect page's choice; it is remembered for the next start once it works (the
         choice, not the link's URL: the bundled emulator's port changes at every start)."""
-        accepted = self.link.request(START_EMULATOR) if url == EMULATOR else self.link.request(CONNECT, url)
-        if accepted:
+        if self.link.request(StartEmulator() if url == EMULATOR else Connect(url)):
             self._port_choice = url
 
     def reconnect(self) -> None:
         if self.link.url is not None:
-            self.link.request(CONNECT, self.link.url)
+            self.link.request(Connect(self.link.url))
 
     def interrogate(self) -> None:
-        self.link.request(INTERROGATE)
+        self.link.request(Interrogate())
 
     def read_events(self) -> None:
-        self.link.request(EVENTS)
+        self.link.request(ReadEvents())
 
     def _banner_action(self, action: str) -> None:
         if action == "reconnect":
@@ -197,13 +196,13 @@ class MainWindow(QMainWindow):
             self.overview.ask_to_set_clock()  # the same confirmation as the Overview's button
 
     def set_clock(self) -> None:
-        self.link.request(SET_CLOCK)
+        self.link.request(SetClock())
 
     def _commit(self, review, clinician: str) -> None:
         """Ask the link to write; while it serves another request it refuses, and the Review page says so
         (a Write is never dropped in silence)."""
-        if not self.link.request(COMMIT, (review, clinician)):
-            self.review.write_refused(f"the programmer was still {DOING[self.link.operation]}")
+        if not self.link.request(Commit(review, clinician)):
+            self.review.write_refused(f"the programmer was still {self.link.running.doing}")
 
     def show_tab(self, index: int) -> None:
         if self.tabs.isTabEnabled(index):
@@ -218,7 +217,7 @@ class MainWindow(QMainWindow):
         write exists to avoid, and its result (or a read's) still arrives and is shown as usual.
         """
         if self.link.busy:
-            return (f"The programmer is still {DOING[self.link.operation]}: that is not interrupted, and its "
+            return (f"The programmer is still {self.link.running.doing}: that is not interrupted, and its "
                     "result will be shown when it ends.")
         closed = ""
         if self.review.gate is not None:
@@ -240,61 +239,71 @@ class MainWindow(QMainWindow):
 
     # --- answers ----------------------------------------------------------------------------------
 
-    def _progress(self, operation: str, step: str, fraction: float) -> None:
+    def _progress(self, request: Request, step: str, fraction: float) -> None:
         self.progress.setValue(int(fraction * 100))
-        self.progress_text.setText(f"{DOING[operation].capitalize()}: {step}")
+        self.progress_text.setText(f"{request.doing.capitalize()}: {step}")
 
     def _show_busy(self, busy: bool) -> None:
-        operation = self.link.operation
+        request = self.link.running
         self.progress.setVisible(busy)
         self.progress_text.setVisible(busy)
-        self.cancel.setVisible(busy and operation in CANCELLABLE)
+        self.cancel.setVisible(busy and request.cancellable)
         if busy:
             self.progress.setValue(0)
-            self.progress_text.setText(f"{DOING[operation].capitalize()}…")
+            self.progress_text.setText(f"{request.doing.capitalize()}…")
 
-    def _finished(self, operation: str, result: object) -> None:
-        if operation in CONNECTING:
-            choice, self._port_choice = self._port_choice, None
-            if choice is not None:
-                settings.remember_port(choice)
-        if operation in CONNECTING | {INTERROGATE, SET_CLOCK}:
-            self.connected = True
-            kept = KEPT_CHANGE if self._show_snapshot(result) else ""
-            warning = clock_warning(result)
-            if operation in CONNECTING:
-                log.info("connected to %s: %s serial %s", self.link.url, result.identity.model, result.identity.serial)
-                identity = result.identity
-                connected = f"{identity.model} serial {identity.serial} runs {summary(result.forecast())}."
-                if warning is None:
-                    self.banner.show_message("info", "Connected.", connected + kept)
-                else:
-                    self.banner.show_message("warning", warning.title, f"Connected: {connected} {warning.text}{kept}",
-                                             warning.action, warning.action_text)
-                self.show_tab(OVERVIEW_TAB)
-            elif operation == SET_CLOCK:
-                self.banner.show_message("ok", "Clock set.", f"Read back: {drift(result.drift_s)}.{kept}")
-            elif warning is not None:
-                self.banner.show_message("warning", warning.title, warning.text + kept, warning.action,
-                                         warning.action_text)
-            elif kept:
-                self.banner.show_message("info", "Pump read again.", kept.strip())
-            elif self.banner.action == SET_CLOCK_ACTION:
-                self.banner.clear()  # the clock warning a later reading made untrue
-        elif operation == EVENTS:
-            self.events.show_events(result)
-        elif operation == COMMIT:
-            self._committed(result)
+    def _finished(self, request: Request, result: object) -> None:
+        match request:
+            case Connect() | StartEmulator():
+                choice, self._port_choice = self._port_choice, None
+                if choice is not None:
+                    settings.remember_port(choice)
+                self._connected(result)
+            case Interrogate() | SetClock():
+                self._read_again(request, result)
+            case ReadEvents():
+                self.events.show_events(result)
+            case Commit():
+                self._committed(result)
 
-    def _failed(self, operation: str, message: str, link_lost: bool) -> None:
-        if operation in CONNECTING:
+    def _connected(self, snapshot: PumpSnapshot) -> None:
+        self.connected = True
+        kept = KEPT_CHANGE if self._show_snapshot(snapshot) else ""
+        log.info("connected to %s: %s serial %s", self.link.url, snapshot.identity.model, snapshot.identity.serial)
+        identity = snapshot.identity
+        connected = f"{identity.model} serial {identity.serial} runs {summary(snapshot.forecast())}."
+        warning = clock_warning(snapshot)
+        if warning is None:
+            self.banner.show_message("info", "Connected.", connected + kept)
+        else:
+            self.banner.show_message("warning", warning.title, f"Connected: {connected} {warning.text}{kept}",
+                                     warning.action, warning.action_text)
+        self.show_tab(OVERVIEW_TAB)
+
+    def _read_again(self, request: Interrogate | SetClock, snapshot: PumpSnapshot) -> None:
+        self.connected = True
+        kept = KEPT_CHANGE if self._show_snapshot(snapshot) else ""
+        warning = clock_warning(snapshot)
+        if isinstance(request, SetClock):
+            self.banner.show_message("ok", "Clock set.", f"Read back: {drift(snapshot.drift_s)}.{kept}")
+        elif warning is not None:
+            self.banner.show_message("warning", warning.title, warning.text + kept, warning.action,
+                                     warning.action_text)
+        elif kept:
+            self.banner.show_message("info", "Pump read again.", kept.strip())
+        elif self.banner.action == SET_CLOCK_ACTION:
+            self.banner.clear()  # the clock warning a later reading made untrue
+
+    def _failed(self, request: Request, failure: Failure) -> None:
+        if isinstance(request, (Connect, StartEmulator)):
             self._port_choice = None
-        if link_lost:
+        if failure.link_lost:
             self.connected = False
             self._set_tabs_enabled()
-        if operation == COMMIT:
+        message = failure.message
+        if isinstance(request, Commit):
             self.review.set_writing(False)
-            if link_lost:
+            if failure.link_lost:
                 self.banner.show_message("error", "UNCERTAIN: the link failed during the write.",
                                          f"{message}. Which program the pump runs is not known: reconnect and "
                                          "interrogate before anything else.", "reconnect", RECONNECT_TEXT)
@@ -302,13 +311,13 @@ class MainWindow(QMainWindow):
                 running = "" if self.snapshot is None else (
                     f" The pump still runs {summary(self.snapshot.forecast())}.")
                 self.banner.show_message("error", "NOT WRITTEN.", f"{message}.{running}")
-            return
-        if link_lost:
-            self.banner.show_message("error", "Link to the pump lost.", f"While {DOING[operation]}: {message}. "
-                                     "Nothing was changed on the pump by this read. The figures shown are those last "
-                                     "read.", "reconnect", RECONNECT_TEXT)
+        elif failure.link_lost:
+            changed = ("Whether the pump's clock was set is not known: reconnect to see it." if isinstance(
+                request, SetClock) else "Nothing was changed on the pump by this read.")
+            self.banner.show_message("error", "Link to the pump lost.", f"While {request.doing}: {message}. "
+                                     f"{changed} The figures shown are those last read.", "reconnect", RECONNECT_TEXT)
         else:
-            self.banner.show_message("warning", f"Could not finish {DOING[operation]}.", message)
+            self.banner.show_message("warning", f"Could not finish {request.doing}.", message)
 
     def _committed(self, done: CommitDone) -> None:
         result = done.result
