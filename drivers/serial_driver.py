@@ -18,7 +18,13 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from drivers.protocol import Command, Status
-from drivers.protocol.codes import BITS_PER_BYTE, MAX_EVENTS_PER_READ, MAX_RETRIES, RESPONSE_TURNAROUND_S
+from drivers.protocol.codes import (
+    BACKOFF_INITIAL_S,
+    BITS_PER_BYTE,
+    MAX_EVENTS_PER_READ,
+    MAX_RETRIES,
+    RESPONSE_TURNAROUND_S,
+)
 from drivers.protocol.frame import MAX_WIRE_FRAME
 from drivers.trace import TraceSink, WireTrace, code_name
 from drivers.transaction import Link
@@ -89,7 +95,10 @@ class SerialDriver(PumpDriver):
 
     Options: ``baudrate`` (default 9600; sets the line rate of real ports and the timeouts on every
     link), ``trace`` (a file path or a callable taking one line: a timestamped hex wire trace),
-    ``max_retries`` (0..3 resends of an unanswered request), ``client`` (the name given in HELLO).
+    ``max_retries`` (0..3 resends of an unanswered request), ``client`` (the name given in HELLO),
+    ``turnaround_s`` and ``backoff_s`` (the pump's allowance in every answer timeout, default 0.5 s, and
+    the first pause before a resend, default 0.1 s: docs/protocol.md section 10; shorter ones only for
+    a peer known to answer sooner, such as the emulator on loopback in tests).
     """
 
     def __init__(
@@ -100,6 +109,8 @@ class SerialDriver(PumpDriver):
         trace: TraceSink | WireTrace = None,
         max_retries: int = MAX_RETRIES,
         client: str = CLIENT_NAME,
+        turnaround_s: float = RESPONSE_TURNAROUND_S,
+        backoff_s: float = BACKOFF_INITIAL_S,
     ) -> None:
         check_url(url)
         if isinstance(baudrate, bool) or not isinstance(baudrate, int) or baudrate <= 0:
@@ -109,7 +120,8 @@ class SerialDriver(PumpDriver):
         transport = Transport(url, baudrate, write_timeout_s)
         trace = trace if isinstance(trace, WireTrace) else WireTrace(trace)
         try:
-            self._link = Link(transport, client=client, trace=trace, max_retries=max_retries)
+            self._link = Link(transport, client=client, trace=trace, max_retries=max_retries,
+                              turnaround_s=turnaround_s, backoff_s=backoff_s)
             self._link.connect()
         except BaseException:
             transport.close()

@@ -12,6 +12,10 @@ The rules (numbers from ``drivers.protocol.codes``, shared with the emulator):
   ``max_retries`` times. The pump may have acted on the first copy, so either copy's answer is the
   answer; that is safe because every command that changes the pump is idempotent there (bolus and
   refill ids, a commit that names its checksum).
+- The turnaround and the first backoff are the protocol's (RESPONSE_TURNAROUND_S, BACKOFF_INITIAL_S)
+  unless a link is given its own (``turnaround_s``, ``backoff_s``): only for a peer known to answer
+  sooner than a pump, such as the emulator on loopback in tests, where a lost frame then costs
+  milliseconds instead of half a second.
 - Before a resend both ends resynchronise: this side discards any half-received frame, and a lone
   0x00 delimiter goes out first, so a frame the pump half-received cannot swallow the resend.
 - BUSY and BAD_CHECKSUM mean the pump did not act: the request is retried after the backoff as a new
@@ -26,6 +30,7 @@ which knows what it means for its command.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +38,13 @@ from collections.abc import Callable
 import serial
 
 from drivers.protocol import PROTOCOL_VERSION, Command, Frame, FrameDecoder, Status, encode_frame
-from drivers.protocol.codes import MAX_RETRIES, RESPONSE_TURNAROUND_S, response_timeout_s, retry_delay_s
+from drivers.protocol.codes import (
+    BACKOFF_INITIAL_S,
+    MAX_RETRIES,
+    RESPONSE_TURNAROUND_S,
+    response_timeout_s,
+    retry_delay_s,
+)
 from drivers.protocol.frame import DELIMITER, MAX_WIRE_FRAME
 from drivers.trace import WireTrace, code_name
 from drivers.transport import Transport
@@ -65,14 +76,22 @@ class Link:
         client: str,
         trace: WireTrace | None = None,
         max_retries: int = MAX_RETRIES,
+        turnaround_s: float = RESPONSE_TURNAROUND_S,
+        backoff_s: float = BACKOFF_INITIAL_S,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not 0 <= max_retries <= MAX_RETRIES:
             raise ValueError(f"max_retries must be in 0..{MAX_RETRIES}, got {max_retries}")
+        if not _seconds(turnaround_s) or turnaround_s <= 0:
+            raise ValueError(f"turnaround_s must be a positive number of seconds, got {turnaround_s!r}")
+        if not _seconds(backoff_s) or backoff_s < 0:
+            raise ValueError(f"backoff_s must be a number of seconds, 0 or more, got {backoff_s!r}")
         self.transport = transport
         self.client = client
         self.trace = trace or WireTrace()
         self.max_retries = max_retries
+        self.turnaround_s = turnaround_s
+        self.backoff_s = backoff_s
         self._sleep = sleep
         self._lock = threading.RLock()
         self._seq = 0
@@ -113,7 +132,7 @@ class Link:
         reason = "no answer"
         for attempt in range(1, tries + 1):
             if attempt > 1:
-                self._sleep(retry_delay_s(attempt - 1))
+                self._sleep(retry_delay_s(attempt - 1, self.backoff_s))
             try:
                 self._ensure_session(needs_session)
                 answer = self._check_retryable(self._send_and_wait(request, timeout, resync=attempt > 1))
@@ -170,7 +189,7 @@ class Link:
             if not data:
                 continue
             self.trace.received(data)
-            deadline = min(max(deadline, time.monotonic() + RESPONSE_TURNAROUND_S), limit)
+            deadline = min(max(deadline, time.monotonic() + self.turnaround_s), limit)
             for frame in self._decoder.feed(data):
                 if frame.is_response and frame.seq == request.seq and frame.command == request.command:
                     self.trace.decoded(frame, "answer")
@@ -211,7 +230,8 @@ class Link:
         self._in_session = True
 
     def _timeout(self, request: Frame, answer_bytes: int) -> float:
-        return response_timeout_s(self.transport.baudrate, len(encode_frame(request)) + 1, answer_bytes)
+        return response_timeout_s(self.transport.baudrate, len(encode_frame(request)) + 1, answer_bytes,
+                                  self.turnaround_s)
 
     def _lose_link(self) -> None:
         self._in_session = False
@@ -227,6 +247,11 @@ class Link:
 
     def _new_decoder(self) -> FrameDecoder:
         return FrameDecoder(on_drop=self.trace.dropped)
+
+
+def _seconds(value: object) -> bool:
+    """True for a finite int or float that is not a bool (JSON-ish option values are checked, not coerced)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _pump_id(hello_answer: dict) -> tuple:

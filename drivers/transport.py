@@ -5,19 +5,30 @@
 got. A transport only moves bytes: it never assumes one read is one frame (USB-serial adapters hand
 bytes over in batches of ~16 ms, a TCP link in whatever segments it likes); framing and timeouts belong
 to the transaction layer above it.
+
+``socket://`` is opened with pyserial's own socket port minus one thing, the 0.3 s pause its ``close``
+takes (see ``_SocketPort``): every CLI command and every reconnect would pay it for nothing.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import re
+import socket
 
 import serial
+from serial.urlhandler import protocol_socket
 
 POLL_S = 0.02
 """Longest a single read blocks. Short, so the layer above checks its own deadline often."""
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)://")
+
+
+def _scheme(url: str) -> str | None:
+    """The lower-case scheme of a URL (``socket`` for ``SOCKET://h:p``), None for a device path."""
+    match = _SCHEME.match(url)
+    return match.group(1).lower() if match else None
 
 
 def check_url(url: str) -> None:
@@ -30,14 +41,51 @@ def check_url(url: str) -> None:
         raise LookupError("no port given: expected a device path or a pyserial URL such as socket://host:port")
     if "://" not in url:
         return  # a device path: /dev/ttyUSB0, COM3, /dev/pts/4
-    match = _SCHEME.match(url)
-    if match is None:
+    scheme = _scheme(url)
+    if scheme is None:
         raise LookupError(f"{url!r} is not a device path or a URL pyserial understands")
-    scheme = match.group(1).lower()
     for package in serial.protocol_handler_packages:
         if importlib.util.find_spec(f"{package}.protocol_{scheme}") is not None:
             return
     raise LookupError(f"pyserial has no handler for {scheme}:// (in {url!r})")
+
+
+class _SocketPort(protocol_socket.Serial):
+    """pyserial's ``socket://`` port, whose ``close`` does not then sleep for 0.3 s.
+
+    pyserial (3.5, ``serial/urlhandler/protocol_socket.py``) ends ``close`` with ``time.sleep(0.3)`` "in
+    case of quick reconnects, give the server some time". Here that pause only costs time: a command of
+    the CLI closes its port once, when it is done, and the transaction layer never reopens a lost link
+    without first waiting its retry back-off, which is the settling time pyserial means (a peer that
+    refuses a new connection while still busy with the old one gets the same back-off). So only
+    ``close`` is replaced, with the same shutdown-then-close minus the sleep; connecting, the select-based
+    reads, write timeouts and errors (``SerialException``) stay pyserial's own, which is why this is a
+    subclass and not a socket transport of our own. Unlike pyserial's, it also closes the socket when the
+    shutdown fails (a peer that already reset the connection), instead of leaving it to the collector.
+    """
+
+    is_open: bool
+    _socket: socket.socket | None
+    """pyserial's own attributes (it ships no types): the open flag and the connected socket."""
+
+    def close(self) -> None:
+        if not self.is_open:
+            return
+        sock, self._socket = self._socket, None
+        self.is_open = False
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # the peer is already gone: there is nothing left to shut down
+            sock.close()
+
+
+def open_port(url: str, **settings: object) -> serial.SerialBase:
+    """Open ``url`` as ``serial.serial_for_url(url, **settings)`` does; ``socket://`` as a ``_SocketPort``."""
+    if _scheme(url) == "socket":
+        return _SocketPort(url, **settings)
+    return serial.serial_for_url(url, **settings)
 
 
 class Transport:
@@ -56,9 +104,7 @@ class Transport:
     def open(self) -> None:
         """Open (or reopen) the port and discard whatever an earlier session left in its input buffer."""
         self.close()
-        self._port = serial.serial_for_url(
-            self.url, baudrate=self.baudrate, timeout=POLL_S, write_timeout=self.write_timeout_s
-        )
+        self._port = open_port(self.url, baudrate=self.baudrate, timeout=POLL_S, write_timeout=self.write_timeout_s)
         self._port.reset_input_buffer()
 
     def close(self) -> None:

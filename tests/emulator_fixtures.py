@@ -8,6 +8,8 @@
   for byte-level tests of the transaction engine and of outcomes the real emulator cannot produce.
 - ``FrameProxy`` sits between a driver and a TCP emulator and can drop, alter or cut frames one by
   one: the way to lose exactly the answer to a commit.
+- ``LOOPBACK_LINK`` are the driver options for a link to any of these: they answer in milliseconds, so a
+  test that loses frames on purpose need not wait the half second a real pump is allowed.
 
 Register the fixtures in a test module with ``from emulator_fixtures import emulator, ...`` (pytest
 finds fixtures imported into a module). ``tests/`` is not a package (its modules import each other by
@@ -29,6 +31,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from emulator_support import wait_for_exit
 
 from drivers.protocol import Command, Frame, FrameDecoder, Status, encode_frame
 
@@ -37,6 +40,14 @@ START_TIMEOUT_S = 20.0
 """Longest wait for the emulator's first line; a slow CI machine imports pydantic in well under this."""
 STOP_TIMEOUT_S = 10.0
 PTY_AVAILABLE = sys.platform != "win32"
+LOOPBACK_LINK = {"turnaround_s": 0.1, "backoff_s": 0.01}
+"""Driver options (``open_driver(url, **LOOPBACK_LINK)``) for a peer on loopback: the emulator answers
+within about 10 ms, fsync of a commit included, so 0.1 s instead of the pump's 0.5 s still leaves ten
+times that, and its faults need no settling, so resends follow 10, 20, 40 ms apart instead of 0.1,
+0.2, 0.4 s. The emulator has no answer delay of its own to configure: only ``--baud`` (not used with
+these options) and ``--faults delay=P:S`` slow it, and a delay longer than the turnaround only makes a
+resend, which the fault tests are there to provoke anyway. Production keeps the protocol's figures
+(docs/protocol.md section 10)."""
 
 
 def emulator_command() -> list[str]:
@@ -87,10 +98,10 @@ class EmulatorProcess:
         if process.poll() is None:
             process.terminate()
             try:
-                process.wait(timeout=STOP_TIMEOUT_S)
+                wait_for_exit(process, STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 process.kill()
-                process.wait(timeout=STOP_TIMEOUT_S)
+                wait_for_exit(process, STOP_TIMEOUT_S)
         if process.stdout is not None:
             process.stdout.close()
 

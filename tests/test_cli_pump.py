@@ -2,6 +2,8 @@
 
 The emulator runs as a subprocess on loopback TCP (tests/emulator_fixtures.py); the command line runs in
 process through ``main(argv)``, so each test sees exit codes, stdout and stderr exactly as a script would.
+Its links get the loopback turnaround and backoff (``LOOPBACK_LINK``): a closed port or a cut link then
+fails in tens of milliseconds instead of the 0.7 s of backoff a real pump is given, and nothing else changes.
 """
 
 from __future__ import annotations
@@ -12,19 +14,28 @@ import json
 import socket
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from drivers.protocol import Command, encode_frame
+from programmer import cli_pump
 from programmer.audit import read_audit_log
 from programmer.cli import main
 from programmer.cli_support import EXIT_INVALID, EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
+from programmer.port import open_driver
 from programmer.program import load_program
-from emulator_fixtures import FrameProxy, start_emulator  # noqa: F401 - start_emulator is a fixture
+from emulator_fixtures import LOOPBACK_LINK, FrameProxy, start_emulator  # noqa: F401 - start_emulator is a fixture
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "baclofen-simple.json"
 DOCTOR = ("--clinician", "Dr Ng")
+
+
+@pytest.fixture(autouse=True)
+def loopback_links(monkeypatch) -> None:
+    """The commands open their pumps with ``LOOPBACK_LINK`` on top of their own options (module docstring)."""
+    monkeypatch.setattr(cli_pump, "open_driver", partial(open_driver, **LOOPBACK_LINK))
 
 
 @pytest.fixture(autouse=True)

@@ -12,14 +12,14 @@ import re
 from collections.abc import Callable
 
 import pytest
-from emulator_fixtures import FrameProxy, start_emulator  # noqa: F401 - fixture
+from emulator_fixtures import LOOPBACK_LINK, FrameProxy, start_emulator  # noqa: F401 - fixture
 
 from drivers.protocol import Command, Status
 from programmer.port import LinkError, WriteStatus, open_driver
 from programmer.program import Drug, program_from_data
 
-FAST = 115200
-"""Line rate the driver assumes over loopback: short timeouts keep fault tests quick."""
+FAST = {"baudrate": 1_000_000, **LOOPBACK_LINK}
+"""Driver options for loopback: a high line rate and a short turnaround and backoff keep fault tests quick."""
 BACLOFEN = {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500}
 OLD = program_from_data({"format": "itb-program/1", "drug": BACLOFEN,
                          "therapy": {"mode": "simple_continuous", "daily_dose": 150}})
@@ -48,7 +48,7 @@ def resent_seqs(lines: list[str]) -> set[int]:
 def test_results_stay_right_on_a_faulty_link_and_resends_happen(start_emulator, faults):
     emulator = start_emulator("--faults", faults)
     lines: list[str] = []
-    driver = answered(lambda: open_driver(emulator.url, baudrate=FAST, trace=lines.append))
+    driver = answered(lambda: open_driver(emulator.url, trace=lines.append, **FAST))
     try:
         answered(lambda: driver.refill("r-1", 0.0, 18.0, Drug.model_validate(BACLOFEN)))
         for program in (OLD, NEW, OLD):
@@ -108,7 +108,7 @@ def test_a_lost_commit_answer_ends_verified_by_read_back(proxied):
         return b"" if is_answer(frame, Command.COMMIT_PROGRAM) else wire
 
     proxy.frame_filter = lose_commit_answers
-    with open_driver(proxy.url, baudrate=FAST) as driver:
+    with open_driver(proxy.url, **FAST) as driver:
         outcome = driver.write_program(NEW)
     assert outcome.status is WriteStatus.VERIFIED, outcome.message
     assert "commit failed" in outcome.message and "no answer after 4 tries" in outcome.message
@@ -121,7 +121,7 @@ def test_a_commit_that_never_arrives_ends_unchanged(proxied):
     emulator, proxy = proxied
     proxy.frame_filter = lambda direction, frame, wire: (
         b"" if direction == "to_pump" and frame is not None and frame.command == Command.COMMIT_PROGRAM else wire)
-    with open_driver(proxy.url, baudrate=FAST, max_retries=1) as driver:
+    with open_driver(proxy.url, max_retries=1, **FAST) as driver:
         outcome = driver.write_program(NEW)
     assert outcome.status is WriteStatus.UNCHANGED, outcome.message
     assert outcome.active.program == OLD and outcome.staged_checksum == NEW.checksum()
@@ -139,7 +139,7 @@ def test_a_link_cut_at_the_commit_answer_reconnects_and_ends_verified(proxied):
         return wire
 
     proxy.frame_filter = cut_once
-    with open_driver(proxy.url, baudrate=FAST) as driver:
+    with open_driver(proxy.url, **FAST) as driver:
         outcome = driver.write_program(NEW)
     assert outcome.status is WriteStatus.VERIFIED, outcome.message
     assert proxy.connections == 2
@@ -156,7 +156,7 @@ def test_a_link_that_dies_after_the_commit_ends_uncertain_never_verified(proxied
         return b"" if committed and direction == "to_client" else wire
 
     proxy.frame_filter = silence_after_commit
-    with open_driver(proxy.url, baudrate=FAST, max_retries=1) as driver:
+    with open_driver(proxy.url, max_retries=1, **FAST) as driver:
         outcome = driver.write_program(NEW)
     assert outcome.status is WriteStatus.UNCERTAIN, outcome.message
     assert outcome.active is None
@@ -167,7 +167,7 @@ def test_a_link_that_dies_after_the_commit_ends_uncertain_never_verified(proxied
 def test_a_lost_stage_answer_is_settled_by_read_back_as_unchanged(proxied):
     emulator, proxy = proxied
     proxy.frame_filter = lambda direction, frame, wire: b"" if is_answer(frame, Command.STAGE_PROGRAM) else wire
-    with open_driver(proxy.url, baudrate=FAST, max_retries=1) as driver:
+    with open_driver(proxy.url, max_retries=1, **FAST) as driver:
         outcome = driver.write_program(NEW)
     assert outcome.status is WriteStatus.UNCHANGED, outcome.message
     assert "staging did not complete" in outcome.message
@@ -185,7 +185,7 @@ def test_a_lost_bolus_answer_is_resolved_by_resending_the_same_request(proxied):
         return wire
 
     proxy.frame_filter = lose_first_bolus_answer
-    with open_driver(proxy.url, baudrate=FAST) as driver:
+    with open_driver(proxy.url, **FAST) as driver:
         bolus = driver.bolus("b-lost", 25.0, 30.0)
         assert (bolus.bolus_id, bolus.state) == ("b-lost", "delivering")
         again = driver.bolus("b-lost", 25.0, 30.0)  # the caller retrying after, say, a crash

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import time
 
 import pytest
-from emulator_fixtures import ScriptedPeer, answer_bytes
+from emulator_fixtures import LOOPBACK_LINK, ScriptedPeer, answer_bytes
 
 from drivers.protocol import Command, Frame, Status, encode_frame
-from drivers.protocol.codes import MAX_RETRIES
+from drivers.protocol.codes import MAX_RETRIES, RESPONSE_TURNAROUND_S
 from drivers.trace import WireTrace
 from drivers.transaction import Link
 from drivers.transport import Transport, check_url
@@ -40,12 +41,17 @@ def peers():
         peer.close()
 
 
-def make_link(url: str, max_retries: int = MAX_RETRIES, lines: list[str] | None = None) -> tuple[Link, list[float]]:
-    """A Link whose backoff pauses are recorded instead of slept, so tests see them and run fast."""
+def make_link(url: str, max_retries: int = MAX_RETRIES, lines: list[str] | None = None,
+              turnaround_s: float = LOOPBACK_LINK["turnaround_s"]) -> tuple[Link, list[float]]:
+    """A Link whose backoff pauses are recorded instead of slept, so tests see them and run fast.
+
+    The backoff is the protocol's (the tests check its figures); the turnaround is the loopback one, as
+    the scripted peer answers in milliseconds, so a request it leaves unanswered costs 0.1 s, not 0.5 s.
+    """
     pauses: list[float] = []
     trace = WireTrace(lines.append if lines is not None else None)
     link = Link(Transport(url, BAUD, write_timeout_s=2.0), client="test", trace=trace,
-                max_retries=max_retries, sleep=pauses.append)
+                max_retries=max_retries, turnaround_s=turnaround_s, sleep=pauses.append)
     return link, pauses
 
 
@@ -95,6 +101,28 @@ def test_after_every_try_fails_the_error_names_step_tries_and_timeout(peers):
     link.close()
 
 
+def test_a_link_given_its_own_turnaround_and_backoff_waits_and_pauses_by_them(peers):
+    peer = peers(lambda request, peer: None)  # never answers anything but HELLO
+    pauses: list[float] = []
+    link = Link(Transport(peer.url, BAUD, write_timeout_s=2.0), client="test", max_retries=2,
+                turnaround_s=0.05, backoff_s=0.02, sleep=pauses.append)
+    link.connect()
+    started = time.monotonic()
+    with pytest.raises(LinkError, match=r"^identify: no answer after 3 tries \(timeout 0\.1 s\)$"):
+        identify(link)
+    assert time.monotonic() - started < 3 * RESPONSE_TURNAROUND_S  # three 0.06 s waits, not three of 0.5 s
+    assert pauses == [0.02, 0.04]
+    link.close()
+
+
+@pytest.mark.parametrize("option", [{"turnaround_s": 0}, {"turnaround_s": -0.5}, {"turnaround_s": float("nan")},
+                                    {"turnaround_s": True}, {"backoff_s": -0.1}, {"backoff_s": float("inf")},
+                                    {"backoff_s": "0.1"}])
+def test_a_turnaround_or_backoff_that_is_no_duration_is_refused(option):
+    with pytest.raises(ValueError, match=f"^{next(iter(option))} must be"):
+        Link(Transport("loop://", BAUD, write_timeout_s=2.0), client="test", **option)
+
+
 def test_answers_with_another_seq_or_command_and_damaged_frames_are_ignored(peers):
     def noisy(request, peer):
         peer.send(b"\x13\x37garbage\x00")
@@ -129,7 +157,8 @@ def test_an_answer_split_into_single_bytes_is_reassembled(peers):
 
 
 def test_a_slow_answer_that_keeps_arriving_is_not_cut_off(peers):
-    """The wait stretches while bytes flow: 1.2 s of steady bytes against a nominal 0.5 s timeout."""
+    """The wait stretches while bytes flow: 1.2 s of steady bytes against a nominal 0.5 s timeout (the
+    protocol's turnaround, which the peer's 0.05 s pace between bytes stays well inside)."""
     big = {"blob": "x" * 600}
 
     def slow(request, peer):
@@ -139,7 +168,7 @@ def test_a_slow_answer_that_keeps_arriving_is_not_cut_off(peers):
             time.sleep(0.05)  # the peer's pace, not the test waiting for something
 
     peer = peers(slow)
-    link, pauses = make_link(peer.url)
+    link, pauses = make_link(peer.url, turnaround_s=RESPONSE_TURNAROUND_S)
     link.connect()
     assert identify(link).payload == big
     assert pauses == []
@@ -282,6 +311,22 @@ def test_over_loop_url_own_requests_are_echoed_and_ignored():
     with pytest.raises(LinkError, match=r"^connect: no answer after 1 try"):
         link.connect()
     assert any("ignored" in line and "HELLO" in line for line in lines)
+
+
+def test_closing_a_socket_link_hangs_up_at_once_without_pyserials_pause(monkeypatch):
+    """pyserial's socket:// close sleeps 0.3 s after hanging up; the transport's hangs up and returns."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        transport = Transport("socket://127.0.0.1:%d" % server.getsockname()[1], BAUD, write_timeout_s=2.0)
+        transport.open()
+        connection, _ = server.accept()
+        with connection:
+            slept: list[float] = []
+            monkeypatch.setattr(time, "sleep", slept.append)
+            transport.close()
+            monkeypatch.undo()
+            connection.settimeout(5)
+            assert connection.recv(1) == b""  # the pump's side sees the link end
+        assert slept == [] and not transport.is_open
 
 
 def test_trace_lines_are_timestamped_hex():

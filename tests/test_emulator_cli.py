@@ -197,8 +197,9 @@ def test_faults_never_make_the_pump_act_twice_or_wrongly(state_path):
 
 
 def _stream_programs(url: str, programs: list[dict], sent: list[str], acknowledged: list[str],
-                     stop_flag: threading.Event) -> None:
-    """Stage and commit the programs in turn until the link dies; record each commit sent and acknowledged."""
+                     stop_flag: threading.Event, progress: threading.Condition) -> None:
+    """Stage and commit the programs in turn until ``stop_flag`` is set or the link dies (which sets it);
+    record each commit sent and acknowledged, notifying ``progress`` of each acknowledgement and of the end."""
     try:
         client = WireClient(url)
         client.hello()
@@ -207,9 +208,15 @@ def _stream_programs(url: str, programs: list[dict], sent: list[str], acknowledg
                 staged = client.call(Command.STAGE_PROGRAM, {"program": program}, timeout=2).payload["checksum"]
                 sent.append(staged)
                 if client.call(Command.COMMIT_PROGRAM, {"checksum": staged}, timeout=2).status == Status.OK:
-                    acknowledged.append(staged)
+                    with progress:
+                        acknowledged.append(staged)
+                        progress.notify_all()
     except Exception:  # noqa: BLE001 - the emulator was killed under us: that is the point
         return
+    finally:
+        with progress:
+            stop_flag.set()
+            progress.notify_all()
 
 
 @pytest.mark.parametrize("commits_before_kill", [1, 4, 9])
@@ -225,11 +232,12 @@ def test_sigkill_during_stage_and_commit_leaves_one_whole_program(state_path, co
     sent: list[str] = []
     acknowledged: list[str] = []
     done = threading.Event()
-    writer = threading.Thread(target=_stream_programs, args=(port_url(line), programs, sent, acknowledged, done))
-    writer.start()
-    deadline = time.monotonic() + 20
-    while len(acknowledged) < commits_before_kill and time.monotonic() < deadline and writer.is_alive():
-        time.sleep(0.001)
+    progress = threading.Condition()
+    writer = threading.Thread(target=_stream_programs,
+                              args=(port_url(line), programs, sent, acknowledged, done, progress))
+    with progress:
+        writer.start()
+        progress.wait_for(lambda: len(acknowledged) >= commits_before_kill or done.is_set(), timeout=20)
     assert len(acknowledged) >= commits_before_kill
     stop(process, signal.SIGKILL)  # while the writer keeps staging and committing
     done.set()

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 
 import pytest
-from emulator_fixtures import FrameProxy, start_emulator  # noqa: F401 - fixture
+from emulator_fixtures import LOOPBACK_LINK, FrameProxy, start_emulator  # noqa: F401 - fixture
 
 from drivers.protocol import Command, Frame, FrameDecoder, Status, encode_frame
 from programmer.port import LinkError, open_driver
@@ -25,20 +24,26 @@ OLD = program_from_data({"format": "itb-program/1", "drug": BACLOFEN,
 NEW = program_from_data({"format": "itb-program/1", "drug": BACLOFEN, "therapy": {
     "mode": "flex", "cycle_days": 1, "steps": [{"day": 1, "start": "00:00", "dose_per_hour": 6.0},
                                                {"day": 1, "start": "08:00", "dose_per_hour": 7.0}]}})
-FAST = {"baudrate": 1_000_000, "max_retries": 1}  # loopback: short timeouts, the pump is dead anyway
+FAST = {"baudrate": 1_000_000, "max_retries": 1, **LOOPBACK_LINK}  # loopback: short timeouts, the pump is dead anyway
 
 
 def kill_on(emulator, command: Command, delay_s: float):
-    """A proxy filter that forwards everything and SIGKILLs the emulator ``delay_s`` after ``command``."""
+    """A proxy filter that forwards everything and SIGKILLs the emulator ``delay_s`` after ``command``;
+    with the events ``fired`` (the command passed) and ``killed`` (the emulator has been reaped)."""
     fired = threading.Event()
+    killed = threading.Event()
+
+    def kill():
+        emulator.kill()
+        killed.set()
 
     def frame_filter(direction, frame, wire):
         if direction == "to_pump" and frame is not None and frame.command == command and not fired.is_set():
             fired.set()
-            threading.Timer(delay_s, emulator.kill).start()
+            threading.Timer(delay_s, kill).start()
         return wire
 
-    return frame_filter, fired
+    return frame_filter, fired, killed
 
 
 @pytest.mark.parametrize("command, delay_s", [
@@ -52,7 +57,7 @@ def test_sigkill_during_a_write_leaves_old_or_new_never_a_mix(start_emulator, co
         pump.refill("fill-1", 0.0, 20.0, Drug.model_validate(BACLOFEN))
         assert pump.write_program(OLD).status.value == "verified"
 
-    frame_filter, fired = kill_on(emulator, command, delay_s)
+    frame_filter, fired, killed = kill_on(emulator, command, delay_s)
     proxy = FrameProxy(emulator.url, frame_filter)
     try:
         try:
@@ -64,9 +69,7 @@ def test_sigkill_during_a_write_leaves_old_or_new_never_a_mix(start_emulator, co
     finally:
         proxy.close()
     assert fired.is_set()
-    deadline = time.monotonic() + 10
-    while emulator._process is not None and time.monotonic() < deadline:  # the kill runs on a timer thread
-        time.sleep(0.01)
+    assert killed.wait(10)  # the kill runs on a timer thread
     assert reported != "verified" or delay_s > 0, "a write cannot be verified by a pump killed as it committed"
 
     emulator.start()  # the same state file: power on after the crash

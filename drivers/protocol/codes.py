@@ -75,19 +75,21 @@ BACKOFF_INITIAL_S = 0.1
 """Pause before the first resend; each further resend waits twice as long (0.1 s, 0.2 s, 0.4 s)."""
 
 
-def response_timeout_s(baudrate: int, request_size: int, response_size: int) -> float:
+def response_timeout_s(baudrate: int, request_size: int, response_size: int,
+                       turnaround_s: float = RESPONSE_TURNAROUND_S) -> float:
     """How long to wait for a response before resending: the turnaround plus both frames' time on the line.
 
     Sizes are wire bytes (delimiter included). Pass the largest response the command can produce; when
-    that is unknown, the largest frame there is (``frame.MAX_WIRE_FRAME``).
+    that is unknown, the largest frame there is (``frame.MAX_WIRE_FRAME``). ``turnaround_s`` is the
+    pump's allowance; only a link known to answer sooner (an emulator on loopback in tests) passes less.
     """
     if baudrate <= 0:
         raise ValueError(f"baudrate must be positive, got {baudrate}")
-    return RESPONSE_TURNAROUND_S + (request_size + response_size) * BITS_PER_BYTE / baudrate
+    return turnaround_s + (request_size + response_size) * BITS_PER_BYTE / baudrate
 
 
-def retry_delay_s(retry: int) -> float:
-    """The pause before resend number ``retry`` (1..MAX_RETRIES): exponential backoff from BACKOFF_INITIAL_S."""
+def retry_delay_s(retry: int, initial_s: float = BACKOFF_INITIAL_S) -> float:
+    """The pause before resend number ``retry`` (1..MAX_RETRIES): exponential backoff from ``initial_s``."""
     if not 1 <= retry <= MAX_RETRIES:
         raise ValueError(f"retry must be in 1..{MAX_RETRIES}, got {retry}")
-    return BACKOFF_INITIAL_S * 2 ** (retry - 1)
+    return initial_s * 2 ** (retry - 1)
