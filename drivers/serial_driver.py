@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from drivers.protocol import Command, Status
 from drivers.protocol.codes import (
@@ -81,7 +82,7 @@ WRITE_STEPS = (
 """write_program's steps and the slice of the progress bar each owns."""
 
 
-def open_serial_driver(url: str, **options: object) -> "SerialDriver":
+def open_serial_driver(url: str, **options: Any) -> "SerialDriver":
     """Entry-point factory (group ``itb_programmer.drivers``): open ``url`` and say HELLO.
 
     Raises LookupError for a URL this driver cannot handle (empty, or a scheme pyserial does not know),
@@ -243,9 +244,9 @@ class SerialDriver(PumpDriver):
             return self._settle(steps, old, program, f"staging did not complete ({exc})", None)
         with steps("verify staged checksum"):
             if staged_checksum != wanted:
-                problem = (f"the pump staged a program with checksum {staged_checksum}, not {wanted}: it understood "
-                           "a different program, so it was not committed")
-                return self._settle(steps, old, program, problem, staged_checksum)
+                mismatch = (f"the pump staged a program with checksum {staged_checksum}, not {wanted}: it understood "
+                            "a different program, so it was not committed")
+                return self._settle(steps, old, program, mismatch, staged_checksum)
         problem = None
         try:
             with steps("commit"):

@@ -45,12 +45,12 @@ class WireTrace:
 
     def __init__(self, sink: TraceSink = None) -> None:
         self._file = None
-        self._emit: Callable[[str], None] | None
+        self._emit: Callable[[str], object] | None  # what it returns is not used
         if sink is None or callable(sink):
             self._emit = sink
         else:
-            self._file = open(sink, "a", encoding="utf-8", buffering=1)  # line-buffered: complete after a crash
-            self._emit = lambda line: self._file.write(line + "\n")
+            file = self._file = open(sink, "a", encoding="utf-8", buffering=1)  # line-buffered: complete after a crash
+            self._emit = lambda line: file.write(line + "\n")  # close() drops both together
 
     @property
     def enabled(self) -> bool:

@@ -105,6 +105,7 @@ class Link:
         """Open the URL and say HELLO, retrying within the budget. Returns the HELLO answer."""
         with self._lock:
             self._exchange("connect", Command.HELLO, self._hello_payload(), HELLO_ANSWER_BYTES, needs_session=False)
+            assert self.pump is not None, "the HELLO exchange keeps its answer"
             return dict(self.pump)
 
     def request(self, step: str, command: Command, payload: dict, answer_bytes: int) -> Frame:

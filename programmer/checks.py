@@ -208,11 +208,14 @@ def _check_entry_step(program: Program, rule: DrugRule, current: Program | None,
         doses = [(f"therapy.steps[{index}]", f"therapy.steps[{index}] dose per hour", step.dose_per_hour,
                   rule.entry_step.dose_per_hour, f"{unit}/h") for index, step in enumerate(therapy.steps)]
     else:
+        assert not isinstance(therapy, Stopped), "check_program passes no stopped program"
         doses = [("therapy.daily_dose", "daily dose", therapy.daily_dose, rule.entry_step.daily_dose, f"{unit}/day")]
     for where, label, dose, step, per in doses:
         given = _shortest_decimal(dose)
         places = decimal_places(step)
-        if -given.as_tuple().exponent > places:
+        exponent = given.as_tuple().exponent
+        assert isinstance(exponent, int), "a finite dose: the program model refuses NaN and infinity"
+        if -exponent > places:
             size = f"{step:.{places}f} {per}"
             report.error("DOSE_FINER_THAN_ENTRY_STEP", f"{label} {given:f} {per} is finer than the {size} this "
                          f"library allows for {rule.name}: type it in steps of {size}", where)

@@ -26,8 +26,9 @@ from programmer.library import load_library
 from programmer.plan_report import iso, plan_to_json, plan_to_text
 from programmer.port import ActiveProgram, LinkError, PumpDriver, PumpRefused, open_driver
 from programmer.program import Drug, load_program
-from programmer.session import (Outcome, RefillRequest, SessionResult, clean_clinician, clean_override_reason,
-                                commit_refill, commit_write, record_unreachable, review_refill, review_write)
+from programmer.session import (Outcome, RefillRequest, RefillReview, SessionResult, WriteReview, clean_clinician,
+                                clean_override_reason, commit_refill, commit_write, record_unreachable, review_refill,
+                                review_write)
 
 PROG = "pump-programmer"
 
@@ -200,7 +201,7 @@ def run_events(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _compact(detail: dict) -> str:
+def _compact(detail: object) -> str:
     return json.dumps(detail, sort_keys=True, separators=(",", ":"))
 
 
@@ -251,6 +252,7 @@ def run_write(args: argparse.Namespace) -> int:
 
     result = _commit(args, "write", clinician, audit, commit)
     review = result.review
+    assert isinstance(review, WriteReview), "commit_write's result holds its WriteReview"
     if args.json:
         data = _result_json(result, audit)
         data["plan"] = plan_to_json(review.plan, review.report, review.snapshot.limits, review.current_plan)
@@ -270,6 +272,7 @@ def run_refill(args: argparse.Namespace) -> int:
 
     result = _commit(args, "refill", clinician, audit, commit)
     review = result.review
+    assert isinstance(review, RefillReview), "commit_refill's result holds its RefillReview"
     if args.json:
         data = _result_json(result, audit) | review.audit_details()
         if result.refill is not None:

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from importlib import metadata
+from typing import NoReturn
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -39,10 +40,10 @@ def package_version() -> str:
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit code 2."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
 
-    def _print_message(self, message: str, file=None) -> None:  # type: ignore[override]
+    def _print_message(self, message: str, file=None) -> None:
         """As argparse's, but a closed pipe is not swallowed: ``--help | head`` ends like every other
         command whose reader went away (see ``quiet_on_closed_pipe``)."""
         if message:

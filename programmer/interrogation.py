@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeGuard
 
 from pydantic import ValidationError
 
@@ -221,7 +221,8 @@ def _window_tail(events: list[PumpEvent], pump_time: datetime, window: timedelta
     times = _times_on_todays_clock(events)
     first = 0
     for position in range(len(events) - 1, -1, -1):
-        if times[position] is None or times[position] <= since:
+        time = times[position]
+        if time is None or time <= since:
             first = position
             break
     return tuple(events[first:])
@@ -299,7 +300,7 @@ def mean_daily_dose(program: Program) -> float:
     return sum(s.dose_per_hour * (s.end_min - s.start_min) for s in segments) / 60 / (cycle_min / MINUTES_PER_DAY)
 
 
-def _is_dose(value: object) -> bool:
+def _is_dose(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
 
 
@@ -405,7 +406,7 @@ def interrogation_to_text(snapshot: PumpSnapshot) -> str:
         f"Program       {describe_program(active)}",
     ]
     programmed = ("" if plan is None else
-                  f"{plan.mean_daily_dose:.4g} {active.drug.dose_unit}/day, {plan.ml_per_day:.4g} mL/day")
+                  f"{plan.mean_daily_dose:.4g} {plan.program.drug.dose_unit}/day, {plan.ml_per_day:.4g} mL/day")
     if snapshot.stopped_by:
         lines.append(f"Delivery      NOT DELIVERING: {snapshot.not_delivering_reason}. The program"
                      f"{f' ({programmed})' if programmed else ''} will not run until that is resolved")

@@ -14,14 +14,14 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Final, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from programmer import strict_json
 from programmer.errors import InputError, from_validation_error
 
-FORMAT = "itb-program/1"
+FORMAT: Final = "itb-program/1"
 MINUTES_PER_DAY = 24 * 60
 MAX_CYCLE_DAYS = 31
 """The document allows cycles up to a month; each pump model declares the longest cycle it runs."""

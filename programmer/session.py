@@ -116,6 +116,8 @@ class Review:
 @dataclass(frozen=True)
 class WriteReview(Review):
     action: ClassVar[str] = "write"
+    program: Program  # a write always has a program and its plan (the fields keep their places)
+    plan: Plan
     current_plan: Plan | None
     """The pump's current program projected the same way, for a side-by-side view."""
 
@@ -279,9 +281,11 @@ def review_refill(snapshot: PumpSnapshot, request: RefillRequest, library: Loade
                                 "--drug, --dose-unit and --concentration", "drug"))
     if new_drug is not None and not keeps_therapy and active.program is not None:
         old_plan = snapshot.forecast()
+        assert old_plan is not None, "the pump runs a program: forecast() projects it"
+        old_drug = old_plan.program.drug  # the pump's drug (active.drug)
         if old_plan.mean_daily_dose > 0:
             findings.append(Finding("THERAPY_STOPS_FOR_NEW_DRUG", "warning", f"a new drug stops delivery (now "
-                                    f"{old_plan.mean_daily_dose:.4g} {active.drug.dose_unit}/day of {active.drug.name}) "
+                                    f"{old_plan.mean_daily_dose:.4g} {old_drug.dose_unit}/day of {old_drug.name}) "
                                     "until a program for it is written: abrupt withdrawal can be life-threatening",
                                     "drug.name"))
 
@@ -320,7 +324,11 @@ def _program_after_refill(active: ActiveProgram, new_drug: Drug | None, keeps_th
     therapy in dose units at a new concentration; or stopped for a new drug, never the old numbers."""
     if new_drug is None:
         return active.program
-    therapy = active.program.therapy if keeps_therapy else Stopped(mode="stopped")
+    if keeps_therapy:
+        assert active.program is not None, "keeps_therapy: the pump holds a drug, so it runs a program"
+        therapy = active.program.therapy
+    else:
+        therapy = Stopped(mode="stopped")
     return Program(format=FORMAT, drug=new_drug, therapy=therapy)
 
 
@@ -340,7 +348,7 @@ def commit_write(driver: PumpDriver, review: WriteReview, clinician: str, audit:
         if stale:
             return attempt.finish(Outcome.REFUSED, f"{stale}: nothing was written; interrogate the pump and review "
                                   "the change again", previous)
-        outcome = driver.write_program(review.program)
+        written = driver.write_program(review.program)
     except PumpRefused as exc:
         return attempt.finish(Outcome.PUMP_REFUSED, f"{exc}: nothing was written; the pump still runs the previous "
                               f"program {describe_program(previous)}", previous)
@@ -348,7 +356,7 @@ def commit_write(driver: PumpDriver, review: WriteReview, clinician: str, audit:
         # The port's contract: write_program raises for link faults only before staging began.
         return attempt.finish(Outcome.UNCHANGED, f"the link failed before the program was sent ({exc}): the pump "
                               f"still runs the previous program {describe_program(previous)}", previous)
-    outcome, message, active = _judge_write(outcome, review.program)
+    outcome, message, active = _judge_write(written, review.program)
     if outcome is Outcome.VERIFIED:
         message += _not_delivering_note(review.snapshot)
     return attempt.finish(outcome, message, active)
@@ -422,6 +430,7 @@ def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audi
     except (LinkError, PumpRefused) as exc:
         return attempt.finish(Outcome.UNCERTAIN, f"the pump acknowledged the refill ({done.volume_ml:g} mL) but "
                               f"could not be read back ({exc}): interrogate it", None, done)
+    assert review.program is not None, "no program after the refill is PUMP_HAS_NO_DRUG, refused above"
     expected = review.program.checksum()
     if (active.checksum == expected == status.program_checksum
             and abs(done.volume_ml - request.added_ml) <= VOLUME_READBACK_TOLERANCE_ML):

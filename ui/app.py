@@ -38,6 +38,7 @@ def run(demo: bool = False) -> int:
     SIGTERM, SIGINT (Ctrl+C) or SIGHUP, each of which closes the window the same way."""
     start_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication), "the process's application is a QApplication: the window needs widgets"
     app.setStyleSheet(STYLE_SHEET)  # the focus ring and the validation marks, one place for every screen
     app.setApplicationName("ITB pump programmer")
     app.setDesktopFileName(APP_ID)  # how Wayland and KDE match the window to its menu entry and icon

@@ -11,10 +11,10 @@ from ui.palette import BANNER
 from ui.widgets import heading
 
 ICONS = {
-    "ok": QStyle.SP_DialogApplyButton,
-    "info": QStyle.SP_MessageBoxInformation,
-    "warning": QStyle.SP_MessageBoxWarning,
-    "error": QStyle.SP_MessageBoxCritical,
+    "ok": QStyle.StandardPixmap.SP_DialogApplyButton,
+    "info": QStyle.StandardPixmap.SP_MessageBoxInformation,
+    "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
+    "error": QStyle.StandardPixmap.SP_MessageBoxCritical,
 }
 """An icon beside the kind's colour, so the kind is never told by colour alone (colours: ``ui.palette``)."""
 
@@ -24,19 +24,20 @@ class Banner(QFrame):
 
     def __init__(self):
         super().__init__()
-        self.setFrameShape(QFrame.StyledPanel)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QHBoxLayout(self)
         self.icon = QLabel()
         self.title = heading("")
         self.text = QLabel()
         self.text.setWordWrap(True)
-        self.text.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                          | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.button = QPushButton()
         self.button.clicked.connect(lambda: self.action_clicked.emit(self.button.property("action")))
-        layout.addWidget(self.icon, 0, Qt.AlignTop)
-        layout.addWidget(self.title, 0, Qt.AlignTop)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.title, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.text, 1)
-        layout.addWidget(self.button, 0, Qt.AlignTop)
+        layout.addWidget(self.button, 0, Qt.AlignmentFlag.AlignTop)
         self.setAccessibleName("Status message")
         self.hide()
 

@@ -97,6 +97,7 @@ def flex_shift(program: Program, drift: timedelta, phase_min: float, now: dateti
     that is the same however the cycle is counted. Then the step the pump jumps to, when it changes.
     """
     therapy = program.therapy
+    assert isinstance(therapy, Flex), "flex_shift is for flex programs (clock_change checks)"
     cycle = timedelta(minutes=therapy.cycle_days * MINUTES_PER_DAY)
     phase = timedelta(minutes=phase_min) % cycle
     cycle_start = now + drift - phase  # day 1 00:00 of the running cycle, on the pump's clock

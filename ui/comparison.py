@@ -15,7 +15,7 @@ import operator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Callable
+from typing import Any, Callable, Generic, TypeVar
 
 from programmer.planner import Plan
 from programmer.program import Flex, Program, SimpleContinuous
@@ -30,6 +30,8 @@ MORE_DIGITS = 8
 """At most this many more digits are added to show that two close figures differ."""
 DERIVED_TOLERANCE = 1e-9
 """Relative: derived figures this close are the same (the checks' own slack at a limit, LIMIT_TOLERANCE)."""
+T = TypeVar("T")
+"""A figure's value: a number, a date, a program..."""
 
 
 @dataclass(frozen=True)
@@ -41,14 +43,14 @@ class Row:
 
 
 @dataclass(frozen=True)
-class Figure:
+class Figure(Generic[T]):
     """One row of the table: how to read it from a plan, say it (``extra`` digits more than usual), and
     tell whether two of its values are the same."""
 
     label: str
-    value: Callable[[Plan], object]
-    text: Callable[[object, int], str]
-    same: Callable[[object, object], bool]
+    value: Callable[[Plan], T]
+    text: Callable[[T, int], str]
+    same: Callable[[T, T], bool]
 
     def row(self, old: Plan | None, new: Plan) -> Row:
         if old is None:
@@ -114,12 +116,12 @@ def _on_pump_clock(value: tuple[datetime | None, float | None], extra: int) -> s
     return f"{moment(at, seconds=extra > 0)} ({days(minutes)}) ({PUMP_CLOCK})"
 
 
-def daily_dose_figure(unit: str) -> Figure:
+def daily_dose_figure(unit: str) -> Figure[float]:
     return Figure("Daily dose (mean over the cycle)", lambda p: p.mean_daily_dose,
                   lambda v, extra: quantity(v, f"{unit}/day", DIGITS + extra), _close)
 
 
-def figures(unit: str) -> list[Figure]:
+def figures(unit: str) -> list[Figure[Any]]:
     """The table's rows, top to bottom."""
     return [
         Figure("Mode", lambda p: p.program.therapy.mode, lambda v, _extra: MODE_LABELS[v], operator.eq),

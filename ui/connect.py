@@ -72,11 +72,11 @@ class ConnectPage(QWidget):
     def refresh_ports(self) -> None:
         self.ports.clear()
         emulator = QListWidgetItem("Bundled emulator: a simulated ITB-20 pump for training and testing")
-        emulator.setData(Qt.UserRole, EMULATOR)
+        emulator.setData(Qt.ItemDataRole.UserRole, EMULATOR)
         self.ports.addItem(emulator)
         for device, description in discovered_ports():
             item = QListWidgetItem(f"{device}: {description}")
-            item.setData(Qt.UserRole, device)
+            item.setData(Qt.ItemDataRole.UserRole, device)
             self.ports.addItem(item)
         self.ports.setCurrentRow(0)
 
@@ -88,22 +88,22 @@ class ConnectPage(QWidget):
         if port is None:
             return
         for row in range(self.ports.count()):
-            if self.ports.item(row).data(Qt.UserRole) == port:
+            if self.ports.item(row).data(Qt.ItemDataRole.UserRole) == port:
                 self.ports.setCurrentRow(row)
                 return
         self.ports.setCurrentRow(-1)
         self.url.setText(port)
 
     def _selected(self, item: QListWidgetItem | None) -> None:
-        if item is not None and item.data(Qt.UserRole) != EMULATOR:
-            self.url.setText(item.data(Qt.UserRole))
+        if item is not None and item.data(Qt.ItemDataRole.UserRole) != EMULATOR:
+            self.url.setText(item.data(Qt.ItemDataRole.UserRole))
         elif item is not None:
             self.url.clear()
 
     def _connect_selected(self) -> None:
         item = self.ports.currentItem()
         if item is not None:
-            self.connect_requested.emit(item.data(Qt.UserRole))
+            self.connect_requested.emit(item.data(Qt.ItemDataRole.UserRole))
 
     def _connect_typed(self) -> None:
         text = self.url.text().strip()

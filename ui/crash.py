@@ -108,7 +108,7 @@ class CrashReporter(QObject):
         self._previous_thread_hook = threading.__excepthook__
         # Queued even from the GUI thread: the failed slot and its caller are over before anything is
         # shown or read again.
-        self._caught.connect(self._report, Qt.QueuedConnection)
+        self._caught.connect(self._report, Qt.ConnectionType.QueuedConnection)
 
     def install(self) -> CrashReporter:
         self._previous_sys_hook, self._previous_thread_hook = sys.excepthook, threading.excepthook
@@ -150,11 +150,11 @@ class CrashReporter(QObject):
     def _show(self, failure: Failure) -> QMessageBox:
         window = self._window_provider()
         recovery = self._recover(window)
-        box = QMessageBox(QMessageBox.Critical, TITLE, "", QMessageBox.Ok, window)
-        box.setTextFormat(Qt.PlainText)
+        box = QMessageBox(QMessageBox.Icon.Critical, TITLE, "", QMessageBox.StandardButton.Ok, window)
+        box.setTextFormat(Qt.TextFormat.PlainText)
         box.setText(message_text(failure, recovery, log_path()))
         box.setDetailedText(failure.details)
-        box.setWindowModality(Qt.ApplicationModal)
+        box.setWindowModality(Qt.WindowModality.ApplicationModal)
         box.finished.connect(self._closed)
         box.show()
         return box
@@ -170,6 +170,7 @@ class CrashReporter(QObject):
                     "pump before relying on anything shown.")
 
     def _closed(self) -> None:
+        assert self.dialog is not None, "only the dialog _report keeps is connected here"
         self.dialog.deleteLater()
         self.dialog = None
 

@@ -39,9 +39,9 @@ _PLACED = {"daily_dose", "cycle_days", "mode", DAILY_TOTAL, GENERAL, "steps"}
 WIDEST_FIGURE = "Wed 30 Sep 2026 23:59 (in 888.8 days) (pump clock)"
 """The figures' room is kept as wide as their usual longest (a reservoir date) from the start, so that the
 page does not widen, and the preview beside it shrink, as the figures change with each keystroke."""
-_KEYS: dict[Qt.Key, Move] = {Qt.Key_Left: "left", Qt.Key_Right: "right", Qt.Key_Up: "up", Qt.Key_Down: "down",
-                             Qt.Key_Tab: "tab", Qt.Key_Backtab: "backtab", Qt.Key_Return: "enter",
-                             Qt.Key_Enter: "enter"}
+_KEYS: dict[Qt.Key, Move] = {Qt.Key.Key_Left: "left", Qt.Key.Key_Right: "right", Qt.Key.Key_Up: "up",
+                             Qt.Key.Key_Down: "down", Qt.Key.Key_Tab: "tab", Qt.Key.Key_Backtab: "backtab",
+                             Qt.Key.Key_Return: "enter", Qt.Key.Key_Enter: "enter"}
 FOCUS_FRAME_PX = 3
 """The current cell's frame while the table has focus: as wide as the focus ring of every other entry."""
 CELL_EDITOR_EXTRA_PX = 12
@@ -65,6 +65,7 @@ class _CellDelegate(QStyledItemDelegate):
         text = _text_of(editor)
         if text is not None:
             text.textEdited.connect(lambda _text, e=editor: self._typed(e))
+            assert isinstance(editor, (QLineEdit, QAbstractSpinBox)), "it has a text (_text_of)"
             SelectAllOnFocus(editor)
         return editor
 
@@ -73,7 +74,7 @@ class _CellDelegate(QStyledItemDelegate):
         self.commitData.emit(editor)
 
     def eventFilter(self, editor, event) -> bool:
-        if event.type() == QEvent.KeyPress:
+        if event.type() == QEvent.Type.KeyPress:
             move = _cell_key(editor, event)
             if move is not None:
                 self._move(editor, move)
@@ -83,23 +84,24 @@ class _CellDelegate(QStyledItemDelegate):
     def _move(self, editor: QWidget, move: Move) -> None:
         """Commit the cell and go where the key says; at the table's edge an arrow does nothing, Enter stays
         on the cell and Tab or Shift+Tab go on to the next entry outside the table."""
-        table: QTableWidget = self.parent()
+        table = self.parent()
+        assert isinstance(table, QTableWidget), "the delegate of the flex table, its parent"
         target = neighbour(move, table.currentRow(), table.currentColumn(), table.rowCount(), EDITABLE_COLUMNS)
         if target is None and move in ("left", "right", "up", "down"):
             return
         self.commitData.emit(editor)
-        self.closeEditor.emit(editor, QAbstractItemDelegate.NoHint)
+        self.closeEditor.emit(editor, QAbstractItemDelegate.EndEditHint.NoHint)
         if target is not None:
             table.setCurrentCell(*target)  # its editor opens: the table edits on a change of current cell
         elif move != "enter":
             table.focusNextPrevChild(move == "tab")
 
     def paint(self, painter, option, index) -> None:
-        if not option.state & QStyle.State_HasFocus:
+        if not option.state & QStyle.StateFlag.State_HasFocus:
             super().paint(painter, option, index)
             return
         plain = QStyleOptionViewItem(option)
-        plain.state &= ~QStyle.State_HasFocus  # the frame below replaces the style's thin dotted one
+        plain.state &= ~QStyle.StateFlag.State_HasFocus  # the frame below replaces the style's thin dotted one
         super().paint(painter, plain, index)
         painter.save()
         painter.setPen(QPen(QColor(FOCUS), FOCUS_FRAME_PX))
@@ -120,8 +122,9 @@ def _cell_key(editor: QWidget, event) -> Move | None:
     than Shift on Shift+Tab, such as Shift+Left extending a selection, always leaves it to the editor)."""
     move = _KEYS.get(event.key())
     text = _text_of(editor)
-    modifiers = event.modifiers() & ~Qt.KeypadModifier
-    plain = modifiers == Qt.NoModifier or (move == "backtab" and modifiers == Qt.ShiftModifier)
+    modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    plain = (modifiers == Qt.KeyboardModifier.NoModifier
+             or (move == "backtab" and modifiers == Qt.KeyboardModifier.ShiftModifier))
     if move is None or text is None or not plain:
         return None
     return cell_move(move, text.cursorPosition(), len(text.text()), len(text.selectedText()))
@@ -253,11 +256,11 @@ class ProgramEditor(QWidget):
         self.cells.typed.connect(self.pause.start)
         self.cells.closeEditor.connect(self._show_verdict)  # Enter, Tab, an arrow out or a click away
         self.table.setItemDelegate(self.cells)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setTabKeyNavigation(False)
-        self.table.setEditTriggers(QAbstractItemView.AllEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setMinimumSectionSize(self.fontMetrics().height() + CELL_EDITOR_EXTRA_PX)
         self.table.itemChanged.connect(self._cell_changed)
@@ -297,6 +300,13 @@ class ProgramEditor(QWidget):
 
     # --- state ------------------------------------------------------------------------------------
 
+    @property
+    def _draft(self) -> Draft:
+        """The draft being edited. Edits and evaluations happen only while there is one: without a pump that
+        holds a drug there is none, and the page is disabled (``reset``)."""
+        assert self.draft is not None, "no draft: nothing is being edited"
+        return self.draft
+
     def set_snapshot(self, snapshot: PumpSnapshot) -> bool:
         """Take a new reading of the pump; returns True when an unwritten change was kept.
 
@@ -307,8 +317,9 @@ class ProgramEditor(QWidget):
         be offered for another.
         """
         previous = self.snapshot
-        may_keep = (self.has_unwritten_change() and previous.identity.serial == snapshot.identity.serial
-                    and snapshot.active.drug == self.draft.drug)
+        may_keep = (self.has_unwritten_change() and previous is not None  # a change implies a reading
+                    and previous.identity.serial == snapshot.identity.serial
+                    and snapshot.active.drug == self._draft.drug)
         self.snapshot = snapshot
         if may_keep:
             self._evaluate()
@@ -325,6 +336,7 @@ class ProgramEditor(QWidget):
             return False
         if evaluation is not None and evaluation.program is not None:
             return evaluation.program.checksum() != snapshot.active.checksum
+        assert snapshot.active.program is not None, "a pump that holds a drug runs a program (ActiveProgram)"
         return draft != Draft.from_program(snapshot.active.program)
 
     def reset(self) -> None:
@@ -335,6 +347,7 @@ class ProgramEditor(QWidget):
             return
         self.setEnabled(True)
         program = snapshot.active.program
+        assert program is not None, "a pump that holds a drug runs a program (ActiveProgram)"
         self.draft = Draft.from_program(program)
         drug = program.drug
         strength = quantity(drug.concentration_per_ml, f"{drug.dose_unit}/mL")
@@ -349,21 +362,23 @@ class ProgramEditor(QWidget):
         if self.draft is None:
             return
         if self.draft.mode == "simple_continuous":
-            self.daily_dose.setFocus(Qt.OtherFocusReason)
+            self.daily_dose.setFocus(Qt.FocusReason.OtherFocusReason)
             self.daily_dose.selectAll()  # it may have had the focus already: then no focus event selects it
         elif self.draft.mode == "flex":
-            self.table.setFocus(Qt.OtherFocusReason)  # an editor open elsewhere commits and closes
+            self.table.setFocus(Qt.FocusReason.OtherFocusReason)  # an editor open elsewhere commits and closes
             self.table.setCurrentCell(0, DAY)  # a new current cell opens its editor
-            if self.table.state() != QAbstractItemView.EditingState:
-                self.table.editItem(self.table.item(0, DAY))
+            if self.table.state() != QAbstractItemView.State.EditingState:
+                first = self.table.item(0, DAY)
+                assert first is not None, "a flex draft has a step: _fill_table made its row"
+                self.table.editItem(first)
             editor = self.table.focusWidget()
             if isinstance(editor, (QLineEdit, QAbstractSpinBox)):
                 editor.selectAll()
         else:
-            self.mode.setFocus(Qt.OtherFocusReason)
+            self.mode.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _show_draft(self) -> None:
-        draft = self.draft
+        draft = self._draft
         unit = draft.dose_unit
         with QSignalBlocker(self.mode), QSignalBlocker(self.daily_dose), QSignalBlocker(self.cycle_days):
             self.mode.setCurrentIndex(self.mode.findData(draft.mode))
@@ -377,27 +392,27 @@ class ProgramEditor(QWidget):
         self._evaluate()
 
     def _daily_dose_help(self, unit: str) -> str:
-        rule = self.library.rule_for(self.draft.drug.name)
+        rule = self.library.rule_for(self._draft.drug.name)
         step = "" if rule is None else f", in steps of {number(rule.entry_step.daily_dose)}{UNIT_SPACE}{unit}/day"
         return f"The dose delivered each day, in {unit}/day{step}; the rate is the same all day."
 
     def _fill_table(self) -> None:
         with QSignalBlocker(self.table):
-            self.table.setRowCount(len(self.draft.steps))
-            for row, step in enumerate(self.draft.steps):
+            self.table.setRowCount(len(self._draft.steps))
+            for row, step in enumerate(self._draft.steps):
                 day = QTableWidgetItem()
-                day.setData(Qt.EditRole, step.day)
+                day.setData(Qt.ItemDataRole.EditRole, step.day)
                 self.table.setItem(row, DAY, day)
                 self.table.setItem(row, START, QTableWidgetItem(step.start))
                 self.table.setItem(row, DOSE, QTableWidgetItem(step.dose_per_hour))
                 volume = QTableWidgetItem()
-                volume.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable)
+                volume.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
                 self.table.setItem(row, VOLUME, volume)
 
     # --- edits ------------------------------------------------------------------------------------
 
     def _mode_changed(self) -> None:
-        self.draft.mode = self.mode.currentData()
+        self._draft.mode = self.mode.currentData()
         self._show_page()
         self._evaluate()
 
@@ -406,23 +421,25 @@ class ProgramEditor(QWidget):
         the short simple page instead of waiting below the flex table's height."""
         current = self.mode.currentIndex()
         for index in range(self.pages.count()):
-            policy = QSizePolicy.Preferred if index == current else QSizePolicy.Ignored
-            self.pages.widget(index).setSizePolicy(policy, policy)
+            policy = QSizePolicy.Policy.Preferred if index == current else QSizePolicy.Policy.Ignored
+            page = self.pages.widget(index)
+            assert page is not None, "an index below count()"
+            page.setSizePolicy(policy, policy)
         self.pages.setCurrentIndex(current)
 
     def _daily_edited(self, text: str) -> None:
         self.pause.start()
-        self.draft.daily_dose = text
+        self._draft.daily_dose = text
         self._evaluate()
 
     def _cycle_changed(self, days: int) -> None:
-        self.draft.cycle_days = days
+        self._draft.cycle_days = days
         self._evaluate()
 
     def _cell_changed(self, item: QTableWidgetItem) -> None:
-        step = self.draft.steps[item.row()]
+        step = self._draft.steps[item.row()]
         if item.column() == DAY:
-            step.day = int(item.data(Qt.EditRole))
+            step.day = int(item.data(Qt.ItemDataRole.EditRole))
         elif item.column() == START:
             step.start = item.text()
         elif item.column() == DOSE:
@@ -433,18 +450,18 @@ class ProgramEditor(QWidget):
 
     def _selected_row(self) -> int:
         row = self.table.currentRow()
-        return row if 0 <= row < len(self.draft.steps) else len(self.draft.steps) - 1
+        return row if 0 <= row < len(self._draft.steps) else len(self._draft.steps) - 1
 
     def _add_step(self) -> None:
-        self._refill_and_select(self.draft.add_step(self._selected_row()))
+        self._refill_and_select(self._draft.add_step(self._selected_row()))
 
     def _remove_step(self) -> None:
         row = self._selected_row()
-        self.draft.remove_step(row)
-        self._refill_and_select(min(row, len(self.draft.steps) - 1))
+        self._draft.remove_step(row)
+        self._refill_and_select(min(row, len(self._draft.steps) - 1))
 
     def _move_step(self, delta: int) -> None:
-        self._refill_and_select(self.draft.move_step(self._selected_row(), delta))
+        self._refill_and_select(self._draft.move_step(self._selected_row(), delta))
 
     def _refill_and_select(self, row: int) -> None:
         self._fill_table()
@@ -459,6 +476,7 @@ class ProgramEditor(QWidget):
         self.draft.daily_dose = self.daily_dose.text()
         self.pause.stop()
         self._evaluate()
+        assert self.evaluation is not None, "_evaluate just made it"
         if self.evaluation.can_review:
             self.review_requested.emit(self.evaluation)
 
@@ -467,7 +485,8 @@ class ProgramEditor(QWidget):
     def _evaluate(self) -> None:
         """Evaluate the draft now. The figures, the volumes, the preview and the Review button follow at
         once; the reasons wait while a pause in typing runs (``_show_verdict`` ends it)."""
-        result = self.evaluation = evaluate(self.draft, self.snapshot, self.library)
+        assert self.snapshot is not None, "a draft is made from a reading (reset)"
+        result = self.evaluation = evaluate(self._draft, self.snapshot, self.library)
         self._show_figures(result)
         self._show_volumes(result)
         self.review_button.setEnabled(result.can_review)
@@ -506,7 +525,7 @@ class ProgramEditor(QWidget):
             if match:
                 row = int(match[1])
                 by_cell[(row, _COLUMN[match[2]])] = problems
-                step = self.draft.steps[row]
+                step = self._draft.steps[row]
                 listed += [Problem(p.severity, f"step {row + 1} (day {step.day} {step.start}): {p.text}", p.code)
                            for p in problems]
         self.steps_problem.show_problems(listed)
@@ -515,19 +534,22 @@ class ProgramEditor(QWidget):
                 for column in (DAY, START, DOSE):
                     problems = by_cell.get((row, column), [])
                     item, text = self.table.item(row, column), problems_text(problems)
+                    assert item is not None, "_fill_table made every cell"
                     if item.toolTip() != text:  # the text names each severity: the icon is unchanged too
                         item.setToolTip(text)
                         item.setIcon(problem_icon(self, worst(problems)) if problems else QIcon())
         self.table.resizeRowsToContents()
 
     def _show_volumes(self, result: Evaluation) -> None:
-        segments = result.review.plan.segments if result.review is not None and self.draft.mode == "flex" else None
+        segments = result.review.plan.segments if result.review is not None and self._draft.mode == "flex" else None
         with QSignalBlocker(self.table):
             for row in range(self.table.rowCount()):
-                self.table.item(row, VOLUME).setText(number(segments[row].ml_per_hour) if segments else NOT_APPLICABLE)
+                volume = self.table.item(row, VOLUME)
+                assert volume is not None, "_fill_table made every cell"
+                volume.setText(number(segments[row].ml_per_hour) if segments else NOT_APPLICABLE)
 
     def _show_figures(self, result: Evaluation) -> None:
-        unit = self.draft.dose_unit
+        unit = self._draft.dose_unit
         review = result.review
         if review is None:
             reason = f"{NOT_APPLICABLE} (complete the entries marked above)"
@@ -560,6 +582,7 @@ def _daily_texts(review: WriteReview) -> tuple[str, str]:
         new = figure.text(figure.value(plan), 0) if row is None else row.new
     if row is None:
         return new, NOT_APPLICABLE
+    assert current is not None, "a row is made only with a current plan"
     change = change_text(percent_change(current.mean_daily_dose, plan.mean_daily_dose), row.changed)
     return f"{new}   (now {row.old})", change
 

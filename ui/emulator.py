@@ -70,6 +70,7 @@ class BundledEmulator:
         return self.url
 
     def _first_line(self) -> str:
+        assert self.process is not None and self.process.stdout is not None, "start() made it, stdout a pipe"
         deadline = time.monotonic() + START_TIMEOUT_S
         data = b""
         with selectors.DefaultSelector() as selector:
@@ -88,6 +89,7 @@ class BundledEmulator:
         SIGTERM and at last SIGKILL are only for an emulator that does not stop by itself."""
         process, self.process = self.process, None
         if process is not None:
+            assert process.stdin is not None and process.stdout is not None, "start() made both pipes"
             process.stdin.close()
             for ask in (None, process.terminate, process.kill):
                 if ask is not None:

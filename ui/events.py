@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QRegularExpression, QSortFilterProxyModel,
-                            QStandardPaths, Qt, Signal)
+from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRegularExpression,
+                            QSortFilterProxyModel, QStandardPaths, Qt, Signal)
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QPushButton, QTableView, QVBoxLayout, QWidget)
 
@@ -45,7 +45,7 @@ def ask_save_path(parent: QWidget, suggested: Path) -> Path | None:
 def documents_folder() -> Path:
     """The user's Documents folder (where a clinician looks for a saved file), else the home folder: never
     the working directory, which for an application started from a menu is anywhere."""
-    documents = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
     if documents and Path(documents).is_dir():
         return Path(documents)
     return Path.home()
@@ -66,28 +66,29 @@ class EventTableModel(QAbstractTableModel):
         self.full = [full_details(event) for event in self.events]
         self.endResetModel()
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.events)
 
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         return None
 
-    def data(self, index: QModelIndex, role=Qt.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
         row, column = index.row(), index.column()
         event = self.events[row]
-        if role == Qt.DisplayRole:
+        if role == Qt.ItemDataRole.DisplayRole:
             return (str(event.index), moment(event.time, seconds=True), kind_name(event.kind),
                     self.details[row])[column]
-        if role == Qt.ToolTipRole:
+        if role == Qt.ItemDataRole.ToolTipRole:
             return self.full[row]
-        if role == Qt.UserRole:  # what sorting and filtering compare: numbers as numbers, kinds as the pump names them
+        if role == Qt.ItemDataRole.UserRole:
+            # what sorting and filtering compare: numbers as numbers, kinds as the pump names them
             return (event.index, event.time.isoformat(), event.kind, self.details[row])[column]
         return None
 
@@ -108,8 +109,8 @@ class EventsPage(QWidget):
         self.model = EventTableModel()
         self.proxy = QSortFilterProxyModel()
         self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(Qt.UserRole)
-        self.proxy.setFilterRole(Qt.UserRole)
+        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.proxy.setFilterRole(Qt.ItemDataRole.UserRole)
         self.proxy.setFilterKeyColumn(2)
 
         # Letters: L, K, O, E; none is a menu's (P, V), the banner's (T, S) or another control's on this page.
@@ -120,7 +121,8 @@ class EventsPage(QWidget):
         self.kind = QComboBox()
         describe(self.kind, "Show events of kind", "Filters the table below; the export holds every event unless "
                  "'Only the events shown' is ticked.")
-        self.kind.setSizeAdjustPolicy(QComboBox.AdjustToContents)  # items come later: "Program activated" in full
+        # items come later: "Program activated" in full
+        self.kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         kind_label.setBuddy(self.kind)
         self.kind.currentIndexChanged.connect(self._filter)
         self.only_shown = QCheckBox("&Only the events shown")
@@ -135,33 +137,35 @@ class EventsPage(QWidget):
         layout.addWidget(self.count)
         self.saved = QLabel()  # the last export's result, until the next one
         self.saved.setWordWrap(True)
-        self.saved.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+        self.saved.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                           | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.saved.setVisible(False)
         layout.addWidget(self.saved)
 
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.DescendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setTabKeyNavigation(False)
         describe(self.table, "Events", "The pump's event log, newest first: time (pump clock), event, kind and "
                  "details; the selected event's details in full below the table.")
         self.table.verticalHeader().setVisible(False)
         # Details wrap and every row is as tall as its text: a detail cut short could hide the figure that matters.
         self.table.setWordWrap(True)
-        self.table.setTextElideMode(Qt.ElideNone)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         columns = self.table.horizontalHeader()
-        columns.setSectionResizeMode(QHeaderView.ResizeToContents)
-        columns.setSectionResizeMode(DESCRIPTION, QHeaderView.Stretch)
+        columns.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        columns.setSectionResizeMode(DESCRIPTION, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
         self.table.selectionModel().currentRowChanged.connect(self._show_details)
 
         self.details = QLabel(NO_SELECTION)
         self.details.setWordWrap(True)
-        self.details.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                             | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.details.setAccessibleName("Everything logged for the selected event")
         layout.addWidget(self.details)
         self.export.setEnabled(False)
@@ -202,7 +206,7 @@ class EventsPage(QWidget):
         self.count.setText(f"{self.proxy.rowCount()} of {count(self.model.rowCount(), 'event')} shown.")
 
     def _show_details(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self.details.setText(current.data(Qt.ToolTipRole) if current.isValid() else NO_SELECTION)
+        self.details.setText(current.data(Qt.ItemDataRole.ToolTipRole) if current.isValid() else NO_SELECTION)
 
     def visible_rows(self) -> list[int]:
         """Source rows the filter shows."""
@@ -213,12 +217,14 @@ class EventsPage(QWidget):
         return self.visible_rows() if self.only_shown.isChecked() else list(range(self.model.rowCount()))
 
     def suggested_path(self) -> Path:
+        assert self.serial is not None, "export is enabled only once set_pump named the pump"
         return documents_folder() / default_file_name(self.serial, computer_now().date())
 
     def export_csv(self, path: Path) -> int:
         """Write the events chosen (``rows_to_export``) to ``path``, whole or not at all; returns how many.
         Raises OSError when the file cannot be written."""
         rows = self.rows_to_export()
+        assert self.serial is not None, "export is enabled only once set_pump named the pump"
         table = event_table([(self.model.events[row], self.model.details[row]) for row in rows], self.serial,
                             computer_now())
         write_atomically(Path(path), csv_text(table))

@@ -90,7 +90,7 @@ class Connect(Request):
     cancellable: ClassVar[bool] = True
 
     def run(self, worker: "_Worker") -> PumpSnapshot:
-        return worker.connect(self.url, self)
+        return worker.connect_to(self.url, self)
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,8 @@ class StartEmulator(Request):
             url = worker.emulator.start()
             report("filling it with baclofen 500 mcg/mL and starting 150 mcg/day", 0.0)
             set_up_demo_patient(url)
-        return worker.connect(worker.emulator.url, self)
+        assert worker.emulator.url is not None, "start() set it"
+        return worker.connect_to(worker.emulator.url, self)
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ class Commit(Request):
 
     def run(self, worker: "_Worker") -> CommitDone:
         driver = worker.open_driver()
-        result = commit_write(_Reporting(driver, worker.reporter(self)), self.review, self.clinician,
+        result = commit_write(_reporting(driver, worker.reporter(self)), self.review, self.clinician,
                               AuditLog(worker.audit_path))
         try:
             return CommitDone(result, read_pump(driver), None)
@@ -183,6 +184,10 @@ class _Reporting:
 
     def write_program(self, program, progress=None):
         return self._driver.write_program(program, self._report)
+
+
+def _reporting(driver: PumpDriver, report: Callable[[str, float], None]) -> PumpDriver:
+    return _Reporting(driver, report)  # type: ignore[return-value]  # a PumpDriver by delegation (__getattr__)
 
 
 class _Worker(QObject):
@@ -228,7 +233,7 @@ class _Worker(QObject):
             self.progress.emit(request, step, fraction)
         return report
 
-    def connect(self, url: str, request: Request) -> PumpSnapshot:
+    def connect_to(self, url: str, request: Request) -> PumpSnapshot:  # not connect(), which is QObject's
         self.close()
         self.reporter(request)(f"opening {url}", 0.0)
         self.driver = open_driver(url, **self.driver_options)
@@ -237,7 +242,7 @@ class _Worker(QObject):
 
     def interrogate(self, request: Request) -> PumpSnapshot:
         report = self.reporter(request)
-        snapshot = read_pump(_Reporting(self.open_driver(), report))
+        snapshot = read_pump(_reporting(self.open_driver(), report))
         report("done", 1.0)
         return snapshot
 

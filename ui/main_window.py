@@ -8,7 +8,7 @@ back here as a signal, so the window never waits on I/O.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar, Q
 
 from programmer.interrogation import PumpSnapshot
 from programmer.library import LoadedLibrary
+from programmer.port import PumpEvent
 from programmer.session import Outcome
 from ui import settings
 from ui.app_log import log
@@ -91,7 +92,7 @@ class MainWindow(QMainWindow):
         self.overview = OverviewPage()
         self.editor = ProgramEditor(library)
         self.preview: PreviewPlots | None = None  # built with the first snapshot: plots cost start-up time
-        self.program_split = program = QSplitter(Qt.Horizontal)
+        self.program_split = program = QSplitter(Qt.Orientation.Horizontal)
         program.addWidget(VerticalScroll(self.editor))  # a short window scrolls it; the plots never narrow it
         self.review = ReviewPage(library)
         self.events = EventsPage()
@@ -137,7 +138,7 @@ class MainWindow(QMainWindow):
         self._action(pump, "&Reconnect", "Ctrl+Shift+R", self.reconnect)
         self._action(pump, "Cancel reading", "Esc", self.link.cancel)
         pump.addSeparator()
-        self._action(pump, "&Quit", QKeySequence.Quit, self.quit)
+        self._action(pump, "&Quit", QKeySequence.StandardKey.Quit, self.quit)
         view = self.menuBar().addMenu("&View")
         for index in range(self.tabs.count()):
             self._action(view, self.tabs.tabText(index).replace("&", ""), f"Ctrl+{index + 1}",
@@ -202,6 +203,7 @@ class MainWindow(QMainWindow):
         """Ask the link to write; while it serves another request it refuses, and the Review page says so
         (a Write is never dropped in silence)."""
         if not self.link.request(Commit(review, clinician)):
+            assert self.link.running is not None, "the link refuses only while it runs another request"
             self.review.write_refused(f"the programmer was still {self.link.running.doing}")
 
     def show_tab(self, index: int) -> None:
@@ -216,7 +218,7 @@ class MainWindow(QMainWindow):
         A request that is running is left alone: cutting a write half way is exactly what the two-phase
         write exists to avoid, and its result (or a read's) still arrives and is shown as usual.
         """
-        if self.link.busy:
+        if self.link.running is not None:  # busy
             return (f"The programmer is still {self.link.running.doing}: that is not interrupted, and its "
                     "result will be shown when it ends.")
         closed = ""
@@ -244,27 +246,28 @@ class MainWindow(QMainWindow):
         self.progress_text.setText(f"{request.doing.capitalize()}: {step}")
 
     def _show_busy(self, busy: bool) -> None:
-        request = self.link.running
+        request = self.link.running  # not None exactly while busy (PumpLink changes it, then says so)
         self.progress.setVisible(busy)
         self.progress_text.setVisible(busy)
-        self.cancel.setVisible(busy and request.cancellable)
-        if busy:
+        self.cancel.setVisible(request is not None and request.cancellable)
+        if request is not None:
             self.progress.setValue(0)
             self.progress_text.setText(f"{request.doing.capitalize()}…")
 
     def _finished(self, request: Request, result: object) -> None:
+        # result: the signal carries an object; its type is the one the request's class names (ui.link)
         match request:
             case Connect() | StartEmulator():
                 choice, self._port_choice = self._port_choice, None
                 if choice is not None:
                     settings.remember_port(choice)
-                self._connected(result)
+                self._connected(cast(PumpSnapshot, result))
             case Interrogate() | SetClock():
-                self._read_again(request, result)
+                self._read_again(request, cast(PumpSnapshot, result))
             case ReadEvents():
-                self.events.show_events(result)
+                self.events.show_events(cast(list[PumpEvent], result))
             case Commit():
-                self._committed(result)
+                self._committed(cast(CommitDone, result))
 
     def _connected(self, snapshot: PumpSnapshot) -> None:
         self.connected = True
@@ -365,10 +368,12 @@ class MainWindow(QMainWindow):
     def _preview(self, evaluation) -> None:
         review = evaluation.review
         current = self.snapshot.forecast() if self.snapshot is not None else None
+        assert self.preview is not None, "_show_snapshot builds it before the editor's first evaluation"
         self.preview.show_plans(current if review is None else review.current_plan,
                                 None if review is None else review.plan)
 
     def _start_review(self, evaluation) -> None:
+        assert self.snapshot is not None, "an evaluation is made from a reading"
         self.review.start(evaluation, self.snapshot)
         self._set_tabs_enabled()
         self.show_tab(REVIEW_TAB)
@@ -409,11 +414,11 @@ class MainWindow(QMainWindow):
 
     def _confirm_quit(self) -> bool:
         """Ask before an unwritten change is lost; "Keep editing" is the default, so Enter loses nothing."""
-        box = QMessageBox(QMessageBox.Warning, "Quit without writing?",
+        box = QMessageBox(QMessageBox.Icon.Warning, "Quit without writing?",
                           "The program you are editing has not been written to the pump. If you quit now it is "
                           "lost, and the pump keeps running its current program.", parent=self)
-        quit_button = box.addButton("&Quit without writing", QMessageBox.DestructiveRole)
-        keep = box.addButton("&Keep editing", QMessageBox.RejectRole)
+        quit_button = box.addButton("&Quit without writing", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("&Keep editing", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(keep)
         box.setEscapeButton(keep)
         self.quit_question = box  # tests answer it

@@ -131,7 +131,8 @@ class OverviewPage(QWidget):
         drug = active.drug
         self.therapy.set("drug", "none: the pump holds no drug (refill it first)" if drug is None else
                          f"{drug.name} {quantity(drug.concentration_per_ml, f'{drug.dose_unit}/mL')}")
-        self.therapy.set("mode", MODE_LABELS.get(active.therapy.get("mode"), str(active.therapy.get("mode"))))
+        mode = str(active.therapy.get("mode"))  # the pump's JSON: a mode's name, or anything when unknown
+        self.therapy.set("mode", MODE_LABELS.get(mode, mode))
         unit = drug.dose_unit if drug else ""
         self.therapy.set("daily", quantity(plan.mean_daily_dose if plan else None, f"{unit}/day"))
         self.therapy.set("volume", quantity(plan.ml_per_day if plan else None, "mL/day"))
@@ -162,4 +163,5 @@ class OverviewPage(QWidget):
 
     def _clock_dialog_closed(self) -> None:
         dialog, self.clock_dialog = self.clock_dialog, None
+        assert dialog is not None, "only the dialog ask_to_set_clock keeps is connected here"
         dialog.deleteLater()

@@ -27,9 +27,9 @@ from ui.series import (DEFAULT_HORIZON_DAYS, TICK_FORMAT, RateSeries, ReservoirS
                        tick_format)
 from ui.widgets import WrappingLabel
 
-CURRENT_PEN = pg.mkPen(color=CURRENT_LINE, width=2, style=Qt.DashLine)
+CURRENT_PEN = pg.mkPen(color=CURRENT_LINE, width=2, style=Qt.PenStyle.DashLine)
 PROPOSED_PEN = pg.mkPen(color=PROPOSED_LINE, width=3)
-THRESHOLD_PEN = pg.mkPen(color=THRESHOLD_LINE, width=1, style=Qt.DotLine)
+THRESHOLD_PEN = pg.mkPen(color=THRESHOLD_LINE, width=1, style=Qt.PenStyle.DotLine)
 EMPTY_RATE = RateSeries([], [])
 EMPTY_RESERVOIR = ReservoirSeries([], [], None, None)
 SERIES = (("current", "current (pump now)", CURRENT_PEN), ("proposed", "proposed (this draft)", PROPOSED_PEN))
@@ -49,7 +49,7 @@ def _plot(left: str, bottom: str, axis: pg.AxisItem | None = None) -> pg.PlotWid
     _left_title(plot, left)
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.setMenuEnabled(False)
-    plot.setFocusPolicy(Qt.NoFocus)  # the same figures are given as text; the plots are not a tab stop
+    plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the same figures are given as text; the plots are not a tab stop
     return plot
 
 
@@ -75,7 +75,7 @@ def _legend() -> QWidget:
         text = WrappingLabel(name)
         height = text.fontMetrics().height()
         sample = QPixmap(3 * height, height)
-        sample.fill(Qt.transparent)
+        sample.fill(Qt.GlobalColor.transparent)
         painter = QPainter(sample)
         painter.setPen(pen)
         painter.drawLine(QPointF(0, height / 2), QPointF(3 * height, height / 2))

@@ -44,7 +44,8 @@ RESERVED_LETTERS = frozenset("pv12345st")
 this set holds every letter of the window). A letter used twice makes Qt only move the focus between its
 owners, never act (Alt+P once focused the confirmation without ticking it), so this page's letters avoid
 these."""
-PAGE_LETTERS = frozenset(mnemonic_letter(text) for text in (NAME_LABEL, CONFIRM_TEXT, BACK_TEXT, WRITE_TEXT))
+PAGE_LETTERS = frozenset(letter for text in (NAME_LABEL, CONFIRM_TEXT, BACK_TEXT, WRITE_TEXT)
+                         if (letter := mnemonic_letter(text)) is not None)  # each text has one
 DOSE_FIELDS = ("therapy", "therapy.daily_dose")
 """The fields of the findings about the daily dose itself (its limits and its changes): their figure is the
 typed dose rounded, so their acknowledgement repeats the dose as typed."""
@@ -61,27 +62,29 @@ class ComparisonTable(QTableWidget):
         self.setAccessibleName("Current and proposed program side by side")
         self.setAccessibleDescription("Each figure now on the pump and as proposed; the last column says whether "
                                       "it changed.")
-        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setTabKeyNavigation(False)
         self.setWordWrap(True)
-        self.setTextElideMode(Qt.ElideNone)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         rows = self.verticalHeader()
         rows.setVisible(False)
-        rows.setSectionResizeMode(QHeaderView.ResizeToContents)
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         rows.sectionResized.connect(self.updateGeometry)  # a row re-wrapped: the table's height changes
         header = self.horizontalHeader()
-        for index, mode in enumerate((QHeaderView.Fixed, QHeaderView.Stretch, QHeaderView.Stretch,
-                                      QHeaderView.ResizeToContents)):
+        for index, mode in enumerate((QHeaderView.ResizeMode.Fixed, QHeaderView.ResizeMode.Stretch,
+                                      QHeaderView.ResizeMode.Stretch, QHeaderView.ResizeMode.ResizeToContents)):
             header.setSectionResizeMode(index, mode)
 
     def fit_names(self) -> None:
         """The figures' names only as wide as their longest word: they wrap at their spaces, so the values,
         which break worse ("6.25 mcg/" over "h"), get the rest of the width."""
-        margins = 2 * (self.style().pixelMetric(QStyle.PM_FocusFrameHMargin, None, self) + 1) + 1  # and the grid
-        names = [self.item(row, 0) for row in range(self.rowCount())]
+        margin = self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self)
+        margins = 2 * (margin + 1) + 1  # and the grid
+        names = [name for row in range(self.rowCount())
+                 if (name := self.item(row, 0)) is not None]  # all of them: _fill_table sets every cell
         widths = [QFontMetrics(name.font()).horizontalAdvance(word) + margins
                   for name in names for word in name.text().split(" ")]
         header = self.horizontalHeader()
@@ -123,7 +126,7 @@ class ReviewPage(QWidget):
         self.change = heading("", 1.1)
         self.change.setWordWrap(True)
         outer.addWidget(self.change)
-        splitter = QSplitter(Qt.Horizontal)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
         outer.addWidget(splitter, 1)
 
         left = QWidget()
@@ -187,6 +190,7 @@ class ReviewPage(QWidget):
         """Show a reviewable evaluation from a clean slate: the name empty, nothing ticked, no reasons,
         every input enabled (``_clear``)."""
         review = evaluation.review
+        assert review is not None, "only an evaluation that can be reviewed is started (it has a program)"
         self._clear()
         self.snapshot, self.entered = snapshot, evaluation.entered
         rows, _change = compare(review.current_plan, review.plan)
@@ -246,7 +250,7 @@ class ReviewPage(QWidget):
                 if row.changed:
                     item.setFont(bold)
                     if column in (2, 3):
-                        item.setBackground(Qt.yellow)
+                        item.setBackground(Qt.GlobalColor.yellow)
                 self.table.setItem(index, column, item)
         self.table.fit_names()
 
@@ -334,6 +338,7 @@ class ReviewPage(QWidget):
         if self.gate is None or not self.gate.ready or self.writing or self.link_busy:
             return
         program = self.gate.review.program
+        assert self.snapshot is not None, "start() set it with the gate"
         review = review_write(self.snapshot, program, self.library, self.gate.override_reason())
         if review.decision is not Decision.PROCEED:  # the same snapshot and program: cannot differ, but never assume
             self.notice = ("The checks no longer allow this write: "

@@ -168,7 +168,7 @@ def stagger_labels(xs: list[float], sizes: list[tuple[float, float]], width: flo
     (where the curves run flat near empty) when they fit there; if not, they use the whole height, and
     only a view too small for all of them makes them overlap.
     """
-    places: list[LabelPlace | None] = [None] * len(xs)
+    places: dict[int, LabelPlace] = {}  # by index into xs: every one is placed below
     top = height - gap
     if sum(label_height + gap for _, label_height in sizes) > top - floor:
         floor = 0.0
@@ -181,7 +181,7 @@ def stagger_labels(xs: list[float], sizes: list[tuple[float, float]], width: flo
         else:
             places[index] = LabelPlace(x - label_width, top - label_height, x, top, False)
         top -= label_height + gap
-    return places
+    return [places[index] for index in range(len(xs))]
 
 
 def threshold_label_at_right(width: float, size: tuple[float, float], base: float, xs: list[float],

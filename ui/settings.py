@@ -26,7 +26,7 @@ PROGRAM_SPLIT = "window/program_split"
 
 def store() -> QSettings:
     """The application's settings file (read afresh each time: cheap, and never stale)."""
-    return QSettings(QSettings.IniFormat, QSettings.UserScope, ORGANISATION, APPLICATION)
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
 
 
 def last_port() -> str | None:
@@ -83,7 +83,8 @@ class _RestoreWhenShown(QObject):
         splitter.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Show:
+        if event.type() == QEvent.Type.Show:
+            assert isinstance(watched, QSplitter), "installed on its splitter only"
             watched.removeEventFilter(self)
             watched.restoreState(self._state)
             self.deleteLater()
@@ -95,5 +96,5 @@ def _write(values: dict) -> None:
     for key, value in values.items():
         settings.setValue(key, value)
     settings.sync()
-    if settings.status() != QSettings.NoError:
+    if settings.status() != QSettings.Status.NoError:
         log.warning("settings could not be saved to %s (%s)", settings.fileName(), settings.status().name)

@@ -6,7 +6,7 @@ ratio, and the application's one style sheet: the focus ring and the validation 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
-from PySide6.QtGui import QFont, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QFocusEvent, QFont, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QSizePolicy,
                                QSplitter, QStyle, QWidget)
 
@@ -119,7 +119,8 @@ def heading(text: str, scale: float = 1.25) -> QLabel:
 
 
 def problem_icon(widget: QWidget, severity: str):
-    pixmap = QStyle.SP_MessageBoxCritical if severity == "error" else QStyle.SP_MessageBoxWarning
+    pixmap = (QStyle.StandardPixmap.SP_MessageBoxCritical if severity == "error"
+              else QStyle.StandardPixmap.SP_MessageBoxWarning)
     return widget.style().standardIcon(pixmap)
 
 
@@ -168,12 +169,14 @@ class VerticalScroll(QScrollArea):
         super().__init__()
         self.setWidget(content)
         self.setWidgetResizable(True)
-        self.setFrameShape(QFrame.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setFocusPolicy(Qt.NoFocus)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
     def minimumSizeHint(self) -> QSize:
-        width = self.widget().minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
+        content = self.widget()
+        assert content is not None, "set in __init__"
+        width = content.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width()
         return QSize(width, super().minimumSizeHint().height())
 
 
@@ -196,18 +199,20 @@ class _KeptRatio(QObject):
         self._divide(splitter)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() in (QEvent.Show, QEvent.Resize):
+        if event.type() in (QEvent.Type.Show, QEvent.Type.Resize):
+            assert isinstance(watched, QSplitter), "installed on its splitter only"
             self._divide(watched)  # before the splitter's own handling, which then lays out these sizes
         return False
 
     def _divide(self, splitter: QSplitter) -> None:
-        length = splitter.width() if splitter.orientation() == Qt.Horizontal else splitter.height()
+        length = splitter.width() if splitter.orientation() == Qt.Orientation.Horizontal else splitter.height()
         total = length - splitter.handleWidth()
         first = round(total * self._ratio[0] / sum(self._ratio))
         splitter.setSizes([first, total - first])  # in pixels: QSplitter does not scale a bare ratio
 
     def _dragged(self) -> None:
         splitter = self.parent()
+        assert isinstance(splitter, QSplitter), "made with its splitter as parent"
         splitter.removeEventFilter(self)
         splitter.splitterMoved.disconnect(self._dragged)
         self.deleteLater()
@@ -221,12 +226,12 @@ class ReservedText(VerticalScroll):
     def __init__(self, lines: int):
         label = QLabel()
         label.setWordWrap(True)
-        label.setAlignment(Qt.AlignLeft | Qt.AlignTop)
-        label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         super().__init__(label)
         self.label = label
         self.lines = lines
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def text(self) -> str:
         return self.label.text()
@@ -256,7 +261,8 @@ class ProblemLabel(ReservedText):
         super().__init__(lines)
         self.field = field
         self._shown: str | None = None
-        self._icon = field.addAction(QIcon(), QLineEdit.TrailingPosition) if isinstance(field, QLineEdit) else None
+        self._icon = (field.addAction(QIcon(), QLineEdit.ActionPosition.TrailingPosition)
+                      if isinstance(field, QLineEdit) else None)
         if self._icon is not None:
             self._icon.setVisible(False)
 
@@ -270,6 +276,7 @@ class ProblemLabel(ReservedText):
         if self.field is not None:
             mark_field(self.field, problems)
         if self._icon is not None:
+            assert self.field is not None, "an icon is only added to a line edit field"
             self._icon.setIcon(problem_icon(self.field, worst(problems)) if text else QIcon())
             self._icon.setVisible(bool(text))
 
@@ -299,23 +306,24 @@ class SelectAllOnFocus(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
-        if kind == QEvent.Shortcut and watched not in (self.field, self.text):
+        if kind == QEvent.Type.Shortcut and watched not in (self.field, self.text):
             self.field.selectAll()  # the label's mnemonic; the label then gives the field focus, if it has none
-        elif kind == QEvent.FocusIn and watched is self.field:
+        elif kind == QEvent.Type.FocusIn and watched is self.field:
+            assert isinstance(event, QFocusEvent), "Qt delivers a FocusIn as a QFocusEvent"
             self._arrived(event.reason())
-        elif kind == QEvent.FocusOut and watched is self.field:
+        elif kind == QEvent.Type.FocusOut and watched is self.field:
             self._click_gives_focus = self._in_that_click = False
-        elif kind == QEvent.MouseButtonPress:
+        elif kind == QEvent.Type.MouseButtonPress:
             return self._pressed(watched)
-        elif kind in (QEvent.MouseMove, QEvent.MouseButtonRelease) and self._in_that_click:
-            self._in_that_click = kind != QEvent.MouseButtonRelease
+        elif kind in (QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease) and self._in_that_click:
+            self._in_that_click = kind != QEvent.Type.MouseButtonRelease
             return True  # that click selected everything: no drag may shrink the selection
         return False
 
     def _arrived(self, reason: Qt.FocusReason) -> None:
-        if reason == Qt.MouseFocusReason:
+        if reason == Qt.FocusReason.MouseFocusReason:
             self._click_gives_focus = True  # its press comes next: it selects instead of placing the cursor
-        elif reason not in (Qt.PopupFocusReason, Qt.MenuBarFocusReason):
+        elif reason not in (Qt.FocusReason.PopupFocusReason, Qt.FocusReason.MenuBarFocusReason):
             self.field.selectAll()
 
     def _pressed(self, watched: QObject) -> bool:
@@ -333,12 +341,14 @@ class FactGrid(QFormLayout):
     def __init__(self):
         super().__init__()
         self.values: dict[str, QLabel] = {}
-        self.setFieldGrowthPolicy(QFormLayout.ExpandingFieldsGrow)
-        self.setLabelAlignment(Qt.AlignLeft | Qt.AlignTop)  # beside the first line of a value that wraps
+        self.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        # beside the first line of a value that wraps
+        self.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
     def row(self, key: str, label: str) -> QLabel:
         value = WrappingLabel()  # a long value (an alarm, a date) wraps rather than widen the window
-        value.setTextInteractionFlags(Qt.TextSelectableByMouse | Qt.TextSelectableByKeyboard)
+        value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                      | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         value.setAccessibleName(label)
         self.addRow(label + ":", value)
         self.values[key] = value

@@ -10,7 +10,7 @@ from __future__ import annotations
 from drivers.emulator.clock import wire_time
 from drivers.emulator.events import log_event
 from drivers.emulator.spec import EOS_PERCENT, ERI_PERCENT
-from drivers.emulator.state import AlarmRecord, PumpState
+from drivers.emulator.state import AlarmCode, AlarmRecord, PumpState
 
 SEVERITY = {
     "low_reservoir": "non_critical",
@@ -29,10 +29,10 @@ def battery_status(percent: float) -> str:
     return "ok"
 
 
-def present_causes(state: PumpState) -> list[str]:
+def present_causes(state: PumpState) -> list[AlarmCode]:
     """The alarm codes whose cause is present now, in a fixed order."""
     battery = battery_status(state.battery_percent)
-    causes = {
+    causes: dict[AlarmCode, bool] = {
         "low_reservoir": state.drug is not None and state.volume_ml <= state.low_alarm_ml,
         "reservoir_empty": state.drug is not None and state.volume_ml <= 0,
         "eri": battery in ("eri", "eos"),

@@ -94,6 +94,7 @@ def advance(state: PumpState, seconds: float, settle: Callable[[], None]) -> Non
         basal = bolus_rate = 0.0
         bolus = state.active_bolus
         if can_deliver(state):
+            assert state.drug is not None, "can_deliver: there is a drug"
             basal, limits["step"] = basal_piece(state.drug, state.therapy, now - anchor)
             if bolus is not None:
                 bolus_rate = bolus_rate_ml_per_s(state)
@@ -113,6 +114,7 @@ def advance(state: PumpState, seconds: float, settle: Callable[[], None]) -> Non
         state.volume_ml = max(0.0, state.volume_ml - rate * piece)
         state.battery_percent = max(EOS_PERCENT, state.battery_percent - BATTERY_DRAIN_PER_S * piece)
         if bolus_rate:
+            assert bolus is not None, "a bolus rate only with a bolus"
             bolus.delivered_ml = min(bolus.volume_ml, bolus.delivered_ml + bolus_rate * piece)
         # Land exactly on the level that ended the piece, so the alarm rules see it reached.
         if reason == "empty":
@@ -120,6 +122,7 @@ def advance(state: PumpState, seconds: float, settle: Callable[[], None]) -> Non
         elif reason == "low":
             state.volume_ml = state.low_alarm_ml
         elif reason == "bolus":
+            assert bolus is not None, "a bolus limit only with a bolus"
             bolus.delivered_ml = bolus.volume_ml
         elif reason in ("eri", "eos"):
             state.battery_percent = ERI_PERCENT if reason == "eri" else EOS_PERCENT

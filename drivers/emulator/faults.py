@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class FaultSpec:
     @classmethod
     def parse(cls, text: str) -> "FaultSpec":
         """Parse the ``--faults`` option; ValueError names the part that is wrong."""
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # FaultSpec's fields: an int seed, floats for the rest
         probabilities = {field.name for field in fields(cls)} - {"seed", "delay_max_s"}
         for part in filter(None, (piece.strip() for piece in text.split(","))):
             name, sep, value = part.partition("=")

@@ -230,11 +230,12 @@ class Pump:
         previous = state.program_checksum
         previous_dose = engine.mean_daily_dose(state.therapy)
         previous_unit = None if state.drug is None else state.drug.dose_unit
-        state.set_program(self.staged.drug, self.staged.therapy)
+        drug = self.staged.drug
+        state.set_program(drug, self.staged.therapy)
         state.cycle_anchor = local_midnight(state.pump_time)
         self.staged = None
         self._log("program_activated", checksum=checksum, previous=previous,
-                  daily_dose=engine.mean_daily_dose(state.therapy), dose_unit=state.drug.dose_unit,
+                  daily_dose=engine.mean_daily_dose(state.therapy), dose_unit=drug.dose_unit,
                   previous_daily_dose=previous_dose, previous_dose_unit=previous_unit)
         return {"checksum": checksum, "already_active": False}
 

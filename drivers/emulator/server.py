@@ -25,7 +25,7 @@ from drivers.emulator.faults import FaultInjector, Piece
 from drivers.emulator.pump import Pump
 from drivers.emulator.service import Service
 from drivers.protocol.codes import BITS_PER_BYTE, Status
-from drivers.protocol.frame import DELIMITER, MAX_WIRE_FRAME, FrameDecoder, encode_frame
+from drivers.protocol.frame import DELIMITER, MAX_WIRE_FRAME, Frame, FrameDecoder, encode_frame
 
 TICK_S = 0.25
 """Real seconds between engine runs when no request arrives (alarms are raised on time in between)."""
@@ -228,6 +228,7 @@ class Server:
     def _process_incoming(self, now: float) -> None:
         while self._incoming and self._incoming[0].due <= now:
             for request in self._decoder.feed(self._incoming.popleft().data):
+                response: Frame | None
                 if self.faults.busy() and not request.is_response:
                     response = self.service.error(request, Status.BUSY, "busy (injected fault): try again")
                 else:

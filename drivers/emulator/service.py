@@ -39,6 +39,7 @@ def _is(value: object, kind: object) -> bool:
         return isinstance(value, (int, float))
     if kind == _OBJECT_OR_NULL:
         return value is None or isinstance(value, dict)
+    assert isinstance(kind, type), "a type, or one of the two names above"
     return isinstance(value, kind)
 
 

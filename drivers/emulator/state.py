@@ -13,7 +13,7 @@ import os
 import secrets
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Final, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -21,7 +21,7 @@ from drivers.emulator.clock import local_midnight
 from drivers.emulator.spec import FACTORY_LOW_ALARM_ML, MODELS, ModelSpec
 from programmer.program import FORMAT, NO_PROGRAM_CHECKSUM, Drug, Program, Stopped, Therapy, write_text_atomically
 
-STATE_FORMAT = "itb-emulator-state/1"
+STATE_FORMAT: Final = "itb-emulator-state/1"
 
 AlarmCode = Literal["low_reservoir", "reservoir_empty", "eri", "eos", "motor_stall"]
 BolusState = Literal["delivering", "done", "cancelled"]
