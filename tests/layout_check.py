@@ -25,8 +25,8 @@ from PySide6.QtGui import Qt as GuiQt  # mightBeRichText lives in QtGui's Qt nam
 from PySide6.QtWidgets import (QAbstractButton, QAbstractScrollArea, QAbstractSpinBox, QCheckBox, QComboBox,
                                QGraphicsItem, QGraphicsTextItem, QGraphicsView, QGroupBox, QHeaderView, QLabel,
                                QLineEdit, QListView, QPushButton, QRadioButton, QStyle, QStyleOptionButton,
-                               QStyleOptionComboBox, QStyleOptionGroupBox, QTabBar, QTableView, QTabWidget, QTreeView,
-                               QWidget)
+                               QStyledItemDelegate, QStyleOptionComboBox, QStyleOptionGroupBox, QTabBar, QTableView,
+                               QTabWidget, QTreeView, QWidget)
 
 FEW_CHARACTERS = "00:00"
 """The least a text field must show: a time, or a dose such as 187.5, whole."""
@@ -38,7 +38,7 @@ QT_INTERNAL = "qt_"
 widget's bar and pages) with this prefix: Qt places them, over each other by design."""
 UNBOUNDED = 100_000
 """Room no text on screen needs (pixels): measured in it, a text keeps to one line per newline."""
-WORDS = re.compile(r"[^ \t\n]+")
+WORDS = re.compile(r"[^ \t\n\u2028]+")
 """What wrapping must keep whole: anything between ordinary spaces (a no-break space joins)."""
 BUTTON_CONTENTS = {QPushButton: QStyle.SE_PushButtonContents, QCheckBox: QStyle.SE_CheckBoxContents,
                    QRadioButton: QStyle.SE_RadioButtonContents}
@@ -116,7 +116,7 @@ def cut_words(font: QFont, text: str, width: int) -> dict[str, int]:
     hold it whole: a word cut in two is a problem even though each piece fits."""
     metrics = QFontMetrics(font)
     cut = {}
-    for paragraph in text.split("\n"):
+    for paragraph in re.split("[\n\u2028]", text):  # a line separator (a table cell's lines) ends a line too
         layout = QTextLayout(paragraph, font)
         option = QTextOption()
         option.setWrapMode(QTextOption.WordWrap)  # as QFontMetrics and QLabel wrap: at Unicode break chances
@@ -142,7 +142,7 @@ def line_size(metrics: QFontMetrics, text: str, flags: int = 0) -> QSize:
 # --- text in each kind of widget -------------------------------------------------------------------------
 
 def label_problems(label: QLabel) -> list[str]:
-    text = label.text()
+    text = QLabel.text(label)  # as shown: ui.widgets.WrappedText's own text() leaves out its word joiners
     if not text:
         return []  # an icon
     if label.textFormat() == Qt.RichText or (label.textFormat() == Qt.AutoText and GuiQt.mightBeRichText(text)):
@@ -233,6 +233,14 @@ def header_problems(header: QHeaderView) -> list[str]:
     return problems
 
 
+def shown_text(table: QTableView, index) -> str:
+    """A cell's text as its delegate draws it (``ui.widgets.UnitsWholeDelegate`` adds word joiners)."""
+    delegate, value = table.itemDelegateForIndex(index), index.data()
+    if value is None:
+        return ""
+    return delegate.displayText(value, table.locale()) if isinstance(delegate, QStyledItemDelegate) else str(value)
+
+
 def cell_problems(table: QTableView) -> list[str]:
     """Each cell's text whole in its cell as laid out now (wrapped when the table wraps), and the cell inside
     the view, unless the view scrolls to it."""
@@ -244,7 +252,7 @@ def cell_problems(table: QTableView) -> list[str]:
             if table.isRowHidden(row) or table.isColumnHidden(column):
                 continue
             index = model.index(row, column)
-            cell, text = table.visualRect(index), str(index.data() or "")
+            cell, text = table.visualRect(index), shown_text(table, index)
             room = cell.adjusted(margin, 0, -margin, 0)
             if index.data(Qt.DecorationRole) is not None:
                 room.setLeft(room.left() + table.iconSize().width() + margin)

@@ -9,16 +9,19 @@ from datetime import datetime, timedelta
 from itertools import combinations
 
 import pytest
+from PySide6.QtWidgets import QLabel
 
-from layout_check import cell_problems
+from layout_check import cell_problems, cut_words
 from programmer.library import load_library
 from programmer.port import PumpEvent
 from test_ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
 from ui.editor import DOSE, START
 from ui.events import EventsPage
 from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
+from ui.format import units_whole
 from ui.preview import PreviewPlots
 from ui.series import LabelPlace, date_ticks, posix, stagger_labels, threshold_label_at_right
+from ui.widgets import WrappedText
 
 pytestmark = pytest.mark.usefixtures("no_window_left_open")
 SIZES = [(1366, 900), (1024, 700)]
@@ -139,3 +142,18 @@ def test_the_threshold_label_goes_to_the_end_clear_of_markers():
     assert at_right([50, 350])             # both ends taken: the right end, as without markers
     low = [LabelPlace(200, 30, 350, 60, True)]  # a label squeezed down onto the right end of the line
     assert not threshold_label_at_right(400, label, base, [200], low)
+
+
+def test_a_unit_is_never_split_at_its_slash(qtbot):
+    """A line may end after a "/", so "0.376 mL/day" once showed as "0.376 mL/" and "day" on the next line; the
+    labels and table cells that wrap show each unit's slash with a word joiner after it."""
+    text = "runs 188\u00a0mcg/day (0.376\u00a0mL/day) of baclofen"
+    label = WrappedText(text)
+    qtbot.addWidget(label)
+    metrics = label.fontMetrics()
+    width = metrics.horizontalAdvance("runs 188\u00a0mcg/day (0.376\u00a0mL/") + 2  # "day)" would start a line
+    assert "(0.376\u00a0mL/day)" in cut_words(label.font(), text, width)  # as a plain label would break it
+    assert cut_words(label.font(), units_whole(text), width) == {}
+    assert label.text() == text and QLabel.text(label) == units_whole(text) != text
+    assert units_whole("dose 6.25\u00a0mcg/h, 2000\u00a0mcg/mL, 1/2 and and/or") == (
+        "dose 6.25\u00a0mcg/\u2060h, 2000\u00a0mcg/\u2060mL, 1/2 and and/\u2060or")

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QStyle
 
 from ui.palette import BANNER
-from ui.widgets import heading
+from ui.widgets import WrappedText, heading
 
 ICONS = {
     "ok": QStyle.StandardPixmap.SP_DialogApplyButton,
@@ -28,8 +28,7 @@ class Banner(QFrame):
         layout = QHBoxLayout(self)
         self.icon = QLabel()
         self.title = heading("")
-        self.text = QLabel()
-        self.text.setWordWrap(True)
+        self.text = WrappedText()
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                           | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.button = QPushButton()

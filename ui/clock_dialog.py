@@ -12,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ui.clock_check import ClockChange
-from ui.widgets import heading
+from ui.widgets import WrappedText, heading
 
 TITLE = "Set the pump clock?"
 
@@ -42,7 +42,6 @@ class ClockDialog(QDialog):
         self.cancel_button.setFocus()
 
     def _paragraph(self, layout: QVBoxLayout, text: str) -> QLabel:
-        label = QLabel(text)
-        label.setWordWrap(True)
+        label = WrappedText(text)
         layout.addWidget(label)
         return label

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QLis
                                QVBoxLayout, QWidget)
 from serial.tools import list_ports
 
-from ui.widgets import describe, heading
+from ui.widgets import WrappedText, describe, heading
 
 EMULATOR = "emulator"
 """The list entry for the bundled emulator (its URL is only known once it has started)."""
@@ -27,9 +27,8 @@ class ConnectPage(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Connect to a pump"))
-        intro = QLabel("Choose the telemetry head's port, or the bundled emulator (a simulated pump for training "
-                       "and testing). Connecting reads the pump; nothing is changed on it.")
-        intro.setWordWrap(True)
+        intro = WrappedText("Choose the telemetry head's port, or the bundled emulator (a simulated pump for "
+                            "training and testing). Connecting reads the pump; nothing is changed on it.")
         layout.addWidget(intro)
 
         ports_label = QLabel("Ports &found on this computer:")

@@ -26,8 +26,8 @@ from ui.comparison import change_text, daily_dose_figure, exact
 from ui.dose_entry import PAUSE_MS, Move, cell_move, neighbour
 from ui.draft import DAILY_TOTAL, GENERAL, MODE_LABELS, Draft, Evaluation, Problem, evaluate
 from ui.format import NOT_APPLICABLE, UNIT_SPACE, count, moment_and_days, number, percent_change, quantity
-from ui.widgets import (FOCUS, FactGrid, ProblemLabel, ReservedText, SelectAllOnFocus, describe, heading,
-                        mark_field, problem_icon, problems_text, second_shortcut, worst)
+from ui.widgets import (FOCUS, FactGrid, ProblemLabel, ReservedText, SelectAllOnFocus, WrappedText, describe,
+                        heading, mark_field, problem_icon, problems_text, second_shortcut, worst)
 
 DAY, START, DOSE, VOLUME = range(4)
 EDITABLE_COLUMNS = 3
@@ -151,8 +151,7 @@ class ProgramEditor(QWidget):
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         layout.addWidget(heading("New program"))
-        self.drug_label = QLabel()
-        self.drug_label.setWordWrap(True)
+        self.drug_label = WrappedText()
         layout.addWidget(self.drug_label)
 
         mode_row = QHBoxLayout()
@@ -205,9 +204,8 @@ class ProgramEditor(QWidget):
     def _stopped_page(self) -> QWidget:
         """The note, and the reasons about stopping (the checks' "mode" findings come only with stopping)."""
         page, box = _page()
-        note = QLabel("No drug is delivered while the pump is stopped. Abrupt withdrawal of intrathecal baclofen "
-                      "can be life-threatening.")
-        note.setWordWrap(True)
+        note = WrappedText("No drug is delivered while the pump is stopped. Abrupt withdrawal of intrathecal "
+                           "baclofen can be life-threatening.")
         box.addWidget(note)
         self.mode_problem = ProblemLabel(self.mode)
         box.addWidget(self.mode_problem)

@@ -25,7 +25,7 @@ from programmer.port import PumpEvent
 from ui.event_text import event_details, full_details, kind_name
 from ui.export import csv_text, default_file_name, event_table, write_atomically
 from ui.format import PUMP_CLOCK, count, moment
-from ui.widgets import describe, heading
+from ui.widgets import UnitsWholeDelegate, WrappedText, describe, heading
 
 COLUMNS = ("#", f"Time ({PUMP_CLOCK})", "Kind", "Description")
 DESCRIPTION = 3
@@ -135,8 +135,7 @@ class EventsPage(QWidget):
         layout.addLayout(controls)
         self.count = QLabel("Not read yet.")  # on a line of its own: the controls fit a window 700 pixels wide
         layout.addWidget(self.count)
-        self.saved = QLabel()  # the last export's result, until the next one
-        self.saved.setWordWrap(True)
+        self.saved = WrappedText()  # the last export's result, until the next one
         self.saved.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                            | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.saved.setVisible(False)
@@ -154,6 +153,7 @@ class EventsPage(QWidget):
         self.table.verticalHeader().setVisible(False)
         # Details wrap and every row is as tall as its text: a detail cut short could hide the figure that matters.
         self.table.setWordWrap(True)
+        self.table.setItemDelegate(UnitsWholeDelegate(self.table))
         self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         columns = self.table.horizontalHeader()
@@ -162,8 +162,7 @@ class EventsPage(QWidget):
         layout.addWidget(self.table, 1)
         self.table.selectionModel().currentRowChanged.connect(self._show_details)
 
-        self.details = QLabel(NO_SELECTION)
-        self.details.setWordWrap(True)
+        self.details = WrappedText(NO_SELECTION)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                              | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.details.setAccessibleName("Everything logged for the selected event")

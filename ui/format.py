@@ -16,6 +16,7 @@ The date formats, chosen once:
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from programmer.plan_report import iso
@@ -25,6 +26,10 @@ NOT_APPLICABLE = "\u2014"
 """An em dash: shown where a figure cannot be computed yet (the reason is shown beside it)."""
 UNIT_SPACE = "\u00a0"
 """Between a figure and its unit: a no-break space, so "6.25 mcg/h" never wraps into "6.25" and "mcg/h"."""
+WORD_JOINER = "\u2060"
+"""Invisible, and no line may end at it: put after the slash of a unit so that "mL/day" never wraps into
+"mL/" and "day" (a line may otherwise end after a slash). Added only where text is shown (``units_whole``)."""
+_UNIT_SLASH = re.compile(r"(?<=[A-Za-z\u00b5])/(?=[A-Za-z])")
 PUMP_CLOCK = "pump clock"
 COMPUTER_CLOCK = "this computer's clock"
 """The two clocks a date can be on. The pump's runs the therapy (flex steps, alarms, the reservoir
@@ -46,6 +51,12 @@ def number(value: float, digits: int = 4) -> str:
 def quantity(value: float | None, unit: str, digits: int = 4) -> str:
     """A figure with its unit (joined by ``UNIT_SPACE``), or the em dash when there is none."""
     return NOT_APPLICABLE if value is None else f"{number(value, digits)}{UNIT_SPACE}{unit}"
+
+
+def units_whole(text: str) -> str:
+    """``text`` as a wrapping screen shows it: each unit's slash ("mcg/day", "mL/h") followed by
+    ``WORD_JOINER``, so that a unit is never split at the end of a line."""
+    return _UNIT_SLASH.sub("/" + WORD_JOINER, text)
 
 
 def moment(value: datetime | None, never: str = "never at this program", seconds: bool = False) -> str:

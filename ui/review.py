@@ -24,7 +24,8 @@ from ui.commit_gate import CommitGate
 from ui.comparison import Row, compare, headline
 from ui.draft import Evaluation
 from ui.format import UNIT_SPACE
-from ui.widgets import VerticalScroll, describe, heading, keep_ratio, second_shortcut
+from ui.widgets import (UnitsWholeDelegate, VerticalScroll, WrappedText, describe, heading, keep_ratio,
+                        second_shortcut)
 from ui.mnemonics import mnemonic, mnemonic_letter
 from ui.wording import finding_text
 
@@ -65,6 +66,7 @@ class ComparisonTable(QTableWidget):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setTabKeyNavigation(False)
         self.setWordWrap(True)
+        self.setItemDelegate(UnitsWholeDelegate(self))
         self.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -123,8 +125,7 @@ class ReviewPage(QWidget):
     def _build(self) -> None:
         outer = QVBoxLayout(self)
         outer.addWidget(heading("Review the change before it is written"))
-        self.change = heading("", 1.1)
-        self.change.setWordWrap(True)
+        self.change = heading("", 1.1, wraps=True)
         outer.addWidget(self.change)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         outer.addWidget(splitter, 1)
@@ -163,8 +164,7 @@ class ReviewPage(QWidget):
         describe(self.confirm, "Confirm the change",
                   "Required: tick to confirm that the pump should now run the proposed program.")
         layout.addWidget(self.confirm)
-        self.blockers = QLabel()
-        self.blockers.setWordWrap(True)
+        self.blockers = WrappedText()
         self.blockers.setAccessibleName("What is needed before writing")
         layout.addWidget(self.blockers)
         buttons = QHBoxLayout()
@@ -276,8 +276,7 @@ class ReviewPage(QWidget):
                  taken: set[str]) -> tuple[QCheckBox, QLineEdit]:
         """One warning in words, its acknowledgement and its labelled reason field."""
         words = finding_text(finding)
-        text = QLabel(f"{number}. {words}")
-        text.setWordWrap(True)
+        text = WrappedText(f"{number}. {words}")
         acknowledge = f"Acknowledge warning {number}"
         if self.entered is not None and finding.field in DOSE_FIELDS:
             acknowledge += f" (the daily dose as typed: {self.entered}{UNIT_SPACE}{unit}/day)"

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
 from PySide6.QtGui import QFocusEvent, QFont, QIcon, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QSizePolicy,
-                               QSplitter, QStyle, QWidget)
+from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QFormLayout, QFrame, QLabel, QLineEdit,
+                               QScrollArea, QSizePolicy, QSplitter, QStyle, QStyledItemDelegate, QWidget)
 
 from ui.draft import Problem
+from ui.format import WORD_JOINER, units_whole
 from ui.palette import BANNER
 
 SEVERITY_PREFIX = {"error": "Not allowed: ", "warning": "Warning (acknowledge at review): "}
@@ -82,14 +83,35 @@ the tint and the icon stay. Each state keeps border plus padding at 3 px, so gai
 moves the text or resizes the field. The focus rules come last so they win over the problem ones."""
 
 
-class WrappingLabel(QLabel):
+class WrappedText(QLabel):
+    """A label that wraps at spaces but never inside a unit: it shows its text through ``units_whole`` (a
+    line may otherwise end at the slash of "mL/day"). ``text()`` gives the text as it was set, so callers and
+    tests read it without the invisible joiners."""
+
+    def __init__(self, text: str = ""):
+        super().__init__()
+        self.setWordWrap(True)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        super().setText(units_whole(text))
+
+    def text(self) -> str:
+        return super().text().replace(WORD_JOINER, "")
+
+
+class UnitsWholeDelegate(QStyledItemDelegate):
+    """Table cells that wrap at spaces but never inside a unit (``units_whole``); the model's data stay as
+    they are (an export or a test reads them without the joiners)."""
+
+    def displayText(self, value, locale) -> str:
+        return units_whole(super().displayText(value, locale))
+
+
+class WrappingLabel(WrappedText):
     """Text on one line where there is the room, wrapped where there is not. A plain QLabel that wraps asks
     for about twenty characters' width, and a form or a row of widgets gives it no more, so a short sentence
     broke into two lines even in a wide window."""
-
-    def __init__(self, text: str = ""):
-        super().__init__(text)
-        self.setWordWrap(True)
 
     def sizeHint(self) -> QSize:
         margins = self.contentsMargins()
@@ -106,9 +128,10 @@ def second_shortcut(button: QAbstractButton, keys: str) -> None:
     shortcut.activated.connect(lambda: button.animateClick() if button.isVisible() and button.isEnabled() else None)
 
 
-def heading(text: str, scale: float = 1.25) -> QLabel:
-    """A bold heading sized relative to the system font (no fixed pixel sizes anywhere)."""
-    label = QLabel(text)
+def heading(text: str, scale: float = 1.25, wraps: bool = False) -> QLabel:
+    """A bold heading sized relative to the system font (no fixed pixel sizes anywhere); one that ``wraps``
+    does so as ``WrappedText``."""
+    label = WrappedText(text) if wraps else QLabel(text)
     font = QFont(label.font())
     font.setBold(True)
     if font.pointSizeF() > 0:
@@ -224,8 +247,7 @@ class ReservedText(VerticalScroll):
     goes invites a slip). A text longer than the place scrolls inside it."""
 
     def __init__(self, lines: int):
-        label = QLabel()
-        label.setWordWrap(True)
+        label = WrappedText()
         label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         super().__init__(label)
