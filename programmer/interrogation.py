@@ -27,9 +27,9 @@ from pydantic import ValidationError
 
 from programmer.checks import DoseBaseline
 from programmer.plan_report import iso
-from programmer.planner import Plan, minutes_to_days, rate_segments
+from programmer.planner import Plan, mean_daily_dose, minutes_to_days
 from programmer.port import ActiveProgram, LinkError, PumpDriver, PumpEvent, PumpIdentity, PumpStatus
-from programmer.program import MINUTES_PER_DAY, Drug, Flex, Program, SimpleContinuous
+from programmer.program import Drug, Flex, Program, SimpleContinuous
 from programmer.pump import PumpLimits, Reservoir
 
 INTERROGATION_FORMAT = "itb-interrogation/1"
@@ -292,12 +292,6 @@ def dose_baseline(events: Sequence[PumpEvent], pump_time: datetime, current: Pro
         if after > 0:
             return DoseBaseline(after, drug.dose_unit, time, len(chain) - position - 1, whole)
     return DoseBaseline(0.0, drug.dose_unit, start, len(chain), whole)
-
-
-def mean_daily_dose(program: Program) -> float:
-    """The program's dose per day averaged over its cycle (dose units/day; 0 when stopped)."""
-    segments, cycle_min = rate_segments(program)
-    return sum(s.dose_per_hour * (s.end_min - s.start_min) for s in segments) / 60 / (cycle_min / MINUTES_PER_DAY)
 
 
 def _is_dose(value: object) -> TypeGuard[float]:

@@ -53,6 +53,14 @@ def rate_segments(program: Program) -> tuple[tuple[Segment, ...], int]:
     return (Segment(0, MINUTES_PER_DAY, 0.0, 0.0),), MINUTES_PER_DAY
 
 
+def mean_daily_dose(program: Program) -> float:
+    """The program's dose per day averaged over its cycle (dose units/day; 0 when stopped), without a
+    projection: what the event log's baseline and the editor need. ``Plan.mean_daily_dose`` is the same
+    figure summed day by day."""
+    segments, cycle_min = rate_segments(program)
+    return sum(s.dose_per_hour * (s.end_min - s.start_min) for s in segments) / 60 / (cycle_min / MINUTES_PER_DAY)
+
+
 class Plan:
     """The projection of one program from one reservoir state and start time.
 

@@ -17,7 +17,7 @@ from programmer.checks import Finding
 from programmer.errors import InputError
 from programmer.interrogation import PumpSnapshot
 from programmer.library import EntrySteps, LoadedLibrary
-from programmer.planner import rate_segments
+from programmer.planner import mean_daily_dose
 from programmer.program import FORMAT, MINUTES_PER_DAY, Drug, Flex, Program, SimpleContinuous, program_from_data
 from programmer.session import WriteReview, review_write
 from ui.dose_entry import parse_dose
@@ -76,9 +76,7 @@ class Draft:
         therapy = program.therapy
         if isinstance(therapy, Flex):
             steps = [StepText(s.day, s.start, _plain(s.dose_per_hour)) for s in therapy.steps]
-            segments, cycle_min = rate_segments(program)
-            total = sum(g.dose_per_hour * (g.end_min - g.start_min) for g in segments) / 60 * MINUTES_PER_DAY / cycle_min
-            return cls(program.drug, "flex", _plain(total), therapy.cycle_days, steps)
+            return cls(program.drug, "flex", _plain(mean_daily_dose(program)), therapy.cycle_days, steps)
         if isinstance(therapy, SimpleContinuous):
             steps = [StepText(1, "00:00", _plain(therapy.daily_dose / 24))]
             return cls(program.drug, "simple_continuous", _plain(therapy.daily_dose), 1, steps)
