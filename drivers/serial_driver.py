@@ -102,6 +102,8 @@ class SerialDriver(PumpDriver):
     a peer known to answer sooner, such as the emulator on loopback in tests).
     """
 
+    events_per_read = MAX_EVENTS_PER_READ
+
     def __init__(
         self,
         url: str,

@@ -44,8 +44,6 @@ less than a daylight-saving change (one hour), which it catches."""
 BASELINE_WINDOW = timedelta(hours=24)
 """Titration limits are per 24 h (5-30 % a day in the literature): the change check looks this far back."""
 
-EVENT_PAGE = 16
-"""Events per READ_EVENTS exchange (the protocol's maximum, docs/protocol.md section 8)."""
 
 STOPPING_ALARMS = {
     "eos": "battery at end of service (EOS): the pump must be replaced",
@@ -172,15 +170,15 @@ def read_recent_events(driver: PumpDriver, pump_time: datetime,
     """The newest events, back to the last one logged at least ``window`` of pump time before
     ``pump_time`` (or the oldest retained), oldest first.
 
-    Pages of 16 are read from the newest back until one reaches that far: 1 + ceil(n / 16) exchanges
-    for the n events of the window (usually two), not the whole log (up to 512 events, a minute at 9600
-    baud).
+    Pages of ``driver.events_per_read`` (16 on the serial protocol) are read from the newest back until one
+    reaches that far: 1 + ceil(n / 16) exchanges for the n events of the window (usually two), not the
+    whole log (up to 512 events, a minute at 9600 baud).
     """
     total, _ = driver.read_event_page(0, 0)
     events: list[PumpEvent] = []
     end = total
     while end > 0:
-        start = max(0, end - EVENT_PAGE)
+        start = max(0, end - driver.events_per_read)
         _, page = driver.read_event_page(start, end - start)
         events[:0] = [event for event in page if event.index < end]
         if not page or page[0].index > start or _reaches_back(events, pump_time, window):

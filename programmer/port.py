@@ -142,6 +142,10 @@ class RefillOutcome:
 class PumpDriver(ABC):
     """One open link to one pump. Calls block; the GUI runs them in a worker thread."""
 
+    events_per_read: int
+    """The most events one exchange with the pump returns (the wire protocol's page, set by the driver): the
+    size in which the newest part of the log is read, so the domain never restates a protocol figure."""
+
     @abstractmethod
     def identify(self) -> PumpIdentity: ...
 

@@ -50,6 +50,8 @@ def status(volume_ml: float = 10.0, program: Program | None = None, **changes: o
 class FakePump(PumpDriver):
     """A pump in memory. ``write_answer`` / ``refill_answer``: an outcome or exception to give instead."""
 
+    events_per_read = 16  # the serial protocol's page (drivers.protocol.codes.MAX_EVENTS_PER_READ)
+
     def __init__(self, program: Program | None = None, volume_ml: float = 10.0, **identity_changes: object):
         self.identity_figures = identity(**identity_changes)
         self.active = active_for(program)
