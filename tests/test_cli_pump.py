@@ -341,6 +341,44 @@ def test_a_read_back_that_differs_from_the_request_is_exit_5(capsys, tmp_path, f
     assert f"the pump reports {other.checksum()}" in err
 
 
+def test_a_refill_whose_status_disagrees_on_the_checksum_is_not_verified(capsys, tmp_path, filled, audit_log):
+    # A new concentration (1000 mcg/mL) keeps the dose, so the program and its checksum change with the
+    # refill. After the REFILL the proxy makes READ_STATUS keep naming the old program while READ_PROGRAM
+    # (passed untouched) names the new one: the two read-backs disagree, so the refill cannot be verified.
+    old = load_program(EXAMPLE).checksum()
+    new = load_program(program_file(tmp_path, 150, concentration=1000)).checksum()
+    refilled, rewritten = [], []
+
+    def stale_status_after_refill(direction, frame, wire):
+        if frame is None:
+            return wire
+        if direction == "to_pump" and frame.command == Command.REFILL:
+            refilled.append(frame)
+        if refilled and direction == "to_client" and frame.command == Command.READ_STATUS:
+            rewritten.append(frame.payload["program_checksum"])
+            return encode_frame(replace(frame, payload=frame.payload | {"program_checksum": old}))
+        return wire
+
+    proxy = FrameProxy(filled, stale_status_after_refill)
+    try:
+        code, out, _ = run(capsys, "refill", proxy.url, "--withdrawn-ml", 20, "--added-ml", 20, "--drug", "baclofen",
+                           "--dose-unit", "mcg", "--concentration", 1000, *DOCTOR, "--yes", "--json",
+                           "--override-soft-limits", "concentration doubled, bridge bolus given")
+    finally:
+        proxy.close()
+    result = json.loads(out)
+    assert rewritten == [new], "exactly the one read-back after the refill was altered, and it named the new program"
+    assert code == EXIT_VERIFY_FAILED
+    assert result["outcome"] == "mismatch"
+    assert result["active"]["checksum"] == new  # READ_PROGRAM was not altered ...
+    assert f"(expected {new})" in result["message"]
+    # ... and the pump did record the refill: only its verification failed.
+    pump = interrogate(capsys, filled)
+    assert pump["drug"]["concentration_per_ml"] == 1000 and pump["therapy"]["daily_dose"] == 150
+    outcomes = [record["outcome"] for record in read_audit_log(audit_log) if record["event"] == "outcome"]
+    assert outcomes[-1] == "mismatch"
+
+
 def test_trace_writes_the_wire_in_hex(capsys, tmp_path, filled):
     trace = tmp_path / "wire.log"
     assert run(capsys, "interrogate", filled, "--trace", trace)[0] == EXIT_OK

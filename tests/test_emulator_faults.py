@@ -32,13 +32,55 @@ def test_parse_errors_name_the_part(text, message):
         FaultSpec.parse(text)
 
 
-def test_the_same_seed_gives_the_same_faults():
-    spec = FaultSpec.parse("seed=3,drop=0.3,corrupt=0.3,duplicate=0.3,delay=0.3:0.2,busy=0.3,disconnect=0.1")
-    runs = []
-    for _ in range(2):
-        injector = FaultInjector(spec)
-        runs.append([(injector.transmit(WIRE, outgoing=index % 2 == 0), injector.busy()) for index in range(200)])
-    assert runs[0] == runs[1]
+FRAMES = 2000
+RATE = 0.25
+# Each fault alone at RATE over FRAMES frames: the count is binomial, mean 2000 x 0.25 = 500, standard
+# deviation sqrt(2000 x 0.25 x 0.75) = 19.4. 500 +- 100 is more than 5 standard deviations either side
+# (a seeded run lands outside it with odds below one in a million), yet far from 0 (an injector that
+# never injects) or 250 and 1000 (a rate halved or doubled).
+EXPECTED = range(400, 601)
+
+
+def injected(fault: str, outgoing: bool = True) -> int:
+    """How many of FRAMES frames the injector changes in the way ``fault`` names, that fault alone at RATE."""
+    spec = FaultSpec(seed=11, delay_max_s=0.2, **{fault: RATE})
+    injector = FaultInjector(spec)
+    if fault == "busy":
+        return sum(injector.busy() for _ in range(FRAMES))
+    seen = {
+        "drop": lambda pieces: pieces == [],
+        "corrupt": lambda pieces: pieces[0].data != WIRE,
+        "delay": lambda pieces: pieces[0].delay_s > 0,
+        "duplicate": lambda pieces: len(pieces) == 2,
+        "disconnect": lambda pieces: pieces[0].disconnect,
+    }[fault]
+    return sum(bool(seen(injector.transmit(WIRE, outgoing))) for _ in range(FRAMES))
+
+
+@pytest.mark.parametrize("fault", ["drop", "corrupt", "delay", "duplicate", "busy", "disconnect"])
+def test_each_fault_is_injected_at_its_configured_rate(fault):
+    assert injected(fault) in EXPECTED
+
+
+def test_an_answer_cut_is_only_ever_an_answer():
+    assert injected("disconnect", outgoing=False) == 0  # requests (incoming) are never cut
+
+
+def faults_seen(spec: FaultSpec) -> list:
+    injector = FaultInjector(spec)
+    return [(injector.transmit(WIRE, outgoing=index % 2 == 0), injector.busy()) for index in range(200)]
+
+
+def test_the_same_seed_gives_the_same_faults_and_another_seed_others():
+    rates = "drop=0.3,corrupt=0.3,duplicate=0.3,delay=0.3:0.2,busy=0.3,disconnect=0.1"
+    spec = FaultSpec.parse(f"seed=3,{rates}")
+    first = faults_seen(spec)
+    assert faults_seen(spec) == first
+    # Not the same because nothing happens: with every rate at 0.3 over 200 frames, frames are dropped and
+    # requests answered BUSY (expected 0.3 x 200 = 60 each; neither can be 0 but by a 1-in-10^30 chance).
+    assert sum(pieces == [] for pieces, _ in first) > 0 and sum(busy for _, busy in first) > 0
+    assert faults_seen(FaultSpec.parse(f"seed=4,{rates}")) != first
+    assert FaultInjector(spec).seed == 3
 
 
 def test_each_fault_alone():

@@ -294,6 +294,34 @@ def test_flex_phase_follows_the_pump_clock(client):
     assert client.ok(Command.READ_STATUS)["cycle_phase_min"] == pytest.approx(23 * 60 + 15)
 
 
+def test_a_multi_day_cycle_committed_mid_afternoon_starts_day_1_at_that_days_midnight(client):
+    # Judged from the volumes delivered, not from the pump's own phase. The pump was made Monday
+    # 2026-03-02 08:00 (its first anchor is Monday midnight); it is filled, then runs stopped 55 h to
+    # Wednesday 2026-03-04 15:00, where a 3-day flex program is committed. Baclofen 500 mcg/mL: 1 mcg = 0.002 mL.
+    #   day 1: 10 mcg/h from 00:00, 20 mcg/h from 12:00;   day 2: 30 mcg/h;   day 3: 40 mcg/h.
+    # Day 1 must be Wednesday (from Wednesday 00:00), so 15:00 is in day 1's 12:00 step.
+    client.refill(added_ml=20.0)
+    assert client.ok(SERVICE, {"action": "advance", "hours": 55})["pump_time"] == "2026-03-04T15:00:00"
+    client.write(flex([(1, "00:00", 10.0), (1, "12:00", 20.0), (2, "00:00", 30.0), (3, "00:00", 40.0)], cycle_days=3))
+
+    def volume_after(hours: float) -> float:
+        return client.ok(SERVICE, {"action": "advance", "hours": hours})["reservoir"]["volume_ml"]
+
+    # Wed 15:00-23:00: 8 h x 20 = 160 mcg = 0.32 mL -> 19.68 mL. (Anchored at the commit instant it would be
+    # day 1's 00:00 step, 10 mcg/h: 0.16 mL; anchored at Monday it would be day 3, 40 mcg/h: 0.64 mL.)
+    assert volume_after(8) == pytest.approx(20.0 - 0.32, abs=1e-9)
+    # Wed 23:00 - Thu 01:00: day 2 starts at Wednesday's next midnight: 1 h x 20 + 1 h x 30 = 50 mcg = 0.1 mL -> 19.58.
+    assert volume_after(2) == pytest.approx(19.68 - 0.1, abs=1e-9)
+    # Thu 01:00 - Fri 00:00: the rest of day 2, 23 h x 30 = 690 mcg = 1.38 mL -> 18.2 mL.
+    assert volume_after(23) == pytest.approx(19.58 - 1.38, abs=1e-9)
+    # Friday is day 3: 24 h x 40 = 960 mcg = 1.92 mL -> 16.28 mL.
+    assert volume_after(24) == pytest.approx(18.2 - 1.92, abs=1e-9)
+    # Saturday is day 1 again: 00:00-12:00 x 10 + 12:00-13:00 x 20 = 140 mcg = 0.28 mL -> 16.0 mL.
+    status = client.ok(SERVICE, {"action": "advance", "hours": 13})
+    assert status["reservoir"]["volume_ml"] == pytest.approx(16.28 - 0.28, abs=1e-9)
+    assert status["pump_time"] == "2026-03-07T13:00:00"
+
+
 # -- the answer cache --------------------------------------------------------------------------------
 
 

@@ -4,14 +4,17 @@ field, save/load round-trips, the checksum is canonical, and ``pump-programmer s
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from programmer.cli import main
 from programmer.errors import InputError
 from programmer.program import (
+    Drug,
     Flex,
     Program,
     SimpleContinuous,
@@ -362,10 +365,58 @@ def test_checksum_changes_with_content():
     assert program_from_data(mutated(SIMPLE, "drug", "concentration_per_ml", 1000)).checksum() != a.checksum()
 
 
-def test_models_are_immutable():
-    program = program_from_data(copy.deepcopy(SIMPLE))
-    with pytest.raises(Exception):
-        program.therapy.daily_dose = 1500  # type: ignore[misc]
+# The canonical JSON of docs/protocol.md section 8, written out by hand: keys sorted at every level, no
+# spaces, numbers as the validated model holds them (floats print as 500.0, day and cycle_days stay
+# integers), a missing flex "day" written as 1. The checksum is the first 16 hex digits of its SHA-256,
+# computed here with hashlib alone, so a change to the recipe that driver and pump would share (key order,
+# separators, digest, which 16 digits) cannot pass by agreeing with itself.
+CANONICAL = [
+    (SIMPLE, '{"drug":{"concentration_per_ml":500.0,"dose_unit":"mcg","name":"baclofen"},"format":"itb-program/1",'
+             '"therapy":{"daily_dose":150.0,"mode":"simple_continuous"}}'),
+    (mutated(FLEX, "therapy", "steps", 0, {"start": "00:00", "dose_per_hour": 5}),
+     '{"drug":{"concentration_per_ml":500.0,"dose_unit":"mcg","name":"baclofen"},"format":"itb-program/1",'
+     '"therapy":{"cycle_days":2,"mode":"flex","steps":[{"day":1,"dose_per_hour":5.0,"start":"00:00"},'
+     '{"day":1,"dose_per_hour":8.0,"start":"06:00"},{"day":2,"dose_per_hour":6.0,"start":"12:30"}]}}'),
+]
+
+
+@pytest.mark.parametrize("document, canonical", CANONICAL, ids=["simple", "flex"])
+def test_checksum_is_sha256_of_the_documented_canonical_json(document, canonical):
+    expected = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    assert program_from_data(copy.deepcopy(document)).checksum() == expected
+
+
+def test_checksum_of_the_simple_example_is_the_published_one():
+    # docs/program-format.md publishes it; SIMPLE above is the same document, so the hand-written
+    # canonical text gives it too.
+    assert load_program(ROOT / "examples" / "baclofen-simple.json").checksum() == "d90bfded48050775"
+    assert hashlib.sha256(CANONICAL[0][1].encode("utf-8")).hexdigest()[:16] == "d90bfded48050775"
+
+
+@pytest.mark.parametrize("document, path, value", [
+    (SIMPLE, ("drug",), Drug(name="morphine", dose_unit="mg", concentration_per_ml=10.0)),
+    (SIMPLE, ("drug", "concentration_per_ml"), 1000.0),
+    (SIMPLE, ("therapy",), Stopped(mode="stopped")),
+    (SIMPLE, ("therapy", "daily_dose"), 1500.0),
+    (FLEX, ("therapy", "cycle_days"), 3),
+    (FLEX, ("therapy", "steps", 1, "dose_per_hour"), 80.0),
+], ids=["Program.drug", "Drug.concentration_per_ml", "Program.therapy", "SimpleContinuous.daily_dose",
+        "Flex.cycle_days", "FlexStep.dose_per_hour"])
+def test_models_are_immutable(document, path, value):
+    # Every value assigned is valid for its field, so only the model being frozen can refuse it: pydantic's
+    # ValidationError of type frozen_instance, and the program (and its checksum) stay as they were.
+    program = program_from_data(copy.deepcopy(document))
+    checksum = program.checksum()
+    *parents, name = path
+    owner = program
+    for part in parents:
+        owner = owner[part] if isinstance(part, int) else getattr(owner, part)
+    before = getattr(owner, name)
+    with pytest.raises(ValidationError) as caught:
+        setattr(owner, name, value)
+    assert [error["type"] for error in caught.value.errors()] == ["frozen_instance"]
+    assert getattr(owner, name) == before and getattr(owner, name) != value
+    assert program.checksum() == checksum and program == program_from_data(copy.deepcopy(document))
 
 
 # --- schema ---------------------------------------------------------------------------------------------

@@ -70,16 +70,27 @@ def test_sigkill_during_a_write_leaves_old_or_new_never_a_mix(start_emulator, co
         proxy.close()
     assert fired.is_set()
     assert killed.wait(10)  # the kill runs on a timer thread
-    assert reported != "verified" or delay_s > 0, "a write cannot be verified by a pump killed as it committed"
 
     emulator.start()  # the same state file: power on after the crash
     with open_driver(emulator.url) as pump:
         active = pump.read_program()
-        assert active.checksum in (OLD.checksum(), NEW.checksum()), "the pump runs a program nobody wrote"
-        assert active.program in (OLD, NEW)
-        if reported == "verified":
-            assert active.checksum == NEW.checksum()
         events = pump.read_events()
+    assert active.checksum in (OLD.checksum(), NEW.checksum()), "the pump runs a program nobody wrote"
+    assert active.program in (OLD, NEW)
+    # What the client reported must be true of the pump it finds after the restart. Whether the kill lands
+    # before or after the commit is a race, so which row applies is not fixed; each row can fail.
+    #   verified:   read back NEW from the live pump, and an acknowledged commit survives a crash -> NEW.
+    #   unchanged:  read back OLD after the commit had failed; nothing staged survives a crash -> OLD.
+    #   uncertain:  no read-back (the pump died) -> either.
+    #   link error: write_program raises only before staging, so nothing was staged -> OLD.
+    #   mismatch:   never, since the pump only ever holds OLD or NEW.
+    old, new = OLD.checksum(), NEW.checksum()
+    possible = {"verified": {new}, "unchanged": {old}, "uncertain": {old, new}, "link error": {old}}
+    assert reported in possible, f"reported {reported!r} for a pump that holds OLD or NEW"
+    assert active.checksum in possible[reported], f"reported {reported!r} but the pump runs {active.checksum}"
+    # The log agrees with the program: the last activation survived with it (NEW's, or OLD's from setup).
+    activated = [event.detail["checksum"] for event in events if event.kind == "program_activated"]
+    assert activated[-1] == active.checksum
     assert "power_on" in [event.kind for event in events[-3:]]
     if active.checksum == OLD.checksum():
         # Whatever was staged before the crash is gone: a bare COMMIT naming it is refused, not activated.

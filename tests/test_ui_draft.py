@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from programmer.library import load_library
@@ -32,7 +34,37 @@ def test_flex_figures_follow_an_edited_step():
     assert result.can_review
     rows, change = compare(result.review.current_plan, plan)
     assert change == pytest.approx((172 / 150 - 1) * 100)
-    assert {row.label for row in rows if row.changed} >= {"Mode", "Daily dose (mean over the cycle)", "Schedule"}
+    # Against the pump's simple 150 mcg/day (0.3 mL/day, a 1-day cycle) every figure moves but the cycle
+    # length, 1 day on both sides: the mode, 150 -> 172 mcg/day, 0.3 -> 0.344 mL/day, day 1's dose, the
+    # schedule, and both dates (12 mL to the alarm: 40 days at 0.3 mL/day, about 34.9 at 0.344).
+    assert [(row.label, row.changed) for row in rows] == [
+        ("Mode", True), ("Daily dose (mean over the cycle)", True), ("Change of daily dose", True),
+        ("Volume per day", True), ("Cycle length", False), ("Dose on each day of the cycle", True),
+        ("Schedule", True), ("Low-reservoir alarm", True), ("Reservoir empty", True)]
+
+
+def test_an_edit_that_keeps_the_daily_dose_changes_only_the_schedule_and_the_dates():
+    # The pump runs FLEX_DAY (156 mcg/day); the edit moves 16 mcg from the afternoon to the morning:
+    # 06:00 8 -> 10 mcg/h (+2 x 8 h = +16), 14:00 6 -> 4 mcg/h (-2 x 8 h = -16): 30 + 80 + 32 + 14 = 156.
+    # Mode, dose, volume, cycle and day dose are the same; the schedule is not, nor are the dates, which
+    # fall at another hour of the last day. From midnight with 14 mL (2 mL alarm), at 500 mcg/mL:
+    #   alarm after 12 mL = 6000 mcg: 38 days x 156 = 5928, 72 mcg into day 39 (Apr 9, 2026-03-02 + 38 d):
+    #     old 30 by 06:00, 42 / 8 = 5.25 h -> 11:15;   new 30 by 06:00, 42 / 10 = 4.2 h -> 10:12
+    #   empty after 14 mL = 7000 mcg: 44 days x 156 = 6864, 136 mcg into day 45 (Apr 15):
+    #     old 30 + 64 by 14:00, 42 / 6 = 7 h -> 21:00;  new 30 + 80 by 14:00, 26 / 4 = 6.5 h -> 20:30
+    draft = Draft.from_program(program(FLEX_DAY))
+    draft.steps[1].dose_per_hour = "10"
+    draft.steps[2].dose_per_hour = "4"
+    result = evaluate(draft, snapshot(program(FLEX_DAY)), LIBRARY)
+    old, new = result.review.current_plan, result.review.plan
+    assert (old.low_alarm_at, new.low_alarm_at) == (datetime(2026, 4, 9, 11, 15), datetime(2026, 4, 9, 10, 12))
+    assert (old.empty_at, new.empty_at) == (datetime(2026, 4, 15, 21, 0), datetime(2026, 4, 15, 20, 30))
+    rows, change = compare(old, new)
+    assert change == 0
+    assert [(row.label, row.changed) for row in rows] == [
+        ("Mode", False), ("Daily dose (mean over the cycle)", False), ("Change of daily dose", False),
+        ("Volume per day", False), ("Cycle length", False), ("Dose on each day of the cycle", False),
+        ("Schedule", True), ("Low-reservoir alarm", True), ("Reservoir empty", True)]
 
 
 def test_rate_and_reservoir_series_are_the_planners():
