@@ -74,8 +74,7 @@ def program_simple(window: MainWindow) -> list[QWidget]:
 
 
 def program_stopped(window: MainWindow) -> list[QWidget]:
-    window._show_snapshot(snapshot())
-    window.show_tab(PROGRAM_TAB)
+    program_simple(window)
     editor = window.editor
     editor.mode.setCurrentIndex(editor.mode.findData("stopped"))
     return [editor.mode, editor.reset_button, editor.review_button]

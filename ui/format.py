@@ -108,9 +108,7 @@ def span(seconds: float) -> str:
     rounded = round(abs(seconds))
     hours, rest = divmod(rounded, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [f"{hours}{UNIT_SPACE}h"] * bool(hours) + [f"{minutes}{UNIT_SPACE}min"] * bool(minutes)
-    parts += [f"{secs}{UNIT_SPACE}s"] * bool(secs)
-    return " ".join(parts) or f"0{UNIT_SPACE}s"
+    return _amounts([(hours, "h"), (minutes, "min"), (secs, "s")])
 
 
 def clock_difference(seconds: float) -> str:
@@ -119,14 +117,17 @@ def clock_difference(seconds: float) -> str:
     hours ("29 h behind"); the smaller unit is rounded, never just dropped."""
     rounded = round(abs(seconds))
     if rounded < 3600:
-        minutes, secs = divmod(rounded, 60)
-        min_, s_ = f"{minutes}{UNIT_SPACE}min", f"{secs}{UNIT_SPACE}s"
-        return f"{min_} {s_}" if minutes and secs else min_ if minutes else s_
+        return _amounts([*zip(divmod(rounded, 60), ("min", "s"))])
     if rounded < 2 * 86400:
-        hours, minutes = divmod(round(rounded / 60), 60)
-        return f"{hours}{UNIT_SPACE}h {minutes}{UNIT_SPACE}min" if minutes else f"{hours}{UNIT_SPACE}h"
-    whole_days, hours = divmod(round(rounded / 3600), 24)
-    return f"{count(whole_days, 'day')} {hours}{UNIT_SPACE}h" if hours else count(whole_days, "day")
+        return _amounts([*zip(divmod(round(rounded / 60), 60), ("h", "min"))])
+    return _amounts([*zip(divmod(round(rounded / 3600), 24), ("days", "h"))])  # two days or more here
+
+
+def _amounts(amounts: list[tuple[int, str]]) -> str:
+    """The amounts that are not zero, each joined to its unit by ``UNIT_SPACE`` ('29 h 3 min'); the last one
+    when all are zero ('0 s')."""
+    shown = [(n, unit) for n, unit in amounts if n] or amounts[-1:]
+    return " ".join(f"{n}{UNIT_SPACE}{unit}" for n, unit in shown)
 
 
 def drift(seconds: float) -> str:
