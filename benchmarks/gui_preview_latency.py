@@ -21,7 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget  # noqa: E402
 
-from programmer.interrogation import PumpSnapshot  # noqa: E402
+from programmer.snapshot import PumpSnapshot  # noqa: E402
 from programmer.library import load_library  # noqa: E402
 from programmer.port import ActiveProgram, PumpIdentity, PumpStatus  # noqa: E402
 from programmer.program import program_from_data  # noqa: E402

@@ -35,7 +35,7 @@ TARGET = 1.3
 
 
 def start_emulator(state: Path, *args: str) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "drivers.emulator.cli", "--listen", "tcp://127.0.0.1:0",
+    process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "--listen", "tcp://127.0.0.1:0",
                                 "--state", str(state), *args], stdout=subprocess.PIPE, cwd=ROOT,
                                env=dict(os.environ, PYTHONPATH=str(ROOT)))
     line = process.stdout.readline().decode().strip()

@@ -18,35 +18,21 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from drivers.protocol import Command, Status
-from drivers.protocol.codes import (
+from protocol import Command, Status
+from protocol.codes import (
     BACKOFF_INITIAL_S,
     BITS_PER_BYTE,
     MAX_EVENTS_PER_READ,
     MAX_RETRIES,
     RESPONSE_TURNAROUND_S,
 )
-from drivers.protocol.frame import MAX_WIRE_FRAME
+from protocol.frame import MAX_WIRE_FRAME
 from drivers.trace import TraceSink, WireTrace, code_name
 from drivers.transaction import Link
 from drivers.transport import Transport, check_url
 from programmer.errors import InputError
-from programmer.port import (
-    ActiveProgram,
-    Alarm,
-    BolusOutcome,
-    BolusState,
-    LinkError,
-    ProgressCallback,
-    PumpDriver,
-    PumpEvent,
-    PumpIdentity,
-    PumpRefused,
-    PumpStatus,
-    RefillOutcome,
-    WriteOutcome,
-    WriteStatus,
-)
+from programmer.outcome import Outcome
+from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, LinkError, ProgressCallback, PumpDriver, PumpEvent, PumpIdentity, PumpRefused, PumpStatus, RefillOutcome, WriteOutcome)
 from programmer.program import FORMAT, Drug, Program, program_from_data
 
 DEFAULT_BAUDRATE = 9600
@@ -268,20 +254,20 @@ class SerialDriver(PumpDriver):
                 status_checksum = self.read_status().program_checksum
         except (LinkError, PumpRefused) as exc:
             return WriteOutcome(
-                WriteStatus.UNCERTAIN,
+                Outcome.UNCERTAIN,
                 f"{prefix}the pump could not be read back ({exc}). It runs either its old program ({old.checksum}) "
                 f"or the new one ({wanted}), never a mix: reconnect and read it before doing anything else",
                 None, staged_checksum,
             )
         with steps("compare"):
             if active.checksum == wanted == status_checksum and active.program == program:
-                return WriteOutcome(WriteStatus.VERIFIED, f"{prefix}read back: the pump runs program {wanted}, "
+                return WriteOutcome(Outcome.VERIFIED, f"{prefix}read back: the pump runs program {wanted}, "
                                     "equal to what was asked", active, staged_checksum)
             if active.checksum == old.checksum == status_checksum and _same(active, old):
-                return WriteOutcome(WriteStatus.UNCHANGED, f"{prefix}read back: the pump still runs its old program "
+                return WriteOutcome(Outcome.UNCHANGED, f"{prefix}read back: the pump still runs its old program "
                                     f"{old.checksum}; nothing was changed", active, staged_checksum)
             return WriteOutcome(
-                WriteStatus.MISMATCH,
+                Outcome.MISMATCH,
                 f"{prefix}read back: the pump runs program {active.checksum} (status says {status_checksum}), which is "
                 f"neither the old program ({old.checksum}) nor the one asked for ({wanted})",
                 active, staged_checksum,

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 
-from drivers.protocol import Command, Frame, Status
+from protocol import Command, Frame, Status
 
 TraceSink = Callable[[str], None] | str | os.PathLike | None
 

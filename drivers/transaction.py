@@ -1,6 +1,6 @@
 """Request/response over a byte stream: sequence numbers, timeouts, bounded retries, resync, reconnect.
 
-The rules (numbers from ``drivers.protocol.codes``, shared with the emulator):
+The rules (numbers from ``protocol.codes``, shared with the emulator):
 
 - Every request gets the next seq (0..255, wrapping). A frame counts as the answer only if it is a
   response to the same command with the same seq; anything else (a late answer to an earlier request,
@@ -37,15 +37,15 @@ from collections.abc import Callable
 
 import serial
 
-from drivers.protocol import PROTOCOL_VERSION, Command, Frame, FrameDecoder, Status, encode_frame
-from drivers.protocol.codes import (
+from protocol import PROTOCOL_VERSION, Command, Frame, FrameDecoder, Status, encode_frame
+from protocol.codes import (
     BACKOFF_INITIAL_S,
     MAX_RETRIES,
     RESPONSE_TURNAROUND_S,
     response_timeout_s,
     retry_delay_s,
 )
-from drivers.protocol.frame import DELIMITER, MAX_WIRE_FRAME
+from protocol.frame import DELIMITER, MAX_WIRE_FRAME
 from drivers.trace import WireTrace, code_name
 from drivers.transport import Transport
 from programmer.port import LinkError

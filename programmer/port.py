@@ -10,13 +10,13 @@ has four outcomes, and only ``VERIFIED`` means the pump runs the new program as 
 
 from __future__ import annotations
 
-import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Callable
 
+from programmer.outcome import Outcome
 from programmer.program import Drug, Program
 
 ProgressCallback = Callable[[str, float], None]
@@ -107,16 +107,9 @@ class PumpEvent:
     detail: dict = field(default_factory=dict)
 
 
-class WriteStatus(enum.Enum):
-    VERIFIED = "verified"      # the new program is active, read back and equal to what was asked
-    UNCHANGED = "unchanged"    # the write failed; read-back shows the old program still running
-    MISMATCH = "mismatch"      # the pump reports a program that is neither the old nor the asked one
-    UNCERTAIN = "uncertain"    # the link failed and the pump could not be read back: nobody knows yet
-
-
 @dataclass(frozen=True)
 class WriteOutcome:
-    status: WriteStatus
+    status: Outcome
     message: str
     active: ActiveProgram | None  # as read back from the pump; None only when UNCERTAIN
     staged_checksum: str | None = None

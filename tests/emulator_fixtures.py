@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 from emulator_support import wait_for_exit
 
-from drivers.protocol import Command, Frame, FrameDecoder, Status, encode_frame
+from protocol import Command, Frame, FrameDecoder, Status, encode_frame
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 20.0

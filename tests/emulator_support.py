@@ -15,12 +15,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from drivers.emulator.clock import SimClock
-from drivers.emulator.pump import Pump
-from drivers.emulator.service import Service
-from drivers.emulator.state import factory_new
-from drivers.protocol.codes import Command, Status
-from drivers.protocol.frame import Frame, FrameDecoder, encode_frame
+from emulator.clock import SimClock
+from emulator.pump import Pump
+from emulator.service import Service
+from emulator.state import factory_new
+from protocol.codes import Command, Status
+from protocol.frame import Frame, FrameDecoder, encode_frame
 from drivers.transport import open_port
 from programmer.program import program_from_data
 
@@ -106,7 +106,7 @@ def checksum_of(program: dict) -> str:
 def start_emulator(*args: str) -> tuple[subprocess.Popen, str]:
     """Start ``pump-emulator`` with ``args``; return the process and its first stdout line."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "drivers.emulator.cli", *args],
+        [sys.executable, "-m", "emulator.cli", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     line = read_line(process, STARTUP_TIMEOUT_S)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from programmer.port import (ActiveProgram, Alarm, PumpDriver, PumpEvent, PumpIdentity, PumpStatus, RefillOutcome,
-                             WriteOutcome, WriteStatus)
+from programmer.outcome import Outcome
+from programmer.port import (ActiveProgram, Alarm, PumpDriver, PumpEvent, PumpIdentity, PumpStatus, RefillOutcome, WriteOutcome)
 from programmer.program import FORMAT, NO_PROGRAM_CHECKSUM, Drug, Program, Stopped, program_from_data
 
 PUMP_TIME = datetime(2026, 11, 28, 9, 0, 0)
@@ -50,7 +50,7 @@ def status(volume_ml: float = 10.0, program: Program | None = None, **changes: o
 class FakePump(PumpDriver):
     """A pump in memory. ``write_answer`` / ``refill_answer``: an outcome or exception to give instead."""
 
-    events_per_read = 16  # the serial protocol's page (drivers.protocol.codes.MAX_EVENTS_PER_READ)
+    events_per_read = 16  # the serial protocol's page (protocol.codes.MAX_EVENTS_PER_READ)
 
     def __init__(self, program: Program | None = None, volume_ml: float = 10.0, **identity_changes: object):
         self.identity_figures = identity(**identity_changes)
@@ -91,7 +91,7 @@ class FakePump(PumpDriver):
                  daily_dose=daily_dose_of(program), dose_unit=program.drug.dose_unit,
                  previous_daily_dose=daily_dose_of(previous.program),
                  previous_dose_unit=None if previous.drug is None else previous.drug.dose_unit)
-        return WriteOutcome(WriteStatus.VERIFIED, "verified", self.active, program.checksum())
+        return WriteOutcome(Outcome.VERIFIED, "verified", self.active, program.checksum())
 
     def log(self, kind: str, time=None, **detail: object) -> None:
         """Append an event to the pump's log, at ``time`` (default: the pump's clock)."""

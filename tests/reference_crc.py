@@ -1,4 +1,4 @@
-"""An independent CRC-16/CCITT-FALSE for tests: one bit at a time, sharing nothing with drivers.protocol.crc."""
+"""An independent CRC-16/CCITT-FALSE for tests: one bit at a time, sharing nothing with protocol.crc."""
 
 
 def bitwise_crc16(data: bytes) -> int:

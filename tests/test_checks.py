@@ -629,7 +629,7 @@ def test_a_daily_dose_finer_than_the_step_names_the_dose_the_step_and_the_unit()
 
 
 def test_a_dose_finer_than_the_step_is_an_error_no_override_lets_through():
-    from programmer.session import Decision, decide
+    from programmer.review import Decision, decide
 
     report = check(prog(daily_dose=187.52))
     [finding] = entry_step_findings(report)
@@ -733,7 +733,7 @@ def test_doses_the_pump_runs_now_are_not_judged_again():
 def test_a_write_is_refused_but_a_refill_of_the_running_program_is_not():
     from fake_pump import PUMP_TIME, FakePump, baclofen
     from programmer.interrogation import read_pump
-    from programmer.session import Decision, RefillRequest, review_refill, review_write
+    from programmer.review import Decision, RefillRequest, review_refill, review_write
 
     # The pump runs 150 mcg/day; 187.52 is +25 % (a warning the reason settles) and finer than 0.1 mcg/day.
     snapshot = read_pump(FakePump(baclofen(150)), clock=lambda: PUMP_TIME)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from console_scripts import script
-from programmer.cli import main
+from programmer.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SIMPLE = ROOT / "examples/baclofen-simple.json"
@@ -329,12 +329,12 @@ def test_module_entry_point_matches_console_script():
 
 def test_an_unforeseen_failure_is_one_line_and_exit_1(monkeypatch, capsys):
     # A bug deep inside (here: the library loader blowing up) must not show a traceback at the bedside.
-    import programmer.cli
+    import programmer.cli.main
 
     def broken(path=None):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(programmer.cli, "load_library", broken)
+    monkeypatch.setattr(programmer.cli.main, "load_library", broken)
     assert call_main(["plan", str(SIMPLE), "--reservoir-ml", "18"]) == 1
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1

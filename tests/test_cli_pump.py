@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from drivers.protocol import Command, encode_frame
-from programmer import cli_pump
+from protocol import Command, encode_frame
+from programmer.cli import pump_commands as cli_pump
 from programmer.audit import read_audit_log
-from programmer.cli import main
-from programmer.cli_support import EXIT_INVALID, EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
+from programmer.cli.main import main
+from commandline import EXIT_INVALID
+from programmer.cli.support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
 from programmer.port import open_driver
 from programmer.program import load_program
 from emulator_fixtures import LOOPBACK_LINK, FrameProxy, start_emulator  # noqa: F401 - start_emulator is a fixture
@@ -415,7 +416,7 @@ def test_writes_of_plus_20_percent_each_stop_where_24_hours_of_titration_would(c
 
 
 def test_a_pump_at_end_of_service_is_reported_as_not_delivering(capsys, start_emulator, tmp_path):
-    from drivers.protocol.codes import Status
+    from protocol.codes import Status
 
     url = start_emulator("--service").url
     assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, "--drug", "baclofen", "--dose-unit",
@@ -443,7 +444,7 @@ def test_a_pump_at_end_of_service_is_reported_as_not_delivering(capsys, start_em
 
 
 def test_a_pump_clock_30_days_behind_must_be_set_before_a_write(capsys, filled, tmp_path):
-    from drivers.protocol.codes import Command, Status
+    from protocol.codes import Command, Status
 
     client = pump_wire(filled)
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from console_scripts import script
-from programmer.cli import main
+from programmer.cli.main import main
 from ui.desktop_entry import ICON_FILE, data_home, entry_text, exec_argument
 
 ENTRY = Path("applications") / "itb-programmer.desktop"
@@ -97,7 +97,7 @@ def test_remove_takes_out_the_entry_and_the_icon(tmp_path):
 
 
 def test_writing_the_entry_does_not_load_qt(tmp_path):
-    code = ("import sys; from programmer.cli import main; code = main(['desktop-entry']); "
+    code = ("import sys; from programmer.cli.main import main; code = main(['desktop-entry']); "
             "print(code, 'PySide6' in sys.modules, file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, XDG_DATA_HOME=str(tmp_path)))

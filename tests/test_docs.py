@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from drivers.emulator.cli import build_parser as build_emulator_parser
-from programmer import cli_support
-from programmer.cli import build_parser, main
+from emulator.cli import build_parser as build_emulator_parser
+import commandline
+from programmer.cli import support as cli_support
+from programmer.cli.main import build_parser, main
 from emulator_fixtures import start_emulator  # noqa: F401 - start_emulator is a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -184,7 +185,8 @@ def test_version_prints_the_documented_line(capsys):
 
 def test_the_exit_codes_are_those_of_the_code():
     documented = {int(code) for row in table_rows(section(CLI_DOC, "Exit codes")) if (code := first_code(row[0]))}
-    defined = {value for name, value in vars(cli_support).items() if name.startswith("EXIT_")}
+    defined = {value for module in (cli_support, commandline) for name, value in vars(module).items()
+               if name.startswith("EXIT_")}
     assert documented == defined
 
 
@@ -219,14 +221,14 @@ def _strings(node: ast.expr, assigned: dict[str, list[ast.expr]], prefixes: set[
 
 
 def emitted_check_codes() -> dict[str, str]:
-    """code -> severity of every finding programmer/checks.py and programmer/session.py can produce.
+    """code -> severity of every finding programmer/checks.py and programmer/review.py can produce.
 
     Findings come from ``report.error(CODE, ...)`` / ``report.warn(CODE, ...)`` and ``Finding(CODE,
     "error" | "warning", ...)``; a code is a literal, a conditional of literals, a local name bound to
     those, or ``f"{prefix}_ABOVE_..."`` inside ``_limit_change``, whose prefixes are its callers' literals.
     """
     codes: dict[str, str] = {}
-    for path in (ROOT / "programmer" / "checks.py", ROOT / "programmer" / "session.py"):
+    for path in (ROOT / "programmer" / "checks.py", ROOT / "programmer" / "review.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         prefixes = {call.args[0].value for call in ast.walk(tree)
                     if isinstance(call, ast.Call) and _call_name(call.func) == "_limit_change"

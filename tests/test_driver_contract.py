@@ -13,7 +13,8 @@ import pytest
 from emulator_fixtures import emulator, emulator_link, start_emulator  # noqa: F401 - fixtures
 
 from drivers.serial_driver import SerialDriver, open_serial_driver
-from programmer.port import LinkError, PumpRefused, WriteStatus, open_driver
+from programmer.outcome import Outcome
+from programmer.port import LinkError, PumpRefused, open_driver
 from programmer.program import NO_PROGRAM_CHECKSUM, Drug, program_from_data
 
 BACLOFEN = {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500}
@@ -73,7 +74,7 @@ def test_refill_then_write_a_program_and_read_it_back(pump):
     assert (outcome.refill_id, outcome.volume_ml, outcome.calculated_ml, outcome.repeated) == ("r-1", 18.0, 0.0, False)
     steps: list[tuple[str, float]] = []
     written = pump.write_program(FLEX, progress=lambda step, fraction: steps.append((step, fraction)))
-    assert written.status is WriteStatus.VERIFIED, written.message
+    assert written.status is Outcome.VERIFIED, written.message
     assert written.staged_checksum == FLEX.checksum() == written.active.checksum
     assert written.active.program == FLEX
     assert [name for name, _ in steps[::2]] == ["validate", "read active program", "stage", "verify staged checksum",
@@ -87,14 +88,14 @@ def test_refill_then_write_a_program_and_read_it_back(pump):
 
 def test_writing_the_active_program_again_is_verified(pump):
     fill(pump)
-    assert pump.write_program(SIMPLE).status is WriteStatus.VERIFIED
+    assert pump.write_program(SIMPLE).status is Outcome.VERIFIED
     again = pump.write_program(SIMPLE)
-    assert again.status is WriteStatus.VERIFIED and again.active.program == SIMPLE
+    assert again.status is Outcome.VERIFIED and again.active.program == SIMPLE
 
 
 def test_a_program_beyond_the_pump_is_refused_out_of_range_and_nothing_changes(pump):
     fill(pump)
-    assert pump.write_program(SIMPLE).status is WriteStatus.VERIFIED
+    assert pump.write_program(SIMPLE).status is Outcome.VERIFIED
     too_much = program_from_data({"format": "itb-program/1", "drug": BACLOFEN,
                                   "therapy": {"mode": "simple_continuous", "daily_dose": 500 * 30}})
     with pytest.raises(PumpRefused) as refused:
@@ -128,7 +129,7 @@ def test_set_clock_is_read_back(pump):
 
 def test_a_bolus_repeated_with_the_same_id_is_delivered_once(pump):
     fill(pump)
-    assert pump.write_program(SIMPLE).status is WriteStatus.VERIFIED
+    assert pump.write_program(SIMPLE).status is Outcome.VERIFIED
     first = pump.bolus("b-0001", 50.0, 30.0)
     assert (first.bolus_id, first.dose, first.state, first.repeated) == ("b-0001", 50.0, "delivering", False)
     assert first.volume_ml == pytest.approx(0.1)
@@ -196,7 +197,7 @@ def test_program_written_survives_an_emulator_restart(start_emulator, emulator_l
     first = start_emulator(link=emulator_link)
     with open_driver(first.url) as driver:
         fill(driver)
-        assert driver.write_program(SIMPLE).status is WriteStatus.VERIFIED
+        assert driver.write_program(SIMPLE).status is Outcome.VERIFIED
     first.stop()
     second = start_emulator(link=emulator_link, state=first.state)
     with open_driver(second.url) as driver:

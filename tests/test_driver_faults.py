@@ -14,8 +14,9 @@ from collections.abc import Callable
 import pytest
 from emulator_fixtures import LOOPBACK_LINK, FrameProxy, start_emulator  # noqa: F401 - fixture
 
-from drivers.protocol import Command, Status
-from programmer.port import LinkError, WriteStatus, open_driver
+from protocol import Command, Status
+from programmer.outcome import Outcome
+from programmer.port import LinkError, open_driver
 from programmer.program import Drug, program_from_data
 
 FAST = {"baudrate": 1_000_000, **LOOPBACK_LINK}
@@ -53,8 +54,8 @@ def test_results_stay_right_on_a_faulty_link_and_resends_happen(start_emulator, 
         answered(lambda: driver.refill("r-1", 0.0, 18.0, Drug.model_validate(BACLOFEN)))
         for program in (OLD, NEW, OLD):
             outcome = answered(lambda: driver.write_program(program))  # raises only before staging
-            assert outcome.status in (WriteStatus.VERIFIED, WriteStatus.UNCHANGED, WriteStatus.UNCERTAIN)
-            if outcome.status is WriteStatus.VERIFIED:
+            assert outcome.status in (Outcome.VERIFIED, Outcome.UNCHANGED, Outcome.UNCERTAIN)
+            if outcome.status is Outcome.VERIFIED:
                 assert answered(driver.read_program).program == program
         for _ in range(2):
             bolus = answered(lambda: driver.bolus("b-1", 25.0, 30.0))
@@ -82,7 +83,7 @@ def proxied(start_emulator):
     emulator = start_emulator()
     with open_driver(emulator.url) as driver:
         driver.refill("r-1", 0.0, 18.0, Drug.model_validate(BACLOFEN))
-        assert driver.write_program(OLD).status is WriteStatus.VERIFIED
+        assert driver.write_program(OLD).status is Outcome.VERIFIED
     proxy = FrameProxy(emulator.url, lambda direction, frame, wire: wire)
     yield emulator, proxy
     proxy.close()
@@ -110,7 +111,7 @@ def test_a_lost_commit_answer_ends_verified_by_read_back(proxied):
     proxy.frame_filter = lose_commit_answers
     with open_driver(proxy.url, **FAST) as driver:
         outcome = driver.write_program(NEW)
-    assert outcome.status is WriteStatus.VERIFIED, outcome.message
+    assert outcome.status is Outcome.VERIFIED, outcome.message
     assert "commit failed" in outcome.message and "no answer after 4 tries" in outcome.message
     assert outcome.active.program == NEW
     assert len(commits) == 4 and len(set(commits)) == 1  # the same seq resent
@@ -123,7 +124,7 @@ def test_a_commit_that_never_arrives_ends_unchanged(proxied):
         b"" if direction == "to_pump" and frame is not None and frame.command == Command.COMMIT_PROGRAM else wire)
     with open_driver(proxy.url, max_retries=1, **FAST) as driver:
         outcome = driver.write_program(NEW)
-    assert outcome.status is WriteStatus.UNCHANGED, outcome.message
+    assert outcome.status is Outcome.UNCHANGED, outcome.message
     assert outcome.active.program == OLD and outcome.staged_checksum == NEW.checksum()
     assert pump_runs(emulator) == OLD
 
@@ -141,7 +142,7 @@ def test_a_link_cut_at_the_commit_answer_reconnects_and_ends_verified(proxied):
     proxy.frame_filter = cut_once
     with open_driver(proxy.url, **FAST) as driver:
         outcome = driver.write_program(NEW)
-    assert outcome.status is WriteStatus.VERIFIED, outcome.message
+    assert outcome.status is Outcome.VERIFIED, outcome.message
     assert proxy.connections == 2
     assert pump_runs(emulator) == NEW
 
@@ -158,7 +159,7 @@ def test_a_link_that_dies_after_the_commit_ends_uncertain_never_verified(proxied
     proxy.frame_filter = silence_after_commit
     with open_driver(proxy.url, max_retries=1, **FAST) as driver:
         outcome = driver.write_program(NEW)
-    assert outcome.status is WriteStatus.UNCERTAIN, outcome.message
+    assert outcome.status is Outcome.UNCERTAIN, outcome.message
     assert outcome.active is None
     assert OLD.checksum() in outcome.message and NEW.checksum() in outcome.message
     assert pump_runs(emulator) == NEW  # the pump did switch: only a read-back could have said so
@@ -169,7 +170,7 @@ def test_a_lost_stage_answer_is_settled_by_read_back_as_unchanged(proxied):
     proxy.frame_filter = lambda direction, frame, wire: b"" if is_answer(frame, Command.STAGE_PROGRAM) else wire
     with open_driver(proxy.url, max_retries=1, **FAST) as driver:
         outcome = driver.write_program(NEW)
-    assert outcome.status is WriteStatus.UNCHANGED, outcome.message
+    assert outcome.status is Outcome.UNCHANGED, outcome.message
     assert "staging did not complete" in outcome.message
     assert pump_runs(emulator) == OLD
 

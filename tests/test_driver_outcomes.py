@@ -13,10 +13,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from emulator_fixtures import ScriptedPeer
 
-from drivers.protocol import Command, Frame, Status
+from protocol import Command, Frame, Status
 from drivers.serial_driver import SerialDriver
 from programmer.errors import InputError
-from programmer.port import LinkError, PumpRefused, WriteStatus
+from programmer.outcome import Outcome
+from programmer.port import LinkError, PumpRefused
 from programmer.program import Program, SimpleContinuous, program_from_data
 
 BACLOFEN = {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500}
@@ -97,7 +98,7 @@ def scripted():
 def test_a_well_behaved_pump_gives_verified(scripted):
     driver, _ = scripted(ScriptedPump())
     outcome = driver.write_program(NEW)
-    assert outcome.status is WriteStatus.VERIFIED and outcome.active.program == NEW
+    assert outcome.status is Outcome.VERIFIED and outcome.active.program == NEW
 
 
 def test_a_staged_checksum_that_is_not_the_programs_is_never_committed(scripted):
@@ -105,7 +106,7 @@ def test_a_staged_checksum_that_is_not_the_programs_is_never_committed(scripted)
     pump.stage_checksum = "0123456789abcdef"
     driver, peer = scripted(pump)
     outcome = driver.write_program(NEW)
-    assert outcome.status is WriteStatus.UNCHANGED
+    assert outcome.status is Outcome.UNCHANGED
     assert outcome.staged_checksum == "0123456789abcdef" and outcome.active.program == OLD
     assert "not committed" in outcome.message
     assert peer.requests_for(Command.COMMIT_PROGRAM) == []
@@ -116,7 +117,7 @@ def test_a_pump_that_activates_something_else_is_a_mismatch(scripted):
     pump.activate = OTHER
     driver, _ = scripted(pump)
     outcome = driver.write_program(NEW)
-    assert outcome.status is WriteStatus.MISMATCH
+    assert outcome.status is Outcome.MISMATCH
     assert outcome.active.program == OTHER and OTHER.checksum() in outcome.message
 
 
@@ -124,7 +125,7 @@ def test_status_must_agree_with_the_read_back_program_for_verified(scripted):
     pump = ScriptedPump()
     pump.status_checksum = OLD.checksum()
     driver, _ = scripted(pump)
-    assert driver.write_program(NEW).status is WriteStatus.MISMATCH
+    assert driver.write_program(NEW).status is Outcome.MISMATCH
 
 
 def test_a_read_back_whose_document_and_checksum_disagree_is_uncertain(scripted):
@@ -133,7 +134,7 @@ def test_a_read_back_whose_document_and_checksum_disagree_is_uncertain(scripted)
     pump.activate = OLD
     pump.claim_after_commit = NEW.checksum()  # claims the new program while holding the old one
     outcome = driver.write_program(NEW)
-    assert outcome.status is WriteStatus.UNCERTAIN and outcome.active is None
+    assert outcome.status is Outcome.UNCERTAIN and outcome.active is None
     with pytest.raises(LinkError, match="read program: the pump reports checksum .* but its program's checksum is"):
         driver.read_program()
 
@@ -143,7 +144,7 @@ def test_a_refused_commit_is_settled_by_read_back(scripted):
     pump.answers[Command.COMMIT_PROGRAM] = (Status.CHECKSUM_MISMATCH, {"error": "not the staged one", "field": "checksum"})
     driver, _ = scripted(pump)
     outcome = driver.write_program(NEW)
-    assert outcome.status is WriteStatus.UNCHANGED
+    assert outcome.status is Outcome.UNCHANGED
     assert "CHECKSUM_MISMATCH" in outcome.message and outcome.active.program == OLD
 
 
@@ -171,7 +172,7 @@ def test_a_progress_callback_that_raises_cancels_only_before_staging(scripted):
         driver.write_program(NEW, progress=cancel_at("read active program"))
     assert peer.requests_for(Command.STAGE_PROGRAM) == []
     outcome = driver.write_program(NEW, progress=cancel_at("commit"))
-    assert outcome.status is WriteStatus.VERIFIED
+    assert outcome.status is Outcome.VERIFIED
 
 
 def test_other_statuses_become_pump_refused_with_name_message_and_field(scripted):

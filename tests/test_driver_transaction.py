@@ -17,8 +17,8 @@ import pytest
 import serial
 from emulator_fixtures import LOOPBACK_LINK, ScriptedPeer, answer_bytes
 
-from drivers.protocol import Command, Frame, Status, encode_frame
-from drivers.protocol.codes import MAX_RETRIES, RESPONSE_TURNAROUND_S
+from protocol import Command, Frame, Status, encode_frame
+from protocol.codes import MAX_RETRIES, RESPONSE_TURNAROUND_S
 from drivers.trace import WireTrace
 from drivers.transaction import Link
 from drivers.transport import Transport, _SocketPort, check_url, open_port

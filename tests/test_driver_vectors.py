@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from emulator_fixtures import ScriptedPeer
 
-from drivers.protocol import Command, Status
+from protocol import Command, Status
 from drivers.serial_driver import SerialDriver
 from programmer.port import PumpRefused
 from programmer.program import Drug

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from drivers.emulator.state import load_state
-from drivers.protocol.codes import Command, Status
-from drivers.protocol.frame import Frame, FrameDecoder, encode_frame
+from emulator.state import load_state
+from protocol.codes import Command, Status
+from protocol.frame import Frame, FrameDecoder, encode_frame
 from emulator_support import (
     BACLOFEN_500,
     WireClient,
@@ -84,7 +84,7 @@ def test_a_new_connection_after_a_disconnect_and_garbage_on_the_wire(state_path)
 
 @pytest.mark.parametrize("listen", ["tcp://0.0.0.0:0", "tcp://192.0.2.1:7001", "udp://127.0.0.1:0", "tcp://127.0.0.1:x"])
 def test_non_loopback_or_malformed_listen_is_refused(state_path, listen):
-    result = subprocess.run([sys.executable, "-m", "drivers.emulator.cli", "--listen", listen, "--state", str(state_path)],
+    result = subprocess.run([sys.executable, "-m", "emulator.cli", "--listen", listen, "--state", str(state_path)],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and "--listen" in result.stderr
@@ -93,21 +93,21 @@ def test_non_loopback_or_malformed_listen_is_refused(state_path, listen):
 
 @pytest.mark.parametrize("option", [["--faults", "drop=2"], ["--faults", "nonsense=1"], ["--speed", "0"], ["--baud", "x"]])
 def test_bad_options_exit_2_with_one_line(state_path, option):
-    result = subprocess.run([sys.executable, "-m", "drivers.emulator.cli", *TCP, "--state", str(state_path), *option],
+    result = subprocess.run([sys.executable, "-m", "emulator.cli", *TCP, "--state", str(state_path), *option],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_a_damaged_state_file_exits_2(state_path):
     state_path.write_text("{}")
-    result = subprocess.run([sys.executable, "-m", "drivers.emulator.cli", *TCP, "--state", str(state_path)],
+    result = subprocess.run([sys.executable, "-m", "emulator.cli", *TCP, "--state", str(state_path)],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "not a valid emulator state file" in result.stderr
     assert state_path.read_text() == "{}"  # never overwritten
 
 
 def test_the_emulator_does_not_import_the_planner_or_the_checks():
-    code = ("import sys, drivers.emulator.cli; "
+    code = ("import sys, emulator.cli; "
             "print(sorted(m for m in sys.modules if m in ('programmer.planner', 'programmer.checks')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True)
     assert result.stdout.strip() == "[]"
@@ -268,7 +268,7 @@ def test_sigkill_during_stage_and_commit_leaves_one_whole_program(state_path, co
 
 
 def _emulator_with_stdin_pipe(state_path, *options: str) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "drivers.emulator.cli", *TCP, "--state", str(state_path),
+    process = subprocess.Popen([sys.executable, "-m", "emulator.cli", *TCP, "--state", str(state_path),
                                 *options], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     return process, read_line(process, 30)

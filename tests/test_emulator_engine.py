@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from drivers.emulator.engine import advance, basal_piece
-from drivers.emulator.spec import MODELS
+from emulator.engine import advance, basal_piece
+from emulator.spec import MODELS
 from programmer.program import program_from_data
 from programmer.pump import PUMP_MODELS
 from emulator_support import START, flex, make_pump, simple

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.emulator.faults import FaultInjector, FaultSpec
-from drivers.protocol.codes import Command
-from drivers.protocol.frame import Frame, FrameDecoder, encode_frame
+from emulator.faults import FaultInjector, FaultSpec
+from protocol.codes import Command
+from protocol.frame import Frame, FrameDecoder, encode_frame
 
 WIRE = encode_frame(Frame(7, Command.READ_STATUS, 0, {}, False))
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.emulator.service import Service
-from drivers.protocol.codes import Command, Status
-from drivers.protocol.frame import Frame
+from emulator.service import Service
+from protocol.codes import Command, Status
+from protocol.frame import Frame
 from programmer.program import NO_PROGRAM_CHECKSUM
 from emulator_support import BACLOFEN_500, SERVICE, Client, checksum_of, flex, make_pump, simple
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from drivers.emulator.clock import SimClock
-from drivers.emulator.pump import Pump
-from drivers.emulator.service import Service
-from drivers.emulator.state import StateFileError, load_state, save_state
-from drivers.protocol.codes import Command, Status
+from emulator.clock import SimClock
+from emulator.pump import Pump
+from emulator.service import Service
+from emulator.state import StateFileError, load_state, save_state
+from protocol.codes import Command, Status
 from programmer.program import NO_PROGRAM_CHECKSUM
 from emulator_support import SERVICE, START, Client, FakeMonotonic, make_pump, simple
 

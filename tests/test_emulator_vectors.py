@@ -13,14 +13,14 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from drivers.emulator.alarms import reconcile_alarms
-from drivers.emulator.clock import SimClock
-from drivers.emulator.events import log_event
-from drivers.emulator.pump import Pump
-from drivers.emulator.service import Service
-from drivers.emulator.state import factory_new
-from drivers.protocol.codes import Command, Status
-from drivers.protocol.frame import Frame, FrameDecoder, encode_frame
+from emulator.alarms import reconcile_alarms
+from emulator.clock import SimClock
+from emulator.events import log_event
+from emulator.pump import Pump
+from emulator.service import Service
+from emulator.state import factory_new
+from protocol.codes import Command, Status
+from protocol.frame import Frame, FrameDecoder, encode_frame
 from emulator_support import BACLOFEN_500, FakeMonotonic, simple
 from programmer.program import Drug, program_from_data
 

@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 import pytest
 
 from fake_pump import PUMP_TIME, FakePump, active_for, baclofen, identity, status
-from programmer.interrogation import (CLOCK_DRIFT_LIMIT_S, PumpSnapshot, describe_program, dose_baseline,
-                                      interrogation_to_json, interrogation_to_text, read_pump, read_recent_events)
+from programmer.baseline import dose_baseline
+from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
+from programmer.interrogation import read_pump, read_recent_events
+from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, PumpSnapshot, describe_program
 from programmer.port import Alarm, LinkError, PumpEvent
 from programmer.program import program_from_data
 

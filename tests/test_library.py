@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from programmer.cli import main
+from programmer.cli.main import main
 from programmer.errors import InputError
 from programmer.library import library_from_data, load_library
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from programmer.cli import main
+from programmer.cli.main import main
 from programmer.errors import InputError
 from programmer.program import (
     Drug,

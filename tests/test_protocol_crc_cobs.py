@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drivers.protocol import cobs
-from drivers.protocol.crc import crc16
+from protocol import cobs
+from protocol.crc import crc16
 from reference_crc import bitwise_crc16
 
 

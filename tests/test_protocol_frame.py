@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from drivers.protocol import (
+from protocol import (
     MAX_PAYLOAD,
     RESPONSE_BIT,
     Command,
@@ -16,9 +16,9 @@ from drivers.protocol import (
     canonical_json,
     encode_frame,
 )
-from drivers.protocol import cobs, codes
-from drivers.protocol.crc import crc16
-from drivers.protocol.frame import MAX_ENCODED_FRAME, MAX_WIRE_FRAME
+from protocol import cobs, codes
+from protocol.crc import crc16
+from protocol.frame import MAX_ENCODED_FRAME, MAX_WIRE_FRAME
 
 HELLO = Frame(1, Command.HELLO, Status.OK, {"client": "test", "protocol": 1}, False)
 HELLO_OK = Frame(1, Command.HELLO, Status.OK, {"model": "ITB-20", "protocol": 1, "serial": "EMU-1"}, True)

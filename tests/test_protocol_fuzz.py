@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drivers.protocol import Frame, FrameDecoder, encode_frame
-from drivers.protocol import cobs
-from drivers.protocol.crc import crc16
-from drivers.protocol.frame import MAX_ENCODED_FRAME
+from protocol import Frame, FrameDecoder, encode_frame
+from protocol import cobs
+from protocol.crc import crc16
+from protocol.frame import MAX_ENCODED_FRAME
 
 json_scalars = (
     st.none()

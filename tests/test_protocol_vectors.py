@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from drivers.protocol import Command, Frame, FrameDecoder, Status, encode_frame
-from drivers.protocol import cobs
+from protocol import Command, Frame, FrameDecoder, Status, encode_frame
+from protocol import cobs
 from reference_crc import bitwise_crc16
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "protocol_vectors.json").read_text(encoding="utf-8"))

@@ -9,10 +9,12 @@ from programmer.audit import AuditError, AuditLog, read_audit_log
 from programmer.errors import InputError
 from programmer.interrogation import read_pump
 from programmer.library import load_library
-from programmer.port import Alarm, LinkError, PumpRefused, WriteOutcome, WriteStatus
+from programmer.outcome import Outcome
+from programmer.port import Alarm, LinkError, PumpRefused, WriteOutcome
 from programmer.program import FORMAT, Drug, Program, Stopped, program_from_data
-from programmer.session import (Decision, Outcome, RefillRequest, commit_refill, commit_write, refill_tolerance_ml,
-                                review_refill, review_write)
+from programmer.commit import commit_refill, commit_write
+from programmer.outcome import Outcome
+from programmer.review import Decision, RefillRequest, refill_tolerance_ml, review_refill, review_write
 
 LIBRARY = load_library()
 MORPHINE_10 = Drug(name="morphine", dose_unit="mg", concentration_per_ml=10)
@@ -159,14 +161,14 @@ def test_a_multi_day_cycle_reviewed_yesterday_is_not_written_today(audit, hours_
 
 
 @pytest.mark.parametrize("driver_status, expected, words", [
-    (WriteStatus.UNCHANGED, Outcome.UNCHANGED, "the pump still runs the previous program"),
-    (WriteStatus.UNCERTAIN, Outcome.UNCERTAIN, "could not confirm which program the pump runs: interrogate it"),
-    (WriteStatus.MISMATCH, Outcome.MISMATCH, "not the requested"),
+    (Outcome.UNCHANGED, Outcome.UNCHANGED, "the pump still runs the previous program"),
+    (Outcome.UNCERTAIN, Outcome.UNCERTAIN, "could not confirm which program the pump runs: interrogate it"),
+    (Outcome.MISMATCH, Outcome.MISMATCH, "not the requested"),
 ])
 def test_driver_outcomes_map_to_session_outcomes(audit, driver_status, expected, words):
     pump = FakePump(baclofen(150))
     previous = pump.active
-    active = None if driver_status is WriteStatus.UNCERTAIN else previous
+    active = None if driver_status is Outcome.UNCERTAIN else previous
     pump.write_answer = WriteOutcome(driver_status, "link lost", active)
     result = commit_write(pump, write_review(pump, baclofen(160)), "Dr Ng", audit)
     assert result.outcome is expected
@@ -177,7 +179,7 @@ def test_driver_outcomes_map_to_session_outcomes(audit, driver_status, expected,
 
 def test_a_verified_claim_whose_read_back_differs_is_a_mismatch(audit):
     pump = FakePump(baclofen(150))
-    pump.write_answer = WriteOutcome(WriteStatus.VERIFIED, "verified", pump.active)
+    pump.write_answer = WriteOutcome(Outcome.VERIFIED, "verified", pump.active)
     result = commit_write(pump, write_review(pump, baclofen(160)), "Dr Ng", audit)
     assert result.outcome is Outcome.MISMATCH
 
@@ -429,4 +431,5 @@ def test_a_pump_clock_far_from_the_computers_warns_before_a_write_or_a_refill(dr
         [finding] = write.report.warnings
         assert finding.message.startswith("the pump clock is 30 days behind this computer's (pump "
                                           "2026-10-29T09:00:00, this computer 2026-11-28T09:00:00)")
-        assert "Set the pump clock first (`pump-programmer set-clock" in finding.message
+        assert finding.message.endswith("Set the pump clock to this computer's time first, then interrogate again")
+        assert "pump-programmer" not in finding.message and "--" not in finding.message  # the domain names no option

@@ -14,7 +14,7 @@ import threading
 import pytest
 from emulator_fixtures import LOOPBACK_LINK, FrameProxy, start_emulator  # noqa: F401 - fixture
 
-from drivers.protocol import Command, Frame, FrameDecoder, Status, encode_frame
+from protocol import Command, Frame, FrameDecoder, Status, encode_frame
 from programmer.port import LinkError, open_driver
 from programmer.program import Drug, program_from_data
 

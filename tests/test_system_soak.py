@@ -24,7 +24,8 @@ from collections import Counter
 import pytest
 from emulator_fixtures import LOOPBACK_LINK, start_emulator  # noqa: F401 - fixture
 
-from programmer.port import LinkError, WriteStatus, open_driver
+from programmer.outcome import Outcome
+from programmer.port import LinkError, open_driver
 from programmer.program import Drug, program_from_data
 
 SEED = 20261128
@@ -87,12 +88,12 @@ def test_fault_soak_never_leaves_the_pump_in_a_state_nobody_chose(start_emulator
             truth = pump_memory(emulator.state)["program_checksum"]
             outcomes[outcome.status] += 1
             assert truth in (old, new.checksum()), f"write {index}: the pump runs a third program"
-            if outcome.status is WriteStatus.VERIFIED:
+            if outcome.status is Outcome.VERIFIED:
                 assert truth == new.checksum() and outcome.active.checksum == truth
-            elif outcome.status is WriteStatus.UNCHANGED:
+            elif outcome.status is Outcome.UNCHANGED:
                 assert truth == old and outcome.active.checksum == old
             else:
-                assert outcome.status is WriteStatus.UNCERTAIN, f"write {index}: {outcome.status} {outcome.message}"
+                assert outcome.status is Outcome.UNCERTAIN, f"write {index}: {outcome.status} {outcome.message}"
             if index < BOLUSES:
                 wait_for_no_bolus(driver, f"bolus {index}")
                 answer = retry(lambda: driver.bolus(f"soak-{index}", 0.5, 1.0), f"bolus {index}")
@@ -109,4 +110,4 @@ def test_fault_soak_never_leaves_the_pump_in_a_state_nobody_chose(start_emulator
     print(f"\nsoak: {dict((k.value, v) for k, v in outcomes.items())}, {resends} resends, "
           f"{repeated} repeated bolus answers")
     assert resends > 0, "no fault reached the driver: the soak proved nothing"
-    assert outcomes[WriteStatus.VERIFIED] > WRITES // 2
+    assert outcomes[Outcome.VERIFIED] > WRITES // 2

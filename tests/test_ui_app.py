@@ -9,7 +9,7 @@ import time
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
-from drivers.protocol import Command
+from protocol import Command
 from emulator_fixtures import FrameProxy, start_emulator  # noqa: F401 (fixture)
 from programmer.library import load_library
 from programmer.port import open_driver

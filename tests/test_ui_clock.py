@@ -15,15 +15,16 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QLabel
 
 from emulator_fixtures import start_emulator  # noqa: F401 (fixture)
-from programmer.interrogation import CLOCK_DRIFT_LIMIT_S, computer_now
+from programmer.clock import computer_now
+from programmer.snapshot import CLOCK_DRIFT_LIMIT_S
 from programmer.library import load_library
 from programmer.port import open_driver
 from test_ui_fakes import PUMP_TIME, no_window_left_open, program, snapshot  # noqa: F401 (fixture)
-from ui.clock_check import SET_CLOCK_ACTION_TEXT, clock_change, clock_warning, drift_sentence
+from ui.view_models.clock_check import SET_CLOCK_ACTION_TEXT, clock_change, clock_warning, drift_sentence
 from ui.emulator import set_up_demo_patient
 from ui.link import Failure, Interrogate, SetClock
 from ui.main_window import MainWindow
-from ui.mnemonics import mnemonic_letter
+from ui.view_models.mnemonics import mnemonic_letter
 from ui.overview import OverviewPage
 
 pytestmark = pytest.mark.usefixtures("no_window_left_open")
@@ -172,7 +173,7 @@ def test_the_window_warns_in_amber_for_a_pump_29_h_behind_and_asks_before_settin
     banner = window.banner
     assert banner.title.text() == "Check the pump's clock." and banner.action == "set_clock"
     assert "The pump's clock is 29\u00a0h 3\u00a0min behind this computer's." in banner.text.text()
-    assert "#fff4e0" in banner.styleSheet()  # amber (ui.palette.BANNER["warning"])
+    assert "#fff4e0" in banner.styleSheet()  # amber (ui.view_models.palette.BANNER["warning"])
     banner.button.click()  # the banner's offer asks the same confirmation as the Overview's button
     window.overview.clock_dialog.cancel_button.click()
     window.interrogate()

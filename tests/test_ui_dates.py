@@ -15,13 +15,13 @@ from PySide6.QtWidgets import QGroupBox, QLabel
 
 from programmer.port import Alarm, PumpEvent
 from test_ui_fakes import PUMP_TIME, no_window_left_open, program, snapshot  # noqa: F401 (fixture)
-from ui import palette
+from ui.view_models import palette
 from ui.events import EventsPage
-from ui.format import (COMPUTER_CLOCK, PUMP_CLOCK, clock_difference, dated, file_time, moment, moment_and_days,
+from ui.view_models.format import (COMPUTER_CLOCK, PUMP_CLOCK, clock_difference, dated, file_time, moment, moment_and_days,
                        quantity)
 from ui.overview import OverviewPage
 from ui.preview import PreviewPlots
-from ui.series import posix, tick_format
+from ui.view_models.series import posix, tick_format
 
 pytestmark = pytest.mark.usefixtures("no_window_left_open")
 
@@ -47,7 +47,7 @@ def stray_dates(text: str, clock_named_elsewhere: bool = False) -> list[str]:
 
 def test_the_formats_the_clock_check_and_the_export_import_no_qt():
     """So they are tested, and usable, without a window (a fresh interpreter: this one has Qt loaded)."""
-    modules = "ui.format, ui.palette, ui.clock_check, ui.event_text, ui.export, ui.series"
+    modules = "ui.view_models.format, ui.view_models.palette, ui.view_models.clock_check, ui.view_models.event_text, ui.view_models.export, ui.view_models.series"
     code = f"import sys, {modules}; print(sorted(m for m in sys.modules if m.startswith('PySide6')))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 

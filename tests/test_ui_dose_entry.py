@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication
 from programmer.errors import InputError
 from programmer.library import decimal_places, library_from_data, load_library
 from test_ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
-from ui.dose_entry import PAUSE_MS, parse_dose
-from ui.draft import Draft, evaluate
+from ui.view_models.dose_entry import PAUSE_MS, parse_dose
+from ui.view_models.draft import Draft, evaluate
 from ui.editor import DAY, DOSE, ProgramEditor
 from ui.main_window import PROGRAM_TAB, MainWindow
 

@@ -8,10 +8,10 @@ import pytest
 
 from programmer.library import load_library
 from test_ui_fakes import program, snapshot
-from ui.comparison import compare
-from ui.commit_gate import CommitGate
-from ui.draft import DAILY_TOTAL, Draft, StepText, evaluate, parse_dose
-from ui.series import rate_series, reservoir_series
+from ui.view_models.comparison import compare
+from ui.view_models.commit_gate import CommitGate
+from ui.view_models.draft import DAILY_TOTAL, Draft, StepText, evaluate, parse_dose
+from ui.view_models.series import rate_series, reservoir_series
 
 LIBRARY = load_library()
 FLEX_DAY = {"mode": "flex", "cycle_days": 1, "steps": [

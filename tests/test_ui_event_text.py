@@ -9,9 +9,9 @@ from datetime import datetime
 
 import pytest
 
-from drivers.emulator.events import EVENT_KINDS
+from emulator.events import EVENT_KINDS
 from programmer.port import PumpEvent
-from ui.event_text import DESCRIBERS, KIND_NAMES, detail_text, event_details, full_details, kind_name
+from ui.view_models.event_text import DESCRIBERS, KIND_NAMES, detail_text, event_details, full_details, kind_name
 
 
 def nb(text: str) -> str:

@@ -18,11 +18,11 @@ from layout_check import unreadable
 from programmer.library import load_library
 from programmer.port import PumpEvent
 from test_ui_fakes import no_window_left_open  # noqa: F401 (fixture)
-from ui import export
+from ui.view_models import export
 from ui.emulator import set_up_demo_patient
-from ui.event_text import event_details
+from ui.view_models.event_text import event_details
 from ui.events import EventsPage, documents_folder
-from ui.export import csv_text, default_file_name, event_table, write_atomically
+from ui.view_models.export import csv_text, default_file_name, event_table, write_atomically
 from ui.main_window import EVENTS_TAB, MainWindow
 
 pytestmark = pytest.mark.usefixtures("no_window_left_open")

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from programmer.port import ActiveProgram, PumpIdentity, PumpStatus
-from programmer.interrogation import PumpSnapshot
+from programmer.snapshot import PumpSnapshot
 from programmer.program import Program, program_from_data
 
 PUMP_TIME = datetime(2026, 3, 2, 0, 0)

@@ -13,10 +13,10 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 
 from programmer.library import load_library
 from test_ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
-from ui.dose_entry import cell_move, neighbour
+from ui.view_models.dose_entry import cell_move, neighbour
 from ui.editor import DAY, DOSE, START, VOLUME, ProgramEditor
 from ui.main_window import PROGRAM_TAB, MainWindow
-from ui.palette import MIN_TEXT_CONTRAST, contrast_ratio
+from ui.view_models.palette import MIN_TEXT_CONTRAST, contrast_ratio
 from ui.widgets import (DISABLED_TEXT, ERROR, ERROR_TINT, FIELD_BACKGROUND, FOCUS, SELECTION, STYLE_SHEET, TEXT,
                         WARNING, WARNING_TINT, WINDOW, mark)
 

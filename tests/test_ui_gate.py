@@ -2,7 +2,7 @@
 tick, a hard limit (refused visibly, the limit named), a reason of only spaces, every warning's own
 reason in the audit log, the clinician's name. Each condition is also checked on ``CommitGate`` alone.
 
-Each test here was checked to fail when its condition is removed from ``ui/commit_gate.py``."""
+Each test here was checked to fail when its condition is removed from ``ui/view_models/commit_gate.py``."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from emulator_fixtures import start_emulator  # noqa: F401 (fixture)
 from test_ui_fakes import no_window_left_open, snapshot  # noqa: F401 (fixture)
 from test_ui_review import (LIBRARY, connect, open_review, patient, sign, type_daily_dose,  # noqa: F401 (fixtures)
                             window, write_and_wait)
-from ui.commit_gate import CommitGate
-from ui.draft import Draft, evaluate
+from ui.view_models.commit_gate import CommitGate
+from ui.view_models.draft import Draft, evaluate
 from ui.editor import DOSE, START
 from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
 

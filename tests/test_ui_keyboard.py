@@ -27,7 +27,7 @@ from test_ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (
 from ui.editor import DOSE, START
 from ui.main_window import (BANNER_ACTION_TEXTS, CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB,
                             MainWindow)
-from ui.mnemonics import mnemonic_letter
+from ui.view_models.mnemonics import mnemonic_letter
 from ui.review import RESERVED_LETTERS
 
 pytestmark = pytest.mark.usefixtures("no_window_left_open")

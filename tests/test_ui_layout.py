@@ -18,9 +18,9 @@ from test_ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (
 from ui.editor import DOSE, START
 from ui.events import EventsPage
 from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
-from ui.format import units_whole
+from ui.view_models.format import units_whole
 from ui.preview import PreviewPlots
-from ui.series import LabelPlace, date_ticks, posix, stagger_labels, threshold_label_at_right
+from ui.view_models.series import LabelPlace, date_ticks, posix, stagger_labels, threshold_label_at_right
 from ui.widgets import WrappedText
 
 pytestmark = pytest.mark.usefixtures("no_window_left_open")

@@ -34,7 +34,7 @@ def test_a_pump_with_real_firmware_is_not_marked(qtbot, window):
 
 def test_the_emulator_firmware_is_the_one_the_programmer_recognises():
     # Two independent codebases (the emulator must not import the programmer): they must agree.
-    from drivers.emulator.spec import FIRMWARE
+    from emulator.spec import FIRMWARE
 
     assert FIRMWARE.startswith(SIMULATED_FIRMWARE_PREFIX)
 

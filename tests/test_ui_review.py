@@ -11,12 +11,12 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QGroupBox, QLabel, 
 from emulator_fixtures import start_emulator  # noqa: F401 (fixture)
 from programmer.library import load_library
 from test_ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
-from ui.comparison import compare, headline
-from ui.draft import Draft, evaluate
+from ui.view_models.comparison import compare, headline
+from ui.view_models.draft import Draft, evaluate
 from ui.emulator import set_up_demo_patient
 from ui.main_window import OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, MainWindow
 from ui.review import ReviewPage
-from ui.mnemonics import mnemonic_letter
+from ui.view_models.mnemonics import mnemonic_letter
 
 pytestmark = pytest.mark.usefixtures("no_window_left_open")
 LIBRARY = load_library()

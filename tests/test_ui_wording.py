@@ -1,4 +1,4 @@
-"""Findings in a clinician's words (``ui.wording``): every code the checks can emit, produced by the real
+"""Findings in a clinician's words (``ui.view_models.wording``): every code the checks can emit, produced by the real
 checks from a situation that provokes it, reads without field paths, codes or command-line syntax and
 keeps every figure of its message; a few sentences checked by hand; the keyboard letters."""
 
@@ -16,11 +16,11 @@ from programmer.planner import Plan
 from programmer.port import ActiveProgram, Alarm
 from programmer.program import NO_PROGRAM_CHECKSUM, Drug
 from programmer.pump import Reservoir
-from programmer.session import RefillRequest, review_refill, review_write
+from programmer.review import RefillRequest, review_refill, review_write
 from test_docs import emitted_check_codes
 from test_ui_fakes import BACLOFEN, PUMP_TIME, program, snapshot
-from ui.mnemonics import mnemonic, mnemonic_letter
-from ui.wording import finding_text
+from ui.view_models.mnemonics import mnemonic, mnemonic_letter
+from ui.view_models.wording import finding_text
 
 LIBRARY = load_library()
 LIMITS = snapshot().limits  # an ITB-20: 0.048 to 24 mL/day, 13 steps a day, cycles of up to 7 days

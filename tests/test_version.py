@@ -19,7 +19,7 @@ def test_version_is_the_installed_package_version(name):
     assert (done.returncode, done.stdout, done.stderr) == (0, f"{name} {VERSION}\n", "")
 
 
-@pytest.mark.parametrize("module", ["programmer.cli", "drivers.emulator.cli"])
+@pytest.mark.parametrize("module", ["programmer.cli.main", "emulator.cli"])
 def test_version_does_not_load_qt(module):
     code = (f"import sys; from {module} import main; code = main(['--version']); "
             "print(code, 'PySide6' in sys.modules, file=sys.stderr)")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QStyle
 
-from ui.palette import BANNER
+from ui.view_models.palette import BANNER
 from ui.widgets import WrappedText, heading
 
 ICONS = {
@@ -16,7 +16,7 @@ ICONS = {
     "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
     "error": QStyle.StandardPixmap.SP_MessageBoxCritical,
 }
-"""An icon beside the kind's colour, so the kind is never told by colour alone (colours: ``ui.palette``)."""
+"""An icon beside the kind's colour, so the kind is never told by colour alone (colours: ``ui.view_models.palette``)."""
 
 
 class Banner(QFrame):

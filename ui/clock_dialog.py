@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ui.clock_check import ClockChange
+from ui.view_models.clock_check import ClockChange
 from ui.widgets import WrappedText, heading
 
 TITLE = "Set the pump clock?"

@@ -1,8 +1,8 @@
 """The program editor: mode, daily dose or flex steps, the figures they give, and why they may not be
 written.
 
-Every keystroke re-evaluates the draft (``ui.draft.evaluate``), so the figures, the preview and the Review
-button follow the typing. What is wrong is shown once typing pauses (``ui.dose_entry.PAUSE_MS``), or at once
+Every keystroke re-evaluates the draft (``ui.view_models.draft.evaluate``), so the figures, the preview and the Review
+button follow the typing. What is wrong is shown once typing pauses (``ui.view_models.dose_entry.PAUSE_MS``), or at once
 on Enter or on leaving the entry, each reason in a place kept for it, so no entry moves as reasons come and
 go. Review is enabled only when no hard limit is broken, and decides on the text as it is when pressed.
 """
@@ -18,14 +18,14 @@ from PySide6.QtWidgets import (QAbstractItemDelegate, QAbstractItemView, QAbstra
                                QStackedWidget, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from programmer.interrogation import PumpSnapshot
+from programmer.snapshot import PumpSnapshot
 from programmer.library import LoadedLibrary
 from programmer.program import SimpleContinuous
-from programmer.session import WriteReview
-from ui.comparison import change_text, daily_dose_figure, exact
-from ui.dose_entry import PAUSE_MS, Move, cell_move, neighbour
-from ui.draft import DAILY_TOTAL, GENERAL, MODE_LABELS, Draft, Evaluation, Problem, evaluate
-from ui.format import NOT_APPLICABLE, UNIT_SPACE, count, moment_and_days, number, percent_change, quantity
+from programmer.review import WriteReview
+from ui.view_models.comparison import change_text, daily_dose_figure, exact
+from ui.view_models.dose_entry import PAUSE_MS, Move, cell_move, neighbour
+from ui.view_models.draft import DAILY_TOTAL, GENERAL, MODE_LABELS, Draft, Evaluation, Problem, evaluate
+from ui.view_models.format import NOT_APPLICABLE, UNIT_SPACE, count, moment_and_days, number, percent_change, quantity
 from ui.widgets import (FOCUS, FactGrid, ProblemLabel, ReservedText, SelectAllOnFocus, WrappedText, describe,
                         heading, mark_field, problem_icon, problems_text, second_shortcut, worst)
 
@@ -54,7 +54,7 @@ is seen whole on the smallest screen; the editor around it scrolls instead (``ui
 
 class _CellDelegate(QStyledItemDelegate):
     """The flex table's cells. An editor commits on every keystroke (so the figures follow the typing, not
-    only Enter) and opens with its whole text selected; the keys move between cells as ``ui.dose_entry``
+    only Enter) and opens with its whole text selected; the keys move between cells as ``ui.view_models.dose_entry``
     says; the current cell is framed in the focus colour while the table has focus."""
 
     typed = Signal()
@@ -568,7 +568,7 @@ class ProgramEditor(QWidget):
 
 def _daily_texts(review: WriteReview) -> tuple[str, str]:
     """The daily dose (with the current one) and its change, with as many digits as it takes for a real
-    change to show (the review's own rule, ``ui.comparison``). A simple continuous dose is a setting, not a
+    change to show (the review's own rule, ``ui.view_models.comparison``). A simple continuous dose is a setting, not a
     derived figure, so it is shown exactly: the number in the field, not a rounding of it."""
     plan, current = review.plan, review.current_plan
     unit, therapy = plan.program.drug.dose_unit, plan.program.therapy

@@ -111,7 +111,7 @@ def emulator_command() -> list[str]:
     script = Path(sys.executable).with_name("pump-emulator")
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
-    return [sys.executable, "-m", "drivers.emulator.cli"]
+    return [sys.executable, "-m", "emulator.cli"]
 
 
 def remove_orphaned_state_dirs() -> None:

@@ -1,9 +1,9 @@
 """The Events screen: the pump's event log as a sortable, filterable table that can be saved as CSV.
 
 Model/view so that thousands of events cost nothing to show, sort or filter. The table is for people:
-each row's kind and description are words with units (``ui.event_text``), and everything the pump logged
+each row's kind and description are words with units (``ui.view_models.event_text``), and everything the pump logged
 for it, ids in full, is in the row's tooltip and in the details pane under the table. The CSV
-(``ui.export``) is for records: every row names the pump, the detail keys get columns of their own.
+(``ui.view_models.export``) is for records: every row names the pump, the detail keys get columns of their own.
 
 Saving writes every event unless "only the events shown" is ticked, suggests a file named after the pump
 and the day in the user's Documents folder, and says afterwards how many events went where, or why
@@ -20,11 +20,11 @@ from PySide6.QtCore import (QAbstractTableModel, QModelIndex, QPersistentModelIn
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QPushButton, QTableView, QVBoxLayout, QWidget)
 
-from programmer.interrogation import computer_now
+from programmer.clock import computer_now
 from programmer.port import PumpEvent
-from ui.event_text import event_details, full_details, kind_name
-from ui.export import csv_text, default_file_name, event_table, write_atomically
-from ui.format import PUMP_CLOCK, count, moment
+from ui.view_models.event_text import event_details, full_details, kind_name
+from ui.view_models.export import csv_text, default_file_name, event_table, write_atomically
+from ui.view_models.format import PUMP_CLOCK, count, moment
 from ui.widgets import UnitsWholeDelegate, WrappedText, describe, heading
 
 COLUMNS = ("#", f"Time ({PUMP_CLOCK})", "Kind", "Description")

@@ -24,9 +24,12 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from programmer.audit import AuditError, AuditLog
 from programmer.errors import InputError
-from programmer.interrogation import PumpSnapshot, computer_now, read_pump
+from programmer.clock import computer_now
+from programmer.interrogation import read_pump
+from programmer.snapshot import PumpSnapshot
 from programmer.port import LinkError, PumpDriver, PumpEvent, PumpRefused, open_driver
-from programmer.session import SessionResult, WriteReview, commit_write
+from programmer.commit import SessionResult, commit_write
+from programmer.review import WriteReview
 from ui.app_log import log
 from ui.emulator import BundledEmulator, set_up_demo_patient
 

@@ -15,19 +15,19 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QTabWidget,
                                QVBoxLayout, QWidget)
 
-from programmer.interrogation import PumpSnapshot
+from programmer.snapshot import PumpSnapshot
 from programmer.library import LoadedLibrary
 from programmer.port import PumpEvent
-from programmer.session import Outcome
+from programmer.outcome import Outcome
 from ui import settings
 from ui.app_log import log
 from ui.banner import Banner
-from ui.clock_check import SET_CLOCK_ACTION, SET_CLOCK_ACTION_TEXT, clock_warning
-from ui.comparison import summary
+from ui.view_models.clock_check import SET_CLOCK_ACTION, SET_CLOCK_ACTION_TEXT, clock_warning
+from ui.view_models.comparison import summary
 from ui.connect import EMULATOR, ConnectPage
 from ui.editor import ProgramEditor
 from ui.events import EventsPage
-from ui.format import PUMP_CLOCK, dated, drift
+from ui.view_models.format import PUMP_CLOCK, dated, drift
 from ui.link import (Commit, CommitDone, Connect, Failure, Interrogate, PumpLink, ReadEvents, Request, SetClock,
                      StartEmulator)
 from ui.overview import OverviewPage

@@ -14,14 +14,15 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from programmer.interrogation import CLOCK_DRIFT_LIMIT_S, PumpSnapshot, computer_now
-from ui.clock_check import clock_change
+from programmer.clock import computer_now
+from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, PumpSnapshot
+from ui.view_models.clock_check import clock_change
 from ui.clock_dialog import ClockDialog
-from ui.comparison import schedule_text
-from ui.draft import MODE_LABELS
-from ui.format import (BATTERY_WORDS, PUMP_CLOCK, SEVERITY_WORDS, alarm_text, dated, drift, moment_and_days,
+from ui.view_models.comparison import schedule_text
+from ui.view_models.draft import MODE_LABELS
+from ui.view_models.format import (BATTERY_WORDS, PUMP_CLOCK, SEVERITY_WORDS, alarm_text, dated, drift, moment_and_days,
                        number, quantity)
-from ui.palette import BANNER
+from ui.view_models.palette import BANNER
 from ui.widgets import FactGrid, WrappingLabel, heading
 
 DRIFT_WORTH_FIXING_S = CLOCK_DRIFT_LIMIT_S

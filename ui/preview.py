@@ -5,8 +5,8 @@ One plot item per series, created once and fed with ``setData`` (pyqtgraph's fas
 follow every keystroke. Current and proposed differ by line style and by name in the legend and the
 read-out, not by colour alone. Nothing written on a plot may hide another thing written there: the
 legend sits above the plots, the date axis has one level of labels, and the date markers' labels are
-staggered (``ui.series.stagger_labels``). Every colour written on a plot has at least 4.5:1 contrast with
-its background (``ui.palette``), every axis title its unit, and the dates are on the pump's clock, as the
+staggered (``ui.view_models.series.stagger_labels``). Every colour written on a plot has at least 4.5:1 contrast with
+its background (``ui.view_models.palette``), every axis title its unit, and the dates are on the pump's clock, as the
 date axis's title and the read-out say.
 """
 
@@ -20,9 +20,9 @@ from PySide6.QtGui import QFontMetricsF, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from programmer.planner import Plan
-from ui.format import PUMP_CLOCK, cycle_offset, dated, moment, quantity
-from ui.palette import CURRENT_LINE, PLOT_BACKGROUND, PLOT_TEXT, PROPOSED_LINE, THRESHOLD_LINE, THRESHOLD_TEXT
-from ui.series import (DEFAULT_HORIZON_DAYS, TICK_FORMAT, RateSeries, ReservoirSeries, common_span_min, date_ticks,
+from ui.view_models.format import PUMP_CLOCK, cycle_offset, dated, moment, quantity
+from ui.view_models.palette import CURRENT_LINE, PLOT_BACKGROUND, PLOT_TEXT, PROPOSED_LINE, THRESHOLD_LINE, THRESHOLD_TEXT
+from ui.view_models.series import (DEFAULT_HORIZON_DAYS, TICK_FORMAT, RateSeries, ReservoirSeries, common_span_min, date_ticks,
                        from_posix, rate_series, reservoir_series, stagger_labels, threshold_label_at_right,
                        tick_format)
 from ui.widgets import WrappingLabel
@@ -90,8 +90,8 @@ def _legend() -> QWidget:
 
 
 class _DateAxis(pg.AxisItem):
-    """The reservoir plot's time axis: one tick per day, week or more (``ui.series.date_ticks``), each
-    labelled '07 Dec' ('07 Dec 2026' when the view runs into another year, ``ui.series.tick_format``) and
+    """The reservoir plot's time axis: one tick per day, week or more (``ui.view_models.series.date_ticks``), each
+    labelled '07 Dec' ('07 Dec 2026' when the view runs into another year, ``ui.view_models.series.tick_format``) and
     spaced so that no two labels touch."""
 
     def __init__(self, orientation: str):
@@ -208,8 +208,8 @@ class PreviewPlots(QWidget):
     def _place_labels(self) -> None:
         """Place the reservoir plot's labels in pixels of the view as it is now (called again whenever
         the view is resized or its range changes): the markers' labels stacked above the threshold's
-        (``ui.series.stagger_labels``), the threshold's at whichever end of its line is clear of them
-        (``ui.series.threshold_label_at_right``)."""
+        (``ui.view_models.series.stagger_labels``), the threshold's at whichever end of its line is clear of them
+        (``ui.view_models.series.threshold_label_at_right``)."""
         view = self.volume_plot.getViewBox()
         width, height = view.width(), view.height()
         (left, right), (bottom, top) = view.viewRange()

@@ -2,7 +2,7 @@
 acknowledgement and a reason, the clinician's name and an explicit confirmation; then the write.
 
 The page holds a frozen copy of the program being reviewed: editing goes back to the editor, so what is
-written is exactly what was reviewed. The write itself (``programmer.session.commit_write``) re-checks
+written is exactly what was reviewed. The write itself (``programmer.commit.commit_write``) re-checks
 everything and refuses on its own if anything here were missed.
 """
 
@@ -17,17 +17,17 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLay
                                QWidget)
 
 from programmer.checks import Finding
-from programmer.interrogation import PumpSnapshot
+from programmer.snapshot import PumpSnapshot
 from programmer.library import LoadedLibrary
-from programmer.session import Decision, WriteReview, review_write
-from ui.commit_gate import CommitGate
-from ui.comparison import Row, compare, headline
-from ui.draft import Evaluation
-from ui.format import UNIT_SPACE
+from programmer.review import Decision, WriteReview, review_write
+from ui.view_models.commit_gate import CommitGate
+from ui.view_models.comparison import Row, compare, headline
+from ui.view_models.draft import Evaluation
+from ui.view_models.format import UNIT_SPACE
 from ui.widgets import (UnitsWholeDelegate, VerticalScroll, WrappedText, describe, heading, keep_ratio,
                         second_shortcut)
-from ui.mnemonics import mnemonic, mnemonic_letter
-from ui.wording import finding_text
+from ui.view_models.mnemonics import mnemonic, mnemonic_letter
+from ui.view_models.wording import finding_text
 
 if TYPE_CHECKING:
     from ui.preview import PreviewPlots

@@ -10,9 +10,9 @@ from PySide6.QtGui import QFocusEvent, QFont, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QFormLayout, QFrame, QLabel, QLineEdit,
                                QScrollArea, QSizePolicy, QSplitter, QStyle, QStyledItemDelegate, QWidget)
 
-from ui.draft import Problem
-from ui.format import WORD_JOINER, units_whole
-from ui.palette import BANNER
+from ui.view_models.draft import Problem
+from ui.view_models.format import WORD_JOINER, units_whole
+from ui.view_models.palette import BANNER
 
 SEVERITY_PREFIX = {"error": "Not allowed: ", "warning": "Warning (acknowledge at review): "}
 
@@ -20,7 +20,7 @@ UNBOUNDED_PX = 100_000
 """Room no text on screen needs: measured in it, a text keeps to one line per newline."""
 FOCUS = "#0047ab"
 """The focus ring: a strong blue, far in hue from the red and amber of the validation marks, at least 4.5:1
-against every background it is drawn on (tests/test_ui_flex_keys.py checks with ``ui.palette``)."""
+against every background it is drawn on (tests/test_ui_flex_keys.py checks with ``ui.view_models.palette``)."""
 ERROR_TINT, ERROR = BANNER["error"]
 WARNING_TINT, WARNING = BANNER["warning"]
 """A field with a problem: its border (and the reason's text) in these colours, its inside tinted, as the

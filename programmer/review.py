@@ -1,10 +1,9 @@
-"""The write and refill workflows, shared by the command line and the GUI.
+"""The review of a write or a refill: pure, no I/O, shared by the command line and the GUI.
 
-Both go the same way: interrogate (a ``PumpSnapshot``) -> review (checks against the pump's current
-program and the pump's own declared limits) -> decision (refuse / needs an override reason / proceed) ->
-commit through the driver -> outcome, as read back from the pump. The review is pure (no I/O), so the GUI
-can show it before anything is sent, and tests can hand-compute it. Every commit is audited: the attempt is
-on disk before anything is sent, and the outcome after; a refused attempt is one outcome record.
+A change goes: interrogate (a ``PumpSnapshot``) -> review (checks against the pump's current program and the
+pump's own declared limits) -> decision (refuse / needs an override reason / proceed) -> commit
+(``programmer.commit``) -> outcome, as read back from the pump. The review sends nothing, so the GUI can
+show it before anything is sent, and tests can hand-compute it.
 
 Refill tolerance (documented here, used by ``review_refill``): the volume withdrawn at a refill is compared
 with the pump's calculated volume. A difference of more than ``max(0.5 mL, 10 % of the calculated volume)``
@@ -27,27 +26,21 @@ from __future__ import annotations
 
 import enum
 import math
-import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import ClassVar
 
-from programmer.audit import AuditError, AuditLog
 from programmer.checks import CheckReport, Finding, check_program
+from programmer.clock import iso
 from programmer.errors import InputError
-from programmer.interrogation import CLOCK_DRIFT_LIMIT_S, STOPPING_ALARMS, PumpSnapshot, describe_program
 from programmer.library import LoadedLibrary
-from programmer.plan_report import iso
 from programmer.planner import Plan
-from programmer.port import (ActiveProgram, LinkError, PumpDriver, PumpRefused, RefillOutcome, WriteOutcome,
-                             WriteStatus)
-from programmer.program import FORMAT, Drug, Flex, Program, Stopped
+from programmer.port import ActiveProgram
+from programmer.program import FORMAT, Drug, Program, Stopped
 from programmer.pump import Reservoir
+from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, STOPPING_ALARMS, PumpSnapshot
 
 REFILL_TOLERANCE_MIN_ML = 0.5
 REFILL_TOLERANCE_FRACTION = 0.10
-VOLUME_READBACK_TOLERANCE_ML = 0.001
-"""The pump's reservoir right after a refill must equal the volume added, to the pump's precision."""
 
 
 class Decision(enum.Enum):
@@ -55,17 +48,6 @@ class Decision(enum.Enum):
     NEEDS_OVERRIDE = "needs_override"  # warnings, and no reason was given to override them
     PROCEED = "proceed"
 
-
-class Outcome(enum.Enum):
-    """What happened, as far as the pump was read back. Only VERIFIED means the pump does what was asked."""
-
-    VERIFIED = "verified"
-    UNCHANGED = "unchanged"            # nothing changed on the pump (read back, or nothing was sent)
-    UNCERTAIN = "uncertain"            # the link failed and the pump could not be read back
-    MISMATCH = "mismatch"              # the pump reports something other than what was asked
-    REFUSED = "refused"                # errors: nothing was sent
-    NEEDS_OVERRIDE = "needs_override"  # warnings without an override reason: nothing was sent
-    PUMP_REFUSED = "pump_refused"      # the pump itself said no: nothing was changed
 
 
 def clean_clinician(name: str | None) -> str:
@@ -162,19 +144,6 @@ class RefillReview(Review):
         }}
 
 
-@dataclass(frozen=True)
-class SessionResult:
-    review: Review
-    outcome: Outcome
-    message: str
-    active: ActiveProgram | None
-    """The pump's program as last known: read back after the commit, or the snapshot's when nothing was sent."""
-    refill: RefillOutcome | None = None
-    audit_error: str | None = None
-    """Set when the outcome could not be added to the audit log (the pump outcome above still holds)."""
-
-
-# --- review ------------------------------------------------------------------------------------------
 
 
 def review_write(snapshot: PumpSnapshot, program: Program, library: LoadedLibrary,
@@ -195,7 +164,7 @@ def pump_state_findings(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) ->
     """PUMP_NOT_DELIVERING and CLOCK_DRIFT (module docstring): what the pump's state means for any change.
     ``refill_added_ml`` > 0: the review is of a refill adding drug, which resolves an empty reservoir."""
     findings = []
-    stopped_by = _stopping(snapshot, refill_added_ml)
+    stopped_by = stopping_alarms(snapshot, refill_added_ml)
     if stopped_by:
         alarms = ", ".join(stopped_by)
         reasons = "; ".join(STOPPING_ALARMS[code] for code in stopped_by)
@@ -208,13 +177,12 @@ def pump_state_findings(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) ->
         findings.append(Finding("CLOCK_DRIFT", "warning", f"the pump clock is {_duration(abs(drift))} {side} this "
                                 f"computer's (pump {iso(snapshot.status.pump_time)}, this computer "
                                 f"{iso(snapshot.computer_time)}), more than {CLOCK_DRIFT_LIMIT_S // 60} min: flex "
-                                "steps start by the pump's clock and every date shown is on it. Set the pump clock "
-                                "first (`pump-programmer set-clock PORT --yes`, or the application's \"Set the pump "
-                                "clock to this computer's time\"), then interrogate again", "clock"))
+                                "steps start by the pump's clock and every date shown is on it. Set the pump clock to "
+                                "this computer's time first, then interrogate again", "clock"))
     return findings
 
 
-def _stopping(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) -> list[str]:
+def stopping_alarms(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) -> list[str]:
     """The alarms that keep the pump from delivering after the change (a refill adding drug ends
     ``reservoir_empty``)."""
     return [code for code in snapshot.stopped_by if not (code == "reservoir_empty" and refill_added_ml > 0)]
@@ -234,8 +202,8 @@ def _duration(seconds: float) -> str:
 def _drug_refusals(asked: Drug, held: Drug | None) -> list[Finding]:
     """A write never changes the drug or its concentration: that happens at a refill, with the syringe."""
     if held is None:
-        return [Finding("PUMP_HAS_NO_DRUG", "error", "the pump holds no drug: refill the pump with a drug first "
-                        "(pump-programmer refill ... --drug NAME --dose-unit UNIT --concentration C)", "drug")]
+        return [Finding("PUMP_HAS_NO_DRUG", "error", "the pump holds no drug: refill the pump with a drug first",
+                        "drug")]
     if not _same_substance(asked, held):
         return [Finding("DRUG_DIFFERS_FROM_PUMP", "error", f"drug {asked.name!r} in {asked.dose_unit} differs from "
                         f"the pump's {held.name!r} in {held.dose_unit}: a new drug is a refill, not a write", "drug.name")]
@@ -277,8 +245,8 @@ def review_refill(snapshot: PumpSnapshot, request: RefillRequest, library: Loade
                                 f"tolerance of {tolerance:.3g} mL ({meaning}); investigate before refilling",
                                 "withdrawn_ml"))
     if active.drug is None and new_drug is None:
-        findings.append(Finding("PUMP_HAS_NO_DRUG", "error", "the pump holds no drug: name the one being filled with "
-                                "--drug, --dose-unit and --concentration", "drug"))
+        findings.append(Finding("PUMP_HAS_NO_DRUG", "error", "the pump holds no drug: name the drug, its dose unit "
+                                "and its concentration being filled", "drug"))
     if new_drug is not None and not keeps_therapy and active.program is not None:
         old_plan = snapshot.forecast()
         assert old_plan is not None, "the pump runs a program: forecast() projects it"
@@ -330,190 +298,3 @@ def _program_after_refill(active: ActiveProgram, new_drug: Drug | None, keeps_th
     else:
         therapy = Stopped(mode="stopped")
     return Program(format=FORMAT, drug=new_drug, therapy=therapy)
-
-
-# --- commit ------------------------------------------------------------------------------------------
-
-
-def commit_write(driver: PumpDriver, review: WriteReview, clinician: str, audit: AuditLog) -> SessionResult:
-    """Write the reviewed program (only if the decision is to proceed) and report what the pump now runs."""
-    clinician = clean_clinician(clinician)
-    attempt = _Attempt(audit, review, clinician)
-    previous = review.snapshot.active
-    if review.decision is not Decision.PROCEED:
-        return attempt.refused()
-    attempt.begin()
-    try:
-        stale = _review_gone_stale(driver, review)
-        if stale:
-            return attempt.finish(Outcome.REFUSED, f"{stale}: nothing was written; interrogate the pump and review "
-                                  "the change again", previous)
-        written = driver.write_program(review.program)
-    except PumpRefused as exc:
-        return attempt.finish(Outcome.PUMP_REFUSED, f"{exc}: nothing was written; the pump still runs the previous "
-                              f"program {describe_program(previous)}", previous)
-    except LinkError as exc:
-        # The port's contract: write_program raises for link faults only before staging began.
-        return attempt.finish(Outcome.UNCHANGED, f"the link failed before the program was sent ({exc}): the pump "
-                              f"still runs the previous program {describe_program(previous)}", previous)
-    outcome, message, active = _judge_write(written, review.program)
-    if outcome is Outcome.VERIFIED:
-        message += _not_delivering_note(review.snapshot)
-    return attempt.finish(outcome, message, active)
-
-
-def _not_delivering_note(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) -> str:
-    """What a verified change still does not do: run, while a critical alarm stops delivery."""
-    stopped_by = _stopping(snapshot, refill_added_ml)
-    if not stopped_by:
-        return ""
-    return (f"; but the pump is NOT DELIVERING (critical alarm {', '.join(stopped_by)}: "
-            f"{'; '.join(STOPPING_ALARMS[code] for code in stopped_by)}): it will not run until that is resolved")
-
-
-def _review_gone_stale(driver: PumpDriver, review: WriteReview) -> str | None:
-    """Why the review no longer describes the pump (None when it still does), read just before writing.
-
-    A review can stay open on a screen for a long time. If another programmer changed the pump meanwhile,
-    the checks compared the change with a program that no longer runs; and the pump starts a new cycle's
-    day 1 on the day it activates it, so a multi-day schedule reviewed yesterday would run a day late.
-    """
-    status = driver.read_status()
-    then = review.snapshot.status
-    if status.program_checksum != then.program_checksum:
-        return (f"the pump's program changed since the review (it was {then.program_checksum}, it is now "
-                f"{status.program_checksum})")
-    program = review.program
-    if (program is not None and isinstance(program.therapy, Flex) and program.therapy.cycle_days > 1
-            and status.pump_time.date() != then.pump_time.date()):
-        return (f"the pump's day changed since the review ({then.pump_time.date()} -> {status.pump_time.date()}): "
-                f"day 1 of the {program.therapy.cycle_days}-day cycle starts on the day it is activated")
-    return None
-
-
-def _judge_write(outcome: WriteOutcome, asked: Program) -> tuple[Outcome, str, ActiveProgram | None]:
-    """Map the driver's outcome to ours, trusting only what was read back (a VERIFIED whose read-back is not
-    the asked program is a mismatch, whatever the driver says)."""
-    active = outcome.active
-    if active is None or outcome.status is WriteStatus.UNCERTAIN:
-        return Outcome.UNCERTAIN, f"could not confirm which program the pump runs ({outcome.message}): interrogate it", None
-    if outcome.status is WriteStatus.UNCHANGED:
-        return Outcome.UNCHANGED, (f"the write failed ({outcome.message}): the pump still runs the previous program "
-                                   f"{describe_program(active)}"), active
-    if outcome.status is WriteStatus.VERIFIED and active.checksum == asked.checksum():
-        return Outcome.VERIFIED, f"written and verified: the pump now runs {describe_program(active)}", active
-    return Outcome.MISMATCH, (f"the pump reports {describe_program(active)}, not the requested {asked.checksum()} "
-                              f"({outcome.message}): interrogate it and check the therapy"), active
-
-
-def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audit: AuditLog) -> SessionResult:
-    """Record the refill on the pump (only if the decision is to proceed), then read it back and compare."""
-    clinician = clean_clinician(clinician)
-    attempt = _Attempt(audit, review, clinician)
-    request, previous = review.request, review.snapshot.active
-    if review.decision is not Decision.PROCEED:
-        return attempt.refused()
-    attempt.begin()
-    try:
-        done = driver.refill(attempt.attempt_id, request.withdrawn_ml, request.added_ml, review.new_drug)
-    except PumpRefused as exc:
-        return attempt.finish(Outcome.PUMP_REFUSED, f"{exc}: the refill was not recorded; the pump still runs "
-                              f"{describe_program(previous)}", previous)
-    except LinkError as exc:
-        running = (f"; its program is unchanged either way: {describe_program(previous)}" if review.new_drug is None
-                   else "; which program it runs depends on that")
-        return attempt.finish(Outcome.UNCERTAIN, f"the link failed during the refill ({exc}): could not confirm "
-                              f"whether the pump recorded it, interrogate it before refilling again{running}", None)
-    try:
-        active = driver.read_program()
-        status = driver.read_status()
-    except (LinkError, PumpRefused) as exc:
-        return attempt.finish(Outcome.UNCERTAIN, f"the pump acknowledged the refill ({done.volume_ml:g} mL) but "
-                              f"could not be read back ({exc}): interrogate it", None, done)
-    assert review.program is not None, "no program after the refill is PUMP_HAS_NO_DRUG, refused above"
-    expected = review.program.checksum()
-    if (active.checksum == expected == status.program_checksum
-            and abs(done.volume_ml - request.added_ml) <= VOLUME_READBACK_TOLERANCE_ML):
-        return attempt.finish(Outcome.VERIFIED, f"refilled and verified: reservoir {done.volume_ml:.4g} mL (the pump "
-                              f"had calculated {done.calculated_ml:.4g} mL, {request.withdrawn_ml:g} mL withdrawn); "
-                              f"the pump runs {describe_program(active)}"
-                              f"{_not_delivering_note(review.snapshot, request.added_ml)}", active, done)
-    return attempt.finish(Outcome.MISMATCH, f"after the refill the pump reports reservoir {done.volume_ml:.4g} mL "
-                          f"(asked {request.added_ml:g} mL) and program {describe_program(active)} (expected "
-                          f"{expected}): interrogate it and check the therapy", active, done)
-
-
-# --- audit -------------------------------------------------------------------------------------------
-
-
-def record_unreachable(audit: AuditLog, action: str, clinician: str, message: str) -> None:
-    """Audit an attempt that ended before the pump could be interrogated: nothing was sent to it."""
-    audit.append({
-        "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
-        "attempt_id": uuid.uuid4().hex,
-        "action": action,
-        "event": "outcome",
-        "clinician": clean_clinician(clinician),
-        "pump_serial": None,
-        "outcome": Outcome.UNCHANGED.value,
-        "message": message,
-    })
-
-
-class _Attempt:
-    """One audited attempt: an 'attempt' record before anything is sent, an 'outcome' record after."""
-
-    def __init__(self, audit: AuditLog, review: Review, clinician: str):
-        self.audit = audit
-        self.review = review
-        self.clinician = clinician
-        self.attempt_id = uuid.uuid4().hex
-
-    def begin(self) -> None:
-        """Raises AuditError if the attempt cannot be recorded: then nothing may be sent."""
-        self.audit.append(self._record("attempt"))
-
-    def refused(self) -> SessionResult:
-        review = self.review
-        if review.decision is Decision.REFUSE:
-            return self.finish(Outcome.REFUSED, f"refused by {len(review.report.errors)} error(s): nothing was sent "
-                               "to the pump", review.snapshot.active)
-        return self.finish(Outcome.NEEDS_OVERRIDE, f"{len(review.report.warnings)} warning(s) need an override with a "
-                           "reason (--override-soft-limits REASON): nothing was sent to the pump", review.snapshot.active)
-
-    def finish(self, outcome: Outcome, message: str, active: ActiveProgram | None,
-               refill: RefillOutcome | None = None) -> SessionResult:
-        record = self._record("outcome") | {
-            "outcome": outcome.value,
-            "message": message,
-            "active_checksum": None if active is None else active.checksum,
-        }
-        if refill is not None:
-            record["refill"] |= {"volume_ml": refill.volume_ml, "pump_calculated_ml": refill.calculated_ml,
-                                 "repeated": refill.repeated}
-        try:
-            self.audit.append(record)
-            audit_error = None
-        except AuditError as exc:
-            audit_error = str(exc)
-        return SessionResult(self.review, outcome, message, active, refill, audit_error)
-
-    def _record(self, event: str) -> dict:
-        review = self.review
-        snapshot = review.snapshot
-        return {
-            "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
-            "attempt_id": self.attempt_id,
-            "action": review.action,
-            "event": event,
-            "clinician": self.clinician,
-            "pump_serial": snapshot.identity.serial,
-            "pump_model": snapshot.identity.model,
-            "pump_time": iso(snapshot.status.pump_time),
-            "old_checksum": snapshot.active.checksum,
-            "new_checksum": None if review.program is None else review.program.checksum(),
-            "findings": [finding.as_dict() for finding in review.report.findings],
-            "override_reason": review.override_reason,
-            "library": review.report.library.model_dump(),
-            "outcome": None,
-        } | review.audit_details()

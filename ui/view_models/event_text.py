@@ -6,7 +6,7 @@ JSON object, program checksums); a clinician checking a refill at the bedside ne
 every kind the pump logs gets a name (``kind_name``: "Program activated") and a sentence here. The
 sentence says what a person needs (doses, volumes, units) and names a program by a short id at most;
 everything the pump logged, every id in full, is in ``full_details`` (the table's tooltip and details
-pane) and in the CSV export (``ui.export``). Nothing is ever hidden: a kind, or a key, this programmer
+pane) and in the CSV export (``ui.view_models.export``). Nothing is ever hidden: a kind, or a key, this programmer
 does not know (a newer pump firmware) is still shown, as "key value" in words with the unit its name
 implies, and an event whose detail is not as documented falls back to that too rather than to an error.
 """
@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 from programmer.port import PumpEvent
-from ui.format import PUMP_CLOCK, SEVERITY_WORDS, alarm_name, alarm_text, dated, moment, number, quantity, span
+from ui.view_models.format import PUMP_CLOCK, SEVERITY_WORDS, alarm_name, alarm_text, dated, moment, number, quantity, span
 
 SHORT_ID = 8
 """A program checksum (16 hex digits) or a bolus or refill id made by this programmer (a random 32-hex-digit
@@ -101,7 +101,7 @@ def fact(key: str, value: object) -> str:
 
 
 def with_unit(value: object, unit: str) -> str:
-    """A figure and its unit joined as ``ui.format.quantity`` joins them; anything else as it is, with the unit."""
+    """A figure and its unit joined as ``ui.view_models.format.quantity`` joins them; anything else as it is, with the unit."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return quantity(value, unit)
     return f"{value_text(value)} {unit}"

@@ -5,24 +5,13 @@ The JSON keys are a contract (docs/cli.md); the table is for people and may chan
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from programmer.checks import CheckReport
+from programmer.clock import iso
 from programmer.planner import Plan, minutes_to_days
 from programmer.program import MINUTES_PER_DAY
 from programmer.pump import PumpLimits
 
 PLAN_FORMAT = "itb-plan/1"
-
-
-def iso(moment: datetime | None) -> str | None:
-    """A time as ISO 8601, rounded to the nearest second (None stays None: "never").
-
-    Rounded, not truncated: an alarm due at 06:14:59.9 is shown as 06:15:00.
-    """
-    if moment is None:
-        return None
-    return (moment + timedelta(microseconds=500_000)).isoformat(timespec="seconds")
 
 
 def cycle_time(offset_min: int) -> str:

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Callable
 
 from programmer.checks import Finding
-from ui.format import count, moment
+from ui.view_models.format import count, moment
 
 # --- templates ------------------------------------------------------------------------------------------
 
@@ -71,7 +71,7 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
     "DOSE_FINER_THAN_ENTRY_STEP": _ENTRY_STEP_TEMPLATES,
     "CLOCK_DRIFT": (_template(
         r"the pump clock is (?P<drift>.+?) (?P<side>ahead of|behind) this computer's \(pump (?P<pump_time>\S+), "
-        r"this computer (?P<computer_time>\S+)\), more than (?P<limit>.+?): (?P<why>.+?)\. Set the pump clock first .*",
+        r"this computer (?P<computer_time>\S+)\), more than (?P<limit>.+?): (?P<why>.+?)\. Set the pump clock to .*",
         "The pump clock is {drift} {side} this computer's (pump {pump_time}, this computer {computer_time}), more "
         "than {limit}: {why}. Set the clock first with \"Set the pump clock to this computer's time\" on the "
         "Overview, then interrogate again"),),

@@ -16,14 +16,14 @@ import sys
 import threading
 from pathlib import Path
 
-from drivers.emulator.clock import SimClock
-from drivers.emulator.faults import FaultInjector, FaultSpec
-from drivers.emulator.pump import Pump
-from drivers.emulator.server import PtyTransport, Server, TcpTransport, loopback_address
-from drivers.emulator.service import Service
-from drivers.emulator.spec import MODELS
-from drivers.emulator.state import StateFileError
-from programmer.cli_support import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
+from emulator.clock import SimClock
+from emulator.faults import FaultInjector, FaultSpec
+from emulator.pump import Pump
+from emulator.server import PtyTransport, Server, TcpTransport, loopback_address
+from emulator.service import Service
+from emulator.spec import MODELS
+from emulator.state import StateFileError
+from commandline import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
 
 
 def _positive(text: str) -> float:

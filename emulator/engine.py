@@ -14,9 +14,9 @@ import math
 from bisect import bisect_right
 from typing import Callable
 
-from drivers.emulator.clock import from_seconds, to_seconds
-from drivers.emulator.spec import BATTERY_DRAIN_PERCENT_PER_DAY, EOS_PERCENT, ERI_PERCENT
-from drivers.emulator.state import PumpState
+from emulator.clock import from_seconds, to_seconds
+from emulator.spec import BATTERY_DRAIN_PERCENT_PER_DAY, EOS_PERCENT, ERI_PERCENT
+from emulator.state import PumpState
 from programmer.program import Drug, Flex, SimpleContinuous
 
 SECONDS_PER_DAY = 86400.0

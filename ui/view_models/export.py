@@ -6,7 +6,7 @@ which pump it came from and when it was exported; the event's kind and descripti
 screen shows, and every detail the pump logged has a column of its own with its unit in the header
 (the union of the keys of the events exported, in alphabetical order, so the same kinds always give the
 same columns). Values are the pump's own, in full (ids, checksums, numbers as logged), times in ISO 8601
-(``ui.format.file_time``) with the clock in the header.
+(``ui.view_models.format.file_time``) with the clock in the header.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Sequence
 
 from programmer.port import PumpEvent
-from ui.event_text import TIME_KEYS, flat_detail, implied_unit, kind_name
-from ui.format import COMPUTER_CLOCK, PUMP_CLOCK, UNIT_SPACE, file_time
+from ui.view_models.event_text import TIME_KEYS, flat_detail, implied_unit, kind_name
+from ui.view_models.format import COMPUTER_CLOCK, PUMP_CLOCK, UNIT_SPACE, file_time
 
 FIXED_COLUMNS = ("Pump serial", f"Exported at ({COMPUTER_CLOCK})", "Event number", f"Event time ({PUMP_CLOCK})",
                  "Kind", "Description")

@@ -3,7 +3,7 @@
 Why text and not numbers: a half-typed dose ("1.", "") is a normal state of an editor, and the reason it
 is not yet a dose has to be shown at the field. So the draft keeps the typed text, and ``evaluate`` turns
 it into a program document (the strict ``programmer.program`` models decide what is valid) and then into
-a ``WriteReview`` (``programmer.session.review_write``: the drug-library checks against the pump's own
+a ``WriteReview`` (``programmer.review.review_write``: the drug-library checks against the pump's own
 limits and its current program). Every problem found on the way is attached to the field it is about.
 """
 
@@ -15,13 +15,13 @@ from typing import Literal
 
 from programmer.checks import Finding
 from programmer.errors import InputError
-from programmer.interrogation import PumpSnapshot
+from programmer.snapshot import PumpSnapshot
 from programmer.library import EntrySteps, LoadedLibrary
 from programmer.planner import mean_daily_dose
 from programmer.program import FORMAT, MINUTES_PER_DAY, Drug, Flex, Program, SimpleContinuous, program_from_data
-from programmer.session import WriteReview, review_write
-from ui.dose_entry import parse_dose
-from ui.wording import finding_text
+from programmer.review import WriteReview, review_write
+from ui.view_models.dose_entry import parse_dose
+from ui.view_models.wording import finding_text
 
 Mode = Literal["stopped", "simple_continuous", "flex"]
 MODE_LABELS: dict[str, str] = {

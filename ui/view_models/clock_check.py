@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from programmer.interrogation import PumpSnapshot
+from programmer.snapshot import PumpSnapshot
 from programmer.program import MINUTES_PER_DAY, Flex, FlexStep, Program
-from ui.format import COMPUTER_CLOCK, PUMP_CLOCK, clock_difference, cycle_offset, dated, quantity
+from ui.view_models.format import COMPUTER_CLOCK, PUMP_CLOCK, clock_difference, cycle_offset, dated, quantity
 
 SET_CLOCK_ACTION = "set_clock"
 """The banner's action for the clock warning (``Banner.action_clicked`` carries it)."""

@@ -1,9 +1,9 @@
-"""What every ``pump-programmer`` subcommand shares: exit codes, the parser, argument types.
+"""What both command lines (``pump-programmer`` and ``pump-emulator``) share, and nothing of either.
 
-Exit codes are a contract (DESIGN.md section 3): 0 done; 2 invalid input (nothing sent); 3 refused by a
-safety limit (nothing sent); 4 the link failed; 5 written but the read-back did not match. Code 1 is
-left for a failure nobody foresaw (a bug), which is still reported in one line; 141 means the reader of
-the output went away (``| head``), as for any Unix tool.
+A usage error is one line and exit code 2; a reader that goes away (``| head``) ends the program quietly
+with 141, as for any Unix tool; a number argument is a plain decimal; ``--version`` names the installed
+package. The emulator is the pump's side of the link and must not depend on the programmer's command
+line, so this sits apart from both (an import contract in pyproject.toml keeps it free of either).
 """
 
 from __future__ import annotations
@@ -14,16 +14,11 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from importlib import metadata
 from typing import NoReturn
 
-EXIT_OK = 0
-EXIT_UNEXPECTED = 1
 EXIT_INVALID = 2
-EXIT_REFUSED = 3
-EXIT_LINK_FAILED = 4
-EXIT_VERIFY_FAILED = 5
+"""A usage error or invalid input: nothing was done (argparse's own convention, kept by both commands)."""
 EXIT_BROKEN_PIPE = 128 + 13
 """What a shell reports for a program stopped by SIGPIPE: the reader of our output went away."""
 
@@ -91,11 +86,3 @@ def finite(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"{text!r} is too large")
     return value
-
-
-def timestamp(text: str) -> datetime:
-    """An ISO 8601 date and time argument."""
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date and time (e.g. 2026-11-28T09:00)")

@@ -18,9 +18,9 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from drivers.protocol import cobs
-from drivers.protocol.codes import FRAME_VERSION, MAX_PAYLOAD, RESPONSE_BIT
-from drivers.protocol.crc import crc16
+from protocol import cobs
+from protocol.codes import FRAME_VERSION, MAX_PAYLOAD, RESPONSE_BIT
+from protocol.crc import crc16
 from programmer import strict_json
 
 HEADER_SIZE = 6

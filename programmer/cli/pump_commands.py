@@ -18,17 +18,22 @@ from typing import Callable
 from pydantic import ValidationError
 
 from programmer.audit import AuditError, AuditLog, default_audit_path
-from programmer.cli_support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, finite
+from commandline import finite
+from programmer.cli.support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
 from programmer.errors import InputError, from_validation_error
-from programmer.interrogation import (PumpSnapshot, computer_now, interrogation_to_json, interrogation_to_text,
-                                      read_pump)
+from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
+from programmer.clock import computer_now
+from programmer.interrogation import read_pump
+from programmer.snapshot import PumpSnapshot
 from programmer.library import load_library
-from programmer.plan_report import iso, plan_to_json, plan_to_text
+from programmer.cli.plan_report import plan_to_json, plan_to_text
+from programmer.clock import iso
 from programmer.port import ActiveProgram, LinkError, PumpDriver, PumpRefused, open_driver
 from programmer.program import Drug, load_program
-from programmer.session import (Outcome, RefillRequest, RefillReview, SessionResult, WriteReview, clean_clinician,
-                                clean_override_reason, commit_refill, commit_write, record_unreachable, review_refill,
-                                review_write)
+from programmer.audit_record import record_unreachable
+from programmer.commit import SessionResult, commit_refill, commit_write
+from programmer.outcome import Outcome
+from programmer.review import (RefillRequest, RefillReview, WriteReview, clean_clinician, clean_override_reason, review_refill, review_write)
 
 PROG = "pump-programmer"
 
@@ -315,7 +320,7 @@ def _result_json(result: SessionResult, audit: AuditLog) -> dict:
     return {
         "action": review.action,
         "outcome": result.outcome.value,
-        "message": result.message,
+        "message": _message(result),
         "pump": {"model": review.snapshot.identity.model, "serial": review.snapshot.identity.serial},
         "previous": _program_json(review.snapshot.active),
         "requested_checksum": None if review.program is None else review.program.checksum(),
@@ -326,6 +331,21 @@ def _result_json(result: SessionResult, audit: AuditLog) -> dict:
         "library": review.report.library.model_dump(),
         "audit_log": str(audit.path),
     }
+
+
+HOW_HERE = {
+    "CLOCK_DRIFT": "set it with: pump-programmer set-clock PORT --yes",
+    "PUMP_HAS_NO_DRUG": "name it with --drug NAME --dose-unit UNIT --concentration C",
+}
+"""What a finding asks for, as done on this command line (the domain's words name no option)."""
+
+
+def _message(result: SessionResult) -> str:
+    """The session's message, and for warnings without a reason the option that gives one (the domain's words
+    name no command-line option)."""
+    if result.outcome is Outcome.NEEDS_OVERRIDE:
+        return f"{result.message}; give the reason with --override-soft-limits REASON"
+    return result.message
 
 
 def _finish(result: SessionResult, as_json: bool) -> int:
@@ -340,9 +360,11 @@ def _finish(result: SessionResult, as_json: bool) -> int:
     elif stopping is not None and stopping[1]:
         verb, findings = stopping
         more = f" (and {len(findings) - 1} more, listed above)" if len(findings) > 1 else ""
-        print(f"{PROG}: {verb}: {findings[0].code}: {findings[0].message}{more}; {result.message}", file=sys.stderr)
+        first = findings[0]
+        how = f" ({HOW_HERE[first.code]})" if first.code in HOW_HERE else ""
+        print(f"{PROG}: {verb}: {first.code}: {first.message}{how}{more}; {_message(result)}", file=sys.stderr)
     else:
-        print(f"{PROG}: {result.message}", file=sys.stderr)
+        print(f"{PROG}: {_message(result)}", file=sys.stderr)
     if result.audit_error:
         print(f"{PROG}: warning: {result.audit_error}", file=sys.stderr)
     return EXIT_FOR_OUTCOME[result.outcome]

@@ -1,7 +1,7 @@
 """What must be settled before a reviewed program may be written. No Qt.
 
 A warning (a soft limit) can be overridden, but only deliberately: each one is acknowledged on its own and
-given a reason, and the reasons go to the audit log as the override reason (``programmer.session`` refuses
+given a reason, and the reasons go to the audit log as the override reason (``programmer.review`` refuses
 a write with warnings and no reason). Errors cannot be overridden at all. The clinician's name and an
 explicit confirmation are required for every write, and a program the pump already runs is no change to
 write: it would put a new line in the audit log, with a reason, for nothing.
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from programmer.checks import Finding
-from programmer.session import WriteReview
-from ui.comparison import program_unchanged
-from ui.wording import finding_text
+from programmer.review import WriteReview
+from ui.view_models.comparison import program_unchanged
+from ui.view_models.wording import finding_text
 
 
 @dataclass

@@ -4,14 +4,14 @@ Pure standard-library code with no I/O, shared by the serial driver and the emul
 bytes identically; transports and retries live in the driver.
 """
 
-from drivers.protocol.codes import (
+from protocol.codes import (
     MAX_PAYLOAD,
     PROTOCOL_VERSION,
     RESPONSE_BIT,
     Command,
     Status,
 )
-from drivers.protocol.frame import Frame, FrameDecoder, canonical_json, encode_frame
+from protocol.frame import Frame, FrameDecoder, canonical_json, encode_frame
 
 __all__ = [
     "MAX_PAYLOAD",

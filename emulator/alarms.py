@@ -7,10 +7,10 @@ a factory-new pump's empty reservoir is not an alarm.
 
 from __future__ import annotations
 
-from drivers.emulator.clock import wire_time
-from drivers.emulator.events import log_event
-from drivers.emulator.spec import EOS_PERCENT, ERI_PERCENT
-from drivers.emulator.state import AlarmCode, AlarmRecord, PumpState
+from emulator.clock import wire_time
+from emulator.events import log_event
+from emulator.spec import EOS_PERCENT, ERI_PERCENT
+from emulator.state import AlarmCode, AlarmRecord, PumpState
 
 SEVERITY = {
     "low_reservoir": "non_critical",

@@ -19,13 +19,13 @@ from typing import Any, Callable, Generic, TypeVar
 
 from programmer.planner import Plan
 from programmer.program import Flex, Program, SimpleContinuous
-from programmer.session import WriteReview
-from ui.draft import MODE_LABELS
-from ui.format import (NOT_APPLICABLE, PUMP_CLOCK, UNIT_SPACE, count, cycle_offset, days, moment, number,
+from programmer.review import WriteReview
+from ui.view_models.draft import MODE_LABELS
+from ui.view_models.format import (NOT_APPLICABLE, PUMP_CLOCK, UNIT_SPACE, count, cycle_offset, days, moment, number,
                        percent_change, quantity)
 
 DIGITS = 4
-"""Significant digits of a derived figure, as everywhere on screen (``ui.format.number``)."""
+"""Significant digits of a derived figure, as everywhere on screen (``ui.view_models.format.number``)."""
 MORE_DIGITS = 8
 """At most this many more digits are added to show that two close figures differ."""
 DERIVED_TOLERANCE = 1e-9

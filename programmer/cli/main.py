@@ -1,7 +1,7 @@
 """The ``pump-programmer`` command line: the entry point, the offline ``plan`` and ``schema`` commands,
 and ``desktop-entry``, which puts the application in the desktop menu.
 
-The pump commands live in ``cli_pump``; exit codes and argument types in ``cli_support``. Errors are a
+The pump commands live in ``pump_commands``; exit codes in ``support``. Errors are a
 single line on stderr naming the field, the value and the limit, never a traceback.
 """
 
@@ -15,12 +15,12 @@ from datetime import datetime
 from pathlib import Path
 
 from programmer.checks import check_program
-from programmer.cli_pump import add_pump_commands
-from programmer.cli_support import (EXIT_INVALID, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, OneLineParser, finite,
-                                     package_version, quiet_on_closed_pipe, timestamp)
+from programmer.cli.pump_commands import add_pump_commands
+from commandline import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
+from programmer.cli.support import EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, timestamp
 from programmer.errors import InputError
 from programmer.library import load_library
-from programmer.plan_report import plan_to_json, plan_to_text
+from programmer.cli.plan_report import plan_to_json, plan_to_text
 from programmer.planner import Plan
 from programmer.program import Program, load_program
 from programmer.pump import make_reservoir, pump_model, smallest_model_holding
@@ -162,6 +162,3 @@ def _main(argv: list[str] | None) -> int:
               "interrogate the pump to see what it runs, and report this", file=sys.stderr)
         return EXIT_UNEXPECTED
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -21,11 +21,11 @@ from collections import deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from drivers.emulator.faults import FaultInjector, Piece
-from drivers.emulator.pump import Pump
-from drivers.emulator.service import Service
-from drivers.protocol.codes import BITS_PER_BYTE, Status
-from drivers.protocol.frame import DELIMITER, MAX_WIRE_FRAME, Frame, FrameDecoder, encode_frame
+from emulator.faults import FaultInjector, Piece
+from emulator.pump import Pump
+from emulator.service import Service
+from protocol.codes import BITS_PER_BYTE, Status
+from protocol.frame import DELIMITER, MAX_WIRE_FRAME, Frame, FrameDecoder, encode_frame
 
 TICK_S = 0.25
 """Real seconds between engine runs when no request arrives (alarms are raised on time in between)."""

@@ -17,8 +17,8 @@ from typing import Annotated, Final, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from drivers.emulator.clock import local_midnight
-from drivers.emulator.spec import FACTORY_LOW_ALARM_ML, MODELS, ModelSpec
+from emulator.clock import local_midnight
+from emulator.spec import FACTORY_LOW_ALARM_ML, MODELS, ModelSpec
 from programmer.program import FORMAT, NO_PROGRAM_CHECKSUM, Drug, Program, Stopped, Therapy, write_text_atomically
 
 STATE_FORMAT: Final = "itb-emulator-state/1"

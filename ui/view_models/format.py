@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from programmer.plan_report import iso
+from programmer.clock import iso
 from programmer.program import MINUTES_PER_DAY
 
 NOT_APPLICABLE = "\u2014"

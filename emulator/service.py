@@ -18,9 +18,9 @@ from typing import Callable
 
 from pydantic import ValidationError
 
-from drivers.emulator.pump import Pump, PumpError
-from drivers.protocol.codes import MAX_PAYLOAD, PROTOCOL_VERSION, Command, Status
-from drivers.protocol.frame import Frame, canonical_json
+from emulator.pump import Pump, PumpError
+from protocol.codes import MAX_PAYLOAD, PROTOCOL_VERSION, Command, Status
+from protocol.frame import Frame, canonical_json
 from programmer.errors import InputError, from_validation_error
 from programmer.program import Drug, program_from_data
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from drivers.emulator.clock import wire_time
-from drivers.emulator.state import EventRecord, PumpState
+from emulator.clock import wire_time
+from emulator.state import EventRecord, PumpState
 
 EVENT_KINDS = frozenset({
     "power_on", "program_staged", "program_activated", "bolus_started", "bolus_done", "bolus_cancelled",

@@ -15,18 +15,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
-from drivers.emulator import engine
-from drivers.emulator.alarms import SEVERITY, alarm_list, battery_status, reconcile_alarms
-from drivers.emulator.clock import SimClock, local_midnight, wire_time
-from drivers.emulator.events import event_page, log_event
-from drivers.emulator.spec import (
+from emulator import engine
+from emulator.alarms import SEVERITY, alarm_list, battery_status, reconcile_alarms
+from emulator.clock import SimClock, local_midnight, wire_time
+from emulator.events import event_page, log_event
+from emulator.spec import (
     MAX_BOLUS_MINUTES,
     MAX_BOLUS_ML_PER_HOUR,
     MIN_BOLUS_MINUTES,
     MIN_BOLUS_ML,
     REMEMBERED_IDS,
 )
-from drivers.emulator.state import (
+from emulator.state import (
     BolusRecord,
     PumpState,
     RefillRecord,
@@ -35,7 +35,7 @@ from drivers.emulator.state import (
     remove_stale_temp_files,
     save_state,
 )
-from drivers.protocol.codes import MAX_EVENTS_PER_READ, Status
+from protocol.codes import MAX_EVENTS_PER_READ, Status
 from programmer.program import Drug, Flex, Program, SimpleContinuous, Stopped
 
 SAVE_INTERVAL_S = 2.0

@@ -1,0 +1,138 @@
+"""The last 24 hours of the pump's event log: which daily dose ran 24 h ago on the pump's clock.
+
+The snapshot holds the newest part of the pump's event log (``recent_events``), back past 24 h of pump
+time. ``dose_baseline`` derives from it which daily dose ran 24 h ago (``program_activated`` events carry
+the activated and the previous program's mean daily dose), for the 24-hour change check. Event times are
+moved across ``clock_set`` events onto the pump's clock as it reads now; ``reaches_back`` and
+``window_tail`` tell the reader (``interrogation.read_recent_events``) when it has read far enough.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Sequence, TypeGuard
+
+from programmer.checks import DoseBaseline
+from programmer.planner import mean_daily_dose
+from programmer.port import PumpEvent
+from programmer.program import Drug, Program
+
+BASELINE_WINDOW = timedelta(hours=24)
+"""Titration limits are per 24 h (5-30 % a day in the literature): the change check looks this far back."""
+
+
+
+def _local(moment: datetime) -> datetime:
+    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo is not None else moment
+
+
+def _times_on_todays_clock(events: Sequence[PumpEvent]) -> list[datetime | None]:
+    """Each event's time moved onto the pump clock as it reads now: a ``clock_set`` moved the clock by
+    ``new - old``, so every event logged before it moves by as much. None: a clock_set it cannot read."""
+    shift = timedelta(0)
+    times: list[datetime | None] = [None] * len(events)
+    for position in range(len(events) - 1, -1, -1):
+        event = events[position]
+        times[position] = _local(event.time) + shift
+        if event.kind == "clock_set":
+            try:
+                shift += (_local(datetime.fromisoformat(event.detail["new"]))
+                          - _local(datetime.fromisoformat(event.detail["old"])))
+            except (KeyError, TypeError, ValueError):
+                return times  # earlier times cannot be placed: leave them None
+    return times
+
+
+def reaches_back(events: Sequence[PumpEvent], pump_time: datetime, window: timedelta) -> bool:
+    since = _local(pump_time) - window
+    return any(time is None or time <= since for time in _times_on_todays_clock(events))
+
+
+def window_tail(events: list[PumpEvent], pump_time: datetime, window: timedelta) -> tuple[PumpEvent, ...]:
+    """The events from the newest one logged at or before the window's start (or from the oldest) on."""
+    since = _local(pump_time) - window
+    times = _times_on_todays_clock(events)
+    first = 0
+    for position in range(len(events) - 1, -1, -1):
+        time = times[position]
+        if time is None or time <= since:
+            first = position
+            break
+    return tuple(events[first:])
+
+
+def dose_baseline(events: Sequence[PumpEvent], pump_time: datetime, current: Program | None,
+                  window: timedelta = BASELINE_WINDOW) -> DoseBaseline | None:
+    """The daily dose that ran ``window`` before ``pump_time`` (pump clock), from the event log's tail.
+
+    ``events`` are the newest events, oldest first (``read_recent_events``). Walking back from the newest,
+    each ``program_activated`` says which daily dose ran before it (``previous_daily_dose``), so the oldest
+    activation inside the window names the dose that ran at its start. Event times are moved across
+    ``clock_set`` events onto the clock as it reads now.
+
+    - No activation inside the window: the current program ran throughout (``activations`` 0).
+    - Nothing ran at the window's start (stopped, or no drug yet): the baseline is the first dose above 0
+      activated inside the window, from its activation, since a titration is limited from the dose
+      therapy (re)started at. The same from a refill inside the window that may have changed the drug
+      (one that stopped therapy, one into a pump running nothing, or one of another drug): earlier doses
+      do not compare.
+    - The log does not reach back the whole window (overwritten): the dose at the oldest retained event,
+      with ``whole_window`` False.
+    - None when it cannot be told: no program now, an activation without its doses (older pump firmware),
+      a dose in another unit, or a clock_set whose times cannot be read.
+    """
+    if current is None:
+        return None
+    since = _local(pump_time) - window
+    times = _times_on_todays_clock(events)
+    drug = current.drug
+    chain: list[tuple[datetime, float, float]] = []  # (time, dose before, dose after), newest first
+    reached, new_drug_at, oldest = False, None, _local(pump_time)
+    running = mean_daily_dose(current)  # the dose running at the point the walk has reached
+    for position in range(len(events) - 1, -1, -1):
+        event, time = events[position], times[position]
+        if time is None:
+            return None
+        if time <= since:
+            reached = True
+            break
+        oldest = time
+        if event.kind == "refill" and (event.detail.get("therapy_stopped") is not False or running == 0
+                                       or not _same_substance(event.detail.get("drug"), drug)):
+            # Another drug may have been filled here (a new drug stops a running program, and a stopped
+            # pump may take any drug): nothing earlier compares.
+            new_drug_at = time
+            break
+        if event.kind == "program_activated":
+            detail = event.detail
+            before, after = detail.get("previous_daily_dose"), detail.get("daily_dose")
+            if not (_is_dose(before) and _is_dose(after)):
+                return None
+            if (detail.get("previous_dose_unit") not in (None, drug.dose_unit)
+                    or detail.get("dose_unit") != drug.dose_unit):
+                return None
+            chain.append((time, float(before), float(after)))
+            running = float(before)
+    chain.reverse()
+    whole = reached or new_drug_at is not None or (bool(events) and events[0].index == 0)
+    start = new_drug_at or (since if whole else oldest)
+    if not chain:
+        return DoseBaseline(mean_daily_dose(current), drug.dose_unit, start, 0, whole)
+    first = 0.0 if new_drug_at is not None else chain[0][1]
+    if first > 0:
+        return DoseBaseline(first, drug.dose_unit, start, len(chain), whole)
+    for position, (time, _, after) in enumerate(chain):
+        if after > 0:
+            return DoseBaseline(after, drug.dose_unit, time, len(chain) - position - 1, whole)
+    return DoseBaseline(0.0, drug.dose_unit, start, len(chain), whole)
+
+
+def _is_dose(value: object) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
+def _same_substance(filled: object, drug: Drug) -> bool:
+    """A refill event's drug is the same substance (name and dose unit) as ``drug``; a concentration may differ."""
+    return (isinstance(filled, dict) and filled.get("name") == drug.name
+            and filled.get("dose_unit") == drug.dose_unit)

@@ -1,0 +1,124 @@
+"""The ``interrogate`` report: the snapshot as the documented JSON object (docs/cli.md) and as text."""
+
+from __future__ import annotations
+
+
+from programmer.clock import iso
+from programmer.planner import minutes_to_days
+from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, PumpSnapshot, describe_program
+
+INTERROGATION_FORMAT = "itb-interrogation/1"
+
+
+
+def interrogation_to_json(snapshot: PumpSnapshot) -> dict:
+    """The ``interrogate --json`` object (keys are a contract: docs/cli.md)."""
+    identity, status, active = snapshot.identity, snapshot.status, snapshot.active
+    plan = snapshot.forecast()
+    dates = None if snapshot.stopped_by else plan  # a pump that delivers nothing reaches no date
+    baseline = snapshot.dose_24h_ago()
+    return {
+        "format": INTERROGATION_FORMAT,
+        "pump": {
+            "model": identity.model,
+            "serial": identity.serial,
+            "firmware": identity.firmware,
+            "capacity_ml": identity.capacity_ml,
+            "limits": {
+                "min_rate_ml_per_day": identity.min_rate_ml_per_day,
+                "max_rate_ml_per_day": identity.max_rate_ml_per_day,
+                "max_steps_per_day": identity.max_steps_per_day,
+                "max_cycle_days": identity.max_cycle_days,
+                "event_log_size": identity.event_log_size,
+            },
+        },
+        "clock": {
+            "pump_time": iso(status.pump_time),
+            "computer_time": iso(snapshot.computer_time),
+            "drift_s": round(snapshot.drift_s, 3),
+            "drift_limit_s": CLOCK_DRIFT_LIMIT_S,
+        },
+        "battery": {"status": status.battery_status, "percent": status.battery_percent},
+        "drug": None if active.drug is None else active.drug.model_dump(mode="json"),
+        "therapy": active.therapy,
+        "program": {
+            "checksum": active.checksum,
+            "status_checksum": status.program_checksum,
+            "daily_dose": None if plan is None else plan.mean_daily_dose,
+            "dose_unit": None if active.drug is None else active.drug.dose_unit,
+            "rate_ml_per_day": None if plan is None else plan.ml_per_day,
+            "cycle_phase_min": status.cycle_phase_min,
+        },
+        "delivering": snapshot.not_delivering_reason is None,
+        "not_delivering_reason": snapshot.not_delivering_reason,
+        "dose_24h_ago": None if baseline is None else {
+            "daily_dose": baseline.daily_dose,
+            "dose_unit": baseline.dose_unit,
+            "since": iso(baseline.since),
+            "programs_activated": baseline.activations,
+            "whole_window": baseline.whole_window,
+        },
+        "reservoir": {
+            "volume_ml": status.volume_ml,
+            "capacity_ml": status.capacity_ml,
+            "low_alarm_ml": status.low_alarm_ml,
+            "low_alarm_at": None if dates is None else iso(dates.low_alarm_at),
+            "empty_at": None if dates is None else iso(dates.empty_at),
+            "days_to_low_alarm": None if dates is None else minutes_to_days(dates.minutes_to_low_alarm),
+            "days_to_empty": None if dates is None else minutes_to_days(dates.minutes_to_empty),
+        },
+        "alarms": [{"code": a.code, "severity": a.severity, "since": iso(a.since)} for a in status.alarms],
+        "bolus": None if status.bolus is None else {
+            "bolus_id": status.bolus.bolus_id,
+            "dose": status.bolus.dose,
+            "delivered": status.bolus.delivered,
+            "remaining_s": status.bolus.remaining_s,
+        },
+    }
+
+
+def interrogation_to_text(snapshot: PumpSnapshot) -> str:
+    """A readable summary for a technician at the bedside."""
+    identity, status, active = snapshot.identity, snapshot.status, snapshot.active
+    plan = snapshot.forecast()
+    clock_note = (f"; more than {CLOCK_DRIFT_LIMIT_S // 60} min off: set the pump clock" if snapshot.clock_drifts
+                  else "")
+    lines = [
+        f"Pump          {identity.model} serial {identity.serial}, firmware {identity.firmware}, "
+        f"{identity.capacity_ml:g} mL reservoir",
+        f"Clock         {iso(status.pump_time)} (pump), {round(snapshot.drift_s):+d} s from this computer{clock_note}",
+        f"Battery       {status.battery_status} ({status.battery_percent:g} %)",
+        f"Program       {describe_program(active)}",
+    ]
+    programmed = ("" if plan is None else
+                  f"{plan.mean_daily_dose:.4g} {plan.program.drug.dose_unit}/day, {plan.ml_per_day:.4g} mL/day")
+    if snapshot.stopped_by:
+        lines.append(f"Delivery      NOT DELIVERING: {snapshot.not_delivering_reason}. The program"
+                     f"{f' ({programmed})' if programmed else ''} will not run until that is resolved")
+    elif plan is not None and plan.ml_per_day > 0:
+        lines.append(f"Delivery      {programmed}")
+    baseline = snapshot.dose_24h_ago()
+    if baseline is not None and baseline.activations:
+        lines.append(f"24 h ago      {baseline.daily_dose:.4g} {baseline.dose_unit}/day at {iso(baseline.since)} "
+                     f"(pump clock{'' if baseline.whole_window else ', as far back as the event log goes'}); "
+                     f"{baseline.activations} program(s) activated since")
+    lines.append(f"Reservoir     {status.volume_ml:.4g} of {status.capacity_ml:g} mL, low alarm at "
+                 f"{status.low_alarm_ml:g} mL")
+    if plan is not None and snapshot.stopped_by:
+        lines.append("Low alarm     none while the pump is not delivering")
+        lines.append("Empty         none while the pump is not delivering")
+    elif plan is not None:
+        lines.append(f"Low alarm     {iso(plan.low_alarm_at) or 'never at this program'} (pump clock)")
+        lines.append(f"Empty         {iso(plan.empty_at) or 'never at this program'} (pump clock)")
+    if status.alarms:
+        for alarm in status.alarms:
+            lines.append(f"Alarm         {alarm.code} ({alarm.severity}) since {iso(alarm.since)}")
+    else:
+        lines.append("Alarms        none")
+    if status.bolus is not None:
+        bolus = status.bolus
+        lines.append(f"Bolus         {bolus.bolus_id}: {bolus.delivered:g} of {bolus.dose:g} delivered, "
+                     f"{bolus.remaining_s:.0f} s left")
+    lines.append(f"Limits        flow {identity.min_rate_ml_per_day:g}-{identity.max_rate_ml_per_day:g} mL/day, "
+                 f"{identity.max_steps_per_day} steps a day, cycles up to {identity.max_cycle_days} days")
+    return "\n".join(lines)

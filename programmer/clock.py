@@ -1,0 +1,24 @@
+"""Time as the programmer reads and writes it: this computer's clock, and times as ISO 8601 text.
+
+The pump keeps naive local time, so this computer's clock is read the same way, and every time the
+programmer writes out (reports, JSON, the audit log) goes through ``iso``, rounded the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+
+def computer_now() -> datetime:
+    """This computer's local wall-clock time without an offset, the form the pump keeps its clock in."""
+    return datetime.now()
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A time as ISO 8601, rounded to the nearest second (None stays None: "never").
+
+    Rounded, not truncated: an alarm due at 06:14:59.9 is shown as 06:15:00.
+    """
+    if moment is None:
+        return None
+    return (moment + timedelta(microseconds=500_000)).isoformat(timespec="seconds")

@@ -1,0 +1,160 @@
+"""The commit of a reviewed write or refill, two-phase and audited, and the outcome as read back.
+
+Only a review whose decision is to proceed is sent. The attempt is on disk before anything is sent, and the
+outcome after (``programmer.audit_record``); a refused attempt is one outcome record. The pump's status is
+read again just before writing, so a review left open while the pump changed is refused. What the session
+reports is what the pump was read back to run, whatever the driver said.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from programmer.audit import AuditLog
+from programmer.audit_record import Attempt
+from programmer.outcome import Outcome
+from programmer.port import ActiveProgram, LinkError, PumpDriver, PumpRefused, RefillOutcome, WriteOutcome
+from programmer.program import Flex, Program
+from programmer.review import Decision, RefillReview, Review, WriteReview, clean_clinician, stopping_alarms
+from programmer.snapshot import STOPPING_ALARMS, PumpSnapshot, describe_program
+
+VOLUME_READBACK_TOLERANCE_ML = 0.001
+"""The pump's reservoir right after a refill must equal the volume added, to the pump's precision."""
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    review: Review
+    outcome: Outcome
+    message: str
+    active: ActiveProgram | None
+    """The pump's program as last known: read back after the commit, or the snapshot's when nothing was sent."""
+    refill: RefillOutcome | None = None
+    audit_error: str | None = None
+    """Set when the outcome could not be added to the audit log (the pump outcome above still holds)."""
+
+
+
+
+def commit_write(driver: PumpDriver, review: WriteReview, clinician: str, audit: AuditLog) -> SessionResult:
+    """Write the reviewed program (only if the decision is to proceed) and report what the pump now runs."""
+    clinician = clean_clinician(clinician)
+    attempt = Attempt(audit, review, clinician)
+    previous = review.snapshot.active
+    if review.decision is not Decision.PROCEED:
+        return _refused(attempt)
+    attempt.begin()
+    try:
+        stale = _review_gone_stale(driver, review)
+        if stale:
+            return _finish(attempt, Outcome.REFUSED, f"{stale}: nothing was written; interrogate the pump and review "
+                                  "the change again", previous)
+        written = driver.write_program(review.program)
+    except PumpRefused as exc:
+        return _finish(attempt, Outcome.PUMP_REFUSED, f"{exc}: nothing was written; the pump still runs the previous "
+                              f"program {describe_program(previous)}", previous)
+    except LinkError as exc:
+        # The port's contract: write_program raises for link faults only before staging began.
+        return _finish(attempt, Outcome.UNCHANGED, f"the link failed before the program was sent ({exc}): the pump "
+                              f"still runs the previous program {describe_program(previous)}", previous)
+    outcome, message, active = _judge_write(written, review.program)
+    if outcome is Outcome.VERIFIED:
+        message += _not_delivering_note(review.snapshot)
+    return _finish(attempt, outcome, message, active)
+
+
+def _not_delivering_note(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) -> str:
+    """What a verified change still does not do: run, while a critical alarm stops delivery."""
+    stopped_by = stopping_alarms(snapshot, refill_added_ml)
+    if not stopped_by:
+        return ""
+    return (f"; but the pump is NOT DELIVERING (critical alarm {', '.join(stopped_by)}: "
+            f"{'; '.join(STOPPING_ALARMS[code] for code in stopped_by)}): it will not run until that is resolved")
+
+
+def _review_gone_stale(driver: PumpDriver, review: WriteReview) -> str | None:
+    """Why the review no longer describes the pump (None when it still does), read just before writing.
+
+    A review can stay open on a screen for a long time. If another programmer changed the pump meanwhile,
+    the checks compared the change with a program that no longer runs; and the pump starts a new cycle's
+    day 1 on the day it activates it, so a multi-day schedule reviewed yesterday would run a day late.
+    """
+    status = driver.read_status()
+    then = review.snapshot.status
+    if status.program_checksum != then.program_checksum:
+        return (f"the pump's program changed since the review (it was {then.program_checksum}, it is now "
+                f"{status.program_checksum})")
+    program = review.program
+    if (program is not None and isinstance(program.therapy, Flex) and program.therapy.cycle_days > 1
+            and status.pump_time.date() != then.pump_time.date()):
+        return (f"the pump's day changed since the review ({then.pump_time.date()} -> {status.pump_time.date()}): "
+                f"day 1 of the {program.therapy.cycle_days}-day cycle starts on the day it is activated")
+    return None
+
+
+def _judge_write(outcome: WriteOutcome, asked: Program) -> tuple[Outcome, str, ActiveProgram | None]:
+    """Map the driver's outcome to ours, trusting only what was read back (a VERIFIED whose read-back is not
+    the asked program is a mismatch, whatever the driver says)."""
+    active = outcome.active
+    if active is None or outcome.status is Outcome.UNCERTAIN:
+        return Outcome.UNCERTAIN, f"could not confirm which program the pump runs ({outcome.message}): interrogate it", None
+    if outcome.status is Outcome.UNCHANGED:
+        return Outcome.UNCHANGED, (f"the write failed ({outcome.message}): the pump still runs the previous program "
+                                   f"{describe_program(active)}"), active
+    if outcome.status is Outcome.VERIFIED and active.checksum == asked.checksum():
+        return Outcome.VERIFIED, f"written and verified: the pump now runs {describe_program(active)}", active
+    return Outcome.MISMATCH, (f"the pump reports {describe_program(active)}, not the requested {asked.checksum()} "
+                              f"({outcome.message}): interrogate it and check the therapy"), active
+
+
+def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audit: AuditLog) -> SessionResult:
+    """Record the refill on the pump (only if the decision is to proceed), then read it back and compare."""
+    clinician = clean_clinician(clinician)
+    attempt = Attempt(audit, review, clinician)
+    request, previous = review.request, review.snapshot.active
+    if review.decision is not Decision.PROCEED:
+        return _refused(attempt)
+    attempt.begin()
+    try:
+        done = driver.refill(attempt.attempt_id, request.withdrawn_ml, request.added_ml, review.new_drug)
+    except PumpRefused as exc:
+        return _finish(attempt, Outcome.PUMP_REFUSED, f"{exc}: the refill was not recorded; the pump still runs "
+                              f"{describe_program(previous)}", previous)
+    except LinkError as exc:
+        running = (f"; its program is unchanged either way: {describe_program(previous)}" if review.new_drug is None
+                   else "; which program it runs depends on that")
+        return _finish(attempt, Outcome.UNCERTAIN, f"the link failed during the refill ({exc}): could not confirm "
+                              f"whether the pump recorded it, interrogate it before refilling again{running}", None)
+    try:
+        active = driver.read_program()
+        status = driver.read_status()
+    except (LinkError, PumpRefused) as exc:
+        return _finish(attempt, Outcome.UNCERTAIN, f"the pump acknowledged the refill ({done.volume_ml:g} mL) but "
+                              f"could not be read back ({exc}): interrogate it", None, done)
+    assert review.program is not None, "no program after the refill is PUMP_HAS_NO_DRUG, refused above"
+    expected = review.program.checksum()
+    if (active.checksum == expected == status.program_checksum
+            and abs(done.volume_ml - request.added_ml) <= VOLUME_READBACK_TOLERANCE_ML):
+        return _finish(attempt, Outcome.VERIFIED, f"refilled and verified: reservoir {done.volume_ml:.4g} mL (the pump "
+                              f"had calculated {done.calculated_ml:.4g} mL, {request.withdrawn_ml:g} mL withdrawn); "
+                              f"the pump runs {describe_program(active)}"
+                              f"{_not_delivering_note(review.snapshot, request.added_ml)}", active, done)
+    return _finish(attempt, Outcome.MISMATCH, f"after the refill the pump reports reservoir {done.volume_ml:.4g} mL "
+                          f"(asked {request.added_ml:g} mL) and program {describe_program(active)} (expected "
+                          f"{expected}): interrogate it and check the therapy", active, done)
+
+
+def _refused(attempt: Attempt) -> SessionResult:
+    """The outcome of a review that may not be sent: nothing was, and the record says why."""
+    review = attempt.review
+    if review.decision is Decision.REFUSE:
+        return _finish(attempt, Outcome.REFUSED, f"refused by {len(review.report.errors)} error(s): nothing was "
+                       "sent to the pump", review.snapshot.active)
+    return _finish(attempt, Outcome.NEEDS_OVERRIDE, f"{len(review.report.warnings)} warning(s) need an override "
+                   "with a reason: nothing was sent to the pump", review.snapshot.active)
+
+
+def _finish(attempt: Attempt, outcome: Outcome, message: str, active: ActiveProgram | None,
+            refill: RefillOutcome | None = None) -> SessionResult:
+    audit_error = attempt.finish(outcome, message, active, refill)
+    return SessionResult(attempt.review, outcome, message, active, refill, audit_error)
