@@ -1,6 +1,6 @@
 """The serial pump driver: the programmer's PumpDriver port over the wire protocol (docs/protocol.md).
 
-Opened from any pyserial URL or device path. Each method is one or a few request/response exchanges
+Opened from a pyserial URL or a serial device path. Each method is one or a few request/response exchanges
 through ``drivers.transaction.Link`` (seq numbers, timeouts, retries, reconnect). Statuses map the same
 way everywhere: OK is the result; an answer saying no becomes ``PumpRefused`` with the status name,
 message and field; a link that fails after every retry becomes ``LinkError`` naming the step.
@@ -29,7 +29,7 @@ from protocol.codes import (
 from protocol.frame import MAX_WIRE_FRAME
 from drivers.trace import TraceSink, WireTrace, code_name
 from drivers.transaction import Link
-from drivers.transport import Transport, check_url
+from drivers.transport import Transport
 from programmer.errors import InputError
 from programmer.outcome import Outcome
 from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, LinkError, ProgressCallback, PumpDriver, PumpEvent, PumpIdentity, PumpRefused, PumpStatus, RefillOutcome, WriteOutcome)
@@ -71,8 +71,9 @@ WRITE_STEPS = (
 def open_serial_driver(url: str, **options: Any) -> "SerialDriver":
     """Entry-point factory (group ``itb_programmer.drivers``): open ``url`` and say HELLO.
 
-    Raises LookupError for a URL this driver cannot handle (empty, or a scheme pyserial does not know),
-    LinkError when the pump cannot be reached or speaks another protocol version.
+    ``open_driver`` hands it the forms it is registered for in pyproject.toml (a serial device path and
+    the pyserial URL schemes listed there). Raises LinkError when the pump cannot be reached or speaks
+    another protocol version.
     """
     return SerialDriver(url, **options)
 
@@ -101,7 +102,6 @@ class SerialDriver(PumpDriver):
         turnaround_s: float = RESPONSE_TURNAROUND_S,
         backoff_s: float = BACKOFF_INITIAL_S,
     ) -> None:
-        check_url(url)
         if isinstance(baudrate, bool) or not isinstance(baudrate, int) or baudrate <= 0:
             raise ValueError(f"baudrate must be a positive integer, got {baudrate!r}")
         self.url = url

@@ -1,8 +1,10 @@
 """The driver port: what the rest of the programmer asks of a pump, whatever the link.
 
 ``programmer`` never imports a concrete driver. Drivers register a factory under the entry-point group
-``itb_programmer.drivers`` (see pyproject.toml) and ``open_driver(url)`` picks the first that accepts
-the URL. Results are plain dataclasses so the CLI, the GUI and the tests read them the same way.
+``itb_programmer.drivers`` (see pyproject.toml), one entry point per URL scheme it opens, and
+``open_driver(url)`` picks the one named by the URL's scheme: explicit, so a mistyped port is an error
+that says what is installed, never handed to whichever driver happens to accept anything. Results are
+plain dataclasses so the CLI, the GUI and the tests read them the same way.
 
 The central safety idea (from LoopKit's uncertain delivery and AndroidAPS' success-vs-enacted): a write
 has four outcomes, and only ``VERIFIED`` means the pump runs the new program as read back from it.
@@ -10,10 +12,11 @@ has four outcomes, and only ``VERIFIED`` means the pump runs the new program as 
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoints, entry_points
 from typing import Callable
 
 from programmer.outcome import Outcome
@@ -23,6 +26,25 @@ ProgressCallback = Callable[[str, float], None]
 """Called as ``progress(step_name, fraction_done)`` with fraction_done in [0, 1]; must not block."""
 
 DRIVER_ENTRY_POINT_GROUP = "itb_programmer.drivers"
+"""Each entry point's name is the URL scheme its factory opens, in lower case (``socket`` for
+``socket://HOST:PORT``), except ``SERIAL_DEVICE``."""
+
+SERIAL_DEVICE = "serial_device"
+"""The entry-point name of the driver for a serial device path, a port given without a scheme (``/dev/ttyUSB0``,
+``COM3``). A URL scheme never contains ``_`` (RFC 3986), so no URL can select it by name."""
+
+SERIAL_DEVICE_PATH = re.compile(r"""
+      /dev/(tty|cu)[^/\s]+      # /dev/ttyUSB0, /dev/ttyACM0, /dev/ttyS0; macOS /dev/cu.*, /dev/tty.*; BSD /dev/cuaU0
+    | /dev/pts/[0-9]+           # a pseudo-terminal, such as the emulator's --pty
+    | /dev/serial/\S+           # udev's stable names: /dev/serial/by-id/..., /dev/serial/by-path/...
+    | /dev/rfcomm[0-9]+         # a Bluetooth serial port
+    | (\\\\\.\\)?(?i:COM)[0-9]+   # Windows: COM3, or \\.\COM12 as Windows spells the ports above COM9
+    """, re.VERBOSE)
+"""What a serial device path looks like: the names pyserial lists on Linux, macOS, FreeBSD and Windows, each
+platform's form accepted on every platform (one that does not exist here fails to open). Any other string
+without a scheme, such as a relative ``dev/ttyUSB0`` or a file, is refused before anything is opened."""
+
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 class LinkError(Exception):
@@ -190,18 +212,46 @@ class PumpDriver(ABC):
         self.close()
 
 
-def open_driver(url: str, **options: object) -> PumpDriver:
-    """Open a driver for ``url`` with the first registered factory (entry points) that accepts it.
+def url_scheme(url: str) -> str | None:
+    """The scheme of a URL in lower case (``socket`` for ``SOCKET://h:p``); None when ``url`` has none."""
+    match = _URL_SCHEME.match(url)
+    return match.group(1).lower() if match else None
 
-    A factory raises ``LookupError`` for a URL it does not handle; ``options`` (timeouts, a trace
-    callback, ...) are passed through.
+
+def open_driver(url: str, **options: object) -> PumpDriver:
+    """Open ``url`` with the driver installed for its form; ``options`` (timeouts, a trace callback, ...)
+    are passed to its factory.
+
+    A URL goes to the entry point named by its scheme, a serial device path (``SERIAL_DEVICE_PATH``) to
+    ``SERIAL_DEVICE``. Anything else, a scheme no driver is installed for, or a scheme two drivers claim,
+    is a LinkError naming the URL and the forms installed, raised before anything is opened.
     """
-    factories = sorted(entry_points(group=DRIVER_ENTRY_POINT_GROUP), key=lambda ep: ep.name)
-    if not factories:
-        raise LinkError("no pump driver is installed (entry-point group itb_programmer.drivers is empty)")
-    for entry in factories:
-        try:
-            return entry.load()(url, **options)
-        except LookupError:
-            continue
-    raise LinkError(f"no installed driver can open {url!r}")
+    installed = entry_points(group=DRIVER_ENTRY_POINT_GROUP)
+    if not installed:
+        raise LinkError(f"no pump driver is installed (entry-point group {DRIVER_ENTRY_POINT_GROUP} is empty)")
+    scheme = url_scheme(url)
+    if scheme is not None:
+        name, form = scheme, f"{scheme}:// URLs"
+    elif SERIAL_DEVICE_PATH.fullmatch(url):
+        name, form = SERIAL_DEVICE, "serial device paths"
+    else:
+        problem = ("no port given" if not url.strip() else
+                   "it is neither a URL (SCHEME://...) nor a serial device path")
+        raise LinkError(f"cannot open {url!r}: {problem}; {_installed_forms(installed)}")
+    chosen = [entry for entry in installed if entry.name == name]
+    if not chosen:
+        raise LinkError(f"cannot open {url!r}: no pump driver is installed for {form}; {_installed_forms(installed)}")
+    if len(chosen) > 1:
+        claims = ", ".join(sorted(entry.value for entry in chosen))
+        raise LinkError(f"cannot open {url!r}: {len(chosen)} installed drivers claim {form} ({claims}); "
+                        "uninstall all but one")
+    return chosen[0].load()(url, **options)
+
+
+def _installed_forms(installed: EntryPoints) -> str:
+    """What the installed drivers open, for an error message: their URL schemes, then device paths."""
+    names = sorted({entry.name for entry in installed})
+    forms = ", ".join(f"{name}://" for name in names if name != SERIAL_DEVICE) or "no URL"
+    if SERIAL_DEVICE in names:
+        forms += " and serial device paths (/dev/tty*, /dev/cu.*, /dev/pts/N, /dev/serial/..., /dev/rfcomm*, COMn)"
+    return f"the installed drivers open {forms}"

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 import pytest
 from emulator_fixtures import emulator, emulator_link, start_emulator  # noqa: F401 - fixtures
 
-from drivers.serial_driver import SerialDriver, open_serial_driver
 from programmer.outcome import Outcome
 from programmer.port import LinkError, PumpRefused, open_driver
 from programmer.program import NO_PROGRAM_CHECKSUM, Drug, program_from_data
@@ -36,10 +35,6 @@ def pump(emulator):
 
 def fill(pump, refill_id: str = "r-1", added_ml: float = 18.0) -> None:
     pump.refill(refill_id, 0.0, added_ml, Drug.model_validate(BACLOFEN))
-
-
-def test_open_driver_finds_the_serial_driver_through_the_entry_point(pump):
-    assert isinstance(pump, SerialDriver)
 
 
 def test_identify_reports_the_model_and_its_limits(pump):
@@ -165,14 +160,6 @@ def test_a_bad_argument_names_its_field(pump):
         pump.acknowledge_alarm("no_such_alarm")
     assert refused.value.status == "BAD_ARGUMENT" and refused.value.field_name == "code"
     assert "acknowledge alarm" in str(refused.value)
-
-
-def test_the_factory_and_open_driver_reject_what_they_cannot_open(emulator):
-    for url in ("", "ble://pump-42"):
-        with pytest.raises(LookupError):
-            open_serial_driver(url)
-        with pytest.raises(LinkError, match="no installed driver can open"):
-            open_driver(url)
 
 
 def test_the_wire_trace_goes_to_a_file(emulator, tmp_path):
