@@ -155,7 +155,12 @@ class RefillOutcome:
 
 
 class PumpDriver(ABC):
-    """One open link to one pump. Calls block; the GUI runs them in a worker thread."""
+    """One open link to one pump. Calls block; the GUI runs them in a worker thread.
+
+    What a method says below, and the pump's rules of docs/protocol.md section 8 it passes on, hold for every
+    driver: tests/test_driver_contract.py checks them over the serial driver and over the test doubles. A
+    refusal is ``PumpRefused`` with the protocol's status name and the field, and nothing changed on the pump.
+    """
 
     events_per_read: int
     """The most events one exchange with the pump returns (the wire protocol's page, set by the driver): the
@@ -168,39 +173,72 @@ class PumpDriver(ABC):
     def read_status(self) -> PumpStatus: ...
 
     @abstractmethod
-    def read_program(self) -> ActiveProgram: ...
+    def read_program(self) -> ActiveProgram:
+        """The active program as the pump holds it; on a pump without a drug, therapy stopped and
+        ``NO_PROGRAM_CHECKSUM``."""
 
     @abstractmethod
     def write_program(self, program: Program, progress: ProgressCallback | None = None) -> WriteOutcome:
         """Stage, check the staged checksum, commit, read back, compare. Never raises for link faults
-        after staging began: the outcome says what the pump runs."""
+        after staging began: the outcome says what the pump runs. A program for a drug other than the
+        pump's is refused (REFUSED, ``program.drug``: that is a refill), one beyond the pump's limits
+        OUT_OF_RANGE naming the field; writing the active program again is verified and activates nothing."""
 
-    @abstractmethod
     def read_events(self, progress: ProgressCallback | None = None) -> list[PumpEvent]:
-        """The whole retained event log, oldest first."""
+        """The whole retained event log, oldest first, read a page of ``events_per_read`` at a time through
+        ``read_event_page`` (docs/protocol.md section 11), so every driver pages it the same way.
+
+        It starts at the oldest event the pump can still hold (``total - event_log_size``) and reads on
+        until the ``total`` of the latest page, so events logged meanwhile are picked up.
+        ``progress("read events", fraction)`` follows the pages; an exception raised by it stops the read
+        there (reading is always safe to cancel).
+        """
+        log_size = self.identify().event_log_size
+        total, _ = self.read_event_page(0, 0)
+        first = start = max(0, total - log_size)
+        events: list[PumpEvent] = []
+        while start < total:
+            total, page = self.read_event_page(start, self.events_per_read)
+            events += page
+            start += self.events_per_read
+            if progress is not None:
+                progress("read events", min(1.0, (start - first) / max(1, total - first)))
+        if progress is not None and start == first:
+            progress("read events", 1.0)  # an empty log: no page reported it
+        return events
 
     @abstractmethod
     def read_event_page(self, start: int, count: int) -> tuple[int, list[PumpEvent]]:
         """The pump's event ``total`` and its retained events with ``start <= index < start + count``,
         oldest first; ``count`` 0 asks only for the total. For reading just the newest part of a long
-        log on a slow link (a span too large for one answer is read in pieces by the driver)."""
+        log on a slow link (a span too large for one answer is read in pieces by the driver). A
+        negative ``start``, or a ``count`` outside 0..``events_per_read``, is refused (``PumpRefused``
+        OUT_OF_RANGE naming ``start`` or ``count``)."""
 
     @abstractmethod
     def set_clock(self, time: datetime) -> datetime:
-        """Set the pump clock and return the pump time read back afterwards."""
+        """Set the pump clock and return the pump time read back afterwards. The clock is set to
+        ``programmer.clock.pump_clock_reading(time)`` (local time, to the second) and logs ``clock_set``."""
 
     @abstractmethod
     def bolus(self, bolus_id: str, dose: float, duration_min: float) -> BolusOutcome:
-        """Deliver a bolus once: a retry with the same id never delivers twice."""
+        """Deliver a bolus once: a retry with the same id never delivers twice (it answers the first
+        bolus, ``repeated``); the id with another dose or duration is refused (BAD_ARGUMENT)."""
 
     @abstractmethod
-    def cancel_bolus(self, bolus_id: str) -> BolusOutcome: ...
+    def cancel_bolus(self, bolus_id: str) -> BolusOutcome:
+        """Stop a bolus; one already ended answers how it ended, so a resend is harmless."""
 
     @abstractmethod
-    def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None) -> RefillOutcome: ...
+    def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None) -> RefillOutcome:
+        """Record a refill once per ``refill_id``: a repeat with the same values answers the first refill,
+        ``repeated``, and does nothing; other values are refused (BAD_ARGUMENT). ``drug`` None keeps the
+        drug, a new concentration keeps the doses, another drug stops the therapy."""
 
     @abstractmethod
-    def acknowledge_alarm(self, code: str) -> tuple[Alarm, ...]: ...
+    def acknowledge_alarm(self, code: str) -> tuple[Alarm, ...]:
+        """Silence an active alarm (logged once) and return the active alarms, that one still listed while
+        its cause remains; an alarm not active answers the list as it is."""
 
     @abstractmethod
     def close(self) -> None: ...
