@@ -1,6 +1,6 @@
 """The serial pump driver: the programmer's PumpDriver port over the wire protocol (docs/protocol.md).
 
-Opened from any pyserial URL or device path. Each method is one or a few request/response exchanges
+Opened from a pyserial URL or a serial device path. Each method is one or a few request/response exchanges
 through ``drivers.transaction.Link`` (seq numbers, timeouts, retries, reconnect). Statuses map the same
 way everywhere: OK is the result; an answer saying no becomes ``PumpRefused`` with the status name,
 message and field; a link that fails after every retry becomes ``LinkError`` naming the step.
@@ -29,7 +29,8 @@ from protocol.codes import (
 from protocol.frame import MAX_WIRE_FRAME
 from drivers.trace import TraceSink, WireTrace, code_name
 from drivers.transaction import Link
-from drivers.transport import Transport, check_url
+from drivers.transport import Transport
+from programmer.clock import pump_clock_reading
 from programmer.errors import InputError
 from programmer.outcome import Outcome
 from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, LinkError, ProgressCallback, PumpDriver, PumpEvent, PumpIdentity, PumpRefused, PumpStatus, RefillOutcome, WriteOutcome)
@@ -71,8 +72,9 @@ WRITE_STEPS = (
 def open_serial_driver(url: str, **options: Any) -> "SerialDriver":
     """Entry-point factory (group ``itb_programmer.drivers``): open ``url`` and say HELLO.
 
-    Raises LookupError for a URL this driver cannot handle (empty, or a scheme pyserial does not know),
-    LinkError when the pump cannot be reached or speaks another protocol version.
+    ``open_driver`` hands it the forms it is registered for in pyproject.toml (a serial device path and
+    the pyserial URL schemes listed there). Raises LinkError when the pump cannot be reached or speaks
+    another protocol version.
     """
     return SerialDriver(url, **options)
 
@@ -101,7 +103,6 @@ class SerialDriver(PumpDriver):
         turnaround_s: float = RESPONSE_TURNAROUND_S,
         backoff_s: float = BACKOFF_INITIAL_S,
     ) -> None:
-        check_url(url)
         if isinstance(baudrate, bool) or not isinstance(baudrate, int) or baudrate <= 0:
             raise ValueError(f"baudrate must be a positive integer, got {baudrate!r}")
         self.url = url
@@ -173,26 +174,6 @@ class SerialDriver(PumpDriver):
                 f"{program.checksum()}; the read cannot be trusted"
             )
         return ActiveProgram(drug=program.drug, therapy=therapy, checksum=checksum, program=program)
-
-    def read_events(self, progress: ProgressCallback | None = None) -> list[PumpEvent]:
-        """The retained event log, oldest first, paged 16 at a time (docs/protocol.md section 11).
-
-        ``progress("read events", fraction)`` follows the pages; an exception raised by it stops the
-        read there (reading is always safe to cancel).
-        """
-        log_size = self.identify().event_log_size
-        total, _ = self.read_event_page(0, 0)
-        first = start = max(0, total - log_size)
-        events: list[PumpEvent] = []
-        while start < total:
-            total, page = self.read_event_page(start, MAX_EVENTS_PER_READ)
-            events += page
-            start += MAX_EVENTS_PER_READ
-            if progress is not None:
-                progress("read events", min(1.0, (start - first) / max(1, total - first)))
-        if progress is not None and start == first:
-            progress("read events", 1.0)  # an empty log: no page reported it
-        return events
 
     def read_event_page(self, start: int, count: int) -> tuple[int, list[PumpEvent]]:
         """One READ_EVENTS exchange; an answer the pump says would not fit in a frame is asked for in halves."""
@@ -276,9 +257,7 @@ class SerialDriver(PumpDriver):
     def set_clock(self, time: datetime) -> datetime:
         """Set the pump clock to ``time`` (to the second; an aware time is first converted to this
         computer's local time, the pump has no time zone) and return the clock read back afterwards."""
-        if time.tzinfo is not None:
-            time = time.astimezone().replace(tzinfo=None)
-        self._call("set clock", Command.SET_CLOCK, {"time": time.isoformat(timespec="seconds")})
+        self._call("set clock", Command.SET_CLOCK, {"time": pump_clock_reading(time).isoformat()})
         return self.read_status().pump_time
 
     def bolus(self, bolus_id: str, dose: float, duration_min: float) -> BolusOutcome:

@@ -2,9 +2,10 @@
 
 ``serial.serial_for_url`` handles a device path (``/dev/ttyUSB0``, ``COM3``, a pty path) and URLs
 (``socket://host:port``, ``loop://``, ``rfc2217://``, ``spy://``), so the driver never cares which it
-got. A transport only moves bytes: it never assumes one read is one frame (USB-serial adapters hand
-bytes over in batches of ~16 ms, a TCP link in whatever segments it likes); framing and timeouts belong
-to the transaction layer above it.
+got (which forms reach it is ``programmer.port.open_driver``'s choice, by scheme). A transport only
+moves bytes: it never assumes one read is one frame (USB-serial adapters hand bytes over in batches of
+~16 ms, a TCP link in whatever segments it likes); framing and timeouts belong to the transaction layer
+above it.
 
 ``socket://`` is opened with pyserial's own socket port minus one thing, the 0.3 s pause its ``close``
 takes (see ``_SocketPort``): every CLI command and every reconnect would pay it for nothing.
@@ -12,42 +13,15 @@ takes (see ``_SocketPort``): every CLI command and every reconnect would pay it 
 
 from __future__ import annotations
 
-import importlib.util
-import re
 import socket
 
 import serial
 from serial.urlhandler import protocol_socket
 
+from programmer.port import url_scheme
+
 POLL_S = 0.02
 """Longest a single read blocks. Short, so the layer above checks its own deadline often."""
-
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)://")
-
-
-def _scheme(url: str) -> str | None:
-    """The lower-case scheme of a URL (``socket`` for ``SOCKET://h:p``), None for a device path."""
-    match = _SCHEME.match(url)
-    return match.group(1).lower() if match else None
-
-
-def check_url(url: str) -> None:
-    """Raise LookupError unless pyserial can open ``url``: a device path or a URL of a known scheme.
-
-    Lets the driver registry move on to another driver (a Bluetooth one, say) for URLs this one
-    cannot handle, before anything is opened.
-    """
-    if not isinstance(url, str) or not url.strip():
-        raise LookupError("no port given: expected a device path or a pyserial URL such as socket://host:port")
-    if "://" not in url:
-        return  # a device path: /dev/ttyUSB0, COM3, /dev/pts/4
-    scheme = _scheme(url)
-    if scheme is None:
-        raise LookupError(f"{url!r} is not a device path or a URL pyserial understands")
-    for package in serial.protocol_handler_packages:
-        if importlib.util.find_spec(f"{package}.protocol_{scheme}") is not None:
-            return
-    raise LookupError(f"pyserial has no handler for {scheme}:// (in {url!r})")
 
 
 class _SocketPort(protocol_socket.Serial):
@@ -83,7 +57,7 @@ class _SocketPort(protocol_socket.Serial):
 
 def open_port(url: str, **settings: object) -> serial.SerialBase:
     """Open ``url`` as ``serial.serial_for_url(url, **settings)`` does; ``socket://`` as a ``_SocketPort``."""
-    if _scheme(url) == "socket":
+    if url_scheme(url) == "socket":
         return _SocketPort(url, **settings)
     return serial.serial_for_url(url, **settings)
 

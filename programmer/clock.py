@@ -14,6 +14,14 @@ def computer_now() -> datetime:
     return datetime.now()
 
 
+def pump_clock_reading(moment: datetime) -> datetime:
+    """What a pump's clock reads once set to ``moment``: local wall time without an offset, to the second
+    (docs/protocol.md, SET_CLOCK). A time with a zone is first converted to this computer's local time."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone().replace(tzinfo=None)
+    return moment.replace(microsecond=0)
+
+
 def iso(moment: datetime | None) -> str | None:
     """A time as ISO 8601, rounded to the nearest second (None stays None: "never").
 

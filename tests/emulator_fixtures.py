@@ -2,8 +2,9 @@
 
 - ``EmulatorProcess`` / the ``emulator`` fixtures start ``pump-emulator`` on TCP or on a pty with a
   temp state file, read its first line ("listening on ...") with a bounded wait and stop it in
-  teardown. The ``emulator_link`` fixture is parametrised over ``tcp`` and ``pty``, so one contract
-  suite runs over both links (python-can's back2back idea).
+  teardown. The ``emulator_link`` fixture is parametrised over ``tcp`` and ``pty``, so a test runs over
+  both links (python-can's back2back idea); the driver contract adds the test doubles to those
+  (tests/test_driver_contract.py).
 - ``ScriptedPeer`` is a pump stand-in on a loopback TCP port that answers from a Python function,
   for byte-level tests of the transaction engine and of outcomes the real emulator cannot produce.
 - ``FrameProxy`` sits between a driver and a TCP emulator and can drop, alter or cut frames one by
