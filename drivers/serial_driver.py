@@ -30,9 +30,10 @@ from protocol.frame import MAX_WIRE_FRAME
 from drivers.trace import TraceSink, WireTrace, code_name
 from drivers.transaction import Link
 from drivers.transport import Transport, check_url
-from programmer.errors import InputError
+from programmer.errors import InputError, LinkError, PumpRefused
 from programmer.outcome import Outcome
-from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, LinkError, ProgressCallback, PumpDriver, PumpEvent, PumpIdentity, PumpRefused, PumpStatus, RefillOutcome, WriteOutcome)
+from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, ProgressCallback, PumpDriver, PumpEvent,
+                             PumpIdentity, PumpStatus, RefillOutcome, WriteOutcome)
 from programmer.program import FORMAT, Drug, Program, program_from_data
 
 DEFAULT_BAUDRATE = 9600
@@ -166,11 +167,12 @@ class SerialDriver(PumpDriver):
         try:
             program = program_from_data({"format": FORMAT, "drug": drug_data.data, "therapy": therapy})
         except InputError as exc:
-            raise LinkError(f"read program: the pump's program is not a valid document ({exc})") from None
+            raise LinkError(f"read program: the pump's program is not a valid document ({exc})", step="read program",
+                            field=exc.field) from None
         if program.checksum() != checksum:
             raise LinkError(
                 f"read program: the pump reports checksum {checksum} but its program's checksum is "
-                f"{program.checksum()}; the read cannot be trusted"
+                f"{program.checksum()}; the read cannot be trusted", step="read program", field="checksum"
             )
         return ActiveProgram(drug=program.drug, therapy=therapy, checksum=checksum, program=program)
 
@@ -341,17 +343,20 @@ class SerialDriver(PumpDriver):
         if answer.status == Status.INTERNAL:
             message += " (the pump failed unexpectedly and may or may not have acted: read its state)"
         field = answer.payload.get("field")
-        raise PumpRefused(code_name(Status, answer.status), f"{step}: {message}", field if isinstance(field, str) else None)
+        raise PumpRefused(code_name(Status, answer.status), f"{step}: {message}", step=step,
+                          field=field if isinstance(field, str) else None)
 
 
 def _validated(program: Program) -> Program:
     """Round-trip the program through the document validator, as the pump will, before sending it."""
     if not isinstance(program, Program):
-        raise InputError([("", f"expected a Program, got {type(program).__name__}")])
+        raise InputError([("", f"expected a Program, got {type(program).__name__}")], step="validate")
     checked = program_from_data(program.model_dump(mode="json"))
     if checked != program:
-        raise InputError([("", "the program does not survive a round trip through its JSON document")])
+        raise InputError([("", "the program does not survive a round trip through its JSON document")],
+                         step="validate")
     return checked
+
 
 
 def _same(a: ActiveProgram, b: ActiveProgram) -> bool:
@@ -460,7 +465,8 @@ class _Answer:
         return f"{self._path}.{key}" if self._path else key
 
     def _malformed(self, key: str, problem: str) -> LinkError:
-        return LinkError(f"{self.step}: the pump's answer is malformed: {self._where(key)} {problem}")
+        where = self._where(key)
+        return LinkError(f"{self.step}: the pump's answer is malformed: {where} {problem}", step=self.step, field=where)
 
 
 def _alarms(answer: _Answer) -> tuple[Alarm, ...]:

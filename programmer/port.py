@@ -16,6 +16,7 @@ from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Callable
 
+from programmer.errors import LinkError
 from programmer.outcome import Outcome
 from programmer.program import Drug, Program
 
@@ -23,19 +24,6 @@ ProgressCallback = Callable[[str, float], None]
 """Called as ``progress(step_name, fraction_done)`` with fraction_done in [0, 1]; must not block."""
 
 DRIVER_ENTRY_POINT_GROUP = "itb_programmer.drivers"
-
-
-class LinkError(Exception):
-    """The link to the pump failed (timeout, disconnect, garbled beyond retries). Names the step."""
-
-
-class PumpRefused(Exception):
-    """The pump understood the request and said no (status code and its message)."""
-
-    def __init__(self, status: str, message: str, field_name: str | None = None):
-        self.status = status
-        self.field_name = field_name
-        super().__init__(f"pump refused ({status}): {message}")
 
 
 SIMULATED_FIRMWARE_PREFIX = "emu-"
@@ -198,10 +186,11 @@ def open_driver(url: str, **options: object) -> PumpDriver:
     """
     factories = sorted(entry_points(group=DRIVER_ENTRY_POINT_GROUP), key=lambda ep: ep.name)
     if not factories:
-        raise LinkError("no pump driver is installed (entry-point group itb_programmer.drivers is empty)")
+        raise LinkError("no pump driver is installed (entry-point group itb_programmer.drivers is empty)",
+                        step="connect")
     for entry in factories:
         try:
             return entry.load()(url, **options)
         except LookupError:
             continue
-    raise LinkError(f"no installed driver can open {url!r}")
+    raise LinkError(f"no installed driver can open {url!r}", step="connect")

@@ -13,8 +13,9 @@ import pytest
 from emulator_fixtures import emulator, emulator_link, start_emulator  # noqa: F401 - fixtures
 
 from drivers.serial_driver import SerialDriver, open_serial_driver
+from programmer.errors import LinkError, PumpRefused
 from programmer.outcome import Outcome
-from programmer.port import LinkError, PumpRefused, open_driver
+from programmer.port import open_driver
 from programmer.program import NO_PROGRAM_CHECKSUM, Drug, program_from_data
 
 BACLOFEN = {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500}
@@ -64,8 +65,8 @@ def test_a_factory_new_pump_holds_no_drug_and_runs_nothing(pump):
 def test_staging_on_an_empty_pump_is_refused_with_the_status_name(pump):
     with pytest.raises(PumpRefused) as refused:
         pump.write_program(SIMPLE)
-    assert refused.value.status == "REFUSED"
-    assert refused.value.field_name == "program.drug"
+    assert (refused.value.status, refused.value.step) == ("REFUSED", "stage program")
+    assert refused.value.field == "program.drug"
     assert pump.read_program().checksum == NO_PROGRAM_CHECKSUM
 
 
@@ -100,7 +101,7 @@ def test_a_program_beyond_the_pump_is_refused_out_of_range_and_nothing_changes(p
                                   "therapy": {"mode": "simple_continuous", "daily_dose": 500 * 30}})
     with pytest.raises(PumpRefused) as refused:
         pump.write_program(too_much)
-    assert refused.value.status == "OUT_OF_RANGE" and refused.value.field_name == "program.therapy.daily_dose"
+    assert refused.value.status == "OUT_OF_RANGE" and refused.value.field == "program.therapy.daily_dose"
     assert pump.read_program().program == SIMPLE
 
 
@@ -163,7 +164,7 @@ def test_a_low_reservoir_alarm_can_be_acknowledged(pump):
 def test_a_bad_argument_names_its_field(pump):
     with pytest.raises(PumpRefused) as refused:
         pump.acknowledge_alarm("no_such_alarm")
-    assert refused.value.status == "BAD_ARGUMENT" and refused.value.field_name == "code"
+    assert refused.value.status == "BAD_ARGUMENT" and refused.value.field == "code"
     assert "acknowledge alarm" in str(refused.value)
 
 

@@ -18,7 +18,8 @@ import time
 import uuid
 from pathlib import Path
 
-from programmer.port import LinkError, open_driver
+from programmer.errors import LinkError
+from programmer.port import open_driver
 from programmer.program import FORMAT, Drug, program_from_data
 
 START_TIMEOUT_S = 20.0
@@ -65,7 +66,8 @@ class BundledEmulator:
         first = self._first_line()
         if not first.startswith("listening on "):
             self.stop()
-            raise LinkError(f"the bundled emulator did not start (it said {first!r})")
+            raise LinkError(f"the bundled emulator did not start (it said {first!r})",
+                            step="start the bundled emulator")
         self.url = first.removeprefix("listening on ")
         return self.url
 
@@ -144,4 +146,5 @@ def set_up_demo_patient(url: str) -> None:
         program = program_from_data({"format": FORMAT, "drug": DEMO_DRUG.model_dump(mode="json"), "therapy": DEMO_THERAPY})
         outcome = driver.write_program(program)
         if outcome.active is None or outcome.active.checksum != program.checksum():
-            raise LinkError(f"the demo program could not be set up on the emulator: {outcome.message}")
+            raise LinkError(f"the demo program could not be set up on the emulator: {outcome.message}",
+                            step="set up the demo patient")

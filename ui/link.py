@@ -22,12 +22,12 @@ from typing import Callable, ClassVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from programmer.audit import AuditError, AuditLog
-from programmer.errors import InputError
+from programmer.audit import AuditLog
+from programmer.errors import AuditError, InputError, LinkError, PumpRefused
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump
 from programmer.snapshot import PumpSnapshot
-from programmer.port import LinkError, PumpDriver, PumpEvent, PumpRefused, open_driver
+from programmer.port import PumpDriver, PumpEvent, open_driver
 from programmer.commit import SessionResult, commit_write
 from programmer.review import WriteReview
 from ui.app_log import log

@@ -17,10 +17,10 @@ from typing import Callable
 
 from pydantic import ValidationError
 
-from programmer.audit import AuditError, AuditLog, default_audit_path
+from programmer.audit import AuditLog, default_audit_path
 from commandline import finite
 from programmer.cli.support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
-from programmer.errors import InputError, from_validation_error
+from programmer.errors import AuditError, InputError, LinkError, PumpRefused, from_validation_error
 from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump
@@ -28,7 +28,7 @@ from programmer.snapshot import PumpSnapshot
 from programmer.library import load_library
 from programmer.cli.plan_report import plan_to_json, plan_to_text
 from programmer.clock import iso
-from programmer.port import ActiveProgram, LinkError, PumpDriver, PumpRefused, open_driver
+from programmer.port import ActiveProgram, PumpDriver, open_driver
 from programmer.program import Drug, load_program
 from programmer.audit_record import record_unreachable
 from programmer.commit import SessionResult, commit_refill, commit_write
