@@ -3,7 +3,9 @@
 Opened from any pyserial URL or device path. Each method is one or a few request/response exchanges
 through ``drivers.transaction.Link`` (seq numbers, timeouts, retries, reconnect). Statuses map the same
 way everywhere: OK is the result; an answer saying no becomes ``PumpRefused`` with the status name,
-message and field; a link that fails after every retry becomes ``LinkError`` naming the step.
+message and field; a link that fails after every retry becomes ``LinkError`` naming the step (and, when
+the port itself failed, the port: the transport and the transaction layer let no ``OSError`` out), as the
+port's contract (``programmer.port.PumpDriver``) asks.
 
 ``write_program`` is the safety-critical part. It follows the two-phase write (validate, stage, check
 the staged checksum, commit, read back, compare) and decides its outcome only from what it reads back
@@ -73,7 +75,8 @@ def open_serial_driver(url: str, **options: Any) -> "SerialDriver":
     """Entry-point factory (group ``itb_programmer.drivers``): open ``url`` and say HELLO.
 
     Raises LookupError for a URL this driver cannot handle (empty, or a scheme pyserial does not know),
-    LinkError when the pump cannot be reached or speaks another protocol version.
+    LinkError when the pump cannot be reached or speaks another protocol version, InputError (field
+    ``trace``) for a trace file that cannot be written.
     """
     return SerialDriver(url, **options)
 
@@ -108,7 +111,7 @@ class SerialDriver(PumpDriver):
         self.url = url
         write_timeout_s = RESPONSE_TURNAROUND_S + MAX_WIRE_FRAME * BITS_PER_BYTE / baudrate
         transport = Transport(url, baudrate, write_timeout_s)
-        trace = trace if isinstance(trace, WireTrace) else WireTrace(trace)
+        trace = trace if isinstance(trace, WireTrace) else _open_trace(trace)
         try:
             self._link = Link(transport, client=client, trace=trace, max_retries=max_retries,
                               turnaround_s=turnaround_s, backoff_s=backoff_s)
@@ -357,6 +360,13 @@ def _validated(program: Program) -> Program:
                          step="validate")
     return checked
 
+
+def _open_trace(sink: TraceSink) -> WireTrace:
+    """The trace the ``trace`` option asks for; a file that cannot be opened is bad input (nothing was sent)."""
+    try:
+        return WireTrace(sink)
+    except OSError as exc:
+        raise InputError([("trace", f"cannot write {sink}: {exc.strerror or exc}")], step="connect") from None
 
 
 def _same(a: ActiveProgram, b: ActiveProgram) -> bool:

@@ -24,8 +24,10 @@ The rules (numbers from ``protocol.codes``, shared with the emulator):
   redoes HELLO inside the same retry budget, then resends.
 
 When every try failed, ``LinkError`` names the step and the last reason, e.g.
-``read status: no answer after 4 tries (timeout 0.6 s)``. Every other status goes back to the caller,
-which knows what it means for its command.
+``read status: no answer after 4 tries (timeout 0.6 s)``, and a port that failed names the port too
+(``read status: link to /dev/pts/4 lost (read failed: ...)``): the transport's failures
+(``serial.SerialException``, whatever the OS said) never leave this layer as they are. Every other status
+goes back to the caller, which knows what it means for its command.
 """
 
 from __future__ import annotations
@@ -155,7 +157,7 @@ class Link:
             self.trace.note(f"opening {self.transport.url}")
             try:
                 self.transport.open()
-            except (serial.SerialException, OSError) as exc:
+            except serial.SerialException as exc:
                 self.transport.close()
                 raise _Retry(f"cannot open {self.transport.url} ({exc})") from None
             self._decoder = self._new_decoder()
@@ -177,9 +179,9 @@ class Link:
             self.trace.sent(request, wire, resync)
             self.transport.write(wire)
             return self._wait_for(request, timeout)
-        except (serial.SerialException, OSError) as exc:
+        except serial.SerialException as exc:
             self._lose_link()
-            raise _Retry(f"link lost ({exc})") from None
+            raise _Retry(f"link to {self.transport.url} lost ({exc})") from None
 
     def _wait_for(self, request: Frame, timeout: float) -> Frame:
         start = time.monotonic()

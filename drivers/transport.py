@@ -8,6 +8,12 @@ to the transaction layer above it.
 
 ``socket://`` is opened with pyserial's own socket port minus one thing, the 0.3 s pause its ``close``
 takes (see ``_SocketPort``): every CLI command and every reconnect would pay it for nothing.
+
+Every failure of the port leaves a transport as one exception, ``serial.SerialException``, so the layer
+above has one thing to catch and turn into a ``LinkError``. pyserial does not promise that itself: on a
+POSIX port whose device went away (a USB adapter pulled out, a pty whose other end closed) ``in_waiting``
+raises a bare ``OSError`` and ``flush`` and ``reset_input_buffer`` raise ``termios.error``, which is not an
+``OSError`` at all. A transport converts those.
 """
 
 from __future__ import annotations
@@ -15,9 +21,19 @@ from __future__ import annotations
 import importlib.util
 import re
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import serial
 from serial.urlhandler import protocol_socket
+
+try:
+    import termios
+except ImportError:  # Windows: pyserial's port there fails with OSError (SerialException) only
+    PORT_ERRORS: tuple[type[Exception], ...] = (OSError,)
+else:
+    PORT_ERRORS = (OSError, termios.error)
+"""What a pyserial port may raise when its device fails (``serial.SerialException`` is an ``OSError``)."""
 
 POLL_S = 0.02
 """Longest a single read blocks. Short, so the layer above checks its own deadline often."""
@@ -39,6 +55,8 @@ def check_url(url: str) -> None:
     """
     if not isinstance(url, str) or not url.strip():
         raise LookupError("no port given: expected a device path or a pyserial URL such as socket://host:port")
+    if "\0" in url:
+        raise LookupError(f"{url!r} holds a NUL character: no device path or URL does")
     if "://" not in url:
         return  # a device path: /dev/ttyUSB0, COM3, /dev/pts/4
     scheme = _scheme(url)
@@ -89,7 +107,7 @@ def open_port(url: str, **settings: object) -> serial.SerialBase:
 
 
 class Transport:
-    """One reopenable pyserial port. All failures surface as ``serial.SerialException`` (or OSError)."""
+    """One reopenable pyserial port. Every failure of the port surfaces as ``serial.SerialException``."""
 
     def __init__(self, url: str, baudrate: int, write_timeout_s: float) -> None:
         self.url = url
@@ -104,22 +122,25 @@ class Transport:
     def open(self) -> None:
         """Open (or reopen) the port and discard whatever an earlier session left in its input buffer."""
         self.close()
-        self._port = open_port(self.url, baudrate=self.baudrate, timeout=POLL_S, write_timeout=self.write_timeout_s)
-        self._port.reset_input_buffer()
+        with _port_errors("open"):
+            self._port = open_port(self.url, baudrate=self.baudrate, timeout=POLL_S,
+                                   write_timeout=self.write_timeout_s)
+            self._port.reset_input_buffer()
 
     def close(self) -> None:
         port, self._port = self._port, None
         if port is not None:
             try:
                 port.close()
-            except (serial.SerialException, OSError):
+            except PORT_ERRORS:
                 pass  # the link is already gone; closing it cannot fail more usefully
 
     def write(self, data: bytes) -> None:
         """Send all of ``data`` and wait until it has left the computer (tcdrain on a real port)."""
         port = self._require_open()
-        port.write(data)
-        port.flush()
+        with _port_errors("write"):
+            port.write(data)
+            port.flush()
 
     def read(self) -> bytes:
         """Wait up to POLL_S for a first byte, then return everything already received (maybe nothing).
@@ -127,12 +148,26 @@ class Transport:
         A closed peer shows up as SerialException ("socket disconnected", "read failed: EIO").
         """
         port = self._require_open()
-        data = bytearray(port.read(1))
-        while data and (waiting := port.in_waiting):
-            data += port.read(waiting)
+        with _port_errors("read"):
+            data = bytearray(port.read(1))
+            while data and (waiting := port.in_waiting):
+                data += port.read(waiting)
         return bytes(data)
 
     def _require_open(self) -> serial.SerialBase:
         if self._port is None or not self._port.is_open:
             raise serial.SerialException(f"{self.url} is not open")
         return self._port
+
+
+@contextmanager
+def _port_errors(doing: str) -> Iterator[None]:
+    """Let a failure of the port out as ``serial.SerialException`` (``PORT_ERRORS`` says why it may not be one),
+    worded as pyserial words its own (``read failed: [Errno 5] Input/output error``)."""
+    try:
+        yield
+    except serial.SerialException:
+        raise
+    except PORT_ERRORS as exc:
+        reason = exc if isinstance(exc, OSError) else OSError(*exc.args)  # termios.error: (errno, strerror)
+        raise serial.SerialException(f"{doing} failed: {reason}") from exc
