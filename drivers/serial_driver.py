@@ -3,7 +3,9 @@
 Opened from a pyserial URL or a serial device path. Each method is one or a few request/response exchanges
 through ``drivers.transaction.Link`` (seq numbers, timeouts, retries, reconnect). Statuses map the same
 way everywhere: OK is the result; an answer saying no becomes ``PumpRefused`` with the status name,
-message and field; a link that fails after every retry becomes ``LinkError`` naming the step.
+message and field; a link that fails after every retry becomes ``LinkError`` naming the step (and, when
+the port itself failed, the port: the transport and the transaction layer let no ``OSError`` out), as the
+port's contract (``programmer.port.PumpDriver``) asks.
 
 ``write_program`` is the safety-critical part. It follows the two-phase write (validate, stage, check
 the staged checksum, commit, read back, compare) and decides its outcome only from what it reads back
@@ -31,9 +33,10 @@ from drivers.trace import TraceSink, WireTrace, code_name
 from drivers.transaction import Link
 from drivers.transport import Transport
 from programmer.clock import pump_clock_reading
-from programmer.errors import InputError
+from programmer.errors import InputError, LinkError, PumpRefused
 from programmer.outcome import Outcome
-from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, LinkError, ProgressCallback, PumpDriver, PumpEvent, PumpIdentity, PumpRefused, PumpStatus, RefillOutcome, WriteOutcome)
+from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, ProgressCallback, PumpDriver, PumpEvent,
+                             PumpIdentity, PumpStatus, RefillOutcome, WriteOutcome)
 from programmer.program import FORMAT, Drug, Program, program_from_data
 
 DEFAULT_BAUDRATE = 9600
@@ -74,7 +77,7 @@ def open_serial_driver(url: str, **options: Any) -> "SerialDriver":
 
     ``open_driver`` hands it the forms it is registered for in pyproject.toml (a serial device path and
     the pyserial URL schemes listed there). Raises LinkError when the pump cannot be reached or speaks
-    another protocol version.
+    another protocol version, InputError (field ``trace``) for a trace file that cannot be written.
     """
     return SerialDriver(url, **options)
 
@@ -108,7 +111,7 @@ class SerialDriver(PumpDriver):
         self.url = url
         write_timeout_s = RESPONSE_TURNAROUND_S + MAX_WIRE_FRAME * BITS_PER_BYTE / baudrate
         transport = Transport(url, baudrate, write_timeout_s)
-        trace = trace if isinstance(trace, WireTrace) else WireTrace(trace)
+        trace = trace if isinstance(trace, WireTrace) else _open_trace(trace)
         try:
             self._link = Link(transport, client=client, trace=trace, max_retries=max_retries,
                               turnaround_s=turnaround_s, backoff_s=backoff_s)
@@ -167,11 +170,12 @@ class SerialDriver(PumpDriver):
         try:
             program = program_from_data({"format": FORMAT, "drug": drug_data.data, "therapy": therapy})
         except InputError as exc:
-            raise LinkError(f"read program: the pump's program is not a valid document ({exc})") from None
+            raise LinkError(f"read program: the pump's program is not a valid document ({exc})", step="read program",
+                            field=exc.field) from None
         if program.checksum() != checksum:
             raise LinkError(
                 f"read program: the pump reports checksum {checksum} but its program's checksum is "
-                f"{program.checksum()}; the read cannot be trusted"
+                f"{program.checksum()}; the read cannot be trusted", step="read program", field="checksum"
             )
         return ActiveProgram(drug=program.drug, therapy=therapy, checksum=checksum, program=program)
 
@@ -320,17 +324,27 @@ class SerialDriver(PumpDriver):
         if answer.status == Status.INTERNAL:
             message += " (the pump failed unexpectedly and may or may not have acted: read its state)"
         field = answer.payload.get("field")
-        raise PumpRefused(code_name(Status, answer.status), f"{step}: {message}", field if isinstance(field, str) else None)
+        raise PumpRefused(code_name(Status, answer.status), f"{step}: {message}", step=step,
+                          field=field if isinstance(field, str) else None)
 
 
 def _validated(program: Program) -> Program:
     """Round-trip the program through the document validator, as the pump will, before sending it."""
     if not isinstance(program, Program):
-        raise InputError([("", f"expected a Program, got {type(program).__name__}")])
+        raise InputError([("", f"expected a Program, got {type(program).__name__}")], step="validate")
     checked = program_from_data(program.model_dump(mode="json"))
     if checked != program:
-        raise InputError([("", "the program does not survive a round trip through its JSON document")])
+        raise InputError([("", "the program does not survive a round trip through its JSON document")],
+                         step="validate")
     return checked
+
+
+def _open_trace(sink: TraceSink) -> WireTrace:
+    """The trace the ``trace`` option asks for; a file that cannot be opened is bad input (nothing was sent)."""
+    try:
+        return WireTrace(sink)
+    except OSError as exc:
+        raise InputError([("trace", f"cannot write {sink}: {exc.strerror or exc}")], step="connect") from None
 
 
 def _same(a: ActiveProgram, b: ActiveProgram) -> bool:
@@ -439,7 +453,8 @@ class _Answer:
         return f"{self._path}.{key}" if self._path else key
 
     def _malformed(self, key: str, problem: str) -> LinkError:
-        return LinkError(f"{self.step}: the pump's answer is malformed: {self._where(key)} {problem}")
+        where = self._where(key)
+        return LinkError(f"{self.step}: the pump's answer is malformed: {where} {problem}", step=self.step, field=where)
 
 
 def _alarms(answer: _Answer) -> tuple[Alarm, ...]:

@@ -24,8 +24,10 @@ The rules (numbers from ``protocol.codes``, shared with the emulator):
   redoes HELLO inside the same retry budget, then resends.
 
 When every try failed, ``LinkError`` names the step and the last reason, e.g.
-``read status: no answer after 4 tries (timeout 0.6 s)``. Every other status goes back to the caller,
-which knows what it means for its command.
+``read status: no answer after 4 tries (timeout 0.6 s)``, and a port that failed names the port too
+(``read status: link to /dev/pts/4 lost (read failed: ...)``): the transport's failures
+(``serial.SerialException``, whatever the OS said) never leave this layer as they are. Every other status
+goes back to the caller, which knows what it means for its command.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from protocol.codes import (
 from protocol.frame import DELIMITER, MAX_WIRE_FRAME
 from drivers.trace import WireTrace, code_name
 from drivers.transport import Transport
-from programmer.port import LinkError
+from programmer.errors import LinkError
 
 HELLO_ANSWER_BYTES = 96
 """Wire size of a HELLO answer, for its timeout."""
@@ -126,7 +128,7 @@ class Link:
 
     def _exchange(self, step: str, command: Command, payload: dict, answer_bytes: int, needs_session: bool) -> Frame:
         if self._closed:
-            raise LinkError(f"{step}: the link to {self.transport.url} was closed")
+            raise LinkError(f"{step}: the link to {self.transport.url} was closed", step=step)
         request = self._new_request(command, payload)
         timeout = self._timeout(request, answer_bytes)
         tries = self.max_retries + 1
@@ -135,10 +137,10 @@ class Link:
             if attempt > 1:
                 self._sleep(retry_delay_s(attempt - 1, self.backoff_s))
             try:
-                self._ensure_session(needs_session)
+                self._ensure_session(step, needs_session)
                 answer = self._check_retryable(self._send_and_wait(request, timeout, resync=attempt > 1))
                 if command is Command.HELLO:
-                    self._accept_hello(answer)
+                    self._accept_hello(answer, step)
                 return answer
             except _Retry as retry:
                 reason = str(retry)
@@ -146,16 +148,16 @@ class Link:
                 if retry.new_transaction:
                     request = self._new_request(command, payload)
         plural = "try" if tries == 1 else "tries"
-        raise LinkError(f"{step}: {reason} after {tries} {plural} (timeout {timeout:.1f} s)")
+        raise LinkError(f"{step}: {reason} after {tries} {plural} (timeout {timeout:.1f} s)", step=step)
 
-    def _ensure_session(self, needs_session: bool) -> None:
+    def _ensure_session(self, step: str, needs_session: bool) -> None:
         """Reopen a lost link and, if the request needs a session, redo HELLO once (no inner retries)."""
         if not self.transport.is_open:
             self._in_session = False
             self.trace.note(f"opening {self.transport.url}")
             try:
                 self.transport.open()
-            except (serial.SerialException, OSError) as exc:
+            except serial.SerialException as exc:
                 self.transport.close()
                 raise _Retry(f"cannot open {self.transport.url} ({exc})") from None
             self._decoder = self._new_decoder()
@@ -165,7 +167,7 @@ class Link:
                 answer = self._check_retryable(self._send_and_wait(hello, self._timeout(hello, HELLO_ANSWER_BYTES)))
             except _Retry as retry:
                 raise _Retry(f"after reconnecting, hello failed: {retry}") from None
-            self._accept_hello(answer)
+            self._accept_hello(answer, step)
 
     def _send_and_wait(self, request: Frame, timeout: float, resync: bool = False) -> Frame:
         """One try: send the request (after a resync on resends) and wait for its answer."""
@@ -177,9 +179,9 @@ class Link:
             self.trace.sent(request, wire, resync)
             self.transport.write(wire)
             return self._wait_for(request, timeout)
-        except (serial.SerialException, OSError) as exc:
+        except serial.SerialException as exc:
             self._lose_link()
-            raise _Retry(f"link lost ({exc})") from None
+            raise _Retry(f"link to {self.transport.url} lost ({exc})") from None
 
     def _wait_for(self, request: Frame, timeout: float) -> Frame:
         start = time.monotonic()
@@ -208,24 +210,28 @@ class Link:
             raise _Retry("the pump lost the session (restarted?)")
         return answer
 
-    def _accept_hello(self, answer: Frame) -> None:
-        """Check a HELLO answer: our protocol version, and the same pump as in the first session."""
+    def _accept_hello(self, answer: Frame, step: str) -> None:
+        """Check a HELLO answer: our protocol version, and the same pump as in the first session. A HELLO is
+        said while connecting or on reconnecting within another ``step``: the error's step is that one."""
         message = answer.payload.get("error", "no message")
         if answer.status == Status.UNSUPPORTED_VERSION:
             raise LinkError(
-                f"hello: the pump does not speak protocol version {PROTOCOL_VERSION} (UNSUPPORTED_VERSION: {message})"
+                f"hello: the pump does not speak protocol version {PROTOCOL_VERSION} (UNSUPPORTED_VERSION: {message})",
+                step=step,
             )
         if answer.status != Status.OK:
-            raise LinkError(f"hello: the pump answered {code_name(Status, answer.status)}: {message}")
+            raise LinkError(f"hello: the pump answered {code_name(Status, answer.status)}: {message}", step=step)
         if answer.payload.get("protocol") != PROTOCOL_VERSION:
             raise LinkError(
-                f"hello: the pump answered protocol {answer.payload.get('protocol')!r}, not {PROTOCOL_VERSION}"
+                f"hello: the pump answered protocol {answer.payload.get('protocol')!r}, not {PROTOCOL_VERSION}",
+                step=step,
             )
         if self.pump is not None and _pump_id(answer.payload) != _pump_id(self.pump):
             self._lose_link()
             raise LinkError(
                 "hello: a different pump answered after reconnecting ({} {}, was {} {}); stopped so that "
-                "nothing is sent to the wrong pump".format(*_pump_id(answer.payload), *_pump_id(self.pump))
+                "nothing is sent to the wrong pump".format(*_pump_id(answer.payload), *_pump_id(self.pump)),
+                step=step,
             )
         self.pump = dict(answer.payload)
         self._in_session = True

@@ -9,16 +9,31 @@ above it.
 
 ``socket://`` is opened with pyserial's own socket port minus one thing, the 0.3 s pause its ``close``
 takes (see ``_SocketPort``): every CLI command and every reconnect would pay it for nothing.
+
+Every failure of the port leaves a transport as one exception, ``serial.SerialException``, so the layer
+above has one thing to catch and turn into a ``LinkError``. pyserial does not promise that itself: on a
+POSIX port whose device went away (a USB adapter pulled out, a pty whose other end closed) ``in_waiting``
+raises a bare ``OSError`` and ``flush`` and ``reset_input_buffer`` raise ``termios.error``, which is not an
+``OSError`` at all. A transport converts those.
 """
 
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import serial
 from serial.urlhandler import protocol_socket
 
 from programmer.port import url_scheme
+try:
+    import termios
+except ImportError:  # Windows: pyserial's port there fails with OSError (SerialException) only
+    PORT_ERRORS: tuple[type[Exception], ...] = (OSError,)
+else:
+    PORT_ERRORS = (OSError, termios.error)
+"""What a pyserial port may raise when its device fails (``serial.SerialException`` is an ``OSError``)."""
 
 POLL_S = 0.02
 """Longest a single read blocks. Short, so the layer above checks its own deadline often."""
@@ -63,7 +78,7 @@ def open_port(url: str, **settings: object) -> serial.SerialBase:
 
 
 class Transport:
-    """One reopenable pyserial port. All failures surface as ``serial.SerialException`` (or OSError)."""
+    """One reopenable pyserial port. Every failure of the port surfaces as ``serial.SerialException``."""
 
     def __init__(self, url: str, baudrate: int, write_timeout_s: float) -> None:
         self.url = url
@@ -78,22 +93,25 @@ class Transport:
     def open(self) -> None:
         """Open (or reopen) the port and discard whatever an earlier session left in its input buffer."""
         self.close()
-        self._port = open_port(self.url, baudrate=self.baudrate, timeout=POLL_S, write_timeout=self.write_timeout_s)
-        self._port.reset_input_buffer()
+        with _port_errors("open"):
+            self._port = open_port(self.url, baudrate=self.baudrate, timeout=POLL_S,
+                                   write_timeout=self.write_timeout_s)
+            self._port.reset_input_buffer()
 
     def close(self) -> None:
         port, self._port = self._port, None
         if port is not None:
             try:
                 port.close()
-            except (serial.SerialException, OSError):
+            except PORT_ERRORS:
                 pass  # the link is already gone; closing it cannot fail more usefully
 
     def write(self, data: bytes) -> None:
         """Send all of ``data`` and wait until it has left the computer (tcdrain on a real port)."""
         port = self._require_open()
-        port.write(data)
-        port.flush()
+        with _port_errors("write"):
+            port.write(data)
+            port.flush()
 
     def read(self) -> bytes:
         """Wait up to POLL_S for a first byte, then return everything already received (maybe nothing).
@@ -101,12 +119,26 @@ class Transport:
         A closed peer shows up as SerialException ("socket disconnected", "read failed: EIO").
         """
         port = self._require_open()
-        data = bytearray(port.read(1))
-        while data and (waiting := port.in_waiting):
-            data += port.read(waiting)
+        with _port_errors("read"):
+            data = bytearray(port.read(1))
+            while data and (waiting := port.in_waiting):
+                data += port.read(waiting)
         return bytes(data)
 
     def _require_open(self) -> serial.SerialBase:
         if self._port is None or not self._port.is_open:
             raise serial.SerialException(f"{self.url} is not open")
         return self._port
+
+
+@contextmanager
+def _port_errors(doing: str) -> Iterator[None]:
+    """Let a failure of the port out as ``serial.SerialException`` (``PORT_ERRORS`` says why it may not be one),
+    worded as pyserial words its own (``read failed: [Errno 5] Input/output error``)."""
+    try:
+        yield
+    except serial.SerialException:
+        raise
+    except PORT_ERRORS as exc:
+        reason = exc if isinstance(exc, OSError) else OSError(*exc.args)  # termios.error: (errno, strerror)
+        raise serial.SerialException(f"{doing} failed: {reason}") from exc

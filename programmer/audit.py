@@ -17,12 +17,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from programmer.errors import AuditError
+
 AUDIT_FORMAT = "itb-audit/1"
 """Every record carries ``"format": AUDIT_FORMAT`` so a reader can tell record layouts apart later."""
-
-
-class AuditError(Exception):
-    """The audit log cannot be written. Nothing may be sent to a pump without its attempt on record."""
 
 
 def default_audit_path(environ: Mapping[str, str] = os.environ) -> Path:
@@ -34,7 +32,8 @@ def default_audit_path(environ: Mapping[str, str] = os.environ) -> Path:
 
 
 class AuditLog:
-    """An append-only JSON-lines file. Opening it checks it can be written, before any pump is contacted."""
+    """An append-only JSON-lines file. Opening it checks it can be written, before any pump is contacted.
+    Opening and appending raise ``AuditError`` when the file cannot be written."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -46,7 +45,8 @@ class AuditLog:
             if created:
                 _fsync_directory(self.path.parent)
         except OSError as exc:
-            raise AuditError(f"cannot write the audit log {self.path}: {exc.strerror or exc}") from None
+            raise AuditError(f"cannot write the audit log {self.path}: {exc.strerror or exc}",
+                             step="open audit log") from None
 
     def append(self, record: Mapping[str, object]) -> None:
         """Append one record as one line and return only once it is on disk (flushed and fsynced)."""
@@ -58,7 +58,8 @@ class AuditLog:
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as exc:
-            raise AuditError(f"cannot write the audit log {self.path}: {exc.strerror or exc}") from None
+            raise AuditError(f"cannot write the audit log {self.path}: {exc.strerror or exc}",
+                             step="append to audit log") from None
 
 
 def read_audit_log(path: str | os.PathLike) -> list[dict]:

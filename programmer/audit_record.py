@@ -10,8 +10,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from programmer.audit import AuditError, AuditLog
+from programmer.audit import AuditLog
 from programmer.clock import iso
+from programmer.errors import AuditError
 from programmer.outcome import Outcome
 from programmer.port import ActiveProgram, RefillOutcome
 from programmer.review import Review, clean_clinician

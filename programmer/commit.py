@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from programmer.audit import AuditLog
 from programmer.audit_record import Attempt
+from programmer.errors import LinkError, PumpRefused
 from programmer.outcome import Outcome
-from programmer.port import ActiveProgram, LinkError, PumpDriver, PumpRefused, RefillOutcome, WriteOutcome
+from programmer.port import ActiveProgram, PumpDriver, RefillOutcome, WriteOutcome
 from programmer.program import Flex, Program
 from programmer.review import Decision, RefillReview, Review, WriteReview, clean_clinician, stopping_alarms
 from programmer.snapshot import STOPPING_ALARMS, PumpSnapshot, describe_program

@@ -1,24 +1,88 @@
-"""Errors raised for bad input, worded for the person who typed it.
+"""The programmer's errors: one family, so each front end handles every failure in one place.
 
-Every message names the field (as a dotted path such as ``therapy.steps[2].start``), the value when it
-helps, and the rule that was broken. pydantic's own errors are translated here so the CLI and the GUI
-never show a traceback or pydantic's internal wording.
+Why a family: the command line and the application must say the same thing about the same failure, and
+a failure must never slip past them as a traceback (or, worse, leave a write's outcome unsaid). So every
+error the domain, the driver port or the audit log raises is a ``ProgrammerError`` of one ``kind``:
+
+- ``InputError`` (``input``): what was given cannot be used (a program document, a drug library, an
+  option); nothing was sent.
+- ``PumpRefused`` (``refused``): the pump understood the request and said no.
+- ``LinkError`` (``link``): the pump could not be reached, or its answer cannot be trusted. Drivers turn
+  every OS-level failure of their link (``OSError``, ``serial.SerialException``) into one.
+- ``AuditError`` (``audit``): the audit log cannot be written.
+
+Each names its ``step`` (what was being done: ``"identify"``, ``"stage program"``, ``"open audit log"``)
+and, where one applies, its ``field``; ``str(exc)`` is the one line a user reads. Input errors name the
+field (as a dotted path such as ``therapy.steps[2].start``), the value when it helps, and the rule that
+was broken; pydantic's own errors are translated here so no front end shows a traceback or pydantic's
+internal wording.
 """
 
 from __future__ import annotations
 
+import enum
+from typing import ClassVar
+
 from pydantic import ValidationError
 
 
-class InputError(ValueError):
-    """Input that cannot be used as given. ``problems`` holds one ``(field, message)`` per fault."""
+class ErrorKind(enum.Enum):
+    """What a failure means for the pump, which is what the front ends decide their words and exit codes by."""
 
-    def __init__(self, problems: list[tuple[str, str]], source: str | None = None):
+    INPUT = "input"
+    REFUSED = "refused"
+    LINK = "link"
+    AUDIT = "audit"
+
+
+class ProgrammerError(Exception):
+    """The root of the family. ``step``: what was being done; ``field``: where, when one field is to blame."""
+
+    kind: ClassVar[ErrorKind]
+
+    def __init__(self, message: str, *, step: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.field = field
+
+
+class LinkError(ProgrammerError):
+    """The link to the pump failed (timeout, disconnect, an OS error of the port, garbled beyond retries), or
+    the pump's answer cannot be trusted (``field``: the part of the answer that was wrong)."""
+
+    kind = ErrorKind.LINK
+
+
+class PumpRefused(ProgrammerError):
+    """The pump understood the request and said no: its status code, its message and the field it named."""
+
+    kind = ErrorKind.REFUSED
+
+    def __init__(self, status: str, message: str, *, step: str, field: str | None = None) -> None:
+        super().__init__(f"pump refused ({status}): {message}", step=step, field=field)
+        self.status = status
+
+
+class AuditError(ProgrammerError):
+    """The audit log cannot be written. Nothing may be sent to a pump without its attempt on record."""
+
+    kind = ErrorKind.AUDIT
+
+
+class InputError(ProgrammerError):
+    """Input that cannot be used as given. ``problems`` holds one ``(field, message)`` per fault; ``field`` is
+    the first problem's (None when it names none). ``step`` says what was being checked, where the raiser
+    knows more than that input was."""
+
+    kind = ErrorKind.INPUT
+
+    def __init__(self, problems: list[tuple[str, str]], source: str | None = None, *,
+                 step: str = "check input") -> None:
         self.problems = problems
         self.source = source
         prefix = f"{source}: " if source else ""
         text = "; ".join(f"{field}: {message}" if field else message for field, message in problems)
-        super().__init__(prefix + text)
+        super().__init__(prefix + text, step=step, field=(problems[0][0] or None) if problems else None)
 
 
 def field_path(loc: tuple) -> str:

@@ -14,7 +14,8 @@ from pydantic import ValidationError
 
 from programmer.baseline import BASELINE_WINDOW, reaches_back, window_tail
 from programmer.clock import computer_now
-from programmer.port import LinkError, PumpDriver, PumpEvent
+from programmer.errors import LinkError, field_path
+from programmer.port import PumpDriver, PumpEvent
 from programmer.snapshot import PumpSnapshot, pump_limits
 
 
@@ -36,7 +37,8 @@ def read_pump(driver: PumpDriver, clock: Callable[[], datetime] = computer_now) 
         snapshot.reservoir
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        raise LinkError(f"the pump reported figures that cannot be true ({first['msg']}); nothing was changed")
+        raise LinkError(f"the pump reported figures that cannot be true ({first['msg']}); nothing was changed",
+                        step="interrogate", field=field_path(tuple(first["loc"])) or None) from None
     return snapshot
 
 

@@ -8,6 +8,13 @@ plain dataclasses so the CLI, the GUI and the tests read them the same way.
 
 The central safety idea (from LoopKit's uncertain delivery and AndroidAPS' success-vs-enacted): a write
 has four outcomes, and only ``VERIFIED`` means the pump runs the new program as read back from it.
+
+What a driver may raise is part of the port, so that the command line and the application each handle
+failures in one place (``programmer.errors``): ``LinkError`` when the pump cannot be reached or its answer
+cannot be trusted, ``PumpRefused`` when it answered no, ``InputError`` for a program it was handed that is
+not valid. Nothing else: an ``OSError`` of the link (``serial.SerialException`` is one; a device that
+vanished, a path that does not exist, a peer that reset the connection) is turned by the driver into a
+``LinkError`` naming the step and the port, never let out as it is.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from datetime import datetime
 from importlib.metadata import EntryPoints, entry_points
 from typing import Callable
 
+from programmer.errors import LinkError
 from programmer.outcome import Outcome
 from programmer.program import Drug, Program
 
@@ -45,19 +53,6 @@ platform's form accepted on every platform (one that does not exist here fails t
 without a scheme, such as a relative ``dev/ttyUSB0`` or a file, is refused before anything is opened."""
 
 _URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
-
-
-class LinkError(Exception):
-    """The link to the pump failed (timeout, disconnect, garbled beyond retries). Names the step."""
-
-
-class PumpRefused(Exception):
-    """The pump understood the request and said no (status code and its message)."""
-
-    def __init__(self, status: str, message: str, field_name: str | None = None):
-        self.status = status
-        self.field_name = field_name
-        super().__init__(f"pump refused ({status}): {message}")
 
 
 SIMULATED_FIRMWARE_PREFIX = "emu-"
@@ -158,8 +153,10 @@ class PumpDriver(ABC):
     """One open link to one pump. Calls block; the GUI runs them in a worker thread.
 
     What a method says below, and the pump's rules of docs/protocol.md section 8 it passes on, hold for every
-    driver: tests/test_driver_contract.py checks them over the serial driver and over the test doubles. A
-    refusal is ``PumpRefused`` with the protocol's status name and the field, and nothing changed on the pump.
+    driver: tests/test_driver_contract.py checks them over the serial driver and over the test doubles. Every
+    method raises only what its ``Raises:`` names (the module docstring): a refusal is ``PumpRefused`` with the
+    protocol's status name and the field, and nothing changed on the pump; no ``OSError`` of the link gets out,
+    the driver turns it into a ``LinkError`` naming the step and the port.
     """
 
     events_per_read: int
@@ -167,31 +164,67 @@ class PumpDriver(ABC):
     size in which the newest part of the log is read, so the domain never restates a protocol figure."""
 
     @abstractmethod
-    def identify(self) -> PumpIdentity: ...
+    def identify(self) -> PumpIdentity:
+        """Returns: the pump's model, serial, firmware and the limits it declares. Changes nothing.
+
+        Raises:
+            LinkError: the pump could not be reached, or its answer is malformed (``field`` names the part).
+            PumpRefused: the pump answered no.
+        """
 
     @abstractmethod
-    def read_status(self) -> PumpStatus: ...
+    def read_status(self) -> PumpStatus:
+        """Returns: the pump's clock, battery, reservoir, alarms, program checksum and cycle phase, read now.
+        Changes nothing.
+
+        Raises:
+            LinkError: the pump could not be reached, or its answer is malformed (``field`` names the part).
+            PumpRefused: the pump answered no.
+        """
 
     @abstractmethod
     def read_program(self) -> ActiveProgram:
-        """The active program as the pump holds it; on a pump without a drug, therapy stopped and
-        ``NO_PROGRAM_CHECKSUM``."""
+        """Returns: the program the pump runs, with its checksum; on a pump without a drug, therapy stopped and
+        ``NO_PROGRAM_CHECKSUM``. Changes nothing.
+
+        Raises:
+            LinkError: the pump could not be reached, or its answer cannot be trusted (malformed, or a program
+                whose checksum is not the one the pump reports).
+            PumpRefused: the pump answered no.
+        """
 
     @abstractmethod
     def write_program(self, program: Program, progress: ProgressCallback | None = None) -> WriteOutcome:
-        """Stage, check the staged checksum, commit, read back, compare. Never raises for link faults
-        after staging began: the outcome says what the pump runs. A program for a drug other than the
-        pump's is refused (REFUSED, ``program.drug``: that is a refill), one beyond the pump's limits
-        OUT_OF_RANGE naming the field; writing the active program again is verified and activates nothing."""
+        """Stage, check the staged checksum, commit, read back, compare.
+
+        Returns: the outcome, decided only from what was read back: ``VERIFIED`` when the pump runs
+        ``program``; otherwise ``UNCHANGED``, ``MISMATCH`` or ``UNCERTAIN``, with ``active`` as read back
+        (None only when ``UNCERTAIN``: the pump could not be read). The outcome says what the pump runs.
+        Writing the active program again is verified and activates nothing.
+
+        Raises:
+            InputError: ``program`` is not a valid program document; nothing was sent.
+            LinkError: the link failed before staging began; nothing was changed on the pump.
+            PumpRefused: the pump refused to stage it; nothing was changed on the pump: a program for a drug
+                other than the pump's (REFUSED, ``program.drug``: that is a refill), one beyond the pump's
+                limits (OUT_OF_RANGE naming the field).
+            Whatever ``progress`` raises, before staging began (that cancels the write; after, it is ignored).
+
+        Never raises once staging began: a link that fails from then on, or a refused commit, is an outcome.
+        """
 
     def read_events(self, progress: ProgressCallback | None = None) -> list[PumpEvent]:
-        """The whole retained event log, oldest first, read a page of ``events_per_read`` at a time through
-        ``read_event_page`` (docs/protocol.md section 11), so every driver pages it the same way.
+        """Returns: the whole retained event log, oldest first. Changes nothing.
 
-        It starts at the oldest event the pump can still hold (``total - event_log_size``) and reads on
-        until the ``total`` of the latest page, so events logged meanwhile are picked up.
-        ``progress("read events", fraction)`` follows the pages; an exception raised by it stops the read
-        there (reading is always safe to cancel).
+        It is read a page of ``events_per_read`` at a time through ``read_event_page`` (docs/protocol.md
+        section 11), so every driver pages it the same way: from the oldest event the pump can still hold
+        (``total - event_log_size``) on until the ``total`` of the latest page, so events logged meanwhile
+        are picked up. ``progress("read events", fraction)`` follows the pages.
+
+        Raises:
+            LinkError: the pump could not be reached, or an answer is malformed.
+            PumpRefused: the pump answered no.
+            Whatever ``progress`` raises: it stops the read there (reading is always safe to stop).
         """
         log_size = self.identify().event_log_size
         total, _ = self.read_event_page(0, 0)
@@ -209,39 +242,79 @@ class PumpDriver(ABC):
 
     @abstractmethod
     def read_event_page(self, start: int, count: int) -> tuple[int, list[PumpEvent]]:
-        """The pump's event ``total`` and its retained events with ``start <= index < start + count``,
-        oldest first; ``count`` 0 asks only for the total. For reading just the newest part of a long
-        log on a slow link (a span too large for one answer is read in pieces by the driver). A
-        negative ``start``, or a ``count`` outside 0..``events_per_read``, is refused (``PumpRefused``
-        OUT_OF_RANGE naming ``start`` or ``count``)."""
+        """Returns: the pump's event ``total`` and its retained events with ``start <= index < start + count``,
+        oldest first; ``count`` 0 asks only for the total. For reading just the newest part of a long log on
+        a slow link (a span too large for one answer is read in pieces by the driver). Changes nothing.
+
+        Raises:
+            LinkError: the pump could not be reached, or an answer is malformed.
+            PumpRefused: the pump answered no; a negative ``start``, or a ``count`` outside
+                0..``events_per_read``, is OUT_OF_RANGE naming ``start`` or ``count``.
+        """
 
     @abstractmethod
     def set_clock(self, time: datetime) -> datetime:
-        """Set the pump clock and return the pump time read back afterwards. The clock is set to
-        ``programmer.clock.pump_clock_reading(time)`` (local time, to the second) and logs ``clock_set``."""
+        """Set the pump clock to ``programmer.clock.pump_clock_reading(time)`` (local time, to the second); the
+        pump logs ``clock_set``.
+
+        Returns: the pump time read back afterwards.
+
+        Raises:
+            LinkError: the clock may or may not have been set.
+            PumpRefused: the pump refused the time (then it was not set) or the read-back after it.
+        """
 
     @abstractmethod
     def bolus(self, bolus_id: str, dose: float, duration_min: float) -> BolusOutcome:
-        """Deliver a bolus once: a retry with the same id never delivers twice (it answers the first
-        bolus, ``repeated``); the id with another dose or duration is refused (BAD_ARGUMENT)."""
+        """Deliver a bolus once: a retry with the same id never delivers twice.
+
+        Returns: the bolus as the pump reports it (``repeated`` when that id was already given: the first
+        bolus's answer).
+
+        Raises:
+            LinkError: whether it started is not known; ask again with the same id.
+            PumpRefused: the pump did not start it; the id again with another dose or duration is BAD_ARGUMENT.
+        """
 
     @abstractmethod
     def cancel_bolus(self, bolus_id: str) -> BolusOutcome:
-        """Stop a bolus; one already ended answers how it ended, so a resend is harmless."""
+        """Stop a running bolus; one already ended answers how it ended, so a resend is harmless.
+
+        Returns: the dose delivered and the bolus's final state.
+
+        Raises:
+            LinkError: whether it stopped is not known; read the status.
+            PumpRefused: the pump answered no (no such bolus, say).
+        """
 
     @abstractmethod
     def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None) -> RefillOutcome:
-        """Record a refill once per ``refill_id``: a repeat with the same values answers the first refill,
-        ``repeated``, and does nothing; other values are refused (BAD_ARGUMENT). ``drug`` None keeps the
-        drug, a new concentration keeps the doses, another drug stops the therapy."""
+        """Record a refill once per ``refill_id``. ``drug`` None keeps the pump's drug, a new concentration
+        keeps the doses, another drug stops the therapy.
+
+        Returns: the reservoir after it and the volume the pump had calculated (``repeated`` when that id was
+        already recorded with the same values: the first refill's answer, and nothing done).
+
+        Raises:
+            LinkError: whether the pump recorded it is not known; resending the same id is safe.
+            PumpRefused: the pump did not record it; the id again with other values is BAD_ARGUMENT.
+        """
 
     @abstractmethod
     def acknowledge_alarm(self, code: str) -> tuple[Alarm, ...]:
-        """Silence an active alarm (logged once) and return the active alarms, that one still listed while
-        its cause remains; an alarm not active answers the list as it is."""
+        """Silence an active alarm (logged once).
+
+        Returns: the active alarms, that one still listed while its cause remains; for an alarm not active,
+        the list as it is.
+
+        Raises:
+            LinkError: whether it was acknowledged is not known.
+            PumpRefused: the pump answered no.
+        """
 
     @abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """End the link. Never raises: closing a link that is already gone only tidies up."""
 
     def __enter__(self) -> "PumpDriver":
         return self
@@ -263,10 +336,15 @@ def open_driver(url: str, **options: object) -> PumpDriver:
     A URL goes to the entry point named by its scheme, a serial device path (``SERIAL_DEVICE_PATH``) to
     ``SERIAL_DEVICE``. Anything else, a scheme no driver is installed for, or a scheme two drivers claim,
     is a LinkError naming the URL and the forms installed, raised before anything is opened.
+
+    Raises:
+        LinkError: no driver opens ``url``, or the pump there cannot be reached (``step`` ``"connect"``).
+        InputError: an option the driver cannot use (a trace file that cannot be written, say).
     """
     installed = entry_points(group=DRIVER_ENTRY_POINT_GROUP)
     if not installed:
-        raise LinkError(f"no pump driver is installed (entry-point group {DRIVER_ENTRY_POINT_GROUP} is empty)")
+        raise LinkError(f"no pump driver is installed (entry-point group {DRIVER_ENTRY_POINT_GROUP} is empty)",
+                        step="connect")
     scheme = url_scheme(url)
     if scheme is not None:
         name, form = scheme, f"{scheme}:// URLs"
@@ -275,14 +353,17 @@ def open_driver(url: str, **options: object) -> PumpDriver:
     else:
         problem = ("no port given" if not url.strip() else
                    "it is neither a URL (SCHEME://...) nor a serial device path")
-        raise LinkError(f"cannot open {url!r}: {problem}; {_installed_forms(installed)}")
+        raise LinkError(f"cannot open {url!r}: {problem}; {_installed_forms(installed)}", step="connect")
+    if "\0" in url:
+        raise LinkError(f"cannot open {url!r}: it holds a NUL character, which no port name does", step="connect")
     chosen = [entry for entry in installed if entry.name == name]
     if not chosen:
-        raise LinkError(f"cannot open {url!r}: no pump driver is installed for {form}; {_installed_forms(installed)}")
+        raise LinkError(f"cannot open {url!r}: no pump driver is installed for {form}; {_installed_forms(installed)}",
+                        step="connect")
     if len(chosen) > 1:
         claims = ", ".join(sorted(entry.value for entry in chosen))
         raise LinkError(f"cannot open {url!r}: {len(chosen)} installed drivers claim {form} ({claims}); "
-                        "uninstall all but one")
+                        "uninstall all but one", step="connect")
     return chosen[0].load()(url, **options)
 
 

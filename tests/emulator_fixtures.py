@@ -24,6 +24,7 @@ import selectors
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -242,6 +243,11 @@ class ScriptedPeer(LoopbackServer):
 
     def hang_up(self) -> None:
         """Close the current connection, as a pump dropping the link would."""
+        self._connection.close()
+
+    def reset(self) -> None:
+        """Abort the current connection with a TCP reset (RST), as a peer that crashed or a middlebox would."""
+        self._connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self._connection.close()
 
     def _handle(self, connection: socket.socket) -> None:

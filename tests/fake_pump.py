@@ -23,8 +23,9 @@ from emulator.alarms import SEVERITY
 from programmer.clock import pump_clock_reading
 from programmer.outcome import Outcome
 from programmer.planner import mean_daily_dose
+from programmer.errors import PumpRefused
 from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, PumpDriver, PumpEvent, PumpIdentity,
-                             PumpRefused, PumpStatus, RefillOutcome, WriteOutcome)
+                             PumpStatus, RefillOutcome, WriteOutcome)
 from programmer.program import (FORMAT, NO_PROGRAM_CHECKSUM, Drug, Flex, Program, SimpleContinuous, Stopped, Therapy,
                                 program_from_data)
 
@@ -68,6 +69,11 @@ class _Bolus:
     duration_min: float
     volume_ml: float
     state: str = "delivering"
+
+
+def refused(status: str, step: str, message: str, field: str | None = None) -> PumpRefused:
+    """A refusal worded as the serial driver words one ("STEP: message"), with its step and field."""
+    return PumpRefused(status, f"{step}: {message}", step=step, field=field)
 
 
 class FakePump(PumpDriver):
@@ -130,10 +136,9 @@ class FakePump(PumpDriver):
     def read_event_page(self, start: int, count: int) -> tuple[int, list[PumpEvent]]:
         self.pages.append((start, count))
         if start < 0:
-            raise PumpRefused("OUT_OF_RANGE", f"read events: start {start} is negative", "start")
+            raise refused("OUT_OF_RANGE", "read events", f"start {start} is negative", "start")
         if not 0 <= count <= self.events_per_read:
-            raise PumpRefused("OUT_OF_RANGE", f"read events: count {count} is outside 0..{self.events_per_read}",
-                              "count")
+            raise refused("OUT_OF_RANGE", "read events", f"count {count} is outside 0..{self.events_per_read}", "count")
         total = self.events[-1].index + 1 if self.events else 0
         retained = self.events[-self.identity_figures.event_log_size:]
         return total, [event for event in retained if start <= event.index < start + count]
@@ -166,14 +171,14 @@ class FakePump(PumpDriver):
         """STAGE_PROGRAM's checks after the document's: the pump's own drug, and a program that fits it."""
         held = self.active.drug
         if held is None:
-            raise PumpRefused("REFUSED", "stage program: the pump holds no drug: refill it before programming",
-                              "program.drug")
+            raise refused("REFUSED", "stage program", "the pump holds no drug: refill it before programming",
+                          "program.drug")
         if program.drug != held:
-            raise PumpRefused("REFUSED", "stage program: the program's drug differs from the pump's: a change of drug "
+            raise refused("REFUSED", "stage program", "the program's drug differs from the pump's: a change of drug "
                               "or concentration is a refill", "program.drug")
         misfit = self._misfit(program.drug, program.therapy)
         if misfit is not None:
-            raise PumpRefused("OUT_OF_RANGE", f"stage program: {misfit[1]}", f"program.therapy.{misfit[0]}")
+            raise refused("OUT_OF_RANGE", "stage program", misfit[1], f"program.therapy.{misfit[0]}")
 
     def _misfit(self, drug: Drug, therapy: Therapy) -> tuple[str, str] | None:
         """The first field of ``therapy`` this pump cannot run at ``drug``'s concentration, and why; None if it fits."""
@@ -205,25 +210,25 @@ class FakePump(PumpDriver):
         if refill_id in self.refills:
             first_request, first = self.refills[refill_id]
             if request != first_request:
-                raise PumpRefused("BAD_ARGUMENT", f"refill: refill_id {refill_id!r} was already used for another "
+                raise refused("BAD_ARGUMENT", "refill", f"refill_id {refill_id!r} was already used for another "
                                   "refill", "refill_id")
             return replace(first, repeated=True)
         capacity = self.identity_figures.capacity_ml
         for field, value in (("withdrawn_ml", withdrawn_ml), ("added_ml", added_ml)):
             if not 0 <= value <= capacity:
-                raise PumpRefused("OUT_OF_RANGE", f"refill: {field} {value:g} mL is outside 0..{capacity:g} mL", field)
+                raise refused("OUT_OF_RANGE", "refill", f"{field} {value:g} mL is outside 0..{capacity:g} mL", field)
         if self._running_bolus() is not None:
-            raise PumpRefused("REFUSED", "refill: a bolus is delivering", "refill_id")
+            raise refused("REFUSED", "refill", "a bolus is delivering", "refill_id")
         held = self.active.drug
         new_drug = drug or held
         if new_drug is None:
-            raise PumpRefused("REFUSED", "refill: a factory-new pump must be filled with a named drug", "drug")
+            raise refused("REFUSED", "refill", "a factory-new pump must be filled with a named drug", "drug")
         same_kind = held is not None and (new_drug.name, new_drug.dose_unit) == (held.name, held.dose_unit)
         therapy = self.active.program.therapy if same_kind else Stopped(mode="stopped")
         misfit = self._misfit(new_drug, therapy)
         if misfit is not None:
-            raise PumpRefused("OUT_OF_RANGE", f"refill: the running program at the new concentration: {misfit[1]}",
-                              "drug.concentration_per_ml")
+            raise refused("OUT_OF_RANGE", "refill", f"the running program at the new concentration: {misfit[1]}",
+                          "drug.concentration_per_ml")
         calculated = self.volume_ml
         therapy_stopped = not same_kind and self.active.therapy["mode"] != "stopped"
         self.active = active_for(Program(format=FORMAT, drug=new_drug, therapy=therapy))
@@ -238,7 +243,7 @@ class FakePump(PumpDriver):
     def set_clock(self, time: datetime) -> datetime:
         moment = pump_clock_reading(time)
         if not 2000 <= moment.year <= 2099:
-            raise PumpRefused("OUT_OF_RANGE", f"set clock: year {moment.year} is outside 2000..2099", "time")
+            raise refused("OUT_OF_RANGE", "set clock", f"year {moment.year} is outside 2000..2099", "time")
         old, self.pump_time = self.pump_time, moment
         self.log("clock_set", old=old.isoformat(timespec="seconds"), new=moment.isoformat())
         return self.read_status().pump_time
@@ -249,20 +254,20 @@ class FakePump(PumpDriver):
         known = self.boluses.get(bolus_id)
         if known is not None:
             if (dose, duration_min) != (known.dose, known.duration_min):
-                raise PumpRefused("BAD_ARGUMENT", f"bolus: bolus_id {bolus_id!r} was already used for another bolus",
-                                  "bolus_id")
+                raise refused("BAD_ARGUMENT", "bolus", f"bolus_id {bolus_id!r} was already used for another bolus",
+                              "bolus_id")
             return BolusOutcome(bolus_id, known.dose, known.volume_ml, known.state, repeated=True)
         if not dose > 0:
-            raise PumpRefused("OUT_OF_RANGE", f"bolus: dose {dose:g} must be more than 0", "dose")
+            raise refused("OUT_OF_RANGE", "bolus", f"dose {dose:g} must be more than 0", "dose")
         drug = self.active.drug
         if drug is None:
-            raise PumpRefused("REFUSED", "bolus: the pump holds no drug", "bolus_id")
+            raise refused("REFUSED", "bolus", "the pump holds no drug", "bolus_id")
         if self._running_bolus() is not None or any(alarm.severity == "critical" for alarm in self.alarms):
-            raise PumpRefused("REFUSED", "bolus: the pump cannot give one now", "bolus_id")
+            raise refused("REFUSED", "bolus", "the pump cannot give one now", "bolus_id")
         volume_ml = dose / drug.concentration_per_ml
         if volume_ml > self.volume_ml:
-            raise PumpRefused("REFUSED", f"bolus: it needs {volume_ml:g} mL, the reservoir holds {self.volume_ml:g} mL",
-                              "dose")
+            raise refused("REFUSED", "bolus", f"it needs {volume_ml:g} mL, the reservoir holds {self.volume_ml:g} mL",
+                          "dose")
         self.boluses[bolus_id] = _Bolus(dose, duration_min, volume_ml)
         self.log("bolus_started", bolus_id=bolus_id, dose=dose, dose_unit=drug.dose_unit, volume_ml=volume_ml,
                  duration_min=duration_min)
@@ -271,7 +276,7 @@ class FakePump(PumpDriver):
     def cancel_bolus(self, bolus_id) -> BolusOutcome:
         known = self.boluses.get(bolus_id)
         if known is None:
-            raise PumpRefused("BAD_ARGUMENT", f"cancel bolus: no bolus with id {bolus_id!r} is known", "bolus_id")
+            raise refused("BAD_ARGUMENT", "cancel bolus", f"no bolus with id {bolus_id!r} is known", "bolus_id")
         if known.state == "delivering":
             known.state = "cancelled"
             self.log("bolus_cancelled", bolus_id=bolus_id, delivered=0.0, reason="request")
@@ -285,7 +290,7 @@ class FakePump(PumpDriver):
 
     def acknowledge_alarm(self, code) -> tuple[Alarm, ...]:
         if code not in SEVERITY:
-            raise PumpRefused("BAD_ARGUMENT", f"acknowledge alarm: {code!r} is not an alarm code "
+            raise refused("BAD_ARGUMENT", "acknowledge alarm", f"{code!r} is not an alarm code "
                               f"({', '.join(SEVERITY)})", "code")
         if code in {alarm.code for alarm in self.alarms} and code not in self.acknowledged:
             self.acknowledged.add(code)

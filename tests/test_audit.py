@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from programmer.errors import AuditError
 from programmer import audit as audit_module
-from programmer.audit import AUDIT_FORMAT, AuditError, AuditLog, default_audit_path, read_audit_log
+from programmer.audit import AUDIT_FORMAT, AuditLog, default_audit_path, read_audit_log
 
 
 def test_records_are_appended_one_json_line_each(tmp_path):
@@ -59,8 +60,9 @@ def test_a_torn_last_line_is_skipped_but_a_damaged_middle_is_not(tmp_path):
 def test_an_unwritable_location_is_reported_when_opened(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(AuditError, match="cannot write the audit log"):
+    with pytest.raises(AuditError, match="cannot write the audit log") as failed:
         AuditLog(blocker / "audit.jsonl")
+    assert (failed.value.step, failed.value.field) == ("open audit log", None)
 
 
 def test_non_finite_numbers_are_refused_not_written(tmp_path):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from protocol import Command, encode_frame
+from protocol import Command, Status, encode_frame
 from programmer.cli import pump_commands as cli_pump
 from programmer.audit import read_audit_log
 from programmer.cli.main import main
@@ -313,6 +313,80 @@ def test_a_link_lost_after_the_commit_says_the_program_could_not_be_confirmed(ca
     assert "could not confirm which program the pump runs" in err and "interrogate it" in err
     # the commit itself got through, so the pump does run the new program: the message did not guess
     assert interrogate(capsys, filled)["therapy"]["daily_dose"] == 160
+
+
+# --- one handler: every kind of error ends a command with its exit code and one line -----------------
+
+
+def refusing(command: Command):
+    """A frame filter under which the pump answers ``command`` with a refusal (status REFUSED)."""
+    def refuse(direction, frame, wire):
+        if direction == "to_client" and frame is not None and frame.command == command:
+            return encode_frame(replace(frame, status=Status.REFUSED, payload={"error": "in service mode"}))
+        return wire
+    return refuse
+
+
+@pytest.mark.parametrize("argv, command, line", [
+    (("interrogate", "{port}"), Command.READ_STATUS,
+     "refused while interrogating {port}: pump refused (REFUSED): read status: in service mode; "
+     "nothing was sent that changes the pump"),
+    (("events", "{port}"), Command.READ_EVENTS,
+     "refused while reading the event log of {port}: pump refused (REFUSED): read events: in service mode; "
+     "nothing was sent that changes the pump"),
+    (("set-clock", "{port}", "--yes"), Command.SET_CLOCK,
+     "refused while setting the clock of {port}: pump refused (REFUSED): set clock: in service mode; "
+     "the pump clock may or may not have been set: interrogate the pump"),
+    (("write", "{port}", EXAMPLE, *DOCTOR, "--yes"), Command.READ_STATUS,
+     "refused while interrogating {port}: pump refused (REFUSED): read status: in service mode; "
+     "nothing was sent: the pump's program is unchanged"),
+])
+def test_a_pump_that_refuses_ends_the_command_with_exit_3(capsys, start_emulator, audit_log, argv, command, line):
+    proxy = FrameProxy(start_emulator().url, refusing(command))
+    try:
+        code, out, err = run(capsys, *(a.format(port=proxy.url) if isinstance(a, str) else a for a in argv))
+    finally:
+        proxy.close()
+    assert (code, out, err) == (EXIT_REFUSED, "", f"pump-programmer: {line.format(port=proxy.url)}\n")
+    if argv[0] == "write":  # nothing reached the pump, and the audit log says so, in the same words
+        record = read_audit_log(audit_log)[-1]
+        assert (record["outcome"], record["message"]) == ("unchanged", line.format(port=proxy.url))
+
+
+def test_an_attempt_that_cannot_be_audited_ends_with_exit_3_and_sends_nothing(capsys, tmp_path, filled, audit_log):
+    def audit_log_gone_while_interrogating(direction, frame, wire):
+        reading_events = direction == "to_pump" and frame is not None and frame.command == Command.READ_EVENTS
+        if reading_events and audit_log.is_file():
+            audit_log.unlink()
+            audit_log.mkdir()  # the attempt record, appended after the interrogation, cannot be written
+        return wire
+
+    proxy = FrameProxy(filled, audit_log_gone_while_interrogating)
+    try:
+        code, _, err = run(capsys, "write", proxy.url, program_file(tmp_path, 160), *DOCTOR, "--yes")
+    finally:
+        proxy.close()
+    assert (code, err) == (EXIT_REFUSED, f"pump-programmer: refused: cannot write the audit log {audit_log}: "
+                                         "Is a directory; nothing was sent to the pump\n")
+    assert interrogate(capsys, filled)["therapy"]["daily_dose"] == 150
+
+
+def test_a_link_failure_that_cannot_be_audited_says_both_with_exit_4(capsys, start_emulator, audit_log):
+    def cut_and_lose_the_audit_log(direction, frame, wire):
+        if audit_log.is_file():
+            audit_log.unlink()
+            audit_log.mkdir()
+        return None  # nothing gets through: connecting fails
+
+    proxy = FrameProxy(start_emulator().url, cut_and_lose_the_audit_log)
+    try:
+        code, _, err = run(capsys, "write", proxy.url, EXAMPLE, *DOCTOR, "--yes")
+    finally:
+        proxy.close()
+    assert code == EXIT_LINK_FAILED
+    assert err.startswith("pump-programmer: link failed: connect: ") and len(err.splitlines()) == 1
+    assert err.endswith(f"; nothing was sent: the pump's program is unchanged (and the audit log could not be "
+                        f"written: cannot write the audit log {audit_log}: Is a directory)\n")
 
 
 # --- exit 5: written, but the read-back did not match -------------------------------------------------

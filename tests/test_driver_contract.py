@@ -22,7 +22,8 @@ from emulator_fixtures import PTY_AVAILABLE, start_emulator  # noqa: F401 - star
 from fake_pump import FakePump
 
 from programmer.outcome import Outcome
-from programmer.port import LinkError, PumpRefused, open_driver
+from programmer.errors import LinkError, PumpRefused
+from programmer.port import open_driver
 from programmer.program import FORMAT, NO_PROGRAM_CHECKSUM, Drug, Program, Stopped, program_from_data
 
 WIRES = ("tcp", "pty")
@@ -137,7 +138,7 @@ def test_an_event_page_holds_the_events_of_its_window_and_the_total(pump):
 def test_an_event_page_outside_the_protocols_bounds_is_refused_naming_the_field(pump, start, count, field):
     with pytest.raises(PumpRefused) as refused:
         pump.read_event_page(start, count)
-    assert (refused.value.status, refused.value.field_name) == ("OUT_OF_RANGE", field)
+    assert (refused.value.status, refused.value.field) == ("OUT_OF_RANGE", field)
 
 
 # -- writing a program -------------------------------------------------------------------------------------
@@ -146,8 +147,8 @@ def test_an_event_page_outside_the_protocols_bounds_is_refused_naming_the_field(
 def test_staging_on_an_empty_pump_is_refused_with_the_status_name(pump):
     with pytest.raises(PumpRefused) as refused:
         pump.write_program(SIMPLE)
-    assert refused.value.status == "REFUSED"
-    assert refused.value.field_name == "program.drug"
+    assert (refused.value.status, refused.value.step) == ("REFUSED", "stage program")
+    assert refused.value.field == "program.drug"
     assert pump.read_program().checksum == NO_PROGRAM_CHECKSUM
     assert [event.kind for event in pump.read_events()] == ["power_on"]
 
@@ -158,7 +159,7 @@ def test_a_program_for_another_drug_is_refused_it_takes_a_refill(pump):
                                "therapy": {"mode": "simple_continuous", "daily_dose": 150}})
     with pytest.raises(PumpRefused) as refused:
         pump.write_program(other)
-    assert (refused.value.status, refused.value.field_name) == ("REFUSED", "program.drug")
+    assert (refused.value.status, refused.value.field) == ("REFUSED", "program.drug")
     assert pump.read_program().program == stopped(BACLOFEN)
 
 
@@ -221,7 +222,7 @@ def test_a_program_beyond_the_pump_is_refused_out_of_range_and_nothing_changes(p
     beyond = program_from_data({"format": "itb-program/1", "drug": BACLOFEN, "therapy": therapy})
     with pytest.raises(PumpRefused) as refused:
         pump.write_program(beyond)
-    assert refused.value.status == "OUT_OF_RANGE" and refused.value.field_name == field
+    assert refused.value.status == "OUT_OF_RANGE" and refused.value.field == field
     assert pump.read_program().program == SIMPLE
     assert [detail["checksum"] for detail in logged(pump, "program_staged")] == [SIMPLE.checksum()]
 
@@ -260,7 +261,7 @@ def test_a_clock_outside_the_pumps_years_is_refused_and_the_clock_kept(pump):
     before = pump.read_status().pump_time
     with pytest.raises(PumpRefused) as refused:
         pump.set_clock(datetime(1999, 12, 31, 23, 59, 59))
-    assert (refused.value.status, refused.value.field_name) == ("OUT_OF_RANGE", "time")
+    assert (refused.value.status, refused.value.field) == ("OUT_OF_RANGE", "time")
     assert timedelta(0) <= pump.read_status().pump_time - before < timedelta(seconds=5)
     assert logged(pump, "clock_set") == []
 
@@ -293,7 +294,7 @@ def test_a_bolus_id_used_again_for_another_dose_is_refused_and_delivers_nothing_
     pump.bolus("b-0001", 50.0, 30.0)
     with pytest.raises(PumpRefused) as refused:
         pump.bolus("b-0001", 60.0, 30.0)
-    assert (refused.value.status, refused.value.field_name) == ("BAD_ARGUMENT", "bolus_id")
+    assert (refused.value.status, refused.value.field) == ("BAD_ARGUMENT", "bolus_id")
     assert pump.read_status().bolus.dose == 50.0
     assert len(logged(pump, "bolus_started")) == 1
 
@@ -301,7 +302,7 @@ def test_a_bolus_id_used_again_for_another_dose_is_refused_and_delivers_nothing_
 def test_cancelling_a_bolus_the_pump_never_saw_is_refused_naming_the_id(pump):
     with pytest.raises(PumpRefused) as refused:
         pump.cancel_bolus("b-unknown")
-    assert (refused.value.status, refused.value.field_name) == ("BAD_ARGUMENT", "bolus_id")
+    assert (refused.value.status, refused.value.field) == ("BAD_ARGUMENT", "bolus_id")
 
 
 # -- refills -----------------------------------------------------------------------------------------------
@@ -328,7 +329,7 @@ def test_a_refill_id_used_again_for_other_volumes_is_refused_and_changes_nothing
     fill(pump, "r-1", 18.0)
     with pytest.raises(PumpRefused) as refused:
         fill(pump, "r-1", 19.0)
-    assert (refused.value.status, refused.value.field_name) == ("BAD_ARGUMENT", "refill_id")
+    assert (refused.value.status, refused.value.field) == ("BAD_ARGUMENT", "refill_id")
     assert pump.read_status().volume_ml == 18.0
     assert len(logged(pump, "refill")) == 1
 
@@ -362,7 +363,7 @@ def test_a_refill_with_another_drug_stops_the_therapy(pump):
 def test_a_first_refill_must_name_the_drug(pump):
     with pytest.raises(PumpRefused) as refused:
         pump.refill("r-1", 0.0, 18.0, None)
-    assert (refused.value.status, refused.value.field_name) == ("REFUSED", "drug")
+    assert (refused.value.status, refused.value.field) == ("REFUSED", "drug")
     assert (pump.read_program().checksum, pump.read_status().volume_ml) == (NO_PROGRAM_CHECKSUM, 0.0)
 
 
@@ -375,7 +376,7 @@ def test_a_refill_the_pump_cannot_take_is_refused_naming_the_field_and_changes_n
                           ((17.0, 20.0, too_thin), "drug.concentration_per_ml")):
         with pytest.raises(PumpRefused) as refused:
             pump.refill("r-2", *refill)
-        assert (refused.value.status, refused.value.field_name) == ("OUT_OF_RANGE", field)
+        assert (refused.value.status, refused.value.field) == ("OUT_OF_RANGE", field)
     assert pump.read_program().program == SIMPLE
     assert pump.read_status().volume_ml == pytest.approx(18.0, abs=1e-3)
     assert len(logged(pump, "refill")) == 1
@@ -403,7 +404,7 @@ def test_a_low_reservoir_alarm_is_raised_acknowledged_once_and_cleared_by_a_refi
 def test_a_bad_argument_names_its_field(pump):
     with pytest.raises(PumpRefused) as refused:
         pump.acknowledge_alarm("no_such_alarm")
-    assert refused.value.status == "BAD_ARGUMENT" and refused.value.field_name == "code"
+    assert refused.value.status == "BAD_ARGUMENT" and refused.value.field == "code"
     assert "acknowledge alarm" in str(refused.value)
 
 

@@ -15,8 +15,9 @@ import pytest
 from emulator_fixtures import LOOPBACK_LINK, FrameProxy, start_emulator  # noqa: F401 - fixture
 
 from protocol import Command, Status
+from programmer.errors import LinkError
 from programmer.outcome import Outcome
-from programmer.port import LinkError, open_driver
+from programmer.port import open_driver
 from programmer.program import Drug, program_from_data
 
 FAST = {"baudrate": 1_000_000, **LOOPBACK_LINK}

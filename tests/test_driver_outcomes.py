@@ -15,9 +15,8 @@ from emulator_fixtures import ScriptedPeer
 
 from protocol import Command, Frame, Status
 from drivers.serial_driver import SerialDriver
-from programmer.errors import InputError
+from programmer.errors import InputError, LinkError, PumpRefused
 from programmer.outcome import Outcome
-from programmer.port import LinkError, PumpRefused
 from programmer.program import Program, SimpleContinuous, program_from_data
 
 BACLOFEN = {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500}
@@ -182,11 +181,11 @@ def test_other_statuses_become_pump_refused_with_name_message_and_field(scripted
     driver, _ = scripted(pump)
     with pytest.raises(PumpRefused) as refused:
         driver.set_clock(datetime(1999, 1, 1))
-    assert (refused.value.status, refused.value.field_name) == ("OUT_OF_RANGE", "time")
+    assert (refused.value.status, refused.value.step, refused.value.field) == ("OUT_OF_RANGE", "set clock", "time")
     assert str(refused.value) == "pump refused (OUT_OF_RANGE): set clock: year 1999 is outside 2000..2099"
     with pytest.raises(PumpRefused) as failed:
         driver.bolus("b-1", 10.0, 10.0)
-    assert failed.value.status == "INTERNAL" and failed.value.field_name is None
+    assert (failed.value.status, failed.value.step, failed.value.field) == ("INTERNAL", "bolus", None)
     assert "may or may not have acted" in str(failed.value)
 
 
@@ -200,8 +199,9 @@ def test_a_malformed_answer_is_a_link_error_naming_the_field(scripted, broken, p
     pump = ScriptedPump()
     pump.answers[Command.IDENTIFY] = (Status.OK, broken)
     driver, _ = scripted(pump)
-    with pytest.raises(LinkError, match=f"^identify: the pump's answer is malformed: {problem}$"):
+    with pytest.raises(LinkError, match=f"^identify: the pump's answer is malformed: {problem}$") as failed:
         driver.identify()
+    assert (failed.value.step, failed.value.field) == ("identify", problem.split()[0])
 
 
 def test_status_fields_are_checked_down_to_nested_ones(scripted):
@@ -209,8 +209,9 @@ def test_status_fields_are_checked_down_to_nested_ones(scripted):
     pump.answers[Command.READ_STATUS] = (Status.OK, {**status_answer(OLD.checksum()),
                                                      "battery": {"status": "dying", "percent": 1.0}})
     driver, _ = scripted(pump)
-    with pytest.raises(LinkError, match=r"battery\.status is 'dying', not one of ok, eri, eos"):
+    with pytest.raises(LinkError, match=r"battery\.status is 'dying', not one of ok, eri, eos") as failed:
         driver.read_status()
+    assert (failed.value.step, failed.value.field) == ("read status", "battery.status")
     pump.answers[Command.READ_STATUS] = (Status.OK, status_answer(OLD.checksum(), pump_time="2026-01-02T03:04:05+01:00"))
     with pytest.raises(LinkError, match="pump_time .* not an ISO 8601 local time without offset"):
         driver.read_status()

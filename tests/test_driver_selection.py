@@ -20,7 +20,8 @@ from drivers.serial_driver import SerialDriver
 from programmer.audit import read_audit_log
 from programmer.cli.main import main
 from programmer.cli.support import EXIT_LINK_FAILED
-from programmer.port import DRIVER_ENTRY_POINT_GROUP, SERIAL_DEVICE, LinkError, open_driver
+from programmer.errors import LinkError
+from programmer.port import DRIVER_ENTRY_POINT_GROUP, SERIAL_DEVICE, open_driver
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERIAL_FACTORY = "drivers.serial_driver:open_serial_driver"

@@ -21,7 +21,7 @@ from protocol.codes import MAX_RETRIES, RESPONSE_TURNAROUND_S
 from drivers.trace import WireTrace
 from drivers.transaction import Link
 from drivers.transport import Transport, _SocketPort, open_port
-from programmer.port import LinkError
+from programmer.errors import LinkError
 
 BAUD = 115200
 IDENTITY = {"model": "TEST", "serial": "TEST-0001"}

@@ -16,7 +16,7 @@ from emulator_fixtures import ScriptedPeer
 
 from protocol import Command, Status
 from drivers.serial_driver import SerialDriver
-from programmer.port import PumpRefused
+from programmer.errors import PumpRefused
 from programmer.program import Drug
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "protocol_vectors.json").read_text(encoding="utf-8"))

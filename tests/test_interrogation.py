@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 import pytest
 
 from fake_pump import PUMP_TIME, FakePump, active_for, baclofen, identity, status
+from programmer.errors import LinkError
 from programmer.baseline import dose_baseline
 from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
 from programmer.interrogation import read_pump, read_recent_events
 from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, PumpSnapshot, describe_program
-from programmer.port import Alarm, LinkError, PumpEvent
+from programmer.port import Alarm, PumpEvent
 from programmer.program import program_from_data
 
 
@@ -36,10 +37,12 @@ def test_read_pump_uses_the_limits_the_pump_declares():
 
 
 def test_impossible_figures_from_the_pump_are_a_link_fault_not_a_crash():
-    with pytest.raises(LinkError, match="cannot be true"):
+    with pytest.raises(LinkError, match="cannot be true") as failed:
         read_pump(FakePump(baclofen(), min_rate_ml_per_day=30.0))
-    with pytest.raises(LinkError, match="cannot be true"):
+    assert (failed.value.step, failed.value.field) == ("interrogate", None)  # a rule between two figures
+    with pytest.raises(LinkError, match="cannot be true") as failed:
         read_pump(FakePump(baclofen(), volume_ml=25.0))
+    assert (failed.value.step, failed.value.field) == ("interrogate", None)
 
 
 def test_json_has_every_contract_key():

@@ -5,12 +5,12 @@ from datetime import timedelta
 import pytest
 
 from fake_pump import BACLOFEN_500, PUMP_TIME, FakePump, active_for, baclofen
-from programmer.audit import AuditError, AuditLog, read_audit_log
-from programmer.errors import InputError
+from programmer.audit import AuditLog, read_audit_log
+from programmer.errors import AuditError, InputError, LinkError, PumpRefused
 from programmer.interrogation import read_pump
 from programmer.library import load_library
 from programmer.outcome import Outcome
-from programmer.port import Alarm, LinkError, PumpRefused, WriteOutcome
+from programmer.port import Alarm, WriteOutcome
 from programmer.program import FORMAT, Drug, Program, Stopped, program_from_data
 from programmer.commit import commit_refill, commit_write
 from programmer.outcome import Outcome
@@ -186,7 +186,7 @@ def test_a_verified_claim_whose_read_back_differs_is_a_mismatch(audit):
 
 def test_a_link_failure_before_staging_leaves_the_previous_program(audit):
     pump = FakePump(baclofen(150))
-    pump.write_answer = LinkError("timeout at stage")
+    pump.write_answer = LinkError("timeout at stage", step="read program")
     result = commit_write(pump, write_review(pump, baclofen(160)), "Dr Ng", audit)
     assert result.outcome is Outcome.UNCHANGED
     assert f"still runs the previous program {baclofen(150).checksum()}" in result.message
@@ -194,7 +194,7 @@ def test_a_link_failure_before_staging_leaves_the_previous_program(audit):
 
 def test_the_pump_saying_no_is_a_refusal(audit):
     pump = FakePump(baclofen(150))
-    pump.write_answer = PumpRefused("OUT_OF_RANGE", "rate above 24 mL/day", "therapy")
+    pump.write_answer = PumpRefused("OUT_OF_RANGE", "rate above 24 mL/day", step="stage program", field="therapy")
     result = commit_write(pump, write_review(pump, baclofen(160)), "Dr Ng", audit)
     assert result.outcome is Outcome.PUMP_REFUSED
     assert "nothing was written" in result.message
@@ -204,9 +204,10 @@ def test_nothing_is_sent_when_the_attempt_cannot_be_audited(audit):
     pump = FakePump(baclofen(150))
     audit.path.unlink()
     audit.path.mkdir()  # appending to a directory fails
-    with pytest.raises(AuditError):
+    with pytest.raises(AuditError) as failed:
         commit_write(pump, write_review(pump, baclofen(160)), "Dr Ng", audit)
     assert "write_program" not in pump.calls
+    assert (failed.value.step, failed.value.field) == ("append to audit log", None)
 
 
 # --- refill decisions --------------------------------------------------------------------------------
@@ -331,7 +332,7 @@ def test_a_refill_read_back_that_differs_is_a_mismatch(audit):
 
 def test_a_refill_whose_link_fails_is_uncertain_but_names_the_unchanged_program(audit):
     pump = FakePump(baclofen(), volume_ml=2.0)
-    pump.refill_answer = LinkError("no answer to REFILL")
+    pump.refill_answer = LinkError("no answer to REFILL", step="refill")
     result = commit_refill(pump, review_refill(read(pump), RefillRequest(2.0, 20.0), LIBRARY), "Dr Ng", audit)
     assert result.outcome is Outcome.UNCERTAIN
     assert f"its program is unchanged either way: {baclofen().checksum()}" in result.message

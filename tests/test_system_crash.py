@@ -15,7 +15,8 @@ import pytest
 from emulator_fixtures import LOOPBACK_LINK, FrameProxy, start_emulator  # noqa: F401 - fixture
 
 from protocol import Command, Frame, FrameDecoder, Status, encode_frame
-from programmer.port import LinkError, open_driver
+from programmer.errors import LinkError
+from programmer.port import open_driver
 from programmer.program import Drug, program_from_data
 
 BACLOFEN = {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500}

@@ -24,8 +24,9 @@ from collections import Counter
 import pytest
 from emulator_fixtures import LOOPBACK_LINK, start_emulator  # noqa: F401 - fixture
 
+from programmer.errors import LinkError
 from programmer.outcome import Outcome
-from programmer.port import LinkError, open_driver
+from programmer.port import open_driver
 from programmer.program import Drug, program_from_data
 
 SEED = 20261128

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QAbstractButton, QLabel
 
 from emulator_fixtures import start_emulator  # noqa: F401 (fixture)
 from programmer.clock import computer_now
+from programmer.errors import LinkError
 from programmer.snapshot import CLOCK_DRIFT_LIMIT_S
 from programmer.library import load_library
 from programmer.port import open_driver
@@ -188,10 +189,10 @@ def test_the_window_says_nothing_about_a_clock_a_minute_out(qtbot, window, start
 
 def test_a_link_lost_while_setting_the_clock_does_not_say_nothing_changed(qtbot, window):
     window._show_snapshot(snapshot())
-    window.link.failed.emit(SetClock(), Failure("no answer from the pump", True, TimeoutError()))
+    window.link.failed.emit(SetClock(), Failure(LinkError("no answer from the pump", step="read status")))
     said = window.banner.text.text()
     assert window.banner.title.text() == "Link to the pump lost."
     assert "Whether the pump's clock was set is not known" in said and "Nothing was changed" not in said
-    window.link.failed.emit(Interrogate(), Failure("no answer from the pump", True, TimeoutError()))
+    window.link.failed.emit(Interrogate(), Failure(LinkError("no answer from the pump", step="read status")))
     assert "Nothing was changed on the pump by this read" in window.banner.text.text()
 

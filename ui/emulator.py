@@ -18,7 +18,8 @@ import time
 import uuid
 from pathlib import Path
 
-from programmer.port import LinkError, open_driver
+from programmer.errors import LinkError
+from programmer.port import open_driver
 from programmer.program import FORMAT, Drug, program_from_data
 
 START_TIMEOUT_S = 20.0
@@ -56,16 +57,24 @@ class BundledEmulator:
         self.url: str | None = None
 
     def start(self) -> str:
-        """Start the emulator and return the URL it printed (``socket://127.0.0.1:PORT``)."""
+        """Start the emulator and return the URL it printed (``socket://127.0.0.1:PORT``).
+
+        Raises ``LinkError`` when it does not start (a program that cannot be run is one too: the pump that
+        was asked for cannot be reached, whatever the OS said).
+        """
         command = [*emulator_command(), "--listen", "tcp://127.0.0.1:0", "--state", str(self.state_dir / "pump.json"),
                    "--exit-on-stdin-close", *self.extra_args]
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, process_group=0,
-                                        env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        step = "start the bundled emulator"
+        try:
+            self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            stderr=subprocess.DEVNULL, process_group=0,
+                                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        except OSError as exc:
+            raise LinkError(f"the bundled emulator did not start ({exc})", step=step) from exc
         first = self._first_line()
         if not first.startswith("listening on "):
             self.stop()
-            raise LinkError(f"the bundled emulator did not start (it said {first!r})")
+            raise LinkError(f"the bundled emulator did not start (it said {first!r})", step=step)
         self.url = first.removeprefix("listening on ")
         return self.url
 
@@ -144,4 +153,5 @@ def set_up_demo_patient(url: str) -> None:
         program = program_from_data({"format": FORMAT, "drug": DEMO_DRUG.model_dump(mode="json"), "therapy": DEMO_THERAPY})
         outcome = driver.write_program(program)
         if outcome.active is None or outcome.active.checksum != program.checksum():
-            raise LinkError(f"the demo program could not be set up on the emulator: {outcome.message}")
+            raise LinkError(f"the demo program could not be set up on the emulator: {outcome.message}",
+                            step="set up the demo patient")

@@ -7,7 +7,9 @@ time in the order they were made. The GUI thread never calls the driver and neve
 
 Each operation is a ``Request`` subclass holding its arguments and its work, so the window says what it
 wants with an object (``Commit(review, clinician)``), gets the same object back with its result or its
-``Failure``, and matches on its type; a new operation is one class here and one case in the window.
+``Failure``, and matches on its type; a new operation is one class here and one case in the window. A
+failure is the exception itself, not words: the window says it from its kind (``programmer.errors``), in
+one place.
 
 The work itself is ``programmer``'s: ``read_pump`` interrogates, ``commit_write`` checks, audits, writes
 two-phase and judges the read-back. This module only adds progress reporting and the thread.
@@ -22,12 +24,12 @@ from typing import Callable, ClassVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from programmer.audit import AuditError, AuditLog
-from programmer.errors import InputError
+from programmer.audit import AuditLog
+from programmer.errors import LinkError, ProgrammerError
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump
 from programmer.snapshot import PumpSnapshot
-from programmer.port import LinkError, PumpDriver, PumpEvent, PumpRefused, open_driver
+from programmer.port import PumpDriver, PumpEvent, open_driver
 from programmer.commit import SessionResult, commit_write
 from programmer.review import WriteReview
 from ui.app_log import log
@@ -51,21 +53,29 @@ class Cancelled(Exception):
 
 @dataclass(frozen=True)
 class CommitDone:
-    """A write's result, and the pump as interrogated right after it (None if that read failed)."""
+    """A write's result, and the pump as interrogated right after it (None if that read failed: then
+    ``refresh_error`` is why, and the link was closed)."""
 
     result: SessionResult
     snapshot: PumpSnapshot | None
-    refresh_error: str | None
+    refresh_error: Exception | None
 
 
 @dataclass(frozen=True)
 class Failure:
-    """Why a request did not finish: the message in words, whether the link is gone (then it was closed, and
-    nothing more is sent until a reconnection), and the exception itself for the log."""
+    """Why a request did not finish: the exception itself, which the window puts into words by its kind."""
 
-    message: str
-    link_lost: bool
-    error: BaseException
+    error: Exception
+
+    @property
+    def link_lost(self) -> bool:
+        """The link failed: the worker closed it, and nothing more is sent until a reconnection."""
+        return isinstance(self.error, LinkError)
+
+    @property
+    def foreseen(self) -> bool:
+        """False for a bug: anything but the programmer's errors, a cancelled read or a missing link."""
+        return isinstance(self.error, (ProgrammerError, Cancelled, NotConnected))
 
 
 # --- the requests: one class each, with the work it does in the link's thread ------------------------------
@@ -152,9 +162,11 @@ class Commit(Request):
                               AuditLog(worker.audit_path))
         try:
             return CommitDone(result, read_pump(driver), None)
-        except (LinkError, OSError) as exc:
+        except Exception as exc:  # whatever stops this reading, the write's result must reach the screen
+            if not Failure(exc).foreseen:
+                log.exception("unexpected error while reading the pump after a write")
             worker.close()
-            return CommitDone(result, None, str(exc))
+            return CommitDone(result, None, exc)
 
 
 @dataclass(frozen=True)
@@ -212,19 +224,13 @@ class _Worker(QObject):
         self.cancel.clear()
         try:
             result = request.run(self)
-        except Cancelled as exc:
-            self.failed.emit(request, Failure("cancelled: nothing on the pump was changed", False, exc))
-        except NotConnected as exc:
-            self.failed.emit(request, Failure("not connected to a pump: nothing was sent (reconnect first)", False,
-                                              exc))
-        except (LinkError, OSError) as exc:  # serial.SerialException is an OSError
-            self.close()
-            self.failed.emit(request, Failure(str(exc) or type(exc).__name__, True, exc))
-        except (PumpRefused, AuditError, InputError) as exc:
-            self.failed.emit(request, Failure(str(exc), False, exc))
-        except Exception as exc:  # a bug must reach the screen, not vanish in a thread
-            log.exception("unexpected error while %s", request.doing)
-            self.failed.emit(request, Failure(f"unexpected error ({type(exc).__name__}: {exc})", False, exc))
+        except Exception as exc:  # every failure reaches the window, a bug too: none may vanish in a thread
+            failure = Failure(exc)
+            if failure.link_lost:
+                self.close()
+            elif not failure.foreseen:
+                log.exception("unexpected error while %s", request.doing)
+            self.failed.emit(request, failure)
         else:
             self.finished.emit(request, result)
 
@@ -257,10 +263,7 @@ class _Worker(QObject):
     def close(self) -> None:
         driver, self.driver = self.driver, None
         if driver is not None:
-            try:
-                driver.close()
-            except (LinkError, OSError):
-                pass  # the link is already gone; closing is only tidying up
+            driver.close()  # never raises (the port's contract): closing a lost link only tidies up
 
 
 class PumpLink(QObject):

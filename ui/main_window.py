@@ -2,7 +2,9 @@
 Overview, Program, Review, Events), and the link's progress in the status bar.
 
 It only routes: the screens show, ``PumpLink`` talks to the pump in its thread, and every answer comes
-back here as a signal, so the window never waits on I/O.
+back here as a signal, so the window never waits on I/O. A failure comes back as the exception itself,
+and this is the one place that says it (``failure_text``, ``MainWindow._failed``), from its kind: a link
+error leaves which program runs unknown, a refusal or bad input leaves the pump as it was.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QTabWidget,
                                QVBoxLayout, QWidget)
 
+from programmer.errors import ProgrammerError
 from programmer.snapshot import PumpSnapshot
 from programmer.library import LoadedLibrary
 from programmer.port import PumpEvent
@@ -28,8 +31,8 @@ from ui.connect import EMULATOR, ConnectPage
 from ui.editor import ProgramEditor
 from ui.events import EventsPage
 from ui.view_models.format import PUMP_CLOCK, dated, drift
-from ui.link import (Commit, CommitDone, Connect, Failure, Interrogate, PumpLink, ReadEvents, Request, SetClock,
-                     StartEmulator)
+from ui.link import (Cancelled, Commit, CommitDone, Connect, Failure, Interrogate, NotConnected, PumpLink, ReadEvents,
+                     Request, SetClock, StartEmulator)
 from ui.overview import OverviewPage
 from ui.review import ReviewPage
 from ui.widgets import VerticalScroll, keep_ratio
@@ -66,6 +69,19 @@ OUTCOME_BANNER = {
     Outcome.NEEDS_OVERRIDE: ("error", "NOT WRITTEN (warnings not acknowledged)."),
     Outcome.PUMP_REFUSED: ("error", "NOT WRITTEN (the pump refused it)."),
 }
+
+
+def failure_text(error: Exception) -> str:
+    """Why a request failed, in words: the programmer's errors say it themselves (the same words as the
+    command line's), the link's own exceptions and a bug in words of their own."""
+    match error:
+        case ProgrammerError():
+            return str(error)
+        case Cancelled():
+            return "cancelled: nothing on the pump was changed"
+        case NotConnected():
+            return "not connected to a pump: nothing was sent (reconnect first)"
+    return f"unexpected error ({type(error).__name__}: {error})"
 
 
 class MainWindow(QMainWindow):
@@ -303,11 +319,12 @@ class MainWindow(QMainWindow):
         if failure.link_lost:
             self.connected = False
             self._set_tabs_enabled()
-        message = failure.message
+        message = failure_text(failure.error)
         if isinstance(request, Commit):
             self.review.set_writing(False)
-            if failure.link_lost:
-                self.banner.show_message("error", "UNCERTAIN: the link failed during the write.",
+            if failure.link_lost or not failure.foreseen:  # the write may have reached the pump
+                cause = "the link failed during" if failure.link_lost else "an unexpected error stopped"
+                self.banner.show_message("error", f"UNCERTAIN: {cause} the write.",
                                          f"{message}. Which program the pump runs is not known: reconnect and "
                                          "interrogate before anything else.", "reconnect", RECONNECT_TEXT)
             else:
@@ -335,8 +352,9 @@ class MainWindow(QMainWindow):
         else:
             self.connected = False
             self._set_tabs_enabled()
-            text += (f"The pump could not be interrogated again ({done.refresh_error}): reconnect to see what it "
-                     "runs.")
+            assert done.refresh_error is not None, "CommitDone holds why the reading after the write failed"
+            text += (f"The pump could not be interrogated again ({failure_text(done.refresh_error)}): reconnect to "
+                     "see what it runs.")
             action = "reconnect"
         if result.audit_error:
             text += f" The audit log could not be written: {result.audit_error}."

@@ -2,7 +2,8 @@
 and ``desktop-entry``, which puts the application in the desktop menu.
 
 The pump commands live in ``pump_commands``; exit codes in ``support``. Errors are a
-single line on stderr naming the field, the value and the limit, never a traceback.
+single line on stderr naming the field, the value and the limit, never a traceback: every error of the
+programmer's family (``programmer.errors``) is handled in one place, ``_main``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from pathlib import Path
 from programmer.checks import check_program
 from programmer.cli.pump_commands import add_pump_commands
 from commandline import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
-from programmer.cli.support import EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, timestamp
-from programmer.errors import InputError
+from programmer.cli.support import CODE_FOR_KIND, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, failure_line, timestamp
+from programmer.errors import InputError, ProgrammerError
 from programmer.library import load_library
 from programmer.cli.plan_report import plan_to_json, plan_to_text
 from programmer.planner import Plan
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="open the application connected to a bundled pump "
                         "emulator it starts itself (baclofen 500 mcg/mL, 150 mcg/day, 14 mL in a 20 mL reservoir)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.set_defaults(stage=None)  # a pump command's support.Stage, for the line its failure prints
     commands = parser.add_subparsers(dest="command", parser_class=OneLineParser)
 
     plan = commands.add_parser("plan", help="offline projection of a program: no pump is contacted")
@@ -104,7 +106,7 @@ def _as_options(exc: InputError, names: dict[str, str]) -> InputError:
             field = field.replace(model_name, option)
             message = message.replace(model_name, option)
         problems.append((field, message))
-    return InputError(problems, exc.source)
+    return InputError(problems, exc.source, step=exc.step)
 
 
 def run_schema(args: argparse.Namespace) -> int:
@@ -152,9 +154,9 @@ def _main(argv: list[str] | None) -> int:
         return run(demo=args.demo)
     try:
         return args.handler(args)
-    except InputError as exc:
-        print(f"pump-programmer: invalid input: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+    except ProgrammerError as exc:  # the one place a command's failure becomes its line and exit code
+        print(f"pump-programmer: {failure_line(exc, args.stage)}", file=sys.stderr)
+        return CODE_FOR_KIND[exc.kind]
     except BrokenPipeError:
         raise  # the reader went away: quiet_on_closed_pipe ends quietly
     except Exception as exc:  # noqa: BLE001 - a bug still gets one line, never a traceback at the bedside

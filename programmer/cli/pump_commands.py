@@ -3,24 +3,28 @@
 Everything that decides lives in ``interrogation`` and ``session`` (shared with the GUI); this module
 parses options, checks every piece of input *before* a pump is contacted (so exit code 2 always means
 nothing was sent), prints, and maps outcomes to the exit codes of docs/cli.md. Every early end
-is one line on stderr, never a traceback.
+is one line on stderr, never a traceback: a failure is not caught here but said by ``main``'s one handler,
+to which each command tells what it is doing with the pump (``_stage``).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import functools
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Callable
 
 from pydantic import ValidationError
 
-from programmer.audit import AuditError, AuditLog, default_audit_path
+from programmer.audit import AuditLog, default_audit_path
 from commandline import finite
-from programmer.cli.support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
-from programmer.errors import InputError, from_validation_error
+from programmer.cli.support import (EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, Stage, failure_line,
+                                    with_options)
+from programmer.errors import AuditError, InputError, LinkError, PumpRefused, from_validation_error
 from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump
@@ -28,7 +32,7 @@ from programmer.snapshot import PumpSnapshot
 from programmer.library import load_library
 from programmer.cli.plan_report import plan_to_json, plan_to_text
 from programmer.clock import iso
-from programmer.port import ActiveProgram, LinkError, PumpDriver, PumpRefused, open_driver
+from programmer.port import ActiveProgram, PumpDriver, open_driver
 from programmer.program import Drug, load_program
 from programmer.audit_record import record_unreachable
 from programmer.commit import SessionResult, commit_refill, commit_write
@@ -52,44 +56,25 @@ CLOCK_SET_TOLERANCE_S = 5
 """How far the clock read back may be from the time sent (seconds on the wire, plus the read itself)."""
 
 
-class Stop(Exception):
-    """Ends a command early with an exit code and one line for stderr."""
-
-    def __init__(self, code: int, message: str):
-        self.code = code
-        super().__init__(message)
-
-
-def _handled(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    @functools.wraps(run)
-    def handler(args: argparse.Namespace) -> int:
-        try:
-            return run(args)
-        except Stop as stop:
-            print(f"{PROG}: {stop}", file=sys.stderr)
-            return stop.code
-    return handler
-
-
 def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register interrogate, write, events and refill on the ``pump-programmer`` subcommand parser."""
     interrogate = subparsers.add_parser("interrogate", help="read everything the pump reports")
     _add_port(interrogate)
     interrogate.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
-    interrogate.set_defaults(handler=_handled(run_interrogate))
+    interrogate.set_defaults(handler=run_interrogate)
 
     write = subparsers.add_parser("write", help="check a program against the pump, write it, read it back, verify")
     _add_port(write)
     write.add_argument("program", help="program document (itb-program/1 JSON)")
     _add_change_options(write)
-    write.set_defaults(handler=_handled(run_write))
+    write.set_defaults(handler=run_write)
 
     events = subparsers.add_parser("events", help="read the pump's event log")
     _add_port(events)
     form = events.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print one JSON object")
     form.add_argument("--csv", action="store_true", help="print CSV: index,time,kind,detail")
-    events.set_defaults(handler=_handled(run_events))
+    events.set_defaults(handler=run_events)
 
     refill = subparsers.add_parser("refill", help="record an emptied and refilled reservoir, optionally a new drug")
     _add_port(refill)
@@ -99,13 +84,13 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     refill.add_argument("--dose-unit", choices=("mcg", "mg"), help="the new drug's dose unit")
     refill.add_argument("--concentration", type=finite, help="the new concentration, dose units per mL")
     _add_change_options(refill)
-    refill.set_defaults(handler=_handled(run_refill))
+    refill.set_defaults(handler=run_refill)
 
     clock = subparsers.add_parser("set-clock", help="set the pump clock to this computer's time and read it back")
     _add_port(clock)
     clock.add_argument("--yes", action="store_true", help="confirm: without it nothing is sent")
     clock.add_argument("--json", action="store_true", help="print one JSON object")
-    clock.set_defaults(handler=_handled(run_set_clock))
+    clock.set_defaults(handler=run_set_clock)
 
 
 def _add_port(parser: argparse.ArgumentParser) -> None:
@@ -127,25 +112,28 @@ def _add_change_options(parser: argparse.ArgumentParser) -> None:
 # --- reading -----------------------------------------------------------------------------------------
 
 
+@contextmanager
+def _stage(args: argparse.Namespace, doing: str, after: str) -> Iterator[None]:
+    """Say what the command is doing with the pump while the block runs (``support.Stage``). A failure leaves
+    it in ``args.stage``, where ``main``'s handler reads it to say what the failure means for the pump."""
+    previous, args.stage = args.stage, Stage(doing, after)
+    yield
+    args.stage = previous
+
+
 def _connect(args: argparse.Namespace, after: str) -> PumpDriver:
-    options = {}
-    if args.trace:
-        try:
-            open(args.trace, "a").close()  # an unwritable trace file is bad input, not a failed link
-        except OSError as exc:
-            raise InputError([("--trace", f"cannot write {args.trace}: {exc.strerror or exc}")])
-        options["trace"] = args.trace
+    """Open the pump's port. An unwritable trace file is bad input (exit code 2), not a failed link."""
+    options = {"trace": args.trace} if args.trace else {}
     try:
-        return open_driver(args.port, **options)
-    except (LinkError, OSError) as exc:  # serial.SerialException is an OSError
-        raise Stop(EXIT_LINK_FAILED, f"link failed: {exc}; {after}")
+        with _stage(args, "", after):
+            return open_driver(args.port, **options)
+    except InputError as exc:
+        raise with_options(exc, {"trace": "--trace"}) from None
 
 
 def _read(driver: PumpDriver, args: argparse.Namespace, after: str) -> PumpSnapshot:
-    try:
+    with _stage(args, f"interrogating {args.port}", after):
         return read_pump(driver)
-    except (LinkError, PumpRefused, OSError) as exc:
-        raise Stop(EXIT_LINK_FAILED, f"link failed while interrogating {args.port}: {exc}; {after}")
 
 
 def run_interrogate(args: argparse.Namespace) -> int:
@@ -164,17 +152,16 @@ def run_set_clock(args: argparse.Namespace) -> int:
     if not args.yes:
         raise InputError([("--yes", "setting the pump clock needs --yes: nothing was sent")])
     after = "the pump clock may or may not have been set: interrogate the pump"
-    with _connect(args, "nothing was sent") as driver:
-        try:
-            before = driver.read_status().pump_time
-            wanted = computer_now()
-            read_back = driver.set_clock(wanted)
-        except (LinkError, PumpRefused, OSError) as exc:
-            raise Stop(EXIT_LINK_FAILED, f"link failed while setting the clock of {args.port}: {exc}; {after}")
+    with (_connect(args, "nothing was sent") as driver,
+          _stage(args, f"setting the clock of {args.port}", after)):
+        before = driver.read_status().pump_time
+        wanted = computer_now()
+        read_back = driver.set_clock(wanted)
     residual_s = (read_back - wanted).total_seconds()
     if abs(residual_s) > CLOCK_SET_TOLERANCE_S:
-        raise Stop(EXIT_VERIFY_FAILED, f"the pump clock reads {iso(read_back)} after being set to {iso(wanted)} "
-                                       f"({residual_s:+.0f} s): interrogate the pump")
+        print(f"{PROG}: the pump clock reads {iso(read_back)} after being set to {iso(wanted)} "
+              f"({residual_s:+.0f} s): interrogate the pump", file=sys.stderr)
+        return EXIT_VERIFY_FAILED
     if args.json:
         print(json.dumps({"pump_time_before": iso(before), "pump_time": iso(read_back), "computer_time": iso(wanted),
                           "drift_s": residual_s}, indent=2))
@@ -185,12 +172,9 @@ def run_set_clock(args: argparse.Namespace) -> int:
 
 def run_events(args: argparse.Namespace) -> int:
     after = "nothing was sent that changes the pump"
-    with _connect(args, after) as driver:
-        try:
-            identity = driver.identify()
-            events = driver.read_events()
-        except (LinkError, PumpRefused, OSError) as exc:
-            raise Stop(EXIT_LINK_FAILED, f"link failed while reading the event log of {args.port}: {exc}; {after}")
+    with _connect(args, after) as driver, _stage(args, f"reading the event log of {args.port}", after):
+        identity = driver.identify()
+        events = driver.read_events()
     rows = [{"index": e.index, "time": iso(e.time), "kind": e.kind, "detail": e.detail} for e in events]
     if args.json:
         print(json.dumps({"pump": {"model": identity.model, "serial": identity.serial}, "events": rows}, indent=2))
@@ -219,32 +203,31 @@ def _confirmed(args: argparse.Namespace, action: str) -> tuple[str, str | None, 
         clinician = clean_clinician(args.clinician)
         reason = clean_override_reason(args.override_soft_limits)
     except InputError as exc:  # name the options the user typed, not the session's fields
-        options = {"clinician": "--clinician", "override_reason": "--override-soft-limits"}
-        raise InputError([(options.get(field, field), message) for field, message in exc.problems], exc.source)
+        raise with_options(exc, {"clinician": "--clinician", "override_reason": "--override-soft-limits"}) from None
     if not args.yes:
         raise InputError([("--yes", f"confirm the {action} with --yes; nothing was sent to the pump")])
     try:
         return clinician, reason, AuditLog(args.audit_log or default_audit_path())
-    except AuditError as exc:
-        raise InputError([("--audit-log", f"{exc}; nothing was sent to the pump")])
+    except AuditError as exc:  # checked before any pump is contacted: an option that cannot be used
+        raise InputError([("--audit-log", f"{exc}; nothing was sent to the pump")], step=exc.step) from None
 
 
 def _commit(args: argparse.Namespace, action: str, clinician: str, audit: AuditLog,
             commit: Callable[[PumpDriver, PumpSnapshot], SessionResult]) -> SessionResult:
-    """Connect, interrogate and commit; a failure before the commit is audited and changes nothing."""
+    """Connect, interrogate and commit. A pump that cannot be reached or read is audited, with the line the
+    command ends with, and nothing was sent to it; the commit says its own outcomes."""
     unchanged = "nothing was sent: the pump's program is unchanged"
     try:
         with _connect(args, unchanged) as driver:
             snapshot = _read(driver, args, unchanged)
             return commit(driver, snapshot)
-    except Stop as stop:
+    except (LinkError, PumpRefused) as exc:
         try:
-            record_unreachable(audit, action, clinician, str(stop))
-        except AuditError as exc:
-            raise Stop(stop.code, f"{stop} (and the audit log could not be written: {exc})")
+            record_unreachable(audit, action, clinician, failure_line(exc, args.stage))
+        except AuditError as not_recorded:
+            args.stage = replace(args.stage, after=f"{args.stage.after} (and the audit log could not be written: "
+                                                   f"{not_recorded})")
         raise
-    except AuditError as exc:
-        raise Stop(EXIT_REFUSED, f"refused: {exc}; nothing was sent to the pump")
 
 
 def run_write(args: argparse.Namespace) -> int:
