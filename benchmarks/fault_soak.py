@@ -1,4 +1,4 @@
-"""The fault soak at full length: tests/test_system_soak.py with 100 writes and 100 boluses.
+"""The fault soak at full length: tests/system/test_soak.py with 100 writes and 100 boluses.
 
     python3 benchmarks/fault_soak.py
 
@@ -23,7 +23,7 @@ WRITES = 100
 def main() -> int:
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
-                           "tests/test_system_soak.py"], cwd=ROOT, env=dict(os.environ, ITB_SOAK_WRITES=str(WRITES)))
+                           "tests/system/test_soak.py"], cwd=ROOT, env=dict(os.environ, ITB_SOAK_WRITES=str(WRITES)))
     print(f"fault soak with {WRITES} writes and boluses: {time.monotonic() - started:.1f} s")
     return done.returncode
 

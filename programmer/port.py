@@ -153,7 +153,7 @@ class PumpDriver(ABC):
     """One open link to one pump. Calls block; the GUI runs them in a worker thread.
 
     What a method says below, and the pump's rules of docs/protocol.md section 8 it passes on, hold for every
-    driver: tests/test_driver_contract.py checks them over the serial driver and over the test doubles. Every
+    driver: tests/drivers/test_contract.py checks them over the serial driver and over the test doubles. Every
     method raises only what its ``Raises:`` names (the module docstring): a refusal is ``PumpRefused`` with the
     protocol's status name and the field, and nothing changed on the pump; no ``OSError`` of the link gets out,
     the driver turns it into a ``LinkError`` naming the step and the port.

@@ -7,8 +7,8 @@ from hypothesis import settings
 
 # A 1366x900 screen, the size of a common clinic laptop, instead of the plugin's default 800x600: the
 # window's minimum (about 610x630) must fit on it, or a restored geometry is squeezed.
-os.environ.setdefault("QT_QPA_PLATFORM",
-                      f"offscreen:configfile={os.path.join(os.path.dirname(__file__), 'offscreen-screen.json')}")
+SCREEN = os.path.join(os.path.dirname(__file__), "support", "offscreen-screen.json")
+os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={SCREEN}")
 
 # CI runs the same examples every time (a red build is then reproducible); locally hypothesis explores.
 settings.register_profile("ci", derandomize=True, print_blob=True)

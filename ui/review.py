@@ -41,7 +41,7 @@ BACK_TEXT = "&Back to editing"
 WRITE_TEXT = "&Write to the pump"
 RESERVED_LETTERS = frozenset("pv12345st")
 """Mnemonics the window around this page uses while it is shown: the menus &Pump and &View, the tabs &1 to
-&5 and the banner's buttons (&Set the pump clock, Reconnec&t; ``tests/test_ui_keyboard.py`` checks that
+&5 and the banner's buttons (&Set the pump clock, Reconnec&t; ``tests/ui/test_keyboard.py`` checks that
 this set holds every letter of the window). A letter used twice makes Qt only move the focus between its
 owners, never act (Alt+P once focused the confirmation without ticking it), so this page's letters avoid
 these."""

@@ -20,7 +20,7 @@ UNBOUNDED_PX = 100_000
 """Room no text on screen needs: measured in it, a text keeps to one line per newline."""
 FOCUS = "#0047ab"
 """The focus ring: a strong blue, far in hue from the red and amber of the validation marks, at least 4.5:1
-against every background it is drawn on (tests/test_ui_flex_keys.py checks with ``ui.view_models.palette``)."""
+against every background it is drawn on (tests/ui/test_flex_keys.py checks with ``ui.view_models.palette``)."""
 ERROR_TINT, ERROR = BANNER["error"]
 WARNING_TINT, WARNING = BANNER["warning"]
 """A field with a problem: its border (and the reason's text) in these colours, its inside tinted, as the

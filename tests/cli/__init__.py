@@ -1,0 +1,1 @@
+"""``pump-programmer`` (``programmer/cli/``) and the command-line plumbing both commands share."""

@@ -1,0 +1,407 @@
+"""The README and docs/ against the code: what they promise is what the programs do.
+
+Users and outside testers see only this repository, and scripts rely on what docs/cli.md lists (options,
+exit codes, JSON keys, check codes). So the documents are parsed here, not copied: every option of both
+parsers, every check code the code can emit and every JSON key the commands print must be documented,
+and every documented one must exist; docs/first-session.md is run as it stands.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emulator.cli import build_parser as build_emulator_parser
+import commandline
+from programmer.cli import support as cli_support
+from programmer.cli.main import build_parser, main
+from tests.support.emulator_fixtures import start_emulator  # noqa: F401 - start_emulator is a fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+CLI_DOC = DOCS / "cli.md"
+FIRST_SESSION = DOCS / "first-session.md"
+BIN = os.path.dirname(sys.executable)
+README_COMMANDS = [
+    "bash scripts/bootstrap && .venv/bin/pump-programmer --demo",
+    "bash scripts/bootstrap && .venv/bin/python -m pytest",
+]
+FIRST_SESSION_TIMEOUT_S = 180
+HELP = {"-h", "--help"}
+
+
+# --- reading the documents ------------------------------------------------------------------------
+
+
+def documents() -> list[Path]:
+    return [README, *sorted(DOCS.glob("*.md"))]
+
+
+def sections(path: Path) -> list[tuple[str, list[str]]]:
+    """(heading text, lines up to the next heading of the same or a higher level), for every heading."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    headings = [(i, len(m.group(1)), m.group(2)) for i, line in enumerate(lines)
+                if (m := re.match(r"(#{1,6}) (.*)", line))]
+    found = []
+    for n, (start, level, title) in enumerate(headings):
+        end = next((i for i, lv, _ in headings[n + 1:] if lv <= level), len(lines))
+        found.append((title, lines[start + 1:end]))
+    return found
+
+
+def section(path: Path, title: str) -> list[str]:
+    matches = [body for heading, body in sections(path) if heading == title]
+    assert len(matches) == 1, f"{path.name} needs exactly one heading {title!r} (found {len(matches)})"
+    return matches[0]
+
+
+def table_rows(lines: list[str]) -> list[list[str]]:
+    """The cells of every table row in ``lines`` (header and separator rows left out)."""
+    rows, header_seen = [], False
+    for line in lines:
+        if not line.startswith("|"):
+            header_seen = False
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if set("".join(cells)) <= set("-: "):
+            continue  # the separator
+        if not header_seen:
+            header_seen = True  # the header row
+            continue
+        rows.append(cells)
+    return rows
+
+
+def first_code(cell: str) -> str | None:
+    match = re.match(r"`([^`]+)`", cell)
+    return match.group(1) if match else None
+
+
+def sh_blocks(path: Path) -> list[str]:
+    return re.findall(r"^```sh\n(.*?)^```$", path.read_text(encoding="utf-8"), re.MULTILINE | re.DOTALL)
+
+
+# --- README and CI ------------------------------------------------------------------------------------
+
+
+def test_the_readme_starts_with_the_two_commands():
+    text = README.read_text(encoding="utf-8")
+    expected = "# ITB programmer\n\n```sh\n" + "\n".join(README_COMMANDS) + "\n```\n"
+    assert text.startswith(expected)
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert README_COMMANDS[1] in ci.splitlines()
+
+
+# --- links ------------------------------------------------------------------------------------------
+
+
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+@pytest.mark.parametrize("path", documents(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_links_stay_inside_the_repository_and_resolve(path):
+    text = path.read_text(encoding="utf-8")
+    for target in LINK.findall(text):
+        assert not re.match(r"[a-z][a-z0-9+.-]*:", target, re.IGNORECASE), f"{path.name}: {target} leaves the repository"
+        file_part = target.split("#", 1)[0]
+        if not file_part:
+            continue  # a link to a heading of the same page
+        resolved = (path.parent / file_part).resolve()
+        assert resolved.is_relative_to(ROOT), f"{path.name}: {target} points outside the repository"
+        assert resolved.exists(), f"{path.name}: {target} does not exist"
+    for pattern in ("http://", "https://", "../", "shared/", "DESIGN.md"):
+        assert pattern not in text, f"{path.name} mentions {pattern!r}: a clone has nothing there"
+
+
+# --- options ------------------------------------------------------------------------------------------
+
+
+def subcommands(parser) -> dict:
+    groups = [action for action in parser._subparsers._group_actions if hasattr(action, "choices")]
+    return {name: sub for group in groups for name, sub in group.choices.items()}
+
+
+def option_strings(parser) -> set[str]:
+    return {option for action in parser._actions for option in action.option_strings} - HELP
+
+
+def choices(parser) -> set[str]:
+    return {str(choice) for action in parser._actions if action.option_strings and action.choices
+            for choice in action.choices}
+
+
+def documented_options(lines: list[str]) -> set[str]:
+    """The options in the first column of the section's tables (`--name ARG`, `-x`)."""
+    return {code.split()[0] for row in table_rows(lines) if (code := first_code(row[0])) and code.startswith("-")}
+
+
+def command_parsers() -> list[tuple[str, object]]:
+    parser = build_parser()
+    return [("`pump-programmer`: the application", parser),
+            *((f"`pump-programmer {name}`", sub) for name, sub in subcommands(parser).items()),
+            ("`pump-emulator`", build_emulator_parser())]
+
+
+@pytest.mark.parametrize("title, parser", command_parsers(), ids=lambda value: value if isinstance(value, str) else None)
+def test_every_option_is_documented_under_its_command_and_nothing_else(title, parser):
+    lines = section(CLI_DOC, title)
+    assert documented_options(lines) == option_strings(parser)
+    body = "\n".join(lines)
+    missing = sorted(choice for choice in choices(parser) if choice not in body)
+    assert not missing, f"{title}: choices not documented: {missing}"
+
+
+def test_every_subcommand_has_its_section_and_a_synopsis_line():
+    text = CLI_DOC.read_text(encoding="utf-8")
+    documented = {m.group(1) for m in re.finditer(r"^### `pump-programmer ([a-z-]+)`$", text, re.MULTILINE)}
+    assert documented == set(subcommands(build_parser()))
+    for name in documented:
+        assert re.search(rf"^pump-programmer {name}\b", text, re.MULTILINE), f"no synopsis line for {name}"
+    assert "`-h`" in text and "`--help`" in text
+
+
+def test_version_prints_the_documented_line(capsys):
+    code = main(["--version"])
+    assert code == 0
+    assert capsys.readouterr().out == f"pump-programmer {importlib.metadata.version('itb-programmer')}\n"
+
+
+# --- exit codes ---------------------------------------------------------------------------------------
+
+
+def test_the_exit_codes_are_those_of_the_code():
+    documented = {int(code) for row in table_rows(section(CLI_DOC, "Exit codes")) if (code := first_code(row[0]))}
+    defined = {value for module in (cli_support, commandline) for name, value in vars(module).items()
+               if name.startswith("EXIT_")}
+    assert documented == defined
+
+
+# --- check codes --------------------------------------------------------------------------------------
+
+
+def _call_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def _strings(node: ast.expr, assigned: dict[str, list[ast.expr]], prefixes: set[str]) -> list[str] | None:
+    """Every code string ``node`` can evaluate to; None for a plain parameter (a generic constructor)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body, assigned, prefixes) + _strings(node.orelse, assigned, prefixes)
+    if isinstance(node, ast.Name):
+        if node.id not in assigned:
+            return None
+        return [code for value in assigned[node.id] for code in _strings(value, assigned, prefixes)]
+    if isinstance(node, ast.JoinedStr):
+        literal = [part for part in node.values if isinstance(part, ast.Constant)]
+        holes = [part for part in node.values if isinstance(part, ast.FormattedValue)]
+        if len(holes) == 1 and isinstance(node.values[0], ast.FormattedValue) and prefixes:
+            tail = "".join(part.value for part in literal)
+            return [prefix + tail for prefix in sorted(prefixes)]
+    raise AssertionError(f"cannot tell which check codes line {node.lineno} emits: teach tests/docs/test_docs.py")
+
+
+def emitted_check_codes() -> dict[str, str]:
+    """code -> severity of every finding programmer/checks.py and programmer/review.py can produce.
+
+    Findings come from ``report.error(CODE, ...)`` / ``report.warn(CODE, ...)`` and ``Finding(CODE,
+    "error" | "warning", ...)``; a code is a literal, a conditional of literals, a local name bound to
+    those, or ``f"{prefix}_ABOVE_..."`` inside ``_limit_change``, whose prefixes are its callers' literals.
+    """
+    codes: dict[str, str] = {}
+    for path in (ROOT / "programmer" / "checks.py", ROOT / "programmer" / "review.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        prefixes = {call.args[0].value for call in ast.walk(tree)
+                    if isinstance(call, ast.Call) and _call_name(call.func) == "_limit_change"
+                    and call.args and isinstance(call.args[0], ast.Constant)}
+        for function in (node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)):
+            assigned: dict[str, list[ast.expr]] = {}
+            for node in ast.walk(function):
+                if isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        if isinstance(target, ast.Name):
+                            assigned.setdefault(target.id, []).append(node.value)
+            for call in (node for node in ast.walk(function) if isinstance(node, ast.Call) and node.args):
+                name = _call_name(call.func)
+                if name in ("error", "warn") and isinstance(call.func, ast.Attribute):
+                    severity = "error" if name == "error" else "warning"
+                elif name == "Finding" and len(call.args) > 1 and isinstance(call.args[1], ast.Constant):
+                    severity = call.args[1].value
+                else:
+                    continue
+                found = _strings(call.args[0], assigned, prefixes if function.name == "_limit_change" else set())
+                for code in found or ():
+                    assert re.fullmatch(r"[A-Z][A-Z0-9_]+", code), code
+                    assert codes.setdefault(code, severity) == severity, f"{code} is both an error and a warning"
+    return codes
+
+
+def test_the_check_code_collector_finds_the_known_kinds():
+    codes = emitted_check_codes()
+    for code in ("DRUG_NOT_IN_LIBRARY", "CHANGE_24H_ABOVE_HARD_LIMIT", "PROBABLE_CONCENTRATION_SLIP",
+                 "CONCENTRATION_CHANGED", "REFILL_DISCREPANCY", "CLOCK_DRIFT"):
+        assert code in codes
+
+
+def test_every_check_code_is_documented_with_its_severity():
+    documented = {code: row[1] for row in table_rows(section(CLI_DOC, "Check codes"))
+                  if (code := first_code(row[0]))}
+    assert documented == emitted_check_codes()
+
+
+# --- JSON keys ------------------------------------------------------------------------------------------
+
+
+def documented_keys(title: str) -> dict[str, bool]:
+    """Key path -> optional (its row says "only when"), from the table under the heading ``title``."""
+    rows = table_rows(section(CLI_DOC, title))
+    keys = {code: "only when" in row[-1] for row in rows if (code := first_code(row[0]))}
+    assert keys, f"no key table under {title!r}"
+    return keys
+
+
+def check_keys(documented: dict[str, bool], data: object, title: str) -> None:
+    """The output has exactly the documented keys, level by level, wherever the document lists a level.
+
+    ``a.b`` is key b of the object at a; ``a[].b`` key b of every object in the list a. An object whose
+    keys are documented must hold exactly those (optional ones may be absent); one whose keys are not
+    documented (``library`` in ``write --json``, say) is not looked into. null is not looked into either.
+    """
+    children: dict[str, dict[str, bool]] = {}
+    for path, optional in documented.items():
+        parent, _, name = path.rpartition(".")
+        children.setdefault(parent, {})[name] = optional
+
+    def walk(value: object, path: str) -> None:
+        if isinstance(value, list) and f"{path}[]" in children:
+            for item in value:
+                walk_object(item, f"{path}[]")
+        elif value is not None and path in children:
+            walk_object(value, path)
+
+    def walk_object(value: object, path: str) -> None:
+        where = path or "the top level"
+        assert isinstance(value, dict), f"{title}: {where} is not an object"
+        wanted = children[path]
+        extra = sorted(set(value) - set(wanted))
+        missing = sorted(name for name, optional in wanted.items() if not optional and name not in value)
+        assert not extra, f"{title}: undocumented keys at {where}: {extra}"
+        assert not missing, f"{title}: documented keys missing at {where}: {missing}"
+        for name in wanted:
+            if name in value:
+                walk(value[name], f"{path}.{name}" if path else name)
+
+    walk_object(data, "")
+
+
+def run_json(capsys, *argv: str, expect: int = 0) -> object:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    assert code == expect, captured.err
+    return json.loads(captured.out)
+
+
+def test_plan_json_keys_are_the_documented_ones(capsys):
+    keys = documented_keys("`plan --json`")
+    plain = run_json(capsys, "plan", str(ROOT / "examples/baclofen-simple.json"), "--reservoir-ml", "18", "--json")
+    check_keys(keys, plain, "plan --json")
+    assert set(plain) == {key for key, optional in keys.items() if "." not in key and not optional}
+    # With --current, and a warning, so the optional keys and the findings' keys are looked at too.
+    full = run_json(capsys, "plan", str(ROOT / "examples/baclofen-simple.json"), "--reservoir-ml", "3",
+                    "--current", str(ROOT / "examples/baclofen-flex-day.json"), "--json")
+    assert full["warnings"], "expected LOW_ALARM_SOON"
+    check_keys(keys, full, "plan --json")
+    assert set(full) == {key for key in keys if "." not in key}
+
+
+def test_the_pump_commands_json_keys_are_the_documented_ones(capsys, start_emulator, tmp_path):
+    url = start_emulator().url
+    audit = ["--audit-log", str(tmp_path / "audit.jsonl")]
+    # 2 mL: at the low-alarm threshold, so there is a warning to override and an alarm to list.
+    refill = run_json(capsys, "refill", url, "--withdrawn-ml", "0", "--added-ml", "2", "--drug", "baclofen",
+                      "--dose-unit", "mcg", "--concentration", "500", "--clinician", "Doc Test",
+                      "--override-soft-limits", "documentation test", "--yes", "--json", *audit)
+    assert refill["outcome"] == "verified" and refill["warnings"]
+    check_keys(documented_keys("`refill --json`"), refill, "refill --json")
+
+    write = run_json(capsys, "write", url, str(ROOT / "examples/baclofen-simple.json"), "--clinician", "Doc Test",
+                     "--override-soft-limits", "documentation test", "--yes", "--json", *audit)
+    assert write["outcome"] == "verified"
+    check_keys(documented_keys("`write --json`"), write, "write --json")
+    check_keys(documented_keys("`plan --json`"), write["plan"], "write --json plan")
+
+    interrogation = run_json(capsys, "interrogate", url, "--json")
+    assert interrogation["alarms"] and interrogation["dose_24h_ago"] is not None
+    check_keys(documented_keys("`interrogate --json`"), interrogation, "interrogate --json")
+
+    clock = run_json(capsys, "set-clock", url, "--yes", "--json")
+    check_keys(documented_keys("`set-clock --json`"), clock, "set-clock --json")
+
+    events = run_json(capsys, "events", url, "--json")
+    check_keys(documented_keys("`events --json`"), events, "events --json")
+
+    assert main(["events", url, "--csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    columns = [first_code(row[0]) for row in table_rows(section(CLI_DOC, "`events --csv`"))]
+    assert header == ",".join(columns)
+
+
+# --- the first session --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_first_session_runs_as_written(tmp_path):
+    blocks = sh_blocks(FIRST_SESSION)
+    assert len(blocks) >= 8
+    script = "\n".join(blocks).replace(".venv/bin/", BIN + "/")
+    assert not re.search(r"\bsleep [1-9]", script), "wait for the emulator's first line, not a fixed time"
+    port = free_port()
+    env = dict(os.environ, ITB_DEMO_DIR=str(tmp_path / "session"), PORT=str(port))
+    env.pop("ITB_AUDIT_LOG", None)
+    process = subprocess.Popen(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, text=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=FIRST_SESSION_TIMEOUT_S)
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # the emulator too, should the script have stopped early
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=10)
+    assert process.returncode == 0, f"stdout:\n{out[-3000:]}\nstderr:\n{err[-3000:]}"
+    assert f"listening on socket://127.0.0.1:{port}\n" in out
+    assert "refilled and verified: reservoir 20 mL" in out
+    assert "CONCENTRATION_DIFFERS_FROM_PUMP" in err and "exit status 3" in out
+    assert "written and verified: the pump now runs d90bfded48050775" in out
+    assert "Delivery      150 mcg/day, 0.3 mL/day" in out
+    assert re.search(r"^150\.0 mcg/day, 20\.0 mL, low alarm \d{4}-\d\d-\d\dT", out, re.MULTILINE)
+    assert "index,time,kind,detail\n" in out
+    assert re.search(r"^\d+,[0-9T:-]+,program_activated,", out, re.MULTILINE)
+    assert "Current       150 mcg/day (+4.0 %)" in out
+    assert re.search(r" write outcome verified A\. Technician$", out, re.MULTILINE)
+    assert (tmp_path / "session" / "pump.json").exists()

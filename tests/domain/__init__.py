@@ -1,0 +1,1 @@
+"""The domain core (``programmer/`` but its command line): programs, the library, the planner, checks, sessions."""

@@ -1,0 +1,1 @@
+"""The pump emulator (``emulator/``): engine, state, service, faults, and ``pump-emulator`` as a process."""

@@ -1,0 +1,302 @@
+"""``pump-emulator`` as a process: the first line, TCP and pty, reconnects, bad bytes, faults, the
+throttle, option errors, and crash consistency under SIGKILL. Loopback only; every wait is bounded."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from emulator.state import load_state
+from protocol.codes import Command, Status
+from protocol.frame import Frame, FrameDecoder, encode_frame
+from tests.support.emulator_support import (
+    BACLOFEN_500,
+    WireClient,
+    checksum_of,
+    port_url,
+    read_line,
+    simple,
+    start_emulator,
+    stop,
+)
+
+TCP = ("--listen", "tcp://127.0.0.1:0")
+
+
+@pytest.fixture
+def state_path(tmp_path):
+    return tmp_path / "pump.json"
+
+
+def test_tcp_first_line_hello_and_clean_stop(state_path):
+    process, line = start_emulator(*TCP, "--state", str(state_path), "--model", "ITB-40")
+    try:
+        assert line.startswith("listening on socket://127.0.0.1:")
+        assert line.rsplit(":", 1)[1].isdigit() and line.rsplit(":", 1)[1] != "0"
+        client = WireClient(port_url(line))
+        assert client.hello()["model"] == "ITB-40"
+        assert client.call(Command.IDENTIFY).payload["capacity_ml"] == 40.0
+        client.close()
+    finally:
+        assert stop(process) == 0
+    assert load_state(state_path).events[0].kind == "power_on"
+
+
+def test_pty_first_line_and_hello(state_path):
+    process, line = start_emulator("--pty", "--state", str(state_path))
+    try:
+        assert line.startswith("listening on /dev/pts/") and line.rsplit("/", 1)[1].isdigit()
+        client = WireClient(port_url(line))
+        assert client.hello()["model"] == "ITB-20"
+        assert client.call(Command.READ_STATUS).status == Status.OK
+        client.close()
+    finally:
+        assert stop(process, signal.SIGINT) == 0
+
+
+def test_a_new_connection_after_a_disconnect_and_garbage_on_the_wire(state_path):
+    process, line = start_emulator(*TCP, "--state", str(state_path))
+    try:
+        first = WireClient(port_url(line))
+        first.hello()
+        first.close()
+        second = WireClient(port_url(line))
+        assert second.call(Command.IDENTIFY).status == Status.NO_SESSION  # a new connection needs HELLO
+        second.port.write(b"\x00garbage\xff\xfe\x00\x01\x02" + bytes(range(1, 256)) * 40 + b"\x00")
+        assert second.hello()["protocol"] == 1  # resynchronised at the next delimiter
+        # A connection that replaces a silent one is served (the old one is closed).
+        third = WireClient(port_url(line))
+        third.hello()
+        assert third.call(Command.READ_PROGRAM).status == Status.OK
+        second.close()
+        third.close()
+        assert process.poll() is None
+    finally:
+        assert stop(process) == 0
+
+
+@pytest.mark.parametrize("listen", ["tcp://0.0.0.0:0", "tcp://192.0.2.1:7001", "udp://127.0.0.1:0", "tcp://127.0.0.1:x"])
+def test_non_loopback_or_malformed_listen_is_refused(state_path, listen):
+    result = subprocess.run([sys.executable, "-m", "emulator.cli", "--listen", listen, "--state", str(state_path)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and "--listen" in result.stderr
+    assert not state_path.exists()
+
+
+@pytest.mark.parametrize("option", [["--faults", "drop=2"], ["--faults", "nonsense=1"], ["--speed", "0"], ["--baud", "x"]])
+def test_bad_options_exit_2_with_one_line(state_path, option):
+    result = subprocess.run([sys.executable, "-m", "emulator.cli", *TCP, "--state", str(state_path), *option],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_damaged_state_file_exits_2(state_path):
+    state_path.write_text("{}")
+    result = subprocess.run([sys.executable, "-m", "emulator.cli", *TCP, "--state", str(state_path)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "not a valid emulator state file" in result.stderr
+    assert state_path.read_text() == "{}"  # never overwritten
+
+
+def test_the_emulator_does_not_import_the_planner_or_the_checks():
+    code = ("import sys, emulator.cli; "
+            "print(sorted(m for m in sys.modules if m in ('programmer.planner', 'programmer.checks')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_disconnect_fault_cuts_an_answer_and_the_next_connection_works(state_path):
+    process, line = start_emulator(*TCP, "--state", str(state_path), "--faults", "seed=1,disconnect=1")
+    try:
+        host, port = port_url(line)[len("socket://"):].rsplit(":", 1)
+        for _ in range(2):
+            with socket.create_connection((host, int(port)), timeout=5) as connection:
+                connection.sendall(encode_frame(Frame(1, Command.HELLO, 0, {"protocol": 1, "client": "t"}, False)))
+                received = b""
+                while chunk := connection.recv(4096):  # until the emulator closes (bounded by the timeout)
+                    received += chunk
+            assert received and not received.endswith(b"\x00")  # cut mid-frame
+            assert FrameDecoder().feed(received + b"\x00") == []
+    finally:
+        assert stop(process) == 0
+
+
+def test_baud_throttles_answers(state_path):
+    process, line = start_emulator(*TCP, "--state", str(state_path), "--baud", "4800")
+    try:
+        client = WireClient(port_url(line))
+        client.hello()
+        started = time.monotonic()
+        response = client.call(Command.IDENTIFY)
+        elapsed = time.monotonic() - started
+        wire_bytes = len(encode_frame(response))
+        assert elapsed >= 0.9 * wire_bytes * 10 / 4800  # 480 bytes per second at most
+        client.close()
+    finally:
+        assert stop(process) == 0
+
+
+def call_with_retries(client: WireClient, command: int, payload: dict, attempts: int = 40) -> Frame:
+    """Like a driver: resend the same seq on silence, a new seq after BUSY, HELLO again after NO_SESSION.
+
+    Counts the retries in ``client.retries``.
+    """
+    request = client.send(command, payload)
+    for _ in range(attempts):
+        response = client.receive(request.seq, timeout=0.15)  # the emulator answers in milliseconds
+        if response is not None and response.command == command and response.status not in (Status.BUSY, Status.NO_SESSION):
+            return response
+        client.retries += 1
+        if response is None:
+            client.port.write(b"\x00")
+            client.port.write(encode_frame(request))
+            continue
+        if response.status == Status.NO_SESSION:
+            call_with_retries(client, Command.HELLO, {"protocol": 1, "client": "t"})
+        request = client.send(command, payload)
+    raise AssertionError(f"no answer to {Command(command).name} after {attempts} attempts")
+
+
+def test_faults_never_make_the_pump_act_twice_or_wrongly(state_path):
+    faults = "seed=11,drop=0.1,corrupt=0.1,duplicate=0.2,busy=0.1,delay=0.2:0.05"
+    process, line = start_emulator(*TCP, "--state", str(state_path), "--faults", faults, "--speed", "3600")
+    try:
+        client = WireClient(port_url(line))
+        call_with_retries(client, Command.HELLO, {"protocol": 1, "client": "t"})
+        refill = {"refill_id": "r1", "withdrawn_ml": 0, "added_ml": 20, "drug": BACLOFEN_500}
+        assert call_with_retries(client, Command.REFILL, refill).status == Status.OK
+        for number in range(6):
+            bolus = {"bolus_id": f"b{number}", "dose": 5, "duration_min": 1}
+            response = call_with_retries(client, Command.BOLUS, bolus)
+            if response.status == Status.REFUSED:  # the previous one still running: wait for it, same id again
+                while call_with_retries(client, Command.READ_STATUS, {}).payload["bolus"] is not None:
+                    pass
+                response = call_with_retries(client, Command.BOLUS, bolus)
+            assert response.status == Status.OK, response.payload
+        program = simple(150)
+        staged = call_with_retries(client, Command.STAGE_PROGRAM, {"program": program}).payload["checksum"]
+        assert staged == checksum_of(program)
+        assert call_with_retries(client, Command.COMMIT_PROGRAM, {"checksum": staged}).status == Status.OK
+        assert client.retries > 0  # the faults did happen
+        client.close()
+    finally:
+        assert stop(process) == 0
+    state = load_state(state_path)
+    started = [event.detail["bolus_id"] for event in state.events if event.kind == "bolus_started"]
+    assert sorted(started) == [f"b{number}" for number in range(6)]
+    assert [event.kind for event in state.events].count("refill") == 1
+    assert state.program_checksum == checksum_of(program)
+
+
+def _stream_programs(url: str, programs: list[dict], sent: list[str], acknowledged: list[str],
+                     stop_flag: threading.Event, progress: threading.Condition) -> None:
+    """Stage and commit the programs in turn until ``stop_flag`` is set or the link dies (which sets it);
+    record each commit sent and acknowledged, notifying ``progress`` of each acknowledgement and of the end."""
+    try:
+        client = WireClient(url)
+        client.hello()
+        while not stop_flag.is_set():
+            for program in programs:
+                staged = client.call(Command.STAGE_PROGRAM, {"program": program}, timeout=2).payload["checksum"]
+                sent.append(staged)
+                if client.call(Command.COMMIT_PROGRAM, {"checksum": staged}, timeout=2).status == Status.OK:
+                    with progress:
+                        acknowledged.append(staged)
+                        progress.notify_all()
+    except Exception:  # noqa: BLE001 - the emulator was killed under us: that is the point
+        return
+    finally:
+        with progress:
+            stop_flag.set()
+            progress.notify_all()
+
+
+@pytest.mark.parametrize("commits_before_kill", [1, 4, 9])
+def test_sigkill_during_stage_and_commit_leaves_one_whole_program(state_path, commits_before_kill):
+    programs = [simple(150), simple(160)]
+    checksums = {checksum_of(program) for program in programs}
+    process, line = start_emulator(*TCP, "--state", str(state_path), "--speed", "100")
+    client = WireClient(port_url(line))
+    client.hello()
+    client.call(Command.REFILL, {"refill_id": "r1", "withdrawn_ml": 0, "added_ml": 20, "drug": BACLOFEN_500})
+    client.close()
+
+    sent: list[str] = []
+    acknowledged: list[str] = []
+    done = threading.Event()
+    progress = threading.Condition()
+    writer = threading.Thread(target=_stream_programs,
+                              args=(port_url(line), programs, sent, acknowledged, done, progress))
+    with progress:
+        writer.start()
+        progress.wait_for(lambda: len(acknowledged) >= commits_before_kill or done.is_set(), timeout=20)
+    assert len(acknowledged) >= commits_before_kill
+    stop(process, signal.SIGKILL)  # while the writer keeps staging and committing
+    done.set()
+    writer.join(10)
+    assert not writer.is_alive()
+
+    state = load_state(state_path)  # whole and valid, never a mix
+    # An acknowledged commit is durable: the pump runs the last acknowledged program, or the one whose
+    # commit was in flight when it was killed.
+    assert state.program_checksum in {acknowledged[-1], sent[-1]}
+
+    process, line = start_emulator(*TCP, "--state", str(state_path))
+    try:
+        client = WireClient(port_url(line))
+        client.hello()
+        program = client.call(Command.READ_PROGRAM).payload
+        assert program["checksum"] == state.program_checksum
+        # A staged program did not survive: committing the other program's checksum is NOT_STAGED.
+        other = (checksums - {program["checksum"]}).pop()
+        assert client.call(Command.COMMIT_PROGRAM, {"checksum": other}).status == Status.NOT_STAGED
+        events = client.call(Command.READ_EVENTS, {"start": 0, "count": 0}).payload
+        last_event = client.call(Command.READ_EVENTS, {"start": events["total"] - 1, "count": 1}).payload["events"][0]
+        assert last_event["kind"] == "power_on"
+        client.close()
+    finally:
+        assert stop(process) == 0
+    json.loads(state_path.read_text())
+
+
+def _emulator_with_stdin_pipe(state_path, *options: str) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen([sys.executable, "-m", "emulator.cli", *TCP, "--state", str(state_path),
+                                *options], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    return process, read_line(process, 30)
+
+
+def test_exit_on_stdin_close_saves_and_exits_when_its_starter_lets_go(state_path):
+    process, line = _emulator_with_stdin_pipe(state_path, "--exit-on-stdin-close")
+    try:
+        client = WireClient(port_url(line))
+        assert client.hello()["model"] == "ITB-20"
+        client.close()
+        process.stdin.close()  # what the kernel does for a starter that dies, however it dies
+        assert process.wait(timeout=10) == 0
+    finally:
+        stop(process, signal.SIGKILL)
+    assert load_state(state_path).events[0].kind == "power_on"
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", int(line.rsplit(":", 1)[1])), timeout=1).close()
+
+
+def test_without_the_option_closing_stdin_changes_nothing(state_path):
+    process, line = _emulator_with_stdin_pipe(state_path)
+    try:
+        process.stdin.close()
+        client = WireClient(port_url(line))  # a round trip after the close: still serving
+        assert client.hello()["model"] == "ITB-20"
+        assert client.call(Command.READ_STATUS).status == Status.OK
+        client.close()
+        assert process.poll() is None
+    finally:
+        assert stop(process) == 0

@@ -1,0 +1,1 @@
+"""The wire protocol (``protocol/``): CRC, COBS, frames, the shared vectors."""

@@ -1,0 +1,1 @@
+"""Helpers the tests share (no tests here): emulator processes and loopback peers, test doubles, fakes."""

@@ -1,0 +1,1 @@
+"""The Qt application (``ui/``), with windows, offscreen."""

@@ -1,0 +1,1 @@
+"""The application's logic without Qt (``ui/view_models/``)."""
