@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from tests.support.emulator_fixtures import emulator, emulator_link, start_emulator  # noqa: F401 - fixtures
 
 from drivers.serial_driver import SerialDriver, open_serial_driver
 from programmer.outcome import Outcome

@@ -11,9 +11,8 @@
 - ``LOOPBACK_LINK`` are the driver options for a link to any of these: they answer in milliseconds, so a
   test that loses frames on purpose need not wait the half second a real pump is allowed.
 
-Register the fixtures in a test module with ``from emulator_fixtures import emulator, ...`` (pytest
-finds fixtures imported into a module). ``tests/`` is not a package (its modules import each other by
-bare name, like ``fake_pump``), so that form works under both ``pytest`` and ``python -m pytest``.
+The fixtures built on them (``emulator_link``, ``start_emulator``, ``emulator``) are in tests/conftest.py, so
+every test may ask for them by name.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -144,34 +143,6 @@ class EmulatorProcess:
         except OSError:
             return ""
         return f"\nstderr:\n{text[-2000:]}" if text else ""
-
-
-@pytest.fixture(params=["tcp", pytest.param("pty", marks=pytest.mark.skipif(not PTY_AVAILABLE, reason="no pty"))])
-def emulator_link(request) -> str:
-    """``tcp`` or ``pty``: every test using it runs once over each link."""
-    return request.param
-
-
-@pytest.fixture
-def start_emulator(tmp_path) -> Iterator[Callable[..., EmulatorProcess]]:
-    """A factory: ``start_emulator(*args, link="tcp", state=None)`` starts an emulator; all stop at teardown."""
-    started: list[EmulatorProcess] = []
-
-    def start(*args: str, link: str = "tcp", state: Path | None = None) -> EmulatorProcess:
-        emulator = EmulatorProcess(state or tmp_path / f"pump-{len(started)}.json", link, args)
-        started.append(emulator)
-        emulator.start()
-        return emulator
-
-    yield start
-    for emulator in started:
-        emulator.stop()
-
-
-@pytest.fixture
-def emulator(start_emulator, emulator_link) -> EmulatorProcess:
-    """A factory-new emulated pump with service commands enabled, over each link in turn."""
-    return start_emulator("--service", link=emulator_link)
 
 
 # -- test doubles on loopback ------------------------------------------------------------------------
