@@ -15,8 +15,6 @@ Printed ratios (target under 1.3):
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from emulator.launch import EmulatorProcess  # noqa: E402
 from programmer.interrogation import read_pump  # noqa: E402
 from programmer.port import open_driver  # noqa: E402
 from programmer.program import Drug, load_program  # noqa: E402
@@ -34,31 +33,25 @@ RUNS = 3
 TARGET = 1.3
 
 
-def start_emulator(state: Path, *args: str) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "emulator.cli", "--listen", "tcp://127.0.0.1:0",
-                                "--state", str(state), *args], stdout=subprocess.PIPE, cwd=ROOT,
-                               env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    line = process.stdout.readline().decode().strip()
-    if not line.startswith("listening on "):
-        process.kill()
-        raise SystemExit(f"emulator did not start: {line!r}")
-    return process, line.removeprefix("listening on ")
+def start_emulator(state: Path, *args: str) -> EmulatorProcess:
+    emulator = EmulatorProcess(["--listen", "tcp://127.0.0.1:0", "--state", str(state), *args])
+    emulator.start()
+    return emulator
 
 
 def prepare(state: Path) -> None:
     """A pump with a drug, a 7-day flex program (the largest answer) and some history, on a fast link."""
     program = load_program(ROOT / "examples/baclofen-flex-week.json")
-    process, url = start_emulator(state)
+    emulator = start_emulator(state)
     try:
-        with open_driver(url, baudrate=1_000_000) as pump:
+        with open_driver(emulator.url, baudrate=1_000_000) as pump:
             pump.refill("bench-fill", 0.0, 18.0, Drug.model_validate(program.drug.model_dump()))
             assert pump.write_program(program).status.value == "verified"
             for index in range(10):
                 pump.acknowledge_alarm("low_reservoir")
                 pump.set_clock(pump.read_status().pump_time)
     finally:
-        process.terminate()
-        process.wait(10)
+        emulator.stop()
 
 
 def interrogate(url: str) -> tuple[float, int, int, int]:
@@ -78,12 +71,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         state = Path(folder) / "pump.json"
         prepare(state)
-        process, url = start_emulator(state, "--baud", str(BAUD))
+        emulator = start_emulator(state, "--baud", str(BAUD))
         try:
-            runs = [interrogate(url) for _ in range(RUNS)]
+            runs = [interrogate(emulator.url) for _ in range(RUNS)]
         finally:
-            process.terminate()
-            process.wait(10)
+            emulator.stop()
     elapsed, sent, received, events = sorted(runs)[len(runs) // 2]
     answers_limit = received * 10 / BAUD
     all_limit = (sent + received) * 10 / BAUD

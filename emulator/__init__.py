@@ -4,7 +4,8 @@ It plays the pump's firmware. ``spec`` holds the models' numbers; ``clock`` the 
 ``engine`` the delivery engine; ``state`` the memory that survives a crash; ``alarms`` and ``events`` the
 alarm rules and the bounded log; ``pump`` the firmware's rules per command; ``service`` turns request
 frames into answers; ``faults`` misbehaves on the link for testers; ``server`` serves TCP or a pty;
-``cli`` is ``pump-emulator``. docs/emulator.md is its specification.
+``cli`` is ``pump-emulator``; ``launch``, for the programs that start it (the application, the tests), runs
+it as a process and reads its first line, importing none of the rest. docs/emulator.md is its specification.
 
 It must never import ``programmer.planner`` or ``programmer.checks``: the planner's predictions are
 checked against what this emulator delivers, so the two are written independently.

@@ -1,9 +1,16 @@
-"""Shared test setup: Qt runs offscreen in every test session, set here so no one has to remember."""
+"""Shared test setup: Qt runs offscreen in every test session, set here so no one has to remember; no test
+touches the user's own files; and the fixtures that start the real emulator, for every folder of tests."""
+
+from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from tests.support.emulator_fixtures import PTY_AVAILABLE, EmulatorProcess
 
 # A 1366x900 screen, the size of a common clinic laptop, instead of the plugin's default 800x600: the
 # window's minimum (about 610x630) must fit on it, or a restored geometry is squeezed.
@@ -37,3 +44,34 @@ def no_remembered_settings(user_dirs):
     from ui.settings import store
 
     store().clear()
+
+
+# --- pumps to talk to: the real emulator as a process (tests/support/emulator_fixtures.py) ---------------
+
+
+@pytest.fixture(params=["tcp", pytest.param("pty", marks=pytest.mark.skipif(not PTY_AVAILABLE, reason="no pty"))])
+def emulator_link(request) -> str:
+    """``tcp`` or ``pty``: every test using it runs once over each link."""
+    return request.param
+
+
+@pytest.fixture
+def start_emulator(tmp_path) -> Iterator[Callable[..., EmulatorProcess]]:
+    """A factory: ``start_emulator(*args, link="tcp", state=None)`` starts an emulator; all stop at teardown."""
+    started: list[EmulatorProcess] = []
+
+    def start(*args: str, link: str = "tcp", state: Path | None = None) -> EmulatorProcess:
+        emulator = EmulatorProcess(state or tmp_path / f"pump-{len(started)}.json", link, args)
+        started.append(emulator)
+        emulator.start()
+        return emulator
+
+    yield start
+    for emulator in started:
+        emulator.stop()
+
+
+@pytest.fixture
+def emulator(start_emulator, emulator_link) -> EmulatorProcess:
+    """A factory-new emulated pump with service commands enabled, over each link in turn."""
+    return start_emulator("--service", link=emulator_link)

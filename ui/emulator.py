@@ -9,21 +9,16 @@ then write the program. So the emulator starts as a pump really would after an i
 from __future__ import annotations
 
 import os
-import selectors
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
+from emulator.launch import EmulatorProcess, LaunchError
 from programmer.errors import LinkError
 from programmer.port import open_driver
 from programmer.program import FORMAT, Drug, program_from_data
 
-START_TIMEOUT_S = 20.0
-STOP_TIMEOUT_S = 10.0
 DEMO_DRUG = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=500)
 DEMO_THERAPY = {"mode": "simple_continuous", "daily_dose": 150}
 DEMO_RESERVOIR_ML = 14.0
@@ -38,9 +33,9 @@ class BundledEmulator:
     """One ``pump-emulator`` process on loopback TCP with its state file in a temporary directory.
 
     It never outlives the application: it runs with ``--exit-on-stdin-close`` and its standard input is a
-    pipe whose other end only this process holds, so whatever ends the application (Quit, a signal,
-    SIGKILL, a crash) also ends the emulator, which saves its state first. It runs in a process group of
-    its own, so a Ctrl+C in the terminal reaches only the application, which then stops it in order.
+    pipe whose other end only this process holds (a lifeline), so whatever ends the application (Quit, a
+    signal, SIGKILL, a crash) also ends the emulator, which saves its state first. It runs in a process group
+    of its own, so a Ctrl+C in the terminal reaches only the application, which then stops it in order.
     """
 
     def __init__(self, state_dir: Path | None = None, extra_args: tuple[str, ...] = ()):
@@ -53,74 +48,30 @@ class BundledEmulator:
             self._tempdir = None
         self.state_dir = Path(state_dir)
         self.extra_args = extra_args
-        self.process: subprocess.Popen | None = None
+        self.process: EmulatorProcess | None = None
         self.url: str | None = None
 
     def start(self) -> str:
-        """Start the emulator and return the URL it printed (``socket://127.0.0.1:PORT``).
-
-        Raises ``LinkError`` when it does not start (a program that cannot be run is one too: the pump that
-        was asked for cannot be reached, whatever the OS said).
-        """
-        command = [*emulator_command(), "--listen", "tcp://127.0.0.1:0", "--state", str(self.state_dir / "pump.json"),
-                   "--exit-on-stdin-close", *self.extra_args]
-        step = "start the bundled emulator"
+        """Start the emulator and return the URL it printed (``socket://127.0.0.1:PORT``)."""
+        process = EmulatorProcess(["--listen", "tcp://127.0.0.1:0", "--state", str(self.state_dir / "pump.json"),
+                                   "--exit-on-stdin-close", *self.extra_args], lifeline=True, own_process_group=True)
         try:
-            self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                            stderr=subprocess.DEVNULL, process_group=0,
-                                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
-        except OSError as exc:
-            raise LinkError(f"the bundled emulator did not start ({exc})", step=step) from exc
-        first = self._first_line()
-        if not first.startswith("listening on "):
-            self.stop()
-            raise LinkError(f"the bundled emulator did not start (it said {first!r})", step=step)
-        self.url = first.removeprefix("listening on ")
+            self.url = process.start()
+        except LaunchError as exc:
+            self.stop()  # its files too: nothing is left of an emulator that did not start
+            raise LinkError(f"the bundled emulator did not start: {exc}", step="start the bundled emulator") from exc
+        self.process = process
         return self.url
 
-    def _first_line(self) -> str:
-        assert self.process is not None and self.process.stdout is not None, "start() made it, stdout a pipe"
-        deadline = time.monotonic() + START_TIMEOUT_S
-        data = b""
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            while not data.endswith(b"\n"):
-                if deadline < time.monotonic() or not selector.select(deadline - time.monotonic()):
-                    return data.decode(errors="replace") or "nothing within the time allowed"
-                chunk = os.read(self.process.stdout.fileno(), 1)
-                if not chunk:
-                    return data.decode(errors="replace") or "nothing: it exited"
-                data += chunk
-        return data.decode(errors="replace").strip()
-
     def stop(self) -> None:
-        """Close the emulator's standard input (it saves its state and exits), wait, then remove its files.
+        """Let go of the emulator's lifeline (it saves its state and exits), wait, then remove its files.
         SIGTERM and at last SIGKILL are only for an emulator that does not stop by itself."""
         process, self.process = self.process, None
         if process is not None:
-            assert process.stdin is not None and process.stdout is not None, "start() made both pipes"
-            process.stdin.close()
-            for ask in (None, process.terminate, process.kill):
-                if ask is not None:
-                    ask()
-                try:
-                    process.wait(timeout=STOP_TIMEOUT_S)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-            process.stdout.close()
+            process.stop()
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
-
-
-def emulator_command() -> list[str]:
-    """How to run ``pump-emulator``: the console script beside this interpreter, so the process is called
-    ``pump-emulator`` in ``ps`` and ``top``; the module only when the package is not installed."""
-    script = Path(sys.executable).with_name("pump-emulator")
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "emulator.cli"]
 
 
 def remove_orphaned_state_dirs() -> None:

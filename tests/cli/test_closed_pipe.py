@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from tests.support.console_scripts import script
-from tests.support.emulator_fixtures import start_emulator  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMPLE = str(ROOT / "examples/baclofen-simple.json")
@@ -55,7 +54,7 @@ def test_offline_commands_end_quietly(argv, buffering):
 @pytest.mark.parametrize("buffering", BUFFERING)
 @pytest.mark.parametrize("command", [["interrogate", "--json"], ["interrogate"], ["events", "--csv"],
                                      ["events", "--json"]])
-def test_pump_commands_end_quietly(start_emulator, command, buffering):  # noqa: F811 - fixture
+def test_pump_commands_end_quietly(start_emulator, command, buffering):
     pump = start_emulator()
     code, err = run_into_closed_pipe([script("pump-programmer"), command[0], pump.url, *command[1:]],
                                      BUFFERING[buffering])

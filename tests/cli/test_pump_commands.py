@@ -27,7 +27,7 @@ from commandline import EXIT_INVALID
 from programmer.cli.support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
 from programmer.port import open_driver
 from programmer.program import load_program
-from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy, start_emulator  # noqa: F401 - a fixture
+from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "baclofen-simple.json"
 DOCTOR = ("--clinician", "Dr Ng")

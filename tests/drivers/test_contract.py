@@ -18,7 +18,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from tests.support.emulator_fixtures import PTY_AVAILABLE, start_emulator  # noqa: F401 - start_emulator is a fixture
+from tests.support.emulator_fixtures import PTY_AVAILABLE
 from tests.support.fake_pump import FakePump
 
 from programmer.outcome import Outcome

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy, start_emulator  # noqa: F401 - fixture
+from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy
 
 from protocol import Command, Status
 from programmer.errors import LinkError

@@ -17,7 +17,7 @@ import re
 
 import pytest
 import serial
-from tests.support.emulator_fixtures import LOOPBACK_LINK, PTY_AVAILABLE, ScriptedPeer, start_emulator  # noqa: F401 (fixture)
+from tests.support.emulator_fixtures import LOOPBACK_LINK, PTY_AVAILABLE, ScriptedPeer
 
 from protocol import Command
 from drivers.transaction import Link

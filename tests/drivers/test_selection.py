@@ -14,7 +14,6 @@ from importlib.metadata import EntryPoint, EntryPoints, entry_points
 from pathlib import Path
 
 import pytest
-from tests.support.emulator_fixtures import emulator, emulator_link, start_emulator  # noqa: F401 - fixtures
 
 from drivers.serial_driver import SerialDriver
 from programmer.audit import read_audit_log

@@ -13,19 +13,11 @@ import time
 
 import pytest
 
+from emulator.launch import EmulatorProcess
 from emulator.state import load_state
 from protocol.codes import Command, Status
 from protocol.frame import Frame, FrameDecoder, encode_frame
-from tests.support.emulator_support import (
-    BACLOFEN_500,
-    WireClient,
-    checksum_of,
-    port_url,
-    read_line,
-    simple,
-    start_emulator,
-    stop,
-)
+from tests.support.emulator_support import BACLOFEN_500, WireClient, checksum_of, simple
 
 TCP = ("--listen", "tcp://127.0.0.1:0")
 
@@ -35,51 +27,51 @@ def state_path(tmp_path):
     return tmp_path / "pump.json"
 
 
-def test_tcp_first_line_hello_and_clean_stop(state_path):
-    process, line = start_emulator(*TCP, "--state", str(state_path), "--model", "ITB-40")
+def test_tcp_first_line_hello_and_clean_stop(start_emulator, state_path):
+    emulator = start_emulator("--model", "ITB-40", state=state_path)  # its first line is "listening on URL"
     try:
-        assert line.startswith("listening on socket://127.0.0.1:")
-        assert line.rsplit(":", 1)[1].isdigit() and line.rsplit(":", 1)[1] != "0"
-        client = WireClient(port_url(line))
+        assert emulator.url.startswith("socket://127.0.0.1:")
+        assert emulator.url.rsplit(":", 1)[1].isdigit() and emulator.url.rsplit(":", 1)[1] != "0"
+        client = WireClient(emulator.url)
         assert client.hello()["model"] == "ITB-40"
         assert client.call(Command.IDENTIFY).payload["capacity_ml"] == 40.0
         client.close()
     finally:
-        assert stop(process) == 0
+        assert emulator.stop() == 0
     assert load_state(state_path).events[0].kind == "power_on"
 
 
-def test_pty_first_line_and_hello(state_path):
-    process, line = start_emulator("--pty", "--state", str(state_path))
+def test_pty_first_line_and_hello(start_emulator, state_path):
+    emulator = start_emulator(link="pty", state=state_path)  # its first line is "listening on URL"
     try:
-        assert line.startswith("listening on /dev/pts/") and line.rsplit("/", 1)[1].isdigit()
-        client = WireClient(port_url(line))
+        assert emulator.url.startswith("/dev/pts/") and emulator.url.rsplit("/", 1)[1].isdigit()
+        client = WireClient(emulator.url)
         assert client.hello()["model"] == "ITB-20"
         assert client.call(Command.READ_STATUS).status == Status.OK
         client.close()
     finally:
-        assert stop(process, signal.SIGINT) == 0
+        assert emulator.stop(signal.SIGINT) == 0
 
 
-def test_a_new_connection_after_a_disconnect_and_garbage_on_the_wire(state_path):
-    process, line = start_emulator(*TCP, "--state", str(state_path))
+def test_a_new_connection_after_a_disconnect_and_garbage_on_the_wire(start_emulator, state_path):
+    emulator = start_emulator(state=state_path)
     try:
-        first = WireClient(port_url(line))
+        first = WireClient(emulator.url)
         first.hello()
         first.close()
-        second = WireClient(port_url(line))
+        second = WireClient(emulator.url)
         assert second.call(Command.IDENTIFY).status == Status.NO_SESSION  # a new connection needs HELLO
         second.port.write(b"\x00garbage\xff\xfe\x00\x01\x02" + bytes(range(1, 256)) * 40 + b"\x00")
         assert second.hello()["protocol"] == 1  # resynchronised at the next delimiter
         # A connection that replaces a silent one is served (the old one is closed).
-        third = WireClient(port_url(line))
+        third = WireClient(emulator.url)
         third.hello()
         assert third.call(Command.READ_PROGRAM).status == Status.OK
         second.close()
         third.close()
-        assert process.poll() is None
+        assert emulator.process.poll() is None
     finally:
-        assert stop(process) == 0
+        assert emulator.stop() == 0
 
 
 @pytest.mark.parametrize("listen", ["tcp://0.0.0.0:0", "tcp://192.0.2.1:7001", "udp://127.0.0.1:0", "tcp://127.0.0.1:x"])
@@ -113,10 +105,10 @@ def test_the_emulator_does_not_import_the_planner_or_the_checks():
     assert result.stdout.strip() == "[]"
 
 
-def test_disconnect_fault_cuts_an_answer_and_the_next_connection_works(state_path):
-    process, line = start_emulator(*TCP, "--state", str(state_path), "--faults", "seed=1,disconnect=1")
+def test_disconnect_fault_cuts_an_answer_and_the_next_connection_works(start_emulator, state_path):
+    emulator = start_emulator("--faults", "seed=1,disconnect=1", state=state_path)
     try:
-        host, port = port_url(line)[len("socket://"):].rsplit(":", 1)
+        host, port = emulator.url[len("socket://"):].rsplit(":", 1)
         for _ in range(2):
             with socket.create_connection((host, int(port)), timeout=5) as connection:
                 connection.sendall(encode_frame(Frame(1, Command.HELLO, 0, {"protocol": 1, "client": "t"}, False)))
@@ -126,13 +118,13 @@ def test_disconnect_fault_cuts_an_answer_and_the_next_connection_works(state_pat
             assert received and not received.endswith(b"\x00")  # cut mid-frame
             assert FrameDecoder().feed(received + b"\x00") == []
     finally:
-        assert stop(process) == 0
+        assert emulator.stop() == 0
 
 
-def test_baud_throttles_answers(state_path):
-    process, line = start_emulator(*TCP, "--state", str(state_path), "--baud", "4800")
+def test_baud_throttles_answers(start_emulator, state_path):
+    emulator = start_emulator("--baud", "4800", state=state_path)
     try:
-        client = WireClient(port_url(line))
+        client = WireClient(emulator.url)
         client.hello()
         started = time.monotonic()
         response = client.call(Command.IDENTIFY)
@@ -141,7 +133,7 @@ def test_baud_throttles_answers(state_path):
         assert elapsed >= 0.9 * wire_bytes * 10 / 4800  # 480 bytes per second at most
         client.close()
     finally:
-        assert stop(process) == 0
+        assert emulator.stop() == 0
 
 
 def call_with_retries(client: WireClient, command: int, payload: dict, attempts: int = 40) -> Frame:
@@ -165,11 +157,11 @@ def call_with_retries(client: WireClient, command: int, payload: dict, attempts:
     raise AssertionError(f"no answer to {Command(command).name} after {attempts} attempts")
 
 
-def test_faults_never_make_the_pump_act_twice_or_wrongly(state_path):
+def test_faults_never_make_the_pump_act_twice_or_wrongly(start_emulator, state_path):
     faults = "seed=11,drop=0.1,corrupt=0.1,duplicate=0.2,busy=0.1,delay=0.2:0.05"
-    process, line = start_emulator(*TCP, "--state", str(state_path), "--faults", faults, "--speed", "3600")
+    emulator = start_emulator("--faults", faults, "--speed", "3600", state=state_path)
     try:
-        client = WireClient(port_url(line))
+        client = WireClient(emulator.url)
         call_with_retries(client, Command.HELLO, {"protocol": 1, "client": "t"})
         refill = {"refill_id": "r1", "withdrawn_ml": 0, "added_ml": 20, "drug": BACLOFEN_500}
         assert call_with_retries(client, Command.REFILL, refill).status == Status.OK
@@ -188,7 +180,7 @@ def test_faults_never_make_the_pump_act_twice_or_wrongly(state_path):
         assert client.retries > 0  # the faults did happen
         client.close()
     finally:
-        assert stop(process) == 0
+        assert emulator.stop() == 0
     state = load_state(state_path)
     started = [event.detail["bolus_id"] for event in state.events if event.kind == "bolus_started"]
     assert sorted(started) == [f"b{number}" for number in range(6)]
@@ -220,11 +212,11 @@ def _stream_programs(url: str, programs: list[dict], sent: list[str], acknowledg
 
 
 @pytest.mark.parametrize("commits_before_kill", [1, 4, 9])
-def test_sigkill_during_stage_and_commit_leaves_one_whole_program(state_path, commits_before_kill):
+def test_sigkill_during_stage_and_commit_leaves_one_whole_program(start_emulator, state_path, commits_before_kill):
     programs = [simple(150), simple(160)]
     checksums = {checksum_of(program) for program in programs}
-    process, line = start_emulator(*TCP, "--state", str(state_path), "--speed", "100")
-    client = WireClient(port_url(line))
+    emulator = start_emulator("--speed", "100", state=state_path)
+    client = WireClient(emulator.url)
     client.hello()
     client.call(Command.REFILL, {"refill_id": "r1", "withdrawn_ml": 0, "added_ml": 20, "drug": BACLOFEN_500})
     client.close()
@@ -234,12 +226,12 @@ def test_sigkill_during_stage_and_commit_leaves_one_whole_program(state_path, co
     done = threading.Event()
     progress = threading.Condition()
     writer = threading.Thread(target=_stream_programs,
-                              args=(port_url(line), programs, sent, acknowledged, done, progress))
+                              args=(emulator.url, programs, sent, acknowledged, done, progress))
     with progress:
         writer.start()
         progress.wait_for(lambda: len(acknowledged) >= commits_before_kill or done.is_set(), timeout=20)
     assert len(acknowledged) >= commits_before_kill
-    stop(process, signal.SIGKILL)  # while the writer keeps staging and committing
+    emulator.kill()  # while the writer keeps staging and committing
     done.set()
     writer.join(10)
     assert not writer.is_alive()
@@ -249,9 +241,9 @@ def test_sigkill_during_stage_and_commit_leaves_one_whole_program(state_path, co
     # commit was in flight when it was killed.
     assert state.program_checksum in {acknowledged[-1], sent[-1]}
 
-    process, line = start_emulator(*TCP, "--state", str(state_path))
+    emulator = start_emulator(state=state_path)
     try:
-        client = WireClient(port_url(line))
+        client = WireClient(emulator.url)
         client.hello()
         program = client.call(Command.READ_PROGRAM).payload
         assert program["checksum"] == state.program_checksum
@@ -263,40 +255,40 @@ def test_sigkill_during_stage_and_commit_leaves_one_whole_program(state_path, co
         assert last_event["kind"] == "power_on"
         client.close()
     finally:
-        assert stop(process) == 0
+        assert emulator.stop() == 0
     json.loads(state_path.read_text())
 
 
-def _emulator_with_stdin_pipe(state_path, *options: str) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "emulator.cli", *TCP, "--state", str(state_path),
-                                *options], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    return process, read_line(process, 30)
+def _emulator_with_stdin_pipe(state_path, *options: str) -> EmulatorProcess:
+    """An emulator whose standard input is a pipe only this test holds (``emulator.launch``'s lifeline)."""
+    emulator = EmulatorProcess([*TCP, "--state", str(state_path), *options], lifeline=True)
+    emulator.start()
+    return emulator
 
 
 def test_exit_on_stdin_close_saves_and_exits_when_its_starter_lets_go(state_path):
-    process, line = _emulator_with_stdin_pipe(state_path, "--exit-on-stdin-close")
+    emulator = _emulator_with_stdin_pipe(state_path, "--exit-on-stdin-close")
     try:
-        client = WireClient(port_url(line))
+        client = WireClient(emulator.url)
         assert client.hello()["model"] == "ITB-20"
         client.close()
-        process.stdin.close()  # what the kernel does for a starter that dies, however it dies
-        assert process.wait(timeout=10) == 0
+        emulator.process.stdin.close()  # what the kernel does for a starter that dies, however it dies
+        assert emulator.process.wait(timeout=10) == 0
     finally:
-        stop(process, signal.SIGKILL)
+        emulator.kill()
     assert load_state(state_path).events[0].kind == "power_on"
     with pytest.raises(OSError):
-        socket.create_connection(("127.0.0.1", int(line.rsplit(":", 1)[1])), timeout=1).close()
+        socket.create_connection(("127.0.0.1", int(emulator.url.rsplit(":", 1)[1])), timeout=1).close()
 
 
 def test_without_the_option_closing_stdin_changes_nothing(state_path):
-    process, line = _emulator_with_stdin_pipe(state_path)
+    emulator = _emulator_with_stdin_pipe(state_path)
     try:
-        process.stdin.close()
-        client = WireClient(port_url(line))  # a round trip after the close: still serving
+        emulator.process.stdin.close()
+        client = WireClient(emulator.url)  # a round trip after the close: still serving
         assert client.hello()["model"] == "ITB-20"
         assert client.call(Command.READ_STATUS).status == Status.OK
         client.close()
-        assert process.poll() is None
+        assert emulator.process.poll() is None
     finally:
-        assert stop(process) == 0
+        assert emulator.stop() == 0

@@ -1,7 +1,7 @@
 """Test fixtures for talking to pumps: the real emulator as a subprocess, and two loopback test doubles.
 
 - ``EmulatorProcess`` / the ``emulator`` fixtures start ``pump-emulator`` on TCP or on a pty with a
-  temp state file, read its first line ("listening on ...") with a bounded wait and stop it in
+  temp state file, through ``emulator.launch`` (its first line read with a bounded wait), and stop it in
   teardown. The ``emulator_link`` fixture is parametrised over ``tcp`` and ``pty``, so a test runs over
   both links (python-can's back2back idea); the driver contract adds the test doubles to those
   (tests/drivers/test_contract.py).
@@ -12,35 +12,25 @@
 - ``LOOPBACK_LINK`` are the driver options for a link to any of these: they answer in milliseconds, so a
   test that loses frames on purpose need not wait the half second a real pump is allowed.
 
-Register the fixtures in a test module with ``from emulator_fixtures import emulator, ...`` (pytest
-finds fixtures imported into a module). ``tests/`` is not a package (its modules import each other by
-bare name, like ``fake_pump``), so that form works under both ``pytest`` and ``python -m pytest``.
+The fixtures built on them (``emulator_link``, ``start_emulator``, ``emulator``) are in tests/conftest.py, so
+every test may ask for them by name.
 """
 
 from __future__ import annotations
 
-import os
-import selectors
-import shutil
-import signal
 import socket
 import struct
-import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.support.emulator_support import wait_for_exit
 
+from emulator import launch
 from protocol import Command, Frame, FrameDecoder, Status, encode_frame
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 20.0
-"""Longest wait for the emulator's first line; a slow CI machine imports pydantic in well under this."""
-STOP_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = launch.STOP_TIMEOUT_S
 PTY_AVAILABLE = sys.platform != "win32"
 LOOPBACK_LINK = {"turnaround_s": 0.1, "backoff_s": 0.01}
 """Driver options (``open_driver(url, **LOOPBACK_LINK)``) for a peer on loopback: the emulator answers
@@ -52,128 +42,24 @@ resend, which the fault tests are there to provoke anyway. Production keeps the 
 (docs/protocol.md section 10)."""
 
 
-def emulator_command() -> list[str]:
-    """The installed ``pump-emulator`` script, preferring the one beside this interpreter."""
-    script = shutil.which("pump-emulator", path=os.path.dirname(sys.executable)) or shutil.which("pump-emulator")
-    if script is None:
-        pytest.fail("pump-emulator is not installed: run scripts/bootstrap (pip install -e '.[test]')")
-    return [script]
-
-
-class EmulatorProcess:
-    """One ``pump-emulator`` subprocess. ``url`` is what it printed; ``state`` survives restarts."""
+class EmulatorProcess(launch.EmulatorProcess):
+    """One ``pump-emulator`` on TCP or a pty (``link``) with its memory in ``state``, which survives it (give
+    the same file to the next one to restart the pump). Its standard error goes to a file beside ``state``,
+    quoted in the test's failure when it does not start."""
 
     def __init__(self, state: Path, link: str = "tcp", args: tuple[str, ...] = ()) -> None:
         if link not in ("tcp", "pty"):
             raise ValueError(f"link must be tcp or pty, got {link!r}")
+        listen = ["--listen", "tcp://127.0.0.1:0"] if link == "tcp" else ["--pty"]
+        super().__init__([*listen, "--state", str(state), *args], stderr=state.with_name(state.name + ".stderr"))
         self.state = state
         self.link = link
-        self.args = tuple(args)
-        self.url: str | None = None
-        self._process: subprocess.Popen | None = None
-        self._stderr_path = state.with_name(state.name + ".stderr")
 
     def start(self) -> str:
-        """Start the emulator and return its URL once it has printed ``listening on URL``."""
-        listen = ["--listen", "tcp://127.0.0.1:0"] if self.link == "tcp" else ["--pty"]
-        env = dict(os.environ, PYTHONUNBUFFERED="1",
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
-        with open(self._stderr_path, "ab") as stderr:
-            self._process = subprocess.Popen(
-                [*emulator_command(), *listen, "--state", str(self.state), *self.args],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=env,
-            )
-        first = self._read_first_line()
-        prefix = "listening on "
-        if not first.startswith(prefix):
-            self.stop()
-            pytest.fail(f"pump-emulator's first line is {first!r}, expected 'listening on URL'{self._stderr_tail()}")
-        self.url = first[len(prefix):]
-        threading.Thread(target=self._drain, args=(self._process.stdout,), daemon=True).start()
-        return self.url
-
-    def stop(self) -> None:
-        """Ask the emulator to stop (SIGTERM), wait a bounded time, then kill it."""
-        process, self._process = self._process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                wait_for_exit(process, STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                wait_for_exit(process, STOP_TIMEOUT_S)
-        if process.stdout is not None:
-            process.stdout.close()
-
-    def kill(self) -> None:
-        """SIGKILL the emulator at once, as a crash would (its state file must still be consistent)."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGKILL)
-        self.stop()
-
-    def _read_first_line(self) -> str:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        fd = self._process.stdout.fileno()
-        data = b""
-        with selectors.DefaultSelector() as selector:
-            selector.register(fd, selectors.EVENT_READ)
-            while b"\n" not in data:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not selector.select(remaining):
-                    self.stop()
-                    pytest.fail(f"pump-emulator printed no first line within {START_TIMEOUT_S:.0f} s{self._stderr_tail()}")
-                chunk = os.read(fd, 1)  # byte by byte: nothing after the first line is taken from the pipe
-                if not chunk:
-                    self.stop()
-                    pytest.fail(f"pump-emulator exited before printing its first line{self._stderr_tail()}")
-                data += chunk
-        return data.decode("utf-8", "replace").strip()
-
-    @staticmethod
-    def _drain(pipe) -> None:
-        """Keep reading stdout so a chatty emulator never blocks on a full pipe (stderr goes to a file)."""
         try:
-            while pipe.read(4096):
-                pass
-        except (OSError, ValueError):
-            pass  # the pipe was closed by stop()
-
-    def _stderr_tail(self) -> str:
-        try:
-            text = self._stderr_path.read_text(encoding="utf-8", errors="replace").strip()
-        except OSError:
-            return ""
-        return f"\nstderr:\n{text[-2000:]}" if text else ""
-
-
-@pytest.fixture(params=["tcp", pytest.param("pty", marks=pytest.mark.skipif(not PTY_AVAILABLE, reason="no pty"))])
-def emulator_link(request) -> str:
-    """``tcp`` or ``pty``: every test using it runs once over each link."""
-    return request.param
-
-
-@pytest.fixture
-def start_emulator(tmp_path) -> Iterator[Callable[..., EmulatorProcess]]:
-    """A factory: ``start_emulator(*args, link="tcp", state=None)`` starts an emulator; all stop at teardown."""
-    started: list[EmulatorProcess] = []
-
-    def start(*args: str, link: str = "tcp", state: Path | None = None) -> EmulatorProcess:
-        emulator = EmulatorProcess(state or tmp_path / f"pump-{len(started)}.json", link, args)
-        started.append(emulator)
-        emulator.start()
-        return emulator
-
-    yield start
-    for emulator in started:
-        emulator.stop()
-
-
-@pytest.fixture
-def emulator(start_emulator, emulator_link) -> EmulatorProcess:
-    """A factory-new emulated pump with service commands enabled, over each link in turn."""
-    return start_emulator("--service", link=emulator_link)
+            return super().start()
+        except launch.LaunchError as exc:
+            pytest.fail(str(exc))
 
 
 # -- test doubles on loopback ------------------------------------------------------------------------

@@ -1,16 +1,12 @@
 """Helpers shared by the emulator tests (no tests here): program documents, an in-process pump on a
-fake clock, a client for the in-process service, and the emulator as a subprocess with a wire client.
+fake clock, a client for the in-process service, and a wire client for an emulator running as a process
+(started by ``emulator.launch``, through the ``start_emulator`` fixture).
 
 Waiting is always on a condition with a bounded timeout, never a bare sleep.
 """
 
 from __future__ import annotations
 
-import os
-import select
-import signal
-import subprocess
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +24,6 @@ BACLOFEN_500 = {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 
 START = datetime(2026, 3, 2, 8, 0, 0)
 """A Monday, 08:00 pump time: where in-process pumps start."""
 SERVICE = 0x70
-STARTUP_TIMEOUT_S = 15.0
 
 
 def document(therapy: dict, drug: dict = BACLOFEN_500) -> dict:
@@ -100,63 +95,7 @@ def checksum_of(program: dict) -> str:
     return program_from_data(program).checksum()
 
 
-# -- the emulator as a process -------------------------------------------------------------------
-
-
-def start_emulator(*args: str) -> tuple[subprocess.Popen, str]:
-    """Start ``pump-emulator`` with ``args``; return the process and its first stdout line."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulator.cli", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    line = read_line(process, STARTUP_TIMEOUT_S)
-    return process, line
-
-
-def read_line(process: subprocess.Popen, timeout: float) -> str:
-    """The next stdout line, or fail after ``timeout`` (the line is read by a select-bounded wait)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], deadline - time.monotonic())
-        if ready:
-            line = process.stdout.readline()
-            assert line, f"emulator exited early: {process.wait(5)}, stderr: {process.stderr.read()}"
-            return line.rstrip("\n")
-    process.kill()
-    raise AssertionError("the emulator printed no first line in time")
-
-
-def wait_for_exit(process: subprocess.Popen, timeout: float) -> int:
-    """``process.wait(timeout)`` without its polling: with a timeout, Popen.wait sleeps in steps of up to
-    50 ms, overshooting a stop by about 40 ms; a pidfd (Linux) is readable the moment the process ends.
-    Raises subprocess.TimeoutExpired like Popen.wait."""
-    if process.returncode is not None:
-        return process.returncode
-    try:
-        pidfd = os.pidfd_open(process.pid)
-    except (AttributeError, OSError):  # not Linux, or the process was reaped meanwhile
-        return process.wait(timeout)
-    try:
-        if not select.select([pidfd], [], [], timeout)[0]:
-            raise subprocess.TimeoutExpired(process.args, timeout)
-    finally:
-        os.close(pidfd)
-    return process.wait()
-
-
-def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int:
-    if process.poll() is None:
-        os.kill(process.pid, sig)
-    try:
-        return wait_for_exit(process, timeout)
-    finally:
-        process.stdout.close()
-        process.stderr.close()
-
-
-def port_url(first_line: str) -> str:
-    assert first_line.startswith("listening on "), first_line
-    return first_line[len("listening on "):]
+# -- a client over the wire -------------------------------------------------------------------------
 
 
 class WireClient:

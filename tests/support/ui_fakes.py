@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
-
 from programmer.port import ActiveProgram, PumpIdentity, PumpStatus
 from programmer.snapshot import PumpSnapshot
 from programmer.program import Program, program_from_data
@@ -25,14 +23,3 @@ def snapshot(current: Program | None = None, volume_ml: float = 14.0) -> PumpSna
     status = PumpStatus(PUMP_TIME, "ok", 87.0, volume_ml, 2.0, 20.0, (), current.checksum(), 0.0)
     active = ActiveProgram(current.drug, current.therapy.model_dump(mode="json"), current.checksum(), current)
     return PumpSnapshot(identity, status, active, PUMP_TIME)
-
-
-@pytest.fixture
-def no_window_left_open(qapp):
-    """Fails a test that leaves a top-level window visible (import it into a GUI test module)."""
-    yield
-    qapp.processEvents()
-    left = [w for w in qapp.topLevelWidgets() if w.isVisible()]
-    for widget in left:
-        widget.close()
-    assert not left, f"windows left open: {[type(w).__name__ for w in left]}"

@@ -12,7 +12,7 @@ import socket
 import threading
 
 import pytest
-from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy, start_emulator  # noqa: F401 - fixture
+from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy
 
 from protocol import Command, Frame, FrameDecoder, Status, encode_frame
 from programmer.errors import LinkError

@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.support.emulator_fixtures import start_emulator  # noqa: F401 - fixture
 
 from programmer.planner import Plan
 from programmer.port import open_driver

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 
 import pytest
-from tests.support.emulator_fixtures import LOOPBACK_LINK, start_emulator  # noqa: F401 - fixture
+from tests.support.emulator_fixtures import LOOPBACK_LINK
 
 from programmer.errors import LinkError
 from programmer.outcome import Outcome

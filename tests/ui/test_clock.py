@@ -9,27 +9,22 @@ import re
 from dataclasses import replace
 from datetime import timedelta
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QLabel
 
-from tests.support.emulator_fixtures import start_emulator  # noqa: F401 (fixture)
 from programmer.clock import computer_now
 from programmer.errors import LinkError
 from programmer.snapshot import CLOCK_DRIFT_LIMIT_S
-from programmer.library import load_library
 from programmer.port import open_driver
-from tests.support.ui_fakes import PUMP_TIME, no_window_left_open, program, snapshot  # noqa: F401 (fixture)
+from tests.support.ui_fakes import PUMP_TIME, program, snapshot
+from tests.support.ui_actions import LINK_TIMEOUT_MS
 from ui.view_models.clock_check import SET_CLOCK_ACTION_TEXT, clock_change, clock_warning, drift_sentence
 from ui.emulator import set_up_demo_patient
 from ui.link import Failure, Interrogate, SetClock
-from ui.main_window import MainWindow
 from ui.view_models.mnemonics import mnemonic_letter
 from ui.overview import OverviewPage
 
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
-LINK_TIMEOUT_MS = 30_000
 BEHIND = timedelta(hours=29, minutes=3)
 FLEX = program({"mode": "flex", "steps": [{"start": "00:00", "dose_per_hour": 6},
                                           {"start": "08:00", "dose_per_hour": 7},
@@ -125,15 +120,6 @@ def test_the_overviews_keys_are_its_own_and_the_clock_is_set_only_by_the_set_but
 
 
 # --- against the emulator ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    window = MainWindow(load_library(), tmp_path / "audit.jsonl")
-    qtbot.addWidget(window)
-    window.show()
-    yield window
-    window.close()
 
 
 def connect_to_pump_off_by(qtbot, window, start_emulator, drift: timedelta) -> None:

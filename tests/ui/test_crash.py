@@ -10,17 +10,11 @@ import threading
 import pytest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from tests.support.emulator_fixtures import start_emulator  # noqa: F401 (fixture)
-from programmer.library import load_library
-from tests.ui.test_app import LINK_TIMEOUT_MS, commit, connect
-from tests.support.ui_fakes import no_window_left_open  # noqa: F401 (fixture)
+from tests.support.ui_actions import LINK_TIMEOUT_MS, commit, connect
 from ui.app_log import log, start_logging
 from ui.crash import describe, install_crash_handler
-from ui.emulator import set_up_demo_patient
 from ui.link import Commit
 from ui.main_window import OVERVIEW_TAB, REVIEW_TAB, MainWindow
-
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
 
 
 @pytest.fixture
@@ -44,15 +38,6 @@ def log_file(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    window = MainWindow(load_library(), tmp_path / "audit.jsonl")
-    qtbot.addWidget(window)
-    window.show()
-    yield window
-    window.close()
-
-
-@pytest.fixture
 def crashes(window, log_file):
     """The crash handler as the application installs it; a dialog still open at the end is closed."""
     reporter = install_crash_handler(lambda: window)
@@ -60,13 +45,6 @@ def crashes(window, log_file):
     if reporter.dialog is not None:
         reporter.dialog.done(QMessageBox.Ok)
     reporter.uninstall()
-
-
-@pytest.fixture
-def patient(start_emulator):
-    emulator = start_emulator("--service")
-    set_up_demo_patient(emulator.url)
-    return emulator
 
 
 def open_review(window: MainWindow) -> None:

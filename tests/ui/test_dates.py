@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QLabel
 
 from programmer.port import Alarm, PumpEvent
-from tests.support.ui_fakes import PUMP_TIME, no_window_left_open, program, snapshot  # noqa: F401 (fixture)
+from tests.support.ui_fakes import PUMP_TIME, program, snapshot
 from ui.view_models import palette
 from ui.events import EventsPage
 from ui.view_models.format import (COMPUTER_CLOCK, PUMP_CLOCK, clock_difference, dated, file_time, moment, moment_and_days,
@@ -22,8 +22,6 @@ from ui.view_models.format import (COMPUTER_CLOCK, PUMP_CLOCK, clock_difference,
 from ui.overview import OverviewPage
 from ui.preview import PreviewPlots
 from ui.view_models.series import posix, tick_format
-
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
 
 MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 DATE = rf"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d\d {MONTH} \d{{4}} \d\d:\d\d(?::\d\d)?"

@@ -14,13 +14,12 @@ from PySide6.QtWidgets import QApplication
 
 from programmer.errors import InputError
 from programmer.library import decimal_places, library_from_data, load_library
-from tests.support.ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
+from tests.support.ui_fakes import program, snapshot
 from ui.view_models.dose_entry import PAUSE_MS, parse_dose
 from ui.view_models.draft import Draft, evaluate
 from ui.editor import DAY, DOSE, ProgramEditor
 from ui.main_window import PROGRAM_TAB, MainWindow
 
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
 LIBRARY = load_library()
 MORPHINE = {"name": "morphine", "dose_unit": "mg", "concentration_per_ml": 10}
 FLEX_DAY = {"mode": "flex", "cycle_days": 1, "steps": [

@@ -7,12 +7,11 @@ import pytest
 from PySide6.QtCore import Qt
 
 from programmer.library import load_library
-from tests.support.ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
+from tests.support.ui_fakes import program, snapshot
 from ui.editor import DOSE, START, ProgramEditor
 from ui.preview import PreviewPlots
 from ui.review import ReviewPage
 
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
 FLEX_DAY = {"mode": "flex", "cycle_days": 1, "steps": [
     {"day": 1, "start": "00:00", "dose_per_hour": 5.0}, {"day": 1, "start": "06:00", "dose_per_hour": 8.0},
     {"day": 1, "start": "14:00", "dose_per_hour": 6.0}, {"day": 1, "start": "22:00", "dose_per_hour": 7.0}]}

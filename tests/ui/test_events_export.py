@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSize, Qt
 
-from tests.support.emulator_fixtures import start_emulator  # noqa: F401 (fixture)
 from tests.support.layout_check import unreadable
+from tests.support.ui_actions import LINK_TIMEOUT_MS
 from programmer.library import load_library
 from programmer.port import PumpEvent
-from tests.support.ui_fakes import no_window_left_open  # noqa: F401 (fixture)
 from ui.view_models import export
 from ui.emulator import set_up_demo_patient
 from ui.view_models.event_text import event_details
@@ -25,8 +24,6 @@ from ui.events import EventsPage, documents_folder
 from ui.view_models.export import csv_text, default_file_name, event_table, write_atomically
 from ui.main_window import EVENTS_TAB, MainWindow
 
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
-LINK_TIMEOUT_MS = 30_000
 SERIAL = "E20-05D474"
 EXPORTED_AT = datetime(2026, 12, 2, 10, 15, 0, 400_000)  # rounds to 10:15:00 in the file
 TIME = datetime(2026, 12, 2, 7, 27, 21)

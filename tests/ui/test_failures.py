@@ -19,7 +19,6 @@ from programmer.interrogation import read_pump
 from programmer.library import load_library
 from programmer.outcome import Outcome
 from programmer.review import Decision, review_write
-from tests.support.ui_fakes import no_window_left_open  # noqa: F401 (fixture)
 from ui.link import Commit, Connect, Failure
 from ui.main_window import MainWindow
 

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QLineEdit
 
 from programmer.library import load_library
-from tests.support.ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
+from tests.support.ui_fakes import program, snapshot
 from ui.view_models.dose_entry import cell_move, neighbour
 from ui.editor import DAY, DOSE, START, VOLUME, ProgramEditor
 from ui.main_window import PROGRAM_TAB, MainWindow
@@ -20,7 +20,6 @@ from ui.view_models.palette import MIN_TEXT_CONTRAST, contrast_ratio
 from ui.widgets import (DISABLED_TEXT, ERROR, ERROR_TINT, FIELD_BACKGROUND, FOCUS, SELECTION, STYLE_SHEET, TEXT,
                         WARNING, WARNING_TINT, WINDOW, mark)
 
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
 FLEX = {"mode": "flex", "cycle_days": 1, "steps": [
     {"day": 1, "start": "00:00", "dose_per_hour": 5.0}, {"day": 1, "start": "06:00", "dose_per_hour": 8.0},
     {"day": 1, "start": "14:00", "dose_per_hour": 6.0}]}

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from PySide6.QtCore import Qt
 
-from tests.support.emulator_fixtures import start_emulator  # noqa: F401 (fixture)
-from tests.support.ui_fakes import no_window_left_open, snapshot  # noqa: F401 (fixture)
-from tests.ui.test_review import (  # noqa: F401 (fixtures)
-    LIBRARY, connect, open_review, patient, sign, type_daily_dose, window, write_and_wait)
+from tests.support.ui_fakes import snapshot
+from programmer.library import load_library
+from tests.support.ui_actions import connect, open_review, sign, type_daily_dose, write_and_wait
 from ui.view_models.commit_gate import CommitGate
 from ui.view_models.draft import Draft, evaluate
 from ui.editor import DOSE, START
 from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
 
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
+LIBRARY = load_library()
 
 
 def audit_records(window: MainWindow) -> list[dict]:

@@ -19,36 +19,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox,
                                QGroupBox, QLabel, QLineEdit, QWidget)
 
-from tests.support.emulator_fixtures import start_emulator  # noqa: F401 (fixture)
-from programmer.library import load_library
 from programmer.port import PumpEvent, open_driver
-from tests.ui.test_app import LINK_TIMEOUT_MS, patient  # noqa: F401 (fixture)
-from tests.support.ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
+from tests.support.ui_actions import LINK_TIMEOUT_MS, new_window
+from tests.support.ui_fakes import program, snapshot
 from ui.editor import DOSE, START
 from ui.main_window import (BANNER_ACTION_TEXTS, CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB,
                             MainWindow)
 from ui.view_models.mnemonics import mnemonic_letter
 from ui.review import RESERVED_LETTERS
 
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
 KEY_TIMEOUT_MS = 2_000
-
-
-def new_window(qtbot, tmp_path) -> MainWindow:
-    """The application's window, shown and active (focus and mnemonics behave as on a desktop)."""
-    window = MainWindow(load_library(), tmp_path / "audit.jsonl")
-    qtbot.addWidget(window)
-    with qtbot.waitActive(window):
-        window.show()
-        window.activateWindow()
-    return window
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    window = new_window(qtbot, tmp_path)
-    yield window
-    window.close()
 
 
 # --- the states each page is used in ------------------------------------------------------------------

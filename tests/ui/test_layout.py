@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QLabel
 from tests.support.layout_check import cell_problems, cut_words
 from programmer.library import load_library
 from programmer.port import PumpEvent
-from tests.support.ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
+from tests.support.ui_fakes import program, snapshot
 from ui.editor import DOSE, START
 from ui.events import EventsPage
 from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
@@ -23,7 +23,6 @@ from ui.preview import PreviewPlots
 from ui.view_models.series import LabelPlace, date_ticks, posix, stagger_labels, threshold_label_at_right
 from ui.widgets import WrappedText
 
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
 SIZES = [(1366, 900), (1024, 700)]
 
 

@@ -27,13 +27,12 @@ from PySide6.QtWidgets import (QComboBox, QGraphicsScene, QGraphicsView, QLabel,
 from tests.support.layout_check import unreadable
 from programmer.library import load_library
 from programmer.port import Alarm, BolusState, PumpEvent
-from tests.support.ui_fakes import PUMP_TIME, no_window_left_open, snapshot  # noqa: F401 (fixture)
+from tests.support.ui_fakes import PUMP_TIME, snapshot
 from ui.editor import DOSE, START
 from ui.link import Connect
 from ui.main_window import CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, MainWindow
 from ui.widgets import STYLE_SHEET
 
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
 LIBRARY = load_library()
 SCREENS = {"1024x700": (QSize(1024, 700), 1.0), "150% text": (QSize(1366, 900), 1.5)}
 SETTLE_MS = 2000

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
 from PySide6.QtCore import QTimer
 
-from tests.support.emulator_fixtures import start_emulator  # noqa: F401 (fixture)
 from programmer.port import SIMULATED_FIRMWARE_PREFIX
-from tests.ui.test_app import LINK_TIMEOUT_MS, connect, patient, window  # noqa: F401 (fixtures)
-from tests.support.ui_fakes import no_window_left_open, snapshot  # noqa: F401 (fixture)
-from ui.main_window import PROGRAM_TAB, SIMULATED_TEXT
-
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
+from tests.support.ui_actions import connect, edit_the_dose
+from tests.support.ui_fakes import snapshot
+from ui.main_window import SIMULATED_TEXT
 
 
 def test_the_emulator_is_marked_simulated_everywhere_it_is_shown(qtbot, window, patient):
@@ -54,14 +50,6 @@ def answer_quit_question(qtbot, window, button_text: str) -> list[str]:
 
     QTimer.singleShot(0, answer)
     return said
-
-
-def edit_the_dose(qtbot, window, text: str) -> None:
-    window.show_tab(PROGRAM_TAB)
-    window.editor.daily_dose.selectAll()
-    qtbot.keyClicks(window.editor.daily_dose, text)
-    qtbot.waitUntil(lambda: window.editor.evaluation is not None and window.editor.evaluation.entered == text,
-                    timeout=LINK_TIMEOUT_MS)
 
 
 def test_quit_with_an_unwritten_change_asks_and_keep_editing_keeps_it(qtbot, window, patient):

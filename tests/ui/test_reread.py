@@ -6,20 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
 from PySide6.QtCore import Qt
 
-from tests.support.emulator_fixtures import start_emulator  # noqa: F401 (fixture)
 from tests.support.emulator_support import simple
 from programmer.port import open_driver
 from programmer.program import program_from_data
-from tests.ui.test_app import LINK_TIMEOUT_MS, connect, patient, window  # noqa: F401 (fixtures)
-from tests.support.ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
-from tests.ui.test_quit_and_marker import edit_the_dose
-from tests.ui.test_review import open_review, sign, write_and_wait
+from tests.support.ui_fakes import program, snapshot
+from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, edit_the_dose, open_review, sign, write_and_wait
 from ui.main_window import KEPT_CHANGE, PROGRAM_TAB
-
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
 
 
 def press_f5_and_wait(qtbot, window) -> None:

@@ -8,20 +8,16 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QGroupBox, QLabel, QLineEdit
 
-from tests.support.emulator_fixtures import start_emulator  # noqa: F401 (fixture)
 from programmer.library import load_library
-from tests.support.ui_fakes import no_window_left_open, program, snapshot  # noqa: F401 (fixture)
+from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, open_review, sign, type_daily_dose, write_and_wait
+from tests.support.ui_fakes import program, snapshot
 from ui.view_models.comparison import compare, headline
 from ui.view_models.draft import Draft, evaluate
-from ui.emulator import set_up_demo_patient
-from ui.main_window import OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, MainWindow
+from ui.main_window import OVERVIEW_TAB, REVIEW_TAB, MainWindow
 from ui.review import ReviewPage
 from ui.view_models.mnemonics import mnemonic_letter
 
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
 LIBRARY = load_library()
-LINK_TIMEOUT_MS = 30_000
-"""Bound for any wait on the link: the driver's own retries and timeouts end well inside it."""
 KEY_TIMEOUT_MS = 2_000
 """Bound for a mnemonic's click, which Qt animates for a tenth of a second."""
 
@@ -32,62 +28,6 @@ def plain(text: str) -> str:
 
 
 # --- the window, as a clinician uses it ------------------------------------------------------------------
-
-
-@pytest.fixture
-def patient(start_emulator):
-    """An emulated ITB-20 with baclofen 500 mcg/mL at 150 mcg/day and 14 mL, set up through the driver."""
-    emulator = start_emulator("--service")
-    set_up_demo_patient(emulator.url)
-    return emulator
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    """The application's window, shown and active (so focus and mnemonics work as on a desktop)."""
-    window = MainWindow(LIBRARY, tmp_path / "audit.jsonl")
-    qtbot.addWidget(window)
-    with qtbot.waitActive(window):
-        window.show()
-        window.activateWindow()
-    yield window
-    window.close()
-
-
-def connect(qtbot, window: MainWindow, url: str) -> None:
-    window.connect_to(url)
-    qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
-
-
-def type_daily_dose(qtbot, window: MainWindow, text: str) -> None:
-    """On the Program tab, replace the daily dose by typing ``text`` key by key."""
-    window.show_tab(PROGRAM_TAB)
-    field = window.editor.daily_dose
-    field.selectAll()
-    qtbot.keyClicks(field, text)
-
-
-def open_review(qtbot, window: MainWindow) -> ReviewPage:
-    qtbot.mouseClick(window.editor.review_button, Qt.LeftButton)
-    assert window.tabs.currentIndex() == REVIEW_TAB
-    return window.review
-
-
-def sign(qtbot, review: ReviewPage, clinician: str = "Dr A. Osei", reasons: list[str] | None = None) -> None:
-    """Tick and type as a person does (a disabled control takes no click and no key)."""
-    reasons = reasons or ["agreed in clinic"] * len(review._ack_widgets)
-    for (check, field), reason in zip(review._ack_widgets, reasons, strict=True):
-        check.click()
-        qtbot.keyClicks(field, reason)
-    qtbot.keyClicks(review.clinician, clinician)
-    review.confirm.click()
-
-
-def write_and_wait(qtbot, window: MainWindow) -> None:
-    review = window.review
-    assert review.write.isEnabled(), review.blockers.text()
-    qtbot.mouseClick(review.write, Qt.LeftButton)
-    qtbot.waitUntil(lambda: not window.link.busy and review.gate is None, timeout=LINK_TIMEOUT_MS)
 
 
 def assert_fresh(review: ReviewPage) -> None:

@@ -10,16 +10,14 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 
-from tests.support.emulator_fixtures import start_emulator  # noqa: F401 (fixture)
-from tests.support.ui_fakes import no_window_left_open, snapshot  # noqa: F401 (fixture)
+from tests.support.ui_fakes import snapshot
+from tests.support.ui_actions import LINK_TIMEOUT_MS
 from ui import settings
 from ui.app import create_window
 from ui.connect import EMULATOR
 from ui.emulator import set_up_demo_patient
 from ui.main_window import PROGRAM_TAB, MainWindow
 
-pytestmark = pytest.mark.usefixtures("no_window_left_open")
-LINK_TIMEOUT_MS = 30_000
 DEFAULT_SIZE = QSize(1280, 860)
 
 

@@ -1,0 +1,82 @@
+"""What the GUI tests do with the application's window, as a clinician would: open it, connect, type a dose,
+review, sign and write. Shared by the modules of tests/ui (the window itself is a fixture there, in
+tests/ui/conftest.py, built by ``new_window``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from programmer.library import load_library
+from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
+from ui.review import ReviewPage
+
+LINK_TIMEOUT_MS = 30_000
+"""Bound for any wait on the link: the driver's own retries and timeouts end well inside it."""
+
+
+def new_window(qtbot, tmp_path: Path) -> MainWindow:
+    """The application's window, shown and active (focus and mnemonics behave as on a desktop)."""
+    window = MainWindow(load_library(), tmp_path / "audit.jsonl")
+    qtbot.addWidget(window)
+    with qtbot.waitActive(window):
+        window.show()
+        window.activateWindow()
+    return window
+
+
+def connect(qtbot, window: MainWindow, url: str) -> None:
+    window.connect_to(url)
+    qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
+
+
+def type_daily_dose(qtbot, window: MainWindow, text: str) -> None:
+    """On the Program tab, replace the daily dose by typing ``text`` key by key."""
+    window.show_tab(PROGRAM_TAB)
+    field = window.editor.daily_dose
+    field.selectAll()
+    qtbot.keyClicks(field, text)
+
+
+def edit_the_dose(qtbot, window, text: str) -> None:
+    window.show_tab(PROGRAM_TAB)
+    window.editor.daily_dose.selectAll()
+    qtbot.keyClicks(window.editor.daily_dose, text)
+    qtbot.waitUntil(lambda: window.editor.evaluation is not None and window.editor.evaluation.entered == text,
+                    timeout=LINK_TIMEOUT_MS)
+
+
+def open_review(qtbot, window: MainWindow) -> ReviewPage:
+    qtbot.mouseClick(window.editor.review_button, Qt.LeftButton)
+    assert window.tabs.currentIndex() == REVIEW_TAB
+    return window.review
+
+
+def sign(qtbot, review: ReviewPage, clinician: str = "Dr A. Osei", reasons: list[str] | None = None) -> None:
+    """Tick and type as a person does (a disabled control takes no click and no key)."""
+    reasons = reasons or ["agreed in clinic"] * len(review._ack_widgets)
+    for (check, field), reason in zip(review._ack_widgets, reasons, strict=True):
+        check.click()
+        qtbot.keyClicks(field, reason)
+    qtbot.keyClicks(review.clinician, clinician)
+    review.confirm.click()
+
+
+def write_and_wait(qtbot, window: MainWindow) -> None:
+    review = window.review
+    assert review.write.isEnabled(), review.blockers.text()
+    qtbot.mouseClick(review.write, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not window.link.busy and review.gate is None, timeout=LINK_TIMEOUT_MS)
+
+
+def commit(window: MainWindow, clinician: str = "Dr A. Osei") -> None:
+    window.editor.review_button.click()
+    review = window.review
+    for check, reason in review._ack_widgets:
+        check.setChecked(True)
+        reason.setText("agreed in clinic")
+    review.clinician.setText(clinician)
+    review.confirm.setChecked(True)
+    assert review.write.isEnabled(), review.blockers.text()
+    review.write.click()
