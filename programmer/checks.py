@@ -193,8 +193,8 @@ class PriorTherapy:
             raise InputError([("previous_daily_dose", f"{dose!r} is not a daily dose (a finite number above 0; a "
                                                       "patient who had none is new to intrathecal therapy)")])
         if dose is not None and self.new_to_itb:
-            raise InputError([("previous_daily_dose", "give either the daily dose the patient had before or that "
-                                                      "the patient is new to intrathecal therapy, not both")])
+            raise InputError([("prior_therapy", "give either the daily dose the patient had before or that the "
+                                                "patient is new to intrathecal therapy, not both")])
 
     @property
     def given(self) -> bool:
@@ -409,12 +409,12 @@ def _check_first_program(plan: Plan, rule: DrugRule, current: Program | None, st
     if stop is not None:
         restart = rule.restart
         last = stop.last_daily_dose
-        if (stop.cause == "stopped" and last is not None and stop.hours_ago is not None and restart is not None
-                and not _above(stop.hours_ago, restart.window_hours)):
+        why = no_comparison(stop, rule)
+        if why is None:
+            assert last is not None and stop.hours_ago is not None, "no_comparison: a stop within the window"
             references.append((last, f"the last dose on the pump, until {iso(stop.at)} "
                                       f"({duration(stop.hours_ago * 3600)} ago)"))
         else:
-            why = _why_no_comparison(stop, rule)
             report.answer_needed = why
             beyond_window = stop.cause == "stopped" and last is not None and restart is not None
             if not prior.given:
@@ -443,6 +443,19 @@ def _check_first_program(plan: Plan, rule: DrugRule, current: Program | None, st
     if running > 0:
         return running
     return references[0][0] if references else 0.0
+
+
+def no_comparison(stop: Stop | None, rule: DrugRule) -> str | None:
+    """Why a pump that runs nothing has no dose to compare a new program of ``rule``'s drug with, in words, so that
+    the clinician must say what the patient had before; None when it has one (it runs a program, ``stop`` None, or
+    it stopped a dose within the drug's restart window)."""
+    if stop is None:
+        return None
+    restart = rule.restart
+    if (stop.cause == "stopped" and stop.last_daily_dose is not None and stop.hours_ago is not None
+            and restart is not None and not _above(stop.hours_ago, restart.window_hours)):
+        return None
+    return _why_no_comparison(stop, rule)
 
 
 def _why_no_comparison(stop: Stop, rule: DrugRule) -> str:

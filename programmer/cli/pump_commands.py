@@ -237,7 +237,7 @@ def _commit(args: argparse.Namespace, action: str, clinician: str, audit: AuditL
         raise
 
 
-PRIOR_OPTIONS = {"previous_daily_dose": "--previous-daily-dose", "new_to_itb": "--new-to-itb"}
+PRIOR_OPTIONS = {"previous_daily_dose": "--previous-daily-dose", "prior_therapy": "--previous-daily-dose"}
 ASK_PRIOR = "give it with --previous-daily-dose D, or say so with --new-to-itb"
 """How this command line answers NO_PROGRAM_TO_COMPARE, and says so when the answer cannot be used."""
 

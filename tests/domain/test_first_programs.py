@@ -147,7 +147,7 @@ def test_an_answer_given_although_the_pump_runs_a_program_is_checked_too():
 def test_an_answer_that_cannot_be_used_is_an_input_error(dose, new, problem):
     with pytest.raises(InputError, match=problem) as info:
         PriorTherapy(previous_daily_dose=dose, new_to_itb=new)
-    assert info.value.field == "previous_daily_dose"
+    assert info.value.field == ("prior_therapy" if problem == "not both" else "previous_daily_dose")
 
 
 @pytest.mark.parametrize("stop", [Stop("new_drug", NOW - timedelta(hours=3), 3.0), Stop("unknown")],
