@@ -1,10 +1,14 @@
-"""The last 24 hours of the pump's event log: which daily dose ran 24 h ago on the pump's clock.
+"""The newest part of the pump's event log: which daily dose ran 24 h ago, how a stop came about, the last
+increase, all on the pump's clock.
 
 The snapshot holds the newest part of the pump's event log (``recent_events``), back past 24 h of pump
-time. ``dose_baseline`` derives from it which daily dose ran 24 h ago (``program_activated`` events carry
-the activated and the previous program's mean daily dose), for the 24-hour change check. Event times are
-moved across ``clock_set`` events onto the pump's clock as it reads now; ``reaches_back`` and
-``window_tail`` tell the reader (``interrogation.read_recent_events``) when it has read far enough.
+time, and, while the pump runs nothing, back to the event that stopped it. ``dose_baseline`` derives from it
+which daily dose ran 24 h ago (``program_activated`` events carry the activated and the previous program's
+mean daily dose), for the 24-hour change check; ``therapy_stop`` how delivery came to stop and from which
+dose, for first programs and restarts; ``last_increase`` the newest activation that raised the dose, for the
+least time between increases. Event times are moved across ``clock_set`` events onto the pump's clock as it
+reads now; ``reaches_back``, ``stop_position`` and ``window_tail`` tell the reader
+(``interrogation.read_recent_events``) when it has read far enough.
 """
 
 from __future__ import annotations
@@ -13,13 +17,14 @@ import math
 from datetime import datetime, timedelta
 from typing import Sequence, TypeGuard
 
-from programmer.checks import DoseBaseline
+from programmer.checks import DoseBaseline, Increase, Stop
 from programmer.planner import mean_daily_dose
 from programmer.port import PumpEvent
 from programmer.program import Drug, Program
 
 BASELINE_WINDOW = timedelta(hours=24)
-"""Titration limits are per 24 h (5-30 % a day in the literature): the change check looks this far back."""
+"""Titration limits are per 24 h (5-30 % a day in the literature): the change check looks this far back, and
+so does the least time between increases (``library.TITRATION_LOOKBACK_HOURS``)."""
 
 
 
@@ -49,8 +54,10 @@ def reaches_back(events: Sequence[PumpEvent], pump_time: datetime, window: timed
     return any(time is None or time <= since for time in _times_on_todays_clock(events))
 
 
-def window_tail(events: list[PumpEvent], pump_time: datetime, window: timedelta) -> tuple[PumpEvent, ...]:
-    """The events from the newest one logged at or before the window's start (or from the oldest) on."""
+def window_tail(events: list[PumpEvent], pump_time: datetime, window: timedelta,
+                keep_from: int | None = None) -> tuple[PumpEvent, ...]:
+    """The events from the newest one logged at or before the window's start (or from the oldest) on, and from
+    position ``keep_from`` if that is older (the event that stopped the therapy, ``stop_position``)."""
     since = _local(pump_time) - window
     times = _times_on_todays_clock(events)
     first = 0
@@ -59,7 +66,78 @@ def window_tail(events: list[PumpEvent], pump_time: datetime, window: timedelta)
         if time is None or time <= since:
             first = position
             break
+    if keep_from is not None:
+        first = min(first, keep_from)
     return tuple(events[first:])
+
+
+def stop_position(events: Sequence[PumpEvent]) -> int | None:
+    """Where, in ``events`` (oldest first), the event is that explains why a pump running nothing does so: the
+    newest refill, or the newest ``program_activated`` that did not go from stopped to stopped (normally the one
+    that stopped a dose). None when ``events`` do not reach back to it."""
+    for position in range(len(events) - 1, -1, -1):
+        event = events[position]
+        if event.kind == "refill":
+            return position
+        if event.kind == "program_activated":
+            detail = event.detail
+            if not (detail.get("daily_dose") == 0 and detail.get("previous_daily_dose") == 0):
+                return position
+    return None
+
+
+def therapy_stop(events: Sequence[PumpEvent], pump_time: datetime, current: Program | None) -> Stop | None:
+    """How delivery came to stop, from the event log, when ``current`` delivers nothing (None while it delivers,
+    or without a drug). Walking back from the newest event to the one ``stop_position`` finds:
+
+    - a refill: another drug stopped the therapy (``new_drug``: its detail says ``therapy_stopped``), or the
+      pump was filled while it ran nothing (``filled``): a first fill, or a drug that may be new, so nothing
+      earlier compares (as in ``dose_baseline``);
+    - a ``program_activated`` from a dose above 0 to none, in this drug's dose unit: ``stopped``, with that dose;
+    - anything else, or no such event in ``events``, or a time that cannot be placed: ``unknown``.
+    """
+    if current is None or mean_daily_dose(current) > 0:
+        return None
+    position = stop_position(events)
+    if position is None:
+        return Stop("unknown")
+    time = _times_on_todays_clock(events)[position]
+    if time is None:
+        return Stop("unknown")
+    event = events[position]
+    hours_ago = (_local(pump_time) - time) / timedelta(hours=1)
+    if event.kind == "refill":
+        return Stop("new_drug" if event.detail.get("therapy_stopped") is True else "filled", time, hours_ago)
+    detail, unit = event.detail, current.drug.dose_unit
+    before, after = detail.get("previous_daily_dose"), detail.get("daily_dose")
+    if (_is_dose(before) and before > 0 and after == 0 and detail.get("dose_unit") == unit
+            and detail.get("previous_dose_unit") in (None, unit)):
+        return Stop("stopped", time, hours_ago, float(before))
+    return Stop("unknown", time, hours_ago)
+
+
+def last_increase(events: Sequence[PumpEvent], pump_time: datetime, current: Program | None) -> Increase | None:
+    """The newest ``program_activated`` that raised the mean daily dose, in the current drug's dose unit and
+    since its last fill with another drug; None when the events hold none (or their times cannot be placed)."""
+    if current is None:
+        return None
+    times = _times_on_todays_clock(events)
+    drug = current.drug
+    for position in range(len(events) - 1, -1, -1):
+        event, time = events[position], times[position]
+        if time is None:
+            return None
+        if event.kind == "refill" and (event.detail.get("therapy_stopped") is True
+                                       or not _same_substance(event.detail.get("drug"), drug)):
+            return None  # another drug before this: its increases are not this one's
+        if event.kind != "program_activated":
+            continue
+        detail = event.detail
+        before, after = detail.get("previous_daily_dose"), detail.get("daily_dose")
+        if (_is_dose(before) and _is_dose(after) and after > before and detail.get("dose_unit") == drug.dose_unit
+                and detail.get("previous_dose_unit") in (None, drug.dose_unit)):
+            return Increase(time, (_local(pump_time) - time) / timedelta(hours=1), float(before), float(after))
+    return None
 
 
 def dose_baseline(events: Sequence[PumpEvent], pump_time: datetime, current: Program | None,

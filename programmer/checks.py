@@ -17,6 +17,27 @@ beyond hard blocks, either direction):
   repeated small writes cannot add up past the limits the library sets per change. It is checked only
   when another program ran then (otherwise the first check already covers it).
 
+A dose that looks like a slip (``PROBABLE_UNIT_OR_DECIMAL_SLIP``): about 10x or 1000x the dose it is
+compared with, or 1/10 or 1/1000 (a decimal point or mg/mcg), or about 24x or 1/24 (a dose per hour typed
+as a dose per day, or the reverse: 40 mcg/h meant as 40 mcg/day is 960 mcg/day).
+
+**First programs.** When the pump runs no program to compare a new one with (``Stop``, from its event log:
+filled with a drug while nothing ran, a new drug, a stop of unknown cause, or a stop longer than the drug's
+restart window), the checks cannot tell a slip from a dose: ``NO_PROGRAM_TO_COMPARE`` refuses until the
+clinician says what the patient had before (``PriorTherapy``): the daily dose from the chart or the old
+pump, which is then compared with exactly like a change (the slip check, ``CHANGE_ABOVE_*``, the absolute
+step), or that the patient is new to intrathecal therapy, which puts the drug's starting-dose limits
+(``STARTING_DOSE_ABOVE_*``) on the new daily dose. A stop within the restart window compares with the last
+dose the pump ran, as a change. A stop beyond it also follows the library's restart rule: at most a
+percentage of the last dose (``RESTART_ABOVE_*``), or the starting-dose limits. An answer given when the
+pump does run a program is checked as well, on top of the current program. ``CheckReport.compared_with``
+says, in words, what the new dose was compared with.
+
+**Absolute titration** (``TitrationLimits``, where a label sets them, as for ziconotide):
+``INCREASE_ABOVE_STEP_LIMIT`` when the mean daily dose rises by more than one step allows against what it
+is compared with, ``INCREASE_TOO_SOON`` when it rises within the least time after the last increase the
+event log shows (pump clock).
+
 ``PEAK_RATE_ABOVE_*``: in a flex program, each step's dose per hour against the mean dose per hour of each
 day it runs on (that day's dose / 24 h), with the library's ``peak_to_mean_rate`` limits.
 
@@ -42,7 +63,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from programmer.library import DrugRule, LibraryIdentity, LoadedLibrary, decimal_places
+from programmer.clock import duration, iso
+from programmer.errors import InputError
+from programmer.library import DrugRule, LibraryIdentity, LoadedLibrary, RestartPercentLimits, decimal_places
 from programmer.planner import Plan
 from programmer.program import MINUTES_PER_DAY, Flex, Program, Stopped
 from programmer.pump import PumpLimits
@@ -53,6 +76,9 @@ LOW_ALARM_SOON_DAYS = 7.0
 SLIP_FACTORS = (10.0, 1000.0)
 SLIP_TOLERANCE = 0.15
 """A ratio within 15 % of 10x or 1000x (or their inverses) looks like a decimal-point or mg/mcg slip."""
+HOURS_PER_DAY_SLIP = 24.0
+"""A daily dose within ``SLIP_TOLERANCE`` of 24x (or 1/24) the one it is compared with looks like a dose per
+hour typed as a dose per day (or the reverse); concentrations have no such slip."""
 
 LIMIT_TOLERANCE = 1e-9
 """Relative slack when comparing with a limit: a dose typed exactly at a limit is at it, not over it,
@@ -84,6 +110,12 @@ class Finding:
 class CheckReport:
     library: LibraryIdentity
     findings: list[Finding] = field(default_factory=list)
+    compared_with: list[str] = field(default_factory=list)
+    """What the new program's daily dose was compared with, in words, in the order checked (the pump's
+    current program, the last dose it ran, a previous daily dose given, starting-dose or restart limits)."""
+    answer_needed: str | None = None
+    """Why the pump has no program to compare with, when the clinician must say what the patient had before
+    (``PriorTherapy``); None when the pump has one."""
 
     @property
     def errors(self) -> list[Finding]:
@@ -119,6 +151,59 @@ class DoseBaseline:
     whole_window: bool = True
 
 
+@dataclass(frozen=True)
+class Stop:
+    """How delivery came to stop, when the pump's program delivers nothing (``programmer.baseline.therapy_stop``,
+    from its event log, on its clock as it reads now)."""
+
+    cause: Literal["stopped", "new_drug", "filled", "unknown"]
+    """``stopped``: a program that stopped a running dose of this drug was activated; ``new_drug``: a refill with
+    another drug stopped the therapy; ``filled``: the pump was filled while it ran nothing (a first fill, or a
+    drug that may be new); ``unknown``: the log does not reach back to the stop, or cannot be read."""
+    at: datetime | None = None
+    """Pump time of that event; None when unknown."""
+    hours_ago: float | None = None
+    """Hours of pump time from ``at`` to the interrogation."""
+    last_daily_dose: float | None = None
+    """``stopped`` only: the mean daily dose that ran until ``at`` (the same drug and dose unit, above 0)."""
+
+
+@dataclass(frozen=True)
+class Increase:
+    """The newest program activation that raised the mean daily dose (``programmer.baseline.last_increase``)."""
+
+    at: datetime
+    hours_ago: float
+    before: float
+    after: float
+
+
+@dataclass(frozen=True)
+class PriorTherapy:
+    """What the clinician says the patient had before the new program, asked when the pump runs no program to
+    compare it with: the daily dose (from the chart or the old pump, in the drug's dose unit per day), or that
+    the patient is new to intrathecal therapy. One or the other: a patient cannot be both."""
+
+    previous_daily_dose: float | None = None
+    new_to_itb: bool = False
+
+    def __post_init__(self) -> None:
+        dose = self.previous_daily_dose
+        if dose is not None and not (math.isfinite(dose) and dose > 0):
+            raise InputError([("previous_daily_dose", f"{dose!r} is not a daily dose (a finite number above 0; a "
+                                                      "patient who had none is new to intrathecal therapy)")])
+        if dose is not None and self.new_to_itb:
+            raise InputError([("prior_therapy", "give either the daily dose the patient had before or that the "
+                                                "patient is new to intrathecal therapy, not both")])
+
+    @property
+    def given(self) -> bool:
+        return self.previous_daily_dose is not None or self.new_to_itb
+
+
+NO_ANSWER = PriorTherapy()
+
+
 def _fmt(value: float) -> str:
     """A dose or volume for a message: enough digits to tell 0.15 from 1.5, no float noise."""
     return f"{value:.6g}"
@@ -130,9 +215,15 @@ def check_program(
     pump: PumpLimits,
     current: Program | None = None,
     baseline: DoseBaseline | None = None,
+    *,
+    stop: Stop | None = None,
+    prior: PriorTherapy = NO_ANSWER,
+    last_increase: Increase | None = None,
 ) -> CheckReport:
     """Run every check on the plan of a proposed program (and against the current one, and the dose that
-    ran 24 h ago, when known)."""
+    ran 24 h ago, when known). ``stop``: the pump runs nothing, and how it came to (first programs, module
+    docstring); ``prior``: what the clinician said the patient had before; ``last_increase``: the newest
+    activation that raised the dose, for the least time between increases."""
     report = CheckReport(library.identity)
     program = plan.program
     rule = _check_drug(program, library, report)
@@ -144,6 +235,9 @@ def check_program(
         _check_peak_rate(plan, rule, report)
     if current is not None:
         _check_change(plan, current, rule, report)
+    if rule is not None and not isinstance(program.therapy, Stopped):
+        before = _check_first_program(plan, rule, current, stop, prior, library.identity, report)
+        _check_increase_interval(plan, rule, before, last_increase, report)
     if current is not None and baseline is not None and rule is not None:
         _check_change_24h(plan, current, baseline, rule, report)
     _check_reservoir(plan, report)
@@ -260,7 +354,6 @@ def _check_change(plan: Plan, current: Program, rule: DrugRule | None, report: C
                     f"{_fmt(new.drug.concentration_per_ml)} {new.drug.dose_unit}/mL ({ratio:.4g}x): a new concentration "
                     "needs a refill and a bridge bolus", "drug.concentration_per_ml")
     old_dose = Plan(old, plan.reservoir, plan.start).mean_daily_dose
-    new_dose = plan.mean_daily_dose
     unit = f"{new.drug.dose_unit}/day"
     if isinstance(new.therapy, Stopped):
         if old_dose > 0:
@@ -269,16 +362,174 @@ def _check_change(plan: Plan, current: Program, rule: DrugRule | None, report: C
         return
     if old_dose <= 0:
         return
+    report.compared_with.append(f"the pump's current program, {_fmt(old_dose)} {unit}")
+    _check_dose_change(plan, old_dose, None, rule, report)
+    if rule is not None:
+        _check_day_changes(plan, Plan(old, plan.reservoir, plan.start), rule, report)
+
+
+def _check_dose_change(plan: Plan, old_dose: float, against: str | None, rule: DrugRule | None,
+                       report: CheckReport) -> None:
+    """The new mean daily dose against ``old_dose`` as a change: the slip check, the change limits in percent and
+    the absolute step. ``against`` names a dose other than the current program's in the messages ("the patient's
+    previous daily dose"); None is the current program."""
+    new_dose = plan.mean_daily_dose
+    unit = f"{plan.program.drug.dose_unit}/day"
     ratio = new_dose / old_dose
-    if _looks_like_slip(ratio):
-        report.error("PROBABLE_UNIT_OR_DECIMAL_SLIP", f"daily dose {_fmt(new_dose)} {unit} is {ratio:.4g}x the current "
-                     f"{_fmt(old_dose)} {unit}: probably a misplaced decimal point or mg/mcg mix-up", "therapy")
+    slip = _dose_slip(ratio)
+    if slip is not None:
+        compared = f"the current {_fmt(old_dose)} {unit}" if against is None else f"{against}, {_fmt(old_dose)} {unit}"
+        report.error("PROBABLE_UNIT_OR_DECIMAL_SLIP", f"daily dose {_fmt(new_dose)} {unit} is {ratio:.4g}x {compared}: "
+                     f"probably {slip}", "therapy")
     if rule is None:
         return
     percent = (ratio - 1) * 100
-    text = f"daily dose changes by {percent:+.1f} % ({_fmt(old_dose)} -> {_fmt(new_dose)} {unit})"
+    source = "" if against is None else f" from {against}"
+    text = f"daily dose changes by {percent:+.1f} %{source} ({_fmt(old_dose)} -> {_fmt(new_dose)} {unit})"
     _limit_change("CHANGE", percent, text, rule, report)
-    _check_day_changes(plan, Plan(old, plan.reservoir, plan.start), rule, report)
+    steps = rule.titration
+    if steps is not None and _above(new_dose - old_dose, steps.max_increase_per_step):
+        where = "the current program" if against is None else against
+        report.error("INCREASE_ABOVE_STEP_LIMIT", f"daily dose rises by {_fmt(new_dose - old_dose)} {unit} "
+                     f"({_fmt(old_dose)} -> {_fmt(new_dose)} {unit}, against {where}), more than the "
+                     f"{_fmt(steps.max_increase_per_step)} {unit} one titration step may add for {rule.name}",
+                     "therapy")
+
+
+def _check_first_program(plan: Plan, rule: DrugRule, current: Program | None, stop: Stop | None,
+                         prior: PriorTherapy, library: LibraryIdentity, report: CheckReport) -> float:
+    """First programs (module docstring): what the new dose is compared with when the pump runs nothing to
+    compare it with, and the answer the clinician gave. Returns the daily dose the new one follows (the
+    current program's, the last dose on the pump, the previous daily dose given; 0 for a new patient), from
+    which a rise is an increase."""
+    unit = f"{rule.dose_unit}/day"
+    running = 0.0 if current is None else Plan(current, plan.reservoir, plan.start).mean_daily_dose
+    references: list[tuple[float, str]] = []
+    beyond_window = False
+    if stop is not None:
+        restart = rule.restart
+        last = stop.last_daily_dose
+        why = no_comparison(stop, rule)
+        if why is None:
+            assert last is not None and stop.hours_ago is not None, "no_comparison: a stop within the window"
+            references.append((last, f"the last dose on the pump, until {iso(stop.at)} "
+                                      f"({duration(stop.hours_ago * 3600)} ago)"))
+        else:
+            report.answer_needed = why
+            beyond_window = stop.cause == "stopped" and last is not None and restart is not None
+            if not prior.given:
+                report.error("NO_PROGRAM_TO_COMPARE", f"the pump runs no program to compare the new daily dose "
+                             f"{_fmt(plan.mean_daily_dose)} {unit} with ({why}): give the daily dose the patient had "
+                             f"before, from the chart or the old pump, in {unit}, or say that the patient is new to "
+                             "intrathecal therapy", "prior_therapy")
+    if prior.previous_daily_dose is not None:
+        references.append((prior.previous_daily_dose, "the patient's previous daily dose"))
+    for dose, words in references:
+        report.compared_with.append(f"{words}, {_fmt(dose)} {unit}")
+        _check_dose_change(plan, dose, words, rule, report)
+    restart_rule = rule.restart if beyond_window else None
+    if restart_rule is not None and restart_rule.percent_of_last_dose is not None:
+        assert stop is not None and stop.last_daily_dose is not None, "beyond_window: a stop with its last dose"
+        _check_restart_percent(plan, rule, stop, restart_rule.percent_of_last_dose, report)
+    reasons = []
+    if prior.new_to_itb:
+        reasons.append("a patient new to intrathecal therapy")
+    if restart_rule is not None and restart_rule.after_window == "starting_dose":
+        assert stop is not None and stop.hours_ago is not None, "beyond_window: a stop with its time"
+        reasons.append(f"a restart after {duration(stop.hours_ago * 3600)} stopped, longer than the "
+                       f"{_fmt(restart_rule.window_hours)} h restart window")
+    if reasons:
+        _check_starting_dose(plan, rule, " and ".join(reasons), library, report)
+    if running > 0:
+        return running
+    return references[0][0] if references else 0.0
+
+
+def no_comparison(stop: Stop | None, rule: DrugRule) -> str | None:
+    """Why a pump that runs nothing has no dose to compare a new program of ``rule``'s drug with, in words, so that
+    the clinician must say what the patient had before; None when it has one (it runs a program, ``stop`` None, or
+    it stopped a dose within the drug's restart window)."""
+    if stop is None:
+        return None
+    restart = rule.restart
+    if (stop.cause == "stopped" and stop.last_daily_dose is not None and stop.hours_ago is not None
+            and restart is not None and not _above(stop.hours_ago, restart.window_hours)):
+        return None
+    return _why_no_comparison(stop, rule)
+
+
+def _why_no_comparison(stop: Stop, rule: DrugRule) -> str:
+    """Why a pump that runs nothing has no dose to compare a new one with, in words."""
+    since = "" if stop.at is None or stop.hours_ago is None else (
+        f" at {iso(stop.at)}, {duration(stop.hours_ago * 3600)} ago (pump clock)")
+    if stop.cause == "new_drug":
+        return f"a refill with a new drug stopped the therapy{since}"
+    if stop.cause == "filled":
+        return f"the pump was filled while it ran nothing{since}: a first fill, or a new drug"
+    if stop.cause == "unknown" or stop.last_daily_dose is None:
+        return "its event log does not say when or from which dose delivery stopped"
+    if rule.restart is None:
+        return (f"delivery of {_fmt(stop.last_daily_dose)} {rule.dose_unit}/day stopped{since}, and the drug library "
+                f"gives {rule.name} no restart window")
+    return (f"delivery of {_fmt(stop.last_daily_dose)} {rule.dose_unit}/day stopped{since}, longer than the "
+            f"{_fmt(rule.restart.window_hours)} h restart window for {rule.name}")
+
+
+def _check_restart_percent(plan: Plan, rule: DrugRule, stop: Stop, limits: RestartPercentLimits,
+                           report: CheckReport) -> None:
+    """``RESTART_ABOVE_*``: a restart beyond the window, against the last dose the pump ran."""
+    assert stop.last_daily_dose is not None and stop.hours_ago is not None, "a stop beyond the window"
+    unit = f"{rule.dose_unit}/day"
+    last = stop.last_daily_dose
+    percent = plan.mean_daily_dose / last * 100
+    report.compared_with.append(f"the restart rule for {rule.name}: at most {_fmt(limits.soft)} % (soft) and "
+                                f"{_fmt(limits.hard)} % (hard) of the last dose on the pump, {_fmt(last)} {unit}")
+    text = (f"daily dose {_fmt(plan.mean_daily_dose)} {unit} is {percent:.1f} % of the last dose on the pump, "
+            f"{_fmt(last)} {unit}, restarting after {duration(stop.hours_ago * 3600)} stopped")
+    if _above(percent, limits.hard):
+        report.error("RESTART_ABOVE_HARD_LIMIT", f"{text}: above the hard limit of {_fmt(limits.hard)} % for "
+                     f"{rule.name}", "therapy")
+    elif _above(percent, limits.soft):
+        report.warn("RESTART_ABOVE_SOFT_LIMIT", f"{text}: above the soft limit of {_fmt(limits.soft)} % for "
+                    f"{rule.name}", "therapy")
+
+
+def _check_starting_dose(plan: Plan, rule: DrugRule, reason: str, library: LibraryIdentity,
+                         report: CheckReport) -> None:
+    """``STARTING_DOSE_*``: each day's dose against the drug's starting-dose limits (``reason``: why they apply)."""
+    limits = rule.starting_dose
+    unit = f"{rule.dose_unit}/day"
+    if limits is None:
+        report.error("STARTING_DOSE_NOT_IN_LIBRARY", f"the drug library {library.name!r} version {library.version} "
+                     f"gives no starting-dose limits for {rule.name}, so the daily dose of {reason} cannot be "
+                     "checked", "therapy")
+        return
+    report.compared_with.append(f"the starting-dose limits for {rule.name}, {reason}: soft maximum "
+                                f"{_fmt(limits.soft_max)} {unit}, hard maximum {_fmt(limits.hard_max)} {unit}")
+    for day, dose in enumerate(plan.daily_doses, start=1):
+        label = "daily dose" if plan.cycle_days == 1 else f"day {day} dose"
+        if _above(dose, limits.hard_max):
+            report.error("STARTING_DOSE_ABOVE_HARD_MAX", f"{label} {_fmt(dose)} {unit} is above the hard maximum "
+                         f"starting dose {_fmt(limits.hard_max)} {unit} for {rule.name} ({reason})", "therapy")
+        elif _above(dose, limits.soft_max):
+            report.warn("STARTING_DOSE_ABOVE_SOFT_MAX", f"{label} {_fmt(dose)} {unit} is above the soft maximum "
+                        f"starting dose {_fmt(limits.soft_max)} {unit} for {rule.name} ({reason})", "therapy")
+
+
+def _check_increase_interval(plan: Plan, rule: DrugRule, before: float, last: Increase | None,
+                             report: CheckReport) -> None:
+    """``INCREASE_TOO_SOON``: a rise over ``before`` within the library's least time since the last increase."""
+    steps = rule.titration
+    new_dose = plan.mean_daily_dose
+    if steps is None or last is None or not _above(new_dose, before):
+        return
+    if last.hours_ago >= steps.min_hours_between_increases:
+        return
+    unit = f"{rule.dose_unit}/day"
+    report.error("INCREASE_TOO_SOON", f"daily dose rises from {_fmt(before)} to {_fmt(new_dose)} {unit} "
+                 f"{duration(last.hours_ago * 3600)} after the last increase ({_fmt(last.before)} -> "
+                 f"{_fmt(last.after)} {unit} at {iso(last.at)}, pump clock): {rule.name} needs at least "
+                 f"{_fmt(steps.min_hours_between_increases)} h between increases", "therapy")
 
 
 def _same_drug(a: Program, b: Program) -> bool:
@@ -381,15 +632,26 @@ def _check_peak_rate(plan: Plan, rule: DrugRule, report: CheckReport) -> None:
                         f"{rule.name}", where)
 
 
-def _looks_like_slip(ratio: float) -> bool:
-    """True when ``ratio`` is close to 10, 1000, 1/10 or 1/1000 (in log terms, within SLIP_TOLERANCE)."""
+def _looks_like_slip(ratio: float, factors: tuple[float, ...] = SLIP_FACTORS) -> bool:
+    """True when ``ratio`` is close to one of ``factors`` (10 and 1000) or its inverse (in log terms, within
+    SLIP_TOLERANCE)."""
     if ratio <= 0:
         return False
-    for factor in SLIP_FACTORS:
+    for factor in factors:
         for target in (factor, 1 / factor):
             if abs(math.log(ratio / target)) <= math.log(1 + SLIP_TOLERANCE):
                 return True
     return False
+
+
+def _dose_slip(ratio: float) -> str | None:
+    """What a daily dose ``ratio`` times the one it is compared with probably is, in words; None: not a slip."""
+    if _looks_like_slip(ratio):
+        return "a misplaced decimal point or mg/mcg mix-up"
+    if _looks_like_slip(ratio, (HOURS_PER_DAY_SLIP,)):
+        return ("a dose per hour entered as a dose per day" if ratio > 1
+                else "a dose per day entered as a dose per hour")
+    return None
 
 
 def _check_reservoir(plan: Plan, report: CheckReport) -> None:

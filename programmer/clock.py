@@ -30,3 +30,14 @@ def iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return (moment + timedelta(microseconds=500_000)).isoformat(timespec="seconds")
+
+
+def duration(seconds: float) -> str:
+    """'30 days 2 h', '3 h 5 min', '7 min 30 s': a stretch of time in words, two units at most."""
+    rounded = round(seconds)
+    days, rest = divmod(rounded, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "days" if days != 1 else "day"), (hours, "h"), (minutes, "min"), (secs, "s")]
+    first = next((i for i, (value, _) in enumerate(parts) if value), len(parts) - 1)
+    return " ".join(f"{value} {unit}" for value, unit in parts[first:first + 2] if value) or "0 s"

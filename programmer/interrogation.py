@@ -1,8 +1,10 @@
 """Interrogation: read everything a pump reports into one ``PumpSnapshot``.
 
 The reads are few and bounded: identify, status (timed by this computer's clock on both sides, for the
-drift), the active program, and the newest events back past 24 h of pump time. Reading the events costs
-one READ_EVENTS exchange per 16 events of the window, newest first, plus one for the total.
+drift), the active program, and the newest events back past 24 h of pump time, and, while the pump runs
+nothing, back to the event that stopped it (``baseline.therapy_stop``: a restart after a long stop must know
+it was long). Reading the events costs one READ_EVENTS exchange per 16 events read, newest first, plus one for
+the total; the log holds at most ``event_log_size`` events, so the read is bounded even then.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from typing import Callable
 
 from pydantic import ValidationError
 
-from programmer.baseline import BASELINE_WINDOW, reaches_back, window_tail
+from programmer.baseline import BASELINE_WINDOW, reaches_back, stop_position, window_tail
 from programmer.clock import computer_now
 from programmer.errors import LinkError, field_path
+from programmer.planner import mean_daily_dose
 from programmer.port import PumpDriver, PumpEvent
 from programmer.snapshot import PumpSnapshot, pump_limits
 
@@ -30,7 +33,8 @@ def read_pump(driver: PumpDriver, clock: Callable[[], datetime] = computer_now) 
     status = driver.read_status()
     after = clock()
     active = driver.read_program()
-    events = read_recent_events(driver, status.pump_time)
+    runs_nothing = active.program is not None and mean_daily_dose(active.program) == 0
+    events = read_recent_events(driver, status.pump_time, to_the_stop=runs_nothing)
     snapshot = PumpSnapshot(identity, status, active, before + (after - before) / 2, events)
     try:
         pump_limits(identity)
@@ -42,14 +46,15 @@ def read_pump(driver: PumpDriver, clock: Callable[[], datetime] = computer_now) 
     return snapshot
 
 
-def read_recent_events(driver: PumpDriver, pump_time: datetime,
-                       window: timedelta = BASELINE_WINDOW) -> tuple[PumpEvent, ...]:
+def read_recent_events(driver: PumpDriver, pump_time: datetime, window: timedelta = BASELINE_WINDOW,
+                       to_the_stop: bool = False) -> tuple[PumpEvent, ...]:
     """The newest events, back to the last one logged at least ``window`` of pump time before
-    ``pump_time`` (or the oldest retained), oldest first.
+    ``pump_time`` (or the oldest retained), oldest first; with ``to_the_stop`` (the pump runs nothing) also
+    back to the event that stopped it (``baseline.stop_position``), however old.
 
     Pages of ``driver.events_per_read`` (16 on the serial protocol) are read from the newest back until one
     reaches that far: 1 + ceil(n / 16) exchanges for the n events of the window (usually two), not the
-    whole log (up to 512 events, a minute at 9600 baud).
+    whole log (up to 512 events, a minute at 9600 baud) unless a stopped pump's stop is that old.
     """
     total, _ = driver.read_event_page(0, 0)
     events: list[PumpEvent] = []
@@ -58,7 +63,9 @@ def read_recent_events(driver: PumpDriver, pump_time: datetime,
         start = max(0, end - driver.events_per_read)
         _, page = driver.read_event_page(start, end - start)
         events[:0] = [event for event in page if event.index < end]
-        if not page or page[0].index > start or reaches_back(events, pump_time, window):
-            break  # the window is covered, or older events were overwritten
+        if not page or page[0].index > start:
+            break  # older events were overwritten
+        if reaches_back(events, pump_time, window) and not (to_the_stop and stop_position(events) is None):
+            break  # the window is covered, and the stop is in it (or not asked for)
         end = start
-    return window_tail(events, pump_time, window)
+    return window_tail(events, pump_time, window, stop_position(events) if to_the_stop else None)

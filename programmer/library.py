@@ -34,8 +34,9 @@ class DailyDoseLimits(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> "DailyDoseLimits":
-        if not self.hard_min <= self.soft_min <= self.soft_max <= self.hard_max:
-            raise ValueError("limits must satisfy hard_min <= soft_min <= soft_max <= hard_max")
+        if not self.hard_min <= self.soft_min <= self.soft_max < self.hard_max:
+            raise ValueError("limits must satisfy hard_min <= soft_min <= soft_max < hard_max (a soft band below the "
+                             "hard maximum, so that a dose near it warns before one beyond it blocks)")
         return self
 
 
@@ -78,6 +79,69 @@ class BolusLimits(_Strict):
         if self.soft_max > self.hard_max:
             raise ValueError("soft_max must not exceed hard_max")
         return self
+
+
+class StartingDoseLimits(_Strict):
+    """The largest first daily dose for a patient new to intrathecal therapy, in the drug's dose unit per
+    day: above ``soft_max`` warns, above ``hard_max`` blocks. Used when the pump runs no program to compare
+    a new one with and the clinician says the patient is new to it (``programmer.checks``, first programs)."""
+
+    soft_max: Annotated[float, Field(gt=0)]
+    hard_max: Annotated[float, Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "StartingDoseLimits":
+        if not self.soft_max < self.hard_max:
+            raise ValueError("soft_max must be below hard_max")
+        return self
+
+
+class RestartPercentLimits(_Strict):
+    """After an interruption longer than the restart window: the largest restart dose as a percentage of the
+    last daily dose the pump ran, above ``soft`` warns, above ``hard`` blocks (at most 100: never restarts
+    above the dose that ran)."""
+
+    soft: Annotated[float, Field(gt=0)]
+    hard: Annotated[float, Field(gt=0, le=100)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "RestartPercentLimits":
+        if not self.soft < self.hard:
+            raise ValueError("soft must be below hard")
+        return self
+
+
+class RestartRule(_Strict):
+    """How therapy that stopped on the pump may start again. Within ``window_hours`` of the stop (pump clock,
+    from its event log) the last daily dose is the comparison, as for any change. Beyond it the clinician must
+    say what the patient had before, and ``after_window`` applies on top: ``percent_of_last_dose`` (at most
+    ``percent_of_last_dose.soft`` / ``.hard`` % of the last dose) or ``starting_dose`` (the drug's starting-dose
+    limits, as for a patient new to intrathecal therapy)."""
+
+    window_hours: Annotated[float, Field(gt=0)]
+    after_window: Literal["percent_of_last_dose", "starting_dose"]
+    percent_of_last_dose: RestartPercentLimits | None = None
+
+    @model_validator(mode="after")
+    def _percent_with_its_rule(self) -> "RestartRule":
+        if (self.after_window == "percent_of_last_dose") != (self.percent_of_last_dose is not None):
+            raise ValueError("percent_of_last_dose is given exactly when after_window is percent_of_last_dose")
+        return self
+
+
+TITRATION_LOOKBACK_HOURS = 24.0
+"""The longest ``min_hours_between_increases`` a library may set: the interrogation reads the pump's event log
+back 24 h of pump time (``programmer.baseline.BASELINE_WINDOW``, equal to this, a test checks), so an increase
+older than that is never seen and a longer interval could not be judged."""
+
+
+class TitrationLimits(_Strict):
+    """Absolute titration limits, where a drug's label sets them: the largest rise of the mean daily dose in
+    one step (dose units per day, against the program it replaces) and the least time between two increases
+    (hours of pump clock, from the event log's program activations). Both block."""
+
+    max_increase_per_step: Annotated[float, Field(gt=0)]
+    min_hours_between_increases: Annotated[float, Field(ge=0, le=TITRATION_LOOKBACK_HOURS)]
 
 
 MAX_DECIMAL_PLACES = 6
@@ -127,6 +191,12 @@ class DrugRule(_Strict):
     peak_to_mean_rate: PeakRateLimits
     max_flex_steps_per_day: Annotated[int, Field(ge=1)]
     bolus: BolusLimits
+    starting_dose: StartingDoseLimits | None = None
+    """None: the library cannot judge a first program for a patient new to intrathecal therapy (refused)."""
+    restart: RestartRule | None = None
+    """None: no restart window, so a pump that runs nothing is never compared with its last dose."""
+    titration: TitrationLimits | None = None
+    """None: the change limits in percent are the only titration limits."""
     sources: list[str] = []
 
     def allows_concentration(self, concentration_per_ml: float) -> bool:

@@ -19,7 +19,10 @@ count there): the program will not run until the cause is resolved, and the date
 ``CLOCK_DRIFT`` (warning) when the pump's clock is more than ``CLOCK_DRIFT_LIMIT_S`` from this computer's:
 flex steps start by the pump's clock and every date shown is on it, so the clock is set first. A write
 review also compares the new daily dose with the one that ran 24 h ago on the pump's clock
-(``CHANGE_24H_ABOVE_*``, from the event log the interrogation read).
+(``CHANGE_24H_ABOVE_*``, from the event log the interrogation read), and, when the pump runs nothing, learns
+from that log how it came to stop, so that a first program is never written unchecked: it needs what the
+clinician says the patient had before (``PriorTherapy``, ``programmer.checks``, first programs), which the
+audit record keeps (``prior_therapy``).
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from programmer.checks import CheckReport, Finding, check_program
-from programmer.clock import iso
+from programmer.checks import NO_ANSWER, CheckReport, Finding, PriorTherapy, check_program
+from programmer.clock import duration, iso
 from programmer.errors import InputError
 from programmer.library import LoadedLibrary
 from programmer.planner import Plan
@@ -102,9 +105,24 @@ class WriteReview(Review):
     plan: Plan
     current_plan: Plan | None
     """The pump's current program projected the same way, for a side-by-side view."""
+    prior: PriorTherapy = NO_ANSWER
+    """What the clinician said the patient had before (asked when the pump has no program to compare with)."""
 
     def audit_details(self) -> dict:
-        return {"program": self.program.model_dump(mode="json")}
+        return {"program": self.program.model_dump(mode="json"), "prior_therapy": self.prior_therapy()}
+
+    def prior_therapy(self) -> dict:
+        """The first-program answer and what the new dose was compared with: the audit key ``prior_therapy`` and
+        ``write --json``'s (docs/cli.md)."""
+        report = self.report
+        return {
+            "answer_needed": report.answer_needed is not None,
+            "why": report.answer_needed,
+            "previous_daily_dose": self.prior.previous_daily_dose,
+            "new_to_itb": self.prior.new_to_itb,
+            "dose_unit": self.program.drug.dose_unit,
+            "compared_with": list(report.compared_with),
+        }
 
 
 @dataclass(frozen=True)
@@ -147,17 +165,22 @@ class RefillReview(Review):
 
 
 def review_write(snapshot: PumpSnapshot, program: Program, library: LoadedLibrary,
-                 override_reason: str | None = None) -> WriteReview:
-    """Check a program before it is written: the drug must be the pump's, then every dose-error check."""
+                 override_reason: str | None = None, prior: PriorTherapy = NO_ANSWER) -> WriteReview:
+    """Check a program before it is written: the drug must be the pump's, then every dose-error check, against
+    the pump's program, its event log and, when it runs nothing to compare with, what the clinician said the
+    patient had before (``prior``; ``programmer.checks``, first programs)."""
     pump_drug = snapshot.active.drug
     refusals = _drug_refusals(program.drug, pump_drug)
     plan = Plan(program, snapshot.reservoir, snapshot.status.pump_time)
     current_plan = None if refusals else snapshot.forecast()
-    report = check_program(plan, library, snapshot.limits, None if refusals else snapshot.active.program,
-                           None if refusals else snapshot.dose_24h_ago())
+    if refusals:
+        report = check_program(plan, library, snapshot.limits, prior=prior)
+    else:
+        report = check_program(plan, library, snapshot.limits, snapshot.active.program, snapshot.dose_24h_ago(),
+                               stop=snapshot.stop(), prior=prior, last_increase=snapshot.last_increase())
     report.findings[:0] = refusals
     report.findings += pump_state_findings(snapshot)
-    return WriteReview(snapshot, report, clean_override_reason(override_reason), program, plan, current_plan)
+    return WriteReview(snapshot, report, clean_override_reason(override_reason), program, plan, current_plan, prior)
 
 
 def pump_state_findings(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) -> list[Finding]:
@@ -174,7 +197,7 @@ def pump_state_findings(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) ->
     if snapshot.clock_drifts:
         drift = snapshot.drift_s
         side = "ahead of" if drift > 0 else "behind"
-        findings.append(Finding("CLOCK_DRIFT", "warning", f"the pump clock is {_duration(abs(drift))} {side} this "
+        findings.append(Finding("CLOCK_DRIFT", "warning", f"the pump clock is {duration(abs(drift))} {side} this "
                                 f"computer's (pump {iso(snapshot.status.pump_time)}, this computer "
                                 f"{iso(snapshot.computer_time)}), more than {CLOCK_DRIFT_LIMIT_S // 60} min: flex "
                                 "steps start by the pump's clock and every date shown is on it. Set the pump clock to "
@@ -186,17 +209,6 @@ def stopping_alarms(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) -> lis
     """The alarms that keep the pump from delivering after the change (a refill adding drug ends
     ``reservoir_empty``)."""
     return [code for code in snapshot.stopped_by if not (code == "reservoir_empty" and refill_added_ml > 0)]
-
-
-def _duration(seconds: float) -> str:
-    """'30 days 2 h', '3 h 5 min', '7 min 30 s': a clock difference in words, two units at most."""
-    rounded = round(seconds)
-    days, rest = divmod(rounded, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [(days, "days" if days != 1 else "day"), (hours, "h"), (minutes, "min"), (secs, "s")]
-    first = next((i for i, (value, _) in enumerate(parts) if value), len(parts) - 1)
-    return " ".join(f"{value} {unit}" for value, unit in parts[first:first + 2] if value) or "0 s"
 
 
 def _drug_refusals(asked: Drug, held: Drug | None) -> list[Finding]:

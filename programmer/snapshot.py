@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from programmer.baseline import dose_baseline
-from programmer.checks import DoseBaseline
+from programmer.baseline import dose_baseline, last_increase, therapy_stop
+from programmer.checks import DoseBaseline, Increase, Stop
 from programmer.planner import Plan
 from programmer.port import ActiveProgram, PumpEvent, PumpIdentity, PumpStatus
 from programmer.program import Flex, SimpleContinuous
@@ -49,7 +49,8 @@ class PumpSnapshot:
     """This computer's local time (naive) halfway through the status read, for the clock drift."""
     recent_events: tuple[PumpEvent, ...] | None = None
     """The newest events of the pump's log, oldest first, from the last one logged at least 24 h of pump
-    time ago (or the oldest retained) to the newest; None when the log was not read."""
+    time ago (or the oldest retained), or from the one that stopped a pump that runs nothing if that is older,
+    to the newest; None when the log was not read."""
 
     @property
     def limits(self) -> PumpLimits:
@@ -109,6 +110,19 @@ class PumpSnapshot:
         if self.recent_events is None:
             return None
         return dose_baseline(self.recent_events, self.status.pump_time, self.active.program)
+
+    def stop(self) -> Stop | None:
+        """How delivery came to stop, while the pump's program delivers nothing (None while it delivers, or
+        without a drug): see ``therapy_stop``. A log that was not read cannot tell (``unknown``)."""
+        if self.recent_events is None:
+            return therapy_stop((), self.status.pump_time, self.active.program)
+        return therapy_stop(self.recent_events, self.status.pump_time, self.active.program)
+
+    def last_increase(self) -> Increase | None:
+        """The newest activation that raised the daily dose (None when the log was not read or holds none)."""
+        if self.recent_events is None:
+            return None
+        return last_increase(self.recent_events, self.status.pump_time, self.active.program)
 
 
 def pump_limits(identity: PumpIdentity) -> PumpLimits:

@@ -1,5 +1,6 @@
 """The program editor: mode, daily dose or flex steps, the figures they give, and why they may not be
-written.
+written. On a pump that runs nothing to compare with (after a fill, a new drug, a long stop) it also asks what
+the patient had before, and only then: the daily dose before, or new to intrathecal therapy.
 
 Every keystroke re-evaluates the draft (``ui.view_models.draft.evaluate``), so the figures, the preview and the Review
 button follow the typing. What is wrong is shown once typing pauses (``ui.view_models.dose_entry.PAUSE_MS``), or at once
@@ -13,10 +14,10 @@ import re
 
 from PySide6.QtCore import QEvent, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPen
-from PySide6.QtWidgets import (QAbstractItemDelegate, QAbstractItemView, QAbstractSpinBox, QComboBox, QGroupBox,
-                               QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy, QSpinBox,
-                               QStackedWidget, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemDelegate, QAbstractItemView, QAbstractSpinBox, QCheckBox, QComboBox,
+                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSizePolicy,
+                               QSpinBox, QStackedWidget, QStyle, QStyledItemDelegate, QStyleOptionViewItem,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from programmer.snapshot import PumpSnapshot
 from programmer.library import LoadedLibrary
@@ -24,8 +25,9 @@ from programmer.program import SimpleContinuous
 from programmer.review import WriteReview
 from ui.view_models.comparison import change_text, daily_dose_figure, exact
 from ui.view_models.dose_entry import PAUSE_MS, Move, cell_move, neighbour
-from ui.view_models.draft import DAILY_TOTAL, GENERAL, MODE_LABELS, Draft, Evaluation, Problem, evaluate
+from ui.view_models.draft import DAILY_TOTAL, GENERAL, MODE_LABELS, PRIOR, Draft, Evaluation, Problem, evaluate
 from ui.view_models.format import NOT_APPLICABLE, UNIT_SPACE, count, moment_and_days, number, percent_change, quantity
+from ui.view_models.wording import plain
 from ui.widgets import (FOCUS, FactGrid, ProblemLabel, ReservedText, SelectAllOnFocus, WrappedText, describe,
                         heading, mark_field, problem_icon, problems_text, second_shortcut, worst)
 
@@ -34,7 +36,7 @@ EDITABLE_COLUMNS = 3
 """Day, start and dose are typed; the volume is computed."""
 _STEP_FIELD = re.compile(r"steps\[(\d+)\]\.(day|start|dose_per_hour)")
 _COLUMN = {"day": DAY, "start": START, "dose_per_hour": DOSE}
-_PLACED = {"daily_dose", "cycle_days", "mode", DAILY_TOTAL, GENERAL, "steps"}
+_PLACED = {"daily_dose", "cycle_days", "mode", DAILY_TOTAL, GENERAL, "steps", PRIOR}
 """The fields whose problems are shown at an entry of their own (and each step's, ``_STEP_FIELD``)."""
 WIDEST_FIGURE = "Wed 30 Sep 2026 23:59 (in 888.8 days) (pump clock)"
 """The figures' room is kept as wide as their usual longest (a reservoir date) from the start, so that the
@@ -47,6 +49,10 @@ FOCUS_FRAME_PX = 3
 CELL_EDITOR_EXTRA_PX = 12
 """A row is this much taller than a line of text: room for a cell editor's focus ring and padding (3 + 3 px
 each side, ``ui.widgets.STYLE_SHEET``), so an open editor never cuts its text."""
+PREVIOUS_DOSE_LABEL = "Daily dose &before:"
+NEW_TO_ITB_TEXT = "New to &intrathecal therapy (no daily dose before)"
+"""The answer's two controls. Their letters (B, I) are free on this page and in the window around it
+(``tests/ui/test_keyboard.py`` checks every page's letters; docs/application.md lists them)."""
 SHOWN_STEPS = 4
 """The flex table is never shorter than this many steps: a usual program (night, morning, afternoon, evening)
 is seen whole on the smallest screen; the editor around it scrolls instead (``ui.widgets.VerticalScroll``)."""
@@ -172,6 +178,7 @@ class ProgramEditor(QWidget):
         self.pages.addWidget(self._simple_page())
         self.pages.addWidget(self._flex_page())
         layout.addWidget(self.pages)
+        layout.addWidget(self._prior_box())
 
         figures = QGroupBox("What this program delivers")
         self.figures = FactGrid()
@@ -280,6 +287,35 @@ class ProgramEditor(QWidget):
         box.addLayout(actions)
         return page
 
+    def _prior_box(self) -> QGroupBox:
+        """What the patient had before: asked only when the pump runs no program to compare the new one with
+        (``Evaluation.question``), hidden otherwise. The daily dose before, or new to intrathecal therapy."""
+        box = self.prior_box = QGroupBox("The patient before this program")
+        column = QVBoxLayout(box)
+        self.prior_why = WrappedText()
+        self.prior_why.setAccessibleName("Why the patient's therapy before is asked for")
+        column.addWidget(self.prior_why)
+        row = QHBoxLayout()
+        label = QLabel(PREVIOUS_DOSE_LABEL)
+        self.previous_dose = QLineEdit()
+        SelectAllOnFocus(self.previous_dose, label)
+        self.previous_unit = QLabel()
+        row.addWidget(label)
+        row.addWidget(self.previous_dose, 1)
+        row.addWidget(self.previous_unit)
+        column.addLayout(row)
+        self.new_to_itb = QCheckBox(NEW_TO_ITB_TEXT)
+        describe(self.new_to_itb, "New to intrathecal therapy", "Tick when the patient had no intrathecal therapy "
+                 "before: the drug's starting-dose limits apply. Either this or the daily dose before, not both.")
+        column.addWidget(self.new_to_itb)
+        self.prior_problem = ProblemLabel(self.previous_dose, lines=4)
+        column.addWidget(self.prior_problem)
+        self.previous_dose.textEdited.connect(self._previous_edited)
+        self.previous_dose.editingFinished.connect(self._show_verdict)
+        self.new_to_itb.toggled.connect(self._new_to_itb_toggled)
+        box.hide()
+        return box
+
     def _step_button(self, text: str, tip: str, slot) -> QPushButton:
         button = QPushButton(text)
         button.setToolTip(tip)
@@ -378,12 +414,19 @@ class ProgramEditor(QWidget):
     def _show_draft(self) -> None:
         draft = self._draft
         unit = draft.dose_unit
-        with QSignalBlocker(self.mode), QSignalBlocker(self.daily_dose), QSignalBlocker(self.cycle_days):
+        with (QSignalBlocker(self.mode), QSignalBlocker(self.daily_dose), QSignalBlocker(self.cycle_days),
+              QSignalBlocker(self.previous_dose), QSignalBlocker(self.new_to_itb)):
             self.mode.setCurrentIndex(self.mode.findData(draft.mode))
             self.daily_dose.setText(draft.daily_dose)
             self.daily_unit.setText(f"{unit}/day")
             self.cycle_days.setValue(draft.cycle_days)
+            self.previous_dose.setText(draft.previous_daily_dose)
+            self.previous_unit.setText(f"{unit}/day")
+            self.new_to_itb.setChecked(draft.new_to_itb)
         describe(self.daily_dose, "Daily dose", self._daily_dose_help(unit))
+        describe(self.previous_dose, "The patient's daily dose before", f"The daily dose the patient had before this "
+                 f"program, in {unit}/day, from the chart or the old pump: the new program is checked against it "
+                 "like a change. Either this or new to intrathecal therapy, not both.")
         self._show_page()
         self._set_headers(unit)
         self._fill_table()
@@ -430,6 +473,15 @@ class ProgramEditor(QWidget):
         self._draft.daily_dose = text
         self._evaluate()
 
+    def _previous_edited(self, text: str) -> None:
+        self.pause.start()
+        self._draft.previous_daily_dose = text
+        self._evaluate()
+
+    def _new_to_itb_toggled(self, checked: bool) -> None:
+        self._draft.new_to_itb = checked
+        self._evaluate()
+
     def _cycle_changed(self, days: int) -> None:
         self._draft.cycle_days = days
         self._evaluate()
@@ -472,6 +524,7 @@ class ProgramEditor(QWidget):
         if self.draft is None:
             return
         self.draft.daily_dose = self.daily_dose.text()
+        self.draft.previous_daily_dose = self.previous_dose.text()
         self.pause.stop()
         self._evaluate()
         assert self.evaluation is not None, "_evaluate just made it"
@@ -485,12 +538,22 @@ class ProgramEditor(QWidget):
         once; the reasons wait while a pause in typing runs (``_show_verdict`` ends it)."""
         assert self.snapshot is not None, "a draft is made from a reading (reset)"
         result = self.evaluation = evaluate(self._draft, self.snapshot, self.library)
+        self._show_question(result.question)
         self._show_figures(result)
         self._show_volumes(result)
         self.review_button.setEnabled(result.can_review)
         if not self.pause.isActive():
             self._show_verdict()
         self.evaluated.emit(result)
+
+    def _show_question(self, question: str | None) -> None:
+        """Show the fields about the patient's therapy before while the review needs them, and why."""
+        if question is not None:
+            self.prior_why.setText(f"The pump runs no program to compare the new one with ({plain(question)}). Type "
+                                   "the daily dose the patient had before, from the chart or the old pump, or tick "
+                                   "that the patient is new to intrathecal therapy: nothing can be written until "
+                                   "then.")
+        self.prior_box.setVisible(question is not None)
 
     def _show_verdict(self) -> None:
         """Show what the latest evaluation found: at each entry, at each cell, and why Review is not available."""
@@ -500,6 +563,7 @@ class ProgramEditor(QWidget):
             return
         stopped = self.draft.mode == "stopped"
         self.daily_problem.show_problems(result.at("daily_dose"))
+        self.prior_problem.show_problems(result.at(PRIOR))
         self.mode_problem.show_problems(result.at("mode") if stopped else [])
         self.general_problem.show_problems(result.at(GENERAL) + ([] if stopped else result.at("mode"))
                                            + _unplaced(result))

@@ -1,5 +1,6 @@
-"""Review and commit: the old and new program side by side, the plots, the warnings that need an
-acknowledgement and a reason, the clinician's name and an explicit confirmation; then the write.
+"""Review and commit: the old and new program side by side, what the new daily dose was compared with, the
+plots, the warnings that need an acknowledgement and a reason, the clinician's name and an explicit
+confirmation; then the write.
 
 The page holds a frozen copy of the program being reviewed: editing goes back to the editor, so what is
 written is exactly what was reviewed. The write itself (``programmer.commit.commit_write``) re-checks
@@ -21,7 +22,7 @@ from programmer.snapshot import PumpSnapshot
 from programmer.library import LoadedLibrary
 from programmer.review import Decision, WriteReview, review_write
 from ui.view_models.commit_gate import CommitGate
-from ui.view_models.comparison import Row, compare, headline
+from ui.view_models.comparison import Row, compare, compared_with, headline
 from ui.view_models.draft import Evaluation
 from ui.view_models.format import UNIT_SPACE
 from ui.widgets import (UnitsWholeDelegate, VerticalScroll, WrappedText, describe, heading, keep_ratio,
@@ -127,6 +128,9 @@ class ReviewPage(QWidget):
         outer.addWidget(heading("Review the change before it is written"))
         self.change = heading("", 1.1, wraps=True)
         outer.addWidget(self.change)
+        self.compared = WrappedText()
+        self.compared.setAccessibleName("What the new daily dose was compared with")
+        outer.addWidget(self.compared)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         outer.addWidget(splitter, 1)
 
@@ -195,6 +199,7 @@ class ReviewPage(QWidget):
         self.snapshot, self.entered = snapshot, evaluation.entered
         rows, _change = compare(review.current_plan, review.plan)
         self._show_headline(headline(review, evaluation.entered))
+        self.compared.setText(compared_with(review))
         self._fill_table(rows)
         self.gate = CommitGate.for_review(review)
         self._fill_warnings(review.plan.program.drug.dose_unit)
@@ -208,6 +213,7 @@ class ReviewPage(QWidget):
         on the page, which is disabled until the next ``start``."""
         self._clear()
         self._show_headline("")
+        self.compared.setText("")
         self._fill_table([])
         self._fill_warnings("")
         if self.plots is not None:
@@ -338,7 +344,8 @@ class ReviewPage(QWidget):
             return
         program = self.gate.review.program
         assert self.snapshot is not None, "start() set it with the gate"
-        review = review_write(self.snapshot, program, self.library, self.gate.override_reason())
+        review = review_write(self.snapshot, program, self.library, self.gate.override_reason(),
+                              self.gate.review.prior)
         if review.decision is not Decision.PROCEED:  # the same snapshot and program: cannot differ, but never assume
             self.notice = ("The checks no longer allow this write: "
                            + "; ".join(finding_text(f) for f in review.report.findings) + ".")

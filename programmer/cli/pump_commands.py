@@ -21,7 +21,7 @@ from typing import Callable
 from pydantic import ValidationError
 
 from programmer.audit import AuditLog, default_audit_path
-from commandline import finite
+from commandline import EXIT_INVALID, finite
 from programmer.cli.support import (EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, Stage, failure_line,
                                     with_options)
 from programmer.errors import AuditError, InputError, LinkError, PumpRefused, from_validation_error
@@ -37,6 +37,7 @@ from programmer.program import Drug, load_program
 from programmer.audit_record import record_unreachable
 from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.outcome import Outcome
+from programmer.checks import PriorTherapy
 from programmer.review import (RefillRequest, RefillReview, WriteReview, clean_clinician, clean_override_reason, review_refill, review_write)
 
 PROG = "pump-programmer"
@@ -66,6 +67,12 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     write = subparsers.add_parser("write", help="check a program against the pump, write it, read it back, verify")
     _add_port(write)
     write.add_argument("program", help="program document (itb-program/1 JSON)")
+    write.add_argument("--previous-daily-dose", metavar="D", type=finite,
+                       help="the daily dose the patient had before, from the chart or the old pump, in the drug's "
+                            "dose unit per day: asked for when the pump runs no program to compare with")
+    write.add_argument("--new-to-itb", action="store_true",
+                       help="the patient is new to intrathecal therapy (the starting-dose limits apply); asked for "
+                            "like --previous-daily-dose, never with it")
     _add_change_options(write)
     write.set_defaults(handler=run_write)
 
@@ -230,24 +237,60 @@ def _commit(args: argparse.Namespace, action: str, clinician: str, audit: AuditL
         raise
 
 
+PRIOR_OPTIONS = {"previous_daily_dose": "--previous-daily-dose", "prior_therapy": "--previous-daily-dose"}
+ASK_PRIOR = "give it with --previous-daily-dose D, or say so with --new-to-itb"
+"""How this command line answers NO_PROGRAM_TO_COMPARE, and says so when the answer cannot be used."""
+
+
+def _prior_therapy(args: argparse.Namespace) -> PriorTherapy:
+    """--previous-daily-dose or --new-to-itb, checked before any pump is contacted (exit code 2: both, or a dose
+    that is none)."""
+    try:
+        return PriorTherapy(args.previous_daily_dose, args.new_to_itb)
+    except InputError as exc:
+        both = " (--previous-daily-dose D or --new-to-itb)" if args.new_to_itb else ""
+        raise InputError([(PRIOR_OPTIONS.get(field, field), message + both) for field, message in exc.problems]) \
+            from None
+
+
 def run_write(args: argparse.Namespace) -> int:
+    prior = _prior_therapy(args)
     clinician, reason, audit = _confirmed(args, "write")
     program = load_program(args.program)
     library = load_library(args.library)
 
     def commit(driver: PumpDriver, snapshot: PumpSnapshot) -> SessionResult:
-        return commit_write(driver, review_write(snapshot, program, library, reason), clinician, audit)
+        return commit_write(driver, review_write(snapshot, program, library, reason, prior), clinician, audit)
 
     result = _commit(args, "write", clinician, audit, commit)
     review = result.review
     assert isinstance(review, WriteReview), "commit_write's result holds its WriteReview"
     if args.json:
         data = _result_json(result, audit)
+        data["prior_therapy"] = review.prior_therapy()
         data["plan"] = plan_to_json(review.plan, review.report, review.snapshot.limits, review.current_plan)
         print(json.dumps(data, indent=2))
     else:
         print(plan_to_text(review.plan, review.report, review.snapshot.limits, review.current_plan))
-    return _finish(result, args.json)
+        print(_comparison_text(review))
+    code = _finish(result, args.json)
+    if result.outcome is Outcome.REFUSED and NO_ANSWER_CODE in {finding.code for finding in review.report.errors}:
+        return EXIT_INVALID  # the command lacked an answer it needs: invalid input, nothing was sent
+    return code
+
+
+def _comparison_text(review: WriteReview) -> str:
+    """What the new daily dose was compared with, and the answer about the patient's therapy before, in lines."""
+    report, prior = review.report, review.prior
+    unit = f"{review.program.drug.dose_unit}/day"
+    lines = [f"Compared with {words}" for words in report.compared_with] or ["Compared with nothing: no daily dose "
+                                                                            "to compare with"]
+    if report.answer_needed is not None:
+        answer = (f"previous daily dose {prior.previous_daily_dose:g} {unit}" if prior.previous_daily_dose is not None
+                  else "new to intrathecal therapy" if prior.new_to_itb else "none given")
+        lines.insert(0, f"Before        the pump has no program to compare with ({report.answer_needed}); the "
+                        f"answer: {answer}")
+    return "\n".join(lines)
 
 
 def run_refill(args: argparse.Namespace) -> int:
@@ -316,9 +359,13 @@ def _result_json(result: SessionResult, audit: AuditLog) -> dict:
     }
 
 
+NO_ANSWER_CODE = "NO_PROGRAM_TO_COMPARE"
+"""The finding that asks for --previous-daily-dose or --new-to-itb: its write ends as invalid input (exit code 2)."""
+
 HOW_HERE = {
     "CLOCK_DRIFT": "set it with: pump-programmer set-clock PORT --yes",
     "PUMP_HAS_NO_DRUG": "name it with --drug NAME --dose-unit UNIT --concentration C",
+    NO_ANSWER_CODE: ASK_PRIOR,
 }
 """What a finding asks for, as done on this command line (the domain's words name no option)."""
 
@@ -343,7 +390,9 @@ def _finish(result: SessionResult, as_json: bool) -> int:
     elif stopping is not None and stopping[1]:
         verb, findings = stopping
         more = f" (and {len(findings) - 1} more, listed above)" if len(findings) > 1 else ""
-        first = findings[0]
+        first = next((finding for finding in findings if finding.code == NO_ANSWER_CODE), findings[0])
+        if first.code == NO_ANSWER_CODE:
+            verb = "invalid input"  # exit code 2: the command lacked an answer (run_write)
         how = f" ({HOW_HERE[first.code]})" if first.code in HOW_HERE else ""
         print(f"{PROG}: {verb}: {first.code}: {first.message}{how}{more}; {_message(result)}", file=sys.stderr)
     else:

@@ -31,6 +31,9 @@ from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "baclofen-simple.json"
 DOCTOR = ("--clinician", "Dr Ng")
+CHART = ("--previous-daily-dose", 150)
+"""A first program after a fill needs what the patient had before (tests/cli/test_first_programs.py): here the
+chart's 150 mcg/day, the example's dose."""
 
 
 @pytest.fixture(autouse=True)
@@ -95,7 +98,7 @@ def filled(capsys, start_emulator) -> str:
     url = start_emulator().url
     assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, "--drug", "baclofen", "--dose-unit",
                "mcg", "--concentration", 500, *DOCTOR, "--yes")[0] == EXIT_OK
-    assert run(capsys, "write", url, EXAMPLE, *DOCTOR, "--yes")[0] == EXIT_OK
+    assert run(capsys, "write", url, EXAMPLE, *DOCTOR, *CHART, "--yes")[0] == EXIT_OK
     return url
 
 
@@ -118,7 +121,7 @@ def test_a_factory_new_pump_is_filled_programmed_and_read(capsys, start_emulator
     assert refill["active"]["drug"] == {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500.0}
     assert refill["active"]["therapy"] == {"mode": "stopped"}
 
-    code, out, _ = run(capsys, "write", url, EXAMPLE, *DOCTOR, "--yes")
+    code, out, _ = run(capsys, "write", url, EXAMPLE, *DOCTOR, *CHART, "--yes")
     checksum = load_program(EXAMPLE).checksum()
     assert code == EXIT_OK
     assert f"the pump now runs {checksum} (baclofen 500 mcg/mL, simple continuous 150 mcg/day)" in out
@@ -495,7 +498,7 @@ def test_a_pump_at_end_of_service_is_reported_as_not_delivering(capsys, start_em
     url = start_emulator("--service").url
     assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, "--drug", "baclofen", "--dose-unit",
                "mcg", "--concentration", 500, *DOCTOR, "--yes")[0] == EXIT_OK
-    assert run(capsys, "write", url, EXAMPLE, *DOCTOR, "--yes")[0] == EXIT_OK
+    assert run(capsys, "write", url, EXAMPLE, *DOCTOR, *CHART, "--yes")[0] == EXIT_OK
     client = pump_wire(url)
     try:
         assert client.call(0x70, {"action": "set_battery", "percent": 0}).status == Status.OK

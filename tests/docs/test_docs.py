@@ -280,9 +280,11 @@ def test_the_pump_commands_json_keys_are_the_documented_ones(capsys, start_emula
     assert refill["outcome"] == "verified" and refill["warnings"]
     check_keys(documented_keys("`refill --json`"), refill, "refill --json")
 
+    # The pump runs nothing after its first fill: the write needs the patient's previous dose (docs/cli.md).
     write = run_json(capsys, "write", url, str(ROOT / "examples/baclofen-simple.json"), "--clinician", "Doc Test",
-                     "--override-soft-limits", "documentation test", "--yes", "--json", *audit)
-    assert write["outcome"] == "verified"
+                     "--override-soft-limits", "documentation test", "--previous-daily-dose", "150", "--yes",
+                     "--json", *audit)
+    assert write["outcome"] == "verified" and write["prior_therapy"]["answer_needed"] is True
     check_keys(documented_keys("`write --json`"), write, "write --json")
     check_keys(documented_keys("`plan --json`"), write["plan"], "write --json plan")
 

@@ -285,3 +285,86 @@ def test_a_bad_peak_rate_rule_is_an_input_error_naming_the_field(tmp_path: Path,
     with pytest.raises(InputError) as info:
         load_library(path)
     assert named in str(info.value), str(info.value)
+
+
+# --- first programs and titration: starting doses, restarts, absolute steps, a soft band below every hard max ----
+
+
+def test_every_shipped_drug_has_a_soft_band_below_its_hard_maximum():
+    # Ziconotide's soft maximum used to equal its hard one (19.2 = 19.2): a dose could reach the hard limit
+    # without a warning on the way. Now 16.8 (one label step of 2.4 below 19.2) warns first.
+    library = load_library()
+    for drug in library.library.drugs:
+        assert drug.daily_dose.soft_max < drug.daily_dose.hard_max, drug.name
+    assert (library.rule_for("ziconotide").daily_dose.soft_max, library.rule_for("ziconotide").daily_dose.hard_max) \
+        == (16.8, 19.2)
+
+
+def test_shipped_starting_doses_restart_rules_and_titration_limits():
+    library = load_library()
+    starting = {name: library.rule_for(name).starting_dose for name in ("baclofen", "morphine", "ziconotide")}
+    assert {name: (limits.soft_max, limits.hard_max) for name, limits in starting.items()} == {
+        "baclofen": (100, 200),    # twice the screening bolus of 50 (soft) and of 100 mcg (hard), Lioresal label
+        "morphine": (0.5, 1),      # opioid-naive start 0.1-0.5 mg/day (PACC 2017), 0.2-1 mg/day (Infumorph label)
+        "ziconotide": (1.2, 2.4),  # 0.5-1.2 mcg/day (PACC 2017), no more than 2.4 mcg/day (Prialt label)
+    }
+    restart = {name: library.rule_for(name).restart for name in starting}
+    assert {name: (rule.window_hours, rule.after_window) for name, rule in restart.items()} == {
+        "baclofen": (24, "percent_of_last_dose"), "morphine": (24, "percent_of_last_dose"),
+        "ziconotide": (24, "starting_dose")}
+    assert (restart["baclofen"].percent_of_last_dose.soft, restart["baclofen"].percent_of_last_dose.hard) == (50, 100)
+    zico = library.rule_for("ziconotide").titration
+    assert (zico.max_increase_per_step, zico.min_hours_between_increases) == (2.4, 24)
+    assert library.rule_for("baclofen").titration is None and library.rule_for("morphine").titration is None
+    for name in starting:  # each says where its figures come from
+        sources = " ".join(library.rule_for(name).sources)
+        assert "Starting dose" in sources and "Restart" in sources
+
+
+def test_the_titration_interval_fits_the_event_log_the_interrogation_reads():
+    from datetime import timedelta
+
+    from programmer.baseline import BASELINE_WINDOW
+    from programmer.library import TITRATION_LOOKBACK_HOURS
+
+    assert BASELINE_WINDOW == timedelta(hours=TITRATION_LOOKBACK_HOURS)
+
+
+def test_a_library_without_the_new_fields_still_loads():
+    # A site library written before starting doses and restart rules existed: it loads; the checks then refuse
+    # what they cannot judge (tests/domain/test_first_programs.py).
+    data = shipped_data()
+    for drug in data["drugs"]:
+        for key in ("starting_dose", "restart", "titration"):
+            drug.pop(key, None)
+    rule = library_from_data(data, "old site library").rule_for("baclofen")
+    assert (rule.starting_dose, rule.restart, rule.titration) == (None, None, None)
+
+
+@pytest.mark.parametrize("change, named", [
+    (lambda data: set_path(data, ("drugs", 2, "daily_dose", "soft_max"), 19.2), "drugs[2].daily_dose"),
+    (lambda data: set_path(data, ("drugs", 0, "starting_dose", "soft_max"), 200), "drugs[0].starting_dose"),
+    (lambda data: set_path(data, ("drugs", 0, "starting_dose", "hard_max"), 0), "drugs[0].starting_dose.hard_max"),
+    (lambda data: delete_path(data, ("drugs", 0, "restart", "percent_of_last_dose")), "drugs[0].restart"),
+    (lambda data: set_path(data, ("drugs", 2, "restart", "percent_of_last_dose"), {"soft": 50, "hard": 100}),
+     "drugs[2].restart"),
+    (lambda data: set_path(data, ("drugs", 0, "restart", "percent_of_last_dose", "hard"), 150),
+     "drugs[0].restart.percent_of_last_dose.hard"),
+    (lambda data: set_path(data, ("drugs", 0, "restart", "percent_of_last_dose", "soft"), 100),
+     "drugs[0].restart.percent_of_last_dose"),
+    (lambda data: set_path(data, ("drugs", 0, "restart", "after_window"), "full_dose"),
+     "drugs[0].restart.after_window"),
+    (lambda data: set_path(data, ("drugs", 0, "restart", "window_hours"), 0), "drugs[0].restart.window_hours"),
+    (lambda data: set_path(data, ("drugs", 2, "titration", "min_hours_between_increases"), 48),
+     "drugs[2].titration.min_hours_between_increases"),
+    (lambda data: set_path(data, ("drugs", 2, "titration", "max_increase_per_step"), 0),
+     "drugs[2].titration.max_increase_per_step"),
+])
+def test_a_bad_first_program_or_titration_rule_is_an_input_error_naming_the_field(tmp_path: Path, change, named):
+    # A soft maximum equal to the hard one (no soft band), a starting soft limit not below its hard one, a restart
+    # rule without its percentages (or with them where the rule is the starting dose), a restart above the last
+    # dose, an unknown rule, no window, an interval longer than the event log read, a step of 0.
+    path = write(tmp_path, change(shipped_data()))
+    with pytest.raises(InputError) as info:
+        load_library(path)
+    assert named in str(info.value), str(info.value)

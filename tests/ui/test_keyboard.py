@@ -60,6 +60,16 @@ def program_stopped(window: MainWindow) -> list[QWidget]:
     return [editor.mode, editor.reset_button, editor.review_button]
 
 
+def program_first(window: MainWindow) -> list[QWidget]:
+    """A pump that runs nothing (after a fill): a continuous dose asks for the patient's therapy before."""
+    window._show_snapshot(snapshot(program({"mode": "stopped"})))
+    window.show_tab(PROGRAM_TAB)
+    editor = window.editor
+    editor.mode.setCurrentIndex(editor.mode.findData("simple_continuous"))
+    return [editor.mode, editor.daily_dose, editor.previous_dose, editor.new_to_itb, editor.reset_button,
+            editor.review_button]
+
+
 def program_flex(window: MainWindow) -> list[QWidget]:
     window._show_snapshot(snapshot(program({"mode": "flex", "cycle_days": 1, "steps": [
         {"day": 1, "start": "00:00", "dose_per_hour": 5}, {"day": 1, "start": "07:00", "dose_per_hour": 8},
@@ -99,6 +109,7 @@ STATES: dict[str, tuple[int, Callable[[MainWindow], list[QWidget]]]] = {
     "program simple": (PROGRAM_TAB, program_simple),
     "program stopped": (PROGRAM_TAB, program_stopped),
     "program flex": (PROGRAM_TAB, program_flex),
+    "program first": (PROGRAM_TAB, program_first),
     "review": (REVIEW_TAB, review_with_two_warnings),
     "events": (EVENTS_TAB, events),
 }
@@ -247,7 +258,7 @@ def test_the_flex_table_edits_stay_in_their_cells_after_the_walk(qtbot, window):
 
 APPLICATION_DOC = Path(__file__).resolve().parents[2] / "docs" / "application.md"
 PAGE_STATES = {"Connect": ["connect"], "Overview": ["overview"], "Review": ["review"], "Events": ["events"],
-               "Program": ["program simple", "program stopped", "program flex"]}
+               "Program": ["program simple", "program stopped", "program flex", "program first"]}
 PER_WARNING = ("Acknowledge warning", "Reason for warning")
 """The Review page's letters given to each warning, from those left free: documented as a rule, not listed."""
 

@@ -1,4 +1,5 @@
-"""Old and new program side by side, figure by figure, with what changed. No Qt.
+"""Old and new program side by side, figure by figure, with what changed, and what the new daily dose was
+compared with (the current program, or on a pump that runs none, the patient's therapy before). No Qt.
 
 "Changed" is decided on the values, never on the text shown: two doses that round to the same text are
 changed (and are then shown with as many more digits as it takes to see the difference), two spellings
@@ -23,6 +24,7 @@ from programmer.review import WriteReview
 from ui.view_models.draft import MODE_LABELS
 from ui.view_models.format import (NOT_APPLICABLE, PUMP_CLOCK, UNIT_SPACE, count, cycle_offset, days, moment, number,
                        percent_change, quantity)
+from ui.view_models.wording import plain
 
 DIGITS = 4
 """Significant digits of a derived figure, as everywhere on screen (``ui.view_models.format.number``)."""
@@ -194,3 +196,21 @@ def headline(review: WriteReview, entered: str | None) -> str:
     row = dose.row(old, new)
     change = percent_change(old.mean_daily_dose, new.mean_daily_dose)
     return f"Daily dose {row.old} \u2192 {row.new}{typed} ({change_text(change, row.changed)})"
+
+
+def compared_with(review: WriteReview) -> str:
+    """What the review compared the new daily dose with, in words: the pump's current program, or on a pump that
+    runs nothing to compare with, the answer given about the patient's therapy before and the limits it brought
+    (``CheckReport.compared_with``)."""
+    report, prior = review.report, review.prior
+    items = [plain(words) for words in report.compared_with]  # a sentence each: capitalised, then not
+    said = "; ".join(item[:1].lower() + item[1:] for item in items) or "nothing (no daily dose to compare with)"
+    text = f"Compared with {said}."
+    if report.answer_needed is not None:
+        unit = f"{review.program.drug.dose_unit}/day"
+        answer = (f"the patient's daily dose before, {quantity(prior.previous_daily_dose, unit)}"
+                  if prior.previous_daily_dose is not None
+                  else "new to intrathecal therapy" if prior.new_to_itb else "not given")
+        why = plain(report.answer_needed)
+        text = f"The pump runs no program to compare with ({why[:1].lower()}{why[1:]}); the answer: {answer}. " + text
+    return text

@@ -5,6 +5,11 @@ is not yet a dose has to be shown at the field. So the draft keeps the typed tex
 it into a program document (the strict ``programmer.program`` models decide what is valid) and then into
 a ``WriteReview`` (``programmer.review.review_write``: the drug-library checks against the pump's own
 limits and its current program). Every problem found on the way is attached to the field it is about.
+
+A pump that runs nothing to compare a new program with (after a fill, a new drug, a long stop) needs what
+the patient had before (``programmer.checks.PriorTherapy``): the draft keeps that answer as typed too, and
+``Evaluation.question`` says when it is asked (``prior_question``), so the editor shows its fields only
+then; an answer is used only while it is asked.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from programmer.checks import Finding
+from programmer.checks import NO_ANSWER, Finding, PriorTherapy, no_comparison
 from programmer.errors import InputError
 from programmer.snapshot import PumpSnapshot
 from programmer.library import EntrySteps, LoadedLibrary
@@ -21,7 +26,7 @@ from programmer.planner import mean_daily_dose
 from programmer.program import FORMAT, MINUTES_PER_DAY, Drug, Flex, Program, SimpleContinuous, program_from_data
 from programmer.review import WriteReview, review_write
 from ui.view_models.dose_entry import parse_dose
-from ui.view_models.wording import finding_text
+from ui.view_models.wording import finding_text, plain
 
 Mode = Literal["stopped", "simple_continuous", "flex"]
 MODE_LABELS: dict[str, str] = {
@@ -34,6 +39,8 @@ GENERAL = "program"
 """The field key for problems about the whole program (drug, reservoir) rather than one entry."""
 DAILY_TOTAL = "daily_total"
 """The field key of the derived daily dose of a flex schedule: where daily-dose limits are shown for flex."""
+PRIOR = "prior_therapy"
+"""The field key of the answer about the patient's therapy before (the previous daily dose, new to it)."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,10 @@ class Draft:
     daily_dose: str = ""
     cycle_days: int = 1
     steps: list[StepText] = field(default_factory=lambda: [StepText()])
+    previous_daily_dose: str = ""
+    """The patient's daily dose before this program, as typed (from the chart or the old pump)."""
+    new_to_itb: bool = False
+    """The patient is new to intrathecal therapy."""
 
     @classmethod
     def from_program(cls, program: Program) -> "Draft":
@@ -139,6 +150,22 @@ class Draft:
         document = {"format": FORMAT, "drug": self.drug.model_dump(mode="json"), "therapy": therapy}
         return (None if problems else document), problems
 
+    def prior_therapy(self) -> tuple[PriorTherapy, list[Problem]]:
+        """The answer about the patient's therapy before, or no answer and why the typed one cannot be used."""
+        dose = None
+        text = self.previous_daily_dose.strip()
+        if text:
+            try:
+                low = _none_or_less(text)
+                dose = low if low is not None else parse_dose(text, f"{self.dose_unit}/day")
+            except ValueError as exc:
+                return NO_ANSWER, [Problem("error", f"The daily dose before: {exc}")]
+        try:
+            return PriorTherapy(dose, self.new_to_itb), []
+        except InputError as exc:  # the dose's field is named here; the rule about both answers names them both
+            return NO_ANSWER, [Problem("error", f"The daily dose before: {message}" if field == "previous_daily_dose"
+                                       else plain(message)) for field, message in exc.problems]
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -150,6 +177,8 @@ class Evaluation:
     entered: str | None = None
     """The daily dose exactly as typed (simple continuous mode), so screens can echo it beside the rounded
     figure: what was typed is what the clinician must recognise. None in the other modes."""
+    question: str | None = None
+    """Why the review needs what the patient had before (``prior_question``), in words; None when it does not."""
 
     @property
     def errors(self) -> list[str]:
@@ -173,24 +202,41 @@ def evaluate(draft: Draft, snapshot: PumpSnapshot, library: LoadedLibrary) -> Ev
     will be written to."""
     rule = library.rule_for(draft.drug.name)
     document, problems = draft.to_document(None if rule is None else rule.entry_step)
+    question = None if draft.mode == "stopped" else prior_question(snapshot, library)
+    prior = NO_ANSWER
+    if question is not None:
+        prior, unusable = draft.prior_therapy()
+        for problem in unusable:
+            _add(problems, PRIOR, problem)
     if document is None:
-        return Evaluation(None, None, problems)
+        return Evaluation(None, None, problems, question=question)
     try:
         program = program_from_data(document)
     except InputError as exc:
         for path, message in exc.problems:
             _add(problems, _input_key(path, message), Problem("error", message))
-        return Evaluation(None, None, problems)
-    review = review_write(snapshot, program, library)
+        return Evaluation(None, None, problems, question=question)
+    review = review_write(snapshot, program, library, prior=prior)
     for finding in review.report.findings:
         _add(problems, finding_key(finding, draft.mode), Problem(finding.severity, finding_text(finding), finding.code))
     entered = draft.daily_dose.strip() if draft.mode == "simple_continuous" else None
-    return Evaluation(program, review, problems, entered)
+    return Evaluation(program, review, problems, entered, question)
+
+
+def prior_question(snapshot: PumpSnapshot, library: LoadedLibrary) -> str | None:
+    """Why a program for this pump needs what the patient had before, in words (``programmer.checks``, first
+    programs: the pump runs nothing to compare with); None when it does not, or its drug is not in the library
+    (the checks refuse that anyway)."""
+    program = snapshot.active.program
+    rule = None if program is None else library.rule_for(program.drug.name)
+    return None if rule is None else no_comparison(snapshot.stop(), rule)
 
 
 def finding_key(finding: Finding, mode: str) -> str:
     """The editor field a check finding belongs to (the finding's ``field`` is a document path)."""
     path = finding.field
+    if path == PRIOR:
+        return PRIOR
     match = re.fullmatch(r"therapy\.steps\[(\d+)\]", path)
     if match:
         return f"steps[{match[1]}].dose_per_hour"
@@ -219,6 +265,16 @@ def _parsed(text: str, unit: str, step: float | None, key: str, problems: dict[s
     except ValueError as exc:
         _add(problems, key, Problem("error", str(exc)))
         return None
+
+
+def _none_or_less(text: str) -> float | None:
+    """A typed number of 0 or less as it is (the answer's own check says why it is no daily dose before); None
+    for anything else, which ``parse_dose`` judges."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value <= 0 and "," not in text else None
 
 
 def _add(problems: dict[str, list[Problem]], key: str, problem: Problem) -> None:

@@ -77,6 +77,12 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
         "Overview, then interrogate again"),),
     "PUMP_HAS_NO_DRUG": (_template(r"the pump holds no drug: .*",
                                    "The pump holds no drug: name the drug at a refill to fill it"),),
+    "NO_PROGRAM_TO_COMPARE": (_template(
+        r"the pump runs no program to compare the new daily dose (?P<dose>\S+) (?P<unit>\S+) with \((?P<why>.+)\): "
+        r"give the daily dose .*",
+        "The pump runs no program to compare the new daily dose {dose} {unit} with ({why}): type the patient's daily "
+        "dose before this program (from the chart or the old pump), or tick that the patient is new to intrathecal "
+        "therapy"),),
     "PUMP_NOT_DELIVERING": (_template(
         r"the pump is not delivering \(critical alarm [a-z_, ]+: (?P<reasons>.+)\): (?P<rest>the program will not .+)",
         "The pump is not delivering ({reasons}): {rest}"),),
@@ -121,6 +127,7 @@ FIELD_WORDS: tuple[tuple[re.Pattern, str | Callable[[re.Match], str]], ...] = (
     (re.compile(r"\b(added|withdrawn)_ml\b"), lambda m: f"the volume {m[1]}"),
     (re.compile(r"\s*\([^()]*(?:pump-programmer|--)[^()]*\)"), ""),  # command-line advice in parentheses
     (re.compile(r"`[^`]*`"), ""),
+    (re.compile(r"\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\b"), lambda m: moment(datetime.fromisoformat(m[0]))),
     (re.compile(r"(\d)x\b"), r"\1 times"),
     (re.compile(r" -> "), " \u2192 "),
     (re.compile(r"(\w)\(s\)"), r"\1s"),

@@ -10,13 +10,14 @@ from datetime import timedelta
 
 import pytest
 
-from programmer.checks import DoseBaseline, Finding, check_program
-from programmer.library import load_library
+from programmer.checks import DoseBaseline, Finding, Increase, PriorTherapy, Stop, check_program
+from programmer.library import library_from_data, load_library
 from programmer.planner import Plan
 from programmer.port import ActiveProgram, Alarm
 from programmer.program import NO_PROGRAM_CHECKSUM, Drug
 from programmer.pump import Reservoir
 from programmer.review import RefillRequest, review_refill, review_write
+from tests.domain.test_library import shipped_data
 from tests.support.check_codes import emitted_check_codes
 from tests.support.ui_fakes import BACLOFEN, PUMP_TIME, program, snapshot
 from ui.view_models.mnemonics import mnemonic, mnemonic_letter
@@ -25,6 +26,7 @@ from ui.view_models.wording import finding_text
 LIBRARY = load_library()
 LIMITS = snapshot().limits  # an ITB-20: 0.048 to 24 mL/day, 13 steps a day, cycles of up to 7 days
 MORPHINE = {"name": "morphine", "dose_unit": "mg", "concentration_per_ml": 10}
+ZICONOTIDE = {"name": "ziconotide", "dose_unit": "mcg", "concentration_per_ml": 25}
 FORBIDDEN = ("therapy.", "drug.", "steps[", "pump-programmer", "--", "_ml", "(s)")
 CODE_WORD = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 
@@ -47,6 +49,13 @@ def checked(new, current=None, baseline=None, volume_ml: float = 14.0) -> list[F
     return check_program(plan, LIBRARY, LIMITS, current, baseline).findings
 
 
+def first(new, current=None, **facts) -> list[Finding]:
+    """Findings of a program for a pump that runs nothing to compare with (``facts``: stop, prior, last_increase)."""
+    plan = Plan(new, Reservoir(capacity_ml=20.0, volume_ml=14.0, low_alarm_ml=2.0), PUMP_TIME)
+    library = facts.pop("library", LIBRARY)
+    return check_program(plan, library, LIMITS, current or program({"mode": "stopped"}), **facts).findings
+
+
 def every_kind_of_finding() -> list[Finding]:
     """Real findings from the real checks, at least one of every code (two messages for some codes)."""
     day_before = PUMP_TIME - timedelta(hours=24)
@@ -55,6 +64,12 @@ def every_kind_of_finding() -> list[Finding]:
                                              alarms=(Alarm("eos", "critical", PUMP_TIME),
                                                      Alarm("motor_stall", "critical", PUMP_TIME))))
     drifting = replace(snapshot(), computer_time=PUMP_TIME - timedelta(hours=2, minutes=5))
+    filled = Stop("filled", PUMP_TIME - timedelta(hours=1), 1.0)
+    stopped_25_h = Stop("stopped", PUMP_TIME - timedelta(hours=25), 25.0, 200.0)
+    data = shipped_data()
+    for drug in data["drugs"]:
+        drug.pop("starting_dose")
+    no_starting_doses = library_from_data(data, "a site library without starting doses")
     findings = [
         *checked(simple(150, {"name": "unknownium", "dose_unit": "mcg", "concentration_per_ml": 500})),
         *checked(simple(150, {"name": "baclofen", "dose_unit": "mg", "concentration_per_ml": 0.5})),
@@ -86,6 +101,14 @@ def every_kind_of_finding() -> list[Finding]:
         *review_refill(snapshot(), RefillRequest(14.0, 14.0, Drug(**MORPHINE)), LIBRARY).report.findings,
         *review_write(eos, simple(150), LIBRARY).report.findings,
         *review_write(drifting, simple(150), LIBRARY).report.findings,
+        *first(simple(960), stop=filled),                                      # no answer
+        *first(simple(960), stop=filled, prior=PriorTherapy(new_to_itb=True)),  # starting dose: hard 200
+        *first(simple(150), stop=filled, prior=PriorTherapy(new_to_itb=True)),  # soft 100
+        *first(simple(150), stop=filled, prior=PriorTherapy(new_to_itb=True), library=no_starting_doses),
+        *first(simple(900), stop=stopped_25_h), *first(simple(150), stop=stopped_25_h),  # 450 % and 75 % of 200
+        *first(simple(19.2, ZICONOTIDE), simple(9.6, ZICONOTIDE)),            # a step of 9.6
+        *first(simple(7.2, ZICONOTIDE), simple(4.8, ZICONOTIDE),
+               last_increase=Increase(PUMP_TIME - timedelta(hours=6), 6.0, 2.4, 4.8)),
     ]
     return list({(f.code, f.message): f for f in findings}.values())
 
@@ -149,6 +172,16 @@ def test_steps_are_counted_from_one_and_ratios_said_in_words():
     text = finding_text(finding)
     assert text.startswith("Step 2 runs at 30 mcg/h, 4.97 times the mean 6.04 mcg/h of day 1 (145 mcg/day)")
     assert text.endswith("beyond the soft limit of 3 times for baclofen")
+
+
+def test_a_first_program_without_an_answer_says_what_to_type_or_tick():
+    finding, = [f for f in first(simple(960), stop=Stop("filled", PUMP_TIME - timedelta(hours=1), 1.0))
+                if f.code == "NO_PROGRAM_TO_COMPARE"]
+    assert finding_text(finding) == (
+        "The pump runs no program to compare the new daily dose 960 mcg/day with (the pump was filled while it ran "
+        "nothing at Sun 01 Mar 2026 23:00, 1 h ago (pump clock): a first fill, or a new drug): type the patient's "
+        "daily dose before this program (from the chart or the old pump), or tick that the patient is new to "
+        "intrathecal therapy")
 
 
 def test_a_pump_without_a_drug_is_told_to_be_refilled_in_words():
