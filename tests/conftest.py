@@ -23,6 +23,20 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+TESTS = Path(__file__).resolve().parent
+FOLDER_MARKS = {("system",): "system", ("ui",): "gui", ("ui", "view_models"): None}
+"""The marks a folder gives its tests (pyproject.toml lists them); the deepest folder named decides."""
+
+
+def pytest_collection_modifyitems(items):
+    """Mark each test by its folder."""
+    for item in items:
+        folders = item.path.resolve().relative_to(TESTS).parts[:-1]
+        named = [parts for parts in FOLDER_MARKS if folders[:len(parts)] == parts]
+        if named and (mark := FOLDER_MARKS[max(named, key=len)]) is not None:
+            item.add_marker(mark)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def user_dirs(tmp_path_factory):
     """No test touches the real user's files: settings, the application log, desktop entries and the

@@ -313,6 +313,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.system  # the page is run as one script: an emulator and a dozen pump-programmer processes
+@pytest.mark.slow
 def test_the_first_session_runs_as_written(tmp_path):
     blocks = sh_blocks(FIRST_SESSION)
     assert len(blocks) >= 8

@@ -46,6 +46,7 @@ def resent_seqs(lines: list[str]) -> set[int]:
     return {seq for seq in sent if sent.count(seq) > 1}
 
 
+@pytest.mark.slow  # each link loses, delays or refuses frames until the driver has resent enough
 @pytest.mark.parametrize("faults", ["seed=11,drop=0.08,corrupt=0.08", "seed=5,busy=0.3", "seed=3,disconnect=0.1"])
 def test_results_stay_right_on_a_faulty_link_and_resends_happen(start_emulator, faults):
     emulator = start_emulator("--faults", faults)

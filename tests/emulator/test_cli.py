@@ -157,6 +157,7 @@ def call_with_retries(client: WireClient, command: int, payload: dict, attempts:
     raise AssertionError(f"no answer to {Command(command).name} after {attempts} attempts")
 
 
+@pytest.mark.slow  # retries its way through dropped, corrupted, duplicated, delayed and refused frames
 def test_faults_never_make_the_pump_act_twice_or_wrongly(start_emulator, state_path):
     faults = "seed=11,drop=0.1,corrupt=0.1,duplicate=0.2,busy=0.1,delay=0.2:0.05"
     emulator = start_emulator("--faults", faults, "--speed", "3600", state=state_path)

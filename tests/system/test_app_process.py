@@ -147,6 +147,7 @@ def x11_display() -> Iterator[str]:
     server.wait(timeout=STOP_TIMEOUT_S)
 
 
+@pytest.mark.slow  # an X server, then the application and its emulator on it
 def test_on_a_real_x11_display_it_opens_connects_and_quits_cleanly(tmp_path, x11_display):
     app = App(tmp_path, display=x11_display)
     try:

@@ -62,6 +62,7 @@ def path_with_python_first(bin_dir: Path, python: str) -> str:
     return os.pathsep.join([str(bin_dir), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"])
 
 
+@pytest.mark.slow  # a fresh virtual environment with everything installed: about 40 s
 @pytest.mark.skipif(shutil.which("git") is None, reason="lists the repository's files with git")
 def test_readme_commands_work_from_a_fresh_copy_with_an_externally_managed_python(tmp_path):
     python = externally_managed_python()

@@ -70,6 +70,7 @@ def wait_for_no_bolus(driver, what: str) -> None:
     pytest.fail(f"{what}: a bolus still runs after {ATTEMPTS} waits for its end")
 
 
+@pytest.mark.slow  # waits out the link's timeouts on every frame it loses on purpose
 def test_fault_soak_never_leaves_the_pump_in_a_state_nobody_chose(start_emulator):
     emulator = start_emulator("--faults", FAULTS, "--speed", str(SPEED), "--model", "ITB-40")
     rng = random.Random(SEED)
