@@ -22,7 +22,8 @@ WRITES = 100
 
 def main() -> int:
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+    # -n0: no pytest-xdist workers, whose output -s could not show.
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-n0", "-p", "no:cacheprovider",
                            "tests/system/test_soak.py"], cwd=ROOT, env=dict(os.environ, ITB_SOAK_WRITES=str(WRITES)))
     print(f"fault soak with {WRITES} writes and boluses: {time.monotonic() - started:.1f} s")
     return done.returncode

@@ -17,10 +17,13 @@ from tests.support.emulator_fixtures import PTY_AVAILABLE, EmulatorProcess
 SCREEN = os.path.join(os.path.dirname(__file__), "support", "offscreen-screen.json")
 os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={SCREEN}")
 
+# Property tests try 40 examples each in a run of the suite (the whole suite must stay quick to run at every
+# change); benchmarks/property_tests.py runs the same tests with 300 each (--hypothesis-profile=thorough).
 # CI runs the same examples every time (a red build is then reproducible); locally hypothesis explores.
-settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI"):
-    settings.load_profile("ci")
+settings.register_profile("suite", max_examples=40)
+settings.register_profile("thorough", max_examples=300)
+settings.register_profile("ci", parent=settings.get_profile("suite"), derandomize=True, print_blob=True)
+settings.load_profile("ci" if os.environ.get("CI") else "suite")
 
 
 TESTS = Path(__file__).resolve().parent
@@ -29,12 +32,14 @@ FOLDER_MARKS = {("system",): "system", ("ui",): "gui", ("ui", "view_models"): No
 
 
 def pytest_collection_modifyitems(items):
-    """Mark each test by its folder."""
+    """Mark each test by its folder, then put the slow ones first: with pytest-xdist the longest start at once
+    and the many short ones fill in around them, instead of one worker running a long one alone at the end."""
     for item in items:
         folders = item.path.resolve().relative_to(TESTS).parts[:-1]
         named = [parts for parts in FOLDER_MARKS if folders[:len(parts)] == parts]
         if named and (mark := FOLDER_MARKS[max(named, key=len)]) is not None:
             item.add_marker(mark)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.console_scripts import script
+from tests.support.emulator_fixtures import EmulatorProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMPLE = str(ROOT / "examples/baclofen-simple.json")
@@ -51,11 +52,19 @@ def test_offline_commands_end_quietly(argv, buffering):
     assert (code, err) == (141, "")
 
 
+@pytest.fixture(scope="module")
+def pump(tmp_path_factory):
+    """One emulated pump for the pump commands here: they only read it, so they share it."""
+    emulator = EmulatorProcess(tmp_path_factory.mktemp("pump") / "pump.json")
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
 @pytest.mark.parametrize("buffering", BUFFERING)
 @pytest.mark.parametrize("command", [["interrogate", "--json"], ["interrogate"], ["events", "--csv"],
                                      ["events", "--json"]])
-def test_pump_commands_end_quietly(start_emulator, command, buffering):
-    pump = start_emulator()
+def test_pump_commands_end_quietly(pump, command, buffering):
     code, err = run_into_closed_pipe([script("pump-programmer"), command[0], pump.url, *command[1:]],
                                      BUFFERING[buffering])
     assert (code, err) == (141, "")

@@ -19,7 +19,9 @@ from programmer.program import program_from_data
 from programmer.pump import Reservoir
 
 DAY = 1440
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+"""How many examples is the profile's (tests/conftest.py): 40 in a run of the suite, 300 in
+benchmarks/property_tests.py."""
 
 
 @st.composite

@@ -1,8 +1,11 @@
-"""Property tests: whatever arrives on the line, the decoder neither crashes nor invents a frame."""
+"""Property tests: whatever arrives on the line, the decoder neither crashes nor invents a frame.
+
+How many examples each tries is the profile's (tests/conftest.py): a few dozen in a run of the suite, 300 in
+benchmarks/property_tests.py."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from protocol import Frame, FrameDecoder, encode_frame
@@ -47,7 +50,6 @@ def test_any_frame_round_trips(frame):
     assert FrameDecoder().feed(encode_frame(frame)) == [frame]
 
 
-@settings(max_examples=300)
 @given(st.lists(st.binary(max_size=300), max_size=8))
 def test_random_bytes_never_raise_and_whatever_comes_out_is_a_checked_frame(pieces):
     decoder = FrameDecoder()
@@ -74,7 +76,6 @@ def test_garbage_then_a_delimiter_then_a_frame_yields_that_frame(garbage, frame)
     assert decoder.feed(garbage + b"\x00" + encode_frame(frame)) == [frame]
 
 
-@settings(max_examples=300)
 @given(frames(), st.data())
 def test_a_single_corrupted_byte_never_yields_a_different_frame(frame, data):
     wire = encode_frame(frame)

@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from programmer.library import load_library
+from tests.support.emulator_fixtures import LOOPBACK_LINK
 from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
 from ui.review import ReviewPage
 
@@ -17,8 +18,9 @@ LINK_TIMEOUT_MS = 30_000
 
 
 def new_window(qtbot, tmp_path: Path) -> MainWindow:
-    """The application's window, shown and active (focus and mnemonics behave as on a desktop)."""
-    window = MainWindow(load_library(), tmp_path / "audit.jsonl")
+    """The application's window, shown and active (focus and mnemonics behave as on a desktop). Its link has the
+    loopback turnaround and backoff (``LOOPBACK_LINK``): a frame lost on purpose costs milliseconds, not seconds."""
+    window = MainWindow(load_library(), tmp_path / "audit.jsonl", LOOPBACK_LINK)
     qtbot.addWidget(window)
     with qtbot.waitActive(window):
         window.show()
