@@ -17,8 +17,7 @@ from commandline import EXIT_INVALID
 from programmer.audit import read_audit_log
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
 from protocol.codes import Command, Status
-from tests.cli.test_pump_commands import (DOCTOR, audit_log, event_count, interrogate,  # noqa: F401 - fixtures
-                                          loopback_links, program_file, run)
+from tests.support.cli_runs import DOCTOR, event_count, interrogate, program_file, run
 from tests.support.emulator_support import WireClient
 
 STOPPED_CHECKSUM = "56a055acfc58fead"

@@ -1,9 +1,8 @@
 """``pump-programmer interrogate / write / events / refill`` end to end against the real emulator.
 
 The emulator runs as a subprocess on loopback TCP (tests/support/emulator_fixtures.py); the command line runs in
-process through ``main(argv)``, so each test sees exit codes, stdout and stderr exactly as a script would.
-Its links get the loopback turnaround and backoff (``LOOPBACK_LINK``): a closed port or a cut link then
-fails in tens of milliseconds instead of the 0.7 s of backoff a real pump is given, and nothing else changes.
+process through ``main(argv)`` (tests/support/cli_runs.py), so each test sees exit codes, stdout and stderr
+exactly as a script would; tests/cli/conftest.py gives each test its own audit log and loopback link timings.
 """
 
 from __future__ import annotations
@@ -14,73 +13,22 @@ import json
 import socket
 from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 
 import pytest
 
 from protocol import Command, Status, encode_frame
-from programmer.cli import pump_commands as cli_pump
 from programmer.audit import read_audit_log
-from programmer.cli.main import main
 from commandline import EXIT_INVALID
 from programmer.cli.support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
-from programmer.port import open_driver
 from programmer.program import load_program
-from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy
+from tests.support.cli_runs import DOCTOR, event_count, interrogate, program_file, run
+from tests.support.emulator_fixtures import FrameProxy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "baclofen-simple.json"
-DOCTOR = ("--clinician", "Dr Ng")
 CHART = ("--previous-daily-dose", 150)
 """A first program after a fill needs what the patient had before (tests/cli/test_first_programs.py): here the
 chart's 150 mcg/day, the example's dose."""
-
-
-@pytest.fixture(autouse=True)
-def loopback_links(monkeypatch) -> None:
-    """The commands open their pumps with ``LOOPBACK_LINK`` on top of their own options (module docstring)."""
-    monkeypatch.setattr(cli_pump, "open_driver", partial(open_driver, **LOOPBACK_LINK))
-
-
-@pytest.fixture(autouse=True)
-def audit_log(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "audit.jsonl"
-    monkeypatch.setenv("ITB_AUDIT_LOG", str(path))
-    return path
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    """Run the command line in process: (exit code, stdout, stderr)."""
-    try:
-        code = main([str(arg) for arg in argv])
-    except SystemExit as exit_:  # argparse usage errors
-        code = exit_.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
-
-
-def program_file(tmp_path: Path, daily_dose: float = 150, concentration: float = 500, name: str = "baclofen",
-                 unit: str = "mcg") -> Path:
-    path = tmp_path / f"{name}-{concentration:g}-{daily_dose:g}.json"
-    path.write_text(json.dumps({
-        "format": "itb-program/1",
-        "drug": {"name": name, "dose_unit": unit, "concentration_per_ml": concentration},
-        "therapy": {"mode": "simple_continuous", "daily_dose": daily_dose},
-    }))
-    return path
-
-
-def interrogate(capsys, url: str) -> dict:
-    code, out, _ = run(capsys, "interrogate", url, "--json")
-    assert code == EXIT_OK
-    return json.loads(out)
-
-
-def event_count(capsys, url: str) -> int:
-    code, out, _ = run(capsys, "events", url, "--json")
-    assert code == EXIT_OK
-    return len(json.loads(out)["events"])
 
 
 @pytest.fixture

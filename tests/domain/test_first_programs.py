@@ -23,7 +23,7 @@ from programmer.planner import Plan
 from programmer.port import PumpEvent
 from programmer.program import program_from_data
 from programmer.pump import Reservoir, pump_model
-from tests.domain.test_library import shipped_data
+from tests.support.library_data import shipped_data
 from tests.support.fake_pump import PUMP_TIME, FakePump, active_for, baclofen, identity, status
 
 LIBRARY = load_library()

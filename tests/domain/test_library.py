@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,10 @@ import pytest
 from programmer.cli.main import main
 from programmer.errors import InputError
 from programmer.library import library_from_data, load_library
+from tests.support.library_data import shipped_data
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMPLE_EXAMPLE = ROOT / "examples/baclofen-simple.json"
-
-
-def shipped_data() -> dict:
-    text = resources.files("programmer").joinpath("data/drug_library.json").read_text(encoding="utf-8")
-    return json.loads(text)
 
 
 def write(tmp_path: Path, data: object, name: str = "library.json") -> Path:

@@ -17,7 +17,7 @@ from programmer.port import ActiveProgram, Alarm
 from programmer.program import NO_PROGRAM_CHECKSUM, Drug
 from programmer.pump import Reservoir
 from programmer.review import RefillRequest, review_refill, review_write
-from tests.domain.test_library import shipped_data
+from tests.support.library_data import shipped_data
 from tests.support.check_codes import emitted_check_codes
 from tests.support.ui_fakes import BACLOFEN, PUMP_TIME, program, snapshot
 from ui.view_models.mnemonics import mnemonic, mnemonic_letter

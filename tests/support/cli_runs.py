@@ -1,0 +1,46 @@
+"""``pump-programmer`` run in process through ``main(argv)``: each test sees exit codes, stdout and stderr
+exactly as a script would, and the helpers that read a pump back through the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from programmer.cli.main import main
+from programmer.cli.support import EXIT_OK
+
+DOCTOR = ("--clinician", "Dr Ng")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """Run the command line in process: (exit code, stdout, stderr)."""
+    try:
+        code = main([str(arg) for arg in argv])
+    except SystemExit as exit_:  # argparse usage errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+def program_file(tmp_path: Path, daily_dose: float = 150, concentration: float = 500, name: str = "baclofen",
+                 unit: str = "mcg") -> Path:
+    path = tmp_path / f"{name}-{concentration:g}-{daily_dose:g}.json"
+    path.write_text(json.dumps({
+        "format": "itb-program/1",
+        "drug": {"name": name, "dose_unit": unit, "concentration_per_ml": concentration},
+        "therapy": {"mode": "simple_continuous", "daily_dose": daily_dose},
+    }))
+    return path
+
+
+def interrogate(capsys, url: str) -> dict:
+    code, out, _ = run(capsys, "interrogate", url, "--json")
+    assert code == EXIT_OK
+    return json.loads(out)
+
+
+def event_count(capsys, url: str) -> int:
+    code, out, _ = run(capsys, "events", url, "--json")
+    assert code == EXIT_OK
+    return len(json.loads(out)["events"])
