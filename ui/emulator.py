@@ -101,7 +101,8 @@ def set_up_demo_patient(url: str) -> None:
         if driver.read_program().drug is not None:
             return
         driver.refill(uuid.uuid4().hex, 0.0, DEMO_RESERVOIR_ML, DEMO_DRUG)
-        program = program_from_data({"format": FORMAT, "drug": DEMO_DRUG.model_dump(mode="json"), "therapy": DEMO_THERAPY})
+        program = program_from_data({"format": FORMAT, "drug": DEMO_DRUG.model_dump(mode="json"),
+                                     "therapy": DEMO_THERAPY})
         outcome = driver.write_program(program)
         if outcome.active is None or outcome.active.checksum != program.checksum():
             raise LinkError(f"the demo program could not be set up on the emulator: {outcome.message}",

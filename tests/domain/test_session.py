@@ -13,7 +13,6 @@ from programmer.outcome import Outcome
 from programmer.port import Alarm, WriteOutcome
 from programmer.program import FORMAT, Drug, Program, Stopped, program_from_data
 from programmer.commit import commit_refill, commit_write
-from programmer.outcome import Outcome
 from programmer.review import Decision, RefillRequest, refill_tolerance_ml, review_refill, review_write
 
 LIBRARY = load_library()
