@@ -220,14 +220,7 @@ class ProgramEditor(QWidget):
 
     def _simple_page(self) -> QWidget:
         page, box = _page()
-        row = QHBoxLayout()
-        label = QLabel("&Daily dose:")
-        self.daily_dose = QLineEdit()
-        SelectAllOnFocus(self.daily_dose, label)
-        self.daily_unit = QLabel()
-        row.addWidget(label)
-        row.addWidget(self.daily_dose, 1)
-        row.addWidget(self.daily_unit)
+        row, self.daily_dose, self.daily_unit = _dose_row("&Daily dose:")
         box.addLayout(row)
         self.daily_problem = ProblemLabel(self.daily_dose, lines=6)  # up to three reasons: range, change, flow
         box.addWidget(self.daily_problem)
@@ -295,14 +288,7 @@ class ProgramEditor(QWidget):
         self.prior_why = WrappedText()
         self.prior_why.setAccessibleName("Why the patient's therapy before is asked for")
         column.addWidget(self.prior_why)
-        row = QHBoxLayout()
-        label = QLabel(PREVIOUS_DOSE_LABEL)
-        self.previous_dose = QLineEdit()
-        SelectAllOnFocus(self.previous_dose, label)
-        self.previous_unit = QLabel()
-        row.addWidget(label)
-        row.addWidget(self.previous_dose, 1)
-        row.addWidget(self.previous_unit)
+        row, self.previous_dose, self.previous_unit = _dose_row(PREVIOUS_DOSE_LABEL)
         column.addLayout(row)
         self.new_to_itb = QCheckBox(NEW_TO_ITB_TEXT)
         describe(self.new_to_itb, "New to intrathecal therapy", "Tick when the patient had no intrathecal therapy "
@@ -647,6 +633,19 @@ def _daily_texts(review: WriteReview) -> tuple[str, str]:
     assert current is not None, "a row is made only with a current plan"
     change = change_text(percent_change(current.mean_daily_dose, plan.mean_daily_dose), row.changed)
     return f"{new}   (now {row.old})", change
+
+
+def _dose_row(text: str) -> tuple[QHBoxLayout, QLineEdit, QLabel]:
+    """A labelled daily-dose field that selects all on focus, with its unit after it (set per drug)."""
+    row = QHBoxLayout()
+    label = QLabel(text)
+    field = QLineEdit()
+    SelectAllOnFocus(field, label)
+    unit = QLabel()
+    row.addWidget(label)
+    row.addWidget(field, 1)
+    row.addWidget(unit)
+    return row, field, unit
 
 
 def _page() -> tuple[QWidget, QVBoxLayout]:
