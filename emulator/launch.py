@@ -70,11 +70,7 @@ class EmulatorProcess:
         """Start the emulator and return the URL of its first line; LaunchError when it cannot be started, or
         (the emulator stopped again) when there is no such line within START_TIMEOUT_S."""
         try:
-            with open(self.stderr, "ab") if self.stderr is not None else nullcontext(subprocess.DEVNULL) as stderr:
-                self.process = subprocess.Popen(
-                    [*emulator_command(), *self.args], stdout=subprocess.PIPE, stderr=stderr,
-                    stdin=subprocess.PIPE if self.lifeline else subprocess.DEVNULL,
-                    process_group=0 if self.own_process_group else None, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+            self.process = self._spawn()
         except OSError as exc:  # no such program, not executable, out of processes: nothing was started
             raise LaunchError(f"pump-emulator could not be started ({exc})") from exc
         line = self._first_line()
@@ -83,6 +79,16 @@ class EmulatorProcess:
             raise LaunchError(f"pump-emulator's first line is {line!r}, not 'listening on URL'{self._stderr_tail()}")
         self.url = line.removeprefix(FIRST_LINE_PREFIX)
         return self.url
+
+    def _spawn(self) -> subprocess.Popen:
+        """Run ``pump-emulator`` with the arguments, its standard output a pipe to read the first line from.
+        (The test suite's emulators override this to fork the same ``main`` from a process that has already
+        imported it: tests/support/forked_emulator.py says why.)"""
+        with open(self.stderr, "ab") if self.stderr is not None else nullcontext(subprocess.DEVNULL) as stderr:
+            return subprocess.Popen(
+                [*emulator_command(), *self.args], stdout=subprocess.PIPE, stderr=stderr,
+                stdin=subprocess.PIPE if self.lifeline else subprocess.DEVNULL,
+                process_group=0 if self.own_process_group else None, env=dict(os.environ, PYTHONUNBUFFERED="1"))
 
     def _first_line(self) -> str:
         """The first line without its newline, read byte by byte (nothing after it is taken from the pipe)."""

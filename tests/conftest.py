@@ -83,11 +83,12 @@ def emulator_link(request) -> str:
 
 @pytest.fixture
 def start_emulator(tmp_path) -> Iterator[Callable[..., EmulatorProcess]]:
-    """A factory: ``start_emulator(*args, link="tcp", state=None)`` starts an emulator; all stop at teardown."""
+    """A factory: ``start_emulator(*args, link="tcp", state=None, console_script=False)`` starts an emulator;
+    all stop at teardown. ``console_script``: run ``pump-emulator`` itself rather than fork it."""
     started: list[EmulatorProcess] = []
 
-    def start(*args: str, link: str = "tcp", state: Path | None = None) -> EmulatorProcess:
-        emulator = EmulatorProcess(state or tmp_path / f"pump-{len(started)}.json", link, args)
+    def start(*args: str, link: str = "tcp", state: Path | None = None, console_script: bool = False) -> EmulatorProcess:
+        emulator = EmulatorProcess(state or tmp_path / f"pump-{len(started)}.json", link, args, console_script)
         started.append(emulator)
         emulator.start()
         return emulator

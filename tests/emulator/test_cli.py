@@ -28,7 +28,8 @@ def state_path(tmp_path):
 
 
 def test_tcp_first_line_hello_and_clean_stop(start_emulator, state_path):
-    emulator = start_emulator("--model", "ITB-40", state=state_path)  # its first line is "listening on URL"
+    # The console script itself: its first line is "listening on URL", and SIGTERM stops it with 0.
+    emulator = start_emulator("--model", "ITB-40", state=state_path, console_script=True)
     try:
         assert emulator.url.startswith("socket://127.0.0.1:")
         assert emulator.url.rsplit(":", 1)[1].isdigit() and emulator.url.rsplit(":", 1)[1] != "0"
@@ -42,7 +43,8 @@ def test_tcp_first_line_hello_and_clean_stop(start_emulator, state_path):
 
 
 def test_pty_first_line_and_hello(start_emulator, state_path):
-    emulator = start_emulator(link="pty", state=state_path)  # its first line is "listening on URL"
+    # The console script itself: its first line is "listening on URL", and SIGINT stops it with 0.
+    emulator = start_emulator(link="pty", state=state_path, console_script=True)
     try:
         assert emulator.url.startswith("/dev/pts/") and emulator.url.rsplit("/", 1)[1].isdigit()
         client = WireClient(emulator.url)

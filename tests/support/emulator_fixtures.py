@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from emulator import launch
+from tests.support.forked_emulator import ForkedProcess
 from protocol import Command, Frame, FrameDecoder, Status, encode_frame
 
 STOP_TIMEOUT_S = launch.STOP_TIMEOUT_S
@@ -43,17 +44,22 @@ resend, which the fault tests are there to provoke anyway. Production keeps the 
 
 
 class EmulatorProcess(launch.EmulatorProcess):
-    """One ``pump-emulator`` on TCP or a pty (``link``) with its memory in ``state``, which survives it (give
-    the same file to the next one to restart the pump). Its standard error goes to a file beside ``state``,
-    quoted in the test's failure when it does not start."""
+    """One emulator on TCP or a pty (``link``) with its memory in ``state``, which survives it (give the same
+    file to the next one to restart the pump). Its standard error goes to a file beside ``state``, quoted in
+    the test's failure when it does not start. It is forked from a process that has imported the emulator
+    already (tests/support/forked_emulator.py says why), or with ``console_script`` run as ``pump-emulator``."""
 
-    def __init__(self, state: Path, link: str = "tcp", args: tuple[str, ...] = ()) -> None:
+    def __init__(self, state: Path, link: str = "tcp", args: tuple[str, ...] = (), console_script: bool = False) -> None:
         if link not in ("tcp", "pty"):
             raise ValueError(f"link must be tcp or pty, got {link!r}")
         listen = ["--listen", "tcp://127.0.0.1:0"] if link == "tcp" else ["--pty"]
         super().__init__([*listen, "--state", str(state), *args], stderr=state.with_name(state.name + ".stderr"))
         self.state = state
         self.link = link
+        self.console_script = console_script
+
+    def _spawn(self):
+        return super()._spawn() if self.console_script else ForkedProcess(self.args, self.stderr)
 
     def start(self) -> str:
         try:
