@@ -29,8 +29,8 @@ from programmer.cli.interrogation_report import interrogation_to_json, interroga
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump
 from programmer.snapshot import PumpSnapshot
-from programmer.library import load_library
-from programmer.cli.plan_report import plan_to_json, plan_to_text
+from programmer.library import LoadedLibrary, load_library
+from programmer.cli.plan_report import plan_to_json, plan_to_text, refill_by_json
 from programmer.clock import iso
 from programmer.port import ActiveProgram, PumpDriver, open_driver
 from programmer.program import Drug, load_program
@@ -39,6 +39,7 @@ from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.outcome import Outcome
 from programmer.checks import PriorTherapy
 from programmer.review import (RefillRequest, RefillReview, WriteReview, clean_clinician, clean_override_reason, review_refill, review_write)
+from programmer.refill_by import plan_refill_by, replace_by, snapshot_refill_by
 
 PROG = "pump-programmer"
 
@@ -62,6 +63,8 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     interrogate = subparsers.add_parser("interrogate", help="read everything the pump reports")
     _add_port(interrogate)
     interrogate.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    interrogate.add_argument("--library", help="drug library JSON to use instead of the shipped one (the drug's "
+                             "stability limit, for the refill-by date)")
     interrogate.set_defaults(handler=run_interrogate)
 
     write = subparsers.add_parser("write", help="check a program against the pump, write it, read it back, verify")
@@ -145,12 +148,13 @@ def _read(driver: PumpDriver, args: argparse.Namespace, after: str) -> PumpSnaps
 
 def run_interrogate(args: argparse.Namespace) -> int:
     after = "nothing was sent that changes the pump"
+    library = load_library(args.library)
     with _connect(args, after) as driver:
         snapshot = _read(driver, args, after)
     if args.json:
-        print(json.dumps(interrogation_to_json(snapshot), indent=2))
+        print(json.dumps(interrogation_to_json(snapshot, library), indent=2))
     else:
-        print(interrogation_to_text(snapshot))
+        print(interrogation_to_text(snapshot, library))
     return EXIT_OK
 
 
@@ -309,6 +313,7 @@ def run_refill(args: argparse.Namespace) -> int:
         if result.refill is not None:
             data["refill"] |= {"volume_ml": result.refill.volume_ml, "pump_calculated_ml": result.refill.calculated_ml}
         data["plan"] = None if review.plan is None else plan_to_json(review.plan, review.report, review.snapshot.limits)
+        data |= _refill_by_after(result, library)
         print(json.dumps(data, indent=2))
     else:
         print(f"Refill        {review.request.withdrawn_ml:g} mL withdrawn (the pump calculated "
@@ -317,6 +322,16 @@ def run_refill(args: argparse.Namespace) -> int:
         if review.plan is not None:
             print(plan_to_text(review.plan, review.report, review.snapshot.limits))
     return _finish(result, args.json)
+
+
+def _refill_by_after(result: SessionResult, library: LoadedLibrary) -> dict:
+    """``refill --json``'s refill-by keys: after a refill the pump is filled now (the review's plan starts then),
+    with the battery as read before it; when no refill was made, the pump's as read."""
+    review = result.review
+    assert isinstance(review, RefillReview), "commit_refill's result holds its RefillReview"
+    if result.refill is None or review.plan is None:
+        return refill_by_json(snapshot_refill_by(review.snapshot, library))
+    return refill_by_json(plan_refill_by(review.plan, library, replace_by(review.snapshot.status)))
 
 
 def _refill_request(args: argparse.Namespace) -> RefillRequest:
