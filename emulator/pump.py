@@ -388,7 +388,7 @@ class Pump:
         old = state.low_alarm_ml
         if low_alarm_ml != old:
             state.low_alarm_ml = low_alarm_ml
-            self._log("low_alarm_set", old=old, new=low_alarm_ml)
+            self._log("low_alarm_set", old_ml=old, new_ml=low_alarm_ml)
             self._settle()
         return {"low_alarm_ml": state.low_alarm_ml}
 

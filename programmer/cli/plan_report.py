@@ -67,14 +67,6 @@ def refill_by_json(refill: RefillBy | None) -> dict:
             "refill_by_reason": None if refill is None else refill.reason}
 
 
-REFILL_REASON_WORDS = {
-    "low_alarm": "before the low-reservoir alarm",
-    "drug_stability": "the drug's stability limit in the pump",
-    "battery": "the battery's end of service",
-}
-"""Each ``refill_by_reason`` in words, for the text reports."""
-
-
 def _change_percent(old: float, new: float) -> float | None:
     return None if old == 0 else (new / old - 1) * 100
 

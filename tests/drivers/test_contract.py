@@ -408,7 +408,7 @@ def test_the_low_alarm_threshold_is_set_read_back_logged_once_and_moves_the_alar
     assert pump.set_low_alarm(6.0) == 6.0  # the same again: nothing changes, nothing is logged
     assert pump.set_low_alarm(3.0) == 3.0
     assert pump.read_status().alarms == ()
-    assert logged(pump, "low_alarm_set") == [{"old": 2.0, "new": 6.0}, {"old": 6.0, "new": 3.0}]
+    assert logged(pump, "low_alarm_set") == [{"old_ml": 2.0, "new_ml": 6.0}, {"old_ml": 6.0, "new_ml": 3.0}]
     assert [event.kind for event in pump.read_events() if event.kind.startswith("alarm_")] == [
         "alarm_raised", "alarm_cleared"]
 

@@ -303,7 +303,7 @@ class FakePump(PumpDriver):
             raise refused("OUT_OF_RANGE", "set low alarm", f"low_alarm_ml {low_alarm_ml:g} mL is outside this "
                           f"{self.identity_figures.model}'s {low:g} to {high:g} mL", "low_alarm_ml")
         if low_alarm_ml != self.low_alarm_ml:
-            self.log("low_alarm_set", old=self.low_alarm_ml, new=low_alarm_ml)
+            self.log("low_alarm_set", old_ml=self.low_alarm_ml, new_ml=low_alarm_ml)
             self.low_alarm_ml = low_alarm_ml
             self._reconcile_reservoir_alarms()
         return self.read_status().low_alarm_ml
