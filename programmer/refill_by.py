@@ -40,11 +40,11 @@ end of service is the ERI alarm's ``since`` plus this."""
 RefillReason = Literal["low_alarm", "drug_stability", "battery"]
 
 REASON_WORDS: dict[str, str] = {
-    "low_alarm": "a week before the low-reservoir alarm",
+    "low_alarm": "the low-reservoir alarm, less a week's margin",
     "drug_stability": "the drug's stability limit in the pump, from the last fill",
     "battery": "the battery's projected end of service (plan the pump's replacement)",
 }
-"""Each reason in words, for the reports, the overview and the calendar event."""
+"""Each reason in words, after "set by", for the reports, the overview and the calendar event."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from pathlib import Path
 from icalendar import Alarm, Calendar, Event
 
 from programmer.clock import iso
-from programmer.errors import InputError
 from programmer.program import Drug, write_text_atomically
 from programmer.refill_by import REASON_WORDS, RefillBy
 
@@ -53,9 +52,6 @@ def reminder_calendar(serial: str, drug: Drug, refill: RefillBy, made_at: dateti
     return calendar.to_ical()
 
 
-def save_reminder(path: str | os.PathLike, data: bytes, option: str = "ics") -> None:
-    """Write the ``.ics`` atomically; a file that cannot be written is bad input naming ``option``."""
-    try:
-        write_text_atomically(Path(path), data.decode("utf-8"), newline="")
-    except OSError as exc:
-        raise InputError([(option, f"cannot write {path}: {exc.strerror or exc}")]) from None
+def save_reminder(path: str | os.PathLike, data: bytes) -> None:
+    """Write the ``.ics`` whole or not at all, its CRLF line ends as they are. Raises OSError when it cannot."""
+    write_text_atomically(Path(path), data.decode("utf-8"), newline="")

@@ -118,7 +118,7 @@ def interrogation_to_text(snapshot: PumpSnapshot, library: LoadedLibrary) -> str
         lines.append(f"Empty         {iso(plan.empty_at) or 'never at this program'} (pump clock)")
     refill = snapshot_refill_by(snapshot, library)
     if refill is not None:
-        lines.append(f"Refill by     {iso(refill.at)} (pump clock): {REASON_WORDS[refill.reason]}")
+        lines.append(f"Refill by     {iso(refill.at)} (pump clock): set by {REASON_WORDS[refill.reason]}")
     if status.alarms:
         for alarm in status.alarms:
             lines.append(f"Alarm         {alarm.code} ({alarm.severity}) since {iso(alarm.since)}")

@@ -176,7 +176,10 @@ def _save_refill_reminder(snapshot: PumpSnapshot, library: LoadedLibrary, path: 
     if refill is None or drug is None:
         raise InputError([("--ics", f"{path} was not written: the pump gives no refill-by date (it holds no drug, "
                                     "or nothing bounds the date)")])
-    save_reminder(path, reminder_calendar(snapshot.identity.serial, drug, refill, computer_now()), "--ics")
+    try:
+        save_reminder(path, reminder_calendar(snapshot.identity.serial, drug, refill, computer_now()))
+    except OSError as exc:
+        raise InputError([("--ics", f"cannot write {path}: {exc.strerror or exc}")]) from None
 
 
 def run_set_clock(args: argparse.Namespace) -> int:

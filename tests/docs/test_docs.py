@@ -263,7 +263,8 @@ def test_plan_json_keys_are_the_documented_ones(capsys):
     check_keys(keys, plain, "plan --json")
     # refill_by and refill_by_reason are "only when" the command is plan: absent from write's and refill's plan.
     plan_only = {"refill_by", "refill_by_reason"}
-    assert set(plain) == {key for key, optional in keys.items() if "." not in key and (not optional or key in plan_only)}
+    assert set(plain) == {key for key, optional in keys.items()
+                          if "." not in key and (not optional or key in plan_only)}
     # With --current, and a warning, so the optional keys and the findings' keys are looked at too.
     full = run_json(capsys, "plan", str(ROOT / "examples/baclofen-simple.json"), "--reservoir-ml", "3",
                     "--current", str(ROOT / "examples/baclofen-flex-day.json"), "--json")
