@@ -89,6 +89,17 @@ def test_a_slow_fill_is_due_at_its_stability_limit_and_a_pump_at_eri_by_its_end_
     assert code == EXIT_OK and f"replace by {pump['battery']['replace_by']} (pump clock)" in out
 
 
+def test_refill_json_gives_the_next_refill_by_from_the_fill(capsys, start_emulator):
+    url = start_emulator().url
+    code, out, _ = run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, "--drug", "baclofen",
+                       "--dose-unit", "mcg", "--concentration", 2000, *DOCTOR, "--yes", "--json")
+    refill = json.loads(out)
+    # A first fill runs nothing (no low alarm ever): baclofen's 180 days from the fill set the date.
+    assert code == EXIT_OK and refill["refill_by_reason"] == "drug_stability"
+    expected = refill_time(capsys, url) + timedelta(days=180)
+    assert abs((at(refill["refill_by"]) - expected).total_seconds()) <= 2  # the fill is logged just after the review
+
+
 def test_a_pump_without_a_drug_has_no_refill_by_and_no_calendar_file(capsys, start_emulator, tmp_path):
     url = start_emulator().url
     ics = tmp_path / "refill.ics"
