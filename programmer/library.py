@@ -177,6 +177,16 @@ class EntrySteps(_Strict):
         return step
 
 
+class StabilityLimit(_Strict):
+    """How long a fill of the drug stays fit to deliver in the pump, in days from the fill, for the listed
+    concentrations (None: every concentration the rule does not list elsewhere), with where the figure comes
+    from. It bounds the refill-by date (``programmer.refill_by``) however slowly the reservoir empties."""
+
+    days: Annotated[float, Field(gt=0)]
+    concentrations_per_ml: list[Annotated[float, Field(gt=0)]] | None = None
+    source: Annotated[str, Field(min_length=1)]
+
+
 class DrugRule(_Strict):
     """Everything the library says about one drug."""
 
@@ -197,7 +207,25 @@ class DrugRule(_Strict):
     """None: no restart window, so a pump that runs nothing is never compared with its last dose."""
     titration: TitrationLimits | None = None
     """None: the change limits in percent are the only titration limits."""
+    stability: list[StabilityLimit] = []
+    """Empty: the library knows no stability limit in the pump for the drug (the refill-by date then ignores it)."""
     sources: list[str] = []
+
+    @model_validator(mode="after")
+    def _one_stability_per_concentration(self) -> "DrugRule":
+        catch_alls = [limit for limit in self.stability if limit.concentrations_per_ml is None]
+        listed = [c for limit in self.stability for c in limit.concentrations_per_ml or []]
+        if len(catch_alls) > 1 or len(listed) != len(set(listed)):
+            raise ValueError("stability: each concentration in at most one limit, and at most one limit for the rest")
+        return self
+
+    def stability_for(self, concentration_per_ml: float) -> StabilityLimit | None:
+        """The stability limit that applies at a concentration (to a relative 1e-9): the limit that lists it, else
+        the one for every other concentration; None when the library gives none."""
+        for limit in self.stability:
+            if any(abs(concentration_per_ml - c) <= 1e-9 * c for c in limit.concentrations_per_ml or []):
+                return limit
+        return next((limit for limit in self.stability if limit.concentrations_per_ml is None), None)
 
     def allows_concentration(self, concentration_per_ml: float) -> bool:
         """True when the concentration is one the library lists (to a relative 1e-9, for float noise)."""

@@ -10,6 +10,7 @@ from programmer.clock import iso
 from programmer.planner import Plan, minutes_to_days
 from programmer.program import MINUTES_PER_DAY
 from programmer.pump import PumpLimits
+from programmer.refill_by import RefillBy
 
 PLAN_FORMAT = "itb-plan/1"
 
@@ -58,6 +59,12 @@ def plan_to_json(plan: Plan, report: CheckReport, pump: PumpLimits, current: Pla
             "change_percent": _change_percent(current.mean_daily_dose, plan.mean_daily_dose),
         }
     return data
+
+
+def refill_by_json(refill: RefillBy | None) -> dict:
+    """The ``refill_by`` and ``refill_by_reason`` keys of ``plan``, ``interrogate`` and ``refill --json``."""
+    return {"refill_by": None if refill is None else iso(refill.at),
+            "refill_by_reason": None if refill is None else refill.reason}
 
 
 def _change_percent(old: float, new: float) -> float | None:
