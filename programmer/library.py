@@ -222,12 +222,15 @@ class LibraryIdentity(_Strict):
     signer: str | None = None
     key_id: str | None = None
 
+    def approval_words(self) -> str:
+        """Who approved the library, when, and with which key, for people."""
+        if self.signer is None:
+            return "not approved (no signature)"
+        return f"approved {self.approved} by {self.signer} (key {self.key_id})"
+
     def words(self) -> str:
         """The library in one line for people: name, version, approval and key."""
-        named = f"{self.name} {self.version}"
-        if self.signer is None:
-            return f"{named}, not approved (no signature)"
-        return f"{named}, approved {self.approved} by {self.signer} (key {self.key_id})"
+        return f"{self.name} {self.version}, {self.approval_words()}"
 
 
 class DrugLibrary(_Strict):

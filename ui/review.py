@@ -131,6 +131,9 @@ class ReviewPage(QWidget):
         self.compared = WrappedText()
         self.compared.setAccessibleName("What the new daily dose was compared with")
         outer.addWidget(self.compared)
+        self.library_line = WrappedText(f"Limits from the drug library {self.library.identity.words()}.")
+        self.library_line.setAccessibleName("The drug library whose limits apply, and who approved it")
+        outer.addWidget(self.library_line)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         outer.addWidget(splitter, 1)
 

@@ -105,5 +105,6 @@ def plan_to_text(plan: Plan, report: CheckReport, pump: PumpLimits, current: Pla
     if not report.findings:
         lines.append("No errors or warnings.")
     identity = report.library
-    lines.append(f"Drug library  {identity.words()}; sha256 {identity.sha256[:16]}")
+    lines.append(f"Drug library  {identity.name} {identity.version} (sha256 {identity.sha256[:16]})")
+    lines.append(f"              {identity.approval_words()}")
     return "\n".join(lines)
