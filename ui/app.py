@@ -61,11 +61,8 @@ def run(demo: bool = False) -> int:
         window.close()  # not Quit: nobody is there to answer its question about an unwritten change
         app.quit()
 
-    try:
-        library = load_library()
-    except ProgrammerError as exc:  # unsigned, changed, untrusted or invalid: never used, nothing to program with
-        log.error("refused to start: the drug library cannot be used: %s", exc)
-        refuse_without_library(exc)
+    library = approved_library()
+    if library is None:
         return EXIT_LIBRARY_REFUSED
     signals = QuitOnSignals(quit_on)  # before the emulator starts: no signal may find it unhandled
     crashes = install_crash_handler(lambda: window)
@@ -79,9 +76,15 @@ def run(demo: bool = False) -> int:
     return code
 
 
-def refuse_without_library(error: ProgrammerError) -> None:
-    """Say why there is nothing to program with, in a dialog the clinician closes; the application then ends."""
-    box = QMessageBox(QMessageBox.Icon.Critical, LIBRARY_REFUSED_TITLE, LIBRARY_REFUSED_TEXT,
-                      QMessageBox.StandardButton.Ok)
-    box.setInformativeText(f"{error}\n\n{LIBRARY_REFUSED_HELP}")
-    box.exec()
+def approved_library() -> LoadedLibrary | None:
+    """The shipped drug library, approved; None once a dialog the clinician closes has said why it cannot be
+    used (unsigned, changed, untrusted or invalid: never used, so there is nothing to program with)."""
+    try:
+        return load_library()
+    except ProgrammerError as exc:
+        log.error("refused to start: the drug library cannot be used: %s", exc)
+        box = QMessageBox(QMessageBox.Icon.Critical, LIBRARY_REFUSED_TITLE, LIBRARY_REFUSED_TEXT,
+                          QMessageBox.StandardButton.Ok)
+        box.setInformativeText(f"{exc}\n\n{LIBRARY_REFUSED_HELP}")
+        box.exec()
+        return None
