@@ -83,15 +83,15 @@ def key_id_of(public_key: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:KEY_ID_HEX_DIGITS]
 
 
-def _iso_date(text: str) -> str:
-    """A calendar date written YYYY-MM-DD, and only so (not 2026-1-3, not a week date)."""
+def approval_date(text: str) -> date:
+    """A calendar date written YYYY-MM-DD, and only so (not 2026-1-3, not a week date); ValueError otherwise."""
     try:
         parsed = date.fromisoformat(text)
     except ValueError:
-        raise ValueError("must be a date written YYYY-MM-DD") from None
-    if parsed.isoformat() != text:
+        parsed = None
+    if parsed is None or parsed.isoformat() != text:
         raise ValueError("must be a date written YYYY-MM-DD")
-    return text
+    return parsed
 
 
 class LibrarySignature(_Strict):
@@ -117,7 +117,8 @@ class LibrarySignature(_Strict):
     @field_validator("approved")
     @classmethod
     def _approved_date(cls, approved: str) -> str:
-        return _iso_date(approved)
+        approval_date(approved)
+        return approved
 
     @field_validator("signature")
     @classmethod
@@ -234,7 +235,8 @@ def trusted_key(key_id: str) -> tuple[TrustedKey, str] | None:
     try:
         shipped_bytes = shipped.read_bytes()
     except OSError as exc:
-        raise InputError([("", f"cannot read the shipped trust store: {exc.strerror or exc}")], str(shipped))
+        raise InputError([("", f"cannot read the shipped trust store: {exc.strerror or exc}")],
+                         str(shipped)) from None
     for key in _trust_file(shipped_bytes, str(shipped)).keys:
         if key.key_id == key_id:
             return key, SHIPPED
@@ -244,7 +246,8 @@ def trusted_key(key_id: str) -> tuple[TrustedKey, str] | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise InputError([("", f"cannot read the administrator's trust store: {exc.strerror or exc}")], str(path))
+        raise InputError([("", f"cannot read the administrator's trust store: {exc.strerror or exc}")],
+                         str(path)) from None
     for key in _trust_file(raw, str(path)).keys:
         if key.key_id == key_id:
             return key, ADMINISTRATOR

@@ -18,8 +18,9 @@ from pathlib import Path
 from programmer.cli.support import EXIT_OK, with_options
 from programmer.errors import InputError
 from programmer.library import library_from_bytes, load_library, shipped_library_file
-from programmer.library_signing import (ADMINISTRATOR, SHIPPED, TrustedKey, administrator_trust_path, new_key,
-                                        read_private_key, sign, signature_path, trusted_key, write_private_key, write_signature)
+from programmer.library_signing import (ADMINISTRATOR, SHIPPED, TrustedKey, administrator_trust_path, approval_date,
+                                        new_key, read_private_key, sign, signature_path, trusted_key,
+                                        write_private_key, write_signature)
 
 SIGN_OPTIONS = {"key": "--key", "signer": "--signer", "approved": "--approved", "out": "--out", "name": "--name"}
 """The domain's field names as the options a user typed."""
@@ -53,12 +54,9 @@ def add_library_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def _date(text: str) -> date:
     try:
-        parsed = date.fromisoformat(text)
+        return approval_date(text)
     except ValueError:
-        parsed = None
-    if parsed is None or parsed.isoformat() != text:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD (e.g. 2026-12-03)")
-    return parsed
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date written YYYY-MM-DD (e.g. 2026-12-03)") from None
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -95,10 +93,14 @@ def run_sign(args: argparse.Namespace) -> int:
     written = write_signature(path, signature)
     print(f"signed {args.file}: {library.name} {library.version}, approved {signature.approved} by "
           f"{signature.signer} with key {signature.key_id}; wrote {written}")
-    if trusted_key(signature.key_id) is None:
-        print(f"pump-programmer: note: key {signature.key_id} is not in this computer's trust store: the programmer "
-              f"here refuses the library until an administrator adds the key to {administrator_trust_path()}",
-              file=sys.stderr)
+    try:
+        unread = "" if trusted_key(signature.key_id) is None else None
+    except InputError as exc:  # the signature is written all the same: the trust store is this computer's concern
+        unread = f" (and its administrator's file cannot be used: {exc})"
+    if unread is not None:
+        print(f"pump-programmer: note: key {signature.key_id} is not in this computer's trust store{unread}: the "
+              f"programmer here refuses the library until an administrator adds the key to "
+              f"{administrator_trust_path()}", file=sys.stderr)
     return EXIT_OK
 
 
