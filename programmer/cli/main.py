@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from programmer.checks import check_program
+from programmer.cli.library_commands import add_library_commands
 from programmer.cli.pump_commands import add_pump_commands
 from commandline import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
 from programmer.cli.support import CODE_FOR_KIND, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, failure_line, timestamp
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(handler=run_schema)
 
     add_pump_commands(commands)
+    add_library_commands(commands)
 
     entry = commands.add_parser("desktop-entry", help="put the application, with its icon, in this user's desktop "
                                 "menu (freedesktop.org desktops: GNOME, KDE, Xfce...); exit code 2 if it could not")

@@ -113,4 +113,5 @@ def plan_to_text(plan: Plan, report: CheckReport, pump: PumpLimits, current: Pla
         lines.append("No errors or warnings.")
     identity = report.library
     lines.append(f"Drug library  {identity.name} {identity.version} (sha256 {identity.sha256[:16]})")
+    lines.append(f"              {identity.approval_words()}")
     return "\n".join(lines)
