@@ -453,7 +453,7 @@ def _check_first_program(plan: Plan, rule: DrugRule, current: Program | None, st
         if why is None:
             assert last is not None and stop.hours_ago is not None, "no_comparison: a stop within the window"
             references.append((last, f"the last dose on the pump, until {iso(stop.at)} "
-                                      f"({duration(stop.hours_ago * 3600)} ago)"))
+                                      f"(pump clock, {duration(stop.hours_ago * 3600)} ago)"))
         else:
             report.answer_needed = why
             beyond_window = stop.cause == "stopped" and last is not None and restart is not None
