@@ -83,6 +83,9 @@ def test_a_stop_without_a_clinical_context_is_refused_whatever_the_reason(capsys
     assert "--clinical-context KEY, one of weaning_plan, pump_explant, intolerance, suspected_overdose, " \
            "end_of_life" in err and len(err.splitlines()) == 1
     assert read_audit_log(audit_log)[-1]["clinical_context"]["key"] is None
+    code, out, _ = run(capsys, "write", running, stopped(tmp_path), *DOCTOR, "--yes")  # the text report says it too
+    assert code == EXIT_REFUSED
+    assert f"\nContext       {STOP_WHY}; the clinical context: none stated\n" in out
     unchanged(capsys, running, events)
 
 
