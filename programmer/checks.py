@@ -38,6 +38,13 @@ says, in words, what the new dose was compared with.
 is compared with, ``INCREASE_TOO_SOON`` when it rises within the least time after the last increase the
 event log shows (pump clock).
 
+**Stops and large drops** (``programmer.overrides``, clinical context): a change that stops a running delivery
+(``THERAPY_STOPPED``, a warning) or drops the daily dose by more than the hard change limit (in any of the three
+comparisons above) is refused with ``CLINICAL_CONTEXT_REQUIRED`` unless a clinical context is stated. With one,
+the drop is the warning ``DECREASE_ABOVE_HARD_LIMIT`` instead of the ``*_ABOVE_HARD_LIMIT`` error, so it still
+needs a reason; the stop keeps its warning. ``CheckReport.context_needed`` says, in words, which changes need
+the context (whether or not one was stated), ``context_errors`` which errors a stated context would settle.
+
 ``PEAK_RATE_ABOVE_*``: in a flex program, each step's dose per hour against the mean dose per hour of each
 day it runs on (that day's dose / 24 h), with the library's ``peak_to_mean_rate`` limits.
 
@@ -66,6 +73,7 @@ from typing import Literal
 from programmer.clock import duration, iso
 from programmer.errors import InputError
 from programmer.library import DrugRule, LibraryIdentity, LoadedLibrary, RestartPercentLimits, decimal_places
+from programmer.overrides import CLINICAL_CONTEXTS, ClinicalContext
 from programmer.planner import Plan
 from programmer.program import MINUTES_PER_DAY, Flex, Program, Stopped
 from programmer.pump import PumpLimits
@@ -116,10 +124,24 @@ class CheckReport:
     answer_needed: str | None = None
     """Why the pump has no program to compare with, when the clinician must say what the patient had before
     (``PriorTherapy``); None when the pump has one."""
+    clinical_context: ClinicalContext | None = None
+    """The clinical context the clinician stated for a stop or a large drop (``programmer.overrides``)."""
+    context_needed: list[str] = field(default_factory=list)
+    """The changes that need a clinical context, in words (a stop, a drop beyond the hard limit); empty when none
+    does. Filled whether or not a context was stated."""
+    context_errors: list[Finding] = field(default_factory=list)
+    """The errors found because no clinical context was stated, which stating one would turn into warnings."""
 
     @property
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def only_context_missing(self) -> bool:
+        """True when there are errors and a clinical context would settle every one of them (they are then the
+        stop's or the drop's, and the reason is asked with the warnings)."""
+        errors = self.errors
+        return bool(errors) and all(finding in self.context_errors for finding in errors)
 
     @property
     def warnings(self) -> list[Finding]:
@@ -128,8 +150,10 @@ class CheckReport:
     def codes(self) -> set[str]:
         return {f.code for f in self.findings}
 
-    def error(self, code: str, message: str, field: str = "") -> None:
-        self.findings.append(Finding(code, "error", message, field))
+    def error(self, code: str, message: str, field: str = "") -> Finding:
+        finding = Finding(code, "error", message, field)
+        self.findings.append(finding)
+        return finding
 
     def warn(self, code: str, message: str, field: str = "") -> None:
         self.findings.append(Finding(code, "warning", message, field))
@@ -219,12 +243,14 @@ def check_program(
     stop: Stop | None = None,
     prior: PriorTherapy = NO_ANSWER,
     last_increase: Increase | None = None,
+    context: ClinicalContext | None = None,
 ) -> CheckReport:
     """Run every check on the plan of a proposed program (and against the current one, and the dose that
     ran 24 h ago, when known). ``stop``: the pump runs nothing, and how it came to (first programs, module
     docstring); ``prior``: what the clinician said the patient had before; ``last_increase``: the newest
-    activation that raised the dose, for the least time between increases."""
-    report = CheckReport(library.identity)
+    activation that raised the dose, for the least time between increases; ``context``: the clinical context
+    stated for a stop or a large drop (module docstring)."""
+    report = CheckReport(library.identity, clinical_context=context)
     program = plan.program
     rule = _check_drug(program, library, report)
     _check_flow(plan, pump, report)
@@ -241,7 +267,19 @@ def check_program(
     if current is not None and baseline is not None and rule is not None:
         _check_change_24h(plan, current, baseline, rule, report)
     _check_reservoir(plan, report)
+    _check_context(report)
     return report
+
+
+def _check_context(report: CheckReport) -> None:
+    """``CLINICAL_CONTEXT_REQUIRED``: a stop or a drop beyond the hard limit with no clinical context stated."""
+    if not report.context_needed or report.clinical_context is not None:
+        return
+    contexts = ", ".join(context.label.lower() for context in CLINICAL_CONTEXTS)
+    report.context_errors.append(report.error(
+        "CLINICAL_CONTEXT_REQUIRED", f"{'; '.join(report.context_needed)}: a stop or a drop beyond the hard change "
+        f"limit is refused unless the clinical context is stated (one of: {contexts}), with a reason",
+        "clinical_context"))
 
 
 def _check_drug(program: Program, library: LoadedLibrary, report: CheckReport) -> DrugRule | None:
@@ -357,8 +395,10 @@ def _check_change(plan: Plan, current: Program, rule: DrugRule | None, report: C
     unit = f"{new.drug.dose_unit}/day"
     if isinstance(new.therapy, Stopped):
         if old_dose > 0:
-            report.warn("THERAPY_STOPPED", f"delivery stops (now {_fmt(old_dose)} {unit}): abrupt withdrawal of "
-                        f"{new.drug.name} can be life-threatening", "therapy.mode")
+            stops = f"delivery stops (now {_fmt(old_dose)} {unit})"
+            report.context_needed.append(stops)
+            report.warn("THERAPY_STOPPED", f"{stops}: abrupt withdrawal of {new.drug.name} can be life-threatening"
+                        f"{_context_words(report)}", "therapy.mode")
         return
     if old_dose <= 0:
         return
@@ -413,7 +453,7 @@ def _check_first_program(plan: Plan, rule: DrugRule, current: Program | None, st
         if why is None:
             assert last is not None and stop.hours_ago is not None, "no_comparison: a stop within the window"
             references.append((last, f"the last dose on the pump, until {iso(stop.at)} "
-                                      f"({duration(stop.hours_ago * 3600)} ago)"))
+                                      f"(pump clock, {duration(stop.hours_ago * 3600)} ago)"))
         else:
             report.answer_needed = why
             beyond_window = stop.cause == "stopped" and last is not None and restart is not None
@@ -541,14 +581,28 @@ def _same_drug(a: Program, b: Program) -> bool:
 def _limit_change(prefix: str, percent: float, text: str, rule: DrugRule, report: CheckReport,
                   field: str = "therapy") -> None:
     """``{prefix}_ABOVE_HARD_LIMIT`` (error) or ``{prefix}_ABOVE_SOFT_LIMIT`` (warning) for a change of
-    ``percent`` beyond the library's change limits, either direction."""
+    ``percent`` beyond the library's change limits, either direction; a drop beyond the hard limit with a
+    clinical context stated is ``DECREASE_ABOVE_HARD_LIMIT`` (warning) instead (module docstring)."""
     limits = rule.change_percent
     if _above(abs(percent), limits.hard):
-        report.error(f"{prefix}_ABOVE_HARD_LIMIT", f"{text}, beyond the hard limit of {_fmt(limits.hard)} % for "
-                     f"{rule.name}", field)
+        beyond = f"{text}, beyond the hard limit of {_fmt(limits.hard)} % for {rule.name}"
+        if percent > 0:
+            report.error(f"{prefix}_ABOVE_HARD_LIMIT", beyond, field)
+            return
+        report.context_needed.append(text)
+        if report.clinical_context is None:
+            report.context_errors.append(report.error(f"{prefix}_ABOVE_HARD_LIMIT", beyond, field))
+        else:
+            report.warn("DECREASE_ABOVE_HARD_LIMIT", f"{beyond}{_context_words(report)}", field)
     elif _above(abs(percent), limits.soft):
         report.warn(f"{prefix}_ABOVE_SOFT_LIMIT", f"{text}, beyond the soft limit of {_fmt(limits.soft)} % for "
                     f"{rule.name}", field)
+
+
+def _context_words(report: CheckReport) -> str:
+    """The stated clinical context, as the end of a stop's or a drop's message ("" when none was stated)."""
+    context = report.clinical_context
+    return "" if context is None else f"; the clinical context stated: {context.label.lower()}"
 
 
 def _check_day_changes(plan: Plan, old_plan: Plan, rule: DrugRule, report: CheckReport) -> None:

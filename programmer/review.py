@@ -22,7 +22,8 @@ review also compares the new daily dose with the one that ran 24 h ago on the pu
 (``CHANGE_24H_ABOVE_*``, from the event log the interrogation read), and, when the pump runs nothing, learns
 from that log how it came to stop, so that a first program is never written unchecked: it needs what the
 clinician says the patient had before (``PriorTherapy``, ``programmer.checks``, first programs), which the
-audit record keeps (``prior_therapy``).
+audit record keeps (``prior_therapy``). A stop, or a drop beyond the hard change limit, needs the clinical
+context as well as a reason (``programmer.overrides``); the audit record keeps it (``clinical_context``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from programmer.checks import NO_ANSWER, CheckReport, Finding, PriorTherapy, che
 from programmer.clock import duration, iso
 from programmer.errors import InputError
 from programmer.library import LoadedLibrary
+from programmer.overrides import ClinicalContext, clean_reason
 from programmer.planner import Plan
 from programmer.port import ActiveProgram
 from programmer.program import FORMAT, Drug, Program, Stopped
@@ -61,12 +63,9 @@ def clean_clinician(name: str | None) -> str:
 
 
 def clean_override_reason(reason: str | None) -> str | None:
-    """An override reason as recorded; given but blank is an error, since a blank reason explains nothing."""
-    if reason is None:
-        return None
-    if not reason.strip():
-        raise InputError([("override_reason", "an override of soft limits needs a reason (got an empty one)")])
-    return reason.strip()
+    """An override reason as recorded; one that says nothing ("", "x", "..........") is an error naming the rule
+    (``programmer.overrides.reason_problem``)."""
+    return clean_reason(reason, "override_reason")
 
 
 def decide(report: CheckReport, override_reason: str | None) -> Decision:
@@ -109,7 +108,19 @@ class WriteReview(Review):
     """What the clinician said the patient had before (asked when the pump has no program to compare with)."""
 
     def audit_details(self) -> dict:
-        return {"program": self.program.model_dump(mode="json"), "prior_therapy": self.prior_therapy()}
+        return {"program": self.program.model_dump(mode="json"), "prior_therapy": self.prior_therapy(),
+                "clinical_context": self.clinical_context()}
+
+    def clinical_context(self) -> dict:
+        """Whether the change needed a clinical context, why, and the one stated: the audit key ``clinical_context``
+        and ``write --json``'s (docs/cli.md)."""
+        report, stated = self.report, self.report.clinical_context
+        return {
+            "needed": bool(report.context_needed),
+            "why": "; ".join(report.context_needed) or None,
+            "key": None if stated is None else stated.key,
+            "label": None if stated is None else stated.label,
+        }
 
     def prior_therapy(self) -> dict:
         """The first-program answer and what the new dose was compared with: the audit key ``prior_therapy`` and
@@ -165,19 +176,22 @@ class RefillReview(Review):
 
 
 def review_write(snapshot: PumpSnapshot, program: Program, library: LoadedLibrary,
-                 override_reason: str | None = None, prior: PriorTherapy = NO_ANSWER) -> WriteReview:
+                 override_reason: str | None = None, prior: PriorTherapy = NO_ANSWER,
+                 context: ClinicalContext | None = None) -> WriteReview:
     """Check a program before it is written: the drug must be the pump's, then every dose-error check, against
     the pump's program, its event log and, when it runs nothing to compare with, what the clinician said the
-    patient had before (``prior``; ``programmer.checks``, first programs)."""
+    patient had before (``prior``; ``programmer.checks``, first programs); ``context``: the clinical context
+    stated for a stop or a large drop."""
     pump_drug = snapshot.active.drug
     refusals = _drug_refusals(program.drug, pump_drug)
     plan = Plan(program, snapshot.reservoir, snapshot.status.pump_time)
     current_plan = None if refusals else snapshot.forecast()
     if refusals:
-        report = check_program(plan, library, snapshot.limits, prior=prior)
+        report = check_program(plan, library, snapshot.limits, prior=prior, context=context)
     else:
         report = check_program(plan, library, snapshot.limits, snapshot.active.program, snapshot.dose_24h_ago(),
-                               stop=snapshot.stop(), prior=prior, last_increase=snapshot.last_increase())
+                               stop=snapshot.stop(), prior=prior, last_increase=snapshot.last_increase(),
+                               context=context)
     report.findings[:0] = refusals
     report.findings += pump_state_findings(snapshot)
     return WriteReview(snapshot, report, clean_override_reason(override_reason), program, plan, current_plan, prior)

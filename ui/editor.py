@@ -556,7 +556,10 @@ class ProgramEditor(QWidget):
                                            + _unplaced(result))
         mark_field(self.cycle_days, result.at("cycle_days"))
         self._show_step_checks(result)
-        if result.can_review:
+        if result.context_at_review:
+            self.review_blocked.setText("This stop or drop beyond the hard limit needs its clinical context and a "
+                                        "reason: both are asked at review.")
+        elif result.can_review:
             warnings = len(result.warnings)
             self.review_blocked.setText(f"{count(warnings, 'warning')} will need an acknowledgement and a reason at "
                                         "review." if warnings else "No limit is broken: the change can be reviewed.")

@@ -1,6 +1,6 @@
 """Review and commit: the old and new program side by side, what the new daily dose was compared with, the
-plots, the warnings that need an acknowledgement and a reason, the clinician's name and an explicit
-confirmation; then the write.
+plots, the clinical context of a stop or a large drop (only when the change is one), the warnings that need
+an acknowledgement and a reason, the clinician's name and an explicit confirmation; then the write.
 
 The page holds a frozen copy of the program being reviewed: editing goes back to the editor, so what is
 written is exactly what was reviewed. The write itself (``programmer.commit.commit_write``) re-checks
@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPushButton, QSizePolicy, QSplitter, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QPushButton, QSizePolicy, QSplitter, QStyle, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from programmer.checks import Finding
+from programmer.overrides import CLINICAL_CONTEXTS, clinical_context
 from programmer.snapshot import PumpSnapshot
 from programmer.library import LoadedLibrary
 from programmer.review import Decision, WriteReview, review_write
@@ -28,7 +29,7 @@ from ui.view_models.format import UNIT_SPACE
 from ui.widgets import (UnitsWholeDelegate, VerticalScroll, WrappedText, describe, heading, keep_ratio,
                         second_shortcut)
 from ui.view_models.mnemonics import mnemonic, mnemonic_letter
-from ui.view_models.wording import finding_text
+from ui.view_models.wording import finding_text, plain
 
 if TYPE_CHECKING:
     from ui.preview import PreviewPlots
@@ -37,6 +38,8 @@ TABLE_TO_PLOTS = (3, 2)
 """How the review splits its width: the comparison table gets the larger part, because every figure in it
 must be read in full (it wraps, never elides), while the plots stay readable at a smaller size."""
 NAME_LABEL = "Clinician's &name:"
+CONTEXT_LABEL = "C&linical context:"
+CONTEXT_UNSTATED = "Not stated: the change is refused"
 CONFIRM_TEXT = "I have reviewed the &change and the pump should now run the proposed program"
 BACK_TEXT = "&Back to editing"
 WRITE_TEXT = "&Write to the pump"
@@ -46,7 +49,7 @@ RESERVED_LETTERS = frozenset("pv12345st")
 this set holds every letter of the window). A letter used twice makes Qt only move the focus between its
 owners, never act (Alt+P once focused the confirmation without ticking it), so this page's letters avoid
 these."""
-PAGE_LETTERS = frozenset(letter for text in (NAME_LABEL, CONFIRM_TEXT, BACK_TEXT, WRITE_TEXT)
+PAGE_LETTERS = frozenset(letter for text in (NAME_LABEL, CONTEXT_LABEL, CONFIRM_TEXT, BACK_TEXT, WRITE_TEXT)
                          if (letter := mnemonic_letter(text)) is not None)  # each text has one
 DOSE_FIELDS = ("therapy", "therapy.daily_dose")
 """The fields of the findings about the daily dose itself (its limits and its changes): their figure is the
@@ -142,6 +145,7 @@ class ReviewPage(QWidget):
         self.library_line = WrappedText(f"Limits from the drug library {self.library.identity.words()}.")
         self.library_line.setAccessibleName("The drug library whose limits apply, and who approved it")
         column.addWidget(self.library_line)
+        column.addWidget(self._context())
 
         self.warnings_box = QGroupBox("Warnings: each needs your acknowledgement and a reason (recorded)")
         self.warnings_layout = QVBoxLayout(self.warnings_box)
@@ -153,6 +157,34 @@ class ReviewPage(QWidget):
         splitter.addWidget(VerticalScroll(left))
         self.splitter = splitter
         self.plots: PreviewPlots | None = None  # built at the first review: plots cost start-up time
+
+    def _context(self) -> QGroupBox:
+        """The clinical context of a stop or a drop beyond the hard limit: shown only for such a change."""
+        box = QGroupBox("A stop or a large drop: why is it right?")
+        layout = QVBoxLayout(box)
+        self.context_why = WrappedText()
+        self.context_why.setAccessibleName("Why a clinical context is needed")
+        layout.addWidget(self.context_why)
+        row = QHBoxLayout()
+        label = QLabel(CONTEXT_LABEL)
+        self.context = QComboBox()
+        self.context.addItem(CONTEXT_UNSTATED, None)
+        for context in CLINICAL_CONTEXTS:
+            self.context.addItem(context.label, context.key)
+        describe(self.context, "Clinical context of the stop or drop",
+                 "Required for a stop or a drop beyond the hard limit, recorded in the audit log: "
+                 + "; ".join(f"{context.label}: {context.why}" for context in CLINICAL_CONTEXTS) + ".")
+        label.setBuddy(self.context)
+        row.addWidget(label)
+        row.addWidget(self.context, 1)
+        layout.addLayout(row)
+        self.context_meaning = WrappedText()
+        self.context_meaning.setAccessibleName("What the clinical context chosen means")
+        layout.addWidget(self.context_meaning)
+        self.context.currentIndexChanged.connect(self._context_changed)
+        box.hide()
+        self.context_box = box
+        return box
 
     def _signature(self) -> QGroupBox:
         """The clinician's name, the confirmation, and the buttons."""
@@ -205,6 +237,7 @@ class ReviewPage(QWidget):
         self.compared.setText(compared_with(review))
         self._fill_table(rows)
         self.gate = CommitGate.for_review(review)
+        self._show_context(review)
         self._fill_warnings(review.plan.program.drug.dose_unit)
         self._show_plots(review)
         self._set_tab_order()
@@ -218,6 +251,7 @@ class ReviewPage(QWidget):
         self._show_headline("")
         self.compared.setText("")
         self._fill_table([])
+        self.context_box.hide()
         self._fill_warnings("")
         if self.plots is not None:
             self.plots.show_plans(None, None)
@@ -229,6 +263,7 @@ class ReviewPage(QWidget):
         self.gate = None
         self.snapshot = self.entered = None
         self.notice = ""
+        self.context.setCurrentIndex(0)
         self.clinician.clear()
         self.confirm.setChecked(False)
         self.set_writing(False)
@@ -236,6 +271,31 @@ class ReviewPage(QWidget):
     def _show_headline(self, text: str) -> None:
         self.change.setText(text)
         self.change.setAccessibleName(text)
+
+    def _show_context(self, review: WriteReview) -> None:
+        """Ask for the clinical context only when the change needs one, and say why and what the one chosen means."""
+        needed = review.report.context_needed
+        self.context_box.setVisible(bool(needed))
+        changes = "; ".join(plain(why) for why in needed)
+        self.context_why.setText(f"{changes}. A stop, or a drop beyond the hard limit, is written only with its "
+                                 "clinical context: choose the situation it is, then give the reason with the "
+                                 "warnings. Both are recorded in the audit log." if needed else "")
+        chosen = review.report.clinical_context
+        self.context_meaning.setText("" if chosen is None else f"{chosen.label}: {chosen.why}.")
+
+    def _context_changed(self) -> None:
+        """Review again with the context chosen: its warnings replace the ones shown, each to be acknowledged."""
+        gate = self.gate
+        if gate is None or self.snapshot is None:
+            return
+        review = gate.review
+        review = review_write(self.snapshot, review.program, self.library, None, review.prior,
+                              clinical_context(self.context.currentData()))
+        self.gate = CommitGate.for_review(review)
+        self._show_context(review)
+        self._fill_warnings(review.program.drug.dose_unit)
+        self._set_tab_order()
+        self._gate_changed()
 
     def _show_plots(self, review: WriteReview) -> None:
         if self.plots is None:
@@ -310,7 +370,8 @@ class ReviewPage(QWidget):
     def _set_tab_order(self) -> None:
         """Tab follows the page as it is read: the figures, each warning's acknowledgement and reason,
         then the signature and the buttons."""
-        chain = [self.table, *(widget for pair in self._ack_widgets for widget in pair),
+        context = [self.context] if self.context_box.isVisibleTo(self) else []
+        chain = [self.table, *context, *(widget for pair in self._ack_widgets for widget in pair),
                  self.clinician, self.confirm, self.back, self.write]
         for first, second in zip(chain, chain[1:]):
             QWidget.setTabOrder(first, second)
@@ -348,7 +409,7 @@ class ReviewPage(QWidget):
         program = self.gate.review.program
         assert self.snapshot is not None, "start() set it with the gate"
         review = review_write(self.snapshot, program, self.library, self.gate.override_reason(),
-                              self.gate.review.prior)
+                              self.gate.review.prior, self.gate.review.report.clinical_context)
         if review.decision is not Decision.PROCEED:  # the same snapshot and program: cannot differ, but never assume
             self.notice = ("The checks no longer allow this write: "
                            + "; ".join(finding_text(f) for f in review.report.findings) + ".")
@@ -362,7 +423,7 @@ class ReviewPage(QWidget):
         """While a write runs nothing here can change; after one that failed, everything can again, so
         the clinician can retry (the name, ticks and reasons stay)."""
         self.writing = writing
-        for widget in (self.clinician, self.confirm, self.back, self.warnings_box):
+        for widget in (self.clinician, self.confirm, self.back, self.warnings_box, self.context_box):
             widget.setEnabled(not writing)
         self._gate_changed()
 

@@ -38,6 +38,7 @@ from programmer.audit_record import record_unreachable
 from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.outcome import Outcome
 from programmer.checks import PriorTherapy
+from programmer.overrides import CLINICAL_CONTEXTS, ClinicalContext, clinical_context
 from programmer.review import (RefillRequest, RefillReview, WriteReview, clean_clinician, clean_override_reason, review_refill, review_write)
 from programmer.refill_by import plan_refill_by, replace_by, snapshot_refill_by
 from programmer.refill_reminder import reminder_calendar, save_reminder
@@ -79,6 +80,10 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     write.add_argument("--new-to-itb", action="store_true",
                        help="the patient is new to intrathecal therapy (the starting-dose limits apply); asked for "
                             "like --previous-daily-dose, never with it")
+    write.add_argument("--clinical-context", metavar="KEY",
+                       help="why a stop or a drop beyond the hard change limit is right, one of: "
+                            f"{', '.join(context.key for context in CLINICAL_CONTEXTS)} (with "
+                            "--override-soft-limits REASON); without it such a change is refused")
     _add_change_options(write)
     write.set_defaults(handler=run_write)
 
@@ -303,14 +308,24 @@ def _prior_therapy(args: argparse.Namespace) -> PriorTherapy:
             from None
 
 
+def _clinical_context(args: argparse.Namespace) -> ClinicalContext | None:
+    """--clinical-context, checked before any pump is contacted (exit code 2: a key not in the list)."""
+    try:
+        return clinical_context(args.clinical_context)
+    except InputError as exc:
+        raise with_options(exc, {"clinical_context": "--clinical-context"}) from None
+
+
 def run_write(args: argparse.Namespace) -> int:
     prior = _prior_therapy(args)
+    context = _clinical_context(args)
     clinician, reason, audit = _confirmed(args, "write")
     program = load_program(args.program)
     library = load_library(args.library)
 
     def commit(driver: PumpDriver, snapshot: PumpSnapshot) -> SessionResult:
-        return commit_write(driver, review_write(snapshot, program, library, reason, prior), clinician, audit)
+        review = review_write(snapshot, program, library, reason, prior, context)
+        return commit_write(driver, review, clinician, audit)
 
     result = _commit(args, "write", clinician, audit, commit)
     review = result.review
@@ -318,6 +333,7 @@ def run_write(args: argparse.Namespace) -> int:
     if args.json:
         data = _result_json(result, audit)
         data["prior_therapy"] = review.prior_therapy()
+        data["clinical_context"] = review.clinical_context()
         data["plan"] = plan_to_json(review.plan, review.report, review.snapshot.limits, review.current_plan)
         print(json.dumps(data, indent=2))
     else:
@@ -340,6 +356,10 @@ def _comparison_text(review: WriteReview) -> str:
                   else "new to intrathecal therapy" if prior.new_to_itb else "none given")
         lines.insert(0, f"Before        the pump has no program to compare with ({report.answer_needed}); the "
                         f"answer: {answer}")
+    context = review.clinical_context()
+    if context["needed"] or context["key"] is not None:
+        stated = "none stated" if context["key"] is None else f"{context['label']} ({context['key']})"
+        lines.append(f"Context       {context['why'] or 'not needed'}; the clinical context: {stated}")
     return "\n".join(lines)
 
 
@@ -422,11 +442,16 @@ def _result_json(result: SessionResult, audit: AuditLog) -> dict:
 
 NO_ANSWER_CODE = "NO_PROGRAM_TO_COMPARE"
 """The finding that asks for --previous-daily-dose or --new-to-itb: its write ends as invalid input (exit code 2)."""
+CONTEXT_CODE = "CLINICAL_CONTEXT_REQUIRED"
+"""The finding that asks for --clinical-context: named first when it alone stands in the way."""
 
 HOW_HERE = {
     "CLOCK_DRIFT": "set it with: pump-programmer set-clock PORT --yes",
     "PUMP_HAS_NO_DRUG": "name it with --drug NAME --dose-unit UNIT --concentration C",
     NO_ANSWER_CODE: ASK_PRIOR,
+    CONTEXT_CODE: "state it with --clinical-context KEY, one of "
+                  f"{', '.join(context.key for context in CLINICAL_CONTEXTS)}, and the reason with "
+                  "--override-soft-limits REASON",
 }
 """What a finding asks for, as done on this command line (the domain's words name no option)."""
 
@@ -451,7 +476,8 @@ def _finish(result: SessionResult, as_json: bool) -> int:
     elif stopping is not None and stopping[1]:
         verb, findings = stopping
         more = f" (and {len(findings) - 1} more, listed above)" if len(findings) > 1 else ""
-        first = next((finding for finding in findings if finding.code == NO_ANSWER_CODE), findings[0])
+        wanted = {NO_ANSWER_CODE, CONTEXT_CODE} if report.only_context_missing else {NO_ANSWER_CODE}
+        first = next((finding for finding in findings if finding.code in wanted), findings[0])
         if first.code == NO_ANSWER_CODE:
             verb = "invalid input"  # exit code 2: the command lacked an answer (run_write)
         how = f" ({HOW_HERE[first.code]})" if first.code in HOW_HERE else ""

@@ -156,8 +156,9 @@ def test_a_restart_after_25_hours_stopped_needs_the_answer_and_follows_the_resta
     url = start_emulator("--service").url
     fill(capsys, url)
     assert write(capsys, url, program_file(tmp_path, 200), "--previous-daily-dose", 200)[0] == EXIT_OK
-    code, _, _ = write(capsys, url, stopped_file(tmp_path), "--override-soft-limits", "catheter revision")
-    assert code == EXIT_OK  # THERAPY_STOPPED, a warning, overridden
+    code, _, _ = write(capsys, url, stopped_file(tmp_path), "--override-soft-limits", "catheter revision",
+                       "--clinical-context", "pump_explant")
+    assert code == EXIT_OK  # THERAPY_STOPPED, a warning, overridden, with its clinical context
 
     # Within baclofen's 24 h restart window the last dose, 200, is the comparison: 900 is +350 %; so it is against
     # the 200 that the event log shows ran within the last 24 h.

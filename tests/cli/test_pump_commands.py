@@ -137,7 +137,7 @@ def test_invalid_input_sends_nothing(capsys, tmp_path, closed_port, audit_log, a
 def test_a_hard_limit_refuses_even_with_an_override(capsys, tmp_path, filled):
     before = event_count(capsys, filled)
     code, _, err = run(capsys, "write", filled, program_file(tmp_path, 2500), *DOCTOR, "--yes",
-                       "--override-soft-limits", "tolerant")
+                       "--override-soft-limits", "tolerance tested")
     assert code == EXIT_REFUSED
     assert "DAILY_DOSE_ABOVE_HARD_MAX: daily dose 2500 mcg/day is above the hard maximum 2000 mcg/day" in err
     assert len(err.strip().splitlines()) == 1, err  # docs/cli.md: one line on stderr

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from programmer.checks import check_program
 from programmer.library import MAX_DECIMAL_PLACES, load_library
+from programmer.overrides import clinical_context
 from programmer.planner import Plan
 from programmer.program import program_from_data
 from programmer.pump import PumpLimits, Reservoir, pump_model
@@ -36,9 +37,9 @@ README_CODES = readme_codes()
 
 
 def test_readme_lists_the_codes():
-    # 15 errors and 11 warnings in docs/cli.md's table of program and change checks.
-    assert list(README_CODES.values()).count("error") == 15
-    assert list(README_CODES.values()).count("warning") == 11
+    # 16 errors and 12 warnings in docs/cli.md's table of program and change checks.
+    assert list(README_CODES.values()).count("error") == 16
+    assert list(README_CODES.values()).count("warning") == 12
 
 
 # --- building cases -------------------------------------------------------------------------------------
@@ -62,10 +63,11 @@ def hourly_steps(count: int, rate: float, day: int = 1):
     return [(day, f"{hour:02d}:00", rate) for hour in range(count)]
 
 
-def check(program, current=None, volume=15.0, alarm=2.0, pump="ITB-20", library=LIBRARY):
+def check(program, current=None, volume=15.0, alarm=2.0, pump="ITB-20", library=LIBRARY, context=None):
     limits = pump if isinstance(pump, PumpLimits) else pump_model(pump)
     reservoir = Reservoir(capacity_ml=limits.capacity_ml, volume_ml=volume, low_alarm_ml=alarm)
-    return check_program(Plan(program, reservoir, START), library, limits, current)
+    return check_program(Plan(program, reservoir, START), library, limits, current,
+                         context=clinical_context(context))
 
 
 # Each case: code -> (a minimal case that must trigger it, a nearby case that must not). Each case is a
@@ -174,6 +176,18 @@ CASES = {
     "THERAPY_STOPPED": (
         lambda: check(prog(therapy={"mode": "stopped"}), current=prog(daily_dose=150)),
         lambda: check(prog(therapy={"mode": "stopped"}), current=prog(therapy={"mode": "stopped"})),
+    ),
+    "CLINICAL_CONTEXT_REQUIRED": (
+        # 150 -> 70 mcg/day is -53.3 %, beyond the hard 50 %: a drop, and no clinical context stated ...
+        lambda: check(prog(daily_dose=70), current=prog(daily_dose=150)),
+        # ... 150 -> 75 is -50 %, at the hard limit, not beyond it.
+        lambda: check(prog(daily_dose=75), current=prog(daily_dose=150)),
+    ),
+    "DECREASE_ABOVE_HARD_LIMIT": (
+        # The same -53.3 % drop with a clinical context stated: a warning, which needs the reason ...
+        lambda: check(prog(daily_dose=70), current=prog(daily_dose=150), context="weaning_plan"),
+        # ... and without one, the error CHANGE_ABOVE_HARD_LIMIT instead.
+        lambda: check(prog(daily_dose=70), current=prog(daily_dose=150)),
     ),
     "LOW_ALARM_SOON": (
         # 150 mcg/day at 500 mcg/mL = 0.3 mL/day: 3.8 mL is (3.8 - 2) / 0.3 = 6 days to the alarm ...

@@ -16,6 +16,8 @@ from programmer.commit import commit_refill, commit_write
 from programmer.review import Decision, RefillRequest, refill_tolerance_ml, review_refill, review_write
 
 LIBRARY = load_library()
+REASON = "volumes checked twice at the bedside"
+"""An override reason that says something (programmer/overrides.py): these tests are about what it overrides."""
 MORPHINE_10 = Drug(name="morphine", dose_unit="mg", concentration_per_ml=10)
 
 
@@ -238,11 +240,11 @@ def test_a_discrepancy_says_what_it_may_mean():
 
 
 def test_more_than_the_capacity_is_refused():
-    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(2.0, 25.0), LIBRARY, "x")
+    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(2.0, 25.0), LIBRARY, REASON)
     assert codes(review)[0] == "ADDED_ABOVE_CAPACITY"
     assert "added_ml 25 mL is more than the ITB-20 reservoir capacity of 20 mL" in review.report.errors[0].message
     assert review.decision is Decision.REFUSE
-    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(25.0, 20.0), LIBRARY, "x")
+    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(25.0, 20.0), LIBRARY, REASON)
     assert codes(review)[0] == "WITHDRAWN_ABOVE_CAPACITY"
 
 
@@ -283,14 +285,14 @@ def test_a_tenfold_lower_concentration_is_flagged_as_a_probable_slip():
 
 def test_a_concentration_outside_the_library_is_refused():
     drug = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=700)
-    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(2.0, 20.0, drug), LIBRARY, "x")
+    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(2.0, 20.0, drug), LIBRARY, REASON)
     assert "CONCENTRATION_NOT_IN_LIBRARY" in codes(review)
     assert review.decision is Decision.REFUSE
 
 
 def test_a_drug_outside_the_library_is_refused():
     drug = Drug(name="clonidine", dose_unit="mcg", concentration_per_ml=100)
-    review = review_refill(read(FakePump(None, volume_ml=0.0)), RefillRequest(0.0, 20.0, drug), LIBRARY, "x")
+    review = review_refill(read(FakePump(None, volume_ml=0.0)), RefillRequest(0.0, 20.0, drug), LIBRARY, REASON)
     assert codes(review) == ["DRUG_NOT_IN_LIBRARY"]
 
 
@@ -409,7 +411,7 @@ def test_a_refill_of_a_pump_that_is_not_delivering_warns_unless_it_resolves_it(a
     pump.alarms = critical("reservoir_empty")
     assert codes(review_refill(read(pump), RefillRequest(0.0, 20.0), LIBRARY)) == []
     # ... but withdrawing without adding leaves it empty.
-    assert "PUMP_NOT_DELIVERING" in codes(review_refill(read(pump), RefillRequest(0.0, 0.0), LIBRARY, "x"))
+    assert "PUMP_NOT_DELIVERING" in codes(review_refill(read(pump), RefillRequest(0.0, 0.0), LIBRARY, REASON))
     result = commit_refill(pump, review_refill(read(pump), RefillRequest(0.0, 20.0), LIBRARY), "Dr Ng", audit)
     assert result.outcome is Outcome.VERIFIED and "NOT DELIVERING" not in result.message
 

@@ -48,7 +48,7 @@ def gate_for(dose: str, volume_ml: float = 14.0) -> CommitGate:
 def settled(gate: CommitGate) -> CommitGate:
     """Every condition met: each warning acknowledged with its own reason, a name, the confirmation."""
     for number, ack in enumerate(gate.acknowledgements, 1):
-        ack.acknowledged, ack.reason = True, f"reason {number}"
+        ack.acknowledged, ack.reason = True, f"reason for warning {number}"
     gate.clinician, gate.confirmed = "Dr A. Osei", True
     return gate
 
@@ -107,6 +107,23 @@ def test_the_gate_takes_no_reason_of_only_spaces():
     assert gate.blockers() == ["type a reason for warning 1"]
 
 
+def test_the_gate_takes_no_reason_that_says_nothing():
+    gate = settled(gate_for("185"))
+    assert gate.ready
+    for said_nothing in ("x", ".", "...........", "ok ok ok ok"):  # the last: 11 characters, 2 different letters
+        gate.acknowledgements[0].reason = said_nothing
+        assert gate.blockers() == ["the reason for warning 1 says too little: a reason needs at least 10 characters, "
+                                   "at least 2 words of two or more letters and at least 4 different letters"]
+
+
+def test_the_gate_asks_for_the_clinical_context_of_a_stop_not_for_a_hard_limit():
+    pump = snapshot()
+    draft = Draft.from_program(pump.active.program)
+    draft.mode = "stopped"
+    gate = settled(CommitGate.for_review(evaluate(draft, pump, LIBRARY).review))
+    assert gate.blockers() == ["choose the clinical context of this stop or drop: without one it is refused"]
+
+
 def test_a_reason_of_only_spaces_writes_nothing(qtbot, window, patient):
     connect(qtbot, window, patient.url)
     type_daily_dose(qtbot, window, "185")  # +23.3 %: one warning
@@ -131,7 +148,8 @@ def test_the_gate_names_each_unsettled_warning_by_its_number_on_the_page_not_its
 def test_the_gate_records_every_warnings_reason_with_its_code():
     gate = settled(gate_for("185", volume_ml=3.0))  # a change above 20 % and the low-reservoir alarm in days
     gate.acknowledgements[1].reason = "  refill booked for Monday "
-    assert gate.override_reason() == "CHANGE_ABOVE_SOFT_LIMIT: reason 1; LOW_ALARM_SOON: refill booked for Monday"
+    assert gate.override_reason() == ("CHANGE_ABOVE_SOFT_LIMIT: reason for warning 1; LOW_ALARM_SOON: refill booked "
+                                      "for Monday")
 
 
 def change_to_a_flex_with_a_peak(window: MainWindow) -> None:

@@ -93,6 +93,16 @@ def review_with_two_warnings(window: MainWindow) -> list[QWidget]:
     return [review.table, check_1, reason_1, check_2, reason_2, review.clinician, review.confirm, review.back]
 
 
+def review_of_a_stop(window: MainWindow) -> list[QWidget]:
+    """Stopping the 150 mcg/day the pump runs: the clinical context is asked for, and the stop's warning."""
+    program_stopped(window)
+    window.editor.review_button.click()
+    assert window.tabs.currentIndex() == REVIEW_TAB
+    review = window.review
+    (check, reason), = review._ack_widgets
+    return [review.table, review.context, check, reason, review.clinician, review.confirm, review.back]
+
+
 def events(window: MainWindow) -> list[QWidget]:
     window._show_snapshot(snapshot())
     window.events.show_events([PumpEvent(0, datetime(2026, 3, 1, 9), "power_on", {"factory_new": True}),
@@ -111,6 +121,7 @@ STATES: dict[str, tuple[int, Callable[[MainWindow], list[QWidget]]]] = {
     "program flex": (PROGRAM_TAB, program_flex),
     "program first": (PROGRAM_TAB, program_first),
     "review": (REVIEW_TAB, review_with_two_warnings),
+    "review stop": (REVIEW_TAB, review_of_a_stop),
     "events": (EVENTS_TAB, events),
 }
 
@@ -257,7 +268,8 @@ def test_the_flex_table_edits_stay_in_their_cells_after_the_walk(qtbot, window):
 
 
 APPLICATION_DOC = Path(__file__).resolve().parents[2] / "docs" / "application.md"
-PAGE_STATES = {"Connect": ["connect"], "Overview": ["overview"], "Review": ["review"], "Events": ["events"],
+PAGE_STATES = {"Connect": ["connect"], "Overview": ["overview"], "Review": ["review", "review stop"],
+               "Events": ["events"],
                "Program": ["program simple", "program stopped", "program flex", "program first"]}
 PER_WARNING = ("Acknowledge warning", "Reason for warning")
 """The Review page's letters given to each warning, from those left free: documented as a rule, not listed."""

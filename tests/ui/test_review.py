@@ -8,8 +8,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QGroupBox, QLabel, QLineEdit
 
+from programmer.audit import read_audit_log
 from programmer.library import load_library
-from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, open_review, sign, type_daily_dose, write_and_wait
+from tests.support.ui_actions import (LINK_TIMEOUT_MS, connect, edit_the_dose, open_review, sign, type_daily_dose,
+                                      write_and_wait)
 from tests.support.ui_fakes import program, snapshot
 from ui.view_models.comparison import compare, headline
 from ui.view_models.draft import Draft, evaluate
@@ -325,3 +327,91 @@ def test_a_write_during_an_interrogation_waits_for_it_and_then_goes_through(qtbo
     write_and_wait(qtbot, window)
     assert window.banner.title.text() == "Written and verified."
     assert window.snapshot.active.program == asked
+
+
+# --- the drug rows, and the clinical context of a stop or a drop -------------------------------------------
+
+
+def table_rows(review: ReviewPage) -> dict[str, list[str]]:
+    return {review.table.item(r, 0).text(): [plain(review.table.item(r, c).text()) for c in (1, 2, 3)]
+            for r in range(review.table.rowCount())}
+
+
+def test_the_table_shows_the_drug_and_its_concentration_and_dates_on_the_pump_clock(page):
+    page.start(*evaluation_of("165"))
+    rows = table_rows(page)
+    assert [page.table.item(r, 0).text() for r in range(2)] == ["Drug", "Concentration"]
+    assert rows["Drug"] == ["baclofen (doses in mcg)", "baclofen (doses in mcg)", "same"]
+    assert rows["Concentration"] == ["500 mcg/mL", "500 mcg/mL", "same"]
+    for label in ("Low-reservoir alarm", "Reservoir empty"):
+        assert all(text.endswith("(pump clock)") for text in rows[label][:2]), rows[label]
+    assert not page.context_box.isVisibleTo(page)  # +10 %: no clinical context is asked for
+
+
+def stop_evaluation():
+    pump = snapshot()
+    draft = Draft.from_program(pump.active.program)
+    draft.mode = "stopped"
+    return evaluate(draft, pump, LIBRARY), pump
+
+
+def test_a_stop_asks_for_the_clinical_context_then_for_a_reason_that_says_something(qtbot, page):
+    evaluation, pump = stop_evaluation()
+    assert evaluation.can_review and evaluation.context_at_review  # the editor lets it through to here
+    page.start(evaluation, pump)
+    assert page.context_box.isVisibleTo(page) and page.context.currentText() == "Not stated: the change is refused"
+    assert plain(page.context_why.text()).startswith("Delivery stops (now 150 mcg/day). A stop, or a drop")
+    requests = []
+    page.commit_requested.connect(lambda review, clinician: requests.append(review))
+    sign(qtbot, page, reasons=["explant booked for tomorrow"])
+    assert not page.write.isEnabled()
+    assert "choose the clinical context of this stop or drop: without one it is refused" in page.blockers.text()
+    assert "hard limit" not in page.blockers.text()
+
+    page.context.setFocus()
+    qtbot.keyClick(page.context, Qt.Key_Down)  # the first context of the list: Weaning plan
+    qtbot.keyClick(page.context, Qt.Key_Down)  # the second: Pump explant or replacement
+    assert page.gate.review.report.clinical_context.key == "pump_explant"
+    assert page.context_meaning.text().startswith("Pump explant or replacement: the pump or catheter is to be")
+    assert [ack.finding.code for ack in page.gate.acknowledgements] == ["THERAPY_STOPPED"]
+    (check, reason), = page._ack_widgets  # a new review: its warning is acknowledged afresh
+    assert not check.isChecked() and reason.text() == ""
+    check.click()
+    qtbot.keyClicks(reason, "x")
+    assert not page.write.isEnabled()
+    assert "the reason for warning 1 says too little: a reason needs at least 10 characters" in page.blockers.text()
+    reason.clear()
+    qtbot.keyClicks(reason, "explant booked for tomorrow")
+    assert page.write.isEnabled(), page.blockers.text()
+    page.write.click()
+    [review] = requests
+    assert review.decision.value == "proceed"
+    assert review.clinical_context() == {"needed": True, "why": "delivery stops (now 150 mcg/day)",
+                                         "key": "pump_explant", "label": "Pump explant or replacement"}
+    assert review.override_reason == "THERAPY_STOPPED: explant booked for tomorrow"
+
+
+def test_a_60_percent_drop_is_written_with_its_context_chosen_by_keyboard(qtbot, window, patient, tmp_path):
+    connect(qtbot, window, patient.url)
+    edit_the_dose(qtbot, window, "60")  # 60 / 150 - 1 = -60 %, beyond baclofen's hard 50 %
+    qtbot.waitUntil(lambda: "clinical context" in window.editor.review_blocked.text(), timeout=LINK_TIMEOUT_MS)
+    assert window.editor.review_button.isEnabled()
+    review = open_review(qtbot, window)
+    assert review.context_box.isVisible() and not review.write.isEnabled()
+    # Tab goes from the table to the context, then to the warnings.
+    review.table.setFocus()
+    qtbot.keyClick(review.table, Qt.Key_Tab)
+    assert QApplication.focusWidget() is review.context
+    alt(qtbot, window, "C&linical context:")
+    assert QApplication.focusWidget() is review.context
+    for _ in range(3):  # Weaning plan, Pump explant or replacement, Intolerance or side effects
+        qtbot.keyClick(review.context, Qt.Key_Down)
+    assert review.context.currentData() == "intolerance"
+    assert [ack.finding.code for ack in review.gate.acknowledgements] == ["DECREASE_ABOVE_HARD_LIMIT"]
+    sign(qtbot, review, reasons=["sedation since the last increase"])
+    write_and_wait(qtbot, window)
+    assert window.banner.title.text() == "Written and verified.", window.banner.text.text()
+    assert window.snapshot.active.program.therapy.daily_dose == 60
+    record = read_audit_log(tmp_path / "audit.jsonl")[-1]  # the window's (tests/support/ui_actions.py)
+    assert (record["outcome"], record["clinical_context"]["key"]) == ("verified", "intolerance")
+    assert record["override_reason"] == "DECREASE_ABOVE_HARD_LIMIT: sedation since the last increase"

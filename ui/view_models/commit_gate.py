@@ -5,6 +5,12 @@ given a reason, and the reasons go to the audit log as the override reason (``pr
 a write with warnings and no reason). Errors cannot be overridden at all. The clinician's name and an
 explicit confirmation are required for every write, and a program the pump already runs is no change to
 write: it would put a new line in the audit log, with a reason, for nothing.
+
+Each reason must say something, by the one rule the command line uses too
+(``programmer.overrides.reason_problem``). A stop or a drop beyond the hard change limit needs the clinical
+context besides (``programmer.overrides``): while the only errors are those a context settles, the gate asks
+for the context rather than calling them hard limits; the page reviews again with the context chosen, and
+the warnings that review brings are acknowledged one by one like any others.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from programmer.checks import Finding
+from programmer.overrides import REASON_RULE, reason_problem
 from programmer.review import WriteReview
 from ui.view_models.comparison import program_unchanged
 from ui.view_models.wording import finding_text
@@ -48,12 +55,18 @@ class CommitGate:
         if program_unchanged(self.review):
             reasons.append("the proposed program is the same as the pump's in every setting, so there is nothing "
                            "to write: go back to editing and change it")
-        reasons += [f"hard limit, no override: {finding_text(finding)}" for finding in self.review.report.errors]
+        report = self.review.report
+        if report.only_context_missing:
+            reasons.append("choose the clinical context of this stop or drop: without one it is refused")
+        else:
+            reasons += [f"hard limit, no override: {finding_text(finding)}" for finding in report.errors]
         for number, item in enumerate(self.acknowledgements, 1):  # numbered as the Review page lists them
             if not item.acknowledged:
                 reasons.append(f"tick \u201cAcknowledge warning {number}\u201d")
             elif not item.reason.strip():
                 reasons.append(f"type a reason for warning {number}")
+            elif reason_problem(item.reason) is not None:
+                reasons.append(f"the reason for warning {number} says too little: a reason needs {REASON_RULE}")
         if not self.clinician.strip():
             reasons.append("enter the clinician's name")
         if not self.confirmed:

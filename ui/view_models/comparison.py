@@ -3,8 +3,8 @@ compared with (the current program, or on a pump that runs none, the patient's t
 
 "Changed" is decided on the values, never on the text shown: two doses that round to the same text are
 changed (and are then shown with as many more digits as it takes to see the difference), two spellings
-of one value are not. The program's own settings (mode, schedule) are compared exactly, every step of
-them: they are what the pump is told. The figures the planner derives from them (daily doses, volumes)
+of one value are not. The program's own settings (drug, concentration, mode, schedule) are compared exactly,
+every step of them: they are what the pump is told. The figures the planner derives from them (daily doses, volumes)
 are compared within ``DERIVED_TOLERANCE``, so that two schedules whose float sums differ only in the last
 bit are not called different; dates to the second, the resolution of the pump's clock.
 """
@@ -118,6 +118,16 @@ def _on_pump_clock(value: tuple[datetime | None, float | None], extra: int) -> s
     return f"{moment(at, seconds=extra > 0)} ({days(minutes)}) ({PUMP_CLOCK})"
 
 
+def _drug_text(drug: tuple[str, str], _extra: int) -> str:
+    name, unit = drug
+    return f"{name} (doses in {unit})"
+
+
+def _concentration_text(drug: tuple[float, str], _extra: int) -> str:
+    concentration, unit = drug
+    return f"{exact(concentration)}{UNIT_SPACE}{unit}/mL"
+
+
 def daily_dose_figure(unit: str) -> Figure[float]:
     return Figure("Daily dose (mean over the cycle)", lambda p: p.mean_daily_dose,
                   lambda v, extra: quantity(v, f"{unit}/day", DIGITS + extra), _close)
@@ -126,6 +136,9 @@ def daily_dose_figure(unit: str) -> Figure[float]:
 def figures(unit: str) -> list[Figure[Any]]:
     """The table's rows, top to bottom."""
     return [
+        Figure("Drug", lambda p: (p.program.drug.name, p.program.drug.dose_unit), _drug_text, operator.eq),
+        Figure("Concentration", lambda p: (p.program.drug.concentration_per_ml, p.program.drug.dose_unit),
+               _concentration_text, operator.eq),
         Figure("Mode", lambda p: p.program.therapy.mode, lambda v, _extra: MODE_LABELS[v], operator.eq),
         daily_dose_figure(unit),
         Figure("Volume per day", lambda p: p.ml_per_day, lambda v, extra: quantity(v, "mL/day", DIGITS + extra),
@@ -168,11 +181,13 @@ def summary(plan: Plan | None) -> str:
 def compare(old: Plan | None, new: Plan) -> tuple[list[Row], float | None]:
     """The rows of the side-by-side table and the percent change of the mean daily dose (None if the old
     dose was zero or there is no old program)."""
+    dose_label = daily_dose_figure(new.program.drug.dose_unit).label
     rows = [figure.row(old, new) for figure in figures(new.program.drug.dose_unit)]
     change = None if old is None else percent_change(old.mean_daily_dose, new.mean_daily_dose)
     if old is not None:
-        dose = rows[1]  # the daily dose, second in ``figures``
-        rows.insert(2, Row("Change of daily dose", "", change_text(change, dose.changed), dose.changed))
+        at = next(index for index, row in enumerate(rows) if row.label == dose_label)
+        dose = rows[at]
+        rows.insert(at + 1, Row("Change of daily dose", "", change_text(change, dose.changed), dose.changed))
     return rows, change
 
 

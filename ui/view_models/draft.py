@@ -186,8 +186,17 @@ class Evaluation:
 
     @property
     def can_review(self) -> bool:
-        """True when a program exists and no hard limit is broken; warnings are settled at review."""
-        return self.program is not None and not self.errors
+        """True when a program exists and no hard limit is broken but those a clinical context settles;
+        warnings, and that context, are settled at review."""
+        return self.program is not None and (not self.errors or self.context_at_review)
+
+    @property
+    def context_at_review(self) -> bool:
+        """True when every error is one the clinical context of a stop or a large drop settles (the review's
+        only errors, and nothing else wrong): the Review page asks for it (``programmer.overrides``)."""
+        review = self.review
+        return (review is not None and review.report.only_context_missing
+                and len(self.errors) == len(review.report.errors))
 
     @property
     def warnings(self) -> list[Finding]:

@@ -40,11 +40,13 @@ def test_flex_figures_follow_an_edited_step():
     assert result.can_review
     rows, change = compare(result.review.current_plan, plan)
     assert change == pytest.approx((172 / 150 - 1) * 100)
-    # Against the pump's simple 150 mcg/day (0.3 mL/day, a 1-day cycle) every figure moves but the cycle
-    # length, 1 day on both sides: the mode, 150 -> 172 mcg/day, 0.3 -> 0.344 mL/day, day 1's dose, the
-    # schedule, and both dates (12 mL to the alarm: 40 days at 0.3 mL/day, about 34.9 at 0.344).
+    # Against the pump's simple 150 mcg/day (0.3 mL/day, a 1-day cycle) every figure moves but the drug, its
+    # concentration and the cycle length, 1 day on both sides: the mode, 150 -> 172 mcg/day, 0.3 -> 0.344
+    # mL/day, day 1's dose, the schedule, and both dates (12 mL to the alarm: 40 days at 0.3 mL/day, about
+    # 34.9 at 0.344).
     assert [(row.label, row.changed) for row in rows] == [
-        ("Mode", True), ("Daily dose (mean over the cycle)", True), ("Change of daily dose", True),
+        ("Drug", False), ("Concentration", False), ("Mode", True), ("Daily dose (mean over the cycle)", True),
+        ("Change of daily dose", True),
         ("Volume per day", True), ("Cycle length", False), ("Dose on each day of the cycle", True),
         ("Schedule", True), ("Low-reservoir alarm", True), ("Reservoir empty", True)]
 
@@ -68,7 +70,8 @@ def test_an_edit_that_keeps_the_daily_dose_changes_only_the_schedule_and_the_dat
     rows, change = compare(old, new)
     assert change == 0
     assert [(row.label, row.changed) for row in rows] == [
-        ("Mode", False), ("Daily dose (mean over the cycle)", False), ("Change of daily dose", False),
+        ("Drug", False), ("Concentration", False), ("Mode", False), ("Daily dose (mean over the cycle)", False),
+        ("Change of daily dose", False),
         ("Volume per day", False), ("Cycle length", False), ("Dose on each day of the cycle", False),
         ("Schedule", True), ("Low-reservoir alarm", True), ("Reservoir empty", True)]
 

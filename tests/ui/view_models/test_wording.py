@@ -12,6 +12,7 @@ import pytest
 
 from programmer.checks import DoseBaseline, Finding, Increase, PriorTherapy, Stop, check_program
 from programmer.library import library_from_data, load_library
+from programmer.overrides import clinical_context
 from programmer.planner import Plan
 from programmer.port import ActiveProgram, Alarm
 from programmer.program import NO_PROGRAM_CHECKSUM, Drug
@@ -89,6 +90,7 @@ def every_kind_of_finding() -> list[Finding]:
         *checked(simple(150), simple(5, MORPHINE)),
         *checked(simple(150, baclofen(1000)), simple(150)), *checked(simple(150, baclofen(50)), simple(150)),
         *checked(program({"mode": "stopped"}), simple(150)),
+        *review_write(snapshot(), simple(60), LIBRARY, context=clinical_context("intolerance")).report.findings,
         *checked(simple(150), volume_ml=3.0), *checked(simple(150), volume_ml=2.0),
         *checked(simple(200), simple(180), DoseBaseline(150, "mcg", day_before, 1)),
         *checked(simple(240), simple(180), DoseBaseline(150, "mcg", day_before, 2, whole_window=False)),
