@@ -4,10 +4,12 @@ stated, the volume added held to what fits, the refill recorded and verified, an
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
 from programmer.audit import read_audit_log
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect
@@ -17,6 +19,7 @@ from ui.view_models.format import PUMP_CLOCK, dated
 from ui.view_models.mnemonics import mnemonic_letter
 
 KEY_TIMEOUT_MS = 2_000
+APPLICATION_DOC = Path(__file__).resolve().parents[2] / "docs" / "application.md"
 
 
 def focused() -> QWidget:
@@ -40,12 +43,34 @@ def type_here(qtbot, text: str) -> None:
     qtbot.keyClicks(focused(), text)
 
 
+def shown_letters(wizard: RefillWizard) -> list[tuple[str, str]]:
+    """(letter, text) of every keyboard letter the step shows: its labels' and its buttons'."""
+    texts = [w.text() for w in wizard.findChildren(QLabel) if w.isVisible() and w.buddy() is not None]
+    texts += [b.text() for b in wizard.findChildren(QPushButton) if b.isVisible()]
+    return [(letter, text.replace("&", "")) for text in texts if (letter := mnemonic_letter(text))]
+
+
 def letters_are_unique(wizard: RefillWizard) -> bool:
-    """Each keyboard letter shown on the page (and its buttons) is used once."""
-    texts = [w.text() for w in wizard.findChildren(QWidget) if w.isVisible() and hasattr(w, "buddy") and w.buddy()]
-    texts += [b.text() for b in (wizard.back, wizard.next, wizard.cancel, wizard.same_drug) if b.isVisible()]
-    letters = [letter for text in texts if (letter := mnemonic_letter(text))]
+    letters = [letter for letter, _ in shown_letters(wizard)]
     return len(letters) == len(set(letters))
+
+
+def documented_letters() -> dict[int, dict[str, str]]:
+    """Step index -> letter -> control, from the wizard's table in docs/application.md."""
+    found: dict[int, dict[str, str]] = {}
+    for step, letter, control in re.findall(r"^\| (\d) \w+ \| Alt\+([A-Z]) \| (.+?) \|$", APPLICATION_DOC.read_text(),
+                                            re.MULTILINE):
+        found.setdefault(int(step) - 1, {})[letter.lower()] = control
+    return found
+
+
+def letters_as_documented(wizard: RefillWizard) -> bool:
+    """The step's letters are the documented ones, Back and Next aside (documented once for every step)."""
+    shown = {letter: text for letter, text in shown_letters(wizard) if text not in ("Back", "Next")
+             or wizard.pages.currentIndex() == EXPECT}
+    documented = documented_letters()[wizard.pages.currentIndex()]
+    return shown.keys() == documented.keys() and all(shown[k].startswith(v.removesuffix("…"))
+                                                     for k, v in documented.items())
 
 
 def test_a_refill_from_the_wizard_with_the_keyboard_only(qtbot, window: MainWindow, patient, tmp_path):
@@ -59,12 +84,12 @@ def test_a_refill_from_the_wizard_with_the_keyboard_only(qtbot, window: MainWind
     qtbot.waitUntil(wizard.isActiveWindow, timeout=KEY_TIMEOUT_MS)
 
     # 1 Expect: the volume the pump calculated, and the guidance.
-    assert wizard.pages.currentIndex() == EXPECT
+    assert wizard.pages.currentIndex() == EXPECT and letters_as_documented(wizard)
     assert "Expect about 14\u00a0mL back" in wizard.expected.text() and "pocket fill" in wizard.guidance.text()
     go_on(qtbot, wizard, "n", WITHDRAW)
 
     # 2 Withdraw: 10 of 14 mL is 4 mL short, beyond max(0.5, 1.4) mL: stop, before anything is injected.
-    assert focused() is wizard.withdrawn and letters_are_unique(wizard)
+    assert focused() is wizard.withdrawn and letters_are_unique(wizard) and letters_as_documented(wizard)
     type_here(qtbot, "10")
     assert not wizard.next.isEnabled()
     assert wizard.withdrawal_verdict.text().startswith("STOP.") and "pocket fill" in wizard.withdrawal_verdict.text()
@@ -74,7 +99,7 @@ def test_a_refill_from_the_wizard_with_the_keyboard_only(qtbot, window: MainWind
     go_on(qtbot, wizard, "n", SYRINGE)
 
     # 3 Syringe: nothing chosen for the clinician; the pump's drug is one explicit action, the lot and expiry typed.
-    assert letters_are_unique(wizard)
+    assert letters_are_unique(wizard) and letters_as_documented(wizard)
     assert wizard.drug.currentIndex() == -1 and not wizard.next.isEnabled()
     assert focused() is wizard.same_drug
     qtbot.keyClick(focused(), Qt.Key.Key_Space)
@@ -88,7 +113,7 @@ def test_a_refill_from_the_wizard_with_the_keyboard_only(qtbot, window: MainWind
     go_on(qtbot, wizard, "n", INJECT)
 
     # 4 Inject: about 0.4 mL may be left (14 calculated less 13.6), so 20 mL would overfill; 19.5 fits.
-    assert focused() is wizard.added and letters_are_unique(wizard)
+    assert focused() is wizard.added and letters_are_unique(wizard) and letters_as_documented(wizard)
     assert "Inject at most 19.6\u00a0mL" in wizard.fits.text()
     type_here(qtbot, "20")
     assert not wizard.next.isEnabled() and "more than the ITB-20 reservoir's capacity" in wizard.inject_verdict.text()
@@ -114,5 +139,6 @@ def test_a_refill_from_the_wizard_with_the_keyboard_only(qtbot, window: MainWind
     assert (outcome["outcome"], outcome["syringe"]["lot"], outcome["syringe"]["expiry"]) == (
         "verified", "BX7340", "2099-06-30")
     assert outcome["clinician"] == "Dr A. Osei"
+    assert letters_as_documented(wizard)
     alt(qtbot, "c")
     qtbot.waitUntil(lambda: window.refill_wizard is None, timeout=KEY_TIMEOUT_MS)
