@@ -128,7 +128,7 @@ def test_a_refill_from_the_wizard_with_the_keyboard_only(qtbot, window: MainWind
     # alarm at 2 mL after 17.5 / 0.3 = 58 days 8 h, empty after 65 days).
     qtbot.waitUntil(lambda: not window.link.busy, timeout=LINK_TIMEOUT_MS)
     text = wizard.outcome.text()
-    assert text.startswith("Refilled and verified."), text
+    assert text.startswith("Refilled and verified: reservoir 19.5 mL"), text
     assert window.snapshot is not None
     status = window.snapshot.status  # read just after the refill: a few seconds' delivery at most
     assert abs(status.volume_ml - 19.5) < 0.001

@@ -176,7 +176,7 @@ def result_text(result: SessionResult, after: PumpSnapshot | None) -> Verdict:
         return Verdict(False, f"NOT RECORDED AS ASKED ({result.outcome.value}): {_sentence(result.message)}", "error")
     plan = after.forecast() if after is not None else result.review.plan
     audit = f" The audit log could not be written: {result.audit_error}." if result.audit_error else ""
-    return Verdict(True, f"Refilled and verified. {_sentence(result.message)} {_dates(plan)}{audit}")
+    return Verdict(True, f"{_sentence(result.message)} {_dates(plan)}{audit}")
 
 
 def _dates(plan: Plan | None) -> str:
