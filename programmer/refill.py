@@ -62,7 +62,7 @@ def refill_tolerance_ml(calculated_ml: float) -> float:
     return max(REFILL_TOLERANCE_MIN_ML, REFILL_TOLERANCE_FRACTION * calculated_ml)
 
 
-def _check_volumes(**volumes: float) -> None:
+def check_volumes(**volumes: float) -> None:
     """Every volume given must be one: a finite number of mL, 0 or more (all the faults in one error)."""
     problems = [(name, f"{value!r} mL is not a volume (a finite number, 0 or more)") for name, value in volumes.items()
                 if not (math.isfinite(value) and value >= 0)]
@@ -175,7 +175,7 @@ class Withdrawal:
 
 
 def check_withdrawal(snapshot: PumpSnapshot, withdrawn_ml: float) -> Withdrawal:
-    _check_volumes(withdrawn_ml=withdrawn_ml)
+    check_volumes(withdrawn_ml=withdrawn_ml)
     status = snapshot.status
     return Withdrawal(withdrawn_ml, status.volume_ml, status.capacity_ml, snapshot.identity.model)
 
@@ -247,7 +247,7 @@ class RefillRequest:
     """Why the refill goes on although the withdrawal is beyond tolerance (step 2); None when none was given."""
 
     def __post_init__(self) -> None:
-        _check_volumes(withdrawn_ml=self.withdrawn_ml, added_ml=self.added_ml)
+        check_volumes(withdrawn_ml=self.withdrawn_ml, added_ml=self.added_ml)
         try:
             reason = clean_override_reason(self.withdrawal_reason)
         except InputError as exc:  # the same rules as any override's reason, said of this field

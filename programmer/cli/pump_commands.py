@@ -39,7 +39,8 @@ from programmer.audit_record import record_unreachable
 from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.outcome import Outcome
 from programmer.checks import PriorTherapy
-from programmer.refill import REFILL_GUIDANCE, RefillRequest, RefillReview, Syringe, check_withdrawal, review_refill
+from programmer.refill import (REFILL_GUIDANCE, RefillRequest, RefillReview, Syringe, check_volumes, check_withdrawal,
+                               review_refill)
 from programmer.review import WriteReview, clean_clinician, clean_override_reason, review_write
 
 PROG = "pump-programmer"
@@ -369,13 +370,14 @@ def _run_refill_check(args: argparse.Namespace) -> int:
     if extra:
         raise InputError([(extra[0], f"--check only compares the volume withdrawn and changes nothing: it takes no "
                                      f"{', '.join(extra)}")])
+    try:
+        check_volumes(withdrawn_ml=args.withdrawn_ml)
+    except InputError as exc:
+        raise with_options(exc, {"withdrawn_ml": "--withdrawn-ml"}) from None
     after = "nothing was sent that changes the pump"
     with _connect(args, after) as driver:
         snapshot = _read(driver, args, after)
-    try:
-        withdrawal = check_withdrawal(snapshot, args.withdrawn_ml)
-    except InputError as exc:
-        raise with_options(exc, {"withdrawn_ml": "--withdrawn-ml"}) from None
+    withdrawal = check_withdrawal(snapshot, args.withdrawn_ml)
     if args.json:
         print(json.dumps({"action": "refill_check",
                           "pump": {"model": snapshot.identity.model, "serial": snapshot.identity.serial},

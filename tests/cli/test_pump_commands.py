@@ -117,6 +117,7 @@ def test_a_factory_new_pump_is_filled_programmed_and_read(capsys, start_emulator
     (("refill", "{port}", "--withdrawn-ml", -1, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes"),
      "--withdrawn-ml: -1.0 mL is not a volume"),
     (("refill", "{port}", "--withdrawn-ml", 1, "--added-ml", 20, *SYRINGE, *DOCTOR), "--yes"),
+    (("refill", "{port}", "--withdrawn-ml", -1, "--check"), "--withdrawn-ml: -1.0 mL is not a volume"),
     (("refill", "{port}", "--withdrawn-ml", 1, "--added-ml", "ten", *SYRINGE, *DOCTOR, "--yes"), "not a number"),
     (("refill", "{port}", "--withdrawn-ml", 1, "--added-ml", 20, *syringe(lot=" "), *DOCTOR, "--yes"),
      "--lot: the syringe's lot number is required"),
