@@ -1,6 +1,7 @@
 """The refill wizard end to end against the real emulator, with the keyboard only: opened from the Pump menu's
 shortcut, every step in turn, the withdrawal stopping the refill before anything is injected, the syringe
-stated, the volume added held to what fits, the refill recorded and verified, and the new dates shown."""
+stated, the volume added held to what fits, the refill recorded and verified, and the new dates shown; and a
+refill that failed, worded from the kind of its failure."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
 from programmer.audit import read_audit_log
+from programmer.errors import AuditError, LinkError
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect
+from ui.link import Failure, Refill
 from ui.main_window import MainWindow
 from ui.refill_wizard import EXPECT, INJECT, RESULT, SYRINGE, WITHDRAW, RefillWizard
 from ui.view_models.format import PUMP_CLOCK, dated
@@ -142,3 +146,20 @@ def test_a_refill_from_the_wizard_with_the_keyboard_only(qtbot, window: MainWind
     assert letters_as_documented(wizard)
     alt(qtbot, "c")
     qtbot.waitUntil(lambda: window.refill_wizard is None, timeout=KEY_TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("error, wizard_says, banner_says", [
+    (LinkError("refill: no answer after 4 tries (timeout 0.6 s)", step="refill"),
+     "UNCERTAIN: whether the pump recorded the refill is not known (refill: no answer after 4 tries (timeout 0.6 s))."
+     " Reconnect and interrogate before refilling again.",
+     "Whether the pump recorded the refill is not known: reconnect to see it."),
+    (AuditError("cannot write the audit log /a/audit.jsonl: Read-only file system", step="append to audit log"),
+     "Nothing was recorded: cannot write the audit log /a/audit.jsonl: Read-only file system.",
+     "cannot write the audit log /a/audit.jsonl: Read-only file system"),
+])
+def test_a_failed_refill_is_worded_from_the_kind_of_its_error(window, error, wizard_says, banner_says):
+    wizard = RefillWizard(window.library, window)  # as open_refill leaves it, without showing it
+    window.refill_wizard = wizard
+    window.link.failed.emit(Refill(None, "Dr A. Osei"), Failure(error))
+    assert wizard.pages.currentIndex() == RESULT and wizard.outcome.text() == wizard_says
+    assert banner_says in window.banner.text.text()
