@@ -365,8 +365,10 @@ def _refill_text(review: RefillReview) -> str:
 def _run_refill_check(args: argparse.Namespace) -> int:
     """Step 2 alone: the volume withdrawn against the pump's calculation, before anything is injected."""
     extra = [option for option, name in REFILL_STEPS.items() if getattr(args, name) is not None]
-    extra += [option for option, given in (("--yes", args.yes), ("--withdrawal-reason", args.withdrawal_reason),
-                                           ("--override-soft-limits", args.override_soft_limits)) if given]
+    extra += [option for option, given in (("--withdrawal-reason", args.withdrawal_reason),
+                                           ("--clinician", args.clinician), ("--yes", args.yes),
+                                           ("--override-soft-limits", args.override_soft_limits),
+                                           ("--library", args.library), ("--audit-log", args.audit_log)) if given]
     if extra:
         raise InputError([(extra[0], f"--check only compares the volume withdrawn and changes nothing: it takes no "
                                      f"{', '.join(extra)}")])

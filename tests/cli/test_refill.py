@@ -105,8 +105,8 @@ def test_check_outside_tolerance_says_what_it_may_mean(capsys, pump14):
     code, out, err = run(capsys, "refill", pump14, "--withdrawn-ml", 21, "--check", "--json")
     assert code == EXIT_REFUSED and json.loads(out)["withdrawal"]["possible"] is False
     assert "21 mL is more than the ITB-20 reservoir holds (20 mL)" in err
-    code, _, err = run(capsys, "refill", pump14, "--withdrawn-ml", 14, "--check", "--yes")
-    assert code == EXIT_INVALID and "takes no --yes" in err
+    code, _, err = run(capsys, "refill", pump14, "--withdrawn-ml", 14, "--check", *DOCTOR, "--yes")
+    assert code == EXIT_INVALID and "changes nothing: it takes no --clinician, --yes" in err
     assert unchanged(capsys, pump14, events, 14)
 
 
