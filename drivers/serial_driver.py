@@ -56,6 +56,7 @@ ANSWER_BYTES = {
     Command.CANCEL_BOLUS: 192,
     Command.REFILL: 256,
     Command.ACK_ALARM: 640,
+    Command.SET_LOW_ALARM: 96,
 }
 """Usual wire size of each command's answer, for its timeout. Larger answers still arrive: the wait
 stretches while bytes flow (drivers/transaction.py)."""
@@ -308,6 +309,12 @@ class SerialDriver(PumpDriver):
 
     def acknowledge_alarm(self, code: str) -> tuple[Alarm, ...]:
         return _alarms(self._call("acknowledge alarm", Command.ACK_ALARM, {"code": code}))
+
+    def set_low_alarm(self, low_alarm_ml: float) -> float:
+        """Send SET_LOW_ALARM, then read the threshold back by READ_STATUS: the status is the pump's memory, not
+        the answer to the write."""
+        self._call("set low alarm", Command.SET_LOW_ALARM, {"low_alarm_ml": low_alarm_ml})
+        return self.read_status().low_alarm_ml
 
     def close(self) -> None:
         self._link.close()

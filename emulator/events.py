@@ -14,7 +14,7 @@ from emulator.state import EventRecord, PumpState
 
 EVENT_KINDS = frozenset({
     "power_on", "program_staged", "program_activated", "bolus_started", "bolus_done", "bolus_cancelled",
-    "refill", "alarm_raised", "alarm_cleared", "alarm_acknowledged", "clock_set",
+    "refill", "alarm_raised", "alarm_cleared", "alarm_acknowledged", "clock_set", "low_alarm_set",
 })
 
 

@@ -24,6 +24,7 @@ from emulator.spec import (
     MAX_BOLUS_ML_PER_HOUR,
     MIN_BOLUS_MINUTES,
     MIN_BOLUS_ML,
+    MIN_LOW_ALARM_ML,
     REMEMBERED_IDS,
 )
 from emulator.state import (
@@ -375,6 +376,21 @@ class Pump:
             alarm.acknowledged = True
             self._log("alarm_acknowledged", code=code)
         return {"alarms": alarm_list(self.state)}
+
+    def set_low_alarm(self, low_alarm_ml: float) -> dict:
+        """Set the low-reservoir threshold, within MIN_LOW_ALARM_ML to the model's ``max_low_alarm_ml``; the
+        alarm is raised or cleared at once if the volume is now on the other side of it."""
+        state = self.state
+        low, high = MIN_LOW_ALARM_ML, state.spec.max_low_alarm_ml
+        if not low <= low_alarm_ml <= high:
+            raise PumpError(Status.OUT_OF_RANGE, f"low_alarm_ml {low_alarm_ml:g} mL is outside this {state.model}'s "
+                            f"{low:g} to {high:g} mL", "low_alarm_ml")
+        old = state.low_alarm_ml
+        if low_alarm_ml != old:
+            state.low_alarm_ml = low_alarm_ml
+            self._log("low_alarm_set", old_ml=old, new_ml=low_alarm_ml)
+            self._settle()
+        return {"low_alarm_ml": state.low_alarm_ml}
 
     # -- emulator-only service actions -------------------------------------------------------------
 

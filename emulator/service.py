@@ -87,6 +87,7 @@ class Service:
             Command.REFILL: (self._refill, {"refill_id": str, "withdrawn_ml": _NUMBER, "added_ml": _NUMBER,
                                             "drug": _OBJECT_OR_NULL}),
             Command.ACK_ALARM: (pump.acknowledge_alarm, {"code": str}),
+            Command.SET_LOW_ALARM: (pump.set_low_alarm, {"low_alarm_ml": _NUMBER}),
         }
         if service_enabled:
             self._handlers[Command.SERVICE] = (self._service, None)

@@ -24,6 +24,9 @@ EOS_PERCENT = 0.0
 
 FACTORY_LOW_ALARM_ML = 2.0
 """Low-reservoir alarm threshold of a new pump (the manufacturers' usual 2 mL residual)."""
+MIN_LOW_ALARM_ML = 1.0
+"""The lowest threshold SET_LOW_ALARM takes, on every model: below it the alarm would leave too little drug to
+get the patient to a refill before the reservoir empties."""
 
 MAX_BOLUS_ML_PER_HOUR = 6.0
 """Fastest bolus the simulated motor gives (volume / duration), on top of the basal rate."""
@@ -49,6 +52,11 @@ class ModelSpec:
     max_steps_per_day: int
     max_cycle_days: int
     event_log_size: int
+
+    @property
+    def max_low_alarm_ml(self) -> float:
+        """The highest threshold SET_LOW_ALARM takes: half the reservoir, so that a full pump is never in alarm."""
+        return self.capacity_ml / 2
 
     def identify(self) -> dict:
         """IDENTIFY's answer, minus the serial number which belongs to one pump, not the model."""

@@ -6,7 +6,8 @@ time, and, while the pump runs nothing, back to the event that stopped it. ``dos
 which daily dose ran 24 h ago (``program_activated`` events carry the activated and the previous program's
 mean daily dose), for the 24-hour change check; ``therapy_stop`` how delivery came to stop and from which
 dose, for first programs and restarts; ``last_increase`` the newest activation that raised the dose, for the
-least time between increases. Event times are moved across ``clock_set`` events onto the pump's clock as it
+least time between increases; ``last_fill`` when the drug in the pump was put in, for its stability limit.
+Event times are moved across ``clock_set`` events onto the pump's clock as it
 reads now; ``reaches_back``, ``stop_position`` and ``window_tail`` tell the reader
 (``interrogation.read_recent_events``) when it has read far enough.
 """
@@ -84,6 +85,22 @@ def stop_position(events: Sequence[PumpEvent]) -> int | None:
             if not (detail.get("daily_dose") == 0 and detail.get("previous_daily_dose") == 0):
                 return position
     return None
+
+
+def fill_position(events: Sequence[PumpEvent]) -> int | None:
+    """Where, in ``events`` (oldest first), the newest ``refill`` is; None when they hold none."""
+    return next((position for position in range(len(events) - 1, -1, -1) if events[position].kind == "refill"), None)
+
+
+def last_fill(events: Sequence[PumpEvent]) -> datetime | None:
+    """When the drug in the pump was put in, on the pump's clock as it reads now: the newest ``refill``'s time.
+    Without one in ``events``, the fill is older than all of them: the oldest event's time, a bound that makes a
+    stability limit counted from it end early, never late. None without events, or a time that cannot be placed.
+    """
+    if not events:
+        return None
+    position = fill_position(events)
+    return _times_on_todays_clock(events)[0 if position is None else position]
 
 
 def therapy_stop(events: Sequence[PumpEvent], pump_time: datetime, current: Program | None) -> Stop | None:

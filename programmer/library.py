@@ -1,8 +1,11 @@
-"""The drug library: per-drug rules for dose-error reduction, versioned and identified by a hash.
+"""The drug library: per-drug rules for dose-error reduction, versioned, approved and identified by a hash.
 
 A library ships with the package (``data/drug_library.json``) and a site may name its own file instead.
-Either is validated on load; a bad library is an error, never half-used. Every check report carries the
-library's identity (name, version, SHA-256 of its canonical content) so a review shows which rules applied.
+Either is used only when its signature beside it approves it (``library_signing``: a key of the trust store
+signed its exact bytes), then validated; an unsigned, changed or badly signed library is an error, never used,
+and a bad one is never half-used. Every check report carries the library's identity (name, version, SHA-256
+of its canonical content, approval date, signer and key) so a review shows which rules applied and who
+approved them.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import json
 import math
 import os
 from importlib import resources
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from programmer.errors import InputError, from_validation_error
-from programmer.program import DoseUnit, parse_json_text, read_json_file
+from programmer.library_signing import SIGNATURE_SUFFIX, Approval, read_approved, signature_path
+from programmer.program import DoseUnit, parse_json_text
 
 
 class _Strict(BaseModel):
@@ -177,6 +182,16 @@ class EntrySteps(_Strict):
         return step
 
 
+class StabilityLimit(_Strict):
+    """How long a fill of the drug stays fit to deliver in the pump, in days from the fill, for the listed
+    concentrations (None: every concentration the rule does not list elsewhere), with where the figure comes
+    from. It bounds the refill-by date (``programmer.refill_by``) however slowly the reservoir empties."""
+
+    days: Annotated[float, Field(gt=0)]
+    concentrations_per_ml: list[Annotated[float, Field(gt=0)]] | None = None
+    source: Annotated[str, Field(min_length=1)]
+
+
 class DrugRule(_Strict):
     """Everything the library says about one drug."""
 
@@ -197,7 +212,25 @@ class DrugRule(_Strict):
     """None: no restart window, so a pump that runs nothing is never compared with its last dose."""
     titration: TitrationLimits | None = None
     """None: the change limits in percent are the only titration limits."""
+    stability: list[StabilityLimit] = []
+    """Empty: the library knows no stability limit in the pump for the drug (the refill-by date then ignores it)."""
     sources: list[str] = []
+
+    @model_validator(mode="after")
+    def _one_stability_per_concentration(self) -> "DrugRule":
+        catch_alls = [limit for limit in self.stability if limit.concentrations_per_ml is None]
+        listed = [c for limit in self.stability for c in limit.concentrations_per_ml or []]
+        if len(catch_alls) > 1 or len(listed) != len(set(listed)):
+            raise ValueError("stability: each concentration in at most one limit, and at most one limit for the rest")
+        return self
+
+    def stability_for(self, concentration_per_ml: float) -> StabilityLimit | None:
+        """The stability limit that applies at a concentration (to a relative 1e-9): the limit that lists it, else
+        the one for every other concentration; None when the library gives none."""
+        for limit in self.stability:
+            if any(abs(concentration_per_ml - c) <= 1e-9 * c for c in limit.concentrations_per_ml or []):
+                return limit
+        return next((limit for limit in self.stability if limit.concentrations_per_ml is None), None)
 
     def allows_concentration(self, concentration_per_ml: float) -> bool:
         """True when the concentration is one the library lists (to a relative 1e-9, for float noise)."""
@@ -205,11 +238,27 @@ class DrugRule(_Strict):
 
 
 class LibraryIdentity(_Strict):
-    """Which rules applied: shown in every report and stored with every audit entry."""
+    """Which rules applied and who approved them: shown in every report and stored with every audit entry.
+    ``approved`` (YYYY-MM-DD), ``signer`` and ``key_id`` come from the library's verified signature; they are
+    None only for a library built in memory (``library_from_data`` without an approval), which no front end
+    uses: they load libraries with ``load_library``."""
 
     name: str
     version: str
     sha256: str
+    approved: str | None = None
+    signer: str | None = None
+    key_id: str | None = None
+
+    def approval_words(self) -> str:
+        """Who approved the library, when, and with which key, for people."""
+        if self.signer is None:
+            return "not approved (no signature)"
+        return f"approved {self.approved} by {self.signer} (key {self.key_id})"
+
+    def words(self) -> str:
+        """The library in one line for people: name, version, approval and key."""
+        return f"{self.name} {self.version}, {self.approval_words()}"
 
 
 class DrugLibrary(_Strict):
@@ -236,18 +285,20 @@ class DrugLibrary(_Strict):
 
 
 class LoadedLibrary:
-    """A library together with its identity (computed once, from its canonical content)."""
+    """A library together with its identity (computed once, from its canonical content and its approval)."""
 
-    def __init__(self, library: DrugLibrary, identity: LibraryIdentity):
+    def __init__(self, library: DrugLibrary, identity: LibraryIdentity, approval: Approval | None = None):
         self.library = library
         self.identity = identity
+        self.approval = approval
 
     def rule_for(self, drug_name: str) -> DrugRule | None:
         return self.library.rule_for(drug_name)
 
 
-def library_from_data(data: object, source: str) -> LoadedLibrary:
-    """Validate parsed JSON as a drug library and compute its identity."""
+def library_from_data(data: object, source: str, approval: Approval | None = None) -> LoadedLibrary:
+    """Validate parsed JSON as a drug library and compute its identity. ``approval`` is what its verified
+    signature says (``load_library``); this function verifies nothing itself."""
     if not isinstance(data, dict):
         raise InputError([("", "a drug library must be a JSON object")], source)
     try:
@@ -256,12 +307,39 @@ def library_from_data(data: object, source: str) -> LoadedLibrary:
         raise from_validation_error(exc, source)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    return LoadedLibrary(library, LibraryIdentity(name=library.name, version=library.version, sha256=digest))
+    approved = {} if approval is None else {"approved": approval.approved, "signer": approval.signer,
+                                            "key_id": approval.key_id}
+    identity = LibraryIdentity(name=library.name, version=library.version, sha256=digest, **approved)
+    return LoadedLibrary(library, identity, approval)
+
+
+def library_from_bytes(raw: bytes, source: str, approval: Approval | None = None) -> LoadedLibrary:
+    """A library file's exact bytes, decoded, parsed strictly and validated (``library_from_data``)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError([("", "file is not UTF-8 text")], source) from None
+    return library_from_data(parse_json_text(text, source), source, approval)
+
+
+SHIPPED_LIBRARY = "data/drug_library.json"
+SHIPPED_SOURCE = "shipped library"
+
+
+def shipped_library_file() -> str:
+    """Where the shipped library is (its signature is beside it): the file a maintainer re-signs."""
+    return str(resources.files("programmer").joinpath(SHIPPED_LIBRARY))
 
 
 def load_library(path: str | os.PathLike | None = None) -> LoadedLibrary:
-    """Load the library a user names, or the one shipped with the package when ``path`` is None."""
-    if path is not None:
-        return library_from_data(read_json_file(path), str(path))
-    shipped = resources.files("programmer").joinpath("data/drug_library.json")
-    return library_from_data(parse_json_text(shipped.read_text(encoding="utf-8"), "shipped library"), "shipped library")
+    """Load the library a user names, or the one shipped with the package when ``path`` is None: only once its
+    signature (``FILE.sig``) approves its exact bytes with a trusted key, and from those same bytes (the file
+    is read once). An InputError otherwise: unsigned, changed, signed by an unknown key, or not valid."""
+    if path is None:
+        data = resources.files("programmer")
+        signature = data.joinpath(SHIPPED_LIBRARY + SIGNATURE_SUFFIX)
+        library_bytes, approval = read_approved(data.joinpath(SHIPPED_LIBRARY), signature, SHIPPED_SOURCE,
+                                                str(signature))
+        return library_from_bytes(library_bytes, SHIPPED_SOURCE, approval)
+    library_bytes, approval = read_approved(Path(path), signature_path(path), str(path), str(signature_path(path)))
+    return library_from_bytes(library_bytes, str(path), approval)

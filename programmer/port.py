@@ -313,6 +313,19 @@ class PumpDriver(ABC):
         """
 
     @abstractmethod
+    def set_low_alarm(self, low_alarm_ml: float) -> float:
+        """Set the low-reservoir alarm threshold, mL; the pump logs ``low_alarm_set`` when it changes and raises or
+        clears its ``low_reservoir`` alarm at once. Setting the same value again changes nothing.
+
+        Returns: the threshold read back afterwards (READ_STATUS ``low_alarm_ml``), for the caller to compare.
+
+        Raises:
+            LinkError: whether it was set is not known: read the status.
+            PumpRefused: the pump refused the value (outside its model's range, ``field`` ``low_alarm_ml``) or the
+                read-back after it.
+        """
+
+    @abstractmethod
     def close(self) -> None:
         """End the link. Never raises: closing a link that is already gone only tidies up."""
 

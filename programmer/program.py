@@ -190,11 +190,12 @@ def save_program(program: Program, path: str | os.PathLike) -> None:
     write_text_atomically(Path(path), program.to_json())
 
 
-def write_text_atomically(path: Path, text: str) -> None:
-    """Write text to a temp file beside ``path``, fsync it, then rename it over ``path``."""
+def write_text_atomically(path: Path, text: str, newline: str | None = None) -> None:
+    """Write text to a temp file beside ``path``, fsync it, then rename it over ``path``. ``newline`` as for
+    ``open``: ``""`` writes the line ends exactly as given (a format that prescribes CRLF)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

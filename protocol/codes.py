@@ -39,6 +39,7 @@ class Command(IntEnum):
     CANCEL_BOLUS = 0x0A
     REFILL = 0x0B
     ACK_ALARM = 0x0C
+    SET_LOW_ALARM = 0x0D
     SERVICE = 0x70
     """Emulator-only (docs/protocol.md): answered only by an emulator started with --service."""
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from programmer.library_signing import administrator_trust_path
 from tests.support.emulator_fixtures import PTY_AVAILABLE, EmulatorProcess
+from tests.support.library_signing import Signer, write_trust_store
 
 # A 1366x900 screen, the size of a common clinic laptop, instead of the plugin's default 800x600: the
 # window's minimum (about 610x630) must fit on it, or a restored geometry is squeezed.
@@ -70,6 +72,16 @@ def no_remembered_settings(user_dirs):
     from ui.settings import store
 
     store().clear()
+
+
+@pytest.fixture
+def pharmacy(tmp_path, monkeypatch) -> Signer:
+    """A pharmacy's throwaway signing key, which the administrator's trust store of this test alone lists (its own
+    ``$XDG_CONFIG_HOME``): a library it signs is approved here. ``Signer()`` makes a key no store lists."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    signer = Signer()
+    write_trust_store(administrator_trust_path(), signer)
+    return signer
 
 
 # --- pumps to talk to: the real emulator as a process (tests/support/emulator_fixtures.py) ---------------

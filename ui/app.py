@@ -8,10 +8,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from programmer.audit import default_audit_path
-from programmer.library import load_library
+from programmer.errors import ProgrammerError
+from programmer.library import LoadedLibrary, load_library
 from ui import settings
 from ui.app_log import log, start_logging
 from ui.crash import install_crash_handler
@@ -22,10 +23,22 @@ from ui.quit_signals import QuitOnSignals
 from ui.widgets import STYLE_SHEET
 
 
-def create_window(demo: bool = False, audit_path: Path | None = None) -> MainWindow:
-    """The main window, shown; with ``demo`` it starts the bundled emulator and connects at once."""
+EXIT_LIBRARY_REFUSED = 2
+"""The exit code when the application will not start because its drug library cannot be used: invalid input,
+as ``pump-programmer`` says it (nothing was sent to any pump)."""
+LIBRARY_REFUSED_TITLE = "Drug library refused"
+LIBRARY_REFUSED_TEXT = ("The drug library cannot be used, so this programmer will not program a pump: every dose "
+                        "is checked against an approved library, and this one is not approved as it stands.")
+LIBRARY_REFUSED_HELP = ("Reinstall the programmer, or ask who maintains it to sign the library again "
+                        "(pump-programmer library verify names the problem).")
+
+
+def create_window(demo: bool = False, audit_path: Path | None = None,
+                  library: LoadedLibrary | None = None) -> MainWindow:
+    """The main window, shown; with ``demo`` it starts the bundled emulator and connects at once. ``library``:
+    the approved library (default: the shipped one, loaded here; an InputError when it cannot be used)."""
     QApplication.setWindowIcon(QIcon(str(ICON_FILE)))  # every window's and dialog's, the crash report's too
-    window = MainWindow(load_library(), audit_path or default_audit_path())
+    window = MainWindow(library or load_library(), audit_path or default_audit_path())
     settings.restore_geometry(window, QSize(1280, 860))
     window.show()
     if demo:
@@ -48,9 +61,12 @@ def run(demo: bool = False) -> int:
         window.close()  # not Quit: nobody is there to answer its question about an unwritten change
         app.quit()
 
+    library = approved_library()
+    if library is None:
+        return EXIT_LIBRARY_REFUSED
     signals = QuitOnSignals(quit_on)  # before the emulator starts: no signal may find it unhandled
     crashes = install_crash_handler(lambda: window)
-    window = create_window(demo)
+    window = create_window(demo, library=library)
     log.info("started (pid %d%s)", os.getpid(), ", demo" if demo else "")
     code = app.exec()
     signals.restore()
@@ -58,3 +74,17 @@ def run(demo: bool = False) -> int:
     del window
     log.info("stopped (exit code %d)", code)
     return code
+
+
+def approved_library() -> LoadedLibrary | None:
+    """The shipped drug library, approved; None once a dialog the clinician closes has said why it cannot be
+    used (unsigned, changed, untrusted or invalid: never used, so there is nothing to program with)."""
+    try:
+        return load_library()
+    except ProgrammerError as exc:
+        log.error("refused to start: the drug library cannot be used: %s", exc)
+        box = QMessageBox(QMessageBox.Icon.Critical, LIBRARY_REFUSED_TITLE, LIBRARY_REFUSED_TEXT,
+                          QMessageBox.StandardButton.Ok)
+        box.setInformativeText(f"{exc}\n\n{LIBRARY_REFUSED_HELP}")
+        box.exec()
+        return None

@@ -372,7 +372,8 @@ class ProgramEditor(QWidget):
         drug = program.drug
         strength = quantity(drug.concentration_per_ml, f"{drug.dose_unit}/mL")
         self.drug_label.setText(f"Drug: {drug.name} {strength}, the drug in the pump. A new drug or concentration "
-                                "is entered at a refill, not here.")
+                                f"is entered at a refill, not here. Limits from the drug library "
+                                f"{self.library.identity.words()}.")
         self._show_draft()
 
     def focus_first_field(self) -> None:

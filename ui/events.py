@@ -33,13 +33,15 @@ ALL_KINDS = ""
 NO_SELECTION = "Select an event to see everything the pump logged for it."
 
 
-def ask_save_path(parent: QWidget, suggested: Path) -> Path | None:
-    """The system's save dialog, opened at ``suggested``; None when the clinician cancels."""
-    chosen, _ = QFileDialog.getSaveFileName(parent, "Save the event log as CSV", str(suggested), "CSV files (*.csv)")
+def ask_save_path(parent: QWidget, suggested: Path, title: str = "Save the event log as CSV",
+                  files: str = "CSV files (*.csv)") -> Path | None:
+    """The system's save dialog, opened at ``suggested``; None when the clinician cancels. A name typed without
+    a suffix takes ``suggested``'s."""
+    chosen, _ = QFileDialog.getSaveFileName(parent, title, str(suggested), files)
     if not chosen:
         return None
     path = Path(chosen)
-    return path if path.suffix else path.with_suffix(".csv")
+    return path if path.suffix else path.with_suffix(suggested.suffix)
 
 
 def documents_folder() -> Path:

@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.connect_page = ConnectPage()
-        self.overview = OverviewPage()
+        self.overview = OverviewPage(library=library)
         self.editor = ProgramEditor(library)
         self.preview: PreviewPlots | None = None  # built with the first snapshot: plots cost start-up time
         self.program_split = program = QSplitter(Qt.Orientation.Horizontal)

@@ -4,6 +4,10 @@ Dates come from the planner run from the pump's own clock, volume and cycle phas
 (``PumpSnapshot.forecast``), so they are the dates the pump itself will reach, in the pump's clock. Every
 date on the page is on that one clock and says so; this computer's clock appears only in the drift.
 
+The refill-by date (``programmer.refill_by``: the low alarm less a week, the drug's stability limit from the
+last fill, or the battery's end of service) is shown with its reason, and can be saved as a calendar reminder
+(``programmer.refill_reminder``); at ERI the battery's replace-by date is shown too.
+
 Setting the pump's clock is asked for here (the button, or ``ask_to_set_clock`` from the window's menu and
 banner) and always confirmed first (``ui.clock_dialog``): ``set_clock_requested`` is emitted only when the
 clinician chose Set.
@@ -11,13 +15,20 @@ clinician chose Set.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Callable
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from programmer.clock import computer_now
+from programmer.library import LoadedLibrary, load_library
+from programmer.refill_by import REASON_WORDS, RefillBy, replace_by, snapshot_refill_by
+from programmer.refill_reminder import reminder_calendar, save_reminder
 from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, PumpSnapshot
 from ui.view_models.clock_check import clock_change
 from ui.clock_dialog import ClockDialog
+from ui.events import ask_save_path, documents_folder
 from ui.view_models.comparison import schedule_text
 from ui.view_models.draft import MODE_LABELS
 from ui.view_models.format import (BATTERY_WORDS, PUMP_CLOCK, SEVERITY_WORDS, alarm_text, dated, drift, moment_and_days,
@@ -34,9 +45,17 @@ class OverviewPage(QWidget):
     set_clock_requested = Signal()
     interrogate_requested = Signal()
     edit_requested = Signal()
+    reminder_saved = Signal(str)
+    reminder_failed = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, library: LoadedLibrary | None = None):
         super().__init__(parent)
+        self.library = library if library is not None else load_library()
+        """The library whose stability limits bound the refill-by date: the application's."""
+        self.refill: RefillBy | None = None
+        self.choose_path: Callable[[QWidget, Path], Path | None] = lambda parent, suggested: ask_save_path(
+            parent, suggested, "Save the refill reminder as a calendar file", "Calendar files (*.ics)")
+        """The file dialog, replaceable so that tests never open a real one."""
         layout = QVBoxLayout(self)
         self.title = heading("No pump interrogated yet")
         layout.addWidget(self.title)
@@ -71,6 +90,14 @@ class OverviewPage(QWidget):
                                                                ("schedule", "Schedule"), ("checksum", "Program id")])
         self.alarms = self._group(right, "Alarms", [("critical", "Critical"), ("non_critical", "Non-critical"),
                                                     ("bolus", "Bolus")])
+        self.next_visit = self._group(right, "Next visit", [("refill_by", "Refill by"), ("replace_by", "Replace by")])
+        self.save_reminder = QPushButton("Save refill re&minder\u2026")
+        self.save_reminder.setToolTip("Save the refill-by date as a calendar event (.ics) to import into a calendar")
+        self.save_reminder.clicked.connect(self._save_reminder)
+        self.next_visit.addRow("", self.save_reminder)
+        self.reminder_note = WrappingLabel()
+        self.reminder_note.setVisible(False)
+        self.next_visit.addRow("", self.reminder_note)
         right.addStretch(1)
         left.addStretch(1)
 
@@ -111,6 +138,9 @@ class OverviewPage(QWidget):
                                 f"{identity.max_cycle_days} days")
         self.pump.set("battery", f"{BATTERY_WORDS.get(status.battery_status, status.battery_status)} "
                                  f"({quantity(status.battery_percent, '%', 3)})")
+        replace = replace_by(status)
+        self.next_visit.set("replace_by", "not projected while the battery is OK" if replace is None else
+                            f"{dated(replace, PUMP_CLOCK)}\nthe battery's projected end of service")
         self.clock.set("pump_time", dated(status.pump_time, PUMP_CLOCK))
         self.clock.set("drift", drift(snapshot.drift_s))
         self.clock_note.setText(f"Warning: more than {DRIFT_WORTH_FIXING_S // 60} min out. Flex steps start by the "
@@ -128,6 +158,12 @@ class OverviewPage(QWidget):
         if snapshot.stopped_by:  # a pump that delivers nothing counts nothing down: no dates
             for key in ("low_alarm", "empty"):
                 self.reservoir.set(key, "none: the pump is NOT DELIVERING (see Alarms)")
+
+        self.refill = snapshot_refill_by(snapshot, self.library)
+        self.next_visit.set("refill_by", "none: the pump holds no drug" if self.refill is None else
+                           f"{dated(self.refill.at, PUMP_CLOCK)}\nset by {REASON_WORDS[self.refill.reason]}")
+        self.save_reminder.setEnabled(self.refill is not None)
+        self.reminder_note.setVisible(False)
 
         drug = active.drug
         self.therapy.set("drug", "none: the pump holds no drug (refill it first)" if drug is None else
@@ -149,6 +185,27 @@ class OverviewPage(QWidget):
                         f"{number(bolus.delivered)} of {quantity(bolus.dose, unit)} delivered, "
                         f"{quantity(round(bolus.remaining_s / 60), 'min')} left")
         self.edit.setEnabled(drug is not None)
+
+    def _save_reminder(self) -> None:
+        """Ask where, then write the refill reminder whole or not at all, and say which happened."""
+        snapshot, refill = self.snapshot, self.refill
+        if snapshot is None or refill is None or snapshot.active.drug is None:
+            return
+        serial = snapshot.identity.serial
+        path = self.choose_path(self, documents_folder() / f"{serial}-refill-by-{refill.at.date().isoformat()}.ics")
+        if path is None:
+            return
+        try:
+            save_reminder(path, reminder_calendar(serial, snapshot.active.drug, refill, computer_now()))
+        except OSError as exc:
+            message = f"The refill reminder was NOT saved to {path}: {exc.strerror or exc}."
+            signal = self.reminder_failed
+        else:
+            message = f"Saved the refill reminder ({dated(refill.at, PUMP_CLOCK)}) to {path}."
+            signal = self.reminder_saved
+        self.reminder_note.setText(message)
+        self.reminder_note.setVisible(True)
+        signal.emit(message)
 
     def ask_to_set_clock(self) -> None:
         """Show the confirmation (``ui.clock_dialog``) for the pump last shown; ``set_clock_requested`` is

@@ -139,6 +139,9 @@ class ReviewPage(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         self.table = ComparisonTable()
         column.addWidget(self.table)
+        self.library_line = WrappedText(f"Limits from the drug library {self.library.identity.words()}.")
+        self.library_line.setAccessibleName("The drug library whose limits apply, and who approved it")
+        column.addWidget(self.library_line)
 
         self.warnings_box = QGroupBox("Warnings: each needs your acknowledgement and a reason (recorded)")
         self.warnings_layout = QVBoxLayout(self.warnings_box)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 
+from programmer.cli.plan_report import refill_by_json
 from programmer.clock import iso
+from programmer.library import LoadedLibrary
 from programmer.planner import minutes_to_days
+from programmer.refill_by import REASON_WORDS, replace_by, snapshot_refill_by
 from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, PumpSnapshot, describe_program
 
 INTERROGATION_FORMAT = "itb-interrogation/1"
 
 
 
-def interrogation_to_json(snapshot: PumpSnapshot) -> dict:
-    """The ``interrogate --json`` object (keys are a contract: docs/cli.md)."""
+def interrogation_to_json(snapshot: PumpSnapshot, library: LoadedLibrary) -> dict:
+    """The ``interrogate --json`` object (keys are a contract: docs/cli.md); the library gives the drug's
+    stability limit for ``refill_by``."""
     identity, status, active = snapshot.identity, snapshot.status, snapshot.active
     plan = snapshot.forecast()
     dates = None if snapshot.stopped_by else plan  # a pump that delivers nothing reaches no date
@@ -38,7 +42,8 @@ def interrogation_to_json(snapshot: PumpSnapshot) -> dict:
             "drift_s": round(snapshot.drift_s, 3),
             "drift_limit_s": CLOCK_DRIFT_LIMIT_S,
         },
-        "battery": {"status": status.battery_status, "percent": status.battery_percent},
+        "battery": {"status": status.battery_status, "percent": status.battery_percent,
+                    "replace_by": iso(replace_by(status))},
         "drug": None if active.drug is None else active.drug.model_dump(mode="json"),
         "therapy": active.therapy,
         "program": {
@@ -74,10 +79,10 @@ def interrogation_to_json(snapshot: PumpSnapshot) -> dict:
             "delivered": status.bolus.delivered,
             "remaining_s": status.bolus.remaining_s,
         },
-    }
+    } | refill_by_json(snapshot_refill_by(snapshot, library))
 
 
-def interrogation_to_text(snapshot: PumpSnapshot) -> str:
+def interrogation_to_text(snapshot: PumpSnapshot, library: LoadedLibrary) -> str:
     """A readable summary for a technician at the bedside."""
     identity, status, active = snapshot.identity, snapshot.status, snapshot.active
     plan = snapshot.forecast()
@@ -87,7 +92,8 @@ def interrogation_to_text(snapshot: PumpSnapshot) -> str:
         f"Pump          {identity.model} serial {identity.serial}, firmware {identity.firmware}, "
         f"{identity.capacity_ml:g} mL reservoir",
         f"Clock         {iso(status.pump_time)} (pump), {round(snapshot.drift_s):+d} s from this computer{clock_note}",
-        f"Battery       {status.battery_status} ({status.battery_percent:g} %)",
+        f"Battery       {status.battery_status} ({status.battery_percent:g} %)" + (
+            "" if replace_by(status) is None else f", replace by {iso(replace_by(status))} (pump clock)"),
         f"Program       {describe_program(active)}",
     ]
     programmed = ("" if plan is None else
@@ -110,6 +116,9 @@ def interrogation_to_text(snapshot: PumpSnapshot) -> str:
     elif plan is not None:
         lines.append(f"Low alarm     {iso(plan.low_alarm_at) or 'never at this program'} (pump clock)")
         lines.append(f"Empty         {iso(plan.empty_at) or 'never at this program'} (pump clock)")
+    refill = snapshot_refill_by(snapshot, library)
+    if refill is not None:
+        lines.append(f"Refill by     {iso(refill.at)} (pump clock): set by {REASON_WORDS[refill.reason]}")
     if status.alarms:
         for alarm in status.alarms:
             lines.append(f"Alarm         {alarm.code} ({alarm.severity}) since {iso(alarm.since)}")

@@ -16,15 +16,17 @@ from datetime import datetime
 from pathlib import Path
 
 from programmer.checks import check_program
+from programmer.cli.library_commands import add_library_commands
 from programmer.cli.pump_commands import add_pump_commands
 from commandline import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
 from programmer.cli.support import CODE_FOR_KIND, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, failure_line, timestamp
 from programmer.errors import InputError, ProgrammerError
 from programmer.library import load_library
-from programmer.cli.plan_report import plan_to_json, plan_to_text
+from programmer.cli.plan_report import plan_to_json, plan_to_text, refill_by_json
 from programmer.planner import Plan
 from programmer.program import Program, load_program
 from programmer.pump import make_reservoir, pump_model, smallest_model_holding
+from programmer.refill_by import plan_refill_by
 
 EARLIEST_START = datetime(1970, 1, 1)
 LATEST_START = datetime(2200, 1, 1)
@@ -57,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(handler=run_schema)
 
     add_pump_commands(commands)
+    add_library_commands(commands)
 
     entry = commands.add_parser("desktop-entry", help="put the application, with its icon, in this user's desktop "
                                 "menu (freedesktop.org desktops: GNOME, KDE, Xfce...); exit code 2 if it could not")
@@ -92,7 +95,8 @@ def run_plan(args: argparse.Namespace) -> int:
     current_plan = Plan(current, reservoir, start) if current is not None else None
     report = check_program(plan, library, pump, current)
     if args.json:
-        print(json.dumps(plan_to_json(plan, report, pump, current_plan), indent=2))
+        data = plan_to_json(plan, report, pump, current_plan) | refill_by_json(plan_refill_by(plan, library))
+        print(json.dumps(data, indent=2))
     else:
         print(plan_to_text(plan, report, pump, current_plan))
     return EXIT_REFUSED if report.errors else EXIT_OK

@@ -10,6 +10,7 @@ from programmer.clock import iso
 from programmer.planner import Plan, minutes_to_days
 from programmer.program import MINUTES_PER_DAY
 from programmer.pump import PumpLimits
+from programmer.refill_by import RefillBy
 
 PLAN_FORMAT = "itb-plan/1"
 
@@ -60,6 +61,12 @@ def plan_to_json(plan: Plan, report: CheckReport, pump: PumpLimits, current: Pla
     return data
 
 
+def refill_by_json(refill: RefillBy | None) -> dict:
+    """The ``refill_by`` and ``refill_by_reason`` keys of ``plan``, ``interrogate`` and ``refill --json``."""
+    return {"refill_by": None if refill is None else iso(refill.at),
+            "refill_by_reason": None if refill is None else refill.reason}
+
+
 def _change_percent(old: float, new: float) -> float | None:
     return None if old == 0 else (new / old - 1) * 100
 
@@ -106,4 +113,5 @@ def plan_to_text(plan: Plan, report: CheckReport, pump: PumpLimits, current: Pla
         lines.append("No errors or warnings.")
     identity = report.library
     lines.append(f"Drug library  {identity.name} {identity.version} (sha256 {identity.sha256[:16]})")
+    lines.append(f"              {identity.approval_words()}")
     return "\n".join(lines)

@@ -30,8 +30,8 @@ from programmer.cli.interrogation_report import interrogation_to_json, interroga
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump
 from programmer.snapshot import PumpSnapshot
-from programmer.library import load_library
-from programmer.cli.plan_report import plan_to_json, plan_to_text
+from programmer.library import LoadedLibrary, load_library
+from programmer.cli.plan_report import plan_to_json, plan_to_text, refill_by_json
 from programmer.clock import iso
 from programmer.port import ActiveProgram, PumpDriver, open_driver
 from programmer.program import Drug, load_program
@@ -42,6 +42,8 @@ from programmer.checks import PriorTherapy
 from programmer.refill import (REFILL_GUIDANCE, RefillRequest, RefillReview, Syringe, check_volumes, check_withdrawal,
                                review_refill)
 from programmer.review import WriteReview, clean_clinician, clean_override_reason, review_write
+from programmer.refill_by import plan_refill_by, replace_by, snapshot_refill_by
+from programmer.refill_reminder import reminder_calendar, save_reminder
 
 PROG = "pump-programmer"
 
@@ -65,6 +67,10 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     interrogate = subparsers.add_parser("interrogate", help="read everything the pump reports")
     _add_port(interrogate)
     interrogate.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    interrogate.add_argument("--library", help="drug library JSON to use instead of the shipped one (the drug's "
+                             "stability limit, for the refill-by date)")
+    interrogate.add_argument("--ics", metavar="FILE", help="also save the refill-by date as a calendar event "
+                             "(RFC 5545) in FILE")
     interrogate.set_defaults(handler=run_interrogate)
 
     write = subparsers.add_parser("write", help="check a program against the pump, write it, read it back, verify")
@@ -110,6 +116,13 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     clock.add_argument("--yes", action="store_true", help="confirm: without it nothing is sent")
     clock.add_argument("--json", action="store_true", help="print one JSON object")
     clock.set_defaults(handler=run_set_clock)
+
+    low_alarm = subparsers.add_parser("set-low-alarm", help="set the low-reservoir alarm threshold and read it back")
+    _add_port(low_alarm)
+    low_alarm.add_argument("--ml", type=finite, required=True, help="the new threshold, mL")
+    low_alarm.add_argument("--yes", action="store_true", help="confirm: without it nothing is sent")
+    low_alarm.add_argument("--json", action="store_true", help="print one JSON object")
+    low_alarm.set_defaults(handler=run_set_low_alarm)
 
 
 def _add_port(parser: argparse.ArgumentParser) -> None:
@@ -165,13 +178,28 @@ def _read(driver: PumpDriver, args: argparse.Namespace, after: str) -> PumpSnaps
 
 def run_interrogate(args: argparse.Namespace) -> int:
     after = "nothing was sent that changes the pump"
+    library = load_library(args.library)
     with _connect(args, after) as driver:
         snapshot = _read(driver, args, after)
+    if args.ics:
+        _save_refill_reminder(snapshot, library, args.ics)
     if args.json:
-        print(json.dumps(interrogation_to_json(snapshot), indent=2))
+        print(json.dumps(interrogation_to_json(snapshot, library), indent=2))
     else:
-        print(interrogation_to_text(snapshot))
+        print(interrogation_to_text(snapshot, library))
     return EXIT_OK
+
+
+def _save_refill_reminder(snapshot: PumpSnapshot, library: LoadedLibrary, path: str) -> None:
+    """``--ics FILE``: the refill-by date as a calendar event; a pump without one (no drug) is bad input."""
+    refill, drug = snapshot_refill_by(snapshot, library), snapshot.active.drug
+    if refill is None or drug is None:
+        raise InputError([("--ics", f"{path} was not written: the pump gives no refill-by date (it holds no drug, "
+                                    "or nothing bounds the date)")])
+    try:
+        save_reminder(path, reminder_calendar(snapshot.identity.serial, drug, refill, computer_now()))
+    except OSError as exc:
+        raise InputError([("--ics", f"cannot write {path}: {exc.strerror or exc}")]) from None
 
 
 def run_set_clock(args: argparse.Namespace) -> int:
@@ -194,6 +222,28 @@ def run_set_clock(args: argparse.Namespace) -> int:
                           "drift_s": residual_s}, indent=2))
     else:
         print(f"pump clock set: it read {iso(before)}, now {iso(read_back)} (this computer {iso(wanted)})")
+    return EXIT_OK
+
+
+def run_set_low_alarm(args: argparse.Namespace) -> int:
+    """Read the threshold, set it, and trust only the threshold read back (READ_STATUS), never the answer."""
+    if not args.yes:
+        raise InputError([("--yes", "setting the low-reservoir alarm needs --yes: nothing was sent")])
+    after = "the low-reservoir alarm may or may not have been set: interrogate the pump"
+    with (_connect(args, "nothing was sent") as driver,
+          _stage(args, f"setting the low-reservoir alarm of {args.port}", after)):
+        before = driver.read_status().low_alarm_ml
+        read_back = driver.set_low_alarm(args.ml)
+        alarms = [alarm.code for alarm in driver.read_status().alarms]
+    if abs(read_back - args.ml) > 1e-9 * max(1.0, args.ml):
+        print(f"{PROG}: the pump's low-reservoir alarm reads {read_back:g} mL after being set to {args.ml:g} mL: "
+              "interrogate the pump", file=sys.stderr)
+        return EXIT_VERIFY_FAILED
+    if args.json:
+        print(json.dumps({"low_alarm_ml_before": before, "low_alarm_ml": read_back, "alarms": alarms}, indent=2))
+    else:
+        print(f"low-reservoir alarm set: it was at {before:g} mL, now {read_back:g} mL (read back)"
+              + ("; the low-reservoir alarm is on" if "low_reservoir" in alarms else ""))
     return EXIT_OK
 
 
@@ -336,6 +386,7 @@ def run_refill(args: argparse.Namespace) -> int:
         if result.refill is not None:
             data["refill"] |= {"volume_ml": result.refill.volume_ml, "pump_calculated_ml": result.refill.calculated_ml}
         data["plan"] = None if review.plan is None else plan_to_json(review.plan, review.report, review.snapshot.limits)
+        data |= _refill_by_after(result, library)
         print(json.dumps(data, indent=2))
     else:
         print(_refill_text(review))
@@ -398,6 +449,16 @@ def _run_refill_check(args: argparse.Namespace) -> int:
     print(f"{PROG}: outside tolerance: {withdrawal.meaning()}; {withdrawal.what_to_do()}"
           + ("" if not withdrawal.possible else " (--withdrawal-reason REASON)"), file=sys.stderr)
     return EXIT_REFUSED
+
+
+def _refill_by_after(result: SessionResult, library: LoadedLibrary) -> dict:
+    """``refill --json``'s refill-by keys: after a refill the pump is filled now (the review's plan starts then),
+    with the battery as read before it; when no refill was made, the pump's as read."""
+    review = result.review
+    assert isinstance(review, RefillReview), "commit_refill's result holds its RefillReview"
+    if result.refill is None or review.plan is None:
+        return refill_by_json(snapshot_refill_by(review.snapshot, library))
+    return refill_by_json(plan_refill_by(review.plan, library, replace_by(review.snapshot.status)))
 
 
 def _refill_request(args: argparse.Namespace) -> RefillRequest:

@@ -81,7 +81,7 @@ def test_json_has_every_contract_key_with_hand_values(capsys):
     [step] = data["timeline"]
     assert (step["start_min"], step["end_min"]) == (0, 1440)
     assert step["dose_per_hour"] == pytest.approx(6.25) and step["ml_per_hour"] == pytest.approx(0.0125)
-    assert set(data["library"]) == {"name", "version", "sha256"}
+    assert set(data["library"]) == {"name", "version", "sha256", "approved", "signer", "key_id"}
     assert data["library"]["name"] == "ITB default drug library"
     # The offline plan picks the smallest pump that holds 18 mL.
     assert data["reservoir"]["pump_model"] == "ITB-20"

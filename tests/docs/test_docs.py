@@ -144,14 +144,22 @@ def choices(parser) -> set[str]:
 
 
 def documented_options(lines: list[str]) -> set[str]:
-    """The options in the first column of the section's tables (`--name ARG`, `-x`)."""
-    return {code.split()[0] for row in table_rows(lines) if (code := first_code(row[0])) and code.startswith("-")}
+    """The options in the first column of the section's own tables (`--name ARG`, `-x`), not its subsections'."""
+    own = lines[:next((i for i, line in enumerate(lines) if line.startswith("#")), len(lines))]
+    return {code.split()[0] for row in table_rows(own) if (code := first_code(row[0])) and code.startswith("-")}
+
+
+def nested_commands(parser) -> dict[str, object]:
+    """``library verify`` and its like: the commands of a command that has commands, by their two words."""
+    return {f"{name} {inner}": command for name, sub in subcommands(parser).items() if sub._subparsers is not None
+            for inner, command in subcommands(sub).items()}
 
 
 def command_parsers() -> list[tuple[str, object]]:
     parser = build_parser()
     return [("`pump-programmer`: the application", parser),
             *((f"`pump-programmer {name}`", sub) for name, sub in subcommands(parser).items()),
+            *((f"`pump-programmer {name}`", sub) for name, sub in nested_commands(parser).items()),
             ("`pump-emulator`", build_emulator_parser())]
 
 
@@ -168,7 +176,9 @@ def test_every_subcommand_has_its_section_and_a_synopsis_line():
     text = CLI_DOC.read_text(encoding="utf-8")
     documented = {m.group(1) for m in re.finditer(r"^### `pump-programmer ([a-z-]+)`$", text, re.MULTILINE)}
     assert documented == set(subcommands(build_parser()))
-    for name in documented:
+    nested = {m.group(1) for m in re.finditer(r"^#### `pump-programmer ([a-z-]+ [a-z-]+)`$", text, re.MULTILINE)}
+    assert nested == set(nested_commands(build_parser()))
+    for name in documented | nested:
         assert re.search(rf"^pump-programmer {name}\b", text, re.MULTILINE), f"no synopsis line for {name}"
     assert "`-h`" in text and "`--help`" in text
 
@@ -261,13 +271,23 @@ def test_plan_json_keys_are_the_documented_ones(capsys):
     keys = documented_keys("`plan --json`")
     plain = run_json(capsys, "plan", str(ROOT / "examples/baclofen-simple.json"), "--reservoir-ml", "18", "--json")
     check_keys(keys, plain, "plan --json")
-    assert set(plain) == {key for key, optional in keys.items() if "." not in key and not optional}
+    # refill_by and refill_by_reason are "only when" the command is plan: absent from write's and refill's plan.
+    plan_only = {"refill_by", "refill_by_reason"}
+    assert set(plain) == {key for key, optional in keys.items()
+                          if "." not in key and (not optional or key in plan_only)}
     # With --current, and a warning, so the optional keys and the findings' keys are looked at too.
     full = run_json(capsys, "plan", str(ROOT / "examples/baclofen-simple.json"), "--reservoir-ml", "3",
                     "--current", str(ROOT / "examples/baclofen-flex-day.json"), "--json")
     assert full["warnings"], "expected LOW_ALARM_SOON"
     check_keys(keys, full, "plan --json")
     assert set(full) == {key for key in keys if "." not in key}
+
+
+def test_library_verify_json_keys_are_the_documented_ones(capsys):
+    keys = documented_keys("`library verify --json`")
+    verified = run_json(capsys, "library", "verify", "--json")
+    check_keys(keys, verified, "library verify --json")
+    assert set(verified) == set(keys)
 
 
 def test_the_pump_commands_json_keys_are_the_documented_ones(capsys, start_emulator, tmp_path):
@@ -298,6 +318,9 @@ def test_the_pump_commands_json_keys_are_the_documented_ones(capsys, start_emula
 
     clock = run_json(capsys, "set-clock", url, "--yes", "--json")
     check_keys(documented_keys("`set-clock --json`"), clock, "set-clock --json")
+
+    low_alarm = run_json(capsys, "set-low-alarm", url, "--ml", "3", "--yes", "--json")
+    check_keys(documented_keys("`set-low-alarm --json`"), low_alarm, "set-low-alarm --json")
 
     events = run_json(capsys, "events", url, "--json")
     check_keys(documented_keys("`events --json`"), events, "events --json")

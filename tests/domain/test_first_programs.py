@@ -356,11 +356,14 @@ def test_the_interrogation_reads_back_to_an_old_stop():
     assert taken.recent_events[0].index == 0
     assert pump.pages == [(0, 0), (45, 16), (29, 16), (13, 16), (0, 13)]
     assert taken.stop() == Stop("stopped", NOW - timedelta(hours=70), 70.0, 200.0)
-    # A pump that delivers is read only back past 24 h, as before.
+    # A pump that delivers is read back past 24 h and to its last refill (its drug's stability counts from it):
+    # the refill 41 h ago (event 20); with none in the log, the whole log, the fill being older than all of it.
     pump = FakePump(baclofen())
     pump.events = [activated(0, 70, 200, 150)] + [ev(index, 61 - index, "alarm_acknowledged", code="eri")
                                                    for index in range(1, 61)]
-    assert read_pump(pump, clock=lambda: NOW).recent_events[0].index == 37  # 24 h: the last one at or before
+    assert read_pump(pump, clock=lambda: NOW).recent_events[0].index == 0
+    pump.events[20] = ev(20, 41, "refill", refill_id="r-1")
+    assert read_pump(pump, clock=lambda: NOW).recent_events[0].index == 20
 
 
 def test_a_snapshot_without_its_event_log_cannot_say_how_the_pump_stopped():

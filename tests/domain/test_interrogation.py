@@ -10,9 +10,12 @@ from programmer.errors import LinkError
 from programmer.baseline import dose_baseline
 from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
 from programmer.interrogation import read_pump, read_recent_events
+from programmer.library import load_library
 from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, PumpSnapshot, describe_program
 from programmer.port import Alarm, PumpEvent
 from programmer.program import program_from_data
+
+LIBRARY = load_library()
 
 
 def snapshot(program=None, volume_ml=20.0, computer_time=PUMP_TIME, **status_changes) -> PumpSnapshot:
@@ -46,7 +49,8 @@ def test_impossible_figures_from_the_pump_are_a_link_fault_not_a_crash():
 
 
 def test_json_has_every_contract_key():
-    data = interrogation_to_json(snapshot(baclofen(), alarms=(Alarm("low_reservoir", "non_critical", PUMP_TIME),)))
+    data = interrogation_to_json(snapshot(baclofen(), alarms=(Alarm("low_reservoir", "non_critical", PUMP_TIME),)),
+                                 LIBRARY)
     assert {"pump", "clock", "battery", "drug", "therapy", "reservoir", "alarms"} <= data.keys()
     assert {"model", "serial", "firmware", "capacity_ml"} <= data["pump"].keys()
     assert {"pump_time", "drift_s"} <= data["clock"].keys()
@@ -61,7 +65,7 @@ def test_json_has_every_contract_key():
 def test_reservoir_dates_are_counted_from_the_pump_clock():
     # 150 mcg/day at 500 mcg/mL is 0.3 mL/day: from 20 mL, the 2 mL alarm after 18 / 0.3 = 60 days and
     # empty after 20 / 0.3 = 66 2/3 days, from the pump's 2026-11-28 09:00, whatever this computer's clock says.
-    data = interrogation_to_json(snapshot(baclofen(), computer_time=PUMP_TIME + timedelta(days=3)))
+    data = interrogation_to_json(snapshot(baclofen(), computer_time=PUMP_TIME + timedelta(days=3)), LIBRARY)
     reservoir = data["reservoir"]
     assert reservoir["low_alarm_at"] == "2027-01-27T09:00:00"
     assert reservoir["empty_at"] == "2027-02-03T01:00:00"
@@ -78,12 +82,12 @@ def test_forecast_follows_the_pumps_cycle_phase_not_the_time_of_day():
         "drug": {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500},
         "therapy": {"mode": "flex", "steps": [{"start": "00:00", "dose_per_hour": 10}, {"start": "12:00", "dose_per_hour": 5}]},
     })
-    data = interrogation_to_json(snapshot(flex, volume_ml=2.12, cycle_phase_min=13 * 60))
+    data = interrogation_to_json(snapshot(flex, volume_ml=2.12, cycle_phase_min=13 * 60), LIBRARY)
     assert data["reservoir"]["low_alarm_at"] == "2026-11-28T20:30:00"
 
 
 def test_factory_new_pump_has_no_drug_and_no_dates():
-    data = interrogation_to_json(snapshot(None, volume_ml=0.0))
+    data = interrogation_to_json(snapshot(None, volume_ml=0.0), LIBRARY)
     assert data["drug"] is None
     assert data["therapy"] == {"mode": "stopped"}
     assert data["reservoir"]["low_alarm_at"] is None and data["reservoir"]["empty_at"] is None
@@ -91,7 +95,7 @@ def test_factory_new_pump_has_no_drug_and_no_dates():
 
 
 def test_text_names_pump_program_drift_and_dates():
-    text = interrogation_to_text(snapshot(baclofen(), computer_time=PUMP_TIME - timedelta(seconds=42)))
+    text = interrogation_to_text(snapshot(baclofen(), computer_time=PUMP_TIME - timedelta(seconds=42)), LIBRARY)
     assert "ITB-20 serial EMU-0001" in text
     assert "+42 s from this computer" in text
     assert "150 mcg/day" in text and "0.3 mL/day" in text
@@ -122,13 +126,13 @@ def test_aware_pump_time_is_compared_in_local_time():
 ])
 def test_a_pump_stopped_by_a_critical_alarm_reports_no_dates(code, words):
     taken = snapshot(baclofen(), alarms=(Alarm(code, "critical", PUMP_TIME),))
-    data = interrogation_to_json(taken)
+    data = interrogation_to_json(taken, LIBRARY)
     assert data["delivering"] is False and words in data["not_delivering_reason"]
     reservoir = data["reservoir"]
     assert {key: reservoir[key] for key in ("low_alarm_at", "empty_at", "days_to_low_alarm", "days_to_empty")} == {
         "low_alarm_at": None, "empty_at": None, "days_to_low_alarm": None, "days_to_empty": None}
     assert data["program"]["daily_dose"] == 150  # what is programmed, still shown as such
-    text = interrogation_to_text(taken)
+    text = interrogation_to_text(taken, LIBRARY)
     assert f"Delivery      NOT DELIVERING: {words}" in text
     assert "(150 mcg/day, 0.3 mL/day) will not run until that is resolved" in text
     assert "Low alarm     none while the pump is not delivering" in text
@@ -138,14 +142,16 @@ def test_a_pump_stopped_by_a_critical_alarm_reports_no_dates(code, words):
 def test_a_battery_at_eos_stops_delivery_even_without_its_alarm_listed():
     taken = snapshot(baclofen(), battery_status="eos", battery_percent=0.0)
     assert taken.stopped_by == ("eos",)
-    assert interrogation_to_json(taken)["reservoir"]["empty_at"] is None
+    assert interrogation_to_json(taken, LIBRARY)["reservoir"]["empty_at"] is None
 
 
 def test_a_delivering_pump_says_so_and_keeps_its_dates():
-    data = interrogation_to_json(snapshot(baclofen(), alarms=(Alarm("low_reservoir", "non_critical", PUMP_TIME),)))
+    data = interrogation_to_json(snapshot(baclofen(), alarms=(Alarm("low_reservoir", "non_critical", PUMP_TIME),)),
+                                 LIBRARY)
     assert data["delivering"] is True and data["not_delivering_reason"] is None
     assert data["reservoir"]["low_alarm_at"] == "2027-01-27T09:00:00"
-    assert interrogation_to_json(snapshot(None, volume_ml=0.0))["not_delivering_reason"] == "the pump holds no drug"
+    data = interrogation_to_json(snapshot(None, volume_ml=0.0), LIBRARY)
+    assert data["not_delivering_reason"] == "the pump holds no drug"
 
 
 def test_the_overview_and_the_reviews_share_one_drift_threshold():
@@ -154,7 +160,7 @@ def test_the_overview_and_the_reviews_share_one_drift_threshold():
     assert DRIFT_WORTH_FIXING_S == CLOCK_DRIFT_LIMIT_S == 300
     assert not snapshot(computer_time=PUMP_TIME - timedelta(seconds=300)).clock_drifts
     assert snapshot(computer_time=PUMP_TIME - timedelta(seconds=301)).clock_drifts
-    text = interrogation_to_text(snapshot(baclofen(), computer_time=PUMP_TIME + timedelta(days=30)))
+    text = interrogation_to_text(snapshot(baclofen(), computer_time=PUMP_TIME + timedelta(days=30)), LIBRARY)
     assert "-2592000 s from this computer; more than 5 min off: set the pump clock" in text
 
 
@@ -286,11 +292,11 @@ def test_read_pump_keeps_the_window_of_the_log_in_the_snapshot():
     taken = read_pump(pump, clock=lambda: NOW)
     assert [event.index for event in taken.recent_events] == [0, 1, 2]
     assert taken.dose_24h_ago().daily_dose == 150
-    data = interrogation_to_json(taken)
+    data = interrogation_to_json(taken, LIBRARY)
     assert data["dose_24h_ago"] == {"daily_dose": 150, "dose_unit": "mcg", "since": "2026-11-27T09:00:00",
                                     "programs_activated": 2, "whole_window": True}
     assert "24 h ago      150 mcg/day at 2026-11-27T09:00:00 (pump clock); 2 program(s) activated since" in \
-        interrogation_to_text(taken)
+        interrogation_to_text(taken, LIBRARY)
 
 
 def test_a_wrapper_that_forwards_the_driver_still_reads_pages():

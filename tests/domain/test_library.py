@@ -1,4 +1,8 @@
-"""The drug library: the shipped one, its identity hash, bad libraries, and a user library via --library."""
+"""The drug library: the shipped one, its identity hash, bad libraries, and a user library via --library.
+
+A library file is used only when signed by a trusted key (tests/domain/test_library_signing.py): the files
+here are signed by ``pharmacy``, a throwaway key this test's own trust store lists, so what they test is the
+content."""
 
 from __future__ import annotations
 
@@ -13,14 +17,17 @@ from programmer.cli.main import main
 from programmer.errors import InputError
 from programmer.library import library_from_data, load_library
 from tests.support.library_data import shipped_data
+from tests.support.library_signing import Signer
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMPLE_EXAMPLE = ROOT / "examples/baclofen-simple.json"
 
 
-def write(tmp_path: Path, data: object, name: str = "library.json") -> Path:
+def write(tmp_path: Path, data: object, signer: Signer, name: str = "library.json") -> Path:
+    """The library file, signed by ``signer``."""
     path = tmp_path / name
     path.write_text(json.dumps(data), encoding="utf-8")
+    signer.sign(path)
     return path
 
 
@@ -192,9 +199,9 @@ BAD = bad_libraries()
 
 
 @pytest.mark.parametrize("name", list(BAD))
-def test_bad_library_is_an_input_error_naming_the_field(tmp_path: Path, name: str):
+def test_bad_library_is_an_input_error_naming_the_field(tmp_path: Path, pharmacy: Signer, name: str):
     data, named = BAD[name]
-    path = write(tmp_path, data)
+    path = write(tmp_path, data, pharmacy)
     with pytest.raises(InputError) as info:
         load_library(path)
     assert named in str(info.value), str(info.value)
@@ -202,11 +209,13 @@ def test_bad_library_is_an_input_error_naming_the_field(tmp_path: Path, name: st
 
 
 @pytest.mark.parametrize("text", ["[1, 2]", "{", '{"format": NaN}', ""])
-def test_library_that_is_not_a_json_object(tmp_path: Path, text: str):
+def test_library_that_is_not_a_json_object(tmp_path: Path, pharmacy: Signer, text: str):
     path = tmp_path / "library.json"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(InputError):
+    pharmacy.sign(path)  # approved as it is: still refused, for what it holds
+    with pytest.raises(InputError) as info:
         load_library(path)
+    assert str(info.value).startswith(f"{path}: ") and "signature" not in str(info.value)
 
 
 def test_missing_library_file(tmp_path: Path):
@@ -227,24 +236,25 @@ def strict_local_library() -> dict:
     return data
 
 
-def test_user_library_via_cli_overrides_the_shipped_one(tmp_path: Path, capsys):
+def test_user_library_via_cli_overrides_the_shipped_one(tmp_path: Path, pharmacy: Signer, capsys):
     args = ["plan", str(SIMPLE_EXAMPLE), "--reservoir-ml", "18", "--start", "2026-11-28T09:00", "--json"]
     assert main(args) == 0
     shipped = json.loads(capsys.readouterr().out)
     assert shipped["library"]["name"] == "ITB default drug library"
     assert shipped["errors"] == []
 
-    path = write(tmp_path, strict_local_library())
+    path = write(tmp_path, strict_local_library(), pharmacy)
     assert main(args + ["--library", str(path)]) == 3
     local = json.loads(capsys.readouterr().out)
     assert local["library"] == {"name": "Test site library", "version": "site-7",
-                                "sha256": load_library(path).identity.sha256}
+                                "sha256": load_library(path).identity.sha256, "approved": "2026-11-30",
+                                "signer": "Test hospital pharmacy", "key_id": pharmacy.key_id}
     assert local["library"]["sha256"] != shipped["library"]["sha256"]
     assert [e["code"] for e in local["errors"]] == ["DAILY_DOSE_ABOVE_HARD_MAX"]
 
 
-def test_bad_user_library_via_cli_is_invalid_input(tmp_path: Path, capsys):
-    path = write(tmp_path, BAD["soft_max above hard_max"][0])
+def test_bad_user_library_via_cli_is_invalid_input(tmp_path: Path, pharmacy: Signer, capsys):
+    path = write(tmp_path, BAD["soft_max above hard_max"][0], pharmacy)
     code = main(["plan", str(SIMPLE_EXAMPLE), "--reservoir-ml", "18", "--library", str(path)])
     captured = capsys.readouterr()
     assert code == 2
@@ -274,9 +284,9 @@ def test_shipped_peak_rate_limits():
     (lambda data: set_path(data, ("drugs", 0, "peak_to_mean_rate", "typical"), 2),
      "drugs[0].peak_to_mean_rate.typical"),
 ])
-def test_a_bad_peak_rate_rule_is_an_input_error_naming_the_field(tmp_path: Path, change, named):
+def test_a_bad_peak_rate_rule_is_an_input_error_naming_the_field(tmp_path: Path, pharmacy: Signer, change, named):
     # Missing, soft above hard, below 1 (a day's highest step is never below its mean), a string, an unknown key.
-    path = write(tmp_path, change(shipped_data()))
+    path = write(tmp_path, change(shipped_data()), pharmacy)
     with pytest.raises(InputError) as info:
         load_library(path)
     assert named in str(info.value), str(info.value)
@@ -355,11 +365,12 @@ def test_a_library_without_the_new_fields_still_loads():
     (lambda data: set_path(data, ("drugs", 2, "titration", "max_increase_per_step"), 0),
      "drugs[2].titration.max_increase_per_step"),
 ])
-def test_a_bad_first_program_or_titration_rule_is_an_input_error_naming_the_field(tmp_path: Path, change, named):
+def test_a_bad_first_program_or_titration_rule_is_an_input_error_naming_the_field(tmp_path: Path, pharmacy: Signer,
+                                                                                  change, named):
     # A soft maximum equal to the hard one (no soft band), a starting soft limit not below its hard one, a restart
     # rule without its percentages (or with them where the rule is the starting dose), a restart above the last
     # dose, an unknown rule, no window, an interval longer than the event log read, a step of 0.
-    path = write(tmp_path, change(shipped_data()))
+    path = write(tmp_path, change(shipped_data()), pharmacy)
     with pytest.raises(InputError) as info:
         load_library(path)
     assert named in str(info.value), str(info.value)

@@ -401,6 +401,28 @@ def test_a_low_reservoir_alarm_is_raised_acknowledged_once_and_cleared_by_a_refi
     ]
 
 
+def test_the_low_alarm_threshold_is_set_read_back_logged_once_and_moves_the_alarm(pump):
+    fill(pump, added_ml=5.0)  # above the factory 2 mL threshold: no alarm
+    assert pump.set_low_alarm(6.0) == 6.0 == pump.read_status().low_alarm_ml
+    assert [alarm.code for alarm in pump.read_status().alarms] == ["low_reservoir"]  # 5 mL <= 6 mL
+    assert pump.set_low_alarm(6.0) == 6.0  # the same again: nothing changes, nothing is logged
+    assert pump.set_low_alarm(3.0) == 3.0
+    assert pump.read_status().alarms == ()
+    assert logged(pump, "low_alarm_set") == [{"old_ml": 2.0, "new_ml": 6.0}, {"old_ml": 6.0, "new_ml": 3.0}]
+    assert [event.kind for event in pump.read_events() if event.kind.startswith("alarm_")] == [
+        "alarm_raised", "alarm_cleared"]
+
+
+@pytest.mark.parametrize("low_alarm_ml", [0.5, 0.0, 1000.0])
+def test_a_low_alarm_threshold_outside_the_model_is_refused_naming_the_field(pump, low_alarm_ml):
+    # The emulator (and the double) take 1 mL to half the capacity (docs/emulator.md).
+    with pytest.raises(PumpRefused) as refused:
+        pump.set_low_alarm(low_alarm_ml)
+    assert (refused.value.status, refused.value.field) == ("OUT_OF_RANGE", "low_alarm_ml")
+    assert f"{low_alarm_ml:g} mL" in str(refused.value)
+    assert pump.read_status().low_alarm_ml == 2.0 and logged(pump, "low_alarm_set") == []
+
+
 def test_a_bad_argument_names_its_field(pump):
     with pytest.raises(PumpRefused) as refused:
         pump.acknowledge_alarm("no_such_alarm")
@@ -451,3 +473,13 @@ def test_program_written_survives_an_emulator_restart(driver_kind, start_emulato
     second = start_emulator(link=driver_kind, state=first.state)
     with open_driver(second.url) as driver:
         assert driver.read_program().program == SIMPLE
+
+
+@wire_only("a pump's memory across a restart is the emulator's state file")
+def test_the_low_alarm_threshold_survives_an_emulator_restart(driver_kind, start_emulator):
+    first = start_emulator(link=driver_kind)
+    with open_driver(first.url) as driver:
+        assert driver.set_low_alarm(4.5) == 4.5
+    first.stop()
+    with open_driver(start_emulator(link=driver_kind, state=first.state).url) as driver:
+        assert driver.read_status().low_alarm_ml == 4.5

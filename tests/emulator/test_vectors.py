@@ -45,6 +45,7 @@ DOCUMENTED_KEYS = {
     Command.CANCEL_BOLUS: {"bolus_id", "delivered", "state"},
     Command.REFILL: {"refill_id", "volume_ml", "calculated_ml", "repeated"},
     Command.ACK_ALARM: {"alarms"},
+    Command.SET_LOW_ALARM: {"low_alarm_ml"},
 }
 """The OK answer of each command, key for key, as docs/protocol.md section 8 lists it."""
 

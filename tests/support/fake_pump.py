@@ -297,6 +297,17 @@ class FakePump(PumpDriver):
             self.log("alarm_acknowledged", code=code)
         return self.alarms
 
+    def set_low_alarm(self, low_alarm_ml) -> float:
+        low, high = 1.0, self.identity_figures.capacity_ml / 2  # the emulator's range (docs/emulator.md)
+        if not low <= low_alarm_ml <= high:
+            raise refused("OUT_OF_RANGE", "set low alarm", f"low_alarm_ml {low_alarm_ml:g} mL is outside this "
+                          f"{self.identity_figures.model}'s {low:g} to {high:g} mL", "low_alarm_ml")
+        if low_alarm_ml != self.low_alarm_ml:
+            self.log("low_alarm_set", old_ml=self.low_alarm_ml, new_ml=low_alarm_ml)
+            self.low_alarm_ml = low_alarm_ml
+            self._reconcile_reservoir_alarms()
+        return self.read_status().low_alarm_ml
+
     def _reconcile_reservoir_alarms(self) -> None:
         """Clear the reservoir alarms whose cause went and raise those whose cause came, logging each."""
         held = self.active.drug is not None

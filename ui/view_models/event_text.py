@@ -39,6 +39,7 @@ KIND_NAMES = {
     "alarm_cleared": "Alarm cleared",
     "alarm_acknowledged": "Alarm acknowledged",
     "clock_set": "Clock set",
+    "low_alarm_set": "Low-reservoir alarm set",
 }
 BOLUS_END_REASONS = {
     "request": "cancelled on request",
@@ -222,6 +223,10 @@ def _clock_set(d: dict, unit: str | None) -> str:
     return f"pump clock set from {_when(old)} to {_when(new)} ({change})"
 
 
+def _low_alarm_set(d: dict, unit: str | None) -> str:
+    return f"low-reservoir alarm threshold from {ml(_number(d.pop('old_ml')))} to {ml(_number(d.pop('new_ml')))}"
+
+
 DESCRIBERS: dict[str, Callable[[dict, str | None], str]] = {
     "power_on": _power_on,
     "program_staged": _program_staged,
@@ -234,6 +239,7 @@ DESCRIBERS: dict[str, Callable[[dict, str | None], str]] = {
     "alarm_cleared": _alarm_named,
     "alarm_acknowledged": _alarm_named,
     "clock_set": _clock_set,
+    "low_alarm_set": _low_alarm_set,
 }
 
 

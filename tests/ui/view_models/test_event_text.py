@@ -58,6 +58,7 @@ EXPECTED = [
      "pump clock set from Sat 28 Nov 2026 11:29:09 to Sat 28 Nov 2026 11:31:00 (1~min 51~s forward)"),
     ("clock_set", {"old": "2026-11-28T12:00:00", "new": "2026-11-28T10:59:58"}, None,
      "pump clock set from Sat 28 Nov 2026 12:00:00 to Sat 28 Nov 2026 10:59:58 (1~h 2~s back)"),
+    ("low_alarm_set", {"old_ml": 2.0, "new_ml": 4.5}, None, "low-reservoir alarm threshold from 2~mL to 4.5~mL"),
 ]
 
 
