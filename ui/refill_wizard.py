@@ -166,7 +166,7 @@ class RefillWizard(QDialog):
 
     def show_result(self, done: CommitDone) -> None:
         self.recording = False
-        verdict = result_text(done.result, done.snapshot)
+        verdict = result_text(done.result, done.snapshot, self.library)
         if done.snapshot is None and done.refresh_error is not None:
             verdict = Verdict(False, f"{verdict.text} The pump could not be read again: reconnect to see it.",
                               "error")

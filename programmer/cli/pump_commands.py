@@ -394,8 +394,10 @@ def run_refill(args: argparse.Namespace) -> int:
             print(plan_to_text(review.plan, review.report, review.snapshot.limits))
     code = _finish(result, args.json)
     if result.outcome is Outcome.VERIFIED and review.plan is not None and not args.json:
+        by = _refill_by_after(result, library)
+        reason = f" ({by['refill_by_reason']})" if by["refill_by"] is not None else ""
         print(f"New dates     low-reservoir alarm {iso(review.plan.low_alarm_at) or 'never'}, empty "
-              f"{iso(review.plan.empty_at) or 'never'} (pump clock)")
+              f"{iso(review.plan.empty_at) or 'never'}, refill by {by['refill_by'] or 'none'}{reason} (pump clock)")
     return code
 
 

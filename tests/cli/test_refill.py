@@ -162,4 +162,4 @@ def test_a_same_drug_refill_is_verified_with_its_lot_and_expiry_audited(capsys, 
     code, out, _ = run(capsys, "refill", pump20, "--withdrawn-ml", 19.5, "--added-ml", 19.5, *SYRINGE, *DOCTOR,
                        "--yes")
     assert code == EXIT_OK and "Syringe       baclofen 500 mcg/mL, lot BX2291, expiry 2099-12-31" in out
-    assert "New dates     low-reservoir alarm 20" in out and "(pump clock)" in out
+    assert "New dates     low-reservoir alarm 20" in out and "(low_alarm) (pump clock)" in out

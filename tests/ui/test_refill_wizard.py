@@ -138,7 +138,8 @@ def test_a_refill_from_the_wizard_with_the_keyboard_only(qtbot, window: MainWind
     assert abs(status.volume_ml - 19.5) < 0.001
     low = dated(status.pump_time + timedelta(days=(status.volume_ml - 2) / 0.3), PUMP_CLOCK)
     empty = dated(status.pump_time + timedelta(days=status.volume_ml / 0.3), PUMP_CLOCK)
-    assert f"Low-reservoir alarm {low}; empty {empty}." in text
+    by = dated(status.pump_time + timedelta(days=(status.volume_ml - 2) / 0.3 - 7), PUMP_CLOCK)
+    assert f"Low-reservoir alarm {low}; empty {empty}. Refill by {by}, set by the low-reservoir alarm" in text
     outcome = [r for r in read_audit_log(tmp_path / "audit.jsonl") if r["action"] == "refill"][-1]
     assert (outcome["outcome"], outcome["syringe"]["lot"], outcome["syringe"]["expiry"]) == (
         "verified", "BX7340", "2099-06-30")

@@ -22,6 +22,7 @@ from programmer.planner import Plan
 from programmer.program import Drug
 from programmer.refill import (REFILL_GUIDANCE, RefillRequest, RefillReview, Syringe, Withdrawal, check_withdrawal,
                                expect, review_refill)
+from programmer.refill_by import REASON_WORDS, RefillBy, plan_refill_by, replace_by, snapshot_refill_by
 from programmer.review import Decision
 from programmer.snapshot import PumpSnapshot
 from ui.view_models.format import PUMP_CLOCK, dated, quantity
@@ -161,7 +162,8 @@ class RefillSteps:
         if not clinician.strip():
             return Verdict(False, f"{texts} Enter your name: it is recorded in the audit log.".strip(), "warning"), \
                 review
-        dates = _dates(review.plan)
+        assert review.plan is not None, "a refill that may be recorded adds no more than the reservoir holds"
+        dates = _dates(review.plan, plan_refill_by(review.plan, self.library, replace_by(self.snapshot.status)))
         return Verdict(True, f"{texts} Ready to record: {dates}".strip(), "warning" if texts else "ok"), review
 
     def _review(self, syringe: Syringe, added_ml: float, override_reason: str | None) -> RefillReview:
@@ -170,20 +172,27 @@ class RefillSteps:
         return review_refill(self.snapshot, request, self.library, override_reason)
 
 
-def result_text(result: SessionResult, after: PumpSnapshot | None) -> Verdict:
-    """Step 5: the outcome as read back, and the new dates from the pump's own reading after the refill."""
+def result_text(result: SessionResult, after: PumpSnapshot | None, library: LoadedLibrary) -> Verdict:
+    """Step 5: the outcome as read back, and the new dates from the pump's own reading after the refill (from
+    the review's plan when that reading failed)."""
     if result.outcome is not Outcome.VERIFIED:
         return Verdict(False, f"NOT RECORDED AS ASKED ({result.outcome.value}): {_sentence(result.message)}", "error")
-    plan = after.forecast() if after is not None else result.review.plan
+    if after is not None:
+        plan, refill = after.forecast(), snapshot_refill_by(after, library)
+    else:
+        plan = result.review.plan
+        refill = None if plan is None else plan_refill_by(plan, library, replace_by(result.review.snapshot.status))
     audit = f" The audit log could not be written: {result.audit_error}." if result.audit_error else ""
-    return Verdict(True, f"{_sentence(result.message)} {_dates(plan)}{audit}")
+    return Verdict(True, f"{_sentence(result.message)} {_dates(plan, refill)}{audit}")
 
 
-def _dates(plan: Plan | None) -> str:
+def _dates(plan: Plan | None, refill: RefillBy | None) -> str:
+    """The new low-reservoir alarm and empty dates, and the refill-by date (``programmer.refill_by``)."""
+    by = "" if refill is None else f" Refill by {dated(refill.at, PUMP_CLOCK)}, set by {REASON_WORDS[refill.reason]}."
     if plan is None or plan.mean_daily_dose == 0:
-        return "The pump delivers nothing yet: no low-reservoir alarm or empty date until a program runs."
+        return f"The pump delivers nothing yet: no low-reservoir alarm or empty date until a program runs.{by}"
     return (f"Low-reservoir alarm {dated(plan.low_alarm_at, PUMP_CLOCK)}; empty "
-            f"{dated(plan.empty_at, PUMP_CLOCK)}.")
+            f"{dated(plan.empty_at, PUMP_CLOCK)}.{by}")
 
 
 def _sentence(text: str) -> str:

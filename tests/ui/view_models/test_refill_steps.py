@@ -84,10 +84,13 @@ def test_the_volume_added_is_held_to_what_fits_and_the_dates_are_shown():
     unsigned, _ = refill.review("19", "", "")
     assert not unsigned.ready and "Enter your name" in unsigned.text
     ready, review = refill.review("19", "", "Dr Ng")
-    # 19 mL at 0.3 mL/day: the 2 mL alarm after 17 / 0.3 = 56 days 16 h, empty after 63 days 8 h.
+    # 19 mL at 0.3 mL/day: the 2 mL alarm after 17 / 0.3 = 56 days 16 h, empty after 63 days 8 h; refill by the
+    # alarm less a week, 49 days 16 h (before baclofen's 180 days of stability).
     low = dated(PUMP_TIME + timedelta(days=56, hours=16), PUMP_CLOCK)
     empty = dated(PUMP_TIME + timedelta(days=63, hours=8), PUMP_CLOCK)
-    assert ready.ready and ready.text == f"Ready to record: Low-reservoir alarm {low}; empty {empty}."
+    by = dated(PUMP_TIME + timedelta(days=49, hours=16), PUMP_CLOCK)
+    assert ready.ready and ready.text == (f"Ready to record: Low-reservoir alarm {low}; empty {empty}. Refill by {by}, "
+                                          "set by the low-reservoir alarm, less a week's margin.")
     assert review is not None and review.request.syringe.lot == "BX2291"
 
 
