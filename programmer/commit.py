@@ -16,7 +16,8 @@ from programmer.errors import LinkError, PumpRefused
 from programmer.outcome import Outcome
 from programmer.port import ActiveProgram, PumpDriver, RefillOutcome, WriteOutcome
 from programmer.program import Flex, Program
-from programmer.review import Decision, RefillReview, Review, WriteReview, clean_clinician, stopping_alarms
+from programmer.refill import RefillReview
+from programmer.review import Decision, Review, WriteReview, clean_clinician, stopping_alarms
 from programmer.snapshot import STOPPING_ALARMS, PumpSnapshot, describe_program
 
 VOLUME_READBACK_TOLERANCE_ML = 0.001
@@ -132,7 +133,7 @@ def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audi
     except (LinkError, PumpRefused) as exc:
         return _finish(attempt, Outcome.UNCERTAIN, f"the pump acknowledged the refill ({done.volume_ml:g} mL) but "
                               f"could not be read back ({exc}): interrogate it", None, done)
-    assert review.program is not None, "no program after the refill is PUMP_HAS_NO_DRUG, refused above"
+    assert review.program is not None, "a refill review always has the program the pump runs afterwards"
     expected = review.program.checksum()
     if (active.checksum == expected == status.program_checksum
             and abs(done.volume_ml - request.added_ml) <= VOLUME_READBACK_TOLERANCE_ML):

@@ -1,16 +1,11 @@
-"""The review of a write or a refill: pure, no I/O, shared by the command line and the GUI.
+"""The review of a write, and what every change's review shares: pure, no I/O, shared by the CLI and the GUI.
 
 A change goes: interrogate (a ``PumpSnapshot``) -> review (checks against the pump's current program and the
 pump's own declared limits) -> decision (refuse / needs an override reason / proceed) -> commit
 (``programmer.commit``) -> outcome, as read back from the pump. The review sends nothing, so the GUI can
 show it before anything is sent, and tests can hand-compute it.
 
-Refill tolerance (documented here, used by ``review_refill``): the volume withdrawn at a refill is compared
-with the pump's calculated volume. A difference of more than ``max(0.5 mL, 10 % of the calculated volume)``
-is a warning that refuses unless overridden with a reason. Less than calculated suggests over-infusion or a
-pocket fill at the previous refill; more suggests under-infusion (a stalled or blocked pump). 0.5 mL is about
-what a syringe withdrawal through the septum can miss; 10 % scales it for full reservoirs. These are this
-programmer's own choices, not a manufacturer's figures.
+The refill's own steps and their review are in ``programmer.refill``.
 
 Two findings come from the pump's state rather than the program, in write and refill reviews alike:
 ``PUMP_NOT_DELIVERING`` (warning) while a critical alarm stops delivery (EOS, motor stall, an empty
@@ -29,7 +24,6 @@ context as well as a reason (``programmer.overrides``); the audit record keeps i
 from __future__ import annotations
 
 import enum
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -39,13 +33,8 @@ from programmer.errors import InputError
 from programmer.library import LoadedLibrary
 from programmer.overrides import ClinicalContext, clean_reason
 from programmer.planner import Plan
-from programmer.port import ActiveProgram
-from programmer.program import FORMAT, Drug, Program, Stopped
-from programmer.pump import Reservoir
+from programmer.program import Drug, Program
 from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, STOPPING_ALARMS, PumpSnapshot
-
-REFILL_TOLERANCE_MIN_ML = 0.5
-REFILL_TOLERANCE_FRACTION = 0.10
 
 
 class Decision(enum.Enum):
@@ -136,45 +125,6 @@ class WriteReview(Review):
         }
 
 
-@dataclass(frozen=True)
-class RefillRequest:
-    withdrawn_ml: float
-    added_ml: float
-    drug: Drug | None = None
-    """A new drug or concentration; None keeps the drug the pump holds."""
-
-    def __post_init__(self) -> None:
-        problems = [(name, f"{value!r} mL is not a volume (a finite number, 0 or more)")
-                    for name, value in (("withdrawn_ml", self.withdrawn_ml), ("added_ml", self.added_ml))
-                    if not (math.isfinite(value) and value >= 0)]
-        if problems:
-            raise InputError(problems)
-
-
-@dataclass(frozen=True)
-class RefillReview(Review):
-    action: ClassVar[str] = "refill"
-    request: RefillRequest
-    new_drug: Drug | None
-    """The drug sent with the refill: None when the pump's drug stays (the request named none, or the same)."""
-    calculated_ml: float
-    discrepancy_ml: float
-    """Withdrawn minus the pump's calculated volume: negative means less came out than the pump expected."""
-    tolerance_ml: float
-
-    def audit_details(self) -> dict:
-        return {"refill": {
-            "withdrawn_ml": self.request.withdrawn_ml,
-            "added_ml": self.request.added_ml,
-            "calculated_ml": self.calculated_ml,
-            "discrepancy_ml": self.discrepancy_ml,
-            "tolerance_ml": self.tolerance_ml,
-            "new_drug": None if self.new_drug is None else self.new_drug.model_dump(mode="json"),
-        }}
-
-
-
-
 def review_write(snapshot: PumpSnapshot, program: Program, library: LoadedLibrary,
                  override_reason: str | None = None, prior: PriorTherapy = NO_ANSWER,
                  context: ClinicalContext | None = None) -> WriteReview:
@@ -230,7 +180,7 @@ def _drug_refusals(asked: Drug, held: Drug | None) -> list[Finding]:
     if held is None:
         return [Finding("PUMP_HAS_NO_DRUG", "error", "the pump holds no drug: refill the pump with a drug first",
                         "drug")]
-    if not _same_substance(asked, held):
+    if not same_substance(asked, held):
         return [Finding("DRUG_DIFFERS_FROM_PUMP", "error", f"drug {asked.name!r} in {asked.dose_unit} differs from "
                         f"the pump's {held.name!r} in {held.dose_unit}: a new drug is a refill, not a write", "drug.name")]
     if asked.concentration_per_ml != held.concentration_per_ml:
@@ -241,86 +191,6 @@ def _drug_refusals(asked: Drug, held: Drug | None) -> list[Finding]:
     return []
 
 
-def refill_tolerance_ml(calculated_ml: float) -> float:
-    """The largest withdrawn-vs-calculated difference accepted without an override (see module docstring)."""
-    return max(REFILL_TOLERANCE_MIN_ML, REFILL_TOLERANCE_FRACTION * calculated_ml)
-
-
-def review_refill(snapshot: PumpSnapshot, request: RefillRequest, library: LoadedLibrary,
-                  override_reason: str | None = None) -> RefillReview:
-    """Check a refill: volumes against the reservoir and the pump's calculation, the drug against the library."""
-    status, active = snapshot.status, snapshot.active
-    new_drug = _drug_to_send(request.drug, active.drug, library)
-    keeps_therapy = active.drug is not None and (new_drug is None or _same_substance(new_drug, active.drug))
-    calculated = status.volume_ml
-    discrepancy = request.withdrawn_ml - calculated
-    tolerance = refill_tolerance_ml(calculated)
-
-    findings: list[Finding] = []
-    if request.added_ml > status.capacity_ml:
-        findings.append(Finding("ADDED_ABOVE_CAPACITY", "error", f"added_ml {request.added_ml:g} mL is more than the "
-                                f"{snapshot.identity.model} reservoir capacity of {status.capacity_ml:g} mL", "added_ml"))
-    if request.withdrawn_ml > status.capacity_ml:
-        findings.append(Finding("WITHDRAWN_ABOVE_CAPACITY", "error", f"withdrawn_ml {request.withdrawn_ml:g} mL is "
-                                f"more than the reservoir can hold ({status.capacity_ml:g} mL)", "withdrawn_ml"))
-    elif abs(discrepancy) > tolerance + 1e-9:
-        meaning = ("less than calculated: over-infusion, or a pocket fill at the previous refill" if discrepancy < 0
-                   else "more than calculated: under-infusion (a stalled or blocked pump)")
-        findings.append(Finding("REFILL_DISCREPANCY", "warning", f"withdrawn_ml {request.withdrawn_ml:g} mL differs from "
-                                f"the pump's calculated {calculated:.4g} mL by {discrepancy:+.3g} mL, beyond the "
-                                f"tolerance of {tolerance:.3g} mL ({meaning}); investigate before refilling",
-                                "withdrawn_ml"))
-    if active.drug is None and new_drug is None:
-        findings.append(Finding("PUMP_HAS_NO_DRUG", "error", "the pump holds no drug: name the drug, its dose unit "
-                                "and its concentration being filled", "drug"))
-    if new_drug is not None and not keeps_therapy and active.program is not None:
-        old_plan = snapshot.forecast()
-        assert old_plan is not None, "the pump runs a program: forecast() projects it"
-        old_drug = old_plan.program.drug  # the pump's drug (active.drug)
-        if old_plan.mean_daily_dose > 0:
-            findings.append(Finding("THERAPY_STOPS_FOR_NEW_DRUG", "warning", f"a new drug stops delivery (now "
-                                    f"{old_plan.mean_daily_dose:.4g} {old_drug.dose_unit}/day of {old_drug.name}) "
-                                    "until a program for it is written: abrupt withdrawal can be life-threatening",
-                                    "drug.name"))
-
-    program = _program_after_refill(active, new_drug, keeps_therapy)
-    plan = None
-    if program is not None and request.added_ml <= status.capacity_ml:
-        reservoir = Reservoir(capacity_ml=status.capacity_ml, volume_ml=request.added_ml,
-                              low_alarm_ml=status.low_alarm_ml)
-        plan = Plan(program, reservoir, status.pump_time, status.cycle_phase_min)
-        report = check_program(plan, library, snapshot.limits, active.program if keeps_therapy else None)
-    else:
-        report = CheckReport(library.identity)
-    report.findings[:0] = findings
-    report.findings += pump_state_findings(snapshot, request.added_ml)
-    return RefillReview(snapshot, report, clean_override_reason(override_reason), program, plan, request, new_drug,
-                        calculated, discrepancy, tolerance)
-
-
-def _same_substance(a: Drug, b: Drug) -> bool:
+def same_substance(a: Drug, b: Drug) -> bool:
+    """The same drug in the same dose unit, whatever the concentration."""
     return (a.name, a.dose_unit) == (b.name, b.dose_unit)
-
-
-def _drug_to_send(asked: Drug | None, held: Drug | None, library: LoadedLibrary) -> Drug | None:
-    """The drug to send with a refill, spelled as the library spells it (so 'Baclofen' is not a new drug);
-    None when it is exactly the drug the pump already holds."""
-    if asked is None:
-        return None
-    rule = library.rule_for(asked.name)
-    if rule is not None:
-        asked = asked.model_copy(update={"name": rule.name})
-    return None if asked == held else asked
-
-
-def _program_after_refill(active: ActiveProgram, new_drug: Drug | None, keeps_therapy: bool) -> Program | None:
-    """What the pump runs after the refill (the pump's rule, docs/protocol.md): the same program; the same
-    therapy in dose units at a new concentration; or stopped for a new drug, never the old numbers."""
-    if new_drug is None:
-        return active.program
-    if keeps_therapy:
-        assert active.program is not None, "keeps_therapy: the pump holds a drug, so it runs a program"
-        therapy = active.program.therapy
-    else:
-        therapy = Stopped(mode="stopped")
-    return Program(format=FORMAT, drug=new_drug, therapy=therapy)

@@ -2,9 +2,10 @@
 
 It drives the real application against the bundled emulator, the way a clinician would: connect,
 look at the overview, edit a flex program, hit a hard limit, review a change with a warning, write it,
-read the event log, and lose the link. The main screens are rendered again in the smallest window the
-programmer supports, 1024 x 700 (``small-*.png``), to be looked at: the layout tests say nothing is cut,
-a person says whether it reads well. Run it again whenever a screen changes:
+read the event log, refill the pump with the wizard (each step, ``9-refill-*.png``), and lose the link.
+The main screens are rendered again in the smallest window the programmer supports, 1024 x 700
+(``small-*.png``), to be looked at: the layout tests say nothing is cut, a person says whether it reads
+well. Run it again whenever a screen changes:
 
     .venv/bin/python scripts/screenshots.py
 """
@@ -28,7 +29,7 @@ for _variable in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
     os.environ[_variable] = os.path.join(_HOME, _variable.lower())
 
 from PySide6.QtCore import QSize  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from programmer.library import load_library  # noqa: E402
 from ui.editor import DOSE, START  # noqa: E402
@@ -40,6 +41,7 @@ OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 TIMEOUT_S = 60
 SIZE = QSize(1366, 900)
 SMALL = QSize(1024, 700)
+WIZARD_SIZE = QSize(720, 560)
 
 
 def wait(app: QApplication, done, what: str) -> None:
@@ -61,7 +63,7 @@ def shoot(app: QApplication, window: MainWindow, name: str, small: bool = False)
         resize(app, window, SIZE)
 
 
-def save(app: QApplication, window: MainWindow, name: str) -> None:
+def save(app: QApplication, window: QWidget, name: str) -> None:
     app.processEvents()
     window.grab().save(str(OUT / f"{name}.png"))
     print(f"wrote docs/screenshots/{name}.png")
@@ -132,10 +134,41 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     wait(app, lambda: not window.link.busy, "the event log")
     shoot(app, window, "7-events", small=True)
 
+    take_refill(app, window)
+
     window.link._worker.emulator.stop()  # the telemetry head is lifted off the patient
     window.interrogate()
     wait(app, lambda: not window.link.busy, "the lost link")
     shoot(app, window, "8-link-lost")
+
+
+def take_refill(app: QApplication, window: MainWindow) -> None:
+    """Every step of the refill wizard, as a clinician fills it in: a short withdrawal stopped, then one within
+    tolerance, the pump's own drug, a volume that fits, and the result read back."""
+    window.open_refill()
+    wait(app, lambda: window.refill_wizard is not None and window.refill_wizard.steps is not None
+         and not window.link.busy, "the refill wizard's reading")
+    wizard = window.refill_wizard
+    wizard.resize(WIZARD_SIZE)
+    save(app, wizard, "9-refill-1-expect")
+    wizard.next.click()
+    wizard.withdrawn.setText("10")
+    save(app, wizard, "9-refill-2-withdraw-stop")
+    wizard.withdrawn.setText("13.6")
+    save(app, wizard, "9-refill-2-withdraw")
+    wizard.next.click()
+    wizard.same_drug.click()
+    wizard.lot.setText("BX7340")
+    wizard.expiry.setText("2027-06-30")
+    save(app, wizard, "9-refill-3-syringe")
+    wizard.next.click()
+    wizard.added.setText("19.5")
+    wizard.clinician.setText("Dr A. Osei")
+    save(app, wizard, "9-refill-4-inject")
+    wizard.next.click()
+    wait(app, lambda: wizard.outcome.isVisible() and not window.link.busy, "the refill")
+    save(app, wizard, "9-refill-5-result")
+    wizard.cancel.click()
 
 
 if __name__ == "__main__":

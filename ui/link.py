@@ -12,7 +12,8 @@ failure is the exception itself, not words: the window says it from its kind (``
 one place.
 
 The work itself is ``programmer``'s: ``read_pump`` interrogates, ``commit_write`` checks, audits, writes
-two-phase and judges the read-back. This module only adds progress reporting and the thread.
+two-phase and judges the read-back, ``commit_refill`` does the same for a refill. This module only adds
+progress reporting and the thread.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from programmer.clock import computer_now
 from programmer.interrogation import read_pump
 from programmer.snapshot import PumpSnapshot
 from programmer.port import PumpDriver, PumpEvent, open_driver
-from programmer.commit import SessionResult, commit_write
+from programmer.commit import SessionResult, commit_refill, commit_write
+from programmer.refill import RefillReview
 from programmer.review import WriteReview
 from ui.app_log import log
 from ui.emulator import BundledEmulator, set_up_demo_patient
@@ -53,7 +55,7 @@ class Cancelled(Exception):
 
 @dataclass(frozen=True)
 class CommitDone:
-    """A write's result, and the pump as interrogated right after it (None if that read failed: then
+    """A write's or a refill's result, and the pump as interrogated right after it (None if that read failed: then
     ``refresh_error`` is why, and the link was closed)."""
 
     result: SessionResult
@@ -157,16 +159,21 @@ class Commit(Request):
     doing: ClassVar[str] = "writing the program"
 
     def run(self, worker: "_Worker") -> CommitDone:
-        driver = worker.open_driver()
-        result = commit_write(_reporting(driver, worker.reporter(self)), self.review, self.clinician,
-                              AuditLog(worker.audit_path))
-        try:
-            return CommitDone(result, read_pump(driver), None)
-        except Exception as exc:  # whatever stops this reading, the write's result must reach the screen
-            if not Failure(exc).foreseen:
-                log.exception("unexpected error while reading the pump after a write")
-            worker.close()
-            return CommitDone(result, None, exc)
+        return worker.commit_then_read(self, lambda driver, audit: commit_write(driver, self.review, self.clinician,
+                                                                                audit))
+
+
+@dataclass(frozen=True)
+class Refill(Request):
+    """Record a reviewed refill (audit, REFILL, read-back), then interrogate. Result: ``CommitDone``."""
+
+    review: RefillReview
+    clinician: str
+    doing: ClassVar[str] = "recording the refill"
+
+    def run(self, worker: "_Worker") -> CommitDone:
+        return worker.commit_then_read(self, lambda driver, audit: commit_refill(driver, self.review, self.clinician,
+                                                                                 audit))
 
 
 @dataclass(frozen=True)
@@ -254,6 +261,20 @@ class _Worker(QObject):
         snapshot = read_pump(_reporting(self.open_driver(), report))
         report("done", 1.0)
         return snapshot
+
+    def commit_then_read(self, request: Request,
+                         commit: Callable[[PumpDriver, AuditLog], SessionResult]) -> CommitDone:
+        """Commit a change, then interrogate the pump again; the change's result reaches the screen whatever
+        stops that reading."""
+        driver = self.open_driver()
+        result = commit(_reporting(driver, self.reporter(request)), AuditLog(self.audit_path))
+        try:
+            return CommitDone(result, read_pump(driver), None)
+        except Exception as exc:  # whatever stops this reading, the change's result must reach the screen
+            if not Failure(exc).foreseen:
+                log.exception("unexpected error while reading the pump after %s", request.doing)
+            self.close()
+            return CommitDone(result, None, exc)
 
     def open_driver(self) -> PumpDriver:
         if self.driver is None:

@@ -32,8 +32,9 @@ from ui.editor import ProgramEditor
 from ui.events import EventsPage
 from ui.view_models.format import PUMP_CLOCK, dated, drift
 from ui.link import (Cancelled, Commit, CommitDone, Connect, Failure, Interrogate, NotConnected, PumpLink, ReadEvents,
-                     Request, SetClock, StartEmulator)
+                     Refill, Request, SetClock, StartEmulator)
 from ui.overview import OverviewPage
+from ui.refill_wizard import RefillWizard
 from ui.review import ReviewPage
 from ui.widgets import VerticalScroll, keep_ratio
 
@@ -57,6 +58,10 @@ program being edited for the one the pump runs."""
 EDITOR_TO_PLOTS = (2, 3)
 """How the Program page splits its width at first: the plots get the larger part, the editor its figures'
 width at least (beyond it, its text only wraps less), until the clinician drags the splitter."""
+
+REFILL_SHORTCUT = "Ctrl+Shift+F"
+"""Opens the refill wizard (F for fill); Ctrl+R would be taken for "reload" by habit, and Reconnect has
+Ctrl+Shift+R."""
 
 CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB = range(5)
 
@@ -94,6 +99,7 @@ class MainWindow(QMainWindow):
         self.link = PumpLink(audit_path, driver_options, self)
         self._port_choice: str | None = None  # the Connect page's choice while it is being connected to
         self.quit_question: QMessageBox | None = None
+        self.refill_wizard: RefillWizard | None = None
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -151,6 +157,7 @@ class MainWindow(QMainWindow):
         self._action(pump, "&Interrogate again", "F5", self.interrogate)
         self._action(pump, "Read the &event log", "Ctrl+E", self.read_events)
         self._action(pump, "Set the pump &clock…", None, self.overview.ask_to_set_clock)
+        self._action(pump, "Re&fill the pump…", REFILL_SHORTCUT, self.open_refill)
         self._action(pump, "&Reconnect", "Ctrl+Shift+R", self.reconnect)
         self._action(pump, "Cancel reading", "Esc", self.link.cancel)
         pump.addSeparator()
@@ -222,6 +229,37 @@ class MainWindow(QMainWindow):
             assert self.link.running is not None, "the link refuses only while it runs another request"
             self.review.write_refused(f"the programmer was still {self.link.running.doing}")
 
+    def open_refill(self) -> None:
+        """Open the refill wizard on a fresh reading of the pump (its first step is to interrogate)."""
+        if self.refill_wizard is not None:
+            self.refill_wizard.raise_()
+            return
+        if not self.connected:
+            self.banner.show_message("warning", "No pump to refill.", "Connect to the pump first.")
+            return
+        if not self.link.request(Interrogate()):
+            assert self.link.running is not None, "the link refuses only while it runs another request"
+            self.banner.show_message("warning", "Refill not started.",
+                                     f"The programmer is still {self.link.running.doing}: try again when it ends.")
+            return
+        wizard = RefillWizard(self.library, self)
+        wizard.refill_requested.connect(self._refill)
+        wizard.finished.connect(self._refill_closed)
+        self.refill_wizard = wizard
+        wizard.open()
+
+    def _refill(self, review, clinician: str) -> None:
+        """Record the wizard's refill over the link; refused while another request runs, and the wizard says so."""
+        if not self.link.request(Refill(review, clinician)):
+            assert self.refill_wizard is not None and self.link.running is not None
+            self.refill_wizard.show_failure(f"Not recorded: the programmer was still {self.link.running.doing}. "
+                                            "Nothing was sent; open the wizard again.")
+
+    def _refill_closed(self) -> None:
+        wizard, self.refill_wizard = self.refill_wizard, None
+        if wizard is not None:
+            wizard.deleteLater()
+
     def show_tab(self, index: int) -> None:
         if self.tabs.isTabEnabled(index):
             self.tabs.setCurrentIndex(index)
@@ -284,6 +322,8 @@ class MainWindow(QMainWindow):
                 self.events.show_events(cast(list[PumpEvent], result))
             case Commit():
                 self._committed(cast(CommitDone, result))
+            case Refill():
+                self._refilled(cast(CommitDone, result))
 
     def _connected(self, snapshot: PumpSnapshot) -> None:
         self.connected = True
@@ -302,6 +342,8 @@ class MainWindow(QMainWindow):
     def _read_again(self, request: Interrogate | SetClock, snapshot: PumpSnapshot) -> None:
         self.connected = True
         kept = KEPT_CHANGE if self._show_snapshot(snapshot) else ""
+        if self.refill_wizard is not None:
+            self.refill_wizard.set_snapshot(snapshot)
         warning = clock_warning(snapshot)
         if isinstance(request, SetClock):
             self.banner.show_message("ok", "Clock set.", f"Read back: {drift(snapshot.drift_s)}.{kept}")
@@ -320,6 +362,13 @@ class MainWindow(QMainWindow):
             self.connected = False
             self._set_tabs_enabled()
         message = failure_text(failure.error)
+        if self.refill_wizard is not None and isinstance(request, (Interrogate, Refill)):
+            if isinstance(request, Refill) and (failure.link_lost or not failure.foreseen):
+                text = (f"UNCERTAIN: whether the pump recorded the refill is not known ({message}). Reconnect and "
+                        "interrogate before refilling again.")
+            else:
+                text = f"Nothing was recorded: {message}."
+            self.refill_wizard.show_failure(text)
         if isinstance(request, Commit):
             self.review.set_writing(False)
             if failure.link_lost or not failure.foreseen:  # the write may have reached the pump
@@ -332,8 +381,9 @@ class MainWindow(QMainWindow):
                     f" The pump still runs {summary(self.snapshot.forecast())}.")
                 self.banner.show_message("error", "NOT WRITTEN.", f"{message}.{running}")
         elif failure.link_lost:
-            changed = ("Whether the pump's clock was set is not known: reconnect to see it." if isinstance(
-                request, SetClock) else "Nothing was changed on the pump by this read.")
+            changed = {SetClock: "Whether the pump's clock was set is not known: reconnect to see it.",
+                       Refill: "Whether the pump recorded the refill is not known: reconnect to see it."}.get(
+                           type(request), "Nothing was changed on the pump by this read.")
             self.banner.show_message("error", "Link to the pump lost.", f"While {request.doing}: {message}. "
                                      f"{changed} The figures shown are those last read.", "reconnect", RECONNECT_TEXT)
         else:
@@ -362,6 +412,20 @@ class MainWindow(QMainWindow):
         self._set_tabs_enabled()
         self.banner.show_message(kind, title, text, action, RECONNECT_TEXT)
         self.show_tab(OVERVIEW_TAB)
+
+    def _refilled(self, done: CommitDone) -> None:
+        """The refill's outcome: in the wizard, which shows the new dates, and in the banner."""
+        result = done.result
+        if done.snapshot is not None:
+            self._show_snapshot(done.snapshot)
+        else:
+            self.connected = False
+            self._set_tabs_enabled()
+        verified = result.outcome is Outcome.VERIFIED
+        self.banner.show_message("ok" if verified else "error", "Refilled and verified." if verified else
+                                 f"REFILL {result.outcome.value.upper()}.", result.message)
+        if self.refill_wizard is not None:
+            self.refill_wizard.show_result(done)
 
     def _show_snapshot(self, snapshot: PumpSnapshot) -> bool:
         """Show a reading on every page; True when the editor kept an unwritten change

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import date
 from typing import Callable
 
 from pydantic import ValidationError
@@ -39,7 +40,9 @@ from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.outcome import Outcome
 from programmer.checks import PriorTherapy
 from programmer.overrides import CLINICAL_CONTEXTS, ClinicalContext, clinical_context
-from programmer.review import (RefillRequest, RefillReview, WriteReview, clean_clinician, clean_override_reason, review_refill, review_write)
+from programmer.refill import (REFILL_GUIDANCE, RefillRequest, RefillReview, Syringe, check_volumes, check_withdrawal,
+                               review_refill)
+from programmer.review import WriteReview, clean_clinician, clean_override_reason, review_write
 from programmer.refill_by import plan_refill_by, replace_by, snapshot_refill_by
 from programmer.refill_reminder import reminder_calendar, save_reminder
 
@@ -94,13 +97,22 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     form.add_argument("--csv", action="store_true", help="print CSV: index,time,kind,detail")
     events.set_defaults(handler=run_events)
 
-    refill = subparsers.add_parser("refill", help="record an emptied and refilled reservoir, optionally a new drug")
+    refill = subparsers.add_parser("refill", help="refill the reservoir, step by step: check the volume withdrawn "
+                                   "(--check), then state the syringe and the volume added")
     _add_port(refill)
     refill.add_argument("--withdrawn-ml", type=finite, required=True, help="volume withdrawn from the reservoir, mL")
-    refill.add_argument("--added-ml", type=finite, required=True, help="volume added to the reservoir, mL")
-    refill.add_argument("--drug", help="a new drug's name (with --dose-unit and --concentration)")
-    refill.add_argument("--dose-unit", choices=("mcg", "mg"), help="the new drug's dose unit")
-    refill.add_argument("--concentration", type=finite, help="the new concentration, dose units per mL")
+    refill.add_argument("--check", action="store_true",
+                        help="only compare the volume withdrawn with the pump's calculation: nothing is sent that "
+                             "changes the pump (exit 0 within tolerance, 3 outside)")
+    refill.add_argument("--added-ml", type=finite, help="volume added to the reservoir, mL")
+    refill.add_argument("--drug", help="the syringe's drug, as its label names it (always stated)")
+    refill.add_argument("--dose-unit", choices=("mcg", "mg"), help="the syringe's dose unit (always stated)")
+    refill.add_argument("--concentration", type=finite,
+                        help="the syringe's concentration, dose units per mL (always stated)")
+    refill.add_argument("--lot", help="the syringe's lot number, recorded in the audit log")
+    refill.add_argument("--expiry", type=_iso_date, metavar="YYYY-MM-DD", help="the syringe's expiry date")
+    refill.add_argument("--withdrawal-reason", metavar="REASON",
+                        help="why the refill goes on although the volume withdrawn is beyond tolerance (audited)")
     _add_change_options(refill)
     refill.set_defaults(handler=run_refill)
 
@@ -121,6 +133,14 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
 def _add_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("port", help="the pump's port: /dev/ttyUSB0, COM3, socket://HOST:PORT, a pty path")
     parser.add_argument("--trace", metavar="FILE", help="append a timestamped hex trace of the wire to FILE")
+
+
+def _iso_date(text: str) -> date:
+    """An argparse type: a calendar date as YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD") from None
 
 
 def _add_change_options(parser: argparse.ArgumentParser) -> None:
@@ -363,7 +383,14 @@ def _comparison_text(review: WriteReview) -> str:
     return "\n".join(lines)
 
 
+REFILL_STEPS = {"--added-ml": "added_ml", "--drug": "drug", "--dose-unit": "dose_unit",
+                "--concentration": "concentration", "--lot": "lot", "--expiry": "expiry"}
+"""The options a full refill needs every time (the syringe is stated, never assumed to be the pump's drug)."""
+
+
 def run_refill(args: argparse.Namespace) -> int:
+    if args.check:
+        return _run_refill_check(args)
     request = _refill_request(args)
     clinician, reason, audit = _confirmed(args, "refill")
     library = load_library(args.library)
@@ -382,12 +409,68 @@ def run_refill(args: argparse.Namespace) -> int:
         data |= _refill_by_after(result, library)
         print(json.dumps(data, indent=2))
     else:
-        print(f"Refill        {review.request.withdrawn_ml:g} mL withdrawn (the pump calculated "
-              f"{review.calculated_ml:.4g} mL: {review.discrepancy_ml:+.3g} mL, tolerance "
-              f"{review.tolerance_ml:.3g} mL), {review.request.added_ml:g} mL added")
+        print(_refill_text(review))
         if review.plan is not None:
             print(plan_to_text(review.plan, review.report, review.snapshot.limits))
-    return _finish(result, args.json)
+    code = _finish(result, args.json)
+    if result.outcome is Outcome.VERIFIED and review.plan is not None and not args.json:
+        by = _refill_by_after(result, library)
+        reason = f" ({by['refill_by_reason']})" if by["refill_by"] is not None else ""
+        print(f"New dates     low-reservoir alarm {iso(review.plan.low_alarm_at) or 'never'}, empty "
+              f"{iso(review.plan.empty_at) or 'never'}, refill by {by['refill_by'] or 'none'}{reason} (pump clock)")
+    return code
+
+
+def _refill_text(review: RefillReview) -> str:
+    """The refill's steps in lines: the withdrawal against the calculation, the syringe, the volume added."""
+    withdrawal, syringe = review.withdrawal, review.request.syringe
+    drug = syringe.drug
+    lines = [f"Withdrawn     {withdrawal.withdrawn_ml:g} mL (the pump calculated {withdrawal.calculated_ml:.4g} mL: "
+             f"{withdrawal.discrepancy_ml:+.3g} mL, tolerance {withdrawal.tolerance_ml:.3g} mL)",
+             f"Syringe       {drug.name} {drug.concentration_per_ml:g} {drug.dose_unit}/mL, lot {syringe.lot}, "
+             f"expiry {syringe.expiry.isoformat()}",
+             f"Added         {review.request.added_ml:g} mL"]
+    if review.request.withdrawal_reason is not None and not withdrawal.within_tolerance:
+        lines.insert(1, f"Going on      {review.request.withdrawal_reason}")
+    return "\n".join(lines)
+
+
+def _run_refill_check(args: argparse.Namespace) -> int:
+    """Step 2 alone: the volume withdrawn against the pump's calculation, before anything is injected."""
+    extra = [option for option, name in REFILL_STEPS.items() if getattr(args, name) is not None]
+    extra += [option for option, given in (("--withdrawal-reason", args.withdrawal_reason),
+                                           ("--clinician", args.clinician), ("--yes", args.yes),
+                                           ("--override-soft-limits", args.override_soft_limits),
+                                           ("--library", args.library), ("--audit-log", args.audit_log)) if given]
+    if extra:
+        raise InputError([(extra[0], f"--check only compares the volume withdrawn and changes nothing: it takes no "
+                                     f"{', '.join(extra)}")])
+    try:
+        check_volumes(withdrawn_ml=args.withdrawn_ml)
+    except InputError as exc:
+        raise with_options(exc, {"withdrawn_ml": "--withdrawn-ml"}) from None
+    after = "nothing was sent that changes the pump"
+    with _connect(args, after) as driver:
+        snapshot = _read(driver, args, after)
+    withdrawal = check_withdrawal(snapshot, args.withdrawn_ml)
+    if args.json:
+        print(json.dumps({"action": "refill_check",
+                          "pump": {"model": snapshot.identity.model, "serial": snapshot.identity.serial},
+                          "pump_time": iso(snapshot.status.pump_time), "capacity_ml": withdrawal.capacity_ml,
+                          "withdrawal": withdrawal.as_dict(), "guidance": REFILL_GUIDANCE}, indent=2))
+    else:
+        print(f"Guidance      {REFILL_GUIDANCE}")
+        print(f"Expect        {withdrawal.calculated_ml:.4g} mL back (calculated by the pump, tolerance "
+              f"{withdrawal.tolerance_ml:.3g} mL)")
+        print(f"Withdrawn     {withdrawal.withdrawn_ml:g} mL ({withdrawal.discrepancy_ml:+.3g} mL)")
+    if withdrawal.within_tolerance:
+        if not args.json:
+            print("within tolerance: go on with the syringe (refill PORT --withdrawn-ml W --added-ml V --drug ... "
+                  "--lot ... --expiry ...)")
+        return EXIT_OK
+    print(f"{PROG}: outside tolerance: {withdrawal.meaning()}; {withdrawal.what_to_do()}"
+          + ("" if not withdrawal.possible else " (--withdrawal-reason REASON)"), file=sys.stderr)
+    return EXIT_REFUSED
 
 
 def _refill_by_after(result: SessionResult, library: LoadedLibrary) -> dict:
@@ -401,18 +484,21 @@ def _refill_by_after(result: SessionResult, library: LoadedLibrary) -> dict:
 
 
 def _refill_request(args: argparse.Namespace) -> RefillRequest:
-    drug_options = {"--drug": args.drug, "--dose-unit": args.dose_unit, "--concentration": args.concentration}
-    missing = [name for name, value in drug_options.items() if value is None]
-    if 0 < len(missing) < len(drug_options):
-        raise InputError([("--drug", f"a new drug needs --drug, --dose-unit and --concentration together "
-                                     f"(missing: {', '.join(missing)})")])
-    drug = None
-    if not missing:
-        try:
-            drug = Drug(name=args.drug, dose_unit=args.dose_unit, concentration_per_ml=args.concentration)
-        except ValidationError as exc:
-            raise from_validation_error(exc, "drug")
-    return RefillRequest(args.withdrawn_ml, args.added_ml, drug)
+    """The full refill's options, every one of them needed (exit code 2 naming those missing)."""
+    missing = [option for option, name in REFILL_STEPS.items() if getattr(args, name) is None]
+    if missing:
+        raise InputError([(missing[0], f"a refill states the volume added and the syringe every time, even with "
+                                       f"the pump's own drug (missing: {', '.join(missing)}); nothing was sent")])
+    try:
+        drug = Drug(name=args.drug, dose_unit=args.dose_unit, concentration_per_ml=args.concentration)
+    except ValidationError as exc:
+        raise from_validation_error(exc, "drug")
+    try:
+        return RefillRequest(args.withdrawn_ml, args.added_ml, Syringe(drug, args.lot, args.expiry),
+                             args.withdrawal_reason)
+    except InputError as exc:
+        raise with_options(exc, {"withdrawn_ml": "--withdrawn-ml", "added_ml": "--added-ml", "lot": "--lot",
+                                 "withdrawal_reason": "--withdrawal-reason"}) from None
 
 
 def _program_json(active: ActiveProgram | None) -> dict | None:
@@ -448,6 +534,7 @@ CONTEXT_CODE = "CLINICAL_CONTEXT_REQUIRED"
 HOW_HERE = {
     "CLOCK_DRIFT": "set it with: pump-programmer set-clock PORT --yes",
     "PUMP_HAS_NO_DRUG": "name it with --drug NAME --dose-unit UNIT --concentration C",
+    "REFILL_DISCREPANCY": "to go on all the same, give the reason with --withdrawal-reason REASON",
     NO_ANSWER_CODE: ASK_PRIOR,
     CONTEXT_CODE: "state it with --clinical-context KEY, one of "
                   f"{', '.join(context.key for context in CLINICAL_CONTEXTS)}, and the reason with "

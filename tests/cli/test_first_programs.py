@@ -17,7 +17,7 @@ from commandline import EXIT_INVALID
 from programmer.audit import read_audit_log
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
 from protocol.codes import Command, Status
-from tests.support.cli_runs import DOCTOR, event_count, interrogate, program_file, run
+from tests.support.cli_runs import DOCTOR, event_count, interrogate, program_file, run, syringe
 from tests.support.emulator_support import WireClient
 
 STOPPED_CHECKSUM = "56a055acfc58fead"
@@ -26,8 +26,8 @@ STOPPED_CHECKSUM = "56a055acfc58fead"
 
 def fill(capsys, url: str, drug: str = "baclofen", concentration: float = 500) -> None:
     """The first fill of a factory-new pump, 20 mL: it then runs ``stopped``."""
-    code, out, _ = run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, "--drug", drug, "--dose-unit",
-                       "mcg", "--concentration", concentration, *DOCTOR, "--yes", "--json")
+    code, out, _ = run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20,
+                       *syringe(drug, concentration=concentration), *DOCTOR, "--yes", "--json")
     assert code == EXIT_OK and json.loads(out)["active"]["therapy"] == {"mode": "stopped"}
 
 

@@ -16,7 +16,7 @@ import pytest
 from commandline import EXIT_INVALID
 from programmer.audit import read_audit_log
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
-from tests.support.cli_runs import DOCTOR, event_count, interrogate, program_file, run
+from tests.support.cli_runs import DOCTOR, SYRINGE, event_count, interrogate, program_file, run
 
 STOP_WHY = "delivery stops (now 150 mcg/day)"
 DROP_WHY = "daily dose changes by -60.0 % (150 -> 60 mcg/day)"
@@ -27,8 +27,7 @@ DROP_WHY = "daily dose changes by -60.0 % (150 -> 60 mcg/day)"
 def running(capsys, start_emulator, tmp_path) -> str:
     """A pump filled with 20 mL of baclofen 500 mcg/mL running 150 mcg/day (the chart's dose before)."""
     url = start_emulator().url
-    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, "--drug", "baclofen", "--dose-unit",
-               "mcg", "--concentration", 500, *DOCTOR, "--yes")[0] == EXIT_OK
+    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes")[0] == EXIT_OK
     assert run(capsys, "write", url, program_file(tmp_path, 150), *DOCTOR, "--previous-daily-dose", 150,
                "--yes")[0] == EXIT_OK
     return url

@@ -21,8 +21,8 @@ from protocol import Command, Status, encode_frame
 from programmer.audit import read_audit_log
 from commandline import EXIT_INVALID
 from programmer.cli.support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
-from programmer.program import load_program
-from tests.support.cli_runs import DOCTOR, event_count, interrogate, program_file, run
+from programmer.program import FORMAT, Drug, Program, Stopped, load_program
+from tests.support.cli_runs import DOCTOR, SYRINGE, event_count, interrogate, program_file, run, syringe
 from tests.support.emulator_fixtures import FrameProxy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "baclofen-simple.json"
@@ -44,8 +44,7 @@ def closed_port() -> str:
 def filled(capsys, start_emulator) -> str:
     """An emulated pump filled with 20 mL of baclofen 500 mcg/mL, running the example (150 mcg/day)."""
     url = start_emulator().url
-    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, "--drug", "baclofen", "--dose-unit",
-               "mcg", "--concentration", 500, *DOCTOR, "--yes")[0] == EXIT_OK
+    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes")[0] == EXIT_OK
     assert run(capsys, "write", url, EXAMPLE, *DOCTOR, *CHART, "--yes")[0] == EXIT_OK
     return url
 
@@ -62,8 +61,8 @@ def test_a_factory_new_pump_is_filled_programmed_and_read(capsys, start_emulator
     assert code == EXIT_REFUSED
     assert "refill the pump with a drug first" in err
 
-    code, out, _ = run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, "--drug", "baclofen",
-                       "--dose-unit", "mcg", "--concentration", 500, *DOCTOR, "--yes", "--json")
+    code, out, _ = run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes",
+                       "--json")
     refill = json.loads(out)
     assert code == EXIT_OK and refill["outcome"] == "verified"
     assert refill["active"]["drug"] == {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500.0}
@@ -114,10 +113,16 @@ def test_a_factory_new_pump_is_filled_programmed_and_read(capsys, start_emulator
     (("write", "{port}", "{missing}", *DOCTOR, "--yes"), "cannot read file"),
     (("write", "{port}", "{bad}", *DOCTOR, "--yes"), "therapy.daily_dose"),
     (("refill", "{port}", "--withdrawn-ml", 1, "--added-ml", 20, "--drug", "baclofen", *DOCTOR, "--yes"),
-     "missing: --dose-unit, --concentration"),
-    (("refill", "{port}", "--withdrawn-ml", -1, "--added-ml", 20, *DOCTOR, "--yes"), "withdrawn_ml: -1.0 mL is not a volume"),
-    (("refill", "{port}", "--withdrawn-ml", 1, "--added-ml", 20, *DOCTOR), "--yes"),
-    (("refill", "{port}", "--withdrawn-ml", 1, "--added-ml", "ten", *DOCTOR, "--yes"), "not a number"),
+     "missing: --dose-unit, --concentration, --lot, --expiry"),
+    (("refill", "{port}", "--withdrawn-ml", -1, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes"),
+     "--withdrawn-ml: -1.0 mL is not a volume"),
+    (("refill", "{port}", "--withdrawn-ml", 1, "--added-ml", 20, *SYRINGE, *DOCTOR), "--yes"),
+    (("refill", "{port}", "--withdrawn-ml", -1, "--check"), "--withdrawn-ml: -1.0 mL is not a volume"),
+    (("refill", "{port}", "--withdrawn-ml", 1, "--added-ml", "ten", *SYRINGE, *DOCTOR, "--yes"), "not a number"),
+    (("refill", "{port}", "--withdrawn-ml", 1, "--added-ml", 20, *syringe(lot=" "), *DOCTOR, "--yes"),
+     "--lot: the syringe's lot number is required"),
+    (("refill", "{port}", "--withdrawn-ml", 1, "--added-ml", 20, *syringe(expiry="31/12/2099"), *DOCTOR, "--yes"),
+     "is not a date as YYYY-MM-DD"),
     (("interrogate", "{port}", "--trace", "{missing}/wire.log"), "--trace: cannot write"),
 ])
 def test_invalid_input_sends_nothing(capsys, tmp_path, closed_port, audit_log, argv, words):
@@ -202,36 +207,6 @@ def test_a_new_drug_or_concentration_in_a_write_is_refused(capsys, tmp_path, fil
     assert event_count(capsys, filled) == before
 
 
-def test_a_refill_beyond_capacity_is_refused(capsys, filled):
-    before = event_count(capsys, filled)
-    code, _, err = run(capsys, "refill", filled, "--withdrawn-ml", 20, "--added-ml", 25, *DOCTOR, "--yes")
-    assert code == EXIT_REFUSED
-    assert "added_ml 25 mL is more than the ITB-20 reservoir capacity of 20 mL" in err
-    assert event_count(capsys, filled) == before
-
-
-def test_a_withdrawn_volume_far_from_the_calculated_one_needs_an_override(capsys, filled):
-    code, _, err = run(capsys, "refill", filled, "--withdrawn-ml", 15, "--added-ml", 20, *DOCTOR, "--yes")
-    assert code == EXIT_REFUSED
-    assert "REFILL_DISCREPANCY" in err and "pocket fill" in err
-    code, out, _ = run(capsys, "refill", filled, "--withdrawn-ml", 15, "--added-ml", 20, *DOCTOR, "--yes", "--json",
-                       "--override-soft-limits", "5 mL found in the pocket, reported")
-    assert code == EXIT_OK
-    assert json.loads(out)["refill"]["discrepancy_ml"] == pytest.approx(-5, abs=0.01)
-
-
-def test_a_new_concentration_at_refill_keeps_the_dose(capsys, filled):
-    code, out, _ = run(capsys, "refill", filled, "--withdrawn-ml", 20, "--added-ml", 20, "--drug", "baclofen",
-                       "--dose-unit", "mcg", "--concentration", 1000, *DOCTOR, "--yes", "--json",
-                       "--override-soft-limits", "concentration doubled, bridge bolus given")
-    result = json.loads(out)
-    assert code == EXIT_OK
-    assert [w["code"] for w in result["warnings"]] == ["CONCENTRATION_CHANGED"]
-    pump = interrogate(capsys, filled)
-    assert pump["drug"]["concentration_per_ml"] == 1000 and pump["therapy"]["daily_dose"] == 150
-    assert pump["program"]["rate_ml_per_day"] == pytest.approx(0.15)
-
-
 # --- exit 4: the link failed -----------------------------------------------------------------------
 
 
@@ -239,7 +214,8 @@ def test_a_new_concentration_at_refill_keeps_the_dose(capsys, filled):
     (("interrogate", "{port}"), "nothing was sent that changes the pump"),
     (("events", "{port}", "--csv"), "nothing was sent that changes the pump"),
     (("write", "{port}", EXAMPLE, *DOCTOR, "--yes"), "the pump's program is unchanged"),
-    (("refill", "{port}", "--withdrawn-ml", 1, "--added-ml", 20, *DOCTOR, "--yes"), "the pump's program is unchanged"),
+    (("refill", "{port}", "--withdrawn-ml", 1, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes"),
+     "the pump's program is unchanged"),
 ])
 def test_a_closed_port_is_a_link_failure(capsys, closed_port, argv, words):
     code, _, err = run(capsys, *(a.format(port=closed_port) if isinstance(a, str) else a for a in argv))
@@ -367,12 +343,17 @@ def test_a_read_back_that_differs_from_the_request_is_exit_5(capsys, tmp_path, f
     assert f"the pump reports {other.checksum()}" in err
 
 
-def test_a_refill_whose_status_disagrees_on_the_checksum_is_not_verified(capsys, tmp_path, filled, audit_log):
-    # A new concentration (1000 mcg/mL) keeps the dose, so the program and its checksum change with the
-    # refill. After the REFILL the proxy makes READ_STATUS keep naming the old program while READ_PROGRAM
-    # (passed untouched) names the new one: the two read-backs disagree, so the refill cannot be verified.
-    old = load_program(EXAMPLE).checksum()
-    new = load_program(program_file(tmp_path, 150, concentration=1000)).checksum()
+def test_a_refill_whose_status_disagrees_on_the_checksum_is_not_verified(capsys, start_emulator, audit_log):
+    # A pump filled with baclofen 500 mcg/mL runs nothing; a refill at 1000 mcg/mL changes its program (and
+    # checksum) to baclofen 1000 stopped. After the REFILL the proxy makes READ_STATUS keep naming the old program
+    # while READ_PROGRAM (passed untouched) names the new one: the two read-backs disagree, so the refill cannot
+    # be verified.
+    url = start_emulator().url
+    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 10, *SYRINGE, *DOCTOR, "--yes")[0] == EXIT_OK
+    old = Program(format=FORMAT, drug=Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=500),
+                  therapy=Stopped(mode="stopped")).checksum()
+    new = Program(format=FORMAT, drug=Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=1000),
+                  therapy=Stopped(mode="stopped")).checksum()
     refilled, rewritten = [], []
 
     def stale_status_after_refill(direction, frame, wire):
@@ -385,11 +366,11 @@ def test_a_refill_whose_status_disagrees_on_the_checksum_is_not_verified(capsys,
             return encode_frame(replace(frame, payload=frame.payload | {"program_checksum": old}))
         return wire
 
-    proxy = FrameProxy(filled, stale_status_after_refill)
+    proxy = FrameProxy(url, stale_status_after_refill)
     try:
-        code, out, _ = run(capsys, "refill", proxy.url, "--withdrawn-ml", 20, "--added-ml", 20, "--drug", "baclofen",
-                           "--dose-unit", "mcg", "--concentration", 1000, *DOCTOR, "--yes", "--json",
-                           "--override-soft-limits", "concentration doubled, bridge bolus given")
+        code, out, _ = run(capsys, "refill", proxy.url, "--withdrawn-ml", 10, "--added-ml", 20,
+                           *syringe(concentration=1000), *DOCTOR, "--yes", "--json",
+                           "--override-soft-limits", "concentration doubled while nothing is delivered")
     finally:
         proxy.close()
     result = json.loads(out)
@@ -399,8 +380,8 @@ def test_a_refill_whose_status_disagrees_on_the_checksum_is_not_verified(capsys,
     assert result["active"]["checksum"] == new  # READ_PROGRAM was not altered ...
     assert f"(expected {new})" in result["message"]
     # ... and the pump did record the refill: only its verification failed.
-    pump = interrogate(capsys, filled)
-    assert pump["drug"]["concentration_per_ml"] == 1000 and pump["therapy"]["daily_dose"] == 150
+    pump = interrogate(capsys, url)
+    assert pump["drug"]["concentration_per_ml"] == 1000 and pump["therapy"] == {"mode": "stopped"}
     outcomes = [record["outcome"] for record in read_audit_log(audit_log) if record["event"] == "outcome"]
     assert outcomes[-1] == "mismatch"
 
@@ -444,8 +425,7 @@ def test_a_pump_at_end_of_service_is_reported_as_not_delivering(capsys, start_em
     from protocol.codes import Status
 
     url = start_emulator("--service").url
-    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, "--drug", "baclofen", "--dose-unit",
-               "mcg", "--concentration", 500, *DOCTOR, "--yes")[0] == EXIT_OK
+    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes")[0] == EXIT_OK
     assert run(capsys, "write", url, EXAMPLE, *DOCTOR, *CHART, "--yes")[0] == EXIT_OK
     client = pump_wire(url)
     try:
@@ -461,7 +441,7 @@ def test_a_pump_at_end_of_service_is_reported_as_not_delivering(capsys, start_em
 
     code, _, err = run(capsys, "write", url, program_file(tmp_path, 160), *DOCTOR, "--yes")
     assert code == EXIT_REFUSED and "needs an override: PUMP_NOT_DELIVERING" in err and "critical alarm eos" in err
-    code, _, err = run(capsys, "refill", url, "--withdrawn-ml", 20, "--added-ml", 20, *DOCTOR, "--yes")
+    code, _, err = run(capsys, "refill", url, "--withdrawn-ml", 20, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes")
     assert code == EXIT_REFUSED and "PUMP_NOT_DELIVERING" in err
     code, out, _ = run(capsys, "write", url, program_file(tmp_path, 160), *DOCTOR, "--yes",
                        "--override-soft-limits", "replacement booked tomorrow")

@@ -15,14 +15,14 @@ import pytest
 
 from commandline import EXIT_INVALID
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
-from tests.support.cli_runs import DOCTOR, event_count, interrogate, program_file, run
+from tests.support.cli_runs import DOCTOR, event_count, interrogate, program_file, run, syringe
 from tests.support.emulator_support import WireClient
 
 
 def filled(capsys, url: str, tmp_path, daily_dose: float, concentration: float) -> None:
     """Fill the pump with 20 mL of baclofen at ``concentration`` and run ``daily_dose`` mcg/day on it."""
-    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, "--drug", "baclofen", "--dose-unit",
-               "mcg", "--concentration", concentration, *DOCTOR, "--yes")[0] == EXIT_OK
+    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *syringe(concentration=concentration),
+               *DOCTOR, "--yes")[0] == EXIT_OK
     assert run(capsys, "write", url, program_file(tmp_path, daily_dose, concentration), *DOCTOR,
                "--previous-daily-dose", daily_dose, "--yes")[0] == EXIT_OK
 
@@ -94,8 +94,8 @@ def test_a_slow_fill_is_due_at_its_stability_limit_and_a_pump_at_eri_by_its_end_
 
 def test_refill_json_gives_the_next_refill_by_from_the_fill(capsys, start_emulator):
     url = start_emulator().url
-    code, out, _ = run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, "--drug", "baclofen",
-                       "--dose-unit", "mcg", "--concentration", 2000, *DOCTOR, "--yes", "--json")
+    code, out, _ = run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *syringe(concentration=2000),
+                       *DOCTOR, "--yes", "--json")
     refill = json.loads(out)
     # A first fill runs nothing (no low alarm ever): baclofen's 180 days from the fill set the date.
     assert code == EXIT_OK and refill["refill_by_reason"] == "drug_stability"

@@ -294,11 +294,15 @@ def test_the_pump_commands_json_keys_are_the_documented_ones(capsys, start_emula
     url = start_emulator().url
     audit = ["--audit-log", str(tmp_path / "audit.jsonl")]
     # 2 mL: at the low-alarm threshold, so there is a warning to override and an alarm to list.
+    check = run_json(capsys, "refill", url, "--withdrawn-ml", "0", "--check", "--json")
+    check_keys(documented_keys("`refill --check --json`"), check, "refill --check --json")
     refill = run_json(capsys, "refill", url, "--withdrawn-ml", "0", "--added-ml", "2", "--drug", "baclofen",
-                      "--dose-unit", "mcg", "--concentration", "500", "--clinician", "Doc Test",
-                      "--override-soft-limits", "documentation test", "--yes", "--json", *audit)
+                      "--dose-unit", "mcg", "--concentration", "500", "--lot", "DOC-1", "--expiry", "2099-12-31",
+                      "--clinician", "Doc Test", "--override-soft-limits", "documentation test", "--yes", "--json",
+                      *audit)
     assert refill["outcome"] == "verified" and refill["warnings"]
     check_keys(documented_keys("`refill --json`"), refill, "refill --json")
+    assert check["withdrawal"].keys() == refill["withdrawal"].keys()  # "as in refill --json"
 
     # The pump runs nothing after its first fill: the write needs the patient's previous dose (docs/cli.md).
     write = run_json(capsys, "write", url, str(ROOT / "examples/baclofen-simple.json"), "--clinician", "Doc Test",

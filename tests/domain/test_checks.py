@@ -753,9 +753,12 @@ def test_doses_the_pump_runs_now_are_not_judged_again():
 
 
 def test_a_write_is_refused_but_a_refill_of_the_running_program_is_not():
+    from datetime import date
+
     from tests.support.fake_pump import PUMP_TIME, FakePump, baclofen
     from programmer.interrogation import read_pump
-    from programmer.review import Decision, RefillRequest, review_refill, review_write
+    from programmer.refill import RefillRequest, Syringe, review_refill
+    from programmer.review import Decision, review_write
 
     # The pump runs 150 mcg/day; 187.52 is +25 % (a warning the reason settles) and finer than 0.1 mcg/day.
     snapshot = read_pump(FakePump(baclofen(150)), clock=lambda: PUMP_TIME)
@@ -764,7 +767,8 @@ def test_a_write_is_refused_but_a_refill_of_the_running_program_is_not():
     assert [f.code for f in review.report.errors] == [STEP_CODE]
     # A pump that already runs 187.52 mcg/day (10 mL in it, as it calculated) is refilled with 20 mL.
     snapshot = read_pump(FakePump(baclofen(187.52)), clock=lambda: PUMP_TIME)
-    review = review_refill(snapshot, RefillRequest(10.0, 20.0), LIBRARY)
+    syringe = Syringe(baclofen(187.52).drug, "BX2291", date(2099, 12, 31))
+    review = review_refill(snapshot, RefillRequest(10.0, 20.0, syringe), LIBRARY)
     assert review.decision is Decision.PROCEED and review.report.findings == []
 
 

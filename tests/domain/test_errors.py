@@ -8,15 +8,16 @@ ones users read, so they are pinned word for word.
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
-from tests.support.fake_pump import FakePump, baclofen
+from tests.support.fake_pump import BACLOFEN_500, FakePump, baclofen
 from programmer.audit import AuditLog
 from programmer.errors import AuditError, ErrorKind, InputError, LinkError, ProgrammerError, PumpRefused
 from programmer.interrogation import read_pump
 from programmer.program import load_program
-from programmer.review import RefillRequest
+from programmer.refill import RefillRequest, Syringe
 
 
 def test_every_kind_has_one_class_under_one_root():
@@ -40,7 +41,7 @@ def test_a_program_file_with_a_bad_value_is_an_input_error_naming_its_field(tmp_
 
 def test_an_input_error_names_the_field_of_its_first_problem_and_none_when_there_is_none(tmp_path):
     with pytest.raises(InputError) as failed:
-        RefillRequest(-1.0, float("nan"))
+        RefillRequest(-1.0, float("nan"), Syringe(BACLOFEN_500, "BX2291", date(2099, 12, 31)))
     assert failed.value.field == "withdrawn_ml"
     assert str(failed.value) == ("withdrawn_ml: -1.0 mL is not a volume (a finite number, 0 or more); "
                                  "added_ml: nan mL is not a volume (a finite number, 0 or more)")

@@ -1,6 +1,6 @@
 """The write and refill workflows without a real pump: decisions, hand-computed refill tolerances, outcomes."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -13,7 +13,8 @@ from programmer.outcome import Outcome
 from programmer.port import Alarm, WriteOutcome
 from programmer.program import FORMAT, Drug, Program, Stopped, program_from_data
 from programmer.commit import commit_refill, commit_write
-from programmer.review import Decision, RefillRequest, refill_tolerance_ml, review_refill, review_write
+from programmer.refill import RefillRequest, Syringe, refill_tolerance_ml, review_refill
+from programmer.review import Decision, review_write
 
 LIBRARY = load_library()
 REASON = "volumes checked twice at the bedside"
@@ -33,6 +34,11 @@ def read(pump):
 
 def codes(review):
     return [finding.code for finding in review.report.findings]
+
+
+def request(withdrawn_ml, added_ml, drug=BACLOFEN_500, reason=None, expiry=date(2099, 12, 31)):
+    """A refill from a syringe labelled with ``drug``, lot BX2291 (the pump's own drug unless said)."""
+    return RefillRequest(withdrawn_ml, added_ml, Syringe(drug, "BX2291", expiry), reason)
 
 
 def write_review(pump, program, reason=None):
@@ -214,7 +220,7 @@ def test_nothing_is_sent_when_the_attempt_cannot_be_audited(audit):
 # --- refill decisions --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("calculated, withdrawn, tolerance, warns", [
+@pytest.mark.parametrize("calculated, withdrawn, tolerance, stops", [
     (10.0, 9.0, 1.0, False),    # 10 % of 10 mL = 1 mL; exactly 1 mL short is within it
     (10.0, 8.9, 1.0, True),     # 1.1 mL short
     (10.0, 11.05, 1.0, True),   # 1.05 mL over
@@ -224,37 +230,72 @@ def test_nothing_is_sent_when_the_attempt_cannot_be_audited(audit):
     (18.0, 16.3, 1.8, False),   # 1.7 mL short of 18: within 1.8
     (0.0, 0.0, 0.5, False),     # a factory-new pump
 ])
-def test_withdrawn_volume_against_the_pumps_calculation(calculated, withdrawn, tolerance, warns):
+def test_withdrawn_volume_against_the_pumps_calculation(calculated, withdrawn, tolerance, stops):
+    # 10 mL added: with at most 1.7 mL left in the reservoir that fits its 20 mL.
     assert refill_tolerance_ml(calculated) == pytest.approx(tolerance)
-    review = review_refill(read(FakePump(baclofen(), volume_ml=calculated)), RefillRequest(withdrawn, 20.0), LIBRARY)
+    snapshot = read(FakePump(baclofen(), volume_ml=calculated))
+    review = review_refill(snapshot, request(withdrawn, 10.0), LIBRARY)
     assert review.discrepancy_ml == pytest.approx(withdrawn - calculated)
-    assert ("REFILL_DISCREPANCY" in codes(review)) is warns
-    assert review.decision is (Decision.NEEDS_OVERRIDE if warns else Decision.PROCEED)
+    assert ("REFILL_DISCREPANCY" in codes(review)) is stops
+    assert review.decision is (Decision.REFUSE if stops else Decision.PROCEED)
+    # Going on beyond tolerance takes a reason for the discrepancy, and the audit record keeps it.
+    review = review_refill(snapshot, request(withdrawn, 10.0, reason="pump explanted, fluid sent for analysis"),
+                           LIBRARY)
+    assert review.decision is Decision.PROCEED
+    assert review.audit_details()["withdrawal"]["reason"] == "pump explanted, fluid sent for analysis"
 
 
 def test_a_discrepancy_says_what_it_may_mean():
-    review = review_refill(read(FakePump(baclofen(), volume_ml=10.0)), RefillRequest(8.0, 20.0), LIBRARY)
-    assert "over-infusion, or a pocket fill" in review.report.warnings[0].message
-    review = review_refill(read(FakePump(baclofen(), volume_ml=10.0)), RefillRequest(12.0, 20.0), LIBRARY)
-    assert "under-infusion" in review.report.warnings[0].message
+    review = review_refill(read(FakePump(baclofen(), volume_ml=10.0)), request(8.0, 10.0), LIBRARY)
+    assert review.report.errors[0].message == (
+        "withdrawn_ml 8 mL is 2 mL less than the 10 mL the pump calculated, beyond the tolerance of 1 mL. It may "
+        "mean: the needle is outside the reservoir, so injecting now would be a pocket fill; over-infusion (the "
+        "pump delivered more than programmed); or a pocket fill at the previous refill (less went into the "
+        "reservoir than was recorded); do not inject: check the needle's placement (template, needle stop, fluid "
+        "comes back freely) and withdraw again; if the volume stays low, examine the pocket and watch the patient "
+        "for an overdose. Going on needs a reason, recorded in the audit log")
+    review = review_refill(read(FakePump(baclofen(), volume_ml=10.0)), request(12.0, 10.0), LIBRARY)
+    assert "under-infusion" in review.report.errors[0].message
 
 
 def test_more_than_the_capacity_is_refused():
-    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(2.0, 25.0), LIBRARY, REASON)
+    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), request(2.0, 25.0), LIBRARY, REASON)
     assert codes(review)[0] == "ADDED_ABOVE_CAPACITY"
-    assert "added_ml 25 mL is more than the ITB-20 reservoir capacity of 20 mL" in review.report.errors[0].message
+    assert review.report.errors[0].message == "added_ml 25 mL is more than the ITB-20 reservoir's capacity of 20 mL"
     assert review.decision is Decision.REFUSE
-    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(25.0, 20.0), LIBRARY, REASON)
+    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), request(25.0, 20.0), LIBRARY, REASON)
     assert codes(review)[0] == "WITHDRAWN_ABOVE_CAPACITY"
 
 
-def test_a_factory_new_pump_needs_a_drug_named():
-    review = review_refill(read(FakePump(None, volume_ml=0.0)), RefillRequest(0.0, 20.0), LIBRARY)
-    assert codes(review) == ["PUMP_HAS_NO_DRUG"]
+def test_what_was_left_in_the_reservoir_counts_against_its_capacity():
+    # 14 mL calculated, 0 withdrawn (a pocket fill's signature), 20 added: 34 mL in a 20 mL reservoir.
+    review = review_refill(read(FakePump(baclofen(), volume_ml=14.0)), request(0.0, 20.0, reason="looked into it at the bedside"), LIBRARY)
+    assert codes(review)[0] == "ADDED_ABOVE_CAPACITY"
+    assert review.report.errors[0].message == (
+        "added_ml 20 mL and the 14 mL that may still be in it (calculated 14 mL less 0 mL withdrawn) make 34 mL, "
+        "more than the ITB-20 reservoir's capacity of 20 mL")
+    # 13 of 14 withdrawn (within 1.4 mL): 1 mL may be left, so 19 mL is the most that fits.
+    assert review_refill(read(FakePump(baclofen(), volume_ml=14.0)), request(13.0, 19.0), LIBRARY).decision \
+        is Decision.PROCEED
+    assert "ADDED_ABOVE_CAPACITY" in codes(review_refill(read(FakePump(baclofen(), volume_ml=14.0)),
+                                                        request(13.0, 19.01), LIBRARY))
+
+
+def test_a_syringe_names_its_lot_and_an_expired_one_is_refused():
+    with pytest.raises(InputError, match="lot: the syringe's lot number is required"):
+        Syringe(BACLOFEN_500, "  ", date(2099, 12, 31))
+    # PUMP_TIME is this computer's time too (read()); the lot expires the day before.
+    day_before = (PUMP_TIME - timedelta(days=1)).date()
+    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), request(2.0, 20.0, expiry=day_before), LIBRARY)
+    assert codes(review) == ["SYRINGE_EXPIRED"]
+    assert review.report.errors[0].message == (f"expiry {day_before}: lot BX2291 expired before today, "
+                                               f"{PUMP_TIME.date()} (this computer's date): do not use it")
+    on_the_day = request(2.0, 20.0, expiry=PUMP_TIME.date())
+    assert review_refill(read(FakePump(baclofen(), volume_ml=2.0)), on_the_day, LIBRARY).decision is Decision.PROCEED
 
 
 def test_first_fill_sets_the_drug_and_stays_stopped():
-    review = review_refill(read(FakePump(None, volume_ml=0.0)), RefillRequest(0.0, 20.0, BACLOFEN_500), LIBRARY)
+    review = review_refill(read(FakePump(None, volume_ml=0.0)), request(0.0, 20.0, BACLOFEN_500), LIBRARY)
     assert review.decision is Decision.PROCEED
     assert review.program == Program(format=FORMAT, drug=BACLOFEN_500, therapy=Stopped(mode="stopped"))
 
@@ -262,42 +303,55 @@ def test_first_fill_sets_the_drug_and_stays_stopped():
 def test_the_same_drug_spelled_differently_is_not_a_new_drug():
     pump = FakePump(baclofen(), volume_ml=2.0)
     drug = Drug(name="Baclofen", dose_unit="mcg", concentration_per_ml=500)
-    review = review_refill(read(pump), RefillRequest(2.0, 20.0, drug), LIBRARY)
+    review = review_refill(read(pump), request(2.0, 20.0, drug), LIBRARY)
     assert review.new_drug is None
     assert review.program == baclofen()
     assert review.decision is Decision.PROCEED
 
 
-def test_a_new_concentration_keeps_the_dose_and_needs_an_override():
+def test_a_new_concentration_of_a_delivered_drug_needs_a_bridge_bolus_and_is_refused():
+    # 150 mcg/day: 0.3 mL/day at 500 mcg/mL, 0.15 at 1000; the 500 mcg/mL left in the catheter at 0.15 mL/day
+    # is 75 mcg/day until it is cleared.
     pump = FakePump(baclofen(150), volume_ml=2.0)
     drug = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=1000)
-    review = review_refill(read(pump), RefillRequest(2.0, 20.0, drug), LIBRARY)
+    review = review_refill(read(pump), request(2.0, 20.0, drug), LIBRARY)
     assert review.program == baclofen(150, concentration=1000)
-    assert codes(review) == ["CONCENTRATION_CHANGED"]
-    assert review.decision is Decision.NEEDS_OVERRIDE
+    assert codes(review) == ["CONCENTRATION_CHANGE_NEEDS_BRIDGE", "CONCENTRATION_CHANGED"]
+    assert ("the kept 150 mcg/day would run at 0.15 mL/day instead of 0.3 mL/day, and the old drug still in the "
+            "pump's tubing and catheter would reach the patient at 75 mcg/day") in review.report.errors[0].message
+    assert review.decision is Decision.REFUSE
+    assert review.syringe_dict()["concentration_change"] == {
+        "from": 500, "to": 1000, "daily_dose": 150, "ml_per_day_before": 0.3, "ml_per_day_after": 0.15}
+
+
+def test_a_new_concentration_of_a_stopped_drug_needs_no_bridge():
+    stopped = Program(format=FORMAT, drug=BACLOFEN_500, therapy=Stopped(mode="stopped"))
+    drug = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=1000)
+    review = review_refill(read(FakePump(stopped, volume_ml=2.0)), request(2.0, 20.0, drug), LIBRARY)
+    assert "CONCENTRATION_CHANGE_NEEDS_BRIDGE" not in codes(review) and review.concentration_change is None
 
 
 def test_a_tenfold_lower_concentration_is_flagged_as_a_probable_slip():
     drug = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=50)
-    review = review_refill(read(FakePump(baclofen(150), volume_ml=2.0)), RefillRequest(2.0, 20.0, drug), LIBRARY)
+    review = review_refill(read(FakePump(baclofen(150), volume_ml=2.0)), request(2.0, 20.0, drug), LIBRARY)
     assert "PROBABLE_CONCENTRATION_SLIP" in codes(review)
 
 
 def test_a_concentration_outside_the_library_is_refused():
     drug = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=700)
-    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), RefillRequest(2.0, 20.0, drug), LIBRARY, REASON)
+    review = review_refill(read(FakePump(baclofen(), volume_ml=2.0)), request(2.0, 20.0, drug), LIBRARY, REASON)
     assert "CONCENTRATION_NOT_IN_LIBRARY" in codes(review)
     assert review.decision is Decision.REFUSE
 
 
 def test_a_drug_outside_the_library_is_refused():
     drug = Drug(name="clonidine", dose_unit="mcg", concentration_per_ml=100)
-    review = review_refill(read(FakePump(None, volume_ml=0.0)), RefillRequest(0.0, 20.0, drug), LIBRARY, REASON)
+    review = review_refill(read(FakePump(None, volume_ml=0.0)), request(0.0, 20.0, drug), LIBRARY, REASON)
     assert codes(review) == ["DRUG_NOT_IN_LIBRARY"]
 
 
 def test_a_new_drug_stops_delivery_and_warns_of_withdrawal():
-    review = review_refill(read(FakePump(baclofen(150), volume_ml=2.0)), RefillRequest(2.0, 20.0, MORPHINE_10),
+    review = review_refill(read(FakePump(baclofen(150), volume_ml=2.0)), request(2.0, 20.0, MORPHINE_10),
                            LIBRARY)
     assert review.program == Program(format=FORMAT, drug=MORPHINE_10, therapy=Stopped(mode="stopped"))
     assert codes(review) == ["THERAPY_STOPS_FOR_NEW_DRUG"]
@@ -305,7 +359,7 @@ def test_a_new_drug_stops_delivery_and_warns_of_withdrawal():
 
 
 def test_a_small_fill_warns_that_the_low_alarm_is_near():
-    review = review_refill(read(FakePump(baclofen(150), volume_ml=2.0)), RefillRequest(2.0, 3.0), LIBRARY)
+    review = review_refill(read(FakePump(baclofen(150), volume_ml=2.0)), request(2.0, 3.0), LIBRARY)
     assert codes(review) == ["LOW_ALARM_SOON"]  # 1 mL above the alarm at 0.3 mL/day: 3.3 days
 
 
@@ -314,7 +368,7 @@ def test_a_small_fill_warns_that_the_low_alarm_is_near():
 
 def test_a_first_fill_is_recorded_and_verified(audit):
     pump = FakePump(None, volume_ml=0.0)
-    review = review_refill(read(pump), RefillRequest(0.0, 20.0, BACLOFEN_500), LIBRARY)
+    review = review_refill(read(pump), request(0.0, 20.0), LIBRARY)
     result = commit_refill(pump, review, "Dr Ng", audit)
     assert result.outcome is Outcome.VERIFIED
     assert result.active.drug == BACLOFEN_500 and result.refill.volume_ml == 20.0
@@ -327,21 +381,21 @@ def test_a_first_fill_is_recorded_and_verified(audit):
 def test_a_refill_read_back_that_differs_is_a_mismatch(audit):
     pump = FakePump(baclofen(), volume_ml=2.0)
     pump.refill_volume_error_ml = -0.5
-    result = commit_refill(pump, review_refill(read(pump), RefillRequest(2.0, 20.0), LIBRARY), "Dr Ng", audit)
+    result = commit_refill(pump, review_refill(read(pump), request(2.0, 20.0), LIBRARY), "Dr Ng", audit)
     assert result.outcome is Outcome.MISMATCH
 
 
 def test_a_refill_whose_link_fails_is_uncertain_but_names_the_unchanged_program(audit):
     pump = FakePump(baclofen(), volume_ml=2.0)
     pump.refill_answer = LinkError("no answer to REFILL", step="refill")
-    result = commit_refill(pump, review_refill(read(pump), RefillRequest(2.0, 20.0), LIBRARY), "Dr Ng", audit)
+    result = commit_refill(pump, review_refill(read(pump), request(2.0, 20.0), LIBRARY), "Dr Ng", audit)
     assert result.outcome is Outcome.UNCERTAIN
     assert f"its program is unchanged either way: {baclofen().checksum()}" in result.message
 
 
 def test_a_refill_needing_an_override_sends_nothing(audit):
-    pump = FakePump(baclofen(), volume_ml=10.0)
-    result = commit_refill(pump, review_refill(read(pump), RefillRequest(5.0, 20.0), LIBRARY), "Dr Ng", audit)
+    pump = FakePump(baclofen(), volume_ml=10.0)  # a new drug stops the baclofen: a warning
+    result = commit_refill(pump, review_refill(read(pump), request(10.0, 10.0, MORPHINE_10), LIBRARY), "Dr Ng", audit)
     assert result.outcome is Outcome.NEEDS_OVERRIDE
     assert "refill" not in pump.calls
 
@@ -405,14 +459,14 @@ def test_a_write_to_a_pump_that_is_not_delivering_warns(audit, code):
 def test_a_refill_of_a_pump_that_is_not_delivering_warns_unless_it_resolves_it(audit):
     pump = FakePump(baclofen(150), volume_ml=0.0)
     pump.alarms = critical("motor_stall")
-    review = review_refill(read(pump), RefillRequest(0.0, 20.0), LIBRARY)
+    review = review_refill(read(pump), request(0.0, 20.0), LIBRARY)
     assert codes(review) == ["PUMP_NOT_DELIVERING"] and "motor stall" in review.report.warnings[0].message
     # An empty reservoir is what a refill resolves: adding drug is not warned about ...
     pump.alarms = critical("reservoir_empty")
-    assert codes(review_refill(read(pump), RefillRequest(0.0, 20.0), LIBRARY)) == []
+    assert codes(review_refill(read(pump), request(0.0, 20.0), LIBRARY)) == []
     # ... but withdrawing without adding leaves it empty.
-    assert "PUMP_NOT_DELIVERING" in codes(review_refill(read(pump), RefillRequest(0.0, 0.0), LIBRARY, REASON))
-    result = commit_refill(pump, review_refill(read(pump), RefillRequest(0.0, 20.0), LIBRARY), "Dr Ng", audit)
+    assert "PUMP_NOT_DELIVERING" in codes(review_refill(read(pump), request(0.0, 0.0), LIBRARY, REASON))
+    result = commit_refill(pump, review_refill(read(pump), request(0.0, 20.0), LIBRARY), "Dr Ng", audit)
     assert result.outcome is Outcome.VERIFIED and "NOT DELIVERING" not in result.message
 
 
@@ -427,7 +481,7 @@ def test_a_pump_clock_far_from_the_computers_warns_before_a_write_or_a_refill(dr
     pump.pump_time = PUMP_TIME + drift  # the computer reads PUMP_TIME
     snapshot = read_pump(pump, clock=lambda: PUMP_TIME)
     write = review_write(snapshot, baclofen(150), LIBRARY)
-    refill = review_refill(snapshot, RefillRequest(10.0, 20.0), LIBRARY)
+    refill = review_refill(snapshot, request(10.0, 20.0), LIBRARY)
     assert ("CLOCK_DRIFT" in codes(write)) is warns and ("CLOCK_DRIFT" in codes(refill)) is warns
     if drift == timedelta(days=-30):
         [finding] = write.report.warnings

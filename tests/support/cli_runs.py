@@ -12,6 +12,17 @@ from programmer.cli.support import EXIT_OK
 DOCTOR = ("--clinician", "Dr Ng")
 
 
+def syringe(drug: str = "baclofen", unit: str = "mcg", concentration: float = 500, lot: str = "BX2291",
+            expiry: str = "2099-12-31") -> tuple[str, ...]:
+    """The syringe's options a full refill states every time (docs/cli.md, refill)."""
+    return ("--drug", drug, "--dose-unit", unit, "--concentration", str(concentration), "--lot", lot,
+            "--expiry", expiry)
+
+
+SYRINGE = syringe()
+"""Baclofen 500 mcg/mL, the shipped examples' drug, in a lot that does not expire before the tests run."""
+
+
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     """Run the command line in process: (exit code, stdout, stderr)."""
     try:

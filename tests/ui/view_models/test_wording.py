@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -17,7 +17,8 @@ from programmer.planner import Plan
 from programmer.port import ActiveProgram, Alarm
 from programmer.program import NO_PROGRAM_CHECKSUM, Drug
 from programmer.pump import Reservoir
-from programmer.review import RefillRequest, review_refill, review_write
+from programmer.refill import RefillRequest, Syringe, review_refill
+from programmer.review import review_write
 from tests.support.library_data import shipped_data
 from tests.support.check_codes import emitted_check_codes
 from tests.support.ui_fakes import BACLOFEN, PUMP_TIME, program, snapshot
@@ -43,6 +44,13 @@ def simple(dose: float, drug: dict = BACLOFEN):
 def flex(steps: list[tuple[int, str, float]], cycle_days: int = 1, drug: dict = BACLOFEN):
     return program({"mode": "flex", "cycle_days": cycle_days,
                     "steps": [{"day": d, "start": s, "dose_per_hour": r} for d, s, r in steps]}, drug)
+
+
+def refilled(withdrawn_ml: float, added_ml: float, drug: Drug = Drug(**BACLOFEN), reason: str | None = None,
+             expiry: date = date(2099, 12, 31)) -> list[Finding]:
+    """The findings of a refill of the 14 mL pump that runs 150 mcg/day of baclofen 500 mcg/mL."""
+    request = RefillRequest(withdrawn_ml, added_ml, Syringe(drug, "BX2291", expiry), reason)
+    return review_refill(snapshot(), request, LIBRARY).report.findings
 
 
 def checked(new, current=None, baseline=None, volume_ml: float = 14.0) -> list[Finding]:
@@ -95,12 +103,11 @@ def every_kind_of_finding() -> list[Finding]:
         *checked(simple(200), simple(180), DoseBaseline(150, "mcg", day_before, 1)),
         *checked(simple(240), simple(180), DoseBaseline(150, "mcg", day_before, 2, whole_window=False)),
         *review_write(no_drug, simple(150), LIBRARY).report.findings,
-        *review_refill(no_drug, RefillRequest(0.0, 14.0), LIBRARY).report.findings,
         *review_write(snapshot(), simple(5, MORPHINE), LIBRARY).report.findings,
         *review_write(snapshot(), simple(150, baclofen(1000)), LIBRARY).report.findings,
-        *review_refill(snapshot(), RefillRequest(25.0, 25.0), LIBRARY).report.findings,
-        *review_refill(snapshot(), RefillRequest(5.0, 14.0), LIBRARY).report.findings,
-        *review_refill(snapshot(), RefillRequest(14.0, 14.0, Drug(**MORPHINE)), LIBRARY).report.findings,
+        *refilled(25.0, 25.0), *refilled(5.0, 14.0), *refilled(0.0, 20.0, reason="checked"),
+        *refilled(14.0, 14.0, Drug(**MORPHINE)), *refilled(14.0, 14.0, expiry=date(2020, 1, 31)),
+        *refilled(14.0, 14.0, Drug(**baclofen(1000))),
         *review_write(eos, simple(150), LIBRARY).report.findings,
         *review_write(drifting, simple(150), LIBRARY).report.findings,
         *first(simple(960), stop=filled),                                      # no answer
