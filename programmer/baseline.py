@@ -103,6 +103,18 @@ def last_fill(events: Sequence[PumpEvent]) -> datetime | None:
     return _times_on_todays_clock(events)[0 if position is None else position]
 
 
+def emptied_at(events: Sequence[PumpEvent]) -> datetime | None:
+    """When the reservoir last ran empty, on the pump clock as it reads now: the newest ``alarm_raised`` of
+    ``reservoir_empty`` (a clock set since then moves it, unlike the alarm's own ``since``). None when ``events``
+    hold none, or its time cannot be placed."""
+    times = _times_on_todays_clock(events)
+    for position in range(len(events) - 1, -1, -1):
+        event = events[position]
+        if event.kind == "alarm_raised" and event.detail.get("code") == "reservoir_empty":
+            return times[position]
+    return None
+
+
 def therapy_stop(events: Sequence[PumpEvent], pump_time: datetime, current: Program | None) -> Stop | None:
     """How delivery came to stop, from the event log, when ``current`` delivers nothing (None while it delivers,
     or without a drug). Walking back from the newest event to the one ``stop_position`` finds:

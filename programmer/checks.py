@@ -33,6 +33,11 @@ percentage of the last dose (``RESTART_ABOVE_*``), or the starting-dose limits. 
 pump does run a program is checked as well, on top of the current program. ``CheckReport.compared_with``
 says, in words, what the new dose was compared with.
 
+**Resuming after an empty reservoir** (``check_resumption``): a refill of a pump that ran empty longer than the
+drug's restart window resumes its program the moment the drug is in, at the dose the patient has been without
+all that time: the restart rule applies to it as to a program written after such a stop (``RESTART_ABOVE_*``
+or the starting-dose limits), so the clinician lowers the program first or says why not.
+
 **Absolute titration** (``TitrationLimits``, where a label sets them, as for ziconotide):
 ``INCREASE_ABOVE_STEP_LIMIT`` when the mean daily dose rises by more than one step allows against what it
 is compared with, ``INCREASE_TOO_SOON`` when it rises within the least time after the last increase the
@@ -532,6 +537,22 @@ def _check_restart_percent(plan: Plan, rule: DrugRule, stop: Stop, limits: Resta
     elif _above(percent, limits.soft):
         report.warn("RESTART_ABOVE_SOFT_LIMIT", f"{text}: above the soft limit of {_fmt(limits.soft)} % for "
                     f"{rule.name}", "therapy")
+
+
+def check_resumption(plan: Plan, library: LoadedLibrary, empty: Stop, report: CheckReport) -> None:
+    """The restart rule on the program a refill resumes (module docstring, resuming after an empty reservoir):
+    ``empty`` is the reservoir's emptying (``at``, ``hours_ago``) and the daily dose it stopped. Nothing to check
+    within the drug's restart window, for a drug without a rule, or for a program that delivers nothing."""
+    rule = library.rule_for(plan.program.drug.name)
+    restart = None if rule is None else rule.restart
+    if (rule is None or restart is None or empty.hours_ago is None or empty.last_daily_dose is None
+            or plan.mean_daily_dose <= 0 or not _above(empty.hours_ago, restart.window_hours)):
+        return
+    if restart.percent_of_last_dose is not None:
+        _check_restart_percent(plan, rule, empty, restart.percent_of_last_dose, report)
+    if restart.after_window == "starting_dose":
+        _check_starting_dose(plan, rule, f"a restart after {duration(empty.hours_ago * 3600)} with the reservoir empty, "
+                             f"longer than the {_fmt(restart.window_hours)} h restart window", library.identity, report)
 
 
 def _check_starting_dose(plan: Plan, rule: DrugRule, reason: str, library: LibraryIdentity,

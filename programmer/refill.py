@@ -21,7 +21,9 @@ programmer checks each step before the next one is done, in the order they happe
    give yet, so it is refused (``CONCENTRATION_CHANGE_NEEDS_BRIDGE``) with the new mL rate.
 4. Inject: the volume added plus what may still be in the reservoir (calculated less withdrawn) never exceeds
    its capacity (``ADDED_ABOVE_CAPACITY``).
-5. The review (``review_refill``) gathers the steps with the program checks; ``programmer.commit.commit_refill``
+5. The review (``review_refill``) gathers the steps with the program checks (and, for a pump that ran empty
+   longer than the drug's restart window, the restart rule on the program it resumes: ``check_resumption``);
+   ``programmer.commit.commit_refill``
    sends it and verifies it by read-back; the review's plan gives the new low-alarm and empty dates.
 """
 
@@ -29,10 +31,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import ClassVar
 
-from programmer.checks import CheckReport, Finding, check_program
+from programmer.baseline import emptied_at
+from programmer.checks import CheckReport, Finding, Stop, check_program, check_resumption
 from programmer.errors import InputError
 from programmer.library import LoadedLibrary
 from programmer.planner import Plan
@@ -342,12 +345,28 @@ def review_refill(snapshot: PumpSnapshot, request: RefillRequest, library: Loade
                               low_alarm_ml=status.low_alarm_ml)
         plan = Plan(program, reservoir, status.pump_time, status.cycle_phase_min)
         report = check_program(plan, library, snapshot.limits, active.program if keeps_therapy else None)
+        emptied = _emptied(snapshot)
+        if keeps_therapy and emptied is not None:
+            check_resumption(plan, library, emptied, report)
     else:
         report = CheckReport(library.identity)
     report.findings[:0] = findings
     report.findings += pump_state_findings(snapshot, request.added_ml)
     return RefillReview(snapshot, report, clean_override_reason(override_reason), program, plan, request, withdrawal,
                         new_drug, change)
+
+
+def _emptied(snapshot: PumpSnapshot) -> Stop | None:
+    """While the reservoir is empty (its alarm is raised) and its program delivers a dose: when it ran empty, on
+    the pump clock (the event log's ``alarm_raised``, which follows a clock set since; else the alarm's own
+    ``since``), and that dose. None otherwise."""
+    plan = snapshot.forecast()
+    alarm = next((alarm for alarm in snapshot.status.alarms if alarm.code == "reservoir_empty"), None)
+    if alarm is None or plan is None or plan.mean_daily_dose <= 0:
+        return None
+    logged = None if snapshot.recent_events is None else emptied_at(snapshot.recent_events)
+    since = alarm.since if logged is None else logged
+    return Stop("stopped", since, (snapshot.status.pump_time - since) / timedelta(hours=1), plan.mean_daily_dose)
 
 
 def _drug_to_send(asked: Drug, held: Drug | None, library: LoadedLibrary) -> Drug | None:

@@ -16,9 +16,7 @@ from pathlib import Path
 from commandline import EXIT_INVALID
 from programmer.audit import read_audit_log
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
-from protocol.codes import Command, Status
-from tests.support.cli_runs import DOCTOR, event_count, interrogate, program_file, run, syringe
-from tests.support.emulator_support import WireClient
+from tests.support.cli_runs import DOCTOR, event_count, hours_pass, interrogate, program_file, run, syringe
 
 STOPPED_CHECKSUM = "56a055acfc58fead"
 """Baclofen 500 mcg/mL, stopped: what a pump runs after its first fill with it (docs/first-session.md)."""
@@ -47,17 +45,6 @@ def stopped_file(tmp_path: Path, name: str = "baclofen", concentration: float = 
     path.write_text(json.dumps({"format": "itb-program/1", "therapy": {"mode": "stopped"},
                                 "drug": {"name": name, "dose_unit": "mcg", "concentration_per_ml": concentration}}))
     return path
-
-
-def hours_pass(capsys, url: str, hours: float) -> None:
-    """``hours`` of pump time pass (SERVICE advance), then the pump clock is set back to this computer's."""
-    client = WireClient(url)
-    try:
-        client.hello()
-        assert client.call(Command.SERVICE, {"action": "advance", "hours": hours}).status == Status.OK
-    finally:
-        client.close()
-    assert run(capsys, "set-clock", url, "--yes")[0] == EXIT_OK
 
 
 def write(capsys, url: str, program: Path, *options) -> tuple[int, dict, str]:

@@ -13,15 +13,15 @@ from commandline import EXIT_INVALID
 from programmer.audit import read_audit_log
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
 from programmer.refill import REFILL_GUIDANCE
-from tests.support.cli_runs import DOCTOR, SYRINGE, event_count, interrogate, program_file, run, syringe
+from tests.support.cli_runs import DOCTOR, SYRINGE, event_count, hours_pass, interrogate, program_file, run, syringe
 
 DAILY_150 = ("--previous-daily-dose", 150)
 """The chart's dose for the first program after a fill (tests/cli/test_first_programs.py)."""
 
 
-def filled_with(capsys, tmp_path, start_emulator, added_ml: float) -> str:
+def filled_with(capsys, tmp_path, start_emulator, added_ml: float, *emulator_options: str) -> str:
     """A factory-new pump filled with ``added_ml`` of baclofen 500 mcg/mL running 150 mcg/day (0.3 mL/day)."""
-    url = start_emulator().url
+    url = start_emulator(*emulator_options).url
     assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", added_ml, *SYRINGE, *DOCTOR,
                "--yes")[0] == EXIT_OK
     assert run(capsys, "write", url, program_file(tmp_path, 150), *DOCTOR, *DAILY_150, "--yes")[0] == EXIT_OK
@@ -163,3 +163,27 @@ def test_a_same_drug_refill_is_verified_with_its_lot_and_expiry_audited(capsys, 
                        "--yes")
     assert code == EXIT_OK and "Syringe       baclofen 500 mcg/mL, lot BX2291, expiry 2099-12-31" in out
     assert "New dates     low-reservoir alarm 20" in out and "(low_alarm) (pump clock)" in out
+
+
+@pytest.mark.parametrize(("empty_hours", "resumes_freely"), [(10, True), (30, False)])
+def test_a_pump_empty_beyond_the_restart_window_does_not_resume_its_full_dose_unasked(
+        capsys, tmp_path, start_emulator, empty_hours, resumes_freely):
+    # 20 mL at 0.3 mL/day (150 mcg/day of 500 mcg/mL) last 20 / 0.3 = 66 2/3 days = 1600 h; then the reservoir is
+    # empty for empty_hours. Baclofen's restart window is 24 h: after 30 h without drug, refilling would resume
+    # 150 mcg/day at once, 100 % of the last dose, above the restart rule's soft limit of 50 %.
+    url = filled_with(capsys, tmp_path, start_emulator, 20, "--service")
+    hours_pass(capsys, url, 1600 + empty_hours)
+    assert "reservoir_empty" in {alarm["code"] for alarm in interrogate(capsys, url)["alarms"]}
+    events = event_count(capsys, url)
+    refill = ("refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes")
+    code, _, err = run(capsys, *refill)
+    if resumes_freely:
+        assert code == EXIT_OK, err
+        assert interrogate(capsys, url)["reservoir"]["volume_ml"] == pytest.approx(20, abs=0.01)
+        return
+    assert code == EXIT_REFUSED and "RESTART_ABOVE_SOFT_LIMIT" in err
+    assert "150 mcg/day is 100.0 % of the last dose on the pump, 150 mcg/day" in err
+    assert event_count(capsys, url) == events  # nothing sent
+    code, out, _ = run(capsys, *refill, "--override-soft-limits", "restart at full dose agreed with the team",
+                       "--json")
+    assert code == EXIT_OK and "RESTART_ABOVE_SOFT_LIMIT" in {warning["code"] for warning in json.loads(out)["warnings"]}

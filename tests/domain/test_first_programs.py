@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from programmer.baseline import last_increase, therapy_stop
-from programmer.checks import Increase, PriorTherapy, Stop, check_program
+from programmer.checks import CheckReport, Increase, PriorTherapy, Stop, check_program, check_resumption
 from programmer.errors import InputError
 from programmer.interrogation import read_pump
 from programmer.library import library_from_data, load_library
@@ -371,3 +371,19 @@ def test_a_snapshot_without_its_event_log_cannot_say_how_the_pump_stopped():
 
     taken = PumpSnapshot(identity(), status(20.0, STOPPED), active_for(STOPPED), NOW)
     assert taken.stop() == Stop("unknown") and taken.last_increase() is None
+
+
+# --- resuming after an empty reservoir (a refill resumes the program at once) ------------------------------------
+
+
+@pytest.mark.parametrize(("hours_empty", "expected"), [
+    (23.0, []),  # within ziconotide's 24 h restart window: resuming 9.6 mcg/day is not a restart
+    (30.0, ["STARTING_DOSE_ABOVE_HARD_MAX"]),  # beyond it: the starting dose, at most 2.4 mcg/day (hard)
+])
+def test_resuming_ziconotide_after_a_long_empty_reservoir_follows_its_restart_rule(hours_empty, expected):
+    plan = Plan(zico(9.6), RESERVOIR, NOW)
+    report = CheckReport(LIBRARY.identity)
+    check_resumption(plan, LIBRARY, Stop("stopped", NOW - timedelta(hours=hours_empty), hours_empty, 9.6), report)
+    assert codes(report) == expected
+    if expected:
+        assert "with the reservoir empty, longer than the 24 h restart window" in message(report, expected[0])

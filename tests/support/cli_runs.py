@@ -8,6 +8,8 @@ from pathlib import Path
 
 from programmer.cli.main import main
 from programmer.cli.support import EXIT_OK
+from protocol.codes import Command, Status
+from tests.support.emulator_support import WireClient
 
 DOCTOR = ("--clinician", "Dr Ng")
 
@@ -55,3 +57,14 @@ def event_count(capsys, url: str) -> int:
     code, out, _ = run(capsys, "events", url, "--json")
     assert code == EXIT_OK
     return len(json.loads(out)["events"])
+
+
+def hours_pass(capsys, url: str, hours: float) -> None:
+    """``hours`` of pump time pass (SERVICE advance), then the pump clock is set back to this computer's."""
+    client = WireClient(url)
+    try:
+        client.hello()
+        assert client.call(Command.SERVICE, {"action": "advance", "hours": hours}).status == Status.OK
+    finally:
+        client.close()
+    assert run(capsys, "set-clock", url, "--yes")[0] == EXIT_OK
