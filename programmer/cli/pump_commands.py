@@ -113,6 +113,8 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     refill.add_argument("--expiry", type=_iso_date, metavar="YYYY-MM-DD", help="the syringe's expiry date")
     refill.add_argument("--withdrawal-reason", metavar="REASON",
                         help="why the refill goes on although the volume withdrawn is beyond tolerance (audited)")
+    refill.add_argument("--ics", metavar="FILE", help="after a verified refill, save its refill-by date as a "
+                        "calendar event (RFC 5545) in FILE")
     _add_change_options(refill)
     refill.set_defaults(handler=run_refill)
 
@@ -418,7 +420,24 @@ def run_refill(args: argparse.Namespace) -> int:
         reason = f" ({by['refill_by_reason']})" if by["refill_by"] is not None else ""
         print(f"New dates     low-reservoir alarm {iso(review.plan.low_alarm_at) or 'never'}, empty "
               f"{iso(review.plan.empty_at) or 'never'}, refill by {by['refill_by'] or 'none'}{reason} (pump clock)")
+    if args.ics and result.outcome is Outcome.VERIFIED and review.plan is not None:
+        _save_reminder_after_refill(review, library, args.ics)
     return code
+
+
+def _save_reminder_after_refill(review: RefillReview, library: LoadedLibrary, path: str) -> None:
+    """``refill --ics FILE``: the new refill-by date as a calendar event. The refill is done whatever happens
+    here, so a file that cannot be written is a warning on standard error, never the refill's exit code."""
+    assert review.plan is not None, "a verified refill's review has its plan"
+    refill = plan_refill_by(review.plan, library, replace_by(review.snapshot.status))
+    try:
+        if refill is None:
+            raise OSError("nothing bounds the refill-by date")
+        save_reminder(path, reminder_calendar(review.snapshot.identity.serial, review.plan.program.drug, refill,
+                                              computer_now()))
+    except OSError as exc:
+        print(f"{PROG}: warning: the refill is recorded, but the reminder {path} was not written: "
+              f"{exc.strerror or exc}", file=sys.stderr)
 
 
 def _refill_text(review: RefillReview) -> str:
@@ -441,7 +460,8 @@ def _run_refill_check(args: argparse.Namespace) -> int:
     extra += [option for option, given in (("--withdrawal-reason", args.withdrawal_reason),
                                            ("--clinician", args.clinician), ("--yes", args.yes),
                                            ("--override-soft-limits", args.override_soft_limits),
-                                           ("--library", args.library), ("--audit-log", args.audit_log)) if given]
+                                           ("--library", args.library), ("--audit-log", args.audit_log),
+                                           ("--ics", args.ics)) if given]
     if extra:
         raise InputError([(extra[0], f"--check only compares the volume withdrawn and changes nothing: it takes no "
                                      f"{', '.join(extra)}")])

@@ -103,6 +103,23 @@ def test_refill_json_gives_the_next_refill_by_from_the_fill(capsys, start_emulat
     assert abs((at(refill["refill_by"]) - expected).total_seconds()) <= 2  # the fill is logged just after the review
 
 
+def test_refill_ics_saves_the_new_refill_by_and_a_file_that_cannot_be_written_leaves_the_refill_done(
+        capsys, start_emulator, tmp_path):
+    url = start_emulator().url
+    ics = tmp_path / "next.ics"
+    refill = ("refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *syringe(concentration=2000), *DOCTOR, "--yes")
+    code, out, _ = run(capsys, *refill, "--json", "--ics", ics)
+    data = json.loads(out)
+    [event] = icalendar.Calendar.from_ical(ics.read_bytes()).walk("VEVENT")
+    assert code == EXIT_OK and event.decoded("dtstart") == at(data["refill_by"])  # baclofen's 180 days from now
+    assert "baclofen 2000 mcg/mL" in event["summary"] and data["pump"]["serial"] in event["summary"]
+
+    # The refill is recorded whatever the reminder: a folder that does not exist is a warning, exit 0.
+    code, out, err = run(capsys, *refill[:3], 20, *refill[4:], "--ics", tmp_path / "no-such-folder" / "next.ics")
+    assert code == EXIT_OK and "refilled and verified" in out
+    assert "warning: the refill is recorded, but the reminder" in err and "was not written" in err
+
+
 def test_a_pump_without_a_drug_has_no_refill_by_and_no_calendar_file(capsys, start_emulator, tmp_path):
     url = start_emulator().url
     ics = tmp_path / "refill.ics"
