@@ -1,8 +1,8 @@
 {
   "format": "itb-library-signature/1",
-  "library_sha256": "a518f9cb36390156de188329934e654ea0b6fb70c9310584fa1a0582e60e896d",
+  "library_sha256": "5dcc952b18c26af9d83233ac53e4d8296e24e6a916de66f9497041044b59a32f",
   "signer": "ITB programmer development release",
   "approved": "2026-12-03",
   "key_id": "df2f17cf96c2d719",
-  "signature": "EBeO67YMoRVKP/z1/dc+7Ql+gzS4BQD5nVGi4moyzicZ4MS7ocj2AIb6/WCgyAwzz8xx3Usxx3+ReUWIae6NBg=="
+  "signature": "Fl/pUV1miZX/mt0xHb/CMEoqXFEKGTldCnx1SmjQCRKl7egYJ627t7Vv6pSOlFxU+2bUJb7Ud/ohxi4H1ANzAQ=="
 }
