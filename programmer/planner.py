@@ -16,6 +16,7 @@ import bisect
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from operator import itemgetter
 from datetime import datetime, timedelta
 
 from programmer.program import MINUTES_PER_DAY, Flex, Program, SimpleContinuous
@@ -210,37 +211,43 @@ class Plan:
         """Breakpoints (minutes, mL) of the reservoir volume from the start to ``horizon_min``.
 
         The volume is linear between consecutive points, so a plot or a comparison needs nothing more. They
-        are the step starts until the reservoir empties (each cycle's from one list comprehension over the
-        cycle's steps), the low-alarm and empty moments, and the start and the horizon.
+        are the step starts until the reservoir empties, the low-alarm and empty moments, and the start and the
+        horizon.
         """
         horizon = float(horizon_min)
         points = self._step_points(horizon)
-        times = [moment for moment, _ in points]
         for moment in (self.minutes_to_low_alarm, self.minutes_to_empty, horizon, 0.0):
             if moment is not None and 0 <= moment <= horizon or moment == 0.0:
-                index = bisect.bisect_left(times, moment)
-                if index == len(times) or times[index] != moment:
-                    times.insert(index, moment)
+                index = bisect.bisect_left(points, moment, key=itemgetter(0))
+                if index == len(points) or points[index][0] != moment:
                     points.insert(index, (moment, self.volume_at(moment)))
         return points
 
     def _step_points(self, horizon: float) -> list[tuple[float, float]]:
-        """(minutes, mL) at every step start strictly between the start and the horizon or the empty moment."""
+        """(minutes, mL) at every step start strictly between the start and the horizon or the empty moment.
+
+        Cycle ``k`` starts ``k * cycle_min - phase_min`` minutes after the start, having delivered ``k`` cycle
+        volumes less what went before the start: the whole cycles in between come from one comprehension over
+        (cycle, step) without a test, and only the partial cycles at either end are bounded, and kept from going
+        below empty.
+        """
         end = horizon if self.minutes_to_empty is None else min(horizon, self.minutes_to_empty)
         if self.cycle_ml <= 0 or end <= 0:
             return []
-        volume, before, cycle_ml = self.reservoir.volume_ml, self._ml_before_start, self.cycle_ml
+        volume, before = self.reservoir.volume_ml, self._ml_before_start
         steps = list(zip(self._starts, self._prefix_ml))
         last = math.floor((self.phase_min + end) / self.cycle_min)
-        points: list[tuple[float, float]] = []
-        for whole in range(last + 1):
-            base_min = whole * self.cycle_min - self.phase_min
-            base_ml = whole * cycle_ml
-            if 0 < whole < last:  # a whole cycle inside (0, end): no bounds to test
-                points += [(base_min + start, volume - (base_ml + ml - before)) for start, ml in steps]
-            else:  # the partial cycles at either end, where the volume is also kept from going below empty
-                points += [(moment, volume - min(base_ml + ml - before, volume)) for start, ml in steps
-                           if 0 < (moment := base_min + start) < end]
+        bases = [(whole * self.cycle_min - self.phase_min, whole * self.cycle_ml) for whole in range(last + 1)]
+
+        def partial(base_min: float, base_ml: float) -> list[tuple[float, float]]:
+            return [(moment, volume - min(base_ml + ml - before, volume)) for start, ml in steps
+                    if 0 < (moment := base_min + start) < end]
+
+        points = partial(*bases[0])
+        if last > 0:
+            points += [(base_min + start, volume - (base_ml + ml - before))
+                       for base_min, base_ml in bases[1:-1] for start, ml in steps]
+            points += partial(*bases[-1])
         return points
 
     def rate_steps(self) -> list[tuple[int, int, float, float]]:
