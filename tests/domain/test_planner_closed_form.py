@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from programmer.planner import Plan
 from programmer.pump import Reservoir
-from tests.domain.test_planner_properties import SETTINGS, flex_therapies, make_program
+from tests.support.planner_programs import SETTINGS, flex_therapies, make_program
 
 DAY = 1440
 TOLERANCE_ML = 1e-9
