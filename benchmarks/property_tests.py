@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PROPERTY_TESTS = ["tests/protocol/test_fuzz.py", "tests/protocol/test_crc_cobs.py",
-                  "tests/domain/test_planner_properties.py"]
+                  "tests/domain/test_planner_properties.py", "tests/domain/test_planner_closed_form.py"]
 
 
 def main() -> int:

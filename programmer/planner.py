@@ -2,9 +2,11 @@
 
 Everything here is exact arithmetic on a piecewise-constant rate, never a time-stepped simulation: a
 program is a cycle of segments (start, end, rate), the volume delivered is a piecewise-linear function of
-time, and the moments the reservoir reaches the low-alarm threshold and empties are solved inside the
-segment where they fall. That keeps a one-year projection to microseconds of arithmetic per segment and
-makes the answers agree with the pump's own (calculated, not measured) reservoir volume.
+time, and the moments the reservoir reaches the low-alarm threshold and empties are solved in closed form:
+whole cycles are counted by division, not walked, and only the segment where the moment falls is solved. So
+the dates cost the same for any horizon (tens of microseconds), a year's plot is one pass over its
+breakpoints, and the answers agree with the pump's own (calculated, not measured) reservoir volume
+(benchmarks/planner_projection.py checks them to 1e-9 mL against a minute-by-minute integration).
 
 Time inside the planner is in minutes from the projection start. The cycle's day 1 00:00 is local
 midnight of the start date in the pump's clock, so a one-day flex schedule lines up with the wall clock.
@@ -16,6 +18,8 @@ import bisect
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
+from operator import itemgetter
 
 from programmer.program import MINUTES_PER_DAY, Flex, Program, SimpleContinuous
 from programmer.pump import Reservoir
@@ -35,22 +39,30 @@ class Segment:
         return self.ml_per_hour * 24
 
 
-def rate_segments(program: Program) -> tuple[tuple[Segment, ...], int]:
-    """The program's cycle as rate segments, and the cycle length in minutes."""
+def _cycle_table(program: Program) -> tuple[list[int], list[float], list[float], int]:
+    """The cycle read from the program once: step starts (minutes from day 1 00:00), dose per hour, mL per hour,
+    and the cycle length in minutes. A stopped program is one step at zero; simple continuous, one step a day."""
     therapy = program.therapy
     concentration = program.drug.concentration_per_ml
     if isinstance(therapy, SimpleContinuous):
         per_hour = therapy.daily_dose / 24
-        return (Segment(0, MINUTES_PER_DAY, per_hour, per_hour / concentration),), MINUTES_PER_DAY
+        return [0], [per_hour], [per_hour / concentration], MINUTES_PER_DAY
     if isinstance(therapy, Flex):
-        cycle = therapy.cycle_days * MINUTES_PER_DAY
-        starts = [step.offset_minutes for step in therapy.steps] + [cycle]
-        segments = tuple(
-            Segment(starts[i], starts[i + 1], step.dose_per_hour, step.dose_per_hour / concentration)
-            for i, step in enumerate(therapy.steps)
-        )
-        return segments, cycle
-    return (Segment(0, MINUTES_PER_DAY, 0.0, 0.0),), MINUTES_PER_DAY
+        doses = [step.dose_per_hour for step in therapy.steps]
+        return ([step.offset_minutes for step in therapy.steps], doses, [dose / concentration for dose in doses],
+                therapy.cycle_days * MINUTES_PER_DAY)
+    return [0], [0.0], [0.0], MINUTES_PER_DAY
+
+
+def _segments(starts: list[int], doses: list[float], mls: list[float], cycle_min: int) -> tuple[Segment, ...]:
+    ends = starts[1:] + [cycle_min]
+    return tuple(Segment(*fields) for fields in zip(starts, ends, doses, mls))
+
+
+def rate_segments(program: Program) -> tuple[tuple[Segment, ...], int]:
+    """The program's cycle as rate segments, and the cycle length in minutes."""
+    starts, doses, mls, cycle_min = _cycle_table(program)
+    return _segments(starts, doses, mls, cycle_min), cycle_min
 
 
 def mean_daily_dose(program: Program) -> float:
@@ -64,18 +76,23 @@ def mean_daily_dose(program: Program) -> float:
 class Plan:
     """The projection of one program from one reservoir state and start time.
 
-    Build it once; every figure below is then either precomputed or a logarithmic-time lookup.
+    Building it reads the cycle once (its steps, and the volume delivered from the cycle's start to each step,
+    summed in the steps' order) and solves the low-alarm and empty moments in closed form: whole cycles are
+    counted by one division, and only the cycle in which the threshold is crossed is searched, by bisection
+    over its steps. So the dates cost the same whether they fall tomorrow or in ten years, and the volume at
+    any moment is ``k`` whole cycles (one multiplication, no running total that drifts over the years) plus a
+    lookup inside one cycle.
     """
 
     def __init__(self, program: Program, reservoir: Reservoir, start: datetime, cycle_phase_min: float | None = None):
         self.program = program
         self.reservoir = reservoir
         self.start = start
-        self.segments, self.cycle_min = rate_segments(program)
-        self._starts = [segment.start_min for segment in self.segments]
+        self._starts, self._doses, self._ml_per_hour, self.cycle_min = _cycle_table(program)
+        ends = self._starts[1:] + [self.cycle_min]
         self._prefix_ml = [0.0]
-        for segment in self.segments:
-            self._prefix_ml.append(self._prefix_ml[-1] + segment.ml_per_hour * (segment.end_min - segment.start_min) / 60)
+        for begin, end, ml_per_hour in zip(self._starts, ends, self._ml_per_hour):
+            self._prefix_ml.append(self._prefix_ml[-1] + ml_per_hour * (end - begin) / 60)
         self.cycle_ml = self._prefix_ml[-1]
         if cycle_phase_min is None:
             midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -84,6 +101,11 @@ class Plan:
         self._ml_before_start = self._cycle_ml_at(self.phase_min)
         self.minutes_to_low_alarm = self._minutes_until_delivered(reservoir.volume_ml - reservoir.low_alarm_ml)
         self.minutes_to_empty = self._minutes_until_delivered(reservoir.volume_ml)
+
+    @cached_property
+    def segments(self) -> tuple[Segment, ...]:
+        """The cycle's rate segments, built when a check or a table first asks (the dates do not need them)."""
+        return _segments(self._starts, self._doses, self._ml_per_hour, self.cycle_min)
 
     # --- daily figures -------------------------------------------------------------------------------
 
@@ -127,8 +149,8 @@ class Plan:
         """mL delivered from cycle time 0 to ``cycle_min`` (which may run past one cycle)."""
         whole, within = divmod(cycle_min, self.cycle_min)
         index = bisect.bisect_right(self._starts, within) - 1
-        segment = self.segments[index]
-        return whole * self.cycle_ml + self._prefix_ml[index] + segment.ml_per_hour * (within - segment.start_min) / 60
+        return (whole * self.cycle_ml + self._prefix_ml[index]
+                + self._ml_per_hour[index] * (within - self._starts[index]) / 60)
 
     def pumped_ml(self, minutes: float) -> float:
         """mL the program calls for from the start to ``minutes`` later, ignoring that the reservoir empties."""
@@ -147,7 +169,14 @@ class Plan:
         return self.delivered_ml(minutes) * self.program.drug.concentration_per_ml
 
     def _minutes_until_delivered(self, goal_ml: float) -> float | None:
-        """Minutes from the start until ``goal_ml`` has been delivered; 0 if already; None if never."""
+        """Minutes from the start until ``goal_ml`` has been delivered; 0 if already; None if never (a program
+        that delivers nothing).
+
+        Counted from the start of the cycle the projection starts in: the whole cycles before the goal are
+        one floor division, the rest is found by bisection over the cycle's cumulative volumes and solved
+        linearly inside its step. A quotient that rounding puts one cycle off is corrected, so the remainder
+        always lies within one cycle.
+        """
         if goal_ml <= 0:
             return 0.0
         if self.cycle_ml <= 0:
@@ -157,13 +186,12 @@ class Plan:
         remainder = target - whole * self.cycle_ml
         if remainder < 0:
             whole, remainder = whole - 1, remainder + self.cycle_ml
+        elif remainder > self.cycle_ml:
+            whole, remainder = whole + 1, remainder - self.cycle_ml
         index = bisect.bisect_left(self._prefix_ml, remainder) - 1
-        index = min(max(index, 0), len(self.segments) - 1)
-        segment = self.segments[index]
-        if segment.ml_per_hour > 0:
-            within = segment.start_min + (remainder - self._prefix_ml[index]) * 60 / segment.ml_per_hour
-        else:
-            within = segment.end_min
+        index = min(max(index, 0), len(self._starts) - 1)
+        # A program with any delivery has only steps above zero (flex and simple rates are validated > 0).
+        within = self._starts[index] + (remainder - self._prefix_ml[index]) * 60 / self._ml_per_hour[index]
         return max(0.0, whole * self.cycle_min + within - self.phase_min)
 
     def at(self, minutes: float | None) -> datetime | None:
@@ -181,26 +209,50 @@ class Plan:
     def reservoir_points(self, horizon_min: float) -> list[tuple[float, float]]:
         """Breakpoints (minutes, mL) of the reservoir volume from the start to ``horizon_min``.
 
-        The volume is linear between consecutive points, so a plot or a comparison needs nothing more.
+        The volume is linear between consecutive points, so a plot or a comparison needs nothing more. They
+        are the step starts until the reservoir empties, the low-alarm and empty moments, and the start and the
+        horizon.
         """
-        times = {0.0, float(horizon_min)}
-        for moment in (self.minutes_to_low_alarm, self.minutes_to_empty):
-            if moment is not None and moment < horizon_min:
-                times.add(moment)
-        if self.cycle_ml > 0:
-            end = min(horizon_min, self.minutes_to_empty if self.minutes_to_empty is not None else horizon_min)
-            cycle_start = -self.phase_min
-            while cycle_start < end:
-                for start_min in self._starts:
-                    moment = cycle_start + start_min
-                    if 0 < moment < end:
-                        times.add(moment)
-                cycle_start += self.cycle_min
-        return [(moment, self.volume_at(moment)) for moment in sorted(times) if moment >= 0]
+        horizon = float(horizon_min)
+        points = self._step_points(horizon)
+        moments = (self.minutes_to_low_alarm, self.minutes_to_empty, horizon)
+        for moment in [0.0] + [m for m in moments if m is not None and 0 <= m <= horizon]:
+            index = bisect.bisect_left(points, moment, key=itemgetter(0))
+            if index == len(points) or points[index][0] != moment:
+                points.insert(index, (moment, self.volume_at(moment)))
+        return points
+
+    def _step_points(self, horizon: float) -> list[tuple[float, float]]:
+        """(minutes, mL) at every step start strictly between the start and the horizon or the empty moment.
+
+        Cycle ``k`` starts ``k * cycle_min - phase_min`` minutes after the start, having delivered ``k`` cycle
+        volumes less what went before the start: the whole cycles in between come from one comprehension over
+        (cycle, step) without a test, and only the partial cycles at either end are bounded, and kept from going
+        below empty.
+        """
+        end = horizon if self.minutes_to_empty is None else min(horizon, self.minutes_to_empty)
+        if self.cycle_ml <= 0 or end <= 0:
+            return []
+        volume, before = self.reservoir.volume_ml, self._ml_before_start
+        steps = list(zip(self._starts, self._prefix_ml))
+        last = math.floor((self.phase_min + end) / self.cycle_min)
+        bases = [(whole * self.cycle_min - self.phase_min, whole * self.cycle_ml) for whole in range(last + 1)]
+
+        def partial(base_min: float, base_ml: float) -> list[tuple[float, float]]:
+            return [(moment, volume - min(base_ml + ml - before, volume)) for start, ml in steps
+                    if 0 < (moment := base_min + start) < end]
+
+        points = partial(*bases[0])
+        if last > 0:
+            points += [(base_min + start, volume - (base_ml + ml - before))
+                       for base_min, base_ml in bases[1:-1] for start, ml in steps]
+            points += partial(*bases[-1])
+        return points
 
     def rate_steps(self) -> list[tuple[int, int, float, float]]:
         """The cycle's timeline as (start_min, end_min, dose/h, mL/h), for tables and step plots."""
-        return [(s.start_min, s.end_min, s.dose_per_hour, s.ml_per_hour) for s in self.segments]
+        ends = self._starts[1:] + [self.cycle_min]
+        return list(zip(self._starts, ends, self._doses, self._ml_per_hour))
 
 
 def minutes_to_days(minutes: float | None) -> float | None:

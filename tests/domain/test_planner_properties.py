@@ -11,34 +11,14 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from programmer.planner import Plan
-from programmer.program import program_from_data
 from programmer.pump import Reservoir
+from tests.support.planner_programs import SETTINGS, flex_therapies, make_program
 
 DAY = 1440
-SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
-"""How many examples is the profile's (tests/conftest.py): 40 in a run of the suite, 300 in
-benchmarks/property_tests.py."""
-
-
-@st.composite
-def flex_therapies(draw, max_days: int = 7, max_steps: int = 13) -> dict:
-    cycle_days = draw(st.integers(1, max_days))
-    steps = []
-    for day in range(1, cycle_days + 1):
-        if day == 1:
-            others = draw(st.sets(st.integers(1, DAY - 1), max_size=max_steps - 1))
-            minutes = [0] + sorted(others)
-        else:
-            minutes = sorted(draw(st.sets(st.integers(0, DAY - 1), max_size=max_steps)))
-        for minute in minutes:
-            rate = draw(st.floats(0.01, 200, allow_nan=False, allow_infinity=False))
-            steps.append({"day": day, "start": f"{minute // 60:02d}:{minute % 60:02d}", "dose_per_hour": rate})
-    return {"mode": "flex", "cycle_days": cycle_days, "steps": steps}
-
 
 concentrations = st.floats(0.5, 5000, allow_nan=False, allow_infinity=False)
 starts = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2040, 12, 31))
@@ -51,13 +31,6 @@ def reservoirs(draw, capacity: float = 40.0) -> Reservoir:
     volume = draw(st.one_of(st.just(0.0), st.floats(1e-6, capacity)))
     alarm = draw(st.one_of(st.just(0.0), st.floats(1e-6, capacity * 0.5)))
     return Reservoir(capacity_ml=capacity, volume_ml=volume, low_alarm_ml=alarm)
-
-
-def make_program(therapy: dict, concentration: float):
-    return program_from_data({"format": "itb-program/1",
-                              "drug": {"name": "baclofen", "dose_unit": "mcg",
-                                       "concentration_per_ml": concentration},
-                              "therapy": therapy})
 
 
 def hand_cycle(therapy: dict) -> tuple[list[float], float]:
