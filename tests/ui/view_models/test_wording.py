@@ -105,7 +105,7 @@ def every_kind_of_finding() -> list[Finding]:
         *review_write(no_drug, simple(150), LIBRARY).report.findings,
         *review_write(snapshot(), simple(5, MORPHINE), LIBRARY).report.findings,
         *review_write(snapshot(), simple(150, baclofen(1000)), LIBRARY).report.findings,
-        *refilled(25.0, 25.0), *refilled(5.0, 14.0), *refilled(0.0, 20.0, reason="checked"),
+        *refilled(25.0, 25.0), *refilled(5.0, 14.0), *refilled(0.0, 20.0, reason="checked the needle and the pocket"),
         *refilled(14.0, 14.0, Drug(**MORPHINE)), *refilled(14.0, 14.0, expiry=date(2020, 1, 31)),
         *refilled(14.0, 14.0, Drug(**baclofen(1000))),
         *review_write(eos, simple(150), LIBRARY).report.findings,
