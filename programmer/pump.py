@@ -13,6 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from programmer.errors import InputError, from_validation_error
 
 
+MIN_LOW_ALARM_ML = 1.0
+"""The lowest low-reservoir alarm threshold on every model, mL: below it the alarm would leave too little drug to
+get the patient to a refill before the reservoir empties. The highest is half the reservoir, so that a full pump
+is never in alarm (``PumpLimits.low_alarm_range_ml``)."""
+
+
 class PumpLimits(BaseModel):
     """A pump model's delivery limits, in mL/day, and the flex schedule it can hold."""
 
@@ -30,6 +36,16 @@ class PumpLimits(BaseModel):
         if self.min_rate_ml_per_day >= self.max_rate_ml_per_day:
             raise ValueError("min_rate_ml_per_day must be below max_rate_ml_per_day")
         return self
+
+    @property
+    def low_alarm_range_ml(self) -> tuple[float, float]:
+        """The lowest and highest low-reservoir alarm thresholds the pump takes (SET_LOW_ALARM), mL.
+
+        IDENTIFY does not report them, so they are the models' own rule, written here beside the other model
+        limits (a test checks it against the emulator's): ``MIN_LOW_ALARM_ML`` to half the reservoir. The
+        application uses it to refuse a value before anything is sent and to show the range; a pump that
+        takes less still has the last word (OUT_OF_RANGE, ``field`` ``low_alarm_ml``)."""
+        return MIN_LOW_ALARM_ML, self.capacity_ml / 2
 
 
 # The emulator's own pump models (docs/emulator.md: the emulator is not a copy of a real pump).
@@ -86,6 +102,12 @@ class Reservoir(BaseModel):
                 f"low_alarm_ml {self.low_alarm_ml:g} mL must be below the capacity {self.capacity_ml:g} mL"
             )
         return self
+
+
+def same_threshold(asked_ml: float, read_back_ml: float) -> bool:
+    """Whether a low-reservoir alarm threshold read back from the pump is the one sent: equal but for the last
+    bits a number loses on its way through the wire's JSON."""
+    return abs(read_back_ml - asked_ml) <= 1e-9 * max(1.0, asked_ml)
 
 
 def make_reservoir(capacity_ml: float, volume_ml: float, low_alarm_ml: float) -> Reservoir:

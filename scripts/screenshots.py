@@ -1,8 +1,9 @@
 """Render each screen of the clinician application offscreen into docs/screenshots/ (for the README).
 
 It drives the real application against the bundled emulator, the way a clinician would: connect,
-look at the overview, edit a flex program, hit a hard limit, review a change with a warning, write it,
-read the event log, refill the pump with the wizard (each step, ``9-refill-*.png``), and lose the link.
+look at the overview and the low-reservoir alarm's dialog, edit a flex program, hit a hard limit, review a
+change with a warning, write it, read the event log, refill the pump with the wizard (each step,
+``9-refill-*.png``), and lose the link.
 The main screens are rendered again in the smallest window the programmer supports, 1024 x 700
 (``small-*.png``), to be looked at: the layout tests say nothing is cut, a person says whether it reads
 well. Run it again whenever a screen changes:
@@ -42,6 +43,7 @@ TIMEOUT_S = 60
 SIZE = QSize(1366, 900)
 SMALL = QSize(1024, 700)
 WIZARD_SIZE = QSize(720, 560)
+DIALOG_SIZE = QSize(640, 360)
 
 
 def wait(app: QApplication, done, what: str) -> None:
@@ -99,6 +101,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     window.link.request(StartEmulator())
     wait(app, lambda: window.snapshot is not None and not window.link.busy, "the emulator")
     shoot(app, window, "2-overview", small=True)
+    take_low_alarm(app, window)
 
     editor = window.editor
     window.show_tab(PROGRAM_TAB)
@@ -140,6 +143,21 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     window.interrogate()
     wait(app, lambda: not window.link.busy, "the lost link")
     shoot(app, window, "8-link-lost")
+
+
+def take_low_alarm(app: QApplication, window: MainWindow) -> None:
+    """The low-reservoir alarm's dialog with a new threshold typed and confirmed, then cancelled: nothing is sent,
+    so the screens after it show the pump as it was."""
+    overview = window.overview
+    overview.set_low_alarm.click()
+    dialog = overview.low_alarm_dialog
+    assert dialog is not None, "the button opens it on a pump read"
+    dialog.resize(DIALOG_SIZE)
+    dialog.field.setText("3")
+    dialog.confirm.setChecked(True)
+    save(app, dialog, "2-overview-low-alarm")
+    dialog.reject()
+    wait(app, lambda: overview.low_alarm_dialog is None, "the dialog to close")
 
 
 def take_refill(app: QApplication, window: MainWindow) -> None:

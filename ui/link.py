@@ -12,8 +12,8 @@ failure is the exception itself, not words: the window says it from its kind (``
 one place.
 
 The work itself is ``programmer``'s: ``read_pump`` interrogates, ``commit_write`` checks, audits, writes
-two-phase and judges the read-back, ``commit_refill`` does the same for a refill. This module only adds
-progress reporting and the thread.
+two-phase and judges the read-back, ``commit_refill`` does the same for a refill, and the driver's
+``set_low_alarm`` reads back the threshold it sets. This module only adds progress reporting and the thread.
 """
 
 from __future__ import annotations
@@ -189,6 +189,36 @@ class SetClock(Request):
         return worker.interrogate(self)
 
 
+@dataclass(frozen=True)
+class LowAlarmDone:
+    """A low-reservoir alarm threshold sent: the one the pump held before, the one asked for and the one read
+    back (READ_STATUS), and the pump interrogated after it (None if that read failed: then ``refresh_error`` is
+    why, and the link was closed)."""
+
+    before_ml: float
+    asked_ml: float
+    read_back_ml: float
+    snapshot: PumpSnapshot | None
+    refresh_error: Exception | None
+
+
+@dataclass(frozen=True)
+class SetLowAlarm(Request):
+    """Set the low-reservoir alarm threshold and read it back, then interrogate. Result: ``LowAlarmDone``."""
+
+    low_alarm_ml: float
+    doing: ClassVar[str] = "setting the low-reservoir alarm"
+
+    def run(self, worker: "_Worker") -> LowAlarmDone:
+        driver = worker.open_driver()
+        report = worker.reporter(self)
+        report("reading the threshold it holds", 0.0)
+        before = driver.read_status().low_alarm_ml
+        report(f"setting it to {self.low_alarm_ml:g} mL and reading it back", 0.2)
+        read_back = driver.set_low_alarm(self.low_alarm_ml)
+        return LowAlarmDone(before, self.low_alarm_ml, read_back, *worker.read_after(self))
+
+
 class _Reporting:
     """Stands in for the driver inside ``read_pump`` and ``commit_write``: announces each read as a step
     of the progress bar and hands ``write_program`` a progress callback (those functions take none)."""
@@ -266,15 +296,20 @@ class _Worker(QObject):
                          commit: Callable[[PumpDriver, AuditLog], SessionResult]) -> CommitDone:
         """Commit a change, then interrogate the pump again; the change's result reaches the screen whatever
         stops that reading."""
-        driver = self.open_driver()
-        result = commit(_reporting(driver, self.reporter(request)), AuditLog(self.audit_path))
+        result = commit(_reporting(self.open_driver(), self.reporter(request)), AuditLog(self.audit_path))
+        return CommitDone(result, *self.read_after(request))
+
+    def read_after(self, request: Request) -> tuple[PumpSnapshot | None, Exception | None]:
+        """Interrogate the pump after ``request`` changed it: the snapshot, or None and why it could not be read
+        (then the link is closed). It never raises, so the change's result reaches the screen whatever stops
+        this reading."""
         try:
-            return CommitDone(result, read_pump(driver), None)
-        except Exception as exc:  # whatever stops this reading, the change's result must reach the screen
+            return read_pump(self.open_driver()), None
+        except Exception as exc:
             if not Failure(exc).foreseen:
                 log.exception("unexpected error while reading the pump after %s", request.doing)
             self.close()
-            return CommitDone(result, None, exc)
+            return None, exc
 
     def open_driver(self) -> PumpDriver:
         if self.driver is None:

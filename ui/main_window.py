@@ -31,8 +31,9 @@ from ui.connect import EMULATOR, ConnectPage
 from ui.editor import ProgramEditor
 from ui.events import EventsPage
 from ui.view_models.format import PUMP_CLOCK, dated, drift
-from ui.link import (Cancelled, Commit, CommitDone, Connect, Failure, Interrogate, NotConnected, PumpLink, ReadEvents,
-                     Refill, Request, SetClock, StartEmulator)
+from ui.view_models.low_alarm import set_failure, set_result
+from ui.link import (Cancelled, Commit, CommitDone, Connect, Failure, Interrogate, LowAlarmDone, NotConnected, PumpLink,
+                     ReadEvents, Refill, Request, SetClock, SetLowAlarm, StartEmulator)
 from ui.overview import OverviewPage
 from ui.refill_wizard import RefillWizard
 from ui.review import ReviewPage
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         self.connect_page.connect_requested.connect(self.connect_to)
         self.overview.interrogate_requested.connect(self.interrogate)
         self.overview.set_clock_requested.connect(self.set_clock)
+        self.overview.low_alarm_requested.connect(self.set_low_alarm)
         self.overview.edit_requested.connect(lambda: self.show_tab(PROGRAM_TAB))
         self.editor.evaluated.connect(self._preview)
         self.editor.review_requested.connect(self._start_review)
@@ -221,6 +223,14 @@ class MainWindow(QMainWindow):
 
     def set_clock(self) -> None:
         self.link.request(SetClock())
+
+    def set_low_alarm(self, low_alarm_ml: float) -> None:
+        """Send the threshold the Overview's dialog checked and the clinician confirmed; while the link serves
+        another request it is not sent, and the banner says so (never dropped in silence)."""
+        if not self.link.request(SetLowAlarm(low_alarm_ml)):
+            assert self.link.running is not None, "the link refuses only while it runs another request"
+            self.banner.show_message(*set_failure(f"nothing was sent: the programmer was still "
+                                                  f"{self.link.running.doing}", True, self._low_alarm_ml()))
 
     def _commit(self, review, clinician: str) -> None:
         """Ask the link to write; while it serves another request it refuses, and the Review page says so
@@ -324,6 +334,8 @@ class MainWindow(QMainWindow):
                 self._committed(cast(CommitDone, result))
             case Refill():
                 self._refilled(cast(CommitDone, result))
+            case SetLowAlarm():
+                self._low_alarm_set(cast(LowAlarmDone, result))
 
     def _connected(self, snapshot: PumpSnapshot) -> None:
         self.connected = True
@@ -380,6 +392,10 @@ class MainWindow(QMainWindow):
                 running = "" if self.snapshot is None else (
                     f" The pump still runs {summary(self.snapshot.forecast())}.")
                 self.banner.show_message("error", "NOT WRITTEN.", f"{message}.{running}")
+        elif isinstance(request, SetLowAlarm):
+            lost = failure.link_lost  # the pump may have taken it; a refusal, or no link, sent nothing that acted
+            self.banner.show_message(*set_failure(message, not lost and failure.foreseen, self._low_alarm_ml()),
+                                     "reconnect" if lost else None, RECONNECT_TEXT)
         elif failure.link_lost:
             changed = {SetClock: "Whether the pump's clock was set is not known: reconnect to see it.",
                        Refill: "Whether the pump recorded the refill is not known: reconnect to see it."}.get(
@@ -426,6 +442,25 @@ class MainWindow(QMainWindow):
                                  f"REFILL {result.outcome.value.upper()}.", result.message)
         if self.refill_wizard is not None:
             self.refill_wizard.show_result(done)
+
+    def _low_alarm_set(self, done: LowAlarmDone) -> None:
+        """The threshold read back, in the banner, with the dates of the pump read again (the Overview, the
+        refill-by date and the plots show them), or why it could not be read again."""
+        error = None if done.refresh_error is None else failure_text(done.refresh_error)
+        kept = ""
+        if done.snapshot is not None:
+            kept = KEPT_CHANGE if self._show_snapshot(done.snapshot) else ""
+        else:
+            self.connected = False
+            self._set_tabs_enabled()
+        kind, title, text = set_result(done.asked_ml, done.before_ml, done.read_back_ml, done.snapshot, self.library,
+                                       error)
+        self.banner.show_message(kind, title, text + kept, None if done.snapshot is not None else "reconnect",
+                                 RECONNECT_TEXT)
+
+    def _low_alarm_ml(self) -> float | None:
+        """The threshold of the pump as last read (None before any reading)."""
+        return None if self.snapshot is None else self.snapshot.status.low_alarm_ml
 
     def _show_snapshot(self, snapshot: PumpSnapshot) -> bool:
         """Show a reading on every page; True when the editor kept an unwritten change

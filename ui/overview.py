@@ -10,7 +10,8 @@ last fill, or the battery's end of service) is shown with its reason, and can be
 
 Setting the pump's clock is asked for here (the button, or ``ask_to_set_clock`` from the window's menu and
 banner) and always confirmed first (``ui.clock_dialog``): ``set_clock_requested`` is emitted only when the
-clinician chose Set.
+clinician chose Set. So is setting the low-reservoir alarm threshold, in the Reservoir box under its figure
+(``ui.low_alarm_dialog``): ``low_alarm_requested`` carries the threshold only once it was checked and confirmed.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, PumpSnapshot
 from ui.view_models.clock_check import clock_change
 from ui.clock_dialog import ClockDialog
 from ui.events import ask_save_path, documents_folder
+from ui.low_alarm_dialog import LowAlarmDialog
 from ui.view_models.comparison import schedule_text
 from ui.view_models.draft import MODE_LABELS
 from ui.view_models.format import (BATTERY_WORDS, PUMP_CLOCK, SEVERITY_WORDS, alarm_text, dated, drift, moment_and_days,
                        number, quantity)
+from ui.view_models.low_alarm import SET_LOW_ALARM_TEXT, LowAlarmChange
 from ui.view_models.palette import BANNER
 from ui.widgets import FactGrid, WrappingLabel, heading
 
@@ -43,6 +46,7 @@ the Overview and a review never disagree (``PumpSnapshot.clock_drifts`` decides 
 
 class OverviewPage(QWidget):
     set_clock_requested = Signal()
+    low_alarm_requested = Signal(float)  # the new threshold, mL, checked and confirmed
     interrogate_requested = Signal()
     edit_requested = Signal()
     reminder_saved = Signal(str)
@@ -83,7 +87,14 @@ class OverviewPage(QWidget):
                                                          ("low_alarm", "Low-reservoir alarm"), ("empty", "Empty")])
         self.fill = QProgressBar()
         self.fill.setAccessibleName("Reservoir volume against capacity")
-        self.reservoir.insertRow(1, "", self.fill)
+        self.set_low_alarm = QPushButton(SET_LOW_ALARM_TEXT)
+        self.set_low_alarm.setToolTip("Change the volume left when the pump starts to alarm (asks first, showing "
+                                      "what it means in days and dates)")
+        self.set_low_alarm.clicked.connect(self.ask_to_set_low_alarm)
+        # Under the volume and its "low alarm at" figure, in the label column beside the bar: a row of its own
+        # would leave the Overview too tall for the smallest window (1024 x 700) with the clock banner over it.
+        self.reservoir.insertRow(1, self.set_low_alarm, self.fill)
+        self.low_alarm_dialog: LowAlarmDialog | None = None
 
         self.therapy = self._group(right, "Drug and program", [("drug", "Drug"), ("mode", "Mode"),
                                                                ("daily", "Daily dose"), ("volume", "Volume"),
@@ -222,4 +233,20 @@ class OverviewPage(QWidget):
     def _clock_dialog_closed(self) -> None:
         dialog, self.clock_dialog = self.clock_dialog, None
         assert dialog is not None, "only the dialog ask_to_set_clock keeps is connected here"
+        dialog.deleteLater()
+
+    def ask_to_set_low_alarm(self) -> None:
+        """Show the dialog (``ui.low_alarm_dialog``) for the pump last shown; ``low_alarm_requested`` is emitted
+        only with a threshold the pump's model takes, confirmed and set by its Set button."""
+        if self.snapshot is None or self.low_alarm_dialog is not None:
+            return
+        dialog = LowAlarmDialog(LowAlarmChange(self.snapshot, self.library), self)
+        dialog.accepted.connect(lambda: self.low_alarm_requested.emit(dialog.value))
+        dialog.finished.connect(self._low_alarm_dialog_closed)
+        self.low_alarm_dialog = dialog
+        dialog.open()
+
+    def _low_alarm_dialog_closed(self) -> None:
+        dialog, self.low_alarm_dialog = self.low_alarm_dialog, None
+        assert dialog is not None, "only the dialog ask_to_set_low_alarm keeps is connected here"
         dialog.deleteLater()

@@ -35,6 +35,7 @@ from programmer.cli.plan_report import plan_to_json, plan_to_text, refill_by_jso
 from programmer.clock import iso
 from programmer.port import ActiveProgram, PumpDriver, open_driver
 from programmer.program import Drug, load_program
+from programmer.pump import same_threshold
 from programmer.audit_record import record_unreachable
 from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.outcome import Outcome
@@ -242,7 +243,7 @@ def run_set_low_alarm(args: argparse.Namespace) -> int:
         before = driver.read_status().low_alarm_ml
         read_back = driver.set_low_alarm(args.ml)
         alarms = [alarm.code for alarm in driver.read_status().alarms]
-    if abs(read_back - args.ml) > 1e-9 * max(1.0, args.ml):
+    if not same_threshold(args.ml, read_back):
         print(f"{PROG}: the pump's low-reservoir alarm reads {read_back:g} mL after being set to {args.ml:g} mL: "
               "interrogate the pump", file=sys.stderr)
         return EXIT_VERIFY_FAILED

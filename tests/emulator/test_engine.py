@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from emulator.engine import advance, basal_piece
-from emulator.spec import MODELS
+from emulator.spec import MIN_LOW_ALARM_ML, MODELS
 from programmer.program import program_from_data
 from programmer.pump import PUMP_MODELS
 from tests.support.emulator_support import START, flex, make_pump, simple
@@ -144,6 +144,13 @@ def test_model_specs_agree_with_the_programmers_pump_models():
         assert (spec.capacity_ml, spec.min_rate_ml_per_day, spec.max_rate_ml_per_day, spec.max_steps_per_day,
                 spec.max_cycle_days) == (limits.capacity_ml, limits.min_rate_ml_per_day, limits.max_rate_ml_per_day,
                                          limits.max_steps_per_day, limits.max_cycle_days)
+
+
+def test_the_low_alarm_range_agrees_with_the_programmers_copy():
+    """IDENTIFY does not report it, so the application keeps its own copy to refuse a value before sending it."""
+    assert {name: (MIN_LOW_ALARM_ML, spec.max_low_alarm_ml) for name, spec in MODELS.items()} == {
+        name: limits.low_alarm_range_ml for name, limits in PUMP_MODELS.items()}
+    assert PUMP_MODELS["ITB-20"].low_alarm_range_ml == (1.0, 10.0)  # 1 mL to half of 20 mL, by hand
 
 
 def test_advance_with_nothing_to_deliver_only_moves_clock_and_battery():

@@ -43,7 +43,7 @@ def overview(window: MainWindow) -> list[QWidget]:
     window._show_snapshot(snapshot())
     window.show_tab(OVERVIEW_TAB)
     page = window.overview
-    return [page.set_clock, page.save_reminder, page.refresh, page.edit]
+    return [page.set_clock, page.set_low_alarm, page.save_reminder, page.refresh, page.edit]
 
 
 def program_simple(window: MainWindow) -> list[QWidget]:
