@@ -66,12 +66,6 @@ def kind_name(kind: str) -> str:
     return KIND_NAMES.get(kind) or kind.replace("_", " ").capitalize()
 
 
-def event_details(events: Sequence[PumpEvent]) -> list[str]:
-    """The details of each event, in the order given."""
-    units = bolus_units(events)
-    return [event_detail(event, units) for event in events]
-
-
 def bolus_units(events: Sequence[PumpEvent]) -> dict[object, str | None]:
     """Each bolus's dose unit by its id. The unit travels only in a bolus's ``bolus_started`` event, so the
     ``bolus_done`` and ``bolus_cancelled`` of the same bolus borrow it from there while the log still holds
