@@ -166,6 +166,12 @@ class EventsTable(QTableView):
         self._widths: dict[tuple[str, tuple[str, ...]], float] = {}
         """The width of each column's samples in a font (``widest``), measured once."""
         self.setModel(shown)
+        # Laid out as soon as the rows change, not at the next turn of the event loop: the rows are then
+        # painted once, not once before the layout and again after it.
+        shown.modelReset.connect(self.doItemsLayout)
+        # Kept for a short log too: a scroll bar that came with a long one would narrow the description, cut
+        # again and painted again, and move it under the eye.
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.setWordWrap(False)
         self.setItemDelegateForColumn(DESCRIPTION, WordCutDelegate(self))
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)

@@ -186,3 +186,11 @@ def test_sorting_and_filtering_keep_the_chosen_event(qtbot):
     page.kind.setCurrentIndex(0)  # back to all: the one chosen since stays chosen
     assert shown() == [0, 3, 1, 2] and page.count.text() == "4 of 4\u00a0events shown."
     assert page.details.text().startswith("Switched on, event 0,")
+
+
+def test_the_columns_stay_put_from_one_log_to_the_next(qtbot):
+    page = page_with(qtbot, [])
+    widths = [page.table.columnWidth(column) for column in (INDEX, TIME, KIND, DESCRIPTION)]
+    page.show_events([PumpEvent(n, START + timedelta(hours=n), *KINDS[n % len(KINDS)]) for n in range(40)])
+    assert [page.table.columnWidth(column) for column in (INDEX, TIME, KIND, DESCRIPTION)] == widths
+    assert page.table.verticalScrollBar().isVisible()  # there before the long log, so nothing narrowed

@@ -21,12 +21,15 @@ from datetime import datetime
 from typing import Any, Callable, Sequence
 
 from programmer.port import PumpEvent
-from ui.view_models.event_text import bolus_units, event_detail, full_details, kind_name
+from ui.view_models.event_text import KIND_NAMES, bolus_units, event_detail, full_details, kind_name
 from ui.view_models.format import moment
 
 DIGITS = re.compile(r"[0-9]")
 INDEX, TIME, KIND, DESCRIPTION = range(4)
 """The table's columns, in order."""
+NUMBER_DIGITS = 5
+"""The event numbers the number column has room for at the least: up to 99,999, events counted since the
+pump was made, however few a log holds."""
 
 
 class EventRows:
@@ -100,10 +103,13 @@ class EventRows:
 
     def column_samples(self) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """Texts at least as wide as any the first three columns show, to measure them by: the largest
-        event number, a time for every weekday and month name (``time_samples``), and the name of each
-        kind in the log."""
-        largest = str(max((event.index for event in self.events), default=0))
-        return (largest,), time_samples(), tuple(kind_name(kind) for kind in self._kinds)
+        event number (``NUMBER_DIGITS`` digits at least), a time for every weekday and month name
+        (``time_samples``), and the name of every kind the programmer knows and of any other in the log.
+        Most logs give the same samples, so the columns stay put from one read to the next (and a read
+        costs no second layout and paint)."""
+        largest = str(max((event.index for event in self.events), default=0)).rjust(NUMBER_DIGITS, "0")
+        others = tuple(kind_name(kind) for kind in self._kinds if kind not in KIND_NAMES)
+        return (largest,), time_samples(), (*KIND_NAMES.values(), *others)
 
 
 @functools.cache

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from programmer.port import PumpEvent
 from ui.view_models.event_rows import DESCRIPTION, INDEX, KIND, TIME, EventRows, time_samples, widest
+from ui.view_models.event_text import KIND_NAMES
 from ui.view_models.format import ELLIPSIS, cut_at_word
 
 REFILL_TEXT = ("added 14\u00a0mL, withdrawn 0\u00a0mL (pump had calculated 0\u00a0mL); drug baclofen "
@@ -104,12 +105,14 @@ def test_each_cell_and_the_full_record_are_the_events_words():
                             "old_ml: 2\u00a0mL")
 
 
-def test_the_columns_are_measured_by_the_largest_number_every_weekday_and_month_and_the_kinds():
-    number, times, kinds = EventRows([*LOG, event(1234, 9, "power_on", {"factory_new": False})]).column_samples()
-    assert number == ("1234",)
+def test_the_columns_are_measured_by_five_digits_every_weekday_and_month_and_every_kind():
+    number, times, kinds = EventRows([*LOG, event(1234, 9, "prime_done", {"volume_ml": 0.25})]).column_samples()
+    assert number == ("01234",)  # room for five digits however small the numbers: the column stays put
+    assert EventRows([event(123_456, 9, "power_on", {"factory_new": False})]).column_samples()[0] == ("123456",)
     assert times == time_samples() and len(times) == 84
     assert {(text[:3], text[7:10]) for text in times} == {
         (weekday, month) for weekday in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
         for month in ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")}
-    assert kinds == ("Alarm raised", "Clock set", "Low-reservoir alarm set", "Switched on")
-    assert EventRows().column_samples()[0] == ("0",)
+    # every kind the programmer knows, whether in this log or not, and a newer firmware's one that is
+    assert kinds == (*KIND_NAMES.values(), "Prime done")
+    assert EventRows().column_samples()[2] == tuple(KIND_NAMES.values())
