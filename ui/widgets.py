@@ -6,12 +6,12 @@ ratio, and the application's one style sheet: the focus ring and the validation 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
-from PySide6.QtGui import QFocusEvent, QFont, QIcon, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QFormLayout, QFrame, QLabel, QLineEdit,
-                               QScrollArea, QSizePolicy, QSplitter, QStyle, QStyledItemDelegate, QWidget)
+from PySide6.QtGui import QFocusEvent, QFont, QFontMetricsF, QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QApplication, QFormLayout, QFrame, QLabel,
+                               QLineEdit, QScrollArea, QSizePolicy, QSplitter, QStyle, QStyledItemDelegate, QWidget)
 
 from ui.view_models.draft import Problem
-from ui.view_models.format import WORD_JOINER, units_whole
+from ui.view_models.format import WORD_JOINER, cut_at_word, units_whole
 from ui.view_models.palette import BANNER
 
 SEVERITY_PREFIX = {"error": "Not allowed: ", "warning": "Warning (acknowledge at review): "}
@@ -106,6 +106,35 @@ class UnitsWholeDelegate(QStyledItemDelegate):
 
     def displayText(self, value, locale) -> str:
         return units_whole(super().displayText(value, locale))
+
+
+class WordCutDelegate(QStyledItemDelegate):
+    """Cells of one line that show a text too long for them cut at a whole word, with an ellipsis
+    (``cut_at_word``): never inside a word or between a figure and its unit, where Qt's own eliding cuts
+    anywhere ("added 14 m…"). The model's data stay whole (a screen reader, a tooltip, an export reads
+    them so); the cuts are made only for the cells painted, and kept (up to ``CUTS_KEPT``) until the
+    column's width or the font changes."""
+
+    CUTS_KEPT = 20_000
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self._cuts: dict[str, str] = {}
+        self._cut_for: tuple[int, QFont] | None = None  # the room and the font the cuts were made for
+
+    def initStyleOption(self, option, index) -> None:
+        super().initStyleOption(option, index)
+        style = option.widget.style() if option.widget is not None else QApplication.style()
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, option, option.widget) + 1
+        room = option.rect.width() - 2 * margin  # where the style draws the text (as QCommonStyle does)
+        if self._cut_for != (room, option.font) or len(self._cuts) >= self.CUTS_KEPT:
+            self._cuts, self._cut_for = {}, (room, QFont(option.font))
+        text = option.text
+        cut = self._cuts.get(text)
+        if cut is None:
+            metrics = QFontMetricsF(option.font)
+            cut = self._cuts[text] = cut_at_word(text, lambda shown: metrics.horizontalAdvance(shown) <= room)
+        option.text = cut
 
 
 class WrappingLabel(WrappedText):

@@ -6,7 +6,9 @@ Each kind of widget is measured the way Qt draws it: labels and table cells by `
 in the room they have (wrapped when they wrap), buttons and combo boxes in the part of them their style
 gives to the text, header sections against Qt's own size hint, a plot's titles and labels against the plot.
 Wrapping may only break lines at spaces: "2000 mcg/" over "day" is a figure cut in two even though every
-line fits (``UNIT_SPACE`` holds a figure to its unit; the check holds each word together). A widget must lie
+line fits (``UNIT_SPACE`` holds a figure to its unit; the check holds each word together). A table cell that
+does not wrap may show less than its text only as a delegate cuts it: at a word, with an ellipsis, the whole
+text in the cell's tooltip (``cut_problems``). A widget must lie
 inside its parent, which clips it, unless the parent is a scroll area's viewport that can scroll to it; it
 must not lie over a sibling; a list or table that scrolls must show a few rows whole.
 
@@ -25,8 +27,8 @@ from PySide6.QtGui import Qt as GuiQt  # mightBeRichText lives in QtGui's Qt nam
 from PySide6.QtWidgets import (QAbstractButton, QAbstractScrollArea, QAbstractSpinBox, QCheckBox, QComboBox,
                                QGraphicsItem, QGraphicsTextItem, QGraphicsView, QGroupBox, QHeaderView, QLabel,
                                QLineEdit, QListView, QPushButton, QRadioButton, QStyle, QStyleOptionButton,
-                               QStyledItemDelegate, QStyleOptionComboBox, QStyleOptionGroupBox, QTabBar, QTableView,
-                               QTabWidget, QTreeView, QWidget)
+                               QStyledItemDelegate, QStyleOptionComboBox, QStyleOptionGroupBox, QStyleOptionViewItem,
+                               QTabBar, QTableView, QTabWidget, QTreeView, QWidget)
 
 FEW_CHARACTERS = "00:00"
 """The least a text field must show: a time, or a dose such as 187.5, whole."""
@@ -40,6 +42,14 @@ UNBOUNDED = 100_000
 """Room no text on screen needs (pixels): measured in it, a text keeps to one line per newline."""
 WORDS = re.compile(r"[^ \t\n\u2028]+")
 """What wrapping must keep whole: anything between ordinary spaces (a no-break space joins)."""
+ELLIPSIS = "\u2026"
+"""What must end a cell's text that is shown cut."""
+CUT_PUNCTUATION = ",;:"
+"""What a cut may leave out before its ellipsis."""
+WORD_JOINER = "\u2060"
+"""Invisible, added by a delegate that keeps units whole on wrapping: the text is still whole."""
+LINE_SEPARATOR = "\u2028"
+"""What Qt makes of a newline in a cell's text (``QStyledItemDelegate.displayText``)."""
 BUTTON_CONTENTS = {QPushButton: QStyle.SE_PushButtonContents, QCheckBox: QStyle.SE_CheckBoxContents,
                    QRadioButton: QStyle.SE_RadioButtonContents}
 """Where each kind of button draws its text (and icon), as its style says."""
@@ -233,17 +243,22 @@ def header_problems(header: QHeaderView) -> list[str]:
     return problems
 
 
-def shown_text(table: QTableView, index) -> str:
-    """A cell's text as its delegate draws it (``ui.widgets.UnitsWholeDelegate`` adds word joiners)."""
-    delegate, value = table.itemDelegateForIndex(index), index.data()
-    if value is None:
-        return ""
-    return delegate.displayText(value, table.locale()) if isinstance(delegate, QStyledItemDelegate) else str(value)
+def shown_text(table: QTableView, index, cell: QRect) -> str:
+    """A cell's text as its delegate draws it in ``cell``: ``ui.widgets.UnitsWholeDelegate`` adds word joiners,
+    ``ui.widgets.WordCutDelegate`` cuts a text too long for the cell."""
+    delegate = table.itemDelegateForIndex(index)
+    if not isinstance(delegate, QStyledItemDelegate):
+        return "" if index.data() is None else str(index.data())
+    option = QStyleOptionViewItem()
+    table.initViewItemOption(option)
+    option.rect = cell
+    delegate.initStyleOption(option, index)
+    return option.text
 
 
 def cell_problems(table: QTableView) -> list[str]:
-    """Each cell's text whole in its cell as laid out now (wrapped when the table wraps), and the cell inside
-    the view, unless the view scrolls to it."""
+    """Each cell's text whole in its cell as laid out now (wrapped when the table wraps), or cut as
+    ``cut_problems`` allows, and the cell inside the view, unless the view scrolls to it."""
     model, viewport = table.model(), table.viewport().rect()
     margin = table.style().pixelMetric(QStyle.PM_FocusFrameHMargin, None, table) + 1
     problems = []
@@ -252,7 +267,8 @@ def cell_problems(table: QTableView) -> list[str]:
             if table.isRowHidden(row) or table.isColumnHidden(column):
                 continue
             index = model.index(row, column)
-            cell, text = table.visualRect(index), shown_text(table, index)
+            cell = table.visualRect(index)
+            text = shown_text(table, index, cell)
             room = cell.adjusted(margin, 0, -margin, 0)
             if index.data(Qt.DecorationRole) is not None:
                 room.setLeft(room.left() + table.iconSize().width() + margin)
@@ -260,7 +276,27 @@ def cell_problems(table: QTableView) -> list[str]:
             needed = (wrapped_size(font, text, room.width()) if table.wordWrap()
                       else line_size(QFontMetrics(font), text))
             said = too_small(text, needed, room.size()) + out_of_reach(table, cell, viewport, text)
+            said += cut_problems(index, text)
             problems += [f"cell {row},{column} {problem}" for problem in said]
+    return problems
+
+
+def cut_problems(index, shown: str) -> list[str]:
+    """A cell may show less than its text only as whole words followed by an ellipsis (punctuation at the
+    cut may go), never inside a word or between a figure and its unit, and with the whole text in its
+    tooltip: the rest is one pointer's rest, or one click into the details, away."""
+    whole = "" if index.data() is None else str(index.data())
+    if shown.replace(WORD_JOINER, "").replace(LINE_SEPARATOR, "\n") == whole:
+        return []
+    if not shown.endswith(ELLIPSIS):
+        return [f"{whole!r} is shown as {shown!r}, cut with no ellipsis"]
+    head = shown[:-len(ELLIPSIS)]
+    rest = whole[len(head):].lstrip(CUT_PUNCTUATION)
+    problems = []
+    if not whole.startswith(head) or (head and not rest.startswith(" ")):
+        problems.append(f"{whole!r} is cut inside a word, as {shown!r}")
+    if whole not in str(index.data(Qt.ToolTipRole) or ""):
+        problems.append(f"{whole!r} is cut, as {shown!r}, and its tooltip does not hold it whole")
     return problems
 
 

@@ -160,5 +160,6 @@ def test_every_date_on_the_events_page_is_in_the_format_and_its_column_names_the
         for column in (0, 2, 3):
             text = model.index(row, column).data()
             assert not stray_dates(text, clock_named_elsewhere=text.startswith("pump clock set"))
-        assert not stray_dates(model.index(row, 0).data(Qt.ToolTipRole))  # the tooltip, with everything the pump logged
+        for line in model.index(row, 0).data(Qt.ToolTipRole).splitlines():  # with everything the pump logged
+            assert not stray_dates(line, clock_named_elsewhere=line.startswith("pump clock set"))  # and the sentence
     assert "pump clock set from Tue 01 Dec 2026 21:58:03 to Wed 02 Dec 2026 22:03:10" in model.index(1, 3).data()

@@ -19,7 +19,7 @@ from programmer.library import load_library
 from programmer.port import PumpEvent
 from ui.view_models import export
 from ui.emulator import set_up_demo_patient
-from ui.view_models.event_text import event_details
+from ui.view_models.event_rows import EventRows
 from ui.events import EventsPage, documents_folder
 from ui.view_models.export import csv_text, default_file_name, event_table, write_atomically
 from ui.main_window import EVENTS_TAB, MainWindow
@@ -99,7 +99,7 @@ def read_csv(path: Path) -> list[list[str]]:
 
 
 def test_every_event_becomes_a_row_with_the_pump_the_clocks_and_a_column_per_detail():
-    table = event_table(list(zip(EVENTS, event_details(EVENTS))), SERIAL, EXPORTED_AT)
+    table = event_table(EventRows(EVENTS).described(range(len(EVENTS))), SERIAL, EXPORTED_AT)
     assert table.header == FIXED + DETAIL_COLUMNS
     assert table.rows == EXPECTED_ROWS
 

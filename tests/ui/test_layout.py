@@ -1,7 +1,8 @@
 """Everything on screen can be read in full: review figures are never elided or hidden, plot labels never
-overlap, event details wrap. Checked on the laid-out widgets at the default window size and a small one
-(each cell by ``layout_check``, which checks every page in tests/ui/test_layout_pages.py), and on the pure
-placement rules behind the plots."""
+overlap. Checked on the laid-out widgets at the default window size and a small one (each cell by
+``layout_check``, which checks every page in tests/ui/test_layout_pages.py), and on the pure placement rules
+behind the plots. The event log's descriptions, one line each and cut at a word when too long, are
+tests/ui/test_events_table.py's."""
 
 from __future__ import annotations
 
@@ -13,10 +14,8 @@ from PySide6.QtWidgets import QLabel
 
 from tests.support.layout_check import cell_problems, cut_words
 from programmer.library import load_library
-from programmer.port import PumpEvent
 from tests.support.ui_fakes import program, snapshot
 from ui.editor import DOSE, START
-from ui.events import EventsPage
 from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
 from ui.view_models.format import units_whole
 from ui.preview import PreviewPlots
@@ -56,22 +55,6 @@ def test_every_review_figure_is_shown_in_full(qtbot, window, size):
     assert table.width() <= scroll.viewport().width()  # no column cut off at the right either
     assert table.verticalHeader().length() <= table.viewport().height()  # no row below a scroll edge
     assert table.width() > window.review.plots.width()  # the figures get the larger part
-
-
-def test_event_details_wrap_and_rows_grow_to_fit(qtbot):
-    page = EventsPage()
-    qtbot.addWidget(page)
-    page.resize(700, 400)
-    page.setEnabled(True)
-    page.show()
-    refill = {"added_ml": 14.0, "calculated_ml": 0.0, "checksum": "56a055acfc58fead", "withdrawn_ml": 0.0,
-              "drug": {"concentration_per_ml": 500.0, "dose_unit": "mcg", "name": "baclofen"},
-              "refill_id": "d4eb652d97ac4e59ab060aa8eda2588d", "therapy_stopped": False}
-    page.show_events([PumpEvent(0, datetime(2026, 3, 2), "power_on", {"factory_new": True}),
-                      PumpEvent(1, datetime(2026, 3, 2, 0, 5), "refill", refill)])
-    qtbot.waitUntil(lambda: not cell_problems(page.table))
-    assert page.proxy.index(0, 3).data().startswith("added 14\u00a0mL, withdrawn 0\u00a0mL")  # newest first
-    assert page.table.rowHeight(0) > page.table.rowHeight(1)  # the long detail took two lines
 
 
 @pytest.mark.parametrize(("size", "proposed_daily_dose", "threshold_at_right"), [

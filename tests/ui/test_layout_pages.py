@@ -22,7 +22,7 @@ import pytest
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (QComboBox, QGraphicsScene, QGraphicsView, QLabel, QLineEdit, QPushButton, QScrollArea,
-                               QTableWidget, QWidget)
+                               QStyledItemDelegate, QTableWidget, QTableWidgetItem, QWidget)
 
 from tests.support.layout_check import unreadable
 from programmer.library import load_library
@@ -144,6 +144,15 @@ def test_every_page_can_be_read_in_full(qtbot, window, screen, state):
 
 # --- the check itself ------------------------------------------------------------------------------------
 
+class MidWordCut(QStyledItemDelegate):
+    """Cuts a cell's text after four characters, inside its first word, with an ellipsis: a cut the check
+    must report even though what is drawn fits."""
+
+    def initStyleOption(self, option, index) -> None:
+        super().initStyleOption(option, index)
+        option.text = option.text[:4] + "\u2026"
+
+
 def test_the_check_names_each_kind_of_text_that_cannot_be_read(qtbot):
     window = QWidget()
     qtbot.addWidget(window)
@@ -177,6 +186,11 @@ def test_the_check_names_each_kind_of_text_that_cannot_be_read(qtbot):
     beyond.setObjectName("beyond reach")
     beyond.resize(200, 20)
     fixed.setWidget(beyond)
+    badly_cut = place("bad cut", QTableWidget(1, 1), 0, 230, 90, 60)
+    badly_cut.setItemDelegate(MidWordCut(badly_cut))
+    badly_cut.setWordWrap(False)
+    badly_cut.setItem(0, 0, QTableWidgetItem("withdrawn 0\u00a0mL"))
+    badly_cut.horizontalHeader().resizeSection(0, 60)
     scene = QGraphicsScene()
     scene.addText("Dose rate (mcg/h)").setPos(150, 0)
     place("plot", QGraphicsView(scene), 100, 200, 100, 60).setSceneRect(0, 0, 80, 40)
@@ -185,7 +199,7 @@ def test_the_check_names_each_kind_of_text_that_cannot_be_read(qtbot):
     def all_found():
         names = {line.split(":")[0].split("/", 1)[1] for line in unreadable(window)}
         assert names == {"cut label", "unit split", "cut button", "elided combo", "narrow field", "over", "under",
-                         "outside", "slit", "QHeaderView", "beyond reach", "plot"}, unreadable(window)
+                         "outside", "slit", "QHeaderView", "beyond reach", "plot", "bad cut"}, unreadable(window)
 
     qtbot.waitUntil(all_found, timeout=SETTLE_MS)
     window.close()

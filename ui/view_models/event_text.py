@@ -66,15 +66,17 @@ def kind_name(kind: str) -> str:
     return KIND_NAMES.get(kind) or kind.replace("_", " ").capitalize()
 
 
-def event_details(events: Sequence[PumpEvent]) -> list[str]:
-    """The details of each event, in the order given.
+def bolus_units(events: Sequence[PumpEvent]) -> dict[object, str | None]:
+    """Each bolus's dose unit by its id. The unit travels only in a bolus's ``bolus_started`` event, so the
+    ``bolus_done`` and ``bolus_cancelled`` of the same bolus borrow it from there while the log still holds
+    that event."""
+    return {event.detail.get("bolus_id"): event.detail.get("dose_unit")
+            for event in events if event.kind == "bolus_started"}
 
-    A bolus's dose unit travels only in its ``bolus_started`` event, so the ``bolus_done`` and
-    ``bolus_cancelled`` of the same bolus borrow it from there while the log still holds that event.
-    """
-    units = {event.detail.get("bolus_id"): event.detail.get("dose_unit")
-             for event in events if event.kind == "bolus_started"}
-    return [detail_text(event.kind, event.detail, units.get(event.detail.get("bolus_id"))) for event in events]
+
+def event_detail(event: PumpEvent, units: dict[object, str | None]) -> str:
+    """One event's details, its dose unit taken from ``units`` (``bolus_units`` of the log) when it names none."""
+    return detail_text(event.kind, event.detail, units.get(event.detail.get("bolus_id")))
 
 
 def detail_text(kind: str, detail: dict, dose_unit: str | None = None) -> str:
@@ -123,8 +125,9 @@ def value_text(value: object) -> str:
 
 
 def short_id(identifier: str) -> str:
-    """A long hex token (a checksum, a random id) cut to SHORT_ID digits, with no ellipsis: in a table that
-    promises never to elide, a trailing "..." would read as text cut off. Any other id as it is."""
+    """A long hex token (a checksum, a random id) cut to SHORT_ID digits, with no ellipsis: the Events table
+    ends a description it cuts to fit with one, and an id must never read as the place the table cut.
+    Any other id as it is."""
     return identifier[:SHORT_ID] if re.fullmatch(r"[0-9a-f]{16,}", identifier) else identifier
 
 
@@ -257,10 +260,13 @@ def flat_detail(detail: dict, prefix: str = "") -> dict[str, object]:
     return flat
 
 
-def full_details(event: PumpEvent) -> str:
+def full_details(event: PumpEvent, sentence: str = "") -> str:
     """Everything the pump logged for ``event``, one 'key: value' line each, ids in full: what the sentence
-    leaves out, for whoever needs it (a program id to compare, a refill id for the records)."""
+    leaves out, for whoever needs it (a program id to compare, a refill id for the records). After the first
+    line, the event's ``sentence`` when given: whole here, wherever a table had to cut it."""
     lines = [f"{kind_name(event.kind)}, event {event.index}, {dated(event.time, PUMP_CLOCK, seconds=True)}"]
+    if sentence:
+        lines.append(sentence)
     for key, value in sorted(flat_detail(event.detail).items()):
         lines.append(f"{key}: {_full_value(key, value)}")
     return "\n".join(lines)

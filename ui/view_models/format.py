@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Callable
 
 from programmer.clock import iso
 from programmer.program import MINUTES_PER_DAY
@@ -30,6 +31,12 @@ WORD_JOINER = "\u2060"
 """Invisible, and no line may end at it: put after the slash of a unit so that "mL/day" never wraps into
 "mL/" and "day" (a line may otherwise end after a slash). Added only where text is shown (``units_whole``)."""
 _UNIT_SLASH = re.compile(r"(?<=[A-Za-z\u00b5])/(?=[A-Za-z])")
+ELLIPSIS = "\u2026"
+"""Ends a text cut to fit its place (``cut_at_word``): a cut is never taken for the whole."""
+_CUT_AT = re.compile(r" +")
+"""Where a text may be cut: its ordinary spaces. Not a no-break space (``UNIT_SPACE``): "14 mL" goes whole."""
+_DANGLING = ",;:"
+"""Punctuation a cut would leave hanging ("withdrawn 0 mL,…"): dropped before the ellipsis."""
 PUMP_CLOCK = "pump clock"
 COMPUTER_CLOCK = "this computer's clock"
 """The two clocks a date can be on. The pump's runs the therapy (flex steps, alarms, the reservoir
@@ -57,6 +64,24 @@ def units_whole(text: str) -> str:
     """``text`` as a wrapping screen shows it: each unit's slash ("mcg/day", "mL/h") followed by
     ``WORD_JOINER``, so that a unit is never split at the end of a line."""
     return _UNIT_SLASH.sub("/" + WORD_JOINER, text)
+
+
+def cut_at_word(text: str, fits: Callable[[str], bool]) -> str:
+    """``text`` whole when it ``fits``; else its longest run of whole words that fits with ``ELLIPSIS`` after
+    it (dangling punctuation dropped); else the ellipsis alone. Cut only at ordinary spaces: never inside a
+    word, an id or a unit ("mL/day"), nor between a figure and its unit."""
+    if fits(text):
+        return text
+    heads = [head + ELLIPSIS for head in (text[:space.start()].rstrip(_DANGLING) for space in _CUT_AT.finditer(text))
+             if head]
+    fitting, too_long = 0, len(heads)  # heads[:fitting] fit, heads[too_long:] do not; each is longer than the last
+    while fitting < too_long:
+        middle = (fitting + too_long) // 2
+        if fits(heads[middle]):
+            fitting = middle + 1
+        else:
+            too_long = middle
+    return heads[fitting - 1] if fitting else ELLIPSIS
 
 
 def moment(value: datetime | None, never: str = "never at this program", seconds: bool = False) -> str:

@@ -11,7 +11,8 @@ import pytest
 
 from emulator.events import EVENT_KINDS
 from programmer.port import PumpEvent
-from ui.view_models.event_text import DESCRIBERS, KIND_NAMES, detail_text, event_details, full_details, kind_name
+from ui.view_models.event_rows import EventRows
+from ui.view_models.event_text import DESCRIBERS, KIND_NAMES, detail_text, full_details, kind_name
 
 
 def nb(text: str) -> str:
@@ -91,8 +92,9 @@ def test_a_bolus_borrows_its_dose_unit_from_its_start():
     events = [PumpEvent(0, datetime(2026, 3, 2), "bolus_started", start),
               PumpEvent(1, datetime(2026, 3, 2), "bolus_done", {"bolus_id": "b1", "delivered": 2.0}),
               PumpEvent(2, datetime(2026, 3, 2), "bolus_done", {"bolus_id": "b2", "delivered": 3.0})]
-    assert event_details(events)[1:] == [nb("bolus b1: 2~mg delivered in full"),
-                                         "bolus b2: 3 (in the drug's dose unit) delivered in full"]
+    rows = EventRows(events)
+    assert [rows.description(1), rows.description(2)] == [nb("bolus b1: 2~mg delivered in full"),
+                                                          "bolus b2: 3 (in the drug's dose unit) delivered in full"]
 
 
 def test_unknown_kinds_and_keys_are_shown_in_words_not_dropped():
