@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 from programmer.audit import read_audit_log
 from programmer.errors import AuditError, LinkError
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect
+from ui.main_window import PROGRAM_TAB
 from ui.link import Failure, Refill
 from ui.main_window import MainWindow
 from ui.refill_wizard import EXPECT, INJECT, RESULT, SYRINGE, WITHDRAW, RefillWizard
@@ -164,3 +165,54 @@ def test_a_failed_refill_is_worded_from_the_kind_of_its_error(window, error, wiz
     window.link.failed.emit(Refill(None, "Dr A. Osei"), Failure(error))
     assert wizard.pages.currentIndex() == RESULT and wizard.outcome.text() == wizard_says
     assert banner_says in window.banner.text.text()
+
+
+def test_a_new_pump_is_filled_from_the_wizard_and_then_asks_about_the_first_program(qtbot, window: MainWindow,
+                                                                                     start_emulator, tmp_path):
+    # A factory-new ITB-20: no drug, nothing calculated. Setting it up from the application: fill it (the
+    # syringe typed from its label, nothing to copy from the pump), then the first program asks what came before.
+    connect(qtbot, window, start_emulator().url)
+    assert window.snapshot is not None and window.snapshot.active.drug is None
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: window.refill_wizard is not None and window.refill_wizard.steps is not None
+                    and not window.link.busy, timeout=LINK_TIMEOUT_MS)
+    wizard = window.refill_wizard
+    assert wizard is not None
+    qtbot.waitUntil(wizard.isActiveWindow, timeout=KEY_TIMEOUT_MS)
+    go_on(qtbot, wizard, "n", WITHDRAW)
+    type_here(qtbot, "0")  # nothing in a new pump, nothing withdrawn
+    assert wizard.next.isEnabled()
+    go_on(qtbot, wizard, "n", SYRINGE)
+
+    assert not wizard.same_drug.isVisible() and focused() is wizard.drug  # the pump holds no drug to copy
+    qtbot.keyClicks(focused(), "baclofen")
+    alt(qtbot, "u")
+    qtbot.keyClicks(focused(), "mcg")
+    alt(qtbot, "c")
+    type_here(qtbot, "500")
+    alt(qtbot, "l")
+    type_here(qtbot, "NP0042")
+    alt(qtbot, "x")
+    type_here(qtbot, "2099-06-30")
+    assert (wizard.drug.currentText(), wizard.unit.currentText()) == ("baclofen", "mcg")
+    assert wizard.next.isEnabled(), wizard.syringe_verdict.text()
+    go_on(qtbot, wizard, "n", INJECT)
+
+    assert "Inject at most 20\u00a0mL" in wizard.fits.text()  # nothing can be left in a new pump
+    type_here(qtbot, "20")
+    alt(qtbot, "n")
+    qtbot.keyClicks(focused(), "Dr A. Osei")
+    go_on(qtbot, wizard, "r", RESULT)
+    qtbot.waitUntil(lambda: not window.link.busy, timeout=LINK_TIMEOUT_MS)
+    assert wizard.outcome.text().startswith("Refilled and verified: reservoir 20 mL"), wizard.outcome.text()
+    alt(qtbot, "c")
+    qtbot.waitUntil(lambda: window.refill_wizard is None, timeout=KEY_TIMEOUT_MS)
+
+    # The pump now holds baclofen 500 mcg/mL and runs nothing: a first program must say what came before.
+    drug = window.snapshot.active.drug
+    assert drug is not None and (drug.name, drug.dose_unit, drug.concentration_per_ml) == ("baclofen", "mcg", 500)
+    editor = window.editor
+    editor.mode.setCurrentIndex(editor.mode.findData("simple_continuous"))
+    window.show_tab(PROGRAM_TAB)
+    qtbot.waitUntil(editor.prior_box.isVisible, timeout=KEY_TIMEOUT_MS)
+    assert "filled while it ran nothing" in editor.prior_why.text() and not editor.review_button.isEnabled()
