@@ -78,15 +78,21 @@ def letters_as_documented(wizard: RefillWizard) -> bool:
                                                      for k, v in documented.items())
 
 
-def test_a_refill_from_the_wizard_with_the_keyboard_only(qtbot, window: MainWindow, patient, tmp_path):
-    # The demo patient: an ITB-20 with 14 mL of baclofen 500 mcg/mL at 150 mcg/day (0.3 mL/day).
-    connect(qtbot, window, patient.url)
+def open_wizard(qtbot, window: MainWindow) -> RefillWizard:
+    """Ctrl+Shift+F, the Pump menu's shortcut: the wizard opens, reads the pump, and takes the keyboard."""
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     qtbot.waitUntil(lambda: window.refill_wizard is not None and window.refill_wizard.steps is not None
                     and not window.link.busy, timeout=LINK_TIMEOUT_MS)
     wizard = window.refill_wizard
     assert wizard is not None
     qtbot.waitUntil(wizard.isActiveWindow, timeout=KEY_TIMEOUT_MS)
+    return wizard
+
+
+def test_a_refill_from_the_wizard_with_the_keyboard_only(qtbot, window: MainWindow, patient, tmp_path):
+    # The demo patient: an ITB-20 with 14 mL of baclofen 500 mcg/mL at 150 mcg/day (0.3 mL/day).
+    connect(qtbot, window, patient.url)
+    wizard = open_wizard(qtbot, window)
 
     # 1 Expect: the volume the pump calculated, and the guidance.
     assert wizard.pages.currentIndex() == EXPECT and letters_as_documented(wizard)
@@ -173,12 +179,7 @@ def test_a_new_pump_is_filled_from_the_wizard_and_then_asks_about_the_first_prog
     # syringe typed from its label, nothing to copy from the pump), then the first program asks what came before.
     connect(qtbot, window, start_emulator().url)
     assert window.snapshot is not None and window.snapshot.active.drug is None
-    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    qtbot.waitUntil(lambda: window.refill_wizard is not None and window.refill_wizard.steps is not None
-                    and not window.link.busy, timeout=LINK_TIMEOUT_MS)
-    wizard = window.refill_wizard
-    assert wizard is not None
-    qtbot.waitUntil(wizard.isActiveWindow, timeout=KEY_TIMEOUT_MS)
+    wizard = open_wizard(qtbot, window)
     go_on(qtbot, wizard, "n", WITHDRAW)
     type_here(qtbot, "0")  # nothing in a new pump, nothing withdrawn
     assert wizard.next.isEnabled()
