@@ -11,7 +11,7 @@ import pytest
 from hypothesis import settings
 
 from programmer.library_signing import administrator_trust_path
-from tests.support.emulator_fixtures import PTY_AVAILABLE, EmulatorProcess
+from tests.support.emulator_fixtures import PTY_AVAILABLE, EmulatorProcess, unused_loopback_port
 from tests.support.library_signing import Signer, write_trust_store
 
 # A 1366x900 screen, the size of a common clinic laptop, instead of the plugin's default 800x600: the
@@ -119,3 +119,9 @@ def start_emulator(tmp_path) -> Iterator[Callable[..., EmulatorProcess]]:
 def emulator(start_emulator, emulator_link) -> EmulatorProcess:
     """A factory-new emulated pump with service commands enabled, over each link in turn."""
     return start_emulator("--service", link=emulator_link)
+
+
+@pytest.fixture
+def closed_port() -> str:
+    """The URL of a loopback port nobody listens on: connecting to it is refused at once."""
+    return f"socket://127.0.0.1:{unused_loopback_port()}"

@@ -44,7 +44,7 @@ from programmer.overrides import CLINICAL_CONTEXTS, ClinicalContext, clinical_co
 from programmer.refill import (REFILL_GUIDANCE, RefillRequest, RefillReview, Syringe, check_volumes, check_withdrawal,
                                review_refill)
 from programmer.review import WriteReview, clean_clinician, clean_override_reason, review_write
-from programmer.refill_by import plan_refill_by, replace_by, snapshot_refill_by
+from programmer.refill_by import RefillBy, plan_refill_by, replace_by, snapshot_refill_by
 from programmer.refill_reminder import reminder_calendar, save_reminder
 
 PROG = "pump-programmer"
@@ -430,7 +430,7 @@ def _save_reminder_after_refill(review: RefillReview, library: LoadedLibrary, pa
     """``refill --ics FILE``: the new refill-by date as a calendar event. The refill is done whatever happens
     here, so a file that cannot be written is a warning on standard error, never the refill's exit code."""
     assert review.plan is not None, "a verified refill's review has its plan"
-    refill = plan_refill_by(review.plan, library, replace_by(review.snapshot.status))
+    refill = _next_refill_by(review, library)
     try:
         if refill is None:
             raise OSError("nothing bounds the refill-by date")
@@ -495,13 +495,20 @@ def _run_refill_check(args: argparse.Namespace) -> int:
 
 
 def _refill_by_after(result: SessionResult, library: LoadedLibrary) -> dict:
-    """``refill --json``'s refill-by keys: after a refill the pump is filled now (the review's plan starts then),
-    with the battery as read before it; when no refill was made, the pump's as read."""
+    """``refill --json``'s refill-by keys: after a refill, the next one's (``_next_refill_by``); when no refill
+    was made, the pump's as read."""
     review = result.review
     assert isinstance(review, RefillReview), "commit_refill's result holds its RefillReview"
     if result.refill is None or review.plan is None:
         return refill_by_json(snapshot_refill_by(review.snapshot, library))
-    return refill_by_json(plan_refill_by(review.plan, library, replace_by(review.snapshot.status)))
+    return refill_by_json(_next_refill_by(review, library))
+
+
+def _next_refill_by(review: RefillReview, library: LoadedLibrary) -> RefillBy | None:
+    """The refill-by date after this refill: the pump is filled now (the review's plan starts then), with the
+    battery as read before it."""
+    assert review.plan is not None, "a refill that fits has its plan"
+    return plan_refill_by(review.plan, library, replace_by(review.snapshot.status))
 
 
 def _refill_request(args: argparse.Namespace) -> RefillRequest:

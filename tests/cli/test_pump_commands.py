@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import socket
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,14 +29,6 @@ CHART = ("--previous-daily-dose", 150)
 """A first program after a fill needs what the patient had before (tests/cli/test_first_programs.py): here the
 chart's 150 mcg/day, the example's dose."""
 
-
-@pytest.fixture
-def closed_port() -> str:
-    """A loopback port nobody listens on: connecting to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"socket://127.0.0.1:{port}"
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ import commandline
 from programmer.cli import support as cli_support
 from programmer.cli.main import build_parser, main
 from tests.support.check_codes import emitted_check_codes
+from tests.support.emulator_fixtures import unused_loopback_port
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -334,12 +334,6 @@ def test_the_pump_commands_json_keys_are_the_documented_ones(capsys, start_emula
 # --- the first session --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.system  # the page is run as one script: an emulator and a dozen pump-programmer processes
 @pytest.mark.slow
 def test_the_first_session_runs_as_written(tmp_path):
@@ -347,7 +341,7 @@ def test_the_first_session_runs_as_written(tmp_path):
     assert len(blocks) >= 8
     script = "\n".join(blocks).replace(".venv/bin/", BIN + "/")
     assert not re.search(r"\bsleep [1-9]", script), "wait for the emulator's first line, not a fixed time"
-    port = free_port()
+    port = unused_loopback_port()
     env = dict(os.environ, ITB_DEMO_DIR=str(tmp_path / "session"), PORT=str(port))
     env.pop("ITB_AUDIT_LOG", None)
     process = subprocess.Popen(["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, env=env, text=True,

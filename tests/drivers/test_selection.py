@@ -9,7 +9,6 @@ this package really installs (pyproject.toml), except where they say they stand 
 from __future__ import annotations
 
 import importlib
-import socket
 from importlib.metadata import EntryPoint, EntryPoints, entry_points
 from pathlib import Path
 
@@ -21,20 +20,13 @@ from programmer.cli.main import main
 from programmer.cli.support import EXIT_LINK_FAILED
 from programmer.errors import LinkError
 from programmer.port import DRIVER_ENTRY_POINT_GROUP, SERIAL_DEVICE, open_driver
+from tests.support.emulator_fixtures import unused_loopback_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SERIAL_FACTORY = "drivers.serial_driver:open_serial_driver"
 NEITHER = "it is neither a URL (SCHEME://...) nor a serial device path"
 FAST = {"max_retries": 0, "turnaround_s": 0.05}
 """One try with a short wait: these tests only need to see which driver a port reached."""
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port nobody listens on: connecting to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def installed(entries: list[EntryPoint], monkeypatch) -> None:
@@ -60,10 +52,10 @@ def test_the_url_the_emulator_prints_opens_the_serial_driver(emulator):
     "/dev/ttyNOSUCH0", "/dev/cu.usbserial-NOSUCH", "/dev/pts/999999", "/dev/serial/by-id/usb-NOSUCH-if00",
     "/dev/rfcomm999", "COM99", "com99", r"\\.\COM99",
 ])
-def test_every_port_form_that_worked_before_reaches_the_serial_driver(url, closed_port):
+def test_every_port_form_that_worked_before_reaches_the_serial_driver(url):
     # None of these has a pump behind it: the serial driver's own "connect" step failing is the proof it got there.
     with pytest.raises(LinkError, match=r"^connect: "):
-        open_driver(url.format(closed=closed_port), **FAST)
+        open_driver(url.format(closed=unused_loopback_port()), **FAST)
 
 
 @pytest.mark.parametrize("url, problem", [

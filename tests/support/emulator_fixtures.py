@@ -68,6 +68,13 @@ class EmulatorProcess(launch.EmulatorProcess):
             pytest.fail(str(exc))
 
 
+def unused_loopback_port() -> int:
+    """A loopback TCP port nobody listens on (the system's pick, let go at once): connecting to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 # -- test doubles on loopback ------------------------------------------------------------------------
 
 

@@ -8,7 +8,6 @@ guarantee that, so it says UNCERTAIN. A write's result is never lost to a failur
 
 from __future__ import annotations
 
-import socket
 
 import pytest
 
@@ -36,14 +35,6 @@ def window(qtbot, tmp_path):
     yield window
     window.close()
 
-
-@pytest.fixture
-def closed_port() -> str:
-    """A loopback port nobody listens on: connecting to it is refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"socket://127.0.0.1:{port}"
 
 
 def test_a_link_failure_reaches_the_window_as_the_link_error_and_is_shown_from_it(qtbot, window, closed_port):

@@ -4,7 +4,6 @@ defaults, silently. Each test keeps its settings file in its own tmp_path."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 
 from tests.support.ui_fakes import snapshot
 from tests.support.ui_actions import LINK_TIMEOUT_MS
+from tests.support.emulator_fixtures import unused_loopback_port
 from ui import settings
 from ui.app import create_window
 from ui.connect import EMULATOR
@@ -95,12 +95,6 @@ def patient(start_emulator):
     return emulator
 
 
-def a_port_nobody_listens_on() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"socket://127.0.0.1:{probe.getsockname()[1]}"
-
-
 def connect_from_the_page(qtbot, window: MainWindow) -> None:
     window.connect_page.connect_button.click()
     qtbot.waitUntil(lambda: not window.link.busy, timeout=LINK_TIMEOUT_MS)
@@ -116,7 +110,7 @@ def test_the_last_port_that_worked_is_tried_first_at_the_next_start(qtbot, setti
 
     second = open_window()
     assert second.connect_page.url.text() == patient.url
-    second.connect_page.url.setText(a_port_nobody_listens_on())  # this one fails
+    second.connect_page.url.setText(f"socket://127.0.0.1:{unused_loopback_port()}")  # this one fails
     connect_from_the_page(qtbot, second)
     assert not second.connected
     second.close()
