@@ -69,8 +69,13 @@ class ForkedProcess:
         return self._process.exitcode
 
     def send_signal(self, signum: int) -> None:
+        """As Popen's: nothing for a process that has ended. The forkserver reaps the child before it reports the
+        exit, so a process ``poll`` still calls running may be gone already (then there is nothing to signal)."""
         if self.poll() is None:
-            os.kill(self.pid, signum)
+            try:
+                os.kill(self.pid, signum)
+            except ProcessLookupError:
+                pass
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
