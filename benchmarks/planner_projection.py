@@ -8,7 +8,8 @@ beyond the horizon and ones that empty inside it, this script
 1. times the planner's dates: build a Plan and read the low-alarm and empty moments (the refill-by date is
    the low alarm less a margin, so it costs nothing more). No horizon enters the planner's dates, so one
    timing serves both horizons;
-2. times the planner's reservoir series for a one-year plot (``Plan.reservoir_points`` over 365 days);
+2. times the planner's reservoir series for a one-year plot (``Plan.reservoir_arrays`` over 365 days, the form the plot
+   takes);
 3. integrates the same program minute by minute with numpy, written here from the document's steps alone (it
    does not use the planner): each minute delivers the step's dose per hour / 60, a month of minutes at a time
    (``numpy.cumsum``), and it stops at the first month in which the reservoir is empty or the horizon ends;
@@ -162,7 +163,7 @@ def check_case(name: str, doc: dict, reservoir: Reservoir) -> bool:
     program = program_from_data(doc)
     plan = Plan(program, reservoir, START)
     dates_s = median_time(lambda: dates(program, reservoir), 300)
-    series_s = median_time(lambda: Plan(program, reservoir, START).reservoir_points(YEAR_MIN), 30)
+    series_s = median_time(lambda: Plan(program, reservoir, START).reservoir_arrays(YEAR_MIN), 30)
     days = lambda m: "none" if m is None else f"{m / MINUTES_PER_DAY:.3f} d"
     print(f"{name}: {len(doc['therapy']['steps'])} steps over {doc['therapy']['cycle_days']} day(s), "
           f"{reservoir.volume_ml:g} mL (alarm {reservoir.low_alarm_ml:g} mL), {plan.ml_per_day:.4g} mL/day; "

@@ -4,9 +4,10 @@ Everything here is exact arithmetic on a piecewise-constant rate, never a time-s
 program is a cycle of segments (start, end, rate), the volume delivered is a piecewise-linear function of
 time, and the moments the reservoir reaches the low-alarm threshold and empties are solved in closed form:
 whole cycles are counted by division, not walked, and only the segment where the moment falls is solved. So
-the dates cost the same for any horizon (tens of microseconds), a year's plot is one pass over its
-breakpoints, and the answers agree with the pump's own (calculated, not measured) reservoir volume
-(benchmarks/planner_projection.py checks them to 1e-9 mL against a minute-by-minute integration).
+the dates cost the same for any horizon (tens of microseconds), a year's plot is one vectorised sum of the
+cycle bases and the cycle's step table, and the answers agree with the pump's own (calculated, not measured)
+reservoir volume (benchmarks/planner_projection.py checks them to 1e-9 mL against a minute-by-minute
+integration).
 
 Time inside the planner is in minutes from the projection start. The cycle's day 1 00:00 is local
 midnight of the start date in the pump's clock, so a one-day flex schedule lines up with the wall clock.
@@ -19,10 +20,15 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from operator import itemgetter
+from itertools import accumulate
+from typing import TYPE_CHECKING
 
 from programmer.program import MINUTES_PER_DAY, Flex, Program, SimpleContinuous
 from programmer.pump import Reservoir
+
+if TYPE_CHECKING:
+    from numpy import float64
+    from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
@@ -90,9 +96,8 @@ class Plan:
         self.start = start
         self._starts, self._doses, self._ml_per_hour, self.cycle_min = _cycle_table(program)
         ends = self._starts[1:] + [self.cycle_min]
-        self._prefix_ml = [0.0]
-        for begin, end, ml_per_hour in zip(self._starts, ends, self._ml_per_hour):
-            self._prefix_ml.append(self._prefix_ml[-1] + ml_per_hour * (end - begin) / 60)
+        self._prefix_ml = list(accumulate((ml_per_hour * (end - begin) / 60 for begin, end, ml_per_hour
+                                           in zip(self._starts, ends, self._ml_per_hour)), initial=0.0))
         self.cycle_ml = self._prefix_ml[-1]
         if cycle_phase_min is None:
             midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -207,47 +212,50 @@ class Plan:
         return self.at(self.minutes_to_empty)
 
     def reservoir_points(self, horizon_min: float) -> list[tuple[float, float]]:
-        """Breakpoints (minutes, mL) of the reservoir volume from the start to ``horizon_min``.
+        """Breakpoints (minutes, mL) of the reservoir volume from the start to ``horizon_min``, as pairs: the
+        points of ``reservoir_arrays`` for readers that walk them one by one."""
+        minutes, volumes = self.reservoir_arrays(horizon_min)
+        return list(zip(minutes.tolist(), volumes.tolist()))
+
+    def reservoir_arrays(self, horizon_min: float) -> tuple[NDArray[float64], NDArray[float64]]:
+        """Breakpoints of the reservoir volume from the start to ``horizon_min``: minutes and mL, ascending.
 
         The volume is linear between consecutive points, so a plot or a comparison needs nothing more. They
         are the step starts until the reservoir empties, the low-alarm and empty moments, and the start and the
         horizon.
-        """
-        horizon = float(horizon_min)
-        points = self._step_points(horizon)
-        moments = (self.minutes_to_low_alarm, self.minutes_to_empty, horizon)
-        for moment in [0.0] + [m for m in moments if m is not None and 0 <= m <= horizon]:
-            index = bisect.bisect_left(points, moment, key=itemgetter(0))
-            if index == len(points) or points[index][0] != moment:
-                points.insert(index, (moment, self.volume_at(moment)))
-        return points
-
-    def _step_points(self, horizon: float) -> list[tuple[float, float]]:
-        """(minutes, mL) at every step start strictly between the start and the horizon or the empty moment.
 
         Cycle ``k`` starts ``k * cycle_min - phase_min`` minutes after the start, having delivered ``k`` cycle
-        volumes less what went before the start: the whole cycles in between come from one comprehension over
-        (cycle, step) without a test, and only the partial cycles at either end are bounded, and kept from going
-        below empty.
+        volumes less what went before the start. Every cycle is the same table of steps shifted by those two
+        figures, so the whole series is one outer sum of the cycle bases and the step table, computed by numpy
+        in the same order of additions as ``volume_at`` (each value is rounded the same way, and no running total
+        drifts over the years). numpy is imported here, not with the module: the plot that needs the series has
+        loaded it already, and the command line, which needs only the dates, never pays for it.
         """
+        import numpy
+
+        horizon = float(horizon_min)
         end = horizon if self.minutes_to_empty is None else min(horizon, self.minutes_to_empty)
-        if self.cycle_ml <= 0 or end <= 0:
-            return []
-        volume, before = self.reservoir.volume_ml, self._ml_before_start
-        steps = list(zip(self._starts, self._prefix_ml))
-        last = math.floor((self.phase_min + end) / self.cycle_min)
-        bases = [(whole * self.cycle_min - self.phase_min, whole * self.cycle_ml) for whole in range(last + 1)]
-
-        def partial(base_min: float, base_ml: float) -> list[tuple[float, float]]:
-            return [(moment, volume - min(base_ml + ml - before, volume)) for start, ml in steps
-                    if 0 < (moment := base_min + start) < end]
-
-        points = partial(*bases[0])
-        if last > 0:
-            points += [(base_min + start, volume - (base_ml + ml - before))
-                       for base_min, base_ml in bases[1:-1] for start, ml in steps]
-            points += partial(*bases[-1])
-        return points
+        volume = self.reservoir.volume_ml
+        minutes = numpy.empty(0)
+        volumes = numpy.empty(0)
+        if self.cycle_ml > 0 and end > 0:
+            cycles = numpy.arange(math.floor((self.phase_min + end) / self.cycle_min) + 1, dtype=float)
+            minutes = numpy.add.outer(cycles * self.cycle_min - self.phase_min, self._starts).ravel()
+            delivered = numpy.add.outer(cycles * self.cycle_ml, self._prefix_ml[:-1]).ravel() - self._ml_before_start
+            # Ascending already (each cycle's steps lie inside its cycle), so the points strictly between the
+            # start and the end are one slice.
+            inside = slice(numpy.searchsorted(minutes, 0.0, "right"), numpy.searchsorted(minutes, end, "left"))
+            minutes, volumes = minutes[inside], volume - numpy.minimum(delivered[inside], volume)
+        moments = {0.0, self.minutes_to_low_alarm, self.minutes_to_empty, horizon}
+        wanted = [moment for moment in moments if moment is not None and 0 <= moment <= horizon]
+        missing = [moment for moment, index in zip(wanted, numpy.searchsorted(minutes, wanted).tolist())
+                   if index == len(minutes) or minutes[index] != moment]
+        if missing:
+            minutes = numpy.concatenate((minutes, missing))
+            volumes = numpy.concatenate((volumes, [self.volume_at(moment) for moment in missing]))
+            order = numpy.argsort(minutes, kind="stable")
+            minutes, volumes = minutes[order], volumes[order]
+        return minutes, volumes
 
     def rate_steps(self) -> list[tuple[int, int, float, float]]:
         """The cycle's timeline as (start_min, end_min, dose/h, mL/h), for tables and step plots."""
