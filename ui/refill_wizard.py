@@ -96,6 +96,8 @@ class RefillWizard(QDialog):
         self.withdrawal_reason = self._field(form, "Reason for &going on", "Reason for going on",
                                              "Needed only when the volume withdrawn is beyond the tolerance; "
                                              "recorded in the audit log.")
+        self.withdrawal_form = form
+        form.setRowVisible(self.withdrawal_reason, False)
         self.withdrawal_verdict = WrappedText()
         layout = self._page(self.withdrawal_verdict)
         layout.insertLayout(0, form)
@@ -138,6 +140,8 @@ class RefillWizard(QDialog):
                                     "Needed only when the review has warnings; recorded in the audit log.")
         self.clinician = self._field(form, "Your &name", "Clinician's name",
                                      "Required: recorded in the audit log with this refill.")
+        self.inject_form = form
+        form.setRowVisible(self.override, False)
         self.inject_verdict = WrappedText()
         layout = self._page(self.fits, self.inject_verdict)
         layout.insertLayout(1, form)
@@ -229,6 +233,7 @@ class RefillWizard(QDialog):
         elif index == WITHDRAW:
             verdict = steps.check_withdrawal(self.withdrawn.text(), self.withdrawal_reason.text())
             self._show(self.withdrawal_verdict, verdict)
+            self.withdrawal_form.setRowVisible(self.withdrawal_reason, verdict.asks_reason)
         elif index == SYRINGE:
             verdict = steps.check_syringe(self.drug.currentText(), self.unit.currentText(), self.concentration.text(),
                                           self.lot.text(), self.expiry.text())
@@ -236,6 +241,7 @@ class RefillWizard(QDialog):
         elif index == INJECT:
             verdict, self.review = steps.review(self.added.text(), self.override.text(), self.clinician.text())
             self._show(self.inject_verdict, verdict)
+            self.inject_form.setRowVisible(self.override, verdict.asks_reason)
         self.next.setEnabled(verdict.ready and not self.recording)
         self.back.setEnabled(not self.recording)
         self.cancel.setEnabled(not self.recording)

@@ -70,10 +70,12 @@ def documented_letters() -> dict[int, dict[str, str]]:
 
 
 def letters_as_documented(wizard: RefillWizard) -> bool:
-    """The step's letters are the documented ones, Back and Next aside (documented once for every step)."""
+    """The step's letters are the documented ones, Back and Next aside (documented once for every step), and a
+    reason field's letter only while its field shows (when the step needs a reason)."""
     shown = {letter: text for letter, text in shown_letters(wizard) if text not in ("Back", "Next")
              or wizard.pages.currentIndex() == EXPECT}
-    documented = documented_letters()[wizard.pages.currentIndex()]
+    documented = {letter: control for letter, control in documented_letters()[wizard.pages.currentIndex()].items()
+                  if not control.startswith("Reason for") or letter in shown}
     return shown.keys() == documented.keys() and all(shown[k].startswith(v.removesuffix("…"))
                                                      for k, v in documented.items())
 
@@ -101,12 +103,18 @@ def test_a_refill_from_the_wizard_with_the_keyboard_only(qtbot, window: MainWind
 
     # 2 Withdraw: 10 of 14 mL is 4 mL short, beyond max(0.5, 1.4) mL: stop, before anything is injected.
     assert focused() is wizard.withdrawn and letters_are_unique(wizard) and letters_as_documented(wizard)
+    assert not wizard.withdrawal_reason.isVisible()
     type_here(qtbot, "10")
     assert not wizard.next.isEnabled()
     assert wizard.withdrawal_verdict.text().startswith("STOP.") and "pocket fill" in wizard.withdrawal_verdict.text()
+    assert wizard.withdrawal_reason.isVisible() and letters_as_documented(wizard)
+    alt(qtbot, "g")
+    qtbot.keyClicks(focused(), "re-placed")  # typed key by key: every partial reason is answered, none accepted
+    assert not wizard.next.isEnabled() and "'re-placed' is not a reason" in wizard.withdrawal_verdict.text()
     alt(qtbot, "w")  # the label's letter takes the focus back to the field
     type_here(qtbot, "13.6")  # withdrawn again with the needle placed again: within tolerance
     assert wizard.next.isEnabled() and "within the tolerance of 1.4\u00a0mL" in wizard.withdrawal_verdict.text()
+    assert not wizard.withdrawal_reason.isVisible()
     go_on(qtbot, wizard, "n", SYRINGE)
 
     # 3 Syringe: nothing chosen for the clinician; the pump's drug is one explicit action, the lot and expiry typed.
@@ -125,7 +133,7 @@ def test_a_refill_from_the_wizard_with_the_keyboard_only(qtbot, window: MainWind
 
     # 4 Inject: about 0.4 mL may be left (14 calculated less 13.6), so 20 mL would overfill; 19.5 fits.
     assert focused() is wizard.added and letters_are_unique(wizard) and letters_as_documented(wizard)
-    assert "Inject at most 19.6\u00a0mL" in wizard.fits.text()
+    assert "Inject at most 19.6\u00a0mL" in wizard.fits.text() and not wizard.override.isVisible()
     type_here(qtbot, "20")
     assert not wizard.next.isEnabled() and "more than the ITB-20 reservoir's capacity" in wizard.inject_verdict.text()
     type_here(qtbot, "19.5")

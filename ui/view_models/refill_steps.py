@@ -18,6 +18,7 @@ from programmer.commit import SessionResult
 from programmer.errors import InputError
 from programmer.library import LoadedLibrary
 from programmer.outcome import Outcome
+from programmer.overrides import reason_problem
 from programmer.planner import Plan
 from programmer.program import Drug
 from programmer.refill import (REFILL_GUIDANCE, RefillRequest, RefillReview, Syringe, Withdrawal, check_withdrawal,
@@ -44,6 +45,8 @@ class Verdict:
     ready: bool
     text: str
     severity: str = "ok"  # ok, warning or error
+    asks_reason: bool = False
+    """Whether the step needs a reason to go on (the wizard shows the reason's field only then)."""
 
 
 def parse_volume(text: str, what: str) -> float:
@@ -104,10 +107,11 @@ class RefillSteps:
         words = f"{_sentence(plain(withdrawal.meaning()))} {_sentence(withdrawal.what_to_do())}"
         if not withdrawal.possible:
             return Verdict(False, f"Refused. {words}", "error")
-        if not reason.strip():
-            return Verdict(False, f"STOP. {words}", "error")
+        problem = _reason_problem(reason)
+        if problem:
+            return Verdict(False, f"STOP. {words}{problem}", "error", asks_reason=True)
         self.withdrawal, self.withdrawal_reason = withdrawal, reason.strip()
-        return Verdict(True, f"{words} Going on, for the reason given.", "warning")
+        return Verdict(True, f"{words} Going on, for the reason given.", "warning", asks_reason=True)
 
     # --- 3 syringe -----------------------------------------------------------------------------------
 
@@ -153,18 +157,23 @@ class RefillSteps:
             added_ml = parse_volume(added, "added")
         except ValueError as exc:
             return Verdict(False, str(exc)[:1].upper() + str(exc)[1:], "error"), None
-        review = self._review(self.syringe, added_ml, override_reason.strip() or None)
+        review = self._review(self.syringe, added_ml, None)
         texts = " ".join(_sentence(finding_text(f)) for f in review.report.findings)
+        asks = review.decision is Decision.NEEDS_OVERRIDE
         if review.decision is Decision.REFUSE:
             return Verdict(False, f"Refused. {texts}", "error"), review
-        if review.decision is Decision.NEEDS_OVERRIDE:
-            return Verdict(False, f"{texts} Give a reason to go on despite the warnings.", "warning"), review
+        if asks:
+            problem = _reason_problem(override_reason)
+            if problem:
+                return Verdict(False, f"{texts}{problem}", "warning", asks_reason=True), review
+            review = self._review(self.syringe, added_ml, override_reason.strip())
         if not clinician.strip():
-            return Verdict(False, f"{texts} Enter your name: it is recorded in the audit log.".strip(), "warning"), \
-                review
+            return Verdict(False, f"{texts} Enter your name: it is recorded in the audit log.".strip(), "warning",
+                           asks_reason=asks), review
         assert review.plan is not None, "a refill that may be recorded adds no more than the reservoir holds"
         dates = _dates(review.plan, plan_refill_by(review.plan, self.library, replace_by(self.snapshot.status)))
-        return Verdict(True, f"{texts} Ready to record: {dates}".strip(), "warning" if texts else "ok"), review
+        return Verdict(True, f"{texts} Ready to record: {dates}".strip(), "warning" if texts else "ok",
+                       asks_reason=asks), review
 
     def _review(self, syringe: Syringe, added_ml: float, override_reason: str | None) -> RefillReview:
         assert self.withdrawal is not None
@@ -193,6 +202,15 @@ def _dates(plan: Plan | None, refill: RefillBy | None) -> str:
         return f"The pump delivers nothing yet: no low-reservoir alarm or empty date until a program runs.{by}"
     return (f"Low-reservoir alarm {dated(plan.low_alarm_at, PUMP_CLOCK)}; empty "
             f"{dated(plan.empty_at, PUMP_CLOCK)}.{by}")
+
+
+def _reason_problem(reason: str) -> str:
+    """What keeps ``reason`` from letting a step go on, as a sentence that follows the findings ("" when it is a
+    reason): asked for when blank, the override rule's own words when it says nothing."""
+    if not reason.strip():
+        return " Give a reason to go on despite this: it is recorded in the audit log."
+    problem = reason_problem(reason)
+    return "" if problem is None else f" {_sentence(problem)}"
 
 
 def _sentence(text: str) -> str:

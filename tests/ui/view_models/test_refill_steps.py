@@ -102,3 +102,27 @@ def test_warnings_need_a_reason_before_the_refill_can_be_recorded():
     ready, review = refill.review("20", "switching to morphine, agreed with the pain team", "Dr Ng")
     assert ready.ready and "The pump delivers nothing yet" in ready.text
     assert review is not None and review.override_reason == "switching to morphine, agreed with the pain team"
+
+
+def test_a_reason_that_says_nothing_is_answered_with_the_rule_at_every_keystroke_and_never_goes_on():
+    # The wizard asks its steps again at every key typed, so every partial reason must get an answer, not an error.
+    refill = RefillSteps(snapshot(), LIBRARY)
+    for partial in ("n", "ne", "needle", "needle again"[:9]):
+        stop = refill.check_withdrawal("10", partial)
+        assert not stop.ready and stop.asks_reason and f"{partial!r} is not a reason" in stop.text
+        assert refill.withdrawal is None and refill.withdrawal_reason is None
+    assert refill.check_withdrawal("13", "").asks_reason is False  # within tolerance: no reason asked for
+
+    new_drug = steps("14")
+    assert new_drug.check_syringe("morphine", "mg", "10", "M-77", "2099-12-31").ready
+    short, review = new_drug.review("20", "x", "Dr Ng")
+    assert not short.ready and short.asks_reason and "'x' is not a reason" in short.text
+    assert review is not None and review.override_reason is None
+
+
+def test_a_reason_typed_where_there_is_no_warning_is_neither_asked_for_nor_recorded():
+    refill = steps("13")
+    assert refill.check_syringe(*BACLOFEN).ready
+    ready, review = refill.review("19", "x", "Dr Ng")
+    assert ready.ready and not ready.asks_reason
+    assert review is not None and review.override_reason is None
