@@ -29,7 +29,7 @@ from programmer.errors import AuditError, InputError, LinkError, PumpRefused, fr
 from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump
-from programmer.snapshot import PumpSnapshot
+from programmer.snapshot import PumpSnapshot, pump_limits
 from programmer.library import LoadedLibrary, load_library
 from programmer.cli.plan_report import plan_to_json, plan_to_text, refill_by_json
 from programmer.clock import iso
@@ -161,10 +161,10 @@ def _add_change_options(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def _stage(args: argparse.Namespace, doing: str, after: str) -> Iterator[None]:
+def _stage(args: argparse.Namespace, doing: str, after: str, refused: str = "") -> Iterator[None]:
     """Say what the command is doing with the pump while the block runs (``support.Stage``). A failure leaves
     it in ``args.stage``, where ``main``'s handler reads it to say what the failure means for the pump."""
-    previous, args.stage = args.stage, Stage(doing, after)
+    previous, args.stage = args.stage, Stage(doing, after, refused)
     yield
     args.stage = previous
 
@@ -234,15 +234,27 @@ def run_set_clock(args: argparse.Namespace) -> int:
 
 
 def run_set_low_alarm(args: argparse.Namespace) -> int:
-    """Read the threshold, set it, and trust only the threshold read back (READ_STATUS), never the answer."""
+    """Read the threshold, set it, and trust only the threshold read back (READ_STATUS), never the answer.
+
+    A threshold outside the pump's range (``PumpLimits.low_alarm_range_ml``, from the limits it declares) is
+    refused before anything is sent; the pump's own refusal of a value it takes less of stays the last word."""
     if not args.yes:
         raise InputError([("--yes", "setting the low-reservoir alarm needs --yes: nothing was sent")])
-    after = "the low-reservoir alarm may or may not have been set: interrogate the pump"
-    with (_connect(args, "nothing was sent") as driver,
-          _stage(args, f"setting the low-reservoir alarm of {args.port}", after)):
-        before = driver.read_status().low_alarm_ml
-        read_back = driver.set_low_alarm(args.ml)
-        alarms = [alarm.code for alarm in driver.read_status().alarms]
+    unchanged = "nothing was sent that changes the pump"
+    with _connect(args, unchanged) as driver:
+        with _stage(args, f"reading {args.port}", unchanged):
+            limits = pump_limits(driver.identify())
+            before = driver.read_status().low_alarm_ml
+        low, high = limits.low_alarm_range_ml
+        if not low <= args.ml <= high:
+            print(f"{PROG}: refused: low_alarm_ml {args.ml:g} mL (--ml) is outside this {limits.model}'s range of "
+                  f"{low:g} to {high:g} mL; nothing was sent to the pump", file=sys.stderr)
+            return EXIT_REFUSED
+        with _stage(args, f"setting the low-reservoir alarm of {args.port}",
+                    "the low-reservoir alarm may or may not have been set: interrogate the pump",
+                    "the low-reservoir alarm is unchanged"):
+            read_back = driver.set_low_alarm(args.ml)
+            alarms = [alarm.code for alarm in driver.read_status().alarms]
     if not same_threshold(args.ml, read_back):
         print(f"{PROG}: the pump's low-reservoir alarm reads {read_back:g} mL after being set to {args.ml:g} mL: "
               "interrogate the pump", file=sys.stderr)

@@ -39,10 +39,13 @@ CODE_FOR_KIND = {
 @dataclass(frozen=True)
 class Stage:
     """What a pump command is doing, for the line its failure prints: ``doing`` (``interrogating PORT``, or
-    empty while it connects) and ``after``, what a failure then means for the pump."""
+    empty while it connects) and ``after``, what a failure then means for the pump; ``refused``, when given,
+    what the pump's refusal means instead (a refusal is an answer: the pump did nothing, where a lost link
+    leaves it unknown)."""
 
     doing: str
     after: str
+    refused: str = ""
 
 
 def failure_line(exc: ProgrammerError, stage: Stage | None) -> str:
@@ -59,7 +62,8 @@ def failure_line(exc: ProgrammerError, stage: Stage | None) -> str:
     if stage is None:
         return f"{failed}: {exc}"
     doing = f" while {stage.doing}" if stage.doing else ""
-    return f"{failed}{doing}: {exc}; {stage.after}"
+    after = stage.refused if exc.kind is ErrorKind.REFUSED and stage.refused else stage.after
+    return f"{failed}{doing}: {exc}; {after}"
 
 
 def with_options(exc: InputError, options: dict[str, str]) -> InputError:

@@ -14,7 +14,8 @@ import icalendar
 import pytest
 
 from commandline import EXIT_INVALID
-from programmer.cli.support import EXIT_OK, EXIT_REFUSED
+from programmer.cli.support import EXIT_OK, EXIT_REFUSED, Stage, failure_line
+from programmer.errors import LinkError, PumpRefused
 from tests.support.cli_runs import DOCTOR, event_count, interrogate, program_file, run, syringe
 from tests.support.emulator_support import WireClient
 
@@ -155,10 +156,24 @@ def test_set_low_alarm_is_read_back_moves_the_refill_by_and_is_logged(capsys, st
         {"old_ml": 2.0, "new_ml": 5.0}]
 
 
-@pytest.mark.parametrize("ml", [0.5, 25])
-def test_set_low_alarm_outside_the_pumps_range_is_refused_naming_the_field(capsys, start_emulator, ml):
+@pytest.mark.parametrize("ml", [0.5, 10.01, 25])
+def test_set_low_alarm_outside_the_pumps_range_is_refused_before_anything_is_sent(capsys, start_emulator, ml):
+    # The ITB-20 takes 1 mL to half its 20 mL reservoir, 10 mL.
     url = start_emulator().url
+    events = event_count(capsys, url)
     code, out, err = run(capsys, "set-low-alarm", url, "--ml", ml, "--yes")
     assert code == EXIT_REFUSED and out == ""
-    assert "low_alarm_ml" in err and f"{ml:g} mL" in err
-    assert interrogate(capsys, url)["reservoir"]["low_alarm_ml"] == 2.0
+    assert err == (f"pump-programmer: refused: low_alarm_ml {ml:g} mL (--ml) is outside this ITB-20's range of 1 to "
+                   "10 mL; nothing was sent to the pump\n")
+    assert interrogate(capsys, url)["reservoir"]["low_alarm_ml"] == 2.0 and event_count(capsys, url) == events
+
+
+def test_a_refusal_by_the_pump_says_the_threshold_is_unchanged_and_a_lost_link_that_it_is_not_known():
+    refused = failure_line(PumpRefused("OUT_OF_RANGE", "low_alarm_ml 9 mL is too high", step="set_low_alarm"),
+                           Stage("setting the low-reservoir alarm of P", "it may or may not have been set",
+                                 "the low-reservoir alarm is unchanged"))
+    assert refused.endswith("too high; the low-reservoir alarm is unchanged")
+    lost = failure_line(LinkError("timed out", step="set_low_alarm"),
+                        Stage("setting the low-reservoir alarm of P", "it may or may not have been set",
+                              "the low-reservoir alarm is unchanged"))
+    assert lost.startswith("link failed while setting") and lost.endswith("timed out; it may or may not have been set")
