@@ -216,7 +216,7 @@ def run_set_clock(args: argparse.Namespace) -> int:
         raise InputError([("--yes", "setting the pump clock needs --yes: nothing was sent")])
     after = "the pump clock may or may not have been set: interrogate the pump"
     with (_connect(args, "nothing was sent") as driver,
-          _stage(args, f"setting the clock of {args.port}", after)):
+          _stage(args, f"setting the clock of {args.port}", after, "the pump clock is unchanged")):
         before = driver.read_status().pump_time
         wanted = computer_now()
         read_back = driver.set_clock(wanted)
