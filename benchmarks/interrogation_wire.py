@@ -109,7 +109,8 @@ def full_logs(folder: Path) -> bool:
             print(f"  {name:<8} {elapsed:7.3f} s   {received / events:6.1f} bytes/event   {received} bytes received")
         ratio = figures["compact"][0] / figures["json"][0]
         ok = ok and ratio < FULL_LOG_TARGET
-        print(f"  compact / json {ratio:.3f}   target < {FULL_LOG_TARGET}: {'met' if ratio < FULL_LOG_TARGET else 'NOT met'}")
+        verdict = "met" if ratio < FULL_LOG_TARGET else "NOT met"
+        print(f"  compact / json {ratio:.3f}   target < {FULL_LOG_TARGET}: {verdict}")
     return ok
 
 

@@ -103,7 +103,8 @@ def _serve(argv: list[str] | None) -> int:
         print(f"pump-emulator: {exc}", file=sys.stderr)
         return EXIT_INVALID
     faults = FaultInjector(args.faults)
-    server = Server(pump, Service(pump, service_enabled=args.service, compact=not args.no_compact), transport, faults, args.baud)
+    service = Service(pump, service_enabled=args.service, compact=not args.no_compact)
+    server = Server(pump, service, transport, faults, args.baud)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda *_: server.stop())
     if args.exit_on_stdin_close:

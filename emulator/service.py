@@ -19,7 +19,8 @@ from typing import Callable
 from pydantic import ValidationError
 
 from emulator.pump import Pump, PumpError
-from protocol.codes import MAX_EVENTS_PER_COMPACT_READ, MAX_EVENTS_PER_READ, MAX_PAYLOAD, PROTOCOL_VERSION, Command, Status
+from protocol.codes import (MAX_EVENTS_PER_COMPACT_READ, MAX_EVENTS_PER_READ, MAX_PAYLOAD, PROTOCOL_VERSION, Command,
+                            Status)
 from protocol.compact import ENCODING as COMPACT, JSON_ENCODING, CompactError
 from protocol.frame import Frame, canonical_json, payload_bytes
 from programmer.errors import InputError, from_validation_error
@@ -33,7 +34,8 @@ MAX_OFFERED_ENCODINGS = 16
 
 _NUMBER = "number"
 _OBJECT_OR_NULL = "object or null"
-_WANTED = {str: "a string", int: "an integer", dict: "an object", list: "a list", _NUMBER: "a number", _OBJECT_OR_NULL: "an object or null"}
+_WANTED = {str: "a string", int: "an integer", dict: "an object", list: "a list", _NUMBER: "a number",
+           _OBJECT_OR_NULL: "an object or null"}
 
 
 def _is(value: object, kind: object) -> bool:

@@ -1,4 +1,4 @@
-"""The compact encoding of a READ_EVENTS answer (docs/protocol.md section 3a), agreed in HELLO as ``compact-1``.
+"""The compact encoding of a READ_EVENTS answer (docs/protocol.md section 3, "Compact payload"), agreed in HELLO as ``compact-1``.
 
 Why: in JSON an event costs about 130 bytes on the wire, most of them key names, quotes, ISO times and
 hexadecimal checksums repeated in every event, so reading a full log at 9600 baud takes over a minute. Here

@@ -1,4 +1,4 @@
-"""The compact encoding of event pages (protocol/compact.py, docs/protocol.md section 3a).
+"""The compact encoding of event pages (protocol/compact.py, docs/protocol.md section 3, "Compact payload").
 
 Round trips are exact for everything a JSON event page can hold in the encoding's domain (unicode text, the
 largest integers, any finite float, type kept); bytes are checked by hand for one event; and any damage to a
