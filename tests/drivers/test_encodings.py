@@ -9,11 +9,14 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from tests.support.emulator_fixtures import LOOPBACK_LINK
+from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy
 
+from emulator.clock import wire_time
+from emulator.events import log_event
 from protocol import Command, FrameDecoder
 from programmer.interrogation import read_pump
 from programmer.port import PumpDriver, open_driver
+from tests.support.emulator_support import make_pump
 
 FAST = {"baudrate": 1_000_000, **LOOPBACK_LINK}
 START = datetime(2025, 3, 1, 8, 0)
@@ -33,13 +36,16 @@ def log_clock_sets(driver: PumpDriver, count: int, first_minute: int = 0) -> Non
 
 
 @pytest.fixture
-def pump_with_events(start_emulator):
-    """An emulator whose log holds 101 events: power-on and 100 clock settings (no refill: interrogation reads
-    the whole log, looking for one)."""
-    emulator = start_emulator()
-    with open_driver(emulator.url, **FAST) as driver:
-        log_clock_sets(driver, 100)
-    return emulator
+def pump_with_events(start_emulator, tmp_path):
+    """An emulator whose log holds 101 events: 100 clock settings a minute apart, written into its memory
+    beforehand (quicker than 100 exchanges), then its power-on. No refill: interrogation reads the whole log,
+    looking for one."""
+    pump, _ = make_pump(tmp_path / "events.json", now=START)
+    for minute in range(100):
+        log_event(pump.state, START + timedelta(minutes=minute), "clock_set",
+                  old=wire_time(START + timedelta(minutes=minute - 1)), new=wire_time(START + timedelta(minutes=minute)))
+    pump.save()
+    return start_emulator(state=tmp_path / "events.json")
 
 
 def test_compact_and_json_sessions_read_the_same_log_in_pages_of_64_and_16(pump_with_events):
@@ -56,7 +62,8 @@ def test_compact_and_json_sessions_read_the_same_log_in_pages_of_64_and_16(pump_
         assert pages == ([0, 64, 37] if compact else [0] + [16] * 6 + [5])
     assert logs[True] == logs[False]
     assert [event.index for event in logs[True]] == list(range(101))
-    assert logs[True][-1].detail == {"old": "2025-03-01T09:38:00", "new": "2025-03-01T09:39:00"}
+    assert logs[True][99].detail == {"old": "2025-03-01T09:38:00", "new": "2025-03-01T09:39:00"}
+    assert logs[True][100].kind == "power_on"
 
 
 def test_a_pump_built_before_encodings_gets_a_plain_hello_and_json_pages(start_emulator):
@@ -72,6 +79,26 @@ def test_a_pump_built_before_encodings_gets_a_plain_hello_and_json_pages(start_e
                       {"protocol": 1, "client": "itb-programmer serial driver"}]
     assert any("HELLO BAD_ARGUMENT" in line for line in lines)
     assert [payload["count"] for payload in requests(lines, Command.READ_EVENTS)] == [0, 16, 5]
+
+
+def test_after_the_fallback_a_reconnect_says_a_plain_hello_at_once(start_emulator):
+    cut: list[int] = []
+
+    def cut_the_first_status_request(direction, frame, wire):
+        if direction == "to_pump" and frame is not None and frame.command == Command.READ_STATUS and not cut:
+            cut.append(frame.seq)
+            return None  # the connection drops: the driver reconnects and says HELLO again
+        return wire
+
+    proxy = FrameProxy(start_emulator("--no-compact").url, cut_the_first_status_request)
+    lines: list[str] = []
+    try:
+        with open_driver(proxy.url, trace=lines.append, **FAST) as driver:
+            assert driver.read_status().battery_status == "ok" and driver.encoding == "json"
+    finally:
+        proxy.close()
+    assert cut and proxy.connections == 2
+    assert ["encodings" in payload for payload in requests(lines, Command.HELLO)] == [True, False, False]
 
 
 def test_interrogation_then_the_whole_log_reads_each_event_once(pump_with_events):

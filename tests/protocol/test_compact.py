@@ -36,13 +36,13 @@ scalars = (
 )
 keys = st.text(max_size=8) | st.sampled_from(["checksum", "drug", "old", "name", "daily_dose"])
 values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
-                      max_leaves=10)
+                      max_leaves=8)
 kinds = st.sampled_from(["power_on", "refill", "clock_set", "low_alarm_set"]) | st.text(max_size=12)
 
 
 @st.composite
 def pages(draw) -> dict:
-    indices = sorted(draw(st.sets(st.integers(0, UINT_MAX), max_size=6)))
+    indices = sorted(draw(st.sets(st.integers(0, UINT_MAX), max_size=4)))
     events = [{"index": index, "time": draw(times), "kind": draw(kinds), "detail": draw(st.dictionaries(keys, values,
                                                                                                        max_size=5))}
               for index in indices]
