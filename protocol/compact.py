@@ -105,13 +105,23 @@ def _integer(value: object, name: str) -> int:
 
 
 def _seconds(text: object) -> int:
+    """An event's time in seconds from EPOCH; CompactError unless it is a valid YYYY-MM-DDTHH:MM:SS."""
     if not isinstance(text, str) or not _TIME.match(text):
         raise CompactError(f"time must be YYYY-MM-DDTHH:MM:SS, got {text!r}")
+    seconds = _time_seconds(text)
+    if seconds is None:
+        raise CompactError(f"time {text!r} is not a valid date and time")
+    return seconds
+
+
+def _time_seconds(text: str) -> int | None:
+    """Seconds from EPOCH of a string in exactly the form YYYY-MM-DDTHH:MM:SS with a valid date, else None."""
+    if not _TIME.match(text):
+        return None
     try:
-        moment = datetime.fromisoformat(text)
+        return (datetime.fromisoformat(text) - EPOCH) // timedelta(seconds=1)
     except ValueError:
-        raise CompactError(f"time {text!r} is not a valid date and time") from None
-    return (moment - EPOCH) // timedelta(seconds=1)
+        return None
 
 
 def _zigzag(value: int) -> int:
@@ -163,9 +173,9 @@ def _value(out: bytearray, value: object, depth: int) -> None:
         elif _CHECKSUM.match(value):
             out.append(CHECKSUM)
             out += bytes.fromhex(value)
-        elif _TIME.match(value) and _valid_time(value):
+        elif (seconds := _time_seconds(value)) is not None:
             out.append(TIME)
-            _uint(out, _zigzag(_seconds(value)))
+            _uint(out, _zigzag(seconds))
         else:
             out.append(STRING)
             _text(out, value)
@@ -181,14 +191,6 @@ def _value(out: bytearray, value: object, depth: int) -> None:
             _value(out, item, depth + 1)
     else:
         raise CompactError(f"{type(value).__name__} is not a JSON value")
-
-
-def _valid_time(text: str) -> bool:
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _float(out: bytearray, value: float) -> None:
