@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROPERTY_TESTS = ["tests/protocol/test_fuzz.py", "tests/protocol/test_crc_cobs.py",
+PROPERTY_TESTS = ["tests/protocol/test_fuzz.py", "tests/protocol/test_crc_cobs.py", "tests/protocol/test_compact.py",
                   "tests/domain/test_planner_properties.py", "tests/domain/test_planner_closed_form.py"]
 
 

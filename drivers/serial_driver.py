@@ -24,11 +24,14 @@ from protocol import Command, Status
 from protocol.codes import (
     BACKOFF_INITIAL_S,
     BITS_PER_BYTE,
+    MAX_EVENTS_PER_COMPACT_READ,
     MAX_EVENTS_PER_READ,
     MAX_RETRIES,
     RESPONSE_TURNAROUND_S,
 )
+from protocol.compact import ENCODING as COMPACT
 from protocol.frame import MAX_WIRE_FRAME
+from drivers.event_cache import EventCache
 from drivers.trace import TraceSink, WireTrace, code_name
 from drivers.transaction import Link
 from drivers.transport import Transport
@@ -91,10 +94,12 @@ class SerialDriver(PumpDriver):
     ``max_retries`` (0..3 resends of an unanswered request), ``client`` (the name given in HELLO),
     ``turnaround_s`` and ``backoff_s`` (the pump's allowance in every answer timeout, default 0.5 s, and
     the first pause before a resend, default 0.1 s: docs/protocol.md section 10; shorter ones only for
-    a peer known to answer sooner, such as the emulator on loopback in tests).
-    """
+    a peer known to answer sooner, such as the emulator on loopback in tests), ``compact`` (default True:
+    offer the compact encoding of event pages in HELLO; False says HELLO as a driver built before it did).
 
-    events_per_read = MAX_EVENTS_PER_READ
+    Each event is read over the wire once per session: the events read are kept by index
+    (``drivers.event_cache``) and a page asks the pump only for the indices not yet read.
+    """
 
     def __init__(
         self,
@@ -106,6 +111,7 @@ class SerialDriver(PumpDriver):
         client: str = CLIENT_NAME,
         turnaround_s: float = RESPONSE_TURNAROUND_S,
         backoff_s: float = BACKOFF_INITIAL_S,
+        compact: bool = True,
     ) -> None:
         if isinstance(baudrate, bool) or not isinstance(baudrate, int) or baudrate <= 0:
             raise ValueError(f"baudrate must be a positive integer, got {baudrate!r}")
@@ -113,19 +119,32 @@ class SerialDriver(PumpDriver):
         write_timeout_s = RESPONSE_TURNAROUND_S + MAX_WIRE_FRAME * BITS_PER_BYTE / baudrate
         transport = Transport(url, baudrate, write_timeout_s)
         trace = trace if isinstance(trace, WireTrace) else _open_trace(trace)
+        self._events = EventCache()
         try:
             self._link = Link(transport, client=client, trace=trace, max_retries=max_retries,
-                              turnaround_s=turnaround_s, backoff_s=backoff_s)
+                              turnaround_s=turnaround_s, backoff_s=backoff_s, encodings=(COMPACT,) if compact else ())
             self._link.connect()
         except BaseException:
             transport.close()
             trace.close()
             raise
 
+    @property
+    def events_per_read(self) -> int:  # type: ignore[override]  # the port's attribute, set by the session here
+        """16 events a page, or 64 in a session that agreed the compact encoding (docs/protocol.md, READ_EVENTS)."""
+        return MAX_EVENTS_PER_COMPACT_READ if self._link.encoding == COMPACT else MAX_EVENTS_PER_READ
+
+    @property
+    def encoding(self) -> str:
+        """The encoding the current session agreed in HELLO: ``compact-1`` or ``json``."""
+        return self._link.encoding
+
     # -- reads -----------------------------------------------------------------------------------
 
     def identify(self) -> PumpIdentity:
         answer = self._call("identify", Command.IDENTIFY, {})
+        self._events.for_pump(answer.text("model"), answer.text("serial"))
+        self._events.set_log_size(answer.integer("event_log_size"))
         return PumpIdentity(
             model=answer.text("model"),
             serial=answer.text("serial"),
@@ -181,15 +200,28 @@ class SerialDriver(PumpDriver):
         return ActiveProgram(drug=program.drug, therapy=therapy, checksum=checksum, program=program)
 
     def read_event_page(self, start: int, count: int) -> tuple[int, list[PumpEvent]]:
-        """One READ_EVENTS exchange; an answer the pump says would not fit in a frame is asked for in halves."""
+        """The page from the events read in this session, fetching only the indices not read yet (``count`` 0
+        always asks the pump, for its total now). Bounds are the pump's to check, so a bad one is asked too."""
+        pump = self._link.pump or {}
+        self._events.for_pump(str(pump.get("model")), str(pump.get("serial")))
+        if start < 0 or not 0 <= count <= self.events_per_read:
+            return self._fetch_event_page(start, count)
+        wanted = self._events.plan(start, count)
+        if wanted is not None:
+            total, events = self._fetch_event_page(*wanted)
+            self._events.learn(*wanted, total, events)
+        return self._events.page(start, count)
+
+    def _fetch_event_page(self, start: int, count: int) -> tuple[int, list[PumpEvent]]:
+        """READ_EVENTS; an answer the pump says would not fit in a frame is asked for in halves."""
         try:
             page = self._call("read events", Command.READ_EVENTS, {"start": start, "count": count})
         except PumpRefused as refused:
             if refused.status != Status.FRAME_TOO_LARGE.name or count <= 1:
                 raise
             half = count // 2
-            total, older = self.read_event_page(start, half)
-            total, newer = self.read_event_page(start + half, count - half)
+            total, older = self._fetch_event_page(start, half)
+            total, newer = self._fetch_event_page(start + half, count - half)
             return total, older + newer
         return page.integer("total"), [_event(item) for item in page.objects("events")]
 

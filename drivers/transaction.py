@@ -22,6 +22,9 @@ The rules (numbers from ``protocol.codes``, shared with the emulator):
   transaction (new seq), within the same budget.
 - A disconnect (a closed socket, EIO on a pty) or NO_SESSION (the pump restarted) reopens the URL and
   redoes HELLO inside the same retry budget, then resends.
+- HELLO offers the encodings the link is given (``encodings``; docs/protocol.md section 6). A pump built
+  before them refuses the unknown key with BAD_ARGUMENT naming ``encodings``: the link then says a plain
+  HELLO at once (a new seq, outside the retry budget) and offers nothing to that pump again.
 
 When every try failed, ``LinkError`` names the step and the last reason, e.g.
 ``read status: no answer after 4 tries (timeout 0.6 s)``, and a port that failed names the port too
@@ -40,6 +43,7 @@ from collections.abc import Callable
 import serial
 
 from protocol import PROTOCOL_VERSION, Command, Frame, FrameDecoder, Status, encode_frame
+from protocol.compact import JSON_ENCODING
 from protocol.codes import (
     BACKOFF_INITIAL_S,
     MAX_RETRIES,
@@ -80,6 +84,7 @@ class Link:
         max_retries: int = MAX_RETRIES,
         turnaround_s: float = RESPONSE_TURNAROUND_S,
         backoff_s: float = BACKOFF_INITIAL_S,
+        encodings: tuple[str, ...] = (),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not 0 <= max_retries <= MAX_RETRIES:
@@ -102,6 +107,10 @@ class Link:
         self._closed = False
         self.pump: dict | None = None
         """The first HELLO answer ({"protocol", "model", "serial"}); a reconnect must find the same pump."""
+        self.encodings = encodings
+        """Offered in HELLO, most wanted first; empty: a plain HELLO, as a client built before them says it."""
+        self.encoding = JSON_ENCODING
+        """The encoding the current session agreed (JSON until a HELLO agrees another)."""
 
     def connect(self) -> dict:
         """Open the URL and say HELLO, retrying within the budget. Returns the HELLO answer."""
@@ -140,12 +149,14 @@ class Link:
                 self._ensure_session(step, needs_session)
                 answer = self._check_retryable(self._send_and_wait(request, timeout, resync=attempt > 1))
                 if command is Command.HELLO:
-                    self._accept_hello(answer, step)
+                    answer = self._accept_hello(self._without_encodings_if_refused(answer, timeout), step)
                 return answer
             except _Retry as retry:
                 reason = str(retry)
                 self.trace.note(f"{step}: {reason}")
-                if retry.new_transaction:
+                if command is Command.HELLO:
+                    payload = self._hello_payload()  # without the encodings a pump refused meanwhile
+                if retry.new_transaction or payload != request.payload:
                     request = self._new_request(command, payload)
         plural = "try" if tries == 1 else "tries"
         raise LinkError(f"{step}: {reason} after {tries} {plural} (timeout {timeout:.1f} s)", step=step)
@@ -163,11 +174,24 @@ class Link:
             self._decoder = self._new_decoder()
         if needs_session and not self._in_session:
             hello = self._new_request(Command.HELLO, self._hello_payload())
+            timeout = self._timeout(hello, HELLO_ANSWER_BYTES)
             try:
-                answer = self._check_retryable(self._send_and_wait(hello, self._timeout(hello, HELLO_ANSWER_BYTES)))
+                answer = self._without_encodings_if_refused(self._check_retryable(self._send_and_wait(hello, timeout)),
+                                                            timeout)
             except _Retry as retry:
                 raise _Retry(f"after reconnecting, hello failed: {retry}") from None
             self._accept_hello(answer, step)
+
+    def _without_encodings_if_refused(self, answer: Frame, timeout: float) -> Frame:
+        """A HELLO's answer; if it refused the ``encodings`` key we offered (a pump older than the key), the answer
+        to a plain HELLO said at once instead, and nothing is offered to this pump again."""
+        refused_key = answer.status == Status.BAD_ARGUMENT and answer.payload.get("field") == "encodings"
+        if not (refused_key and self.encodings):
+            return answer
+        self.trace.note("hello: the pump knows no encodings (BAD_ARGUMENT on 'encodings'): saying HELLO without them")
+        self.encodings = ()
+        return self._check_retryable(self._send_and_wait(self._new_request(Command.HELLO, self._hello_payload()),
+                                                         timeout))
 
     def _send_and_wait(self, request: Frame, timeout: float, resync: bool = False) -> Frame:
         """One try: send the request (after a resync on resends) and wait for its answer."""
@@ -210,7 +234,7 @@ class Link:
             raise _Retry("the pump lost the session (restarted?)")
         return answer
 
-    def _accept_hello(self, answer: Frame, step: str) -> None:
+    def _accept_hello(self, answer: Frame, step: str) -> Frame:
         """Check a HELLO answer: our protocol version, and the same pump as in the first session. A HELLO is
         said while connecting or on reconnecting within another ``step``: the error's step is that one."""
         message = answer.payload.get("error", "no message")
@@ -233,8 +257,15 @@ class Link:
                 "nothing is sent to the wrong pump".format(*_pump_id(answer.payload), *_pump_id(self.pump)),
                 step=step,
             )
+        encoding = answer.payload.get("encoding", JSON_ENCODING)
+        if encoding != JSON_ENCODING and encoding not in self.encodings:
+            self._lose_link()
+            raise LinkError(f"hello: the pump chose the encoding {encoding!r}, which was not offered "
+                            f"(offered: {', '.join(self.encodings) or 'none'})", step=step)
         self.pump = dict(answer.payload)
+        self.encoding = encoding
         self._in_session = True
+        return answer
 
     def _timeout(self, request: Frame, answer_bytes: int) -> float:
         return response_timeout_s(self.transport.baudrate, len(encode_frame(request)) + 1, answer_bytes,
@@ -246,7 +277,8 @@ class Link:
         self.trace.note(f"link to {self.transport.url} lost")
 
     def _hello_payload(self) -> dict:
-        return {"protocol": PROTOCOL_VERSION, "client": self.client}
+        offer = {"encodings": list(self.encodings)} if self.encodings else {}
+        return {"protocol": PROTOCOL_VERSION, "client": self.client, **offer}
 
     def _new_request(self, command: Command, payload: dict) -> Frame:
         seq, self._seq = self._seq, (self._seq + 1) % 256

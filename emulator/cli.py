@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="e.g. seed=7,drop=0.02,corrupt=0.02,delay=0.05:0.3,duplicate=0.01,busy=0.05,disconnect=0.002")
     parser.add_argument("--baud", type=_baud, help="throttle answers to BAUD/10 bytes per second")
     parser.add_argument("--service", action="store_true", help="accept the emulator-only SERVICE command")
+    parser.add_argument("--no-compact", action="store_true",
+                        help="act as a pump built before the compact encoding: protocol version 1 with JSON answers "
+                             "only, and a HELLO that offers encodings is BAD_ARGUMENT")
     parser.add_argument("--exit-on-stdin-close", action="store_true",
                         help="save the state and exit when standard input reaches end of file (for a program that "
                              "starts the emulator: holding the other end, it can never leave the emulator orphaned)")
@@ -100,7 +103,8 @@ def _serve(argv: list[str] | None) -> int:
         print(f"pump-emulator: {exc}", file=sys.stderr)
         return EXIT_INVALID
     faults = FaultInjector(args.faults)
-    server = Server(pump, Service(pump, service_enabled=args.service), transport, faults, args.baud)
+    service = Service(pump, service_enabled=args.service, compact=not args.no_compact)
+    server = Server(pump, service, transport, faults, args.baud)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda *_: server.stop())
     if args.exit_on_stdin_close:

@@ -183,11 +183,12 @@ class Pump:
             "checksum": state.program_checksum,
         }
 
-    def read_events(self, start: int, count: int) -> dict:
+    def read_events(self, start: int, count: int, limit: int = MAX_EVENTS_PER_READ) -> dict:
+        """A page of at most ``limit`` events (the session's encoding sets it: docs/protocol.md, READ_EVENTS)."""
         if start < 0:
             raise PumpError(Status.OUT_OF_RANGE, f"start {start} is negative", "start")
-        if not 0 <= count <= MAX_EVENTS_PER_READ:
-            raise PumpError(Status.OUT_OF_RANGE, f"count {count} is outside 0..{MAX_EVENTS_PER_READ}", "count")
+        if not 0 <= count <= limit:
+            raise PumpError(Status.OUT_OF_RANGE, f"count {count} is outside 0..{limit}", "count")
         return event_page(self.state, start, count)
 
     # -- programming -------------------------------------------------------------------------------

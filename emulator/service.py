@@ -19,17 +19,23 @@ from typing import Callable
 from pydantic import ValidationError
 
 from emulator.pump import Pump, PumpError
-from protocol.codes import MAX_PAYLOAD, PROTOCOL_VERSION, Command, Status
-from protocol.frame import Frame, canonical_json
+from protocol.codes import (MAX_EVENTS_PER_COMPACT_READ, MAX_EVENTS_PER_READ, MAX_PAYLOAD, PROTOCOL_VERSION, Command,
+                            Status)
+from protocol.compact import ENCODING as COMPACT, JSON_ENCODING, CompactError
+from protocol.frame import Frame, canonical_json, payload_bytes
 from programmer.errors import InputError, from_validation_error
 from programmer.program import Drug, program_from_data
 
 CACHED_ANSWERS = 32
 """Answers remembered per session, by seq: enough to cover a resend or a late duplicate."""
 
+MAX_OFFERED_ENCODINGS = 16
+"""Most names a HELLO's ``encodings`` list may hold."""
+
 _NUMBER = "number"
 _OBJECT_OR_NULL = "object or null"
-_WANTED = {str: "a string", int: "an integer", dict: "an object", _NUMBER: "a number", _OBJECT_OR_NULL: "an object or null"}
+_WANTED = {str: "a string", int: "an integer", dict: "an object", list: "a list", _NUMBER: "a number",
+           _OBJECT_OR_NULL: "an object or null"}
 
 
 def _is(value: object, kind: object) -> bool:
@@ -66,21 +72,27 @@ def _input_error(error: InputError, prefix: str) -> PumpError:
 
 
 class Service:
-    """Answers request frames for one pump. Call ``new_session`` when a new client connects."""
+    """Answers request frames for one pump. Call ``new_session`` when a new client connects.
 
-    def __init__(self, pump: Pump, service_enabled: bool = False):
+    ``compact`` False makes a pump built before the compact encoding: HELLO knows no ``encodings`` key (so
+    offering one is BAD_ARGUMENT, like any unknown key) and every answer is JSON (docs/emulator.md).
+    """
+
+    def __init__(self, pump: Pump, service_enabled: bool = False, compact: bool = True):
         self.pump = pump
+        self.compact = compact
         self._session = False
+        self._encoding = JSON_ENCODING
         self._cache: OrderedDict[int, tuple[tuple, Frame]] = OrderedDict()
         # command -> (handler, the request's fields); None: the handler checks the payload itself.
         self._handlers: dict[int, tuple[Callable[..., dict], dict | None]] = {
-            Command.HELLO: (self._hello, {"protocol": int, "client": str}),
+            Command.HELLO: (self._hello, None),
             Command.IDENTIFY: (pump.identify, {}),
             Command.READ_STATUS: (pump.status, {}),
             Command.READ_PROGRAM: (pump.read_program, {}),
             Command.STAGE_PROGRAM: (self._stage, {"program": dict}),
             Command.COMMIT_PROGRAM: (pump.commit, {"checksum": str}),
-            Command.READ_EVENTS: (pump.read_events, {"start": int, "count": int}),
+            Command.READ_EVENTS: (self._read_events, {"start": int, "count": int}),
             Command.SET_CLOCK: (self._set_clock, {"time": str}),
             Command.BOLUS: (pump.bolus, {"bolus_id": str, "dose": _NUMBER, "duration_min": _NUMBER}),
             Command.CANCEL_BOLUS: (pump.cancel_bolus, {"bolus_id": str}),
@@ -95,6 +107,7 @@ class Service:
     def new_session(self) -> None:
         """A new client: HELLO is needed again and no earlier answer is replayed."""
         self._session = False
+        self._encoding = JSON_ENCODING
         self._cache.clear()
 
     def handle(self, request: Frame) -> Frame | None:
@@ -129,9 +142,9 @@ class Service:
             arguments = [request.payload] if kinds is None else fields(request.payload, kinds)
             self.pump.sync()
             answer = handler(*arguments)
-            if len(canonical_json(answer)) > MAX_PAYLOAD:
+            response = self._answer(request, answer)
+            if len(payload_bytes(response)) > MAX_PAYLOAD:
                 raise PumpError(Status.FRAME_TOO_LARGE, f"the answer would exceed {MAX_PAYLOAD} bytes: ask for less")
-            response = Frame(request.seq, request.command, Status.OK, answer, True)
         except PumpError as refusal:
             response = self.error(request, refusal.status, refusal.message, refusal.field)
         except Exception:  # noqa: BLE001 - a firmware bug must not stop the pump answering
@@ -144,14 +157,41 @@ class Service:
             response = self.error(request, Status.INTERNAL, f"the pump could not save its memory: {exc.strerror or exc}")
         return response
 
+    def _answer(self, request: Frame, answer: dict) -> Frame:
+        """The OK response: a READ_EVENTS page in the session's encoding, when it can carry it exactly."""
+        if request.command == Command.READ_EVENTS and self._encoding == COMPACT:
+            response = Frame(request.seq, request.command, Status.OK, answer, True, compact=True)
+            try:
+                payload_bytes(response)
+                return response
+            except CompactError:
+                pass  # something the compact tables cannot carry exactly: this page goes as JSON
+        return Frame(request.seq, request.command, Status.OK, answer, True)
+
     # -- handlers that need more than one line ----------------------------------------------------
 
-    def _hello(self, protocol: int, _client: str) -> dict:
+    def _hello(self, payload: dict) -> dict:
+        offers_encodings = self.compact and "encodings" in payload
+        kinds: dict[str, object] = {"protocol": int, "client": str, **({"encodings": list} if offers_encodings else {})}
+        protocol, _client, *offered = fields(payload, kinds)
+        if offers_encodings and (not all(isinstance(name, str) for name in offered[0])
+                                 or len(offered[0]) > MAX_OFFERED_ENCODINGS):
+            raise PumpError(Status.BAD_ARGUMENT,
+                            f"encodings must be a list of at most {MAX_OFFERED_ENCODINGS} strings, got {offered[0]!r}",
+                            "encodings")
         if protocol != PROTOCOL_VERSION:
             raise PumpError(Status.UNSUPPORTED_VERSION,
                             f"protocol {protocol} is not supported; this pump speaks {PROTOCOL_VERSION}", "protocol")
         self._session = True
-        return {"protocol": PROTOCOL_VERSION, **self.pump.hello()}
+        answer = {"protocol": PROTOCOL_VERSION, **self.pump.hello()}
+        if offers_encodings:
+            known = [name for name in offered[0] if name in (COMPACT, JSON_ENCODING)]
+            self._encoding = answer["encoding"] = known[0] if known else JSON_ENCODING
+        return answer
+
+    def _read_events(self, start: int, count: int) -> dict:
+        limit = MAX_EVENTS_PER_COMPACT_READ if self._encoding == COMPACT else MAX_EVENTS_PER_READ
+        return self.pump.read_events(start, count, limit)
 
     def _stage(self, document: dict) -> dict:
         try:

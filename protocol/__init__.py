@@ -1,4 +1,4 @@
-"""The wire protocol between programmer and pump: COBS framing, CRC-16, JSON payloads (docs/protocol.md).
+"""The wire protocol between programmer and pump: COBS framing, CRC-16, JSON or compact payloads (docs/protocol.md).
 
 Pure standard-library code with no I/O, shared by the serial driver and the emulator so both ends frame
 bytes identically; transports and retries live in the driver.

@@ -21,7 +21,11 @@ MAX_PAYLOAD = 8192
 """Largest JSON payload in bytes. Bounds every buffer and every timeout, on both ends."""
 
 MAX_EVENTS_PER_READ = 16
-"""Largest ``count`` a READ_EVENTS request may ask for."""
+"""Largest ``count`` a READ_EVENTS request may ask for (in a session with JSON answers)."""
+
+MAX_EVENTS_PER_COMPACT_READ = 64
+"""Largest ``count`` in a session that agreed the compact encoding: a typical event then takes 10 to 30 bytes,
+so 64 fit in a frame many times over; a page of unusually long ones is FRAME_TOO_LARGE and read in halves."""
 
 
 class Command(IntEnum):

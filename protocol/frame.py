@@ -4,7 +4,10 @@ Body layout (big-endian), before COBS encoding; docs/protocol.md explains each c
 
     0  version (FRAME_VERSION)     1  seq          2  command (| RESPONSE_BIT in responses)
     3  status (0 in requests)      4  payload length N (<= MAX_PAYLOAD)
-    6  N bytes of JSON object      6+N  CRC-16/CCITT-FALSE of bytes 0..6+N-1
+    6  N bytes of payload          6+N  CRC-16/CCITT-FALSE of bytes 0..6+N-1
+
+The payload is a JSON object, or, in an OK answer to READ_EVENTS, a compact page (``protocol.compact``,
+first byte 0xC1, which no JSON text starts with): the decoder tells them apart by that byte alone.
 
 On the wire a frame is ``cobs.encode(body) + b"\\x00"``. The decoder never trusts a read boundary: serial
 adapters hand over bytes in arbitrary batches, so it buffers until a delimiter and checks everything
@@ -18,8 +21,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from protocol import cobs
-from protocol.codes import FRAME_VERSION, MAX_PAYLOAD, RESPONSE_BIT
+from protocol import cobs, compact
+from protocol.codes import FRAME_VERSION, MAX_PAYLOAD, RESPONSE_BIT, Command, Status
 from protocol.crc import crc16
 from programmer import strict_json
 
@@ -54,7 +57,8 @@ class Frame:
     """One request or response. ``command`` never includes RESPONSE_BIT; ``is_response`` says which way.
 
     Fields are checked on construction, so a Frame that exists can be encoded unless its payload is too
-    large or not JSON (known only once serialised, in encode_frame).
+    large or not JSON (known only once serialised, in encode_frame). ``compact`` sends the payload in the
+    compact encoding; only an OK answer to READ_EVENTS may be compact.
     """
 
     seq: int
@@ -62,6 +66,7 @@ class Frame:
     status: int
     payload: dict
     is_response: bool
+    compact: bool = False
 
     def __post_init__(self) -> None:
         _check_byte_field("seq", self.seq, 0xFF)
@@ -73,16 +78,30 @@ class Frame:
             raise ValueError(f"status of a request must be 0, got {self.status}")
         if not isinstance(self.payload, dict):
             raise ValueError(f"payload must be a dict (a JSON object), got {type(self.payload).__name__}")
+        if self.compact and not _may_be_compact(self.command, self.status, self.is_response):
+            raise ValueError("only an OK answer to READ_EVENTS may be compact")
+
+
+def _may_be_compact(command: int, status: int, is_response: bool) -> bool:
+    return is_response and command == Command.READ_EVENTS and status == Status.OK
+
+
+def payload_bytes(frame: Frame) -> bytes:
+    """The payload as sent: canonical JSON, or the compact page. ValueError if it cannot be sent that way."""
+    if frame.compact:
+        return compact.encode_page(frame.payload)
+    try:
+        return canonical_json(frame.payload)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"payload cannot be sent as JSON: {exc}") from exc
 
 
 def encode_frame(frame: Frame) -> bytes:
     """The wire bytes of ``frame``: COBS-encoded body and the 0x00 delimiter."""
-    try:
-        payload = canonical_json(frame.payload)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"payload cannot be sent as JSON: {exc}") from exc
+    payload = payload_bytes(frame)
     if len(payload) > MAX_PAYLOAD:
-        raise ValueError(f"payload is {len(payload)} bytes of JSON; MAX_PAYLOAD is {MAX_PAYLOAD}")
+        kind = "compact" if frame.compact else "JSON"
+        raise ValueError(f"payload is {len(payload)} bytes of {kind}; MAX_PAYLOAD is {MAX_PAYLOAD}")
     command = frame.command | (RESPONSE_BIT if frame.is_response else 0)
     body = bytes((FRAME_VERSION, frame.seq, command, frame.status)) + len(payload).to_bytes(2, "big") + payload
     return cobs.encode(body + crc16(body).to_bytes(CRC_SIZE, "big")) + DELIMITER
@@ -129,8 +148,16 @@ def _parse(chunk: bytes) -> Frame:
     is_response = bool(command & RESPONSE_BIT)
     if not is_response and status != 0:
         raise _Rejected("status", f"request carries status {status}; requests carry 0")
-    payload = _parse_payload(body[HEADER_SIZE:-CRC_SIZE])
-    return Frame(seq, command & ~RESPONSE_BIT, status, payload, is_response)
+    raw, command = body[HEADER_SIZE:-CRC_SIZE], command & ~RESPONSE_BIT
+    if not compact.is_compact(raw):
+        return Frame(seq, command, status, _parse_payload(raw), is_response)
+    if not _may_be_compact(command, status, is_response):
+        raise _Rejected("payload", "a compact payload where only an OK answer to READ_EVENTS may carry one")
+    try:
+        page = compact.decode_page(raw)
+    except compact.CompactError as exc:
+        raise _Rejected("payload", f"not a valid compact page: {exc}") from None
+    return Frame(seq, command, status, page, is_response, compact=True)
 
 
 class FrameDecoder:

@@ -240,7 +240,8 @@ def refusing(command: Command):
     """A frame filter under which the pump answers ``command`` with a refusal (status REFUSED)."""
     def refuse(direction, frame, wire):
         if direction == "to_client" and frame is not None and frame.command == command:
-            return encode_frame(replace(frame, status=Status.REFUSED, payload={"error": "in service mode"}))
+            refusal = replace(frame, status=Status.REFUSED, payload={"error": "in service mode"}, compact=False)
+            return encode_frame(refusal)  # a refusal is JSON, whatever the session's encoding
         return wire
     return refuse
 

@@ -30,6 +30,7 @@ def expected_frame(vector: dict) -> Frame:
         status=Status[fields["status"]],
         payload=fields["payload"],
         is_response=fields["is_response"],
+        compact=fields.get("compact", False),
     )
 
 
@@ -46,6 +47,7 @@ def test_file_format_and_coverage():
         Status.BAD_ARGUMENT, Status.OUT_OF_RANGE, Status.REFUSED, Status.UNKNOWN_COMMAND,
     }
     assert {"crc", "cobs", "oversize", "length", "payload", "truncated"} <= {v["reason"] for v in INVALID.values()}
+    assert any(frame.compact for frame in frames)  # a compact READ_EVENTS answer, after a HELLO that agreed it
 
 
 @pytest.mark.parametrize("name", VALID)
