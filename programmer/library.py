@@ -26,7 +26,7 @@ from programmer.program import DoseUnit, parse_json_text
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 class DailyDoseLimits(_Strict):
