@@ -13,12 +13,17 @@ prints each one's median wall time and its ratio to ``import pydantic``:
 
 - ``python -c pass``: the interpreter alone (with this environment's site, the editable install's finder);
 - ``python -c "import pydantic"``: the baseline;
+- one pydantic model defined and validated (``python -c``, plugins off as the command has them): the least any
+  command that validates a document with a pydantic model costs, since ``import pydantic`` alone imports
+  neither ``BaseModel`` nor what building a model needs (pydantic loads those on first use);
 - ``pump-programmer plan FILE --json``: the console script the install made (``.venv/bin/pump-programmer``);
 - ``python -m programmer.cli plan FILE --json``: the same command through the package.
 
 ``FILE`` is ``examples/baclofen-flex-week.json`` (a 7-day flex cycle) with a 15 mL reservoir, checked against
 the shipped drug library (its signature verified, as every run does). Each run's exit code and output are
-checked, so a command that fails fast is never timed as a fast one.
+checked, so a command that fails fast is never timed as a fast one. The processes run without
+``PYTHONDONTWRITEBYTECODE``, so that the untimed first round leaves the bytecode caches that any installed copy
+has (with it set, every run would compile the programmer's sources again, and the baseline's are cached).
 
 ``--importtime`` then runs the command once more under ``python -X importtime`` and prints the 15 modules
 that took longest to import, counting what they imported (cumulative microseconds), to show what is left.
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -42,21 +48,31 @@ PLAN_ARGS = ["plan", str(PROGRAM), "--reservoir-ml", "15", "--start", "2026-03-0
 TARGET_RATIO = 1.5
 TOP_MODULES = 15
 
+ONE_MODEL = """import os
+os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+from pydantic import BaseModel, Field
+class Reservoir(BaseModel):
+    volume_ml: float = Field(gt=0)
+Reservoir.model_validate({"volume_ml": 15.0}, strict=True)
+"""
+
 BASELINE = "python -c \"import pydantic\""
 COMMANDS: dict[str, list[str]] = {
     "python -c pass": [sys.executable, "-c", "pass"],
     BASELINE: [sys.executable, "-c", "import pydantic"],
+    "python -c (one pydantic model validated)": [sys.executable, "-c", ONE_MODEL],
     "pump-programmer plan --json": [str(BIN / "pump-programmer"), *PLAN_ARGS],
     "python -m programmer.cli plan --json": [sys.executable, "-m", "programmer.cli", *PLAN_ARGS],
 }
 PLAN_COMMANDS = ("pump-programmer plan --json", "python -m programmer.cli plan --json")
+ENVIRONMENT = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
 
 def run_once(name: str, argv: list[str]) -> float:
     """One fresh process, to its exit: the wall time in seconds. A plan that fails, or prints something other
     than its JSON object, ends the benchmark (SystemExit with the command's error)."""
     started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=ENVIRONMENT)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"{name} exited {done.returncode}: {done.stderr.strip()}")
@@ -80,7 +96,8 @@ def measure(runs: int) -> dict[str, float]:
 def importtime_top(argv: list[str], count: int) -> list[tuple[int, int, str]]:
     """The ``count`` modules with the largest cumulative import time when ``argv`` runs under ``-X importtime``
     (argv without its interpreter): (cumulative us, self us, module), largest first."""
-    done = subprocess.run([sys.executable, "-X", "importtime", *argv], capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run([sys.executable, "-X", "importtime", *argv], capture_output=True, text=True, cwd=ROOT,
+                          env=ENVIRONMENT)
     rows = []
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
@@ -101,7 +118,7 @@ def main() -> int:
     medians = measure(args.runs)
     baseline = medians[BASELINE]
     for name, median in medians.items():
-        print(f"  {name:40s} median {median * 1000:6.1f} ms  {median / baseline:4.2f}x import pydantic")
+        print(f"  {name:42s} median {median * 1000:6.1f} ms  {median / baseline:4.2f}x import pydantic")
     for name in PLAN_COMMANDS:
         ratio = medians[name] / baseline
         verdict = "met" if ratio <= TARGET_RATIO else "NOT met"

@@ -76,8 +76,7 @@ def build_parser(own_commands_only: bool = False) -> argparse.ArgumentParser:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    # The domain is imported by the commands that use it, inside pydantic_plugins_off (``_main``): the pump
-    # models are built as their module is imported.
+    # Imported here, as the command runs: inside pydantic_plugins_off (``_main``), and never for another command.
     from programmer.checks import check_program
     from programmer.cli.plan_report import plan_to_json, plan_to_text, refill_by_json
     from programmer.library import load_library

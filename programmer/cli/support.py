@@ -88,13 +88,14 @@ leaves those out, and an empty value loads every plugin installed."""
 def pydantic_plugins_off() -> Iterator[None]:
     """Run a command with pydantic's plugin loading off, unless the user set ``PYDANTIC_DISABLE_PLUGINS``.
 
-    Why: the first model pydantic builds looks for plugins among every installed package's entry points, some
-    20 ms of a ``plan`` that takes well under 200 ms otherwise, for plugins this programmer never uses.
-    pydantic reads the variable each time it builds a model (``pydantic.plugin._loader.get_plugins``), not
-    at import, so setting it here, before any command builds one (the models are built on first use), is
-    enough. It is taken out again when the command ends, so a process that runs ``main`` in turn with other
-    work (the tests) keeps pydantic's default. A command starts no other process, so none inherits it.
-    A user who wants plugins sets the variable, to an empty value for all of them (docs/cli.md).
+    Why: the first model pydantic builds reads the entry points of every installed package, looking for
+    plugins this programmer never uses: 5 to 10 ms of every run, on a command whose start-up is measured
+    (``benchmarks/cli_startup.py``). pydantic reads the variable each time it builds a model
+    (``pydantic.plugin._loader.get_plugins``), not at import, so it is enough that ``main`` sets it before a
+    command imports the domain (whose models are built on first use, the pump models' as their module is
+    imported). It is taken out again when the command ends, so a process that runs ``main`` among other work
+    (the tests) keeps pydantic's default; a command starts no other process, so none inherits it. A user who
+    wants plugins sets the variable, to an empty value for all of them (docs/cli.md).
     """
     if PYDANTIC_PLUGINS_VARIABLE in os.environ:
         yield
