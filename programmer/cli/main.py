@@ -19,7 +19,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from commandline import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
+from commandline import EXIT_INVALID, OneLineParser, VersionAction, finite, quiet_on_closed_pipe
 from programmer.cli.support import (CODE_FOR_KIND, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, failure_line,
                                     pydantic_plugins_off, timestamp)
 from programmer.errors import InputError, ProgrammerError
@@ -41,7 +41,7 @@ def build_parser(own_commands_only: bool = False) -> argparse.ArgumentParser:
                      "Without a command it opens the clinician application.")
     parser.add_argument("--demo", action="store_true", help="open the application connected to a bundled pump "
                         "emulator it starts itself (baclofen 500 mcg/mL, 150 mcg/day, 14 mL in a 20 mL reservoir)")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument("--version", action=VersionAction)
     parser.set_defaults(stage=None)  # a pump command's support.Stage, for the line its failure prints
     commands = parser.add_subparsers(dest="command", parser_class=OneLineParser)
 
