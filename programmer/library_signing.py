@@ -54,6 +54,9 @@ ADMINISTRATOR = "administrator"
 
 
 class _Strict(BaseModel):
+    """Base of the signature's and the trust store's models: strict and immutable, validators built on first
+    use (``defer_build``), so a command builds only those it reads."""
+
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 

@@ -3,7 +3,7 @@ and ``desktop-entry``, which puts the application in the desktop menu.
 
 The pump commands live in ``pump_commands``, the library commands in ``library_commands``; exit codes in
 ``support``. Errors are a single line on stderr naming the field, the value and the limit, never a traceback:
-every error of the programmer's family (``programmer.errors``) is handled in one place, ``_main``.
+every error of the programmer's family (``programmer.errors``) is handled in one place, ``_run``.
 
 Start-up is kept short for scripts that run ``plan`` over many programs (``benchmarks/cli_startup.py``): a
 command of this module's own builds a parser without the other commands, so their modules are never imported,
