@@ -32,6 +32,21 @@ def package_version() -> str:
         return "(not installed: run bash scripts/bootstrap)"
 
 
+class VersionAction(argparse.Action):
+    """``--version``: ``PROG VERSION`` on stdout, and exit 0, as argparse's ``version`` action; but the version
+    is read from the installed package's metadata only when asked for, not each time the parser is built
+    (reading it takes a few milliseconds, longer than parsing a command line)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, default: str = argparse.SUPPRESS,
+                 help: str = "show program's version number and exit") -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> NoReturn:
+        parser._print_message(f"{parser.prog} {package_version()}\n", sys.stdout)
+        parser.exit()
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit code 2."""
 

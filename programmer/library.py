@@ -26,7 +26,11 @@ from programmer.program import DoseUnit, parse_json_text
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+    """Base of the library's models: strict and immutable. Validators are built on first use (``defer_build``):
+    a library is validated as one document, so only ``DrugLibrary``'s and ``LibraryIdentity``'s are ever
+    built, not one for each of the models nested in them."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False, defer_build=True)
 
 
 class DailyDoseLimits(_Strict):

@@ -10,6 +10,10 @@ The trust store is the keys shipped with the package (``data/trusted_library_key
 the keys a clinic's administrator adds in the user's configuration directory (``administrator_trust_path``).
 Nothing on a command line or in the environment adds trust. The formats: docs/program-format.md (the drug
 library). Cryptography: ``cryptography``'s Ed25519 (RFC 8032), which signs deterministically.
+
+Verifying is what every command does (each loads a library), so only what it needs is imported with this
+module: PEM key files (``cryptography``'s serialization, about as long again to import as Ed25519) and
+the user's configuration directory (``platformdirs``) are imported by the functions that use them.
 """
 
 from __future__ import annotations
@@ -26,9 +30,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, Protocol
 
-import platformdirs
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -52,7 +54,10 @@ ADMINISTRATOR = "administrator"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    """Base of the signature's and the trust store's models: strict and immutable, validators built on first
+    use (``defer_build``), so a command builds only those it reads."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 def _printable(text: str, what: str) -> str:
@@ -79,8 +84,7 @@ def _base64_bytes(text: str, length: int, what: str) -> bytes:
 
 def key_id_of(public_key: Ed25519PublicKey) -> str:
     """The key's id: the first 16 hex digits of the SHA-256 of its 32 raw bytes."""
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:KEY_ID_HEX_DIGITS]
+    return hashlib.sha256(public_key.public_bytes_raw()).hexdigest()[:KEY_ID_HEX_DIGITS]
 
 
 def approval_date(text: str) -> date:
@@ -170,11 +174,10 @@ class TrustedKey(_Strict):
     def of(cls, public_key: Ed25519PublicKey, name: str | None = None) -> "TrustedKey":
         """The trust-store entry for a key, named ``name`` (default: ``library signing key`` and its id); an
         InputError (field ``name``) for a name that cannot be one."""
-        raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         key_id = key_id_of(public_key)
         try:
             return cls(key_id=key_id, name=f"library signing key {key_id}" if name is None else name,
-                       public_key=base64.b64encode(raw).decode("ascii"))
+                       public_key=base64.b64encode(public_key.public_bytes_raw()).decode("ascii"))
         except ValidationError as exc:
             raise from_validation_error(exc)
 
@@ -216,6 +219,8 @@ class Readable(Protocol):
 def administrator_trust_path() -> Path:
     """Where a clinic's administrator lists the keys this user's programmer also trusts: the user's configuration
     directory (``$XDG_CONFIG_HOME/itb-programmer/trusted-library-keys.json`` on Linux)."""
+    import platformdirs
+
     return platformdirs.user_config_path(APP_NAME) / ADMINISTRATOR_TRUST_FILE
 
 
@@ -362,6 +367,8 @@ def write_signature(library_path: str | os.PathLike, signature: LibrarySignature
 def read_private_key(path: str | os.PathLike) -> Ed25519PrivateKey:
     """An unencrypted Ed25519 private key in PEM (PKCS #8), as ``write_private_key`` writes it; an
     InputError (field ``key``) for anything else."""
+    from cryptography.hazmat.primitives import serialization
+
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -388,6 +395,8 @@ def write_private_key(path: str | os.PathLike, key: Ed25519PrivateKey) -> None:
     """Write a private key to a new file ``path`` in PEM (PKCS #8, unencrypted), readable and writable by its
     owner only (mode 0600, whatever the umask); an existing file is never overwritten (an InputError, field
     ``out``), and a file that could not be written whole is removed."""
+    from cryptography.hazmat.primitives import serialization
+
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
     try:

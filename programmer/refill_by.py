@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from programmer.baseline import last_fill
-from programmer.library import LoadedLibrary
-from programmer.planner import Plan
-from programmer.port import PumpStatus
-from programmer.program import Drug
-from programmer.snapshot import PumpSnapshot
+if TYPE_CHECKING:  # types only: plan --json, which reads no pump, loads none of these (tests/cli/test_cli_startup.py)
+    from programmer.library import LoadedLibrary
+    from programmer.planner import Plan
+    from programmer.port import PumpStatus
+    from programmer.program import Drug
+    from programmer.snapshot import PumpSnapshot
 
 LOW_ALARM_MARGIN = timedelta(days=7)
 """How long before the low-reservoir alarm the refill is due. A week is this programmer's own choice: the pump
@@ -95,6 +95,8 @@ def stability_days(library: LoadedLibrary, drug: Drug) -> float | None:
 def snapshot_refill_by(snapshot: PumpSnapshot, library: LoadedLibrary) -> RefillBy | None:
     """The refill-by date of a pump as read: its forecast's low alarm (none while it does not deliver), its last
     fill from the event log (``baseline.last_fill``) and its battery. None for a pump that holds no drug."""
+    from programmer.baseline import last_fill  # the event log's reading, needed only for a pump's
+
     drug = snapshot.active.drug
     if drug is None:
         return None

@@ -1,9 +1,13 @@
 """The ``pump-programmer`` command line: the entry point, the offline ``plan`` and ``schema`` commands,
 and ``desktop-entry``, which puts the application in the desktop menu.
 
-The pump commands live in ``pump_commands``; exit codes in ``support``. Errors are a
-single line on stderr naming the field, the value and the limit, never a traceback: every error of the
-programmer's family (``programmer.errors``) is handled in one place, ``_main``.
+The pump commands live in ``pump_commands``, the library commands in ``library_commands``; exit codes in
+``support``. Errors are a single line on stderr naming the field, the value and the limit, never a traceback:
+every error of the programmer's family (``programmer.errors``) is handled in one place, ``_run``.
+
+Start-up is kept short for scripts that run ``plan`` over many programs (``benchmarks/cli_startup.py``): a
+command of this module's own builds a parser without the other commands, so their modules are never imported,
+and commands run with pydantic's plugin loading off (``support.pydantic_plugins_off``).
 """
 
 from __future__ import annotations
@@ -15,30 +19,29 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from programmer.checks import check_program
-from programmer.cli.library_commands import add_library_commands
-from programmer.cli.pump_commands import add_pump_commands
-from commandline import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
-from programmer.cli.support import CODE_FOR_KIND, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, failure_line, timestamp
+from commandline import EXIT_INVALID, OneLineParser, VersionAction, finite, quiet_on_closed_pipe
+from programmer.cli.support import (CODE_FOR_KIND, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, failure_line,
+                                    pydantic_plugins_off, timestamp)
 from programmer.errors import InputError, ProgrammerError
-from programmer.library import load_library
-from programmer.cli.plan_report import plan_to_json, plan_to_text, refill_by_json
-from programmer.planner import Plan
-from programmer.program import Program, load_program
-from programmer.pump import make_reservoir, pump_model, smallest_model_holding
-from programmer.refill_by import plan_refill_by
 
 EARLIEST_START = datetime(1970, 1, 1)
 LATEST_START = datetime(2200, 1, 1)
 """A projection runs years ahead; dates near datetime's limits would overflow instead of being planned."""
 
+OWN_COMMANDS = frozenset({"plan", "schema", "desktop-entry"})
+"""The commands this module runs itself, with none of the pump's or the library's machinery."""
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(own_commands_only: bool = False) -> argparse.ArgumentParser:
+    """The whole command line; with ``own_commands_only``, only ``OWN_COMMANDS``, so the pump and library
+    commands' modules (the link, the audit log, the calendar) are not imported. ``_main`` asks for that when the
+    first argument names one of them: argparse then hands every later argument to that command's own parser and
+    consults no other, so the parse, its errors and its help are the same as the whole parser's."""
     parser = OneLineParser(prog="pump-programmer", description="Clinician programmer for implanted intrathecal drug pumps. "
                      "Without a command it opens the clinician application.")
     parser.add_argument("--demo", action="store_true", help="open the application connected to a bundled pump "
                         "emulator it starts itself (baclofen 500 mcg/mL, 150 mcg/day, 14 mL in a 20 mL reservoir)")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    parser.add_argument("--version", action=VersionAction)
     parser.set_defaults(stage=None)  # a pump command's support.Stage, for the line its failure prints
     commands = parser.add_subparsers(dest="command", parser_class=OneLineParser)
 
@@ -58,8 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of the program document")
     schema.set_defaults(handler=run_schema)
 
-    add_pump_commands(commands)
-    add_library_commands(commands)
+    if not own_commands_only:
+        from programmer.cli.library_commands import add_library_commands
+        from programmer.cli.pump_commands import add_pump_commands
+
+        add_pump_commands(commands)
+        add_library_commands(commands)
 
     entry = commands.add_parser("desktop-entry", help="put the application, with its icon, in this user's desktop "
                                 "menu (freedesktop.org desktops: GNOME, KDE, Xfce...); exit code 2 if it could not")
@@ -69,6 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_plan(args: argparse.Namespace) -> int:
+    # Imported here, as the command runs: inside pydantic_plugins_off (``_main``), and never for another command.
+    from programmer.checks import check_program
+    from programmer.cli.plan_report import plan_to_json, plan_to_text, refill_by_json
+    from programmer.library import load_library
+    from programmer.planner import Plan
+    from programmer.program import load_program
+    from programmer.pump import make_reservoir, pump_model, smallest_model_holding
+    from programmer.refill_by import plan_refill_by
+
     program = load_program(args.program)
     current = load_program(args.current) if args.current else None
     library = load_library(args.library)
@@ -114,6 +130,8 @@ def _as_options(exc: InputError, names: dict[str, str]) -> InputError:
 
 
 def run_schema(args: argparse.Namespace) -> int:
+    from programmer.program import Program
+
     print(json.dumps(Program.model_json_schema(), indent=2))
     return EXIT_OK
 
@@ -151,11 +169,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        from ui.app import run  # imported here so the command line never loads Qt
-        return run(demo=args.demo)
+    arguments = sys.argv[1:] if argv is None else argv
+    with pydantic_plugins_off():
+        args = build_parser(own_commands_only=bool(arguments) and arguments[0] in OWN_COMMANDS).parse_args(arguments)
+        if args.command is not None:
+            return _run(args)
+    from ui.app import run  # imported here so the command line never loads Qt
+    return run(demo=args.demo)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return args.handler(args)
     except ProgrammerError as exc:  # the one place a command's failure becomes its line and exit code

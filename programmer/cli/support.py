@@ -16,6 +16,9 @@ for the pump. So a new command or a new failure needs no catch list of its own.
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -78,3 +81,31 @@ def timestamp(text: str) -> datetime:
         return datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 date and time (e.g. 2026-11-28T09:00)")
+
+
+PYDANTIC_PLUGINS_VARIABLE = "PYDANTIC_DISABLE_PLUGINS"
+"""pydantic's own switch: ``__all__`` (or ``1``, ``true``) loads no plugin, a comma-separated list of names
+leaves those out, and an empty value loads every plugin installed."""
+
+
+@contextmanager
+def pydantic_plugins_off() -> Iterator[None]:
+    """Run a command with pydantic's plugin loading off, unless the user set ``PYDANTIC_DISABLE_PLUGINS``.
+
+    Why: the first model pydantic builds reads the entry points of every installed package, looking for
+    plugins this programmer never uses: 5 to 10 ms of every run, on a command whose start-up is measured
+    (``benchmarks/cli_startup.py``). pydantic reads the variable each time it builds a model
+    (``pydantic.plugin._loader.get_plugins``), not at import, so it is enough that ``main`` sets it before a
+    command imports the domain (whose models are built on first use, the pump models' as their module is
+    imported). It is taken out again when the command ends, so a process that runs ``main`` among other work
+    (the tests) keeps pydantic's default; a command starts no other process, so none inherits it. A user who
+    wants plugins sets the variable, to an empty value for all of them (docs/cli.md).
+    """
+    if PYDANTIC_PLUGINS_VARIABLE in os.environ:
+        yield
+        return
+    os.environ[PYDANTIC_PLUGINS_VARIABLE] = "__all__"
+    try:
+        yield
+    finally:
+        os.environ.pop(PYDANTIC_PLUGINS_VARIABLE, None)

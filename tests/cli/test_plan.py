@@ -329,12 +329,12 @@ def test_module_entry_point_matches_console_script():
 
 def test_an_unforeseen_failure_is_one_line_and_exit_1(monkeypatch, capsys):
     # A bug deep inside (here: the library loader blowing up) must not show a traceback at the bedside.
-    import programmer.cli.main
+    import programmer.library  # plan imports its loader when it runs (start-up: tests/cli/test_cli_startup.py)
 
     def broken(path=None):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(programmer.cli.main, "load_library", broken)
+    monkeypatch.setattr(programmer.library, "load_library", broken)
     assert call_main(["plan", str(SIMPLE), "--reservoir-ml", "18"]) == 1
     out, err = capsys.readouterr()
     assert out == "" and len(err.strip().splitlines()) == 1
