@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 
-from programmer.cli.plan_report import refill_by_json
+from programmer.cli.plan_report import refill_by_json, refill_by_line
 from programmer.clock import iso
 from programmer.library import LoadedLibrary
 from programmer.planner import minutes_to_days
-from programmer.refill_by import REASON_WORDS, replace_by, snapshot_refill_by
+from programmer.refill_by import replace_by, snapshot_refill_by
 from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, PumpSnapshot, describe_program
 
 INTERROGATION_FORMAT = "itb-interrogation/1"
@@ -118,7 +118,7 @@ def interrogation_to_text(snapshot: PumpSnapshot, library: LoadedLibrary) -> str
         lines.append(f"Empty         {iso(plan.empty_at) or 'never at this program'} (pump clock)")
     refill = snapshot_refill_by(snapshot, library)
     if refill is not None:
-        lines.append(f"Refill by     {iso(refill.at)} (pump clock): set by {REASON_WORDS[refill.reason]}")
+        lines.append(refill_by_line(refill, " (pump clock)"))
     if status.alarms:
         for alarm in status.alarms:
             lines.append(f"Alarm         {alarm.code} ({alarm.severity}) since {iso(alarm.since)}")

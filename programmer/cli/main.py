@@ -110,11 +110,11 @@ def run_plan(args: argparse.Namespace) -> int:
     plan = Plan(program, reservoir, start)
     current_plan = Plan(current, reservoir, start) if current is not None else None
     report = check_program(plan, library, pump, current)
+    refill = plan_refill_by(plan, library)
     if args.json:
-        data = plan_to_json(plan, report, pump, current_plan) | refill_by_json(plan_refill_by(plan, library))
-        print(json.dumps(data, indent=2))
+        print(json.dumps(plan_to_json(plan, report, pump, current_plan) | refill_by_json(refill), indent=2))
     else:
-        print(plan_to_text(plan, report, pump, current_plan))
+        print(plan_to_text(plan, report, pump, current_plan, refill))
     return EXIT_REFUSED if report.errors else EXIT_OK
 
 

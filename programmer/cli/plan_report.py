@@ -10,7 +10,7 @@ from programmer.clock import iso
 from programmer.planner import Plan, minutes_to_days
 from programmer.program import MINUTES_PER_DAY
 from programmer.pump import PumpLimits
-from programmer.refill_by import RefillBy
+from programmer.refill_by import REASON_WORDS, RefillBy
 
 PLAN_FORMAT = "itb-plan/1"
 
@@ -75,8 +75,16 @@ def _days(minutes: float | None) -> str:
     return "never" if minutes is None else f"{minutes / MINUTES_PER_DAY:.2f} days"
 
 
-def plan_to_text(plan: Plan, report: CheckReport, pump: PumpLimits, current: Plan | None = None) -> str:
-    """A readable summary: program, timeline, reservoir dates, findings and the library that applied."""
+def refill_by_line(refill: RefillBy, clock: str = "") -> str:
+    """The text reports' refill-by line: the date, on which clock (``clock``, such as " (pump clock)"), and what
+    set it."""
+    return f"Refill by     {iso(refill.at)}{clock}: set by {REASON_WORDS[refill.reason]}"
+
+
+def plan_to_text(plan: Plan, report: CheckReport, pump: PumpLimits, current: Plan | None = None,
+                 refill: RefillBy | None = None) -> str:
+    """A readable summary: program, timeline, reservoir dates (with ``refill``, the refill-by date), findings
+    and the library that applied."""
     drug = plan.program.drug
     unit = drug.dose_unit
     lines = [
@@ -103,8 +111,10 @@ def plan_to_text(plan: Plan, report: CheckReport, pump: PumpLimits, current: Pla
         f"Start         {iso(plan.start)}",
         f"Low alarm     {iso(plan.low_alarm_at) or 'never'} ({_days(plan.minutes_to_low_alarm)})",
         f"Empty         {iso(plan.empty_at) or 'never'} ({_days(plan.minutes_to_empty)})",
-        "",
     ]
+    if refill is not None:
+        lines.append(refill_by_line(refill))
+    lines.append("")
     for finding in report.errors:
         lines.append(f"ERROR   {finding.code}: {finding.message}")
     for finding in report.warnings:

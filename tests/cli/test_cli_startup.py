@@ -24,10 +24,11 @@ NOT_FOR_PLAN = (
     "programmer.port", "programmer.interrogation", "programmer.snapshot", "programmer.baseline",
     "programmer.audit", "programmer.commit", "programmer.refill", "programmer.review",
     "drivers", "drivers.serial_driver", "protocol", "serial", "icalendar", "platformdirs",
-    "cryptography.hazmat.primitives.serialization", "PySide6", "pyqtgraph", "ui",
+    "cryptography.hazmat.primitives.serialization", "PySide6", "pyqtgraph", "ui", "numpy",
 )
 """The pump's link and its drivers, the audit log, refills, the calendar file, PEM key files, the user's
-configuration directory (read only for a key the shipped trust store lacks) and Qt."""
+configuration directory (read only for a key the shipped trust store lacks), Qt, and numpy (the planner's series
+for plots needs it; the dates do not)."""
 
 REPORT = """
 import json, sys

@@ -255,7 +255,10 @@ def refusing(command: Command):
      "nothing was sent that changes the pump"),
     (("set-clock", "{port}", "--yes"), Command.SET_CLOCK,
      "refused while setting the clock of {port}: pump refused (REFUSED): set clock: in service mode; "
-     "the pump clock may or may not have been set: interrogate the pump"),
+     "the pump clock is unchanged"),
+    (("set-low-alarm", "{port}", "--ml", "5", "--yes"), Command.SET_LOW_ALARM,
+     "refused while setting the low-reservoir alarm of {port}: pump refused (REFUSED): set low alarm: in service "
+     "mode; the low-reservoir alarm is unchanged"),
     (("write", "{port}", EXAMPLE, *DOCTOR, "--yes"), Command.READ_STATUS,
      "refused while interrogating {port}: pump refused (REFUSED): read status: in service mode; "
      "nothing was sent: the pump's program is unchanged"),

@@ -136,6 +136,10 @@ def test_plan_json_gives_the_refill_by_from_its_start(capsys, tmp_path):
                        "--start", "2026-03-01T08:00:00", "--json")
     plan = json.loads(out)
     assert code == EXIT_OK and (plan["refill_by"], plan["refill_by_reason"]) == ("2026-05-23T08:00:00", "low_alarm")
+    code, out, _ = run(capsys, "plan", program_file(tmp_path, 100), "--reservoir-ml", 20, "--low-alarm-ml", 2,
+                       "--start", "2026-03-01T08:00:00")
+    assert code == EXIT_OK
+    assert "\nRefill by     2026-05-23T08:00:00: set by the low-reservoir alarm, less a week's margin\n" in out
 
 
 def test_set_low_alarm_is_read_back_moves_the_refill_by_and_is_logged(capsys, start_emulator, tmp_path):
