@@ -7,6 +7,7 @@ lists of numbers, and the widget only hands these arrays to ``setData``.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -138,6 +139,39 @@ def date_ticks(first: float, last: float, min_gap_s: float) -> list[float]:
             ticks.append(posix(day))
         day += timedelta(days=step)
     return ticks
+
+
+VALUE_STEPS = (1, 2, 5, 10)
+"""A value axis's tick step is one of these times a power of ten."""
+RATE_HEADROOM = 1.15
+"""The dose-rate axis reaches 15 % above the highest rate drawn, so the top step is not on the plot's edge."""
+
+
+def value_ticks(low: float, high: float, min_gap: float) -> tuple[float, list[float]]:
+    """One level of ticks for a value axis from ``low`` to ``high``: the step (1, 2 or 5 times a power of ten,
+    the finest at least ``min_gap`` apart, so that no two labels touch) and its multiples in the range.
+
+    One level only: pyqtgraph's own two or three levels drew a grid line for each tick, and each
+    translucent line drawn across the plot cost more than the curves.
+    """
+    if not high > low or not min_gap > 0:
+        return 1.0, []
+    magnitude = 10.0 ** math.floor(math.log10(min_gap))
+    step = next(factor * magnitude for factor in VALUE_STEPS if factor * magnitude >= min_gap * (1 - 1e-9))
+    first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+    return step, [float(f"{index * step:.12g}") for index in range(first, last + 1)]
+
+
+def rate_axis_top(highest: float) -> float:
+    """The top of the dose-rate axis, which starts at zero (a small change looks small): the highest rate and
+    its headroom, rounded up to half a power of ten (8.05 to 8.5, 8.625 to 9, 115 to 150). Most edits
+    leave it where it was, so the axis, its labels and the plot's layout stay as they are and only the
+    lines are drawn again."""
+    wanted = highest * RATE_HEADROOM
+    if not wanted > 0:
+        return 1.0
+    half = 10.0 ** math.floor(math.log10(wanted)) / 2
+    return float(f"{math.ceil(wanted / half - 1e-9) * half:.12g}")
 
 
 @dataclass(frozen=True)
