@@ -144,34 +144,42 @@ def date_ticks(first: float, last: float, min_gap_s: float) -> list[float]:
 VALUE_STEPS = (1, 2, 5, 10)
 """A value axis's tick step is one of these times a power of ten."""
 RATE_HEADROOM = 1.15
-"""The dose-rate axis reaches 15 % above the highest rate drawn, so the top step is not on the plot's edge."""
+"""The dose-rate axis reaches at least 15 % above the highest rate, so the top step is not on the plot's edge."""
+RATE_AXIS_STEPS = 6
+"""The dose-rate axis's top is a multiple of a round step of about a sixth of it (``rate_axis_top``)."""
+
+
+def round_step(at_least: float) -> float:
+    """The smallest of 1, 2 and 5 times a power of ten that is at least ``at_least`` (> 0): 0.9 gives 1, 1.3
+    gives 2, 0.07 gives 0.1."""
+    magnitude = 10.0 ** math.floor(math.log10(at_least))
+    return float(f"{next(f * magnitude for f in VALUE_STEPS if f * magnitude >= at_least * (1 - 1e-9)):.12g}")
 
 
 def value_ticks(low: float, high: float, min_gap: float) -> tuple[float, list[float]]:
-    """One level of ticks for a value axis from ``low`` to ``high``: the step (1, 2 or 5 times a power of ten,
-    the finest at least ``min_gap`` apart, so that no two labels touch) and its multiples in the range.
+    """One level of ticks for a value axis from ``low`` to ``high``: the step (``round_step``, the finest at
+    least ``min_gap`` apart, so that no two labels touch) and its multiples in the range.
 
     One level only: pyqtgraph's own two or three levels drew a grid line for each tick, and each
     translucent line drawn across the plot cost more than the curves.
     """
     if not high > low or not min_gap > 0:
         return 1.0, []
-    magnitude = 10.0 ** math.floor(math.log10(min_gap))
-    step = next(factor * magnitude for factor in VALUE_STEPS if factor * magnitude >= min_gap * (1 - 1e-9))
+    step = round_step(min_gap)
     first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
     return step, [float(f"{index * step:.12g}") for index in range(first, last + 1)]
 
 
 def rate_axis_top(highest: float) -> float:
     """The top of the dose-rate axis, which starts at zero (a small change looks small): the highest rate and
-    its headroom, rounded up to half a power of ten (8.05 to 8.5, 8.625 to 9, 115 to 150). Most edits
-    leave it where it was, so the axis, its labels and the plot's layout stay as they are and only the
-    lines are drawn again."""
+    its headroom, rounded up to a round step of about a sixth of that (8 mcg/h: 9.2 up to a step of 2, 10;
+    10 mcg/h: 11.5 to 12). Most edits leave it where it was, so the axis, its labels and the plot's layout
+    stay as they are and only the lines are drawn again."""
     wanted = highest * RATE_HEADROOM
     if not wanted > 0:
         return 1.0
-    half = 10.0 ** math.floor(math.log10(wanted)) / 2
-    return float(f"{math.ceil(wanted / half - 1e-9) * half:.12g}")
+    step = round_step(wanted / RATE_AXIS_STEPS)
+    return float(f"{math.ceil(wanted / step - 1e-9) * step:.12g}")
 
 
 @dataclass(frozen=True)
