@@ -103,7 +103,7 @@ def test_the_plots_after_an_edit_show_the_new_program_on_axes_that_cover_it(page
     assert list(plots.rate_items["current"].getData()[1]) == [5, 8, 6, 7]  # the pump's line is still drawn
     (left, right), (bottom, top) = plots.rate_plot.getViewBox().viewRange()
     assert (left, right) == pytest.approx((-0.24, 24.24))  # 0 to 24 h with 1 % margins
-    assert (bottom, top) == (0, 12)  # 10 mcg/h and 15 %: 11.5, up to a step of 2
+    assert (bottom, top) == (0, 12)  # 10 mcg/h and 15 %: 11.5, up to a step of 2 (a tenth of it, rounded)
     assert_round_labels(plots.rate_plot.getAxis("left"), 0, 12)
     assert_round_labels(plots.rate_plot.getAxis("bottom"), 0, 24)
 
@@ -151,10 +151,16 @@ def test_each_keystroke_and_each_other_change_updates_the_preview_once(page, qtb
     assert page.updates == 4
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key_Return)  # commits the same text again: nothing new
     assert page.updates == 4
+    qtbot.keyClick(page.editor.add_button, Qt.Key_Space)  # a step added: the table is filled again, one update
+    assert page.updates == 5 and page.editor.table.rowCount() == 5
     page.editor.cycle_days.setValue(2)
-    assert page.updates == 5
-    page.editor.mode.setCurrentIndex(page.editor.mode.findData("simple_continuous"))
     assert page.updates == 6
+    page.editor.mode.setCurrentIndex(page.editor.mode.findData("simple_continuous"))
+    assert page.updates == 7
+    page.editor.daily_dose.setFocus()
+    page.editor.daily_dose.selectAll()
+    qtbot.keyClicks(page.editor.daily_dose, "160")
+    assert page.updates == 10
 
 
 def test_a_new_reading_redraws_the_pumps_line_and_a_new_drug_renames_the_unit(qtbot):
@@ -170,6 +176,7 @@ def test_a_new_reading_redraws_the_pumps_line_and_a_new_drug_renames_the_unit(qt
     plots.show_plans(snapshot(program({"mode": "simple_continuous", "daily_dose": 2.4}, morphine)).forecast(), None)
     assert plots.rate_plot.getAxis("left").labelText == "Dose rate (mg/h)"
     assert list(plots.rate_items["current"].getData()[1]) == [pytest.approx(0.1)]  # 2.4 mg/day over 24 h
-    assert plots.rate_plot.getViewBox().viewRange()[1] == pytest.approx([0, 0.12])  # 0.115, a step of 0.02
+    # 0.1 mg/h and 15 %: 0.115; a tenth of it, 0.0115, rounds up to a step of 0.02
+    assert plots.rate_plot.getViewBox().viewRange()[1] == pytest.approx([0, 0.12])
     plots.show_plans(None, None)
     assert len(plots.rate_items["current"].getData()[0] or []) == 0

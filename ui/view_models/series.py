@@ -145,8 +145,8 @@ VALUE_STEPS = (1, 2, 5, 10)
 """A value axis's tick step is one of these times a power of ten."""
 RATE_HEADROOM = 1.15
 """The dose-rate axis reaches at least 15 % above the highest rate, so the top step is not on the plot's edge."""
-RATE_AXIS_STEPS = 6
-"""The dose-rate axis's top is a multiple of a round step of about a sixth of it (``rate_axis_top``)."""
+RATE_AXIS_STEPS = 10
+"""The dose-rate axis's top is a multiple of a round step of about a tenth of it (``rate_axis_top``)."""
 
 
 def round_step(at_least: float) -> float:
@@ -172,9 +172,10 @@ def value_ticks(low: float, high: float, min_gap: float) -> tuple[float, list[fl
 
 def rate_axis_top(highest: float) -> float:
     """The top of the dose-rate axis, which starts at zero (a small change looks small): the highest rate and
-    its headroom, rounded up to a round step of about a sixth of that (8 mcg/h: 9.2 up to a step of 2, 10;
-    10 mcg/h: 11.5 to 12). Most edits leave it where it was, so the axis, its labels and the plot's layout
-    stay as they are and only the lines are drawn again."""
+    its headroom, rounded up to a round step of about a tenth of that (8 mcg/h: 9.2 up to a step of 1, 10;
+    14 mcg/h: 16.1 up to a step of 2, 18). Most edits leave it where it was, so the axis, its labels and the
+    plot's layout stay as they are and only the lines are drawn again; the highest rate stays above three
+    quarters of the plot's height."""
     wanted = highest * RATE_HEADROOM
     if not wanted > 0:
         return 1.0

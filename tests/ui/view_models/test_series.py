@@ -24,11 +24,13 @@ def test_ticks_are_the_steps_multiples_inside_the_range():
 
 
 @pytest.mark.parametrize(("highest", "top"), [
-    (8, 10),      # 9.2 with its 15 %; a sixth of it is 1.53, a step of 2: up to 10
-    (7, 10),      # 8.05: the same step, the same top, so an edit from 7 to 8 mcg/h leaves the axis alone
-    (10, 12),     # 11.5; 1.92, a step of 2: 12
-    (100, 120),   # 115; 19.2, a step of 20: 120
-    (0.04, 0.05), # 0.046; 0.0077, a step of 0.01: 0.05
+    (8, 10),      # 9.2 with its 15 %; a tenth of it is 0.92, a step of 1: up to 10
+    (7, 9),       # 8.05: 9
+    (7.5, 9),     # 8.625: 9 too, so an edit from 7 to 7.5 mcg/h leaves the axis alone
+    (10, 12),     # 11.5; 1.15, a step of 2: 12
+    (14, 18),     # 16.1; 1.61, a step of 2: 18
+    (100, 120),   # 115; 11.5, a step of 20: 120
+    (0.04, 0.05), # 0.046; 0.0046, a step of 0.005: 0.05
     (0, 1),       # nothing delivered: an axis from 0 to 1, not an empty one
 ])
 def test_the_rate_axis_top_is_above_the_highest_rate_on_a_round_step(highest, top):
