@@ -6,8 +6,10 @@ preview recomputes and re-draws both plots). Target (issue 11): one 60 Hz frame,
 Each edit types a new dose into one step (the values cycle over the 13 steps, every edit changes the plots),
 then the event loop runs, as it would after a keystroke, until both plots' viewports have been painted: a
 paint event filter on the viewports sees the paint, and the clock stops when the event loop has finished
-it (the window's repaint of everything the edit made dirty is one pass). Two times are printed: until every
-plot item holds its new data (``setData`` done) and until the window has repainted.
+it (the window's repaint of everything the edit made dirty is one pass). Two times are printed, each on the
+wall clock and in the GUI thread's CPU time: until every plot item holds its new data (``setData`` done) and
+until the window has repainted. The edit sets the cell's text, so the editor also shows its verdict at once
+(typing would leave that to the pause after the last keystroke): a little more work than a keystroke.
 
     python3 benchmarks/gui_preview_latency.py [--edits N] [--profile]
 

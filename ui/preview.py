@@ -2,7 +2,9 @@
 proposed overlaid, with the low-alarm threshold and dates marked and a read-out under the pointer.
 
 One plot item per series, created once and fed with ``setData`` (pyqtgraph's fast path), so the plots
-follow every keystroke. Current and proposed differ by line style and by name in the legend and the
+follow every keystroke within a 60 Hz frame: the ranges are ours and move only when the data's range
+does, so an edit leaves the axes' cached drawing (labels, an opaque grid under the curves) as it was and
+repaints the lines (``benchmarks/gui_preview_latency.py``). Current and proposed differ by line style and by name in the legend and the
 read-out, not by colour alone. Nothing written on a plot may hide another thing written there: the
 legend sits above the plots, the date axis has one level of labels, and the date markers' labels are
 staggered (``ui.view_models.series.stagger_labels``). Every colour written on a plot has at least 4.5:1 contrast with
