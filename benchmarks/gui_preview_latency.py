@@ -13,7 +13,9 @@ until the window has repainted. The edit sets the cell's text, so the editor als
 
     python3 benchmarks/gui_preview_latency.py [--edits N] [--profile]
 
-``--profile`` runs the same edits under cProfile and prints the costliest functions instead.
+``--profile`` runs the same edits under cProfile and prints the costliest functions instead. On a shared
+machine, compare with another checkout in the same minutes, this script run on that checkout's code:
+``PYTHONPATH=/path/to/checkout python3 benchmarks/gui_preview_latency.py``.
 """
 
 from __future__ import annotations
