@@ -4,12 +4,12 @@ proposed overlaid, with the low-alarm threshold and dates marked and a read-out 
 One plot item per series, created once and fed with ``setData`` (pyqtgraph's fast path), so the plots
 follow every keystroke within a 60 Hz frame: the ranges are ours and move only when the data's range
 does, so an edit leaves the axes' cached drawing (labels, an opaque grid under the curves) as it was and
-repaints the lines (``benchmarks/gui_preview_latency.py``). Current and proposed differ by line style and by name in the legend and the
-read-out, not by colour alone. Nothing written on a plot may hide another thing written there: the
-legend sits above the plots, the date axis has one level of labels, and the date markers' labels are
-staggered (``ui.view_models.series.stagger_labels``). Every colour written on a plot has at least 4.5:1 contrast with
-its background (``ui.view_models.palette``), every axis title its unit, and the dates are on the pump's clock, as the
-date axis's title and the read-out say.
+repaints the lines (``benchmarks/gui_preview_latency.py``). Current and proposed differ by line style and
+by name in the legend and the read-out, not by colour alone. Nothing written on a plot may hide another
+thing written there: the legend sits above the plots, each axis has one level of labels, and the date
+markers' labels are staggered (``ui.view_models.series.stagger_labels``). Every colour written on a plot
+has at least 4.5:1 contrast with its background (``ui.view_models.palette``), every axis title its unit,
+and the dates are on the pump's clock, as the date axis's title and the read-out say.
 """
 
 from __future__ import annotations
@@ -194,8 +194,8 @@ class PreviewPlots(QWidget):
         self.unit = ""
         self.rates = {"current": EMPTY_RATE, "proposed": EMPTY_RATE}
         self.volumes = {"current": EMPTY_RESERVOIR, "proposed": EMPTY_RESERVOIR}
+        # What each line was drawn from: a projection drawn already is not computed and drawn again.
         self._drawn: dict[str, tuple | None] = {"current": None, "proposed": None}
-        """What each line was drawn from: a projection drawn already is not computed and drawn again."""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(_legend())
