@@ -19,7 +19,7 @@ import math
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFontMetricsF, QPainter, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from programmer.planner import Plan
 from ui.view_models.format import PUMP_CLOCK, cycle_offset, dated, moment, quantity
@@ -207,6 +207,11 @@ class PreviewPlots(QWidget):
 
         self.volume_plot = _plot("Reservoir (mL)", f"Date ({PUMP_CLOCK})", _DateAxis(orientation="bottom"))
         self.volume_items = {key: self.volume_plot.plot(pen=pen) for key, _, pen in SERIES}
+        for items in (self.rate_items, self.volume_items):
+            # The pump's line does not change while a draft is typed, but each edit repaints the plot under it:
+            # a pixmap of it, drawn again only when its data or the view's scale change, costs less than its
+            # dashes stroked again (a 90-day reservoir line has a point at every step).
+            items["current"].curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.threshold = pg.InfiniteLine(angle=0, movable=False, pen=THRESHOLD_PEN,
                                          label="low alarm {value:g}\u00a0mL",
                                          labelOpts={"color": THRESHOLD_TEXT, "fill": LABEL_FILL})
