@@ -125,6 +125,8 @@ def test_the_plots_after_an_edit_show_the_new_program_on_axes_that_cover_it(page
     assert plots.rate_plot.getAxis("bottom").labelText == "Hours from day 1 00:00 of the cycle (h)"
     assert plots.volume_plot.getAxis("left").labelText == "Reservoir (mL)"
     assert plots.volume_plot.getAxis("bottom").labelText == "Date (pump clock)"
+    for plot in (plots.rate_plot, plots.volume_plot):  # the axes draw the grid: under the view box and its lines
+        assert all(plot.getAxis(side).zValue() < plot.getViewBox().zValue() for side in ("left", "bottom"))
     assert plots.threshold.value() == 2 and plots.threshold.label.textItem.toPlainText() == "low alarm 2 mL"
 
 
