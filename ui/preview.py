@@ -2,12 +2,14 @@
 proposed overlaid, with the low-alarm threshold and dates marked and a read-out under the pointer.
 
 One plot item per series, created once and fed with ``setData`` (pyqtgraph's fast path), so the plots
-follow every keystroke. Current and proposed differ by line style and by name in the legend and the
-read-out, not by colour alone. Nothing written on a plot may hide another thing written there: the
-legend sits above the plots, the date axis has one level of labels, and the date markers' labels are
-staggered (``ui.view_models.series.stagger_labels``). Every colour written on a plot has at least 4.5:1 contrast with
-its background (``ui.view_models.palette``), every axis title its unit, and the dates are on the pump's clock, as the
-date axis's title and the read-out say.
+follow every keystroke within a 60 Hz frame: the ranges are ours and move only when the data's range
+does, so an edit leaves the axes' cached drawing (labels, an opaque grid under the curves) as it was and
+repaints the lines (``benchmarks/gui_preview_latency.py``). Current and proposed differ by line style and
+by name in the legend and the read-out, not by colour alone. Nothing written on a plot may hide another
+thing written there: the legend sits above the plots, each axis has one level of labels, and the date
+markers' labels are staggered (``ui.view_models.series.stagger_labels``). Every colour written on a plot
+has at least 4.5:1 contrast with its background (``ui.view_models.palette``), every axis title its unit,
+and the dates are on the pump's clock, as the date axis's title and the read-out say.
 """
 
 from __future__ import annotations
@@ -15,16 +17,17 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFontMetricsF, QPainter, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from programmer.planner import Plan
 from ui.view_models.format import PUMP_CLOCK, cycle_offset, dated, moment, quantity
-from ui.view_models.palette import CURRENT_LINE, PLOT_BACKGROUND, PLOT_TEXT, PROPOSED_LINE, THRESHOLD_LINE, THRESHOLD_TEXT
-from ui.view_models.series import (DEFAULT_HORIZON_DAYS, TICK_FORMAT, RateSeries, ReservoirSeries, common_span_min, date_ticks,
-                       from_posix, rate_series, reservoir_series, stagger_labels, threshold_label_at_right,
-                       tick_format)
+from ui.view_models.palette import (CURRENT_LINE, GRID_LINE, PLOT_BACKGROUND, PLOT_TEXT, PROPOSED_LINE, THRESHOLD_LINE,
+                                   THRESHOLD_TEXT)
+from ui.view_models.series import (DEFAULT_HORIZON_DAYS, TICK_FORMAT, RateSeries, ReservoirSeries, common_span_min,
+                                  date_ticks, from_posix, rate_axis_top, rate_series, reservoir_series, stagger_labels,
+                                  threshold_label_at_right, tick_format, value_ticks)
 from ui.widgets import WrappingLabel
 
 CURRENT_PEN = pg.mkPen(color=CURRENT_LINE, width=2, style=Qt.PenStyle.DashLine)
@@ -35,20 +38,37 @@ EMPTY_RESERVOIR = ReservoirSeries([], [], None, None)
 SERIES = (("current", "current (pump now)", CURRENT_PEN), ("proposed", "proposed (this draft)", PROPOSED_PEN))
 BOTTOM_TICKS_PX = 8
 """The bottom axis's ticks and the gap between them and their labels (pyqtgraph's 5 and 2, and a pixel)."""
+GRID_Z = -200
+"""Below the view box (pyqtgraph's -100), whose children are the curves: the axes' grid is drawn under them."""
+TICK_LABEL_GAP = 1.5
+"""Tick labels along a bottom axis are at least one and a half label lengths apart."""
+TICK_LABEL_GAP_UP = 2.0
+"""Up a left axis, at least two label heights: one blank line between labels."""
+DATE_PADDING = 0.04
+"""The reservoir plot's margin either side of the projection, a fraction of its span (pyqtgraph's auto-range
+gave some 0.04 at the usual widths): the line does not start on the axis."""
 LABEL_FILL = (255, 255, 255, 235)
 """Nearly opaque white: a line passing behind a label must not strike through its text, and the text keeps
 its contrast against the plot's white."""
 
 
 def _plot(left: str, bottom: str, axis: pg.AxisItem | None = None) -> pg.PlotWidget:
+    """A plot whose ranges are set by ``PreviewPlots`` only (no auto-range to recompute at each ``setData``), and
+    whose grid is opaque and under the curves: the axes draw it, placed beneath the view box, so a repaint of
+    the curves replays the axes' cached drawing rather than blending translucent lines over the plot."""
     # enableMenu=False at construction: no context menu, and its view box's menu is never built (some 3 ms a plot)
-    plot = pg.PlotWidget(background=PLOT_BACKGROUND, axisItems={"bottom": axis} if axis else None, enableMenu=False)
+    axes = {"left": _ValueAxis("left"), "bottom": axis or _ValueAxis("bottom")}
+    plot = pg.PlotWidget(background=PLOT_BACKGROUND, axisItems=axes, enableMenu=False)
+    plot.getViewBox().enableAutoRange(enable=False)
     for side in ("left", "bottom"):  # pyqtgraph's default grey is about 3:1 on white
         plot.getAxis(side).setPen(PLOT_TEXT)
         plot.getAxis(side).setTextPen(PLOT_TEXT)
+        plot.getAxis(side).setTickPen(GRID_LINE)
+        plot.getAxis(side).setStyle(tickAlpha=255)
+        plot.getAxis(side).setZValue(GRID_Z)
     plot.setLabel("bottom", bottom)
     _left_title(plot, left)
-    plot.showGrid(x=True, y=True, alpha=0.25)
+    plot.showGrid(x=True, y=True)
     plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the same figures are given as text; the plots are not a tab stop
     return plot
 
@@ -89,14 +109,34 @@ def _legend() -> QWidget:
     return row
 
 
-class _DateAxis(pg.AxisItem):
+class _ValueAxis(pg.AxisItem):
+    """A value axis with one level of round ticks (``ui.view_models.series.value_ticks``), spaced so that no two
+    labels touch; each tick's grid line is drawn across the plot. pyqtgraph's own two or three levels drew
+    some forty translucent grid lines a plot."""
+
+    def __init__(self, orientation: str):
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)  # a dose rate scaled to "x0.001" would hide its unit's meaning
+
+    def tickValues(self, minVal, maxVal, size):
+        if size <= 0 or maxVal <= minVal:
+            return []
+        metrics = QFontMetricsF(self.font())
+        if self.orientation in ("left", "right"):
+            label = TICK_LABEL_GAP_UP * metrics.height()
+        else:
+            label = TICK_LABEL_GAP * max(metrics.horizontalAdvance(f"{value:g}") for value in (minVal, maxVal))
+        step, ticks = value_ticks(minVal, maxVal, label * (maxVal - minVal) / size)
+        return [(step, ticks)]
+
+
+class _DateAxis(_ValueAxis):
     """The reservoir plot's time axis: one tick per day, week or more (``ui.view_models.series.date_ticks``), each
     labelled '07 Dec' ('07 Dec 2026' when the view runs into another year, ``ui.view_models.series.tick_format``) and
     spaced so that no two labels touch."""
 
     def __init__(self, orientation: str):
         super().__init__(orientation)
-        self.enableAutoSIPrefix(False)  # seconds since 1970 are not a quantity to scale ("x1e+09")
         self.format = TICK_FORMAT
 
     def tickValues(self, minVal, maxVal, size):
@@ -105,7 +145,7 @@ class _DateAxis(pg.AxisItem):
         self.format = tick_format(minVal, maxVal)  # pyqtgraph asks for the values, then their strings
         label = QFontMetricsF(self.font()).horizontalAdvance(from_posix(maxVal).strftime(self.format))
         seconds_per_pixel = (maxVal - minVal) / size
-        ticks = date_ticks(minVal, maxVal, 1.5 * label * seconds_per_pixel)
+        ticks = date_ticks(minVal, maxVal, TICK_LABEL_GAP * label * seconds_per_pixel)
         return [(ticks[1] - ticks[0] if len(ticks) > 1 else 86400, ticks)]
 
     def tickStrings(self, values, scale, spacing):
@@ -126,7 +166,7 @@ class _DateMarker(pg.InfiniteLine):
 
     def place(self, at: float | None) -> None:
         self.setVisible(at is not None)
-        if at is not None:
+        if at is not None and at != self.value():  # the label's text is set (laid out again) only when it changes
             self.setValue(at)
             # The date alone: the axis title names its clock, and a longer label would not fit a small plot.
             self.label.setFormat(f"{self.name}\n{moment(from_posix(at))}")
@@ -145,12 +185,17 @@ class _DateMarker(pg.InfiniteLine):
 
 
 class PreviewPlots(QWidget):
+    drawn = Signal()
+    """After each ``show_plans``: the plots hold the programs given (one a keystroke in the editor)."""
+
     def __init__(self, parent: QWidget | None = None, horizon_days: float = DEFAULT_HORIZON_DAYS):
         super().__init__(parent)
         self.horizon_days = horizon_days
         self.unit = ""
         self.rates = {"current": EMPTY_RATE, "proposed": EMPTY_RATE}
         self.volumes = {"current": EMPTY_RESERVOIR, "proposed": EMPTY_RESERVOIR}
+        # What each line was drawn from: a projection drawn already is not computed and drawn again.
+        self._drawn: dict[str, tuple | None] = {"current": None, "proposed": None}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(_legend())
@@ -162,6 +207,11 @@ class PreviewPlots(QWidget):
 
         self.volume_plot = _plot("Reservoir (mL)", f"Date ({PUMP_CLOCK})", _DateAxis(orientation="bottom"))
         self.volume_items = {key: self.volume_plot.plot(pen=pen) for key, _, pen in SERIES}
+        for items in (self.rate_items, self.volume_items):
+            # The pump's line does not change while a draft is typed, but each edit repaints the plot under it:
+            # a pixmap of it, drawn again only when its data or the view's scale change, costs less than its
+            # dashes stroked again (a 90-day reservoir line has a point at every step).
+            items["current"].curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.threshold = pg.InfiniteLine(angle=0, movable=False, pen=THRESHOLD_PEN,
                                          label="low alarm {value:g}\u00a0mL",
                                          labelOpts={"color": THRESHOLD_TEXT, "fill": LABEL_FILL})
@@ -184,26 +234,39 @@ class PreviewPlots(QWidget):
                          self._hover(self.volume_plot, self._volume_text, self.volume_readout)]
 
     def show_plans(self, current: Plan | None, proposed: Plan | None) -> None:
-        """Draw both programs; None for a program that does not exist (yet), which clears its lines."""
+        """Draw both programs; None for a program that does not exist (yet), which clears its lines.
+
+        Only what changed is touched: the lines always, the ranges, titles and labels when they differ from
+        what is shown (an unchanged range keeps the axes' drawing, so an edit repaints only the lines)."""
         span = common_span_min(current, proposed)
         for key, plan in (("current", current), ("proposed", proposed)):
+            drawn = None if plan is None else (plan.program, plan.reservoir, plan.start, plan.phase_min, span)
+            if drawn is not None and drawn == self._drawn[key]:
+                continue  # the pump's program, drawn already: typing changes only the proposed one
+            self._drawn[key] = drawn
             self.rates[key] = EMPTY_RATE if plan is None else rate_series(plan, span)
             self.volumes[key] = EMPTY_RESERVOIR if plan is None else reservoir_series(plan, self.horizon_days)
-            self.rate_items[key].setData(self.rates[key].hours, self.rates[key].rates)
-            self.volume_items[key].setData(self.volumes[key].times, self.volumes[key].volumes)
-            self.markers[(key, "low")].place(self.volumes[key].low_alarm_at)
-            self.markers[(key, "empty")].place(self.volumes[key].empty_at)
+            rates, volumes = self.rates[key], self.volumes[key]
+            # Finite by construction (the planner's numbers): pyqtgraph need not look for NaN in them.
+            self.rate_items[key].setData(rates.hours, rates.rates, skipFiniteCheck=True)
+            self.volume_items[key].setData(volumes.times, volumes.volumes, skipFiniteCheck=True)
+            self.markers[(key, "low")].place(volumes.low_alarm_at)
+            self.markers[(key, "empty")].place(volumes.empty_at)
         shown = proposed or current
         if shown is not None:
-            drug = shown.program.drug
-            self.unit = drug.dose_unit
-            _left_title(self.rate_plot, f"Dose rate ({self.unit}/h)")
+            if shown.program.drug.dose_unit != self.unit:
+                self.unit = shown.program.drug.dose_unit
+                _left_title(self.rate_plot, f"Dose rate ({self.unit}/h)")
             self.threshold.setValue(shown.reservoir.low_alarm_ml)
             self.volume_plot.setYRange(0, shown.reservoir.capacity_ml, padding=0.02)
+            times = [series.times for series in self.volumes.values() if series.times]
+            if times:
+                self.volume_plot.setXRange(min(t[0] for t in times), max(t[-1] for t in times), padding=DATE_PADDING)
             self.rate_plot.setXRange(0, span / 60, padding=0.01)
             highest = max((max(series.rates, default=0) for series in self.rates.values()), default=0)
-            self.rate_plot.setYRange(0, highest * 1.15 or 1, padding=0)  # from zero: a small change looks small
+            self.rate_plot.setYRange(0, rate_axis_top(highest), padding=0)
         self._place_labels()
+        self.drawn.emit()
 
     def _place_labels(self) -> None:
         """Place the reservoir plot's labels in pixels of the view as it is now (called again whenever

@@ -19,6 +19,10 @@ PROPOSED_LINE = "#005ac8"
 THRESHOLD_LINE = "#be7800"
 """A dotted line only (no text), kept amber like the banner's warnings; non-text needs 3:1."""
 THRESHOLD_TEXT = "#965a00"
+GRID_LINE = "#cecece"
+"""The grid: the axis colour at a quarter strength on the white, as pyqtgraph's translucent grid looked, but
+opaque and drawn under the curves. A translucent line across the plot costs a blend of every pixel it covers,
+at each repaint; the grid carries no reading of its own (the tick labels do), so it needs no contrast."""
 MIN_LINE_CONTRAST = 3.0
 """WCAG 2.1's minimum for graphical objects (1.4.11), which the lines are."""
 

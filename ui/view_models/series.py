@@ -7,6 +7,7 @@ lists of numbers, and the widget only hands these arrays to ``setData``.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -138,6 +139,48 @@ def date_ticks(first: float, last: float, min_gap_s: float) -> list[float]:
             ticks.append(posix(day))
         day += timedelta(days=step)
     return ticks
+
+
+VALUE_STEPS = (1, 2, 5, 10)
+"""A value axis's tick step is one of these times a power of ten."""
+RATE_HEADROOM = 1.15
+"""The dose-rate axis reaches at least 15 % above the highest rate, so the top step is not on the plot's edge."""
+RATE_AXIS_STEPS = 10
+"""The dose-rate axis's top is a multiple of a round step of about a tenth of it (``rate_axis_top``)."""
+
+
+def round_step(at_least: float) -> float:
+    """The smallest of 1, 2 and 5 times a power of ten that is at least ``at_least`` (> 0): 0.9 gives 1, 1.3
+    gives 2, 0.07 gives 0.1."""
+    magnitude = 10.0 ** math.floor(math.log10(at_least))
+    return float(f"{next(f * magnitude for f in VALUE_STEPS if f * magnitude >= at_least * (1 - 1e-9)):.12g}")
+
+
+def value_ticks(low: float, high: float, min_gap: float) -> tuple[float, list[float]]:
+    """One level of ticks for a value axis from ``low`` to ``high``: the step (``round_step``, the finest at
+    least ``min_gap`` apart, so that no two labels touch) and its multiples in the range.
+
+    One level only: pyqtgraph's own two or three levels drew a grid line for each tick, and each
+    translucent line drawn across the plot cost more than the curves.
+    """
+    if not high > low or not min_gap > 0:
+        return 1.0, []
+    step = round_step(min_gap)
+    first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+    return step, [float(f"{index * step:.12g}") for index in range(first, last + 1)]
+
+
+def rate_axis_top(highest: float) -> float:
+    """The top of the dose-rate axis, which starts at zero (a small change looks small): the highest rate and
+    its headroom, rounded up to a round step of about a tenth of that (8 mcg/h: 9.2 up to a step of 1, 10;
+    14 mcg/h: 16.1 up to a step of 2, 18). Most edits leave it where it was, so the axis, its labels and the
+    plot's layout stay as they are and only the lines are drawn again; the highest rate stays above three
+    quarters of the plot's height."""
+    wanted = highest * RATE_HEADROOM
+    if not wanted > 0:
+        return 1.0
+    step = round_step(wanted / RATE_AXIS_STEPS)
+    return float(f"{math.ceil(wanted / step - 1e-9) * step:.12g}")
 
 
 @dataclass(frozen=True)
