@@ -82,7 +82,7 @@ class ReservoirSeries:
 
 def reservoir_series(plan: Plan, horizon_days: float = DEFAULT_HORIZON_DAYS) -> ReservoirSeries:
     horizon_min = horizon_days * MINUTES_PER_DAY
-    points = plan.reservoir_points(horizon_min)
+    minutes, volumes = plan.reservoir_arrays(horizon_min)
 
     def stamp(minutes: float | None) -> float | None:
         if minutes is None or minutes > horizon_min:
@@ -91,8 +91,8 @@ def reservoir_series(plan: Plan, horizon_days: float = DEFAULT_HORIZON_DAYS) -> 
 
     start = posix(plan.start)
     return ReservoirSeries(
-        times=[start + minutes * 60 for minutes, _ in points],
-        volumes=[volume for _, volume in points],
+        times=(start + minutes * 60).tolist(),
+        volumes=volumes.tolist(),
         low_alarm_at=stamp(plan.minutes_to_low_alarm),
         empty_at=stamp(plan.minutes_to_empty),
     )
