@@ -26,10 +26,16 @@ from emulator.state import StateFileError
 from commandline import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
 
 
-def _positive(text: str) -> float:
+MAX_SPEED = 1e7
+"""Fastest simulated clock, simulated seconds per real second: 116 days a second, a ten-year soak in half a
+minute. Faster would skip more than a month between two runs of the engine (every 0.25 s) and run the clock
+to its end (``emulator.clock.CLOCK_END``) within hours."""
+
+
+def _speed(text: str) -> float:
     value = finite(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    if not 0 < value <= MAX_SPEED:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number above 0 and at most {MAX_SPEED:g}")
     return value
 
 
@@ -71,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the pump's memory; created as a factory-new pump when absent")
     parser.add_argument("--model", choices=sorted(MODELS), default="ITB-20",
                         help="model of a factory-new pump (ignored when FILE exists)")
-    parser.add_argument("--speed", type=_positive, default=1.0, help="simulated seconds per real second")
+    parser.add_argument("--speed", type=_speed, default=1.0,
+                        help=f"simulated seconds per real second, above 0 and at most {MAX_SPEED:g}")
     parser.add_argument("--faults", type=_faults, default=FaultSpec(), metavar="SPEC",
                         help="e.g. seed=7,drop=0.02,corrupt=0.02,delay=0.05:0.3,duplicate=0.01,busy=0.05,disconnect=0.002")
     parser.add_argument("--baud", type=_baud, help="throttle answers to BAUD/10 bytes per second")

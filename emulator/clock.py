@@ -14,6 +14,11 @@ from typing import Callable
 _EPOCH = datetime(1970, 1, 1)
 _SECOND = timedelta(seconds=1)
 
+CLOCK_END = datetime(9000, 1, 1)
+"""The pump clock stops here. No pump lives so long, but a fast simulation can run there (``--speed``, SERVICE
+``advance``), and past year 9999 a date cannot be written at all: the clock stands still at the end rather
+than overflow, and everything that moves it forward stops at it."""
+
 
 def to_seconds(moment: datetime) -> float:
     """Seconds since the pump epoch of a naive pump time."""

@@ -14,7 +14,7 @@ import math
 from bisect import bisect_right
 from typing import Callable
 
-from emulator.clock import from_seconds, to_seconds
+from emulator.clock import CLOCK_END, from_seconds, to_seconds
 from emulator.spec import BATTERY_DRAIN_PERCENT_PER_DAY, EOS_PERCENT, ERI_PERCENT
 from emulator.state import PumpState
 from programmer.program import Drug, Flex, SimpleContinuous
@@ -23,6 +23,7 @@ SECONDS_PER_DAY = 86400.0
 BATTERY_DRAIN_PER_S = BATTERY_DRAIN_PERCENT_PER_DAY / SECONDS_PER_DAY
 _BOUNDARY_S = 1e-6
 """A step boundary closer than this (a float rounding's worth) counts as reached, so no piece is empty."""
+CLOCK_END_S = to_seconds(CLOCK_END)
 
 
 def can_deliver(state: PumpState) -> bool:
@@ -88,7 +89,7 @@ def advance(state: PumpState, seconds: float, settle: Callable[[], None]) -> Non
     """
     now = to_seconds(state.pump_time)
     anchor = to_seconds(state.cycle_anchor)
-    remaining = seconds
+    remaining = min(seconds, max(0.0, CLOCK_END_S - now))
     while remaining > 0:
         limits: dict[str, float] = {}
         basal = bolus_rate = 0.0

@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
 from emulator import engine
 from emulator.alarms import SEVERITY, alarm_list, battery_status, reconcile_alarms
-from emulator.clock import SimClock, local_midnight, wire_time
+from emulator.clock import CLOCK_END, SimClock, local_midnight, wire_time
 from emulator.events import event_page, log_event
 from emulator.spec import (
     MAX_BOLUS_MINUTES,
@@ -412,6 +412,9 @@ class Pump:
     def advance_hours(self, hours: float) -> dict:
         if not 0 < hours <= MAX_ADVANCE_HOURS:
             raise PumpError(Status.OUT_OF_RANGE, f"hours {hours:g} is outside (0, {MAX_ADVANCE_HOURS}]", "hours")
+        if self.state.pump_time + timedelta(hours=hours) > CLOCK_END:
+            raise PumpError(Status.OUT_OF_RANGE, f"hours {hours:g} would run the pump clock past its end, "
+                                                 f"{wire_time(CLOCK_END)}", "hours")
         self.advance(hours * 3600.0)
         self._changed = True
         return self.status()

@@ -15,7 +15,9 @@ import os
 import pty
 import select
 import socket
+import sys
 import time
+import traceback
 import tty
 from collections import deque
 from dataclasses import dataclass
@@ -32,6 +34,10 @@ TICK_S = 0.25
 _LATE_S = 0.05
 """A throttled line that fell behind by less than this catches up; a longer gap means the line was idle."""
 _READ_SIZE = 4096
+MAX_UNSENT_BYTES = 4 * MAX_WIRE_FRAME
+"""Answers waiting to be written, at most (four of the largest frames). A client that keeps asking and never
+reads would otherwise grow the emulator's memory without end: past this bound a TCP client is dropped (and a
+pty's unread answers are thrown away, since a pty cannot be unplugged)."""
 
 
 def loopback_address(url: str) -> tuple[str, int]:
@@ -228,13 +234,30 @@ class Server:
     def _process_incoming(self, now: float) -> None:
         while self._incoming and self._incoming[0].due <= now:
             for request in self._decoder.feed(self._incoming.popleft().data):
-                response: Frame | None
-                if self.faults.busy() and not request.is_response:
-                    response = self.service.error(request, Status.BUSY, "busy (injected fault): try again")
-                else:
-                    response = self.service.handle(request)
-                if response is not None:
-                    self._enqueue(self._outgoing, self.faults.transmit(encode_frame(response), outgoing=True), now)
+                answer = self._answer(request)
+                if answer is not None:
+                    self._enqueue(self._outgoing, self.faults.transmit(answer, outgoing=True), now)
+            if sum(len(item.data) for item in self._outgoing) > MAX_UNSENT_BYTES:
+                print(f"pump-emulator: the client reads none of its answers ({MAX_UNSENT_BYTES} bytes unsent): "
+                      "dropped", file=sys.stderr, flush=True)
+                self._outgoing.clear()
+                self._drop_client()
+                return
+
+    def _answer(self, request: Frame) -> bytes | None:
+        """The encoded answer to a decoded frame (None for a response, which is never answered). Nothing a
+        request holds may stop the loop: whatever fails on the way is answered INTERNAL, and serving goes on."""
+        try:
+            response: Frame | None
+            if not request.is_response and not self.service.is_resend(request) and self.faults.busy():
+                response = self.service.error(request, Status.BUSY, "busy (injected fault): try again")
+            else:
+                response = self.service.handle(request)
+            return None if response is None else encode_frame(response)
+        except Exception:  # noqa: BLE001 - a firmware bug must not stop the pump answering
+            traceback.print_exc(file=sys.stderr)
+            return encode_frame(self.service.error(request, Status.INTERNAL, "internal error in the pump (see "
+                                                                             "emulator log)"))
 
     def _send_outgoing(self, now: float) -> None:
         fd = self.transport.fd

@@ -27,6 +27,11 @@ from programmer.errors import InputError, from_validation_error
 from programmer.program import Drug, program_from_data
 
 CACHED_ANSWERS = 32
+MAX_ERROR_TEXT = 1000
+"""Longest error message in characters; MAX_FIELD_TEXT, the longest ``field``. An error echoes what it
+refuses (a key, a value), which a request may make as long as its whole payload: cut, the answer always fits
+in a frame, whatever was sent."""
+MAX_FIELD_TEXT = 200
 """Answers remembered per session, by seq: enough to cover a resend or a late duplicate."""
 
 MAX_OFFERED_ENCODINGS = 16
@@ -63,6 +68,14 @@ def fields(payload: dict, kinds: dict[str, object]) -> list:
             raise PumpError(Status.BAD_ARGUMENT, f"{name} must be {_WANTED[kind]}, got {value!r}", name)
         values.append(float(value) if kind == _NUMBER else value)
     return values
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cache_key(request: Frame) -> tuple:
+    return request.command, canonical_json(request.payload)
 
 
 def _input_error(error: InputError, prefix: str) -> PumpError:
@@ -117,7 +130,7 @@ class Service:
         if request.command == Command.HELLO:
             self.new_session()
             return self._respond(request)
-        key = (request.command, canonical_json(request.payload))
+        key = _cache_key(request)
         cached = self._cache.get(request.seq)
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -129,8 +142,17 @@ class Service:
         return response
 
     def error(self, request: Frame, status: Status, message: str, field: str | None = None) -> Frame:
-        """A non-OK response to ``request`` (also used by the fault injector for BUSY)."""
-        return Frame(request.seq, request.command, status, {"error": message, "field": field}, True)
+        """A non-OK response to ``request`` (also used by the fault injector for BUSY), its texts cut to their
+        bounds with a visible "…"."""
+        cut_field = None if field is None else _cut(field, MAX_FIELD_TEXT)
+        return Frame(request.seq, request.command, status, {"error": _cut(message, MAX_ERROR_TEXT), "field": cut_field},
+                     True)
+
+    def is_resend(self, request: Frame) -> bool:
+        """Whether ``request`` is a resend of one answered in this session: it gets that answer again, and
+        nothing else may come first (the fault injector's BUSY included)."""
+        cached = self._cache.get(request.seq)
+        return cached is not None and cached[0] == _cache_key(request) and request.command != Command.HELLO
 
     def _respond(self, request: Frame) -> Frame:
         try:

@@ -85,7 +85,8 @@ def test_non_loopback_or_malformed_listen_is_refused(state_path, listen):
     assert not state_path.exists()
 
 
-@pytest.mark.parametrize("option", [["--faults", "drop=2"], ["--faults", "nonsense=1"], ["--speed", "0"], ["--baud", "x"]])
+@pytest.mark.parametrize("option", [["--faults", "drop=2"], ["--faults", "nonsense=1"], ["--speed", "0"],
+                                    ["--speed", "1e12"], ["--baud", "x"]])
 def test_bad_options_exit_2_with_one_line(state_path, option):
     result = subprocess.run([sys.executable, "-m", "emulator.cli", *TCP, "--state", str(state_path), *option],
                             capture_output=True, text=True, timeout=30)
