@@ -9,10 +9,14 @@ error leaves which program runs unknown, a refusal or bad input leaves the pump 
 
 from __future__ import annotations
 
+import importlib
+import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -59,6 +63,11 @@ program being edited for the one the pump runs."""
 EDITOR_TO_PLOTS = (2, 3)
 """How the Program page splits its width at first: the plots get the larger part, the editor its figures'
 width at least (beyond it, its text only wraps less), until the clinician drags the splitter."""
+
+PLOTTING_MODULE = "ui.preview"
+"""Imports pyqtgraph and numpy: some 0.3 to 0.5 s, done in a thread of its own once the window is shown."""
+IMPORT_POLL_MS = 10
+"""How often the window looks whether that import has finished (the event loop turns freely meanwhile)."""
 
 REFILL_SHORTCUT = "Ctrl+Shift+F"
 """Opens the refill wizard (F for fill); Ctrl+R would be taken for "reload" by habit, and Reconnect has
@@ -114,7 +123,12 @@ class MainWindow(QMainWindow):
         self.connect_page = ConnectPage()
         self.overview = OverviewPage(library=library)
         self.editor = ProgramEditor(library)
-        self.preview: PreviewPlots | None = None  # built with the first snapshot: plots cost start-up time
+        self.preview: PreviewPlots | None = None  # built once the window is shown (_build_plots)
+        self._plot_steps: Iterator[int] | None = None
+        self._plot_timer = QTimer(self)  # a child: it stops with the window, and no step runs after it
+        self._plot_timer.setSingleShot(True)
+        self._plot_timer.timeout.connect(self._next_plot_step)
+        self._plot_import: threading.Thread | None = None
         self.program_split = program = QSplitter(Qt.Orientation.Horizontal)
         program.addWidget(VerticalScroll(self.editor))  # a short window scrolls it; the plots never narrow it
         self.review = ReviewPage(library)
@@ -462,18 +476,64 @@ class MainWindow(QMainWindow):
         """The threshold of the pump as last read (None before any reading)."""
         return None if self.snapshot is None else self.snapshot.status.low_alarm_ml
 
+    def showEvent(self, event) -> None:
+        """At the first showing, start building the plots: a part per turn of the event loop, so the window
+        paints and takes keys throughout, and a reading finds them built (or is drawn once they are)."""
+        super().showEvent(event)
+        if self._plot_steps is None:
+            self._plot_steps = self._build_plots()
+        self._plot_timer.start(0)  # again after a close that stopped it; nothing when all is built
+
+    def _next_plot_step(self) -> None:
+        assert self._plot_steps is not None, "showEvent made them before starting the timer"
+        delay = next(self._plot_steps, None)
+        if delay is not None:
+            self._plot_timer.start(delay)
+
+    def _build_plots(self) -> Iterator[int]:
+        """The Program page's plots, then the Review page's, each part a step (yields the milliseconds to wait
+        before the next). pyqtgraph is imported first, in a thread: the GIL passes to the GUI thread between the
+        import's bytecodes, so the window keeps painting; a failed import is raised again by the GUI thread's own
+        import, which the crash handler reports like any other error."""
+        if PLOTTING_MODULE not in sys.modules:
+            self._plot_import = threading.Thread(target=_import_quietly, args=(PLOTTING_MODULE,),
+                                                 name="plotting import", daemon=True)
+            self._plot_import.start()
+            while self._plot_import.is_alive():
+                yield IMPORT_POLL_MS
+        from ui.preview import PreviewPlots
+
+        preview = PreviewPlots(staged=True)
+        for _ in preview.parts:
+            yield 0
+        self._place_preview(preview)
+        yield 0
+        if self.review.plots is None:  # the review was not opened first (it builds its own then)
+            plots = PreviewPlots(staged=True)
+            for _ in plots.parts:
+                yield 0
+            if self.review.plots is None:
+                self.review.set_plots(plots)
+
+    def _place_preview(self, preview: PreviewPlots) -> None:
+        """Put the plots beside the editor, and draw the evaluation the editor holds, if a reading came first."""
+        self.preview = preview
+        self.program_split.addWidget(preview)
+        self.program_split.setStretchFactor(0, EDITOR_TO_PLOTS[0])
+        self.program_split.setStretchFactor(1, EDITOR_TO_PLOTS[1])
+        if not settings.restore_split(self.program_split):
+            keep_ratio(self.program_split, EDITOR_TO_PLOTS)
+        if self.editor.evaluation is not None:
+            self._preview(self.editor.evaluation)
+
+    @property
+    def plots_ready(self) -> bool:
+        """True once the Program page's plots are built (the first reading is drawn on them by then)."""
+        return self.preview is not None
+
     def _show_snapshot(self, snapshot: PumpSnapshot) -> bool:
         """Show a reading on every page; True when the editor kept an unwritten change
         (``ProgramEditor.set_snapshot``)."""
-        if self.preview is None:
-            from ui.preview import PreviewPlots  # pyqtgraph loads here, not at start-up
-
-            self.preview = PreviewPlots()
-            self.program_split.addWidget(self.preview)
-            self.program_split.setStretchFactor(0, EDITOR_TO_PLOTS[0])
-            self.program_split.setStretchFactor(1, EDITOR_TO_PLOTS[1])
-            if not settings.restore_split(self.program_split):
-                keep_ratio(self.program_split, EDITOR_TO_PLOTS)
         self.snapshot = snapshot
         self.events.set_pump(snapshot.identity.serial)
         self.overview.show_snapshot(snapshot)
@@ -484,8 +544,9 @@ class MainWindow(QMainWindow):
 
     def _preview(self, evaluation) -> None:
         review = evaluation.review
+        if self.preview is None:
+            return  # the plots are still being built: they draw the editor's latest evaluation when placed
         current = self.snapshot.forecast() if self.snapshot is not None else None
-        assert self.preview is not None, "_show_snapshot builds it before the editor's first evaluation"
         self.preview.show_plans(current if review is None else review.current_plan,
                                 None if review is None else review.plan)
 
@@ -526,7 +587,10 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         settings.save_window(self, self.program_split)
+        self._plot_timer.stop()  # no more building: nothing is shown any more
         self.link.shutdown()
+        if self._plot_import is not None:
+            self._plot_import.join()  # an import cannot be stopped; no thread of the window outlives it
         super().closeEvent(event)
 
     def _confirm_quit(self) -> bool:
@@ -542,3 +606,12 @@ class MainWindow(QMainWindow):
         box.exec()
         self.quit_question = None
         return box.clickedButton() is quit_button
+
+
+def _import_quietly(module: str) -> None:
+    """Import ``module`` in a thread; a failure is left to the GUI thread's own import of it, which raises it
+    again where the crash handler reports it (not as a second report from this thread)."""
+    try:
+        importlib.import_module(module)
+    except Exception:
+        pass
