@@ -117,7 +117,8 @@ def where(frame, depth: int) -> str:
     entries = list(reversed(traceback.extract_stack(frame)))
 
     def name(entry) -> str:
-        return f"{entry.filename.split('site-packages' + os.sep)[-1].replace(str(root) + os.sep, '')}:{entry.lineno} {entry.name}"
+        short = entry.filename.split("site-packages" + os.sep)[-1].replace(str(root) + os.sep, "")
+        return f"{short}:{entry.lineno} {entry.name}"
 
     def ours(entry) -> bool:
         return entry.filename.startswith(str(root)) and entry.filename != __file__ and ".venv" not in entry.filename

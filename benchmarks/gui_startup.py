@@ -1,8 +1,15 @@
-"""Start-up of the clinician application against a bare PySide6 window holding one pyqtgraph plot.
+"""Start-up of the clinician application against a bare PySide6 window holding one pyqtgraph plot, like for
+like: each is timed until its window is shown and its plots are built.
 
-Each start is a fresh Python process timed from launch to the window shown (the first turn of the event
-loop after ``show()``), so imports count as they do for a clinician. Both are measured alternately in the
-same run and the ratio of the medians is printed, which holds on a noisy machine. Target: under 1.5.
+Each start is a fresh Python process timed from launch to the first turn of the event loop at which the
+window is shown and holds its plots: for the bare window, the turn after ``show()``; for the application,
+the turn at which its Program page's plots are built (``MainWindow.plots_ready``: the window shows first and
+builds them a part per turn, so that nothing freezes it). So imports count as they do for a clinician. Both
+are measured alternately in the same run and the ratio of the medians is printed, which holds on a noisy
+machine. Target: at most 1.2.
+
+Until issue 11 the application was timed to its window shown without plots (they were built at the first
+reading), against the bare window with one: not like for like. The second line's meaning changed with it.
 
     python3 benchmarks/gui_startup.py [--runs N]
 """
@@ -35,7 +42,15 @@ from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from ui.app import create_window
 window = create_window()
-QTimer.singleShot(0, lambda: (print("shown", flush=True), app.quit()))
+
+def built():
+    if window.plots_ready:
+        print("shown", flush=True)
+        app.quit()
+    else:
+        QTimer.singleShot(0, built)
+
+QTimer.singleShot(0, built)
 app.exec()
 window.close()
 """
@@ -68,8 +83,8 @@ def main() -> None:
             application.append(time_start(APPLICATION, env))
     bare_s, app_s = statistics.median(bare), statistics.median(application)
     print(f"bare PySide6 + one pyqtgraph plot: median {bare_s * 1000:.0f} ms over {args.runs} starts")
-    print(f"clinician application main window: median {app_s * 1000:.0f} ms over {args.runs} starts")
-    print(f"ratio application / bare: {app_s / bare_s:.2f} (target < 1.5)")
+    print(f"clinician application main window with its plots: median {app_s * 1000:.0f} ms over {args.runs} starts")
+    print(f"ratio application / bare: {app_s / bare_s:.2f} (target <= 1.2)")
 
 
 if __name__ == "__main__":
