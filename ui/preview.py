@@ -167,12 +167,14 @@ class PreviewPlots(QWidget):
         layout.addWidget(_legend())
 
         self.rate_plot = _plot("Dose rate (dose unit/h)", "Hours from day 1 00:00 of the cycle (h)")
+        yield
         self.rate_items = {key: self.rate_plot.plot(stepMode="center", pen=pen) for key, _, pen in SERIES}
         self.rate_readout = QLabel(" ")
         self.rate_plot.setAccessibleName("Dose rate over the cycle, current and proposed")
         yield
 
         self.volume_plot = _plot("Reservoir (mL)", f"Date ({PUMP_CLOCK})", _DateAxis(orientation="bottom"))
+        yield
         self.volume_items = {key: self.volume_plot.plot(pen=pen) for key, _, pen in SERIES}
         yield
         self.threshold = pg.InfiniteLine(angle=0, movable=False, pen=THRESHOLD_PEN,
