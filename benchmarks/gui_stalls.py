@@ -157,6 +157,8 @@ class Cycle:
 
         yield WAITING, None, lambda: window.snapshot is not None
         yield "first reading shown, plots drawn", None, drawn
+        # A clinician reads the Overview for seconds: by then the window has built the Review page's plots too.
+        yield "the review's plots built", None, lambda: window.review.plots is not None
         yield "Program tab shown", lambda: window.show_tab(PROGRAM_TAB), lambda: window.preview.isVisible()
         for key in "165":
             yield f"typing the dose ({key})", lambda key=key: self._type(key), lambda: True
@@ -269,14 +271,16 @@ def report(beat: Heartbeat, cycle: Cycle, launched: float, top: int) -> None:
               f"  {gap.phase}")
         for stack, count in gap.stacks.most_common(2):
             print(f"              {count} x {stack}")
+    print("phases (from launch, and how long each lasted; the longest gap in it):")
+    spans: dict[str, list[float]] = {}
+    for gap in after:
+        span = spans.setdefault(gap.phase, [gap.start, gap.end, 0.0])
+        span[1], span[2] = gap.end, max(span[2], gap.ms)
+    for phase, (start, end, worst) in spans.items():
+        print(f"  at {(start - launched) * 1000:6.0f} ms for {(end - start) * 1000:6.0f} ms, longest gap {worst:6.1f} ms"
+              f"  {phase}")
     longest = max((gap.ms for gap in after), default=0.0)
     over = sum(gap.ms > TARGET_MS for gap in after)
-    by_phase = collections.defaultdict(float)
-    for gap in after:
-        by_phase[gap.phase] = max(by_phase[gap.phase], gap.ms)
-    print("longest gap per phase:")
-    for phase, ms in by_phase.items():
-        print(f"  {ms:7.1f} ms  {phase}")
     if cycle.failed:
         print(f"RUN FAILED: {cycle.failed}")
     print(f"gaps over {TARGET_MS:g} ms: {over}; longest {longest:.1f} ms; ratio to target {longest / TARGET_MS:.2f}; "
