@@ -508,12 +508,11 @@ class MainWindow(QMainWindow):
             yield 0
         self._place_preview(preview)
         yield 0
-        if self.review.plots is None:  # the review was not opened first (it builds its own then)
-            plots = PreviewPlots(staged=True)
-            for _ in plots.parts:
-                yield 0
-            if self.review.plots is None:
-                self.review.set_plots(plots)
+        plots = PreviewPlots(staged=True)
+        for _ in plots.parts:
+            yield 0
+        if self.review.plots is None:  # unless a review was opened first: it built its own then
+            self.review.set_plots(plots)
 
     def _place_preview(self, preview: PreviewPlots) -> None:
         """Put the plots beside the editor, and draw the evaluation the editor holds, if a reading came first."""
@@ -528,7 +527,7 @@ class MainWindow(QMainWindow):
 
     @property
     def plots_ready(self) -> bool:
-        """True once the Program page's plots are built (the first reading is drawn on them by then)."""
+        """True once the Program page's plots are built and placed (a reading shown before is drawn on them)."""
         return self.preview is not None
 
     def _show_snapshot(self, snapshot: PumpSnapshot) -> bool:
