@@ -174,8 +174,7 @@ class Cycle:
         if not phase.startswith(WAITING):
             return
         window = self.window
-        importing = window._plot_import is not None and window._plot_import.is_alive()
-        doing = ("importing pyqtgraph in a thread" if importing else "building the plots" if window.preview is None
+        doing = ("building the plots" if window.preview is None
                  else "building the review's plots" if window.review.plots is None else "plots built")
         if phase != f"{WAITING}: {doing}":
             self.beat.enter(f"{WAITING}: {doing}")
@@ -277,8 +276,8 @@ def report(beat: Heartbeat, cycle: Cycle, launched: float, top: int) -> None:
         span = spans.setdefault(gap.phase, [gap.start, gap.end, 0.0])
         span[1], span[2] = gap.end, max(span[2], gap.ms)
     for phase, (start, end, worst) in spans.items():
-        print(f"  at {(start - launched) * 1000:6.0f} ms for {(end - start) * 1000:6.0f} ms, longest gap {worst:6.1f} ms"
-              f"  {phase}")
+        print(f"  at {(start - launched) * 1000:6.0f} ms for {(end - start) * 1000:6.0f} ms, "
+              f"longest gap {worst:6.1f} ms  {phase}")
     longest = max((gap.ms for gap in after), default=0.0)
     over = sum(gap.ms > TARGET_MS for gap in after)
     if cycle.failed:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -39,10 +38,6 @@ def create_window(demo: bool = False, audit_path: Path | None = None,
     """The main window, shown; with ``demo`` it starts the bundled emulator and connects at once. ``library``:
     the approved library (default: the shipped one, loaded here; an InputError when it cannot be used)."""
     QApplication.setWindowIcon(QIcon(str(ICON_FILE)))  # every window's and dialog's, the crash report's too
-    # numpy's C core holds the GIL for 50-130 ms while it loads, in any thread: loaded here, before the window
-    # shows, it cannot freeze it; the rest of the plotting imports run in a thread once the window is up
-    # (MainWindow._build_plots). The first plot needs it anyway, so start-up to the plots costs no more.
-    importlib.import_module("numpy")
     window = MainWindow(library or load_library(), audit_path or default_audit_path())
     settings.restore_geometry(window, QSize(1280, 860))
     window.show()

@@ -10,8 +10,6 @@ error leaves which program runs unknown, a refusal or bad input leaves the pump 
 from __future__ import annotations
 
 import importlib
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -65,9 +63,9 @@ EDITOR_TO_PLOTS = (2, 3)
 width at least (beyond it, its text only wraps less), until the clinician drags the splitter."""
 
 PLOTTING_MODULE = "ui.preview"
-"""Imports pyqtgraph and numpy: some 0.3 to 0.5 s, done in a thread of its own once the window is shown."""
-IMPORT_POLL_MS = 10
-"""How often the window looks whether that import has finished (the event loop turns freely meanwhile)."""
+"""Imports pyqtgraph and numpy: some 0.3 to 0.5 s, on the GUI thread while the window is built, before it shows.
+Not in a thread while the window is up: PySide6 creates its Python types lazily, and a thread doing so (pyqtgraph
+copies every Qt type at import) while the GUI thread creates others crashes the process (SIGSEGV; issue 11)."""
 
 REFILL_SHORTCUT = "Ctrl+Shift+F"
 """Opens the refill wizard (F for fill); Ctrl+R would be taken for "reload" by habit, and Reconnect has
@@ -124,11 +122,12 @@ class MainWindow(QMainWindow):
         self.overview = OverviewPage(library=library)
         self.editor = ProgramEditor(library)
         self.preview: PreviewPlots | None = None  # built once the window is shown (_build_plots)
-        self._plot_steps: Iterator[int] | None = None
+        self._plot_steps: Iterator[None] | None = None
         self._plot_timer = QTimer(self)  # a child: it stops with the window, and no step runs after it
         self._plot_timer.setSingleShot(True)
+        self._plot_timer.setInterval(0)  # the next turn of the event loop, once what is pending is done
         self._plot_timer.timeout.connect(self._next_plot_step)
-        self._plot_import: threading.Thread | None = None
+        importlib.import_module(PLOTTING_MODULE)  # before the window can show: nothing is frozen by it
         self.program_split = program = QSplitter(Qt.Orientation.Horizontal)
         program.addWidget(VerticalScroll(self.editor))  # a short window scrolls it; the plots never narrow it
         self.review = ReviewPage(library)
@@ -482,35 +481,27 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if self._plot_steps is None:
             self._plot_steps = self._build_plots()
-        self._plot_timer.start(0)  # again after a close that stopped it; nothing when all is built
+        self._plot_timer.start()  # again after a close that stopped it; nothing when all is built
 
     def _next_plot_step(self) -> None:
         assert self._plot_steps is not None, "showEvent made them before starting the timer"
-        delay = next(self._plot_steps, None)
-        if delay is not None:
-            self._plot_timer.start(delay)
+        try:
+            next(self._plot_steps)
+        except StopIteration:
+            return
+        self._plot_timer.start()
 
-    def _build_plots(self) -> Iterator[int]:
-        """The Program page's plots, then the Review page's, each part a step (yields the milliseconds to wait
-        before the next). pyqtgraph is imported first, in a thread: the GIL passes to the GUI thread between the
-        import's bytecodes, so the window keeps painting; a failed import is raised again by the GUI thread's own
-        import, which the crash handler reports like any other error."""
-        if PLOTTING_MODULE not in sys.modules:
-            self._plot_import = threading.Thread(target=_import_quietly, args=(PLOTTING_MODULE,),
-                                                 name="plotting import", daemon=True)
-            self._plot_import.start()
-            while self._plot_import.is_alive():
-                yield IMPORT_POLL_MS
+    def _build_plots(self) -> Iterator[None]:
+        """The Program page's plots, then the Review page's, a part per step (their modules were imported with
+        the window)."""
         from ui.preview import PreviewPlots
 
         preview = PreviewPlots(staged=True)
-        for _ in preview.parts:
-            yield 0
+        yield from preview.parts
         self._place_preview(preview)
-        yield 0
+        yield
         plots = PreviewPlots(staged=True)
-        for _ in plots.parts:
-            yield 0
+        yield from plots.parts
         if self.review.plots is None:  # unless a review was opened first: it built its own then
             self.review.set_plots(plots)
 
@@ -588,8 +579,6 @@ class MainWindow(QMainWindow):
         settings.save_window(self, self.program_split)
         self._plot_timer.stop()  # no more building: nothing is shown any more
         self.link.shutdown()
-        if self._plot_import is not None:
-            self._plot_import.join()  # an import cannot be stopped; no thread of the window outlives it
         super().closeEvent(event)
 
     def _confirm_quit(self) -> bool:
@@ -605,12 +594,3 @@ class MainWindow(QMainWindow):
         box.exec()
         self.quit_question = None
         return box.clickedButton() is quit_button
-
-
-def _import_quietly(module: str) -> None:
-    """Import ``module`` in a thread; a failure is left to the GUI thread's own import of it, which raises it
-    again where the crash handler reports it (not as a second report from this thread)."""
-    try:
-        importlib.import_module(module)
-    except Exception:
-        pass
