@@ -126,6 +126,10 @@ class MainWindow(QMainWindow):
         self._plot_timer = QTimer(self)  # a child: it stops with the window, and no step runs after it
         self._plot_timer.setSingleShot(True)
         self._plot_timer.setInterval(0)  # the next turn of the event loop, once what is pending is done
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(0)
+        self._preview_timer.timeout.connect(self._draw_preview)
         self._plot_timer.timeout.connect(self._next_plot_step)
         importlib.import_module(PLOTTING_MODULE)  # before the window can show: nothing is frozen by it
         self.program_split = program = QSplitter(Qt.Orientation.Horizontal)
@@ -195,7 +199,7 @@ class MainWindow(QMainWindow):
         self.overview.set_clock_requested.connect(self.set_clock)
         self.overview.low_alarm_requested.connect(self.set_low_alarm)
         self.overview.edit_requested.connect(lambda: self.show_tab(PROGRAM_TAB))
-        self.editor.evaluated.connect(self._preview)
+        self.editor.evaluated.connect(self._schedule_preview)
         self.editor.review_requested.connect(self._start_review)
         self.review.back_requested.connect(lambda: self.show_tab(PROGRAM_TAB))
         self.review.commit_requested.connect(self._commit)
@@ -513,8 +517,7 @@ class MainWindow(QMainWindow):
         self.program_split.setStretchFactor(1, EDITOR_TO_PLOTS[1])
         if not settings.restore_split(self.program_split):
             keep_ratio(self.program_split, EDITOR_TO_PLOTS)
-        if self.editor.evaluation is not None:
-            self._preview(self.editor.evaluation)
+        self._preview_timer.start()  # the evaluation the editor holds, if a reading came first
 
     @property
     def plots_ready(self) -> bool:
@@ -532,10 +535,17 @@ class MainWindow(QMainWindow):
         self._set_tabs_enabled()
         return kept
 
-    def _preview(self, evaluation) -> None:
+    def _schedule_preview(self, _evaluation) -> None:
+        """Draw the editor's evaluation at the next turn of the event loop, not in the turn that made it: a reading
+        or a keystroke and the plots' update are each well inside a frame, where together they were not, and
+        keystrokes that come faster than the plots draw are drawn once, the latest."""
+        self._preview_timer.start()
+
+    def _draw_preview(self) -> None:
+        evaluation = self.editor.evaluation
+        if self.preview is None or evaluation is None:
+            return  # the plots are still being built (they draw it when placed), or there is nothing to draw
         review = evaluation.review
-        if self.preview is None:
-            return  # the plots are still being built: they draw the editor's latest evaluation when placed
         current = self.snapshot.forecast() if self.snapshot is not None else None
         self.preview.show_plans(current if review is None else review.current_plan,
                                 None if review is None else review.plan)

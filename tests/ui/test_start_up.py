@@ -23,7 +23,13 @@ LIBRARY = load_library()
 def rates(window: MainWindow, key: str) -> list[float]:
     """The dose rates drawn on the Program page's rate plot for ``key`` (current or proposed), mcg/h."""
     assert window.preview is not None
-    return list(window.preview.rate_items[key].getData()[1])
+    drawn = window.preview.rate_items[key].getData()[1]
+    return [] if drawn is None else list(drawn)
+
+
+def wait_for_rates(qtbot, window: MainWindow, current: set[float], proposed: set[float]) -> None:
+    """Until the plots show these rates (they are drawn at the turn of the event loop after the evaluation)."""
+    qtbot.waitUntil(lambda: (set(rates(window, "current")), set(rates(window, "proposed"))) == (current, proposed))
 
 
 def test_demo_shows_the_window_before_the_reading_then_the_plots_draw_the_pumps_program(qtbot, tmp_path):
@@ -34,8 +40,8 @@ def test_demo_shows_the_window_before_the_reading_then_the_plots_draw_the_pumps_
         assert not window.plots_ready  # nothing of the plots built before the window showed
         qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy and window.plots_ready,
                         timeout=LINK_TIMEOUT_MS)
-        assert set(rates(window, "current")) == {6.25}  # the demo patient's 150 mcg/day: 150 / 24 = 6.25 mcg/h
-        assert rates(window, "proposed") == rates(window, "current")  # the draft: the pump's program, unedited
+        # The demo patient's 150 mcg/day: 150 / 24 = 6.25 mcg/h; the draft is the pump's program, unedited.
+        wait_for_rates(qtbot, window, {6.25}, {6.25})
         assert window.preview.threshold.value() == 2.0  # the demo pump's low-reservoir alarm, mL
         qtbot.waitUntil(lambda: window.review.plots is not None, timeout=LINK_TIMEOUT_MS)  # then the review's
     finally:
@@ -51,19 +57,20 @@ def test_a_reading_and_an_edit_before_the_plots_are_built_are_drawn_once_they_ar
     window.editor.daily_dose.textEdited.emit("180")
     assert not window.plots_ready and window.editor.evaluation.entered == "180"
     wait_for_plots(qtbot, window)
-    assert set(rates(window, "current")) == {6.25}  # 150 mcg/day over 24 h
-    assert set(rates(window, "proposed")) == {7.5}  # 180 mcg/day over 24 h
+    wait_for_rates(qtbot, window, {6.25}, {7.5})  # 150 and 180 mcg/day over 24 h
     window.show_tab(PROGRAM_TAB)
     qtbot.waitUntil(lambda: window.preview.isVisible())
     window.close()
 
 
-def test_a_reading_after_the_plots_are_built_is_drawn_at_once(qtbot, tmp_path):
+def test_a_reading_after_the_plots_are_built_is_drawn_at_the_next_turn_of_the_event_loop(qtbot, tmp_path):
     window = MainWindow(LIBRARY, tmp_path / "audit.jsonl")
     qtbot.addWidget(window)
     window.show()
     wait_for_plots(qtbot, window)
     window._show_snapshot(snapshot(program({"mode": "simple_continuous", "daily_dose": 120})))
+    assert rates(window, "current") == []  # not in the reading's own turn
+    QApplication.processEvents()
     assert set(rates(window, "current")) == {5.0}  # 120 mcg/day over 24 h
     window.close()
 
