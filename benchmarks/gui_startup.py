@@ -1,8 +1,16 @@
-"""Start-up of the clinician application against a bare PySide6 window holding one pyqtgraph plot.
+"""Start-up of the clinician application against a bare PySide6 window holding one pyqtgraph plot, like for
+like: each is timed until its window is shown and its plots are built.
 
-Each start is a fresh Python process timed from launch to the window shown (the first turn of the event
-loop after ``show()``), so imports count as they do for a clinician. Both are measured alternately in the
-same run and the ratio of the medians is printed, which holds on a noisy machine. Target: under 1.5.
+Each start is a fresh Python process timed from launch to the first turn of the event loop at which the
+window is shown and holds its plots: for the bare window, the turn after ``show()``; for the application,
+the turn at which its Program page's plots are built (``MainWindow.plots_ready``: the window shows first and
+builds them a part per turn, so that nothing freezes it). So imports count as they do for a clinician. Both
+are measured alternately in the same run and the ratio of the medians is printed, which holds on a noisy
+machine. Target: at most 1.2.
+
+Until issue 11 the application was timed to its window shown without plots (they were built at the first
+reading), against the bare window with one: not like for like. The second line's meaning changed with it; the
+fourth line gives the time to the application's window shown, before its plots (the old second line's).
 
     python3 benchmarks/gui_startup.py [--runs N]
 """
@@ -25,7 +33,7 @@ app = QApplication([])
 window = pg.PlotWidget()
 window.plot([0, 1, 2], [0, 1, 0])
 window.show()
-QTimer.singleShot(0, lambda: (print("shown", flush=True), app.quit()))
+QTimer.singleShot(0, lambda: (print("shown", flush=True), print("plots", flush=True), app.quit()))
 app.exec()
 """
 
@@ -35,22 +43,34 @@ from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from ui.app import create_window
 window = create_window()
-QTimer.singleShot(0, lambda: (print("shown", flush=True), app.quit()))
+
+def built():
+    if window.plots_ready:
+        print("plots", flush=True)
+        app.quit()
+    else:
+        QTimer.singleShot(0, built)
+
+QTimer.singleShot(0, lambda: (print("shown", flush=True), built()))
 app.exec()
 window.close()
 """
 
 
-def time_start(code: str, env: dict) -> float:
+def time_start(code: str, env: dict) -> tuple[float, float]:
+    """Seconds from launch to the window shown, and to its plots built (the same moment for the bare window)."""
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    line = process.stdout.readline()
-    elapsed = time.perf_counter() - started
+    assert process.stdout is not None
+    lines, times = [], []
+    for _ in range(2):
+        lines.append(process.stdout.readline().strip())
+        times.append(time.perf_counter() - started)
     process.wait(timeout=60)
     process.stdout.close()
-    if line.strip() != b"shown":
-        raise SystemExit(f"the window did not show (exit code {process.returncode})")
-    return elapsed
+    if lines != [b"shown", b"plots"]:
+        raise SystemExit(f"the window did not show with its plots (exit code {process.returncode})")
+    return times[0], times[1]
 
 
 def main() -> None:
@@ -59,18 +79,20 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-                   ITB_AUDIT_LOG=os.path.join(tmp, "audit.jsonl"))
+                   ITB_AUDIT_LOG=os.path.join(tmp, "audit.jsonl"), XDG_CONFIG_HOME=os.path.join(tmp, "config"))
         time_start(BARE, env)  # warm the file cache for both
         time_start(APPLICATION, env)
         bare, application = [], []
         for _ in range(args.runs):
-            bare.append(time_start(BARE, env))
+            bare.append(time_start(BARE, env)[1])
             application.append(time_start(APPLICATION, env))
-    bare_s, app_s = statistics.median(bare), statistics.median(application)
+    bare_s = statistics.median(bare)
+    shown_s, app_s = (statistics.median(times) for times in zip(*application))
     print(f"bare PySide6 + one pyqtgraph plot: median {bare_s * 1000:.0f} ms over {args.runs} starts")
-    print(f"clinician application main window: median {app_s * 1000:.0f} ms over {args.runs} starts")
-    print(f"ratio application / bare: {app_s / bare_s:.2f} (target < 1.5)")
-
+    print(f"clinician application main window with its plots: median {app_s * 1000:.0f} ms over {args.runs} starts")
+    print(f"ratio application / bare: {app_s / bare_s:.2f} (target <= 1.2)")
+    print(f"the application's window shown, before its plots: median {shown_s * 1000:.0f} ms, "
+          f"ratio to bare {shown_s / bare_s:.2f}")
 
 if __name__ == "__main__":
     main()

@@ -99,7 +99,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     shoot(app, window, "1-connect")
 
     window.link.request(StartEmulator())
-    wait(app, lambda: window.snapshot is not None and not window.link.busy, "the emulator")
+    wait(app, lambda: window.snapshot is not None and not window.link.busy and window.plots_ready, "the emulator")
     shoot(app, window, "2-overview", small=True)
     take_low_alarm(app, window)
 

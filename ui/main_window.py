@@ -9,10 +9,12 @@ error leaves which program runs unknown, a refusal or bad input leaves the pump 
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QTabWidget,
                                QVBoxLayout, QWidget)
@@ -59,6 +61,11 @@ program being edited for the one the pump runs."""
 EDITOR_TO_PLOTS = (2, 3)
 """How the Program page splits its width at first: the plots get the larger part, the editor its figures'
 width at least (beyond it, its text only wraps less), until the clinician drags the splitter."""
+
+PLOTTING_MODULE = "ui.preview"
+"""Imports pyqtgraph and numpy: some 0.3 to 0.5 s, on the GUI thread while the window is built, before it shows.
+Not in a thread while the window is up: PySide6 creates its Python types lazily, and a thread doing so (pyqtgraph
+copies every Qt type at import) while the GUI thread creates others crashes the process (SIGSEGV; issue 11)."""
 
 REFILL_SHORTCUT = "Ctrl+Shift+F"
 """Opens the refill wizard (F for fill); Ctrl+R would be taken for "reload" by habit, and Reconnect has
@@ -114,7 +121,17 @@ class MainWindow(QMainWindow):
         self.connect_page = ConnectPage()
         self.overview = OverviewPage(library=library)
         self.editor = ProgramEditor(library)
-        self.preview: PreviewPlots | None = None  # built with the first snapshot: plots cost start-up time
+        self.preview: PreviewPlots | None = None  # built once the window is shown (_build_plots)
+        self._plot_steps: Iterator[None] | None = None
+        self._plot_timer = QTimer(self)  # a child: it stops with the window, and no step runs after it
+        self._plot_timer.setSingleShot(True)
+        self._plot_timer.setInterval(0)  # the next turn of the event loop, once what is pending is done
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(0)
+        self._preview_timer.timeout.connect(self._draw_preview)
+        self._plot_timer.timeout.connect(self._next_plot_step)
+        importlib.import_module(PLOTTING_MODULE)  # before the window can show: nothing is frozen by it
         self.program_split = program = QSplitter(Qt.Orientation.Horizontal)
         program.addWidget(VerticalScroll(self.editor))  # a short window scrolls it; the plots never narrow it
         self.review = ReviewPage(library)
@@ -182,7 +199,7 @@ class MainWindow(QMainWindow):
         self.overview.set_clock_requested.connect(self.set_clock)
         self.overview.low_alarm_requested.connect(self.set_low_alarm)
         self.overview.edit_requested.connect(lambda: self.show_tab(PROGRAM_TAB))
-        self.editor.evaluated.connect(self._preview)
+        self.editor.evaluated.connect(self._schedule_preview)
         self.editor.review_requested.connect(self._start_review)
         self.review.back_requested.connect(lambda: self.show_tab(PROGRAM_TAB))
         self.review.commit_requested.connect(self._commit)
@@ -462,18 +479,54 @@ class MainWindow(QMainWindow):
         """The threshold of the pump as last read (None before any reading)."""
         return None if self.snapshot is None else self.snapshot.status.low_alarm_ml
 
+    def showEvent(self, event) -> None:
+        """At the first showing, start building the plots: a part per turn of the event loop, so the window
+        paints and takes keys throughout, and a reading finds them built (or is drawn once they are)."""
+        super().showEvent(event)
+        if self._plot_steps is None:
+            self._plot_steps = self._build_plots()
+        self._plot_timer.start()  # again after a close that stopped it; nothing when all is built
+
+    def _next_plot_step(self) -> None:
+        assert self._plot_steps is not None, "showEvent made them before starting the timer"
+        try:
+            next(self._plot_steps)
+        except StopIteration:
+            return
+        self._plot_timer.start()
+
+    def _build_plots(self) -> Iterator[None]:
+        """The Program page's plots, then the Review page's, a part per step (their modules were imported with
+        the window)."""
+        from ui.preview import PreviewPlots
+
+        preview = PreviewPlots(staged=True)
+        yield from preview.parts
+        self._place_preview(preview)
+        yield
+        plots = PreviewPlots(staged=True)
+        yield from plots.parts
+        if self.review.plots is None:  # unless a review was opened first: it built its own then
+            self.review.set_plots(plots)
+
+    def _place_preview(self, preview: PreviewPlots) -> None:
+        """Put the plots beside the editor, and draw the evaluation the editor holds, if a reading came first."""
+        self.preview = preview
+        self.program_split.addWidget(preview)
+        self.program_split.setStretchFactor(0, EDITOR_TO_PLOTS[0])
+        self.program_split.setStretchFactor(1, EDITOR_TO_PLOTS[1])
+        if not settings.restore_split(self.program_split):
+            keep_ratio(self.program_split, EDITOR_TO_PLOTS)
+        self._preview_timer.start()  # the evaluation the editor holds, if a reading came first
+
+    @property
+    def plots_ready(self) -> bool:
+        """True once the Program page's plots are built and placed (a reading shown before is drawn on them)."""
+        return self.preview is not None
+
     def _show_snapshot(self, snapshot: PumpSnapshot) -> bool:
         """Show a reading on every page; True when the editor kept an unwritten change
         (``ProgramEditor.set_snapshot``)."""
-        if self.preview is None:
-            from ui.preview import PreviewPlots  # pyqtgraph loads here, not at start-up
-
-            self.preview = PreviewPlots()
-            self.program_split.addWidget(self.preview)
-            self.program_split.setStretchFactor(0, EDITOR_TO_PLOTS[0])
-            self.program_split.setStretchFactor(1, EDITOR_TO_PLOTS[1])
-            if not settings.restore_split(self.program_split):
-                keep_ratio(self.program_split, EDITOR_TO_PLOTS)
         self.snapshot = snapshot
         self.events.set_pump(snapshot.identity.serial)
         self.overview.show_snapshot(snapshot)
@@ -482,10 +535,18 @@ class MainWindow(QMainWindow):
         self._set_tabs_enabled()
         return kept
 
-    def _preview(self, evaluation) -> None:
+    def _schedule_preview(self, _evaluation) -> None:
+        """Draw the editor's evaluation at the next turn of the event loop, not in the turn that made it: a reading
+        or a keystroke and the plots' update are each well inside a frame, where together they were not, and
+        keystrokes that come faster than the plots draw are drawn once, the latest."""
+        self._preview_timer.start()
+
+    def _draw_preview(self) -> None:
+        evaluation = self.editor.evaluation
+        if self.preview is None or evaluation is None:
+            return  # the plots are still being built (they draw it when placed), or there is nothing to draw
         review = evaluation.review
         current = self.snapshot.forecast() if self.snapshot is not None else None
-        assert self.preview is not None, "_show_snapshot builds it before the editor's first evaluation"
         self.preview.show_plans(current if review is None else review.current_plan,
                                 None if review is None else review.plan)
 
@@ -526,6 +587,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         settings.save_window(self, self.program_split)
+        self._plot_timer.stop()  # no more building: nothing is shown any more
         self.link.shutdown()
         super().closeEvent(event)
 

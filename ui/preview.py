@@ -15,6 +15,7 @@ and the dates are on the pump's clock, as the date axis's title and the read-out
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
@@ -188,8 +189,18 @@ class PreviewPlots(QWidget):
     drawn = Signal()
     """After each ``show_plans``: the plots hold the programs given (one a keystroke in the editor)."""
 
-    def __init__(self, parent: QWidget | None = None, horizon_days: float = DEFAULT_HORIZON_DAYS):
+    def __init__(self, parent: QWidget | None = None, horizon_days: float = DEFAULT_HORIZON_DAYS,
+                 staged: bool = False):
+        """``staged``: build only when the caller steps through ``parts`` (the window does it one part per turn
+        of the event loop, so that building, some 50 to 100 ms, never holds the GUI thread at once); the plots
+        are usable once ``parts`` is exhausted. Otherwise they are built here."""
         super().__init__(parent)
+        self.parts = self._build(horizon_days)
+        if not staged:
+            for _ in self.parts:
+                pass
+
+    def _build(self, horizon_days: float) -> Iterator[None]:
         self.horizon_days = horizon_days
         self.unit = ""
         self.rates = {"current": EMPTY_RATE, "proposed": EMPTY_RATE}
@@ -201,17 +212,21 @@ class PreviewPlots(QWidget):
         layout.addWidget(_legend())
 
         self.rate_plot = _plot("Dose rate (dose unit/h)", "Hours from day 1 00:00 of the cycle (h)")
+        yield
         self.rate_items = {key: self.rate_plot.plot(stepMode="center", pen=pen) for key, _, pen in SERIES}
         self.rate_readout = QLabel(" ")
         self.rate_plot.setAccessibleName("Dose rate over the cycle, current and proposed")
+        yield
 
         self.volume_plot = _plot("Reservoir (mL)", f"Date ({PUMP_CLOCK})", _DateAxis(orientation="bottom"))
+        yield
         self.volume_items = {key: self.volume_plot.plot(pen=pen) for key, _, pen in SERIES}
         for items in (self.rate_items, self.volume_items):
             # The pump's line does not change while a draft is typed, but each edit repaints the plot under it:
             # a pixmap of it, drawn again only when its data or the view's scale change, costs less than its
             # dashes stroked again (a 90-day reservoir line has a point at every step).
             items["current"].curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        yield
         self.threshold = pg.InfiniteLine(angle=0, movable=False, pen=THRESHOLD_PEN,
                                          label="low alarm {value:g}\u00a0mL",
                                          labelOpts={"color": THRESHOLD_TEXT, "fill": LABEL_FILL})
@@ -220,6 +235,7 @@ class PreviewPlots(QWidget):
                         for key, _, pen in SERIES for what, name in (("low", "low alarm"), ("empty", "empty"))}
         for marker in self.markers.values():
             self.volume_plot.addItem(marker)
+        yield
         view = self.volume_plot.getViewBox()
         view.sigResized.connect(self._place_labels)
         view.sigRangeChanged.connect(self._place_labels)

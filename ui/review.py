@@ -156,7 +156,7 @@ class ReviewPage(QWidget):
         # every row, then the warnings, then signs, in one movement.
         splitter.addWidget(VerticalScroll(left))
         self.splitter = splitter
-        self.plots: PreviewPlots | None = None  # built at the first review: plots cost start-up time
+        self.plots: PreviewPlots | None = None  # given by the window (set_plots), or built at the first review
 
     def _context(self) -> QGroupBox:
         """The clinical context of a stop or a drop beyond the hard limit: shown only for such a change."""
@@ -297,15 +297,21 @@ class ReviewPage(QWidget):
         self._set_tab_order()
         self._gate_changed()
 
+    def set_plots(self, plots: PreviewPlots) -> None:
+        """Take plots built ahead of the first review (the window builds them while it is idle), so that opening
+        it does not build them then."""
+        self.plots = plots
+        self.splitter.addWidget(plots)
+        self.splitter.setStretchFactor(0, TABLE_TO_PLOTS[0])
+        self.splitter.setStretchFactor(1, TABLE_TO_PLOTS[1])
+        keep_ratio(self.splitter, TABLE_TO_PLOTS)
+
     def _show_plots(self, review: WriteReview) -> None:
-        if self.plots is None:
+        if self.plots is None:  # a page used alone, or a review opened before the window built them
             from ui.preview import PreviewPlots  # pyqtgraph loads here, not at start-up
 
-            self.plots = PreviewPlots()
-            self.splitter.addWidget(self.plots)
-            self.splitter.setStretchFactor(0, TABLE_TO_PLOTS[0])
-            self.splitter.setStretchFactor(1, TABLE_TO_PLOTS[1])
-            keep_ratio(self.splitter, TABLE_TO_PLOTS)
+            self.set_plots(PreviewPlots())
+        assert self.plots is not None, "set_plots just gave them"
         self.plots.show_plans(review.current_plan, review.plan)
 
     def _fill_table(self, rows: list[Row]) -> None:

@@ -28,9 +28,16 @@ def new_window(qtbot, tmp_path: Path) -> MainWindow:
     return window
 
 
+def wait_for_plots(qtbot, window: MainWindow) -> None:
+    """Until the window has built its plots, which it does a part at a time once shown (``MainWindow._build_plots``)."""
+    qtbot.waitUntil(lambda: window.plots_ready, timeout=LINK_TIMEOUT_MS)
+
+
 def connect(qtbot, window: MainWindow, url: str) -> None:
+    """Connect, and wait for the reading and for the plots that draw it."""
     window.connect_to(url)
     qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
+    wait_for_plots(qtbot, window)
 
 
 def type_daily_dose(qtbot, window: MainWindow, text: str) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from programmer.errors import InputError
 from programmer.library import decimal_places, library_from_data, load_library
 from tests.support.ui_fakes import program, snapshot
+from tests.support.ui_actions import wait_for_plots
 from ui.view_models.dose_entry import PAUSE_MS, parse_dose
 from ui.view_models.draft import Draft, evaluate
 from ui.editor import DAY, DOSE, ProgramEditor
@@ -304,6 +305,7 @@ def test_in_the_window_nothing_moves_as_reasons_come_and_go(qtbot, tmp_path, siz
     qtbot.addWidget(window)
     window.resize(*size)
     window.show()
+    wait_for_plots(qtbot, window)
     window._show_snapshot(snapshot())
     window.show_tab(PROGRAM_TAB)
     editor = window.editor

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 
 from tests.support.ui_fakes import snapshot
-from tests.support.ui_actions import LINK_TIMEOUT_MS
+from tests.support.ui_actions import LINK_TIMEOUT_MS, wait_for_plots
 from tests.support.emulator_fixtures import unused_loopback_port
 from ui import settings
 from ui.app import create_window
@@ -49,6 +49,7 @@ def open_window(qtbot, tmp_path):
 
 def show_program_page(qtbot, window: MainWindow) -> None:
     """As after the first interrogation: the preview exists, then the Program page is shown."""
+    wait_for_plots(qtbot, window)
     window._show_snapshot(snapshot())
     window.show_tab(PROGRAM_TAB)
     qtbot.waitUntil(lambda: window.program_split.isVisible() and window.preview.isVisible())
@@ -81,7 +82,7 @@ def test_the_split_is_kept_when_the_window_closes_before_any_pump_was_read(qtbot
     split = first.program_split.sizes()
     first.close()
 
-    open_window().close()  # no interrogation: the splitter holds the editor only, and is not saved
+    open_window().close()  # closed before its plots were built: the splitter holds the editor only, and is not saved
 
     third = open_window()
     show_program_page(qtbot, third)

@@ -1,0 +1,101 @@
+"""The window's staged start-up (issue 11): it shows at once, builds its plots a part per turn of the event loop
+afterwards, draws a reading or an edit that came before them once they are placed, and can be closed at any point
+of the build without a crash or a thread left running. Timing is benchmarks/gui_stalls.py's; these are behaviour.
+
+The plots' modules (pyqtgraph) are imported by the GUI thread as the window is built, never by a thread while it is
+up: PySide6 creates its Python types lazily, and two threads doing so at once crash the process (issue 11)."""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtWidgets import QApplication
+
+from programmer.library import load_library
+from tests.support.ui_actions import LINK_TIMEOUT_MS, wait_for_plots
+from tests.support.ui_fakes import program, snapshot
+from ui.app import create_window
+from ui.main_window import PROGRAM_TAB, MainWindow
+
+LIBRARY = load_library()
+
+
+def rates(window: MainWindow, key: str) -> list[float]:
+    """The dose rates drawn on the Program page's rate plot for ``key`` (current or proposed), mcg/h."""
+    assert window.preview is not None
+    drawn = window.preview.rate_items[key].getData()[1]
+    return [] if drawn is None else list(drawn)
+
+
+def wait_for_rates(qtbot, window: MainWindow, current: set[float], proposed: set[float]) -> None:
+    """Until the plots show these rates (they are drawn at the turn of the event loop after the evaluation)."""
+    qtbot.waitUntil(lambda: (set(rates(window, "current")), set(rates(window, "proposed"))) == (current, proposed))
+
+
+def test_demo_shows_the_window_before_the_reading_then_the_plots_draw_the_pumps_program(qtbot, tmp_path):
+    window = create_window(demo=True, audit_path=tmp_path / "audit.jsonl")
+    qtbot.addWidget(window)
+    try:
+        assert window.isVisible() and window.snapshot is None and window.link.busy  # shown while the emulator starts
+        assert not window.plots_ready  # nothing of the plots built before the window showed
+        qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy and window.plots_ready,
+                        timeout=LINK_TIMEOUT_MS)
+        # The demo patient's 150 mcg/day: 150 / 24 = 6.25 mcg/h; the draft is the pump's program, unedited.
+        wait_for_rates(qtbot, window, {6.25}, {6.25})
+        assert window.preview.threshold.value() == 2.0  # the demo pump's low-reservoir alarm, mL
+        qtbot.waitUntil(lambda: window.review.plots is not None, timeout=LINK_TIMEOUT_MS)  # then the review's
+    finally:
+        window.close()
+
+
+def test_a_reading_and_an_edit_before_the_plots_are_built_are_drawn_once_they_are(qtbot, tmp_path):
+    window = MainWindow(LIBRARY, tmp_path / "audit.jsonl")
+    qtbot.addWidget(window)
+    window.show()
+    window._show_snapshot(snapshot())  # no turn of the event loop yet: not a part of the plots is built
+    window.editor.daily_dose.setText("180")
+    window.editor.daily_dose.textEdited.emit("180")
+    assert not window.plots_ready and window.editor.evaluation.entered == "180"
+    wait_for_plots(qtbot, window)
+    wait_for_rates(qtbot, window, {6.25}, {7.5})  # 150 and 180 mcg/day over 24 h
+    window.show_tab(PROGRAM_TAB)
+    qtbot.waitUntil(lambda: window.preview.isVisible())
+    window.close()
+
+
+def test_a_reading_after_the_plots_are_built_is_drawn_at_the_next_turn_of_the_event_loop(qtbot, tmp_path):
+    window = MainWindow(LIBRARY, tmp_path / "audit.jsonl")
+    qtbot.addWidget(window)
+    window.show()
+    wait_for_plots(qtbot, window)
+    window._show_snapshot(snapshot(program({"mode": "simple_continuous", "daily_dose": 120})))
+    assert rates(window, "current") == []  # not in the reading's own turn
+    QApplication.processEvents()
+    assert set(rates(window, "current")) == {5.0}  # 120 mcg/day over 24 h
+    window.close()
+
+
+def test_closing_once_the_programs_plots_are_placed_builds_nothing_more(qtbot, tmp_path):
+    window = MainWindow(LIBRARY, tmp_path / "audit.jsonl")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.plots_ready, timeout=LINK_TIMEOUT_MS)
+    assert window.review.plots is None  # the review's plots come after, a part per turn
+    window.close()
+    for _ in range(20):
+        QApplication.processEvents()  # any turn a build step was still due in
+    assert window.review.plots is None
+    assert not window.link._thread.isRunning()
+
+
+def test_closing_before_the_first_step_leaves_nothing_running(qtbot, tmp_path):
+    before = set(threading.enumerate())
+    window = MainWindow(LIBRARY, tmp_path / "audit.jsonl")
+    qtbot.addWidget(window)
+    window.show()
+    window.close()
+    for _ in range(20):
+        QApplication.processEvents()
+    assert window.preview is None and window.review.plots is None
+    assert not window.link._thread.isRunning()
+    assert set(threading.enumerate()) <= before  # the plots' modules are imported by the GUI thread, with the window
