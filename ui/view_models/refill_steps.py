@@ -108,7 +108,7 @@ class RefillSteps:
         if not withdrawal.possible:
             return Verdict(False, f"Refused. {words}", "error")
         problem = _reason_problem(reason)
-        if problem:
+        if problem is not None:
             return Verdict(False, f"STOP. {words}{problem}", "error", asks_reason=True)
         self.withdrawal, self.withdrawal_reason = withdrawal, reason.strip()
         return Verdict(True, f"{words} Going on, for the reason given.", "warning", asks_reason=True)
@@ -163,8 +163,8 @@ class RefillSteps:
         if review.decision is Decision.REFUSE:
             return Verdict(False, f"Refused. {texts}", "error"), review
         if asks:
-            problem = _reason_problem(override_reason)
-            if problem:
+            problem = _reason_problem(override_reason, " Give a reason to go on despite the warnings.")
+            if problem is not None:
                 return Verdict(False, f"{texts}{problem}", "warning", asks_reason=True), review
             review = self._review(self.syringe, added_ml, override_reason.strip())
         if not clinician.strip():
@@ -204,13 +204,14 @@ def _dates(plan: Plan | None, refill: RefillBy | None) -> str:
             f"{dated(plan.empty_at, PUMP_CLOCK)}.{by}")
 
 
-def _reason_problem(reason: str) -> str:
-    """What keeps ``reason`` from letting a step go on, as a sentence that follows the findings ("" when it is a
-    reason): asked for when blank, the override rule's own words when it says nothing."""
+def _reason_problem(reason: str, ask: str = "") -> str | None:
+    """What keeps ``reason`` from letting a step go on, as a sentence that follows the findings (None when it is
+    a reason): ``ask`` when it is blank (where the findings do not already ask for one), the override rule's own
+    words when it says nothing."""
     if not reason.strip():
-        return " Give a reason to go on despite this: it is recorded in the audit log."
+        return ask
     problem = reason_problem(reason)
-    return "" if problem is None else f" {_sentence(problem)}"
+    return None if problem is None else f" {_sentence(problem)}"
 
 
 def _sentence(text: str) -> str:

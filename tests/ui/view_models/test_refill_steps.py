@@ -51,6 +51,7 @@ def test_a_withdrawal_beyond_tolerance_stops_until_a_reason_is_given():
     stop = refill.check_withdrawal("10", "")
     assert not stop.ready and stop.text.startswith("STOP. The volume withdrawn, 10 mL, is 4 mL less than the 14 mL")
     assert "injecting now would be a pocket fill" in stop.text
+    assert stop.asks_reason and stop.text.endswith("Going on needs a reason, recorded in the audit log.")  # said once
     going_on = refill.check_withdrawal("10", "needle placed again, fluid sent to the lab")
     assert going_on.ready and going_on.severity == "warning"
     assert refill.withdrawal_reason == "needle placed again, fluid sent to the lab"
