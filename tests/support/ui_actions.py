@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from programmer.library import load_library
 from tests.support.emulator_fixtures import LOOPBACK_LINK
@@ -26,6 +27,19 @@ def new_window(qtbot, tmp_path: Path) -> MainWindow:
         window.show()
         window.activateWindow()
     return window
+
+
+def shown(qtbot, widget, size: tuple[int, int] | None = None):
+    """Show a widget (at ``size``) as the active window: focus events, mnemonics and clicks then behave as on a
+    desk."""
+    qtbot.addWidget(widget)
+    if size is not None:
+        widget.resize(*size)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is widget, timeout=2000)
+    return widget
 
 
 def wait_for_plots(qtbot, window: MainWindow) -> None:

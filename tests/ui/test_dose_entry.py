@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from programmer.errors import InputError
 from programmer.library import decimal_places, library_from_data, load_library
 from tests.support.ui_fakes import program, snapshot
-from tests.support.ui_actions import wait_for_plots
+from tests.support.ui_actions import shown, wait_for_plots
 from ui.view_models.dose_entry import PAUSE_MS, parse_dose
 from ui.view_models.draft import Draft, evaluate
 from ui.editor import DAY, DOSE, ProgramEditor
@@ -138,16 +138,6 @@ def test_morphine_is_entered_to_the_hundredth_of_a_mg():
 
 
 # --- the field ---------------------------------------------------------------------------------------------
-
-
-def shown(qtbot, widget):
-    """Show a widget as the active window: focus events, mnemonics and clicks then behave as on a desk."""
-    qtbot.addWidget(widget)
-    widget.show()
-    qtbot.waitExposed(widget)
-    widget.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is widget, timeout=2000)
-    return widget
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QLineEdit
 
 from programmer.library import load_library
+from tests.support.ui_actions import shown
 from tests.support.ui_fakes import program, snapshot
 from ui.view_models.dose_entry import cell_move, neighbour
 from ui.editor import DAY, DOSE, START, VOLUME, ProgramEditor
@@ -57,13 +58,7 @@ def test_where_a_move_goes(move, row, column, target):
 
 @pytest.fixture
 def editor(qtbot):
-    editor = ProgramEditor(load_library())
-    qtbot.addWidget(editor)
-    editor.resize(560, 720)
-    editor.show()
-    qtbot.waitExposed(editor)
-    editor.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is editor, timeout=2000)
+    editor = shown(qtbot, ProgramEditor(load_library()), (560, 720))
     editor.set_snapshot(snapshot(program(FLEX)))
     return editor
 

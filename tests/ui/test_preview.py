@@ -17,6 +17,7 @@ from PySide6.QtGui import QPainter, QPicture
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 
 from programmer.library import load_library
+from tests.support.ui_actions import shown
 from tests.support.ui_fakes import PUMP_TIME, program, snapshot
 from ui.editor import DOSE, ProgramEditor
 from ui.preview import PreviewPlots
@@ -49,13 +50,7 @@ class Page(QWidget):
 
 @pytest.fixture
 def page(qtbot):
-    page = Page()
-    qtbot.addWidget(page)
-    page.resize(1200, 800)
-    page.show()
-    qtbot.waitExposed(page)
-    page.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is page, timeout=2000)
+    page = shown(qtbot, Page(), (1200, 800))
     page.editor.set_snapshot(snapshot(program(FLEX_DAY)))
     return page
 
