@@ -105,15 +105,22 @@ def _finish(side, message: bytes) -> bytes:
         raise PairingFailed(f"the pairing message is not valid: {exc}") from None
 
 
-class ProgrammerPairing:
+class _Side:
+    """What both sides hold for one attempt: both parties' names, their SPAKE2 side and its first message."""
+
+    def __init__(self, spake_side, code: str, programmer_id: str, pump_serial: str):
+        self._programmer = _party(_PROGRAMMER_SIDE, programmer_id)
+        self._pump = _party(_PUMP_SIDE, pump_serial)
+        self._spake = spake_side(check_code(code), idA=self._programmer, idB=self._pump)
+        self._message = self._spake.start()
+
+
+class ProgrammerPairing(_Side):
     """The programmer's side: ``start`` -> send; ``receive`` the pump's answer -> send the confirmation; then
     ``pair_key``. One object, one attempt."""
 
     def __init__(self, code: str, programmer_id: str, pump_serial: str):
-        self._programmer = _party(_PROGRAMMER_SIDE, programmer_id)
-        self._pump = _party(_PUMP_SIDE, pump_serial)
-        self._spake = SPAKE2_A(check_code(code), idA=self._programmer, idB=self._pump)
-        self._message = self._spake.start()
+        super().__init__(SPAKE2_A, code, programmer_id, pump_serial)
         self.pair_key: bytes | None = None
 
     def start(self) -> bytes:
@@ -132,15 +139,12 @@ class ProgrammerPairing:
         return transcript.confirmation(key, _PROGRAMMER_SIDE)
 
 
-class PumpPairing:
+class PumpPairing(_Side):
     """The pump's side: ``answer`` the programmer's message (step 2); ``confirm`` its confirmation (step 4),
     which returns the pair key."""
 
     def __init__(self, code: str, programmer_id: str, pump_serial: str):
-        self._programmer = _party(_PROGRAMMER_SIDE, programmer_id)
-        self._pump = _party(_PUMP_SIDE, pump_serial)
-        self._spake = SPAKE2_B(check_code(code), idA=self._programmer, idB=self._pump)
-        self._message = self._spake.start()
+        super().__init__(SPAKE2_B, code, programmer_id, pump_serial)
         self._expected: bytes | None = None
         self._pair_key: bytes | None = None
 
