@@ -11,8 +11,22 @@ from enum import IntEnum
 FRAME_VERSION = 1
 """Byte 0 of every frame body: the layout of the frame itself. A receiver drops frames of another layout."""
 
-PROTOCOL_VERSION = 1
-"""The command set and its payloads, agreed in HELLO. A pump answers UNSUPPORTED_VERSION to any other."""
+PROTOCOL_VERSION = 1  # becomes 2 when the emulator and driver speak it (issue 12, being integrated)
+"""The command set and its payloads, agreed in HELLO: version 2 is the secure one (pairing, sealed frames,
+one programmer at a time; docs/protocol.md section 6). A pump answers UNSUPPORTED_VERSION to any other."""
+
+INSECURE_PROTOCOL_VERSION = 1
+"""Version 1, frames in clear and no pairing: spoken only by an emulator started with ``--insecure``, for protocol
+debugging; the programmer changes nothing over it unless told ``--allow-insecure-link``."""
+
+SESSION_IDLE_TIMEOUT_S = 60.0
+"""A secure session with no authentic frame for this long has ended: another programmer may then start one."""
+
+MAX_PAIRED_PROGRAMMERS = 8
+"""Programmers a pump remembers; pairing a ninth forgets the one whose last session is the oldest."""
+
+PAIRING_ATTEMPTS = 3
+"""PAIR_START requests a pump takes in one pairing window; after the last failed one the window closes."""
 
 RESPONSE_BIT = 0x80
 """Set in the command byte of a response (IDENTIFY 0x02 is answered as 0x82); command codes use 0x00..0x7F."""
@@ -44,6 +58,10 @@ class Command(IntEnum):
     REFILL = 0x0B
     ACK_ALARM = 0x0C
     SET_LOW_ALARM = 0x0D
+    PAIR_START = 0x0E
+    PAIR_FINISH = 0x0F
+    UNPAIR = 0x10
+    END_SESSION = 0x11
     SERVICE = 0x70
     """Emulator-only (docs/protocol.md): answered only by an emulator started with --service."""
 
@@ -64,6 +82,12 @@ class Status(IntEnum):
     REFUSED = 0x0A
     NO_SESSION = 0x0B
     INTERNAL = 0x0C
+    SESSION_IN_USE = 0x0D
+    NOT_AUTHENTICATED = 0x0E
+
+
+OPEN_COMMANDS = frozenset({Command.HELLO, Command.IDENTIFY, Command.PAIR_START, Command.PAIR_FINISH})
+"""What a version-2 pump takes in clear, before or outside a secure session; everything else only sealed."""
 
 
 RESPONSE_TURNAROUND_S = 0.5

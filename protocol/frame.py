@@ -7,7 +7,9 @@ Body layout (big-endian), before COBS encoding; docs/protocol.md explains each c
     6  N bytes of payload          6+N  CRC-16/CCITT-FALSE of bytes 0..6+N-1
 
 The payload is a JSON object, or, in an OK answer to READ_EVENTS, a compact page (``protocol.compact``,
-first byte 0xC1, which no JSON text starts with): the decoder tells them apart by that byte alone.
+first byte 0xC1, which no JSON text starts with), or, in a secure session, either of those sealed
+(``protocol.secure``, first byte 0xE5): the decoder tells them apart by that byte alone. A sealed frame comes
+out of the decoder with its payload still sealed (``Frame.sealed``); only the session can open it.
 
 On the wire a frame is ``cobs.encode(body) + b"\\x00"``. The decoder never trusts a read boundary: serial
 adapters hand over bytes in arbitrary batches, so it buffers until a delimiter and checks everything
@@ -26,6 +28,8 @@ from protocol.codes import FRAME_VERSION, MAX_PAYLOAD, RESPONSE_BIT, Command, St
 from protocol.crc import crc16
 from programmer import strict_json
 
+SEALED_MARK = 0xE5
+"""First byte of a sealed payload (docs/protocol.md, section 6): neither JSON nor a compact page starts with it."""
 HEADER_SIZE = 6
 CRC_SIZE = 2
 MAX_BODY = HEADER_SIZE + MAX_PAYLOAD + CRC_SIZE
@@ -58,7 +62,8 @@ class Frame:
 
     Fields are checked on construction, so a Frame that exists can be encoded unless its payload is too
     large or not JSON (known only once serialised, in encode_frame). ``compact`` sends the payload in the
-    compact encoding; only an OK answer to READ_EVENTS may be compact.
+    compact encoding; only an OK answer to READ_EVENTS may be compact. ``sealed``, when not empty, is the
+    payload as sent in a secure session (``protocol.secure``): ``payload`` is then empty until it is opened.
     """
 
     seq: int
@@ -67,6 +72,7 @@ class Frame:
     payload: dict
     is_response: bool
     compact: bool = False
+    sealed: bytes = b""
 
     def __post_init__(self) -> None:
         _check_byte_field("seq", self.seq, 0xFF)
@@ -80,6 +86,8 @@ class Frame:
             raise ValueError(f"payload must be a dict (a JSON object), got {type(self.payload).__name__}")
         if self.compact and not _may_be_compact(self.command, self.status, self.is_response):
             raise ValueError("only an OK answer to READ_EVENTS may be compact")
+        if self.sealed and (self.payload or self.sealed[0] != SEALED_MARK):
+            raise ValueError(f"a sealed frame starts with 0x{SEALED_MARK:02X} and carries no open payload beside it")
 
 
 def _may_be_compact(command: int, status: int, is_response: bool) -> bool:
@@ -87,7 +95,9 @@ def _may_be_compact(command: int, status: int, is_response: bool) -> bool:
 
 
 def payload_bytes(frame: Frame) -> bytes:
-    """The payload as sent: canonical JSON, or the compact page. ValueError if it cannot be sent that way."""
+    """The payload as sent: sealed, canonical JSON, or the compact page. ValueError if it cannot be sent that way."""
+    if frame.sealed:
+        return frame.sealed
     if frame.compact:
         return compact.encode_page(frame.payload)
     try:
@@ -96,14 +106,20 @@ def payload_bytes(frame: Frame) -> bytes:
         raise ValueError(f"payload cannot be sent as JSON: {exc}") from exc
 
 
+def header_bytes(frame: Frame) -> bytes:
+    """Bytes 0..3 of the body: version, seq, command (with RESPONSE_BIT in a response) and status. A sealed
+    payload authenticates them, so none can be changed on the way."""
+    command = frame.command | (RESPONSE_BIT if frame.is_response else 0)
+    return bytes((FRAME_VERSION, frame.seq, command, frame.status))
+
+
 def encode_frame(frame: Frame) -> bytes:
     """The wire bytes of ``frame``: COBS-encoded body and the 0x00 delimiter."""
     payload = payload_bytes(frame)
     if len(payload) > MAX_PAYLOAD:
-        kind = "compact" if frame.compact else "JSON"
+        kind = "sealed" if frame.sealed else "compact" if frame.compact else "JSON"
         raise ValueError(f"payload is {len(payload)} bytes of {kind}; MAX_PAYLOAD is {MAX_PAYLOAD}")
-    command = frame.command | (RESPONSE_BIT if frame.is_response else 0)
-    body = bytes((FRAME_VERSION, frame.seq, command, frame.status)) + len(payload).to_bytes(2, "big") + payload
+    body = header_bytes(frame) + len(payload).to_bytes(2, "big") + payload
     return cobs.encode(body + crc16(body).to_bytes(CRC_SIZE, "big")) + DELIMITER
 
 
@@ -149,6 +165,12 @@ def _parse(chunk: bytes) -> Frame:
     if not is_response and status != 0:
         raise _Rejected("status", f"request carries status {status}; requests carry 0")
     raw, command = body[HEADER_SIZE:-CRC_SIZE], command & ~RESPONSE_BIT
+    if raw[:1] == bytes((SEALED_MARK,)):
+        return Frame(seq, command, status, {}, is_response, sealed=raw)
+    return _with_payload(seq, command, status, is_response, raw)
+
+
+def _with_payload(seq: int, command: int, status: int, is_response: bool, raw: bytes) -> Frame:
     if not compact.is_compact(raw):
         return Frame(seq, command, status, _parse_payload(raw), is_response)
     if not _may_be_compact(command, status, is_response):
@@ -158,6 +180,19 @@ def _parse(chunk: bytes) -> Frame:
     except compact.CompactError as exc:
         raise _Rejected("payload", f"not a valid compact page: {exc}") from None
     return Frame(seq, command, status, page, is_response, compact=True)
+
+
+class PayloadError(ValueError):
+    """An opened payload that is neither a JSON object nor a compact page where one may be."""
+
+
+def with_payload(frame: Frame, raw: bytes) -> Frame:
+    """``frame`` (a sealed one, opened) carrying the payload ``raw``, read as the decoder reads a payload in
+    clear; PayloadError saying why when it is not one."""
+    try:
+        return _with_payload(frame.seq, frame.command, frame.status, frame.is_response, raw)
+    except _Rejected as rejected:
+        raise PayloadError(str(rejected)) from None
 
 
 class FrameDecoder:

@@ -47,11 +47,13 @@ class FrameRejected(Exception):
 
 @dataclass(frozen=True)
 class SessionKeys:
-    """One session's keys: the programmer's frames to the pump, the pump's frames to the programmer, and an
-    identifier both sides can log (derived too: it tells nothing about the keys)."""
+    """One session's keys: the programmer's frames to the pump, the pump's frames to the programmer, the key of
+    the pump's HELLO confirmation, and an identifier both sides can log (derived too: it tells nothing about the
+    keys)."""
 
     to_pump: bytes
     to_programmer: bytes
+    confirm: bytes
     session_id: bytes
 
 
@@ -63,9 +65,10 @@ def derive_session_keys(pair_key: bytes, programmer_nonce: bytes, pump_nonce: by
             raise ValueError(f"the {name}'s session nonce is {SESSION_NONCE_BYTES} bytes (got {len(nonce)})")
     parties = b"".join(len(raw).to_bytes(2, "big") + raw
                        for raw in (programmer_id.encode("utf-8"), pump_serial.encode("utf-8")))
-    material = HKDF(algorithm=hashes.SHA256(), length=2 * _KEY_BYTES + _SESSION_ID_BYTES,
+    material = HKDF(algorithm=hashes.SHA256(), length=3 * _KEY_BYTES + _SESSION_ID_BYTES,
                     salt=programmer_nonce + pump_nonce, info=b"itb session keys v1" + parties).derive(pair_key)
-    return SessionKeys(material[:_KEY_BYTES], material[_KEY_BYTES:2 * _KEY_BYTES], material[2 * _KEY_BYTES:])
+    to_pump, to_programmer, confirm = (material[start:start + _KEY_BYTES] for start in range(0, 3 * _KEY_BYTES, _KEY_BYTES))
+    return SessionKeys(to_pump, to_programmer, confirm, material[3 * _KEY_BYTES:])
 
 
 def _nonce(counter: int) -> bytes:
