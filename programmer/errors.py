@@ -63,6 +63,31 @@ class PumpRefused(ProgrammerError):
         self.status = status
 
 
+class NotPaired(LinkError):
+    """The pump does not know this programmer (never paired, or it forgot the pairing): nothing can be read or
+    changed until the two are paired. ``model`` and ``serial`` name the pump (from its open IDENTIFY) so the
+    front end can say which pump to pair with."""
+
+    def __init__(self, message: str, *, step: str, model: str, serial: str) -> None:
+        super().__init__(message, step=step, field="pairing")
+        self.model = model
+        self.serial = serial
+
+
+class PairingFailed(ProgrammerError):
+    """Pairing did not complete: a wrong code, the pump's pairing window closed, or its attempts used up.
+    Nothing was remembered on either side."""
+
+    kind = ErrorKind.REFUSED
+
+
+class LinkNotSecure(ProgrammerError):
+    """A change was asked over a link that is not authenticated and encrypted (a pump speaking protocol
+    version 1) without the explicit permission to do so; nothing was sent."""
+
+    kind = ErrorKind.REFUSED
+
+
 class AuditError(ProgrammerError):
     """The audit log cannot be written. Nothing may be sent to a pump without its attempt on record."""
 

@@ -32,15 +32,22 @@ KEYS_FORMAT = "itb-pairing-keys/1"
 KEY_BYTES = 32
 
 
+KEYS_ENVIRONMENT = "ITB_PAIRING_KEYS"
+"""An environment variable naming another keys file (a test run, a scripted bench): it wins over the default."""
+
+
 def default_keys_path() -> Path:
-    return platformdirs.user_data_path(APP_NAME) / KEYS_FILE
+    """``$ITB_PAIRING_KEYS`` when set, otherwise the file in the platform's user data directory."""
+    configured = os.environ.get(KEYS_ENVIRONMENT)
+    return Path(configured) if configured else platformdirs.user_data_path(APP_NAME) / KEYS_FILE
 
 
 @dataclass
 class PairingKeys:
     """This programmer's id and pair keys by pump serial, as read from ``path`` (empty if there is none yet)."""
 
-    path: Path
+    path: Path | None
+    """None for keys held in memory only (``in_memory_keys``): nothing is ever written."""
     programmer_id: str
     keys: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     """Pump serial -> (pair key, when it was paired, ISO 8601)."""
@@ -64,7 +71,10 @@ class PairingKeys:
         return True
 
     def save(self) -> None:
-        """Write the whole file again: a 0600 temporary file beside it, synced, then renamed over it."""
+        """Write the whole file again: a 0600 temporary file beside it, synced, then renamed over it. Keys in
+        memory only are not written anywhere."""
+        if self.path is None:
+            return
         document = {"format": KEYS_FORMAT, "programmer_id": self.programmer_id,
                     "pumps": {serial: {"key": base64.b64encode(key).decode("ascii"), "paired_at": when}
                               for serial, (key, when) in sorted(self.keys.items())}}
@@ -84,6 +94,16 @@ class PairingKeys:
                              step="save pairing keys") from None
 
 
+def in_memory_keys(programmer_id: str | None = None) -> PairingKeys:
+    """Keys that live only as long as this process: for a pump this process started itself and paired with
+    (the demo's bundled emulator), whose key is worth nothing once either is gone."""
+    return PairingKeys(None, programmer_id or _new_programmer_id())
+
+
+def _new_programmer_id() -> str:
+    return f"programmer-{secrets.token_hex(8)}"
+
+
 def load_pairing_keys(path: Path | None = None) -> PairingKeys:
     """The keys in ``path`` (default ``default_keys_path()``); a new programmer id and no keys when the file does
     not exist yet (nothing is written until a key is remembered). InputError naming the file for one that
@@ -92,7 +112,7 @@ def load_pairing_keys(path: Path | None = None) -> PairingKeys:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        return PairingKeys(path, f"programmer-{secrets.token_hex(8)}")
+        return PairingKeys(path, _new_programmer_id())
     except OSError as exc:
         raise _unusable(path, exc.strerror or str(exc)) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):

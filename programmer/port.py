@@ -159,6 +159,11 @@ class PumpDriver(ABC):
     the driver turns it into a ``LinkError`` naming the step and the port.
     """
 
+    secure: bool = True
+    """Whether every frame of the link is authenticated and encrypted (protocol version 2, docs/protocol.md
+    section 6). False only for a pump that speaks the insecure version 1: the domain then refuses changes
+    unless the user explicitly allowed an insecure link."""
+
     events_per_read: int
     """The most events one exchange with the pump returns (the wire protocol's page, set by the driver): the
     size in which the newest part of the log is read, so the domain never restates a protocol figure."""
