@@ -158,7 +158,8 @@ def test_held_events_survive_a_restart_and_come_before_its_power_on(pump, tmp_pa
     pump.bolus("b-1", dose=50.0, duration_min=10.0)
     set_clock_minutes(pump, 1, 30)  # indices 1..8, then 22 held
     pump.save()
-    assert [(held.kind, held.coalesced) for held in load_state(tmp_path / "pump.json").held_events] == [("clock_set", 22)]
+    held = load_state(tmp_path / "pump.json").held_events
+    assert [(event.kind, event.coalesced) for event in held] == [("clock_set", 22)]
     again = Pump.power_on(tmp_path / "pump.json", "ITB-40", SimClock(1.0, FakeMonotonic()))
     events = read_all(again)
     assert [(event["index"], event["kind"]) for event in events[8:]] == [(8, "clock_set"), (9, "clock_set"),
