@@ -150,8 +150,9 @@ def test_a_sealed_frame_with_its_crc_made_right_reaches_the_channel_and_is_refus
 
 
 def test_the_benchmarks_short_run_finds_no_crash_nothing_acted_on_and_recovers_after_every_input():
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fuzz_wire.py"), "--count", "2000", "--seed", "12"],
-                          capture_output=True, text=True, timeout=120)
+    script = ROOT / "benchmarks" / "fuzz_wire.py"
+    done = subprocess.run([sys.executable, str(script), "--count", "2000", "--seed", "12"], capture_output=True,
+                          text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     lines = dict(line.split(": ", 1) for line in done.stdout.splitlines())
     assert lines["crashes"] == "0" and lines["acted on"] == "0"

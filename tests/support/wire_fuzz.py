@@ -29,10 +29,8 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from protocol import cobs
-from protocol.codes import FRAME_VERSION, MAX_PAYLOAD, RESPONSE_BIT, Command
-from protocol.crc import crc16
-from protocol.frame import SEALED_MARK, Frame, FrameDecoder, encode_frame
+from protocol.codes import FRAME_VERSION, RESPONSE_BIT, Command
+from protocol.frame import SEALED_MARK, Frame, FrameDecoder, encode_frame, header_bytes
 from protocol.secure import FrameRejected, OpenedFrame, SecureChannel, new_nonce, programmer_channel, pump_channel
 from protocol.session_crypto import COUNTER_BYTES, MAX_COUNTER
 
@@ -68,17 +66,11 @@ def new_session(pair_key: bytes | None = None) -> Session:
     return Session(programmer_channel(key, PROGRAMMER_ID, request, answer), pump)
 
 
-def wire(header: bytes, payload: bytes) -> bytes:
-    """A frame on the wire from its 4 header bytes and its payload, with a correct length and CRC (what an attacker
-    who knows the format writes); the payload is cut to MAX_PAYLOAD."""
-    payload = payload[:MAX_PAYLOAD]
-    body = header + len(payload).to_bytes(2, "big") + payload
-    return cobs.encode(body + crc16(body).to_bytes(2, "big")) + b"\x00"
-
-
-def header_of(frame: Frame) -> bytes:
-    command = frame.command | (RESPONSE_BIT if frame.is_response else 0)
-    return bytes((FRAME_VERSION, frame.seq, command, frame.status))
+def wire(header: bytes, sealed: bytes) -> bytes:
+    """The wire bytes of a frame with these header bytes (version, seq, command, status) and this sealed payload,
+    with a correct length and CRC: what an attacker who knows the format sends."""
+    _, seq, command, status = header
+    return encode_frame(Frame(seq, command & ~RESPONSE_BIT, status, {}, bool(command & RESPONSE_BIT), sealed=sealed))
 
 
 @dataclass
@@ -192,7 +184,7 @@ def _a_sealed_frame(rng: random.Random, harness: Harness) -> tuple[bytes, bytes]
     it gave up on, which the pump takes)."""
     frame = harness.session.programmer.seal(Frame(rng.randrange(256), rng.choice(SESSION_COMMANDS), 0,
                                                   {"n": -1}, False))
-    return header_of(frame), frame.sealed
+    return header_bytes(frame), frame.sealed
 
 
 def _flipped(rng: random.Random, harness: Harness) -> bytes:
@@ -247,7 +239,7 @@ def _other_session(rng: random.Random, harness: Harness) -> bytes:
 def _reflected(rng: random.Random, harness: Harness) -> bytes:
     """An answer the pump sealed, sent back to it as a request (the other direction's key)."""
     answer = harness.session.pump.seal(Frame(rng.randrange(256), rng.choice(SESSION_COMMANDS), 0, {"n": -1}, True))
-    return wire(header_of(replace(answer, is_response=False, status=0)), answer.sealed)
+    return wire(header_bytes(replace(answer, is_response=False, status=0)), answer.sealed)
 
 
 def _in_clear(rng: random.Random, harness: Harness) -> bytes:
