@@ -47,6 +47,19 @@ class EventRecord(_Record):
     detail: dict = Field(default_factory=dict)
 
 
+class HeldEvent(_Record):
+    """Noisy events of one kind merged outside the log while their run is over its places (emulator/events.py):
+    kept here so a restart neither loses nor duplicates them, and given an index only when they are flushed."""
+
+    kind: str
+    time: datetime
+    """The newest merged event's time."""
+    first_time: datetime
+    coalesced: Annotated[int, Field(ge=1)]
+    """How many events it stands for."""
+    detail: dict = Field(default_factory=dict)
+
+
 class BolusRecord(_Record):
     """A bolus the pump accepted; kept after it ends so a repeated id gets the same answer."""
 
@@ -93,6 +106,8 @@ class PumpState(_Record):
     alarms: list[AlarmRecord] = Field(default_factory=list)
     events: list[EventRecord] = Field(default_factory=list)
     """The retained events, oldest first, consecutive indices, at most the model's event_log_size."""
+    held_events: list[HeldEvent] = Field(default_factory=list)
+    """Noisy events coalesced after the log, not yet given an index, in the order they last happened."""
     boluses: list[BolusRecord] = Field(default_factory=list)
     """The last REMEMBERED_IDS boluses, oldest first; at most one is delivering."""
     refills: list[RefillRecord] = Field(default_factory=list)
@@ -122,6 +137,8 @@ class PumpState(_Record):
         first = self.events[0].index if self.events else 0
         if [event.index for event in self.events] != list(range(first, first + len(self.events))):
             raise ValueError("event indices are not consecutive")
+        if len({held.kind for held in self.held_events}) != len(self.held_events):
+            raise ValueError("held_events holds two events of one kind")
         if sum(bolus.state == "delivering" for bolus in self.boluses) > 1:
             raise ValueError("more than one bolus is delivering")
         return self

@@ -12,7 +12,7 @@ import pytest
 from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy
 
 from emulator.clock import wire_time
-from emulator.events import log_event
+from emulator.state import EventRecord
 from protocol import Command, FrameDecoder
 from programmer.interrogation import read_pump
 from programmer.port import PumpDriver, open_driver
@@ -40,12 +40,13 @@ def log_clock_sets(driver: PumpDriver, count: int, first_minute: int = 0) -> Non
 @pytest.fixture
 def pump_with_events(start_emulator, tmp_path):
     """An emulator whose log holds 101 events: 100 clock settings a minute apart, written into its memory
-    beforehand (quicker than 100 exchanges), then its power-on. No refill: interrogation reads the whole log,
-    looking for one."""
+    beforehand (quicker than 100 exchanges, and as a pump from before the flood rule of docs/emulator.md kept
+    them, one event each), then its power-on. No refill: interrogation reads the whole log, looking for one."""
     pump, _ = make_pump(tmp_path / "events.json", now=START)
     for minute in range(100):
-        log_event(pump.state, START + timedelta(minutes=minute), "clock_set",
-                  old=wire_time(START + timedelta(minutes=minute - 1)), new=wire_time(START + timedelta(minutes=minute)))
+        old, new = (wire_time(START + timedelta(minutes=minutes)) for minutes in (minute - 1, minute))
+        pump.state.events.append(EventRecord(index=minute, time=START + timedelta(minutes=minute), kind="clock_set",
+                                             detail={"old": old, "new": new}))
     pump.save()
     return start_emulator(state=tmp_path / "events.json")
 
@@ -73,14 +74,14 @@ def test_a_pump_built_before_encodings_gets_a_plain_hello_and_json_pages(start_e
     lines: list[str] = []
     with open_driver(emulator.url, trace=lines.append, **FAST) as driver:
         assert (driver.encoding, driver.events_per_read) == ("json", 16)
-        log_clock_sets(driver, 20)
+        log_clock_sets(driver, 20)  # after the power-on, 8 apart and the last 12 merged into one (docs/emulator.md)
         events = driver.read_events()
-    assert [event.index for event in events] == list(range(21))
+    assert [event.index for event in events] == list(range(10)) and events[-1].detail["coalesced"] == 12
     hellos = requests(lines, Command.HELLO)
     assert hellos == [{"protocol": 1, "client": "itb-programmer serial driver", "encodings": ["compact-1"]},
                       {"protocol": 1, "client": "itb-programmer serial driver"}]
     assert any("HELLO BAD_ARGUMENT" in line for line in lines)
-    assert [payload["count"] for payload in requests(lines, Command.READ_EVENTS)] == [0, 16, 5]
+    assert [payload["count"] for payload in requests(lines, Command.READ_EVENTS)] == [0, 10]
 
 
 def test_after_the_fallback_a_reconnect_says_a_plain_hello_at_once(start_emulator):

@@ -19,8 +19,8 @@ HELLO = {"protocol": 1, "client": "test"}
 @pytest.fixture
 def pump(tmp_path):
     pump, _ = make_pump(tmp_path / "pump.json")
-    for minute in range(70):  # 70 events after power-on time: more than a compact page
-        log_event(pump.state, pump.state.pump_time, "low_alarm_set", old_ml=2.0, new_ml=2.0 + minute / 10)
+    for minute in range(70):  # 70 events after power-on time: more than a compact page (of a kind never merged)
+        log_event(pump.state, pump.state.pump_time, "program_staged", checksum=f"{minute:016x}")
     return pump
 
 
