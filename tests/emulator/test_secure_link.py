@@ -309,3 +309,30 @@ def test_bad_v2_options_exit_2(start_emulator, tmp_path, option):
     result = subprocess.run([sys.executable, "-m", "emulator.cli", "--listen", "tcp://127.0.0.1:0", "--state",
                              str(tmp_path / "p.json"), *option], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_connection_that_sends_nothing_authentic_is_closed_after_the_idle_timeout(start_emulator):
+    emulator = start_emulator("--idle-timeout", "0.5")
+    host, port = emulator.url.removeprefix("socket://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as silent:
+        silent.sendall(encode_frame(Frame(1, Command.IDENTIFY, 0, {}, False)))  # answered, but not authentic
+        received = b""
+        while chunk := silent.recv(4096):  # until the emulator closes it (bounded by the socket's timeout)
+            received += chunk
+    assert FrameDecoder().feed(received)[0].status == Status.OK
+
+
+def test_an_insecure_emulator_speaks_version_1_only(start_emulator):
+    emulator = start_emulator("--insecure")
+    client = WireClient(emulator.url)
+    response = client.call(Command.HELLO, hello_payload())
+    assert (response.status, response.payload["field"]) == (Status.UNSUPPORTED_VERSION, "protocol")
+    assert "speaks 1" in response.payload["error"]
+    assert client.call(Command.READ_STATUS).status == Status.NO_SESSION
+    hello = client.hello()
+    assert hello == {"protocol": 1, "model": "ITB-20", "serial": client.call(Command.IDENTIFY).payload["serial"]}
+    assert client.channel is None  # frames in clear
+    assert client.call(Command.PAIR_START, {"programmer_id": "p", "message": "00" * 33}).status == \
+        Status.UNKNOWN_COMMAND
+    assert client.call(Command.REFILL, REFILL).payload["action_number"] == 1
+    client.close()
