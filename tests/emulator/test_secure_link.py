@@ -336,3 +336,20 @@ def test_an_insecure_emulator_speaks_version_1_only(start_emulator):
         Status.UNKNOWN_COMMAND
     assert client.call(Command.REFILL, REFILL).payload["action_number"] == 1
     client.close()
+
+
+def test_connections_past_twenty_a_second_are_closed_at_once(start_emulator):
+    emulator = start_emulator()
+    started = time.monotonic()
+    for _ in range(20):  # each served, then closed by us
+        client = wait_until(lambda: _served(emulator.url), timeout=5)
+        assert isinstance(client, WireClient)
+        client.close()
+    if time.monotonic() - started > 0.8:
+        pytest.skip("this machine took most of a second for 20 connections: the rate cannot be seen")
+    host, port = emulator.url.removeprefix("socket://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as refused:
+        assert refused.recv(64) == b""  # the 21st within the second: closed without a word
+    later = wait_until(lambda: _served(emulator.url), timeout=5)  # within a second more: served again
+    assert isinstance(later, WireClient)
+    later.close()
