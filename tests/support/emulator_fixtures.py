@@ -21,6 +21,9 @@ every test may ask for them by name.
 
 from __future__ import annotations
 
+import os
+import re
+import selectors
 import socket
 import struct
 import sys
@@ -87,6 +90,26 @@ class EmulatorProcess(launch.EmulatorProcess):
         return url
 
 
+    def pairing_code(self) -> str:
+        """The code of the pairing window opened at start (``--pairing-window``): the line after the first,
+        exactly ``pairing code NNNNNN for SECONDS s`` (docs/emulator.md), read with a bounded wait."""
+        assert self.process is not None and self.process.stdout is not None, "started"
+        line = b""
+        deadline = time.monotonic() + IDENTIFY_TIMEOUT_S
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout.fileno(), selectors.EVENT_READ)
+            while not line.endswith(b"\n") and selector.select(max(0.0, deadline - time.monotonic())):
+                chunk = os.read(self.process.stdout.fileno(), 1)
+                if not chunk:
+                    break
+                line += chunk
+        match = PAIRING_CODE_LINE.fullmatch(line.decode("utf-8", "replace").rstrip("\n"))
+        if match is None:
+            pytest.fail(f"the emulator's second line is {line!r}, not 'pairing code NNNNNN for SECONDS s'")
+        return match.group(1)
+
+
+PAIRING_CODE_LINE = re.compile(r"pairing code (\d{6}) for \d+ s")
 IDENTIFY_TIMEOUT_S = 5.0
 
 
