@@ -390,7 +390,7 @@ class Link:
             wire = DELIMITER + wire
         try:
             self.trace.sent(outgoing, wire, resync)
-            if outgoing.sealed and self.trace_plaintext:
+            if outgoing.sealed and self.trace_plaintext and not resync:  # a resend's payload is traced already
                 self.trace.plain("TX", request)
             self.transport.write(wire)
             return self._wait_for(outgoing, timeout)

@@ -5,6 +5,7 @@ read once per session (READ_EVENTS requests counted in the wire trace), and comp
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 
@@ -18,17 +19,23 @@ from programmer.interrogation import read_pump
 from programmer.port import PumpDriver, open_driver
 from tests.support.emulator_support import make_pump
 
-FAST = {"baudrate": 1_000_000, **LOOPBACK_LINK}
+FAST = {"baudrate": 1_000_000, "trace_plaintext": True, **LOOPBACK_LINK}
 START = datetime(2025, 3, 1, 8, 0)
 
 
 def requests(lines: list[str], command: Command) -> list[dict]:
-    """The payloads of the requests of ``command`` the trace shows going out; a resend (the same request again,
-    after a timeout on a loaded machine) is not another request."""
-    sent = [bytes.fromhex(line.split(": ", 1)[1]) for line in lines
-            if re.search(r" TX seq=\d+ ", line) and " resend: " not in line]
-    frames = [frame for wire in sent for frame in FrameDecoder().feed(wire)]
-    return [frame.payload for frame in frames if frame.command == command]
+    """The payloads of the requests of ``command`` the trace shows going out: those in clear from their wire bytes,
+    the sealed ones from their ``PLAIN (patient data) TX`` lines (the driver traces them with ``trace_plaintext``).
+    A resend (the same request again, after a timeout on a loaded machine) is not another request."""
+    payloads = []
+    for line in lines:
+        plain = re.search(rf" PLAIN \(patient data\) TX seq=\d+ {command.name}: (.*)$", line)
+        if plain:
+            payloads.append(json.loads(plain.group(1)))
+        elif re.search(r" TX seq=\d+ \w+: ", line):  # in clear, not a resend
+            payloads += [frame.payload for frame in FrameDecoder().feed(bytes.fromhex(line.split(": ", 1)[1]))
+                         if frame.command == command]
+    return payloads
 
 
 def log_clock_sets(driver: PumpDriver, count: int, first_minute: int = 0) -> None:
