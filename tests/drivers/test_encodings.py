@@ -84,8 +84,10 @@ def test_a_pump_built_before_encodings_gets_a_plain_hello_and_json_pages(start_e
         events = driver.read_events()
     assert [event.index for event in events] == list(range(21))
     hellos = requests(lines, Command.HELLO)
-    assert hellos == [{"protocol": 1, "client": "itb-programmer serial driver", "encodings": ["compact-1"]},
-                      {"protocol": 1, "client": "itb-programmer serial driver"}]
+    hello = {"protocol": 2, "client": "itb-programmer serial driver", "programmer_id": "test-programmer"}
+    assert [{key: value for key, value in payload.items() if key != "nonce"} for payload in hellos] == [
+        {**hello, "encodings": ["compact-1"]}, hello]
+    assert len({payload["nonce"] for payload in hellos}) == 2  # each HELLO its own fresh nonce
     assert any("HELLO BAD_ARGUMENT" in line for line in lines)
     assert [payload["count"] for payload in requests(lines, Command.READ_EVENTS)] == [0, 16, 5]
 
