@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from tests.support.emulator_fixtures import PTY_AVAILABLE
 from tests.support.fake_pump import FakePump
+from tests.support.pairing import TEST_PROGRAMMER_ID
 
 from programmer.outcome import Outcome
 from programmer.errors import LinkError, PumpRefused
@@ -453,6 +454,20 @@ def test_the_wire_trace_goes_to_a_file(driver_kind, start_emulator, tmp_path):
     lines = path.read_text().splitlines()
     assert any(" TX seq=" in line and "HELLO" in line for line in lines)
     assert any(" FRAME " in line and "IDENTIFY OK (answer)" in line for line in lines)
+
+
+@wire_only("only a link has a session to secure")
+def test_the_link_is_secure_every_request_after_hello_is_sealed_and_no_patient_data_is_traced(driver_kind,
+                                                                                              start_emulator):
+    lines: list[str] = []
+    with open_driver(start_emulator(link=driver_kind).url, trace=lines.append) as driver:
+        assert driver.secure and driver.programmer_id == TEST_PROGRAMMER_ID
+        fill(driver)
+        assert driver.read_program().drug == Drug.model_validate(BACLOFEN)
+    sent = [line.split(" TX ", 1)[1].split(":", 1)[0] for line in lines if " TX " in line]
+    assert sent[0].endswith(" HELLO") and all(" sealed" in line for line in sent[1:] if "IDENTIFY" not in line)
+    assert any("REFILL sealed" in line for line in sent) and any("END_SESSION sealed" in line for line in sent)
+    assert "baclofen".encode().hex(" ") not in "\n".join(lines)  # the drug's name never crosses in clear
 
 
 @wire_only("a link to lose needs a link")
