@@ -36,7 +36,7 @@ import pytest
 
 from emulator import launch
 from tests.support.forked_emulator import ForkedProcess
-from tests.support.pairing import TEST_PAIR_KEY, trust_pump, write_paired_with_file
+from tests.support.pairing import TEST_PAIR_KEY, paired_args, trust_pump
 from drivers.transport import open_port
 from protocol import Command, Frame, FrameDecoder, Status, encode_frame
 from protocol.codes import INSECURE_PROTOCOL_VERSION, OPEN_COMMANDS, PROTOCOL_VERSION
@@ -68,8 +68,7 @@ class EmulatorProcess(launch.EmulatorProcess):
             raise ValueError(f"link must be tcp or pty, got {link!r}")
         listen = ["--listen", "tcp://127.0.0.1:0"] if link == "tcp" else ["--pty"]
         self.paired = "--insecure" not in args
-        pairing = ["--paired-with", str(write_paired_with_file(state.with_name("paired-with.json")))] \
-            if self.paired else []
+        pairing = paired_args(state.parent) if self.paired and "--paired-with" not in args else ()
         super().__init__([*listen, "--state", str(state), *pairing, *args],
                          stderr=state.with_name(state.name + ".stderr"))
         self.state = state
