@@ -41,6 +41,7 @@ from drivers.transport import open_port
 from protocol import Command, Frame, FrameDecoder, Status, encode_frame
 from protocol.codes import INSECURE_PROTOCOL_VERSION, OPEN_COMMANDS, PROTOCOL_VERSION
 from protocol.secure import FrameRejected, SecureChannel, pump_channel
+from drivers.transaction import NEVER_SEALED
 
 STOP_TIMEOUT_S = launch.STOP_TIMEOUT_S
 PTY_AVAILABLE = sys.platform != "win32"
@@ -113,12 +114,15 @@ IDENTIFY_TIMEOUT_S = 5.0
 
 
 def identify_serial(url: str) -> str:
-    """The serial of the pump at ``url``, from an IDENTIFY in clear (an open command: no session needed)."""
+    """The serial of the pump at ``url``, from an IDENTIFY in clear (an open command: no session needed), asked
+    again every half second (an emulator started with faults may damage an answer) for a bounded time."""
     port = open_port(url, baudrate=115200, timeout=0.05)
     try:
-        port.write(encode_frame(Frame(0, Command.IDENTIFY, 0, {}, False)))
-        decoder, deadline = FrameDecoder(), time.monotonic() + IDENTIFY_TIMEOUT_S
+        decoder, deadline, asked = FrameDecoder(), time.monotonic() + IDENTIFY_TIMEOUT_S, 0.0
         while time.monotonic() < deadline:
+            if time.monotonic() - asked > 0.5:
+                port.write(b"\x00" + encode_frame(Frame(0, Command.IDENTIFY, 0, {}, False)))
+                asked = time.monotonic()
             for frame in decoder.feed(port.read(4096)):
                 if frame.is_response and frame.command == Command.IDENTIFY and frame.status == Status.OK:
                     return str(frame.payload["serial"])
@@ -182,7 +186,8 @@ class ScriptedPeer(LoopbackServer):
 
     Secure (the default), it answers a version-2 HELLO with ``pump_channel`` under the run's pair key
     (``pair_key``), hands the handler each sealed request opened, seals ``reply``'s answers in the session and
-    answers a resend (same counter) with the same sealed bytes, never the handler again; a sealed frame that
+    answers a resend (same counter) of an answered request with the same sealed bytes, never the handler again
+    (one it left unanswered goes to the handler again, which decides); a sealed frame that
     does not open is dropped and counted (``rejected``), one outside a session answered NOT_AUTHENTICATED in
     clear, as a pump does. ``peer.send`` sends bytes as they are (a forged or a clear answer).
     """
@@ -201,6 +206,7 @@ class ScriptedPeer(LoopbackServer):
         self.rejected: list[str] = []
         self.channel: SecureChannel | None = None
         self._last_answer = b""
+        self._last_answer_to: tuple[int, int] | None = None
         self._connection: socket.socket | None = None
         trust_pump(self.serial)
         super().__init__()
@@ -214,10 +220,11 @@ class ScriptedPeer(LoopbackServer):
 
     def answer_bytes(self, request: Frame, payload: dict, status: Status = Status.OK, seq: int | None = None) -> bytes:
         """The wire bytes ``reply`` sends, without sending them: sealed in a session (and kept for a resend)."""
-        if self.channel is None or request.command in OPEN_COMMANDS:
+        if self.channel is None or request.command in NEVER_SEALED:
             return answer_bytes(request, payload, status, seq)
         answer = Frame(request.seq if seq is None else seq, request.command, status, payload, True)
         self._last_answer = encode_frame(self.channel.seal(answer))
+        self._last_answer_to = (request.seq, request.command)
         return self._last_answer
 
     def send(self, data: bytes) -> None:
@@ -269,10 +276,10 @@ class ScriptedPeer(LoopbackServer):
             except FrameRejected as exc:
                 self.rejected.append(exc.reason)
                 return
-            if opened.repeat:
-                self.send(self._last_answer)
-                return
             frame = opened.frame
+            if opened.repeat and self._last_answer_to == (frame.seq, frame.command):
+                self.send(self._last_answer)  # a resend of what was answered: the same sealed answer again
+                return
         elif self.channel is not None and frame.command not in OPEN_COMMANDS:
             self.rejected.append("clear")
             return
