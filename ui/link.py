@@ -14,6 +14,13 @@ one place.
 The work itself is ``programmer``'s: ``read_pump`` interrogates, ``commit_write`` checks, audits, writes
 two-phase and judges the read-back, ``commit_refill`` does the same for a refill, and the driver's
 ``set_low_alarm`` reads back the threshold it sets. This module only adds progress reporting and the thread.
+
+The secure link (protocol version 2) adds two things here. Pairing (``Pair``) is link work like any other, so
+it runs in this thread too: the driver pairs over the code while it opens the link, then the pump is read as
+by ``Connect``. And a request that changes the pump (``changes_pump``) over an insecure link (a pump speaking
+version 1) is refused before it starts, unless the application was started with ``--allow-insecure-link``:
+then neither the audit log nor the pump sees an attempt that could never be sent (the driver refuses such a
+change too, ``LinkNotSecure``; this is the same refusal, made before the audit's attempt record).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from typing import Callable, ClassVar
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from programmer.audit import AuditLog
-from programmer.errors import LinkError, ProgrammerError
+from programmer.errors import LinkError, LinkNotSecure, ProgrammerError
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump
 from programmer.snapshot import PumpSnapshot
@@ -91,6 +98,8 @@ class Request:
     doing: ClassVar[str]
     cancellable: ClassVar[bool] = False
     """Only reads may be cancelled: stopping a write half way is exactly what the two-phase write avoids."""
+    changes_pump: ClassVar[bool] = False
+    """True for a request that changes the pump: refused over an insecure link unless that was allowed."""
 
     def run(self, worker: "_Worker") -> object:
         raise NotImplementedError
@@ -109,9 +118,23 @@ class Connect(Request):
 
 
 @dataclass(frozen=True)
+class Pair(Request):
+    """Pair with the pump at ``url`` over the 6-digit ``code`` it shows, then connect and interrogate as
+    ``Connect`` does. Result: ``PumpSnapshot``. The driver keeps the pair key only once the pump has accepted
+    the pairing; a wrong code is a ``PairingFailed`` and nothing is kept."""
+
+    url: str
+    code: str
+    doing: ClassVar[str] = "pairing with the pump"
+
+    def run(self, worker: "_Worker") -> PumpSnapshot:
+        return worker.connect_to(self.url, self, pairing_code=self.code)
+
+
+@dataclass(frozen=True)
 class StartEmulator(Request):
-    """Start the bundled emulator once (a factory-new pump given the demo patient), then connect to it.
-    Result: ``PumpSnapshot``."""
+    """Start the bundled emulator once (a factory-new pump given the demo patient), pair with it over the code it
+    prints, then connect to it. Result: ``PumpSnapshot``."""
 
     doing: ClassVar[str] = "starting the bundled emulator"
 
@@ -119,10 +142,12 @@ class StartEmulator(Request):
         report = worker.reporter(self)
         if worker.emulator is None or worker.emulator.process is None:
             report("starting the bundled pump emulator", 0.0)
-            worker.emulator = BundledEmulator()
-            url = worker.emulator.start()
+            worker.emulator = emulator = BundledEmulator()
+            url = emulator.start()
+            report("pairing with it over the code it shows", 0.0)
+            emulator.pair(**worker.driver_options)
             report("filling it with baclofen 500 mcg/mL and starting 150 mcg/day", 0.0)
-            set_up_demo_patient(url)
+            set_up_demo_patient(url, **worker.options_for(url))
         assert worker.emulator.url is not None, "start() set it"
         return worker.connect_to(worker.emulator.url, self)
 
@@ -157,6 +182,7 @@ class Commit(Request):
     review: WriteReview
     clinician: str
     doing: ClassVar[str] = "writing the program"
+    changes_pump: ClassVar[bool] = True
 
     def run(self, worker: "_Worker") -> CommitDone:
         return worker.commit_then_read(self, lambda driver, audit: commit_write(driver, self.review, self.clinician,
@@ -170,6 +196,7 @@ class Refill(Request):
     review: RefillReview
     clinician: str
     doing: ClassVar[str] = "recording the refill"
+    changes_pump: ClassVar[bool] = True
 
     def run(self, worker: "_Worker") -> CommitDone:
         return worker.commit_then_read(self, lambda driver, audit: commit_refill(driver, self.review, self.clinician,
@@ -181,6 +208,7 @@ class SetClock(Request):
     """Set the pump's clock to this computer's, then interrogate. Result: ``PumpSnapshot``."""
 
     doing: ClassVar[str] = "setting the pump clock"
+    changes_pump: ClassVar[bool] = True
 
     def run(self, worker: "_Worker") -> PumpSnapshot:
         driver = worker.open_driver()
@@ -208,6 +236,7 @@ class SetLowAlarm(Request):
 
     low_alarm_ml: float
     doing: ClassVar[str] = "setting the low-reservoir alarm"
+    changes_pump: ClassVar[bool] = True
 
     def run(self, worker: "_Worker") -> LowAlarmDone:
         driver = worker.open_driver()
@@ -243,7 +272,7 @@ def _reporting(driver: PumpDriver, report: Callable[[str, float], None]) -> Pump
 
 
 class _Worker(QObject):
-    opened = Signal(str)                      # the URL of a link just opened
+    opened = Signal(str, bool)                # the URL of a link just opened, and whether it is secure
     progress = Signal(object, str, float)     # Request, step, fraction done
     finished = Signal(object, object)         # Request, its result
     failed = Signal(object, object)           # Request, Failure
@@ -260,6 +289,8 @@ class _Worker(QObject):
     def run(self, request: Request) -> None:
         self.cancel.clear()
         try:
+            if request.changes_pump:
+                self.check_link_allows_changes(request)
             result = request.run(self)
         except Exception as exc:  # every failure reaches the window, a bug too: none may vanish in a thread
             failure = Failure(exc)
@@ -279,12 +310,29 @@ class _Worker(QObject):
             self.progress.emit(request, step, fraction)
         return report
 
-    def connect_to(self, url: str, request: Request) -> PumpSnapshot:  # not connect(), which is QObject's
+    def connect_to(self, url: str, request: Request, **extra: object) -> PumpSnapshot:  # not connect(): QObject's
+        """Open ``url`` with the options for it and ``extra`` (a pairing code), then interrogate."""
         self.close()
-        self.reporter(request)(f"opening {url}", 0.0)
-        self.driver = open_driver(url, **self.driver_options)
-        self.opened.emit(url)
+        self.reporter(request)(f"pairing with {url}" if "pairing_code" in extra else f"opening {url}", 0.0)
+        self.driver = open_driver(url, **self.options_for(url), **extra)
+        self.opened.emit(url, self.driver.secure)
         return self.interrogate(request)
+
+    def options_for(self, url: str) -> dict[str, object]:
+        """The driver options for a link to ``url``: the application's, with the in-memory keys of the bundled
+        emulator's pairing for a link to it (the user's key store for any other pump: the driver's default)."""
+        if self.emulator is not None and url == self.emulator.url:
+            return self.emulator.driver_options(**self.driver_options)
+        return dict(self.driver_options)
+
+    def check_link_allows_changes(self, request: Request) -> None:
+        """LinkNotSecure, before anything is audited or sent, for a change over an insecure link that the
+        application was not started to allow (``--allow-insecure-link``)."""
+        driver = self.open_driver()
+        if not driver.secure and not self.driver_options.get("allow_insecure_link", False):
+            raise LinkNotSecure(f"not {request.doing} over an insecure link: the pump speaks protocol version 1, "
+                                "whose frames are neither authenticated nor encrypted, and the programmer was not "
+                                "started with --allow-insecure-link; nothing was sent", step=request.doing)
 
     def interrogate(self, request: Request) -> PumpSnapshot:
         report = self.reporter(request)
@@ -334,6 +382,9 @@ class PumpLink(QObject):
     def __init__(self, audit_path: Path, driver_options: dict | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.url: str | None = None
+        self.secure = True
+        """Whether the link last opened is authenticated and encrypted (False: a pump speaking version 1)."""
+        self.allow_insecure_link = bool((driver_options or {}).get("allow_insecure_link", False))
         self.running: Request | None = None
         self._thread = QThread()
         self._thread.setObjectName("pump link")
@@ -373,8 +424,9 @@ class PumpLink(QObject):
         if self._worker.emulator is not None:
             self._worker.emulator.stop()
 
-    def _opened(self, url: str) -> None:
+    def _opened(self, url: str, secure: bool) -> None:
         self.url = url
+        self.secure = secure
 
     def _finish(self, request: Request, result: object) -> None:
         self._idle()
