@@ -54,8 +54,8 @@ def code_entry(text: str) -> CodeEntry:
     not_digits = sorted({c for c in typed if not ("0" <= c <= "9")})
     if not_digits:
         shown = ", ".join(repr(c) for c in not_digits)
-        return CodeEntry(None, f"pairing code: digits 0-9 only ({shown} is not one); the pump shows "
-                               f"{CODE_DIGITS} digits.", True)
+        return CodeEntry(None, f"pairing code: digits 0-9 only, not {shown}; the pump shows {CODE_DIGITS} digits.",
+                         True)
     if len(typed) > CODE_DIGITS:
         return CodeEntry(None, f"pairing code: {CODE_DIGITS} digits, not {len(typed)}.", True)
     if len(typed) < CODE_DIGITS:
