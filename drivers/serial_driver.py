@@ -35,8 +35,10 @@ from drivers.event_cache import EventCache
 from drivers.trace import TraceSink, WireTrace, code_name
 from drivers.transaction import Link
 from drivers.transport import Transport
+from protocol.pairing import check_code
 from programmer.clock import pump_clock_reading
-from programmer.errors import InputError, LinkError, PumpRefused
+from programmer.errors import InputError, LinkError, LinkNotSecure, PumpRefused
+from programmer.pairing_keys import PairingKeys, load_pairing_keys
 from programmer.outcome import Outcome
 from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, ProgressCallback, PumpDriver, PumpEvent,
                              PumpIdentity, PumpStatus, RefillOutcome, WriteOutcome)
@@ -60,6 +62,7 @@ ANSWER_BYTES = {
     Command.REFILL: 256,
     Command.ACK_ALARM: 640,
     Command.SET_LOW_ALARM: 96,
+    Command.UNPAIR: 128,
 }
 """Usual wire size of each command's answer, for its timeout. Larger answers still arrive: the wait
 stretches while bytes flow (drivers/transaction.py)."""
@@ -97,6 +100,12 @@ class SerialDriver(PumpDriver):
     a peer known to answer sooner, such as the emulator on loopback in tests), ``compact`` (default True:
     offer the compact encoding of event pages in HELLO; False says HELLO as a driver built before it did).
 
+    The link is secure (protocol version 2, docs/protocol.md section 6) with the pair key ``keys`` holds for the
+    pump (default: ``programmer.pairing_keys.load_pairing_keys()``, the user's store or ``$ITB_PAIRING_KEYS``);
+    ``pairing_code`` pairs first, with the code the pump shows. A pump that speaks only the insecure version 1
+    is read, but nothing that changes it is sent (LinkNotSecure) unless ``allow_insecure_link``.
+    ``trace_plaintext`` also writes each sealed payload, opened, to the trace (patient data; off by default).
+
     Each event is read over the wire once per session: the events read are kept by index
     (``drivers.event_cache``) and a page asks the pump only for the indices not yet read.
     """
@@ -112,17 +121,31 @@ class SerialDriver(PumpDriver):
         turnaround_s: float = RESPONSE_TURNAROUND_S,
         backoff_s: float = BACKOFF_INITIAL_S,
         compact: bool = True,
+        keys: PairingKeys | None = None,
+        pairing_code: str | None = None,
+        allow_insecure_link: bool = False,
+        trace_plaintext: bool = False,
     ) -> None:
         if isinstance(baudrate, bool) or not isinstance(baudrate, int) or baudrate <= 0:
             raise ValueError(f"baudrate must be a positive integer, got {baudrate!r}")
+        if pairing_code is not None:
+            try:
+                check_code(pairing_code)
+            except (ValueError, TypeError) as exc:
+                raise InputError([("pairing_code", f"{exc}; nothing was sent")], step="pair") from None
+        keys = keys if keys is not None else load_pairing_keys()
         self.url = url
+        self.allow_insecure_link = allow_insecure_link
         write_timeout_s = RESPONSE_TURNAROUND_S + MAX_WIRE_FRAME * BITS_PER_BYTE / baudrate
         transport = Transport(url, baudrate, write_timeout_s)
         trace = trace if isinstance(trace, WireTrace) else _open_trace(trace)
         self._events = EventCache()
         try:
             self._link = Link(transport, client=client, trace=trace, max_retries=max_retries,
-                              turnaround_s=turnaround_s, backoff_s=backoff_s, encodings=(COMPACT,) if compact else ())
+                              turnaround_s=turnaround_s, backoff_s=backoff_s, encodings=(COMPACT,) if compact else (),
+                              keys=keys, trace_plaintext=trace_plaintext)
+            if pairing_code is not None:
+                self._link.pair(pairing_code)
             self._link.connect()
         except BaseException:
             transport.close()
@@ -138,6 +161,37 @@ class SerialDriver(PumpDriver):
     def encoding(self) -> str:
         """The encoding the current session agreed in HELLO: ``compact-1`` or ``json``."""
         return self._link.encoding
+
+    @property
+    def secure(self) -> bool:  # type: ignore[override]  # the port's attribute, known once the pump answered
+        """Whether the link is authenticated and encrypted (a pump that speaks protocol version 2)."""
+        return bool(self._link.secure)
+
+    @property
+    def programmer_id(self) -> str:
+        """The id this programmer gives pumps (from its keys)."""
+        return self._link.programmer_id
+
+    def unpair(self) -> str:
+        """Ask the pump to forget this programmer (UNPAIR, sealed), then forget its key here too. Returns the
+        pump's serial. The session ends with it: a later request would need pairing again."""
+        self._require_secure("unpair")
+        serial = str((self._link.pump or {}).get("serial"))
+        answer = self._call("unpair", Command.UNPAIR, {})
+        if answer.text("unpaired") != self.programmer_id:
+            raise LinkError(f"unpair: the pump unpaired {answer.text('unpaired')!r}, not this programmer "
+                            f"({self.programmer_id})", step="unpair", field="unpaired")
+        self._link.end_session()
+        self._link.keys.forget(serial)
+        return serial
+
+    def _require_secure(self, step: str) -> None:
+        """LinkNotSecure, before anything is sent, for a change over an insecure link that was not allowed."""
+        if not self._link.secure and not self.allow_insecure_link:
+            raise LinkNotSecure(
+                f"{step}: the link to {self.url} is not secure: the pump speaks protocol version 1 (frames in clear, "
+                "not authenticated), so nothing that changes it is sent; allow an insecure link explicitly only to "
+                "debug the protocol with an emulator", step=step)
 
     # -- reads -----------------------------------------------------------------------------------
 
@@ -237,6 +291,7 @@ class SerialDriver(PumpDriver):
         """
         steps = _Steps(progress, WRITE_STEPS)
         with steps("validate"):
+            self._require_secure("write program")
             program = _validated(program)
             wanted = program.checksum()
         with steps("read active program"):
@@ -294,12 +349,14 @@ class SerialDriver(PumpDriver):
     def set_clock(self, time: datetime) -> datetime:
         """Set the pump clock to ``time`` (to the second; an aware time is first converted to this
         computer's local time, the pump has no time zone) and return the clock read back afterwards."""
+        self._require_secure("set clock")
         self._call("set clock", Command.SET_CLOCK, {"time": pump_clock_reading(time).isoformat()})
         return self.read_status().pump_time
 
     def bolus(self, bolus_id: str, dose: float, duration_min: float) -> BolusOutcome:
         """Start a bolus identified by ``bolus_id``. Resends and reconnects reuse the same id, so the pump
         delivers it once; a call repeated with the same id (after a lost answer) answers ``repeated``."""
+        self._require_secure("bolus")
         answer = self._call("bolus", Command.BOLUS, {"bolus_id": bolus_id, "dose": dose, "duration_min": duration_min})
         return BolusOutcome(
             bolus_id=answer.text("bolus_id"),
@@ -313,6 +370,7 @@ class SerialDriver(PumpDriver):
         """Stop a bolus. The pump answers only the dose delivered and the final state, so the outcome's
         ``dose`` is the dose actually delivered, ``volume_ml`` that dose at the active drug's
         concentration (read from the pump), and ``repeated`` is False."""
+        self._require_secure("cancel bolus")
         answer = self._call("cancel bolus", Command.CANCEL_BOLUS, {"bolus_id": bolus_id})
         delivered = answer.number("delivered")
         drug = self.read_program().drug
@@ -326,6 +384,7 @@ class SerialDriver(PumpDriver):
 
     def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None) -> RefillOutcome:
         """Record a refill once per ``refill_id`` (a repeat answers ``repeated``); ``drug`` None keeps the drug."""
+        self._require_secure("refill")
         answer = self._call("refill", Command.REFILL, {
             "refill_id": refill_id,
             "withdrawn_ml": withdrawn_ml,
@@ -340,11 +399,13 @@ class SerialDriver(PumpDriver):
         )
 
     def acknowledge_alarm(self, code: str) -> tuple[Alarm, ...]:
+        self._require_secure("acknowledge alarm")
         return _alarms(self._call("acknowledge alarm", Command.ACK_ALARM, {"code": code}))
 
     def set_low_alarm(self, low_alarm_ml: float) -> float:
         """Send SET_LOW_ALARM, then read the threshold back by READ_STATUS: the status is the pump's memory, not
         the answer to the write."""
+        self._require_secure("set low alarm")
         self._call("set low alarm", Command.SET_LOW_ALARM, {"low_alarm_ml": low_alarm_ml})
         return self.read_status().low_alarm_ml
 

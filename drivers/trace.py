@@ -8,6 +8,15 @@ complete up to the last byte:
     2026-11-28T11:12:21.180090 FRAME seq=7 READ_STATUS OK (answer)
     2026-11-28T11:12:21.190000 DROP crc: computed 0x1A2B, frame carries 0x1A2C: 0b 01 ...
 
+In a secure session (protocol version 2) the payloads on ``TX`` and ``RX`` lines are sealed, so a trace holds no
+patient data and can be sent to a technician as it is. Only when asked (``plaintext``, the CLI's
+``--trace-plaintext``) does it also write each sealed frame's payload as opened, on lines marked for what they
+hold:
+
+    2026-11-28T11:12:21.180095 PLAIN (patient data) RX seq=7 READ_STATUS OK: {"battery": ...}
+
+No key is ever traced: the pair key never crosses the link, and the session keys stay in the channel.
+
 ``RX`` lines show the bytes exactly as one read returned them (a frame may span several lines); the
 ``FRAME`` and ``DROP`` lines say what the decoder made of them. The sink is a file path (appended to)
 or a callable taking one line; with no sink nothing is formatted at all.
@@ -20,6 +29,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from protocol import Command, Frame, Status
+from protocol.frame import payload_bytes
+
+PLAIN_MARK = "PLAIN (patient data)"
+"""Starts the lines that hold an opened payload, written only when plaintext tracing was asked for."""
 
 TraceSink = Callable[[str], None] | str | os.PathLike | None
 
@@ -67,6 +80,12 @@ class WireTrace:
 
     def dropped(self, reason: str, raw: bytes) -> None:
         self._line(f"DROP {reason}: {raw.hex(' ')}")
+
+    def plain(self, direction: str, frame: Frame) -> None:
+        """A sealed frame's payload as opened (``direction`` TX or RX): patient data, said so on the line."""
+        if self._emit is not None:
+            text = payload_bytes(frame).decode("ascii", "replace") if not frame.compact else repr(frame.payload)
+            self._line(f"{PLAIN_MARK} {direction} {describe(frame)}: {text}")
 
     def note(self, text: str) -> None:
         self._line(f"NOTE {text}")

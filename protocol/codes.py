@@ -11,7 +11,7 @@ from enum import IntEnum
 FRAME_VERSION = 1
 """Byte 0 of every frame body: the layout of the frame itself. A receiver drops frames of another layout."""
 
-PROTOCOL_VERSION = 1  # becomes 2 when the emulator and driver speak it (issue 12, being integrated)
+PROTOCOL_VERSION = 2
 """The command set and its payloads, agreed in HELLO: version 2 is the secure one (pairing, sealed frames,
 one programmer at a time; docs/protocol.md section 6). A pump answers UNSUPPORTED_VERSION to any other."""
 

@@ -13,6 +13,7 @@ from hypothesis import settings
 from programmer.library_signing import administrator_trust_path
 from tests.support.emulator_fixtures import PTY_AVAILABLE, EmulatorProcess, unused_loopback_port
 from tests.support.library_signing import Signer, write_trust_store
+from tests.support.pairing import write_programmer_keys
 
 # A 1366x900 screen, the size of a common clinic laptop, instead of the plugin's default 800x600: the
 # window's minimum (about 610x630) must fit on it, or a restored geometry is squeezed.
@@ -54,11 +55,14 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session", autouse=True)
 def user_dirs(tmp_path_factory):
     """No test touches the real user's files: settings, the application log, desktop entries and the
-    default audit log all go under one directory of this session (child processes inherit it too)."""
+    default audit log all go under one directory of this session (child processes inherit it too). So do the
+    programmer's pairing keys (``$ITB_PAIRING_KEYS``): the run's programmer, paired with every pump the fixtures
+    start (tests/support/pairing.py)."""
     home = tmp_path_factory.mktemp("user")
     with pytest.MonkeyPatch.context() as patch:
         for kind in ("config", "state", "data"):
             patch.setenv(f"XDG_{kind.upper()}_HOME", str(home / kind))
+        patch.setenv("ITB_PAIRING_KEYS", str(write_programmer_keys(home / "pairing-keys.json")))
         # The suite starts some sixty Python processes of this project (the command line, the application). Where
         # PYTHONDONTWRITEBYTECODE is set, each compiled the project from source, about 0.1 s apiece: they share
         # compiled files in this session's directory instead, never in the source tree.

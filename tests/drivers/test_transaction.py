@@ -249,14 +249,14 @@ def test_no_session_makes_the_link_say_hello_again_and_resend(peers):
     link.close()
 
 
-def test_unsupported_version_is_a_clear_link_error_without_retries(peers):
+def test_unsupported_version_to_both_versions_is_a_clear_link_error_without_retries(peers):
     peer = peers(lambda request, peer: None)
     peer.hello_status = Status.UNSUPPORTED_VERSION
     link, pauses = make_link(peer.url)
-    with pytest.raises(LinkError, match=r"^hello: the pump does not speak protocol version 1 \(UNSUPPORTED_VERSION: "
-                                         r"only protocol 2 is spoken here\)$"):
+    with pytest.raises(LinkError, match=r"^hello: the pump does not speak protocol version 2 or 1 \(UNSUPPORTED_VERSION: "
+                                         r"this pump speaks protocol 2\)$"):
         link.connect()
-    assert pauses == [] and len(peer.requests) == 1
+    assert pauses == [] and [frame.payload["protocol"] for _, frame in peer.requests] == [2, 1]
     link.close()
 
 

@@ -6,7 +6,10 @@
   both links (python-can's back2back idea); the driver contract adds the test doubles to those
   (tests/drivers/test_contract.py).
 - ``ScriptedPeer`` is a pump stand-in on a loopback TCP port that answers from a Python function,
-  for byte-level tests of the transaction engine and of outcomes the real emulator cannot produce.
+  for byte-level tests of the transaction engine and of outcomes the real emulator cannot produce. It speaks
+  the secure protocol as a pump does (``protocol.secure``: HELLO v2, sealed frames both ways, resends answered
+  from its cache), paired with the run's programmer (tests/support/pairing.py); ``secure=False`` makes it a
+  version-1 pump.
 - ``FrameProxy`` sits between a driver and a TCP emulator and can drop, alter or cut frames one by
   one: the way to lose exactly the answer to a commit.
 - ``LOOPBACK_LINK`` are the driver options for a link to any of these: they answer in milliseconds, so a
@@ -22,6 +25,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,7 +33,11 @@ import pytest
 
 from emulator import launch
 from tests.support.forked_emulator import ForkedProcess
+from tests.support.pairing import TEST_PAIR_KEY, trust_pump, write_paired_with_file
+from drivers.transport import open_port
 from protocol import Command, Frame, FrameDecoder, Status, encode_frame
+from protocol.codes import INSECURE_PROTOCOL_VERSION, OPEN_COMMANDS, PROTOCOL_VERSION
+from protocol.secure import FrameRejected, SecureChannel, pump_channel
 
 STOP_TIMEOUT_S = launch.STOP_TIMEOUT_S
 PTY_AVAILABLE = sys.platform != "win32"
@@ -47,13 +55,20 @@ class EmulatorProcess(launch.EmulatorProcess):
     """One emulator on TCP or a pty (``link``) with its memory in ``state``, which survives it (give the same
     file to the next one to restart the pump). Its standard error goes to a file beside ``state``, quoted in
     the test's failure when it does not start. It is forked from a process that has imported the emulator
-    already (tests/support/forked_emulator.py says why), or with ``console_script`` run as ``pump-emulator``."""
+    already (tests/support/forked_emulator.py says why), or with ``console_script`` run as ``pump-emulator``.
+
+    Unless it is ``--insecure``, it is paired with the run's programmer: started ``--paired-with`` the run's key,
+    and once it listens, its serial (IDENTIFY is open) gets that key in the programmer's keys file."""
 
     def __init__(self, state: Path, link: str = "tcp", args: tuple[str, ...] = (), console_script: bool = False) -> None:
         if link not in ("tcp", "pty"):
             raise ValueError(f"link must be tcp or pty, got {link!r}")
         listen = ["--listen", "tcp://127.0.0.1:0"] if link == "tcp" else ["--pty"]
-        super().__init__([*listen, "--state", str(state), *args], stderr=state.with_name(state.name + ".stderr"))
+        self.paired = "--insecure" not in args
+        pairing = ["--paired-with", str(write_paired_with_file(state.with_name("paired-with.json")))] \
+            if self.paired else []
+        super().__init__([*listen, "--state", str(state), *pairing, *args],
+                         stderr=state.with_name(state.name + ".stderr"))
         self.state = state
         self.link = link
         self.console_script = console_script
@@ -63,9 +78,31 @@ class EmulatorProcess(launch.EmulatorProcess):
 
     def start(self) -> str:
         try:
-            return super().start()
+            url = super().start()
         except launch.LaunchError as exc:
             pytest.fail(str(exc))
+        if self.paired:
+            self.serial = identify_serial(url)
+            trust_pump(self.serial)
+        return url
+
+
+IDENTIFY_TIMEOUT_S = 5.0
+
+
+def identify_serial(url: str) -> str:
+    """The serial of the pump at ``url``, from an IDENTIFY in clear (an open command: no session needed)."""
+    port = open_port(url, baudrate=115200, timeout=0.05)
+    try:
+        port.write(encode_frame(Frame(0, Command.IDENTIFY, 0, {}, False)))
+        decoder, deadline = FrameDecoder(), time.monotonic() + IDENTIFY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            for frame in decoder.feed(port.read(4096)):
+                if frame.is_response and frame.command == Command.IDENTIFY and frame.status == Status.OK:
+                    return str(frame.payload["serial"])
+    finally:
+        port.close()
+    pytest.fail(f"the emulator at {url} did not answer IDENTIFY within {IDENTIFY_TIMEOUT_S:.0f} s")
 
 
 def unused_loopback_port() -> int:
@@ -118,24 +155,45 @@ class ScriptedPeer(LoopbackServer):
     HELLO is answered OK automatically (``hello_status`` and ``serial`` change that) unless the
     handler is asked with ``handle_hello=True``. The handler answers with ``peer.reply(...)`` or
     ``peer.send(raw)``, stays silent by doing nothing, or ``peer.hang_up()``. Everything is recorded:
-    ``requests`` (connection number, frame) and ``received`` (raw bytes per connection).
+    ``requests`` (connection number, frame as opened), ``sealed`` (connection number, frame as it came, sealed
+    or not) and ``received`` (raw bytes per connection).
+
+    Secure (the default), it answers a version-2 HELLO with ``pump_channel`` under the run's pair key
+    (``pair_key``), hands the handler each sealed request opened, seals ``reply``'s answers in the session and
+    answers a resend (same counter) with the same sealed bytes, never the handler again; a sealed frame that
+    does not open is dropped and counted (``rejected``), one outside a session answered NOT_AUTHENTICATED in
+    clear, as a pump does. ``peer.send`` sends bytes as they are (a forged or a clear answer).
     """
 
-    def __init__(self, handler: Callable[[Frame, "ScriptedPeer"], None], handle_hello: bool = False) -> None:
+    def __init__(self, handler: Callable[[Frame, "ScriptedPeer"], None], handle_hello: bool = False,
+                 secure: bool = True) -> None:
         self.handler = handler
         self.handle_hello = handle_hello
+        self.secure = secure
         self.hello_status = Status.OK
         self.serial = "TEST-0001"
+        self.pair_key = TEST_PAIR_KEY
         self.requests: list[tuple[int, Frame]] = []
+        self.sealed: list[tuple[int, Frame]] = []
         self.received: list[bytearray] = []
+        self.rejected: list[str] = []
+        self.channel: SecureChannel | None = None
+        self._last_answer = b""
         self._connection: socket.socket | None = None
+        trust_pump(self.serial)
         super().__init__()
 
     def requests_for(self, command: Command) -> list[Frame]:
         return [frame for _, frame in self.requests if frame.command == command]
 
     def reply(self, request: Frame, payload: dict, status: Status = Status.OK, seq: int | None = None) -> None:
-        self.send(answer_bytes(request, payload, status, seq))
+        """Answer ``request``: sealed in a session (and kept for a resend), in clear otherwise."""
+        if self.channel is None or request.command in OPEN_COMMANDS:
+            self.send(answer_bytes(request, payload, status, seq))
+            return
+        answer = Frame(request.seq if seq is None else seq, request.command, status, payload, True)
+        self._last_answer = encode_frame(self.channel.seal(answer))
+        self.send(self._last_answer)
 
     def send(self, data: bytes) -> None:
         self._connection.sendall(data)
@@ -152,6 +210,7 @@ class ScriptedPeer(LoopbackServer):
     def _handle(self, connection: socket.socket) -> None:
         with connection:
             self._connection = connection
+            self.channel = None
             self.received.append(bytearray())
             self._talk(connection, len(self.received) - 1, FrameDecoder())
 
@@ -168,20 +227,52 @@ class ScriptedPeer(LoopbackServer):
                 return
             self.received[number] += data
             for frame in decoder.feed(data):
-                self.requests.append((number, frame))
+                self.sealed.append((number, frame))
                 try:
-                    if frame.command == Command.HELLO and not self.handle_hello:
-                        self._hello(frame)
-                    else:
-                        self.handler(frame, self)
+                    self._take(number, frame)
                 except OSError:
                     return
 
-    def _hello(self, request: Frame) -> None:
-        if self.hello_status == Status.OK:
-            self.reply(request, {"protocol": 1, "model": "TEST", "serial": self.serial})
+    def _take(self, number: int, frame: Frame) -> None:
+        if frame.sealed:
+            if self.channel is None:
+                self.send(answer_bytes(frame, {"error": "no session: say HELLO first", "field": None},
+                                       Status.NOT_AUTHENTICATED))
+                return
+            try:
+                opened = self.channel.open(frame)
+            except FrameRejected as exc:
+                self.rejected.append(exc.reason)
+                return
+            if opened.repeat:
+                self.send(self._last_answer)
+                return
+            frame = opened.frame
+        elif self.channel is not None and frame.command not in OPEN_COMMANDS:
+            self.rejected.append("clear")
+            return
+        self.requests.append((number, frame))
+        if frame.command == Command.HELLO and not self.handle_hello:
+            self._hello(frame)
         else:
-            self.reply(request, {"error": "only protocol 2 is spoken here", "field": "protocol"}, self.hello_status)
+            self.handler(frame, self)
+
+    def _hello(self, request: Frame) -> None:
+        """HELLO as a pump answers it: version 2 with a fresh session when secure, version 1 otherwise."""
+        self.channel = None
+        spoken = PROTOCOL_VERSION if self.secure else INSECURE_PROTOCOL_VERSION
+        if self.hello_status != Status.OK:
+            self.reply(request, {"error": f"this pump speaks protocol {spoken}", "field": "protocol"},
+                       self.hello_status)
+        elif request.payload.get("protocol") != spoken:
+            self.reply(request, {"error": f"protocol {request.payload.get('protocol')} is not supported; this pump "
+                                          f"speaks {spoken}", "field": "protocol"}, Status.UNSUPPORTED_VERSION)
+        elif not self.secure:
+            self.reply(request, {"protocol": spoken, "model": "TEST", "serial": self.serial})
+        else:
+            answer, self.channel = pump_channel(self.pair_key, self.serial, request.payload,
+                                                {"protocol": spoken, "model": "TEST", "serial": self.serial})
+            self.send(answer_bytes(request, answer))
 
 
 FrameFilter = Callable[[str, Frame | None, bytes], bytes | None]
