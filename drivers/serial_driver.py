@@ -168,7 +168,7 @@ class SerialDriver(PumpDriver):
         return bool(self._link.secure)
 
     @property
-    def programmer_id(self) -> str:
+    def programmer_id(self) -> str:  # type: ignore[override]  # the port's attribute, from the keys
         """The id this programmer gives pumps (from its keys)."""
         return self._link.programmer_id
 

@@ -215,6 +215,9 @@ class Link:
     def _open_exchange(self, step: str, command: Command, payload: dict) -> Frame:
         """An open command's OK answer (in clear, no session needed); PairingFailed for any other answer."""
         answer = self._exchange(step, command, payload, PAIRING_ANSWER_BYTES, needs_session=False)
+        if answer.status == Status.NO_SESSION:
+            raise PairingFailed(f"{step}: the pump speaks only protocol version {INSECURE_PROTOCOL_VERSION}, which has "
+                                "no pairing (NO_SESSION to an open command); nothing was paired", step=step)
         if answer.status != Status.OK:
             message = answer.payload.get("error") or "no message"
             raise PairingFailed(f"{step}: the pump refused {command.name} ({code_name(Status, answer.status)}: "
@@ -228,7 +231,8 @@ class Link:
             nonlocal request
             self._ensure_session(step, needs_session)
             try:
-                return self._check_retryable(self._send_and_wait(request, timeout, resync=attempt > 1))
+                return self._check_retryable(self._send_and_wait(request, timeout, resync=attempt > 1),
+                                             has_session=needs_session)
             except _Retry as retry:
                 if retry.new_transaction:
                     request = self._new_request(command, payload)
@@ -454,12 +458,15 @@ class Link:
             self.trace.plain("RX", opened)
         return opened
 
-    def _check_retryable(self, answer: Frame) -> Frame:
+    def _check_retryable(self, answer: Frame, has_session: bool = True) -> Frame:
+        """The answer, or _Retry for one that says the pump did not act (BUSY, a corrupted request) or, to a
+        request that needed one, that it has no session; an open command's NO_SESSION (a version-1 pump, which
+        has no open commands) goes back to the caller."""
         if answer.status == Status.BUSY:
             raise _Retry("pump busy", new_transaction=True)
         if answer.status == Status.BAD_CHECKSUM:
             raise _Retry("the pump received a corrupted request", new_transaction=True)
-        if answer.status == Status.NO_SESSION:
+        if answer.status == Status.NO_SESSION and has_session:
             self.end_session()
             raise _Retry("the pump lost the session (restarted?)")
         return answer

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from programmer.audit import AuditLog
 from programmer.audit_record import Attempt
-from programmer.errors import LinkError, PumpRefused
+from programmer.errors import LinkError, LinkNotSecure, PumpRefused
 from programmer.outcome import Outcome
 from programmer.port import ActiveProgram, PumpDriver, RefillOutcome, WriteOutcome
 from programmer.program import Flex, Program
@@ -52,6 +52,9 @@ def commit_write(driver: PumpDriver, review: WriteReview, clinician: str, audit:
             return _finish(attempt, Outcome.REFUSED, f"{stale}: nothing was written; interrogate the pump and review "
                                   "the change again", previous)
         written = driver.write_program(review.program)
+    except LinkNotSecure as exc:
+        return _finish(attempt, Outcome.REFUSED, f"{exc}: nothing was written; the pump still runs the previous "
+                              f"program {describe_program(previous)}", previous)
     except PumpRefused as exc:
         return _finish(attempt, Outcome.PUMP_REFUSED, f"{exc}: nothing was written; the pump still runs the previous "
                               f"program {describe_program(previous)}", previous)
@@ -119,6 +122,9 @@ def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audi
     attempt.begin()
     try:
         done = driver.refill(attempt.attempt_id, request.withdrawn_ml, request.added_ml, review.new_drug)
+    except LinkNotSecure as exc:
+        return _finish(attempt, Outcome.REFUSED, f"{exc}: the refill was not recorded; the pump still runs "
+                              f"{describe_program(previous)}", previous)
     except PumpRefused as exc:
         return _finish(attempt, Outcome.PUMP_REFUSED, f"{exc}: the refill was not recorded; the pump still runs "
                               f"{describe_program(previous)}", previous)

@@ -11,8 +11,9 @@ has four outcomes, and only ``VERIFIED`` means the pump runs the new program as 
 
 What a driver may raise is part of the port, so that the command line and the application each handle
 failures in one place (``programmer.errors``): ``LinkError`` when the pump cannot be reached or its answer
-cannot be trusted, ``PumpRefused`` when it answered no, ``InputError`` for a program it was handed that is
-not valid. Nothing else: an ``OSError`` of the link (``serial.SerialException`` is one; a device that
+cannot be trusted (``NotPaired``, one of them, when the pump does not know this programmer), ``PumpRefused``
+when it answered no, ``InputError`` for a program it was handed that is not valid, and ``LinkNotSecure`` for a
+change asked over a link that is not secure without the explicit permission (nothing was sent). Nothing else: an ``OSError`` of the link (``serial.SerialException`` is one; a device that
 vanished, a path that does not exist, a peer that reset the connection) is turned by the driver into a
 ``LinkError`` naming the step and the port, never let out as it is.
 """
@@ -26,7 +27,7 @@ from datetime import datetime
 from importlib.metadata import EntryPoints, entry_points
 from typing import Callable
 
-from programmer.errors import LinkError
+from programmer.errors import LinkError, PumpRefused
 from programmer.outcome import Outcome
 from programmer.program import Drug, Program
 
@@ -163,6 +164,9 @@ class PumpDriver(ABC):
     """Whether every frame of the link is authenticated and encrypted (protocol version 2, docs/protocol.md
     section 6). False only for a pump that speaks the insecure version 1: the domain then refuses changes
     unless the user explicitly allowed an insecure link."""
+
+    programmer_id: str = ""
+    """The id this programmer gives the pump (its pairing keys'); empty for a driver whose pumps need no pairing."""
 
     events_per_read: int
     """The most events one exchange with the pump returns (the wire protocol's page, set by the driver): the
@@ -329,6 +333,17 @@ class PumpDriver(ABC):
             PumpRefused: the pump refused the value (outside its model's range, ``field`` ``low_alarm_ml``) or the
                 read-back after it.
         """
+
+    def unpair(self) -> str:
+        """Make the pump forget this programmer, and forget its pair key here too (the session ends with it).
+
+        Returns: the pump's serial.
+
+        Raises:
+            LinkError: whether the pump forgot it is not known; PumpRefused: the pump refused; LinkNotSecure: the link
+            is not secure (a pump of the insecure version 1 has no pairing).
+        """
+        raise PumpRefused("UNKNOWN_COMMAND", "unpair: this driver's pumps have no pairing", step="unpair")
 
     @abstractmethod
     def close(self) -> None:

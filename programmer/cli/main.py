@@ -63,9 +63,10 @@ def build_parser(own_commands_only: bool = False) -> argparse.ArgumentParser:
 
     if not own_commands_only:
         from programmer.cli.library_commands import add_library_commands
-        from programmer.cli.pump_commands import add_pump_commands
+        from programmer.cli.pump_commands import add_link_options, add_pump_commands
 
         add_pump_commands(commands)
+        add_link_options(parser)
         add_library_commands(commands)
 
     entry = commands.add_parser("desktop-entry", help="put the application, with its icon, in this user's desktop "

@@ -1,4 +1,5 @@
-"""The pump-facing subcommands of ``pump-programmer``: interrogate, write, events, refill.
+"""The pump-facing subcommands of ``pump-programmer``: interrogate, write, events, refill, set-clock,
+set-low-alarm, and pair and unpair (the secure link's pairing with a pump, docs/cli.md).
 
 Everything that decides lives in ``interrogation`` and ``session`` (shared with the GUI); this module
 parses options, checks every piece of input *before* a pump is contacted (so exit code 2 always means
@@ -26,6 +27,7 @@ from commandline import EXIT_INVALID, finite
 from programmer.cli.support import (EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, Stage, failure_line,
                                     with_options)
 from programmer.errors import AuditError, InputError, LinkError, PumpRefused, from_validation_error
+from programmer.pairing_keys import default_keys_path
 from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump
@@ -132,10 +134,33 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     low_alarm.add_argument("--json", action="store_true", help="print one JSON object")
     low_alarm.set_defaults(handler=run_set_low_alarm)
 
+    pair = subparsers.add_parser("pair", help="pair this programmer with a pump whose pairing window is open, using "
+                                 "the code it shows (nothing else is changed on the pump)")
+    _add_port(pair)
+    pair.add_argument("--code", required=True, metavar="NNNNNN", help="the six-digit code the pump shows")
+    pair.add_argument("--json", action="store_true", help="print one JSON object")
+    pair.set_defaults(handler=run_pair)
+
+    unpair = subparsers.add_parser("unpair", help="make the pump forget this programmer, and forget its key here")
+    _add_port(unpair)
+    unpair.add_argument("--json", action="store_true", help="print one JSON object")
+    unpair.set_defaults(handler=run_unpair)
+
+
+def add_link_options(parser: argparse.ArgumentParser, default: object = False) -> None:
+    """``--allow-insecure-link``: on the whole command line (before the command) and on each pump command. The
+    command's own takes ``argparse.SUPPRESS`` as its default, so it never hides one given before the command."""
+    parser.add_argument("--allow-insecure-link", action="store_true", default=default,
+                        help="let changes go to a pump that speaks only the insecure protocol version 1 (frames in "
+                             "clear, not authenticated): for protocol debugging with an emulator, never with a patient")
+
 
 def _add_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("port", help="the pump's port: /dev/ttyUSB0, COM3, socket://HOST:PORT, a pty path")
     parser.add_argument("--trace", metavar="FILE", help="append a timestamped hex trace of the wire to FILE")
+    parser.add_argument("--trace-plaintext", action="store_true",
+                        help="with --trace: also write each sealed frame's payload as opened (PATIENT DATA) to FILE")
+    add_link_options(parser, default=argparse.SUPPRESS)
 
 
 def _iso_date(text: str) -> date:
@@ -169,14 +194,29 @@ def _stage(args: argparse.Namespace, doing: str, after: str, refused: str = "") 
     args.stage = previous
 
 
-def _connect(args: argparse.Namespace, after: str) -> PumpDriver:
-    """Open the pump's port. An unwritable trace file is bad input (exit code 2), not a failed link."""
-    options = {"trace": args.trace} if args.trace else {}
+LINK_OPTIONS = {"trace": "--trace", "pairing_code": "--code"}
+"""The driver's option names as this command line spells them, for the errors that name them."""
+
+
+def _connect(args: argparse.Namespace, after: str, **extra: object) -> PumpDriver:
+    """Open the pump's port. An unwritable trace file or --trace-plaintext without --trace is bad input (exit
+    code 2), not a failed link. A link that is not secure is said on standard error, whatever the command."""
+    if args.trace_plaintext and not args.trace:
+        raise InputError([("--trace-plaintext", "writes the opened payloads into the wire trace: give --trace FILE "
+                                                "too; nothing was sent")])
+    options = {"trace": args.trace, "trace_plaintext": args.trace_plaintext} if args.trace else {}
+    options |= {"allow_insecure_link": args.allow_insecure_link, **extra}
     try:
         with _stage(args, "", after):
-            return open_driver(args.port, **options)
+            driver = open_driver(args.port, **options)
     except InputError as exc:
-        raise with_options(exc, {"trace": "--trace"}) from None
+        raise with_options(exc, LINK_OPTIONS) from None
+    if not driver.secure:
+        changes = ("changes are sent all the same (--allow-insecure-link)" if args.allow_insecure_link
+                   else "nothing that changes the pump will be sent (--allow-insecure-link allows it)")
+        print(f"INSECURE LINK: {args.port} speaks only protocol version 1: frames travel in clear and are not "
+              f"authenticated, so anyone on the link can read or change them; {changes}", file=sys.stderr)
+    return driver
 
 
 def _read(driver: PumpDriver, args: argparse.Namespace, after: str) -> PumpSnapshot:
@@ -289,6 +329,38 @@ def run_events(args: argparse.Namespace) -> int:
 
 def _compact(detail: object) -> str:
     return json.dumps(detail, sort_keys=True, separators=(",", ":"))
+
+
+def run_pair(args: argparse.Namespace) -> int:
+    """Pair with the code the pump shows; the key is kept only once the pump said it paired (docs/cli.md)."""
+    with (_connect(args, "nothing was paired", pairing_code=args.code) as driver,
+          _stage(args, f"identifying {args.port}", "the pump is paired with this programmer")):
+        identity = driver.identify()
+    data = {"paired": True, "model": identity.model, "serial": identity.serial, "programmer_id": driver.programmer_id,
+            "keys_file": str(default_keys_path())}
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"paired: this programmer ({data['programmer_id']}) and the pump {identity.model} serial "
+              f"{identity.serial}; the pair key is kept in {data['keys_file']}")
+    return EXIT_OK
+
+
+def run_unpair(args: argparse.Namespace) -> int:
+    """Make the pump forget this programmer (UNPAIR), then forget its key here."""
+    unchanged = "the pump is still paired with this programmer"
+    with _connect(args, unchanged) as driver, _stage(args, f"unpairing {args.port}",
+                                                    "the pump may or may not have forgotten this programmer"):
+        identity = driver.identify()
+        driver.unpair()
+    data = {"unpaired": True, "model": identity.model, "serial": identity.serial,
+            "programmer_id": driver.programmer_id}
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(f"unpaired: the pump {identity.model} serial {identity.serial} forgot this programmer "
+              f"({data['programmer_id']}), and its key was removed here; pair again to talk to it")
+    return EXIT_OK
 
 
 # --- changing ----------------------------------------------------------------------------------------

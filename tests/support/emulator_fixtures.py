@@ -188,12 +188,15 @@ class ScriptedPeer(LoopbackServer):
 
     def reply(self, request: Frame, payload: dict, status: Status = Status.OK, seq: int | None = None) -> None:
         """Answer ``request``: sealed in a session (and kept for a resend), in clear otherwise."""
+        self.send(self.answer_bytes(request, payload, status, seq))
+
+    def answer_bytes(self, request: Frame, payload: dict, status: Status = Status.OK, seq: int | None = None) -> bytes:
+        """The wire bytes ``reply`` sends, without sending them: sealed in a session (and kept for a resend)."""
         if self.channel is None or request.command in OPEN_COMMANDS:
-            self.send(answer_bytes(request, payload, status, seq))
-            return
+            return answer_bytes(request, payload, status, seq)
         answer = Frame(request.seq if seq is None else seq, request.command, status, payload, True)
         self._last_answer = encode_frame(self.channel.seal(answer))
-        self.send(self._last_answer)
+        return self._last_answer
 
     def send(self, data: bytes) -> None:
         self._connection.sendall(data)
