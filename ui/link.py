@@ -15,12 +15,11 @@ The work itself is ``programmer``'s: ``read_pump`` interrogates, ``commit_write`
 two-phase and judges the read-back, ``commit_refill`` does the same for a refill, and the driver's
 ``set_low_alarm`` reads back the threshold it sets. This module only adds progress reporting and the thread.
 
-The secure link (protocol version 2) adds two things here. Pairing (``Pair``) is link work like any other, so
-it runs in this thread too: the driver pairs over the code while it opens the link, then the pump is read as
-by ``Connect``. And a request that changes the pump (``changes_pump``) over an insecure link (a pump speaking
-version 1) is refused before it starts, unless the application was started with ``--allow-insecure-link``:
-then neither the audit log nor the pump sees an attempt that could never be sent (the driver refuses such a
-change too, ``LinkNotSecure``; this is the same refusal, made before the audit's attempt record).
+The secure link (protocol version 2) adds pairing (``Pair``): link work like any other, so it runs in this
+thread too; the driver pairs over the code while it opens the link, then the pump is read as by ``Connect``.
+A change over an insecure link (a pump speaking version 1) is refused by the driver itself (``LinkNotSecure``)
+unless the application was started with ``--allow-insecure-link``: that option is one of the driver options
+given here, and the refusal comes back like any other.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ from typing import Callable, ClassVar
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from programmer.audit import AuditLog
-from programmer.errors import LinkError, LinkNotSecure, ProgrammerError
+from programmer.errors import LinkError, ProgrammerError
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump
 from programmer.snapshot import PumpSnapshot
@@ -98,8 +97,6 @@ class Request:
     doing: ClassVar[str]
     cancellable: ClassVar[bool] = False
     """Only reads may be cancelled: stopping a write half way is exactly what the two-phase write avoids."""
-    changes_pump: ClassVar[bool] = False
-    """True for a request that changes the pump: refused over an insecure link unless that was allowed."""
 
     def run(self, worker: "_Worker") -> object:
         raise NotImplementedError
@@ -182,7 +179,6 @@ class Commit(Request):
     review: WriteReview
     clinician: str
     doing: ClassVar[str] = "writing the program"
-    changes_pump: ClassVar[bool] = True
 
     def run(self, worker: "_Worker") -> CommitDone:
         return worker.commit_then_read(self, lambda driver, audit: commit_write(driver, self.review, self.clinician,
@@ -196,7 +192,6 @@ class Refill(Request):
     review: RefillReview
     clinician: str
     doing: ClassVar[str] = "recording the refill"
-    changes_pump: ClassVar[bool] = True
 
     def run(self, worker: "_Worker") -> CommitDone:
         return worker.commit_then_read(self, lambda driver, audit: commit_refill(driver, self.review, self.clinician,
@@ -208,7 +203,6 @@ class SetClock(Request):
     """Set the pump's clock to this computer's, then interrogate. Result: ``PumpSnapshot``."""
 
     doing: ClassVar[str] = "setting the pump clock"
-    changes_pump: ClassVar[bool] = True
 
     def run(self, worker: "_Worker") -> PumpSnapshot:
         driver = worker.open_driver()
@@ -236,7 +230,6 @@ class SetLowAlarm(Request):
 
     low_alarm_ml: float
     doing: ClassVar[str] = "setting the low-reservoir alarm"
-    changes_pump: ClassVar[bool] = True
 
     def run(self, worker: "_Worker") -> LowAlarmDone:
         driver = worker.open_driver()
@@ -289,8 +282,6 @@ class _Worker(QObject):
     def run(self, request: Request) -> None:
         self.cancel.clear()
         try:
-            if request.changes_pump:
-                self.check_link_allows_changes(request)
             result = request.run(self)
         except Exception as exc:  # every failure reaches the window, a bug too: none may vanish in a thread
             failure = Failure(exc)
@@ -324,15 +315,6 @@ class _Worker(QObject):
         if self.emulator is not None and url == self.emulator.url:
             return self.emulator.driver_options(**self.driver_options)
         return dict(self.driver_options)
-
-    def check_link_allows_changes(self, request: Request) -> None:
-        """LinkNotSecure, before anything is audited or sent, for a change over an insecure link that the
-        application was not started to allow (``--allow-insecure-link``)."""
-        driver = self.open_driver()
-        if not driver.secure and not self.driver_options.get("allow_insecure_link", False):
-            raise LinkNotSecure(f"not {request.doing} over an insecure link: the pump speaks protocol version 1, "
-                                "whose frames are neither authenticated nor encrypted, and the programmer was not "
-                                "started with --allow-insecure-link; nothing was sent", step=request.doing)
 
     def interrogate(self, request: Request) -> PumpSnapshot:
         report = self.reporter(request)

@@ -8,6 +8,7 @@ of this test, so what pairing keeps, or does not keep, is read straight from tha
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -185,11 +186,12 @@ def test_an_insecure_link_shows_the_red_strip_and_refuses_a_write(qtbot, window,
     edit_the_dose(qtbot, window, "165")
     sign(qtbot, open_review(qtbot, window))
     qtbot.mouseClick(window.review.write, Qt.LeftButton)
-    qtbot.waitUntil(lambda: not window.link.busy and window.banner.title.text() == "NOT WRITTEN.",
-                    timeout=LINK_TIMEOUT_MS)
-    assert "over an insecure link" in window.banner.text.text() and "--allow-insecure-link" in window.banner.text.text()
+    qtbot.waitUntil(lambda: not window.link.busy and window.review.gate is None, timeout=LINK_TIMEOUT_MS)
+    assert window.banner.title.text().startswith("NOT WRITTEN")
+    assert "is not secure" in window.banner.text.text() and "nothing was written" in window.banner.text.text()
     assert window.connected and window.insecure.isVisible()  # the link stays open for reading
-    assert not (tmp_path / "audit.jsonl").exists()  # refused before the audit log's attempt: nothing was tried
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(record["event"], record["outcome"]) for record in audit] == [("attempt", None), ("outcome", "refused")]
     window.close()
     with open_driver(insecure_pump.url, allow_insecure_link=True) as driver:
         assert driver.read_program().program.therapy.daily_dose == 150  # still the demo patient's
