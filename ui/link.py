@@ -141,10 +141,14 @@ class StartEmulator(Request):
             report("starting the bundled pump emulator", 0.0)
             worker.emulator = emulator = BundledEmulator()
             url = emulator.start()
-            report("pairing with it over the code it shows", 0.0)
-            emulator.pair(**worker.driver_options)
-            report("filling it with baclofen 500 mcg/mL and starting 150 mcg/day", 0.0)
-            set_up_demo_patient(url, **worker.options_for(url))
+            try:
+                report("pairing with it over the code it shows", 0.0)
+                emulator.pair(**worker.driver_options)
+                report("filling it with baclofen 500 mcg/mL and starting 150 mcg/day", 0.0)
+                set_up_demo_patient(url, **worker.options_for(url))
+            except BaseException:
+                emulator.stop()  # its code is spent or its patient half set up: the next try starts a fresh one
+                raise
         assert worker.emulator.url is not None, "start() set it"
         return worker.connect_to(worker.emulator.url, self)
 

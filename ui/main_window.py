@@ -480,8 +480,9 @@ class MainWindow(QMainWindow):
             self._port_choice = choice
         else:
             assert self.link.running is not None, "the link refuses only while it runs another request"
-            self.pairing_dialog.pairing_failed(f"Nothing was sent: the programmer is still {self.link.running.doing}. "
-                                               "Try again when it ends.")
+            busy = self.link.running.doing
+            self.pairing_dialog.pairing_failed(f"Nothing was sent: the programmer is still {busy}. Try again when it "
+                                               "ends.")
 
     def _paired(self, snapshot: PumpSnapshot) -> None:
         self._not_paired = None
