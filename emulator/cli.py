@@ -2,8 +2,10 @@
 (or, with ``--exit-on-stdin-close``, until standard input closes).
 
 The first line on stdout, flushed before anything is served, is exactly ``listening on socket://HOST:PORT``
-or ``listening on /dev/pts/N``: scripts and tests read it to find the pump. Everything else goes to
-stderr. Exit codes: 0 stopped cleanly, 2 invalid option or unusable state file.
+or ``listening on /dev/pts/N``: scripts and tests read it to find the pump. Each time the pairing window
+opens (``--pairing-window`` at start, right after the first line; SIGUSR1; SERVICE open_pairing) one more line
+follows, ``pairing code NNNNNN for SECONDS s``: the code a person reads off the pump. Everything else goes to
+stderr. Exit codes: 0 stopped cleanly, 2 invalid option, unusable state file or unusable --paired-with file.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ from pathlib import Path
 
 from emulator.clock import SimClock
 from emulator.faults import FaultInjector, FaultSpec
+from emulator.paired_with import PairedWithError, read_pairing
+from emulator.pairing_window import MAX_WINDOW_S, SIGNAL_WINDOW_S, PairingWindow, window_seconds
 from emulator.pump import Pump
 from emulator.server import PtyTransport, Server, TcpTransport, loopback_address
 from emulator.service import Service
+from emulator.sessions import Sessions
 from emulator.spec import MODELS
 from emulator.state import StateFileError
 from commandline import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
+from protocol.codes import SESSION_IDLE_TIMEOUT_S
 
 
 MAX_SPEED = 1e7
@@ -37,6 +43,25 @@ def _speed(text: str) -> float:
     if not 0 < value <= MAX_SPEED:
         raise argparse.ArgumentTypeError(f"{text!r} must be a number above 0 and at most {MAX_SPEED:g}")
     return value
+
+
+MAX_IDLE_TIMEOUT_S = 3600.0
+"""Longest --idle-timeout: a session (or a silent connection) held longer keeps every other programmer out."""
+
+
+def _idle_timeout(text: str) -> float:
+    value = finite(text)
+    if not 0 < value <= MAX_IDLE_TIMEOUT_S:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds above 0 and at most "
+                                         f"{MAX_IDLE_TIMEOUT_S:g}")
+    return value
+
+
+def _window(text: str) -> int:
+    try:
+        return window_seconds(int(text) if re.fullmatch(r"[0-9]{1,4}", text) else text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _baud(text: str) -> int:
@@ -86,6 +111,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-compact", action="store_true",
                         help="act as a pump built before the compact encoding: protocol version 1 with JSON answers "
                              "only, and a HELLO that offers encodings is BAD_ARGUMENT")
+    parser.add_argument("--insecure", action="store_true",
+                        help="speak protocol version 1 only: frames in clear, no pairing, no sessions' keys (for "
+                             "protocol debugging; a programmer changes nothing over it unless told to allow it)")
+    parser.add_argument("--idle-timeout", type=_idle_timeout, default=SESSION_IDLE_TIMEOUT_S, metavar="SECONDS",
+                        help="a session with no authentic frame for this long ends, and a connection that sends "
+                             f"nothing authentic for this long is closed (default {SESSION_IDLE_TIMEOUT_S:g})")
+    parser.add_argument("--pairing-window", type=_window, metavar="SECONDS",
+                        help=f"open the pairing window at start for SECONDS (1..{MAX_WINDOW_S}); its code is the "
+                             "second line on stdout")
+    parser.add_argument("--paired-with", type=Path, metavar="FILE",
+                        help="pair at start with the programmer of this key file (itb-pairing-keys/1: the key under "
+                             "this pump's serial, or under \"*\")")
     parser.add_argument("--exit-on-stdin-close", action="store_true",
                         help="save the state and exit when standard input reaches end of file (for a program that "
                              "starts the emulator: holding the other end, it can never leave the emulator orphaned)")
@@ -97,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(argv: list[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.insecure and (args.pairing_window or args.paired_with):
+        parser.error("--pairing-window and --paired-with need protocol version 2: not with --insecure")
     try:
         transport = TcpTransport(*loopback_address(args.listen)) if args.listen else PtyTransport()
     except (ValueError, OSError) as exc:
@@ -109,16 +149,30 @@ def _serve(argv: list[str] | None) -> int:
         transport.close()
         print(f"pump-emulator: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    if args.paired_with:
+        try:
+            pump.add_paired(*read_pairing(args.paired_with, pump.state.serial))
+            pump.flush()
+        except (PairedWithError, OSError) as exc:
+            transport.close()
+            print(f"pump-emulator: {exc}", file=sys.stderr)
+            return EXIT_INVALID
     faults = FaultInjector(args.faults)
-    service = Service(pump, service_enabled=args.service, compact=not args.no_compact)
+    service = Service(pump, service_enabled=args.service, compact=not args.no_compact, insecure=args.insecure,
+                      sessions=Sessions(pump, args.idle_timeout), window=PairingWindow(pump))
     server = Server(pump, service, transport, faults, args.baud)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda *_: server.stop())
+    # SIGUSR1 is the pump's pairing button; a version 1 pump has none, and the signal must not kill it either.
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN if args.insecure else
+                  lambda *_: server.ask_pairing_window(SIGNAL_WINDOW_S))
     if args.exit_on_stdin_close:
         threading.Thread(target=_stop_at_end_of_input, args=(server,), name="stdin lifeline", daemon=True).start()
     if args.faults != FaultSpec():
         print(f"pump-emulator: faults {args.faults} (seed {faults.seed})", file=sys.stderr, flush=True)
     print(f"listening on {transport.address}", flush=True)
+    if args.pairing_window:
+        service.window.open(args.pairing_window)
     server.serve()
     return 0
 

@@ -15,6 +15,9 @@ from emulator.state import EventRecord, PumpState
 EVENT_KINDS = frozenset({
     "power_on", "program_staged", "program_activated", "bolus_started", "bolus_done", "bolus_cancelled",
     "refill", "alarm_raised", "alarm_cleared", "alarm_acknowledged", "clock_set", "low_alarm_set",
+    # protocol version 2: sessions, pairing, frames that did not open (never a key or a pairing code)
+    "session_started", "session_ended", "frame_rejected", "pairing_window_opened", "pairing_window_closed",
+    "programmer_paired", "pairing_failed", "programmer_unpaired",
 })
 
 

@@ -29,6 +29,7 @@ from emulator.spec import (
 )
 from emulator.state import (
     BolusRecord,
+    PairedProgrammer,
     PumpState,
     RefillRecord,
     factory_new,
@@ -36,7 +37,7 @@ from emulator.state import (
     remove_stale_temp_files,
     save_state,
 )
-from protocol.codes import MAX_EVENTS_PER_READ, Status
+from protocol.codes import MAX_EVENTS_PER_READ, MAX_PAIRED_PROGRAMMERS, Status
 from programmer.program import Drug, Flex, Program, SimpleContinuous, Stopped
 
 SAVE_INTERVAL_S = 2.0
@@ -68,6 +69,8 @@ class Pump:
         self.clock = clock
         self.path = path
         self.staged: Program | None = None
+        self.staged_by: str | None = None
+        """The session that staged ``staged`` (None on a link without sessions): only it may commit it."""
         self._monotonic = monotonic
         self._changed = False
         self._saved_at = monotonic()
@@ -141,6 +144,11 @@ class Pump:
                   delivered=bolus.delivered_dose, reason=reason)
         self._changed = True
 
+    def _next_action(self) -> int:
+        """The next ``action_number``: one more than the last, saved with the action it numbers."""
+        self.state.actions += 1
+        return self.state.actions
+
     def _log(self, kind: str, **detail: object) -> None:
         log_event(self.state, self.state.pump_time, kind, **detail)
         self._changed = True
@@ -193,8 +201,9 @@ class Pump:
 
     # -- programming -------------------------------------------------------------------------------
 
-    def stage(self, program: Program) -> dict:
-        """Keep ``program`` as the staged one (in memory only) and return its checksum. Nothing runs yet."""
+    def stage(self, program: Program, session: str | None = None) -> dict:
+        """Keep ``program`` as the staged one of ``session`` (in memory only) and return its checksum. Nothing runs
+        yet."""
         state = self.state
         if state.drug is None:
             raise PumpError(Status.REFUSED, "the pump holds no drug: refill it before programming", "program.drug")
@@ -206,22 +215,29 @@ class Pump:
                 "program.drug",
             )
         self._check_program_fits(program.drug, program.therapy)
-        self.staged = program
+        self.staged, self.staged_by = program, session
         checksum = program.checksum()
         self._log("program_staged", checksum=checksum)
         return {"checksum": checksum}
 
-    def commit(self, checksum: str) -> dict:
-        """Activate the staged program atomically if ``checksum`` names it; a repeat is already_active."""
+    def discard_staged(self, session: str | None) -> None:
+        """Forget the program ``session`` staged, if it staged the one held (its session has ended)."""
+        if self.staged is not None and self.staged_by == session:
+            self.staged = self.staged_by = None
+
+    def commit(self, checksum: str, session: str | None = None) -> dict:
+        """Activate the program ``session`` staged, atomically, if ``checksum`` names it; a repeat is already_active.
+        Another session's staged program is not this session's to commit: NOT_STAGED."""
         state = self.state
         if not _CHECKSUM.fullmatch(checksum):
             raise PumpError(Status.BAD_ARGUMENT, f"checksum {checksum!r} is not 16 lowercase hex digits", "checksum")
         if checksum == state.program_checksum:
-            if self.staged is not None and self.staged.checksum() == checksum:
-                self.staged = None
+            if self.staged is not None and self.staged_by == session and self.staged.checksum() == checksum:
+                self.staged = self.staged_by = None
             return {"checksum": checksum, "already_active": True}
-        if self.staged is None:
-            raise PumpError(Status.NOT_STAGED, "no program is staged (the old program is still running)", "checksum")
+        if self.staged is None or self.staged_by != session:
+            raise PumpError(Status.NOT_STAGED, "no program is staged in this session (the old program is still "
+                                               "running)", "checksum")
         staged_checksum = self.staged.checksum()
         if checksum != staged_checksum:
             raise PumpError(
@@ -235,7 +251,7 @@ class Pump:
         drug = self.staged.drug
         state.set_program(drug, self.staged.therapy)
         state.cycle_anchor = local_midnight(state.pump_time)
-        self.staged = None
+        self.staged = self.staged_by = None
         self._log("program_activated", checksum=checksum, previous=previous,
                   daily_dose=engine.mean_daily_dose(state.therapy), dose_unit=drug.dose_unit,
                   previous_daily_dose=previous_dose, previous_dose_unit=previous_unit)
@@ -300,10 +316,11 @@ class Pump:
             raise PumpError(Status.OUT_OF_RANGE,
                             f"{volume_ml:.4g} mL in {duration_min:g} min is {rate:.4g} mL/h; the fastest bolus is "
                             f"{MAX_BOLUS_ML_PER_HOUR:g} mL/h", "duration_min")
-        record = BolusRecord(bolus_id=bolus_id, dose=dose, volume_ml=volume_ml, duration_min=duration_min)
+        record = BolusRecord(bolus_id=bolus_id, dose=dose, volume_ml=volume_ml, duration_min=duration_min,
+                             action_number=self._next_action())
         _remember(state.boluses, record)
         self._log("bolus_started", bolus_id=bolus_id, dose=dose, dose_unit=state.drug.dose_unit,
-                  volume_ml=volume_ml, duration_min=duration_min)
+                  volume_ml=volume_ml, duration_min=duration_min, action_number=record.action_number)
         return _bolus_answer(record, repeated=False)
 
     def cancel_bolus(self, bolus_id: str) -> dict:
@@ -346,16 +363,16 @@ class Pump:
                             "drug.concentration_per_ml") from error
 
         calculated = state.volume_ml
-        self.staged = None
+        self.staged = self.staged_by = None
         state.volume_ml = added_ml
         therapy_stopped = new_drug_kind and not isinstance(state.therapy, Stopped)
         state.set_program(new_drug, therapy)
         record = RefillRecord(refill_id=refill_id, withdrawn_ml=withdrawn_ml, added_ml=added_ml, drug=drug,
-                              volume_ml=added_ml, calculated_ml=calculated)
+                              volume_ml=added_ml, calculated_ml=calculated, action_number=self._next_action())
         _remember(state.refills, record)
         self._log("refill", refill_id=refill_id, withdrawn_ml=withdrawn_ml, added_ml=added_ml,
                   calculated_ml=calculated, drug=new_drug.model_dump(mode="json"), therapy_stopped=therapy_stopped,
-                  checksum=state.program_checksum)
+                  checksum=state.program_checksum, action_number=record.action_number)
         self._settle()
         return _refill_answer(record, repeated=False)
 
@@ -392,6 +409,33 @@ class Pump:
             self._log("low_alarm_set", old_ml=old, new_ml=low_alarm_ml)
             self._settle()
         return {"low_alarm_ml": state.low_alarm_ml}
+
+    # -- paired programmers (protocol version 2) ---------------------------------------------------
+
+    def pair_key(self, programmer_id: str) -> bytes | None:
+        """The key shared with ``programmer_id``, or None when this pump is not paired with it."""
+        entry = _find(self.state.paired, "programmer_id", programmer_id)
+        return None if entry is None else bytes.fromhex(entry.key)
+
+    def add_paired(self, programmer_id: str, key: bytes) -> None:
+        """Pair with ``programmer_id`` (replacing an older key of its), forgetting the least recently used
+        programmer when the list is full."""
+        paired = [entry for entry in self.state.paired if entry.programmer_id != programmer_id]
+        paired.append(PairedProgrammer(programmer_id=programmer_id, key=key.hex()))
+        self.state.paired = paired[-MAX_PAIRED_PROGRAMMERS:]
+        self._changed = True
+
+    def forget_paired(self, programmer_id: str) -> None:
+        self.state.paired = [entry for entry in self.state.paired if entry.programmer_id != programmer_id]
+        self._changed = True
+
+    def used_paired(self, programmer_id: str) -> None:
+        """``programmer_id`` started a session: it becomes the most recently used (the last forgotten)."""
+        entry = _find(self.state.paired, "programmer_id", programmer_id)
+        if entry is not None and self.state.paired[-1] is not entry:
+            self.state.paired.remove(entry)
+            self.state.paired.append(entry)
+            self._changed = True
 
     # -- emulator-only service actions -------------------------------------------------------------
 
@@ -446,12 +490,17 @@ def _remember(records: list, record) -> None:
     del records[: max(0, len(records) - REMEMBERED_IDS)]
 
 
+def _numbered(answer: dict, action_number: int | None) -> dict:
+    """The answer with its ``action_number`` (absent for an action remembered from before version 2)."""
+    return answer if action_number is None else {**answer, "action_number": action_number}
+
+
 def _refill_answer(refill: RefillRecord, repeated: bool) -> dict:
-    return {"refill_id": refill.refill_id, "volume_ml": refill.volume_ml, "calculated_ml": refill.calculated_ml,
-            "repeated": repeated}
+    return _numbered({"refill_id": refill.refill_id, "volume_ml": refill.volume_ml,
+                      "calculated_ml": refill.calculated_ml, "repeated": repeated}, refill.action_number)
 
 
 def _bolus_answer(bolus: BolusRecord, repeated: bool) -> dict:
-    return {"bolus_id": bolus.bolus_id, "dose": bolus.dose, "volume_ml": bolus.volume_ml,
-            "state": bolus.state, "repeated": repeated}
+    return _numbered({"bolus_id": bolus.bolus_id, "dose": bolus.dose, "volume_ml": bolus.volume_ml,
+                      "state": bolus.state, "repeated": repeated}, bolus.action_number)
 

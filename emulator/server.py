@@ -1,10 +1,16 @@
 """Transports: the emulator on a loopback TCP port or a pseudo-terminal, served by one thread.
 
 One ``select`` loop does everything in order, so nothing needs a lock: it reads bytes, lets the fault
-injector act on each wire frame, decodes requests, answers them through the service, paces the answers
-at ``baud / 10`` bytes per second when throttled, and runs the pump's engine and memory between times.
-TCP serves one client at a time; a new connection replaces the current one (a client that vanished
-without closing cannot block the next). A pty serves whoever opens the printed device.
+injector act on each wire frame, decodes requests, answers them through each connection's protocol state,
+paces the answers at ``baud / 10`` bytes per second when throttled, and runs the pump's engine, sessions,
+pairing window and memory between times.
+
+TCP takes up to MAX_CONNECTIONS connections at once, each with its own decoder, queues and session (one
+programmer at a time is the sessions' rule, not the transport's). Nobody who has not authenticated can starve
+the programmer that has: a connection past the limit, or past MAX_ACCEPTS_PER_S, is accepted and closed at
+once; a connection that sends nothing authentic for the idle timeout is closed; one that never reads its
+answers is dropped past MAX_UNSENT_BYTES; its unfinished frame is bounded by the decoder. A pty is one
+connection, with whoever opens the printed device.
 """
 
 from __future__ import annotations
@@ -20,12 +26,12 @@ import time
 import traceback
 import tty
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from emulator.faults import FaultInjector, Piece
 from emulator.pump import Pump
-from emulator.service import Service
+from emulator.service import Connection, Service
 from protocol.codes import BITS_PER_BYTE, Status
 from protocol.frame import DELIMITER, MAX_WIRE_FRAME, Frame, FrameDecoder, encode_frame
 
@@ -38,6 +44,10 @@ MAX_UNSENT_BYTES = 4 * MAX_WIRE_FRAME
 """Answers waiting to be written, at most (four of the largest frames). A client that keeps asking and never
 reads would otherwise grow the emulator's memory without end: past this bound a TCP client is dropped (and a
 pty's unread answers are thrown away, since a pty cannot be unplugged)."""
+MAX_CONNECTIONS = 4
+"""TCP connections served at once; one more is accepted and closed at once."""
+MAX_ACCEPTS_PER_S = 20
+"""Connections accepted in any one second; past it they are accepted and closed at once."""
 
 
 def loopback_address(url: str) -> tuple[str, int]:
@@ -60,7 +70,7 @@ def loopback_address(url: str) -> tuple[str, int]:
 
 
 class TcpTransport:
-    """A listening loopback socket and at most one connected client."""
+    """A listening loopback socket; the server accepts its connections."""
 
     def __init__(self, host: str, port: int):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -69,34 +79,18 @@ class TcpTransport:
         bound_host, bound_port = self.listener.getsockname()[:2]
         shown = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
         self.address = f"socket://{shown}:{bound_port}"
-        self.client: socket.socket | None = None
 
-    def wait_fds(self) -> list[int]:
-        return [self.listener.fileno()] + ([self.client.fileno()] if self.client else [])
-
-    def accept(self) -> bool:
-        """Take a waiting connection (replacing the current client); True if there is a new client."""
+    def accept(self) -> socket.socket | None:
+        """A waiting connection, non-blocking and without Nagle's delay, or None."""
         try:
             client, _ = self.listener.accept()
-        except BlockingIOError:
-            return False
-        self.disconnect()
+        except (BlockingIOError, ConnectionAbortedError):
+            return None
         client.setblocking(False)
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.client = client
-        return True
-
-    @property
-    def fd(self) -> int | None:
-        return self.client.fileno() if self.client else None
-
-    def disconnect(self) -> None:
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+        return client
 
     def close(self) -> None:
-        self.disconnect()
         self.listener.close()
 
 
@@ -108,19 +102,6 @@ class PtyTransport:
         tty.setraw(self._slave)
         os.set_blocking(self.master, False)
         self.address = os.ttyname(self._slave)
-
-    def wait_fds(self) -> list[int]:
-        return [self.master]
-
-    def accept(self) -> bool:
-        return False
-
-    @property
-    def fd(self) -> int:
-        return self.master
-
-    def disconnect(self) -> None:
-        """A pty cannot be unplugged: a cut answer is all a disconnect does here."""
 
     def close(self) -> None:
         os.close(self.master)
@@ -134,95 +115,156 @@ class _Queued:
     disconnect: bool = False
 
 
+@dataclass(eq=False)
+class _Link:
+    """One connection's bytes: what is half received, what waits to be acted on or sent, and its protocol state.
+    ``sock`` is None for the pty, which cannot be unplugged."""
+
+    fd: int
+    sock: socket.socket | None
+    connection: Connection
+    decoder: FrameDecoder = field(default_factory=FrameDecoder)
+    partial: bytes = b""
+    incoming: deque[_Queued] = field(default_factory=deque)
+    outgoing: deque[_Queued] = field(default_factory=deque)
+    line_free_at: float = 0.0
+    write_blocked: bool = False
+
+
 class Server:
-    def __init__(self, pump: Pump, service: Service, transport, faults: FaultInjector, baud: int | None = None):
+    def __init__(self, pump: Pump, service: Service, transport: TcpTransport | PtyTransport, faults: FaultInjector,
+                 baud: int | None = None):
         self.pump = pump
         self.service = service
         self.transport = transport
         self.faults = faults
         self.baud = baud
         self._stopping = False
+        self._window_asked: int | None = None
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
-        self._reset_link()
+        self._links: dict[int, _Link] = {}
+        self._accepted: deque[float] = deque()
+        if isinstance(transport, PtyTransport):
+            self._add_link(transport.master, None)
 
     def stop(self) -> None:
         """Ask the loop to finish (safe to call from a signal handler)."""
         self._stopping = True
+        self._wake()
+
+    def ask_pairing_window(self, seconds: int) -> None:
+        """Open the pairing window from the loop (safe to call from a signal handler: SIGUSR1)."""
+        self._window_asked = seconds
+        self._wake()
+
+    def _wake(self) -> None:
         try:
             os.write(self._wake_w, b"!")
         except BlockingIOError:
             pass
 
-    def _reset_link(self) -> None:
-        """A fresh link: nothing half-received, nothing queued, and a new session."""
-        self._decoder = FrameDecoder()
-        self._partial = b""
-        self._incoming: deque[_Queued] = deque()
-        self._outgoing: deque[_Queued] = deque()
-        self._line_free_at = 0.0
-        self._write_blocked = False
-        self.service.new_session()
+    def _add_link(self, fd: int, sock: socket.socket | None) -> None:
+        self._links[fd] = _Link(fd, sock, self.service.connect())
 
     def serve(self) -> None:
-        """Serve until ``stop``; then save the pump's state one last time."""
+        """Serve until ``stop``; then end the session (the pump restarts) and save the pump's state."""
         next_tick = 0.0
         try:
             while not self._stopping:
                 now = time.monotonic()
-                self._process_incoming(now)
-                self._send_outgoing(now)
+                if self._window_asked is not None:
+                    self.service.window.open(self._window_asked)
+                    self._window_asked = None
+                for link in list(self._links.values()):
+                    self._process_incoming(link, now)
+                    self._send_outgoing(link, now)
                 if now >= next_tick:
-                    self.pump.sync()
-                    self.pump.save_if_due()
+                    self._tick(now)
                     next_tick = now + TICK_S
                 self._wait(max(0.0, min([next_tick, *self._due_times()]) - time.monotonic()))
         finally:
+            self.service.sessions.end(self.service.sessions.active, "restart")
             self.pump.sync()
             self.pump.save()
+            for link in list(self._links.values()):
+                if link.sock is not None:
+                    link.sock.close()
             self.transport.close()
             os.close(self._wake_r)
             os.close(self._wake_w)
 
+    def _tick(self, now: float) -> None:
+        """Between requests: the engine, an idle session, the pairing window, idle connections, the memory."""
+        self.pump.sync()
+        self.service.sessions.expire()
+        self.service.window.expire()
+        idle_s = self.service.sessions.idle_timeout_s
+        for link in list(self._links.values()):
+            if link.sock is not None and now - link.connection.last_authentic >= idle_s:
+                self._drop(link)
+        self.pump.save_if_due()
+
     def _due_times(self) -> list[float]:
-        times = [self._incoming[0].due] if self._incoming else []
-        if self._outgoing and not self._write_blocked:
-            times.append(max(self._outgoing[0].due, self._line_free_at if self.baud else 0.0))
+        times = []
+        for link in self._links.values():
+            if link.incoming:
+                times.append(link.incoming[0].due)
+            if link.outgoing and not link.write_blocked:
+                times.append(max(link.outgoing[0].due, link.line_free_at if self.baud else 0.0))
         return times
 
     def _wait(self, timeout: float) -> None:
-        fd = self.transport.fd
-        writers = [fd] if self._write_blocked and fd is not None else []
-        readable, writable, _ = select.select([self._wake_r, *self.transport.wait_fds()], writers, [], timeout)
+        listener = [self.transport.listener.fileno()] if isinstance(self.transport, TcpTransport) else []
+        writers = [link.fd for link in self._links.values() if link.write_blocked]
+        readable, writable, _ = select.select([self._wake_r, *listener, *self._links], writers, [], timeout)
         if self._wake_r in readable:
             os.read(self._wake_r, 64)
-        if writable:
-            self._write_blocked = False
-        if self.transport.accept():
-            self._reset_link()
-        elif fd is not None and fd in readable:
-            self._receive(fd)
+        for fd in writable:
+            if fd in self._links:
+                self._links[fd].write_blocked = False
+        if listener and listener[0] in readable:
+            self._accept()
+        for fd in readable:
+            if fd in self._links:
+                self._receive(self._links[fd])
 
-    def _receive(self, fd: int) -> None:
+    def _accept(self) -> None:
+        """Take a waiting connection, or close it at once when MAX_CONNECTIONS are served or
+        MAX_ACCEPTS_PER_S were accepted in the last second."""
+        assert isinstance(self.transport, TcpTransport)
+        client = self.transport.accept()
+        if client is None:
+            return
+        now = time.monotonic()
+        while self._accepted and now - self._accepted[0] >= 1.0:
+            self._accepted.popleft()
+        if len(self._links) >= MAX_CONNECTIONS or len(self._accepted) >= MAX_ACCEPTS_PER_S:
+            client.close()
+            return
+        self._accepted.append(now)
+        self._add_link(client.fileno(), client)
+
+    def _receive(self, link: _Link) -> None:
         try:
-            data = os.read(fd, _READ_SIZE)
+            data = os.read(link.fd, _READ_SIZE)
         except BlockingIOError:
             return
         except OSError as exc:
             if exc.errno != errno.EIO:  # EIO: a pty with nobody on the other side
-                self._drop_client()
+                self._drop(link)
             return
         if not data:
-            self._drop_client()
+            self._drop(link)
             return
         now = time.monotonic()
-        self._partial += data
-        while (end := self._partial.find(DELIMITER)) >= 0:
-            frame, self._partial = self._partial[: end + 1], self._partial[end + 1 :]
-            self._enqueue(self._incoming, self.faults.transmit(frame, outgoing=False), now)
-        if len(self._partial) > MAX_WIRE_FRAME:  # no delimiter in sight: garbage for the decoder to skip
-            self._enqueue(self._incoming, [Piece(self._partial)], now)
-            self._partial = b""
+        link.partial += data
+        while (end := link.partial.find(DELIMITER)) >= 0:
+            frame, link.partial = link.partial[: end + 1], link.partial[end + 1 :]
+            self._enqueue(link.incoming, self.faults.transmit(frame, outgoing=False), now)
+        if len(link.partial) > MAX_WIRE_FRAME:  # no delimiter in sight: garbage for the decoder to skip
+            self._enqueue(link.incoming, [Piece(link.partial)], now)
+            link.partial = b""
 
     @staticmethod
     def _enqueue(queue: deque[_Queued], pieces: list[Piece], now: float) -> None:
@@ -231,63 +273,60 @@ class Server:
             due = max(now + piece.delay_s, queue[-1].due if queue else now)
             queue.append(_Queued(due, piece.data, piece.disconnect))
 
-    def _process_incoming(self, now: float) -> None:
-        while self._incoming and self._incoming[0].due <= now:
-            for request in self._decoder.feed(self._incoming.popleft().data):
-                answer = self._answer(request)
+    def _process_incoming(self, link: _Link, now: float) -> None:
+        while link.incoming and link.incoming[0].due <= now:
+            for request in link.decoder.feed(link.incoming.popleft().data):
+                answer = self._answer(link.connection, request)
                 if answer is not None:
-                    self._enqueue(self._outgoing, self.faults.transmit(answer, outgoing=True), now)
-            if sum(len(item.data) for item in self._outgoing) > MAX_UNSENT_BYTES:
+                    self._enqueue(link.outgoing, self.faults.transmit(answer, outgoing=True), now)
+            if sum(len(item.data) for item in link.outgoing) > MAX_UNSENT_BYTES:
                 print(f"pump-emulator: the client reads none of its answers ({MAX_UNSENT_BYTES} bytes unsent): "
                       "dropped", file=sys.stderr, flush=True)
-                self._outgoing.clear()
-                self._drop_client()
+                link.outgoing.clear()
+                self._drop(link)
                 return
 
-    def _answer(self, request: Frame) -> bytes | None:
-        """The encoded answer to a decoded frame (None for a response, which is never answered). Nothing a
-        request holds may stop the loop: whatever fails on the way is answered INTERNAL, and serving goes on."""
+    def _answer(self, connection: Connection, request: Frame) -> bytes | None:
+        """The encoded answer to a decoded frame (None: nothing is sent). Nothing a request holds may stop the
+        loop: whatever fails on the way is answered INTERNAL, and serving goes on."""
         try:
-            response: Frame | None
-            if not request.is_response and not self.service.is_resend(request) and self.faults.busy():
-                response = self.service.error(request, Status.BUSY, "busy (injected fault): try again")
-            else:
-                response = self.service.handle(request)
+            response = connection.handle(request, self.faults.busy)
             return None if response is None else encode_frame(response)
         except Exception:  # noqa: BLE001 - a firmware bug must not stop the pump answering
             traceback.print_exc(file=sys.stderr)
-            return encode_frame(self.service.error(request, Status.INTERNAL, "internal error in the pump (see "
-                                                                             "emulator log)"))
+            return encode_frame(connection.error(request, Status.INTERNAL, "internal error in the pump (see emulator "
+                                                                           "log)"))
 
-    def _send_outgoing(self, now: float) -> None:
-        fd = self.transport.fd
-        while self._outgoing and self._outgoing[0].due <= now and not self._write_blocked:
-            if fd is None:
-                self._outgoing.clear()
+    def _send_outgoing(self, link: _Link, now: float) -> None:
+        while link.outgoing and link.outgoing[0].due <= now and not link.write_blocked:
+            if self.baud and link.line_free_at > now:
                 return
-            if self.baud and self._line_free_at > now:
-                return
-            item = self._outgoing[0]
+            item = link.outgoing[0]
             chunk = item.data[: max(1, self.baud // BITS_PER_BYTE // 50)] if self.baud else item.data
             try:
-                sent = os.write(fd, chunk)
+                sent = os.write(link.fd, chunk)
             except BlockingIOError:
-                self._write_blocked = True
+                link.write_blocked = True
                 return
             except OSError:
-                self._drop_client()
+                self._drop(link)
                 return
             if self.baud:
-                start = self._line_free_at if now - self._line_free_at < _LATE_S else now
-                self._line_free_at = start + sent * BITS_PER_BYTE / self.baud
+                start = link.line_free_at if now - link.line_free_at < _LATE_S else now
+                link.line_free_at = start + sent * BITS_PER_BYTE / self.baud
             item.data = item.data[sent:]
             if not item.data:
-                self._outgoing.popleft()
+                link.outgoing.popleft()
                 if item.disconnect:
-                    self._drop_client()
+                    self._drop(link)
                     return
 
-    def _drop_client(self) -> None:
-        self.transport.disconnect()
-        if self.transport.fd is None:
-            self._reset_link()
+    def _drop(self, link: _Link) -> None:
+        """Close a TCP connection (its session ends). A pty cannot be unplugged: a cut answer is all it gets."""
+        if link.sock is None:
+            return
+        del self._links[link.fd]
+        link.sock.close()
+        link.connection.close()
+        link.incoming.clear()
+        link.outgoing.clear()

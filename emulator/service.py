@@ -1,11 +1,16 @@
-"""The command handler: one request Frame in, one response Frame out.
+"""The command handler: one request Frame in, one response Frame out (or nothing), per connection.
 
-It owns what belongs to the link rather than the pump: the session (HELLO first), parsing and type
-checking of payloads, and the answer cache (docs/protocol.md section 5). A request that arrives again
-with the same seq, command and payload (a duplicate on the line, or the driver's resend after a lost
-answer) gets the answer it got the first time and is not executed again, so no resend ever acts twice.
-HELLO is never answered from the cache and empties it: a new client may reuse an old seq and body.
-Anything unexpected inside a handler is answered INTERNAL and the pump keeps serving.
+It owns what belongs to the link rather than the pump: the session (HELLO first), sealing and opening,
+parsing and type checking of payloads, and the answer caches (docs/protocol.md sections 5 and 6). A request
+that arrives again (a duplicate on the line, or the driver's resend after a lost answer) gets the answer it
+got the first time and is not acted on again, so no resend ever acts twice: in clear, by the same seq, command
+and payload; sealed, by the same frame counter, whose sealed answer bytes are sent again unchanged. HELLO is
+never answered from the cache and empties it: a new client may reuse an old seq and body.
+
+In protocol version 2 only HELLO, IDENTIFY and PAIR_* are taken in clear; everything else must be sealed in
+the connection's session, and a sealed frame that does not open is dropped unanswered (an answer would tell a
+forger something), counted and logged. Anything unexpected inside a handler is answered INTERNAL and the pump
+keeps serving.
 """
 
 from __future__ import annotations
@@ -18,21 +23,25 @@ from typing import Callable
 
 from pydantic import ValidationError
 
+from emulator.pairing_window import PairingWindow, programmer_id_field, window_seconds
 from emulator.pump import Pump, PumpError
-from protocol.codes import (MAX_EVENTS_PER_COMPACT_READ, MAX_EVENTS_PER_READ, MAX_PAYLOAD, PROTOCOL_VERSION, Command,
-                            Status)
+from emulator.sessions import Session, Sessions
+from protocol.codes import (INSECURE_PROTOCOL_VERSION, MAX_EVENTS_PER_COMPACT_READ, MAX_EVENTS_PER_READ, MAX_PAYLOAD,
+                            OPEN_COMMANDS, PROTOCOL_VERSION, Command, Status)
 from protocol.compact import ENCODING as COMPACT, JSON_ENCODING, CompactError
 from protocol.frame import Frame, canonical_json, payload_bytes
+from protocol.secure import FrameRejected, OpenedFrame, nonce_bytes, pump_channel
 from programmer.errors import InputError, from_validation_error
 from programmer.program import Drug, program_from_data
 
 CACHED_ANSWERS = 32
+"""Answers remembered per connection, by seq: enough to cover a resend or a late duplicate."""
 MAX_ERROR_TEXT = 1000
 """Longest error message in characters; MAX_FIELD_TEXT, the longest ``field``. An error echoes what it
 refuses (a key, a value), which a request may make as long as its whole payload: cut, the answer always fits
 in a frame, whatever was sent."""
 MAX_FIELD_TEXT = 200
-"""Answers remembered per session, by seq: enough to cover a resend or a late duplicate."""
+_BUSY = "busy (injected fault): try again"
 
 MAX_OFFERED_ENCODINGS = 16
 """Most names a HELLO's ``encodings`` list may hold."""
@@ -74,6 +83,10 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _name(command: int) -> str:
+    return Command(command).name if command in Command.__members__.values() else f"command 0x{command:02X}"
+
+
 def _cache_key(request: Frame) -> tuple:
     return request.command, canonical_json(request.payload)
 
@@ -85,18 +98,49 @@ def _input_error(error: InputError, prefix: str) -> PumpError:
 
 
 class Service:
-    """Answers request frames for one pump. Call ``new_session`` when a new client connects.
+    """What every connection to one pump shares: the pump, its sessions and pairing window, and how it was
+    started. ``connect`` gives each connection its own ``Connection``.
 
+    ``insecure`` makes a pump that speaks protocol version 1 only (frames in clear, no pairing: --insecure).
     ``compact`` False makes a pump built before the compact encoding: HELLO knows no ``encodings`` key (so
     offering one is BAD_ARGUMENT, like any unknown key) and every answer is JSON (docs/emulator.md).
     """
 
-    def __init__(self, pump: Pump, service_enabled: bool = False, compact: bool = True):
+    def __init__(self, pump: Pump, service_enabled: bool = False, compact: bool = True, insecure: bool = False,
+                 sessions: Sessions | None = None, window: PairingWindow | None = None):
         self.pump = pump
+        self.service_enabled = service_enabled
         self.compact = compact
-        self._session = False
+        self.insecure = insecure
+        self.protocol = INSECURE_PROTOCOL_VERSION if insecure else PROTOCOL_VERSION
+        self.sessions = sessions or Sessions(pump)
+        self.window = window or PairingWindow(pump)
+        self._connections = 0
+
+    def connect(self) -> "Connection":
+        """A new connection: no session, nothing cached."""
+        self._connections += 1
+        return Connection(self, self._connections)
+
+
+class Connection:
+    """One connection's protocol state: its answer cache, encoding and session; one request frame in, the
+    frame to send back out (or None: nothing is sent)."""
+
+    def __init__(self, service: Service, number: int):
+        self.service = service
+        self.pump = service.pump
+        self.sessions = service.sessions
+        self.number = number
+        self.session: Session | None = None
+        self.last_authentic = self.sessions.monotonic()
+        """When this connection last sent something authentic (a frame that opened, or any frame in version 1)."""
+        self._hello_done = False
         self._encoding = JSON_ENCODING
         self._cache: OrderedDict[int, tuple[tuple, Frame]] = OrderedDict()
+        self._opening: tuple[tuple, Frame] | None = None
+        """The HELLO that opened ``session`` and its answer: a resend of it (same seq, same nonce) is that session's."""
+        pump = self.pump
         # command -> (handler, the request's fields); None: the handler checks the payload itself.
         self._handlers: dict[int, tuple[Callable[..., dict], dict | None]] = {
             Command.HELLO: (self._hello, None),
@@ -104,7 +148,7 @@ class Service:
             Command.READ_STATUS: (pump.status, {}),
             Command.READ_PROGRAM: (pump.read_program, {}),
             Command.STAGE_PROGRAM: (self._stage, {"program": dict}),
-            Command.COMMIT_PROGRAM: (pump.commit, {"checksum": str}),
+            Command.COMMIT_PROGRAM: (self._commit, {"checksum": str}),
             Command.READ_EVENTS: (self._read_events, {"start": int, "count": int}),
             Command.SET_CLOCK: (self._set_clock, {"time": str}),
             Command.BOLUS: (pump.bolus, {"bolus_id": str, "dose": _NUMBER, "duration_min": _NUMBER}),
@@ -114,26 +158,67 @@ class Service:
             Command.ACK_ALARM: (pump.acknowledge_alarm, {"code": str}),
             Command.SET_LOW_ALARM: (pump.set_low_alarm, {"low_alarm_ml": _NUMBER}),
         }
-        if service_enabled:
+        if not service.insecure:
+            self._handlers |= {Command.PAIR_START: (service.window.start, None),
+                               Command.PAIR_FINISH: (service.window.finish, None),
+                               Command.END_SESSION: (self._end_session, {}),
+                               Command.UNPAIR: (self._unpair, {})}
+        if service.service_enabled:
             self._handlers[Command.SERVICE] = (self._service, None)
 
-    def new_session(self) -> None:
-        """A new client: HELLO is needed again and no earlier answer is replayed."""
-        self._session = False
-        self._encoding = JSON_ENCODING
-        self._cache.clear()
+    def close(self) -> None:
+        """The connection is gone: its session ends ("closed")."""
+        self.sessions.end(self.session, "closed")
+        self.session = None
 
-    def handle(self, request: Frame) -> Frame | None:
-        """The response to ``request`` (None for a frame that is itself a response: nothing to answer)."""
+    def handle(self, request: Frame, busy: Callable[[], bool] = lambda: False) -> Frame | None:
+        """The response to ``request``, or None when nothing is sent (a response, or a sealed frame that does not
+        open). ``busy`` is asked, for a request that would be acted on, whether to answer BUSY instead (the fault
+        injector); a resend is answered from the cache before it is asked."""
         if request.is_response:
             return None
+        if self.service.insecure:
+            if request.command != Command.HELLO and not self._hello_done:
+                return self.error(request, Status.NO_SESSION, "no session: send HELLO first")
+            return self._answer_in_clear(request, busy)
+        if request.sealed:
+            return self._answer_sealed(request, busy)
+        if request.command in OPEN_COMMANDS:
+            return self._answer_in_clear(request, busy)
+        if self.session is not None and self._in_session():
+            self._open(self.session, request)  # a clear frame inside a session: rejected, counted and logged
+            return None
+        return self.error(request, Status.NOT_AUTHENTICATED,
+                          f"{_name(request.command)} needs a secure session: send HELLO (protocol {PROTOCOL_VERSION}) "
+                          "and seal the request")
+
+    def error(self, request: Frame, status: Status, message: str, field: str | None = None) -> Frame:
+        """A non-OK response to ``request``, its texts cut to their bounds with a visible "…"."""
+        cut_field = None if field is None else _cut(field, MAX_FIELD_TEXT)
+        return Frame(request.seq, request.command, status, {"error": _cut(message, MAX_ERROR_TEXT), "field": cut_field},
+                     True)
+
+    # -- the three ways a request arrives ---------------------------------------------------------------
+
+    def _answer_in_clear(self, request: Frame, busy: Callable[[], bool]) -> Frame:
+        if self.service.insecure:
+            self.last_authentic = self.sessions.monotonic()
         if request.command == Command.HELLO:
-            self.new_session()
-            return self._respond(request)
+            if self._opening is not None and self._opening[0] == (request.seq, _cache_key(request)) and self._in_session():
+                return self._opening[1]  # the same HELLO again (a resend): the same session, the same answer
+            if busy():
+                return self.error(request, Status.BUSY, _BUSY)
+            self._forget()
+            response = self._respond(request)
+            if self._in_session():
+                self._opening = ((request.seq, _cache_key(request)), response)
+            return response
         key = _cache_key(request)
         cached = self._cache.get(request.seq)
         if cached is not None and cached[0] == key:
             return cached[1]
+        if busy():
+            return self.error(request, Status.BUSY, _BUSY)
         response = self._respond(request)
         self._cache[request.seq] = (key, response)
         self._cache.move_to_end(request.seq)
@@ -141,30 +226,62 @@ class Service:
             self._cache.popitem(last=False)
         return response
 
-    def error(self, request: Frame, status: Status, message: str, field: str | None = None) -> Frame:
-        """A non-OK response to ``request`` (also used by the fault injector for BUSY), its texts cut to their
-        bounds with a visible "…"."""
-        cut_field = None if field is None else _cut(field, MAX_FIELD_TEXT)
-        return Frame(request.seq, request.command, status, {"error": _cut(message, MAX_ERROR_TEXT), "field": cut_field},
-                     True)
+    def _answer_sealed(self, request: Frame, busy: Callable[[], bool]) -> Frame | None:
+        session = self.session
+        if session is None or session.ended:
+            return self.error(request, Status.NOT_AUTHENTICATED, "no secure session on this connection: send HELLO "
+                                                                 f"(protocol {PROTOCOL_VERSION}) first")
+        opened = self._open(session, request)
+        if opened is None:
+            return None
+        if not self.sessions.authentic(session):
+            return self.error(request, Status.NOT_AUTHENTICATED, "another programmer's session is active on this "
+                                                                 "pump: send HELLO again when it has ended")
+        self.last_authentic = self.sessions.monotonic()
+        if opened.repeat and session.answer is not None:
+            return session.answer
+        session.answer = None
+        inner = opened.frame
+        if busy():
+            return session.channel.seal(self.error(inner, Status.BUSY, _BUSY))  # not kept: a resend is acted on
+        if inner.command in OPEN_COMMANDS - {Command.IDENTIFY}:
+            response = self.error(inner, Status.REFUSED, f"{_name(inner.command)} is sent in clear, never sealed")
+        else:
+            response = self._respond(inner)
+        session.answer = session.channel.seal(response)
+        return session.answer
 
-    def is_resend(self, request: Frame) -> bool:
-        """Whether ``request`` is a resend of one answered in this session: it gets that answer again, and
-        nothing else may come first (the fault injector's BUSY included)."""
-        cached = self._cache.get(request.seq)
-        return cached is not None and cached[0] == _cache_key(request) and request.command != Command.HELLO
+    def _open(self, session: Session, request: Frame) -> OpenedFrame | None:
+        """``request`` opened under ``session``'s keys, or None: it did not open, and is counted and logged."""
+        try:
+            return session.channel.open(request)
+        except FrameRejected as exc:
+            self.pump._log("frame_rejected", reason=exc.reason, session=session.id)
+            return None
+
+    def _in_session(self) -> bool:
+        return self.session is not None and not self.session.ended
+
+    def _forget(self) -> None:
+        """A HELLO: this connection starts again (its previous session ends, nothing of it is answered again)."""
+        self._opening = None
+        self._cache.clear()
+        self._hello_done = False
+        self._encoding = JSON_ENCODING
+        self.sessions.end(self.session, "replaced")
+        self.session = None
+
+    # -- acting on a request -----------------------------------------------------------------------------
 
     def _respond(self, request: Frame) -> Frame:
         try:
             if request.command not in self._handlers:
                 raise PumpError(Status.UNKNOWN_COMMAND, f"unknown command 0x{request.command:02X}")
-            if request.command != Command.HELLO and not self._session:
-                raise PumpError(Status.NO_SESSION, "no session: send HELLO first")
             handler, kinds = self._handlers[request.command]
             arguments = [request.payload] if kinds is None else fields(request.payload, kinds)
             self.pump.sync()
             answer = handler(*arguments)
-            response = self._answer(request, answer)
+            response = self._ok(request, answer)
             if len(payload_bytes(response)) > MAX_PAYLOAD:
                 raise PumpError(Status.FRAME_TOO_LARGE, f"the answer would exceed {MAX_PAYLOAD} bytes: ask for less")
         except PumpError as refusal:
@@ -179,7 +296,7 @@ class Service:
             response = self.error(request, Status.INTERNAL, f"the pump could not save its memory: {exc.strerror or exc}")
         return response
 
-    def _answer(self, request: Frame, answer: dict) -> Frame:
+    def _ok(self, request: Frame, answer: dict) -> Frame:
         """The OK response: a READ_EVENTS page in the session's encoding, when it can carry it exactly."""
         if request.command == Command.READ_EVENTS and self._encoding == COMPACT:
             response = Frame(request.seq, request.command, Status.OK, answer, True, compact=True)
@@ -193,23 +310,65 @@ class Service:
     # -- handlers that need more than one line ----------------------------------------------------
 
     def _hello(self, payload: dict) -> dict:
-        offers_encodings = self.compact and "encodings" in payload
-        kinds: dict[str, object] = {"protocol": int, "client": str, **({"encodings": list} if offers_encodings else {})}
-        protocol, _client, *offered = fields(payload, kinds)
-        if offers_encodings and (not all(isinstance(name, str) for name in offered[0])
-                                 or len(offered[0]) > MAX_OFFERED_ENCODINGS):
-            raise PumpError(Status.BAD_ARGUMENT,
-                            f"encodings must be a list of at most {MAX_OFFERED_ENCODINGS} strings, got {offered[0]!r}",
-                            "encodings")
-        if protocol != PROTOCOL_VERSION:
+        speaks = self.service.protocol
+        protocol = payload.get("protocol")
+        if _is(protocol, int) and protocol != speaks:
             raise PumpError(Status.UNSUPPORTED_VERSION,
-                            f"protocol {protocol} is not supported; this pump speaks {PROTOCOL_VERSION}", "protocol")
-        self._session = True
-        answer = {"protocol": PROTOCOL_VERSION, **self.pump.hello()}
-        if offers_encodings:
-            known = [name for name in offered[0] if name in (COMPACT, JSON_ENCODING)]
-            self._encoding = answer["encoding"] = known[0] if known else JSON_ENCODING
+                            f"protocol {protocol} is not supported; this pump speaks {speaks}", "protocol")
+        offers_encodings = self.service.compact and "encodings" in payload
+        kinds: dict[str, object] = {"protocol": int, "client": str, **({"encodings": list} if offers_encodings else {})}
+        if not self.service.insecure:
+            kinds |= {"programmer_id": str, "nonce": str}
+        values = dict(zip(kinds, fields(payload, kinds)))
+        offered = values.get("encodings")
+        if offered is not None and (not all(isinstance(name, str) for name in offered)
+                                    or len(offered) > MAX_OFFERED_ENCODINGS):
+            raise PumpError(Status.BAD_ARGUMENT,
+                            f"encodings must be a list of at most {MAX_OFFERED_ENCODINGS} strings, got {offered!r}",
+                            "encodings")
+        answer = {"protocol": speaks, **self.pump.hello()}
+        if offered is not None:
+            known = [name for name in offered if name in (COMPACT, JSON_ENCODING)]
+            answer["encoding"] = known[0] if known else JSON_ENCODING
+        if not self.service.insecure:
+            answer = self._open_session(payload, answer)
+        self._hello_done = True
+        self._encoding = answer.get("encoding", JSON_ENCODING)
         return answer
+
+    def _open_session(self, request: dict, answer: dict) -> dict:
+        """Version 2: a pending session for a paired programmer, and the HELLO answer that confirms it."""
+        programmer_id = programmer_id_field(request)
+        if nonce_bytes(request["nonce"]) is None:
+            raise PumpError(Status.BAD_ARGUMENT, "nonce must be 32 lower-case hex digits (16 random bytes)", "nonce")
+        key = self.pump.pair_key(programmer_id)
+        if key is None:
+            raise PumpError(Status.NOT_AUTHENTICATED, f"programmer {programmer_id!r} is not paired with this pump: "
+                                                      "open the pairing window at the pump and pair", "programmer_id")
+        if self.sessions.in_use_by_other(self.number):
+            raise PumpError(Status.SESSION_IN_USE, "another programmer has a session with this pump: try again when "
+                                                   "it has ended")
+        answer, channel = pump_channel(key, self.pump.state.serial, request, answer)
+        self.session = self.sessions.begin(channel, programmer_id, self.number)
+        return answer
+
+    def _end_session(self) -> dict:
+        self.sessions.end(self.session, "ended")
+        return {}
+
+    def _unpair(self) -> dict:
+        assert self.session is not None, "UNPAIR is only acted on inside a session"
+        programmer_id = self.session.programmer_id
+        self.pump.forget_paired(programmer_id)
+        self.pump._log("programmer_unpaired", programmer_id=programmer_id)
+        self.sessions.end_programmer(programmer_id, "unpaired")
+        return {"unpaired": programmer_id}
+
+    def _session_id(self) -> str | None:
+        return None if self.session is None else self.session.id
+
+    def _commit(self, checksum: str) -> dict:
+        return self.pump.commit(checksum, self._session_id())
 
     def _read_events(self, start: int, count: int) -> dict:
         limit = MAX_EVENTS_PER_COMPACT_READ if self._encoding == COMPACT else MAX_EVENTS_PER_READ
@@ -220,7 +379,7 @@ class Service:
             program = program_from_data(document)
         except InputError as error:
             raise _input_error(error, "program") from error
-        return self.pump.stage(program)
+        return self.pump.stage(program, self._session_id())
 
     def _set_clock(self, text: str) -> dict:
         try:
@@ -249,5 +408,12 @@ class Service:
             return self.pump.set_battery(fields(payload, {"action": str, "percent": _NUMBER})[1])
         if action == "advance":
             return self.pump.advance_hours(fields(payload, {"action": str, "hours": _NUMBER})[1])
-        raise PumpError(Status.BAD_ARGUMENT,
-                        f"action {action!r} is not one of motor_stall, clear_stall, set_battery, advance", "action")
+        if action == "open_pairing" and not self.service.insecure:
+            seconds = fields(payload, {"action": str, "seconds": int})[1]
+            try:
+                self.service.window.open(window_seconds(seconds))
+            except ValueError as exc:
+                raise PumpError(Status.OUT_OF_RANGE, str(exc), "seconds") from None
+            return {"pairing_window_s": seconds}
+        actions = "motor_stall, clear_stall, set_battery, advance" + ("" if self.service.insecure else ", open_pairing")
+        raise PumpError(Status.BAD_ARGUMENT, f"action {action!r} is not one of {actions}", "action")

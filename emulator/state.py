@@ -56,6 +56,8 @@ class BolusRecord(_Record):
     duration_min: Annotated[float, Field(gt=0)]
     delivered_ml: Annotated[float, Field(ge=0)] = 0.0
     state: BolusState = "delivering"
+    action_number: Optional[int] = None
+    """The pump's own number of this action (``PumpState.actions``); None in a memory from before version 2."""
 
     @property
     def delivered_dose(self) -> float:
@@ -72,6 +74,16 @@ class RefillRecord(_Record):
     drug: Optional[Drug]
     volume_ml: float
     calculated_ml: float
+    action_number: Optional[int] = None
+    """The pump's own number of this action (``PumpState.actions``); None in a memory from before version 2."""
+
+
+class PairedProgrammer(_Record):
+    """A programmer this pump was paired with: whoever proves the key may open a session (protocol version 2).
+    The key is kept in hex in the state file, which only its owner may read (0600)."""
+
+    programmer_id: str
+    key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
 class PumpState(_Record):
@@ -96,6 +108,11 @@ class PumpState(_Record):
     boluses: list[BolusRecord] = Field(default_factory=list)
     """The last REMEMBERED_IDS boluses, oldest first; at most one is delivering."""
     refills: list[RefillRecord] = Field(default_factory=list)
+    actions: Annotated[int, Field(ge=0)] = 0
+    """Boluses and refills carried out since the pump was made: the last ``action_number`` given (never reused,
+    so an action can be named in a report whatever its client-chosen id)."""
+    paired: list[PairedProgrammer] = Field(default_factory=list)
+    """The paired programmers, least recently used (last session start) first; at most MAX_PAIRED_PROGRAMMERS."""
 
     @field_validator("model")
     @classmethod

@@ -17,7 +17,8 @@ from emulator.launch import EmulatorProcess
 from emulator.state import load_state
 from protocol.codes import Command, Status
 from protocol.frame import Frame, FrameDecoder, encode_frame
-from tests.support.emulator_support import BACLOFEN_500, WireClient, checksum_of, simple
+from protocol.secure import FrameRejected, programmer_channel
+from tests.support.emulator_support import BACLOFEN_500, WireClient, checksum_of, hello_payload, paired_args, simple
 
 TCP = ("--listen", "tcp://127.0.0.1:0")
 
@@ -62,10 +63,10 @@ def test_a_new_connection_after_a_disconnect_and_garbage_on_the_wire(start_emula
         first.hello()
         first.close()
         second = WireClient(emulator.url)
-        assert second.call(Command.IDENTIFY).status == Status.NO_SESSION  # a new connection needs HELLO
+        assert second.call(Command.READ_STATUS).status == Status.NOT_AUTHENTICATED  # a new connection needs HELLO
         second.port.write(b"\x00garbage\xff\xfe\x00\x01\x02" + bytes(range(1, 256)) * 40 + b"\x00")
-        assert second.hello()["protocol"] == 1  # resynchronised at the next delimiter
-        # A connection that replaces a silent one is served (the old one is closed).
+        assert second.hello()["protocol"] == 2  # resynchronised at the next delimiter
+        # A connection beside a silent one is served (the silent one's session was only pending).
         third = WireClient(emulator.url)
         third.hello()
         assert third.call(Command.READ_PROGRAM).status == Status.OK
@@ -139,25 +140,46 @@ def test_baud_throttles_answers(start_emulator, state_path):
         assert emulator.stop() == 0
 
 
-def call_with_retries(client: WireClient, command: int, payload: dict, attempts: int = 40) -> Frame:
-    """Like a driver: resend the same seq on silence, a new seq after BUSY, HELLO again after NO_SESSION.
+def opened_answer(client: WireClient, seq: int) -> Frame | None:
+    """The next answer with ``seq`` that this client can take: in a session only a sealed one that opens (a clear
+    NOT_AUTHENTICATED aside, which says the session is gone); None after 0.15 s without one."""
+    response = client.receive(seq, timeout=0.15)  # the emulator answers in milliseconds
+    if response is None or client.channel is None or not response.sealed:
+        keep = client.channel is None or response is None or response.status == Status.NOT_AUTHENTICATED
+        return response if keep else None
+    try:
+        return client.opened(response)
+    except FrameRejected:
+        return None
 
-    Counts the retries in ``client.retries``.
-    """
+
+def call_with_retries(client: WireClient, command: int, payload: dict, attempts: int = 40) -> Frame:
+    """Like a driver: resend the same bytes on silence, a new request after BUSY, a new session after
+    NOT_AUTHENTICATED. Counts the retries in ``client.retries``."""
     request = client.send(command, payload)
     for _ in range(attempts):
-        response = client.receive(request.seq, timeout=0.15)  # the emulator answers in milliseconds
-        if response is not None and response.command == command and response.status not in (Status.BUSY, Status.NO_SESSION):
+        response = opened_answer(client, request.seq)
+        if response is not None and response.command == command and response.status not in (
+                Status.BUSY, Status.NOT_AUTHENTICATED):
             return response
         client.retries += 1
         if response is None:
             client.port.write(b"\x00")
             client.port.write(encode_frame(request))
             continue
-        if response.status == Status.NO_SESSION:
-            call_with_retries(client, Command.HELLO, {"protocol": 1, "client": "t"})
+        if response.status == Status.NOT_AUTHENTICATED:
+            hello_with_retries(client)
         request = client.send(command, payload)
     raise AssertionError(f"no answer to {Command(command).name} after {attempts} attempts")
+
+
+def hello_with_retries(client: WireClient) -> None:
+    """A session opened through the faults (a resent HELLO is answered for the same session)."""
+    client.channel = None
+    request = hello_payload()
+    answer = call_with_retries(client, Command.HELLO, request)
+    assert answer.status == Status.OK, answer.payload
+    client.channel = programmer_channel(client.key, client.programmer_id, request, answer.payload)
 
 
 @pytest.mark.slow  # retries its way through dropped, corrupted, duplicated, delayed and refused frames
@@ -166,7 +188,7 @@ def test_faults_never_make_the_pump_act_twice_or_wrongly(start_emulator, state_p
     emulator = start_emulator("--faults", faults, "--speed", "3600", state=state_path)
     try:
         client = WireClient(emulator.url)
-        call_with_retries(client, Command.HELLO, {"protocol": 1, "client": "t"})
+        hello_with_retries(client)
         refill = {"refill_id": "r1", "withdrawn_ml": 0, "added_ml": 20, "drug": BACLOFEN_500}
         assert call_with_retries(client, Command.REFILL, refill).status == Status.OK
         for number in range(6):
@@ -255,8 +277,8 @@ def test_sigkill_during_stage_and_commit_leaves_one_whole_program(start_emulator
         other = (checksums - {program["checksum"]}).pop()
         assert client.call(Command.COMMIT_PROGRAM, {"checksum": other}).status == Status.NOT_STAGED
         events = client.call(Command.READ_EVENTS, {"start": 0, "count": 0}).payload
-        last_event = client.call(Command.READ_EVENTS, {"start": events["total"] - 1, "count": 1}).payload["events"][0]
-        assert last_event["kind"] == "power_on"
+        last = client.call(Command.READ_EVENTS, {"start": events["total"] - 2, "count": 2}).payload["events"]
+        assert [event["kind"] for event in last] == ["power_on", "session_started"]
         client.close()
     finally:
         assert emulator.stop() == 0
@@ -265,7 +287,8 @@ def test_sigkill_during_stage_and_commit_leaves_one_whole_program(start_emulator
 
 def _emulator_with_stdin_pipe(state_path, *options: str) -> EmulatorProcess:
     """An emulator whose standard input is a pipe only this test holds (``emulator.launch``'s lifeline)."""
-    emulator = EmulatorProcess([*TCP, "--state", str(state_path), *options], lifeline=True)
+    emulator = EmulatorProcess([*TCP, "--state", str(state_path), *paired_args(state_path.parent), *options],
+                               lifeline=True)
     emulator.start()
     return emulator
 

@@ -14,7 +14,8 @@ import pytest
 from emulator.service import MAX_ERROR_TEXT, MAX_FIELD_TEXT
 from protocol.codes import MAX_PAYLOAD, Command, Status
 from protocol.frame import Frame, FrameDecoder, encode_frame
-from tests.support.emulator_support import SERVICE, WireClient
+from protocol.secure import programmer_channel
+from tests.support.emulator_support import SERVICE, TEST_KEY, TEST_PROGRAMMER, WireClient, hello_payload
 
 LONG_KEY = "k" * (MAX_PAYLOAD - 40)  # a payload that fits, whose error would echo the key
 
@@ -41,8 +42,9 @@ def test_an_error_that_would_echo_a_payload_sized_key_is_cut_to_fit_and_the_emul
     assert response.status == Status.BAD_ARGUMENT
     assert len(response.payload["error"]) <= MAX_ERROR_TEXT and response.payload["error"].endswith("…")
     assert len(response.payload["field"]) == MAX_FIELD_TEXT and response.payload["field"].startswith("kkk")
-    # The same request again (a resend): the same cut answer, from the cache.
-    assert client.receive(client.send(Command.READ_EVENTS, payload, seq=response.seq).seq).payload == response.payload
+    # The same sealed bytes again (a resend): the same cut answer, from the cache.
+    client.write(client.sent[-1])
+    assert client.opened(client.receive(response.seq)).payload == response.payload
     client.close()
     assert emulator.process.poll() is None
     serves(emulator.url)
@@ -52,12 +54,15 @@ def test_a_resend_gets_its_first_answer_even_when_the_pump_would_be_busy(start_e
     # Half of all new requests are answered BUSY; a resend never is: it gets the answer the first copy got.
     emulator = start_emulator("--faults", "seed=3,busy=0.5")
     client = WireClient(emulator.url)
-    while client.call(Command.HELLO, {"protocol": 1, "client": "test"}).status != Status.OK:
+    while (hello := client.call(Command.HELLO, request := hello_payload())).status != Status.OK:
         pass
+    client.channel = programmer_channel(TEST_KEY, TEST_PROGRAMMER, request, hello.payload)
     while (first := client.call(Command.READ_STATUS)).status != Status.OK:
         pass
+    answered = client.sent[-1]
     for _ in range(30):  # with BUSY before the cache, 30 resends would all pass with odds 2 ** -30
-        again = client.receive(client.send(Command.READ_STATUS, {}, seq=first.seq).seq)
+        client.write(answered)  # the very same sealed bytes
+        again = client.opened(client.receive(first.seq))
         assert again is not None and (again.status, again.payload) == (Status.OK, first.payload)
     client.close()
 

@@ -32,16 +32,31 @@ def kinds(pump) -> list[str]:
 # -- session and errors ------------------------------------------------------------------------------
 
 
-def test_hello_first_then_identify(pump):
-    client = Client(Service(pump), hello=False)
+def test_an_insecure_pump_speaks_version_1_hello_first_then_identify(pump):
+    client = Client(Service(pump, insecure=True), hello=False)
     assert client.call(Command.IDENTIFY).status == Status.NO_SESSION
-    assert client.call(Command.HELLO, {"protocol": 2, "client": "x"}).status == Status.UNSUPPORTED_VERSION
+    response = client.call(Command.HELLO, {"protocol": 2, "client": "x"})
+    assert (response.status, response.payload["field"]) == (Status.UNSUPPORTED_VERSION, "protocol")
+    assert "speaks 1" in response.payload["error"]
     assert client.call(Command.IDENTIFY).status == Status.NO_SESSION
     hello = client.ok(Command.HELLO, {"protocol": 1, "client": "x"})
     assert hello == {"protocol": 1, "model": "ITB-20", "serial": pump.state.serial}
     identify = client.ok(Command.IDENTIFY)
     assert identify["capacity_ml"] == 20.0 and identify["event_log_size"] == 256
     assert identify["max_steps_per_day"] == 13 and identify["firmware"]
+
+
+def test_a_version_2_pump_refuses_version_1_and_answers_identify_in_clear(pump):
+    client = Client(Service(pump), hello=False)
+    response = client.call(Command.HELLO, {"protocol": 1, "client": "x"})
+    assert (response.status, response.payload["field"]) == (Status.UNSUPPORTED_VERSION, "protocol")
+    assert "speaks 2" in response.payload["error"]
+    assert client.ok(Command.IDENTIFY)["serial"] == pump.state.serial  # open: no session needed
+    response = client.call(Command.READ_STATUS)  # in clear, without a session
+    assert (response.status, response.payload["field"]) == (Status.NOT_AUTHENTICATED, None)
+    hello = client.hello()
+    assert (hello["protocol"], hello["model"], hello["serial"]) == (2, "ITB-20", pump.state.serial)
+    assert client.ok(Command.READ_STATUS)["reservoir"]["volume_ml"] == 0.0  # sealed, in the session
 
 
 def test_strict_requests_and_unknown_commands(client, pump):
@@ -157,7 +172,8 @@ def test_a_repeated_bolus_id_never_delivers_twice(client, pump):
     client.write(simple(150))
     request = {"bolus_id": "b-1", "dose": 50, "duration_min": 30}
     first = client.ok(Command.BOLUS, request)
-    assert first == {"bolus_id": "b-1", "dose": 50, "volume_ml": 0.1, "state": "delivering", "repeated": False}
+    assert first == {"bolus_id": "b-1", "dose": 50, "volume_ml": 0.1, "state": "delivering", "repeated": False,
+                     "action_number": 2}  # the refill was action 1
     assert client.ok(Command.BOLUS, request)["repeated"] is True
     assert client.call(Command.BOLUS, {**request, "bolus_id": "b-2"}).status == Status.REFUSED  # one at a time
     client.ok(SERVICE, {"action": "advance", "hours": 1})
@@ -200,7 +216,8 @@ def test_a_repeated_refill_id_answers_the_first_refill(client, pump):
     client.write(simple(1500))  # 3 mL/day
     client.ok(SERVICE, {"action": "advance", "hours": 24})
     second = client.ok(Command.REFILL, {"refill_id": "r2", "withdrawn_ml": 16.9, "added_ml": 18.0, "drug": None})
-    assert second == {"refill_id": "r2", "volume_ml": 18.0, "calculated_ml": pytest.approx(17.0), "repeated": False}
+    assert second == {"refill_id": "r2", "volume_ml": 18.0, "calculated_ml": pytest.approx(17.0), "repeated": False,
+                      "action_number": 2}
     client.ok(SERVICE, {"action": "advance", "hours": 24})
     again = client.ok(Command.REFILL, {"refill_id": "r2", "withdrawn_ml": 16.9, "added_ml": 18.0, "drug": None})
     assert again == {**second, "repeated": True}
@@ -262,7 +279,7 @@ def test_events_are_paged_by_index_and_the_log_is_bounded(client, pump):
     for dose in range(100, 250):  # 150 stage/commit pairs: 300 events, more than the 256 an ITB-20 keeps
         client.write(simple(dose))
     total = client.ok(Command.READ_EVENTS, {"start": 0, "count": 0})["total"]
-    assert total == 1 + 300  # the refill, then staged/activated pairs (make_pump logs no power_on)
+    assert total == 2 + 300  # session_started, the refill, then staged/activated pairs (make_pump logs no power_on)
     assert len(pump.state.events) == 256
     first = total - 256
     pages = [client.ok(Command.READ_EVENTS, {"start": start, "count": 16}) for start in range(first, total, 16)]
@@ -328,19 +345,38 @@ def test_a_multi_day_cycle_committed_mid_afternoon_starts_day_1_at_that_days_mid
 def test_a_repeated_seq_gets_the_cached_answer_and_does_not_act_again(client, pump):
     client.refill()
     client.write(simple(150))
+    assert client.channel is not None
+    clock = client.channel.seal(client.request(Command.SET_CLOCK, {"time": "2026-05-01T10:00:00"}))
+    first = client.connection.handle(clock)
+    # A resend (the same sealed bytes): the same sealed answer, unchanged, and the clock is set once.
+    assert client.connection.handle(clock) is first
+    client.ok(Command.SET_CLOCK, {"time": "2026-06-01T10:00:00"})
+    # A late duplicate of the first SET_CLOCK after a newer frame: dropped unanswered, the clock not set back.
+    assert client.connection.handle(clock) is None
+    assert client.ok(Command.READ_STATUS)["pump_time"].startswith("2026-06-01")
+    assert kinds(pump).count("clock_set") == 2
+    assert [event.detail["reason"] for event in pump.state.events if event.kind == "frame_rejected"] == ["replayed"]
+    # In a new session (HELLO), the old frame does not open at all: the keys are new.
+    client.hello()
+    assert client.connection.handle(clock) is None
+    assert kinds(pump).count("clock_set") == 2
+
+
+def test_an_insecure_pump_answers_a_repeated_seq_from_its_cache(pump):
+    client = Client(Service(pump, insecure=True))
     clock = client.request(Command.SET_CLOCK, {"time": "2026-05-01T10:00:00"})
-    first = client.service.handle(clock)
+    first = client.connection.handle(clock)
     client.ok(Command.SET_CLOCK, {"time": "2026-06-01T10:00:00"})
     # A late duplicate of the first SET_CLOCK: answered from the cache, the clock is not set back.
-    assert client.service.handle(clock) is first
+    assert client.connection.handle(clock) is first
     assert client.ok(Command.READ_STATUS)["pump_time"].startswith("2026-06-01")
     assert kinds(pump).count("clock_set") == 2
     # An error answer is cached too; the same seq with another body is a new request.
     bad = Frame(clock.seq, Command.COMMIT_PROGRAM, 0, {"checksum": "0123456789abcdef"}, False)
-    assert client.service.handle(bad).status == Status.NOT_STAGED
+    assert client.connection.handle(bad).status == Status.NOT_STAGED
     # HELLO empties the cache: a new client reusing the seq and body is answered afresh.
     client.ok(Command.HELLO, {"protocol": 1, "client": "again"})
-    assert client.service.handle(clock) is not first
+    assert client.connection.handle(clock) is not first
     assert kinds(pump).count("clock_set") == 3
 
 

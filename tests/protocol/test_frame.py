@@ -238,5 +238,6 @@ def test_codes_match_the_spec():
     assert len(Command) == 18
     assert Status.OK == 0 and Status.NO_SESSION == 0x0B and Status.INTERNAL == 0x0C
     assert (Status.SESSION_IN_USE, Status.NOT_AUTHENTICATED) == (0x0D, 0x0E) and len(Status) == 15
-    assert (RESPONSE_BIT, MAX_PAYLOAD, codes.PROTOCOL_VERSION, codes.FRAME_VERSION) == (0x80, 8192, 1, 1)
+    assert (RESPONSE_BIT, MAX_PAYLOAD, codes.PROTOCOL_VERSION, codes.FRAME_VERSION) == (0x80, 8192, 2, 1)
+    assert codes.INSECURE_PROTOCOL_VERSION == 1
     assert MAX_ENCODED_FRAME == 8233  # 8200-byte body + one code byte per started 254 bytes (33)

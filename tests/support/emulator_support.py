@@ -2,11 +2,17 @@
 fake clock, a client for the in-process service, and a wire client for an emulator running as a process
 (started by ``emulator.launch``, through the ``start_emulator`` fixture).
 
-Waiting is always on a condition with a bounded timeout, never a bare sleep.
+Both clients speak protocol version 2 as a paired programmer: TEST_PROGRAMMER with TEST_KEY. The in-process
+client pairs its pump directly; an emulator process is paired at start with ``--paired-with`` and the file
+``write_test_keys`` makes (``paired_args``). Against an ``--insecure`` emulator (or ``insecure=True``) they speak
+version 1. Waiting is always on a condition with a bounded timeout, never a bare sleep.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -15,8 +21,9 @@ from emulator.clock import SimClock
 from emulator.pump import Pump
 from emulator.service import Service
 from emulator.state import factory_new
-from protocol.codes import Command, Status
+from protocol.codes import INSECURE_PROTOCOL_VERSION, PROTOCOL_VERSION, Command, Status
 from protocol.frame import Frame, FrameDecoder, encode_frame
+from protocol.secure import SecureChannel, new_nonce, programmer_channel
 from drivers.transport import open_port
 from programmer.program import program_from_data
 
@@ -24,6 +31,31 @@ BACLOFEN_500 = {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 
 START = datetime(2026, 3, 2, 8, 0, 0)
 """A Monday, 08:00 pump time: where in-process pumps start."""
 SERVICE = 0x70
+TEST_PROGRAMMER = "test-programmer"
+TEST_KEY = bytes(range(32))
+"""The pair key of TEST_PROGRAMMER with every test pump (a fixed value: tests are not secrets)."""
+CLEAR_COMMANDS = (Command.HELLO, Command.PAIR_START, Command.PAIR_FINISH)
+"""What the test clients never seal (IDENTIFY is sealed inside a session, like everything else)."""
+
+
+def write_test_keys(path: Path, programmer_id: str = TEST_PROGRAMMER, key: bytes = TEST_KEY) -> Path:
+    """A programmer key file (itb-pairing-keys/1, 0600) holding ``key`` for any pump (serial "*")."""
+    document = {"format": "itb-pairing-keys/1", "programmer_id": programmer_id,
+                "pumps": {"*": {"key": base64.b64encode(key).decode("ascii"), "paired_at": "2026-03-02T08:00:00"}}}
+    path.write_text(json.dumps(document))
+    os.chmod(path, 0o600)
+    return path
+
+
+def paired_args(directory: Path) -> tuple[str, str]:
+    """The emulator options that pair it at start with TEST_PROGRAMMER."""
+    return "--paired-with", str(write_test_keys(directory / "test-programmer-keys.json"))
+
+
+def hello_payload(programmer_id: str = TEST_PROGRAMMER, **extra: object) -> dict:
+    """A version 2 HELLO request with a fresh nonce."""
+    return {"protocol": PROTOCOL_VERSION, "client": "test", "programmer_id": programmer_id, "nonce": new_nonce(),
+            **extra}
 
 
 def document(therapy: dict, drug: dict = BACLOFEN_500) -> dict:
@@ -62,20 +94,48 @@ def make_pump(path: Path | None = None, model: str = "ITB-20", speed: float = 1.
 
 
 class Client:
-    """Talks to an in-process Service frame by frame, numbering requests like a driver would."""
+    """Talks to an in-process Service over a connection of its own, frame by frame, numbering requests like a
+    driver would, as TEST_PROGRAMMER (paired with the pump here) in a sealed session after ``hello``."""
 
-    def __init__(self, service: Service, hello: bool = True):
+    def __init__(self, service: Service, hello: bool = True, programmer_id: str = TEST_PROGRAMMER,
+                 key: bytes = TEST_KEY):
         self.service = service
+        self.connection = service.connect()
+        self.programmer_id, self.key = programmer_id, key
         self.seq = 0
+        self.channel: SecureChannel | None = None
         if hello:
-            assert self.call(Command.HELLO, {"protocol": 1, "client": "test"}).status == Status.OK
+            self.hello()
+
+    def hello(self, **extra: object) -> dict:
+        """Open a session (version 2: paired first, the confirmation checked; --insecure: version 1)."""
+        if self.service.insecure:
+            return self.ok(Command.HELLO, {"protocol": INSECURE_PROTOCOL_VERSION, "client": "test", **extra})
+        if self.service.pump.pair_key(self.programmer_id) != self.key:
+            self.service.pump.add_paired(self.programmer_id, self.key)
+        request = hello_payload(self.programmer_id, **extra)
+        answer = self.ok(Command.HELLO, request)
+        self.channel = programmer_channel(self.key, self.programmer_id, request, answer)
+        return answer
 
     def request(self, command: int, payload: dict) -> Frame:
         self.seq = (self.seq + 1) % 256
         return Frame(self.seq, command, 0, payload, False)
 
+    def send(self, request: Frame) -> Frame | None:
+        """``request`` (sealed in a session unless it is sent in clear), and the answer opened (None: no answer)."""
+        if self.channel is not None and request.command not in CLEAR_COMMANDS:
+            request = self.channel.seal(request)
+        response = self.connection.handle(request)
+        if response is not None and response.sealed:
+            assert self.channel is not None
+            return self.channel.open(response).frame
+        return response
+
     def call(self, command: int, payload: dict | None = None) -> Frame:
-        return self.service.handle(self.request(command, payload or {}))
+        response = self.send(self.request(command, payload or {}))
+        assert response is not None, f"no answer to {Command(command).name}"
+        return response
 
     def ok(self, command: int, payload: dict | None = None) -> dict:
         response = self.call(command, payload)
@@ -100,23 +160,45 @@ def checksum_of(program: dict) -> str:
 
 class WireClient:
     """A minimal client over a pyserial URL (socket:// or a pty path), one request at a time. The port
-    is opened as the driver's transport opens it, so closing a socket:// one costs no 0.3 s pause."""
+    is opened as the driver's transport opens it, so closing a socket:// one costs no 0.3 s pause.
 
-    def __init__(self, url: str):
+    After ``hello`` it speaks in a sealed session as TEST_PROGRAMMER (the emulator started with ``paired_args``)
+    or, when the pump speaks only version 1 (--insecure), in clear. ``sent`` keeps every frame's wire bytes,
+    for tests that replay them."""
+
+    def __init__(self, url: str, programmer_id: str = TEST_PROGRAMMER, key: bytes = TEST_KEY):
         self.port = open_port(url, timeout=0.05)
         self.decoder = FrameDecoder()
+        self.programmer_id, self.key = programmer_id, key
         self.seq = 0
         self.pending: list[Frame] = []
+        self.channel: SecureChannel | None = None
+        self.sent: list[bytes] = []
         self.retries = 0
         """Resends and re-asks, counted by callers that retry."""
 
     def send(self, command: int, payload: dict, seq: int | None = None) -> Frame:
+        """Send a request (sealed in a session, unless it goes in clear) and return it as sent."""
         if seq is None:
             self.seq = (self.seq + 1) % 256
             seq = self.seq
         request = Frame(seq, command, 0, payload, False)
-        self.port.write(encode_frame(request))
+        if self.channel is not None and command not in CLEAR_COMMANDS:
+            request = self.channel.seal(request)
+        self.write(encode_frame(request))
         return request
+
+    def write(self, data: bytes) -> None:
+        """Raw bytes onto the link (kept in ``sent``)."""
+        self.sent.append(data)
+        self.port.write(data)
+
+    def opened(self, response: Frame | None) -> Frame | None:
+        """``response`` with its sealed payload opened in this client's session."""
+        if response is None or not response.sealed:
+            return response
+        assert self.channel is not None, "a sealed answer outside a session"
+        return self.channel.open(response).frame
 
     def receive(self, seq: int, timeout: float = 5.0) -> Frame | None:
         """The next response with ``seq`` within ``timeout`` seconds, or None."""
@@ -132,14 +214,24 @@ class WireClient:
         return None
 
     def call(self, command: int, payload: dict | None = None, timeout: float = 5.0) -> Frame:
+        """The answer to the request, opened."""
         request = self.send(command, payload or {})
-        response = self.receive(request.seq, timeout)
+        response = self.opened(self.receive(request.seq, timeout))
         assert response is not None, f"no answer to {Command(command).name} within {timeout} s"
         return response
 
-    def hello(self) -> dict:
-        response = self.call(Command.HELLO, {"protocol": 1, "client": "test"})
+    def hello(self, **extra: object) -> dict:
+        """Open a session: version 2 as TEST_PROGRAMMER (its confirmation checked), or version 1 when the pump
+        answers that it speaks only that."""
+        self.channel = None
+        request = hello_payload(self.programmer_id, **extra)
+        response = self.call(Command.HELLO, request)
+        if response.status == Status.UNSUPPORTED_VERSION and response.payload["field"] == "protocol":
+            response = self.call(Command.HELLO, {"protocol": INSECURE_PROTOCOL_VERSION, "client": "test", **extra})
+            assert response.status == Status.OK, response.payload
+            return response.payload
         assert response.status == Status.OK, response.payload
+        self.channel = programmer_channel(self.key, self.programmer_id, request, response.payload)
         return response.payload
 
     def close(self) -> None:

@@ -1,0 +1,52 @@
+"""``pump-emulator --paired-with FILE``: pair the pump at start with the programmer whose key file is FILE.
+
+Why: tests and benchmarks start many pumps, and pairing each over its code costs two round trips and a person
+(or a parse of the code line) every time. The file is the programmer's own key store (format
+``itb-pairing-keys/1``, written by programmer/pairing_keys.py); this is a reader of the few keys the pump needs,
+of its own, because the emulator may not import the programmer's key store (the import contracts in
+pyproject.toml keep the pump's side apart from the programmer's). The key used is the one under the pump's
+serial or, when the file has one, under ``"*"`` (a key a test gives every pump it starts).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from pathlib import Path
+
+from protocol.pairing import KEY_BYTES
+from protocol.secure import PROGRAMMER_ID
+
+KEYS_FORMAT = "itb-pairing-keys/1"
+ANY_PUMP = "*"
+
+
+class PairedWithError(Exception):
+    """The file cannot be used: the message names the file and what is wrong with it."""
+
+
+def read_pairing(path: Path, serial: str) -> tuple[str, bytes]:
+    """The programmer id and its key for the pump ``serial`` (or for any pump) in the key file ``path``."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PairedWithError(f"--paired-with {path}: cannot read it: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise PairedWithError(f"--paired-with {path}: not JSON: {exc}") from None
+    if not isinstance(document, dict) or document.get("format") != KEYS_FORMAT:
+        raise PairedWithError(f"--paired-with {path}: not a programmer key file (format {KEYS_FORMAT})")
+    programmer_id = document.get("programmer_id")
+    if not isinstance(programmer_id, str) or not PROGRAMMER_ID.fullmatch(programmer_id):
+        raise PairedWithError(f"--paired-with {path}: programmer_id is not a valid programmer id")
+    pumps = document.get("pumps")
+    entry = pumps.get(serial, pumps.get(ANY_PUMP)) if isinstance(pumps, dict) else None
+    if not isinstance(entry, dict):
+        raise PairedWithError(f"--paired-with {path}: no key for this pump ({serial}) nor for {ANY_PUMP!r}")
+    try:
+        key = base64.b64decode(entry.get("key", ""), validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise PairedWithError(f"--paired-with {path}: the key for this pump is not {KEY_BYTES} bytes in base64")
+    return programmer_id, key
