@@ -129,6 +129,18 @@ class Pair(Request):
 
 
 @dataclass(frozen=True)
+class Disconnect(Request):
+    """End the session and close the link (Pump > Disconnect), so that another programmer may connect: a pump
+    takes one programmer at a time. Reconnect opens it again. Result: None."""
+
+    doing: ClassVar[str] = "disconnecting"
+
+    def run(self, worker: "_Worker") -> None:
+        worker.reporter(self)("ending the session", 0.0)
+        worker.close()
+
+
+@dataclass(frozen=True)
 class StartEmulator(Request):
     """Start the bundled emulator once (a factory-new pump given the demo patient), pair with it over the code it
     prints, then connect to it. Result: ``PumpSnapshot``."""

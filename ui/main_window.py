@@ -39,8 +39,8 @@ from ui.editor import ProgramEditor
 from ui.events import EventsPage
 from ui.view_models.format import PUMP_CLOCK, dated, drift
 from ui.view_models.low_alarm import set_failure, set_result
-from ui.link import (Cancelled, Commit, CommitDone, Connect, Failure, Interrogate, LowAlarmDone, NotConnected, Pair,
-                     PumpLink, ReadEvents, Refill, Request, SetClock, SetLowAlarm, StartEmulator)
+from ui.link import (Cancelled, Commit, CommitDone, Connect, Disconnect, Failure, Interrogate, LowAlarmDone,
+                     NotConnected, Pair, PumpLink, ReadEvents, Refill, Request, SetClock, SetLowAlarm, StartEmulator)
 from ui.overview import OverviewPage
 from ui.pairing_dialog import PairingDialog
 from ui.view_models import pairing
@@ -113,6 +113,8 @@ class MainWindow(QMainWindow):
         self.library = library
         self.snapshot: PumpSnapshot | None = None
         self.connected = False
+        self.released = False
+        """True after Pump > Disconnect, until the next reading: the link was closed on purpose, not lost."""
         self.link = PumpLink(audit_path, driver_options, self)
         self._port_choice: str | None = None  # the Connect page's choice while it is being connected to
         self.quit_question: QMessageBox | None = None
@@ -191,6 +193,7 @@ class MainWindow(QMainWindow):
         self._action(pump, "Set the pump &clock…", None, self.overview.ask_to_set_clock)
         self._action(pump, "Re&fill the pump…", REFILL_SHORTCUT, self.open_refill)
         self._action(pump, "&Reconnect", "Ctrl+Shift+R", self.reconnect)
+        self._action(pump, "&Disconnect", None, self.disconnect_pump)
         self._action(pump, "Cancel reading", "Esc", self.link.cancel)
         pump.addSeparator()
         self._action(pump, "&Quit", QKeySequence.StandardKey.Quit, self.quit)
@@ -238,6 +241,11 @@ class MainWindow(QMainWindow):
     def reconnect(self) -> None:
         if self.link.url is not None:
             self.link.request(Connect(self.link.url))
+
+    def disconnect_pump(self) -> None:
+        """End the session and close the link, so another programmer may connect (a pump takes one at a time)."""
+        if self.connected:
+            self.link.request(Disconnect())
 
     def interrogate(self) -> None:
         self.link.request(Interrogate())
@@ -363,6 +371,8 @@ class MainWindow(QMainWindow):
                 self._connected(cast(PumpSnapshot, result))
             case Pair():
                 self._paired(cast(PumpSnapshot, result))
+            case Disconnect():
+                self._disconnected()
             case Interrogate() | SetClock():
                 self._read_again(request, cast(PumpSnapshot, result))
             case ReadEvents():
@@ -376,6 +386,7 @@ class MainWindow(QMainWindow):
 
     def _connected(self, snapshot: PumpSnapshot) -> None:
         self.connected = True
+        self.released = False
         kept = KEPT_CHANGE if self._show_snapshot(snapshot) else ""
         log.info("connected to %s: %s serial %s", self.link.url, snapshot.identity.model, snapshot.identity.serial)
         identity = snapshot.identity
@@ -390,6 +401,7 @@ class MainWindow(QMainWindow):
 
     def _read_again(self, request: Interrogate | SetClock, snapshot: PumpSnapshot) -> None:
         self.connected = True
+        self.released = False
         kept = KEPT_CHANGE if self._show_snapshot(snapshot) else ""
         if self.refill_wizard is not None:
             self.refill_wizard.set_snapshot(snapshot)
@@ -407,6 +419,7 @@ class MainWindow(QMainWindow):
     def _failed(self, request: Request, failure: Failure) -> None:
         if failure.link_lost:
             self.connected = False
+            self.released = False
             self._set_tabs_enabled()
         if isinstance(request, Pair):
             self._pairing_failed(failure)
@@ -447,6 +460,14 @@ class MainWindow(QMainWindow):
                                      f"{changed} The figures shown are those last read.", "reconnect", RECONNECT_TEXT)
         else:
             self.banner.show_message("warning", f"Could not finish {request.doing}.", message)
+
+    def _disconnected(self) -> None:
+        self.connected = False
+        self.released = True
+        self._set_tabs_enabled()
+        self.banner.show_message("info", "Disconnected.", "The session with the pump has ended, so another programmer "
+                                 "may connect to it. The figures shown are those last read: reconnect to read it "
+                                 "again.", "reconnect", RECONNECT_TEXT)
 
     # --- pairing ----------------------------------------------------------------------------------
 
@@ -655,7 +676,8 @@ class MainWindow(QMainWindow):
             self.link_state.setText("Not connected")
         else:
             identity = self.snapshot.identity
-            state = "Connected" if self.connected else "LINK LOST (showing the last reading)"
+            state = ("Connected" if self.connected else "Disconnected (showing the last reading)" if self.released
+                     else "LINK LOST (showing the last reading)")
             state += "" if self.link.secure else " over an INSECURE LINK"
             self.link_state.setText(f"{state}: {identity.model} serial {identity.serial} at {self.link.url}")
 
