@@ -16,6 +16,7 @@ opened with ``open()``, window-modal without a nested event loop, so a test answ
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (QDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
                                QVBoxLayout, QWidget)
 
@@ -48,6 +49,11 @@ class PairingDialog(QDialog):
         self.code = QLineEdit()
         self.code.setMaxLength(pairing.CODE_DIGITS + 2)  # room to show what is wrong with a pasted code
         self.code.setPlaceholderText("6 digits")
+        digits = self.code.font()
+        digits.setPointSizeF(digits.pointSizeF() * 1.5)
+        digits.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 2.0)
+        self.code.setFont(digits)  # read off the pump, digit by digit: large and spaced
+        self.code.setMaximumWidth(QFontMetrics(digits).horizontalAdvance("0" * 12))
         describe(self.code, "Pairing code", f"The {pairing.CODE_DIGITS}-digit code the pump shows while its "
                  "pairing window is open.")
         label = QLabel("Pairing &code")
@@ -60,14 +66,16 @@ class PairingDialog(QDialog):
         self.outcome.setAccessibleName("Pairing result")
         self.outcome.hide()
         layout.addWidget(self.outcome)
+        self.step = QLabel(pairing.PAIRING)
+        self.step.hide()
+        layout.addWidget(self.step)
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)  # busy: pairing is two exchanges, then the reading's steps
         self.progress.setAccessibleName("Pairing progress")
-        self.progress.setFormat(pairing.PAIRING)
-        self.progress.setTextVisible(True)
         self.progress.hide()
         layout.addWidget(self.progress)
 
+        layout.addStretch(1)
         buttons = QHBoxLayout()
         self.pair_button = QPushButton("&Pair")
         self.pair_button.setDefault(True)
@@ -92,7 +100,8 @@ class PairingDialog(QDialog):
 
     def set_progress(self, step: str) -> None:
         """The step the link is at while pairing and reading."""
-        self.progress.setFormat(f"{step[:1].upper()}{step[1:]}…")
+        self.step.setText(f"{step[:1].upper()}{step[1:]}…")
+        self.progress.setAccessibleDescription(self.step.text())
 
     def pairing_failed(self, text: str) -> None:
         """Pairing did not complete: say why, and take another code (the field is emptied and focused)."""
@@ -131,7 +140,8 @@ class PairingDialog(QDialog):
 
     def _set_pairing(self, pairing_now: bool) -> None:
         self.pairing = pairing_now
-        self.progress.setFormat(pairing.PAIRING)
+        self.step.setText(pairing.PAIRING)
+        self.step.setVisible(pairing_now)
         self.progress.setVisible(pairing_now)
         self.code.setEnabled(not pairing_now)
         self.cancel_button.setEnabled(not pairing_now)

@@ -37,7 +37,7 @@ def test_the_pump_is_named():
 
 def test_each_failure_says_what_to_do_next():
     wrong = failure(PairingFailed("pump refused (REFUSED): the confirmation does not match", step="pair"))
-    assert wrong.startswith("Not paired: pump refused (REFUSED): the confirmation does not match. Nothing was kept.")
+    assert wrong.startswith("Not paired: pump refused (REFUSED): the confirmation does not match. Check the code")
     assert "after 3 wrong codes the pump closes its pairing window" in wrong
     lost = failure(LinkError("no answer from socket://127.0.0.1:7001", step="pair"))
     assert lost == ("Not paired: the link to the pump failed (no answer from socket://127.0.0.1:7001). Check the "
