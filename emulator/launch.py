@@ -1,4 +1,5 @@
-"""Starting ``pump-emulator`` as a process and reading its first line: the one place that does it.
+"""Starting ``pump-emulator`` as a process and reading its first line (and its pairing line): the one place that
+does it.
 
 The application starts its bundled emulator this way (``ui/emulator.py``), and so do the tests and the
 benchmarks. All of them rely on what docs/emulator.md promises of a started emulator: the first line on its
@@ -15,6 +16,7 @@ import contract in pyproject.toml), and a program that starts emulators pays not
 from __future__ import annotations
 
 import os
+import re
 import select
 import selectors
 import signal
@@ -27,10 +29,23 @@ from pathlib import Path
 
 FIRST_LINE_PREFIX = "listening on "
 """The first line is exactly this followed by the URL to open (docs/emulator.md)."""
+PAIRING_LINE = re.compile(r"pairing code ([0-9]{6}) for ([0-9]+) s")
+"""A line the emulator prints when its pairing window opens: the code and the window's seconds (docs/emulator.md).
+With ``--pairing-window`` it is the second line, right after the first."""
+PAIRING_TIMEOUT_S = 5.0
+"""Longest wait for the pairing line after the first: the emulator prints it right after the first line."""
 START_TIMEOUT_S = 20.0
 """Longest wait for the first line; an emulator prints it within about half a second of its start."""
 STOP_TIMEOUT_S = 10.0
 """Longest wait after each way of asking the emulator to stop, before the next, harder one."""
+
+
+def parse_pairing_line(text: str) -> tuple[str, int]:
+    """The code and seconds of a pairing line (its newline may be there or not); ValueError quoting anything else."""
+    match = PAIRING_LINE.fullmatch(text.removesuffix("\n"))
+    if match is None:
+        raise ValueError(f"{text!r} is not a pairing line ('pairing code NNNNNN for SECONDS s')")
+    return match[1], int(match[2])
 
 
 class LaunchError(Exception):
@@ -73,7 +88,7 @@ class EmulatorProcess:
             self.process = self._spawn()
         except OSError as exc:  # no such program, not executable, out of processes: nothing was started
             raise LaunchError(f"pump-emulator could not be started ({exc})") from exc
-        line = self._first_line()
+        line = self._next_line(START_TIMEOUT_S, "first line")
         if not line.startswith(FIRST_LINE_PREFIX):
             self.kill()
             raise LaunchError(f"pump-emulator's first line is {line!r}, not 'listening on URL'{self._stderr_tail()}")
@@ -90,23 +105,33 @@ class EmulatorProcess:
                 stdin=subprocess.PIPE if self.lifeline else subprocess.DEVNULL,
                 process_group=0 if self.own_process_group else None, env=dict(os.environ, PYTHONUNBUFFERED="1"))
 
-    def _first_line(self) -> str:
-        """The first line without its newline, read byte by byte (nothing after it is taken from the pipe)."""
+    def read_pairing_code(self, timeout: float = PAIRING_TIMEOUT_S) -> tuple[str, int]:
+        """The code and seconds of the next pairing line the emulator prints (started with ``--pairing-window``: the
+        line after the first). LaunchError when it prints something else or nothing within ``timeout``; the
+        emulator is then stopped."""
+        line = self._next_line(timeout, "pairing line")
+        try:
+            return parse_pairing_line(line)
+        except ValueError as exc:
+            self.kill()
+            raise LaunchError(f"pump-emulator: {exc}{self._stderr_tail()}") from None
+
+    def _next_line(self, timeout: float, what: str) -> str:
+        """The next line without its newline, read byte by byte (nothing after it is taken from the pipe)."""
         assert self.process is not None and self.process.stdout is not None, "start() made the pipe"
         fd = self.process.stdout.fileno()
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + timeout
         data = b""
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
             while not data.endswith(b"\n"):
                 if not selector.select(max(0.0, deadline - time.monotonic())):
                     self.kill()
-                    raise LaunchError(f"pump-emulator printed no first line within {START_TIMEOUT_S:.0f} s"
-                                      f"{self._stderr_tail()}")
+                    raise LaunchError(f"pump-emulator printed no {what} within {timeout:g} s{self._stderr_tail()}")
                 chunk = os.read(fd, 1)
                 if not chunk:
                     code = self.stop()
-                    raise LaunchError(f"pump-emulator exited (code {code}) before its first line{self._stderr_tail()}")
+                    raise LaunchError(f"pump-emulator exited (code {code}) before its {what}{self._stderr_tail()}")
                 data += chunk
         return data.decode("utf-8", "replace").removesuffix("\n")
 

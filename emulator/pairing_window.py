@@ -86,7 +86,10 @@ class PairingWindow:
         self._closes_at = self.monotonic() + seconds
         self._attempts = 0
         self._unfinished = None
-        print(pairing_line(self._code, seconds), file=self.out, flush=True)
+        try:
+            print(pairing_line(self._code, seconds), file=self.out, flush=True)
+        except (OSError, ValueError) as exc:  # nobody reads standard output any more: the window opens all the same
+            print(f"pump-emulator: the pairing code could not be shown: {exc}", file=sys.stderr, flush=True)
         self.pump._log("pairing_window_opened", seconds=seconds)
 
     def expire(self) -> None:

@@ -414,6 +414,6 @@ class Connection:
                 self.service.window.open(window_seconds(seconds))
             except ValueError as exc:
                 raise PumpError(Status.OUT_OF_RANGE, str(exc), "seconds") from None
-            return {"pairing_window_s": seconds}
+            return self.pump.status()
         actions = "motor_stall, clear_stall, set_battery, advance" + ("" if self.service.insecure else ", open_pairing")
         raise PumpError(Status.BAD_ARGUMENT, f"action {action!r} is not one of {actions}", "action")

@@ -23,6 +23,7 @@ from emulator.service import Service
 from emulator.state import factory_new
 from protocol.codes import INSECURE_PROTOCOL_VERSION, PROTOCOL_VERSION, Command, Status
 from protocol.frame import Frame, FrameDecoder, encode_frame
+from protocol.pairing import ProgrammerPairing
 from protocol.secure import SecureChannel, new_nonce, programmer_channel
 from drivers.transport import open_port
 from programmer.program import program_from_data
@@ -236,3 +237,17 @@ class WireClient:
 
     def close(self) -> None:
         self.port.close()
+
+
+def pair(client: Client | WireClient, code: str, programmer_id: str) -> bytes:
+    """Pair ``programmer_id`` with the client's pump over ``code`` (IDENTIFY, PAIR_START, PAIR_FINISH in clear) and
+    return the pair key both sides now hold."""
+    serial = client.call(Command.IDENTIFY).payload["serial"]
+    pairing = ProgrammerPairing(code, programmer_id, serial)
+    answer = client.call(Command.PAIR_START, {"programmer_id": programmer_id, "message": pairing.start().hex()})
+    assert answer.status == Status.OK, answer.payload
+    confirm = pairing.receive(bytes.fromhex(answer.payload["message"]), bytes.fromhex(answer.payload["confirm"]))
+    finish = client.call(Command.PAIR_FINISH, {"programmer_id": programmer_id, "confirm": confirm.hex()})
+    assert (finish.status, finish.payload) == (Status.OK, {"paired": True}), finish.payload
+    assert pairing.pair_key is not None
+    return pairing.pair_key
