@@ -70,7 +70,8 @@ class WireTrace:
         return self._emit is not None
 
     def sent(self, frame: Frame, wire: bytes, resend: bool) -> None:
-        self._line(f"TX {describe(frame)}{' resend' if resend else ''}: {wire.hex(' ')}")
+        self._line(f"TX {describe(frame)}{' sealed' if frame.sealed else ''}{' resend' if resend else ''}: "
+                   f"{wire.hex(' ')}")
 
     def received(self, data: bytes) -> None:
         self._line(f"RX {data.hex(' ')}")

@@ -25,7 +25,8 @@ The rules (numbers from ``protocol.codes``, shared with the emulator):
 - Protocol version 2 (docs/protocol.md section 6): HELLO, in clear, names this programmer and a fresh nonce; the
   pump's answer carries its own nonce and a confirmation that only the holder of the pair key can make, and it
   is checked before anything is sealed (a pump that cannot prove it is a LinkError: nothing more is sent).
-  Then every request but the open ones (HELLO, IDENTIFY, PAIR_*) is sealed once per session, so a resend is
+  Then every request but HELLO and PAIR_* is sealed once per session (IDENTIFY too: open outside a session, but
+  its limits feed the safety checks, so inside one they come sealed), so a resend is
   the same bytes and the pump answers it from its cache; only a sealed answer that opens in this session with
   the request's seq and command is taken, anything else is ignored. NOT_AUTHENTICATED or NO_SESSION in clear
   means the pump holds no session for us: a new HELLO and the request sealed afresh (the same idempotency
@@ -58,7 +59,6 @@ from protocol.codes import (
     BACKOFF_INITIAL_S,
     INSECURE_PROTOCOL_VERSION,
     MAX_RETRIES,
-    OPEN_COMMANDS,
     RESPONSE_TURNAROUND_S,
     SESSION_IDLE_TIMEOUT_S,
     response_timeout_s,
@@ -79,6 +79,10 @@ HELLO_ANSWER_BYTES = 256
 """Wire size of a HELLO answer (a version-2 one carries the pump's nonce and confirmation), for its timeout."""
 PAIRING_ANSWER_BYTES = 256
 """Wire size of an answer to IDENTIFY, PAIR_START or PAIR_FINISH, for its timeout."""
+NEVER_SEALED = frozenset({Command.HELLO, Command.PAIR_START, Command.PAIR_FINISH})
+"""What goes in clear even inside a session. IDENTIFY, open outside one (for pairing, and to name a pump that
+does not know us), is sealed inside one: the limits it declares feed the safety checks, so they must be the
+pump's own."""
 SEALING_BYTES = 1 + OVERHEAD_BYTES
 """What sealing adds to a payload on the wire: the mark, the counter and the tag (the timeouts allow for it)."""
 
@@ -390,7 +394,7 @@ class Link:
             wire = DELIMITER + wire
         try:
             self.trace.sent(outgoing, wire, resync)
-            if outgoing.sealed and self.trace_plaintext:
+            if outgoing.sealed and self.trace_plaintext and not resync:  # a resend's payload is traced already
                 self.trace.plain("TX", request)
             self.transport.write(wire)
             return self._wait_for(outgoing, timeout)
@@ -399,9 +403,9 @@ class Link:
             raise _Retry(f"link to {self.transport.url} lost ({exc})") from None
 
     def _sealed(self, request: Frame) -> Frame:
-        """The request as it goes on the wire: in a session, anything but an open command sealed, once per
+        """The request as it goes on the wire: in a session, anything but HELLO and PAIR_* sealed, once per
         session (a resend in the same session is the same bytes, which the pump answers from its cache)."""
-        if self._channel is None or request.command in OPEN_COMMANDS:
+        if self._channel is None or request.command in NEVER_SEALED:
             return request
         cached = self._sealed_copy
         if cached is not None and cached[0] is request and cached[1] is self._channel:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from tests.support.emulator_fixtures import PTY_AVAILABLE
 from tests.support.fake_pump import FakePump
+from tests.support.pairing import TEST_PROGRAMMER_ID
 
 from programmer.outcome import Outcome
 from programmer.errors import LinkError, PumpRefused
@@ -70,6 +71,15 @@ def fill(pump, refill_id: str = "r-1", added_ml: float = 18.0, drug: dict = BACL
     return pump.refill(refill_id, 0.0, added_ml, Drug.model_validate(drug))
 
 
+SESSION_KINDS = ("session_started", "session_ended")
+"""Events of the link's sessions (protocol version 2), which a pump on a wire logs and a test double does not."""
+
+
+def pump_events(pump) -> list:
+    """The pump's log without its sessions' events: what happened to the pump, the same over every driver."""
+    return [event for event in pump.read_events() if event.kind not in SESSION_KINDS]
+
+
 def logged(pump, kind: str) -> list[dict]:
     """The detail of each event of ``kind`` in the pump's log, oldest first."""
     return [event.detail for event in pump.read_events() if event.kind == kind]
@@ -100,7 +110,7 @@ def test_a_factory_new_pump_holds_no_drug_runs_nothing_and_has_logged_its_power_
     assert status.program_checksum == NO_PROGRAM_CHECKSUM
     assert status.battery_status == "ok" and status.bolus is None
     assert status.volume_ml == 0.0 and status.alarms == ()
-    assert [(event.index, event.kind, event.detail) for event in pump.read_events()] == [
+    assert [(event.index, event.kind, event.detail) for event in pump_events(pump)] == [
         (0, "power_on", {"factory_new": True})]
 
 
@@ -122,17 +132,22 @@ def test_events_are_read_in_pages_with_progress(pump):
 
 
 def test_an_event_page_holds_the_events_of_its_window_and_the_total(pump):
-    for number in range(20):  # events 1..20 are refills r-0..r-19, after power-on at 0
+    opened = pump.read_event_page(0, 0)[0]  # power-on at 0 and, over a wire, this session's start at 1
+    assert opened == (1 if pump.programmer_id == "" else 2)
+    for number in range(20):  # events opened..opened+19 are refills r-0..r-19
         fill(pump, refill_id=f"r-{number}", added_ml=10.0 + number / 10)
+    total = opened + 20
     assert pump.events_per_read in (16, 64)  # the protocol's page, JSON or compact (docs/protocol.md, READ_EVENTS)
-    assert pump.read_event_page(0, 0) == (21, [])  # count 0: the total alone
-    total, first = pump.read_event_page(0, 16)
-    assert total == 21 and [event.index for event in first] == list(range(16))
-    total, rest = pump.read_event_page(16, 16)  # a short page: only five are left
-    assert total == 21 and [event.detail["refill_id"] for event in rest] == ["r-15", "r-16", "r-17", "r-18", "r-19"]
-    assert [event.index for event in rest] == [16, 17, 18, 19, 20]
-    assert pump.read_event_page(5, 3) == (21, first[5:8])
-    assert pump.read_event_page(21, 16) == (21, []) and pump.read_event_page(1000, 1) == (21, [])
+    assert pump.read_event_page(0, 0) == (total, [])  # count 0: the total alone
+    assert pump.read_event_page(0, 16)[0] == total
+    first = pump.read_event_page(0, 16)[1]
+    assert [event.index for event in first] == list(range(16))
+    rest_total, rest = pump.read_event_page(16, 16)  # a short page: only total - 16 are left
+    assert rest_total == total and [event.detail["refill_id"] for event in rest][-5:] == [
+        "r-15", "r-16", "r-17", "r-18", "r-19"]
+    assert [event.index for event in rest] == list(range(16, total))
+    assert pump.read_event_page(5, 3) == (total, first[5:8])
+    assert pump.read_event_page(total, 16) == (total, []) and pump.read_event_page(1000, 1) == (total, [])
     assert pump.read_events() == first + rest
 
 
@@ -152,7 +167,7 @@ def test_staging_on_an_empty_pump_is_refused_with_the_status_name(pump):
     assert (refused.value.status, refused.value.step) == ("REFUSED", "stage program")
     assert refused.value.field == "program.drug"
     assert pump.read_program().checksum == NO_PROGRAM_CHECKSUM
-    assert [event.kind for event in pump.read_events()] == ["power_on"]
+    assert [event.kind for event in pump_events(pump)] == ["power_on"]
 
 
 def test_a_program_for_another_drug_is_refused_it_takes_a_refill(pump):
@@ -348,7 +363,7 @@ def test_a_new_concentration_keeps_the_dose_and_the_refill_is_logged_as_done(pum
     assert logged(pump, "refill")[-1] == {
         "refill_id": "r-2", "withdrawn_ml": 17.0, "added_ml": 20.0, "calculated_ml": pytest.approx(18.0, abs=1e-3),
         "drug": {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 1000.0},
-        "therapy_stopped": False, "checksum": kept.checksum()}
+        "therapy_stopped": False, "checksum": kept.checksum(), "action_number": 2}  # r-1 was the pump's action 1
 
 
 def test_a_refill_with_another_drug_stops_the_therapy(pump):
@@ -452,7 +467,21 @@ def test_the_wire_trace_goes_to_a_file(driver_kind, start_emulator, tmp_path):
         driver.identify()
     lines = path.read_text().splitlines()
     assert any(" TX seq=" in line and "HELLO" in line for line in lines)
-    assert any(" FRAME " in line and "IDENTIFY OK (answer)" in line for line in lines)
+    assert any(" FRAME " in line and "IDENTIFY OK (answer (sealed))" in line for line in lines)
+
+
+@wire_only("only a link has a session to secure")
+def test_the_link_is_secure_every_request_after_hello_is_sealed_and_no_patient_data_is_traced(driver_kind,
+                                                                                              start_emulator):
+    lines: list[str] = []
+    with open_driver(start_emulator(link=driver_kind).url, trace=lines.append) as driver:
+        assert driver.secure and driver.programmer_id == TEST_PROGRAMMER_ID
+        fill(driver)
+        assert driver.read_program().drug == Drug.model_validate(BACLOFEN)
+    sent = [line.split(" TX ", 1)[1].split(":", 1)[0] for line in lines if " TX " in line]
+    assert sent[0].endswith(" HELLO") and all(line.endswith(" sealed") for line in sent[1:])
+    assert any("REFILL sealed" in line for line in sent) and any("END_SESSION sealed" in line for line in sent)
+    assert "baclofen".encode().hex(" ") not in "\n".join(lines)  # the drug's name never crosses in clear
 
 
 @wire_only("a link to lose needs a link")

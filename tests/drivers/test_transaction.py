@@ -81,7 +81,9 @@ def test_a_lost_answer_is_resent_with_the_same_seq_and_bytes_after_a_resync_deli
     assert identify(link).payload == IDENTITY
     first, second = peer.requests_for(Command.IDENTIFY)
     assert first == second
-    wire = encode_frame(first)
+    sealed_first, sealed_second = [frame for _, frame in peer.sealed if frame.command == Command.IDENTIFY]
+    assert sealed_first == sealed_second and sealed_first.sealed  # sealed once: the resend is the same bytes
+    wire = encode_frame(sealed_first)
     assert bytes(peer.received[0]).endswith(wire + b"\x00" + wire)  # the resend follows a lone delimiter
     assert pauses == [0.1]
     sent = [line for line in lines if " TX " in line and "IDENTIFY" in line]
@@ -146,7 +148,7 @@ def test_answers_with_another_seq_or_command_and_damaged_frames_are_ignored(peer
 
 def test_an_answer_split_into_single_bytes_is_reassembled(peers):
     def dribble(request, peer):
-        for byte in answer_bytes(request, IDENTITY):
+        for byte in peer.answer_bytes(request, IDENTITY):
             peer.send(bytes([byte]))
 
     peer = peers(dribble)
@@ -162,7 +164,7 @@ def test_a_slow_answer_that_keeps_arriving_is_not_cut_off(peers):
     big = {"blob": "x" * 600}
 
     def slow(request, peer):
-        wire = answer_bytes(request, big)
+        wire = peer.answer_bytes(request, big)
         for start in range(0, len(wire), 25):
             peer.send(wire[start:start + 25])
             time.sleep(0.05)  # the peer's pace, not the test waiting for something

@@ -21,6 +21,9 @@ every test may ask for them by name.
 
 from __future__ import annotations
 
+import os
+import re
+import selectors
 import socket
 import struct
 import sys
@@ -33,11 +36,12 @@ import pytest
 
 from emulator import launch
 from tests.support.forked_emulator import ForkedProcess
-from tests.support.pairing import TEST_PAIR_KEY, trust_pump, write_paired_with_file
+from tests.support.pairing import TEST_PAIR_KEY, paired_args, trust_pump
 from drivers.transport import open_port
 from protocol import Command, Frame, FrameDecoder, Status, encode_frame
 from protocol.codes import INSECURE_PROTOCOL_VERSION, OPEN_COMMANDS, PROTOCOL_VERSION
 from protocol.secure import FrameRejected, SecureChannel, pump_channel
+from drivers.transaction import NEVER_SEALED
 
 STOP_TIMEOUT_S = launch.STOP_TIMEOUT_S
 PTY_AVAILABLE = sys.platform != "win32"
@@ -65,8 +69,7 @@ class EmulatorProcess(launch.EmulatorProcess):
             raise ValueError(f"link must be tcp or pty, got {link!r}")
         listen = ["--listen", "tcp://127.0.0.1:0"] if link == "tcp" else ["--pty"]
         self.paired = "--insecure" not in args
-        pairing = ["--paired-with", str(write_paired_with_file(state.with_name("paired-with.json")))] \
-            if self.paired else []
+        pairing = paired_args(state.parent) if self.paired and "--paired-with" not in args else ()
         super().__init__([*listen, "--state", str(state), *pairing, *args],
                          stderr=state.with_name(state.name + ".stderr"))
         self.state = state
@@ -87,16 +90,39 @@ class EmulatorProcess(launch.EmulatorProcess):
         return url
 
 
+    def pairing_code(self) -> str:
+        """The code of the pairing window opened at start (``--pairing-window``): the line after the first,
+        exactly ``pairing code NNNNNN for SECONDS s`` (docs/emulator.md), read with a bounded wait."""
+        assert self.process is not None and self.process.stdout is not None, "started"
+        line = b""
+        deadline = time.monotonic() + IDENTIFY_TIMEOUT_S
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout.fileno(), selectors.EVENT_READ)
+            while not line.endswith(b"\n") and selector.select(max(0.0, deadline - time.monotonic())):
+                chunk = os.read(self.process.stdout.fileno(), 1)
+                if not chunk:
+                    break
+                line += chunk
+        match = PAIRING_CODE_LINE.fullmatch(line.decode("utf-8", "replace").rstrip("\n"))
+        if match is None:
+            pytest.fail(f"the emulator's second line is {line!r}, not 'pairing code NNNNNN for SECONDS s'")
+        return match.group(1)
+
+
+PAIRING_CODE_LINE = re.compile(r"pairing code (\d{6}) for \d+ s")
 IDENTIFY_TIMEOUT_S = 5.0
 
 
 def identify_serial(url: str) -> str:
-    """The serial of the pump at ``url``, from an IDENTIFY in clear (an open command: no session needed)."""
+    """The serial of the pump at ``url``, from an IDENTIFY in clear (an open command: no session needed), asked
+    again every half second (an emulator started with faults may damage an answer) for a bounded time."""
     port = open_port(url, baudrate=115200, timeout=0.05)
     try:
-        port.write(encode_frame(Frame(0, Command.IDENTIFY, 0, {}, False)))
-        decoder, deadline = FrameDecoder(), time.monotonic() + IDENTIFY_TIMEOUT_S
+        decoder, deadline, asked = FrameDecoder(), time.monotonic() + IDENTIFY_TIMEOUT_S, 0.0
         while time.monotonic() < deadline:
+            if time.monotonic() - asked > 0.5:
+                port.write(b"\x00" + encode_frame(Frame(0, Command.IDENTIFY, 0, {}, False)))
+                asked = time.monotonic()
             for frame in decoder.feed(port.read(4096)):
                 if frame.is_response and frame.command == Command.IDENTIFY and frame.status == Status.OK:
                     return str(frame.payload["serial"])
@@ -160,7 +186,8 @@ class ScriptedPeer(LoopbackServer):
 
     Secure (the default), it answers a version-2 HELLO with ``pump_channel`` under the run's pair key
     (``pair_key``), hands the handler each sealed request opened, seals ``reply``'s answers in the session and
-    answers a resend (same counter) with the same sealed bytes, never the handler again; a sealed frame that
+    answers a resend (same counter) of an answered request with the same sealed bytes, never the handler again
+    (one it left unanswered goes to the handler again, which decides); a sealed frame that
     does not open is dropped and counted (``rejected``), one outside a session answered NOT_AUTHENTICATED in
     clear, as a pump does. ``peer.send`` sends bytes as they are (a forged or a clear answer).
     """
@@ -179,6 +206,7 @@ class ScriptedPeer(LoopbackServer):
         self.rejected: list[str] = []
         self.channel: SecureChannel | None = None
         self._last_answer = b""
+        self._last_answer_to: tuple[int, int] | None = None
         self._connection: socket.socket | None = None
         trust_pump(self.serial)
         super().__init__()
@@ -192,10 +220,11 @@ class ScriptedPeer(LoopbackServer):
 
     def answer_bytes(self, request: Frame, payload: dict, status: Status = Status.OK, seq: int | None = None) -> bytes:
         """The wire bytes ``reply`` sends, without sending them: sealed in a session (and kept for a resend)."""
-        if self.channel is None or request.command in OPEN_COMMANDS:
+        if self.channel is None or request.command in NEVER_SEALED:
             return answer_bytes(request, payload, status, seq)
         answer = Frame(request.seq if seq is None else seq, request.command, status, payload, True)
         self._last_answer = encode_frame(self.channel.seal(answer))
+        self._last_answer_to = (request.seq, request.command)
         return self._last_answer
 
     def send(self, data: bytes) -> None:
@@ -247,10 +276,10 @@ class ScriptedPeer(LoopbackServer):
             except FrameRejected as exc:
                 self.rejected.append(exc.reason)
                 return
-            if opened.repeat:
-                self.send(self._last_answer)
-                return
             frame = opened.frame
+            if opened.repeat and self._last_answer_to == (frame.seq, frame.command):
+                self.send(self._last_answer)  # a resend of what was answered: the same sealed answer again
+                return
         elif self.channel is not None and frame.command not in OPEN_COMMANDS:
             self.rejected.append("clear")
             return

@@ -98,6 +98,8 @@ class FakePump(PumpDriver):
         self.events: list[PumpEvent] = []
         self.refills: dict[str, tuple[tuple, RefillOutcome]] = {}
         self.boluses: dict[str, _Bolus] = {}
+        self.actions = 0
+        """Boluses and refills carried out, as the pump numbers them (``action_number`` in their events)."""
 
     @classmethod
     def factory_new(cls) -> "FakePump":
@@ -235,8 +237,10 @@ class FakePump(PumpDriver):
         self.volume_ml = added_ml + self.refill_volume_error_ml
         outcome = RefillOutcome(refill_id, self.volume_ml, calculated, repeated=False)
         self.refills[refill_id] = (request, outcome)
+        self.actions += 1
         self.log("refill", refill_id=refill_id, withdrawn_ml=withdrawn_ml, added_ml=added_ml, calculated_ml=calculated,
-                 drug=new_drug.model_dump(mode="json"), therapy_stopped=therapy_stopped, checksum=self.active.checksum)
+                 drug=new_drug.model_dump(mode="json"), therapy_stopped=therapy_stopped, checksum=self.active.checksum,
+                 action_number=self.actions)
         self._reconcile_reservoir_alarms()
         return outcome
 
@@ -269,8 +273,9 @@ class FakePump(PumpDriver):
             raise refused("REFUSED", "bolus", f"it needs {volume_ml:g} mL, the reservoir holds {self.volume_ml:g} mL",
                           "dose")
         self.boluses[bolus_id] = _Bolus(dose, duration_min, volume_ml)
+        self.actions += 1
         self.log("bolus_started", bolus_id=bolus_id, dose=dose, dose_unit=drug.dose_unit, volume_ml=volume_ml,
-                 duration_min=duration_min)
+                 duration_min=duration_min, action_number=self.actions)
         return BolusOutcome(bolus_id, dose, volume_ml, "delivering", repeated=False)
 
     def cancel_bolus(self, bolus_id) -> BolusOutcome:

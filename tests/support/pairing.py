@@ -10,29 +10,18 @@ pair for real (the ``pair`` command, the pairing dialog) use keys of their own.
 
 from __future__ import annotations
 
-import base64
-import json
-import os
 from datetime import datetime
 from pathlib import Path
 
-from programmer.pairing_keys import KEYS_FORMAT, load_pairing_keys
+from programmer.pairing_keys import load_pairing_keys
+from tests.support.emulator_support import TEST_KEY, TEST_PROGRAMMER, paired_args
 
-TEST_PROGRAMMER_ID = "test-programmer"
-TEST_PAIR_KEY = bytes(range(0x40, 0x60))
-"""32 bytes: the pair key the run's programmer shares with every pump the fixtures start."""
+TEST_PROGRAMMER_ID = TEST_PROGRAMMER
+TEST_PAIR_KEY = TEST_KEY
+"""The pair key the run's programmer shares with every pump the fixtures start (the emulator tests' wire
+clients hold the same, tests/support/emulator_support.py)."""
 TEST_PAIRED_AT = datetime(2026, 1, 5, 9, 0, 0).astimezone()
-
-
-def write_paired_with_file(path: Path) -> Path:
-    """The file ``pump-emulator --paired-with`` reads: the run's programmer and its key for any serial (``*``)."""
-    document = {"format": KEYS_FORMAT, "programmer_id": TEST_PROGRAMMER_ID,
-                "pumps": {"*": {"key": base64.b64encode(TEST_PAIR_KEY).decode("ascii"),
-                                "paired_at": TEST_PAIRED_AT.isoformat(timespec="seconds")}}}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(document, handle)
-    return path
+__all__ = ["TEST_PAIR_KEY", "TEST_PROGRAMMER_ID", "paired_args", "trust_pump", "write_programmer_keys"]
 
 
 def write_programmer_keys(path: Path) -> Path:

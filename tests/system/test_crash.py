@@ -8,13 +8,14 @@ a chosen moment: as the COMMIT request passes, after a range of short delays, an
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
 from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy
 
-from protocol import Command, Frame, FrameDecoder, Status, encode_frame
+from protocol import Command, Status
+from drivers.transaction import Link
+from drivers.transport import Transport
 from programmer.errors import LinkError
 from programmer.port import open_driver
 from programmer.program import Drug, program_from_data
@@ -101,16 +102,11 @@ def test_sigkill_during_a_write_leaves_old_or_new_never_a_mix(start_emulator, co
 
 
 def raw_exchange(url: str, command: Command, payload: dict) -> Status:
-    """HELLO then one request, straight on the wire; returns the status of the answer to the request."""
-    host, port = url.removeprefix("socket://").rsplit(":", 1)
-    decoder = FrameDecoder()
-    with socket.create_connection((host, int(port)), timeout=5) as link:
-        for seq, (code, body) in enumerate([(Command.HELLO, {"protocol": 1, "client": "crash-test"}),
-                                            (command, payload)], start=1):
-            link.sendall(encode_frame(Frame(seq, code, 0, body, False)))
-            answer = None
-            while answer is None:
-                data = link.recv(4096)  # bounded by the socket timeout
-                assert data, "the emulator hung up"
-                answer = next((frame for frame in decoder.feed(data) if frame.seq == seq), None)
-        return Status(answer.status)
+    """One request alone, in a session of its own (the link's HELLO, then the request sealed): its answer's
+    status. No driver method sends a bare COMMIT; the link under it does."""
+    link = Link(Transport(url, 115200, write_timeout_s=5.0), client="crash-test")
+    try:
+        link.connect()
+        return Status(link.request("bare request", command, payload, 192).status)
+    finally:
+        link.close()
