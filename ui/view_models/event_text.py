@@ -273,12 +273,12 @@ def _low_alarm_set(d: dict, unit: str | None) -> str:
 
 
 def _session_started(d: dict, unit: str | None) -> str:
-    return f"programmer {d.pop('programmer_id')} authenticated (session {_session(d)})"
+    return f"{d.pop('programmer_id')} authenticated (session {_session(d)})"
 
 
 def _session_ended(d: dict, unit: str | None) -> str:
     reason = d.pop("reason")
-    return (f"session {_session(d)} of programmer {d.pop('programmer_id')} ended: "
+    return (f"session {_session(d)} of {d.pop('programmer_id')} ended: "
             f"{SESSION_END_REASONS.get(reason, str(reason).replace('_', ' '))}")
 
 
@@ -298,15 +298,15 @@ def _pairing_window_closed(d: dict, unit: str | None) -> str:
 
 
 def _programmer_paired(d: dict, unit: str | None) -> str:
-    return f"programmer {d.pop('programmer_id')} paired: it may open sessions"
+    return f"{d.pop('programmer_id')} paired: it may open sessions"
 
 
 def _pairing_failed(d: dict, unit: str | None) -> str:
-    return f"programmer {d.pop('programmer_id')} gave a wrong pairing code: not paired"
+    return f"{d.pop('programmer_id')} gave a wrong pairing code: not paired"
 
 
 def _programmer_unpaired(d: dict, unit: str | None) -> str:
-    return f"programmer {d.pop('programmer_id')} unpaired: its key forgotten by the pump"
+    return f"{d.pop('programmer_id')} unpaired: its key forgotten by the pump"
 
 
 def _session(d: dict) -> str:

@@ -69,8 +69,8 @@ def failure(error: Exception) -> str:
     """Why pairing did not complete, and what to do next. A refusal of the pump (a wrong code, a closed window,
     its attempts used up) keeps the dialog open for another code; the pump's own words come first."""
     if isinstance(error, PairingFailed):
-        return (f"Not paired: {error}. Check the code the pump shows and type it again; "
-                f"after {ATTEMPTS} wrong codes the pump closes its pairing window: open it again for a new code.")
+        return (f"Not paired: {error}. Type the code again as the pump shows it: after {ATTEMPTS} wrong codes the "
+                "pump closes its pairing window; open it again for a new code.")
     if isinstance(error, NotPaired):
         return f"Not paired: {error}. Open the pump's pairing window again and type its new code."
     if isinstance(error, LinkError):

@@ -37,8 +37,9 @@ def test_the_pump_is_named():
 
 def test_each_failure_says_what_to_do_next():
     wrong = failure(PairingFailed("pump refused (REFUSED): the confirmation does not match", step="pair"))
-    assert wrong.startswith("Not paired: pump refused (REFUSED): the confirmation does not match. Check the code")
-    assert "after 3 wrong codes the pump closes its pairing window" in wrong
+    assert wrong == ("Not paired: pump refused (REFUSED): the confirmation does not match. Type the code again as the "
+                     "pump shows it: after 3 wrong codes the pump closes its pairing window; open it again for a new "
+                     "code.")
     lost = failure(LinkError("no answer from socket://127.0.0.1:7001", step="pair"))
     assert lost == ("Not paired: the link to the pump failed (no answer from socket://127.0.0.1:7001). Check the "
                     "connection, then try again.")
