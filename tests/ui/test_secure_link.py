@@ -1,7 +1,7 @@
 """The secure link in the application, against the real emulator: a pump that does not know this programmer
 opens the pairing dialog, whose code pairs and lets the connection go on; a wrong code and a Cancel keep
-nothing; the demo pairs its own emulator with keys in memory only; an insecure pump gets the red strip and
-no change.
+nothing; the demo pairs its own emulator with keys in memory only; the window's session keeps other
+programmers out until Pump > Disconnect; an insecure pump gets the red strip and no change.
 
 The window here has keys of its own (a programmer id the fixtures' emulators were not paired with), in a file
 of this test, so what pairing keeps, or does not keep, is read straight from that file."""
@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPushButton
 
 from programmer.library import load_library
+from programmer.errors import LinkError
 from programmer.pairing_keys import PairingKeys, load_pairing_keys
 from programmer.port import open_driver
 from tests.support.emulator_fixtures import LOOPBACK_LINK
@@ -24,6 +26,7 @@ from ui.banner import INSECURE_ALLOWED_TEXT, INSECURE_TEXT
 from ui.emulator import set_up_demo_patient
 from ui.main_window import OVERVIEW_TAB, PAIR_TEXT, MainWindow
 from ui.pairing_dialog import PairingDialog
+from ui.view_models.mnemonics import mnemonic_letter
 
 PROGRAMMER_ID = "programmer-ui-pairing"
 
@@ -72,6 +75,8 @@ def type_code(qtbot, dialog: PairingDialog, code: str) -> None:
 def test_the_code_is_judged_as_it_is_typed_and_pair_waits_for_six_digits(qtbot):
     dialog = shown(qtbot, PairingDialog("ITB-20", "E20-000123"))
     assert dialog.windowTitle() == "Pair with this pump"
+    letters = [mnemonic_letter(w.text()) for w in dialog.findChildren(QLabel) + dialog.findChildren(QPushButton)]
+    assert sorted(letter for letter in letters if letter) == ["c", "p"]  # Pairing code, Pair: each once
     assert dialog.intro.text().startswith("The pump ITB-20 serial E20-000123 does not know this programmer")
     assert not dialog.pair_button.isEnabled()
     qtbot.keyClicks(dialog.code, "0427")
@@ -107,7 +112,7 @@ def test_pairing_with_the_code_the_pump_shows_continues_the_connection(qtbot, un
     assert window.banner.title.text() == "Not paired with this pump." and window.snapshot is None
     type_code(qtbot, dialog, pairing_pump.code)
     qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
-    assert window.pairing_dialog is None and not dialog.isVisible()
+    assert window.pairing_dialog is None  # closed (and deleted) once paired
     assert window.connected and window.link.secure and not window.insecure.isVisible()
     assert window.tabs.currentIndex() == OVERVIEW_TAB
     assert window.banner.title.text() == "Connected."
@@ -169,6 +174,22 @@ def test_the_demo_pairs_its_emulator_itself_and_keeps_the_key_in_memory_only(qtb
         assert window.banner.title.text() == "Connected."
     finally:
         window.close()
+
+
+def test_the_windows_session_keeps_another_programmer_out_until_it_disconnects(qtbot, window, patient):
+    connect(qtbot, window, patient.url)
+    with pytest.raises(LinkError, match="another programmer holds a session with this pump"):
+        open_driver(patient.url).close()
+    window.disconnect_pump()
+    qtbot.waitUntil(lambda: not window.link.busy and window.banner.title.text() == "Disconnected.",
+                    timeout=LINK_TIMEOUT_MS)
+    assert not window.connected and window.snapshot is not None  # the last reading stays on the screen
+    assert window.link_state.text().startswith("Disconnected (showing the last reading): ITB-20 serial")
+    with open_driver(patient.url) as driver:  # the pump is free for another programmer now
+        assert driver.read_program().program.therapy.daily_dose == 150
+    window.banner.button.click()  # Reconnect
+    qtbot.waitUntil(lambda: window.connected and not window.link.busy, timeout=LINK_TIMEOUT_MS)
+    assert window.link_state.text().startswith("Connected: ITB-20 serial")
 
 
 @pytest.fixture
