@@ -21,7 +21,8 @@ from programmer.audit import read_audit_log
 from commandline import EXIT_INVALID
 from programmer.cli.support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
 from programmer.program import FORMAT, Drug, Program, Stopped, load_program
-from tests.support.cli_runs import DOCTOR, SYRINGE, event_count, interrogate, program_file, run, syringe
+from tests.support.cli_runs import (DOCTOR, LINK_EVENTS, SYRINGE, event_count, interrogate, program_file, run,
+                                    syringe)
 from tests.support.emulator_fixtures import FrameProxy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "baclofen-simple.json"
@@ -77,10 +78,12 @@ def test_a_factory_new_pump_is_filled_programmed_and_read(capsys, start_emulator
 
     code, out, _ = run(capsys, "events", url, "--json")
     events = json.loads(out)["events"]
-    kinds = [event["kind"] for event in events]
+    assert events[-1]["kind"] == "session_started"  # the newest event: this command's own session
+    assert events[-1]["detail"]["programmer_id"] == "test-programmer"
+    kinds = [event["kind"] for event in events if event["kind"] not in LINK_EVENTS]
     assert code == EXIT_OK and kinds[0] == "power_on" and "refill" in kinds and kinds[-1] == "program_activated"
     code, out, _ = run(capsys, "events", url, "--csv")
-    rows = list(csv.DictReader(io.StringIO(out)))
+    rows = [row for row in csv.DictReader(io.StringIO(out)) if row["kind"] not in LINK_EVENTS]
     assert code == EXIT_OK and [row["kind"] for row in rows] == kinds
     assert json.loads(rows[-1]["detail"])["checksum"] == checksum
 
@@ -236,6 +239,11 @@ def test_a_link_lost_after_the_commit_says_the_program_could_not_be_confirmed(ca
 # --- one handler: every kind of error ends a command with its exit code and one line -----------------
 
 
+INSECURE = ("--allow-insecure-link",)
+"""The tests below rewrite the pump's answers on the way (``FrameProxy``): over the secure link no rewritten
+answer is ever taken, so they talk to an ``--insecure`` emulator, and allow that (docs/cli.md)."""
+
+
 def refusing(command: Command):
     """A frame filter under which the pump answers ``command`` with a refusal (status REFUSED)."""
     def refuse(direction, frame, wire):
@@ -264,12 +272,14 @@ def refusing(command: Command):
      "nothing was sent: the pump's program is unchanged"),
 ])
 def test_a_pump_that_refuses_ends_the_command_with_exit_3(capsys, start_emulator, audit_log, argv, command, line):
-    proxy = FrameProxy(start_emulator().url, refusing(command))
+    proxy = FrameProxy(start_emulator("--insecure").url, refusing(command))
     try:
-        code, out, err = run(capsys, *(a.format(port=proxy.url) if isinstance(a, str) else a for a in argv))
+        code, out, err = run(capsys, *INSECURE, *(a.format(port=proxy.url) if isinstance(a, str) else a for a in argv))
     finally:
         proxy.close()
-    assert (code, out, err) == (EXIT_REFUSED, "", f"pump-programmer: {line.format(port=proxy.url)}\n")
+    warning, refusal = err.splitlines()
+    assert (code, out, refusal) == (EXIT_REFUSED, "", f"pump-programmer: {line.format(port=proxy.url)}")
+    assert warning.startswith(f"INSECURE LINK: {proxy.url} speaks only protocol version 1")
     if argv[0] == "write":  # nothing reached the pump, and the audit log says so, in the same words
         record = read_audit_log(audit_log)[-1]
         assert (record["outcome"], record["message"]) == ("unchanged", line.format(port=proxy.url))
@@ -314,7 +324,17 @@ def test_a_link_failure_that_cannot_be_audited_says_both_with_exit_4(capsys, sta
 # --- exit 5: written, but the read-back did not match -------------------------------------------------
 
 
-def test_a_read_back_that_differs_from_the_request_is_exit_5(capsys, tmp_path, filled):
+@pytest.fixture
+def filled_insecure(capsys, start_emulator) -> str:
+    """As ``filled``, on an ``--insecure`` emulator (for the tests that rewrite its answers)."""
+    url = start_emulator("--insecure").url
+    assert run(capsys, *INSECURE, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR,
+               "--yes")[0] == EXIT_OK
+    assert run(capsys, *INSECURE, "write", url, EXAMPLE, *DOCTOR, *CHART, "--yes")[0] == EXIT_OK
+    return url
+
+
+def test_a_read_back_that_differs_from_the_request_is_exit_5(capsys, tmp_path, filled_insecure):
     committed = []
     other = load_program(program_file(tmp_path, 151))
 
@@ -329,9 +349,9 @@ def test_a_read_back_that_differs_from_the_request_is_exit_5(capsys, tmp_path, f
             return encode_frame(replace(frame, payload=payload))
         return wire
 
-    proxy = FrameProxy(filled, lie_after_commit)
+    proxy = FrameProxy(filled_insecure, lie_after_commit)
     try:
-        code, _, err = run(capsys, "write", proxy.url, program_file(tmp_path, 160), *DOCTOR, "--yes")
+        code, _, err = run(capsys, *INSECURE, "write", proxy.url, program_file(tmp_path, 160), *DOCTOR, "--yes")
     finally:
         proxy.close()
     assert code == EXIT_VERIFY_FAILED
@@ -343,8 +363,8 @@ def test_a_refill_whose_status_disagrees_on_the_checksum_is_not_verified(capsys,
     # checksum) to baclofen 1000 stopped. After the REFILL the proxy makes READ_STATUS keep naming the old program
     # while READ_PROGRAM (passed untouched) names the new one: the two read-backs disagree, so the refill cannot
     # be verified.
-    url = start_emulator().url
-    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 10, *SYRINGE, *DOCTOR, "--yes")[0] == EXIT_OK
+    url = start_emulator("--insecure").url
+    assert run(capsys, *INSECURE, "refill", url, "--withdrawn-ml", 0, "--added-ml", 10, *SYRINGE, *DOCTOR, "--yes")[0] == EXIT_OK
     old = Program(format=FORMAT, drug=Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=500),
                   therapy=Stopped(mode="stopped")).checksum()
     new = Program(format=FORMAT, drug=Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=1000),
@@ -363,7 +383,7 @@ def test_a_refill_whose_status_disagrees_on_the_checksum_is_not_verified(capsys,
 
     proxy = FrameProxy(url, stale_status_after_refill)
     try:
-        code, out, _ = run(capsys, "refill", proxy.url, "--withdrawn-ml", 10, "--added-ml", 20,
+        code, out, _ = run(capsys, *INSECURE, "refill", proxy.url, "--withdrawn-ml", 10, "--added-ml", 20,
                            *syringe(concentration=1000), *DOCTOR, "--yes", "--json",
                            "--override-soft-limits", "concentration doubled while nothing is delivered")
     finally:

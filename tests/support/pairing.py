@@ -24,16 +24,21 @@ TEST_PAIRED_AT = datetime(2026, 1, 5, 9, 0, 0).astimezone()
 __all__ = ["TEST_PAIR_KEY", "TEST_PROGRAMMER_ID", "paired_args", "trust_pump", "write_programmer_keys"]
 
 
+_run_keys: list[Path] = []
+"""The run's keys file, once written: a test may point ``$ITB_PAIRING_KEYS`` at a programmer of its own."""
+
+
 def write_programmer_keys(path: Path) -> Path:
     """An empty keys file of the run's programmer (its fixed id, no pump yet), 0600 like a real one."""
     keys = load_pairing_keys(path)
     keys.programmer_id = TEST_PROGRAMMER_ID
     keys.save()
+    _run_keys[:] = [path]
     return path
 
 
-def trust_pump(serial: str, keys_path: Path | None = None) -> None:
-    """Remember the run's pair key for ``serial`` in the programmer's keys file (``$ITB_PAIRING_KEYS``)."""
-    keys = load_pairing_keys(keys_path)
+def trust_pump(serial: str) -> None:
+    """Remember the run's pair key for ``serial`` in the run programmer's keys file."""
+    keys = load_pairing_keys(_run_keys[0] if _run_keys else None)
     if keys.key_for(serial) != TEST_PAIR_KEY:
         keys.remember(serial, TEST_PAIR_KEY, TEST_PAIRED_AT)
