@@ -31,6 +31,7 @@ from protocol.codes import (INSECURE_PROTOCOL_VERSION, MAX_EVENTS_PER_COMPACT_RE
 from protocol.compact import ENCODING as COMPACT, JSON_ENCODING, CompactError
 from protocol.frame import Frame, canonical_json, payload_bytes
 from protocol.secure import FrameRejected, OpenedFrame, nonce_bytes, pump_channel
+from protocol.session_crypto import OVERHEAD_BYTES
 from programmer.errors import InputError, from_validation_error
 from programmer.program import Drug, program_from_data
 
@@ -42,6 +43,9 @@ refuses (a key, a value), which a request may make as long as its whole payload:
 in a frame, whatever was sent."""
 MAX_FIELD_TEXT = 200
 _BUSY = "busy (injected fault): try again"
+SEALED_OVERHEAD = 1 + OVERHEAD_BYTES
+"""What sealing adds to a payload (the 0xE5 mark, the counter, the tag): a sealed answer's plain payload is at most
+MAX_PAYLOAD less this, so the sealed one still fits in a frame."""
 
 MAX_OFFERED_ENCODINGS = 16
 """Most names a HELLO's ``encodings`` list may hold."""
@@ -204,7 +208,8 @@ class Connection:
         if self.service.insecure:
             self.last_authentic = self.sessions.monotonic()
         if request.command == Command.HELLO:
-            if self._opening is not None and self._opening[0] == (request.seq, _cache_key(request)) and self._in_session():
+            resent = self._opening is not None and self._opening[0] == (request.seq, _cache_key(request))
+            if resent and self._opening is not None and self._in_session():
                 return self._opening[1]  # the same HELLO again (a resend): the same session, the same answer
             if busy():
                 return self.error(request, Status.BUSY, _BUSY)
@@ -247,7 +252,7 @@ class Connection:
         if inner.command in OPEN_COMMANDS - {Command.IDENTIFY}:
             response = self.error(inner, Status.REFUSED, f"{_name(inner.command)} is sent in clear, never sealed")
         else:
-            response = self._respond(inner)
+            response = self._respond(inner, MAX_PAYLOAD - SEALED_OVERHEAD)
         session.answer = session.channel.seal(response)
         return session.answer
 
@@ -273,7 +278,9 @@ class Connection:
 
     # -- acting on a request -----------------------------------------------------------------------------
 
-    def _respond(self, request: Frame) -> Frame:
+    def _respond(self, request: Frame, limit: int = MAX_PAYLOAD) -> Frame:
+        """Act on ``request`` and answer it; an answer whose payload would pass ``limit`` bytes (less than
+        MAX_PAYLOAD when it is to be sealed) is FRAME_TOO_LARGE."""
         try:
             if request.command not in self._handlers:
                 raise PumpError(Status.UNKNOWN_COMMAND, f"unknown command 0x{request.command:02X}")
@@ -282,8 +289,8 @@ class Connection:
             self.pump.sync()
             answer = handler(*arguments)
             response = self._ok(request, answer)
-            if len(payload_bytes(response)) > MAX_PAYLOAD:
-                raise PumpError(Status.FRAME_TOO_LARGE, f"the answer would exceed {MAX_PAYLOAD} bytes: ask for less")
+            if len(payload_bytes(response)) > limit:
+                raise PumpError(Status.FRAME_TOO_LARGE, f"the answer would exceed {limit} bytes: ask for less")
         except PumpError as refusal:
             response = self.error(request, refusal.status, refusal.message, refusal.field)
         except Exception:  # noqa: BLE001 - a firmware bug must not stop the pump answering
