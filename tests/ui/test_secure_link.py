@@ -229,3 +229,13 @@ def test_allowed_an_insecure_link_changes_the_pump_and_the_strip_says_so(qtbot, 
                         timeout=LINK_TIMEOUT_MS)
     finally:
         window.close()
+
+
+@pytest.mark.parametrize(("argv", "allowed"), [(["--demo"], False), (["--allow-insecure-link", "--demo"], True)])
+def test_the_command_lines_option_reaches_the_application(monkeypatch, argv, allowed):
+    from programmer.cli.main import main
+
+    started = {}
+    monkeypatch.setattr("ui.app.run", lambda **options: started.update(options) or 0)  # not the whole application
+    assert main(argv) == 0
+    assert started == {"demo": True, "allow_insecure_link": allowed}
