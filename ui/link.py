@@ -25,7 +25,7 @@ given here, and the refusal comes back like any other.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar
 
@@ -121,7 +121,7 @@ class Pair(Request):
     the pairing; a wrong code is a ``PairingFailed`` and nothing is kept."""
 
     url: str
-    code: str
+    code: str = field(repr=False)  # a one-time secret: never in a log line or a crash report
     doing: ClassVar[str] = "pairing with the pump"
 
     def run(self, worker: "_Worker") -> PumpSnapshot:

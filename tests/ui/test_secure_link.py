@@ -142,6 +142,21 @@ def test_a_wrong_code_is_said_and_pairs_nothing_then_the_right_one_pairs(qtbot, 
     assert load_pairing_keys(keys_path).key_for(pairing_pump.serial) is not None
 
 
+def test_three_wrong_codes_close_the_pumps_window_and_the_dialog_says_to_open_it_again(qtbot, unpaired_window,
+                                                                                        pairing_pump, keys_path):
+    window = unpaired_window
+    dialog = open_pairing(qtbot, window, pairing_pump.url)
+    for _ in range(3):  # the pump takes three codes per window
+        type_code(qtbot, dialog, wrong(pairing_pump.code))
+        qtbot.waitUntil(lambda: dialog.outcome.isVisible() and not window.link.busy, timeout=LINK_TIMEOUT_MS)
+        dialog.outcome.hide()  # so that the next refusal is seen arriving
+    type_code(qtbot, dialog, pairing_pump.code)  # right, but too late: the window closed after the third
+    qtbot.waitUntil(lambda: dialog.outcome.isVisible() and not window.link.busy, timeout=LINK_TIMEOUT_MS)
+    assert "pairing window is not open" in dialog.outcome.text()
+    assert window.snapshot is None and not keys_path.exists()
+    dialog.cancel_button.click()
+
+
 def test_cancel_sends_nothing_and_the_banner_offers_the_dialog_again(qtbot, unpaired_window, pairing_pump,
                                                                      keys_path):
     window = unpaired_window
