@@ -86,7 +86,7 @@ class BundledEmulator:
         code is spent by it. PairingFailed or LinkError as the driver raises them."""
         assert self.url is not None and self._pairing_code is not None, "start() read the code"
         code, self._pairing_code = self._pairing_code, None
-        with open_driver(self.url, **{**driver_options, "keys": self.keys, "pairing_code": code}):
+        with open_driver(self.url, **self.driver_options(**driver_options), pairing_code=code):
             pass
 
     def driver_options(self, **options: object) -> dict[str, object]:
