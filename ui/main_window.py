@@ -516,9 +516,7 @@ class MainWindow(QMainWindow):
         self._connected(snapshot)
 
     def _pairing_failed(self, failure: Failure) -> None:
-        text = pairing.failure(failure.error)
-        if not failure.foreseen:
-            log.error("pairing failed unexpectedly: %s", failure.error)
+        text = pairing.failure(failure.error)  # a bug is in the log already, with its traceback (ui.link)
         if self.pairing_dialog is not None:
             self.pairing_dialog.pairing_failed(text)
         else:
@@ -678,7 +676,7 @@ class MainWindow(QMainWindow):
             identity = self.snapshot.identity
             state = ("Connected" if self.connected else "Disconnected (showing the last reading)" if self.released
                      else "LINK LOST (showing the last reading)")
-            state += "" if self.link.secure else " over an INSECURE LINK"
+            state += " over an INSECURE LINK" if self.connected and not self.link.secure else ""
             self.link_state.setText(f"{state}: {identity.model} serial {identity.serial} at {self.link.url}")
 
     def quit(self) -> None:
