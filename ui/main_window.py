@@ -384,7 +384,8 @@ class MainWindow(QMainWindow):
             case SetLowAlarm():
                 self._low_alarm_set(cast(LowAlarmDone, result))
 
-    def _connected(self, snapshot: PumpSnapshot) -> None:
+    def _connected(self, snapshot: PumpSnapshot, title: str = "Connected") -> None:
+        """Show a pump just connected to; ``title``: how it was reached ("Paired and connected" after pairing)."""
         self.connected = True
         self.released = False
         kept = KEPT_CHANGE if self._show_snapshot(snapshot) else ""
@@ -393,9 +394,9 @@ class MainWindow(QMainWindow):
         connected = f"{identity.model} serial {identity.serial} runs {summary(snapshot.forecast())}."
         warning = clock_warning(snapshot)
         if warning is None:
-            self.banner.show_message("info", "Connected.", connected + kept)
+            self.banner.show_message("info", f"{title}.", connected + kept)
         else:
-            self.banner.show_message("warning", warning.title, f"Connected: {connected} {warning.text}{kept}",
+            self.banner.show_message("warning", warning.title, f"{title}: {connected} {warning.text}{kept}",
                                      warning.action, warning.action_text)
         self.show_tab(OVERVIEW_TAB)
 
@@ -513,7 +514,7 @@ class MainWindow(QMainWindow):
         if self.pairing_dialog is not None:
             self.pairing_dialog.pairing_finished()
         log.info("paired with %s serial %s", snapshot.identity.model, snapshot.identity.serial)
-        self._connected(snapshot)
+        self._connected(snapshot, "Paired and connected")
 
     def _pairing_failed(self, failure: Failure) -> None:
         text = pairing.failure(failure.error)  # a bug is in the log already, with its traceback (ui.link)

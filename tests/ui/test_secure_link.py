@@ -115,7 +115,7 @@ def test_pairing_with_the_code_the_pump_shows_continues_the_connection(qtbot, un
     assert window.pairing_dialog is None  # closed (and deleted) once paired
     assert window.connected and window.link.secure and not window.insecure.isVisible()
     assert window.tabs.currentIndex() == OVERVIEW_TAB
-    assert window.banner.title.text() == "Connected."
+    assert window.banner.title.text() == "Paired and connected."
     assert window.snapshot.identity.serial == pairing_pump.serial
     assert window.overview.therapy.values["daily"].text() == "150\u00a0mcg/day"
     kept = load_pairing_keys(keys_path)
