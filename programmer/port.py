@@ -162,8 +162,8 @@ class PumpDriver(ABC):
 
     secure: bool = True
     """Whether every frame of the link is authenticated and encrypted (protocol version 2, docs/protocol.md
-    section 6). False only for a pump that speaks the insecure version 1: the domain then refuses changes
-    unless the user explicitly allowed an insecure link."""
+    section 6). False only for a pump that speaks the insecure version 1: a change then raises LinkNotSecure
+    before anything is sent, unless the user explicitly allowed an insecure link."""
 
     programmer_id: str = ""
     """The id this programmer gives the pump (its pairing keys'); empty for a driver whose pumps need no pairing."""

@@ -1,4 +1,5 @@
-"""The driver's side of the secure link (protocol version 2), against a scripted pump on loopback.
+"""The driver's side of the secure link (protocol version 2), against a scripted pump on loopback (and, for a
+session the pump ends, the real emulator).
 
 The scripted pump speaks version 2 the way a pump must (``protocol.secure``), and here it misbehaves on purpose
 in the ways a pump on a shared or hostile link could be made to: it is an impostor without the pair key, it
@@ -11,17 +12,21 @@ insecure link unless allowed, and the trace holds patient data only when asked t
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from tests.support.emulator_fixtures import LOOPBACK_LINK, ScriptedPeer, answer_bytes
+from tests.support.emulator_support import TEST_KEY, TEST_PROGRAMMER, WireClient, hello_payload
 from tests.support.pairing import TEST_PAIR_KEY
 
 from protocol import Command, Frame, Status, encode_frame
 from protocol.pairing import PumpPairing
+from protocol.secure import programmer_channel
 from protocol.session_crypto import OVERHEAD_BYTES
 from drivers.serial_driver import SerialDriver
 from programmer.errors import LinkError, LinkNotSecure, NotPaired, PairingFailed
 from programmer.pairing_keys import in_memory_keys, load_pairing_keys
+from programmer.program import Drug
 
 IDENTITY = {"model": "TEST", "serial": "TEST-0001", "firmware": "t", "capacity_ml": 20.0, "min_rate_ml_per_day": 0.048,
             "max_rate_ml_per_day": 24.0, "max_steps_per_day": 13, "max_cycle_days": 7, "event_log_size": 512}
@@ -59,7 +64,11 @@ def answering(request: Frame, peer: ScriptedPeer) -> None:
 
 
 def connect(peer: ScriptedPeer, **options) -> SerialDriver:
-    return SerialDriver(peer.url, max_retries=2, **LOOPBACK_LINK, **options)
+    return connect_url(peer.url, **options)
+
+
+def connect_url(url: str, **options) -> SerialDriver:
+    return SerialDriver(url, max_retries=2, **LOOPBACK_LINK, **options)
 
 
 def commands(peer: ScriptedPeer) -> list[Command]:
@@ -269,3 +278,40 @@ def test_a_code_that_is_not_six_digits_is_refused_before_anything_is_sent(peers,
         connect(peer, pairing_code=code)
     assert raised.value.field == "pairing_code" and peer.received == []
     assert load_pairing_keys().key_for("TEST-0001") == TEST_PAIR_KEY
+
+
+# -- against the real emulator -------------------------------------------------------------------------------
+
+
+def hello_and_end(url: str) -> Status:
+    """Another programmer's try at the pump: HELLO and, when it is let in, END_SESSION at once. The HELLO's
+    status: SESSION_IN_USE while someone else's session is alive."""
+    client = WireClient(url)
+    try:
+        request = hello_payload()
+        answer = client.call(Command.HELLO, request)
+        if answer.status == Status.OK:
+            client.channel = programmer_channel(TEST_KEY, TEST_PROGRAMMER, request, answer.payload)
+            assert client.call(Command.END_SESSION, {}).status == Status.OK
+        return Status(answer.status)
+    finally:
+        client.close()
+
+
+def test_a_session_the_pump_ended_while_idle_is_opened_again_and_the_bolus_given_once(start_emulator):
+    emulator = start_emulator("--idle-timeout", "1")
+    driver = connect_url(emulator.url)
+    driver.refill("r-1", 0.0, 18.0, Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=500))
+    assert hello_and_end(emulator.url) == Status.SESSION_IN_USE  # the driver's session holds the pump
+    deadline = time.monotonic() + 10
+    while hello_and_end(emulator.url) != Status.OK:  # until the pump ends the driver's session, idle (1 s)
+        assert time.monotonic() < deadline, "the idle session was never released"
+        time.sleep(0.1)
+    first = driver.bolus("b-idle", 50.0, 30.0)  # a new HELLO, then the bolus, on a new connection
+    again = driver.bolus("b-idle", 50.0, 30.0)  # the same id in the same session: never delivered twice
+    events = driver.read_events()
+    driver.close()
+    assert (first.repeated, again.repeated) == (False, True) and first.dose == again.dose == 50.0
+    assert [event.detail["bolus_id"] for event in events if event.kind == "bolus_started"] == ["b-idle"]
+    ended = [event.detail["reason"] for event in events if event.kind == "session_ended"]
+    assert ended[:2] == ["idle", "ended"]  # the driver's first session idled out; the other programmer's ended

@@ -21,6 +21,7 @@ every test may ask for them by name.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import selectors
@@ -37,7 +38,6 @@ import pytest
 from emulator import launch
 from tests.support.forked_emulator import ForkedProcess
 from tests.support.pairing import TEST_PAIR_KEY, paired_args, trust_pump
-from drivers.transport import open_port
 from protocol import Command, Frame, FrameDecoder, Status, encode_frame
 from protocol.codes import INSECURE_PROTOCOL_VERSION, OPEN_COMMANDS, PROTOCOL_VERSION
 from protocol.secure import FrameRejected, SecureChannel, pump_channel
@@ -62,7 +62,7 @@ class EmulatorProcess(launch.EmulatorProcess):
     already (tests/support/forked_emulator.py says why), or with ``console_script`` run as ``pump-emulator``.
 
     Unless it is ``--insecure``, it is paired with the run's programmer: started ``--paired-with`` the run's key,
-    and once it listens, its serial (IDENTIFY is open) gets that key in the programmer's keys file."""
+    and once it listens, its serial (from its state file) gets that key in the programmer's keys file."""
 
     def __init__(self, state: Path, link: str = "tcp", args: tuple[str, ...] = (), console_script: bool = False) -> None:
         if link not in ("tcp", "pty"):
@@ -85,7 +85,7 @@ class EmulatorProcess(launch.EmulatorProcess):
         except launch.LaunchError as exc:
             pytest.fail(str(exc))
         if self.paired:
-            self.serial = identify_serial(url)
+            self.serial = pump_serial(self.state)
             trust_pump(self.serial)
         return url
 
@@ -95,7 +95,7 @@ class EmulatorProcess(launch.EmulatorProcess):
         exactly ``pairing code NNNNNN for SECONDS s`` (docs/emulator.md), read with a bounded wait."""
         assert self.process is not None and self.process.stdout is not None, "started"
         line = b""
-        deadline = time.monotonic() + IDENTIFY_TIMEOUT_S
+        deadline = time.monotonic() + LINE_TIMEOUT_S
         with selectors.DefaultSelector() as selector:
             selector.register(self.process.stdout.fileno(), selectors.EVENT_READ)
             while not line.endswith(b"\n") and selector.select(max(0.0, deadline - time.monotonic())):
@@ -110,25 +110,13 @@ class EmulatorProcess(launch.EmulatorProcess):
 
 
 PAIRING_CODE_LINE = re.compile(r"pairing code (\d{6}) for \d+ s")
-IDENTIFY_TIMEOUT_S = 5.0
+LINE_TIMEOUT_S = 5.0
 
 
-def identify_serial(url: str) -> str:
-    """The serial of the pump at ``url``, from an IDENTIFY in clear (an open command: no session needed), asked
-    again every half second (an emulator started with faults may damage an answer) for a bounded time."""
-    port = open_port(url, baudrate=115200, timeout=0.05)
-    try:
-        decoder, deadline, asked = FrameDecoder(), time.monotonic() + IDENTIFY_TIMEOUT_S, 0.0
-        while time.monotonic() < deadline:
-            if time.monotonic() - asked > 0.5:
-                port.write(b"\x00" + encode_frame(Frame(0, Command.IDENTIFY, 0, {}, False)))
-                asked = time.monotonic()
-            for frame in decoder.feed(port.read(4096)):
-                if frame.is_response and frame.command == Command.IDENTIFY and frame.status == Status.OK:
-                    return str(frame.payload["serial"])
-    finally:
-        port.close()
-    pytest.fail(f"the emulator at {url} did not answer IDENTIFY within {IDENTIFY_TIMEOUT_S:.0f} s")
+def pump_serial(state: Path) -> str:
+    """The serial of the pump whose memory is ``state``: an emulator started ``--paired-with`` saves it (with the
+    programmer it was paired with) before it prints its first line."""
+    return str(json.loads(state.read_text(encoding="utf-8"))["serial"])
 
 
 def unused_loopback_port() -> int:
