@@ -22,11 +22,12 @@ from programmer.port import open_driver
 from tests.support.emulator_fixtures import LOOPBACK_LINK
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, edit_the_dose, open_review, sign, shown
 from ui.app import create_window
-from ui.banner import INSECURE_ALLOWED_TEXT, INSECURE_TEXT
+from ui.banner import INSECURE_ALLOWED_TEXT, INSECURE_BACKGROUND, INSECURE_STYLE, INSECURE_TEXT
 from ui.emulator import set_up_demo_patient
 from ui.main_window import OVERVIEW_TAB, PAIR_TEXT, MainWindow
 from ui.pairing_dialog import PairingDialog
 from ui.view_models.mnemonics import mnemonic_letter
+from ui.view_models.palette import MIN_TEXT_CONTRAST, contrast_ratio
 
 PROGRAMMER_ID = "programmer-ui-pairing"
 
@@ -231,6 +232,11 @@ def test_an_insecure_link_shows_the_red_strip_and_refuses_a_write(qtbot, window,
     window.close()
     with open_driver(insecure_pump.url, allow_insecure_link=True) as driver:
         assert driver.read_program().program.therapy.daily_dose == 150  # still the demo patient's
+
+
+def test_the_strip_is_white_on_the_error_red_and_readable():
+    assert INSECURE_BACKGROUND == "#a00000" and "color: white" in INSECURE_STYLE
+    assert contrast_ratio("#ffffff", INSECURE_BACKGROUND) >= MIN_TEXT_CONTRAST  # about 8.4:1
 
 
 def test_allowed_an_insecure_link_changes_the_pump_and_the_strip_says_so(qtbot, insecure_pump, tmp_path):
