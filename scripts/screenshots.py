@@ -3,7 +3,9 @@
 It drives the real application against the bundled emulator, the way a clinician would: connect,
 look at the overview and the low-reservoir alarm's dialog, edit a flex program, hit a hard limit, review a
 change with a warning, write it, read the event log, refill the pump with the wizard (each step,
-``9-refill-*.png``), and lose the link.
+``9-refill-*.png``), and lose the link. Then two more emulators: one this programmer is not paired with, whose
+pairing dialog is shown with its code typed and with a wrong code refused (``10-pairing*.png``), and one that
+speaks only the insecure protocol version 1, under the red strip (``11-insecure-link.png``).
 The main screens are rendered again in the smallest window the programmer supports, 1024 x 700
 (``small-*.png``), to be looked at: the layout tests say nothing is cut, a person says whether it reads
 well. Run it again whenever a screen changes:
@@ -28,12 +30,15 @@ _HOME = tempfile.mkdtemp(prefix="itb-screenshots-")
 atexit.register(shutil.rmtree, _HOME, True)
 for _variable in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
     os.environ[_variable] = os.path.join(_HOME, _variable.lower())
+os.environ.pop("ITB_PAIRING_KEYS", None)  # the keys too: a fresh programmer, paired with nothing
 
 from PySide6.QtCore import QSize  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
+from emulator.launch import EmulatorProcess  # noqa: E402
 from programmer.library import load_library  # noqa: E402
 from ui.editor import DOSE, START  # noqa: E402
+from ui.emulator import set_up_demo_patient  # noqa: E402
 from ui.link import StartEmulator  # noqa: E402
 from ui.main_window import CONNECT_TAB, EVENTS_TAB, PROGRAM_TAB, MainWindow  # noqa: E402
 from ui.widgets import STYLE_SHEET  # noqa: E402
@@ -44,6 +49,7 @@ SIZE = QSize(1366, 900)
 SMALL = QSize(1024, 700)
 WIZARD_SIZE = QSize(720, 560)
 DIALOG_SIZE = QSize(640, 360)
+PAIRING_SIZE = QSize(640, 420)
 
 
 def wait(app: QApplication, done, what: str) -> None:
@@ -143,6 +149,49 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     window.interrogate()
     wait(app, lambda: not window.link.busy, "the lost link")
     shoot(app, window, "8-link-lost")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        take_pairing(app, window, Path(tmp))
+        take_insecure_link(app, window, Path(tmp))
+
+
+def started(args: list[str]) -> EmulatorProcess:
+    emulator = EmulatorProcess(args)
+    emulator.start()
+    atexit.register(emulator.stop)
+    return emulator
+
+
+def take_pairing(app: QApplication, window: MainWindow, tmp: Path) -> None:
+    """A pump this programmer was never paired with: the dialog with the code typed, then a wrong code refused."""
+    pump = started(["--listen", "tcp://127.0.0.1:0", "--state", str(tmp / "unpaired.json"), "--pairing-window", "120"])
+    code, _seconds = pump.read_pairing_code()
+    assert pump.url is not None, "start() read it"
+    window.connect_to(pump.url)
+    wait(app, lambda: window.pairing_dialog is not None and not window.link.busy, "the pairing dialog")
+    dialog = window.pairing_dialog
+    assert dialog is not None, "the wait was for it"
+    dialog.resize(PAIRING_SIZE)
+    dialog.code.setText(code)
+    save(app, dialog, "10-pairing")
+    dialog.code.setText(f"{(int(code) + 1) % 1_000_000:06d}")
+    dialog.pair_button.click()
+    wait(app, lambda: dialog.outcome.isVisible() and not window.link.busy, "the wrong code's refusal")
+    save(app, dialog, "10-pairing-wrong-code")
+    dialog.reject()
+    wait(app, lambda: window.pairing_dialog is None, "the dialog to close")
+    pump.stop()
+
+
+def take_insecure_link(app: QApplication, window: MainWindow, tmp: Path) -> None:
+    """The demo patient on a pump that speaks only protocol version 1: the red strip over the Overview."""
+    pump = started(["--listen", "tcp://127.0.0.1:0", "--state", str(tmp / "insecure.json"), "--insecure"])
+    assert pump.url is not None, "start() read it"
+    set_up_demo_patient(pump.url, allow_insecure_link=True)
+    window.connect_to(pump.url)
+    wait(app, lambda: window.connected and not window.link.busy, "the insecure pump")
+    shoot(app, window, "11-insecure-link")
+    pump.stop()
 
 
 def take_low_alarm(app: QApplication, window: MainWindow) -> None:

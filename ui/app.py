@@ -34,11 +34,14 @@ LIBRARY_REFUSED_HELP = ("Reinstall the programmer, or ask who maintains it to si
 
 
 def create_window(demo: bool = False, audit_path: Path | None = None,
-                  library: LoadedLibrary | None = None) -> MainWindow:
+                  library: LoadedLibrary | None = None, allow_insecure_link: bool = False) -> MainWindow:
     """The main window, shown; with ``demo`` it starts the bundled emulator and connects at once. ``library``:
-    the approved library (default: the shipped one, loaded here; an InputError when it cannot be used)."""
+    the approved library (default: the shipped one, loaded here; an InputError when it cannot be used).
+    ``allow_insecure_link``: changes may be sent to a pump that speaks the insecure protocol version 1
+    (``--allow-insecure-link``; without it they are refused, and the window's red strip says so)."""
     QApplication.setWindowIcon(QIcon(str(ICON_FILE)))  # every window's and dialog's, the crash report's too
-    window = MainWindow(library or load_library(), audit_path or default_audit_path())
+    options = {"allow_insecure_link": True} if allow_insecure_link else None
+    window = MainWindow(library or load_library(), audit_path or default_audit_path(), options)
     settings.restore_geometry(window, QSize(1280, 860))
     window.show()
     if demo:
@@ -46,9 +49,10 @@ def create_window(demo: bool = False, audit_path: Path | None = None,
     return window
 
 
-def run(demo: bool = False) -> int:
+def run(demo: bool = False, allow_insecure_link: bool = False) -> int:
     """The application's whole life: 0 when it was quit, by the Quit action, closing the window or a
-    SIGTERM, SIGINT (Ctrl+C) or SIGHUP, each of which closes the window the same way."""
+    SIGTERM, SIGINT (Ctrl+C) or SIGHUP, each of which closes the window the same way. ``allow_insecure_link``:
+    ``pump-programmer --allow-insecure-link`` (``create_window``)."""
     start_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication), "the process's application is a QApplication: the window needs widgets"
@@ -66,8 +70,9 @@ def run(demo: bool = False) -> int:
         return EXIT_LIBRARY_REFUSED
     signals = QuitOnSignals(quit_on)  # before the emulator starts: no signal may find it unhandled
     crashes = install_crash_handler(lambda: window)
-    window = create_window(demo, library=library)
-    log.info("started (pid %d%s)", os.getpid(), ", demo" if demo else "")
+    window = create_window(demo, library=library, allow_insecure_link=allow_insecure_link)
+    log.info("started (pid %d%s%s)", os.getpid(), ", demo" if demo else "",
+             ", insecure links allowed to change pumps" if allow_insecure_link else "")
     code = app.exec()
     signals.restore()
     crashes.uninstall()

@@ -17,6 +17,7 @@ ICONS = {
     "error": QStyle.StandardPixmap.SP_MessageBoxCritical,
 }
 """An icon beside the kind's colour, so the kind is never told by colour alone (colours: ``ui.view_models.palette``)."""
+INSECURE_BACKGROUND = BANNER["error"][1]
 
 
 class Banner(QFrame):
@@ -65,3 +66,26 @@ class Banner(QFrame):
         self.hide()
         self.title.setText("")
         self.text.setText("")
+
+
+INSECURE_TEXT = "INSECURE LINK: frames are neither authenticated nor encrypted; changes need --allow-insecure-link"
+INSECURE_ALLOWED_TEXT = ("INSECURE LINK: frames are neither authenticated nor encrypted; changes are allowed "
+                         "(--allow-insecure-link): for protocol debugging only, never with a patient")
+INSECURE_STYLE = f"QLabel {{ background: {INSECURE_BACKGROUND}; color: white; font-weight: bold; padding: 4px 8px; }}"
+"""White on the error red (contrast about 8:1): the same red as an error, never used for anything milder."""
+
+
+class InsecureLinkStrip(QLabel):
+    """A red strip above the banner while the link is open to a pump that speaks protocol version 1.
+
+    Why apart from the banner: the banner says the latest thing that happened and is replaced by the next;
+    an insecure link is a standing condition, and whatever the banner says meanwhile must not hide it. It
+    says whether changes are refused (the default) or were allowed by ``--allow-insecure-link``."""
+
+    def __init__(self, changes_allowed: bool):
+        super().__init__(INSECURE_ALLOWED_TEXT if changes_allowed else INSECURE_TEXT)
+        self.setWordWrap(True)
+        self.setStyleSheet(INSECURE_STYLE)
+        self.setAccessibleName("Insecure link")
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hide()

@@ -28,7 +28,9 @@ class ConnectPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Connect to a pump"))
         intro = WrappedText("Choose the telemetry head's port, or the bundled emulator (a simulated pump for "
-                            "training and testing). Connecting reads the pump; nothing is changed on it.")
+                            "training and testing). Connecting reads the pump; nothing is changed on it. A pump "
+                            "this programmer is not paired with asks first for the code it shows while its pairing "
+                            "window is open.")
         layout.addWidget(intro)
 
         ports_label = QLabel("Ports &found on this computer:")

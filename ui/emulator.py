@@ -4,6 +4,12 @@ waiting for its first line is I/O the GUI thread must not wait on.
 
 The demo patient is set up through the driver, the way a clinic would: fill the reservoir with the drug,
 then write the program. So the emulator starts as a pump really would after an implant and first fill.
+
+The demo stays one click although every pump must be paired before it is read: the application started this
+emulator itself, with its pairing window open, so it reads the pairing code from the emulator's output (as a
+clinician reads it off the pump) and pairs at once. The pair key is kept in memory only (``in_memory_keys``):
+it is worth nothing once the application or its emulator ends, and a demo pump must never leave a key in the
+user's key store.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 
 from emulator.launch import EmulatorProcess, LaunchError
 from programmer.errors import LinkError
+from programmer.pairing_keys import PairingKeys, in_memory_keys
 from programmer.port import open_driver
 from programmer.program import FORMAT, Drug, program_from_data
 
@@ -24,6 +31,10 @@ DEMO_THERAPY = {"mode": "simple_continuous", "daily_dose": 150}
 DEMO_RESERVOIR_ML = 14.0
 """A 20 mL ITB-20 holding 14 mL of baclofen 500 mcg/mL at 150 mcg/day: 40 days to the 2 mL low alarm."""
 
+
+PAIRING_WINDOW_S = 120
+"""The bundled emulator's pairing window, opened at its start: the application pairs within a second of reading
+the code, and the window closes at the pairing; if the pairing fails the window closes by itself soon after."""
 
 TEMP_PREFIX = "itb-emulator-"
 """Temporary state directories are named ``itb-emulator-<pid of the application>-<random>``."""
@@ -50,18 +61,37 @@ class BundledEmulator:
         self.extra_args = extra_args
         self.process: EmulatorProcess | None = None
         self.url: str | None = None
+        self.keys: PairingKeys = in_memory_keys()
+        """This application's pairing with this emulator, in memory only."""
+        self._pairing_code: str | None = None
 
     def start(self) -> str:
-        """Start the emulator and return the URL it printed (``socket://127.0.0.1:PORT``)."""
+        """Start the emulator with its pairing window open and return the URL it printed
+        (``socket://127.0.0.1:PORT``); its pairing code, the line after, is kept for ``pair``."""
         process = EmulatorProcess(["--listen", "tcp://127.0.0.1:0", "--state", str(self.state_dir / "pump.json"),
-                                   "--exit-on-stdin-close", *self.extra_args], lifeline=True, own_process_group=True)
+                                   "--pairing-window", str(PAIRING_WINDOW_S), "--exit-on-stdin-close",
+                                   *self.extra_args], lifeline=True, own_process_group=True)
         try:
             self.url = process.start()
+            self.process = process
+            self._pairing_code, _seconds = process.read_pairing_code()
         except LaunchError as exc:
+            self.process = process
             self.stop()  # its files too: nothing is left of an emulator that did not start
             raise LinkError(f"the bundled emulator did not start: {exc}", step="start the bundled emulator") from exc
-        self.process = process
         return self.url
+
+    def pair(self, **driver_options: object) -> None:
+        """Pair with the emulator over the code it printed, the key kept in ``keys`` (memory only). Once only: the
+        code is spent by it. PairingFailed or LinkError as the driver raises them."""
+        assert self.url is not None and self._pairing_code is not None, "start() read the code"
+        code, self._pairing_code = self._pairing_code, None
+        with open_driver(self.url, **self.driver_options(**driver_options), pairing_code=code):
+            pass
+
+    def driver_options(self, **options: object) -> dict[str, object]:
+        """``options`` for a link to this emulator: with the in-memory keys of its pairing."""
+        return {**options, "keys": self.keys}
 
     def stop(self) -> None:
         """Let go of the emulator's lifeline (it saves its state and exits), wait, then remove its files.
@@ -94,10 +124,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def set_up_demo_patient(url: str) -> None:
+def set_up_demo_patient(url: str, **driver_options: object) -> None:
     """Fill a factory-new emulated pump with baclofen and start 150 mcg/day (a pump with a drug is left
-    alone, so a restarted demo keeps whatever was programmed)."""
-    with open_driver(url) as driver:
+    alone, so a restarted demo keeps whatever was programmed). ``driver_options``: the link's (its keys)."""
+    with open_driver(url, **driver_options) as driver:
         if driver.read_program().drug is not None:
             return
         driver.refill(uuid.uuid4().hex, 0.0, DEMO_RESERVOIR_ML, DEMO_DRUG)

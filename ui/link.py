@@ -14,12 +14,18 @@ one place.
 The work itself is ``programmer``'s: ``read_pump`` interrogates, ``commit_write`` checks, audits, writes
 two-phase and judges the read-back, ``commit_refill`` does the same for a refill, and the driver's
 ``set_low_alarm`` reads back the threshold it sets. This module only adds progress reporting and the thread.
+
+The secure link (protocol version 2) adds pairing (``Pair``): link work like any other, so it runs in this
+thread too; the driver pairs over the code while it opens the link, then the pump is read as by ``Connect``.
+A change over an insecure link (a pump speaking version 1) is refused by the driver itself (``LinkNotSecure``)
+unless the application was started with ``--allow-insecure-link``: that option is one of the driver options
+given here, and the refusal comes back like any other.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar
 
@@ -109,9 +115,35 @@ class Connect(Request):
 
 
 @dataclass(frozen=True)
+class Pair(Request):
+    """Pair with the pump at ``url`` over the 6-digit ``code`` it shows, then connect and interrogate as
+    ``Connect`` does. Result: ``PumpSnapshot``. The driver keeps the pair key only once the pump has accepted
+    the pairing; a wrong code is a ``PairingFailed`` and nothing is kept."""
+
+    url: str
+    code: str = field(repr=False)  # a one-time secret: never in a log line or a crash report
+    doing: ClassVar[str] = "pairing with the pump"
+
+    def run(self, worker: "_Worker") -> PumpSnapshot:
+        return worker.connect_to(self.url, self, pairing_code=self.code)
+
+
+@dataclass(frozen=True)
+class Disconnect(Request):
+    """End the session and close the link (Pump > Disconnect), so that another programmer may connect: a pump
+    takes one programmer at a time. Reconnect opens it again. Result: None."""
+
+    doing: ClassVar[str] = "disconnecting"
+
+    def run(self, worker: "_Worker") -> None:
+        worker.reporter(self)("ending the session", 0.0)
+        worker.close()
+
+
+@dataclass(frozen=True)
 class StartEmulator(Request):
-    """Start the bundled emulator once (a factory-new pump given the demo patient), then connect to it.
-    Result: ``PumpSnapshot``."""
+    """Start the bundled emulator once (a factory-new pump given the demo patient), pair with it over the code it
+    prints, then connect to it. Result: ``PumpSnapshot``."""
 
     doing: ClassVar[str] = "starting the bundled emulator"
 
@@ -119,10 +151,16 @@ class StartEmulator(Request):
         report = worker.reporter(self)
         if worker.emulator is None or worker.emulator.process is None:
             report("starting the bundled pump emulator", 0.0)
-            worker.emulator = BundledEmulator()
-            url = worker.emulator.start()
-            report("filling it with baclofen 500 mcg/mL and starting 150 mcg/day", 0.0)
-            set_up_demo_patient(url)
+            worker.emulator = emulator = BundledEmulator()
+            url = emulator.start()
+            try:
+                report("pairing with it over the code it shows", 0.0)
+                emulator.pair(**worker.driver_options)
+                report("filling it with baclofen 500 mcg/mL and starting 150 mcg/day", 0.0)
+                set_up_demo_patient(url, **worker.options_for(url))
+            except BaseException:
+                emulator.stop()  # its code is spent or its patient half set up: the next try starts a fresh one
+                raise
         assert worker.emulator.url is not None, "start() set it"
         return worker.connect_to(worker.emulator.url, self)
 
@@ -243,7 +281,7 @@ def _reporting(driver: PumpDriver, report: Callable[[str, float], None]) -> Pump
 
 
 class _Worker(QObject):
-    opened = Signal(str)                      # the URL of a link just opened
+    opened = Signal(str, bool)                # the URL of a link just opened, and whether it is secure
     progress = Signal(object, str, float)     # Request, step, fraction done
     finished = Signal(object, object)         # Request, its result
     failed = Signal(object, object)           # Request, Failure
@@ -279,12 +317,20 @@ class _Worker(QObject):
             self.progress.emit(request, step, fraction)
         return report
 
-    def connect_to(self, url: str, request: Request) -> PumpSnapshot:  # not connect(), which is QObject's
+    def connect_to(self, url: str, request: Request, **extra: object) -> PumpSnapshot:  # not connect(): QObject's
+        """Open ``url`` with the options for it and ``extra`` (a pairing code), then interrogate."""
         self.close()
-        self.reporter(request)(f"opening {url}", 0.0)
-        self.driver = open_driver(url, **self.driver_options)
-        self.opened.emit(url)
+        self.reporter(request)(f"pairing with {url}" if "pairing_code" in extra else f"opening {url}", 0.0)
+        self.driver = open_driver(url, **self.options_for(url), **extra)
+        self.opened.emit(url, self.driver.secure)
         return self.interrogate(request)
+
+    def options_for(self, url: str) -> dict[str, object]:
+        """The driver options for a link to ``url``: the application's, with the in-memory keys of the bundled
+        emulator's pairing for a link to it (the user's key store for any other pump: the driver's default)."""
+        if self.emulator is not None and url == self.emulator.url:
+            return self.emulator.driver_options(**self.driver_options)
+        return dict(self.driver_options)
 
     def interrogate(self, request: Request) -> PumpSnapshot:
         report = self.reporter(request)
@@ -334,6 +380,9 @@ class PumpLink(QObject):
     def __init__(self, audit_path: Path, driver_options: dict | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.url: str | None = None
+        self.secure = True
+        """Whether the link last opened is authenticated and encrypted (False: a pump speaking version 1)."""
+        self.allow_insecure_link = bool((driver_options or {}).get("allow_insecure_link", False))
         self.running: Request | None = None
         self._thread = QThread()
         self._thread.setObjectName("pump link")
@@ -373,8 +422,9 @@ class PumpLink(QObject):
         if self._worker.emulator is not None:
             self._worker.emulator.stop()
 
-    def _opened(self, url: str) -> None:
+    def _opened(self, url: str, secure: bool) -> None:
         self.url = url
+        self.secure = secure
 
     def _finish(self, request: Request, result: object) -> None:
         self._idle()

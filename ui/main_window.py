@@ -5,6 +5,11 @@ It only routes: the screens show, ``PumpLink`` talks to the pump in its thread, 
 back here as a signal, so the window never waits on I/O. A failure comes back as the exception itself,
 and this is the one place that says it (``failure_text``, ``MainWindow._failed``), from its kind: a link
 error leaves which program runs unknown, a refusal or bad input leaves the pump as it was.
+
+Two failures lead somewhere rather than only being said. A pump that does not know this programmer
+(``NotPaired``) opens the pairing dialog (``ui.pairing_dialog``), whose code the link pairs with before the
+connection goes on. And a link that is not secure (a pump speaking protocol version 1) puts a red strip
+above everything for as long as it is open (``InsecureLinkStrip``): what crosses it can be read and forged.
 """
 
 from __future__ import annotations
@@ -19,14 +24,14 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QTabWidget,
                                QVBoxLayout, QWidget)
 
-from programmer.errors import ProgrammerError
+from programmer.errors import NotPaired, ProgrammerError
 from programmer.snapshot import PumpSnapshot
 from programmer.library import LoadedLibrary
 from programmer.port import PumpEvent
 from programmer.outcome import Outcome
 from ui import settings
 from ui.app_log import log
-from ui.banner import Banner
+from ui.banner import Banner, InsecureLinkStrip
 from ui.view_models.clock_check import SET_CLOCK_ACTION, SET_CLOCK_ACTION_TEXT, clock_warning
 from ui.view_models.comparison import summary
 from ui.connect import EMULATOR, ConnectPage
@@ -34,9 +39,11 @@ from ui.editor import ProgramEditor
 from ui.events import EventsPage
 from ui.view_models.format import PUMP_CLOCK, dated, drift
 from ui.view_models.low_alarm import set_failure, set_result
-from ui.link import (Cancelled, Commit, CommitDone, Connect, Failure, Interrogate, LowAlarmDone, NotConnected, PumpLink,
-                     ReadEvents, Refill, Request, SetClock, SetLowAlarm, StartEmulator)
+from ui.link import (Cancelled, Commit, CommitDone, Connect, Disconnect, Failure, Interrogate, LowAlarmDone,
+                     NotConnected, Pair, PumpLink, ReadEvents, Refill, Request, SetClock, SetLowAlarm, StartEmulator)
 from ui.overview import OverviewPage
+from ui.pairing_dialog import PairingDialog
+from ui.view_models import pairing
 from ui.refill_wizard import RefillWizard
 from ui.review import ReviewPage
 from ui.widgets import VerticalScroll, keep_ratio
@@ -50,7 +57,9 @@ SIMULATED_STYLE = "QLabel { background: #5b2a86; color: white; font-weight: bold
 """White on deep purple (contrast about 10:1): a colour no alarm or validation state uses."""
 
 RECONNECT_TEXT = "Reconnec&t"
-BANNER_ACTION_TEXTS = (RECONNECT_TEXT, SET_CLOCK_ACTION_TEXT)
+PAIR_ACTION = "pair"
+PAIR_TEXT = "Pair wit&h this pump\u2026"
+BANNER_ACTION_TEXTS = (RECONNECT_TEXT, SET_CLOCK_ACTION_TEXT, PAIR_TEXT)
 """Every button the banner can show. The banner can appear over any page at any moment (a link lost, a
 clock found wrong), so no page may use these letters for a control of its own."""
 KEPT_CHANGE = (" Your change on the Program page has not been written: it is kept, and its figures and checks are "
@@ -104,13 +113,20 @@ class MainWindow(QMainWindow):
         self.library = library
         self.snapshot: PumpSnapshot | None = None
         self.connected = False
+        self.released = False
+        """True after Pump > Disconnect, until the next reading: the link was closed on purpose, not lost."""
         self.link = PumpLink(audit_path, driver_options, self)
         self._port_choice: str | None = None  # the Connect page's choice while it is being connected to
         self.quit_question: QMessageBox | None = None
+        self.pairing_dialog: PairingDialog | None = None
+        self._not_paired: tuple[str, NotPaired, str | None] | None = None
+        """The URL of the pump that asked to be paired, its answer, and the Connect page's choice that led there."""
         self.refill_wizard: RefillWizard | None = None
 
         central = QWidget()
         layout = QVBoxLayout(central)
+        self.insecure = InsecureLinkStrip(self.link.allow_insecure_link)
+        layout.addWidget(self.insecure)
         self.banner = Banner()
         layout.addWidget(self.banner)
         self.tabs = QTabWidget()
@@ -177,6 +193,7 @@ class MainWindow(QMainWindow):
         self._action(pump, "Set the pump &clock…", None, self.overview.ask_to_set_clock)
         self._action(pump, "Re&fill the pump…", REFILL_SHORTCUT, self.open_refill)
         self._action(pump, "&Reconnect", "Ctrl+Shift+R", self.reconnect)
+        self._action(pump, "&Disconnect", None, self.disconnect_pump)
         self._action(pump, "Cancel reading", "Esc", self.link.cancel)
         pump.addSeparator()
         self._action(pump, "&Quit", QKeySequence.StandardKey.Quit, self.quit)
@@ -225,6 +242,11 @@ class MainWindow(QMainWindow):
         if self.link.url is not None:
             self.link.request(Connect(self.link.url))
 
+    def disconnect_pump(self) -> None:
+        """End the session and close the link, so another programmer may connect (a pump takes one at a time)."""
+        if self.connected:
+            self.link.request(Disconnect())
+
     def interrogate(self) -> None:
         self.link.request(Interrogate())
 
@@ -234,6 +256,8 @@ class MainWindow(QMainWindow):
     def _banner_action(self, action: str) -> None:
         if action == "reconnect":
             self.reconnect()
+        elif action == PAIR_ACTION:
+            self.ask_to_pair()
         elif action == SET_CLOCK_ACTION:
             self.show_tab(OVERVIEW_TAB)
             self.overview.ask_to_set_clock()  # the same confirmation as the Overview's button
@@ -325,6 +349,8 @@ class MainWindow(QMainWindow):
     def _progress(self, request: Request, step: str, fraction: float) -> None:
         self.progress.setValue(int(fraction * 100))
         self.progress_text.setText(f"{request.doing.capitalize()}: {step}")
+        if isinstance(request, Pair) and self.pairing_dialog is not None:
+            self.pairing_dialog.set_progress(step)
 
     def _show_busy(self, busy: bool) -> None:
         request = self.link.running  # not None exactly while busy (PumpLink changes it, then says so)
@@ -343,6 +369,10 @@ class MainWindow(QMainWindow):
                 if choice is not None:
                     settings.remember_port(choice)
                 self._connected(cast(PumpSnapshot, result))
+            case Pair():
+                self._paired(cast(PumpSnapshot, result))
+            case Disconnect():
+                self._disconnected()
             case Interrogate() | SetClock():
                 self._read_again(request, cast(PumpSnapshot, result))
             case ReadEvents():
@@ -354,22 +384,25 @@ class MainWindow(QMainWindow):
             case SetLowAlarm():
                 self._low_alarm_set(cast(LowAlarmDone, result))
 
-    def _connected(self, snapshot: PumpSnapshot) -> None:
+    def _connected(self, snapshot: PumpSnapshot, title: str = "Connected") -> None:
+        """Show a pump just connected to; ``title``: how it was reached ("Paired and connected" after pairing)."""
         self.connected = True
+        self.released = False
         kept = KEPT_CHANGE if self._show_snapshot(snapshot) else ""
         log.info("connected to %s: %s serial %s", self.link.url, snapshot.identity.model, snapshot.identity.serial)
         identity = snapshot.identity
         connected = f"{identity.model} serial {identity.serial} runs {summary(snapshot.forecast())}."
         warning = clock_warning(snapshot)
         if warning is None:
-            self.banner.show_message("info", "Connected.", connected + kept)
+            self.banner.show_message("info", f"{title}.", connected + kept)
         else:
-            self.banner.show_message("warning", warning.title, f"Connected: {connected} {warning.text}{kept}",
+            self.banner.show_message("warning", warning.title, f"{title}: {connected} {warning.text}{kept}",
                                      warning.action, warning.action_text)
         self.show_tab(OVERVIEW_TAB)
 
     def _read_again(self, request: Interrogate | SetClock, snapshot: PumpSnapshot) -> None:
         self.connected = True
+        self.released = False
         kept = KEPT_CHANGE if self._show_snapshot(snapshot) else ""
         if self.refill_wizard is not None:
             self.refill_wizard.set_snapshot(snapshot)
@@ -385,11 +418,18 @@ class MainWindow(QMainWindow):
             self.banner.clear()  # the clock warning a later reading made untrue
 
     def _failed(self, request: Request, failure: Failure) -> None:
-        if isinstance(request, (Connect, StartEmulator)):
-            self._port_choice = None
         if failure.link_lost:
             self.connected = False
+            self.released = False
             self._set_tabs_enabled()
+        if isinstance(request, Pair):
+            self._pairing_failed(failure)
+            return
+        if isinstance(request, (Connect, StartEmulator)):
+            choice, self._port_choice = self._port_choice, None
+            if isinstance(failure.error, NotPaired) and isinstance(request, Connect):
+                self._ask_to_pair_after(request.url, failure.error, choice)
+                return
         message = failure_text(failure.error)
         if self.refill_wizard is not None and isinstance(request, (Interrogate, Refill)):
             if isinstance(request, Refill) and (failure.link_lost or not failure.foreseen):
@@ -421,6 +461,72 @@ class MainWindow(QMainWindow):
                                      f"{changed} The figures shown are those last read.", "reconnect", RECONNECT_TEXT)
         else:
             self.banner.show_message("warning", f"Could not finish {request.doing}.", message)
+
+    def _disconnected(self) -> None:
+        self.connected = False
+        self.released = True
+        self._set_tabs_enabled()
+        self.banner.show_message("info", "Disconnected.", "The session with the pump has ended, so another programmer "
+                                 "may connect to it. The figures shown are those last read: reconnect to read it "
+                                 "again.", "reconnect", RECONNECT_TEXT)
+
+    # --- pairing ----------------------------------------------------------------------------------
+
+    def _ask_to_pair_after(self, url: str, error: NotPaired, choice: str | None) -> None:
+        """A pump that does not know this programmer: say so in the banner (its button opens the dialog again
+        after a Cancel) and open the pairing dialog. ``choice``: the Connect page's, remembered once paired."""
+        self._not_paired = (url, error, choice)
+        self.banner.show_message("warning", "Not paired with this pump.",
+                                 f"{pairing.intro(error.model, error.serial)} Pair with it to connect.",
+                                 PAIR_ACTION, PAIR_TEXT)
+        self.ask_to_pair()
+
+    def ask_to_pair(self) -> None:
+        """Open the pairing dialog for the pump that last said it does not know this programmer."""
+        if self._not_paired is None:
+            return
+        if self.pairing_dialog is not None:
+            self.pairing_dialog.raise_()
+            return
+        _url, error, _choice = self._not_paired
+        dialog = PairingDialog(error.model, error.serial, self)
+        dialog.pair_requested.connect(self._pair)
+        dialog.finished.connect(self._pairing_closed)
+        self.pairing_dialog = dialog
+        dialog.open()
+
+    def _pair(self, code: str) -> None:
+        assert self._not_paired is not None and self.pairing_dialog is not None, "the dialog is for that pump"
+        url, _error, choice = self._not_paired
+        if self.link.request(Pair(url, code)):
+            self._port_choice = choice
+        else:
+            assert self.link.running is not None, "the link refuses only while it runs another request"
+            busy = self.link.running.doing
+            self.pairing_dialog.pairing_failed(f"Nothing was sent: the programmer is still {busy}. Try again when it "
+                                               "ends.")
+
+    def _paired(self, snapshot: PumpSnapshot) -> None:
+        self._not_paired = None
+        choice, self._port_choice = self._port_choice, None
+        if choice is not None:
+            settings.remember_port(choice)
+        if self.pairing_dialog is not None:
+            self.pairing_dialog.pairing_finished()
+        log.info("paired with %s serial %s", snapshot.identity.model, snapshot.identity.serial)
+        self._connected(snapshot, "Paired and connected")
+
+    def _pairing_failed(self, failure: Failure) -> None:
+        text = pairing.failure(failure.error)  # a bug is in the log already, with its traceback (ui.link)
+        if self.pairing_dialog is not None:
+            self.pairing_dialog.pairing_failed(text)
+        else:
+            self.banner.show_message("error", "Not paired.", text, PAIR_ACTION, PAIR_TEXT)
+
+    def _pairing_closed(self) -> None:
+        dialog, self.pairing_dialog = self.pairing_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
 
     def _committed(self, done: CommitDone) -> None:
         result = done.result
@@ -563,12 +669,15 @@ class MainWindow(QMainWindow):
         self.tabs.setTabEnabled(REVIEW_TAB, self.review.gate is not None)
         simulated = self.snapshot is not None and self.snapshot.identity.simulated
         self.simulated.setVisible(simulated)
+        self.insecure.setVisible(self.connected and not self.link.secure)
         self.setWindowTitle(f"{TITLE} ({SIMULATED_TEXT})" if simulated else TITLE)
         if self.snapshot is None:
             self.link_state.setText("Not connected")
         else:
             identity = self.snapshot.identity
-            state = "Connected" if self.connected else "LINK LOST (showing the last reading)"
+            state = ("Connected" if self.connected else "Disconnected (showing the last reading)" if self.released
+                     else "LINK LOST (showing the last reading)")
+            state += " over an INSECURE LINK" if self.connected and not self.link.secure else ""
             self.link_state.setText(f"{state}: {identity.model} serial {identity.serial} at {self.link.url}")
 
     def quit(self) -> None:

@@ -176,7 +176,7 @@ def _main(argv: list[str] | None) -> int:
         if args.command is not None:
             return _run(args)
     from ui.app import run  # imported here so the command line never loads Qt
-    return run(demo=args.demo)
+    return run(demo=args.demo, allow_insecure_link=args.allow_insecure_link)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -266,8 +266,10 @@ def test_the_emulators_log_exported_from_the_window_names_the_pump(qtbot, window
     rows = read_csv(next(tmp_path.glob(f"{serial}-events-*.csv")))
     events = page.model.events
     assert len(rows) == 1 + len(events) and {r[0] for r in rows[1:]} == {serial}
-    assert [r[4] for r in rows[1:]] == ["Switched on", "Refill", "Program received", "Program activated"]
+    # The demo patient's set-up in a session of its own, then the window's session, open while it reads.
+    assert [r[4] for r in rows[1:]] == ["Switched on", "Programmer session started", "Refill", "Program received",
+                                        "Program activated", "Programmer session ended", "Programmer session started"]
     header = rows[0]
-    assert rows[2][header.index("added_ml (mL)")] == "14.0"
-    assert rows[2][header.index("refill_id")] == events[1].detail["refill_id"]  # ids whole in the file
+    assert rows[3][header.index("added_ml (mL)")] == "14.0"
+    assert rows[3][header.index("refill_id")] == events[2].detail["refill_id"]  # ids whole in the file
     assert not any(name.endswith(".part") for name in os.listdir(tmp_path))

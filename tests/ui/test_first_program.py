@@ -15,6 +15,7 @@ from programmer.audit import read_audit_log
 from programmer.port import open_driver
 from programmer.program import Drug
 from tests.support.ui_actions import connect, open_review, sign, write_and_wait
+from tests.ui.another_programmer import another_programmer
 from ui.editor import DOSE
 from ui.main_window import PROGRAM_TAB
 
@@ -59,8 +60,9 @@ def test_a_first_program_after_a_fill_is_asked_about_refused_when_it_is_a_slip_a
     qtbot.mouseClick(editor.new_to_itb, Qt.LeftButton)
     assert codes(window, "daily_total") == ["PROBABLE_UNIT_OR_DECIMAL_SLIP", "CHANGE_ABOVE_HARD_LIMIT"]
     assert not editor.review_button.isEnabled()
-    with open_driver(filled) as driver:  # nothing went to the pump
+    with another_programmer(qtbot, window, filled) as driver:  # nothing went to the pump
         assert driver.read_program().therapy == {"mode": "stopped"}
+    assert window.editor.mode.currentData() == "flex"  # the reconnection kept the change being edited
 
     # What was meant: 40 mcg/day, continuous. Against the previous 40 it is no change: reviewable and written.
     editor.mode.setCurrentIndex(editor.mode.findData("simple_continuous"))

@@ -19,9 +19,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox,
                                QGroupBox, QLabel, QLineEdit, QWidget)
 
-from programmer.port import PumpEvent, open_driver
+from programmer.port import PumpEvent
 from tests.support.ui_actions import LINK_TIMEOUT_MS, new_window
 from tests.support.ui_fakes import program, snapshot
+from tests.ui.another_programmer import another_programmer
 from ui.editor import DOSE, START
 from ui.main_window import (BANNER_ACTION_TEXTS, CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB,
                             MainWindow)
@@ -327,5 +328,5 @@ def test_two_changes_in_one_visit_with_the_keyboard_alone(qtbot, window, patient
         press(qtbot, window, *write_key)                     # Write
         qtbot.waitUntil(lambda: window.review.gate is None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
         assert window.banner.title.text() == "Written and verified."
-        with open_driver(window.link.url) as driver:
+        with another_programmer(qtbot, window, window.link.url) as driver:
             assert driver.read_program().program.therapy.daily_dose == float(dose)

@@ -14,9 +14,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
 from programmer.errors import LinkError, PumpRefused
-from programmer.port import open_driver
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect
 from tests.support.ui_fakes import snapshot
+from tests.ui.another_programmer import another_programmer
 from ui.link import Failure, SetLowAlarm
 from ui.low_alarm_dialog import LowAlarmDialog
 from ui.main_window import OVERVIEW_TAB, MainWindow
@@ -51,14 +51,11 @@ def press_its_letter(qtbot, window: MainWindow) -> LowAlarmDialog:
     return window.overview.low_alarm_dialog
 
 
-def pump_threshold(url: str) -> float:
-    with open_driver(url) as driver:
-        return driver.read_status().low_alarm_ml
-
-
-def thresholds_set(url: str) -> list[dict]:
-    with open_driver(url) as driver:
-        return [event.detail for event in driver.read_events() if event.kind == "low_alarm_set"]
+def pump_alarm(qtbot, window: MainWindow, url: str) -> tuple[float, list[dict]]:
+    """The threshold the pump holds and each one set, in its event log, read with the window disconnected."""
+    with another_programmer(qtbot, window, url, reconnect=False) as driver:
+        return (driver.read_status().low_alarm_ml,
+                [event.detail for event in driver.read_events() if event.kind == "low_alarm_set"])
 
 
 def test_set_from_the_overview_with_the_keyboard_and_read_back_from_the_pump(qtbot, window, patient):
@@ -88,8 +85,7 @@ def test_set_from_the_overview_with_the_keyboard_and_read_back_from_the_pump(qtb
     assert window.overview.low_alarm_dialog is None
     assert window.banner.text.text().startswith(f"The pump reads 3{NBSP}mL (it was 2{NBSP}mL). That is 10.0{NBSP}days")
 
-    assert pump_threshold(patient.url) == 3.0
-    assert thresholds_set(patient.url) == [{"old_ml": 2.0, "new_ml": 3.0}]
+    assert pump_alarm(qtbot, window, patient.url) == (3.0, [{"old_ml": 2.0, "new_ml": 3.0}])
     # The pump was read again: the Overview's figures, the refill-by date (a week before the alarm) and the plot.
     overview = window.overview
     assert window.snapshot.status.low_alarm_ml == 3.0
@@ -122,7 +118,7 @@ def test_esc_and_cancel_send_nothing(qtbot, window, patient):
         qtbot.keyClick(focused(), Qt.Key.Key_Space)
         qtbot.waitUntil(lambda: window.overview.low_alarm_dialog is None, timeout=KEY_TIMEOUT_MS)
     assert not window.link.busy and window.banner.title.text() == "Connected."
-    assert pump_threshold(patient.url) == 2.0 and thresholds_set(patient.url) == []
+    assert pump_alarm(qtbot, window, patient.url) == (2.0, [])
 
 
 def test_a_value_out_of_range_cannot_be_sent_and_says_the_range(qtbot, window, patient):
@@ -140,7 +136,7 @@ def test_a_value_out_of_range_cannot_be_sent_and_says_the_range(qtbot, window, p
         assert dialog.isVisible()
         qtbot.keyClick(focused(), Qt.Key.Key_Escape)
         qtbot.waitUntil(lambda: window.overview.low_alarm_dialog is None, timeout=KEY_TIMEOUT_MS)
-    assert pump_threshold(patient.url) == 2.0
+    assert pump_alarm(qtbot, window, patient.url) == (2.0, [])
 
 
 def test_editing_the_value_clears_the_confirmation(qtbot):

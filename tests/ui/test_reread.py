@@ -9,7 +9,7 @@ import dataclasses
 from PySide6.QtCore import Qt
 
 from tests.support.emulator_support import simple
-from programmer.port import open_driver
+from tests.ui.another_programmer import another_programmer
 from programmer.program import program_from_data
 from tests.support.ui_fakes import program, snapshot
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, edit_the_dose, open_review, sign, write_and_wait
@@ -36,11 +36,12 @@ def test_f5_keeps_an_unwritten_change_and_says_so(qtbot, window, patient):
 def test_the_kept_change_is_judged_against_what_the_pump_now_runs(qtbot, window, patient):
     connect(qtbot, window, patient.url)
     edit_the_dose(qtbot, window, "165")
-    with open_driver(patient.url) as driver:  # another programmer changes the pump meanwhile: 180 mcg/day
+    # Another programmer changes the pump (180 mcg/day) while this one is disconnected; then it reconnects.
+    with another_programmer(qtbot, window, patient.url) as driver:
         written = program_from_data(simple(180))
         assert driver.write_program(written).active.checksum == written.checksum()
-    press_f5_and_wait(qtbot, window)
     editor = window.editor
+    assert KEPT_CHANGE.strip() in window.banner.text.text()
     assert editor.daily_dose.text() == "165"
     assert window.snapshot.active.checksum == written.checksum()
     assert editor.figures.values["change"].text() == "-8.3\u00a0%"  # (165 - 180) / 180

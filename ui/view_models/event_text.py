@@ -40,6 +40,14 @@ KIND_NAMES = {
     "alarm_acknowledged": "Alarm acknowledged",
     "clock_set": "Clock set",
     "low_alarm_set": "Low-reservoir alarm set",
+    "session_started": "Programmer session started",
+    "session_ended": "Programmer session ended",
+    "frame_rejected": "Frame rejected",
+    "pairing_window_opened": "Pairing window opened",
+    "pairing_window_closed": "Pairing window closed",
+    "programmer_paired": "Programmer paired",
+    "pairing_failed": "Pairing failed",
+    "programmer_unpaired": "Programmer unpaired",
 }
 BOLUS_END_REASONS = {
     "request": "cancelled on request",
@@ -49,8 +57,27 @@ BOLUS_END_REASONS = {
 }
 UNIT_SUFFIXES = {"_ml": "mL", "_min": "min", "_s": "s"}
 """Units implied by a key's name (docs/protocol.md names every volume *_ml and every duration *_min)."""
-TIME_KEYS = frozenset({"old", "new"})
-"""Detail keys holding a pump-clock time (``clock_set``'s)."""
+SESSION_END_REASONS = {
+    "closed": "the programmer's connection closed",
+    "ended": "ended by the programmer",
+    "idle": "nothing received for the idle timeout",
+    "replaced": "replaced by a new session",
+    "unpaired": "the programmer was unpaired",
+    "restart": "the pump restarted",
+}
+FRAME_REJECTED_REASONS = {
+    "truncated": "cut short",
+    "replayed": "a replay of an earlier frame",
+    "forged": "not sealed with the session's key (forged or altered)",
+}
+"""protocol.session_crypto.FrameRejected.REASONS in words; another reason is shown as it is."""
+WINDOW_CLOSE_REASONS = {
+    "timeout": "its time ran out",
+    "paired": "a programmer paired",
+    "attempts": "its pairing attempts were used up",
+}
+TIME_KEYS = frozenset({"old", "new", "first_time"})
+"""Detail keys holding a pump-clock time (``clock_set``'s, and a merged event's first one)."""
 
 
 def implied_unit(key: str) -> str | None:
@@ -89,8 +116,23 @@ def detail_text(kind: str, detail: dict, dose_unit: str | None = None) -> str:
             parts = [describe(rest, dose_unit)]  # takes the keys it puts into words out of ``rest``
         except (KeyError, TypeError, ValueError, AttributeError):
             rest, parts = dict(detail), []  # not the documented detail: show it key by key instead
+    try:
+        parts += [_merged(rest)]  # the pump merged a run of this kind into this one event (its flood rule)
+    except (KeyError, TypeError, ValueError):
+        pass  # not merged, or not as documented: shown key by key below
     parts += [fact(key, value) for key, value in sorted(rest.items())]
     return "; ".join(parts)
+
+
+def _merged(d: dict) -> str:
+    """'merged: 12 of these since Sat 28 Nov 2026 11:29:09': a run of one kind the pump merged into one event (its
+    ``coalesced`` and ``first_time``), so a flood of them never pushes a dose or a refill out of the log."""
+    count, first = d["coalesced"], d["first_time"]
+    if isinstance(count, bool) or not isinstance(count, int) or not isinstance(first, str):
+        raise TypeError("not a merged run")
+    since = _when(first)
+    del d["coalesced"], d["first_time"]
+    return f"merged: {count} of these since {since}"
 
 
 def fact(key: str, value: object) -> str:
@@ -230,6 +272,49 @@ def _low_alarm_set(d: dict, unit: str | None) -> str:
     return f"low-reservoir alarm threshold from {ml(_number(d.pop('old_ml')))} to {ml(_number(d.pop('new_ml')))}"
 
 
+def _session_started(d: dict, unit: str | None) -> str:
+    return f"{d.pop('programmer_id')} authenticated (session {_session(d)})"
+
+
+def _session_ended(d: dict, unit: str | None) -> str:
+    reason = d.pop("reason")
+    return (f"session {_session(d)} of {d.pop('programmer_id')} ended: "
+            f"{SESSION_END_REASONS.get(reason, str(reason).replace('_', ' '))}")
+
+
+def _frame_rejected(d: dict, unit: str | None) -> str:
+    reason = d.pop("reason")
+    return (f"a sealed frame was dropped unanswered, never acted on: "
+            f"{FRAME_REJECTED_REASONS.get(reason, str(reason).replace('_', ' '))} (session {_session(d)})")
+
+
+def _pairing_window_opened(d: dict, unit: str | None) -> str:
+    return f"open to pairing for {quantity(_number(d.pop('seconds')), 's')} (the code is never logged)"
+
+
+def _pairing_window_closed(d: dict, unit: str | None) -> str:
+    reason = d.pop("reason")
+    return f"no more pairing: {WINDOW_CLOSE_REASONS.get(reason, str(reason).replace('_', ' '))}"
+
+
+def _programmer_paired(d: dict, unit: str | None) -> str:
+    return f"{d.pop('programmer_id')} paired: it may open sessions"
+
+
+def _pairing_failed(d: dict, unit: str | None) -> str:
+    return f"{d.pop('programmer_id')} gave a wrong pairing code: not paired"
+
+
+def _programmer_unpaired(d: dict, unit: str | None) -> str:
+    return f"{d.pop('programmer_id')} unpaired: its key forgotten by the pump"
+
+
+def _session(d: dict) -> str:
+    """A session's id from the detail, cut like any long id (``short_id``); its number as it is."""
+    session = d.pop("session")
+    return short_id(session) if isinstance(session, str) else value_text(session)
+
+
 DESCRIBERS: dict[str, Callable[[dict, str | None], str]] = {
     "power_on": _power_on,
     "program_staged": _program_staged,
@@ -243,6 +328,14 @@ DESCRIBERS: dict[str, Callable[[dict, str | None], str]] = {
     "alarm_acknowledged": _alarm_named,
     "clock_set": _clock_set,
     "low_alarm_set": _low_alarm_set,
+    "session_started": _session_started,
+    "session_ended": _session_ended,
+    "frame_rejected": _frame_rejected,
+    "pairing_window_opened": _pairing_window_opened,
+    "pairing_window_closed": _pairing_window_closed,
+    "programmer_paired": _programmer_paired,
+    "pairing_failed": _pairing_failed,
+    "programmer_unpaired": _programmer_unpaired,
 }
 
 

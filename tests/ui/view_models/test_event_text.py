@@ -60,6 +60,25 @@ EXPECTED = [
     ("clock_set", {"old": "2026-11-28T12:00:00", "new": "2026-11-28T10:59:58"}, None,
      "pump clock set from Sat 28 Nov 2026 12:00:00 to Sat 28 Nov 2026 10:59:58 (1~h 2~s back)"),
     ("low_alarm_set", {"old_ml": 2.0, "new_ml": 4.5}, None, "low-reservoir alarm threshold from 2~mL to 4.5~mL"),
+    ("session_started", {"session": 4, "programmer_id": "programmer-5f0e"}, None,
+     "programmer-5f0e authenticated (session 4)"),
+    ("session_ended", {"session": 4, "programmer_id": "programmer-5f0e", "reason": "idle"}, None,
+     "session 4 of programmer-5f0e ended: nothing received for the idle timeout"),
+    ("session_ended", {"session": 5, "programmer_id": "programmer-5f0e", "reason": "battery_swap"}, None,
+     "session 5 of programmer-5f0e ended: battery swap"),
+    ("frame_rejected", {"session": 4, "reason": "replayed"}, None,
+     "a sealed frame was dropped unanswered, never acted on: a replay of an earlier frame (session 4)"),
+    ("frame_rejected", {"session": "9a8b7c6d5e4f3a2b1c0d", "reason": "forged"}, None,
+     "a sealed frame was dropped unanswered, never acted on: not sealed with the session's key (forged or "
+     "altered) (session 9a8b7c6d)"),
+    ("pairing_window_opened", {"seconds": 120}, None, "open to pairing for 120~s (the code is never logged)"),
+    ("pairing_window_closed", {"reason": "attempts"}, None, "no more pairing: its pairing attempts were used up"),
+    ("programmer_paired", {"programmer_id": "programmer-5f0e"}, None,
+     "programmer-5f0e paired: it may open sessions"),
+    ("pairing_failed", {"programmer_id": "programmer-5f0e"}, None,
+     "programmer-5f0e gave a wrong pairing code: not paired"),
+    ("programmer_unpaired", {"programmer_id": "programmer-5f0e"}, None,
+     "programmer-5f0e unpaired: its key forgotten by the pump"),
 ]
 
 
@@ -127,3 +146,18 @@ def test_full_details_keep_every_key_and_id_whole_with_units_and_the_clock():
                                                                        "new": "2026-11-28T11:31:00"})
     assert full_details(clock).splitlines()[1:] == ["new: Sat 28 Nov 2026 11:31:00 (pump clock)",
                                                     "old: Sat 28 Nov 2026 11:29:09 (pump clock)"]
+
+
+def test_a_run_the_pump_merged_into_one_event_says_how_many_and_since_when():
+    merged = {"session": 4, "reason": "forged", "coalesced": 37, "first_time": "2026-11-28T11:29:09"}
+    assert detail_text("frame_rejected", merged) == nb(
+        "a sealed frame was dropped unanswered, never acted on: not sealed with the session's key (forged or "
+        "altered) (session 4); merged: 37 of these since Sat 28 Nov 2026 11:29:09")
+    clock = {"old": "2026-11-28T11:00:00", "new": "2026-11-28T12:00:00", "coalesced": 2,
+             "first_time": "2026-11-28T10:59:00"}
+    assert detail_text("clock_set", clock) == nb("pump clock set from Sat 28 Nov 2026 11:00:00 to Sat 28 Nov 2026 "
+                                                 "12:00:00 (1~h forward); merged: 2 of these since Sat 28 Nov 2026 "
+                                                 "10:59:00")
+    assert detail_text("frame_rejected", {**merged, "first_time": 5}) == nb(  # not as documented: key by key
+        "a sealed frame was dropped unanswered, never acted on: not sealed with the session's key (forged or "
+        "altered) (session 4); coalesced 37; first time 5")
