@@ -290,15 +290,16 @@ def test_reservoir_above_given_capacity_names_the_option(capsys):
     assert_one_line_error(code, out, err, "--reservoir-ml", "25", "20")
 
 
-@pytest.mark.parametrize("argv, demo", [([], False), (["--demo"], True)])
-def test_no_subcommand_starts_the_gui(monkeypatch, argv, demo):
-    # The GUI itself is tested in test_ui_*; here only that the bare command hands over to it.
+@pytest.mark.parametrize("argv, demo, insecure", [([], False, False), (["--demo"], True, False),
+                                                 (["--allow-insecure-link"], False, True)])
+def test_no_subcommand_starts_the_gui(monkeypatch, argv, demo, insecure):
+    # The GUI itself is tested in test_ui_*; here only that the bare command hands over to it, with its options.
     import ui.app
 
     calls = []
-    monkeypatch.setattr(ui.app, "run", lambda demo: calls.append(demo) or 0)
+    monkeypatch.setattr(ui.app, "run", lambda demo, allow_insecure_link: calls.append((demo, allow_insecure_link)) or 0)
     assert call_main(argv) == 0
-    assert calls == [demo]
+    assert calls == [(demo, insecure)]
 
 
 # --- the installed console script ----------------------------------------------------------------------

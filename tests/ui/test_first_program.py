@@ -15,7 +15,7 @@ from programmer.audit import read_audit_log
 from programmer.port import open_driver
 from programmer.program import Drug
 from tests.support.ui_actions import connect, open_review, sign, write_and_wait
-from tests.ui.another_programmer import another_programmer
+from tests.support.another_programmer import another_programmer
 from ui.editor import DOSE
 from ui.main_window import PROGRAM_TAB
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSpin
 from programmer.port import PumpEvent
 from tests.support.ui_actions import LINK_TIMEOUT_MS, new_window
 from tests.support.ui_fakes import program, snapshot
-from tests.ui.another_programmer import another_programmer
+from tests.support.another_programmer import another_programmer
 from ui.editor import DOSE, START
 from ui.main_window import (BANNER_ACTION_TEXTS, CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB,
                             MainWindow)

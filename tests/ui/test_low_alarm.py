@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 from programmer.errors import LinkError, PumpRefused
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect
 from tests.support.ui_fakes import snapshot
-from tests.ui.another_programmer import another_programmer
+from tests.support.another_programmer import another_programmer
 from ui.link import Failure, SetLowAlarm
 from ui.low_alarm_dialog import LowAlarmDialog
 from ui.main_window import OVERVIEW_TAB, MainWindow

@@ -9,7 +9,7 @@ import dataclasses
 from PySide6.QtCore import Qt
 
 from tests.support.emulator_support import simple
-from tests.ui.another_programmer import another_programmer
+from tests.support.another_programmer import another_programmer
 from programmer.program import program_from_data
 from tests.support.ui_fakes import program, snapshot
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, edit_the_dose, open_review, sign, write_and_wait
