@@ -37,20 +37,6 @@ PATIENT_MARK = "baclofen-lot-7731"
 """A value only a pump's answer holds: where it shows up in a trace, patient data is in the trace."""
 
 
-@pytest.fixture
-def peers():
-    started: list[ScriptedPeer] = []
-
-    def start(handler, **options) -> ScriptedPeer:
-        peer = ScriptedPeer(handler, **options)
-        started.append(peer)
-        return peer
-
-    yield start
-    for peer in started:
-        peer.close()
-
-
 def answering(request: Frame, peer: ScriptedPeer) -> None:
     """A pump that answers IDENTIFY, READ_STATUS and SET_LOW_ALARM like a real one, in the session."""
     if request.command == Command.IDENTIFY:

@@ -27,20 +27,6 @@ BAUD = 115200
 IDENTITY = {"model": "TEST", "serial": "TEST-0001"}
 
 
-@pytest.fixture
-def peers():
-    started: list[ScriptedPeer] = []
-
-    def start(handler, **options) -> ScriptedPeer:
-        peer = ScriptedPeer(handler, **options)
-        started.append(peer)
-        return peer
-
-    yield start
-    for peer in started:
-        peer.close()
-
-
 def make_link(url: str, max_retries: int = MAX_RETRIES, lines: list[str] | None = None,
               turnaround_s: float = LOOPBACK_LINK["turnaround_s"]) -> tuple[Link, list[float]]:
     """A Link whose backoff pauses are recorded instead of slept, so tests see them and run fast.

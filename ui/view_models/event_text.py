@@ -224,6 +224,12 @@ def _program_activated(d: dict, unit: str | None) -> str:
     return f"now {new}, was {old} (program {checksum})"
 
 
+def _worded(words: dict[str, str], value: object) -> str:
+    """The sentence's words for a reason or a level the pump names; one this version does not know yet is shown
+    as the pump named it, with spaces for underscores, rather than hidden."""
+    return words.get(str(value), str(value).replace("_", " "))
+
+
 def _bolus_started(d: dict, unit: str | None) -> str:
     carried = d.pop("dose_unit")  # the one bolus event that names its unit
     return (f"bolus {short_id(d.pop('bolus_id'))}: {dose(_number(d.pop('dose')), carried)} "
@@ -237,7 +243,7 @@ def _bolus_done(d: dict, unit: str | None) -> str:
 def _bolus_cancelled(d: dict, unit: str | None) -> str:
     reason = d.pop("reason")
     return (f"bolus {short_id(d.pop('bolus_id'))} stopped after {dose(_number(d.pop('delivered')), unit)}: "
-            f"{BOLUS_END_REASONS.get(reason, str(reason).replace('_', ' '))}")
+            f"{_worded(BOLUS_END_REASONS, reason)}")
 
 
 def _refill(d: dict, unit: str | None) -> str:
@@ -253,7 +259,7 @@ def _refill(d: dict, unit: str | None) -> str:
 
 def _alarm_raised(d: dict, unit: str | None) -> str:
     severity = d.pop("severity")
-    return f"{alarm_text(d.pop('code'))} ({SEVERITY_WORDS.get(severity, str(severity).replace('_', ' '))})"
+    return f"{alarm_text(d.pop('code'))} ({_worded(SEVERITY_WORDS, severity)})"
 
 
 def _alarm_named(d: dict, unit: str | None) -> str:
@@ -279,13 +285,13 @@ def _session_started(d: dict, unit: str | None) -> str:
 def _session_ended(d: dict, unit: str | None) -> str:
     reason = d.pop("reason")
     return (f"session {_session(d)} of {d.pop('programmer_id')} ended: "
-            f"{SESSION_END_REASONS.get(reason, str(reason).replace('_', ' '))}")
+            f"{_worded(SESSION_END_REASONS, reason)}")
 
 
 def _frame_rejected(d: dict, unit: str | None) -> str:
     reason = d.pop("reason")
     return (f"a sealed frame was dropped unanswered, never acted on: "
-            f"{FRAME_REJECTED_REASONS.get(reason, str(reason).replace('_', ' '))} (session {_session(d)})")
+            f"{_worded(FRAME_REJECTED_REASONS, reason)} (session {_session(d)})")
 
 
 def _pairing_window_opened(d: dict, unit: str | None) -> str:
@@ -294,7 +300,7 @@ def _pairing_window_opened(d: dict, unit: str | None) -> str:
 
 def _pairing_window_closed(d: dict, unit: str | None) -> str:
     reason = d.pop("reason")
-    return f"no more pairing: {WINDOW_CLOSE_REASONS.get(reason, str(reason).replace('_', ' '))}"
+    return f"no more pairing: {_worded(WINDOW_CLOSE_REASONS, reason)}"
 
 
 def _programmer_paired(d: dict, unit: str | None) -> str:
