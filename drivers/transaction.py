@@ -187,7 +187,7 @@ class Link:
             try:
                 confirm = pairing.receive(_hex(start, "message"), _hex(start, "confirm"))
             except PairingNotCompleted as exc:
-                raise PairingFailed(f"{step}: {exc}; check the code the pump shows (nothing was paired)",
+                raise PairingFailed(f"{step}: {exc}; check the code the pump shows",
                                     step=step) from None
             self._open_exchange(step, Command.PAIR_FINISH, {"programmer_id": self.programmer_id,
                                                             "confirm": confirm.hex()})
@@ -221,11 +221,11 @@ class Link:
         answer = self._exchange(step, command, payload, PAIRING_ANSWER_BYTES, needs_session=False)
         if answer.status == Status.NO_SESSION:
             raise PairingFailed(f"{step}: the pump speaks only protocol version {INSECURE_PROTOCOL_VERSION}, which has "
-                                "no pairing (NO_SESSION to an open command); nothing was paired", step=step)
+                                "no pairing (NO_SESSION to an open command)", step=step)
         if answer.status != Status.OK:
             message = answer.payload.get("error") or "no message"
             raise PairingFailed(f"{step}: the pump refused {command.name} ({code_name(Status, answer.status)}: "
-                                f"{message}); nothing was paired", step=step)
+                                f"{message})", step=step)
         return answer
 
     def _exchange(self, step: str, command: Command, payload: dict, answer_bytes: int, needs_session: bool) -> Frame:
@@ -379,8 +379,8 @@ class Link:
                 model, serial = str(answer.payload.get("model")), str(answer.payload.get("serial"))
         except _Retry as retry:
             self.trace.note(f"identify after NOT_AUTHENTICATED: {retry}")
-        return NotPaired(f"{step}: the pump {model} serial {serial} is not paired with this programmer "
-                         f"({self.programmer_id}): {_how_to_pair(self.transport.url)}",
+        return NotPaired(f"{step}: the pump {model} serial {serial} is not paired with this programmer: "
+                         f"{_how_to_pair(self.transport.url)}",
                          step=step, model=model, serial=serial)
 
     # -- one try ---------------------------------------------------------------------------------
