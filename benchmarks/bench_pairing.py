@@ -12,9 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
-import selectors
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -24,8 +21,6 @@ from programmer.pairing_keys import KEYS_FORMAT, PairingKeys, in_memory_keys
 from programmer.port import open_driver
 
 BENCH_PROGRAMMER = "bench-programmer"
-CODE_LINE = re.compile(r"pairing code (\d{6}) for \d+ s")
-LINE_TIMEOUT_S = 10.0
 
 
 def paired_with_file(folder: Path, key: bytes) -> Path:
@@ -59,17 +54,5 @@ class PairedEmulator:
 
 
 def next_pairing_code(emulator: EmulatorProcess) -> str:
-    """The code of the pairing window the emulator opened last: its next stdout line, read with a bounded wait."""
-    assert emulator.process is not None and emulator.process.stdout is not None, "started"
-    fd, line, deadline = emulator.process.stdout.fileno(), b"", time.monotonic() + LINE_TIMEOUT_S
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while not line.endswith(b"\n") and selector.select(max(0.0, deadline - time.monotonic())):
-            chunk = os.read(fd, 1)
-            if not chunk:
-                break
-            line += chunk
-    match = CODE_LINE.fullmatch(line.decode("utf-8", "replace").rstrip("\n"))
-    if match is None:
-        raise RuntimeError(f"the emulator printed {line!r}, not 'pairing code NNNNNN for SECONDS s'")
-    return match.group(1)
+    """The code of the pairing window the emulator opened last: its next line on standard output."""
+    return emulator.read_pairing_code()[0]

@@ -2,10 +2,12 @@
 
 It plays the pump's firmware. ``spec`` holds the models' numbers; ``clock`` the simulated pump clock;
 ``engine`` the delivery engine; ``state`` the memory that survives a crash; ``alarms`` and ``events`` the
-alarm rules and the bounded log; ``pump`` the firmware's rules per command; ``service`` turns request
-frames into answers; ``faults`` misbehaves on the link for testers; ``server`` serves TCP or a pty;
+alarm rules and the bounded log; ``pump`` the firmware's rules per command; ``service`` turns each
+connection's request frames into answers (sealed in a session); ``sessions`` keeps one programmer at a time;
+``pairing_window`` pairs a programmer over the pump's code; ``paired_with`` reads a programmer's key file for
+``--paired-with``; ``faults`` misbehaves on the link for testers; ``server`` serves TCP connections or a pty;
 ``cli`` is ``pump-emulator``; ``launch``, for the programs that start it (the application, the tests), runs
-it as a process and reads its first line, importing none of the rest. docs/emulator.md is its specification.
+it as a process and reads its first line and its pairing line, importing none of the rest. docs/emulator.md is its specification.
 
 It must never import ``programmer.planner`` or ``programmer.checks``: the planner's predictions are
 checked against what this emulator delivers, so the two are written independently.

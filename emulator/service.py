@@ -182,7 +182,7 @@ class Connection:
         if request.is_response:
             return None
         if self.service.insecure:
-            if request.command != Command.HELLO and not self._hello_done:
+            if request.command != Command.HELLO and request.command in self._handlers and not self._hello_done:
                 return self.error(request, Status.NO_SESSION, "no session: send HELLO first")
             return self._answer_in_clear(request, busy)
         if request.sealed:

@@ -22,9 +22,6 @@ from protocol.codes import SESSION_IDLE_TIMEOUT_S
 from protocol.frame import Frame
 from protocol.secure import SecureChannel
 
-END_REASONS = ("closed", "ended", "idle", "replaced", "unpaired", "restart")
-
-
 @dataclass(eq=False)
 class Session:
     """One connection's session: its keys (the channel), who opened it, and when it was last authentic."""

@@ -104,3 +104,12 @@ def test_a_file_that_is_not_json_is_refused(tmp_path):
     path.write_bytes(b"\x00\x01 not json")
     with pytest.raises(StateFileError):
         power_on(path)
+
+
+def test_a_state_file_from_before_version_2_loads_with_nobody_paired_and_no_actions(tmp_path):
+    pump, _ = make_pump(tmp_path / "old.json")
+    memory = json.loads(pump.state.model_dump_json())
+    del memory["paired"], memory["actions"]
+    (tmp_path / "old.json").write_text(json.dumps(memory))
+    state = load_state(tmp_path / "old.json")
+    assert (state.paired, state.actions) == ([], 0)

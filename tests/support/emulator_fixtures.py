@@ -22,14 +22,10 @@ every test may ask for them by name.
 from __future__ import annotations
 
 import json
-import os
-import re
-import selectors
 import socket
 import struct
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,26 +87,13 @@ class EmulatorProcess(launch.EmulatorProcess):
 
 
     def pairing_code(self) -> str:
-        """The code of the pairing window opened at start (``--pairing-window``): the line after the first,
-        exactly ``pairing code NNNNNN for SECONDS s`` (docs/emulator.md), read with a bounded wait."""
-        assert self.process is not None and self.process.stdout is not None, "started"
-        line = b""
-        deadline = time.monotonic() + LINE_TIMEOUT_S
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout.fileno(), selectors.EVENT_READ)
-            while not line.endswith(b"\n") and selector.select(max(0.0, deadline - time.monotonic())):
-                chunk = os.read(self.process.stdout.fileno(), 1)
-                if not chunk:
-                    break
-                line += chunk
-        match = PAIRING_CODE_LINE.fullmatch(line.decode("utf-8", "replace").rstrip("\n"))
-        if match is None:
-            pytest.fail(f"the emulator's second line is {line!r}, not 'pairing code NNNNNN for SECONDS s'")
-        return match.group(1)
+        """The code of the pairing window opened at start (``--pairing-window``: the line after the first)."""
+        try:
+            return self.read_pairing_code()[0]
+        except launch.LaunchError as exc:
+            pytest.fail(str(exc))
 
 
-PAIRING_CODE_LINE = re.compile(r"pairing code (\d{6}) for \d+ s")
-LINE_TIMEOUT_S = 5.0
 
 
 def pump_serial(state: Path) -> str:
