@@ -91,11 +91,17 @@ class Transport:
         return self._port is not None and self._port.is_open
 
     def open(self) -> None:
-        """Open (or reopen) the port and discard whatever an earlier session left in its input buffer."""
+        """Open (or reopen) the port and discard whatever an earlier session left in its input buffer.
+
+        A serial device (a path, no URL scheme) is opened exclusively (an advisory lock, POSIX): a second
+        programmer on the same port, or a program reopening a port path the system has since given to another
+        device (a pty number reused), fails to open it instead of talking over the session there. A pty is one
+        connection to its pump, so a HELLO said through it by anyone ends the session of whoever else uses it."""
         self.close()
+        exclusive = {"exclusive": True} if url_scheme(self.url) is None else {}
         with _port_errors("open"):
             self._port = open_port(self.url, baudrate=self.baudrate, timeout=POLL_S,
-                                   write_timeout=self.write_timeout_s)
+                                   write_timeout=self.write_timeout_s, **exclusive)
             self._port.reset_input_buffer()
 
     def close(self) -> None:

@@ -76,6 +76,11 @@ class PairingWindow:
         self._unfinished: tuple[str, PumpPairing] | None = None
 
     @property
+    def attempts(self) -> int:
+        """PAIR_START requests taken in the window opened last."""
+        return self._attempts
+
+    @property
     def is_open(self) -> bool:
         self.expire()
         return self._code is not None

@@ -24,7 +24,7 @@ from protocol.pairing import PumpPairing
 from protocol.secure import programmer_channel
 from protocol.session_crypto import OVERHEAD_BYTES
 from drivers.serial_driver import SerialDriver
-from programmer.errors import LinkError, LinkNotSecure, NotPaired, PairingFailed
+from programmer.errors import InputError, LinkError, LinkNotSecure, NotPaired, PairingFailed
 from programmer.pairing_keys import in_memory_keys, load_pairing_keys
 from programmer.program import Drug
 
@@ -274,7 +274,7 @@ def test_a_wrong_code_pairs_nothing_and_keeps_no_key(peers):
 @pytest.mark.parametrize("code", ["12345", "1234567", "12a456", ""])
 def test_a_code_that_is_not_six_digits_is_refused_before_anything_is_sent(peers, code):
     peer = peers(answering)
-    with pytest.raises(Exception, match=r"^pairing_code: a pairing code is 6 digits 0-9") as raised:
+    with pytest.raises(InputError, match=r"^pairing_code: a pairing code is 6 digits 0-9") as raised:
         connect(peer, pairing_code=code)
     assert raised.value.field == "pairing_code" and peer.received == []
     assert load_pairing_keys().key_for("TEST-0001") == TEST_PAIR_KEY

@@ -306,11 +306,13 @@ def test_frames_decoded_in_the_session_keep_their_order_under_a_never_reading_ne
 
 
 @pytest.mark.parametrize("option", [["--idle-timeout", "0"], ["--idle-timeout", "3601"], ["--pairing-window", "0"],
-                                    ["--pairing-window", "601"], ["--insecure", "--pairing-window", "10"]])
-def test_bad_v2_options_exit_2(start_emulator, tmp_path, option):
+                                    ["--pairing-window", "601"], ["--insecure", "--pairing-window", "10"],
+                                    ["--paired-with", "/nonexistent/keys.json"]])
+def test_bad_v2_options_exit_2_naming_the_option(tmp_path, option):
     result = subprocess.run([sys.executable, "-m", "emulator.cli", "--listen", "tcp://127.0.0.1:0", "--state",
                              str(tmp_path / "p.json"), *option], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert option[-2] in result.stderr or option[0] in result.stderr  # the option at fault is named
 
 
 def test_a_connection_that_sends_nothing_authentic_is_closed_after_the_idle_timeout(start_emulator):

@@ -192,14 +192,14 @@ def test_malformed_pairing_requests_are_bad_argument_and_use_no_attempt(bench, c
     client = bench.client(hello=False)
     response = client.call(command, payload)
     assert (response.status, response.payload["field"]) == (Status.BAD_ARGUMENT, field)
-    assert bench.service.window.is_open and bench.service.window._attempts == 0
+    assert bench.service.window.is_open and bench.service.window.attempts == 0
 
 
 def test_an_invalid_spake2_message_uses_an_attempt(bench):
     bench.service.window.open(60)
     response = bench.client(hello=False).call(Command.PAIR_START, {"programmer_id": "p", "message": "00" * 33})
     assert (response.status, response.payload["field"]) == (Status.REFUSED, "message")
-    assert bench.service.window._attempts == 1
+    assert bench.service.window.attempts == 1
 
 
 def test_the_paired_list_forgets_the_least_recently_used_first(bench):
