@@ -30,9 +30,6 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from spake2 import SPAKE2_A, SPAKE2_B  # type: ignore[import-untyped]
-from spake2.ed25519_basic import NotOnCurve  # type: ignore[import-untyped]
-from spake2.spake2 import SPAKEError  # type: ignore[import-untyped]
 
 CODE_DIGITS = 6
 """A pairing code is this many decimal digits, shown by the pump while its pairing window is open."""
@@ -96,19 +93,32 @@ class _Transcript:
                     info=b"itb pair key v1").derive(key)
 
 
+def _spake2():
+    """The ``spake2`` package, imported on the first pairing only: loading it builds its group's constants and
+    reads package metadata (about 70 ms), which every start of the programmer and of the emulator would pay,
+    and pairing is rare."""
+    import spake2  # type: ignore[import-untyped]
+    import spake2.ed25519_basic  # type: ignore[import-untyped]
+    import spake2.spake2  # type: ignore[import-untyped]
+
+    return spake2
+
+
 def _finish(side, message: bytes) -> bytes:
+    spake2 = _spake2()
     if len(message) != MESSAGE_BYTES:
         raise PairingFailed(f"a pairing message is {MESSAGE_BYTES} bytes (got {len(message)})")
     try:
         return side.finish(message)
-    except (SPAKEError, NotOnCurve, ValueError) as exc:  # what spake2 raises for a message it cannot use
+    except (spake2.spake2.SPAKEError, spake2.ed25519_basic.NotOnCurve, ValueError) as exc:  # spake2 on a bad message
         raise PairingFailed(f"the pairing message is not valid: {exc}") from None
 
 
 class _Side:
     """What both sides hold for one attempt: both parties' names, their SPAKE2 side and its first message."""
 
-    def __init__(self, spake_side, code: str, programmer_id: str, pump_serial: str):
+    def __init__(self, side_name: str, code: str, programmer_id: str, pump_serial: str):
+        spake_side = getattr(_spake2(), side_name)
         self._programmer = _party(_PROGRAMMER_SIDE, programmer_id)
         self._pump = _party(_PUMP_SIDE, pump_serial)
         self._spake = spake_side(check_code(code), idA=self._programmer, idB=self._pump)
@@ -120,7 +130,7 @@ class ProgrammerPairing(_Side):
     ``pair_key``. One object, one attempt."""
 
     def __init__(self, code: str, programmer_id: str, pump_serial: str):
-        super().__init__(SPAKE2_A, code, programmer_id, pump_serial)
+        super().__init__("SPAKE2_A", code, programmer_id, pump_serial)
         self.pair_key: bytes | None = None
 
     def start(self) -> bytes:
@@ -144,7 +154,7 @@ class PumpPairing(_Side):
     which returns the pair key."""
 
     def __init__(self, code: str, programmer_id: str, pump_serial: str):
-        super().__init__(SPAKE2_B, code, programmer_id, pump_serial)
+        super().__init__("SPAKE2_B", code, programmer_id, pump_serial)
         self._expected: bytes | None = None
         self._pair_key: bytes | None = None
 
