@@ -45,8 +45,6 @@ def answering(request: Frame, peer: ScriptedPeer) -> None:
         peer.reply(request, STATUS)
     elif request.command == Command.SET_LOW_ALARM:
         peer.reply(request, {"low_alarm_ml": request.payload["low_alarm_ml"]})
-    elif request.command == Command.END_SESSION:
-        peer.reply(request, {})
 
 
 def connect(peer: ScriptedPeer, **options) -> SerialDriver:

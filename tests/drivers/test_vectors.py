@@ -27,8 +27,6 @@ def pump_answering(answers: dict[Command, str]) -> ScriptedPeer:
     """A scripted pump answering each command with the recorded answer named for it (re-sequenced)."""
 
     def handler(request, peer):
-        if request.command == Command.END_SESSION:  # the driver's goodbye on close: no recorded answer needed
-            return
         answer = FRAMES[answers[Command(request.command)]]
         peer.reply(request, answer["payload"], Status[answer["status"]])
 

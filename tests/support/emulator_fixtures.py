@@ -149,8 +149,8 @@ class LoopbackServer:
 class ScriptedPeer(LoopbackServer):
     """A pump stand-in on 127.0.0.1 that answers each request frame through ``handler(request, peer)``.
 
-    HELLO is answered OK automatically (``hello_status`` and ``serial`` change that) unless the
-    handler is asked with ``handle_hello=True``. The handler answers with ``peer.reply(...)`` or
+    HELLO is answered OK automatically (``hello_status`` and ``serial`` change that), and END_SESSION (the
+    driver's goodbye when it closes) with OK, unless the handler is asked with ``handle_hello=True``. The handler answers with ``peer.reply(...)`` or
     ``peer.send(raw)``, stays silent by doing nothing, or ``peer.hang_up()``. Everything is recorded:
     ``requests`` (connection number, frame as opened), ``sealed`` (connection number, frame as it came, sealed
     or not) and ``received`` (raw bytes per connection).
@@ -257,6 +257,8 @@ class ScriptedPeer(LoopbackServer):
         self.requests.append((number, frame))
         if frame.command == Command.HELLO and not self.handle_hello:
             self._hello(frame)
+        elif frame.command == Command.END_SESSION and not self.handle_hello:
+            self.reply(frame, {})  # answered at once, so closing a driver never waits out its timeout
         else:
             self.handler(frame, self)
 
