@@ -20,7 +20,7 @@ from pathlib import Path
 
 from emulator.clock import SimClock
 from emulator.faults import FaultInjector, FaultSpec
-from emulator.paired_with import PairedWithError, read_pairing
+from emulator.paired_with import PairedWithError, read_key_file
 from emulator.pairing_window import MAX_WINDOW_S, SIGNAL_WINDOW_S, PairingWindow, window_seconds
 from emulator.pump import Pump
 from emulator.server import PtyTransport, Server, TcpTransport, loopback_address
@@ -144,14 +144,15 @@ def _serve(argv: list[str] | None) -> int:
         print(f"pump-emulator: {exc}", file=sys.stderr)
         return EXIT_INVALID
     try:
+        key_file = read_key_file(args.paired_with) if args.paired_with else None
         pump = Pump.power_on(args.state.absolute(), args.model, SimClock(args.speed))
-    except (StateFileError, OSError) as exc:
+    except (StateFileError, PairedWithError, OSError) as exc:
         transport.close()
         print(f"pump-emulator: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    if args.paired_with:
+    if key_file is not None:
         try:
-            pump.add_paired(*read_pairing(args.paired_with, pump.state.serial))
+            pump.add_paired(key_file.programmer_id, key_file.key_for(pump.state.serial))
             pump.flush()
         except (PairedWithError, OSError) as exc:
             transport.close()

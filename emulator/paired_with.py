@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from protocol.pairing import KEY_BYTES
@@ -26,8 +27,26 @@ class PairedWithError(Exception):
     """The file cannot be used: the message names the file and what is wrong with it."""
 
 
-def read_pairing(path: Path, serial: str) -> tuple[str, bytes]:
-    """The programmer id and its key for the pump ``serial`` (or for any pump) in the key file ``path``."""
+@dataclass(frozen=True)
+class KeyFile:
+    """A programmer key file, read and checked whole: its programmer id and every pump key it holds."""
+
+    path: Path
+    programmer_id: str
+    keys: dict[str, bytes]
+    """Pump serial (or ``"*"``, any pump) -> its 32-byte pair key."""
+
+    def key_for(self, serial: str) -> bytes:
+        """The key for the pump ``serial``, else the key for any pump; PairedWithError when there is neither."""
+        key = self.keys.get(serial, self.keys.get(ANY_PUMP))
+        if key is None:
+            raise PairedWithError(f"--paired-with {self.path}: no key for this pump ({serial}) nor for {ANY_PUMP!r}")
+        return key
+
+
+def read_key_file(path: Path) -> KeyFile:
+    """The key file ``path``, every entry checked, so that a file that cannot be used is refused before the
+    pump is switched on (and its state file made or changed); PairedWithError naming the file and the fault."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -40,13 +59,16 @@ def read_pairing(path: Path, serial: str) -> tuple[str, bytes]:
     if not isinstance(programmer_id, str) or not PROGRAMMER_ID.fullmatch(programmer_id):
         raise PairedWithError(f"--paired-with {path}: programmer_id is not a valid programmer id")
     pumps = document.get("pumps")
-    entry = pumps.get(serial, pumps.get(ANY_PUMP)) if isinstance(pumps, dict) else None
-    if not isinstance(entry, dict):
-        raise PairedWithError(f"--paired-with {path}: no key for this pump ({serial}) nor for {ANY_PUMP!r}")
+    if not isinstance(pumps, dict):
+        raise PairedWithError(f"--paired-with {path}: pumps is not an object of pump serials")
+    return KeyFile(path, programmer_id, {serial: _key(path, serial, entry) for serial, entry in pumps.items()})
+
+
+def _key(path: Path, serial: str, entry: object) -> bytes:
     try:
-        key = base64.b64decode(entry.get("key", ""), validate=True)
+        key = base64.b64decode(entry.get("key", ""), validate=True) if isinstance(entry, dict) else b""
     except (binascii.Error, TypeError, ValueError):
         key = b""
     if len(key) != KEY_BYTES:
-        raise PairedWithError(f"--paired-with {path}: the key for this pump is not {KEY_BYTES} bytes in base64")
-    return programmer_id, key
+        raise PairedWithError(f"--paired-with {path}: the key for {serial!r} is not {KEY_BYTES} bytes in base64")
+    return key

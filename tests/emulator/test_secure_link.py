@@ -5,6 +5,7 @@ pump's memory afterwards (its state file, after a clean stop): nothing may have 
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import time
@@ -22,7 +23,7 @@ from protocol.pairing import ProgrammerPairing, new_code
 from protocol.secure import SecureChannel
 from protocol.session_crypto import derive_session_keys
 from tests.support.emulator_support import (BACLOFEN_500, SERVICE, TEST_KEY, TEST_PROGRAMMER, WireClient, checksum_of,
-                                            hello_payload, pair, simple)
+                                            hello_payload, pair, simple, write_test_keys)
 
 REFILL = {"refill_id": "r1", "withdrawn_ml": 0.0, "added_ml": 20.0, "drug": BACLOFEN_500}
 CHANGES = {
@@ -309,11 +310,24 @@ def test_frames_decoded_in_the_session_keep_their_order_under_a_never_reading_ne
                                     ["--paired-with", "/nonexistent/keys.json"]])
 def test_bad_v2_options_exit_2_naming_the_option(tmp_path, capsys, option):
     # In this process (the console script's own main; tests/emulator/test_cli.py runs the script itself): every
-    # one of these is refused before anything is served, so nothing is left running.
+    # one of these is refused before the pump is switched on, so nothing is left running and no state file made.
     code = emulator_main(["--listen", "tcp://127.0.0.1:0", "--state", str(tmp_path / "p.json"), *option])
     error = capsys.readouterr().err
     assert code == 2 and len(error.strip().splitlines()) == 1
     assert option[-2] in error or option[0] in error  # the option at fault is named
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_a_key_file_with_one_bad_key_is_refused_before_the_pump_is_switched_on(tmp_path, capsys):
+    # Every entry is checked, not only the one for this pump: a damaged file is refused whole.
+    state = tmp_path / "p.json"
+    keys = write_test_keys(tmp_path / "keys.json")
+    document = json.loads(keys.read_text())
+    document["pumps"]["E40-000000"] = {"key": "AAAA", "paired_at": "2026-01-01T00:00:00+00:00"}
+    keys.write_text(json.dumps(document))
+    code = emulator_main(["--listen", "tcp://127.0.0.1:0", "--state", str(state), "--paired-with", str(keys)])
+    error = capsys.readouterr().err
+    assert code == 2 and "'E40-000000' is not 32 bytes in base64" in error and not state.exists()
 
 
 def test_a_connection_that_sends_nothing_authentic_is_closed_after_the_idle_timeout(start_emulator):

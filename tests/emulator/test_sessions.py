@@ -9,7 +9,7 @@ import json
 import pytest
 
 from emulator.pairing_window import PairingWindow
-from emulator.paired_with import PairedWithError, read_pairing
+from emulator.paired_with import PairedWithError, read_key_file
 from emulator.pump import Pump
 from emulator.service import SEALED_OVERHEAD, Service
 from emulator.sessions import Sessions
@@ -243,13 +243,14 @@ def test_action_numbers_count_every_bolus_and_refill_and_survive_a_restart(tmp_p
 
 def test_paired_with_reads_the_key_for_this_pump_or_for_any(tmp_path):
     path = write_test_keys(tmp_path / "keys.json")
-    assert read_pairing(path, "E20-000001") == (TEST_PROGRAMMER, TEST_KEY)
+    key_file = read_key_file(path)
+    assert (key_file.programmer_id, key_file.key_for("E20-000001")) == (TEST_PROGRAMMER, TEST_KEY)
     document = json.loads(path.read_text())
     document["pumps"] = {"E20-000001": document["pumps"]["*"]}
     path.write_text(json.dumps(document))
-    assert read_pairing(path, "E20-000001")[1] == TEST_KEY
+    assert read_key_file(path).key_for("E20-000001") == TEST_KEY
     with pytest.raises(PairedWithError, match=r"no key for this pump \(E20-000002\)"):
-        read_pairing(path, "E20-000002")
+        read_key_file(path).key_for("E20-000002")
 
 
 @pytest.mark.parametrize("document, message", [
@@ -257,12 +258,13 @@ def test_paired_with_reads_the_key_for_this_pump_or_for_any(tmp_path):
     ({"format": "other"}, "not a programmer key file"),
     ({"format": "itb-pairing-keys/1", "programmer_id": "-x", "pumps": {}}, "programmer_id"),
     ({"format": "itb-pairing-keys/1", "programmer_id": "x", "pumps": {"*": {"key": "AAAA"}}}, "not 32 bytes"),
+    ({"format": "itb-pairing-keys/1", "programmer_id": "x", "pumps": ["*"]}, "pumps is not an object"),
 ])
 def test_an_unusable_paired_with_file_names_the_file_and_the_fault(tmp_path, document, message):
     path = tmp_path / "keys.json"
     path.write_text(document if isinstance(document, str) else json.dumps(document))
     with pytest.raises(PairedWithError, match=message) as error:
-        read_pairing(path, "E20-000001")
+        read_key_file(path)
     assert str(path) in str(error.value)
 
 
