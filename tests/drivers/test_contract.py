@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from tests.support.emulator_fixtures import PTY_AVAILABLE
 from tests.support.fake_pump import FakePump
-from tests.support.pairing import TEST_PROGRAMMER_ID
+from tests.support.emulator_support import TEST_PROGRAMMER
 
 from programmer.outcome import Outcome
 from programmer.errors import LinkError, PumpRefused
@@ -475,7 +475,7 @@ def test_the_link_is_secure_every_request_after_hello_is_sealed_and_no_patient_d
                                                                                               start_emulator):
     lines: list[str] = []
     with open_driver(start_emulator(link=driver_kind).url, trace=lines.append) as driver:
-        assert driver.secure and driver.programmer_id == TEST_PROGRAMMER_ID
+        assert driver.secure and driver.programmer_id == TEST_PROGRAMMER
         fill(driver)
         assert driver.read_program().drug == Drug.model_validate(BACLOFEN)
     sent = [line.split(" TX ", 1)[1].split(":", 1)[0] for line in lines if " TX " in line]

@@ -17,7 +17,6 @@ import time
 import pytest
 from tests.support.emulator_fixtures import LOOPBACK_LINK, ScriptedPeer, answer_bytes
 from tests.support.emulator_support import TEST_KEY, TEST_PROGRAMMER, WireClient, hello_payload
-from tests.support.pairing import TEST_PAIR_KEY
 
 from protocol import Command, Frame, Status, encode_frame
 from protocol.pairing import PumpPairing
@@ -207,7 +206,7 @@ def test_the_trace_holds_patient_data_only_when_asked_and_never_a_key(peers, pla
     assert driver.read_status().alarms[0].code == PATIENT_MARK
     driver.close()
     text = "\n".join(lines)
-    assert TEST_PAIR_KEY.hex() not in text.replace(" ", "")
+    assert TEST_KEY.hex() not in text.replace(" ", "")
     assert (PATIENT_MARK in text) is plaintext and (PATIENT_MARK.encode().hex(" ") in text) is False
     plain = [line for line in lines if "PLAIN (patient data)" in line]
     assert len(plain) == (4 if plaintext else 0)  # READ_STATUS and END_SESSION, each sent and answered
@@ -261,7 +260,7 @@ def test_a_code_that_is_not_six_digits_is_refused_before_anything_is_sent(peers,
     with pytest.raises(InputError, match=r"^pairing_code: a pairing code is 6 digits 0-9") as raised:
         connect(peer, pairing_code=code)
     assert raised.value.field == "pairing_code" and peer.received == []
-    assert load_pairing_keys().key_for("TEST-0001") == TEST_PAIR_KEY
+    assert load_pairing_keys().key_for("TEST-0001") == TEST_KEY
 
 
 # -- against the real emulator -------------------------------------------------------------------------------

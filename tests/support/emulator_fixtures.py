@@ -33,7 +33,8 @@ import pytest
 
 from emulator import launch
 from tests.support.forked_emulator import ForkedProcess
-from tests.support.pairing import TEST_PAIR_KEY, paired_args, trust_pump
+from tests.support.emulator_support import TEST_KEY, paired_args
+from tests.support.pairing import trust_pump
 from protocol import Command, Frame, FrameDecoder, Status, encode_frame
 from protocol.codes import INSECURE_PROTOCOL_VERSION, OPEN_COMMANDS, PROTOCOL_VERSION
 from protocol.secure import FrameRejected, SecureChannel, pump_channel
@@ -170,7 +171,7 @@ class ScriptedPeer(LoopbackServer):
         self.secure = secure
         self.hello_status = Status.OK
         self.serial = "TEST-0001"
-        self.pair_key = TEST_PAIR_KEY
+        self.pair_key = TEST_KEY
         self.requests: list[tuple[int, Frame]] = []
         self.sealed: list[tuple[int, Frame]] = []
         self.received: list[bytearray] = []

@@ -14,14 +14,10 @@ from datetime import datetime
 from pathlib import Path
 
 from programmer.pairing_keys import load_pairing_keys
-from tests.support.emulator_support import TEST_KEY, TEST_PROGRAMMER, paired_args
+from tests.support.emulator_support import TEST_KEY, TEST_PROGRAMMER
 
-TEST_PROGRAMMER_ID = TEST_PROGRAMMER
-TEST_PAIR_KEY = TEST_KEY
-"""The pair key the run's programmer shares with every pump the fixtures start (the emulator tests' wire
-clients hold the same, tests/support/emulator_support.py)."""
 TEST_PAIRED_AT = datetime(2026, 1, 5, 9, 0, 0).astimezone()
-__all__ = ["TEST_PAIR_KEY", "TEST_PROGRAMMER_ID", "paired_args", "trust_pump", "write_programmer_keys"]
+__all__ = ["trust_pump", "write_programmer_keys"]
 
 
 _run_keys: list[Path] = []
@@ -31,7 +27,7 @@ _run_keys: list[Path] = []
 def write_programmer_keys(path: Path) -> Path:
     """An empty keys file of the run's programmer (its fixed id, no pump yet), 0600 like a real one."""
     keys = load_pairing_keys(path)
-    keys.programmer_id = TEST_PROGRAMMER_ID
+    keys.programmer_id = TEST_PROGRAMMER
     keys.save()
     _run_keys[:] = [path]
     return path
@@ -40,5 +36,5 @@ def write_programmer_keys(path: Path) -> Path:
 def trust_pump(serial: str) -> None:
     """Remember the run's pair key for ``serial`` in the run programmer's keys file."""
     keys = load_pairing_keys(_run_keys[0] if _run_keys else None)
-    if keys.key_for(serial) != TEST_PAIR_KEY:
-        keys.remember(serial, TEST_PAIR_KEY, TEST_PAIRED_AT)
+    if keys.key_for(serial) != TEST_KEY:
+        keys.remember(serial, TEST_KEY, TEST_PAIRED_AT)
