@@ -40,8 +40,8 @@ from programmer.clock import pump_clock_reading
 from programmer.errors import InputError, LinkError, LinkNotSecure, PumpRefused
 from programmer.pairing_keys import PairingKeys, load_pairing_keys
 from programmer.outcome import Outcome
-from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, ProgressCallback, PumpDriver, PumpEvent,
-                             PumpIdentity, PumpStatus, RefillOutcome, WriteOutcome)
+from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, BridgeRequest, ProgressCallback, PumpDriver,
+                             PumpEvent, PumpIdentity, PumpStatus, RefillOutcome, WriteOutcome)
 from programmer.program import FORMAT, Drug, Program, program_from_data
 
 DEFAULT_BAUDRATE = 9600
@@ -382,15 +382,19 @@ class SerialDriver(PumpDriver):
             repeated=False,
         )
 
-    def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None) -> RefillOutcome:
+    def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None,
+               bridge: BridgeRequest | None = None) -> RefillOutcome:
         """Record a refill once per ``refill_id`` (a repeat answers ``repeated``); ``drug`` None keeps the drug."""
         self._require_secure("refill")
-        answer = self._call("refill", Command.REFILL, {
+        request: dict = {
             "refill_id": refill_id,
             "withdrawn_ml": withdrawn_ml,
             "added_ml": added_ml,
             "drug": None if drug is None else drug.model_dump(mode="json"),
-        })
+        }
+        if bridge is not None:
+            request["bridge"] = {"bolus_id": bridge.bolus_id, "volume_ml": bridge.volume_ml}
+        answer = self._call("refill", Command.REFILL, request)
         return RefillOutcome(
             refill_id=answer.text("refill_id"),
             volume_ml=answer.number("volume_ml"),

@@ -70,6 +70,14 @@ class PumpIdentity:
     max_steps_per_day: int
     max_cycle_days: int
     event_log_size: int
+    tubing_ml: float | None = None
+    """The pump's internal tubing volume, mL: drug moves through it, and then the catheter, before the patient gets it.
+    None (and the five below too) from a pump that does not declare its dead volume: no prime, bridge or demand dose."""
+    catheter_ml_per_cm: float | None = None
+    catheter_cm_min: float | None = None
+    catheter_cm_max: float | None = None
+    priming_ml_per_hour: float | None = None
+    max_bolus_ml_per_hour: float | None = None
 
     @property
     def simulated(self) -> bool:
@@ -85,12 +93,43 @@ class Alarm:
     since: datetime
 
 
+BOLUS_KINDS = ("therapeutic", "prime", "bridge", "demand")
+"""What a bolus is for (docs/protocol.md, BOLUS): a clinician's dose on top of the program, filling the tubing and
+catheter after an implant or revision, pushing out the old concentration after a refill, or a patient's demand dose."""
+
+
 @dataclass(frozen=True)
 class BolusState:
     bolus_id: str
     dose: float
     delivered: float
     remaining_s: float
+    kind: str = "therapeutic"
+
+
+@dataclass(frozen=True)
+class LineContent:
+    """One stretch of fluid in the pump tubing and catheter; concentration 0 is spinal fluid (no drug)."""
+
+    volume_ml: float
+    concentration_per_ml: float
+
+
+@dataclass(frozen=True)
+class LineState:
+    """What lies between the reservoir and the patient, as the pump reports it, and what it has moved.
+
+    ``contents`` run from the catheter tip (what the patient gets next) back to the pump. ``to_patient_dose`` is in
+    ``dose_unit``, counted since the drug last changed."""
+
+    tubing_ml: float
+    catheter_cm: float | None
+    volume_ml: float
+    contents: tuple[LineContent, ...]
+    pumped_ml: float
+    to_patient_ml: float
+    to_patient_dose: float
+    dose_unit: str | None
 
 
 @dataclass(frozen=True)
@@ -105,6 +144,8 @@ class PumpStatus:
     program_checksum: str
     cycle_phase_min: float
     bolus: BolusState | None = None
+    line: LineState | None = None
+    """None from a pump that does not report its tubing and catheter."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +181,19 @@ class BolusOutcome:
     volume_ml: float
     state: str  # "delivering" | "done" | "cancelled"
     repeated: bool
+    kind: str = "therapeutic"
+    duration_min: float | None = None
+    action_number: int | None = None
+    delivered: float | None = None
+    """Dose delivered so far, when the pump said (BOLUS_STATUS and CANCEL_BOLUS do)."""
+
+
+@dataclass(frozen=True)
+class BridgeRequest:
+    """A bridge bolus to start with a refill, in one action (docs/protocol.md, REFILL)."""
+
+    bolus_id: str
+    volume_ml: float
 
 
 @dataclass(frozen=True)
@@ -148,6 +202,29 @@ class RefillOutcome:
     volume_ml: float
     calculated_ml: float  # the pump's calculated volume just before the refill
     repeated: bool
+    bridge: BolusOutcome | None = None
+
+
+@dataclass(frozen=True)
+class DemandDose:
+    """A patient's demand dose: per activation ``dose`` (the pump's drug's dose units) over ``duration_min``, at
+    most ``max_per_day`` in any 24 h, ``lockout_min`` from one granted activation to the next. Off: ``enabled`` False
+    and the rest 0."""
+
+    enabled: bool
+    dose: float = 0.0
+    duration_min: float = 0.0
+    lockout_min: float = 0.0
+    max_per_day: int = 0
+
+
+@dataclass(frozen=True)
+class DemandSettings:
+    """The demand dose as the pump holds it (READ_DEMAND), with its checksum for the write-then-verify comparison."""
+
+    demand: DemandDose
+    dose_unit: str | None
+    checksum: str
 
 
 class PumpDriver(ABC):
@@ -297,9 +374,11 @@ class PumpDriver(ABC):
         """
 
     @abstractmethod
-    def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None) -> RefillOutcome:
+    def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None,
+               bridge: BridgeRequest | None = None) -> RefillOutcome:
         """Record a refill once per ``refill_id``. ``drug`` None keeps the pump's drug, a new concentration
-        keeps the doses, another drug stops the therapy.
+        keeps the doses, another drug stops the therapy. ``bridge`` starts a bridge bolus in the same action (a new
+        concentration needs one: the old drug is still in the tubing and catheter).
 
         Returns: the reservoir after it and the volume the pump had calculated (``repeated`` when that id was
         already recorded with the same values: the first refill's answer, and nothing done).
@@ -333,6 +412,55 @@ class PumpDriver(ABC):
             PumpRefused: the pump refused the value (outside its model's range, ``field`` ``low_alarm_ml``) or the
                 read-back after it.
         """
+
+    def prime(self, bolus_id: str, catheter_cm: float, volume_ml: float, reason: str,
+              segments_cm: tuple[float, ...] = ()) -> BolusOutcome:
+        """Record the catheter and fill tubing and catheter at the pump's priming rate, the program paused; the pump
+        checks ``volume_ml`` against its own figure. Once per id, like ``bolus``.
+
+        Raises:
+            LinkError: whether it started is not known; ask with ``bolus_status``.
+            PumpRefused: the pump did not start it (a catheter outside its range, a volume not its own, no drug).
+        """
+        raise PumpRefused("UNKNOWN_COMMAND", "prime: this driver's pumps have no priming bolus", step="prime")
+
+    def bridge(self, bolus_id: str, volume_ml: float, concentration_per_ml: float) -> BolusOutcome:
+        """Run the program at the mL rates of ``concentration_per_ml`` until ``volume_ml`` has moved, so the old drug in
+        the tubing and catheter reaches the patient at the programmed dose. Once per id, like ``bolus``.
+
+        Raises:
+            LinkError: whether it started is not known; ask with ``bolus_status``.
+            PumpRefused: the pump did not start it (nothing to bridge, a volume or concentration not its own).
+        """
+        raise PumpRefused("UNKNOWN_COMMAND", "bridge: this driver's pumps have no bridge bolus", step="bridge")
+
+    def bolus_status(self, bolus_id: str) -> BolusOutcome | None:
+        """Returns: the bolus the pump knows by ``bolus_id`` as it is now, or None when it never started one by that id.
+        Changes nothing, so it is the safe question after a link failure.
+
+        Raises:
+            LinkError: the pump could not be reached; PumpRefused: the pump answered no.
+        """
+        raise PumpRefused("UNKNOWN_COMMAND", "bolus status: this driver's pumps cannot say", step="bolus status")
+
+    def read_demand(self) -> DemandSettings:
+        """Returns: the patient's demand dose as the pump holds it. Changes nothing.
+
+        Raises:
+            LinkError: the pump could not be reached; PumpRefused: the pump answered no.
+        """
+        raise PumpRefused("UNKNOWN_COMMAND", "demand dose: this driver's pumps have none", step="read demand dose")
+
+    def write_demand(self, demand: DemandDose) -> DemandSettings:
+        """Set the patient's demand dose (or switch it off), then read it back.
+
+        Returns: the settings read back, for the caller to compare.
+
+        Raises:
+            LinkError: whether it was set is not known: read it back.
+            PumpRefused: the pump refused it (a value outside its range, naming the field); nothing changed.
+        """
+        raise PumpRefused("UNKNOWN_COMMAND", "demand dose: this driver's pumps have none", step="write demand dose")
 
     def unpair(self) -> str:
         """Make the pump forget this programmer, and forget its pair key here too (the session ends with it).

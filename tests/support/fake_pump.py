@@ -202,10 +202,12 @@ class FakePump(PumpDriver):
                 return field, f"{rate:g} mL/day is outside the flow range {low:g} to {high:g} mL/day"
         return None
 
-    def refill(self, refill_id, withdrawn_ml, added_ml, drug) -> RefillOutcome:
+    def refill(self, refill_id, withdrawn_ml, added_ml, drug, bridge=None) -> RefillOutcome:
         """Empty and fill the reservoir once per ``refill_id``: a repeat with the same values answers the first
         refill, ``repeated``; with other values it is refused. A new drug (name or unit) stops the therapy."""
         self.calls.append("refill")
+        if bridge is not None:
+            raise refused("UNKNOWN_COMMAND", "refill", "this fake pump has no tubing or catheter to bridge")
         if self.refill_answer is not None:
             raise self.refill_answer
         request = (withdrawn_ml, added_ml, drug)
