@@ -216,7 +216,7 @@ class Pump:
     def _remaining_s(self, bolus: BolusRecord) -> float:
         """Seconds until the running bolus is complete at the rate it runs now (its nominal rate while the motor
         stands still)."""
-        _rate, bolus_rate, _holds = engine.motor_piece(self.state, engine.to_seconds(self.state.pump_time))
+        _rate, bolus_rate, _holds = engine.motor_piece(self.state, engine.since_anchor_s(self.state))
         left = bolus.volume_ml - bolus.delivered_ml
         return left / bolus_rate if bolus_rate > 0 else left / bolus.volume_ml * bolus.duration_min * 60.0
 
