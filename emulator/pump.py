@@ -292,6 +292,7 @@ class Pump:
         self._log("program_activated", checksum=checksum, previous=previous,
                   daily_dose=engine.mean_daily_dose(state.therapy), dose_unit=drug.dose_unit,
                   previous_daily_dose=previous_dose, previous_dose_unit=previous_unit)
+        self._settle()  # a bridge cannot outlive its program
         return {"checksum": checksum, "already_active": False}
 
     def _check_program_fits(self, drug: Drug, therapy) -> None:
