@@ -16,50 +16,19 @@ from programmer.bolus import review_bolus, review_bridge, review_demand, review_
 from programmer.errors import InputError
 from programmer.interrogation import read_pump
 from programmer.library import load_library
-from programmer.port import BolusState, DemandDose, LineContent, LineState, PumpEvent
+from programmer.port import BolusState, DemandDose
 from programmer.program import Drug, program_from_data
 from programmer.review import Decision
+from tests.support.bolus_situations import (DEAD_VOLUME, LINE_ML, demand, every_bolus_finding, line, pump, snapshot,
+                                            started, ziconotide)
+from tests.support.check_codes import emitted_check_codes
 from tests.support.fake_pump import PUMP_TIME, FakePump, baclofen
 
 LIBRARY = load_library()
-DEAD_VOLUME = dict(tubing_ml=0.15, catheter_ml_per_cm=0.0026, catheter_cm_min=10.0, catheter_cm_max=110.0,
-                   priming_ml_per_hour=1.0, max_bolus_ml_per_hour=6.0)
-LINE_ML = 0.306
-
-
-def line(*contents: tuple[float, float], catheter_cm: float | None = 60.0) -> LineState:
-    parts = tuple(LineContent(volume, concentration) for volume, concentration in contents)
-    return LineState(0.15, catheter_cm, sum(part.volume_ml for part in parts), parts, 100.0, 100.0, 5e4, "mcg")
-
-
-def pump(program=None, volume_ml: float = 10.0) -> FakePump:
-    return FakePump(baclofen() if program is None else program, volume_ml=volume_ml, **DEAD_VOLUME)
-
-
-def snapshot(source: FakePump | None = None, line_state: LineState | None = None, **status_changes):
-    """The pump interrogated from a computer whose clock agrees with it, its line full of its drug by default."""
-    taken = read_pump(source or pump(), clock=lambda: PUMP_TIME)
-    drug = taken.active.drug
-    if line_state is None and drug is not None:
-        line_state = line((LINE_ML, drug.concentration_per_ml))
-    return replace(taken, status=replace(taken.status, line=line_state, **status_changes))
 
 
 def codes(review) -> dict[str, str]:
     return {finding.code: finding.severity for finding in review.report.findings}
-
-
-def started(source: FakePump, hours_ago: float, kind: str, dose: float) -> None:
-    """Log a ``bolus_started`` of ``kind`` (FakePump.log's own first argument is called kind)."""
-    detail = {"bolus_id": f"{kind}-{hours_ago}", "dose": dose, "dose_unit": "mcg", "kind": kind}
-    source.events.append(PumpEvent(len(source.events), PUMP_TIME - timedelta(hours=hours_ago), "bolus_started",
-                                   detail))
-
-
-def ziconotide():
-    return program_from_data({"format": "itb-program/1",
-                              "drug": {"name": "ziconotide", "dose_unit": "mcg", "concentration_per_ml": 25},
-                              "therapy": {"mode": "simple_continuous", "daily_dose": 2.4}})
 
 
 # --- the therapeutic bolus --------------------------------------------------------------------------------------
@@ -104,8 +73,8 @@ def test_a_long_bolus_says_its_dose_per_hour_and_what_a_per_hour_figure_would_to
     finding = review.report.findings[0]
     assert finding.code == "BOLUS_LONG_DURATION" and finding.severity == "warning"
     # 50 mcg over 3 h is 16.6667 mcg/h; 50 mcg every hour for 3 h would be 150 mcg.
-    assert finding.message == ("50 mcg in total over 3 h is 16.6667 mcg per hour; if 50 mcg was meant per hour, the "
-                               "total would be 150 mcg")
+    assert finding.message == ("a bolus of 50 mcg in total over 3 h is 16.6667 mcg per hour; if 50 mcg was meant per "
+                               "hour, the total would be 150 mcg")
     assert "BOLUS_LONG_DURATION" not in codes(review_bolus(snapshot(), 50, 119, LIBRARY))
 
 
@@ -113,7 +82,8 @@ def test_a_bolus_faster_than_the_pump_is_refused():
     # At 50 mcg/mL, 100 mcg is 2 mL; in 10 min that is 12 mL/h, twice the pump's 6 mL/h.
     review = review_bolus(snapshot(pump(baclofen(150, 50))), 100, 10, LIBRARY)
     assert codes(review)["BOLUS_RATE_ABOVE_PUMP_MAX"] == "error"
-    assert "2 mL in 10 min is 12 mL/h; the ITB-20 gives a bolus at most at 6 mL/h" in review.report.findings[-1].message
+    message = review.report.findings[-1].message
+    assert message == "the bolus is 2 mL in 10 min, 12 mL/h; the ITB-20 gives a bolus at most at 6 mL/h"
 
 
 def test_a_bolus_that_would_empty_the_reservoir_is_refused():
@@ -127,7 +97,8 @@ def test_a_bolus_that_takes_the_reservoir_under_the_low_alarm_warns():
     # 2.1 - 0.10625 = 1.99375 mL, under the 2 mL threshold.
     review = review_bolus(snapshot(pump(volume_ml=2.1)), 50, 30, LIBRARY)
     assert codes(review) == {"BOLUS_BELOW_LOW_ALARM": "warning"}
-    assert "leaving 1.994 mL in the reservoir, under the low-alarm threshold of 2 mL" in review.report.findings[0].message
+    message = review.report.findings[0].message
+    assert "leaving 1.994 mL in the reservoir, under the low-alarm threshold of 2 mL" in message
 
 
 def test_the_next_24_hours_count_the_boluses_the_pump_logged_in_the_last_24_hours_but_primes():
@@ -276,10 +247,6 @@ def test_a_bridge_needs_the_therapy_running_and_within_the_pumps_flow():
 # --- the demand dose --------------------------------------------------------------------------------------------
 
 
-def demand(dose=25.0, duration_min=10.0, lockout_min=240.0, max_per_day=6) -> DemandDose:
-    return DemandDose(True, dose, duration_min, lockout_min, max_per_day)
-
-
 def test_a_demand_dose_within_the_limits_and_its_daily_most():
     review = review_demand(snapshot(), demand(), LIBRARY)
     assert codes(review) == {}
@@ -318,3 +285,16 @@ def test_a_demand_dose_outside_the_pumps_ranges_is_an_input_error(settings, fiel
     with pytest.raises(InputError) as raised:
         review_demand(snapshot(), settings, LIBRARY)
     assert raised.value.problems[0][0] == field
+
+
+def test_the_situations_provoke_every_code_the_bolus_reviews_emit():
+    emitted = {code for code, _ in emitted_check_codes().items()}
+    found = {finding.code for finding in every_bolus_finding()}
+    ours = {"BOLUS_NOT_ALLOWED", "BOLUS_ABOVE_HARD_MAX", "BOLUS_ABOVE_SOFT_MAX", "BOLUS_LOOKS_LIKE_DAILY_DOSE",
+            "BOLUS_LARGE_FOR_DAILY_DOSE", "BOLUS_LONG_DURATION", "BOLUS_RATE_ABOVE_PUMP_MAX", "BOLUS_EMPTIES_RESERVOIR",
+            "BOLUS_BELOW_LOW_ALARM", "DOSE_24H_ABOVE_HARD_MAX", "DOSE_24H_ABOVE_SOFT_MAX", "BOLUS_RUNNING",
+            "CATHETER_OUT_OF_RANGE", "CATHETER_NOT_RECORDED", "NOTHING_TO_BRIDGE", "LINE_NEEDS_PRIME",
+            "BRIDGE_NEEDS_DELIVERY", "DEMAND_NOT_ALLOWED", "DEMAND_ABOVE_HARD_MAX", "DEMAND_ABOVE_SOFT_MAX",
+            "DEMAND_DAILY_ABOVE_HARD_MAX", "DEMAND_DAILY_ABOVE_SOFT_MAX", "DEMAND_LOCKOUT_SHORT",
+            "DEMAND_LOCKOUT_EXCEEDS_DAY"}
+    assert ours <= emitted and ours <= found
