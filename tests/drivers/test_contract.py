@@ -535,6 +535,10 @@ def test_the_pump_declares_its_dead_volume_and_a_new_one_has_no_catheter(pump):
     line = pump.read_status().line
     assert (line.tubing_ml, line.catheter_cm, line.volume_ml, line.dose_unit) == (0.15, None, 0.15, None)
     assert [(part.volume_ml, part.concentration_per_ml) for part in line.contents] == [(0.15, 0.0)]
+    fill(pump)  # the first fill fills the tubing too: a new pump is taken to have been primed with its first drug
+    line = pump.read_status().line
+    assert [(part.volume_ml, part.concentration_per_ml) for part in line.contents] == [(0.15, 500.0)]
+    assert line.dose_unit == "mcg"
 
 
 def test_a_prime_fills_the_line_with_the_pumps_own_volume_once(pump):
@@ -579,7 +583,7 @@ def test_bolus_status_knows_only_the_boluses_the_pump_started_and_changes_nothin
 def test_nothing_to_bridge_is_refused(pump):
     fill(pump)
     assert pump.write_program(SIMPLE).status is Outcome.VERIFIED
-    with pytest.raises(PumpRefused) as refused:  # the tubing holds what was there before the fill: no drug
+    with pytest.raises(PumpRefused) as refused:  # a new pump's first fill fills its tubing too: nothing to bridge
         pump.bridge("b-br", 0.15, 500.0)
     assert (refused.value.status, refused.value.field) == ("REFUSED", "bolus_id")
     assert logged(pump, "bolus_started") == []
@@ -620,7 +624,7 @@ def test_a_refill_of_a_new_concentration_starts_the_bridge_in_the_same_action(im
     stronger = Drug.model_validate({**BACLOFEN, "concentration_per_ml": 1000})
     with pytest.raises(PumpRefused) as refused:  # the bridge must be the old drug's whole volume: nothing done
         pump.refill("r-2", 17.0, 18.0, stronger, BridgeRequest("b-br", 0.3))
-    assert (refused.value.status, refused.value.field) == ("BAD_ARGUMENT", "volume_ml")
+    assert (refused.value.status, refused.value.field) == ("BAD_ARGUMENT", "bridge.volume_ml")
     assert pump.read_program().drug == Drug.model_validate(BACLOFEN)
     outcome = pump.refill("r-2", 17.0, 18.0, stronger, BridgeRequest("b-br", LINE_ML))
     # the old 0.306 mL reach the patient at the programmed 150 mcg/day: 153 mcg, over 0.306 / 0.3 days = 1468.8 min

@@ -22,7 +22,6 @@ page of its log asked for (``pages``).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -35,6 +34,7 @@ from programmer.errors import PumpRefused
 from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, BridgeRequest, DemandDose,
                              DemandSettings, LineContent, LineState, PumpDriver, PumpEvent, PumpIdentity, PumpStatus,
                              RefillOutcome, WriteOutcome)
+from protocol.frame import canonical_json
 from programmer.program import (FORMAT, NO_PROGRAM_CHECKSUM, Drug, Flex, Program, SimpleContinuous, Stopped, Therapy,
                                 program_from_data)
 
@@ -281,6 +281,8 @@ class FakePump(PumpDriver):
                           "drug.concentration_per_ml")
         if bridge is not None:
             self._check_bridge("refill", new_drug, therapy, bridge.volume_ml, None)
+        if held is None:  # a factory-new pump is taken to have been primed with its first drug
+            self.line = [LineContent(sum(part.volume_ml for part in self.line), new_drug.concentration_per_ml)]
         calculated = self.volume_ml
         therapy_stopped = not same_kind and self.active.therapy["mode"] != "stopped"
         self.active = active_for(Program(format=FORMAT, drug=new_drug, therapy=therapy))
@@ -288,7 +290,8 @@ class FakePump(PumpDriver):
         self.actions += 1
         self.log("refill", refill_id=refill_id, withdrawn_ml=withdrawn_ml, added_ml=added_ml, calculated_ml=calculated,
                  drug=new_drug.model_dump(mode="json"), therapy_stopped=therapy_stopped, checksum=self.active.checksum,
-                 action_number=self.actions, pumped_ml=0.0, to_patient_ml=0.0)
+                 action_number=self.actions, pumped_ml=0.0, to_patient_ml=0.0,
+                 **({} if bridge is None else {"bridge_id": bridge.bolus_id}))
         if not same_kind and self.demand.enabled:
             self.demand = DemandDose(enabled=False)
             self.log("demand_set", **self._demand_detail(), reason="drug_changed")
@@ -368,31 +371,32 @@ class FakePump(PumpDriver):
 
     def _check_bridge(self, step: str, drug: Drug, therapy: Therapy, volume_ml: float,
                       concentration_per_ml: float | None) -> float:
-        """Refuse a bridge as the pump does (``concentration_per_ml`` None: the old content's, as a refill asks it);
-        returns its duration at the program's mean rate, minutes."""
+        """Refuse a bridge as the pump does, in its order (``concentration_per_ml`` None: the old content's, as a refill
+        asks it, whose refusals name the field under ``bridge.``); returns its duration at the program's mean rate,
+        minutes."""
+        prefix = "" if step == "bridge" else "bridge."
+        daily = mean_daily_dose(Program(format=FORMAT, drug=drug, therapy=therapy))
+        if daily <= 0:
+            raise refused("REFUSED", step, "the therapy is stopped: nothing moves the line", f"{prefix}bolus_id")
         others = {part.concentration_per_ml for part in self.line if part.concentration_per_ml != drug.concentration_per_ml}
-        volume = sum(part.volume_ml for part in self.line if part.concentration_per_ml in others)
-        field = "bolus_id" if step == "bridge" else "refill_id"
         if not others:
-            raise refused("REFUSED", step, "nothing to bridge: the line holds the reservoir's drug", field)
+            raise refused("REFUSED", step, "nothing to bridge: the line holds the reservoir's drug", f"{prefix}bolus_id")
         if 0.0 in others or len(others) > 1:
             raise refused("REFUSED", step, "the line holds spinal fluid or more than one other concentration: prime "
-                          "instead", field)
+                          "instead", f"{prefix}bolus_id")
         old = others.pop()
+        volume = sum(part.volume_ml for part in self.line if part.concentration_per_ml == old)
         if abs(volume_ml - volume) > VOLUME_TOLERANCE_ML:
             raise refused("BAD_ARGUMENT", step, f"volume_ml {volume_ml:g} mL is not the {volume:g} mL of the old drug "
-                          "in the line", "volume_ml")
+                          "in the line", f"{prefix}volume_ml")
         if concentration_per_ml is not None and concentration_per_ml != old:
             raise refused("BAD_ARGUMENT", step, f"concentration_per_ml {concentration_per_ml:g} is not the line's "
                           f"{old:g}", "concentration_per_ml")
-        daily = mean_daily_dose(Program(format=FORMAT, drug=drug, therapy=therapy))
-        if daily <= 0:
-            raise refused("REFUSED", step, "the therapy is stopped: nothing moves the line", field)
         highest = max([therapy.daily_dose / 24] if isinstance(therapy, SimpleContinuous) else
-                      [step_.dose_per_hour for step_ in therapy.steps] if isinstance(therapy, Flex) else [0.0])
+                      [each.dose_per_hour for each in therapy.steps] if isinstance(therapy, Flex) else [0.0])
         if highest * 24 / old > self.identity_figures.max_rate_ml_per_day:
             raise refused("OUT_OF_RANGE", step, "the program at the old concentration is faster than this pump runs",
-                          "volume_ml")
+                          f"{prefix}volume_ml")
         return volume_ml / (daily / old) * 24 * 60
 
     def bolus_status(self, bolus_id) -> BolusOutcome | None:
@@ -450,15 +454,17 @@ class FakePump(PumpDriver):
             drug = self.active.drug
             if drug is None:
                 raise refused("REFUSED", "write demand dose", "the pump holds no drug", "enabled")
-            volume_ml = demand.dose / drug.concentration_per_ml
-            if not demand.dose > 0 or volume_ml < MIN_BOLUS_ML:
-                raise refused("OUT_OF_RANGE", "write demand dose", f"dose {demand.dose:g} {drug.dose_unit} is less "
-                              f"than the smallest bolus, {MIN_BOLUS_ML:g} mL", "dose")
+            if not demand.dose > 0:
+                raise refused("OUT_OF_RANGE", "write demand dose", f"dose {demand.dose:g} must be more than 0", "dose")
             for field, (low, high) in DEMAND_RANGES.items():
                 value = getattr(demand, field)
                 if not low <= value <= high:
                     raise refused("OUT_OF_RANGE", "write demand dose", f"{field} {value:g} is outside {low:g} to "
                                   f"{high:g}", field)
+            volume_ml = demand.dose / drug.concentration_per_ml
+            if volume_ml < MIN_BOLUS_ML:
+                raise refused("OUT_OF_RANGE", "write demand dose", f"dose {demand.dose:g} {drug.dose_unit} is less "
+                              f"than the smallest bolus, {MIN_BOLUS_ML:g} mL", "dose")
             if volume_ml / demand.duration_min * 60 > (self.identity_figures.max_bolus_ml_per_hour or 0.0):
                 raise refused("OUT_OF_RANGE", "write demand dose", f"{volume_ml:g} mL over {demand.duration_min:g} min "
                               "is faster than this pump's boluses", "duration_min")
@@ -526,8 +532,7 @@ class FakePump(PumpDriver):
 
 def demand_checksum(settings: dict) -> str:
     """READ_DEMAND's ``checksum``: 16 hex digits of SHA-256 over the other keys as canonical JSON (docs/protocol.md)."""
-    canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(canonical_json(settings)).hexdigest()[:16]
 
 
 def daily_dose_of(program: Program | None) -> float:
