@@ -131,17 +131,20 @@ def _reservoir_findings(snapshot: PumpSnapshot, needed_ml: float, what: str, rep
 
 
 def _bolus_limits(dose: float, rule: DrugRule, unit: str, what: str, report: CheckReport) -> None:
-    """The library's per-drug bolus limits on one dose (a bolus, or a demand activation: ``what``)."""
-    prefix = "BOLUS" if what == "bolus" else "DEMAND"
+    """The library's per-drug bolus limits on one dose (``what``: "bolus", or "demand dose" for an activation)."""
+    bolus = what == "bolus"
+    not_allowed = "BOLUS_NOT_ALLOWED" if bolus else "DEMAND_NOT_ALLOWED"
+    above_hard = "BOLUS_ABOVE_HARD_MAX" if bolus else "DEMAND_ABOVE_HARD_MAX"
+    above_soft = "BOLUS_ABOVE_SOFT_MAX" if bolus else "DEMAND_ABOVE_SOFT_MAX"
     limits = rule.bolus
     if limits.hard_max == 0:
-        report.error(f"{prefix}_NOT_ALLOWED", f"{rule.name} is never given as a bolus (the drug library's bolus "
-                     f"maximum is 0 {unit}): no {what}", "dose")
+        report.error(not_allowed, f"{rule.name} is never given as a bolus (the drug library's bolus maximum is 0 "
+                     f"{unit}): no {what}", "dose")
     elif dose > limits.hard_max * (1 + 1e-9):
-        report.error(f"{prefix}_ABOVE_HARD_MAX", f"a {what} of {_fmt(dose)} {unit} is above the hard maximum of "
+        report.error(above_hard, f"a {what} of {_fmt(dose)} {unit} is above the hard maximum of "
                      f"{_fmt(limits.hard_max)} {unit} for {rule.name}", "dose")
     elif dose > limits.soft_max * (1 + 1e-9):
-        report.warn(f"{prefix}_ABOVE_SOFT_MAX", f"a {what} of {_fmt(dose)} {unit} is above the soft maximum of "
+        report.warn(above_soft, f"a {what} of {_fmt(dose)} {unit} is above the soft maximum of "
                     f"{_fmt(limits.soft_max)} {unit} for {rule.name}", "dose")
 
 
@@ -176,7 +179,8 @@ class BolusReview(Review):
     @property
     def basal_24h_dose(self) -> float:
         """What the program delivers in the next 24 h (dose units), as programmed (the reservoir aside)."""
-        return 0.0 if self.plan is None else self.plan.pumped_ml(MINUTES_PER_DAY) * self.plan.program.drug.concentration_per_ml
+        plan = self.plan
+        return 0.0 if plan is None else plan.pumped_ml(MINUTES_PER_DAY) * plan.program.drug.concentration_per_ml
 
     @property
     def recent_bolus_dose(self) -> float:
@@ -257,14 +261,14 @@ def _check_bolus(review: BolusReview, rule: DrugRule, report: CheckReport) -> No
                         f"{BOLUS_DAILY_DOSE_FRACTION_WARN * 100:.0f} %", "dose")
     if review.duration_min >= LONG_BOLUS_MIN:
         hours = review.duration_min / 60
-        report.warn("BOLUS_LONG_DURATION", f"{_fmt(dose)} {unit} in total over {_fmt(hours)} h is "
+        report.warn("BOLUS_LONG_DURATION", f"a bolus of {_fmt(dose)} {unit} in total over {_fmt(hours)} h is "
                     f"{_fmt(review.dose_per_hour)} {unit} per hour; if {_fmt(dose)} {unit} was meant per hour, the "
                     f"total would be {_fmt(dose * hours)} {unit}", "duration_min")
     fastest = review.snapshot.limits.max_bolus_ml_per_hour
     if fastest is not None and review.ml_per_hour > fastest * (1 + 1e-9):
-        report.error("BOLUS_RATE_ABOVE_PUMP_MAX", f"{review.volume_ml:.4g} mL in {_fmt(review.duration_min)} min is "
-                     f"{review.ml_per_hour:.4g} mL/h; the {review.snapshot.identity.model} gives a bolus at most at "
-                     f"{_fmt(fastest)} mL/h", "duration_min")
+        report.error("BOLUS_RATE_ABOVE_PUMP_MAX", f"the bolus is {review.volume_ml:.4g} mL in "
+                     f"{_fmt(review.duration_min)} min, {review.ml_per_hour:.4g} mL/h; the "
+                     f"{review.snapshot.identity.model} gives a bolus at most at {_fmt(fastest)} mL/h", "duration_min")
     _reservoir_findings(review.snapshot, review.volume_ml + review.basal_ml_during,
                         f"the bolus ({review.volume_ml:.4g} mL) and the program while it runs", report)
     limits = rule.daily_dose
@@ -585,13 +589,13 @@ def _check_demand(review: DemandReview, rule: DrugRule, report: CheckReport) -> 
                     f"{_fmt(DEMAND_LOCKOUT_WARN_MIN)} min: were hours meant?", "lockout_min")
     if demand.lockout_min * demand.max_per_day > MINUTES_PER_DAY:
         reachable = math.ceil(MINUTES_PER_DAY / demand.lockout_min)
-        report.warn("DEMAND_LOCKOUT_EXCEEDS_DAY", f"{demand.max_per_day} activations {_fmt(demand.lockout_min)} min "
-                    f"apart take {_fmt(demand.lockout_min * demand.max_per_day / 60)} h, more than a day: at most "
-                    f"about {reachable} fit in 24 h", "lockout_min")
+        report.warn("DEMAND_LOCKOUT_EXCEEDS_DAY", f"a daily maximum of {demand.max_per_day} activations "
+                    f"{_fmt(demand.lockout_min)} min apart takes {_fmt(demand.lockout_min * demand.max_per_day / 60)} "
+                    f"h, more than a day: at most about {reachable} fit in 24 h", "lockout_min")
     fastest = review.snapshot.limits.max_bolus_ml_per_hour
     rate = review.volume_ml / demand.duration_min * 60
     if fastest is not None and rate > fastest * (1 + 1e-9):
-        report.error("BOLUS_RATE_ABOVE_PUMP_MAX", f"{review.volume_ml:.4g} mL in {_fmt(demand.duration_min)} min is "
-                     f"{rate:.4g} mL/h; the {review.snapshot.identity.model} gives a bolus at most at {_fmt(fastest)} "
-                     "mL/h", "duration_min")
+        report.error("BOLUS_RATE_ABOVE_PUMP_MAX", f"one activation is {review.volume_ml:.4g} mL in "
+                     f"{_fmt(demand.duration_min)} min, {rate:.4g} mL/h; the {review.snapshot.identity.model} gives a "
+                     f"bolus at most at {_fmt(fastest)} mL/h", "duration_min")
 

@@ -81,8 +81,8 @@ def _commit(driver: PumpDriver, review: BolusLikeReview, clinician: str, audit: 
     try:
         stale = _gone_stale(driver, review)
         if stale:
-            return _finish(attempt, Outcome.REFUSED, f"{stale}: the {what} was not sent; interrogate the pump and review "
-                           "it again", key)
+            return _finish(attempt, Outcome.REFUSED, f"{stale}: the {what} was not sent; interrogate the pump and "
+                           "review it again", key)
         started = send(driver, key)
     except LinkNotSecure as exc:
         return _finish(attempt, Outcome.REFUSED, f"{exc}: the {what} was not sent", key)
