@@ -2,28 +2,32 @@
 
 The rate is piecewise constant: a basal rate from the program (simple_continuous: daily_dose / 24 per
 hour; flex: the step in force, the cycle's day 1 00:00 being local midnight of the activation day) plus
-a running bolus at volume / duration. ``advance`` walks from one breakpoint to the next (a step change,
-the bolus finishing, the reservoir reaching its low mark or empty, the battery reaching ERI or EOS) and
-integrates each piece exactly, so how the time is cut into calls does not change the volumes: any
-``--speed`` gives the same result. It never imports the planner (see the package docstring).
+a running therapeutic or demand bolus at volume / duration. A prime replaces the basal rate by the priming rate, a
+bridge by the program's dose rate at the old concentration. ``advance`` walks from one breakpoint to the next (a
+step change, the bolus finishing, the reservoir reaching its low mark or empty, the battery reaching ERI or EOS, a
+part of the line wholly leaving the catheter tip) and integrates each piece exactly, moving the line by the volume
+pumped (emulator/line.py), so how the time is cut into calls does not change the volumes, the line or the
+counters: any ``--speed`` gives the same result. It never imports the planner (see the package docstring).
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from datetime import timedelta
 from typing import Callable
 
-from emulator.clock import CLOCK_END, from_seconds, to_seconds
-from emulator.spec import BATTERY_DRAIN_PERCENT_PER_DAY, EOS_PERCENT, ERI_PERCENT
+from emulator import line
+from emulator.clock import CLOCK_END
+from emulator.events import log_event
+from emulator.spec import BATTERY_DRAIN_PERCENT_PER_DAY, EOS_PERCENT, ERI_PERCENT, PRIMING_ML_PER_HOUR
 from emulator.state import PumpState
-from programmer.program import Drug, Flex, SimpleContinuous
+from programmer.program import Flex, SimpleContinuous
 
 SECONDS_PER_DAY = 86400.0
 BATTERY_DRAIN_PER_S = BATTERY_DRAIN_PERCENT_PER_DAY / SECONDS_PER_DAY
 _BOUNDARY_S = 1e-6
 """A step boundary closer than this (a float rounding's worth) counts as reached, so no piece is empty."""
-CLOCK_END_S = to_seconds(CLOCK_END)
 
 
 def can_deliver(state: PumpState) -> bool:
@@ -43,8 +47,12 @@ def cycle_seconds(therapy) -> float:
 
 def cycle_phase_s(state: PumpState) -> float:
     """Seconds since day 1 00:00 of the running cycle (READ_STATUS reports it in minutes)."""
-    since_anchor = to_seconds(state.pump_time) - to_seconds(state.cycle_anchor)
-    return since_anchor % cycle_seconds(state.therapy)
+    return since_anchor_s(state) % cycle_seconds(state.therapy)
+
+
+def since_anchor_s(state: PumpState) -> float:
+    """Seconds from the running cycle's anchor to the pump's time."""
+    return (state.pump_time - state.cycle_anchor).total_seconds()
 
 
 def mean_daily_dose(therapy) -> float:
@@ -60,10 +68,20 @@ def mean_daily_dose(therapy) -> float:
     return total / therapy.cycle_days
 
 
-def basal_piece(drug: Drug, therapy, phase_s: float) -> tuple[float, float]:
-    """The basal rate in mL/s at cycle phase ``phase_s`` and how many seconds it holds from there."""
+def highest_dose_per_day(therapy) -> float:
+    """The program's highest dose rate, as a dose per day (0 when stopped)."""
     if isinstance(therapy, SimpleContinuous):
-        return therapy.daily_dose / SECONDS_PER_DAY / drug.concentration_per_ml, math.inf
+        return therapy.daily_dose
+    if isinstance(therapy, Flex):
+        return max(step.dose_per_hour for step in therapy.steps) * 24
+    return 0.0
+
+
+def basal_piece(concentration_per_ml: float, therapy, phase_s: float) -> tuple[float, float]:
+    """The basal rate in mL/s at cycle phase ``phase_s`` with the drug at ``concentration_per_ml``, and how many
+    seconds it holds from there."""
+    if isinstance(therapy, SimpleContinuous):
+        return therapy.daily_dose / SECONDS_PER_DAY / concentration_per_ml, math.inf
     if not isinstance(therapy, Flex):
         return 0.0, math.inf
     cycle = cycle_seconds(therapy)
@@ -73,38 +91,59 @@ def basal_piece(drug: Drug, therapy, phase_s: float) -> tuple[float, float]:
     starts = [step.offset_minutes * 60.0 for step in therapy.steps]
     index = bisect_right(starts, phase + _BOUNDARY_S) - 1
     end = starts[index + 1] if index + 1 < len(starts) else cycle
-    return therapy.steps[index].dose_per_hour / 3600.0 / drug.concentration_per_ml, end - phase
+    return therapy.steps[index].dose_per_hour / 3600.0 / concentration_per_ml, end - phase
 
 
-def bolus_rate_ml_per_s(state: PumpState) -> float:
+def motor_piece(state: PumpState, phase: float) -> tuple[float, float, float]:
+    """What the motor does ``phase`` seconds after the cycle's anchor: its rate in mL/s, the part of it that counts
+    for the running bolus, and how many seconds that holds (until the program's next step). All 0 when it cannot
+    deliver."""
+    if not can_deliver(state):
+        return 0.0, 0.0, math.inf
+    assert state.drug is not None, "can_deliver: there is a drug"
     bolus = state.active_bolus
-    return bolus.volume_ml / (bolus.duration_min * 60.0) if bolus else 0.0
+    if bolus is not None and bolus.kind == "prime":
+        rate = PRIMING_ML_PER_HOUR / 3600.0
+        return rate, rate, math.inf
+    if bolus is not None and bolus.kind == "bridge":
+        assert bolus.concentration_per_ml is not None, "a bridge has its old concentration"
+        rate, holds = basal_piece(bolus.concentration_per_ml, state.therapy, phase)
+        return rate, rate, holds
+    basal, holds = basal_piece(state.drug.concentration_per_ml, state.therapy, phase)
+    if bolus is None:
+        return basal, 0.0, holds
+    on_top = bolus.volume_ml / (bolus.duration_min * 60.0)
+    return basal + on_top, on_top, holds
 
 
 def advance(state: PumpState, seconds: float, settle: Callable[[], None]) -> None:
     """Run the pump ``seconds`` simulated seconds forward, calling ``settle`` after every discrete change.
 
     ``settle`` (the pump's) ends a finished or interrupted bolus and raises or clears alarms, with the
-    pump time set to the exact instant of the change.
+    pump time set to the exact instant of the change. A part of the line that wholly leaves the tip is logged here
+    (``line_flushed``), at that instant.
     """
-    now = to_seconds(state.pump_time)
-    anchor = to_seconds(state.cycle_anchor)
-    remaining = min(seconds, max(0.0, CLOCK_END_S - now))
+    # Times are kept as an offset from the start of this call (small floats, exact to far below a microsecond) and the
+    # call ends exactly on the pump time it was asked to reach, to the microsecond: so how time is cut into calls
+    # changes nothing, not even by a float rounding of the clock.
+    start = state.pump_time
+    end = start + timedelta(seconds=max(0.0, min(seconds, (CLOCK_END - start).total_seconds())))
+    remaining = (end - start).total_seconds()
+    elapsed = 0.0
+    phase_at_start = (start - state.cycle_anchor).total_seconds()
     while remaining > 0:
         limits: dict[str, float] = {}
-        basal = bolus_rate = 0.0
         bolus = state.active_bolus
-        if can_deliver(state):
-            assert state.drug is not None, "can_deliver: there is a drug"
-            basal, limits["step"] = basal_piece(state.drug, state.therapy, now - anchor)
-            if bolus is not None:
-                bolus_rate = bolus_rate_ml_per_s(state)
-                limits["bolus"] = (bolus.volume_ml - bolus.delivered_ml) / bolus_rate
-        rate = basal + bolus_rate
+        rate, bolus_rate, limits["step"] = motor_piece(state, phase_at_start + elapsed)
+        if bolus is not None and bolus_rate > 0:
+            limits["bolus"] = (bolus.volume_ml - bolus.delivered_ml) / bolus_rate
         if rate > 0:
             limits["empty"] = state.volume_ml / rate
             if state.volume_ml > state.low_alarm_ml:
                 limits["low"] = (state.volume_ml - state.low_alarm_ml) / rate
+            exit_ml = line.front_exit_ml(state)
+            if exit_ml is not None:
+                limits["flush"] = exit_ml / rate
         for name, level in (("eri", ERI_PERCENT), ("eos", EOS_PERCENT)):
             if state.battery_percent > level:
                 limits[name] = (state.battery_percent - level) / BATTERY_DRAIN_PER_S
@@ -112,6 +151,7 @@ def advance(state: PumpState, seconds: float, settle: Callable[[], None]) -> Non
         reason = min(limits, key=limits.__getitem__)
         piece = limits[reason]
 
+        moved = min(rate * piece, state.volume_ml)
         state.volume_ml = max(0.0, state.volume_ml - rate * piece)
         state.battery_percent = max(EOS_PERCENT, state.battery_percent - BATTERY_DRAIN_PER_S * piece)
         if bolus_rate:
@@ -127,8 +167,11 @@ def advance(state: PumpState, seconds: float, settle: Callable[[], None]) -> Non
             bolus.delivered_ml = bolus.volume_ml
         elif reason in ("eri", "eos"):
             state.battery_percent = ERI_PERCENT if reason == "eri" else EOS_PERCENT
-        now += piece
+        elapsed += piece
         remaining -= piece
-        state.pump_time = from_seconds(now)
-        if reason not in ("end", "step"):
+        state.pump_time = end if reason == "end" else start + timedelta(seconds=elapsed)
+        for concentration in line.push(state, moved):
+            log_event(state, state.pump_time, "line_flushed", concentration_per_ml=concentration,
+                      pumped_ml=state.pumped_ml, to_patient_ml=state.to_patient_ml)
+        if reason not in ("end", "step", "flush"):
             settle()
