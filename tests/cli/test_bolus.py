@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
 
 import pytest
 
 from commandline import EXIT_INVALID
 from programmer.audit import read_audit_log
 from programmer.cli import bolus_commands
+from programmer.cli import pump_commands as cli_pump
+from programmer.port import open_driver
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
 from protocol import Command, Status
 from tests.support.cli_runs import DOCTOR, SYRINGE, hours_pass, program_file, run
-from tests.support.emulator_fixtures import FrameProxy
+from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy
 
 CHART = ("--previous-daily-dose", 150)
 LINE_ML = 0.306
@@ -127,6 +130,13 @@ def test_a_bolus_that_would_empty_the_reservoir_is_refused(capsys, tmp_path, sta
     assert pump_log(capsys, url, "bolus_started") == []
 
 
+@pytest.fixture
+def fast_link(monkeypatch) -> None:
+    """The commands' links at a high line rate besides the loopback timings: each answer lost on purpose then costs
+    a tenth of a second of waiting, not the 0.7 s a 9600 baud line is given (tests/drivers/test_faults.py)."""
+    monkeypatch.setattr(cli_pump, "open_driver", partial(open_driver, baudrate=1_000_000, **LOOPBACK_LINK))
+
+
 def losing_answers(*commands: Command):
     """A frame filter that loses every OK answer to ``commands``: the pump acts, the programmer never hears it."""
     def lose(direction, frame, wire):
@@ -135,7 +145,7 @@ def losing_answers(*commands: Command):
     return lose
 
 
-def test_a_bolus_whose_answer_is_lost_is_found_by_its_id_and_given_once(capsys, pump):
+def test_a_bolus_whose_answer_is_lost_is_found_by_its_id_and_given_once(capsys, pump, fast_link):
     proxy = FrameProxy(pump, losing_answers(Command.BOLUS))
     try:
         code, out, err = run(capsys, "bolus", proxy.url, "--dose", 50, "--duration-min", 30, *DOCTOR, "--yes",
@@ -149,7 +159,7 @@ def test_a_bolus_whose_answer_is_lost_is_found_by_its_id_and_given_once(capsys, 
     assert [detail["bolus_id"] for detail in pump_log(capsys, pump, "bolus_started")] == [result["bolus_id"]]
 
 
-def test_an_uncertain_bolus_says_its_id_and_how_to_ask_never_to_try_again(capsys, pump):
+def test_an_uncertain_bolus_says_its_id_and_how_to_ask_never_to_try_again(capsys, pump, fast_link):
     proxy = FrameProxy(pump, losing_answers(Command.BOLUS, Command.BOLUS_STATUS))
     try:
         code, out, err = run(capsys, "bolus", proxy.url, "--dose", 50, "--duration-min", 30, *DOCTOR, "--yes")
@@ -183,9 +193,10 @@ def test_a_bolus_is_cancelled_and_a_second_cancel_says_how_it_ended(capsys, pump
 
 
 def test_wait_follows_the_bolus_until_it_is_done(capsys, tmp_path, start_emulator, monkeypatch):
-    # 600 pump seconds a second: a 1 min bolus of 10 mcg is done in 0.1 s
-    url = filled(capsys, tmp_path, start_emulator, 20, "--speed", "600")
-    monkeypatch.setattr(bolus_commands, "POLL_INTERVAL_S", 0.02)
+    # 120 pump seconds a second: a 1 min bolus of 10 mcg is done in 0.5 s (and the pump clock is 2 min ahead after
+    # the second it takes to fill and program it, within the 5 min of clock drift a review accepts)
+    url = filled(capsys, tmp_path, start_emulator, 20, "--speed", "120")
+    monkeypatch.setattr(bolus_commands, "POLL_INTERVAL_S", 0.05)
     code, out, err = run(capsys, "bolus", url, "--dose", 10, "--duration-min", 1, *DOCTOR, "--yes", "--wait")
     assert code == EXIT_OK, err
     [started] = pump_log(capsys, url, "bolus_started")
