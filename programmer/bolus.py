@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from programmer.baseline import BASELINE_WINDOW, boluses_within
-from programmer.checks import CheckReport, Finding
+from programmer.checks import CheckReport
 from programmer.dead_volume import (CATHETER_CM_RANGE, CATHETER_ML_PER_CM, PRIMING_ML_PER_HOUR, Bolus, Bridge,
                                     Prime, Transit, check_catheter_cm, full_line)
 from programmer.errors import InputError
@@ -117,13 +117,16 @@ def _line_contents(snapshot: PumpSnapshot, concentration: float) -> tuple[LineCo
     return full_line(snapshot.limits.tubing_ml or 0.0, concentration)
 
 
-def _reservoir_findings(snapshot: PumpSnapshot, needed_ml: float, what: str, report: CheckReport) -> None:
-    """BOLUS_EMPTIES_RESERVOIR (more than it holds) / BOLUS_BELOW_LOW_ALARM (it ends under the threshold)."""
+def _reservoir_findings(snapshot: PumpSnapshot, needed_ml: float, what: str, report: CheckReport,
+                        holds_ml: float | None = None) -> None:
+    """BOLUS_EMPTIES_RESERVOIR (more than it holds) / BOLUS_BELOW_LOW_ALARM (it ends under the threshold).
+    ``holds_ml``: what the reservoir holds then (a refill's volume added); default: now."""
     status = snapshot.status
-    after = status.volume_ml - needed_ml
+    holds = status.volume_ml if holds_ml is None else holds_ml
+    after = holds - needed_ml
     if after < -VOLUME_EPSILON_ML:
         report.error("BOLUS_EMPTIES_RESERVOIR", f"{what} need {needed_ml:.4g} mL, but the reservoir holds "
-                     f"{status.volume_ml:.4g} mL: it would run empty", "reservoir")
+                     f"{holds:.4g} mL: it would run empty", "reservoir")
     elif after < status.low_alarm_ml - VOLUME_EPSILON_ML:
         report.warn("BOLUS_BELOW_LOW_ALARM", f"{what} need {needed_ml:.4g} mL, leaving {after:.4g} mL in the "
                     f"reservoir, under the low-alarm threshold of {status.low_alarm_ml:.4g} mL: refill soon",
@@ -420,7 +423,18 @@ def review_bridge(snapshot: PumpSnapshot, library: LoadedLibrary, new_drug: Drug
                   override_reason: str | None = None, added_ml: float | None = None) -> BridgeReview:
     """Check a bridge of the line the pump reports (``new_drug`` None: the reservoir already holds the new
     concentration), or of a refill with ``new_drug`` (a new concentration of the pump's drug; ``added_ml`` the
-    volume the refill puts in, for the preview): then the whole line holds the old concentration."""
+    volume the refill puts in): then the whole line holds the old concentration.
+
+    Raises InputError for a pump that does not report its line (no bridge can be computed for it)."""
+    review = bridge_of(snapshot, library, new_drug, added_ml)
+    review.report.findings += pump_state_findings(snapshot)
+    return replace(review, override_reason=clean_override_reason(override_reason))
+
+
+def bridge_of(snapshot: PumpSnapshot, library: LoadedLibrary, new_drug: Drug | None = None,
+              added_ml: float | None = None) -> BridgeReview:
+    """``review_bridge`` with the bridge's own findings only (not the pump's state): what a refill review that
+    sends the bridge with the refill adds to its own findings (``programmer.refill``)."""
     report = CheckReport(library.identity)
     found = _pump_drug(snapshot, library, report)
     line = snapshot.status.line
@@ -455,16 +469,14 @@ def review_bridge(snapshot: PumpSnapshot, library: LoadedLibrary, new_drug: Drug
             old = kinds.pop()
             _check_bridge_delivery(snapshot, plan, old, drug, report)
             if not report.errors:
-                _reservoir_findings(snapshot, volume, f"the bridge ({volume:.4g} mL)", report)
+                _reservoir_findings(snapshot, volume, f"the bridge ({volume:.4g} mL)", report, added_ml)
     elif found is not None and line is None:
         raise InputError([("line", f"the {snapshot.identity.model} does not report its tubing and catheter: no bridge "
                                    "can be computed for it")])
     elif found is not None:
         report.error("BRIDGE_NEEDS_DELIVERY", "the pump runs no program: nothing moves the line", "bridge")
     _bolus_running(snapshot, report)
-    report.findings += pump_state_findings(snapshot)
-    return BridgeReview(snapshot, report, clean_override_reason(override_reason), program, plan, volume, old, new_drug,
-                        contents)
+    return BridgeReview(snapshot, report, None, program, plan, volume, old, new_drug, contents)
 
 
 def _check_bridge_delivery(snapshot: PumpSnapshot, plan: Plan | None, old: float, drug: Drug,

@@ -16,15 +16,13 @@ the ones asked for.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import replace
-from datetime import datetime
 from typing import Callable
 
 from programmer.audit import AuditLog
 from programmer.audit_record import Attempt
 from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
-from programmer.commit import SessionResult, refused
+from programmer.commit import SessionResult, new_bolus_id, refused
 from programmer.errors import LinkError, LinkNotSecure, PumpRefused
 from programmer.outcome import Outcome
 from programmer.port import BolusOutcome, DemandDose, DemandSettings, PumpDriver
@@ -33,12 +31,6 @@ from programmer.review import Decision, Review, clean_clinician
 BolusLikeReview = BolusReview | PrimeReview | BridgeReview
 DOSE_TOLERANCE = 1e-9
 """Relative: a figure the pump reports back equals the one sent but for what a number loses on the wire."""
-
-
-def new_bolus_id(now: datetime | None = None) -> str:
-    """A fresh idempotency id: ``b-<YYYYmmddTHHMMSS>-<6 hex>`` (this computer's time and 24 random bits)."""
-    moment = datetime.now() if now is None else now
-    return f"b-{moment:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
 def commit_bolus(driver: PumpDriver, review: BolusReview, clinician: str, audit: AuditLog,
@@ -188,7 +180,7 @@ def commit_demand(driver: PumpDriver, review: DemandReview, clinician: str, audi
         return _finish(attempt, Outcome.VERIFIED, f"demand dose {describe_demand(settings)}: set and verified "
                        f"(checksum {settings.checksum})", None, demand=settings)
     return _finish(attempt, Outcome.MISMATCH, f"the pump reports the demand dose {describe_demand(settings)}, not the "
-                   f"one asked ({describe_demand(DemandSettings(review.demand, settings.dose_unit, ''))}): "
+                   f"one asked ({describe_demand(DemandSettings(review.demand, review.dose_unit, ''))}): "
                    "interrogate it", None, demand=settings)
 
 
