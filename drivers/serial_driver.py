@@ -63,6 +63,7 @@ ANSWER_BYTES = {
     Command.ACK_ALARM: 640,
     Command.SET_LOW_ALARM: 96,
     Command.UNPAIR: 128,
+    Command.SERVICE: 640,
 }
 """Usual wire size of each command's answer, for its timeout. Larger answers still arrive: the wait
 stretches while bytes flow (drivers/transaction.py)."""
@@ -412,6 +413,9 @@ class SerialDriver(PumpDriver):
         self._require_secure("set low alarm")
         self._call("set low alarm", Command.SET_LOW_ALARM, {"low_alarm_ml": low_alarm_ml})
         return self.read_status().low_alarm_ml
+
+    def service(self, action: str, **arguments: object) -> dict:
+        return dict(self._call(action.replace("_", " "), Command.SERVICE, {"action": action, **arguments}).data)
 
     def close(self) -> None:
         self._link.close()

@@ -23,7 +23,7 @@ from pathlib import Path
 from emulator.launch import EmulatorProcess, LaunchError
 from programmer.errors import LinkError
 from programmer.pairing_keys import PairingKeys, in_memory_keys
-from programmer.port import open_driver
+from programmer.port import PumpDriver, open_driver
 from programmer.program import FORMAT, Drug, program_from_data
 
 DEMO_DRUG = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=500)
@@ -31,6 +31,10 @@ DEMO_THERAPY = {"mode": "simple_continuous", "daily_dose": 150}
 DEMO_RESERVOIR_ML = 14.0
 """A 20 mL ITB-20 holding 14 mL of baclofen 500 mcg/mL at 150 mcg/day: 40 days to the 2 mL low alarm."""
 
+
+DEMO_OPTIONS = ("--service",)
+"""The bundled emulator is the demo's pump: its tester controls are on (SERVICE, docs/emulator.md), so the Emulator
+menu can press the patient's demand button."""
 
 PAIRING_WINDOW_S = 120
 """The bundled emulator's pairing window, opened at its start: the application pairs within a second of reading
@@ -70,7 +74,7 @@ class BundledEmulator:
         (``socket://127.0.0.1:PORT``); its pairing code, the line after, is kept for ``pair``."""
         process = EmulatorProcess(["--listen", "tcp://127.0.0.1:0", "--state", str(self.state_dir / "pump.json"),
                                    "--pairing-window", str(PAIRING_WINDOW_S), "--exit-on-stdin-close",
-                                   *self.extra_args], lifeline=True, own_process_group=True)
+                                   *DEMO_OPTIONS, *self.extra_args], lifeline=True, own_process_group=True)
         try:
             self.url = process.start()
             self.process = process
@@ -137,3 +141,9 @@ def set_up_demo_patient(url: str, **driver_options: object) -> None:
         if outcome.active is None or outcome.active.checksum != program.checksum():
             raise LinkError(f"the demo program could not be set up on the emulator: {outcome.message}",
                             step="set up the demo patient")
+
+
+def press_demand_button(driver: PumpDriver) -> dict:
+    """The demo's patient presses the demand button: the emulator's tester control (SERVICE ``press_button``,
+    docs/emulator.md), over the application's own link to it. Its answer: ``granted``, and ``reason`` when not."""
+    return driver.service("press_button")

@@ -104,10 +104,10 @@ class RefillSteps:
         if withdrawal.within_tolerance:
             self.withdrawal = withdrawal
             return Verdict(True, f"{difference}: within the tolerance of {quantity(withdrawal.tolerance_ml, 'mL', 3)}.")
-        words = f"{_sentence(plain(withdrawal.meaning()))} {_sentence(withdrawal.what_to_do())}"
+        words = f"{sentence(plain(withdrawal.meaning()))} {sentence(withdrawal.what_to_do())}"
         if not withdrawal.possible:
             return Verdict(False, f"Refused. {words}", "error")
-        problem = _reason_problem(reason)
+        problem = reason_problem_text(reason)
         if problem is not None:
             return Verdict(False, f"STOP. {words}{problem}", "error", asks_reason=True)
         self.withdrawal, self.withdrawal_reason = withdrawal, reason.strip()
@@ -133,7 +133,7 @@ class RefillSteps:
         assert self.withdrawal is not None, "the Syringe step comes after an accepted withdrawal"
         review = self._review(syringe, 0.0, None)
         findings = [f for f in review.report.findings if f.field.split(".")[0] in SYRINGE_FIELDS]
-        texts = " ".join(_sentence(finding_text(f)) for f in findings)
+        texts = " ".join(sentence(finding_text(f)) for f in findings)
         if any(f.severity == "error" for f in findings):
             return Verdict(False, f"Refused. {texts}", "error")
         self.syringe = syringe
@@ -158,12 +158,12 @@ class RefillSteps:
         except ValueError as exc:
             return Verdict(False, str(exc)[:1].upper() + str(exc)[1:], "error"), None
         review = self._review(self.syringe, added_ml, None)
-        texts = " ".join(_sentence(finding_text(f)) for f in review.report.findings)
+        texts = " ".join(sentence(finding_text(f)) for f in review.report.findings)
         asks = review.decision is Decision.NEEDS_OVERRIDE
         if review.decision is Decision.REFUSE:
             return Verdict(False, f"Refused. {texts}", "error"), review
         if asks:
-            problem = _reason_problem(override_reason, " Give a reason to go on despite the warnings.")
+            problem = reason_problem_text(override_reason, " Give a reason to go on despite the warnings.")
             if problem is not None:
                 return Verdict(False, f"{texts}{problem}", "warning", asks_reason=True), review
             review = self._review(self.syringe, added_ml, override_reason.strip())
@@ -185,14 +185,14 @@ def result_text(result: SessionResult, after: PumpSnapshot | None, library: Load
     """Step 5: the outcome as read back, and the new dates from the pump's own reading after the refill (from
     the review's plan when that reading failed)."""
     if result.outcome is not Outcome.VERIFIED:
-        return Verdict(False, f"NOT RECORDED AS ASKED ({result.outcome.value}): {_sentence(result.message)}", "error")
+        return Verdict(False, f"NOT RECORDED AS ASKED ({result.outcome.value}): {sentence(result.message)}", "error")
     if after is not None:
         plan, refill = after.forecast(), snapshot_refill_by(after, library)
     else:
         plan = result.review.plan
         refill = None if plan is None else plan_refill_by(plan, library, replace_by(result.review.snapshot.status))
     audit = f" The audit log could not be written: {result.audit_error}." if result.audit_error else ""
-    return Verdict(True, f"{_sentence(result.message)} {_dates(plan, refill)}{audit}")
+    return Verdict(True, f"{sentence(result.message)} {_dates(plan, refill)}{audit}")
 
 
 def _dates(plan: Plan | None, refill: RefillBy | None) -> str:
@@ -204,17 +204,17 @@ def _dates(plan: Plan | None, refill: RefillBy | None) -> str:
             f"{dated(plan.empty_at, PUMP_CLOCK)}.{by}")
 
 
-def _reason_problem(reason: str, ask: str = "") -> str | None:
+def reason_problem_text(reason: str, ask: str = "") -> str | None:
     """What keeps ``reason`` from letting a step go on, as a sentence that follows the findings (None when it is
     a reason): ``ask`` when it is blank (where the findings do not already ask for one), the override rule's own
     words when it says nothing."""
     if not reason.strip():
         return ask
     problem = reason_problem(reason)
-    return None if problem is None else f" {_sentence(problem)}"
+    return None if problem is None else f" {sentence(problem)}"
 
 
-def _sentence(text: str) -> str:
+def sentence(text: str) -> str:
     text = text.strip()
     if not text:
         return ""
