@@ -31,6 +31,8 @@ from protocol.codes import (
 )
 from protocol.compact import ENCODING as COMPACT
 from protocol.frame import MAX_WIRE_FRAME
+from drivers.answers import (BOLUS_STATES, Answer, alarms, bolus_kind, bolus_outcome, bolus_state, demand_settings,
+                             event, line_state)
 from drivers.event_cache import EventCache
 from drivers.trace import TraceSink, WireTrace, code_name
 from drivers.transaction import Link
@@ -40,8 +42,9 @@ from programmer.clock import pump_clock_reading
 from programmer.errors import InputError, LinkError, LinkNotSecure, PumpRefused
 from programmer.pairing_keys import PairingKeys, load_pairing_keys
 from programmer.outcome import Outcome
-from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, BridgeRequest, ProgressCallback, PumpDriver,
-                             PumpEvent, PumpIdentity, PumpStatus, RefillOutcome, WriteOutcome)
+from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BridgeRequest, DemandDose, DemandSettings,
+                             ProgressCallback, PumpDriver, PumpEvent, PumpIdentity, PumpStatus, RefillOutcome,
+                             WriteOutcome)
 from programmer.program import FORMAT, Drug, Program, program_from_data
 
 DEFAULT_BAUDRATE = 9600
@@ -50,16 +53,19 @@ DEFAULT_BAUDRATE = 9600
 CLIENT_NAME = "itb-programmer serial driver"
 
 ANSWER_BYTES = {
-    Command.IDENTIFY: 320,
-    Command.READ_STATUS: 640,
+    Command.IDENTIFY: 512,
+    Command.READ_STATUS: 1024,
     Command.READ_PROGRAM: 1024,
     Command.STAGE_PROGRAM: 192,
     Command.COMMIT_PROGRAM: 192,
     Command.READ_EVENTS: 3072,
     Command.SET_CLOCK: 192,
-    Command.BOLUS: 256,
+    Command.BOLUS: 320,
     Command.CANCEL_BOLUS: 192,
-    Command.REFILL: 256,
+    Command.REFILL: 576,
+    Command.BOLUS_STATUS: 384,
+    Command.SET_DEMAND: 256,
+    Command.READ_DEMAND: 256,
     Command.ACK_ALARM: 640,
     Command.SET_LOW_ALARM: 96,
     Command.UNPAIR: 128,
@@ -67,6 +73,10 @@ ANSWER_BYTES = {
 }
 """Usual wire size of each command's answer, for its timeout. Larger answers still arrive: the wait
 stretches while bytes flow (drivers/transaction.py)."""
+
+DEAD_VOLUME_FIGURES = ("tubing_ml", "catheter_ml_per_cm", "catheter_cm_min", "catheter_cm_max", "priming_ml_per_hour",
+                      "max_bolus_ml_per_hour")
+"""IDENTIFY's figures for the tubing and catheter and the boluses through them, None from a pump that lacks them."""
 
 WRITE_STEPS = (
     ("validate", 0.05),
@@ -210,11 +220,12 @@ class SerialDriver(PumpDriver):
             max_steps_per_day=answer.integer("max_steps_per_day"),
             max_cycle_days=answer.integer("max_cycle_days"),
             event_log_size=answer.integer("event_log_size"),
+            **{key: answer.optional_number(key) for key in DEAD_VOLUME_FIGURES},
         )
 
     def read_status(self) -> PumpStatus:
         answer = self._call("read status", Command.READ_STATUS, {})
-        battery, reservoir, bolus = answer.object("battery"), answer.object("reservoir"), answer.optional_object("bolus")
+        battery, reservoir = answer.object("battery"), answer.object("reservoir")
         return PumpStatus(
             pump_time=answer.time("pump_time"),
             battery_status=battery.choice("status", ("ok", "eri", "eos")),
@@ -222,15 +233,11 @@ class SerialDriver(PumpDriver):
             volume_ml=reservoir.number("volume_ml"),
             low_alarm_ml=reservoir.number("low_alarm_ml"),
             capacity_ml=reservoir.number("capacity_ml"),
-            alarms=_alarms(answer),
+            alarms=alarms(answer),
             program_checksum=answer.text("program_checksum"),
             cycle_phase_min=answer.number("cycle_phase_min"),
-            bolus=None if bolus is None else BolusState(
-                bolus_id=bolus.text("bolus_id"),
-                dose=bolus.number("dose"),
-                delivered=bolus.number("delivered"),
-                remaining_s=bolus.number("remaining_s"),
-            ),
+            bolus=bolus_state(answer),
+            line=line_state(answer),
         )
 
     def read_program(self) -> ActiveProgram:
@@ -278,7 +285,7 @@ class SerialDriver(PumpDriver):
             total, older = self._fetch_event_page(start, half)
             total, newer = self._fetch_event_page(start + half, count - half)
             return total, older + newer
-        return page.integer("total"), [_event(item) for item in page.objects("events")]
+        return page.integer("total"), [event(item) for item in page.objects("events")]
 
     # -- writes ----------------------------------------------------------------------------------
 
@@ -357,20 +364,39 @@ class SerialDriver(PumpDriver):
     def bolus(self, bolus_id: str, dose: float, duration_min: float) -> BolusOutcome:
         """Start a bolus identified by ``bolus_id``. Resends and reconnects reuse the same id, so the pump
         delivers it once; a call repeated with the same id (after a lost answer) answers ``repeated``."""
-        self._require_secure("bolus")
-        answer = self._call("bolus", Command.BOLUS, {"bolus_id": bolus_id, "dose": dose, "duration_min": duration_min})
-        return BolusOutcome(
-            bolus_id=answer.text("bolus_id"),
-            dose=answer.number("dose"),
-            volume_ml=answer.number("volume_ml"),
-            state=answer.choice("state", ("delivering", "done", "cancelled")),
-            repeated=answer.flag("repeated"),
-        )
+        return self._start_bolus("bolus", {"bolus_id": bolus_id, "dose": dose, "duration_min": duration_min})
+
+    def prime(self, bolus_id: str, catheter_cm: float, volume_ml: float, reason: str,
+              segments_cm: tuple[float, ...] = ()) -> BolusOutcome:
+        """BOLUS of kind ``prime``: the pump checks ``volume_ml`` against its own tubing and catheter figure."""
+        request = {"bolus_id": bolus_id, "kind": "prime", "reason": reason, "catheter_cm": catheter_cm,
+                   "volume_ml": volume_ml}
+        if segments_cm:
+            request["catheter_segments_cm"] = list(segments_cm)
+        return self._start_bolus("prime", request)
+
+    def bridge(self, bolus_id: str, volume_ml: float, concentration_per_ml: float) -> BolusOutcome:
+        """BOLUS of kind ``bridge``: the program runs at the old concentration's mL rates until ``volume_ml`` moved."""
+        return self._start_bolus("bridge", {"bolus_id": bolus_id, "kind": "bridge", "volume_ml": volume_ml,
+                                            "concentration_per_ml": concentration_per_ml})
+
+    def _start_bolus(self, step: str, request: dict) -> BolusOutcome:
+        """One BOLUS request (its ``kind`` therapeutic when the request names none, as a pump before kinds reads it)."""
+        self._require_secure(step)
+        kind = request.get("kind", "therapeutic")
+        return bolus_outcome(self._call(step, Command.BOLUS, request), request["bolus_id"], kind)
+
+    def bolus_status(self, bolus_id: str) -> BolusOutcome | None:
+        """BOLUS_STATUS: never acts, so it is asked freely, over any link, after a link failure."""
+        answer = self._call("bolus status", Command.BOLUS_STATUS, {"bolus_id": bolus_id})
+        if not answer.flag("known"):
+            return None
+        return bolus_outcome(answer, bolus_id, None)
 
     def cancel_bolus(self, bolus_id: str) -> BolusOutcome:
         """Stop a bolus. The pump answers only the dose delivered and the final state, so the outcome's
         ``dose`` is the dose actually delivered, ``volume_ml`` that dose at the active drug's
-        concentration (read from the pump), and ``repeated`` is False."""
+        concentration (read from the pump), ``delivered`` the same dose, and ``repeated`` is False."""
         self._require_secure("cancel bolus")
         answer = self._call("cancel bolus", Command.CANCEL_BOLUS, {"bolus_id": bolus_id})
         delivered = answer.number("delivered")
@@ -379,8 +405,10 @@ class SerialDriver(PumpDriver):
             bolus_id=answer.text("bolus_id"),
             dose=delivered,
             volume_ml=0.0 if drug is None else delivered / drug.concentration_per_ml,
-            state=answer.choice("state", ("delivering", "done", "cancelled")),
+            state=answer.choice("state", BOLUS_STATES),
             repeated=False,
+            kind=bolus_kind(answer),
+            delivered=delivered,
         )
 
     def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None,
@@ -401,11 +429,12 @@ class SerialDriver(PumpDriver):
             volume_ml=answer.number("volume_ml"),
             calculated_ml=answer.number("calculated_ml"),
             repeated=answer.flag("repeated"),
+            bridge=None if bridge is None else bolus_outcome(answer.object("bridge"), bridge.bolus_id, "bridge"),
         )
 
     def acknowledge_alarm(self, code: str) -> tuple[Alarm, ...]:
         self._require_secure("acknowledge alarm")
-        return _alarms(self._call("acknowledge alarm", Command.ACK_ALARM, {"code": code}))
+        return alarms(self._call("acknowledge alarm", Command.ACK_ALARM, {"code": code}))
 
     def set_low_alarm(self, low_alarm_ml: float) -> float:
         """Send SET_LOW_ALARM, then read the threshold back by READ_STATUS: the status is the pump's memory, not
@@ -413,6 +442,20 @@ class SerialDriver(PumpDriver):
         self._require_secure("set low alarm")
         self._call("set low alarm", Command.SET_LOW_ALARM, {"low_alarm_ml": low_alarm_ml})
         return self.read_status().low_alarm_ml
+
+    def read_demand(self) -> DemandSettings:
+        return demand_settings(self._call("read demand dose", Command.READ_DEMAND, {}))
+
+    def write_demand(self, demand: DemandDose) -> DemandSettings:
+        """Send SET_DEMAND, then read the settings back by READ_DEMAND: the caller compares what the pump holds,
+        never the answer to the write."""
+        self._require_secure("write demand dose")
+        request: dict = {"enabled": demand.enabled}
+        if demand.enabled:
+            request |= {"dose": demand.dose, "duration_min": demand.duration_min, "lockout_min": demand.lockout_min,
+                        "max_per_day": demand.max_per_day}
+        self._call("write demand dose", Command.SET_DEMAND, request)
+        return self.read_demand()
 
     def service(self, action: str, **arguments: object) -> dict:
         return dict(self._call(action.replace("_", " "), Command.SERVICE, {"action": action, **arguments}).data)
@@ -423,11 +466,11 @@ class SerialDriver(PumpDriver):
 
     # -- plumbing --------------------------------------------------------------------------------
 
-    def _call(self, step: str, command: Command, payload: dict) -> "_Answer":
+    def _call(self, step: str, command: Command, payload: dict) -> Answer:
         """One exchange: the OK answer's payload, or PumpRefused naming the status the pump gave."""
         answer = self._link.request(step, command, payload, ANSWER_BYTES[command])
         if answer.status == Status.OK:
-            return _Answer(step, answer.payload)
+            return Answer(step, answer.payload)
         message = answer.payload.get("error") or "no message"
         if answer.status == Status.INTERNAL:
             message += " (the pump failed unexpectedly and may or may not have acted: read its state)"
@@ -495,83 +538,3 @@ class _Steps:
             self._callback(name, fraction)
         except Exception:  # noqa: BLE001 - see the class docstring
             pass
-
-
-class _Answer:
-    """Typed access to an OK answer's payload. A missing or mistyped field is a protocol error: the
-    pump's answer cannot be trusted, so it is reported as a failed exchange (LinkError) naming it."""
-
-    def __init__(self, step: str, data: dict, path: str = "") -> None:
-        self.step = step
-        self.data = data
-        self._path = path
-
-    def text(self, key: str) -> str:
-        return self._get(key, str, "a string")
-
-    def number(self, key: str) -> float:
-        value = self._get(key, (int, float), "a number")
-        return float(value)
-
-    def integer(self, key: str) -> int:
-        return self._get(key, int, "an integer")
-
-    def flag(self, key: str) -> bool:
-        return self._get(key, bool, "true or false")
-
-    def choice(self, key: str, allowed: tuple[str, ...]) -> str:
-        value = self.text(key)
-        if value not in allowed:
-            raise self._malformed(key, f"is {value!r}, not one of {', '.join(allowed)}")
-        return value
-
-    def time(self, key: str) -> datetime:
-        text = self.text(key)
-        try:
-            value = datetime.fromisoformat(text)
-        except ValueError:
-            value = None
-        if value is None or value.tzinfo is not None:
-            raise self._malformed(key, f"is {text!r}, not an ISO 8601 local time without offset")
-        return value
-
-    def object(self, key: str) -> "_Answer":
-        return _Answer(self.step, self._get(key, dict, "an object"), self._where(key))
-
-    def optional_object(self, key: str) -> "_Answer | None":
-        if key in self.data and self.data[key] is None:
-            return None
-        return self.object(key)
-
-    def objects(self, key: str) -> list["_Answer"]:
-        items = self._get(key, list, "a list")
-        if not all(isinstance(item, dict) for item in items):
-            raise self._malformed(key, "holds something other than objects")
-        return [_Answer(self.step, item, f"{self._where(key)}[{index}]") for index, item in enumerate(items)]
-
-    def _get(self, key: str, kind: type | tuple[type, ...], description: str):
-        if key not in self.data:
-            raise self._malformed(key, "is missing")
-        value = self.data[key]
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):  # JSON true is no number
-            raise self._malformed(key, f"is {value!r}, not {description}")
-        return value
-
-    def _where(self, key: str) -> str:
-        return f"{self._path}.{key}" if self._path else key
-
-    def _malformed(self, key: str, problem: str) -> LinkError:
-        where = self._where(key)
-        return LinkError(f"{self.step}: the pump's answer is malformed: {where} {problem}", step=self.step, field=where)
-
-
-def _alarms(answer: _Answer) -> tuple[Alarm, ...]:
-    return tuple(
-        Alarm(code=item.text("code"), severity=item.choice("severity", ("critical", "non_critical")), since=item.time("since"))
-        for item in answer.objects("alarms")
-    )
-
-
-def _event(item: _Answer) -> PumpEvent:
-    return PumpEvent(index=item.integer("index"), time=item.time("time"), kind=item.text("kind"),
-                     detail=item.object("detail").data)

@@ -62,6 +62,10 @@ class Command(IntEnum):
     PAIR_FINISH = 0x0F
     UNPAIR = 0x10
     END_SESSION = 0x11
+    BOLUS_STATUS = 0x12
+    """What the pump knows of a bolus id; never acts (after a link failure: did it start?)."""
+    SET_DEMAND = 0x13
+    READ_DEMAND = 0x14
     SERVICE = 0x70
     """Emulator-only (docs/protocol.md): answered only by an emulator started with --service."""
 
