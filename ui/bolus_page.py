@@ -23,7 +23,7 @@ from programmer.library import LoadedLibrary
 from programmer.port import BolusState, DemandSettings
 from programmer.review import Review
 from programmer.snapshot import PumpSnapshot
-from ui.view_models.bolus import (KIND_LABELS, KINDS, PRIME_REASONS, BolusEntry, Evaluation, outcome_text, progress)
+from ui.view_models.bolus import KIND_LABELS, KINDS, PRIME_REASONS, BolusEntry, Evaluation, progress
 from ui.view_models.refill_steps import Verdict
 from ui.widgets import VerticalScroll, WrappedText, describe, heading, keep_ratio, mark, second_shortcut
 
@@ -250,9 +250,6 @@ class BolusPage(QWidget):
         if verdict.ready:
             self.confirm.setChecked(False)
         self._gate()
-
-    def show_result(self, result) -> None:
-        self.show_outcome(outcome_text(result))
 
     def set_link_busy(self, busy: bool) -> None:
         self.link_busy = busy

@@ -27,7 +27,7 @@ from programmer.commit import SessionResult
 from programmer.errors import InputError
 from programmer.library import LoadedLibrary
 from programmer.outcome import Outcome
-from programmer.port import BolusState, DemandDose, DemandSettings
+from programmer.port import BolusOutcome, BolusState, DemandDose, DemandSettings
 from programmer.review import Decision, Review
 from programmer.snapshot import PumpSnapshot
 from ui.view_models.format import NOT_APPLICABLE, quantity, span
@@ -246,6 +246,36 @@ def outcome_text(result: SessionResult) -> Verdict:
         return Verdict(False, f"UNCERTAIN: {message} Do not give it again: reconnect and read the pump first.{audit}",
                        "error")
     return Verdict(False, f"NOT GIVEN ({result.outcome.value}): {message}{audit}", "error")
+
+
+def outcome_title(result: SessionResult) -> str:
+    """The banner's title for a bolus or demand dose sent."""
+    demand = isinstance(result.review, DemandReview)
+    if result.outcome is Outcome.VERIFIED:
+        return "Demand dose set and verified." if demand else "Bolus started."
+    if result.outcome is Outcome.UNCERTAIN:
+        return "UNCERTAIN: whether the pump took it is not known."
+    return "Demand dose NOT SET." if demand else "Bolus NOT GIVEN."
+
+
+def uncertain_verdict(message: str) -> Verdict:
+    """A request that failed in a way that may have reached the pump (a lost link, an unexpected error)."""
+    return Verdict(False, f"UNCERTAIN: {sentence(message)} Whether the pump took it is not known: reconnect and read "
+                          "the pump before giving anything again.", "error")
+
+
+def ended_text(outcome: BolusOutcome | None, unit: str) -> str:
+    """How the bolus watched ended, as the pump says (``BOLUS_STATUS`` or ``CANCEL_BOLUS``)."""
+    if outcome is None:
+        return "The bolus has ended; the pump does not say how: read the event log."
+    name = KIND_LABELS.get(outcome.kind, "Bolus").split(" (")[0]
+    delivered = quantity(outcome.delivered, unit) if outcome.delivered is not None else NOT_APPLICABLE
+    if outcome.state == "done":
+        return f"{name} {outcome.bolus_id} done: {delivered} of {quantity(outcome.dose, unit)} delivered."
+    if outcome.state == "cancelled":
+        return (f"{name} {outcome.bolus_id} stopped: {delivered} of {quantity(outcome.dose, unit)} delivered; the "
+                "rest will not be.")
+    return f"{name} {outcome.bolus_id}: {outcome.state}, {delivered} of {quantity(outcome.dose, unit)} delivered."
 
 
 def press_text(answer: dict) -> tuple[str, str, str]:

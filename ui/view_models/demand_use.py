@@ -30,8 +30,6 @@ class DayUse:
     refused: int
 
     def text(self) -> str:
-        if not (self.granted or self.refused):
-            return f"{self.day:%a %d %b}: no presses"
         return f"{self.day:%a %d %b}: {self.granted} given, {self.refused} refused"
 
 
@@ -68,10 +66,12 @@ def daily_use(events: Sequence[PumpEvent], pump_time: datetime, days: int = USE_
 
 
 def use_text(events: Sequence[PumpEvent], pump_time: datetime, days: int = USE_DAYS) -> str:
-    """The last days' use, a line a day, newest first, and a word when the log read does not reach that far back
-    (the older days' presses are then not known)."""
+    """The last days' use: the totals, then a line for each day with presses, newest first (the page stays short),
+    and a word when the log read does not reach that far back (the older days' presses are then not known)."""
     use = daily_use(events, pump_time, days)
-    lines = [day.text() for day in reversed(use)]
+    given, refused = sum(day.granted for day in use), sum(day.refused for day in use)
+    lines = [f"{given} given, {refused} refused in {days} days" if given or refused else f"no presses in {days} days"]
+    lines += [day.text() for day in reversed(use) if day.granted or day.refused]
     first = datetime.combine(use[0].day, datetime.min.time())
     if not events or events[0].time > first:
         since = "no event was read" if not events else f"the log read starts {events[0].time:%a %d %b %H:%M}"

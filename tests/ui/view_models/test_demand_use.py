@@ -41,9 +41,10 @@ def test_presses_are_counted_a_day_a_merged_run_whole():
     assert sum(u.granted for u in use) == 3 and sum(u.refused for u in use) == 13
 
 
-def test_the_use_reads_newest_first_and_says_when_the_log_is_short():
-    assert use_text(LOG, NOW).splitlines()[:3] == ["Fri 04 Dec: 1 given, 1 refused", "Thu 03 Dec: 1 given, 12 refused",
-                                                   "Wed 02 Dec: no presses"]
+def test_the_use_reads_totals_then_the_days_with_presses_newest_first_and_says_when_the_log_is_short():
+    assert use_text(LOG, NOW).splitlines() == ["3 given, 13 refused in 7 days", "Fri 04 Dec: 1 given, 1 refused",
+                                               "Thu 03 Dec: 1 given, 12 refused", "Sat 28 Nov: 1 given, 0 refused"]
+    assert use_text(LOG[:2], NOW) == "no presses in 7 days"
     assert "not counted" not in use_text(LOG, NOW)
     short = use_text(LOG[3:], NOW)
     assert short.endswith("(the log read starts Thu 03 Dec 20:00: earlier presses are not counted)")
