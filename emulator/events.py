@@ -24,13 +24,14 @@ from emulator.state import EventRecord, HeldEvent, PumpState
 
 NOISY_KINDS = frozenset({
     "clock_set", "alarm_acknowledged", "low_alarm_set", "session_started", "session_ended", "frame_rejected",
-    "pairing_failed",
+    "pairing_failed", "demand_refused",
 })
-"""Kinds a person or a client can repeat at will, none of them a delivery or a change of therapy."""
+"""Kinds a person or a client can repeat at will, none of them a delivery or a change of therapy (a patient may
+press the demand button a thousand times in its lockout)."""
 EVENT_KINDS = NOISY_KINDS | frozenset({
     "power_on", "program_staged", "program_activated", "bolus_started", "bolus_done", "bolus_cancelled",
     "refill", "alarm_raised", "alarm_cleared", "pairing_window_opened", "pairing_window_closed",
-    "programmer_paired", "programmer_unpaired",
+    "programmer_paired", "programmer_unpaired", "line_flushed", "demand_set", "demand_granted",
 })
 RUN_PLACES = 8
 """Places in the log noisy events may take in a row before further ones are merged (own choice): enough that an
@@ -42,7 +43,7 @@ def events_total(state: PumpState) -> int:
     return state.events[-1].index + 1 if state.events else 0
 
 
-def log_event(state: PumpState, time: datetime, kind: str, **detail: object) -> None:
+def log_event(state: PumpState, time: datetime, kind: str, /, **detail: object) -> None:
     """Record an event at pump time ``time``: appended to the log (overwriting the oldest when the model's
     log is full), or merged into the held event of its kind when it is noisy and its run has used its places."""
     if kind not in EVENT_KINDS:

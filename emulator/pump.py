@@ -19,6 +19,7 @@ from emulator import engine
 from emulator.alarms import SEVERITY, alarm_list, battery_status, reconcile_alarms
 from emulator.clock import CLOCK_END, SimClock, local_midnight, wire_time
 from emulator.events import event_page, log_event
+from emulator.line import line_answer
 from emulator.spec import (
     MAX_BOLUS_MINUTES,
     MAX_BOLUS_ML_PER_HOUR,
@@ -123,7 +124,8 @@ class Pump:
         bolus = state.active_bolus
         if bolus is not None and bolus.delivered_ml >= bolus.volume_ml:
             bolus.state = "done"
-            log_event(state, state.pump_time, "bolus_done", bolus_id=bolus.bolus_id, delivered=bolus.dose)
+            log_event(state, state.pump_time, "bolus_done", bolus_id=bolus.bolus_id, kind=bolus.kind, delivered=bolus.dose,
+                      volume_ml=bolus.volume_ml)
             self._changed = True
         elif bolus is not None and not engine.can_deliver(state):
             self._end_bolus(bolus, reason=self._stop_reason())
@@ -140,8 +142,8 @@ class Pump:
 
     def _end_bolus(self, bolus: BolusRecord, reason: str) -> None:
         bolus.state = "cancelled"
-        log_event(self.state, self.state.pump_time, "bolus_cancelled", bolus_id=bolus.bolus_id,
-                  delivered=bolus.delivered_dose, reason=reason)
+        log_event(self.state, self.state.pump_time, "bolus_cancelled", bolus_id=bolus.bolus_id, kind=bolus.kind,
+                  delivered=bolus.delivered_dose, volume_ml=bolus.delivered_ml, reason=reason)
         self._changed = True
 
     def _next_action(self) -> int:
@@ -149,7 +151,7 @@ class Pump:
         self.state.actions += 1
         return self.state.actions
 
-    def _log(self, kind: str, **detail: object) -> None:
+    def _log(self, kind: str, /, **detail: object) -> None:
         log_event(self.state, self.state.pump_time, kind, **detail)
         self._changed = True
 
@@ -177,10 +179,12 @@ class Pump:
             "cycle_phase_min": engine.cycle_phase_s(state) / 60.0,
             "bolus": None if bolus is None else {
                 "bolus_id": bolus.bolus_id,
+                "kind": bolus.kind,
                 "dose": bolus.dose,
                 "delivered": bolus.delivered_dose,
                 "remaining_s": (bolus.volume_ml - bolus.delivered_ml) / engine.bolus_rate_ml_per_s(state),
             },
+            "line": line_answer(state),
         }
 
     def read_program(self) -> dict:
@@ -319,7 +323,7 @@ class Pump:
         record = BolusRecord(bolus_id=bolus_id, dose=dose, volume_ml=volume_ml, duration_min=duration_min,
                              action_number=self._next_action())
         _remember(state.boluses, record)
-        self._log("bolus_started", bolus_id=bolus_id, dose=dose, dose_unit=state.drug.dose_unit,
+        self._log("bolus_started", bolus_id=bolus_id, kind=record.kind, dose=dose, dose_unit=state.drug.dose_unit,
                   volume_ml=volume_ml, duration_min=duration_min, action_number=record.action_number)
         return _bolus_answer(record, repeated=False)
 
@@ -372,7 +376,8 @@ class Pump:
         _remember(state.refills, record)
         self._log("refill", refill_id=refill_id, withdrawn_ml=withdrawn_ml, added_ml=added_ml,
                   calculated_ml=calculated, drug=new_drug.model_dump(mode="json"), therapy_stopped=therapy_stopped,
-                  checksum=state.program_checksum, action_number=record.action_number)
+                  checksum=state.program_checksum, action_number=record.action_number, pumped_ml=state.pumped_ml,
+                  to_patient_ml=state.to_patient_ml)
         self._settle()
         return _refill_answer(record, repeated=False)
 
@@ -501,6 +506,7 @@ def _refill_answer(refill: RefillRecord, repeated: bool) -> dict:
 
 
 def _bolus_answer(bolus: BolusRecord, repeated: bool) -> dict:
-    return _numbered({"bolus_id": bolus.bolus_id, "dose": bolus.dose, "volume_ml": bolus.volume_ml,
-                      "state": bolus.state, "repeated": repeated}, bolus.action_number)
+    return _numbered({"bolus_id": bolus.bolus_id, "kind": bolus.kind, "dose": bolus.dose, "volume_ml": bolus.volume_ml,
+                      "duration_min": bolus.duration_min, "state": bolus.state, "repeated": repeated},
+                     bolus.action_number)
 

@@ -18,13 +18,18 @@ from typing import Annotated, Final, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from emulator.clock import local_midnight
-from emulator.spec import FACTORY_LOW_ALARM_ML, MODELS, ModelSpec
+from emulator.spec import (CATHETER_CM_MAX, CATHETER_CM_MIN, DEMAND_DURATION_MIN, DEMAND_LOCKOUT_MIN,
+                           DEMAND_MAX_PER_DAY, FACTORY_LOW_ALARM_ML, MODELS, ModelSpec)
 from programmer.program import FORMAT, NO_PROGRAM_CHECKSUM, Drug, Program, Stopped, Therapy, write_text_atomically
 
 STATE_FORMAT: Final = "itb-emulator-state/1"
 
 AlarmCode = Literal["low_reservoir", "reservoir_empty", "eri", "eos", "motor_stall"]
 BolusState = Literal["delivering", "done", "cancelled"]
+BolusKind = Literal["therapeutic", "prime", "bridge", "demand"]
+PrimeReason = Literal["implant", "pump_replacement", "catheter_revision"]
+LINE_SUM_TOLERANCE_ML = 1e-9
+"""How far a state file's line contents may sum from the line's volume (rounding of many small moves)."""
 
 
 class _Record(BaseModel):
@@ -60,10 +65,33 @@ class HeldEvent(_Record):
     detail: dict = Field(default_factory=dict)
 
 
+class LineContent(_Record):
+    """One stretch of fluid in the tubing and catheter: ``concentration_per_ml`` in the dose unit of the drug the
+    pump holds, 0 for spinal fluid (no drug)."""
+
+    volume_ml: Annotated[float, Field(gt=0)]
+    concentration_per_ml: Annotated[float, Field(ge=0)]
+
+
+class DemandRecord(_Record):
+    """The patient's demand dose while it is enabled: per activation ``dose`` (the drug's dose units) over
+    ``duration_min``, ``lockout_min`` from one granted start to the next, at most ``max_per_day`` in any 24 h."""
+
+    dose: Annotated[float, Field(gt=0)]
+    duration_min: Annotated[float, Field(ge=DEMAND_DURATION_MIN[0], le=DEMAND_DURATION_MIN[1])]
+    lockout_min: Annotated[float, Field(ge=DEMAND_LOCKOUT_MIN[0], le=DEMAND_LOCKOUT_MIN[1])]
+    max_per_day: Annotated[int, Field(ge=DEMAND_MAX_PER_DAY[0], le=DEMAND_MAX_PER_DAY[1])]
+
+
 class BolusRecord(_Record):
-    """A bolus the pump accepted; kept after it ends so a repeated id gets the same answer."""
+    """A bolus the pump accepted; kept after it ends so a repeated id gets the same answer.
+
+    ``volume_ml`` is what the motor moves for it and ``delivered_ml`` what it has moved. A therapeutic or demand
+    bolus runs on top of the basal rate at volume / duration; a prime replaces the basal rate with the priming rate;
+    a bridge replaces it with the program's dose rate at the old concentration ``concentration_per_ml``."""
 
     bolus_id: str
+    kind: BolusKind = "therapeutic"
     dose: Annotated[float, Field(gt=0)]
     volume_ml: Annotated[float, Field(gt=0)]
     duration_min: Annotated[float, Field(gt=0)]
@@ -71,6 +99,13 @@ class BolusRecord(_Record):
     state: BolusState = "delivering"
     action_number: Optional[int] = None
     """The pump's own number of this action (``PumpState.actions``); None in a memory from before version 2."""
+    reason: Optional[PrimeReason] = None
+    """A prime's reason."""
+    catheter_cm: Optional[float] = None
+    catheter_segments_cm: list[float] = Field(default_factory=list)
+    """A prime's catheter as recorded by it."""
+    concentration_per_ml: Optional[float] = None
+    """A bridge's old concentration: the one it pushes out of the line at the programmed dose."""
 
     @property
     def delivered_dose(self) -> float:
@@ -89,6 +124,10 @@ class RefillRecord(_Record):
     calculated_ml: float
     action_number: Optional[int] = None
     """The pump's own number of this action (``PumpState.actions``); None in a memory from before version 2."""
+    bridge_id: Optional[str] = None
+    """The bridge bolus started with this refill, in the same action (its request's ``bridge.bolus_id``)."""
+    bridge_volume_ml: Optional[float] = None
+    """The bridge's volume as requested (to tell a repeat from a reused id)."""
 
 
 class PairedProgrammer(_Record):
@@ -128,6 +167,24 @@ class PumpState(_Record):
     so an action can be named in a report whatever its client-chosen id)."""
     paired: list[PairedProgrammer] = Field(default_factory=list)
     """The paired programmers, least recently used (last session start) first; at most MAX_PAIRED_PROGRAMMERS."""
+    catheter_cm: Optional[Annotated[float, Field(ge=CATHETER_CM_MIN, le=CATHETER_CM_MAX)]] = None
+    """The catheter's length as the last prime recorded it (None: not recorded, and it counts 0 mL)."""
+    catheter_segments_cm: list[Annotated[float, Field(gt=0)]] = Field(default_factory=list)
+    """Its segments after a revision, as recorded (empty: one piece, or not said)."""
+    line: list[LineContent] = Field(default_factory=list)
+    """What fills tubing and catheter, the catheter tip (what the patient gets next) first; empty in a memory from
+    before the line was modelled, which loads as full of the drug the pump holds (0 without one). A factory-new
+    pump's first fill fills it with that drug (the pump is taken as primed with it); every later refill leaves it."""
+    pumped_ml: Annotated[float, Field(ge=0)] = 0.0
+    """What the motor moved since the pump was made, mL."""
+    to_patient_ml: Annotated[float, Field(ge=0)] = 0.0
+    """What left the catheter tip since the pump was made, mL."""
+    to_patient_dose: Annotated[float, Field(ge=0)] = 0.0
+    """Drug that left the tip since the drug kind (name or unit) last changed, in the drug's dose unit."""
+    demand: Optional[DemandRecord] = None
+    """The patient's demand dose; None: off."""
+    demand_presses: list[datetime] = Field(default_factory=list)
+    """When granted activations started, oldest first, those of the last 24 h (older ones are dropped)."""
 
     @field_validator("model")
     @classmethod
@@ -158,7 +215,20 @@ class PumpState(_Record):
             raise ValueError("held_events holds two events of one kind")
         if sum(bolus.state == "delivering" for bolus in self.boluses) > 1:
             raise ValueError("more than one bolus is delivering")
+        if sum(self.catheter_segments_cm) and abs(sum(self.catheter_segments_cm) - (self.catheter_cm or 0)) > 1e-6:
+            raise ValueError("catheter_segments_cm do not add up to catheter_cm")
+        volume = self.line_volume_ml
+        if not self.line:
+            self.line = [LineContent(volume_ml=volume,
+                                     concentration_per_ml=self.drug.concentration_per_ml if self.drug else 0.0)]
+        elif abs(sum(part.volume_ml for part in self.line) - volume) > LINE_SUM_TOLERANCE_ML:
+            raise ValueError(f"the line contents do not add up to the line's volume, {volume} mL")
         return self
+
+    @property
+    def line_volume_ml(self) -> float:
+        """Tubing and recorded catheter, mL."""
+        return self.spec.line_volume_ml(self.catheter_cm)
 
     @property
     def spec(self) -> ModelSpec:

@@ -235,7 +235,8 @@ def test_codes_match_the_spec():
     assert [(c.name, c.value) for c in Command][:3] == [("HELLO", 1), ("IDENTIFY", 2), ("READ_STATUS", 3)]
     assert Command.ACK_ALARM == 0x0C and Command.SET_LOW_ALARM == 0x0D and Command.SERVICE == 0x70
     assert (Command.PAIR_START, Command.PAIR_FINISH, Command.UNPAIR, Command.END_SESSION) == (0x0E, 0x0F, 0x10, 0x11)
-    assert len(Command) == 18
+    assert (Command.BOLUS_STATUS, Command.SET_DEMAND, Command.READ_DEMAND) == (0x12, 0x13, 0x14)
+    assert len(Command) == 21
     assert Status.OK == 0 and Status.NO_SESSION == 0x0B and Status.INTERNAL == 0x0C
     assert (Status.SESSION_IN_USE, Status.NOT_AUTHENTICATED) == (0x0D, 0x0E) and len(Status) == 15
     assert (RESPONSE_BIT, MAX_PAYLOAD, codes.PROTOCOL_VERSION, codes.FRAME_VERSION) == (0x80, 8192, 2, 1)
