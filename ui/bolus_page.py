@@ -18,13 +18,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
-from programmer.dead_volume import Bolus, Bridge, Prime, Transit, full_line
 from programmer.library import LoadedLibrary
 from programmer.port import BolusState, DemandSettings
 from programmer.review import Review
 from programmer.snapshot import PumpSnapshot
 from ui.view_models.bolus import KIND_LABELS, KINDS, PRIME_REASONS, BolusEntry, Evaluation, progress
 from ui.view_models.refill_steps import Verdict
+from ui.view_models.transit_series import transits
 from ui.widgets import VerticalScroll, WrappedText, describe, heading, keep_ratio, mark, second_shortcut
 
 if TYPE_CHECKING:
@@ -359,20 +359,3 @@ class BolusPage(QWidget):
             self.stop.setEnabled(False)
             self.cancel_requested.emit(self.watching)
 
-
-def transits(snapshot: PumpSnapshot, review: Review | None) -> tuple[Transit | None, Transit | None]:
-    """What reaches the patient without the change and with the one reviewed (None when there is none to draw)."""
-    plan, line = snapshot.forecast(), snapshot.status.line
-    if plan is None or line is None:
-        return None, None
-    without = Transit(plan, line.contents)
-    kind = getattr(review, "kind", None)
-    if review is None:
-        return without, None
-    if kind == "prime":
-        return without, Transit(plan, full_line(review.volume_ml, 0.0), Prime(review.volume_ml))
-    if kind == "bridge":
-        return without, Transit(plan, line.contents, Bridge(review.volume_ml, review.concentration_per_ml))
-    if kind == "therapeutic":
-        return without, Transit(plan, line.contents, Bolus(review.volume_ml, review.duration_min))
-    return without, None

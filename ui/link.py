@@ -28,7 +28,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import Any, Callable, ClassVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -38,6 +38,8 @@ from programmer.clock import computer_now
 from programmer.interrogation import read_pump, read_recent_events
 from programmer.snapshot import PumpSnapshot
 from programmer.port import BolusOutcome, DemandSettings, PumpDriver, PumpEvent, PumpStatus, open_driver
+from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
+from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
 from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.refill import RefillReview
 from programmer.review import Review, WriteReview
@@ -269,6 +271,11 @@ class DemandReading:
     pump_time: datetime
 
 
+COMMITS: dict[type, Callable[[PumpDriver, Any, str, AuditLog], SessionResult]] = {
+    BolusReview: commit_bolus, PrimeReview: commit_prime, BridgeReview: commit_bridge, DemandReview: commit_demand}
+"""The domain's commit for each kind of review the Bolus page gives (``programmer.bolus_commit``)."""
+
+
 @dataclass(frozen=True)
 class GiveBolus(Request):
     """Give a reviewed bolus (therapeutic, prime or bridge) or set the demand dose: audit, send once under its id,
@@ -279,7 +286,7 @@ class GiveBolus(Request):
     doing: ClassVar[str] = "starting the bolus"
 
     def run(self, worker: "_Worker") -> CommitDone:
-        commit = commit_for(self.review)
+        commit = COMMITS[type(self.review)]
         return worker.commit_then_read(self, lambda driver, audit: commit(driver, self.review, self.clinician, audit))
 
 

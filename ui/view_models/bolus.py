@@ -30,7 +30,7 @@ from programmer.outcome import Outcome
 from programmer.port import BolusOutcome, BolusState, DemandDose, DemandSettings
 from programmer.review import Decision, Review
 from programmer.snapshot import PumpSnapshot
-from ui.view_models.format import NOT_APPLICABLE, quantity, span
+from ui.view_models.format import NOT_APPLICABLE, PUMP_CLOCK, dated, quantity, span
 from ui.view_models.refill_steps import Verdict, reason_problem_text, sentence
 from ui.view_models.wording import finding_text
 
@@ -207,21 +207,24 @@ def prime_figures(review: PrimeReview) -> str:
 
 
 def bridge_figures(review: BridgeReview) -> str:
-    unit = _unit(review)
-    old = quantity(review.concentration_per_ml, f"{unit}/mL")
+    unit = _unit(review) if review.new_drug is None else review.new_drug.dose_unit
+    old = quantity(review.old_concentration_per_ml, f"{unit}/mL")
+    lasts = NOT_APPLICABLE if review.duration_min is None else f"about {span(review.duration_min * 60)}"
     return (f"Pushes the {quantity(review.volume_ml, 'mL', 3)} of the old {old} in the tubing and catheter at the "
-            f"program's dose rate: about {span(review.duration_min * 60)}, then the new concentration's mL rates. "
-            f"The patient gets {quantity(review.dose, unit)} of the old drug, at the programmed dose.")
+            f"program's dose rate ({lasts}), then the new concentration's mL rates take over: the patient gets "
+            f"{quantity(review.dose, unit)} of the old drug at the programmed dose, not at the new mL rate.")
 
 
 def demand_figures(review: DemandReview) -> str:
     demand, unit = review.demand, _unit(review)
     if not demand.enabled:
         return "The demand dose is switched off: a press of the button gives nothing."
-    most = demand.dose * demand.max_per_day
     return (f"{quantity(demand.dose, unit)} ({quantity(review.volume_ml, 'mL', 3)}) over "
             f"{quantity(demand.duration_min, 'min')} a press, {quantity(demand.lockout_min, 'min')} apart at least, "
-            f"at most {demand.max_per_day} a day: up to {quantity(most, unit)} a day on top of the basal program.")
+            f"at most {demand.max_per_day} a day: up to {quantity(review.max_demand_daily_dose, unit)} a day on top "
+            f"of the program's {quantity(review.basal_daily_dose, unit)}, {quantity(review.max_daily_dose, unit)} a "
+            f"day in all. Low-reservoir alarm {dated(review.low_alarm_at, PUMP_CLOCK)} on the program alone, "
+            f"{dated(review.low_alarm_at_full_use, PUMP_CLOCK)} if every allowed press is used.")
 
 
 # --- progress and outcome --------------------------------------------------------------------------------

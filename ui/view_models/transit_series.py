@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from programmer.bolus import BolusReview, BridgeReview, PrimeReview
 from programmer.dead_volume import Transit
+from programmer.review import Review
+from programmer.snapshot import PumpSnapshot
 
 DAY_MIN = 24 * 60.0
 LONGEST_MIN = 14 * DAY_MIN
@@ -50,3 +53,17 @@ def transit_series(transit: Transit, minutes: float) -> TransitSeries:
     return TransitSeries(hours, [step.patient_dose_per_hour for step in steps],
                          [step.pump_ml_per_hour for step in steps], [t / 60 for t in times],
                          [transit.volume_at(t) for t in times], None if flushed is None else flushed / 60)
+
+
+def transits(snapshot: PumpSnapshot, review: Review | None) -> tuple[Transit | None, Transit | None]:
+    """What reaches the patient without the change and with the one reviewed (None where there is nothing to draw):
+    the reviews' own transits, and the pump's line as it reports it for the program alone."""
+    plan, line = snapshot.forecast(), snapshot.status.line
+    without = None if plan is None or line is None else Transit(plan, line.contents)
+    if isinstance(review, BridgeReview):
+        return review.transit_without, review.transit
+    if isinstance(review, PrimeReview):
+        return without, review.transit
+    if isinstance(review, BolusReview):
+        return without, review.plan_with_bolus
+    return without, None
