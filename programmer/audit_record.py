@@ -45,14 +45,17 @@ class Attempt:
         self.audit.append(self._record("attempt"))
 
     def finish(self, outcome: Outcome, message: str, active: ActiveProgram | None,
-               refill: RefillOutcome | None = None) -> str | None:
-        """Record the outcome. Returns None, or why the record could not be written: the pump's outcome holds
-        either way, so the caller reports both rather than raising over a change that happened."""
+               refill: RefillOutcome | None = None, pump_reported: dict | None = None) -> str | None:
+        """Record the outcome (``pump_reported``: what the pump answered about a bolus or a demand dose). Returns None,
+        or why the record could not be written: the pump's outcome holds either way, so the caller reports both rather
+        than raising over a change that happened."""
         record = self._record("outcome") | {
             "outcome": outcome.value,
             "message": message,
             "active_checksum": None if active is None else active.checksum,
         }
+        if pump_reported is not None:
+            record["pump_reported"] = pump_reported
         if refill is not None:
             record["refill"] |= {"volume_ml": refill.volume_ml, "pump_calculated_ml": refill.calculated_ml,
                                  "repeated": refill.repeated}

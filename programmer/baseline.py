@@ -72,6 +72,23 @@ def window_tail(events: list[PumpEvent], pump_time: datetime, window: timedelta,
     return tuple(events[first:])
 
 
+def boluses_within(events: Sequence[PumpEvent], pump_time: datetime, window: timedelta,
+                   dose_unit: str) -> list[tuple[datetime, float, str]]:
+    """The boluses the pump started within ``window`` before ``pump_time`` (its clock as it reads now), as (time,
+    dose, kind), oldest first: every ``bolus_started`` in ``dose_unit`` but primes (a prime fills the line, the
+    patient gets nothing from it). A bolus whose time cannot be placed counts: a dose is never left out of a total
+    for want of a clock."""
+    since = _local(pump_time) - window
+    found = []
+    for event, time in zip(events, _times_on_todays_clock(events)):
+        detail = event.detail
+        kind = detail.get("kind", "therapeutic")
+        if (event.kind == "bolus_started" and kind != "prime" and detail.get("dose_unit") == dose_unit
+                and _is_dose(detail.get("dose")) and (time is None or time > since)):
+            found.append((event.time if time is None else time, float(detail["dose"]), str(kind)))
+    return found
+
+
 def stop_position(events: Sequence[PumpEvent]) -> int | None:
     """Where, in ``events`` (oldest first), the event is that explains why a pump running nothing does so: the
     newest refill, or the newest ``program_activated`` that did not go from stopped to stopped (normally the one

@@ -14,7 +14,7 @@ from programmer.audit import AuditLog
 from programmer.audit_record import Attempt
 from programmer.errors import LinkError, LinkNotSecure, PumpRefused
 from programmer.outcome import Outcome
-from programmer.port import ActiveProgram, PumpDriver, RefillOutcome, WriteOutcome
+from programmer.port import ActiveProgram, BolusOutcome, DemandSettings, PumpDriver, RefillOutcome, WriteOutcome
 from programmer.program import Flex, Program
 from programmer.refill import RefillReview
 from programmer.review import Decision, Review, WriteReview, clean_clinician, stopping_alarms
@@ -34,6 +34,13 @@ class SessionResult:
     refill: RefillOutcome | None = None
     audit_error: str | None = None
     """Set when the outcome could not be added to the audit log (the pump outcome above still holds)."""
+    bolus_id: str | None = None
+    """A bolus's idempotency id (``programmer.bolus_commit``), generated once and kept whatever the outcome: the one
+    to ask the pump about (``bolus_status``) when the outcome is uncertain."""
+    bolus: BolusOutcome | None = None
+    """The bolus as the pump reported it (started, or found by ``bolus_status`` after a link failure)."""
+    demand: DemandSettings | None = None
+    """The demand dose as read back from the pump."""
 
 
 
@@ -44,7 +51,7 @@ def commit_write(driver: PumpDriver, review: WriteReview, clinician: str, audit:
     attempt = Attempt(audit, review, clinician)
     previous = review.snapshot.active
     if review.decision is not Decision.PROCEED:
-        return _refused(attempt)
+        return refused(attempt)
     attempt.begin()
     try:
         stale = _review_gone_stale(driver, review)
@@ -118,7 +125,7 @@ def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audi
     attempt = Attempt(audit, review, clinician)
     request, previous = review.request, review.snapshot.active
     if review.decision is not Decision.PROCEED:
-        return _refused(attempt)
+        return refused(attempt)
     attempt.begin()
     try:
         done = driver.refill(attempt.attempt_id, request.withdrawn_ml, request.added_ml, review.new_drug)
@@ -152,7 +159,7 @@ def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audi
                           f"{expected}): interrogate it and check the therapy", active, done)
 
 
-def _refused(attempt: Attempt) -> SessionResult:
+def refused(attempt: Attempt) -> SessionResult:
     """The outcome of a review that may not be sent: nothing was, and the record says why."""
     review = attempt.review
     if review.decision is Decision.REFUSE:

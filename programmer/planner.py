@@ -161,6 +161,28 @@ class Plan:
         """mL the program calls for from the start to ``minutes`` later, ignoring that the reservoir empties."""
         return self._cycle_ml_at(self.phase_min + minutes) - self._ml_before_start
 
+    def ml_per_hour_at(self, minutes: float) -> float:
+        """The program's pump rate (mL/h) ``minutes`` after the start: the rate of the step running then (the later
+        step at a step's start), ignoring that the reservoir empties."""
+        within = (self.phase_min + minutes) % self.cycle_min
+        return self._ml_per_hour[bisect.bisect_right(self._starts, within) - 1]
+
+    def step_times(self, start_min: float, end_min: float) -> list[float]:
+        """The minutes (from the start) strictly between ``start_min`` and ``end_min`` at which a step starts: where
+        the pump rate may change. A walk over the cycles the span touches (a span of weeks holds a few hundred)."""
+        times: list[float] = []
+        cycle = math.floor((self.phase_min + start_min) / self.cycle_min)
+        while cycle * self.cycle_min - self.phase_min < end_min:
+            base = cycle * self.cycle_min - self.phase_min
+            times += [base + start for start in self._starts if start_min < base + start < end_min]
+            cycle += 1
+        return times
+
+    def minutes_until_pumped(self, goal_ml: float) -> float | None:
+        """Minutes from the start until the program has pumped ``goal_ml`` (ignoring that the reservoir empties);
+        0 for a goal of 0 or less, None for a program that pumps nothing. Closed form, as the reservoir dates."""
+        return self._minutes_until_delivered(goal_ml)
+
     def delivered_ml(self, minutes: float) -> float:
         """mL actually delivered by ``minutes`` after the start: delivery stops when the reservoir is empty."""
         return min(self.pumped_ml(minutes), self.reservoir.volume_ml)

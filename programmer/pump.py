@@ -30,6 +30,13 @@ class PumpLimits(BaseModel):
     max_rate_ml_per_day: Annotated[float, Field(gt=0)]
     max_steps_per_day: Annotated[int, Field(ge=1)]
     max_cycle_days: Annotated[int, Field(ge=1)]
+    tubing_ml: Annotated[float, Field(gt=0)] | None = None
+    """The pump's internal tubing volume, mL: the part of the dead volume inside the pump (the catheter is the rest,
+    ``programmer.dead_volume``). None for a pump that does not declare it: no prime, bridge or demand dose for it."""
+    priming_ml_per_hour: Annotated[float, Field(gt=0)] | None = None
+    """The rate the pump primes the line at, mL/h (the basal program suspended meanwhile)."""
+    max_bolus_ml_per_hour: Annotated[float, Field(gt=0)] | None = None
+    """The fastest bolus the pump gives (volume / duration), mL/h, on top of the basal rate."""
 
     @model_validator(mode="after")
     def _range_ordered(self) -> "PumpLimits":
@@ -50,7 +57,8 @@ class PumpLimits(BaseModel):
 
 # The emulator's own pump models (docs/emulator.md: the emulator is not a copy of a real pump).
 # Their figures are chosen to sit near field pumps of the same sizes: 20 and 40 mL reservoirs, a flow
-# range of 0.048 to 24 mL/day (0.002 to 1 mL/h), flex schedules of up to 13 steps a day over up to 7 days.
+# range of 0.048 to 24 mL/day (0.002 to 1 mL/h), flex schedules of up to 13 steps a day over up to 7 days, tubing of
+# 0.15 and 0.18 mL (a SynchroMed II shows 0.140 mL), priming at 1.0 mL/h and boluses of up to 6.0 mL/h.
 PUMP_MODELS: dict[str, PumpLimits] = {
     name: PumpLimits(
         model=name,
@@ -59,8 +67,11 @@ PUMP_MODELS: dict[str, PumpLimits] = {
         max_rate_ml_per_day=24.0,
         max_steps_per_day=13,
         max_cycle_days=7,
+        tubing_ml=tubing,
+        priming_ml_per_hour=1.0,
+        max_bolus_ml_per_hour=6.0,
     )
-    for name, capacity in (("ITB-20", 20.0), ("ITB-40", 40.0))
+    for name, capacity, tubing in (("ITB-20", 20.0, 0.15), ("ITB-40", 40.0, 0.18))
 }
 
 

@@ -133,6 +133,9 @@ def pump_limits(identity: PumpIdentity) -> PumpLimits:
         max_rate_ml_per_day=identity.max_rate_ml_per_day,
         max_steps_per_day=identity.max_steps_per_day,
         max_cycle_days=identity.max_cycle_days,
+        tubing_ml=identity.tubing_ml,
+        priming_ml_per_hour=identity.priming_ml_per_hour,
+        max_bolus_ml_per_hour=identity.max_bolus_ml_per_hour,
     )
 
 

@@ -1,0 +1,219 @@
+"""The commit of a reviewed bolus, prime, bridge or demand dose, audited, exactly once, and its outcome as the pump
+reports it.
+
+A bolus must never be given twice. Every bolus carries an idempotency id (``new_bolus_id``) made once per request,
+before anything is sent, written to the audit log with the attempt (no record, nothing sent) and kept in the result
+whatever happens. The pump acts on an id once; a resend of the same id only answers how the first went. When the
+link fails while the bolus is asked for, whether it started is unknown, so the commit asks the pump with
+``bolus_status`` (which never acts) on the same driver, which reconnects if it can: the pump either knows the id (it
+started: the outcome is the pump's figures) or does not (nothing was delivered). If even that cannot be answered the
+outcome is ``UNCERTAIN`` with the id, never a second request with a new id: the clinician asks the pump about that
+id (``bolus_status``) before doing anything else.
+
+A demand dose is a setting, written and read back like a program: ``VERIFIED`` only when the settings read back are
+the ones asked for.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from datetime import datetime
+from typing import Callable
+
+from programmer.audit import AuditLog
+from programmer.audit_record import Attempt
+from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
+from programmer.commit import SessionResult, refused
+from programmer.errors import LinkError, LinkNotSecure, PumpRefused
+from programmer.outcome import Outcome
+from programmer.port import BolusOutcome, DemandDose, DemandSettings, PumpDriver
+from programmer.review import Decision, Review, clean_clinician
+
+BolusLikeReview = BolusReview | PrimeReview | BridgeReview
+DOSE_TOLERANCE = 1e-9
+"""Relative: a figure the pump reports back equals the one sent but for what a number loses on the wire."""
+
+
+def new_bolus_id(now: datetime | None = None) -> str:
+    """A fresh idempotency id: ``b-<YYYYmmddTHHMMSS>-<6 hex>`` (this computer's time and 24 random bits)."""
+    moment = datetime.now() if now is None else now
+    return f"b-{moment:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def commit_bolus(driver: PumpDriver, review: BolusReview, clinician: str, audit: AuditLog,
+                 bolus_id: str | None = None) -> SessionResult:
+    """Give the reviewed therapeutic bolus (only if the decision is to proceed), once."""
+    return _commit(driver, review, clinician, audit, bolus_id,
+                   lambda pump, key: pump.bolus(key, review.dose, review.duration_min))
+
+
+def commit_prime(driver: PumpDriver, review: PrimeReview, clinician: str, audit: AuditLog,
+                 bolus_id: str | None = None) -> SessionResult:
+    """Prime the line with the reviewed volume (only if the decision is to proceed), once."""
+    return _commit(driver, review, clinician, audit, bolus_id,
+                   lambda pump, key: pump.prime(key, review.catheter_cm, review.volume_ml, review.reason,
+                                                review.segments_cm))
+
+
+def commit_bridge(driver: PumpDriver, review: BridgeReview, clinician: str, audit: AuditLog,
+                  bolus_id: str | None = None) -> SessionResult:
+    """Start the reviewed bridge of the pump's line (only if the decision is to proceed), once. A bridge at a refill
+    is sent with the refill (``programmer.commit.commit_refill``)."""
+    return _commit(driver, review, clinician, audit, bolus_id,
+                   lambda pump, key: pump.bridge(key, review.volume_ml, review.old_concentration_per_ml))
+
+
+def _kind(review: BolusLikeReview) -> str:
+    return {"bolus": "therapeutic", "prime": "prime", "bridge": "bridge"}[review.action]
+
+
+def _commit(driver: PumpDriver, review: BolusLikeReview, clinician: str, audit: AuditLog, bolus_id: str | None,
+            send: Callable[[PumpDriver, str], BolusOutcome]) -> SessionResult:
+    clinician = clean_clinician(clinician)
+    key = bolus_id or new_bolus_id()
+    review = review.with_id(key)
+    attempt = Attempt(audit, review, clinician)
+    if review.decision is not Decision.PROCEED:
+        return _refused(attempt, key)
+    attempt.begin()
+    what = f"{_kind(review)} bolus {key}"
+    try:
+        stale = _gone_stale(driver, review)
+        if stale:
+            return _finish(attempt, Outcome.REFUSED, f"{stale}: the {what} was not sent; interrogate the pump and review "
+                           "it again", key)
+        started = send(driver, key)
+    except LinkNotSecure as exc:
+        return _finish(attempt, Outcome.REFUSED, f"{exc}: the {what} was not sent", key)
+    except PumpRefused as exc:
+        return _finish(attempt, Outcome.PUMP_REFUSED, f"{exc}: the {what} was not started", key)
+    except LinkError as exc:
+        return _reconcile(driver, attempt, key, what, exc)
+    return _judge(attempt, key, what, started, "")
+
+
+def _gone_stale(driver: PumpDriver, review: Review) -> str | None:
+    """Why the review no longer describes the pump, read just before sending (None when it still does): another
+    programmer changed the program, or a bolus started since."""
+    status = driver.read_status()
+    then = review.snapshot.status
+    if status.program_checksum != then.program_checksum:
+        return (f"the pump's program changed since the review (it was {then.program_checksum}, it is now "
+                f"{status.program_checksum})")
+    if status.bolus is not None and (then.bolus is None or then.bolus.bolus_id != status.bolus.bolus_id):
+        return f"a {status.bolus.kind} bolus ({status.bolus.bolus_id}) started since the review"
+    return None
+
+
+def _reconcile(driver: PumpDriver, attempt: Attempt, key: str, what: str, failure: LinkError) -> SessionResult:
+    """After a link failure while asking for a bolus: ask the pump whether it knows the id (which never acts)."""
+    try:
+        known = driver.bolus_status(key)
+    except (LinkError, PumpRefused) as exc:
+        return _finish(attempt, Outcome.UNCERTAIN, f"the link failed while asking for the {what} ({failure}) and the "
+                       f"pump could not say whether it started ({exc}): it may be delivering. Do not give it again: "
+                       f"ask the pump about bolus id {key} (bolus status) and watch the patient", key)
+    if known is None:
+        return _finish(attempt, Outcome.UNCHANGED, f"the link failed while asking for the {what} ({failure}); the pump "
+                       "reports it never started it: nothing was delivered", key)
+    return _judge(attempt, key, what, known, f" (the link failed while asking for it, {failure}; the pump reports "
+                  "it by its id)")
+
+
+def _judge(attempt: Attempt, key: str, what: str, started: BolusOutcome, note: str) -> SessionResult:
+    """VERIFIED when the pump reports this id, kind and dose; MISMATCH otherwise."""
+    review = attempt.review
+    assert isinstance(review, (BolusReview, PrimeReview, BridgeReview))
+    asked, kind = review.dose, _kind(review)
+    delivered = "" if started.delivered is None else f", {started.delivered:.4g} delivered so far"
+    figures = (f"{started.dose:.4g} ({started.volume_ml:.4g} mL), {started.state}{delivered}"
+               + ("" if started.duration_min is None else f", {started.duration_min:.4g} min"))
+    if (started.bolus_id == key and started.kind == kind
+            and abs(started.dose - asked) <= DOSE_TOLERANCE * max(1.0, abs(asked))):
+        return _finish(attempt, Outcome.VERIFIED, f"{what} started: {figures}{note}", key, started)
+    return _finish(attempt, Outcome.MISMATCH, f"the pump reports bolus {started.bolus_id} ({started.kind}) of "
+                   f"{figures}, not the {what} of {asked:.4g} asked{note}: interrogate it and watch the patient", key,
+                   started)
+
+
+def _bolus_dict(started: BolusOutcome) -> dict:
+    return {"bolus_id": started.bolus_id, "kind": started.kind, "dose": started.dose, "volume_ml": started.volume_ml,
+            "state": started.state, "repeated": started.repeated, "duration_min": started.duration_min,
+            "delivered": started.delivered}
+
+
+def _refused(attempt: Attempt, key: str | None) -> SessionResult:
+    """A review that may not be sent: nothing was, the record says why, and the result keeps the id."""
+    return replace(refused(attempt), bolus_id=key)
+
+
+def _finish(attempt: Attempt, outcome: Outcome, message: str, key: str | None, started: BolusOutcome | None = None,
+            demand: DemandSettings | None = None) -> SessionResult:
+    reported = None
+    if started is not None:
+        reported = {"bolus": _bolus_dict(started)}
+    elif demand is not None:
+        reported = {"demand": _demand_dict(demand)}
+    active = attempt.review.snapshot.active
+    audit_error = attempt.finish(outcome, message, active, pump_reported=reported)
+    return SessionResult(attempt.review, outcome, message, active, audit_error=audit_error, bolus_id=key,
+                         bolus=started, demand=demand)
+
+
+# --- the demand dose ------------------------------------------------------------------------------------------
+
+
+def commit_demand(driver: PumpDriver, review: DemandReview, clinician: str, audit: AuditLog) -> SessionResult:
+    """Set the reviewed demand dose (or switch it off; only if the decision is to proceed) and compare what is read
+    back: VERIFIED, MISMATCH, or UNCERTAIN when it cannot be read."""
+    clinician = clean_clinician(clinician)
+    attempt = Attempt(audit, review, clinician)
+    if review.decision is not Decision.PROCEED:
+        return _refused(attempt, None)
+    attempt.begin()
+    try:
+        settings = driver.write_demand(review.demand)
+    except LinkNotSecure as exc:
+        return _finish(attempt, Outcome.REFUSED, f"{exc}: the demand dose was not sent", None)
+    except PumpRefused as exc:
+        return _finish(attempt, Outcome.PUMP_REFUSED, f"{exc}: the demand dose was not changed", None)
+    except LinkError as exc:
+        try:
+            settings = driver.read_demand()
+        except (LinkError, PumpRefused) as again:
+            return _finish(attempt, Outcome.UNCERTAIN, f"the link failed while setting the demand dose ({exc}) and "
+                           f"it could not be read back ({again}): interrogate the pump", None)
+    if same_demand(review.demand, settings.demand):
+        return _finish(attempt, Outcome.VERIFIED, f"demand dose {describe_demand(settings)}: set and verified "
+                       f"(checksum {settings.checksum})", None, demand=settings)
+    return _finish(attempt, Outcome.MISMATCH, f"the pump reports the demand dose {describe_demand(settings)}, not the "
+                   f"one asked ({describe_demand(DemandSettings(review.demand, settings.dose_unit, ''))}): "
+                   "interrogate it", None, demand=settings)
+
+
+def same_demand(asked: DemandDose, read_back: DemandDose) -> bool:
+    """Whether the demand dose read back is the one asked: off either way, or the same figures but for the last bits
+    a number loses on the wire."""
+    if not asked.enabled or not read_back.enabled:
+        return asked.enabled == read_back.enabled
+    figures = ((asked.dose, read_back.dose), (asked.duration_min, read_back.duration_min),
+               (asked.lockout_min, read_back.lockout_min))
+    return (asked.max_per_day == read_back.max_per_day
+            and all(abs(a - b) <= DOSE_TOLERANCE * max(1.0, abs(a)) for a, b in figures))
+
+
+def describe_demand(settings: DemandSettings) -> str:
+    """The demand dose in words: 'off', or '25 mcg over 10 min, lockout 240 min, at most 6 a day'."""
+    demand = settings.demand
+    if not demand.enabled:
+        return "off"
+    return (f"{demand.dose:g} {settings.dose_unit or ''} over {demand.duration_min:g} min, lockout "
+            f"{demand.lockout_min:g} min, at most {demand.max_per_day} a day").replace("  ", " ")
+
+
+def _demand_dict(settings: DemandSettings) -> dict:
+    demand = settings.demand
+    return {"enabled": demand.enabled, "dose": demand.dose, "dose_unit": settings.dose_unit,
+            "duration_min": demand.duration_min, "lockout_min": demand.lockout_min,
+            "max_per_day": demand.max_per_day, "checksum": settings.checksum}
