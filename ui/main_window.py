@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
         self.bolus_poll = QTimer(self)
         self.bolus_poll.setInterval(BOLUS_POLL_MS)
         self.bolus_poll.timeout.connect(self._poll_bolus)
-        for page, title in ((self.connect_page, "&1 Connect"), (self.overview, "&2 Overview"),
+        for page, title in ((self.connect_page, "&1 Connect"), (VerticalScroll(self.overview), "&2 Overview"),
                             (program, "&3 Program"), (self.review, "&4 Review"), (self.events, "&5 Events"),
                             (self.bolus, "&6 Bolus")):
             self.tabs.addTab(page, title)

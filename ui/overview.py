@@ -98,7 +98,6 @@ class OverviewPage(QWidget):
         # would leave the Overview too tall for the smallest window (1024 x 700) with the clock banner over it.
         self.reservoir.insertRow(1, self.set_low_alarm, self.fill)
         self.low_alarm_dialog: LowAlarmDialog | None = None
-
         self.therapy = self._group(right, "Drug and program", [("drug", "Drug"), ("mode", "Mode"),
                                                                ("daily", "Daily dose"), ("volume", "Volume"),
                                                                ("schedule", "Schedule"), ("checksum", "Program id")])
@@ -107,6 +106,7 @@ class OverviewPage(QWidget):
         self.demand = self._group(right, "Patient demand dose", [("settings", "Settings"),
                                                                  ("use", f"Use, last {USE_DAYS} days")])
         self.demand.set("settings", "not read yet")
+
         self.next_visit = self._group(right, "Next visit", [("refill_by", "Refill by"), ("replace_by", "Replace by")])
         self.save_reminder = QPushButton("Save refill re&minder\u2026")
         self.save_reminder.setToolTip("Save the refill-by date as a calendar event (.ics) to import into a calendar")

@@ -24,9 +24,10 @@ from programmer.program import Drug
 from programmer.refill import (REFILL_GUIDANCE, RefillRequest, RefillReview, Syringe, Withdrawal, check_withdrawal,
                                expect, review_refill)
 from programmer.refill_by import REASON_WORDS, RefillBy, plan_refill_by, replace_by, snapshot_refill_by
-from programmer.review import Decision
+from programmer.bolus import BridgeReview, review_bridge
+from programmer.review import Decision, same_substance
 from programmer.snapshot import PumpSnapshot
-from ui.view_models.format import PUMP_CLOCK, dated, quantity
+from ui.view_models.format import PUMP_CLOCK, dated, quantity, span
 from ui.view_models.wording import finding_text, plain
 
 DOSE_UNITS: dict[str, Literal["mcg", "mg"]] = {"mcg": "mcg", "mg": "mg"}
@@ -47,6 +48,8 @@ class Verdict:
     severity: str = "ok"  # ok, warning or error
     asks_reason: bool = False
     """Whether the step needs a reason to go on (the wizard shows the reason's field only then)."""
+    offers_bridge: bool = False
+    """Whether the step offers the bridge bolus (a concentration change: the wizard shows its tick box only then)."""
 
 
 def parse_volume(text: str, what: str) -> float:
@@ -77,6 +80,9 @@ class RefillSteps:
         self.withdrawal: Withdrawal | None = None
         self.withdrawal_reason: str | None = None
         self.syringe: Syringe | None = None
+        self.bridge = True
+        """Whether a concentration change is recorded with its bridge bolus (the wizard's tick box, on at first)."""
+        self.bridge_review: BridgeReview | None = None
 
     # --- 1 expect ------------------------------------------------------------------------------------
 
@@ -115,9 +121,11 @@ class RefillSteps:
 
     # --- 3 syringe -----------------------------------------------------------------------------------
 
-    def check_syringe(self, name: str, unit: str, concentration: str, lot: str, expiry: str) -> Verdict:
-        """Step 3: the syringe as its label says; its own findings (drug, concentration, expiry) stop here."""
-        self.syringe = None
+    def check_syringe(self, name: str, unit: str, concentration: str, lot: str, expiry: str,
+                      bridge: bool = True) -> Verdict:
+        """Step 3: the syringe as its label says; its own findings (drug, concentration, expiry) stop here. A new
+        concentration of the pump's drug goes on only with its bridge bolus (``bridge``), whose figures it shows."""
+        self.syringe, self.bridge, self.bridge_review = None, bridge, None
         if not name or unit not in DOSE_UNITS:
             return Verdict(False, "Choose the drug and the dose unit the syringe's label names.", "error")
         try:
@@ -134,14 +142,18 @@ class RefillSteps:
         review = self._review(syringe, 0.0, None)
         findings = [f for f in review.report.findings if f.field.split(".")[0] in SYRINGE_FIELDS]
         texts = " ".join(sentence(finding_text(f)) for f in findings)
-        if any(f.severity == "error" for f in findings):
-            return Verdict(False, f"Refused. {texts}", "error")
+        offers = review.concentration_change is not None
+        if offers:
+            self.bridge_review = review_bridge(self.snapshot, self.library, new_drug=syringe.drug)
+            texts = f"{texts} {bridge_text(self.bridge_review, bridge)}".strip()
+        if any(f.severity == "error" for f in findings) or (offers and not bridge):
+            return Verdict(False, f"Refused. {texts}", "error", offers_bridge=offers)
         self.syringe = syringe
         held = self.pump_drug()
         same = review.new_drug is None and held is not None
         what = ("The same drug and concentration as the pump holds." if same else
                 f"A new drug for this pump: {syringe.drug.name} {quantity(value, f'{unit}/mL')}.")
-        return Verdict(True, f"{what} {texts}".strip(), "warning" if findings else "ok")
+        return Verdict(True, f"{what} {texts}".strip(), "warning" if findings else "ok", offers_bridge=offers)
 
     # --- 4 inject ------------------------------------------------------------------------------------
 
@@ -177,8 +189,27 @@ class RefillSteps:
 
     def _review(self, syringe: Syringe, added_ml: float, override_reason: str | None) -> RefillReview:
         assert self.withdrawal is not None
-        request = RefillRequest(self.withdrawal.withdrawn_ml, added_ml, syringe, self.withdrawal_reason)
+        request = RefillRequest(self.withdrawal.withdrawn_ml, added_ml, syringe, self.withdrawal_reason,
+                                bridge=self.bridge and _concentration_change(self.pump_drug(), syringe.drug))
         return review_refill(self.snapshot, request, self.library, override_reason)
+
+
+def _concentration_change(held: Drug | None, new: Drug) -> bool:
+    """A new concentration of the drug the pump holds: the change a bridge bolus is for."""
+    return held is not None and same_substance(held, new) and held.concentration_per_ml != new.concentration_per_ml
+
+
+def bridge_text(review: BridgeReview, given: bool) -> str:
+    """The bridge bolus a concentration change needs, in words: what it does and what the patient gets without it."""
+    unit = review.new_drug.dose_unit if review.new_drug is not None else ""
+    old = quantity(review.old_concentration_per_ml, f"{unit}/mL")
+    lasts = "" if review.duration_min is None else f" over about {span(review.duration_min * 60)}"
+    problems = " ".join(sentence(finding_text(f)) for f in review.report.errors)
+    said = (f"The tubing and catheter still hold {quantity(review.volume_ml, 'mL', 3)} of the old {old}. The bridge "
+            f"bolus pushes it to the patient at the programmed dose{lasts} ({quantity(review.dose, unit)} of the old "
+            "drug), then the new concentration's mL rates take over. Without it the old drug would reach the patient "
+            f"at the new mL rate, a different dose. {problems}").strip()
+    return said if given else f"{said} A concentration change is recorded only with its bridge bolus: tick it."
 
 
 def result_text(result: SessionResult, after: PumpSnapshot | None, library: LoadedLibrary) -> Verdict:

@@ -40,7 +40,7 @@ def span_min(*transits: Transit) -> float:
     """The span to draw: a day at least, past the last transit's flushed line and special flow, two weeks at most."""
     ends = [DAY_MIN]
     for transit in transits:
-        ends += [MARGIN * at for at in (transit.flushed_at(), transit.flow_end_min) if at]
+        ends += [MARGIN * at for at in (transit.flushed_at, transit.flow_end_min) if at]
     return min(max(ends), LONGEST_MIN)
 
 
@@ -49,7 +49,7 @@ def transit_series(transit: Transit, minutes: float) -> TransitSeries:
     hours = [steps[0].start_min / 60] if steps else []
     hours += [step.end_min / 60 for step in steps]
     times = [minutes * n / RESERVOIR_POINTS for n in range(RESERVOIR_POINTS + 1)]
-    flushed = transit.flushed_at()
+    flushed = transit.flushed_at
     return TransitSeries(hours, [step.patient_dose_per_hour for step in steps],
                          [step.pump_ml_per_hour for step in steps], [t / 60 for t in times],
                          [transit.volume_at(t) for t in times], None if flushed is None else flushed / 60)
