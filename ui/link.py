@@ -318,7 +318,12 @@ class WatchBolus(Request):
         driver = worker.open_driver()
         status = driver.read_status()
         running = status.bolus is not None and status.bolus.bolus_id == self.bolus_id
-        ended = None if running or self.bolus_id is None else driver.bolus_status(self.bolus_id)
+        ended = None
+        if not running and self.bolus_id is not None:
+            try:
+                ended = driver.bolus_status(self.bolus_id)
+            except PumpRefused:  # a pump that cannot say (an older one): the event log tells how it ended
+                pass
         return BolusWatch(status, ended)
 
 
