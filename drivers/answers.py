@@ -10,9 +10,11 @@ programmer offers it no prime, bridge or demand dose.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from programmer.errors import LinkError
+from protocol.frame import canonical_json
 from programmer.port import (BOLUS_KINDS, Alarm, BolusOutcome, BolusState, DemandDose, DemandSettings, LineContent,
                              LineState, PumpEvent)
 
@@ -171,8 +173,13 @@ def bolus_outcome(answer: Answer, asked_id: str, asked_kind: str | None) -> Bolu
 
 
 def demand_settings(answer: Answer) -> DemandSettings:
-    """READ_DEMAND's answer (SET_DEMAND's too): the patient's demand dose, or ``enabled`` false alone."""
+    """READ_DEMAND's answer (SET_DEMAND's too): the patient's demand dose, or ``enabled`` false alone. Its checksum is
+    recomputed here over the other keys (docs/protocol.md, READ_DEMAND): settings that do not match it cannot be
+    trusted, like a program whose checksum is not its own."""
     checksum = answer.text("checksum")
+    own = hashlib.sha256(canonical_json({key: value for key, value in answer.data.items() if key != "checksum"}))
+    if own.hexdigest()[:16] != checksum:
+        raise answer.malformed("checksum", f"is {checksum!r}, but the settings' own is {own.hexdigest()[:16]!r}")
     if not answer.flag("enabled"):
         return DemandSettings(DemandDose(enabled=False), None, checksum)
     demand = DemandDose(enabled=True, dose=answer.number("dose"), duration_min=answer.number("duration_min"),

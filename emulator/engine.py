@@ -2,10 +2,12 @@
 
 The rate is piecewise constant: a basal rate from the program (simple_continuous: daily_dose / 24 per
 hour; flex: the step in force, the cycle's day 1 00:00 being local midnight of the activation day) plus
-a running bolus at volume / duration. ``advance`` walks from one breakpoint to the next (a step change,
-the bolus finishing, the reservoir reaching its low mark or empty, the battery reaching ERI or EOS) and
-integrates each piece exactly, so how the time is cut into calls does not change the volumes: any
-``--speed`` gives the same result. It never imports the planner (see the package docstring).
+a running therapeutic or demand bolus at volume / duration. A prime replaces the basal rate by the priming rate, a
+bridge by the program's dose rate at the old concentration. ``advance`` walks from one breakpoint to the next (a
+step change, the bolus finishing, the reservoir reaching its low mark or empty, the battery reaching ERI or EOS, a
+part of the line wholly leaving the catheter tip) and integrates each piece exactly, moving the line by the volume
+pumped (emulator/line.py), so how the time is cut into calls does not change the volumes, the line or the
+counters: any ``--speed`` gives the same result. It never imports the planner (see the package docstring).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import math
 from bisect import bisect_right
 from typing import Callable
 
+from emulator import line
 from emulator.clock import CLOCK_END, from_seconds, to_seconds
-from emulator.spec import BATTERY_DRAIN_PERCENT_PER_DAY, EOS_PERCENT, ERI_PERCENT
+from emulator.events import log_event
+from emulator.spec import BATTERY_DRAIN_PERCENT_PER_DAY, EOS_PERCENT, ERI_PERCENT, PRIMING_ML_PER_HOUR
 from emulator.state import PumpState
-from programmer.program import Drug, Flex, SimpleContinuous
+from programmer.program import Flex, SimpleContinuous
 
 SECONDS_PER_DAY = 86400.0
 BATTERY_DRAIN_PER_S = BATTERY_DRAIN_PERCENT_PER_DAY / SECONDS_PER_DAY
@@ -60,10 +64,20 @@ def mean_daily_dose(therapy) -> float:
     return total / therapy.cycle_days
 
 
-def basal_piece(drug: Drug, therapy, phase_s: float) -> tuple[float, float]:
-    """The basal rate in mL/s at cycle phase ``phase_s`` and how many seconds it holds from there."""
+def highest_dose_per_day(therapy) -> float:
+    """The program's highest dose rate, as a dose per day (0 when stopped)."""
     if isinstance(therapy, SimpleContinuous):
-        return therapy.daily_dose / SECONDS_PER_DAY / drug.concentration_per_ml, math.inf
+        return therapy.daily_dose
+    if isinstance(therapy, Flex):
+        return max(step.dose_per_hour for step in therapy.steps) * 24
+    return 0.0
+
+
+def basal_piece(concentration_per_ml: float, therapy, phase_s: float) -> tuple[float, float]:
+    """The basal rate in mL/s at cycle phase ``phase_s`` with the drug at ``concentration_per_ml``, and how many
+    seconds it holds from there."""
+    if isinstance(therapy, SimpleContinuous):
+        return therapy.daily_dose / SECONDS_PER_DAY / concentration_per_ml, math.inf
     if not isinstance(therapy, Flex):
         return 0.0, math.inf
     cycle = cycle_seconds(therapy)
@@ -73,38 +87,54 @@ def basal_piece(drug: Drug, therapy, phase_s: float) -> tuple[float, float]:
     starts = [step.offset_minutes * 60.0 for step in therapy.steps]
     index = bisect_right(starts, phase + _BOUNDARY_S) - 1
     end = starts[index + 1] if index + 1 < len(starts) else cycle
-    return therapy.steps[index].dose_per_hour / 3600.0 / drug.concentration_per_ml, end - phase
+    return therapy.steps[index].dose_per_hour / 3600.0 / concentration_per_ml, end - phase
 
 
-def bolus_rate_ml_per_s(state: PumpState) -> float:
+def motor_piece(state: PumpState, now_s: float) -> tuple[float, float, float]:
+    """What the motor does at pump time ``now_s`` (seconds, emulator.clock): its rate in mL/s, the part of it that
+    counts for the running bolus, and how many seconds that holds (until the program's next step). All 0 when it
+    cannot deliver."""
+    if not can_deliver(state):
+        return 0.0, 0.0, math.inf
+    assert state.drug is not None, "can_deliver: there is a drug"
+    phase = now_s - to_seconds(state.cycle_anchor)
     bolus = state.active_bolus
-    return bolus.volume_ml / (bolus.duration_min * 60.0) if bolus else 0.0
+    if bolus is not None and bolus.kind == "prime":
+        rate = PRIMING_ML_PER_HOUR / 3600.0
+        return rate, rate, math.inf
+    if bolus is not None and bolus.kind == "bridge":
+        assert bolus.concentration_per_ml is not None, "a bridge has its old concentration"
+        rate, holds = basal_piece(bolus.concentration_per_ml, state.therapy, phase)
+        return rate, rate, holds
+    basal, holds = basal_piece(state.drug.concentration_per_ml, state.therapy, phase)
+    if bolus is None:
+        return basal, 0.0, holds
+    on_top = bolus.volume_ml / (bolus.duration_min * 60.0)
+    return basal + on_top, on_top, holds
 
 
 def advance(state: PumpState, seconds: float, settle: Callable[[], None]) -> None:
     """Run the pump ``seconds`` simulated seconds forward, calling ``settle`` after every discrete change.
 
     ``settle`` (the pump's) ends a finished or interrupted bolus and raises or clears alarms, with the
-    pump time set to the exact instant of the change.
+    pump time set to the exact instant of the change. A part of the line that wholly leaves the tip is logged here
+    (``line_flushed``), at that instant.
     """
     now = to_seconds(state.pump_time)
-    anchor = to_seconds(state.cycle_anchor)
     remaining = min(seconds, max(0.0, CLOCK_END_S - now))
     while remaining > 0:
         limits: dict[str, float] = {}
-        basal = bolus_rate = 0.0
         bolus = state.active_bolus
-        if can_deliver(state):
-            assert state.drug is not None, "can_deliver: there is a drug"
-            basal, limits["step"] = basal_piece(state.drug, state.therapy, now - anchor)
-            if bolus is not None:
-                bolus_rate = bolus_rate_ml_per_s(state)
-                limits["bolus"] = (bolus.volume_ml - bolus.delivered_ml) / bolus_rate
-        rate = basal + bolus_rate
+        rate, bolus_rate, limits["step"] = motor_piece(state, now)
+        if bolus is not None and bolus_rate > 0:
+            limits["bolus"] = (bolus.volume_ml - bolus.delivered_ml) / bolus_rate
         if rate > 0:
             limits["empty"] = state.volume_ml / rate
             if state.volume_ml > state.low_alarm_ml:
                 limits["low"] = (state.volume_ml - state.low_alarm_ml) / rate
+            exit_ml = line.front_exit_ml(state)
+            if exit_ml is not None:
+                limits["flush"] = exit_ml / rate
         for name, level in (("eri", ERI_PERCENT), ("eos", EOS_PERCENT)):
             if state.battery_percent > level:
                 limits[name] = (state.battery_percent - level) / BATTERY_DRAIN_PER_S
@@ -112,6 +142,7 @@ def advance(state: PumpState, seconds: float, settle: Callable[[], None]) -> Non
         reason = min(limits, key=limits.__getitem__)
         piece = limits[reason]
 
+        moved = min(rate * piece, state.volume_ml)
         state.volume_ml = max(0.0, state.volume_ml - rate * piece)
         state.battery_percent = max(EOS_PERCENT, state.battery_percent - BATTERY_DRAIN_PER_S * piece)
         if bolus_rate:
@@ -130,5 +161,8 @@ def advance(state: PumpState, seconds: float, settle: Callable[[], None]) -> Non
         now += piece
         remaining -= piece
         state.pump_time = from_seconds(now)
-        if reason not in ("end", "step"):
+        for concentration in line.push(state, moved):
+            log_event(state, state.pump_time, "line_flushed", concentration_per_ml=concentration,
+                      pumped_ml=state.pumped_ml, to_patient_ml=state.to_patient_ml)
+        if reason not in ("end", "step", "flush"):
             settle()

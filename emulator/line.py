@@ -34,9 +34,12 @@ def merged(parts: list[LineContent]) -> list[LineContent]:
 
 
 def front_exit_ml(state: PumpState) -> float | None:
-    """The volume the motor must move until the part at the tip has wholly left, when another part follows it (a
-    lone part never leaves: the same drug keeps coming). None when the line holds one part."""
-    return state.line[0].volume_ml if len(state.line) > 1 else None
+    """The volume the motor must move until the part at the tip has wholly left, or None when it never will (the line
+    holds one part, of the reservoir's concentration: the same drug keeps coming)."""
+    first = state.line[0]
+    if len(state.line) == 1 and first.concentration_per_ml == reservoir_concentration(state):
+        return None
+    return first.volume_ml
 
 
 def push(state: PumpState, volume_ml: float) -> list[float]:
@@ -51,7 +54,7 @@ def push(state: PumpState, volume_ml: float) -> list[float]:
     left, dose, flushed = volume_ml, 0.0, []
     while left > 0 and parts:
         first = parts[0]
-        if first.volume_ml - left <= LINE_PART_MIN_ML and len(parts) > 1:
+        if first.volume_ml - left <= LINE_PART_MIN_ML and len(parts) > 1:  # the entering part is always last
             dose += first.volume_ml * first.concentration_per_ml
             left -= first.volume_ml
             parts.pop(0)

@@ -8,19 +8,26 @@ crash; the continuous drain of reservoir and battery is written at least every S
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
+from typing import Callable, cast
 
 from emulator import engine
 from emulator.alarms import SEVERITY, alarm_list, battery_status, reconcile_alarms
 from emulator.clock import CLOCK_END, SimClock, local_midnight, wire_time
-from emulator.events import event_page, log_event
-from emulator.line import line_answer
+from emulator.demand import demand_answer, demand_settings, granted_in_last_day, limit_reason, next_allowed
+from emulator.events import event_page, events_total, log_event
+from emulator.line import line_answer, other_contents
 from emulator.spec import (
+    CATHETER_CM_MAX,
+    CATHETER_CM_MIN,
+    CATHETER_ML_PER_CM,
+    LINE_MATCH_ML,
+    PRIMING_ML_PER_HOUR,
     MAX_BOLUS_MINUTES,
     MAX_BOLUS_ML_PER_HOUR,
     MIN_BOLUS_MINUTES,
@@ -29,7 +36,11 @@ from emulator.spec import (
     REMEMBERED_IDS,
 )
 from emulator.state import (
+    PRIME_REASONS,
     BolusRecord,
+    PrimeReason,
+    DemandRecord,
+    LineContent,
     PairedProgrammer,
     PumpState,
     RefillRecord,
@@ -100,7 +111,10 @@ class Pump:
         self.advance(self.clock.elapsed())
 
     def advance(self, seconds: float) -> None:
+        logged = events_total(self.state)
         engine.advance(self.state, seconds, self._settle)
+        if events_total(self.state) != logged:
+            self._changed = True  # a line_flushed, say: saved before the next answer leaves
 
     def flush(self) -> None:
         """Write the state file if anything discrete changed since the last write."""
@@ -129,6 +143,8 @@ class Pump:
             self._changed = True
         elif bolus is not None and not engine.can_deliver(state):
             self._end_bolus(bolus, reason=self._stop_reason())
+        elif bolus is not None and bolus.kind == "bridge" and isinstance(state.therapy, Stopped):
+            self._end_bolus(bolus, reason="therapy_stopped")  # nothing would move the line again
         if reconcile_alarms(state):
             self._changed = True
 
@@ -182,10 +198,17 @@ class Pump:
                 "kind": bolus.kind,
                 "dose": bolus.dose,
                 "delivered": bolus.delivered_dose,
-                "remaining_s": (bolus.volume_ml - bolus.delivered_ml) / engine.bolus_rate_ml_per_s(state),
+                "remaining_s": self._remaining_s(bolus),
             },
             "line": line_answer(state),
         }
+
+    def _remaining_s(self, bolus: BolusRecord) -> float:
+        """Seconds until the running bolus is complete at the rate it runs now (its nominal rate while the motor
+        stands still)."""
+        _rate, bolus_rate, _holds = engine.motor_piece(self.state, engine.to_seconds(self.state.pump_time))
+        left = bolus.volume_ml - bolus.delivered_ml
+        return left / bolus_rate if bolus_rate > 0 else left / bolus.volume_ml * bolus.duration_min * 60.0
 
     def read_program(self) -> dict:
         state = self.state
@@ -289,42 +312,169 @@ class Pump:
     # -- delivery ----------------------------------------------------------------------------------
 
     def bolus(self, bolus_id: str, dose: float, duration_min: float) -> dict:
-        """Start a bolus once per id: a repeated id answers the first bolus (now) and delivers nothing."""
+        """Start a therapeutic bolus once per id: a repeated id answers the first bolus (now) and delivers nothing."""
         state = self.state
         _check_id(bolus_id, "bolus_id")
-        known = _find(state.boluses, "bolus_id", bolus_id)
+        known = self._known_bolus(bolus_id, "therapeutic",
+                                  lambda first: (first.dose, first.duration_min) == (dose, duration_min))
         if known is not None:
-            _check_same("bolus_id", bolus_id, (known.dose, known.duration_min), (dose, duration_min))
-            return _bolus_answer(known, repeated=True)
+            return known
         if not dose > 0:
             raise PumpError(Status.OUT_OF_RANGE, f"dose {dose:g} must be more than 0", "dose")
         if not MIN_BOLUS_MINUTES <= duration_min <= MAX_BOLUS_MINUTES:
             raise PumpError(Status.OUT_OF_RANGE,
                             f"duration_min {duration_min:g} is outside {MIN_BOLUS_MINUTES:g}..{MAX_BOLUS_MINUTES:g}",
                             "duration_min")
+        drug = self._check_can_start("bolus_id")
+        volume_ml = dose / drug.concentration_per_ml
+        self._check_bolus_volume(volume_ml, duration_min, "dose")
+        record = BolusRecord(bolus_id=bolus_id, dose=dose, volume_ml=volume_ml, duration_min=duration_min,
+                             action_number=self._next_action())
+        return self._start(record)
+
+    def prime(self, bolus_id: str, reason: str, catheter_cm: float, volume_ml: float,
+              segments_cm: tuple[float, ...] = ()) -> dict:
+        """Record the catheter, take the line as full of spinal fluid and push it out at the priming rate, the basal
+        program suspended (docs/protocol.md, BOLUS ``prime``). Once per id."""
+        state = self.state
+        _check_id(bolus_id, "bolus_id")
+        known = self._known_bolus(bolus_id, "prime", lambda first: (
+            (first.reason, first.catheter_cm, first.catheter_segments_cm) == (reason, catheter_cm, list(segments_cm))
+            and abs(first.volume_ml - volume_ml) <= LINE_MATCH_ML))
+        if known is not None:
+            return known
+        if reason not in PRIME_REASONS:
+            raise PumpError(Status.BAD_ARGUMENT, f"reason {reason!r} is not one of {', '.join(PRIME_REASONS)}", "reason")
+        if not CATHETER_CM_MIN <= catheter_cm <= CATHETER_CM_MAX:
+            raise PumpError(Status.OUT_OF_RANGE, f"catheter_cm {catheter_cm:g} cm is outside this pump's catheter's "
+                            f"{CATHETER_CM_MIN:g} to {CATHETER_CM_MAX:g} cm", "catheter_cm")
+        if segments_cm and (min(segments_cm) <= 0 or abs(sum(segments_cm) - catheter_cm) > LINE_MATCH_ML):
+            raise PumpError(Status.BAD_ARGUMENT, f"catheter_segments_cm {list(segments_cm)} must each be above 0 cm "
+                            f"and add up to catheter_cm {catheter_cm:g} cm", "catheter_segments_cm")
+        own = state.spec.line_volume_ml(catheter_cm)
+        if abs(volume_ml - own) > LINE_MATCH_ML:
+            raise PumpError(Status.BAD_ARGUMENT, f"volume_ml {volume_ml:g} mL is not this pump's priming volume "
+                            f"{own:.6g} mL (tubing {state.spec.tubing_ml:g} mL + {catheter_cm:g} cm x "
+                            f"{CATHETER_ML_PER_CM:g} mL/cm)", "volume_ml")
+        drug = self._check_can_start("bolus_id")
+        if own > state.volume_ml:
+            raise PumpError(Status.REFUSED, f"the prime needs {own:.4g} mL but the reservoir holds "
+                            f"{state.volume_ml:.4g} mL", "volume_ml")
+        state.catheter_cm, state.catheter_segments_cm = catheter_cm, list(segments_cm)
+        state.line = [LineContent(volume_ml=own, concentration_per_ml=0.0)]
+        record = BolusRecord(bolus_id=bolus_id, kind="prime", dose=own * drug.concentration_per_ml, volume_ml=own,
+                             duration_min=own / PRIMING_ML_PER_HOUR * 60.0, action_number=self._next_action(),
+                             reason=cast(PrimeReason, reason), catheter_cm=catheter_cm, catheter_segments_cm=list(segments_cm))
+        return self._start(record, reason=reason, catheter_cm=catheter_cm)
+
+    def bridge(self, bolus_id: str, volume_ml: float, concentration_per_ml: float) -> dict:
+        """Run the program at the old concentration's mL rates until the old drug has left the line (docs/protocol.md,
+        BOLUS ``bridge``). Once per id."""
+        _check_id(bolus_id, "bolus_id")
+        known = self._known_bolus(bolus_id, "bridge", lambda first: (
+            _same_concentration(first.concentration_per_ml, concentration_per_ml)
+            and abs(first.volume_ml - volume_ml) <= LINE_MATCH_ML))
+        if known is not None:
+            return known
+        state = self.state
+        drug = self._check_can_start("bolus_id")
+        record = self._bridge_record(bolus_id, drug, state.therapy, state.volume_ml, volume_ml, concentration_per_ml)
+        return self._start(record, concentration_per_ml=record.concentration_per_ml)
+
+    def bolus_status(self, bolus_id: str) -> dict:
+        """What the pump knows of ``bolus_id``, acting on nothing."""
+        _check_id(bolus_id, "bolus_id")
+        bolus = _find(self.state.boluses, "bolus_id", bolus_id)
+        if bolus is None:
+            return {"known": False}
+        return {"known": True, **_bolus_answer(bolus, repeated=True), "delivered": bolus.delivered_dose}
+
+    def _known_bolus(self, bolus_id: str, kind: str, same: Callable[[BolusRecord], bool]) -> dict | None:
+        """The answer to a repeat of a known id asked with the same kind and values (nothing is done); BAD_ARGUMENT
+        for a known id asked for anything else; None for a new id."""
+        known = _find(self.state.boluses, "bolus_id", bolus_id)
+        if known is None:
+            return None
+        if known.kind != kind or not same(known):
+            raise PumpError(Status.BAD_ARGUMENT, f"bolus_id {bolus_id!r} was already used for another request",
+                            "bolus_id")
+        return _bolus_answer(known, repeated=True)
+
+    def _check_can_start(self, field: str) -> Drug:
+        """REFUSED unless the pump holds a drug, runs no bolus and can deliver; returns the drug."""
+        state = self.state
         if state.drug is None:
-            raise PumpError(Status.REFUSED, "the pump holds no drug", "bolus_id")
+            raise PumpError(Status.REFUSED, "the pump holds no drug", field)
         if state.active_bolus is not None:
-            raise PumpError(Status.REFUSED, f"bolus {state.active_bolus.bolus_id} is still delivering", "bolus_id")
+            raise PumpError(Status.REFUSED, f"bolus {state.active_bolus.bolus_id} is still delivering", field)
         if not engine.can_deliver(state):
-            raise PumpError(Status.REFUSED, f"the pump cannot deliver now ({self._stop_reason()})", "bolus_id")
-        volume_ml = dose / state.drug.concentration_per_ml
+            raise PumpError(Status.REFUSED, f"the pump cannot deliver now ({self._stop_reason()})", field)
+        return state.drug
+
+    def _check_bolus_volume(self, volume_ml: float, duration_min: float, field: str) -> None:
+        """A bolus on top of the basal rate: at least one stroke, in the reservoir, no faster than the motor."""
+        state = self.state
+        assert state.drug is not None, "checked by _check_can_start"
         if volume_ml < MIN_BOLUS_ML:
-            raise PumpError(Status.OUT_OF_RANGE, f"dose {dose:.4g} {state.drug.dose_unit} is {volume_ml:.3g} mL, below "
-                            f"the smallest bolus of {MIN_BOLUS_ML:g} mL", "dose")
+            raise PumpError(Status.OUT_OF_RANGE, f"{field} {volume_ml * state.drug.concentration_per_ml:.4g} "
+                            f"{state.drug.dose_unit} is {volume_ml:.3g} mL, below the smallest bolus of "
+                            f"{MIN_BOLUS_ML:g} mL", field)
         if volume_ml > state.volume_ml:
             raise PumpError(Status.REFUSED,
-                            f"the bolus needs {volume_ml:.4g} mL but the reservoir holds {state.volume_ml:.4g} mL", "dose")
+                            f"the bolus needs {volume_ml:.4g} mL but the reservoir holds {state.volume_ml:.4g} mL", field)
         rate = volume_ml / (duration_min / 60)
         if rate > MAX_BOLUS_ML_PER_HOUR:
             raise PumpError(Status.OUT_OF_RANGE,
                             f"{volume_ml:.4g} mL in {duration_min:g} min is {rate:.4g} mL/h; the fastest bolus is "
                             f"{MAX_BOLUS_ML_PER_HOUR:g} mL/h", "duration_min")
-        record = BolusRecord(bolus_id=bolus_id, dose=dose, volume_ml=volume_ml, duration_min=duration_min,
-                             action_number=self._next_action())
+
+    def _bridge_record(self, bolus_id: str, drug: Drug, therapy, reservoir_ml: float, volume_ml: float,
+                       concentration_per_ml: float | None, prefix: str = "") -> BolusRecord:
+        """The bridge bolus the line allows with ``drug`` in the reservoir and ``therapy`` running, checked as
+        docs/protocol.md BOLUS says; ``concentration_per_ml`` None takes the old drug's (a refill's bridge). Fields
+        named under ``prefix``. Changes nothing."""
+        state = self.state
+        if isinstance(therapy, Stopped):
+            raise PumpError(Status.REFUSED, "the therapy is stopped: nothing would move the line", prefix + "bolus_id")
+        others = [part for part in state.line if part.concentration_per_ml != drug.concentration_per_ml]
+        if not others:
+            raise PumpError(Status.REFUSED, f"nothing to bridge: the line holds only {_describe(drug)}",
+                            prefix + "bolus_id")
+        old = others[0]
+        if old.concentration_per_ml == 0 or len(others) > 1 or state.line[0] is not old:
+            what = ("spinal fluid" if any(part.concentration_per_ml == 0 for part in others)
+                    else "more than one other concentration" if len(others) > 1 else "the old drug behind the new")
+            raise PumpError(Status.REFUSED, f"the line holds {what}: prime it instead of a bridge", prefix + "bolus_id")
+        if abs(volume_ml - old.volume_ml) > LINE_MATCH_ML:
+            raise PumpError(Status.BAD_ARGUMENT, f"volume_ml {volume_ml:g} mL is not the old drug's volume in the "
+                            f"line, {old.volume_ml:.6g} mL", prefix + "volume_ml")
+        if concentration_per_ml is not None and not _same_concentration(concentration_per_ml, old.concentration_per_ml):
+            raise PumpError(Status.BAD_ARGUMENT, f"concentration_per_ml {concentration_per_ml:g} is not the old drug's "
+                            f"in the line, {old.concentration_per_ml:g} {drug.dose_unit}/mL",
+                            prefix + "concentration_per_ml")
+        if old.volume_ml > reservoir_ml:
+            raise PumpError(Status.REFUSED, f"the bridge needs {old.volume_ml:.4g} mL but the reservoir holds "
+                            f"{reservoir_ml:.4g} mL", prefix + "volume_ml")
+        fastest = engine.highest_dose_per_day(therapy) / old.concentration_per_ml
+        limit = state.spec.max_rate_ml_per_day
+        if fastest > limit * (1 + _RATE_TOLERANCE):
+            raise PumpError(Status.OUT_OF_RANGE, f"the program at {old.concentration_per_ml:g} {drug.dose_unit}/mL needs "
+                            f"{fastest:.6g} mL/day, more than this pump's {limit:g} mL/day", prefix + "volume_ml")
+        ml_per_day = engine.mean_daily_dose(therapy) / old.concentration_per_ml
+        return BolusRecord(bolus_id=bolus_id, kind="bridge", dose=old.volume_ml * old.concentration_per_ml,
+                           volume_ml=old.volume_ml, duration_min=old.volume_ml / ml_per_day * 1440.0,
+                           concentration_per_ml=old.concentration_per_ml)
+
+    def _start(self, record: BolusRecord, **detail: object) -> dict:
+        """Run ``record`` from now: remembered with its id, numbered, logged ``bolus_started``."""
+        state = self.state
+        assert state.drug is not None, "a bolus starts only with a drug"
+        if record.action_number is None:
+            record.action_number = self._next_action()
         _remember(state.boluses, record)
-        self._log("bolus_started", bolus_id=bolus_id, kind=record.kind, dose=dose, dose_unit=state.drug.dose_unit,
-                  volume_ml=volume_ml, duration_min=duration_min, action_number=record.action_number)
+        self._log("bolus_started", bolus_id=record.bolus_id, kind=record.kind, dose=record.dose,
+                  dose_unit=state.drug.dose_unit, volume_ml=record.volume_ml, duration_min=record.duration_min,
+                  action_number=record.action_number, **detail)
         return _bolus_answer(record, repeated=False)
 
     def cancel_bolus(self, bolus_id: str) -> dict:
@@ -336,19 +486,24 @@ class Pump:
             self._end_bolus(bolus, reason="request")
         return {"bolus_id": bolus_id, "delivered": bolus.delivered_dose, "state": bolus.state}
 
-    def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None) -> dict:
-        """Empty the reservoir and fill ``added_ml``; a new drug (name or unit) stops therapy.
+    def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None,
+               bridge: tuple[str, float] | None = None) -> dict:
+        """Empty the reservoir and fill ``added_ml``; a new drug (name or unit) stops therapy. ``bridge`` (its
+        bolus_id and volume_ml) starts a bridge bolus at the old concentration in the same action.
 
         A concentration-only change keeps the program in dose units, so its mL rates change and must
-        still fit the flow range. Any refill discards a staged program.
+        still fit the flow range. Any refill discards a staged program. The line keeps what it holds (a
+        factory-new pump's first fill fills it).
         """
         state = self.state
         _check_id(refill_id, "refill_id")
         known = _find(state.refills, "refill_id", refill_id)
+        bridge_id, bridge_ml = bridge if bridge is not None else (None, None)
         if known is not None:
-            _check_same("refill_id", refill_id, (known.withdrawn_ml, known.added_ml, known.drug),
-                        (withdrawn_ml, added_ml, drug))
-            return _refill_answer(known, repeated=True)
+            _check_same("refill_id", refill_id,
+                        (known.withdrawn_ml, known.added_ml, known.drug, known.bridge_id, known.bridge_volume_ml),
+                        (withdrawn_ml, added_ml, drug, bridge_id, bridge_ml))
+            return self._refill_answer(known, repeated=True)
         capacity = state.spec.capacity_ml
         for field, value in (("withdrawn_ml", withdrawn_ml), ("added_ml", added_ml)):
             if not 0 <= value <= capacity:
@@ -365,21 +520,100 @@ class Pump:
         except PumpError as error:
             raise PumpError(error.status, f"the running program at the new concentration: {error.message}",
                             "drug.concentration_per_ml") from error
+        bridge_record = None
+        if bridge_id is not None and bridge_ml is not None:
+            _check_id(bridge_id, "bridge.bolus_id")
+            if _find(state.boluses, "bolus_id", bridge_id) is not None:
+                raise PumpError(Status.BAD_ARGUMENT, f"bridge.bolus_id {bridge_id!r} was already used", "bridge.bolus_id")
+            self._check_can_start("bridge.bolus_id")
+            bridge_record = self._bridge_record(bridge_id, new_drug, therapy, added_ml, bridge_ml, None, "bridge.")
 
         calculated = state.volume_ml
+        first_fill = state.drug is None
         self.staged = self.staged_by = None
         state.volume_ml = added_ml
         therapy_stopped = new_drug_kind and not isinstance(state.therapy, Stopped)
         state.set_program(new_drug, therapy)
+        if first_fill:
+            state.line = [LineContent(volume_ml=state.line_volume_ml, concentration_per_ml=new_drug.concentration_per_ml)]
+        if new_drug_kind:
+            state.to_patient_dose = 0.0
         record = RefillRecord(refill_id=refill_id, withdrawn_ml=withdrawn_ml, added_ml=added_ml, drug=drug,
-                              volume_ml=added_ml, calculated_ml=calculated, action_number=self._next_action())
+                              volume_ml=added_ml, calculated_ml=calculated, action_number=self._next_action(),
+                              bridge_id=bridge_id, bridge_volume_ml=bridge_ml)
         _remember(state.refills, record)
         self._log("refill", refill_id=refill_id, withdrawn_ml=withdrawn_ml, added_ml=added_ml,
                   calculated_ml=calculated, drug=new_drug.model_dump(mode="json"), therapy_stopped=therapy_stopped,
                   checksum=state.program_checksum, action_number=record.action_number, pumped_ml=state.pumped_ml,
-                  to_patient_ml=state.to_patient_ml)
+                  to_patient_ml=state.to_patient_ml, **({} if bridge_id is None else {"bridge_id": bridge_id}))
+        if new_drug_kind and state.demand is not None:
+            state.demand = None
+            self._log("demand_set", **demand_settings(state), reason="drug_changed")
+        if bridge_record is not None:
+            self._start(bridge_record, concentration_per_ml=bridge_record.concentration_per_ml)
         self._settle()
-        return _refill_answer(record, repeated=False)
+        return self._refill_answer(record, repeated=False)
+
+    def _refill_answer(self, refill: RefillRecord, repeated: bool) -> dict:
+        answer = _numbered({"refill_id": refill.refill_id, "volume_ml": refill.volume_ml,
+                            "calculated_ml": refill.calculated_ml, "repeated": repeated}, refill.action_number)
+        bridge = None if refill.bridge_id is None else _find(self.state.boluses, "bolus_id", refill.bridge_id)
+        return answer if bridge is None else {**answer, "bridge": _bolus_answer(bridge, repeated)}
+
+    # -- the patient's demand dose -----------------------------------------------------------------
+
+    def read_demand(self) -> dict:
+        return demand_answer(self.state)
+
+    def set_demand(self, demand: DemandRecord | None) -> dict:
+        """Switch the demand dose off (None) or set it, checked as docs/protocol.md SET_DEMAND says."""
+        state = self.state
+        if demand is not None:
+            if state.drug is None:
+                raise PumpError(Status.REFUSED, "the pump holds no drug", "enabled")
+            volume_ml = demand.dose / state.drug.concentration_per_ml
+            if volume_ml < MIN_BOLUS_ML:
+                raise PumpError(Status.OUT_OF_RANGE, f"dose {demand.dose:.4g} {state.drug.dose_unit} is "
+                                f"{volume_ml:.3g} mL, below the smallest bolus of {MIN_BOLUS_ML:g} mL", "dose")
+            rate = volume_ml / (demand.duration_min / 60)
+            if rate > MAX_BOLUS_ML_PER_HOUR:
+                raise PumpError(Status.OUT_OF_RANGE, f"{volume_ml:.4g} mL in {demand.duration_min:g} min is "
+                                f"{rate:.4g} mL/h; the fastest bolus is {MAX_BOLUS_ML_PER_HOUR:g} mL/h", "duration_min")
+        if demand != state.demand:
+            state.demand = demand
+            self._log("demand_set", **demand_settings(state))
+        return demand_answer(state)
+
+    def press_button(self) -> dict:
+        """The patient presses the demand button: a demand bolus when the settings and the pump allow it."""
+        state = self.state
+        now = state.pump_time
+        granted = granted_in_last_day(state, now)
+        state.demand_presses = granted
+        demand = state.demand
+        reason = "off" if demand is None else limit_reason(demand, granted, now)
+        if reason is None and state.active_bolus is not None:
+            reason = "bolus_running"
+        if reason is None and not engine.can_deliver(state):
+            reason = "cannot_deliver"
+        assert state.drug is not None or reason is not None, "a drug, or the press is refused"
+        if reason is None and demand is not None and state.drug is not None:
+            volume_ml = demand.dose / state.drug.concentration_per_ml
+            if volume_ml > state.volume_ml:
+                reason = "reservoir"
+        if reason is not None or demand is None or state.drug is None:
+            self._log("demand_refused", reason=reason, count_24h=len(granted))
+            allowed = None if demand is None else wire_time(next_allowed(demand, granted, now))
+            return {"granted": False, "reason": reason, "bolus_id": None, "next_allowed": allowed}
+        action = self._next_action()
+        record = BolusRecord(bolus_id=f"demand-{action}", kind="demand", dose=demand.dose, volume_ml=volume_ml,
+                             duration_min=demand.duration_min, action_number=action)
+        state.demand_presses = [*granted, now]
+        self._log("demand_granted", bolus_id=record.bolus_id, dose=record.dose, dose_unit=state.drug.dose_unit,
+                  volume_ml=volume_ml, count_24h=len(state.demand_presses))
+        self._start(record)
+        return {"granted": True, "reason": None, "bolus_id": record.bolus_id,
+                "next_allowed": wire_time(next_allowed(demand, state.demand_presses, now))}
 
     # -- clock and alarms --------------------------------------------------------------------------
 
@@ -473,6 +707,10 @@ def _describe(drug: Drug) -> str:
     return f"{drug.name} {drug.concentration_per_ml:g} {drug.dose_unit}/mL"
 
 
+def _same_concentration(first: float | None, again: float) -> bool:
+    return first is not None and math.isclose(first, again, rel_tol=_RATE_TOLERANCE)
+
+
 def _check_id(value: str, field: str) -> None:
     if not _ID.fullmatch(value):
         raise PumpError(Status.BAD_ARGUMENT, f"{field} {value!r} must be 1 to 64 characters from A-Z a-z 0-9 . _ -",
@@ -498,11 +736,6 @@ def _remember(records: list, record) -> None:
 def _numbered(answer: dict, action_number: int | None) -> dict:
     """The answer with its ``action_number`` (absent for an action remembered from before version 2)."""
     return answer if action_number is None else {**answer, "action_number": action_number}
-
-
-def _refill_answer(refill: RefillRecord, repeated: bool) -> dict:
-    return _numbered({"refill_id": refill.refill_id, "volume_ml": refill.volume_ml,
-                      "calculated_ml": refill.calculated_ml, "repeated": repeated}, refill.action_number)
 
 
 def _bolus_answer(bolus: BolusRecord, repeated: bool) -> dict:

@@ -26,6 +26,8 @@ from pydantic import ValidationError
 from emulator.pairing_window import PairingWindow, programmer_id_field, window_seconds
 from emulator.pump import Pump, PumpError
 from emulator.sessions import Session, Sessions
+from emulator.spec import DEMAND_DURATION_MIN, DEMAND_LOCKOUT_MIN, DEMAND_MAX_PER_DAY
+from emulator.state import DemandRecord
 from protocol.codes import (INSECURE_PROTOCOL_VERSION, MAX_EVENTS_PER_COMPACT_READ, MAX_EVENTS_PER_READ, MAX_PAYLOAD,
                             OPEN_COMMANDS, PROTOCOL_VERSION, Command, Status)
 from protocol.compact import ENCODING as COMPACT, JSON_ENCODING, CompactError
@@ -52,11 +54,21 @@ MAX_OFFERED_ENCODINGS = 16
 
 _NUMBER = "number"
 _OBJECT_OR_NULL = "object or null"
-_WANTED = {str: "a string", int: "an integer", dict: "an object", list: "a list", _NUMBER: "a number",
+_WANTED = {bool: "true or false", str: "a string", int: "an integer", dict: "an object", list: "a list", _NUMBER: "a number",
            _OBJECT_OR_NULL: "an object or null"}
 
 
+BOLUS_REQUESTS: dict[str, dict[str, object]] = {
+    "therapeutic": {"bolus_id": str, "dose": _NUMBER, "duration_min": _NUMBER},
+    "prime": {"bolus_id": str, "reason": str, "catheter_cm": _NUMBER, "volume_ml": _NUMBER},
+    "bridge": {"bolus_id": str, "volume_ml": _NUMBER, "concentration_per_ml": _NUMBER},
+}
+"""BOLUS's keys by ``kind`` (besides ``kind`` itself, and a prime's optional ``catheter_segments_cm``)."""
+
+
 def _is(value: object, kind: object) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
     if isinstance(value, bool):
         return False  # JSON true/false is neither a number nor an integer
     if kind == _NUMBER:
@@ -155,10 +167,12 @@ class Connection:
             Command.COMMIT_PROGRAM: (self._commit, {"checksum": str}),
             Command.READ_EVENTS: (self._read_events, {"start": int, "count": int}),
             Command.SET_CLOCK: (self._set_clock, {"time": str}),
-            Command.BOLUS: (pump.bolus, {"bolus_id": str, "dose": _NUMBER, "duration_min": _NUMBER}),
+            Command.BOLUS: (self._bolus, None),
             Command.CANCEL_BOLUS: (pump.cancel_bolus, {"bolus_id": str}),
-            Command.REFILL: (self._refill, {"refill_id": str, "withdrawn_ml": _NUMBER, "added_ml": _NUMBER,
-                                            "drug": _OBJECT_OR_NULL}),
+            Command.BOLUS_STATUS: (pump.bolus_status, {"bolus_id": str}),
+            Command.REFILL: (self._refill, None),
+            Command.SET_DEMAND: (self._set_demand, None),
+            Command.READ_DEMAND: (pump.read_demand, {}),
             Command.ACK_ALARM: (pump.acknowledge_alarm, {"code": str}),
             Command.SET_LOW_ALARM: (pump.set_low_alarm, {"low_alarm_ml": _NUMBER}),
         }
@@ -397,14 +411,65 @@ class Connection:
             raise PumpError(Status.BAD_ARGUMENT, "time must be pump-local, without an offset", "time")
         return self.pump.set_clock(moment)
 
-    def _refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug_data: dict | None) -> dict:
+    def _bolus(self, payload: dict) -> dict:
+        """BOLUS of its ``kind`` (default therapeutic), each kind with exactly its own keys."""
+        kind = payload.get("kind", "therapeutic")
+        if kind not in BOLUS_REQUESTS:
+            raise PumpError(Status.BAD_ARGUMENT, f"kind {kind!r} is not one of {', '.join(BOLUS_REQUESTS)} (a demand "
+                            "bolus is started by the pump when the patient presses the button)", "kind")
+        rest = {name: value for name, value in payload.items() if name != "kind"}
+        if kind == "prime":
+            segments = rest.pop("catheter_segments_cm", [])
+            if not isinstance(segments, list) or not all(_is(length, _NUMBER) for length in segments):
+                raise PumpError(Status.BAD_ARGUMENT, f"catheter_segments_cm must be a list of numbers, got {segments!r}",
+                                "catheter_segments_cm")
+            bolus_id, reason, catheter_cm, volume_ml = fields(rest, BOLUS_REQUESTS[kind])
+            return self.pump.prime(bolus_id, reason, catheter_cm, volume_ml, tuple(float(cm) for cm in segments))
+        method = self.pump.bridge if kind == "bridge" else self.pump.bolus
+        return method(*fields(rest, BOLUS_REQUESTS[kind]))
+
+    def _set_demand(self, payload: dict) -> dict:
+        enabled = payload.get("enabled")
+        if not isinstance(enabled, bool):
+            raise PumpError(Status.BAD_ARGUMENT, f"enabled must be true or false, got {enabled!r}", "enabled")
+        if not enabled:
+            fields(payload, {"enabled": bool})
+            return self.pump.set_demand(None)
+        _, dose, duration_min, lockout_min, max_per_day = fields(payload, {
+            "enabled": bool, "dose": _NUMBER, "duration_min": _NUMBER, "lockout_min": _NUMBER, "max_per_day": int})
+        if self.pump.state.drug is None:
+            raise PumpError(Status.REFUSED, "the pump holds no drug", "enabled")
+        if not dose > 0:
+            raise PumpError(Status.OUT_OF_RANGE, f"dose {dose:g} must be more than 0", "dose")
+        for name, value, (low, high), unit in (("duration_min", duration_min, DEMAND_DURATION_MIN, " min"),
+                                               ("lockout_min", lockout_min, DEMAND_LOCKOUT_MIN, " min"),
+                                               ("max_per_day", max_per_day, DEMAND_MAX_PER_DAY, "")):
+            if not low <= value <= high:
+                raise PumpError(Status.OUT_OF_RANGE, f"{name} {value:g}{unit} is outside {low:g} to {high:g}{unit}", name)
+        return self.pump.set_demand(DemandRecord(dose=dose, duration_min=duration_min, lockout_min=lockout_min,
+                                                 max_per_day=max_per_day))
+
+    def _refill(self, payload: dict) -> dict:
+        bridge_data = payload.get("bridge")
+        rest = {name: value for name, value in payload.items() if name != "bridge"}
+        refill_id, withdrawn_ml, added_ml, drug_data = fields(rest, {
+            "refill_id": str, "withdrawn_ml": _NUMBER, "added_ml": _NUMBER, "drug": _OBJECT_OR_NULL})
+        bridge = None
+        if "bridge" in payload:
+            if not isinstance(bridge_data, dict):
+                raise PumpError(Status.BAD_ARGUMENT, f"bridge must be an object, got {bridge_data!r}", "bridge")
+            try:
+                bolus_id, volume_ml = fields(bridge_data, {"bolus_id": str, "volume_ml": _NUMBER})
+            except PumpError as error:
+                raise PumpError(error.status, f"bridge.{error.message}", f"bridge.{error.field}") from None
+            bridge = (bolus_id, volume_ml)
         drug = None
         if drug_data is not None:
             try:
                 drug = Drug.model_validate(drug_data, strict=True)
             except ValidationError as error:
                 raise _input_error(from_validation_error(error), "drug") from None
-        return self.pump.refill(refill_id, withdrawn_ml, added_ml, drug)
+        return self.pump.refill(refill_id, withdrawn_ml, added_ml, drug, bridge)
 
     def _service(self, payload: dict) -> dict:
         action = payload.get("action")
@@ -415,6 +480,9 @@ class Connection:
             return self.pump.set_battery(fields(payload, {"action": str, "percent": _NUMBER})[1])
         if action == "advance":
             return self.pump.advance_hours(fields(payload, {"action": str, "hours": _NUMBER})[1])
+        if action == "press_button":
+            fields(payload, {"action": str})
+            return self.pump.press_button()
         if action == "open_pairing" and not self.service.insecure:
             seconds = fields(payload, {"action": str, "seconds": int})[1]
             try:
@@ -422,5 +490,5 @@ class Connection:
             except ValueError as exc:
                 raise PumpError(Status.OUT_OF_RANGE, str(exc), "seconds") from None
             return self.pump.status()
-        actions = "motor_stall, clear_stall, set_battery, advance" + ("" if self.service.insecure else ", open_pairing")
+        actions = "motor_stall, clear_stall, set_battery, advance, press_button" + ("" if self.service.insecure else ", open_pairing")
         raise PumpError(Status.BAD_ARGUMENT, f"action {action!r} is not one of {actions}", "action")

@@ -13,7 +13,7 @@ import os
 import secrets
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Final, Literal, Optional
+from typing import Annotated, Final, Literal, Optional, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -28,6 +28,7 @@ AlarmCode = Literal["low_reservoir", "reservoir_empty", "eri", "eos", "motor_sta
 BolusState = Literal["delivering", "done", "cancelled"]
 BolusKind = Literal["therapeutic", "prime", "bridge", "demand"]
 PrimeReason = Literal["implant", "pump_replacement", "catheter_revision"]
+PRIME_REASONS: Final = get_args(PrimeReason)
 LINE_SUM_TOLERANCE_ML = 1e-9
 """How far a state file's line contents may sum from the line's volume (rounding of many small moves)."""
 

@@ -117,13 +117,16 @@ def _line_contents(snapshot: PumpSnapshot, concentration: float) -> tuple[LineCo
     return full_line(snapshot.limits.tubing_ml or 0.0, concentration)
 
 
-def _reservoir_findings(snapshot: PumpSnapshot, needed_ml: float, what: str, report: CheckReport) -> None:
-    """BOLUS_EMPTIES_RESERVOIR (more than it holds) / BOLUS_BELOW_LOW_ALARM (it ends under the threshold)."""
+def _reservoir_findings(snapshot: PumpSnapshot, needed_ml: float, what: str, report: CheckReport,
+                        holds_ml: float | None = None) -> None:
+    """BOLUS_EMPTIES_RESERVOIR (more than it holds) / BOLUS_BELOW_LOW_ALARM (it ends under the threshold).
+    ``holds_ml``: what the reservoir holds then (a refill's volume added); default: now."""
     status = snapshot.status
-    after = status.volume_ml - needed_ml
+    holds = status.volume_ml if holds_ml is None else holds_ml
+    after = holds - needed_ml
     if after < -VOLUME_EPSILON_ML:
         report.error("BOLUS_EMPTIES_RESERVOIR", f"{what} need {needed_ml:.4g} mL, but the reservoir holds "
-                     f"{status.volume_ml:.4g} mL: it would run empty", "reservoir")
+                     f"{holds:.4g} mL: it would run empty", "reservoir")
     elif after < status.low_alarm_ml - VOLUME_EPSILON_ML:
         report.warn("BOLUS_BELOW_LOW_ALARM", f"{what} need {needed_ml:.4g} mL, leaving {after:.4g} mL in the "
                     f"reservoir, under the low-alarm threshold of {status.low_alarm_ml:.4g} mL: refill soon",
@@ -131,17 +134,20 @@ def _reservoir_findings(snapshot: PumpSnapshot, needed_ml: float, what: str, rep
 
 
 def _bolus_limits(dose: float, rule: DrugRule, unit: str, what: str, report: CheckReport) -> None:
-    """The library's per-drug bolus limits on one dose (a bolus, or a demand activation: ``what``)."""
-    prefix = "BOLUS" if what == "bolus" else "DEMAND"
+    """The library's per-drug bolus limits on one dose (``what``: "bolus", or "demand dose" for an activation)."""
+    bolus = what == "bolus"
+    not_allowed = "BOLUS_NOT_ALLOWED" if bolus else "DEMAND_NOT_ALLOWED"
+    above_hard = "BOLUS_ABOVE_HARD_MAX" if bolus else "DEMAND_ABOVE_HARD_MAX"
+    above_soft = "BOLUS_ABOVE_SOFT_MAX" if bolus else "DEMAND_ABOVE_SOFT_MAX"
     limits = rule.bolus
     if limits.hard_max == 0:
-        report.error(f"{prefix}_NOT_ALLOWED", f"{rule.name} is never given as a bolus (the drug library's bolus "
-                     f"maximum is 0 {unit}): no {what}", "dose")
+        report.error(not_allowed, f"{rule.name} is never given as a bolus (the drug library's bolus maximum is 0 "
+                     f"{unit}): no {what}", "dose")
     elif dose > limits.hard_max * (1 + 1e-9):
-        report.error(f"{prefix}_ABOVE_HARD_MAX", f"a {what} of {_fmt(dose)} {unit} is above the hard maximum of "
+        report.error(above_hard, f"a {what} of {_fmt(dose)} {unit} is above the hard maximum of "
                      f"{_fmt(limits.hard_max)} {unit} for {rule.name}", "dose")
     elif dose > limits.soft_max * (1 + 1e-9):
-        report.warn(f"{prefix}_ABOVE_SOFT_MAX", f"a {what} of {_fmt(dose)} {unit} is above the soft maximum of "
+        report.warn(above_soft, f"a {what} of {_fmt(dose)} {unit} is above the soft maximum of "
                     f"{_fmt(limits.soft_max)} {unit} for {rule.name}", "dose")
 
 
@@ -176,7 +182,8 @@ class BolusReview(Review):
     @property
     def basal_24h_dose(self) -> float:
         """What the program delivers in the next 24 h (dose units), as programmed (the reservoir aside)."""
-        return 0.0 if self.plan is None else self.plan.pumped_ml(MINUTES_PER_DAY) * self.plan.program.drug.concentration_per_ml
+        plan = self.plan
+        return 0.0 if plan is None else plan.pumped_ml(MINUTES_PER_DAY) * plan.program.drug.concentration_per_ml
 
     @property
     def recent_bolus_dose(self) -> float:
@@ -257,14 +264,14 @@ def _check_bolus(review: BolusReview, rule: DrugRule, report: CheckReport) -> No
                         f"{BOLUS_DAILY_DOSE_FRACTION_WARN * 100:.0f} %", "dose")
     if review.duration_min >= LONG_BOLUS_MIN:
         hours = review.duration_min / 60
-        report.warn("BOLUS_LONG_DURATION", f"{_fmt(dose)} {unit} in total over {_fmt(hours)} h is "
+        report.warn("BOLUS_LONG_DURATION", f"a bolus of {_fmt(dose)} {unit} in total over {_fmt(hours)} h is "
                     f"{_fmt(review.dose_per_hour)} {unit} per hour; if {_fmt(dose)} {unit} was meant per hour, the "
                     f"total would be {_fmt(dose * hours)} {unit}", "duration_min")
     fastest = review.snapshot.limits.max_bolus_ml_per_hour
     if fastest is not None and review.ml_per_hour > fastest * (1 + 1e-9):
-        report.error("BOLUS_RATE_ABOVE_PUMP_MAX", f"{review.volume_ml:.4g} mL in {_fmt(review.duration_min)} min is "
-                     f"{review.ml_per_hour:.4g} mL/h; the {review.snapshot.identity.model} gives a bolus at most at "
-                     f"{_fmt(fastest)} mL/h", "duration_min")
+        report.error("BOLUS_RATE_ABOVE_PUMP_MAX", f"the bolus is {review.volume_ml:.4g} mL in "
+                     f"{_fmt(review.duration_min)} min, {review.ml_per_hour:.4g} mL/h; the "
+                     f"{review.snapshot.identity.model} gives a bolus at most at {_fmt(fastest)} mL/h", "duration_min")
     _reservoir_findings(review.snapshot, review.volume_ml + review.basal_ml_during,
                         f"the bolus ({review.volume_ml:.4g} mL) and the program while it runs", report)
     limits = rule.daily_dose
@@ -416,7 +423,18 @@ def review_bridge(snapshot: PumpSnapshot, library: LoadedLibrary, new_drug: Drug
                   override_reason: str | None = None, added_ml: float | None = None) -> BridgeReview:
     """Check a bridge of the line the pump reports (``new_drug`` None: the reservoir already holds the new
     concentration), or of a refill with ``new_drug`` (a new concentration of the pump's drug; ``added_ml`` the
-    volume the refill puts in, for the preview): then the whole line holds the old concentration."""
+    volume the refill puts in): then the whole line holds the old concentration.
+
+    Raises InputError for a pump that does not report its line (no bridge can be computed for it)."""
+    review = bridge_of(snapshot, library, new_drug, added_ml)
+    review.report.findings += pump_state_findings(snapshot)
+    return replace(review, override_reason=clean_override_reason(override_reason))
+
+
+def bridge_of(snapshot: PumpSnapshot, library: LoadedLibrary, new_drug: Drug | None = None,
+              added_ml: float | None = None) -> BridgeReview:
+    """``review_bridge`` with the bridge's own findings only (not the pump's state): what a refill review that
+    sends the bridge with the refill adds to its own findings (``programmer.refill``)."""
     report = CheckReport(library.identity)
     found = _pump_drug(snapshot, library, report)
     line = snapshot.status.line
@@ -451,16 +469,14 @@ def review_bridge(snapshot: PumpSnapshot, library: LoadedLibrary, new_drug: Drug
             old = kinds.pop()
             _check_bridge_delivery(snapshot, plan, old, drug, report)
             if not report.errors:
-                _reservoir_findings(snapshot, volume, f"the bridge ({volume:.4g} mL)", report)
+                _reservoir_findings(snapshot, volume, f"the bridge ({volume:.4g} mL)", report, added_ml)
     elif found is not None and line is None:
         raise InputError([("line", f"the {snapshot.identity.model} does not report its tubing and catheter: no bridge "
                                    "can be computed for it")])
     elif found is not None:
         report.error("BRIDGE_NEEDS_DELIVERY", "the pump runs no program: nothing moves the line", "bridge")
     _bolus_running(snapshot, report)
-    report.findings += pump_state_findings(snapshot)
-    return BridgeReview(snapshot, report, clean_override_reason(override_reason), program, plan, volume, old, new_drug,
-                        contents)
+    return BridgeReview(snapshot, report, None, program, plan, volume, old, new_drug, contents)
 
 
 def _check_bridge_delivery(snapshot: PumpSnapshot, plan: Plan | None, old: float, drug: Drug,
@@ -585,13 +601,13 @@ def _check_demand(review: DemandReview, rule: DrugRule, report: CheckReport) -> 
                     f"{_fmt(DEMAND_LOCKOUT_WARN_MIN)} min: were hours meant?", "lockout_min")
     if demand.lockout_min * demand.max_per_day > MINUTES_PER_DAY:
         reachable = math.ceil(MINUTES_PER_DAY / demand.lockout_min)
-        report.warn("DEMAND_LOCKOUT_EXCEEDS_DAY", f"{demand.max_per_day} activations {_fmt(demand.lockout_min)} min "
-                    f"apart take {_fmt(demand.lockout_min * demand.max_per_day / 60)} h, more than a day: at most "
-                    f"about {reachable} fit in 24 h", "lockout_min")
+        report.warn("DEMAND_LOCKOUT_EXCEEDS_DAY", f"a daily maximum of {demand.max_per_day} activations "
+                    f"{_fmt(demand.lockout_min)} min apart takes {_fmt(demand.lockout_min * demand.max_per_day / 60)} "
+                    f"h, more than a day: at most about {reachable} fit in 24 h", "lockout_min")
     fastest = review.snapshot.limits.max_bolus_ml_per_hour
     rate = review.volume_ml / demand.duration_min * 60
     if fastest is not None and rate > fastest * (1 + 1e-9):
-        report.error("BOLUS_RATE_ABOVE_PUMP_MAX", f"{review.volume_ml:.4g} mL in {_fmt(demand.duration_min)} min is "
-                     f"{rate:.4g} mL/h; the {review.snapshot.identity.model} gives a bolus at most at {_fmt(fastest)} "
-                     "mL/h", "duration_min")
+        report.error("BOLUS_RATE_ABOVE_PUMP_MAX", f"one activation is {review.volume_ml:.4g} mL in "
+                     f"{_fmt(demand.duration_min)} min, {rate:.4g} mL/h; the {review.snapshot.identity.model} gives a "
+                     f"bolus at most at {_fmt(fastest)} mL/h", "duration_min")
 

@@ -16,15 +16,13 @@ the ones asked for.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import replace
-from datetime import datetime
 from typing import Callable
 
 from programmer.audit import AuditLog
 from programmer.audit_record import Attempt
 from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
-from programmer.commit import SessionResult, refused
+from programmer.commit import SessionResult, new_bolus_id, refused
 from programmer.errors import LinkError, LinkNotSecure, PumpRefused
 from programmer.outcome import Outcome
 from programmer.port import BolusOutcome, DemandDose, DemandSettings, PumpDriver
@@ -33,12 +31,6 @@ from programmer.review import Decision, Review, clean_clinician
 BolusLikeReview = BolusReview | PrimeReview | BridgeReview
 DOSE_TOLERANCE = 1e-9
 """Relative: a figure the pump reports back equals the one sent but for what a number loses on the wire."""
-
-
-def new_bolus_id(now: datetime | None = None) -> str:
-    """A fresh idempotency id: ``b-<YYYYmmddTHHMMSS>-<6 hex>`` (this computer's time and 24 random bits)."""
-    moment = datetime.now() if now is None else now
-    return f"b-{moment:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
 def commit_bolus(driver: PumpDriver, review: BolusReview, clinician: str, audit: AuditLog,
@@ -81,8 +73,8 @@ def _commit(driver: PumpDriver, review: BolusLikeReview, clinician: str, audit: 
     try:
         stale = _gone_stale(driver, review)
         if stale:
-            return _finish(attempt, Outcome.REFUSED, f"{stale}: the {what} was not sent; interrogate the pump and review "
-                           "it again", key)
+            return _finish(attempt, Outcome.REFUSED, f"{stale}: the {what} was not sent; interrogate the pump and "
+                           "review it again", key)
         started = send(driver, key)
     except LinkNotSecure as exc:
         return _finish(attempt, Outcome.REFUSED, f"{exc}: the {what} was not sent", key)

@@ -8,13 +8,16 @@ reports is what the pump was read back to run, whatever the driver said.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from programmer.audit import AuditLog
 from programmer.audit_record import Attempt
 from programmer.errors import LinkError, LinkNotSecure, PumpRefused
 from programmer.outcome import Outcome
-from programmer.port import ActiveProgram, BolusOutcome, DemandSettings, PumpDriver, RefillOutcome, WriteOutcome
+from programmer.port import (ActiveProgram, BolusOutcome, BridgeRequest, DemandSettings, PumpDriver, RefillOutcome,
+                             WriteOutcome)
 from programmer.program import Flex, Program
 from programmer.refill import RefillReview
 from programmer.review import Decision, Review, WriteReview, clean_clinician, stopping_alarms
@@ -119,16 +122,28 @@ def _judge_write(outcome: WriteOutcome, asked: Program) -> tuple[Outcome, str, A
                               f"({outcome.message}): interrogate it and check the therapy"), active
 
 
+def new_bolus_id(now: datetime | None = None) -> str:
+    """A fresh bolus idempotency id: ``b-<YYYYmmddTHHMMSS>-<6 hex>`` (this computer's time and 24 random bits), made
+    once per request before anything is sent (``programmer.bolus_commit``)."""
+    moment = datetime.now() if now is None else now
+    return f"b-{moment:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
 def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audit: AuditLog) -> SessionResult:
-    """Record the refill on the pump (only if the decision is to proceed), then read it back and compare."""
+    """Record the refill on the pump (only if the decision is to proceed), then read it back and compare. A refill
+    with a bridge sends the bridge bolus in the same action, under an id made here once and audited first."""
     clinician = clean_clinician(clinician)
+    key = None if review.bridge is None else new_bolus_id()
+    if key is not None:
+        review = review.with_bridge_id(key)
     attempt = Attempt(audit, review, clinician)
     request, previous = review.request, review.snapshot.active
     if review.decision is not Decision.PROCEED:
-        return refused(attempt)
+        return replace(refused(attempt), bolus_id=key)
     attempt.begin()
+    bridge = None if review.bridge is None or key is None else BridgeRequest(key, review.bridge.volume_ml)
     try:
-        done = driver.refill(attempt.attempt_id, request.withdrawn_ml, request.added_ml, review.new_drug)
+        done = driver.refill(attempt.attempt_id, request.withdrawn_ml, request.added_ml, review.new_drug, bridge)
     except LinkNotSecure as exc:
         return _finish(attempt, Outcome.REFUSED, f"{exc}: the refill was not recorded; the pump still runs "
                               f"{describe_program(previous)}", previous)
@@ -138,25 +153,47 @@ def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audi
     except LinkError as exc:
         running = (f"; its program is unchanged either way: {describe_program(previous)}" if review.new_drug is None
                    else "; which program it runs depends on that")
+        if key is not None:
+            running += (f"; the refill starts bridge bolus {key} with it, so asking the pump about that id (bolus "
+                        "status) tells whether the refill was recorded")
         return _finish(attempt, Outcome.UNCERTAIN, f"the link failed during the refill ({exc}): could not confirm "
-                              f"whether the pump recorded it, interrogate it before refilling again{running}", None)
+                              f"whether the pump recorded it, interrogate it before refilling again{running}", None,
+                       bolus_id=key)
     try:
         active = driver.read_program()
         status = driver.read_status()
     except (LinkError, PumpRefused) as exc:
         return _finish(attempt, Outcome.UNCERTAIN, f"the pump acknowledged the refill ({done.volume_ml:g} mL) but "
-                              f"could not be read back ({exc}): interrogate it", None, done)
+                              f"could not be read back ({exc}): interrogate it", None, done, key)
     assert review.program is not None, "a refill review always has the program the pump runs afterwards"
     expected = review.program.checksum()
-    if (active.checksum == expected == status.program_checksum
+    bridged = _bridge_problem(review, done)
+    if (active.checksum == expected == status.program_checksum and bridged is None
             and abs(done.volume_ml - request.added_ml) <= VOLUME_READBACK_TOLERANCE_ML):
+        started = "" if done.bridge is None else (f"; bridge bolus {done.bridge.bolus_id} started: "
+                                                 f"{done.bridge.volume_ml:.4g} mL at the old concentration")
         return _finish(attempt, Outcome.VERIFIED, f"refilled and verified: reservoir {done.volume_ml:.4g} mL (the pump "
                               f"had calculated {done.calculated_ml:.4g} mL, {request.withdrawn_ml:g} mL withdrawn); "
-                              f"the pump runs {describe_program(active)}"
-                              f"{_not_delivering_note(review.snapshot, request.added_ml)}", active, done)
+                              f"the pump runs {describe_program(active)}{started}"
+                              f"{_not_delivering_note(review.snapshot, request.added_ml)}", active, done, key)
     return _finish(attempt, Outcome.MISMATCH, f"after the refill the pump reports reservoir {done.volume_ml:.4g} mL "
                           f"(asked {request.added_ml:g} mL) and program {describe_program(active)} (expected "
-                          f"{expected}): interrogate it and check the therapy", active, done)
+                          f"{expected}){bridged or ''}: interrogate it and check the therapy", active, done, key)
+
+
+def _bridge_problem(review: RefillReview, done: RefillOutcome) -> str | None:
+    """How the bridge the pump reports differs from the one sent with the refill (None: as sent, or none sent)."""
+    asked = review.bridge
+    if asked is None:
+        return None
+    started = done.bridge
+    if started is None:
+        return "; it reports no bridge bolus"
+    if (started.bolus_id != asked.bolus_id or started.kind != "bridge"
+            or abs(started.volume_ml - asked.volume_ml) > VOLUME_READBACK_TOLERANCE_ML):
+        return (f"; it reports bolus {started.bolus_id} ({started.kind}, {started.volume_ml:.4g} mL), not the bridge "
+                f"{asked.bolus_id} of {asked.volume_ml:.4g} mL")
+    return None
 
 
 def refused(attempt: Attempt) -> SessionResult:
@@ -170,6 +207,7 @@ def refused(attempt: Attempt) -> SessionResult:
 
 
 def _finish(attempt: Attempt, outcome: Outcome, message: str, active: ActiveProgram | None,
-            refill: RefillOutcome | None = None) -> SessionResult:
+            refill: RefillOutcome | None = None, bolus_id: str | None = None) -> SessionResult:
     audit_error = attempt.finish(outcome, message, active, refill)
-    return SessionResult(attempt.review, outcome, message, active, refill, audit_error)
+    bridge = None if refill is None else refill.bridge
+    return SessionResult(attempt.review, outcome, message, active, refill, audit_error, bolus_id, bridge)

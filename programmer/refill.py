@@ -17,8 +17,9 @@ programmer checks each step before the next one is done, in the order they happe
 3. Syringe (``Syringe``): the drug, its dose unit and concentration are always stated (never assumed to be
    the pump's), with the lot and its expiry; an expired lot is refused (``SYRINGE_EXPIRED``), compared with
    this computer's date. A new concentration of the drug the pump delivers would push the old drug left in
-   the pump's tubing and catheter at the new mL rate: that needs a bridge bolus, which this programmer cannot
-   give yet, so it is refused (``CONCENTRATION_CHANGE_NEEDS_BRIDGE``) with the new mL rate.
+   the pump's tubing and catheter at the new mL rate: it needs a bridge bolus, sent with the refill in one action
+   (``RefillRequest.bridge``; ``programmer.bolus.bridge_of`` computes it from the line the pump reports), and
+   without one it is refused (``CONCENTRATION_CHANGE_NEEDS_BRIDGE``) with the new mL rate.
 4. Inject: the volume added plus what may still be in the reservoir (calculated less withdrawn) never exceeds
    its capacity (``ADDED_ABOVE_CAPACITY``).
 5. The review (``review_refill``) gathers the steps with the program checks (and, for a pump that ran empty
@@ -30,11 +31,12 @@ programmer checks each step before the next one is done, in the order they happe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import ClassVar
 
 from programmer.baseline import emptied_at
+from programmer.bolus import BridgeReview, bridge_of
 from programmer.checks import CheckReport, Finding, Stop, check_program, check_resumption
 from programmer.errors import InputError
 from programmer.library import LoadedLibrary
@@ -230,9 +232,9 @@ class ConcentrationChange:
                        f"{self.old.concentration_per_ml:g} {unit}/mL: the kept {self.daily_dose:.4g} {unit}/day would "
                        f"run at {self.ml_per_day_after:.4g} mL/day instead of {self.ml_per_day_before:.4g} mL/day, "
                        f"and the old drug still in the pump's tubing and catheter would reach the patient at "
-                       f"{self.dose_while_clearing:.4g} {unit}/day until it is cleared. That needs a bridge bolus, "
-                       f"which this programmer cannot give yet: refill with {self.old.concentration_per_ml:g} "
-                       f"{unit}/mL, or stop the program first and change the concentration under supervision",
+                       f"{self.dose_while_clearing:.4g} {unit}/day until it is cleared. Refill with the bridge "
+                       f"bolus, which pushes the old drug out at its own mL rate so the patient gets the programmed "
+                       f"dose, or refill with {self.old.concentration_per_ml:g} {unit}/mL",
                        "drug.concentration_per_ml")
 
     def as_dict(self) -> dict:
@@ -248,6 +250,8 @@ class RefillRequest:
     syringe: Syringe
     withdrawal_reason: str | None = None
     """Why the refill goes on although the withdrawal is beyond tolerance (step 2); None when none was given."""
+    bridge: bool = False
+    """Send a bridge bolus with the refill (step 3): what a new concentration of the delivered drug needs."""
 
     def __post_init__(self) -> None:
         check_volumes(withdrawn_ml=self.withdrawn_ml, added_ml=self.added_ml)
@@ -266,6 +270,9 @@ class RefillReview(Review):
     new_drug: Drug | None
     """The drug sent with the refill: None when the syringe holds exactly the pump's drug."""
     concentration_change: ConcentrationChange | None
+    bridge: BridgeReview | None = None
+    """The bridge bolus sent with the refill (``RefillRequest.bridge`` and a concentration change), its findings
+    among the refill's."""
 
     @property
     def calculated_ml(self) -> float:
@@ -298,7 +305,13 @@ class RefillReview(Review):
             },
             "withdrawal": self.withdrawal.as_dict(self.request.withdrawal_reason),
             "syringe": self.syringe_dict(),
+            "bridge": None if self.bridge is None else self.bridge.audit_details()["bolus"],
         }
+
+    def with_bridge_id(self, bolus_id: str) -> "RefillReview":
+        """The same review, its bridge carrying the id the commit sends (the audit record keeps it)."""
+        assert self.bridge is not None, "only a refill with a bridge has a bridge id"
+        return replace(self, bridge=self.bridge.with_id(bolus_id))
 
 
 def review_refill(snapshot: PumpSnapshot, request: RefillRequest, library: LoadedLibrary,
@@ -318,8 +331,15 @@ def review_refill(snapshot: PumpSnapshot, request: RefillRequest, library: Loade
         findings.append(Finding("SYRINGE_EXPIRED", "error", f"expiry {syringe.expiry.isoformat()}: lot {syringe.lot} "
                                 f"expired before today, {today.isoformat()} (this computer's date): do not use it",
                                 "expiry"))
-    if change is not None:
+    bridge = None
+    if change is not None and request.bridge:
+        bridge = bridge_of(snapshot, library, new_drug, request.added_ml)
+        findings += bridge.report.findings
+    elif change is not None:
         findings.append(change.finding())
+    elif request.bridge:
+        findings.append(Finding("NOTHING_TO_BRIDGE", "error", "the refill keeps the concentration of the drug the "
+                                "pump delivers (or delivers nothing): there is no old drug to bridge", "bridge"))
     total = request.added_ml + withdrawal.left_ml
     if total > status.capacity_ml + VOLUME_EPSILON_ML:
         left = (f" and the {withdrawal.left_ml:.3g} mL that may still be in it (calculated "
@@ -353,7 +373,7 @@ def review_refill(snapshot: PumpSnapshot, request: RefillRequest, library: Loade
     report.findings[:0] = findings
     report.findings += pump_state_findings(snapshot, request.added_ml)
     return RefillReview(snapshot, report, clean_override_reason(override_reason), program, plan, request, withdrawal,
-                        new_drug, change)
+                        new_drug, change, bridge)
 
 
 def _emptied(snapshot: PumpSnapshot) -> Stop | None:

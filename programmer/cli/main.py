@@ -62,10 +62,12 @@ def build_parser(own_commands_only: bool = False) -> argparse.ArgumentParser:
     schema.set_defaults(handler=run_schema)
 
     if not own_commands_only:
+        from programmer.cli.bolus_commands import add_bolus_commands
         from programmer.cli.library_commands import add_library_commands
         from programmer.cli.pump_commands import add_link_options, add_pump_commands
 
         add_pump_commands(commands)
+        add_bolus_commands(commands)
         add_link_options(parser)
         add_library_commands(commands)
 

@@ -114,11 +114,14 @@ def plan_to_text(plan: Plan, report: CheckReport, pump: PumpLimits, current: Pla
     ]
     if refill is not None:
         lines.append(refill_by_line(refill))
-    lines.append("")
-    for finding in report.errors:
-        lines.append(f"ERROR   {finding.code}: {finding.message}")
-    for finding in report.warnings:
-        lines.append(f"WARNING {finding.code}: {finding.message}")
+    lines += ["", findings_text(report)]
+    return "\n".join(lines)
+
+
+def findings_text(report: CheckReport) -> str:
+    """The report's errors, then its warnings, one a line, and the drug library that applied."""
+    lines = [f"ERROR   {finding.code}: {finding.message}" for finding in report.errors]
+    lines += [f"WARNING {finding.code}: {finding.message}" for finding in report.warnings]
     if not report.findings:
         lines.append("No errors or warnings.")
     identity = report.library

@@ -5,7 +5,7 @@ Everything that decides lives in ``interrogation`` and ``session`` (shared with 
 parses options, checks every piece of input *before* a pump is contacted (so exit code 2 always means
 nothing was sent), prints, and maps outcomes to the exit codes of docs/cli.md. Every early end
 is one line on stderr, never a traceback: a failure is not caught here but said by ``main``'s one handler,
-to which each command tells what it is doing with the pump (``_stage``).
+to which each command tells what it is doing with the pump (``stage``).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ CLOCK_SET_TOLERANCE_S = 5
 def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register interrogate, write, events and refill on the ``pump-programmer`` subcommand parser."""
     interrogate = subparsers.add_parser("interrogate", help="read everything the pump reports")
-    _add_port(interrogate)
+    add_port(interrogate)
     interrogate.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     interrogate.add_argument("--library", help="drug library JSON to use instead of the shipped one (the drug's "
                              "stability limit, for the refill-by date)")
@@ -78,7 +78,7 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     interrogate.set_defaults(handler=run_interrogate)
 
     write = subparsers.add_parser("write", help="check a program against the pump, write it, read it back, verify")
-    _add_port(write)
+    add_port(write)
     write.add_argument("program", help="program document (itb-program/1 JSON)")
     write.add_argument("--previous-daily-dose", metavar="D", type=finite,
                        help="the daily dose the patient had before, from the chart or the old pump, in the drug's "
@@ -90,11 +90,11 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
                        help="why a stop or a drop beyond the hard change limit is right, one of: "
                             f"{', '.join(context.key for context in CLINICAL_CONTEXTS)} (with "
                             "--override-soft-limits REASON); without it such a change is refused")
-    _add_change_options(write)
+    add_change_options(write)
     write.set_defaults(handler=run_write)
 
     events = subparsers.add_parser("events", help="read the pump's event log")
-    _add_port(events)
+    add_port(events)
     form = events.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print one JSON object")
     form.add_argument("--csv", action="store_true", help="print CSV: index,time,kind,detail")
@@ -102,7 +102,7 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
 
     refill = subparsers.add_parser("refill", help="refill the reservoir, step by step: check the volume withdrawn "
                                    "(--check), then state the syringe and the volume added")
-    _add_port(refill)
+    add_port(refill)
     refill.add_argument("--withdrawn-ml", type=finite, required=True, help="volume withdrawn from the reservoir, mL")
     refill.add_argument("--check", action="store_true",
                         help="only compare the volume withdrawn with the pump's calculation: nothing is sent that "
@@ -118,17 +118,17 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
                         help="why the refill goes on although the volume withdrawn is beyond tolerance (audited)")
     refill.add_argument("--ics", metavar="FILE", help="after a verified refill, save its refill-by date as a "
                         "calendar event (RFC 5545) in FILE")
-    _add_change_options(refill)
+    add_change_options(refill)
     refill.set_defaults(handler=run_refill)
 
     clock = subparsers.add_parser("set-clock", help="set the pump clock to this computer's time and read it back")
-    _add_port(clock)
+    add_port(clock)
     clock.add_argument("--yes", action="store_true", help="confirm: without it nothing is sent")
     clock.add_argument("--json", action="store_true", help="print one JSON object")
     clock.set_defaults(handler=run_set_clock)
 
     low_alarm = subparsers.add_parser("set-low-alarm", help="set the low-reservoir alarm threshold and read it back")
-    _add_port(low_alarm)
+    add_port(low_alarm)
     low_alarm.add_argument("--ml", type=finite, required=True, help="the new threshold, mL")
     low_alarm.add_argument("--yes", action="store_true", help="confirm: without it nothing is sent")
     low_alarm.add_argument("--json", action="store_true", help="print one JSON object")
@@ -136,13 +136,13 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
 
     pair = subparsers.add_parser("pair", help="pair this programmer with a pump whose pairing window is open, using "
                                  "the code it shows (nothing else is changed on the pump)")
-    _add_port(pair)
+    add_port(pair)
     pair.add_argument("--code", required=True, metavar="NNNNNN", help="the six-digit code the pump shows")
     pair.add_argument("--json", action="store_true", help="print one JSON object")
     pair.set_defaults(handler=run_pair)
 
     unpair = subparsers.add_parser("unpair", help="make the pump forget this programmer, and forget its key here")
-    _add_port(unpair)
+    add_port(unpair)
     unpair.add_argument("--json", action="store_true", help="print one JSON object")
     unpair.set_defaults(handler=run_unpair)
 
@@ -155,7 +155,7 @@ def add_link_options(parser: argparse.ArgumentParser, default: object = False) -
                              "clear, not authenticated): for protocol debugging with an emulator, never with a patient")
 
 
-def _add_port(parser: argparse.ArgumentParser) -> None:
+def add_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("port", help="the pump's port: /dev/ttyUSB0, COM3, socket://HOST:PORT, a pty path")
     parser.add_argument("--trace", metavar="FILE", help="append a timestamped hex trace of the wire to FILE")
     parser.add_argument("--trace-plaintext", action="store_true",
@@ -171,7 +171,7 @@ def _iso_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD") from None
 
 
-def _add_change_options(parser: argparse.ArgumentParser) -> None:
+def add_change_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clinician", help="name of the clinician responsible (recorded in the audit log)")
     parser.add_argument("--override-soft-limits", metavar="REASON",
                         help="acknowledge the warnings (soft limits) with a reason, recorded in the audit log")
@@ -186,7 +186,7 @@ def _add_change_options(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def _stage(args: argparse.Namespace, doing: str, after: str, refused: str = "") -> Iterator[None]:
+def stage(args: argparse.Namespace, doing: str, after: str, refused: str = "") -> Iterator[None]:
     """Say what the command is doing with the pump while the block runs (``support.Stage``). A failure leaves
     it in ``args.stage``, where ``main``'s handler reads it to say what the failure means for the pump."""
     previous, args.stage = args.stage, Stage(doing, after, refused)
@@ -198,7 +198,7 @@ LINK_OPTIONS = {"trace": "--trace", "pairing_code": "--code"}
 """The driver's option names as this command line spells them, for the errors that name them."""
 
 
-def _connect(args: argparse.Namespace, after: str, **extra: object) -> PumpDriver:
+def connect(args: argparse.Namespace, after: str, **extra: object) -> PumpDriver:
     """Open the pump's port. An unwritable trace file or --trace-plaintext without --trace is bad input (exit
     code 2), not a failed link. A link that is not secure is said on standard error, whatever the command."""
     if args.trace_plaintext and not args.trace:
@@ -207,7 +207,7 @@ def _connect(args: argparse.Namespace, after: str, **extra: object) -> PumpDrive
     options = {"trace": args.trace, "trace_plaintext": args.trace_plaintext} if args.trace else {}
     options |= {"allow_insecure_link": args.allow_insecure_link, **extra}
     try:
-        with _stage(args, "", after):
+        with stage(args, "", after):
             driver = open_driver(args.port, **options)
     except InputError as exc:
         raise with_options(exc, LINK_OPTIONS) from None
@@ -219,16 +219,16 @@ def _connect(args: argparse.Namespace, after: str, **extra: object) -> PumpDrive
     return driver
 
 
-def _read(driver: PumpDriver, args: argparse.Namespace, after: str) -> PumpSnapshot:
-    with _stage(args, f"interrogating {args.port}", after):
+def read_snapshot(driver: PumpDriver, args: argparse.Namespace, after: str) -> PumpSnapshot:
+    with stage(args, f"interrogating {args.port}", after):
         return read_pump(driver)
 
 
 def run_interrogate(args: argparse.Namespace) -> int:
     after = "nothing was sent that changes the pump"
     library = load_library(args.library)
-    with _connect(args, after) as driver:
-        snapshot = _read(driver, args, after)
+    with connect(args, after) as driver:
+        snapshot = read_snapshot(driver, args, after)
     if args.ics:
         _save_refill_reminder(snapshot, library, args.ics)
     if args.json:
@@ -255,8 +255,8 @@ def run_set_clock(args: argparse.Namespace) -> int:
     if not args.yes:
         raise InputError([("--yes", "setting the pump clock needs --yes: nothing was sent")])
     after = "the pump clock may or may not have been set: interrogate the pump"
-    with (_connect(args, "nothing was sent") as driver,
-          _stage(args, f"setting the clock of {args.port}", after, "the pump clock is unchanged")):
+    with (connect(args, "nothing was sent") as driver,
+          stage(args, f"setting the clock of {args.port}", after, "the pump clock is unchanged")):
         before = driver.read_status().pump_time
         wanted = computer_now()
         read_back = driver.set_clock(wanted)
@@ -281,8 +281,8 @@ def run_set_low_alarm(args: argparse.Namespace) -> int:
     if not args.yes:
         raise InputError([("--yes", "setting the low-reservoir alarm needs --yes: nothing was sent")])
     unchanged = "nothing was sent that changes the pump"
-    with _connect(args, unchanged) as driver:
-        with _stage(args, f"reading {args.port}", unchanged):
+    with connect(args, unchanged) as driver:
+        with stage(args, f"reading {args.port}", unchanged):
             limits = pump_limits(driver.identify())
             before = driver.read_status().low_alarm_ml
         low, high = limits.low_alarm_range_ml
@@ -290,7 +290,7 @@ def run_set_low_alarm(args: argparse.Namespace) -> int:
             print(f"{PROG}: refused: low_alarm_ml {args.ml:g} mL (--ml) is outside this {limits.model}'s range of "
                   f"{low:g} to {high:g} mL; nothing was sent to the pump", file=sys.stderr)
             return EXIT_REFUSED
-        with _stage(args, f"setting the low-reservoir alarm of {args.port}",
+        with stage(args, f"setting the low-reservoir alarm of {args.port}",
                     "the low-reservoir alarm may or may not have been set: interrogate the pump",
                     "the low-reservoir alarm is unchanged"):
             read_back = driver.set_low_alarm(args.ml)
@@ -309,7 +309,7 @@ def run_set_low_alarm(args: argparse.Namespace) -> int:
 
 def run_events(args: argparse.Namespace) -> int:
     after = "nothing was sent that changes the pump"
-    with _connect(args, after) as driver, _stage(args, f"reading the event log of {args.port}", after):
+    with connect(args, after) as driver, stage(args, f"reading the event log of {args.port}", after):
         identity = driver.identify()
         events = driver.read_events()
     rows = [{"index": e.index, "time": iso(e.time), "kind": e.kind, "detail": e.detail} for e in events]
@@ -333,8 +333,8 @@ def _compact(detail: object) -> str:
 
 def run_pair(args: argparse.Namespace) -> int:
     """Pair with the code the pump shows; the key is kept only once the pump said it paired (docs/cli.md)."""
-    with (_connect(args, "nothing was paired", pairing_code=args.code) as driver,
-          _stage(args, f"identifying {args.port}", "the pump is paired with this programmer")):
+    with (connect(args, "nothing was paired", pairing_code=args.code) as driver,
+          stage(args, f"identifying {args.port}", "the pump is paired with this programmer")):
         identity = driver.identify()
     data = {"paired": True, "model": identity.model, "serial": identity.serial, "programmer_id": driver.programmer_id,
             "keys_file": str(default_keys_path())}
@@ -349,7 +349,7 @@ def run_pair(args: argparse.Namespace) -> int:
 def run_unpair(args: argparse.Namespace) -> int:
     """Make the pump forget this programmer (UNPAIR), then forget its key here."""
     unchanged = "the pump is still paired with this programmer"
-    with _connect(args, unchanged) as driver, _stage(args, f"unpairing {args.port}",
+    with connect(args, unchanged) as driver, stage(args, f"unpairing {args.port}",
                                                     "the pump may or may not have forgotten this programmer"):
         identity = driver.identify()
         driver.unpair()
@@ -366,7 +366,7 @@ def run_unpair(args: argparse.Namespace) -> int:
 # --- changing ----------------------------------------------------------------------------------------
 
 
-def _confirmed(args: argparse.Namespace, action: str) -> tuple[str, str | None, AuditLog]:
+def confirmed(args: argparse.Namespace, action: str) -> tuple[str, str | None, AuditLog]:
     """The clinician, the override reason and the audit log, all checked before any pump is contacted."""
     try:
         clinician = clean_clinician(args.clinician)
@@ -381,14 +381,14 @@ def _confirmed(args: argparse.Namespace, action: str) -> tuple[str, str | None, 
         raise InputError([("--audit-log", f"{exc}; nothing was sent to the pump")], step=exc.step) from None
 
 
-def _commit(args: argparse.Namespace, action: str, clinician: str, audit: AuditLog,
+def connect_and_commit(args: argparse.Namespace, action: str, clinician: str, audit: AuditLog,
             commit: Callable[[PumpDriver, PumpSnapshot], SessionResult]) -> SessionResult:
     """Connect, interrogate and commit. A pump that cannot be reached or read is audited, with the line the
     command ends with, and nothing was sent to it; the commit says its own outcomes."""
     unchanged = "nothing was sent: the pump's program is unchanged"
     try:
-        with _connect(args, unchanged) as driver:
-            snapshot = _read(driver, args, unchanged)
+        with connect(args, unchanged) as driver:
+            snapshot = read_snapshot(driver, args, unchanged)
             return commit(driver, snapshot)
     except (LinkError, PumpRefused) as exc:
         try:
@@ -426,7 +426,7 @@ def _clinical_context(args: argparse.Namespace) -> ClinicalContext | None:
 def run_write(args: argparse.Namespace) -> int:
     prior = _prior_therapy(args)
     context = _clinical_context(args)
-    clinician, reason, audit = _confirmed(args, "write")
+    clinician, reason, audit = confirmed(args, "write")
     program = load_program(args.program)
     library = load_library(args.library)
 
@@ -434,7 +434,7 @@ def run_write(args: argparse.Namespace) -> int:
         review = review_write(snapshot, program, library, reason, prior, context)
         return commit_write(driver, review, clinician, audit)
 
-    result = _commit(args, "write", clinician, audit, commit)
+    result = connect_and_commit(args, "write", clinician, audit, commit)
     review = result.review
     assert isinstance(review, WriteReview), "commit_write's result holds its WriteReview"
     if args.json:
@@ -446,7 +446,7 @@ def run_write(args: argparse.Namespace) -> int:
     else:
         print(plan_to_text(review.plan, review.report, review.snapshot.limits, review.current_plan))
         print(_comparison_text(review))
-    code = _finish(result, args.json)
+    code = finish(result, args.json)
     if result.outcome is Outcome.REFUSED and NO_ANSWER_CODE in {finding.code for finding in review.report.errors}:
         return EXIT_INVALID  # the command lacked an answer it needs: invalid input, nothing was sent
     return code
@@ -479,13 +479,13 @@ def run_refill(args: argparse.Namespace) -> int:
     if args.check:
         return _run_refill_check(args)
     request = _refill_request(args)
-    clinician, reason, audit = _confirmed(args, "refill")
+    clinician, reason, audit = confirmed(args, "refill")
     library = load_library(args.library)
 
     def commit(driver: PumpDriver, snapshot: PumpSnapshot) -> SessionResult:
         return commit_refill(driver, review_refill(snapshot, request, library, reason), clinician, audit)
 
-    result = _commit(args, "refill", clinician, audit, commit)
+    result = connect_and_commit(args, "refill", clinician, audit, commit)
     review = result.review
     assert isinstance(review, RefillReview), "commit_refill's result holds its RefillReview"
     if args.json:
@@ -499,7 +499,7 @@ def run_refill(args: argparse.Namespace) -> int:
         print(_refill_text(review))
         if review.plan is not None:
             print(plan_to_text(review.plan, review.report, review.snapshot.limits))
-    code = _finish(result, args.json)
+    code = finish(result, args.json)
     if result.outcome is Outcome.VERIFIED and review.plan is not None and not args.json:
         by = _refill_by_after(result, library)
         reason = f" ({by['refill_by_reason']})" if by["refill_by"] is not None else ""
@@ -555,8 +555,8 @@ def _run_refill_check(args: argparse.Namespace) -> int:
     except InputError as exc:
         raise with_options(exc, {"withdrawn_ml": "--withdrawn-ml"}) from None
     after = "nothing was sent that changes the pump"
-    with _connect(args, after) as driver:
-        snapshot = _read(driver, args, after)
+    with connect(args, after) as driver:
+        snapshot = read_snapshot(driver, args, after)
     withdrawal = check_withdrawal(snapshot, args.withdrawn_ml)
     if args.json:
         print(json.dumps({"action": "refill_check",
@@ -625,7 +625,7 @@ def _result_json(result: SessionResult, audit: AuditLog) -> dict:
     return {
         "action": review.action,
         "outcome": result.outcome.value,
-        "message": _message(result),
+        "message": outcome_message(result),
         "pump": {"model": review.snapshot.identity.model, "serial": review.snapshot.identity.serial},
         "previous": _program_json(review.snapshot.active),
         "requested_checksum": None if review.program is None else review.program.checksum(),
@@ -655,7 +655,7 @@ HOW_HERE = {
 """What a finding asks for, as done on this command line (the domain's words name no option)."""
 
 
-def _message(result: SessionResult) -> str:
+def outcome_message(result: SessionResult) -> str:
     """The session's message, and for warnings without a reason the option that gives one (the domain's words
     name no command-line option)."""
     if result.outcome is Outcome.NEEDS_OVERRIDE:
@@ -663,7 +663,7 @@ def _message(result: SessionResult) -> str:
     return result.message
 
 
-def _finish(result: SessionResult, as_json: bool) -> int:
+def finish(result: SessionResult, as_json: bool, exits: dict[Outcome, int] = EXIT_FOR_OUTCOME) -> int:
     """Print the outcome: on stdout when done (unless it is already in the JSON object), else one line on
     stderr naming the first finding that stopped it (all of them are in the report printed above)."""
     report = result.review.report
@@ -680,9 +680,9 @@ def _finish(result: SessionResult, as_json: bool) -> int:
         if first.code == NO_ANSWER_CODE:
             verb = "invalid input"  # exit code 2: the command lacked an answer (run_write)
         how = f" ({HOW_HERE[first.code]})" if first.code in HOW_HERE else ""
-        print(f"{PROG}: {verb}: {first.code}: {first.message}{how}{more}; {_message(result)}", file=sys.stderr)
+        print(f"{PROG}: {verb}: {first.code}: {first.message}{how}{more}; {outcome_message(result)}", file=sys.stderr)
     else:
-        print(f"{PROG}: {_message(result)}", file=sys.stderr)
+        print(f"{PROG}: {outcome_message(result)}", file=sys.stderr)
     if result.audit_error:
         print(f"{PROG}: warning: {result.audit_error}", file=sys.stderr)
-    return EXIT_FOR_OUTCOME[result.outcome]
+    return exits[result.outcome]

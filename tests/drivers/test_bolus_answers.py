@@ -6,6 +6,8 @@ malformed is a LinkError naming the key, never a figure shown or acted on.
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from tests.support.emulator_fixtures import ScriptedPeer
 
@@ -13,7 +15,8 @@ from drivers.serial_driver import SerialDriver
 from programmer.errors import LinkError
 from programmer.port import BridgeRequest, DemandDose, LineContent, LineState
 from programmer.program import Drug
-from protocol import Command, Frame, Status
+from protocol import Command, Frame
+from protocol.frame import canonical_json
 
 IDENTITY = {"model": "TEST", "serial": "TEST-0001", "firmware": "t", "capacity_ml": 20.0, "min_rate_ml_per_day": 0.048,
             "max_rate_ml_per_day": 24.0, "max_steps_per_day": 13, "max_cycle_days": 7, "event_log_size": 512}
@@ -30,8 +33,9 @@ STATUS = {"pump_time": "2026-01-02T03:04:05", "battery": {"status": "ok", "perce
           "program_checksum": "0123456789abcdef", "cycle_phase_min": 0.0, "bolus": None}
 PRIME = {"bolus_id": "b-p", "kind": "prime", "dose": 153.0, "volume_ml": 0.306, "state": "delivering",
          "repeated": False, "action_number": 4, "duration_min": 18.36}
-DEMAND = {"enabled": True, "dose": 25.0, "dose_unit": "mcg", "duration_min": 10.0, "lockout_min": 120.0,
-          "max_per_day": 4, "checksum": "89abcdef01234567"}
+DEMAND = {"enabled": True, "dose": 50.0, "dose_unit": "mcg", "duration_min": 10.0, "lockout_min": 240.0,
+          "max_per_day": 4, "checksum": "b33fafa96d91f72c"}
+"""docs/protocol.md's READ_DEMAND example, with the checksum it gives."""
 
 
 @pytest.fixture
@@ -172,24 +176,38 @@ def test_bolus_status_of_an_unknown_and_a_known_bolus(scripted):
 
 def test_the_demand_dose_is_written_then_read_back(scripted):
     driver, peer = scripted({Command.SET_DEMAND: DEMAND, Command.READ_DEMAND: DEMAND})
-    settings = driver.write_demand(DemandDose(True, 25.0, 10.0, 120.0, 4))
-    assert sent(peer, Command.SET_DEMAND) == [{"enabled": True, "dose": 25.0, "duration_min": 10.0,
-                                               "lockout_min": 120.0, "max_per_day": 4}]
+    settings = driver.write_demand(DemandDose(True, 50.0, 10.0, 240.0, 4))
+    assert sent(peer, Command.SET_DEMAND) == [{"enabled": True, "dose": 50.0, "duration_min": 10.0,
+                                               "lockout_min": 240.0, "max_per_day": 4}]
     assert [frame.command for _, frame in peer.requests][-2:] == [Command.SET_DEMAND, Command.READ_DEMAND]
-    assert settings.demand == DemandDose(True, 25.0, 10.0, 120.0, 4)
-    assert (settings.dose_unit, settings.checksum) == ("mcg", "89abcdef01234567")
+    assert settings.demand == DemandDose(True, 50.0, 10.0, 240.0, 4)
+    assert (settings.dose_unit, settings.checksum) == ("mcg", "b33fafa96d91f72c")
 
 
 def test_demand_off_is_sent_and_read_alone(scripted):
-    off = {"enabled": False, "checksum": "fedcba9876543210"}
+    off = {"enabled": False, "checksum": "5acf3ff77b442067"}
     driver, peer = scripted({Command.SET_DEMAND: off, Command.READ_DEMAND: off})
     settings = driver.write_demand(DemandDose(False))
     assert sent(peer, Command.SET_DEMAND) == [{"enabled": False}]
-    assert (settings.demand, settings.dose_unit, settings.checksum) == (DemandDose(False), None, "fedcba9876543210")
+    assert (settings.demand, settings.dose_unit, settings.checksum) == (DemandDose(False), None, "5acf3ff77b442067")
 
 
-def test_a_malformed_demand_answer_names_its_key(scripted):
-    driver, _ = scripted({Command.READ_DEMAND: DEMAND | {"max_per_day": 4.0}})
+@pytest.mark.parametrize("answer, field", [
+    (DEMAND | {"max_per_day": 4.0, "checksum": "2c3a8b1f5d0e1b7a"}, "checksum"),  # 4.0 is not the 4 checksummed
+    (DEMAND | {"lockout_min": 24.0}, "checksum"),  # minutes typed for hours, or a corrupted figure: not trusted
+    (DEMAND | {"dose": "50"}, "checksum"),
+])
+def test_demand_settings_that_do_not_match_their_checksum_are_not_trusted(scripted, answer, field):
+    driver, _ = scripted({Command.READ_DEMAND: answer})
     with pytest.raises(LinkError) as failed:
         driver.read_demand()
-    assert (failed.value.step, failed.value.field) == ("read demand dose", "max_per_day")
+    assert (failed.value.step, failed.value.field) == ("read demand dose", field)
+
+
+def test_a_demand_answer_of_the_wrong_type_names_its_key(scripted):
+    settings = {key: value for key, value in DEMAND.items() if key != "checksum"} | {"max_per_day": 4.5}
+    checksum = hashlib.sha256(canonical_json(settings)).hexdigest()[:16]
+    driver, _ = scripted({Command.READ_DEMAND: settings | {"checksum": checksum}})
+    with pytest.raises(LinkError) as failed:
+        driver.read_demand()
+    assert (failed.value.field, "max_per_day is 4.5, not an integer" in str(failed.value)) == ("max_per_day", True)

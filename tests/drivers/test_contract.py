@@ -15,16 +15,18 @@ lost, and a pump's memory across a restart.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from tests.support.emulator_fixtures import PTY_AVAILABLE
 from tests.support.fake_pump import FakePump
-from tests.support.emulator_support import TEST_PROGRAMMER
+from tests.support.emulator_support import TEST_PROGRAMMER, WireClient
 
 from programmer.outcome import Outcome
 from programmer.errors import LinkError, PumpRefused
-from programmer.port import open_driver
+from programmer.port import BridgeRequest, DemandDose, open_driver
+from protocol import Command, Status
 from programmer.program import FORMAT, NO_PROGRAM_CHECKSUM, Drug, Program, Stopped, program_from_data
 
 WIRES = ("tcp", "pty")
@@ -360,10 +362,14 @@ def test_a_new_concentration_keeps_the_dose_and_the_refill_is_logged_as_done(pum
                               "therapy": {"mode": "simple_continuous", "daily_dose": 150}})
     active = pump.read_program()
     assert (active.program, active.checksum) == (kept, kept.checksum())
-    assert logged(pump, "refill")[-1] == {
+    detail = dict(logged(pump, "refill")[-1])
+    counters = [detail.pop(key) for key in ("pumped_ml", "to_patient_ml") if key in detail]  # the emulator's line
+    assert counters in ([], [pytest.approx(0.0, abs=1e-3)] * 2)  # next to nothing moved since the first fill
+    assert detail == {
         "refill_id": "r-2", "withdrawn_ml": 17.0, "added_ml": 20.0, "calculated_ml": pytest.approx(18.0, abs=1e-3),
         "drug": {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 1000.0},
-        "therapy_stopped": False, "checksum": kept.checksum(), "action_number": 2}  # r-1 was the pump's action 1
+        "therapy_stopped": False, "checksum": kept.checksum(), "action_number": 2,  # r-1 was the pump's action 1
+        "pumped_ml": pytest.approx(0.0, abs=1e-3), "to_patient_ml": pytest.approx(0.0, abs=1e-3)}
 
 
 def test_a_refill_with_another_drug_stops_the_therapy(pump):
@@ -517,3 +523,143 @@ def test_the_low_alarm_threshold_survives_an_emulator_restart(driver_kind, start
     first.stop()
     with open_driver(start_emulator(link=driver_kind, state=first.state).url) as driver:
         assert driver.read_status().low_alarm_ml == 4.5
+
+
+# -- issue 13: the line, priming, bridging, the bolus status and the demand dose ---------------------------------
+
+LINE_ML = 0.15 + 60 * 0.0026
+"""An ITB-20's 0.15 mL of tubing and 60 cm of catheter at 0.0026 mL/cm: 0.306 mL."""
+
+
+def test_the_pump_declares_its_dead_volume_and_a_new_one_has_no_catheter(pump):
+    identity = pump.identify()
+    assert (identity.tubing_ml, identity.catheter_ml_per_cm, identity.catheter_cm_min, identity.catheter_cm_max,
+            identity.priming_ml_per_hour, identity.max_bolus_ml_per_hour) == (0.15, 0.0026, 10.0, 110.0, 1.0, 6.0)
+    line = pump.read_status().line
+    assert (line.tubing_ml, line.catheter_cm, line.volume_ml, line.dose_unit) == (0.15, None, 0.15, None)
+    assert [(part.volume_ml, part.concentration_per_ml) for part in line.contents] == [(0.15, 0.0)]
+    fill(pump)  # the first fill fills the tubing too: a new pump is taken to have been primed with its first drug
+    line = pump.read_status().line
+    assert [(part.volume_ml, part.concentration_per_ml) for part in line.contents] == [(0.15, 500.0)]
+    assert line.dose_unit == "mcg"
+
+
+def test_a_prime_fills_the_line_with_the_pumps_own_volume_once(pump):
+    fill(pump)
+    assert pump.write_program(SIMPLE).status is Outcome.VERIFIED
+    for wrong, field, status in (((5.0, 0.163), "catheter_cm", "OUT_OF_RANGE"), ((60.0, 0.3), "volume_ml",
+                                                                                 "BAD_ARGUMENT")):
+        with pytest.raises(PumpRefused) as refused:
+            pump.prime("b-wrong", *wrong, "implant")
+        assert (refused.value.status, refused.value.field) == (status, field)
+    primed = pump.prime("b-p", 60.0, LINE_ML, "implant")
+    # 0.306 mL of baclofen 500 mcg/mL is 153 mcg moved; at 1.0 mL/h it takes 0.306 h = 18.36 min
+    assert (primed.bolus_id, primed.kind, primed.state, primed.repeated) == ("b-p", "prime", "delivering", False)
+    assert (primed.volume_ml, primed.dose, primed.duration_min) == (pytest.approx(LINE_ML), pytest.approx(153.0),
+                                                                    pytest.approx(18.36))
+    assert pump.prime("b-p", 60.0, LINE_ML, "implant").repeated
+    status = pump.read_status()
+    assert (status.bolus.bolus_id, status.bolus.kind) == ("b-p", "prime")
+    assert status.line.catheter_cm == 60.0 and status.line.volume_ml == pytest.approx(LINE_ML)
+    assert status.line.contents[0].concentration_per_ml == 0.0  # spinal fluid at the tip: the drug is on its way
+    assert status.line.contents[0].volume_ml == pytest.approx(LINE_ML, abs=1e-3)
+    [started] = logged(pump, "bolus_started")
+    assert (started["kind"], started["reason"], started["catheter_cm"]) == ("prime", "implant", 60.0)
+    known = pump.bolus_status("b-p")
+    assert (known.kind, known.state, known.volume_ml) == ("prime", "delivering", pytest.approx(LINE_ML))
+
+
+def test_bolus_status_knows_only_the_boluses_the_pump_started_and_changes_nothing(pump):
+    assert pump.bolus_status("b-never") is None
+    fill(pump)
+    assert pump.write_program(SIMPLE).status is Outcome.VERIFIED
+    pump.bolus("b-1", 50.0, 30.0)
+    known = pump.bolus_status("b-1")
+    assert (known.bolus_id, known.kind, known.dose, known.volume_ml, known.state) == (
+        "b-1", "therapeutic", 50.0, pytest.approx(0.1), "delivering")
+    assert 0 <= known.delivered <= 50.0
+    pump.cancel_bolus("b-1")
+    assert pump.bolus_status("b-1").state == "cancelled"
+    assert len(logged(pump, "bolus_started")) == 1
+
+
+def test_nothing_to_bridge_is_refused(pump):
+    fill(pump)
+    assert pump.write_program(SIMPLE).status is Outcome.VERIFIED
+    with pytest.raises(PumpRefused) as refused:  # a new pump's first fill fills its tubing too: nothing to bridge
+        pump.bridge("b-br", 0.15, 500.0)
+    assert (refused.value.status, refused.value.field) == ("REFUSED", "bolus_id")
+    assert logged(pump, "bolus_started") == []
+
+
+@pytest.fixture
+def implanted(driver_kind, start_emulator):
+    """A pump running SIMPLE (baclofen 500 mcg/mL, 150 mcg/day) with 18 mL, its 60 cm catheter and tubing full of
+    the drug: over a wire, primed and then flushed by the basal rate (0.306 mL at 0.3 mL/day take 24.48 h, so 30 h
+    of pump time pass); the test double, which has no time to pass, records it implanted long ago."""
+    if driver_kind == "fake":
+        pump = FakePump.factory_new()
+        fill(pump)
+        assert pump.write_program(SIMPLE).status is Outcome.VERIFIED
+        yield pump.implanted(60.0)
+        return
+    emulator = start_emulator("--service", link=driver_kind)
+    with open_driver(emulator.url) as driver:
+        fill(driver)
+        assert driver.write_program(SIMPLE).status is Outcome.VERIFIED
+        driver.prime("b-implant", 60.0, LINE_ML, "implant")
+    client = WireClient(emulator.url)
+    try:
+        client.hello()
+        assert client.call(Command.SERVICE, {"action": "advance", "hours": 30}).status == Status.OK
+    finally:
+        client.close()
+    driver = open_driver(emulator.url)
+    yield driver
+    driver.close()
+
+
+def test_a_refill_of_a_new_concentration_starts_the_bridge_in_the_same_action(implanted):
+    pump = implanted
+    contents = pump.read_status().line.contents
+    assert [part.concentration_per_ml for part in contents] == [500.0]
+    assert contents[0].volume_ml == pytest.approx(LINE_ML)
+    stronger = Drug.model_validate({**BACLOFEN, "concentration_per_ml": 1000})
+    with pytest.raises(PumpRefused) as refused:  # the bridge must be the old drug's whole volume: nothing done
+        pump.refill("r-2", 17.0, 18.0, stronger, BridgeRequest("b-br", 0.3))
+    assert (refused.value.status, refused.value.field) == ("BAD_ARGUMENT", "bridge.volume_ml")
+    assert pump.read_program().drug == Drug.model_validate(BACLOFEN)
+    outcome = pump.refill("r-2", 17.0, 18.0, stronger, BridgeRequest("b-br", LINE_ML))
+    # the old 0.306 mL reach the patient at the programmed 150 mcg/day: 153 mcg, over 0.306 / 0.3 days = 1468.8 min
+    bridge = outcome.bridge
+    assert (bridge.bolus_id, bridge.kind, bridge.state) == ("b-br", "bridge", "delivering")
+    assert (bridge.volume_ml, bridge.dose, bridge.duration_min) == (pytest.approx(LINE_ML), pytest.approx(153.0),
+                                                                    pytest.approx(1468.8))
+    status = pump.read_status()
+    assert (status.bolus.kind, status.line.contents[0].concentration_per_ml) == ("bridge", 500.0)
+    assert pump.read_program().drug == stronger
+    again = pump.refill("r-2", 17.0, 18.0, stronger, BridgeRequest("b-br", LINE_ML))
+    assert again.repeated and [detail["bolus_id"] for detail in logged(pump, "bolus_started")][-1] == "b-br"
+    assert [detail["kind"] for detail in logged(pump, "bolus_started")].count("bridge") == 1
+
+
+def test_the_demand_dose_is_written_read_back_and_switched_off(pump):
+    off = pump.read_demand()
+    assert (off.demand, off.dose_unit) == (DemandDose(False), None)
+    with pytest.raises(PumpRefused) as refused:
+        pump.write_demand(DemandDose(True, 25.0, 10.0, 120.0, 4))
+    assert refused.value.status == "REFUSED"  # no drug
+    fill(pump)
+    asked = DemandDose(True, 25.0, 10.0, 120.0, 4)
+    written = pump.write_demand(asked)
+    assert (written.demand, written.dose_unit) == (asked, "mcg") and written == pump.read_demand()
+    assert written.checksum != off.checksum and len(written.checksum) == 16
+    assert pump.write_demand(asked) == written  # the same again: nothing changes
+    for wrong, field in ((replace(asked, lockout_min=10.0), "lockout_min"), (replace(asked, max_per_day=25),
+                         "max_per_day"), (replace(asked, duration_min=90.0), "duration_min")):
+        with pytest.raises(PumpRefused) as refused:
+            pump.write_demand(wrong)
+        assert (refused.value.status, refused.value.field) == ("OUT_OF_RANGE", field)
+    assert pump.read_demand() == written
+    assert pump.write_demand(DemandDose(False)) == off
+    assert [detail["enabled"] for detail in logged(pump, "demand_set")] == [True, False]

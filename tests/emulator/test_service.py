@@ -172,8 +172,8 @@ def test_a_repeated_bolus_id_never_delivers_twice(client, pump):
     client.write(simple(150))
     request = {"bolus_id": "b-1", "dose": 50, "duration_min": 30}
     first = client.ok(Command.BOLUS, request)
-    assert first == {"bolus_id": "b-1", "dose": 50, "volume_ml": 0.1, "state": "delivering", "repeated": False,
-                     "action_number": 2}  # the refill was action 1
+    assert first == {"bolus_id": "b-1", "kind": "therapeutic", "dose": 50, "volume_ml": 0.1, "duration_min": 30,
+                     "state": "delivering", "repeated": False, "action_number": 2}  # the refill was action 1
     assert client.ok(Command.BOLUS, request)["repeated"] is True
     assert client.call(Command.BOLUS, {**request, "bolus_id": "b-2"}).status == Status.REFUSED  # one at a time
     client.ok(SERVICE, {"action": "advance", "hours": 1})

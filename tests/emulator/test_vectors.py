@@ -34,18 +34,24 @@ ALARM_KEYS = {"code", "severity", "since", "acknowledged"}
 DOCUMENTED_KEYS = {
     Command.HELLO: {"protocol", "model", "serial"},
     Command.IDENTIFY: {"model", "serial", "firmware", "capacity_ml", "min_rate_ml_per_day", "max_rate_ml_per_day",
-                       "max_steps_per_day", "max_cycle_days", "event_log_size"},
-    Command.READ_STATUS: {"pump_time", "battery", "reservoir", "alarms", "program_checksum", "cycle_phase_min", "bolus"},
+                       "max_steps_per_day", "max_cycle_days", "event_log_size", "tubing_ml", "catheter_ml_per_cm",
+                       "catheter_cm_min", "catheter_cm_max", "priming_ml_per_hour", "max_bolus_ml_per_hour"},
+    Command.READ_STATUS: {"pump_time", "battery", "reservoir", "alarms", "program_checksum", "cycle_phase_min", "bolus",
+                          "line"},
     Command.READ_PROGRAM: {"drug", "therapy", "checksum"},
     Command.STAGE_PROGRAM: {"checksum"},
     Command.COMMIT_PROGRAM: {"checksum", "already_active"},
     Command.READ_EVENTS: {"total", "events"},
     Command.SET_CLOCK: {"pump_time"},
-    Command.BOLUS: {"bolus_id", "dose", "volume_ml", "state", "repeated", "action_number"},
+    Command.BOLUS: {"bolus_id", "kind", "dose", "volume_ml", "duration_min", "state", "repeated", "action_number"},
     Command.CANCEL_BOLUS: {"bolus_id", "delivered", "state"},
     Command.REFILL: {"refill_id", "volume_ml", "calculated_ml", "repeated", "action_number"},
     Command.ACK_ALARM: {"alarms"},
     Command.SET_LOW_ALARM: {"low_alarm_ml"},
+    Command.BOLUS_STATUS: {"known", "bolus_id", "kind", "dose", "volume_ml", "duration_min", "state", "repeated",
+                           "action_number", "delivered"},
+    Command.SET_DEMAND: {"enabled", "dose", "dose_unit", "duration_min", "lockout_min", "max_per_day", "checksum"},
+    Command.READ_DEMAND: {"enabled", "dose", "dose_unit", "duration_min", "lockout_min", "max_per_day", "checksum"},
 }
 """The OK answer of each command, key for key, as docs/protocol.md section 8 lists it."""
 

@@ -43,14 +43,14 @@ def _strings(node: ast.expr, assigned: dict[str, list[ast.expr]], prefixes: set[
 
 
 def emitted_check_codes() -> dict[str, str]:
-    """code -> severity of every finding programmer/checks.py, review.py and refill.py can produce.
+    """code -> severity of every finding programmer/checks.py, review.py, refill.py and bolus.py can produce.
 
     Findings come from ``report.error(CODE, ...)`` / ``report.warn(CODE, ...)`` and ``Finding(CODE,
     "error" | "warning", ...)``; a code is a literal, a conditional of literals, a local name bound to
     those, or ``f"{prefix}_ABOVE_..."`` inside ``_limit_change``, whose prefixes are its callers' literals.
     """
     codes: dict[str, str] = {}
-    for path in (ROOT / "programmer" / name for name in ("checks.py", "review.py", "refill.py")):
+    for path in (ROOT / "programmer" / name for name in ("checks.py", "review.py", "refill.py", "bolus.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         prefixes = {call.args[0].value for call in ast.walk(tree)
                     if isinstance(call, ast.Call) and _call_name(call.func) == "_limit_change"

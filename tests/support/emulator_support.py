@@ -20,7 +20,7 @@ from pathlib import Path
 from emulator.clock import SimClock
 from emulator.pump import Pump
 from emulator.service import Service
-from emulator.state import factory_new
+from emulator.state import LineContent, factory_new
 from protocol.codes import INSECURE_PROTOCOL_VERSION, PROTOCOL_VERSION, Command, Status
 from protocol.frame import Frame, FrameDecoder, encode_frame
 from protocol.pairing import ProgrammerPairing
@@ -83,14 +83,19 @@ class FakeMonotonic:
 
 
 def make_pump(path: Path | None = None, model: str = "ITB-20", speed: float = 1.0,
-              program: dict | None = None, volume_ml: float = 20.0, now: datetime = START) -> tuple[Pump, FakeMonotonic]:
-    """A pump at ``now`` on a fake clock; with ``program`` it is filled (volume_ml) and runs it from ``now``."""
+              program: dict | None = None, volume_ml: float = 20.0, now: datetime = START,
+              catheter_cm: float | None = None) -> tuple[Pump, FakeMonotonic]:
+    """A pump at ``now`` on a fake clock, its catheter of ``catheter_cm`` recorded; with ``program`` it is filled
+    (volume_ml), its line full of the drug (primed long ago), and runs the program from ``now``."""
     monotonic = FakeMonotonic()
     state = factory_new(model, now)
+    state.catheter_cm = catheter_cm
+    state.line = [LineContent(volume_ml=state.line_volume_ml, concentration_per_ml=0.0)]
     if program is not None:
         parsed = program_from_data(program)
         state.set_program(parsed.drug, parsed.therapy)
         state.volume_ml = volume_ml
+        state.line = [LineContent(volume_ml=state.line_volume_ml, concentration_per_ml=parsed.drug.concentration_per_ml)]
     return Pump(state, SimClock(speed, monotonic), path, monotonic), monotonic
 
 

@@ -20,6 +20,7 @@ from programmer.pump import Reservoir
 from programmer.refill import RefillRequest, Syringe, review_refill
 from programmer.review import review_write
 from tests.support.library_data import shipped_data
+from tests.support.bolus_situations import every_bolus_finding
 from tests.support.check_codes import emitted_check_codes
 from tests.support.ui_fakes import BACLOFEN, PUMP_TIME, program, snapshot
 from ui.view_models.mnemonics import mnemonic, mnemonic_letter
@@ -118,6 +119,7 @@ def every_kind_of_finding() -> list[Finding]:
         *first(simple(19.2, ZICONOTIDE), simple(9.6, ZICONOTIDE)),            # a step of 9.6
         *first(simple(7.2, ZICONOTIDE), simple(4.8, ZICONOTIDE),
                last_increase=Increase(PUMP_TIME - timedelta(hours=6), 6.0, 2.4, 4.8)),
+        *every_bolus_finding(),
     ]
     return list({(f.code, f.message): f for f in findings}.values())
 

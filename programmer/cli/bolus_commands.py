@@ -1,0 +1,307 @@
+"""The bolus family of ``pump-programmer``: bolus, prime, bridge, cancel-bolus, bolus-status and demand-dose
+(docs/cli.md).
+
+Each change goes the way ``write`` and ``refill`` go (``pump_commands``): the input and the confirmation checked
+before a pump is contacted, then interrogate, review (``programmer.bolus``), the findings, the override, the commit
+(``programmer.bolus_commit``: audited first, one idempotency id, never sent twice) and the outcome as the pump reports
+it, with the exit codes of docs/cli.md. One difference: an outcome that is not known ends with exit code 5, never 4,
+and says the bolus's id and the command that asks the pump about it (``bolus-status``, which never acts), never "try
+again": a second try could give a second bolus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Callable
+
+from commandline import finite
+from programmer.bolus import (PRIME_REASONS, BolusReview, BridgeReview, DemandReview, PrimeReview, review_bolus,
+                              review_bridge, review_demand, review_prime)
+from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
+from programmer.cli.bolus_report import (bolus_outcome_json, bolus_text, bridge_text, cancel_command, demand_text,
+                                         prime_text, result_json, status_command)
+from programmer.cli.pump_commands import (EXIT_FOR_OUTCOME, HOW_HERE, PROG, add_change_options, add_port, confirmed,
+                                          connect, connect_and_commit, finish, outcome_message, read_snapshot, stage)
+from programmer.cli.support import EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, with_options
+from programmer.commit import SessionResult
+from programmer.errors import InputError
+from programmer.library import load_library
+from programmer.outcome import Outcome
+from programmer.port import BolusOutcome, DemandDose, PumpDriver
+from programmer.review import Review
+from programmer.snapshot import PumpSnapshot
+
+BOLUS_EXITS = EXIT_FOR_OUTCOME | {Outcome.UNCERTAIN: EXIT_VERIFY_FAILED}
+"""A bolus whose fate is unknown ends with 5 (docs/cli.md): the link failed after something may have been sent."""
+
+POLL_INTERVAL_S = 1.0
+"""How often ``bolus --wait`` reads the pump while the bolus runs (a session is kept alive by it, too)."""
+
+HOW_HERE.update({
+    "BOLUS_RUNNING": f"cancel it with: {PROG} cancel-bolus PORT --yes, or wait for it to end",
+    "CATHETER_NOT_RECORDED": f"record it with: {PROG} prime PORT --catheter-cm L --reason REASON",
+    "LINE_NEEDS_PRIME": f"{PROG} prime PORT --catheter-cm L --reason REASON",
+})
+
+BOLUS_OPTIONS = {"dose": "--dose", "duration_min": "--duration-min", "lockout_min": "--lockout-min",
+                 "max_per_day": "--max-per-day", "catheter_cm": "--catheter-cm", "segments_cm": "--segments-cm",
+                 "reason": "--reason"}
+"""The review's fields as this command line spells them."""
+
+
+def add_bolus_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register the bolus family on the ``pump-programmer`` subcommand parser."""
+    bolus = subparsers.add_parser("bolus", help="give a therapeutic bolus on top of the program: its total dose over "
+                                  "a duration, checked against the drug library and the next 24 h")
+    add_port(bolus)
+    bolus.add_argument("--dose", type=finite, required=True, metavar="D",
+                       help="the bolus's TOTAL dose, in the pump's drug's dose unit (mcg or mg), not per hour")
+    bolus.add_argument("--duration-min", type=finite, required=True, metavar="M",
+                       help="the minutes it is given over (1 to 1440)")
+    bolus.add_argument("--wait", action="store_true", help="after it started, show its progress until it ends (Ctrl-C "
+                       "stops waiting, never the bolus)")
+    add_change_options(bolus)
+    bolus.set_defaults(handler=run_bolus)
+
+    prime = subparsers.add_parser("prime", help="prime the tubing and catheter after an implant, a pump replacement "
+                                  "or a catheter revision: the volume comes from the catheter length, never typed")
+    add_port(prime)
+    prime.add_argument("--catheter-cm", type=finite, required=True, metavar="L",
+                       help="the catheter's whole length, cm (10 to 110)")
+    prime.add_argument("--reason", required=True, choices=PRIME_REASONS, help="why the line is primed")
+    prime.add_argument("--segments-cm", type=_lengths, metavar="A,B",
+                       help="after a revision, the catheter's segments, cm, adding up to --catheter-cm")
+    add_change_options(prime)
+    prime.set_defaults(handler=run_prime)
+
+    bridge = subparsers.add_parser("bridge", help="push the old concentration out of the tubing and catheter at its "
+                                   "own rate after a concentration change, so the patient gets the programmed dose")
+    add_port(bridge)
+    add_change_options(bridge)
+    bridge.set_defaults(handler=run_bridge)
+
+    cancel = subparsers.add_parser("cancel-bolus", help="stop a running bolus of any kind")
+    add_port(cancel)
+    cancel.add_argument("--bolus-id", metavar="ID", help="the bolus to stop (default: the one running)")
+    cancel.add_argument("--yes", action="store_true", help="confirm: without it nothing is sent")
+    cancel.add_argument("--json", action="store_true", help="print one JSON object")
+    cancel.set_defaults(handler=run_cancel_bolus)
+
+    status = subparsers.add_parser("bolus-status", help="ask the pump what it did with a bolus id: never acts, so "
+                                   "it is the safe question after an uncertain outcome")
+    add_port(status)
+    status.add_argument("--bolus-id", required=True, metavar="ID", help="the bolus's id (the one a command printed)")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(handler=run_bolus_status)
+
+    demand = subparsers.add_parser("demand-dose", help="set the patient's demand dose (the button), write it and "
+                                   "verify it by reading it back; or switch it off")
+    add_port(demand)
+    demand.add_argument("--dose", type=finite, metavar="D", help="the dose per press, in the pump's drug's dose unit")
+    demand.add_argument("--duration-min", type=finite, metavar="M", help="the minutes one press is given over "
+                        "(1 to 60)")
+    demand.add_argument("--lockout-min", type=finite, metavar="L", help="MINUTES from one granted press to the next "
+                        "(15 to 1440)")
+    demand.add_argument("--max-per-day", type=int, metavar="N", help="the most granted presses in any 24 h (1 to 24)")
+    demand.add_argument("--off", action="store_true", help="switch the demand dose off (with none of the four above)")
+    add_change_options(demand)
+    demand.set_defaults(handler=run_demand_dose)
+
+
+def _lengths(text: str) -> tuple[float, ...]:
+    """An argparse type: lengths separated by commas (``45,15``)."""
+    try:
+        return tuple(finite(part) for part in text.split(","))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not lengths in cm separated by commas (e.g. 45,15)") from None
+
+
+# --- the boluses -----------------------------------------------------------------------------------------------
+
+
+Reviewer = Callable[[PumpSnapshot, str | None], Review]
+
+
+def _change(args: argparse.Namespace, action: str, reviewer: Reviewer,
+            committer: Callable[..., SessionResult]) -> SessionResult:
+    """Confirm, connect, interrogate, review and commit; a value the review cannot take is invalid input naming the
+    option (nothing was sent)."""
+    clinician, reason, audit = confirmed(args, action)
+    args.audit = audit
+
+    def commit(driver: PumpDriver, snapshot: PumpSnapshot) -> SessionResult:
+        try:
+            review = reviewer(snapshot, reason)
+        except InputError as exc:
+            raise with_options(exc, BOLUS_OPTIONS) from None
+        return committer(driver, review, clinician, audit)
+
+    return connect_and_commit(args, action, clinician, audit, commit)
+
+
+def _report(args: argparse.Namespace, result: SessionResult, text: Callable[[], str]) -> int:
+    """The review as text or JSON, then the outcome and its exit code; an uncertain bolus says how to ask about it."""
+    message = outcome_message(result)
+    if args.json:
+        print(json.dumps(result_json(result, args.audit, message, args.port), indent=2))
+    else:
+        print(text())
+    code = finish(result, args.json, BOLUS_EXITS)
+    if result.bolus_id is not None and result.outcome in (Outcome.UNCERTAIN, Outcome.MISMATCH):
+        print(f"{PROG}: bolus id {result.bolus_id}: do NOT give it again; ask the pump what it did with it: "
+              f"{status_command(args.port, result.bolus_id)}", file=sys.stderr)
+    return code
+
+
+def run_bolus(args: argparse.Namespace) -> int:
+    library = load_library(args.library)
+    result = _change(args, "bolus", lambda snapshot, reason: review_bolus(
+        snapshot, args.dose, args.duration_min, library, reason), commit_bolus)
+    review = result.review
+    assert isinstance(review, BolusReview), "commit_bolus's result holds its BolusReview"
+    code = _report(args, result, lambda: bolus_text(review))
+    if result.outcome is Outcome.VERIFIED and result.bolus_id is not None:
+        if not args.json:
+            print(f"To stop it: {cancel_command(args.port, result.bolus_id)}")
+        if args.wait:
+            _wait(args, result.bolus_id, review.dose_unit or "")
+    return code
+
+
+def run_prime(args: argparse.Namespace) -> int:
+    library = load_library(args.library)
+    result = _change(args, "prime", lambda snapshot, reason: review_prime(
+        snapshot, args.catheter_cm, args.reason, library, args.segments_cm or (), reason), commit_prime)
+    review = result.review
+    assert isinstance(review, PrimeReview), "the commit's result holds its PrimeReview"
+    return _report(args, result, lambda: prime_text(review))
+
+
+def run_bridge(args: argparse.Namespace) -> int:
+    library = load_library(args.library)
+    result = _change(args, "bridge", lambda snapshot, reason: review_bridge(snapshot, library, None, reason),
+                     commit_bridge)
+    review = result.review
+    assert isinstance(review, BridgeReview), "the commit's result holds its BridgeReview"
+    return _report(args, result, lambda: bridge_text(review))
+
+
+def _wait(args: argparse.Namespace, bolus_id: str, unit: str) -> None:
+    """``bolus --wait``: read the pump until the bolus ends, one progress line a reading (overwritten on a terminal).
+    Ctrl-C ends only the waiting: the bolus goes on, and the line says how to stop it."""
+    live = sys.stdout.isatty() and not args.json
+    back, end = ("\r", "") if live else ("", "\n")  # a terminal's line is rewritten; elsewhere one line a reading
+    after = "the bolus goes on as the pump runs it: reading it changes nothing"
+    try:
+        with connect(args, after) as driver, stage(args, f"following bolus {bolus_id} on {args.port}", after):
+            while True:
+                running = driver.read_status().bolus
+                if running is None or running.bolus_id != bolus_id:
+                    break
+                if not args.json:
+                    print(f"{back}delivering: {running.delivered:.4g} of {running.dose:.4g} {unit}, "
+                          f"{running.remaining_s / 60:.1f} min left", end=end, flush=True)
+                time.sleep(POLL_INTERVAL_S)
+            ended = driver.bolus_status(bolus_id)
+    except KeyboardInterrupt:
+        print(f"\nstopped waiting; the bolus {bolus_id} goes on. To stop it: {cancel_command(args.port, bolus_id)}",
+              file=sys.stderr)
+        return
+    if ended is not None and not args.json:
+        if live:
+            print()  # ends the rewritten progress line
+        print(f"bolus {bolus_id} {ended.state}: {ended.delivered or 0:.4g} of {ended.dose:.4g} {unit} delivered")
+
+
+# --- stopping and asking -------------------------------------------------------------------------------------------
+
+
+def run_cancel_bolus(args: argparse.Namespace) -> int:
+    """Stop the bolus named, or the one running; a bolus that already ended answers how it ended (exit 0)."""
+    if not args.yes:
+        raise InputError([("--yes", "confirm the cancel with --yes; nothing was sent to the pump")])
+    unchanged = "nothing was sent that changes the pump"
+    with connect(args, unchanged) as driver:
+        with stage(args, f"reading {args.port}", unchanged):
+            running = driver.read_status().bolus
+            drug = driver.read_program().drug
+        bolus_id = args.bolus_id or (None if running is None else running.bolus_id)
+        if bolus_id is None:
+            print(f"{PROG}: refused: no bolus is running on {args.port}: nothing to cancel", file=sys.stderr)
+            return EXIT_REFUSED
+        with stage(args, f"cancelling bolus {bolus_id} on {args.port}", "the bolus may or may not have been stopped: "
+                   f"ask the pump with {status_command(args.port, bolus_id)}", "nothing was changed"):
+            stopped = driver.cancel_bolus(bolus_id)
+            known = driver.bolus_status(bolus_id)
+    unit = "" if drug is None else drug.dose_unit
+    asked = stopped.dose if known is None else known.dose
+    if args.json:
+        print(json.dumps({"bolus_id": bolus_id, "state": stopped.state, "delivered": stopped.dose,
+                          "volume_ml": stopped.volume_ml, "dose": asked, "dose_unit": unit,
+                          "kind": stopped.kind}, indent=2))
+    else:
+        verb = "cancelled" if stopped.state == "cancelled" else f"had already ended ({stopped.state})"
+        print(f"bolus {bolus_id} ({stopped.kind}) {verb}: {stopped.dose:.4g} of {asked:.4g} {unit} delivered "
+              f"({stopped.volume_ml:.4g} mL)")
+    return EXIT_OK
+
+
+def run_bolus_status(args: argparse.Namespace) -> int:
+    """What the pump knows of a bolus id; never acts."""
+    after = "nothing was sent that changes the pump"
+    with connect(args, after) as driver, stage(args, f"asking {args.port} about bolus {args.bolus_id}", after):
+        identity = driver.identify()
+        known = driver.bolus_status(args.bolus_id)
+        drug = driver.read_program().drug
+    unit = "" if drug is None else drug.dose_unit
+    if args.json:
+        print(json.dumps({"bolus_id": args.bolus_id, "known": known is not None, "dose_unit": unit or None,
+                          "pump": {"model": identity.model, "serial": identity.serial},
+                          "bolus": bolus_outcome_json(known)}, indent=2))
+    else:
+        print(_status_text(args.bolus_id, known, unit))
+    return EXIT_OK
+
+
+def _status_text(bolus_id: str, known: BolusOutcome | None, unit: str) -> str:
+    if known is None:
+        return (f"bolus {bolus_id}: the pump never started a bolus with this id (or no longer remembers it: it keeps "
+                "the last 64): nothing was delivered under it")
+    duration = "" if known.duration_min is None else f" over {known.duration_min:.4g} min"
+    return (f"bolus {bolus_id} ({known.kind}, the pump's action {known.action_number}): {known.state}; "
+            f"{known.delivered or 0:.4g} of {known.dose:.4g} {unit} delivered ({known.volume_ml:.4g} mL{duration})")
+
+
+# --- the demand dose -----------------------------------------------------------------------------------------------
+
+DEMAND_FIGURES = {"--dose": "dose", "--duration-min": "duration_min", "--lockout-min": "lockout_min",
+                  "--max-per-day": "max_per_day"}
+
+
+def _demand(args: argparse.Namespace) -> DemandDose:
+    """The demand dose asked, or off; both, or neither, is invalid input (nothing sent)."""
+    given = [option for option, name in DEMAND_FIGURES.items() if getattr(args, name) is not None]
+    if args.off:
+        if given:
+            raise InputError([(given[0], f"--off switches the demand dose off: it takes no {', '.join(given)}; "
+                                         "nothing was sent")])
+        return DemandDose(enabled=False)
+    missing = [option for option in DEMAND_FIGURES if option not in given]
+    if missing:
+        raise InputError([(missing[0], f"a demand dose needs all of {', '.join(DEMAND_FIGURES)} (missing: "
+                                       f"{', '.join(missing)}), or --off; nothing was sent")])
+    return DemandDose(True, args.dose, args.duration_min, args.lockout_min, args.max_per_day)
+
+
+def run_demand_dose(args: argparse.Namespace) -> int:
+    demand = _demand(args)
+    library = load_library(args.library)
+    result = _change(args, "demand dose", lambda snapshot, reason: review_demand(snapshot, demand, library, reason),
+                     commit_demand)
+    review = result.review
+    assert isinstance(review, DemandReview), "the commit's result holds its DemandReview"
+    return _report(args, result, lambda: demand_text(review))
+

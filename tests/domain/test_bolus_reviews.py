@@ -1,0 +1,300 @@
+"""The reviews of a bolus, a prime, a bridge and a demand dose, on cases computed by hand.
+
+The pump: an ITB-20 (0.15 mL tubing, bolus at most 6 mL/h) with a 60 cm catheter (line 0.306 mL) running baclofen
+500 mcg/mL at 150 mcg/day (0.3 mL/day), 10 mL in the reservoir, low alarm 2 mL. The shipped library: baclofen bolus
+soft 100 / hard 200 mcg, daily dose soft 1000 / hard 2000 mcg/day; ziconotide never as a bolus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from programmer.bolus import review_bolus, review_bridge, review_demand, review_prime
+from programmer.errors import InputError
+from programmer.interrogation import read_pump
+from programmer.library import load_library
+from programmer.port import BolusState, DemandDose
+from programmer.program import Drug, program_from_data
+from programmer.review import Decision
+from tests.support.bolus_situations import (DEAD_VOLUME, LINE_ML, demand, every_bolus_finding, line, pump, snapshot,
+                                            started, ziconotide)
+from tests.support.check_codes import emitted_check_codes
+from tests.support.fake_pump import PUMP_TIME, FakePump, baclofen
+
+LIBRARY = load_library()
+
+
+def codes(review) -> dict[str, str]:
+    return {finding.code: finding.severity for finding in review.report.findings}
+
+
+# --- the therapeutic bolus --------------------------------------------------------------------------------------
+
+
+def test_a_small_bolus_proceeds_and_states_its_figures():
+    review = review_bolus(snapshot(), 30, 30, LIBRARY)
+    assert codes(review) == {}
+    assert review.decision is Decision.PROCEED
+    assert review.volume_ml == pytest.approx(0.06)          # 30 mcg / 500 mcg/mL
+    assert review.dose_per_hour == pytest.approx(60.0)      # 30 mcg in half an hour
+    assert review.ml_per_hour == pytest.approx(0.12)
+    assert review.next_24h_dose == pytest.approx(180.0)     # 150 basal + 30
+
+
+@pytest.mark.parametrize("dose, found", [
+    (150, {"BOLUS_LOOKS_LIKE_DAILY_DOSE": "error", "BOLUS_ABOVE_SOFT_MAX": "warning"}),  # the whole day's dose
+    (80, {"BOLUS_LARGE_FOR_DAILY_DOSE": "warning"}),                                     # 53 % of it
+    (75, {}),                                                                            # exactly half: no warning
+    (250, {"BOLUS_ABOVE_HARD_MAX": "error", "BOLUS_LOOKS_LIKE_DAILY_DOSE": "error"}),   # library hard maximum 200
+    (500, {"BOLUS_ABOVE_HARD_MAX": "error", "BOLUS_LOOKS_LIKE_DAILY_DOSE": "error"}),   # 10x, 500 typed for 50
+])
+def test_a_bolus_against_the_daily_dose_and_the_library(dose, found):
+    review = review_bolus(snapshot(), dose, 30, LIBRARY)
+    assert codes(review) == found
+    assert review.decision is (Decision.REFUSE if "error" in found.values() else
+                               Decision.NEEDS_OVERRIDE if found else Decision.PROCEED)
+
+
+def test_the_daily_dose_messages_give_the_figures():
+    findings = review_bolus(snapshot(), 150, 30, LIBRARY).report.findings
+    daily = next(f for f in findings if f.code == "BOLUS_LOOKS_LIKE_DAILY_DOSE")
+    assert daily.message == ("a bolus of 150 mcg is 1x the program's mean daily dose of 150 mcg/day: a daily figure "
+                             "typed as the bolus?")
+    large = review_bolus(snapshot(), 80, 30, LIBRARY).report.findings[0]
+    assert large.message == ("a bolus of 80 mcg is 53 % of the program's mean daily dose of 150 mcg/day, more than "
+                             "50 %")
+
+
+def test_a_long_bolus_says_its_dose_per_hour_and_what_a_per_hour_figure_would_total():
+    review = review_bolus(snapshot(), 50, 180, LIBRARY)
+    finding = review.report.findings[0]
+    assert finding.code == "BOLUS_LONG_DURATION" and finding.severity == "warning"
+    # 50 mcg over 3 h is 16.6667 mcg/h; 50 mcg every hour for 3 h would be 150 mcg.
+    assert finding.message == ("a bolus of 50 mcg in total over 3 h is 16.6667 mcg per hour; if 50 mcg was meant per "
+                               "hour, the total would be 150 mcg")
+    assert "BOLUS_LONG_DURATION" not in codes(review_bolus(snapshot(), 50, 119, LIBRARY))
+
+
+def test_a_bolus_faster_than_the_pump_is_refused():
+    # At 50 mcg/mL, 100 mcg is 2 mL; in 10 min that is 12 mL/h, twice the pump's 6 mL/h.
+    review = review_bolus(snapshot(pump(baclofen(150, 50))), 100, 10, LIBRARY)
+    assert codes(review)["BOLUS_RATE_ABOVE_PUMP_MAX"] == "error"
+    message = review.report.findings[-1].message
+    assert message == "the bolus is 2 mL in 10 min, 12 mL/h; the ITB-20 gives a bolus at most at 6 mL/h"
+
+
+def test_a_bolus_that_would_empty_the_reservoir_is_refused():
+    # 50 mcg is 0.1 mL, and the basal program pumps 0.3 mL/day x 30 min = 0.00625 mL meanwhile: 0.10625 > 0.1 mL.
+    review = review_bolus(snapshot(pump(volume_ml=0.1)), 50, 30, LIBRARY)
+    assert codes(review)["BOLUS_EMPTIES_RESERVOIR"] == "error"
+    assert "need 0.1062 mL, but the reservoir holds 0.1 mL" in review.report.findings[0].message
+
+
+def test_a_bolus_that_takes_the_reservoir_under_the_low_alarm_warns():
+    # 2.1 - 0.10625 = 1.99375 mL, under the 2 mL threshold.
+    review = review_bolus(snapshot(pump(volume_ml=2.1)), 50, 30, LIBRARY)
+    assert codes(review) == {"BOLUS_BELOW_LOW_ALARM": "warning"}
+    message = review.report.findings[0].message
+    assert "leaving 1.994 mL in the reservoir, under the low-alarm threshold of 2 mL" in message
+
+
+def test_the_next_24_hours_count_the_boluses_the_pump_logged_in_the_last_24_hours_but_primes():
+    source = pump()
+    source.log("bolus_started", PUMP_TIME - timedelta(hours=25), bolus_id="a", dose=30.0, dose_unit="mcg")
+    source.log("bolus_started", PUMP_TIME - timedelta(hours=18), bolus_id="b", dose=40.0, dose_unit="mcg")
+    started(source, 2, "prime", 153.0)
+    started(source, 1, "demand", 10.0)
+    review = review_bolus(snapshot(source), 50, 30, LIBRARY)
+    assert review.recent_bolus_dose == pytest.approx(50.0)       # 40 + 10: the 25 h old one and the prime left out
+    assert review.next_24h_dose == pytest.approx(250.0)          # 150 basal + 50 + 50
+
+
+def test_the_next_24_hours_against_the_daily_limits():
+    # 950 mcg/day + 60 mcg = 1010 mcg, above the soft 1000.
+    review = review_bolus(snapshot(pump(baclofen(950))), 60, 30, LIBRARY)
+    assert codes(review) == {"DOSE_24H_ABOVE_SOFT_MAX": "warning"}
+    assert review.report.findings[0].message == (
+        "the next 24 h would give 1010 mcg (the program 950, this bolus 60, boluses of the last 24 h 0), above the "
+        "soft daily maximum of 1000 mcg/day for baclofen")
+    source = pump(baclofen(1900, 2000))
+    source.log("bolus_started", PUMP_TIME - timedelta(hours=3), bolus_id="b", dose=40.0, dose_unit="mcg")
+    # 1900 + 90 + 40 = 2030 mcg, above the hard 2000.
+    assert codes(review_bolus(snapshot(source), 90, 30, LIBRARY)) == {"DOSE_24H_ABOVE_HARD_MAX": "error"}
+
+
+def test_ziconotide_is_never_given_as_a_bolus():
+    review = review_bolus(snapshot(pump(ziconotide())), 1, 30, LIBRARY)
+    assert codes(review)["BOLUS_NOT_ALLOWED"] == "error"
+
+
+def test_a_bolus_while_another_runs_is_refused():
+    running = BolusState("b-1", 50.0, 20.0, 600.0)
+    review = review_bolus(snapshot(bolus=running), 20, 30, LIBRARY)
+    assert codes(review) == {"BOLUS_RUNNING": "error"}
+    assert "20 of 50 given, 10.0 min left" in review.report.findings[0].message
+
+
+@pytest.mark.parametrize("dose, minutes, field", [(0, 30, "dose"), (-5, 30, "dose"), (float("nan"), 30, "dose"),
+                                                  (10, 0.5, "duration_min"), (10, 1441, "duration_min")])
+def test_a_bolus_that_is_not_one_is_an_input_error_naming_the_field(dose, minutes, field):
+    with pytest.raises(InputError) as raised:
+        review_bolus(snapshot(), dose, minutes, LIBRARY)
+    assert raised.value.problems[0][0] == field
+
+
+def test_the_preview_plan_has_the_bolus_on_top_of_the_basal_rate():
+    transit = review_bolus(snapshot(), 50, 60, LIBRARY).plan_with_bolus
+    assert transit is not None
+    # 0.1 mL/h of bolus on 0.0125 mL/h basal for an hour; the line already holds the drug: 56.25 mcg/h reach the
+    # patient at once.
+    first = transit.patient_rate_steps(120)[0]
+    assert (first.start_min, first.end_min) == (0.0, 60.0)
+    assert first.pump_ml_per_hour == pytest.approx(0.1125)
+    assert first.patient_dose_per_hour == pytest.approx(56.25)
+
+
+# --- the prime --------------------------------------------------------------------------------------------------
+
+
+def test_a_prime_is_the_tubing_and_the_catheter_at_one_ml_per_hour():
+    review = review_prime(snapshot(), 60, "implant", LIBRARY)
+    assert codes(review) == {}
+    assert review.volume_ml == pytest.approx(0.306)       # 0.15 + 60 x 0.0026
+    assert review.duration_min == pytest.approx(18.36)    # 0.306 mL at 1 mL/h
+    assert review.dose == pytest.approx(153.0)            # 0.306 mL x 500 mcg/mL moved into the line
+    transit = review.transit
+    assert transit is not None and transit.to_patient_dose(18.36) == 0.0
+
+
+def test_a_revised_catheter_keeps_its_segments():
+    review = review_prime(snapshot(), 60, "catheter_revision", LIBRARY, segments_cm=(35.0, 25.0))
+    assert review.segments_cm == (35.0, 25.0)
+    assert review.audit_details()["bolus"]["segments_cm"] == [35.0, 25.0]
+    with pytest.raises(InputError, match="segments sum to 59"):
+        review_prime(snapshot(), 60, "catheter_revision", LIBRARY, segments_cm=(35.0, 24.0))
+
+
+@pytest.mark.parametrize("length", [9.0, 111.0])
+def test_a_catheter_outside_the_range_is_refused(length):
+    review = review_prime(snapshot(), length, "implant", LIBRARY)
+    assert codes(review) == {"CATHETER_OUT_OF_RANGE": "error"}
+    assert f"a catheter of {length:g} cm is outside the lengths 10 to 110 cm" in review.report.findings[0].message
+
+
+def test_a_prime_needs_a_drug_and_enough_of_it():
+    assert codes(review_prime(snapshot(pump(volume_ml=0.2)), 60, "implant", LIBRARY)) == {
+        "BOLUS_EMPTIES_RESERVOIR": "error"}
+    empty = snapshot(FakePump(None, volume_ml=0.0, **DEAD_VOLUME))
+    assert codes(review_prime(empty, 60, "implant", LIBRARY)) == {"PUMP_HAS_NO_DRUG": "error"}
+
+
+def test_a_prime_needs_a_reason_from_the_list_and_a_pump_that_declares_its_tubing():
+    with pytest.raises(InputError, match="'refill' is not a reason to prime"):
+        review_prime(snapshot(), 60, "refill", LIBRARY)
+    with pytest.raises(InputError, match="does not declare its tubing volume") as raised:
+        review_prime(snapshot(FakePump(baclofen())), 60, "implant", LIBRARY)
+    assert raised.value.problems[0][0] == "tubing_ml"
+
+
+# --- the bridge -------------------------------------------------------------------------------------------------
+
+
+def test_a_bridge_of_the_old_drug_in_the_line():
+    # The reservoir holds 1000 mcg/mL now; the line still 0.306 mL of 500.
+    review = review_bridge(snapshot(pump(baclofen(150, 1000)), line((LINE_ML, 500.0))), LIBRARY)
+    assert codes(review) == {}
+    assert (review.volume_ml, review.old_concentration_per_ml) == (pytest.approx(0.306), 500.0)
+    assert review.duration_min == pytest.approx(1.02 * 1440)      # 0.306 mL at 0.3 mL/day
+    assert review.dose == pytest.approx(153.0)
+    without = review.transit_without
+    assert without is not None and without.flushed_at == pytest.approx(2.04 * 1440)   # at 0.15 mL/day
+
+
+def test_a_bridge_for_a_refill_at_a_new_concentration_takes_the_whole_line():
+    new = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=1000)
+    review = review_bridge(snapshot(), LIBRARY, new_drug=new, added_ml=18.0)
+    assert codes(review) == {}
+    assert (review.volume_ml, review.old_concentration_per_ml) == (pytest.approx(0.306), 500.0)
+    assert review.plan is not None and review.plan.reservoir.volume_ml == 18.0
+    assert review.transit is not None and review.transit.to_patient_dose(3 * 1440) == pytest.approx(450.0)
+
+
+@pytest.mark.parametrize("line_state, code", [
+    (line((LINE_ML, 500.0)), "NOTHING_TO_BRIDGE"),
+    (line((LINE_ML, 1000.0), catheter_cm=None), "CATHETER_NOT_RECORDED"),
+    (line((0.1, 0.0), (0.206, 1000.0)), "LINE_NEEDS_PRIME"),
+    (line((0.1, 1000.0), (0.206, 2000.0)), "LINE_NEEDS_PRIME"),
+])
+def test_a_bridge_needs_one_old_concentration_in_a_recorded_line(line_state, code):
+    review = review_bridge(snapshot(line_state=line_state), LIBRARY)
+    assert codes(review) == {code: "error"}
+
+
+def test_a_bridge_needs_the_therapy_running_and_within_the_pumps_flow():
+    stopped = program_from_data({"format": "itb-program/1", "drug": {"name": "baclofen", "dose_unit": "mcg",
+                                                                      "concentration_per_ml": 1000},
+                                 "therapy": {"mode": "stopped"}})
+    assert codes(review_bridge(snapshot(pump(stopped), line((LINE_ML, 500.0))), LIBRARY)) == {
+        "BRIDGE_NEEDS_DELIVERY": "error"}
+    # 1900 mcg/day at the old 50 mcg/mL is 38 mL/day, beyond the pump's 24.
+    review = review_bridge(snapshot(pump(baclofen(1900, 2000)), line((LINE_ML, 50.0))), LIBRARY)
+    assert codes(review) == {"FLOW_ABOVE_PUMP_MAX": "error"}
+
+
+# --- the demand dose --------------------------------------------------------------------------------------------
+
+
+def test_a_demand_dose_within_the_limits_and_its_daily_most():
+    review = review_demand(snapshot(), demand(), LIBRARY)
+    assert codes(review) == {}
+    assert review.max_daily_dose == pytest.approx(300.0)     # 150 basal + 6 x 25
+    assert review.volume_ml == pytest.approx(0.05)
+    # 10 mL, alarm at 2 mL: 8 mL at 0.3 mL/day is 26.67 days; every activation used adds 0.3 mL/day: 13.33 days.
+    assert review.low_alarm_at == PUMP_TIME + timedelta(days=8 / 0.3)
+    assert review.low_alarm_at_full_use is not None
+    assert (review.low_alarm_at_full_use - PUMP_TIME).total_seconds() == pytest.approx(8 / 0.6 * 86400)
+
+
+@pytest.mark.parametrize("settings, found", [
+    (demand(lockout_min=30), {"DEMAND_LOCKOUT_SHORT": "warning"}),
+    (demand(lockout_min=300), {"DEMAND_LOCKOUT_EXCEEDS_DAY": "warning"}),          # 6 x 5 h = 30 h
+    (demand(dose=150, lockout_min=240, max_per_day=2), {"DEMAND_ABOVE_SOFT_MAX": "warning"}),
+    (demand(dose=250, max_per_day=1), {"DEMAND_ABOVE_HARD_MAX": "error"}),
+    (demand(dose=100, lockout_min=60, max_per_day=9), {"DEMAND_DAILY_ABOVE_SOFT_MAX": "warning"}),   # 150 + 900
+    (demand(dose=100, lockout_min=60, max_per_day=19), {"DEMAND_DAILY_ABOVE_HARD_MAX": "error"}),   # 150 + 1900
+])
+def test_a_demand_dose_against_the_library_and_the_lockout(settings, found):
+    assert codes(review_demand(snapshot(), settings, LIBRARY)) == found
+
+
+def test_ziconotide_has_no_demand_dose_but_off_is_always_allowed():
+    source = pump(ziconotide())
+    assert codes(review_demand(snapshot(source), demand(dose=0.5), LIBRARY)) == {"DEMAND_NOT_ALLOWED": "error"}
+    off = review_demand(snapshot(source), DemandDose(False), LIBRARY)
+    assert codes(off) == {} and off.decision is Decision.PROCEED
+
+
+@pytest.mark.parametrize("settings, field", [(demand(duration_min=0.5), "duration_min"),
+                                             (demand(lockout_min=10), "lockout_min"),
+                                             (demand(max_per_day=25), "max_per_day"),
+                                             (demand(dose=0), "dose")])
+def test_a_demand_dose_outside_the_pumps_ranges_is_an_input_error(settings, field):
+    with pytest.raises(InputError) as raised:
+        review_demand(snapshot(), settings, LIBRARY)
+    assert raised.value.problems[0][0] == field
+
+
+def test_the_situations_provoke_every_code_the_bolus_reviews_emit():
+    emitted = {code for code, _ in emitted_check_codes().items()}
+    found = {finding.code for finding in every_bolus_finding()}
+    ours = {"BOLUS_NOT_ALLOWED", "BOLUS_ABOVE_HARD_MAX", "BOLUS_ABOVE_SOFT_MAX", "BOLUS_LOOKS_LIKE_DAILY_DOSE",
+            "BOLUS_LARGE_FOR_DAILY_DOSE", "BOLUS_LONG_DURATION", "BOLUS_RATE_ABOVE_PUMP_MAX", "BOLUS_EMPTIES_RESERVOIR",
+            "BOLUS_BELOW_LOW_ALARM", "DOSE_24H_ABOVE_HARD_MAX", "DOSE_24H_ABOVE_SOFT_MAX", "BOLUS_RUNNING",
+            "CATHETER_OUT_OF_RANGE", "CATHETER_NOT_RECORDED", "NOTHING_TO_BRIDGE", "LINE_NEEDS_PRIME",
+            "BRIDGE_NEEDS_DELIVERY", "DEMAND_NOT_ALLOWED", "DEMAND_ABOVE_HARD_MAX", "DEMAND_ABOVE_SOFT_MAX",
+            "DEMAND_DAILY_ABOVE_HARD_MAX", "DEMAND_DAILY_ABOVE_SOFT_MAX", "DEMAND_LOCKOUT_SHORT",
+            "DEMAND_LOCKOUT_EXCEEDS_DAY"}
+    assert ours <= emitted and ours <= found
