@@ -24,7 +24,7 @@ from programmer.program import Drug
 from programmer.refill import (REFILL_GUIDANCE, RefillRequest, RefillReview, Syringe, Withdrawal, check_withdrawal,
                                expect, review_refill)
 from programmer.refill_by import REASON_WORDS, RefillBy, plan_refill_by, replace_by, snapshot_refill_by
-from programmer.bolus import BridgeReview, review_bridge
+from programmer.bolus import BridgeReview, bridge_of
 from programmer.review import Decision, same_substance
 from programmer.snapshot import PumpSnapshot
 from ui.view_models.format import PUMP_CLOCK, dated, quantity, span
@@ -144,8 +144,12 @@ class RefillSteps:
         texts = " ".join(sentence(finding_text(f)) for f in findings)
         offers = review.concentration_change is not None
         if offers:
-            self.bridge_review = review_bridge(self.snapshot, self.library, new_drug=syringe.drug)
-            texts = f"{texts} {bridge_text(self.bridge_review, bridge)}".strip()
+            try:  # the refill's own bridge when it is sent with it; else the one it would send, to show it
+                self.bridge_review = review.bridge or bridge_of(self.snapshot, self.library, syringe.drug)
+            except InputError:  # a pump that does not report its line: the refill's findings say what that means
+                self.bridge_review = None
+            else:
+                texts = f"{texts} {bridge_text(self.bridge_review, bridge)}".strip()
         if any(f.severity == "error" for f in findings) or (offers and not bridge):
             return Verdict(False, f"Refused. {texts}", "error", offers_bridge=offers)
         self.syringe = syringe
