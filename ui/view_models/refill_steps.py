@@ -142,7 +142,7 @@ class RefillSteps:
         review = self._review(syringe, 0.0, None)
         findings = [f for f in review.report.findings if f.field.split(".")[0] in SYRINGE_FIELDS]
         texts = " ".join(sentence(finding_text(f)) for f in findings)
-        offers = review.concentration_change is not None
+        offers = review.concentration_change is not None and self._can_bridge()
         if offers:
             try:  # the refill's own bridge when it is sent with it; else the one it would send, to show it
                 self.bridge_review = review.bridge or bridge_of(self.snapshot, self.library, syringe.drug)
@@ -191,10 +191,16 @@ class RefillSteps:
         return Verdict(True, f"{texts} Ready to record: {dates}".strip(), "warning" if texts else "ok",
                        asks_reason=asks), review
 
+    def _can_bridge(self) -> bool:
+        """Whether the pump reports its line, which a bridge bolus is computed from (an older pump does not: then a
+        concentration change stays refused, CONCENTRATION_CHANGE_NEEDS_BRIDGE)."""
+        return self.snapshot.status.line is not None
+
     def _review(self, syringe: Syringe, added_ml: float, override_reason: str | None) -> RefillReview:
         assert self.withdrawal is not None
         request = RefillRequest(self.withdrawal.withdrawn_ml, added_ml, syringe, self.withdrawal_reason,
-                                bridge=self.bridge and _concentration_change(self.pump_drug(), syringe.drug))
+                                bridge=self.bridge and self._can_bridge()
+                                and _concentration_change(self.pump_drug(), syringe.drug))
         return review_refill(self.snapshot, request, self.library, override_reason)
 
 
