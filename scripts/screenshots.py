@@ -3,7 +3,9 @@
 It drives the real application against the bundled emulator, the way a clinician would: connect,
 look at the overview and the low-reservoir alarm's dialog, edit a flex program, hit a hard limit, review a
 change with a warning, write it, read the event log, refill the pump with the wizard (each step,
-``9-refill-*.png``), and lose the link. Then two more emulators: one this programmer is not paired with, whose
+``9-refill-*.png``, and the bridge a concentration change needs), give boluses on the Bolus page (a prime, a
+therapeutic bolus reviewed and running, the demand dose; ``12-bolus-*.png``) with the patient's presses on the
+Overview, and lose the link. Then two more emulators: one this programmer is not paired with, whose
 pairing dialog is shown with its code typed and with a wrong code refused (``10-pairing*.png``), and one that
 speaks only the insecure protocol version 1, under the red strip (``11-insecure-link.png``).
 The main screens are rendered again in the smallest window the programmer supports, 1024 x 700
@@ -40,7 +42,8 @@ from programmer.library import load_library  # noqa: E402
 from ui.editor import DOSE, START  # noqa: E402
 from ui.emulator import set_up_demo_patient  # noqa: E402
 from ui.link import StartEmulator  # noqa: E402
-from ui.main_window import CONNECT_TAB, EVENTS_TAB, PROGRAM_TAB, MainWindow  # noqa: E402
+from programmer.clock import computer_now  # noqa: E402
+from ui.main_window import BOLUS_TAB, CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, MainWindow  # noqa: E402
 from ui.widgets import STYLE_SHEET  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -144,6 +147,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     shoot(app, window, "7-events", small=True)
 
     take_refill(app, window)
+    take_bolus(app, window)
 
     window.link._worker.emulator.stop()  # the telemetry head is lifted off the patient
     window.interrogate()
@@ -236,6 +240,67 @@ def take_refill(app: QApplication, window: MainWindow) -> None:
     wait(app, lambda: wizard.outcome.isVisible() and not window.link.busy, "the refill")
     save(app, wizard, "9-refill-5-result")
     wizard.cancel.click()
+
+
+def give(app: QApplication, window: MainWindow, kind: str, fields: dict, name: str, small: bool = False) -> None:
+    """Choose ``kind`` on the Bolus page, type ``fields`` (widget name: text), sign, shoot ``name``, then give it."""
+    page = window.bolus
+    page.kind.setCurrentIndex(page.kind.findData(kind))
+    for field, text in fields.items():
+        widget = getattr(page, field)
+        if hasattr(widget, "setText"):
+            widget.setText(text)
+        else:
+            widget.setCurrentIndex(widget.findData(text))
+    page.clinician.setText("Dr A. Osei")
+    page.confirm.setChecked(True)
+    shoot(app, window, name, small=small)
+    page.give.click()
+    wait(app, lambda: not page.sending and not window.link.busy, f"the {kind}")
+
+
+def take_bolus(app: QApplication, window: MainWindow) -> None:
+    """The Bolus page: a prime after an implant (run to its end at once by the emulator's tester control), the bridge
+    a concentration change needs at the refill's syringe step, a therapeutic bolus reviewed and running, the demand
+    dose set, and the patient's presses on the Overview."""
+    window.show_tab(BOLUS_TAB)
+    give(app, window, "prime", {"catheter": "60", "prime_reason": "implant"}, "12-bolus-prime")
+    driver = window.link._worker.driver  # the link is idle: the demo's tester controls, as a tester would
+    driver.service("advance", hours=1)
+    driver.set_clock(computer_now())
+    window.interrogate()
+    wait(app, lambda: not window.link.busy and window.bolus.watching is None, "the prime's end")
+
+    window.open_refill()
+    wait(app, lambda: window.refill_wizard is not None and window.refill_wizard.steps is not None
+         and not window.link.busy, "the refill wizard's reading")
+    wizard = window.refill_wizard
+    wizard.resize(WIZARD_SIZE)
+    wizard.next.click()
+    wizard.withdrawn.setText(f"{window.snapshot.status.volume_ml:.1f}")
+    wizard.next.click()
+    wizard.drug.setCurrentText("baclofen")
+    wizard.unit.setCurrentText("mcg")
+    wizard.concentration.setText("1000")
+    wizard.lot.setText("BX7341")
+    wizard.expiry.setText("2027-06-30")
+    save(app, wizard, "9-refill-3-bridge")
+    wizard.cancel.click()
+    wait(app, lambda: window.refill_wizard is None, "the wizard to close")
+
+    window.show_tab(BOLUS_TAB)
+    give(app, window, "therapeutic", {"dose": "50", "duration": "30"}, "12-bolus-review", small=True)
+    shoot(app, window, "12-bolus-running")
+    window.bolus.stop.click()
+    wait(app, lambda: window.bolus.watching is None and not window.link.busy, "the bolus to stop")
+    window.bolus.demand_on.setChecked(True)
+    give(app, window, "demand", {"demand_dose": "25", "demand_duration": "10", "lockout": "120", "most": "4"},
+         "12-bolus-demand")
+    for _ in range(2):
+        window.press_button()
+        wait(app, lambda: not window.link.busy, "the button press")
+    window.show_tab(OVERVIEW_TAB)
+    shoot(app, window, "2-overview-demand")
 
 
 if __name__ == "__main__":

@@ -122,7 +122,7 @@ class BolusPage(QWidget):
 
     def _build_prime(self) -> None:
         form = self._form()
-        self.catheter = self._field(form, "Catheter &length (cm)", "Catheter length",
+        self.catheter = self._field(form, "Catheter length (cm, as &implanted)", "Catheter length",
                                     "The catheter's length as implanted, after trimming; the volume is computed.")
         self.segments = self._field(form, "Catheter s&egments (cm, A, B)", "Catheter segments",
                                     "Optional: the lengths of a revised catheter's segments, which sum to its length.")
@@ -146,11 +146,11 @@ class BolusPage(QWidget):
         describe(self.demand_on, "Demand dose on", "Off: a press of the patient's button gives nothing.")
         self.demand_on.toggled.connect(self.evaluate)
         form.addRow(self.demand_on)
-        self.demand_dose = self._field(form, "Dose per &activation", "Demand dose per activation",
+        self.demand_dose = self._field(form, "&Dose per activation", "Demand dose per activation",
                                        "The dose a granted press gives, in the drug's dose unit.")
-        self.demand_duration = self._field(form, "Ov&er (min)", "Demand dose duration",
+        self.demand_duration = self._field(form, "D&uration per activation (min)", "Demand dose duration",
                                            "Over how many minutes a granted press's dose is given (1 to 60).")
-        self.lockout = self._field(form, "Loc&kout (min)", "Lockout", "Minutes from one granted press to the next "
+        self.lockout = self._field(form, "&Lockout (min)", "Lockout", "Minutes from one granted press to the next "
                                    "(15 to 1440): in minutes, not hours.")
         self.most = self._field(form, "&Most a day", "Most activations a day", "At most this many granted presses in "
                                 "any 24 h (1 to 24).")

@@ -4,15 +4,13 @@ here by hand. ``~`` in an expectation is the no-break space between a figure and
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from programmer.commit import SessionResult
 from programmer.library import load_library
 from programmer.outcome import Outcome
-from programmer.port import BolusOutcome, BolusState, LineContent, LineState
-from tests.support.ui_fakes import snapshot
+from programmer.port import BolusOutcome, BolusState
+from tests.support.ui_fakes import dead_volume_snapshot, snapshot
 from ui.view_models.bolus import BolusEntry, ended_text, outcome_text, parse_figure, progress
 
 LIBRARY = load_library()
@@ -22,15 +20,7 @@ def nb(text: str) -> str:
     return text.replace("~", "\u00a0")
 
 
-def pump(**status_changes):
-    base = snapshot()
-    identity = replace(base.identity, tubing_ml=0.15, catheter_ml_per_cm=0.0026, catheter_cm_min=10.0,
-                       catheter_cm_max=110.0, priming_ml_per_hour=1.0, max_bolus_ml_per_hour=6.0)
-    line = LineState(0.15, 60.0, 0.306, (LineContent(0.306, 500.0),), 10.0, 10.0, 5000.0, "mcg")
-    return replace(base, identity=identity, status=replace(base.status, line=line, **status_changes))
-
-
-ENTRY = BolusEntry(pump(), LIBRARY)
+ENTRY = BolusEntry(dead_volume_snapshot(), LIBRARY)
 
 
 def test_a_bolus_is_said_as_total_per_hour_in_ml_and_with_the_next_24_h():
