@@ -265,7 +265,10 @@ def take_bolus(app: QApplication, window: MainWindow) -> None:
     dose set, and the patient's presses on the Overview."""
     window.show_tab(BOLUS_TAB)
     give(app, window, "prime", {"catheter": "60", "prime_reason": "implant"}, "12-bolus-prime")
+    window.bolus_poll.stop()  # no reading of the prime's progress while the tester's controls use the link
+    wait(app, lambda: not window.link.busy, "the link to be free")
     driver = window.link._worker.driver  # the link is idle: the demo's tester controls, as a tester would
+    assert driver is not None, "connected"
     driver.service("advance", hours=1)
     driver.set_clock(computer_now())
     window.interrogate()

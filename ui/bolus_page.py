@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
+                               QProgressBar, QPushButton, QSizePolicy, QSplitter, QStackedWidget, QVBoxLayout,
+                               QWidget)
 
 from programmer.library import LoadedLibrary
 from programmer.port import BolusState, DemandSettings
@@ -94,6 +95,7 @@ class BolusPage(QWidget):
         column.addStretch(1)
         self.split.addWidget(VerticalScroll(left))
         self.kind.currentIndexChanged.connect(self._kind_changed)
+        self._kind_changed()
 
     def _row(self, form: QFormLayout, text: str, field: QWidget) -> None:
         label = QLabel(text)
@@ -216,8 +218,8 @@ class BolusPage(QWidget):
         bolus = snapshot.status.bolus
         if bolus is not None:
             self.show_progress(bolus, unit)
-        elif self.watching is not None:
-            self.watching = None
+        elif self.watching is not None:  # it ended between two readings: the event log says how
+            self.show_ended(f"Bolus {self.watching} has ended; the event log says how.")
         self.evaluate()
 
     def _fill_demand(self, settings: DemandSettings) -> None:
@@ -262,7 +264,14 @@ class BolusPage(QWidget):
         return str(self.kind.currentData())
 
     def _kind_changed(self) -> None:
-        self.forms.setCurrentIndex(self.kind.currentIndex())
+        index = self.kind.currentIndex()
+        for number in range(self.forms.count()):  # the forms as tall as the one shown, not the tallest
+            policy = QSizePolicy.Policy.Preferred if number == index else QSizePolicy.Policy.Ignored
+            page = self.forms.widget(number)
+            assert page is not None, "one page a kind"
+            page.setSizePolicy(policy, policy)
+        self.forms.setCurrentIndex(index)
+        self.outcome.setText("")  # the last outcome was of another kind
         self.give.setText(GIVE_TEXT[self.current_kind])
         self.confirm.setChecked(False)
         self.evaluate()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from programmer.bolus import (BolusReview, BridgeReview, DemandReview, PrimeReview, review_bolus, review_bridge,
                               review_demand, review_prime)
@@ -32,6 +33,7 @@ from programmer.review import Decision, Review
 from programmer.snapshot import PumpSnapshot
 from ui.view_models.format import NOT_APPLICABLE, PUMP_CLOCK, dated, quantity, span
 from ui.view_models.refill_steps import Verdict, reason_problem_text, sentence
+from ui.view_models.event_text import DEMAND_REFUSED_REASONS
 from ui.view_models.wording import finding_text
 
 KINDS = ("therapeutic", "prime", "bridge", "demand")
@@ -285,6 +287,7 @@ def press_text(answer: dict) -> tuple[str, str, str]:
     """The demo's button press in the banner: severity, title, text."""
     if answer.get("granted"):
         return "info", "Demand button pressed: a dose was given.", f"Bolus {answer.get('bolus_id')} runs."
-    reason = str(answer.get("reason") or NOT_APPLICABLE)
-    after = f" Next allowed {answer['next_allowed']}." if answer.get("next_allowed") else ""
-    return "info", "Demand button pressed: nothing given.", f"The pump refused it: {reason.replace('_', ' ')}.{after}"
+    reason = DEMAND_REFUSED_REASONS.get(str(answer.get("reason")), str(answer.get("reason")).replace("_", " "))
+    after = answer.get("next_allowed")
+    when = f" Next allowed {dated(datetime.fromisoformat(after), PUMP_CLOCK)}." if isinstance(after, str) else ""
+    return "info", "Demand button pressed: nothing given.", f"The pump refused it: {reason}.{when}"

@@ -73,7 +73,8 @@ def use_text(events: Sequence[PumpEvent], pump_time: datetime, days: int = USE_D
     lines = [f"{given} given, {refused} refused in {days} days" if given or refused else f"no presses in {days} days"]
     lines += [day.text() for day in reversed(use) if day.granted or day.refused]
     first = datetime.combine(use[0].day, datetime.min.time())
-    if not events or events[0].time > first:
+    whole_log = bool(events) and events[0].index == 0  # the pump's log from its first switch-on: nothing before
+    if not whole_log and (not events or events[0].time > first):
         since = "no event was read" if not events else f"the log read starts {events[0].time:%a %d %b %H:%M}"
         lines.append(f"({since}: earlier presses are not counted)")
     return "\n".join(lines)

@@ -144,8 +144,8 @@ class RefillSteps:
         texts = " ".join(sentence(finding_text(f)) for f in findings)
         offers = review.concentration_change is not None and self._can_bridge()
         if offers:
-            try:  # the refill's own bridge when it is sent with it; else the one it would send, to show it
-                self.bridge_review = review.bridge or bridge_of(self.snapshot, self.library, syringe.drug)
+            try:  # the bridge the refill sends, before the volume added is known (the Inject step checks that)
+                self.bridge_review = bridge_of(self.snapshot, self.library, syringe.drug)
             except InputError:  # a pump that does not report its line: the refill's findings say what that means
                 self.bridge_review = None
             else:
@@ -156,7 +156,8 @@ class RefillSteps:
         held = self.pump_drug()
         same = review.new_drug is None and held is not None
         what = ("The same drug and concentration as the pump holds." if same else
-                f"A new drug for this pump: {syringe.drug.name} {quantity(value, f'{unit}/mL')}.")
+                f"A new concentration of the pump's drug: {syringe.drug.name} {quantity(value, f'{unit}/mL')}."
+                if offers else f"A new drug for this pump: {syringe.drug.name} {quantity(value, f'{unit}/mL')}.")
         return Verdict(True, f"{what} {texts}".strip(), "warning" if findings else "ok", offers_bridge=offers)
 
     # --- 4 inject ------------------------------------------------------------------------------------
