@@ -50,6 +50,8 @@ class BolusPage(QWidget):
         self.sending = False
         self.link_busy = False
         self.watching: str | None = None
+        self.asked: float | None = None
+        """The whole dose of the bolus watched, as its progress last showed it."""
         """The id of the bolus whose progress is shown (the window polls the pump for it), None when none runs."""
         self.plots: TransitionPlots | None = None
         self._build()
@@ -230,7 +232,7 @@ class BolusPage(QWidget):
             field.setText(f"{value:g}")
 
     def show_progress(self, bolus: BolusState, unit: str) -> None:
-        self.watching = bolus.bolus_id
+        self.watching, self.asked = bolus.bolus_id, bolus.dose
         percent, text = progress(bolus, unit)
         self.progress_box.setVisible(True)
         self.bar.setValue(percent)
@@ -246,11 +248,16 @@ class BolusPage(QWidget):
         self._gate()
 
     def show_outcome(self, verdict: Verdict) -> None:
+        """The outcome of what was sent; once given, the entry is cleared (the same bolus is not there to give again)
+        and the confirmation too."""
         self.sending = False
-        self.outcome.setText(verdict.text)
-        mark(self.outcome, "" if verdict.severity == "ok" else verdict.severity)
         if verdict.ready:
             self.confirm.setChecked(False)
+            for field in (self.dose, self.duration, self.catheter, self.segments):
+                field.clear()
+            self.prime_reason.setCurrentIndex(0)
+        self.outcome.setText(verdict.text)
+        mark(self.outcome, "" if verdict.severity == "ok" else verdict.severity)
         self._gate()
 
     def set_link_busy(self, busy: bool) -> None:

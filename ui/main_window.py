@@ -635,16 +635,17 @@ class MainWindow(QMainWindow):
         if watch.status.bolus is not None and watch.status.bolus.bolus_id == self.bolus.watching:
             self.bolus.show_progress(watch.status.bolus, unit)
             return
-        self.bolus.show_ended(ended_text(watch.ended, unit))
+        self.bolus.show_ended(ended_text(watch.ended, unit, self.bolus.asked))
         self.bolus_poll.stop()
         self.interrogate()  # the reservoir, the line and the log after it
 
     def _bolus_cancelled(self, done: CancelDone) -> None:
         unit = self.bolus.entry.unit if self.bolus.entry is not None else ""
-        self.bolus.show_ended(ended_text(done.outcome, unit))
+        text = ended_text(done.outcome, unit, self.bolus.asked)
+        self.bolus.show_ended(text)
         self.bolus_poll.stop()
         self._after_change(done.snapshot)
-        self.banner.show_message("info", "Bolus stopped.", ended_text(done.outcome, unit))
+        self.banner.show_message("info", "Bolus stopped.", text)
 
     def _button_pressed(self, done: PressDone) -> None:
         self._after_change(done.snapshot)

@@ -236,7 +236,7 @@ def progress(bolus: BolusState, unit: str) -> tuple[int, str]:
     """A running bolus: the percentage delivered and the words under the bar."""
     share = 0.0 if bolus.dose <= 0 else min(1.0, bolus.delivered / bolus.dose)
     name = KIND_LABELS.get(bolus.kind, "Bolus").split(" (")[0]
-    return round(share * 100), (f"{name} {bolus.bolus_id}: {quantity(bolus.delivered, unit)} of "
+    return round(share * 100), (f"{name} {bolus.bolus_id}: {quantity(bolus.delivered, unit, 3)} of "
                                 f"{quantity(bolus.dose, unit)} delivered, {span(bolus.remaining_s)} left. Stopping it "
                                 "keeps what was delivered.")
 
@@ -269,18 +269,19 @@ def uncertain_verdict(message: str) -> Verdict:
                           "the pump before giving anything again.", "error")
 
 
-def ended_text(outcome: BolusOutcome | None, unit: str) -> str:
-    """How the bolus watched ended, as the pump says (``BOLUS_STATUS`` or ``CANCEL_BOLUS``)."""
+def ended_text(outcome: BolusOutcome | None, unit: str, asked: float | None = None) -> str:
+    """How the bolus watched ended, as the pump says (``BOLUS_STATUS`` or ``CANCEL_BOLUS``, whose ``dose`` is what was
+    delivered); ``asked``: its whole dose, as the progress last showed it."""
     if outcome is None:
         return "The bolus has ended; the pump does not say how: read the event log."
     name = KIND_LABELS.get(outcome.kind, "Bolus").split(" (")[0]
-    delivered = quantity(outcome.delivered, unit) if outcome.delivered is not None else NOT_APPLICABLE
+    given = outcome.delivered if outcome.delivered is not None else outcome.dose
+    of = "" if asked is None else f" of {quantity(asked, unit, 3)}"
     if outcome.state == "done":
-        return f"{name} {outcome.bolus_id} done: {delivered} of {quantity(outcome.dose, unit)} delivered."
+        return f"{name} {outcome.bolus_id} done: {quantity(given, unit, 3)}{of} delivered."
     if outcome.state == "cancelled":
-        return (f"{name} {outcome.bolus_id} stopped: {delivered} of {quantity(outcome.dose, unit)} delivered; the "
-                "rest will not be.")
-    return f"{name} {outcome.bolus_id}: {outcome.state}, {delivered} of {quantity(outcome.dose, unit)} delivered."
+        return f"{name} {outcome.bolus_id} stopped: {quantity(given, unit, 3)}{of} delivered; the rest will not be."
+    return f"{name} {outcome.bolus_id}: {outcome.state}, {quantity(given, unit, 3)}{of} delivered."
 
 
 def press_text(answer: dict) -> tuple[str, str, str]:

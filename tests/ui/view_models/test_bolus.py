@@ -80,8 +80,8 @@ def test_progress_and_how_a_bolus_ended():
     # 12.5 of 50 mcg is 25 %; 1350 s left is 22 min 30 s.
     assert progress(BolusState("b-1", 50.0, 12.5, 1350.0), "mcg") == (25, nb(
         "Therapeutic bolus b-1: 12.5~mcg of 50~mcg delivered, 22~min 30~s left. Stopping it keeps what was delivered."))
-    stopped = BolusOutcome("b-1", 50.0, 0.1, "cancelled", False, delivered=12.5)
-    assert ended_text(stopped, "mcg") == nb("Therapeutic bolus b-1 stopped: 12.5~mcg of 50~mcg delivered; the rest "
+    stopped = BolusOutcome("b-1", 12.5, 0.025, "cancelled", False, delivered=12.5)
+    assert ended_text(stopped, "mcg", 50.0) == nb("Therapeutic bolus b-1 stopped: 12.5~mcg of 50~mcg delivered; the rest "
                                             "will not be.")
 
 
