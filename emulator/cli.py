@@ -26,7 +26,7 @@ from emulator.pump import Pump
 from emulator.server import PtyTransport, Server, TcpTransport, loopback_address
 from emulator.service import Service
 from emulator.sessions import Sessions
-from emulator.spec import MODELS
+from emulator.spec import CATHETER_CM_MAX, CATHETER_CM_MIN, MODELS
 from emulator.state import StateFileError
 from commandline import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
 from protocol.codes import SESSION_IDLE_TIMEOUT_S
@@ -62,6 +62,14 @@ def _window(text: str) -> int:
         return window_seconds(int(text) if re.fullmatch(r"[0-9]{1,4}", text) else text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _catheter_cm(text: str) -> float:
+    value = finite(text)
+    if not CATHETER_CM_MIN <= value <= CATHETER_CM_MAX:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a catheter length of {CATHETER_CM_MIN:g} to "
+                                         f"{CATHETER_CM_MAX:g} cm")
+    return value
 
 
 def _baud(text: str) -> int:
@@ -102,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the pump's memory; created as a factory-new pump when absent")
     parser.add_argument("--model", choices=sorted(MODELS), default="ITB-20",
                         help="model of a factory-new pump (ignored when FILE exists)")
+    parser.add_argument("--catheter-cm", type=_catheter_cm, metavar="L",
+                        help="a new pump's implanted catheter, L cm (10..110), primed long ago: its first fill fills "
+                             "tubing and catheter; an existing pump must have that catheter recorded already")
     parser.add_argument("--speed", type=_speed, default=1.0,
                         help=f"simulated seconds per real second, above 0 and at most {MAX_SPEED:g}")
     parser.add_argument("--faults", type=_faults, default=FaultSpec(), metavar="SPEC",
@@ -145,7 +156,7 @@ def _serve(argv: list[str] | None) -> int:
         return EXIT_INVALID
     try:
         key_file = read_key_file(args.paired_with) if args.paired_with else None
-        pump = Pump.power_on(args.state.absolute(), args.model, SimClock(args.speed))
+        pump = Pump.power_on(args.state.absolute(), args.model, SimClock(args.speed), args.catheter_cm)
     except (StateFileError, PairedWithError, OSError) as exc:
         transport.close()
         print(f"pump-emulator: {exc}", file=sys.stderr)

@@ -44,6 +44,7 @@ from emulator.state import (
     PairedProgrammer,
     PumpState,
     RefillRecord,
+    StateFileError,
     factory_new,
     load_state,
     remove_stale_temp_files,
@@ -88,15 +89,24 @@ class Pump:
         self._saved_at = monotonic()
 
     @classmethod
-    def power_on(cls, path: Path, model: str, clock: SimClock) -> "Pump":
+    def power_on(cls, path: Path, model: str, clock: SimClock, catheter_cm: float | None = None) -> "Pump":
         """Load the pump from ``path`` (a factory-new ``model`` if absent), log power_on and save.
 
         The clock resumes from the last saved pump time: the pump was off while the emulator was not
-        running. The file's model wins over ``model`` for an existing pump.
+        running. The file's model wins over ``model`` for an existing pump. ``catheter_cm`` records an implanted
+        catheter on a new pump (its first fill fills the line: primed long ago); an existing pump must already have
+        that catheter recorded (StateFileError otherwise: only a prime records one).
         """
         remove_stale_temp_files(path)
         is_new = not path.exists()
         state = factory_new(model, datetime.now()) if is_new else load_state(path)
+        if catheter_cm is not None and is_new:
+            state.catheter_cm = catheter_cm
+            state.line = [LineContent(volume_ml=state.line_volume_ml, concentration_per_ml=0.0)]
+        elif catheter_cm is not None and state.catheter_cm != catheter_cm:
+            recorded = "no catheter" if state.catheter_cm is None else f"a {state.catheter_cm:g} cm catheter"
+            raise StateFileError(f"{path}: the pump has {recorded} recorded, not {catheter_cm:g} cm; --catheter-cm "
+                                 "only sets up a new pump (a prime records the catheter of an existing one)")
         pump = cls(state, clock, path)
         log_event(state, state.pump_time, "power_on", factory_new=is_new)
         pump._settle()
@@ -206,7 +216,7 @@ class Pump:
     def _remaining_s(self, bolus: BolusRecord) -> float:
         """Seconds until the running bolus is complete at the rate it runs now (its nominal rate while the motor
         stands still)."""
-        _rate, bolus_rate, _holds = engine.motor_piece(self.state, engine.to_seconds(self.state.pump_time))
+        _rate, bolus_rate, _holds = engine.motor_piece(self.state, engine.since_anchor_s(self.state))
         left = bolus.volume_ml - bolus.delivered_ml
         return left / bolus_rate if bolus_rate > 0 else left / bolus.volume_ml * bolus.duration_min * 60.0
 
@@ -282,6 +292,7 @@ class Pump:
         self._log("program_activated", checksum=checksum, previous=previous,
                   daily_dose=engine.mean_daily_dose(state.therapy), dose_unit=drug.dose_unit,
                   previous_daily_dose=previous_dose, previous_dose_unit=previous_unit)
+        self._settle()  # a bridge cannot outlive its program
         return {"checksum": checksum, "already_active": False}
 
     def _check_program_fits(self, drug: Drug, therapy) -> None:

@@ -30,6 +30,9 @@ DEMO_DRUG = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=500)
 DEMO_THERAPY = {"mode": "simple_continuous", "daily_dose": 150}
 DEMO_RESERVOIR_ML = 14.0
 """A 20 mL ITB-20 holding 14 mL of baclofen 500 mcg/mL at 150 mcg/day: 40 days to the 2 mL low alarm."""
+DEMO_CATHETER_CM = 60.0
+"""The demo patient's catheter, implanted and primed long ago: tubing 0.15 mL + 60 cm x 0.0026 mL/cm = 0.306 mL of
+line, full of the drug once the pump is filled (so a bridge or a prime has something to show)."""
 
 
 DEMO_OPTIONS = ("--service",)
@@ -72,8 +75,10 @@ class BundledEmulator:
     def start(self) -> str:
         """Start the emulator with its pairing window open and return the URL it printed
         (``socket://127.0.0.1:PORT``); its pairing code, the line after, is kept for ``pair``."""
-        process = EmulatorProcess(["--listen", "tcp://127.0.0.1:0", "--state", str(self.state_dir / "pump.json"),
-                                   "--pairing-window", str(PAIRING_WINDOW_S), "--exit-on-stdin-close",
+        state = self.state_dir / "pump.json"
+        catheter = () if state.exists() else ("--catheter-cm", f"{DEMO_CATHETER_CM:g}")  # a new pump only
+        process = EmulatorProcess(["--listen", "tcp://127.0.0.1:0", "--state", str(state),
+                                   "--pairing-window", str(PAIRING_WINDOW_S), "--exit-on-stdin-close", *catheter,
                                    *DEMO_OPTIONS, *self.extra_args], lifeline=True, own_process_group=True)
         try:
             self.url = process.start()

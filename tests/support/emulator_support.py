@@ -256,3 +256,10 @@ def pair(client: Client | WireClient, code: str, programmer_id: str) -> bytes:
     assert (finish.status, finish.payload) == (Status.OK, {"paired": True}), finish.payload
     assert pairing.pair_key is not None
     return pairing.pair_key
+
+
+def press_button(client: Client | WireClient) -> dict:
+    """SERVICE ``press_button``: the patient presses the demand button; the pump's answer (granted or why not)."""
+    response = client.call(SERVICE, {"action": "press_button"})
+    assert response.status == Status.OK, response.payload
+    return response.payload
