@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from programmer.baseline import BASELINE_WINDOW, boluses_within
-from programmer.checks import CheckReport, Finding
+from programmer.checks import CheckReport
 from programmer.dead_volume import (CATHETER_CM_RANGE, CATHETER_ML_PER_CM, PRIMING_ML_PER_HOUR, Bolus, Bridge,
                                     Prime, Transit, check_catheter_cm, full_line)
 from programmer.errors import InputError

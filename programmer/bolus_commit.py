@@ -180,7 +180,7 @@ def commit_demand(driver: PumpDriver, review: DemandReview, clinician: str, audi
         return _finish(attempt, Outcome.VERIFIED, f"demand dose {describe_demand(settings)}: set and verified "
                        f"(checksum {settings.checksum})", None, demand=settings)
     return _finish(attempt, Outcome.MISMATCH, f"the pump reports the demand dose {describe_demand(settings)}, not the "
-                   f"one asked ({describe_demand(DemandSettings(review.demand, settings.dose_unit, ''))}): "
+                   f"one asked ({describe_demand(DemandSettings(review.demand, review.dose_unit, ''))}): "
                    "interrogate it", None, demand=settings)
 
 

@@ -243,7 +243,8 @@ def run_cancel_bolus(args: argparse.Namespace) -> int:
                           "volume_ml": stopped.volume_ml, "dose": asked, "dose_unit": unit,
                           "kind": stopped.kind}, indent=2))
     else:
-        verb = "cancelled" if stopped.state == "cancelled" else f"had already ended ({stopped.state})"
+        was_running = running is not None and running.bolus_id == bolus_id
+        verb = "cancelled" if was_running else f"had already ended ({stopped.state})"
         print(f"bolus {bolus_id} ({stopped.kind}) {verb}: {stopped.dose:.4g} of {asked:.4g} {unit} delivered "
               f"({stopped.volume_ml:.4g} mL)")
     return EXIT_OK

@@ -7,19 +7,17 @@ soft 100 / hard 200 mcg, daily dose soft 1000 / hard 2000 mcg/day; ziconotide ne
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from programmer.bolus import review_bolus, review_bridge, review_demand, review_prime
 from programmer.errors import InputError
-from programmer.interrogation import read_pump
 from programmer.library import load_library
 from programmer.port import BolusState, DemandDose
 from programmer.program import Drug, program_from_data
 from programmer.review import Decision
-from tests.support.bolus_situations import (DEAD_VOLUME, LINE_ML, demand, every_bolus_finding, line, pump, snapshot,
+from tests.support.bolus_situations import (LINE_ML, demand, every_bolus_finding, line, pump, snapshot,
                                             started, ziconotide)
 from tests.support.check_codes import emitted_check_codes
 from tests.support.fake_pump import PUMP_TIME, FakePump, baclofen
@@ -187,7 +185,7 @@ def test_a_catheter_outside_the_range_is_refused(length):
 def test_a_prime_needs_a_drug_and_enough_of_it():
     assert codes(review_prime(snapshot(pump(volume_ml=0.2)), 60, "implant", LIBRARY)) == {
         "BOLUS_EMPTIES_RESERVOIR": "error"}
-    empty = snapshot(FakePump(None, volume_ml=0.0, **DEAD_VOLUME))
+    empty = snapshot(FakePump(None, volume_ml=0.0))
     assert codes(review_prime(empty, 60, "implant", LIBRARY)) == {"PUMP_HAS_NO_DRUG": "error"}
 
 
@@ -195,7 +193,7 @@ def test_a_prime_needs_a_reason_from_the_list_and_a_pump_that_declares_its_tubin
     with pytest.raises(InputError, match="'refill' is not a reason to prime"):
         review_prime(snapshot(), 60, "refill", LIBRARY)
     with pytest.raises(InputError, match="does not declare its tubing volume") as raised:
-        review_prime(snapshot(FakePump(baclofen())), 60, "implant", LIBRARY)
+        review_prime(snapshot(FakePump(baclofen(), tubing_ml=None)), 60, "implant", LIBRARY)
     assert raised.value.problems[0][0] == "tubing_ml"
 
 

@@ -14,15 +14,12 @@ from datetime import timedelta
 from programmer.bolus import review_bolus, review_bridge, review_demand, review_prime
 from programmer.checks import Finding
 from programmer.library import load_library
-from programmer.port import BolusState, DemandDose, LineContent, LineState, PumpEvent
+from programmer.port import BolusState, DemandDose, LineContent, LineState
 from programmer.program import Program, program_from_data
 from programmer.interrogation import read_pump
 from programmer.snapshot import PumpSnapshot
 from tests.support.fake_pump import PUMP_TIME, FakePump, baclofen
 
-DEAD_VOLUME = dict(tubing_ml=0.15, catheter_ml_per_cm=0.0026, catheter_cm_min=10.0, catheter_cm_max=110.0,
-                   priming_ml_per_hour=1.0, max_bolus_ml_per_hour=6.0)
-"""What an ITB-20 of issue 13 adds to IDENTIFY."""
 LINE_ML = 0.306
 """0.15 mL of tubing + 60 cm x 0.0026 mL/cm."""
 
@@ -34,24 +31,23 @@ def line(*contents: tuple[float, float], catheter_cm: float | None = 60.0) -> Li
 
 
 def pump(program: Program | None = None, volume_ml: float = 10.0) -> FakePump:
-    """The pump, running ``program`` (default baclofen 150 mcg/day at 500 mcg/mL)."""
-    return FakePump(baclofen() if program is None else program, volume_ml=volume_ml, **DEAD_VOLUME)
+    """The pump, running ``program`` (default baclofen 150 mcg/day at 500 mcg/mL), its 60 cm catheter primed long
+    ago (the line full of the drug)."""
+    return FakePump(baclofen() if program is None else program, volume_ml=volume_ml).implanted(60.0)
 
 
 def snapshot(source: FakePump | None = None, line_state: LineState | None = None, **status_changes) -> PumpSnapshot:
-    """The pump interrogated, its line full of its drug unless ``line_state`` says otherwise."""
+    """The pump interrogated; ``line_state`` and ``status_changes`` replace what it reports."""
     taken = read_pump(source or pump(), clock=lambda: PUMP_TIME)
-    drug = taken.active.drug
-    if line_state is None and drug is not None:
-        line_state = line((LINE_ML, drug.concentration_per_ml))
-    return replace(taken, status=replace(taken.status, line=line_state, **status_changes))
+    if line_state is not None:
+        status_changes["line"] = line_state
+    return replace(taken, status=replace(taken.status, **status_changes))
 
 
 def started(source: FakePump, hours_ago: float, kind: str, dose: float) -> None:
-    """Log a ``bolus_started`` of ``kind`` ``hours_ago`` (FakePump.log's own first argument is called kind)."""
-    detail = {"bolus_id": f"{kind}-{hours_ago}", "dose": dose, "dose_unit": "mcg", "kind": kind}
-    source.events.append(PumpEvent(len(source.events), PUMP_TIME - timedelta(hours=hours_ago), "bolus_started",
-                                   detail))
+    """Log a ``bolus_started`` of ``kind`` ``hours_ago``."""
+    source.log("bolus_started", PUMP_TIME - timedelta(hours=hours_ago), bolus_id=f"{kind}-{hours_ago}", dose=dose,
+               dose_unit="mcg", kind=kind)
 
 
 def ziconotide() -> Program:
