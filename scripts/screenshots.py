@@ -42,7 +42,6 @@ from programmer.library import load_library  # noqa: E402
 from ui.editor import DOSE, START  # noqa: E402
 from ui.emulator import set_up_demo_patient  # noqa: E402
 from ui.link import StartEmulator  # noqa: E402
-from programmer.clock import computer_now  # noqa: E402
 from ui.main_window import BOLUS_TAB, CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, MainWindow  # noqa: E402
 from ui.widgets import STYLE_SHEET  # noqa: E402
 
@@ -242,8 +241,8 @@ def take_refill(app: QApplication, window: MainWindow) -> None:
     wizard.cancel.click()
 
 
-def give(app: QApplication, window: MainWindow, kind: str, fields: dict, name: str, small: bool = False) -> None:
-    """Choose ``kind`` on the Bolus page, type ``fields`` (widget name: text), sign, shoot ``name``, then give it."""
+def enter(app: QApplication, window: MainWindow, kind: str, fields: dict) -> None:
+    """Choose ``kind`` on the Bolus page, type ``fields`` (widget name: text or choice) and sign."""
     page = window.bolus
     page.kind.setCurrentIndex(page.kind.findData(kind))
     for field, text in fields.items():
@@ -254,26 +253,19 @@ def give(app: QApplication, window: MainWindow, kind: str, fields: dict, name: s
             widget.setCurrentIndex(widget.findData(text))
     page.clinician.setText("Dr A. Osei")
     page.confirm.setChecked(True)
-    shoot(app, window, name, small=small)
+    app.processEvents()
+
+
+def give(app: QApplication, window: MainWindow) -> None:
+    page = window.bolus
     page.give.click()
-    wait(app, lambda: not page.sending and not window.link.busy, f"the {kind}")
+    wait(app, lambda: not page.sending and not window.link.busy, "the pump's answer")
 
 
 def take_bolus(app: QApplication, window: MainWindow) -> None:
-    """The Bolus page: a prime after an implant (run to its end at once by the emulator's tester control), the bridge
-    a concentration change needs at the refill's syringe step, a therapeutic bolus reviewed and running, the demand
-    dose set, and the patient's presses on the Overview."""
-    window.show_tab(BOLUS_TAB)
-    give(app, window, "prime", {"catheter": "60", "prime_reason": "implant"}, "12-bolus-prime")
-    window.bolus_poll.stop()  # no reading of the prime's progress while the tester's controls use the link
-    wait(app, lambda: not window.link.busy, "the link to be free")
-    driver = window.link._worker.driver  # the link is idle: the demo's tester controls, as a tester would
-    assert driver is not None, "connected"
-    driver.service("advance", hours=1)
-    driver.set_clock(computer_now())
-    window.interrogate()
-    wait(app, lambda: not window.link.busy and window.bolus.watching is None, "the prime's end")
-
+    """The bridge a concentration change needs at the refill's syringe step (the demo pump's 60 cm catheter is full of
+    the drug), then the Bolus page: a prime after a catheter revision reviewed, a therapeutic bolus reviewed and
+    running, the demand dose set, and the patient's presses on the Overview."""
     window.open_refill()
     wait(app, lambda: window.refill_wizard is not None and window.refill_wizard.steps is not None
          and not window.link.busy, "the refill wizard's reading")
@@ -292,19 +284,23 @@ def take_bolus(app: QApplication, window: MainWindow) -> None:
     wait(app, lambda: window.refill_wizard is None, "the wizard to close")
 
     window.show_tab(BOLUS_TAB)
-    give(app, window, "therapeutic", {"dose": "50", "duration": "30"}, "12-bolus-review", small=True)
+    enter(app, window, "prime", {"catheter": "60", "prime_reason": "catheter_revision"})
+    shoot(app, window, "12-bolus-prime")
+    enter(app, window, "therapeutic", {"dose": "50", "duration": "30"})
+    shoot(app, window, "12-bolus-review", small=True)
+    give(app, window)
     shoot(app, window, "12-bolus-running")
     window.bolus.stop.click()
     wait(app, lambda: window.bolus.watching is None and not window.link.busy, "the bolus to stop")
     window.bolus.demand_on.setChecked(True)
-    give(app, window, "demand", {"demand_dose": "25", "demand_duration": "10", "lockout": "120", "most": "4"},
-         "12-bolus-demand")
+    enter(app, window, "demand", {"demand_dose": "25", "demand_duration": "10", "lockout": "120", "most": "4"})
+    shoot(app, window, "12-bolus-demand")
+    give(app, window)
     for _ in range(2):
         window.press_button()
         wait(app, lambda: not window.link.busy, "the button press")
     window.show_tab(OVERVIEW_TAB)
     shoot(app, window, "2-overview-demand")
-
 
 if __name__ == "__main__":
     main()

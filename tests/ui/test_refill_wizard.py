@@ -14,8 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
 from programmer.audit import read_audit_log
-from programmer.clock import computer_now
-from programmer.port import open_driver
+from ui.emulator import set_up_demo_patient
 from programmer.errors import AuditError, LinkError
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect
 from ui.main_window import PROGRAM_TAB
@@ -233,14 +232,12 @@ def test_a_new_pump_is_filled_from_the_wizard_and_then_asks_about_the_first_prog
     assert "filled while it ran nothing" in editor.prior_why.text() and not editor.review_button.isEnabled()
 
 
-def test_a_concentration_change_is_recorded_only_with_its_bridge_bolus(qtbot, window: MainWindow, patient):
-    # The demo patient's catheter recorded by a prime (60 cm: 0.306 mL of line, with the tubing) run to its end, the
-    # clock set back to this computer's: the line is full of the 500 mcg/mL baclofen.
-    with open_driver(patient.url) as driver:
-        driver.prime("p-setup", 60.0, 0.306, "implant")
-        driver.service("advance", hours=1)
-        driver.set_clock(computer_now())
-    connect(qtbot, window, patient.url)
+def test_a_concentration_change_is_recorded_only_with_its_bridge_bolus(qtbot, window: MainWindow, start_emulator):
+    # The demo patient with a 60 cm catheter implanted and primed long ago: 0.15 mL of tubing + 60 x 0.0026 mL is
+    # 0.306 mL of line, full of the 500 mcg/mL baclofen.
+    pump = start_emulator("--catheter-cm", "60")
+    set_up_demo_patient(pump.url)
+    connect(qtbot, window, pump.url)
     wizard = open_wizard(qtbot, window)
     go_on(qtbot, wizard, "n", WITHDRAW)
     type_here(qtbot, f"{window.snapshot.status.volume_ml:.2f}")

@@ -34,6 +34,7 @@ class TransitSeries:
     reservoir_hours: list[float]
     reservoir_ml: list[float]
     flushed_at_h: float | None
+    """When the line's old content has left the catheter, h; None when there is none (or it never leaves)."""
 
 
 def span_min(*transits: Transit) -> float:
@@ -49,10 +50,10 @@ def transit_series(transit: Transit, minutes: float) -> TransitSeries:
     hours = [steps[0].start_min / 60] if steps else []
     hours += [step.end_min / 60 for step in steps]
     times = [minutes * n / RESERVOIR_POINTS for n in range(RESERVOIR_POINTS + 1)]
-    flushed = transit.flushed_at
+    flushed = transit.flushed_at  # 0 when the line holds only the reservoir's drug: nothing to mark then
     return TransitSeries(hours, [step.patient_dose_per_hour for step in steps],
                          [step.pump_ml_per_hour for step in steps], [t / 60 for t in times],
-                         [transit.volume_at(t) for t in times], None if flushed is None else flushed / 60)
+                         [transit.volume_at(t) for t in times], flushed / 60 if flushed else None)
 
 
 def transits(snapshot: PumpSnapshot, review: Review | None) -> tuple[Transit | None, Transit | None]:
