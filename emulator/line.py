@@ -75,12 +75,6 @@ def push(state: PumpState, volume_ml: float) -> list[float]:
     return flushed
 
 
-def other_contents(state: PumpState) -> list[LineContent]:
-    """The parts whose concentration is not the reservoir drug's: what a bridge or a prime would push out."""
-    entering = reservoir_concentration(state)
-    return [part for part in state.line if part.concentration_per_ml != entering]
-
-
 def line_answer(state: PumpState) -> dict:
     """READ_STATUS ``line``: the tubing and catheter, their contents (tip first) and the pump's counters."""
     return {

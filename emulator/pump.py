@@ -21,7 +21,7 @@ from emulator.alarms import SEVERITY, alarm_list, battery_status, reconcile_alar
 from emulator.clock import CLOCK_END, SimClock, local_midnight, wire_time
 from emulator.demand import demand_answer, demand_settings, granted_in_last_day, limit_reason, next_allowed
 from emulator.events import event_page, events_total, log_event
-from emulator.line import line_answer, other_contents
+from emulator.line import line_answer
 from emulator.spec import (
     CATHETER_CM_MAX,
     CATHETER_CM_MIN,

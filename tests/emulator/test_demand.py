@@ -18,16 +18,6 @@ from tests.support.emulator_support import SERVICE, START, Client, make_pump, pr
 DEMAND = {"enabled": True, "dose": 50.0, "duration_min": 10.0, "lockout_min": 60.0, "max_per_day": 3}
 
 
-@pytest.fixture
-def pump():
-    return make_pump(program=simple(150), catheter_cm=60.0)[0]
-
-
-@pytest.fixture
-def client(pump):
-    return Client(Service(pump, service_enabled=True))
-
-
 def advance(client: Client, hours: float) -> None:
     client.ok(SERVICE, {"action": "advance", "hours": hours})
 
