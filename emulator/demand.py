@@ -21,7 +21,8 @@ def demand_settings(state: PumpState) -> dict:
     demand = state.demand
     if demand is None:
         return {"enabled": False}
-    return {"enabled": True, "dose": float(demand.dose), "dose_unit": None if state.drug is None else state.drug.dose_unit,
+    unit = None if state.drug is None else state.drug.dose_unit
+    return {"enabled": True, "dose": float(demand.dose), "dose_unit": unit,
             "duration_min": float(demand.duration_min), "lockout_min": float(demand.lockout_min),
             "max_per_day": demand.max_per_day}
 

@@ -67,7 +67,8 @@ def push(state: PumpState, volume_ml: float) -> list[float]:
     contents = merged(parts)
     # The parts add up to the line's volume by construction; the last one takes the rounding.
     others = sum(part.volume_ml for part in contents[:-1])
-    contents[-1] = LineContent(volume_ml=state.line_volume_ml - others, concentration_per_ml=contents[-1].concentration_per_ml)
+    contents[-1] = LineContent(volume_ml=state.line_volume_ml - others,
+                               concentration_per_ml=contents[-1].concentration_per_ml)
     state.line = contents
     state.pumped_ml += volume_ml
     state.to_patient_ml += volume_ml

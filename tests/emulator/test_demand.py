@@ -36,7 +36,8 @@ def test_read_demand_answers_its_settings_with_the_documented_checksum(client, p
     assert off["checksum"] == "5acf3ff77b442067"  # docs/protocol.md, READ_DEMAND
     example = {"enabled": True, "dose": 50, "duration_min": 10, "lockout_min": 240, "max_per_day": 4}
     answer = client.ok(Command.SET_DEMAND, example)
-    canonical = b'{"dose":50.0,"dose_unit":"mcg","duration_min":10.0,"enabled":true,"lockout_min":240.0,"max_per_day":4}'
+    canonical = (b'{"dose":50.0,"dose_unit":"mcg","duration_min":10.0,"enabled":true,"lockout_min":240.0,'
+                 b'"max_per_day":4}')
     assert answer == {"enabled": True, "dose": 50.0, "dose_unit": "mcg", "duration_min": 10.0, "lockout_min": 240.0,
                       "max_per_day": 4, "checksum": hashlib.sha256(canonical).hexdigest()[:16]}
     assert answer["checksum"] == "b33fafa96d91f72c" and client.ok(Command.READ_DEMAND) == answer

@@ -133,10 +133,11 @@ def test_volumes_do_not_depend_on_speed_or_on_how_time_is_sliced(speed):
 
 def test_basal_piece_at_step_boundaries():
     program = program_from_data(FLEX_DAY)
-    rate, holds = basal_piece(program.drug.concentration_per_ml, program.therapy, 6 * 3600.0 - 1e-9)  # a hair before 06:00
+    concentration = program.drug.concentration_per_ml
+    rate, holds = basal_piece(concentration, program.therapy, 6 * 3600.0 - 1e-9)  # a hair before 06:00
     assert rate == pytest.approx(8.0 / 3600 / 500)
     assert holds == pytest.approx(8 * 3600.0)
-    rate, holds = basal_piece(program.drug.concentration_per_ml, program.therapy, 86400.0 - 1e-9)  # a hair before midnight
+    rate, holds = basal_piece(concentration, program.therapy, 86400.0 - 1e-9)  # a hair before midnight
     assert rate == pytest.approx(5.0 / 3600 / 500)
 
 

@@ -95,7 +95,8 @@ def make_pump(path: Path | None = None, model: str = "ITB-20", speed: float = 1.
         parsed = program_from_data(program)
         state.set_program(parsed.drug, parsed.therapy)
         state.volume_ml = volume_ml
-        state.line = [LineContent(volume_ml=state.line_volume_ml, concentration_per_ml=parsed.drug.concentration_per_ml)]
+        state.line = [LineContent(volume_ml=state.line_volume_ml,
+                                  concentration_per_ml=parsed.drug.concentration_per_ml)]
     return Pump(state, SimClock(speed, monotonic), path, monotonic), monotonic
 
 
