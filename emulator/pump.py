@@ -601,7 +601,8 @@ class Pump:
                     raise PumpError(Status.OUT_OF_RANGE, f"{name} {value:g}{unit} is outside {low:g} to {high:g}{unit}",
                                     name)
             self._check_bolus_volume(dose / state.drug.concentration_per_ml, duration_min, "dose", in_reservoir=False)
-            demand = DemandRecord(dose=dose, duration_min=duration_min, lockout_min=lockout_min, max_per_day=max_per_day)
+            demand = DemandRecord(dose=dose, duration_min=duration_min, lockout_min=lockout_min,
+                                  max_per_day=max_per_day)
         if demand != state.demand:
             state.demand = demand
             self._log("demand_set", **demand_settings(state))
