@@ -26,8 +26,7 @@ from programmer.port import PumpDriver, PumpStatus, open_driver
 from programmer.program import Drug, Program, program_from_data
 from programmer.pump import Reservoir
 from programmer.refill import RefillRequest, Syringe, review_refill
-from protocol import Command, Status
-from tests.support.emulator_support import WireClient
+from tests.support.emulator_support import advance_pump_time
 
 DAYS = 30
 TOLERANCE = 0.001
@@ -41,16 +40,6 @@ FLEX_DAY = {"mode": "flex", "cycle_days": 1, "steps": [{"day": 1, "start": "00:0
 
 def program(drug: Drug) -> Program:
     return program_from_data({"format": "itb-program/1", "drug": drug.model_dump(mode="json"), "therapy": FLEX_DAY})
-
-
-def hours_pass(url: str, hours: float) -> None:
-    """``hours`` of pump time pass at once (the emulator's SERVICE), over a session of its own."""
-    client = WireClient(url)
-    try:
-        client.hello()
-        assert client.call(Command.SERVICE, {"action": "advance", "hours": hours}).status == Status.OK
-    finally:
-        client.close()
 
 
 def concentration_change(pump: PumpDriver, audit: AuditLog, bridge: bool) -> None:
@@ -78,7 +67,7 @@ def test_the_dose_reaching_the_patient_through_a_concentration_change_matches_th
         concentration_change(pump, AuditLog(tmp_path / "audit.jsonl"), bridge)
         line = before.line
         assert line is not None and line.volume_ml == pytest.approx(0.306)
-    hours_pass(url, DAYS * 24)
+    advance_pump_time(url, DAYS * 24)
     with open_driver(url) as pump:
         after = pump.read_status()
         flushed = [event for event in pump.read_events() if event.kind == "line_flushed"]
