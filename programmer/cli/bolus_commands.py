@@ -21,11 +21,11 @@ from commandline import finite
 from programmer.bolus import (PRIME_REASONS, BolusReview, BridgeReview, DemandReview, PrimeReview, review_bolus,
                               review_bridge, review_demand, review_prime)
 from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
-from programmer.cli.bolus_report import (bolus_outcome_json, bolus_text, bridge_text, cancel_command, demand_text,
+from programmer.cli.bolus_report import (ask_about_uncertain_bolus, bolus_outcome_json, bolus_text, bridge_text, cancel_command, demand_text,
                                          prime_text, result_json, status_command)
-from programmer.cli.pump_commands import (EXIT_FOR_OUTCOME, HOW_HERE, PROG, add_change_options, add_port, confirmed,
-                                          connect, connect_and_commit, finish, outcome_message, read_snapshot, stage)
-from programmer.cli.support import EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, with_options
+from programmer.cli.pump_commands import (EXIT_FOR_OUTCOME, HOW_HERE, add_change_options, add_port, confirmed,
+                                          connect, connect_and_commit, finish, outcome_message, stage)
+from programmer.cli.support import EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, with_options
 from programmer.commit import SessionResult
 from programmer.errors import InputError
 from programmer.library import load_library
@@ -150,9 +150,7 @@ def _report(args: argparse.Namespace, result: SessionResult, text: Callable[[], 
     else:
         print(text())
     code = finish(result, args.json, BOLUS_EXITS)
-    if result.bolus_id is not None and result.outcome in (Outcome.UNCERTAIN, Outcome.MISMATCH):
-        print(f"{PROG}: bolus id {result.bolus_id}: do NOT give it again; ask the pump what it did with it: "
-              f"{status_command(args.port, result.bolus_id)}", file=sys.stderr)
+    ask_about_uncertain_bolus(result, args.port)
     return code
 
 

@@ -8,14 +8,17 @@ old concentration and how long it runs. The reviews (``programmer.bolus``) decid
 
 from __future__ import annotations
 
+import sys
+
 from programmer.audit import AuditLog
 from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
 from programmer.bolus_commit import describe_demand
 from programmer.cli.plan_report import findings_text
-from programmer.cli.pump_commands import PROG
+from programmer.cli.support import PROG
 from programmer.clock import iso
 from programmer.commit import SessionResult
 from programmer.dead_volume import CATHETER_ML_PER_CM
+from programmer.outcome import Outcome
 from programmer.port import BolusOutcome, DemandSettings
 
 
@@ -26,6 +29,14 @@ def status_command(port: str, bolus_id: str) -> str:
 
 def cancel_command(port: str, bolus_id: str) -> str:
     return f"{PROG} cancel-bolus {port} --bolus-id {bolus_id} --yes"
+
+
+def ask_about_uncertain_bolus(result: SessionResult, port: str) -> None:
+    """After an outcome that leaves a bolus's fate unknown (or not as asked), the line on standard error that names
+    its id and the command that asks the pump about it, never one that gives it again."""
+    if result.bolus_id is not None and result.outcome in (Outcome.UNCERTAIN, Outcome.MISMATCH):
+        print(f"{PROG}: bolus id {result.bolus_id}: do NOT give it again; ask the pump what it did with it: "
+              f"{status_command(port, result.bolus_id)}", file=sys.stderr)
 
 
 def bolus_outcome_json(bolus: BolusOutcome | None) -> dict | None:
@@ -115,14 +126,17 @@ def prime_text(review: PrimeReview) -> str:
     return "\n".join(lines)
 
 
-def bridge_text(review: BridgeReview) -> str:
+def bridge_line(review: BridgeReview) -> str:
+    """The bridge in one line: the old drug's volume and concentration, and how long it reaches the patient."""
     unit = _unit(review)
     duration = "unknown" if review.duration_min is None else f"{review.duration_min:.4g} min"
-    lines = [f"Bridge        {review.volume_ml:.4g} mL of the old {review.old_concentration_per_ml:g} {unit}/mL still "
-             f"in the line, pumped at its own mL rate: {review.dose:.4g} {unit} reach the patient at the programmed "
-             f"dose over {duration}; then the new concentration takes over",
-             "", findings_text(review.report)]
-    return "\n".join(lines)
+    return (f"Bridge        {review.volume_ml:.4g} mL of the old {review.old_concentration_per_ml:g} {unit}/mL in the "
+            f"line, pumped at its own mL rate: {review.dose:.4g} {unit} reach the patient at the programmed dose over "
+            f"{duration}; then the new concentration takes over")
+
+
+def bridge_text(review: BridgeReview) -> str:
+    return "\n".join([bridge_line(review), "", findings_text(review.report)])
 
 
 def demand_text(review: DemandReview) -> str:

@@ -24,8 +24,8 @@ from pydantic import ValidationError
 
 from programmer.audit import AuditLog, default_audit_path
 from commandline import EXIT_INVALID, finite
-from programmer.cli.support import (EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, Stage, failure_line,
-                                    with_options)
+from programmer.cli.support import (EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, Stage,
+                                    failure_line, with_options)
 from programmer.errors import AuditError, InputError, LinkError, PumpRefused, from_validation_error
 from programmer.pairing_keys import default_keys_path
 from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
@@ -34,6 +34,8 @@ from programmer.interrogation import read_pump
 from programmer.snapshot import PumpSnapshot, pump_limits
 from programmer.library import LoadedLibrary, load_library
 from programmer.cli.plan_report import plan_to_json, plan_to_text, refill_by_json
+from programmer.cli.bolus_report import ask_about_uncertain_bolus
+from programmer.cli.refill_report import refill_bridge_json, refill_text
 from programmer.clock import iso
 from programmer.port import ActiveProgram, PumpDriver, open_driver
 from programmer.program import Drug, load_program
@@ -49,7 +51,6 @@ from programmer.review import WriteReview, clean_clinician, clean_override_reaso
 from programmer.refill_by import RefillBy, plan_refill_by, replace_by, snapshot_refill_by
 from programmer.refill_reminder import reminder_calendar, save_reminder
 
-PROG = "pump-programmer"
 
 EXIT_FOR_OUTCOME = {
     Outcome.VERIFIED: EXIT_OK,
@@ -116,6 +117,10 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     refill.add_argument("--expiry", type=_iso_date, metavar="YYYY-MM-DD", help="the syringe's expiry date")
     refill.add_argument("--withdrawal-reason", metavar="REASON",
                         help="why the refill goes on although the volume withdrawn is beyond tolerance (audited)")
+    refill.add_argument("--bridge", action="store_true",
+                        help="with a new concentration of the drug the pump delivers: start a bridge bolus with the "
+                             "refill, so the old drug in the tubing and catheter reaches the patient at the programmed "
+                             "dose (a concentration change is refused without it)")
     refill.add_argument("--ics", metavar="FILE", help="after a verified refill, save its refill-by date as a "
                         "calendar event (RFC 5545) in FILE")
     add_change_options(refill)
@@ -489,17 +494,18 @@ def run_refill(args: argparse.Namespace) -> int:
     review = result.review
     assert isinstance(review, RefillReview), "commit_refill's result holds its RefillReview"
     if args.json:
-        data = _result_json(result, audit) | review.audit_details()
+        data = _result_json(result, audit) | review.audit_details() | {"bridge": refill_bridge_json(result, args.port)}
         if result.refill is not None:
             data["refill"] |= {"volume_ml": result.refill.volume_ml, "pump_calculated_ml": result.refill.calculated_ml}
         data["plan"] = None if review.plan is None else plan_to_json(review.plan, review.report, review.snapshot.limits)
         data |= _refill_by_after(result, library)
         print(json.dumps(data, indent=2))
     else:
-        print(_refill_text(review))
+        print(refill_text(review))
         if review.plan is not None:
             print(plan_to_text(review.plan, review.report, review.snapshot.limits))
     code = finish(result, args.json)
+    ask_about_uncertain_bolus(result, args.port)
     if result.outcome is Outcome.VERIFIED and review.plan is not None and not args.json:
         by = _refill_by_after(result, library)
         reason = f" ({by['refill_by_reason']})" if by["refill_by"] is not None else ""
@@ -525,20 +531,6 @@ def _save_reminder_after_refill(review: RefillReview, library: LoadedLibrary, pa
               f"{exc.strerror or exc}", file=sys.stderr)
 
 
-def _refill_text(review: RefillReview) -> str:
-    """The refill's steps in lines: the withdrawal against the calculation, the syringe, the volume added."""
-    withdrawal, syringe = review.withdrawal, review.request.syringe
-    drug = syringe.drug
-    lines = [f"Withdrawn     {withdrawal.withdrawn_ml:g} mL (the pump calculated {withdrawal.calculated_ml:.4g} mL: "
-             f"{withdrawal.discrepancy_ml:+.3g} mL, tolerance {withdrawal.tolerance_ml:.3g} mL)",
-             f"Syringe       {drug.name} {drug.concentration_per_ml:g} {drug.dose_unit}/mL, lot {syringe.lot}, "
-             f"expiry {syringe.expiry.isoformat()}",
-             f"Added         {review.request.added_ml:g} mL"]
-    if review.request.withdrawal_reason is not None and not withdrawal.within_tolerance:
-        lines.insert(1, f"Going on      {review.request.withdrawal_reason}")
-    return "\n".join(lines)
-
-
 def _run_refill_check(args: argparse.Namespace) -> int:
     """Step 2 alone: the volume withdrawn against the pump's calculation, before anything is injected."""
     extra = [option for option, name in REFILL_STEPS.items() if getattr(args, name) is not None]
@@ -546,7 +538,7 @@ def _run_refill_check(args: argparse.Namespace) -> int:
                                            ("--clinician", args.clinician), ("--yes", args.yes),
                                            ("--override-soft-limits", args.override_soft_limits),
                                            ("--library", args.library), ("--audit-log", args.audit_log),
-                                           ("--ics", args.ics)) if given]
+                                           ("--ics", args.ics), ("--bridge", args.bridge)) if given]
     if extra:
         raise InputError([(extra[0], f"--check only compares the volume withdrawn and changes nothing: it takes no "
                                      f"{', '.join(extra)}")])
@@ -607,7 +599,7 @@ def _refill_request(args: argparse.Namespace) -> RefillRequest:
         raise from_validation_error(exc, "drug")
     try:
         return RefillRequest(args.withdrawn_ml, args.added_ml, Syringe(drug, args.lot, args.expiry),
-                             args.withdrawal_reason)
+                             args.withdrawal_reason, args.bridge)
     except InputError as exc:
         raise with_options(exc, {"withdrawn_ml": "--withdrawn-ml", "added_ml": "--added-ml", "lot": "--lot",
                                  "withdrawal_reason": "--withdrawal-reason"}) from None
@@ -647,6 +639,7 @@ HOW_HERE = {
     "CLOCK_DRIFT": "set it with: pump-programmer set-clock PORT --yes",
     "PUMP_HAS_NO_DRUG": "name it with --drug NAME --dose-unit UNIT --concentration C",
     "REFILL_DISCREPANCY": "to go on all the same, give the reason with --withdrawal-reason REASON",
+    "CONCENTRATION_CHANGE_NEEDS_BRIDGE": "refill with --bridge: the bridge bolus then starts with the refill",
     NO_ANSWER_CODE: ASK_PRIOR,
     CONTEXT_CODE: "state it with --clinical-context KEY, one of "
                   f"{', '.join(context.key for context in CLINICAL_CONTEXTS)}, and the reason with "

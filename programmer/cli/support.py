@@ -25,6 +25,9 @@ from datetime import datetime
 from commandline import EXIT_INVALID
 from programmer.errors import ErrorKind, InputError, ProgrammerError
 
+PROG = "pump-programmer"
+"""The command's name, for the lines that say what to run next."""
+
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
 EXIT_REFUSED = 3

@@ -122,14 +122,14 @@ def test_an_expired_lot_is_refused(capsys, pump20):
 
 def test_a_concentration_change_is_refused_with_the_new_rate(capsys, pump20):
     # 150 mcg/day at 500 mcg/mL is 0.3 mL/day; at 1000 mcg/mL 0.15 mL/day, which pushes the 500 mcg/mL left in
-    # the tubing and catheter at 0.15 x 500 = 75 mcg/day: a bridge bolus is needed, and it does not exist yet.
+    # the tubing and catheter at 0.15 x 500 = 75 mcg/day: a bridge bolus is needed (refill --bridge).
     events = event_count(capsys, pump20)
     code, out, err = run(capsys, "refill", pump20, "--withdrawn-ml", 20, "--added-ml", 20,
                          *syringe(concentration=1000), *DOCTOR, "--yes", "--json")
     assert code == EXIT_REFUSED
     assert "CONCENTRATION_CHANGE_NEEDS_BRIDGE" in err
     assert "the kept 150 mcg/day would run at 0.15 mL/day instead of 0.3 mL/day" in err
-    assert "at 75 mcg/day until it is cleared" in err and "bridge bolus" in err
+    assert "at 75 mcg/day until it is cleared" in err and "bridge bolus" in err and "refill with --bridge" in err
     change = json.loads(out)["syringe"]["concentration_change"]
     assert change == {"from": 500, "to": 1000, "daily_dose": pytest.approx(150), "ml_per_day_before":
                       pytest.approx(0.3), "ml_per_day_after": pytest.approx(0.15)}
@@ -187,3 +187,34 @@ def test_a_pump_empty_beyond_the_restart_window_does_not_resume_its_full_dose_un
     code, out, _ = run(capsys, *refill, "--override-soft-limits", "restart at full dose agreed with the team",
                        "--json")
     assert code == EXIT_OK and "RESTART_ABOVE_SOFT_LIMIT" in {warning["code"] for warning in json.loads(out)["warnings"]}
+
+
+def test_a_new_concentration_is_refilled_with_its_bridge_in_one_action(capsys, tmp_path, start_emulator):
+    # A 60 cm catheter primed long ago holds 0.15 + 60 x 0.0026 = 0.306 mL of 500 mcg/mL. With the bridge the pump
+    # moves them at 0.3 mL/day, the old rate: 0.306 x 500 = 153 mcg reach the patient at the programmed 150 mcg/day,
+    # over 0.306 / 0.3 = 1.02 days = 1468.8 min; then 1000 mcg/mL at 0.15 mL/day.
+    url = filled_with(capsys, tmp_path, start_emulator, 20, "--catheter-cm", "60")
+    refill = ("refill", url, "--withdrawn-ml", 20, "--added-ml", 20, *syringe(concentration=1000), *DOCTOR, "--yes",
+              "--json")
+    code, _, err = run(capsys, *refill)
+    assert code == EXIT_REFUSED and "CONCENTRATION_CHANGE_NEEDS_BRIDGE" in err
+    code, out, err = run(capsys, *refill, "--bridge", "--override-soft-limits", "stronger syringe to refill less often")
+    assert code == EXIT_OK, err
+    assert [warning["code"] for warning in json.loads(out)["warnings"]] == ["CONCENTRATION_CHANGED"]
+    result = json.loads(out)
+    bridge = result["bridge"]
+    assert result["outcome"] == "verified" and bridge["bolus_id"] in result["message"]
+    assert (bridge["volume_ml"], bridge["concentration_per_ml"], bridge["dose"]) == (
+        pytest.approx(0.306), 500.0, pytest.approx(153.0))
+    assert bridge["duration_min"] == pytest.approx(1468.8, abs=0.1)
+    reported = bridge["pump_reported"]
+    assert (reported["bolus_id"], reported["kind"], reported["state"]) == (bridge["bolus_id"], "bridge", "delivering")
+    assert bridge["status_command"] == f"pump-programmer bolus-status {url} --bolus-id {bridge['bolus_id']}"
+    assert result["active"]["drug"]["concentration_per_ml"] == 1000.0
+    code, out, _ = run(capsys, "events", url, "--json")
+    events = [event["detail"] for event in json.loads(out)["events"]]
+    assert [detail.get("bridge_id") for detail in events if "refill_id" in detail] == [None, bridge["bolus_id"]]
+    assert [detail["kind"] for detail in events if "kind" in detail and "bolus_id" in detail] == ["bridge"]
+    code, _, err = run(capsys, "refill", url, "--withdrawn-ml", 20, "--added-ml", 20, *syringe(concentration=1000),
+                       *DOCTOR, "--yes", "--bridge")
+    assert code == EXIT_REFUSED  # the same concentration again: nothing to bridge (and the bridge still runs)

@@ -31,7 +31,7 @@ from programmer.clock import pump_clock_reading
 from programmer.outcome import Outcome
 from programmer.planner import mean_daily_dose
 from programmer.errors import PumpRefused
-from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, BridgeRequest, DemandDose,
+from programmer.port import (ActiveProgram, Alarm, BolusOutcome, BolusState, DemandDose,
                              DemandSettings, LineContent, LineState, PumpDriver, PumpEvent, PumpIdentity, PumpStatus,
                              RefillOutcome, WriteOutcome)
 from protocol.frame import canonical_json
