@@ -69,6 +69,7 @@ ANSWER_BYTES = {
     Command.ACK_ALARM: 640,
     Command.SET_LOW_ALARM: 96,
     Command.UNPAIR: 128,
+    Command.SERVICE: 640,
 }
 """Usual wire size of each command's answer, for its timeout. Larger answers still arrive: the wait
 stretches while bytes flow (drivers/transaction.py)."""
@@ -455,6 +456,9 @@ class SerialDriver(PumpDriver):
                         "max_per_day": demand.max_per_day}
         self._call("write demand dose", Command.SET_DEMAND, request)
         return self.read_demand()
+
+    def service(self, action: str, **arguments: object) -> dict:
+        return dict(self._call(action.replace("_", " "), Command.SERVICE, {"action": action, **arguments}).data)
 
     def close(self) -> None:
         self._link.close()

@@ -1,33 +1,21 @@
 """Pump time: a naive local wall clock (the pump knows no time zone) that runs on simulated seconds.
 
-Inside the engine a pump time is a float of seconds since 1970-01-01T00:00 *pump-local*; floats keep
-the integration exact to well under a microsecond for centuries, and convert to ``datetime`` at the
-edges (wire, state file, events).
+Pump times are naive ``datetime`` values to the microsecond. The engine counts seconds as small floats from the
+start of each run (exact to far below a microsecond) and ends each run exactly on the pump time asked for, so
+cutting the time differently never moves the clock or the volumes.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable
 
-_EPOCH = datetime(1970, 1, 1)
-_SECOND = timedelta(seconds=1)
 
 CLOCK_END = datetime(9000, 1, 1)
 """The pump clock stops here. No pump lives so long, but a fast simulation can run there (``--speed``, SERVICE
 ``advance``), and past year 9999 a date cannot be written at all: the clock stands still at the end rather
 than overflow, and everything that moves it forward stops at it."""
-
-
-def to_seconds(moment: datetime) -> float:
-    """Seconds since the pump epoch of a naive pump time."""
-    return (moment - _EPOCH) / _SECOND
-
-
-def from_seconds(seconds: float) -> datetime:
-    """The naive pump time ``seconds`` after the pump epoch (rounded to the microsecond)."""
-    return _EPOCH + timedelta(seconds=seconds)
 
 
 def wire_time(moment: datetime) -> str:

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from datetime import timedelta
 from typing import Callable
 
 from emulator import line
-from emulator.clock import CLOCK_END, from_seconds, to_seconds
+from emulator.clock import CLOCK_END
 from emulator.events import log_event
 from emulator.spec import BATTERY_DRAIN_PERCENT_PER_DAY, EOS_PERCENT, ERI_PERCENT, PRIMING_ML_PER_HOUR
 from emulator.state import PumpState
@@ -27,7 +28,6 @@ SECONDS_PER_DAY = 86400.0
 BATTERY_DRAIN_PER_S = BATTERY_DRAIN_PERCENT_PER_DAY / SECONDS_PER_DAY
 _BOUNDARY_S = 1e-6
 """A step boundary closer than this (a float rounding's worth) counts as reached, so no piece is empty."""
-CLOCK_END_S = to_seconds(CLOCK_END)
 
 
 def can_deliver(state: PumpState) -> bool:
@@ -47,8 +47,12 @@ def cycle_seconds(therapy) -> float:
 
 def cycle_phase_s(state: PumpState) -> float:
     """Seconds since day 1 00:00 of the running cycle (READ_STATUS reports it in minutes)."""
-    since_anchor = to_seconds(state.pump_time) - to_seconds(state.cycle_anchor)
-    return since_anchor % cycle_seconds(state.therapy)
+    return since_anchor_s(state) % cycle_seconds(state.therapy)
+
+
+def since_anchor_s(state: PumpState) -> float:
+    """Seconds from the running cycle's anchor to the pump's time."""
+    return (state.pump_time - state.cycle_anchor).total_seconds()
 
 
 def mean_daily_dose(therapy) -> float:
@@ -90,14 +94,13 @@ def basal_piece(concentration_per_ml: float, therapy, phase_s: float) -> tuple[f
     return therapy.steps[index].dose_per_hour / 3600.0 / concentration_per_ml, end - phase
 
 
-def motor_piece(state: PumpState, now_s: float) -> tuple[float, float, float]:
-    """What the motor does at pump time ``now_s`` (seconds, emulator.clock): its rate in mL/s, the part of it that
-    counts for the running bolus, and how many seconds that holds (until the program's next step). All 0 when it
-    cannot deliver."""
+def motor_piece(state: PumpState, phase: float) -> tuple[float, float, float]:
+    """What the motor does ``phase`` seconds after the cycle's anchor: its rate in mL/s, the part of it that counts
+    for the running bolus, and how many seconds that holds (until the program's next step). All 0 when it cannot
+    deliver."""
     if not can_deliver(state):
         return 0.0, 0.0, math.inf
     assert state.drug is not None, "can_deliver: there is a drug"
-    phase = now_s - to_seconds(state.cycle_anchor)
     bolus = state.active_bolus
     if bolus is not None and bolus.kind == "prime":
         rate = PRIMING_ML_PER_HOUR / 3600.0
@@ -120,12 +123,18 @@ def advance(state: PumpState, seconds: float, settle: Callable[[], None]) -> Non
     pump time set to the exact instant of the change. A part of the line that wholly leaves the tip is logged here
     (``line_flushed``), at that instant.
     """
-    now = to_seconds(state.pump_time)
-    remaining = min(seconds, max(0.0, CLOCK_END_S - now))
+    # Times are kept as an offset from the start of this call (small floats, exact to far below a microsecond) and the
+    # call ends exactly on the pump time it was asked to reach, to the microsecond: so how time is cut into calls
+    # changes nothing, not even by a float rounding of the clock.
+    start = state.pump_time
+    end = start + timedelta(seconds=max(0.0, min(seconds, (CLOCK_END - start).total_seconds())))
+    remaining = (end - start).total_seconds()
+    elapsed = 0.0
+    phase_at_start = (start - state.cycle_anchor).total_seconds()
     while remaining > 0:
         limits: dict[str, float] = {}
         bolus = state.active_bolus
-        rate, bolus_rate, limits["step"] = motor_piece(state, now)
+        rate, bolus_rate, limits["step"] = motor_piece(state, phase_at_start + elapsed)
         if bolus is not None and bolus_rate > 0:
             limits["bolus"] = (bolus.volume_ml - bolus.delivered_ml) / bolus_rate
         if rate > 0:
@@ -158,9 +167,9 @@ def advance(state: PumpState, seconds: float, settle: Callable[[], None]) -> Non
             bolus.delivered_ml = bolus.volume_ml
         elif reason in ("eri", "eos"):
             state.battery_percent = ERI_PERCENT if reason == "eri" else EOS_PERCENT
-        now += piece
+        elapsed += piece
         remaining -= piece
-        state.pump_time = from_seconds(now)
+        state.pump_time = end if reason == "end" else start + timedelta(seconds=elapsed)
         for concentration in line.push(state, moved):
             log_event(state, state.pump_time, "line_flushed", concentration_per_ml=concentration,
                       pumped_ml=state.pumped_ml, to_patient_ml=state.to_patient_ml)

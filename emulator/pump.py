@@ -21,7 +21,7 @@ from emulator.alarms import SEVERITY, alarm_list, battery_status, reconcile_alar
 from emulator.clock import CLOCK_END, SimClock, local_midnight, wire_time
 from emulator.demand import demand_answer, demand_settings, granted_in_last_day, limit_reason, next_allowed
 from emulator.events import event_page, events_total, log_event
-from emulator.line import line_answer, other_contents
+from emulator.line import line_answer
 from emulator.spec import (
     CATHETER_CM_MAX,
     CATHETER_CM_MIN,
@@ -148,8 +148,8 @@ class Pump:
         bolus = state.active_bolus
         if bolus is not None and bolus.delivered_ml >= bolus.volume_ml:
             bolus.state = "done"
-            log_event(state, state.pump_time, "bolus_done", bolus_id=bolus.bolus_id, kind=bolus.kind, delivered=bolus.dose,
-                      volume_ml=bolus.volume_ml)
+            log_event(state, state.pump_time, "bolus_done", bolus_id=bolus.bolus_id, kind=bolus.kind,
+                      delivered=bolus.dose, volume_ml=bolus.volume_ml)
             self._changed = True
         elif bolus is not None and not engine.can_deliver(state):
             self._end_bolus(bolus, reason=self._stop_reason())
@@ -216,7 +216,7 @@ class Pump:
     def _remaining_s(self, bolus: BolusRecord) -> float:
         """Seconds until the running bolus is complete at the rate it runs now (its nominal rate while the motor
         stands still)."""
-        _rate, bolus_rate, _holds = engine.motor_piece(self.state, engine.to_seconds(self.state.pump_time))
+        _rate, bolus_rate, _holds = engine.motor_piece(self.state, engine.since_anchor_s(self.state))
         left = bolus.volume_ml - bolus.delivered_ml
         return left / bolus_rate if bolus_rate > 0 else left / bolus.volume_ml * bolus.duration_min * 60.0
 
@@ -292,6 +292,7 @@ class Pump:
         self._log("program_activated", checksum=checksum, previous=previous,
                   daily_dose=engine.mean_daily_dose(state.therapy), dose_unit=drug.dose_unit,
                   previous_daily_dose=previous_dose, previous_dose_unit=previous_unit)
+        self._settle()  # a bridge cannot outlive its program
         return {"checksum": checksum, "already_active": False}
 
     def _check_program_fits(self, drug: Drug, therapy) -> None:
@@ -354,7 +355,8 @@ class Pump:
         if known is not None:
             return known
         if reason not in PRIME_REASONS:
-            raise PumpError(Status.BAD_ARGUMENT, f"reason {reason!r} is not one of {', '.join(PRIME_REASONS)}", "reason")
+            raise PumpError(Status.BAD_ARGUMENT, f"reason {reason!r} is not one of {', '.join(PRIME_REASONS)}",
+                            "reason")
         if not CATHETER_CM_MIN <= catheter_cm <= CATHETER_CM_MAX:
             raise PumpError(Status.OUT_OF_RANGE, f"catheter_cm {catheter_cm:g} cm is outside this pump's catheter's "
                             f"{CATHETER_CM_MIN:g} to {CATHETER_CM_MAX:g} cm", "catheter_cm")
@@ -374,7 +376,8 @@ class Pump:
         state.line = [LineContent(volume_ml=own, concentration_per_ml=0.0)]
         record = BolusRecord(bolus_id=bolus_id, kind="prime", dose=own * drug.concentration_per_ml, volume_ml=own,
                              duration_min=own / PRIMING_ML_PER_HOUR * 60.0, action_number=self._next_action(),
-                             reason=cast(PrimeReason, reason), catheter_cm=catheter_cm, catheter_segments_cm=list(segments_cm))
+                             reason=cast(PrimeReason, reason), catheter_cm=catheter_cm,
+                             catheter_segments_cm=list(segments_cm))
         return self._start(record, reason=reason, catheter_cm=catheter_cm)
 
     def bridge(self, bolus_id: str, volume_ml: float, concentration_per_ml: float) -> dict:
@@ -430,8 +433,8 @@ class Pump:
                             f"{state.drug.dose_unit} is {volume_ml:.3g} mL, below the smallest bolus of "
                             f"{MIN_BOLUS_ML:g} mL", field)
         if volume_ml > state.volume_ml:
-            raise PumpError(Status.REFUSED,
-                            f"the bolus needs {volume_ml:.4g} mL but the reservoir holds {state.volume_ml:.4g} mL", field)
+            raise PumpError(Status.REFUSED, f"the bolus needs {volume_ml:.4g} mL but the reservoir holds "
+                            f"{state.volume_ml:.4g} mL", field)
         rate = volume_ml / (duration_min / 60)
         if rate > MAX_BOLUS_ML_PER_HOUR:
             raise PumpError(Status.OUT_OF_RANGE,
@@ -468,8 +471,8 @@ class Pump:
         fastest = engine.highest_dose_per_day(therapy) / old.concentration_per_ml
         limit = state.spec.max_rate_ml_per_day
         if fastest > limit * (1 + _RATE_TOLERANCE):
-            raise PumpError(Status.OUT_OF_RANGE, f"the program at {old.concentration_per_ml:g} {drug.dose_unit}/mL needs "
-                            f"{fastest:.6g} mL/day, more than this pump's {limit:g} mL/day", prefix + "volume_ml")
+            raise PumpError(Status.OUT_OF_RANGE, f"the program at {old.concentration_per_ml:g} {drug.dose_unit}/mL "
+                            f"needs {fastest:.6g} mL/day, more than this pump's {limit:g} mL/day", prefix + "volume_ml")
         ml_per_day = engine.mean_daily_dose(therapy) / old.concentration_per_ml
         return BolusRecord(bolus_id=bolus_id, kind="bridge", dose=old.volume_ml * old.concentration_per_ml,
                            volume_ml=old.volume_ml, duration_min=old.volume_ml / ml_per_day * 1440.0,
@@ -534,7 +537,8 @@ class Pump:
         if bridge_id is not None and bridge_ml is not None:
             _check_id(bridge_id, "bridge.bolus_id")
             if _find(state.boluses, "bolus_id", bridge_id) is not None:
-                raise PumpError(Status.BAD_ARGUMENT, f"bridge.bolus_id {bridge_id!r} was already used", "bridge.bolus_id")
+                raise PumpError(Status.BAD_ARGUMENT, f"bridge.bolus_id {bridge_id!r} was already used",
+                                "bridge.bolus_id")
             self._check_can_start("bridge.bolus_id")
             bridge_record = self._bridge_record(bridge_id, new_drug, therapy, added_ml, bridge_ml, None, "bridge.")
 
@@ -545,7 +549,8 @@ class Pump:
         therapy_stopped = new_drug_kind and not isinstance(state.therapy, Stopped)
         state.set_program(new_drug, therapy)
         if first_fill:
-            state.line = [LineContent(volume_ml=state.line_volume_ml, concentration_per_ml=new_drug.concentration_per_ml)]
+            state.line = [LineContent(volume_ml=state.line_volume_ml,
+                                      concentration_per_ml=new_drug.concentration_per_ml)]
         if new_drug_kind:
             state.to_patient_dose = 0.0
         record = RefillRecord(refill_id=refill_id, withdrawn_ml=withdrawn_ml, added_ml=added_ml, drug=drug,

@@ -54,8 +54,8 @@ MAX_OFFERED_ENCODINGS = 16
 
 _NUMBER = "number"
 _OBJECT_OR_NULL = "object or null"
-_WANTED = {bool: "true or false", str: "a string", int: "an integer", dict: "an object", list: "a list", _NUMBER: "a number",
-           _OBJECT_OR_NULL: "an object or null"}
+_WANTED = {bool: "true or false", str: "a string", int: "an integer", dict: "an object", list: "a list",
+           _NUMBER: "a number", _OBJECT_OR_NULL: "an object or null"}
 
 
 BOLUS_REQUESTS: dict[str, dict[str, object]] = {
@@ -421,8 +421,8 @@ class Connection:
         if kind == "prime":
             segments = rest.pop("catheter_segments_cm", [])
             if not isinstance(segments, list) or not all(_is(length, _NUMBER) for length in segments):
-                raise PumpError(Status.BAD_ARGUMENT, f"catheter_segments_cm must be a list of numbers, got {segments!r}",
-                                "catheter_segments_cm")
+                raise PumpError(Status.BAD_ARGUMENT, f"catheter_segments_cm must be a list of numbers, got "
+                                f"{segments!r}", "catheter_segments_cm")
             bolus_id, reason, catheter_cm, volume_ml = fields(rest, BOLUS_REQUESTS[kind])
             return self.pump.prime(bolus_id, reason, catheter_cm, volume_ml, tuple(float(cm) for cm in segments))
         method = self.pump.bridge if kind == "bridge" else self.pump.bolus
@@ -445,7 +445,8 @@ class Connection:
                                                ("lockout_min", lockout_min, DEMAND_LOCKOUT_MIN, " min"),
                                                ("max_per_day", max_per_day, DEMAND_MAX_PER_DAY, "")):
             if not low <= value <= high:
-                raise PumpError(Status.OUT_OF_RANGE, f"{name} {value:g}{unit} is outside {low:g} to {high:g}{unit}", name)
+                raise PumpError(Status.OUT_OF_RANGE, f"{name} {value:g}{unit} is outside {low:g} to {high:g}{unit}",
+                                name)
         return self.pump.set_demand(DemandRecord(dose=dose, duration_min=duration_min, lockout_min=lockout_min,
                                                  max_per_day=max_per_day))
 
@@ -490,5 +491,6 @@ class Connection:
             except ValueError as exc:
                 raise PumpError(Status.OUT_OF_RANGE, str(exc), "seconds") from None
             return self.pump.status()
-        actions = "motor_stall, clear_stall, set_battery, advance, press_button" + ("" if self.service.insecure else ", open_pairing")
+        actions = ("motor_stall, clear_stall, set_battery, advance, press_button"
+                   + ("" if self.service.insecure else ", open_pairing"))
         raise PumpError(Status.BAD_ARGUMENT, f"action {action!r} is not one of {actions}", "action")

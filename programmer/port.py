@@ -462,6 +462,18 @@ class PumpDriver(ABC):
         """
         raise PumpRefused("UNKNOWN_COMMAND", "demand dose: this driver's pumps have none", step="write demand dose")
 
+    def service(self, action: str, **arguments: object) -> dict:
+        """An emulated pump's tester control (SERVICE, docs/emulator.md: ``press_button``, ``advance``, ...), for the
+        demo and for testers; a real pump has none.
+
+        Returns: the pump's answer as it came.
+
+        Raises:
+            LinkError: whether it acted is not known; PumpRefused: the pump refused (UNKNOWN_COMMAND from a pump
+            without tester controls).
+        """
+        raise PumpRefused("UNKNOWN_COMMAND", f"{action}: this driver's pumps have no tester controls", step=action)
+
     def unpair(self) -> str:
         """Make the pump forget this programmer, and forget its pair key here too (the session ends with it).
 

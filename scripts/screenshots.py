@@ -3,7 +3,9 @@
 It drives the real application against the bundled emulator, the way a clinician would: connect,
 look at the overview and the low-reservoir alarm's dialog, edit a flex program, hit a hard limit, review a
 change with a warning, write it, read the event log, refill the pump with the wizard (each step,
-``9-refill-*.png``), and lose the link. Then two more emulators: one this programmer is not paired with, whose
+``9-refill-*.png``, and the bridge a concentration change needs), give boluses on the Bolus page (a prime, a
+therapeutic bolus reviewed and running, the demand dose; ``12-bolus-*.png``) with the patient's presses on the
+Overview, and lose the link. Then two more emulators: one this programmer is not paired with, whose
 pairing dialog is shown with its code typed and with a wrong code refused (``10-pairing*.png``), and one that
 speaks only the insecure protocol version 1, under the red strip (``11-insecure-link.png``).
 The main screens are rendered again in the smallest window the programmer supports, 1024 x 700
@@ -40,7 +42,7 @@ from programmer.library import load_library  # noqa: E402
 from ui.editor import DOSE, START  # noqa: E402
 from ui.emulator import set_up_demo_patient  # noqa: E402
 from ui.link import StartEmulator  # noqa: E402
-from ui.main_window import CONNECT_TAB, EVENTS_TAB, PROGRAM_TAB, MainWindow  # noqa: E402
+from ui.main_window import BOLUS_TAB, CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, MainWindow  # noqa: E402
 from ui.widgets import STYLE_SHEET  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -144,6 +146,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     shoot(app, window, "7-events", small=True)
 
     take_refill(app, window)
+    take_bolus(app, window)
 
     window.link._worker.emulator.stop()  # the telemetry head is lifted off the patient
     window.interrogate()
@@ -237,6 +240,67 @@ def take_refill(app: QApplication, window: MainWindow) -> None:
     save(app, wizard, "9-refill-5-result")
     wizard.cancel.click()
 
+
+def enter(app: QApplication, window: MainWindow, kind: str, fields: dict) -> None:
+    """Choose ``kind`` on the Bolus page, type ``fields`` (widget name: text or choice) and sign."""
+    page = window.bolus
+    page.kind.setCurrentIndex(page.kind.findData(kind))
+    for field, text in fields.items():
+        widget = getattr(page, field)
+        if hasattr(widget, "setText"):
+            widget.setText(text)
+        else:
+            widget.setCurrentIndex(widget.findData(text))
+    page.clinician.setText("Dr A. Osei")
+    page.confirm.setChecked(True)
+    app.processEvents()
+
+
+def give(app: QApplication, window: MainWindow) -> None:
+    page = window.bolus
+    page.give.click()
+    wait(app, lambda: not page.sending and not window.link.busy, "the pump's answer")
+
+
+def take_bolus(app: QApplication, window: MainWindow) -> None:
+    """The bridge a concentration change needs at the refill's syringe step (the demo pump's 60 cm catheter is full of
+    the drug), then the Bolus page: a prime after a catheter revision reviewed, a therapeutic bolus reviewed and
+    running, the demand dose set, and the patient's presses on the Overview."""
+    window.open_refill()
+    wait(app, lambda: window.refill_wizard is not None and window.refill_wizard.steps is not None
+         and not window.link.busy, "the refill wizard's reading")
+    wizard = window.refill_wizard
+    wizard.resize(WIZARD_SIZE)
+    wizard.next.click()
+    wizard.withdrawn.setText(f"{window.snapshot.status.volume_ml:.1f}")
+    wizard.next.click()
+    wizard.drug.setCurrentText("baclofen")
+    wizard.unit.setCurrentText("mcg")
+    wizard.concentration.setText("1000")
+    wizard.lot.setText("BX7341")
+    wizard.expiry.setText("2027-06-30")
+    save(app, wizard, "9-refill-3-bridge")
+    wizard.cancel.click()
+    wait(app, lambda: window.refill_wizard is None, "the wizard to close")
+
+    window.show_tab(BOLUS_TAB)
+    enter(app, window, "prime", {"catheter": "60", "prime_reason": "catheter_revision"})
+    shoot(app, window, "12-bolus-prime")
+    enter(app, window, "therapeutic", {"dose": "50", "duration": "30"})
+    shoot(app, window, "12-bolus-review", small=True)
+    give(app, window)
+    shoot(app, window, "12-bolus-running")
+    window.bolus.stop.click()
+    wait(app, lambda: window.bolus.watching is None and not window.link.busy, "the bolus to stop")
+    window.bolus.demand_on.setChecked(True)
+    enter(app, window, "demand", {"demand_dose": "25", "demand_duration": "10", "lockout": "120", "most": "4"})
+    shoot(app, window, "12-bolus-demand")
+    give(app, window)
+    for _ in range(2):
+        window.press_button()
+        wait(app, lambda: not window.link.busy, "the button press")
+    window.show_tab(OVERVIEW_TAB)
+    shoot(app, window, "2-overview-demand")
 
 if __name__ == "__main__":
     main()

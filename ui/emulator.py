@@ -23,7 +23,7 @@ from pathlib import Path
 from emulator.launch import EmulatorProcess, LaunchError
 from programmer.errors import LinkError
 from programmer.pairing_keys import PairingKeys, in_memory_keys
-from programmer.port import open_driver
+from programmer.port import PumpDriver, open_driver
 from programmer.program import FORMAT, Drug, program_from_data
 
 DEMO_DRUG = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=500)
@@ -34,6 +34,10 @@ DEMO_CATHETER_CM = 60.0
 """The demo patient's catheter, implanted and primed long ago: tubing 0.15 mL + 60 cm x 0.0026 mL/cm = 0.306 mL of
 line, full of the drug once the pump is filled (so a bridge or a prime has something to show)."""
 
+
+DEMO_OPTIONS = ("--service",)
+"""The bundled emulator is the demo's pump: its tester controls are on (SERVICE, docs/emulator.md), so the Emulator
+menu can press the patient's demand button."""
 
 PAIRING_WINDOW_S = 120
 """The bundled emulator's pairing window, opened at its start: the application pairs within a second of reading
@@ -75,7 +79,7 @@ class BundledEmulator:
         catheter = () if state.exists() else ("--catheter-cm", f"{DEMO_CATHETER_CM:g}")  # a new pump only
         process = EmulatorProcess(["--listen", "tcp://127.0.0.1:0", "--state", str(state),
                                    "--pairing-window", str(PAIRING_WINDOW_S), "--exit-on-stdin-close", *catheter,
-                                   *self.extra_args], lifeline=True, own_process_group=True)
+                                   *DEMO_OPTIONS, *self.extra_args], lifeline=True, own_process_group=True)
         try:
             self.url = process.start()
             self.process = process
@@ -142,3 +146,9 @@ def set_up_demo_patient(url: str, **driver_options: object) -> None:
         if outcome.active is None or outcome.active.checksum != program.checksum():
             raise LinkError(f"the demo program could not be set up on the emulator: {outcome.message}",
                             step="set up the demo patient")
+
+
+def press_demand_button(driver: PumpDriver) -> dict:
+    """The demo's patient presses the demand button: the emulator's tester control (SERVICE ``press_button``,
+    docs/emulator.md), over the application's own link to it. Its answer: ``granted``, and ``reason`` when not."""
+    return driver.service("press_button")

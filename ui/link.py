@@ -26,22 +26,26 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import Any, Callable, ClassVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from programmer.audit import AuditLog
-from programmer.errors import LinkError, ProgrammerError
+from programmer.errors import LinkError, ProgrammerError, PumpRefused
 from programmer.clock import computer_now
-from programmer.interrogation import read_pump
+from programmer.interrogation import read_pump, read_recent_events
 from programmer.snapshot import PumpSnapshot
-from programmer.port import PumpDriver, PumpEvent, open_driver
+from programmer.port import BolusOutcome, DemandSettings, PumpDriver, PumpEvent, PumpStatus, open_driver
+from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
+from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
 from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.refill import RefillReview
-from programmer.review import WriteReview
+from programmer.review import Review, WriteReview
 from ui.app_log import log
-from ui.emulator import BundledEmulator, set_up_demo_patient
+from ui.emulator import BundledEmulator, press_demand_button, set_up_demo_patient
+from ui.view_models.demand_use import USE_DAYS
 
 READ_STEPS = {
     "identify": "reading the pump's identity and limits",
@@ -257,6 +261,117 @@ class SetLowAlarm(Request):
         return LowAlarmDone(before, self.low_alarm_ml, read_back, *worker.read_after(self))
 
 
+@dataclass(frozen=True)
+class DemandReading:
+    """The patient's demand dose as the pump holds it (None on a pump without one) and the events of the last
+    ``USE_DAYS`` days of pump time, for its use a day; read with every interrogation."""
+
+    settings: DemandSettings | None
+    events: tuple[PumpEvent, ...]
+    pump_time: datetime
+
+
+COMMITS: dict[type, Callable[[PumpDriver, Any, str, AuditLog], SessionResult]] = {
+    BolusReview: commit_bolus, PrimeReview: commit_prime, BridgeReview: commit_bridge, DemandReview: commit_demand}
+"""The domain's commit for each kind of review the Bolus page gives (``programmer.bolus_commit``)."""
+
+
+@dataclass(frozen=True)
+class GiveBolus(Request):
+    """Give a reviewed bolus (therapeutic, prime or bridge) or set the demand dose: audit, send once under its id,
+    settle the outcome (``programmer.bolus_commit``), then interrogate. Result: ``CommitDone``."""
+
+    review: Review
+    clinician: str
+    doing: ClassVar[str] = "starting the bolus"
+
+    def run(self, worker: "_Worker") -> CommitDone:
+        commit = COMMITS[type(self.review)]
+        return worker.commit_then_read(self, lambda driver, audit: commit(driver, self.review, self.clinician, audit))
+
+
+@dataclass(frozen=True)
+class SetDemand(GiveBolus):
+    """Write the patient's demand dose and verify it by its read-back checksum, then interrogate. Result:
+    ``CommitDone``."""
+
+    doing: ClassVar[str] = "setting the demand dose"
+
+
+@dataclass(frozen=True)
+class BolusWatch:
+    """A running bolus's progress: the status read (its ``bolus`` None once none runs), and, once the watched bolus
+    has ended, how the pump says it ended (None while it runs, or if the pump does not know it)."""
+
+    status: PumpStatus
+    ended: BolusOutcome | None
+
+
+@dataclass(frozen=True)
+class WatchBolus(Request):
+    """Read the status for a running bolus's progress (the Bolus page polls with it). Result: ``BolusWatch``."""
+
+    bolus_id: str | None
+    doing: ClassVar[str] = "reading the bolus's progress"
+
+    def run(self, worker: "_Worker") -> BolusWatch:
+        driver = worker.open_driver()
+        status = driver.read_status()
+        running = status.bolus is not None and status.bolus.bolus_id == self.bolus_id
+        ended = None
+        if not running and self.bolus_id is not None:
+            try:
+                ended = driver.bolus_status(self.bolus_id)
+            except PumpRefused:  # a pump that cannot say (an older one): the event log tells how it ended
+                pass
+        return BolusWatch(status, ended)
+
+
+@dataclass(frozen=True)
+class CancelDone:
+    """A bolus cancelled: how the pump says it ended, and the pump interrogated after (as ``CommitDone``)."""
+
+    outcome: BolusOutcome
+    snapshot: PumpSnapshot | None
+    refresh_error: Exception | None
+
+
+@dataclass(frozen=True)
+class CancelBolus(Request):
+    """Stop a running bolus (a resend is harmless: one already ended answers how it ended), then interrogate.
+    Result: ``CancelDone``."""
+
+    bolus_id: str
+    doing: ClassVar[str] = "stopping the bolus"
+
+    def run(self, worker: "_Worker") -> CancelDone:
+        worker.reporter(self)("stopping the bolus", 0.0)
+        outcome = worker.open_driver().cancel_bolus(self.bolus_id)
+        return CancelDone(outcome, *worker.read_after(self))
+
+
+@dataclass(frozen=True)
+class PressDone:
+    """The emulated patient's press of the demand button: whether the pump gave a dose and why not
+    (``ui.emulator.press_demand_button``), and the pump interrogated after."""
+
+    answer: dict
+    snapshot: PumpSnapshot | None
+    refresh_error: Exception | None
+
+
+@dataclass(frozen=True)
+class PressButton(Request):
+    """The demo's tester control: the emulated patient presses the demand button (SERVICE ``press_button``,
+    docs/emulator.md). Result: ``PressDone``."""
+
+    doing: ClassVar[str] = "pressing the patient's demand button"
+
+    def run(self, worker: "_Worker") -> PressDone:
+        answer = press_demand_button(worker.open_driver())
+        return PressDone(answer, *worker.read_after(self))
+
+
 class _Reporting:
     """Stands in for the driver inside ``read_pump`` and ``commit_write``: announces each read as a step
     of the progress bar and hands ``write_program`` a progress callback (those functions take none)."""
@@ -282,6 +397,7 @@ def _reporting(driver: PumpDriver, report: Callable[[str, float], None]) -> Pump
 
 class _Worker(QObject):
     opened = Signal(str, bool)                # the URL of a link just opened, and whether it is secure
+    demand_read = Signal(object)              # DemandReading, with every interrogation, before its result
     progress = Signal(object, str, float)     # Request, step, fraction done
     finished = Signal(object, object)         # Request, its result
     failed = Signal(object, object)           # Request, Failure
@@ -335,8 +451,25 @@ class _Worker(QObject):
     def interrogate(self, request: Request) -> PumpSnapshot:
         report = self.reporter(request)
         snapshot = read_pump(_reporting(self.open_driver(), report))
+        self.read_demand(snapshot)
         report("done", 1.0)
         return snapshot
+
+    def read_demand(self, snapshot: PumpSnapshot) -> None:
+        """Read the demand dose and its last days' events, and send them on (``demand_read``) before the snapshot
+        they go with. A pump that has no demand dose (it refuses READ_DEMAND as unknown) is said to have none."""
+        driver, pump_time = self.open_driver(), snapshot.status.pump_time
+        if snapshot.identity.max_bolus_ml_per_hour is None:  # a pump older than demand doses (docs/protocol.md)
+            self.demand_read.emit(DemandReading(None, (), pump_time))
+            return
+        try:
+            settings: DemandSettings | None = driver.read_demand()
+        except PumpRefused as exc:
+            if exc.status != "UNKNOWN_COMMAND":
+                raise
+            settings = None
+        events = read_recent_events(driver, pump_time, timedelta(days=USE_DAYS))
+        self.demand_read.emit(DemandReading(settings, events, pump_time))
 
     def commit_then_read(self, request: Request,
                          commit: Callable[[PumpDriver, AuditLog], SessionResult]) -> CommitDone:
@@ -350,7 +483,9 @@ class _Worker(QObject):
         (then the link is closed). It never raises, so the change's result reaches the screen whatever stops
         this reading."""
         try:
-            return read_pump(self.open_driver()), None
+            snapshot = read_pump(self.open_driver())
+            self.read_demand(snapshot)
+            return snapshot, None
         except Exception as exc:
             if not Failure(exc).foreseen:
                 log.exception("unexpected error while reading the pump after %s", request.doing)
@@ -375,6 +510,7 @@ class PumpLink(QObject):
     finished = Signal(object, object)         # Request, its result (the type its class names)
     failed = Signal(object, object)           # Request, Failure
     busy_changed = Signal(bool)
+    demand_read = Signal(object)              # DemandReading, with every interrogation, before its result
     _requested = Signal(object)
 
     def __init__(self, audit_path: Path, driver_options: dict | None = None, parent: QObject | None = None):
@@ -390,6 +526,7 @@ class PumpLink(QObject):
         self._worker.moveToThread(self._thread)
         self._requested.connect(self._worker.run)
         self._worker.opened.connect(self._opened)
+        self._worker.demand_read.connect(self.demand_read)
         self._worker.progress.connect(self.progress)
         self._worker.finished.connect(self._finish)
         self._worker.failed.connect(self._fail)

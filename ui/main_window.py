@@ -39,8 +39,12 @@ from ui.editor import ProgramEditor
 from ui.events import EventsPage
 from ui.view_models.format import PUMP_CLOCK, dated, drift
 from ui.view_models.low_alarm import set_failure, set_result
-from ui.link import (Cancelled, Commit, CommitDone, Connect, Disconnect, Failure, Interrogate, LowAlarmDone,
-                     NotConnected, Pair, PumpLink, ReadEvents, Refill, Request, SetClock, SetLowAlarm, StartEmulator)
+from ui.bolus_page import BolusPage
+from ui.link import (BolusWatch, CancelBolus, CancelDone, Cancelled, Commit, CommitDone, Connect, DemandReading,
+                     Disconnect, Failure, GiveBolus, Interrogate, LowAlarmDone, NotConnected, Pair, PressButton,
+                     PressDone, PumpLink, ReadEvents, Refill, Request, SetClock, SetDemand, SetLowAlarm, StartEmulator,
+                     WatchBolus)
+from ui.view_models.bolus import ended_text, outcome_text, outcome_title, press_text, uncertain_verdict
 from ui.overview import OverviewPage
 from ui.pairing_dialog import PairingDialog
 from ui.view_models import pairing
@@ -80,7 +84,12 @@ REFILL_SHORTCUT = "Ctrl+Shift+F"
 """Opens the refill wizard (F for fill); Ctrl+R would be taken for "reload" by habit, and Reconnect has
 Ctrl+Shift+R."""
 
-CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB = range(5)
+CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB, BOLUS_TAB = range(6)
+
+BOLUS_POLL_MS = 1000
+"""How often the pump is read while a bolus runs, for its progress on the Bolus page: a bolus lasts minutes at
+least, and each reading is one short exchange."""
+PRESS_BUTTON_TEXT = "Patient presses the demand button"
 
 OUTCOME_BANNER = {
     Outcome.VERIFIED: ("ok", "Written and verified."),
@@ -122,6 +131,8 @@ class MainWindow(QMainWindow):
         self._not_paired: tuple[str, NotPaired, str | None] | None = None
         """The URL of the pump that asked to be paired, its answer, and the Connect page's choice that led there."""
         self.refill_wizard: RefillWizard | None = None
+        self.demand: DemandReading | None = None
+        """The demand dose and its last days' events, read with the last interrogation."""
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -152,8 +163,13 @@ class MainWindow(QMainWindow):
         program.addWidget(VerticalScroll(self.editor))  # a short window scrolls it; the plots never narrow it
         self.review = ReviewPage(library)
         self.events = EventsPage()
-        for page, title in ((self.connect_page, "&1 Connect"), (self.overview, "&2 Overview"),
-                            (program, "&3 Program"), (self.review, "&4 Review"), (self.events, "&5 Events")):
+        self.bolus = BolusPage(library)
+        self.bolus_poll = QTimer(self)
+        self.bolus_poll.setInterval(BOLUS_POLL_MS)
+        self.bolus_poll.timeout.connect(self._poll_bolus)
+        for page, title in ((self.connect_page, "&1 Connect"), (VerticalScroll(self.overview), "&2 Overview"),
+                            (program, "&3 Program"), (self.review, "&4 Review"), (self.events, "&5 Events"),
+                            (self.bolus, "&6 Bolus")):
             self.tabs.addTab(page, title)
         self._build_status_bar()
         self._build_actions()
@@ -197,6 +213,9 @@ class MainWindow(QMainWindow):
         self._action(pump, "Cancel reading", "Esc", self.link.cancel)
         pump.addSeparator()
         self._action(pump, "&Quit", QKeySequence.StandardKey.Quit, self.quit)
+        self.emulator_menu = self.menuBar().addMenu("Emulator")  # no letter: the pages' letters are all taken
+        self._action(self.emulator_menu, PRESS_BUTTON_TEXT, None, self.press_button)
+        self.emulator_menu.menuAction().setVisible(False)  # only while the pump is the emulator
         view = self.menuBar().addMenu("&View")
         for index in range(self.tabs.count()):
             self._action(view, self.tabs.tabText(index).replace("&", ""), f"Ctrl+{index + 1}",
@@ -222,6 +241,10 @@ class MainWindow(QMainWindow):
         self.review.commit_requested.connect(self._commit)
         self.tabs.currentChanged.connect(lambda index: self.editor.focus_first_field() if index == PROGRAM_TAB else None)
         self.link.busy_changed.connect(self.review.set_link_busy)
+        self.link.busy_changed.connect(self.bolus.set_link_busy)
+        self.link.demand_read.connect(self._demand_read)
+        self.bolus.give_requested.connect(self._give)
+        self.bolus.cancel_requested.connect(self._cancel_bolus)
         self.events.read_requested.connect(self.read_events)
         self.banner.action_clicked.connect(self._banner_action)
         self.events.export_failed.connect(lambda text: self.banner.show_message("error", "Event log NOT saved.", text))
@@ -279,6 +302,36 @@ class MainWindow(QMainWindow):
         if not self.link.request(Commit(review, clinician)):
             assert self.link.running is not None, "the link refuses only while it runs another request"
             self.review.write_refused(f"the programmer was still {self.link.running.doing}")
+
+    def _give(self, review, clinician: str) -> None:
+        """Give the Bolus page's reviewed bolus, or set its demand dose; while the link serves another request it is
+        not sent, and the page says so."""
+        request = SetDemand(review, clinician) if self.bolus.current_kind == "demand" else GiveBolus(review, clinician)
+        if not self.link.request(request):
+            assert self.link.running is not None, "the link refuses only while it runs another request"
+            self.bolus.give_refused(f"the programmer was still {self.link.running.doing}")
+
+    def _cancel_bolus(self, bolus_id: str) -> None:
+        """Stop the running bolus; a poll in the way is waited out (the stop is asked again once it ends)."""
+        if not self.link.request(CancelBolus(bolus_id)):
+            QTimer.singleShot(100, lambda: self._cancel_bolus(bolus_id) if self.bolus.watching == bolus_id else None)
+
+    def _poll_bolus(self) -> None:
+        """While a bolus runs, read its progress whenever the link is free; a read is skipped, never queued."""
+        if self.bolus.watching is None or not self.connected:
+            self.bolus_poll.stop()
+        elif not self.link.busy:
+            self.link.request(WatchBolus(self.bolus.watching))
+
+    def press_button(self) -> None:
+        """The demo's tester control: the emulated patient presses the demand button."""
+        if not self.link.request(PressButton()):
+            busy = "not connected" if self.link.running is None else f"still {self.link.running.doing}"
+            self.banner.show_message("warning", "Button not pressed.", f"The programmer is {busy}.")
+
+    def _demand_read(self, reading: DemandReading) -> None:
+        self.demand = reading
+        self.overview.show_demand(reading)
 
     def open_refill(self) -> None:
         """Open the refill wizard on a fresh reading of the pump (its first step is to interrogate)."""
@@ -383,6 +436,14 @@ class MainWindow(QMainWindow):
                 self._refilled(cast(CommitDone, result))
             case SetLowAlarm():
                 self._low_alarm_set(cast(LowAlarmDone, result))
+            case GiveBolus():
+                self._bolus_given(cast(CommitDone, result))
+            case WatchBolus():
+                self._bolus_watched(cast(BolusWatch, result))
+            case CancelBolus():
+                self._bolus_cancelled(cast(CancelDone, result))
+            case PressButton():
+                self._button_pressed(cast(PressDone, result))
 
     def _connected(self, snapshot: PumpSnapshot, title: str = "Connected") -> None:
         """Show a pump just connected to; ``title``: how it was reached ("Paired and connected" after pairing)."""
@@ -438,6 +499,11 @@ class MainWindow(QMainWindow):
             else:
                 text = f"Nothing was recorded: {message}."
             self.refill_wizard.show_failure(text)
+        if isinstance(request, GiveBolus):
+            if failure.link_lost or not failure.foreseen:
+                self.bolus.show_outcome(uncertain_verdict(message))
+            else:
+                self.bolus.give_refused(message)
         if isinstance(request, Commit):
             self.review.set_writing(False)
             if failure.link_lost or not failure.foreseen:  # the write may have reached the pump
@@ -552,6 +618,48 @@ class MainWindow(QMainWindow):
         self.banner.show_message(kind, title, text, action, RECONNECT_TEXT)
         self.show_tab(OVERVIEW_TAB)
 
+    def _bolus_given(self, done: CommitDone) -> None:
+        """A bolus sent (or a demand dose set): its outcome on the page and in the banner, and its progress watched."""
+        self._after_change(done.snapshot)
+        verdict = outcome_text(done.result)
+        self.bolus.show_outcome(verdict)
+        self.banner.show_message("ok" if verdict.ready else "error", outcome_title(done.result), verdict.text)
+        self._watch_bolus()
+
+    def _watch_bolus(self) -> None:
+        if self.bolus.watching is not None and not self.bolus_poll.isActive():
+            self.bolus_poll.start()
+
+    def _bolus_watched(self, watch: BolusWatch) -> None:
+        unit = self.bolus.entry.unit if self.bolus.entry is not None else ""
+        if watch.status.bolus is not None and watch.status.bolus.bolus_id == self.bolus.watching:
+            self.bolus.show_progress(watch.status.bolus, unit)
+            return
+        self.bolus.show_ended(ended_text(watch.ended, unit, self.bolus.asked))
+        self.bolus_poll.stop()
+        self.interrogate()  # the reservoir, the line and the log after it
+
+    def _bolus_cancelled(self, done: CancelDone) -> None:
+        unit = self.bolus.entry.unit if self.bolus.entry is not None else ""
+        text = ended_text(done.outcome, unit, self.bolus.asked)
+        self.bolus.show_ended(text)
+        self.bolus_poll.stop()
+        self._after_change(done.snapshot)
+        self.banner.show_message("info", "Bolus stopped.", text)
+
+    def _button_pressed(self, done: PressDone) -> None:
+        self._after_change(done.snapshot)
+        self.banner.show_message(*press_text(done.answer))
+        self._watch_bolus()
+
+    def _after_change(self, snapshot: PumpSnapshot | None) -> None:
+        """Show the reading taken after a change, or, when it failed, that the link is closed."""
+        if snapshot is not None:
+            self._show_snapshot(snapshot)
+        else:
+            self.connected = False
+            self._set_tabs_enabled()
+
     def _refilled(self, done: CommitDone) -> None:
         """The refill's outcome: in the wizard, which shows the new dates, and in the banner."""
         result = done.result
@@ -637,6 +745,8 @@ class MainWindow(QMainWindow):
         self.events.set_pump(snapshot.identity.serial)
         self.overview.show_snapshot(snapshot)
         kept = self.editor.set_snapshot(snapshot)
+        self.bolus.set_snapshot(snapshot, None if self.demand is None else self.demand.settings)
+        self._watch_bolus()
         self.events.setEnabled(True)
         self._set_tabs_enabled()
         return kept
@@ -664,11 +774,12 @@ class MainWindow(QMainWindow):
 
     def _set_tabs_enabled(self) -> None:
         have_pump = self.snapshot is not None
-        for index in (OVERVIEW_TAB, PROGRAM_TAB, EVENTS_TAB):
+        for index in (OVERVIEW_TAB, PROGRAM_TAB, EVENTS_TAB, BOLUS_TAB):
             self.tabs.setTabEnabled(index, have_pump)
         self.tabs.setTabEnabled(REVIEW_TAB, self.review.gate is not None)
         simulated = self.snapshot is not None and self.snapshot.identity.simulated
         self.simulated.setVisible(simulated)
+        self.emulator_menu.menuAction().setVisible(simulated and self.connected)
         self.insecure.setVisible(self.connected and not self.link.secure)
         self.setWindowTitle(f"{TITLE} ({SIMULATED_TEXT})" if simulated else TITLE)
         if self.snapshot is None:

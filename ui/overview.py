@@ -32,9 +32,10 @@ from ui.clock_dialog import ClockDialog
 from ui.events import ask_save_path, documents_folder
 from ui.low_alarm_dialog import LowAlarmDialog
 from ui.view_models.comparison import schedule_text
+from ui.view_models.demand_use import USE_DAYS, settings_text, use_text
 from ui.view_models.draft import MODE_LABELS
-from ui.view_models.format import (BATTERY_WORDS, PUMP_CLOCK, SEVERITY_WORDS, alarm_text, dated, drift, moment_and_days,
-                       number, quantity)
+from ui.view_models.format import (BATTERY_WORDS, NOT_APPLICABLE, PUMP_CLOCK, SEVERITY_WORDS, alarm_text, dated, drift,
+                                   moment_and_days, number, quantity)
 from ui.view_models.low_alarm import SET_LOW_ALARM_TEXT, LowAlarmChange
 from ui.view_models.palette import BANNER
 from ui.widgets import FactGrid, WrappingLabel, heading
@@ -45,6 +46,8 @@ the Overview and a review never disagree (``PumpSnapshot.clock_drifts`` decides 
 
 
 class OverviewPage(QWidget):
+    """Besides the reading: the patient's demand dose and its use over the last days (``show_demand``)."""
+
     set_clock_requested = Signal()
     low_alarm_requested = Signal(float)  # the new threshold, mL, checked and confirmed
     interrogate_requested = Signal()
@@ -95,12 +98,15 @@ class OverviewPage(QWidget):
         # would leave the Overview too tall for the smallest window (1024 x 700) with the clock banner over it.
         self.reservoir.insertRow(1, self.set_low_alarm, self.fill)
         self.low_alarm_dialog: LowAlarmDialog | None = None
-
         self.therapy = self._group(right, "Drug and program", [("drug", "Drug"), ("mode", "Mode"),
                                                                ("daily", "Daily dose"), ("volume", "Volume"),
                                                                ("schedule", "Schedule"), ("checksum", "Program id")])
         self.alarms = self._group(right, "Alarms", [("critical", "Critical"), ("non_critical", "Non-critical"),
                                                     ("bolus", "Bolus")])
+        self.demand = self._group(right, "Patient demand dose", [("settings", "Settings"),
+                                                                 ("use", f"Use, last {USE_DAYS} days")])
+        self.demand.set("settings", "not read yet")
+
         self.next_visit = self._group(right, "Next visit", [("refill_by", "Refill by"), ("replace_by", "Replace by")])
         self.save_reminder = QPushButton("Save refill re&minder\u2026")
         self.save_reminder.setToolTip("Save the refill-by date as a calendar event (.ics) to import into a calendar")
@@ -196,6 +202,12 @@ class OverviewPage(QWidget):
                         f"{number(bolus.delivered)} of {quantity(bolus.dose, unit)} delivered, "
                         f"{quantity(round(bolus.remaining_s / 60), 'min')} left")
         self.edit.setEnabled(drug is not None)
+
+    def show_demand(self, reading) -> None:
+        """The demand dose as read with the last interrogation (``ui.link.DemandReading``), and its use a day."""
+        self.demand.set("settings", settings_text(reading.settings))
+        self.demand.set("use", NOT_APPLICABLE if reading.settings is None else
+                        use_text(reading.events, reading.pump_time))
 
     def _save_reminder(self) -> None:
         """Ask where, then write the refill reminder whole or not at all, and say which happened."""

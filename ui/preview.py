@@ -22,10 +22,12 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFontMetricsF, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from programmer.dead_volume import Transit
 from programmer.planner import Plan
 from ui.view_models.format import PUMP_CLOCK, cycle_offset, dated, moment, quantity
 from ui.view_models.palette import (CURRENT_LINE, GRID_LINE, PLOT_BACKGROUND, PLOT_TEXT, PROPOSED_LINE, THRESHOLD_LINE,
                                    THRESHOLD_TEXT)
+from ui.view_models.transit_series import span_min, transit_series
 from ui.view_models.series import (DEFAULT_HORIZON_DAYS, TICK_FORMAT, RateSeries, ReservoirSeries, common_span_min,
                                   date_ticks, from_posix, rate_axis_top, rate_series, reservoir_series, stagger_labels,
                                   threshold_label_at_right, tick_format, value_ticks)
@@ -85,14 +87,14 @@ def _left_title(plot: pg.PlotWidget, title: str) -> None:
     plot.setMinimumHeight(math.ceil(length + bottom))
 
 
-def _legend() -> QWidget:
+def _legend(series: tuple[tuple[str, str, pg.QtGui.QPen], ...] = SERIES) -> QWidget:
     """One legend above both plots, a sample of each line beside its name. Inside a plot a legend covered
     the very lines it explains whenever a dose step ran across its corner. The names wrap in plots made
     narrow (large text beside the review's figures) rather than hold the plots wider than the window."""
     row = QWidget()
     layout = QHBoxLayout(row)
     layout.setContentsMargins(0, 0, 0, 0)
-    for _, name, pen in SERIES:
+    for _, name, pen in series:
         text = WrappingLabel(name)
         height = text.fontMetrics().height()
         sample = QPixmap(3 * height, height)
@@ -338,3 +340,65 @@ class PreviewPlots(QWidget):
             if value is not None:
                 parts.append(f"{key} {quantity(value, 'mL', 3)}")
         return "  ".join(parts)
+
+
+TRANSITION_SERIES = (("without", "without the change", CURRENT_PEN), ("with", "with the change", PROPOSED_PEN))
+
+
+class TransitionPlots(QWidget):
+    """The Bolus page's plots, over the hours from now: the dose rate reaching the patient, the pump's rate and the
+    reservoir, each with the change reviewed and without it (``ui.view_models.transit_series``). A dotted line marks
+    when the line's old content (spinal fluid after a prime, the old drug) has left the catheter with the change."""
+
+    drawn = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.unit = ""
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(_legend(TRANSITION_SERIES))
+        bottom = "Hours from now (h)"
+        self.patient_plot = _plot("To the patient (dose unit/h)", bottom)
+        self.patient_plot.setAccessibleName("Dose rate reaching the patient, with and without the change")
+        self.pump_plot = _plot("Pump (mL/h)", bottom)
+        self.pump_plot.setAccessibleName("The pump's rate, with and without the change")
+        self.reservoir_plot = _plot("Reservoir (mL)", bottom)
+        self.reservoir_plot.setAccessibleName("Reservoir volume, with and without the change")
+        self.items = {(plot, key): plot.plot(stepMode="center" if plot is not self.reservoir_plot else None, pen=pen)
+                      for plot in (self.patient_plot, self.pump_plot, self.reservoir_plot)
+                      for key, _, pen in TRANSITION_SERIES}
+        self.flushed = pg.InfiniteLine(angle=90, movable=False, pen=THRESHOLD_PEN, label="line flushed",
+                                       labelOpts={"position": 0.9, "color": THRESHOLD_TEXT, "fill": LABEL_FILL})
+        self.patient_plot.addItem(self.flushed)
+        for plot in (self.patient_plot, self.pump_plot, self.reservoir_plot):
+            layout.addWidget(plot, 1)
+
+    def show_transits(self, unit: str, without: Transit | None, with_change: Transit | None) -> None:
+        """Draw both (None clears a line); the span is the longer transition's (``transit_series.span_min``)."""
+        if unit != self.unit:
+            self.unit = unit
+            _left_title(self.patient_plot, f"To the patient ({unit}/h)")
+        transits = [t for t in (without, with_change) if t is not None]
+        minutes = span_min(*transits)
+        tops = {self.patient_plot: 0.0, self.pump_plot: 0.0, self.reservoir_plot: 0.0}
+        flushed = None
+        for key, transit in (("without", without), ("with", with_change)):
+            series = None if transit is None else transit_series(transit, minutes)
+            for plot, values in ((self.patient_plot, series and series.patient_dose_per_hour),
+                                 (self.pump_plot, series and series.pump_ml_per_hour)):
+                self.items[(plot, key)].setData(series.hours if series else [], values or [])
+                tops[plot] = max(tops[plot], max(values or [0.0]))
+            self.items[(self.reservoir_plot, key)].setData(series.reservoir_hours if series else [],
+                                                           series.reservoir_ml if series else [])
+            if series is not None:
+                tops[self.reservoir_plot] = max(tops[self.reservoir_plot], max(series.reservoir_ml, default=0.0))
+                if key == "with":
+                    flushed = series.flushed_at_h
+        self.flushed.setVisible(flushed is not None)
+        if flushed is not None:
+            self.flushed.setValue(flushed)
+        for plot, top in tops.items():
+            plot.setXRange(0, minutes / 60, padding=0.01)
+            plot.setYRange(0, rate_axis_top(top), padding=0)
+        self.drawn.emit()

@@ -12,7 +12,7 @@ then hands back the outcome (``show_result``) or why it failed (``show_failure``
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from programmer.library import LoadedLibrary
@@ -26,6 +26,7 @@ from ui.widgets import WrappedText, describe, heading, mark
 TITLE = "Refill the pump"
 EXPECT, WITHDRAW, SYRINGE, INJECT, RESULT = range(len(STEPS))
 NEXT_TEXT, RECORD_TEXT = "&Next", "&Record the refill"
+BRIDGE_TEXT = "&Give a bridge bolus with the refill (the old drug in the line at the programmed dose)"
 
 
 class RefillWizard(QDialog):
@@ -126,8 +127,15 @@ class RefillWizard(QDialog):
         self.lot = self._field(form, "&Lot", "Lot number", "The syringe's lot number, recorded in the audit log.")
         self.expiry = self._field(form, "E&xpiry (year-month-day)", "Expiry date",
                                   "The syringe's expiry date as year-month-day, such as 2027-03-31.")
+        self.bridge = QCheckBox(BRIDGE_TEXT)
+        self.bridge.setChecked(True)  # a concentration change needs it: on unless the clinician takes it off
+        describe(self.bridge, "Give a bridge bolus with the refill", "A new concentration pushes the old drug left in "
+                 "the tubing and catheter at the new mL rate; the bridge bolus gives it at the programmed dose. "
+                 "Without it the refill cannot be recorded.")
+        self.bridge.toggled.connect(self._evaluate)
+        self.bridge.setVisible(False)
         self.syringe_verdict = WrappedText()
-        layout = self._page(self.same_drug, self.syringe_verdict)
+        layout = self._page(self.same_drug, self.bridge, self.syringe_verdict)
         layout.insertLayout(1, form)
         layout.addStretch(1)
 
@@ -236,8 +244,9 @@ class RefillWizard(QDialog):
             self.withdrawal_form.setRowVisible(self.withdrawal_reason, verdict.asks_reason)
         elif index == SYRINGE:
             verdict = steps.check_syringe(self.drug.currentText(), self.unit.currentText(), self.concentration.text(),
-                                          self.lot.text(), self.expiry.text())
+                                          self.lot.text(), self.expiry.text(), self.bridge.isChecked())
             self._show(self.syringe_verdict, verdict)
+            self.bridge.setVisible(verdict.offers_bridge)
         elif index == INJECT:
             verdict, self.review = steps.review(self.added.text(), self.override.text(), self.clinician.text())
             self._show(self.inject_verdict, verdict)

@@ -95,7 +95,8 @@ def make_pump(path: Path | None = None, model: str = "ITB-20", speed: float = 1.
         parsed = program_from_data(program)
         state.set_program(parsed.drug, parsed.therapy)
         state.volume_ml = volume_ml
-        state.line = [LineContent(volume_ml=state.line_volume_ml, concentration_per_ml=parsed.drug.concentration_per_ml)]
+        state.line = [LineContent(volume_ml=state.line_volume_ml,
+                                  concentration_per_ml=parsed.drug.concentration_per_ml)]
     return Pump(state, SimClock(speed, monotonic), path, monotonic), monotonic
 
 
@@ -256,3 +257,10 @@ def pair(client: Client | WireClient, code: str, programmer_id: str) -> bytes:
     assert (finish.status, finish.payload) == (Status.OK, {"paired": True}), finish.payload
     assert pairing.pair_key is not None
     return pairing.pair_key
+
+
+def press_button(client: Client | WireClient) -> dict:
+    """SERVICE ``press_button``: the patient presses the demand button; the pump's answer (granted or why not)."""
+    response = client.call(SERVICE, {"action": "press_button"})
+    assert response.status == Status.OK, response.payload
+    return response.payload

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from programmer.port import ActiveProgram, PumpIdentity, PumpStatus
+from programmer.port import ActiveProgram, LineContent, LineState, PumpIdentity, PumpStatus
 from programmer.snapshot import PumpSnapshot
 from programmer.program import Program, program_from_data
 
@@ -23,3 +24,13 @@ def snapshot(current: Program | None = None, volume_ml: float = 14.0) -> PumpSna
     status = PumpStatus(PUMP_TIME, "ok", 87.0, volume_ml, 2.0, 20.0, (), current.checksum(), 0.0)
     active = ActiveProgram(current.drug, current.therapy.model_dump(mode="json"), current.checksum(), current)
     return PumpSnapshot(identity, status, active, PUMP_TIME)
+
+
+def dead_volume_snapshot() -> PumpSnapshot:
+    """``snapshot()`` on a pump that reports its dead volume: 0.15 mL of tubing and a 60 cm catheter (0.306 mL of line
+    in all, full of the 500 mcg/mL baclofen), a priming rate of 1 mL/h and boluses up to 6 mL/h."""
+    base = snapshot()
+    identity = replace(base.identity, tubing_ml=0.15, catheter_ml_per_cm=0.0026, catheter_cm_min=10.0,
+                       catheter_cm_max=110.0, priming_ml_per_hour=1.0, max_bolus_ml_per_hour=6.0)
+    line = LineState(0.15, 60.0, 0.306, (LineContent(0.306, 500.0),), 10.0, 10.0, 5000.0, "mcg")
+    return replace(base, identity=identity, status=replace(base.status, line=line))

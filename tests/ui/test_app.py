@@ -106,7 +106,8 @@ def test_events_are_sortable_filterable_and_exported(qtbot, window, patient, tmp
     assert page.proxy.rowCount() == 1
     assert page.proxy.index(0, 3).data() == (  # the demo patient's refill, in words with units
         "added 14\u00a0mL, withdrawn 0\u00a0mL (pump had calculated 0\u00a0mL); drug baclofen 500\u00a0mcg/mL; "
-        "therapy kept; action number 1")  # the pump's first bolus or refill
+        "therapy kept; action number 1; pumped 0\u00a0mL; to patient 0\u00a0mL")  # its first bolus or refill; the
+    # pump's counters of what its motor moved and what left the catheter tip (docs/protocol.md, refill)
     assert page.kind.currentText() == "Refill"
     page.only_shown.setChecked(True)
     page.export_csv(tmp_path / "events.csv")

@@ -19,12 +19,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractSpinBox, QApplication, QComboBox,
                                QGroupBox, QLabel, QLineEdit, QWidget)
 
-from programmer.port import PumpEvent
+from programmer.port import DemandDose, DemandSettings, PumpEvent
 from tests.support.ui_actions import LINK_TIMEOUT_MS, new_window
-from tests.support.ui_fakes import program, snapshot
+from tests.support.ui_fakes import dead_volume_snapshot, program, snapshot
 from tests.support.another_programmer import another_programmer
 from ui.editor import DOSE, START
-from ui.main_window import (BANNER_ACTION_TEXTS, CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB,
+from ui.main_window import (BANNER_ACTION_TEXTS, BOLUS_TAB, CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB,
                             MainWindow)
 from ui.view_models.mnemonics import mnemonic_letter
 from ui.review import RESERVED_LETTERS
@@ -114,6 +114,34 @@ def events(window: MainWindow) -> list[QWidget]:
     return [page.read, page.kind, page.only_shown, page.export, page.table]
 
 
+def bolus(window: MainWindow) -> list[QWidget]:
+    window._show_snapshot(snapshot())
+    window.show_tab(BOLUS_TAB)
+    page = window.bolus
+    return [page.kind, page.dose, page.duration, page.clinician, page.confirm]
+
+
+def bolus_prime(window: MainWindow) -> list[QWidget]:
+    window._show_snapshot(snapshot())
+    window.bolus.set_snapshot(dead_volume_snapshot(), None)
+    window.show_tab(BOLUS_TAB)
+    page = window.bolus
+    page.kind.setCurrentIndex(page.kind.findData("prime"))
+    return [page.kind, page.catheter, page.segments, page.prime_reason, page.clinician, page.confirm]
+
+
+def bolus_demand(window: MainWindow) -> list[QWidget]:
+    """The demand dose of a pump that has one (an emulated pump as read, its settings off)."""
+    window._show_snapshot(snapshot())
+    window.bolus.set_snapshot(dead_volume_snapshot(), DemandSettings(DemandDose(False), "mcg", "0" * 16))
+    window.show_tab(BOLUS_TAB)
+    page = window.bolus
+    page.kind.setCurrentIndex(page.kind.findData("demand"))
+    page.demand_on.setChecked(True)
+    return [page.kind, page.demand_on, page.demand_dose, page.demand_duration, page.lockout, page.most,
+            page.clinician, page.confirm]
+
+
 STATES: dict[str, tuple[int, Callable[[MainWindow], list[QWidget]]]] = {
     "connect": (CONNECT_TAB, connect_page),
     "overview": (OVERVIEW_TAB, overview),
@@ -124,6 +152,9 @@ STATES: dict[str, tuple[int, Callable[[MainWindow], list[QWidget]]]] = {
     "review": (REVIEW_TAB, review_with_two_warnings),
     "review stop": (REVIEW_TAB, review_of_a_stop),
     "events": (EVENTS_TAB, events),
+    "bolus": (BOLUS_TAB, bolus),
+    "bolus prime": (BOLUS_TAB, bolus_prime),
+    "bolus demand": (BOLUS_TAB, bolus_demand),
 }
 
 
@@ -270,7 +301,7 @@ def test_the_flex_table_edits_stay_in_their_cells_after_the_walk(qtbot, window):
 
 APPLICATION_DOC = Path(__file__).resolve().parents[2] / "docs" / "application.md"
 PAGE_STATES = {"Connect": ["connect"], "Overview": ["overview"], "Review": ["review", "review stop"],
-               "Events": ["events"],
+               "Events": ["events"], "Bolus": ["bolus", "bolus prime", "bolus demand"],
                "Program": ["program simple", "program stopped", "program flex", "program first"]}
 PER_WARNING = ("Acknowledge warning", "Reason for warning")
 """The Review page's letters given to each warning, from those left free: documented as a rule, not listed."""

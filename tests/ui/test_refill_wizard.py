@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
 from programmer.audit import read_audit_log
+from ui.emulator import set_up_demo_patient
 from programmer.errors import AuditError, LinkError
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect
 from ui.main_window import PROGRAM_TAB
@@ -25,6 +26,10 @@ from ui.view_models.mnemonics import mnemonic_letter
 
 KEY_TIMEOUT_MS = 2_000
 APPLICATION_DOC = Path(__file__).resolve().parents[2] / "docs" / "application.md"
+
+
+def nb(text: str) -> str:
+    return text.replace("~", "\u00a0")
 
 
 def focused() -> QWidget:
@@ -75,7 +80,7 @@ def letters_as_documented(wizard: RefillWizard) -> bool:
     shown = {letter: text for letter, text in shown_letters(wizard) if text not in ("Back", "Next")
              or wizard.pages.currentIndex() == EXPECT}
     documented = {letter: control for letter, control in documented_letters()[wizard.pages.currentIndex()].items()
-                  if not control.startswith("Reason for") or letter in shown}
+                  if not control.startswith(("Reason for", "Give a bridge")) or letter in shown}
     return shown.keys() == documented.keys() and all(shown[k].startswith(v.removesuffix("…"))
                                                      for k, v in documented.items())
 
@@ -225,3 +230,41 @@ def test_a_new_pump_is_filled_from_the_wizard_and_then_asks_about_the_first_prog
     window.show_tab(PROGRAM_TAB)
     qtbot.waitUntil(editor.prior_box.isVisible, timeout=KEY_TIMEOUT_MS)
     assert "filled while it ran nothing" in editor.prior_why.text() and not editor.review_button.isEnabled()
+
+
+def test_a_concentration_change_is_recorded_only_with_its_bridge_bolus(qtbot, window: MainWindow, start_emulator):
+    # The demo patient with a 60 cm catheter implanted and primed long ago: 0.15 mL of tubing + 60 x 0.0026 mL is
+    # 0.306 mL of line, full of the 500 mcg/mL baclofen.
+    pump = start_emulator("--catheter-cm", "60")
+    set_up_demo_patient(pump.url)
+    connect(qtbot, window, pump.url)
+    wizard = open_wizard(qtbot, window)
+    go_on(qtbot, wizard, "n", WITHDRAW)
+    type_here(qtbot, f"{window.snapshot.status.volume_ml:.2f}")
+    go_on(qtbot, wizard, "n", SYRINGE)
+    wizard.drug.setCurrentText("baclofen")
+    wizard.unit.setCurrentText("mcg")
+    for field, text in ((wizard.concentration, "1000"), (wizard.lot, "BX7341"), (wizard.expiry, "2099-06-30")):
+        field.setText(text)
+
+    # Offered, on at first, with what it does; off, the refill cannot go on.
+    assert wizard.bridge.isVisible() and wizard.bridge.isChecked() and wizard.next.isEnabled()
+    assert nb("still hold 0.306~mL of the old 500~mcg/mL") in wizard.syringe_verdict.text()
+    assert letters_are_unique(wizard) and letters_as_documented(wizard)
+    wizard.bridge.setChecked(False)
+    assert not wizard.next.isEnabled() and wizard.syringe_verdict.text().endswith("recorded only with its bridge "
+                                                                                  "bolus: tick it.")
+    wizard.bridge.setChecked(True)
+    go_on(qtbot, wizard, "n", INJECT)
+    type_here(qtbot, "10")
+    assert "a new concentration needs a refill and a bridge bolus" in wizard.inject_verdict.text()  # a warning
+    wizard.override.setText("the pharmacy now supplies 1000 mcg/mL")
+    wizard.clinician.setText("Dr A. Osei")
+    assert wizard.next.isEnabled(), wizard.inject_verdict.text()
+    go_on(qtbot, wizard, "r", RESULT)
+    qtbot.waitUntil(lambda: not window.link.busy, timeout=LINK_TIMEOUT_MS)
+    assert wizard.outcome.text().startswith("Refilled and verified"), wizard.outcome.text()
+    bolus = window.snapshot.status.bolus
+    assert bolus is not None and bolus.kind == "bridge"
+    alt(qtbot, "c")
+    qtbot.waitUntil(lambda: window.refill_wizard is None, timeout=KEY_TIMEOUT_MS)

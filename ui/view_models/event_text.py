@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Callable, Sequence
 
 from programmer.port import PumpEvent
-from ui.view_models.format import PUMP_CLOCK, SEVERITY_WORDS, alarm_name, alarm_text, dated, moment, number, quantity, span
+from ui.view_models.format import (PUMP_CLOCK, SEVERITY_WORDS, UNIT_SPACE, alarm_name, alarm_text, dated, moment, number,
+                                   quantity, span)
 
 SHORT_ID = 8
 """A program checksum (16 hex digits) or a bolus or refill id made by this programmer (a random 32-hex-digit
@@ -48,7 +49,33 @@ KIND_NAMES = {
     "programmer_paired": "Programmer paired",
     "pairing_failed": "Pairing failed",
     "programmer_unpaired": "Programmer unpaired",
+    "line_flushed": "Line flushed",
+    "demand_set": "Demand dose set",
+    "demand_granted": "Demand dose given",
+    "demand_refused": "Demand dose refused",
 }
+BOLUS_KIND_WORDS = {
+    "therapeutic": "bolus",
+    "prime": "priming bolus",
+    "bridge": "bridge bolus",
+    "demand": "demand dose",
+}
+"""How each kind of bolus is named in a sentence (docs/protocol.md, BOLUS ``kind``); an event without a kind is a
+therapeutic bolus, as the pump logged them before kinds existed."""
+PRIME_REASONS = {
+    "implant": "after an implant",
+    "pump_replacement": "after a pump replacement",
+    "catheter_revision": "after a catheter revision",
+}
+DEMAND_REFUSED_REASONS = {
+    "off": "the demand dose is off",
+    "lockout": "within the lockout interval",
+    "daily_max": "the most a day were given already",
+    "bolus_running": "another bolus was running",
+    "cannot_deliver": "the pump cannot deliver now",
+    "reservoir": "too little drug in the reservoir",
+}
+DEMAND_SET_REASONS = {"drug_changed": "switched off because the drug changed"}
 BOLUS_END_REASONS = {
     "request": "cancelled on request",
     "reservoir_empty": "the reservoir ran empty",
@@ -230,20 +257,80 @@ def _worded(words: dict[str, str], value: object) -> str:
     return words.get(str(value), str(value).replace("_", " "))
 
 
+def _bolus_name(d: dict) -> str:
+    """'bolus', 'priming bolus', ...: the kind the event names (a therapeutic bolus when it names none)."""
+    return _worded(BOLUS_KIND_WORDS, d.pop("kind", "therapeutic"))
+
+
 def _bolus_started(d: dict, unit: str | None) -> str:
     carried = d.pop("dose_unit")  # the one bolus event that names its unit
-    return (f"bolus {short_id(d.pop('bolus_id'))}: {dose(_number(d.pop('dose')), carried)} "
+    name = _bolus_name(d)
+    text = (f"{name} {short_id(d.pop('bolus_id'))}: {dose(_number(d.pop('dose')), carried)} "
             f"({ml(_number(d.pop('volume_ml')))}) over {quantity(_number(d.pop('duration_min')), 'min')}")
+    if "reason" in d:  # a prime: why, and the catheter it filled
+        text += f", {_worded(PRIME_REASONS, d.pop('reason'))}"
+    if "catheter_cm" in d:
+        text += f", catheter {quantity(_number(d.pop('catheter_cm')), 'cm')}"
+    if "concentration_per_ml" in d:  # a bridge: the old drug's concentration it runs the program at
+        old = _number(d.pop("concentration_per_ml"))
+        text += f", at the old {quantity(old, f'{carried}/mL') if carried else number(old) + ' per mL'}"
+    return text
+
+
+def _pumped(d: dict) -> str:
+    """', 0.1 mL pumped' when the event says how much the bolus moved (newer pumps do)."""
+    return f" ({ml(_number(d.pop('volume_ml')))} pumped)" if "volume_ml" in d else ""
 
 
 def _bolus_done(d: dict, unit: str | None) -> str:
-    return f"bolus {short_id(d.pop('bolus_id'))}: {dose(_number(d.pop('delivered')), unit)} delivered in full"
+    name = _bolus_name(d)
+    return (f"{name} {short_id(d.pop('bolus_id'))}: {dose(_number(d.pop('delivered')), unit)} delivered in full"
+            f"{_pumped(d)}")
 
 
 def _bolus_cancelled(d: dict, unit: str | None) -> str:
+    reason, name = d.pop("reason"), _bolus_name(d)
+    return (f"{name} {short_id(d.pop('bolus_id'))} stopped after {dose(_number(d.pop('delivered')), unit)}"
+            f"{_pumped(d)}: {_worded(BOLUS_END_REASONS, reason)}")
+
+
+def _line_flushed(d: dict, unit: str | None) -> str:
+    """The last of a content other than the reservoir's drug has left the catheter tip: the new drug now reaches
+    the patient."""
+    old = _number(d.pop("concentration_per_ml"))
+    what = "the spinal fluid" if old == 0 else f"the old drug ({number(old)} per mL)"
+    return (f"{what} has left the catheter: the reservoir's drug now reaches the patient "
+            f"({ml(_number(d.pop('pumped_ml')))} pumped, {ml(_number(d.pop('to_patient_ml')))} to the patient in all)")
+
+
+def _demand_settings(d: dict) -> str:
+    unit = d.pop("dose_unit", None)
+    return (f"{dose(_number(d.pop('dose')), unit)} over {quantity(_number(d.pop('duration_min')), 'min')} a press, "
+            f"lockout {quantity(_number(d.pop('lockout_min')), 'min')}, at most "
+            f"{_number(d.pop('max_per_day')):g} a day")
+
+
+def _demand_set(d: dict, unit: str | None) -> str:
+    enabled = _flag(d.pop("enabled"))
+    reason = f" ({_worded(DEMAND_SET_REASONS, d.pop('reason'))})" if "reason" in d else ""
+    if not enabled:
+        for key in ("dose", "dose_unit", "duration_min", "lockout_min", "max_per_day"):
+            d.pop(key, None)  # an off demand dose's figures mean nothing
+        return f"demand dose off{reason}"
+    return f"demand dose on: {_demand_settings(d)}{reason}"
+
+
+def _demand_granted(d: dict, unit: str | None) -> str:
+    carried = d.pop("dose_unit", None)
+    return (f"the patient pressed the button: demand dose {short_id(d.pop('bolus_id'))} of "
+            f"{dose(_number(d.pop('dose')), carried)} ({ml(_number(d.pop('volume_ml')))}) given, "
+            f"{_number(d.pop('count_24h')):g} in the last 24{UNIT_SPACE}h")
+
+
+def _demand_refused(d: dict, unit: str | None) -> str:
     reason = d.pop("reason")
-    return (f"bolus {short_id(d.pop('bolus_id'))} stopped after {dose(_number(d.pop('delivered')), unit)}: "
-            f"{_worded(BOLUS_END_REASONS, reason)}")
+    return (f"the patient pressed the button: nothing given, {_worded(DEMAND_REFUSED_REASONS, reason)} "
+            f"({_number(d.pop('count_24h')):g} given in the last 24{UNIT_SPACE}h)")
 
 
 def _refill(d: dict, unit: str | None) -> str:
@@ -342,6 +429,10 @@ DESCRIBERS: dict[str, Callable[[dict, str | None], str]] = {
     "programmer_paired": _programmer_paired,
     "pairing_failed": _pairing_failed,
     "programmer_unpaired": _programmer_unpaired,
+    "line_flushed": _line_flushed,
+    "demand_set": _demand_set,
+    "demand_granted": _demand_granted,
+    "demand_refused": _demand_refused,
 }
 
 
