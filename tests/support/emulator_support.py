@@ -245,6 +245,17 @@ class WireClient:
         self.port.close()
 
 
+def advance_pump_time(url: str, hours: float) -> None:
+    """``hours`` of pump time pass at once (SERVICE ``advance``, an emulator started with ``--service``), over a
+    session of its own: no other programmer may hold the pump meanwhile."""
+    client = WireClient(url)
+    try:
+        client.hello()
+        assert client.call(Command.SERVICE, {"action": "advance", "hours": hours}).status == Status.OK
+    finally:
+        client.close()
+
+
 def pair(client: Client | WireClient, code: str, programmer_id: str) -> bytes:
     """Pair ``programmer_id`` with the client's pump over ``code`` (IDENTIFY, PAIR_START, PAIR_FINISH in clear) and
     return the pair key both sides now hold."""
