@@ -242,7 +242,6 @@ class BolusPage(QWidget):
     def show_ended(self, text: str) -> None:
         """The bolus watched has ended (done or stopped): say how, and stop watching."""
         self.watching = None
-        self.bar.setValue(self.bar.value())
         self.progress_text.setText(text)
         self.stop.setEnabled(False)
         self._gate()

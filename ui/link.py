@@ -15,6 +15,12 @@ The work itself is ``programmer``'s: ``read_pump`` interrogates, ``commit_write`
 two-phase and judges the read-back, ``commit_refill`` does the same for a refill, and the driver's
 ``set_low_alarm`` reads back the threshold it sets. This module only adds progress reporting and the thread.
 
+Boluses are link work too: ``GiveBolus`` (and ``SetDemand``) commit through ``programmer.bolus_commit``, which audits
+first, sends once under one id and settles a lost answer with ``bolus_status``; ``WatchBolus`` reads a running
+bolus's progress for the Bolus page, which the window asks for about every second while one runs, only while the
+link is free; ``CancelBolus`` stops one. Every interrogation also reads the patient's demand dose and the last days'
+events for its use (``demand_read``, before the snapshot). ``PressButton`` is the demo's tester control.
+
 The secure link (protocol version 2) adds pairing (``Pair``): link work like any other, so it runs in this
 thread too; the driver pairs over the code while it opens the link, then the pump is read as by ``Connect``.
 A change over an insecure link (a pump speaking version 1) is refused by the driver itself (``LinkNotSecure``)

@@ -1,14 +1,17 @@
 """The Bolus page end to end against the real emulator (run 60 times faster than real time, so a minute's bolus
 takes a second): a therapeutic bolus reviewed (its total, per hour, in mL and the next 24 h), given, watched to its
-end, and another stopped half way; the audit log keeps both."""
+end, and another stopped half way; the audit log keeps both. A prime, the demand dose set and verified, and the
+patient's presses (the Emulator menu) counted on the Overview. A bolus whose link failed is shown uncertain."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
 from programmer.audit import read_audit_log
+from programmer.errors import LinkError
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect
 from ui.emulator import set_up_demo_patient
+from ui.link import Failure, GiveBolus
 from ui.main_window import BOLUS_TAB, PRESS_BUTTON_TEXT, MainWindow
 
 
@@ -118,3 +121,10 @@ def test_a_prime_then_the_demand_dose_set_and_the_patients_presses_counted(qtbot
     press_the_button(qtbot, window)
     assert window.banner.title.text() == "Demand button pressed: nothing given."
     assert window.overview.demand.values["use"].text().startswith("1 given, 1 refused in 7 days")
+
+
+def test_a_bolus_whose_link_failed_is_shown_uncertain_never_as_not_given(window: MainWindow):
+    window.link.failed.emit(GiveBolus(None, "Dr A. Osei"), Failure(LinkError("bolus: no answer after 4 tries",
+                                                                             step="bolus")))
+    text = window.bolus.outcome.text()
+    assert text.startswith("UNCERTAIN: Bolus: no answer after 4 tries.") and "reconnect and read the pump" in text

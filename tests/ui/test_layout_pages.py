@@ -30,7 +30,7 @@ from programmer.port import Alarm, BolusState, PumpEvent
 from tests.support.ui_fakes import PUMP_TIME, snapshot
 from ui.editor import DOSE, START
 from ui.link import Connect
-from ui.main_window import CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, MainWindow
+from ui.main_window import BOLUS_TAB, CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, MainWindow
 from ui.widgets import STYLE_SHEET
 
 LIBRARY = load_library()
@@ -96,6 +96,17 @@ def events(window: MainWindow) -> None:
     window.show_tab(EVENTS_TAB)
 
 
+def bolus(window: MainWindow) -> None:
+    """A therapeutic bolus typed with a warning (80 mcg: above half the 150 mcg/day) while the one of the reading runs:
+    its figures, findings, reason, signature and progress all on the page, with the plots."""
+    connected(window)
+    window.show_tab(BOLUS_TAB)
+    page = window.bolus
+    page.dose.setText("80")
+    page.duration.setText("30")
+    page.clinician.setText("Dr A. Osei")
+
+
 STATES = {
     "Connect": lambda window: window.show_tab(CONNECT_TAB),
     "Overview": lambda window: (connected(window), window.show_tab(OVERVIEW_TAB)),
@@ -104,6 +115,7 @@ STATES = {
     "Program hard limit": lambda window: flex_program(window, "75"),  # 554 mcg/day: +269 %, beyond 50 %
     "Review": review,
     "Events": events,
+    "Bolus": bolus,
 }
 
 
