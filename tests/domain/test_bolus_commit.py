@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from programmer.audit import AuditLog, read_audit_log
+from programmer.audit import read_audit_log
 from programmer.bolus import review_bolus, review_bridge, review_demand, review_prime
 from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
 from programmer.commit import commit_refill
@@ -29,11 +29,6 @@ LIBRARY = load_library()
 DOCTOR = "Dr Ng"
 REASON = "discussed with the patient and the team"
 BACLOFEN_1000 = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=1000)
-
-
-@pytest.fixture
-def audit(tmp_path):
-    return AuditLog(tmp_path / "audit.jsonl")
 
 
 class LostAnswer(FakePump):

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.support.fake_pump import BACLOFEN_500, PUMP_TIME, FakePump, active_for, baclofen
-from programmer.audit import AuditLog, read_audit_log
+from programmer.audit import read_audit_log
 from programmer.errors import AuditError, InputError, LinkError, PumpRefused
 from programmer.interrogation import read_pump
 from programmer.library import load_library
@@ -20,11 +20,6 @@ LIBRARY = load_library()
 REASON = "volumes checked twice at the bedside"
 """An override reason that says something (programmer/overrides.py): these tests are about what it overrides."""
 MORPHINE_10 = Drug(name="morphine", dose_unit="mg", concentration_per_ml=10)
-
-
-@pytest.fixture
-def audit(tmp_path):
-    return AuditLog(tmp_path / "audit.jsonl")
 
 
 def read(pump):
