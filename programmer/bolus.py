@@ -36,8 +36,8 @@ from typing import ClassVar
 
 from programmer.baseline import BASELINE_WINDOW, boluses_within
 from programmer.checks import CheckReport
-from programmer.dead_volume import (CATHETER_CM_RANGE, CATHETER_ML_PER_CM, PRIMING_ML_PER_HOUR, Bolus, Bridge,
-                                    Prime, Transit, check_catheter_cm, full_line)
+from programmer.dead_volume import (CATHETER_ML_PER_CM, PRIMING_ML_PER_HOUR, Bolus, Bridge,
+                                    Prime, Transit, catheter_problem, check_catheter_cm, full_line)
 from programmer.errors import InputError
 from programmer.library import DrugRule, LoadedLibrary
 from programmer.planner import Plan
@@ -349,11 +349,9 @@ def review_prime(snapshot: PumpSnapshot, catheter_cm: float, reason: str, librar
         raise InputError([("tubing_ml", f"the {snapshot.identity.model} does not declare its tubing volume: it cannot "
                                         "be primed from this programmer")])
     report = CheckReport(library.identity)
-    low, high = CATHETER_CM_RANGE
-    if not low <= catheter_cm <= high:
-        report.error("CATHETER_OUT_OF_RANGE", f"a catheter of {catheter_cm:g} cm is outside the lengths {low:g} to "
-                     f"{high:g} cm (the catheter is supplied 110 cm long and trimmed at implant): measure it again",
-                     "catheter_cm")
+    problem = catheter_problem(catheter_cm)
+    if problem is not None:
+        report.error("CATHETER_OUT_OF_RANGE", f"a catheter of {problem}: measure it again", "catheter_cm")
     else:
         check_catheter_cm(catheter_cm, segments_cm)
     drug = snapshot.active.drug

@@ -40,13 +40,21 @@ SEGMENTS_TOLERANCE_CM = 1e-6
 """How far a revised catheter's segments may sum from its length, cm (the pump's own tolerance)."""
 
 
+def catheter_problem(catheter_cm: float) -> str | None:
+    """Why ``catheter_cm`` is not a catheter length (outside ``CATHETER_CM_RANGE``), or None when it is one."""
+    low, high = CATHETER_CM_RANGE
+    if low <= catheter_cm <= high:
+        return None
+    return (f"{catheter_cm:g} cm is outside the catheter lengths {low:g} to {high:g} cm (the catheter is supplied "
+            "110 cm long and trimmed at implant)")
+
+
 def check_catheter_cm(catheter_cm: float, segments_cm: Sequence[float] = ()) -> None:
     """InputError naming ``catheter_cm`` (or ``segments_cm``) when the length is outside ``CATHETER_CM_RANGE`` or the
     segments of a revised catheter do not sum to it."""
-    low, high = CATHETER_CM_RANGE
-    if not low <= catheter_cm <= high:
-        raise InputError([("catheter_cm", f"{catheter_cm:g} cm is outside the catheter lengths {low:g} to {high:g} cm "
-                                          "(the catheter is supplied 110 cm long and trimmed at implant)")])
+    problem = catheter_problem(catheter_cm)
+    if problem is not None:
+        raise InputError([("catheter_cm", problem)])
     if segments_cm:
         if any(not segment > 0 for segment in segments_cm):
             raise InputError([("segments_cm", f"every segment must be longer than 0 cm (given: "

@@ -179,7 +179,8 @@ def test_a_revised_catheter_keeps_its_segments():
 def test_a_catheter_outside_the_range_is_refused(length):
     review = review_prime(snapshot(), length, "implant", LIBRARY)
     assert codes(review) == {"CATHETER_OUT_OF_RANGE": "error"}
-    assert f"a catheter of {length:g} cm is outside the lengths 10 to 110 cm" in review.report.findings[0].message
+    message = review.report.findings[0].message
+    assert f"a catheter of {length:g} cm is outside the catheter lengths 10 to 110 cm" in message
 
 
 def test_a_prime_needs_a_drug_and_enough_of_it():
