@@ -21,7 +21,8 @@ def demand_settings(state: PumpState) -> dict:
     demand = state.demand
     if demand is None:
         return {"enabled": False}
-    return {"enabled": True, "dose": float(demand.dose), "dose_unit": None if state.drug is None else state.drug.dose_unit,
+    unit = None if state.drug is None else state.drug.dose_unit
+    return {"enabled": True, "dose": float(demand.dose), "dose_unit": unit,
             "duration_min": float(demand.duration_min), "lockout_min": float(demand.lockout_min),
             "max_per_day": demand.max_per_day}
 
@@ -38,8 +39,9 @@ def demand_answer(state: PumpState) -> dict:
 
 
 def granted_in_last_day(state: PumpState, now: datetime) -> list[datetime]:
-    """The starts of the granted activations in the 24 h before ``now`` (a start exactly 24 h ago no longer counts)."""
-    return [moment for moment in state.demand_presses if now - DAY < moment <= now]
+    """The starts of the granted activations in the 24 h before ``now`` (a start exactly 24 h ago no longer counts).
+    A start after ``now`` (the clock was set back) still counts: setting the clock back never frees a press."""
+    return [moment for moment in state.demand_presses if moment > now - DAY]
 
 
 def next_allowed(demand: DemandRecord, granted: list[datetime], now: datetime) -> datetime:

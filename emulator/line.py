@@ -67,18 +67,13 @@ def push(state: PumpState, volume_ml: float) -> list[float]:
     contents = merged(parts)
     # The parts add up to the line's volume by construction; the last one takes the rounding.
     others = sum(part.volume_ml for part in contents[:-1])
-    contents[-1] = LineContent(volume_ml=state.line_volume_ml - others, concentration_per_ml=contents[-1].concentration_per_ml)
+    contents[-1] = LineContent(volume_ml=state.line_volume_ml - others,
+                               concentration_per_ml=contents[-1].concentration_per_ml)
     state.line = contents
     state.pumped_ml += volume_ml
     state.to_patient_ml += volume_ml
     state.to_patient_dose += dose
     return flushed
-
-
-def other_contents(state: PumpState) -> list[LineContent]:
-    """The parts whose concentration is not the reservoir drug's: what a bridge or a prime would push out."""
-    entering = reservoir_concentration(state)
-    return [part for part in state.line if part.concentration_per_ml != entering]
 
 
 def line_answer(state: PumpState) -> dict:

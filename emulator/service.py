@@ -26,8 +26,6 @@ from pydantic import ValidationError
 from emulator.pairing_window import PairingWindow, programmer_id_field, window_seconds
 from emulator.pump import Pump, PumpError
 from emulator.sessions import Session, Sessions
-from emulator.spec import DEMAND_DURATION_MIN, DEMAND_LOCKOUT_MIN, DEMAND_MAX_PER_DAY
-from emulator.state import DemandRecord
 from protocol.codes import (INSECURE_PROTOCOL_VERSION, MAX_EVENTS_PER_COMPACT_READ, MAX_EVENTS_PER_READ, MAX_PAYLOAD,
                             OPEN_COMMANDS, PROTOCOL_VERSION, Command, Status)
 from protocol.compact import ENCODING as COMPACT, JSON_ENCODING, CompactError
@@ -54,8 +52,8 @@ MAX_OFFERED_ENCODINGS = 16
 
 _NUMBER = "number"
 _OBJECT_OR_NULL = "object or null"
-_WANTED = {bool: "true or false", str: "a string", int: "an integer", dict: "an object", list: "a list", _NUMBER: "a number",
-           _OBJECT_OR_NULL: "an object or null"}
+_WANTED = {bool: "true or false", str: "a string", int: "an integer", dict: "an object", list: "a list",
+           _NUMBER: "a number", _OBJECT_OR_NULL: "an object or null"}
 
 
 BOLUS_REQUESTS: dict[str, dict[str, object]] = {
@@ -421,8 +419,8 @@ class Connection:
         if kind == "prime":
             segments = rest.pop("catheter_segments_cm", [])
             if not isinstance(segments, list) or not all(_is(length, _NUMBER) for length in segments):
-                raise PumpError(Status.BAD_ARGUMENT, f"catheter_segments_cm must be a list of numbers, got {segments!r}",
-                                "catheter_segments_cm")
+                raise PumpError(Status.BAD_ARGUMENT, f"catheter_segments_cm must be a list of numbers, got "
+                                f"{segments!r}", "catheter_segments_cm")
             bolus_id, reason, catheter_cm, volume_ml = fields(rest, BOLUS_REQUESTS[kind])
             return self.pump.prime(bolus_id, reason, catheter_cm, volume_ml, tuple(float(cm) for cm in segments))
         method = self.pump.bridge if kind == "bridge" else self.pump.bolus
@@ -434,20 +432,10 @@ class Connection:
             raise PumpError(Status.BAD_ARGUMENT, f"enabled must be true or false, got {enabled!r}", "enabled")
         if not enabled:
             fields(payload, {"enabled": bool})
-            return self.pump.set_demand(None)
-        _, dose, duration_min, lockout_min, max_per_day = fields(payload, {
-            "enabled": bool, "dose": _NUMBER, "duration_min": _NUMBER, "lockout_min": _NUMBER, "max_per_day": int})
-        if self.pump.state.drug is None:
-            raise PumpError(Status.REFUSED, "the pump holds no drug", "enabled")
-        if not dose > 0:
-            raise PumpError(Status.OUT_OF_RANGE, f"dose {dose:g} must be more than 0", "dose")
-        for name, value, (low, high), unit in (("duration_min", duration_min, DEMAND_DURATION_MIN, " min"),
-                                               ("lockout_min", lockout_min, DEMAND_LOCKOUT_MIN, " min"),
-                                               ("max_per_day", max_per_day, DEMAND_MAX_PER_DAY, "")):
-            if not low <= value <= high:
-                raise PumpError(Status.OUT_OF_RANGE, f"{name} {value:g}{unit} is outside {low:g} to {high:g}{unit}", name)
-        return self.pump.set_demand(DemandRecord(dose=dose, duration_min=duration_min, lockout_min=lockout_min,
-                                                 max_per_day=max_per_day))
+            return self.pump.set_demand(False)
+        _, *settings = fields(payload, {"enabled": bool, "dose": _NUMBER, "duration_min": _NUMBER,
+                                        "lockout_min": _NUMBER, "max_per_day": int})
+        return self.pump.set_demand(True, *settings)
 
     def _refill(self, payload: dict) -> dict:
         bridge_data = payload.get("bridge")
@@ -490,5 +478,6 @@ class Connection:
             except ValueError as exc:
                 raise PumpError(Status.OUT_OF_RANGE, str(exc), "seconds") from None
             return self.pump.status()
-        actions = "motor_stall, clear_stall, set_battery, advance, press_button" + ("" if self.service.insecure else ", open_pairing")
+        actions = ("motor_stall, clear_stall, set_battery, advance, press_button"
+                   + ("" if self.service.insecure else ", open_pairing"))
         raise PumpError(Status.BAD_ARGUMENT, f"action {action!r} is not one of {actions}", "action")

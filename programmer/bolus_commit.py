@@ -31,6 +31,9 @@ from programmer.review import Decision, Review, clean_clinician
 BolusLikeReview = BolusReview | PrimeReview | BridgeReview
 DOSE_TOLERANCE = 1e-9
 """Relative: a figure the pump reports back equals the one sent but for what a number loses on the wire."""
+LINE_VOLUME_TOLERANCE_ML = 1e-6
+"""A prime's or a bridge's volume is the pump's own figure of its line to within this (docs/protocol.md, BOLUS): the
+pump may answer with its figure, which moves with the line between the review and the request."""
 
 
 def commit_bolus(driver: PumpDriver, review: BolusReview, clinician: str, audit: AuditLog,
@@ -121,8 +124,9 @@ def _judge(attempt: Attempt, key: str, what: str, started: BolusOutcome, note: s
     delivered = "" if started.delivered is None else f", {started.delivered:.4g} delivered so far"
     figures = (f"{started.dose:.4g} ({started.volume_ml:.4g} mL), {started.state}{delivered}"
                + ("" if started.duration_min is None else f", {started.duration_min:.4g} min"))
-    if (started.bolus_id == key and started.kind == kind
-            and abs(started.dose - asked) <= DOSE_TOLERANCE * max(1.0, abs(asked))):
+    same_dose = abs(started.dose - asked) <= DOSE_TOLERANCE * max(1.0, abs(asked))
+    same_line = kind != "therapeutic" and abs(started.volume_ml - review.volume_ml) <= LINE_VOLUME_TOLERANCE_ML
+    if started.bolus_id == key and started.kind == kind and (same_dose or same_line):
         return _finish(attempt, Outcome.VERIFIED, f"{what} started: {figures}{note}", key, started)
     return _finish(attempt, Outcome.MISMATCH, f"the pump reports bolus {started.bolus_id} ({started.kind}) of "
                    f"{figures}, not the {what} of {asked:.4g} asked{note}: interrogate it and watch the patient", key,

@@ -23,7 +23,7 @@ from programmer.bolus import (PRIME_REASONS, BolusReview, BridgeReview, DemandRe
 from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
 from programmer.cli.bolus_report import (ask_about_uncertain_bolus, bolus_outcome_json, bolus_text, bridge_text, cancel_command, demand_text,
                                          prime_text, result_json, status_command)
-from programmer.cli.pump_commands import (EXIT_FOR_OUTCOME, HOW_HERE, add_change_options, add_port, confirmed,
+from programmer.cli.pump_commands import (EXIT_FOR_OUTCOME, add_change_options, add_port, confirmed,
                                           connect, connect_and_commit, finish, outcome_message, stage)
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, with_options
 from programmer.commit import SessionResult
@@ -39,12 +39,6 @@ BOLUS_EXITS = EXIT_FOR_OUTCOME | {Outcome.UNCERTAIN: EXIT_VERIFY_FAILED}
 
 POLL_INTERVAL_S = 1.0
 """How often ``bolus --wait`` reads the pump while the bolus runs (a session is kept alive by it, too)."""
-
-HOW_HERE.update({
-    "BOLUS_RUNNING": f"cancel it with: {PROG} cancel-bolus PORT --yes, or wait for it to end",
-    "CATHETER_NOT_RECORDED": f"record it with: {PROG} prime PORT --catheter-cm L --reason REASON",
-    "LINE_NEEDS_PRIME": f"{PROG} prime PORT --catheter-cm L --reason REASON",
-})
 
 BOLUS_OPTIONS = {"dose": "--dose", "duration_min": "--duration-min", "lockout_min": "--lockout-min",
                  "max_per_day": "--max-per-day", "catheter_cm": "--catheter-cm", "segments_cm": "--segments-cm",
@@ -127,9 +121,9 @@ Reviewer = Callable[[PumpSnapshot, str | None], Review]
 
 def _change(args: argparse.Namespace, action: str, reviewer: Reviewer,
             committer: Callable[..., SessionResult]) -> SessionResult:
-    """Confirm, connect, interrogate, review and commit; a value the review cannot take is invalid input naming the
-    option (nothing was sent)."""
-    clinician, reason, audit = confirmed(args, action)
+    """Confirm, connect, interrogate, review and commit (``action``: the review's, as audited); a value the review
+    cannot take is invalid input naming the option (nothing was sent)."""
+    clinician, reason, audit = confirmed(args, "demand dose" if action == "demand" else action)
     args.audit = audit
 
     def commit(driver: PumpDriver, snapshot: PumpSnapshot) -> SessionResult:
@@ -298,7 +292,7 @@ def _demand(args: argparse.Namespace) -> DemandDose:
 def run_demand_dose(args: argparse.Namespace) -> int:
     demand = _demand(args)
     library = load_library(args.library)
-    result = _change(args, "demand dose", lambda snapshot, reason: review_demand(snapshot, demand, library, reason),
+    result = _change(args, "demand", lambda snapshot, reason: review_demand(snapshot, demand, library, reason),
                      commit_demand)
     review = result.review
     assert isinstance(review, DemandReview), "the commit's result holds its DemandReview"

@@ -640,6 +640,9 @@ HOW_HERE = {
     "PUMP_HAS_NO_DRUG": "name it with --drug NAME --dose-unit UNIT --concentration C",
     "REFILL_DISCREPANCY": "to go on all the same, give the reason with --withdrawal-reason REASON",
     "CONCENTRATION_CHANGE_NEEDS_BRIDGE": "refill with --bridge: the bridge bolus then starts with the refill",
+    "BOLUS_RUNNING": f"stop it with: {PROG} cancel-bolus PORT --yes, or wait for it to end",
+    "CATHETER_NOT_RECORDED": f"record it with: {PROG} prime PORT --catheter-cm L --reason REASON",
+    "LINE_NEEDS_PRIME": f"{PROG} prime PORT --catheter-cm L --reason REASON",
     NO_ANSWER_CODE: ASK_PRIOR,
     CONTEXT_CODE: "state it with --clinical-context KEY, one of "
                   f"{', '.join(context.key for context in CLINICAL_CONTEXTS)}, and the reason with "

@@ -24,6 +24,7 @@ from programmer.cli.support import EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
 from protocol import Command, Status
 from tests.support.cli_runs import DOCTOR, SYRINGE, hours_pass, program_file, run
 from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy
+from tests.support.emulator_support import WireClient
 
 CHART = ("--previous-daily-dose", 150)
 LINE_ML = 0.306
@@ -240,3 +241,30 @@ def test_a_demand_dose_that_is_not_one_is_invalid_input_before_the_pump_is_conta
                                                                                      words):
     code, _, err = run(capsys, "demand-dose", closed_port, *argv, *DOCTOR, "--yes")
     assert code == EXIT_INVALID and words in err
+
+
+def test_a_bridge_after_a_refill_made_without_one_pushes_the_old_drug_out(capsys, tmp_path, start_emulator):
+    # A pump's REFILL without a bridge is accepted by the pump (only this programmer insists on one): sent here
+    # straight over the wire. The catheter (60 cm, primed long ago) and tubing then hold 0.306 mL of 500 mcg/mL: the
+    # bridge pumps them at 0.3 mL/day, 153 mcg over 1468.8 min, at the programmed 150 mcg/day.
+    url = filled(capsys, tmp_path, start_emulator, 20, "--catheter-cm", "60")
+    code, _, err = run(capsys, "bridge", url, *DOCTOR, "--yes")
+    assert code == EXIT_REFUSED and "NOTHING_TO_BRIDGE" in err
+    client = WireClient(url)
+    try:
+        client.hello()
+        stronger = {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 1000}
+        assert client.call(Command.REFILL, {"refill_id": "r-unbridged", "withdrawn_ml": 20.0, "added_ml": 20.0,
+                                            "drug": stronger}).status == Status.OK
+    finally:
+        client.close()
+    code, out, err = run(capsys, "bridge", url, *DOCTOR, "--yes", "--json")
+    assert code == EXIT_OK, err
+    result = json.loads(out)
+    # the line moves meanwhile: 0.3 mL/day is 3.5e-6 mL a second, so the old drug left is a few 1e-6 mL short
+    bridge = result["bridge"]
+    assert (bridge["volume_ml"], bridge["concentration_per_ml"]) == (pytest.approx(LINE_ML, abs=1e-4), 500.0)
+    assert bridge["dose"] == pytest.approx(153.0, abs=0.05)
+    assert bridge["duration_min"] == pytest.approx(1468.8, abs=0.5)
+    assert (result["pump_reported"]["kind"], result["pump_reported"]["state"]) == ("bridge", "delivering")
+    assert [detail["kind"] for detail in pump_log(capsys, url, "bolus_started")] == ["bridge"]

@@ -331,6 +331,27 @@ def test_the_pump_commands_json_keys_are_the_documented_ones(capsys, start_emula
     assert header == ",".join(columns)
 
 
+def test_the_bolus_commands_json_keys_are_the_documented_ones(capsys, start_emulator, tmp_path):
+    url = start_emulator("--catheter-cm", "60").url
+    change = ["--clinician", "Doc Test", "--yes", "--json", "--audit-log", str(tmp_path / "audit.jsonl")]
+    run_json(capsys, "refill", url, "--withdrawn-ml", "0", "--added-ml", "20", "--drug", "baclofen", "--dose-unit",
+             "mcg", "--concentration", "500", "--lot", "DOC-1", "--expiry", "2099-12-31", *change)
+    run_json(capsys, "write", url, str(ROOT / "examples/baclofen-simple.json"), "--previous-daily-dose", "150", *change)
+    keys = documented_keys("`bolus --json`, `prime --json`, `bridge --json`, `demand-dose --json`")
+    prime = run_json(capsys, "prime", url, "--catheter-cm", "60", "--reason", "implant", *change)
+    status = run_json(capsys, "bolus-status", url, "--bolus-id", prime["bolus_id"], "--json")
+    check_keys(documented_keys("`bolus-status --json`"), status, "bolus-status --json")
+    cancel = run_json(capsys, "cancel-bolus", url, "--yes", "--json")
+    check_keys(documented_keys("`cancel-bolus --json`"), cancel, "cancel-bolus --json")
+    bolus = run_json(capsys, "bolus", url, "--dose", "50", "--duration-min", "30", *change)
+    bridge = run_json(capsys, "bridge", url, *change, expect=3)  # a bolus runs, and nothing is to be bridged
+    demand = run_json(capsys, "demand-dose", url, "--dose", "25", "--duration-min", "10", "--lockout-min", "240",
+                      "--max-per-day", "4", *change)
+    for name, result in (("prime", prime), ("bolus", bolus), ("bridge", bridge), ("demand", demand)):
+        check_keys(keys, result, f"{name} --json")
+        assert result["action"] == name and name in result
+
+
 # --- the first session --------------------------------------------------------------------------------
 
 

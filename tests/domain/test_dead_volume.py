@@ -10,13 +10,14 @@ from datetime import datetime
 
 import pytest
 
-from programmer.dead_volume import (CATHETER_CM_RANGE, Bolus, Bridge, Prime, RateStep, Transit, check_catheter_cm,
+from emulator.spec import MODELS
+from programmer.dead_volume import (CATHETER_CM_RANGE, CATHETER_ML_PER_CM, PRIMING_ML_PER_HOUR, Bolus, Bridge, Prime, RateStep, Transit, check_catheter_cm,
                                     full_line, line_volume_ml)
 from programmer.errors import InputError
 from programmer.planner import Plan
 from programmer.port import LineContent
 from programmer.program import program_from_data
-from programmer.pump import Reservoir
+from programmer.pump import PUMP_MODELS, Reservoir
 
 DAY = 1440
 START = datetime(2026, 11, 28, 0, 0)  # local midnight: cycle phase 0
@@ -41,6 +42,18 @@ def per_day(steps: list[RateStep]) -> list[tuple[float, float, float, float]]:
 
 
 # --- the line's volume ----------------------------------------------------------------------------------------
+
+
+def test_the_programmers_own_figures_are_the_ones_the_emulated_pumps_declare():
+    """Written out on both sides on purpose (each side is the other's check); IDENTIFY is where they must agree."""
+    for name, spec in MODELS.items():
+        declared, own = spec.identify(), PUMP_MODELS[name]
+        assert (own.tubing_ml, own.priming_ml_per_hour, own.max_bolus_ml_per_hour) == (
+            declared["tubing_ml"], declared["priming_ml_per_hour"], declared["max_bolus_ml_per_hour"])
+        assert (CATHETER_ML_PER_CM, CATHETER_CM_RANGE, PRIMING_ML_PER_HOUR) == (
+            declared["catheter_ml_per_cm"], (declared["catheter_cm_min"], declared["catheter_cm_max"]),
+            declared["priming_ml_per_hour"])
+    assert (PUMP_MODELS["ITB-20"].tubing_ml, PUMP_MODELS["ITB-40"].tubing_ml) == (0.15, 0.18)
 
 
 def test_the_line_is_the_tubing_and_the_catheter():

@@ -15,16 +15,6 @@ STOPPED_1000 = {"format": "itb-program/1", "drug": BACLOFEN_1000, "therapy": {"m
 PRIME = {"bolus_id": "p1", "kind": "prime", "reason": "implant", "catheter_cm": 60.0, "volume_ml": 0.306}
 
 
-@pytest.fixture
-def pump():
-    return make_pump(program=simple(150), catheter_cm=60.0)[0]
-
-
-@pytest.fixture
-def client(pump):
-    return Client(Service(pump, service_enabled=True))
-
-
 def refused(client: Client, command: int, payload: dict) -> tuple[str, str | None]:
     response = client.call(command, payload)
     assert response.status != Status.OK, response.payload

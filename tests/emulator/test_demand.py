@@ -12,19 +12,10 @@ import pytest
 from emulator.service import Service
 from emulator.state import PumpState
 from protocol.codes import Command, Status
+from protocol.compact import decode_page, encode_page
 from tests.support.emulator_support import SERVICE, START, Client, make_pump, press_button, simple
 
 DEMAND = {"enabled": True, "dose": 50.0, "duration_min": 10.0, "lockout_min": 60.0, "max_per_day": 3}
-
-
-@pytest.fixture
-def pump():
-    return make_pump(program=simple(150), catheter_cm=60.0)[0]
-
-
-@pytest.fixture
-def client(pump):
-    return Client(Service(pump, service_enabled=True))
 
 
 def advance(client: Client, hours: float) -> None:
@@ -45,7 +36,8 @@ def test_read_demand_answers_its_settings_with_the_documented_checksum(client, p
     assert off["checksum"] == "5acf3ff77b442067"  # docs/protocol.md, READ_DEMAND
     example = {"enabled": True, "dose": 50, "duration_min": 10, "lockout_min": 240, "max_per_day": 4}
     answer = client.ok(Command.SET_DEMAND, example)
-    canonical = b'{"dose":50.0,"dose_unit":"mcg","duration_min":10.0,"enabled":true,"lockout_min":240.0,"max_per_day":4}'
+    canonical = (b'{"dose":50.0,"dose_unit":"mcg","duration_min":10.0,"enabled":true,"lockout_min":240.0,'
+                 b'"max_per_day":4}')
     assert answer == {"enabled": True, "dose": 50.0, "dose_unit": "mcg", "duration_min": 10.0, "lockout_min": 240.0,
                       "max_per_day": 4, "checksum": hashlib.sha256(canonical).hexdigest()[:16]}
     assert answer["checksum"] == "b33fafa96d91f72c" and client.ok(Command.READ_DEMAND) == answer
@@ -163,3 +155,20 @@ def test_the_demand_dose_and_its_presses_survive_a_restart(client, pump):
     press_button(client)
     restored = PumpState.model_validate_json(pump.state.model_dump_json())
     assert restored.demand == pump.state.demand and restored.demand_presses == [START]
+
+
+def test_every_new_event_travels_exactly_in_a_compact_page(client, pump):
+    client.ok(Command.SET_DEMAND, DEMAND)
+    press_button(client)
+    press_button(client)
+    advance(client, 1)
+    client.ok(Command.REFILL, {"refill_id": "r1", "withdrawn_ml": 18.0, "added_ml": 20.0,
+                               "drug": {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 1000},
+                               "bridge": {"bolus_id": "br1", "volume_ml": 0.306}})
+    advance(client, 48)
+    client.ok(Command.BOLUS, {"bolus_id": "p1", "kind": "prime", "reason": "implant", "catheter_cm": 60.0,
+                              "volume_ml": 0.306, "catheter_segments_cm": [60.0]})
+    advance(client, 1)
+    page = pump.read_events(0, 64, 64)
+    assert {"demand_set", "demand_granted", "demand_refused", "line_flushed"} <= {e["kind"] for e in page["events"]}
+    assert decode_page(encode_page(page)) == page

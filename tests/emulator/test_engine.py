@@ -10,7 +10,9 @@ from datetime import timedelta
 import pytest
 
 from emulator.engine import advance, basal_piece
-from emulator.spec import MIN_LOW_ALARM_ML, MODELS
+from emulator.spec import (CATHETER_CM_MAX, CATHETER_CM_MIN, CATHETER_ML_PER_CM, MIN_LOW_ALARM_ML, MODELS,
+                           PRIMING_ML_PER_HOUR)
+from programmer import dead_volume
 from programmer.program import program_from_data
 from programmer.pump import PUMP_MODELS
 from tests.support.emulator_support import START, flex, make_pump, simple
@@ -131,10 +133,11 @@ def test_volumes_do_not_depend_on_speed_or_on_how_time_is_sliced(speed):
 
 def test_basal_piece_at_step_boundaries():
     program = program_from_data(FLEX_DAY)
-    rate, holds = basal_piece(program.drug.concentration_per_ml, program.therapy, 6 * 3600.0 - 1e-9)  # a hair before 06:00
+    concentration = program.drug.concentration_per_ml
+    rate, holds = basal_piece(concentration, program.therapy, 6 * 3600.0 - 1e-9)  # a hair before 06:00
     assert rate == pytest.approx(8.0 / 3600 / 500)
     assert holds == pytest.approx(8 * 3600.0)
-    rate, holds = basal_piece(program.drug.concentration_per_ml, program.therapy, 86400.0 - 1e-9)  # a hair before midnight
+    rate, holds = basal_piece(concentration, program.therapy, 86400.0 - 1e-9)  # a hair before midnight
     assert rate == pytest.approx(5.0 / 3600 / 500)
 
 
@@ -144,6 +147,14 @@ def test_model_specs_agree_with_the_programmers_pump_models():
         assert (spec.capacity_ml, spec.min_rate_ml_per_day, spec.max_rate_ml_per_day, spec.max_steps_per_day,
                 spec.max_cycle_days) == (limits.capacity_ml, limits.min_rate_ml_per_day, limits.max_rate_ml_per_day,
                                          limits.max_steps_per_day, limits.max_cycle_days)
+
+
+def test_the_dead_volume_figures_agree_with_the_programmers_own_copies():
+    """Written twice on purpose (the emulator is the independent check); a difference would be a bug on one side."""
+    assert {name: spec.tubing_ml for name, spec in MODELS.items()} == {
+        name: limits.tubing_ml for name, limits in PUMP_MODELS.items()} == {"ITB-20": 0.15, "ITB-40": 0.18}
+    assert (CATHETER_ML_PER_CM, (CATHETER_CM_MIN, CATHETER_CM_MAX), PRIMING_ML_PER_HOUR) == (
+        dead_volume.CATHETER_ML_PER_CM, dead_volume.CATHETER_CM_RANGE, dead_volume.PRIMING_ML_PER_HOUR)
 
 
 def test_the_low_alarm_range_agrees_with_the_programmers_copy():

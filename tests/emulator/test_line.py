@@ -98,8 +98,8 @@ def test_a_refill_with_a_bridge_keeps_the_programmed_dose_through_the_change():
     pump.advance(DAY_S)
     [flushed] = logged(pump, "line_flushed")
     assert at(flushed.time, START + timedelta(days=1.02)) and flushed.time == logged(pump, "bolus_done")[0].time
-    assert logged(pump, "bolus_done")[0].detail == {"bolus_id": "b-bridge", "kind": "bridge",
-                                                     "delivered": pytest.approx(153.0), "volume_ml": pytest.approx(0.306)}
+    assert logged(pump, "bolus_done")[0].detail == {
+        "bolus_id": "b-bridge", "kind": "bridge", "delivered": pytest.approx(153.0), "volume_ml": pytest.approx(0.306)}
     assert line_of(pump)["to_patient_dose"] == pytest.approx(225.0)  # 1.5 days at 150 mcg/day
     assert line_of(pump)["pumped_ml"] == pytest.approx(0.306 + 0.48 * 0.15)
     assert pump.state.volume_ml == pytest.approx(20.0 - 0.306 - 0.48 * 0.15)
@@ -196,7 +196,8 @@ def test_a_state_file_from_before_the_line_loads_with_its_line_full_of_its_drug(
                 "demand", "demand_presses"):
         del document[key]
     old = PumpState.model_validate(document)
-    assert old.catheter_cm is None and [(part.volume_ml, part.concentration_per_ml) for part in old.line] == [(0.15, 500)]
+    assert old.catheter_cm is None
+    assert [(part.volume_ml, part.concentration_per_ml) for part in old.line] == [(0.15, 500)]
     pump.state = old
     pump.advance(DAY_S)
     assert line_of(pump)["to_patient_dose"] == pytest.approx(150.0) and not logged(pump, "line_flushed")

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from programmer.cli.main import main
 from programmer.cli.support import EXIT_OK
-from protocol.codes import Command, Status
-from tests.support.emulator_support import WireClient
+from tests.support.emulator_support import advance_pump_time
 
 DOCTOR = ("--clinician", "Dr Ng")
 
@@ -67,10 +66,5 @@ def event_count(capsys, url: str) -> int:
 
 def hours_pass(capsys, url: str, hours: float) -> None:
     """``hours`` of pump time pass (SERVICE advance), then the pump clock is set back to this computer's."""
-    client = WireClient(url)
-    try:
-        client.hello()
-        assert client.call(Command.SERVICE, {"action": "advance", "hours": hours}).status == Status.OK
-    finally:
-        client.close()
+    advance_pump_time(url, hours)
     assert run(capsys, "set-clock", url, "--yes")[0] == EXIT_OK

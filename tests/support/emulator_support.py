@@ -95,7 +95,8 @@ def make_pump(path: Path | None = None, model: str = "ITB-20", speed: float = 1.
         parsed = program_from_data(program)
         state.set_program(parsed.drug, parsed.therapy)
         state.volume_ml = volume_ml
-        state.line = [LineContent(volume_ml=state.line_volume_ml, concentration_per_ml=parsed.drug.concentration_per_ml)]
+        state.line = [LineContent(volume_ml=state.line_volume_ml,
+                                  concentration_per_ml=parsed.drug.concentration_per_ml)]
     return Pump(state, SimClock(speed, monotonic), path, monotonic), monotonic
 
 
@@ -242,6 +243,17 @@ class WireClient:
 
     def close(self) -> None:
         self.port.close()
+
+
+def advance_pump_time(url: str, hours: float) -> None:
+    """``hours`` of pump time pass at once (SERVICE ``advance``, an emulator started with ``--service``), over a
+    session of its own: no other programmer may hold the pump meanwhile."""
+    client = WireClient(url)
+    try:
+        client.hello()
+        assert client.call(Command.SERVICE, {"action": "advance", "hours": hours}).status == Status.OK
+    finally:
+        client.close()
 
 
 def pair(client: Client | WireClient, code: str, programmer_id: str) -> bytes:
