@@ -321,3 +321,17 @@ def test_vanishing_volume_never_gives_negative_times():
     plan = Plan(flex(3.0, [(1, "00:00", 1.0), (1, "00:01", 1.0)]), reservoir(1e-120, alarm=0), datetime(2020, 1, 1, 1))
     assert plan.minutes_to_empty >= 0
     assert plan.reservoir_points(10)[0][0] == 0
+
+
+def test_the_rate_at_a_moment_the_step_times_and_the_minutes_until_a_volume_is_pumped():
+    # 500 mcg/mL: 5 mcg/h is 0.01 mL/h from 00:00, 25 mcg/h 0.05 mL/h from 06:00; the projection starts at 05:00.
+    plan = Plan(flex(500, [(1, "00:00", 5), (1, "06:00", 25)]), reservoir(10), START + timedelta(hours=5))
+    assert (plan.ml_per_hour_at(0), plan.ml_per_hour_at(60), plan.ml_per_hour_at(19 * 60)) == (0.01, 0.05, 0.01)
+    assert plan.step_times(0, 2 * DAY) == [60, 19 * 60, 25 * 60, 43 * 60]
+    assert plan.step_times(60, 19 * 60) == []  # strictly between
+    # 0.01 mL in the first hour, then 0.05 mL/h: 0.06 mL after 2 h; a day is 6 x 0.01 + 18 x 0.05 = 0.96 mL.
+    assert plan.minutes_until_pumped(0.06) == pytest.approx(120)
+    assert plan.minutes_until_pumped(0.96 + 0.06) == pytest.approx(DAY + 120)
+    assert plan.minutes_until_pumped(0) == 0.0
+    stopped = Plan(program(500, {"mode": "stopped"}), reservoir(10), START)
+    assert stopped.minutes_until_pumped(0.1) is None
