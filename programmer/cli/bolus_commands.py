@@ -21,8 +21,8 @@ from commandline import finite
 from programmer.bolus import (PRIME_REASONS, BolusReview, BridgeReview, DemandReview, PrimeReview, review_bolus,
                               review_bridge, review_demand, review_prime)
 from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
-from programmer.cli.bolus_report import (ask_about_uncertain_bolus, bolus_outcome_json, bolus_text, bridge_text, cancel_command, demand_text,
-                                         prime_text, result_json, status_command)
+from programmer.cli.bolus_report import (ask_about_uncertain_bolus, bolus_outcome_json, bolus_text, bridge_text,
+                                         cancel_command, demand_text, prime_text, result_json, status_command)
 from programmer.cli.pump_commands import (EXIT_FOR_OUTCOME, add_change_options, add_port, confirmed,
                                           connect, connect_and_commit, finish, outcome_message, stage)
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, with_options
