@@ -244,6 +244,7 @@ def test_a_demand_dose_is_written_verified_and_switched_off(capsys, pump):
 @pytest.mark.parametrize("argv, words", [
     (("--off", "--dose", 25), "--off switches the demand dose off: it takes no --dose"),
     (("--dose", 25, "--lockout-min", 240), "missing: --duration-min, --max-per-day"),
+    (("--dose", 25, "--duration-min", 10, "--lockout-min", 240, "--max-per-day", "1_0"), "is not a whole number"),
 ])
 def test_a_demand_dose_that_is_not_one_is_invalid_input_before_the_pump_is_contacted(capsys, closed_port, argv,
                                                                                      words):
