@@ -26,6 +26,9 @@ from emulator.spec import (
     CATHETER_CM_MAX,
     CATHETER_CM_MIN,
     CATHETER_ML_PER_CM,
+    DEMAND_DURATION_MIN,
+    DEMAND_LOCKOUT_MIN,
+    DEMAND_MAX_PER_DAY,
     LINE_MATCH_ML,
     PRIMING_ML_PER_HOUR,
     MAX_BOLUS_MINUTES,
@@ -424,15 +427,16 @@ class Pump:
             raise PumpError(Status.REFUSED, f"the pump cannot deliver now ({self._stop_reason()})", field)
         return state.drug
 
-    def _check_bolus_volume(self, volume_ml: float, duration_min: float, field: str) -> None:
-        """A bolus on top of the basal rate: at least one stroke, in the reservoir, no faster than the motor."""
+    def _check_bolus_volume(self, volume_ml: float, duration_min: float, field: str, in_reservoir: bool = True) -> None:
+        """A bolus on top of the basal rate (``field`` its dose): at least one stroke, in the reservoir (unless
+        ``in_reservoir`` is False: a demand dose's setting), no faster than the motor."""
         state = self.state
-        assert state.drug is not None, "checked by _check_can_start"
+        assert state.drug is not None, "the pump holds a drug: checked before"
         if volume_ml < MIN_BOLUS_ML:
             raise PumpError(Status.OUT_OF_RANGE, f"{field} {volume_ml * state.drug.concentration_per_ml:.4g} "
                             f"{state.drug.dose_unit} is {volume_ml:.3g} mL, below the smallest bolus of "
                             f"{MIN_BOLUS_ML:g} mL", field)
-        if volume_ml > state.volume_ml:
+        if in_reservoir and volume_ml > state.volume_ml:
             raise PumpError(Status.REFUSED, f"the bolus needs {volume_ml:.4g} mL but the reservoir holds "
                             f"{state.volume_ml:.4g} mL", field)
         rate = volume_ml / (duration_min / 60)
@@ -580,20 +584,25 @@ class Pump:
     def read_demand(self) -> dict:
         return demand_answer(self.state)
 
-    def set_demand(self, demand: DemandRecord | None) -> dict:
-        """Switch the demand dose off (None) or set it, checked as docs/protocol.md SET_DEMAND says."""
+    def set_demand(self, enabled: bool, dose: float = 0.0, duration_min: float = 0.0, lockout_min: float = 0.0,
+                   max_per_day: int = 0) -> dict:
+        """Switch the demand dose off, or set it, checked as docs/protocol.md SET_DEMAND says; READ_DEMAND's answer."""
         state = self.state
-        if demand is not None:
+        demand = None
+        if enabled:
             if state.drug is None:
                 raise PumpError(Status.REFUSED, "the pump holds no drug", "enabled")
-            volume_ml = demand.dose / state.drug.concentration_per_ml
-            if volume_ml < MIN_BOLUS_ML:
-                raise PumpError(Status.OUT_OF_RANGE, f"dose {demand.dose:.4g} {state.drug.dose_unit} is "
-                                f"{volume_ml:.3g} mL, below the smallest bolus of {MIN_BOLUS_ML:g} mL", "dose")
-            rate = volume_ml / (demand.duration_min / 60)
-            if rate > MAX_BOLUS_ML_PER_HOUR:
-                raise PumpError(Status.OUT_OF_RANGE, f"{volume_ml:.4g} mL in {demand.duration_min:g} min is "
-                                f"{rate:.4g} mL/h; the fastest bolus is {MAX_BOLUS_ML_PER_HOUR:g} mL/h", "duration_min")
+            if not dose > 0:
+                raise PumpError(Status.OUT_OF_RANGE, f"dose {dose:g} must be more than 0", "dose")
+            for name, value, (low, high), unit in (("duration_min", duration_min, DEMAND_DURATION_MIN, " min"),
+                                                   ("lockout_min", lockout_min, DEMAND_LOCKOUT_MIN, " min"),
+                                                   ("max_per_day", max_per_day, DEMAND_MAX_PER_DAY, "")):
+                if not low <= value <= high:
+                    raise PumpError(Status.OUT_OF_RANGE, f"{name} {value:g}{unit} is outside {low:g} to {high:g}{unit}",
+                                    name)
+            self._check_bolus_volume(dose / state.drug.concentration_per_ml, duration_min, "dose", in_reservoir=False)
+            demand = DemandRecord(dose=dose, duration_min=duration_min, lockout_min=lockout_min,
+                                  max_per_day=max_per_day)
         if demand != state.demand:
             state.demand = demand
             self._log("demand_set", **demand_settings(state))
@@ -603,32 +612,38 @@ class Pump:
         """The patient presses the demand button: a demand bolus when the settings and the pump allow it."""
         state = self.state
         now = state.pump_time
-        granted = granted_in_last_day(state, now)
-        state.demand_presses = granted
+        granted = state.demand_presses = granted_in_last_day(state, now)
         demand = state.demand
-        reason = "off" if demand is None else limit_reason(demand, granted, now)
-        if reason is None and state.active_bolus is not None:
-            reason = "bolus_running"
-        if reason is None and not engine.can_deliver(state):
-            reason = "cannot_deliver"
-        assert state.drug is not None or reason is not None, "a drug, or the press is refused"
-        if reason is None and demand is not None and state.drug is not None:
-            volume_ml = demand.dose / state.drug.concentration_per_ml
-            if volume_ml > state.volume_ml:
-                reason = "reservoir"
-        if reason is not None or demand is None or state.drug is None:
-            self._log("demand_refused", reason=reason, count_24h=len(granted))
-            allowed = None if demand is None else wire_time(next_allowed(demand, granted, now))
-            return {"granted": False, "reason": reason, "bolus_id": None, "next_allowed": allowed}
+        if demand is None:
+            return self._refuse_press("off", granted, None)
+        reason = limit_reason(demand, granted, now) or self._press_blocker(demand)
+        if reason is not None:
+            return self._refuse_press(reason, granted, next_allowed(demand, granted, now))
+        assert state.drug is not None, "_press_blocker: the pump can deliver"
         action = self._next_action()
-        record = BolusRecord(bolus_id=f"demand-{action}", kind="demand", dose=demand.dose, volume_ml=volume_ml,
-                             duration_min=demand.duration_min, action_number=action)
-        state.demand_presses = [*granted, now]
+        record = BolusRecord(bolus_id=f"demand-{action}", kind="demand", dose=demand.dose,
+                             volume_ml=demand.dose / state.drug.concentration_per_ml, duration_min=demand.duration_min,
+                             action_number=action)
+        granted = state.demand_presses = [*granted, now]
         self._log("demand_granted", bolus_id=record.bolus_id, dose=record.dose, dose_unit=state.drug.dose_unit,
-                  volume_ml=volume_ml, count_24h=len(state.demand_presses))
+                  volume_ml=record.volume_ml, count_24h=len(granted))
         self._start(record)
         return {"granted": True, "reason": None, "bolus_id": record.bolus_id,
-                "next_allowed": wire_time(next_allowed(demand, state.demand_presses, now))}
+                "next_allowed": wire_time(next_allowed(demand, granted, now))}
+
+    def _press_blocker(self, demand: DemandRecord) -> str | None:
+        """Why the pump itself cannot give a demand dose now (``bolus_running``, ``cannot_deliver``, ``reservoir``)."""
+        state = self.state
+        if state.active_bolus is not None:
+            return "bolus_running"
+        if state.drug is None or not engine.can_deliver(state):
+            return "cannot_deliver"
+        return "reservoir" if demand.dose / state.drug.concentration_per_ml > state.volume_ml else None
+
+    def _refuse_press(self, reason: str, granted: list[datetime], allowed: datetime | None) -> dict:
+        self._log("demand_refused", reason=reason, count_24h=len(granted))
+        return {"granted": False, "reason": reason, "bolus_id": None,
+                "next_allowed": None if allowed is None else wire_time(allowed)}
 
     # -- clock and alarms --------------------------------------------------------------------------
 

@@ -26,8 +26,6 @@ from pydantic import ValidationError
 from emulator.pairing_window import PairingWindow, programmer_id_field, window_seconds
 from emulator.pump import Pump, PumpError
 from emulator.sessions import Session, Sessions
-from emulator.spec import DEMAND_DURATION_MIN, DEMAND_LOCKOUT_MIN, DEMAND_MAX_PER_DAY
-from emulator.state import DemandRecord
 from protocol.codes import (INSECURE_PROTOCOL_VERSION, MAX_EVENTS_PER_COMPACT_READ, MAX_EVENTS_PER_READ, MAX_PAYLOAD,
                             OPEN_COMMANDS, PROTOCOL_VERSION, Command, Status)
 from protocol.compact import ENCODING as COMPACT, JSON_ENCODING, CompactError
@@ -434,21 +432,10 @@ class Connection:
             raise PumpError(Status.BAD_ARGUMENT, f"enabled must be true or false, got {enabled!r}", "enabled")
         if not enabled:
             fields(payload, {"enabled": bool})
-            return self.pump.set_demand(None)
-        _, dose, duration_min, lockout_min, max_per_day = fields(payload, {
-            "enabled": bool, "dose": _NUMBER, "duration_min": _NUMBER, "lockout_min": _NUMBER, "max_per_day": int})
-        if self.pump.state.drug is None:
-            raise PumpError(Status.REFUSED, "the pump holds no drug", "enabled")
-        if not dose > 0:
-            raise PumpError(Status.OUT_OF_RANGE, f"dose {dose:g} must be more than 0", "dose")
-        for name, value, (low, high), unit in (("duration_min", duration_min, DEMAND_DURATION_MIN, " min"),
-                                               ("lockout_min", lockout_min, DEMAND_LOCKOUT_MIN, " min"),
-                                               ("max_per_day", max_per_day, DEMAND_MAX_PER_DAY, "")):
-            if not low <= value <= high:
-                raise PumpError(Status.OUT_OF_RANGE, f"{name} {value:g}{unit} is outside {low:g} to {high:g}{unit}",
-                                name)
-        return self.pump.set_demand(DemandRecord(dose=dose, duration_min=duration_min, lockout_min=lockout_min,
-                                                 max_per_day=max_per_day))
+            return self.pump.set_demand(False)
+        _, *settings = fields(payload, {"enabled": bool, "dose": _NUMBER, "duration_min": _NUMBER,
+                                        "lockout_min": _NUMBER, "max_per_day": int})
+        return self.pump.set_demand(True, *settings)
 
     def _refill(self, payload: dict) -> dict:
         bridge_data = payload.get("bridge")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Callable
 
 from programmer.audit import AuditLog
 from programmer.audit_record import Attempt
@@ -142,8 +143,12 @@ def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audi
         return replace(refused(attempt), bolus_id=key)
     attempt.begin()
     bridge = None if review.bridge is None or key is None else BridgeRequest(key, review.bridge.volume_ml)
+
+    def send() -> RefillOutcome:
+        return driver.refill(attempt.attempt_id, request.withdrawn_ml, request.added_ml, review.new_drug, bridge)
+
     try:
-        done = driver.refill(attempt.attempt_id, request.withdrawn_ml, request.added_ml, review.new_drug, bridge)
+        done = send()
     except LinkNotSecure as exc:
         return _finish(attempt, Outcome.REFUSED, f"{exc}: the refill was not recorded; the pump still runs "
                               f"{describe_program(previous)}", previous)
@@ -153,12 +158,13 @@ def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audi
     except LinkError as exc:
         running = (f"; its program is unchanged either way: {describe_program(previous)}" if review.new_drug is None
                    else "; which program it runs depends on that")
-        if key is not None:
-            running += (f"; the refill starts bridge bolus {key} with it, so asking the pump about that id (bolus "
-                        "status) tells whether the refill was recorded")
-        return _finish(attempt, Outcome.UNCERTAIN, f"the link failed during the refill ({exc}): could not confirm "
-                              f"whether the pump recorded it, interrogate it before refilling again{running}", None,
-                       bolus_id=key)
+        if key is None:
+            return _finish(attempt, Outcome.UNCERTAIN, f"the link failed during the refill ({exc}): could not confirm "
+                           f"whether the pump recorded it, interrogate it before refilling again{running}", None)
+        settled = _settle_by_bridge(driver, attempt, key, exc, send)
+        if isinstance(settled, SessionResult):
+            return settled
+        done = settled
     try:
         active = driver.read_program()
         status = driver.read_status()
@@ -179,6 +185,26 @@ def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audi
     return _finish(attempt, Outcome.MISMATCH, f"after the refill the pump reports reservoir {done.volume_ml:.4g} mL "
                           f"(asked {request.added_ml:g} mL) and program {describe_program(active)} (expected "
                           f"{expected}){bridged or ''}: interrogate it and check the therapy", active, done, key)
+
+
+def _settle_by_bridge(driver: PumpDriver, attempt: Attempt, key: str, failure: LinkError,
+                      send: Callable[[], RefillOutcome]) -> SessionResult | RefillOutcome:
+    """After a link failure during a refill with a bridge: the pump starts that bridge only with the refill, in one
+    action, so ``bolus_status`` of its id (which never acts) says whether the refill was recorded. Not recorded:
+    ``UNCHANGED``. Recorded: the same refill is sent again under its id, which the pump answers with the first
+    refill's figures and does not act on (returned, for the read-back). Otherwise ``UNCERTAIN`` with the id."""
+    previous = attempt.review.snapshot.active
+    try:
+        known = driver.bolus_status(key)
+        if known is None:
+            return _finish(attempt, Outcome.UNCHANGED, f"the link failed during the refill ({failure}); the pump knows "
+                           f"no bridge bolus {key}, which it starts only with the refill: the refill was not recorded; "
+                           f"the pump still runs {describe_program(previous)}", previous, bolus_id=key)
+        return send()
+    except (LinkError, PumpRefused) as exc:
+        return _finish(attempt, Outcome.UNCERTAIN, f"the link failed during the refill ({failure}) and the pump could "
+                       f"not say whether it recorded it ({exc}): ask it about bridge bolus {key}, which it starts only "
+                       "with the refill (bolus status), and interrogate it before refilling again", None, bolus_id=key)
 
 
 def _bridge_problem(review: RefillReview, done: RefillOutcome) -> str | None:

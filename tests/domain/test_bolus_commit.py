@@ -19,7 +19,7 @@ from programmer.commit import commit_refill
 from programmer.errors import AuditError, LinkError
 from programmer.library import load_library
 from programmer.outcome import Outcome
-from programmer.port import BolusOutcome, DemandDose, DemandSettings
+from programmer.port import BolusOutcome, DemandDose, DemandSettings, RefillOutcome
 from programmer.program import Drug
 from programmer.refill import RefillRequest, Syringe, review_refill
 from tests.support.bolus_situations import LINE_ML, demand, pump, snapshot
@@ -37,8 +37,8 @@ def audit(tmp_path):
 
 
 class LostAnswer(FakePump):
-    """A pump on a link that fails: ``lose`` names the calls whose answer is lost after the pump acted,
-    ``drop`` those whose request never arrives, ``dead`` those that fail because the link is gone."""
+    """A pump on a link that fails: ``lose`` names the calls whose next answer is lost after the pump acted, ``drop``
+    those whose requests never arrive, ``dead`` those that fail because the link is gone."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,6 +52,7 @@ class LostAnswer(FakePump):
             raise LinkError(f"{name}: no answer from the pump", step=name)
         answer = call(*args)
         if name in self.lose:
+            self.lose.discard(name)
             raise LinkError(f"{name}: the answer was lost", step=name)
         return answer
 
@@ -60,6 +61,9 @@ class LostAnswer(FakePump):
 
     def bolus_status(self, *args) -> BolusOutcome | None:
         return self._through("bolus_status", super().bolus_status, *args)
+
+    def refill(self, *args) -> RefillOutcome:
+        return self._through("refill", super().refill, *args)
 
     def write_demand(self, *args) -> DemandSettings:
         return self._through("write_demand", super().write_demand, *args)
@@ -222,6 +226,31 @@ def test_a_refill_with_its_bridge_sends_both_in_one_action(audit):
     attempt = read_audit_log(audit.path)[0]
     assert attempt["bridge"]["bolus_id"] == result.bolus_id
     assert attempt["bridge"]["concentration_per_ml"] == 500.0
+
+
+def test_a_refill_whose_answer_was_lost_is_settled_by_its_bridge_and_recorded_once(audit):
+    source = lossy()
+    source.lose.add("refill")
+    result = commit_refill(source, review_refill(snapshot(source), refill_request(bridge=True), LIBRARY, REASON),
+                           DOCTOR, audit)
+    assert result.outcome is Outcome.VERIFIED, result.message
+    assert result.refill is not None and result.refill.repeated  # the first refill's answer, given again
+    assert [event.kind for event in source.events].count("refill") == 1 and started(source) == [result.bolus_id]
+
+
+def test_a_refill_that_never_arrived_is_unchanged_and_one_that_cannot_be_settled_uncertain(audit):
+    source = lossy()
+    source.drop.add("refill")
+    review = review_refill(snapshot(source), refill_request(bridge=True), LIBRARY, REASON)
+    result = commit_refill(source, review, DOCTOR, audit)
+    assert result.outcome is Outcome.UNCHANGED and "the refill was not recorded" in result.message
+    assert started(source) == [] and source.active.drug is not None and source.active.drug.concentration_per_ml == 500
+    source.drop.clear()
+    source.lose.add("refill")
+    source.dead.add("bolus_status")
+    uncertain = commit_refill(source, review, DOCTOR, audit)
+    assert uncertain.outcome is Outcome.UNCERTAIN
+    assert f"ask it about bridge bolus {uncertain.bolus_id}" in uncertain.message
 
 
 def test_a_refill_bridge_needs_a_recorded_catheter_and_a_change_to_bridge():

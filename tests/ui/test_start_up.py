@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from PySide6.QtWidgets import QApplication
 
 from programmer.library import load_library
@@ -43,6 +44,9 @@ def test_demo_shows_the_window_before_the_reading_then_the_plots_draw_the_pumps_
         # The demo patient's 150 mcg/day: 150 / 24 = 6.25 mcg/h; the draft is the pump's program, unedited.
         wait_for_rates(qtbot, window, {6.25}, {6.25})
         assert window.preview.threshold.value() == 2.0  # the demo pump's low-reservoir alarm, mL
+        line = window.snapshot.status.line  # a 60 cm catheter, primed long ago: 0.15 + 60 x 0.0026 mL of the drug
+        assert line is not None and line.catheter_cm == 60.0
+        assert [(part.volume_ml, part.concentration_per_ml) for part in line.contents] == [(pytest.approx(0.306), 500.0)]
         qtbot.waitUntil(lambda: window.review.plots is not None, timeout=LINK_TIMEOUT_MS)  # then the review's
     finally:
         window.close()
