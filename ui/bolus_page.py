@@ -95,7 +95,7 @@ class BolusPage(QWidget):
         self.outcome.setAccessibleName("Outcome")
         column.addWidget(self.outcome)
         column.addStretch(1)
-        self.split.addWidget(VerticalScroll(left))
+        self.split.addWidget(VerticalScroll(left))  # on a short screen each side scrolls, never cut
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self._kind_changed()
 
@@ -323,7 +323,7 @@ class BolusPage(QWidget):
             from ui.preview import TransitionPlots  # pyqtgraph loads with the window (ui.main_window), not here
 
             self.plots = TransitionPlots()
-            self.split.addWidget(self.plots)
+            self.split.addWidget(VerticalScroll(self.plots))
             keep_ratio(self.split, FORM_TO_PLOTS)
         without, with_change = transits(entry.snapshot, review)
         self.plots.show_transits(entry.unit, without, with_change)
