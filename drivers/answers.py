@@ -103,7 +103,8 @@ class Answer:
 
 def alarms(answer: Answer) -> tuple[Alarm, ...]:
     return tuple(
-        Alarm(code=item.text("code"), severity=item.choice("severity", ("critical", "non_critical")), since=item.time("since"))
+        Alarm(code=item.text("code"), severity=item.choice("severity", ("critical", "non_critical")),
+              since=item.time("since"))
         for item in answer.objects("alarms")
     )
 

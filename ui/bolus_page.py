@@ -95,7 +95,7 @@ class BolusPage(QWidget):
         self.outcome.setAccessibleName("Outcome")
         column.addWidget(self.outcome)
         column.addStretch(1)
-        self.split.addWidget(VerticalScroll(left))
+        self.split.addWidget(VerticalScroll(left))  # a short window scrolls it; the plots never narrow it
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self._kind_changed()
 

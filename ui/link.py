@@ -107,6 +107,8 @@ class Request:
     doing: ClassVar[str]
     cancellable: ClassVar[bool] = False
     """Only reads may be cancelled: stopping a write half way is exactly what the two-phase write avoids."""
+    quiet: ClassVar[bool] = False
+    """A short read repeated while a bolus runs: the status bar does not flash its progress every second."""
 
     def run(self, worker: "_Worker") -> object:
         raise NotImplementedError
@@ -319,6 +321,7 @@ class WatchBolus(Request):
 
     bolus_id: str | None
     doing: ClassVar[str] = "reading the bolus's progress"
+    quiet: ClassVar[bool] = True
 
     def run(self, worker: "_Worker") -> BolusWatch:
         driver = worker.open_driver()

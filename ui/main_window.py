@@ -407,8 +407,9 @@ class MainWindow(QMainWindow):
 
     def _show_busy(self, busy: bool) -> None:
         request = self.link.running  # not None exactly while busy (PumpLink changes it, then says so)
-        self.progress.setVisible(busy)
-        self.progress_text.setVisible(busy)
+        shown = busy and not (request is not None and request.quiet)
+        self.progress.setVisible(shown)
+        self.progress_text.setVisible(shown)
         self.cancel.setVisible(request is not None and request.cancellable)
         if request is not None:
             self.progress.setValue(0)

@@ -346,8 +346,8 @@ TRANSITION_SERIES = (("without", "without the change", CURRENT_PEN), ("with", "w
 
 
 class TransitionPlots(QWidget):
-    """The Bolus page's plots, over the hours from now: the dose rate reaching the patient, the pump's rate and the
-    reservoir, each with the change reviewed and without it (``ui.view_models.transit_series``). A dotted line marks
+    """The Bolus page's plots, over the hours from now: the dose rate reaching the patient ("Patient", short: three
+    plots' titles must fit beside them on a short window), the pump's rate and the reservoir, each with the change reviewed and without it (``ui.view_models.transit_series``). A dotted line marks
     when the line's old content (spinal fluid after a prime, the old drug) has left the catheter with the change."""
 
     drawn = Signal()
@@ -359,7 +359,7 @@ class TransitionPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(_legend(TRANSITION_SERIES))
         bottom = "Hours from now (h)"
-        self.patient_plot = _plot("To the patient (dose unit/h)", bottom)
+        self.patient_plot = _plot("Patient (dose unit/h)", bottom)
         self.patient_plot.setAccessibleName("Dose rate reaching the patient, with and without the change")
         self.pump_plot = _plot("Pump (mL/h)", bottom)
         self.pump_plot.setAccessibleName("The pump's rate, with and without the change")
@@ -378,7 +378,7 @@ class TransitionPlots(QWidget):
         """Draw both (None clears a line); the span is the longer transition's (``transit_series.span_min``)."""
         if unit != self.unit:
             self.unit = unit
-            _left_title(self.patient_plot, f"To the patient ({unit}/h)")
+            _left_title(self.patient_plot, f"Patient ({unit}/h)")
         transits = [t for t in (without, with_change) if t is not None]
         minutes = span_min(*transits)
         tops = {self.patient_plot: 0.0, self.pump_plot: 0.0, self.reservoir_plot: 0.0}

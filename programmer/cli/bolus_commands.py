@@ -21,8 +21,8 @@ from commandline import finite
 from programmer.bolus import (PRIME_REASONS, BolusReview, BridgeReview, DemandReview, PrimeReview, review_bolus,
                               review_bridge, review_demand, review_prime)
 from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
-from programmer.cli.bolus_report import (ask_about_uncertain_bolus, bolus_outcome_json, bolus_text, bridge_text, cancel_command, demand_text,
-                                         prime_text, result_json, status_command)
+from programmer.cli.bolus_report import (ask_about_uncertain_bolus, bolus_outcome_json, bolus_text, bridge_text,
+                                         cancel_command, demand_text, prime_text, result_json, status_command)
 from programmer.cli.pump_commands import (EXIT_FOR_OUTCOME, add_change_options, add_port, confirmed,
                                           connect, connect_and_commit, finish, outcome_message, stage)
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, with_options
@@ -99,10 +99,18 @@ def add_bolus_commands(subparsers: argparse._SubParsersAction) -> None:
                         "(1 to 60)")
     demand.add_argument("--lockout-min", type=finite, metavar="L", help="MINUTES from one granted press to the next "
                         "(15 to 1440)")
-    demand.add_argument("--max-per-day", type=int, metavar="N", help="the most granted presses in any 24 h (1 to 24)")
+    demand.add_argument("--max-per-day", type=_count, metavar="N", help="the most granted presses in any 24 h (1 to 24)")
     demand.add_argument("--off", action="store_true", help="switch the demand dose off (with none of the four above)")
     add_change_options(demand)
     demand.set_defaults(handler=run_demand_dose)
+
+
+def _count(text: str) -> int:
+    """An argparse type: a whole number written with the digits 0-9 (``int`` would also take ``1_0`` and other
+    scripts' digits, as ``commandline.finite`` refuses for decimals)."""
+    if not text.strip().isascii() or not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number written with the digits 0-9 (e.g. 4)")
+    return int(text)
 
 
 def _lengths(text: str) -> tuple[float, ...]:

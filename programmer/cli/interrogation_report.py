@@ -7,6 +7,7 @@ from programmer.cli.plan_report import refill_by_json, refill_by_line
 from programmer.clock import iso
 from programmer.library import LoadedLibrary
 from programmer.planner import minutes_to_days
+from programmer.port import LineState
 from programmer.refill_by import replace_by, snapshot_refill_by
 from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, PumpSnapshot, describe_program
 
@@ -75,11 +76,33 @@ def interrogation_to_json(snapshot: PumpSnapshot, library: LoadedLibrary) -> dic
         "alarms": [{"code": a.code, "severity": a.severity, "since": iso(a.since)} for a in status.alarms],
         "bolus": None if status.bolus is None else {
             "bolus_id": status.bolus.bolus_id,
+            "kind": status.bolus.kind,
             "dose": status.bolus.dose,
             "delivered": status.bolus.delivered,
             "remaining_s": status.bolus.remaining_s,
         },
+        "line": None if status.line is None else _line_json(status.line),
     } | refill_by_json(snapshot_refill_by(snapshot, library))
+
+
+def _line_json(line: LineState) -> dict:
+    return {"tubing_ml": line.tubing_ml, "catheter_cm": line.catheter_cm, "volume_ml": line.volume_ml,
+            "contents": [{"volume_ml": part.volume_ml, "concentration_per_ml": part.concentration_per_ml}
+                         for part in line.contents],
+            "pumped_ml": line.pumped_ml, "to_patient_ml": line.to_patient_ml,
+            "to_patient_dose": line.to_patient_dose, "dose_unit": line.dose_unit}
+
+
+def _line_text(line: LineState) -> str:
+    """The tubing and catheter, and what fills them from the catheter tip back: the drug the patient gets next."""
+    unit = line.dose_unit or "dose units"
+    catheter = ("no catheter recorded (prime records it)" if line.catheter_cm is None
+                else f"catheter {line.catheter_cm:g} cm")
+    held = [f"{part.concentration_per_ml:g} {unit}/mL" if part.concentration_per_ml else "spinal fluid"
+            for part in line.contents]
+    parts = ", then ".join(f"{part.volume_ml:.4g} mL of {what}" for part, what in zip(line.contents, held))
+    return (f"Line          {line.volume_ml:.4g} mL (tubing {line.tubing_ml:g} mL, {catheter}); at the tip first: "
+            f"{parts}")
 
 
 def interrogation_to_text(snapshot: PumpSnapshot, library: LoadedLibrary) -> str:
@@ -126,8 +149,10 @@ def interrogation_to_text(snapshot: PumpSnapshot, library: LoadedLibrary) -> str
         lines.append("Alarms        none")
     if status.bolus is not None:
         bolus = status.bolus
-        lines.append(f"Bolus         {bolus.bolus_id}: {bolus.delivered:g} of {bolus.dose:g} delivered, "
+        lines.append(f"Bolus         {bolus.bolus_id} ({bolus.kind}): {bolus.delivered:g} of {bolus.dose:g} delivered, "
                      f"{bolus.remaining_s:.0f} s left")
+    if status.line is not None:
+        lines.append(_line_text(status.line))
     lines.append(f"Limits        flow {identity.min_rate_ml_per_day:g}-{identity.max_rate_ml_per_day:g} mL/day, "
                  f"{identity.max_steps_per_day} steps a day, cycles up to {identity.max_cycle_days} days")
     return "\n".join(lines)

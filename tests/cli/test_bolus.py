@@ -22,7 +22,7 @@ from programmer.cli import pump_commands as cli_pump
 from programmer.port import open_driver
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
 from protocol import Command, Status
-from tests.support.cli_runs import DOCTOR, SYRINGE, hours_pass, program_file, run
+from tests.support.cli_runs import DOCTOR, SYRINGE, hours_pass, interrogate, program_file, run
 from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy
 from tests.support.emulator_support import WireClient
 
@@ -80,6 +80,14 @@ def test_a_prime_after_an_implant_fills_the_line_from_the_catheter_length(capsys
     assert attempt["event"] == "attempt" and attempt["bolus"]["bolus_id"] == result["bolus_id"]
     code, out, _ = run(capsys, "bolus-status", pump, "--bolus-id", result["bolus_id"])
     assert code == EXIT_OK and f"bolus {result['bolus_id']} (prime" in out and "delivering" in out
+    pumped = interrogate(capsys, pump)
+    line = pumped["line"]
+    assert (pumped["bolus"]["kind"], line["catheter_cm"], line["volume_ml"]) == ("prime", 60.0,
+                                                                                pytest.approx(LINE_ML))
+    assert line["contents"][0]["concentration_per_ml"] == 0.0  # spinal fluid at the tip, the drug on its way
+    code, out, _ = run(capsys, "interrogate", pump)
+    assert "Line          0.306 mL (tubing 0.15 mL, catheter 60 cm); at the tip first: 0.30" in out
+    assert "mL of spinal fluid, then " in out and "mL of 500 mcg/mL" in out
 
 
 def test_a_catheter_outside_its_lengths_is_refused_and_nothing_is_sent(capsys, pump):
@@ -236,6 +244,7 @@ def test_a_demand_dose_is_written_verified_and_switched_off(capsys, pump):
 @pytest.mark.parametrize("argv, words", [
     (("--off", "--dose", 25), "--off switches the demand dose off: it takes no --dose"),
     (("--dose", 25, "--lockout-min", 240), "missing: --duration-min, --max-per-day"),
+    (("--dose", 25, "--duration-min", 10, "--lockout-min", 240, "--max-per-day", "1_0"), "is not a whole number"),
 ])
 def test_a_demand_dose_that_is_not_one_is_invalid_input_before_the_pump_is_contacted(capsys, closed_port, argv,
                                                                                      words):

@@ -195,3 +195,21 @@ def test_a_lost_bolus_answer_is_resolved_by_resending_the_same_request(proxied):
         assert again.repeated
         started = [event for event in driver.read_events() if event.kind == "bolus_started"]
     assert lost and [event.detail["bolus_id"] for event in started] == ["b-lost"]
+
+
+def test_a_prime_whose_answers_are_all_lost_is_found_by_bolus_status_and_never_started_twice(proxied):
+    # 0.15 mL of tubing and 60 cm of catheter at 0.0026 mL/cm: 0.306 mL. Every answer to the BOLUS is lost, so the
+    # driver's resends (the same request) all go unanswered: whether it started is unknown, and BOLUS_STATUS, which
+    # never acts, tells. A second prime under the same id is the first one's answer, repeated.
+    emulator, proxy = proxied
+    proxy.frame_filter = lambda direction, frame, wire: b"" if is_answer(frame, Command.BOLUS) else wire
+    with open_driver(proxy.url, max_retries=1, **FAST) as driver:
+        with pytest.raises(LinkError):
+            driver.prime("b-prime", 60.0, 0.306, "implant")
+        known = driver.bolus_status("b-prime")
+    assert (known.bolus_id, known.kind, known.state) == ("b-prime", "prime", "delivering")
+    assert known.volume_ml == pytest.approx(0.306)
+    with open_driver(emulator.url) as driver:
+        assert driver.prime("b-prime", 60.0, 0.306, "implant").repeated
+        started = [event.detail for event in driver.read_events() if event.kind == "bolus_started"]
+    assert [(detail["bolus_id"], detail["kind"]) for detail in started] == [("b-prime", "prime")]

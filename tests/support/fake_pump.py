@@ -44,7 +44,7 @@ RATE_TOLERANCE = 1e-9
 """A rate exactly on a bound of the flow range fits: the relative allowance for float rounding (docs/protocol.md)."""
 DEAD_VOLUME = dict(tubing_ml=0.15, catheter_ml_per_cm=0.0026, catheter_cm_min=10.0, catheter_cm_max=110.0,
                    priming_ml_per_hour=1.0, max_bolus_ml_per_hour=6.0)
-"""The emulated ITB-20's tubing and catheter figures and bolus rates, as its IDENTIFY declares them (docs/protocol.md)."""
+"""The emulated ITB-20's tubing and catheter figures and bolus rates, as IDENTIFY declares them (docs/protocol.md)."""
 VOLUME_TOLERANCE_ML = 1e-6
 """How near a prime's or a bridge's volume must be to the pump's own figure (docs/protocol.md, BOLUS)."""
 MIN_BOLUS_ML = 0.0005
@@ -378,9 +378,11 @@ class FakePump(PumpDriver):
         daily = mean_daily_dose(Program(format=FORMAT, drug=drug, therapy=therapy))
         if daily <= 0:
             raise refused("REFUSED", step, "the therapy is stopped: nothing moves the line", f"{prefix}bolus_id")
-        others = {part.concentration_per_ml for part in self.line if part.concentration_per_ml != drug.concentration_per_ml}
+        held = drug.concentration_per_ml
+        others = {part.concentration_per_ml for part in self.line if part.concentration_per_ml != held}
         if not others:
-            raise refused("REFUSED", step, "nothing to bridge: the line holds the reservoir's drug", f"{prefix}bolus_id")
+            raise refused("REFUSED", step, "nothing to bridge: the line holds the reservoir's drug",
+                          f"{prefix}bolus_id")
         if 0.0 in others or len(others) > 1:
             raise refused("REFUSED", step, "the line holds spinal fluid or more than one other concentration: prime "
                           "instead", f"{prefix}bolus_id")

@@ -114,24 +114,10 @@ def events(window: MainWindow) -> list[QWidget]:
     return [page.read, page.kind, page.only_shown, page.export, page.table]
 
 
-def bolus(window: MainWindow) -> list[QWidget]:
-    window._show_snapshot(snapshot())
-    window.show_tab(BOLUS_TAB)
-    page = window.bolus
-    return [page.kind, page.dose, page.duration, page.clinician, page.confirm]
-
-
-def bolus_prime(window: MainWindow) -> list[QWidget]:
-    window._show_snapshot(snapshot())
-    window.bolus.set_snapshot(dead_volume_snapshot(), None)
-    window.show_tab(BOLUS_TAB)
-    page = window.bolus
-    page.kind.setCurrentIndex(page.kind.findData("prime"))
-    return [page.kind, page.catheter, page.segments, page.prime_reason, page.clinician, page.confirm]
-
-
 def bolus_demand(window: MainWindow) -> list[QWidget]:
-    """The demand dose of a pump that has one (an emulated pump as read, its settings off)."""
+    """The Bolus page's demand dose, on a pump that has one (its settings off): the kind with the most fields, whose
+    letters are those of the other kinds' fields of the same meaning (Dose, Duration); the priming bolus's own
+    three are documented in words (docs/application.md)."""
     window._show_snapshot(snapshot())
     window.bolus.set_snapshot(dead_volume_snapshot(), DemandSettings(DemandDose(False), "mcg", "0" * 16))
     window.show_tab(BOLUS_TAB)
@@ -152,8 +138,6 @@ STATES: dict[str, tuple[int, Callable[[MainWindow], list[QWidget]]]] = {
     "review": (REVIEW_TAB, review_with_two_warnings),
     "review stop": (REVIEW_TAB, review_of_a_stop),
     "events": (EVENTS_TAB, events),
-    "bolus": (BOLUS_TAB, bolus),
-    "bolus prime": (BOLUS_TAB, bolus_prime),
     "bolus demand": (BOLUS_TAB, bolus_demand),
 }
 
@@ -301,7 +285,7 @@ def test_the_flex_table_edits_stay_in_their_cells_after_the_walk(qtbot, window):
 
 APPLICATION_DOC = Path(__file__).resolve().parents[2] / "docs" / "application.md"
 PAGE_STATES = {"Connect": ["connect"], "Overview": ["overview"], "Review": ["review", "review stop"],
-               "Events": ["events"], "Bolus": ["bolus", "bolus prime", "bolus demand"],
+               "Events": ["events"], "Bolus": ["bolus demand"],
                "Program": ["program simple", "program stopped", "program flex", "program first"]}
 PER_WARNING = ("Acknowledge warning", "Reason for warning")
 """The Review page's letters given to each warning, from those left free: documented as a rule, not listed."""

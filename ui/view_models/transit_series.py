@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from programmer.bolus import BolusReview, BridgeReview, PrimeReview
-from programmer.dead_volume import Transit
+from programmer.dead_volume import Bolus, Prime, Transit
 from programmer.review import Review
 from programmer.snapshot import PumpSnapshot
 
@@ -56,11 +56,24 @@ def transit_series(transit: Transit, minutes: float) -> TransitSeries:
                          [transit.volume_at(t) for t in times], flushed / 60 if flushed else None)
 
 
+def running(snapshot: PumpSnapshot) -> Bolus | Prime | None:
+    """The rest of the bolus the pump reports running, as the flow it adds from now (a therapeutic or demand bolus on
+    top of the program, a prime instead of it); None for none, and for a bridge, whose rate follows the program."""
+    bolus, drug = snapshot.status.bolus, snapshot.active.drug
+    if bolus is None or drug is None or bolus.remaining_s <= 0 or bolus.delivered >= bolus.dose:
+        return None
+    left_ml = (bolus.dose - bolus.delivered) / drug.concentration_per_ml
+    if bolus.kind == "prime":
+        return Prime(left_ml)
+    return None if bolus.kind == "bridge" else Bolus(left_ml, bolus.remaining_s / 60)
+
+
 def transits(snapshot: PumpSnapshot, review: Review | None) -> tuple[Transit | None, Transit | None]:
     """What reaches the patient without the change and with the one reviewed (None where there is nothing to draw):
-    the reviews' own transits, and the pump's line as it reports it for the program alone."""
+    the reviews' own transits, and the pump's line as it reports it for the program and the rest of a running
+    bolus."""
     plan, line = snapshot.forecast(), snapshot.status.line
-    without = None if plan is None or line is None else Transit(plan, line.contents)
+    without = None if plan is None or line is None else Transit(plan, line.contents, running(snapshot))
     if isinstance(review, BridgeReview):
         return review.transit_without, review.transit
     if isinstance(review, PrimeReview):

@@ -3,7 +3,10 @@ baclofen 500 mcg/mL at 150 mcg/day (6.25 mcg/h, 0.0125 mL/h) and a 0.306 mL line
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from programmer.library import load_library
+from programmer.port import BolusState
 from tests.support.ui_fakes import dead_volume_snapshot
 from ui.view_models.bolus import BolusEntry
 from ui.view_models.transit_series import span_min, transit_series, transits
@@ -34,3 +37,11 @@ def test_without_the_change_the_line_of_the_same_drug_marks_nothing():
     with_bolus = transit_series(bolus, span_min(bolus))
     assert with_bolus.hours[1] == 0.5 and abs(with_bolus.pump_ml_per_hour[0] - 0.2125) < 1e-12
     assert abs(with_bolus.reservoir_ml[-1] - (14.0 - 0.1 - 0.3)) < 1e-9
+
+
+def test_without_the_change_a_running_bolus_runs_on():
+    # 12.5 of 50 mcg given, 30 min left: 37.5 mcg is 0.075 mL more, at 0.15 mL/h on top of the 0.0125 mL/h.
+    status = replace(SNAPSHOT.status, bolus=BolusState("b-1", 50.0, 12.5, 1800.0))
+    without, _ = transits(replace(SNAPSHOT, status=status), None)
+    series = transit_series(without, span_min(without))
+    assert series.hours[1] == 0.5 and abs(series.pump_ml_per_hour[0] - 0.1625) < 1e-12
