@@ -22,8 +22,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={SCREEN}")
 
 # Property tests try 40 examples each in a run of the suite (the whole suite must stay quick to run at every
 # change); benchmarks/property_tests.py runs the same tests with 300 each (--hypothesis-profile=thorough).
-# CI runs the same examples every time (a red build is then reproducible); locally hypothesis explores.
-settings.register_profile("suite", max_examples=40)
+# CI runs the same examples every time (a red build is then reproducible); locally hypothesis explores. No
+# deadline: an example's time is the machine's load (a busy CI runner failed a round trip at 200 ms), and speed is
+# measured in benchmarks/, never asserted by a test.
+settings.register_profile("suite", max_examples=40, deadline=None)
 settings.register_profile("thorough", max_examples=300)
 settings.register_profile("ci", parent=settings.get_profile("suite"), derandomize=True, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "suite")
