@@ -543,7 +543,9 @@ class Pump:
             if _find(state.boluses, "bolus_id", bridge_id) is not None:
                 raise PumpError(Status.BAD_ARGUMENT, f"bridge.bolus_id {bridge_id!r} was already used",
                                 "bridge.bolus_id")
-            self._check_can_start("bridge.bolus_id")
+            if state.stalled or battery_status(state.battery_percent) == "eos":  # the reservoir is refilled now
+                raise PumpError(Status.REFUSED, f"the pump cannot deliver now ({self._stop_reason()})",
+                                "bridge.bolus_id")
             bridge_record = self._bridge_record(bridge_id, new_drug, therapy, added_ml, bridge_ml, None, "bridge.")
 
         calculated = state.volume_ml

@@ -172,3 +172,16 @@ def test_a_program_stopped_while_a_bridge_runs_ends_the_bridge(client, pump):
     client.write(STOPPED_1000)
     cancelled = [event for event in pump.state.events if event.kind == "bolus_cancelled"]
     assert cancelled[0].detail["reason"] == "therapy_stopped" and client.ok(Command.READ_STATUS)["bolus"] is None
+
+
+def test_an_empty_pump_refilled_at_a_new_concentration_takes_its_bridge():
+    pump = make_pump(program=simple(150), catheter_cm=60.0, volume_ml=0.0)[0]
+    client = Client(Service(pump, service_enabled=True))
+    request = {"refill_id": "r1", "withdrawn_ml": 0.0, "added_ml": 20.0, "drug": BACLOFEN_1000,
+               "bridge": {"bolus_id": "br1", "volume_ml": 0.306}}
+    assert client.ok(Command.REFILL, request)["bridge"]["state"] == "delivering"
+    client.ok(SERVICE, {"action": "motor_stall"})  # the bridge ends, the old drug still in the line
+    response = client.call(Command.REFILL, {**request, "refill_id": "r2", "bridge": {"bolus_id": "br2",
+                                                                                      "volume_ml": 0.306}})
+    assert (response.status, response.payload["field"]) == (Status.REFUSED, "bridge.bolus_id")
+    assert "motor_stall" in response.payload["error"] and [r.refill_id for r in pump.state.refills] == ["r1"]
