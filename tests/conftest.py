@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 from programmer.library_signing import administrator_trust_path
 from tests.support.emulator_fixtures import PTY_AVAILABLE, EmulatorProcess, unused_loopback_port
@@ -24,8 +24,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", f"offscreen:configfile={SCREEN}")
 # change); benchmarks/property_tests.py runs the same tests with 300 each (--hypothesis-profile=thorough).
 # CI runs the same examples every time (a red build is then reproducible); locally hypothesis explores. No
 # deadline: an example's time is the machine's load (a busy CI runner failed a round trip at 200 ms), and speed is
-# measured in benchmarks/, never asserted by a test.
-settings.register_profile("suite", max_examples=40, deadline=None)
+# measured in benchmarks/, never asserted by a test; so the "too slow" health check is off too (it failed generating
+# examples on a machine at load 10).
+settings.register_profile("suite", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=300)
 settings.register_profile("ci", parent=settings.get_profile("suite"), derandomize=True, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "suite")
