@@ -53,7 +53,8 @@ from emulator.state import (
     remove_stale_temp_files,
     save_state,
 )
-from protocol.codes import MAX_EVENTS_PER_READ, MAX_PAIRED_PROGRAMMERS, Status
+from protocol.codes import (BRIDGE_VOLUME_TOLERANCE_ML, DEMAND_BOLUS_ID_PREFIX, MAX_EVENTS_PER_READ,
+                            MAX_PAIRED_PROGRAMMERS, Status)
 from programmer.program import Drug, Flex, Program, SimpleContinuous, Stopped
 
 SAVE_INTERVAL_S = 2.0
@@ -328,7 +329,7 @@ class Pump:
     def bolus(self, bolus_id: str, dose: float, duration_min: float) -> dict:
         """Start a therapeutic bolus once per id: a repeated id answers the first bolus (now) and delivers nothing."""
         state = self.state
-        _check_id(bolus_id, "bolus_id")
+        _check_client_bolus_id(bolus_id, "bolus_id")
         known = self._known_bolus(bolus_id, "therapeutic",
                                   lambda first: (first.dose, first.duration_min) == (dose, duration_min))
         if known is not None:
@@ -351,7 +352,7 @@ class Pump:
         """Record the catheter, take the line as full of spinal fluid and push it out at the priming rate, the basal
         program suspended (docs/protocol.md, BOLUS ``prime``). Once per id."""
         state = self.state
-        _check_id(bolus_id, "bolus_id")
+        _check_client_bolus_id(bolus_id, "bolus_id")
         known = self._known_bolus(bolus_id, "prime", lambda first: (
             (first.reason, first.catheter_cm, first.catheter_segments_cm) == (reason, catheter_cm, list(segments_cm))
             and abs(first.volume_ml - volume_ml) <= LINE_MATCH_ML))
@@ -386,10 +387,10 @@ class Pump:
     def bridge(self, bolus_id: str, volume_ml: float, concentration_per_ml: float) -> dict:
         """Run the program at the old concentration's mL rates until the old drug has left the line (docs/protocol.md,
         BOLUS ``bridge``). Once per id."""
-        _check_id(bolus_id, "bolus_id")
+        _check_client_bolus_id(bolus_id, "bolus_id")
         known = self._known_bolus(bolus_id, "bridge", lambda first: (
             _same_concentration(first.concentration_per_ml, concentration_per_ml)
-            and abs(first.volume_ml - volume_ml) <= LINE_MATCH_ML))
+            and _same_volume(first.requested_volume_ml, first.volume_ml, volume_ml)))
         if known is not None:
             return known
         state = self.state
@@ -462,9 +463,10 @@ class Pump:
             what = ("spinal fluid" if any(part.concentration_per_ml == 0 for part in others)
                     else "more than one other concentration" if len(others) > 1 else "the old drug behind the new")
             raise PumpError(Status.REFUSED, f"the line holds {what}: prime it instead of a bridge", prefix + "bolus_id")
-        if abs(volume_ml - old.volume_ml) > LINE_MATCH_ML:
+        if abs(volume_ml - old.volume_ml) > BRIDGE_VOLUME_TOLERANCE_ML:
             raise PumpError(Status.BAD_ARGUMENT, f"volume_ml {volume_ml:g} mL is not the old drug's volume in the "
-                            f"line, {old.volume_ml:.6g} mL", prefix + "volume_ml")
+                            f"line, {old.volume_ml:.6g} mL (within {BRIDGE_VOLUME_TOLERANCE_ML:g} mL)",
+                            prefix + "volume_ml")
         if concentration_per_ml is not None and not _same_concentration(concentration_per_ml, old.concentration_per_ml):
             raise PumpError(Status.BAD_ARGUMENT, f"concentration_per_ml {concentration_per_ml:g} is not the old drug's "
                             f"in the line, {old.concentration_per_ml:g} {drug.dose_unit}/mL",
@@ -480,7 +482,7 @@ class Pump:
         ml_per_day = engine.mean_daily_dose(therapy) / old.concentration_per_ml
         return BolusRecord(bolus_id=bolus_id, kind="bridge", dose=old.volume_ml * old.concentration_per_ml,
                            volume_ml=old.volume_ml, duration_min=old.volume_ml / ml_per_day * 1440.0,
-                           concentration_per_ml=old.concentration_per_ml)
+                           concentration_per_ml=old.concentration_per_ml, requested_volume_ml=volume_ml)
 
     def _start(self, record: BolusRecord, **detail: object) -> dict:
         """Run ``record`` from now: remembered with its id, numbered, logged ``bolus_started``."""
@@ -501,7 +503,8 @@ class Pump:
             raise PumpError(Status.BAD_ARGUMENT, f"no bolus with id {bolus_id!r} is known", "bolus_id")
         if bolus.state == "delivering":
             self._end_bolus(bolus, reason="request")
-        return {"bolus_id": bolus_id, "delivered": bolus.delivered_dose, "state": bolus.state}
+        return {"bolus_id": bolus_id, "kind": bolus.kind, "delivered": bolus.delivered_dose,
+                "volume_ml": bolus.delivered_ml, "state": bolus.state}
 
     def refill(self, refill_id: str, withdrawn_ml: float, added_ml: float, drug: Drug | None,
                bridge: tuple[str, float] | None = None) -> dict:
@@ -517,9 +520,13 @@ class Pump:
         known = _find(state.refills, "refill_id", refill_id)
         bridge_id, bridge_ml = bridge if bridge is not None else (None, None)
         if known is not None:
-            _check_same("refill_id", refill_id,
-                        (known.withdrawn_ml, known.added_ml, known.drug, known.bridge_id, known.bridge_volume_ml),
-                        (withdrawn_ml, added_ml, drug, bridge_id, bridge_ml))
+            _check_same("refill_id", refill_id, (known.withdrawn_ml, known.added_ml, known.drug, known.bridge_id),
+                        (withdrawn_ml, added_ml, drug, bridge_id))
+            if (known.bridge_volume_ml is None) != (bridge_ml is None) or (
+                    known.bridge_volume_ml is not None and bridge_ml is not None
+                    and abs(known.bridge_volume_ml - bridge_ml) > LINE_MATCH_ML):
+                raise PumpError(Status.BAD_ARGUMENT, f"refill_id {refill_id!r} was already used for another request",
+                                "refill_id")
             return self._refill_answer(known, repeated=True)
         capacity = state.spec.capacity_ml
         for field, value in (("withdrawn_ml", withdrawn_ml), ("added_ml", added_ml)):
@@ -539,7 +546,7 @@ class Pump:
                             "drug.concentration_per_ml") from error
         bridge_record = None
         if bridge_id is not None and bridge_ml is not None:
-            _check_id(bridge_id, "bridge.bolus_id")
+            _check_client_bolus_id(bridge_id, "bridge.bolus_id")
             if _find(state.boluses, "bolus_id", bridge_id) is not None:
                 raise PumpError(Status.BAD_ARGUMENT, f"bridge.bolus_id {bridge_id!r} was already used",
                                 "bridge.bolus_id")
@@ -559,17 +566,20 @@ class Pump:
                                       concentration_per_ml=new_drug.concentration_per_ml)]
         if new_drug_kind:
             state.to_patient_dose = 0.0
+        demand_off = (not new_drug_kind and state.demand is not None
+                      and not _demand_fits(state.demand, new_drug.concentration_per_ml))
         record = RefillRecord(refill_id=refill_id, withdrawn_ml=withdrawn_ml, added_ml=added_ml, drug=drug,
                               volume_ml=added_ml, calculated_ml=calculated, action_number=self._next_action(),
-                              bridge_id=bridge_id, bridge_volume_ml=bridge_ml)
+                              bridge_id=bridge_id, bridge_volume_ml=bridge_ml, demand_switched_off=demand_off)
         _remember(state.refills, record)
         self._log("refill", refill_id=refill_id, withdrawn_ml=withdrawn_ml, added_ml=added_ml,
                   calculated_ml=calculated, drug=new_drug.model_dump(mode="json"), therapy_stopped=therapy_stopped,
                   checksum=state.program_checksum, action_number=record.action_number, pumped_ml=state.pumped_ml,
                   to_patient_ml=state.to_patient_ml, **({} if bridge_id is None else {"bridge_id": bridge_id}))
-        if new_drug_kind and state.demand is not None:
+        if (new_drug_kind or demand_off) and state.demand is not None:
             state.demand = None
-            self._log("demand_set", **demand_settings(state), reason="drug_changed")
+            self._log("demand_set", **demand_settings(state),
+                      reason="drug_changed" if new_drug_kind else "concentration_changed")
         if bridge_record is not None:
             self._start(bridge_record, concentration_per_ml=bridge_record.concentration_per_ml)
         self._settle()
@@ -578,6 +588,8 @@ class Pump:
     def _refill_answer(self, refill: RefillRecord, repeated: bool) -> dict:
         answer = _numbered({"refill_id": refill.refill_id, "volume_ml": refill.volume_ml,
                             "calculated_ml": refill.calculated_ml, "repeated": repeated}, refill.action_number)
+        if refill.demand_switched_off:
+            answer["demand_switched_off"] = True
         bridge = None if refill.bridge_id is None else _find(self.state.boluses, "bolus_id", refill.bridge_id)
         return answer if bridge is None else {**answer, "bridge": _bolus_answer(bridge, repeated)}
 
@@ -747,6 +759,27 @@ def _check_id(value: str, field: str) -> None:
     if not _ID.fullmatch(value):
         raise PumpError(Status.BAD_ARGUMENT, f"{field} {value!r} must be 1 to 64 characters from A-Z a-z 0-9 . _ -",
                         field)
+
+
+def _check_client_bolus_id(value: str, field: str) -> None:
+    """A bolus id a client may choose: an id, and not one of the pump's own demand-bolus ids (``demand-<n>``), which a
+    client's id could otherwise collide with (two boluses of one id: CANCEL_BOLUS would find the wrong one)."""
+    _check_id(value, field)
+    if value.startswith(DEMAND_BOLUS_ID_PREFIX):
+        raise PumpError(Status.BAD_ARGUMENT, f"{field} {value!r}: ids starting {DEMAND_BOLUS_ID_PREFIX!r} are the "
+                        "pump's own (its demand boluses)", field)
+
+
+def _same_volume(requested: float | None, own: float, again: float) -> bool:
+    """A repeat's ``volume_ml`` against the first request's (the pump's own figure when that was not kept)."""
+    return abs((own if requested is None else requested) - again) <= LINE_MATCH_ML
+
+
+def _demand_fits(demand: DemandRecord, concentration_per_ml: float) -> bool:
+    """Whether the demand dose is still a bolus the pump gives at ``concentration_per_ml`` (as SET_DEMAND checks it:
+    at least the smallest bolus, no faster than the fastest)."""
+    volume_ml = demand.dose / concentration_per_ml
+    return volume_ml >= MIN_BOLUS_ML and volume_ml / (demand.duration_min / 60) <= MAX_BOLUS_ML_PER_HOUR
 
 
 def _check_same(field: str, value: str, first: tuple, again: tuple) -> None:

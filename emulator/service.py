@@ -417,10 +417,13 @@ class Connection:
                             "bolus is started by the pump when the patient presses the button)", "kind")
         rest = {name: value for name, value in payload.items() if name != "kind"}
         if kind == "prime":
+            given = "catheter_segments_cm" in rest
             segments = rest.pop("catheter_segments_cm", [])
-            if not isinstance(segments, list) or not all(_is(length, _NUMBER) for length in segments):
-                raise PumpError(Status.BAD_ARGUMENT, f"catheter_segments_cm must be a list of numbers, got "
-                                f"{segments!r}", "catheter_segments_cm")
+            if not isinstance(segments, list) or not all(_is(length, _NUMBER) for length in segments) or (
+                    given and not segments):
+                raise PumpError(Status.BAD_ARGUMENT, f"catheter_segments_cm must be a list of at least one number "
+                                f"(leave it out when the catheter is one piece), got {segments!r}",
+                                "catheter_segments_cm")
             bolus_id, reason, catheter_cm, volume_ml = fields(rest, BOLUS_REQUESTS[kind])
             return self.pump.prime(bolus_id, reason, catheter_cm, volume_ml, tuple(float(cm) for cm in segments))
         method = self.pump.bridge if kind == "bridge" else self.pump.bolus

@@ -107,6 +107,9 @@ class BolusRecord(_Record):
     """A prime's catheter as recorded by it."""
     concentration_per_ml: Optional[float] = None
     """A bridge's old concentration: the one it pushes out of the line at the programmed dose."""
+    requested_volume_ml: Optional[float] = None
+    """A bridge's ``volume_ml`` as its request gave it (the pump runs its own figure, ``volume_ml``): a repeat of the
+    id is judged against it. None when the pump kept no other figure (it is then ``volume_ml``)."""
 
     @property
     def delivered_dose(self) -> float:
@@ -129,6 +132,9 @@ class RefillRecord(_Record):
     """The bridge bolus started with this refill, in the same action (its request's ``bridge.bolus_id``)."""
     bridge_volume_ml: Optional[float] = None
     """The bridge's volume as requested (to tell a repeat from a reused id)."""
+    demand_switched_off: bool = False
+    """The refill changed the concentration so that the demand dose no longer fitted the bolus limits: the pump
+    switched it off in the same action (answered ``demand_switched_off``)."""
 
 
 class PairedProgrammer(_Record):

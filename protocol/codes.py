@@ -42,6 +42,15 @@ MAX_EVENTS_PER_COMPACT_READ = 64
 so 64 fit in a frame many times over; a page of unusually long ones is FRAME_TOO_LARGE and read in halves."""
 
 
+BRIDGE_VOLUME_TOLERANCE_ML = 0.005
+"""How far a bridge's requested ``volume_ml`` (BOLUS ``kind`` ``bridge``, REFILL ``bridge``) may be from the pump's
+own figure of the old drug's volume in the line. The emulated pump's own choice, about 2 cm of its catheter: the
+program keeps draining the line between the programmer's status read and its request. The pump bridges its own
+figure and answers it; a repeated id is still judged within 1e-6 mL of the first request."""
+DEMAND_BOLUS_ID_PREFIX = "demand-"
+"""Bolus ids starting with this are the pump's own (its demand boluses): a client's BOLUS or REFILL ``bridge`` with
+such an id is BAD_ARGUMENT ``bolus_id``."""
+
 class Command(IntEnum):
     """Request command codes (a response carries the same code with RESPONSE_BIT set)."""
 

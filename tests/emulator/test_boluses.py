@@ -42,6 +42,7 @@ def test_identify_declares_the_dead_volume_figures(client):
     ({"catheter_cm": 110.1, "volume_ml": 0.15 + 110.1 * 0.0026}, ("OUT_OF_RANGE", "catheter_cm")),
     ({"catheter_segments_cm": [40.0, 15.0]}, ("BAD_ARGUMENT", "catheter_segments_cm")),
     ({"catheter_segments_cm": ["60"]}, ("BAD_ARGUMENT", "catheter_segments_cm")),
+    ({"catheter_segments_cm": []}, ("BAD_ARGUMENT", "catheter_segments_cm")),  # given: at least one, adding up
     ({"volume_ml": 0.3}, ("BAD_ARGUMENT", "volume_ml")),  # typed, not the pump's own 0.306
     ({"volume_ml": 0.306 + 2e-6}, ("BAD_ARGUMENT", "volume_ml")),
 ])
@@ -136,7 +137,7 @@ def test_a_bridge_by_itself_is_checked_against_the_line(client, pump):
     client.ok(Command.REFILL, {"refill_id": "r1", "withdrawn_ml": 18.0, "added_ml": 20.0, "drug": BACLOFEN_1000})
     assert refused(client, Command.BOLUS, {**bridge, "concentration_per_ml": 1000.0}) == (
         "BAD_ARGUMENT", "concentration_per_ml")
-    assert refused(client, Command.BOLUS, {**bridge, "volume_ml": 0.31}) == ("BAD_ARGUMENT", "volume_ml")
+    assert refused(client, Command.BOLUS, {**bridge, "volume_ml": 0.306 + 0.0051}) == ("BAD_ARGUMENT", "volume_ml")
     client.ok(SERVICE, {"action": "advance", "hours": 24})  # 0.15 mL of the new drug in: 0.156 mL of the old left
     assert refused(client, Command.BOLUS, bridge) == ("BAD_ARGUMENT", "volume_ml")
     answer = client.ok(Command.BOLUS, {**bridge, "volume_ml": 0.156})
@@ -185,3 +186,90 @@ def test_an_empty_pump_refilled_at_a_new_concentration_takes_its_bridge():
                                                                                       "volume_ml": 0.306}})
     assert (response.status, response.payload["field"]) == (Status.REFUSED, "bridge.bolus_id")
     assert "motor_stall" in response.payload["error"] and [r.refill_id for r in pump.state.refills] == ["r1"]
+
+
+def test_a_bridge_within_five_thousandths_of_a_ml_bridges_the_pumps_own_figure(client, pump):
+    # The line drains between the programmer's status read and its request: 0.31 mL asked, 0.306 mL in the line.
+    client.ok(Command.REFILL, {"refill_id": "r1", "withdrawn_ml": 18.0, "added_ml": 20.0, "drug": BACLOFEN_1000})
+    bridge = {"bolus_id": "br1", "kind": "bridge", "volume_ml": 0.31, "concentration_per_ml": 500.0}
+    answer = client.ok(Command.BOLUS, bridge)
+    assert (answer["volume_ml"], answer["dose"]) == (pytest.approx(0.306), pytest.approx(153.0))  # 0.306 x 500
+    assert pump.state.active_bolus.volume_ml == pytest.approx(0.306)
+    # A repeat is the same request again: judged within 1e-6 mL of the first request's 0.31, not of the line.
+    assert client.ok(Command.BOLUS, {**bridge, "volume_ml": 0.31 + 9e-7})["repeated"] is True
+    assert refused(client, Command.BOLUS, {**bridge, "volume_ml": 0.306}) == ("BAD_ARGUMENT", "bolus_id")
+    assert kinds(pump).count("bolus_started") == 1
+
+
+def test_a_refills_bridge_within_the_tolerance_and_its_repeat_within_a_millionth_of_a_ml(client, pump):
+    request = {"refill_id": "r1", "withdrawn_ml": 18.0, "added_ml": 20.0, "drug": BACLOFEN_1000,
+               "bridge": {"bolus_id": "br1", "volume_ml": 0.302}}
+    assert client.ok(Command.REFILL, request)["bridge"]["volume_ml"] == pytest.approx(0.306)
+    again = client.ok(Command.REFILL, {**request, "bridge": {"bolus_id": "br1", "volume_ml": 0.302 + 9e-7}})
+    assert again["repeated"] is True and again["bridge"]["repeated"] is True
+    assert refused(client, Command.REFILL, {**request, "bridge": {"bolus_id": "br1", "volume_ml": 0.302 + 2e-6}}) == (
+        "BAD_ARGUMENT", "refill_id")
+    without_bridge = {key: value for key, value in request.items() if key != "bridge"}
+    assert refused(client, Command.REFILL, without_bridge) == ("BAD_ARGUMENT", "refill_id")
+    assert kinds(pump).count("refill") == 1
+
+
+def test_a_repeated_refills_bridge_volume_is_compared_within_a_millionth_of_a_ml_as_a_bolus_repeat(client, pump):
+    request = {"refill_id": "r1", "withdrawn_ml": 18.0, "added_ml": 20.0, "drug": BACLOFEN_1000,
+               "bridge": {"bolus_id": "br1", "volume_ml": 0.306}}
+    client.ok(Command.REFILL, request)
+    again = client.ok(Command.REFILL, {**request, "bridge": {"bolus_id": "br1", "volume_ml": 0.306 + 9e-7}})
+    assert again["repeated"] is True and kinds(pump).count("refill") == 1
+
+
+def test_a_repeated_refill_whose_bridge_id_was_forgotten_answers_without_bridge(client, pump):
+    request = {"refill_id": "r1", "withdrawn_ml": 18.0, "added_ml": 20.0, "drug": BACLOFEN_1000,
+               "bridge": {"bolus_id": "br1", "volume_ml": 0.306}}
+    client.ok(Command.REFILL, request)
+    client.ok(Command.CANCEL_BOLUS, {"bolus_id": "br1"})
+    for number in range(64):  # 64 later boluses: the pump remembers the last 64 bolus ids
+        client.ok(Command.BOLUS, {"bolus_id": f"b{number}", "dose": 1.0, "duration_min": 1.0})
+        client.ok(SERVICE, {"action": "advance", "hours": 0.02})
+    again = client.ok(Command.REFILL, request)
+    assert again["repeated"] is True and "bridge" not in again
+    assert client.ok(Command.BOLUS_STATUS, {"bolus_id": "br1"}) == {"known": False}
+    assert kinds(pump).count("refill") == 1
+
+
+def test_cancel_bolus_answers_the_kind_and_the_ml_the_bolus_moved(client, pump):
+    client.ok(Command.REFILL, {"refill_id": "r1", "withdrawn_ml": 18.0, "added_ml": 20.0, "drug": BACLOFEN_1000,
+                               "bridge": {"bolus_id": "br1", "volume_ml": 0.306}})
+    client.ok(SERVICE, {"action": "advance", "hours": 2.4})  # 0.3 mL/day at the old 500 mcg/mL: 0.03 mL in 2.4 h
+    answer = client.ok(Command.CANCEL_BOLUS, {"bolus_id": "br1"})
+    assert answer == {"bolus_id": "br1", "kind": "bridge", "delivered": pytest.approx(15.0),  # 0.03 mL x 500, not 1000
+                      "volume_ml": pytest.approx(0.03), "state": "cancelled"}
+    assert client.ok(Command.CANCEL_BOLUS, {"bolus_id": "br1"}) == answer  # a resend: the same figures
+    client.ok(Command.BOLUS, {"bolus_id": "t1", "dose": 10.0, "duration_min": 10.0})  # 0.01 mL at 1000 mcg/mL
+    client.ok(SERVICE, {"action": "advance", "hours": 1})
+    assert client.ok(Command.CANCEL_BOLUS, {"bolus_id": "t1"}) == {
+        "bolus_id": "t1", "kind": "therapeutic", "delivered": pytest.approx(10.0), "volume_ml": pytest.approx(0.01),
+        "state": "done"}
+
+
+def test_ids_starting_demand_are_the_pumps_own(client, pump):
+    # The finding: a client's "demand-3" and the pump's third action, a demand bolus, would share one id, and
+    # CANCEL_BOLUS "demand-3" would cancel the client's old bolus while the demand bolus kept running.
+    for request in ({"bolus_id": "demand-3", "dose": 5.0, "duration_min": 5.0},
+                    {**PRIME, "bolus_id": "demand-3"},
+                    {"bolus_id": "demand-3", "kind": "bridge", "volume_ml": 0.306, "concentration_per_ml": 500.0}):
+        assert refused(client, Command.BOLUS, request) == ("BAD_ARGUMENT", "bolus_id")
+    assert refused(client, Command.REFILL, {"refill_id": "r0", "withdrawn_ml": 18.0, "added_ml": 20.0,
+                                            "drug": BACLOFEN_1000,
+                                            "bridge": {"bolus_id": "demand-3", "volume_ml": 0.306}}) == (
+        "BAD_ARGUMENT", "bridge.bolus_id")
+    assert pump.state.boluses == [] and "refill" not in kinds(pump)
+    client.ok(Command.BOLUS, {"bolus_id": "b1", "dose": 5.0, "duration_min": 5.0})  # action 1
+    client.ok(SERVICE, {"action": "advance", "hours": 1})
+    client.ok(Command.REFILL, {"refill_id": "r1", "withdrawn_ml": 18.0, "added_ml": 20.0, "drug": None})  # action 2
+    client.ok(Command.SET_DEMAND, {"enabled": True, "dose": 50.0, "duration_min": 10.0, "lockout_min": 60.0,
+                                   "max_per_day": 3})
+    assert client.ok(SERVICE, {"action": "press_button"})["bolus_id"] == "demand-3"  # action 3
+    assert [bolus.bolus_id for bolus in pump.state.boluses].count("demand-3") == 1
+    cancelled = client.ok(Command.CANCEL_BOLUS, {"bolus_id": "demand-3"})
+    assert (cancelled["kind"], cancelled["state"]) == ("demand", "cancelled")
+    assert client.ok(Command.READ_STATUS)["bolus"] is None  # the demand bolus itself stopped

@@ -172,3 +172,29 @@ def test_every_new_event_travels_exactly_in_a_compact_page(client, pump):
     page = pump.read_events(0, 64, 64)
     assert {"demand_set", "demand_granted", "demand_refused", "line_flushed"} <= {e["kind"] for e in page["events"]}
     assert decode_page(encode_page(page)) == page
+
+
+@pytest.mark.parametrize(("demand", "concentration", "why"), [
+    (DEMAND, 40.0, "50 mcg at 40 mcg/mL is 1.25 mL in 10 min: 7.5 mL/h, above the fastest bolus, 6 mL/h"),
+    ({**DEMAND, "dose": 0.5}, 1500.0, "0.5 mcg at 1500 mcg/mL is 0.00033 mL, below the smallest bolus, 0.0005 mL"),
+])
+def test_a_new_concentration_that_breaks_the_bolus_limits_switches_the_demand_dose_off(client, pump, demand,
+                                                                                        concentration, why):
+    client.ok(Command.SET_DEMAND, demand)
+    request = {"refill_id": "r1", "withdrawn_ml": 18.0, "added_ml": 20.0,
+               "drug": {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": concentration}}
+    answer = client.ok(Command.REFILL, request)
+    assert answer["demand_switched_off"] is True, why
+    assert client.ok(Command.READ_DEMAND)["enabled"] is False
+    assert details(pump, "demand_set")[-1] == {"enabled": False, "reason": "concentration_changed"}
+    assert [event.kind for event in pump.state.events][-2:] == ["refill", "demand_set"]  # in the same action
+    assert client.ok(Command.REFILL, request) == {**answer, "repeated": True}
+    assert press_button(client)["reason"] == "off"
+
+
+def test_a_new_concentration_within_the_bolus_limits_keeps_the_demand_dose(client, pump):
+    client.ok(Command.SET_DEMAND, DEMAND)  # 50 mcg at 50 mcg/mL: 1 mL in 10 min, exactly the fastest 6 mL/h
+    answer = client.ok(Command.REFILL, {"refill_id": "r1", "withdrawn_ml": 18.0, "added_ml": 20.0,
+                                        "drug": {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 50}})
+    assert "demand_switched_off" not in answer and client.ok(Command.READ_DEMAND)["enabled"] is True
+    assert press_button(client)["granted"] is True

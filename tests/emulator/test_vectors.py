@@ -44,7 +44,7 @@ DOCUMENTED_KEYS = {
     Command.READ_EVENTS: {"total", "events"},
     Command.SET_CLOCK: {"pump_time"},
     Command.BOLUS: {"bolus_id", "kind", "dose", "volume_ml", "duration_min", "state", "repeated", "action_number"},
-    Command.CANCEL_BOLUS: {"bolus_id", "delivered", "state"},
+    Command.CANCEL_BOLUS: {"bolus_id", "kind", "delivered", "volume_ml", "state"},
     Command.REFILL: {"refill_id", "volume_ml", "calculated_ml", "repeated", "action_number"},
     Command.ACK_ALARM: {"alarms"},
     Command.SET_LOW_ALARM: {"low_alarm_ml"},
