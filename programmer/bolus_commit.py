@@ -26,7 +26,7 @@ from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeRevie
 from programmer.checks import CheckReport
 from programmer.clock import computer_now, duration
 from programmer.commit import SessionResult, new_bolus_id, refused
-from programmer.dead_volume import Transit
+from programmer.dead_volume import BRIDGE_VOLUME_TOLERANCE_ML, Transit
 from programmer.errors import LinkError, LinkNotSecure, PumpRefused
 from programmer.library import LibraryIdentity
 from programmer.outcome import Outcome
@@ -39,8 +39,9 @@ BolusLikeReview = BolusReview | PrimeReview | BridgeReview
 DOSE_TOLERANCE = 1e-9
 """Relative: a figure the pump reports back equals the one sent but for what a number loses on the wire."""
 LINE_VOLUME_TOLERANCE_ML = 1e-6
-"""A prime's or a bridge's volume is the pump's own figure of its line to within this (docs/protocol.md, BOLUS): the
-pump may answer with its figure, which moves with the line between the review and the request."""
+"""A prime's volume is the pump's own figure of its line to within this (docs/protocol.md, BOLUS). A bridge's may be
+the pump's current figure of the old drug, which drains between the review and the request: within
+``BRIDGE_VOLUME_TOLERANCE_ML`` (``programmer.dead_volume``)."""
 
 
 def commit_bolus(driver: PumpDriver, review: BolusReview, clinician: str, audit: AuditLog,
@@ -132,7 +133,8 @@ def _judge(attempt: Attempt, key: str, what: str, started: BolusOutcome, note: s
     figures = (f"{started.dose:.4g} ({started.volume_ml:.4g} mL), {started.state}{delivered}"
                + ("" if started.duration_min is None else f", {started.duration_min:.4g} min"))
     same_dose = abs(started.dose - asked) <= DOSE_TOLERANCE * max(1.0, abs(asked))
-    same_line = kind != "therapeutic" and abs(started.volume_ml - review.volume_ml) <= LINE_VOLUME_TOLERANCE_ML
+    tolerance = BRIDGE_VOLUME_TOLERANCE_ML if kind == "bridge" else LINE_VOLUME_TOLERANCE_ML
+    same_line = kind != "therapeutic" and abs(started.volume_ml - review.volume_ml) <= tolerance * (1 + 1e-9)
     if started.bolus_id == key and started.kind == kind and (same_dose or same_line):
         return _finish(attempt, Outcome.VERIFIED, f"{what} started: {figures}{note}", key, started)
     return _finish(attempt, Outcome.MISMATCH, f"the pump reports bolus {started.bolus_id} ({started.kind}) of "

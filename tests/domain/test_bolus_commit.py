@@ -8,6 +8,7 @@ edge that fails: a pump whose answers (and, if told, its requests) are lost on t
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -357,3 +358,23 @@ def test_a_cancelled_bridge_says_what_old_drug_is_left_its_dose_rate_and_to_resu
     assert "The line still holds 0.306 mL of the old 500 mcg/mL drug (153 mcg)" in result.message
     assert "up to 62.5 mcg/h for the next 2 h 26 min" in result.message and "6.25 mcg/h" in result.message
     assert "resume it with `bridge`" in result.message
+
+
+class DrainedLine(FakePump):
+    """A pump that bridges its own figure of the old drug, ``drained_ml`` less than the one sent (the line moved)."""
+
+    drained_ml = 0.0
+
+    def bridge(self, bolus_id, volume_ml, concentration_per_ml):
+        started = super().bridge(bolus_id, volume_ml, concentration_per_ml)
+        volume = volume_ml - self.drained_ml
+        return replace(started, volume_ml=volume, dose=volume * concentration_per_ml)
+
+
+@pytest.mark.parametrize(("drained_ml", "outcome"), [(0.0049, Outcome.VERIFIED), (0.0051, Outcome.MISMATCH)])
+def test_a_bridge_of_the_pumps_own_figure_within_the_tolerance_is_verified(audit, drained_ml, outcome):
+    source = DrainedLine(baclofen()).implanted(60.0)
+    source.drained_ml = drained_ml  # BRIDGE_VOLUME_TOLERANCE_ML = 0.005 mL
+    source.refill("r-1", 10.0, 18.0, BACLOFEN_1000)
+    result = commit_bridge(source, review_bridge(snapshot(source), LIBRARY), DOCTOR, audit)
+    assert result.outcome is outcome, result.message
