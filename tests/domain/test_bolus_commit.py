@@ -20,7 +20,7 @@ from programmer.commit import commit_refill
 from programmer.errors import AuditError, LinkError
 from programmer.library import load_library
 from programmer.outcome import Outcome
-from programmer.port import BolusOutcome, DemandDose, DemandSettings, RefillOutcome
+from programmer.port import BolusOutcome, DemandDose, DemandSettings, LineContent, RefillOutcome
 from programmer.program import Drug
 from programmer.refill import RefillRequest, Syringe, review_refill
 from tests.support.bolus_situations import LINE_ML, demand, pump, snapshot
@@ -182,6 +182,7 @@ def test_when_the_pump_cannot_be_asked_the_bolus_is_uncertain_with_its_id_and_ne
 
 def test_a_prime_sends_the_computed_volume_and_is_verified(audit):
     source = pump()
+    source.line = [LineContent(LINE_ML, 0.0)]  # opened at the implant: spinal fluid only
     result = commit_prime(source, review_prime(snapshot(source), 60, "implant", LIBRARY), DOCTOR, audit)
     assert result.outcome is Outcome.VERIFIED
     assert result.bolus is not None and result.bolus.kind == "prime"
