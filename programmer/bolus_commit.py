@@ -128,8 +128,10 @@ def _judge(attempt: Attempt, key: str, what: str, started: BolusOutcome, note: s
     review = attempt.review
     assert isinstance(review, (BolusReview, PrimeReview, BridgeReview))
     asked, kind = review.dose, _kind(review)
-    delivered = "" if started.delivered is None else f", {started.delivered:.4g} delivered so far"
-    figures = (f"{started.dose:.4g} ({started.volume_ml:.4g} mL), {started.state}{delivered}"
+    drug = review.snapshot.active.drug
+    unit = "" if drug is None else f" {drug.dose_unit}"
+    delivered = "" if started.delivered is None else f", {started.delivered:.4g}{unit} delivered so far"
+    figures = (f"{started.dose:.4g}{unit} ({started.volume_ml:.4g} mL), {started.state}{delivered}"
                + ("" if started.duration_min is None else f", {started.duration_min:.4g} min"))
     same_dose = abs(started.dose - asked) <= DOSE_TOLERANCE * max(1.0, abs(asked))
     tolerance = BRIDGE_VOLUME_TOLERANCE_ML if kind == "bridge" else LINE_VOLUME_TOLERANCE_ML
@@ -137,7 +139,7 @@ def _judge(attempt: Attempt, key: str, what: str, started: BolusOutcome, note: s
     if started.bolus_id == key and started.kind == kind and (same_dose or same_line):
         return _finish(attempt, Outcome.VERIFIED, f"{what} started: {figures}{note}", key, started)
     return _finish(attempt, Outcome.MISMATCH, f"the pump reports bolus {started.bolus_id} ({started.kind}) of "
-                   f"{figures}, not the {what} of {asked:.4g} asked{note}: interrogate it and watch the patient", key,
+                   f"{figures}, not the {what} of {asked:.4g}{unit} asked{note}: interrogate it and watch the patient", key,
                    started)
 
 

@@ -174,10 +174,10 @@ def _check_line(snapshot: PumpSnapshot, plan: Plan, report: CheckReport) -> None
     until = ("until the reservoir runs out" if old.flushed_min is None else
              f"for {duration(old.flushed_min * 60)} until it has left the catheter")
     report.warn("LINE_HOLDS_OLD_CONCENTRATION", f"the pump's line holds {old.volume_ml:.4g} mL of the old {held} "
-                f"drug ({old.dose:.4g} {unit}) and this program pushes it at the {drug.concentration_per_ml:g} "
-                f"{unit}/mL mL rate: the patient gets up to {old.peak_dose_per_hour:.4g} {unit}/h instead of the "
-                f"program's {old.program_dose_per_hour:.4g} {unit}/h {until}. Give the bridge right after this "
-                "write (`bridge`): it pushes the old drug out at its own mL rate", "line")
+                f"drug ({old.dose:.4g} {unit}) and this program pushes it at the mL rate of the reservoir's "
+                f"{drug.concentration_per_ml:g} {unit}/mL: the patient gets up to {old.peak_dose_per_hour:.4g} {unit}/h instead of the "
+                f"program's {old.program_dose_per_hour:.4g} {unit}/h {until}. Give the bridge bolus right after this "
+                "write (pump-programmer bridge): it pushes the old drug out at its own mL rate", "line")
 
 
 def pump_state_findings(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) -> list[Finding]:

@@ -501,7 +501,7 @@ def test_a_write_that_pushes_old_drug_from_the_line_warns_with_the_dose_rate_and
     assert finding.severity == "warning"
     assert "holds 0.306 mL of the old 500 mcg/mL drug (153 mcg)" in finding.message
     assert "up to 66.67 mcg/h instead of the program's 6.667 mcg/h for 2 h 17 min" in finding.message
-    assert "right after this write (`bridge`)" in finding.message
+    assert "Give the bridge bolus right after this write (pump-programmer bridge)" in finding.message
 
 
 def test_a_write_with_the_line_holding_the_reservoirs_drug_or_a_program_that_pumps_nothing_has_no_line_warning():
