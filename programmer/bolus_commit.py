@@ -309,22 +309,23 @@ def commit_cancel(driver: PumpDriver, bolus_id: str | None, clinician: str, audi
         return _finish(attempt, Outcome.UNCERTAIN, f"the link failed while cancelling bolus {key} ({failure}) and the "
                        "pump does not know that id now: interrogate it", key)
     note = "" if failure is None else f" (the link failed while cancelling, {failure}; the pump reports it by its id)"
-    figures = _cancel_figures(known, stopped, key)
+    figures = _cancel_figures(known, stopped)
     what = f"{figures.kind} bolus {key}"
     amount = _delivered_words(figures, snapshot)
     if figures.state == "delivering":
         return _finish(attempt, Outcome.UNCHANGED, f"the pump reports the {what} still delivering ({amount}){note}: "
                        "it was not cancelled; cancel it again", key, figures)
     if was_running is None:
+        left = ". " + _bridge_left(driver, snapshot) if figures.kind == "bridge" and figures.state == "cancelled" else ""
         return _finish(attempt, Outcome.UNCHANGED, f"the {what} had already ended ({figures.state}): {amount}{note}; "
-                       "nothing was changed", key, figures)
+                       f"nothing was changed{left}", key, figures)
     message = f"{what} cancelled: {amount}{note}"
     if figures.kind == "bridge":
         message += ". " + _bridge_left(driver, snapshot)
     return _finish(attempt, Outcome.VERIFIED, message, key, figures)
 
 
-def _cancel_figures(known: BolusOutcome | None, stopped: BolusOutcome | None, key: str) -> BolusOutcome:
+def _cancel_figures(known: BolusOutcome | None, stopped: BolusOutcome | None) -> BolusOutcome:
     """The bolus as the pump reports it after the cancel: BOLUS_STATUS's figures (its kind, dose asked, volume and
     what it delivered), else CANCEL_BOLUS's (delivered and state only)."""
     if known is not None:
