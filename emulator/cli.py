@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="model of a factory-new pump (ignored when FILE exists)")
     parser.add_argument("--catheter-cm", type=_catheter_cm, metavar="L",
                         help="a new pump's implanted catheter, L cm (10..110), primed long ago: its first fill fills "
-                             "tubing and catheter; an existing pump must have that catheter recorded already")
+                             "tubing and catheter with its drug (without it a first fill leaves the line empty of drug); "
+                             "an existing pump must have that catheter recorded already")
     parser.add_argument("--speed", type=_speed, default=1.0,
                         help=f"simulated seconds per real second, above 0 and at most {MAX_SPEED:g}")
     parser.add_argument("--faults", type=_faults, default=FaultSpec(), metavar="SPEC",

@@ -97,9 +97,10 @@ class Pump:
         """Load the pump from ``path`` (a factory-new ``model`` if absent), log power_on and save.
 
         The clock resumes from the last saved pump time: the pump was off while the emulator was not
-        running. The file's model wins over ``model`` for an existing pump. ``catheter_cm`` records an implanted
-        catheter on a new pump (its first fill fills the line: primed long ago); an existing pump must already have
-        that catheter recorded (StateFileError otherwise: only a prime records one).
+        running. The file's model wins over ``model`` for an existing pump. ``catheter_cm`` records a catheter on a
+        new pump, implanted and primed long ago (its first fill fills the line with the drug; without one a first
+        fill leaves the line empty of drug); an existing pump must already have that catheter recorded
+        (StateFileError otherwise: only a prime records one).
         """
         remove_stale_temp_files(path)
         is_new = not path.exists()
@@ -512,8 +513,10 @@ class Pump:
         bolus_id and volume_ml) starts a bridge bolus at the old concentration in the same action.
 
         A concentration-only change keeps the program in dose units, so its mL rates change and must
-        still fit the flow range. Any refill discards a staged program. The line keeps what it holds (a
-        factory-new pump's first fill fills it).
+        still fit the flow range. Any refill discards a staged program. The line keeps what it holds: a
+        factory-new pump's tubing holds no drug until a prime or the program fills it. The one exception is the
+        first fill of a new pump given a catheter implanted and primed long ago (``--catheter-cm``): it fills the
+        line with the drug.
         """
         state = self.state
         _check_id(refill_id, "refill_id")
@@ -556,12 +559,12 @@ class Pump:
             bridge_record = self._bridge_record(bridge_id, new_drug, therapy, added_ml, bridge_ml, None, "bridge.")
 
         calculated = state.volume_ml
-        first_fill = state.drug is None
+        primed_long_ago = state.drug is None and state.catheter_cm is not None  # --catheter-cm: the demo pump
         self.staged = self.staged_by = None
         state.volume_ml = added_ml
         therapy_stopped = new_drug_kind and not isinstance(state.therapy, Stopped)
         state.set_program(new_drug, therapy)
-        if first_fill:
+        if primed_long_ago:
             state.line = [LineContent(volume_ml=state.line_volume_ml,
                                       concentration_per_ml=new_drug.concentration_per_ml)]
         if new_drug_kind:

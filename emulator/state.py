@@ -180,8 +180,10 @@ class PumpState(_Record):
     """Its segments after a revision, as recorded (empty: one piece, or not said)."""
     line: list[LineContent] = Field(default_factory=list)
     """What fills tubing and catheter, the catheter tip (what the patient gets next) first; empty in a memory from
-    before the line was modelled, which loads as full of the drug the pump holds (0 without one). A factory-new
-    pump's first fill fills it with that drug (the pump is taken as primed with it); every later refill leaves it."""
+    before the line was modelled, which loads as full of the drug the pump holds (0 without one). A refill leaves
+    it: a factory-new pump's line holds no drug (0) until a prime or the program fills it. The one exception: the
+    first fill of a new pump given a catheter implanted and primed long ago (``--catheter-cm``) fills it with that
+    drug."""
     pumped_ml: Annotated[float, Field(ge=0)] = 0.0
     """What the motor moved since the pump was made, mL."""
     to_patient_ml: Annotated[float, Field(ge=0)] = 0.0

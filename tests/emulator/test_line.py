@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.state import PumpState
-from programmer.program import Drug
+from programmer.program import Drug, program_from_data
 from tests.support.emulator_support import BACLOFEN_500, START, flex, make_pump, simple
 
 DAY_S = 86400.0
@@ -182,11 +182,35 @@ def test_a_new_drug_resets_the_dose_counter_but_not_the_line():
     assert line["pumped_ml"] == pytest.approx(0.3) and contents(pump) == [(pytest.approx(0.306), 500.0)]
 
 
-def test_a_factory_new_pumps_first_fill_fills_its_line():
-    pump, _ = make_pump(catheter_cm=60.0)
+def test_the_first_fill_of_a_pump_with_a_catheter_primed_long_ago_fills_its_line():
+    pump, _ = make_pump(catheter_cm=60.0)  # --catheter-cm 60: the demo pump
     assert contents(pump) == [(pytest.approx(0.306), 0.0)] and line_of(pump)["dose_unit"] is None
     pump.refill("r1", 0.0, 20.0, Drug(**BACLOFEN_500))
     assert contents(pump) == [(pytest.approx(0.306), 500.0)]
+
+
+def test_a_factory_new_pumps_first_fill_leaves_its_line_empty_of_drug_so_a_program_delivers_nothing_until_it_fills():
+    # No catheter recorded: the 0.15 mL tubing holds no drug and the first fill leaves it so. 150 mcg/day is
+    # 0.3 mL/day, which fills the tubing in 0.5 day: nothing reaches the patient before, 75 mcg in the next half day.
+    pump, _ = make_pump()
+    pump.refill("r1", 0.0, 20.0, Drug(**BACLOFEN_500))
+    assert contents(pump) == [(0.15, 0.0)]
+    pump.commit(pump.stage(program_from_data(simple(150)))["checksum"])
+    pump.advance(DAY_S / 4)
+    assert (line_of(pump)["to_patient_ml"], line_of(pump)["to_patient_dose"]) == (pytest.approx(0.075), 0.0)
+    assert contents(pump) == [(pytest.approx(0.075), 0.0), (pytest.approx(0.075), 500.0)]
+    pump.advance(3 * DAY_S / 4)
+    assert line_of(pump)["to_patient_dose"] == pytest.approx(75.0) and contents(pump) == [(pytest.approx(0.15), 500.0)]
+    assert logged(pump, "line_flushed")[0].detail["concentration_per_ml"] == 0.0
+
+
+def test_the_implant_prime_after_a_factory_new_pumps_first_fill_pushes_no_drug():
+    # 60 cm catheter: 0.306 mL at 1.0 mL/h, 18.36 min; the line held spinal fluid and empty tubing only.
+    pump, _ = make_pump()
+    pump.refill("r1", 0.0, 20.0, Drug(**BACLOFEN_500))
+    pump.prime("b-prime", "implant", 60.0, 0.306)
+    pump.advance(18.36 * 60 + 1)
+    assert line_of(pump)["to_patient_dose"] == 0.0 and contents(pump) == [(pytest.approx(0.306), 500.0)]
 
 
 def test_a_state_file_from_before_the_line_loads_with_its_line_full_of_its_drug():

@@ -18,7 +18,7 @@ from emulator.clock import SimClock
 from emulator.events import log_event
 from emulator.pump import Pump
 from emulator.service import Service
-from emulator.state import factory_new
+from emulator.state import LineContent, factory_new
 from protocol.codes import Command, Status
 from protocol.frame import Frame, FrameDecoder, encode_frame
 from tests.support.emulator_support import BACLOFEN_500, FakeMonotonic, simple
@@ -61,7 +61,9 @@ def vector_pump() -> Pump:
 
     Made 2024-12-30 16:25, filled with 20 mL of baclofen 500 mcg/mL at 16:27:10 and programmed with
     150 mcg/day (0.3 mL/day) at 16:30; its low-reservoir alarm (2 mL) was raised 60 days later, and
-    the replay starts at 2025-03-01 08:30 with 1.8 mL left and the battery at 97.6 %.
+    the replay starts at 2025-03-01 08:30 with 1.8 mL left and the battery at 97.6 %. Two months at 0.3 mL/day
+    have long filled its 0.18 mL tubing with the drug (its first fill left the tubing empty of drug; the counters
+    are not replayed).
     """
     monotonic = FakeMonotonic()
     state = factory_new("ITB-40", datetime(2024, 12, 30, 16, 25, 0))
@@ -76,6 +78,7 @@ def vector_pump() -> Pump:
     pump.commit(checksum)
     state.pump_time, state.volume_ml = datetime(2025, 2, 28, 16, 30, 0), 2.0
     reconcile_alarms(state)
+    state.line = [LineContent(volume_ml=state.line_volume_ml, concentration_per_ml=BACLOFEN_500["concentration_per_ml"])]
     state.pump_time, state.volume_ml, state.battery_percent = datetime(2025, 3, 1, 8, 30, 0), 1.8, 97.6
     assert state.program_checksum == PROGRAM_CHECKSUM
     return pump
