@@ -78,6 +78,11 @@ looks like a slip (``BOLUS_PROBABLE_SLIP``): the write check's factors (``checks
 VOLUME_EPSILON_ML = 1e-9
 """Below the pump's precision: a volume exactly at a limit is within it."""
 
+PRIME_PUSH_NEGLIGIBLE_ML = 0.0005
+"""Less drug than this in the line (mL, all concentrations together) is not checked as a bolus a prime pushes
+(``PRIME_PUSHES_DRUG``): the smallest bolus a pump gives (docs/protocol.md ``MIN_BOLUS_ML``). A new pump whose
+program ran for seconds between its first fill and the implant's prime holds far less at the reservoir end."""
+
 
 def _fmt(value: float) -> str:
     return f"{value:.6g}"
@@ -443,7 +448,8 @@ def _check_prime_push(review: PrimeReview, library: LoadedLibrary, report: Check
     """PRIME_PUSHES_DRUG_ABOVE_HARD_MAX / PRIME_PUSHES_DRUG: drug in the line (as the pump reports it) is pushed to
     the patient during the prime, at the priming rate: checked like a bolus of that dose against the library."""
     pushed = review.pushed_dose
-    if pushed <= 0:
+    drug_ml = sum(part.volume_ml for part in review.line_before if part.concentration_per_ml > 0)
+    if pushed <= 0 or drug_ml < PRIME_PUSH_NEGLIGIBLE_ML:
         return
     found = _pump_drug(review.snapshot, library, report)
     if found is None:

@@ -465,20 +465,14 @@ class _Worker(QObject):
         return snapshot
 
     def read_demand(self, snapshot: PumpSnapshot) -> None:
-        """Read the demand dose and its last days' events, and send them on (``demand_read``) before the snapshot
-        they go with. A pump that has no demand dose (it refuses READ_DEMAND as unknown) is said to have none."""
-        driver, pump_time = self.open_driver(), snapshot.status.pump_time
+        """Send on the demand dose the snapshot read (``snapshot.demand``: None from a pump that has none) with its
+        last days' events (``demand_read``), before the snapshot they go with."""
+        pump_time = snapshot.status.pump_time
         if snapshot.identity.max_bolus_ml_per_hour is None:  # a pump older than demand doses (docs/protocol.md)
             self.demand_read.emit(DemandReading(None, (), pump_time))
             return
-        try:
-            settings: DemandSettings | None = driver.read_demand()
-        except PumpRefused as exc:
-            if exc.status != "UNKNOWN_COMMAND":
-                raise
-            settings = None
-        events = read_recent_events(driver, pump_time, timedelta(days=USE_DAYS))
-        self.demand_read.emit(DemandReading(settings, events, pump_time))
+        events = read_recent_events(self.open_driver(), pump_time, timedelta(days=USE_DAYS))
+        self.demand_read.emit(DemandReading(snapshot.demand, events, pump_time))
 
     def commit_then_read(self, request: Request,
                          commit: Callable[[PumpDriver, AuditLog], SessionResult]) -> CommitDone:

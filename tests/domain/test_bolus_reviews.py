@@ -352,6 +352,17 @@ def test_a_prime_through_a_new_catheter_pushes_only_the_drug_the_pump_reports_in
     assert review.line_before[0].volume_ml == pytest.approx(0.156) and review.line_before[0].concentration_per_ml == 0
 
 
+def test_the_implant_prime_of_a_new_pump_whose_program_ran_for_seconds_is_not_a_drug_push():
+    # A new pump's first fill leaves its 0.15 mL tubing empty of drug; 0.3 mL/day for 0.11 s moves 3.8e-7 mL of
+    # 500 mcg/mL into it (0.00019 mcg), under the smallest bolus, 0.0005 mL: no finding. 0.0005 mL (0.25 mcg) is one.
+    tiny = review_prime(snapshot(line_state=line((0.15 - 3.8e-7, 0.0), (3.8e-7, 500.0), catheter_cm=None)), 60,
+                        "implant", LIBRARY)
+    assert "PRIME_PUSHES_DRUG" not in codes(tiny) and tiny.decision is not Decision.NEEDS_OVERRIDE
+    some = review_prime(snapshot(line_state=line((0.1495, 0.0), (0.0005, 500.0), catheter_cm=None)), 60, "implant",
+                        LIBRARY)
+    assert codes(some) == {"PRIME_PUSHES_DRUG": "warning"} and some.pushed_dose == pytest.approx(0.25)
+
+
 def test_line_needs_prime_says_the_drug_a_prime_would_push():
     # 0.1 mL of spinal fluid at the tip, 0.206 mL of 1000 mcg/mL behind it: a prime pushes 206 mcg in 18.36 min.
     review = review_bridge(snapshot(line_state=line((0.1, 0.0), (0.206, 1000.0))), LIBRARY)

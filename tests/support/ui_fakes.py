@@ -34,3 +34,11 @@ def dead_volume_snapshot() -> PumpSnapshot:
                        catheter_cm_max=110.0, priming_ml_per_hour=1.0, max_bolus_ml_per_hour=6.0)
     line = LineState(0.15, 60.0, 0.306, (LineContent(0.306, 500.0),), 10.0, 10.0, 5000.0, "mcg")
     return replace(base, identity=identity, status=replace(base.status, line=line))
+
+
+def implant_snapshot() -> PumpSnapshot:
+    """``dead_volume_snapshot()`` just after an implant: a new pump's first fill left its 0.15 mL tubing empty of drug
+    (concentration 0) and no catheter is recorded yet, so a prime of the new catheter pushes no drug."""
+    base = dead_volume_snapshot()
+    line = LineState(0.15, None, 0.15, (LineContent(0.15, 0.0),), 0.0, 0.0, 0.0, "mcg")
+    return replace(base, status=replace(base.status, line=line))

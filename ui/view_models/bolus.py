@@ -205,7 +205,7 @@ def prime_figures(review: PrimeReview) -> str:
     return (f"Fills the tubing and the {quantity(review.catheter_cm, 'cm')} catheter: {quantity(review.volume_ml, 'mL', 3)}"
             f" (computed, not typed) at {quantity(review.ml_per_hour, 'mL/h')}, {span(review.duration_min * 60)} with "
             f"the basal program paused, then the program runs. It moves {quantity(review.dose, unit)} of drug into "
-            "the line; the spinal fluid in it goes to the patient first.")
+            f"the line. To the patient, from the line the pump reports: {review.patient_words}.")
 
 
 def bridge_figures(review: BridgeReview) -> str:

@@ -10,7 +10,7 @@ from programmer.commit import SessionResult
 from programmer.library import load_library
 from programmer.outcome import Outcome
 from programmer.port import BolusOutcome, BolusState
-from tests.support.ui_fakes import dead_volume_snapshot, snapshot
+from tests.support.ui_fakes import dead_volume_snapshot, implant_snapshot, snapshot
 from ui.view_models.bolus import BolusEntry, ended_text, outcome_text, parse_figure, progress
 
 LIBRARY = load_library()
@@ -51,12 +51,23 @@ def test_what_is_typed_is_said_wrong_in_words(text, says):
 
 
 def test_a_prime_takes_its_volume_from_the_catheter_never_typed():
-    # 0.15 mL tubing + 60 cm x 0.0026 mL/cm = 0.306 mL at 1 mL/h: 18.36 min = 18 min 22 s (rounded); 153 mcg moved.
-    evaluation = ENTRY.prime("60", "", "implant", "")
-    assert evaluation.review is not None and abs(evaluation.review.volume_ml - 0.306) < 1e-12
+    # After an implant (the new pump's tubing holds no drug): 0.15 mL tubing + 60 cm x 0.0026 mL/cm = 0.306 mL at
+    # 1 mL/h: 18.36 min = 18 min 22 s (rounded); 153 mcg moved into the line, none to the patient during the prime.
+    evaluation = BolusEntry(implant_snapshot(), LIBRARY).prime("60", "", "implant", "")
+    assert evaluation.verdict.ready and evaluation.review is not None
+    assert abs(evaluation.review.volume_ml - 0.306) < 1e-12
     assert evaluation.figures.startswith(nb("Fills the tubing and the 60~cm catheter: 0.306~mL (computed, not typed) "
                                             "at 1~mL/h, 18~min 22~s with the basal program paused"))
-    assert nb("153~mcg of drug") in evaluation.figures
+    assert nb("153~mcg of drug into the line") in evaluation.figures
+    assert "the line holds no drug (spinal fluid only): none reaches the patient during the prime" in evaluation.figures
+
+
+def test_a_prime_of_a_line_full_of_drug_says_the_drug_it_pushes_to_the_patient():
+    # The line the pump reports holds 0.306 mL of 500 mcg/mL: the prime pushes 153 mcg to the patient (a warning).
+    evaluation = ENTRY.prime("60", "", "implant", "")
+    assert not evaluation.verdict.ready and evaluation.verdict.asks_reason
+    assert "153 mcg of drug already in the line reach the patient during the prime" in evaluation.figures
+    assert "none reaches" not in evaluation.figures
     assert not ENTRY.prime("120", "", "implant", "").verdict.ready  # beyond the 110 cm catheter
     assert ENTRY.prime("60", "", None, "").verdict.text.startswith("Choose why the line is primed")
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from programmer.library import load_library
 from programmer.port import BolusState
-from tests.support.ui_fakes import dead_volume_snapshot
+from tests.support.ui_fakes import dead_volume_snapshot, implant_snapshot
 from ui.view_models.bolus import BolusEntry
 from ui.view_models.transit_series import span_min, transit_series, transits
 
@@ -16,9 +16,10 @@ ENTRY = BolusEntry(SNAPSHOT, load_library())
 
 
 def test_a_prime_reaches_the_patient_as_spinal_fluid_first_then_the_program():
-    # 0.306 mL at 1 mL/h takes 18.36 min, all of it the spinal fluid the line held: nothing reaches the patient
-    # until the line is flushed, then the 6.25 mcg/h of the program at its 0.0125 mL/h.
-    without, prime = transits(SNAPSHOT, ENTRY.prime("60", "", "implant", "").review)
+    # After an implant: 0.306 mL at 1 mL/h takes 18.36 min, all of it spinal fluid and the new pump's empty tubing:
+    # nothing reaches the patient until the line is flushed, then the 6.25 mcg/h of the program at its 0.0125 mL/h.
+    implant = implant_snapshot()
+    without, prime = transits(implant, BolusEntry(implant, load_library()).prime("60", "", "implant", "").review)
     assert without is not None and prime is not None
     minutes = span_min(without, prime)
     assert minutes == 24 * 60  # a day: the transition is over well inside it
