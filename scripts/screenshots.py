@@ -284,7 +284,10 @@ def take_bolus(app: QApplication, window: MainWindow) -> None:
     wait(app, lambda: window.refill_wizard is None, "the wizard to close")
 
     window.show_tab(BOLUS_TAB)
-    enter(app, window, "prime", {"catheter": "60", "prime_reason": "catheter_revision"})
+    # The demo pump reports its line full of the drug: the prime's review warns of the 153 mcg it pushes, and the
+    # reason given shows what reaches the patient.
+    enter(app, window, "prime", {"catheter": "60", "prime_reason": "catheter_revision",
+                                 "override": "catheter cut and replaced at revision, line opened"})
     shoot(app, window, "12-bolus-prime")
     enter(app, window, "therapeutic", {"dose": "50", "duration": "30"})
     shoot(app, window, "12-bolus-review", small=True)
