@@ -281,7 +281,8 @@ class FakePump(PumpDriver):
                           "drug.concentration_per_ml")
         if bridge is not None:
             self._check_bridge("refill", new_drug, therapy, bridge.volume_ml, None)
-        if held is None:  # a factory-new pump is taken to have been primed with its first drug
+        if held is None and self.catheter_cm is not None:  # a first fill leaves a new pump's tubing empty of drug,
+            # but fills the line of one whose catheter was implanted and primed long ago (``implanted``, --catheter-cm)
             self.line = [LineContent(sum(part.volume_ml for part in self.line), new_drug.concentration_per_ml)]
         calculated = self.volume_ml
         therapy_stopped = not same_kind and self.active.therapy["mode"] != "stopped"
