@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from programmer.audit import AuditLog, default_audit_path
 from commandline import EXIT_INVALID, finite
 from programmer.cli.support import (EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, Stage,
-                                    failure_line, with_options)
+                                    failure_line, mark_audit_start, with_options)
 from programmer.errors import AuditError, InputError, LinkError, PumpRefused, from_validation_error
 from programmer.pairing_keys import default_keys_path
 from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
@@ -191,10 +191,10 @@ def add_change_options(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def stage(args: argparse.Namespace, doing: str, after: str, refused: str = "") -> Iterator[None]:
+def stage(args: argparse.Namespace, doing: str, after: str, refused: str = "", uncertain: bool = False) -> Iterator[None]:
     """Say what the command is doing with the pump while the block runs (``support.Stage``). A failure leaves
     it in ``args.stage``, where ``main``'s handler reads it to say what the failure means for the pump."""
-    previous, args.stage = args.stage, Stage(doing, after, refused)
+    previous, args.stage = args.stage, Stage(doing, after, refused, uncertain)
     yield
     args.stage = previous
 
@@ -381,9 +381,11 @@ def confirmed(args: argparse.Namespace, action: str) -> tuple[str, str | None, A
     if not args.yes:
         raise InputError([("--yes", f"confirm the {action} with --yes; nothing was sent to the pump")])
     try:
-        return clinician, reason, AuditLog(args.audit_log or default_audit_path())
+        audit = AuditLog(args.audit_log or default_audit_path())
     except AuditError as exc:  # checked before any pump is contacted: an option that cannot be used
         raise InputError([("--audit-log", f"{exc}; nothing was sent to the pump")], step=exc.step) from None
+    mark_audit_start(args, audit)  # an interruption then tells by its attempt record whether anything was sent
+    return clinician, reason, audit
 
 
 def connect_and_commit(args: argparse.Namespace, action: str, clinician: str, audit: AuditLog,

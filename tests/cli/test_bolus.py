@@ -92,7 +92,7 @@ def test_a_prime_after_an_implant_fills_the_line_from_the_catheter_length(capsys
 
 def test_a_catheter_outside_its_lengths_is_refused_and_nothing_is_sent(capsys, pump):
     code, _, err = run(capsys, "prime", pump, "--catheter-cm", 150, "--reason", "implant", *DOCTOR, "--yes")
-    assert code == EXIT_REFUSED and "CATHETER_OUT_OF_RANGE" in err and "150 cm" in err
+    assert code == EXIT_INVALID and "--catheter-cm" in err and "'150' is outside 10 to 110" in err
     code, _, err = run(capsys, "prime", pump, "--catheter-cm", 60, "--segments-cm", "40,15", "--reason",
                        "catheter_revision", *DOCTOR, "--yes")
     assert code == EXIT_INVALID and "--segments-cm" in err and "55 cm" in err
