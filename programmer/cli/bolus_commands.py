@@ -24,10 +24,11 @@ from programmer.bolus import (BOLUS_MINUTES_RANGE, DEMAND_DURATION_RANGE, DEMAND
                               review_bridge, review_demand, review_prime)
 from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
 from programmer.cli.bolus_report import (ask_about_uncertain_bolus, bolus_outcome_json, bolus_text, bridge_text,
-                                         cancel_command, demand_text, prime_text, result_json, status_command)
+                                         cancel_command, demand_text, prime_text, result_json)
 from programmer.cli.pump_commands import (EXIT_FOR_OUTCOME, add_change_options, add_port, confirmed,
                                           connect, connect_and_commit, finish, outcome_message, stage)
-from programmer.cli.support import (EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, signal_said, with_options)
+from programmer.cli.support import (EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, signal_said, status_command,
+                                    with_options)
 from programmer.commit import SessionResult
 from programmer.dead_volume import CATHETER_CM_RANGE
 from programmer.errors import InputError
@@ -237,7 +238,7 @@ def _report(args: argparse.Namespace, result: SessionResult, text: Callable[[], 
         args.json_printed = True  # an interruption after this prints no second object
     else:
         print(text())
-    code = finish(result, args.json, BOLUS_EXITS)
+    code = finish(result, args.json, BOLUS_EXITS, args.port)
     ask_about_uncertain_bolus(result, args.port)
     return code
 

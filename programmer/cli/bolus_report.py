@@ -14,17 +14,12 @@ from programmer.audit import AuditLog
 from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
 from programmer.bolus_commit import describe_demand
 from programmer.cli.plan_report import findings_text
-from programmer.cli.support import PROG
+from programmer.cli.support import PROG, status_command
 from programmer.clock import iso
 from programmer.commit import SessionResult
 from programmer.dead_volume import CATHETER_ML_PER_CM
 from programmer.outcome import Outcome
 from programmer.port import BolusOutcome, DemandSettings
-
-
-def status_command(port: str, bolus_id: str) -> str:
-    """The command that asks the pump about a bolus without any risk of starting it."""
-    return f"{PROG} bolus-status {port} --bolus-id {bolus_id}"
 
 
 def cancel_command(port: str, bolus_id: str) -> str:
@@ -127,12 +122,18 @@ def prime_text(review: PrimeReview) -> str:
 
 
 def bridge_line(review: BridgeReview) -> str:
-    """The bridge in one line: the old drug's volume and concentration, and how long it reaches the patient."""
-    unit = _unit(review)
-    duration = "unknown" if review.duration_min is None else f"{review.duration_min:.4g} min"
-    return (f"Bridge        {review.volume_ml:.4g} mL of the old {review.old_concentration_per_ml:g} {unit}/mL in the "
-            f"line, pumped at its own mL rate: {review.dose:.4g} {unit} reach the patient at the programmed dose over "
-            f"{duration}; then the new concentration takes over")
+    """The bridge in one line: the old drug's volume and concentration, and how long it reaches the patient; or, when
+    there is no old drug to bridge or it cannot run, only what the line holds (never an old drug of 0 per mL or a
+    duration of 'unknown')."""
+    unit = _unit(review) or "dose units"
+    if not review.old_concentration_per_ml > 0:
+        return (f"Bridge        nothing to bridge: the line's {review.volume_ml:.4g} mL hold no old concentration of "
+                "the drug (see the findings below)")
+    old = f"{review.volume_ml:.4g} mL of the old {review.old_concentration_per_ml:g} {unit}/mL in the line"
+    if review.duration_min is None:
+        return (f"Bridge        {old} ({review.dose:.4g} {unit}): it cannot run now (see the findings below)")
+    return (f"Bridge        {old}, pumped at its own mL rate: {review.dose:.4g} {unit} reach the patient at the "
+            f"programmed dose over {review.duration_min:.4g} min; then the new concentration takes over")
 
 
 def bridge_text(review: BridgeReview) -> str:

@@ -149,8 +149,9 @@ def interrogation_to_text(snapshot: PumpSnapshot, library: LoadedLibrary) -> str
         lines.append("Alarms        none")
     if status.bolus is not None:
         bolus = status.bolus
-        lines.append(f"Bolus         {bolus.bolus_id} ({bolus.kind}): {bolus.delivered:g} of {bolus.dose:g} delivered, "
-                     f"{bolus.remaining_s:.0f} s left")
+        unit = active.drug.dose_unit if active.drug is not None else "dose units"
+        lines.append(f"Bolus         {bolus.bolus_id} ({bolus.kind}): {bolus.delivered:.4g} of {bolus.dose:.4g} {unit} "
+                     f"delivered, {bolus.remaining_s / 60:.1f} min left")
     if status.line is not None:
         lines.append(_line_text(status.line))
     lines.append(f"Limits        flow {identity.min_rate_ml_per_day:g}-{identity.max_rate_ml_per_day:g} mL/day, "
