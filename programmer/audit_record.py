@@ -81,6 +81,6 @@ class Attempt:
             "new_checksum": None if review.program is None else review.program.checksum(),
             "findings": [finding.as_dict() for finding in review.report.findings],
             "override_reason": review.override_reason,
-            "library": review.report.library.model_dump(),
+            "library": review.audit_library(),
             "outcome": None,
         } | review.audit_details()

@@ -75,17 +75,50 @@ def window_tail(events: list[PumpEvent], pump_time: datetime, window: timedelta,
 def boluses_within(events: Sequence[PumpEvent], pump_time: datetime, window: timedelta,
                    dose_unit: str) -> list[tuple[datetime, float, str]]:
     """The boluses the pump started within ``window`` before ``pump_time`` (its clock as it reads now), as (time,
-    dose, kind), oldest first: every ``bolus_started`` in ``dose_unit`` but primes (a prime fills the line, the
-    patient gets nothing from it). A bolus whose time cannot be placed counts: a dose is never left out of a total
-    for want of a clock."""
+    dose counted, kind), oldest first: every ``bolus_started`` in ``dose_unit``, counted at what it gave the patient
+    on top of the program:
+
+    - a therapeutic or demand bolus: its dose, or what it delivered when the log says it was cancelled (its
+      ``bolus_cancelled`` ``delivered``);
+    - a bridge: 0 (it delivers the program's own dose, at the old concentration's mL rate);
+    - a prime: its logged dose (its volume at the reservoir drug's concentration). What it pushed is the drug that was
+      in the line, which the log does not say; the logged dose is an upper bound of it whenever the line held the
+      reservoir drug or spinal fluid (a line of a stronger old concentration is what the prime review refuses or warns
+      about, ``PRIME_PUSHES_DRUG``).
+
+    A bolus whose time cannot be placed counts: a dose is never left out of a total for want of a clock."""
     since = _local(pump_time) - window
+    cancelled = {event.detail.get("bolus_id"): float(event.detail["delivered"]) for event in events
+                 if event.kind == "bolus_cancelled" and _is_dose(event.detail.get("delivered"))}
     found = []
     for event, time in zip(events, _times_on_todays_clock(events)):
         detail = event.detail
         kind = detail.get("kind", "therapeutic")
-        if (event.kind == "bolus_started" and kind != "prime" and detail.get("dose_unit") == dose_unit
+        if (event.kind == "bolus_started" and detail.get("dose_unit") == dose_unit
                 and _is_dose(detail.get("dose")) and (time is None or time > since)):
-            found.append((event.time if time is None else time, float(detail["dose"]), str(kind)))
+            dose = float(detail["dose"])
+            if kind == "bridge":
+                dose = 0.0
+            elif kind != "prime":
+                dose = min(dose, cancelled.get(detail.get("bolus_id"), dose))
+            found.append((event.time if time is None else time, dose, str(kind)))
+    return found
+
+
+def bolus_doses_given(events: Sequence[PumpEvent], dose_unit: str, drug_name: str) -> list[tuple[datetime, float]]:
+    """The therapeutic and demand boluses of the pump's drug in ``events`` (time logged, dose asked), oldest first:
+    those after the newest refill that put in another drug (``drug_name`` in ``dose_unit``), for the bolus slip check
+    (``BOLUS_PROBABLE_SLIP``)."""
+    found: list[tuple[datetime, float]] = []
+    for event in events:
+        detail = event.detail
+        if event.kind == "refill":
+            drug = detail.get("drug")
+            if isinstance(drug, dict) and (drug.get("name"), drug.get("dose_unit")) != (drug_name, dose_unit):
+                found = []
+        elif (event.kind == "bolus_started" and detail.get("kind", "therapeutic") in ("therapeutic", "demand")
+              and detail.get("dose_unit") == dose_unit and _is_dose(detail.get("dose"))):
+            found.append((event.time, float(detail["dose"])))
     return found
 
 

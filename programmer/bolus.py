@@ -12,8 +12,10 @@ slips on record are a daily dose typed as the bolus, a dose per hour typed as th
   limits; the pump's fastest bolus; and the reservoir (a bolus it cannot hold is refused, one that takes it under
   the low-alarm threshold warns).
 - **Prime** (``review_prime``): the volume is computed from the catheter's length and the pump's tubing, never
-  typed, and delivered at the priming rate with the basal program suspended; the patient gets no drug from it (the
-  line held spinal fluid), and the program's first dose reaches the patient as soon as it ends.
+  typed, and delivered at the priming rate with the basal program suspended, and the program's first dose reaches the
+  patient as soon as it ends. Whatever the line holds is pushed to the patient during the prime: the review uses the
+  line the pump reports (``status.line``), and drug in it is a bolus of its dose in the prime's minutes, checked
+  against the library's bolus limits (``PRIME_PUSHES_DRUG``, ``PRIME_PUSHES_DRUG_ABOVE_HARD_MAX``).
 - **Bridge** (``review_bridge``): after a concentration change the line still holds the old drug. Pumped at the new
   mL rate it would reach the patient at the wrong dose for days; the bridge pumps the line's volume at the mL rate
   of the old concentration, so the patient gets the programmed dose throughout. The review shows the patient's dose
@@ -34,8 +36,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from programmer.baseline import BASELINE_WINDOW, boluses_within
-from programmer.checks import CheckReport
+from programmer.baseline import BASELINE_WINDOW, bolus_doses_given, boluses_within
+from programmer.checks import SLIP_FACTORS, CheckReport, looks_like_slip
 from programmer.dead_volume import (CATHETER_ML_PER_CM, PRIMING_ML_PER_HOUR, Bolus, Bridge,
                                     Prime, Transit, catheter_problem, check_catheter_cm, full_line)
 from programmer.errors import InputError
@@ -67,6 +69,11 @@ DEMAND_MAX_PER_DAY_RANGE = (1, 24)
 """Granted activations in any 24 h (the pump's range)."""
 DEMAND_LOCKOUT_WARN_MIN = 60.0
 """A lockout under an hour warns: minutes typed for hours (own choice, after the 2004 Class I recall)."""
+
+BOLUS_SLIP_FACTORS = (*SLIP_FACTORS, 100.0)
+"""A bolus about 10x, 100x or 1000x (or a tenth, a hundredth, a thousandth) of one of the same drug in the pump's log
+looks like a slip (``BOLUS_PROBABLE_SLIP``): the write check's factors (``checks.SLIP_FACTORS``, within its
+``SLIP_TOLERANCE``) and 100x, two decimal places, which a bolus typed by hand can take."""
 
 VOLUME_EPSILON_ML = 1e-9
 """Below the pump's precision: a volume exactly at a limit is within it."""
@@ -164,7 +171,8 @@ class BolusReview(Review):
     dose_unit: str | None
     concentration_per_ml: float | None
     recent_boluses: tuple[tuple[datetime, float, str], ...] = ()
-    """The boluses the pump logged in the last 24 h (time on its clock, dose, kind), primes left out."""
+    """The boluses the pump logged in the last 24 h (time on its clock, dose counted, kind): as delivered
+    (``baseline.boluses_within``: a cancelled one at what it gave, a bridge 0, a prime at its logged dose)."""
     bolus_id: str | None = field(default=None, compare=False)
 
     @property
@@ -187,13 +195,20 @@ class BolusReview(Review):
 
     @property
     def recent_bolus_dose(self) -> float:
-        """Boluses the pump logged in the last 24 h (dose units), primes left out."""
+        """Boluses the pump logged in the last 24 h (dose units), as delivered (``recent_boluses``)."""
         return sum(dose for _, dose, _ in self.recent_boluses)
 
     @property
+    def demand_24h_dose(self) -> float:
+        """The most the patient's enabled demand dose can give in the next 24 h (dose x max_per_day; 0 when it is off
+        or the pump has none)."""
+        return self.snapshot.demand_daily_max
+
+    @property
     def next_24h_dose(self) -> float:
-        """The basal program over the next 24 h, this bolus and the boluses of the last 24 h (dose units)."""
-        return self.basal_24h_dose + self.dose + self.recent_bolus_dose
+        """The basal program over the next 24 h, this bolus, the boluses of the last 24 h and the demand dose's daily
+        maximum (dose units)."""
+        return self.basal_24h_dose + self.dose + self.recent_bolus_dose + self.demand_24h_dose
 
     @property
     def basal_ml_during(self) -> float:
@@ -216,7 +231,7 @@ class BolusReview(Review):
         return {"bolus": {"kind": "therapeutic", "bolus_id": self.bolus_id, "dose": self.dose,
                           "dose_unit": self.dose_unit, "duration_min": self.duration_min, "volume_ml": self.volume_ml,
                           "dose_per_hour": self.dose_per_hour, "next_24h_dose": self.next_24h_dose,
-                          "recent_bolus_dose": self.recent_bolus_dose}}
+                          "recent_bolus_dose": self.recent_bolus_dose, "demand_24h_dose": self.demand_24h_dose}}
 
 
 def review_bolus(snapshot: PumpSnapshot, dose: float, duration_min: float, library: LoadedLibrary,
@@ -242,6 +257,8 @@ def review_bolus(snapshot: PumpSnapshot, dose: float, duration_min: float, libra
                          None if drug is None else drug.concentration_per_ml, recent)
     if found is not None:
         _check_bolus(review, rule, report)
+        if snapshot.recent_events is not None:
+            _check_bolus_slip(review, bolus_doses_given(snapshot.recent_events, rule.dose_unit, rule.name), report)
     _bolus_running(snapshot, report)
     report.findings += pump_state_findings(snapshot)
     return review
@@ -252,7 +269,11 @@ def _check_bolus(review: BolusReview, rule: DrugRule, report: CheckReport) -> No
     dose = review.dose
     _bolus_limits(dose, rule, unit, "bolus", report)
     daily = 0.0 if review.plan is None else review.plan.mean_daily_dose
-    if daily > 0:
+    if daily <= 0:
+        report.warn("BOLUS_NO_PROGRAM_TO_COMPARE", f"the pump runs no program (it delivers 0 {unit}/day), so the "
+                    f"bolus of {_fmt(dose)} {unit} could not be compared with a daily dose (a daily figure typed as the "
+                    "bolus, a bolus large for the daily dose): check the dose against the patient's therapy", "dose")
+    else:
         share = dose / daily
         if share >= BOLUS_DAILY_DOSE_FRACTION_ERROR * (1 - 1e-9):
             report.error("BOLUS_LOOKS_LIKE_DAILY_DOSE", f"a bolus of {_fmt(dose)} {unit} is {share:.3g}x the "
@@ -276,14 +297,28 @@ def _check_bolus(review: BolusReview, rule: DrugRule, report: CheckReport) -> No
                         f"the bolus ({review.volume_ml:.4g} mL) and the program while it runs", report)
     limits = rule.daily_dose
     total = review.next_24h_dose
+    demand = (f", the demand dose up to {_fmt(review.demand_24h_dose)}" if review.demand_24h_dose > 0 else "")
     words = (f"the next 24 h would give {_fmt(total)} {unit} (the program {_fmt(review.basal_24h_dose)}, this bolus "
-             f"{_fmt(dose)}, boluses of the last 24 h {_fmt(review.recent_bolus_dose)})")
+             f"{_fmt(dose)}, boluses of the last 24 h {_fmt(review.recent_bolus_dose)}{demand})")
     if total > limits.hard_max * (1 + 1e-9):
         report.error("DOSE_24H_ABOVE_HARD_MAX", f"{words}, above the hard daily maximum of {_fmt(limits.hard_max)} "
                      f"{unit}/day for {rule.name}", "dose")
     elif total > limits.soft_max * (1 + 1e-9):
         report.warn("DOSE_24H_ABOVE_SOFT_MAX", f"{words}, above the soft daily maximum of {_fmt(limits.soft_max)} "
                     f"{unit}/day for {rule.name}", "dose")
+
+
+def _check_bolus_slip(review: BolusReview, given: list[tuple[datetime, float]], report: CheckReport) -> None:
+    """BOLUS_PROBABLE_SLIP: the dose is about 10x, 100x or 1000x (or a tenth, ...) of a bolus of the same drug in the
+    pump's log (``BOLUS_SLIP_FACTORS``): a decimal point or a mg/mcg mix-up. One warning, naming the newest such."""
+    for time, logged in reversed(given):
+        ratio = review.dose / logged if logged > 0 else 0.0
+        if looks_like_slip(ratio, BOLUS_SLIP_FACTORS):
+            unit = review.dose_unit or "dose units"
+            report.warn("BOLUS_PROBABLE_SLIP", f"a bolus of {_fmt(review.dose)} {unit} is {ratio:.3g}x the bolus of "
+                        f"{_fmt(logged)} {unit} the pump logged at {time:%Y-%m-%d %H:%M}: a misplaced decimal point "
+                        "or a mg/mcg mix-up?", "dose")
+            return
 
 
 # --- the prime --------------------------------------------------------------------------------------------------
@@ -300,6 +335,10 @@ class PrimeReview(Review):
     tubing_ml: float
     ml_per_hour: float
     concentration_per_ml: float | None
+    line_before: tuple[LineContent, ...] = ()
+    """What the line holds before the prime, patient end first, as the pump reports it (its tubing full of its drug
+    from a pump that does not report its line), with the new catheter's spinal fluid at the tip when the prime's volume
+    is more than the line the pump knows (a catheter not yet recorded): the prime pushes all of it to the patient."""
     bolus_id: str | None = field(default=None, compare=False)
 
     @property
@@ -308,20 +347,39 @@ class PrimeReview(Review):
         return self.tubing_ml + self.catheter_cm * CATHETER_ML_PER_CM
 
     @property
+    def pushed_dose(self) -> float:
+        """The drug in the line before the prime (dose units): the prime pushes it to the patient (sum of volume x
+        concentration over what the pump reports in its line; 0 when it holds only spinal fluid)."""
+        return sum(part.volume_ml * part.concentration_per_ml for part in self.line_before
+                   if part.concentration_per_ml > 0)
+
+    @property
+    def patient_words(self) -> str:
+        """What reaches the patient during the prime, in words (never "none" while the line holds drug)."""
+        unit = self.snapshot.active.drug.dose_unit if self.snapshot.active.drug is not None else "dose units"
+        if self.pushed_dose > 0:
+            return (f"{_fmt(self.pushed_dose)} {unit} of drug already in the line reach the patient during the prime's "
+                    f"{self.duration_min:.4g} min; the program's first dose follows as soon as it ends")
+        return ("the line holds no drug (spinal fluid only): none reaches the patient during the prime; the program's "
+                "first dose reaches the patient as soon as it ends")
+
+    @property
     def duration_min(self) -> float:
         return self.volume_ml / self.ml_per_hour * 60
 
     @property
     def dose(self) -> float:
-        """The drug moved into the line (dose units): none of it reaches the patient during the prime."""
+        """The reservoir drug moved into the line (dose units): it reaches the patient after the prime, as the
+        program runs. What reaches the patient during the prime is ``pushed_dose``."""
         return self.volume_ml * (self.concentration_per_ml or 0.0)
 
     @property
     def transit(self) -> Transit | None:
-        """The prime and then the program, the line full of spinal fluid at the start, for the preview."""
+        """The prime and then the program, from the line as the pump reports it (``line_before``), for the preview."""
         if self.plan is None:
             return None
-        return Transit(self.plan, full_line(self.volume_ml, 0.0), Prime(self.volume_ml, self.ml_per_hour))
+        return Transit(self.plan, self.line_before or full_line(self.volume_ml, 0.0),
+                       Prime(self.volume_ml, self.ml_per_hour))
 
     def with_id(self, bolus_id: str) -> "PrimeReview":
         return replace(self, bolus_id=bolus_id)
@@ -330,7 +388,7 @@ class PrimeReview(Review):
         return {"bolus": {"kind": "prime", "bolus_id": self.bolus_id, "reason": self.reason,
                           "catheter_cm": self.catheter_cm, "segments_cm": list(self.segments_cm),
                           "tubing_ml": self.tubing_ml, "volume_ml": self.volume_ml, "ml_per_hour": self.ml_per_hour,
-                          "duration_min": self.duration_min, "dose": self.dose}}
+                          "duration_min": self.duration_min, "dose": self.dose, "pushed_dose": self.pushed_dose}}
 
 
 def review_prime(snapshot: PumpSnapshot, catheter_cm: float, reason: str, library: LoadedLibrary,
@@ -356,16 +414,58 @@ def review_prime(snapshot: PumpSnapshot, catheter_cm: float, reason: str, librar
         check_catheter_cm(catheter_cm, segments_cm)
     drug = snapshot.active.drug
     rate = snapshot.limits.priming_ml_per_hour or PRIMING_ML_PER_HOUR
+    volume = tubing + float(catheter_cm) * CATHETER_ML_PER_CM
     review = PrimeReview(snapshot, report, clean_override_reason(override_reason), snapshot.active.program,
                          snapshot.forecast(), float(catheter_cm), tuple(segments_cm), reason, tubing, rate,
-                         None if drug is None else drug.concentration_per_ml)
+                         None if drug is None else drug.concentration_per_ml,
+                         _line_before_prime(snapshot, volume, 0.0 if drug is None else drug.concentration_per_ml))
     if drug is None:
         report.error("PUMP_HAS_NO_DRUG", "the pump holds no drug: refill the pump with a drug first", "drug")
     else:
+        _check_prime_push(review, library, report)
         _reservoir_findings(snapshot, review.volume_ml, f"the prime ({review.volume_ml:.4g} mL)", report)
     _bolus_running(snapshot, report)
     report.findings += pump_state_findings(snapshot)
     return review
+
+
+def _line_before_prime(snapshot: PumpSnapshot, volume_ml: float, concentration: float) -> tuple[LineContent, ...]:
+    """``PrimeReview.line_before``: the pump's line (its tubing full of its drug when it does not report one), with
+    spinal fluid at the tip for the part of the prime's volume beyond it (a new catheter the pump does not know)."""
+    contents = tuple(part for part in _line_contents(snapshot, concentration) if part.volume_ml > 0)
+    known = sum(part.volume_ml for part in contents)
+    if volume_ml > known + VOLUME_EPSILON_ML:
+        contents = (LineContent(volume_ml - known, 0.0), *contents)
+    return contents
+
+
+def _check_prime_push(review: PrimeReview, library: LoadedLibrary, report: CheckReport) -> None:
+    """PRIME_PUSHES_DRUG_ABOVE_HARD_MAX / PRIME_PUSHES_DRUG: drug in the line (as the pump reports it) is pushed to
+    the patient during the prime, at the priming rate: checked like a bolus of that dose against the library."""
+    pushed = review.pushed_dose
+    if pushed <= 0:
+        return
+    found = _pump_drug(review.snapshot, library, report)
+    if found is None:
+        return
+    drug, rule = found
+    unit = drug.dose_unit
+    drug_parts = [part for part in review.line_before if part.concentration_per_ml > 0]
+    held = ", ".join(f"{part.volume_ml:.4g} mL of {_fmt(part.concentration_per_ml)} {unit}/mL" for part in drug_parts)
+    words = (f"the pump reports drug in the line ({held}): the prime pushes {_fmt(pushed)} {unit} to the patient in "
+             f"{review.duration_min:.4g} min at {_fmt(review.ml_per_hour)} mL/h, like a bolus")
+    limits = rule.bolus
+    if limits.hard_max == 0 or pushed > limits.hard_max * (1 + 1e-9):
+        limit = ("is never given as a bolus (the drug library's bolus maximum is 0)" if limits.hard_max == 0 else
+                 f"has a bolus hard maximum of {_fmt(limits.hard_max)} {unit}")
+        report.error("PRIME_PUSHES_DRUG_ABOVE_HARD_MAX", f"{words}; {rule.name} {limit}: do not prime a line that "
+                     "holds drug (a prime is for a line opened at implant, pump replacement or catheter revision)",
+                     "catheter_cm")
+        return
+    above_soft = (f", above the bolus soft maximum of {_fmt(limits.soft_max)} {unit}"
+                  if pushed > limits.soft_max * (1 + 1e-9) else "")
+    report.warn("PRIME_PUSHES_DRUG", f"{words}{above_soft}: prime only a line that was opened (implant, pump "
+                "replacement, catheter revision); a line full of drug needs no prime", "catheter_cm")
 
 
 # --- the bridge -------------------------------------------------------------------------------------------------
@@ -461,8 +561,13 @@ def bridge_of(snapshot: PumpSnapshot, library: LoadedLibrary, new_drug: Drug | N
                          f"{_fmt(new_concentration)} {drug.dose_unit}/mL already: nothing to bridge", "bridge")
         elif 0.0 in kinds or len(kinds) > 1:
             held = ", ".join(f"{_fmt(c)} {drug.dose_unit}/mL" if c else "spinal fluid" for c in sorted(kinds))
+            pushed = sum(part.volume_ml * part.concentration_per_ml for part in contents)
+            rate = snapshot.limits.priming_ml_per_hour or PRIMING_ML_PER_HOUR
+            push = (f" (a prime pushes the {_fmt(pushed)} {drug.dose_unit} of drug in the line to the patient in "
+                    f"{line.volume_ml / rate * 60:.4g} min at {_fmt(rate)} mL/h: its review checks that dose like a "
+                    "bolus)" if pushed > 0 else "")
             report.error("LINE_NEEDS_PRIME", f"the line holds {held} besides the reservoir's drug: a bridge pushes "
-                         "out one other concentration; prime the line instead", "bridge")
+                         f"out one other concentration; prime the line instead{push}", "bridge")
         else:
             old = kinds.pop()
             _check_bridge_delivery(snapshot, plan, old, drug, report)
@@ -504,6 +609,13 @@ class DemandReview(Review):
     demand: DemandDose
     dose_unit: str | None
     concentration_per_ml: float | None
+    recent_boluses: tuple[tuple[datetime, float, str], ...] = ()
+    """The boluses the pump logged in the last 24 h, as delivered (``BolusReview.recent_boluses``)."""
+
+    @property
+    def recent_bolus_dose(self) -> float:
+        """Boluses the pump logged in the last 24 h (dose units), as delivered."""
+        return sum(dose for _, dose, _ in self.recent_boluses)
 
     @property
     def basal_daily_dose(self) -> float:
@@ -517,8 +629,9 @@ class DemandReview(Review):
 
     @property
     def max_daily_dose(self) -> float:
-        """The most a patient can get in a day: the program's largest day and every allowed activation."""
-        return self.basal_daily_dose + self.max_demand_daily_dose
+        """The most a patient can get in a day: the program's largest day, every allowed activation and the boluses
+        of the last 24 h (the demand's own activations among them: counted twice rather than left out)."""
+        return self.basal_daily_dose + self.max_demand_daily_dose + self.recent_bolus_dose
 
     @property
     def volume_ml(self) -> float:
@@ -550,7 +663,8 @@ class DemandReview(Review):
         demand = self.demand
         return {"demand": {"enabled": demand.enabled, "dose": demand.dose, "dose_unit": self.dose_unit,
                            "duration_min": demand.duration_min, "lockout_min": demand.lockout_min,
-                           "max_per_day": demand.max_per_day, "max_daily_dose": self.max_daily_dose}}
+                           "max_per_day": demand.max_per_day, "max_daily_dose": self.max_daily_dose,
+                           "recent_bolus_dose": self.recent_bolus_dose}}
 
 
 def review_demand(snapshot: PumpSnapshot, demand: DemandDose, library: LoadedLibrary,
@@ -562,9 +676,13 @@ def review_demand(snapshot: PumpSnapshot, demand: DemandDose, library: LoadedLib
     unit = "dose units" if drug is None else drug.dose_unit
     report = CheckReport(library.identity)
     plan = snapshot.forecast()
+    recent: tuple[tuple[datetime, float, str], ...] = ()
+    if drug is not None and snapshot.recent_events is not None:
+        recent = tuple(boluses_within(snapshot.recent_events, snapshot.status.pump_time, BASELINE_WINDOW,
+                                      drug.dose_unit))
     review = DemandReview(snapshot, report, clean_override_reason(override_reason), snapshot.active.program, plan,
                           demand, None if drug is None else drug.dose_unit,
-                          None if drug is None else drug.concentration_per_ml)
+                          None if drug is None else drug.concentration_per_ml, recent)
     if not demand.enabled:
         return review
     _check_dose(demand.dose, unit)
@@ -586,8 +704,10 @@ def _check_demand(review: DemandReview, rule: DrugRule, report: CheckReport) -> 
     if rule.bolus.hard_max == 0:
         return
     limits = rule.daily_dose
+    recent = (f", with the boluses of the last 24 h ({_fmt(review.recent_bolus_dose)} {unit})"
+              if review.recent_bolus_dose > 0 else "")
     words = (f"the program ({_fmt(review.basal_daily_dose)} {unit}/day) and {demand.max_per_day} activations of "
-             f"{_fmt(demand.dose)} {unit} give up to {_fmt(review.max_daily_dose)} {unit}/day")
+             f"{_fmt(demand.dose)} {unit}{recent} give up to {_fmt(review.max_daily_dose)} {unit}/day")
     if review.max_daily_dose > limits.hard_max * (1 + 1e-9):
         report.error("DEMAND_DAILY_ABOVE_HARD_MAX", f"{words}, above the hard daily maximum of "
                      f"{_fmt(limits.hard_max)} {unit}/day for {rule.name}", "max_per_day")

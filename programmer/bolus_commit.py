@@ -16,24 +16,32 @@ the ones asked for.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Callable, ClassVar
 
 from programmer.audit import AuditLog
 from programmer.audit_record import Attempt
 from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
+from programmer.checks import CheckReport
+from programmer.clock import computer_now, duration
 from programmer.commit import SessionResult, new_bolus_id, refused
+from programmer.dead_volume import BRIDGE_VOLUME_TOLERANCE_ML, Transit
 from programmer.errors import LinkError, LinkNotSecure, PumpRefused
+from programmer.library import LibraryIdentity
 from programmer.outcome import Outcome
-from programmer.port import BolusOutcome, DemandDose, DemandSettings, PumpDriver
+from programmer.port import BolusOutcome, BolusState, DemandDose, DemandSettings, PumpDriver
+from programmer.program import MINUTES_PER_DAY
 from programmer.review import Decision, Review, clean_clinician
+from programmer.snapshot import PumpSnapshot
 
 BolusLikeReview = BolusReview | PrimeReview | BridgeReview
 DOSE_TOLERANCE = 1e-9
 """Relative: a figure the pump reports back equals the one sent but for what a number loses on the wire."""
 LINE_VOLUME_TOLERANCE_ML = 1e-6
-"""A prime's or a bridge's volume is the pump's own figure of its line to within this (docs/protocol.md, BOLUS): the
-pump may answer with its figure, which moves with the line between the review and the request."""
+"""A prime's volume is the pump's own figure of its line to within this (docs/protocol.md, BOLUS). A bridge's may be
+the pump's current figure of the old drug, which drains between the review and the request: within
+``BRIDGE_VOLUME_TOLERANCE_ML`` (``programmer.dead_volume``)."""
 
 
 def commit_bolus(driver: PumpDriver, review: BolusReview, clinician: str, audit: AuditLog,
@@ -125,7 +133,8 @@ def _judge(attempt: Attempt, key: str, what: str, started: BolusOutcome, note: s
     figures = (f"{started.dose:.4g} ({started.volume_ml:.4g} mL), {started.state}{delivered}"
                + ("" if started.duration_min is None else f", {started.duration_min:.4g} min"))
     same_dose = abs(started.dose - asked) <= DOSE_TOLERANCE * max(1.0, abs(asked))
-    same_line = kind != "therapeutic" and abs(started.volume_ml - review.volume_ml) <= LINE_VOLUME_TOLERANCE_ML
+    tolerance = BRIDGE_VOLUME_TOLERANCE_ML if kind == "bridge" else LINE_VOLUME_TOLERANCE_ML
+    same_line = kind != "therapeutic" and abs(started.volume_ml - review.volume_ml) <= tolerance * (1 + 1e-9)
     if started.bolus_id == key and started.kind == kind and (same_dose or same_line):
         return _finish(attempt, Outcome.VERIFIED, f"{what} started: {figures}{note}", key, started)
     return _finish(attempt, Outcome.MISMATCH, f"the pump reports bolus {started.bolus_id} ({started.kind}) of "
@@ -213,3 +222,170 @@ def _demand_dict(settings: DemandSettings) -> dict:
     return {"enabled": demand.enabled, "dose": demand.dose, "dose_unit": settings.dose_unit,
             "duration_min": demand.duration_min, "lockout_min": demand.lockout_min,
             "max_per_day": demand.max_per_day, "checksum": settings.checksum}
+
+
+# --- cancelling a bolus -----------------------------------------------------------------------------------------
+
+CANCEL_NOT_CHECKED = LibraryIdentity(name="none: a cancel is not checked against a drug library", version="",
+                                     sha256="")
+"""The report library of a cancel, which no library rule applies to (its audit records say ``library`` null)."""
+
+
+@dataclass(frozen=True)
+class CancelReview(Review):
+    """A cancel of a bolus: always allowed (no findings), audited like any change. ``running``: the bolus the pump
+    reported running under that id when it was read (None: it had ended, or the pump did not report it)."""
+
+    action: ClassVar[str] = "cancel_bolus"
+    bolus_id: str | None
+    """None when no bolus was running and none was named (nothing was sent)."""
+    running: BolusState | None
+
+    def audit_details(self) -> dict:
+        running = self.running
+        return {"bolus": {"bolus_id": self.bolus_id, "kind": None if running is None else running.kind,
+                          "dose": None if running is None else running.dose,
+                          "delivered_before": None if running is None else running.delivered}}
+
+    def audit_library(self) -> dict | None:
+        return None
+
+
+def commit_cancel(driver: PumpDriver, bolus_id: str | None, clinician: str, audit: AuditLog,
+                  clock: Callable[[], datetime] = computer_now) -> SessionResult:
+    """Cancel the bolus ``bolus_id`` (None: the one running), audited: the pump is read (identify, status, program),
+    an attempt record is written (no record, nothing sent), CANCEL_BOLUS is sent, the pump is asked how the bolus
+    ended (``bolus_status``) and the outcome is recorded with the pump's figures:
+
+    - ``VERIFIED``: it was delivering and the pump reports it cancelled;
+    - ``UNCHANGED``: it had already ended (the pump answers how), no bolus runs (nothing sent), or the cancel never
+      arrived (the pump reports it still delivering: cancel again);
+    - ``UNCERTAIN``: the link failed and the pump could not say; ``PUMP_REFUSED``: it knows no such id.
+
+    When the cancelled bolus is a bridge, the message says how much of the old drug is still in the line, the dose
+    rate it reaches the patient at once the program pushes it at the reservoir drug's mL rate, and to resume it with
+    ``bridge``.
+
+    Raises (before anything is sent or recorded): InputError for no clinician; LinkError / PumpRefused when the pump
+    cannot be read."""
+    clinician = clean_clinician(clinician)
+    before = clock()
+    identity = driver.identify()
+    status = driver.read_status()
+    snapshot = PumpSnapshot(identity, status, driver.read_program(), before)
+    running = status.bolus
+    key = bolus_id or (None if running is None else running.bolus_id)
+    if key is None:
+        review = CancelReview(snapshot, CheckReport(CANCEL_NOT_CHECKED), None, snapshot.active.program, None, None,
+                              None)
+        attempt = Attempt(audit, review, clinician)
+        return _finish(attempt, Outcome.UNCHANGED, "no bolus is running: nothing to cancel, nothing was sent", None)
+    was_running = running if running is not None and running.bolus_id == key else None
+    review = CancelReview(snapshot, CheckReport(CANCEL_NOT_CHECKED), None, snapshot.active.program, None, key,
+                          was_running)
+    attempt = Attempt(audit, review, clinician)
+    attempt.begin()
+    failure: LinkError | None = None
+    stopped: BolusOutcome | None = None
+    try:
+        stopped = driver.cancel_bolus(key)
+    except LinkNotSecure as exc:
+        return _finish(attempt, Outcome.REFUSED, f"{exc}: the cancel of bolus {key} was not sent; the bolus goes on",
+                       key)
+    except PumpRefused as exc:
+        return _finish(attempt, Outcome.PUMP_REFUSED, f"{exc}: nothing was cancelled", key)
+    except LinkError as exc:
+        failure = exc
+    try:
+        known = driver.bolus_status(key)
+    except (LinkError, PumpRefused) as exc:
+        if failure is not None:
+            return _finish(attempt, Outcome.UNCERTAIN, f"the link failed while cancelling bolus {key} ({failure}) and "
+                           f"the pump could not say how it is ({exc}): it may still be delivering. Ask the pump about "
+                           f"bolus id {key} (bolus status) and cancel it again if it is", key)
+        known = None
+    if known is None and stopped is None:
+        return _finish(attempt, Outcome.UNCERTAIN, f"the link failed while cancelling bolus {key} ({failure}) and the "
+                       "pump does not know that id now: interrogate it", key)
+    note = "" if failure is None else f" (the link failed while cancelling, {failure}; the pump reports it by its id)"
+    figures = _cancel_figures(known, stopped, key)
+    what = f"{figures.kind} bolus {key}"
+    amount = _delivered_words(figures, snapshot)
+    if figures.state == "delivering":
+        return _finish(attempt, Outcome.UNCHANGED, f"the pump reports the {what} still delivering ({amount}){note}: "
+                       "it was not cancelled; cancel it again", key, figures)
+    if was_running is None:
+        return _finish(attempt, Outcome.UNCHANGED, f"the {what} had already ended ({figures.state}): {amount}{note}; "
+                       "nothing was changed", key, figures)
+    message = f"{what} cancelled: {amount}{note}"
+    if figures.kind == "bridge":
+        message += ". " + _bridge_left(driver, snapshot)
+    return _finish(attempt, Outcome.VERIFIED, message, key, figures)
+
+
+def _cancel_figures(known: BolusOutcome | None, stopped: BolusOutcome | None, key: str) -> BolusOutcome:
+    """The bolus as the pump reports it after the cancel: BOLUS_STATUS's figures (its kind, dose asked, volume and
+    what it delivered), else CANCEL_BOLUS's (delivered and state only)."""
+    if known is not None:
+        return known
+    assert stopped is not None
+    return stopped
+
+
+def _delivered_words(figures: BolusOutcome, snapshot: PumpSnapshot) -> str:
+    """'12.5 of 153 mcg delivered (0.025 mL)': the mL in proportion to the bolus's own volume (a bridge's is at the
+    old concentration, never the reservoir's)."""
+    drug = snapshot.active.drug
+    unit = "" if drug is None else f" {drug.dose_unit}"
+    delivered = figures.delivered if figures.delivered is not None else figures.dose
+    if figures.dose > 0 and figures.volume_ml > 0 and figures.delivered is not None:
+        volume = f" ({delivered / figures.dose * figures.volume_ml:.4g} mL)"
+        return f"{delivered:.4g} of {figures.dose:.4g}{unit} delivered{volume}"
+    return f"{delivered:.4g}{unit} delivered"
+
+
+def _bridge_left(driver: PumpDriver, before: PumpSnapshot) -> str:
+    """What a cancelled bridge leaves: the old drug still in the line, the dose rate the program now pushes it to the
+    patient at, for how long, and to resume with ``bridge``."""
+    resume = "resume it with `bridge` now (it pushes the rest at the old drug's own mL rate)"
+    try:
+        status = driver.read_status()
+    except (LinkError, PumpRefused) as exc:
+        return (f"The line could not be read after the cancel ({exc}): it still holds old drug, which the program "
+                f"pushes to the patient at the reservoir drug's mL rate; interrogate the pump and {resume}")
+    after = replace(before, status=status)
+    left = line_left(after)
+    if left is None:
+        return "The line no longer holds the old drug: no bridge is needed"
+    return f"{left[0].upper()}{left[1:]}: {resume}"
+
+
+def line_left(snapshot: PumpSnapshot) -> str | None:
+    """The drug in the pump's line other than the reservoir's, in words: how much, the dose rate it reaches the
+    patient at under the program (against the program's own) and until when; None when the line holds none (or the
+    pump does not report it)."""
+    line, drug = snapshot.status.line, snapshot.active.drug
+    if line is None or drug is None:
+        return None
+    concentration = drug.concentration_per_ml
+    others = [part for part in line.contents if part.concentration_per_ml != concentration and part.volume_ml > 0]
+    old = [part for part in others if part.concentration_per_ml > 0]
+    if not old:
+        return None
+    unit = drug.dose_unit
+    volume = sum(part.volume_ml for part in old)
+    dose = sum(part.volume_ml * part.concentration_per_ml for part in old)
+    held = ", ".join(sorted({f"{part.concentration_per_ml:g} {unit}/mL" for part in old}))
+    words = f"the line still holds {volume:.4g} mL of the old {held} drug ({dose:.4g} {unit})"
+    plan = snapshot.forecast()
+    if plan is None or plan.cycle_ml <= 0:
+        return f"{words}; the therapy is stopped, so nothing moves it until the program runs"
+    transit = Transit(plan, line.contents)
+    flushed = transit.flushed_at
+    horizon = flushed if flushed is not None else float(MINUTES_PER_DAY)
+    steps = [step for step in transit.patient_rate_steps(horizon) if step.end_min > step.start_min]
+    peak = max((step.patient_dose_per_hour for step in steps), default=0.0)
+    programmed = plan.ml_per_hour_at(0.0) * concentration
+    until = "" if flushed is None else f" for the next {duration(flushed * 60)} (until it has left the catheter)"
+    return (f"{words}: the program now pushes it to the patient at up to {peak:.4g} {unit}/h{until}, where the program's "
+            f"dose is {programmed:.4g} {unit}/h")

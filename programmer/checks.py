@@ -392,7 +392,7 @@ def _check_change(plan: Plan, current: Program, rule: DrugRule | None, report: C
         return
     if not math.isclose(new.drug.concentration_per_ml, old.drug.concentration_per_ml, rel_tol=1e-9):
         ratio = new.drug.concentration_per_ml / old.drug.concentration_per_ml
-        code = "PROBABLE_CONCENTRATION_SLIP" if _looks_like_slip(ratio) else "CONCENTRATION_CHANGED"
+        code = "PROBABLE_CONCENTRATION_SLIP" if looks_like_slip(ratio) else "CONCENTRATION_CHANGED"
         report.warn(code, f"concentration changes from {_fmt(old.drug.concentration_per_ml)} to "
                     f"{_fmt(new.drug.concentration_per_ml)} {new.drug.dose_unit}/mL ({ratio:.4g}x): a new concentration "
                     "needs a refill and a bridge bolus", "drug.concentration_per_ml")
@@ -707,7 +707,7 @@ def _check_peak_rate(plan: Plan, rule: DrugRule, report: CheckReport) -> None:
                         f"{rule.name}", where)
 
 
-def _looks_like_slip(ratio: float, factors: tuple[float, ...] = SLIP_FACTORS) -> bool:
+def looks_like_slip(ratio: float, factors: tuple[float, ...] = SLIP_FACTORS) -> bool:
     """True when ``ratio`` is close to one of ``factors`` (10 and 1000) or its inverse (in log terms, within
     SLIP_TOLERANCE)."""
     if ratio <= 0:
@@ -721,9 +721,9 @@ def _looks_like_slip(ratio: float, factors: tuple[float, ...] = SLIP_FACTORS) ->
 
 def _dose_slip(ratio: float) -> str | None:
     """What a daily dose ``ratio`` times the one it is compared with probably is, in words; None: not a slip."""
-    if _looks_like_slip(ratio):
+    if looks_like_slip(ratio):
         return "a misplaced decimal point or mg/mcg mix-up"
-    if _looks_like_slip(ratio, (HOURS_PER_DAY_SLIP,)):
+    if looks_like_slip(ratio, (HOURS_PER_DAY_SLIP,)):
         return ("a dose per hour entered as a dose per day" if ratio > 1
                 else "a dose per day entered as a dose per hour")
     return None

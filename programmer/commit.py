@@ -15,6 +15,7 @@ from typing import Callable
 
 from programmer.audit import AuditLog
 from programmer.audit_record import Attempt
+from programmer.dead_volume import BRIDGE_VOLUME_TOLERANCE_ML
 from programmer.errors import LinkError, LinkNotSecure, PumpRefused
 from programmer.outcome import Outcome
 from programmer.port import (ActiveProgram, BolusOutcome, BridgeRequest, DemandSettings, PumpDriver, RefillOutcome,
@@ -216,7 +217,7 @@ def _bridge_problem(review: RefillReview, done: RefillOutcome) -> str | None:
     if started is None:
         return "; it reports no bridge bolus"
     if (started.bolus_id != asked.bolus_id or started.kind != "bridge"
-            or abs(started.volume_ml - asked.volume_ml) > VOLUME_READBACK_TOLERANCE_ML):
+            or abs(started.volume_ml - asked.volume_ml) > BRIDGE_VOLUME_TOLERANCE_ML * (1 + 1e-9)):
         return (f"; it reports bolus {started.bolus_id} ({started.kind}, {started.volume_ml:.4g} mL), not the bridge "
                 f"{asked.bolus_id} of {asked.volume_ml:.4g} mL")
     return None

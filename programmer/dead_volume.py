@@ -36,6 +36,13 @@ CATHETER_CM_RANGE = (10.0, 110.0)
 trimmed at implant (the programmer's own copy of the emulator's range; the pump checks its own too)."""
 PRIMING_ML_PER_HOUR = 1.0
 """The rate a priming bolus fills the line at, mL/h, with the basal program suspended (the programmer's own copy)."""
+BRIDGE_VOLUME_TOLERANCE_ML = 0.005
+"""How far the volume a pump bridges may be from the one sent, mL (the programmer's own figure; the pump keeps the
+same, docs/protocol.md, BOLUS). The line drains while the program runs, between the status read the bridge was
+computed from and the request, so the pump bridges its own current figure of the old drug when it is within this of
+the one sent; the programmer takes a bridge reported within it as the one it asked for (verified). 0.005 mL is under
+a day of the slowest program's drain and two hundredths of the shortest line: the old drug the figures differ by is
+negligible next to what the bridge moves."""
 SEGMENTS_TOLERANCE_CM = 1e-6
 """How far a revised catheter's segments may sum from its length, cm (the pump's own tolerance)."""
 

@@ -1,7 +1,7 @@
 """Interrogation: read everything a pump reports into one ``PumpSnapshot``.
 
 The reads are few and bounded: identify, status (timed by this computer's clock on both sides, for the
-drift), the active program, and the newest events back past 24 h of pump time, back to the last refill
+drift), the active program, the demand dose (``read_demand``; None from a pump that has none), and the newest events back past 24 h of pump time, back to the last refill
 (``baseline.last_fill``: the drug's stability limit counts from it) and, while the pump runs nothing, back to
 the event that stopped it (``baseline.therapy_stop``: a restart after a long stop must know it was long).
 Reading the events costs one READ_EVENTS exchange per 16 events read, newest first, plus one for the total;
@@ -17,14 +17,14 @@ from pydantic import ValidationError
 
 from programmer.baseline import BASELINE_WINDOW, fill_position, reaches_back, stop_position, window_tail
 from programmer.clock import computer_now
-from programmer.errors import LinkError, field_path
+from programmer.errors import LinkError, PumpRefused, field_path
 from programmer.planner import mean_daily_dose
-from programmer.port import PumpDriver, PumpEvent
+from programmer.port import DemandSettings, PumpDriver, PumpEvent
 from programmer.snapshot import PumpSnapshot, pump_limits
 
 
 def read_pump(driver: PumpDriver, clock: Callable[[], datetime] = computer_now) -> PumpSnapshot:
-    """Identify the pump and read its status, active program and the last 24 h of its event log.
+    """Identify the pump and read its status, active program, the last 24 h of its event log and its demand dose.
 
     Figures the pump reports that cannot be true (limits out of order, more in the reservoir than it
     holds) are treated like a garbled link: a ``LinkError``, since nothing can be decided on them.
@@ -36,7 +36,7 @@ def read_pump(driver: PumpDriver, clock: Callable[[], datetime] = computer_now) 
     active = driver.read_program()
     runs_nothing = active.program is not None and mean_daily_dose(active.program) == 0
     events = read_recent_events(driver, status.pump_time, to_the_stop=runs_nothing, to_the_fill=True)
-    snapshot = PumpSnapshot(identity, status, active, before + (after - before) / 2, events)
+    snapshot = PumpSnapshot(identity, status, active, before + (after - before) / 2, events, read_demand(driver))
     try:
         pump_limits(identity)
         snapshot.reservoir
@@ -45,6 +45,17 @@ def read_pump(driver: PumpDriver, clock: Callable[[], datetime] = computer_now) 
         raise LinkError(f"the pump reported figures that cannot be true ({first['msg']}); nothing was changed",
                         step="interrogate", field=field_path(tuple(first["loc"])) or None) from None
     return snapshot
+
+
+def read_demand(driver: PumpDriver) -> DemandSettings | None:
+    """The patient's demand dose as the pump holds it; None from a pump that has none (it answers READ_DEMAND
+    ``UNKNOWN_COMMAND``: a pump older than demand doses, docs/protocol.md). Any other refusal is raised."""
+    try:
+        return driver.read_demand()
+    except PumpRefused as exc:
+        if exc.status != "UNKNOWN_COMMAND":
+            raise
+        return None
 
 
 def read_recent_events(driver: PumpDriver, pump_time: datetime, window: timedelta = BASELINE_WINDOW,

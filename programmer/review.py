@@ -85,6 +85,10 @@ class Review:
     def audit_details(self) -> dict:
         return {}
 
+    def audit_library(self) -> dict | None:
+        """The audit record's ``library``: the drug library the review was checked against (None: none was)."""
+        return self.report.library.model_dump()
+
 
 @dataclass(frozen=True)
 class WriteReview(Review):

@@ -19,7 +19,7 @@ from datetime import datetime
 from programmer.baseline import dose_baseline, last_increase, therapy_stop
 from programmer.checks import DoseBaseline, Increase, Stop
 from programmer.planner import Plan
-from programmer.port import ActiveProgram, PumpEvent, PumpIdentity, PumpStatus
+from programmer.port import ActiveProgram, DemandSettings, PumpEvent, PumpIdentity, PumpStatus
 from programmer.program import Flex, SimpleContinuous
 from programmer.pump import PumpLimits, Reservoir
 
@@ -51,6 +51,19 @@ class PumpSnapshot:
     """The newest events of the pump's log, oldest first, from the last one logged at least 24 h of pump
     time ago (or the oldest retained), or from the one that stopped a pump that runs nothing if that is older,
     to the newest; None when the log was not read."""
+    demand: DemandSettings | None = None
+    """The patient's demand dose as the pump holds it (READ_DEMAND at interrogation); None from a pump that has no
+    demand dose (it answers READ_DEMAND ``UNKNOWN_COMMAND``) or when it was not read. The bolus review counts an
+    enabled one's daily maximum in the next 24 h (``programmer.bolus``)."""
+
+    @property
+    def demand_daily_max(self) -> float:
+        """The most the enabled demand dose can give in a day (dose x max_per_day, dose units); 0 when it is off
+        or unknown."""
+        settings = self.demand
+        if settings is None or not settings.demand.enabled:
+            return 0.0
+        return settings.demand.dose * settings.demand.max_per_day
 
     @property
     def limits(self) -> PumpLimits:

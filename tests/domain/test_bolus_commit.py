@@ -8,18 +8,19 @@ edge that fails: a pump whose answers (and, if told, its requests) are lost on t
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from programmer.audit import read_audit_log
 from programmer.bolus import review_bolus, review_bridge, review_demand, review_prime
-from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
+from programmer.bolus_commit import commit_bolus, commit_bridge, commit_cancel, commit_demand, commit_prime
 from programmer.commit import commit_refill
 from programmer.errors import AuditError, LinkError
 from programmer.library import load_library
 from programmer.outcome import Outcome
-from programmer.port import BolusOutcome, DemandDose, DemandSettings, RefillOutcome
+from programmer.port import BolusOutcome, DemandDose, DemandSettings, LineContent, RefillOutcome
 from programmer.program import Drug
 from programmer.refill import RefillRequest, Syringe, review_refill
 from tests.support.bolus_situations import LINE_ML, demand, pump, snapshot
@@ -59,6 +60,9 @@ class LostAnswer(FakePump):
 
     def refill(self, *args) -> RefillOutcome:
         return self._through("refill", super().refill, *args)
+
+    def cancel_bolus(self, *args) -> BolusOutcome:
+        return self._through("cancel_bolus", super().cancel_bolus, *args)
 
     def write_demand(self, *args) -> DemandSettings:
         return self._through("write_demand", super().write_demand, *args)
@@ -178,6 +182,7 @@ def test_when_the_pump_cannot_be_asked_the_bolus_is_uncertain_with_its_id_and_ne
 
 def test_a_prime_sends_the_computed_volume_and_is_verified(audit):
     source = pump()
+    source.line = [LineContent(LINE_ML, 0.0)]  # opened at the implant: spinal fluid only
     result = commit_prime(source, review_prime(snapshot(source), 60, "implant", LIBRARY), DOCTOR, audit)
     assert result.outcome is Outcome.VERIFIED
     assert result.bolus is not None and result.bolus.kind == "prime"
@@ -275,9 +280,10 @@ def test_a_demand_dose_whose_answer_was_lost_is_read_back(audit):
     source.lose.add("write_demand")
     result = commit_demand(source, review_demand(snapshot(source), demand(), LIBRARY), DOCTOR, audit)
     assert result.outcome is Outcome.VERIFIED
+    off = review_demand(snapshot(source), DemandDose(False), LIBRARY)
     source.drop.add("write_demand")
     source.dead.add("read_demand")
-    uncertain = commit_demand(source, review_demand(snapshot(source), DemandDose(False), LIBRARY), DOCTOR, audit)
+    uncertain = commit_demand(source, off, DOCTOR, audit)
     assert uncertain.outcome is Outcome.UNCERTAIN and "interrogate the pump" in uncertain.message
 
 
@@ -287,3 +293,89 @@ def test_a_demand_dose_read_back_otherwise_is_a_mismatch(audit):
     result = commit_demand(source, review_demand(snapshot(source), demand(), LIBRARY), DOCTOR, audit)
     assert result.outcome is Outcome.MISMATCH
     assert "the pump reports the demand dose off, not the one asked (25 mcg" in result.message
+
+
+# --- cancelling a bolus -----------------------------------------------------------------------------------------
+
+BACLOFEN_50 = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=50)
+
+
+def test_a_cancel_is_audited_before_it_is_sent_and_verified_with_the_pumps_figures(audit):
+    source = pump()
+    source.bolus("b-1", 60.0, 30.0)
+    result = commit_cancel(source, None, DOCTOR, audit)  # None: the one running
+    assert result.outcome is Outcome.VERIFIED and result.bolus_id == "b-1"
+    assert result.message.startswith("therapeutic bolus b-1 cancelled: 0 of 60 mcg delivered (0 mL)")
+    assert [event.kind for event in source.events][-1] == "bolus_cancelled"
+    attempt, outcome = read_audit_log(audit.path)
+    assert (attempt["event"], attempt["action"], attempt["bolus"]["bolus_id"], attempt["bolus"]["kind"]) == (
+        "attempt", "cancel_bolus", "b-1", "therapeutic")
+    assert attempt["library"] is None and attempt["clinician"] == DOCTOR
+    assert outcome["outcome"] == "verified" and outcome["pump_reported"]["bolus"]["state"] == "cancelled"
+
+
+def test_a_cancel_with_nothing_running_sends_nothing_and_one_that_ended_changes_nothing(audit):
+    source = pump()
+    result = commit_cancel(source, None, DOCTOR, audit)
+    assert result.outcome is Outcome.UNCHANGED and "nothing to cancel" in result.message
+    assert [record["event"] for record in read_audit_log(audit.path)] == ["outcome"]
+    source.bolus("b-2", 60.0, 30.0)
+    source.cancel_bolus("b-2")
+    again = commit_cancel(source, "b-2", DOCTOR, audit)
+    assert again.outcome is Outcome.UNCHANGED and "had already ended (cancelled)" in again.message
+
+
+def test_a_cancel_that_cannot_be_audited_is_not_sent(audit):
+    source = pump()
+    source.bolus("b-3", 60.0, 30.0)
+    audit.path.unlink(missing_ok=True)
+    audit.path.mkdir()  # the log cannot be written
+    with pytest.raises(AuditError):
+        commit_cancel(source, "b-3", DOCTOR, audit)
+    assert source.boluses["b-3"].state == "delivering"
+
+
+def test_a_cancel_whose_answer_was_lost_is_learnt_from_the_bolus_status(audit):
+    source = lossy()
+    source.bolus("b-4", 60.0, 30.0)
+    source.lose.add("cancel_bolus")
+    result = commit_cancel(source, "b-4", DOCTOR, audit)
+    assert result.outcome is Outcome.VERIFIED and "the link failed while cancelling" in result.message
+    source.dead.add("cancel_bolus")
+    source.dead.add("bolus_status")
+    source.bolus("b-5", 60.0, 30.0)
+    assert commit_cancel(source, "b-5", DOCTOR, audit).outcome is Outcome.UNCERTAIN
+
+
+def test_a_cancelled_bridge_says_what_old_drug_is_left_its_dose_rate_and_to_resume_it(audit):
+    source = pump()
+    source.refill("r-1", 10.0, 18.0, BACLOFEN_50)  # 500 -> 50 mcg/mL: 0.306 mL of 500 mcg/mL left in the line
+    source.bridge("b-6", LINE_ML, 500.0)
+    result = commit_cancel(source, "b-6", DOCTOR, audit)
+    assert result.outcome is Outcome.VERIFIED and result.bolus is not None and result.bolus.kind == "bridge"
+    # By hand: 150 mcg/day at 50 mcg/mL is 3 mL/day, 0.125 mL/h; the old 500 mcg/mL drug at that rate reaches the
+    # patient at 62.5 mcg/h, ten times the program's 6.25 mcg/h, for 0.306 / 0.125 h = 2.448 h (2 h 26 min 53 s).
+    assert "bridge bolus b-6 cancelled" in result.message
+    assert "The line still holds 0.306 mL of the old 500 mcg/mL drug (153 mcg)" in result.message
+    assert "up to 62.5 mcg/h for the next 2 h 26 min" in result.message and "6.25 mcg/h" in result.message
+    assert "resume it with `bridge`" in result.message
+
+
+class DrainedLine(FakePump):
+    """A pump that bridges its own figure of the old drug, ``drained_ml`` less than the one sent (the line moved)."""
+
+    drained_ml = 0.0
+
+    def bridge(self, bolus_id, volume_ml, concentration_per_ml):
+        started = super().bridge(bolus_id, volume_ml, concentration_per_ml)
+        volume = volume_ml - self.drained_ml
+        return replace(started, volume_ml=volume, dose=volume * concentration_per_ml)
+
+
+@pytest.mark.parametrize(("drained_ml", "outcome"), [(0.0049, Outcome.VERIFIED), (0.0051, Outcome.MISMATCH)])
+def test_a_bridge_of_the_pumps_own_figure_within_the_tolerance_is_verified(audit, drained_ml, outcome):
+    source = DrainedLine(baclofen()).implanted(60.0)
+    source.drained_ml = drained_ml  # BRIDGE_VOLUME_TOLERANCE_ML = 0.005 mL
+    source.refill("r-1", 10.0, 18.0, BACLOFEN_1000)
+    result = commit_bridge(source, review_bridge(snapshot(source), LIBRARY), DOCTOR, audit)
+    assert result.outcome is outcome, result.message

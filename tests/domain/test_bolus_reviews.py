@@ -99,15 +99,29 @@ def test_a_bolus_that_takes_the_reservoir_under_the_low_alarm_warns():
     assert "leaving 1.994 mL in the reservoir, under the low-alarm threshold of 2 mL" in message
 
 
-def test_the_next_24_hours_count_the_boluses_the_pump_logged_in_the_last_24_hours_but_primes():
+def test_the_next_24_hours_count_the_boluses_the_pump_logged_in_the_last_24_hours_as_delivered():
     source = pump()
     source.log("bolus_started", PUMP_TIME - timedelta(hours=25), bolus_id="a", dose=30.0, dose_unit="mcg")
     source.log("bolus_started", PUMP_TIME - timedelta(hours=18), bolus_id="b", dose=40.0, dose_unit="mcg")
     started(source, 2, "prime", 153.0)
     started(source, 1, "demand", 10.0)
     review = review_bolus(snapshot(source), 50, 30, LIBRARY)
-    assert review.recent_bolus_dose == pytest.approx(50.0)       # 40 + 10: the 25 h old one and the prime left out
-    assert review.next_24h_dose == pytest.approx(250.0)          # 150 basal + 50 + 50
+    # 40 + 153 + 10: the 25 h old one left out; the prime at its logged dose (the most it can have pushed).
+    assert review.recent_bolus_dose == pytest.approx(203.0)
+    assert review.next_24h_dose == pytest.approx(403.0)          # 150 basal + 50 + 203
+
+
+def test_a_cancelled_bolus_counts_what_it_delivered_and_a_bridge_nothing_on_top_of_the_program():
+    source = pump()
+    for index in range(12):  # twelve 150 mcg boluses cancelled at 0.3 mcg: 3.6 mcg, not 1800
+        source.log("bolus_started", PUMP_TIME - timedelta(hours=10), bolus_id=f"c{index}", dose=150.0,
+                   dose_unit="mcg", kind="therapeutic")
+        source.log("bolus_cancelled", PUMP_TIME - timedelta(hours=10), bolus_id=f"c{index}", delivered=0.3,
+                   kind="therapeutic", reason="request")
+    started(source, 3, "bridge", 153.0)  # the program's own dose, at the old concentration's mL rate
+    review = review_bolus(snapshot(source), 20, 30, LIBRARY)
+    assert review.recent_bolus_dose == pytest.approx(3.6)
+    assert review.next_24h_dose == pytest.approx(173.6)  # 150 + 20 + 3.6
 
 
 def test_the_next_24_hours_against_the_daily_limits():
@@ -157,9 +171,14 @@ def test_the_preview_plan_has_the_bolus_on_top_of_the_basal_rate():
 # --- the prime --------------------------------------------------------------------------------------------------
 
 
+OPENED = line((LINE_ML, 0.0))
+"""A line that was opened (an implant, a revision): spinal fluid only, as the pump reports it after one."""
+
+
 def test_a_prime_is_the_tubing_and_the_catheter_at_one_ml_per_hour():
-    review = review_prime(snapshot(), 60, "implant", LIBRARY)
-    assert codes(review) == {}
+    review = review_prime(snapshot(line_state=OPENED), 60, "implant", LIBRARY)
+    assert codes(review) == {} and review.pushed_dose == 0.0
+    assert "none reaches the patient during the prime" in review.patient_words
     assert review.volume_ml == pytest.approx(0.306)       # 0.15 + 60 x 0.0026
     assert review.duration_min == pytest.approx(18.36)    # 0.306 mL at 1 mL/h
     assert review.dose == pytest.approx(153.0)            # 0.306 mL x 500 mcg/mL moved into the line
@@ -168,7 +187,7 @@ def test_a_prime_is_the_tubing_and_the_catheter_at_one_ml_per_hour():
 
 
 def test_a_revised_catheter_keeps_its_segments():
-    review = review_prime(snapshot(), 60, "catheter_revision", LIBRARY, segments_cm=(35.0, 25.0))
+    review = review_prime(snapshot(line_state=OPENED), 60, "catheter_revision", LIBRARY, segments_cm=(35.0, 25.0))
     assert review.segments_cm == (35.0, 25.0)
     assert review.audit_details()["bolus"]["segments_cm"] == [35.0, 25.0]
     with pytest.raises(InputError, match="segments sum to 59"):
@@ -177,14 +196,14 @@ def test_a_revised_catheter_keeps_its_segments():
 
 @pytest.mark.parametrize("length", [9.0, 111.0])
 def test_a_catheter_outside_the_range_is_refused(length):
-    review = review_prime(snapshot(), length, "implant", LIBRARY)
+    review = review_prime(snapshot(line_state=line((0.15 + length * 0.0026, 0.0))), length, "implant", LIBRARY)
     assert codes(review) == {"CATHETER_OUT_OF_RANGE": "error"}
     message = review.report.findings[0].message
     assert f"a catheter of {length:g} cm is outside the catheter lengths 10 to 110 cm" in message
 
 
 def test_a_prime_needs_a_drug_and_enough_of_it():
-    assert codes(review_prime(snapshot(pump(volume_ml=0.2)), 60, "implant", LIBRARY)) == {
+    assert codes(review_prime(snapshot(pump(volume_ml=0.2), OPENED), 60, "implant", LIBRARY)) == {
         "BOLUS_EMPTIES_RESERVOIR": "error"}
     empty = snapshot(FakePump(None, volume_ml=0.0))
     assert codes(review_prime(empty, 60, "implant", LIBRARY)) == {"PUMP_HAS_NO_DRUG": "error"}
@@ -295,5 +314,92 @@ def test_the_situations_provoke_every_code_the_bolus_reviews_emit():
             "CATHETER_OUT_OF_RANGE", "CATHETER_NOT_RECORDED", "NOTHING_TO_BRIDGE", "LINE_NEEDS_PRIME",
             "BRIDGE_NEEDS_DELIVERY", "DEMAND_NOT_ALLOWED", "DEMAND_ABOVE_HARD_MAX", "DEMAND_ABOVE_SOFT_MAX",
             "DEMAND_DAILY_ABOVE_HARD_MAX", "DEMAND_DAILY_ABOVE_SOFT_MAX", "DEMAND_LOCKOUT_SHORT",
-            "DEMAND_LOCKOUT_EXCEEDS_DAY"}
+            "DEMAND_LOCKOUT_EXCEEDS_DAY", "PRIME_PUSHES_DRUG", "PRIME_PUSHES_DRUG_ABOVE_HARD_MAX",
+            "BOLUS_NO_PROGRAM_TO_COMPARE", "BOLUS_PROBABLE_SLIP"}
     assert ours <= emitted and ours <= found
+
+
+# --- issue 13 review fixes ---------------------------------------------------------------------------------------
+
+
+def test_a_prime_of_a_line_full_of_drug_pushes_it_to_the_patient_and_warns():
+    # The pump reports its 0.306 mL line full of 500 mcg/mL: the prime pushes 153 mcg in 18.36 min, a bolus under
+    # the 200 mcg hard maximum but above the soft 100 (twice in a row: 153 mcg each).
+    review = review_prime(snapshot(), 60, "implant", LIBRARY)
+    assert codes(review) == {"PRIME_PUSHES_DRUG": "warning"} and review.decision is Decision.NEEDS_OVERRIDE
+    assert review.pushed_dose == pytest.approx(153.0)
+    message = review.report.findings[0].message
+    assert "the prime pushes 153 mcg to the patient in 18.36 min at 1 mL/h" in message
+    assert "above the bolus soft maximum of 100 mcg" in message
+    assert "153 mcg of drug already in the line reach the patient" in review.patient_words
+    assert "none" not in review.patient_words
+    transit = review.transit
+    assert transit is not None and transit.to_patient_dose(18.36) == pytest.approx(153.0)
+
+
+def test_a_prime_of_a_ziconotide_line_is_refused():
+    # 0.306 mL x 25 mcg/mL = 7.65 mcg in 18 min (about three times the 2.4 mcg/day), and ziconotide is never a bolus.
+    review = review_prime(snapshot(pump(ziconotide())), 60, "implant", LIBRARY)
+    assert codes(review) == {"PRIME_PUSHES_DRUG_ABOVE_HARD_MAX": "error"}
+    assert "pushes 7.65 mcg to the patient in 18.36 min" in review.report.findings[0].message
+
+
+def test_a_prime_through_a_new_catheter_pushes_only_the_drug_the_pump_reports_in_its_tubing():
+    # A new pump's tubing full of its drug (0.15 mL x 500 = 75 mcg), no catheter recorded yet: the 60 cm catheter's
+    # 0.156 mL of spinal fluid leaves first, then the tubing's 75 mcg.
+    review = review_prime(snapshot(line_state=line((0.15, 500.0), catheter_cm=None)), 60, "implant", LIBRARY)
+    assert review.pushed_dose == pytest.approx(75.0) and codes(review) == {"PRIME_PUSHES_DRUG": "warning"}
+    assert review.line_before[0].volume_ml == pytest.approx(0.156) and review.line_before[0].concentration_per_ml == 0
+
+
+def test_line_needs_prime_says_the_drug_a_prime_would_push():
+    # 0.1 mL of spinal fluid at the tip, 0.206 mL of 1000 mcg/mL behind it: a prime pushes 206 mcg in 18.36 min.
+    review = review_bridge(snapshot(line_state=line((0.1, 0.0), (0.206, 1000.0))), LIBRARY)
+    [finding] = [f for f in review.report.findings if f.code == "LINE_NEEDS_PRIME"]
+    assert "a prime pushes the 206 mcg of drug in the line to the patient in 18.36 min" in finding.message
+
+
+MORPHINE = program_from_data({"format": "itb-program/1",
+                              "drug": {"name": "morphine", "dose_unit": "mg", "concentration_per_ml": 25},
+                              "therapy": {"mode": "simple_continuous", "daily_dose": 2.5}})
+
+
+def test_a_bolus_counts_the_enabled_demand_doses_daily_most():
+    # The finding's case: morphine 2.5 mg/day, demand 0.9 mg x 18 a day (16.2 mg), a 1.9 mg bolus:
+    # 2.5 + 16.2 + 1.9 = 20.6 mg in 24 h, above the 20 mg hard daily maximum.
+    source = pump(MORPHINE)
+    source.write_demand(DemandDose(True, 0.9, 10.0, 60.0, 18))
+    review = review_bolus(snapshot(source), 1.9, 30, LIBRARY)
+    assert review.demand_24h_dose == pytest.approx(16.2) and review.next_24h_dose == pytest.approx(20.6)
+    assert codes(review)["DOSE_24H_ABOVE_HARD_MAX"] == "error"
+    assert "the demand dose up to 16.2" in next(f.message for f in review.report.findings
+                                               if f.code == "DOSE_24H_ABOVE_HARD_MAX")
+
+
+def test_a_demand_dose_counts_the_boluses_of_the_last_24_hours():
+    # The same case the other way round: the 1.9 mg bolus given 2 h ago, then the demand dose set.
+    source = pump(MORPHINE)
+    source.log("bolus_started", PUMP_TIME - timedelta(hours=2), bolus_id="m1", dose=1.9, dose_unit="mg",
+               kind="therapeutic")
+    review = review_demand(snapshot(source), DemandDose(True, 0.9, 10.0, 60.0, 18), LIBRARY)
+    assert review.recent_bolus_dose == pytest.approx(1.9) and review.max_daily_dose == pytest.approx(20.6)
+    assert codes(review)["DEMAND_DAILY_ABOVE_HARD_MAX"] == "error"
+
+
+def test_a_bolus_on_a_pump_that_runs_nothing_says_the_daily_dose_checks_could_not_be_made():
+    stopped = program_from_data({"format": "itb-program/1", "drug": {"name": "baclofen", "dose_unit": "mcg",
+                                                                      "concentration_per_ml": 500},
+                                 "therapy": {"mode": "stopped"}})
+    review = review_bolus(snapshot(pump(stopped)), 50, 30, LIBRARY)
+    assert codes(review) == {"BOLUS_NO_PROGRAM_TO_COMPARE": "warning"}
+    assert "could not be compared with a daily dose" in review.report.findings[0].message
+
+
+@pytest.mark.parametrize("dose, slip", [(50.0, True), (500.0, True), (0.5, True), (5000.0, True),
+                                        (8.0, False), (30.0, False)])
+def test_a_bolus_about_10_100_or_1000_times_one_in_the_log_is_a_probable_slip(dose, slip):
+    # 5 mcg given 3 h ago; 50 (10x) is within every limit on 150 mcg/day, but looks like a decimal point.
+    source = pump()
+    started(source, 3, "therapeutic", 5.0)
+    found = codes(review_bolus(snapshot(source), dose, 30, LIBRARY))
+    assert ("BOLUS_PROBABLE_SLIP" in found) is slip

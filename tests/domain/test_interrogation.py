@@ -12,7 +12,8 @@ from programmer.cli.interrogation_report import interrogation_to_json, interroga
 from programmer.interrogation import read_pump, read_recent_events
 from programmer.library import load_library
 from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, PumpSnapshot, describe_program
-from programmer.port import Alarm, PumpEvent
+from programmer.errors import PumpRefused
+from programmer.port import Alarm, DemandDose, PumpDriver, PumpEvent
 from programmer.program import program_from_data
 
 LIBRARY = load_library()
@@ -314,3 +315,27 @@ def test_a_wrapper_that_forwards_the_driver_still_reads_pages():
     assert pump.pages == [(0, 0), (24, 16), (8, 16)]
 
 
+
+
+def test_the_snapshot_carries_the_demand_dose_and_none_from_a_pump_without_one():
+    source = FakePump(baclofen())
+    source.write_demand(DemandDose(True, 25.0, 10.0, 240.0, 6))
+    taken = read_pump(source)
+    assert taken.demand is not None and taken.demand.demand == DemandDose(True, 25.0, 10.0, 240.0, 6)
+    assert taken.demand_daily_max == 150.0  # 25 x 6
+
+    class Older(FakePump):
+        def read_demand(self):  # the port's default: UNKNOWN_COMMAND, as a pump older than demand doses answers
+            return PumpDriver.read_demand(self)
+
+    older = read_pump(Older(baclofen()))
+    assert older.demand is None and older.demand_daily_max == 0.0
+
+
+def test_a_demand_dose_refused_otherwise_is_not_taken_for_none():
+    class Refusing(FakePump):
+        def read_demand(self):
+            raise PumpRefused("NO_SESSION", "read demand dose: no session", step="read demand dose")
+
+    with pytest.raises(PumpRefused):
+        read_pump(Refusing(baclofen()))

@@ -79,6 +79,8 @@ def every_bolus_finding() -> list[Finding]:
         review_bolus(snapshot(pump(ziconotide())), 1, 30, library),
         review_bolus(snapshot(bolus=BolusState("b-1", 50.0, 20.0, 600.0)), 20, 30, library),
         review_prime(snapshot(), 111, "implant", library),
+        review_prime(snapshot(pump(ziconotide())), 60, "implant", library),
+        review_bolus(snapshot(pump(stopped)), 50, 30, library), review_bolus(snapshot(logged), 4, 30, library),
         review_bridge(snapshot(line_state=line((LINE_ML, 1000.0), catheter_cm=None)), library),
         review_bridge(snapshot(), library),
         review_bridge(snapshot(line_state=line((0.1, 0.0), (0.206, 1000.0))), library),
