@@ -22,13 +22,13 @@ from commandline import finite
 from programmer.bolus import (BOLUS_MINUTES_RANGE, DEMAND_DURATION_RANGE, DEMAND_LOCKOUT_RANGE,
                               DEMAND_MAX_PER_DAY_RANGE, PRIME_REASONS, BolusReview, BridgeReview, DemandReview, PrimeReview, review_bolus,
                               review_bridge, review_demand, review_prime)
-from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
+from programmer.bolus_commit import commit_bolus, commit_bridge, commit_cancel, commit_demand, commit_prime
 from programmer.cli.bolus_report import (ask_about_uncertain_bolus, bolus_outcome_json, bolus_text, bridge_text,
                                          cancel_command, demand_text, prime_text, result_json)
 from programmer.cli.pump_commands import (EXIT_FOR_OUTCOME, add_change_options, add_port, confirmed,
                                           connect, connect_and_commit, finish, outcome_message, stage)
-from programmer.cli.support import (EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, signal_said, status_command,
-                                    with_options)
+from programmer.cli.support import (EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, signal_said,
+                                    status_command, with_options)
 from programmer.commit import SessionResult
 from programmer.dead_volume import CATHETER_CM_RANGE
 from programmer.errors import InputError
@@ -84,8 +84,10 @@ def add_bolus_commands(subparsers: argparse._SubParsersAction) -> None:
     cancel = subparsers.add_parser("cancel-bolus", help="stop a running bolus of any kind")
     add_port(cancel)
     cancel.add_argument("--bolus-id", metavar="ID", help="the bolus to stop (default: the one running)")
+    cancel.add_argument("--clinician", help="name of the clinician responsible (recorded in the audit log)")
     cancel.add_argument("--yes", action="store_true", help="confirm: without it nothing is sent")
     cancel.add_argument("--json", action="store_true", help="print one JSON object")
+    cancel.add_argument("--audit-log", help="audit log file (as for bolus)")
     cancel.set_defaults(handler=run_cancel_bolus, failure_json=True)
 
     status = subparsers.add_parser("bolus-status", help="ask the pump what it did with a bolus id: never acts, so "
@@ -255,7 +257,7 @@ def run_bolus(args: argparse.Namespace) -> int:
     code = _report(args, result, lambda: bolus_text(review))
     if result.outcome is Outcome.VERIFIED and result.bolus_id is not None:
         if not args.json:
-            print(f"To stop it: {cancel_command(args.port, result.bolus_id)}")
+            print(f"To stop it: {cancel_command(args.port, result.bolus_id, args.clinician)}")
         if args.wait:
             return _wait(args, result.bolus_id, review.dose_unit or "") or code
     return code
@@ -304,7 +306,7 @@ def _wait(args: argparse.Namespace, bolus_id: str, unit: str) -> int | None:
         if live:
             print()  # ends the rewritten progress line
         print(f"{PROG}: interrupted by {said}: stopped waiting; the bolus {bolus_id} goes on. To stop it: "
-              f"{cancel_command(args.port, bolus_id)}", file=sys.stderr)
+              f"{cancel_command(args.port, bolus_id, args.clinician)}", file=sys.stderr)
         return code
     if ended is not None and not args.json:
         if live:
@@ -318,35 +320,52 @@ def _wait(args: argparse.Namespace, bolus_id: str, unit: str) -> int | None:
 
 
 def run_cancel_bolus(args: argparse.Namespace) -> int:
-    """Stop the bolus named, or the one running; a bolus that already ended answers how it ended (exit 0)."""
+    """Stop the bolus named, or the one running, audited (``programmer.bolus_commit.commit_cancel``); a bolus that
+    already ended answers how it ended (exit 0). The kind and the mL are the pump's; a cancelled bridge says what of
+    the old drug is left in the line and how to resume it."""
     check_bolus_id(args.bolus_id)
-    if not args.yes:
-        raise InputError([("--yes", "confirm the cancel with --yes; nothing was sent to the pump")])
-    unchanged = "nothing was sent that changes the pump"
-    with connect(args, unchanged) as driver:
-        with stage(args, f"reading {args.port}", unchanged):
-            running = driver.read_status().bolus
-            drug = driver.read_program().drug
-        bolus_id = args.bolus_id or (None if running is None else running.bolus_id)
-        if bolus_id is None:
-            print(f"{PROG}: refused: no bolus is running on {args.port}: nothing to cancel", file=sys.stderr)
-            return EXIT_REFUSED
-        with stage(args, f"cancelling bolus {bolus_id} on {args.port}", "the bolus may or may not have been stopped: "
-                   f"ask the pump with {status_command(args.port, bolus_id)}", "nothing was changed", uncertain=True):
-            stopped = driver.cancel_bolus(bolus_id)
-            known = driver.bolus_status(bolus_id)
-    unit = "" if drug is None else drug.dose_unit
-    asked = stopped.dose if known is None else known.dose
-    if args.json:
-        print(json.dumps({"bolus_id": bolus_id, "state": stopped.state, "delivered": stopped.dose,
-                          "volume_ml": stopped.volume_ml, "dose": asked, "dose_unit": unit,
-                          "kind": stopped.kind}, indent=2))
+    args.override_soft_limits = None  # a cancel is always allowed: nothing to override
+    clinician, _reason, audit = confirmed(args, "cancel")
+    unchanged = "nothing was sent: the bolus goes on"
+    with connect(args, unchanged) as driver, stage(args, f"reading {args.port}", unchanged):
+        result = commit_cancel(driver, args.bolus_id, clinician, audit)
+    stopped = result.bolus
+    unit = None if result.review.snapshot.active.drug is None else result.review.snapshot.active.drug.dose_unit
+    ended = stopped is not None and stopped.state != "delivering"
+    if result.bolus_id is None:
+        code = EXIT_REFUSED  # no bolus runs and none was named: nothing was sent
+    elif result.outcome is Outcome.VERIFIED or (result.outcome is Outcome.UNCHANGED and ended):
+        code = EXIT_OK  # cancelled, or it had already ended: a resend is harmless
     else:
-        was_running = running is not None and running.bolus_id == bolus_id
-        verb = "cancelled" if was_running else f"had already ended ({stopped.state})"
-        print(f"bolus {bolus_id} ({stopped.kind}) {verb}: {stopped.dose:.4g} of {asked:.4g} {unit} delivered "
-              f"({stopped.volume_ml:.4g} mL)")
-    return EXIT_OK
+        code = CANCEL_EXITS.get(result.outcome, EXIT_VERIFY_FAILED)
+    if args.json:
+        print(json.dumps({"outcome": result.outcome.value, "message": result.message, "bolus_id": result.bolus_id,
+                          "kind": None if stopped is None else stopped.kind,
+                          "state": None if stopped is None else stopped.state,
+                          "delivered": None if stopped is None else (stopped.delivered if stopped.delivered is not None
+                                                                     else stopped.dose),
+                          "volume_ml": None if stopped is None else stopped.volume_ml,
+                          "dose": None if stopped is None else stopped.dose, "dose_unit": unit,
+                          "status_command": None if result.bolus_id is None else status_command(args.port,
+                                                                                                result.bolus_id),
+                          "audit_log": str(audit.path)}, indent=2))
+        args.json_printed = True
+    if code == EXIT_OK:
+        if not args.json:
+            print(result.message)
+    else:
+        ask = ("" if result.bolus_id is None or result.outcome is Outcome.PUMP_REFUSED
+               else f"; ask the pump: {status_command(args.port, result.bolus_id)}")
+        print(f"{PROG}: {'refused: ' if code == EXIT_REFUSED else ''}{result.message}{ask}", file=sys.stderr)
+    if result.audit_error:
+        print(f"{PROG}: warning: {result.audit_error}", file=sys.stderr)
+    return code
+
+
+CANCEL_EXITS = {Outcome.PUMP_REFUSED: EXIT_REFUSED, Outcome.REFUSED: EXIT_REFUSED, Outcome.UNCERTAIN: EXIT_LINK_FAILED,
+                Outcome.UNCHANGED: EXIT_VERIFY_FAILED, Outcome.MISMATCH: EXIT_VERIFY_FAILED}
+"""``cancel-bolus``'s exit codes when it did not stop the bolus (docs/cli.md): the pump knows no such id (3), the link
+failed and the pump could not say (4), the pump reports it still delivering (5)."""
 
 
 def run_bolus_status(args: argparse.Namespace) -> int:

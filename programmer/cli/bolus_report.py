@@ -8,6 +8,7 @@ old concentration and how long it runs. The reviews (``programmer.bolus``) decid
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 from programmer.audit import AuditLog
@@ -22,8 +23,9 @@ from programmer.outcome import Outcome
 from programmer.port import BolusOutcome, DemandSettings
 
 
-def cancel_command(port: str, bolus_id: str) -> str:
-    return f"{PROG} cancel-bolus {port} --bolus-id {bolus_id} --yes"
+def cancel_command(port: str, bolus_id: str, clinician: str | None = None) -> str:
+    """The command that stops the bolus (audited: it names the clinician, the one who gave it when known)."""
+    return f"{PROG} cancel-bolus {port} --bolus-id {bolus_id} --yes --clinician {shlex.quote(clinician or 'NAME')}"
 
 
 def ask_about_uncertain_bolus(result: SessionResult, port: str) -> None:
@@ -75,12 +77,14 @@ def result_json(result: SessionResult, audit: AuditLog, message: str, port: str)
         data["bolus"] = {"dose": review.dose, "dose_unit": review.dose_unit, "duration_min": review.duration_min,
                          "volume_ml": review.volume_ml, "dose_per_hour": review.dose_per_hour,
                          "ml_per_hour": review.ml_per_hour, "basal_24h_dose": review.basal_24h_dose,
-                         "recent_bolus_dose": review.recent_bolus_dose, "next_24h_dose": review.next_24h_dose}
+                         "recent_bolus_dose": review.recent_bolus_dose, "demand_24h_dose": review.demand_24h_dose,
+                         "next_24h_dose": review.next_24h_dose}
     elif isinstance(review, PrimeReview):
         data["prime"] = {"reason": review.reason, "catheter_cm": review.catheter_cm,
                          "segments_cm": list(review.segments_cm), "tubing_ml": review.tubing_ml,
                          "volume_ml": review.volume_ml, "ml_per_hour": review.ml_per_hour,
-                         "duration_min": review.duration_min, "dose": review.dose, "dose_unit": _unit(review)}
+                         "duration_min": review.duration_min, "dose": review.dose, "dose_unit": _unit(review),
+                         "pushed_dose": review.pushed_dose}
     elif isinstance(review, BridgeReview):
         data["bridge"] = {"volume_ml": review.volume_ml, "concentration_per_ml": review.old_concentration_per_ml,
                           "dose": review.dose, "dose_unit": _unit(review), "duration_min": review.duration_min}
@@ -105,7 +109,8 @@ def bolus_text(review: BolusReview) -> str:
              f"{review.dose_per_hour:.4g} {unit}/h; {review.volume_ml:.4g} mL at {review.ml_per_hour:.4g} mL/h, on top "
              "of the program",
              f"Next 24 h     {review.next_24h_dose:.4g} {unit}: the program {review.basal_24h_dose:.4g}, this bolus "
-             f"{review.dose:.4g}, boluses of the last 24 h {review.recent_bolus_dose:.4g}",
+             f"{review.dose:.4g}, boluses of the last 24 h {review.recent_bolus_dose:.4g}"
+             + (f", the demand dose at most {review.demand_24h_dose:.4g}" if review.demand_24h_dose else ""),
              "", findings_text(review.report)]
     return "\n".join(lines)
 
@@ -116,7 +121,8 @@ def prime_text(review: PrimeReview) -> str:
              f"{review.tubing_ml:g} mL + catheter {review.catheter_cm:g} cm x {CATHETER_ML_PER_CM:g} mL/cm"
              + (f" (segments {' + '.join(f'{s:g}' for s in review.segments_cm)} cm)" if review.segments_cm else ""),
              f"Delivery      at {review.ml_per_hour:g} mL/h: {review.duration_min:.4g} min with the program paused; "
-             f"{review.dose:.4g} {unit} of drug fill the line, none reaches the patient before the program runs again",
+             f"{review.dose:.4g} {unit} of drug fill the line",
+             f"Patient       {review.patient_words}",
              "", findings_text(review.report)]
     return "\n".join(lines)
 

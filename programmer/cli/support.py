@@ -222,7 +222,12 @@ def interrupted(args: argparse.Namespace | None, exc: KeyboardInterrupt) -> int:
     record = attempt_since(args)
     bolus_id = None if record is None else _attempted_bolus_id(record)
     status = None
-    if bolus_id is not None:
+    if bolus_id is not None and record is not None and record.get("action") == "cancel_bolus":
+        status = status_command(port, bolus_id)
+        line = (f"interrupted by {said} after the cancel of bolus {bolus_id} was recorded as attempted: it may or may "
+                f"not have been stopped; ask the pump: {status}")
+        outcome = "uncertain"
+    elif bolus_id is not None:
         status = status_command(port, bolus_id)
         refill = " with the refill" if record is not None and record.get("action") == "refill" else ""
         line = (f"interrupted by {said} after bolus {bolus_id}{refill} was recorded as attempted: it may have started "

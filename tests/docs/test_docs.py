@@ -341,7 +341,8 @@ def test_the_bolus_commands_json_keys_are_the_documented_ones(capsys, start_emul
     prime = run_json(capsys, "prime", url, "--catheter-cm", "60", "--reason", "implant", *change)
     status = run_json(capsys, "bolus-status", url, "--bolus-id", prime["bolus_id"], "--json")
     check_keys(documented_keys("`bolus-status --json`"), status, "bolus-status --json")
-    cancel = run_json(capsys, "cancel-bolus", url, "--yes", "--json")
+    cancel = run_json(capsys, "cancel-bolus", url, "--clinician", "Doc Test", "--yes", "--json", "--audit-log",
+                      str(tmp_path / "audit.jsonl"))
     check_keys(documented_keys("`cancel-bolus --json`"), cancel, "cancel-bolus --json")
     bolus = run_json(capsys, "bolus", url, "--dose", "50", "--duration-min", "30", *change)
     bridge = run_json(capsys, "bridge", url, *change, expect=3)  # a bolus runs, and nothing is to be bridged
