@@ -26,12 +26,11 @@ from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeRevie
 from programmer.checks import CheckReport
 from programmer.clock import computer_now, duration
 from programmer.commit import SessionResult, new_bolus_id, refused
-from programmer.dead_volume import BRIDGE_VOLUME_TOLERANCE_ML, Transit
+from programmer.dead_volume import BRIDGE_VOLUME_TOLERANCE_ML, old_drug_in_line
 from programmer.errors import LinkError, LinkNotSecure, PumpRefused
 from programmer.library import LibraryIdentity
 from programmer.outcome import Outcome
 from programmer.port import BolusOutcome, BolusState, DemandDose, DemandSettings, PumpDriver
-from programmer.program import MINUTES_PER_DAY
 from programmer.review import Decision, Review, clean_clinician
 from programmer.snapshot import PumpSnapshot
 
@@ -129,8 +128,10 @@ def _judge(attempt: Attempt, key: str, what: str, started: BolusOutcome, note: s
     review = attempt.review
     assert isinstance(review, (BolusReview, PrimeReview, BridgeReview))
     asked, kind = review.dose, _kind(review)
-    delivered = "" if started.delivered is None else f", {started.delivered:.4g} delivered so far"
-    figures = (f"{started.dose:.4g} ({started.volume_ml:.4g} mL), {started.state}{delivered}"
+    drug = review.snapshot.active.drug
+    unit = "" if drug is None else f" {drug.dose_unit}"
+    delivered = "" if started.delivered is None else f", {started.delivered:.4g}{unit} delivered so far"
+    figures = (f"{started.dose:.4g}{unit} ({started.volume_ml:.4g} mL), {started.state}{delivered}"
                + ("" if started.duration_min is None else f", {started.duration_min:.4g} min"))
     same_dose = abs(started.dose - asked) <= DOSE_TOLERANCE * max(1.0, abs(asked))
     tolerance = BRIDGE_VOLUME_TOLERANCE_ML if kind == "bridge" else LINE_VOLUME_TOLERANCE_ML
@@ -138,7 +139,7 @@ def _judge(attempt: Attempt, key: str, what: str, started: BolusOutcome, note: s
     if started.bolus_id == key and started.kind == kind and (same_dose or same_line):
         return _finish(attempt, Outcome.VERIFIED, f"{what} started: {figures}{note}", key, started)
     return _finish(attempt, Outcome.MISMATCH, f"the pump reports bolus {started.bolus_id} ({started.kind}) of "
-                   f"{figures}, not the {what} of {asked:.4g} asked{note}: interrogate it and watch the patient", key,
+                   f"{figures}, not the {what} of {asked:.4g}{unit} asked{note}: interrogate it and watch the patient", key,
                    started)
 
 
@@ -308,22 +309,23 @@ def commit_cancel(driver: PumpDriver, bolus_id: str | None, clinician: str, audi
         return _finish(attempt, Outcome.UNCERTAIN, f"the link failed while cancelling bolus {key} ({failure}) and the "
                        "pump does not know that id now: interrogate it", key)
     note = "" if failure is None else f" (the link failed while cancelling, {failure}; the pump reports it by its id)"
-    figures = _cancel_figures(known, stopped, key)
+    figures = _cancel_figures(known, stopped)
     what = f"{figures.kind} bolus {key}"
     amount = _delivered_words(figures, snapshot)
     if figures.state == "delivering":
         return _finish(attempt, Outcome.UNCHANGED, f"the pump reports the {what} still delivering ({amount}){note}: "
                        "it was not cancelled; cancel it again", key, figures)
     if was_running is None:
+        left = ". " + _bridge_left(driver, snapshot) if figures.kind == "bridge" and figures.state == "cancelled" else ""
         return _finish(attempt, Outcome.UNCHANGED, f"the {what} had already ended ({figures.state}): {amount}{note}; "
-                       "nothing was changed", key, figures)
+                       f"nothing was changed{left}", key, figures)
     message = f"{what} cancelled: {amount}{note}"
     if figures.kind == "bridge":
         message += ". " + _bridge_left(driver, snapshot)
     return _finish(attempt, Outcome.VERIFIED, message, key, figures)
 
 
-def _cancel_figures(known: BolusOutcome | None, stopped: BolusOutcome | None, key: str) -> BolusOutcome:
+def _cancel_figures(known: BolusOutcome | None, stopped: BolusOutcome | None) -> BolusOutcome:
     """The bolus as the pump reports it after the cancel: BOLUS_STATUS's figures (its kind, dose asked, volume and
     what it delivered), else CANCEL_BOLUS's (delivered and state only)."""
     if known is not None:
@@ -367,25 +369,15 @@ def line_left(snapshot: PumpSnapshot) -> str | None:
     line, drug = snapshot.status.line, snapshot.active.drug
     if line is None or drug is None:
         return None
-    concentration = drug.concentration_per_ml
-    others = [part for part in line.contents if part.concentration_per_ml != concentration and part.volume_ml > 0]
-    old = [part for part in others if part.concentration_per_ml > 0]
-    if not old:
+    old = old_drug_in_line(snapshot.forecast(), line.contents, drug.concentration_per_ml)
+    if old is None:
         return None
     unit = drug.dose_unit
-    volume = sum(part.volume_ml for part in old)
-    dose = sum(part.volume_ml * part.concentration_per_ml for part in old)
-    held = ", ".join(sorted({f"{part.concentration_per_ml:g} {unit}/mL" for part in old}))
-    words = f"the line still holds {volume:.4g} mL of the old {held} drug ({dose:.4g} {unit})"
-    plan = snapshot.forecast()
-    if plan is None or plan.cycle_ml <= 0:
+    held = ", ".join(f"{concentration:g} {unit}/mL" for concentration in old.concentrations)
+    words = f"the line still holds {old.volume_ml:.4g} mL of the old {held} drug ({old.dose:.4g} {unit})"
+    if old.peak_dose_per_hour is None or old.program_dose_per_hour is None:
         return f"{words}; the therapy is stopped, so nothing moves it until the program runs"
-    transit = Transit(plan, line.contents)
-    flushed = transit.flushed_at
-    horizon = flushed if flushed is not None else float(MINUTES_PER_DAY)
-    steps = [step for step in transit.patient_rate_steps(horizon) if step.end_min > step.start_min]
-    peak = max((step.patient_dose_per_hour for step in steps), default=0.0)
-    programmed = plan.ml_per_hour_at(0.0) * concentration
-    until = "" if flushed is None else f" for the next {duration(flushed * 60)} (until it has left the catheter)"
-    return (f"{words}: the program now pushes it to the patient at up to {peak:.4g} {unit}/h{until}, where the program's "
-            f"dose is {programmed:.4g} {unit}/h")
+    until = ("" if old.flushed_min is None else
+             f" for the next {duration(old.flushed_min * 60)} (until it has left the catheter)")
+    return (f"{words}: the program now pushes it to the patient at up to {old.peak_dose_per_hour:.4g} {unit}/h{until}, "
+            f"where the program's dose is {old.program_dose_per_hour:.4g} {unit}/h")

@@ -288,3 +288,42 @@ class Transit:
             else:
                 steps.append(RateStep(begin, end, pump, patient))
         return steps
+
+
+@dataclass(frozen=True)
+class OldDrug:
+    """Drug in the line at a concentration other than the reservoir's, and what a program does with it."""
+
+    volume_ml: float
+    dose: float
+    """The old drug's dose in the line (dose units)."""
+    concentrations: tuple[float, ...]
+    peak_dose_per_hour: float | None
+    """The highest dose rate reaching the patient until the old drug has left the catheter, under the program at the
+    reservoir drug's mL rates; None when the program pumps nothing."""
+    program_dose_per_hour: float | None
+    """The program's own dose rate now (what the patient should get)."""
+    flushed_min: float | None
+    """Minutes until the old drug has left the catheter tip; None when it never does (nothing pumps, or the reservoir
+    empties first)."""
+
+
+def old_drug_in_line(plan: Plan | None, contents: Sequence[LineContent], concentration: float) -> OldDrug | None:
+    """The drug in ``contents`` (patient end first) at a concentration above 0 other than ``concentration`` (the
+    reservoir's), and when and how fast ``plan`` pushes it to the patient at the reservoir drug's mL rates (no
+    bridge); None when the line holds none. ``plan`` None, or one that pumps nothing: the rates are None."""
+    old = [part for part in contents if part.volume_ml > 0 and part.concentration_per_ml > 0
+           and part.concentration_per_ml != concentration]
+    if not old:
+        return None
+    volume = sum(part.volume_ml for part in old)
+    dose = sum(part.volume_ml * part.concentration_per_ml for part in old)
+    kinds = tuple(sorted({part.concentration_per_ml for part in old}))
+    if plan is None or plan.cycle_ml <= 0:
+        return OldDrug(volume, dose, kinds, None, None, None)
+    transit = Transit(plan, contents)
+    flushed = transit.flushed_at
+    horizon = flushed if flushed is not None else 24 * 60.0
+    peak = max((step.patient_dose_per_hour for step in transit.patient_rate_steps(horizon)
+                if step.end_min > step.start_min), default=0.0)
+    return OldDrug(volume, dose, kinds, peak, plan.ml_per_hour_at(0.0) * concentration, flushed)

@@ -13,6 +13,9 @@ reservoir; at a refill that adds drug the empty reservoir is what the refill res
 count there): the program will not run until the cause is resolved, and the dates shown assume it does.
 ``CLOCK_DRIFT`` (warning) when the pump's clock is more than ``CLOCK_DRIFT_LIMIT_S`` from this computer's:
 flex steps start by the pump's clock and every date shown is on it, so the clock is set first. A write
+review also warns ``LINE_HOLDS_OLD_CONCENTRATION`` when the pump's line holds another concentration of the drug
+(a refill of a stopped pump without its bridge, a bridge cancelled) and the new program delivers: the old drug
+reaches the patient at the new mL rate until it has left the catheter, so the bridge is given right after. A write
 review also compares the new daily dose with the one that ran 24 h ago on the pump's clock
 (``CHANGE_24H_ABOVE_*``, from the event log the interrogation read), and, when the pump runs nothing, learns
 from that log how it came to stop, so that a first program is never written unchecked: it needs what the
@@ -29,6 +32,7 @@ from typing import ClassVar
 
 from programmer.checks import NO_ANSWER, CheckReport, Finding, PriorTherapy, check_program
 from programmer.clock import duration, iso
+from programmer.dead_volume import old_drug_in_line
 from programmer.errors import InputError
 from programmer.library import LoadedLibrary
 from programmer.overrides import ClinicalContext, clean_reason
@@ -147,8 +151,33 @@ def review_write(snapshot: PumpSnapshot, program: Program, library: LoadedLibrar
                                stop=snapshot.stop(), prior=prior, last_increase=snapshot.last_increase(),
                                context=context)
     report.findings[:0] = refusals
+    if not refusals:
+        _check_line(snapshot, plan, report)
     report.findings += pump_state_findings(snapshot)
     return WriteReview(snapshot, report, clean_override_reason(override_reason), program, plan, current_plan, prior)
+
+
+def _check_line(snapshot: PumpSnapshot, plan: Plan, report: CheckReport) -> None:
+    """LINE_HOLDS_OLD_CONCENTRATION: the pump reports old drug in its line (a concentration other than the
+    reservoir's, after a refill without its bridge or a bridge cancelled) and the new program delivers: the program
+    pushes the old drug to the patient at the reservoir drug's mL rate, so at the wrong dose until it has left the
+    catheter (``programmer.dead_volume.old_drug_in_line``). The bridge, given right after the write, fixes it."""
+    line = snapshot.status.line
+    if line is None or plan.cycle_ml <= 0:
+        return
+    drug = plan.program.drug
+    old = old_drug_in_line(plan, line.contents, drug.concentration_per_ml)
+    if old is None or old.peak_dose_per_hour is None or old.program_dose_per_hour is None:
+        return
+    unit = drug.dose_unit
+    held = ", ".join(f"{concentration:g} {unit}/mL" for concentration in old.concentrations)
+    until = ("until the reservoir runs out" if old.flushed_min is None else
+             f"for {duration(old.flushed_min * 60)} until it has left the catheter")
+    report.warn("LINE_HOLDS_OLD_CONCENTRATION", f"the pump's line holds {old.volume_ml:.4g} mL of the old {held} "
+                f"drug ({old.dose:.4g} {unit}) and this program pushes it at the mL rate of the reservoir's "
+                f"{drug.concentration_per_ml:g} {unit}/mL: the patient gets up to {old.peak_dose_per_hour:.4g} {unit}/h instead of the "
+                f"program's {old.program_dose_per_hour:.4g} {unit}/h {until}. Give the bridge bolus right after this "
+                "write (pump-programmer bridge): it pushes the old drug out at its own mL rate", "line")
 
 
 def pump_state_findings(snapshot: PumpSnapshot, refill_added_ml: float = 0.0) -> list[Finding]:

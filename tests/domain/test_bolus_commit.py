@@ -379,3 +379,14 @@ def test_a_bridge_of_the_pumps_own_figure_within_the_tolerance_is_verified(audit
     source.refill("r-1", 10.0, 18.0, BACLOFEN_1000)
     result = commit_bridge(source, review_bridge(snapshot(source), LIBRARY), DOCTOR, audit)
     assert result.outcome is outcome, result.message
+
+
+
+def test_outcome_messages_give_their_units(audit):
+    source = pump()
+    result = commit_bolus(source, review_bolus(snapshot(source), 60, 30, LIBRARY), DOCTOR, audit)
+    assert f"therapeutic bolus {result.bolus_id} started: 60 mcg (0.12 mL), delivering" in result.message
+    source.line = [LineContent(LINE_ML, 0.0)]
+    source.cancel_bolus(result.bolus_id or "")
+    prime = commit_prime(source, review_prime(snapshot(source), 60, "implant", LIBRARY), DOCTOR, audit)
+    assert f"prime bolus {prime.bolus_id} started: 153 mcg (0.306 mL)" in prime.message

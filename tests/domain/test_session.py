@@ -484,3 +484,31 @@ def test_a_pump_clock_far_from_the_computers_warns_before_a_write_or_a_refill(dr
                                           "2026-10-29T09:00:00, this computer 2026-11-28T09:00:00)")
         assert finding.message.endswith("Set the pump clock to this computer's time first, then interrogate again")
         assert "pump-programmer" not in finding.message and "--" not in finding.message  # the domain names no option
+
+
+# --- old drug in the line (issue 13 review, C2) ------------------------------------------------------------------------
+
+
+def test_a_write_that_pushes_old_drug_from_the_line_warns_with_the_dose_rate_and_for_how_long():
+    # A 60 cm catheter (0.306 mL line) full of 500 mcg/mL; refilled at 50 mcg/mL without its bridge. The new program,
+    # 160 mcg/day at 50 mcg/mL, pumps 3.2 mL/day (0.1333 mL/h): the old drug reaches the patient at 66.67 mcg/h
+    # instead of 6.667 mcg/h, for 0.306 / 0.1333 h = 2.295 h (2 h 17 min 42 s).
+    pump = FakePump(baclofen()).implanted(60.0)
+    pump.refill("r-1", 5.0, 18.0, Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=50))
+    review = write_review(pump, baclofen(160, 50))
+    assert "LINE_HOLDS_OLD_CONCENTRATION" in codes(review)
+    [finding] = [f for f in review.report.findings if f.code == "LINE_HOLDS_OLD_CONCENTRATION"]
+    assert finding.severity == "warning"
+    assert "holds 0.306 mL of the old 500 mcg/mL drug (153 mcg)" in finding.message
+    assert "up to 66.67 mcg/h instead of the program's 6.667 mcg/h for 2 h 17 min" in finding.message
+    assert "Give the bridge bolus right after this write (pump-programmer bridge)" in finding.message
+
+
+def test_a_write_with_the_line_holding_the_reservoirs_drug_or_a_program_that_pumps_nothing_has_no_line_warning():
+    assert "LINE_HOLDS_OLD_CONCENTRATION" not in codes(write_review(FakePump(baclofen()).implanted(60.0),
+                                                                    baclofen(160)))
+    pump = FakePump(baclofen()).implanted(60.0)
+    pump.refill("r-1", 5.0, 18.0, Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=50))
+    stop = Program(format=FORMAT, drug=Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=50),
+                   therapy=Stopped(mode="stopped"))
+    assert "LINE_HOLDS_OLD_CONCENTRATION" not in codes(write_review(pump, stop))

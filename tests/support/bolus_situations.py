@@ -17,6 +17,7 @@ from programmer.library import load_library
 from programmer.port import BolusState, DemandDose, LineContent, LineState
 from programmer.program import Program, program_from_data
 from programmer.interrogation import read_pump
+from programmer.review import review_write
 from programmer.snapshot import PumpSnapshot
 from tests.support.fake_pump import PUMP_TIME, FakePump, baclofen
 
@@ -62,7 +63,8 @@ def demand(dose: float = 25.0, duration_min: float = 10.0, lockout_min: float = 
 
 
 def every_bolus_finding() -> list[Finding]:
-    """At least one real finding of every code the bolus, prime, bridge and demand-dose reviews emit."""
+    """At least one real finding of every code the bolus, prime, bridge and demand-dose reviews emit, and the write
+    review's about the line (``LINE_HOLDS_OLD_CONCENTRATION``)."""
     library = load_library()
     stopped = program_from_data({"format": "itb-program/1", "drug": {"name": "baclofen", "dose_unit": "mcg",
                                                                       "concentration_per_ml": 1000},
@@ -93,4 +95,6 @@ def every_bolus_finding() -> list[Finding]:
         review_demand(snapshot(), demand(lockout_min=30), library),
         review_demand(snapshot(), demand(lockout_min=300), library),
     ]
+    old_line = snapshot(line_state=line((LINE_ML, 2000.0)))  # refilled at 500 without its bridge: a write pushes it
+    reviews.append(review_write(old_line, baclofen(160), library))
     return [finding for review in reviews for finding in review.report.findings]
