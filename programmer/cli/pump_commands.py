@@ -191,10 +191,10 @@ def add_change_options(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def stage(args: argparse.Namespace, doing: str, after: str, refused: str = "", uncertain: bool = False) -> Iterator[None]:
+def stage(args: argparse.Namespace, doing: str, after: str, refused: str = "") -> Iterator[None]:
     """Say what the command is doing with the pump while the block runs (``support.Stage``). A failure leaves
     it in ``args.stage``, where ``main``'s handler reads it to say what the failure means for the pump."""
-    previous, args.stage = args.stage, Stage(doing, after, refused, uncertain)
+    previous, args.stage = args.stage, Stage(doing, after, refused)
     yield
     args.stage = previous
 

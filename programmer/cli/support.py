@@ -59,8 +59,6 @@ class Stage:
     doing: str
     after: str
     refused: str = ""
-    uncertain: bool = False
-    """Whether a lost link here leaves the pump's state unknown (``uncertain`` in the bolus family's JSON)."""
 
 
 def failure_line(exc: ProgrammerError, stage: Stage | None) -> str:
@@ -265,8 +263,6 @@ def failure_json(args: argparse.Namespace, exc: ProgrammerError, line: str) -> d
     the audit log, the link, the pump's refusal of a reading or request (docs/cli.md)."""
     stage = getattr(args, "stage", None)
     outcome = FAILURE_OUTCOMES[exc.kind]
-    if exc.kind is ErrorKind.LINK and isinstance(stage, Stage) and stage.uncertain:
-        outcome = "uncertain"
     if exc.kind is ErrorKind.REFUSED and stage is None:
         outcome = "refused"
     record = attempt_since(args)
