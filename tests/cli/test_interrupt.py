@@ -20,8 +20,8 @@ import pytest
 
 from programmer.audit import read_audit_log
 from protocol import Command
-from tests.cli.test_bolus import filled
-from tests.support.cli_runs import DOCTOR
+from programmer.cli.support import EXIT_OK
+from tests.support.cli_runs import DOCTOR, SYRINGE, program_file, run
 from tests.support.emulator_fixtures import FrameProxy
 
 WAIT_S = 20.0
@@ -30,6 +30,16 @@ WAIT_S = 20.0
 ENTRY = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
          "from programmer.cli.main import main; sys.exit(main())")
 """The command, with Ctrl-C's handler as at a terminal whatever this test process's parent ignores."""
+
+
+def filled(capsys, tmp_path, start_emulator) -> str:
+    """A new pump filled with 20 mL of baclofen 500 mcg/mL running 150 mcg/day."""
+    url = start_emulator("--service").url
+    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes")[0] == EXIT_OK
+    code, _, err = run(capsys, "write", url, program_file(tmp_path, 150), *DOCTOR, "--previous-daily-dose", 150,
+                       "--yes")
+    assert code == EXIT_OK, err
+    return url
 
 
 def holding(*commands: Command) -> tuple[threading.Event, object]:
@@ -105,8 +115,6 @@ def test_a_bolus_interrupted_after_its_attempt_names_its_id_and_how_to_ask(capsy
      "--concentration", "500", "--lot", "L1", "--expiry", "2099-12-31", "--bridge")])
 def test_an_interruption_before_anything_is_sent_says_the_pump_is_unchanged(tmp_path, start_emulator, audit_log,
                                                                             command):
-    from tests.support.cli_runs import program_file
-
     pump = start_emulator("--service").url
     seen, hold = holding(Command.READ_STATUS)  # the interrogation waits for its first reading
     proxy = FrameProxy(pump, hold)
