@@ -394,17 +394,25 @@ class SerialDriver(PumpDriver):
         return bolus_outcome(answer, bolus_id, None)
 
     def cancel_bolus(self, bolus_id: str) -> BolusOutcome:
-        """Stop a bolus. The pump answers only the dose delivered and the final state, so the outcome's
-        ``dose`` is the dose actually delivered, ``volume_ml`` that dose at the active drug's
-        concentration (read from the pump), ``delivered`` the same dose, and ``repeated`` is False."""
+        """Stop a bolus. The pump answers the bolus's ``kind``, the dose delivered, the mL the motor moved for it
+        (``volume_ml``) and the final state, so the outcome's ``dose`` and ``delivered`` are the dose actually
+        delivered, ``volume_ml`` the pump's mL, and ``repeated`` is False. A pump built before ``kind`` and
+        ``volume_ml`` (docs/protocol.md, CANCEL_BOLUS) answers neither: its bolus is therapeutic and its mL is the
+        dose at the active drug's concentration (read from the pump; exact for every kind but a bridge, whose dose is
+        at the old concentration)."""
         self._require_secure("cancel bolus")
         answer = self._call("cancel bolus", Command.CANCEL_BOLUS, {"bolus_id": bolus_id})
         delivered = answer.number("delivered")
-        drug = self.read_program().drug
+        volume_ml = answer.optional_number("volume_ml")
+        if volume_ml is not None and volume_ml < 0:
+            raise answer.malformed("volume_ml", f"{volume_ml!r} mL is below 0")
+        if volume_ml is None:
+            drug = self.read_program().drug
+            volume_ml = 0.0 if drug is None else delivered / drug.concentration_per_ml
         return BolusOutcome(
             bolus_id=answer.text("bolus_id"),
             dose=delivered,
-            volume_ml=0.0 if drug is None else delivered / drug.concentration_per_ml,
+            volume_ml=volume_ml,
             state=answer.choice("state", BOLUS_STATES),
             repeated=False,
             kind=bolus_kind(answer),

@@ -8,13 +8,14 @@ old concentration and how long it runs. The reviews (``programmer.bolus``) decid
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 from programmer.audit import AuditLog
 from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
 from programmer.bolus_commit import describe_demand
 from programmer.cli.plan_report import findings_text
-from programmer.cli.support import PROG
+from programmer.cli.support import PROG, status_command
 from programmer.clock import iso
 from programmer.commit import SessionResult
 from programmer.dead_volume import CATHETER_ML_PER_CM
@@ -22,13 +23,9 @@ from programmer.outcome import Outcome
 from programmer.port import BolusOutcome, DemandSettings
 
 
-def status_command(port: str, bolus_id: str) -> str:
-    """The command that asks the pump about a bolus without any risk of starting it."""
-    return f"{PROG} bolus-status {port} --bolus-id {bolus_id}"
-
-
-def cancel_command(port: str, bolus_id: str) -> str:
-    return f"{PROG} cancel-bolus {port} --bolus-id {bolus_id} --yes"
+def cancel_command(port: str, bolus_id: str, clinician: str | None = None) -> str:
+    """The command that stops the bolus (audited: it names the clinician, the one who gave it when known)."""
+    return f"{PROG} cancel-bolus {port} --bolus-id {bolus_id} --yes --clinician {shlex.quote(clinician or 'NAME')}"
 
 
 def ask_about_uncertain_bolus(result: SessionResult, port: str) -> None:
@@ -80,12 +77,14 @@ def result_json(result: SessionResult, audit: AuditLog, message: str, port: str)
         data["bolus"] = {"dose": review.dose, "dose_unit": review.dose_unit, "duration_min": review.duration_min,
                          "volume_ml": review.volume_ml, "dose_per_hour": review.dose_per_hour,
                          "ml_per_hour": review.ml_per_hour, "basal_24h_dose": review.basal_24h_dose,
-                         "recent_bolus_dose": review.recent_bolus_dose, "next_24h_dose": review.next_24h_dose}
+                         "recent_bolus_dose": review.recent_bolus_dose, "demand_24h_dose": review.demand_24h_dose,
+                         "next_24h_dose": review.next_24h_dose}
     elif isinstance(review, PrimeReview):
         data["prime"] = {"reason": review.reason, "catheter_cm": review.catheter_cm,
                          "segments_cm": list(review.segments_cm), "tubing_ml": review.tubing_ml,
                          "volume_ml": review.volume_ml, "ml_per_hour": review.ml_per_hour,
-                         "duration_min": review.duration_min, "dose": review.dose, "dose_unit": _unit(review)}
+                         "duration_min": review.duration_min, "dose": review.dose, "dose_unit": _unit(review),
+                         "pushed_dose": review.pushed_dose}
     elif isinstance(review, BridgeReview):
         data["bridge"] = {"volume_ml": review.volume_ml, "concentration_per_ml": review.old_concentration_per_ml,
                           "dose": review.dose, "dose_unit": _unit(review), "duration_min": review.duration_min}
@@ -110,7 +109,8 @@ def bolus_text(review: BolusReview) -> str:
              f"{review.dose_per_hour:.4g} {unit}/h; {review.volume_ml:.4g} mL at {review.ml_per_hour:.4g} mL/h, on top "
              "of the program",
              f"Next 24 h     {review.next_24h_dose:.4g} {unit}: the program {review.basal_24h_dose:.4g}, this bolus "
-             f"{review.dose:.4g}, boluses of the last 24 h {review.recent_bolus_dose:.4g}",
+             f"{review.dose:.4g}, boluses of the last 24 h {review.recent_bolus_dose:.4g}"
+             + (f", the demand dose at most {review.demand_24h_dose:.4g}" if review.demand_24h_dose else ""),
              "", findings_text(review.report)]
     return "\n".join(lines)
 
@@ -121,18 +121,25 @@ def prime_text(review: PrimeReview) -> str:
              f"{review.tubing_ml:g} mL + catheter {review.catheter_cm:g} cm x {CATHETER_ML_PER_CM:g} mL/cm"
              + (f" (segments {' + '.join(f'{s:g}' for s in review.segments_cm)} cm)" if review.segments_cm else ""),
              f"Delivery      at {review.ml_per_hour:g} mL/h: {review.duration_min:.4g} min with the program paused; "
-             f"{review.dose:.4g} {unit} of drug fill the line, none reaches the patient before the program runs again",
+             f"{review.dose:.4g} {unit} of drug fill the line",
+             f"Patient       {review.patient_words}",
              "", findings_text(review.report)]
     return "\n".join(lines)
 
 
 def bridge_line(review: BridgeReview) -> str:
-    """The bridge in one line: the old drug's volume and concentration, and how long it reaches the patient."""
-    unit = _unit(review)
-    duration = "unknown" if review.duration_min is None else f"{review.duration_min:.4g} min"
-    return (f"Bridge        {review.volume_ml:.4g} mL of the old {review.old_concentration_per_ml:g} {unit}/mL in the "
-            f"line, pumped at its own mL rate: {review.dose:.4g} {unit} reach the patient at the programmed dose over "
-            f"{duration}; then the new concentration takes over")
+    """The bridge in one line: the old drug's volume and concentration, and how long it reaches the patient; or, when
+    there is no old drug to bridge or it cannot run, only what the line holds (never an old drug of 0 per mL or a
+    duration of 'unknown')."""
+    unit = _unit(review) or "dose units"
+    if not review.old_concentration_per_ml > 0:
+        return (f"Bridge        nothing to bridge: the line's {review.volume_ml:.4g} mL hold no old concentration of "
+                "the drug (see the findings below)")
+    old = f"{review.volume_ml:.4g} mL of the old {review.old_concentration_per_ml:g} {unit}/mL in the line"
+    if review.duration_min is None:
+        return (f"Bridge        {old} ({review.dose:.4g} {unit}): it cannot run now (see the findings below)")
+    return (f"Bridge        {old}, pumped at its own mL rate: {review.dose:.4g} {unit} reach the patient at the "
+            f"programmed dose over {review.duration_min:.4g} min; then the new concentration takes over")
 
 
 def bridge_text(review: BridgeReview) -> str:

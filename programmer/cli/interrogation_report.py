@@ -82,7 +82,34 @@ def interrogation_to_json(snapshot: PumpSnapshot, library: LoadedLibrary) -> dic
             "remaining_s": status.bolus.remaining_s,
         },
         "line": None if status.line is None else _line_json(status.line),
+        "demand": _demand_json(snapshot),
     } | refill_by_json(snapshot_refill_by(snapshot, library))
+
+
+def _demand_json(snapshot: PumpSnapshot) -> dict | None:
+    """The patient's demand dose as the pump holds it; None from a pump that has none."""
+    settings = snapshot.demand
+    if settings is None:
+        return None
+    demand = settings.demand
+    return {"enabled": demand.enabled, "dose": demand.dose if demand.enabled else None,
+            "dose_unit": settings.dose_unit, "duration_min": demand.duration_min if demand.enabled else None,
+            "lockout_min": demand.lockout_min if demand.enabled else None,
+            "max_per_day": demand.max_per_day if demand.enabled else None,
+            "max_daily_dose": snapshot.demand_daily_max, "checksum": settings.checksum}
+
+
+def _demand_text(snapshot: PumpSnapshot) -> str:
+    settings = snapshot.demand
+    if settings is None:
+        return "Demand dose   none: this pump has no demand dose"
+    demand = settings.demand
+    if not demand.enabled:
+        return "Demand dose   off: the patient's button gives nothing"
+    unit = settings.dose_unit or "dose units"
+    return (f"Demand dose   {demand.dose:g} {unit} a press over {demand.duration_min:g} min, lockout "
+            f"{demand.lockout_min:g} min, at most {demand.max_per_day} a day: up to {snapshot.demand_daily_max:.4g} "
+            f"{unit}/day on top of the program")
 
 
 def _line_json(line: LineState) -> dict:
@@ -149,8 +176,10 @@ def interrogation_to_text(snapshot: PumpSnapshot, library: LoadedLibrary) -> str
         lines.append("Alarms        none")
     if status.bolus is not None:
         bolus = status.bolus
-        lines.append(f"Bolus         {bolus.bolus_id} ({bolus.kind}): {bolus.delivered:g} of {bolus.dose:g} delivered, "
-                     f"{bolus.remaining_s:.0f} s left")
+        unit = active.drug.dose_unit if active.drug is not None else "dose units"
+        lines.append(f"Bolus         {bolus.bolus_id} ({bolus.kind}): {bolus.delivered:.4g} of {bolus.dose:.4g} {unit} "
+                     f"delivered, {bolus.remaining_s / 60:.1f} min left")
+    lines.append(_demand_text(snapshot))
     if status.line is not None:
         lines.append(_line_text(status.line))
     lines.append(f"Limits        flow {identity.min_rate_ml_per_day:g}-{identity.max_rate_ml_per_day:g} mL/day, "

@@ -20,8 +20,9 @@ from datetime import datetime
 from pathlib import Path
 
 from commandline import EXIT_INVALID, OneLineParser, VersionAction, finite, quiet_on_closed_pipe
-from programmer.cli.support import (CODE_FOR_KIND, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, failure_line,
-                                    pydantic_plugins_off, timestamp)
+from programmer.cli.support import (CODE_FOR_KIND, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, failure_json, failure_line,
+                                    interrupted,
+                                    pydantic_plugins_off, sigterm_as_interrupt, timestamp)
 from programmer.errors import InputError, ProgrammerError
 
 EARLIEST_START = datetime(1970, 1, 1)
@@ -172,11 +173,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
+    """Ctrl-C or SIGTERM at any moment of a command: one line, exit code 130 or 143 (``support.interrupted``)."""
     arguments = sys.argv[1:] if argv is None else argv
-    with pydantic_plugins_off():
-        args = build_parser(own_commands_only=bool(arguments) and arguments[0] in OWN_COMMANDS).parse_args(arguments)
-        if args.command is not None:
-            return _run(args)
+    args: argparse.Namespace | None = None
+    with pydantic_plugins_off(), sigterm_as_interrupt():
+        try:
+            args = build_parser(own_commands_only=bool(arguments) and arguments[0] in OWN_COMMANDS).parse_args(
+                arguments)
+            if args.command is not None:
+                return _run(args)
+        except KeyboardInterrupt as exc:  # Terminated too: SIGTERM
+            return interrupted(args, exc)
+    assert args is not None, "parsed, or returned above"
     from ui.app import run  # imported here so the command line never loads Qt
     return run(demo=args.demo, allow_insecure_link=args.allow_insecure_link)
 
@@ -185,7 +193,10 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return args.handler(args)
     except ProgrammerError as exc:  # the one place a command's failure becomes its line and exit code
-        print(f"pump-programmer: {failure_line(exc, args.stage)}", file=sys.stderr)
+        line = failure_line(exc, args.stage)
+        if getattr(args, "json", False) and getattr(args, "failure_json", False):  # the bolus family's (docs/cli.md)
+            print(json.dumps(failure_json(args, exc, line), indent=2))
+        print(f"pump-programmer: {line}", file=sys.stderr)
         return CODE_FOR_KIND[exc.kind]
     except BrokenPipeError:
         raise  # the reader went away: quiet_on_closed_pipe ends quietly

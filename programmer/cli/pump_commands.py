@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from programmer.audit import AuditLog, default_audit_path
 from commandline import EXIT_INVALID, finite
 from programmer.cli.support import (EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, Stage,
-                                    failure_line, with_options)
+                                    failure_line, mark_audit_start, with_options)
 from programmer.errors import AuditError, InputError, LinkError, PumpRefused, from_validation_error
 from programmer.pairing_keys import default_keys_path
 from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
@@ -381,9 +381,11 @@ def confirmed(args: argparse.Namespace, action: str) -> tuple[str, str | None, A
     if not args.yes:
         raise InputError([("--yes", f"confirm the {action} with --yes; nothing was sent to the pump")])
     try:
-        return clinician, reason, AuditLog(args.audit_log or default_audit_path())
+        audit = AuditLog(args.audit_log or default_audit_path())
     except AuditError as exc:  # checked before any pump is contacted: an option that cannot be used
         raise InputError([("--audit-log", f"{exc}; nothing was sent to the pump")], step=exc.step) from None
+    mark_audit_start(args, audit)  # an interruption then tells by its attempt record whether anything was sent
+    return clinician, reason, audit
 
 
 def connect_and_commit(args: argparse.Namespace, action: str, clinician: str, audit: AuditLog,
@@ -451,7 +453,7 @@ def run_write(args: argparse.Namespace) -> int:
     else:
         print(plan_to_text(review.plan, review.report, review.snapshot.limits, review.current_plan))
         print(_comparison_text(review))
-    code = finish(result, args.json)
+    code = finish(result, args.json, port=args.port)
     if result.outcome is Outcome.REFUSED and NO_ANSWER_CODE in {finding.code for finding in review.report.errors}:
         return EXIT_INVALID  # the command lacked an answer it needs: invalid input, nothing was sent
     return code
@@ -504,7 +506,7 @@ def run_refill(args: argparse.Namespace) -> int:
         print(refill_text(review))
         if review.plan is not None:
             print(plan_to_text(review.plan, review.report, review.snapshot.limits))
-    code = finish(result, args.json)
+    code = finish(result, args.json, port=args.port)
     ask_about_uncertain_bolus(result, args.port)
     if result.outcome is Outcome.VERIFIED and review.plan is not None and not args.json:
         by = _refill_by_after(result, library)
@@ -640,15 +642,17 @@ HOW_HERE = {
     "PUMP_HAS_NO_DRUG": "name it with --drug NAME --dose-unit UNIT --concentration C",
     "REFILL_DISCREPANCY": "to go on all the same, give the reason with --withdrawal-reason REASON",
     "CONCENTRATION_CHANGE_NEEDS_BRIDGE": "refill with --bridge: the bridge bolus then starts with the refill",
-    "BOLUS_RUNNING": f"stop it with: {PROG} cancel-bolus PORT --yes, or wait for it to end",
-    "CATHETER_NOT_RECORDED": f"record it with: {PROG} prime PORT --catheter-cm L --reason REASON",
-    "LINE_NEEDS_PRIME": f"{PROG} prime PORT --catheter-cm L --reason REASON",
+    "BOLUS_RUNNING": f"stop it with: {PROG} cancel-bolus {{port}} --yes --clinician NAME, or wait for it to "
+                     "end",
+    "CATHETER_NOT_RECORDED": f"record it with: {PROG} prime {{port}} --catheter-cm L --reason REASON",
+    "LINE_NEEDS_PRIME": f"{PROG} prime {{port}} --catheter-cm L --reason REASON",
     NO_ANSWER_CODE: ASK_PRIOR,
     CONTEXT_CODE: "state it with --clinical-context KEY, one of "
                   f"{', '.join(context.key for context in CLINICAL_CONTEXTS)}, and the reason with "
                   "--override-soft-limits REASON",
 }
-"""What a finding asks for, as done on this command line (the domain's words name no option)."""
+"""What a finding asks for, as done on this command line (the domain's words name no option); ``{port}`` is the
+PORT the command was given."""
 
 
 def outcome_message(result: SessionResult) -> str:
@@ -659,7 +663,8 @@ def outcome_message(result: SessionResult) -> str:
     return result.message
 
 
-def finish(result: SessionResult, as_json: bool, exits: dict[Outcome, int] = EXIT_FOR_OUTCOME) -> int:
+def finish(result: SessionResult, as_json: bool, exits: dict[Outcome, int] = EXIT_FOR_OUTCOME,
+           port: str = "PORT") -> int:
     """Print the outcome: on stdout when done (unless it is already in the JSON object), else one line on
     stderr naming the first finding that stopped it (all of them are in the report printed above)."""
     report = result.review.report
@@ -675,7 +680,7 @@ def finish(result: SessionResult, as_json: bool, exits: dict[Outcome, int] = EXI
         first = next((finding for finding in findings if finding.code in wanted), findings[0])
         if first.code == NO_ANSWER_CODE:
             verb = "invalid input"  # exit code 2: the command lacked an answer (run_write)
-        how = f" ({HOW_HERE[first.code]})" if first.code in HOW_HERE else ""
+        how = f" ({HOW_HERE[first.code].replace('{port}', port)})" if first.code in HOW_HERE else ""
         print(f"{PROG}: {verb}: {first.code}: {first.message}{how}{more}; {outcome_message(result)}", file=sys.stderr)
     else:
         print(f"{PROG}: {outcome_message(result)}", file=sys.stderr)

@@ -27,6 +27,8 @@ from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy
 from tests.support.emulator_support import WireClient
 
 CHART = ("--previous-daily-dose", 150)
+PUSHES = ("--override-soft-limits", "the tubing's drug is the first dose after the implant")
+"""A refilled emulated pump's tubing holds its drug: a prime pushes it to the patient (PRIME_PUSHES_DRUG warns)."""
 LINE_ML = 0.306
 """0.15 mL of ITB-20 tubing and 60 cm of catheter at 0.0026 mL/cm."""
 
@@ -50,7 +52,7 @@ def pump(capsys, tmp_path, start_emulator) -> str:
 @pytest.fixture
 def primed(capsys, pump) -> str:
     """The pump primed through a 60 cm catheter an hour ago (the prime took 18.36 min): its line is full of drug."""
-    assert run(capsys, "prime", pump, "--catheter-cm", 60, "--reason", "implant", *DOCTOR, "--yes")[0] == EXIT_OK
+    assert run(capsys, "prime", pump, "--catheter-cm", 60, "--reason", "implant", *DOCTOR, "--yes", *PUSHES)[0] == EXIT_OK
     hours_pass(capsys, pump, 1)
     return pump
 
@@ -62,11 +64,14 @@ def pump_log(capsys, url: str, kind: str) -> list[dict]:
 
 
 def test_a_prime_after_an_implant_fills_the_line_from_the_catheter_length(capsys, pump, audit_log):
-    code, out, err = run(capsys, "prime", pump, "--catheter-cm", 60, "--reason", "implant", *DOCTOR, "--yes", "--json")
+    code, out, err = run(capsys, "prime", pump, "--catheter-cm", 60, "--reason", "implant", *DOCTOR, "--yes", "--json",
+                         *PUSHES)
     assert code == EXIT_OK, err
     result = json.loads(out)
-    assert (result["action"], result["outcome"], result["errors"], result["warnings"]) == ("prime", "verified", [],
-                                                                                           [])
+    assert (result["action"], result["outcome"], result["errors"]) == ("prime", "verified", [])
+    # the refilled pump's 0.15 mL of tubing holds 500 mcg/mL: the prime pushes its 75 mcg to the patient
+    assert [finding["code"] for finding in result["warnings"]] == ["PRIME_PUSHES_DRUG"]
+    assert result["prime"]["pushed_dose"] == pytest.approx(75.0)
     prime = result["prime"]
     assert prime["volume_ml"] == pytest.approx(LINE_ML) and prime["tubing_ml"] == 0.15
     assert prime["duration_min"] == pytest.approx(18.36) and prime["ml_per_hour"] == 1.0
@@ -92,7 +97,7 @@ def test_a_prime_after_an_implant_fills_the_line_from_the_catheter_length(capsys
 
 def test_a_catheter_outside_its_lengths_is_refused_and_nothing_is_sent(capsys, pump):
     code, _, err = run(capsys, "prime", pump, "--catheter-cm", 150, "--reason", "implant", *DOCTOR, "--yes")
-    assert code == EXIT_REFUSED and "CATHETER_OUT_OF_RANGE" in err and "150 cm" in err
+    assert code == EXIT_INVALID and "--catheter-cm" in err and "'150' is outside 10 to 110" in err
     code, _, err = run(capsys, "prime", pump, "--catheter-cm", 60, "--segments-cm", "40,15", "--reason",
                        "catheter_revision", *DOCTOR, "--yes")
     assert code == EXIT_INVALID and "--segments-cm" in err and "55 cm" in err
@@ -100,12 +105,12 @@ def test_a_catheter_outside_its_lengths_is_refused_and_nothing_is_sent(capsys, p
 
 
 def test_a_bolus_is_said_as_its_total_and_per_hour_and_given_once(capsys, primed):
-    # 50 mcg over 30 min: 100 mcg/h; 0.1 mL at 0.2 mL/h. The next 24 h: the program's 150 and this 50 (the prime an
-    # hour ago is not a dose to the patient).
+    # 50 mcg over 30 min: 100 mcg/h; 0.1 mL at 0.2 mL/h. The next 24 h: the program's 150 and this 50, and what the
+    # domain counts of the prime an hour ago (programmer/bolus.py: its logged delivery, 153 mcg).
     code, out, err = run(capsys, "bolus", primed, "--dose", 50, "--duration-min", 30, *DOCTOR, "--yes")
     assert code == EXIT_OK, err
     assert "Bolus         50 mcg in total over 30 min = 100 mcg/h; 0.1 mL at 0.2 mL/h" in out
-    assert "Next 24 h     200 mcg: the program 150, this bolus 50, boluses of the last 24 h 0" in out
+    assert "Next 24 h     353 mcg: the program 150, this bolus 50, boluses of the last 24 h 153" in out
     [started] = [d for d in pump_log(capsys, primed, "bolus_started") if d["kind"] == "therapeutic"]
     assert (started["dose"], started["volume_ml"], started["duration_min"]) == (50.0, pytest.approx(0.1), 30.0)
     assert f"cancel-bolus {primed} --bolus-id {started['bolus_id']} --yes" in out
@@ -189,14 +194,14 @@ def test_an_uncertain_bolus_says_its_id_and_how_to_ask_never_to_try_again(capsys
 
 
 def test_a_bolus_is_cancelled_and_a_second_cancel_says_how_it_ended(capsys, pump):
-    assert run(capsys, "cancel-bolus", pump, "--yes")[:2] == (EXIT_REFUSED, "")  # nothing runs
+    assert run(capsys, "cancel-bolus", pump, *DOCTOR, "--yes")[:2] == (EXIT_REFUSED, "")  # nothing runs
     assert run(capsys, "bolus", pump, "--dose", 50, "--duration-min", 30, *DOCTOR, "--yes")[0] == EXIT_OK
-    code, out, _ = run(capsys, "cancel-bolus", pump, "--yes", "--json")
+    code, out, _ = run(capsys, "cancel-bolus", pump, *DOCTOR, "--yes", "--json")
     cancelled = json.loads(out)
     assert code == EXIT_OK and (cancelled["state"], cancelled["kind"], cancelled["dose"]) == (
         "cancelled", "therapeutic", 50.0)
     assert 0 <= cancelled["delivered"] < 1  # 100 mcg/h for the second or so it ran
-    code, out, _ = run(capsys, "cancel-bolus", pump, "--bolus-id", cancelled["bolus_id"], "--yes")
+    code, out, _ = run(capsys, "cancel-bolus", pump, "--bolus-id", cancelled["bolus_id"], *DOCTOR, "--yes")
     assert code == EXIT_OK and "had already ended (cancelled)" in out
     assert len(pump_log(capsys, pump, "bolus_cancelled")) == 1
 
@@ -233,7 +238,7 @@ def test_a_demand_dose_is_written_verified_and_switched_off(capsys, pump):
     assert code == EXIT_REFUSED and "DEMAND_LOCKOUT_SHORT" in err  # minutes typed for hours?
     code, _, err = run(capsys, "demand-dose", pump, "--dose", 25, "--duration-min", 10, "--lockout-min", 240,
                        "--max-per-day", 30, *DOCTOR, "--yes")
-    assert code == EXIT_INVALID and "--max-per-day: 30 activations is outside 1 to 24 a day" in err
+    assert code == EXIT_INVALID and "--max-per-day: '30' is outside 1 to 24" in err
     code, out, _ = run(capsys, "demand-dose", pump, "--off", *DOCTOR, "--yes", "--json")
     assert code == EXIT_OK and json.loads(out)["pump_reported"] == {
         "enabled": False, "dose": 0.0, "dose_unit": None, "duration_min": 0.0, "lockout_min": 0.0, "max_per_day": 0,

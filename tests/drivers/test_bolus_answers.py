@@ -10,6 +10,7 @@ import hashlib
 
 import pytest
 from tests.support.emulator_fixtures import ScriptedPeer
+from tests.support.fake_pump import baclofen
 
 from drivers.serial_driver import SerialDriver
 from programmer.errors import LinkError
@@ -211,3 +212,41 @@ def test_a_demand_answer_of_the_wrong_type_names_its_key(scripted):
     with pytest.raises(LinkError) as failed:
         driver.read_demand()
     assert (failed.value.field, "max_per_day is 4.5, not an integer" in str(failed.value)) == ("max_per_day", True)
+
+
+def _program_answer(program) -> dict:
+    return {"drug": program.drug.model_dump(mode="json"), "therapy": program.therapy.model_dump(mode="json"),
+            "checksum": program.checksum()}
+
+
+PROGRAM_50 = _program_answer(baclofen(150, 50))
+"""The drug the pump holds now: 50 mcg/mL, after a refill from 500 mcg/mL."""
+
+
+def test_a_cancelled_bridge_is_read_with_its_kind_and_the_pumps_ml(scripted):
+    # docs/protocol.md's CANCEL_BOLUS example: a bridge of the old 500 mcg/mL cancelled after 0.0014735 mcg, which
+    # the motor moved in 2.947e-06 mL. Divided by the 50 mcg/mL the pump holds now it would be 2.947e-05 mL: 10x off.
+    answer = {"bolus_id": "b-br", "kind": "bridge", "delivered": 0.0014735, "volume_ml": 2.947e-06,
+              "state": "cancelled"}
+    driver, peer = scripted({Command.CANCEL_BOLUS: answer, Command.READ_PROGRAM: PROGRAM_50})
+    stopped = driver.cancel_bolus("b-br")
+    assert (stopped.kind, stopped.dose, stopped.delivered, stopped.volume_ml, stopped.state) == (
+        "bridge", 0.0014735, 0.0014735, 2.947e-06, "cancelled")
+    assert sent(peer, Command.READ_PROGRAM) == []  # the pump's mL is taken as it is: nothing to convert
+
+
+def test_an_older_pumps_cancel_is_therapeutic_and_converted_at_its_concentration(scripted):
+    answer = {"bolus_id": "b-1", "delivered": 12.5, "state": "cancelled"}
+    driver, _ = scripted({Command.CANCEL_BOLUS: answer, Command.READ_PROGRAM: PROGRAM_50})
+    stopped = driver.cancel_bolus("b-1")
+    assert (stopped.kind, stopped.dose, stopped.volume_ml) == ("therapeutic", 12.5, pytest.approx(0.25))
+
+
+@pytest.mark.parametrize(("extra", "field"), [({"volume_ml": -0.1}, "volume_ml"), ({"volume_ml": "0.1"}, "volume_ml"),
+                                              ({"kind": "flush"}, "kind")])
+def test_a_malformed_cancel_answer_is_a_link_error_naming_its_key(scripted, extra, field):
+    answer = {"bolus_id": "b-1", "delivered": 12.5, "state": "cancelled", "kind": "therapeutic",
+              "volume_ml": 0.025} | extra
+    driver, _ = scripted({Command.CANCEL_BOLUS: answer, Command.READ_PROGRAM: PROGRAM_50})
+    with pytest.raises(LinkError, match=field):
+        driver.cancel_bolus("b-1")

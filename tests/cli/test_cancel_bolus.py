@@ -1,0 +1,57 @@
+"""``cancel-bolus`` in process against the in-memory pump (tests/support/fake_pump.py): the cancel is audited, says
+the bolus's kind and mL as the pump reports them, and a cancelled bridge says what old drug is left and how to resume
+it (docs/cli.md). Quick: no emulator process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from commandline import EXIT_INVALID
+from programmer.audit import read_audit_log
+from programmer.cli import pump_commands as cli_pump
+from programmer.cli.support import EXIT_OK, EXIT_REFUSED
+from programmer.program import Drug
+from tests.support.bolus_situations import pump as filled_pump
+from tests.support.cli_runs import DOCTOR, run
+
+PORT = "socket://pump.test:7001"
+LINE_ML = 0.306
+"""A 60 cm catheter and 0.15 mL of tubing."""
+
+
+@pytest.fixture
+def bridging(monkeypatch):
+    """A pump refilled from 500 to 50 mcg/mL bridging its line's 0.306 mL of the old drug (bolus ``b-6``)."""
+    source = filled_pump()
+    source.refill("r-1", 10.0, 18.0, Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=50))
+    source.bridge("b-6", LINE_ML, 500.0)
+    monkeypatch.setattr(cli_pump, "open_driver", lambda port, **options: source)
+    return source
+
+
+def test_a_cancelled_bridge_says_it_was_a_bridge_what_is_left_and_how_to_resume(capsys, bridging, audit_log):
+    code, out, err = run(capsys, "cancel-bolus", PORT, *DOCTOR, "--yes")
+    assert code == EXIT_OK, err
+    assert "bridge bolus b-6 cancelled" in out and "therapeutic" not in out
+    assert "0.306 mL of the old 500 mcg/mL drug" in out and "resume it with `bridge`" in out
+    assert [(r["action"], r["event"]) for r in read_audit_log(audit_log)] == [("cancel_bolus", "attempt"),
+                                                                            ("cancel_bolus", "outcome")]
+
+
+def test_cancel_json_has_the_pumps_kind_and_ml(capsys, bridging):
+    code, out, _ = run(capsys, "cancel-bolus", PORT, "--bolus-id", "b-6", *DOCTOR, "--yes", "--json")
+    result = json.loads(out)
+    assert code == EXIT_OK and (result["outcome"], result["bolus_id"], result["kind"], result["state"]) == (
+        "verified", "b-6", "bridge", "cancelled")
+    assert result["dose_unit"] == "mcg" and result["status_command"] == f"pump-programmer bolus-status {PORT} " \
+                                                                        "--bolus-id b-6"
+
+
+def test_a_cancel_names_its_clinician_and_with_nothing_running_sends_nothing(capsys, bridging):
+    code, _, err = run(capsys, "cancel-bolus", PORT, "--yes")
+    assert code == EXIT_INVALID and "--clinician" in err
+    run(capsys, "cancel-bolus", PORT, *DOCTOR, "--yes")
+    code, out, err = run(capsys, "cancel-bolus", PORT, *DOCTOR, "--yes")
+    assert (code, out) == (EXIT_REFUSED, "") and "no bolus is running" in err
