@@ -338,8 +338,7 @@ def test_the_bolus_commands_json_keys_are_the_documented_ones(capsys, start_emul
              "mcg", "--concentration", "500", "--lot", "DOC-1", "--expiry", "2099-12-31", *change)
     run_json(capsys, "write", url, str(ROOT / "examples/baclofen-simple.json"), "--previous-daily-dose", "150", *change)
     keys = documented_keys("`bolus --json`, `prime --json`, `bridge --json`, `demand-dose --json`")
-    prime = run_json(capsys, "prime", url, "--catheter-cm", "60", "--reason", "implant", *change,
-                     "--override-soft-limits", "the line's drug pushed on purpose")  # PRIME_PUSHES_DRUG
+    prime = run_json(capsys, "prime", url, "--catheter-cm", "60", "--reason", "implant", *change)  # no finding
     status = run_json(capsys, "bolus-status", url, "--bolus-id", prime["bolus_id"], "--json")
     check_keys(documented_keys("`bolus-status --json`"), status, "bolus-status --json")
     cancel = run_json(capsys, "cancel-bolus", url, "--clinician", "Doc Test", "--yes", "--json", "--audit-log",
