@@ -27,8 +27,6 @@ from tests.support.emulator_fixtures import LOOPBACK_LINK, FrameProxy
 from tests.support.emulator_support import WireClient
 
 CHART = ("--previous-daily-dose", 150)
-PUSHES = ("--override-soft-limits", "the tubing's drug is the first dose after the implant")
-"""A refilled emulated pump's tubing holds its drug: a prime pushes it to the patient (PRIME_PUSHES_DRUG warns)."""
 LINE_ML = 0.306
 """0.15 mL of ITB-20 tubing and 60 cm of catheter at 0.0026 mL/cm."""
 
@@ -52,7 +50,7 @@ def pump(capsys, tmp_path, start_emulator) -> str:
 @pytest.fixture
 def primed(capsys, pump) -> str:
     """The pump primed through a 60 cm catheter an hour ago (the prime took 18.36 min): its line is full of drug."""
-    assert run(capsys, "prime", pump, "--catheter-cm", 60, "--reason", "implant", *DOCTOR, "--yes", *PUSHES)[0] == EXIT_OK
+    assert run(capsys, "prime", pump, "--catheter-cm", 60, "--reason", "implant", *DOCTOR, "--yes")[0] == EXIT_OK
     hours_pass(capsys, pump, 1)
     return pump
 
@@ -64,14 +62,13 @@ def pump_log(capsys, url: str, kind: str) -> list[dict]:
 
 
 def test_a_prime_after_an_implant_fills_the_line_from_the_catheter_length(capsys, pump, audit_log):
-    code, out, err = run(capsys, "prime", pump, "--catheter-cm", 60, "--reason", "implant", *DOCTOR, "--yes", "--json",
-                         *PUSHES)
+    code, out, err = run(capsys, "prime", pump, "--catheter-cm", 60, "--reason", "implant", *DOCTOR, "--yes", "--json")
     assert code == EXIT_OK, err
     result = json.loads(out)
     assert (result["action"], result["outcome"], result["errors"]) == ("prime", "verified", [])
-    # the refilled pump's 0.15 mL of tubing holds 500 mcg/mL: the prime pushes its 75 mcg to the patient
-    assert [finding["code"] for finding in result["warnings"]] == ["PRIME_PUSHES_DRUG"]
-    assert result["prime"]["pushed_dose"] == pytest.approx(75.0)
+    # a new pump's first fill left its 0.15 mL of tubing empty of drug (no catheter was recorded): the implant's prime
+    # pushes none to the patient, so it needs no reason (the program ran for moments: far under the 0.0005 mL counted)
+    assert result["warnings"] == [] and result["prime"]["pushed_dose"] == pytest.approx(0.0, abs=0.25)
     prime = result["prime"]
     assert prime["volume_ml"] == pytest.approx(LINE_ML) and prime["tubing_ml"] == 0.15
     assert prime["duration_min"] == pytest.approx(18.36) and prime["ml_per_hour"] == 1.0

@@ -537,9 +537,9 @@ def test_the_pump_declares_its_dead_volume_and_a_new_one_has_no_catheter(pump):
     line = pump.read_status().line
     assert (line.tubing_ml, line.catheter_cm, line.volume_ml, line.dose_unit) == (0.15, None, 0.15, None)
     assert [(part.volume_ml, part.concentration_per_ml) for part in line.contents] == [(0.15, 0.0)]
-    fill(pump)  # the first fill fills the tubing too: a new pump is taken to have been primed with its first drug
+    fill(pump)  # without a catheter recorded, the first fill leaves the tubing empty of drug: the implant's prime fills it
     line = pump.read_status().line
-    assert [(part.volume_ml, part.concentration_per_ml) for part in line.contents] == [(0.15, 500.0)]
+    assert [(part.volume_ml, part.concentration_per_ml) for part in line.contents] == [(0.15, 0.0)]
     assert line.dose_unit == "mcg"
 
 
