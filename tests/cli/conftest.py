@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from programmer.cli import pump_commands as cli_pump
-from programmer.port import open_driver
+from programmer.port import PumpDriver, open_driver
+from tests.support.bolus_situations import pump as filled_pump
 from tests.support.emulator_fixtures import LOOPBACK_LINK
 
 
@@ -20,6 +21,19 @@ from tests.support.emulator_fixtures import LOOPBACK_LINK
 def loopback_links(monkeypatch) -> None:
     """The commands open their pumps with ``LOOPBACK_LINK`` on top of their own options."""
     monkeypatch.setattr(cli_pump, "open_driver", partial(open_driver, **LOOPBACK_LINK))
+
+
+@pytest.fixture
+def in_memory_pump(monkeypatch):
+    """Every command of the test opens this one in-memory pump (tests/support/fake_pump.py: baclofen 500 mcg/mL at
+    150 mcg/day, a 60 cm catheter), whatever PORT it is given: quick tests of what the commands say, no process."""
+    pump = filled_pump()
+
+    def opened(port: str, **options: object) -> PumpDriver:
+        return pump
+
+    monkeypatch.setattr(cli_pump, "open_driver", opened)
+    return pump
 
 
 @pytest.fixture(autouse=True)

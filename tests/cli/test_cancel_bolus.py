@@ -10,25 +10,23 @@ import pytest
 
 from commandline import EXIT_INVALID
 from programmer.audit import read_audit_log
-from programmer.cli import pump_commands as cli_pump
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
 from programmer.program import Drug
-from tests.support.bolus_situations import pump as filled_pump
 from tests.support.cli_runs import DOCTOR, run
 
-PORT = "socket://pump.test:7001"
 LINE_ML = 0.306
 """A 60 cm catheter and 0.15 mL of tubing."""
 
+PORT = "socket://pump.test:7001"
+"""Any PORT: the ``in_memory_pump`` fixture (tests/cli/conftest.py) answers it."""
+
 
 @pytest.fixture
-def bridging(monkeypatch):
+def bridging(in_memory_pump):
     """A pump refilled from 500 to 50 mcg/mL bridging its line's 0.306 mL of the old drug (bolus ``b-6``)."""
-    source = filled_pump()
-    source.refill("r-1", 10.0, 18.0, Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=50))
-    source.bridge("b-6", LINE_ML, 500.0)
-    monkeypatch.setattr(cli_pump, "open_driver", lambda port, **options: source)
-    return source
+    in_memory_pump.refill("r-1", 10.0, 18.0, Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=50))
+    in_memory_pump.bridge("b-6", LINE_ML, 500.0)
+    return in_memory_pump
 
 
 def test_a_cancelled_bridge_says_it_was_a_bridge_what_is_left_and_how_to_resume(capsys, bridging, audit_log):

@@ -7,24 +7,18 @@ import json
 
 import pytest
 
-from programmer.cli import pump_commands as cli_pump
 from programmer.cli.support import EXIT_OK
 from programmer.port import DemandDose
-from tests.support.bolus_situations import pump as filled_pump
 from tests.support.cli_runs import run
 
 PORT = "socket://pump.test:7001"
+"""Any PORT: the ``in_memory_pump`` fixture (tests/cli/conftest.py) answers it."""
 
 
-@pytest.fixture
-def source(monkeypatch):
-    pump = filled_pump()
-    monkeypatch.setattr(cli_pump, "open_driver", lambda port, **options: pump)
-    return pump
 
 
-def test_the_demand_dose_is_shown_in_text_and_json(capsys, source):
-    source.write_demand(DemandDose(True, 25.0, 10.0, 240.0, 4))
+def test_the_demand_dose_is_shown_in_text_and_json(capsys, in_memory_pump):
+    in_memory_pump.write_demand(DemandDose(True, 25.0, 10.0, 240.0, 4))
     code, out, _ = run(capsys, "interrogate", PORT)
     assert code == EXIT_OK
     # 4 presses of 25 mcg: up to 100 mcg a day on top of the program
@@ -36,7 +30,7 @@ def test_the_demand_dose_is_shown_in_text_and_json(capsys, source):
             demand["max_per_day"], demand["max_daily_dose"]) == (True, 25.0, "mcg", 10.0, 240.0, 4, 100.0)
 
 
-def test_a_demand_dose_off_and_none_at_all(capsys, source, monkeypatch):
+def test_a_demand_dose_off_and_none_at_all(capsys, in_memory_pump, monkeypatch):
     code, out, _ = run(capsys, "interrogate", PORT)
     assert "Demand dose   off: the patient's button gives nothing" in out
     code, out, _ = run(capsys, "interrogate", PORT, "--json")
@@ -45,13 +39,13 @@ def test_a_demand_dose_off_and_none_at_all(capsys, source, monkeypatch):
     def no_demand():
         from programmer.errors import PumpRefused
         raise PumpRefused("UNKNOWN_COMMAND", "read demand: unknown command", step="read demand")
-    monkeypatch.setattr(source, "read_demand", no_demand)
+    monkeypatch.setattr(in_memory_pump, "read_demand", no_demand)
     code, out, _ = run(capsys, "interrogate", PORT, "--json")
     assert code == EXIT_OK and json.loads(out)["demand"] is None
     assert "Demand dose   none: this pump has no demand dose" in run(capsys, "interrogate", PORT)[1]
 
 
-def test_a_running_bolus_is_said_with_its_unit(capsys, source):
-    source.bolus("b-1", 1.9, 30.0)
+def test_a_running_bolus_is_said_with_its_unit(capsys, in_memory_pump):
+    in_memory_pump.bolus("b-1", 1.9, 30.0)
     code, out, _ = run(capsys, "interrogate", PORT)
     assert code == EXIT_OK and "Bolus         b-1 (therapeutic): 0 of 1.9 mcg delivered, 30.0 min left" in out
