@@ -116,9 +116,10 @@ def _pump_drug(snapshot: PumpSnapshot, library: LoadedLibrary, report: CheckRepo
 def _bolus_running(snapshot: PumpSnapshot, report: CheckReport) -> None:
     running = snapshot.status.bolus
     if running is not None:
+        unit = snapshot.active.drug.dose_unit if snapshot.active.drug is not None else "dose units"
         report.error("BOLUS_RUNNING", f"a {running.kind} bolus ({running.bolus_id}) is still delivering "
-                     f"({_fmt(running.delivered)} of {_fmt(running.dose)} given, {running.remaining_s / 60:.1f} min "
-                     "left): wait for it to end or cancel it first", "bolus")
+                     f"({_fmt(running.delivered)} of {_fmt(running.dose)} {unit} given, "
+                     f"{running.remaining_s / 60:.1f} min left): wait for it to end or cancel it first", "bolus")
 
 
 def _line_contents(snapshot: PumpSnapshot, concentration: float) -> tuple[LineContent, ...]:
@@ -275,9 +276,9 @@ def _check_bolus(review: BolusReview, rule: DrugRule, report: CheckReport) -> No
     _bolus_limits(dose, rule, unit, "bolus", report)
     daily = 0.0 if review.plan is None else review.plan.mean_daily_dose
     if daily <= 0:
-        report.warn("BOLUS_NO_PROGRAM_TO_COMPARE", f"the pump runs no program (it delivers 0 {unit}/day), so the "
-                    f"bolus of {_fmt(dose)} {unit} could not be compared with a daily dose (a daily figure typed as the "
-                    "bolus, a bolus large for the daily dose): check the dose against the patient's therapy", "dose")
+        report.warn("BOLUS_NO_PROGRAM_TO_COMPARE", f"the pump runs no program (it delivers 0 {unit}/day), so "
+                    f"the bolus of {_fmt(dose)} {unit} could not be compared with a daily dose (a daily figure typed as "
+                    "the bolus, a bolus large for the daily dose): check the dose against the patient's therapy", "dose")
     else:
         share = dose / daily
         if share >= BOLUS_DAILY_DOSE_FRACTION_ERROR * (1 - 1e-9):

@@ -343,7 +343,7 @@ def review_refill(snapshot: PumpSnapshot, request: RefillRequest, library: Loade
     total = request.added_ml + withdrawal.left_ml
     if total > status.capacity_ml + VOLUME_EPSILON_ML:
         left = (f" and the {withdrawal.left_ml:.3g} mL that may still be in it (calculated "
-                f"{withdrawal.calculated_ml:.4g} mL less {withdrawal.withdrawn_ml:g} mL withdrawn) make {total:.4g} mL,"
+                f"{withdrawal.calculated_ml:.4g} mL less {withdrawal.withdrawn_ml:g} mL withdrawn) make {total:.6g} mL,"
                 if withdrawal.left_ml else " is")
         findings.append(Finding("ADDED_ABOVE_CAPACITY", "error", f"added_ml {request.added_ml:g} mL{left} more than "
                                 f"the {snapshot.identity.model} reservoir's capacity of {status.capacity_ml:g} mL",

@@ -146,7 +146,7 @@ def test_a_bolus_while_another_runs_is_refused():
     running = BolusState("b-1", 50.0, 20.0, 600.0)
     review = review_bolus(snapshot(bolus=running), 20, 30, LIBRARY)
     assert codes(review) == {"BOLUS_RUNNING": "error"}
-    assert "20 of 50 given, 10.0 min left" in review.report.findings[0].message
+    assert "20 of 50 mcg given, 10.0 min left" in review.report.findings[0].message
 
 
 @pytest.mark.parametrize("dose, minutes, field", [(0, 30, "dose"), (-5, 30, "dose"), (float("nan"), 30, "dose"),
