@@ -49,6 +49,7 @@ from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, 
 from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.refill import RefillReview
 from programmer.review import Review, WriteReview
+from ui import gui_thread_gc
 from ui.app_log import log
 from ui.emulator import BundledEmulator, press_demand_button, set_up_demo_patient
 from ui.view_models.demand_use import USE_DAYS
@@ -533,6 +534,7 @@ class PumpLink(QObject):
         self._worker.progress.connect(self.progress)
         self._worker.finished.connect(self._finish)
         self._worker.failed.connect(self._fail)
+        gui_thread_gc.hold()  # from here on, no garbage cycle of Qt objects is collected in the link's thread
         self._thread.start()
 
     @property
@@ -555,9 +557,13 @@ class PumpLink(QObject):
             self._worker.cancel.set()
 
     def shutdown(self) -> None:
-        """Stop the thread, then close the link (waits for a running request to end: never cut a write)."""
+        """Stop the thread, then close the link (waits for a running request to end: never cut a write). A second
+        call does nothing (a window may be closed twice)."""
+        if self._thread.isFinished():
+            return
         self._thread.quit()
         self._thread.wait()
+        gui_thread_gc.release()
         self._worker.close()  # the thread has stopped: nobody else is using the driver
         if self._worker.emulator is not None:
             self._worker.emulator.stop()

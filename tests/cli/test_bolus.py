@@ -132,12 +132,12 @@ def test_a_per_hour_slip_and_a_tenfold_bolus_are_refused_and_nothing_is_sent(cap
 
 
 def test_a_bolus_that_would_empty_the_reservoir_is_refused(capsys, tmp_path, start_emulator):
-    # 0.15 mL left; 70 mcg is 0.14 mL, and the program moves 0.3 mL/day x 30 min / 1440 = 0.00625 mL meanwhile:
-    # 0.14625 mL, within the 0.15; 75 mcg (0.15 mL) and the program's 0.00625 mL would need 0.15625 mL
+    # 0.15 mL left; 70 mcg is 0.14 mL, and over 60 min the program moves 0.3 mL/day x 60 / 1440 = 0.0125 mL:
+    # 0.1525 mL in all, more than the reservoir holds (a total well clear of a rounding edge at four decimals)
     url = filled(capsys, tmp_path, start_emulator, 0.15)
-    code, _, err = run(capsys, "bolus", url, "--dose", 75, "--duration-min", 30, *DOCTOR, "--yes",
+    code, _, err = run(capsys, "bolus", url, "--dose", 70, "--duration-min", 60, *DOCTOR, "--yes",
                        "--override-soft-limits", "the patient needs it now")
-    assert code == EXIT_REFUSED and "BOLUS_EMPTIES_RESERVOIR" in err and "0.1562 mL" in err
+    assert code == EXIT_REFUSED and "BOLUS_EMPTIES_RESERVOIR" in err and "need 0.1525 mL" in err, err
     assert pump_log(capsys, url, "bolus_started") == []
 
 

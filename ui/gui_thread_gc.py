@@ -1,0 +1,84 @@
+"""Python's cycle collector, run on the GUI thread only, for as long as the pump link's thread runs.
+
+CPython collects garbage cycles on whichever thread happens to allocate when a generation's count crosses its
+threshold. The pump link runs a great deal of Python (the driver, the session's crypto, pydantic) on its own
+thread, so a cycle that holds the wrapper of a Qt object, a closed dialog or a plot item, can be collected there
+and the C++ object destroyed off the GUI thread. Qt does not allow that: it crashed a test worker, and a run hung
+with the GUI thread and the link's thread each waiting on a lock while one of them was inside the collector.
+
+So while a link thread is alive automatic collection is off, and a timer on the GUI thread does the collections
+the interpreter would have done, by the interpreter's own thresholds. Reference counting, which frees nearly
+everything, is untouched; only cycles wait, for at most one tick.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+from PySide6.QtCore import QObject, QTimer, Slot
+
+TICK_MS = 100
+"""How long a garbage cycle may wait for the collector: short against memory growth, long against overhead."""
+
+
+class _Collector(QObject):
+    """Turns automatic collection off while at least one user holds it, and collects on its own timer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._users = 0
+        self._was_enabled = True
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self.collect_due)
+
+    def hold(self) -> None:
+        self._check_thread()
+        if self._users == 0:
+            self._was_enabled = gc.isenabled()
+            gc.disable()
+            self._timer.start()
+        self._users += 1
+
+    def release(self) -> None:
+        self._check_thread()
+        if self._users == 0:
+            raise RuntimeError("the GUI-thread collector was released more often than it was held")
+        self._users -= 1
+        if self._users == 0:
+            self._timer.stop()
+            gc.collect()  # whatever waited for the next tick, and everything the last link left behind
+            if self._was_enabled:
+                gc.enable()
+
+    @Slot()
+    def collect_due(self) -> None:
+        """The oldest generation whose count is over its threshold, as the interpreter would pick it."""
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        for generation in (2, 1, 0):
+            if thresholds[generation] and counts[generation] > thresholds[generation]:
+                gc.collect(generation)
+                return
+
+    def _check_thread(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("the GUI-thread collector is held and released on the GUI thread only")
+
+
+_collector: _Collector | None = None
+
+
+def hold() -> None:
+    """Collect cycles on this (the GUI) thread only, until as many ``release()`` calls as ``hold()`` calls."""
+    global _collector
+    if _collector is None:
+        _collector = _Collector()
+    _collector.hold()
+
+
+def release() -> None:
+    """End one ``hold()``; the last one collects everything and gives collection back to the interpreter."""
+    if _collector is None:
+        raise RuntimeError("the GUI-thread collector was released before it was held")
+    _collector.release()
