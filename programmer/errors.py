@@ -88,6 +88,12 @@ class LinkNotSecure(ProgrammerError):
     kind = ErrorKind.REFUSED
 
 
+class PermissionRefused(ProgrammerError):
+    """The signed-in user's role may not do this (``programmer.roles``); nothing was sent to the pump."""
+
+    kind = ErrorKind.REFUSED
+
+
 class AuditError(ProgrammerError):
     """The audit log cannot be written. Nothing may be sent to a pump without its attempt on record."""
 
