@@ -104,6 +104,9 @@ class ComparisonTable(QTableWidget):
         return QSize(super().minimumSizeHint().width(), self.sizeHint().height())
 
 
+WRITE_TIP = "Write, then read back and verify (Ctrl+Enter)"
+
+
 class ReviewPage(QWidget):
     """One review at a time, each from a clean slate (``start``): a write is signed, confirmed and its
     warnings acknowledged for itself, never with what was ticked or typed for the one before."""
@@ -119,6 +122,8 @@ class ReviewPage(QWidget):
         self.entered: str | None = None
         self.writing = False
         self.link_busy = False
+        self.refusal: str | None = None
+        """Why the signed-in user may not write to this pump (their role, the patient's hard stop), or None."""
         self.notice = ""
         """Why the last attempt did not go out (refused by the link or the checks); kept until the next."""
         self._ack_widgets: list[tuple[QCheckBox, QLineEdit]] = []
@@ -212,7 +217,7 @@ class ReviewPage(QWidget):
         self.back.clicked.connect(self.back_requested)
         self.write = QPushButton(WRITE_TEXT)
         second_shortcut(self.write, "Ctrl+Return")
-        self.write.setToolTip("Write, then read back and verify (Ctrl+Enter)")
+        self.write.setToolTip(WRITE_TIP)
         describe(self.write, "Write to the pump", "Write, then read back and verify (Ctrl+Enter).")
         self.write.clicked.connect(self._write)
         buttons.addWidget(self.back)
@@ -396,8 +401,9 @@ class ReviewPage(QWidget):
         gate.clinician = self.clinician.text()
         gate.confirmed = self.confirm.isChecked()
         blockers = gate.blockers()
-        self.write.setEnabled(not blockers and not self.writing and not self.link_busy)
-        self.blockers.setText(" ".join(filter(None, (self.notice, self._state(blockers)))))
+        self.write.setEnabled(not blockers and not self.writing and not self.link_busy and self.refusal is None)
+        self.write.setToolTip(self.refusal or WRITE_TIP)
+        self.blockers.setText(" ".join(filter(None, (self.refusal, self.notice, self._state(blockers)))))
 
     def _state(self, blockers: list[str]) -> str:
         """What stands between the clinician and the write, in words."""
@@ -431,6 +437,11 @@ class ReviewPage(QWidget):
         self.writing = writing
         for widget in (self.clinician, self.confirm, self.back, self.warnings_box, self.context_box):
             widget.setEnabled(not writing)
+        self._gate_changed()
+
+    def set_refusal(self, refusal: str | None) -> None:
+        """Why Write is not offered to the signed-in user (``ui.view_models.access``), or None when it may be."""
+        self.refusal = refusal
         self._gate_changed()
 
     def set_link_busy(self, busy: bool) -> None:
