@@ -50,6 +50,7 @@ from programmer.refill import (REFILL_GUIDANCE, RefillRequest, RefillReview, Syr
 from programmer.review import WriteReview, clean_clinician, clean_override_reason, review_write
 from programmer.refill_by import RefillBy, plan_refill_by, replace_by, snapshot_refill_by
 from programmer.refill_reminder import reminder_calendar, save_reminder
+from programmer.roles import Role, User
 
 
 EXIT_FOR_OUTCOME = {
@@ -371,10 +372,11 @@ def run_unpair(args: argparse.Namespace) -> int:
 # --- changing ----------------------------------------------------------------------------------------
 
 
-def confirmed(args: argparse.Namespace, action: str) -> tuple[str, str | None, AuditLog]:
+def confirmed(args: argparse.Namespace, action: str) -> tuple[User, str | None, AuditLog]:
     """The clinician, the override reason and the audit log, all checked before any pump is contacted."""
     try:
-        clinician = clean_clinician(args.clinician)
+        name = clean_clinician(args.clinician)
+        clinician = User(name, name, Role.CLINICIAN)
         reason = clean_override_reason(args.override_soft_limits)
     except InputError as exc:  # name the options the user typed, not the session's fields
         raise with_options(exc, {"clinician": "--clinician", "override_reason": "--override-soft-limits"}) from None
@@ -388,7 +390,7 @@ def confirmed(args: argparse.Namespace, action: str) -> tuple[str, str | None, A
     return clinician, reason, audit
 
 
-def connect_and_commit(args: argparse.Namespace, action: str, clinician: str, audit: AuditLog,
+def connect_and_commit(args: argparse.Namespace, action: str, clinician: User, audit: AuditLog,
             commit: Callable[[PumpDriver, PumpSnapshot], SessionResult]) -> SessionResult:
     """Connect, interrogate and commit. A pump that cannot be reached or read is audited, with the line the
     command ends with, and nothing was sent to it; the commit says its own outcomes."""
