@@ -93,7 +93,6 @@ def run(demo: bool = False, allow_insecure_link: bool = False, db_url: str | Non
     signals.restore()
     crashes.uninstall()
     del window
-    clinic.store.close()
     log.info("stopped (exit code %d)", code)
     return code
 

@@ -77,10 +77,10 @@ class ClinicSession:
         self.visit = None
 
     def end(self) -> None:
-        """The window closes: the visit ends; a throwaway (demo) store is closed and deleted."""
+        """The window closes: the visit ends and the store is closed (a throwaway, the demo's, deleted)."""
         self.sign_out()
+        self.store.close()
         if self.throwaway is not None:
-            self.store.close()
             self.throwaway.cleanup()
             self.throwaway = None
 

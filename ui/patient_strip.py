@@ -15,9 +15,9 @@ from clinic.patients import Patient
 from programmer.roles import User
 from ui.view_models.palette import BANNER
 
-PATIENT_STYLE = "QLabel { background: #e8eef7; color: #102a4c; padding: 4px 8px; }"
+PATIENT_STYLE = "QLabel { background: #e8eef7; color: #102a4c; padding: 1px 8px; }"
 """Dark blue on pale blue (contrast about 12:1): information, never an alarm colour."""
-QUESTION_STYLE = f"QLabel {{ background: {BANNER['warning'][0]}; color: {BANNER['warning'][1]}; padding: 4px 8px; }}"
+QUESTION_STYLE = f"QLabel {{ background: {BANNER['warning'][0]}; color: {BANNER['warning'][1]}; padding: 1px 8px; }}"
 STOP_STYLE = f"QLabel {{ background: {BANNER['error'][1]}; color: white; font-weight: bold; padding: 6px 8px; }}"
 """White on the error red (contrast about 8:1), as the insecure link's strip: nothing milder uses it."""
 DEMO_NOTE = "DEMO RECORD: a throwaway store, deleted when the programmer quits"

@@ -252,7 +252,9 @@ class VisitControls(QObject):
         """Each change control enabled, or disabled with why (the signed-in role, the patient)."""
         access = self.clinic.access()
         window = self.window
-        window.review.set_refusal(access.refusal(Permission.CHANGE_THERAPY))
+        user = self.clinic.user
+        window.review.set_refusal(access.refusal(Permission.CHANGE_THERAPY),
+                                  () if user is None else (user.display_name, user.username))
         window.bolus.set_refusal(access.refusal(Permission.BOLUS))
         for control, permission in ((window.overview.set_low_alarm, Permission.CHANGE_THERAPY),
                                     (window.overview.set_clock, Permission.SET_CLOCK),

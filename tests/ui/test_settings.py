@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 
 from tests.support.ui_fakes import snapshot
-from tests.support.ui_actions import LINK_TIMEOUT_MS, wait_for_plots
+from tests.support.ui_actions import LINK_TIMEOUT_MS, clinic_session, wait_for_plots
 from tests.support.emulator_fixtures import unused_loopback_port
 from ui import settings
 from ui.app import create_window
@@ -37,7 +37,7 @@ def open_window(qtbot, tmp_path):
     windows = []
 
     def open_() -> MainWindow:
-        window = create_window(audit_path=tmp_path / "audit.jsonl")
+        window = create_window(clinic=clinic_session(tmp_path))
         qtbot.addWidget(window)
         windows.append(window)
         return window
