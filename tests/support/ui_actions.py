@@ -4,6 +4,8 @@ tests/ui/conftest.py, built by ``new_window``)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -18,17 +20,24 @@ from ui.clinic_session import ClinicSession
 from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
 from ui.review import ReviewPage
 
+FAST_FOLDER = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+"""Where the window's test store is made: in memory where there is a tmpfs, as SQLite's commits each wait for the
+disk otherwise (some 14 ms each, five or so a window), times the six hundred windows of the GUI tests. It is
+deleted with the window (``ClinicSession.end``); the audit journal stays in the test's ``tmp_path``."""
 LINK_TIMEOUT_MS = 30_000
 """Bound for any wait on the link: the driver's own retries and timeouts end well inside it."""
 
 
 def clinic_session(tmp_path: Path, user: User | None = OSEI, bound: bool = True) -> ClinicSession:
-    """A fresh test store (``clinic_db``: the four users and patient TEST-0001) with ``user`` signed in (by their
-    password, as the dialog does; None: nobody, the window opens locked), its journal ``tmp_path/audit.jsonl``.
+    """A fresh test store (``clinic_db``: the four users and patient TEST-0001; in ``FAST_FOLDER``) with ``user``
+    signed in (by their password, as the dialog does; None: nobody, the window opens locked), its journal
+    ``tmp_path/audit.jsonl``.
     ``bound``: a pump read that is not recorded yet becomes TEST-0001's implant without the question (as the demo
     binds its patient's); False asks "Which patient?"."""
-    store = open_store(clinic_db(tmp_path))
-    clinic = ClinicSession(store, tmp_path / "audit.jsonl", new_pumps_patient=PATIENT_ID if bound else None)
+    folder = tempfile.TemporaryDirectory(prefix="itb-test-store-", dir=FAST_FOLDER)
+    store = open_store(clinic_db(Path(folder.name)))
+    clinic = ClinicSession(store, tmp_path / "audit.jsonl", new_pumps_patient=PATIENT_ID if bound else None,
+                           throwaway=folder)
     if user is not None:
         clinic.sign_in(store.users.authenticate(user.username, PASSWORD))
     return clinic

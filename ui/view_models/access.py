@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from programmer.roles import Permission, User
+from programmer.roles import ROLE_PERMISSIONS, Permission, Role, User
 
 PUMP_CHANGES = frozenset({Permission.CHANGE_THERAPY, Permission.REFILL, Permission.BOLUS, Permission.OVERRIDE,
                           Permission.SET_CLOCK})
@@ -30,9 +30,9 @@ class Access:
         if self.user is None:
             return "Nobody is signed in: sign in first."
         if not self.user.may(permission):
-            role = self.user.role.value
-            return (f"{self.user.display_name} is signed in as a {role}, and a {role} may not {permission.value}: "
-                    "sign in as a clinician to do it.")
+            role = _a(self.user.role.value)
+            return (f"{self.user.display_name} is signed in as {role}, and {role} may not {permission.value}: "
+                    f"{who_may(permission)}.")
         if permission in PUMP_CHANGES and self.pump_stop is not None:
             return self.pump_stop
         return None
@@ -47,5 +47,15 @@ def wrong_patient_stop(serial: str, bound_to: str, visit_patient: str | None) ->
 
 def no_patient_stop(serial: str) -> str:
     """The sentence while an unknown pump's patient has not been chosen."""
-    return (f"Pump serial {serial} is not recorded for any patient: answer \"Which patient?\" (Patient > Choose the "
-            "patient) before changing anything on it.")
+    return (f"Pump serial {serial} is not recorded for any patient: answer \"Which patient?\" (Clinic > Which "
+            "patient?) before changing anything on it.")
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
+def who_may(permission: Permission) -> str:
+    """The tooltip's "sign in as a clinician to do it": the roles that hold ``permission``."""
+    roles = [role.value for role in Role if permission in ROLE_PERMISSIONS[role]]
+    return f"sign in as {_a(' or '.join(roles))} to do it" if roles else "no role may do it"
