@@ -541,7 +541,8 @@ def run_refill(args: argparse.Namespace) -> int:
     review = result.review
     assert isinstance(review, RefillReview), "commit_refill's result holds its RefillReview"
     if args.json:
-        data = _result_json(result, audit, args) | review.audit_details() | {"bridge": refill_bridge_json(result, args.port)}
+        data = (_result_json(result, audit, args) | review.audit_details()
+                | {"bridge": refill_bridge_json(result, args.port)})
         if result.refill is not None:
             data["refill"] |= {"volume_ml": result.refill.volume_ml, "pump_calculated_ml": result.refill.calculated_ml}
         data["plan"] = None if review.plan is None else plan_to_json(review.plan, review.report, review.snapshot.limits)

@@ -93,7 +93,7 @@ def test_patient_bind_records_an_implant_with_its_catheter(capsys, start_emulato
     code, out, _ = run(capsys, "patient", "bind", url, "--patient", OTHER, "--implanted", "2026-11-30",
                        "--catheter-cm", 60, "--json")
     bound = json.loads(out)
-    assert code == EXIT_OK and bound["implant"]["implanted_on"] == "2026-11-30" and bound["implant"]["catheter_cm"] == 60
+    assert code == EXIT_OK and (bound["implant"]["implanted_on"], bound["implant"]["catheter_cm"]) == ("2026-11-30", 60)
     code, _, err = run(capsys, "patient", "bind", url, "--patient", PATIENT)
     assert code == EXIT_REFUSED and f"bound to patient {OTHER}" in err
     listed = json.loads(run(capsys, "patient", "list", "--json")[1])["patients"]

@@ -153,7 +153,8 @@ def test_keygen_writes_the_private_key_for_its_owner_only_and_never_over_a_file(
     assert key.read_bytes() == before
 
 
-def test_a_pharmacy_key_signs_and_is_accepted_once_the_administrator_adds_it(capsys, tmp_path, administrator, monkeypatch):
+def test_a_pharmacy_key_signs_and_is_accepted_once_the_administrator_adds_it(capsys, tmp_path, administrator,
+                                                                            monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     key = tmp_path / "pharmacy.pem"
     code, out, _ = run(capsys, "library", "keygen", "--out", key, "--name", "Ward 7 pharmacy")

@@ -43,7 +43,8 @@ def filled(capsys, start_emulator) -> str:
 def pump_state(capsys, url: str) -> tuple:
     """What a refused command must leave as it was: the program, the reservoir and the pump's own events."""
     pump = interrogate(capsys, url)
-    return pump["program"]["checksum"], round(pump["reservoir"]["volume_ml"], 2), pump["bolus"], event_count(capsys, url)
+    reservoir = round(pump["reservoir"]["volume_ml"], 2)
+    return pump["program"]["checksum"], reservoir, pump["bolus"], event_count(capsys, url)
 
 
 # --- login, logout, whoami -----------------------------------------------------------------------------------------
