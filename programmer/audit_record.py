@@ -39,14 +39,21 @@ def program_json(active: ActiveProgram | None) -> dict | None:
 
 def record_unreachable(audit: AuditLog, action: str, user: User, message: str) -> None:
     """Audit an attempt that ended before the pump could be interrogated: nothing was sent to it."""
+    record_not_sent(audit, action, user, message, outcome=Outcome.UNCHANGED)
+
+
+def record_not_sent(audit: AuditLog, action: str, user: User, message: str, pump_serial: str | None = None,
+                    outcome: Outcome = Outcome.REFUSED) -> None:
+    """Audit an attempt that ended before anything was sent and before it was reviewed: one outcome record (refused
+    by default: the user's role, or the pump's patient)."""
     audit.append({
         "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
         "attempt_id": uuid.uuid4().hex,
         "action": action,
         "event": "outcome",
         **user_fields(user),
-        "pump_serial": None,
-        "outcome": Outcome.UNCHANGED.value,
+        "pump_serial": pump_serial,
+        "outcome": outcome.value,
         "message": message,
     })
 
