@@ -1,0 +1,1 @@
+"""The clinic record (placeholder until the store lands)."""
