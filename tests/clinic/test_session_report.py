@@ -1,0 +1,130 @@
+"""The session report from the records a real visit to the emulator left: every figure worked out by hand.
+
+The visit (``visit_records``): an emulated ITB-20 filled at an earlier visit with 20 mL of baclofen 500 mcg/mL and
+running 150 mcg/day (0.3 mL/day, so seconds later it still holds 20 mL to the thousandth); this visit withdraws
+19 mL (1 mL less than the pump calculated: within the tolerance of max(0.5, 10 % of 20) = 2 mL) and adds 18 mL,
+raises the dose to 200 mcg/day (+33.3 %, beyond the 20 % soft limit: overridden with a reason) and gives a bolus
+of 50 mcg over 30 min (0.1 mL). From 18 mL at 200 mcg/day = 0.4 mL/day the low alarm (2 mL) comes after
+16 / 0.4 = 40 days, so the refill is due 40 - 7 = 33 days after the refill (baclofen's stability limit, 180 days
+from the fill, is later).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from clinic.session_report import ChainAnchor, PatientFacts, SessionFacts, SessionReport, report_from_records
+from programmer.audit import AuditLog, read_audit_log
+from programmer.bolus import review_bolus
+from programmer.bolus_commit import commit_bolus
+from programmer.checks import PriorTherapy
+from programmer.commit import commit_refill, commit_write
+from programmer.interrogation import read_pump
+from programmer.library import load_library
+from programmer.outcome import Outcome
+from programmer.port import PumpDriver, open_driver
+from programmer.refill import RefillRequest, Syringe, review_refill
+from programmer.review import review_write
+from tests.support.emulator_fixtures import LOOPBACK_LINK
+from tests.support.fake_pump import BACLOFEN_500, baclofen
+
+LIBRARY = load_library()
+DOCTOR = "Dr Ng"
+REASON = "titration plan agreed with the patient"
+SYRINGE = Syringe(BACLOFEN_500, "BX2291", date(2099, 12, 31))
+PATIENT = PatientFacts("TEST-0001", "Test Patient", date(1970, 1, 1), 60.0)
+HEAD = "ab" * 32
+
+
+def refill(driver: PumpDriver, audit: AuditLog, withdrawn_ml: float, added_ml: float) -> None:
+    review = review_refill(read_pump(driver), RefillRequest(withdrawn_ml, added_ml, SYRINGE), LIBRARY)
+    assert commit_refill(driver, review, DOCTOR, audit).outcome is Outcome.VERIFIED
+
+
+def visit_records(start_emulator, tmp_path: Path) -> list[dict]:
+    """The records of the visit the module docstring describes, as the core wrote them."""
+    driver = open_driver(start_emulator().url, **LOOPBACK_LINK)
+    earlier = AuditLog(tmp_path / "earlier-visit.jsonl")
+    refill(driver, earlier, 0, 20)
+    first = review_write(read_pump(driver), baclofen(150), LIBRARY, prior=PriorTherapy(previous_daily_dose=150))
+    assert commit_write(driver, first, DOCTOR, earlier).outcome is Outcome.VERIFIED
+
+    audit = AuditLog(tmp_path / "visit.jsonl")
+    refill(driver, audit, 19, 18)
+    raised = review_write(read_pump(driver), baclofen(200), LIBRARY, REASON)
+    assert commit_write(driver, raised, DOCTOR, audit).outcome is Outcome.VERIFIED
+    bolus = review_bolus(read_pump(driver), 50, 30, LIBRARY)
+    assert commit_bolus(driver, bolus, DOCTOR, audit).outcome is Outcome.VERIFIED
+    driver.close()
+    return read_audit_log(audit.path)
+
+
+def report_of(records: list[dict], made_at: datetime | None = None) -> SessionReport:
+    started = datetime.fromisoformat(records[0]["time"])
+    session = SessionFacts("5e55", started, started + timedelta(minutes=5), "ward-3", "ng", DOCTOR, "clinician")
+    return report_from_records(records, session, PATIENT, ChainAnchor(HEAD, 42, True),
+                               made_at or started + timedelta(minutes=6), LIBRARY)
+
+
+@pytest.fixture
+def records(start_emulator, tmp_path) -> list[dict]:
+    return visit_records(start_emulator, tmp_path)
+
+
+def test_a_visit_is_reported_from_its_audit_records(records):
+    report = report_of(records)
+    assert (report.pump_serial, report.pump_model, report.drug) == (records[0]["pump_serial"], "ITB-20", BACLOFEN_500)
+    assert (report.library["name"], report.library["version"]) == (LIBRARY.identity.name, LIBRARY.identity.version)
+    assert [(line.action, line.summary, line.outcome) for line in report.actions] == [
+        ("refill", "withdrew 19 mL (expected 20), added 18 mL", "verified"),
+        ("write", "none -> 200 mcg/day", "verified"),
+        ("bolus", "therapeutic 50 mcg (0.1 mL)", "verified"),
+    ]
+    assert report.program_after == baclofen(200)
+    [change] = report.changes
+    assert (change.daily_after, change.override_reason) == (200, REASON)
+
+
+def test_the_refill_shows_its_volumes_and_discrepancy(records):
+    [line] = report_of(records).refills
+    assert (line.withdrawn_ml, line.added_ml, line.volume_ml) == (19, 18, 18)
+    assert line.tolerance_ml == pytest.approx(2, abs=0.0001)
+    assert line.calculated_ml == pytest.approx(20, abs=0.001)
+    assert line.discrepancy_ml == pytest.approx(-1, abs=0.001) and line.within_tolerance
+    assert (line.drug, line.lot, line.expiry) == (BACLOFEN_500, "BX2291", "2099-12-31")
+
+
+def test_the_bolus_and_the_overridden_warning(records):
+    report = report_of(records)
+    [bolus] = report.boluses
+    assert (bolus.kind, bolus.dose, bolus.dose_unit, bolus.volume_ml, bolus.duration_min, bolus.outcome) == (
+        "therapeutic", 50, "mcg", pytest.approx(0.1), 30, "verified")
+    [override] = report.overrides
+    assert (override.code, override.override_reason) == ("CHANGE_ABOVE_SOFT_LIMIT", REASON)
+    assert "150 -> 200 mcg/day" in override.message and "+33.3 %" in override.message
+
+
+def test_the_reservoir_is_projected_from_the_refill_and_the_refill_by_date_follows(records):
+    report = report_of(records)
+    refilled_at = datetime.fromisoformat(records[0]["pump_time"])
+    assert (report.reservoir.volume_ml, report.reservoir.capacity_ml, report.reservoir_at) == (18, 20, refilled_at)
+    plan = report.plan(report.program_after)
+    assert plan.low_alarm_at == refilled_at + timedelta(days=40)
+    assert (report.refill_by.at, report.refill_by.reason) == (refilled_at + timedelta(days=33), "low_alarm")
+
+
+def test_an_attempt_without_its_outcome_record_says_so():
+    # The program stopped between the attempt record and the outcome record: the report shows the attempt.
+    attempt = {"time": "2026-12-04T10:00:00.000+00:00", "attempt_id": "a1", "action": "bolus", "event": "attempt",
+               "pump_serial": "E20-1", "pump_model": "ITB-20", "pump_time": "2026-12-04T10:00:00", "findings": [],
+               "outcome": None, "override_reason": None, "bolus": {"kind": "therapeutic", "dose": 20.0,
+                                                                   "dose_unit": "mcg", "volume_ml": 0.04,
+                                                                   "duration_min": 10.0, "bolus_id": "b-1"}}
+    made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
+    report = report_of([attempt], made)
+    assert [(line.summary, line.outcome) for line in report.actions] == [
+        ("therapeutic 20 mcg (0.04 mL)", "no outcome recorded")]
+    assert (report.reservoir, report.refill_by) == (None, None)
