@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.device import Device
@@ -25,6 +25,8 @@ from fhir.resources.R4B.medicationadministration import MedicationAdministration
 from fhir.resources.R4B.medicationstatement import MedicationStatement
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
+
+from fhir.resources.R4B.resource import Resource
 
 from clinic.session_report import BolusLine, ProgramChange, RefillLine, SessionReport
 from programmer.program import Drug, Flex, Program
@@ -43,43 +45,49 @@ ADMINISTRATION_STATUS = {"verified": "completed", "refused": "not-done", "pump_r
 """A change's outcome as a MedicationAdministration's status; any other (uncertain, mismatch, none recorded) is
 ``unknown``: the pump's own log says what happened."""
 INTRATHECAL = {"text": "intrathecal"}
+R = TypeVar("R", bound=Resource)
 
 
 def fhir_bundle(report: SessionReport) -> dict:
     """The session as a validated FHIR R4B ``collection`` Bundle, as JSON-ready data."""
     ids = _Ids(report.session.session_id)
-    entries: list[tuple[str, Any]] = []
+    entries: list[tuple[str, Resource]] = []
     patient_ref = None
     if report.patient is not None:
         patient = report.patient
         patient_ref = {"reference": ids.url("patient"), "display": patient.name}
-        entries.append((ids.url("patient"), Patient(
+        entries.append((ids.url("patient"), _valid(Patient, 
             identifier=[{"system": PATIENT_SYSTEM, "value": patient.identifier}], name=[{"text": patient.name}],
             birthDate=patient.birth_date.isoformat())))
     device_ref = None
     if report.pump_serial is not None:
         device_ref = {"reference": ids.url("device"), "display": f"{report.pump_model} {report.pump_serial}"}
-        entries.append((ids.url("device"), Device(
+        entries.append((ids.url("device"), _valid(Device, 
             identifier=[{"system": PUMP_SYSTEM, "value": report.pump_serial}], serialNumber=report.pump_serial,
             deviceName=[{"name": report.pump_model or "implanted pump", "type": "model-name"}],
             type={"text": "implanted intrathecal drug pump"}, status="active", patient=patient_ref)))
     verified = [change for change in report.changes if change.outcome == "verified"]
     for number, change in enumerate(verified):
-        entries.append((ids.url(f"statement-{number}"),
-                        _statement(change, last=number == len(verified) - 1, subject=patient_ref, asserted=report.made_at)))
+        last = number == len(verified) - 1
+        entries.append((ids.url(f"statement-{number}"), _statement(change, last, patient_ref, report.made_at)))
     for number, refill in enumerate(report.refills):
         entries.append((ids.url(f"refill-{number}"), _refill(refill, patient_ref, device_ref)))
     for number, bolus in enumerate(report.boluses):
         entries.append((ids.url(f"bolus-{number}"), _bolus(bolus, report, patient_ref, device_ref)))
     if report.reservoir is not None and report.reservoir_at is not None:
-        entries.append((ids.url("reservoir"), Observation(
+        entries.append((ids.url("reservoir"), _valid(Observation, 
             status="final", code={"coding": [RESERVOIR_CODE], "text": RESERVOIR_CODE["display"]},
             subject=patient_ref, device=device_ref, effectiveDateTime=_aware(report.reservoir_at),
             valueQuantity=_quantity(report.reservoir.volume_ml, "mL"))))
-    bundle = Bundle(type="collection", identifier={"system": SESSION_SYSTEM, "value": report.session.session_id},
-                    timestamp=report.made_at.isoformat(),
+    bundle = _valid(Bundle, type="collection", timestamp=report.made_at.isoformat(),
+                    identifier={"system": SESSION_SYSTEM, "value": report.session.session_id},
                     entry=[{"fullUrl": url, "resource": resource} for url, resource in entries])
     return bundle.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _valid(model: type[R], **fields: Any) -> R:
+    """The resource built and validated from its elements (pydantic's ``ValidationError`` names a wrong one)."""
+    return model.model_validate(fields)
 
 
 class _Ids:
@@ -113,7 +121,7 @@ def _statement(change: ProgramChange, last: bool, subject: dict | None, asserted
     unit = program.drug.dose_unit
     daily = change.daily_after
     note = [{"text": f"override reason: {change.override_reason}"}] if change.override_reason else None
-    return MedicationStatement(
+    return _valid(MedicationStatement, 
         status="active" if last else "completed", medicationCodeableConcept=_medication(program.drug),
         subject=subject or {"display": "patient not recorded"}, effectiveDateTime=change.time.isoformat(),
         dateAsserted=asserted.isoformat(), note=note,
@@ -137,7 +145,7 @@ def _refill(refill: RefillLine, subject: dict | None, device: dict | None) -> Me
              f"{refill.tolerance_ml:g} mL), {refill.added_ml:g} mL added")
     if refill.lot:
         words += f"; lot {refill.lot}, expiry {refill.expiry}"
-    return MedicationAdministration(
+    return _valid(MedicationAdministration, 
         status=ADMINISTRATION_STATUS.get(refill.outcome, "unknown"),
         medicationCodeableConcept=_medication(drug) if drug is not None else {"text": "drug not recorded"},
         subject=subject or {"display": "patient not recorded"}, device=[device] if device else None,
@@ -156,7 +164,7 @@ def _bolus(bolus: BolusLine, report: SessionReport, subject: dict | None,
     else:
         dose = _quantity(bolus.volume_ml or 0.0, "mL")
     words = f"{bolus.kind} bolus {bolus.bolus_id or ''}".strip()
-    return MedicationAdministration(
+    return _valid(MedicationAdministration, 
         status=status, medicationCodeableConcept=_medication(drug) if drug is not None else {"text": "pump's drug"},
         subject=subject or {"display": "patient not recorded"}, device=[device] if device else None,
         effectivePeriod={"start": bolus.time.isoformat(), "end": end.isoformat()},

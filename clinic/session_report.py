@@ -19,16 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from programmer.library import LoadedLibrary
 from programmer.planner import Plan, mean_daily_dose
 from programmer.program import FORMAT, Drug, Program, program_from_data
 from programmer.pump import PUMP_MODELS, Reservoir
 from programmer.refill_by import RefillBy, refill_by, stability_days
-
-if TYPE_CHECKING:
-    from clinic.store import Store
 
 NO_OUTCOME = "no outcome recorded"
 """The outcome of an attempt whose outcome record is missing (the program stopped between the two records)."""
@@ -190,7 +187,11 @@ def report_from_records(records: Iterable[Mapping[str, Any]], session: SessionFa
     ``last_fill``: the pump's last fill before the session (pump clock), when the session has none;
     ``reading``: a reservoir reading to project from when the session has no verified refill."""
     attempts = _attempts(records)
-    actions, changes, refills, boluses, findings = [], [], [], [], []
+    actions: list[ActionLine] = []
+    changes: list[ProgramChange] = []
+    refills: list[RefillLine] = []
+    boluses: list[BolusLine] = []
+    findings: list[FindingLine] = []
     serial = model = None
     first_old: Mapping | None = None
     library_identity = None
