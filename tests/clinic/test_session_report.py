@@ -11,6 +11,9 @@ from the fill, is later).
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -30,6 +33,7 @@ from programmer.refill import RefillRequest, Syringe, review_refill
 from programmer.review import review_write
 from tests.support.emulator_fixtures import LOOPBACK_LINK
 from tests.support.fake_pump import BACLOFEN_500, baclofen
+from ui.report_pdf import write_report_pdf
 
 LIBRARY = load_library()
 DOCTOR = "Dr Ng"
@@ -128,3 +132,36 @@ def test_an_attempt_without_its_outcome_record_says_so():
     assert [(line.summary, line.outcome) for line in report.actions] == [
         ("therapeutic 20 mcg (0.04 mL)", "no outcome recorded")]
     assert (report.reservoir, report.refill_by) == (None, None)
+
+
+# --- the PDF (ui/report_pdf.py), read back with poppler's tools ---------------------------------------------------
+
+
+def poppler(tool: str, *args: str) -> str:
+    found = shutil.which(tool)
+    assert found, f"{tool} is missing: scripts/bootstrap installs it (Debian's poppler-utils)"
+    return subprocess.run([found, *args], check=True, capture_output=True, text=True, timeout=60).stdout
+
+
+def test_the_pdf_is_one_a4_page_with_the_visits_figures(records, tmp_path, qapp):
+    report = report_of(records)
+    pdf = tmp_path / "report.pdf"
+    write_report_pdf(report, pdf)
+    info = poppler("pdfinfo", str(pdf))
+    assert re.search(r"Pages:\s+1\n", info) and "595 x 842 pts (A4)" in info
+    text = " ".join(poppler("pdftotext", str(pdf), "-").split())
+    refilled_at = datetime.fromisoformat(records[0]["pump_time"])
+    for words in ["Intrathecal pump session report", "Test Patient", "TEST-0001", "1970-01-01",
+                  f"ITB-20, serial {report.pump_serial}", "60 cm", "baclofen 500 mcg/mL",
+                  f"ITB default drug library {LIBRARY.identity.version}", "Dr Ng (clinician, ng)", "ward-3",
+                  "After: 200 mcg/day, simple continuous",
+                  f"Refill by {(refilled_at + timedelta(days=33)).strftime('%a %d %b %Y %H:%M')} (pump clock)",
+                  "Set by the low-reservoir alarm, less a week's margin",
+                  "Projected from 18 mL in the 20 mL reservoir",
+                  "withdrew 19 mL (expected 20), added 18 mL", "-1 mL (±2 mL)", "lot BX2291, exp. 2099-12-31",
+                  "therapeutic 50 mcg 0.1 mL 30 min verified", "CHANGE_ABOVE_SOFT_LIMIT (warning, write)", REASON,
+                  "42 records, intact", HEAD, "Signature: Dr Ng (clinician)", "Date"]:
+        assert words in text, words
+    png = tmp_path / "page"
+    poppler("pdftoppm", "-png", "-r", "50", "-singlefile", str(pdf), str(png))
+    assert (tmp_path / "page.png").stat().st_size > 10_000  # drawn: the plots and the tables, not a blank page
