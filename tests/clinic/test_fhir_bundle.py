@@ -1,5 +1,5 @@
-"""The FHIR bundle of the real visit of tests/clinic/test_session_report.py: it validates (read back into the R4B
-models from its JSON) and holds the visit's figures, worked out by hand there: 200 mcg/day (UCUM ug/d) after the
+"""The FHIR bundle of the real visit of tests/support/session_visits.py: it validates (read back into the R4B
+models from its JSON) and holds the visit's figures, worked out by hand in tests/clinic/test_session_report.py: 200 mcg/day (UCUM ug/d) after the
 change, 18 mL added at the refill, a bolus of 50 mcg (ug) over 30 min, 18 mL in the reservoir."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from clinic.fhir_bundle import PATIENT_SYSTEM, PUMP_SYSTEM, UCUM, fhir_bundle
-from tests.clinic.test_session_report import PATIENT, report_of, visit_records
+from tests.support.session_visits import PATIENT, report_of, visit_records
 
 
 @pytest.fixture

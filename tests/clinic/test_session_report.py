@@ -1,10 +1,8 @@
 """The session report from the records a real visit to the emulator left: every figure worked out by hand.
 
-The visit (``visit_records``): an emulated ITB-20 filled at an earlier visit with 20 mL of baclofen 500 mcg/mL and
-running 150 mcg/day (0.3 mL/day, so seconds later it still holds 20 mL to the thousandth); this visit withdraws
-19 mL (1 mL less than the pump calculated: within the tolerance of max(0.5, 10 % of 20) = 2 mL) and adds 18 mL,
-raises the dose to 200 mcg/day (+33.3 %, beyond the 20 % soft limit: overridden with a reason) and gives a bolus
-of 50 mcg over 30 min (0.1 mL). From 18 mL at 200 mcg/day = 0.4 mL/day the low alarm (2 mL) comes after
+The visit (tests/support/session_visits.py): a pump running 150 mcg/day of baclofen 500 mcg/mL with 20 mL left;
+19 mL withdrawn (1 mL less than the pump calculated, within the 2 mL tolerance), 18 mL added; the dose raised to
+200 mcg/day, a warning overridden with a reason; a bolus of 50 mcg over 30 min (0.1 mL). From 18 mL at 200 mcg/day = 0.4 mL/day the low alarm (2 mL) comes after
 16 / 0.4 = 40 days, so the refill is due 40 - 7 = 33 days after the refill (baclofen's stability limit, 180 days
 from the fill, is later).
 """
@@ -14,63 +12,13 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from clinic.session_report import ChainAnchor, PatientFacts, SessionFacts, SessionReport, report_from_records
-from programmer.audit import AuditLog, read_audit_log
-from programmer.bolus import review_bolus
-from programmer.bolus_commit import commit_bolus
-from programmer.checks import PriorTherapy
-from programmer.commit import commit_refill, commit_write
-from programmer.interrogation import read_pump
-from programmer.library import load_library
-from programmer.outcome import Outcome
-from programmer.port import PumpDriver, open_driver
-from programmer.refill import RefillRequest, Syringe, review_refill
-from programmer.review import review_write
-from tests.support.emulator_fixtures import LOOPBACK_LINK
 from tests.support.fake_pump import BACLOFEN_500, baclofen
+from tests.support.session_visits import HEAD, LIBRARY, REASON, report_of, visit_records
 from ui.report_pdf import write_report_pdf
-
-LIBRARY = load_library()
-DOCTOR = "Dr Ng"
-REASON = "titration plan agreed with the patient"
-SYRINGE = Syringe(BACLOFEN_500, "BX2291", date(2099, 12, 31))
-PATIENT = PatientFacts("TEST-0001", "Test Patient", date(1970, 1, 1), 60.0)
-HEAD = "ab" * 32
-
-
-def refill(driver: PumpDriver, audit: AuditLog, withdrawn_ml: float, added_ml: float) -> None:
-    review = review_refill(read_pump(driver), RefillRequest(withdrawn_ml, added_ml, SYRINGE), LIBRARY)
-    assert commit_refill(driver, review, DOCTOR, audit).outcome is Outcome.VERIFIED
-
-
-def visit_records(start_emulator, tmp_path: Path) -> list[dict]:
-    """The records of the visit the module docstring describes, as the core wrote them."""
-    driver = open_driver(start_emulator().url, **LOOPBACK_LINK)
-    earlier = AuditLog(tmp_path / "earlier-visit.jsonl")
-    refill(driver, earlier, 0, 20)
-    first = review_write(read_pump(driver), baclofen(150), LIBRARY, prior=PriorTherapy(previous_daily_dose=150))
-    assert commit_write(driver, first, DOCTOR, earlier).outcome is Outcome.VERIFIED
-
-    audit = AuditLog(tmp_path / "visit.jsonl")
-    refill(driver, audit, 19, 18)
-    raised = review_write(read_pump(driver), baclofen(200), LIBRARY, REASON)
-    assert commit_write(driver, raised, DOCTOR, audit).outcome is Outcome.VERIFIED
-    bolus = review_bolus(read_pump(driver), 50, 30, LIBRARY)
-    assert commit_bolus(driver, bolus, DOCTOR, audit).outcome is Outcome.VERIFIED
-    driver.close()
-    return read_audit_log(audit.path)
-
-
-def report_of(records: list[dict], made_at: datetime | None = None) -> SessionReport:
-    started = datetime.fromisoformat(records[0]["time"])
-    session = SessionFacts("5e55", started, started + timedelta(minutes=5), "ward-3", "ng", DOCTOR, "clinician")
-    return report_from_records(records, session, PATIENT, ChainAnchor(HEAD, 42, True),
-                               made_at or started + timedelta(minutes=6), LIBRARY)
 
 
 @pytest.fixture
