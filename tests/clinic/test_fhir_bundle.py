@@ -1,6 +1,6 @@
 """The FHIR bundle of the real visit of tests/support/session_visits.py: it validates (read back into the R4B
-models from its JSON) and holds the visit's figures, worked out by hand in tests/clinic/test_session_report.py: 200 mcg/day (UCUM ug/d) after the
-change, 18 mL added at the refill, a bolus of 50 mcg (ug) over 30 min, 18 mL in the reservoir."""
+models from its JSON) and holds the visit's figures, worked out by hand: 200 mcg/day (UCUM ug/d) after the change,
+18 mL added at the refill, a bolus of 50 mcg (ug) over 30 min, 18 mL in the reservoir."""
 
 from __future__ import annotations
 

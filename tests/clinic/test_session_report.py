@@ -2,9 +2,9 @@
 
 The visit (tests/support/session_visits.py): a pump running 150 mcg/day of baclofen 500 mcg/mL with 20 mL left;
 19 mL withdrawn (1 mL less than the pump calculated, within the 2 mL tolerance), 18 mL added; the dose raised to
-200 mcg/day, a warning overridden with a reason; a bolus of 50 mcg over 30 min (0.1 mL). From 18 mL at 200 mcg/day = 0.4 mL/day the low alarm (2 mL) comes after
-16 / 0.4 = 40 days, so the refill is due 40 - 7 = 33 days after the refill (baclofen's stability limit, 180 days
-from the fill, is later).
+200 mcg/day, a warning overridden with a reason; a bolus of 50 mcg over 30 min (0.1 mL). From 18 mL at 200 mcg/day
+= 0.4 mL/day the low alarm (2 mL) comes after 16 / 0.4 = 40 days, so the refill is due 40 - 7 = 33 days after the
+refill (baclofen's stability limit, 180 days from the fill, is later).
 """
 
 from __future__ import annotations
