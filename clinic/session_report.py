@@ -18,14 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Any
 
-from programmer.library import LoadedLibrary
+from programmer.library import LoadedLibrary, load_library
 from programmer.planner import Plan, mean_daily_dose
 from programmer.program import FORMAT, Drug, Program, program_from_data
 from programmer.pump import PUMP_MODELS, Reservoir
 from programmer.refill_by import RefillBy, refill_by, stability_days
+
+if TYPE_CHECKING:
+    from clinic.patients import DoseEntry
+    from clinic.store import Store
 
 NO_OUTCOME = "no outcome recorded"
 """The outcome of an attempt whose outcome record is missing (the program stopped between the two records)."""
@@ -177,6 +181,50 @@ class SessionReport:
         """The warnings a reason overrode (the ones an attempt went on past)."""
         return tuple(finding for finding in self.findings
                      if finding.severity == "warning" and finding.override_reason is not None)
+
+
+def build_session_report(store: Store, session_id: str, library: LoadedLibrary | None = None,
+                         made_at: datetime | None = None) -> SessionReport:
+    """The report of session ``session_id`` (``UnknownSession`` when there is none) from the store: its records,
+    its user, its patient and pump, the dose history's reservoir and last fill, and the audit chain's head now.
+    ``library``: the approved library to take the drug's stability limit from (the shipped one when None)."""
+    info = store.sessions.get(session_id)
+    records = [entry.record for entry in store.audit.query(session_id=session_id)]
+    users = {user.username: user for user in store.users.list()}
+    user = users.get(info.username)
+    session = SessionFacts(info.id, info.started_at, info.ended_at, info.workstation, info.username,
+                           info.username if user is None else user.display_name,
+                           "unknown" if user is None else user.role.value)
+    patient, doses = None, []
+    if info.patient_identifier is not None:
+        found = store.patients.get(info.patient_identifier)
+        implant = next((implant for implant in store.patients.implants(found.identifier)
+                        if implant.pump_serial == info.pump_serial), None)
+        catheter = None if implant is None else (implant.revisions[-1].catheter_cm if implant.revisions
+                                                 else implant.catheter_cm)
+        patient = PatientFacts(found.identifier, found.name, found.birth_date, catheter)
+        doses = store.patients.dose_history(found.identifier)
+    check = store.audit.verify()
+    return report_from_records(records, session, patient, ChainAnchor(check.head_hash, check.records, check.intact),
+                               made_at or datetime.now(timezone.utc), library or load_library(),
+                               _last_fill(doses, info.started_at), _reading(doses, session_id, records))
+
+
+def _last_fill(doses: list[DoseEntry], before: datetime) -> datetime | None:
+    """The pump's last refill before the session, from the dose history, on the pump's clock (this computer's local
+    time, which the pump's clock is kept to)."""
+    fills = [entry.time for entry in doses if entry.kind == "refill" and entry.time < before]
+    return None if not fills else fills[-1].astimezone().replace(tzinfo=None)
+
+
+def _reading(doses: list[DoseEntry], session_id: str, records: list[dict]) -> ReservoirReading | None:
+    """The session's last reservoir reading in the dose history, at the pump time of its audit record."""
+    pump_times = {record.get("record_id"): record.get("pump_time") for record in records}
+    for entry in reversed(doses):
+        at = pump_times.get(entry.audit_record_id)
+        if entry.session_id == session_id and entry.reservoir_ml is not None and at:
+            return ReservoirReading(entry.reservoir_ml, datetime.fromisoformat(at))
+    return None
 
 
 def report_from_records(records: Iterable[Mapping[str, Any]], session: SessionFacts, patient: PatientFacts | None,

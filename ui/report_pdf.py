@@ -109,7 +109,7 @@ class _Page:
         height = self._line_height()
         self.painter.drawText(QRectF(0, self.y, self.width, height), Qt.AlignmentFlag.AlignLeft, TITLE)
         self._font(BODY_PT)
-        made = f"Made {moment(report.made_at.astimezone())} | session {report.session.session_id}"
+        made = f"Made {moment(report.made_at.astimezone())}"
         self.painter.drawText(QRectF(0, self.y, self.width, height),
                               Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom, made)
         self.y += height + 1 * self.mm
@@ -135,6 +135,7 @@ class _Page:
              f" by {library.get('signer') or NOT_APPLICABLE}"),
             ("User", f"{session.display_name} ({session.role}, {session.username})"),
             ("Session", f"{moment(session.started_at.astimezone())} to {ended}"),
+            ("Session id", session.session_id),
             ("Workstation", session.workstation),
         ]
         self.y += 1 * self.mm

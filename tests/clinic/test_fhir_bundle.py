@@ -5,26 +5,35 @@ models from its JSON) and holds the visit's figures, worked out by hand: 200 mcg
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from clinic.fhir_bundle import PATIENT_SYSTEM, PUMP_SYSTEM, UCUM, fhir_bundle
-from tests.support.session_visits import PATIENT, report_of, visit_records
+from clinic.session_report import SessionReport, build_session_report
+from tests.support.session_visits import RecordedVisit, recorded_visit
 
 
 @pytest.fixture
-def records(start_emulator, tmp_path) -> list[dict]:
-    return visit_records(start_emulator, tmp_path)
+def visit(start_emulator, tmp_path) -> Iterator[RecordedVisit]:
+    recorded = recorded_visit(start_emulator, tmp_path)
+    yield recorded
+    recorded.store.close()
+
+
+def report_of(visit: RecordedVisit, after_end: timedelta = timedelta(minutes=1)) -> SessionReport:
+    ended = visit.store.sessions.get(visit.session_id).ended_at
+    return build_session_report(visit.store, visit.session_id, made_at=ended + after_end)
 
 
 def resources(bundle: dict, kind: str) -> list[dict]:
     return [entry["resource"] for entry in bundle["entry"] if entry["resource"]["resourceType"] == kind]
 
 
-def test_the_bundle_validates_and_holds_the_visit(records):
-    report = report_of(records)
+def test_the_bundle_validates_and_holds_the_visit(visit):
+    report = report_of(visit)
     bundle = fhir_bundle(report)
     again = Bundle.model_validate_json(json.dumps(bundle))  # the JSON as written reads back into the models
     assert again.type == "collection" and len(again.entry) == 6
@@ -41,8 +50,8 @@ def test_the_bundle_validates_and_holds_the_visit(records):
     assert device["patient"]["reference"] == patient_url
 
 
-def test_the_dose_change_refill_bolus_and_reservoir_carry_their_figures(records):
-    report = report_of(records)
+def test_the_dose_change_refill_bolus_and_reservoir_carry_their_figures(visit):
+    report = report_of(visit)
     bundle = fhir_bundle(report)
     [statement] = resources(bundle, "MedicationStatement")
     assert statement["status"] == "active"
@@ -55,7 +64,7 @@ def test_the_dose_change_refill_bolus_and_reservoir_carry_their_figures(records)
                                                                           "system": UCUM, "code": "mL"})
     assert "19 mL withdrawn (the pump had calculated 20 mL, discrepancy -1 mL" in refill["dosage"]["text"]
     assert "lot BX2291, expiry 2099-12-31" in refill["dosage"]["text"]
-    # made six minutes into the visit: the 30 min bolus is still running
+    # made a minute after the visit: the 30 min bolus is still running
     assert (bolus["status"], bolus["dosage"]["dose"]) == ("in-progress", {"value": 50.0, "unit": "mcg",
                                                                           "system": UCUM, "code": "ug"})
     start = bolus["effectivePeriod"]["start"].replace("Z", "+00:00")
@@ -63,11 +72,11 @@ def test_the_dose_change_refill_bolus_and_reservoir_carry_their_figures(records)
     assert datetime.fromisoformat(end) - datetime.fromisoformat(start) == timedelta(minutes=30)
     [reservoir] = resources(bundle, "Observation")
     assert reservoir["valueQuantity"] == {"value": 18.0, "unit": "mL", "system": UCUM, "code": "mL"}
-    assert reservoir["subject"]["display"] == PATIENT.name
+    assert reservoir["subject"]["display"] == "Test Patient"
 
 
-def test_the_same_session_gives_the_same_bundle_and_a_finished_bolus_is_completed(records):
-    report = report_of(records)
-    later = report_of(records, report.made_at + timedelta(hours=1))
+def test_the_same_session_gives_the_same_bundle_and_a_finished_bolus_is_completed(visit):
+    report = report_of(visit)
+    later = report_of(visit, timedelta(hours=1))
     assert fhir_bundle(later)["entry"][0]["fullUrl"] == fhir_bundle(report)["entry"][0]["fullUrl"]
     assert resources(fhir_bundle(later), "MedicationAdministration")[1]["status"] == "completed"

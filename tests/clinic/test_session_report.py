@@ -12,23 +12,46 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from clinic.session_report import (ChainAnchor, PatientFacts, SessionFacts, SessionReport, build_session_report,
+                                   report_from_records)
+from tests.support.clinic_fixtures import OSEI
 from tests.support.fake_pump import BACLOFEN_500, baclofen
-from tests.support.session_visits import HEAD, LIBRARY, REASON, report_of, visit_records
+from tests.support.session_visits import LIBRARY, REASON, WORKSTATION, RecordedVisit, recorded_visit
 from ui.report_pdf import write_report_pdf
 
 
 @pytest.fixture
-def records(start_emulator, tmp_path) -> list[dict]:
-    return visit_records(start_emulator, tmp_path)
+def visit(start_emulator, tmp_path) -> Iterator[RecordedVisit]:
+    recorded = recorded_visit(start_emulator, tmp_path)
+    yield recorded
+    recorded.store.close()
 
 
-def test_a_visit_is_reported_from_its_audit_records(records):
-    report = report_of(records)
-    assert (report.pump_serial, report.pump_model, report.drug) == (records[0]["pump_serial"], "ITB-20", BACLOFEN_500)
+def report_of(visit: RecordedVisit) -> SessionReport:
+    """The report made a minute after the visit ended (its 30 min bolus still running)."""
+    ended = visit.store.sessions.get(visit.session_id).ended_at
+    return build_session_report(visit.store, visit.session_id, made_at=ended + timedelta(minutes=1))
+
+
+def refill_time(visit: RecordedVisit) -> datetime:
+    """The visit's refill on the pump's clock, from its audit record."""
+    [record] = [entry.record for entry in visit.store.audit.query(session_id=visit.session_id, action="refill")
+                if entry.record["event"] == "outcome"]
+    return datetime.fromisoformat(record["pump_time"])
+
+
+def test_a_visit_is_reported_from_its_store_records(visit):
+    report = report_of(visit)
+    session = report.session
+    assert (session.session_id, session.display_name, session.role, session.workstation) == (
+        visit.session_id, OSEI.display_name, "clinician", WORKSTATION)
+    assert report.patient == PatientFacts("TEST-0001", "Test Patient", date(1970, 1, 1), 60.0)
+    assert (report.pump_serial, report.pump_model, report.drug) == (visit.serial, "ITB-20", BACLOFEN_500)
     assert (report.library["name"], report.library["version"]) == (LIBRARY.identity.name, LIBRARY.identity.version)
     assert [(line.action, line.summary, line.outcome) for line in report.actions] == [
         ("refill", "withdrew 19 mL (expected 20), added 18 mL", "verified"),
@@ -38,10 +61,13 @@ def test_a_visit_is_reported_from_its_audit_records(records):
     assert report.program_after == baclofen(200)
     [change] = report.changes
     assert (change.daily_after, change.override_reason) == (200, REASON)
+    # the earlier visit's refill and write, this visit's refill, write and bolus: two records each
+    check = visit.store.audit.verify()
+    assert report.anchor == ChainAnchor(check.head_hash, 10, True)
 
 
-def test_the_refill_shows_its_volumes_and_discrepancy(records):
-    [line] = report_of(records).refills
+def test_the_refill_shows_its_volumes_and_discrepancy(visit):
+    [line] = report_of(visit).refills
     assert (line.withdrawn_ml, line.added_ml, line.volume_ml) == (19, 18, 18)
     assert line.tolerance_ml == pytest.approx(2, abs=0.0001)
     assert line.calculated_ml == pytest.approx(20, abs=0.001)
@@ -49,8 +75,8 @@ def test_the_refill_shows_its_volumes_and_discrepancy(records):
     assert (line.drug, line.lot, line.expiry) == (BACLOFEN_500, "BX2291", "2099-12-31")
 
 
-def test_the_bolus_and_the_overridden_warning(records):
-    report = report_of(records)
+def test_the_bolus_and_the_overridden_warning(visit):
+    report = report_of(visit)
     [bolus] = report.boluses
     assert (bolus.kind, bolus.dose, bolus.dose_unit, bolus.volume_ml, bolus.duration_min, bolus.outcome) == (
         "therapeutic", 50, "mcg", pytest.approx(0.1), 30, "verified")
@@ -59,9 +85,9 @@ def test_the_bolus_and_the_overridden_warning(records):
     assert "150 -> 200 mcg/day" in override.message and "+33.3 %" in override.message
 
 
-def test_the_reservoir_is_projected_from_the_refill_and_the_refill_by_date_follows(records):
-    report = report_of(records)
-    refilled_at = datetime.fromisoformat(records[0]["pump_time"])
+def test_the_reservoir_is_projected_from_the_refill_and_the_refill_by_date_follows(visit):
+    report = report_of(visit)
+    refilled_at = refill_time(visit)
     assert (report.reservoir.volume_ml, report.reservoir.capacity_ml, report.reservoir_at) == (18, 20, refilled_at)
     plan = report.plan(report.program_after)
     assert plan.low_alarm_at == refilled_at + timedelta(days=40)
@@ -76,7 +102,8 @@ def test_an_attempt_without_its_outcome_record_says_so():
                                                                    "dose_unit": "mcg", "volume_ml": 0.04,
                                                                    "duration_min": 10.0, "bolus_id": "b-1"}}
     made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
-    report = report_of([attempt], made)
+    session = SessionFacts("5e55", made, None, "ward-3", "osei", OSEI.display_name, "clinician")
+    report = report_from_records([attempt], session, None, ChainAnchor("ab" * 32, 1, True), made)
     assert [(line.summary, line.outcome) for line in report.actions] == [
         ("therapeutic 20 mcg (0.04 mL)", "no outcome recorded")]
     assert (report.reservoir, report.refill_by) == (None, None)
@@ -91,24 +118,24 @@ def poppler(tool: str, *args: str) -> str:
     return subprocess.run([found, *args], check=True, capture_output=True, text=True, timeout=60).stdout
 
 
-def test_the_pdf_is_one_a4_page_with_the_visits_figures(records, tmp_path, qapp):
-    report = report_of(records)
+def test_the_pdf_is_one_a4_page_with_the_visits_figures(visit, tmp_path, qapp):
+    report = report_of(visit)
     pdf = tmp_path / "report.pdf"
     write_report_pdf(report, pdf)
     info = poppler("pdfinfo", str(pdf))
     assert re.search(r"Pages:\s+1\n", info) and "595 x 842 pts (A4)" in info
     text = " ".join(poppler("pdftotext", str(pdf), "-").split())
-    refilled_at = datetime.fromisoformat(records[0]["pump_time"])
+    refilled_at = refill_time(visit)
     for words in ["Intrathecal pump session report", "Test Patient", "TEST-0001", "1970-01-01",
                   f"ITB-20, serial {report.pump_serial}", "60 cm", "baclofen 500 mcg/mL",
-                  f"ITB default drug library {LIBRARY.identity.version}", "Dr Ng (clinician, ng)", "ward-3",
+                  f"ITB default drug library {LIBRARY.identity.version}", "Dr A. Osei (clinician, osei)", WORKSTATION,
                   "After: 200 mcg/day, simple continuous",
                   f"Refill by {(refilled_at + timedelta(days=33)).strftime('%a %d %b %Y %H:%M')} (pump clock)",
                   "Set by the low-reservoir alarm, less a week's margin",
                   "Projected from 18 mL in the 20 mL reservoir",
                   "withdrew 19 mL (expected 20), added 18 mL", "-1 mL (±2 mL)", "lot BX2291, exp. 2099-12-31",
                   "therapeutic 50 mcg 0.1 mL 30 min verified", "CHANGE_ABOVE_SOFT_LIMIT (warning, write)", REASON,
-                  "42 records, intact", HEAD, "Signature: Dr Ng (clinician)", "Date"]:
+                  "10 records, intact", report.anchor.head_hash, "Signature: Dr A. Osei (clinician)", "Date"]:
         assert words in text, words
     png = tmp_path / "page"
     poppler("pdftoppm", "-png", "-r", "50", "-singlefile", str(pdf), str(png))
