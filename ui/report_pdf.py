@@ -191,7 +191,7 @@ class _Page:
         height = self._line_height()
         x = 0.0
         items = [(PROPOSED_LINE, Qt.PenStyle.SolidLine, "after this visit"),
-                 (CURRENT_LINE, Qt.PenStyle.DashLine, "before")]
+                 (CURRENT_LINE, Qt.PenStyle.DashLine, "before this visit (from the same reservoir)")]
         if report.program_before is None or report.program_before == report.program_after:
             items = items[:1]
         for colour, style, label in items:

@@ -55,12 +55,12 @@ def test_a_visit_is_reported_from_its_store_records(visit):
     assert (report.library["name"], report.library["version"]) == (LIBRARY.identity.name, LIBRARY.identity.version)
     assert [(line.action, line.summary, line.outcome) for line in report.actions] == [
         ("refill", "withdrew 19 mL (expected 20), added 18 mL", "verified"),
-        ("write", "none -> 200 mcg/day", "verified"),
+        ("write", "150 -> 200 mcg/day", "verified"),
         ("bolus", "therapeutic 50 mcg (0.1 mL)", "verified"),
     ]
-    assert report.program_after == baclofen(200)
+    assert (report.program_before, report.program_after) == (baclofen(150), baclofen(200))
     [change] = report.changes
-    assert (change.daily_after, change.override_reason) == (200, REASON)
+    assert (change.daily_before, change.daily_after, change.override_reason) == (150, 200, REASON)
     # the earlier visit's refill and write, this visit's refill, write and bolus: two records each
     check = visit.store.audit.verify()
     assert report.anchor == ChainAnchor(check.head_hash, 10, True)
@@ -129,7 +129,7 @@ def test_the_pdf_is_one_a4_page_with_the_visits_figures(visit, tmp_path, qapp):
     for words in ["Intrathecal pump session report", "Test Patient", "TEST-0001", "1970-01-01",
                   f"ITB-20, serial {report.pump_serial}", "60 cm", "baclofen 500 mcg/mL",
                   f"ITB default drug library {LIBRARY.identity.version}", "Dr A. Osei (clinician, osei)", WORKSTATION,
-                  "After: 200 mcg/day, simple continuous",
+                  "Before: 150 mcg/day, simple continuous. After: 200 mcg/day, simple continuous (change +33.3 %)",
                   f"Refill by {(refilled_at + timedelta(days=33)).strftime('%a %d %b %Y %H:%M')} (pump clock)",
                   "Set by the low-reservoir alarm, less a week's margin",
                   "Projected from 18 mL in the 20 mL reservoir",

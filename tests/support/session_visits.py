@@ -53,7 +53,7 @@ def committed(visit: Visit, result: SessionResult) -> None:
 
 def refill(driver: PumpDriver, visit: Visit, withdrawn_ml: float, added_ml: float) -> None:
     review = review_refill(read_pump(driver), RefillRequest(withdrawn_ml, added_ml, SYRINGE), LIBRARY)
-    committed(visit, commit_refill(driver, review, OSEI.display_name, visit.audit))
+    committed(visit, commit_refill(driver, review, OSEI, visit.audit))
 
 
 def recorded_visit(start_emulator, tmp_path: Path) -> RecordedVisit:
@@ -67,16 +67,16 @@ def recorded_visit(start_emulator, tmp_path: Path) -> RecordedVisit:
         earlier.choose_patient(PATIENT_ID, serial, "ITB-20", catheter_cm=60.0)
         refill(driver, earlier, 0, 20)
         first = review_write(read_pump(driver), baclofen(150), LIBRARY, prior=PriorTherapy(previous_daily_dose=150))
-        committed(earlier, commit_write(driver, first, OSEI.display_name, earlier.audit))
+        committed(earlier, commit_write(driver, first, OSEI, earlier.audit))
         earlier.end()
 
         visit = Visit(store, OSEI, journal, WORKSTATION)
         visit.match_pump(serial)
         refill(driver, visit, 19, 18)
         raised = review_write(read_pump(driver), baclofen(200), LIBRARY, REASON)
-        committed(visit, commit_write(driver, raised, OSEI.display_name, visit.audit))
+        committed(visit, commit_write(driver, raised, OSEI, visit.audit))
         bolus = review_bolus(read_pump(driver), 50, 30, LIBRARY)
-        committed(visit, commit_bolus(driver, bolus, OSEI.display_name, visit.audit))
+        committed(visit, commit_bolus(driver, bolus, OSEI, visit.audit))
         visit.end()
     finally:
         driver.close()
