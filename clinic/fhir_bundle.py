@@ -140,9 +140,9 @@ def _dosage_text(program: Program, daily: float) -> str:
 
 def _refill(refill: RefillLine, subject: dict | None, device: dict | None) -> MedicationAdministration:
     drug = refill.drug
-    words = (f"pump reservoir refill: {refill.withdrawn_ml:g} mL withdrawn (the pump had calculated "
-             f"{refill.calculated_ml:g} mL, discrepancy {refill.discrepancy_ml:+g} mL, tolerance "
-             f"{refill.tolerance_ml:g} mL), {refill.added_ml:g} mL added")
+    words = (f"pump reservoir refill: {refill.withdrawn_ml:.4g} mL withdrawn (the pump had calculated "
+             f"{refill.calculated_ml:.4g} mL, discrepancy {refill.discrepancy_ml:+.4g} mL, tolerance "
+             f"{refill.tolerance_ml:.4g} mL), {refill.added_ml:.4g} mL added")
     if refill.lot:
         words += f"; lot {refill.lot}, expiry {refill.expiry}"
     return _valid(MedicationAdministration, 

@@ -355,7 +355,8 @@ def _summary(record: Mapping[str, Any], changes: list[ProgramChange], refills: l
         return f"{before} -> {change.daily_after:g} {unit}/day"
     if action == "refill" and record.get("refill"):
         refill = refills[-1]
-        return f"withdrew {refill.withdrawn_ml:g} mL (expected {refill.calculated_ml:g}), added {refill.added_ml:g} mL"
+        return (f"withdrew {refill.withdrawn_ml:.4g} mL (expected {refill.calculated_ml:.4g}), added "
+                f"{refill.added_ml:.4g} mL")
     if record.get("bolus"):
         bolus = boluses[-1]
         dose = "" if bolus.dose is None else f"{bolus.dose:.4g} {bolus.dose_unit or ''} ".replace("  ", " ")
