@@ -19,14 +19,18 @@ from tests.support.clinic_fixtures import KIM, OSEI
 from tests.support.session_visits import WORKSTATION, RecordedVisit, recorded_visit
 
 
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> Iterator[RecordedVisit]:
+    with recorded_visit(tmp_path_factory.mktemp("visit")) as made:
+        yield made
+
+
 @pytest.fixture
-def visit(start_emulator, tmp_path, monkeypatch) -> Iterator[RecordedVisit]:
+def visit(recorded, tmp_path, monkeypatch) -> RecordedVisit:
     """The visit, its database as the command line's (``$ITB_DB``), and Dr Osei signed in (``$ITB_TOKEN_FILE``)."""
-    recorded = recorded_visit(start_emulator, tmp_path)
     monkeypatch.setenv("ITB_DB", recorded.store.url)
     sign_in(recorded, tmp_path, monkeypatch, OSEI)
-    yield recorded
-    recorded.store.close()
+    return recorded
 
 
 def sign_in(visit: RecordedVisit, tmp_path, monkeypatch, user) -> None:

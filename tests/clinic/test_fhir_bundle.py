@@ -16,11 +16,10 @@ from clinic.session_report import SessionReport, build_session_report
 from tests.support.session_visits import RecordedVisit, recorded_visit
 
 
-@pytest.fixture
-def visit(start_emulator, tmp_path) -> Iterator[RecordedVisit]:
-    recorded = recorded_visit(start_emulator, tmp_path)
-    yield recorded
-    recorded.store.close()
+@pytest.fixture(scope="module")
+def visit(tmp_path_factory) -> Iterator[RecordedVisit]:
+    with recorded_visit(tmp_path_factory.mktemp("visit")) as recorded:
+        yield recorded
 
 
 def report_of(visit: RecordedVisit, after_end: timedelta = timedelta(minutes=1)) -> SessionReport:

@@ -25,11 +25,10 @@ from tests.support.session_visits import LIBRARY, REASON, WORKSTATION, RecordedV
 from ui.report_pdf import write_report_pdf
 
 
-@pytest.fixture
-def visit(start_emulator, tmp_path) -> Iterator[RecordedVisit]:
-    recorded = recorded_visit(start_emulator, tmp_path)
-    yield recorded
-    recorded.store.close()
+@pytest.fixture(scope="module")
+def visit(tmp_path_factory) -> Iterator[RecordedVisit]:
+    with recorded_visit(tmp_path_factory.mktemp("visit")) as recorded:
+        yield recorded
 
 
 def report_of(visit: RecordedVisit) -> SessionReport:

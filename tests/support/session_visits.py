@@ -12,6 +12,8 @@ their figures from these.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -29,7 +31,7 @@ from programmer.port import PumpDriver, open_driver
 from programmer.refill import RefillRequest, Syringe, review_refill
 from programmer.review import review_write
 from tests.support.clinic_fixtures import OSEI, PATIENT_ID, clinic_db
-from tests.support.emulator_fixtures import LOOPBACK_LINK
+from tests.support.emulator_fixtures import LOOPBACK_LINK, EmulatorProcess
 from tests.support.fake_pump import BACLOFEN_500, baclofen
 
 LIBRARY = load_library()
@@ -56,11 +58,26 @@ def refill(driver: PumpDriver, visit: Visit, withdrawn_ml: float, added_ml: floa
     committed(visit, commit_refill(driver, review, OSEI, visit.audit))
 
 
-def recorded_visit(start_emulator, tmp_path: Path) -> RecordedVisit:
-    """The visit the module docstring describes, in a fresh store (the caller closes ``store``)."""
-    store = open_store(clinic_db(tmp_path))
-    journal = tmp_path / "journal.jsonl"
-    driver = open_driver(start_emulator().url, **LOOPBACK_LINK)
+@contextmanager
+def recorded_visit(folder: Path) -> Iterator[RecordedVisit]:
+    """The visit the module docstring describes, in a fresh store in ``folder``, open while the context lasts. Reading
+    it changes nothing, so a test module makes it once (a module-scoped fixture) for all its tests."""
+    emulator = EmulatorProcess(folder / "pump.json")
+    emulator.start()
+    try:
+        recorded = _visit(emulator.url, folder)
+    finally:
+        emulator.stop()
+    try:
+        yield recorded
+    finally:
+        recorded.store.close()
+
+
+def _visit(url: str, folder: Path) -> RecordedVisit:
+    store = open_store(clinic_db(folder))
+    journal = folder / "journal.jsonl"
+    driver = open_driver(url, **LOOPBACK_LINK)
     try:
         serial = read_pump(driver).identity.serial
         earlier = Visit(store, OSEI, journal, "clinic-desk")
