@@ -287,9 +287,8 @@ def _with_refill_by(report: SessionReport, library: LoadedLibrary | None, last_f
     plan = report.plan(report.program_after)
     if plan is None or report.drug is None:
         return report
-    usable = library is not None and report.library is not None and library.identity.sha256 == report.library.get(
-        "sha256")
-    days = stability_days(library, report.drug) if usable and library is not None else None
+    named = None if report.library is None else report.library.get("sha256")
+    days = stability_days(library, report.drug) if library is not None and library.identity.sha256 == named else None
     due = refill_by(plan.start, plan.low_alarm_at, last_fill, days, None)
     return replace(report, refill_by=due)
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QPointF, QRectF, Qt
+from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QPointF, QRectF, Qt
 from PySide6.QtGui import (QColor, QFont, QGuiApplication, QPageLayout, QPageSize, QPainter, QPainterPath, QPdfWriter,
                            QPen)
 from PySide6.QtWidgets import QApplication
@@ -49,12 +49,21 @@ HORIZON_LIMITS_DAYS = (30, 365)
 """The reservoir plot runs a week past the later low alarm (so the refill-by date and the alarm both show), within
 these bounds; a program that never reaches the alarm is shown over the Program page's 90 days."""
 TITLE = "Intrathecal pump session report"
+FOOT_MM = 6.0
+"""The foot of each page (patient, session, page number) and the space above it."""
 
 
 def write_report_pdf(report: SessionReport, path: str | os.PathLike) -> None:
-    """Write ``report`` to ``path`` as an A4 PDF (one page where it fits)."""
+    """Write ``report`` to ``path`` as an A4 PDF (one page where it fits). Each page's foot names the patient, the
+    session and the page of how many: the page is laid out once into memory to count them, then written."""
     _application()
-    writer = QPdfWriter(str(path))
+    memory = QBuffer()  # held here: the writer does not keep its device alive
+    memory.open(QIODevice.OpenModeFlag.WriteOnly)
+    pages = _render(report, QPdfWriter(memory), None)
+    _render(report, QPdfWriter(str(path)), pages)
+
+
+def _render(report: SessionReport, writer: QPdfWriter, pages: int | None) -> int:
     writer.setResolution(RESOLUTION_DPI)
     writer.setTitle(f"{TITLE} {report.session.session_id}")
     writer.setCreator("ITB programmer")
@@ -63,7 +72,7 @@ def write_report_pdf(report: SessionReport, path: str | os.PathLike) -> None:
                                      QPageLayout.Unit.Millimeter))
     painter = QPainter(writer)
     try:
-        _Page(painter, writer).draw(report)
+        return _Page(painter, writer, report, pages).draw()
     finally:
         painter.end()
 
@@ -81,21 +90,27 @@ def _application() -> None:
 
 
 class _Page:
-    """The page being drawn, top to bottom: ``y`` is where the next block goes, in device units."""
+    """The page being drawn, top to bottom: ``y`` is where the next block goes, in device units, above the foot."""
 
-    def __init__(self, painter: QPainter, writer: QPdfWriter):
+    def __init__(self, painter: QPainter, writer: QPdfWriter, report: SessionReport, pages: int | None):
         self.painter = painter
         self.writer = writer
+        self.report = report
+        self.pages = pages
+        self.page = 1
         self.mm = writer.resolution() / 25.4
         self.pt = writer.resolution() / 72
         area = writer.pageLayout().paintRectPixels(writer.resolution())
         self.width = float(area.width())
-        self.height = float(area.height())
+        self.page_height = float(area.height())
+        self.height = self.page_height - FOOT_MM * self.mm
         self.y = 0.0
 
     # --- the report, block by block ------------------------------------------------------------------
 
-    def draw(self, report: SessionReport) -> None:
+    def draw(self) -> int:
+        """Draw the report; returns the number of pages."""
+        report = self.report
         self._header(report)
         self._facts(report)
         self._program(report)
@@ -103,6 +118,19 @@ class _Page:
         self._refill_by(report)
         self._tables(report)
         self._anchor_and_signature(report)
+        self._foot()
+        return self.page
+
+    def _foot(self) -> None:
+        """The page's foot: whose report, which session, which page."""
+        patient = self.report.patient
+        who = "no patient recorded" if patient is None else f"{patient.name} ({patient.identifier})"
+        of = "" if self.pages is None else f" of {self.pages}"
+        self._font(SMALL_PT)
+        box = QRectF(0, self.page_height - self._line_height(), self.width, self._line_height())
+        self.painter.drawText(box, Qt.AlignmentFlag.AlignLeft,
+                              f"{who} | session {self.report.session.session_id}")
+        self.painter.drawText(box, Qt.AlignmentFlag.AlignRight, f"page {self.page}{of}")
 
     def _header(self, report: SessionReport) -> None:
         self._font(TITLE_PT, bold=True)
@@ -447,7 +475,9 @@ class _Page:
         """Start a new page when ``height`` does not fit under ``y``; True when a page was started."""
         if self.y + height <= self.height:
             return False
+        self._foot()
         self.writer.newPage()
+        self.page += 1
         self.y = 0.0
         return True
 

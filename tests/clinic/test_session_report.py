@@ -134,8 +134,30 @@ def test_the_pdf_is_one_a4_page_with_the_visits_figures(visit, tmp_path, qapp):
                   "Projected from 18 mL in the 20 mL reservoir",
                   "withdrew 19 mL (expected 20), added 18 mL", "-1 mL (±2 mL)", "lot BX2291, exp. 2099-12-31",
                   "therapeutic 50 mcg 0.1 mL 30 min verified", "CHANGE_ABOVE_SOFT_LIMIT (warning, write)", REASON,
-                  "10 records, intact", report.anchor.head_hash, "Signature: Dr A. Osei (clinician)", "Date"]:
+                  "10 records, intact", report.anchor.head_hash, "Signature: Dr A. Osei (clinician)", "Date",
+                  f"Test Patient (TEST-0001) | session {visit.session_id}", "page 1 of 1"]:
         assert words in text, words
     png = tmp_path / "page"
     poppler("pdftoppm", "-png", "-r", "50", "-singlefile", str(pdf), str(png))
     assert (tmp_path / "page.png").stat().st_size > 10_000  # drawn: the plots and the tables, not a blank page
+
+
+def test_a_long_session_continues_on_numbered_pages_each_naming_the_patient(visit, tmp_path, qapp):
+    # The visit's change and bolus tried twelve more times each (their records copied under new attempt ids): the
+    # tables run over the page, their headers repeat, and the signature line ends the last page.
+    records = [entry.record for entry in visit.store.audit.query(session_id=visit.session_id)]
+    repeated = [record | {"attempt_id": f"{record['attempt_id']}-{n}"} for n in range(12) for record in records
+                if record["action"] in ("write", "bolus")]
+    one = report_of(visit)
+    report = report_from_records(records + repeated, one.session, one.patient, one.anchor, one.made_at, LIBRARY)
+    assert len(report.actions) == 3 + 24
+    pdf = tmp_path / "long.pdf"
+    write_report_pdf(report, pdf)
+    pages = int(re.search(r"Pages:\s+(\d+)\n", poppler("pdfinfo", str(pdf)))[1])
+    assert pages > 1
+    for page in range(1, pages + 1):
+        text = " ".join(poppler("pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-").split())
+        assert f"Test Patient (TEST-0001) | session {visit.session_id}" in text and f"page {page} of {pages}" in text
+        assert ("Signature: Dr A. Osei (clinician)" in text) == (page == pages)
+    second = " ".join(poppler("pdftotext", "-f", "2", "-l", "2", str(pdf), "-").split())
+    assert second.startswith("Time Action What Outcome") or second.startswith("Time Kind Dose")
