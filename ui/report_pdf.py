@@ -54,23 +54,27 @@ FOOT_MM = 6.0
 
 
 def write_report_pdf(report: SessionReport, path: str | os.PathLike) -> None:
-    """Write ``report`` to ``path`` as an A4 PDF (one page where it fits). Each page's foot names the patient, the
-    session and the page of how many: the page is laid out once into memory to count them, then written."""
+    """Write ``report`` to ``path`` as an A4 PDF (one page where it fits); OSError when the file cannot be written.
+    Each page's foot names the patient, the session and the page of how many: the report is laid out once into
+    memory to count them, then written."""
     _application()
     memory = QBuffer()  # held here: the writer does not keep its device alive
     memory.open(QIODevice.OpenModeFlag.WriteOnly)
     pages = _render(report, QPdfWriter(memory), None)
-    _render(report, QPdfWriter(str(path)), pages)
+    _render(report, QPdfWriter(str(path)), pages, path)
 
 
-def _render(report: SessionReport, writer: QPdfWriter, pages: int | None) -> int:
+def _render(report: SessionReport, writer: QPdfWriter, pages: int | None, path: str | os.PathLike = "memory") -> int:
+    """Lay the report out on ``writer``; returns the number of pages. Raises OSError when it cannot be written."""
     writer.setResolution(RESOLUTION_DPI)
     writer.setTitle(f"{TITLE} {report.session.session_id}")
     writer.setCreator("ITB programmer")
     writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
                                      QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
                                      QPageLayout.Unit.Millimeter))
-    painter = QPainter(writer)
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise OSError(f"cannot write the report to {path}")
     try:
         return _Page(painter, writer, report, pages).draw()
     finally:

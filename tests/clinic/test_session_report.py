@@ -161,3 +161,8 @@ def test_a_long_session_continues_on_numbered_pages_each_naming_the_patient(visi
         assert ("Signature: Dr A. Osei (clinician)" in text) == (page == pages)
     second = " ".join(poppler("pdftotext", "-f", "2", "-l", "2", str(pdf), "-").split())
     assert second.startswith("Time Action What Outcome") or second.startswith("Time Kind Dose")
+
+
+def test_a_pdf_that_cannot_be_written_is_an_error(visit, tmp_path, qapp):
+    with pytest.raises(OSError, match="cannot write the report to .*no-such-folder"):
+        write_report_pdf(report_of(visit), tmp_path / "no-such-folder" / "report.pdf")
