@@ -306,8 +306,9 @@ class GiveBolus(Request):
 
     def run(self, worker: "_Worker") -> CommitDone:
         commit = COMMITS[type(self.review)]
+        clinician = self.clinician
         return worker.commit_then_read(self, lambda driver, audit: commit(driver, self.review,
-                                                                                  typed_clinician(self.clinician), audit))
+                                                                          typed_clinician(clinician), audit))
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ command is a session of its own. A verified change goes to the patient's dose hi
 from __future__ import annotations
 
 import argparse
+import socket
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from programmer.audit import default_audit_path
@@ -25,6 +27,7 @@ from programmer.roles import User, require_action
 
 if TYPE_CHECKING:
     from clinic.journaled_audit import JournaledAudit
+    from clinic.patients import Patient
     from clinic.visit import Visit
 
 
@@ -40,12 +43,38 @@ def journal_path(args: argparse.Namespace) -> str:
 
 
 def open_visit(args: argparse.Namespace, user: User) -> "Visit":
-    """The command's visit, on the clinic database, with the audit log as its journal; ``--session`` continues one."""
+    """The command's visit, on the clinic database, with the audit log as its journal. ``--session ID`` continues
+    the signed-in user's own session ID (another user's is refused, exit code 3; an unknown one is exit code 2): its
+    records and its patient are that session's."""
     from clinic.visit import Visit
 
-    visit = Visit(clinic(args), user, journal_path(args), session_id=getattr(args, "session", None))
+    store = clinic(args)
+    continued = getattr(args, "session", None)
+    earlier = None if continued is None else store.sessions.get(continued)
+    if earlier is not None and earlier.username != user.username:
+        raise PermissionRefused(f"session {earlier.id} is {earlier.username}'s, not {user.username}'s: a visit is "
+                                "continued by the user who began it; nothing was sent to the pump",
+                                step="continue the session")
+    visit = Visit(store, user, Path(journal_path(args)))
+    if earlier is not None:
+        store.sessions.end(visit.session_id)  # the session the visit began is left empty: the earlier one goes on
+        visit.session_id = earlier.id
+        if earlier.patient_identifier is not None:
+            visit.patient = store.patients.get(earlier.patient_identifier)
     args.visit = visit
     return visit
+
+
+def reading_session(args: argparse.Namespace, user: User, serial: str) -> tuple[str, "Patient | None"]:
+    """A session for a reading (``interrogate``): the pump's patient, when it is bound to one, is the session's, so a
+    change that follows with ``--session`` continues it. A reading writes no audit record, so it needs no journal."""
+    sessions, patients = clinic(args).sessions, clinic(args).patients
+    session = sessions.start(user, socket.gethostname())
+    patient = patients.patient_for_pump(serial)
+    if patient is not None:
+        sessions.attach(session, patient.identifier, serial)
+    sessions.end(session)
+    return session, patient
 
 
 def authorized(args: argparse.Namespace, audit: "JournaledAudit", action: str, user: User) -> None:

@@ -52,7 +52,7 @@ from programmer.refill_by import RefillBy, plan_refill_by, replace_by, snapshot_
 from programmer.refill_reminder import reminder_calendar, save_reminder
 from programmer.roles import Permission, User
 from programmer.cli.clinic_visit import (add_visit_options, authorized, journal_path, match_patient, open_visit,
-                                         record, session_id)
+                                         reading_session, record, session_id)
 from programmer.cli.sign_in import add_store_options, check_clinician, clinic, signed_in
 
 
@@ -239,15 +239,15 @@ def read_snapshot(driver: PumpDriver, args: argparse.Namespace, after: str) -> P
 def run_interrogate(args: argparse.Namespace) -> int:
     after = "nothing was sent that changes the pump"
     library = load_library(args.library)
-    visit = open_visit(args, signed_in(args, Permission.INTERROGATE))
+    user = signed_in(args, Permission.INTERROGATE)
     with connect(args, after) as driver:
         snapshot = read_snapshot(driver, args, after)
-    _match, patient = visit.match_pump(snapshot.identity.serial)
+    session, patient = reading_session(args, user, snapshot.identity.serial)
     if args.ics:
         _save_refill_reminder(snapshot, library, args.ics)
     if args.json:
         print(json.dumps(interrogation_to_json(snapshot, library) | {
-            "session_id": visit.session_id, "patient": None if patient is None else patient.identifier}, indent=2))
+            "session_id": session, "patient": None if patient is None else patient.identifier}, indent=2))
     else:
         print(interrogation_to_text(snapshot, library))
     return EXIT_OK
@@ -541,7 +541,8 @@ def run_refill(args: argparse.Namespace) -> int:
     review = result.review
     assert isinstance(review, RefillReview), "commit_refill's result holds its RefillReview"
     if args.json:
-        data = _result_json(result, audit, args) | review.audit_details() | {"bridge": refill_bridge_json(result, args.port)}
+        data = (_result_json(result, audit, args) | review.audit_details()
+                | {"bridge": refill_bridge_json(result, args.port)})
         if result.refill is not None:
             data["refill"] |= {"volume_ml": result.refill.volume_ml, "pump_calculated_ml": result.refill.calculated_ml}
         data["plan"] = None if review.plan is None else plan_to_json(review.plan, review.report, review.snapshot.limits)

@@ -104,7 +104,6 @@ def signed_in(args: argparse.Namespace, permission: Permission | None) -> User:
             require(user, permission)
         except PermissionRefused as exc:
             raise PermissionRefused(f"{exc}; sign in as someone who may, with {LOGIN}", step=exc.step) from None
-    args.user = user
     return user
 
 

@@ -102,7 +102,6 @@ def test_a_factory_new_pump_is_filled_programmed_and_read(capsys, start_emulator
 
 @pytest.mark.parametrize("argv, words", [
     (("write", "{port}", EXAMPLE, *DOCTOR), "--yes"),
-    (("write", "{port}", EXAMPLE, "--yes"), "clinician"),
     (("write", "{port}", EXAMPLE, *DOCTOR, "--yes", "--override-soft-limits", " "), "reason"),
     (("write", "{port}", "{missing}", *DOCTOR, "--yes"), "cannot read file"),
     (("write", "{port}", "{bad}", *DOCTOR, "--yes"), "therapy.daily_dose"),

@@ -120,9 +120,9 @@ def test_a_verified_write_reports_what_the_pump_now_runs_and_audits_both_ends(au
         "attempt", None, "outcome", "verified")
     for record in (attempt, outcome):
         assert (record["clinician"], record["user"], record["role"]) == ("Dr Ng", "ng", "clinician")
-        assert record["old_program"] == {"drug": {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500.0},
-                                         "therapy": {"mode": "simple_continuous", "daily_dose": 150.0},
-                                         "checksum": baclofen(150).checksum()}
+        assert record["old_program"] == {
+            "drug": {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500.0},
+            "therapy": {"mode": "simple_continuous", "daily_dose": 150.0}, "checksum": baclofen(150).checksum()}
         assert record["pump_serial"] == "EMU-0001"
         assert record["old_checksum"] == baclofen(150).checksum()
         assert record["new_checksum"] == baclofen(200).checksum()
