@@ -68,6 +68,7 @@ def build_parser(own_commands_only: bool = False) -> argparse.ArgumentParser:
         from programmer.cli.audit_commands import add_audit_commands
         from programmer.cli.patient_commands import add_patient_commands
         from programmer.cli.pump_commands import add_link_options, add_pump_commands
+        from programmer.cli.report_command import add_report_commands
         from programmer.cli.sign_in import add_store_options
         from programmer.cli.user_commands import add_user_commands
 
@@ -79,6 +80,7 @@ def build_parser(own_commands_only: bool = False) -> argparse.ArgumentParser:
         add_user_commands(commands)
         add_patient_commands(commands)
         add_audit_commands(commands)
+        add_report_commands(commands)
 
     entry = commands.add_parser("desktop-entry", help="put the application, with its icon, in this user's desktop "
                                 "menu (freedesktop.org desktops: GNOME, KDE, Xfce...); exit code 2 if it could not")
