@@ -204,7 +204,7 @@ def _main(argv: list[str] | None) -> int:
             return interrupted(args, exc)
     assert args is not None, "parsed, or returned above"
     from ui.app import run  # imported here so the command line never loads Qt
-    return run(demo=args.demo, allow_insecure_link=args.allow_insecure_link)
+    return run(demo=args.demo, allow_insecure_link=args.allow_insecure_link, db_url=getattr(args, "db", None))
 
 
 def _run(args: argparse.Namespace) -> int:
