@@ -54,6 +54,7 @@ from ui.overview import OverviewPage
 from ui.pairing_dialog import PairingDialog
 from ui.view_models import pairing
 from ui.refill_wizard import RefillWizard
+from ui.report_action import ReportAction
 from ui.review import ReviewPage
 from ui.visit_controls import VisitControls
 from ui.widgets import VerticalScroll, keep_ratio
@@ -237,6 +238,7 @@ class MainWindow(QMainWindow):
         self.emulator_menu = self.menuBar().addMenu("Emulator")  # no letter: the pages' letters are all taken
         self._action(self.emulator_menu, PRESS_BUTTON_TEXT, None, self.press_button)
         self.emulator_menu.menuAction().setVisible(False)  # only while the pump is the emulator
+        self.report = ReportAction(self)
         self.visit_controls.build_menu()
         view = self.menuBar().addMenu("&View")
         for index in range(self.tabs.count()):
@@ -897,6 +899,7 @@ class MainWindow(QMainWindow):
         settings.save_window(self, self.program_split)
         self._plot_timer.stop()  # no more building: nothing is shown any more
         self.link.shutdown()
+        self.report.wait()
         self.visit_controls.close()
         super().closeEvent(event)
 

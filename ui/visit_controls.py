@@ -26,6 +26,7 @@ from ui.demo_clinic import DEMO_SIGN_IN_NOTE
 from ui.inactivity import InactivityWatch
 from ui.patient_match import PatientMatchDialog
 from ui.patient_strip import PatientStrip
+from ui.report_action import REPORT_TEXT
 from ui.sign_in import SignInDialog
 from ui.widgets import WrappedText, heading
 
@@ -260,7 +261,8 @@ class VisitControls(QObject):
                                     (window.overview.set_clock, Permission.SET_CLOCK),
                                     (window.refill_action, Permission.REFILL),
                                     (window.clock_action, Permission.SET_CLOCK),
-                                    (self.which_patient_action, Permission.MANAGE_PATIENTS)):
+                                    (self.which_patient_action, Permission.MANAGE_PATIENTS),
+                                    (self.report_action, Permission.EXPORT)):
             refuse(control, access.refusal(permission))
         self.which_patient_action.setVisible(self.clinic.pump is not None
                                              and self.clinic.pump.match is PumpMatch.UNKNOWN)
@@ -269,6 +271,8 @@ class VisitControls(QObject):
         menu = self.window.menuBar().addMenu("Clinic")  # no letter: the pages' letters are all taken
         self.which_patient_action = menu.addAction("Which patient?\u2026")
         self.which_patient_action.triggered.connect(self.ask_which_patient)
+        self.report_action = menu.addAction(REPORT_TEXT)
+        self.report_action.triggered.connect(self.window.report.ask)
         self.sign_out_action = menu.addAction("Sign out")
         self.sign_out_action.setShortcut("Ctrl+Shift+L")
         self.sign_out_action.triggered.connect(lambda: self.sign_out())

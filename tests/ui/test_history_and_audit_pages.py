@@ -4,6 +4,7 @@ filtered by patient, user, action and date."""
 
 from __future__ import annotations
 
+import subprocess
 from datetime import datetime, timezone
 
 from clinic.patients import DoseEntry
@@ -81,3 +82,19 @@ def test_the_audit_page_filters_by_patient_user_action_and_date(qtbot, window, p
     page.check_chain()
     head = window.clinic.store.audit.verify().head_hash
     assert page.chain.text() == f"the audit trail is intact: 2 records, head hash {head}"
+
+
+def test_the_session_report_is_saved_as_a_pdf_with_the_visit(qtbot, window, patient, tmp_path):
+    connect(qtbot, window, patient.url)
+    edit_the_dose(qtbot, window, "165")
+    commit(window)
+    qtbot.waitUntil(lambda: not window.link.busy and window.review.gate is None, timeout=LINK_TIMEOUT_MS)
+    assert window.visit_controls.report_action.isEnabled()
+    path = tmp_path / "report.pdf"
+    window.report.save(path)
+    qtbot.waitUntil(lambda: window.banner.title.text() == "Session report saved.", timeout=LINK_TIMEOUT_MS)
+    assert window.banner.text.text() == f"{path}: print it, or file it in the patient's chart."
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    for expected in ("Test Patient", PATIENT_ID, window.snapshot.identity.serial, "Dr A. Osei", "165"):
+        assert expected in text, expected
