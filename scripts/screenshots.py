@@ -154,6 +154,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
 
     take_refill(app, window)
     take_bolus(app, window)
+    take_records(app, window)
 
     window.link._worker.emulator.stop()  # the telemetry head is lifted off the patient
     window.interrogate()
@@ -172,9 +173,8 @@ def signer(window: MainWindow) -> str:
     return window.clinic.user.display_name
 
 
-def take_clinic(app: QApplication, window: MainWindow, tmp: Path) -> None:
-    """The History and Audit pages of the demo patient; a pump no patient is recorded for, then the same pump bound
-    to another patient (the hard stop); and the window locked behind the sign-in dialog."""
+def take_records(app: QApplication, window: MainWindow) -> None:
+    """The History and Audit pages of the demo patient, after the changes made above."""
     window.show_tab(HISTORY_TAB)
     wait(app, lambda: window.history.ready, "the History page's plots")
     shoot(app, window, "16-history")
@@ -183,6 +183,10 @@ def take_clinic(app: QApplication, window: MainWindow, tmp: Path) -> None:
     window.audit.table.selectRow(0)
     shoot(app, window, "17-audit")
 
+
+def take_clinic(app: QApplication, window: MainWindow, tmp: Path) -> None:
+    """A pump no patient is recorded for, then the same pump bound to another patient (the hard stop); and the
+    window locked behind the sign-in dialog."""
     window.clinic.new_pumps_patient = None  # a clinic's pump: nobody's until the clinician says whose
     pump = started(["--listen", "tcp://127.0.0.1:0", "--state", str(tmp / "new-implant.json"), "--pairing-window",
                     "120"])
@@ -212,7 +216,7 @@ def take_clinic(app: QApplication, window: MainWindow, tmp: Path) -> None:
     assert seen is not None, "the pump was read"
     store.patients.bind_pump(admin, other.identifier, seen.serial, seen.model, date(2025, 9, 1), None)
     window.clinic.pump = None  # read again: the store now says whose it is
-    window.interrogate()
+    window.reconnect()
     wait(app, lambda: not window.link.busy and window.visit_controls.strip.stopped, "the hard stop")
     window.show_tab(OVERVIEW_TAB)
     shoot(app, window, "15-wrong-patient")

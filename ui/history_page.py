@@ -54,6 +54,7 @@ class HistoryPage(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.dose_plot: pg.PlotWidget | None = None
         self.concentration_plot: pg.PlotWidget | None = None
         self.refill_plot: pg.PlotWidget | None = None
@@ -89,7 +90,7 @@ class HistoryPage(QWidget):
         for r, values in enumerate(rows):
             for c, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                if c >= 3:
+                if 3 <= c <= 6:  # the figures; the user name reads from the left
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
         self._draw()
@@ -112,9 +113,11 @@ class HistoryPage(QWidget):
                 plot.plot(steps.xs, steps.ys, stepMode="center", pen=pen, name=steps.label)
         refills = history.refill_points(self.entries)
         if refills.xs:
-            bar_width = 86400.0 * 2  # two days: visible over months, never merging two refills a month apart
-            self.refill_plot.addItem(pg.BarGraphItem(x=refills.xs, height=refills.ys, width=bar_width,
-                                                     brush=REFILL_BRUSH, name=refills.label))
-        if self.entries:
-            self.dose_plot.enableAutoRange()
-            self.refill_plot.enableAutoRange(axis="y")
+            bars = pg.BarGraphItem(x=refills.xs, height=refills.ys, width=history.bar_width_s(refills),
+                                   brush=REFILL_BRUSH, name=refills.label)
+            self.refill_plot.addItem(bars)
+        for plot in (self.dose_plot, self.concentration_plot, self.refill_plot):
+            plot.enableAutoRange(axis="x")
+            top = max((max(item.getData()[1]) for item in plot.listDataItems() if len(item.getData()[1])), default=0)
+            top = max([top, *refills.ys]) if plot is self.refill_plot else top
+            plot.setYRange(0, top * 1.15 or 1.0)  # from zero: a dose drawn from its own minimum looks like a cliff

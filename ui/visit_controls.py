@@ -124,7 +124,7 @@ class VisitControls(QObject):
     def sign_out_for_inactivity(self) -> None:
         self.sign_out(SIGNED_OUT_NOTE.format(minutes=_minutes(self.inactivity.timeout_ms)))
 
-    def sign_out(self, note: str = "Signed out: sign in to go on.") -> None:
+    def sign_out(self, note: str = "Sign in to go on.") -> None:
         """Lock the window: nothing is shown or changed until someone signs in. The visit stays open for the same
         person; a running write is never cut (the link goes on, its result is shown after the sign-in)."""
         if self.locked:

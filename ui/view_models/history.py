@@ -18,7 +18,7 @@ DOSE_KINDS = ("program",)
 """The entries that set the daily dose (a bolus, prime or bridge adds to it once, and is a row only)."""
 KIND_WORDS = {"program": "program written", "refill": "refill", "bolus": "bolus", "prime": "prime",
               "bridge": "bridge bolus", "demand": "demand dose set"}
-COLUMNS = ("Date (this computer's clock)", "Entry", "Drug", "Daily dose", "Concentration", "Volume", "Reservoir", "By")
+COLUMNS = ("Date (this computer's clock)", "Entry", "Drug", "Dose", "Concentration", "Volume", "Reservoir", "By")
 
 
 class DoseEntryLike(Protocol):
@@ -109,3 +109,10 @@ def count_text(entries: list[DoseEntryLike]) -> str:
     first, last = entries[0].time.astimezone(), entries[-1].time.astimezone()
     number = f"{len(entries)} entry" if len(entries) == 1 else f"{len(entries)} entries"
     return f"{number}, {moment(first)} to {moment(last)}"
+
+
+def bar_width_s(points: Points) -> float:
+    """How wide a refill's bar is drawn, in seconds: a sixtieth of the span shown, from a minute to two days, so bars
+    months apart stay apart and a session's minutes still show one."""
+    span = max(points.xs) - min(points.xs) if points.xs else 0.0
+    return min(max(span / 60, 60.0), 2 * 86400.0)
