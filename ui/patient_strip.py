@@ -20,7 +20,7 @@ PATIENT_STYLE = "QLabel { background: #e8eef7; color: #102a4c; padding: 1px 8px;
 QUESTION_STYLE = f"QLabel {{ background: {BANNER['warning'][0]}; color: {BANNER['warning'][1]}; padding: 1px 8px; }}"
 STOP_STYLE = f"QLabel {{ background: {BANNER['error'][1]}; color: white; font-weight: bold; padding: 6px 8px; }}"
 """White on the error red (contrast about 8:1), as the insecure link's strip: nothing milder uses it."""
-DEMO_NOTE = "DEMO RECORD: a throwaway store, deleted when the programmer quits"
+DEMO_NOTE = "DEMO RECORD (throwaway: deleted at quit)"
 
 
 class PatientStrip(QLabel):

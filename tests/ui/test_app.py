@@ -161,7 +161,7 @@ def test_demo_starts_the_bundled_emulator_with_the_demo_patient(qtbot, tmp_path)
         # nobody typed anything: the demo clinician is signed in, the emulator's pump is the demo patient's
         assert window.visit_controls.strip.text() == (
             "Patient: Demo Patient (DEMO-0001), born 1970-01-01   \u2022   Signed in: Dr Demo (clinician)   \u2022   "
-            "DEMO RECORD: a throwaway store, deleted when the programmer quits")
+            "DEMO RECORD (throwaway: deleted at quit)")
         implants = window.clinic.store.patients.implants("DEMO-0001")
         assert [(i.pump_serial, i.explanted_on is None) for i in implants] == [
             ("E20-0DEMO1", False), (window.snapshot.identity.serial, True)]  # a replacement of the earlier pump
