@@ -259,4 +259,4 @@ def test_the_command_lines_option_reaches_the_application(monkeypatch, argv, all
     started = {}
     monkeypatch.setattr("ui.app.run", lambda **options: started.update(options) or 0)  # not the whole application
     assert main(argv) == 0
-    assert started == {"demo": True, "allow_insecure_link": allowed}
+    assert started == {"demo": True, "allow_insecure_link": allowed, "db_url": None}
