@@ -121,6 +121,13 @@ class AuditTrail:
                 added += 1
         return added
 
+    def head(self) -> tuple[int, str]:
+        """The chain's last seq and hash as the head row holds them (0 and 64 zeros before any record): the anchor a
+        report prints, without walking the chain."""
+        with self._database() as session:
+            head = session.get_one(AuditHeadRow, 1)
+            return head.seq, head.hash
+
     def verify(self) -> ChainCheck:
         """Walk the chain from the first record to the head; the first problem found, or that it is intact."""
         with self._database() as session:

@@ -57,11 +57,9 @@ class Sessions:
                 row.pump_serial = pump_serial
 
     def end(self, session_id: str) -> None:
-        """Record the session's end (the first end counts; ending it again changes nothing)."""
+        """Record the session's end: now (a session continued by a later command ends again with it)."""
         with self._database.begin() as session:
-            row = _row(session, session_id)
-            if row.ended_at is None:
-                row.ended_at = utc_now()
+            _row(session, session_id).ended_at = utc_now()
 
     def get(self, session_id: str) -> SessionInfo:
         with self._database() as session:

@@ -43,6 +43,8 @@ DB_ENV = "ITB_DB"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30.0
 """How long a SQLite writer waits for another one (another process's audit append) before giving up."""
+PG_CONNECT_TIMEOUT_S = 10
+"""How long to wait for a PostgreSQL server that does not answer, unless the URL says (libpq would wait forever)."""
 MIGRATION_LOCK = 0x17B_C11C
 """The PostgreSQL advisory lock two workstations take to open (and perhaps migrate) one database in turn."""
 
@@ -111,7 +113,8 @@ def _parse(given: str) -> URL:
 
 def _engine(url: URL) -> Engine:
     if url.get_backend_name() != "sqlite":
-        return sqlalchemy.create_engine(url, pool_pre_ping=True)
+        timeout = {} if "connect_timeout" in url.query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        return sqlalchemy.create_engine(url, pool_pre_ping=True, connect_args=timeout)
     if url.database in (None, "", ":memory:"):
         engine = sqlalchemy.create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
