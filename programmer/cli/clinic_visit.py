@@ -65,7 +65,7 @@ def reading_session(args: argparse.Namespace, user: User, serial: str) -> tuple[
     return session, patient
 
 
-def authorized(args: argparse.Namespace, audit: "JournaledAudit", action: str, user: User) -> None:
+def authorized(audit: "JournaledAudit", action: str, user: User) -> None:
     """Refuse (exit code 3, audited, before a pump is contacted) a user whose role may not make this change."""
     try:
         require_action(user, action)
