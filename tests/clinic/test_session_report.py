@@ -108,6 +108,18 @@ def test_an_attempt_without_its_outcome_record_says_so():
     assert (report.reservoir, report.refill_by) == (None, None)
 
 
+def test_a_session_without_a_program_or_a_reading_says_so_on_paper(tmp_path, qapp):
+    made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
+    session = SessionFacts("5e55", made, None, "ward-3", "kim", "Kim Tech", "technician")
+    report = report_from_records([], session, None, ChainAnchor("ab" * 32, 1, True), made)
+    write_report_pdf(report, tmp_path / "empty.pdf")
+    text = " ".join(poppler("pdftotext", str(tmp_path / "empty.pdf"), "-").split())
+    for words in ["Unchanged at this visit: none (no drug, or not recorded)",
+                  "No program was recorded at this visit: nothing to plot", "Refill by: not known",
+                  "Kim Tech (technician, kim)", "no patient recorded | session 5e55", "page 1 of 1"]:
+        assert words in text, words
+
+
 # --- the PDF (ui/report_pdf.py), read back with poppler's tools ---------------------------------------------------
 
 
