@@ -356,6 +356,12 @@ def _summary(record: Mapping[str, Any], changes: list[ProgramChange], refills: l
         refill = refills[-1]
         return (f"withdrew {refill.withdrawn_ml:.4g} mL (expected {refill.calculated_ml:.4g}), added "
                 f"{refill.added_ml:.4g} mL")
+    if action == "demand" and record.get("demand"):
+        demand = record["demand"]
+        if not demand["enabled"]:
+            return "demand dose off"
+        return (f"demand dose {demand['dose']:.4g} {demand['dose_unit']} over {demand['duration_min']:.4g} min, "
+                f"lockout {demand['lockout_min']:.4g} min, up to {demand['max_per_day']} a day")
     if record.get("bolus"):
         bolus = boluses[-1]
         dose = "" if bolus.dose is None else f"{bolus.dose:.4g} {bolus.dose_unit or ''} ".replace("  ", " ")

@@ -108,6 +108,20 @@ def test_an_attempt_without_its_outcome_record_says_so():
     assert (report.reservoir, report.refill_by) == (None, None)
 
 
+def test_a_demand_dose_is_said_in_words():
+    made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
+    demand = {"enabled": True, "dose": 10.0, "dose_unit": "mcg", "duration_min": 5.0, "lockout_min": 60.0,
+              "max_per_day": 4, "max_daily_dose": 40.0, "recent_bolus_dose": 0.0}
+    records = [{"time": "2026-12-04T10:00:00.000+00:00", "attempt_id": f"a{n}", "action": "demand",
+                "event": "outcome", "outcome": "verified", "pump_serial": "E20-1", "pump_model": "ITB-20",
+                "pump_time": "2026-12-04T10:00:00", "findings": [], "demand": demand | change}
+               for n, change in enumerate(({}, {"enabled": False}))]
+    session = SessionFacts("5e55", made, None, "ward-3", "osei", OSEI.display_name, "clinician")
+    report = report_from_records(records, session, None, ChainAnchor("ab" * 32, 2, True), made)
+    assert [line.summary for line in report.actions] == [
+        "demand dose 10 mcg over 5 min, lockout 60 min, up to 4 a day", "demand dose off"]
+
+
 def test_a_session_without_a_program_or_a_reading_says_so_on_paper(tmp_path, qapp):
     made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
     session = SessionFacts("5e55", made, None, "ward-3", "kim", "Kim Tech", "technician")
