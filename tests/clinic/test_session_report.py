@@ -65,6 +65,18 @@ def test_a_visit_is_reported_from_its_store_records(visit):
     assert report.anchor == ChainAnchor(check.head_hash, 10, True)
 
 
+def test_a_clinics_postgresql_database_gives_the_same_report(postgres_server, tmp_path):
+    with recorded_visit(tmp_path, postgres_server.create_database(template="clinic_filled")) as visit:
+        report = report_of(visit)
+        assert [(line.action, line.summary, line.outcome) for line in report.actions] == [
+            ("refill", "withdrew 19 mL (expected 20), added 18 mL", "verified"),
+            ("write", "150 -> 200 mcg/day", "verified"),
+            ("bolus", "therapeutic 50 mcg (0.1 mL)", "verified"),
+        ]
+        assert (report.patient.catheter_cm, report.reservoir.volume_ml, report.anchor.records) == (60.0, 18, 10)
+        assert report.refill_by.at == refill_time(visit) + timedelta(days=33)
+
+
 def test_the_refill_shows_its_volumes_and_discrepancy(visit):
     [line] = report_of(visit).refills
     assert (line.withdrawn_ml, line.added_ml, line.volume_ml) == (19, 18, 18)
