@@ -24,9 +24,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from clinic.clock import utc_now
+from clinic.database import Database
 from clinic.models import AuditHeadRow, AuditRow
 from programmer.audit import read_audit_log
 from programmer.errors import AuditError, InputError
@@ -72,7 +73,7 @@ class _Link(NamedTuple):
 
 
 class AuditTrail:
-    def __init__(self, database: sessionmaker[Session]):
+    def __init__(self, database: Database):
         self._database = database
 
     def append(self, record: Mapping) -> int:
@@ -87,7 +88,7 @@ class AuditTrail:
         except (TypeError, ValueError) as exc:
             raise InputError([("record", f"an audit record must be plain JSON: {exc}")],
                              step="append to the audit trail") from None
-        with self._database.begin() as session:
+        with self._database.write() as session:
             head = session.scalars(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).one()
             stored = session.scalar(select(AuditRow.seq).where(AuditRow.record_id == record_id))
             if stored is not None:
@@ -121,9 +122,16 @@ class AuditTrail:
                 added += 1
         return added
 
+    def head(self) -> tuple[int, str]:
+        """The chain's last seq and hash as the head row holds them (0 and 64 zeros before any record): the anchor a
+        report prints, without walking the chain."""
+        with self._database.read() as session:
+            head = session.get_one(AuditHeadRow, 1)
+            return head.seq, head.hash
+
     def verify(self) -> ChainCheck:
         """Walk the chain from the first record to the head; the first problem found, or that it is intact."""
-        with self._database() as session:
+        with self._database.read() as session:
             head = session.get_one(AuditHeadRow, 1)
             count, previous = 0, [NO_HASH]
             for row, following in _with_next(_links(session)):
@@ -162,12 +170,12 @@ class AuditTrail:
             query = query.where(AuditRow.time >= since)
         if until is not None:
             query = query.where(AuditRow.time <= until)
-        with self._database() as session:
+        with self._database.read() as session:
             return [AuditEntry(seq, json.loads(body), digest) for seq, body, digest in session.execute(query)]
 
     def _stored_ids(self, record_ids: list[str]) -> set[str]:
         stored: set[str] = set()
-        with self._database() as session:
+        with self._database.read() as session:
             for start in range(0, len(record_ids), LOOKUP_CHUNK):
                 chunk = record_ids[start:start + LOOKUP_CHUNK]
                 stored.update(session.scalars(select(AuditRow.record_id).where(AuditRow.record_id.in_(chunk))))

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from clinic.clock import utc_now
+from clinic.database import Database
 from clinic.errors import UnknownPatient, WrongPatient
 from clinic.models import CatheterRevisionRow, DoseRow, ImplantRow, PatientRow
 from programmer.dead_volume import check_catheter_cm
@@ -72,7 +73,7 @@ class DoseEntry:
 
 
 class Patients:
-    def __init__(self, database: sessionmaker[Session]):
+    def __init__(self, database: Database):
         self._database = database
 
     def add(self, by: User, identifier: str, name: str, birth_date: date) -> Patient:
@@ -87,7 +88,7 @@ class Patients:
             problems.append(("birth_date", f"{birth_date.isoformat()} is in the future"))
         if problems:
             raise InputError(problems, step="add a patient")
-        with self._database.begin() as session:
+        with self._database.write() as session:
             if session.scalar(select(PatientRow.id).where(PatientRow.identifier == identifier)) is not None:
                 raise InputError([("identifier", f"a patient with the identifier {identifier!r} exists already")],
                                  step="add a patient")
@@ -96,13 +97,13 @@ class Patients:
         return Patient(identifier, name, birth_date)
 
     def get(self, identifier: str) -> Patient:
-        with self._database() as session:
+        with self._database.read() as session:
             return _patient(_patient_row(session, identifier))
 
     def search(self, text: str) -> list[Patient]:
         """Patients whose identifier or name holds ``text``, whatever its case, by identifier."""
         needle = text.strip().lower()
-        with self._database() as session:
+        with self._database.read() as session:
             rows = session.scalars(select(PatientRow).where(or_(
                 func.lower(PatientRow.identifier).contains(needle, autoescape=True),
                 func.lower(PatientRow.name).contains(needle, autoescape=True))).order_by(PatientRow.identifier))
@@ -110,7 +111,7 @@ class Patients:
 
     def patient_for_pump(self, serial: str) -> Patient | None:
         """The patient the pump is bound to (None: bound to nobody yet)."""
-        with self._database() as session:
+        with self._database.read() as session:
             row = session.scalar(select(PatientRow).join(ImplantRow, ImplantRow.patient_id == PatientRow.id)
                                  .where(ImplantRow.pump_serial == serial))
             return None if row is None else _patient(row)
@@ -126,7 +127,7 @@ class Patients:
         if not serial.strip() or not model.strip():
             raise InputError([("serial" if not serial.strip() else "model", "a pump's serial and model are needed")],
                              step="bind a pump")
-        with self._database.begin() as session:
+        with self._database.write() as session:
             patient = _patient_row(session, identifier)
             existing = session.scalar(select(ImplantRow).where(ImplantRow.pump_serial == serial))
             if existing is not None:
@@ -148,7 +149,7 @@ class Patients:
         """Record a catheter revision of the implant of pump ``serial``: its catheter is ``catheter_cm`` long now."""
         require(by, Permission.MANAGE_PATIENTS)
         _check_catheter(catheter_cm)
-        with self._database.begin() as session:
+        with self._database.write() as session:
             row = session.scalar(select(ImplantRow).where(ImplantRow.pump_serial == serial))
             if row is None:
                 raise InputError([("serial", f"no patient has the pump {serial} implanted")],
@@ -164,7 +165,7 @@ class Patients:
 
     def implants(self, identifier: str) -> list[Implant]:
         """The patient's implants, the first implanted first."""
-        with self._database() as session:
+        with self._database.read() as session:
             patient = _patient_row(session, identifier)
             rows = session.scalars(select(ImplantRow).where(ImplantRow.patient_id == patient.id)
                                    .order_by(ImplantRow.implanted_on, ImplantRow.id))
@@ -174,7 +175,7 @@ class Patients:
         if entry.kind not in DOSE_KINDS:
             raise InputError([("kind", f"{entry.kind!r} is not a kind of dose entry: one of {', '.join(DOSE_KINDS)}")],
                              step="record a dose")
-        with self._database.begin() as session:
+        with self._database.write() as session:
             patient = _patient_row(session, entry.patient_identifier)
             session.add(DoseRow(patient_id=patient.id, pump_serial=entry.pump_serial, session_id=entry.session_id,
                                 time=entry.time, kind=entry.kind, drug=entry.drug, dose_unit=entry.dose_unit,
@@ -192,7 +193,7 @@ class Patients:
         return found[0] if found else None
 
     def _doses(self, identifier: str, kind: str | None, newest_only: bool = False) -> list[DoseEntry]:
-        with self._database() as session:
+        with self._database.read() as session:
             patient = _patient_row(session, identifier)
             query = select(DoseRow).where(DoseRow.patient_id == patient.id)
             if kind is not None:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from clinic.clock import utc_now
+from clinic.database import Database
 from clinic.errors import UnknownPatient, UnknownSession
 from clinic.models import PatientRow, SessionRow
 from programmer.roles import User
@@ -33,20 +34,20 @@ class SessionInfo:
 
 
 class Sessions:
-    def __init__(self, database: sessionmaker[Session]):
+    def __init__(self, database: Database):
         self._database = database
 
     def start(self, user: User, workstation: str) -> str:
         """A new session of ``user`` at ``workstation``; its id (32 hex digits)."""
         session_id = uuid.uuid4().hex
-        with self._database.begin() as session:
+        with self._database.write() as session:
             session.add(SessionRow(id=session_id, started_at=utc_now(), ended_at=None, username=user.username,
                                    workstation=workstation, patient_id=None, pump_serial=None))
         return session_id
 
     def attach(self, session_id: str, patient_identifier: str | None, pump_serial: str | None) -> None:
         """Say which patient and pump the session is about (None leaves that one as it was)."""
-        with self._database.begin() as session:
+        with self._database.write() as session:
             row = _row(session, session_id)
             if patient_identifier is not None:
                 patient_id = session.scalar(select(PatientRow.id).where(PatientRow.identifier == patient_identifier))
@@ -57,14 +58,12 @@ class Sessions:
                 row.pump_serial = pump_serial
 
     def end(self, session_id: str) -> None:
-        """Record the session's end (the first end counts; ending it again changes nothing)."""
-        with self._database.begin() as session:
-            row = _row(session, session_id)
-            if row.ended_at is None:
-                row.ended_at = utc_now()
+        """Record the session's end: now (a session continued by a later command ends again with it)."""
+        with self._database.write() as session:
+            _row(session, session_id).ended_at = utc_now()
 
     def get(self, session_id: str) -> SessionInfo:
-        with self._database() as session:
+        with self._database.read() as session:
             found = session.execute(_query().where(SessionRow.id == session_id)).first()
             if found is None:
                 raise UnknownSession(session_id)
@@ -75,7 +74,7 @@ class Sessions:
         query = _query().order_by(SessionRow.started_at, SessionRow.id)
         if patient is not None:
             query = query.where(PatientRow.identifier == patient)
-        with self._database() as session:
+        with self._database.read() as session:
             return [_info(*found) for found in session.execute(query)]
 
 

@@ -28,10 +28,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from clinic.audit_trail import AuditTrail
+from clinic.database import WRITE_OPTION, Database
 from clinic.errors import StoreError
 from clinic.patients import Patients
 from clinic.sessions import Sessions
@@ -93,7 +93,7 @@ def open_store(url: str | None = None) -> Store:
     except StoreError:
         engine.dispose()
         raise
-    database = sessionmaker(engine, expire_on_commit=False)
+    database = Database.on(engine)
     return Store(shown, Users(database), Patients(database), AuditTrail(database), Sessions(database), engine)
 
 
@@ -129,9 +129,10 @@ def _engine(url: URL) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        # IMMEDIATE: a transaction takes SQLite's write lock when it begins, so two writers (an audit append each)
-        # wait for each other in turn instead of one failing when both try to turn a read into a write.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # IMMEDIATE: a writing transaction takes SQLite's write lock when it begins, so two writers (an audit append
+        # each) wait for each other in turn instead of one failing when both turn a read into a write.
+        writes = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
 
@@ -153,7 +154,7 @@ def _migrate(engine: Engine, shown: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     scripts = ScriptDirectory.from_config(config)
     head = scripts.get_current_head()
-    with engine.begin() as connection:
+    with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         current = MigrationContext.configure(connection).get_current_revision()

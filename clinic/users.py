@@ -15,9 +15,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from clinic.clock import utc_now
+from clinic.database import Database
 from clinic.errors import SignInRefused
 from clinic.models import TokenRow, UserRow
 from clinic.passwords import hash_password, verify_password
@@ -38,17 +39,17 @@ class UserInfo:
 
 
 class Users:
-    def __init__(self, database: sessionmaker[Session]):
+    def __init__(self, database: Database):
         self._database = database
         self._absent_user_hash: str | None = None  # made at the first unknown name: opening a store costs no hash
 
     def count(self) -> int:
-        with self._database() as session:
+        with self._database.read() as session:
             return session.scalar(select(func.count()).select_from(UserRow)) or 0
 
     def create_first_administrator(self, username: str, display_name: str, password: str) -> User:
         """The first account of a new database, an administrator; refused once any account exists."""
-        with self._database.begin() as session:
+        with self._database.write() as session:
             if session.scalar(select(func.count()).select_from(UserRow)):
                 raise PermissionRefused("the first administrator exists already: an administrator signs in and adds "
                                         "users", step="create the first administrator")
@@ -56,12 +57,12 @@ class Users:
 
     def add(self, by: User, username: str, display_name: str, role: Role, password: str) -> User:
         require(by, Permission.MANAGE_USERS)
-        with self._database.begin() as session:
+        with self._database.write() as session:
             return self._insert(session, username, display_name, role, password)
 
     def disable(self, by: User, username: str) -> None:
         require(by, Permission.MANAGE_USERS)
-        with self._database.begin() as session:
+        with self._database.write() as session:
             row = session.scalar(select(UserRow).where(UserRow.username == username))
             if row is None:
                 raise InputError([("username", f"no user is named {username!r}")], step="disable a user")
@@ -69,14 +70,14 @@ class Users:
                 row.disabled_at = utc_now()
 
     def list(self) -> list[UserInfo]:
-        with self._database() as session:
+        with self._database.read() as session:
             rows = session.scalars(select(UserRow).order_by(UserRow.username))
             return [UserInfo(row.username, row.display_name, Role(row.role), row.disabled_at is not None)
                     for row in rows]
 
     def authenticate(self, username: str, password: str) -> User:
         """The user whose password this is; SignInRefused, in one wording, for anything else."""
-        with self._database() as session:
+        with self._database.read() as session:
             row = session.scalar(select(UserRow).where(UserRow.username == username))
         if row is None:
             if self._absent_user_hash is None:
@@ -93,7 +94,7 @@ class Users:
             raise InputError([("lifetime", f"a token must last some time, not {lifetime}")], step="issue a token")
         token = secrets.token_urlsafe(32)
         now = utc_now()
-        with self._database.begin() as session:
+        with self._database.write() as session:
             row = session.scalar(select(UserRow).where(UserRow.username == user.username))
             if row is None or row.disabled_at is not None:
                 raise SignInRefused(f"{user.username} has no account that may sign in")
@@ -104,7 +105,7 @@ class Users:
     def user_for_token(self, token: str) -> User:
         """The user a token signs in; SignInRefused saying why when it is unknown, expired, revoked or the account
         was disabled, and to sign in again."""
-        with self._database() as session:
+        with self._database.read() as session:
             found = session.execute(select(TokenRow, UserRow).join(UserRow, TokenRow.user_id == UserRow.id)
                                     .where(TokenRow.token_hash == _token_hash(token))).first()
         if found is None:
@@ -121,7 +122,7 @@ class Users:
 
     def revoke_token(self, token: str) -> None:
         """Revoke the token (one that is unknown or already revoked: nothing to do)."""
-        with self._database.begin() as session:
+        with self._database.write() as session:
             row = session.scalar(select(TokenRow).where(TokenRow.token_hash == _token_hash(token)))
             if row is not None and row.revoked_at is None:
                 row.revoked_at = utc_now()

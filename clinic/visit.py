@@ -19,6 +19,7 @@ from clinic.patients import DoseEntry, Patient
 from clinic.store import Store
 from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
 from programmer.commit import SessionResult
+from programmer.errors import PermissionRefused
 from programmer.outcome import Outcome
 from programmer.planner import mean_daily_dose
 from programmer.program import Drug
@@ -34,15 +35,25 @@ class PumpMatch(enum.Enum):
 
 
 class Visit:
-    """A visit: starts a session at once, and reconciles the audit journal into the store first (records a failed
-    store left behind)."""
+    """A visit: reconciles the audit journal into the store first (records a failed store left behind), then starts
+    a session, or continues ``session_id`` (the same user's: several commands of one visit), with its patient."""
 
-    def __init__(self, store: Store, user: User, journal: Path, workstation: str = socket.gethostname()):
+    def __init__(self, store: Store, user: User, journal: Path, workstation: str = socket.gethostname(), *,
+                 session_id: str | None = None):
         self.store = store
         self.user = user
         self.patient: Patient | None = None
         store.audit.reconcile(journal)
-        self.session_id = store.sessions.start(user, workstation)
+        if session_id is None:
+            self.session_id = store.sessions.start(user, workstation)
+        else:
+            info = store.sessions.get(session_id)
+            if info.username != user.username:
+                raise PermissionRefused(f"session {session_id} is {info.username}'s: {user.username} starts a session "
+                                        "of their own", step="continue a session")
+            self.session_id = session_id
+            if info.patient_identifier is not None:
+                self.patient = store.patients.get(info.patient_identifier)
         self.audit = JournaledAudit(journal, store, self)
 
     def match_pump(self, serial: str) -> tuple[PumpMatch, Patient | None]:

@@ -10,7 +10,7 @@ import pytest
 from clinic import passwords
 from clinic.store import Store, open_store
 from tests.support.clinic_fixtures import LOW_KDF_COST, clinic_db, fill_clinic
-from tests.support.postgres import PostgresServer, postgres_binaries, start_postgres
+from tests.support.postgres import PostgresServer, Snapshot, postgres_binaries, start_postgres
 
 
 @pytest.fixture(autouse=True)
@@ -20,18 +20,27 @@ def low_kdf_cost(monkeypatch):
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """This worker's PostgreSQL server, with two template databases: the test clinic, and an empty store."""
+    """This worker's PostgreSQL server, with an empty store as a template database."""
     binaries = postgres_binaries()
     if binaries is None:
         pytest.skip("no PostgreSQL server binaries in /usr/lib/postgresql/*/bin: run bash scripts/bootstrap "
                     "(it installs Debian's postgresql package)")
     server = start_postgres(binaries)
     try:
-        fill_clinic(server.create_database("clinic_filled"))
         open_store(server.create_database("clinic_empty")).close()
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_clinic(postgres_server) -> Iterator[Snapshot]:
+    """This worker's test clinic on PostgreSQL, put back as it was made before each test that asks for it."""
+    url = postgres_server.create_database("clinic")
+    fill_clinic(url)
+    snapshot = Snapshot(postgres_server, url)
+    yield snapshot
+    snapshot.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -44,12 +53,13 @@ def store_url(database, request, tmp_path) -> str:
     """A fresh store holding the test clinic (tests/support/clinic_fixtures.py), on each database."""
     if database == "sqlite":
         return clinic_db(tmp_path)
-    return request.getfixturevalue("postgres_server").create_database(template="clinic_filled")
+    return request.getfixturevalue("postgres_clinic").reset()
 
 
 @pytest.fixture
 def empty_store_url(database, request, tmp_path) -> str:
-    """A fresh store with no users and no patients, on each database."""
+    """A fresh store with no users and no patients, on each database; a database of its own, so a test may change
+    its schema."""
     if database == "sqlite":
         return clinic_db(tmp_path, filled=False)
     return request.getfixturevalue("postgres_server").create_database(template="clinic_empty")

@@ -48,6 +48,7 @@ def test_the_first_hash_covers_64_zeros_the_seq_and_the_canonical_body(store):
     second = hashlib.sha256((first + '\n2\n{"record_id":"r2"}').encode()).hexdigest()
     assert store.audit.verify() == ChainCheck(True, 2, second, None, None,
                                               f"the audit trail is intact: 2 records, head hash {second}")
+    assert store.audit.head() == (2, second)
 
 
 def test_a_record_id_is_stored_once_and_a_record_without_one_or_with_nan_is_refused(store):
@@ -62,6 +63,7 @@ def test_a_record_id_is_stored_once_and_a_record_without_one_or_with_nan_is_refu
 
 
 def test_an_empty_trail_is_intact(store):
+    assert store.audit.head() == (0, ZEROS)
     assert store.audit.verify() == ChainCheck(True, 0, ZEROS, None, None,
                                               f"the audit trail is intact: 0 records, head hash {ZEROS}")
 

@@ -26,19 +26,22 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_the_default_is_sqlite_in_the_user_data_directory(user_dirs):
-    assert default_database_url() == f"sqlite:///{user_dirs / 'data' / 'itb-programmer' / 'clinic.sqlite3'}"
+def test_the_default_is_sqlite_in_the_user_data_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_database_url() == f"sqlite:///{tmp_path / 'data' / 'itb-programmer' / 'clinic.sqlite3'}"
 
 
-def test_without_a_url_the_environment_then_the_default_is_opened(tmp_path, monkeypatch, user_dirs):
+def test_without_a_url_the_environment_then_the_default_is_opened(tmp_path, monkeypatch):
     monkeypatch.setenv(DB_ENV, f"sqlite:///{tmp_path / 'from-env.sqlite3'}")
     open_store().close()
     assert (tmp_path / "from-env.sqlite3").is_file()
     monkeypatch.delenv(DB_ENV)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    (tmp_path / "data" / "itb-programmer").mkdir(parents=True, mode=0o755)  # made by someone else, open to all
     store = open_store()
     store.close()
     assert store.url == default_database_url()
-    default = user_dirs / "data" / "itb-programmer"
+    default = tmp_path / "data" / "itb-programmer"
     assert (mode(default), mode(default / "clinic.sqlite3")) == (0o700, 0o600)
 
 

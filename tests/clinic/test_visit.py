@@ -16,6 +16,7 @@ from programmer.audit import AuditLog, read_audit_log
 from programmer.bolus import review_bolus
 from programmer.bolus_commit import commit_bolus
 from programmer.commit import commit_refill, commit_write
+from programmer.errors import PermissionRefused
 from programmer.interrogation import read_pump
 from programmer.library import load_library
 from programmer.outcome import Outcome
@@ -23,7 +24,7 @@ from programmer.port import PumpDriver, open_driver
 from programmer.program import Drug, Program, program_from_data
 from programmer.refill import RefillRequest, Syringe, review_refill
 from programmer.review import review_write
-from tests.support.clinic_fixtures import OSEI, PATIENT_BORN, PATIENT_ID, PATIENT_NAME
+from tests.support.clinic_fixtures import KIM, OSEI, PATIENT_BORN, PATIENT_ID, PATIENT_NAME
 
 BACLOFEN = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=500)
 TEST_PATIENT = Patient(PATIENT_ID, PATIENT_NAME, PATIENT_BORN)
@@ -146,6 +147,18 @@ def test_a_store_that_fails_leaves_the_record_in_the_journal_until_the_next_visi
     Visit(store, OSEI, journal)
     assert [e.record for e in store.audit.query(session_id=visit.session_id)] == read_audit_log(journal)
     assert store.audit.verify().intact
+
+
+def test_a_later_command_continues_its_users_visit_with_its_patient(store, pump, tmp_path):
+    first = Visit(store, OSEI, tmp_path / "audit.jsonl")
+    first.choose_patient(PATIENT_ID, pump.identify().serial, "ITB-20")
+    first.end()
+    later = Visit(store, OSEI, tmp_path / "audit.jsonl", session_id=first.session_id)
+    assert (later.session_id, later.patient) == (first.session_id, TEST_PATIENT)
+    assert write(pump, later, 165).outcome is Outcome.VERIFIED
+    assert [e.record["session_id"] for e in store.audit.query()] == [first.session_id] * 2
+    with pytest.raises(PermissionRefused, match=f"^session {first.session_id} is osei's: kim starts a session of"):
+        Visit(store, KIM, tmp_path / "audit.jsonl", session_id=first.session_id)
 
 
 def test_a_crash_between_journal_and_store_loses_nothing(store, tmp_path):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from sqlalchemy import Engine, MetaData, Table, create_engine, insert, select, text
 
 from tests.support.emulator_fixtures import unused_loopback_port
 
@@ -53,6 +54,9 @@ class PostgresServer:
             connection.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return self.url(name)
 
+    def engine(self, url: str) -> Engine:
+        return create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+
     def stop(self) -> None:
         subprocess.run(self._as_owner([str(self.binaries / "pg_ctl"), "-D", str(self.folder / "data"), "-m",
                                        "immediate", "-w", "stop"]), capture_output=True, timeout=START_TIMEOUT_S)
@@ -85,3 +89,40 @@ def start_postgres(binaries: Path) -> PostgresServer:
             shutil.rmtree(folder, ignore_errors=True)
             raise RuntimeError(f"{Path(step[0]).name} failed ({done.returncode}): {done.stderr.strip()} {detail}")
     return server
+
+
+class Snapshot:
+    """Every row of a database's tables, taken once, to put back before each test (``reset``)."""
+
+    def __init__(self, server: PostgresServer, url: str):
+        self.url = url
+        self._engine = server.engine(url)
+        self._metadata = MetaData()
+        self._metadata.reflect(self._engine)
+        with self._engine.connect() as connection:
+            self._rows = {table.name: [dict(row._mapping) for row in connection.execute(select(table))]
+                          for table in self._tables}
+
+    @property
+    def _tables(self) -> list[Table]:
+        return self._metadata.sorted_tables
+
+    def reset(self) -> str:
+        """Empty every table and put the snapshot's rows back, the id sequences after them; the URL."""
+        with self._engine.begin() as connection:
+            connection.execute(text("SET LOCAL lock_timeout = '10s'"))
+            for table in reversed(self._tables):  # DELETE, not TRUNCATE: on a few rows it is ten times quicker
+                connection.execute(table.delete())
+            for table in self._tables:
+                if self._rows[table.name]:
+                    connection.execute(insert(table), self._rows[table.name])
+                sequence = f"pg_get_serial_sequence('{table.name}', 'id')"
+                if "id" in table.c and connection.execute(text(f"SELECT {sequence}")).scalar() is not None:
+                    # the next id after the snapshot's rows, whatever the test before took
+                    last = max((row["id"] for row in self._rows[table.name]), default=0)
+                    connection.execute(text(f"SELECT setval({sequence}, :last, :called)"),
+                                       {"last": max(last, 1), "called": last > 0})
+        return self.url
+
+    def close(self) -> None:
+        self._engine.dispose()
