@@ -44,23 +44,11 @@ def journal_path(args: argparse.Namespace) -> str:
 
 def open_visit(args: argparse.Namespace, user: User) -> "Visit":
     """The command's visit, on the clinic database, with the audit log as its journal. ``--session ID`` continues
-    the signed-in user's own session ID (another user's is refused, exit code 3; an unknown one is exit code 2): its
-    records and its patient are that session's."""
+    the signed-in user's own session ID, with its patient (another user's is refused, exit code 3; an unknown one is
+    exit code 2)."""
     from clinic.visit import Visit
 
-    store = clinic(args)
-    continued = getattr(args, "session", None)
-    earlier = None if continued is None else store.sessions.get(continued)
-    if earlier is not None and earlier.username != user.username:
-        raise PermissionRefused(f"session {earlier.id} is {earlier.username}'s, not {user.username}'s: a visit is "
-                                "continued by the user who began it; nothing was sent to the pump",
-                                step="continue the session")
-    visit = Visit(store, user, Path(journal_path(args)))
-    if earlier is not None:
-        store.sessions.end(visit.session_id)  # the session the visit began is left empty: the earlier one goes on
-        visit.session_id = earlier.id
-        if earlier.patient_identifier is not None:
-            visit.patient = store.patients.get(earlier.patient_identifier)
+    visit = Visit(clinic(args), user, Path(journal_path(args)), session_id=getattr(args, "session", None))
     args.visit = visit
     return visit
 
@@ -77,7 +65,7 @@ def reading_session(args: argparse.Namespace, user: User, serial: str) -> tuple[
     return session, patient
 
 
-def authorized(args: argparse.Namespace, audit: "JournaledAudit", action: str, user: User) -> None:
+def authorized(audit: "JournaledAudit", action: str, user: User) -> None:
     """Refuse (exit code 3, audited, before a pump is contacted) a user whose role may not make this change."""
     try:
         require_action(user, action)

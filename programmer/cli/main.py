@@ -1,8 +1,10 @@
 """The ``pump-programmer`` command line: the entry point, the offline ``plan`` and ``schema`` commands,
 and ``desktop-entry``, which puts the application in the desktop menu.
 
-The pump commands live in ``pump_commands``, the library commands in ``library_commands``; exit codes in
-``support``. Errors are a single line on stderr naming the field, the value and the limit, never a traceback:
+The pump commands live in ``pump_commands`` and ``bolus_commands``, the library commands in ``library_commands``,
+signing in in ``sign_in`` and ``user_commands``, the clinic record in ``patient_commands``, ``audit_commands`` and
+``clinic_visit``; exit codes in ``support``. Every command that opened the clinic database has it closed (and its
+visit ended) in ``_run``, whatever happened. Errors are a single line on stderr naming the field, the value and the limit, never a traceback:
 every error of the programmer's family (``programmer.errors``) is handled in one place, ``_run``.
 
 Start-up is kept short for scripts that run ``plan`` over many programs (``benchmarks/cli_startup.py``): a

@@ -404,7 +404,7 @@ def confirmed(args: argparse.Namespace, action: str, audited: str | None = None)
     check_clinician(args, user)
     audit = open_visit(args, user).audit
     mark_audit_start(args, audit)  # an interruption then tells by its attempt record whether anything was sent
-    authorized(args, audit, audited or action, user)
+    authorized(audit, audited or action, user)
     return user, reason, audit
 
 

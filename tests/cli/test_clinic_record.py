@@ -127,7 +127,7 @@ def test_a_session_is_continued_only_by_its_user_and_only_when_it_exists(capsys,
     assert code == EXIT_INVALID and "no session has the id" in err
     signed_in.sign_in(KIM)
     code, _, err = run(capsys, "cancel-bolus", filled, "--session", session, "--yes")
-    assert code == EXIT_REFUSED and f"session {session} is osei's, not kim's" in err
+    assert code == EXIT_REFUSED and f"session {session} is osei's: kim starts a session of their own" in err
 
 
 def test_a_write_to_a_replacement_pump_takes_the_previous_daily_dose_from_the_history(capsys, filled, start_emulator):

@@ -16,6 +16,7 @@ import pytest
 
 from commandline import EXIT_INVALID
 from programmer.audit import read_audit_log
+from programmer.cli.sign_in import default_token_path
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
 from tests.support.cli_runs import DOCTOR, PATIENT, SYRINGE, event_count, interrogate, program_file, run
 from tests.support.clinic_fixtures import KIM, PASSWORD, TESS, clinic_db
@@ -189,3 +190,9 @@ def test_clinician_must_name_the_signed_in_user(capsys, filled, tmp_path, audit_
         code, _, _ = run(capsys, "write", filled, program_file(tmp_path, dose), "--clinician", name, "--yes")
         assert code == EXIT_OK
     assert {r["clinician"] for r in read_audit_log(audit_log)} == {"Dr A. Osei"}
+
+
+def test_the_token_file_is_found_as_documented():
+    assert default_token_path({"ITB_TOKEN_FILE": "/x/token", "XDG_STATE_HOME": "/s"}) == Path("/x/token")
+    assert default_token_path({"ITB_TOKEN_FILE": "", "XDG_STATE_HOME": "/s"}) == Path("/s/itb-programmer/token")
+    assert default_token_path({"HOME": "/home/osei"}) == Path("/home/osei/.local/state/itb-programmer/token")
