@@ -65,8 +65,9 @@ def test_a_visit_is_reported_from_its_store_records(visit):
     assert report.anchor == ChainAnchor(check.head_hash, 10, True)
 
 
-def test_a_clinics_postgresql_database_gives_the_same_report(postgres_server, tmp_path):
-    with recorded_visit(tmp_path, postgres_server.create_database(template="clinic_filled")) as visit:
+def test_each_database_gives_the_same_report(store_url, tmp_path):
+    # store_url (tests/clinic/conftest.py): the test clinic on SQLite, and on a PostgreSQL server the tests start
+    with recorded_visit(tmp_path, store_url) as visit:
         report = report_of(visit)
         assert [(line.action, line.summary, line.outcome) for line in report.actions] == [
             ("refill", "withdrew 19 mL (expected 20), added 18 mL", "verified"),
