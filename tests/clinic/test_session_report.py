@@ -135,6 +135,24 @@ def test_a_demand_dose_is_said_in_words():
         "demand dose 10 mcg over 5 min, lockout 60 min, up to 4 a day", "demand dose off"]
 
 
+def test_a_prime_is_shown_by_what_it_pushes_to_the_patient():
+    # A prime after a catheter revision, its line full of drug: 0.306 mL moves 153 mcg into the line, and pushes the
+    # 0.306 mL already there, 153 mcg of the same drug, to the patient (docs/cli.md, prime).
+    made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
+    prime = {"kind": "prime", "bolus_id": "b-1", "reason": "catheter_revision", "catheter_cm": 60.0,
+             "segments_cm": [], "tubing_ml": 0.15, "volume_ml": 0.306, "ml_per_hour": 1.0, "duration_min": 18.36,
+             "dose": 153.0, "pushed_dose": 153.0}
+    record = {"time": "2026-12-04T10:00:00.000+00:00", "attempt_id": "a1", "action": "prime", "event": "outcome",
+              "outcome": "verified", "pump_serial": "E20-1", "pump_model": "ITB-20",
+              "pump_time": "2026-12-04T10:00:00", "findings": [], "bolus": prime}
+    session = SessionFacts("5e55", made, None, "ward-3", "osei", OSEI.display_name, "clinician")
+    first = report_from_records([record], session, None, ChainAnchor("ab" * 32, 1, True), made)
+    implant = report_from_records([record | {"bolus": prime | {"pushed_dose": 0.0}}], session, None,
+                                  ChainAnchor("ab" * 32, 1, True), made)
+    assert [(line.kind, line.dose, line.volume_ml) for line in first.boluses + implant.boluses] == [
+        ("prime", 153.0, 0.306), ("prime", 0.0, 0.306)]
+
+
 def test_a_session_without_a_program_or_a_reading_says_so_on_paper(tmp_path, qapp):
     made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
     session = SessionFacts("5e55", made, None, "ward-3", "kim", "Kim Tech", "technician")
