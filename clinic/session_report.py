@@ -129,6 +129,7 @@ class BolusLine:
     kind: str
     """``therapeutic``, ``prime``, ``bridge`` (one sent with a refill too)."""
     dose: float | None
+    """What reaches the patient, in the drug's dose unit (a prime: what it pushes out of the line ahead of the drug)."""
     dose_unit: str | None
     volume_ml: float | None
     duration_min: float | None
@@ -331,9 +332,12 @@ def _refill(record: Mapping[str, Any], time: datetime, outcome: str) -> RefillLi
 
 
 def _bolus(bolus: Mapping[str, Any], time: datetime, outcome: str) -> BolusLine:
+    """A bolus, prime or bridge as given: its dose is what reaches the patient (a prime's ``pushed_dose``: the drug it
+    moves into the line stays there)."""
     unit = bolus.get("dose_unit") or (bolus.get("new_drug") or {}).get("dose_unit")
-    return BolusLine(time, bolus["kind"], bolus.get("dose"), unit, bolus.get("volume_ml"), bolus.get("duration_min"),
-                     outcome, bolus.get("bolus_id"))
+    dose = bolus.get("pushed_dose") if bolus["kind"] == "prime" else bolus.get("dose")
+    return BolusLine(time, bolus["kind"], dose, unit, bolus.get("volume_ml"), bolus.get("duration_min"), outcome,
+                     bolus.get("bolus_id"))
 
 
 def _drug(after: Program | None, before: Program | None, refills: list[RefillLine]) -> Drug | None:
@@ -356,6 +360,12 @@ def _summary(record: Mapping[str, Any], changes: list[ProgramChange], refills: l
         refill = refills[-1]
         return (f"withdrew {refill.withdrawn_ml:.4g} mL (expected {refill.calculated_ml:.4g}), added "
                 f"{refill.added_ml:.4g} mL")
+    if action == "demand" and record.get("demand"):
+        demand = record["demand"]
+        if not demand["enabled"]:
+            return "demand dose off"
+        return (f"demand dose {demand['dose']:.4g} {demand['dose_unit']} over {demand['duration_min']:.4g} min, "
+                f"lockout {demand['lockout_min']:.4g} min, up to {demand['max_per_day']} a day")
     if record.get("bolus"):
         bolus = boluses[-1]
         dose = "" if bolus.dose is None else f"{bolus.dose:.4g} {bolus.dose_unit or ''} ".replace("  ", " ")

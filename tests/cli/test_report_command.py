@@ -8,13 +8,15 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from clinic.store import open_store
 from commandline import EXIT_INVALID
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
-from tests.support.cli_runs import run
+from tests.support.cli_runs import DOCTOR, SYRINGE, program_file, run
 from tests.support.clinic_fixtures import KIM, OSEI
 from tests.support.session_visits import WORKSTATION, RecordedVisit, recorded_visit
 
@@ -88,3 +90,33 @@ def test_sessions_lists_the_visits_of_a_patient(capsys, visit):
     code, out, _ = run(capsys, "sessions")
     assert code == EXIT_OK and f"{visit.session_id}  " in out and "osei" in out and "TEST-0001" in out
     assert json.loads(run(capsys, "sessions", "--patient", "NOBODY", "--json")[1]) == {"sessions": []}
+
+
+def test_a_visit_made_at_the_command_line_is_reported(capsys, tmp_path, start_emulator, qapp, signed_in):
+    # The command line's own visit (this test's clinic store, Dr Osei signed in): a new pump filled with 20 mL and
+    # bound to TEST-0001 by the refill, then its first program, 150 mcg/day, written in the same session. 150 mcg/day
+    # of 500 mcg/mL is 0.3 mL/day: from 20 mL the 2 mL alarm comes after 18 / 0.3 = 60 days, the refill 53 days
+    # after the fill (baclofen's 180 days of stability come later).
+    url = start_emulator().url
+    code, out, err = run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes",
+                         "--json")
+    assert code == EXIT_OK, err
+    session = json.loads(out)["session_id"]
+    code, _, err = run(capsys, "write", url, program_file(tmp_path, 150), *DOCTOR, "--previous-daily-dose", 150,
+                       "--yes", "--session", session)
+    assert code == EXIT_OK, err
+    code, out, err = run(capsys, "report", session, "--pdf", tmp_path / "visit.pdf")
+    assert code == EXIT_OK, err
+    store = open_store(signed_in.url)
+    try:
+        [refilled] = [entry.record for entry in store.audit.query(session_id=session, action="refill")
+                      if entry.record["event"] == "outcome"]
+    finally:
+        store.close()
+    due = datetime.fromisoformat(refilled["pump_time"]) + timedelta(days=53)
+    assert f"Actions       2; refill by {due.isoformat()} (pump clock)" in out
+    text = pdf_text(tmp_path / "visit.pdf")
+    assert "Before: none (no drug, or not recorded). After: 150 mcg/day, simple continuous" in text
+    # the write replaced the program the fill left: the drug, stopped (0 mcg/day)
+    assert "withdrew 0 mL (expected 0), added 20 mL" in text and "0 -> 150 mcg/day" in text
+    assert f"Refill by {due.strftime('%a %d %b %Y %H:%M')} (pump clock)" in text

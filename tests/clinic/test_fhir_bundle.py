@@ -12,7 +12,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from clinic.fhir_bundle import PATIENT_SYSTEM, PUMP_SYSTEM, UCUM, fhir_bundle
-from clinic.session_report import SessionReport, build_session_report
+from clinic.session_report import SessionReport, build_session_report, report_from_records
 from tests.support.session_visits import RecordedVisit, recorded_visit
 
 
@@ -79,3 +79,18 @@ def test_the_same_session_gives_the_same_bundle_and_a_finished_bolus_is_complete
     later = report_of(visit, timedelta(hours=1))
     assert fhir_bundle(later)["entry"][0]["fullUrl"] == fhir_bundle(report)["entry"][0]["fullUrl"]
     assert resources(fhir_bundle(later), "MedicationAdministration")[1]["status"] == "completed"
+
+
+def test_a_refused_change_states_no_dose_and_a_refused_refill_is_not_done(visit):
+    # The visit's write and refill outcome records as a refusal would have left them (before anything was sent).
+    one = report_of(visit)
+    records = [entry.record for entry in visit.store.audit.query(session_id=visit.session_id)
+               if entry.record["action"] in ("write", "refill") and entry.record["event"] == "outcome"]
+    refused = [record | {"outcome": "refused", "message": "refused: nothing was sent to the pump"}
+               for record in records]
+    report = report_from_records(refused, one.session, one.patient, one.anchor, one.made_at)
+    bundle = fhir_bundle(report)
+    assert resources(bundle, "MedicationStatement") == []
+    [refill] = resources(bundle, "MedicationAdministration")
+    assert refill["status"] == "not-done"
+    assert resources(bundle, "Observation") == []  # no verified refill, no reading: nothing to observe

@@ -65,6 +65,19 @@ def test_a_visit_is_reported_from_its_store_records(visit):
     assert report.anchor == ChainAnchor(check.head_hash, 10, True)
 
 
+def test_each_database_gives_the_same_report(store_url, tmp_path):
+    # store_url (tests/clinic/conftest.py): the test clinic on SQLite, and on a PostgreSQL server the tests start
+    with recorded_visit(tmp_path, store_url) as visit:
+        report = report_of(visit)
+        assert [(line.action, line.summary, line.outcome) for line in report.actions] == [
+            ("refill", "withdrew 19 mL (expected 20), added 18 mL", "verified"),
+            ("write", "150 -> 200 mcg/day", "verified"),
+            ("bolus", "therapeutic 50 mcg (0.1 mL)", "verified"),
+        ]
+        assert (report.patient.catheter_cm, report.reservoir.volume_ml, report.anchor.records) == (60.0, 18, 10)
+        assert report.refill_by.at == refill_time(visit) + timedelta(days=33)
+
+
 def test_the_refill_shows_its_volumes_and_discrepancy(visit):
     [line] = report_of(visit).refills
     assert (line.withdrawn_ml, line.added_ml, line.volume_ml) == (19, 18, 18)
@@ -106,6 +119,50 @@ def test_an_attempt_without_its_outcome_record_says_so():
     assert [(line.summary, line.outcome) for line in report.actions] == [
         ("therapeutic 20 mcg (0.04 mL)", "no outcome recorded")]
     assert (report.reservoir, report.refill_by) == (None, None)
+
+
+def test_a_demand_dose_is_said_in_words():
+    made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
+    demand = {"enabled": True, "dose": 10.0, "dose_unit": "mcg", "duration_min": 5.0, "lockout_min": 60.0,
+              "max_per_day": 4, "max_daily_dose": 40.0, "recent_bolus_dose": 0.0}
+    records = [{"time": "2026-12-04T10:00:00.000+00:00", "attempt_id": f"a{n}", "action": "demand",
+                "event": "outcome", "outcome": "verified", "pump_serial": "E20-1", "pump_model": "ITB-20",
+                "pump_time": "2026-12-04T10:00:00", "findings": [], "demand": demand | change}
+               for n, change in enumerate(({}, {"enabled": False}))]
+    session = SessionFacts("5e55", made, None, "ward-3", "osei", OSEI.display_name, "clinician")
+    report = report_from_records(records, session, None, ChainAnchor("ab" * 32, 2, True), made)
+    assert [line.summary for line in report.actions] == [
+        "demand dose 10 mcg over 5 min, lockout 60 min, up to 4 a day", "demand dose off"]
+
+
+def test_a_prime_is_shown_by_what_it_pushes_to_the_patient():
+    # A prime after a catheter revision, its line full of drug: 0.306 mL moves 153 mcg into the line, and pushes the
+    # 0.306 mL already there, 153 mcg of the same drug, to the patient (docs/cli.md, prime).
+    made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
+    prime = {"kind": "prime", "bolus_id": "b-1", "reason": "catheter_revision", "catheter_cm": 60.0,
+             "segments_cm": [], "tubing_ml": 0.15, "volume_ml": 0.306, "ml_per_hour": 1.0, "duration_min": 18.36,
+             "dose": 153.0, "pushed_dose": 153.0}
+    record = {"time": "2026-12-04T10:00:00.000+00:00", "attempt_id": "a1", "action": "prime", "event": "outcome",
+              "outcome": "verified", "pump_serial": "E20-1", "pump_model": "ITB-20",
+              "pump_time": "2026-12-04T10:00:00", "findings": [], "bolus": prime}
+    session = SessionFacts("5e55", made, None, "ward-3", "osei", OSEI.display_name, "clinician")
+    first = report_from_records([record], session, None, ChainAnchor("ab" * 32, 1, True), made)
+    implant = report_from_records([record | {"bolus": prime | {"pushed_dose": 0.0}}], session, None,
+                                  ChainAnchor("ab" * 32, 1, True), made)
+    assert [(line.kind, line.dose, line.volume_ml) for line in first.boluses + implant.boluses] == [
+        ("prime", 153.0, 0.306), ("prime", 0.0, 0.306)]
+
+
+def test_a_session_without_a_program_or_a_reading_says_so_on_paper(tmp_path, qapp):
+    made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
+    session = SessionFacts("5e55", made, None, "ward-3", "kim", "Kim Tech", "technician")
+    report = report_from_records([], session, None, ChainAnchor("ab" * 32, 1, True), made)
+    write_report_pdf(report, tmp_path / "empty.pdf")
+    text = " ".join(poppler("pdftotext", str(tmp_path / "empty.pdf"), "-").split())
+    for words in ["Unchanged at this visit: none (no drug, or not recorded)",
+                  "No program was recorded at this visit: nothing to plot", "Refill by: not known",
+                  "Kim Tech (technician, kim)", "no patient recorded | session 5e55", "page 1 of 1"]:
+        assert words in text, words
 
 
 # --- the PDF (ui/report_pdf.py), read back with poppler's tools ---------------------------------------------------

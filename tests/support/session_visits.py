@@ -59,13 +59,14 @@ def refill(driver: PumpDriver, visit: Visit, withdrawn_ml: float, added_ml: floa
 
 
 @contextmanager
-def recorded_visit(folder: Path) -> Iterator[RecordedVisit]:
-    """The visit the module docstring describes, in a fresh store in ``folder``, open while the context lasts. Reading
-    it changes nothing, so a test module makes it once (a module-scoped fixture) for all its tests."""
+def recorded_visit(folder: Path, store_url: str | None = None) -> Iterator[RecordedVisit]:
+    """The visit the module docstring describes, in a fresh store (SQLite in ``folder``, or the test clinic at
+    ``store_url``), open while the context lasts. Reading it changes nothing, so a test module makes it once (a
+    module-scoped fixture) for all its tests."""
     emulator = EmulatorProcess(folder / "pump.json")
     emulator.start()
     try:
-        recorded = _visit(emulator.url, folder)
+        recorded = _visit(emulator.url, folder, store_url or clinic_db(folder))
     finally:
         emulator.stop()
     try:
@@ -74,8 +75,8 @@ def recorded_visit(folder: Path) -> Iterator[RecordedVisit]:
         recorded.store.close()
 
 
-def _visit(url: str, folder: Path) -> RecordedVisit:
-    store = open_store(clinic_db(folder))
+def _visit(url: str, folder: Path, store_url: str) -> RecordedVisit:
+    store = open_store(store_url)
     journal = folder / "journal.jsonl"
     driver = open_driver(url, **LOOPBACK_LINK)
     try:
