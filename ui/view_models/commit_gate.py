@@ -2,9 +2,10 @@
 
 A warning (a soft limit) can be overridden, but only deliberately: each one is acknowledged on its own and
 given a reason, and the reasons go to the audit log as the override reason (``programmer.review`` refuses
-a write with warnings and no reason). Errors cannot be overridden at all. The clinician's name, as signed in (the
-signature: the audit records the signed-in user), and an explicit confirmation are required for every write, and a program the pump already runs is no change to
-write: it would put a new line in the audit log, with a reason, for nothing.
+a write with warnings and no reason). Errors cannot be overridden at all. The clinician's name, as signed in
+(the signature: the audit records the signed-in user), and an explicit confirmation are required for every
+write, and a program the pump already runs is no change to write: it would put a new line in the audit log,
+with a reason, for nothing.
 
 Each reason must say something, by the one rule the command line uses too
 (``programmer.overrides.reason_problem``). A stop or a drop beyond the hard change limit needs the clinical
