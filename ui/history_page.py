@@ -9,7 +9,7 @@ the event loop (``parts``), as the Program page's are, so the GUI thread never h
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 
 import pyqtgraph as pg
@@ -59,10 +59,12 @@ class HistoryPage(QWidget):
         self.concentration_plot: pg.PlotWidget | None = None
         self.refill_plot: pg.PlotWidget | None = None
         self.entries: list = []
+        self.ready = False
+        """True once built and drawn (``parts`` exhausted): from then on each change is drawn at once."""
         self.parts = self._build()
 
     def _build(self) -> Iterator[None]:
-        """The plots, one per step, then the table under them."""
+        """The plots, one per step, then the table under them, then each plot drawn, one per step."""
         self.dose_plot = _plot("Daily dose")
         self.layout_.addWidget(self.dose_plot, 2)
         yield
@@ -75,11 +77,10 @@ class HistoryPage(QWidget):
         self.refill_plot.setXLink(self.dose_plot)
         yield
         self.layout_.addWidget(self.table, 2)
-        self._draw()
-
-    @property
-    def ready(self) -> bool:
-        return self.refill_plot is not None and self.table.parent() is self
+        for draw in self._drawings():
+            yield
+            draw()
+        self.ready = True
 
     def show_history(self, title: str, entries: list, now: datetime | None = None) -> None:
         self.title.setText(f"{title}: {history.count_text(entries)}" if entries else f"{title}: {NO_HISTORY}")
@@ -102,22 +103,37 @@ class HistoryPage(QWidget):
         self._draw()
 
     def _draw(self) -> None:
-        if self.dose_plot is None or self.concentration_plot is None or self.refill_plot is None:
-            return  # drawn when built
+        if self.ready:  # else drawn by the last parts of the build
+            for draw in self._drawings():
+                draw()
+
+    def _drawings(self) -> tuple[Callable[[], None], ...]:
+        """The three plots' drawings, each short enough for one turn of the event loop."""
         now = getattr(self, "now", datetime.now(timezone.utc))
-        for plot in (self.dose_plot, self.concentration_plot, self.refill_plot):
-            plot.clear()
-        for plot, series in ((self.dose_plot, history.daily_dose_steps(self.entries, now)),
-                             (self.concentration_plot, history.concentration_steps(self.entries, now))):
-            for steps, pen in zip(series, PENS * len(series)):
-                plot.plot(steps.xs, steps.ys, stepMode="center", pen=pen, name=steps.label)
-        refills = history.refill_points(self.entries)
-        if refills.xs:
-            bars = pg.BarGraphItem(x=refills.xs, height=refills.ys, width=history.bar_width_s(refills),
-                                   brush=REFILL_BRUSH, name=refills.label)
-            self.refill_plot.addItem(bars)
-        for plot in (self.dose_plot, self.concentration_plot, self.refill_plot):
-            plot.enableAutoRange(axis="x")
-            top = max((max(item.getData()[1]) for item in plot.listDataItems() if len(item.getData()[1])), default=0)
-            top = max([top, *refills.ys]) if plot is self.refill_plot else top
-            plot.setYRange(0, top * 1.15 or 1.0)  # from zero: a dose drawn from its own minimum looks like a cliff
+        assert self.dose_plot is not None and self.concentration_plot is not None and self.refill_plot is not None
+        dose, concentration, refill = self.dose_plot, self.concentration_plot, self.refill_plot
+        return (lambda: _draw_steps(dose, history.daily_dose_steps(self.entries, now)),
+                lambda: _draw_steps(concentration, history.concentration_steps(self.entries, now)),
+                lambda: _draw_refills(refill, history.refill_points(self.entries)))
+
+
+def _draw_steps(plot: pg.PlotWidget, series: list[history.Steps]) -> None:
+    plot.clear()
+    for steps, pen in zip(series, PENS * len(series)):
+        plot.plot(steps.xs, steps.ys, stepMode="center", pen=pen, name=steps.label)
+    _ranges(plot, max((max(steps.ys) for steps in series), default=0.0))
+
+
+def _draw_refills(plot: pg.PlotWidget, refills: history.Points) -> None:
+    plot.clear()
+    if refills.xs:
+        plot.addItem(pg.BarGraphItem(x=refills.xs, height=refills.ys, width=history.bar_width_s(refills),
+                                     brush=REFILL_BRUSH, name=refills.label))
+    _ranges(plot, max(refills.ys, default=0.0))
+
+
+def _ranges(plot: pg.PlotWidget, top: float) -> None:
+    """The dates shown as far as the data go (the three plots share them), the values from zero: a dose drawn from
+    its own minimum makes a small change look like a cliff."""
+    plot.enableAutoRange(axis="x")
+    plot.setYRange(0, top * 1.15 or 1.0)
