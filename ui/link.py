@@ -48,7 +48,8 @@ from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeRevie
 from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
 from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.refill import RefillReview
-from programmer.review import Review, WriteReview
+from programmer.review import Review, WriteReview, clean_clinician
+from programmer.roles import Role, User
 from ui import gui_thread_gc
 from ui.app_log import log
 from ui.emulator import BundledEmulator, press_demand_button, set_up_demo_patient
@@ -200,6 +201,13 @@ class ReadEvents(Request):
         return worker.open_driver().read_events(worker.reporter(self))
 
 
+def typed_clinician(name: str) -> User:
+    """The person a commit is recorded for while the application takes the clinician's name as typed: a clinician
+    of that name (the domain refuses a role that may not make the change, ``programmer.audit_record.Attempt``)."""
+    name = clean_clinician(name)
+    return User(username=name, display_name=name, role=Role.CLINICIAN)
+
+
 @dataclass(frozen=True)
 class Commit(Request):
     """Write a reviewed program (checks, audit, two-phase write, read-back), then interrogate. Result:
@@ -210,7 +218,8 @@ class Commit(Request):
     doing: ClassVar[str] = "writing the program"
 
     def run(self, worker: "_Worker") -> CommitDone:
-        return worker.commit_then_read(self, lambda driver, audit: commit_write(driver, self.review, self.clinician,
+        return worker.commit_then_read(self, lambda driver, audit: commit_write(driver, self.review,
+                                                                                typed_clinician(self.clinician),
                                                                                 audit))
 
 
@@ -223,7 +232,8 @@ class Refill(Request):
     doing: ClassVar[str] = "recording the refill"
 
     def run(self, worker: "_Worker") -> CommitDone:
-        return worker.commit_then_read(self, lambda driver, audit: commit_refill(driver, self.review, self.clinician,
+        return worker.commit_then_read(self, lambda driver, audit: commit_refill(driver, self.review,
+                                                                                 typed_clinician(self.clinician),
                                                                                  audit))
 
 
@@ -280,7 +290,7 @@ class DemandReading:
     pump_time: datetime
 
 
-COMMITS: dict[type, Callable[[PumpDriver, Any, str, AuditLog], SessionResult]] = {
+COMMITS: dict[type, Callable[[PumpDriver, Any, User, AuditLog], SessionResult]] = {
     BolusReview: commit_bolus, PrimeReview: commit_prime, BridgeReview: commit_bridge, DemandReview: commit_demand}
 """The domain's commit for each kind of review the Bolus page gives (``programmer.bolus_commit``)."""
 
@@ -296,7 +306,9 @@ class GiveBolus(Request):
 
     def run(self, worker: "_Worker") -> CommitDone:
         commit = COMMITS[type(self.review)]
-        return worker.commit_then_read(self, lambda driver, audit: commit(driver, self.review, self.clinician, audit))
+        clinician = self.clinician
+        return worker.commit_then_read(self, lambda driver, audit: commit(driver, self.review,
+                                                                          typed_clinician(clinician), audit))
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def demand_settings_json(settings: DemandSettings | None) -> dict | None:
             "max_per_day": demand.max_per_day, "checksum": settings.checksum}
 
 
-def result_json(result: SessionResult, audit: AuditLog, message: str, port: str) -> dict:
+def result_json(result: SessionResult, audit: AuditLog, message: str, port: str, session_id: str | None) -> dict:
     """The keys every command of the bolus family prints, then its own (``bolus``, ``prime``, ``bridge``,
     ``demand``)."""
     review = result.review
@@ -72,6 +72,7 @@ def result_json(result: SessionResult, audit: AuditLog, message: str, port: str)
         "override_reason": review.override_reason,
         "library": review.report.library.model_dump(),
         "audit_log": str(audit.path),
+        "session_id": session_id,
     }
     if isinstance(review, BolusReview):
         data["bolus"] = {"dose": review.dose, "dose_unit": review.dose_unit, "duration_min": review.duration_min,

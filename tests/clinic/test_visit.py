@@ -45,7 +45,7 @@ def pump(start_emulator):
 
 
 def write(pump: PumpDriver, visit: Visit, daily_dose: float):
-    return commit_write(pump, review_write(read_pump(pump), program(daily_dose), load_library()), "Dr A. Osei",
+    return commit_write(pump, review_write(read_pump(pump), program(daily_dose), load_library()), OSEI,
                         visit.audit)
 
 
@@ -86,9 +86,9 @@ def test_a_pump_bound_to_the_patient_is_matched_and_a_refill_and_bolus_are_dose_
     refill = review_refill(snapshot, RefillRequest(snapshot.status.volume_ml, 19.5, Syringe(BACLOFEN, "LOT-1",
                                                                                              date(2099, 1, 1))),
                            load_library())
-    visit.record(commit_refill(pump, refill, "Dr A. Osei", visit.audit))
+    visit.record(commit_refill(pump, refill, OSEI, visit.audit))
     bolus = review_bolus(read_pump(pump), 50.0, 30.0, load_library())
-    visit.record(commit_bolus(pump, bolus, "Dr A. Osei", visit.audit))
+    visit.record(commit_bolus(pump, bolus, OSEI, visit.audit))
     refilled, given = store.patients.dose_history(PATIENT_ID)
     assert (refilled.kind, refilled.volume_ml, refilled.daily_dose) == ("refill", 19.5, 150.0)
     assert refilled.reservoir_ml == pytest.approx(19.5, abs=0.001)
