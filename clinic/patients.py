@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clinic.clock import utc_now
@@ -94,6 +95,11 @@ class Patients:
                                  step="add a patient")
             session.add(PatientRow(identifier=identifier, name=name, birth_date=birth_date, created_at=utc_now(),
                                    created_by=by.username))
+            try:
+                session.flush()
+            except IntegrityError:  # another workstation added it between the check and now
+                raise InputError([("identifier", f"a patient with the identifier {identifier!r} exists already")],
+                                 step="add a patient") from None
         return Patient(identifier, name, birth_date)
 
     def get(self, identifier: str) -> Patient:
@@ -142,7 +148,11 @@ class Patients:
             row = ImplantRow(patient_id=patient.id, pump_serial=serial, pump_model=model, implanted_on=implanted_on,
                              explanted_on=None, catheter_cm=catheter_cm)
             session.add(row)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:  # another workstation bound it between the check and now
+                raise InputError([("serial", f"pump {serial} was bound by another workstation at the same moment: "
+                                             "read the pump again")], step="bind a pump") from None
             return _implant(session, row, patient.identifier)
 
     def revise_catheter(self, by: User, serial: str, revised_on: date, catheter_cm: float, note: str) -> Implant:

@@ -59,7 +59,8 @@ class PostgresServer:
 
     def stop(self) -> None:
         subprocess.run(self._as_owner([str(self.binaries / "pg_ctl"), "-D", str(self.folder / "data"), "-m",
-                                       "immediate", "-w", "stop"]), capture_output=True, timeout=START_TIMEOUT_S)
+                                       "immediate", "-w", "stop"]), capture_output=True, timeout=START_TIMEOUT_S,
+                       cwd=self.folder)
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _as_owner(self, command: list[str]) -> list[str]:
@@ -82,7 +83,10 @@ def start_postgres(binaries: Path) -> PostgresServer:
          "-c full_page_writes=off", "start"],
     ]
     for step in steps:
-        done = subprocess.run(server._as_owner(step), capture_output=True, text=True, timeout=START_TIMEOUT_S + 10)
+        # cwd: the server's folder, which its user can enter (initdb fails where it cannot read the current one,
+        # such as a checkout in /root)
+        done = subprocess.run(server._as_owner(step), capture_output=True, text=True, timeout=START_TIMEOUT_S + 10,
+                              cwd=folder)
         if done.returncode != 0:
             log = folder / "server.log"
             detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
