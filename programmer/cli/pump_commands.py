@@ -141,6 +141,7 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     low_alarm.add_argument("--ml", type=finite, required=True, help="the new threshold, mL")
     low_alarm.add_argument("--yes", action="store_true", help="confirm: without it nothing is sent")
     low_alarm.add_argument("--json", action="store_true", help="print one JSON object")
+    add_visit_options(low_alarm)
     low_alarm.set_defaults(handler=run_set_low_alarm)
 
     pair = subparsers.add_parser("pair", help="pair this programmer with a pump whose pairing window is open, using "
@@ -293,15 +294,19 @@ def run_set_low_alarm(args: argparse.Namespace) -> int:
     """Read the threshold, set it, and trust only the threshold read back (READ_STATUS), never the answer.
 
     A threshold outside the pump's range (``PumpLimits.low_alarm_range_ml``, from the limits it declares) is
-    refused before anything is sent; the pump's own refusal of a value it takes less of stays the last word."""
+    refused before anything is sent; the pump's own refusal of a value it takes less of stays the last word. The
+    pump must be the visit's patient's, as for any change of therapy (``clinic_visit``)."""
     if not args.yes:
         raise InputError([("--yes", "setting the low-reservoir alarm needs --yes: nothing was sent")])
-    signed_in(args, Permission.CHANGE_THERAPY)
+    visit = open_visit(args, signed_in(args, Permission.CHANGE_THERAPY))
     unchanged = "nothing was sent that changes the pump"
     with connect(args, unchanged) as driver:
         with stage(args, f"reading {args.port}", unchanged):
-            limits = pump_limits(driver.identify())
+            identity = driver.identify()
+            limits = pump_limits(identity)
             before = driver.read_status().low_alarm_ml
+        match_patient(args, "set_low_alarm", identity.serial, identity.model)
+        visit.require_change_allowed(identity.serial)
         low, high = limits.low_alarm_range_ml
         if not low <= args.ml <= high:
             print(f"{PROG}: refused: low_alarm_ml {args.ml:g} mL (--ml) is outside this {limits.model}'s range of "
@@ -317,7 +322,8 @@ def run_set_low_alarm(args: argparse.Namespace) -> int:
               "interrogate the pump", file=sys.stderr)
         return EXIT_VERIFY_FAILED
     if args.json:
-        print(json.dumps({"low_alarm_ml_before": before, "low_alarm_ml": read_back, "alarms": alarms}, indent=2))
+        print(json.dumps({"low_alarm_ml_before": before, "low_alarm_ml": read_back, "alarms": alarms,
+                          "session_id": visit.session_id}, indent=2))
     else:
         print(f"low-reservoir alarm set: it was at {before:g} mL, now {read_back:g} mL (read back)"
               + ("; the low-reservoir alarm is on" if "low_reservoir" in alarms else ""))

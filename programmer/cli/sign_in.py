@@ -68,16 +68,17 @@ def clinic(args: argparse.Namespace) -> "Store":
 
 
 def close_clinic(args: argparse.Namespace | None) -> None:
-    """End the command's visit (when it has one) and close its database."""
-    if args is None:
+    """End the command's visit (when it has one) and close its database, once; the visit stays on ``args`` for what
+    is said after (its ``session_id``)."""
+    store = None if args is None else getattr(args, "clinic_store", None)
+    if args is None or store is None:
         return
-    visit = getattr(args, "visit", None)
-    if visit is not None:
-        args.visit = None
-        visit.end()
-    store = getattr(args, "clinic_store", None)
-    if store is not None:
-        args.clinic_store = None
+    args.clinic_store = None
+    try:
+        visit = getattr(args, "visit", None)
+        if visit is not None:
+            visit.end()
+    finally:
         store.close()
 
 

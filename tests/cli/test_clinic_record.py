@@ -56,14 +56,15 @@ def test_a_pump_of_another_patient_is_never_changed_and_the_refusal_is_audited(c
                                                                              tmp_path, audit_log):
     before = state(capsys, filled)
     for argv in (("write", filled, program_file(tmp_path, 160), "--patient", OTHER, "--yes"),
-                 ("bolus", filled, "--dose", 30, "--duration-min", 30, "--patient", OTHER, "--yes")):
+                 ("bolus", filled, "--dose", 30, "--duration-min", 30, "--patient", OTHER, "--yes"),
+                 ("set-low-alarm", filled, "--ml", 5, "--patient", OTHER, "--yes")):
         code, out, err = run(capsys, *argv)
         assert (code, out) == (EXIT_REFUSED, "")
         assert f"is bound to patient {PATIENT}, not to {OTHER}: nothing may be changed on it" in err
     assert state(capsys, filled) == before
-    refused = read_audit_log(audit_log)[-2:]
-    assert [(r["action"], r["outcome"], r["user"]) for r in refused] == [("write", "refused", "osei"),
-                                                                        ("bolus", "refused", "osei")]
+    refused = read_audit_log(audit_log)[-3:]
+    assert [(r["action"], r["outcome"], r["user"]) for r in refused] == [
+        ("write", "refused", "osei"), ("bolus", "refused", "osei"), ("set_low_alarm", "refused", "osei")]
     serial = interrogate(capsys, filled)["pump"]["serial"]
     assert {r["pump_serial"] for r in refused} == {serial}
     assert [i["pump_serial"] for i in shown(capsys, OTHER)["implants"]] == []
