@@ -278,6 +278,9 @@ class VisitControls(QObject):
         self.sign_out_action.triggered.connect(lambda: self.sign_out())
 
     def close(self) -> None:
-        """The window closes: the visit ends, and the application is watched no more."""
+        """The window closes: its dialogs with it, the visit ends, and the application is watched no more."""
+        for dialog in (self.sign_in_dialog, self.patient_dialog):
+            if dialog is not None:
+                dialog.reject()
         self.inactivity.remove()
         self.clinic.end()

@@ -12,6 +12,7 @@ from programmer.library import load_library
 from tests.support.clinic_fixtures import PASSWORD, clinic_db
 from tests.support.emulator_fixtures import LOOPBACK_LINK
 from tests.support.ui_actions import LINK_TIMEOUT_MS, clinic_session, connect, edit_the_dose, new_window
+from ui.app import create_window
 from ui.clinic_session import ClinicSession
 from ui.main_window import AUDIT_TAB, PROGRAM_TAB, MainWindow
 from ui.sign_in import FIRST_ADMIN_TITLE, SIGN_IN_TITLE, SignInDialog
@@ -122,4 +123,13 @@ def test_another_person_signing_in_finds_the_change_discarded(qtbot, tmp_path, p
     assert window.banner.text.text() == ("The change Dr A. Osei was editing had not been written: it was discarded "
                                          "when Kim Tech signed in. The pump runs what it ran.")
     assert window.clinic.store.sessions.get(session).ended_at is not None  # Dr Osei's visit ended
+    window.close()
+
+
+def test_the_application_opens_the_store_it_is_given_and_asks_for_its_first_administrator(qtbot, tmp_path):
+    window = create_window(db_url=clinic_db(tmp_path, filled=False), audit_path=tmp_path / "audit.jsonl")
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.visit_controls.sign_in_dialog is not None, timeout=LINK_TIMEOUT_MS)
+    assert window.visit_controls.sign_in_dialog.windowTitle() == FIRST_ADMIN_TITLE
+    assert window.clinic.store.users.count() == 0 and window.clinic.journal == tmp_path / "audit.jsonl"
     window.close()
