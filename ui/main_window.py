@@ -226,8 +226,8 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         pump = self.menuBar().addMenu("&Pump")
-        self._action(pump, "&Interrogate again", "F5", self.interrogate)
-        self._action(pump, "Read the &event log", "Ctrl+E", self.read_events)
+        self.interrogate_action = self._action(pump, "&Interrogate again", "F5", self.interrogate)
+        self.events_action = self._action(pump, "Read the &event log", "Ctrl+E", self.read_events)
         self.clock_action = self._action(pump, "Set the pump &clock…", None, self.overview.ask_to_set_clock)
         self.refill_action = self._action(pump, "Re&fill the pump…", REFILL_SHORTCUT, self.open_refill)
         self._action(pump, "&Reconnect", "Ctrl+Shift+R", self.reconnect)

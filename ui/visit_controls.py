@@ -262,7 +262,10 @@ class VisitControls(QObject):
                                     (window.refill_action, Permission.REFILL),
                                     (window.clock_action, Permission.SET_CLOCK),
                                     (self.which_patient_action, Permission.MANAGE_PATIENTS),
-                                    (self.report_action, Permission.EXPORT)):
+                                    (self.report_action, Permission.EXPORT),
+                                    (window.connect_page.connect_button, Permission.INTERROGATE),
+                                    (window.interrogate_action, Permission.INTERROGATE),
+                                    (window.events_action, Permission.READ_EVENTS)):
             refuse(control, access.refusal(permission))
         self.which_patient_action.setVisible(self.clinic.pump is not None
                                              and self.clinic.pump.match is PumpMatch.UNKNOWN)

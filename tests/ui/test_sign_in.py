@@ -79,7 +79,8 @@ def test_a_store_with_nobody_in_it_creates_the_first_administrator(qtbot, tmp_pa
     assert [(u.username, u.display_name, u.role.value) for u in store.users.list()] == [
         ("ada", "Ada Admin", "administrator")]
     assert "Signed in: Ada Admin (administrator)" in window.visit_controls.strip.text()
-    assert not window.refill_action.isEnabled()  # an administrator changes no therapy
+    assert not window.refill_action.isEnabled()  # an administrator changes no therapy, and reads no pump
+    assert not window.connect_page.connect_button.isEnabled() and not window.interrogate_action.isEnabled()
     assert window.refill_action.toolTip() == ("Ada Admin is signed in as an administrator, and an administrator may "
                                               "not refill: sign in as a clinician to do it.")
     window.close()
