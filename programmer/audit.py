@@ -56,8 +56,8 @@ class AuditLog:
 
     def append(self, record: Mapping[str, object]) -> None:
         """Append one record as one line and return only once it is on disk (flushed and fsynced)."""
-        line = json.dumps({"format": AUDIT_FORMAT, "record_id": uuid.uuid4().hex, **record}, sort_keys=True, ensure_ascii=False,
-                          allow_nan=False, separators=(",", ":")) + "\n"
+        line = json.dumps({"format": AUDIT_FORMAT, "record_id": uuid.uuid4().hex, **record}, sort_keys=True,
+                          ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
         try:
             with open(self.path, "a", encoding="utf-8") as handle:
                 handle.write(line)

@@ -13,11 +13,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 from clinic.errors import StoreError
 from clinic.models import Base
-from clinic.store import DB_ENV, MIGRATIONS, default_database_url, open_store
+from clinic.store import DB_ENV, MIGRATIONS, SCHEMA_REVISION, default_database_url, open_store
 from programmer.errors import ErrorKind
 from tests.support.clinic_fixtures import ADA, PATIENT_ID, clinic_db
 
@@ -87,6 +88,14 @@ def test_the_store_holds_the_schema_its_models_describe(store_url):
     with store.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     store.close()
+
+
+def test_the_newest_revision_the_code_names_is_the_newest_migration_shipped():
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(config)
+    assert scripts.get_current_head() == SCHEMA_REVISION
+    assert {script.revision for script in scripts.walk_revisions()} == {"0001", "0002"}
 
 
 def alembic_config(connection) -> Config:
