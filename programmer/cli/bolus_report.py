@@ -24,8 +24,10 @@ from programmer.port import BolusOutcome, DemandSettings
 
 
 def cancel_command(port: str, bolus_id: str, clinician: str | None = None) -> str:
-    """The command that stops the bolus (audited: it names the clinician, the one who gave it when known)."""
-    return f"{PROG} cancel-bolus {port} --bolus-id {bolus_id} --yes --clinician {shlex.quote(clinician or 'NAME')}"
+    """The command that stops the bolus (audited as the signed-in user's; ``--clinician`` as the command that gave it
+    was given it, when it was)."""
+    named = "" if clinician is None else f" --clinician {shlex.quote(clinician)}"
+    return f"{PROG} cancel-bolus {port} --bolus-id {bolus_id} --yes{named}"
 
 
 def ask_about_uncertain_bolus(result: SessionResult, port: str) -> None:

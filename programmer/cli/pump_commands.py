@@ -696,7 +696,7 @@ HOW_HERE = {
     "PUMP_HAS_NO_DRUG": "name it with --drug NAME --dose-unit UNIT --concentration C",
     "REFILL_DISCREPANCY": "to go on all the same, give the reason with --withdrawal-reason REASON",
     "CONCENTRATION_CHANGE_NEEDS_BRIDGE": "refill with --bridge: the bridge bolus then starts with the refill",
-    "BOLUS_RUNNING": f"stop it with: {PROG} cancel-bolus {{port}} --yes --clinician NAME, or wait for it to "
+    "BOLUS_RUNNING": f"stop it with: {PROG} cancel-bolus {{port}} --yes, or wait for it to "
                      "end",
     "CATHETER_NOT_RECORDED": f"record it with: {PROG} prime {{port}} --catheter-cm L --reason REASON",
     "LINE_NEEDS_PRIME": f"{PROG} prime {{port}} --catheter-cm L --reason REASON",
