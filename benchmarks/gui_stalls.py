@@ -191,7 +191,7 @@ class Cycle:
         for check, reason in review._ack_widgets:
             check.setChecked(True)
             reason.setText("agreed in clinic")
-        review.clinician.setText("Dr Bench")
+        review.clinician.setText(self.window.clinic.user.display_name)  # the signature: the signed-in name
         review.confirm.setChecked(True)
 
     def _written(self) -> bool:

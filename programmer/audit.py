@@ -6,6 +6,11 @@ ran. Each record is written whole with a single ``write`` on a file opened for a
 fsynced before the call returns, so a crash loses at most the record being written, and a torn last line
 is the only damage a reader ever has to skip.
 
+Each record gets a ``record_id`` (32 hex digits) when it has none: the clinic store (``clinic``) keeps the same
+records, and the id is how the journal's records are matched with the store's, so that none is stored twice.
+The file is created readable by its user only (0600; an existing one is made so), since its records name pumps,
+people and doses.
+
 Where it lives: ``--audit-log PATH`` if given, else ``$ITB_AUDIT_LOG``, else the user's state directory
 (``$XDG_STATE_HOME`` or ``~/.local/state``) ``/itb-programmer/audit.jsonl``.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -40,8 +46,8 @@ class AuditLog:
         try:
             created = not self.path.exists()
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8"):
-                pass
+            os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+            os.chmod(self.path, 0o600)
             if created:
                 _fsync_directory(self.path.parent)
         except OSError as exc:
@@ -50,8 +56,8 @@ class AuditLog:
 
     def append(self, record: Mapping[str, object]) -> None:
         """Append one record as one line and return only once it is on disk (flushed and fsynced)."""
-        line = json.dumps({"format": AUDIT_FORMAT, **record}, sort_keys=True, ensure_ascii=False,
-                          allow_nan=False, separators=(",", ":")) + "\n"
+        line = json.dumps({"format": AUDIT_FORMAT, "record_id": uuid.uuid4().hex, **record}, sort_keys=True,
+                          ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
         try:
             with open(self.path, "a", encoding="utf-8") as handle:
                 handle.write(line)

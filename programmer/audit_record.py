@@ -1,8 +1,12 @@
-"""The audit record of a write or refill: what is written to the audit log, before and after.
+"""The audit record of a change: what is written to the audit log, before and after, and by whom.
 
 Every commit is audited: an 'attempt' record is on disk before anything is sent (no record, nothing sent),
-and an 'outcome' record after; a refused attempt is one outcome record. The records' keys are documented
-in docs/cli.md (the audit log).
+and an 'outcome' record after; a refused attempt is one outcome record. Who may commit is asked here, first
+(``Attempt.authorize``, ``programmer.roles``): whichever front end called the commit, a role that may not make the
+change is refused before anything is sent, and the refusal is on record like any other. The records name the
+signed-in user (``user``, ``role``, and ``clinician``, the display name) and carry the program the pump ran before
+(``old_program``), so a report can show before and after. The records' keys are documented in docs/cli.md (the
+audit log).
 """
 
 from __future__ import annotations
@@ -14,34 +18,74 @@ from programmer.audit import AuditLog
 from programmer.clock import iso
 from programmer.errors import AuditError
 from programmer.outcome import Outcome
+from programmer.errors import PermissionRefused
 from programmer.port import ActiveProgram, RefillOutcome
-from programmer.review import Review, clean_clinician
+from programmer.review import Review
+from programmer.roles import Permission, User, require, require_action
 
-def record_unreachable(audit: AuditLog, action: str, clinician: str, message: str) -> None:
+
+def user_fields(user: User) -> dict:
+    """Who made the change, as every record names them: the display name (``clinician``), the account and its role."""
+    return {"clinician": user.display_name, "user": user.username, "role": user.role.value}
+
+
+def program_json(active: ActiveProgram | None) -> dict | None:
+    """A program the pump runs as JSON: its drug, its therapy and its checksum (None: not known)."""
+    if active is None:
+        return None
+    drug = None if active.drug is None else active.drug.model_dump(mode="json")
+    return {"drug": drug, "therapy": active.therapy, "checksum": active.checksum}
+
+
+def record_unreachable(audit: AuditLog, action: str, user: User, message: str) -> None:
     """Audit an attempt that ended before the pump could be interrogated: nothing was sent to it."""
+    record_not_sent(audit, action, user, message, outcome=Outcome.UNCHANGED)
+
+
+def record_not_sent(audit: AuditLog, action: str, user: User, message: str, pump_serial: str | None = None,
+                    outcome: Outcome = Outcome.REFUSED) -> None:
+    """Audit an attempt that ended before anything was sent and before it was reviewed: one outcome record (refused
+    by default: the user's role, or the pump's patient)."""
     audit.append({
         "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
         "attempt_id": uuid.uuid4().hex,
         "action": action,
         "event": "outcome",
-        "clinician": clean_clinician(clinician),
-        "pump_serial": None,
-        "outcome": Outcome.UNCHANGED.value,
+        **user_fields(user),
+        "pump_serial": pump_serial,
+        "outcome": outcome.value,
         "message": message,
     })
 
 
 class Attempt:
-    """One audited attempt: an 'attempt' record before anything is sent, an 'outcome' record after."""
+    """One audited attempt by a signed-in user: an 'attempt' record before anything is sent, an 'outcome' record
+    after; a user whose role may not make the change gets one refused 'outcome' record and ``PermissionRefused``."""
 
-    def __init__(self, audit: AuditLog, review: Review, clinician: str):
+    def __init__(self, audit: AuditLog, review: Review, user: User):
         self.audit = audit
         self.review = review
-        self.clinician = clinician
+        self.user = user
         self.attempt_id = uuid.uuid4().hex
 
+    def authorize(self) -> None:
+        """Raises ``PermissionRefused`` (recorded as a refused outcome first) when the user's role may not make this
+        change, or may not override the soft limits the review overrides; nothing has been sent."""
+        review = self.review
+        try:
+            require_action(self.user, review.action)
+            if review.report.warnings and review.override_reason is not None:
+                require(self.user, Permission.OVERRIDE)
+        except PermissionRefused as exc:
+            self.audit.append(self._record("outcome") | {"outcome": Outcome.REFUSED.value,
+                                                         "message": f"{exc}: nothing was sent to the pump",
+                                                         "active_checksum": review.snapshot.active.checksum})
+            raise
+
     def begin(self) -> None:
-        """Raises AuditError if the attempt cannot be recorded: then nothing may be sent."""
+        """``authorize``, then record the attempt. Raises PermissionRefused or AuditError: then nothing may be
+        sent."""
+        self.authorize()
         self.audit.append(self._record("attempt"))
 
     def finish(self, outcome: Outcome, message: str, active: ActiveProgram | None,
@@ -73,11 +117,12 @@ class Attempt:
             "attempt_id": self.attempt_id,
             "action": review.action,
             "event": event,
-            "clinician": self.clinician,
+            **user_fields(self.user),
             "pump_serial": snapshot.identity.serial,
             "pump_model": snapshot.identity.model,
             "pump_time": iso(snapshot.status.pump_time),
             "old_checksum": snapshot.active.checksum,
+            "old_program": program_json(snapshot.active),
             "new_checksum": None if review.program is None else review.program.checksum(),
             "findings": [finding.as_dict() for finding in review.report.findings],
             "override_reason": review.override_reason,

@@ -31,7 +31,8 @@ from programmer.errors import LinkError, LinkNotSecure, PumpRefused
 from programmer.library import LibraryIdentity
 from programmer.outcome import Outcome
 from programmer.port import BolusOutcome, BolusState, DemandDose, DemandSettings, PumpDriver
-from programmer.review import Decision, Review, clean_clinician
+from programmer.review import Decision, Review
+from programmer.roles import User
 from programmer.snapshot import PumpSnapshot
 
 BolusLikeReview = BolusReview | PrimeReview | BridgeReview
@@ -43,26 +44,26 @@ the pump's current figure of the old drug, which drains between the review and t
 ``BRIDGE_VOLUME_TOLERANCE_ML`` (``programmer.dead_volume``)."""
 
 
-def commit_bolus(driver: PumpDriver, review: BolusReview, clinician: str, audit: AuditLog,
+def commit_bolus(driver: PumpDriver, review: BolusReview, user: User, audit: AuditLog,
                  bolus_id: str | None = None) -> SessionResult:
     """Give the reviewed therapeutic bolus (only if the decision is to proceed), once."""
-    return _commit(driver, review, clinician, audit, bolus_id,
+    return _commit(driver, review, user, audit, bolus_id,
                    lambda pump, key: pump.bolus(key, review.dose, review.duration_min))
 
 
-def commit_prime(driver: PumpDriver, review: PrimeReview, clinician: str, audit: AuditLog,
+def commit_prime(driver: PumpDriver, review: PrimeReview, user: User, audit: AuditLog,
                  bolus_id: str | None = None) -> SessionResult:
     """Prime the line with the reviewed volume (only if the decision is to proceed), once."""
-    return _commit(driver, review, clinician, audit, bolus_id,
+    return _commit(driver, review, user, audit, bolus_id,
                    lambda pump, key: pump.prime(key, review.catheter_cm, review.volume_ml, review.reason,
                                                 review.segments_cm))
 
 
-def commit_bridge(driver: PumpDriver, review: BridgeReview, clinician: str, audit: AuditLog,
+def commit_bridge(driver: PumpDriver, review: BridgeReview, user: User, audit: AuditLog,
                   bolus_id: str | None = None) -> SessionResult:
     """Start the reviewed bridge of the pump's line (only if the decision is to proceed), once. A bridge at a refill
     is sent with the refill (``programmer.commit.commit_refill``)."""
-    return _commit(driver, review, clinician, audit, bolus_id,
+    return _commit(driver, review, user, audit, bolus_id,
                    lambda pump, key: pump.bridge(key, review.volume_ml, review.old_concentration_per_ml))
 
 
@@ -70,12 +71,11 @@ def _kind(review: BolusLikeReview) -> str:
     return {"bolus": "therapeutic", "prime": "prime", "bridge": "bridge"}[review.action]
 
 
-def _commit(driver: PumpDriver, review: BolusLikeReview, clinician: str, audit: AuditLog, bolus_id: str | None,
+def _commit(driver: PumpDriver, review: BolusLikeReview, user: User, audit: AuditLog, bolus_id: str | None,
             send: Callable[[PumpDriver, str], BolusOutcome]) -> SessionResult:
-    clinician = clean_clinician(clinician)
     key = bolus_id or new_bolus_id()
     review = review.with_id(key)
-    attempt = Attempt(audit, review, clinician)
+    attempt = Attempt(audit, review, user)
     if review.decision is not Decision.PROCEED:
         return _refused(attempt, key)
     attempt.begin()
@@ -170,11 +170,10 @@ def _finish(attempt: Attempt, outcome: Outcome, message: str, key: str | None, s
 # --- the demand dose ------------------------------------------------------------------------------------------
 
 
-def commit_demand(driver: PumpDriver, review: DemandReview, clinician: str, audit: AuditLog) -> SessionResult:
+def commit_demand(driver: PumpDriver, review: DemandReview, user: User, audit: AuditLog) -> SessionResult:
     """Set the reviewed demand dose (or switch it off; only if the decision is to proceed) and compare what is read
     back: VERIFIED, MISMATCH, or UNCERTAIN when it cannot be read."""
-    clinician = clean_clinician(clinician)
-    attempt = Attempt(audit, review, clinician)
+    attempt = Attempt(audit, review, user)
     if review.decision is not Decision.PROCEED:
         return _refused(attempt, None)
     attempt.begin()
@@ -252,7 +251,7 @@ class CancelReview(Review):
         return None
 
 
-def commit_cancel(driver: PumpDriver, bolus_id: str | None, clinician: str, audit: AuditLog,
+def commit_cancel(driver: PumpDriver, bolus_id: str | None, user: User, audit: AuditLog,
                   clock: Callable[[], datetime] = computer_now) -> SessionResult:
     """Cancel the bolus ``bolus_id`` (None: the one running), audited: the pump is read (identify, status, program),
     an attempt record is written (no record, nothing sent), CANCEL_BOLUS is sent, the pump is asked how the bolus
@@ -267,9 +266,8 @@ def commit_cancel(driver: PumpDriver, bolus_id: str | None, clinician: str, audi
     rate it reaches the patient at once the program pushes it at the reservoir drug's mL rate, and to resume it with
     ``bridge``.
 
-    Raises (before anything is sent or recorded): InputError for no clinician; LinkError / PumpRefused when the pump
-    cannot be read."""
-    clinician = clean_clinician(clinician)
+    Raises, before anything is sent: LinkError / PumpRefused when the pump cannot be read (nothing recorded);
+    PermissionRefused when the user's role may not stop a bolus (recorded)."""
     before = clock()
     identity = driver.identify()
     status = driver.read_status()
@@ -279,12 +277,13 @@ def commit_cancel(driver: PumpDriver, bolus_id: str | None, clinician: str, audi
     if key is None:
         review = CancelReview(snapshot, CheckReport(CANCEL_NOT_CHECKED), None, snapshot.active.program, None, None,
                               None)
-        attempt = Attempt(audit, review, clinician)
+        attempt = Attempt(audit, review, user)
+        attempt.authorize()
         return _finish(attempt, Outcome.UNCHANGED, "no bolus is running: nothing to cancel, nothing was sent", None)
     was_running = running if running is not None and running.bolus_id == key else None
     review = CancelReview(snapshot, CheckReport(CANCEL_NOT_CHECKED), None, snapshot.active.program, None, key,
                           was_running)
-    attempt = Attempt(audit, review, clinician)
+    attempt = Attempt(audit, review, user)
     attempt.begin()
     failure: LinkError | None = None
     stopped: BolusOutcome | None = None

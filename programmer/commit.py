@@ -22,7 +22,8 @@ from programmer.port import (ActiveProgram, BolusOutcome, BridgeRequest, DemandS
                              WriteOutcome)
 from programmer.program import Flex, Program
 from programmer.refill import RefillReview
-from programmer.review import Decision, Review, WriteReview, clean_clinician, stopping_alarms
+from programmer.review import Decision, Review, WriteReview, stopping_alarms
+from programmer.roles import User
 from programmer.snapshot import STOPPING_ALARMS, PumpSnapshot, describe_program
 
 VOLUME_READBACK_TOLERANCE_ML = 0.001
@@ -50,10 +51,10 @@ class SessionResult:
 
 
 
-def commit_write(driver: PumpDriver, review: WriteReview, clinician: str, audit: AuditLog) -> SessionResult:
-    """Write the reviewed program (only if the decision is to proceed) and report what the pump now runs."""
-    clinician = clean_clinician(clinician)
-    attempt = Attempt(audit, review, clinician)
+def commit_write(driver: PumpDriver, review: WriteReview, user: User, audit: AuditLog) -> SessionResult:
+    """Write the reviewed program (only if the decision is to proceed) and report what the pump now runs. A user whose
+    role may not write is refused first (``PermissionRefused``, audited, nothing sent)."""
+    attempt = Attempt(audit, review, user)
     previous = review.snapshot.active
     if review.decision is not Decision.PROCEED:
         return refused(attempt)
@@ -131,14 +132,13 @@ def new_bolus_id(now: datetime | None = None) -> str:
     return f"b-{moment:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
-def commit_refill(driver: PumpDriver, review: RefillReview, clinician: str, audit: AuditLog) -> SessionResult:
+def commit_refill(driver: PumpDriver, review: RefillReview, user: User, audit: AuditLog) -> SessionResult:
     """Record the refill on the pump (only if the decision is to proceed), then read it back and compare. A refill
     with a bridge sends the bridge bolus in the same action, under an id made here once and audited first."""
-    clinician = clean_clinician(clinician)
     key = None if review.bridge is None else new_bolus_id()
     if key is not None:
         review = review.with_bridge_id(key)
-    attempt = Attempt(audit, review, clinician)
+    attempt = Attempt(audit, review, user)
     request, previous = review.request, review.snapshot.active
     if review.decision is not Decision.PROCEED:
         return replace(refused(attempt), bolus_id=key)
@@ -224,7 +224,9 @@ def _bridge_problem(review: RefillReview, done: RefillOutcome) -> str | None:
 
 
 def refused(attempt: Attempt) -> SessionResult:
-    """The outcome of a review that may not be sent: nothing was, and the record says why."""
+    """The outcome of a review that may not be sent: nothing was, and the record says why. A user whose role may
+    not make the change is told that first (``Attempt.authorize``)."""
+    attempt.authorize()
     review = attempt.review
     if review.decision is Decision.REFUSE:
         return _finish(attempt, Outcome.REFUSED, f"refused by {len(review.report.errors)} error(s): nothing was "

@@ -81,8 +81,9 @@ class User:
 def require(user: User, permission: Permission) -> None:
     """Raises ``PermissionRefused`` naming the user, the role and what it may not do."""
     if not user.may(permission):
-        raise PermissionRefused(f"{user.display_name} ({user.username}) is signed in as a {user.role.value}, and a "
-                                f"{user.role.value} may not {permission.value}", step="check the signed-in role")
+        role = f"{'an' if user.role.value[0] in 'aeiou' else 'a'} {user.role.value}"
+        raise PermissionRefused(f"{user.display_name} ({user.username}) is signed in as {role}, and {role} may not "
+                                f"{permission.value}", step="check the signed-in role")
 
 
 def require_action(user: User, action: str) -> None:

@@ -7,7 +7,11 @@ change with a warning, write it, read the event log, refill the pump with the wi
 therapeutic bolus reviewed and running, the demand dose; ``12-bolus-*.png``) with the patient's presses on the
 Overview, and lose the link. Then two more emulators: one this programmer is not paired with, whose
 pairing dialog is shown with its code typed and with a wrong code refused (``10-pairing*.png``), and one that
-speaks only the insecure protocol version 1, under the red strip (``11-insecure-link.png``).
+speaks only the insecure protocol version 1, under the red strip (``11-insecure-link.png``). Then the clinic record:
+the sign-in dialog over the locked window (``13-*.png``), a pump no patient is recorded for and its "Which patient?"
+question (``14-which-patient.png``), the hard stop of another patient's pump (``15-wrong-patient.png``), and the
+History and Audit pages of the demo patient (``16-history.png``, ``17-audit.png``). The clinic record is the demo's
+(``ui.demo_clinic``): a throwaway store, its clinician signed in.
 The main screens are rendered again in the smallest window the programmer supports, 1024 x 700
 (``small-*.png``), to be looked at: the layout tests say nothing is cut, a person says whether it reads
 well. Run it again whenever a screen changes:
@@ -23,6 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -39,10 +44,12 @@ from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from emulator.launch import EmulatorProcess  # noqa: E402
 from programmer.library import load_library  # noqa: E402
+from ui.demo_clinic import DEMO_ADMIN, DEMO_PASSWORD, DEMO_PATIENT, demo_clinic  # noqa: E402
 from ui.editor import DOSE, START  # noqa: E402
 from ui.emulator import set_up_demo_patient  # noqa: E402
 from ui.link import StartEmulator  # noqa: E402
-from ui.main_window import BOLUS_TAB, CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, MainWindow  # noqa: E402
+from ui.main_window import (AUDIT_TAB, BOLUS_TAB, CONNECT_TAB, EVENTS_TAB, HISTORY_TAB, OVERVIEW_TAB,  # noqa: E402
+                            PROGRAM_TAB, MainWindow)
 from ui.widgets import STYLE_SHEET  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -93,7 +100,7 @@ def main() -> None:
     app.setStyleSheet(STYLE_SHEET)  # as ``ui.app.run`` does: the screens as the clinician sees them
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        window = MainWindow(load_library(), Path(tmp) / "audit.jsonl")
+        window = MainWindow(load_library(), demo_clinic(Path(tmp) / "audit.jsonl"))
         window.resize(SIZE)
         window.show()
         try:
@@ -132,7 +139,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     check, reason = review._ack_widgets[0]
     check.setChecked(True)
     reason.setText("morning spasms; titration agreed with the spasticity team")
-    review.clinician.setText("Dr A. Osei")
+    review.clinician.setText(signer(window))
     shoot(app, window, "5-review", small=True)
 
     review.confirm.setChecked(True)
@@ -147,6 +154,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
 
     take_refill(app, window)
     take_bolus(app, window)
+    take_records(app, window)
 
     window.link._worker.emulator.stop()  # the telemetry head is lifted off the patient
     window.interrogate()
@@ -156,6 +164,71 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         take_pairing(app, window, Path(tmp))
         take_insecure_link(app, window, Path(tmp))
+        take_clinic(app, window, Path(tmp))
+
+
+def signer(window: MainWindow) -> str:
+    """The signed-in clinician's name, which the pages ask to be typed as the signature."""
+    assert window.clinic.user is not None, "the demo's clinician is signed in"
+    return window.clinic.user.display_name
+
+
+def take_records(app: QApplication, window: MainWindow) -> None:
+    """The History and Audit pages of the demo patient, after the changes made above."""
+    window.show_tab(HISTORY_TAB)
+    wait(app, lambda: window.history.ready, "the History page's plots")
+    shoot(app, window, "16-history")
+    window.show_tab(AUDIT_TAB)
+    window.audit.filter_for(DEMO_PATIENT)
+    window.audit.table.selectRow(0)
+    shoot(app, window, "17-audit")
+
+
+def take_clinic(app: QApplication, window: MainWindow, tmp: Path) -> None:
+    """A pump no patient is recorded for, then the same pump bound to another patient (the hard stop); and the
+    window locked behind the sign-in dialog."""
+    window.clinic.new_pumps_patient = None  # a clinic's pump: nobody's until the clinician says whose
+    pump = started(["--listen", "tcp://127.0.0.1:0", "--state", str(tmp / "new-implant.json"), "--pairing-window",
+                    "120"])
+    code, _seconds = pump.read_pairing_code()
+    assert pump.url is not None, "start() read it"
+    window.connect_to(pump.url)
+    wait(app, lambda: window.pairing_dialog is not None and not window.link.busy, "the pairing dialog")
+    assert window.pairing_dialog is not None, "the wait was for it"
+    window.pairing_dialog.code.setText(code)
+    window.pairing_dialog.pair_button.click()
+    wait(app, lambda: window.visit_controls.patient_dialog is not None and not window.link.busy, "Which patient?")
+    dialog = window.visit_controls.patient_dialog
+    assert dialog is not None, "the wait was for it"
+    dialog.resize(PAIRING_SIZE.width(), 560)
+    dialog.search.setText("demo")
+    save(app, dialog, "14-which-patient")
+    dialog.reject()
+    wait(app, lambda: window.visit_controls.patient_dialog is None, "the dialog to close")
+    window.disconnect_pump()  # one programmer at a time: the window lets go while the pump is filled
+    wait(app, lambda: not window.link.busy, "the disconnection")
+    set_up_demo_patient(pump.url)  # paired now (the key store is this run's): the same drug and program
+
+    store = window.clinic.store
+    admin = store.users.authenticate(DEMO_ADMIN, DEMO_PASSWORD)
+    other = store.patients.add(admin, "MRN-2040", "Jon Other", date(1958, 11, 3))
+    seen = window.clinic.pump
+    assert seen is not None, "the pump was read"
+    store.patients.bind_pump(admin, other.identifier, seen.serial, seen.model, date(2025, 9, 1), None)
+    window.clinic.pump = None  # read again: the store now says whose it is
+    window.reconnect()
+    wait(app, lambda: not window.link.busy and window.visit_controls.strip.stopped, "the hard stop")
+    window.show_tab(OVERVIEW_TAB)
+    shoot(app, window, "15-wrong-patient")
+    pump.stop()
+
+    window.visit_controls.sign_out()
+    wait(app, lambda: window.visit_controls.sign_in_dialog is not None, "the sign-in dialog")
+    shoot(app, window, "13-signed-out")
+    sign_in = window.visit_controls.sign_in_dialog
+    assert sign_in is not None, "the wait was for it"
+    sign_in.resize(PAIRING_SIZE.width(), 300)
+    save(app, sign_in, "13-sign-in")
 
 
 def started(args: list[str]) -> EmulatorProcess:
@@ -233,7 +306,7 @@ def take_refill(app: QApplication, window: MainWindow) -> None:
     save(app, wizard, "9-refill-3-syringe")
     wizard.next.click()
     wizard.added.setText("19.5")
-    wizard.clinician.setText("Dr A. Osei")
+    wizard.clinician.setText(signer(window))
     save(app, wizard, "9-refill-4-inject")
     wizard.next.click()
     wait(app, lambda: wizard.outcome.isVisible() and not window.link.busy, "the refill")
@@ -251,7 +324,7 @@ def enter(app: QApplication, window: MainWindow, kind: str, fields: dict) -> Non
             widget.setText(text)
         else:
             widget.setCurrentIndex(widget.findData(text))
-    page.clinician.setText("Dr A. Osei")
+    page.clinician.setText(signer(window))
     page.confirm.setChecked(True)
     app.processEvents()
 

@@ -4,13 +4,19 @@ touches the user's own files; and the fixtures that start the real emulator, for
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from clinic.store import open_store
 from programmer.library_signing import administrator_trust_path
+from tests.support.clinic_fixtures import OSEI, clinic_db
+from tests.support.cli_runs import SignedIn
 from tests.support.emulator_fixtures import PTY_AVAILABLE, EmulatorProcess, unused_loopback_port
 from tests.support.library_signing import Signer, write_trust_store
 from tests.support.pairing import write_programmer_keys
@@ -84,6 +90,47 @@ def no_remembered_settings(user_dirs):
     from ui.settings import store
 
     store().clear()
+
+
+# --- the clinic record: a store of the test's own, with osei (a clinician) signed in -------------------------
+
+
+@pytest.fixture(scope="session")
+def signed_in_template(tmp_path_factory) -> tuple[Path, str]:
+    """A filled clinic store (tests/support/clinic_fixtures.py) with a token for osei, made once per worker: each test
+    copies the file, so its token is good there too."""
+    url = clinic_db(tmp_path_factory.mktemp("clinic-template"))
+    store = open_store(url)
+    try:
+        token = store.users.issue_token(OSEI, timedelta(days=7))
+    finally:
+        store.close()
+    return Path(url.removeprefix("sqlite:///")), token
+
+
+MEMORY_DISK = Path("/dev/shm")
+"""Where a test's clinic store goes when the system has it (Linux's tmpfs): SQLite syncs every commit to disk, and
+each of the suite's thousand pump commands commits at least three times (its session's start and end, its records),
+some 30 ms each on a busy disk; in memory the same database costs a quarter of that. It is still a real SQLite
+file."""
+
+
+@pytest.fixture
+def clinic_record(tmp_path, monkeypatch, signed_in_template) -> Iterator[SignedIn]:
+    """This test's own clinic store (``$ITB_DB``) with osei signed in (``$ITB_TOKEN_FILE``): users osei, kim, tess
+    and ada, patient TEST-0001 with no pump. ``clinic_record.sign_in(user)`` signs another in."""
+    template, token = signed_in_template
+    folder = Path(tempfile.mkdtemp(prefix="itb-clinic-", dir=MEMORY_DISK)) if MEMORY_DISK.is_dir() else tmp_path
+    target = folder / "clinic.sqlite3"
+    shutil.copyfile(template, target)
+    os.chmod(target, 0o600)
+    signed = SignedIn(f"sqlite:///{target}", tmp_path / "token")
+    signed.write(token)
+    monkeypatch.setenv("ITB_DB", signed.url)
+    monkeypatch.setenv("ITB_TOKEN_FILE", str(signed.token_file))
+    yield signed
+    if folder != tmp_path:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -10,12 +10,15 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from clinic.store import open_store
 from programmer.audit import default_audit_path
 from programmer.errors import ProgrammerError
 from programmer.library import LoadedLibrary, load_library
 from ui import settings
 from ui.app_log import log, start_logging
+from ui.clinic_session import ClinicSession
 from ui.crash import install_crash_handler
+from ui.demo_clinic import demo_clinic
 from ui.desktop_entry import APP_ID, ICON_FILE
 from ui.link import StartEmulator
 from ui.main_window import MainWindow
@@ -31,17 +34,27 @@ LIBRARY_REFUSED_TEXT = ("The drug library cannot be used, so this programmer wil
                         "is checked against an approved library, and this one is not approved as it stands.")
 LIBRARY_REFUSED_HELP = ("Reinstall the programmer, or ask who maintains it to sign the library again "
                         "(pump-programmer library verify names the problem).")
+STORE_REFUSED_TITLE = "Clinic record not opened"
+STORE_REFUSED_TEXT = ("The clinic's record (patients, users and the audit trail) cannot be opened, so this "
+                      "programmer will not program a pump: every change is tied to a signed-in user and a patient.")
 
 
 def create_window(demo: bool = False, audit_path: Path | None = None,
-                  library: LoadedLibrary | None = None, allow_insecure_link: bool = False) -> MainWindow:
-    """The main window, shown; with ``demo`` it starts the bundled emulator and connects at once. ``library``:
-    the approved library (default: the shipped one, loaded here; an InputError when it cannot be used).
-    ``allow_insecure_link``: changes may be sent to a pump that speaks the insecure protocol version 1
-    (``--allow-insecure-link``; without it they are refused, and the window's red strip says so)."""
+                  library: LoadedLibrary | None = None, allow_insecure_link: bool = False,
+                  clinic: ClinicSession | None = None, db_url: str | None = None) -> MainWindow:
+    """The main window, shown; with ``demo`` it starts the bundled emulator and connects at once, on a throwaway
+    clinic record with a demo clinician signed in (``ui.demo_clinic``). ``library``: the approved library (default:
+    the shipped one, loaded here; an InputError when it cannot be used). ``allow_insecure_link``: changes may be
+    sent to a pump that speaks the insecure protocol version 1 (``--allow-insecure-link``; without it they are
+    refused, and the window's red strip says so). ``clinic``: the store and who is signed in (default: the demo's,
+    or the store at ``db_url``, else ``$ITB_DB``, else the user's own, with nobody signed in: the window opens
+    behind the sign-in dialog); a StoreError when it cannot be opened."""
     QApplication.setWindowIcon(QIcon(str(ICON_FILE)))  # every window's and dialog's, the crash report's too
     options = {"allow_insecure_link": True} if allow_insecure_link else None
-    window = MainWindow(library or load_library(), audit_path or default_audit_path(), options)
+    if clinic is None:
+        clinic = demo_clinic(audit_path) if demo else ClinicSession(open_store(db_url),
+                                                                    audit_path or default_audit_path())
+    window = MainWindow(library or load_library(), clinic, options)
     settings.restore_geometry(window, QSize(1280, 860))
     window.show()
     if demo:
@@ -49,10 +62,10 @@ def create_window(demo: bool = False, audit_path: Path | None = None,
     return window
 
 
-def run(demo: bool = False, allow_insecure_link: bool = False) -> int:
+def run(demo: bool = False, allow_insecure_link: bool = False, db_url: str | None = None) -> int:
     """The application's whole life: 0 when it was quit, by the Quit action, closing the window or a
     SIGTERM, SIGINT (Ctrl+C) or SIGHUP, each of which closes the window the same way. ``allow_insecure_link``:
-    ``pump-programmer --allow-insecure-link`` (``create_window``)."""
+    ``pump-programmer --allow-insecure-link`` (``create_window``); ``db_url``: ``--db``."""
     start_logging()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication), "the process's application is a QApplication: the window needs widgets"
@@ -68,9 +81,12 @@ def run(demo: bool = False, allow_insecure_link: bool = False) -> int:
     library = approved_library()
     if library is None:
         return EXIT_LIBRARY_REFUSED
+    clinic = demo_clinic() if demo else opened_clinic(db_url)
+    if clinic is None:
+        return EXIT_LIBRARY_REFUSED
     signals = QuitOnSignals(quit_on)  # before the emulator starts: no signal may find it unhandled
     crashes = install_crash_handler(lambda: window)
-    window = create_window(demo, library=library, allow_insecure_link=allow_insecure_link)
+    window = create_window(demo, library=library, allow_insecure_link=allow_insecure_link, clinic=clinic)
     log.info("started (pid %d%s%s)", os.getpid(), ", demo" if demo else "",
              ", insecure links allowed to change pumps" if allow_insecure_link else "")
     code = app.exec()
@@ -79,6 +95,20 @@ def run(demo: bool = False, allow_insecure_link: bool = False) -> int:
     del window
     log.info("stopped (exit code %d)", code)
     return code
+
+
+def opened_clinic(db_url: str | None) -> ClinicSession | None:
+    """The clinic's store (``--db``, else ``$ITB_DB``, else the user's own), nobody signed in yet; None once a
+    dialog has said why it cannot be opened (the exit code is then that of invalid input, as for the library)."""
+    try:
+        return ClinicSession(open_store(db_url), default_audit_path())
+    except ProgrammerError as exc:
+        log.error("refused to start: the clinic's record cannot be opened: %s", exc)
+        box = QMessageBox(QMessageBox.Icon.Critical, STORE_REFUSED_TITLE, STORE_REFUSED_TEXT,
+                          QMessageBox.StandardButton.Ok)
+        box.setInformativeText(str(exc))
+        box.exec()
+        return None
 
 
 def approved_library() -> LoadedLibrary | None:

@@ -49,6 +49,8 @@ class BolusPage(QWidget):
         self.evaluation = Evaluation(Verdict(False, ""))
         self.sending = False
         self.link_busy = False
+        self.refusal: str | None = None
+        """Why the signed-in user may not give a bolus on this pump (their role, the patient's hard stop), or None."""
         self.watching: str | None = None
         self.asked: float | None = None
         """The whole dose of the bolus watched, as its progress last showed it."""
@@ -259,6 +261,11 @@ class BolusPage(QWidget):
         mark(self.outcome, "" if verdict.severity == "ok" else verdict.severity)
         self._gate()
 
+    def set_refusal(self, refusal: str | None) -> None:
+        """Why Give is not offered to the signed-in user (``ui.view_models.access``), or None when it may be."""
+        self.refusal = refusal
+        self._gate()
+
     def set_link_busy(self, busy: bool) -> None:
         self.link_busy = busy
         self._gate()
@@ -348,8 +355,11 @@ class BolusPage(QWidget):
 
     def _gate(self) -> None:
         blockers = self.blockers_now()
-        self.give.setEnabled(not blockers and not self.sending and not self.link_busy)
-        if self.sending:
+        self.give.setEnabled(not blockers and not self.sending and not self.link_busy and self.refusal is None)
+        self.give.setToolTip(self.refusal or "")
+        if self.refusal is not None:
+            text = self.refusal
+        elif self.sending:
             text = "Sending to the pump: wait for its answer."
         elif blockers:
             text = "Before giving: " + "; ".join(blockers) + "."

@@ -6,7 +6,7 @@ time in the order they were made. The GUI thread never calls the driver and neve
 ``request(...)`` and hears back through ``progress``, ``finished`` and ``failed``.
 
 Each operation is a ``Request`` subclass holding its arguments and its work, so the window says what it
-wants with an object (``Commit(review, clinician)``), gets the same object back with its result or its
+wants with an object (``Commit(review, visit)``), gets the same object back with its result or its
 ``Failure``, and matches on its type; a new operation is one class here and one case in the window. A
 failure is the exception itself, not words: the window says it from its kind (``programmer.errors``), in
 one place.
@@ -33,12 +33,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from programmer.audit import AuditLog
+from clinic.visit import Visit
 from programmer.errors import LinkError, ProgrammerError, PumpRefused
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump, read_recent_events
@@ -49,6 +49,7 @@ from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, 
 from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.refill import RefillReview
 from programmer.review import Review, WriteReview
+from programmer.roles import Permission, User, require
 from ui import gui_thread_gc
 from ui.app_log import log
 from ui.emulator import BundledEmulator, press_demand_button, set_up_demo_patient
@@ -202,39 +203,43 @@ class ReadEvents(Request):
 
 @dataclass(frozen=True)
 class Commit(Request):
-    """Write a reviewed program (checks, audit, two-phase write, read-back), then interrogate. Result:
-    ``CommitDone``."""
+    """Write a reviewed program (checks, audit, two-phase write, read-back) in ``visit``'s name, then interrogate.
+    Result: ``CommitDone``."""
 
     review: WriteReview
-    clinician: str
+    visit: Visit
     doing: ClassVar[str] = "writing the program"
 
     def run(self, worker: "_Worker") -> CommitDone:
-        return worker.commit_then_read(self, lambda driver, audit: commit_write(driver, self.review, self.clinician,
-                                                                                audit))
+        return worker.commit_then_read(self, self.visit, lambda driver, user, audit: commit_write(
+            driver, self.review, user, audit))
 
 
 @dataclass(frozen=True)
 class Refill(Request):
-    """Record a reviewed refill (audit, REFILL, read-back), then interrogate. Result: ``CommitDone``."""
+    """Record a reviewed refill (audit, REFILL, read-back) in ``visit``'s name, then interrogate. Result:
+    ``CommitDone``."""
 
     review: RefillReview
-    clinician: str
+    visit: Visit
     doing: ClassVar[str] = "recording the refill"
 
     def run(self, worker: "_Worker") -> CommitDone:
-        return worker.commit_then_read(self, lambda driver, audit: commit_refill(driver, self.review, self.clinician,
-                                                                                 audit))
+        return worker.commit_then_read(self, self.visit, lambda driver, user, audit: commit_refill(
+            driver, self.review, user, audit))
 
 
 @dataclass(frozen=True)
 class SetClock(Request):
-    """Set the pump's clock to this computer's, then interrogate. Result: ``PumpSnapshot``."""
+    """Set the pump's clock to this computer's, then interrogate. Result: ``PumpSnapshot``. Refused before anything
+    is sent when ``visit``'s user may not, or the pump is not this visit's patient's (``allowed``)."""
 
+    visit: Visit
     doing: ClassVar[str] = "setting the pump clock"
 
     def run(self, worker: "_Worker") -> PumpSnapshot:
         driver = worker.open_driver()
+        allowed(self.visit, Permission.SET_CLOCK, driver.identify().serial)
         worker.reporter(self)("setting the pump clock to this computer's", 0.0)
         driver.set_clock(computer_now())
         return worker.interrogate(self)
@@ -258,10 +263,12 @@ class SetLowAlarm(Request):
     """Set the low-reservoir alarm threshold and read it back, then interrogate. Result: ``LowAlarmDone``."""
 
     low_alarm_ml: float
+    visit: Visit
     doing: ClassVar[str] = "setting the low-reservoir alarm"
 
     def run(self, worker: "_Worker") -> LowAlarmDone:
         driver = worker.open_driver()
+        allowed(self.visit, Permission.CHANGE_THERAPY, driver.identify().serial)
         report = worker.reporter(self)
         report("reading the threshold it holds", 0.0)
         before = driver.read_status().low_alarm_ml
@@ -280,7 +287,7 @@ class DemandReading:
     pump_time: datetime
 
 
-COMMITS: dict[type, Callable[[PumpDriver, Any, str, AuditLog], SessionResult]] = {
+COMMITS: dict[type, Callable[[PumpDriver, Any, User, AuditLog], SessionResult]] = {
     BolusReview: commit_bolus, PrimeReview: commit_prime, BridgeReview: commit_bridge, DemandReview: commit_demand}
 """The domain's commit for each kind of review the Bolus page gives (``programmer.bolus_commit``)."""
 
@@ -291,12 +298,13 @@ class GiveBolus(Request):
     settle the outcome (``programmer.bolus_commit``), then interrogate. Result: ``CommitDone``."""
 
     review: Review
-    clinician: str
+    visit: Visit
     doing: ClassVar[str] = "starting the bolus"
 
     def run(self, worker: "_Worker") -> CommitDone:
         commit = COMMITS[type(self.review)]
-        return worker.commit_then_read(self, lambda driver, audit: commit(driver, self.review, self.clinician, audit))
+        return worker.commit_then_read(self, self.visit, lambda driver, user, audit: commit(
+            driver, self.review, user, audit))
 
 
 @dataclass(frozen=True)
@@ -382,6 +390,13 @@ class PressButton(Request):
         return PressDone(answer, *worker.read_after(self))
 
 
+def allowed(visit: Visit, permission: Permission, serial: str) -> None:
+    """The checks a change that has no audit record of its own (the clock, the low-reservoir alarm) makes before
+    anything is sent: the signed-in role (``PermissionRefused``) and the patient's hard stop (``WrongPatient``)."""
+    require(visit.user, permission)
+    visit.require_change_allowed(serial)
+
+
 class _Reporting:
     """Stands in for the driver inside ``read_pump`` and ``commit_write``: announces each read as a step
     of the progress bar and hands ``write_program`` a progress callback (those functions take none)."""
@@ -412,9 +427,8 @@ class _Worker(QObject):
     finished = Signal(object, object)         # Request, its result
     failed = Signal(object, object)           # Request, Failure
 
-    def __init__(self, audit_path: Path, driver_options: dict):
+    def __init__(self, driver_options: dict):
         super().__init__()
-        self.audit_path = audit_path
         self.driver_options = driver_options
         self.driver: PumpDriver | None = None
         self.emulator: BundledEmulator | None = None
@@ -475,11 +489,16 @@ class _Worker(QObject):
         events = read_recent_events(self.open_driver(), pump_time, timedelta(days=USE_DAYS))
         self.demand_read.emit(DemandReading(snapshot.demand, events, pump_time))
 
-    def commit_then_read(self, request: Request,
-                         commit: Callable[[PumpDriver, AuditLog], SessionResult]) -> CommitDone:
-        """Commit a change, then interrogate the pump again; the change's result reaches the screen whatever
-        stops that reading."""
-        result = commit(_reporting(self.open_driver(), self.reporter(request)), AuditLog(self.audit_path))
+    def commit_then_read(self, request: Request, visit: Visit,
+                         commit: Callable[[PumpDriver, User, AuditLog], SessionResult]) -> CommitDone:
+        """Commit a change in ``visit``'s name (its user, its journaled audit: the role and the patient's hard stop
+        are checked there, before anything is sent), put a verified one in the patient's dose history, then
+        interrogate the pump again; the change's result reaches the screen whatever stops that reading."""
+        result = commit(_reporting(self.open_driver(), self.reporter(request)), visit.user, visit.audit)
+        try:
+            visit.record(result)
+        except Exception:  # the change happened and is in the audit: its history entry is not worth hiding that
+            log.exception("the dose history of a change could not be recorded")
         return CommitDone(result, *self.read_after(request))
 
     def read_after(self, request: Request) -> tuple[PumpSnapshot | None, Exception | None]:
@@ -517,7 +536,7 @@ class PumpLink(QObject):
     demand_read = Signal(object)              # DemandReading, with every interrogation, before its result
     _requested = Signal(object)
 
-    def __init__(self, audit_path: Path, driver_options: dict | None = None, parent: QObject | None = None):
+    def __init__(self, driver_options: dict | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.url: str | None = None
         self.secure = True
@@ -526,7 +545,7 @@ class PumpLink(QObject):
         self.running: Request | None = None
         self._thread = QThread()
         self._thread.setObjectName("pump link")
-        self._worker = _Worker(Path(audit_path), driver_options or {})
+        self._worker = _Worker(driver_options or {})
         self._worker.moveToThread(self._thread)
         self._requested.connect(self._worker.run)
         self._worker.opened.connect(self._opened)

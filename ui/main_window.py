@@ -1,5 +1,7 @@
 """The main window: a banner for what must not be missed, one tab per step of the work (Connect,
-Overview, Program, Review, Events), and the link's progress in the status bar.
+Overview, Program, Review, Events, Bolus), the patient's History and the clinic's Audit, and the link's progress in
+the status bar. Above the banner, the patient whose pump this is and who is signed in (``ui.visit_controls``, which
+also locks the window behind the sign-in dialog after inactivity).
 
 It only routes: the screens show, ``PumpLink`` talks to the pump in its thread, and every answer comes
 back here as a signal, so the window never waits on I/O. A failure comes back as the exception itself,
@@ -16,21 +18,24 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton, QSplitter,
+                               QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from programmer.errors import NotPaired, ProgrammerError
 from programmer.snapshot import PumpSnapshot
 from programmer.library import LoadedLibrary
 from programmer.port import PumpEvent
 from programmer.outcome import Outcome
+from programmer.roles import Permission
 from ui import settings
 from ui.app_log import log
+from ui.audit_page import AuditPage
+from ui.clinic_session import ClinicSession
+from ui.history_page import HistoryPage
 from ui.banner import Banner, InsecureLinkStrip
 from ui.view_models.clock_check import SET_CLOCK_ACTION, SET_CLOCK_ACTION_TEXT, clock_warning
 from ui.view_models.comparison import summary
@@ -49,7 +54,9 @@ from ui.overview import OverviewPage
 from ui.pairing_dialog import PairingDialog
 from ui.view_models import pairing
 from ui.refill_wizard import RefillWizard
+from ui.report_action import ReportAction
 from ui.review import ReviewPage
+from ui.visit_controls import VisitControls
 from ui.widgets import VerticalScroll, keep_ratio
 
 if TYPE_CHECKING:
@@ -84,7 +91,7 @@ REFILL_SHORTCUT = "Ctrl+Shift+F"
 """Opens the refill wizard (F for fill); Ctrl+R would be taken for "reload" by habit, and Reconnect has
 Ctrl+Shift+R."""
 
-CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB, BOLUS_TAB = range(6)
+CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB, BOLUS_TAB, HISTORY_TAB, AUDIT_TAB = range(8)
 
 BOLUS_POLL_MS = 1000
 """How often the pump is read while a bolus runs, for its progress on the Bolus page: a bolus lasts minutes at
@@ -116,7 +123,11 @@ def failure_text(error: Exception) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, library: LoadedLibrary, audit_path: Path, driver_options: dict | None = None):
+    """``clinic``: the store, the journal and who is signed in (nobody: the window opens locked, behind the sign-in
+    dialog); ``sign_out_ms``: the wait without input before it locks again (default: the setting)."""
+
+    def __init__(self, library: LoadedLibrary, clinic: ClinicSession, driver_options: dict | None = None,
+                 sign_out_ms: int | None = None):
         super().__init__()
         self.setWindowTitle(TITLE)
         self.library = library
@@ -124,7 +135,8 @@ class MainWindow(QMainWindow):
         self.connected = False
         self.released = False
         """True after Pump > Disconnect, until the next reading: the link was closed on purpose, not lost."""
-        self.link = PumpLink(audit_path, driver_options, self)
+        self.link = PumpLink(driver_options, self)
+        self.clinic = clinic
         self._port_choice: str | None = None  # the Connect page's choice while it is being connected to
         self.quit_question: QMessageBox | None = None
         self.pairing_dialog: PairingDialog | None = None
@@ -134,16 +146,23 @@ class MainWindow(QMainWindow):
         self.demand: DemandReading | None = None
         """The demand dose and its last days' events, read with the last interrogation."""
 
-        central = QWidget()
-        layout = QVBoxLayout(central)
+        if sign_out_ms is None:
+            sign_out_ms = round(settings.sign_out_minutes() * 60_000)
+        self.visit_controls = VisitControls(self, clinic, sign_out_ms)
+        self.work = QWidget()
+        layout = QVBoxLayout(self.work)
         self.insecure = InsecureLinkStrip(self.link.allow_insecure_link)
         layout.addWidget(self.insecure)
+        layout.addWidget(self.visit_controls.strip)
         self.banner = Banner()
         layout.addWidget(self.banner)
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Screens")
         layout.addWidget(self.tabs, 1)
-        self.setCentralWidget(central)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.work)
+        self.stack.addWidget(self.visit_controls.lock_page)
+        self.setCentralWidget(self.stack)
 
         self.connect_page = ConnectPage()
         self.overview = OverviewPage(library=library)
@@ -164,12 +183,15 @@ class MainWindow(QMainWindow):
         self.review = ReviewPage(library)
         self.events = EventsPage()
         self.bolus = BolusPage(library)
+        self.history = HistoryPage()
+        self.audit = AuditPage()
+        self.audit.set_trail(clinic.store.audit)
         self.bolus_poll = QTimer(self)
         self.bolus_poll.setInterval(BOLUS_POLL_MS)
         self.bolus_poll.timeout.connect(self._poll_bolus)
         for page, title in ((self.connect_page, "&1 Connect"), (VerticalScroll(self.overview), "&2 Overview"),
                             (program, "&3 Program"), (self.review, "&4 Review"), (self.events, "&5 Events"),
-                            (self.bolus, "&6 Bolus")):
+                            (self.bolus, "&6 Bolus"), (self.history, "&7 History"), (self.audit, "&8 Audit")):
             self.tabs.addTab(page, title)
         self._build_status_bar()
         self._build_actions()
@@ -204,18 +226,20 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         pump = self.menuBar().addMenu("&Pump")
-        self._action(pump, "&Interrogate again", "F5", self.interrogate)
-        self._action(pump, "Read the &event log", "Ctrl+E", self.read_events)
-        self._action(pump, "Set the pump &clock…", None, self.overview.ask_to_set_clock)
-        self._action(pump, "Re&fill the pump…", REFILL_SHORTCUT, self.open_refill)
+        self.interrogate_action = self._action(pump, "&Interrogate again", "F5", self.interrogate)
+        self.events_action = self._action(pump, "Read the &event log", "Ctrl+E", self.read_events)
+        self.clock_action = self._action(pump, "Set the pump &clock…", None, self.overview.ask_to_set_clock)
+        self.refill_action = self._action(pump, "Re&fill the pump…", REFILL_SHORTCUT, self.open_refill)
         self._action(pump, "&Reconnect", "Ctrl+Shift+R", self.reconnect)
         self._action(pump, "&Disconnect", None, self.disconnect_pump)
         self._action(pump, "Cancel reading", "Esc", self.link.cancel)
         pump.addSeparator()
-        self._action(pump, "&Quit", QKeySequence.StandardKey.Quit, self.quit)
+        self.quit_action = self._action(pump, "&Quit", QKeySequence.StandardKey.Quit, self.quit)
         self.emulator_menu = self.menuBar().addMenu("Emulator")  # no letter: the pages' letters are all taken
         self._action(self.emulator_menu, PRESS_BUTTON_TEXT, None, self.press_button)
         self.emulator_menu.menuAction().setVisible(False)  # only while the pump is the emulator
+        self.report = ReportAction(self)
+        self.visit_controls.build_menu()
         view = self.menuBar().addMenu("&View")
         for index in range(self.tabs.count()):
             self._action(view, self.tabs.tabText(index).replace("&", ""), f"Ctrl+{index + 1}",
@@ -286,27 +310,42 @@ class MainWindow(QMainWindow):
             self.overview.ask_to_set_clock()  # the same confirmation as the Overview's button
 
     def set_clock(self) -> None:
-        self.link.request(SetClock())
+        visit, why_not = self.visit_controls.visit_for_change()
+        if visit is None:
+            self.banner.show_message("warning", "Clock not set.", f"Nothing was sent: {why_not}.")
+            return
+        self.link.request(SetClock(visit))
 
     def set_low_alarm(self, low_alarm_ml: float) -> None:
         """Send the threshold the Overview's dialog checked and the clinician confirmed; while the link serves
         another request it is not sent, and the banner says so (never dropped in silence)."""
-        if not self.link.request(SetLowAlarm(low_alarm_ml)):
+        visit, why_not = self.visit_controls.visit_for_change()
+        if visit is None:
+            self.banner.show_message(*set_failure(f"nothing was sent: {why_not}", True, self._low_alarm_ml()))
+        elif not self.link.request(SetLowAlarm(low_alarm_ml, visit)):
             assert self.link.running is not None, "the link refuses only while it runs another request"
             self.banner.show_message(*set_failure(f"nothing was sent: the programmer was still "
                                                   f"{self.link.running.doing}", True, self._low_alarm_ml()))
 
-    def _commit(self, review, clinician: str) -> None:
-        """Ask the link to write; while it serves another request it refuses, and the Review page says so
-        (a Write is never dropped in silence)."""
-        if not self.link.request(Commit(review, clinician)):
+    def _commit(self, review, _signature: str = "") -> None:
+        """Ask the link to write in the visit's name; while it serves another request it refuses, and the Review
+        page says so (a Write is never dropped in silence). The name typed on the page is the signature the page
+        asks for; the audit records the signed-in user."""
+        visit, why_not = self.visit_controls.visit_for_change()
+        if visit is None:
+            self.review.write_refused(str(why_not))
+        elif not self.link.request(Commit(review, visit)):
             assert self.link.running is not None, "the link refuses only while it runs another request"
             self.review.write_refused(f"the programmer was still {self.link.running.doing}")
 
-    def _give(self, review, clinician: str) -> None:
-        """Give the Bolus page's reviewed bolus, or set its demand dose; while the link serves another request it is
-        not sent, and the page says so."""
-        request = SetDemand(review, clinician) if self.bolus.current_kind == "demand" else GiveBolus(review, clinician)
+    def _give(self, review, _signature: str = "") -> None:
+        """Give the Bolus page's reviewed bolus, or set its demand dose, in the visit's name; while the link serves
+        another request it is not sent, and the page says so."""
+        visit, why_not = self.visit_controls.visit_for_change()
+        if visit is None:
+            self.bolus.give_refused(str(why_not))
+            return
+        request = SetDemand(review, visit) if self.bolus.current_kind == "demand" else GiveBolus(review, visit)
         if not self.link.request(request):
             assert self.link.running is not None, "the link refuses only while it runs another request"
             self.bolus.give_refused(f"the programmer was still {self.link.running.doing}")
@@ -341,6 +380,10 @@ class MainWindow(QMainWindow):
         if not self.connected:
             self.banner.show_message("warning", "No pump to refill.", "Connect to the pump first.")
             return
+        refused = self.clinic.access().refusal(Permission.REFILL)
+        if refused is not None:
+            self.banner.show_message("warning", "Refill not started.", refused)
+            return
         if not self.link.request(Interrogate()):
             assert self.link.running is not None, "the link refuses only while it runs another request"
             self.banner.show_message("warning", "Refill not started.",
@@ -352,9 +395,14 @@ class MainWindow(QMainWindow):
         self.refill_wizard = wizard
         wizard.open()
 
-    def _refill(self, review, clinician: str) -> None:
-        """Record the wizard's refill over the link; refused while another request runs, and the wizard says so."""
-        if not self.link.request(Refill(review, clinician)):
+    def _refill(self, review, _signature: str = "") -> None:
+        """Record the wizard's refill over the link in the visit's name; refused while another request runs, and the
+        wizard says so."""
+        visit, why_not = self.visit_controls.visit_for_change()
+        if visit is None:
+            assert self.refill_wizard is not None, "the wizard asked"
+            self.refill_wizard.show_failure(f"Not recorded: {why_not}. Nothing was sent.")
+        elif not self.link.request(Refill(review, visit)):
             assert self.refill_wizard is not None and self.link.running is not None
             self.refill_wizard.show_failure(f"Not recorded: the programmer was still {self.link.running.doing}. "
                                             "Nothing was sent; open the wizard again.")
@@ -445,6 +493,8 @@ class MainWindow(QMainWindow):
                 self._bolus_cancelled(cast(CancelDone, result))
             case PressButton():
                 self._button_pressed(cast(PressDone, result))
+        if isinstance(request, (Commit, Refill, GiveBolus)):
+            self.show_history()  # a verified change is in the patient's dose history now
 
     def _connected(self, snapshot: PumpSnapshot, title: str = "Connected") -> None:
         """Show a pump just connected to; ``title``: how it was reached ("Paired and connected" after pairing)."""
@@ -700,6 +750,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if self._plot_steps is None:
             self._plot_steps = self._build_plots()
+            self.visit_controls.start()
         self._plot_timer.start()  # again after a close that stopped it; nothing when all is built
 
     def _next_plot_step(self) -> None:
@@ -723,6 +774,8 @@ class MainWindow(QMainWindow):
         yield from plots.parts
         if self.review.plots is None:  # unless a review was opened first: it built its own then
             self.review.set_plots(plots)
+        yield
+        yield from self.history.parts
 
     def _place_preview(self, preview: PreviewPlots) -> None:
         """Put the plots beside the editor, and draw the evaluation the editor holds, if a reading came first."""
@@ -744,6 +797,7 @@ class MainWindow(QMainWindow):
         (``ProgramEditor.set_snapshot``)."""
         self.snapshot = snapshot
         self.events.set_pump(snapshot.identity.serial)
+        self.visit_controls.pump_read(snapshot)
         self.overview.show_snapshot(snapshot)
         kept = self.editor.set_snapshot(snapshot)
         self.bolus.set_snapshot(snapshot, None if self.demand is None else self.demand.settings)
@@ -778,6 +832,8 @@ class MainWindow(QMainWindow):
         for index in (OVERVIEW_TAB, PROGRAM_TAB, EVENTS_TAB, BOLUS_TAB):
             self.tabs.setTabEnabled(index, have_pump)
         self.tabs.setTabEnabled(REVIEW_TAB, self.review.gate is not None)
+        self.tabs.setTabEnabled(HISTORY_TAB, self.clinic.patient is not None)
+        self.tabs.setTabEnabled(AUDIT_TAB, self.clinic.user is not None)
         simulated = self.snapshot is not None and self.snapshot.identity.simulated
         self.simulated.setVisible(simulated)
         self.emulator_menu.menuAction().setVisible(simulated and self.connected)
@@ -791,6 +847,39 @@ class MainWindow(QMainWindow):
                      else "LINK LOST (showing the last reading)")
             state += " over an INSECURE LINK" if self.connected and not self.link.secure else ""
             self.link_state.setText(f"{state}: {identity.model} serial {identity.serial} at {self.link.url}")
+
+    # --- the clinic side (``ui.visit_controls`` decides, these show) ---------------------------------------------
+
+    def show_locked(self, locked: bool) -> None:
+        """Hide every page behind the lock (nothing of the patient shows while nobody is signed in), or show them."""
+        self.stack.setCurrentWidget(self.visit_controls.lock_page if locked else self.work)
+        for menu in self.menuBar().findChildren(QMenu):
+            for action in menu.actions():
+                if action is not self.quit_action:
+                    action.setEnabled(not locked)
+        if not locked:
+            self.visit_controls.apply_access()
+        self._set_tabs_enabled()
+
+    def discard_change(self) -> None:
+        """Drop an unwritten change (another person signed in): the review closes, the editor shows the pump's."""
+        if self.review.gate is not None:
+            self.review.finish()
+            self.show_tab(OVERVIEW_TAB)
+        if self.editor.has_unwritten_change():
+            self.editor.reset()
+        self._set_tabs_enabled()
+
+    def show_history(self) -> None:
+        """The visit's patient's dose history from the store on the History page (a quick indexed read), and the
+        Audit page filtered to them."""
+        patient = self.clinic.patient
+        if patient is None:
+            self.history.clear()
+        else:
+            self.history.show_history(f"{patient.name} ({patient.identifier})",
+                                      self.clinic.store.patients.dose_history(patient.identifier))
+        self._set_tabs_enabled()
 
     def quit(self) -> None:
         """The Quit action: asks first when an unwritten change would be lost."""
@@ -810,6 +899,8 @@ class MainWindow(QMainWindow):
         settings.save_window(self, self.program_split)
         self._plot_timer.stop()  # no more building: nothing is shown any more
         self.link.shutdown()
+        self.report.wait()
+        self.visit_controls.close()
         super().closeEvent(event)
 
     def _confirm_quit(self) -> bool:

@@ -43,9 +43,9 @@ CONTEXT_UNSTATED = "Not stated: the change is refused"
 CONFIRM_TEXT = "I have reviewed the &change and the pump should now run the proposed program"
 BACK_TEXT = "&Back to editing"
 WRITE_TEXT = "&Write to the pump"
-RESERVED_LETTERS = frozenset("pv123456sth")
+RESERVED_LETTERS = frozenset("pv12345678sth")
 """Mnemonics the window around this page uses while it is shown: the menus &Pump and &View, the tabs &1 to
-&6 and the banner's buttons (&Set the pump clock, Reconnec&t, Pair wit&h this pump; ``tests/ui/test_keyboard.py``
+&8 and the banner's buttons (&Set the pump clock, Reconnec&t, Pair wit&h this pump; ``tests/ui/test_keyboard.py``
 checks that this set holds every letter of the window). A letter used twice makes Qt only move the focus between
 its owners, never act (Alt+P once focused the confirmation without ticking it), so this page's letters avoid
 these."""
@@ -104,6 +104,9 @@ class ComparisonTable(QTableWidget):
         return QSize(super().minimumSizeHint().width(), self.sizeHint().height())
 
 
+WRITE_TIP = "Write, then read back and verify (Ctrl+Enter)"
+
+
 class ReviewPage(QWidget):
     """One review at a time, each from a clean slate (``start``): a write is signed, confirmed and its
     warnings acknowledged for itself, never with what was ticked or typed for the one before."""
@@ -119,6 +122,10 @@ class ReviewPage(QWidget):
         self.entered: str | None = None
         self.writing = False
         self.link_busy = False
+        self.refusal: str | None = None
+        """Why the signed-in user may not write to this pump (their role, the patient's hard stop), or None."""
+        self.signer: tuple[str, ...] = ()
+        """The signed-in user's names, one of which the name typed must be (``CommitGate.signer``)."""
         self.notice = ""
         """Why the last attempt did not go out (refused by the link or the checks); kept until the next."""
         self._ack_widgets: list[tuple[QCheckBox, QLineEdit]] = []
@@ -212,7 +219,7 @@ class ReviewPage(QWidget):
         self.back.clicked.connect(self.back_requested)
         self.write = QPushButton(WRITE_TEXT)
         second_shortcut(self.write, "Ctrl+Return")
-        self.write.setToolTip("Write, then read back and verify (Ctrl+Enter)")
+        self.write.setToolTip(WRITE_TIP)
         describe(self.write, "Write to the pump", "Write, then read back and verify (Ctrl+Enter).")
         self.write.clicked.connect(self._write)
         buttons.addWidget(self.back)
@@ -237,6 +244,7 @@ class ReviewPage(QWidget):
         self.compared.setText(compared_with(review))
         self._fill_table(rows)
         self.gate = CommitGate.for_review(review)
+        self.gate.signer = self.signer
         self._show_context(review)
         self._fill_warnings(review.plan.program.drug.dose_unit)
         self._show_plots(review)
@@ -292,6 +300,7 @@ class ReviewPage(QWidget):
         review = review_write(self.snapshot, review.program, self.library, None, review.prior,
                               clinical_context(self.context.currentData()))
         self.gate = CommitGate.for_review(review)
+        self.gate.signer = self.signer
         self._show_context(review)
         self._fill_warnings(review.program.drug.dose_unit)
         self._set_tab_order()
@@ -396,8 +405,9 @@ class ReviewPage(QWidget):
         gate.clinician = self.clinician.text()
         gate.confirmed = self.confirm.isChecked()
         blockers = gate.blockers()
-        self.write.setEnabled(not blockers and not self.writing and not self.link_busy)
-        self.blockers.setText(" ".join(filter(None, (self.notice, self._state(blockers)))))
+        self.write.setEnabled(not blockers and not self.writing and not self.link_busy and self.refusal is None)
+        self.write.setToolTip(self.refusal or WRITE_TIP)
+        self.blockers.setText(" ".join(filter(None, (self.refusal, self.notice, self._state(blockers)))))
 
     def _state(self, blockers: list[str]) -> str:
         """What stands between the clinician and the write, in words."""
@@ -431,6 +441,15 @@ class ReviewPage(QWidget):
         self.writing = writing
         for widget in (self.clinician, self.confirm, self.back, self.warnings_box, self.context_box):
             widget.setEnabled(not writing)
+        self._gate_changed()
+
+    def set_refusal(self, refusal: str | None, signer: tuple[str, ...] = ()) -> None:
+        """Why Write is not offered to the signed-in user (``ui.view_models.access``), or None when it may be; and
+        the names of the signed-in user, the name typed must be one of them."""
+        self.refusal = refusal
+        self.signer = signer
+        if self.gate is not None:
+            self.gate.signer = signer
         self._gate_changed()
 
     def set_link_busy(self, busy: bool) -> None:

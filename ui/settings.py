@@ -1,5 +1,6 @@
 """What the application remembers between runs: the last port that worked, the window's geometry and the
-Program page's splitter. Nothing else: no pump data, no clinician, no doses (those live on the pump and in
+Program page's splitter, and one setting a clinic may change: how long the window waits without input before it
+signs out (``sign_out_minutes``). Nothing else: no pump data, no clinician, no doses (those live on the pump and in
 the audit log, never in a preferences file).
 
 Why an INI file and not the platform's native store: it is one readable file on every platform
@@ -22,6 +23,10 @@ ORGANISATION = APPLICATION = "itb-programmer"
 LAST_PORT = "connect/last_port"
 GEOMETRY = "window/geometry"
 PROGRAM_SPLIT = "window/program_split"
+SIGN_OUT_MINUTES = "session/sign_out_after_minutes"
+DEFAULT_SIGN_OUT_MINUTES = 10
+MAX_SIGN_OUT_MINUTES = 60
+"""A longer wait leaves a bedside programmer open in someone's name for too long: a larger value is not taken."""
 
 
 def store() -> QSettings:
@@ -35,6 +40,21 @@ def last_port() -> str | None:
     if isinstance(value, str) and value.strip() and value.isprintable():
         return value.strip()
     return None
+
+
+def sign_out_minutes() -> float:
+    """Minutes without input before the window signs out: the setting when it is a number from above 0 to
+    ``MAX_SIGN_OUT_MINUTES``, else ``DEFAULT_SIGN_OUT_MINUTES``."""
+    value = store().value(SIGN_OUT_MINUTES)
+    try:
+        minutes = float(value) if isinstance(value, (str, int, float)) else DEFAULT_SIGN_OUT_MINUTES
+    except ValueError:
+        return DEFAULT_SIGN_OUT_MINUTES
+    if not 0 < minutes <= MAX_SIGN_OUT_MINUTES:
+        log.warning("setting %s=%r ignored: not above 0 and at most %d minutes", SIGN_OUT_MINUTES, value,
+                    MAX_SIGN_OUT_MINUTES)
+        return DEFAULT_SIGN_OUT_MINUTES
+    return minutes
 
 
 def remember_port(choice: str) -> None:

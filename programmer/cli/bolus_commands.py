@@ -29,6 +29,8 @@ from programmer.cli.pump_commands import (EXIT_FOR_OUTCOME, add_change_options, 
                                           connect, connect_and_commit, finish, outcome_message, stage)
 from programmer.cli.support import (EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, signal_said,
                                     status_command, with_options)
+from programmer.cli.clinic_visit import add_visit_options, match_patient, record, session_id
+from programmer.cli.sign_in import signed_in
 from programmer.commit import SessionResult
 from programmer.dead_volume import CATHETER_CM_RANGE
 from programmer.errors import InputError
@@ -36,6 +38,7 @@ from programmer.library import load_library
 from programmer.outcome import Outcome
 from programmer.port import BolusOutcome, DemandDose, PumpDriver
 from programmer.review import Review
+from programmer.roles import Permission
 from programmer.snapshot import PumpSnapshot
 
 BOLUS_EXITS = EXIT_FOR_OUTCOME | {Outcome.UNCERTAIN: EXIT_VERIFY_FAILED}
@@ -84,7 +87,9 @@ def add_bolus_commands(subparsers: argparse._SubParsersAction) -> None:
     cancel = subparsers.add_parser("cancel-bolus", help="stop a running bolus of any kind")
     add_port(cancel)
     cancel.add_argument("--bolus-id", metavar="ID", help="the bolus to stop (default: the one running)")
-    cancel.add_argument("--clinician", help="name of the clinician responsible (recorded in the audit log)")
+    cancel.add_argument("--clinician", help="the signed-in user's name or username, to check who is signed in (the "
+                        "audit log records the signed-in user)")
+    add_visit_options(cancel)
     cancel.add_argument("--yes", action="store_true", help="confirm: without it nothing is sent")
     cancel.add_argument("--json", action="store_true", help="print one JSON object")
     cancel.add_argument("--audit-log", help="audit log file (as for bolus)")
@@ -219,7 +224,7 @@ def _change(args: argparse.Namespace, action: str, reviewer: Reviewer,
             committer: Callable[..., SessionResult]) -> SessionResult:
     """Confirm, connect, interrogate, review and commit (``action``: the review's, as audited); a value the review
     cannot take is invalid input naming the option (nothing was sent)."""
-    clinician, reason, audit = confirmed(args, "demand dose" if action == "demand" else action)
+    clinician, reason, audit = confirmed(args, "demand dose" if action == "demand" else action, action)
     args.audit = audit
 
     def commit(driver: PumpDriver, snapshot: PumpSnapshot) -> SessionResult:
@@ -236,7 +241,7 @@ def _report(args: argparse.Namespace, result: SessionResult, text: Callable[[], 
     """The review as text or JSON, then the outcome and its exit code; an uncertain bolus says how to ask about it."""
     message = outcome_message(result)
     if args.json:
-        print(json.dumps(result_json(result, args.audit, message, args.port), indent=2))
+        print(json.dumps(result_json(result, args.audit, message, args.port, session_id(args)), indent=2))
         args.json_printed = True  # an interruption after this prints no second object
     else:
         print(text())
@@ -325,10 +330,13 @@ def run_cancel_bolus(args: argparse.Namespace) -> int:
     the old drug is left in the line and how to resume it."""
     check_bolus_id(args.bolus_id)
     args.override_soft_limits = None  # a cancel is always allowed: nothing to override
-    clinician, _reason, audit = confirmed(args, "cancel")
+    clinician, _reason, audit = confirmed(args, "cancel", "cancel_bolus")
     unchanged = "nothing was sent: the bolus goes on"
     with connect(args, unchanged) as driver, stage(args, f"reading {args.port}", unchanged):
+        identity = driver.identify()
+        match_patient(args, "cancel_bolus", identity.serial, identity.model)
         result = commit_cancel(driver, args.bolus_id, clinician, audit)
+    record(args, result)
     stopped = result.bolus
     unit = None if result.review.snapshot.active.drug is None else result.review.snapshot.active.drug.dose_unit
     ended = stopped is not None and stopped.state != "delivering"
@@ -348,7 +356,7 @@ def run_cancel_bolus(args: argparse.Namespace) -> int:
                           "dose": None if stopped is None else stopped.dose, "dose_unit": unit,
                           "status_command": None if result.bolus_id is None else status_command(args.port,
                                                                                                 result.bolus_id),
-                          "audit_log": str(audit.path)}, indent=2))
+                          "audit_log": str(audit.path), "session_id": session_id(args)}, indent=2))
         args.json_printed = True
     if code == EXIT_OK:
         if not args.json:
@@ -372,6 +380,7 @@ def run_bolus_status(args: argparse.Namespace) -> int:
     """What the pump knows of a bolus id; never acts."""
     check_bolus_id(args.bolus_id)
     after = "nothing was sent that changes the pump"
+    signed_in(args, Permission.INTERROGATE)
     with connect(args, after) as driver, stage(args, f"asking {args.port} about bolus {args.bolus_id}", after):
         identity = driver.identify()
         known = driver.bolus_status(args.bolus_id)

@@ -24,8 +24,10 @@ from programmer.port import BolusOutcome, DemandSettings
 
 
 def cancel_command(port: str, bolus_id: str, clinician: str | None = None) -> str:
-    """The command that stops the bolus (audited: it names the clinician, the one who gave it when known)."""
-    return f"{PROG} cancel-bolus {port} --bolus-id {bolus_id} --yes --clinician {shlex.quote(clinician or 'NAME')}"
+    """The command that stops the bolus (audited as the signed-in user's; ``--clinician`` as the command that gave it
+    was given it, when it was)."""
+    named = "" if clinician is None else f" --clinician {shlex.quote(clinician)}"
+    return f"{PROG} cancel-bolus {port} --bolus-id {bolus_id} --yes{named}"
 
 
 def ask_about_uncertain_bolus(result: SessionResult, port: str) -> None:
@@ -54,7 +56,7 @@ def demand_settings_json(settings: DemandSettings | None) -> dict | None:
             "max_per_day": demand.max_per_day, "checksum": settings.checksum}
 
 
-def result_json(result: SessionResult, audit: AuditLog, message: str, port: str) -> dict:
+def result_json(result: SessionResult, audit: AuditLog, message: str, port: str, session_id: str | None) -> dict:
     """The keys every command of the bolus family prints, then its own (``bolus``, ``prime``, ``bridge``,
     ``demand``)."""
     review = result.review
@@ -72,6 +74,7 @@ def result_json(result: SessionResult, audit: AuditLog, message: str, port: str)
         "override_reason": review.override_reason,
         "library": review.report.library.model_dump(),
         "audit_log": str(audit.path),
+        "session_id": session_id,
     }
     if isinstance(review, BolusReview):
         data["bolus"] = {"dose": review.dose, "dose_unit": review.dose_unit, "duration_min": review.duration_min,

@@ -15,8 +15,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from programmer.cli.sign_in import add_store_options, signed_in
 from programmer.cli.support import EXIT_OK, with_options
 from programmer.errors import InputError
+from programmer.roles import Permission
 from programmer.library import library_from_bytes, load_library, shipped_library_file
 from programmer.library_signing import (ADMINISTRATOR, SHIPPED, TrustedKey, administrator_trust_path, approval_date,
                                         new_key, read_private_key, sign, signature_path, trusted_key,
@@ -44,11 +46,13 @@ def add_library_commands(subparsers: argparse._SubParsersAction) -> None:
     signing.add_argument("--key", metavar="KEY.pem", required=True, help="the Ed25519 private key (from keygen)")
     signing.add_argument("--signer", metavar="NAME", required=True, help="who approves the library")
     signing.add_argument("--approved", metavar="YYYY-MM-DD", type=_date, help="the approval date (default: today)")
+    add_store_options(signing, argparse.SUPPRESS)
     signing.set_defaults(handler=run_sign)
 
     keygen = commands.add_parser("keygen", help="make a new signing key (private key file mode 0600)")
     keygen.add_argument("--out", metavar="KEY.pem", required=True, help="the private key file to create")
     keygen.add_argument("--name", help="the key's name in the trust-store entry printed (default: its id)")
+    add_store_options(keygen, argparse.SUPPRESS)
     keygen.set_defaults(handler=run_keygen)
 
 
@@ -78,7 +82,9 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_sign(args: argparse.Namespace) -> int:
-    """Validate the library (an invalid one is never signed), then sign its exact bytes and write FILE.sig."""
+    """Validate the library (an invalid one is never signed), then sign its exact bytes and write FILE.sig. An
+    administrator signed in approves libraries."""
+    signed_in(args, Permission.APPROVE_LIBRARY)
     path = Path(args.file)
     try:
         raw = path.read_bytes()
@@ -105,7 +111,9 @@ def run_sign(args: argparse.Namespace) -> int:
 
 
 def run_keygen(args: argparse.Namespace) -> int:
-    """Make the key and its trust-store entry (the name checked) first, then write the private key file."""
+    """Make the key and its trust-store entry (the name checked) first, then write the private key file. An
+    administrator signed in makes signing keys."""
+    signed_in(args, Permission.APPROVE_LIBRARY)
     key = new_key()
     try:
         entry = TrustedKey.of(key.public_key(), None if args.name is None else args.name.strip())

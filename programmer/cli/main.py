@@ -1,8 +1,10 @@
 """The ``pump-programmer`` command line: the entry point, the offline ``plan`` and ``schema`` commands,
 and ``desktop-entry``, which puts the application in the desktop menu.
 
-The pump commands live in ``pump_commands``, the library commands in ``library_commands``; exit codes in
-``support``. Errors are a single line on stderr naming the field, the value and the limit, never a traceback:
+The pump commands live in ``pump_commands`` and ``bolus_commands``, the library commands in ``library_commands``,
+signing in in ``sign_in`` and ``user_commands``, the clinic record in ``patient_commands``, ``audit_commands`` and
+``clinic_visit``; exit codes in ``support``. Every command that opened the clinic database has it closed (and its
+visit ended) in ``_run``, whatever happened. Errors are a single line on stderr naming the field, the value and the limit, never a traceback:
 every error of the programmer's family (``programmer.errors``) is handled in one place, ``_run``.
 
 Start-up is kept short for scripts that run ``plan`` over many programs (``benchmarks/cli_startup.py``): a
@@ -65,12 +67,22 @@ def build_parser(own_commands_only: bool = False) -> argparse.ArgumentParser:
     if not own_commands_only:
         from programmer.cli.bolus_commands import add_bolus_commands
         from programmer.cli.library_commands import add_library_commands
+        from programmer.cli.audit_commands import add_audit_commands
+        from programmer.cli.patient_commands import add_patient_commands
         from programmer.cli.pump_commands import add_link_options, add_pump_commands
+        from programmer.cli.report_command import add_report_commands
+        from programmer.cli.sign_in import add_store_options
+        from programmer.cli.user_commands import add_user_commands
 
         add_pump_commands(commands)
         add_bolus_commands(commands)
         add_link_options(parser)
+        add_store_options(parser)
         add_library_commands(commands)
+        add_user_commands(commands)
+        add_patient_commands(commands)
+        add_audit_commands(commands)
+        add_report_commands(commands)
 
     entry = commands.add_parser("desktop-entry", help="put the application, with its icon, in this user's desktop "
                                 "menu (freedesktop.org desktops: GNOME, KDE, Xfce...); exit code 2 if it could not")
@@ -168,6 +180,14 @@ def run_desktop_entry(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _close_clinic(args: argparse.Namespace) -> None:
+    """End the command's visit and close the clinic database, when the command opened them (``sign_in``)."""
+    if getattr(args, "clinic_store", None) is not None:
+        from programmer.cli.sign_in import close_clinic
+
+        close_clinic(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     return quiet_on_closed_pipe(lambda: _main(argv))
 
@@ -186,12 +206,15 @@ def _main(argv: list[str] | None) -> int:
             return interrupted(args, exc)
     assert args is not None, "parsed, or returned above"
     from ui.app import run  # imported here so the command line never loads Qt
-    return run(demo=args.demo, allow_insecure_link=args.allow_insecure_link)
+    return run(demo=args.demo, allow_insecure_link=args.allow_insecure_link, db_url=getattr(args, "db", None))
 
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        return args.handler(args)
+        try:
+            return args.handler(args)
+        finally:
+            _close_clinic(args)
     except ProgrammerError as exc:  # the one place a command's failure becomes its line and exit code
         line = failure_line(exc, args.stage)
         if getattr(args, "json", False) and getattr(args, "failure_json", False):  # the bolus family's (docs/cli.md)

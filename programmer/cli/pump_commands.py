@@ -22,7 +22,7 @@ from typing import Callable
 
 from pydantic import ValidationError
 
-from programmer.audit import AuditLog, default_audit_path
+from programmer.audit import AuditLog
 from commandline import EXIT_INVALID, finite
 from programmer.cli.support import (EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, Stage,
                                     failure_line, mark_audit_start, with_options)
@@ -38,7 +38,7 @@ from programmer.cli.bolus_report import ask_about_uncertain_bolus
 from programmer.cli.refill_report import refill_bridge_json, refill_text
 from programmer.clock import iso
 from programmer.port import ActiveProgram, PumpDriver, open_driver
-from programmer.program import Drug, load_program
+from programmer.program import Drug, Program, load_program
 from programmer.pump import same_threshold
 from programmer.audit_record import record_unreachable
 from programmer.commit import SessionResult, commit_refill, commit_write
@@ -47,9 +47,13 @@ from programmer.checks import PriorTherapy
 from programmer.overrides import CLINICAL_CONTEXTS, ClinicalContext, clinical_context
 from programmer.refill import (REFILL_GUIDANCE, RefillRequest, RefillReview, Syringe, check_volumes, check_withdrawal,
                                review_refill)
-from programmer.review import WriteReview, clean_clinician, clean_override_reason, review_write
+from programmer.review import WriteReview, clean_override_reason, review_write
 from programmer.refill_by import RefillBy, plan_refill_by, replace_by, snapshot_refill_by
 from programmer.refill_reminder import reminder_calendar, save_reminder
+from programmer.roles import Permission, User
+from programmer.cli.clinic_visit import (add_visit_options, authorized, journal_path, match_patient, open_visit,
+                                         reading_session, record, session_id)
+from programmer.cli.sign_in import add_store_options, check_clinician, clinic, signed_in
 
 
 EXIT_FOR_OUTCOME = {
@@ -137,6 +141,7 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     low_alarm.add_argument("--ml", type=finite, required=True, help="the new threshold, mL")
     low_alarm.add_argument("--yes", action="store_true", help="confirm: without it nothing is sent")
     low_alarm.add_argument("--json", action="store_true", help="print one JSON object")
+    add_visit_options(low_alarm)
     low_alarm.set_defaults(handler=run_set_low_alarm)
 
     pair = subparsers.add_parser("pair", help="pair this programmer with a pump whose pairing window is open, using "
@@ -166,6 +171,7 @@ def add_port(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace-plaintext", action="store_true",
                         help="with --trace: also write each sealed frame's payload as opened (PATIENT DATA) to FILE")
     add_link_options(parser, default=argparse.SUPPRESS)
+    add_store_options(parser, default=argparse.SUPPRESS)
 
 
 def _iso_date(text: str) -> date:
@@ -177,7 +183,9 @@ def _iso_date(text: str) -> date:
 
 
 def add_change_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--clinician", help="name of the clinician responsible (recorded in the audit log)")
+    parser.add_argument("--clinician", help="the signed-in user's name or username, to check who is signed in (the "
+                        "audit log records the signed-in user)")
+    add_visit_options(parser)
     parser.add_argument("--override-soft-limits", metavar="REASON",
                         help="acknowledge the warnings (soft limits) with a reason, recorded in the audit log")
     parser.add_argument("--yes", action="store_true", help="confirm: without it nothing is sent")
@@ -232,12 +240,15 @@ def read_snapshot(driver: PumpDriver, args: argparse.Namespace, after: str) -> P
 def run_interrogate(args: argparse.Namespace) -> int:
     after = "nothing was sent that changes the pump"
     library = load_library(args.library)
+    user = signed_in(args, Permission.INTERROGATE)
     with connect(args, after) as driver:
         snapshot = read_snapshot(driver, args, after)
+    session, patient = reading_session(args, user, snapshot.identity.serial)
     if args.ics:
         _save_refill_reminder(snapshot, library, args.ics)
     if args.json:
-        print(json.dumps(interrogation_to_json(snapshot, library), indent=2))
+        print(json.dumps(interrogation_to_json(snapshot, library) | {
+            "session_id": session, "patient": None if patient is None else patient.identifier}, indent=2))
     else:
         print(interrogation_to_text(snapshot, library))
     return EXIT_OK
@@ -259,6 +270,7 @@ def run_set_clock(args: argparse.Namespace) -> int:
     """Read the clock, set it to this computer's local time, read it again (as decocare's set_clock does)."""
     if not args.yes:
         raise InputError([("--yes", "setting the pump clock needs --yes: nothing was sent")])
+    signed_in(args, Permission.SET_CLOCK)
     after = "the pump clock may or may not have been set: interrogate the pump"
     with (connect(args, "nothing was sent") as driver,
           stage(args, f"setting the clock of {args.port}", after, "the pump clock is unchanged")):
@@ -282,14 +294,19 @@ def run_set_low_alarm(args: argparse.Namespace) -> int:
     """Read the threshold, set it, and trust only the threshold read back (READ_STATUS), never the answer.
 
     A threshold outside the pump's range (``PumpLimits.low_alarm_range_ml``, from the limits it declares) is
-    refused before anything is sent; the pump's own refusal of a value it takes less of stays the last word."""
+    refused before anything is sent; the pump's own refusal of a value it takes less of stays the last word. The
+    pump must be the visit's patient's, as for any change of therapy (``clinic_visit``)."""
     if not args.yes:
         raise InputError([("--yes", "setting the low-reservoir alarm needs --yes: nothing was sent")])
+    visit = open_visit(args, signed_in(args, Permission.CHANGE_THERAPY))
     unchanged = "nothing was sent that changes the pump"
     with connect(args, unchanged) as driver:
         with stage(args, f"reading {args.port}", unchanged):
-            limits = pump_limits(driver.identify())
+            identity = driver.identify()
+            limits = pump_limits(identity)
             before = driver.read_status().low_alarm_ml
+        match_patient(args, "set_low_alarm", identity.serial, identity.model)
+        visit.require_change_allowed(identity.serial)
         low, high = limits.low_alarm_range_ml
         if not low <= args.ml <= high:
             print(f"{PROG}: refused: low_alarm_ml {args.ml:g} mL (--ml) is outside this {limits.model}'s range of "
@@ -305,7 +322,8 @@ def run_set_low_alarm(args: argparse.Namespace) -> int:
               "interrogate the pump", file=sys.stderr)
         return EXIT_VERIFY_FAILED
     if args.json:
-        print(json.dumps({"low_alarm_ml_before": before, "low_alarm_ml": read_back, "alarms": alarms}, indent=2))
+        print(json.dumps({"low_alarm_ml_before": before, "low_alarm_ml": read_back, "alarms": alarms,
+                          "session_id": visit.session_id}, indent=2))
     else:
         print(f"low-reservoir alarm set: it was at {before:g} mL, now {read_back:g} mL (read back)"
               + ("; the low-reservoir alarm is on" if "low_reservoir" in alarms else ""))
@@ -314,6 +332,7 @@ def run_set_low_alarm(args: argparse.Namespace) -> int:
 
 def run_events(args: argparse.Namespace) -> int:
     after = "nothing was sent that changes the pump"
+    signed_in(args, Permission.READ_EVENTS)
     with connect(args, after) as driver, stage(args, f"reading the event log of {args.port}", after):
         identity = driver.identify()
         events = driver.read_events()
@@ -338,6 +357,7 @@ def _compact(detail: object) -> str:
 
 def run_pair(args: argparse.Namespace) -> int:
     """Pair with the code the pump shows; the key is kept only once the pump said it paired (docs/cli.md)."""
+    signed_in(args, Permission.PAIR)
     with (connect(args, "nothing was paired", pairing_code=args.code) as driver,
           stage(args, f"identifying {args.port}", "the pump is paired with this programmer")):
         identity = driver.identify()
@@ -353,6 +373,7 @@ def run_pair(args: argparse.Namespace) -> int:
 
 def run_unpair(args: argparse.Namespace) -> int:
     """Make the pump forget this programmer (UNPAIR), then forget its key here."""
+    signed_in(args, Permission.PAIR)
     unchanged = "the pump is still paired with this programmer"
     with connect(args, unchanged) as driver, stage(args, f"unpairing {args.port}",
                                                     "the pump may or may not have forgotten this programmer"):
@@ -371,24 +392,29 @@ def run_unpair(args: argparse.Namespace) -> int:
 # --- changing ----------------------------------------------------------------------------------------
 
 
-def confirmed(args: argparse.Namespace, action: str) -> tuple[str, str | None, AuditLog]:
-    """The clinician, the override reason and the audit log, all checked before any pump is contacted."""
+def confirmed(args: argparse.Namespace, action: str, audited: str | None = None) -> tuple[User, str | None, AuditLog]:
+    """The override reason, ``--yes`` and the audit log, checked before any pump is contacted; then the signed-in
+    user (``--clinician`` must name them), who must be allowed the change (``audited``: the audit's action, when
+    ``action``, the words, is not it), and the visit whose audit log the change is recorded in."""
     try:
-        clinician = clean_clinician(args.clinician)
         reason = clean_override_reason(args.override_soft_limits)
     except InputError as exc:  # name the options the user typed, not the session's fields
-        raise with_options(exc, {"clinician": "--clinician", "override_reason": "--override-soft-limits"}) from None
+        raise with_options(exc, {"override_reason": "--override-soft-limits"}) from None
     if not args.yes:
         raise InputError([("--yes", f"confirm the {action} with --yes; nothing was sent to the pump")])
     try:
-        audit = AuditLog(args.audit_log or default_audit_path())
+        AuditLog(journal_path(args))
     except AuditError as exc:  # checked before any pump is contacted: an option that cannot be used
         raise InputError([("--audit-log", f"{exc}; nothing was sent to the pump")], step=exc.step) from None
+    user = signed_in(args, None)
+    check_clinician(args, user)
+    audit = open_visit(args, user).audit
     mark_audit_start(args, audit)  # an interruption then tells by its attempt record whether anything was sent
-    return clinician, reason, audit
+    authorized(audit, audited or action, user)
+    return user, reason, audit
 
 
-def connect_and_commit(args: argparse.Namespace, action: str, clinician: str, audit: AuditLog,
+def connect_and_commit(args: argparse.Namespace, action: str, clinician: User, audit: AuditLog,
             commit: Callable[[PumpDriver, PumpSnapshot], SessionResult]) -> SessionResult:
     """Connect, interrogate and commit. A pump that cannot be reached or read is audited, with the line the
     command ends with, and nothing was sent to it; the commit says its own outcomes."""
@@ -396,7 +422,11 @@ def connect_and_commit(args: argparse.Namespace, action: str, clinician: str, au
     try:
         with connect(args, unchanged) as driver:
             snapshot = read_snapshot(driver, args, unchanged)
-            return commit(driver, snapshot)
+            match_patient(args, action, snapshot.identity.serial, snapshot.identity.model,
+                          getattr(args, "catheter_cm", None))
+            result = commit(driver, snapshot)
+            record(args, result)
+            return result
     except (LinkError, PumpRefused) as exc:
         try:
             record_unreachable(audit, action, clinician, failure_line(exc, args.stage))
@@ -439,13 +469,17 @@ def run_write(args: argparse.Namespace) -> int:
 
     def commit(driver: PumpDriver, snapshot: PumpSnapshot) -> SessionResult:
         review = review_write(snapshot, program, library, reason, prior, context)
+        if review.report.answer_needed is not None and not prior.given:
+            previous = _previous_from_history(args, program)
+            if previous is not None:
+                review = review_write(snapshot, program, library, reason, previous, context)
         return commit_write(driver, review, clinician, audit)
 
     result = connect_and_commit(args, "write", clinician, audit, commit)
     review = result.review
     assert isinstance(review, WriteReview), "commit_write's result holds its WriteReview"
     if args.json:
-        data = _result_json(result, audit)
+        data = _result_json(result, audit, args)
         data["prior_therapy"] = review.prior_therapy()
         data["clinical_context"] = review.clinical_context()
         data["plan"] = plan_to_json(review.plan, review.report, review.snapshot.limits, review.current_plan)
@@ -457,6 +491,23 @@ def run_write(args: argparse.Namespace) -> int:
     if result.outcome is Outcome.REFUSED and NO_ANSWER_CODE in {finding.code for finding in review.report.errors}:
         return EXIT_INVALID  # the command lacked an answer it needs: invalid input, nothing was sent
     return code
+
+
+def _previous_from_history(args: argparse.Namespace, program: Program) -> PriorTherapy | None:
+    """When the pump runs no program to compare with and neither --previous-daily-dose nor --new-to-itb was given:
+    the daily dose of the last program in the patient's dose history (in the program's dose unit), said on standard
+    error; None when the visit has no patient or the history no such program."""
+    visit = args.visit
+    if visit.patient is None:
+        return None
+    last = clinic(args).patients.last_program(visit.patient.identifier)
+    if last is None or last.daily_dose is None or last.daily_dose <= 0 or last.dose_unit != program.drug.dose_unit:
+        return None
+    print(f"{PROG}: the pump runs no program to compare with: the previous daily dose is taken from the dose history "
+          f"of {visit.patient.identifier}: {last.daily_dose:g} {last.dose_unit}/day ({last.drug}, the program written "
+          f"{last.time.date().isoformat()} by {last.username}; --previous-daily-dose D or --new-to-itb says otherwise)",
+          file=sys.stderr)
+    return PriorTherapy(last.daily_dose)
 
 
 def _comparison_text(review: WriteReview) -> str:
@@ -496,7 +547,8 @@ def run_refill(args: argparse.Namespace) -> int:
     review = result.review
     assert isinstance(review, RefillReview), "commit_refill's result holds its RefillReview"
     if args.json:
-        data = _result_json(result, audit) | review.audit_details() | {"bridge": refill_bridge_json(result, args.port)}
+        data = (_result_json(result, audit, args) | review.audit_details()
+                | {"bridge": refill_bridge_json(result, args.port)})
         if result.refill is not None:
             data["refill"] |= {"volume_ml": result.refill.volume_ml, "pump_calculated_ml": result.refill.calculated_ml}
         data["plan"] = None if review.plan is None else plan_to_json(review.plan, review.report, review.snapshot.limits)
@@ -549,6 +601,7 @@ def _run_refill_check(args: argparse.Namespace) -> int:
     except InputError as exc:
         raise with_options(exc, {"withdrawn_ml": "--withdrawn-ml"}) from None
     after = "nothing was sent that changes the pump"
+    signed_in(args, Permission.INTERROGATE)
     with connect(args, after) as driver:
         snapshot = read_snapshot(driver, args, after)
     withdrawal = check_withdrawal(snapshot, args.withdrawn_ml)
@@ -614,7 +667,7 @@ def _program_json(active: ActiveProgram | None) -> dict | None:
     return {"drug": drug, "therapy": active.therapy, "checksum": active.checksum}
 
 
-def _result_json(result: SessionResult, audit: AuditLog) -> dict:
+def _result_json(result: SessionResult, audit: AuditLog, args: argparse.Namespace) -> dict:
     review = result.review
     return {
         "action": review.action,
@@ -629,6 +682,7 @@ def _result_json(result: SessionResult, audit: AuditLog) -> dict:
         "override_reason": review.override_reason,
         "library": review.report.library.model_dump(),
         "audit_log": str(audit.path),
+        "session_id": session_id(args),
     }
 
 
@@ -642,7 +696,7 @@ HOW_HERE = {
     "PUMP_HAS_NO_DRUG": "name it with --drug NAME --dose-unit UNIT --concentration C",
     "REFILL_DISCREPANCY": "to go on all the same, give the reason with --withdrawal-reason REASON",
     "CONCENTRATION_CHANGE_NEEDS_BRIDGE": "refill with --bridge: the bridge bolus then starts with the refill",
-    "BOLUS_RUNNING": f"stop it with: {PROG} cancel-bolus {{port}} --yes --clinician NAME, or wait for it to "
+    "BOLUS_RUNNING": f"stop it with: {PROG} cancel-bolus {{port}} --yes, or wait for it to "
                      "end",
     "CATHETER_NOT_RECORDED": f"record it with: {PROG} prime {{port}} --catheter-cm L --reason REASON",
     "LINE_NEEDS_PRIME": f"{PROG} prime {{port}} --catheter-cm L --reason REASON",

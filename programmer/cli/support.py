@@ -269,6 +269,8 @@ def failure_json(args: argparse.Namespace, exc: ProgrammerError, line: str) -> d
     bolus_id = (None if record is None else _attempted_bolus_id(record)) or getattr(args, "bolus_id", None)
     port = getattr(args, "port", None) or "PORT"
     action = {"demand-dose": "demand"}.get(args.command, args.command)
+    visit = getattr(args, "visit", None)
     return {"action": action, "outcome": outcome, "bolus_id": bolus_id,
             "status_command": None if bolus_id is None else status_command(port, bolus_id),
-            "error": {"kind": exc.kind.value, "message": str(exc)}, "message": line}
+            "error": {"kind": exc.kind.value, "message": str(exc)}, "message": line,
+            "session_id": None if visit is None else visit.session_id}

@@ -1,4 +1,5 @@
-"""Every command-line test runs with its own audit log and loopback link timings.
+"""Every command-line test runs with its own audit log, its own clinic store with a clinician signed in, and loopback
+link timings.
 
 Links get the loopback turnaround and backoff (``LOOPBACK_LINK``): a closed port or a cut link then fails in
 tens of milliseconds instead of the 0.7 s of backoff a real pump is given, and nothing else changes.
@@ -14,6 +15,8 @@ import pytest
 from programmer.cli import pump_commands as cli_pump
 from programmer.port import PumpDriver, open_driver
 from tests.support.bolus_situations import pump as filled_pump
+from tests.support.cli_runs import SignedIn
+from tests.support.clinic_fixtures import ADA
 from tests.support.emulator_fixtures import LOOPBACK_LINK
 
 
@@ -42,3 +45,16 @@ def audit_log(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "audit.jsonl"
     monkeypatch.setenv("ITB_AUDIT_LOG", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def signed_in(clinic_record) -> SignedIn:
+    """Every command-line test has its own clinic store with osei, a clinician, signed in (tests/conftest.py)."""
+    return clinic_record
+
+
+@pytest.fixture
+def administrator(signed_in) -> SignedIn:
+    """Ada, the administrator, signed in instead of osei: she manages users and approves drug libraries."""
+    signed_in.sign_in(ADA)
+    return signed_in

@@ -63,7 +63,7 @@ def test_json_says_an_invalid_figure_as_an_object(capsys):
     assert (result["action"], result["outcome"], result["bolus_id"], result["status_command"]) == (
         "bolus", "invalid_input", None, None)
     assert "'0' is not above 0" in result["error"]["message"] and result["error"]["kind"] == "input"
-    assert result["message"] in err
+    assert result["message"] in err and result["session_id"] is None  # refused before a visit began
 
 
 @pytest.mark.parametrize("argv", [("bolus", "--dose", "5", "--duration-min", "30"), ("bridge",),
@@ -75,7 +75,7 @@ def test_json_says_a_failed_link_as_an_object(capsys, audit_log, argv):
     result = json.loads(out)
     assert (result["action"], result["outcome"], result["bolus_id"], result["error"]["kind"]) == (
         command, "unchanged", None, "link")
-    assert "nothing was sent" in result["message"]
+    assert "nothing was sent" in result["message"] and len(result["session_id"]) == 32  # the visit had begun
 
 
 def test_json_says_a_failed_status_question_as_an_object(capsys):

@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from commandline import EXIT_INVALID
 from programmer.audit import read_audit_log
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
 from programmer.program import Drug
@@ -47,9 +46,10 @@ def test_cancel_json_has_the_pumps_kind_and_ml(capsys, bridging):
                                                                         "--bolus-id b-6"
 
 
-def test_a_cancel_names_its_clinician_and_with_nothing_running_sends_nothing(capsys, bridging):
-    code, _, err = run(capsys, "cancel-bolus", PORT, "--yes")
-    assert code == EXIT_INVALID and "--clinician" in err
+def test_a_cancel_is_the_signed_in_users_and_with_nothing_running_sends_nothing(capsys, bridging):
+    code, _, err = run(capsys, "cancel-bolus", PORT, "--clinician", "Dr Ng", "--yes")
+    assert code == EXIT_REFUSED and "--clinician 'Dr Ng' is not the signed-in user, Dr A. Osei (osei)" in err
+    assert bridging.read_status().bolus is not None  # nothing was sent: the bridge goes on
     run(capsys, "cancel-bolus", PORT, *DOCTOR, "--yes")
     code, out, err = run(capsys, "cancel-bolus", PORT, *DOCTOR, "--yes")
     assert (code, out) == (EXIT_REFUSED, "") and "no bolus is running" in err

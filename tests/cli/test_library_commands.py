@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 
 from commandline import EXIT_INVALID
 from programmer.audit import read_audit_log
-from programmer.cli.support import EXIT_OK
+from programmer.cli.support import EXIT_OK, EXIT_REFUSED
 from programmer.library_signing import administrator_trust_path, read_private_key
 from tests.support.cli_runs import DOCTOR, SYRINGE, event_count, interrogate, program_file, run
 from tests.support.library_data import shipped_data
@@ -130,7 +130,7 @@ def test_verify_refuses_a_changed_library_in_one_line(capsys, tmp_path, pharmacy
 # --- keygen, sign, then verify once the administrator trusts the key ----------------------------------------------
 
 
-def test_keygen_writes_the_private_key_for_its_owner_only_and_never_over_a_file(capsys, tmp_path):
+def test_keygen_writes_the_private_key_for_its_owner_only_and_never_over_a_file(capsys, tmp_path, administrator):
     key = tmp_path / "pharmacy.pem"
     previous = os.umask(0)  # the loosest umask: the key must still be its owner's alone
     try:
@@ -153,7 +153,8 @@ def test_keygen_writes_the_private_key_for_its_owner_only_and_never_over_a_file(
     assert key.read_bytes() == before
 
 
-def test_a_pharmacy_key_signs_and_is_accepted_once_the_administrator_adds_it(capsys, tmp_path, monkeypatch):
+def test_a_pharmacy_key_signs_and_is_accepted_once_the_administrator_adds_it(capsys, tmp_path, administrator,
+                                                                            monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     key = tmp_path / "pharmacy.pem"
     code, out, _ = run(capsys, "library", "keygen", "--out", key, "--name", "Ward 7 pharmacy")
@@ -180,7 +181,14 @@ def test_a_pharmacy_key_signs_and_is_accepted_once_the_administrator_adds_it(cap
         "key_name": "Ward 7 pharmacy", "trusted_by": "administrator"}
 
 
-def test_sign_refuses_an_invalid_library_and_writes_nothing(capsys, tmp_path):
+def test_only_an_administrator_makes_keys_and_signs_libraries(capsys, tmp_path):
+    code, out, err = run(capsys, "library", "keygen", "--out", tmp_path / "key.pem")
+    assert (code, out) == (EXIT_REFUSED, "") and not (tmp_path / "key.pem").exists()
+    assert err == ("pump-programmer: refused: Dr A. Osei (osei) is signed in as a clinician, and a clinician may not "
+                   "approve a drug library; sign in as someone who may, with pump-programmer login --user NAME\n")
+
+
+def test_sign_refuses_an_invalid_library_and_writes_nothing(capsys, tmp_path, administrator):
     signer = tmp_path / "key.pem"
     assert run(capsys, "library", "keygen", "--out", signer)[0] == EXIT_OK
     data = shipped_data()
@@ -198,7 +206,7 @@ def test_sign_refuses_an_invalid_library_and_writes_nothing(capsys, tmp_path):
     (["--signer", "Ward 7", "--approved", (date.today() + timedelta(days=400)).isoformat()],
      "is after today"),
 ])
-def test_sign_refuses_a_bad_signer_or_date(capsys, tmp_path, options, said):
+def test_sign_refuses_a_bad_signer_or_date(capsys, tmp_path, administrator, options, said):
     signer = tmp_path / "key.pem"
     assert run(capsys, "library", "keygen", "--out", signer)[0] == EXIT_OK
     library = write_library(tmp_path / "site.json", shipped_data())

@@ -15,7 +15,7 @@ import pytest
 from commandline import EXIT_INVALID
 from programmer.cli.support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED
 from programmer.pairing_keys import load_pairing_keys
-from tests.support.cli_runs import run
+from tests.support.cli_runs import PATIENT, run
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_the_trace_holds_patient_data_only_with_trace_plaintext(capsys, start_em
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_an_insecure_pump_is_read_with_a_warning_and_changed_only_when_allowed(capsys, start_emulator, where):
     url = start_emulator("--insecure").url
-    code, out, err = run(capsys, "set-low-alarm", url, "--ml", "3", "--yes")
+    code, out, err = run(capsys, "set-low-alarm", url, "--ml", "3", "--patient", PATIENT, "--yes")
     assert (code, out) == (EXIT_REFUSED, "")
     warning, refusal = err.splitlines()
     assert warning.startswith(f"INSECURE LINK: {url} speaks only protocol version 1: ")
@@ -112,7 +112,7 @@ def test_an_insecure_pump_is_read_with_a_warning_and_changed_only_when_allowed(c
 
     allow = ["--allow-insecure-link"]
     argv = [*allow, "set-low-alarm", url, "--ml", "3", "--yes"] if where == "before" else \
-        ["set-low-alarm", url, "--ml", "3", "--yes", *allow]
+        ["set-low-alarm", url, "--ml", "3", "--yes", *allow]  # the pump is TEST-0001's since the first try
     code, out, err = run(capsys, *argv)
     assert code == EXIT_OK and "now 3 mL (read back)" in out
     assert err.startswith("INSECURE LINK: ") and "changes are sent all the same" in err and len(err.splitlines()) == 1

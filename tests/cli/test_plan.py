@@ -290,16 +290,18 @@ def test_reservoir_above_given_capacity_names_the_option(capsys):
     assert_one_line_error(code, out, err, "--reservoir-ml", "25", "20")
 
 
-@pytest.mark.parametrize("argv, demo, insecure", [([], False, False), (["--demo"], True, False),
-                                                 (["--allow-insecure-link"], False, True)])
-def test_no_subcommand_starts_the_gui(monkeypatch, argv, demo, insecure):
+@pytest.mark.parametrize("argv, demo, insecure, db", [([], False, False, None), (["--demo"], True, False, None),
+                                                     (["--allow-insecure-link"], False, True, None),
+                                                     (["--db", "sqlite:///c.db"], False, False, "sqlite:///c.db")])
+def test_no_subcommand_starts_the_gui(monkeypatch, argv, demo, insecure, db):
     # The GUI itself is tested in test_ui_*; here only that the bare command hands over to it, with its options.
     import ui.app
 
     calls = []
-    monkeypatch.setattr(ui.app, "run", lambda demo, allow_insecure_link: calls.append((demo, allow_insecure_link)) or 0)
+    monkeypatch.setattr(ui.app, "run", lambda demo, allow_insecure_link, db_url: calls.append(
+        (demo, allow_insecure_link, db_url)) or 0)
     assert call_main(argv) == 0
-    assert calls == [(demo, insecure)]
+    assert calls == [(demo, insecure, db)]
 
 
 # --- the installed console script ----------------------------------------------------------------------

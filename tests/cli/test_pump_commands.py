@@ -21,8 +21,8 @@ from programmer.audit import read_audit_log
 from commandline import EXIT_INVALID
 from programmer.cli.support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED
 from programmer.program import FORMAT, Drug, Program, Stopped, load_program
-from tests.support.cli_runs import (DOCTOR, LINK_EVENTS, SYRINGE, event_count, interrogate, program_file, run,
-                                    syringe)
+from tests.support.cli_runs import (DOCTOR, LINK_EVENTS, PATIENT, SYRINGE, event_count, interrogate, program_file,
+                                    run, syringe)
 from tests.support.emulator_fixtures import FrameProxy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "baclofen-simple.json"
@@ -102,7 +102,6 @@ def test_a_factory_new_pump_is_filled_programmed_and_read(capsys, start_emulator
 
 @pytest.mark.parametrize("argv, words", [
     (("write", "{port}", EXAMPLE, *DOCTOR), "--yes"),
-    (("write", "{port}", EXAMPLE, "--yes"), "clinician"),
     (("write", "{port}", EXAMPLE, *DOCTOR, "--yes", "--override-soft-limits", " "), "reason"),
     (("write", "{port}", "{missing}", *DOCTOR, "--yes"), "cannot read file"),
     (("write", "{port}", "{bad}", *DOCTOR, "--yes"), "therapy.daily_dose"),
@@ -264,7 +263,7 @@ def refusing(command: Command):
     (("set-clock", "{port}", "--yes"), Command.SET_CLOCK,
      "refused while setting the clock of {port}: pump refused (REFUSED): set clock: in service mode; "
      "the pump clock is unchanged"),
-    (("set-low-alarm", "{port}", "--ml", "5", "--yes"), Command.SET_LOW_ALARM,
+    (("set-low-alarm", "{port}", "--ml", "5", "--patient", PATIENT, "--yes"), Command.SET_LOW_ALARM,
      "refused while setting the low-reservoir alarm of {port}: pump refused (REFUSED): set low alarm: in service "
      "mode; the low-reservoir alarm is unchanged"),
     (("write", "{port}", EXAMPLE, *DOCTOR, "--yes"), Command.READ_STATUS,

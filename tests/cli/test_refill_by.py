@@ -16,7 +16,7 @@ import pytest
 from commandline import EXIT_INVALID
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED, Stage, failure_line
 from programmer.errors import LinkError, PumpRefused
-from tests.support.cli_runs import DOCTOR, event_count, interrogate, program_file, run, syringe
+from tests.support.cli_runs import DOCTOR, PATIENT, event_count, interrogate, program_file, run, syringe
 from tests.support.emulator_support import WireClient
 
 
@@ -150,7 +150,9 @@ def test_set_low_alarm_is_read_back_moves_the_refill_by_and_is_logged(capsys, st
     assert code == EXIT_INVALID and "--yes" in err and event_count(capsys, url) == events  # nothing sent
 
     code, out, _ = run(capsys, "set-low-alarm", url, "--ml", 5, "--yes", "--json")
-    assert code == EXIT_OK and json.loads(out) == {"low_alarm_ml_before": 2.0, "low_alarm_ml": 5.0, "alarms": []}
+    result = json.loads(out)
+    assert code == EXIT_OK and len(result.pop("session_id")) == 32
+    assert result == {"low_alarm_ml_before": 2.0, "low_alarm_ml": 5.0, "alarms": []}
     pump = interrogate(capsys, url)
     assert pump["reservoir"]["low_alarm_ml"] == 5.0
     days = (pump["reservoir"]["volume_ml"] - 5) / 0.3 - 7  # now 3 mL earlier: 10 days
@@ -165,7 +167,7 @@ def test_set_low_alarm_outside_the_pumps_range_is_refused_before_anything_is_sen
     # The ITB-20 takes 1 mL to half its 20 mL reservoir, 10 mL.
     url = start_emulator().url
     events = event_count(capsys, url)
-    code, out, err = run(capsys, "set-low-alarm", url, "--ml", ml, "--yes")
+    code, out, err = run(capsys, "set-low-alarm", url, "--ml", ml, "--patient", PATIENT, "--yes")
     assert code == EXIT_REFUSED and out == ""
     assert err == (f"pump-programmer: refused: low_alarm_ml {ml:g} mL (--ml) is outside this ITB-20's range of 1 to "
                    "10 mL; nothing was sent to the pump\n")

@@ -290,7 +290,7 @@ def test_library_verify_json_keys_are_the_documented_ones(capsys):
     assert set(verified) == set(keys)
 
 
-def test_the_pump_commands_json_keys_are_the_documented_ones(capsys, start_emulator, tmp_path):
+def test_the_pump_commands_json_keys_are_the_documented_ones(capsys, start_emulator, tmp_path, clinic_record):
     url = start_emulator().url
     audit = ["--audit-log", str(tmp_path / "audit.jsonl")]
     # 2 mL: at the low-alarm threshold, so there is a warning to override and an alarm to list.
@@ -298,14 +298,14 @@ def test_the_pump_commands_json_keys_are_the_documented_ones(capsys, start_emula
     check_keys(documented_keys("`refill --check --json`"), check, "refill --check --json")
     refill = run_json(capsys, "refill", url, "--withdrawn-ml", "0", "--added-ml", "2", "--drug", "baclofen",
                       "--dose-unit", "mcg", "--concentration", "500", "--lot", "DOC-1", "--expiry", "2099-12-31",
-                      "--clinician", "Doc Test", "--override-soft-limits", "documentation test", "--yes", "--json",
+                      "--patient", "TEST-0001", "--override-soft-limits", "documentation test", "--yes", "--json",
                       *audit)
     assert refill["outcome"] == "verified" and refill["warnings"]
     check_keys(documented_keys("`refill --json`"), refill, "refill --json")
     assert check["withdrawal"].keys() == refill["withdrawal"].keys()  # "as in refill --json"
 
     # The pump runs nothing after its first fill: the write needs the patient's previous dose (docs/cli.md).
-    write = run_json(capsys, "write", url, str(ROOT / "examples/baclofen-simple.json"), "--clinician", "Doc Test",
+    write = run_json(capsys, "write", url, str(ROOT / "examples/baclofen-simple.json"), "--patient", "TEST-0001",
                      "--override-soft-limits", "documentation test", "--previous-daily-dose", "150", "--yes",
                      "--json", *audit)
     assert write["outcome"] == "verified" and write["prior_therapy"]["answer_needed"] is True
@@ -331,9 +331,9 @@ def test_the_pump_commands_json_keys_are_the_documented_ones(capsys, start_emula
     assert header == ",".join(columns)
 
 
-def test_the_bolus_commands_json_keys_are_the_documented_ones(capsys, start_emulator, tmp_path):
+def test_the_bolus_commands_json_keys_are_the_documented_ones(capsys, start_emulator, tmp_path, clinic_record):
     url = start_emulator().url  # a new pump: its first fill leaves the tubing empty of drug, so the implant's prime is clean
-    change = ["--clinician", "Doc Test", "--yes", "--json", "--audit-log", str(tmp_path / "audit.jsonl")]
+    change = ["--patient", "TEST-0001", "--yes", "--json", "--audit-log", str(tmp_path / "audit.jsonl")]
     run_json(capsys, "refill", url, "--withdrawn-ml", "0", "--added-ml", "20", "--drug", "baclofen", "--dose-unit",
              "mcg", "--concentration", "500", "--lot", "DOC-1", "--expiry", "2099-12-31", *change)
     run_json(capsys, "write", url, str(ROOT / "examples/baclofen-simple.json"), "--previous-daily-dose", "150", *change)
@@ -341,7 +341,7 @@ def test_the_bolus_commands_json_keys_are_the_documented_ones(capsys, start_emul
     prime = run_json(capsys, "prime", url, "--catheter-cm", "60", "--reason", "implant", *change)  # no finding
     status = run_json(capsys, "bolus-status", url, "--bolus-id", prime["bolus_id"], "--json")
     check_keys(documented_keys("`bolus-status --json`"), status, "bolus-status --json")
-    cancel = run_json(capsys, "cancel-bolus", url, "--clinician", "Doc Test", "--yes", "--json", "--audit-log",
+    cancel = run_json(capsys, "cancel-bolus", url, "--yes", "--json", "--audit-log",
                       str(tmp_path / "audit.jsonl"))
     check_keys(documented_keys("`cancel-bolus --json`"), cancel, "cancel-bolus --json")
     bolus = run_json(capsys, "bolus", url, "--dose", "50", "--duration-min", "30", *change)
@@ -387,5 +387,5 @@ def test_the_first_session_runs_as_written(tmp_path):
     assert "index,time,kind,detail\n" in out
     assert re.search(r"^\d+,[0-9T:-]+,program_activated,", out, re.MULTILINE)
     assert "Current       150 mcg/day (+4.0 %)" in out
-    assert re.search(r" write outcome verified A\. Technician$", out, re.MULTILINE)
+    assert re.search(r" write outcome verified A\. Clinician$", out, re.MULTILINE)
     assert (tmp_path / "session" / "pump.json").exists()

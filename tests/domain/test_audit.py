@@ -16,11 +16,28 @@ def test_records_are_appended_one_json_line_each(tmp_path):
     log = AuditLog(path)
     log.append({"action": "write", "clinician": "Dr Ng", "outcome": "verified"})
     log.append({"action": "refill", "clinician": "Dr Åsa Berg", "outcome": "refused"})
-    lines = path.read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line) for line in lines] == [
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    ids = [record.pop("record_id") for record in records]
+    assert records == [
         {"format": AUDIT_FORMAT, "action": "write", "clinician": "Dr Ng", "outcome": "verified"},
         {"format": AUDIT_FORMAT, "action": "refill", "clinician": "Dr Åsa Berg", "outcome": "refused"},
     ]
+    assert all(len(record_id) == 32 and int(record_id, 16) >= 0 for record_id in ids) and ids[0] != ids[1]
+
+
+def test_a_record_keeps_the_record_id_it_has(tmp_path):
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append({"record_id": "given-1", "n": 1})
+    assert read_audit_log(log.path) == [{"format": AUDIT_FORMAT, "record_id": "given-1", "n": 1}]
+
+
+def test_the_log_is_readable_by_its_user_only_new_or_found_otherwise(tmp_path):
+    AuditLog(tmp_path / "new.jsonl")
+    found = tmp_path / "found.jsonl"
+    found.write_text("")
+    found.chmod(0o644)
+    AuditLog(found)
+    assert [oct(path.stat().st_mode & 0o777) for path in (tmp_path / "new.jsonl", found)] == ["0o600", "0o600"]
 
 
 def test_existing_records_are_never_rewritten(tmp_path):
@@ -43,9 +60,9 @@ def test_each_record_is_fsynced_before_append_returns(tmp_path, monkeypatch):
         synced.append((os.fstat(fd).st_ino, path.read_bytes()))
 
     monkeypatch.setattr(audit_module.os, "fsync", spy)
-    log.append({"n": 1})
+    log.append({"n": 1, "record_id": "r1"})
     # fsynced on the audit file itself, which by then held the whole line
-    assert synced == [(path.stat().st_ino, b'{"format":"itb-audit/1","n":1}\n')]
+    assert synced == [(path.stat().st_ino, b'{"format":"itb-audit/1","n":1,"record_id":"r1"}\n')]
 
 
 def test_a_torn_last_line_is_skipped_but_a_damaged_middle_is_not(tmp_path):

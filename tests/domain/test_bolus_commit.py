@@ -25,9 +25,10 @@ from programmer.program import Drug
 from programmer.refill import RefillRequest, Syringe, review_refill
 from tests.support.bolus_situations import LINE_ML, demand, pump, snapshot
 from tests.support.fake_pump import FakePump, baclofen
+from tests.support.people import DR_NG
 
 LIBRARY = load_library()
-DOCTOR = "Dr Ng"
+DOCTOR = DR_NG
 REASON = "discussed with the patient and the team"
 BACLOFEN_1000 = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=1000)
 
@@ -310,7 +311,7 @@ def test_a_cancel_is_audited_before_it_is_sent_and_verified_with_the_pumps_figur
     attempt, outcome = read_audit_log(audit.path)
     assert (attempt["event"], attempt["action"], attempt["bolus"]["bolus_id"], attempt["bolus"]["kind"]) == (
         "attempt", "cancel_bolus", "b-1", "therapeutic")
-    assert attempt["library"] is None and attempt["clinician"] == DOCTOR
+    assert attempt["library"] is None and attempt["clinician"] == "Dr Ng"
     assert outcome["outcome"] == "verified" and outcome["pump_reported"]["bolus"]["state"] == "cancelled"
 
 

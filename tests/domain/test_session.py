@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.support.fake_pump import BACLOFEN_500, PUMP_TIME, FakePump, active_for, baclofen
+from tests.support.people import DR_NG
 from programmer.audit import read_audit_log
 from programmer.errors import AuditError, InputError, LinkError, PumpRefused
 from programmer.interrogation import read_pump
@@ -91,11 +92,9 @@ def test_the_pumps_declared_flow_limit_applies_not_the_model_table():
     assert "maximum of 0.25 mL/day" in review.report.errors[0].message
 
 
-def test_a_blank_override_reason_or_clinician_is_invalid_input(audit):
+def test_a_blank_override_reason_is_invalid_input():
     with pytest.raises(InputError, match="override"):
         write_review(FakePump(baclofen()), baclofen(), reason="  ")
-    with pytest.raises(InputError, match="clinician"):
-        commit_write(FakePump(baclofen()), write_review(FakePump(baclofen()), baclofen(160)), " ", audit)
 
 
 # --- write outcomes ----------------------------------------------------------------------------------
@@ -103,7 +102,7 @@ def test_a_blank_override_reason_or_clinician_is_invalid_input(audit):
 
 def test_a_refused_write_sends_nothing_and_is_audited_once(audit):
     pump = FakePump(None, volume_ml=0.0)
-    result = commit_write(pump, write_review(pump, baclofen()), "Dr Ng", audit)
+    result = commit_write(pump, write_review(pump, baclofen()), DR_NG, audit)
     assert result.outcome is Outcome.REFUSED
     assert "write_program" not in pump.calls
     [record] = read_audit_log(audit.path)
@@ -112,7 +111,7 @@ def test_a_refused_write_sends_nothing_and_is_audited_once(audit):
 
 def test_a_verified_write_reports_what_the_pump_now_runs_and_audits_both_ends(audit):
     pump = FakePump(baclofen(150))
-    result = commit_write(pump, write_review(pump, baclofen(200), "titration plan"), "Dr Ng", audit)
+    result = commit_write(pump, write_review(pump, baclofen(200), "titration plan"), DR_NG, audit)
     assert result.outcome is Outcome.VERIFIED
     assert result.active.checksum == baclofen(200).checksum()
     assert "simple continuous 200 mcg/day" in result.message
@@ -120,7 +119,10 @@ def test_a_verified_write_reports_what_the_pump_now_runs_and_audits_both_ends(au
     assert (attempt["event"], attempt["outcome"], outcome["event"], outcome["outcome"]) == (
         "attempt", None, "outcome", "verified")
     for record in (attempt, outcome):
-        assert record["clinician"] == "Dr Ng"
+        assert (record["clinician"], record["user"], record["role"]) == ("Dr Ng", "ng", "clinician")
+        assert record["old_program"] == {
+            "drug": {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500.0},
+            "therapy": {"mode": "simple_continuous", "daily_dose": 150.0}, "checksum": baclofen(150).checksum()}
         assert record["pump_serial"] == "EMU-0001"
         assert record["old_checksum"] == baclofen(150).checksum()
         assert record["new_checksum"] == baclofen(200).checksum()
@@ -136,7 +138,7 @@ def test_a_review_made_before_someone_else_changed_the_pump_is_not_written(audit
     pump = FakePump(baclofen(150))
     review = write_review(pump, baclofen(165))
     pump.active = active_for(baclofen(100))  # another programmer wrote 100 mcg/day while the review was open
-    result = commit_write(pump, review, "Dr Ng", audit)
+    result = commit_write(pump, review, DR_NG, audit)
     assert result.outcome is Outcome.REFUSED and "program changed since the review" in result.message
     assert "write_program" not in pump.calls
     assert read_audit_log(audit.path)[-1]["outcome"] == "refused"
@@ -156,7 +158,7 @@ def test_a_multi_day_cycle_reviewed_yesterday_is_not_written_today(audit, hours_
     pump = FakePump(baclofen(150))
     review = write_review(pump, week_cycle(), "weekend boost agreed")
     pump.pump_time = PUMP_TIME + timedelta(hours=hours_later)
-    result = commit_write(pump, review, "Dr Ng", audit)
+    result = commit_write(pump, review, DR_NG, audit)
     assert ("write_program" in pump.calls) is written
     if not written:
         assert result.outcome is Outcome.REFUSED and "day changed since the review" in result.message
@@ -172,7 +174,7 @@ def test_driver_outcomes_map_to_session_outcomes(audit, driver_status, expected,
     previous = pump.active
     active = None if driver_status is Outcome.UNCERTAIN else previous
     pump.write_answer = WriteOutcome(driver_status, "link lost", active)
-    result = commit_write(pump, write_review(pump, baclofen(160)), "Dr Ng", audit)
+    result = commit_write(pump, write_review(pump, baclofen(160)), DR_NG, audit)
     assert result.outcome is expected
     assert words in result.message.replace(" (link lost)", "")
     if expected is Outcome.UNCHANGED:
@@ -182,14 +184,14 @@ def test_driver_outcomes_map_to_session_outcomes(audit, driver_status, expected,
 def test_a_verified_claim_whose_read_back_differs_is_a_mismatch(audit):
     pump = FakePump(baclofen(150))
     pump.write_answer = WriteOutcome(Outcome.VERIFIED, "verified", pump.active)
-    result = commit_write(pump, write_review(pump, baclofen(160)), "Dr Ng", audit)
+    result = commit_write(pump, write_review(pump, baclofen(160)), DR_NG, audit)
     assert result.outcome is Outcome.MISMATCH
 
 
 def test_a_link_failure_before_staging_leaves_the_previous_program(audit):
     pump = FakePump(baclofen(150))
     pump.write_answer = LinkError("timeout at stage", step="read program")
-    result = commit_write(pump, write_review(pump, baclofen(160)), "Dr Ng", audit)
+    result = commit_write(pump, write_review(pump, baclofen(160)), DR_NG, audit)
     assert result.outcome is Outcome.UNCHANGED
     assert f"still runs the previous program {baclofen(150).checksum()}" in result.message
 
@@ -197,7 +199,7 @@ def test_a_link_failure_before_staging_leaves_the_previous_program(audit):
 def test_the_pump_saying_no_is_a_refusal(audit):
     pump = FakePump(baclofen(150))
     pump.write_answer = PumpRefused("OUT_OF_RANGE", "rate above 24 mL/day", step="stage program", field="therapy")
-    result = commit_write(pump, write_review(pump, baclofen(160)), "Dr Ng", audit)
+    result = commit_write(pump, write_review(pump, baclofen(160)), DR_NG, audit)
     assert result.outcome is Outcome.PUMP_REFUSED
     assert "nothing was written" in result.message
 
@@ -207,7 +209,7 @@ def test_nothing_is_sent_when_the_attempt_cannot_be_audited(audit):
     audit.path.unlink()
     audit.path.mkdir()  # appending to a directory fails
     with pytest.raises(AuditError) as failed:
-        commit_write(pump, write_review(pump, baclofen(160)), "Dr Ng", audit)
+        commit_write(pump, write_review(pump, baclofen(160)), DR_NG, audit)
     assert "write_program" not in pump.calls
     assert (failed.value.step, failed.value.field) == ("append to audit log", None)
 
@@ -364,7 +366,7 @@ def test_a_small_fill_warns_that_the_low_alarm_is_near():
 def test_a_first_fill_is_recorded_and_verified(audit):
     pump = FakePump(None, volume_ml=0.0)
     review = review_refill(read(pump), request(0.0, 20.0), LIBRARY)
-    result = commit_refill(pump, review, "Dr Ng", audit)
+    result = commit_refill(pump, review, DR_NG, audit)
     assert result.outcome is Outcome.VERIFIED
     assert result.active.drug == BACLOFEN_500 and result.refill.volume_ml == 20.0
     attempt, outcome = read_audit_log(audit.path)
@@ -376,21 +378,21 @@ def test_a_first_fill_is_recorded_and_verified(audit):
 def test_a_refill_read_back_that_differs_is_a_mismatch(audit):
     pump = FakePump(baclofen(), volume_ml=2.0)
     pump.refill_volume_error_ml = -0.5
-    result = commit_refill(pump, review_refill(read(pump), request(2.0, 20.0), LIBRARY), "Dr Ng", audit)
+    result = commit_refill(pump, review_refill(read(pump), request(2.0, 20.0), LIBRARY), DR_NG, audit)
     assert result.outcome is Outcome.MISMATCH
 
 
 def test_a_refill_whose_link_fails_is_uncertain_but_names_the_unchanged_program(audit):
     pump = FakePump(baclofen(), volume_ml=2.0)
     pump.refill_answer = LinkError("no answer to REFILL", step="refill")
-    result = commit_refill(pump, review_refill(read(pump), request(2.0, 20.0), LIBRARY), "Dr Ng", audit)
+    result = commit_refill(pump, review_refill(read(pump), request(2.0, 20.0), LIBRARY), DR_NG, audit)
     assert result.outcome is Outcome.UNCERTAIN
     assert f"its program is unchanged either way: {baclofen().checksum()}" in result.message
 
 
 def test_a_refill_needing_an_override_sends_nothing(audit):
     pump = FakePump(baclofen(), volume_ml=10.0)  # a new drug stops the baclofen: a warning
-    result = commit_refill(pump, review_refill(read(pump), request(10.0, 10.0, MORPHINE_10), LIBRARY), "Dr Ng", audit)
+    result = commit_refill(pump, review_refill(read(pump), request(10.0, 10.0, MORPHINE_10), LIBRARY), DR_NG, audit)
     assert result.outcome is Outcome.NEEDS_OVERRIDE
     assert "refill" not in pump.calls
 
@@ -414,18 +416,18 @@ def test_repeated_small_writes_cannot_add_up_past_the_24_hour_limits(audit):
     pump = pump_with_history(150)
     first = write_review(pump, baclofen(180))  # 180 / 150 = +20 %: at the limit
     assert first.report.findings == [] and first.decision is Decision.PROCEED
-    assert commit_write(pump, first, "Dr Ng", audit).outcome is Outcome.VERIFIED
+    assert commit_write(pump, first, DR_NG, audit).outcome is Outcome.VERIFIED
 
     second = write_review(pump, baclofen(216))  # +20 % on 180, but 216 / 150 = +44 % in 24 h: soft
     assert codes(second) == ["CHANGE_24H_ABOVE_SOFT_LIMIT"] and second.decision is Decision.NEEDS_OVERRIDE
     assert "+44.0 % within 24 h: 150 mcg/day ran at 2026-11-27T09:00" in second.report.warnings[0].message
     second = write_review(pump, baclofen(216), "spinal titration plan, Dr Ng")
-    assert commit_write(pump, second, "Dr Ng", audit).outcome is Outcome.VERIFIED
+    assert commit_write(pump, second, DR_NG, audit).outcome is Outcome.VERIFIED
 
     third = write_review(pump, baclofen(259.2), "spinal titration plan, Dr Ng")  # 259.2 / 150 = +72.8 %: hard
     assert codes(third) == ["CHANGE_24H_ABOVE_HARD_LIMIT"] and third.decision is Decision.REFUSE
     assert "2 program(s) activated since" in third.report.errors[0].message
-    assert commit_write(pump, third, "Dr Ng", audit).outcome is Outcome.REFUSED
+    assert commit_write(pump, third, DR_NG, audit).outcome is Outcome.REFUSED
     assert pump.active.program == baclofen(216)  # never 929 mcg/day
 
     # 25 h later on the pump's clock, 216 has run for the whole window: +20 % is a step again.
@@ -446,7 +448,7 @@ def test_a_write_to_a_pump_that_is_not_delivering_warns(audit, code):
     assert codes(review) == ["PUMP_NOT_DELIVERING"] and review.decision is Decision.NEEDS_OVERRIDE
     message = review.report.warnings[0].message
     assert f"critical alarm {code}" in message and "the program will not run until that is resolved" in message
-    result = commit_write(pump, write_review(pump, baclofen(160), "write now, pump replacement booked"), "Dr Ng", audit)
+    result = commit_write(pump, write_review(pump, baclofen(160), "write now, pump replacement booked"), DR_NG, audit)
     assert result.outcome is Outcome.VERIFIED
     assert f"but the pump is NOT DELIVERING (critical alarm {code}" in result.message
 
@@ -461,7 +463,7 @@ def test_a_refill_of_a_pump_that_is_not_delivering_warns_unless_it_resolves_it(a
     assert codes(review_refill(read(pump), request(0.0, 20.0), LIBRARY)) == []
     # ... but withdrawing without adding leaves it empty.
     assert "PUMP_NOT_DELIVERING" in codes(review_refill(read(pump), request(0.0, 0.0), LIBRARY, REASON))
-    result = commit_refill(pump, review_refill(read(pump), request(0.0, 20.0), LIBRARY), "Dr Ng", audit)
+    result = commit_refill(pump, review_refill(read(pump), request(0.0, 20.0), LIBRARY), DR_NG, audit)
     assert result.outcome is Outcome.VERIFIED and "NOT DELIVERING" not in result.message
 
 

@@ -120,11 +120,11 @@ def test_no_driver_installed_at_all_says_so(monkeypatch):
     (("interrogate", "tpc://127.0.0.1:7001"), "nothing was sent that changes the pump"),
     (("events", "dev/ttyUSB0", "--csv"), "nothing was sent that changes the pump"),
     (("set-clock", "ttyUSB0", "--yes"), "nothing was sent"),
-    (("write", "socket:/127.0.0.1:7001", REPO_ROOT / "examples" / "baclofen-simple.json", "--clinician", "Dr Ng",
+    (("write", "socket:/127.0.0.1:7001", REPO_ROOT / "examples" / "baclofen-simple.json", "--clinician", "Dr A. Osei",
       "--yes"), "nothing was sent: the pump's program is unchanged"),
 ])
 def test_the_command_line_reports_a_mistyped_port_as_a_failed_link_naming_it(capsys, tmp_path, monkeypatch, argv,
-                                                                              after):
+                                                                              after, clinic_record):
     monkeypatch.setenv("ITB_AUDIT_LOG", str(tmp_path / "audit.jsonl"))
     code = main([str(arg) for arg in argv])
     out, err = capsys.readouterr()

@@ -1,16 +1,52 @@
 """``pump-programmer`` run in process through ``main(argv)``: each test sees exit codes, stdout and stderr
-exactly as a script would, and the helpers that read a pump back through the command line."""
+exactly as a script would, and the helpers that read a pump back through the command line; and who is signed in to
+the test's clinic store (``SignedIn``, the ``clinic_record`` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from clinic.store import open_store
 from programmer.cli.main import main
 from programmer.cli.support import EXIT_OK
 from tests.support.emulator_support import advance_pump_time
 
-DOCTOR = ("--clinician", "Dr Ng")
+from programmer.roles import User
+
+PATIENT = "TEST-0001"
+DOCTOR = ("--clinician", "Dr A. Osei", "--patient", PATIENT)
+"""The signed-in clinician (osei, the ``clinic_record`` fixture's), who changes the pump of the test's patient: an
+unknown pump is bound to TEST-0001 by the first change."""
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A test's clinic store and its token file (``$ITB_DB``, ``$ITB_TOKEN_FILE``)."""
+
+    url: str
+    token_file: Path
+
+    def write(self, token: str) -> None:
+        fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(token + "\n")
+
+    def sign_in(self, user: User, lifetime: timedelta = timedelta(hours=8)) -> str:
+        """``user`` signed in instead (a token issued by the store, as ``login`` does); the token."""
+        store = open_store(self.url)
+        try:
+            token = store.users.issue_token(user, lifetime)
+        finally:
+            store.close()
+        self.write(token)
+        return token
+
+    def sign_out(self) -> None:
+        self.token_file.unlink(missing_ok=True)
 
 
 def syringe(drug: str = "baclofen", unit: str = "mcg", concentration: float = 500, lot: str = "BX2291",

@@ -4,24 +4,51 @@ tests/ui/conftest.py, built by ``new_window``)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from clinic.store import open_store
 from programmer.library import load_library
+from programmer.roles import User
+from tests.support.clinic_fixtures import OSEI, PASSWORD, PATIENT_ID, clinic_db
 from tests.support.emulator_fixtures import LOOPBACK_LINK
+from ui.clinic_session import ClinicSession
 from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
 from ui.review import ReviewPage
 
+FAST_FOLDER = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+"""Where the window's test store is made: in memory where there is a tmpfs, as SQLite's commits each wait for the
+disk otherwise (some 14 ms each, five or so a window), times the six hundred windows of the GUI tests. It is
+deleted with the window (``ClinicSession.end``); the audit journal stays in the test's ``tmp_path``."""
 LINK_TIMEOUT_MS = 30_000
 """Bound for any wait on the link: the driver's own retries and timeouts end well inside it."""
 
 
-def new_window(qtbot, tmp_path: Path) -> MainWindow:
-    """The application's window, shown and active (focus and mnemonics behave as on a desktop). Its link has the
-    loopback turnaround and backoff (``LOOPBACK_LINK``): a frame lost on purpose costs milliseconds, not seconds."""
-    window = MainWindow(load_library(), tmp_path / "audit.jsonl", LOOPBACK_LINK)
+def clinic_session(tmp_path: Path, user: User | None = OSEI, bound: bool = True) -> ClinicSession:
+    """A fresh test store (``clinic_db``: the four users and patient TEST-0001; in ``FAST_FOLDER``) with ``user``
+    signed in (by their password, as the dialog does; None: nobody, the window opens locked), its journal
+    ``tmp_path/audit.jsonl``.
+    ``bound``: a pump read that is not recorded yet becomes TEST-0001's implant without the question (as the demo
+    binds its patient's); False asks "Which patient?"."""
+    folder = tempfile.TemporaryDirectory(prefix="itb-test-store-", dir=FAST_FOLDER)
+    store = open_store(clinic_db(Path(folder.name)))
+    clinic = ClinicSession(store, tmp_path / "audit.jsonl", new_pumps_patient=PATIENT_ID if bound else None,
+                           throwaway=folder)
+    if user is not None:
+        clinic.sign_in(store.users.authenticate(user.username, PASSWORD))
+    return clinic
+
+
+def new_window(qtbot, tmp_path: Path, user: User | None = OSEI, bound: bool = True,
+               sign_out_ms: int | None = None) -> MainWindow:
+    """The application's window, shown and active (focus and mnemonics behave as on a desktop), with ``user`` signed
+    in and an unknown pump bound to the test patient (``clinic_session``). Its link has the loopback turnaround and
+    backoff (``LOOPBACK_LINK``): a frame lost on purpose costs milliseconds, not seconds."""
+    window = MainWindow(load_library(), clinic_session(tmp_path, user, bound), LOOPBACK_LINK, sign_out_ms)
     qtbot.addWidget(window)
     with qtbot.waitActive(window):
         window.show()

@@ -27,6 +27,7 @@ from programmer.program import Drug, Program, program_from_data
 from programmer.pump import Reservoir
 from programmer.refill import RefillRequest, Syringe, review_refill
 from tests.support.emulator_support import advance_pump_time
+from tests.support.people import DR_NG
 
 DAYS = 30
 TOLERANCE = 0.001
@@ -52,7 +53,7 @@ def concentration_change(pump: PumpDriver, audit: AuditLog, bridge: bool) -> Non
     request = RefillRequest(snapshot.status.volume_ml, 20.0, Syringe(NEW, "BX2291", date(2099, 12, 31)), bridge=True)
     review = review_refill(snapshot, request, load_library(), "the crosscheck refills on purpose")
     assert not review.report.errors, review.report.errors
-    result = commit_refill(pump, review, "Dr Ng", audit)
+    result = commit_refill(pump, review, DR_NG, audit)
     assert result.outcome is Outcome.VERIFIED, result.message
 
 

@@ -4,6 +4,7 @@ the middle of a commit, the event log, and an event loop that keeps turning over
 from __future__ import annotations
 
 import csv
+import os
 import time
 
 from PySide6.QtCore import Qt, QTimer
@@ -157,9 +158,19 @@ def test_demo_starts_the_bundled_emulator_with_the_demo_patient(qtbot, tmp_path)
         assert ("simple continuous: 150\u00a0mcg/day (0.3\u00a0mL/day) of baclofen 500 mcg/mL"
                 in window.banner.text.text())
         assert window.snapshot.status.capacity_ml == 20.0 and window.snapshot.status.volume_ml <= 14.0
+        # nobody typed anything: the demo clinician is signed in, the emulator's pump is the demo patient's
+        assert window.visit_controls.strip.text() == (
+            "Patient: Demo Patient (DEMO-0001), born 1970-01-01   \u2022   Signed in: Dr Demo (clinician)   \u2022   "
+            "DEMO RECORD (throwaway: deleted at quit)")
+        implants = window.clinic.store.patients.implants("DEMO-0001")
+        assert [(i.pump_serial, i.explanted_on is None) for i in implants] == [
+            ("E20-0DEMO1", False), (window.snapshot.identity.serial, True)]  # a replacement of the earlier pump
+        assert window.history.table.rowCount() == 9  # the earlier pump's ten months (ui.demo_clinic.HISTORY)
+        store_folder = window.clinic.throwaway.name
     finally:
         window.close()
     assert window.link._worker.emulator.process is None  # closing the window stopped the emulator
+    assert not os.path.exists(store_folder)  # and the demo's record went with it
 
 
 def test_set_clock_reads_the_clock_back(qtbot, window, patient):

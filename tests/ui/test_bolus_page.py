@@ -124,7 +124,7 @@ def test_a_prime_then_the_demand_dose_set_and_the_patients_presses_counted(qtbot
 
 
 def test_a_bolus_whose_link_failed_is_shown_uncertain_never_as_not_given(window: MainWindow):
-    window.link.failed.emit(GiveBolus(None, "Dr A. Osei"), Failure(LinkError("bolus: no answer after 4 tries",
+    window.link.failed.emit(GiveBolus(None, window.clinic.visit), Failure(LinkError("bolus: no answer after 4 tries",
                                                                              step="bolus")))
     text = window.bolus.outcome.text()
     assert text.startswith("UNCERTAIN: Bolus: no answer after 4 tries.") and "reconnect and read the pump" in text

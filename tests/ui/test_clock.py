@@ -175,7 +175,8 @@ def test_the_window_says_nothing_about_a_clock_a_minute_out(qtbot, window, start
 
 def test_a_link_lost_while_setting_the_clock_does_not_say_nothing_changed(qtbot, window):
     window._show_snapshot(snapshot())
-    window.link.failed.emit(SetClock(), Failure(LinkError("no answer from the pump", step="read status")))
+    lost = Failure(LinkError("no answer from the pump", step="read status"))
+    window.link.failed.emit(SetClock(window.clinic.visit), lost)
     said = window.banner.text.text()
     assert window.banner.title.text() == "Link to the pump lost."
     assert "Whether the pump's clock was set is not known" in said and "Nothing was changed" not in said

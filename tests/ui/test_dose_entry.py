@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 from programmer.errors import InputError
 from programmer.library import decimal_places, library_from_data, load_library
 from tests.support.ui_fakes import program, snapshot
-from tests.support.ui_actions import shown, wait_for_plots
+from tests.support.ui_actions import clinic_session, shown, wait_for_plots
 from ui.view_models.dose_entry import PAUSE_MS, parse_dose
 from ui.view_models.draft import Draft, evaluate
 from ui.editor import DAY, DOSE, ProgramEditor
@@ -291,7 +291,7 @@ def test_the_dose_field_does_not_move_when_a_warning_appears(editor, qtbot):
 
 @pytest.mark.parametrize("size", [(1366, 900), (1024, 700)])
 def test_in_the_window_nothing_moves_as_reasons_come_and_go(qtbot, tmp_path, size):
-    window = MainWindow(LIBRARY, tmp_path / "audit.jsonl")
+    window = MainWindow(LIBRARY, clinic_session(tmp_path))
     qtbot.addWidget(window)
     window.resize(*size)
     window.show()

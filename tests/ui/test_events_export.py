@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import QSize, Qt
 
 from tests.support.layout_check import unreadable
-from tests.support.ui_actions import LINK_TIMEOUT_MS
+from tests.support.ui_actions import LINK_TIMEOUT_MS, clinic_session
 from programmer.library import load_library
 from programmer.port import PumpEvent
 from ui.view_models import export
@@ -235,7 +235,7 @@ def test_kinds_are_filtered_by_their_full_names_and_details_are_on_demand(qtbot)
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    window = MainWindow(load_library(), tmp_path / "audit.jsonl")
+    window = MainWindow(load_library(), clinic_session(tmp_path))
     qtbot.addWidget(window)
     yield window
     window.close()

@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.emulator_fixtures import LOOPBACK_LINK
 from tests.support.fake_pump import PUMP_TIME, FakePump, baclofen
+from tests.support.ui_actions import clinic_session
 from programmer.errors import AuditError, InputError, LinkError, PumpRefused
 from programmer.interrogation import read_pump
 from programmer.library import load_library
@@ -29,7 +30,7 @@ AFTER_LINK_LOST = "Which program the pump runs is not known: reconnect and inter
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    window = MainWindow(load_library(), tmp_path / "audit.jsonl", {**LOOPBACK_LINK, "max_retries": 0})
+    window = MainWindow(load_library(), clinic_session(tmp_path), {**LOOPBACK_LINK, "max_retries": 0})
     qtbot.addWidget(window)
     window.show()
     yield window
@@ -64,8 +65,9 @@ def test_a_write_whose_reading_after_is_refused_still_shows_what_was_written(qtb
     review = review_write(read_pump(pump, clock=lambda: PUMP_TIME), baclofen(160), window.library, None)
     assert review.decision is Decision.PROCEED
     window.link._worker.driver = pump  # as if connected: the link's thread uses it from here on
+    window.clinic.see_pump(pump.identify().serial, pump.identify().model, None)  # the test patient's, as if read
     with qtbot.waitSignal(window.link.finished, timeout=LINK_TIMEOUT_MS) as finished:
-        window.link.request(Commit(review, "Dr A. Osei"))
+        window.link.request(Commit(review, window.clinic.visit))
     done = finished.args[1]
     assert done.result.outcome is Outcome.VERIFIED and done.snapshot is None
     assert isinstance(done.refresh_error, PumpRefused) and pump.active.checksum == baclofen(160).checksum()
@@ -87,5 +89,5 @@ def test_a_write_whose_reading_after_is_refused_still_shows_what_was_written(qtb
      f"unexpected error (ZeroDivisionError: division by zero). {AFTER_LINK_LOST}"),
 ])
 def test_a_failed_write_is_worded_from_the_kind_of_its_error(window, error, title, text):
-    window.link.failed.emit(Commit(None, "Dr A. Osei"), Failure(error))
+    window.link.failed.emit(Commit(None, window.clinic.visit), Failure(error))
     assert (window.banner.title.text(), window.banner.text.text()) == (title, text)

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QLineEdit
 
 from programmer.library import load_library
-from tests.support.ui_actions import shown
+from tests.support.ui_actions import clinic_session, shown
 from tests.support.ui_fakes import program, snapshot
 from ui.view_models.dose_entry import cell_move, neighbour
 from ui.editor import DAY, DOSE, START, VOLUME, ProgramEditor
@@ -172,7 +172,7 @@ def test_the_current_cell_is_framed_in_the_focus_colour_when_the_table_has_focus
 
 @pytest.mark.parametrize("size", [(1366, 900), (1024, 700)])
 def test_no_column_header_is_cut(qtbot, tmp_path, size):
-    window = MainWindow(load_library(), tmp_path / "audit.jsonl")
+    window = MainWindow(load_library(), clinic_session(tmp_path))
     qtbot.addWidget(window)
     window.resize(*size)
     window.show()

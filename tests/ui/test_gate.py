@@ -23,7 +23,7 @@ LIBRARY = load_library()
 
 def audit_records(window: MainWindow) -> list[dict]:
     """The audit log's records, one JSON object a line, as the write left them."""
-    path = window.link._worker.audit_path
+    path = window.clinic.journal
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 
@@ -203,7 +203,11 @@ def test_without_the_clinicians_name_nothing_is_written(qtbot, window, patient):
     sign(qtbot, review, clinician="   ")
     assert_refused(qtbot, window, "enter the clinician's name")
     qtbot.keyClicks(review.clinician, "Dr B. Mensah ")
+    assert_refused(qtbot, window, "type your own name as you signed in (Dr A. Osei)")
+    review.clinician.clear()
+    qtbot.keyClicks(review.clinician, "dr a. osei ")  # letter case and spaces aside: the signed-in name
     write_and_wait(qtbot, window)
     assert window.banner.title.text() == "Written and verified."
-    assert {record["clinician"] for record in audit_records(window)} == {"Dr B. Mensah"}
+    records = audit_records(window)
+    assert {(r["clinician"], r["user"], r["role"]) for r in records} == {("Dr A. Osei", "osei", "clinician")}
 

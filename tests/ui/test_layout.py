@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QLabel
 from tests.support.layout_check import cell_problems, cut_words
 from programmer.library import load_library
 from tests.support.ui_fakes import program, snapshot
+from tests.support.ui_actions import clinic_session
 from ui.editor import DOSE, START
 from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
 from ui.view_models.format import units_whole
@@ -27,7 +28,7 @@ SIZES = [(1366, 900), (1024, 700)]
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    window = MainWindow(load_library(), tmp_path / "audit.jsonl")
+    window = MainWindow(load_library(), clinic_session(tmp_path))
     qtbot.addWidget(window)
     yield window
     window.close()

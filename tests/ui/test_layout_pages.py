@@ -28,6 +28,7 @@ from tests.support.layout_check import unreadable
 from programmer.library import load_library
 from programmer.port import Alarm, BolusState, PumpEvent
 from tests.support.ui_fakes import PUMP_TIME, snapshot
+from tests.support.ui_actions import clinic_session
 from ui.editor import DOSE, START
 from ui.link import Connect
 from ui.main_window import BOLUS_TAB, CONNECT_TAB, EVENTS_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, MainWindow
@@ -135,7 +136,7 @@ def screen(request, qapp):
 
 @pytest.fixture
 def window(qtbot, tmp_path, screen):
-    window = MainWindow(LIBRARY, tmp_path / "audit.jsonl")
+    window = MainWindow(LIBRARY, clinic_session(tmp_path))
     qtbot.addWidget(window)
     window.resize(screen)
     window.show()

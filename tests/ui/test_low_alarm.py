@@ -164,10 +164,11 @@ def test_a_refusal_is_not_set_and_a_lost_link_is_uncertain(qtbot, window):
     window._show_snapshot(snapshot())
     refused = PumpRefused("OUT_OF_RANGE", "set low alarm: low_alarm_ml 12 mL is outside this ITB-20's 1 to 10 mL",
                           step="set low alarm", field="low_alarm_ml")
-    window.link.failed.emit(SetLowAlarm(12.0), Failure(refused))
+    window.link.failed.emit(SetLowAlarm(12.0, window.clinic.visit), Failure(refused))
     assert window.banner.title.text() == "Low-reservoir alarm NOT SET."
     assert window.banner.text.text() == (f"{refused}. The pump keeps its threshold of 2{NBSP}mL.")
     assert window.banner.action is None
-    window.link.failed.emit(SetLowAlarm(3.0), Failure(LinkError("no answer from the pump", step="set low alarm")))
+    lost = Failure(LinkError("no answer from the pump", step="set low alarm"))
+    window.link.failed.emit(SetLowAlarm(3.0, window.clinic.visit), lost)
     assert window.banner.title.text() == "UNCERTAIN: whether the low-reservoir alarm was set is not known."
     assert window.banner.action == "reconnect"

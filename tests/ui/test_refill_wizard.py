@@ -181,7 +181,7 @@ def test_a_refill_from_the_wizard_with_the_keyboard_only(qtbot, window: MainWind
 def test_a_failed_refill_is_worded_from_the_kind_of_its_error(window, error, wizard_says, banner_says):
     wizard = RefillWizard(window.library, window)  # as open_refill leaves it, without showing it
     window.refill_wizard = wizard
-    window.link.failed.emit(Refill(None, "Dr A. Osei"), Failure(error))
+    window.link.failed.emit(Refill(None, window.clinic.visit), Failure(error))
     assert wizard.pages.currentIndex() == RESULT and wizard.outcome.text() == wizard_says
     assert banner_says in window.banner.text.text()
 

@@ -20,7 +20,7 @@ from programmer.errors import LinkError
 from programmer.pairing_keys import PairingKeys, load_pairing_keys
 from programmer.port import open_driver
 from tests.support.emulator_fixtures import LOOPBACK_LINK
-from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, edit_the_dose, open_review, sign, shown
+from tests.support.ui_actions import LINK_TIMEOUT_MS, clinic_session, connect, edit_the_dose, open_review, shown, sign
 from ui.app import create_window
 from ui.banner import INSECURE_ALLOWED_TEXT, INSECURE_BACKGROUND, INSECURE_STYLE, INSECURE_TEXT
 from ui.emulator import set_up_demo_patient
@@ -41,7 +41,7 @@ def keys_path(tmp_path) -> Path:
 def unpaired_window(qtbot, tmp_path, keys_path):
     """The application's window with a programmer no emulator of the fixtures knows (its keys: ``keys_path``)."""
     options = {**LOOPBACK_LINK, "keys": PairingKeys(keys_path, PROGRAMMER_ID)}
-    window = shown(qtbot, MainWindow(load_library(), tmp_path / "audit.jsonl", options))
+    window = shown(qtbot, MainWindow(load_library(), clinic_session(tmp_path), options))
     yield window
     window.close()
 
@@ -240,7 +240,7 @@ def test_the_strip_is_white_on_the_error_red_and_readable():
 
 
 def test_allowed_an_insecure_link_changes_the_pump_and_the_strip_says_so(qtbot, insecure_pump, tmp_path):
-    window = create_window(audit_path=tmp_path / "audit.jsonl", allow_insecure_link=True)
+    window = create_window(clinic=clinic_session(tmp_path), allow_insecure_link=True)
     qtbot.addWidget(window)
     try:
         connect(qtbot, window, insecure_pump.url)
@@ -259,4 +259,4 @@ def test_the_command_lines_option_reaches_the_application(monkeypatch, argv, all
     started = {}
     monkeypatch.setattr("ui.app.run", lambda **options: started.update(options) or 0)  # not the whole application
     assert main(argv) == 0
-    assert started == {"demo": True, "allow_insecure_link": allowed}
+    assert started == {"demo": True, "allow_insecure_link": allowed, "db_url": None}

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt
 
 from tests.support.ui_fakes import snapshot
-from tests.support.ui_actions import LINK_TIMEOUT_MS, wait_for_plots
+from tests.support.ui_actions import LINK_TIMEOUT_MS, clinic_session, wait_for_plots
 from tests.support.emulator_fixtures import unused_loopback_port
 from ui import settings
 from ui.app import create_window
@@ -37,7 +37,7 @@ def open_window(qtbot, tmp_path):
     windows = []
 
     def open_() -> MainWindow:
-        window = create_window(audit_path=tmp_path / "audit.jsonl")
+        window = create_window(clinic=clinic_session(tmp_path))
         qtbot.addWidget(window)
         windows.append(window)
         return window
@@ -176,3 +176,12 @@ def test_a_settings_file_that_is_not_a_settings_file_gives_the_defaults(qtbot, s
     settings_file.write_bytes(b"\x00\xff\xfe[window\ngeometry=@ByteArray(\\x1\ngarbage\x00\n[connect\nlast_port")
     window = open_window()
     assert window.size() == DEFAULT_SIZE and window.connect_page.url.text() == ""
+
+
+@pytest.mark.parametrize("value, minutes", [(None, 10), ("2.5", 2.5), ("60", 60), ("0", 10), ("61", 10),
+                                            ("nan", 10), ("ten", 10)])
+def test_the_sign_out_wait_is_the_setting_when_it_is_from_above_0_to_60_minutes(settings_file, value, minutes):
+    if value is not None:
+        settings_file.parent.mkdir(parents=True, exist_ok=True)
+        settings_file.write_text(f"[session]\nsign_out_after_minutes={value}\n", encoding="utf-8")
+    assert settings.sign_out_minutes() == minutes

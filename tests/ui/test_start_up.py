@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from programmer.library import load_library
-from tests.support.ui_actions import LINK_TIMEOUT_MS, wait_for_plots
+from tests.support.ui_actions import LINK_TIMEOUT_MS, clinic_session, wait_for_plots
 from tests.support.ui_fakes import program, snapshot
 from ui.app import create_window
 from ui.main_window import PROGRAM_TAB, MainWindow
@@ -53,7 +53,7 @@ def test_demo_shows_the_window_before_the_reading_then_the_plots_draw_the_pumps_
 
 
 def test_a_reading_and_an_edit_before_the_plots_are_built_are_drawn_once_they_are(qtbot, tmp_path):
-    window = MainWindow(LIBRARY, tmp_path / "audit.jsonl")
+    window = MainWindow(LIBRARY, clinic_session(tmp_path))
     qtbot.addWidget(window)
     window.show()
     window._show_snapshot(snapshot())  # no turn of the event loop yet: not a part of the plots is built
@@ -68,7 +68,7 @@ def test_a_reading_and_an_edit_before_the_plots_are_built_are_drawn_once_they_ar
 
 
 def test_a_reading_after_the_plots_are_built_is_drawn_at_the_next_turn_of_the_event_loop(qtbot, tmp_path):
-    window = MainWindow(LIBRARY, tmp_path / "audit.jsonl")
+    window = MainWindow(LIBRARY, clinic_session(tmp_path))
     qtbot.addWidget(window)
     window.show()
     wait_for_plots(qtbot, window)
@@ -80,7 +80,7 @@ def test_a_reading_after_the_plots_are_built_is_drawn_at_the_next_turn_of_the_ev
 
 
 def test_closing_once_the_programs_plots_are_placed_builds_nothing_more(qtbot, tmp_path):
-    window = MainWindow(LIBRARY, tmp_path / "audit.jsonl")
+    window = MainWindow(LIBRARY, clinic_session(tmp_path))
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(lambda: window.plots_ready, timeout=LINK_TIMEOUT_MS)
@@ -94,7 +94,7 @@ def test_closing_once_the_programs_plots_are_placed_builds_nothing_more(qtbot, t
 
 def test_closing_before_the_first_step_leaves_nothing_running(qtbot, tmp_path):
     before = set(threading.enumerate())
-    window = MainWindow(LIBRARY, tmp_path / "audit.jsonl")
+    window = MainWindow(LIBRARY, clinic_session(tmp_path))
     qtbot.addWidget(window)
     window.show()
     window.close()

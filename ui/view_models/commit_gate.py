@@ -2,9 +2,10 @@
 
 A warning (a soft limit) can be overridden, but only deliberately: each one is acknowledged on its own and
 given a reason, and the reasons go to the audit log as the override reason (``programmer.review`` refuses
-a write with warnings and no reason). Errors cannot be overridden at all. The clinician's name and an
-explicit confirmation are required for every write, and a program the pump already runs is no change to
-write: it would put a new line in the audit log, with a reason, for nothing.
+a write with warnings and no reason). Errors cannot be overridden at all. The clinician's name, as signed in
+(the signature: the audit records the signed-in user), and an explicit confirmation are required for every
+write, and a program the pump already runs is no change to write: it would put a new line in the audit log,
+with a reason, for nothing.
 
 Each reason must say something, by the one rule the command line uses too
 (``programmer.overrides.reason_problem``). A stop or a drop beyond the hard change limit needs the clinical
@@ -37,6 +38,8 @@ class CommitGate:
     acknowledgements: list[Acknowledgement]
     clinician: str = ""
     confirmed: bool = False
+    signer: tuple[str, ...] = ()
+    """The signed-in user's display name and user name: the name typed must be one of them (empty: any name)."""
 
     @classmethod
     def for_review(cls, review: WriteReview) -> "CommitGate":
@@ -69,6 +72,9 @@ class CommitGate:
                 reasons.append(f"the reason for warning {number} says too little: a reason needs {REASON_RULE}")
         if not self.clinician.strip():
             reasons.append("enter the clinician's name")
+        elif self.signer and not signs(self.clinician, self.signer):
+            reasons.append(f"type your own name as you signed in ({self.signer[0]}): the change is recorded as "
+                           "theirs")
         if not self.confirmed:
             reasons.append("tick the confirmation")
         return reasons
@@ -76,3 +82,10 @@ class CommitGate:
     @property
     def ready(self) -> bool:
         return not self.blockers()
+
+
+def signs(typed: str, signer: tuple[str, ...]) -> bool:
+    """True when ``typed`` is one of the signed-in user's names, spaces and letter case aside."""
+    def plain(name: str) -> str:
+        return " ".join(name.split()).casefold()
+    return plain(typed) in {plain(name) for name in signer}

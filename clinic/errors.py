@@ -1,0 +1,62 @@
+"""The clinic record's errors, members of the programmer's error family so each front end words them and picks the
+exit code from their kind as it does for every other failure (``programmer.errors``).
+
+Why these few: a front end must tell "nothing can be opened" (input, names the database), "no such record" (input,
+names the field) and "the signed-in person or this pump may not be used here" (refused: exit 3) apart, and nothing
+else about the database is theirs to know.
+"""
+
+from __future__ import annotations
+
+from programmer.errors import ErrorKind, InputError, ProgrammerError
+
+
+class StoreError(ProgrammerError):
+    """The clinic database cannot be opened, created or migrated; the message names its URL without the password."""
+
+    kind = ErrorKind.INPUT
+
+    def __init__(self, message: str, *, step: str = "open the clinic database") -> None:
+        super().__init__(message, step=step, field="db")
+
+
+class SignInRefused(ProgrammerError):
+    """A password or a token was not accepted. One wording for every reason a password is refused (unknown user,
+    wrong password, disabled account), so the answer tells a guesser nothing."""
+
+    kind = ErrorKind.REFUSED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, step="sign in")
+
+
+class UnknownPatient(InputError):
+    """No patient has this identifier."""
+
+    def __init__(self, identifier: str) -> None:
+        super().__init__([("patient", f"no patient has the identifier {identifier!r}")], step="find the patient")
+
+
+class UnknownSession(InputError):
+    """No visit (session) has this id."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__([("session", f"no session has the id {session_id!r}")], step="find the session")
+
+
+class WrongPatient(ProgrammerError):
+    """The pump is bound to a patient other than the visit's: the hard stop, nothing is sent to it."""
+
+    kind = ErrorKind.REFUSED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, step="match the pump to the patient", field="patient")
+
+
+class UnknownPump(ProgrammerError):
+    """No patient was chosen for this pump, so nothing may be changed on it yet."""
+
+    kind = ErrorKind.REFUSED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, step="match the pump to the patient", field="patient")

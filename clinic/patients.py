@@ -1,0 +1,241 @@
+"""Patients, their implanted pumps (with catheter revisions) and their dose history.
+
+Why the pump binding lives here: the serial a pump reports is the one fact that ties it to a person, so each serial
+is bound to one patient for good (``implants.pump_serial`` is unique); a visit checks the binding before any change
+(``clinic.visit``). A replacement pump is a new implant of the same patient, and the earlier one is recorded as
+explanted the day the new one went in, so the dose history (kept by patient, not by pump) survives the replacement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clinic.clock import utc_now
+from clinic.database import Database
+from clinic.errors import UnknownPatient, WrongPatient
+from clinic.models import CatheterRevisionRow, DoseRow, ImplantRow, PatientRow
+from programmer.dead_volume import check_catheter_cm
+from programmer.errors import InputError
+from programmer.roles import Permission, User, require
+
+DOSE_KINDS = ("program", "refill", "bolus", "prime", "bridge", "demand")
+
+
+@dataclass(frozen=True)
+class Patient:
+    identifier: str
+    name: str
+    birth_date: date
+
+
+@dataclass(frozen=True)
+class CatheterRevision:
+    revised_on: date
+    catheter_cm: float
+    note: str
+
+
+@dataclass(frozen=True)
+class Implant:
+    patient_identifier: str
+    pump_serial: str
+    pump_model: str
+    implanted_on: date
+    explanted_on: date | None
+    catheter_cm: float | None
+    revisions: tuple[CatheterRevision, ...]
+
+
+@dataclass(frozen=True)
+class DoseEntry:
+    """One verified change to a patient's therapy: a program written (its mean ``daily_dose``), a refill
+    (``volume_ml`` added, ``reservoir_ml`` after), a bolus, prime or bridge (``dose``, ``volume_ml``), a demand
+    dose set (``dose`` per activation). ``concentration`` is the drug's per mL; ``time`` is aware."""
+
+    patient_identifier: str
+    pump_serial: str
+    session_id: str | None
+    time: datetime
+    kind: str
+    drug: str
+    dose_unit: str
+    concentration: float | None
+    daily_dose: float | None
+    volume_ml: float | None
+    dose: float | None
+    reservoir_ml: float | None
+    username: str
+    audit_record_id: str | None
+
+
+class Patients:
+    def __init__(self, database: Database):
+        self._database = database
+
+    def add(self, by: User, identifier: str, name: str, birth_date: date) -> Patient:
+        require(by, Permission.MANAGE_PATIENTS)
+        problems = []
+        if not identifier.strip() or identifier != identifier.strip() or len(identifier) > 64:
+            problems.append(("identifier", f"{identifier!r} is not an identifier: 1 to 64 characters, no spaces "
+                                           "around"))
+        if not name.strip() or len(name) > 256:
+            problems.append(("name", "a patient's name is 1 to 256 characters"))
+        if birth_date > utc_now().date():
+            problems.append(("birth_date", f"{birth_date.isoformat()} is in the future"))
+        if problems:
+            raise InputError(problems, step="add a patient")
+        with self._database.write() as session:
+            if session.scalar(select(PatientRow.id).where(PatientRow.identifier == identifier)) is not None:
+                raise InputError([("identifier", f"a patient with the identifier {identifier!r} exists already")],
+                                 step="add a patient")
+            session.add(PatientRow(identifier=identifier, name=name, birth_date=birth_date, created_at=utc_now(),
+                                   created_by=by.username))
+            try:
+                session.flush()
+            except IntegrityError:  # another workstation added it between the check and now
+                raise InputError([("identifier", f"a patient with the identifier {identifier!r} exists already")],
+                                 step="add a patient") from None
+        return Patient(identifier, name, birth_date)
+
+    def get(self, identifier: str) -> Patient:
+        with self._database.read() as session:
+            return _patient(_patient_row(session, identifier))
+
+    def search(self, text: str) -> list[Patient]:
+        """Patients whose identifier or name holds ``text``, whatever its case, by identifier."""
+        needle = text.strip().lower()
+        with self._database.read() as session:
+            rows = session.scalars(select(PatientRow).where(or_(
+                func.lower(PatientRow.identifier).contains(needle, autoescape=True),
+                func.lower(PatientRow.name).contains(needle, autoescape=True))).order_by(PatientRow.identifier))
+            return [_patient(row) for row in rows]
+
+    def patient_for_pump(self, serial: str) -> Patient | None:
+        """The patient the pump is bound to (None: bound to nobody yet)."""
+        with self._database.read() as session:
+            row = session.scalar(select(PatientRow).join(ImplantRow, ImplantRow.patient_id == PatientRow.id)
+                                 .where(ImplantRow.pump_serial == serial))
+            return None if row is None else _patient(row)
+
+    def bind_pump(self, by: User, identifier: str, serial: str, model: str, implanted_on: date,
+                  catheter_cm: float | None) -> Implant:
+        """Record pump ``serial`` as implanted in the patient (the same patient again: nothing changes). A pump of
+        the patient still implanted is recorded as explanted on ``implanted_on``: a replacement.
+
+        Raises WrongPatient for a pump bound to another patient."""
+        require(by, Permission.MANAGE_PATIENTS)
+        _check_catheter(catheter_cm)
+        if not serial.strip() or not model.strip():
+            raise InputError([("serial" if not serial.strip() else "model", "a pump's serial and model are needed")],
+                             step="bind a pump")
+        with self._database.write() as session:
+            patient = _patient_row(session, identifier)
+            existing = session.scalar(select(ImplantRow).where(ImplantRow.pump_serial == serial))
+            if existing is not None:
+                if existing.patient_id != patient.id:
+                    owner = session.get_one(PatientRow, existing.patient_id)
+                    raise WrongPatient(f"pump {serial} is bound to patient {owner.identifier}, not to "
+                                       f"{patient.identifier}: a pump is never moved from one patient to another")
+                return _implant(session, existing, patient.identifier)
+            for earlier in session.scalars(select(ImplantRow).where(ImplantRow.patient_id == patient.id,
+                                                                    ImplantRow.explanted_on.is_(None))):
+                earlier.explanted_on = implanted_on
+            row = ImplantRow(patient_id=patient.id, pump_serial=serial, pump_model=model, implanted_on=implanted_on,
+                             explanted_on=None, catheter_cm=catheter_cm)
+            session.add(row)
+            try:
+                session.flush()
+            except IntegrityError:  # another workstation bound it between the check and now
+                raise InputError([("serial", f"pump {serial} was bound by another workstation at the same moment: "
+                                             "read the pump again")], step="bind a pump") from None
+            return _implant(session, row, patient.identifier)
+
+    def revise_catheter(self, by: User, serial: str, revised_on: date, catheter_cm: float, note: str) -> Implant:
+        """Record a catheter revision of the implant of pump ``serial``: its catheter is ``catheter_cm`` long now."""
+        require(by, Permission.MANAGE_PATIENTS)
+        _check_catheter(catheter_cm)
+        with self._database.write() as session:
+            row = session.scalar(select(ImplantRow).where(ImplantRow.pump_serial == serial))
+            if row is None:
+                raise InputError([("serial", f"no patient has the pump {serial} implanted")],
+                                 step="revise a catheter")
+            if revised_on < row.implanted_on:
+                raise InputError([("revised_on", f"{revised_on.isoformat()} is before the pump was implanted "
+                                                 f"({row.implanted_on.isoformat()})")], step="revise a catheter")
+            session.add(CatheterRevisionRow(implant_id=row.id, revised_on=revised_on, catheter_cm=catheter_cm,
+                                            note=note))
+            row.catheter_cm = catheter_cm
+            session.flush()
+            return _implant(session, row, session.get_one(PatientRow, row.patient_id).identifier)
+
+    def implants(self, identifier: str) -> list[Implant]:
+        """The patient's implants, the first implanted first."""
+        with self._database.read() as session:
+            patient = _patient_row(session, identifier)
+            rows = session.scalars(select(ImplantRow).where(ImplantRow.patient_id == patient.id)
+                                   .order_by(ImplantRow.implanted_on, ImplantRow.id))
+            return [_implant(session, row, identifier) for row in rows]
+
+    def record_dose(self, entry: DoseEntry) -> None:
+        if entry.kind not in DOSE_KINDS:
+            raise InputError([("kind", f"{entry.kind!r} is not a kind of dose entry: one of {', '.join(DOSE_KINDS)}")],
+                             step="record a dose")
+        with self._database.write() as session:
+            patient = _patient_row(session, entry.patient_identifier)
+            session.add(DoseRow(patient_id=patient.id, pump_serial=entry.pump_serial, session_id=entry.session_id,
+                                time=entry.time, kind=entry.kind, drug=entry.drug, dose_unit=entry.dose_unit,
+                                concentration=entry.concentration, daily_dose=entry.daily_dose,
+                                volume_ml=entry.volume_ml, dose=entry.dose, reservoir_ml=entry.reservoir_ml,
+                                username=entry.username, audit_record_id=entry.audit_record_id))
+
+    def dose_history(self, identifier: str) -> list[DoseEntry]:
+        """The patient's dose history, oldest first, across every pump the patient had."""
+        return self._doses(identifier, None)
+
+    def last_program(self, identifier: str) -> DoseEntry | None:
+        """The last program written to any of the patient's pumps (None: none recorded)."""
+        found = self._doses(identifier, "program", newest_only=True)
+        return found[0] if found else None
+
+    def _doses(self, identifier: str, kind: str | None, newest_only: bool = False) -> list[DoseEntry]:
+        with self._database.read() as session:
+            patient = _patient_row(session, identifier)
+            query = select(DoseRow).where(DoseRow.patient_id == patient.id)
+            if kind is not None:
+                query = query.where(DoseRow.kind == kind)
+            if newest_only:
+                query = query.order_by(DoseRow.time.desc(), DoseRow.id.desc()).limit(1)
+            else:
+                query = query.order_by(DoseRow.time, DoseRow.id)
+            return [DoseEntry(identifier, row.pump_serial, row.session_id, row.time, row.kind, row.drug,
+                              row.dose_unit, row.concentration, row.daily_dose, row.volume_ml, row.dose,
+                              row.reservoir_ml, row.username, row.audit_record_id)
+                    for row in session.scalars(query)]
+
+
+def _patient_row(session: Session, identifier: str) -> PatientRow:
+    row = session.scalar(select(PatientRow).where(PatientRow.identifier == identifier))
+    if row is None:
+        raise UnknownPatient(identifier)
+    return row
+
+
+def _patient(row: PatientRow) -> Patient:
+    return Patient(row.identifier, row.name, row.birth_date)
+
+
+def _implant(session: Session, row: ImplantRow, identifier: str) -> Implant:
+    revisions = session.scalars(select(CatheterRevisionRow).where(CatheterRevisionRow.implant_id == row.id)
+                                .order_by(CatheterRevisionRow.revised_on, CatheterRevisionRow.id))
+    return Implant(identifier, row.pump_serial, row.pump_model, row.implanted_on, row.explanted_on, row.catheter_cm,
+                   tuple(CatheterRevision(r.revised_on, r.catheter_cm, r.note) for r in revisions))
+
+
+def _check_catheter(catheter_cm: float | None) -> None:
+    if catheter_cm is not None:
+        check_catheter_cm(catheter_cm)

@@ -1,0 +1,163 @@
+"""The people who sign in: accounts with a role and an Argon2id password, and the short-lived tokens a command line
+keeps between commands.
+
+Why tokens are stored hashed: the token file on a workstation is the secret; the database keeps only its SHA-256,
+so a copy of the database signs no one in. Why one wording for every refused password: the answer must not tell a
+guesser which user names exist or which accounts are disabled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from clinic.clock import utc_now
+from clinic.database import Database
+from clinic.errors import SignInRefused
+from clinic.models import TokenRow, UserRow
+from clinic.passwords import hash_password, verify_password
+from programmer.errors import InputError, PermissionRefused
+from programmer.roles import Permission, Role, User, require
+
+REFUSED_PASSWORD = "the user name or the password is wrong, or the account is disabled"
+"""What every refused password sign-in says, whatever the reason."""
+MIN_PASSWORD_CHARS = 12
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    username: str
+    display_name: str
+    role: Role
+    disabled: bool
+
+
+class Users:
+    def __init__(self, database: Database):
+        self._database = database
+        self._absent_user_hash: str | None = None  # made at the first unknown name: opening a store costs no hash
+
+    def count(self) -> int:
+        with self._database.read() as session:
+            return session.scalar(select(func.count()).select_from(UserRow)) or 0
+
+    def create_first_administrator(self, username: str, display_name: str, password: str) -> User:
+        """The first account of a new database, an administrator; refused once any account exists."""
+        with self._database.write() as session:
+            if session.scalar(select(func.count()).select_from(UserRow)):
+                raise PermissionRefused("the first administrator exists already: an administrator signs in and adds "
+                                        "users", step="create the first administrator")
+            return self._insert(session, username, display_name, Role.ADMINISTRATOR, password)
+
+    def add(self, by: User, username: str, display_name: str, role: Role, password: str) -> User:
+        require(by, Permission.MANAGE_USERS)
+        with self._database.write() as session:
+            return self._insert(session, username, display_name, role, password)
+
+    def disable(self, by: User, username: str) -> None:
+        require(by, Permission.MANAGE_USERS)
+        with self._database.write() as session:
+            row = session.scalar(select(UserRow).where(UserRow.username == username))
+            if row is None:
+                raise InputError([("username", f"no user is named {username!r}")], step="disable a user")
+            if row.disabled_at is None:
+                row.disabled_at = utc_now()
+
+    def list(self) -> list[UserInfo]:
+        with self._database.read() as session:
+            rows = session.scalars(select(UserRow).order_by(UserRow.username))
+            return [UserInfo(row.username, row.display_name, Role(row.role), row.disabled_at is not None)
+                    for row in rows]
+
+    def authenticate(self, username: str, password: str) -> User:
+        """The user whose password this is; SignInRefused, in one wording, for anything else."""
+        with self._database.read() as session:
+            row = session.scalar(select(UserRow).where(UserRow.username == username))
+        if row is None:
+            if self._absent_user_hash is None:
+                self._absent_user_hash = hash_password(secrets.token_urlsafe(16))
+            verify_password(password, self._absent_user_hash)  # the same work, so the time tells nothing either
+            raise SignInRefused(REFUSED_PASSWORD)
+        if not verify_password(password, row.password_hash) or row.disabled_at is not None:
+            raise SignInRefused(REFUSED_PASSWORD)
+        return _user(row)
+
+    def issue_token(self, user: User, lifetime: timedelta = timedelta(hours=8)) -> str:
+        """A new random token signing ``user`` in until ``lifetime`` from now; only its SHA-256 is stored."""
+        if lifetime <= timedelta(0):
+            raise InputError([("lifetime", f"a token must last some time, not {lifetime}")], step="issue a token")
+        token = secrets.token_urlsafe(32)
+        now = utc_now()
+        with self._database.write() as session:
+            row = session.scalar(select(UserRow).where(UserRow.username == user.username))
+            if row is None or row.disabled_at is not None:
+                raise SignInRefused(f"{user.username} has no account that may sign in")
+            session.add(TokenRow(user_id=row.id, token_hash=_token_hash(token), created_at=now,
+                                 expires_at=now + lifetime, revoked_at=None))
+        return token
+
+    def user_for_token(self, token: str) -> User:
+        """The user a token signs in; SignInRefused saying why when it is unknown, expired, revoked or the account
+        was disabled, and to sign in again."""
+        with self._database.read() as session:
+            found = session.execute(select(TokenRow, UserRow).join(UserRow, TokenRow.user_id == UserRow.id)
+                                    .where(TokenRow.token_hash == _token_hash(token))).first()
+        if found is None:
+            raise SignInRefused("the sign-in token is not known to this clinic database: sign in again (login)")
+        token_row, user_row = found
+        if token_row.revoked_at is not None:
+            raise SignInRefused("the sign-in token was revoked (logout): sign in again (login)")
+        if token_row.expires_at <= utc_now():
+            raise SignInRefused(f"the sign-in token expired at {token_row.expires_at.isoformat(timespec='seconds')}: "
+                                "sign in again (login)")
+        if user_row.disabled_at is not None:
+            raise SignInRefused(f"the account {user_row.username} is disabled")
+        return _user(user_row)
+
+    def revoke_token(self, token: str) -> None:
+        """Revoke the token (one that is unknown or already revoked: nothing to do)."""
+        with self._database.write() as session:
+            row = session.scalar(select(TokenRow).where(TokenRow.token_hash == _token_hash(token)))
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = utc_now()
+
+    @staticmethod
+    def _insert(session: Session, username: str, display_name: str, role: Role, password: str) -> User:
+        problems = _account_problems(username, display_name, password)
+        if problems:
+            raise InputError(problems, step="add a user")
+        if session.scalar(select(UserRow.id).where(UserRow.username == username)) is not None:
+            raise InputError([("username", f"a user named {username!r} exists already")], step="add a user")
+        session.add(UserRow(username=username, display_name=display_name, role=Role(role).value,
+                            password_hash=hash_password(password), created_at=utc_now(), disabled_at=None))
+        try:
+            session.flush()
+        except IntegrityError:
+            raise InputError([("username", f"a user named {username!r} exists already")], step="add a user") from None
+        return User(username, display_name, Role(role))
+
+
+def _account_problems(username: str, display_name: str, password: str) -> list[tuple[str, str]]:
+    problems = []
+    if not username or username != username.strip() or any(c.isspace() for c in username) or len(username) > 64:
+        problems.append(("username", f"{username!r} is not a user name: 1 to 64 characters, no spaces"))
+    if not display_name.strip() or len(display_name) > 128:
+        problems.append(("display_name", "a display name is 1 to 128 characters"))
+    if len(password) < MIN_PASSWORD_CHARS:
+        problems.append(("password", f"a password is at least {MIN_PASSWORD_CHARS} characters long "
+                                     f"(got {len(password)})"))
+    return problems
+
+
+def _user(row: UserRow) -> User:
+    return User(row.username, row.display_name, Role(row.role))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -1,0 +1,225 @@
+"""The session report from the records a real visit to the emulator left: every figure worked out by hand.
+
+The visit (tests/support/session_visits.py): a pump running 150 mcg/day of baclofen 500 mcg/mL with 20 mL left;
+19 mL withdrawn (1 mL less than the pump calculated, within the 2 mL tolerance), 18 mL added; the dose raised to
+200 mcg/day, a warning overridden with a reason; a bolus of 50 mcg over 30 min (0.1 mL). From 18 mL at 200 mcg/day
+= 0.4 mL/day the low alarm (2 mL) comes after 16 / 0.4 = 40 days, so the refill is due 40 - 7 = 33 days after the
+refill (baclofen's stability limit, 180 days from the fill, is later).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from clinic.session_report import (ChainAnchor, PatientFacts, SessionFacts, SessionReport, build_session_report,
+                                   report_from_records)
+from tests.support.clinic_fixtures import OSEI
+from tests.support.fake_pump import BACLOFEN_500, baclofen
+from tests.support.session_visits import LIBRARY, REASON, WORKSTATION, RecordedVisit, recorded_visit
+from ui.report_pdf import write_report_pdf
+
+
+@pytest.fixture(scope="module")
+def visit(tmp_path_factory) -> Iterator[RecordedVisit]:
+    with recorded_visit(tmp_path_factory.mktemp("visit")) as recorded:
+        yield recorded
+
+
+def report_of(visit: RecordedVisit) -> SessionReport:
+    """The report made a minute after the visit ended (its 30 min bolus still running)."""
+    ended = visit.store.sessions.get(visit.session_id).ended_at
+    return build_session_report(visit.store, visit.session_id, made_at=ended + timedelta(minutes=1))
+
+
+def refill_time(visit: RecordedVisit) -> datetime:
+    """The visit's refill on the pump's clock, from its audit record."""
+    [record] = [entry.record for entry in visit.store.audit.query(session_id=visit.session_id, action="refill")
+                if entry.record["event"] == "outcome"]
+    return datetime.fromisoformat(record["pump_time"])
+
+
+def test_a_visit_is_reported_from_its_store_records(visit):
+    report = report_of(visit)
+    session = report.session
+    assert (session.session_id, session.display_name, session.role, session.workstation) == (
+        visit.session_id, OSEI.display_name, "clinician", WORKSTATION)
+    assert report.patient == PatientFacts("TEST-0001", "Test Patient", date(1970, 1, 1), 60.0)
+    assert (report.pump_serial, report.pump_model, report.drug) == (visit.serial, "ITB-20", BACLOFEN_500)
+    assert (report.library["name"], report.library["version"]) == (LIBRARY.identity.name, LIBRARY.identity.version)
+    assert [(line.action, line.summary, line.outcome) for line in report.actions] == [
+        ("refill", "withdrew 19 mL (expected 20), added 18 mL", "verified"),
+        ("write", "150 -> 200 mcg/day", "verified"),
+        ("bolus", "therapeutic 50 mcg (0.1 mL)", "verified"),
+    ]
+    assert (report.program_before, report.program_after) == (baclofen(150), baclofen(200))
+    [change] = report.changes
+    assert (change.daily_before, change.daily_after, change.override_reason) == (150, 200, REASON)
+    # the earlier visit's refill and write, this visit's refill, write and bolus: two records each
+    check = visit.store.audit.verify()
+    assert report.anchor == ChainAnchor(check.head_hash, 10, True)
+
+
+def test_each_database_gives_the_same_report(store_url, tmp_path):
+    # store_url (tests/clinic/conftest.py): the test clinic on SQLite, and on a PostgreSQL server the tests start
+    with recorded_visit(tmp_path, store_url) as visit:
+        report = report_of(visit)
+        assert [(line.action, line.summary, line.outcome) for line in report.actions] == [
+            ("refill", "withdrew 19 mL (expected 20), added 18 mL", "verified"),
+            ("write", "150 -> 200 mcg/day", "verified"),
+            ("bolus", "therapeutic 50 mcg (0.1 mL)", "verified"),
+        ]
+        assert (report.patient.catheter_cm, report.reservoir.volume_ml, report.anchor.records) == (60.0, 18, 10)
+        assert report.refill_by.at == refill_time(visit) + timedelta(days=33)
+
+
+def test_the_refill_shows_its_volumes_and_discrepancy(visit):
+    [line] = report_of(visit).refills
+    assert (line.withdrawn_ml, line.added_ml, line.volume_ml) == (19, 18, 18)
+    assert line.tolerance_ml == pytest.approx(2, abs=0.0001)
+    assert line.calculated_ml == pytest.approx(20, abs=0.001)
+    assert line.discrepancy_ml == pytest.approx(-1, abs=0.001) and line.within_tolerance
+    assert (line.drug, line.lot, line.expiry) == (BACLOFEN_500, "BX2291", "2099-12-31")
+
+
+def test_the_bolus_and_the_overridden_warning(visit):
+    report = report_of(visit)
+    [bolus] = report.boluses
+    assert (bolus.kind, bolus.dose, bolus.dose_unit, bolus.volume_ml, bolus.duration_min, bolus.outcome) == (
+        "therapeutic", 50, "mcg", pytest.approx(0.1), 30, "verified")
+    [override] = report.overrides
+    assert (override.code, override.override_reason) == ("CHANGE_ABOVE_SOFT_LIMIT", REASON)
+    assert "150 -> 200 mcg/day" in override.message and "+33.3 %" in override.message
+
+
+def test_the_reservoir_is_projected_from_the_refill_and_the_refill_by_date_follows(visit):
+    report = report_of(visit)
+    refilled_at = refill_time(visit)
+    assert (report.reservoir.volume_ml, report.reservoir.capacity_ml, report.reservoir_at) == (18, 20, refilled_at)
+    plan = report.plan(report.program_after)
+    assert plan.low_alarm_at == refilled_at + timedelta(days=40)
+    assert (report.refill_by.at, report.refill_by.reason) == (refilled_at + timedelta(days=33), "low_alarm")
+
+
+def test_an_attempt_without_its_outcome_record_says_so():
+    # The program stopped between the attempt record and the outcome record: the report shows the attempt.
+    attempt = {"time": "2026-12-04T10:00:00.000+00:00", "attempt_id": "a1", "action": "bolus", "event": "attempt",
+               "pump_serial": "E20-1", "pump_model": "ITB-20", "pump_time": "2026-12-04T10:00:00", "findings": [],
+               "outcome": None, "override_reason": None, "bolus": {"kind": "therapeutic", "dose": 20.0,
+                                                                   "dose_unit": "mcg", "volume_ml": 0.04,
+                                                                   "duration_min": 10.0, "bolus_id": "b-1"}}
+    made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
+    session = SessionFacts("5e55", made, None, "ward-3", "osei", OSEI.display_name, "clinician")
+    report = report_from_records([attempt], session, None, ChainAnchor("ab" * 32, 1, True), made)
+    assert [(line.summary, line.outcome) for line in report.actions] == [
+        ("therapeutic 20 mcg (0.04 mL)", "no outcome recorded")]
+    assert (report.reservoir, report.refill_by) == (None, None)
+
+
+def test_a_demand_dose_is_said_in_words():
+    made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
+    demand = {"enabled": True, "dose": 10.0, "dose_unit": "mcg", "duration_min": 5.0, "lockout_min": 60.0,
+              "max_per_day": 4, "max_daily_dose": 40.0, "recent_bolus_dose": 0.0}
+    records = [{"time": "2026-12-04T10:00:00.000+00:00", "attempt_id": f"a{n}", "action": "demand",
+                "event": "outcome", "outcome": "verified", "pump_serial": "E20-1", "pump_model": "ITB-20",
+                "pump_time": "2026-12-04T10:00:00", "findings": [], "demand": demand | change}
+               for n, change in enumerate(({}, {"enabled": False}))]
+    session = SessionFacts("5e55", made, None, "ward-3", "osei", OSEI.display_name, "clinician")
+    report = report_from_records(records, session, None, ChainAnchor("ab" * 32, 2, True), made)
+    assert [line.summary for line in report.actions] == [
+        "demand dose 10 mcg over 5 min, lockout 60 min, up to 4 a day", "demand dose off"]
+
+
+def test_a_prime_is_shown_by_what_it_pushes_to_the_patient():
+    # A prime after a catheter revision, its line full of drug: 0.306 mL moves 153 mcg into the line, and pushes the
+    # 0.306 mL already there, 153 mcg of the same drug, to the patient (docs/cli.md, prime).
+    made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
+    prime = {"kind": "prime", "bolus_id": "b-1", "reason": "catheter_revision", "catheter_cm": 60.0,
+             "segments_cm": [], "tubing_ml": 0.15, "volume_ml": 0.306, "ml_per_hour": 1.0, "duration_min": 18.36,
+             "dose": 153.0, "pushed_dose": 153.0}
+    record = {"time": "2026-12-04T10:00:00.000+00:00", "attempt_id": "a1", "action": "prime", "event": "outcome",
+              "outcome": "verified", "pump_serial": "E20-1", "pump_model": "ITB-20",
+              "pump_time": "2026-12-04T10:00:00", "findings": [], "bolus": prime}
+    session = SessionFacts("5e55", made, None, "ward-3", "osei", OSEI.display_name, "clinician")
+    first = report_from_records([record], session, None, ChainAnchor("ab" * 32, 1, True), made)
+    implant = report_from_records([record | {"bolus": prime | {"pushed_dose": 0.0}}], session, None,
+                                  ChainAnchor("ab" * 32, 1, True), made)
+    assert [(line.kind, line.dose, line.volume_ml) for line in first.boluses + implant.boluses] == [
+        ("prime", 153.0, 0.306), ("prime", 0.0, 0.306)]
+
+
+def test_a_session_without_a_program_or_a_reading_says_so_on_paper(tmp_path, qapp):
+    made = datetime(2026, 12, 4, 11, tzinfo=timezone.utc)
+    session = SessionFacts("5e55", made, None, "ward-3", "kim", "Kim Tech", "technician")
+    report = report_from_records([], session, None, ChainAnchor("ab" * 32, 1, True), made)
+    write_report_pdf(report, tmp_path / "empty.pdf")
+    text = " ".join(poppler("pdftotext", str(tmp_path / "empty.pdf"), "-").split())
+    for words in ["Unchanged at this visit: none (no drug, or not recorded)",
+                  "No program was recorded at this visit: nothing to plot", "Refill by: not known",
+                  "Kim Tech (technician, kim)", "no patient recorded | session 5e55", "page 1 of 1"]:
+        assert words in text, words
+
+
+# --- the PDF (ui/report_pdf.py), read back with poppler's tools ---------------------------------------------------
+
+
+def poppler(tool: str, *args: str) -> str:
+    found = shutil.which(tool)
+    assert found, f"{tool} is missing: scripts/bootstrap installs it (Debian's poppler-utils)"
+    return subprocess.run([found, *args], check=True, capture_output=True, text=True, timeout=60).stdout
+
+
+def test_the_pdf_is_one_a4_page_with_the_visits_figures(visit, tmp_path, qapp):
+    report = report_of(visit)
+    pdf = tmp_path / "report.pdf"
+    write_report_pdf(report, pdf)
+    info = poppler("pdfinfo", str(pdf))
+    assert re.search(r"Pages:\s+1\n", info) and "595 x 842 pts (A4)" in info
+    text = " ".join(poppler("pdftotext", str(pdf), "-").split())
+    refilled_at = refill_time(visit)
+    for words in ["Intrathecal pump session report", "Test Patient", "TEST-0001", "1970-01-01",
+                  f"ITB-20, serial {report.pump_serial}", "60 cm", "baclofen 500 mcg/mL",
+                  f"ITB default drug library {LIBRARY.identity.version}", "Dr A. Osei (clinician, osei)", WORKSTATION,
+                  "Before: 150 mcg/day, simple continuous. After: 200 mcg/day, simple continuous (change +33.3 %)",
+                  f"Refill by {(refilled_at + timedelta(days=33)).strftime('%a %d %b %Y %H:%M')} (pump clock)",
+                  "Set by the low-reservoir alarm, less a week's margin",
+                  "Projected from 18 mL in the 20 mL reservoir",
+                  "withdrew 19 mL (expected 20), added 18 mL", "-1 mL (±2 mL)", "lot BX2291, exp. 2099-12-31",
+                  "therapeutic 50 mcg 0.1 mL 30 min verified", "CHANGE_ABOVE_SOFT_LIMIT (warning, write)", REASON,
+                  "10 records, intact", report.anchor.head_hash, "Signature: Dr A. Osei (clinician)", "Date",
+                  f"Test Patient (TEST-0001) | session {visit.session_id}", "page 1 of 1"]:
+        assert words in text, words
+    png = tmp_path / "page"
+    poppler("pdftoppm", "-png", "-r", "50", "-singlefile", str(pdf), str(png))
+    assert (tmp_path / "page.png").stat().st_size > 10_000  # drawn: the plots and the tables, not a blank page
+
+
+def test_a_long_session_continues_on_numbered_pages_each_naming_the_patient(visit, tmp_path, qapp):
+    # The visit's change and bolus tried twelve more times each (their records copied under new attempt ids): the
+    # tables run over the page, their headers repeat, and the signature line ends the last page.
+    records = [entry.record for entry in visit.store.audit.query(session_id=visit.session_id)]
+    repeated = [record | {"attempt_id": f"{record['attempt_id']}-{n}"} for n in range(12) for record in records
+                if record["action"] in ("write", "bolus")]
+    one = report_of(visit)
+    report = report_from_records(records + repeated, one.session, one.patient, one.anchor, one.made_at, LIBRARY)
+    assert len(report.actions) == 3 + 24
+    pdf = tmp_path / "long.pdf"
+    write_report_pdf(report, pdf)
+    pages = int(re.search(r"Pages:\s+(\d+)\n", poppler("pdfinfo", str(pdf)))[1])
+    assert pages > 1
+    for page in range(1, pages + 1):
+        text = " ".join(poppler("pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-").split())
+        assert f"Test Patient (TEST-0001) | session {visit.session_id}" in text and f"page {page} of {pages}" in text
+        assert ("Signature: Dr A. Osei (clinician)" in text) == (page == pages)
+    second = " ".join(poppler("pdftotext", "-f", "2", "-l", "2", str(pdf), "-").split())
+    assert second.startswith("Time Action What Outcome") or second.startswith("Time Kind Dose")
+
+
+def test_a_pdf_that_cannot_be_written_is_an_error(visit, tmp_path, qapp):
+    with pytest.raises(OSError, match="cannot write the report to .*no-such-folder"):
+        write_report_pdf(report_of(visit), tmp_path / "no-such-folder" / "report.pdf")

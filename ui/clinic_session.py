@@ -1,0 +1,127 @@
+"""The window's side of the clinic record: the store it works on, who is signed in, the visit, and the pump read
+matched to a patient. No Qt: the window asks and shows, this holds the state.
+
+Why one object: the sign-in, the inactivity lock, the patient question and every control's enabled state all hang
+on the same three facts (who, which visit, which pump for which patient), and each must change them together: a
+sign-out ends the visit, a new user starts a new one, and the next reading of the pump is matched again.
+
+Store calls here are short SQLite (or PostgreSQL) queries made on the GUI thread: a sign-in, a match of one serial,
+a binding. The audit records of a change are appended in the link's thread, by the visit's ``JournaledAudit``.
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from clinic.patients import Patient
+from clinic.store import Store
+from clinic.visit import PumpMatch, Visit
+from programmer.roles import User
+from ui.view_models.access import Access, no_patient_stop, wrong_patient_stop
+
+
+@dataclass(frozen=True)
+class PumpSeen:
+    """The pump last read, and what the store says of it for this visit."""
+
+    serial: str
+    model: str
+    catheter_cm: float | None
+    match: PumpMatch
+    owner: Patient | None
+    """The patient it is bound to (this visit's when ``match`` is BOUND; another's when OTHER_PATIENT)."""
+
+
+class ClinicSession:
+    """The store, the signed-in user and the visit. ``new_pumps_patient``: the demo's (and the tests') patient an
+    unknown pump is bound to as a new implant without asking; None asks "Which patient?" (the clinic's case).
+    ``throwaway``: the demo store's directory, deleted by ``end`` with the store in it."""
+
+    def __init__(self, store: Store, journal: Path, *, new_pumps_patient: str | None = None, demo: bool = False,
+                 workstation: str | None = None, throwaway: tempfile.TemporaryDirectory | None = None):
+        self.store = store
+        self.throwaway = throwaway
+        self.journal = Path(journal)
+        self.new_pumps_patient = new_pumps_patient
+        self.demo = demo
+        self.workstation = workstation or socket.gethostname()
+        self.user: User | None = None
+        self.visit: Visit | None = None
+        self.pump: PumpSeen | None = None
+
+    def sign_in(self, user: User) -> None:
+        """Start a visit for ``user`` (ending any other one), and match the pump read so far again for it; the same
+        person signing in after ``lock`` goes on with the visit they had."""
+        if self.visit is not None and self.visit.user.username == user.username:
+            self.user = user
+            return
+        if self.visit is not None:
+            self.visit.end()
+        self.user = user
+        self.visit = Visit(self.store, user, self.journal, self.workstation)
+        if self.pump is not None:
+            self.see_pump(self.pump.serial, self.pump.model, self.pump.catheter_cm)
+
+    def lock(self) -> None:
+        """Nobody is signed in until ``sign_in``; the visit waits for its user to come back."""
+        self.user = None
+
+    def sign_out(self) -> None:
+        """End the visit: nothing more is done in its name."""
+        if self.visit is not None:
+            self.visit.end()
+        self.user = None
+        self.visit = None
+
+    def end(self) -> None:
+        """The window closes: the visit ends and the store is closed (a throwaway, the demo's, deleted)."""
+        self.sign_out()
+        self.store.close()
+        if self.throwaway is not None:
+            self.throwaway.cleanup()
+            self.throwaway = None
+
+    def see_pump(self, serial: str, model: str, catheter_cm: float | None) -> PumpSeen:
+        """Match a pump just read to a patient: an unknown pump is bound to ``new_pumps_patient`` when there is one,
+        else it waits for ``choose_patient``."""
+        if self.visit is None:
+            self.pump = PumpSeen(serial, model, catheter_cm, PumpMatch.UNKNOWN, None)
+            return self.pump
+        match, owner = self.visit.match_pump(serial)
+        if match is PumpMatch.UNKNOWN and self.new_pumps_patient is not None:
+            owner = self.visit.choose_patient(self.new_pumps_patient, serial, model, catheter_cm=catheter_cm)
+            match = PumpMatch.BOUND
+        self.pump = PumpSeen(serial, model, catheter_cm, match, owner)
+        return self.pump
+
+    def choose_patient(self, identifier: str) -> Patient:
+        """The answer to "Which patient?" for the pump read: binds it to that patient as a new implant."""
+        assert self.visit is not None and self.pump is not None, "asked only for a pump read in a visit"
+        pump = self.pump
+        patient = self.visit.choose_patient(identifier, pump.serial, pump.model, catheter_cm=pump.catheter_cm)
+        self.pump = PumpSeen(pump.serial, pump.model, pump.catheter_cm, PumpMatch.BOUND, patient)
+        return patient
+
+    @property
+    def patient(self) -> Patient | None:
+        """This visit's patient, once the pump read is bound to them."""
+        return None if self.visit is None else self.visit.patient
+
+    def access(self) -> Access:
+        """What the signed-in user may do on the pump read, for the window's controls."""
+        pump = self.pump
+        stop = None
+        if pump is not None and pump.match is PumpMatch.OTHER_PATIENT:
+            visit_patient = self.patient
+            stop = wrong_patient_stop(pump.serial, _named(pump.owner),
+                                      None if visit_patient is None else _named(visit_patient))
+        elif pump is not None and pump.match is PumpMatch.UNKNOWN:
+            stop = no_patient_stop(pump.serial)
+        return Access(self.user, stop)
+
+
+def _named(patient: Patient | None) -> str:
+    return "another patient" if patient is None else f"{patient.name} ({patient.identifier})"

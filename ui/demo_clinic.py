@@ -1,0 +1,62 @@
+"""The demo's clinic record: a throwaway SQLite store in a temporary directory, with a demo clinician signed in and
+the demo patient, to whom the bundled emulator's pump is bound at its first reading (as a replacement of an earlier
+pump, whose ten months of titration and refills are the demo's dose history, for the History page to show).
+
+Why a store of its own: ``pump-programmer --demo`` must work on a fresh installation without anybody typing (no
+first administrator to create, no sign-in), and must never put a made-up patient into the clinic's real record.
+Everything here is deleted when the window closes. The demo clinician's password is printed on the sign-in dialog,
+so the demo can be unlocked after the inactivity sign-out.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from clinic.patients import DoseEntry
+from clinic.store import Store, open_store
+from programmer.roles import Role
+from ui.clinic_session import ClinicSession
+
+DEMO_ADMIN = "demo-admin"
+DEMO_USER = "demo"
+DEMO_NAME = "Dr Demo"
+DEMO_PASSWORD = "demo demo demo"
+"""Not a secret: the demo store holds no real patient and is deleted at the end."""
+DEMO_PATIENT = "DEMO-0001"
+DEMO_PATIENT_NAME = "Demo Patient"
+DEMO_BIRTH = date(1970, 1, 1)
+DEMO_SIGN_IN_NOTE = f"Demo record: sign in as {DEMO_USER}, password {DEMO_PASSWORD!r}."
+EARLIER_PUMP = "E20-0DEMO1"
+"""The demo patient's first pump, replaced by the bundled emulator's at its first reading."""
+HISTORY = ((300, "program", 50.0, None, None), (270, "program", 100.0, None, None), (240, "program", 150.0, None, None),
+           (200, "refill", 150.0, 18.0, 19.8), (140, "refill", 150.0, 17.6, 19.6), (120, "program", 175.0, None, None),
+           (95, "program", 150.0, None, None), (80, "refill", 150.0, 18.2, 19.7), (20, "refill", 150.0, 18.0, 19.5))
+"""Days ago, kind, daily dose (mcg/day), mL added and reservoir after (refills): an implant titrated to 150 mcg/day
+of baclofen 500 mcg/mL, refilled about every two months, with a step up that was taken back."""
+
+
+def demo_clinic(journal: Path | None = None) -> ClinicSession:
+    """A signed-in demo session on a new throwaway store; ``journal``: the audit journal (default: in the store's
+    temporary directory, deleted with it)."""
+    directory = tempfile.TemporaryDirectory(prefix="itb-demo-record-")
+    store = open_store(f"sqlite:///{Path(directory.name) / 'clinic.sqlite3'}")
+    admin = store.users.create_first_administrator(DEMO_ADMIN, "Demo administrator", DEMO_PASSWORD)
+    clinician = store.users.add(admin, DEMO_USER, DEMO_NAME, Role.CLINICIAN, DEMO_PASSWORD)
+    store.patients.add(clinician, DEMO_PATIENT, DEMO_PATIENT_NAME, DEMO_BIRTH)
+    _earlier_pump(store, clinician)
+    clinic = ClinicSession(store, journal or Path(directory.name) / "audit.jsonl", new_pumps_patient=DEMO_PATIENT,
+                           demo=True, throwaway=directory)
+    clinic.sign_in(clinician)
+    return clinic
+
+
+def _earlier_pump(store: Store, clinician) -> None:
+    """The demo patient's earlier pump and its dose history (``HISTORY``)."""
+    today = datetime.now(timezone.utc).replace(hour=10, minute=0, second=0, microsecond=0)
+    implanted = (today - timedelta(days=HISTORY[0][0])).date()
+    store.patients.bind_pump(clinician, DEMO_PATIENT, EARLIER_PUMP, "ITB-20", implanted, 60.0)
+    for days, kind, daily, added, reservoir in HISTORY:
+        store.patients.record_dose(DoseEntry(DEMO_PATIENT, EARLIER_PUMP, None, today - timedelta(days=days), kind,
+                                             "baclofen", "mcg", 500.0, daily, added, None, reservoir, DEMO_USER, None))
