@@ -99,7 +99,8 @@ def open_store(url: str | None = None) -> Store:
 def shown_url(url: URL) -> str:
     """The URL safe to show: its password masked, whether given before the host or as a ``password=`` option."""
     masked = {key: "***" for key in url.query if key.lower() == "password"}
-    return (url.update_query_dict(masked) if masked else url).render_as_string(hide_password=True)
+    shown = (url.update_query_dict(masked) if masked else url).render_as_string(hide_password=True)
+    return shown.replace("=%2A%2A%2A", "=***")
 
 
 def _parse(given: str) -> URL:
