@@ -120,7 +120,8 @@ def implant_problem(session: Session, row: ImplantRow) -> tuple[int | None, str]
     patient = session.get(PatientRow, row.patient_id)
     if (patient is None or body.get("patient") != patient.identifier or body.get("pump_model") != row.pump_model
             or body.get("implanted_on") != row.implanted_on.isoformat()):
-        return seq, f"the pump {row.pump_serial}'s patient, model or implant date is not the one the audit trail recorded"
+        return seq, (f"the pump {row.pump_serial}'s patient, model or implant date is not the one the audit trail "
+                     "recorded")
     explanted = _record(session, mirror_id("implant-explanted", row.pump_serial))
     recorded = None if explanted is None else explanted[1].get("explanted_on")
     if recorded != (None if row.explanted_on is None else row.explanted_on.isoformat()):
@@ -173,14 +174,18 @@ def table_problems(session: Session) -> tuple[str, int | None, str] | None:
         found = token_problem(session, token, usernames.get(token.user_id, "?"))
         if found is not None:
             return "tokens", *found
-    checks: tuple[tuple[str, type, object], ...] = (("patients", PatientRow, patient_problem),
-                                                    ("implants", ImplantRow, implant_problem),
-                                                    ("sessions", SessionRow, session_problem))
-    for table, model, check in checks:
-        for row in session.scalars(select(model)):
-            found = check(session, row)  # type: ignore[operator]
-            if found is not None:
-                return table, *found
+    for patient in session.scalars(select(PatientRow).order_by(PatientRow.id)):
+        found = patient_problem(session, patient)
+        if found is not None:
+            return "patients", *found
+    for implant in session.scalars(select(ImplantRow).order_by(ImplantRow.id)):
+        found = implant_problem(session, implant)
+        if found is not None:
+            return "implants", *found
+    for visit in session.scalars(select(SessionRow).order_by(SessionRow.started_at, SessionRow.id)):
+        found = session_problem(session, visit)
+        if found is not None:
+            return "sessions", *found
     return None
 
 
