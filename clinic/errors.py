@@ -73,10 +73,9 @@ class RecordMismatch(ProgrammerError):
                          "trusted from it (run audit verify, tell the administrator)", step="check the clinic record")
 
 
-class WrongPump(ProgrammerError):
-    """The visit is with another pump, the pump was explanted, or binding it would replace an implant unnamed."""
-
-    kind = ErrorKind.REFUSED
+class WrongPump(WrongPatient):
+    """The visit is with another pump, the pump was explanted, or binding it would replace an implant unnamed. A kind
+    of WrongPatient, so every front end that refuses and audits that one does the same with this."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, step="match the pump to the visit", field="pump")
+        ProgrammerError.__init__(self, message, step="match the pump to the visit", field="pump")

@@ -32,6 +32,7 @@ class PumpMatch(enum.Enum):
     BOUND = "bound"                  # bound to this visit's patient (now set)
     UNKNOWN = "unknown"              # bound to nobody yet: ask which patient
     OTHER_PATIENT = "other_patient"  # bound to someone else: the hard stop
+    OTHER_PUMP = "other_pump"        # not this visit's pump: the hard stop too (a visit is with one pump)
 
 
 class Visit:
@@ -61,9 +62,10 @@ class Visit:
 
     def match_pump(self, serial: str) -> tuple[PumpMatch, Patient | None]:
         """Which patient the pump is bound to, and whether that is this visit's (it becomes so if none is yet).
-        Raises WrongPump when the visit is with another pump."""
-        self._require_visit_pump(serial)
+        OTHER_PUMP when the visit is with another pump: nothing changes, and every change to it is refused."""
         bound = self.store.patients.patient_for_pump(serial)
+        if self.pump_serial is not None and serial != self.pump_serial:
+            return PumpMatch.OTHER_PUMP, bound
         if bound is None:
             return PumpMatch.UNKNOWN, None
         if self.patient is not None and self.patient != bound:

@@ -15,7 +15,7 @@ from clinic.audit_trail import canonical_json, chain_hash
 from clinic.errors import RecordMismatch, SignInRefused, StoreError, WrongPatient, WrongPump
 from clinic.store import Store, open_store
 from clinic.users import REFUSED_PASSWORD
-from clinic.visit import Visit
+from clinic.visit import PumpMatch, Visit
 from programmer.errors import ErrorKind, InputError, PermissionRefused
 from programmer.roles import Role
 from tests.support.clinic_fixtures import ADA, KIM, OSEI, PASSWORD, PATIENT_ID
@@ -189,8 +189,10 @@ def bound(store):
 def test_a_refused_pump_never_changes_the_visits_pump_or_patient(bound, tmp_path):
     visit = Visit(bound, OSEI, tmp_path / "audit.jsonl")
     visit.match_pump("EMU-2")
-    with pytest.raises(WrongPump, match="^this visit is with pump EMU-2, not EMU-1"):
+    assert visit.match_pump("EMU-1")[0] is PumpMatch.OTHER_PUMP
+    with pytest.raises(WrongPump, match="^this visit is with pump EMU-2, not EMU-1") as refused:
         visit.require_change_allowed("EMU-1")
+    assert isinstance(refused.value, WrongPatient)  # refused and audited wherever WrongPatient is
     with pytest.raises(WrongPump):
         visit.choose_patient(PATIENT_ID, "EMU-1", "ITB-20")
     info = bound.sessions.get(visit.session_id)
