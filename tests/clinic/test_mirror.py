@@ -103,6 +103,8 @@ def test_a_pump_moved_to_another_patient_in_the_table_is_not_trusted(store, tmp_
         visit.match_pump("EMU-1")
     with pytest.raises(RecordMismatch):
         visit.require_change_allowed("EMU-1")
+    with pytest.raises(RecordMismatch):
+        store.patients.implants(PATIENT_ID)
     check = store.audit.verify()
     assert (check.problem, check.message.split(":")[0]) == (
         "table mismatch", "the clinic record's implants table disagrees with its audit trail")
