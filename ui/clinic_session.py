@@ -92,10 +92,17 @@ class ClinicSession:
             return self.pump
         match, owner = self.visit.match_pump(serial)
         if match is PumpMatch.UNKNOWN and self.new_pumps_patient is not None:
-            owner = self.visit.choose_patient(self.new_pumps_patient, serial, model, catheter_cm=catheter_cm)
+            owner = self.visit.choose_patient(self.new_pumps_patient, serial, model, catheter_cm=catheter_cm,
+                                              replaces=self._implanted_pump(self.new_pumps_patient))
             match = PumpMatch.BOUND
         self.pump = PumpSeen(serial, model, catheter_cm, match, owner)
         return self.pump
+
+    def _implanted_pump(self, identifier: str) -> str | None:
+        """The pump ``identifier`` has implanted now, if any: the one a pump bound by ``new_pumps_patient`` replaces
+        (a binding configured for the demo and the tests, so it names the replaced pump itself)."""
+        implanted = [i.pump_serial for i in self.store.patients.implants(identifier) if i.explanted_on is None]
+        return implanted[-1] if implanted else None
 
     def choose_patient(self, identifier: str) -> Patient:
         """The answer to "Which patient?" for the pump read: binds it to that patient as a new implant."""
@@ -114,10 +121,16 @@ class ClinicSession:
         """What the signed-in user may do on the pump read, for the window's controls."""
         pump = self.pump
         stop = None
-        if pump is not None and pump.match is PumpMatch.OTHER_PATIENT:
-            visit_patient = self.patient
+        visit_patient = self.patient
+        another_patients = pump is not None and pump.owner is not None and pump.owner != visit_patient
+        if pump is not None and (pump.match is PumpMatch.OTHER_PATIENT
+                                 or (pump.match is PumpMatch.OTHER_PUMP and another_patients)):
             stop = wrong_patient_stop(pump.serial, _named(pump.owner),
                                       None if visit_patient is None else _named(visit_patient))
+        elif pump is not None and pump.match is PumpMatch.OTHER_PUMP:
+            visit_pump = None if self.visit is None else self.visit.pump_serial
+            stop = (f"STOP: this visit is with pump serial {visit_pump}, not pump serial {pump.serial}. Nothing may be "
+                    "changed on it from this visit: sign out and in again to start a visit with it.")
         elif pump is not None and pump.match is PumpMatch.UNKNOWN:
             stop = no_patient_stop(pump.serial)
         return Access(self.user, stop)

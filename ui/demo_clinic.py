@@ -22,7 +22,7 @@ from ui.clinic_session import ClinicSession
 DEMO_ADMIN = "demo-admin"
 DEMO_USER = "demo"
 DEMO_NAME = "Dr Demo"
-DEMO_PASSWORD = "demo demo demo"
+DEMO_PASSWORD = "a trial at the bedside"
 """Not a secret: the demo store holds no real patient and is deleted at the end."""
 DEMO_PATIENT = "DEMO-0001"
 DEMO_PATIENT_NAME = "Demo Patient"

@@ -196,9 +196,9 @@ class VisitControls(QObject):
         pump, user = clinic.pump, clinic.user
         if pump is None:
             self.strip.show_user(user, clinic.demo)
-        elif pump.match is PumpMatch.OTHER_PATIENT:
+        elif pump.match in (PumpMatch.OTHER_PATIENT, PumpMatch.OTHER_PUMP):
             stop = clinic.access().pump_stop
-            assert stop is not None, "another patient's pump is a stop"
+            assert stop is not None, "another patient's pump, or a pump not this visit's, is a stop"
             self.strip.show_stop(stop, user, clinic.demo)
         elif pump.match is PumpMatch.UNKNOWN or clinic.patient is None:
             self.strip.show_question(f"Pump serial {pump.serial}: which patient? Not recorded for anyone yet.",
