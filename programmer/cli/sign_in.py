@@ -90,6 +90,7 @@ def signed_in(args: argparse.Namespace, permission: Permission | None) -> User:
 
     path = token_path(args)
     try:
+        _owner_only(path)
         token = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         raise PermissionRefused(f"nobody is signed in (no token in {path}): sign in first with {LOGIN}",
@@ -106,6 +107,16 @@ def signed_in(args: argparse.Namespace, permission: Permission | None) -> User:
         except PermissionRefused as exc:
             raise PermissionRefused(f"{exc}; sign in as someone who may, with {LOGIN}", step=exc.step) from None
     return user
+
+
+def _owner_only(path: Path) -> None:
+    """A token is a bearer credential: whoever reads it is its user until it ends. One that the file's group or others
+    may read or write is refused (``--token-file``, exit code 2) with the command that makes it the owner's only."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise InputError([("--token-file", f"{path} may be read or written by others (mode {mode:04o}): a token must be "
+                                           f"its owner's only; run chmod 600 {path}, or sign in again with {LOGIN}")],
+                         step="sign in")
 
 
 def check_clinician(args: argparse.Namespace, user: User) -> None:
@@ -138,11 +149,22 @@ def read_password(path: str | None, option: str = "--password-file", confirm: bo
     return password
 
 
+def _make_private_directories(directory: Path) -> None:
+    """Make ``directory`` and each missing parent 0700 (whatever the umask); directories that exist stay as they are."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for made in reversed(missing):
+        made.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(made, 0o700)
+
+
 def write_token(path: Path, token: str) -> None:
     """Write the token readable and writable by its owner only (0600, whatever the umask), in a directory only the
     owner may list when this creates it."""
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _make_private_directories(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             os.fchmod(handle.fileno(), 0o600)
