@@ -12,6 +12,7 @@ database; a database that was out of reach at that moment gets the records at th
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from datetime import datetime
@@ -93,8 +94,13 @@ def run_audit_list(args: argparse.Namespace) -> int:
 
 
 def run_audit_reconcile(args: argparse.Namespace) -> int:
-    signed_in(args, None)
+    """An administrator's (MANAGE_USERS): a reconciled record enters the hash chain, which then vouches for it, so
+    whoever may write the journal must not be the one who adds it. The store is told who did (``by``) when its
+    reconcile takes that."""
+    user = signed_in(args, Permission.MANAGE_USERS)
     journal = Path(journal_path(args))
-    added = clinic(args).audit.reconcile(journal)
+    trail = clinic(args).audit
+    by = {"by": user} if "by" in inspect.signature(trail.reconcile).parameters else {}
+    added = trail.reconcile(journal, **by)
     print(f"added {added} record(s) of {journal} that the clinic database lacked")
     return EXIT_OK

@@ -16,7 +16,7 @@ from programmer.audit import read_audit_log
 from commandline import EXIT_INVALID
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
 from tests.support.cli_runs import DOCTOR, PATIENT, SYRINGE, event_count, interrogate, program_file, run
-from tests.support.clinic_fixtures import KIM
+from tests.support.clinic_fixtures import ADA, KIM, TESS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "baclofen-simple.json"
 OTHER = "TEST-0002"
@@ -167,8 +167,16 @@ def test_audit_list_filters_and_reconcile_adds_what_the_store_lacks(capsys, fill
     records = json.loads(out)["records"]
     assert code == EXIT_OK and [(e["seq"], e["record"]["event"]) for e in records] == [(3, "attempt"), (4, "outcome")]
     assert run(capsys, "audit", "list", "--user", "kim", "--json")[1] == '{\n  "records": []\n}\n'
+    out_before = out
     journal = read_audit_log(audit_log)
     audit_log.write_text(audit_log.read_text() + json.dumps(journal[-1] | {"record_id": "f" * 32}) + "\n")
+    for user in (None, KIM, TESS):  # osei, a clinician, first: a reconciled record is vouched for by the chain
+        if user is not None:
+            signed_in.sign_in(user)
+        code, out, err = run(capsys, "audit", "reconcile")
+        assert (code, out) == (EXIT_REFUSED, "") and "may not manage users" in err
+    assert run(capsys, "audit", "list", "--action", "write", "--json")[1] == out_before
+    signed_in.sign_in(ADA)
     code, out, _ = run(capsys, "audit", "reconcile")
     assert (code, out) == (EXIT_OK, f"added 1 record(s) of {audit_log} that the clinic database lacked\n")
     assert run(capsys, "audit", "reconcile")[1].startswith("added 0 record(s)")
