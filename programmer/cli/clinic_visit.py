@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 
 from programmer.audit import default_audit_path
 from programmer.audit_record import record_not_sent
-from programmer.cli.sign_in import LOGIN, clinic
+from programmer.cli.sign_in import LOGIN, check_clinician, clinic
 from programmer.commit import SessionResult
 from programmer.errors import PermissionRefused
-from programmer.roles import User, require_action
+from programmer.roles import Permission, User, require, require_action
 
 if TYPE_CHECKING:
     from clinic.journaled_audit import JournaledAudit
@@ -65,14 +65,28 @@ def reading_session(args: argparse.Namespace, user: User, serial: str) -> tuple[
     return session, patient
 
 
-def authorized(audit: "JournaledAudit", action: str, user: User) -> None:
-    """Refuse (exit code 3, audited, before a pump is contacted) a user whose role may not make this change."""
+def authorized(audit: "JournaledAudit", action: str, user: User, insecure_link: bool = False) -> None:
+    """Refuse (exit code 3, audited, before a pump is contacted) a user whose role may not make this change, or, with
+    ``insecure_link`` (``--allow-insecure-link``), may not send it over a link that is not encrypted (a tester's
+    permission alone: anyone on such a link can read and alter what is sent)."""
     try:
         require_action(user, action)
+        if insecure_link:
+            require(user, Permission.INSECURE_LINK)
     except PermissionRefused as exc:
         message = f"{exc}; sign in as someone who may, with {LOGIN}; nothing was sent to the pump"
         record_not_sent(audit, action, user, message)
         raise PermissionRefused(message, step=exc.step) from None
+
+
+def clinician_checked(args: argparse.Namespace, audit: "JournaledAudit", action: str, user: User) -> None:
+    """``--clinician`` must name the signed-in user (``sign_in.check_clinician``); a refusal is audited, naming the
+    signed-in user and the name given, before a pump is contacted."""
+    try:
+        check_clinician(args, user)
+    except PermissionRefused as exc:
+        record_not_sent(audit, action, user, str(exc))
+        raise
 
 
 def match_patient(args: argparse.Namespace, action: str, serial: str, model: str,

@@ -39,7 +39,7 @@ class _CommandLine(OneLineParser):
     """The whole command line: arguments it does not know are named by their options only, never by their values (a
     mistyped ``--password SECRET`` must not put the password on stderr, where scripts log it)."""
 
-    def parse_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def, override]
+    def parse_args(self, args=None, namespace=None):
         parsed, unknown = self.parse_known_args(args, namespace)
         if unknown:
             options = [word.split("=", 1)[0] for word in unknown if word.startswith("-")]
