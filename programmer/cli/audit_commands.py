@@ -12,7 +12,6 @@ database; a database that was out of reach at that moment gets the records at th
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import sys
 from datetime import datetime
@@ -95,12 +94,9 @@ def run_audit_list(args: argparse.Namespace) -> int:
 
 def run_audit_reconcile(args: argparse.Namespace) -> int:
     """An administrator's (MANAGE_USERS): a reconciled record enters the hash chain, which then vouches for it, so
-    whoever may write the journal must not be the one who adds it. The store is told who did (``by``) when its
-    reconcile takes that."""
+    whoever may write the journal must not be the one who adds it. The store records who did (``by``)."""
     user = signed_in(args, Permission.MANAGE_USERS)
     journal = Path(journal_path(args))
-    trail = clinic(args).audit
-    by = {"by": user} if "by" in inspect.signature(trail.reconcile).parameters else {}
-    added = trail.reconcile(journal, **by)
+    added = clinic(args).audit.reconcile(journal, by=user)
     print(f"added {added} record(s) of {journal} that the clinic database lacked")
     return EXIT_OK

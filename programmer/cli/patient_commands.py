@@ -14,7 +14,7 @@ import json
 from datetime import date
 
 from commandline import finite
-from programmer.cli.clinic_visit import open_visit
+from programmer.cli.clinic_visit import add_replaces_option, open_visit, replacement_hint
 from programmer.cli.sign_in import add_store_options, clinic, signed_in
 from programmer.cli.support import EXIT_OK
 from programmer.dead_volume import CATHETER_CM_RANGE
@@ -57,6 +57,7 @@ def add_patient_commands(subparsers: argparse._SubParsersAction) -> None:
     bind.add_argument("--patient", required=True, metavar="ID", help="the patient the pump is implanted in")
     bind.add_argument("--implanted", type=_date, metavar="YYYY-MM-DD", help="the implant date (default: today)")
     bind.add_argument("--catheter-cm", type=finite, metavar="L", help="the implanted catheter's length, cm")
+    add_replaces_option(bind)
     bind.add_argument("--json", action="store_true", help="print one JSON object")
     bind.set_defaults(handler=run_patient_bind)
 
@@ -148,6 +149,7 @@ def _dose_words(entry) -> str:
 def run_patient_bind(args: argparse.Namespace) -> int:
     """Read the pump's identity and bind it to the patient: a new implant (a pump the patient already has is kept);
     a pump bound to another patient is refused (exit code 3)."""
+    from clinic.errors import WrongPump
     from programmer.cli.pump_commands import connect, stage
 
     user = signed_in(args, Permission.MANAGE_PATIENTS)
@@ -159,12 +161,19 @@ def run_patient_bind(args: argparse.Namespace) -> int:
     after = "nothing was sent that changes the pump"
     with connect(args, after) as driver, stage(args, f"identifying {args.port}", after):
         identity = driver.identify()
-    patient = visit.choose_patient(args.patient, identity.serial, identity.model, implanted_on=args.implanted,
-                                   catheter_cm=args.catheter_cm)
+    try:
+        patient = visit.choose_patient(args.patient, identity.serial, identity.model, implanted_on=args.implanted,
+                                       catheter_cm=args.catheter_cm, replaces=args.replaces)
+    except WrongPump as exc:
+        if not replacement_hint(exc):
+            raise
+        raise WrongPump(f"{exc}{replacement_hint(exc)}") from None
     implant = next(i for i in clinic(args).patients.implants(patient.identifier) if i.pump_serial == identity.serial)
     if args.json:
         print(json.dumps({"patient": _patient_json(patient), "implant": _implant_json(implant)}, indent=2))
     else:
+        replaced = "" if args.replaces is None else (f"; pump {args.replaces}, which it replaces, is recorded as "
+                                                     f"explanted on {implant.implanted_on.isoformat()}")
         print(f"the pump {identity.model} serial {identity.serial} is {patient.identifier}'s ({patient.name}), "
-              f"implanted {implant.implanted_on.isoformat()}")
+              f"implanted {implant.implanted_on.isoformat()}{replaced}")
     return EXIT_OK
