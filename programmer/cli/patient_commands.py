@@ -69,7 +69,14 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD") from None
 
 
+EARLIEST_BIRTH = date(1900, 1, 1)
+"""A birth date before it is a typed century (1800 for 1980), not a patient."""
+
+
 def run_patient_add(args: argparse.Namespace) -> int:
+    if args.born < EARLIEST_BIRTH:
+        raise InputError([("--born", f"{args.born.isoformat()} is before {EARLIEST_BIRTH.isoformat()}, the earliest "
+                                     "birth date taken: check the year; nothing was recorded")])
     by = signed_in(args, Permission.MANAGE_PATIENTS)
     patient = clinic(args).patients.add(by, args.identifier, args.name, args.born)
     print(f"added patient {patient.identifier}: {patient.name}, born {patient.birth_date.isoformat()}")
@@ -152,6 +159,10 @@ def run_patient_bind(args: argparse.Namespace) -> int:
     from clinic.errors import WrongPump
     from programmer.cli.pump_commands import connect, stage
 
+    today = date.today()
+    if args.implanted is not None and args.implanted > today:
+        raise InputError([("--implanted", f"{args.implanted.isoformat()} is after today ({today.isoformat()}): an "
+                                          "implant date is the day the pump went in; nothing was recorded")])
     user = signed_in(args, Permission.MANAGE_PATIENTS)
     low, high = CATHETER_CM_RANGE
     if args.catheter_cm is not None and not low <= args.catheter_cm <= high:

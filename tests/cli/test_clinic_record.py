@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,17 @@ def test_a_clinician_name_not_the_signed_in_users_is_refused_and_audited(capsys,
     assert (refused["action"], refused["event"], refused["outcome"], refused["user"]) == (
         "write", "outcome", "refused", "osei")
     assert "--clinician 'Dr Ng' is not the signed-in user, Dr A. Osei (osei)" in refused["message"]
+
+
+def test_a_birth_before_1900_and_an_implant_in_the_future_are_refused_naming_the_field(capsys, start_emulator):
+    code, out, err = run(capsys, "patient", "add", "--id", "OLD-1", "--name", "Old", "--born", "1899-12-31")
+    assert (code, out) == (EXIT_INVALID, "")
+    assert err == ("pump-programmer: invalid input: --born: 1899-12-31 is before 1900-01-01, the earliest birth date "
+                   "taken: check the year; nothing was recorded\n")
+    assert run(capsys, "patient", "add", "--id", "OLD-1", "--name", "Old", "--born", "1900-01-01")[0] == EXIT_OK
+    url = start_emulator().url
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    code, out, err = run(capsys, "patient", "bind", url, "--patient", "OLD-1", "--implanted", tomorrow)
+    assert (code, out) == (EXIT_INVALID, "") and f"--implanted: {tomorrow} is after today" in err
+    assert shown(capsys, "OLD-1")["implants"] == []
+    assert run(capsys, "patient", "bind", url, "--patient", "OLD-1", "--implanted", date.today().isoformat())[0] == 0

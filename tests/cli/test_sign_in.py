@@ -8,8 +8,8 @@ signed in; the tests that need someone else sign them in (``signed_in.sign_in``)
 from __future__ import annotations
 
 import json
-import sqlite3
 import stat
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -93,9 +93,7 @@ def test_nobody_signed_in_or_an_expired_token_refuses_every_pump_command_before_
                  ("events", closed_port), ("set-clock", closed_port, "--yes")):
         code, out, err = run(capsys, *argv)
         assert (code, out) == (EXIT_REFUSED, "") and "nobody is signed in" in err and LOGIN in err  # not 4: no link
-    signed_in.sign_in(KIM)
-    with sqlite3.connect(signed_in.url.removeprefix("sqlite:///")) as database:
-        database.execute("UPDATE tokens SET expires_at = '2000-01-01 00:00:00.000000'")  # long expired
+    signed_in.sign_in(KIM, timedelta(microseconds=1))  # expired by the time it is used
     code, _, err = run(capsys, "interrogate", closed_port)
     assert code == EXIT_REFUSED and f"sign in again with {LOGIN}" in err
 
