@@ -27,7 +27,7 @@ def add_patient_commands(subparsers: argparse._SubParsersAction) -> None:
     from programmer.cli.pump_commands import add_port
 
     patient = subparsers.add_parser("patient", help="the clinic's patients, their pumps and their dose history")
-    commands = patient.add_subparsers(dest="patient_command", required=True, metavar="{add,list,show,bind}",
+    commands = patient.add_subparsers(dest="patient_command", required=True, metavar="{add,list,show,bind,revise-catheter}",
                                       parser_class=type(patient))
 
     add = commands.add_parser("add", help="record a patient")
@@ -60,6 +60,17 @@ def add_patient_commands(subparsers: argparse._SubParsersAction) -> None:
     add_replaces_option(bind)
     bind.add_argument("--json", action="store_true", help="print one JSON object")
     bind.set_defaults(handler=run_patient_bind)
+
+    revise = commands.add_parser("revise-catheter", help="record a catheter revision: the implant's catheter is now "
+                                 "L cm long (a clinician)")
+    revise.add_argument("pump", metavar="PORT-or-SERIAL", help="the pump's port (it is read for its serial only) or "
+                        "its serial")
+    revise.add_argument("--patient", required=True, metavar="ID", help="the patient the pump is implanted in")
+    revise.add_argument("--catheter-cm", type=finite, required=True, metavar="L", help="the catheter's length now, cm")
+    revise.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD", help="the day of the revision")
+    revise.add_argument("--note", default="", help="what was done (recorded with the revision)")
+    add_store_options(revise, argparse.SUPPRESS)
+    revise.set_defaults(handler=run_patient_revise_catheter, trace=None, trace_plaintext=False)
 
 
 def _date(text: str) -> date:
@@ -187,4 +198,42 @@ def run_patient_bind(args: argparse.Namespace) -> int:
                                                      f"explanted on {implant.implanted_on.isoformat()}")
         print(f"the pump {identity.model} serial {identity.serial} is {patient.identifier}'s ({patient.name}), "
               f"implanted {implant.implanted_on.isoformat()}{replaced}")
+    return EXIT_OK
+
+
+def _is_port(text: str) -> bool:
+    return "://" in text or text.startswith("/") or text.upper().startswith("COM")
+
+
+def run_patient_revise_catheter(args: argparse.Namespace) -> int:
+    """Record a catheter revision of the patient's implanted pump: the catheter's length from then on (what the
+    clinic record and the session report give as its catheter). A pump not implanted in that patient is refused
+    (exit code 3)."""
+    from programmer.errors import PermissionRefused
+
+    today = date.today()
+    if args.date > today:
+        raise InputError([("--date", f"{args.date.isoformat()} is after today ({today.isoformat()}): a revision is "
+                                     "recorded when it was done; nothing was recorded")])
+    user = signed_in(args, Permission.CHANGE_THERAPY)
+    serial = args.pump
+    if _is_port(args.pump):
+        from programmer.cli.pump_commands import connect, stage
+
+        args.port, after = args.pump, "nothing was sent that changes the pump"
+        with connect(args, after) as driver, stage(args, f"identifying {args.port}", after):
+            serial = driver.identify().serial
+    patients = clinic(args).patients
+    patient = patients.get(args.patient)
+    implant = patients.implant_for_pump(serial)
+    if implant is None or implant.patient_identifier != patient.identifier or implant.explanted_on is not None:
+        whose = ("is bound to no patient" if implant is None else
+                 f"is recorded as explanted on {implant.explanted_on.isoformat()}" if implant.explanted_on else
+                 f"is implanted in patient {implant.patient_identifier}")
+        raise PermissionRefused(f"pump {serial} {whose}, not implanted in patient {patient.identifier}: its catheter "
+                                "is not theirs to revise; nothing was recorded", step="revise a catheter")
+    revised = patients.revise_catheter(user, serial, args.date, args.catheter_cm, args.note)
+    was = "not recorded" if implant.catheter_cm is None else f"{implant.catheter_cm:g} cm"
+    print(f"catheter of pump {serial} ({patient.identifier}) revised on {args.date.isoformat()}: "
+          f"{revised.catheter_cm:g} cm (it was {was})")
     return EXIT_OK

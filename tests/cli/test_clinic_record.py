@@ -17,7 +17,7 @@ from programmer.audit import read_audit_log
 from commandline import EXIT_INVALID
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
 from tests.support.cli_runs import DOCTOR, PATIENT, SYRINGE, event_count, interrogate, program_file, run
-from tests.support.clinic_fixtures import ADA, KIM, TESS
+from tests.support.clinic_fixtures import ADA, KIM, OSEI, TESS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "baclofen-simple.json"
 OTHER = "TEST-0002"
@@ -256,3 +256,29 @@ def test_a_birth_before_1900_and_an_implant_in_the_future_are_refused_naming_the
     assert (code, out) == (EXIT_INVALID, "") and f"--implanted: {tomorrow} is after today" in err
     assert shown(capsys, "OLD-1")["implants"] == []
     assert run(capsys, "patient", "bind", url, "--patient", "OLD-1", "--implanted", date.today().isoformat())[0] == 0
+
+
+def test_a_catheter_revision_is_recorded_by_a_clinician_for_the_patient_s_own_pump(capsys, start_emulator,
+                                                                                 other_patient, signed_in):
+    url = start_emulator().url
+    assert run(capsys, "patient", "bind", url, "--patient", OTHER, "--catheter-cm", 50)[0] == EXIT_OK
+    serial = interrogate(capsys, url)["pump"]["serial"]
+    today = date.today().isoformat()
+    code, out, err = run(capsys, "patient", "revise-catheter", serial, "--patient", PATIENT, "--catheter-cm", 40,
+                         "--date", today)
+    assert (code, out) == (EXIT_REFUSED, "")
+    assert f"pump {serial} is implanted in patient {OTHER}, not implanted in patient {PATIENT}" in err
+    signed_in.sign_in(KIM)
+    code, _, err = run(capsys, "patient", "revise-catheter", url, "--patient", OTHER, "--catheter-cm", 40,
+                       "--date", today)
+    assert code == EXIT_REFUSED and "a technician may not change therapy" in err
+    [implant] = shown(capsys, OTHER)["implants"]
+    assert (implant["catheter_cm"], implant["revisions"]) == (50, [])
+
+    signed_in.sign_in(OSEI)
+    code, out, _ = run(capsys, "patient", "revise-catheter", url, "--patient", OTHER, "--catheter-cm", 40,
+                       "--date", today, "--note", "distal 10 cm removed")
+    assert (code, out) == (EXIT_OK, f"catheter of pump {serial} ({OTHER}) revised on {today}: 40 cm (it was 50 cm)\n")
+    [implant] = shown(capsys, OTHER)["implants"]
+    assert (implant["catheter_cm"], implant["revisions"]) == (
+        40, [{"revised_on": today, "catheter_cm": 40, "note": "distal 10 cm removed"}])
