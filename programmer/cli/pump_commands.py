@@ -275,7 +275,7 @@ def run_set_clock(args: argparse.Namespace) -> int:
     so it is not held to the patient's hard stop, and a technician sets the clock of a pump bound to nobody."""
     if not args.yes:
         raise InputError([("--yes", "setting the pump clock needs --yes: nothing was sent")])
-    user = signed_in(args, None)
+    user = signed_in(args, None, "set_clock")
     audit = open_visit(args, user).audit
     authorized(audit, "set_clock", user, args.allow_insecure_link)
     after = "the pump clock may or may not have been set: interrogate the pump"
@@ -319,7 +319,7 @@ def run_set_low_alarm(args: argparse.Namespace) -> int:
     a role refused, an ``attempt`` record before it is sent and an ``outcome`` record after."""
     if not args.yes:
         raise InputError([("--yes", "setting the low-reservoir alarm needs --yes: nothing was sent")])
-    user = signed_in(args, None)
+    user = signed_in(args, None, "set_low_alarm")
     visit = open_visit(args, user)
     authorized(visit.audit, "set_low_alarm", user, args.allow_insecure_link)
     unchanged = "nothing was sent that changes the pump"
@@ -447,7 +447,7 @@ def confirmed(args: argparse.Namespace, action: str, audited: str | None = None)
         AuditLog(journal_path(args))
     except AuditError as exc:  # checked before any pump is contacted: an option that cannot be used
         raise InputError([("--audit-log", f"{exc}; nothing was sent to the pump")], step=exc.step) from None
-    user = signed_in(args, None)
+    user = signed_in(args, None, audited or action)
     audit = open_visit(args, user).audit
     clinician_checked(args, audit, audited or action, user)
     mark_audit_start(args, audit)  # an interruption then tells by its attempt record whether anything was sent

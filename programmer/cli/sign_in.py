@@ -19,10 +19,13 @@ import argparse
 import getpass
 import os
 import sys
+import uuid
+from datetime import datetime
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from programmer.audit import AUDIT_FORMAT
 from programmer.cli.support import PROG
 from programmer.errors import InputError, PermissionRefused
 from programmer.roles import Permission, User, require
@@ -82,10 +85,11 @@ def close_clinic(args: argparse.Namespace | None) -> None:
         store.close()
 
 
-def signed_in(args: argparse.Namespace, permission: Permission | None) -> User:
+def signed_in(args: argparse.Namespace, permission: Permission | None, action: str | None = None) -> User:
     """The user the token file stands for, who must hold ``permission`` (None: any signed-in user). Raises
     ``PermissionRefused`` (exit code 3) naming the role and ``login`` when nobody is signed in, the token is not
-    accepted (expired, revoked, a disabled account), or the role may not do this; nothing was sent to a pump."""
+    accepted (expired, revoked, a disabled account), or the role may not do this; nothing was sent to a pump. With
+    ``action`` (a change's audit action), a token not accepted is audited as a refused change."""
     from clinic.errors import SignInRefused
 
     path = token_path(args)
@@ -100,13 +104,31 @@ def signed_in(args: argparse.Namespace, permission: Permission | None) -> User:
     try:
         user = clinic(args).users.user_for_token(token)
     except SignInRefused as exc:
-        raise PermissionRefused(f"{exc}: sign in again with {LOGIN}", step="sign in") from None
+        message = f"{exc}: sign in again with {LOGIN}"
+        if action is not None:
+            _audit_refused_token(args, action, f"{message}; nothing was sent to the pump")
+        raise PermissionRefused(message, step="sign in") from None
     if permission is not None:
         try:
             require(user, permission)
         except PermissionRefused as exc:
             raise PermissionRefused(f"{exc}; sign in as someone who may, with {LOGIN}", step=exc.step) from None
     return user
+
+
+def _audit_refused_token(args: argparse.Namespace, action: str, message: str) -> None:
+    """A change refused because its token was not accepted: a refused ``outcome`` record, in the journal first and
+    then the clinic database (a failure there leaves it to be reconciled). Nobody is signed in, so it names no user:
+    the message says why the token was refused."""
+    from programmer.audit import AuditLog
+    from programmer.cli.clinic_visit import journal_path
+
+    record = {"record_id": uuid.uuid4().hex, "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
+              "attempt_id": uuid.uuid4().hex, "action": action, "event": "outcome", "clinician": None, "user": None,
+              "role": None, "session_id": None, "patient": None, "pump_serial": None, "outcome": "refused",
+              "message": message}
+    AuditLog(journal_path(args)).append(record)
+    clinic(args).audit.append(record | {"format": AUDIT_FORMAT})
 
 
 def _owner_only(path: Path) -> None:

@@ -98,6 +98,28 @@ def test_nobody_signed_in_or_an_expired_token_refuses_every_pump_command_before_
     assert code == EXIT_REFUSED and f"sign in again with {LOGIN}" in err
 
 
+def test_a_change_refused_for_an_expired_or_revoked_token_is_audited(capsys, signed_in, closed_port, audit_log):
+    signed_in.sign_in(KIM, timedelta(microseconds=1))
+    code, out, err = run(capsys, "set-clock", closed_port, "--yes")
+    assert (code, out) == (EXIT_REFUSED, "") and "sign in again" in err  # refused before the port is tried: not 4
+    signed_in.sign_in(KIM)
+    assert run(capsys, "logout")[0] == EXIT_OK
+    signed_in.write(signed_in.sign_in(KIM))  # a fresh token, revoked below, and a copy of it kept
+    token = signed_in.token_file.read_text()
+    assert run(capsys, "logout")[0] == EXIT_OK
+    signed_in.write(token.strip())
+    code, _, err = run(capsys, "write", closed_port, EXAMPLE, "--yes")
+    assert code == EXIT_REFUSED and "sign in again" in err
+    refused = read_audit_log(audit_log)
+    assert [(r["action"], r["event"], r["outcome"], r["user"]) for r in refused] == [
+        ("set_clock", "outcome", "refused", None), ("write", "outcome", "refused", None)]
+    assert all(r["message"].endswith("; nothing was sent to the pump") for r in refused)
+    signed_in.sign_in(TESS)
+    listed = json.loads(run(capsys, "audit", "list", "--json")[1])["records"]
+    assert [r["record"]["record_id"] for r in listed if r["record"].get("outcome") == "refused"] == [
+        r["record_id"] for r in refused]
+
+
 def test_the_commands_that_need_no_pump_need_no_sign_in(capsys, signed_in, tmp_path):
     signed_in.sign_out()
     assert run(capsys, "plan", EXAMPLE, "--reservoir-ml", 18)[0] == EXIT_OK
