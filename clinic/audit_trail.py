@@ -11,6 +11,10 @@ What it cannot prove: anyone who can write the database and knows this rule can 
 they changed to the end, head included; the chain then verifies. A head hash copied somewhere else (printed on a
 session report, kept by another system) is what catches that: a chain whose record at that seq no longer has that
 hash was rewritten. docs/clinic-store.md says more.
+
+``verify`` also checks what the hash does not cover by itself: that each record's indexed columns (what ``query``
+filters on) are its body's fields, that the body is canonical, and that the authorising tables agree with their
+mirror records (``clinic.mirror``).
 """
 
 from __future__ import annotations

@@ -209,11 +209,14 @@ class Patients:
             return _implant(session, row, session.get_one(PatientRow, row.patient_id).identifier)
 
     def implants(self, identifier: str) -> list[Implant]:
-        """The patient's implants, the first implanted first."""
+        """The patient's implants, the first implanted first (RecordMismatch for a row the chain does not confirm)."""
         with self._database.read() as session:
             patient = _patient_row(session, identifier)
-            rows = session.scalars(select(ImplantRow).where(ImplantRow.patient_id == patient.id)
-                                   .order_by(ImplantRow.implanted_on, ImplantRow.id))
+            require_confirmed("patients", patient_problem(session, patient))
+            rows = list(session.scalars(select(ImplantRow).where(ImplantRow.patient_id == patient.id)
+                                        .order_by(ImplantRow.implanted_on, ImplantRow.id)))
+            for row in rows:
+                require_confirmed("implants", implant_problem(session, row))
             return [_implant(session, row, identifier) for row in rows]
 
     def record_dose(self, entry: DoseEntry) -> None:
