@@ -27,7 +27,8 @@ def add_patient_commands(subparsers: argparse._SubParsersAction) -> None:
     from programmer.cli.pump_commands import add_port
 
     patient = subparsers.add_parser("patient", help="the clinic's patients, their pumps and their dose history")
-    commands = patient.add_subparsers(dest="patient_command", required=True, metavar="{add,list,show,bind,revise-catheter}",
+    commands = patient.add_subparsers(dest="patient_command", required=True,
+                                      metavar="{add,list,show,bind,revise-catheter}",
                                       parser_class=type(patient))
 
     add = commands.add_parser("add", help="record a patient")

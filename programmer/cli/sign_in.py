@@ -136,8 +136,9 @@ def _owner_only(path: Path) -> None:
     may read or write is refused (``--token-file``, exit code 2) with the command that makes it the owner's only."""
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
-        raise InputError([("--token-file", f"{path} may be read or written by others (mode {mode:04o}): a token must be "
-                                           f"its owner's only; run chmod 600 {path}, or sign in again with {LOGIN}")],
+        raise InputError([("--token-file", f"{path} may be read or written by others (mode {mode:04o}): a token must "
+                                           f"be its owner's only; run chmod 600 {path}, or sign in again with "
+                                           f"{LOGIN}")],
                          step="sign in")
 
 
