@@ -13,15 +13,29 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from clinic.session_report import (ChainAnchor, PatientFacts, SessionFacts, SessionReport, build_session_report,
                                    report_from_records)
-from tests.support.clinic_fixtures import OSEI
+from clinic.store import Store, open_store
+from clinic.visit import PumpMatch, Visit
+from programmer.audit_record import record_not_sent
+from programmer.checks import PriorTherapy
+from programmer.commit import commit_refill, commit_write
+from programmer.interrogation import read_pump
+from programmer.outcome import Outcome
+from programmer.port import open_driver
+from programmer.program import Drug
+from programmer.refill import RefillRequest, Syringe, review_refill
+from programmer.review import review_write
+from tests.support.clinic_fixtures import ADA, OSEI, PATIENT_ID, clinic_db
+from tests.support.emulator_fixtures import LOOPBACK_LINK, EmulatorProcess
 from tests.support.fake_pump import BACLOFEN_500, baclofen
-from tests.support.session_visits import LIBRARY, REASON, WORKSTATION, RecordedVisit, recorded_visit
+from tests.support.session_visits import (LIBRARY, REASON, WORKSTATION, RecordedVisit, committed, recorded_visit,
+                                          refill)
 from ui.report_pdf import write_report_pdf
 
 
@@ -223,3 +237,115 @@ def test_a_long_session_continues_on_numbered_pages_each_naming_the_patient(visi
 def test_a_pdf_that_cannot_be_written_is_an_error(visit, tmp_path, qapp):
     with pytest.raises(OSError, match="cannot write the report to .*no-such-folder"):
         write_report_pdf(report_of(visit), tmp_path / "no-such-folder" / "report.pdf")
+
+
+# --- a refill to a new concentration, and an attempt on another patient's pump (clinic review 0, 1, 3) ------------
+
+BACLOFEN_1000 = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=1000)
+OTHER_PATIENT = "TEST-0002"
+
+
+@dataclass
+class ChangedVisit:
+    store: Store
+    session_id: str
+    serial: str
+    other_serial: str
+
+
+def _refill_review(driver, withdrawn_ml: float, added_ml: float, drug: Drug, bridge: bool):
+    request = RefillRequest(withdrawn_ml, added_ml, Syringe(drug, "BX5", date(2099, 12, 31)), bridge=bridge)
+    return review_refill(read_pump(driver), request, LIBRARY, REASON)
+
+
+@pytest.fixture(scope="module")
+def changed(tmp_path_factory) -> Iterator[ChangedVisit]:
+    """Pump A (TEST-0001's, a 60 cm catheter) filled with 20 mL of baclofen 500 mcg/mL running 150 mcg/day at an
+    earlier visit; pump B filled for TEST-0002. This visit, on A: a refill to 1000 mcg/mL without a bridge (refused:
+    a new concentration needs one), then with the bridge (verified: 20 mL withdrawn, 18 mL added); then, the head
+    over B, a bolus attempt refused by the hard stop (B is TEST-0002's)."""
+    folder = tmp_path_factory.mktemp("changed")
+    store = open_store(clinic_db(folder))
+    store.patients.add(ADA, OTHER_PATIENT, "Other Patient", date(1980, 5, 6))
+    journal = folder / "journal.jsonl"
+    pumps = [EmulatorProcess(folder / f"pump{n}.json", args=("--catheter-cm", "60")) for n in (1, 2)]
+    for pump in pumps:
+        pump.start()
+    drivers = [open_driver(pump.url, **LOOPBACK_LINK) for pump in pumps]
+    try:
+        serial, other = (read_pump(driver).identity.serial for driver in drivers)
+        earlier = Visit(store, OSEI, journal, "clinic-desk")
+        earlier.choose_patient(PATIENT_ID, serial, "ITB-20", catheter_cm=60.0)
+        refill(drivers[0], earlier, 0, 20)
+        first = review_write(read_pump(drivers[0]), baclofen(150), LIBRARY, prior=PriorTherapy(previous_daily_dose=150))
+        committed(earlier, commit_write(drivers[0], first, OSEI, earlier.audit))
+        earlier.end()
+        theirs = Visit(store, OSEI, journal, "clinic-desk")
+        theirs.choose_patient(OTHER_PATIENT, other, "ITB-20", catheter_cm=60.0)
+        refill(drivers[1], theirs, 0, 20)
+        theirs.end()
+
+        visit = Visit(store, OSEI, journal, WORKSTATION)
+        visit.match_pump(serial)
+        refused = commit_refill(drivers[0], _refill_review(drivers[0], 20, 18, BACLOFEN_1000, False), OSEI,
+                                visit.audit)
+        assert refused.outcome is Outcome.REFUSED, refused.message
+        committed(visit, commit_refill(drivers[0], _refill_review(drivers[0], 20, 18, BACLOFEN_1000, True), OSEI,
+                                       visit.audit))
+        match, _ = visit.match_pump(other)
+        assert match is PumpMatch.OTHER_PATIENT
+        record_not_sent(visit.audit, "bolus", OSEI, f"pump {other} is bound to patient {OTHER_PATIENT}: nothing was "
+                        "sent to the pump", other)
+        visit.end()
+    finally:
+        for driver in drivers:
+            driver.close()
+        for pump in pumps:
+            pump.stop()
+    yield ChangedVisit(store, visit.session_id, serial, other)
+    store.close()
+
+
+def test_a_refill_to_a_new_concentration_reports_what_the_pump_runs_after_it(changed):
+    # 150 mcg/day of 1000 mcg/mL is 0.15 mL/day (of 500 mcg/mL it was 0.3): from 18 mL the low alarm (2 mL) comes
+    # after 16 / 0.15 = 106.67 days, the refill is due a week earlier, 99.67 days after the refill (baclofen's
+    # stability limit, 180 days, is later).
+    report = build_session_report(changed.store, changed.session_id)
+    assert report.drug == BACLOFEN_1000
+    assert (report.program_before, report.program_after) == (baclofen(150), baclofen(150, 1000))
+    plan = report.plan(report.program_after)
+    assert plan.ml_per_day == pytest.approx(0.15)
+    assert report.reservoir.volume_ml == pytest.approx(18, abs=0.001)
+    refilled_at = report.reservoir_at
+    assert report.refill_by.reason == "low_alarm"
+    expected = refilled_at + timedelta(days=(report.reservoir.volume_ml - 2) / 0.15 - 7)
+    assert abs(report.refill_by.at - expected) < timedelta(minutes=1)
+    assert abs(report.refill_by.at - (refilled_at + timedelta(days=99 + 2 / 3))) < timedelta(hours=1)
+
+
+def test_an_attempt_on_another_patients_pump_is_listed_refused_and_is_not_the_visits_pump(changed):
+    report = build_session_report(changed.store, changed.session_id)
+    assert report.pump_serial == changed.serial
+    assert [(line.action, line.outcome) for line in report.actions] == [
+        ("refill", "refused"), ("refill", "verified"), ("bolus", "refused")]
+    other = report.actions[-1]
+    assert changed.other_serial in other.summary and "not this visit's pump" in other.summary
+    assert all(bolus.kind == "bridge" for bolus in report.boluses)
+
+
+def test_refused_refills_and_boluses_show_their_outcome_on_paper(changed, tmp_path, qapp):
+    report = build_session_report(changed.store, changed.session_id)
+    assert [line.outcome for line in report.refills] == ["refused", "verified"]
+    pdf = tmp_path / "changed.pdf"
+    write_report_pdf(report, pdf)
+    text = " ".join(poppler("pdftotext", str(pdf), "-").split())
+    for words in ["baclofen 1000 mcg/mL", "Before: 150 mcg/day, simple continuous (baclofen 500 mcg/mL)",
+                  "After: 150 mcg/day, simple continuous (baclofen 1000",
+                  f"ITB-20, serial {changed.serial}", "CONCENTRATION_CHANGE_NEEDS_BRIDGE"]:
+        assert words in text, words
+    refills = text[text.index("Refills"):text.index("Boluses")]
+    assert refills.count("refused: not done") == 1 and refills.count("verified") == 1
+    assert "18 mL asked, not added" in refills and "0 mL (±2 mL)" in refills
+    boluses = text[text.index("Boluses"):text.index("Warnings")]
+    assert "bridge 153 mcg 0.306 mL" in boluses  # 0.306 mL of the line pushed at 500 mcg/mL
+    assert "Drug baclofen 500" not in text
