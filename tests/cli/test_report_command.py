@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import os
+import stat
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -62,6 +64,21 @@ def test_report_writes_the_pdf_and_the_fhir_bundle(capsys, visit, tmp_path, qapp
     assert [entry.resource.get_resource_type() for entry in bundle.entry] == [
         "Patient", "Device", "MedicationStatement", "MedicationAdministration", "MedicationAdministration",
         "Observation"]
+
+
+def test_the_report_files_are_readable_by_their_owner_only(capsys, visit, tmp_path, qapp):
+    # They name the patient and their birth date: 0600 whatever the umask, a file written before included.
+    pdf, fhir = tmp_path / "visit.pdf", tmp_path / "visit.fhir.json"
+    fhir.write_text("old")
+    fhir.chmod(0o644)
+    old = os.umask(0o022)
+    try:
+        code, _, err = run(capsys, "report", visit.session_id, "--pdf", pdf, "--fhir", fhir)
+    finally:
+        os.umask(old)
+    assert code == EXIT_OK, err
+    assert [stat.S_IMODE(path.stat().st_mode) for path in (pdf, fhir)] == [0o600, 0o600]
+    assert fhir.read_text().startswith("{")
 
 
 def test_a_technician_may_export_a_report_and_nobody_signed_in_may_not(capsys, visit, tmp_path, monkeypatch, qapp):

@@ -9,6 +9,7 @@ refill (baclofen's stability limit, 180 days from the fill, is later).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -18,11 +19,14 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from clinic.fhir_bundle import fhir_bundle
 from clinic.session_report import (ChainAnchor, PatientFacts, SessionFacts, SessionReport, build_session_report,
                                    report_from_records)
 from clinic.store import Store, open_store
 from clinic.visit import PumpMatch, Visit
 from programmer.audit_record import record_not_sent
+from programmer.bolus import review_prime
+from programmer.bolus_commit import commit_prime
 from programmer.checks import PriorTherapy
 from programmer.commit import commit_refill, commit_write
 from programmer.interrogation import read_pump
@@ -349,3 +353,70 @@ def test_refused_refills_and_boluses_show_their_outcome_on_paper(changed, tmp_pa
     boluses = text[text.index("Boluses"):text.index("Warnings")]
     assert "bridge 153 mcg 0.306 mL" in boluses  # 0.306 mL of the line pushed at 500 mcg/mL
     assert "Drug baclofen 500" not in text
+
+
+@pytest.fixture(scope="module")
+def first_fill(tmp_path_factory) -> Iterator[ChangedVisit]:
+    """A new pump (a 60 cm catheter) bound to TEST-0001, filled with 20 mL of baclofen 500 mcg/mL and primed for the
+    implant, no program written yet."""
+    folder = tmp_path_factory.mktemp("first")
+    store = open_store(clinic_db(folder))
+    pump = EmulatorProcess(folder / "pump.json", args=("--catheter-cm", "60"))
+    pump.start()
+    driver = open_driver(pump.url, **LOOPBACK_LINK)
+    try:
+        serial = read_pump(driver).identity.serial
+        visit = Visit(store, OSEI, folder / "journal.jsonl", WORKSTATION)
+        visit.choose_patient(PATIENT_ID, serial, "ITB-20", catheter_cm=60.0)
+        refill(driver, visit, 0, 20)
+        primed = review_prime(read_pump(driver), 60.0, "implant", LIBRARY, override_reason=REASON)
+        committed(visit, commit_prime(driver, primed, OSEI, visit.audit))
+        visit.end()
+    finally:
+        driver.close()
+        pump.stop()
+    yield ChangedVisit(store, visit.session_id, serial, "")
+    store.close()
+
+
+def test_a_first_fill_is_due_by_the_drugs_stability_limit(first_fill, tmp_path, qapp):
+    # Nothing is delivered yet, so no low alarm comes: the refill is due when baclofen's 180 days of stability in the
+    # pump end, counted from the fill, as the refill itself said.
+    report = build_session_report(first_fill.store, first_fill.session_id)
+    assert (report.drug, report.program_before) == (BACLOFEN_500, None)
+    assert (report.refill_by.at, report.refill_by.reason) == (report.reservoir_at + timedelta(days=180),
+                                                             "drug_stability")
+    pdf = tmp_path / "first.pdf"
+    write_report_pdf(report, pdf)
+    text = " ".join(poppler("pdftotext", str(pdf), "-").split())
+    due = (report.reservoir_at + timedelta(days=180)).strftime("%a %d %b %Y %H:%M")
+    assert f"Refill by {due} (pump clock)" in text and "not known" not in text
+
+
+def test_a_prime_states_what_reaches_the_patient_and_what_goes_into_the_line(first_fill):
+    # 0.15 mL of tubing and 60 cm x 0.0026 mL/cm of catheter: 0.306 mL, of 500 mcg/mL 153 mcg moved into the line
+    # (the dose history's figure); the emulator started with its catheter recorded holds the drug in that line
+    # already, so the prime pushes 0.306 mL of it, 153 mcg, to the patient: both figures are stated, each labelled.
+    report = build_session_report(first_fill.store, first_fill.session_id)
+    [prime] = report.boluses
+    assert (prime.kind, prime.dose, prime.line_dose, prime.volume_ml) == ("prime", 153, 153, pytest.approx(0.306))
+    [history] = [entry for entry in first_fill.store.patients.dose_history(PATIENT_ID) if entry.kind == "prime"]
+    assert history.dose == prime.line_dose
+    words = "153 mcg to the patient; 153 mcg into the line"
+    assert prime.dose_words() == words and f"prime {words} (0.306 mL)" in [line.summary for line in report.actions]
+    [administration] = [entry["resource"] for entry in fhir_bundle(report)["entry"]
+                        if "prime" in entry["resource"].get("dosage", {}).get("text", "")]
+    assert words in administration["dosage"]["text"]
+
+
+def test_the_bundle_names_the_visits_pump_and_nothing_of_the_other_one(changed):
+    bundle = fhir_bundle(build_session_report(changed.store, changed.session_id))
+    text = json.dumps(bundle)
+    [device] = [entry["resource"] for entry in bundle["entry"] if entry["resource"]["resourceType"] == "Device"]
+    assert device["serialNumber"] == changed.serial and changed.other_serial not in text
+    administrations = [entry["resource"] for entry in bundle["entry"]
+                       if entry["resource"]["resourceType"] == "MedicationAdministration"]
+    assert sorted(item["status"] for item in administrations) == ["completed", "in-progress", "not-done"]
+    [refused] = [item for item in administrations if item["status"] == "not-done"]
+    assert "discrepancy 0 mL, tolerance 2 mL" in refused["dosage"]["text"] and "refused: not done" in refused[
+        "dosage"]["text"]
