@@ -11,12 +11,17 @@ What it cannot prove: anyone who can write the database and knows this rule can 
 they changed to the end, head included; the chain then verifies. A head hash copied somewhere else (printed on a
 session report, kept by another system) is what catches that: a chain whose record at that seq no longer has that
 hash was rewritten. docs/clinic-store.md says more.
+
+``verify`` also checks what the hash does not cover by itself: that each record's indexed columns (what ``query``
+filters on) are its body's fields, that the body is canonical, and that the authorising tables agree with their
+mirror records (``clinic.mirror``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,9 +33,11 @@ from sqlalchemy.orm import Session
 
 from clinic.clock import utc_now
 from clinic.database import Database
+from clinic.mirror import MIRROR_EVENT, MIRROR_FORMAT, describe, table_problems
 from clinic.models import AuditHeadRow, AuditRow
 from programmer.audit import read_audit_log
 from programmer.errors import AuditError, InputError
+from programmer.roles import User
 
 NO_HASH = "0" * 64
 """The ``prev_hash`` of the first record."""
@@ -60,7 +67,8 @@ class ChainCheck:
     head_hash: str
     first_bad_seq: int | None
     problem: str | None
-    """``edited``, ``deleted``, ``reordered``, ``inserted`` or ``truncated``; None when intact."""
+    """``edited``, ``deleted``, ``reordered``, ``inserted``, ``truncated`` or ``table mismatch`` (a row of users,
+    tokens, patients, implants or sessions that the chain's records do not confirm); None when intact."""
     message: str
     """One line a person reads: which record, what is wrong, what was expected."""
 
@@ -70,6 +78,10 @@ class _Link(NamedTuple):
     body: str
     prev_hash: str
     hash: str
+    columns: dict
+
+
+COLUMNS = ("record_id", "session_id", "username", "patient_identifier", "pump_serial", "action", "event", "time")
 
 
 class AuditTrail:
@@ -79,66 +91,61 @@ class AuditTrail:
     def append(self, record: Mapping) -> int:
         """Add ``record`` (it has a ``record_id``) at the end of the chain; its seq. A record whose ``record_id`` is
         stored already is not stored again: its seq is returned."""
-        record_id = record.get("record_id")
-        if not isinstance(record_id, str) or not record_id:
-            raise InputError([("record_id", "an audit record needs a record_id to be stored")],
-                             step="append to the audit trail")
-        try:
-            body = canonical_json(record)
-        except (TypeError, ValueError) as exc:
-            raise InputError([("record", f"an audit record must be plain JSON: {exc}")],
-                             step="append to the audit trail") from None
         with self._database.write() as session:
-            head = session.scalars(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).one()
-            stored = session.scalar(select(AuditRow.seq).where(AuditRow.record_id == record_id))
-            if stored is not None:
-                return stored
-            seq = head.seq + 1
-            digest = chain_hash(head.hash, seq, body)
-            session.add(AuditRow(seq=seq, record_id=record_id, time=_time(record), session_id=_text(record,
-                                 "session_id"), username=_text(record, "user"),
-                                 patient_identifier=_text(record, "patient"), pump_serial=_text(record, "pump_serial"),
-                                 action=_text(record, "action") or "", event=_text(record, "event") or "", body=body,
-                                 prev_hash=head.hash, hash=digest))
-            head.seq, head.hash = seq, digest
-        return seq
+            return append_in(session, record)
 
-    def reconcile(self, journal: Path) -> int:
+    def reconcile(self, journal: Path, by: User | None = None) -> int:
         """Add the journal's records that the store lacks (a store that failed while the journal was written), in the
-        journal's order; how many. Records without a ``record_id`` (written before the store existed) are left."""
+        journal's order; how many. Records without a ``record_id`` (written before the store existed) are left.
+
+        Each record added is marked ``"reconciled": {"by": ..., "at": ...}`` (a reader tells it from one the store
+        took live), and one record after them says who reconciled how many from which journal (its SHA-256)."""
         if not Path(journal).exists():
             return 0
         try:
+            raw = Path(journal).read_bytes()
             records = [record for record in read_audit_log(journal) if isinstance(record.get("record_id"), str)]
         except (OSError, ValueError) as exc:
             raise AuditError(f"cannot read the audit journal {journal}: {exc}", step="reconcile the audit journal") \
                 from None
         stored = self._stored_ids([record["record_id"] for record in records])
         added = 0
+        mark = {"by": None if by is None else by.username, "at": utc_now().isoformat(timespec="microseconds")}
         for record in records:
             if record["record_id"] not in stored:
-                self.append(record)
+                self.append({**record, "reconciled": mark})
                 stored.add(record["record_id"])
                 added += 1
+        if added:
+            self.append({"format": MIRROR_FORMAT, "record_id": uuid.uuid4().hex, "event": MIRROR_EVENT,
+                         "action": "audit_reconciled", "user": mark["by"], "time": mark["at"], "records": added,
+                         "journal": str(journal), "journal_sha256": hashlib.sha256(raw).hexdigest()})
         return added
 
     def head(self) -> tuple[int, str]:
         """The chain's last seq and hash as the head row holds them (0 and 64 zeros before any record): the anchor a
         report prints, without walking the chain."""
         with self._database.read() as session:
-            head = session.get_one(AuditHeadRow, 1)
-            return head.seq, head.hash
+            head = session.get(AuditHeadRow, 1)
+            return (0, NO_HASH) if head is None else (head.seq, head.hash)
 
     def verify(self) -> ChainCheck:
         """Walk the chain from the first record to the head; the first problem found, or that it is intact."""
         with self._database.read() as session:
-            head = session.get_one(AuditHeadRow, 1)
+            head = session.get(AuditHeadRow, 1)
+            if head is None:
+                total = _total(session)
+                return ChainCheck(False, total, "", total, "deleted",
+                                  f"the chain's head row is missing ({total} records stored): the trail was cut or "
+                                  "emptied")
             count, previous = 0, [NO_HASH]
+            misfiled: tuple[int, str, str] | None = None  # reported once the chain itself holds
             for row, following in _with_next(_links(session)):
                 count += 1
                 found = _diagnose(session, count, row, previous, following)
                 if found is not None:
                     return ChainCheck(False, _total(session), head.hash, *found)
+                misfiled = misfiled or _columns_problem(row)
                 previous = [previous[-1], row.hash]
             last = previous[-1]
             if head.seq < count:
@@ -153,6 +160,13 @@ class AuditTrail:
                 return ChainCheck(False, count, head.hash, count, "edited",
                                   f"record {count}, the last, was replaced: its hash is {last[:12]}..., the head's "
                                   f"is {head.hash[:12]}...")
+            if misfiled is not None:
+                return ChainCheck(False, count, head.hash, *misfiled)
+            mismatch = table_problems(session)
+            if mismatch is not None:
+                table, seq, what = mismatch
+                return ChainCheck(False, count, head.hash, seq if seq is not None else count, "table mismatch",
+                                  describe(table, what))
             return ChainCheck(True, count, head.hash, None, None,
                               f"the audit trail is intact: {count} records, head hash {head.hash}")
 
@@ -182,10 +196,73 @@ class AuditTrail:
         return stored
 
 
+def append_in(session: Session, record: Mapping) -> int:
+    """Append ``record`` in ``session``'s writing transaction (the one that makes the change it records)."""
+    record_id = record.get("record_id")
+    if not isinstance(record_id, str) or not record_id:
+        raise InputError([("record_id", "an audit record needs a record_id to be stored")],
+                         step="append to the audit trail")
+    try:
+        body = canonical_json(record)
+    except (TypeError, ValueError) as exc:
+        raise InputError([("record", f"an audit record must be plain JSON: {exc}")],
+                         step="append to the audit trail") from None
+    head = session.scalars(select(AuditHeadRow).where(AuditHeadRow.id == 1).with_for_update()).first()
+    if head is None:
+        raise AuditError("the clinic record's audit trail has no head row (it was cut or emptied): nothing can be "
+                         "appended; run audit verify", step="append to the audit trail")
+    stored = session.scalar(select(AuditRow.seq).where(AuditRow.record_id == record_id))
+    if stored is not None:
+        return stored
+    seq = head.seq + 1
+    digest = chain_hash(head.hash, seq, body)
+    session.add(AuditRow(seq=seq, record_id=record_id, time=_time(record), session_id=_text(record, "session_id"),
+                         username=_text(record, "user"), patient_identifier=_text(record, "patient"),
+                         pump_serial=_text(record, "pump_serial"), action=_text(record, "action") or "",
+                         event=_text(record, "event") or "", body=body, prev_hash=head.hash, hash=digest))
+    head.seq, head.hash = seq, digest
+    session.flush()
+    return seq
+
+
+def _columns_problem(row: _Link) -> tuple[int, str, str] | None:
+    """A record whose hash holds but whose body is not canonical, or whose indexed columns (what ``query`` filters
+    on) are not its body's fields."""
+    try:
+        record = json.loads(row.body)
+        canonical = canonical_json(record) == row.body and isinstance(record, dict)
+    except (TypeError, ValueError):
+        canonical, record = False, {}
+    if not canonical:
+        return row.seq, "edited", f"record {row.seq}'s body is not the canonical JSON its hash must cover"
+    expected = {"record_id": record.get("record_id"), "session_id": _text(record, "session_id"),
+                "username": _text(record, "user"), "patient_identifier": _text(record, "patient"),
+                "pump_serial": _text(record, "pump_serial"), "action": _text(record, "action") or "",
+                "event": _text(record, "event") or ""}
+    for column, value in expected.items():
+        if row.columns[column] != value:
+            return row.seq, "edited", (f"record {row.seq}'s {column} column says {row.columns[column]!r}, its body "
+                                       f"{value!r}")
+    moment = _body_time(record)
+    if moment is not None and row.columns["time"] != moment:
+        return row.seq, "edited", f"record {row.seq}'s time column is not its body's time"
+    return None
+
+
+def _body_time(record: Mapping) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(record["time"]))
+    except (KeyError, ValueError):
+        return None
+    return moment.astimezone(timezone.utc) if moment.tzinfo is not None else None
+
+
 def _links(session: Session) -> Iterator[_Link]:
-    query = select(AuditRow.seq, AuditRow.body, AuditRow.prev_hash, AuditRow.hash).order_by(AuditRow.seq)
+    query = select(AuditRow.seq, AuditRow.body, AuditRow.prev_hash, AuditRow.hash, AuditRow.record_id,
+                   AuditRow.session_id, AuditRow.username, AuditRow.patient_identifier, AuditRow.pump_serial,
+                   AuditRow.action, AuditRow.event, AuditRow.time).order_by(AuditRow.seq)
     for row in session.execute(query.execution_options(yield_per=1000)):
-        yield _Link(*row)
+        yield _Link(row[0], row[1], row[2], row[3], dict(zip(COLUMNS, row[4:], strict=True)))
 
 
 def _with_next(links: Iterator[_Link]) -> Iterator[tuple[_Link, _Link | None]]:

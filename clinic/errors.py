@@ -60,3 +60,22 @@ class UnknownPump(ProgrammerError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, step="match the pump to the patient", field="patient")
+
+
+class RecordMismatch(ProgrammerError):
+    """A row of the clinic record that a decision rests on (a user's role, a token, a pump's binding) is not what its
+    audit trail recorded: it was edited outside the programmer, so nothing is trusted from it."""
+
+    kind = ErrorKind.REFUSED
+
+    def __init__(self, table: str, what: str) -> None:
+        super().__init__(f"the clinic record's {table} table disagrees with its audit trail: {what}; nothing is "
+                         "trusted from it (run audit verify, tell the administrator)", step="check the clinic record")
+
+
+class WrongPump(WrongPatient):
+    """The visit is with another pump, the pump was explanted, or binding it would replace an implant unnamed. A kind
+    of WrongPatient, so every front end that refuses and audits that one does the same with this."""
+
+    def __init__(self, message: str) -> None:
+        ProgrammerError.__init__(self, message, step="match the pump to the visit", field="pump")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from clinic.errors import UnknownPump, WrongPatient
+from clinic.errors import RecordMismatch, UnknownPump, WrongPatient, WrongPump
 from clinic.store import Store
 from programmer.audit import AUDIT_FORMAT, AuditLog
 from programmer.errors import ProgrammerError
@@ -51,7 +51,7 @@ class JournaledAudit(AuditLog):
         if stamped.get("event") == "attempt":
             try:
                 self.visit.require_change_allowed(str(stamped.get("pump_serial") or ""))
-            except (WrongPatient, UnknownPump) as refusal:
+            except (WrongPatient, UnknownPump, WrongPump, RecordMismatch) as refusal:
                 self._write(self._stamp({key: stamped[key] for key in ("attempt_id", "action", "clinician",
                                                                         "pump_serial", "pump_model") if key in stamped}
                                         | {"time": datetime.now().astimezone().isoformat(timespec="milliseconds"),

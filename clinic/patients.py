@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from clinic.clock import utc_now
 from clinic.database import Database
-from clinic.errors import UnknownPatient, WrongPatient
+from clinic.errors import UnknownPatient, WrongPatient, WrongPump
+from clinic.mirror import implant_problem, mirror, mirror_id, patient_problem, require_confirmed
 from clinic.models import CatheterRevisionRow, DoseRow, ImplantRow, PatientRow
 from programmer.dead_volume import check_catheter_cm
 from programmer.errors import InputError
@@ -100,11 +101,16 @@ class Patients:
             except IntegrityError:  # another workstation added it between the check and now
                 raise InputError([("identifier", f"a patient with the identifier {identifier!r} exists already")],
                                  step="add a patient") from None
+            mirror(session, "patient_added", by.username, mirror_id("patient", identifier), patient_id=identifier,
+                   name=name, birth_date=birth_date)
         return Patient(identifier, name, birth_date)
 
     def get(self, identifier: str) -> Patient:
+        """The patient, once the audit trail confirms the row (else RecordMismatch)."""
         with self._database.read() as session:
-            return _patient(_patient_row(session, identifier))
+            row = _patient_row(session, identifier)
+            require_confirmed("patients", patient_problem(session, row))
+            return _patient(row)
 
     def search(self, text: str) -> list[Patient]:
         """Patients whose identifier or name holds ``text``, whatever its case, by identifier."""
@@ -116,16 +122,25 @@ class Patients:
             return [_patient(row) for row in rows]
 
     def patient_for_pump(self, serial: str) -> Patient | None:
-        """The patient the pump is bound to (None: bound to nobody yet)."""
+        """The patient the pump is bound to (None: bound to nobody yet); a binding the audit trail does not confirm
+        raises RecordMismatch."""
+        implant = self.implant_for_pump(serial)
+        return None if implant is None else self.get(implant.patient_identifier)
+
+    def implant_for_pump(self, serial: str) -> Implant | None:
+        """The implant of pump ``serial`` (None: bound to nobody), once the audit trail confirms its row."""
         with self._database.read() as session:
-            row = session.scalar(select(PatientRow).join(ImplantRow, ImplantRow.patient_id == PatientRow.id)
-                                 .where(ImplantRow.pump_serial == serial))
-            return None if row is None else _patient(row)
+            row = session.scalar(select(ImplantRow).where(ImplantRow.pump_serial == serial))
+            if row is None:
+                return None
+            require_confirmed("implants", implant_problem(session, row))
+            return _implant(session, row, session.get_one(PatientRow, row.patient_id).identifier)
 
     def bind_pump(self, by: User, identifier: str, serial: str, model: str, implanted_on: date,
-                  catheter_cm: float | None) -> Implant:
-        """Record pump ``serial`` as implanted in the patient (the same patient again: nothing changes). A pump of
-        the patient still implanted is recorded as explanted on ``implanted_on``: a replacement.
+                  catheter_cm: float | None, *, replaces: str | None = None) -> Implant:
+        """Record pump ``serial`` as implanted in the patient (the same patient again: nothing changes). When the
+        patient still has a pump implanted, ``replaces`` must name it: it is recorded as explanted on
+        ``implanted_on`` (a replacement); without it, or naming another pump, WrongPump names the pump implanted.
 
         Raises WrongPatient for a pump bound to another patient."""
         require(by, Permission.MANAGE_PATIENTS)
@@ -135,16 +150,30 @@ class Patients:
                              step="bind a pump")
         with self._database.write() as session:
             patient = _patient_row(session, identifier)
+            require_confirmed("patients", patient_problem(session, patient))
             existing = session.scalar(select(ImplantRow).where(ImplantRow.pump_serial == serial))
             if existing is not None:
+                require_confirmed("implants", implant_problem(session, existing))
                 if existing.patient_id != patient.id:
                     owner = session.get_one(PatientRow, existing.patient_id)
                     raise WrongPatient(f"pump {serial} is bound to patient {owner.identifier}, not to "
                                        f"{patient.identifier}: a pump is never moved from one patient to another")
                 return _implant(session, existing, patient.identifier)
-            for earlier in session.scalars(select(ImplantRow).where(ImplantRow.patient_id == patient.id,
-                                                                    ImplantRow.explanted_on.is_(None))):
+            implanted = list(session.scalars(select(ImplantRow).where(ImplantRow.patient_id == patient.id,
+                                                                      ImplantRow.explanted_on.is_(None))))
+            serials = [earlier.pump_serial for earlier in implanted]
+            if sorted(serials) != ([] if replaces is None or not implanted else [replaces]):
+                if not implanted:
+                    raise WrongPump(f"patient {identifier} has no pump implanted, so pump {serial} replaces none (not "
+                                    f"{replaces}): bind it without naming a pump it replaces")
+                raise WrongPump(f"patient {identifier} has pump {', '.join(serials)} implanted: binding pump {serial} "
+                                f"records that one as explanted, so name it as the pump replaced (not "
+                                f"{replaces or 'none'}); nothing was changed")
+            for earlier in implanted:
+                require_confirmed("implants", implant_problem(session, earlier))
                 earlier.explanted_on = implanted_on
+                mirror(session, "pump_explanted", by.username, mirror_id("implant-explanted", earlier.pump_serial),
+                       patient=identifier, pump_serial=earlier.pump_serial, explanted_on=implanted_on)
             row = ImplantRow(patient_id=patient.id, pump_serial=serial, pump_model=model, implanted_on=implanted_on,
                              explanted_on=None, catheter_cm=catheter_cm)
             session.add(row)
@@ -153,6 +182,8 @@ class Patients:
             except IntegrityError:  # another workstation bound it between the check and now
                 raise InputError([("serial", f"pump {serial} was bound by another workstation at the same moment: "
                                              "read the pump again")], step="bind a pump") from None
+            mirror(session, "pump_bound", by.username, mirror_id("implant", serial), patient=identifier,
+                   pump_serial=serial, pump_model=model, implanted_on=implanted_on, catheter_cm=catheter_cm)
             return _implant(session, row, patient.identifier)
 
     def revise_catheter(self, by: User, serial: str, revised_on: date, catheter_cm: float, note: str) -> Implant:
@@ -167,18 +198,25 @@ class Patients:
             if revised_on < row.implanted_on:
                 raise InputError([("revised_on", f"{revised_on.isoformat()} is before the pump was implanted "
                                                  f"({row.implanted_on.isoformat()})")], step="revise a catheter")
-            session.add(CatheterRevisionRow(implant_id=row.id, revised_on=revised_on, catheter_cm=catheter_cm,
-                                            note=note))
+            require_confirmed("implants", implant_problem(session, row))
+            revision = CatheterRevisionRow(implant_id=row.id, revised_on=revised_on, catheter_cm=catheter_cm,
+                                           note=note)
+            session.add(revision)
             row.catheter_cm = catheter_cm
             session.flush()
+            mirror(session, "catheter_revised", by.username, mirror_id("catheter", serial, str(revision.id)),
+                   pump_serial=serial, revised_on=revised_on, catheter_cm=catheter_cm, note=note)
             return _implant(session, row, session.get_one(PatientRow, row.patient_id).identifier)
 
     def implants(self, identifier: str) -> list[Implant]:
-        """The patient's implants, the first implanted first."""
+        """The patient's implants, the first implanted first (RecordMismatch for a row the chain does not confirm)."""
         with self._database.read() as session:
             patient = _patient_row(session, identifier)
-            rows = session.scalars(select(ImplantRow).where(ImplantRow.patient_id == patient.id)
-                                   .order_by(ImplantRow.implanted_on, ImplantRow.id))
+            require_confirmed("patients", patient_problem(session, patient))
+            rows = list(session.scalars(select(ImplantRow).where(ImplantRow.patient_id == patient.id)
+                                        .order_by(ImplantRow.implanted_on, ImplantRow.id)))
+            for row in rows:
+                require_confirmed("implants", implant_problem(session, row))
             return [_implant(session, row, identifier) for row in rows]
 
     def record_dose(self, entry: DoseEntry) -> None:

@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from clinic.clock import utc_now
 from clinic.database import Database
-from clinic.errors import UnknownPatient, UnknownSession
+from clinic.errors import UnknownPatient, UnknownSession, WrongPatient, WrongPump
+from clinic.mirror import mirror, mirror_id, require_confirmed, session_problem
 from clinic.models import PatientRow, SessionRow
 from programmer.roles import User
 
@@ -41,32 +42,53 @@ class Sessions:
         """A new session of ``user`` at ``workstation``; its id (32 hex digits)."""
         session_id = uuid.uuid4().hex
         with self._database.write() as session:
-            session.add(SessionRow(id=session_id, started_at=utc_now(), ended_at=None, username=user.username,
+            now = utc_now()
+            session.add(SessionRow(id=session_id, started_at=now, ended_at=None, username=user.username,
                                    workstation=workstation, patient_id=None, pump_serial=None))
+            mirror(session, "session_started", user.username, mirror_id("session", session_id), subject=user.username,
+                   workstation=workstation, started_at=now, visit=session_id)
         return session_id
 
     def attach(self, session_id: str, patient_identifier: str | None, pump_serial: str | None) -> None:
-        """Say which patient and pump the session is about (None leaves that one as it was)."""
+        """Say which patient and pump the session is about (None leaves that one as it was). A visit is with one
+        patient and one pump: a session that has them already is never moved to others (WrongPatient, WrongPump)."""
         with self._database.write() as session:
             row = _row(session, session_id)
+            require_confirmed("sessions", session_problem(session, row))
+            before = (row.patient_id, row.pump_serial)
             if patient_identifier is not None:
                 patient_id = session.scalar(select(PatientRow.id).where(PatientRow.identifier == patient_identifier))
                 if patient_id is None:
                     raise UnknownPatient(patient_identifier)
+                if row.patient_id is not None and row.patient_id != patient_id:
+                    raise WrongPatient(f"session {session_id} is a visit of another patient: patient "
+                                       f"{patient_identifier} needs a session of their own")
                 row.patient_id = patient_id
             if pump_serial is not None:
+                if row.pump_serial is not None and row.pump_serial != pump_serial:
+                    raise WrongPump(f"session {session_id} is a visit with pump {row.pump_serial}: pump {pump_serial} "
+                                    "needs a session of its own")
                 row.pump_serial = pump_serial
+            if (row.patient_id, row.pump_serial) != before:
+                patient = None if row.patient_id is None else session.get_one(PatientRow, row.patient_id).identifier
+                mirror(session, "session_attached", row.username,
+                       mirror_id("session-attached", session_id, patient or "", row.pump_serial or ""),
+                       visit=session_id, patient_id=patient, pump=row.pump_serial)
 
     def end(self, session_id: str) -> None:
         """Record the session's end: now (a session continued by a later command ends again with it)."""
         with self._database.write() as session:
-            _row(session, session_id).ended_at = utc_now()
+            row = _row(session, session_id)
+            row.ended_at = utc_now()
+            mirror(session, "session_ended", row.username, None, visit=session_id, ended_at=row.ended_at)
 
     def get(self, session_id: str) -> SessionInfo:
+        """The session, once the audit trail confirms its row (else RecordMismatch)."""
         with self._database.read() as session:
             found = session.execute(_query().where(SessionRow.id == session_id)).first()
             if found is None:
                 raise UnknownSession(session_id)
+            require_confirmed("sessions", session_problem(session, session.get_one(SessionRow, session_id)))
             return _info(*found)
 
     def list(self, *, patient: str | None = None) -> builtins.list[SessionInfo]:

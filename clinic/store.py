@@ -37,7 +37,7 @@ DB_ENV = "ITB_DB"
 """The environment variable naming the database URL when none is given."""
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 """The newest schema revision this code ships (``clinic/migrations/versions``; a test keeps the two the same): a
 database at it is opened without loading Alembic, which costs a command a fifth of a second."""
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -79,7 +79,7 @@ def open_store(url: str | None = None) -> Store:
     Raises StoreError naming the URL, without its password, when it cannot be opened or is newer than this code."""
     given = url or os.environ.get(DB_ENV) or default_database_url()
     parsed = _parse(given)
-    shown = parsed.render_as_string(hide_password=True)
+    shown = shown_url(parsed)
     try:
         engine = _engine(parsed)
     except (SQLAlchemyError, OSError) as exc:
@@ -96,6 +96,13 @@ def open_store(url: str | None = None) -> Store:
     return Store(shown, Users(database), Patients(database), AuditTrail(database), Sessions(database), engine)
 
 
+def shown_url(url: URL) -> str:
+    """The URL safe to show: its password masked, whether given before the host or as a ``password=`` option."""
+    masked = {key: "***" for key in url.query if key.lower() == "password"}
+    shown = (url.update_query_dict(masked) if masked else url).render_as_string(hide_password=True)
+    return shown.replace("=%2A%2A%2A", "=***")
+
+
 def _parse(given: str) -> URL:
     try:
         parsed = make_url(given)
@@ -106,7 +113,7 @@ def _parse(given: str) -> URL:
         return parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         return parsed
-    raise StoreError(f"the clinic database {parsed.render_as_string(hide_password=True)} is neither SQLite nor "
+    raise StoreError(f"the clinic database {shown_url(parsed)} is neither SQLite nor "
                      "PostgreSQL: give sqlite:///PATH or postgresql://USER@HOST/DATABASE")
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from clinic.clock import utc_now
 from clinic.database import Database
 from clinic.errors import SignInRefused
+from clinic.mirror import mirror, mirror_id, password_digest, require_confirmed, token_problem, user_problem
 from clinic.models import TokenRow, UserRow
 from clinic.passwords import hash_password, verify_password
 from programmer.errors import InputError, PermissionRefused
@@ -28,6 +29,13 @@ from programmer.roles import Permission, Role, User, require
 REFUSED_PASSWORD = "the user name or the password is wrong, or the account is disabled"
 """What every refused password sign-in says, whatever the reason."""
 MIN_PASSWORD_CHARS = 12
+COMMON_PASSWORDS = frozenset({
+    "password1234", "password12345", "passwordpassword", "123456789012", "1234567890123", "12345678901234",
+    "qwertyuiopas", "qwertyuiop123", "qwerty123456", "iloveyou1234", "letmein12345", "welcome12345",
+    "changeme1234", "administrator", "adminadmin12", "abcdefghijkl", "abc123456789", "111111111111",
+    "000000000000", "aaaaaaaaaaaa", "passw0rd1234", "p@ssword1234", "trustno11234", "monkey123456",
+})
+"""A short list of the passwords guessed first; the list an attacker tries is longer, so a passphrase is asked for."""
 
 
 @dataclass(frozen=True)
@@ -53,12 +61,12 @@ class Users:
             if session.scalar(select(func.count()).select_from(UserRow)):
                 raise PermissionRefused("the first administrator exists already: an administrator signs in and adds "
                                         "users", step="create the first administrator")
-            return self._insert(session, username, display_name, Role.ADMINISTRATOR, password)
+            return self._insert(session, username, display_name, Role.ADMINISTRATOR, password, None)
 
     def add(self, by: User, username: str, display_name: str, role: Role, password: str) -> User:
         require(by, Permission.MANAGE_USERS)
         with self._database.write() as session:
-            return self._insert(session, username, display_name, role, password)
+            return self._insert(session, username, display_name, role, password, by.username)
 
     def disable(self, by: User, username: str) -> None:
         require(by, Permission.MANAGE_USERS)
@@ -67,7 +75,14 @@ class Users:
             if row is None:
                 raise InputError([("username", f"no user is named {username!r}")], step="disable a user")
             if row.disabled_at is None:
+                require_confirmed("users", user_problem(session, row))
+                if row.role == Role.ADMINISTRATOR.value and _active_administrators(session) <= 1:
+                    raise PermissionRefused(f"{username} is the last active administrator: add another "
+                                            "administrator first, or no one could manage the accounts",
+                                            step="disable a user")
                 row.disabled_at = utc_now()
+                mirror(session, "user_disabled", by.username, mirror_id("user-disabled", username),
+                       subject=username, disabled_at=row.disabled_at)
 
     def list(self) -> list[UserInfo]:
         with self._database.read() as session:
@@ -86,6 +101,8 @@ class Users:
             raise SignInRefused(REFUSED_PASSWORD)
         if not verify_password(password, row.password_hash) or row.disabled_at is not None:
             raise SignInRefused(REFUSED_PASSWORD)
+        with self._database.read() as session:
+            require_confirmed("users", user_problem(session, row))
         return _user(row)
 
     def issue_token(self, user: User, lifetime: timedelta = timedelta(hours=8)) -> str:
@@ -98,8 +115,12 @@ class Users:
             row = session.scalar(select(UserRow).where(UserRow.username == user.username))
             if row is None or row.disabled_at is not None:
                 raise SignInRefused(f"{user.username} has no account that may sign in")
-            session.add(TokenRow(user_id=row.id, token_hash=_token_hash(token), created_at=now,
+            require_confirmed("users", user_problem(session, row))
+            digest = _token_hash(token)
+            session.add(TokenRow(user_id=row.id, token_hash=digest, created_at=now,
                                  expires_at=now + lifetime, revoked_at=None))
+            mirror(session, "token_issued", user.username, mirror_id("token", digest), subject=user.username,
+                   token_hash=digest, expires_at=now + lifetime)
         return token
 
     def user_for_token(self, token: str) -> User:
@@ -108,9 +129,11 @@ class Users:
         with self._database.read() as session:
             found = session.execute(select(TokenRow, UserRow).join(UserRow, TokenRow.user_id == UserRow.id)
                                     .where(TokenRow.token_hash == _token_hash(token))).first()
-        if found is None:
-            raise SignInRefused("the sign-in token is not known to this clinic database: sign in again (login)")
-        token_row, user_row = found
+            if found is None:
+                raise SignInRefused("the sign-in token is not known to this clinic database: sign in again (login)")
+            token_row, user_row = found
+            require_confirmed("tokens", token_problem(session, token_row, user_row.username))
+            require_confirmed("users", user_problem(session, user_row))
         if token_row.revoked_at is not None:
             raise SignInRefused("the sign-in token was revoked (logout): sign in again (login)")
         if token_row.expires_at <= utc_now():
@@ -123,23 +146,31 @@ class Users:
     def revoke_token(self, token: str) -> None:
         """Revoke the token (one that is unknown or already revoked: nothing to do)."""
         with self._database.write() as session:
-            row = session.scalar(select(TokenRow).where(TokenRow.token_hash == _token_hash(token)))
-            if row is not None and row.revoked_at is None:
+            found = session.execute(select(TokenRow, UserRow.username).join(UserRow, TokenRow.user_id == UserRow.id)
+                                    .where(TokenRow.token_hash == _token_hash(token))).first()
+            if found is not None and found[0].revoked_at is None:
+                row, username = found
                 row.revoked_at = utc_now()
+                mirror(session, "token_revoked", username, mirror_id("token-revoked", row.token_hash),
+                       subject=username, token_hash=row.token_hash, revoked_at=row.revoked_at)
 
     @staticmethod
-    def _insert(session: Session, username: str, display_name: str, role: Role, password: str) -> User:
+    def _insert(session: Session, username: str, display_name: str, role: Role, password: str,
+                by: str | None) -> User:
         problems = _account_problems(username, display_name, password)
         if problems:
             raise InputError(problems, step="add a user")
         if session.scalar(select(UserRow.id).where(UserRow.username == username)) is not None:
             raise InputError([("username", f"a user named {username!r} exists already")], step="add a user")
+        encoded = hash_password(password)
         session.add(UserRow(username=username, display_name=display_name, role=Role(role).value,
-                            password_hash=hash_password(password), created_at=utc_now(), disabled_at=None))
+                            password_hash=encoded, created_at=utc_now(), disabled_at=None))
         try:
             session.flush()
         except IntegrityError:
             raise InputError([("username", f"a user named {username!r} exists already")], step="add a user") from None
+        mirror(session, "user_added", by or username, mirror_id("user", username), subject=username,
+               display_name=display_name, role=Role(role).value, password=password_digest(encoded))
         return User(username, display_name, Role(role))
 
 
@@ -149,10 +180,30 @@ def _account_problems(username: str, display_name: str, password: str) -> list[t
         problems.append(("username", f"{username!r} is not a user name: 1 to 64 characters, no spaces"))
     if not display_name.strip() or len(display_name) > 128:
         problems.append(("display_name", "a display name is 1 to 128 characters"))
-    if len(password) < MIN_PASSWORD_CHARS:
-        problems.append(("password", f"a password is at least {MIN_PASSWORD_CHARS} characters long "
-                                     f"(got {len(password)})"))
+    broken = password_problem(username, password)
+    if broken:
+        problems.append(("password", broken))
     return problems
+
+
+def password_problem(username: str, password: str) -> str | None:
+    """The password rule ``password`` breaks (None: it passes): at least 12 characters, not only spaces, not
+    containing the user name (of 3 characters or more), not a common password, not one character repeated."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        return f"a password is at least {MIN_PASSWORD_CHARS} characters long (got {len(password)})"
+    if not password.strip():
+        return "a password is not only spaces"
+    folded = password.casefold()
+    if len(username) >= 3 and username.casefold() in folded:
+        return "a password does not contain the user name"
+    if folded in COMMON_PASSWORDS or folded.strip() in COMMON_PASSWORDS or len(set(folded)) <= 2:
+        return "a password is not a common one (nor one or two characters repeated): choose a passphrase"
+    return None
+
+
+def _active_administrators(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(UserRow).where(
+        UserRow.role == Role.ADMINISTRATOR.value, UserRow.disabled_at.is_(None))) or 0
 
 
 def _user(row: UserRow) -> User:

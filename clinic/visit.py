@@ -13,7 +13,7 @@ import socket
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from clinic.errors import UnknownPump, WrongPatient
+from clinic.errors import UnknownPump, WrongPatient, WrongPump
 from clinic.journaled_audit import JournaledAudit
 from clinic.patients import DoseEntry, Patient
 from clinic.store import Store
@@ -32,6 +32,7 @@ class PumpMatch(enum.Enum):
     BOUND = "bound"                  # bound to this visit's patient (now set)
     UNKNOWN = "unknown"              # bound to nobody yet: ask which patient
     OTHER_PATIENT = "other_patient"  # bound to someone else: the hard stop
+    OTHER_PUMP = "other_pump"        # not this visit's pump: the hard stop too (a visit is with one pump)
 
 
 class Visit:
@@ -43,7 +44,9 @@ class Visit:
         self.store = store
         self.user = user
         self.patient: Patient | None = None
-        store.audit.reconcile(journal)
+        self.pump_serial: str | None = None
+        """The visit's pump, once one was matched: a visit is with one pump (another is refused, WrongPump)."""
+        store.audit.reconcile(journal, by=user)
         if session_id is None:
             self.session_id = store.sessions.start(user, workstation)
         else:
@@ -52,13 +55,17 @@ class Visit:
                 raise PermissionRefused(f"session {session_id} is {info.username}'s: {user.username} starts a session "
                                         "of their own", step="continue a session")
             self.session_id = session_id
+            self.pump_serial = info.pump_serial
             if info.patient_identifier is not None:
                 self.patient = store.patients.get(info.patient_identifier)
         self.audit = JournaledAudit(journal, store, self)
 
     def match_pump(self, serial: str) -> tuple[PumpMatch, Patient | None]:
-        """Which patient the pump is bound to, and whether that is this visit's (it becomes so if none is yet)."""
+        """Which patient the pump is bound to, and whether that is this visit's (it becomes so if none is yet).
+        OTHER_PUMP when the visit is with another pump: nothing changes, and every change to it is refused."""
         bound = self.store.patients.patient_for_pump(serial)
+        if self.pump_serial is not None and serial != self.pump_serial:
+            return PumpMatch.OTHER_PUMP, bound
         if bound is None:
             return PumpMatch.UNKNOWN, None
         if self.patient is not None and self.patient != bound:
@@ -67,10 +74,13 @@ class Visit:
         return PumpMatch.BOUND, bound
 
     def choose_patient(self, identifier: str, serial: str, model: str, *, implanted_on: date | None = None,
-                       catheter_cm: float | None = None) -> Patient:
+                       catheter_cm: float | None = None, replaces: str | None = None) -> Patient:
         """Make ``identifier`` this visit's patient for pump ``serial``: a pump bound to nobody is bound to the
-        patient as a new implant (``implanted_on`` today unless given). Raises WrongPatient for a pump bound to
-        another patient, or when the visit already has another patient."""
+        patient as a new implant (``implanted_on`` today unless given; a patient with a pump still implanted needs
+        ``replaces`` naming it). Raises WrongPatient for a pump bound to another patient, or when the visit already
+        has another patient; WrongPump when the visit is with another pump or ``replaces`` is not the one
+        implanted."""
+        self._require_visit_pump(serial)
         patient = self.store.patients.get(identifier)
         if self.patient is not None and self.patient != patient:
             raise WrongPatient(f"this visit is for patient {self.patient.identifier}: patient {identifier} needs a "
@@ -78,7 +88,7 @@ class Visit:
         bound = self.store.patients.patient_for_pump(serial)
         if bound is None:
             self.store.patients.bind_pump(self.user, identifier, serial, model,
-                                          implanted_on or datetime.now().date(), catheter_cm)
+                                          implanted_on or datetime.now().date(), catheter_cm, replaces=replaces)
         elif bound != patient:
             raise WrongPatient(f"pump {serial} is bound to patient {bound.identifier}, not to {identifier}: nothing "
                                "may be changed on it in this patient's visit")
@@ -87,8 +97,14 @@ class Visit:
 
     def require_change_allowed(self, serial: str) -> None:
         """Raises (kind refused) unless pump ``serial`` is bound to this visit's patient: UnknownPump when no patient
-        was chosen or the pump is bound to nobody, WrongPatient when it is bound to another patient."""
-        bound = self.store.patients.patient_for_pump(serial) if serial else None
+        was chosen or the pump is bound to nobody, WrongPatient when it is bound to another patient, WrongPump when
+        the visit is with another pump or the pump was explanted."""
+        self._require_visit_pump(serial)
+        implant = self.store.patients.implant_for_pump(serial) if serial else None
+        if implant is not None and implant.explanted_on is not None:
+            raise WrongPump(f"pump {serial} was recorded as explanted on {implant.explanted_on.isoformat()}: nothing "
+                            "is sent to an explanted pump")
+        bound = None if implant is None else self.store.patients.get(implant.patient_identifier)
         if self.patient is None or bound is None:
             if bound is not None:
                 raise UnknownPump(f"pump {serial} is bound to a patient, and no patient was chosen for this visit: say "
@@ -116,9 +132,15 @@ class Visit:
     def end(self) -> None:
         self.store.sessions.end(self.session_id)
 
+    def _require_visit_pump(self, serial: str) -> None:
+        if self.pump_serial is not None and serial != self.pump_serial:
+            raise WrongPump(f"this visit is with pump {self.pump_serial}, not {serial or '(no serial)'}: another pump "
+                            "needs a visit of its own; nothing is sent to it")
+
     def _set_patient(self, patient: Patient, serial: str) -> None:
-        self.patient = patient
         self.store.sessions.attach(self.session_id, patient.identifier, serial)
+        self.patient = patient
+        self.pump_serial = serial
 
 
 def _dose_entry(result: SessionResult) -> tuple[str, Drug, dict[str, float | None]] | None:

@@ -19,6 +19,15 @@ from programmer.errors import InputError
 ZEROS = "0" * 64
 
 
+@pytest.fixture
+def store(empty_store_url):
+    """A store whose chain is empty: no users or patients, whose changes the chain mirrors (tests/clinic/test_mirror.py
+    covers those)."""
+    opened = open_store(empty_store_url)
+    yield opened
+    opened.close()
+
+
 def record(n: int, **extra) -> dict:
     return {"record_id": f"r{n}", "time": f"2026-03-0{1 + n % 9}T10:00:00+01:00", "action": "write",
             "event": "attempt" if n % 2 else "outcome", "user": "osei" if n % 3 else "kim",
@@ -186,14 +195,18 @@ def test_the_journal_is_reconciled_into_the_store_once_in_its_order(store, tmp_p
     assert [entry.record["record_id"] for entry in store.audit.query()][:3] == ["r1", "r2", "r3"]
     assert store.audit.reconcile(journal.path) == 0
     assert store.audit.reconcile(tmp_path / "none.jsonl") == 0
-    assert store.audit.verify().intact and store.audit.verify().records == 4
+    assert store.audit.verify().intact and store.audit.verify().records == 5
+    *reconciled, summary = [entry.record for entry in store.audit.query()][1:]
+    assert [record["reconciled"]["by"] for record in reconciled] == [None, None, None]
+    assert (summary["action"], summary["records"], summary["journal_sha256"]) == (
+        "audit_reconciled", 3, hashlib.sha256(journal.path.read_bytes()).hexdigest())
 
 
 APPENDS_EACH = 25
 
 
-def test_two_workstations_appending_at_once_make_one_intact_chain(store_url):
-    workstations = [open_store(store_url), open_store(store_url)]
+def test_two_workstations_appending_at_once_make_one_intact_chain(empty_store_url):
+    workstations = [open_store(empty_store_url), open_store(empty_store_url)]
     start = threading.Barrier(len(workstations))
     failures: list[BaseException] = []
 

@@ -53,7 +53,7 @@ def test_a_pump_is_bound_once_and_to_one_patient(store):
 
 def test_a_replacement_pump_explants_the_earlier_one_on_its_implant_day(store):
     store.patients.bind_pump(OSEI, PATIENT_ID, "EMU-1", "ITB-20", date(2019, 3, 4), 60.0)
-    store.patients.bind_pump(OSEI, PATIENT_ID, "EMU-2", "ITB-40", date(2026, 5, 6), None)
+    store.patients.bind_pump(OSEI, PATIENT_ID, "EMU-2", "ITB-40", date(2026, 5, 6), None, replaces="EMU-1")
     first, second = store.patients.implants(PATIENT_ID)
     assert (first.pump_serial, first.explanted_on) == ("EMU-1", date(2026, 5, 6))
     assert (second.pump_serial, second.implanted_on, second.explanted_on) == ("EMU-2", date(2026, 5, 6), None)

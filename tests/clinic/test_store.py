@@ -95,7 +95,7 @@ def test_the_newest_revision_the_code_names_is_the_newest_migration_shipped():
     config.set_main_option("script_location", str(MIGRATIONS))
     scripts = ScriptDirectory.from_config(config)
     assert scripts.get_current_head() == SCHEMA_REVISION
-    assert {script.revision for script in scripts.walk_revisions()} == {"0001", "0002"}
+    assert {script.revision for script in scripts.walk_revisions()} == {"0001", "0002", "0003"}
 
 
 def alembic_config(connection) -> Config:
@@ -123,9 +123,12 @@ def test_a_database_at_the_first_revision_is_upgraded_with_its_data_kept(empty_s
     [implant] = store.patients.implants("P-1")
     assert (implant.pump_serial, implant.revisions) == ("EMU-OLD", ())
     store.patients.revise_catheter(ADA, "EMU-OLD", date(2024, 3, 1), 55.0, "tip moved")  # a 0002 table
+    adopted = [entry.record for entry in store.audit.query() if entry.record.get("adopted")]
+    assert [record["action"] for record in adopted] == ["user_added", "patient_added", "pump_bound"]  # 0003
+    assert store.audit.verify().intact
     assert store.patients.dose_history("P-1") == []
     with store.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0002"
+        assert MigrationContext.configure(connection).get_current_revision() == "0003"
     store.close()
 
 
@@ -134,7 +137,7 @@ def test_a_database_newer_than_the_code_is_refused(store_url):
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     engine.dispose()
-    with pytest.raises(StoreError, match=r"has schema revision 0099, newer than this programmer knows \(up to 0002\)"):
+    with pytest.raises(StoreError, match=r"has schema revision 0099, newer than this programmer knows \(up to 0003\)"):
         open_store(store_url)
 
 

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from clinic.errors import UnknownPump, WrongPatient
+from clinic.errors import UnknownPump, WrongPatient, WrongPump
 from clinic.patients import Patient
 from clinic.visit import PumpMatch, Visit
 from programmer.audit import AuditLog, read_audit_log
@@ -103,11 +103,12 @@ def test_a_pump_bound_to_another_patient_is_a_hard_stop_at_the_attempt(store, pu
     with pytest.raises(WrongPatient, match=f"^pump {serial} is bound to patient MRN-2, not to TEST-0001"):
         visit.choose_patient(PATIENT_ID, serial, "ITB-20")
     visit.choose_patient(PATIENT_ID, "EMU-OTHER", "ITB-20")  # the visit's patient, with another pump
-    assert visit.match_pump(serial)[0] is PumpMatch.OTHER_PATIENT
+    assert visit.match_pump(serial) == (PumpMatch.OTHER_PUMP, Patient("MRN-2", "Other Patient", date(1960, 1, 1)))
     before = pump.read_program().checksum
-    with pytest.raises(WrongPatient, match=f"^pump {serial} is bound to patient MRN-2, not to TEST-0001, this "
-                                           "visit's patient: nothing is sent to it$") as refused:
+    with pytest.raises(WrongPump, match=f"^this visit is with pump EMU-OTHER, not {serial}: another pump needs a "
+                                        "visit of its own; nothing is sent to it$") as refused:
         write(pump, visit, 165)
+    assert store.sessions.get(visit.session_id).pump_serial == "EMU-OTHER"  # the refusal changed nothing
     assert pump.read_program().checksum == before
     [record] = [entry.record for entry in store.audit.query(session_id=visit.session_id)]
     assert (record["event"], record["outcome"], record["message"], record["pump_serial"]) == (
@@ -145,7 +146,9 @@ def test_a_store_that_fails_leaves_the_record_in_the_journal_until_the_next_visi
     assert store.audit.query(session_id=visit.session_id) == []
     Visit(store, OSEI, journal)  # the next visit reconciles the journal, once
     Visit(store, OSEI, journal)
-    assert [e.record for e in store.audit.query(session_id=visit.session_id)] == read_audit_log(journal)
+    assert [{k: v for k, v in e.record.items() if k != "reconciled"}
+            for e in store.audit.query(session_id=visit.session_id)] == read_audit_log(journal)
+    assert {e.record["reconciled"]["by"] for e in store.audit.query(session_id=visit.session_id)} == {"osei"}
     assert store.audit.verify().intact
 
 
@@ -156,7 +159,7 @@ def test_a_later_command_continues_its_users_visit_with_its_patient(store, pump,
     later = Visit(store, OSEI, tmp_path / "audit.jsonl", session_id=first.session_id)
     assert (later.session_id, later.patient) == (first.session_id, TEST_PATIENT)
     assert write(pump, later, 165).outcome is Outcome.VERIFIED
-    assert [e.record["session_id"] for e in store.audit.query()] == [first.session_id] * 2
+    assert [e.record["session_id"] for e in store.audit.query(action="write")] == [first.session_id] * 2
     with pytest.raises(PermissionRefused, match=f"^session {first.session_id} is osei's: kim starts a session of"):
         Visit(store, KIM, tmp_path / "audit.jsonl", session_id=first.session_id)
 
@@ -165,5 +168,5 @@ def test_a_crash_between_journal_and_store_loses_nothing(store, tmp_path):
     journal = AuditLog(tmp_path / "audit.jsonl")
     journal.append({"action": "write", "event": "attempt", "record_id": "crashed-here"})  # the store never saw it
     Visit(store, OSEI, journal.path)
-    assert [entry.record["record_id"] for entry in store.audit.query()] == ["crashed-here"]
+    assert [entry.record["record_id"] for entry in store.audit.query(action="write")] == ["crashed-here"]
     assert store.audit.reconcile(journal.path) == 0
