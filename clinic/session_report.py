@@ -370,6 +370,8 @@ def _attempts(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     the outcome is missing."""
     chosen: dict[str, Mapping[str, Any]] = {}
     for record in records:
+        if record.get("event") not in ("attempt", "outcome", None) or "action" not in record:
+            continue  # a record mirroring the clinic's tables (clinic.mirror): no attempt of the visit
         key = record.get("attempt_id") or record.get("record_id") or str(len(chosen))
         if key not in chosen or record.get("event") == "outcome":
             chosen[key] = record

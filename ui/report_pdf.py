@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QPointF, QRectF, Qt
-from PySide6.QtGui import (QColor, QFont, QGuiApplication, QPageLayout, QPageSize, QPainter, QPainterPath, QPdfWriter,
+from PySide6.QtGui import (QColor, QFont, QFontDatabase, QFontMetricsF, QGuiApplication, QPageLayout, QPageSize, QPainter, QPainterPath, QPdfWriter,
                            QPen, QTextOption)
 from PySide6.QtWidgets import QApplication
 
@@ -48,6 +48,8 @@ HORIZON_LIMITS_DAYS = (30, 365)
 """The reservoir plot runs a week past the later low alarm (so the refill-by date and the alarm both show), within
 these bounds; a program that never reaches the alarm is shown over the Program page's 90 days."""
 TITLE = "Intrathecal pump session report"
+LIGATURES = ("liga", "clig", "dlig")
+"""The OpenType ligature features turned off in the report's text (shaping itself is kept)."""
 WRAP = QTextOption(Qt.AlignmentFlag.AlignLeft)
 WRAP.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
 FOOT_MM = 6.0
@@ -134,7 +136,7 @@ class _Page:
     def _foot(self) -> None:
         """The page's foot: whose report, which session, which page."""
         patient = self.report.patient
-        who = "no patient recorded" if patient is None else f"{patient.name} ({patient.identifier})"
+        who = "no patient recorded" if patient is None else f"{_name(patient.name)} ({patient.identifier})"
         of = "" if self.pages is None else f" of {self.pages}"
         self._font(SMALL_PT)
         box = QRectF(0, self.page_height - self._line_height(), self.width, self._line_height())
@@ -157,7 +159,7 @@ class _Page:
         session, patient = report.session, report.patient
         ended = NOT_APPLICABLE if session.ended_at is None else moment(session.ended_at.astimezone())
         left = [
-            ("Patient", NOT_APPLICABLE if patient is None else patient.name),
+            ("Patient", NOT_APPLICABLE if patient is None else _name(patient.name)),
             ("Identifier", NOT_APPLICABLE if patient is None else patient.identifier),
             ("Born", NOT_APPLICABLE if patient is None else patient.birth_date.isoformat()),
             ("Pump", f"{report.pump_model or NOT_APPLICABLE}, serial {report.pump_serial or NOT_APPLICABLE}"),
@@ -496,7 +498,9 @@ class _Page:
 
     def _font(self, points: float, bold: bool = False) -> None:
         font = QFont()
-        font.setStyleStrategy(QFont.StyleStrategy.PreferNoShaping)  # no ligatures: "fi" stays two letters in a search
+        # no ligatures ("fi" stays two letters in a search), but shaping kept: Arabic letters join as they must
+        for tag in LIGATURES:
+            font.setFeature(QFont.Tag(tag), 0)
         font.setPointSizeF(points)
         font.setBold(bold)
         self.painter.setFont(font)
@@ -554,6 +558,29 @@ def _horizon_days(*plans: Plan | None) -> float:
     days = max(alarms) / 1440 + 7
     low, high = HORIZON_LIMITS_DAYS
     return float(min(max(math.ceil(days), low), high))
+
+
+def _name(name: str) -> str:
+    """The patient's name as recorded; any character no font on this computer can draw (Qt falls back through
+    fontconfig to every installed font: a CJK name needs e.g. Debian's fonts-noto-cjk) is named after it by its code
+    point, so the chart never shows a name with a character silently missing."""
+    missing = [char for char in dict.fromkeys(name) if not char.isspace() and not _drawable(char)]
+    if not missing:
+        return name
+    return f"{name} [no font here for {', '.join(f'U+{ord(char):04X}' for char in missing)}]"
+
+
+def _drawable(char: str) -> bool:
+    return any(QFontMetricsF(QFont(family)).inFontUcs4(ord(char)) for family in _families())
+
+
+_FAMILIES: list[str] = []
+
+
+def _families() -> list[str]:
+    if not _FAMILIES:
+        _FAMILIES.extend(QFontDatabase.families())
+    return _FAMILIES
 
 
 def _outcome(outcome: str) -> str:
