@@ -88,13 +88,18 @@ def user_problem(session: Session, row: UserRow) -> tuple[int | None, str] | Non
     return None
 
 
-def token_problem(session: Session, token: TokenRow, username: str) -> tuple[int | None, str] | None:
+def token_problem(session: Session, token: TokenRow, username: str, *,
+                  shortened_ok: bool = False) -> tuple[int | None, str] | None:
+    """``shortened_ok``: an expiry earlier than the one recorded is no problem (it can only refuse sooner; signing
+    in then says the token expired), as when a token is checked to sign someone in."""
     issued = _record(session, mirror_id("token", token.token_hash))
     what = f"the token {token.token_hash[:12]}... of {username}"
     if issued is None:
         return None, f"no audit record issued {what}"
     seq, body = issued
-    if body.get("subject") != username or _when(body.get("expires_at")) != token.expires_at:
+    recorded = _when(body.get("expires_at"))
+    later = recorded is None or (token.expires_at > recorded if shortened_ok else token.expires_at != recorded)
+    if body.get("subject") != username or later:
         return seq, f"{what} is not for the user or the time the audit trail recorded"
     revoked = _record(session, mirror_id("token-revoked", token.token_hash))
     if (revoked is None) != (token.revoked_at is None):

@@ -132,7 +132,7 @@ class Users:
             if found is None:
                 raise SignInRefused("the sign-in token is not known to this clinic database: sign in again (login)")
             token_row, user_row = found
-            require_confirmed("tokens", token_problem(session, token_row, user_row.username))
+            require_confirmed("tokens", token_problem(session, token_row, user_row.username, shortened_ok=True))
             require_confirmed("users", user_problem(session, user_row))
         if token_row.revoked_at is not None:
             raise SignInRefused("the sign-in token was revoked (logout): sign in again (login)")

@@ -79,6 +79,15 @@ def test_a_token_row_inserted_by_hand_or_made_valid_again_is_refused(store):
     assert store.audit.verify().problem == "table mismatch"
     sql(store, "DELETE FROM tokens")
     token = store.users.issue_token(OSEI)
+    sql(store, "UPDATE tokens SET expires_at = '2099-01-01 00:00:00+00:00'")  # made to last longer
+    with pytest.raises(RecordMismatch, match="is not for the user or the time the audit trail recorded"):
+        store.users.user_for_token(token)
+    sql(store, "UPDATE tokens SET expires_at = '2000-01-01 00:00:00+00:00'")  # made to expire sooner: just expired
+    with pytest.raises(SignInRefused, match="^the sign-in token expired at 2000-01-01T00:00:00"):
+        store.users.user_for_token(token)
+    assert store.audit.verify().problem == "table mismatch"  # verify still tells the row was edited
+    sql(store, "DELETE FROM tokens")
+    token = store.users.issue_token(OSEI)
     store.users.revoke_token(token)
     sql(store, "UPDATE tokens SET revoked_at = NULL")
     with pytest.raises(RecordMismatch, match="is valid in the table, not in the trail"):
