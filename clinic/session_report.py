@@ -418,8 +418,8 @@ def _drug(after: Program | None, before: Program | None, refills: list[RefillLin
     for program in (after, before):
         if program is not None:
             return program.drug
-    return next((refill.drug for refill in reversed(refills) if refill.drug is not None and refill.outcome == "verified"),
-                None)
+    return next((refill.drug for refill in reversed(refills)
+                 if refill.drug is not None and refill.outcome == "verified"), None)
 
 
 def _summary(record: Mapping[str, Any], changes: list[ProgramChange], refills: list[RefillLine],

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QPointF, QRectF, Qt
-from PySide6.QtGui import (QColor, QFont, QFontDatabase, QFontMetricsF, QGuiApplication, QPageLayout, QPageSize, QPainter, QPainterPath, QPdfWriter,
+from PySide6.QtGui import (QColor, QFont, QFontDatabase, QFontMetricsF, QGuiApplication, QPageLayout, QPageSize,
+                           QPainter, QPainterPath, QPdfWriter,
                            QPen, QTextOption)
 from PySide6.QtWidgets import QApplication
 
@@ -270,7 +271,7 @@ class _Page:
         if report.refills:
             self._heading("Refills")
             self._table(["Time", "Withdrawn", "Pump calculated", "Discrepancy (tolerance)", "Added",
-                         "Reservoir after", "Syringe", "Outcome"], [0.08, 0.1, 0.1, 0.15, 0.07, 0.1, 0.28, 0.12],
+                         "Reservoir after", "Syringe", "Outcome"], [0.08, 0.1, 0.1, 0.15, 0.07, 0.1, 0.3, 0.1],
                         [[_clock(line.time), quantity(line.withdrawn_ml, "mL"), quantity(line.calculated_ml, "mL"),
                           f"{ml_words(line.discrepancy_ml)} mL (\u00b1{ml_words(line.tolerance_ml)} mL"
                           f"{'' if line.within_tolerance else ', BEYOND'})",

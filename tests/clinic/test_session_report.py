@@ -214,7 +214,8 @@ def test_the_pdf_is_one_a4_page_with_the_visits_figures(visit, tmp_path, qapp):
                   "Projected from 18 mL in the 20 mL reservoir",
                   "withdrew 19 mL (expected 20), added 18 mL", "-1 mL (±2 mL)", "lot BX2291, exp. 2099-12-31",
                   "therapeutic 50 mcg 0.1 mL 30 min verified", "CHANGE_ABOVE_SOFT_LIMIT (warning, write)", REASON,
-                  f"{report.anchor.records} records, intact", report.anchor.head_hash, "Signature: Dr A. Osei (clinician)", "Date",
+                  f"{report.anchor.records} records, intact", report.anchor.head_hash,
+                  "Signature: Dr A. Osei (clinician)", "Date",
                   f"Test Patient (TEST-0001) | session {visit.session_id}", "page 1 of 1"]:
         assert words in text, words
     png = tmp_path / "page"
