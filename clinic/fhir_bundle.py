@@ -28,7 +28,7 @@ from fhir.resources.R4B.patient import Patient
 
 from fhir.resources.R4B.resource import Resource
 
-from clinic.session_report import BolusLine, ProgramChange, RefillLine, SessionReport
+from clinic.session_report import BolusLine, ProgramChange, RefillLine, SessionReport, ml_words
 from programmer.program import Drug, Flex, Program
 
 UCUM = "http://unitsofmeasure.org"
@@ -141,10 +141,12 @@ def _dosage_text(program: Program, daily: float) -> str:
 def _refill(refill: RefillLine, subject: dict | None, device: dict | None) -> MedicationAdministration:
     drug = refill.drug
     words = (f"pump reservoir refill: {refill.withdrawn_ml:.4g} mL withdrawn (the pump had calculated "
-             f"{refill.calculated_ml:.4g} mL, discrepancy {refill.discrepancy_ml:+.4g} mL, tolerance "
-             f"{refill.tolerance_ml:.4g} mL), {refill.added_ml:.4g} mL added")
+             f"{refill.calculated_ml:.4g} mL, discrepancy {ml_words(refill.discrepancy_ml)} mL, tolerance "
+             f"{ml_words(refill.tolerance_ml)} mL), {refill.added_ml:.4g} mL added")
     if refill.lot:
         words += f"; lot {refill.lot}, expiry {refill.expiry}"
+    if refill.outcome != "verified":
+        words += f"; {refill.outcome}: not done"
     return _valid(MedicationAdministration, 
         status=ADMINISTRATION_STATUS.get(refill.outcome, "unknown"),
         medicationCodeableConcept=_medication(drug) if drug is not None else {"text": "drug not recorded"},
@@ -164,6 +166,9 @@ def _bolus(bolus: BolusLine, report: SessionReport, subject: dict | None,
     else:
         dose = _quantity(bolus.volume_ml or 0.0, "mL")
     words = f"{bolus.kind} bolus {bolus.bolus_id or ''}".strip()
+    if bolus.kind == "prime":
+        # the dose history records the drug a prime moves into the line; what reaches the patient is labelled apart
+        words += f": {bolus.dose_words(report.drug.dose_unit if report.drug else None)}"
     return _valid(MedicationAdministration, 
         status=status, medicationCodeableConcept=_medication(drug) if drug is not None else {"text": "pump's drug"},
         subject=subject or {"display": "patient not recorded"}, device=[device] if device else None,

@@ -23,13 +23,20 @@ from typing import TYPE_CHECKING, Any
 
 from programmer.library import LoadedLibrary, load_library
 from programmer.planner import Plan, mean_daily_dose
-from programmer.program import FORMAT, Drug, Program, program_from_data
+from programmer.program import FORMAT, Drug, Program, Stopped, program_from_data
 from programmer.pump import PUMP_MODELS, Reservoir
 from programmer.refill_by import RefillBy, refill_by, stability_days
+from programmer.review import same_substance
 
 if TYPE_CHECKING:
     from clinic.patients import DoseEntry
     from clinic.store import Store
+
+def ml_words(value: float) -> str:
+    """A refill's discrepancy or tolerance in mL as the PDF and the FHIR bundle both state it: three significant
+    decimals (a thousandth of a mL: float noise below it is 0), so -0.9999 is -1 in both."""
+    return f"{round(value, 3) + 0.0:g}"
+
 
 NO_OUTCOME = "no outcome recorded"
 """The outcome of an attempt whose outcome record is missing (the program stopped between the two records)."""
@@ -135,6 +142,19 @@ class BolusLine:
     duration_min: float | None
     outcome: str
     bolus_id: str | None
+    line_dose: float | None = None
+    """A prime's drug moved into the line (the dose history's ``dose`` for it), which stays there: not given."""
+
+    def dose_words(self, unit: str | None = None) -> str:
+        """The dose in words, the same in the PDF and the FHIR bundle: a prime's says what reaches the patient and
+        what it moves into the line (the figure the dose history records)."""
+        unit = self.dose_unit or unit or ""
+        if self.dose is None:
+            return "not recorded"
+        given = f"{self.dose:.4g} {unit}".strip()
+        if self.kind != "prime" or self.line_dose is None:
+            return given
+        return f"{given} to the patient; {self.line_dose:.4g} {unit} into the line".replace("  ", " ")
 
 
 @dataclass(frozen=True)
@@ -197,10 +217,18 @@ def build_session_report(store: Store, session_id: str, library: LoadedLibrary |
                            info.username if user is None else user.display_name,
                            "unknown" if user is None else user.role.value)
     patient, doses = None, []
+    pump = info.pump_serial
     if info.patient_identifier is not None:
         found = store.patients.get(info.patient_identifier)
-        implant = next((implant for implant in store.patients.implants(found.identifier)
-                        if implant.pump_serial == info.pump_serial), None)
+        implants = store.patients.implants(found.identifier)
+        if implants and pump not in {implant.pump_serial for implant in implants}:
+            # the session names a pump that is not this patient's: their own pump (a refused attempt never counts)
+            current = [implant for implant in implants if implant.explanted_on is None] or implants
+            pump = current[-1].pump_serial
+        verified = next((record.get("pump_serial") for record in records
+                         if record.get("outcome") == "verified" and record.get("pump_serial")), None)
+        pump = verified or pump
+        implant = next((implant for implant in implants if implant.pump_serial == pump), None)
         catheter = None if implant is None else (implant.revisions[-1].catheter_cm if implant.revisions
                                                  else implant.catheter_cm)
         patient = PatientFacts(found.identifier, found.name, found.birth_date, catheter)
@@ -208,7 +236,7 @@ def build_session_report(store: Store, session_id: str, library: LoadedLibrary |
     check = store.audit.verify()
     return report_from_records(records, session, patient, ChainAnchor(check.head_hash, check.records, check.intact),
                                made_at or datetime.now(timezone.utc), library or load_library(),
-                               _last_fill(doses, info.started_at), _reading(doses, session_id, records))
+                               _last_fill(doses, info.started_at), _reading(doses, session_id, records), pump)
 
 
 def _last_fill(doses: list[DoseEntry], before: datetime) -> datetime | None:
@@ -230,48 +258,71 @@ def _reading(doses: list[DoseEntry], session_id: str, records: list[dict]) -> Re
 
 def report_from_records(records: Iterable[Mapping[str, Any]], session: SessionFacts, patient: PatientFacts | None,
                         anchor: ChainAnchor, made_at: datetime, library: LoadedLibrary | None = None,
-                        last_fill: datetime | None = None, reading: ReservoirReading | None = None) -> SessionReport:
+                        last_fill: datetime | None = None, reading: ReservoirReading | None = None,
+                        pump_serial: str | None = None) -> SessionReport:
     """The report of one session's ``records`` (oldest first). ``library``: the loaded library whose identity the
     records name, for the drug's stability limit in the refill-by date (None: that bound is left out);
     ``last_fill``: the pump's last fill before the session (pump clock), when the session has none;
-    ``reading``: a reservoir reading to project from when the session has no verified refill."""
+    ``reading``: a reservoir reading to project from when the session has no verified refill;
+    ``pump_serial``: the visit's pump as the session and the patient's implant have it.
+
+    The visit's pump is the one its verified actions changed, else ``pump_serial``, else the one its attempts that
+    were not refused named: never a refused attempt's. An attempt on another pump (refused by the hard stop) is
+    listed among the actions as refused, with that pump's serial, and nothing else of it is reported (no refill,
+    bolus or warning of this patient). The program after the visit is what the pump runs after its last verified
+    change: a write's program, or a refill's new drug or concentration (the same therapy in dose units, or stopped
+    for a new drug, as the pump does)."""
     attempts = _attempts(records)
+    serial = _visit_pump(attempts, pump_serial)
     actions: list[ActionLine] = []
     changes: list[ProgramChange] = []
     refills: list[RefillLine] = []
     boluses: list[BolusLine] = []
     findings: list[FindingLine] = []
-    serial = model = None
+    model = None
     first_old: Mapping | None = None
+    running: Program | None = None
+    started = False
     library_identity = None
     for record in attempts:
         time = datetime.fromisoformat(record["time"])
         action, outcome = record["action"], record.get("outcome") or NO_OUTCOME
-        serial = record.get("pump_serial") or serial
+        other = record.get("pump_serial")
+        if other and serial and other != serial:
+            actions.append(ActionLine(time, action, f"{action} on pump {other}, not this visit's pump {serial}: "
+                                      "nothing of it is this patient's", outcome, record.get("message", "")))
+            continue
         model = record.get("pump_model") or model
         library_identity = record.get("library") or library_identity
-        if first_old is None and record.get("pump_serial"):
+        if not started and record.get("pump_serial") and "old_program" in record:
             first_old = record.get("old_program") or {}
+            running = _program(first_old)
+            started = True
         for finding in record.get("findings", []):
             findings.append(FindingLine(time, action, finding["code"], finding["severity"], finding["message"],
                                         record.get("override_reason"), outcome))
         if action == "write" and record.get("program"):
             changes.append(ProgramChange(time, outcome, _before(record, changes), program_from_data(record["program"]),
                                          record.get("override_reason")))
+            if outcome == "verified":
+                running = changes[-1].after
         if action == "refill" and record.get("refill"):
             refills.append(_refill(record, time, outcome))
+            new_drug = record["refill"].get("new_drug")
+            if outcome == "verified" and new_drug is not None:
+                running = _after_refill(running, Drug.model_validate(new_drug))
+        unit = None if running is None else running.drug.dose_unit
         if record.get("bolus"):
-            boluses.append(_bolus(record["bolus"], time, outcome))
+            boluses.append(_bolus(record["bolus"], time, outcome, unit))
         if action == "refill" and record.get("bridge"):
-            boluses.append(_bolus(record["bridge"], time, outcome))  # sent with the refill, in one action
+            boluses.append(_bolus(record["bridge"], time, outcome, unit))  # sent with the refill, in one action
         if action == "refill" and outcome == "verified" and record.get("refill", {}).get("volume_ml") is not None:
             reading = ReservoirReading(record["refill"]["volume_ml"], datetime.fromisoformat(record["pump_time"]))
             last_fill = reading.at
         actions.append(ActionLine(time, action, _summary(record, changes, refills, boluses), outcome,
                                   record.get("message", "")))
     before = _program(first_old)
-    verified = [change for change in changes if change.outcome == "verified"]
-    after = verified[-1].after if verified else before
+    after = running
     drug = _drug(after, before, refills)
     capacity = PUMP_MODELS[model].capacity_ml if model in PUMP_MODELS else None
     reservoir = None if reading is None or capacity is None else Reservoir(capacity_ml=capacity,
@@ -280,6 +331,26 @@ def report_from_records(records: Iterable[Mapping[str, Any]], session: SessionFa
                            tuple(changes), tuple(refills), tuple(boluses), tuple(findings), reservoir,
                            None if reservoir is None or reading is None else reading.at, None, anchor, made_at)
     return _with_refill_by(report, library, last_fill)
+
+
+def _visit_pump(attempts: list[Mapping[str, Any]], given: str | None) -> str | None:
+    """The visit's pump: the one its verified actions changed, else the session's, else the first one an attempt
+    that was not refused named (a refused attempt's pump never becomes the visit's)."""
+    for record in attempts:
+        if record.get("outcome") == "verified" and record.get("pump_serial"):
+            return str(record["pump_serial"])
+    if given:
+        return given
+    return next((str(record["pump_serial"]) for record in attempts
+                 if record.get("pump_serial") and record.get("outcome") not in ("refused", "pump_refused")), None)
+
+
+def _after_refill(running: Program | None, new_drug: Drug) -> Program:
+    """What the pump runs after a verified refill with a new drug or concentration (docs/protocol.md, the pump's
+    rule): the same therapy in dose units for the same substance, stopped for another drug (or a first fill)."""
+    if running is not None and same_substance(new_drug, running.drug):
+        return Program(format=FORMAT, drug=new_drug, therapy=running.therapy)
+    return Program(format=FORMAT, drug=new_drug, therapy=Stopped(mode="stopped"))
 
 
 def _with_refill_by(report: SessionReport, library: LoadedLibrary | None, last_fill: datetime | None) -> SessionReport:
@@ -299,6 +370,8 @@ def _attempts(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     the outcome is missing."""
     chosen: dict[str, Mapping[str, Any]] = {}
     for record in records:
+        if record.get("event") not in ("attempt", "outcome", None) or "action" not in record:
+            continue  # a record mirroring the clinic's tables (clinic.mirror): no attempt of the visit
         key = record.get("attempt_id") or record.get("record_id") or str(len(chosen))
         if key not in chosen or record.get("event") == "outcome":
             chosen[key] = record
@@ -331,20 +404,22 @@ def _refill(record: Mapping[str, Any], time: datetime, outcome: str) -> RefillLi
                       (record.get("withdrawal") or {}).get("reason"))
 
 
-def _bolus(bolus: Mapping[str, Any], time: datetime, outcome: str) -> BolusLine:
+def _bolus(bolus: Mapping[str, Any], time: datetime, outcome: str, pump_unit: str | None = None) -> BolusLine:
     """A bolus, prime or bridge as given: its dose is what reaches the patient (a prime's ``pushed_dose``: the drug it
     moves into the line stays there)."""
-    unit = bolus.get("dose_unit") or (bolus.get("new_drug") or {}).get("dose_unit")
+    unit = bolus.get("dose_unit") or (bolus.get("new_drug") or {}).get("dose_unit") or pump_unit
     dose = bolus.get("pushed_dose") if bolus["kind"] == "prime" else bolus.get("dose")
+    line_dose = bolus.get("dose") if bolus["kind"] == "prime" else None
     return BolusLine(time, bolus["kind"], dose, unit, bolus.get("volume_ml"), bolus.get("duration_min"), outcome,
-                     bolus.get("bolus_id"))
+                     bolus.get("bolus_id"), line_dose)
 
 
 def _drug(after: Program | None, before: Program | None, refills: list[RefillLine]) -> Drug | None:
     for program in (after, before):
         if program is not None:
             return program.drug
-    return next((refill.drug for refill in reversed(refills) if refill.drug is not None), None)
+    return next((refill.drug for refill in reversed(refills)
+                 if refill.drug is not None and refill.outcome == "verified"), None)
 
 
 def _summary(record: Mapping[str, Any], changes: list[ProgramChange], refills: list[RefillLine],
@@ -368,6 +443,6 @@ def _summary(record: Mapping[str, Any], changes: list[ProgramChange], refills: l
                 f"lockout {demand['lockout_min']:.4g} min, up to {demand['max_per_day']} a day")
     if record.get("bolus"):
         bolus = boluses[-1]
-        dose = "" if bolus.dose is None else f"{bolus.dose:.4g} {bolus.dose_unit or ''} ".replace("  ", " ")
+        dose = "" if bolus.dose is None else f"{bolus.dose_words()} "
         return f"{bolus.kind} {dose}({bolus.volume_ml or 0:.4g} mL)"
     return action

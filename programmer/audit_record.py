@@ -46,15 +46,23 @@ def record_not_sent(audit: AuditLog, action: str, user: User, message: str, pump
                     outcome: Outcome = Outcome.REFUSED) -> None:
     """Audit an attempt that ended before anything was sent and before it was reviewed: one outcome record (refused
     by default: the user's role, or the pump's patient)."""
+    record_setting(audit, uuid.uuid4().hex, action, "outcome", user, pump_serial, outcome, message)
+
+
+def record_setting(audit: AuditLog, attempt_id: str, action: str, event: str, user: User, pump_serial: str | None,
+                   outcome: Outcome | None = None, message: str | None = None, **details: object) -> None:
+    """One record of a change that is not reviewed like a program (the low-reservoir alarm, the clock): its
+    ``attempt`` before it is sent, its ``outcome`` after, sharing ``attempt_id``; ``details`` are its figures."""
     audit.append({
         "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
-        "attempt_id": uuid.uuid4().hex,
+        "attempt_id": attempt_id,
         "action": action,
-        "event": "outcome",
+        "event": event,
         **user_fields(user),
         "pump_serial": pump_serial,
-        "outcome": outcome.value,
+        "outcome": None if outcome is None else outcome.value,
         "message": message,
+        **details,
     })
 
 

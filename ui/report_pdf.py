@@ -21,11 +21,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QPointF, QRectF, Qt
-from PySide6.QtGui import (QColor, QFont, QGuiApplication, QPageLayout, QPageSize, QPainter, QPainterPath, QPdfWriter,
-                           QPen)
+from PySide6.QtGui import (QColor, QFont, QFontDatabase, QFontMetricsF, QGuiApplication, QPageLayout, QPageSize,
+                           QPainter, QPainterPath, QPdfWriter,
+                           QPen, QTextOption)
 from PySide6.QtWidgets import QApplication
 
-from clinic.session_report import RefillLine, SessionReport
+from clinic.session_report import RefillLine, SessionReport, ml_words
 from programmer.planner import Plan, mean_daily_dose
 from programmer.program import Flex, Program, SimpleContinuous
 from programmer.pump import Reservoir
@@ -48,6 +49,10 @@ HORIZON_LIMITS_DAYS = (30, 365)
 """The reservoir plot runs a week past the later low alarm (so the refill-by date and the alarm both show), within
 these bounds; a program that never reaches the alarm is shown over the Program page's 90 days."""
 TITLE = "Intrathecal pump session report"
+LIGATURES = ("liga", "clig", "dlig")
+"""The OpenType ligature features turned off in the report's text (shaping itself is kept)."""
+WRAP = QTextOption(Qt.AlignmentFlag.AlignLeft)
+WRAP.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
 FOOT_MM = 6.0
 """The foot of each page (patient, session, page number) and the space above it."""
 
@@ -60,6 +65,11 @@ def write_report_pdf(report: SessionReport, path: str | os.PathLike) -> None:
     memory = QBuffer()  # held here: the writer does not keep its device alive
     memory.open(QIODevice.OpenModeFlag.WriteOnly)
     pages = _render(report, QPdfWriter(memory), None)
+    try:  # created readable by its owner only (0600): the report names the patient and their birth date
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise OSError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
     _render(report, QPdfWriter(str(path)), pages, path)
 
 
@@ -127,7 +137,7 @@ class _Page:
     def _foot(self) -> None:
         """The page's foot: whose report, which session, which page."""
         patient = self.report.patient
-        who = "no patient recorded" if patient is None else f"{patient.name} ({patient.identifier})"
+        who = "no patient recorded" if patient is None else f"{_name(patient.name)} ({patient.identifier})"
         of = "" if self.pages is None else f" of {self.pages}"
         self._font(SMALL_PT)
         box = QRectF(0, self.page_height - self._line_height(), self.width, self._line_height())
@@ -150,7 +160,7 @@ class _Page:
         session, patient = report.session, report.patient
         ended = NOT_APPLICABLE if session.ended_at is None else moment(session.ended_at.astimezone())
         left = [
-            ("Patient", NOT_APPLICABLE if patient is None else patient.name),
+            ("Patient", NOT_APPLICABLE if patient is None else _name(patient.name)),
             ("Identifier", NOT_APPLICABLE if patient is None else patient.identifier),
             ("Born", NOT_APPLICABLE if patient is None else patient.birth_date.isoformat()),
             ("Pump", f"{report.pump_model or NOT_APPLICABLE}, serial {report.pump_serial or NOT_APPLICABLE}"),
@@ -193,10 +203,11 @@ class _Page:
         if before is not None and after is not None and before.drug.dose_unit == after.drug.dose_unit:
             percent = percent_change(mean_daily_dose(before), mean_daily_dose(after))
             change = "" if percent is None or before == after else f" (change {percent:+.1f} %)"
+        drugs = before is not None and after is not None and before.drug != after.drug
         if before == after:
             words = f"Unchanged at this visit: {_program_words(after)}."
         else:
-            words = f"Before: {_program_words(before)}.  After: {_program_words(after)}{change}."
+            words = (f"Before: {_program_words(before, drugs)}.  After: {_program_words(after, drugs)}{change}.")
         self._font(BODY_PT)
         self.y += self._text(words, 0, self.y, self.width)
 
@@ -260,22 +271,24 @@ class _Page:
         if report.refills:
             self._heading("Refills")
             self._table(["Time", "Withdrawn", "Pump calculated", "Discrepancy (tolerance)", "Added",
-                         "Reservoir after", "Syringe"], [0.08, 0.1, 0.12, 0.17, 0.08, 0.12, 0.33],
+                         "Reservoir after", "Syringe", "Outcome"], [0.08, 0.1, 0.1, 0.15, 0.07, 0.1, 0.3, 0.1],
                         [[_clock(line.time), quantity(line.withdrawn_ml, "mL"), quantity(line.calculated_ml, "mL"),
-                          f"{number(line.discrepancy_ml, 3)} mL (\u00b1{number(line.tolerance_ml, 3)} mL"
-                          f"{'' if line.within_tolerance else ', BEYOND'})", quantity(line.added_ml, "mL"),
-                          quantity(line.volume_ml, "mL"), _syringe(line)] for line in report.refills])
+                          f"{ml_words(line.discrepancy_ml)} mL (\u00b1{ml_words(line.tolerance_ml)} mL"
+                          f"{'' if line.within_tolerance else ', BEYOND'})",
+                          quantity(line.added_ml, "mL") if line.outcome == "verified" else
+                          f"{quantity(line.added_ml, 'mL')} asked, not added", quantity(line.volume_ml, "mL"),
+                          _syringe(line), _outcome(line.outcome)] for line in report.refills])
         if report.boluses:
             self._heading("Boluses")
             self._table(["Time", "Kind", "Dose", "Volume", "Duration", "Outcome"],
-                        [0.1, 0.15, 0.2, 0.15, 0.15, 0.25],
-                        [[_clock(line.time), line.kind, quantity(line.dose, line.dose_unit or unit),
-                          quantity(line.volume_ml, "mL"), quantity(line.duration_min, "min"), line.outcome]
+                        [0.1, 0.12, 0.3, 0.12, 0.12, 0.24],
+                        [[_clock(line.time), line.kind, line.dose_words(unit),
+                          quantity(line.volume_ml, "mL"), quantity(line.duration_min, "min"), _outcome(line.outcome)]
                          for line in report.boluses])
         if report.findings:
             self._heading("Warnings and errors, with the reasons given to go on")
-            self._table(["Time", "Check", "What it said", "Override reason"], [0.08, 0.22, 0.45, 0.25],
-                        [[_clock(line.time), f"{line.code} ({line.severity}, {line.action})", line.message,
+            self._table(["Time", "Check", "What it said", "Override reason"], [0.08, 0.34, 0.4, 0.18],
+                        [[_clock(line.time), f"{line.code}\n({line.severity}, {line.action})", line.message,
                           line.override_reason or NOT_APPLICABLE] for line in report.findings])
 
     def _anchor_and_signature(self, report: SessionReport) -> None:
@@ -486,7 +499,9 @@ class _Page:
 
     def _font(self, points: float, bold: bool = False) -> None:
         font = QFont()
-        font.setStyleStrategy(QFont.StyleStrategy.PreferNoShaping)  # no ligatures: "fi" stays two letters in a search
+        # no ligatures ("fi" stays two letters in a search), but shaping kept: Arabic letters join as they must
+        for tag in LIGATURES:
+            font.setFeature(QFont.Tag(tag), 0)
         font.setPointSizeF(points)
         font.setBold(bold)
         self.painter.setFont(font)
@@ -496,14 +511,13 @@ class _Page:
         return float(self.painter.fontMetrics().height())
 
     def _text_height(self, text: str, width: float) -> float:
-        flags = Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
-        return self.painter.boundingRect(QRectF(0, 0, width, 1e6), flags, text).height()
+        return self.painter.boundingRect(QRectF(0, 0, width, 1e6), text, WRAP).height()
 
     def _text(self, text: str, x: float, y: float, width: float) -> float:
-        """Draw ``text`` wrapped to ``width`` at (x, y); returns its height."""
-        flags = Qt.AlignmentFlag.AlignLeft | Qt.TextFlag.TextWordWrap
-        box = self.painter.boundingRect(QRectF(x, y, width, 1e6), flags, text)
-        self.painter.drawText(QRectF(x, y, width, box.height()), flags, text)
+        """Draw ``text`` wrapped to ``width`` at (x, y); returns its height. Words wrap at their boundaries; a word
+        longer than the width (a check's code in a narrow column) is broken, never cut short."""
+        box = self.painter.boundingRect(QRectF(x, y, width, 1e6), text, WRAP)
+        self.painter.drawText(QRectF(x, y, width, box.height()), text, WRAP)
         return box.height()
 
     def _rule(self) -> None:
@@ -517,17 +531,20 @@ class _Page:
         return pen
 
 
-def _program_words(program: Program | None) -> str:
+def _program_words(program: Program | None, with_drug: bool = False) -> str:
+    """The program in words; ``with_drug``: its drug and concentration too (a refill that changed them)."""
     if program is None:
         return "none (no drug, or not recorded)"
-    unit = program.drug.dose_unit
+    drug = program.drug
+    unit = drug.dose_unit
     therapy = program.therapy
+    named = f" ({drug.name} {number(drug.concentration_per_ml)} {unit}/mL)" if with_drug else ""
     if isinstance(therapy, SimpleContinuous):
-        return f"{number(therapy.daily_dose)} {unit}/day, simple continuous"
+        return f"{number(therapy.daily_dose)} {unit}/day, simple continuous{named}"
     if isinstance(therapy, Flex):
         return (f"{number(mean_daily_dose(program))} {unit}/day on average, flex: {len(therapy.steps)} steps over "
-                f"{therapy.cycle_days} day(s)")
-    return "stopped"
+                f"{therapy.cycle_days} day(s){named}")
+    return f"stopped (nothing delivered; the pump holds {drug.name} {number(drug.concentration_per_ml)} {unit}/mL)"
 
 
 def _cycle_plan(program: Program) -> Plan:
@@ -542,6 +559,34 @@ def _horizon_days(*plans: Plan | None) -> float:
     days = max(alarms) / 1440 + 7
     low, high = HORIZON_LIMITS_DAYS
     return float(min(max(math.ceil(days), low), high))
+
+
+def _name(name: str) -> str:
+    """The patient's name as recorded; any character no font on this computer can draw (Qt falls back through
+    fontconfig to every installed font: a CJK name needs e.g. Debian's fonts-noto-cjk) is named after it by its code
+    point, so the chart never shows a name with a character silently missing."""
+    missing = [char for char in dict.fromkeys(name) if not char.isspace() and not _drawable(char)]
+    if not missing:
+        return name
+    return f"{name} [no font here for {', '.join(f'U+{ord(char):04X}' for char in missing)}]"
+
+
+def _drawable(char: str) -> bool:
+    return any(QFontMetricsF(QFont(family)).inFontUcs4(ord(char)) for family in _families())
+
+
+_FAMILIES: list[str] = []
+
+
+def _families() -> list[str]:
+    if not _FAMILIES:
+        _FAMILIES.extend(QFontDatabase.families())
+    return _FAMILIES
+
+
+def _outcome(outcome: str) -> str:
+    """An outcome as the tables show it: anything but verified says that it was not done as asked."""
+    return outcome if outcome == "verified" else f"{outcome}: not done"
 
 
 def _clock(time: datetime) -> str:

@@ -93,8 +93,10 @@ def run_audit_list(args: argparse.Namespace) -> int:
 
 
 def run_audit_reconcile(args: argparse.Namespace) -> int:
-    signed_in(args, None)
+    """An administrator's (MANAGE_USERS): a reconciled record enters the hash chain, which then vouches for it, so
+    whoever may write the journal must not be the one who adds it. The store records who did (``by``)."""
+    user = signed_in(args, Permission.MANAGE_USERS)
     journal = Path(journal_path(args))
-    added = clinic(args).audit.reconcile(journal)
+    added = clinic(args).audit.reconcile(journal, by=user)
     print(f"added {added} record(s) of {journal} that the clinic database lacked")
     return EXIT_OK

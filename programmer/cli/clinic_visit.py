@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 
 from programmer.audit import default_audit_path
 from programmer.audit_record import record_not_sent
-from programmer.cli.sign_in import LOGIN, clinic
+from programmer.cli.sign_in import LOGIN, check_clinician, clinic
 from programmer.commit import SessionResult
 from programmer.errors import PermissionRefused
-from programmer.roles import User, require_action
+from programmer.roles import Permission, User, require, require_action
 
 if TYPE_CHECKING:
     from clinic.journaled_audit import JournaledAudit
@@ -34,8 +34,19 @@ if TYPE_CHECKING:
 def add_visit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--patient", metavar="ID", help="the patient (the clinic's identifier) the pump is for: an "
                         "unknown pump is bound to them as a new implant; a pump bound to another patient is refused")
+    add_replaces_option(parser)
     parser.add_argument("--session", metavar="ID", help="continue the session (visit) an earlier command printed, so "
                         "its records are one visit's")
+
+
+def add_replaces_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--replaces", metavar="SERIAL", help="with --patient, for a new pump of a patient who has one "
+                        "implanted: the serial of that pump, which is then recorded as explanted (a replacement)")
+
+
+def replacement_hint(exc: Exception) -> str:
+    """What to type when the store refused a new pump because the patient has one implanted (``WrongPump``)."""
+    return " (give its serial with --replaces SERIAL)" if "as the pump replaced" in str(exc) else ""
 
 
 def journal_path(args: argparse.Namespace) -> str:
@@ -65,30 +76,48 @@ def reading_session(args: argparse.Namespace, user: User, serial: str) -> tuple[
     return session, patient
 
 
-def authorized(audit: "JournaledAudit", action: str, user: User) -> None:
-    """Refuse (exit code 3, audited, before a pump is contacted) a user whose role may not make this change."""
+def authorized(audit: "JournaledAudit", action: str, user: User, insecure_link: bool = False) -> None:
+    """Refuse (exit code 3, audited, before a pump is contacted) a user whose role may not make this change, or, with
+    ``insecure_link`` (``--allow-insecure-link``), may not send it over a link that is not encrypted (a tester's
+    permission alone: anyone on such a link can read and alter what is sent)."""
     try:
         require_action(user, action)
+        if insecure_link:
+            require(user, Permission.INSECURE_LINK)
     except PermissionRefused as exc:
         message = f"{exc}; sign in as someone who may, with {LOGIN}; nothing was sent to the pump"
         record_not_sent(audit, action, user, message)
         raise PermissionRefused(message, step=exc.step) from None
 
 
+def clinician_checked(args: argparse.Namespace, audit: "JournaledAudit", action: str, user: User) -> None:
+    """``--clinician`` must name the signed-in user (``sign_in.check_clinician``); a refusal is audited, naming the
+    signed-in user and the name given, before a pump is contacted."""
+    try:
+        check_clinician(args, user)
+    except PermissionRefused as exc:
+        record_not_sent(audit, action, user, str(exc))
+        raise
+
+
 def match_patient(args: argparse.Namespace, action: str, serial: str, model: str,
                   catheter_cm: float | None = None) -> None:
     """After the pump is read, before anything is sent: ``--patient`` chooses the patient (binding an unknown pump);
     without it, a pump bound to a patient is theirs. A pump bound to another patient is refused and audited."""
-    from clinic.errors import WrongPatient
+    from clinic.errors import WrongPatient, WrongPump
 
     visit = args.visit
     if getattr(args, "patient", None) is None:
         visit.match_pump(serial)
         return
     try:
-        visit.choose_patient(args.patient, serial, model, catheter_cm=catheter_cm)
+        visit.choose_patient(args.patient, serial, model, catheter_cm=catheter_cm,
+                             replaces=getattr(args, "replaces", None))
     except WrongPatient as exc:
-        record_not_sent(visit.audit, action, visit.user, f"{exc}; nothing was sent to the pump", serial)
+        hint = replacement_hint(exc)
+        record_not_sent(visit.audit, action, visit.user, f"{exc}{hint}; nothing was sent to the pump", serial)
+        if hint:
+            raise WrongPump(f"{exc}{hint}") from None
         raise
 
 

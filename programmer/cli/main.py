@@ -35,12 +35,24 @@ OWN_COMMANDS = frozenset({"plan", "schema", "desktop-entry"})
 """The commands this module runs itself, with none of the pump's or the library's machinery."""
 
 
+class _CommandLine(OneLineParser):
+    """The whole command line: arguments it does not know are named by their options only, never by their values (a
+    mistyped ``--password SECRET`` must not put the password on stderr, where scripts log it)."""
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            options = [word.split("=", 1)[0] for word in unknown if word.startswith("-")]
+            self.error(f"unrecognized arguments: {' '.join(options) or 'values'} (their values are not shown)")
+        return parsed
+
+
 def build_parser(own_commands_only: bool = False) -> argparse.ArgumentParser:
     """The whole command line; with ``own_commands_only``, only ``OWN_COMMANDS``, so the pump and library
     commands' modules (the link, the audit log, the calendar) are not imported. ``_main`` asks for that when the
     first argument names one of them: argparse then hands every later argument to that command's own parser and
     consults no other, so the parse, its errors and its help are the same as the whole parser's."""
-    parser = OneLineParser(prog="pump-programmer", description="Clinician programmer for implanted intrathecal drug pumps. "
+    parser = _CommandLine(prog="pump-programmer", description="Clinician programmer for implanted intrathecal drug pumps. "
                      "Without a command it opens the clinician application.")
     parser.add_argument("--demo", action="store_true", help="open the application connected to a bundled pump "
                         "emulator it starts itself (baclofen 500 mcg/mL, 150 mcg/day, 14 mL in a 20 mL reservoir)")
@@ -88,7 +100,18 @@ def build_parser(own_commands_only: bool = False) -> argparse.ArgumentParser:
                                 "menu (freedesktop.org desktops: GNOME, KDE, Xfce...); exit code 2 if it could not")
     entry.add_argument("--remove", action="store_true", help="take the entry and the icon out again")
     entry.set_defaults(handler=run_desktop_entry)
+    _no_abbreviations(parser)
     return parser
+
+
+def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
+    """Every parser, the commands' too, takes options only as spelled in full: argparse's prefix matching would take
+    ``--password`` for ``--password-file`` and then print the password as a file name it could not read."""
+    parser.allow_abbrev = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                _no_abbreviations(child)
 
 
 def run_plan(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ import json
 from datetime import date
 
 from commandline import finite
-from programmer.cli.clinic_visit import open_visit
+from programmer.cli.clinic_visit import add_replaces_option, open_visit, replacement_hint
 from programmer.cli.sign_in import add_store_options, clinic, signed_in
 from programmer.cli.support import EXIT_OK
 from programmer.dead_volume import CATHETER_CM_RANGE
@@ -27,7 +27,8 @@ def add_patient_commands(subparsers: argparse._SubParsersAction) -> None:
     from programmer.cli.pump_commands import add_port
 
     patient = subparsers.add_parser("patient", help="the clinic's patients, their pumps and their dose history")
-    commands = patient.add_subparsers(dest="patient_command", required=True, metavar="{add,list,show,bind}",
+    commands = patient.add_subparsers(dest="patient_command", required=True,
+                                      metavar="{add,list,show,bind,revise-catheter}",
                                       parser_class=type(patient))
 
     add = commands.add_parser("add", help="record a patient")
@@ -57,8 +58,20 @@ def add_patient_commands(subparsers: argparse._SubParsersAction) -> None:
     bind.add_argument("--patient", required=True, metavar="ID", help="the patient the pump is implanted in")
     bind.add_argument("--implanted", type=_date, metavar="YYYY-MM-DD", help="the implant date (default: today)")
     bind.add_argument("--catheter-cm", type=finite, metavar="L", help="the implanted catheter's length, cm")
+    add_replaces_option(bind)
     bind.add_argument("--json", action="store_true", help="print one JSON object")
     bind.set_defaults(handler=run_patient_bind)
+
+    revise = commands.add_parser("revise-catheter", help="record a catheter revision: the implant's catheter is now "
+                                 "L cm long (a clinician)")
+    revise.add_argument("pump", metavar="PORT-or-SERIAL", help="the pump's port (it is read for its serial only) or "
+                        "its serial")
+    revise.add_argument("--patient", required=True, metavar="ID", help="the patient the pump is implanted in")
+    revise.add_argument("--catheter-cm", type=finite, required=True, metavar="L", help="the catheter's length now, cm")
+    revise.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD", help="the day of the revision")
+    revise.add_argument("--note", default="", help="what was done (recorded with the revision)")
+    add_store_options(revise, argparse.SUPPRESS)
+    revise.set_defaults(handler=run_patient_revise_catheter, trace=None, trace_plaintext=False)
 
 
 def _date(text: str) -> date:
@@ -68,7 +81,14 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date as YYYY-MM-DD") from None
 
 
+EARLIEST_BIRTH = date(1900, 1, 1)
+"""A birth date before it is a typed century (1800 for 1980), not a patient."""
+
+
 def run_patient_add(args: argparse.Namespace) -> int:
+    if args.born < EARLIEST_BIRTH:
+        raise InputError([("--born", f"{args.born.isoformat()} is before {EARLIEST_BIRTH.isoformat()}, the earliest "
+                                     "birth date taken: check the year; nothing was recorded")])
     by = signed_in(args, Permission.MANAGE_PATIENTS)
     patient = clinic(args).patients.add(by, args.identifier, args.name, args.born)
     print(f"added patient {patient.identifier}: {patient.name}, born {patient.birth_date.isoformat()}")
@@ -148,8 +168,13 @@ def _dose_words(entry) -> str:
 def run_patient_bind(args: argparse.Namespace) -> int:
     """Read the pump's identity and bind it to the patient: a new implant (a pump the patient already has is kept);
     a pump bound to another patient is refused (exit code 3)."""
+    from clinic.errors import WrongPump
     from programmer.cli.pump_commands import connect, stage
 
+    today = date.today()
+    if args.implanted is not None and args.implanted > today:
+        raise InputError([("--implanted", f"{args.implanted.isoformat()} is after today ({today.isoformat()}): an "
+                                          "implant date is the day the pump went in; nothing was recorded")])
     user = signed_in(args, Permission.MANAGE_PATIENTS)
     low, high = CATHETER_CM_RANGE
     if args.catheter_cm is not None and not low <= args.catheter_cm <= high:
@@ -159,12 +184,57 @@ def run_patient_bind(args: argparse.Namespace) -> int:
     after = "nothing was sent that changes the pump"
     with connect(args, after) as driver, stage(args, f"identifying {args.port}", after):
         identity = driver.identify()
-    patient = visit.choose_patient(args.patient, identity.serial, identity.model, implanted_on=args.implanted,
-                                   catheter_cm=args.catheter_cm)
+    try:
+        patient = visit.choose_patient(args.patient, identity.serial, identity.model, implanted_on=args.implanted,
+                                       catheter_cm=args.catheter_cm, replaces=args.replaces)
+    except WrongPump as exc:
+        if not replacement_hint(exc):
+            raise
+        raise WrongPump(f"{exc}{replacement_hint(exc)}") from None
     implant = next(i for i in clinic(args).patients.implants(patient.identifier) if i.pump_serial == identity.serial)
     if args.json:
         print(json.dumps({"patient": _patient_json(patient), "implant": _implant_json(implant)}, indent=2))
     else:
+        replaced = "" if args.replaces is None else (f"; pump {args.replaces}, which it replaces, is recorded as "
+                                                     f"explanted on {implant.implanted_on.isoformat()}")
         print(f"the pump {identity.model} serial {identity.serial} is {patient.identifier}'s ({patient.name}), "
-              f"implanted {implant.implanted_on.isoformat()}")
+              f"implanted {implant.implanted_on.isoformat()}{replaced}")
+    return EXIT_OK
+
+
+def _is_port(text: str) -> bool:
+    return "://" in text or text.startswith("/") or text.upper().startswith("COM")
+
+
+def run_patient_revise_catheter(args: argparse.Namespace) -> int:
+    """Record a catheter revision of the patient's implanted pump: the catheter's length from then on (what the
+    clinic record and the session report give as its catheter). A pump not implanted in that patient is refused
+    (exit code 3)."""
+    from programmer.errors import PermissionRefused
+
+    today = date.today()
+    if args.date > today:
+        raise InputError([("--date", f"{args.date.isoformat()} is after today ({today.isoformat()}): a revision is "
+                                     "recorded when it was done; nothing was recorded")])
+    user = signed_in(args, Permission.CHANGE_THERAPY)
+    serial = args.pump
+    if _is_port(args.pump):
+        from programmer.cli.pump_commands import connect, stage
+
+        args.port, after = args.pump, "nothing was sent that changes the pump"
+        with connect(args, after) as driver, stage(args, f"identifying {args.port}", after):
+            serial = driver.identify().serial
+    patients = clinic(args).patients
+    patient = patients.get(args.patient)
+    implant = patients.implant_for_pump(serial)
+    if implant is None or implant.patient_identifier != patient.identifier or implant.explanted_on is not None:
+        whose = ("is bound to no patient" if implant is None else
+                 f"is recorded as explanted on {implant.explanted_on.isoformat()}" if implant.explanted_on else
+                 f"is implanted in patient {implant.patient_identifier}")
+        raise PermissionRefused(f"pump {serial} {whose}, not implanted in patient {patient.identifier}: its catheter "
+                                "is not theirs to revise; nothing was recorded", step="revise a catheter")
+    revised = patients.revise_catheter(user, serial, args.date, args.catheter_cm, args.note)
+    was = "not recorded" if implant.catheter_cm is None else f"{implant.catheter_cm:g} cm"
+    print(f"catheter of pump {serial} ({patient.identifier}) revised on {args.date.isoformat()}: "
+          f"{revised.catheter_cm:g} cm (it was {was})")
     return EXIT_OK

@@ -14,6 +14,7 @@ import argparse
 import csv
 import json
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -40,7 +41,7 @@ from programmer.clock import iso
 from programmer.port import ActiveProgram, PumpDriver, open_driver
 from programmer.program import Drug, Program, load_program
 from programmer.pump import same_threshold
-from programmer.audit_record import record_unreachable
+from programmer.audit_record import record_setting, record_unreachable
 from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.outcome import Outcome
 from programmer.checks import PriorTherapy
@@ -51,9 +52,9 @@ from programmer.review import WriteReview, clean_override_reason, review_write
 from programmer.refill_by import RefillBy, plan_refill_by, replace_by, snapshot_refill_by
 from programmer.refill_reminder import reminder_calendar, save_reminder
 from programmer.roles import Permission, User
-from programmer.cli.clinic_visit import (add_visit_options, authorized, journal_path, match_patient, open_visit,
-                                         reading_session, record, session_id)
-from programmer.cli.sign_in import add_store_options, check_clinician, clinic, signed_in
+from programmer.cli.clinic_visit import (add_visit_options, authorized, clinician_checked, journal_path, match_patient,
+                                         open_visit, reading_session, record, session_id)
+from programmer.cli.sign_in import add_store_options, clinic, signed_in
 
 
 EXIT_FOR_OUTCOME = {
@@ -267,26 +268,45 @@ def _save_refill_reminder(snapshot: PumpSnapshot, library: LoadedLibrary, path: 
 
 
 def run_set_clock(args: argparse.Namespace) -> int:
-    """Read the clock, set it to this computer's local time, read it again (as decocare's set_clock does)."""
+    """Read the clock, set it to this computer's local time, read it again (as decocare's set_clock does).
+
+    Audited: a role that may not set it is refused (exit code 3) with a refused record, and what was done is one
+    ``outcome`` record (the times before, sent and read back). It has no ``attempt`` record: the clock is not therapy,
+    so it is not held to the patient's hard stop, and a technician sets the clock of a pump bound to nobody."""
     if not args.yes:
         raise InputError([("--yes", "setting the pump clock needs --yes: nothing was sent")])
-    signed_in(args, Permission.SET_CLOCK)
+    user = signed_in(args, None, "set_clock")
+    audit = open_visit(args, user).audit
+    authorized(audit, "set_clock", user, args.allow_insecure_link)
     after = "the pump clock may or may not have been set: interrogate the pump"
-    with (connect(args, "nothing was sent") as driver,
-          stage(args, f"setting the clock of {args.port}", after, "the pump clock is unchanged")):
-        before = driver.read_status().pump_time
-        wanted = computer_now()
-        read_back = driver.set_clock(wanted)
+    attempt_id, serial = uuid.uuid4().hex, None
+    try:
+        with (connect(args, "nothing was sent") as driver,
+              stage(args, f"setting the clock of {args.port}", after, "the pump clock is unchanged")):
+            serial = driver.identify().serial
+            before = driver.read_status().pump_time
+            wanted = computer_now()
+            read_back = driver.set_clock(wanted)
+    except (LinkError, PumpRefused) as exc:
+        if serial is not None:
+            outcome = Outcome.PUMP_REFUSED if isinstance(exc, PumpRefused) else Outcome.UNCERTAIN
+            record_setting(audit, attempt_id, "set_clock", "outcome", user, serial, outcome,
+                           failure_line(exc, args.stage))
+        raise
     residual_s = (read_back - wanted).total_seconds()
+    times = {"pump_time_before": iso(before), "pump_time": iso(read_back), "computer_time": iso(wanted)}
     if abs(residual_s) > CLOCK_SET_TOLERANCE_S:
-        print(f"{PROG}: the pump clock reads {iso(read_back)} after being set to {iso(wanted)} "
-              f"({residual_s:+.0f} s): interrogate the pump", file=sys.stderr)
+        message = (f"the pump clock reads {iso(read_back)} after being set to {iso(wanted)} ({residual_s:+.0f} s): "
+                   "interrogate the pump")
+        record_setting(audit, attempt_id, "set_clock", "outcome", user, serial, Outcome.MISMATCH, message, **times)
+        print(f"{PROG}: {message}", file=sys.stderr)
         return EXIT_VERIFY_FAILED
+    message = f"pump clock set: it read {iso(before)}, now {iso(read_back)} (this computer {iso(wanted)})"
+    record_setting(audit, attempt_id, "set_clock", "outcome", user, serial, Outcome.VERIFIED, message, **times)
     if args.json:
-        print(json.dumps({"pump_time_before": iso(before), "pump_time": iso(read_back), "computer_time": iso(wanted),
-                          "drift_s": residual_s}, indent=2))
+        print(json.dumps(times | {"drift_s": residual_s, "session_id": session_id(args)}, indent=2))
     else:
-        print(f"pump clock set: it read {iso(before)}, now {iso(read_back)} (this computer {iso(wanted)})")
+        print(message)
     return EXIT_OK
 
 
@@ -295,38 +315,59 @@ def run_set_low_alarm(args: argparse.Namespace) -> int:
 
     A threshold outside the pump's range (``PumpLimits.low_alarm_range_ml``, from the limits it declares) is
     refused before anything is sent; the pump's own refusal of a value it takes less of stays the last word. The
-    pump must be the visit's patient's, as for any change of therapy (``clinic_visit``)."""
+    pump must be the visit's patient's, as for any change of therapy (``clinic_visit``), and it is audited like one:
+    a role refused, an ``attempt`` record before it is sent and an ``outcome`` record after."""
     if not args.yes:
         raise InputError([("--yes", "setting the low-reservoir alarm needs --yes: nothing was sent")])
-    visit = open_visit(args, signed_in(args, Permission.CHANGE_THERAPY))
+    user = signed_in(args, None, "set_low_alarm")
+    visit = open_visit(args, user)
+    authorized(visit.audit, "set_low_alarm", user, args.allow_insecure_link)
     unchanged = "nothing was sent that changes the pump"
+    attempt_id = uuid.uuid4().hex
     with connect(args, unchanged) as driver:
         with stage(args, f"reading {args.port}", unchanged):
             identity = driver.identify()
             limits = pump_limits(identity)
             before = driver.read_status().low_alarm_ml
         match_patient(args, "set_low_alarm", identity.serial, identity.model)
-        visit.require_change_allowed(identity.serial)
+        figures = {"low_alarm_ml_before": before, "low_alarm_ml_asked": args.ml}
+
+        def audited(event: str, outcome: Outcome | None = None, message: str | None = None, **more: object) -> None:
+            record_setting(visit.audit, attempt_id, "set_low_alarm", event, user, identity.serial, outcome, message,
+                           **figures, **more)
+
         low, high = limits.low_alarm_range_ml
         if not low <= args.ml <= high:
-            print(f"{PROG}: refused: low_alarm_ml {args.ml:g} mL (--ml) is outside this {limits.model}'s range of "
-                  f"{low:g} to {high:g} mL; nothing was sent to the pump", file=sys.stderr)
+            message = (f"low_alarm_ml {args.ml:g} mL (--ml) is outside this {limits.model}'s range of {low:g} to "
+                       f"{high:g} mL; nothing was sent to the pump")
+            audited("outcome", Outcome.REFUSED, message)
+            print(f"{PROG}: refused: {message}", file=sys.stderr)
             return EXIT_REFUSED
-        with stage(args, f"setting the low-reservoir alarm of {args.port}",
-                    "the low-reservoir alarm may or may not have been set: interrogate the pump",
-                    "the low-reservoir alarm is unchanged"):
-            read_back = driver.set_low_alarm(args.ml)
-            alarms = [alarm.code for alarm in driver.read_status().alarms]
+        audited("attempt")  # the visit's hard stop: refused (and recorded) unless the pump is the patient's
+        try:
+            with stage(args, f"setting the low-reservoir alarm of {args.port}",
+                       "the low-reservoir alarm may or may not have been set: interrogate the pump",
+                       "the low-reservoir alarm is unchanged"):
+                read_back = driver.set_low_alarm(args.ml)
+                alarms = [alarm.code for alarm in driver.read_status().alarms]
+        except (LinkError, PumpRefused) as exc:
+            audited("outcome", Outcome.PUMP_REFUSED if isinstance(exc, PumpRefused) else Outcome.UNCERTAIN,
+                    failure_line(exc, args.stage))
+            raise
     if not same_threshold(args.ml, read_back):
-        print(f"{PROG}: the pump's low-reservoir alarm reads {read_back:g} mL after being set to {args.ml:g} mL: "
-              "interrogate the pump", file=sys.stderr)
+        message = (f"the pump's low-reservoir alarm reads {read_back:g} mL after being set to {args.ml:g} mL: "
+                   "interrogate the pump")
+        audited("outcome", Outcome.MISMATCH, message, low_alarm_ml=read_back)
+        print(f"{PROG}: {message}", file=sys.stderr)
         return EXIT_VERIFY_FAILED
+    message = (f"low-reservoir alarm set: it was at {before:g} mL, now {read_back:g} mL (read back)"
+               + ("; the low-reservoir alarm is on" if "low_reservoir" in alarms else ""))
+    audited("outcome", Outcome.VERIFIED, message, low_alarm_ml=read_back)
     if args.json:
         print(json.dumps({"low_alarm_ml_before": before, "low_alarm_ml": read_back, "alarms": alarms,
                           "session_id": visit.session_id}, indent=2))
     else:
-        print(f"low-reservoir alarm set: it was at {before:g} mL, now {read_back:g} mL (read back)"
-              + ("; the low-reservoir alarm is on" if "low_reservoir" in alarms else ""))
+        print(message)
     return EXIT_OK
 
 
@@ -406,11 +447,11 @@ def confirmed(args: argparse.Namespace, action: str, audited: str | None = None)
         AuditLog(journal_path(args))
     except AuditError as exc:  # checked before any pump is contacted: an option that cannot be used
         raise InputError([("--audit-log", f"{exc}; nothing was sent to the pump")], step=exc.step) from None
-    user = signed_in(args, None)
-    check_clinician(args, user)
+    user = signed_in(args, None, audited or action)
     audit = open_visit(args, user).audit
+    clinician_checked(args, audit, audited or action, user)
     mark_audit_start(args, audit)  # an interruption then tells by its attempt record whether anything was sent
-    authorized(audit, audited or action, user)
+    authorized(audit, audited or action, user, args.allow_insecure_link)
     return user, reason, audit
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from programmer.cli.sign_in import add_store_options, clinic, signed_in
@@ -56,7 +57,9 @@ def run_report(args: argparse.Namespace) -> int:
     print(f"wrote {pdf}")
     if fhir is not None:
         bundle = fhir_bundle(report)
-        fhir.write_text(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        with open(fhir, "w", encoding="utf-8", opener=_private) as out:  # the patient's name and birth date: 0600
+            out.write(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n")
+        os.chmod(fhir, 0o600)
         print(f"wrote {fhir} (FHIR R4B bundle, {len(bundle['entry'])} resources)")
     return EXIT_OK
 
@@ -66,16 +69,25 @@ def _writable(given: str, option: str) -> Path:
     option."""
     path = Path(given)
     try:
-        with open(path, "ab"):
+        with open(path, "ab", opener=_private):
             pass
+        os.chmod(path, 0o600)
     except OSError as exc:
         raise InputError([(option, f"cannot write {path}: {exc.strerror or exc}")], step="write the report") from None
     return path
 
 
+def _private(path: str, flags: int) -> int:
+    """Open a report file readable by its owner only (0600): it names the patient and their birth date."""
+    return os.open(path, flags, 0o600)
+
+
 def run_sessions(args: argparse.Namespace) -> int:
     signed_in(args, Permission.EXPORT)
-    found = clinic(args).sessions.list(patient=args.patient)
+    store = clinic(args)
+    if args.patient is not None:
+        store.patients.get(args.patient)  # UnknownPatient (exit 2) naming the identifier, not an empty list
+    found = store.sessions.list(patient=args.patient)
     if args.json:
         print(json.dumps({"sessions": [{
             "session_id": info.id, "started_at": info.started_at.isoformat(),

@@ -19,10 +19,13 @@ import argparse
 import getpass
 import os
 import sys
+import uuid
+from datetime import datetime
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from programmer.audit import AUDIT_FORMAT
 from programmer.cli.support import PROG
 from programmer.errors import InputError, PermissionRefused
 from programmer.roles import Permission, User, require
@@ -82,14 +85,16 @@ def close_clinic(args: argparse.Namespace | None) -> None:
         store.close()
 
 
-def signed_in(args: argparse.Namespace, permission: Permission | None) -> User:
+def signed_in(args: argparse.Namespace, permission: Permission | None, action: str | None = None) -> User:
     """The user the token file stands for, who must hold ``permission`` (None: any signed-in user). Raises
     ``PermissionRefused`` (exit code 3) naming the role and ``login`` when nobody is signed in, the token is not
-    accepted (expired, revoked, a disabled account), or the role may not do this; nothing was sent to a pump."""
+    accepted (expired, revoked, a disabled account), or the role may not do this; nothing was sent to a pump. With
+    ``action`` (a change's audit action), a token not accepted is audited as a refused change."""
     from clinic.errors import SignInRefused
 
     path = token_path(args)
     try:
+        _owner_only(path)
         token = path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         raise PermissionRefused(f"nobody is signed in (no token in {path}): sign in first with {LOGIN}",
@@ -99,13 +104,42 @@ def signed_in(args: argparse.Namespace, permission: Permission | None) -> User:
     try:
         user = clinic(args).users.user_for_token(token)
     except SignInRefused as exc:
-        raise PermissionRefused(f"{exc}: sign in again with {LOGIN}", step="sign in") from None
+        message = f"{exc}: sign in again with {LOGIN}"
+        if action is not None:
+            _audit_refused_token(args, action, f"{message}; nothing was sent to the pump")
+        raise PermissionRefused(message, step="sign in") from None
     if permission is not None:
         try:
             require(user, permission)
         except PermissionRefused as exc:
             raise PermissionRefused(f"{exc}; sign in as someone who may, with {LOGIN}", step=exc.step) from None
     return user
+
+
+def _audit_refused_token(args: argparse.Namespace, action: str, message: str) -> None:
+    """A change refused because its token was not accepted: a refused ``outcome`` record, in the journal first and
+    then the clinic database (a failure there leaves it to be reconciled). Nobody is signed in, so it names no user:
+    the message says why the token was refused."""
+    from programmer.audit import AuditLog
+    from programmer.cli.clinic_visit import journal_path
+
+    record = {"record_id": uuid.uuid4().hex, "time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
+              "attempt_id": uuid.uuid4().hex, "action": action, "event": "outcome", "clinician": None, "user": None,
+              "role": None, "session_id": None, "patient": None, "pump_serial": None, "outcome": "refused",
+              "message": message}
+    AuditLog(journal_path(args)).append(record)
+    clinic(args).audit.append(record | {"format": AUDIT_FORMAT})
+
+
+def _owner_only(path: Path) -> None:
+    """A token is a bearer credential: whoever reads it is its user until it ends. One that the file's group or others
+    may read or write is refused (``--token-file``, exit code 2) with the command that makes it the owner's only."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise InputError([("--token-file", f"{path} may be read or written by others (mode {mode:04o}): a token must "
+                                           f"be its owner's only; run chmod 600 {path}, or sign in again with "
+                                           f"{LOGIN}")],
+                         step="sign in")
 
 
 def check_clinician(args: argparse.Namespace, user: User) -> None:
@@ -138,11 +172,22 @@ def read_password(path: str | None, option: str = "--password-file", confirm: bo
     return password
 
 
+def _make_private_directories(directory: Path) -> None:
+    """Make ``directory`` and each missing parent 0700 (whatever the umask); directories that exist stay as they are."""
+    missing = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for made in reversed(missing):
+        made.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(made, 0o700)
+
+
 def write_token(path: Path, token: str) -> None:
     """Write the token readable and writable by its owner only (0600, whatever the umask), in a directory only the
     owner may list when this creates it."""
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _make_private_directories(path.parent)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             os.fchmod(handle.fileno(), 0o600)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from programmer.audit import read_audit_log
 from commandline import EXIT_INVALID
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
 from tests.support.cli_runs import DOCTOR, PATIENT, SYRINGE, event_count, interrogate, program_file, run
-from tests.support.clinic_fixtures import KIM
+from tests.support.clinic_fixtures import ADA, KIM, OSEI, TESS
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "baclofen-simple.json"
 OTHER = "TEST-0002"
@@ -133,8 +134,15 @@ def test_a_session_is_continued_only_by_its_user_and_only_when_it_exists(capsys,
 
 def test_a_write_to_a_replacement_pump_takes_the_previous_daily_dose_from_the_history(capsys, filled, start_emulator):
     replacement = start_emulator().url
+    first = interrogate(capsys, filled)["pump"]["serial"]
+    before = state(capsys, replacement)
+    code, out, err = run(capsys, "refill", replacement, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR,
+                         "--yes")  # a new pump for a patient with one implanted must name the pump it replaces
+    assert (code, out) == (EXIT_REFUSED, "")
+    assert f"patient {PATIENT} has pump {first} implanted" in err and "--replaces SERIAL" in err
+    assert state(capsys, replacement) == before and [i["explanted_on"] for i in shown(capsys)["implants"]] == [None]
     code, _, err = run(capsys, "refill", replacement, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR,
-                       "--yes")
+                       "--replaces", first, "--yes")
     assert code == EXIT_OK, err
     code, out, err = run(capsys, "write", replacement, EXAMPLE, "--yes", "--json")
     assert code == EXIT_OK, err
@@ -149,26 +157,128 @@ def test_a_write_to_a_replacement_pump_takes_the_previous_daily_dose_from_the_hi
 
 
 def test_audit_verify_finds_an_edited_record_by_its_seq(capsys, filled, signed_in):
+    # the store's own records (users, patients, sessions: event "clinic") are chained with the changes' records
+    written = json.loads(run(capsys, "audit", "list", "--action", "write", "--json")[1])["records"][-1]["seq"]
     code, out, _ = run(capsys, "audit", "verify", "--json")
     intact = json.loads(out)
-    assert code == EXIT_OK and intact["intact"] is True and intact["records"] == 4
+    assert code == EXIT_OK and intact["intact"] is True and intact["records"] > written
     database = signed_in.url.removeprefix("sqlite:///")
     with sqlite3.connect(database) as connection:
-        connection.execute("UPDATE audit_records SET body = replace(body, '150', '1500') WHERE seq = 4")
+        connection.execute(f"UPDATE audit_records SET body = replace(body, '150', '1500') WHERE seq = {written}")
     code, out, err = run(capsys, "audit", "verify", "--json")
     broken = json.loads(out)
     assert code == EXIT_REFUSED and (broken["intact"], broken["first_bad_seq"], broken["problem"]) == (
-        False, 4, "edited")
-    assert "the audit trail is broken at record 4 (edited)" in err
+        False, written, "edited")
+    assert f"the audit trail is broken at record {written} (edited)" in err
 
 
 def test_audit_list_filters_and_reconcile_adds_what_the_store_lacks(capsys, filled, signed_in, audit_log):
     code, out, _ = run(capsys, "audit", "list", "--action", "write", "--json")
     records = json.loads(out)["records"]
-    assert code == EXIT_OK and [(e["seq"], e["record"]["event"]) for e in records] == [(3, "attempt"), (4, "outcome")]
+    assert code == EXIT_OK and [e["record"]["event"] for e in records] == ["attempt", "outcome"]
+    assert records[1]["seq"] == records[0]["seq"] + 1
     assert run(capsys, "audit", "list", "--user", "kim", "--json")[1] == '{\n  "records": []\n}\n'
+    out_before = out
     journal = read_audit_log(audit_log)
     audit_log.write_text(audit_log.read_text() + json.dumps(journal[-1] | {"record_id": "f" * 32}) + "\n")
+    for user in (None, KIM, TESS):  # osei, a clinician, first: a reconciled record is vouched for by the chain
+        if user is not None:
+            signed_in.sign_in(user)
+        code, out, err = run(capsys, "audit", "reconcile")
+        assert (code, out) == (EXIT_REFUSED, "") and "may not manage users" in err
+    assert run(capsys, "audit", "list", "--action", "write", "--json")[1] == out_before
+    signed_in.sign_in(ADA)
     code, out, _ = run(capsys, "audit", "reconcile")
     assert (code, out) == (EXIT_OK, f"added 1 record(s) of {audit_log} that the clinic database lacked\n")
     assert run(capsys, "audit", "reconcile")[1].startswith("added 0 record(s)")
+
+
+def test_patient_bind_of_a_replacement_names_the_pump_it_replaces_and_says_it_is_explanted(capsys, start_emulator,
+                                                                                         other_patient):
+    first, second = start_emulator().url, start_emulator().url
+    assert run(capsys, "patient", "bind", first, "--patient", OTHER, "--implanted", "2026-01-05")[0] == EXIT_OK
+    serial, new = interrogate(capsys, first)["pump"]["serial"], interrogate(capsys, second)["pump"]["serial"]
+    code, out, err = run(capsys, "patient", "bind", second, "--patient", OTHER, "--implanted", "2026-11-30")
+    assert (code, out) == (EXIT_REFUSED, "") and f"has pump {serial} implanted" in err and "--replaces SERIAL" in err
+    code, out, _ = run(capsys, "patient", "bind", second, "--patient", OTHER, "--implanted", "2026-11-30",
+                       "--replaces", serial)
+    assert (code, out) == (EXIT_OK, f"the pump ITB-20 serial {new} is {OTHER}'s (Other Patient), implanted 2026-11-30; "
+                                    f"pump {serial}, which it replaces, is recorded as explanted on 2026-11-30\n")
+    assert [(i["pump_serial"], i["explanted_on"]) for i in shown(capsys, OTHER)["implants"]] == [
+        (serial, "2026-11-30"), (new, None)]
+
+
+def test_set_low_alarm_and_set_clock_are_audited_and_so_are_their_role_refusals(capsys, filled, signed_in,
+                                                                              audit_log):
+    serial = interrogate(capsys, filled)["pump"]["serial"]
+    audited = len(read_audit_log(audit_log))
+    code, out, _ = run(capsys, "set-low-alarm", filled, "--ml", 2.5, "--yes")
+    assert (code, out) == (EXIT_OK, "low-reservoir alarm set: it was at 2 mL, now 2.5 mL (read back)\n")
+    signed_in.sign_in(KIM)
+    code, out, err = run(capsys, "set-low-alarm", filled, "--ml", 3, "--yes")
+    assert (code, out) == (EXIT_REFUSED, "") and "a technician may not change therapy" in err
+    assert run(capsys, "set-clock", filled, "--yes")[0] == EXIT_OK  # a technician keeps the pump's clock
+    signed_in.sign_in(TESS)
+    code, _, err = run(capsys, "set-clock", filled, "--yes")
+    assert code == EXIT_REFUSED and "a tester may not set the pump's clock" in err
+    assert interrogate(capsys, filled)["reservoir"]["low_alarm_ml"] == 2.5  # the technician's 3 mL was not sent
+    records = read_audit_log(audit_log)[audited:]
+    assert [(r["action"], r["event"], r["outcome"], r["user"]) for r in records] == [
+        ("set_low_alarm", "attempt", None, "osei"), ("set_low_alarm", "outcome", "verified", "osei"),
+        ("set_low_alarm", "outcome", "refused", "kim"), ("set_clock", "outcome", "verified", "kim"),
+        ("set_clock", "outcome", "refused", "tess")]
+    assert (records[1]["low_alarm_ml_before"], records[1]["low_alarm_ml_asked"], records[1]["low_alarm_ml"]) == (
+        2, 2.5, 2.5)
+    assert records[0]["attempt_id"] == records[1]["attempt_id"] and records[1]["pump_serial"] == serial
+    assert records[1]["patient"] == PATIENT and records[3]["pump_serial"] == serial and "pump_time" in records[3]
+
+
+def test_a_clinician_name_not_the_signed_in_users_is_refused_and_audited(capsys, filled, tmp_path, audit_log):
+    before = state(capsys, filled)
+    code, _, err = run(capsys, "write", filled, program_file(tmp_path, 160), "--clinician", "Dr Ng", "--yes")
+    assert code == EXIT_REFUSED and "--clinician 'Dr Ng' is not the signed-in user" in err
+    assert state(capsys, filled) == before
+    refused = read_audit_log(audit_log)[-1]
+    assert (refused["action"], refused["event"], refused["outcome"], refused["user"]) == (
+        "write", "outcome", "refused", "osei")
+    assert "--clinician 'Dr Ng' is not the signed-in user, Dr A. Osei (osei)" in refused["message"]
+
+
+def test_a_birth_before_1900_and_an_implant_in_the_future_are_refused_naming_the_field(capsys, start_emulator):
+    code, out, err = run(capsys, "patient", "add", "--id", "OLD-1", "--name", "Old", "--born", "1899-12-31")
+    assert (code, out) == (EXIT_INVALID, "")
+    assert err == ("pump-programmer: invalid input: --born: 1899-12-31 is before 1900-01-01, the earliest birth date "
+                   "taken: check the year; nothing was recorded\n")
+    assert run(capsys, "patient", "add", "--id", "OLD-1", "--name", "Old", "--born", "1900-01-01")[0] == EXIT_OK
+    url = start_emulator().url
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    code, out, err = run(capsys, "patient", "bind", url, "--patient", "OLD-1", "--implanted", tomorrow)
+    assert (code, out) == (EXIT_INVALID, "") and f"--implanted: {tomorrow} is after today" in err
+    assert shown(capsys, "OLD-1")["implants"] == []
+    assert run(capsys, "patient", "bind", url, "--patient", "OLD-1", "--implanted", date.today().isoformat())[0] == 0
+
+
+def test_a_catheter_revision_is_recorded_by_a_clinician_for_the_patient_s_own_pump(capsys, start_emulator,
+                                                                                 other_patient, signed_in):
+    url = start_emulator().url
+    assert run(capsys, "patient", "bind", url, "--patient", OTHER, "--catheter-cm", 50)[0] == EXIT_OK
+    serial = interrogate(capsys, url)["pump"]["serial"]
+    today = date.today().isoformat()
+    code, out, err = run(capsys, "patient", "revise-catheter", serial, "--patient", PATIENT, "--catheter-cm", 40,
+                         "--date", today)
+    assert (code, out) == (EXIT_REFUSED, "")
+    assert f"pump {serial} is implanted in patient {OTHER}, not implanted in patient {PATIENT}" in err
+    signed_in.sign_in(KIM)
+    code, _, err = run(capsys, "patient", "revise-catheter", url, "--patient", OTHER, "--catheter-cm", 40,
+                       "--date", today)
+    assert code == EXIT_REFUSED and "a technician may not change therapy" in err
+    [implant] = shown(capsys, OTHER)["implants"]
+    assert (implant["catheter_cm"], implant["revisions"]) == (50, [])
+
+    signed_in.sign_in(OSEI)
+    code, out, _ = run(capsys, "patient", "revise-catheter", url, "--patient", OTHER, "--catheter-cm", 40,
+                       "--date", today, "--note", "distal 10 cm removed")
+    assert (code, out) == (EXIT_OK, f"catheter of pump {serial} ({OTHER}) revised on {today}: 40 cm (it was 50 cm)\n")
+    [implant] = shown(capsys, OTHER)["implants"]
+    assert (implant["catheter_cm"], implant["revisions"]) == (
+        40, [{"revised_on": today, "catheter_cm": 40, "note": "distal 10 cm removed"}])

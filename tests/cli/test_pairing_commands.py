@@ -15,7 +15,8 @@ import pytest
 from commandline import EXIT_INVALID
 from programmer.cli.support import EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED
 from programmer.pairing_keys import load_pairing_keys
-from tests.support.cli_runs import PATIENT, run
+from programmer.audit import read_audit_log
+from tests.support.cli_runs import PATIENT, interrogate, run
 
 
 @pytest.fixture
@@ -100,7 +101,8 @@ def test_the_trace_holds_patient_data_only_with_trace_plaintext(capsys, start_em
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
-def test_an_insecure_pump_is_read_with_a_warning_and_changed_only_when_allowed(capsys, start_emulator, where):
+def test_an_insecure_pump_is_read_with_a_warning_and_changed_only_when_allowed(capsys, start_emulator, where,
+                                                                               audit_log, request):
     url = start_emulator("--insecure").url
     code, out, err = run(capsys, "set-low-alarm", url, "--ml", "3", "--patient", PATIENT, "--yes")
     assert (code, out) == (EXIT_REFUSED, "")
@@ -113,6 +115,17 @@ def test_an_insecure_pump_is_read_with_a_warning_and_changed_only_when_allowed(c
     allow = ["--allow-insecure-link"]
     argv = [*allow, "set-low-alarm", url, "--ml", "3", "--yes"] if where == "before" else \
         ["set-low-alarm", url, "--ml", "3", "--yes", *allow]  # the pump is TEST-0001's since the first try
+    code, out, err = run(capsys, *argv)  # a clinician may not use a link that is not encrypted: only a tester may
+    assert (code, out) == (EXIT_REFUSED, "")
+    assert err == ("pump-programmer: refused: Dr A. Osei (osei) is signed in as a clinician, and a clinician may not "
+                   "use a link that is not encrypted; sign in as someone who may, with pump-programmer login --user "
+                   "NAME; nothing was sent to the pump\n")  # refused before the pump is contacted: no INSECURE line
+    assert interrogate(capsys, url)["reservoir"]["low_alarm_ml"] == 2  # the emulator's own, unchanged
+    refused = read_audit_log(audit_log)[-1]
+    assert (refused["action"], refused["event"], refused["outcome"], refused["user"]) == (
+        "set_low_alarm", "outcome", "refused", "osei")
+
+    request.getfixturevalue("insecure_links_allowed")  # the test rig's clinician, as the proxy tests need
     code, out, err = run(capsys, *argv)
     assert code == EXIT_OK and "now 3 mL (read back)" in out
     assert err.startswith("INSECURE LINK: ") and "changes are sent all the same" in err and len(err.splitlines()) == 1

@@ -253,6 +253,7 @@ def refusing(command: Command):
     return refuse
 
 
+@pytest.mark.usefixtures("insecure_links_allowed")
 @pytest.mark.parametrize("argv, command, line", [
     (("interrogate", "{port}"), Command.READ_STATUS,
      "refused while interrogating {port}: pump refused (REFUSED): read status: in service mode; "
@@ -324,7 +325,7 @@ def test_a_link_failure_that_cannot_be_audited_says_both_with_exit_4(capsys, sta
 
 
 @pytest.fixture
-def filled_insecure(capsys, start_emulator) -> str:
+def filled_insecure(capsys, start_emulator, insecure_links_allowed) -> str:
     """As ``filled``, on an ``--insecure`` emulator (for the tests that rewrite its answers)."""
     url = start_emulator("--insecure").url
     assert run(capsys, *INSECURE, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR,
@@ -357,6 +358,7 @@ def test_a_read_back_that_differs_from_the_request_is_exit_5(capsys, tmp_path, f
     assert f"the pump reports {other.checksum()}" in err
 
 
+@pytest.mark.usefixtures("insecure_links_allowed")
 def test_a_refill_whose_status_disagrees_on_the_checksum_is_not_verified(capsys, start_emulator, audit_log):
     # A pump filled with baclofen 500 mcg/mL runs nothing; a refill at 1000 mcg/mL changes its program (and
     # checksum) to baclofen 1000 stopped. After the REFILL the proxy makes READ_STATUS keep naming the old program

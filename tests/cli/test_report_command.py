@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import os
+import stat
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -64,6 +66,21 @@ def test_report_writes_the_pdf_and_the_fhir_bundle(capsys, visit, tmp_path, qapp
         "Observation"]
 
 
+def test_the_report_files_are_readable_by_their_owner_only(capsys, visit, tmp_path, qapp):
+    # They name the patient and their birth date: 0600 whatever the umask, a file written before included.
+    pdf, fhir = tmp_path / "visit.pdf", tmp_path / "visit.fhir.json"
+    fhir.write_text("old")
+    fhir.chmod(0o644)
+    old = os.umask(0o022)
+    try:
+        code, _, err = run(capsys, "report", visit.session_id, "--pdf", pdf, "--fhir", fhir)
+    finally:
+        os.umask(old)
+    assert code == EXIT_OK, err
+    assert [stat.S_IMODE(path.stat().st_mode) for path in (pdf, fhir)] == [0o600, 0o600]
+    assert fhir.read_text().startswith("{")
+
+
 def test_a_technician_may_export_a_report_and_nobody_signed_in_may_not(capsys, visit, tmp_path, monkeypatch, qapp):
     sign_in(visit, tmp_path, monkeypatch, KIM)
     assert run(capsys, "report", visit.session_id, "--pdf", tmp_path / "kim.pdf")[0] == EXIT_OK
@@ -89,7 +106,9 @@ def test_sessions_lists_the_visits_of_a_patient(capsys, visit):
     assert earlier["workstation"] == "clinic-desk" and earlier["ended_at"] <= this["started_at"]
     code, out, _ = run(capsys, "sessions")
     assert code == EXIT_OK and f"{visit.session_id}  " in out and "osei" in out and "TEST-0001" in out
-    assert json.loads(run(capsys, "sessions", "--patient", "NOBODY", "--json")[1]) == {"sessions": []}
+    # an identifier nobody has is an error naming it, not an empty list that reads as "no visits yet"
+    code, out, err = run(capsys, "sessions", "--patient", "NOBODY", "--json")
+    assert (code, out) == (EXIT_INVALID, "") and "NOBODY" in err
 
 
 def test_a_visit_made_at_the_command_line_is_reported(capsys, tmp_path, start_emulator, qapp, signed_in):

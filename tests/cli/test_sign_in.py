@@ -8,8 +8,8 @@ signed in; the tests that need someone else sign them in (``signed_in.sign_in``)
 from __future__ import annotations
 
 import json
-import sqlite3
 import stat
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -67,6 +67,7 @@ def test_login_writes_a_private_token_whoami_names_the_user_and_logout_revokes_i
     code, out, _ = run(capsys, "logout", "--token-file", token_file)
     assert code == EXIT_OK and not token_file.exists()
     token_file.write_text(token)  # a copy kept of a revoked token is worth nothing
+    token_file.chmod(0o600)
     code, _, err = run(capsys, "whoami", "--token-file", token_file)
     assert code == EXIT_REFUSED and LOGIN in err
     # osei's own token (the fixture's) is untouched
@@ -92,11 +93,31 @@ def test_nobody_signed_in_or_an_expired_token_refuses_every_pump_command_before_
                  ("events", closed_port), ("set-clock", closed_port, "--yes")):
         code, out, err = run(capsys, *argv)
         assert (code, out) == (EXIT_REFUSED, "") and "nobody is signed in" in err and LOGIN in err  # not 4: no link
-    signed_in.sign_in(KIM)
-    with sqlite3.connect(signed_in.url.removeprefix("sqlite:///")) as database:
-        database.execute("UPDATE tokens SET expires_at = '2000-01-01 00:00:00.000000'")  # long expired
+    signed_in.sign_in(KIM, timedelta(microseconds=1))  # expired by the time it is used
     code, _, err = run(capsys, "interrogate", closed_port)
     assert code == EXIT_REFUSED and f"sign in again with {LOGIN}" in err
+
+
+def test_a_change_refused_for_an_expired_or_revoked_token_is_audited(capsys, signed_in, closed_port, audit_log):
+    signed_in.sign_in(KIM, timedelta(microseconds=1))
+    code, out, err = run(capsys, "set-clock", closed_port, "--yes")
+    assert (code, out) == (EXIT_REFUSED, "") and "sign in again" in err  # refused before the port is tried: not 4
+    signed_in.sign_in(KIM)
+    assert run(capsys, "logout")[0] == EXIT_OK
+    signed_in.write(signed_in.sign_in(KIM))  # a fresh token, revoked below, and a copy of it kept
+    token = signed_in.token_file.read_text()
+    assert run(capsys, "logout")[0] == EXIT_OK
+    signed_in.write(token.strip())
+    code, _, err = run(capsys, "write", closed_port, EXAMPLE, "--yes")
+    assert code == EXIT_REFUSED and "sign in again" in err
+    refused = read_audit_log(audit_log)
+    assert [(r["action"], r["event"], r["outcome"], r["user"]) for r in refused] == [
+        ("set_clock", "outcome", "refused", None), ("write", "outcome", "refused", None)]
+    assert all(r["message"].endswith("; nothing was sent to the pump") for r in refused)
+    signed_in.sign_in(TESS)
+    listed = json.loads(run(capsys, "audit", "list", "--json")[1])["records"]
+    assert [r["record"]["record_id"] for r in listed if r["record"].get("outcome") == "refused"] == [
+        r["record_id"] for r in refused]
 
 
 def test_the_commands_that_need_no_pump_need_no_sign_in(capsys, signed_in, tmp_path):
@@ -196,3 +217,30 @@ def test_the_token_file_is_found_as_documented():
     assert default_token_path({"ITB_TOKEN_FILE": "/x/token", "XDG_STATE_HOME": "/s"}) == Path("/x/token")
     assert default_token_path({"ITB_TOKEN_FILE": "", "XDG_STATE_HOME": "/s"}) == Path("/s/itb-programmer/token")
     assert default_token_path({"HOME": "/home/osei"}) == Path("/home/osei/.local/state/itb-programmer/token")
+
+
+def test_an_abbreviated_option_is_not_taken_and_the_password_is_never_printed(capsys, tmp_path):
+    secret = "clinician password long"
+    for argv in (("--password", secret), (f"--password={secret}",), ("--pass", secret)):
+        code, out, err = run(capsys, "login", "--user", "kim", *argv, "--token-file", tmp_path / "t")
+        assert (code, out) == (EXIT_INVALID, "") and "unrecognized arguments: --pass" in err
+        assert secret not in err and "clinician" not in err and not (tmp_path / "t").exists()
+
+
+def test_a_token_file_others_may_read_is_refused_and_login_makes_private_directories(capsys, signed_in, tmp_path,
+                                                                                   password_file):
+    signed_in.token_file.chmod(0o644)
+    code, out, err = run(capsys, "whoami")
+    assert (code, out) == (EXIT_INVALID, "")
+    assert err == (f"pump-programmer: invalid input: --token-file: {signed_in.token_file} may be read or written by "
+                   f"others (mode 0644): a token must be its owner's only; run chmod 600 {signed_in.token_file}, or "
+                   f"sign in again with {LOGIN}\n")
+    signed_in.token_file.chmod(0o620)  # writable by the group: someone could put their own token in it
+    assert run(capsys, "whoami")[0] == EXIT_INVALID
+    signed_in.token_file.chmod(0o600)
+    assert run(capsys, "whoami")[0] == EXIT_OK
+
+    nested = tmp_path / "a" / "b" / "token"
+    assert run(capsys, "login", "--user", "kim", "--password-file", password_file, "--token-file", nested)[0] == EXIT_OK
+    assert [stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / "a", tmp_path / "a" / "b", nested)] == [
+        0o700, 0o700, 0o600]

@@ -9,19 +9,38 @@ refill (baclofen's stability limit, 180 days from the fill, is later).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from clinic.fhir_bundle import fhir_bundle
 from clinic.session_report import (ChainAnchor, PatientFacts, SessionFacts, SessionReport, build_session_report,
                                    report_from_records)
-from tests.support.clinic_fixtures import OSEI
+from clinic.store import Store, open_store
+from clinic.visit import PumpMatch, Visit
+from programmer.audit_record import record_not_sent
+from programmer.bolus import review_prime
+from programmer.bolus_commit import commit_prime
+from programmer.checks import PriorTherapy
+from programmer.commit import commit_refill, commit_write
+from programmer.interrogation import read_pump
+from programmer.outcome import Outcome
+from programmer.port import open_driver
+from programmer.program import Drug
+from programmer.refill import RefillRequest, Syringe, review_refill
+from programmer.review import review_write
+from tests.support.clinic_fixtures import ADA, OSEI, PATIENT_ID, clinic_db
+from tests.support.emulator_fixtures import LOOPBACK_LINK, EmulatorProcess
 from tests.support.fake_pump import BACLOFEN_500, baclofen
-from tests.support.session_visits import LIBRARY, REASON, WORKSTATION, RecordedVisit, recorded_visit
+from tests.support.session_visits import (LIBRARY, REASON, WORKSTATION, RecordedVisit, committed, recorded_visit,
+                                          refill)
 from ui.report_pdf import write_report_pdf
 
 
@@ -60,9 +79,12 @@ def test_a_visit_is_reported_from_its_store_records(visit):
     assert (report.program_before, report.program_after) == (baclofen(150), baclofen(200))
     [change] = report.changes
     assert (change.daily_before, change.daily_after, change.override_reason) == (150, 200, REASON)
-    # the earlier visit's refill and write, this visit's refill, write and bolus: two records each
+    # the earlier visit's refill and write, this visit's refill, write and bolus: two records each, among the
+    # records mirroring the clinic's tables (clinic.mirror)
     check = visit.store.audit.verify()
-    assert report.anchor == ChainAnchor(check.head_hash, 10, True)
+    assert report.anchor == ChainAnchor(check.head_hash, check.records, True)
+    changes = [entry for entry in visit.store.audit.query() if entry.record.get("event") in ("attempt", "outcome")]
+    assert len(changes) == 10 and check.records >= 10
 
 
 def test_each_database_gives_the_same_report(store_url, tmp_path):
@@ -74,7 +96,8 @@ def test_each_database_gives_the_same_report(store_url, tmp_path):
             ("write", "150 -> 200 mcg/day", "verified"),
             ("bolus", "therapeutic 50 mcg (0.1 mL)", "verified"),
         ]
-        assert (report.patient.catheter_cm, report.reservoir.volume_ml, report.anchor.records) == (60.0, 18, 10)
+        assert (report.patient.catheter_cm, report.reservoir.volume_ml) == (60.0, 18)
+        assert report.anchor.records == visit.store.audit.verify().records
         assert report.refill_by.at == refill_time(visit) + timedelta(days=33)
 
 
@@ -191,7 +214,8 @@ def test_the_pdf_is_one_a4_page_with_the_visits_figures(visit, tmp_path, qapp):
                   "Projected from 18 mL in the 20 mL reservoir",
                   "withdrew 19 mL (expected 20), added 18 mL", "-1 mL (±2 mL)", "lot BX2291, exp. 2099-12-31",
                   "therapeutic 50 mcg 0.1 mL 30 min verified", "CHANGE_ABOVE_SOFT_LIMIT (warning, write)", REASON,
-                  "10 records, intact", report.anchor.head_hash, "Signature: Dr A. Osei (clinician)", "Date",
+                  f"{report.anchor.records} records, intact", report.anchor.head_hash,
+                  "Signature: Dr A. Osei (clinician)", "Date",
                   f"Test Patient (TEST-0001) | session {visit.session_id}", "page 1 of 1"]:
         assert words in text, words
     png = tmp_path / "page"
@@ -223,3 +247,200 @@ def test_a_long_session_continues_on_numbered_pages_each_naming_the_patient(visi
 def test_a_pdf_that_cannot_be_written_is_an_error(visit, tmp_path, qapp):
     with pytest.raises(OSError, match="cannot write the report to .*no-such-folder"):
         write_report_pdf(report_of(visit), tmp_path / "no-such-folder" / "report.pdf")
+
+
+# --- a refill to a new concentration, and an attempt on another patient's pump (clinic review 0, 1, 3) ------------
+
+BACLOFEN_1000 = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=1000)
+OTHER_PATIENT = "TEST-0002"
+
+
+@dataclass
+class ChangedVisit:
+    store: Store
+    session_id: str
+    serial: str
+    other_serial: str
+
+
+def _refill_review(driver, withdrawn_ml: float, added_ml: float, drug: Drug, bridge: bool):
+    request = RefillRequest(withdrawn_ml, added_ml, Syringe(drug, "BX5", date(2099, 12, 31)), bridge=bridge)
+    return review_refill(read_pump(driver), request, LIBRARY, REASON)
+
+
+@pytest.fixture(scope="module")
+def changed(tmp_path_factory) -> Iterator[ChangedVisit]:
+    """Pump A (TEST-0001's, a 60 cm catheter) filled with 20 mL of baclofen 500 mcg/mL running 150 mcg/day at an
+    earlier visit; pump B filled for TEST-0002. This visit, on A: a refill to 1000 mcg/mL without a bridge (refused:
+    a new concentration needs one), then with the bridge (verified: 20 mL withdrawn, 18 mL added); then, the head
+    over B, a bolus attempt refused by the hard stop (B is TEST-0002's)."""
+    folder = tmp_path_factory.mktemp("changed")
+    store = open_store(clinic_db(folder))
+    store.patients.add(ADA, OTHER_PATIENT, "Other Patient", date(1980, 5, 6))
+    journal = folder / "journal.jsonl"
+    pumps = [EmulatorProcess(folder / f"pump{n}.json", args=("--catheter-cm", "60")) for n in (1, 2)]
+    for pump in pumps:
+        pump.start()
+    drivers = [open_driver(pump.url, **LOOPBACK_LINK) for pump in pumps]
+    try:
+        serial, other = (read_pump(driver).identity.serial for driver in drivers)
+        earlier = Visit(store, OSEI, journal, "clinic-desk")
+        earlier.choose_patient(PATIENT_ID, serial, "ITB-20", catheter_cm=60.0)
+        refill(drivers[0], earlier, 0, 20)
+        first = review_write(read_pump(drivers[0]), baclofen(150), LIBRARY, prior=PriorTherapy(previous_daily_dose=150))
+        committed(earlier, commit_write(drivers[0], first, OSEI, earlier.audit))
+        earlier.end()
+        theirs = Visit(store, OSEI, journal, "clinic-desk")
+        theirs.choose_patient(OTHER_PATIENT, other, "ITB-20", catheter_cm=60.0)
+        refill(drivers[1], theirs, 0, 20)
+        theirs.end()
+
+        visit = Visit(store, OSEI, journal, WORKSTATION)
+        visit.match_pump(serial)
+        refused = commit_refill(drivers[0], _refill_review(drivers[0], 20, 18, BACLOFEN_1000, False), OSEI,
+                                visit.audit)
+        assert refused.outcome is Outcome.REFUSED, refused.message
+        committed(visit, commit_refill(drivers[0], _refill_review(drivers[0], 20, 18, BACLOFEN_1000, True), OSEI,
+                                       visit.audit))
+        match, _ = visit.match_pump(other)
+        assert match is not PumpMatch.BOUND
+        record_not_sent(visit.audit, "bolus", OSEI, f"pump {other} is bound to patient {OTHER_PATIENT}: nothing was "
+                        "sent to the pump", other)
+        visit.end()
+    finally:
+        for driver in drivers:
+            driver.close()
+        for pump in pumps:
+            pump.stop()
+    yield ChangedVisit(store, visit.session_id, serial, other)
+    store.close()
+
+
+def test_a_refill_to_a_new_concentration_reports_what_the_pump_runs_after_it(changed):
+    # 150 mcg/day of 1000 mcg/mL is 0.15 mL/day (of 500 mcg/mL it was 0.3): from 18 mL the low alarm (2 mL) comes
+    # after 16 / 0.15 = 106.67 days, the refill is due a week earlier, 99.67 days after the refill (baclofen's
+    # stability limit, 180 days, is later).
+    report = build_session_report(changed.store, changed.session_id)
+    assert report.drug == BACLOFEN_1000
+    assert (report.program_before, report.program_after) == (baclofen(150), baclofen(150, 1000))
+    plan = report.plan(report.program_after)
+    assert plan.ml_per_day == pytest.approx(0.15)
+    assert report.reservoir.volume_ml == pytest.approx(18, abs=0.001)
+    refilled_at = report.reservoir_at
+    assert report.refill_by.reason == "low_alarm"
+    expected = refilled_at + timedelta(days=(report.reservoir.volume_ml - 2) / 0.15 - 7)
+    assert abs(report.refill_by.at - expected) < timedelta(minutes=1)
+    assert abs(report.refill_by.at - (refilled_at + timedelta(days=99 + 2 / 3))) < timedelta(hours=1)
+
+
+def test_an_attempt_on_another_patients_pump_is_listed_refused_and_is_not_the_visits_pump(changed):
+    report = build_session_report(changed.store, changed.session_id)
+    assert report.pump_serial == changed.serial
+    assert [(line.action, line.outcome) for line in report.actions] == [
+        ("refill", "refused"), ("refill", "verified"), ("bolus", "refused")]
+    other = report.actions[-1]
+    assert changed.other_serial in other.summary and "not this visit's pump" in other.summary
+    assert all(bolus.kind == "bridge" for bolus in report.boluses)
+
+
+def test_refused_refills_and_boluses_show_their_outcome_on_paper(changed, tmp_path, qapp):
+    report = build_session_report(changed.store, changed.session_id)
+    assert [line.outcome for line in report.refills] == ["refused", "verified"]
+    pdf = tmp_path / "changed.pdf"
+    write_report_pdf(report, pdf)
+    text = " ".join(poppler("pdftotext", str(pdf), "-").split())
+    for words in ["baclofen 1000 mcg/mL", "Before: 150 mcg/day, simple continuous (baclofen 500 mcg/mL)",
+                  "After: 150 mcg/day, simple continuous (baclofen 1000",
+                  f"ITB-20, serial {changed.serial}", "CONCENTRATION_CHANGE_NEEDS_BRIDGE"]:
+        assert words in text, words
+    refills = text[text.index("Refills"):text.index("Boluses")]
+    assert refills.count("refused: not done") == 1 and refills.count("verified") == 1
+    assert "18 mL asked, not added" in refills and "0 mL (±2 mL)" in refills
+    boluses = text[text.index("Boluses"):text.index("Warnings")]
+    assert "bridge 153 mcg 0.306 mL" in boluses  # 0.306 mL of the line pushed at 500 mcg/mL
+    assert "Drug baclofen 500" not in text
+
+
+@pytest.fixture(scope="module")
+def first_fill(tmp_path_factory) -> Iterator[ChangedVisit]:
+    """A new pump (a 60 cm catheter) bound to TEST-0001, filled with 20 mL of baclofen 500 mcg/mL and primed for the
+    implant, no program written yet."""
+    folder = tmp_path_factory.mktemp("first")
+    store = open_store(clinic_db(folder))
+    pump = EmulatorProcess(folder / "pump.json", args=("--catheter-cm", "60"))
+    pump.start()
+    driver = open_driver(pump.url, **LOOPBACK_LINK)
+    try:
+        serial = read_pump(driver).identity.serial
+        visit = Visit(store, OSEI, folder / "journal.jsonl", WORKSTATION)
+        visit.choose_patient(PATIENT_ID, serial, "ITB-20", catheter_cm=60.0)
+        refill(driver, visit, 0, 20)
+        primed = review_prime(read_pump(driver), 60.0, "implant", LIBRARY, override_reason=REASON)
+        committed(visit, commit_prime(driver, primed, OSEI, visit.audit))
+        visit.end()
+    finally:
+        driver.close()
+        pump.stop()
+    yield ChangedVisit(store, visit.session_id, serial, "")
+    store.close()
+
+
+def test_a_first_fill_is_due_by_the_drugs_stability_limit(first_fill, tmp_path, qapp):
+    # Nothing is delivered yet, so no low alarm comes: the refill is due when baclofen's 180 days of stability in the
+    # pump end, counted from the fill, as the refill itself said.
+    report = build_session_report(first_fill.store, first_fill.session_id)
+    assert (report.drug, report.program_before) == (BACLOFEN_500, None)
+    assert (report.refill_by.at, report.refill_by.reason) == (report.reservoir_at + timedelta(days=180),
+                                                             "drug_stability")
+    pdf = tmp_path / "first.pdf"
+    write_report_pdf(report, pdf)
+    text = " ".join(poppler("pdftotext", str(pdf), "-").split())
+    due = (report.reservoir_at + timedelta(days=180)).strftime("%a %d %b %Y %H:%M")
+    assert f"Refill by {due} (pump clock)" in text and "not known" not in text
+
+
+def test_a_prime_states_what_reaches_the_patient_and_what_goes_into_the_line(first_fill):
+    # 0.15 mL of tubing and 60 cm x 0.0026 mL/cm of catheter: 0.306 mL, of 500 mcg/mL 153 mcg moved into the line
+    # (the dose history's figure); the emulator started with its catheter recorded holds the drug in that line
+    # already, so the prime pushes 0.306 mL of it, 153 mcg, to the patient: both figures are stated, each labelled.
+    report = build_session_report(first_fill.store, first_fill.session_id)
+    [prime] = report.boluses
+    assert (prime.kind, prime.dose, prime.line_dose, prime.volume_ml) == ("prime", 153, 153, pytest.approx(0.306))
+    [history] = [entry for entry in first_fill.store.patients.dose_history(PATIENT_ID) if entry.kind == "prime"]
+    assert history.dose == prime.line_dose
+    words = "153 mcg to the patient; 153 mcg into the line"
+    assert prime.dose_words() == words and f"prime {words} (0.306 mL)" in [line.summary for line in report.actions]
+    [administration] = [entry["resource"] for entry in fhir_bundle(report)["entry"]
+                        if "prime" in entry["resource"].get("dosage", {}).get("text", "")]
+    assert words in administration["dosage"]["text"]
+
+
+def test_the_bundle_names_the_visits_pump_and_nothing_of_the_other_one(changed):
+    bundle = fhir_bundle(build_session_report(changed.store, changed.session_id))
+    text = json.dumps(bundle)
+    [device] = [entry["resource"] for entry in bundle["entry"] if entry["resource"]["resourceType"] == "Device"]
+    assert device["serialNumber"] == changed.serial and changed.other_serial not in text
+    administrations = [entry["resource"] for entry in bundle["entry"]
+                       if entry["resource"]["resourceType"] == "MedicationAdministration"]
+    assert sorted(item["status"] for item in administrations) == ["completed", "in-progress", "not-done"]
+    [refused] = [item for item in administrations if item["status"] == "not-done"]
+    assert "discrepancy 0 mL, tolerance 2 mL" in refused["dosage"]["text"] and "refused: not done" in refused[
+        "dosage"]["text"]
+
+
+def test_a_name_in_any_script_is_drawn_or_flagged_never_silently_cut(visit, tmp_path, qapp):
+    # Cyrillic and Arabic (DejaVu Sans has both; Arabic letters joined, which pdftotext gives as presentation forms:
+    # NFKC folds them back) and a CJK character, drawn when a font on this computer has it (Debian's fonts-noto-cjk),
+    # else named by its code point after the name.
+    one = report_of(visit)
+    name = "Zoë Иван Петров محمد 李"
+    report = replace(one, patient=replace(one.patient, name=name))
+    pdf = tmp_path / "names.pdf"
+    write_report_pdf(report, pdf)
+    text = unicodedata.normalize("NFKC", poppler("pdftotext", str(pdf), "-"))
+    assert "Zoë Иван Петров" in text and "محمد" in text
+    cjk = subprocess.run(["fc-list", ":charset=674e"], capture_output=True, text=True, timeout=60).stdout.strip()
+    if cjk:
+        assert "李" in text
+    else:
+        assert "[no font here for U+674E]" in " ".join(text.split())
