@@ -40,6 +40,7 @@ def visit(recorded, tmp_path, monkeypatch) -> RecordedVisit:
 def sign_in(visit: RecordedVisit, tmp_path, monkeypatch, user) -> None:
     token = tmp_path / f"{user.username}.token"
     token.write_text(visit.store.users.issue_token(user) + "\n")
+    token.chmod(0o600)  # a token others may read is refused (docs/cli.md)
     monkeypatch.setenv("ITB_TOKEN_FILE", str(token))
 
 
