@@ -16,7 +16,8 @@ from programmer.cli import pump_commands as cli_pump
 from programmer.port import PumpDriver, open_driver
 from programmer.roles import ROLE_PERMISSIONS, Permission, Role
 from tests.support.bolus_situations import pump as filled_pump
-from tests.support.cli_runs import SignedIn
+from programmer.cli.support import EXIT_OK
+from tests.support.cli_runs import DOCTOR, SYRINGE, SignedIn, run
 from tests.support.clinic_fixtures import ADA
 from tests.support.emulator_fixtures import LOOPBACK_LINK
 
@@ -67,3 +68,16 @@ def insecure_links_allowed(monkeypatch) -> None:
     (tests/support) reads and alters frames, which only the insecure protocol version 1 lets it do. No role of the
     programmer holds both permissions (docs/roles.md): a tester may use such a link, and may not change therapy."""
     monkeypatch.setitem(ROLE_PERMISSIONS, Role.CLINICIAN, ROLE_PERMISSIONS[Role.CLINICIAN] | {Permission.INSECURE_LINK})
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "baclofen-simple.json"
+
+
+@pytest.fixture
+def filled(capsys, start_emulator) -> str:
+    """A pump of TEST-0001's (bound by its first change) filled with 20 mL of baclofen 500 mcg/mL, running the
+    example's 150 mcg/day (the patient's chart), by the signed-in clinician."""
+    url = start_emulator().url
+    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes")[0] == EXIT_OK
+    assert run(capsys, "write", url, EXAMPLE, *DOCTOR, "--previous-daily-dose", 150, "--yes")[0] == EXIT_OK
+    return url

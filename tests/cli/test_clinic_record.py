@@ -30,14 +30,6 @@ def other_patient(capsys, signed_in) -> str:
     return OTHER
 
 
-@pytest.fixture
-def filled(capsys, start_emulator) -> str:
-    """A pump of TEST-0001's (bound by its first change) filled with 20 mL of baclofen 500 mcg/mL at 150 mcg/day."""
-    url = start_emulator().url
-    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes")[0] == EXIT_OK
-    assert run(capsys, "write", url, EXAMPLE, *DOCTOR, "--previous-daily-dose", 150, "--yes")[0] == EXIT_OK
-    return url
-
 
 def shown(capsys, identifier: str = PATIENT) -> dict:
     code, out, _ = run(capsys, "patient", "show", identifier, "--json")

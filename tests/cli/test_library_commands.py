@@ -23,20 +23,12 @@ from commandline import EXIT_INVALID
 from programmer.audit import read_audit_log
 from programmer.cli.support import EXIT_OK, EXIT_REFUSED
 from programmer.library_signing import administrator_trust_path, read_private_key
-from tests.support.cli_runs import DOCTOR, SYRINGE, event_count, interrogate, program_file, run
+from tests.support.cli_runs import DOCTOR, event_count, interrogate, program_file, run
 from tests.support.library_data import shipped_data
 from tests.support.library_signing import Signer, write_library
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "baclofen-simple.json"
 
-
-@pytest.fixture
-def filled(capsys, start_emulator) -> str:
-    """An emulated pump filled with 20 mL of baclofen 500 mcg/mL, running 150 mcg/day (the patient's chart)."""
-    url = start_emulator().url
-    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes")[0] == EXIT_OK
-    assert run(capsys, "write", url, EXAMPLE, *DOCTOR, "--previous-daily-dose", 150, "--yes")[0] == EXIT_OK
-    return url
 
 
 def lax_copy() -> dict:

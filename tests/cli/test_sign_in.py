@@ -32,14 +32,6 @@ def password_file(tmp_path) -> Path:
     return path
 
 
-@pytest.fixture
-def filled(capsys, start_emulator) -> str:
-    """A pump of TEST-0001's filled with 20 mL of baclofen 500 mcg/mL, running 150 mcg/day, by osei."""
-    url = start_emulator().url
-    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR, "--yes")[0] == EXIT_OK
-    assert run(capsys, "write", url, EXAMPLE, *DOCTOR, "--previous-daily-dose", 150, "--yes")[0] == EXIT_OK
-    return url
-
 
 def pump_state(capsys, url: str) -> tuple:
     """What a refused command must leave as it was: the program, the reservoir and the pump's own events."""
