@@ -56,10 +56,11 @@ from ui.view_models import pairing
 from ui.refill_wizard import RefillWizard
 from ui.report_action import ReportAction
 from ui.review import ReviewPage
-from ui.visit_controls import VisitControls
+from ui.visit_controls import READ_FAILED, VisitControls, said
 from ui.widgets import VerticalScroll, keep_ratio
 
 if TYPE_CHECKING:
+    from clinic.patients import Patient
     from ui.preview import PreviewPlots
 
 TITLE = "ITB pump programmer"
@@ -185,7 +186,7 @@ class MainWindow(QMainWindow):
         self.bolus = BolusPage(library)
         self.history = HistoryPage()
         self.audit = AuditPage()
-        self.audit.set_trail(clinic.store.audit)
+        self.audit.set_trail(None if clinic.store is None else clinic.store.audit)  # else once it is open
         self.bolus_poll = QTimer(self)
         self.bolus_poll.setInterval(BOLUS_POLL_MS)
         self.bolus_poll.timeout.connect(self._poll_bolus)
@@ -871,15 +872,20 @@ class MainWindow(QMainWindow):
         self._set_tabs_enabled()
 
     def show_history(self) -> None:
-        """The visit's patient's dose history from the store on the History page (a quick indexed read), and the
+        """The visit's patient's dose history from the store on the History page (read in the clinic thread), and the
         Audit page filtered to them."""
-        patient = self.clinic.patient
-        if patient is None:
+        patient, store = self.clinic.patient, self.clinic.store
+        if patient is None or store is None:
             self.history.clear()
         else:
-            self.history.show_history(f"{patient.name} ({patient.identifier})",
-                                      self.clinic.store.patients.dose_history(patient.identifier))
+            self.visit_controls.store_call(None, lambda: store.patients.dose_history(patient.identifier),
+                                           lambda entries: self._show_dose_history(patient, entries),
+                                           lambda error: self.banner.show_message("error", READ_FAILED, said(error)))
         self._set_tabs_enabled()
+
+    def _show_dose_history(self, patient: Patient, entries) -> None:
+        if self.clinic.patient == patient:  # still the visit's: a sign-in since may have changed it
+            self.history.show_history(f"{patient.name} ({patient.identifier})", entries)
 
     def quit(self) -> None:
         """The Quit action: asks first when an unwritten change would be lost."""

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
-from clinic.patients import Patient
 from programmer.errors import ProgrammerError
 from programmer.roles import User
 from ui.widgets import ERROR, WrappedText, describe, heading
+
+if TYPE_CHECKING:
+    from clinic.patients import Patient
 
 TITLE = "Which patient?"
 
