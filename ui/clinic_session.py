@@ -73,13 +73,15 @@ class ClinicSession:
         self.pump: PumpSeen | None = None
 
     def open(self) -> None:
-        """Open the store with ``opener`` (a StoreError when it cannot be), and sign in whoever it says is signed in."""
-        assert self.opener is not None and self.store is None, "opened once, from an opener"
-        store, user = self.opener()
-        self.first_admin = user is None and store.users.count() == 0
-        self.store = store
-        if user is not None:
-            self.sign_in(user)
+        """Open the store with ``opener`` unless it is open (a StoreError when it cannot be), sign in whoever it says is
+        signed in, and learn whether it has anybody in it (``first_admin``)."""
+        if self.store is None:
+            assert self.opener is not None, "a store, or how to open one"
+            store, user = self.opener()
+            self.store = store
+            if user is not None:
+                self.sign_in(user)
+        self.first_admin = self.user is None and self.store.users.count() == 0
 
     def sign_in(self, user: User) -> None:
         """Start a visit for ``user`` (ending any other one), and match the pump read so far again for it; the same

@@ -144,12 +144,12 @@ class VisitControls(QObject):
     def start(self) -> None:
         """At the window's first showing: open the store in the clinic thread when it is not open yet (the window
         stays locked, saying so, meanwhile), then signed in already (the demo, a test), or locked behind the dialog."""
-        if self.clinic.store is None:
-            self._lock(f"{OPENING}\u2026")
-            self.sign_in_button.setEnabled(False)
-            self.store_call(OPENING, self.clinic.open, lambda _none: self._opened(), self._open_failed)
-        else:
-            self._opened()
+        if self.clinic.store is not None and self.clinic.user is not None:
+            self._opened()  # a test's session, signed in already
+            return
+        self._lock(f"{OPENING}\u2026")
+        self.sign_in_button.setEnabled(False)
+        self.store_call(OPENING, self.clinic.open, lambda _none: self._opened(), self._open_failed)
 
     def _opened(self) -> None:
         assert self.clinic.store is not None, "opened"
