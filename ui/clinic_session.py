@@ -3,7 +3,8 @@ matched to a patient. No Qt: the window asks and shows, this holds the state.
 
 Why one object: the sign-in, the inactivity lock, the patient question and every control's enabled state all hang
 on the same three facts (who, which visit, which pump for which patient), and each must change them together: a
-sign-out ends the visit, a new user starts a new one, and the next reading of the pump is matched again.
+sign-out ends the visit, a new user starts a new one, and the next reading of the pump is matched again. A visit is
+with one pump: another pump read starts a new visit (``new_visit``) for the same person, matched afresh.
 
 Store calls here are short SQLite (or PostgreSQL) queries made on the GUI thread: a sign-in, a match of one serial,
 a binding. The audit records of a change are appended in the link's thread, by the visit's ``JournaledAudit``.
@@ -16,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from clinic.patients import Patient
+from clinic.patients import Implant, Patient
 from clinic.store import Store
 from clinic.visit import PumpMatch, Visit
 from programmer.roles import User
@@ -84,6 +85,18 @@ class ClinicSession:
             self.throwaway.cleanup()
             self.throwaway = None
 
+    def new_visit(self) -> str | None:
+        """End the visit (its session closed in the store, as a sign-out does) and start another for the signed-in
+        user, with no pump yet; returns the ended visit's session id (None: there was none)."""
+        assert self.user is not None, "a visit is started for someone signed in"
+        ended = None
+        if self.visit is not None:
+            ended = self.visit.session_id
+            self.visit.end()
+        self.visit = Visit(self.store, self.user, self.journal, self.workstation)
+        self.pump = None
+        return ended
+
     def see_pump(self, serial: str, model: str, catheter_cm: float | None) -> PumpSeen:
         """Match a pump just read to a patient: an unknown pump is bound to ``new_pumps_patient`` when there is one,
         else it waits for ``choose_patient``."""
@@ -101,14 +114,16 @@ class ClinicSession:
     def _implanted_pump(self, identifier: str) -> str | None:
         """The pump ``identifier`` has implanted now, if any: the one a pump bound by ``new_pumps_patient`` replaces
         (a binding configured for the demo and the tests, so it names the replaced pump itself)."""
-        implanted = [i.pump_serial for i in self.store.patients.implants(identifier) if i.explanted_on is None]
-        return implanted[-1] if implanted else None
+        implanted = implanted_pump(self.store.patients.implants(identifier))
+        return None if implanted is None else implanted.pump_serial
 
-    def choose_patient(self, identifier: str) -> Patient:
-        """The answer to "Which patient?" for the pump read: binds it to that patient as a new implant."""
+    def choose_patient(self, identifier: str, replaces: str | None = None) -> Patient:
+        """The answer to "Which patient?" for the pump read: binds it to that patient as an implant from today,
+        ``replaces`` naming the patient's implanted pump it replaces (recorded as explanted today)."""
         assert self.visit is not None and self.pump is not None, "asked only for a pump read in a visit"
         pump = self.pump
-        patient = self.visit.choose_patient(identifier, pump.serial, pump.model, catheter_cm=pump.catheter_cm)
+        patient = self.visit.choose_patient(identifier, pump.serial, pump.model, catheter_cm=pump.catheter_cm,
+                                            replaces=replaces)
         self.pump = PumpSeen(pump.serial, pump.model, pump.catheter_cm, PumpMatch.BOUND, patient)
         return patient
 
@@ -117,8 +132,9 @@ class ClinicSession:
         """This visit's patient, once the pump read is bound to them."""
         return None if self.visit is None else self.visit.patient
 
-    def access(self) -> Access:
-        """What the signed-in user may do on the pump read, for the window's controls."""
+    def access(self, insecure_link: bool = False) -> Access:
+        """What the signed-in user may do on the pump read, for the window's controls; ``insecure_link``: a change
+        would be sent over a link that is not encrypted."""
         pump = self.pump
         stop = None
         visit_patient = self.patient
@@ -130,10 +146,17 @@ class ClinicSession:
         elif pump is not None and pump.match is PumpMatch.OTHER_PUMP:
             visit_pump = None if self.visit is None else self.visit.pump_serial
             stop = (f"STOP: this visit is with pump serial {visit_pump}, not pump serial {pump.serial}. Nothing may be "
-                    "changed on it from this visit: sign out and in again to start a visit with it.")
+                    "changed on it from this visit: read the pump again (Interrogate again, F5) to end this visit and "
+                    "start one with it.")
         elif pump is not None and pump.match is PumpMatch.UNKNOWN:
             stop = no_patient_stop(pump.serial)
-        return Access(self.user, stop)
+        return Access(self.user, stop, insecure_link)
+
+
+def implanted_pump(implants: list[Implant]) -> Implant | None:
+    """The pump a patient has implanted now (the newest not explanted): the one a new pump of theirs replaces."""
+    implanted = [implant for implant in implants if implant.explanted_on is None]
+    return implanted[-1] if implanted else None
 
 
 def _named(patient: Patient | None) -> str:

@@ -27,6 +27,7 @@ from ui.inactivity import InactivityWatch
 from ui.patient_match import PatientMatchDialog
 from ui.patient_strip import PatientStrip
 from ui.report_action import REPORT_TEXT
+from ui.view_models.access import Access
 from ui.sign_in import SignInDialog
 from ui.widgets import WrappedText, heading
 
@@ -38,6 +39,9 @@ SIGNED_OUT_NOTE = "Signed out after {minutes} without input: sign in to go on."
 DISCARDED_NOTE = ("The change {name} was editing had not been written: it was discarded when {other} signed in. The "
                   "pump runs what it ran.")
 KEPT_NOTE = "Signed in again: the change you were editing is kept, not written."
+NEW_VISIT_NOTE = (" A new visit, with pump serial {serial}: the visit with pump serial {before} ended (its session "
+                  "{session}, whose report is in the clinic's record).")
+DISCARDED_CHANGE_NOTE = " The change being edited for pump serial {before} had not been written: it was discarded."
 REFUSED_PROPERTY = "ordinary_tool_tip"
 """Where a control keeps its own tooltip while it shows why it is off."""
 
@@ -172,23 +176,52 @@ class VisitControls(QObject):
 
     # --- the pump and its patient -----------------------------------------------------------------------------
 
-    def pump_read(self, snapshot: PumpSnapshot) -> None:
+    def pump_read(self, snapshot: PumpSnapshot, may_start_visit: bool = True) -> str:
         """Match the pump just read to a patient when it is not the one matched already; an unknown pump asks
-        "Which patient?" (unless the demo binds it), another patient's stops every change."""
+        "Which patient?" (unless the demo binds it), another patient's stops every change. Another pump than the
+        visit's ends the visit and starts a new one, matched afresh (``new_visit_note`` says so), unless nobody is
+        signed in or ``may_start_visit`` is False (a reading taken after a change): then it is a stop. Returns the
+        note for the window's banner ("" when there is nothing to say)."""
         identity = snapshot.identity
-        seen = self.clinic.pump
-        if seen is None or seen.serial != identity.serial:
-            line = snapshot.status.line
+        seen, visit = self.clinic.pump, self.clinic.visit
+        another = visit is not None and visit.pump_serial is not None and visit.pump_serial != identity.serial
+        note = ""
+        if another and may_start_visit and not self.locked:
             try:
-                self.clinic.see_pump(identity.serial, identity.model, None if line is None else line.catheter_cm)
+                note = self._new_visit(identity.serial)
             except ProgrammerError as exc:
-                self.window.banner.show_message("error", "The clinic's record could not be read.", str(exc))
-                return
-            self.show_pump()
-            self.apply_access()
-            pump = self.clinic.pump
-            if pump is not None and pump.match is PumpMatch.UNKNOWN and not self.locked:
-                self.ask_which_patient()
+                self.window.banner.show_message("error", "The clinic's record could not be written.", str(exc))
+                return ""
+        elif seen is not None and seen.serial == identity.serial and seen.match is not PumpMatch.OTHER_PUMP:
+            return ""
+        line = snapshot.status.line
+        try:
+            self.clinic.see_pump(identity.serial, identity.model, None if line is None else line.catheter_cm)
+        except ProgrammerError as exc:
+            self.window.banner.show_message("error", "The clinic's record could not be read.", str(exc))
+            return ""
+        self.show_pump()
+        self.apply_access()
+        pump = self.clinic.pump
+        if pump is not None and pump.match is PumpMatch.UNKNOWN and not self.locked:
+            self.ask_which_patient()
+        return note
+
+    def _new_visit(self, serial: str) -> str:
+        """End the visit with the pump read before and start one with pump ``serial``; an unwritten change of the
+        visit ended is discarded (the Connect page asked first when it could). Returns what the banner says."""
+        window, clinic = self.window, self.clinic
+        assert clinic.visit is not None, "a visit to end"
+        before = clinic.visit.pump_serial
+        discarded = window.unwritten_change()
+        if discarded:
+            window.discard_change()
+        if self.patient_dialog is not None:
+            self.patient_dialog.reject()
+        ended = clinic.new_visit()
+        log.info("a new visit for another pump")  # no serial, no name in the application's log
+        return NEW_VISIT_NOTE.format(before=before, serial=serial, session=ended) + (
+            DISCARDED_CHANGE_NOTE.format(before=before) if discarded else "")
 
     def show_pump(self) -> None:
         """The strip above the banner, the History page and the Audit page's filter, for the pump read."""
@@ -197,7 +230,7 @@ class VisitControls(QObject):
         if pump is None:
             self.strip.show_user(user, clinic.demo)
         elif pump.match in (PumpMatch.OTHER_PATIENT, PumpMatch.OTHER_PUMP):
-            stop = clinic.access().pump_stop
+            stop = self.access().pump_stop
             assert stop is not None, "another patient's pump, or a pump not this visit's, is a stop"
             self.strip.show_stop(stop, user, clinic.demo)
         elif pump.match is PumpMatch.UNKNOWN or clinic.patient is None:
@@ -215,25 +248,28 @@ class VisitControls(QObject):
             return
         if clinic.user is None or clinic.pump is None or clinic.pump.match is not PumpMatch.UNKNOWN:
             return
-        refused = clinic.access().refusal(Permission.MANAGE_PATIENTS)
+        refused = self.access().refusal(Permission.MANAGE_PATIENTS)
         if refused is not None:
             self.window.banner.show_message("warning", "Which patient?", f"This pump is not recorded for any "
                                             f"patient, and {refused[0].lower()}{refused[1:]}")
             return
         dialog = PatientMatchDialog(clinic.store.patients, clinic.user, clinic.pump.model, clinic.pump.serial,
                                     clinic.choose_patient, self.window)
-        dialog.accepted.connect(self._patient_chosen)
+        dialog.accepted.connect(lambda: self._patient_chosen(dialog.replaced))
         dialog.finished.connect(self._patient_dialog_closed)
         self.patient_dialog = dialog
         dialog.open()
 
-    def _patient_chosen(self) -> None:
+    def _patient_chosen(self, replaced: str | None) -> None:
         self.show_pump()
         self.apply_access()
         patient = self.clinic.patient
         if patient is not None and self.clinic.pump is not None:
+            explanted = "" if replaced is None else (f" It replaces pump serial {replaced}, recorded as explanted "
+                                                     "today.")
             self.window.banner.show_message("ok", "Patient chosen.", f"Pump serial {self.clinic.pump.serial} is "
-                                            f"recorded as {patient.name}'s ({patient.identifier}) implant.")
+                                            f"recorded as {patient.name}'s ({patient.identifier}) implant."
+                                            + explanted)
 
     def _patient_dialog_closed(self) -> None:
         dialog, self.patient_dialog = self.patient_dialog, None
@@ -249,9 +285,14 @@ class VisitControls(QObject):
             return None, "nobody is signed in: sign in first"
         return self.clinic.visit, None
 
+    def access(self) -> Access:
+        """What the signed-in user may do on the pump read, over the link as it is."""
+        link = self.window.link
+        return self.clinic.access(self.window.connected and not link.secure and link.allow_insecure_link)
+
     def apply_access(self) -> None:
-        """Each change control enabled, or disabled with why (the signed-in role, the patient)."""
-        access = self.clinic.access()
+        """Each change control enabled, or disabled with why (the signed-in role, the insecure link, the patient)."""
+        access = self.access()
         window = self.window
         user = self.clinic.user
         window.review.set_refusal(access.refusal(Permission.CHANGE_THERAPY),
@@ -265,7 +306,8 @@ class VisitControls(QObject):
                                     (self.report_action, Permission.EXPORT),
                                     (window.connect_page.connect_button, Permission.INTERROGATE),
                                     (window.interrogate_action, Permission.INTERROGATE),
-                                    (window.events_action, Permission.READ_EVENTS)):
+                                    (window.events_action, Permission.READ_EVENTS),
+                                    (window.press_button_action, Permission.EMULATOR_CONTROL)):
             refuse(control, access.refusal(permission))
         self.which_patient_action.setVisible(self.clinic.pump is not None
                                              and self.clinic.pump.match is PumpMatch.UNKNOWN)
