@@ -15,6 +15,7 @@ from __future__ import annotations
 import socket
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from clinic.patients import Implant, Patient
@@ -34,6 +35,8 @@ class PumpSeen:
     match: PumpMatch
     owner: Patient | None
     """The patient it is bound to (this visit's when ``match`` is BOUND; another's when OTHER_PATIENT)."""
+    explanted_on: date | None = None
+    """When the pump was recorded as explanted (replaced): a hard stop, whoever's it was."""
 
 
 class ClinicSession:
@@ -108,7 +111,8 @@ class ClinicSession:
             owner = self.visit.choose_patient(self.new_pumps_patient, serial, model, catheter_cm=catheter_cm,
                                               replaces=self._implanted_pump(self.new_pumps_patient))
             match = PumpMatch.BOUND
-        self.pump = PumpSeen(serial, model, catheter_cm, match, owner)
+        implant = self.store.patients.implant_for_pump(serial) if match is PumpMatch.BOUND else None
+        self.pump = PumpSeen(serial, model, catheter_cm, match, owner, None if implant is None else implant.explanted_on)
         return self.pump
 
     def _implanted_pump(self, identifier: str) -> str | None:
@@ -150,6 +154,9 @@ class ClinicSession:
                     "start one with it.")
         elif pump is not None and pump.match is PumpMatch.UNKNOWN:
             stop = no_patient_stop(pump.serial)
+        elif pump is not None and pump.explanted_on is not None:
+            stop = (f"STOP: pump serial {pump.serial} was recorded as explanted on {pump.explanted_on.isoformat()} "
+                    f"(replaced in {_named(pump.owner)}). Nothing is sent to an explanted pump: check the pump.")
         return Access(self.user, stop, insecure_link)
 
 

@@ -229,9 +229,9 @@ class VisitControls(QObject):
         pump, user = clinic.pump, clinic.user
         if pump is None:
             self.strip.show_user(user, clinic.demo)
-        elif pump.match in (PumpMatch.OTHER_PATIENT, PumpMatch.OTHER_PUMP):
+        elif pump.match in (PumpMatch.OTHER_PATIENT, PumpMatch.OTHER_PUMP) or pump.explanted_on is not None:
             stop = self.access().pump_stop
-            assert stop is not None, "another patient's pump, or a pump not this visit's, is a stop"
+            assert stop is not None, "another patient's pump, a pump not this visit's or an explanted one is a stop"
             self.strip.show_stop(stop, user, clinic.demo)
         elif pump.match is PumpMatch.UNKNOWN or clinic.patient is None:
             self.strip.show_question(f"Pump serial {pump.serial}: which patient? Not recorded for anyone yet.",
