@@ -6,23 +6,34 @@ on the same three facts (who, which visit, which pump for which patient), and ea
 sign-out ends the visit, a new user starts a new one, and the next reading of the pump is matched again. A visit is
 with one pump: another pump read starts a new visit (``new_visit``) for the same person, matched afresh.
 
-Store calls here are short SQLite (or PostgreSQL) queries made on the GUI thread: a sign-in, a match of one serial,
-a binding. The audit records of a change are appended in the link's thread, by the visit's ``JournaledAudit``.
+Every method that calls the store (``open``, ``sign_in``, ``sign_out``, ``see_pump``, ``choose_patient``, ``end``) is
+run by the window in its clinic thread (``ui.background``, one call after another), never on the GUI thread: opening
+a store imports SQLAlchemy and may wait for a server, and binding a pump takes tens of milliseconds. While such a call
+runs, ``waiting`` says what for, and every change to the pump is refused with it (``access``). The audit records of a
+change are appended in the link's thread, by the visit's ``JournaledAudit``.
 """
 
 from __future__ import annotations
 
 import socket
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from clinic.patients import Implant, Patient
-from clinic.store import Store
-from clinic.visit import PumpMatch, Visit
+from clinic.pump_match import PumpMatch
 from programmer.roles import User
 from ui.view_models.access import Access, no_patient_stop, wrong_patient_stop
+
+if TYPE_CHECKING:
+    from clinic.patients import Implant, Patient
+    from clinic.store import Store
+    from clinic.visit import Visit
+
+Opener = Callable[[], "tuple[Store, User | None]"]
+"""Opens the store (in the clinic thread), and says who is signed in on it already (the demo's clinician), if anyone."""
 
 
 @dataclass(frozen=True)
@@ -40,13 +51,22 @@ class PumpSeen:
 
 
 class ClinicSession:
-    """The store, the signed-in user and the visit. ``new_pumps_patient``: the demo's (and the tests') patient an
-    unknown pump is bound to as a new implant without asking; None asks "Which patient?" (the clinic's case).
-    ``throwaway``: the demo store's directory, deleted by ``end`` with the store in it."""
+    """The store, the signed-in user and the visit. ``store``: an open store, or None with ``opener``, which ``open``
+    calls (the window does, in its clinic thread, once it shows). ``new_pumps_patient``: the demo's (and the tests')
+    patient an unknown pump is bound to as a new implant without asking; None asks "Which patient?" (the clinic's
+    case). ``throwaway``: the demo store's directory, deleted by ``end`` with the store in it."""
 
-    def __init__(self, store: Store, journal: Path, *, new_pumps_patient: str | None = None, demo: bool = False,
-                 workstation: str | None = None, throwaway: tempfile.TemporaryDirectory | None = None):
+    def __init__(self, store: Store | None, journal: Path, *, new_pumps_patient: str | None = None, demo: bool = False,
+                 workstation: str | None = None, throwaway: tempfile.TemporaryDirectory | None = None,
+                 opener: Opener | None = None):
+        assert (store is None) != (opener is None), "an open store, or how to open one"
         self.store = store
+        self.opener = opener
+        self.waiting: str | None = None
+        """What the clinic thread is doing for the window (opening the record, matching a pump), while it is: set and
+        cleared on the GUI thread by the window, which refuses every change to the pump meanwhile."""
+        self.first_admin = False
+        """True when the store opened has nobody in it yet: the sign-in dialog creates the first administrator."""
         self.throwaway = throwaway
         self.journal = Path(journal)
         self.new_pumps_patient = new_pumps_patient
@@ -56,16 +76,28 @@ class ClinicSession:
         self.visit: Visit | None = None
         self.pump: PumpSeen | None = None
 
+    def open(self) -> None:
+        """Open the store with ``opener`` (a StoreError when it cannot be), and sign in whoever it says is signed in."""
+        assert self.opener is not None and self.store is None, "opened once, from an opener"
+        store, user = self.opener()
+        self.first_admin = user is None and store.users.count() == 0
+        self.store = store
+        if user is not None:
+            self.sign_in(user)
+
     def sign_in(self, user: User) -> None:
         """Start a visit for ``user`` (ending any other one), and match the pump read so far again for it; the same
         person signing in after ``lock`` goes on with the visit they had."""
         if self.visit is not None and self.visit.user.username == user.username:
             self.user = user
             return
+        from clinic.visit import Visit  # in the clinic thread: the GUI thread does not wait for the store's modules
+
+        assert self.store is not None, "a user signs in on an open store"
         if self.visit is not None:
             self.visit.end()
-        self.user = user
-        self.visit = Visit(self.store, user, self.journal, self.workstation)
+        visit = Visit(self.store, user, self.journal, self.workstation)
+        self.visit, self.user, self.first_admin = visit, user, False
         if self.pump is not None:
             self.see_pump(self.pump.serial, self.pump.model, self.pump.catheter_cm)
 
@@ -83,21 +115,26 @@ class ClinicSession:
     def end(self) -> None:
         """The window closes: the visit ends and the store is closed (a throwaway, the demo's, deleted)."""
         self.sign_out()
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
         if self.throwaway is not None:
             self.throwaway.cleanup()
             self.throwaway = None
 
-    def new_visit(self) -> str | None:
+    def new_visit(self, serial: str, model: str, catheter_cm: float | None) -> str | None:
         """End the visit (its session closed in the store, as a sign-out does) and start another for the signed-in
-        user, with no pump yet; returns the ended visit's session id (None: there was none)."""
-        assert self.user is not None, "a visit is started for someone signed in"
+        user with pump ``serial``, matched afresh (``see_pump``); returns the ended visit's session id (None: there
+        was none)."""
+        from clinic.visit import Visit  # in the clinic thread, as ``sign_in``
+
+        assert self.store is not None and self.user is not None, "a visit is started for someone signed in"
         ended = None
         if self.visit is not None:
             ended = self.visit.session_id
             self.visit.end()
         self.visit = Visit(self.store, self.user, self.journal, self.workstation)
         self.pump = None
+        self.see_pump(serial, model, catheter_cm)
         return ended
 
     def see_pump(self, serial: str, model: str, catheter_cm: float | None) -> PumpSeen:
@@ -111,6 +148,7 @@ class ClinicSession:
             owner = self.visit.choose_patient(self.new_pumps_patient, serial, model, catheter_cm=catheter_cm,
                                               replaces=self._implanted_pump(self.new_pumps_patient))
             match = PumpMatch.BOUND
+        assert self.store is not None, "a pump is matched on an open store"
         implant = self.store.patients.implant_for_pump(serial) if match is PumpMatch.BOUND else None
         self.pump = PumpSeen(serial, model, catheter_cm, match, owner, None if implant is None else implant.explanted_on)
         return self.pump
@@ -118,6 +156,7 @@ class ClinicSession:
     def _implanted_pump(self, identifier: str) -> str | None:
         """The pump ``identifier`` has implanted now, if any: the one a pump bound by ``new_pumps_patient`` replaces
         (a binding configured for the demo and the tests, so it names the replaced pump itself)."""
+        assert self.store is not None, "a pump is matched on an open store"
         implanted = implanted_pump(self.store.patients.implants(identifier))
         return None if implanted is None else implanted.pump_serial
 
@@ -140,6 +179,8 @@ class ClinicSession:
         """What the signed-in user may do on the pump read, for the window's controls; ``insecure_link``: a change
         would be sent over a link that is not encrypted."""
         pump = self.pump
+        if self.waiting is not None:
+            return Access(self.user, f"{self.waiting}: wait for it before changing anything on the pump.")
         stop = None
         visit_patient = self.patient
         another_patients = pump is not None and pump.owner is not None and pump.owner != visit_patient

@@ -33,12 +33,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from programmer.audit import AuditLog
-from clinic.visit import Visit
 from programmer.errors import LinkError, ProgrammerError, PumpRefused
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump, read_recent_events
@@ -54,6 +53,9 @@ from ui import gui_thread_gc
 from ui.app_log import log
 from ui.emulator import BundledEmulator, press_demand_button, set_up_demo_patient
 from ui.view_models.demand_use import USE_DAYS
+
+if TYPE_CHECKING:
+    from clinic.visit import Visit  # the store's modules load in the clinic thread, after the window shows
 
 READ_STEPS = {
     "identify": "reading the pump's identity and limits",

@@ -56,10 +56,11 @@ from ui.view_models import pairing
 from ui.refill_wizard import RefillWizard
 from ui.report_action import ReportAction
 from ui.review import ReviewPage
-from ui.visit_controls import VisitControls
+from ui.visit_controls import READ_FAILED, VisitControls, said
 from ui.widgets import VerticalScroll, keep_ratio
 
 if TYPE_CHECKING:
+    from clinic.patients import Patient
     from ui.preview import PreviewPlots
 
 TITLE = "ITB pump programmer"
@@ -132,8 +133,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(TITLE)
         self.library = library
         self.snapshot: PumpSnapshot | None = None
-        self.visit_note = ""
-        """What the last reading did to the visit (another pump: a new visit), for the banner; "" when nothing."""
         self.connected = False
         self.released = False
         """True after Pump > Disconnect, until the next reading: the link was closed on purpose, not lost."""
@@ -187,7 +186,7 @@ class MainWindow(QMainWindow):
         self.bolus = BolusPage(library)
         self.history = HistoryPage()
         self.audit = AuditPage()
-        self.audit.set_trail(clinic.store.audit)
+        self.audit.set_trail(None if clinic.store is None else clinic.store.audit)  # else once it is open
         self.bolus_poll = QTimer(self)
         self.bolus_poll.setInterval(BOLUS_POLL_MS)
         self.bolus_poll.timeout.connect(self._poll_bolus)
@@ -517,7 +516,7 @@ class MainWindow(QMainWindow):
         self.visit_controls.apply_access()  # a link that is not encrypted needs a tester's permission for changes
         log.info("connected to %s: %s serial %s", self.link.url, snapshot.identity.model, snapshot.identity.serial)
         identity = snapshot.identity
-        connected = f"{identity.model} serial {identity.serial} runs {summary(snapshot.forecast())}.{self.visit_note}"
+        connected = f"{identity.model} serial {identity.serial} runs {summary(snapshot.forecast())}."
         warning = clock_warning(snapshot)
         if warning is None:
             self.banner.show_message("info", f"{title}.", connected + kept)
@@ -536,10 +535,8 @@ class MainWindow(QMainWindow):
         if isinstance(request, SetClock):
             self.banner.show_message("ok", "Clock set.", f"Read back: {drift(snapshot.drift_s)}.{kept}")
         elif warning is not None:
-            self.banner.show_message("warning", warning.title, warning.text + self.visit_note + kept, warning.action,
+            self.banner.show_message("warning", warning.title, warning.text + kept, warning.action,
                                      warning.action_text)
-        elif self.visit_note:
-            self.banner.show_message("info", "Another pump: a new visit.", self.visit_note.strip())
         elif kept:
             self.banner.show_message("info", "Pump read again.", kept.strip())
         elif self.banner.action == SET_CLOCK_ACTION:
@@ -810,11 +807,11 @@ class MainWindow(QMainWindow):
 
     def _show_snapshot(self, snapshot: PumpSnapshot, may_start_visit: bool = True) -> bool:
         """Show a reading on every page; True when the editor kept an unwritten change
-        (``ProgramEditor.set_snapshot``). Another pump than the visit's starts a new visit (``visit_note`` says so),
+        (``ProgramEditor.set_snapshot``). Another pump than the visit's starts a new visit (the banner says so),
         unless ``may_start_visit`` is False: a reading taken after a change, where another pump is a stop."""
         self.snapshot = snapshot
         self.events.set_pump(snapshot.identity.serial)
-        self.visit_note = self.visit_controls.pump_read(snapshot, may_start_visit)
+        self.visit_controls.pump_read(snapshot, may_start_visit)
         self.overview.show_snapshot(snapshot)
         kept = self.editor.set_snapshot(snapshot)
         self.bolus.set_snapshot(snapshot, None if self.demand is None else self.demand.settings)
@@ -888,15 +885,20 @@ class MainWindow(QMainWindow):
         self._set_tabs_enabled()
 
     def show_history(self) -> None:
-        """The visit's patient's dose history from the store on the History page (a quick indexed read), and the
+        """The visit's patient's dose history from the store on the History page (read in the clinic thread), and the
         Audit page filtered to them."""
-        patient = self.clinic.patient
-        if patient is None:
+        patient, store = self.clinic.patient, self.clinic.store
+        if patient is None or store is None:
             self.history.clear()
         else:
-            self.history.show_history(f"{patient.name} ({patient.identifier})",
-                                      self.clinic.store.patients.dose_history(patient.identifier))
+            self.visit_controls.store_call(None, lambda: store.patients.dose_history(patient.identifier),
+                                           lambda entries: self._show_dose_history(patient, entries),
+                                           lambda error: self.banner.show_message("error", READ_FAILED, said(error)))
         self._set_tabs_enabled()
+
+    def _show_dose_history(self, patient: Patient, entries) -> None:
+        if self.clinic.patient == patient:  # still the visit's: a sign-in since may have changed it
+            self.history.show_history(f"{patient.name} ({patient.identifier})", entries)
 
     def quit(self) -> None:
         """The Quit action: asks first when an unwritten change would be lost."""

@@ -17,17 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
-from clinic.patients import Implant, Patient
 from programmer.errors import ProgrammerError
 from programmer.roles import User
 from ui.clinic_session import implanted_pump
 from ui.widgets import ERROR, WrappedText, describe, heading
+
+if TYPE_CHECKING:
+    from clinic.patients import Implant, Patient
 
 TITLE = "Which patient?"
 
