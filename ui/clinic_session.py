@@ -3,7 +3,8 @@ matched to a patient. No Qt: the window asks and shows, this holds the state.
 
 Why one object: the sign-in, the inactivity lock, the patient question and every control's enabled state all hang
 on the same three facts (who, which visit, which pump for which patient), and each must change them together: a
-sign-out ends the visit, a new user starts a new one, and the next reading of the pump is matched again.
+sign-out ends the visit, a new user starts a new one, and the next reading of the pump is matched again. A visit is
+with one pump: another pump read starts a new visit (``new_visit``) for the same person, matched afresh.
 
 Every method that calls the store (``open``, ``sign_in``, ``sign_out``, ``see_pump``, ``choose_patient``, ``end``) is
 run by the window in its clinic thread (``ui.background``, one call after another), never on the GUI thread: opening
@@ -18,6 +19,7 @@ import socket
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +28,7 @@ from programmer.roles import User
 from ui.view_models.access import Access, no_patient_stop, wrong_patient_stop
 
 if TYPE_CHECKING:
-    from clinic.patients import Patient
+    from clinic.patients import Implant, Patient
     from clinic.store import Store
     from clinic.visit import Visit
 
@@ -44,6 +46,8 @@ class PumpSeen:
     match: PumpMatch
     owner: Patient | None
     """The patient it is bound to (this visit's when ``match`` is BOUND; another's when OTHER_PATIENT)."""
+    explanted_on: date | None = None
+    """When the pump was recorded as explanted (replaced): a hard stop, whoever's it was."""
 
 
 class ClinicSession:
@@ -119,6 +123,22 @@ class ClinicSession:
             self.throwaway.cleanup()
             self.throwaway = None
 
+    def new_visit(self, serial: str, model: str, catheter_cm: float | None) -> str | None:
+        """End the visit (its session closed in the store, as a sign-out does) and start another for the signed-in
+        user with pump ``serial``, matched afresh (``see_pump``); returns the ended visit's session id (None: there
+        was none)."""
+        from clinic.visit import Visit  # in the clinic thread, as ``sign_in``
+
+        assert self.store is not None and self.user is not None, "a visit is started for someone signed in"
+        ended = None
+        if self.visit is not None:
+            ended = self.visit.session_id
+            self.visit.end()
+        self.visit = Visit(self.store, self.user, self.journal, self.workstation)
+        self.pump = None
+        self.see_pump(serial, model, catheter_cm)
+        return ended
+
     def see_pump(self, serial: str, model: str, catheter_cm: float | None) -> PumpSeen:
         """Match a pump just read to a patient: an unknown pump is bound to ``new_pumps_patient`` when there is one,
         else it waits for ``choose_patient``."""
@@ -130,21 +150,25 @@ class ClinicSession:
             owner = self.visit.choose_patient(self.new_pumps_patient, serial, model, catheter_cm=catheter_cm,
                                               replaces=self._implanted_pump(self.new_pumps_patient))
             match = PumpMatch.BOUND
-        self.pump = PumpSeen(serial, model, catheter_cm, match, owner)
+        assert self.store is not None, "a pump is matched on an open store"
+        implant = self.store.patients.implant_for_pump(serial) if match is PumpMatch.BOUND else None
+        self.pump = PumpSeen(serial, model, catheter_cm, match, owner, None if implant is None else implant.explanted_on)
         return self.pump
 
     def _implanted_pump(self, identifier: str) -> str | None:
         """The pump ``identifier`` has implanted now, if any: the one a pump bound by ``new_pumps_patient`` replaces
         (a binding configured for the demo and the tests, so it names the replaced pump itself)."""
         assert self.store is not None, "a pump is matched on an open store"
-        implanted = [i.pump_serial for i in self.store.patients.implants(identifier) if i.explanted_on is None]
-        return implanted[-1] if implanted else None
+        implanted = implanted_pump(self.store.patients.implants(identifier))
+        return None if implanted is None else implanted.pump_serial
 
-    def choose_patient(self, identifier: str) -> Patient:
-        """The answer to "Which patient?" for the pump read: binds it to that patient as a new implant."""
+    def choose_patient(self, identifier: str, replaces: str | None = None) -> Patient:
+        """The answer to "Which patient?" for the pump read: binds it to that patient as an implant from today,
+        ``replaces`` naming the patient's implanted pump it replaces (recorded as explanted today)."""
         assert self.visit is not None and self.pump is not None, "asked only for a pump read in a visit"
         pump = self.pump
-        patient = self.visit.choose_patient(identifier, pump.serial, pump.model, catheter_cm=pump.catheter_cm)
+        patient = self.visit.choose_patient(identifier, pump.serial, pump.model, catheter_cm=pump.catheter_cm,
+                                            replaces=replaces)
         self.pump = PumpSeen(pump.serial, pump.model, pump.catheter_cm, PumpMatch.BOUND, patient)
         return patient
 
@@ -153,8 +177,9 @@ class ClinicSession:
         """This visit's patient, once the pump read is bound to them."""
         return None if self.visit is None else self.visit.patient
 
-    def access(self) -> Access:
-        """What the signed-in user may do on the pump read, for the window's controls."""
+    def access(self, insecure_link: bool = False) -> Access:
+        """What the signed-in user may do on the pump read, for the window's controls; ``insecure_link``: a change
+        would be sent over a link that is not encrypted."""
         pump = self.pump
         if self.waiting is not None:
             return Access(self.user, f"{self.waiting}: wait for it before changing anything on the pump.")
@@ -168,10 +193,20 @@ class ClinicSession:
         elif pump is not None and pump.match is PumpMatch.OTHER_PUMP:
             visit_pump = None if self.visit is None else self.visit.pump_serial
             stop = (f"STOP: this visit is with pump serial {visit_pump}, not pump serial {pump.serial}. Nothing may be "
-                    "changed on it from this visit: sign out and in again to start a visit with it.")
+                    "changed on it from this visit: read the pump again (Interrogate again, F5) to end this visit and "
+                    "start one with it.")
         elif pump is not None and pump.match is PumpMatch.UNKNOWN:
             stop = no_patient_stop(pump.serial)
-        return Access(self.user, stop)
+        elif pump is not None and pump.explanted_on is not None:
+            stop = (f"STOP: pump serial {pump.serial} was recorded as explanted on {pump.explanted_on.isoformat()} "
+                    f"(replaced in {_named(pump.owner)}). Nothing is sent to an explanted pump: check the pump.")
+        return Access(self.user, stop, insecure_link)
+
+
+def implanted_pump(implants: list[Implant]) -> Implant | None:
+    """The pump a patient has implanted now (the newest not explanted): the one a new pump of theirs replaces."""
+    implanted = [implant for implant in implants if implant.explanted_on is None]
+    return implanted[-1] if implanted else None
 
 
 def _named(patient: Patient | None) -> str:

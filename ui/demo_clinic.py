@@ -28,12 +28,15 @@ if TYPE_CHECKING:
 DEMO_ADMIN = "demo-admin"
 DEMO_USER = "demo"
 DEMO_NAME = "Dr Demo"
+DEMO_TESTER = "demo-tester"
+"""The demo's tester, who may use the Emulator menu (a clinician may not), with the same password."""
 DEMO_PASSWORD = "a trial at the bedside"
 """Not a secret: the demo store holds no real patient and is deleted at the end."""
 DEMO_PATIENT = "DEMO-0001"
 DEMO_PATIENT_NAME = "Demo Patient"
 DEMO_BIRTH = date(1970, 1, 1)
-DEMO_SIGN_IN_NOTE = f"Demo record: sign in as {DEMO_USER}, password {DEMO_PASSWORD!r}."
+DEMO_SIGN_IN_NOTE = (f"Demo record: sign in as {DEMO_USER} (a clinician), or {DEMO_TESTER} (a tester, for the "
+                     f"Emulator menu), password {DEMO_PASSWORD!r}.")
 EARLIER_PUMP = "E20-0DEMO1"
 """The demo patient's first pump, replaced by the bundled emulator's at its first reading."""
 HISTORY = ((300, "program", 50.0, None, None), (270, "program", 100.0, None, None), (240, "program", 150.0, None, None),
@@ -58,6 +61,7 @@ def demo_store(directory: Path) -> tuple[Store, User]:
     store = open_store(f"sqlite:///{directory / 'clinic.sqlite3'}")
     admin = store.users.create_first_administrator(DEMO_ADMIN, "Demo administrator", DEMO_PASSWORD)
     clinician = store.users.add(admin, DEMO_USER, DEMO_NAME, Role.CLINICIAN, DEMO_PASSWORD)
+    store.users.add(admin, DEMO_TESTER, "Demo Tester", Role.TESTER, DEMO_PASSWORD)
     store.patients.add(clinician, DEMO_PATIENT, DEMO_PATIENT_NAME, DEMO_BIRTH)
     _earlier_pump(store, clinician)
     return store, clinician

@@ -34,6 +34,7 @@ from ui.inactivity import InactivityWatch
 from ui.patient_match import PatientMatchDialog
 from ui.patient_strip import PatientStrip
 from ui.report_action import REPORT_TEXT
+from ui.view_models.access import Access
 from ui.sign_in import SignInDialog
 from ui.widgets import WrappedText, heading
 
@@ -46,6 +47,11 @@ SIGNED_OUT_NOTE = "Signed out after {minutes} without input: sign in to go on."
 DISCARDED_NOTE = ("The change {name} was editing had not been written: it was discarded when {other} signed in. The "
                   "pump runs what it ran.")
 KEPT_NOTE = "Signed in again: the change you were editing is kept, not written."
+NEW_VISIT_TITLE = "Another pump: a new visit."
+NEW_VISIT_NOTE = ("A new visit, with pump serial {serial}: the visit with pump serial {before} ended (its session "
+                  "{session}, whose report is in the clinic's record).")
+DISCARDED_CHANGE_NOTE = " The change being edited for pump serial {before} had not been written: it was discarded."
+STARTING_NEW_VISIT = "Starting a visit with pump serial {serial}"
 OPENING = "Opening the clinic record"
 OPEN_FAILED_NOTE = ("The clinic's record could not be opened, so nothing can be changed on a pump: every change is "
                     "tied to a signed-in user and a patient. {error}")
@@ -239,18 +245,49 @@ class VisitControls(QObject):
 
     # --- the pump and its patient -----------------------------------------------------------------------------
 
-    def pump_read(self, snapshot: PumpSnapshot) -> None:
-        """Match the pump just read to a patient when it is not the one matched already; an unknown pump asks
-        "Which patient?" (unless the demo binds it), another patient's stops every change."""
+    def pump_read(self, snapshot: PumpSnapshot, may_start_visit: bool = True) -> None:
+        """Match the pump just read to a patient when it is not the one matched already (in the clinic thread); an
+        unknown pump asks "Which patient?" (unless the demo binds it), another patient's stops every change. Another
+        pump than the visit's ends the visit and starts a new one, matched afresh, and the banner says so; unless
+        nobody is signed in or ``may_start_visit`` is False (a reading taken after a change): then it is a stop."""
         identity = snapshot.identity
-        seen = self.clinic.pump
-        if (seen is None or seen.serial != identity.serial) and self._matching != identity.serial:
-            line = snapshot.status.line
-            catheter_cm = None if line is None else line.catheter_cm
-            self._matching = identity.serial
-            self.store_call(LOOKING_UP.format(serial=identity.serial),
-                            lambda: self.clinic.see_pump(identity.serial, identity.model, catheter_cm),
-                            lambda _seen: self._pump_matched(), self._match_failed)
+        if self._matching == identity.serial:
+            return
+        seen, visit = self.clinic.pump, self.clinic.visit
+        another = visit is not None and visit.pump_serial is not None and visit.pump_serial != identity.serial
+        if not (another and may_start_visit and not self.locked) and seen is not None \
+                and seen.serial == identity.serial and seen.match is not PumpMatch.OTHER_PUMP:
+            return
+        line = snapshot.status.line
+        catheter_cm = None if line is None else line.catheter_cm
+        self._matching = identity.serial
+        if another and may_start_visit and not self.locked:
+            self._new_visit(identity.serial, identity.model, catheter_cm)
+            return
+        self.store_call(LOOKING_UP.format(serial=identity.serial),
+                        lambda: self.clinic.see_pump(identity.serial, identity.model, catheter_cm),
+                        lambda _seen: self._pump_matched(), self._match_failed)
+
+    def _new_visit(self, serial: str, model: str, catheter_cm: float | None) -> None:
+        """End the visit with the pump read before and start one with pump ``serial``; an unwritten change of the
+        visit ended is discarded (the Connect page asked first when it could), and the banner says so."""
+        window, clinic = self.window, self.clinic
+        assert clinic.visit is not None, "a visit to end"
+        before = clinic.visit.pump_serial
+        discarded = window.unwritten_change()
+        if discarded:
+            window.discard_change()
+        if self.patient_dialog is not None:
+            self.patient_dialog.reject()
+        log.info("a new visit for another pump")  # no serial, no name in the application's log
+
+        def started(ended: object) -> None:
+            self._pump_matched()
+            note = NEW_VISIT_NOTE.format(before=before, serial=serial, session=ended)
+            window.banner.show_message("info", NEW_VISIT_TITLE, note + (
+                DISCARDED_CHANGE_NOTE.format(before=before) if discarded else ""))
+        self.store_call(STARTING_NEW_VISIT.format(serial=serial),
+                        lambda: clinic.new_visit(serial, model, catheter_cm), started, self._match_failed)
 
     def _pump_matched(self) -> None:
         self._matching = None
@@ -271,9 +308,9 @@ class VisitControls(QObject):
         pump, user = clinic.pump, clinic.user
         if pump is None:
             self.strip.show_user(user, clinic.demo)
-        elif pump.match in (PumpMatch.OTHER_PATIENT, PumpMatch.OTHER_PUMP):
-            stop = clinic.access().pump_stop
-            assert stop is not None, "another patient's pump, or a pump not this visit's, is a stop"
+        elif pump.match in (PumpMatch.OTHER_PATIENT, PumpMatch.OTHER_PUMP) or pump.explanted_on is not None:
+            stop = self.access().pump_stop
+            assert stop is not None, "another patient's pump, a pump not this visit's or an explanted one is a stop"
             self.strip.show_stop(stop, user, clinic.demo)
         elif pump.match is PumpMatch.UNKNOWN or clinic.patient is None:
             self.strip.show_question(f"Pump serial {pump.serial}: which patient? Not recorded for anyone yet.",
@@ -291,25 +328,28 @@ class VisitControls(QObject):
         pump = clinic.pump
         if clinic.store is None or clinic.user is None or pump is None or pump.match is not PumpMatch.UNKNOWN:
             return
-        refused = clinic.access().refusal(Permission.MANAGE_PATIENTS)
+        refused = self.access().refusal(Permission.MANAGE_PATIENTS)
         if refused is not None:
             self.window.banner.show_message("warning", "Which patient?", f"This pump is not recorded for any "
                                             f"patient, and {refused[0].lower()}{refused[1:]}")
             return
-        dialog = PatientMatchDialog(clinic.store.patients, clinic.user, clinic.pump.model, clinic.pump.serial,
+        dialog = PatientMatchDialog(clinic.store.patients, clinic.user, pump.model, pump.serial,
                                     clinic.choose_patient, self.window)
-        dialog.accepted.connect(self._patient_chosen)
+        dialog.accepted.connect(lambda: self._patient_chosen(dialog.replaced))
         dialog.finished.connect(self._patient_dialog_closed)
         self.patient_dialog = dialog
         dialog.open()
 
-    def _patient_chosen(self) -> None:
+    def _patient_chosen(self, replaced: str | None) -> None:
         self.show_pump()
         self.apply_access()
         patient = self.clinic.patient
         if patient is not None and self.clinic.pump is not None:
+            explanted = "" if replaced is None else (f" It replaces pump serial {replaced}, recorded as explanted "
+                                                     "today.")
             self.window.banner.show_message("ok", "Patient chosen.", f"Pump serial {self.clinic.pump.serial} is "
-                                            f"recorded as {patient.name}'s ({patient.identifier}) implant.")
+                                            f"recorded as {patient.name}'s ({patient.identifier}) implant."
+                                            + explanted)
 
     def _patient_dialog_closed(self) -> None:
         dialog, self.patient_dialog = self.patient_dialog, None
@@ -327,9 +367,14 @@ class VisitControls(QObject):
             return None, f"{self.clinic.waiting[0].lower()}{self.clinic.waiting[1:]}: wait for it, then try again"
         return self.clinic.visit, None
 
+    def access(self) -> Access:
+        """What the signed-in user may do on the pump read, over the link as it is."""
+        link = self.window.link
+        return self.clinic.access(self.window.connected and not link.secure and link.allow_insecure_link)
+
     def apply_access(self) -> None:
-        """Each change control enabled, or disabled with why (the signed-in role, the patient)."""
-        access = self.clinic.access()
+        """Each change control enabled, or disabled with why (the signed-in role, the insecure link, the patient)."""
+        access = self.access()
         window = self.window
         user = self.clinic.user
         window.review.set_refusal(access.refusal(Permission.CHANGE_THERAPY),
@@ -343,7 +388,8 @@ class VisitControls(QObject):
                                     (self.report_action, Permission.EXPORT),
                                     (window.connect_page.connect_button, Permission.INTERROGATE),
                                     (window.interrogate_action, Permission.INTERROGATE),
-                                    (window.events_action, Permission.READ_EVENTS)):
+                                    (window.events_action, Permission.READ_EVENTS),
+                                    (window.press_button_action, Permission.EMULATOR_CONTROL)):
             refuse(control, access.refusal(permission))
         self.which_patient_action.setVisible(self.clinic.pump is not None
                                              and self.clinic.pump.match is PumpMatch.UNKNOWN)
