@@ -125,7 +125,8 @@ def test_an_explanted_pump_is_a_hard_stop(qtbot, tmp_path, patient):
     connect(qtbot, window, patient.url)
     strip = window.visit_controls.strip
     assert strip.stopped and strip.text().startswith(
-        f"STOP: pump serial {serial} was recorded as explanted on 2025-06-07 (replaced in Test Patient (TEST-0001)).")
+        f"STOP: pump serial {serial} was recorded as explanted on 2025-06-07, when a new pump replaced it in Test "
+        "Patient (TEST-0001).")
     for control in (window.overview.set_low_alarm, window.overview.set_clock, window.refill_action):
         assert not control.isEnabled() and control.toolTip().startswith(f"STOP: pump serial {serial} was recorded")
     window.close()
