@@ -221,7 +221,8 @@ class VisitControls(QObject):
             note = KEPT_NOTE
         self.lock_text.setText(f"{STARTING_VISIT}\u2026")
         self.store_call(STARTING_VISIT, lambda: self.clinic.sign_in(user),
-                        lambda _none: self._visit_started(user, note), lambda error: self._lock(f"Not signed in: {said(error)}"))
+                        lambda _none: self._visit_started(user, note),
+                        lambda error: self._lock(f"Not signed in: {said(error)}"))
 
     def _visit_started(self, user: User, note: str) -> None:
         same = note == KEPT_NOTE
