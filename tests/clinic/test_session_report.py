@@ -428,19 +428,16 @@ def test_the_bundle_names_the_visits_pump_and_nothing_of_the_other_one(changed):
         "dosage"]["text"]
 
 
-def test_a_name_in_any_script_is_drawn_or_flagged_never_silently_cut(visit, tmp_path, qapp):
+def test_a_name_in_any_script_is_drawn_never_silently_cut(visit, tmp_path, qapp):
     # Cyrillic and Arabic (DejaVu Sans has both; Arabic letters joined, which pdftotext gives as presentation forms:
-    # NFKC folds them back) and a CJK character, drawn when a font on this computer has it (Debian's fonts-noto-cjk),
-    # else named by its code point after the name.
+    # NFKC folds them back), Chinese, Japanese kana and Korean hangul: scripts/bootstrap installs Debian's
+    # fonts-noto-cjk, so every character is drawn and none is named by its code point instead.
     one = report_of(visit)
-    name = "Zoë Иван Петров محمد 李"
+    name = "Zoë Иван Петров محمد 李小龍 さくら 김민준"
     report = replace(one, patient=replace(one.patient, name=name))
     pdf = tmp_path / "names.pdf"
     write_report_pdf(report, pdf)
     text = unicodedata.normalize("NFKC", poppler("pdftotext", str(pdf), "-"))
     assert "Zoë Иван Петров" in text and "محمد" in text
-    cjk = subprocess.run(["fc-list", ":charset=674e"], capture_output=True, text=True, timeout=60).stdout.strip()
-    if cjk:
-        assert "李" in text
-    else:
-        assert "[no font here for U+674E]" in " ".join(text.split())
+    assert "李小龍" in text and "さくら" in text and "김민준" in text
+    assert "[no font here" not in text
