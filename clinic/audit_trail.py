@@ -29,12 +29,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from clinic.clock import utc_now
 from clinic.database import Database
 from clinic.mirror import MIRROR_EVENT, MIRROR_FORMAT, describe, table_problems
-from clinic.models import AuditHeadRow, AuditRow
+from clinic.models import AuditHeadRow, AuditRow, PatientRow, UserRow
+from clinic.record_keys import record_key
 from programmer.audit import read_audit_log
 from programmer.errors import AuditError, InputError
 from programmer.roles import User
@@ -174,17 +175,20 @@ class AuditTrail:
               session_id: str | None = None, since: datetime | None = None,
               until: datetime | None = None) -> list[AuditEntry]:
         """The records matching every filter given, by seq; ``since``/``until`` (aware) bound the records' times,
-        both included."""
+        both included. A patient or user is found by its key (``clinic.record_keys``): ``mrn-001`` finds the records
+        of ``MRN-001``."""
         query = select(AuditRow.seq, AuditRow.body, AuditRow.hash).order_by(AuditRow.seq)
-        for column, value in ((AuditRow.patient_identifier, patient), (AuditRow.username, username),
-                              (AuditRow.action, action), (AuditRow.session_id, session_id)):
-            if value is not None:
-                query = query.where(column == value)
         if since is not None:
             query = query.where(AuditRow.time >= since)
         if until is not None:
             query = query.where(AuditRow.time <= until)
         with self._database.read() as session:
+            patient = patient and _spelling(session, PatientRow.identifier, PatientRow.identifier_key, patient)
+            username = username and _spelling(session, UserRow.username, UserRow.username_key, username)
+            for column, value in ((AuditRow.patient_identifier, patient), (AuditRow.username, username),
+                                  (AuditRow.action, action), (AuditRow.session_id, session_id)):
+                if value is not None:
+                    query = query.where(column == value)
             return [AuditEntry(seq, json.loads(body), digest) for seq, body, digest in session.execute(query)]
 
     def _stored_ids(self, record_ids: list[str]) -> set[str]:
@@ -194,6 +198,13 @@ class AuditTrail:
                 chunk = record_ids[start:start + LOOKUP_CHUNK]
                 stored.update(session.scalars(select(AuditRow.record_id).where(AuditRow.record_id.in_(chunk))))
         return stored
+
+
+def _spelling(session: Session, column: InstrumentedAttribute[str], key: InstrumentedAttribute[str | None],
+              given: str) -> str:
+    """The spelling the records carry of a patient's identifier or a user name (as recorded when it was added), or
+    ``given`` when no row has its key (records of a patient or user no longer in the tables)."""
+    return session.scalar(select(column).where(key == record_key(given))) or given
 
 
 def append_in(session: Session, record: Mapping) -> int:
