@@ -54,8 +54,9 @@ def test_a_patient_or_user_is_one_record_whatever_the_case_and_keeps_its_spellin
     store.users.add(ADA, "Lee", "Dr B. Lee", Role.CLINICIAN, PASSWORD)
     with pytest.raises(InputError, match=r"a user named 'Lee' exists already \('LEE' is the same name"):
         store.users.add(ADA, "LEE", "Someone Else", Role.TECHNICIAN, PASSWORD)
-    assert store.users.authenticate("lee", PASSWORD).username == "Lee"
-    assert [e.record["subject"] for e in store.audit.query(username="LEE", action="user_added")] == ["Lee"]
+    lee = store.users.authenticate("lee", PASSWORD)
+    assert lee.username == "Lee" and store.users.user_for_token(store.users.issue_token(lee)) == lee
+    assert [e.record["subject"] for e in store.audit.query(username="LEE", action="token_issued")] == ["Lee"]
     store.users.disable(ADA, "LEE")
     assert [u.disabled for u in store.users.list() if u.username == "Lee"] == [True]
     assert store.audit.verify().intact
