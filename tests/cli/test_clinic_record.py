@@ -124,7 +124,8 @@ def test_a_session_is_continued_only_by_its_user_and_only_when_it_exists(capsys,
     assert code == EXIT_REFUSED and f"session {session} is osei's: kim starts a session of their own" in err
 
 
-def test_a_write_to_a_replacement_pump_takes_the_previous_daily_dose_from_the_history(capsys, filled, start_emulator):
+def test_a_write_to_a_replacement_pump_takes_the_previous_daily_dose_from_the_history(capsys, filled, start_emulator,
+                                                                                       signed_in):
     replacement = start_emulator().url
     first = interrogate(capsys, filled)["pump"]["serial"]
     before = state(capsys, replacement)
@@ -136,6 +137,15 @@ def test_a_write_to_a_replacement_pump_takes_the_previous_daily_dose_from_the_hi
     code, _, err = run(capsys, "refill", replacement, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR,
                        "--replaces", first, "--yes")
     assert code == EXIT_OK, err
+    edit = "UPDATE dose_history SET daily_dose = {} WHERE kind = 'program'"
+    with sqlite3.connect(signed_in.url.removeprefix("sqlite:///")) as connection:
+        connection.execute(edit.format(300))  # a previous dose raised by hand would let a larger change through
+    before = state(capsys, replacement)
+    code, out, err = run(capsys, "write", replacement, EXAMPLE, "--yes", "--json")
+    assert (code, out) == (EXIT_REFUSED, "") and state(capsys, replacement) == before
+    assert "the clinic record's dose_history table disagrees with its audit trail" in err and "daily_dose" in err
+    with sqlite3.connect(signed_in.url.removeprefix("sqlite:///")) as connection:
+        connection.execute(edit.format(150))
     code, out, err = run(capsys, "write", replacement, EXAMPLE, "--yes", "--json")
     assert code == EXIT_OK, err
     assert ("the previous daily dose is taken from the dose history of TEST-0001: 150 mcg/day (baclofen, the program "
