@@ -53,6 +53,13 @@ class Implant:
     catheter_cm: float | None
     revisions: tuple[CatheterRevision, ...]
 
+    def catheter_source(self) -> str:
+        """Where the recorded catheter length comes from, in words: the latest revision that set it, else the
+        implant (``the catheter revision of 2025-07-01``, ``the implant of 2025-06-01``)."""
+        setting = [revision for revision in self.revisions if revision.catheter_cm == self.catheter_cm]
+        return (f"the catheter revision of {setting[-1].revised_on.isoformat()}" if setting
+                else f"the implant of {self.implanted_on.isoformat()}")
+
 
 @dataclass(frozen=True)
 class DoseEntry:

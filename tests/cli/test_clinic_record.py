@@ -261,8 +261,10 @@ def test_a_birth_before_1900_and_an_implant_in_the_future_are_refused_naming_the
 
 
 def test_a_catheter_revision_is_recorded_by_a_clinician_for_the_patient_s_own_pump(capsys, start_emulator,
-                                                                                 other_patient, signed_in):
+                                                                                 other_patient, signed_in, audit_log):
     url = start_emulator().url
+    code, out, err = run(capsys, "prime", url, "--reason", "implant", "--yes")  # a pump bound to nobody: as before
+    assert (code, out) == (EXIT_INVALID, "") and "--catheter-cm: the catheter's whole length, cm, is needed" in err
     assert run(capsys, "patient", "bind", url, "--patient", OTHER, "--catheter-cm", 50)[0] == EXIT_OK
     serial = interrogate(capsys, url)["pump"]["serial"]
     today = date.today().isoformat()
@@ -284,3 +286,20 @@ def test_a_catheter_revision_is_recorded_by_a_clinician_for_the_patient_s_own_pu
     [implant] = shown(capsys, OTHER)["implants"]
     assert (implant["catheter_cm"], implant["revisions"]) == (
         40, [{"revised_on": today, "catheter_cm": 40, "note": "distal 10 cm removed"}])
+
+    # prime takes the recorded length; one typed that differs is refused and audited, with no attempt record: nothing
+    # was sent (an attempt is recorded before anything is)
+    code, out, err = run(capsys, "prime", url, "--catheter-cm", 50, "--reason", "catheter_revision", "--yes")
+    assert (code, out) == (EXIT_REFUSED, "")
+    refusal = (f"--catheter-cm 50 cm is not the catheter length recorded for pump {serial} of {OTHER}: 40 cm, from the "
+               f"catheter revision of {today}; a catheter revised since is recorded first, with pump-programmer "
+               f"patient revise-catheter {serial} --patient {OTHER} --catheter-cm 50 --date YYYY-MM-DD --note TEXT")
+    assert refusal in err
+    [refused] = [record for record in read_audit_log(audit_log) if record["action"] == "prime"]
+    assert (refused["outcome"], refused["pump_serial"]) == ("refused", serial) and refusal in refused["message"]
+    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, "--yes")[0] == EXIT_OK
+    code, out, err = run(capsys, "prime", url, "--reason", "catheter_revision", "--yes", "--json")
+    assert code == EXIT_OK, err
+    assert (f"priming with the catheter length recorded for pump {serial} of {OTHER}: 40 cm, from the catheter "
+            f"revision of {today}") in err
+    assert json.loads(out)["prime"]["catheter_cm"] == 40
