@@ -180,9 +180,14 @@ class ClinicSession:
     def access(self, insecure_link: bool = False) -> Access:
         """What the signed-in user may do on the pump read, for the window's controls; ``insecure_link``: a change
         would be sent over a link that is not encrypted."""
-        pump = self.pump
         if self.waiting is not None:
-            return Access(self.user, f"{self.waiting}: wait for it before changing anything on the pump.")
+            return Access(self.user, f"{self.waiting}: wait for it before changing anything on the pump.", insecure_link)
+        return Access(self.user, self.pump_stop(), insecure_link)
+
+    def pump_stop(self) -> str | None:
+        """Why nothing may be changed on the pump read, as the record says (None: nothing stops it): another
+        patient's, not this visit's, bound to nobody yet, or explanted."""
+        pump = self.pump
         stop = None
         visit_patient = self.patient
         another_patients = pump is not None and pump.owner is not None and pump.owner != visit_patient
@@ -198,9 +203,10 @@ class ClinicSession:
         elif pump is not None and pump.match is PumpMatch.UNKNOWN:
             stop = no_patient_stop(pump.serial)
         elif pump is not None and pump.explanted_on is not None:
-            stop = (f"STOP: pump serial {pump.serial} was recorded as explanted on {pump.explanted_on.isoformat()} "
-                    f"(replaced in {_named(pump.owner)}). Nothing is sent to an explanted pump: check the pump.")
-        return Access(self.user, stop, insecure_link)
+            stop = (f"STOP: pump serial {pump.serial} was recorded as explanted on {pump.explanted_on.isoformat()}, "
+                    f"when a new pump replaced it in {_named(pump.owner)}. Nothing is sent to an explanted pump: "
+                    "check the pump.")
+        return stop
 
 
 def implanted_pump(implants: list[Implant]) -> Implant | None:

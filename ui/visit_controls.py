@@ -309,7 +309,7 @@ class VisitControls(QObject):
         if pump is None:
             self.strip.show_user(user, clinic.demo)
         elif pump.match in (PumpMatch.OTHER_PATIENT, PumpMatch.OTHER_PUMP) or pump.explanted_on is not None:
-            stop = self.access().pump_stop
+            stop = clinic.pump_stop()
             assert stop is not None, "another patient's pump, a pump not this visit's or an explanted one is a stop"
             self.strip.show_stop(stop, user, clinic.demo)
         elif pump.match is PumpMatch.UNKNOWN or clinic.patient is None:

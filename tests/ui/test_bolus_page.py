@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from programmer.audit import read_audit_log
 from programmer.errors import LinkError
 from tests.support.clinic_fixtures import PASSWORD, TESS
-from tests.support.ui_actions import LINK_TIMEOUT_MS, connect
+from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, wait_for_record
 from ui.emulator import set_up_demo_patient
 from ui.link import Failure, GiveBolus
 from ui.main_window import BOLUS_TAB, PRESS_BUTTON_TEXT, MainWindow
@@ -83,6 +83,7 @@ def press_the_button(qtbot, window: MainWindow) -> None:
     if window.clinic.user is None or window.clinic.user.username != TESS.username:
         window.visit_controls.sign_out()
         window.visit_controls.signed_in(window.clinic.store.users.authenticate(TESS.username, PASSWORD))
+        wait_for_record(qtbot, window)
     action = next(a for a in window.emulator_menu.actions() if a.text() == PRESS_BUTTON_TEXT)
     assert window.emulator_menu.menuAction().isVisible()  # the pump is the emulator
     action.trigger()

@@ -15,7 +15,7 @@ from clinic.visit import PumpMatch
 from programmer.interrogation import read_pump
 from programmer.port import open_driver
 from tests.support.clinic_fixtures import ADA, PASSWORD, PATIENT_ID, TESS
-from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, edit_the_dose, new_window
+from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, edit_the_dose, new_window, wait_for_record
 from ui.emulator import set_up_demo_patient
 from ui.main_window import MainWindow
 from ui.patient_match import TITLE
@@ -107,6 +107,7 @@ def test_another_pump_is_a_new_visit_matched_afresh_after_asking_about_the_unwri
     with open_driver(patient.url) as driver:
         reading = read_pump(driver)
     window.visit_controls.pump_read(reading, may_start_visit=False)  # the first pump read after a change: a stop
+    wait_for_record(qtbot, window)
     assert window.clinic.visit is visit and window.clinic.pump.match is PumpMatch.OTHER_PUMP
     strip = window.visit_controls.strip
     assert strip.stopped and strip.text().startswith(
@@ -124,7 +125,8 @@ def test_an_explanted_pump_is_a_hard_stop(qtbot, tmp_path, patient):
     connect(qtbot, window, patient.url)
     strip = window.visit_controls.strip
     assert strip.stopped and strip.text().startswith(
-        f"STOP: pump serial {serial} was recorded as explanted on 2025-06-07 (replaced in Test Patient (TEST-0001)).")
+        f"STOP: pump serial {serial} was recorded as explanted on 2025-06-07, when a new pump replaced it in Test "
+        "Patient (TEST-0001).")
     for control in (window.overview.set_low_alarm, window.overview.set_clock, window.refill_action):
         assert not control.isEnabled() and control.toolTip().startswith(f"STOP: pump serial {serial} was recorded")
     window.close()
@@ -143,6 +145,7 @@ def test_the_emulator_menu_is_a_testers(qtbot, tmp_path, patient):
 
     window.visit_controls.sign_out()
     window.visit_controls.signed_in(window.clinic.store.users.authenticate(TESS.username, PASSWORD))
+    wait_for_record(qtbot, window)
     assert action.isEnabled()
     window.press_button()
     qtbot.waitUntil(lambda: not window.link.busy and window.banner.title.text().startswith("Demand button"),
