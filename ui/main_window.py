@@ -919,6 +919,7 @@ class MainWindow(QMainWindow):
         self._plot_timer.stop()  # no more building: nothing is shown any more
         self.link.shutdown()
         self.report.wait()
+        self.audit.reads.wait()  # the store closes after its reads
         self.visit_controls.close()
         super().closeEvent(event)
 
