@@ -104,6 +104,8 @@ class VisitControls(QObject):
         self.patient_dialog: PatientMatchDialog | None = None
         self.locked_user: User | None = None
         self._matching: str | None = None
+        self.record_error: Exception | None = None
+        """Why the store could not be opened, once it could not."""
         """The serial of the pump being matched to a patient in the clinic thread, while it is."""
         """Who was signed in when the window locked: the same person signing in again keeps the unwritten change."""
         self.lock_page = QWidget()
@@ -169,6 +171,7 @@ class VisitControls(QObject):
 
     def _open_failed(self, error: Exception) -> None:
         log.error("the clinic's record cannot be opened: %s", error)
+        self.record_error = error
         self.lock_text.setText(OPEN_FAILED_NOTE.format(error=error))
         self.record_failed.emit(error)
 
