@@ -2,7 +2,7 @@
 
 Why the store is not opened here: opening it imports SQLAlchemy, checks the schema and may wait for a server, and the
 demo's throwaway record hashes two passwords; together most of a second. So the window shows first, locked and saying
-"Opening the clinic record", and opens it in its clinic thread (``ui.visit_controls``); a store that cannot be opened
+"Opening the clinic record", and opens it in its clinic thread once its plots are built (``ui.visit_controls``); a store that cannot be opened
 is said in a dialog, and the application ends with the exit code of invalid input, nothing sent to any pump.
 """
 
