@@ -134,6 +134,7 @@ class Attempt:
             "pump_serial": snapshot.identity.serial,
             "pump_model": snapshot.identity.model,
             "pump_time": iso(snapshot.status.pump_time),
+            "low_alarm_ml": snapshot.status.low_alarm_ml,
             "old_checksum": snapshot.active.checksum,
             "old_program": program_json(snapshot.active),
             "new_checksum": None if review.program is None else review.program.checksum(),

@@ -114,10 +114,10 @@ def main() -> None:
 
 
 def take_all(app: QApplication, window: MainWindow) -> None:
+    wait(app, lambda: window.visit_controls.ready and window.clinic.user is not None, "the demo's record")
     window.tabs.setCurrentIndex(CONNECT_TAB)
     shoot(app, window, "1-connect")
 
-    wait(app, lambda: window.visit_controls.ready and window.clinic.user is not None, "the demo's record")
     window.link.request(StartEmulator())
     wait(app, lambda: window.snapshot is not None and not window.link.busy and window.plots_ready
          and window.visit_controls.ready, "the emulator")
@@ -162,9 +162,12 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     take_bolus(app, window)
     take_records(app, window)
 
+    window.bolus_poll.stop()  # the bolus's progress is not read while the link is lost
+    wait(app, lambda: not window.link.busy, "the link to be free")
     window.link._worker.emulator.stop()  # the telemetry head is lifted off the patient
+    window.show_tab(OVERVIEW_TAB)
     window.interrogate()
-    wait(app, lambda: not window.link.busy, "the lost link")
+    wait(app, lambda: not window.link.busy and not window.connected, "the lost link")
     shoot(app, window, "8-link-lost")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -297,7 +300,7 @@ def take_insecure_link(app: QApplication, window: MainWindow, tmp: Path) -> None
     assert pump.url is not None, "start() read it"
     set_up_demo_patient(pump.url, allow_insecure_link=True)
     window.connect_to(pump.url)
-    wait(app, lambda: window.connected and not window.link.busy, "the insecure pump")
+    wait(app, lambda: window.connected and not window.link.busy and window.visit_controls.ready, "the insecure pump")
     shoot(app, window, "11-insecure-link")
     window.disconnect_pump()
     wait(app, lambda: not window.link.busy, "the disconnection")

@@ -152,7 +152,8 @@ class ClinicSession:
             match = PumpMatch.BOUND
         assert self.store is not None, "a pump is matched on an open store"
         implant = self.store.patients.implant_for_pump(serial) if match is PumpMatch.BOUND else None
-        self.pump = PumpSeen(serial, model, catheter_cm, match, owner, None if implant is None else implant.explanted_on)
+        explanted_on = None if implant is None else implant.explanted_on
+        self.pump = PumpSeen(serial, model, catheter_cm, match, owner, explanted_on)
         return self.pump
 
     def _implanted_pump(self, identifier: str) -> str | None:
@@ -181,7 +182,8 @@ class ClinicSession:
         """What the signed-in user may do on the pump read, for the window's controls; ``insecure_link``: a change
         would be sent over a link that is not encrypted."""
         if self.waiting is not None:
-            return Access(self.user, f"{self.waiting}: wait for it before changing anything on the pump.", insecure_link)
+            waiting = f"{self.waiting}: wait for it before changing anything on the pump."
+            return Access(self.user, waiting, insecure_link)
         return Access(self.user, self.pump_stop(), insecure_link)
 
     def pump_stop(self) -> str | None:

@@ -236,7 +236,8 @@ class VisitControls(QObject):
             note = KEPT_NOTE
         self.lock_text.setText(f"{STARTING_VISIT}\u2026")
         self.store_call(STARTING_VISIT, lambda: self.clinic.sign_in(user),
-                        lambda _none: self._visit_started(user, note), lambda error: self._lock(f"Not signed in: {said(error)}"))
+                        lambda _none: self._visit_started(user, note),
+                        lambda error: self._lock(f"Not signed in: {said(error)}"))
 
     def _visit_started(self, user: User, note: str) -> None:
         same = note == KEPT_NOTE
@@ -276,6 +277,8 @@ class VisitControls(QObject):
         line = snapshot.status.line
         catheter_cm = None if line is None else line.catheter_cm
         self._matching = identity.serial
+        if self.patient_dialog is not None and (seen is None or seen.serial != identity.serial):
+            self.patient_dialog.reject()  # it asked about the pump read before: its answer is not this pump's
         if another and may_start_visit and not self.locked:
             self._new_visit(identity.serial, identity.model, catheter_cm)
             return
@@ -292,8 +295,6 @@ class VisitControls(QObject):
         discarded = window.unwritten_change()
         if discarded:
             window.discard_change()
-        if self.patient_dialog is not None:
-            self.patient_dialog.reject()
         log.info("a new visit for another pump")  # no serial, no name in the application's log
 
         def started(ended: object) -> None:

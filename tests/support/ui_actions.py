@@ -18,6 +18,7 @@ from tests.support.clinic_fixtures import OSEI, PASSWORD, PATIENT_ID, clinic_db
 from tests.support.emulator_fixtures import LOOPBACK_LINK
 from ui.clinic_session import ClinicSession
 from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
+from ui.patient_match import TITLE
 from ui.review import ReviewPage
 
 FAST_FOLDER = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
@@ -137,3 +138,11 @@ def commit(window: MainWindow, clinician: str = "Dr A. Osei") -> None:
     review.confirm.setChecked(True)
     assert review.write.isEnabled(), review.blockers.text()
     review.write.click()
+
+
+def which_patient(qtbot, window: MainWindow):
+    """The "Which patient?" dialog the window opened for the pump read, once it is open."""
+    qtbot.waitUntil(lambda: window.visit_controls.patient_dialog is not None, timeout=LINK_TIMEOUT_MS)
+    dialog = window.visit_controls.patient_dialog
+    assert dialog is not None and dialog.windowTitle() == TITLE
+    return dialog

@@ -13,9 +13,9 @@ from PySide6.QtCore import Qt
 from programmer.roles import Permission
 from tests.support.clinic_fixtures import KIM, PATIENT_ID
 from tests.support.ui_actions import LINK_TIMEOUT_MS, commit, connect, edit_the_dose, new_window, open_review, sign
-from tests.support.ui_actions import write_and_wait
+from tests.support.ui_actions import which_patient, write_and_wait
 from ui.main_window import MainWindow
-from ui.patient_match import TITLE, new_patient_problems
+from ui.patient_match import new_patient_problems
 
 
 def journal(window: MainWindow) -> list[dict]:
@@ -23,18 +23,11 @@ def journal(window: MainWindow) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 
-def answer(qtbot, window: MainWindow):
-    qtbot.waitUntil(lambda: window.visit_controls.patient_dialog is not None, timeout=LINK_TIMEOUT_MS)
-    dialog = window.visit_controls.patient_dialog
-    assert dialog is not None and dialog.windowTitle() == TITLE
-    return dialog
-
-
 def test_an_unknown_pump_asks_which_patient_then_a_write_goes_through(qtbot, tmp_path, patient):
     window = new_window(qtbot, tmp_path, bound=False)
     connect(qtbot, window, patient.url)
     serial = window.snapshot.identity.serial
-    dialog = answer(qtbot, window)
+    dialog = which_patient(qtbot, window)
     assert window.visit_controls.strip.text().startswith(f"Pump serial {serial}: which patient?")
     assert not window.overview.set_low_alarm.isEnabled()
     assert window.overview.set_low_alarm.toolTip().startswith(f"Pump serial {serial} is not recorded for any patient")
@@ -61,7 +54,7 @@ def test_an_unknown_pump_asks_which_patient_then_a_write_goes_through(qtbot, tmp
 def test_a_new_implant_records_a_new_patient(qtbot, tmp_path, patient):
     window = new_window(qtbot, tmp_path, bound=False)
     connect(qtbot, window, patient.url)
-    dialog = answer(qtbot, window)
+    dialog = which_patient(qtbot, window)
     assert new_patient_problems("", "", "1970-02-30") == [
         "Identifier: required (the clinic's record number)", "Name: required", "Date of birth: a date as YYYY-MM-DD"]
     qtbot.keyClicks(dialog.identifier, "MRN-77")

@@ -16,21 +16,14 @@ from programmer.interrogation import read_pump
 from programmer.port import open_driver
 from tests.support.clinic_fixtures import ADA, PASSWORD, PATIENT_ID, TESS
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, edit_the_dose, new_window, wait_for_record
+from tests.support.ui_actions import which_patient
 from ui.emulator import set_up_demo_patient
 from ui.main_window import MainWindow
-from ui.patient_match import TITLE
 
 
 def serial_of(url: str) -> str:
     with open_driver(url) as driver:
         return driver.identify().serial
-
-
-def patient_dialog(qtbot, window: MainWindow):
-    qtbot.waitUntil(lambda: window.visit_controls.patient_dialog is not None, timeout=LINK_TIMEOUT_MS)
-    dialog = window.visit_controls.patient_dialog
-    assert dialog is not None and dialog.windowTitle() == TITLE
-    return dialog
 
 
 def test_a_replacement_pump_is_bound_only_once_the_replaced_pump_is_named(qtbot, tmp_path, patient):
@@ -39,7 +32,7 @@ def test_a_replacement_pump_is_bound_only_once_the_replaced_pump_is_named(qtbot,
     store.patients.bind_pump(ADA, PATIENT_ID, "E20-OLD001", "ITB-20", date(2024, 1, 2), 55.0)
     connect(qtbot, window, patient.url)
     serial = window.snapshot.identity.serial
-    dialog = patient_dialog(qtbot, window)
+    dialog = which_patient(qtbot, window)
     qtbot.keyClicks(dialog.search, "TEST-0001")
     assert dialog.replacement.isVisible() and dialog.replacement.text() == (
         f"Test Patient has ITB-20 serial E20-OLD001 implanted since 2024-01-02. Pump serial {serial} can be theirs "

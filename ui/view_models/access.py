@@ -1,5 +1,6 @@
 """Why a control of the window is off, in words for its tooltip: nobody signed in, the signed-in role (for the change,
-or for the insecure link it would be sent over), or a pump that may not be changed for this patient (the hard stop of a pump bound to another patient, or no patient chosen).
+or for the insecure link it would be sent over), or a pump that may not be changed for this patient (the hard stop
+of a pump bound to another patient, or no patient chosen).
 
 Why here and in words: the core refuses all of these anyway (``programmer.roles.require``, the visit's hard stop),
 so the window's part is only to say it before the clinician tries, with the same reason on every control, and a
