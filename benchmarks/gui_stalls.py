@@ -162,7 +162,8 @@ class Cycle:
             return hours is not None and len(hours) > 0
 
         yield WAITING, None, lambda: window.snapshot is not None
-        yield "first reading shown, plots drawn, its patient found", None, lambda: drawn() and window.visit_controls.ready
+        found = window.visit_controls
+        yield "first reading shown, plots drawn, its patient found", None, lambda: drawn() and found.ready
         # A clinician reads the Overview for seconds: by then the window has built the Review page's plots too.
         yield "the review's plots built", None, lambda: window.review.plots is not None
         yield "Program tab shown", lambda: window.show_tab(PROGRAM_TAB), lambda: window.preview.isVisible()

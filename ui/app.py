@@ -2,7 +2,7 @@
 
 Why the store is not opened here: opening it imports SQLAlchemy, checks the schema and may wait for a server, and the
 demo's throwaway record hashes two passwords; together most of a second. So the window shows first, locked and saying
-"Opening the clinic record", and opens it in its clinic thread (``ui.visit_controls``); a store that cannot be opened
+"Opening the clinic record", and opens it in its clinic thread once its plots are built (``ui.visit_controls``); a store that cannot be opened
 is said in a dialog, and the application ends with the exit code of invalid input, nothing sent to any pump.
 """
 
@@ -94,6 +94,8 @@ def run(demo: bool = False, allow_insecure_link: bool = False, db_url: str | Non
     log.info("started (pid %d%s%s)", os.getpid(), ", demo" if demo else "",
              ", insecure links allowed to change pumps" if allow_insecure_link else "")
     code = app.exec()
+    if window.visit_controls.record_error is not None:
+        code = EXIT_LIBRARY_REFUSED  # the dialog said why (refuse_store); closing it closed the window
     signals.restore()
     crashes.uninstall()
     del window
@@ -117,12 +119,11 @@ def store_opener(db_url: str | None) -> Opener:
 
 def refuse_store(window: MainWindow, error: Exception) -> None:
     """The store cannot be opened: a dialog says why, and its Ok ends the application with the exit code of invalid
-    input, as for the library (nothing was sent to any pump: nobody could sign in)."""
-    log.error("refused to start: the clinic's record cannot be opened: %s", error)
+    input, as for the library (``run``: nothing was sent to any pump, as nobody could sign in)."""
     box = QMessageBox(QMessageBox.Icon.Critical, STORE_REFUSED_TITLE, STORE_REFUSED_TEXT, QMessageBox.StandardButton.Ok,
                       window)
     box.setInformativeText(str(error))
-    box.finished.connect(lambda _result: (window.close(), QApplication.exit(EXIT_LIBRARY_REFUSED)))
+    box.finished.connect(lambda _result: window.close())  # the last window: the event loop ends
     box.open()
 
 

@@ -782,6 +782,7 @@ class MainWindow(QMainWindow):
         preview = PreviewPlots(staged=True)
         yield from preview.parts
         self._place_preview(preview)
+        self.visit_controls.open_record()  # the clinic's record next, in its thread (VisitControls.open_record)
         yield
         plots = PreviewPlots(staged=True)
         yield from plots.parts

@@ -104,6 +104,10 @@ class VisitControls(QObject):
         self.patient_dialog: PatientMatchDialog | None = None
         self.locked_user: User | None = None
         self._matching: str | None = None
+        self.record_error: Exception | None = None
+        self._to_open = False
+        """True from ``start`` until ``open_record`` when the store is to be opened."""
+        """Why the store could not be opened, once it could not."""
         """The serial of the pump being matched to a patient in the clinic thread, while it is."""
         """Who was signed in when the window locked: the same person signing in again keeps the unwritten change."""
         self.lock_page = QWidget()
@@ -148,14 +152,24 @@ class VisitControls(QObject):
         return self.clinic.store is not None and not self.calls.busy
 
     def start(self) -> None:
-        """At the window's first showing: open the store in the clinic thread when it is not open yet (the window
-        stays locked, saying so, meanwhile), then signed in already (the demo, a test), or locked behind the dialog."""
+        """At the window's first showing: signed in already on an open store (a test), or locked, saying that the
+        record is being opened, until ``open_record`` has opened it and someone is signed in (the demo's clinician, or
+        whoever the dialog signs in)."""
         if self.clinic.store is not None and self.clinic.user is not None:
-            self._opened()  # a test's session, signed in already
+            self._opened()
             return
         self._lock(f"{OPENING}\u2026")
         self.sign_in_button.setEnabled(False)
-        self.store_call(OPENING, self.clinic.open, lambda _none: self._opened(), self._open_failed)
+        self._to_open = True
+
+    def open_record(self) -> None:
+        """Open the store in the clinic thread, if ``start`` left it to open. The window calls it once its Program
+        page's plots are placed: the opening's Python (SQLAlchemy's import, the schema's check, the demo's record) and
+        the plots' build share one interpreter lock, so done one after the other each is done sooner than together,
+        and the plots are what the window shows first."""
+        if self._to_open:
+            self._to_open = False
+            self.store_call(OPENING, self.clinic.open, lambda _none: self._opened(), self._open_failed)
 
     def _opened(self) -> None:
         assert self.clinic.store is not None, "opened"
@@ -169,6 +183,7 @@ class VisitControls(QObject):
 
     def _open_failed(self, error: Exception) -> None:
         log.error("the clinic's record cannot be opened: %s", error)
+        self.record_error = error
         self.lock_text.setText(OPEN_FAILED_NOTE.format(error=error))
         self.record_failed.emit(error)
 

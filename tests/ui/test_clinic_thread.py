@@ -9,7 +9,11 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 from sqlalchemy import event
+
+import ui.app
 
 from clinic.store import Store, open_store
 from programmer.library import load_library
@@ -80,6 +84,32 @@ def test_a_store_that_cannot_be_opened_is_said_and_nothing_can_be_sent_to_a_pump
         assert window.quit_action.isEnabled()
     finally:
         window.close()
+
+
+def test_the_application_says_why_in_a_dialog_and_ends_with_exit_code_2(qtbot):
+    seen: list[tuple[str, str]] = []
+
+    def answer_the_dialog() -> None:
+        boxes = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+        if not boxes:
+            return  # the store is still being opened: asked again at the next tick
+        poll.stop()
+        seen.append((boxes[0].windowTitle(), boxes[0].informativeText()))
+        boxes[0].button(QMessageBox.StandardButton.Ok).click()
+
+    poll = QTimer()
+    poll.setInterval(10)
+    poll.timeout.connect(answer_the_dialog)
+    poll.start()
+    guard = QTimer()  # bound: never a hang
+    guard.setSingleShot(True)
+    guard.timeout.connect(lambda: QApplication.exit(99))
+    guard.start(LINK_TIMEOUT_MS)
+    code = ui.app.run(db_url="mysql://clinic@records.example/itb")
+    guard.stop()
+    assert code == ui.app.EXIT_LIBRARY_REFUSED == 2
+    assert seen == [("Clinic record not opened", "the clinic database mysql://clinic@records.example/itb is neither "
+                     "SQLite nor PostgreSQL: give sqlite:///PATH or postgresql://USER@HOST/DATABASE")]
 
 
 def test_no_sql_statement_runs_on_the_gui_thread_through_a_sign_in_a_reading_and_a_write(qtbot, tmp_path, patient):
