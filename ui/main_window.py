@@ -139,7 +139,7 @@ class MainWindow(QMainWindow):
         self.link = PumpLink(driver_options, self)
         self.clinic = clinic
         self._port_choice: str | None = None  # the Connect page's choice while it is being connected to
-        self.quit_question: QMessageBox | None = None
+        self.unwritten_question: QMessageBox | None = None
         self.pairing_dialog: PairingDialog | None = None
         self._not_paired: tuple[str, NotPaired, str | None] | None = None
         """The URL of the pump that asked to be paired, its answer, and the Connect page's choice that led there."""
@@ -943,7 +943,7 @@ class MainWindow(QMainWindow):
         keep = box.addButton("&Keep editing", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(keep)
         box.setEscapeButton(keep)
-        self.quit_question = box  # tests answer it
+        self.unwritten_question = box  # tests answer it
         box.exec()
-        self.quit_question = None
+        self.unwritten_question = None
         return box.clickedButton() is lose

@@ -74,8 +74,8 @@ def test_another_pump_is_a_new_visit_matched_afresh_after_asking_about_the_unwri
 
     def answer(button_text: str) -> None:
         """Answers the question the window asks in its own event loop (``exec``), once it is up."""
-        qtbot.waitUntil(lambda: isinstance(window.quit_question, QMessageBox), timeout=LINK_TIMEOUT_MS)
-        box = window.quit_question
+        qtbot.waitUntil(lambda: isinstance(window.unwritten_question, QMessageBox), timeout=LINK_TIMEOUT_MS)
+        box = window.unwritten_question
         assert box is not None and box.windowTitle() == "Connect to another pump?"
         next(b for b in box.buttons() if b.text().replace("&", "") == button_text).click()
 
