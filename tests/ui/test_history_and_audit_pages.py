@@ -83,7 +83,10 @@ def test_the_audit_page_filters_by_patient_user_action_and_date(qtbot, window, p
     assert page.table.rowCount() == 0  # nothing was done in 2000
     page.check_chain()
     check = window.clinic.store.audit.verify()
-    assert check.records == written[1].seq  # the write's outcome is the last record
+    # the write's outcome, then its dose history entry's record (the dose history is mirrored in the chain) are last
+    [dose] = window.clinic.store.audit.query(action="dose_recorded")
+    assert (check.records, dose.seq) == (written[1].seq + 1, written[1].seq + 1)
+    assert dose.record["outcome_record"] == written[1].record["record_id"]
     assert page.chain.text() == f"the audit trail is intact: {check.records} records, head hash {check.head_hash}"
 
 
