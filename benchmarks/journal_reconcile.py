@@ -86,7 +86,8 @@ def main() -> int:
     print(f"first reconcile (whole journal):   {first * 1000:8.1f} ms")
     print(f"reconcile, nothing new:            {again * 1000:8.1f} ms")
     print(f"reconcile, one new record:         {new * 1000:8.1f} ms (appending it included)")
-    print(f"reads only what is new: {'yes' if again < first / 10 else 'NO'} (nothing new: {again / first:.1%} of the first)")
+    verdict = "yes" if again < first / 10 else "NO"
+    print(f"reads only what is new: {verdict} (nothing new: {again / first:.1%} of the first)")
     if stored != count + 5:
         print(f"MISSING: {count + 5} write records expected in the store, {stored} found")
         return 1

@@ -190,6 +190,25 @@ def dose_problem(session: Session, row: DoseRow) -> tuple[int | None, str] | Non
     return None
 
 
+def doses_problem(session: Session, rows: list[DoseRow], identifier: str | None) -> tuple[int | None, str] | None:
+    """What the chain says against a set of dose history rows: ``rows``, every row of the patient ``identifier`` (or of
+    every patient: None). Each row must be its record's, and each ``dose_recorded`` record must still have its row: a
+    row deleted would change the previous daily dose the first-program check compares with."""
+    for row in rows:
+        found = dose_problem(session, row)
+        if found is not None:
+            return found
+    query = select(AuditRow.seq, AuditRow.record_id).where(AuditRow.action == "dose_recorded",
+                                                           AuditRow.event == MIRROR_EVENT)
+    if identifier is not None:
+        query = query.where(AuditRow.patient_identifier == identifier)
+    present = {mirror_id("dose", str(row.id)) for row in rows}
+    for seq, record_id in session.execute(query.order_by(AuditRow.seq)):
+        if record_id not in present:
+            return seq, f"the dose history entry recorded by audit record {seq} is not in the table"
+    return None
+
+
 def _plain_fields(fields: dict[str, object]) -> dict[str, object]:
     return {key: _plain(value) for key, value in fields.items()}
 
@@ -224,10 +243,9 @@ def table_problems(session: Session) -> tuple[str, int | None, str] | None:
         found = session_problem(session, visit)
         if found is not None:
             return "sessions", *found
-    for dose in session.scalars(select(DoseRow).order_by(DoseRow.id)):
-        found = dose_problem(session, dose)
-        if found is not None:
-            return "dose_history", *found
+    found = doses_problem(session, list(session.scalars(select(DoseRow).order_by(DoseRow.id))), None)
+    if found is not None:
+        return "dose_history", *found
     return None
 
 

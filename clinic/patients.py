@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from clinic.clock import utc_now
 from clinic.database import Database
 from clinic.errors import UnknownPatient, WrongPatient, WrongPump
-from clinic.mirror import (dose_fields, dose_problem, implant_problem, mirror, mirror_id, patient_problem,
+from clinic.mirror import (dose_fields, doses_problem, implant_problem, mirror, mirror_id, patient_problem,
                            require_confirmed)
 from clinic.models import CatheterRevisionRow, DoseRow, ImplantRow, PatientRow
 from clinic.record_keys import KEY_LENGTH, record_key
@@ -262,21 +262,18 @@ class Patients:
         return found[0] if found else None
 
     def _doses(self, identifier: str, kind: str | None, newest_only: bool = False) -> list[DoseEntry]:
+        """The patient's entries of ``kind`` (None: all), oldest first, once the audit trail confirms every row of
+        the patient's (else RecordMismatch): the newest program is only the newest while none was deleted."""
         with self._database.read() as session:
             patient = _patient_row(session, identifier)
-            query = select(DoseRow).where(DoseRow.patient_id == patient.id)
-            if kind is not None:
-                query = query.where(DoseRow.kind == kind)
-            if newest_only:
-                query = query.order_by(DoseRow.time.desc(), DoseRow.id.desc()).limit(1)
-            else:
-                query = query.order_by(DoseRow.time, DoseRow.id)
-            rows = list(session.scalars(query))
-            for row in rows:
-                require_confirmed("dose_history", dose_problem(session, row))
+            rows = list(session.scalars(select(DoseRow).where(DoseRow.patient_id == patient.id)
+                                        .order_by(DoseRow.time, DoseRow.id)))
+            require_confirmed("dose_history", doses_problem(session, rows, patient.identifier))
+            chosen = [row for row in rows if kind is None or row.kind == kind]
             return [DoseEntry(patient.identifier, row.pump_serial, row.session_id, row.time, row.kind, row.drug,
                               row.dose_unit, row.concentration, row.daily_dose, row.volume_ml, row.dose,
-                              row.reservoir_ml, row.username, row.audit_record_id) for row in rows]
+                              row.reservoir_ml, row.username, row.audit_record_id)
+                    for row in (chosen[-1:] if newest_only else chosen)]
 
 
 def _patient_row(session: Session, identifier: str) -> PatientRow:

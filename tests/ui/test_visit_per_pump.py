@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from clinic.visit import PumpMatch
 from programmer.interrogation import read_pump
@@ -143,4 +143,21 @@ def test_the_emulator_menu_is_a_testers(qtbot, tmp_path, patient):
     window.press_button()
     qtbot.waitUntil(lambda: not window.link.busy and window.banner.title.text().startswith("Demand button"),
                     timeout=LINK_TIMEOUT_MS)
+    window.close()
+
+
+def test_which_patient_asked_about_one_pump_closes_when_another_is_read(qtbot, tmp_path, patient, start_emulator):
+    other_pump = start_emulator("--service")
+    other = serial_of(other_pump.url)
+    window = new_window(qtbot, tmp_path, bound=False)
+    connect(qtbot, window, patient.url)
+    first = which_patient(qtbot, window)
+    assert first.serial == window.snapshot.identity.serial != other
+    closed: list[int] = []
+    first.finished.connect(closed.append)
+    connect(qtbot, window, other_pump.url)  # nobody's either: the visit has no pump yet, so it goes on
+    assert closed == [QDialog.DialogCode.Rejected]  # its answer would have bound this pump
+    second = which_patient(qtbot, window)
+    assert second.serial == other
+    second.reject()
     window.close()
