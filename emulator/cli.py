@@ -4,8 +4,9 @@
 The first line on stdout, flushed before anything is served, is exactly ``listening on socket://HOST:PORT``
 or ``listening on /dev/pts/N``: scripts and tests read it to find the pump. Each time the pairing window
 opens (``--pairing-window`` at start, right after the first line; SIGUSR1; SERVICE open_pairing) one more line
-follows, ``pairing code NNNNNN for SECONDS s``: the code a person reads off the pump. Everything else goes to
-stderr. Exit codes: 0 stopped cleanly, 2 invalid option, unusable state file or unusable --paired-with file.
+follows, ``pairing code NNNNNN for SECONDS s``: the code a person reads off the pump. With ``--control`` one more line, printed right after these
+at start, says where the test bench's control channel is: ``control on tcp://127.0.0.1:PORT token-file FILE``.
+Everything else goes to stderr. ``pump-emulator ctl URL ACTION`` is that channel's client (emulator/ctl.py). Exit codes: 0 stopped cleanly, 2 invalid option, unusable state file or unusable --paired-with file.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import sys
 import threading
 from pathlib import Path
 
-from emulator.clock import SimClock
+from emulator.clock import MAX_SPEED, SimClock
+from emulator.control import ControlEndpoint, token_file_for
+from emulator.control_actions import ControlActions
 from emulator.faults import FaultInjector, FaultSpec
 from emulator.paired_with import PairedWithError, read_key_file
 from emulator.pairing_window import MAX_WINDOW_S, SIGNAL_WINDOW_S, PairingWindow, window_seconds
@@ -30,12 +33,6 @@ from emulator.spec import CATHETER_CM_MAX, CATHETER_CM_MIN, MODELS
 from emulator.state import StateFileError
 from commandline import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
 from protocol.codes import SESSION_IDLE_TIMEOUT_S
-
-
-MAX_SPEED = 1e7
-"""Fastest simulated clock, simulated seconds per real second: 116 days a second, a ten-year soak in half a
-minute. Faster would skip more than a month between two runs of the engine (every 0.25 s) and run the clock
-to its end (``emulator.clock.CLOCK_END``) within hours."""
 
 
 def _speed(text: str) -> float:
@@ -76,6 +73,13 @@ def _baud(text: str) -> int:
     if not re.fullmatch(r"[0-9]+", text) or not 10 <= int(text) <= 10_000_000:
         raise argparse.ArgumentTypeError(f"{text!r} must be a whole number of baud in 10..10000000")
     return int(text)
+
+
+def _control(text: str) -> tuple[str, int]:
+    match = re.fullmatch(r"tcp://127\.0\.0\.1:([0-9]{1,5})", text)
+    if match is None or int(match[1]) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} must be tcp://127.0.0.1:PORT (PORT 0: any free port)")
+    return "127.0.0.1", int(match[1])
 
 
 def _faults(text: str) -> FaultSpec:
@@ -135,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--paired-with", type=Path, metavar="FILE",
                         help="pair at start with the programmer of this key file (itb-pairing-keys/1: the key under "
                              "this pump's serial, or under \"*\")")
+    parser.add_argument("--control", type=_control, nargs="?", const=("127.0.0.1", 0), metavar="tcp://127.0.0.1:PORT",
+                        help="open the test bench's control channel on this loopback port (default any free port); "
+                             "its line follows the first ones on stdout, its token is in FILE.control-token")
     parser.add_argument("--exit-on-stdin-close", action="store_true",
                         help="save the state and exit when standard input reaches end of file (for a program that "
                              "starts the emulator: holding the other end, it can never leave the emulator orphaned)")
@@ -142,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["ctl"]:
+        from emulator.ctl import main as ctl_main  # the client alone: no pump, no engine, no pydantic to load
+
+        return ctl_main(arguments[1:])
     return quiet_on_closed_pipe(lambda: _serve(argv))
 
 
@@ -173,7 +185,17 @@ def _serve(argv: list[str] | None) -> int:
     faults = FaultInjector(args.faults)
     service = Service(pump, service_enabled=args.service, compact=not args.no_compact, insecure=args.insecure,
                       sessions=Sessions(pump, args.idle_timeout), window=PairingWindow(pump))
-    server = Server(pump, service, transport, faults, args.baud)
+    control = None
+    if args.control is not None:
+        try:
+            control = ControlEndpoint(ControlActions(pump, service, faults), *args.control,
+                                      token_file_for(args.state.absolute()))
+        except OSError as exc:
+            transport.close()
+            pump.save()
+            print(f"pump-emulator: --control: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_INVALID
+    server = Server(pump, service, transport, faults, args.baud, control)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda *_: server.stop())
     # SIGUSR1 is the pump's pairing button; a version 1 pump has none, and the signal must not kill it either.
@@ -186,6 +208,8 @@ def _serve(argv: list[str] | None) -> int:
     print(f"listening on {transport.address}", flush=True)
     if args.pairing_window:
         service.window.open(args.pairing_window)
+    if control is not None:
+        print(control.line, flush=True)
     server.serve()
     return 0
 

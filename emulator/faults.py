@@ -69,6 +69,16 @@ class FaultSpec:
             raise ValueError(f"delay of up to {spec.delay_max_s} s is outside 0..60 s")
         return spec
 
+    def text(self) -> str:
+        """The spec in ``--faults`` syntax, only the faults in force (and the seed when one was given); "" for none."""
+        parts = [] if self.seed is None else [f"seed={self.seed}"]
+        for name in ("drop", "corrupt", "delay", "duplicate", "busy", "disconnect"):
+            probability = getattr(self, name)
+            if probability:
+                parts.append(f"delay={probability:g}:{self.delay_max_s:g}" if name == "delay" else
+                             f"{name}={probability:g}")
+        return ",".join(parts)
+
 
 @dataclass
 class Piece:
@@ -81,6 +91,11 @@ class Piece:
 
 class FaultInjector:
     def __init__(self, spec: FaultSpec):
+        self.replace(spec)
+
+    def replace(self, spec: FaultSpec) -> None:
+        """Put ``spec`` in force from the next frame on (the control channel's ``faults``), on a generator seeded
+        anew: by ``spec.seed``, or by a random seed kept in ``seed`` so the run can be repeated."""
         self.spec = spec
         self.seed = spec.seed if spec.seed is not None else random.SystemRandom().randrange(2**31)
         self._random = random.Random(self.seed)

@@ -119,6 +119,15 @@ class Pump:
         pump.flush()
         return pump
 
+    def swap_state(self, state: PumpState) -> None:
+        """Run from ``state`` from now on (a factory reset, a named state loaded): nothing staged survives, and the
+        new memory is in the state file before this returns."""
+        self.state = state
+        self.staged = self.staged_by = None
+        self._settle()
+        self._changed = True
+        self.flush()
+
     # -- time and memory -------------------------------------------------------------------------
 
     def sync(self) -> None:

@@ -3,7 +3,8 @@
 One ``select`` loop does everything in order, so nothing needs a lock: it reads bytes, lets the fault
 injector act on each wire frame, decodes requests, answers them through each connection's protocol state,
 paces the answers at ``baud / 10`` bytes per second when throttled, and runs the pump's engine, sessions,
-pairing window and memory between times.
+pairing window and memory between times. The test bench's control channel (``emulator/control.py``), when there
+is one, is served by the same loop, so its actions too fall between two requests.
 
 TCP takes up to MAX_CONNECTIONS connections at once, each with its own decoder, queues and session (one
 programmer at a time is the sessions' rule, not the transport's). Nobody who has not authenticated can starve
@@ -29,6 +30,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from emulator.control import ControlEndpoint
 from emulator.faults import FaultInjector, Piece
 from emulator.pump import Pump
 from emulator.service import Connection, Service
@@ -133,8 +135,9 @@ class _Link:
 
 class Server:
     def __init__(self, pump: Pump, service: Service, transport: TcpTransport | PtyTransport, faults: FaultInjector,
-                 baud: int | None = None):
+                 baud: int | None = None, control: ControlEndpoint | None = None):
         self.pump = pump
+        self.control = control
         self.service = service
         self.transport = transport
         self.faults = faults
@@ -191,6 +194,8 @@ class Server:
                 if link.sock is not None:
                     link.sock.close()
             self.transport.close()
+            if self.control is not None:
+                self.control.close()
             os.close(self._wake_r)
             os.close(self._wake_w)
 
@@ -217,7 +222,8 @@ class Server:
     def _wait(self, timeout: float) -> None:
         listener = [self.transport.listener.fileno()] if isinstance(self.transport, TcpTransport) else []
         writers = [link.fd for link in self._links.values() if link.write_blocked]
-        readable, writable, _ = select.select([self._wake_r, *listener, *self._links], writers, [], timeout)
+        control = [] if self.control is None else self.control.fds()
+        readable, writable, _ = select.select([self._wake_r, *listener, *self._links, *control], writers, [], timeout)
         if self._wake_r in readable:
             os.read(self._wake_r, 64)
         for fd in writable:
@@ -228,6 +234,8 @@ class Server:
         for fd in readable:
             if fd in self._links:
                 self._receive(self._links[fd])
+            elif self.control is not None and fd in control:
+                self.control.readable(fd)
 
     def _accept(self) -> None:
         """Take a waiting connection, or close it at once when MAX_CONNECTIONS are served or
