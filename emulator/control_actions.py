@@ -157,8 +157,8 @@ class ControlActions:
     # -- helpers ---------------------------------------------------------------------------------------------
 
     def _end_session(self) -> None:
-        """The programmer's session ends, as at a restart: it must HELLO the pump it now finds."""
-        self.service.sessions.end(self.service.sessions.active, "restart")
+        """Every programmer's session ends, as at a restart: it must HELLO the pump it now finds."""
+        self.service.sessions.end_all("restart")
 
     def _state_file(self) -> Path:
         if self.pump.path is None:

@@ -8,9 +8,9 @@ standard output, flushed before anything is served, is exactly ``listening on UR
 Here that promise is read once: the line with a bounded wait that takes nothing after it from the pipe, and
 a stop that asks first and kills only an emulator that does not stop.
 
-Nothing of the emulator is imported, and nothing heavy (pydantic and the pump's models load in the
-emulator's own process): so ``ui`` may import this module, the only one of ``emulator`` it may import (an
-import contract in pyproject.toml), and a program that starts emulators pays nothing for them itself.
+Nothing of the emulator is imported but the control channel's client (standard library only), and nothing heavy
+(pydantic and the pump's models load in the emulator's own process): so ``ui`` may import this module (an import
+contract in pyproject.toml), and a program that starts emulators pays nothing for them itself.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import time
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
+
+from emulator.control_client import parse_control_line
 
 FIRST_LINE_PREFIX = "listening on "
 """The first line is exactly this followed by the URL to open (docs/emulator.md)."""
@@ -112,6 +114,17 @@ class EmulatorProcess:
         line = self._next_line(timeout, "pairing line")
         try:
             return parse_pairing_line(line)
+        except ValueError as exc:
+            self.kill()
+            raise LaunchError(f"pump-emulator: {exc}{self._stderr_tail()}") from None
+
+    def read_control(self, timeout: float = PAIRING_TIMEOUT_S) -> tuple[str, Path]:
+        """The URL and token file of the control line (started with ``--control``: the line after the first, or
+        after the pairing line with ``--pairing-window``). LaunchError when another line or nothing comes within
+        ``timeout``; the emulator is then stopped."""
+        line = self._next_line(timeout, "control line")
+        try:
+            return parse_control_line(line)
         except ValueError as exc:
             self.kill()
             raise LaunchError(f"pump-emulator: {exc}{self._stderr_tail()}") from None
