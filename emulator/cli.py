@@ -188,7 +188,8 @@ def _serve(argv: list[str] | None) -> int:
     control = None
     if args.control is not None:
         try:
-            control = ControlEndpoint(ControlActions(pump, service, faults), *args.control,
+            host, port = args.control
+            control = ControlEndpoint(ControlActions(pump, service, faults), host, port,
                                       token_file_for(args.state.absolute()))
         except OSError as exc:
             transport.close()
