@@ -30,7 +30,9 @@ from emulator.server import PtyTransport, Server, TcpTransport, loopback_address
 from emulator.service import Service
 from emulator.sessions import Sessions
 from emulator.spec import CATHETER_CM_MAX, CATHETER_CM_MIN, MODELS
-from emulator.state import StateFileError
+from emulator.scenario import ScenarioError, load_scenario, starting_state
+from emulator.state import StateFileError, save_state
+from emulator.timeline import ScenarioPlayer
 from commandline import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
 from protocol.codes import SESSION_IDLE_TIMEOUT_S
 
@@ -142,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--control", type=_control, nargs="?", const=("127.0.0.1", 0), metavar="tcp://127.0.0.1:PORT",
                         help="open the test bench's control channel on this loopback port (default any free port); "
                              "its line follows the first ones on stdout, its token is in FILE.control-token")
+    parser.add_argument("--scenario", type=Path, metavar="FILE",
+                        help="start the pump as this scenario (itb-scenario/1) says, replacing the state file, and play "
+                             "its timeline; each expectation is reported on stderr")
     parser.add_argument("--exit-on-stdin-close", action="store_true",
                         help="save the state and exit when standard input reaches end of file (for a program that "
                              "starts the emulator: holding the other end, it can never leave the emulator orphaned)")
@@ -169,8 +174,12 @@ def _serve(argv: list[str] | None) -> int:
         return EXIT_INVALID
     try:
         key_file = read_key_file(args.paired_with) if args.paired_with else None
+        scenario = None
+        if args.scenario is not None:
+            scenario = load_scenario(args.scenario)
+            save_state(starting_state(scenario, args.scenario.parent), args.state.absolute())
         pump = Pump.power_on(args.state.absolute(), args.model, SimClock(args.speed), args.catheter_cm)
-    except (StateFileError, PairedWithError, OSError) as exc:
+    except (StateFileError, PairedWithError, ScenarioError, OSError) as exc:
         transport.close()
         print(f"pump-emulator: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -183,13 +192,15 @@ def _serve(argv: list[str] | None) -> int:
             print(f"pump-emulator: {exc}", file=sys.stderr)
             return EXIT_INVALID
     faults = FaultInjector(args.faults)
+    player = None if scenario is None else ScenarioPlayer(scenario, pump, faults)
     service = Service(pump, service_enabled=args.service, compact=not args.no_compact, insecure=args.insecure,
                       sessions=Sessions(pump, args.idle_timeout), window=PairingWindow(pump))
     control = None
     if args.control is not None:
         try:
             host, port = args.control
-            control = ControlEndpoint(ControlActions(pump, service, faults), host, port,
+            control = ControlEndpoint(ControlActions(pump, service, faults, None if player is None else player.report),
+                                      host, port,
                                       token_file_for(args.state.absolute()))
         except OSError as exc:
             transport.close()
@@ -211,6 +222,9 @@ def _serve(argv: list[str] | None) -> int:
         service.window.open(args.pairing_window)
     if control is not None:
         print(control.line, flush=True)
+    if player is not None:
+        player.start()
+        pump.flush()
     server.serve()
     return 0
 

@@ -34,7 +34,7 @@ from emulator.control import ControlEndpoint
 from emulator.faults import FaultInjector, Piece
 from emulator.pump import Pump
 from emulator.service import Connection, Service
-from protocol.codes import BITS_PER_BYTE, Status
+from protocol.codes import BITS_PER_BYTE, Command, Status
 from protocol.frame import DELIMITER, MAX_WIRE_FRAME, Frame, FrameDecoder, encode_frame
 
 TICK_S = 0.25
@@ -285,6 +285,11 @@ class Server:
         while link.incoming and link.incoming[0].due <= now:
             for request in link.decoder.feed(link.incoming.popleft().data):
                 answer = self._answer(link.connection, request)
+                if link.connection.acted == Command.COMMIT_PROGRAM and self.faults.cut_commit():
+                    if link.sock is not None:
+                        self._drop(link)  # the commit is done and on disk; its answer never leaves
+                        return
+                    continue
                 if answer is not None:
                     self._enqueue(link.outgoing, self.faults.transmit(answer, outgoing=True), now)
             if sum(len(item.data) for item in link.outgoing) > MAX_UNSENT_BYTES:
