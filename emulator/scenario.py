@@ -238,12 +238,15 @@ def load_scenario(path: Path) -> Scenario:
         return Scenario.model_validate_json(text)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        raise ScenarioError(f"{path}: not a valid {SCENARIO_FORMAT} scenario: {_where(first['loc'])}: "
-                            f"{first['msg']}") from None
+        where = _where(first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise ScenarioError(f"{path}: not a valid {SCENARIO_FORMAT} scenario: "
+                            f"{where + ': ' if where else ''}{message}") from None
 
 
 def _where(location: tuple) -> str:
-    """``timeline[3].percent`` for pydantic's ('timeline', 3, 'battery', 'percent'): the step's tag left out."""
+    """``timeline[3].percent`` for pydantic's ('timeline', 3, 'battery', 'percent'): the step's tag left out ("" for
+    the whole document)."""
     parts: list[str] = []
     for index, part in enumerate(location):
         if isinstance(part, int):
@@ -252,7 +255,7 @@ def _where(location: tuple) -> str:
             continue  # the discriminator's tag (the step's "do"), which the step index already names
         else:
             parts.append(str(part))
-    return ".".join(parts) or "(document)"
+    return ".".join(parts)
 
 
 def starting_state(scenario: Scenario, folder: Path) -> PumpState:
