@@ -107,7 +107,9 @@ def _stop_at_end_of_input(server: Server) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="pump-emulator", description="A simulated intrathecal drug pump (docs/emulator.md).")
+    parser = OneLineParser(prog="pump-emulator", description="A simulated intrathecal drug pump (docs/emulator.md).",
+                           epilog="pump-emulator ctl URL --token-file FILE ACTION drives a running emulator started with "
+                                  "--control (pump-emulator ctl --help).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--listen", metavar="tcp://HOST:PORT", help="serve on a loopback TCP port (port 0: any free)")

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import stat
+from pathlib import Path
 
 import pytest
 
 from emulator.cli import main as emulator_main
-from emulator.control_client import ControlClient, ControlError, read_token
+from emulator.control_client import ACTIONS, ControlClient, ControlError, read_token
+from emulator.ctl import build_parser
 from tests.support.emulator_support import WireClient
 from protocol.codes import Command, Status
 
@@ -78,3 +80,14 @@ def test_faults_set_live_reach_the_wire_and_the_token_file_goes_with_the_emulato
         wire.close()
     assert emulator.stop() == 0
     assert not token_file.exists()
+
+
+def test_every_ctl_option_and_action_is_documented():
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = text.split("### `pump-emulator ctl`", 1)[1].split("\n## ", 1)[0]
+    parser = build_parser()
+    options = {option for action in parser._actions for option in action.option_strings} - {"-h", "--help"}
+    actions = set(next(action for action in parser._actions if action.dest == "action").choices)
+    assert actions == set(ACTIONS)  # the client's list is the command line's
+    missing = sorted(name for name in options | actions if f"`{name}" not in section)
+    assert not missing, f"not in docs/cli.md's pump-emulator ctl section: {missing}"
