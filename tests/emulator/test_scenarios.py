@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.cli import main as emulator_main
 from emulator.clock import SimClock
 from emulator.control_actions import ControlActions
 from emulator.faults import FaultInjector, FaultSpec
@@ -125,3 +126,12 @@ def test_an_invalid_scenario_is_refused_naming_the_step_and_the_field(tmp_path, 
     with pytest.raises(ScenarioError) as refused:
         load_scenario(path)
     assert str(refused.value).startswith(f"{path}: not a valid itb-scenario/1 scenario: {message}")
+
+
+def test_pump_emulator_refuses_an_invalid_scenario_before_touching_the_state_file(tmp_path, capsys):
+    scenario = write(tmp_path, [{"at_hours": 1, "do": "battery", "percent": 300}])
+    state = tmp_path / "pump.json"
+    code = emulator_main(["--listen", "tcp://127.0.0.1:0", "--state", str(state), "--scenario", str(scenario)])
+    assert code == 2 and not state.exists()
+    assert capsys.readouterr().err == (f"pump-emulator: {scenario}: not a valid itb-scenario/1 scenario: "
+                                       "timeline[0].percent: Input should be less than or equal to 100\n")
