@@ -169,10 +169,10 @@ def _retry(report: SoakReport, call: Callable[[], T]) -> T:
     raise RuntimeError(f"no answer in {ATTEMPTS} calls")
 
 
-def state_folder() -> Path:
+def state_folder() -> tempfile.TemporaryDirectory:
     """A RAM disk when there is one (fsync costs nothing there), else the system's temporary folder."""
     shm = Path("/dev/shm")
-    return Path(tempfile.mkdtemp(prefix="itb-soak-", dir=shm if shm.is_dir() else None))
+    return tempfile.TemporaryDirectory(prefix="itb-soak-", dir=shm if shm.is_dir() else None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,20 +182,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turnaround", type=float, default=0.05, metavar="SECONDS",
                         help="the driver's wait for an answer before it resends (default 0.05)")
     args = parser.parse_args(argv)
-    folder = state_folder()
-    state = folder / "pump.json"
-    pump = PairedEmulator(state, "--model", "ITB-40", "--speed", str(SPEED), "--faults", f"seed={args.seed},{FAULTS}")
-    started = time.perf_counter()
-    try:
-        report = soak(pump.url, state, args.count, args.seed,
-                      {"keys": pump.keys, "baudrate": 1_000_000, "turnaround_s": args.turnaround, "backoff_s": 0.01})
-    finally:
-        pump.stop()
-    seconds = time.perf_counter() - started
+    with state_folder() as folder:
+        state = Path(folder) / "pump.json"
+        pump = PairedEmulator(state, "--model", "ITB-40", "--speed", str(SPEED), "--faults",
+                              f"seed={args.seed},{FAULTS}")
+        started = time.perf_counter()
+        try:
+            report = soak(pump.url, state, args.count, args.seed, {"keys": pump.keys, "baudrate": 1_000_000,
+                                                                  "turnaround_s": args.turnaround, "backoff_s": 0.01})
+        finally:
+            pump.stop()
+        seconds = time.perf_counter() - started
     print_report(report, seconds)
-    for path in folder.iterdir():
-        path.unlink()
-    folder.rmdir()
     return 1 if report.broken or report.failures else 0
 
 
