@@ -32,13 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_pairing import BENCH_PROGRAMMER, paired_with_file  # noqa: E402
+from benchmarks.fault_soak_at_scale import BACLOFEN, program  # noqa: E402
 from emulator.launch import EmulatorProcess  # noqa: E402
 from programmer.errors import LinkError  # noqa: E402
 from programmer.pairing_keys import PairingKeys, in_memory_keys  # noqa: E402
 from programmer.port import open_driver  # noqa: E402
-from programmer.program import Drug, Program, program_from_data  # noqa: E402
+from programmer.program import Drug, Program  # noqa: E402
 
-BACLOFEN = {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500}
 LONGEST_DELAY_S = 0.004
 """The kill comes 0 to this long after COMMIT_PROGRAM is sent: a commit takes the emulator about a millisecond or
 two (its fsyncs included), so the kills spread over before, during and after it."""
@@ -47,11 +47,6 @@ FAST = {"baudrate": 1_000_000, "max_retries": 1, "turnaround_s": 0.1, "backoff_s
 
 Start = Callable[[], tuple[str, Callable[[], object]]]
 """Starts the emulator on the run's state file: its URL, and how to SIGKILL it."""
-
-
-def program(daily_dose: float) -> Program:
-    return program_from_data({"format": "itb-program/1", "drug": BACLOFEN,
-                              "therapy": {"mode": "simple_continuous", "daily_dose": daily_dose}})
 
 
 @dataclass
