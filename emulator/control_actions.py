@@ -43,7 +43,23 @@ class ControlActions:
         """Carry out one request (its ``token`` already checked and removed) and return the answer's ``result``;
         ControlError says why not."""
         action = request.pop("action", None)
-        handlers: dict[str, tuple[Callable[..., dict], dict[str, tuple[type, bool]]]] = {
+        handlers = self.handlers()
+        if not isinstance(action, str) or action not in handlers:
+            raise ControlError("bad_request", f"action {action!r} is not one of {', '.join(handlers)}", "action")
+        handler, kinds = handlers[action]
+        arguments = _arguments(request, kinds)
+        self.pump.sync()
+        try:
+            return handler(**arguments)
+        except PumpError as refusal:
+            raise ControlError("bad_value" if refusal.status in _VALUE_STATUSES else "refused", refusal.message,
+                               refusal.field) from None
+        finally:
+            self.pump.flush()
+
+    def handlers(self) -> dict[str, tuple[Callable[..., dict], dict[str, tuple[type, bool]]]]:
+        """Each action's method and its arguments' types (True: required)."""
+        return {
             "state": (self._state, {}),
             "advance": (self._advance, {"hours": (float, True)}),
             "speed": (self._speed, {"speed": (float, True)}),
@@ -57,18 +73,6 @@ class ControlActions:
             "save": (self._save, {"name": (str, True)}),
             "load": (self._load, {"name": (str, True)}),
         }
-        if not isinstance(action, str) or action not in handlers:
-            raise ControlError("bad_request", f"action {action!r} is not one of {', '.join(handlers)}", "action")
-        handler, kinds = handlers[action]
-        arguments = _arguments(request, kinds)
-        self.pump.sync()
-        try:
-            return handler(**arguments)
-        except PumpError as refusal:
-            raise ControlError("bad_value" if refusal.status in _VALUE_STATUSES else "refused", refusal.message,
-                               refusal.field) from None
-        finally:
-            self.pump.flush()
 
     # -- the answer every action gives -----------------------------------------------------------------
 

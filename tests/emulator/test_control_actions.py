@@ -9,7 +9,7 @@ import json
 import pytest
 
 from emulator.control_actions import ControlActions
-from emulator.control_client import ControlError
+from emulator.control_client import ACTIONS, ControlError
 from emulator.events import events_total
 from emulator.faults import FaultInjector, FaultSpec
 from emulator.pump import Pump
@@ -38,6 +38,10 @@ def refusal(actions: ControlActions, **request: object) -> ControlError:
     with pytest.raises(ControlError) as caught:
         actions.run(dict(request))
     return caught.value
+
+
+def test_the_channel_takes_the_actions_its_client_names(bench):
+    assert tuple(bench[0].handlers()) == ACTIONS
 
 
 def test_state_shows_the_pump_at_a_glance(bench):
