@@ -39,6 +39,7 @@ from hypothesis import HealthCheck, settings
 
 from clinic.store import open_store
 from programmer.library_signing import administrator_trust_path
+from programmer.roles import ROLE_PERMISSIONS, Permission, Role
 from tests.support.clinic_fixtures import OSEI, clinic_db
 from tests.support.cli_runs import SignedIn
 from tests.support.emulator_fixtures import PTY_AVAILABLE, EmulatorProcess, unused_loopback_port
@@ -200,3 +201,12 @@ def emulator(start_emulator, emulator_link) -> EmulatorProcess:
 def closed_port() -> str:
     """The URL of a loopback port nobody listens on: connecting to it is refused at once."""
     return f"socket://127.0.0.1:{unused_loopback_port()}"
+
+
+@pytest.fixture
+def insecure_links_allowed(monkeypatch) -> None:
+    """The test rig's clinician may also change a pump over a link that is not encrypted: the fault-injecting proxy
+    (tests/support) reads and alters frames, which only the insecure protocol version 1 lets it do, and the
+    application's tests change a pump over such a link. No role of the programmer holds both permissions
+    (docs/roles.md): a tester may use such a link, and may not change therapy."""
+    monkeypatch.setitem(ROLE_PERMISSIONS, Role.CLINICIAN, ROLE_PERMISSIONS[Role.CLINICIAN] | {Permission.INSECURE_LINK})
