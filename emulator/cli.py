@@ -4,8 +4,9 @@
 The first line on stdout, flushed before anything is served, is exactly ``listening on socket://HOST:PORT``
 or ``listening on /dev/pts/N``: scripts and tests read it to find the pump. Each time the pairing window
 opens (``--pairing-window`` at start, right after the first line; SIGUSR1; SERVICE open_pairing) one more line
-follows, ``pairing code NNNNNN for SECONDS s``: the code a person reads off the pump. Everything else goes to
-stderr. Exit codes: 0 stopped cleanly, 2 invalid option, unusable state file or unusable --paired-with file.
+follows, ``pairing code NNNNNN for SECONDS s``: the code a person reads off the pump. With ``--control`` one more line, printed right after these
+at start, says where the test bench's control channel is: ``control on tcp://127.0.0.1:PORT token-file FILE``.
+Everything else goes to stderr. ``pump-emulator ctl URL ACTION`` is that channel's client (emulator/ctl.py). Exit codes: 0 stopped cleanly, 2 invalid option, unusable state file or unusable --paired-with file.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import sys
 import threading
 from pathlib import Path
 
-from emulator.clock import SimClock
+from emulator.clock import MAX_SPEED, SimClock
+from emulator.control import ControlEndpoint, token_file_for
+from emulator.control_actions import ControlActions
 from emulator.faults import FaultInjector, FaultSpec
 from emulator.paired_with import PairedWithError, read_key_file
 from emulator.pairing_window import MAX_WINDOW_S, SIGNAL_WINDOW_S, PairingWindow, window_seconds
@@ -27,15 +30,11 @@ from emulator.server import PtyTransport, Server, TcpTransport, loopback_address
 from emulator.service import Service
 from emulator.sessions import Sessions
 from emulator.spec import CATHETER_CM_MAX, CATHETER_CM_MIN, MODELS
-from emulator.state import StateFileError
+from emulator.scenario import ScenarioError, load_scenario, starting_state
+from emulator.state import StateFileError, save_state
+from emulator.timeline import ScenarioPlayer
 from commandline import EXIT_INVALID, OneLineParser, finite, package_version, quiet_on_closed_pipe
 from protocol.codes import SESSION_IDLE_TIMEOUT_S
-
-
-MAX_SPEED = 1e7
-"""Fastest simulated clock, simulated seconds per real second: 116 days a second, a ten-year soak in half a
-minute. Faster would skip more than a month between two runs of the engine (every 0.25 s) and run the clock
-to its end (``emulator.clock.CLOCK_END``) within hours."""
 
 
 def _speed(text: str) -> float:
@@ -78,6 +77,13 @@ def _baud(text: str) -> int:
     return int(text)
 
 
+def _control(text: str) -> tuple[str, int]:
+    match = re.fullmatch(r"tcp://127\.0\.0\.1:([0-9]{1,5})", text)
+    if match is None or int(match[1]) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} must be tcp://127.0.0.1:PORT (PORT 0: any free port)")
+    return "127.0.0.1", int(match[1])
+
+
 def _faults(text: str) -> FaultSpec:
     try:
         return FaultSpec.parse(text)
@@ -101,7 +107,9 @@ def _stop_at_end_of_input(server: Server) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="pump-emulator", description="A simulated intrathecal drug pump (docs/emulator.md).")
+    parser = OneLineParser(prog="pump-emulator", description="A simulated intrathecal drug pump (docs/emulator.md).",
+                           epilog="pump-emulator ctl URL --token-file FILE ACTION drives a running emulator started with "
+                                  "--control (pump-emulator ctl --help).")
     parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--listen", metavar="tcp://HOST:PORT", help="serve on a loopback TCP port (port 0: any free)")
@@ -135,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--paired-with", type=Path, metavar="FILE",
                         help="pair at start with the programmer of this key file (itb-pairing-keys/1: the key under "
                              "this pump's serial, or under \"*\")")
+    parser.add_argument("--control", type=_control, nargs="?", const=("127.0.0.1", 0), metavar="tcp://127.0.0.1:PORT",
+                        help="open the test bench's control channel on this loopback port (default any free port); "
+                             "its line follows the first ones on stdout, its token is in FILE.control-token")
+    parser.add_argument("--scenario", type=Path, metavar="FILE",
+                        help="start the pump as this scenario (itb-scenario/1) says, replacing the state file, and play "
+                             "its timeline; each expectation is reported on stderr")
     parser.add_argument("--exit-on-stdin-close", action="store_true",
                         help="save the state and exit when standard input reaches end of file (for a program that "
                              "starts the emulator: holding the other end, it can never leave the emulator orphaned)")
@@ -142,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["ctl"]:
+        from emulator.ctl import main as ctl_main  # the client alone: no pump, no engine, no pydantic to load
+
+        return ctl_main(arguments[1:])
     return quiet_on_closed_pipe(lambda: _serve(argv))
 
 
@@ -157,8 +176,12 @@ def _serve(argv: list[str] | None) -> int:
         return EXIT_INVALID
     try:
         key_file = read_key_file(args.paired_with) if args.paired_with else None
+        scenario = None
+        if args.scenario is not None:
+            scenario = load_scenario(args.scenario)
+            save_state(starting_state(scenario, args.scenario.parent), args.state.absolute())
         pump = Pump.power_on(args.state.absolute(), args.model, SimClock(args.speed), args.catheter_cm)
-    except (StateFileError, PairedWithError, OSError) as exc:
+    except (StateFileError, PairedWithError, ScenarioError, OSError) as exc:
         transport.close()
         print(f"pump-emulator: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -171,9 +194,22 @@ def _serve(argv: list[str] | None) -> int:
             print(f"pump-emulator: {exc}", file=sys.stderr)
             return EXIT_INVALID
     faults = FaultInjector(args.faults)
+    player = None if scenario is None else ScenarioPlayer(scenario, pump, faults)
     service = Service(pump, service_enabled=args.service, compact=not args.no_compact, insecure=args.insecure,
                       sessions=Sessions(pump, args.idle_timeout), window=PairingWindow(pump))
-    server = Server(pump, service, transport, faults, args.baud)
+    control = None
+    if args.control is not None:
+        try:
+            host, port = args.control
+            control = ControlEndpoint(ControlActions(pump, service, faults, None if player is None else player.report),
+                                      host, port,
+                                      token_file_for(args.state.absolute()))
+        except OSError as exc:
+            transport.close()
+            pump.save()
+            print(f"pump-emulator: --control: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_INVALID
+    server = Server(pump, service, transport, faults, args.baud, control)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda *_: server.stop())
     # SIGUSR1 is the pump's pairing button; a version 1 pump has none, and the signal must not kill it either.
@@ -186,6 +222,11 @@ def _serve(argv: list[str] | None) -> int:
     print(f"listening on {transport.address}", flush=True)
     if args.pairing_window:
         service.window.open(args.pairing_window)
+    if control is not None:
+        print(control.line, flush=True)
+    if player is not None:
+        player.start()
+        pump.flush()
     server.serve()
     return 0
 

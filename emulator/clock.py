@@ -17,6 +17,11 @@ CLOCK_END = datetime(9000, 1, 1)
 ``advance``), and past year 9999 a date cannot be written at all: the clock stands still at the end rather
 than overflow, and everything that moves it forward stops at it."""
 
+MAX_SPEED = 1e7
+"""Fastest simulated clock (``--speed``, the control channel's ``speed``), simulated seconds per real second: 116
+days a second, a ten-year soak in half a minute. Faster would skip more than a month between two runs of the engine
+(every 0.25 s) and run the clock to its end (``CLOCK_END``) within hours."""
+
 
 def wire_time(moment: datetime) -> str:
     """ISO 8601 local time without offset, to the second: how times travel on the wire (docs/protocol.md)."""

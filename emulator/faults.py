@@ -6,8 +6,9 @@ Decisions are made per wire frame (bytes up to and including a 0x00 delimiter), 
 from one seeded random generator, so a run is repeatable with the same seed and the same traffic.
 
 Spec syntax (comma-separated, every key optional):
-``seed=N,drop=P,corrupt=P,delay=P:S,duplicate=P,busy=P,disconnect=P`` where each P is a probability
-in 0..1 and S the longest delay in seconds.
+``seed=N,drop=P,corrupt=P,delay=P:S,duplicate=P,busy=P,disconnect=P,commit_cut=P`` where each P is a
+probability in 0..1 and S the longest delay in seconds. ``commit_cut`` is the one fault decided on a request the pump
+has opened and acted on, not on a wire frame: the link drops right after a commit.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class FaultSpec:
     """A valid request is answered BUSY without being acted on."""
     disconnect: float = 0.0
     """An answer is cut mid-frame; over TCP the connection is then closed."""
+    commit_cut: float = 0.0
+    """A COMMIT_PROGRAM the pump has acted on gets no answer, and over TCP the connection is then closed: the link
+    drops as the program is committed, the worst moment for a programmer (it must read back what the pump runs)."""
 
     @classmethod
     def parse(cls, text: str) -> "FaultSpec":
@@ -69,6 +73,16 @@ class FaultSpec:
             raise ValueError(f"delay of up to {spec.delay_max_s} s is outside 0..60 s")
         return spec
 
+    def text(self) -> str:
+        """The spec in ``--faults`` syntax, only the faults in force (and the seed when one was given); "" for none."""
+        parts = [] if self.seed is None else [f"seed={self.seed}"]
+        for name in ("drop", "corrupt", "delay", "duplicate", "busy", "disconnect", "commit_cut"):
+            probability = getattr(self, name)
+            if probability:
+                parts.append(f"delay={probability:g}:{self.delay_max_s:g}" if name == "delay" else
+                             f"{name}={probability:g}")
+        return ",".join(parts)
+
 
 @dataclass
 class Piece:
@@ -81,6 +95,11 @@ class Piece:
 
 class FaultInjector:
     def __init__(self, spec: FaultSpec):
+        self.replace(spec)
+
+    def replace(self, spec: FaultSpec) -> None:
+        """Put ``spec`` in force from the next frame on (the control channel's ``faults``), on a generator seeded
+        anew: by ``spec.seed``, or by a random seed kept in ``seed`` so the run can be repeated."""
         self.spec = spec
         self.seed = spec.seed if spec.seed is not None else random.SystemRandom().randrange(2**31)
         self._random = random.Random(self.seed)
@@ -105,3 +124,7 @@ class FaultInjector:
 
     def busy(self) -> bool:
         return self._happens(self.spec.busy)
+
+    def cut_commit(self) -> bool:
+        """Whether the answer to a COMMIT_PROGRAM just acted on is lost, and the connection with it."""
+        return self._happens(self.spec.commit_cut)

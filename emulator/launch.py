@@ -8,9 +8,9 @@ standard output, flushed before anything is served, is exactly ``listening on UR
 Here that promise is read once: the line with a bounded wait that takes nothing after it from the pipe, and
 a stop that asks first and kills only an emulator that does not stop.
 
-Nothing of the emulator is imported, and nothing heavy (pydantic and the pump's models load in the
-emulator's own process): so ``ui`` may import this module, the only one of ``emulator`` it may import (an
-import contract in pyproject.toml), and a program that starts emulators pays nothing for them itself.
+Nothing of the emulator is imported but the control channel's client (standard library only), and nothing heavy
+(pydantic and the pump's models load in the emulator's own process): so ``ui`` may import this module (an import
+contract in pyproject.toml), and a program that starts emulators pays nothing for them itself.
 """
 
 from __future__ import annotations
@@ -23,12 +23,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TypeVar
+
+from emulator.control_client import parse_control_line
 
 FIRST_LINE_PREFIX = "listening on "
 """The first line is exactly this followed by the URL to open (docs/emulator.md)."""
+T = TypeVar("T")
+
 PAIRING_LINE = re.compile(r"pairing code ([0-9]{6}) for ([0-9]+) s")
 """A line the emulator prints when its pairing window opens: the code and the window's seconds (docs/emulator.md).
 With ``--pairing-window`` it is the second line, right after the first."""
@@ -109,9 +114,19 @@ class EmulatorProcess:
         """The code and seconds of the next pairing line the emulator prints (started with ``--pairing-window``: the
         line after the first). LaunchError when it prints something else or nothing within ``timeout``; the
         emulator is then stopped."""
-        line = self._next_line(timeout, "pairing line")
+        return self._parsed_line(timeout, "pairing line", parse_pairing_line)
+
+    def read_control(self, timeout: float = PAIRING_TIMEOUT_S) -> tuple[str, Path]:
+        """The URL and token file of the control line (started with ``--control``: the line after the first, or
+        after the pairing line with ``--pairing-window``). LaunchError when another line or nothing comes within
+        ``timeout``; the emulator is then stopped."""
+        return self._parsed_line(timeout, "control line", parse_control_line)
+
+    def _parsed_line(self, timeout: float, what: str, parse: Callable[[str], T]) -> T:
+        """The next line, parsed; LaunchError (the emulator stopped) when ``parse`` refuses it with a ValueError."""
+        line = self._next_line(timeout, what)
         try:
-            return parse_pairing_line(line)
+            return parse(line)
         except ValueError as exc:
             self.kill()
             raise LaunchError(f"pump-emulator: {exc}{self._stderr_tail()}") from None

@@ -85,6 +85,11 @@ class PairingWindow:
         self.expire()
         return self._code is not None
 
+    @property
+    def seconds_left(self) -> float | None:
+        """Real seconds until the open window closes by itself; None when it is closed."""
+        return max(0.0, self._closes_at - self.monotonic()) if self.is_open else None
+
     def open(self, seconds: int) -> None:
         """Open the window for ``seconds`` on a fresh code (replacing an open one), print its line and log it."""
         self._code = new_code()

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, cast
+from typing import Callable, Protocol, cast
 
 from emulator import engine
 from emulator.alarms import SEVERITY, alarm_list, battery_status, reconcile_alarms
@@ -67,6 +67,12 @@ _RATE_TOLERANCE = 1e-9
 """Relative slack on the flow-range bounds, so a rate exactly on a bound is not lost to float rounding."""
 
 
+class Timeline(Protocol):
+    """What the pump asks of a scenario being played: to run ``seconds`` forward, its steps at their times."""
+
+    def run(self, pump: "Pump", seconds: float) -> None: ...
+
+
 class PumpError(Exception):
     """The pump says no: a protocol status, a human message and the request field at fault (or None)."""
 
@@ -89,6 +95,8 @@ class Pump:
         self.staged_by: str | None = None
         """The session that staged ``staged`` (None on a link without sessions): only it may commit it."""
         self._monotonic = monotonic
+        self.timeline: Timeline | None = None
+        """A scenario being played (``emulator/timeline.py``), which time passes through."""
         self._changed = False
         self._saved_at = monotonic()
 
@@ -119,6 +127,15 @@ class Pump:
         pump.flush()
         return pump
 
+    def swap_state(self, state: PumpState) -> None:
+        """Run from ``state`` from now on (a factory reset, a named state loaded): nothing staged survives, and the
+        new memory is in the state file before this returns."""
+        self.state = state
+        self.staged = self.staged_by = None
+        self._settle()
+        self._changed = True
+        self.flush()
+
     # -- time and memory -------------------------------------------------------------------------
 
     def sync(self) -> None:
@@ -126,6 +143,15 @@ class Pump:
         self.advance(self.clock.elapsed())
 
     def advance(self, seconds: float) -> None:
+        """Run the pump ``seconds`` simulated seconds forward: through a scenario's timeline when one is played (its
+        steps happen at their times on the way), else the engine alone."""
+        if self.timeline is None:
+            self.run_engine(seconds)
+        else:
+            self.timeline.run(self, seconds)
+
+    def run_engine(self, seconds: float) -> None:
+        """Run the delivery engine ``seconds`` simulated seconds forward, nothing else happening meanwhile."""
         logged = events_total(self.state)
         engine.advance(self.state, seconds, self._settle)
         if events_total(self.state) != logged:

@@ -3,7 +3,8 @@
 One ``select`` loop does everything in order, so nothing needs a lock: it reads bytes, lets the fault
 injector act on each wire frame, decodes requests, answers them through each connection's protocol state,
 paces the answers at ``baud / 10`` bytes per second when throttled, and runs the pump's engine, sessions,
-pairing window and memory between times.
+pairing window and memory between times. The test bench's control channel (``emulator/control.py``), when there
+is one, is served by the same loop, so its actions too fall between two requests.
 
 TCP takes up to MAX_CONNECTIONS connections at once, each with its own decoder, queues and session (one
 programmer at a time is the sessions' rule, not the transport's). Nobody who has not authenticated can starve
@@ -29,10 +30,11 @@ from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from emulator.control import ControlEndpoint
 from emulator.faults import FaultInjector, Piece
 from emulator.pump import Pump
 from emulator.service import Connection, Service
-from protocol.codes import BITS_PER_BYTE, Status
+from protocol.codes import BITS_PER_BYTE, Command, Status
 from protocol.frame import DELIMITER, MAX_WIRE_FRAME, Frame, FrameDecoder, encode_frame
 
 TICK_S = 0.25
@@ -133,8 +135,9 @@ class _Link:
 
 class Server:
     def __init__(self, pump: Pump, service: Service, transport: TcpTransport | PtyTransport, faults: FaultInjector,
-                 baud: int | None = None):
+                 baud: int | None = None, control: ControlEndpoint | None = None):
         self.pump = pump
+        self.control = control
         self.service = service
         self.transport = transport
         self.faults = faults
@@ -191,6 +194,8 @@ class Server:
                 if link.sock is not None:
                     link.sock.close()
             self.transport.close()
+            if self.control is not None:
+                self.control.close()
             os.close(self._wake_r)
             os.close(self._wake_w)
 
@@ -217,7 +222,8 @@ class Server:
     def _wait(self, timeout: float) -> None:
         listener = [self.transport.listener.fileno()] if isinstance(self.transport, TcpTransport) else []
         writers = [link.fd for link in self._links.values() if link.write_blocked]
-        readable, writable, _ = select.select([self._wake_r, *listener, *self._links], writers, [], timeout)
+        control = [] if self.control is None else self.control.fds()
+        readable, writable, _ = select.select([self._wake_r, *listener, *self._links, *control], writers, [], timeout)
         if self._wake_r in readable:
             os.read(self._wake_r, 64)
         for fd in writable:
@@ -228,6 +234,8 @@ class Server:
         for fd in readable:
             if fd in self._links:
                 self._receive(self._links[fd])
+            elif self.control is not None and fd in control:
+                self.control.readable(fd)
 
     def _accept(self) -> None:
         """Take a waiting connection, or close it at once when MAX_CONNECTIONS are served or
@@ -277,6 +285,11 @@ class Server:
         while link.incoming and link.incoming[0].due <= now:
             for request in link.decoder.feed(link.incoming.popleft().data):
                 answer = self._answer(link.connection, request)
+                if link.connection.acted == Command.COMMIT_PROGRAM and self.faults.cut_commit():
+                    if link.sock is not None:
+                        self._drop(link)  # the commit is done and on disk; its answer never leaves
+                        return
+                    continue
                 if answer is not None:
                     self._enqueue(link.outgoing, self.faults.transmit(answer, outgoing=True), now)
             if sum(len(item.data) for item in link.outgoing) > MAX_UNSENT_BYTES:

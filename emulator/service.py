@@ -150,6 +150,8 @@ class Connection:
         self.last_authentic = self.sessions.monotonic()
         """When this connection last sent something authentic (a frame that opened, or any frame in version 1)."""
         self._hello_done = False
+        self.acted: int | None = None
+        """The command the last ``handle`` acted on (None: answered from a cache, refused unopened, or BUSY)."""
         self._encoding = JSON_ENCODING
         self._cache: OrderedDict[int, tuple[tuple, Frame]] = OrderedDict()
         self._opening: tuple[tuple, Frame] | None = None
@@ -191,6 +193,7 @@ class Connection:
         """The response to ``request``, or None when nothing is sent (a response, or a sealed frame that does not
         open). ``busy`` is asked, for a request that would be acted on, whether to answer BUSY instead (the fault
         injector); a resend is answered from the cache before it is asked."""
+        self.acted = None
         if request.is_response:
             return None
         if self.service.insecure:
@@ -298,6 +301,7 @@ class Connection:
                 raise PumpError(Status.UNKNOWN_COMMAND, f"unknown command 0x{request.command:02X}")
             handler, kinds = self._handlers[request.command]
             arguments = [request.payload] if kinds is None else fields(request.payload, kinds)
+            self.acted = request.command
             self.pump.sync()
             answer = handler(*arguments)
             response = self._ok(request, answer)

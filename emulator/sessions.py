@@ -102,6 +102,11 @@ class Sessions:
             if session is not None and session.programmer_id == programmer_id:
                 self.end(session, reason)
 
+    def end_all(self, reason: str) -> None:
+        """End every session, active or pending (the pump's memory was replaced under them)."""
+        for session in [self.active, *self._pending.values()]:
+            self.end(session, reason)
+
     def expire(self) -> None:
         """End the active session if it has gone idle."""
         if self.active is not None and not self.alive(self.active):

@@ -13,10 +13,11 @@ from emulator.pairing_window import pairing_line
 
 
 def test_importing_it_loads_nothing_of_the_emulator_nor_pydantic():
+    """Nothing but the control channel's client, which parses the control line and is as light."""
     code = ("import sys, emulator.launch; print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('emulator', 'programmer', 'protocol', 'drivers', 'commandline', 'ui', 'pydantic', 'PySide6')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    assert done.stdout == "['emulator', 'emulator.launch']\n"
+    assert done.stdout == "['emulator', 'emulator.control_client', 'emulator.launch']\n"
 
 
 def test_an_emulator_that_exits_before_its_first_line_is_a_launch_error_quoting_its_stderr(tmp_path):
