@@ -146,7 +146,10 @@ def test_the_event_loop_keeps_turning_while_interrogating_a_slow_link(qtbot, win
     assert took > 0.3, "the link was not slow enough to show anything"
     during = [started, *(tick for tick in ticks if tick < read[0]), read[0]]
     gaps = [b - a for a, b in zip(during, during[1:])]
-    assert len(during) >= took / 0.020 * 0.5 and max(gaps) < 0.25
+    # The longest gap alone says whether the loop was held: with no tick at all it is the whole read (> 0.3 s). How
+    # many ticks arrive depends on how busy the machine is (a loaded CI runner gives the process a fraction of a
+    # core), so their count is not asserted.
+    assert max(gaps) < 0.25, f"the event loop stood still for {max(gaps):.3f} s while the link read the pump"
 
 
 def test_demo_starts_the_bundled_emulator_with_the_demo_patient(qtbot, tmp_path):
