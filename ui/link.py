@@ -12,8 +12,9 @@ failure is the exception itself, not words: the window says it from its kind (``
 one place.
 
 The work itself is ``programmer``'s: ``read_pump`` interrogates, ``commit_write`` checks, audits, writes
-two-phase and judges the read-back, ``commit_refill`` does the same for a refill, and the driver's
-``set_low_alarm`` reads back the threshold it sets. This module only adds progress reporting and the thread.
+two-phase and judges the read-back, ``commit_refill`` does the same for a refill, and ``settings_commit`` sets
+and audits the clock and the low-reservoir alarm (its threshold read back), as the command line does. This module
+only adds progress reporting and the thread.
 
 Boluses are link work too: ``GiveBolus`` (and ``SetDemand``) commit through ``programmer.bolus_commit``, which audits
 first, sends once under one id and settles a lost answer with ``bolus_status``; ``WatchBolus`` reads a running
@@ -38,8 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from programmer.audit import AuditLog
-from programmer.errors import LinkError, ProgrammerError, PumpRefused
-from programmer.clock import computer_now
+from programmer.errors import InputError, LinkError, ProgrammerError, PumpRefused
 from programmer.interrogation import read_pump, read_recent_events
 from programmer.snapshot import PumpSnapshot
 from programmer.port import BolusOutcome, DemandSettings, PumpDriver, PumpEvent, PumpStatus, open_driver
@@ -48,7 +48,8 @@ from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, 
 from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.refill import RefillReview
 from programmer.review import Review, WriteReview
-from programmer.roles import Permission, User, require, require_link
+from programmer.roles import User
+from programmer.settings_commit import LowAlarmSet, authorize_setting, set_clock, set_low_alarm
 from ui import gui_thread_gc
 from ui.app_log import log
 from ui.emulator import BundledEmulator, press_demand_button, set_up_demo_patient
@@ -233,36 +234,39 @@ class Refill(Request):
 
 @dataclass(frozen=True)
 class SetClock(Request):
-    """Set the pump's clock to this computer's, then interrogate. Result: ``PumpSnapshot``. Refused before anything
-    is sent when ``visit``'s user may not, or the pump is not this visit's patient's (``allowed``)."""
+    """Set the pump's clock to this computer's (``settings_commit.set_clock``: audited in ``visit``'s name, a role
+    that may not is refused and recorded), then interrogate. Result: ``PumpSnapshot``. The application also holds the
+    clock to the patient's hard stop, after the role and before anything is sent (a pump not this visit's patient's
+    is refused)."""
 
     visit: Visit
     doing: ClassVar[str] = "setting the pump clock"
 
     def run(self, worker: "_Worker") -> PumpSnapshot:
         driver = worker.open_driver()
-        allowed(self.visit, Permission.SET_CLOCK, driver)
+        authorize_setting(self.visit.audit, "set_clock", self.visit.user, driver.insecure_changes)
+        self.visit.require_change_allowed(driver.identify().serial)
         worker.reporter(self)("setting the pump clock to this computer's", 0.0)
-        driver.set_clock(computer_now())
+        set_clock(driver, self.visit.user, self.visit.audit)  # a mismatch shows in the reading after (its drift)
         return worker.interrogate(self)
 
 
 @dataclass(frozen=True)
 class LowAlarmDone:
-    """A low-reservoir alarm threshold sent: the one the pump held before, the one asked for and the one read
-    back (READ_STATUS), and the pump interrogated after it (None if that read failed: then ``refresh_error`` is
-    why, and the link was closed)."""
+    """A low-reservoir alarm threshold sent: what ``settings_commit.set_low_alarm`` recorded (the threshold before,
+    asked for and read back), and the pump interrogated after it (None if that read failed: then ``refresh_error``
+    is why, and the link was closed)."""
 
-    before_ml: float
-    asked_ml: float
-    read_back_ml: float
+    result: LowAlarmSet
     snapshot: PumpSnapshot | None
     refresh_error: Exception | None
 
 
 @dataclass(frozen=True)
 class SetLowAlarm(Request):
-    """Set the low-reservoir alarm threshold and read it back, then interrogate. Result: ``LowAlarmDone``."""
+    """Set the low-reservoir alarm threshold and read it back (``settings_commit.set_low_alarm``: audited in
+    ``visit``'s name, its role and the patient's hard stop checked and a refusal recorded), then interrogate.
+    Result: ``LowAlarmDone``; a threshold outside the pump's range is refused (``InputError``), nothing sent."""
 
     low_alarm_ml: float
     visit: Visit
@@ -270,13 +274,15 @@ class SetLowAlarm(Request):
 
     def run(self, worker: "_Worker") -> LowAlarmDone:
         driver = worker.open_driver()
-        allowed(self.visit, Permission.CHANGE_THERAPY, driver)
         report = worker.reporter(self)
         report("reading the threshold it holds", 0.0)
+        identity = driver.identify()
         before = driver.read_status().low_alarm_ml
         report(f"setting it to {self.low_alarm_ml:g} mL and reading it back", 0.2)
-        read_back = driver.set_low_alarm(self.low_alarm_ml)
-        return LowAlarmDone(before, self.low_alarm_ml, read_back, *worker.read_after(self))
+        result = set_low_alarm(driver, self.visit.user, self.visit.audit, self.low_alarm_ml, identity, before)
+        if result.read_back_ml is None:
+            raise InputError([("low_alarm_ml", result.message)])
+        return LowAlarmDone(result, *worker.read_after(self))
 
 
 @dataclass(frozen=True)
@@ -390,15 +396,6 @@ class PressButton(Request):
     def run(self, worker: "_Worker") -> PressDone:
         answer = press_demand_button(worker.open_driver())
         return PressDone(answer, *worker.read_after(self))
-
-
-def allowed(visit: Visit, permission: Permission, driver: PumpDriver) -> None:
-    """The checks a change that has no audit record of its own (the clock, the low-reservoir alarm) makes before
-    anything is sent: the signed-in role, for the change and for an insecure link it would go over
-    (``PermissionRefused``), and the patient's hard stop (``WrongPatient``)."""
-    require(visit.user, permission)
-    require_link(visit.user, driver.insecure_changes)
-    visit.require_change_allowed(driver.identify().serial)
 
 
 class _Reporting:

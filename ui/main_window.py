@@ -748,8 +748,10 @@ class MainWindow(QMainWindow):
         else:
             self.connected = False
             self._set_tabs_enabled()
-        kind, title, text = set_result(done.asked_ml, done.before_ml, done.read_back_ml, done.snapshot, self.library,
-                                       error)
+        result = done.result
+        assert result.read_back_ml is not None, "a threshold refused before it was sent is a failure, not done"
+        kind, title, text = set_result(result.asked_ml, result.before_ml, result.read_back_ml, done.snapshot,
+                                       self.library, error)
         self.banner.show_message(kind, title, text + kept, None if done.snapshot is not None else "reconnect",
                                  RECONNECT_TEXT)
 

@@ -23,7 +23,8 @@ from programmer.audit_record import record_not_sent
 from programmer.cli.sign_in import LOGIN, check_clinician, clinic
 from programmer.commit import SessionResult
 from programmer.errors import PermissionRefused
-from programmer.roles import User, require_action, require_link
+from programmer.roles import User
+from programmer.settings_commit import authorize_setting
 
 if TYPE_CHECKING:
     from clinic.journaled_audit import JournaledAudit
@@ -80,13 +81,7 @@ def authorized(audit: "JournaledAudit", action: str, user: User, insecure_link: 
     """Refuse (exit code 3, audited, before a pump is contacted) a user whose role may not make this change, or, with
     ``insecure_link`` (``--allow-insecure-link``), may not send it over a link that is not encrypted (a tester's
     permission alone: anyone on such a link can read and alter what is sent)."""
-    try:
-        require_action(user, action)
-        require_link(user, insecure_link)
-    except PermissionRefused as exc:
-        message = f"{exc}; sign in as someone who may, with {LOGIN}; nothing was sent to the pump"
-        record_not_sent(audit, action, user, message)
-        raise PermissionRefused(message, step=exc.step) from None
+    authorize_setting(audit, action, user, insecure_link, f"sign in as someone who may, with {LOGIN}")
 
 
 def clinician_checked(args: argparse.Namespace, audit: "JournaledAudit", action: str, user: User) -> None:

@@ -14,7 +14,6 @@ import argparse
 import csv
 import json
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -32,7 +31,7 @@ from programmer.pairing_keys import default_keys_path
 from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump
-from programmer.snapshot import PumpSnapshot, pump_limits
+from programmer.snapshot import PumpSnapshot
 from programmer.library import LoadedLibrary, load_library
 from programmer.cli.plan_report import plan_to_json, plan_to_text, refill_by_json
 from programmer.cli.bolus_report import ask_about_uncertain_bolus
@@ -40,8 +39,8 @@ from programmer.cli.refill_report import refill_bridge_json, refill_text
 from programmer.clock import iso
 from programmer.port import ActiveProgram, PumpDriver, open_driver
 from programmer.program import Drug, Program, load_program
-from programmer.pump import same_threshold
-from programmer.audit_record import record_setting, record_unreachable
+from programmer.audit_record import record_unreachable
+from programmer.settings_commit import set_clock, set_low_alarm
 from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.outcome import Outcome
 from programmer.checks import PriorTherapy
@@ -66,10 +65,6 @@ EXIT_FOR_OUTCOME = {
     Outcome.UNCERTAIN: EXIT_LINK_FAILED,
     Outcome.MISMATCH: EXIT_VERIFY_FAILED,
 }
-
-
-CLOCK_SET_TOLERANCE_S = 5
-"""How far the clock read back may be from the time sent (seconds on the wire, plus the read itself)."""
 
 
 def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -260,7 +255,8 @@ def _save_refill_reminder(snapshot: PumpSnapshot, library: LoadedLibrary, path: 
 
 
 def run_set_clock(args: argparse.Namespace) -> int:
-    """Read the clock, set it to this computer's local time, read it again (as decocare's set_clock does).
+    """Read the clock, set it to this computer's local time, read it again (as decocare's set_clock does), through
+    ``settings_commit.set_clock``.
 
     Audited: a role that may not set it is refused (exit code 3) with a refused record, and what was done is one
     ``outcome`` record (the times before, sent and read back). It has no ``attempt`` record: the clock is not therapy,
@@ -270,96 +266,52 @@ def run_set_clock(args: argparse.Namespace) -> int:
     user = signed_in(args, None, "set_clock")
     audit = open_visit(args, user).audit
     authorized(audit, "set_clock", user, args.allow_insecure_link)
-    after = "the pump clock may or may not have been set: interrogate the pump"
-    attempt_id, serial = uuid.uuid4().hex, None
-    try:
-        with (connect(args, "nothing was sent") as driver,
-              stage(args, f"setting the clock of {args.port}", after, "the pump clock is unchanged")):
-            serial = driver.identify().serial
-            before = driver.read_status().pump_time
-            wanted = computer_now()
-            read_back = driver.set_clock(wanted)
-    except (LinkError, PumpRefused) as exc:
-        if serial is not None:
-            outcome = Outcome.PUMP_REFUSED if isinstance(exc, PumpRefused) else Outcome.UNCERTAIN
-            record_setting(audit, attempt_id, "set_clock", "outcome", user, serial, outcome,
-                           failure_line(exc, args.stage))
-        raise
-    residual_s = (read_back - wanted).total_seconds()
-    times = {"pump_time_before": iso(before), "pump_time": iso(read_back), "computer_time": iso(wanted)}
-    if abs(residual_s) > CLOCK_SET_TOLERANCE_S:
-        message = (f"the pump clock reads {iso(read_back)} after being set to {iso(wanted)} ({residual_s:+.0f} s): "
-                   "interrogate the pump")
-        record_setting(audit, attempt_id, "set_clock", "outcome", user, serial, Outcome.MISMATCH, message, **times)
-        print(f"{PROG}: {message}", file=sys.stderr)
+    with (connect(args, "nothing was sent") as driver,
+          stage(args, f"setting the clock of {args.port}",
+                "the pump clock may or may not have been set: interrogate the pump", "the pump clock is unchanged")):
+        result = set_clock(driver, user, audit, lambda exc: failure_line(exc, args.stage))
+    if result.outcome is Outcome.MISMATCH:
+        print(f"{PROG}: {result.message}", file=sys.stderr)
         return EXIT_VERIFY_FAILED
-    message = f"pump clock set: it read {iso(before)}, now {iso(read_back)} (this computer {iso(wanted)})"
-    record_setting(audit, attempt_id, "set_clock", "outcome", user, serial, Outcome.VERIFIED, message, **times)
     if args.json:
-        print(json.dumps(times | {"drift_s": residual_s, "session_id": session_id(args)}, indent=2))
+        print(json.dumps(result.times() | {"drift_s": result.drift_s, "session_id": session_id(args)}, indent=2))
     else:
-        print(message)
+        print(result.message)
     return EXIT_OK
 
 
 def run_set_low_alarm(args: argparse.Namespace) -> int:
-    """Read the threshold, set it, and trust only the threshold read back (READ_STATUS), never the answer.
-
-    A threshold outside the pump's range (``PumpLimits.low_alarm_range_ml``, from the limits it declares) is
-    refused before anything is sent; the pump's own refusal of a value it takes less of stays the last word. The
-    pump must be the visit's patient's, as for any change of therapy (``clinic_visit``), and it is audited like one:
-    a role refused, an ``attempt`` record before it is sent and an ``outcome`` record after."""
+    """Read the threshold, then set it through ``settings_commit.set_low_alarm``, which trusts only the threshold
+    read back (READ_STATUS), never the answer, and refuses one outside the pump's range before anything is sent.
+    The pump must be the visit's patient's, as for any change of therapy (``clinic_visit``), and it is audited like
+    one: a role refused, an ``attempt`` record before it is sent and an ``outcome`` record after."""
     if not args.yes:
         raise InputError([("--yes", "setting the low-reservoir alarm needs --yes: nothing was sent")])
     user = signed_in(args, None, "set_low_alarm")
     visit = open_visit(args, user)
     authorized(visit.audit, "set_low_alarm", user, args.allow_insecure_link)
     unchanged = "nothing was sent that changes the pump"
-    attempt_id = uuid.uuid4().hex
     with connect(args, unchanged) as driver:
         with stage(args, f"reading {args.port}", unchanged):
             identity = driver.identify()
-            limits = pump_limits(identity)
             before = driver.read_status().low_alarm_ml
         match_patient(args, "set_low_alarm", identity.serial, identity.model)
-        figures = {"low_alarm_ml_before": before, "low_alarm_ml_asked": args.ml}
-
-        def audited(event: str, outcome: Outcome | None = None, message: str | None = None, **more: object) -> None:
-            record_setting(visit.audit, attempt_id, "set_low_alarm", event, user, identity.serial, outcome, message,
-                           **figures, **more)
-
-        low, high = limits.low_alarm_range_ml
-        if not low <= args.ml <= high:
-            message = (f"low_alarm_ml {args.ml:g} mL (--ml) is outside this {limits.model}'s range of {low:g} to "
-                       f"{high:g} mL; nothing was sent to the pump")
-            audited("outcome", Outcome.REFUSED, message)
-            print(f"{PROG}: refused: {message}", file=sys.stderr)
-            return EXIT_REFUSED
-        audited("attempt")  # the visit's hard stop: refused (and recorded) unless the pump is the patient's
-        try:
-            with stage(args, f"setting the low-reservoir alarm of {args.port}",
-                       "the low-reservoir alarm may or may not have been set: interrogate the pump",
-                       "the low-reservoir alarm is unchanged"):
-                read_back = driver.set_low_alarm(args.ml)
-                alarms = [alarm.code for alarm in driver.read_status().alarms]
-        except (LinkError, PumpRefused) as exc:
-            audited("outcome", Outcome.PUMP_REFUSED if isinstance(exc, PumpRefused) else Outcome.UNCERTAIN,
-                    failure_line(exc, args.stage))
-            raise
-    if not same_threshold(args.ml, read_back):
-        message = (f"the pump's low-reservoir alarm reads {read_back:g} mL after being set to {args.ml:g} mL: "
-                   "interrogate the pump")
-        audited("outcome", Outcome.MISMATCH, message, low_alarm_ml=read_back)
-        print(f"{PROG}: {message}", file=sys.stderr)
+        sending = stage(args, f"setting the low-reservoir alarm of {args.port}",
+                        "the low-reservoir alarm may or may not have been set: interrogate the pump",
+                        "the low-reservoir alarm is unchanged")
+        result = set_low_alarm(driver, user, visit.audit, args.ml, identity, before, option="--ml", sending=sending,
+                               failed=lambda exc: failure_line(exc, args.stage))
+    if result.outcome is Outcome.REFUSED:
+        print(f"{PROG}: refused: {result.message}", file=sys.stderr)
+        return EXIT_REFUSED
+    if result.outcome is Outcome.MISMATCH:
+        print(f"{PROG}: {result.message}", file=sys.stderr)
         return EXIT_VERIFY_FAILED
-    message = (f"low-reservoir alarm set: it was at {before:g} mL, now {read_back:g} mL (read back)"
-               + ("; the low-reservoir alarm is on" if "low_reservoir" in alarms else ""))
-    audited("outcome", Outcome.VERIFIED, message, low_alarm_ml=read_back)
     if args.json:
-        print(json.dumps({"low_alarm_ml_before": before, "low_alarm_ml": read_back, "alarms": alarms,
-                          "session_id": visit.session_id}, indent=2))
+        print(json.dumps({"low_alarm_ml_before": before, "low_alarm_ml": result.read_back_ml,
+                          "alarms": list(result.alarms), "session_id": visit.session_id}, indent=2))
     else:
-        print(message)
+        print(result.message)
     return EXIT_OK
 
 
