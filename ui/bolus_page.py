@@ -29,6 +29,7 @@ from ui.view_models.transit_series import transits
 from ui.widgets import VerticalScroll, WrappedText, describe, heading, keep_ratio, mark, second_shortcut
 
 if TYPE_CHECKING:
+    from clinic.prime_catheter import RecordedCatheter
     from ui.preview import TransitionPlots
 
 GIVE_TEXT = {"therapeutic": "&Give the bolus", "prime": "&Give the priming bolus",
@@ -51,6 +52,8 @@ class BolusPage(QWidget):
         self.link_busy = False
         self.refusal: str | None = None
         """Why the signed-in user may not give a bolus on this pump (their role, the patient's hard stop), or None."""
+        self.recorded_catheter: RecordedCatheter | None = None
+        """The catheter length the clinic recorded for the pump read, for the prime (None: none recorded)."""
         self.watching: str | None = None
         self.asked: float | None = None
         """The whole dose of the bolus watched, as its progress last showed it."""
@@ -226,6 +229,19 @@ class BolusPage(QWidget):
             self.show_ended(f"Bolus {self.watching} has ended; the event log says how.")
         self.evaluate()
 
+    def set_recorded_catheter(self, recorded: RecordedCatheter | None) -> None:
+        """The catheter length the clinic recorded for the pump read (None: none, or not the visit's patient's): the
+        Prime form is filled with it, says where it comes from, and refuses another length typed."""
+        before, self.recorded_catheter = self.recorded_catheter, recorded
+        if recorded is not None:
+            self.catheter.setText(f"{recorded.cm:g}")
+            self.catheter.setToolTip(f"The length the clinic recorded: {recorded}. A revised catheter is recorded "
+                                     "first (patient revise-catheter), then primed.")
+        elif before is not None:
+            self.catheter.clear()  # the last pump's length: this one has none recorded
+            self.catheter.setToolTip("")
+        self.evaluate()
+
     def _fill_demand(self, settings: DemandSettings) -> None:
         demand = settings.demand
         self.demand_on.setChecked(True)
@@ -304,7 +320,7 @@ class BolusPage(QWidget):
             evaluations: dict[str, Callable[[], Evaluation]] = {
                 "therapeutic": lambda: entry.therapeutic(self.dose.text(), self.duration.text(), reason),
                 "prime": lambda: entry.prime(self.catheter.text(), self.segments.text(),
-                                             self.prime_reason.currentData(), reason),
+                                             self.prime_reason.currentData(), reason, self.recorded_catheter),
                 "bridge": lambda: entry.bridge(reason),
                 "demand": lambda: entry.demand(self.demand_on.isChecked(), self.demand_dose.text(),
                                                self.demand_duration.text(), self.lockout.text(), self.most.text(),

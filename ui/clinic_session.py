@@ -30,6 +30,7 @@ from ui.view_models.access import Access, no_patient_stop, wrong_patient_stop
 
 if TYPE_CHECKING:
     from clinic.patients import Implant, Patient
+    from clinic.prime_catheter import RecordedCatheter
     from clinic.store import Store
     from clinic.visit import Visit
 
@@ -178,6 +179,15 @@ class ClinicSession:
     def patient(self) -> Patient | None:
         """This visit's patient, once the pump read is bound to them."""
         return None if self.visit is None else self.visit.patient
+
+    def recorded_catheter(self) -> RecordedCatheter | None:
+        """The catheter length the clinic recorded for the pump read, when it is this visit's patient's (None: no
+        pump, no patient, or no length recorded); in the clinic thread."""
+        from clinic.prime_catheter import recorded_catheter
+
+        if self.store is None or self.pump is None:
+            return None
+        return recorded_catheter(self.store.patients, self.patient, self.pump.serial)
 
     def access(self, insecure_link: bool = False) -> Access:
         """What the signed-in user may do on the pump read, for the window's controls; ``insecure_link``: a change

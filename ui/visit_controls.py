@@ -14,7 +14,7 @@ answered, what depends on it waits (the lock page, and every change refused with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from collections.abc import Callable
 
@@ -39,6 +39,7 @@ from ui.sign_in import SignInDialog
 from ui.widgets import WrappedText, heading
 
 if TYPE_CHECKING:
+    from clinic.prime_catheter import RecordedCatheter
     from clinic.visit import Visit
     from ui.main_window import MainWindow
 
@@ -312,6 +313,14 @@ class VisitControls(QObject):
         pump = self.clinic.pump
         if pump is not None and pump.match is PumpMatch.UNKNOWN and not self.locked:
             self.ask_which_patient()
+        self.read_catheter()
+
+    def read_catheter(self) -> None:
+        """The catheter length recorded for the pump read, for the Bolus page's prime (read in the clinic thread)."""
+        bolus = self.window.bolus
+        self.store_call(None, self.clinic.recorded_catheter,
+                        lambda recorded: bolus.set_recorded_catheter(cast("RecordedCatheter | None", recorded)),
+                        self._match_failed)
 
     def _match_failed(self, error: Exception) -> None:
         self._matching = None
@@ -359,6 +368,7 @@ class VisitControls(QObject):
     def _patient_chosen(self, replaced: str | None) -> None:
         self.show_pump()
         self.apply_access()
+        self.read_catheter()
         patient = self.clinic.patient
         if patient is not None and self.clinic.pump is not None:
             explanted = "" if replaced is None else (f" It replaces pump serial {replaced}, recorded as explanted "

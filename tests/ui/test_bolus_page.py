@@ -1,15 +1,18 @@
 """The Bolus page end to end against the real emulator (run 60 times faster than real time, so a minute's bolus
 takes a second): a therapeutic bolus reviewed (its total, per hour, in mL and the next 24 h), given, watched to its
 end, and another stopped half way; the audit log keeps both. A prime, the demand dose set and verified, and the
-patient's presses (the Emulator menu) counted on the Overview. A bolus whose link failed is shown uncertain."""
+patient's presses (the Emulator menu) counted on the Overview. A bolus whose link failed is shown uncertain. A prime
+goes by the catheter length the clinic recorded, and another length typed is refused."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from PySide6.QtCore import Qt
 
 from programmer.audit import read_audit_log
 from programmer.errors import LinkError
-from tests.support.clinic_fixtures import PASSWORD, TESS
+from tests.support.clinic_fixtures import OSEI, PASSWORD, PATIENT_ID, TESS
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, wait_for_record
 from ui.emulator import set_up_demo_patient
 from ui.link import Failure, GiveBolus
@@ -133,3 +136,28 @@ def test_a_bolus_whose_link_failed_is_shown_uncertain_never_as_not_given(window:
                                                                              step="bolus")))
     text = window.bolus.outcome.text()
     assert text.startswith("UNCERTAIN: Bolus: no answer after 4 tries.") and "reconnect and read the pump" in text
+
+
+def test_a_prime_goes_by_the_recorded_catheter_and_another_length_typed_is_refused(qtbot, window: MainWindow,
+                                                                                     patient):
+    connect(qtbot, window, patient.url)
+    serial, today = window.snapshot.identity.serial, date.today()
+    window.clinic.store.patients.revise_catheter(OSEI, serial, today, 45.0, "shortened at a revision")
+    window.visit_controls.read_catheter()  # as after the pump's match: the record read in the clinic thread
+    wait_for_record(qtbot, window)
+    window.show_tab(BOLUS_TAB)
+    page = window.bolus
+    choose(page, "prime")
+    page.prime_reason.setCurrentIndex(page.prime_reason.findData("catheter_revision"))
+    assert page.catheter.text() == "45"  # pre-filled from the record
+    assert page.catheter.toolTip().startswith(f"The length the clinic recorded: 45 cm, from the catheter revision of "
+                                              f"{today.isoformat()}.")
+    assert nb("0.267~mL (computed, not typed)") in page.figures.text()  # 0.15 mL of tubing + 45 cm x 0.0026 mL/cm
+
+    page.catheter.setText("60")
+    assert page.verdict.text() == (
+        f"The catheter length typed, 60 cm is not the catheter length recorded for pump {serial} of {PATIENT_ID}: "
+        f"45 cm, from the catheter revision of {today.isoformat()}; a catheter revised since is recorded first, with "
+        f"pump-programmer patient revise-catheter {serial} --patient {PATIENT_ID} --catheter-cm 60 --date YYYY-MM-DD "
+        "--note TEXT, then primed; nothing was sent to the pump.")
+    assert page.evaluation.review is None and not page.give.isEnabled()

@@ -21,6 +21,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from programmer.bolus import (BolusReview, BridgeReview, DemandReview, PrimeReview, review_bolus, review_bridge,
                               review_demand, review_prime)
@@ -35,6 +36,9 @@ from ui.view_models.format import NOT_APPLICABLE, PUMP_CLOCK, dated, quantity, s
 from ui.view_models.refill_steps import Verdict, reason_problem_text, sentence
 from ui.view_models.event_text import DEMAND_REFUSED_REASONS
 from ui.view_models.wording import finding_text
+
+if TYPE_CHECKING:
+    from clinic.prime_catheter import RecordedCatheter  # the clinic's modules load in its thread, after start-up
 
 KINDS = ("therapeutic", "prime", "bridge", "demand")
 KIND_LABELS = {
@@ -89,6 +93,22 @@ def parse_segments(text: str) -> tuple[float, ...]:
     return tuple(parse_figure(part, "a segment", "cm") for part in text.replace(";", ",").split(","))
 
 
+def catheter_refusal(recorded: RecordedCatheter, typed_cm: float) -> str | None:
+    """Why a typed catheter length may not prime this pump (not the one the clinic recorded, naming both and the
+    command that records a revision), or None when it is the recorded one."""
+    from clinic.errors import CatheterMismatch  # loaded already: the record was read in the clinic thread
+    from clinic.prime_catheter import prime_length
+
+    try:
+        prime_length(recorded, typed_cm)
+    except CatheterMismatch as exc:
+        how = (f", with pump-programmer patient revise-catheter {exc.serial} --patient {exc.patient} --catheter-cm "
+               f"{exc.given:g} --date YYYY-MM-DD --note TEXT")
+        return str(CatheterMismatch(exc.serial, exc.patient, exc.recorded, exc.given,
+                                    named="The catheter length typed, ", how=how))
+    return None
+
+
 class BolusEntry:
     """The boluses that can be given to one pump, as read (``snapshot``), with its demand dose (``demand``)."""
 
@@ -126,12 +146,19 @@ class BolusEntry:
         return self._judged(lambda reason: review_bolus(self.snapshot, dose_value, minutes, self.library,
                                                         override_reason=reason), override, bolus_figures)
 
-    def prime(self, catheter: str, segments: str, reason_key: str | None, override: str) -> Evaluation:
+    def prime(self, catheter: str, segments: str, reason_key: str | None, override: str,
+              recorded: RecordedCatheter | None = None) -> Evaluation:
+        """``recorded``: the catheter length the clinic recorded for this pump of the visit's patient; another length
+        typed is refused, naming both and how to record a revision (``clinic.prime_catheter``)."""
         try:
             length = parse_figure(catheter, "the catheter length", "cm")
             parts = parse_segments(segments)
         except ValueError as exc:
             return _unready(exc)
+        if recorded is not None:
+            refusal = catheter_refusal(recorded, length)
+            if refusal is not None:
+                return Evaluation(Verdict(False, sentence(refusal), "error"))
         if reason_key not in PRIME_REASONS:
             return Evaluation(Verdict(False, "Choose why the line is primed: an implant, a pump replacement or a "
                                              "catheter revision.", "error"))
