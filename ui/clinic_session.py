@@ -183,10 +183,10 @@ class ClinicSession:
     def recorded_catheter(self) -> RecordedCatheter | None:
         """The catheter length the clinic recorded for the pump read, when it is this visit's patient's (None: no
         pump, no patient, or no length recorded); in the clinic thread."""
+        if self.store is None or self.pump is None or self.patient is None:
+            return None  # nothing to read: in particular nobody signed in, when the store may not be open
         from clinic.prime_catheter import recorded_catheter
 
-        if self.store is None or self.pump is None:
-            return None
         return recorded_catheter(self.store.patients, self.patient, self.pump.serial)
 
     def access(self, insecure_link: bool = False) -> Access:

@@ -269,7 +269,8 @@ def test_allowed_an_insecure_link_a_clinician_changes_nothing_and_the_core_refus
         window.close()
     audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert [(r["action"], r["event"], r["outcome"], r["user"]) for r in audit] == [
-        ("write", "outcome", "refused", "osei")]  # refused before the attempt: nothing was sent
+        ("write", "outcome", "refused", "osei"),  # refused before the attempt: nothing was sent
+        ("set_clock", "outcome", "refused", "osei")]  # the clock's refusal is on record too (settings_commit)
     with open_driver(insecure_pump.url, allow_insecure_link=True) as driver:
         assert driver.read_program().program.therapy.daily_dose == 150
 
