@@ -42,6 +42,7 @@ class EmulatorPanel(QWidget):
         self._calls.done.connect(self._answered)
         self._calls.failed.connect(self._refused)
         self._asked: tuple[str, dict[str, Any]] | None = None
+        """The call running (None: none), until its answer is shown: the next waits for that."""
         self._build()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.refresh)
@@ -52,7 +53,7 @@ class EmulatorPanel(QWidget):
 
     def refresh(self) -> None:
         """Ask for the state, unless a call is already running or waiting (its answer carries the state too)."""
-        if not self._calls.busy and not self._queue:
+        if self.idle:
             self.ask("state")
 
     def ask(self, action: str, **arguments: Any) -> None:
@@ -62,8 +63,8 @@ class EmulatorPanel(QWidget):
 
     @property
     def idle(self) -> bool:
-        """No call running or waiting (tests wait for it)."""
-        return not self._calls.busy and not self._queue
+        """No call running, waiting, or answered but not yet shown (tests wait for it)."""
+        return self._asked is None and not self._queue
 
     def _refresh_again(self) -> None:
         """Refresh, and every second again (after the emulator could not be reached, the timer stopped)."""
@@ -88,7 +89,7 @@ class EmulatorPanel(QWidget):
     # --- the calls, one at a time off the GUI thread ----------------------------------------------------------------
 
     def _next(self) -> None:
-        if self._calls.busy or not self._queue:
+        if self._asked is not None or not self._queue:
             return
         self._asked = action, arguments = self._queue.popleft()
         self._calls.run(lambda: self._call(action, arguments))
@@ -100,7 +101,7 @@ class EmulatorPanel(QWidget):
 
     def _answered(self, result: dict) -> None:
         assert self._asked is not None, "an answer follows a call"
-        action, arguments = self._asked
+        (action, arguments), self._asked = self._asked, None
         self.state = result["state"]
         self.state_text.setText(describe(result))
         if action != "state":
@@ -111,7 +112,7 @@ class EmulatorPanel(QWidget):
 
     def _refused(self, error: Exception) -> None:
         assert self._asked is not None, "a refusal follows a call"
-        action, _ = self._asked
+        (action, _), self._asked = self._asked, None
         self.message.setText(refusal_text(action, error))
         self._queue.clear()  # what was asked after a refused call is not done blindly
         if isinstance(error, (ControlUnreachable, OSError)):
