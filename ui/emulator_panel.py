@@ -126,7 +126,7 @@ class EmulatorPanel(QWidget):
         self.state_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message = QLabel("")
         self.message.setWordWrap(True)
-        refresh = QPushButton("Re&fresh")
+        refresh = QPushButton("Refres&h")
         refresh.clicked.connect(self._refresh_again)
         glance = QGroupBox("The pump at a glance")
         glance_layout = QVBoxLayout(glance)
