@@ -1,6 +1,6 @@
 """Emulator > Control panel against the real emulator over its control channel: a tester drains the battery and
 runs time forward and sees it in the panel and, after the next reading, in the main window; puts link faults in
-force live and clears them, a wrong one refused in the emulator parser's words; a clinician cannot open the panel. (The channel's actions themselves are tested in
+force live and clears them, a wrong one refused in the emulator parser's words; saves and loads a named state; a clinician cannot open the panel. (The channel's actions themselves are tested in
 process, tests/emulator/test_control_actions.py; the bundled emulator's channel in tests/ui/test_app.py's demo.)"""
 
 from __future__ import annotations
@@ -99,6 +99,18 @@ def test_link_faults_are_put_in_force_live_checked_and_cleared(qtbot, tmp_path, 
 
     act(qtbot, panel, panel.clear_faults)
     assert panel.state["faults"]["spec"] == "" and panel.message.text() == "Link faults cleared."
+
+    # A named state: saved, listed, loaded back (a name the channel refuses is said in its words).
+    panel.state_name.setText("full-at-14-mL")
+    act(qtbot, panel, button(panel, "Save the state as"))
+    assert panel.message.text() == "State saved as full-at-14-mL."
+    assert [panel.saved.item(row).text() for row in range(panel.saved.count())] == ["full-at-14-mL"]
+    panel.saved.setCurrentRow(0)
+    act(qtbot, panel, panel.load)
+    assert panel.message.text() == "State full-at-14-mL loaded: the programmer must connect again."
+    panel.state_name.setText("../up")
+    act(qtbot, panel, button(panel, "Save the state as"))
+    assert panel.message.text().startswith("Not done: save: name '../up' must be 1 to 64 letters")
     window.close()
 
 
