@@ -1,7 +1,8 @@
 """Emulator > Control panel against the real emulator over its control channel: a tester drains the battery and
 runs time forward and sees it in the panel and, after the next reading, in the main window; puts link faults in
-force live and clears them, a wrong one refused in the emulator parser's words; saves and loads a named state; a clinician cannot open the panel. (The channel's actions themselves are tested in
-process, tests/emulator/test_control_actions.py; the bundled emulator's channel in tests/ui/test_app.py's demo.)"""
+force live and clears them, a wrong one refused in the emulator parser's words; saves and loads a named state; a
+clinician cannot open the panel. (The channel's actions themselves are tested in process,
+tests/emulator/test_control_actions.py; the bundled emulator's channel in tests/ui/test_app.py's demo.)"""
 
 from __future__ import annotations
 
