@@ -49,8 +49,9 @@ class ClockChange:
     ``wall_before + shift``. ``pump_time`` is what the pump's clock will read at that moment, and ``lag`` how far the
     wall clock is then ahead of it (negative: behind), to the minute: a pump set to the wall clock before the change
     lags by the shift, one left unset since the previous change by nothing. Setting the pump's clock right after the
-    change moves it by ``lag``, so it skips (lag > 0) or runs twice (lag < 0) that stretch of its program's cycle
-    from ``cycle_minute``: ``window_dose`` in ``dose_unit``, with the flex steps that start in it."""
+    change moves it by ``lag``, so it skips (lag > 0) the stretch of its program's cycle that follows, or runs again
+    (lag < 0) the one just run: from ``window_start`` on the pump's clock, ``cycle_minute`` of its cycle, giving
+    ``window_dose`` in ``dose_unit``, with the flex steps that start in it."""
 
     instant: datetime          # UTC
     wall_before: datetime
@@ -58,6 +59,7 @@ class ClockChange:
     zone: str
     pump_time: datetime
     lag: timedelta
+    window_start: datetime | None
     cycle_minute: int | None
     window_dose: float | None
     dose_unit: str | None
@@ -77,9 +79,9 @@ class ClockChange:
         late = "late" if self.lag > timedelta(0) else "early"
         after = (f"until the pump clock is set again, every step of the program starts {_length(abs(self.lag))} "
                  f"{late} by the wall clock")
-        if self.window_dose is None:
+        if self.window_dose is None or self.window_start is None:
             return f"{start}: {after}."
-        window = f"{self.pump_time:%H:%M}-{self.pump_time + abs(self.lag):%H:%M}"
+        window = f"{self.window_start:%H:%M}-{self.window_start + abs(self.lag):%H:%M}"
         skips = self.lag > timedelta(0)
         steps = ""
         if self.steps_in_window:
@@ -108,14 +110,15 @@ def clock_changes(program: Program | None, pump_time: datetime, cycle_phase_min:
     for instant, before, after in _transitions(zone, start, end):
         at_pump = (pump_time + (instant - start)).replace(second=0, microsecond=0)
         lag = timedelta(minutes=round(((instant + after).replace(tzinfo=None) - at_pump).total_seconds() / 60))
-        minute = dose = None
+        minute = dose = window = None
         steps: tuple[str, ...] = ()
         if program is not None and _runs(program) and lag:
-            minute = (cycle_phase_min + round((instant - start).total_seconds() / 60)) % _cycle_minutes(program)
+            window = at_pump + min(lag, timedelta(0))  # set back, the pump runs again the stretch it has just run
+            minute = (cycle_phase_min + round((window - pump_time).total_seconds() / 60)) % _cycle_minutes(program)
             dose, steps = _dose_between(program, minute, abs(lag)), _steps_within(program, minute, abs(lag))
         changes.append(ClockChange(
             instant=instant, wall_before=(instant + before).replace(tzinfo=None), shift=after - before, zone=name,
-            pump_time=at_pump, lag=lag, cycle_minute=minute, window_dose=dose,
+            pump_time=at_pump, lag=lag, window_start=window, cycle_minute=minute, window_dose=dose,
             dose_unit=None if program is None else program.drug.dose_unit, steps_in_window=steps))
     return changes
 

@@ -42,15 +42,16 @@ def test_spring_forward_in_berlin_with_the_pump_on_the_wall_clock():
 
 def test_fall_back_in_berlin_with_the_pump_on_summer_time():
     # 2027-10-20 10:00 UTC is 12:00 CEST; the change is 2027-10-31 01:00 UTC, 03:00 CEST -> 02:00 CET. The pump then
-    # reads 03:00 while the wall clock reads 02:00: set, it runs its 03:00-04:00 (10 mcg/h) again.
+    # reads 03:00 while the wall clock reads 02:00: set back, it runs its 02:00-03:00 (7.5 mcg) again.
     [change] = clock_changes(PROGRAM, datetime(2027, 10, 20, 12, 0), 720, BERLIN, utc(2027, 10, 20, 10, 0),
                              until=datetime(2027, 11, 30, 0, 0))
     assert change.wall_before == datetime(2027, 10, 31, 3, 0) and change.shift == -HOUR and change.lag == -HOUR
-    assert change.pump_time == datetime(2027, 10, 31, 3, 0) and change.cycle_minute == 180
-    assert change.window_dose == 10.0 and change.steps_in_window == ()
+    assert change.pump_time == datetime(2027, 10, 31, 3, 0) and change.window_start == datetime(2027, 10, 31, 2, 0)
+    assert change.cycle_minute == 120 and change.window_dose == 7.5 and change.steps_in_window == ("day 1 02:30",)
     assert change.message().endswith("every step of the program starts 1 h early by the wall clock. Setting the pump "
-                                     "clock right after the change runs twice the 03:00-04:00 of its program (pump "
-                                     "clock): 10 mcg more that day.")
+                                     "clock right after the change runs twice the 02:00-03:00 of its program (pump "
+                                     "clock): 7.5 mcg more that day; the step starting in it (day 1 02:30) starts "
+                                     "twice that day.")
 
 
 def test_both_edges_in_new_york():
@@ -58,14 +59,13 @@ def test_both_edges_in_new_york():
     [spring] = clock_changes(PROGRAM, datetime(2027, 3, 10, 12, 0), 720, NEW_YORK, utc(2027, 3, 10, 17, 0),
                              until=datetime(2027, 4, 1, 0, 0))
     assert (spring.wall_before, spring.lag, spring.window_dose) == (datetime(2027, 3, 14, 2, 0), HOUR, 7.5)
-    # Autumn: 2027-11-07 06:00 UTC, 02:00 EDT -> 01:00 EST; the pump on EDT reads 02:00 and would run 02:00-03:00
-    # twice, its 02:30 step starting twice.
+    # Autumn: 2027-11-07 06:00 UTC, 02:00 EDT -> 01:00 EST; the pump on EDT reads 02:00 and, set back, would run
+    # its 01:00-02:00 (5 mcg/h) twice.
     [autumn] = clock_changes(PROGRAM, datetime(2027, 11, 1, 12, 0), 720, NEW_YORK, utc(2027, 11, 1, 16, 0),
                              until=datetime(2027, 12, 1, 0, 0))
     assert (autumn.wall_before, autumn.shift, autumn.lag) == (datetime(2027, 11, 7, 2, 0), -HOUR, -HOUR)
-    assert autumn.window_dose == 7.5 and autumn.message().endswith(
-        "runs twice the 02:00-03:00 of its program (pump clock): 7.5 mcg more that day; the step starting in it "
-        "(day 1 02:30) starts twice that day.")
+    assert autumn.window_dose == 5.0 and autumn.message().endswith(
+        "runs twice the 01:00-02:00 of its program (pump clock): 5 mcg more that day.")
 
 
 def test_without_a_limit_it_looks_400_days_ahead_and_a_pump_left_unset_comes_back_in_line():
