@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from programmer.program import MINUTES_PER_DAY, Flex, Program, SimpleContinuous
+from programmer.snapshot import PumpSnapshot
 
 HORIZON = timedelta(days=400)
 """The furthest ahead a clock change is looked for, whatever the refill-by date."""
@@ -94,7 +95,7 @@ class ClockChange:
                 f"{_amount(self.window_dose)} {self.dose_unit} {'less' if skips else 'more'} that day{steps}.")
 
 
-def clock_changes(program: Program | None, pump_time: datetime, cycle_phase_min: int, zone: tzinfo | None,
+def clock_changes(program: Program | None, pump_time: datetime, cycle_phase_min: float, zone: tzinfo | None,
                   now: datetime, until: datetime | None = None) -> list[ClockChange]:
     """The wall clock's jumps in ``zone`` from ``now`` (aware, or naive UTC) to ``until`` (a time on the pump's
     clock, the refill-by date, say; at most ``HORIZON`` ahead) and what each does to ``program``, read at
@@ -114,7 +115,7 @@ def clock_changes(program: Program | None, pump_time: datetime, cycle_phase_min:
         steps: tuple[str, ...] = ()
         if program is not None and _runs(program) and lag:
             window = at_pump + min(lag, timedelta(0))  # set back, the pump runs again the stretch it has just run
-            minute = (cycle_phase_min + round((window - pump_time).total_seconds() / 60)) % _cycle_minutes(program)
+            minute = round(cycle_phase_min + (window - pump_time).total_seconds() / 60) % _cycle_minutes(program)
             dose, steps = _dose_between(program, minute, abs(lag)), _steps_within(program, minute, abs(lag))
         changes.append(ClockChange(
             instant=instant, wall_before=(instant + before).replace(tzinfo=None), shift=after - before, zone=name,
@@ -196,3 +197,22 @@ def _length(length: timedelta) -> str:
 
 def _amount(dose: float) -> str:
     return f"{dose:.3g}" if dose < 100 else f"{dose:.0f}"
+
+
+def snapshot_clock_changes(snapshot: PumpSnapshot, until: datetime | None,
+                           zone: tzinfo | None = None) -> list[ClockChange]:
+    """The clock changes ahead of a pump as read (``snapshot``), in ``zone`` (default: this computer's), until
+    ``until`` on the pump's clock (the refill-by date; None: ``HORIZON``)."""
+    zone = zone if zone is not None else local_zone()
+    if zone is None:
+        return []
+    status = snapshot.status
+    now = snapshot.computer_time.replace(tzinfo=zone)
+    return clock_changes(snapshot.active.program, status.pump_time, status.cycle_phase_min, zone, now, until)
+
+
+def clock_change_json(change: ClockChange) -> dict:
+    """One clock change as ``interrogate --json`` gives it (docs/cli.md, interrogate)."""
+    return {"code": CODE, "at": change.wall_before.isoformat(timespec="minutes"), "time_zone": change.zone,
+            "shift_min": round(change.shift.total_seconds() / 60), "lag_min": round(change.lag.total_seconds() / 60),
+            "window_dose": change.window_dose, "dose_unit": change.dose_unit, "message": change.message()}
