@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from programmer.clock_changes import clock_changes
+from programmer.clock_changes import ClockChange, clock_changes
 from programmer.program import program_from_data
 
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
@@ -26,10 +26,15 @@ def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=timezone.utc)
 
 
+def only_change(zone: ZoneInfo, pump_noon: datetime, now: datetime, until: datetime) -> ClockChange:
+    """The one change before ``until`` of a pump reading ``pump_noon`` (12:00, so its cycle is at minute 720)."""
+    [change] = clock_changes(PROGRAM, pump_noon, 720, zone, now, until=until)
+    return change
+
+
 def test_spring_forward_in_berlin_with_the_pump_on_the_wall_clock():
     # 2027-03-20 11:00 UTC is 12:00 CET; the change is 2027-03-28 01:00 UTC, 02:00 CET -> 03:00 CEST.
-    [change] = clock_changes(PROGRAM, datetime(2027, 3, 20, 12, 0), 720, BERLIN, utc(2027, 3, 20, 11, 0),
-                             until=datetime(2027, 4, 30, 0, 0))
+    change = only_change(BERLIN, datetime(2027, 3, 20, 12, 0), utc(2027, 3, 20, 11, 0), datetime(2027, 4, 30, 0, 0))
     assert change.instant == utc(2027, 3, 28, 1, 0) and change.wall_before == datetime(2027, 3, 28, 2, 0)
     assert (change.shift, change.lag, change.pump_time) == (HOUR, HOUR, datetime(2027, 3, 28, 2, 0))
     assert change.cycle_minute == 120 and change.window_dose == 7.5 and change.steps_in_window == ("day 1 02:30",)
@@ -43,8 +48,7 @@ def test_spring_forward_in_berlin_with_the_pump_on_the_wall_clock():
 def test_fall_back_in_berlin_with_the_pump_on_summer_time():
     # 2027-10-20 10:00 UTC is 12:00 CEST; the change is 2027-10-31 01:00 UTC, 03:00 CEST -> 02:00 CET. The pump then
     # reads 03:00 while the wall clock reads 02:00: set back, it runs its 02:00-03:00 (7.5 mcg) again.
-    [change] = clock_changes(PROGRAM, datetime(2027, 10, 20, 12, 0), 720, BERLIN, utc(2027, 10, 20, 10, 0),
-                             until=datetime(2027, 11, 30, 0, 0))
+    change = only_change(BERLIN, datetime(2027, 10, 20, 12, 0), utc(2027, 10, 20, 10, 0), datetime(2027, 11, 30, 0, 0))
     assert change.wall_before == datetime(2027, 10, 31, 3, 0) and change.shift == -HOUR and change.lag == -HOUR
     assert change.pump_time == datetime(2027, 10, 31, 3, 0) and change.window_start == datetime(2027, 10, 31, 2, 0)
     assert change.cycle_minute == 120 and change.window_dose == 7.5 and change.steps_in_window == ("day 1 02:30",)
@@ -56,13 +60,11 @@ def test_fall_back_in_berlin_with_the_pump_on_summer_time():
 
 def test_both_edges_in_new_york():
     # Spring: 2027-03-14 07:00 UTC, 02:00 EST -> 03:00 EDT; the pump on EST reads 02:00.
-    [spring] = clock_changes(PROGRAM, datetime(2027, 3, 10, 12, 0), 720, NEW_YORK, utc(2027, 3, 10, 17, 0),
-                             until=datetime(2027, 4, 1, 0, 0))
+    spring = only_change(NEW_YORK, datetime(2027, 3, 10, 12, 0), utc(2027, 3, 10, 17, 0), datetime(2027, 4, 1, 0, 0))
     assert (spring.wall_before, spring.lag, spring.window_dose) == (datetime(2027, 3, 14, 2, 0), HOUR, 7.5)
     # Autumn: 2027-11-07 06:00 UTC, 02:00 EDT -> 01:00 EST; the pump on EDT reads 02:00 and, set back, would run
     # its 01:00-02:00 (5 mcg/h) twice.
-    [autumn] = clock_changes(PROGRAM, datetime(2027, 11, 1, 12, 0), 720, NEW_YORK, utc(2027, 11, 1, 16, 0),
-                             until=datetime(2027, 12, 1, 0, 0))
+    autumn = only_change(NEW_YORK, datetime(2027, 11, 1, 12, 0), utc(2027, 11, 1, 16, 0), datetime(2027, 12, 1, 0, 0))
     assert (autumn.wall_before, autumn.shift, autumn.lag) == (datetime(2027, 11, 7, 2, 0), -HOUR, -HOUR)
     assert autumn.window_dose == 5.0 and autumn.message().endswith(
         "runs twice the 01:00-02:00 of its program (pump clock): 5 mcg more that day.")

@@ -19,6 +19,7 @@ from programmer.program import program_from_data
 from tests.support.emulator_support import flex, make_pump
 
 PROGRAM = flex([(1, "00:00", 5.0), (1, "02:30", 10.0), (1, "08:00", 6.0)])
+DAYS = timedelta(days=4)
 
 
 @pytest.fixture
@@ -34,11 +35,16 @@ def run_to(pump, moment: datetime) -> None:
     pump.advance((moment - pump.state.pump_time).total_seconds())
 
 
+def pump_and_change(midnight: datetime, now: datetime):
+    """A pump running PROGRAM from ``midnight`` (pump clock; ``now`` in UTC), and the clock change of that day."""
+    pump, _ = make_pump(program=PROGRAM, volume_ml=20.0, now=midnight)
+    [change] = clock_changes(program_from_data(PROGRAM), midnight, 0, local_zone(), now, until=midnight + DAYS)
+    return pump, change
+
+
 def test_spring_forward_setting_the_clock_skips_an_hour_of_the_program(berlin):
     # The pump runs on CET from 2027-03-28 00:00; at 01:00 UTC the wall clock goes 02:00 -> 03:00, the pump reads 02:00.
-    pump, _ = make_pump(program=PROGRAM, volume_ml=20.0, now=datetime(2027, 3, 28, 0, 0))
-    [change] = clock_changes(program_from_data(PROGRAM), datetime(2027, 3, 28, 0, 0), 0, local_zone(),
-                             datetime(2027, 3, 27, 23, 0, tzinfo=timezone.utc), until=datetime(2027, 4, 1, 0, 0))
+    pump, change = pump_and_change(datetime(2027, 3, 28, 0, 0), datetime(2027, 3, 27, 23, 0, tzinfo=timezone.utc))
     run_to(pump, datetime(2027, 3, 28, 2, 0))
     sent = pump_clock_reading(datetime(2027, 3, 28, 1, 0, tzinfo=timezone.utc))
     assert sent == datetime(2027, 3, 28, 3, 0)  # the wall clock's new reading; it never reads 02:30 that day
@@ -52,9 +58,7 @@ def test_spring_forward_setting_the_clock_skips_an_hour_of_the_program(berlin):
 
 def test_fall_back_setting_the_clock_runs_an_hour_of_the_program_twice(berlin):
     # On CEST from 2027-10-31 00:00; at 01:00 UTC the wall clock goes 03:00 -> 02:00 while the pump reads 03:00.
-    pump, _ = make_pump(program=PROGRAM, volume_ml=20.0, now=datetime(2027, 10, 31, 0, 0))
-    [change] = clock_changes(program_from_data(PROGRAM), datetime(2027, 10, 31, 0, 0), 0, local_zone(),
-                             datetime(2027, 10, 30, 22, 0, tzinfo=timezone.utc), until=datetime(2027, 11, 5, 0, 0))
+    pump, change = pump_and_change(datetime(2027, 10, 31, 0, 0), datetime(2027, 10, 30, 22, 0, tzinfo=timezone.utc))
     run_to(pump, datetime(2027, 10, 31, 3, 0))
     sent = pump_clock_reading(datetime(2027, 10, 31, 1, 0, tzinfo=timezone.utc))
     assert sent == datetime(2027, 10, 31, 2, 0)
