@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -29,15 +30,19 @@ from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from clinic.clock import utc_now
 from clinic.database import Database
+from clinic.journal_position import changed_behind, load_position, position_after, save_position
 from clinic.mirror import MIRROR_EVENT, MIRROR_FORMAT, describe, table_problems
-from clinic.models import AuditHeadRow, AuditRow
-from programmer.audit import read_audit_log
+from clinic.models import AuditHeadRow, AuditRow, PatientRow, UserRow
+from clinic.record_keys import record_key
+from programmer.audit import read_audit_lines
 from programmer.errors import AuditError, InputError
 from programmer.roles import User
+
+log = logging.getLogger(__name__)
 
 NO_HASH = "0" * 64
 """The ``prev_hash`` of the first record."""
@@ -98,19 +103,35 @@ class AuditTrail:
         """Add the journal's records that the store lacks (a store that failed while the journal was written), in the
         journal's order; how many. Records without a ``record_id`` (written before the store existed) are left.
 
-        Each record added is marked ``"reconciled": {"by": ..., "at": ...}`` (a reader tells it from one the store
-        took live), and one record after them says who reconciled how many from which journal (its SHA-256)."""
-        if not Path(journal).exists():
+        Only what follows the position the last reconcile into this store saved is read (``clinic.journal_position``);
+        a journal truncated or rewritten behind it is read whole, and that it changed is recorded in the chain
+        (``audit_journal_changed``). Each record added is marked ``"reconciled": {"by": ..., "at": ...}`` (a reader
+        tells it from one the store took live), and one record after them says who reconciled how many from which
+        journal (its SHA-256)."""
+        path = Path(journal)
+        if not path.exists():
             return 0
+        position = load_position(path)
+        changed = None if position is None else changed_behind(path, position)
+        if position is not None and changed is None and position.record_id is not None \
+                and not self._stored_ids([position.record_id]):
+            position = None  # reconciled into another store (or this one, restored from an older copy)
+        start = 0 if position is None or changed is not None else position.offset
         try:
-            raw = Path(journal).read_bytes()
-            records = [record for record in read_audit_log(journal) if isinstance(record.get("record_id"), str)]
+            lines = read_audit_lines(path, start)
+            read = [json.loads(line) for line in lines if line.strip()]
         except (OSError, ValueError) as exc:
             raise AuditError(f"cannot read the audit journal {journal}: {exc}", step="reconcile the audit journal") \
                 from None
+        records = [record for record in read if isinstance(record, dict) and isinstance(record.get("record_id"), str)]
+        mark = {"by": None if by is None else by.username, "at": utc_now().isoformat(timespec="microseconds")}
+        if changed is not None:
+            log.warning("the audit journal %s was %s: it is reconciled whole", journal, changed)
+            self.append({"format": MIRROR_FORMAT, "record_id": uuid.uuid4().hex, "event": MIRROR_EVENT,
+                         "action": "audit_journal_changed", "user": mark["by"], "time": mark["at"],
+                         "journal": str(journal), "what": changed})
         stored = self._stored_ids([record["record_id"] for record in records])
         added = 0
-        mark = {"by": None if by is None else by.username, "at": utc_now().isoformat(timespec="microseconds")}
         for record in records:
             if record["record_id"] not in stored:
                 self.append({**record, "reconciled": mark})
@@ -119,7 +140,12 @@ class AuditTrail:
         if added:
             self.append({"format": MIRROR_FORMAT, "record_id": uuid.uuid4().hex, "event": MIRROR_EVENT,
                          "action": "audit_reconciled", "user": mark["by"], "time": mark["at"], "records": added,
-                         "journal": str(journal), "journal_sha256": hashlib.sha256(raw).hexdigest()})
+                         "journal": str(journal), "read_from": start,
+                         "journal_sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+        after = position_after(start, lines, records[-1]["record_id"] if records else None,
+                               None if start == 0 else position)
+        if after is not None and after != position:
+            save_position(path, after)
         return added
 
     def head(self) -> tuple[int, str]:
@@ -174,17 +200,20 @@ class AuditTrail:
               session_id: str | None = None, since: datetime | None = None,
               until: datetime | None = None) -> list[AuditEntry]:
         """The records matching every filter given, by seq; ``since``/``until`` (aware) bound the records' times,
-        both included."""
+        both included. A patient or user is found by its key (``clinic.record_keys``): ``mrn-001`` finds the records
+        of ``MRN-001``."""
         query = select(AuditRow.seq, AuditRow.body, AuditRow.hash).order_by(AuditRow.seq)
-        for column, value in ((AuditRow.patient_identifier, patient), (AuditRow.username, username),
-                              (AuditRow.action, action), (AuditRow.session_id, session_id)):
-            if value is not None:
-                query = query.where(column == value)
         if since is not None:
             query = query.where(AuditRow.time >= since)
         if until is not None:
             query = query.where(AuditRow.time <= until)
         with self._database.read() as session:
+            patient = patient and _spelling(session, PatientRow.identifier, PatientRow.identifier_key, patient)
+            username = username and _spelling(session, UserRow.username, UserRow.username_key, username)
+            for column, value in ((AuditRow.patient_identifier, patient), (AuditRow.username, username),
+                                  (AuditRow.action, action), (AuditRow.session_id, session_id)):
+                if value is not None:
+                    query = query.where(column == value)
             return [AuditEntry(seq, json.loads(body), digest) for seq, body, digest in session.execute(query)]
 
     def _stored_ids(self, record_ids: list[str]) -> set[str]:
@@ -194,6 +223,13 @@ class AuditTrail:
                 chunk = record_ids[start:start + LOOKUP_CHUNK]
                 stored.update(session.scalars(select(AuditRow.record_id).where(AuditRow.record_id.in_(chunk))))
         return stored
+
+
+def _spelling(session: Session, column: InstrumentedAttribute[str], key: InstrumentedAttribute[str | None],
+              given: str) -> str:
+    """The spelling the records carry of a patient's identifier or a user name (as recorded when it was added), or
+    ``given`` when no row has its key (records of a patient or user no longer in the tables)."""
+    return session.scalar(select(column).where(key == record_key(given))) or given
 
 
 def append_in(session: Session, record: Mapping) -> int:

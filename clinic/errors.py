@@ -62,6 +62,16 @@ class UnknownPump(ProgrammerError):
         super().__init__(message, step="match the pump to the patient", field="patient")
 
 
+class CatheterMismatch(ProgrammerError):
+    """A catheter length given for a prime is not the one the clinic recorded for the pump: the record is revised
+    first (a prime's volume follows the catheter, and the record is what every later prime and bridge uses)."""
+
+    kind = ErrorKind.REFUSED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, step="choose the catheter length", field="--catheter-cm")
+
+
 class RecordMismatch(ProgrammerError):
     """A row of the clinic record that a decision rests on (a user's role, a token, a pump's binding) is not what its
     audit trail recorded: it was edited outside the programmer, so nothing is trusted from it."""

@@ -1,8 +1,10 @@
 """The authorising tables mirrored in the audit chain: every change to users, tokens, patients, implants, catheter
-revisions and sessions appends a record saying what the row now is, in the same transaction as the change.
+revisions, sessions and the dose history appends a record saying what the row now is, in the same transaction as the
+change.
 
 Why: roles, tokens and pump bindings are read from plain rows that anyone able to write the database can edit (a
-technician's role set to clinician, a token row inserted by hand, a pump moved to another patient). The chain covers
+technician's role set to clinician, a token row inserted by hand, a pump moved to another patient, a previous daily
+dose the first-program check compares with raised in the dose history). The chain covers
 what was written, so each row a decision rests on is checked against its latest record before it is trusted; a row
 the chain does not confirm is refused (``RecordMismatch``) and ``AuditTrail.verify`` reports it. A mirror record's
 ``record_id`` is the SHA-256 of what it is about (``table``, key, kind), so that check is one indexed lookup and
@@ -18,11 +20,11 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from clinic.clock import utc_now
 from clinic.errors import RecordMismatch
-from clinic.models import AuditRow, CatheterRevisionRow, ImplantRow, PatientRow, SessionRow, TokenRow, UserRow
+from clinic.models import AuditRow, CatheterRevisionRow, DoseRow, ImplantRow, PatientRow, SessionRow, TokenRow, UserRow
 
 MIRROR_FORMAT = "itb-clinic-record/1"
 MIRROR_EVENT = "clinic"
@@ -161,6 +163,56 @@ def session_problem(session: Session, row: SessionRow) -> tuple[int | None, str]
     return None
 
 
+DOSE_FIGURES = ("kind", "drug", "dose_unit", "concentration", "daily_dose", "volume_ml", "dose", "reservoir_ml")
+"""The dose history's columns a mirror record holds under their own names."""
+
+
+def dose_fields(row: DoseRow, identifier: str) -> dict[str, object]:
+    """What a ``dose_recorded`` record says of a dose history row: everything in it but its id."""
+    return {"patient": identifier, "pump_serial": row.pump_serial, "visit": row.session_id, "at": row.time,
+            "entered_by": row.username, "outcome_record": row.audit_record_id,
+            **{name: getattr(row, name) for name in DOSE_FIGURES}}
+
+
+def dose_problem(session: Session, row: DoseRow) -> tuple[int | None, str] | None:
+    recorded = _record(session, mirror_id("dose", str(row.id)))
+    if recorded is None:
+        return None, f"no audit record recorded the dose history entry {row.id}"
+    seq, body = recorded
+    patient = session.get(PatientRow, row.patient_id)
+    expected = _plain_fields(dose_fields(row, "" if patient is None else patient.identifier))
+    differing = [name for name, value in expected.items() if name != "at" and body.get(name) != value]
+    if _when(body.get("at")) != row.time:
+        differing.append("time")
+    if differing:
+        return seq, (f"the dose history entry {row.id} ({row.kind} of {row.time.date().isoformat()})'s "
+                     f"{', '.join(differing)} is not what the audit trail recorded")
+    return None
+
+
+def doses_problem(session: Session, rows: list[DoseRow], identifier: str | None) -> tuple[int | None, str] | None:
+    """What the chain says against a set of dose history rows: ``rows``, every row of the patient ``identifier`` (or of
+    every patient: None). Each row must be its record's, and each ``dose_recorded`` record must still have its row: a
+    row deleted would change the previous daily dose the first-program check compares with."""
+    for row in rows:
+        found = dose_problem(session, row)
+        if found is not None:
+            return found
+    query = select(AuditRow.seq, AuditRow.record_id).where(AuditRow.action == "dose_recorded",
+                                                           AuditRow.event == MIRROR_EVENT)
+    if identifier is not None:
+        query = query.where(AuditRow.patient_identifier == identifier)
+    present = {mirror_id("dose", str(row.id)) for row in rows}
+    for seq, record_id in session.execute(query.order_by(AuditRow.seq)):
+        if record_id not in present:
+            return seq, f"the dose history entry recorded by audit record {seq} is not in the table"
+    return None
+
+
+def _plain_fields(fields: dict[str, object]) -> dict[str, object]:
+    return {key: _plain(value) for key, value in fields.items()}
+
+
 def require_confirmed(table: str, problem: tuple[int | None, str] | None) -> None:
     """Raise RecordMismatch when the chain does not confirm a row read to decide something."""
     if problem is not None:
@@ -191,6 +243,9 @@ def table_problems(session: Session) -> tuple[str, int | None, str] | None:
         found = session_problem(session, visit)
         if found is not None:
             return "sessions", *found
+    found = doses_problem(session, list(session.scalars(select(DoseRow).order_by(DoseRow.id))), None)
+    if found is not None:
+        return "dose_history", *found
     return None
 
 
@@ -201,7 +256,8 @@ def describe(table: str, what: str) -> str:
 
 def adopt(session: Session) -> int:
     """Append a mirror record (marked ``"adopted"``) for every row that has none: the rows a database had when it was
-    upgraded to the revision that began mirroring them (0003). How many records were appended."""
+    upgraded to the revision that began mirroring them (0003; 0004 for the dose history). How many records were
+    appended. The record keys (0004) are not read: at 0003 their columns are not there yet."""
     def missing(*parts: str) -> bool:
         return _record(session, mirror_id(*parts)) is None
 
@@ -213,7 +269,7 @@ def adopt(session: Session) -> int:
         appended += 1
 
     usernames = {}
-    for user in session.scalars(select(UserRow).order_by(UserRow.id)):
+    for user in session.scalars(select(UserRow).options(defer(UserRow.username_key)).order_by(UserRow.id)):
         usernames[user.id] = user.username
         if missing("user", user.username):
             add("user_added", user.username, ("user", user.username), subject=user.username,
@@ -230,7 +286,8 @@ def adopt(session: Session) -> int:
             add("token_revoked", username, ("token-revoked", token.token_hash), subject=username,
                 token_hash=token.token_hash, revoked_at=token.revoked_at)
     identifiers = {}
-    for patient in session.scalars(select(PatientRow).order_by(PatientRow.id)):
+    patients = select(PatientRow).options(defer(PatientRow.identifier_key)).order_by(PatientRow.id)
+    for patient in session.scalars(patients):
         identifiers[patient.id] = patient.identifier
         if missing("patient", patient.identifier):
             add("patient_added", None, ("patient", patient.identifier), patient_id=patient.identifier,
@@ -259,4 +316,8 @@ def adopt(session: Session) -> int:
         if (patient_identifier or row.pump_serial) and missing(*attached):
             add("session_attached", row.username, attached, visit=row.id, patient_id=patient_identifier,
                 pump=row.pump_serial)
+    for dose in session.scalars(select(DoseRow).order_by(DoseRow.id)):
+        if missing("dose", str(dose.id)):
+            add("dose_recorded", dose.username, ("dose", str(dose.id)),
+                **dose_fields(dose, identifiers.get(dose.patient_id, "")))
     return appended

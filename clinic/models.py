@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Text, TypeDecorator
+from sqlalchemy import Date, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from clinic.record_keys import KEY_LENGTH
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -46,8 +48,12 @@ class Base(DeclarativeBase):
 
 class UserRow(Base):
     __tablename__ = "users"
+    __table_args__ = (Index("uq_users_username_key", "username_key", unique=True),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
+    username_key: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
+    """``clinic.record_keys.record_key(username)``: what a user name is looked up and kept unique by (0004; null only
+    in a row written by hand, which no lookup finds)."""
     display_name: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(256))
@@ -67,8 +73,11 @@ class TokenRow(Base):
 
 class PatientRow(Base):
     __tablename__ = "patients"
+    __table_args__ = (Index("uq_patients_identifier_key", "identifier_key", unique=True),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     identifier: Mapped[str] = mapped_column(String(64), unique=True)
+    identifier_key: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
+    """``record_key(identifier)``, as ``UserRow.username_key``."""
     name: Mapped[str] = mapped_column(String(256))
     birth_date: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 from clinic.clock import utc_now
 from clinic.database import Database
 from clinic.errors import UnknownPatient, WrongPatient, WrongPump
-from clinic.mirror import implant_problem, mirror, mirror_id, patient_problem, require_confirmed
+from clinic.mirror import (dose_fields, doses_problem, implant_problem, mirror, mirror_id, patient_problem,
+                           require_confirmed)
 from clinic.models import CatheterRevisionRow, DoseRow, ImplantRow, PatientRow
+from clinic.record_keys import KEY_LENGTH, record_key
 from programmer.dead_volume import check_catheter_cm
 from programmer.errors import InputError
 from programmer.roles import Permission, User, require
@@ -51,6 +53,13 @@ class Implant:
     catheter_cm: float | None
     revisions: tuple[CatheterRevision, ...]
 
+    def catheter_source(self) -> str:
+        """Where the recorded catheter length comes from, in words: the latest revision that set it, else the
+        implant (``the catheter revision of 2025-07-01``, ``the implant of 2025-06-01``)."""
+        setting = [revision for revision in self.revisions if revision.catheter_cm == self.catheter_cm]
+        return (f"the catheter revision of {setting[-1].revised_on.isoformat()}" if setting
+                else f"the implant of {self.implanted_on.isoformat()}")
+
 
 @dataclass(frozen=True)
 class DoseEntry:
@@ -81,7 +90,8 @@ class Patients:
     def add(self, by: User, identifier: str, name: str, birth_date: date) -> Patient:
         require(by, Permission.MANAGE_PATIENTS)
         problems = []
-        if not identifier.strip() or identifier != identifier.strip() or len(identifier) > 64:
+        if (not identifier.strip() or identifier != identifier.strip() or len(identifier) > 64
+                or len(record_key(identifier)) > KEY_LENGTH):
             problems.append(("identifier", f"{identifier!r} is not an identifier: 1 to 64 characters, no spaces "
                                            "around"))
         if not name.strip() or len(name) > 256:
@@ -91,11 +101,15 @@ class Patients:
         if problems:
             raise InputError(problems, step="add a patient")
         with self._database.write() as session:
-            if session.scalar(select(PatientRow.id).where(PatientRow.identifier == identifier)) is not None:
-                raise InputError([("identifier", f"a patient with the identifier {identifier!r} exists already")],
+            existing = session.scalar(select(PatientRow.identifier)
+                                      .where(PatientRow.identifier_key == record_key(identifier)))
+            if existing is not None:
+                raise InputError([("identifier", f"a patient with the identifier {existing!r} exists already"
+                                                 + ("" if existing == identifier else f" ({identifier!r} is the same "
+                                                    "identifier: case, width and spaces around are not told apart)"))],
                                  step="add a patient")
-            session.add(PatientRow(identifier=identifier, name=name, birth_date=birth_date, created_at=utc_now(),
-                                   created_by=by.username))
+            session.add(PatientRow(identifier=identifier, identifier_key=record_key(identifier), name=name,
+                                   birth_date=birth_date, created_at=utc_now(), created_by=by.username))
             try:
                 session.flush()
             except IntegrityError:  # another workstation added it between the check and now
@@ -113,11 +127,12 @@ class Patients:
             return _patient(row)
 
     def search(self, text: str) -> list[Patient]:
-        """Patients whose identifier or name holds ``text``, whatever its case, by identifier."""
+        """Patients whose identifier (compared by its key, ``clinic.record_keys``) or name holds ``text``, whatever
+        its case, by identifier."""
         needle = text.strip().lower()
         with self._database.read() as session:
             rows = session.scalars(select(PatientRow).where(or_(
-                func.lower(PatientRow.identifier).contains(needle, autoescape=True),
+                PatientRow.identifier_key.contains(record_key(text), autoescape=True),
                 func.lower(PatientRow.name).contains(needle, autoescape=True))).order_by(PatientRow.identifier))
             return [_patient(row) for row in rows]
 
@@ -173,7 +188,7 @@ class Patients:
                 require_confirmed("implants", implant_problem(session, earlier))
                 earlier.explanted_on = implanted_on
                 mirror(session, "pump_explanted", by.username, mirror_id("implant-explanted", earlier.pump_serial),
-                       patient=identifier, pump_serial=earlier.pump_serial, explanted_on=implanted_on)
+                       patient=patient.identifier, pump_serial=earlier.pump_serial, explanted_on=implanted_on)
             row = ImplantRow(patient_id=patient.id, pump_serial=serial, pump_model=model, implanted_on=implanted_on,
                              explanted_on=None, catheter_cm=catheter_cm)
             session.add(row)
@@ -182,7 +197,7 @@ class Patients:
             except IntegrityError:  # another workstation bound it between the check and now
                 raise InputError([("serial", f"pump {serial} was bound by another workstation at the same moment: "
                                              "read the pump again")], step="bind a pump") from None
-            mirror(session, "pump_bound", by.username, mirror_id("implant", serial), patient=identifier,
+            mirror(session, "pump_bound", by.username, mirror_id("implant", serial), patient=patient.identifier,
                    pump_serial=serial, pump_model=model, implanted_on=implanted_on, catheter_cm=catheter_cm)
             return _implant(session, row, patient.identifier)
 
@@ -225,39 +240,44 @@ class Patients:
                              step="record a dose")
         with self._database.write() as session:
             patient = _patient_row(session, entry.patient_identifier)
-            session.add(DoseRow(patient_id=patient.id, pump_serial=entry.pump_serial, session_id=entry.session_id,
-                                time=entry.time, kind=entry.kind, drug=entry.drug, dose_unit=entry.dose_unit,
-                                concentration=entry.concentration, daily_dose=entry.daily_dose,
-                                volume_ml=entry.volume_ml, dose=entry.dose, reservoir_ml=entry.reservoir_ml,
-                                username=entry.username, audit_record_id=entry.audit_record_id))
+            row = DoseRow(patient_id=patient.id, pump_serial=entry.pump_serial, session_id=entry.session_id,
+                          time=entry.time, kind=entry.kind, drug=entry.drug, dose_unit=entry.dose_unit,
+                          concentration=entry.concentration, daily_dose=entry.daily_dose, volume_ml=entry.volume_ml,
+                          dose=entry.dose, reservoir_ml=entry.reservoir_ml, username=entry.username,
+                          audit_record_id=entry.audit_record_id)
+            session.add(row)
+            session.flush()
+            mirror(session, "dose_recorded", entry.username, mirror_id("dose", str(row.id)),
+                   **dose_fields(row, patient.identifier))
 
     def dose_history(self, identifier: str) -> list[DoseEntry]:
-        """The patient's dose history, oldest first, across every pump the patient had."""
+        """The patient's dose history, oldest first, across every pump the patient had; an entry the audit trail
+        does not confirm raises RecordMismatch (nothing is shown or compared from a history edited by hand)."""
         return self._doses(identifier, None)
 
     def last_program(self, identifier: str) -> DoseEntry | None:
-        """The last program written to any of the patient's pumps (None: none recorded)."""
+        """The last program written to any of the patient's pumps (None: none recorded), once the audit trail
+        confirms its row (else RecordMismatch: the first-program check never compares with an edited dose)."""
         found = self._doses(identifier, "program", newest_only=True)
         return found[0] if found else None
 
     def _doses(self, identifier: str, kind: str | None, newest_only: bool = False) -> list[DoseEntry]:
+        """The patient's entries of ``kind`` (None: all), oldest first, once the audit trail confirms every row of
+        the patient's (else RecordMismatch): the newest program is only the newest while none was deleted."""
         with self._database.read() as session:
             patient = _patient_row(session, identifier)
-            query = select(DoseRow).where(DoseRow.patient_id == patient.id)
-            if kind is not None:
-                query = query.where(DoseRow.kind == kind)
-            if newest_only:
-                query = query.order_by(DoseRow.time.desc(), DoseRow.id.desc()).limit(1)
-            else:
-                query = query.order_by(DoseRow.time, DoseRow.id)
-            return [DoseEntry(identifier, row.pump_serial, row.session_id, row.time, row.kind, row.drug,
+            rows = list(session.scalars(select(DoseRow).where(DoseRow.patient_id == patient.id)
+                                        .order_by(DoseRow.time, DoseRow.id)))
+            require_confirmed("dose_history", doses_problem(session, rows, patient.identifier))
+            chosen = [row for row in rows if kind is None or row.kind == kind]
+            return [DoseEntry(patient.identifier, row.pump_serial, row.session_id, row.time, row.kind, row.drug,
                               row.dose_unit, row.concentration, row.daily_dose, row.volume_ml, row.dose,
                               row.reservoir_ml, row.username, row.audit_record_id)
-                    for row in session.scalars(query)]
+                    for row in (chosen[-1:] if newest_only else chosen)]
 
 
 def _patient_row(session: Session, identifier: str) -> PatientRow:
-    row = session.scalar(select(PatientRow).where(PatientRow.identifier == identifier))
+    row = session.scalar(select(PatientRow).where(PatientRow.identifier_key == record_key(identifier)))
     if row is None:
         raise UnknownPatient(identifier)
     return row

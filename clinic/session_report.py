@@ -190,6 +190,10 @@ class SessionReport:
     refill_by: RefillBy | None
     anchor: ChainAnchor
     made_at: datetime
+    low_alarm_ml: float | None = None
+    """The pump's low-reservoir alarm threshold as the visit's records last read it (``low_alarm_threshold``). None:
+    not recorded (records made before the programmer recorded it): ``reservoir`` then projects to empty, with no
+    alarm line and no refill-by date, rather than assume a threshold the pump may not have."""
 
     def plan(self, program: Program | None) -> Plan | None:
         """``program`` projected from the report's reservoir (None without a program or a reservoir)."""
@@ -284,6 +288,7 @@ def report_from_records(records: Iterable[Mapping[str, Any]], session: SessionFa
     running: Program | None = None
     started = False
     library_identity = None
+    threshold: float | None = None
     for record in attempts:
         time = datetime.fromisoformat(record["time"])
         action, outcome = record["action"], record.get("outcome") or NO_OUTCOME
@@ -293,6 +298,7 @@ def report_from_records(records: Iterable[Mapping[str, Any]], session: SessionFa
                                       "nothing of it is this patient's", outcome, record.get("message", "")))
             continue
         model = record.get("pump_model") or model
+        threshold = low_alarm_threshold(record, threshold)
         library_identity = record.get("library") or library_identity
         if not started and record.get("pump_serial") and "old_program" in record:
             first_old = record.get("old_program") or {}
@@ -325,12 +331,28 @@ def report_from_records(records: Iterable[Mapping[str, Any]], session: SessionFa
     after = running
     drug = _drug(after, before, refills)
     capacity = PUMP_MODELS[model].capacity_ml if model in PUMP_MODELS else None
-    reservoir = None if reading is None or capacity is None else Reservoir(capacity_ml=capacity,
-                                                                            volume_ml=reading.volume_ml)
+    reservoir = None if reading is None or capacity is None else Reservoir(
+        capacity_ml=capacity, volume_ml=reading.volume_ml, low_alarm_ml=0.0 if threshold is None else threshold)
     report = SessionReport(session, patient, serial, model, drug, library_identity, before, after, tuple(actions),
                            tuple(changes), tuple(refills), tuple(boluses), tuple(findings), reservoir,
-                           None if reservoir is None or reading is None else reading.at, None, anchor, made_at)
+                           None if reservoir is None or reading is None else reading.at, None, anchor, made_at,
+                           threshold)
     return _with_refill_by(report, library, last_fill)
+
+
+def low_alarm_threshold(record: Mapping[str, Any], known: float | None) -> float | None:
+    """The pump's low-alarm threshold after ``record`` (one attempt of the visit's pump), given the one ``known``
+    before it: a change's records hold the threshold read as it was reviewed (``low_alarm_ml``); a set-low-alarm
+    holds the one read back (verified, or a mismatch: what the pump holds), the one read before it when nothing
+    changed (refused, or refused by the pump), and none when it may or may not have been set (uncertain, no outcome).
+    Records older than this rule hold none: the threshold stays as ``known``."""
+    if record.get("action") != "set_low_alarm":
+        value = record.get("low_alarm_ml")
+        return float(value) if isinstance(value, (int, float)) else known
+    outcome = record.get("outcome")
+    value = (record.get("low_alarm_ml") if outcome in ("verified", "mismatch")
+             else record.get("low_alarm_ml_before") if outcome in ("refused", "pump_refused") else None)
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def _visit_pump(attempts: list[Mapping[str, Any]], given: str | None) -> str | None:
@@ -357,7 +379,7 @@ def _with_refill_by(report: SessionReport, library: LoadedLibrary | None, last_f
     """The refill-by date of the program the visit left, from the report's reservoir (``programmer.refill_by``):
     the low alarm less a week, or the drug's stability limit from the last fill, whichever is first."""
     plan = report.plan(report.program_after)
-    if plan is None or report.drug is None:
+    if plan is None or report.drug is None or report.low_alarm_ml is None:
         return report
     named = None if report.library is None else report.library.get("sha256")
     days = stability_days(library, report.drug) if library is not None and library.identity.sha256 == named else None

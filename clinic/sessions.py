@@ -20,6 +20,7 @@ from clinic.database import Database
 from clinic.errors import UnknownPatient, UnknownSession, WrongPatient, WrongPump
 from clinic.mirror import mirror, mirror_id, require_confirmed, session_problem
 from clinic.models import PatientRow, SessionRow
+from clinic.record_keys import record_key
 from programmer.roles import User
 
 
@@ -57,7 +58,8 @@ class Sessions:
             require_confirmed("sessions", session_problem(session, row))
             before = (row.patient_id, row.pump_serial)
             if patient_identifier is not None:
-                patient_id = session.scalar(select(PatientRow.id).where(PatientRow.identifier == patient_identifier))
+                patient_id = session.scalar(select(PatientRow.id)
+                                            .where(PatientRow.identifier_key == record_key(patient_identifier)))
                 if patient_id is None:
                     raise UnknownPatient(patient_identifier)
                 if row.patient_id is not None and row.patient_id != patient_id:
@@ -95,7 +97,7 @@ class Sessions:
         """Sessions, the earliest first; ``patient``: only that patient's."""
         query = _query().order_by(SessionRow.started_at, SessionRow.id)
         if patient is not None:
-            query = query.where(PatientRow.identifier == patient)
+            query = query.where(PatientRow.identifier_key == record_key(patient))
         with self._database.read() as session:
             return [_info(*found) for found in session.execute(query)]
 

@@ -37,7 +37,7 @@ DB_ENV = "ITB_DB"
 """The environment variable naming the database URL when none is given."""
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 """The newest schema revision this code ships (``clinic/migrations/versions``; a test keeps the two the same): a
 database at it is opened without loading Alembic, which costs a command a fifth of a second."""
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -173,7 +173,10 @@ def _migrate(engine: Engine, shown: str) -> None:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except StoreError as exc:  # a migration that must not go on (0004: records that would collide)
+            raise StoreError(f"cannot upgrade the clinic database {shown}: {exc}", step=exc.step) from None
 
 
 def _shipped_revisions() -> set[str]:

@@ -23,6 +23,7 @@ from clinic.errors import SignInRefused
 from clinic.mirror import mirror, mirror_id, password_digest, require_confirmed, token_problem, user_problem
 from clinic.models import TokenRow, UserRow
 from clinic.passwords import hash_password, verify_password
+from clinic.record_keys import KEY_LENGTH, record_key
 from programmer.errors import InputError, PermissionRefused
 from programmer.roles import Permission, Role, User, require
 
@@ -71,18 +72,18 @@ class Users:
     def disable(self, by: User, username: str) -> None:
         require(by, Permission.MANAGE_USERS)
         with self._database.write() as session:
-            row = session.scalar(select(UserRow).where(UserRow.username == username))
+            row = session.scalar(select(UserRow).where(UserRow.username_key == record_key(username)))
             if row is None:
                 raise InputError([("username", f"no user is named {username!r}")], step="disable a user")
             if row.disabled_at is None:
                 require_confirmed("users", user_problem(session, row))
                 if row.role == Role.ADMINISTRATOR.value and _active_administrators(session) <= 1:
-                    raise PermissionRefused(f"{username} is the last active administrator: add another "
+                    raise PermissionRefused(f"{row.username} is the last active administrator: add another "
                                             "administrator first, or no one could manage the accounts",
                                             step="disable a user")
                 row.disabled_at = utc_now()
-                mirror(session, "user_disabled", by.username, mirror_id("user-disabled", username),
-                       subject=username, disabled_at=row.disabled_at)
+                mirror(session, "user_disabled", by.username, mirror_id("user-disabled", row.username),
+                       subject=row.username, disabled_at=row.disabled_at)
 
     def list(self) -> list[UserInfo]:
         with self._database.read() as session:
@@ -93,7 +94,7 @@ class Users:
     def authenticate(self, username: str, password: str) -> User:
         """The user whose password this is; SignInRefused, in one wording, for anything else."""
         with self._database.read() as session:
-            row = session.scalar(select(UserRow).where(UserRow.username == username))
+            row = session.scalar(select(UserRow).where(UserRow.username_key == record_key(username)))
         if row is None:
             if self._absent_user_hash is None:
                 self._absent_user_hash = hash_password(secrets.token_urlsafe(16))
@@ -112,7 +113,7 @@ class Users:
         token = secrets.token_urlsafe(32)
         now = utc_now()
         with self._database.write() as session:
-            row = session.scalar(select(UserRow).where(UserRow.username == user.username))
+            row = session.scalar(select(UserRow).where(UserRow.username_key == record_key(user.username)))
             if row is None or row.disabled_at is not None:
                 raise SignInRefused(f"{user.username} has no account that may sign in")
             require_confirmed("users", user_problem(session, row))
@@ -160,11 +161,14 @@ class Users:
         problems = _account_problems(username, display_name, password)
         if problems:
             raise InputError(problems, step="add a user")
-        if session.scalar(select(UserRow.id).where(UserRow.username == username)) is not None:
-            raise InputError([("username", f"a user named {username!r} exists already")], step="add a user")
+        existing = session.scalar(select(UserRow.username).where(UserRow.username_key == record_key(username)))
+        if existing is not None:
+            raise InputError([("username", f"a user named {existing!r} exists already"
+                                           + ("" if existing == username else f" ({username!r} is the same name: "
+                                              "case and width are not told apart)"))], step="add a user")
         encoded = hash_password(password)
-        session.add(UserRow(username=username, display_name=display_name, role=Role(role).value,
-                            password_hash=encoded, created_at=utc_now(), disabled_at=None))
+        session.add(UserRow(username=username, username_key=record_key(username), display_name=display_name,
+                            role=Role(role).value, password_hash=encoded, created_at=utc_now(), disabled_at=None))
         try:
             session.flush()
         except IntegrityError:
@@ -176,7 +180,8 @@ class Users:
 
 def _account_problems(username: str, display_name: str, password: str) -> list[tuple[str, str]]:
     problems = []
-    if not username or username != username.strip() or any(c.isspace() for c in username) or len(username) > 64:
+    if (not username or username != username.strip() or any(c.isspace() for c in username) or len(username) > 64
+            or len(record_key(username)) > KEY_LENGTH):
         problems.append(("username", f"{username!r} is not a user name: 1 to 64 characters, no spaces"))
     if not display_name.strip() or len(display_name) > 128:
         problems.append(("display_name", "a display name is 1 to 128 characters"))

@@ -8,7 +8,6 @@ hard stop: no front end, option or override goes past it. Verified changes becom
 
 from __future__ import annotations
 
-import enum
 import socket
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from clinic.errors import UnknownPump, WrongPatient, WrongPump
 from clinic.journaled_audit import JournaledAudit
 from clinic.patients import DoseEntry, Patient
+from clinic.pump_match import PumpMatch
 from clinic.store import Store
 from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
 from programmer.commit import SessionResult
@@ -26,13 +26,6 @@ from programmer.program import Drug
 from programmer.refill import RefillReview
 from programmer.review import WriteReview
 from programmer.roles import User
-
-
-class PumpMatch(enum.Enum):
-    BOUND = "bound"                  # bound to this visit's patient (now set)
-    UNKNOWN = "unknown"              # bound to nobody yet: ask which patient
-    OTHER_PATIENT = "other_patient"  # bound to someone else: the hard stop
-    OTHER_PUMP = "other_pump"        # not this visit's pump: the hard stop too (a visit is with one pump)
 
 
 class Visit:

@@ -7,8 +7,9 @@ moves bytes: it never assumes one read is one frame (USB-serial adapters hand by
 ~16 ms, a TCP link in whatever segments it likes); framing and timeouts belong to the transaction layer
 above it.
 
-``socket://`` is opened with pyserial's own socket port minus one thing, the 0.3 s pause its ``close``
-takes (see ``_SocketPort``): every CLI command and every reconnect would pay it for nothing.
+``socket://`` is opened with pyserial's own socket port minus two things (see ``_SocketPort``): the 0.3 s pause
+its ``close`` takes, which every CLI command and every reconnect would pay for nothing, and its ``in_waiting``,
+which counts at most one byte, so that a long answer was read a byte at a time.
 
 Every failure of the port leaves a transport as one exception, ``serial.SerialException``, so the layer
 above has one thing to catch and turn into a ``LinkError``. pyserial does not promise that itself: on a
@@ -20,6 +21,7 @@ raises a bare ``OSError`` and ``flush`` and ``reset_input_buffer`` raise ``termi
 from __future__ import annotations
 
 import socket
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -28,11 +30,14 @@ from serial.urlhandler import protocol_socket
 
 from programmer.port import url_scheme
 try:
+    import fcntl
     import termios
 except ImportError:  # Windows: pyserial's port there fails with OSError (SerialException) only
     PORT_ERRORS: tuple[type[Exception], ...] = (OSError,)
+    FIONREAD: int | None = None
 else:
     PORT_ERRORS = (OSError, termios.error)
+    FIONREAD = termios.FIONREAD
 """What a pyserial port may raise when its device fails (``serial.SerialException`` is an ``OSError``)."""
 
 POLL_S = 0.02
@@ -56,6 +61,17 @@ class _SocketPort(protocol_socket.Serial):
     is_open: bool
     _socket: socket.socket | None
     """pyserial's own attributes (it ships no types): the open flag and the connected socket."""
+
+    @property
+    def in_waiting(self) -> int:
+        """The bytes received and not read yet, as the socket counts them (``FIONREAD``). pyserial's own says only
+        whether there is at least one (1 or 0), so ``Transport.read`` took a 2 kB answer a byte at a time, three
+        system calls a byte. At the end of the stream the count is 0: what came before it is returned first, and
+        the next read finds the link closed. Where the system has no such count (Windows), pyserial's."""
+        if FIONREAD is None or self._socket is None:
+            return super().in_waiting
+        count = fcntl.ioctl(self._socket.fileno(), FIONREAD, b"\0\0\0\0")
+        return struct.unpack("i", count)[0]
 
     def close(self) -> None:
         if not self.is_open:

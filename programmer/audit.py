@@ -74,8 +74,17 @@ def read_audit_log(path: str | os.PathLike) -> list[dict]:
     A last line without its newline was torn by a crash mid-write and is skipped; any other line that is
     not JSON raises, because a damaged audit log must be noticed, not read around.
     """
-    complete, _, _torn = Path(path).read_text(encoding="utf-8").rpartition("\n")
-    return [json.loads(line) for line in complete.split("\n") if line]
+    return [json.loads(line) for line in read_audit_lines(path) if line.strip()]
+
+
+def read_audit_lines(path: str | os.PathLike, start: int = 0) -> list[bytes]:
+    """The log's complete lines from byte ``start`` on (the start of a line), each with its newline: what a reader
+    that has the lines before ``start`` already needs (``clinic``'s reconcile). A torn last line is left out."""
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        data = handle.read()
+    complete = data[:data.rfind(b"\n") + 1]
+    return [line + b"\n" for line in complete.split(b"\n")[:-1]]
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -21,7 +21,7 @@ from programmer.outcome import Outcome
 from programmer.errors import PermissionRefused
 from programmer.port import ActiveProgram, RefillOutcome
 from programmer.review import Review
-from programmer.roles import Permission, User, require, require_action
+from programmer.roles import Permission, User, require, require_action, require_link
 
 
 def user_fields(user: User) -> dict:
@@ -68,22 +68,27 @@ def record_setting(audit: AuditLog, attempt_id: str, action: str, event: str, us
 
 class Attempt:
     """One audited attempt by a signed-in user: an 'attempt' record before anything is sent, an 'outcome' record
-    after; a user whose role may not make the change gets one refused 'outcome' record and ``PermissionRefused``."""
+    after; a user whose role may not make the change gets one refused 'outcome' record and ``PermissionRefused``.
+    ``insecure_link``: the change would be sent over a link that is not encrypted (``PumpDriver.insecure_changes``),
+    which needs its own permission too."""
 
-    def __init__(self, audit: AuditLog, review: Review, user: User):
+    def __init__(self, audit: AuditLog, review: Review, user: User, insecure_link: bool = False):
         self.audit = audit
         self.review = review
         self.user = user
+        self.insecure_link = insecure_link
         self.attempt_id = uuid.uuid4().hex
 
     def authorize(self) -> None:
         """Raises ``PermissionRefused`` (recorded as a refused outcome first) when the user's role may not make this
-        change, or may not override the soft limits the review overrides; nothing has been sent."""
+        change, may not override the soft limits the review overrides, or may not use the insecure link it would be
+        sent over; nothing has been sent."""
         review = self.review
         try:
             require_action(self.user, review.action)
             if review.report.warnings and review.override_reason is not None:
                 require(self.user, Permission.OVERRIDE)
+            require_link(self.user, self.insecure_link)
         except PermissionRefused as exc:
             self.audit.append(self._record("outcome") | {"outcome": Outcome.REFUSED.value,
                                                          "message": f"{exc}: nothing was sent to the pump",
@@ -129,6 +134,7 @@ class Attempt:
             "pump_serial": snapshot.identity.serial,
             "pump_model": snapshot.identity.model,
             "pump_time": iso(snapshot.status.pump_time),
+            "low_alarm_ml": snapshot.status.low_alarm_ml,
             "old_checksum": snapshot.active.checksum,
             "old_program": program_json(snapshot.active),
             "new_checksum": None if review.program is None else review.program.checksum(),

@@ -75,7 +75,7 @@ def _commit(driver: PumpDriver, review: BolusLikeReview, user: User, audit: Audi
             send: Callable[[PumpDriver, str], BolusOutcome]) -> SessionResult:
     key = bolus_id or new_bolus_id()
     review = review.with_id(key)
-    attempt = Attempt(audit, review, user)
+    attempt = Attempt(audit, review, user, driver.insecure_changes)
     if review.decision is not Decision.PROCEED:
         return _refused(attempt, key)
     attempt.begin()
@@ -173,7 +173,7 @@ def _finish(attempt: Attempt, outcome: Outcome, message: str, key: str | None, s
 def commit_demand(driver: PumpDriver, review: DemandReview, user: User, audit: AuditLog) -> SessionResult:
     """Set the reviewed demand dose (or switch it off; only if the decision is to proceed) and compare what is read
     back: VERIFIED, MISMATCH, or UNCERTAIN when it cannot be read."""
-    attempt = Attempt(audit, review, user)
+    attempt = Attempt(audit, review, user, driver.insecure_changes)
     if review.decision is not Decision.PROCEED:
         return _refused(attempt, None)
     attempt.begin()
@@ -277,13 +277,13 @@ def commit_cancel(driver: PumpDriver, bolus_id: str | None, user: User, audit: A
     if key is None:
         review = CancelReview(snapshot, CheckReport(CANCEL_NOT_CHECKED), None, snapshot.active.program, None, None,
                               None)
-        attempt = Attempt(audit, review, user)
+        attempt = Attempt(audit, review, user, driver.insecure_changes)
         attempt.authorize()
         return _finish(attempt, Outcome.UNCHANGED, "no bolus is running: nothing to cancel, nothing was sent", None)
     was_running = running if running is not None and running.bolus_id == key else None
     review = CancelReview(snapshot, CheckReport(CANCEL_NOT_CHECKED), None, snapshot.active.program, None, key,
                           was_running)
-    attempt = Attempt(audit, review, user)
+    attempt = Attempt(audit, review, user, driver.insecure_changes)
     attempt.begin()
     failure: LinkError | None = None
     stopped: BolusOutcome | None = None

@@ -54,7 +54,7 @@ class SessionResult:
 def commit_write(driver: PumpDriver, review: WriteReview, user: User, audit: AuditLog) -> SessionResult:
     """Write the reviewed program (only if the decision is to proceed) and report what the pump now runs. A user whose
     role may not write is refused first (``PermissionRefused``, audited, nothing sent)."""
-    attempt = Attempt(audit, review, user)
+    attempt = Attempt(audit, review, user, driver.insecure_changes)
     previous = review.snapshot.active
     if review.decision is not Decision.PROCEED:
         return refused(attempt)
@@ -138,7 +138,7 @@ def commit_refill(driver: PumpDriver, review: RefillReview, user: User, audit: A
     key = None if review.bridge is None else new_bolus_id()
     if key is not None:
         review = review.with_bridge_id(key)
-    attempt = Attempt(audit, review, user)
+    attempt = Attempt(audit, review, user, driver.insecure_changes)
     request, previous = review.request, review.snapshot.active
     if review.decision is not Decision.PROCEED:
         return replace(refused(attempt), bolus_id=key)

@@ -242,6 +242,15 @@ class PumpDriver(ABC):
     section 6). False only for a pump that speaks the insecure version 1: a change then raises LinkNotSecure
     before anything is sent, unless the user explicitly allowed an insecure link."""
 
+    allow_insecure_link: bool = False
+    """Whether a change is sent over a link that is not secure rather than refused with LinkNotSecure: the user's
+    explicit choice, which their role must hold the permission for as well (``Attempt.authorize``)."""
+
+    @property
+    def insecure_changes(self) -> bool:
+        """True when a change would be sent over a link that is not secure (``secure`` False, and allowed)."""
+        return not self.secure and self.allow_insecure_link
+
     programmer_id: str = ""
     """The id this programmer gives the pump (its pairing keys'); empty for a driver whose pumps need no pairing."""
 

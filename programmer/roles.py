@@ -87,6 +87,13 @@ def require(user: User, permission: Permission) -> None:
                                 f"{permission.value}", step="check the signed-in role")
 
 
+def require_link(user: User, insecure_link: bool) -> None:
+    """A change sent over a link that is not encrypted (``insecure_link``) needs the permission to use one, besides
+    the change's own: anyone on such a link can read and alter what is sent."""
+    if insecure_link:
+        require(user, Permission.INSECURE_LINK)
+
+
 def require_action(user: User, action: str) -> None:
     """``require`` for an audited action by its name; an action no permission is listed for is refused too."""
     permission = ACTION_PERMISSIONS.get(action)

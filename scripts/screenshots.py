@@ -8,10 +8,12 @@ therapeutic bolus reviewed and running, the demand dose; ``12-bolus-*.png``) wit
 Overview, and lose the link. Then two more emulators: one this programmer is not paired with, whose
 pairing dialog is shown with its code typed and with a wrong code refused (``10-pairing*.png``), and one that
 speaks only the insecure protocol version 1, under the red strip (``11-insecure-link.png``). Then the clinic record:
-the sign-in dialog over the locked window (``13-*.png``), a pump no patient is recorded for and its "Which patient?"
-question (``14-which-patient.png``), the hard stop of another patient's pump (``15-wrong-patient.png``), and the
-History and Audit pages of the demo patient (``16-history.png``, ``17-audit.png``). The clinic record is the demo's
-(``ui.demo_clinic``): a throwaway store, its clinician signed in.
+the hard stop of another patient's pump read in reply to a change (``15-wrong-patient.png``), a pump no patient is
+recorded for, which starts a new visit (``18-new-visit.png``), and its "Which patient?" question, plain and asking
+whether it replaces the demo patient's pump (``14-which-patient*.png``), the sign-in dialog over the locked window
+(``13-*.png``), and the History and Audit pages of the demo patient (``16-history.png``, ``17-audit.png``). The
+clinic record is the demo's (``ui.demo_clinic``): a throwaway store, its clinician signed in (its tester, for the
+Emulator menu's presses).
 The main screens are rendered again in the smallest window the programmer supports, 1024 x 700
 (``small-*.png``), to be looked at: the layout tests say nothing is cut, a person says whether it reads
 well. Run it again whenever a screen changes:
@@ -44,7 +46,9 @@ from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from emulator.launch import EmulatorProcess  # noqa: E402
 from programmer.library import load_library  # noqa: E402
-from ui.demo_clinic import DEMO_ADMIN, DEMO_PASSWORD, DEMO_PATIENT, demo_clinic  # noqa: E402
+from programmer.interrogation import read_pump  # noqa: E402
+from programmer.port import open_driver  # noqa: E402
+from ui.demo_clinic import DEMO_ADMIN, DEMO_PASSWORD, DEMO_PATIENT, DEMO_TESTER, DEMO_USER, demo_clinic  # noqa: E402
 from ui.editor import DOSE, START  # noqa: E402
 from ui.emulator import set_up_demo_patient  # noqa: E402
 from ui.link import StartEmulator  # noqa: E402
@@ -110,11 +114,13 @@ def main() -> None:
 
 
 def take_all(app: QApplication, window: MainWindow) -> None:
+    wait(app, lambda: window.visit_controls.ready and window.clinic.user is not None, "the demo's record")
     window.tabs.setCurrentIndex(CONNECT_TAB)
     shoot(app, window, "1-connect")
 
     window.link.request(StartEmulator())
-    wait(app, lambda: window.snapshot is not None and not window.link.busy and window.plots_ready, "the emulator")
+    wait(app, lambda: window.snapshot is not None and not window.link.busy and window.plots_ready
+         and window.visit_controls.ready, "the emulator")
     shoot(app, window, "2-overview", small=True)
     take_low_alarm(app, window)
 
@@ -156,9 +162,12 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     take_bolus(app, window)
     take_records(app, window)
 
+    window.bolus_poll.stop()  # the bolus's progress is not read while the link is lost
+    wait(app, lambda: not window.link.busy, "the link to be free")
     window.link._worker.emulator.stop()  # the telemetry head is lifted off the patient
+    window.show_tab(OVERVIEW_TAB)
     window.interrogate()
-    wait(app, lambda: not window.link.busy, "the lost link")
+    wait(app, lambda: not window.link.busy and not window.connected, "the lost link")
     shoot(app, window, "8-link-lost")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -185,9 +194,26 @@ def take_records(app: QApplication, window: MainWindow) -> None:
 
 
 def take_clinic(app: QApplication, window: MainWindow, tmp: Path) -> None:
-    """A pump no patient is recorded for, then the same pump bound to another patient (the hard stop); and the
-    window locked behind the sign-in dialog."""
+    """Another patient's pump read in reply to a change (the hard stop); a pump no patient is recorded for, which starts
+    a new visit, and its "Which patient?" question, plain and asking whether it replaces the demo patient's pump; and
+    the window locked behind the sign-in dialog."""
     window.clinic.new_pumps_patient = None  # a clinic's pump: nobody's until the clinician says whose
+    store = window.clinic.store
+    assert store is not None, "open"
+    admin = store.users.authenticate(DEMO_ADMIN, DEMO_PASSWORD)
+    other = store.patients.add(admin, "MRN-2040", "Jon Other", date(1958, 11, 3))
+    theirs = paired(tmp / "other-patients.json")
+    set_up_demo_patient(theirs)
+    with open_driver(theirs) as driver:
+        reading = read_pump(driver)
+    store.patients.bind_pump(admin, other.identifier, reading.identity.serial, reading.identity.model,
+                             date(2025, 9, 1), None)
+    window._show_snapshot(reading, may_start_visit=False)  # as the reading after a change shows another pump
+    wait(app, lambda: window.visit_controls.ready and window.visit_controls.strip.stopped, "the hard stop")
+    window.banner.clear()  # the strip says it all
+    window.show_tab(OVERVIEW_TAB)
+    shoot(app, window, "15-wrong-patient")
+
     pump = started(["--listen", "tcp://127.0.0.1:0", "--state", str(tmp / "new-implant.json"), "--pairing-window",
                     "120"])
     code, _seconds = pump.read_pairing_code()
@@ -197,29 +223,18 @@ def take_clinic(app: QApplication, window: MainWindow, tmp: Path) -> None:
     assert window.pairing_dialog is not None, "the wait was for it"
     window.pairing_dialog.code.setText(code)
     window.pairing_dialog.pair_button.click()
-    wait(app, lambda: window.visit_controls.patient_dialog is not None and not window.link.busy, "Which patient?")
+    wait(app, lambda: window.visit_controls.patient_dialog is not None and not window.link.busy
+         and window.visit_controls.ready, "Which patient?")
+    shoot(app, window, "18-new-visit")
     dialog = window.visit_controls.patient_dialog
     assert dialog is not None, "the wait was for it"
-    dialog.resize(PAIRING_SIZE.width(), 560)
-    dialog.search.setText("demo")
+    dialog.resize(PAIRING_SIZE.width(), 600)
     save(app, dialog, "14-which-patient")
-    dialog.reject()
+    dialog.search.setText("demo")
+    dialog.replaces.setChecked(True)
+    save(app, dialog, "14-which-patient-replaces")
+    dialog.this_patient.click()
     wait(app, lambda: window.visit_controls.patient_dialog is None, "the dialog to close")
-    window.disconnect_pump()  # one programmer at a time: the window lets go while the pump is filled
-    wait(app, lambda: not window.link.busy, "the disconnection")
-    set_up_demo_patient(pump.url)  # paired now (the key store is this run's): the same drug and program
-
-    store = window.clinic.store
-    admin = store.users.authenticate(DEMO_ADMIN, DEMO_PASSWORD)
-    other = store.patients.add(admin, "MRN-2040", "Jon Other", date(1958, 11, 3))
-    seen = window.clinic.pump
-    assert seen is not None, "the pump was read"
-    store.patients.bind_pump(admin, other.identifier, seen.serial, seen.model, date(2025, 9, 1), None)
-    window.clinic.pump = None  # read again: the store now says whose it is
-    window.reconnect()
-    wait(app, lambda: not window.link.busy and window.visit_controls.strip.stopped, "the hard stop")
-    window.show_tab(OVERVIEW_TAB)
-    shoot(app, window, "15-wrong-patient")
     pump.stop()
 
     window.visit_controls.sign_out()
@@ -229,6 +244,26 @@ def take_clinic(app: QApplication, window: MainWindow, tmp: Path) -> None:
     assert sign_in is not None, "the wait was for it"
     sign_in.resize(PAIRING_SIZE.width(), 300)
     save(app, sign_in, "13-sign-in")
+
+
+def paired(state: Path) -> str:
+    """The URL of a new emulator this programmer is paired with (over the code it printed), in this run's key store."""
+    pump = started(["--listen", "tcp://127.0.0.1:0", "--state", str(state), "--pairing-window", "120"])
+    code, _seconds = pump.read_pairing_code()
+    assert pump.url is not None, "start() read it"
+    with open_driver(pump.url, pairing_code=code):
+        pass
+    return pump.url
+
+
+def sign_in_as(app: QApplication, window: MainWindow, username: str) -> None:
+    """Sign out and in again as ``username`` of the demo (a new visit: the same pump, matched again)."""
+    window.visit_controls.sign_out()
+    assert window.clinic.store is not None, "open"
+    window.visit_controls.signed_in(window.clinic.store.users.authenticate(username, DEMO_PASSWORD))
+    wait(app, lambda: window.visit_controls.ready and window.clinic.user is not None, f"{username}'s sign-in")
+    if window.visit_controls.sign_in_dialog is not None:  # the lock opened it; signed in here, it is not needed
+        window.visit_controls.sign_in_dialog.reject()
 
 
 def started(args: list[str]) -> EmulatorProcess:
@@ -265,8 +300,10 @@ def take_insecure_link(app: QApplication, window: MainWindow, tmp: Path) -> None
     assert pump.url is not None, "start() read it"
     set_up_demo_patient(pump.url, allow_insecure_link=True)
     window.connect_to(pump.url)
-    wait(app, lambda: window.connected and not window.link.busy, "the insecure pump")
+    wait(app, lambda: window.connected and not window.link.busy and window.visit_controls.ready, "the insecure pump")
     shoot(app, window, "11-insecure-link")
+    window.disconnect_pump()
+    wait(app, lambda: not window.link.busy, "the disconnection")
     pump.stop()
 
 
@@ -372,11 +409,13 @@ def take_bolus(app: QApplication, window: MainWindow) -> None:
     enter(app, window, "demand", {"demand_dose": "25", "demand_duration": "10", "lockout": "120", "most": "4"})
     shoot(app, window, "12-bolus-demand")
     give(app, window)
+    sign_in_as(app, window, DEMO_TESTER)  # the Emulator menu is a tester's
     for _ in range(2):
         window.press_button()
         wait(app, lambda: not window.link.busy, "the button press")
     window.show_tab(OVERVIEW_TAB)
     shoot(app, window, "2-overview-demand")
+    sign_in_as(app, window, DEMO_USER)
 
 if __name__ == "__main__":
     main()

@@ -5,16 +5,31 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+
+BYTECODE = Path(__file__).resolve().parents[1] / ".pytest_cache" / "bytecode"
+"""Where the run keeps compiled Python when the environment says not to write bytecode beside the sources
+(``PYTHONDONTWRITEBYTECODE``, set on some build machines to keep the tree clean). Without a cache every run compiled
+the project and pytest rewrote every test module's asserts again, in each xdist worker and in each of the
+processes the suite starts: some 6 s of CPU a worker, a tenth of the suite. Honoured the other way: nothing is
+written beside the sources; the cache is in pytest's own folder (ignored by git), and it is set here, before the
+project is imported and before xdist starts its workers, which inherit the environment."""
+if sys.dont_write_bytecode:
+    sys.dont_write_bytecode = False
+    sys.pycache_prefix = sys.pycache_prefix or str(BYTECODE)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from clinic.store import open_store
 from programmer.library_signing import administrator_trust_path
+from programmer.roles import ROLE_PERMISSIONS, Permission, Role
 from tests.support.clinic_fixtures import OSEI, clinic_db
 from tests.support.cli_runs import SignedIn
 from tests.support.emulator_fixtures import PTY_AVAILABLE, EmulatorProcess, unused_loopback_port
@@ -72,11 +87,6 @@ def user_dirs(tmp_path_factory):
         for kind in ("config", "state", "data"):
             patch.setenv(f"XDG_{kind.upper()}_HOME", str(home / kind))
         patch.setenv("ITB_PAIRING_KEYS", str(write_programmer_keys(home / "pairing-keys.json")))
-        # The suite starts some sixty Python processes of this project (the command line, the application). Where
-        # PYTHONDONTWRITEBYTECODE is set, each compiled the project from source, about 0.1 s apiece: they share
-        # compiled files in this session's directory instead, never in the source tree.
-        patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
-        patch.setenv("PYTHONPYCACHEPREFIX", str(home / "pycache"))
         from PySide6.QtCore import QSettings
 
         for format_ in (QSettings.IniFormat, QSettings.NativeFormat):
@@ -179,3 +189,12 @@ def emulator(start_emulator, emulator_link) -> EmulatorProcess:
 def closed_port() -> str:
     """The URL of a loopback port nobody listens on: connecting to it is refused at once."""
     return f"socket://127.0.0.1:{unused_loopback_port()}"
+
+
+@pytest.fixture
+def insecure_links_allowed(monkeypatch) -> None:
+    """The test rig's clinician may also change a pump over a link that is not encrypted: the fault-injecting proxy
+    (tests/support) reads and alters frames, which only the insecure protocol version 1 lets it do, and the
+    application's tests change a pump over such a link. No role of the programmer holds both permissions
+    (docs/roles.md): a tester may use such a link, and may not change therapy."""
+    monkeypatch.setitem(ROLE_PERMISSIONS, Role.CLINICIAN, ROLE_PERMISSIONS[Role.CLINICIAN] | {Permission.INSECURE_LINK})

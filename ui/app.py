@@ -1,4 +1,10 @@
-"""Start the application: ``pump-programmer`` (no subcommand) and ``pump-programmer --demo`` end here."""
+"""Start the application: ``pump-programmer`` (no subcommand) and ``pump-programmer --demo`` end here.
+
+Why the store is not opened here: opening it imports SQLAlchemy, checks the schema and may wait for a server, and the
+demo's throwaway record hashes two passwords; together most of a second. So the window shows first, locked and saying
+"Opening the clinic record", and opens it in its clinic thread once its plots are built (``ui.visit_controls``); a store that cannot be opened
+is said in a dialog, and the application ends with the exit code of invalid input, nothing sent to any pump.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,12 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from clinic.store import open_store
 from programmer.audit import default_audit_path
 from programmer.errors import ProgrammerError
 from programmer.library import LoadedLibrary, load_library
 from ui import settings
 from ui.app_log import log, start_logging
-from ui.clinic_session import ClinicSession
+from ui.clinic_session import ClinicSession, Opener
 from ui.crash import install_crash_handler
 from ui.demo_clinic import demo_clinic
 from ui.desktop_entry import APP_ID, ICON_FILE
@@ -48,12 +53,12 @@ def create_window(demo: bool = False, audit_path: Path | None = None,
     sent to a pump that speaks the insecure protocol version 1 (``--allow-insecure-link``; without it they are
     refused, and the window's red strip says so). ``clinic``: the store and who is signed in (default: the demo's,
     or the store at ``db_url``, else ``$ITB_DB``, else the user's own, with nobody signed in: the window opens
-    behind the sign-in dialog); a StoreError when it cannot be opened."""
+    behind the sign-in dialog). The store is opened once the window shows, in its clinic thread: ``record_failed`` of
+    ``window.visit_controls`` says when it cannot be."""
     QApplication.setWindowIcon(QIcon(str(ICON_FILE)))  # every window's and dialog's, the crash report's too
     options = {"allow_insecure_link": True} if allow_insecure_link else None
     if clinic is None:
-        clinic = demo_clinic(audit_path) if demo else ClinicSession(open_store(db_url),
-                                                                    audit_path or default_audit_path())
+        clinic = demo_clinic(audit_path) if demo else clinic_to_open(db_url, audit_path)
     window = MainWindow(library or load_library(), clinic, options)
     settings.restore_geometry(window, QSize(1280, 860))
     window.show()
@@ -81,15 +86,16 @@ def run(demo: bool = False, allow_insecure_link: bool = False, db_url: str | Non
     library = approved_library()
     if library is None:
         return EXIT_LIBRARY_REFUSED
-    clinic = demo_clinic() if demo else opened_clinic(db_url)
-    if clinic is None:
-        return EXIT_LIBRARY_REFUSED
+    clinic = demo_clinic() if demo else clinic_to_open(db_url)
     signals = QuitOnSignals(quit_on)  # before the emulator starts: no signal may find it unhandled
     crashes = install_crash_handler(lambda: window)
     window = create_window(demo, library=library, allow_insecure_link=allow_insecure_link, clinic=clinic)
+    window.visit_controls.record_failed.connect(lambda error: refuse_store(window, error))
     log.info("started (pid %d%s%s)", os.getpid(), ", demo" if demo else "",
              ", insecure links allowed to change pumps" if allow_insecure_link else "")
     code = app.exec()
+    if window.visit_controls.record_error is not None:
+        code = EXIT_LIBRARY_REFUSED  # the dialog said why (refuse_store); closing it closed the window
     signals.restore()
     crashes.uninstall()
     del window
@@ -97,18 +103,28 @@ def run(demo: bool = False, allow_insecure_link: bool = False, db_url: str | Non
     return code
 
 
-def opened_clinic(db_url: str | None) -> ClinicSession | None:
-    """The clinic's store (``--db``, else ``$ITB_DB``, else the user's own), nobody signed in yet; None once a
-    dialog has said why it cannot be opened (the exit code is then that of invalid input, as for the library)."""
-    try:
-        return ClinicSession(open_store(db_url), default_audit_path())
-    except ProgrammerError as exc:
-        log.error("refused to start: the clinic's record cannot be opened: %s", exc)
-        box = QMessageBox(QMessageBox.Icon.Critical, STORE_REFUSED_TITLE, STORE_REFUSED_TEXT,
-                          QMessageBox.StandardButton.Ok)
-        box.setInformativeText(str(exc))
-        box.exec()
-        return None
+def clinic_to_open(db_url: str | None, audit_path: Path | None = None) -> ClinicSession:
+    """The clinic's store (``--db``, else ``$ITB_DB``, else the user's own), opened by the window once it shows, nobody
+    signed in yet."""
+    return ClinicSession(None, audit_path or default_audit_path(), opener=store_opener(db_url))
+
+
+def store_opener(db_url: str | None) -> Opener:
+    def opener():
+        from clinic.store import open_store  # in the clinic thread: SQLAlchemy is imported there
+
+        return open_store(db_url), None
+    return opener
+
+
+def refuse_store(window: MainWindow, error: Exception) -> None:
+    """The store cannot be opened: a dialog says why, and its Ok ends the application with the exit code of invalid
+    input, as for the library (``run``: nothing was sent to any pump, as nobody could sign in)."""
+    box = QMessageBox(QMessageBox.Icon.Critical, STORE_REFUSED_TITLE, STORE_REFUSED_TEXT, QMessageBox.StandardButton.Ok,
+                      window)
+    box.setInformativeText(str(error))
+    box.finished.connect(lambda _result: window.close())  # the last window: the event loop ends
+    box.open()
 
 
 def approved_library() -> LoadedLibrary | None:

@@ -4,7 +4,8 @@ whole record of the row chosen, and whether the chain of hashes is intact.
 Why a page and not only ``pump-programmer audit list``: the person at the programmer asks "what was done to this
 patient's pump, and by whom" without a terminal. The query is the store's (``AuditTrail.query``, an indexed
 SELECT), run when Show is pressed or the page opens; the check of the chain (``verify``) reads every record, so
-it is run only when asked for.
+it is run only when asked for. Both run in a thread of the page's own (``ui.background``), never on the GUI thread: a
+shared store may be a server away, and a long trail takes a while to check.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFormLayout, QHBoxLayout, QHea
                                QPlainTextEdit, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
+from ui.background import Background
 from ui.view_models import audit_rows
 from ui.widgets import ERROR, WrappedText, describe
 
@@ -36,6 +38,7 @@ class AuditPage(QWidget):
         super().__init__(parent)
         self.trail: AuditPort | None = None
         self.entries: list = []
+        self.reads = Background(self, "audit trail")
         layout = QVBoxLayout(self)
         filters = QHBoxLayout()
         form_left, form_right = QFormLayout(), QFormLayout()
@@ -115,8 +118,15 @@ class AuditPage(QWidget):
             self.summary.setText("Not shown: " + "; ".join(problems) + ".")
             return
         self.summary.setStyleSheet("")
-        self.entries = self.trail.query(patient=wanted.patient, username=wanted.username, action=wanted.action,
-                                        since=wanted.since, until=wanted.until)
+        self.summary.setText("Reading the audit trail\u2026")
+        self.show_button.setEnabled(False)
+        trail = self.trail
+        self.reads.run(lambda: trail.query(patient=wanted.patient, username=wanted.username, action=wanted.action,
+                                           since=wanted.since, until=wanted.until), self._show_entries, self._failed)
+
+    def _show_entries(self, entries) -> None:
+        self.show_button.setEnabled(True)
+        self.entries = list(entries)
         rows = audit_rows.rows(self.entries)
         self.entries.sort(key=lambda entry: entry.seq, reverse=True)
         self.table.setRowCount(len(rows))
@@ -129,9 +139,20 @@ class AuditPage(QWidget):
     def check_chain(self) -> None:
         if self.trail is None:
             return
-        check = self.trail.verify()
+        self.chain.setText("Checking every record\u2026")
+        self.verify_button.setEnabled(False)
+        self.reads.run(self.trail.verify, self._show_check, self._failed)
+
+    def _show_check(self, check) -> None:
+        self.verify_button.setEnabled(True)
         self.chain.setStyleSheet("" if check.intact else f"color: {ERROR}; font-weight: bold;")
         self.chain.setText(check.message)
+
+    def _failed(self, error: Exception) -> None:
+        self.show_button.setEnabled(True)
+        self.verify_button.setEnabled(True)
+        self.summary.setStyleSheet(f"color: {ERROR};")
+        self.summary.setText(f"The audit trail could not be read: {error}")
 
     def _show_record(self) -> None:
         selected = self.table.selectionModel().selectedRows()

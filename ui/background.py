@@ -1,50 +1,100 @@
-"""Run one slow call (a password's key derivation) off the GUI thread and hear its answer back on it.
+"""Run slow calls off the GUI thread, one after another, and hear each answer back on it.
 
-Why not the pump link's thread: that thread is the pump's conversation, one request at a time, and a sign-in must
-not wait behind a write nor hold one up. Why a thread at all: Argon2id is made to be slow (tens to hundreds of
-milliseconds at the shipped cost), and no step of the GUI thread may hold it over 50 ms. The call's result, or the
-exception it raised, comes back through a queued signal, so the slot runs on the GUI thread.
+What goes here: a password's key derivation, a session report, and every call the window makes to the clinic's store
+(opening it, the demo's throwaway record, a visit's start and end, matching a pump read to a patient, binding it, the
+dose history). Why not the pump link's thread: that thread is the pump's conversation, one request at a time, and a
+sign-in or a lookup must not wait behind a write nor hold one up. Why a thread at all: Argon2id is made to be slow
+(tens to hundreds of milliseconds at the shipped cost), opening a store imports SQLAlchemy and may wait for a server,
+and no step of the GUI thread may hold it over 50 ms.
+
+Why in order, in one thread per object: the clinic's calls depend on each other (a visit starts on an opened store, a
+pump is matched in that visit), so each object runs its calls first come, first served; a later call sees what the
+earlier ones did. Each answer, or the exception raised, comes back through a queued signal, so its slot runs on the
+GUI thread, in the order the calls were made. Each is made while the window's pump link holds the GUI thread's
+collector (``ui.gui_thread_gc``, for the window's life), so no cycle holding a Qt object is freed in this thread.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
 
+
+@dataclass(frozen=True)
+class _Call:
+    call: Callable[[], object]
+    done: Callable[[object], None] | None
+    failed: Callable[[Exception], None] | None
+
+
 class Background(QObject):
-    """``run(call)`` starts ``call`` in a thread of its own; ``done(result)`` or ``failed(exception)`` follows on
-    the thread that made this object. One call at a time: ``busy`` while it runs."""
+    """``run(call)`` queues ``call`` for this object's thread; ``done(result)`` or ``failed(exception)`` follows on
+    the thread that made this object, or the ``done``/``failed`` callables given to ``run`` instead. ``busy`` from
+    ``run`` until the last queued call has been answered."""
 
     done = Signal(object)
     failed = Signal(object)
+    _answered = Signal(object, object, bool)  # the _Call, its result or exception, whether it returned
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, name: str = "background"):
         super().__init__(parent)
-        self.busy = False
+        self.name = name
+        self._pending = 0
+        """Calls queued or running, not answered yet; counted on the GUI thread only."""
+        self._queue: collections.deque[_Call] = collections.deque()
+        self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._answered.connect(self._answer)
 
-    def run(self, call: Callable[[], object]) -> None:
-        assert not self.busy, "one call at a time: the caller disables its button while busy"
-        self.busy = True
-        self._thread = threading.Thread(target=self._call, args=(call,), name="sign-in", daemon=True)
-        self._thread.start()
+    @property
+    def busy(self) -> bool:
+        return self._pending > 0
+
+    def run(self, call: Callable[[], object], done: Callable[[object], None] | None = None,
+            failed: Callable[[Exception], None] | None = None) -> None:
+        """Queue ``call``; it runs after every call queued before it. Called on the GUI thread."""
+        self._pending += 1
+        with self._lock:
+            self._queue.append(_Call(call, done, failed))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._drain, name=self.name, daemon=True)
+                self._thread.start()
 
     def wait(self) -> None:
-        """Until the call has ended (a window that closes does not leave it running behind it)."""
-        if self._thread is not None:
-            self._thread.join()
+        """Until every queued call has run (a window that closes does not leave one running behind it)."""
+        with self._lock:
+            thread = self._thread
+        if thread is not None:
+            thread.join()
 
-    def _call(self, call: Callable[[], object]) -> None:
-        try:
-            result = call()
-        except Exception as exc:  # every failure comes back to be said, a bug too
-            self._finish(self.failed, exc)
+    def _drain(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._thread = None
+                    return
+                entry = self._queue.popleft()
+            try:
+                result = entry.call()
+            except Exception as exc:  # every failure comes back to be said, a bug too
+                self._answered.emit(entry, exc, False)
+            else:
+                self._answered.emit(entry, result, True)
+
+    def _answer(self, entry: _Call, value: object, returned: bool) -> None:
+        self._pending -= 1
+        if not returned:
+            assert isinstance(value, Exception), "a call that did not return raised"
+            if entry.failed is not None:
+                entry.failed(value)
+            else:
+                self.failed.emit(value)
+        elif entry.done is not None:
+            entry.done(value)
         else:
-            self._finish(self.done, result)
-
-    def _finish(self, signal, value: object) -> None:
-        self.busy = False
-        signal.emit(value)
+            self.done.emit(value)

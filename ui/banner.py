@@ -70,7 +70,8 @@ class Banner(QFrame):
 
 INSECURE_TEXT = "INSECURE LINK: frames are neither authenticated nor encrypted; changes need --allow-insecure-link"
 INSECURE_ALLOWED_TEXT = ("INSECURE LINK: frames are neither authenticated nor encrypted; changes are allowed "
-                         "(--allow-insecure-link): for protocol debugging only, never with a patient")
+                         "(--allow-insecure-link) to a role that may use such a link: for protocol debugging only, "
+                         "never with a patient")
 INSECURE_STYLE = f"QLabel {{ background: {INSECURE_BACKGROUND}; color: white; font-weight: bold; padding: 4px 8px; }}"
 """White on the error red (contrast about 8:1): the same red as an error, never used for anything milder."""
 

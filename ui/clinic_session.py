@@ -3,24 +3,37 @@ matched to a patient. No Qt: the window asks and shows, this holds the state.
 
 Why one object: the sign-in, the inactivity lock, the patient question and every control's enabled state all hang
 on the same three facts (who, which visit, which pump for which patient), and each must change them together: a
-sign-out ends the visit, a new user starts a new one, and the next reading of the pump is matched again.
+sign-out ends the visit, a new user starts a new one, and the next reading of the pump is matched again. A visit is
+with one pump: another pump read starts a new visit (``new_visit``) for the same person, matched afresh.
 
-Store calls here are short SQLite (or PostgreSQL) queries made on the GUI thread: a sign-in, a match of one serial,
-a binding. The audit records of a change are appended in the link's thread, by the visit's ``JournaledAudit``.
+Every method that calls the store (``open``, ``sign_in``, ``sign_out``, ``see_pump``, ``choose_patient``, ``end``) is
+run by the window in its clinic thread (``ui.background``, one call after another), never on the GUI thread: opening
+a store imports SQLAlchemy and may wait for a server, and binding a pump takes tens of milliseconds. While such a call
+runs, ``waiting`` says what for, and every change to the pump is refused with it (``access``). The audit records of a
+change are appended in the link's thread, by the visit's ``JournaledAudit``.
 """
 
 from __future__ import annotations
 
 import socket
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from clinic.patients import Patient
-from clinic.store import Store
-from clinic.visit import PumpMatch, Visit
+from clinic.pump_match import PumpMatch
 from programmer.roles import User
 from ui.view_models.access import Access, no_patient_stop, wrong_patient_stop
+
+if TYPE_CHECKING:
+    from clinic.patients import Implant, Patient
+    from clinic.store import Store
+    from clinic.visit import Visit
+
+Opener = Callable[[], "tuple[Store, User | None]"]
+"""Opens the store (in the clinic thread), and says who is signed in on it already (the demo's clinician), if anyone."""
 
 
 @dataclass(frozen=True)
@@ -33,16 +46,27 @@ class PumpSeen:
     match: PumpMatch
     owner: Patient | None
     """The patient it is bound to (this visit's when ``match`` is BOUND; another's when OTHER_PATIENT)."""
+    explanted_on: date | None = None
+    """When the pump was recorded as explanted (replaced): a hard stop, whoever's it was."""
 
 
 class ClinicSession:
-    """The store, the signed-in user and the visit. ``new_pumps_patient``: the demo's (and the tests') patient an
-    unknown pump is bound to as a new implant without asking; None asks "Which patient?" (the clinic's case).
-    ``throwaway``: the demo store's directory, deleted by ``end`` with the store in it."""
+    """The store, the signed-in user and the visit. ``store``: an open store, or None with ``opener``, which ``open``
+    calls (the window does, in its clinic thread, once it shows). ``new_pumps_patient``: the demo's (and the tests')
+    patient an unknown pump is bound to as a new implant without asking; None asks "Which patient?" (the clinic's
+    case). ``throwaway``: the demo store's directory, deleted by ``end`` with the store in it."""
 
-    def __init__(self, store: Store, journal: Path, *, new_pumps_patient: str | None = None, demo: bool = False,
-                 workstation: str | None = None, throwaway: tempfile.TemporaryDirectory | None = None):
+    def __init__(self, store: Store | None, journal: Path, *, new_pumps_patient: str | None = None, demo: bool = False,
+                 workstation: str | None = None, throwaway: tempfile.TemporaryDirectory | None = None,
+                 opener: Opener | None = None):
+        assert (store is None) != (opener is None), "an open store, or how to open one"
         self.store = store
+        self.opener = opener
+        self.waiting: str | None = None
+        """What the clinic thread is doing for the window (opening the record, matching a pump), while it is: set and
+        cleared on the GUI thread by the window, which refuses every change to the pump meanwhile."""
+        self.first_admin = False
+        """True when the store opened has nobody in it yet: the sign-in dialog creates the first administrator."""
         self.throwaway = throwaway
         self.journal = Path(journal)
         self.new_pumps_patient = new_pumps_patient
@@ -52,16 +76,30 @@ class ClinicSession:
         self.visit: Visit | None = None
         self.pump: PumpSeen | None = None
 
+    def open(self) -> None:
+        """Open the store with ``opener`` unless it is open (a StoreError when it cannot be), sign in whoever it says is
+        signed in, and learn whether it has anybody in it (``first_admin``)."""
+        if self.store is None:
+            assert self.opener is not None, "a store, or how to open one"
+            store, user = self.opener()
+            self.store = store
+            if user is not None:
+                self.sign_in(user)
+        self.first_admin = self.user is None and self.store.users.count() == 0
+
     def sign_in(self, user: User) -> None:
         """Start a visit for ``user`` (ending any other one), and match the pump read so far again for it; the same
         person signing in after ``lock`` goes on with the visit they had."""
         if self.visit is not None and self.visit.user.username == user.username:
             self.user = user
             return
+        from clinic.visit import Visit  # in the clinic thread: the GUI thread does not wait for the store's modules
+
+        assert self.store is not None, "a user signs in on an open store"
         if self.visit is not None:
             self.visit.end()
-        self.user = user
-        self.visit = Visit(self.store, user, self.journal, self.workstation)
+        visit = Visit(self.store, user, self.journal, self.workstation)
+        self.visit, self.user, self.first_admin = visit, user, False
         if self.pump is not None:
             self.see_pump(self.pump.serial, self.pump.model, self.pump.catheter_cm)
 
@@ -79,10 +117,27 @@ class ClinicSession:
     def end(self) -> None:
         """The window closes: the visit ends and the store is closed (a throwaway, the demo's, deleted)."""
         self.sign_out()
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
         if self.throwaway is not None:
             self.throwaway.cleanup()
             self.throwaway = None
+
+    def new_visit(self, serial: str, model: str, catheter_cm: float | None) -> str | None:
+        """End the visit (its session closed in the store, as a sign-out does) and start another for the signed-in
+        user with pump ``serial``, matched afresh (``see_pump``); returns the ended visit's session id (None: there
+        was none)."""
+        from clinic.visit import Visit  # in the clinic thread, as ``sign_in``
+
+        assert self.store is not None and self.user is not None, "a visit is started for someone signed in"
+        ended = None
+        if self.visit is not None:
+            ended = self.visit.session_id
+            self.visit.end()
+        self.visit = Visit(self.store, self.user, self.journal, self.workstation)
+        self.pump = None
+        self.see_pump(serial, model, catheter_cm)
+        return ended
 
     def see_pump(self, serial: str, model: str, catheter_cm: float | None) -> PumpSeen:
         """Match a pump just read to a patient: an unknown pump is bound to ``new_pumps_patient`` when there is one,
@@ -95,20 +150,26 @@ class ClinicSession:
             owner = self.visit.choose_patient(self.new_pumps_patient, serial, model, catheter_cm=catheter_cm,
                                               replaces=self._implanted_pump(self.new_pumps_patient))
             match = PumpMatch.BOUND
-        self.pump = PumpSeen(serial, model, catheter_cm, match, owner)
+        assert self.store is not None, "a pump is matched on an open store"
+        implant = self.store.patients.implant_for_pump(serial) if match is PumpMatch.BOUND else None
+        explanted_on = None if implant is None else implant.explanted_on
+        self.pump = PumpSeen(serial, model, catheter_cm, match, owner, explanted_on)
         return self.pump
 
     def _implanted_pump(self, identifier: str) -> str | None:
         """The pump ``identifier`` has implanted now, if any: the one a pump bound by ``new_pumps_patient`` replaces
         (a binding configured for the demo and the tests, so it names the replaced pump itself)."""
-        implanted = [i.pump_serial for i in self.store.patients.implants(identifier) if i.explanted_on is None]
-        return implanted[-1] if implanted else None
+        assert self.store is not None, "a pump is matched on an open store"
+        implanted = implanted_pump(self.store.patients.implants(identifier))
+        return None if implanted is None else implanted.pump_serial
 
-    def choose_patient(self, identifier: str) -> Patient:
-        """The answer to "Which patient?" for the pump read: binds it to that patient as a new implant."""
+    def choose_patient(self, identifier: str, replaces: str | None = None) -> Patient:
+        """The answer to "Which patient?" for the pump read: binds it to that patient as an implant from today,
+        ``replaces`` naming the patient's implanted pump it replaces (recorded as explanted today)."""
         assert self.visit is not None and self.pump is not None, "asked only for a pump read in a visit"
         pump = self.pump
-        patient = self.visit.choose_patient(identifier, pump.serial, pump.model, catheter_cm=pump.catheter_cm)
+        patient = self.visit.choose_patient(identifier, pump.serial, pump.model, catheter_cm=pump.catheter_cm,
+                                            replaces=replaces)
         self.pump = PumpSeen(pump.serial, pump.model, pump.catheter_cm, PumpMatch.BOUND, patient)
         return patient
 
@@ -117,8 +178,17 @@ class ClinicSession:
         """This visit's patient, once the pump read is bound to them."""
         return None if self.visit is None else self.visit.patient
 
-    def access(self) -> Access:
-        """What the signed-in user may do on the pump read, for the window's controls."""
+    def access(self, insecure_link: bool = False) -> Access:
+        """What the signed-in user may do on the pump read, for the window's controls; ``insecure_link``: a change
+        would be sent over a link that is not encrypted."""
+        if self.waiting is not None:
+            waiting = f"{self.waiting}: wait for it before changing anything on the pump."
+            return Access(self.user, waiting, insecure_link)
+        return Access(self.user, self.pump_stop(), insecure_link)
+
+    def pump_stop(self) -> str | None:
+        """Why nothing may be changed on the pump read, as the record says (None: nothing stops it): another
+        patient's, not this visit's, bound to nobody yet, or explanted."""
         pump = self.pump
         stop = None
         visit_patient = self.patient
@@ -130,10 +200,21 @@ class ClinicSession:
         elif pump is not None and pump.match is PumpMatch.OTHER_PUMP:
             visit_pump = None if self.visit is None else self.visit.pump_serial
             stop = (f"STOP: this visit is with pump serial {visit_pump}, not pump serial {pump.serial}. Nothing may be "
-                    "changed on it from this visit: sign out and in again to start a visit with it.")
+                    "changed on it from this visit: read the pump again (Interrogate again, F5) to end this visit and "
+                    "start one with it.")
         elif pump is not None and pump.match is PumpMatch.UNKNOWN:
             stop = no_patient_stop(pump.serial)
-        return Access(self.user, stop)
+        elif pump is not None and pump.explanted_on is not None:
+            stop = (f"STOP: pump serial {pump.serial} was recorded as explanted on {pump.explanted_on.isoformat()}, "
+                    f"when a new pump replaced it in {_named(pump.owner)}. Nothing is sent to an explanted pump: "
+                    "check the pump.")
+        return stop
+
+
+def implanted_pump(implants: list[Implant]) -> Implant | None:
+    """The pump a patient has implanted now (the newest not explanted): the one a new pump of theirs replaces."""
+    implanted = [implant for implant in implants if implant.explanted_on is None]
+    return implanted[-1] if implanted else None
 
 
 def _named(patient: Patient | None) -> str:

@@ -27,21 +27,25 @@ class InactivityWatch(QObject):
         self.timer.setSingleShot(True)
         self.timer.setInterval(timeout_ms)
         self.timer.timeout.connect(self.timed_out)
-        app = QApplication.instance()
-        assert app is not None, "made with the window, in a running application"
-        app.installEventFilter(self)
 
     @property
     def timeout_ms(self) -> int:
         return self.timer.interval()
 
     def arm(self) -> None:
-        """Start watching (someone has just signed in)."""
+        """Start watching (someone has just signed in). The filter is on the application only while armed: it is
+        Python called for every event, thousands while the window is built and its plots drawn."""
+        app = QApplication.instance()
+        assert app is not None, "armed in a running application"
+        app.installEventFilter(self)  # once: installing it again only moves it first
         self.timer.start()
 
     def disarm(self) -> None:
         """Stop watching (nobody is signed in: there is nothing to sign out)."""
         self.timer.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in ACTIVITY and self.timer.isActive():

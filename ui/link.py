@@ -33,12 +33,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from programmer.audit import AuditLog
-from clinic.visit import Visit
 from programmer.errors import LinkError, ProgrammerError, PumpRefused
 from programmer.clock import computer_now
 from programmer.interrogation import read_pump, read_recent_events
@@ -49,11 +48,14 @@ from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, 
 from programmer.commit import SessionResult, commit_refill, commit_write
 from programmer.refill import RefillReview
 from programmer.review import Review, WriteReview
-from programmer.roles import Permission, User, require
+from programmer.roles import Permission, User, require, require_link
 from ui import gui_thread_gc
 from ui.app_log import log
 from ui.emulator import BundledEmulator, press_demand_button, set_up_demo_patient
 from ui.view_models.demand_use import USE_DAYS
+
+if TYPE_CHECKING:
+    from clinic.visit import Visit  # the store's modules load in the clinic thread, after the window shows
 
 READ_STEPS = {
     "identify": "reading the pump's identity and limits",
@@ -239,7 +241,7 @@ class SetClock(Request):
 
     def run(self, worker: "_Worker") -> PumpSnapshot:
         driver = worker.open_driver()
-        allowed(self.visit, Permission.SET_CLOCK, driver.identify().serial)
+        allowed(self.visit, Permission.SET_CLOCK, driver)
         worker.reporter(self)("setting the pump clock to this computer's", 0.0)
         driver.set_clock(computer_now())
         return worker.interrogate(self)
@@ -268,7 +270,7 @@ class SetLowAlarm(Request):
 
     def run(self, worker: "_Worker") -> LowAlarmDone:
         driver = worker.open_driver()
-        allowed(self.visit, Permission.CHANGE_THERAPY, driver.identify().serial)
+        allowed(self.visit, Permission.CHANGE_THERAPY, driver)
         report = worker.reporter(self)
         report("reading the threshold it holds", 0.0)
         before = driver.read_status().low_alarm_ml
@@ -390,11 +392,13 @@ class PressButton(Request):
         return PressDone(answer, *worker.read_after(self))
 
 
-def allowed(visit: Visit, permission: Permission, serial: str) -> None:
+def allowed(visit: Visit, permission: Permission, driver: PumpDriver) -> None:
     """The checks a change that has no audit record of its own (the clock, the low-reservoir alarm) makes before
-    anything is sent: the signed-in role (``PermissionRefused``) and the patient's hard stop (``WrongPatient``)."""
+    anything is sent: the signed-in role, for the change and for an insecure link it would go over
+    (``PermissionRefused``), and the patient's hard stop (``WrongPatient``)."""
     require(visit.user, permission)
-    visit.require_change_allowed(serial)
+    require_link(visit.user, driver.insecure_changes)
+    visit.require_change_allowed(driver.identify().serial)
 
 
 class _Reporting:

@@ -56,12 +56,13 @@ from ui.view_models import pairing
 from ui.refill_wizard import RefillWizard
 from ui.report_action import ReportAction
 from ui.review import ReviewPage
-from ui.visit_controls import VisitControls
+from ui.visit_controls import READ_FAILED, VisitControls, said
 from ui.widgets import VerticalScroll, keep_ratio
 from ui.view_models.wire_trace import LiveTrace
 from ui.wire_trace_page import WireTracePage
 
 if TYPE_CHECKING:
+    from clinic.patients import Patient
     from ui.preview import PreviewPlots
 
 TITLE = "ITB pump programmer"
@@ -144,7 +145,7 @@ class MainWindow(QMainWindow):
                              self)
         self.clinic = clinic
         self._port_choice: str | None = None  # the Connect page's choice while it is being connected to
-        self.quit_question: QMessageBox | None = None
+        self.unwritten_question: QMessageBox | None = None
         self.pairing_dialog: PairingDialog | None = None
         self._not_paired: tuple[str, NotPaired, str | None] | None = None
         """The URL of the pump that asked to be paired, its answer, and the Connect page's choice that led there."""
@@ -191,7 +192,7 @@ class MainWindow(QMainWindow):
         self.bolus = BolusPage(library)
         self.history = HistoryPage()
         self.audit = AuditPage()
-        self.audit.set_trail(clinic.store.audit)
+        self.audit.set_trail(None if clinic.store is None else clinic.store.audit)  # else once it is open
         self.wire_trace = WireTracePage(self.live_trace)
         self.bolus_poll = QTimer(self)
         self.bolus_poll.setInterval(BOLUS_POLL_MS)
@@ -244,7 +245,8 @@ class MainWindow(QMainWindow):
         pump.addSeparator()
         self.quit_action = self._action(pump, "&Quit", QKeySequence.StandardKey.Quit, self.quit)
         self.emulator_menu = self.menuBar().addMenu("Emulator")  # no letter: the pages' letters are all taken
-        self._action(self.emulator_menu, PRESS_BUTTON_TEXT, None, self.press_button)
+        self.emulator_menu.setToolTipsVisible(True)  # a tester's controls: the tooltip says why they are off
+        self.press_button_action = self._action(self.emulator_menu, PRESS_BUTTON_TEXT, None, self.press_button)
         self.emulator_menu.menuAction().setVisible(False)  # only while the pump is the emulator
         self.report = ReportAction(self)
         self.visit_controls.build_menu()
@@ -289,7 +291,12 @@ class MainWindow(QMainWindow):
 
     def connect_to(self, url: str) -> None:
         """Connect to the Connect page's choice; it is remembered for the next start once it works (the
-        choice, not the link's URL: the bundled emulator's port changes at every start)."""
+        choice, not the link's URL: the bundled emulator's port changes at every start). Another port than the one
+        connected while a change is unwritten asks first: another pump is a new visit, and the change is lost."""
+        if self.unwritten_change() and (url == EMULATOR or url != self.link.url):
+            if not self._confirm_another_pump():
+                return
+            self.discard_change()
         if self.link.request(StartEmulator() if url == EMULATOR else Connect(url)):
             self._port_choice = url
 
@@ -371,7 +378,12 @@ class MainWindow(QMainWindow):
             self.link.request(WatchBolus(self.bolus.watching))
 
     def press_button(self) -> None:
-        """The demo's tester control: the emulated patient presses the demand button."""
+        """The Emulator menu's tester control: the emulated patient presses the demand button. A tester's only (the
+        menu's action is off for anyone else, and this refuses too)."""
+        refused = self.visit_controls.access().refusal(Permission.EMULATOR_CONTROL)
+        if refused is not None:
+            self.banner.show_message("warning", "Button not pressed.", refused)
+            return
         if not self.link.request(PressButton()):
             busy = "not connected" if self.link.running is None else f"still {self.link.running.doing}"
             self.banner.show_message("warning", "Button not pressed.", f"The programmer is {busy}.")
@@ -388,7 +400,7 @@ class MainWindow(QMainWindow):
         if not self.connected:
             self.banner.show_message("warning", "No pump to refill.", "Connect to the pump first.")
             return
-        refused = self.clinic.access().refusal(Permission.REFILL)
+        refused = self.visit_controls.access().refusal(Permission.REFILL)
         if refused is not None:
             self.banner.show_message("warning", "Refill not started.", refused)
             return
@@ -509,6 +521,7 @@ class MainWindow(QMainWindow):
         self.connected = True
         self.released = False
         kept = KEPT_CHANGE if self._show_snapshot(snapshot) else ""
+        self.visit_controls.apply_access()  # a link that is not encrypted needs a tester's permission for changes
         log.info("connected to %s: %s serial %s", self.link.url, snapshot.identity.model, snapshot.identity.serial)
         identity = snapshot.identity
         connected = f"{identity.model} serial {identity.serial} runs {summary(snapshot.forecast())}."
@@ -523,7 +536,7 @@ class MainWindow(QMainWindow):
     def _read_again(self, request: Interrogate | SetClock, snapshot: PumpSnapshot) -> None:
         self.connected = True
         self.released = False
-        kept = KEPT_CHANGE if self._show_snapshot(snapshot) else ""
+        kept = KEPT_CHANGE if self._show_snapshot(snapshot, not isinstance(request, SetClock)) else ""
         if self.refill_wizard is not None:
             self.refill_wizard.set_snapshot(snapshot)
         warning = clock_warning(snapshot)
@@ -659,7 +672,7 @@ class MainWindow(QMainWindow):
         text = "" if result.outcome is Outcome.VERIFIED else result.message + ". "
         action = None
         if done.snapshot is not None:
-            kept = self._show_snapshot(done.snapshot)
+            kept = self._show_snapshot(done.snapshot, may_start_visit=False)
             text += (f"Read back from the pump at {dated(done.snapshot.status.pump_time, PUMP_CLOCK)}: it runs "
                      f"{summary(done.snapshot.forecast())} "
                      f"(program id {done.snapshot.active.checksum}).{KEPT_CHANGE if kept else ''}")
@@ -714,7 +727,7 @@ class MainWindow(QMainWindow):
     def _after_change(self, snapshot: PumpSnapshot | None) -> None:
         """Show the reading taken after a change, or, when it failed, that the link is closed."""
         if snapshot is not None:
-            self._show_snapshot(snapshot)
+            self._show_snapshot(snapshot, may_start_visit=False)
         else:
             self.connected = False
             self._set_tabs_enabled()
@@ -723,7 +736,7 @@ class MainWindow(QMainWindow):
         """The refill's outcome: in the wizard, which shows the new dates, and in the banner."""
         result = done.result
         if done.snapshot is not None:
-            self._show_snapshot(done.snapshot)
+            self._show_snapshot(done.snapshot, may_start_visit=False)
         else:
             self.connected = False
             self._set_tabs_enabled()
@@ -739,7 +752,7 @@ class MainWindow(QMainWindow):
         error = None if done.refresh_error is None else failure_text(done.refresh_error)
         kept = ""
         if done.snapshot is not None:
-            kept = KEPT_CHANGE if self._show_snapshot(done.snapshot) else ""
+            kept = KEPT_CHANGE if self._show_snapshot(done.snapshot, may_start_visit=False) else ""
         else:
             self.connected = False
             self._set_tabs_enabled()
@@ -777,6 +790,7 @@ class MainWindow(QMainWindow):
         preview = PreviewPlots(staged=True)
         yield from preview.parts
         self._place_preview(preview)
+        self.visit_controls.open_record()  # the clinic's record next, in its thread (VisitControls.open_record)
         yield
         plots = PreviewPlots(staged=True)
         yield from plots.parts
@@ -800,12 +814,13 @@ class MainWindow(QMainWindow):
         """True once the Program page's plots are built and placed (a reading shown before is drawn on them)."""
         return self.preview is not None
 
-    def _show_snapshot(self, snapshot: PumpSnapshot) -> bool:
+    def _show_snapshot(self, snapshot: PumpSnapshot, may_start_visit: bool = True) -> bool:
         """Show a reading on every page; True when the editor kept an unwritten change
-        (``ProgramEditor.set_snapshot``)."""
+        (``ProgramEditor.set_snapshot``). Another pump than the visit's starts a new visit (the banner says so),
+        unless ``may_start_visit`` is False: a reading taken after a change, where another pump is a stop."""
         self.snapshot = snapshot
         self.events.set_pump(snapshot.identity.serial)
-        self.visit_controls.pump_read(snapshot)
+        self.visit_controls.pump_read(snapshot, may_start_visit)
         self.overview.show_snapshot(snapshot)
         kept = self.editor.set_snapshot(snapshot)
         self.bolus.set_snapshot(snapshot, None if self.demand is None else self.demand.settings)
@@ -842,7 +857,7 @@ class MainWindow(QMainWindow):
         self.tabs.setTabEnabled(REVIEW_TAB, self.review.gate is not None)
         self.tabs.setTabEnabled(HISTORY_TAB, self.clinic.patient is not None)
         self.tabs.setTabEnabled(AUDIT_TAB, self.clinic.user is not None)
-        refused = self.clinic.access().refusal(Permission.WIRE_TRACE)
+        refused = self.visit_controls.access().refusal(Permission.WIRE_TRACE)
         self.tabs.setTabEnabled(TRACE_TAB, refused is None)
         self.tabs.setTabToolTip(TRACE_TAB, refused or "The frames of this session on the wire, or a trace file")
         if refused is not None and self.tabs.currentIndex() == TRACE_TAB:
@@ -884,15 +899,20 @@ class MainWindow(QMainWindow):
         self._set_tabs_enabled()
 
     def show_history(self) -> None:
-        """The visit's patient's dose history from the store on the History page (a quick indexed read), and the
+        """The visit's patient's dose history from the store on the History page (read in the clinic thread), and the
         Audit page filtered to them."""
-        patient = self.clinic.patient
-        if patient is None:
+        patient, store = self.clinic.patient, self.clinic.store
+        if patient is None or store is None:
             self.history.clear()
         else:
-            self.history.show_history(f"{patient.name} ({patient.identifier})",
-                                      self.clinic.store.patients.dose_history(patient.identifier))
+            self.visit_controls.store_call(None, lambda: store.patients.dose_history(patient.identifier),
+                                           lambda entries: self._show_dose_history(patient, entries),
+                                           lambda error: self.banner.show_message("error", READ_FAILED, said(error)))
         self._set_tabs_enabled()
+
+    def _show_dose_history(self, patient: Patient, entries) -> None:
+        if self.clinic.patient == patient:  # still the visit's: a sign-in since may have changed it
+            self.history.show_history(f"{patient.name} ({patient.identifier})", entries)
 
     def quit(self) -> None:
         """The Quit action: asks first when an unwritten change would be lost."""
@@ -913,19 +933,30 @@ class MainWindow(QMainWindow):
         self._plot_timer.stop()  # no more building: nothing is shown any more
         self.link.shutdown()
         self.report.wait()
+        self.audit.reads.wait()  # the store closes after its reads
         self.visit_controls.close()
         super().closeEvent(event)
 
+    def _confirm_another_pump(self) -> bool:
+        """Ask before connecting elsewhere loses an unwritten change; "Keep editing" is the default."""
+        return self._ask_to_lose_change(
+            "Connect to another pump?", "The program you are editing has not been written to the pump. A visit is "
+            "with one pump: connecting to another ends this visit and starts a new one, and the change is lost. The "
+            "pump keeps running its current program.", "&Connect without writing")
+
     def _confirm_quit(self) -> bool:
         """Ask before an unwritten change is lost; "Keep editing" is the default, so Enter loses nothing."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Quit without writing?",
-                          "The program you are editing has not been written to the pump. If you quit now it is "
-                          "lost, and the pump keeps running its current program.", parent=self)
-        quit_button = box.addButton("&Quit without writing", QMessageBox.ButtonRole.DestructiveRole)
+        return self._ask_to_lose_change(
+            "Quit without writing?", "The program you are editing has not been written to the pump. If you quit now "
+            "it is lost, and the pump keeps running its current program.", "&Quit without writing")
+
+    def _ask_to_lose_change(self, title: str, text: str, lose_text: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=self)
+        lose = box.addButton(lose_text, QMessageBox.ButtonRole.DestructiveRole)
         keep = box.addButton("&Keep editing", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(keep)
         box.setEscapeButton(keep)
-        self.quit_question = box  # tests answer it
+        self.unwritten_question = box  # tests answer it
         box.exec()
-        self.quit_question = None
-        return box.clickedButton() is quit_button
+        self.unwritten_question = None
+        return box.clickedButton() is lose

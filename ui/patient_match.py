@@ -1,27 +1,35 @@
-""""Which patient?": asked when the pump read is not recorded for any patient (a new implant, or a pump implanted
-before this clinic kept its record here).
+""""Which patient?": asked when the pump read is not recorded for any patient (a new implant, a replacement pump, or
+a pump implanted before this clinic kept its record here).
 
 The clinician finds the patient (by identifier or name) or records a new one, and the pump is bound to that patient
-as a new implant, from today. Until then nothing may be changed on the pump (the visit refuses it, and the window's
+as an implant from today. Until then nothing may be changed on the pump (the visit refuses it, and the window's
 controls say why), so a pump is never programmed for nobody in particular. The dialog asks; ``choose`` (the
 window's) binds, and its refusal (a duplicate identifier, the pump bound meanwhile) is said here, the dialog kept
 open for another answer.
+
+Why the replacement is a question of its own: a patient found here may still have a pump implanted. The store then
+refuses a second implant unless the binding names the pump replaced, which it records as explanted; nothing is sent
+to an explanted pump again. So recording that is never a default: the dialog shows the implanted pump (serial, model,
+implant date) and binds only once the clinician ticks the box that spells out both serials.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                               QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget)
 
-from clinic.patients import Patient
 from programmer.errors import ProgrammerError
 from programmer.roles import User
+from ui.clinic_session import implanted_pump
 from ui.widgets import ERROR, WrappedText, describe, heading
+
+if TYPE_CHECKING:
+    from clinic.patients import Implant, Patient
 
 TITLE = "Which patient?"
 
@@ -32,6 +40,8 @@ class PatientsPort(Protocol):
     def search(self, text: str) -> list[Patient]: ...
 
     def add(self, by: User, identifier: str, name: str, birth_date: date) -> Patient: ...
+
+    def implants(self, identifier: str) -> list[Implant]: ...
 
 
 def new_patient_problems(identifier: str, name: str, born: str) -> list[str]:
@@ -51,24 +61,44 @@ def new_patient_problems(identifier: str, name: str, born: str) -> list[str]:
     return problems
 
 
+def replacement_question(patient: Patient, implanted: Implant, serial: str, today: date) -> str:
+    """What the dialog says of a found patient's implanted pump, and what binding the pump read to them does."""
+    return (f"{patient.name} has {implanted.pump_model} serial {implanted.pump_serial} implanted since "
+            f"{implanted.implanted_on.isoformat()}. Pump serial {serial} can be theirs only as its replacement: "
+            f"pump serial {implanted.pump_serial} is then recorded as explanted today ({today.isoformat()}), and "
+            "nothing is sent to it again.")
+
+
+def replaces_text(serial: str, implanted: Implant) -> str:
+    """The box that must be ticked: both serials spelled out."""
+    return f"Pump serial {serial} &replaces pump serial {implanted.pump_serial} (explanted today)"
+
+
 class PatientMatchDialog(QDialog):
-    """Finds or records the patient the pump ``serial`` is implanted in; ``choose(identifier)`` binds it (raises a
-    ``ProgrammerError`` to refuse). Window-modal, opened with ``open()``; accepted once bound."""
+    """Finds or records the patient the pump ``serial`` is implanted in; ``choose(identifier, replaces)`` binds it
+    (``replaces``: the serial of the patient's implanted pump it replaces, else None; raises a ``ProgrammerError`` to
+    refuse). Window-modal, opened with ``open()``; accepted once bound."""
 
     def __init__(self, patients: PatientsPort, user: User, model: str, serial: str,
-                 choose: Callable[[str], object], parent: QWidget | None = None):
+                 choose: Callable[[str, str | None], object], parent: QWidget | None = None):
         super().__init__(parent)
         self.patients = patients
         self.user = user
+        self.serial = serial
         self.choose = choose
+        self.found: dict[str, Patient] = {}
+        self.replaced: str | None = None
+        """Once accepted: the serial of the pump the pump read replaced (None: a first implant)."""
+        self.implanted: Implant | None = None
+        """The chosen patient's implanted pump, which the pump read would replace (None: they have none)."""
         self.setWindowTitle(TITLE)
         self.setModal(True)
         layout = QVBoxLayout(self)
         layout.addWidget(heading(TITLE))
         layout.addWidget(WrappedText(
-            f"{model} serial {serial} is not recorded for any patient. Find the patient it is implanted in, or "
-            "record a new patient: the pump is then recorded as their implant from today. Until then nothing can "
-            "be changed on it."))
+            f"{model} serial {serial} is not recorded for any patient. Find the patient it is implanted in (a "
+            "replacement pump too), or record a new patient: the pump is then recorded as their implant from today. "
+            "Until then nothing can be changed on it."))
 
         find = QGroupBox("Find the patient")
         find_layout = QVBoxLayout(find)
@@ -77,10 +107,17 @@ class PatientMatchDialog(QDialog):
         describe(self.search, "Find a patient", "Part of the patient's identifier or name.")
         self.results = QListWidget()
         self.results.setAccessibleName("Patients found")
+        self.replacement = WrappedText()
+        self.replacement.setAccessibleName("Implanted pump")
+        self.replaces = QCheckBox()
+        self.replaces.setAccessibleDescription("Ticked: the pump read replaces the patient's implanted pump, which is "
+                                               "recorded as explanted today.")
         self.this_patient = QPushButton("&This patient's pump")
         self.this_patient.clicked.connect(self._choose_found)
         find_layout.addWidget(self.search)
         find_layout.addWidget(self.results)
+        find_layout.addWidget(self.replacement)
+        find_layout.addWidget(self.replaces)
         find_layout.addWidget(self.this_patient, 0, Qt.AlignmentFlag.AlignRight)
         layout.addWidget(find)
 
@@ -108,7 +145,8 @@ class PatientMatchDialog(QDialog):
         layout.addLayout(buttons)
 
         self.search.textChanged.connect(self._find)
-        self.results.itemSelectionChanged.connect(self._gate)
+        self.results.itemSelectionChanged.connect(self._selected)
+        self.replaces.toggled.connect(self._gate)
         for field in (self.identifier, self.name, self.born):
             field.textChanged.connect(self._gate)
         self._find("")
@@ -124,24 +162,46 @@ class PatientMatchDialog(QDialog):
 
     def _find(self, text: str) -> None:
         self.results.clear()
-        for patient in self.patients.search(text.strip()):
+        self.found = {patient.identifier: patient for patient in self.patients.search(text.strip())}
+        for patient in self.found.values():
             item = QListWidgetItem(f"{patient.name}  ({patient.identifier}, born {patient.birth_date.isoformat()})")
             item.setData(Qt.ItemDataRole.UserRole, patient.identifier)
             self.results.addItem(item)
         if self.results.count() == 1:
             self.results.setCurrentRow(0)
+        self._selected()
+
+    def _selected(self) -> None:
+        """Show the chosen patient's implanted pump, if any, and ask afresh whether the pump read replaces it."""
+        items = self.results.selectedItems()
+        patient = self.found[items[0].data(Qt.ItemDataRole.UserRole)] if items else None
+        self.implanted = None if patient is None else implanted_pump(self.patients.implants(patient.identifier))
+        self.replaces.setChecked(False)  # never carried from one patient to another
+        if patient is None or self.implanted is None:
+            self.replacement.clear()
+        else:
+            self.replacement.setText(replacement_question(patient, self.implanted, self.serial, date.today()))
+            self.replaces.setText(replaces_text(self.serial, self.implanted))
+        self.replacement.setVisible(self.implanted is not None)
+        self.replaces.setVisible(self.implanted is not None)
         self._gate()
 
     def _gate(self) -> None:
-        self.this_patient.setEnabled(bool(self.results.selectedItems()))
+        chosen = bool(self.results.selectedItems())
+        unanswered = self.implanted is not None and not self.replaces.isChecked()
+        self.this_patient.setEnabled(chosen and not unanswered)
+        self.this_patient.setToolTip(f"Tick \"{self.replaces.text().replace('&', '')}\" first: the patient has that "
+                                     "pump implanted." if chosen and unanswered else "")
         problems = new_patient_problems(self.identifier.text(), self.name.text(), self.born.text())
         self.record_new.setEnabled(not problems)
         self.record_new.setToolTip("; ".join(problems))
 
     def _choose_found(self) -> None:
         items = self.results.selectedItems()
-        if items:
-            self._bind(items[0].data(Qt.ItemDataRole.UserRole))
+        if not items or (self.implanted is not None and not self.replaces.isChecked()):
+            return
+        self._bind(items[0].data(Qt.ItemDataRole.UserRole),
+                   None if self.implanted is None else self.implanted.pump_serial)
 
     def _record_new(self) -> None:
         if new_patient_problems(self.identifier.text(), self.name.text(), self.born.text()):
@@ -153,12 +213,13 @@ class PatientMatchDialog(QDialog):
         except ProgrammerError as exc:
             self.problem.setText(f"Not recorded: {exc}")
             return
-        self._bind(identifier)
+        self._bind(identifier, None)
 
-    def _bind(self, identifier: str) -> None:
+    def _bind(self, identifier: str, replaces: str | None) -> None:
         try:
-            self.choose(identifier)
+            self.choose(identifier, replaces)
         except ProgrammerError as exc:
             self.problem.setText(f"Not bound: {exc}")
             return
+        self.replaced = replaces
         self.accept()

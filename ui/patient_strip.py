@@ -8,12 +8,16 @@ says meanwhile. The signed-in user is said on the same line: every change is mad
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from clinic.patients import Patient
 from programmer.roles import User
 from ui.view_models.palette import BANNER
+
+if TYPE_CHECKING:
+    from clinic.patients import Patient
 
 PATIENT_STYLE = "QLabel { background: #e8eef7; color: #102a4c; padding: 1px 8px; }"
 """Dark blue on pale blue (contrast about 12:1): information, never an alarm colour."""

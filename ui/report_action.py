@@ -38,7 +38,7 @@ class ReportAction(QObject):
         super().__init__(window)
         self.window = window
         self.dialog: QFileDialog | None = None
-        self.background = Background(self)
+        self.background = Background(self, "session report")
         self.background.done.connect(self._saved)
         self.background.failed.connect(self._failed)
 
@@ -58,10 +58,10 @@ class ReportAction(QObject):
 
     def save(self, path: Path) -> None:
         """Build the visit's report and write it to ``path``, in a thread; the banner says where, or why not."""
-        visit = self.window.clinic.visit
-        if visit is None or self.background.busy:
+        visit, store = self.window.clinic.visit, self.window.clinic.store
+        if visit is None or store is None or self.background.busy:
             return
-        store, session_id, library = self.window.clinic.store, visit.session_id, self.window.library
+        session_id, library = visit.session_id, self.window.library
 
         def write() -> Path:
             write_report_pdf(build_session_report(store, session_id, library), path)

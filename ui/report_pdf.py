@@ -250,15 +250,16 @@ class _Page:
         due = report.refill_by
         if due is None:
             self.y += self._text("Refill by: not known", 0, self.y, self.width)
-            why = "No reservoir reading in this session's records, or a program that delivers nothing."
+            why = ("The pump's low-alarm threshold is not recorded in this session's records."
+                   if report.low_alarm_ml is None and report.reservoir is not None
+                   else "No reservoir reading in this session's records, or a program that delivers nothing.")
         else:
             self.y += self._text(f"Refill by {moment(due.at)} ({PUMP_CLOCK})", 0, self.y, self.width)
             why = f"Set by {REASON_WORDS[due.reason]}."
         if report.reservoir is not None and report.reservoir_at is not None:
             why += (f" Projected from {quantity(report.reservoir.volume_ml, 'mL')} in the "
                     f"{quantity(report.reservoir.capacity_ml, 'mL')} reservoir at {moment(report.reservoir_at)} "
-                    f"({PUMP_CLOCK}), low alarm at {quantity(report.reservoir.low_alarm_ml, 'mL')}, by the program "
-                    "after this visit.")
+                    f"({PUMP_CLOCK}), low alarm {_threshold(report)}, by the program after this visit.")
         self._font(SMALL_PT)
         self.y += self._text(why, 0, self.y, self.width)
 
@@ -376,13 +377,14 @@ class _Page:
                             [(t, from_posix(t).strftime(fmt)) for t in ticks], first, last,
                             [(v, number(v)) for v in values], 0, reservoir.capacity_ml)
         low = self._at(inner, first, reservoir.low_alarm_ml, first, last, 0, reservoir.capacity_ml).y()
-        self.painter.setPen(self._pen(THRESHOLD_LINE, 1.0, Qt.PenStyle.DotLine))
-        self.painter.drawLine(QPointF(inner.left(), low), QPointF(inner.right(), low))
+        if report.low_alarm_ml is not None:
+            self.painter.setPen(self._pen(THRESHOLD_LINE, 1.0, Qt.PenStyle.DotLine))
+            self.painter.drawLine(QPointF(inner.left(), low), QPointF(inner.right(), low))
         self.painter.setPen(QColor(THRESHOLD_TEXT))
         self._font(SMALL_PT)
         text_height = self._line_height()
         self.painter.drawText(QRectF(inner.left() + 1 * self.mm, low - text_height, inner.width(), text_height),
-                              Qt.AlignmentFlag.AlignLeft, f"low alarm {number(reservoir.low_alarm_ml)} mL")
+                              Qt.AlignmentFlag.AlignLeft, f"low alarm {_threshold(report)}")
         for volumes, colour, style in series:
             path = QPainterPath()
             for index, (time, volume) in enumerate(zip(volumes.times, volumes.volumes)):
@@ -559,6 +561,11 @@ def _horizon_days(*plans: Plan | None) -> float:
     days = max(alarms) / 1440 + 7
     low, high = HORIZON_LIMITS_DAYS
     return float(min(max(math.ceil(days), low), high))
+
+
+def _threshold(report: SessionReport) -> str:
+    """The pump's low-alarm threshold as the records say (``at 2 mL``), or that they do not."""
+    return "not recorded" if report.low_alarm_ml is None else f"at {quantity(report.low_alarm_ml, 'mL')}"
 
 
 def _name(name: str) -> str:

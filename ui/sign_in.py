@@ -58,17 +58,20 @@ def first_admin_problems(username: str, display_name: str, password: str, repeat
 
 class SignInDialog(QDialog):
     """Asks for a user name and password (or creates the first administrator); ``signed_in(User)`` once accepted.
-    ``note``: why it is asked now (a sign-out for inactivity). Window-modal, opened with ``open()``."""
+    ``note``: why it is asked now (a sign-out for inactivity). ``first_admin``: whether the store has nobody in it yet,
+    as the window learnt it in its clinic thread (None: asked of ``users`` here). Window-modal, opened with
+    ``open()``."""
 
     signed_in = Signal(object)
 
-    def __init__(self, users: UsersPort, parent: QWidget | None = None, note: str = "", username: str = ""):
+    def __init__(self, users: UsersPort, parent: QWidget | None = None, note: str = "", username: str = "",
+                 first_admin: bool | None = None):
         super().__init__(parent)
         self.users = users
-        self.first_admin = users.count() == 0
+        self.first_admin = users.count() == 0 if first_admin is None else first_admin
         self.setWindowTitle(FIRST_ADMIN_TITLE if self.first_admin else SIGN_IN_TITLE)
         self.setModal(True)
-        self.background = Background(self)
+        self.background = Background(self, "sign-in")
         self.background.done.connect(self._accepted)
         self.background.failed.connect(self._refused)
         layout = QVBoxLayout(self)

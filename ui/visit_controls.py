@@ -6,31 +6,40 @@ Why apart from ``ui.main_window``: the window routes the pump's requests and ans
 facts (``ui.clinic_session``) to the same screens. The window tells it when a pump was read (``pump_read``) and asks
 it for the visit to change a pump in (``visit_for_change``); it tells the window's pages what they may offer
 (``apply_access``). The core refuses every one of these anyway: the controls only say it first.
+
+Every call to the clinic's store is made in ``calls``, a thread of its own (``ui.background``), one after another,
+never on the GUI thread: the store opens after the window shows ("Opening the clinic record"), and until a call has
+answered, what depends on it waits (the lock page, and every change refused with what the record is doing).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
 
-from clinic.visit import PumpMatch, Visit
+from clinic.pump_match import PumpMatch
 from programmer.errors import ProgrammerError
 from programmer.roles import Permission, User
 from programmer.snapshot import PumpSnapshot
 from ui.app_log import log
+from ui.background import Background
 from ui.clinic_session import ClinicSession
 from ui.demo_clinic import DEMO_SIGN_IN_NOTE
 from ui.inactivity import InactivityWatch
 from ui.patient_match import PatientMatchDialog
 from ui.patient_strip import PatientStrip
 from ui.report_action import REPORT_TEXT
+from ui.view_models.access import Access
 from ui.sign_in import SignInDialog
 from ui.widgets import WrappedText, heading
 
 if TYPE_CHECKING:
+    from clinic.visit import Visit
     from ui.main_window import MainWindow
 
 LOCKED_TITLE = "Signed out"
@@ -38,6 +47,17 @@ SIGNED_OUT_NOTE = "Signed out after {minutes} without input: sign in to go on."
 DISCARDED_NOTE = ("The change {name} was editing had not been written: it was discarded when {other} signed in. The "
                   "pump runs what it ran.")
 KEPT_NOTE = "Signed in again: the change you were editing is kept, not written."
+NEW_VISIT_TITLE = "Another pump: a new visit."
+NEW_VISIT_NOTE = ("A new visit, with pump serial {serial}: the visit with pump serial {before} ended (its session "
+                  "{session}, whose report is in the clinic's record).")
+DISCARDED_CHANGE_NOTE = " The change being edited for pump serial {before} had not been written: it was discarded."
+STARTING_NEW_VISIT = "Starting a visit with pump serial {serial}"
+OPENING = "Opening the clinic record"
+OPEN_FAILED_NOTE = ("The clinic's record could not be opened, so nothing can be changed on a pump: every change is "
+                    "tied to a signed-in user and a patient. {error}")
+STARTING_VISIT = "Starting the visit"
+LOOKING_UP = "Looking pump serial {serial} up in the clinic record"
+READ_FAILED = "The clinic's record could not be read."
 REFUSED_PROPERTY = "ordinary_tool_tip"
 """Where a control keeps its own tooltip while it shows why it is off."""
 
@@ -54,6 +74,13 @@ def refuse(control: QWidget | QAction, reason: str | None) -> None:
         control.setStatusTip("" if reason is None else reason)
 
 
+def said(error: Exception) -> str:
+    """What a store call that failed says: the record's own words; anything else is a bug, for the crash handler."""
+    if not isinstance(error, ProgrammerError):
+        raise error
+    return str(error)
+
+
 def _minutes(ms: int) -> str:
     minutes = ms / 60_000
     if minutes >= 1:
@@ -62,16 +89,26 @@ def _minutes(ms: int) -> str:
 
 
 class VisitControls(QObject):
-    """Built by the window with its ``clinic``; ``sign_out_ms``: the wait without input before the lock."""
+    """Built by the window with its ``clinic``; ``sign_out_ms``: the wait without input before the lock.
+    ``record_failed(exception)``: the store could not be opened (the window stays locked, saying why)."""
+
+    record_failed = Signal(object)
 
     def __init__(self, window: MainWindow, clinic: ClinicSession, sign_out_ms: int):
         super().__init__(window)
         self.window = window
         self.clinic = clinic
+        self.calls = Background(self, "clinic record")
         self.strip = PatientStrip()
         self.sign_in_dialog: SignInDialog | None = None
         self.patient_dialog: PatientMatchDialog | None = None
         self.locked_user: User | None = None
+        self._matching: str | None = None
+        self.record_error: Exception | None = None
+        self._to_open = False
+        """True from ``start`` until ``open_record`` when the store is to be opened."""
+        """Why the store could not be opened, once it could not."""
+        """The serial of the pump being matched to a patient in the clinic thread, while it is."""
         """Who was signed in when the window locked: the same person signing in again keeps the unwritten change."""
         self.lock_page = QWidget()
         layout = QVBoxLayout(self.lock_page)
@@ -94,15 +131,65 @@ class VisitControls(QObject):
     def locked(self) -> bool:
         return self.clinic.user is None
 
+    def store_call(self, waiting: str | None, call: Callable[[], object], done: Callable[[object], None],
+                   failed: Callable[[Exception], None]) -> None:
+        """Run ``call`` (which uses the store) in the clinic thread, after those before it; ``done(result)`` or
+        ``failed(exception)`` on the GUI thread. ``waiting``: what it does, said on every change control until the
+        calls have answered (None: a read nothing waits for)."""
+        if waiting is not None:
+            self.clinic.waiting = waiting
+            self.apply_access()
+
+        def answered(then: Callable, value) -> None:
+            if not self.calls.busy:
+                self.clinic.waiting = None
+            then(value)
+        self.calls.run(call, lambda result: answered(done, result), lambda error: answered(failed, error))
+
+    @property
+    def ready(self) -> bool:
+        """True once the store is open and no call to it is pending: what the window shows is what it holds."""
+        return self.clinic.store is not None and not self.calls.busy
+
     def start(self) -> None:
-        """At the window's first showing: signed in already (the demo, a test), or locked behind the dialog."""
+        """At the window's first showing: signed in already on an open store (a test), or locked, saying that the
+        record is being opened, until ``open_record`` has opened it and someone is signed in (the demo's clinician, or
+        whoever the dialog signs in)."""
+        if self.clinic.store is not None and self.clinic.user is not None:
+            self._opened()
+            return
+        self._lock(f"{OPENING}\u2026")
+        self.sign_in_button.setEnabled(False)
+        self._to_open = True
+
+    def open_record(self) -> None:
+        """Open the store in the clinic thread, if ``start`` left it to open. The window calls it once its Program
+        page's plots are placed: the opening's Python (SQLAlchemy's import, the schema's check, the demo's record) and
+        the plots' build share one interpreter lock, so done one after the other each is done sooner than together,
+        and the plots are what the window shows first."""
+        if self._to_open:
+            self._to_open = False
+            self.store_call(OPENING, self.clinic.open, lambda _none: self._opened(), self._open_failed)
+
+    def _opened(self) -> None:
+        assert self.clinic.store is not None, "opened"
+        self.window.audit.set_trail(self.clinic.store.audit)
+        self.sign_in_button.setEnabled(True)
         if self.clinic.user is None:
             self._lock("Sign in to use the programmer.")
             self.open_sign_in()
         else:
             self._unlock()
 
+    def _open_failed(self, error: Exception) -> None:
+        log.error("the clinic's record cannot be opened: %s", error)
+        self.record_error = error
+        self.lock_text.setText(OPEN_FAILED_NOTE.format(error=error))
+        self.record_failed.emit(error)
+
     def open_sign_in(self, note: str = "") -> None:
+        if self.clinic.store is None:
+            return  # not open (yet): the lock page says why
         if self.sign_in_dialog is not None:
             self.sign_in_dialog.raise_()
             return
@@ -110,7 +197,7 @@ class VisitControls(QObject):
         note = note or self.lock_text.text()
         if self.clinic.demo:
             note = f"{note} {DEMO_SIGN_IN_NOTE}"
-        dialog = SignInDialog(self.clinic.store.users, self.window, note, username)
+        dialog = SignInDialog(self.clinic.store.users, self.window, note, username, self.clinic.first_admin)
         dialog.signed_in.connect(self.signed_in)
         dialog.finished.connect(self._sign_in_closed)
         self.sign_in_dialog = dialog
@@ -147,16 +234,18 @@ class VisitControls(QObject):
             note = DISCARDED_NOTE.format(name=before.display_name, other=user.display_name)
         elif same and window.unwritten_change():
             note = KEPT_NOTE
-        try:
-            self.clinic.sign_in(user)
-        except ProgrammerError as exc:
-            self._lock(f"Not signed in: {exc}")
-            return
+        self.lock_text.setText(f"{STARTING_VISIT}\u2026")
+        self.store_call(STARTING_VISIT, lambda: self.clinic.sign_in(user),
+                        lambda _none: self._visit_started(user, note),
+                        lambda error: self._lock(f"Not signed in: {said(error)}"))
+
+    def _visit_started(self, user: User, note: str) -> None:
+        same = note == KEPT_NOTE
         log.info("signed in as a %s", user.role.value)  # no name in the application's log
         self.locked_user = None
         self._unlock()
         if note:
-            window.banner.show_message("info" if same else "warning", "Signed in.", note)
+            self.window.banner.show_message("info" if same else "warning", "Signed in.", note)
 
     def _lock(self, note: str) -> None:
         self.inactivity.disarm()
@@ -172,23 +261,62 @@ class VisitControls(QObject):
 
     # --- the pump and its patient -----------------------------------------------------------------------------
 
-    def pump_read(self, snapshot: PumpSnapshot) -> None:
-        """Match the pump just read to a patient when it is not the one matched already; an unknown pump asks
-        "Which patient?" (unless the demo binds it), another patient's stops every change."""
+    def pump_read(self, snapshot: PumpSnapshot, may_start_visit: bool = True) -> None:
+        """Match the pump just read to a patient when it is not the one matched already (in the clinic thread); an
+        unknown pump asks "Which patient?" (unless the demo binds it), another patient's stops every change. Another
+        pump than the visit's ends the visit and starts a new one, matched afresh, and the banner says so; unless
+        nobody is signed in or ``may_start_visit`` is False (a reading taken after a change): then it is a stop."""
         identity = snapshot.identity
-        seen = self.clinic.pump
-        if seen is None or seen.serial != identity.serial:
-            line = snapshot.status.line
-            try:
-                self.clinic.see_pump(identity.serial, identity.model, None if line is None else line.catheter_cm)
-            except ProgrammerError as exc:
-                self.window.banner.show_message("error", "The clinic's record could not be read.", str(exc))
-                return
-            self.show_pump()
-            self.apply_access()
-            pump = self.clinic.pump
-            if pump is not None and pump.match is PumpMatch.UNKNOWN and not self.locked:
-                self.ask_which_patient()
+        if self._matching == identity.serial:
+            return
+        seen, visit = self.clinic.pump, self.clinic.visit
+        another = visit is not None and visit.pump_serial is not None and visit.pump_serial != identity.serial
+        if not (another and may_start_visit and not self.locked) and seen is not None \
+                and seen.serial == identity.serial and seen.match is not PumpMatch.OTHER_PUMP:
+            return
+        line = snapshot.status.line
+        catheter_cm = None if line is None else line.catheter_cm
+        self._matching = identity.serial
+        if self.patient_dialog is not None and (seen is None or seen.serial != identity.serial):
+            self.patient_dialog.reject()  # it asked about the pump read before: its answer is not this pump's
+        if another and may_start_visit and not self.locked:
+            self._new_visit(identity.serial, identity.model, catheter_cm)
+            return
+        self.store_call(LOOKING_UP.format(serial=identity.serial),
+                        lambda: self.clinic.see_pump(identity.serial, identity.model, catheter_cm),
+                        lambda _seen: self._pump_matched(), self._match_failed)
+
+    def _new_visit(self, serial: str, model: str, catheter_cm: float | None) -> None:
+        """End the visit with the pump read before and start one with pump ``serial``; an unwritten change of the
+        visit ended is discarded (the Connect page asked first when it could), and the banner says so."""
+        window, clinic = self.window, self.clinic
+        assert clinic.visit is not None, "a visit to end"
+        before = clinic.visit.pump_serial
+        discarded = window.unwritten_change()
+        if discarded:
+            window.discard_change()
+        log.info("a new visit for another pump")  # no serial, no name in the application's log
+
+        def started(ended: object) -> None:
+            self._pump_matched()
+            note = NEW_VISIT_NOTE.format(before=before, serial=serial, session=ended)
+            window.banner.show_message("info", NEW_VISIT_TITLE, note + (
+                DISCARDED_CHANGE_NOTE.format(before=before) if discarded else ""))
+        self.store_call(STARTING_NEW_VISIT.format(serial=serial),
+                        lambda: clinic.new_visit(serial, model, catheter_cm), started, self._match_failed)
+
+    def _pump_matched(self) -> None:
+        self._matching = None
+        self.show_pump()
+        self.apply_access()
+        pump = self.clinic.pump
+        if pump is not None and pump.match is PumpMatch.UNKNOWN and not self.locked:
+            self.ask_which_patient()
+
+    def _match_failed(self, error: Exception) -> None:
+        self._matching = None
+        self.apply_access()
+        self.window.banner.show_message("error", READ_FAILED, said(error))
 
     def show_pump(self) -> None:
         """The strip above the banner, the History page and the Audit page's filter, for the pump read."""
@@ -196,9 +324,9 @@ class VisitControls(QObject):
         pump, user = clinic.pump, clinic.user
         if pump is None:
             self.strip.show_user(user, clinic.demo)
-        elif pump.match in (PumpMatch.OTHER_PATIENT, PumpMatch.OTHER_PUMP):
-            stop = clinic.access().pump_stop
-            assert stop is not None, "another patient's pump, or a pump not this visit's, is a stop"
+        elif pump.match in (PumpMatch.OTHER_PATIENT, PumpMatch.OTHER_PUMP) or pump.explanted_on is not None:
+            stop = clinic.pump_stop()
+            assert stop is not None, "another patient's pump, a pump not this visit's or an explanted one is a stop"
             self.strip.show_stop(stop, user, clinic.demo)
         elif pump.match is PumpMatch.UNKNOWN or clinic.patient is None:
             self.strip.show_question(f"Pump serial {pump.serial}: which patient? Not recorded for anyone yet.",
@@ -213,27 +341,31 @@ class VisitControls(QObject):
         if self.patient_dialog is not None:
             self.patient_dialog.raise_()
             return
-        if clinic.user is None or clinic.pump is None or clinic.pump.match is not PumpMatch.UNKNOWN:
+        pump = clinic.pump
+        if clinic.store is None or clinic.user is None or pump is None or pump.match is not PumpMatch.UNKNOWN:
             return
-        refused = clinic.access().refusal(Permission.MANAGE_PATIENTS)
+        refused = self.access().refusal(Permission.MANAGE_PATIENTS)
         if refused is not None:
             self.window.banner.show_message("warning", "Which patient?", f"This pump is not recorded for any "
                                             f"patient, and {refused[0].lower()}{refused[1:]}")
             return
-        dialog = PatientMatchDialog(clinic.store.patients, clinic.user, clinic.pump.model, clinic.pump.serial,
+        dialog = PatientMatchDialog(clinic.store.patients, clinic.user, pump.model, pump.serial,
                                     clinic.choose_patient, self.window)
-        dialog.accepted.connect(self._patient_chosen)
+        dialog.accepted.connect(lambda: self._patient_chosen(dialog.replaced))
         dialog.finished.connect(self._patient_dialog_closed)
         self.patient_dialog = dialog
         dialog.open()
 
-    def _patient_chosen(self) -> None:
+    def _patient_chosen(self, replaced: str | None) -> None:
         self.show_pump()
         self.apply_access()
         patient = self.clinic.patient
         if patient is not None and self.clinic.pump is not None:
+            explanted = "" if replaced is None else (f" It replaces pump serial {replaced}, recorded as explanted "
+                                                     "today.")
             self.window.banner.show_message("ok", "Patient chosen.", f"Pump serial {self.clinic.pump.serial} is "
-                                            f"recorded as {patient.name}'s ({patient.identifier}) implant.")
+                                            f"recorded as {patient.name}'s ({patient.identifier}) implant."
+                                            + explanted)
 
     def _patient_dialog_closed(self) -> None:
         dialog, self.patient_dialog = self.patient_dialog, None
@@ -247,11 +379,18 @@ class VisitControls(QObject):
         checked by the core (``Attempt.begin``, the visit's hard stop): a refusal there is audited."""
         if self.clinic.visit is None or self.clinic.user is None:
             return None, "nobody is signed in: sign in first"
+        if self.clinic.waiting is not None:
+            return None, f"{self.clinic.waiting[0].lower()}{self.clinic.waiting[1:]}: wait for it, then try again"
         return self.clinic.visit, None
 
+    def access(self) -> Access:
+        """What the signed-in user may do on the pump read, over the link as it is."""
+        link = self.window.link
+        return self.clinic.access(self.window.connected and not link.secure and link.allow_insecure_link)
+
     def apply_access(self) -> None:
-        """Each change control enabled, or disabled with why (the signed-in role, the patient)."""
-        access = self.clinic.access()
+        """Each change control enabled, or disabled with why (the signed-in role, the insecure link, the patient)."""
+        access = self.access()
         window = self.window
         user = self.clinic.user
         window.review.set_refusal(access.refusal(Permission.CHANGE_THERAPY),
@@ -265,7 +404,8 @@ class VisitControls(QObject):
                                     (self.report_action, Permission.EXPORT),
                                     (window.connect_page.connect_button, Permission.INTERROGATE),
                                     (window.interrogate_action, Permission.INTERROGATE),
-                                    (window.events_action, Permission.READ_EVENTS)):
+                                    (window.events_action, Permission.READ_EVENTS),
+                                    (window.press_button_action, Permission.EMULATOR_CONTROL)):
             refuse(control, access.refusal(permission))
         self.which_patient_action.setVisible(self.clinic.pump is not None
                                              and self.clinic.pump.match is PumpMatch.UNKNOWN)
@@ -286,4 +426,5 @@ class VisitControls(QObject):
             if dialog is not None:
                 dialog.reject()
         self.inactivity.remove()
-        self.clinic.end()
+        self.calls.run(self.clinic.end)  # after what is queued; the window waits for it: the store closes behind it
+        self.calls.wait()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 import time
@@ -22,6 +23,7 @@ from commandline import finite
 from programmer.bolus import (BOLUS_MINUTES_RANGE, DEMAND_DURATION_RANGE, DEMAND_LOCKOUT_RANGE,
                               DEMAND_MAX_PER_DAY_RANGE, PRIME_REASONS, BolusReview, BridgeReview, DemandReview, PrimeReview, review_bolus,
                               review_bridge, review_demand, review_prime)
+from programmer.audit_record import record_not_sent
 from programmer.bolus_commit import commit_bolus, commit_bridge, commit_cancel, commit_demand, commit_prime
 from programmer.cli.bolus_report import (ask_about_uncertain_bolus, bolus_outcome_json, bolus_text, bridge_text,
                                          cancel_command, demand_text, prime_text, result_json)
@@ -70,8 +72,9 @@ def add_bolus_commands(subparsers: argparse._SubParsersAction) -> None:
     prime = subparsers.add_parser("prime", help="prime the tubing and catheter after an implant, a pump replacement "
                                   "or a catheter revision: the volume comes from the catheter length, never typed")
     add_port(prime)
-    prime.add_argument("--catheter-cm", type=_typed, required=True, metavar="L",
-                       help="the catheter's whole length, cm (10 to 110)")
+    prime.add_argument("--catheter-cm", type=_typed, metavar="L",
+                       help="the catheter's whole length, cm (10 to 110); default: the length the clinic recorded for "
+                       "the patient's pump (one that differs from it is refused: record a revision first)")
     prime.add_argument("--reason", required=True, choices=PRIME_REASONS, help="why the line is primed")
     prime.add_argument("--segments-cm", type=_lengths, metavar="A,B",
                        help="after a revision, the catheter's segments, cm, adding up to --catheter-cm")
@@ -273,10 +276,41 @@ def run_prime(args: argparse.Namespace) -> int:
                           "supplied 110 cm long and trimmed)")])
     library = load_library(args.library)
     result = _change(args, "prime", lambda snapshot, reason: review_prime(
-        snapshot, args.catheter_cm, args.reason, library, args.segments_cm or (), reason), commit_prime)
+        snapshot, _catheter_cm(args, snapshot.identity.serial), args.reason, library, args.segments_cm or (), reason),
+        commit_prime)
     review = result.review
     assert isinstance(review, PrimeReview), "the commit's result holds its PrimeReview"
     return _report(args, result, lambda: prime_text(review))
+
+
+def _catheter_cm(args: argparse.Namespace, serial: str) -> float:
+    """The catheter length to prime with: the one the clinic recorded for the pump when it is the visit's patient's
+    (said on standard error), and ``--catheter-cm`` only when it is the same; else ``--catheter-cm`` (a pump bound
+    to nobody, or with no length recorded), needed then. A length that differs from the record is refused, audited,
+    before anything is sent (exit code 3)."""
+    from clinic.errors import CatheterMismatch
+
+    visit, given = args.visit, args.catheter_cm
+    implant = visit.store.patients.implant_for_pump(serial)
+    if (implant is None or implant.catheter_cm is None or visit.patient is None
+            or implant.patient_identifier != visit.patient.identifier):
+        if given is None:
+            raise InputError([("--catheter-cm", f"the catheter's whole length, cm, is needed: pump {serial} has no "
+                                                "catheter length in the clinic record; nothing was sent")])
+        return float(given)
+    recorded = f"{implant.catheter_cm:g} cm, from {implant.catheter_source()}"
+    if given is None:
+        print(f"{PROG}: priming with the catheter length recorded for pump {serial} of {implant.patient_identifier}: "
+              f"{recorded}", file=sys.stderr)
+        return implant.catheter_cm
+    if not math.isclose(given, implant.catheter_cm, rel_tol=1e-9):
+        message = (f"--catheter-cm {float(given):g} cm is not the catheter length recorded for pump {serial} of "
+                   f"{implant.patient_identifier}: {recorded}; a catheter revised since is recorded first, with "
+                   f"{PROG} patient revise-catheter {serial} --patient {implant.patient_identifier} --catheter-cm "
+                   f"{float(given):g} --date YYYY-MM-DD --note TEXT, then primed; nothing was sent to the pump")
+        record_not_sent(visit.audit, "prime", visit.user, message, serial)
+        raise CatheterMismatch(message)
+    return float(given)
 
 
 def run_bridge(args: argparse.Namespace) -> int:

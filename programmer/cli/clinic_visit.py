@@ -23,7 +23,7 @@ from programmer.audit_record import record_not_sent
 from programmer.cli.sign_in import LOGIN, check_clinician, clinic
 from programmer.commit import SessionResult
 from programmer.errors import PermissionRefused
-from programmer.roles import Permission, User, require, require_action
+from programmer.roles import User, require_action, require_link
 
 if TYPE_CHECKING:
     from clinic.journaled_audit import JournaledAudit
@@ -82,8 +82,7 @@ def authorized(audit: "JournaledAudit", action: str, user: User, insecure_link: 
     permission alone: anyone on such a link can read and alter what is sent)."""
     try:
         require_action(user, action)
-        if insecure_link:
-            require(user, Permission.INSECURE_LINK)
+        require_link(user, insecure_link)
     except PermissionRefused as exc:
         message = f"{exc}; sign in as someone who may, with {LOGIN}; nothing was sent to the pump"
         record_not_sent(audit, action, user, message)

@@ -14,7 +14,6 @@ import pytest
 
 from programmer.cli import pump_commands as cli_pump
 from programmer.port import PumpDriver, open_driver
-from programmer.roles import ROLE_PERMISSIONS, Permission, Role
 from tests.support.bolus_situations import pump as filled_pump
 from programmer.cli.support import EXIT_OK
 from tests.support.cli_runs import DOCTOR, SYRINGE, SignedIn, run
@@ -60,14 +59,6 @@ def administrator(signed_in) -> SignedIn:
     """Ada, the administrator, signed in instead of osei: she manages users and approves drug libraries."""
     signed_in.sign_in(ADA)
     return signed_in
-
-
-@pytest.fixture
-def insecure_links_allowed(monkeypatch) -> None:
-    """The test rig's clinician may also change a pump over a link that is not encrypted: the fault-injecting proxy
-    (tests/support) reads and alters frames, which only the insecure protocol version 1 lets it do. No role of the
-    programmer holds both permissions (docs/roles.md): a tester may use such a link, and may not change therapy."""
-    monkeypatch.setitem(ROLE_PERMISSIONS, Role.CLINICIAN, ROLE_PERMISSIONS[Role.CLINICIAN] | {Permission.INSECURE_LINK})
 
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "baclofen-simple.json"

@@ -124,7 +124,8 @@ def test_a_session_is_continued_only_by_its_user_and_only_when_it_exists(capsys,
     assert code == EXIT_REFUSED and f"session {session} is osei's: kim starts a session of their own" in err
 
 
-def test_a_write_to_a_replacement_pump_takes_the_previous_daily_dose_from_the_history(capsys, filled, start_emulator):
+def test_a_write_to_a_replacement_pump_takes_the_previous_daily_dose_from_the_history(capsys, filled, start_emulator,
+                                                                                       signed_in):
     replacement = start_emulator().url
     first = interrogate(capsys, filled)["pump"]["serial"]
     before = state(capsys, replacement)
@@ -136,6 +137,15 @@ def test_a_write_to_a_replacement_pump_takes_the_previous_daily_dose_from_the_hi
     code, _, err = run(capsys, "refill", replacement, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, *DOCTOR,
                        "--replaces", first, "--yes")
     assert code == EXIT_OK, err
+    edit = "UPDATE dose_history SET daily_dose = {} WHERE kind = 'program'"
+    with sqlite3.connect(signed_in.url.removeprefix("sqlite:///")) as connection:
+        connection.execute(edit.format(300))  # a previous dose raised by hand would let a larger change through
+    before = state(capsys, replacement)
+    code, out, err = run(capsys, "write", replacement, EXAMPLE, "--yes", "--json")
+    assert (code, out) == (EXIT_REFUSED, "") and state(capsys, replacement) == before
+    assert "the clinic record's dose_history table disagrees with its audit trail" in err and "daily_dose" in err
+    with sqlite3.connect(signed_in.url.removeprefix("sqlite:///")) as connection:
+        connection.execute(edit.format(150))
     code, out, err = run(capsys, "write", replacement, EXAMPLE, "--yes", "--json")
     assert code == EXIT_OK, err
     assert ("the previous daily dose is taken from the dose history of TEST-0001: 150 mcg/day (baclofen, the program "
@@ -251,8 +261,10 @@ def test_a_birth_before_1900_and_an_implant_in_the_future_are_refused_naming_the
 
 
 def test_a_catheter_revision_is_recorded_by_a_clinician_for_the_patient_s_own_pump(capsys, start_emulator,
-                                                                                 other_patient, signed_in):
+                                                                                 other_patient, signed_in, audit_log):
     url = start_emulator().url
+    code, out, err = run(capsys, "prime", url, "--reason", "implant", "--yes")  # a pump bound to nobody: as before
+    assert (code, out) == (EXIT_INVALID, "") and "--catheter-cm: the catheter's whole length, cm, is needed" in err
     assert run(capsys, "patient", "bind", url, "--patient", OTHER, "--catheter-cm", 50)[0] == EXIT_OK
     serial = interrogate(capsys, url)["pump"]["serial"]
     today = date.today().isoformat()
@@ -274,3 +286,20 @@ def test_a_catheter_revision_is_recorded_by_a_clinician_for_the_patient_s_own_pu
     [implant] = shown(capsys, OTHER)["implants"]
     assert (implant["catheter_cm"], implant["revisions"]) == (
         40, [{"revised_on": today, "catheter_cm": 40, "note": "distal 10 cm removed"}])
+
+    # prime takes the recorded length; one typed that differs is refused and audited, with no attempt record: nothing
+    # was sent (an attempt is recorded before anything is)
+    code, out, err = run(capsys, "prime", url, "--catheter-cm", 50, "--reason", "catheter_revision", "--yes")
+    assert (code, out) == (EXIT_REFUSED, "")
+    refusal = (f"--catheter-cm 50 cm is not the catheter length recorded for pump {serial} of {OTHER}: 40 cm, from the "
+               f"catheter revision of {today}; a catheter revised since is recorded first, with pump-programmer "
+               f"patient revise-catheter {serial} --patient {OTHER} --catheter-cm 50 --date YYYY-MM-DD --note TEXT")
+    assert refusal in err
+    [refused] = [record for record in read_audit_log(audit_log) if record["action"] == "prime"]
+    assert (refused["outcome"], refused["pump_serial"]) == ("refused", serial) and refusal in refused["message"]
+    assert run(capsys, "refill", url, "--withdrawn-ml", 0, "--added-ml", 20, *SYRINGE, "--yes")[0] == EXIT_OK
+    code, out, err = run(capsys, "prime", url, "--reason", "catheter_revision", "--yes", "--json")
+    assert code == EXIT_OK, err
+    assert (f"priming with the catheter length recorded for pump {serial} of {OTHER}: 40 cm, from the catheter "
+            f"revision of {today}") in err
+    assert json.loads(out)["prime"]["catheter_cm"] == 40

@@ -26,5 +26,5 @@ def test_the_migrations_are_a_package_of_the_distribution():
     assert "clinic*" in packages["include"]
     assert sorted(path.name for path in (ROOT / "clinic" / "migrations" / "versions").glob("0*.py")) == [
         "0001_first_schema.py", "0002_implant_history.py",
-        "0003_mirror_in_the_chain.py"]
+        "0003_mirror_in_the_chain.py", "0004_record_keys.py"]
     assert (ROOT / "clinic" / "migrations" / "versions" / "__init__.py").is_file()

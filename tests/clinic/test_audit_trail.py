@@ -202,6 +202,60 @@ def test_the_journal_is_reconciled_into_the_store_once_in_its_order(store, tmp_p
         "audit_reconciled", 3, hashlib.sha256(journal.path.read_bytes()).hexdigest())
 
 
+def journal_of(tmp_path, count: int) -> AuditLog:
+    journal = AuditLog(tmp_path / "audit.jsonl")
+    for n in range(1, count + 1):
+        journal.append(record(n))
+    return journal
+
+
+def actions_of(store: Store) -> list[str]:
+    return [entry.record["action"] for entry in store.audit.query()]
+
+
+def test_a_reconcile_reads_only_what_follows_the_last_one(store, tmp_path):
+    journal = journal_of(tmp_path, 3)
+    assert store.audit.reconcile(journal.path) == 3
+    reconciled_to = journal.path.stat().st_size
+    saved = json.loads((tmp_path / "audit.jsonl.reconciled").read_text())
+    assert (saved["offset"], saved["record_id"]) == (reconciled_to, "r3")
+    assert (tmp_path / "audit.jsonl.reconciled").stat().st_mode & 0o777 == 0o600
+    # the first line overwritten in place (same length) with what is no JSON: a whole read would refuse the journal
+    data = journal.path.read_bytes()
+    first = data.index(b"\n")
+    journal.path.write_bytes(b"x" * first + data[first:])
+    journal.append(record(4))
+    assert store.audit.reconcile(journal.path) == 1
+    summary = store.audit.query()[-1].record
+    assert (summary["action"], summary["records"], summary["read_from"]) == ("audit_reconciled", 1, reconciled_to)
+    assert store.audit.reconcile(journal.path) == 0 and "audit_journal_changed" not in actions_of(store)
+
+
+@pytest.mark.parametrize("keep, what", [(1, "truncated: "), (3, "rewritten: ")])
+def test_a_journal_truncated_or_rewritten_behind_its_position_is_read_whole_and_that_is_recorded(store, tmp_path,
+                                                                                                 keep, what):
+    journal = journal_of(tmp_path, 3)
+    assert store.audit.reconcile(journal.path) == 3
+    lines = journal.path.read_bytes().split(b"\n")[:keep]
+    journal.path.write_bytes(b"\n".join(lines) + b"\n")  # the journal cut back (or its last line replaced, below)
+    if keep == 3:
+        journal.path.write_bytes(journal.path.read_bytes().replace(b'"r3"', b'"r9"'))
+    journal.append(record(5))
+    assert store.audit.reconcile(journal.path) == (2 if keep == 3 else 1)  # r9 and r5, or r5: r1 to r3 are stored
+    changed = [entry.record for entry in store.audit.query(action="audit_journal_changed")]
+    assert [record["what"].startswith(what) for record in changed] == [True]
+    assert store.audit.query()[-1].record["read_from"] == 0 and store.audit.verify().intact
+
+
+def test_a_position_saved_for_another_store_is_not_trusted(store, tmp_path):
+    journal = journal_of(tmp_path, 2)
+    assert store.audit.reconcile(journal.path) == 2
+    other = open_store(f"sqlite:///{tmp_path}/other.sqlite3")
+    assert other.audit.reconcile(journal.path) == 2  # read whole: the store lacks the position's last record
+    assert "audit_journal_changed" not in actions_of(other)
+    other.close()
+
+
 APPENDS_EACH = 25
 
 

@@ -6,13 +6,14 @@ coverage (6, 9, 15), one pump per visit (1, 4), reconcile (5), the last administ
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import text
 
 from clinic.audit_trail import canonical_json, chain_hash
 from clinic.errors import RecordMismatch, SignInRefused, StoreError, WrongPatient, WrongPump
+from clinic.patients import DoseEntry
 from clinic.store import Store, open_store
 from clinic.users import REFUSED_PASSWORD
 from clinic.visit import PumpMatch, Visit
@@ -133,6 +134,38 @@ def test_a_patients_name_edited_in_the_table_is_not_trusted(store):
     sql(store, "UPDATE patients SET name = 'Someone Else'")
     with pytest.raises(RecordMismatch, match=MISMATCH.format(table="patients")):
         store.patients.get(PATIENT_ID)
+
+
+@pytest.mark.parametrize("edit, what", [
+    ("UPDATE dose_history SET daily_dose = 300 WHERE daily_dose = 150", "daily_dose"),
+    ("UPDATE dose_history SET time = '2026-01-03 09:00:00+00:00' WHERE daily_dose = 150", "time"),
+    ("UPDATE dose_history SET patient_id = (SELECT MAX(id) FROM patients) WHERE daily_dose = 150", "patient"),
+    ("INSERT INTO dose_history (patient_id, pump_serial, time, kind, drug, dose_unit, daily_dose, username) "
+     "SELECT id, 'EMU-1', '2026-01-03 09:00:00+00:00', 'program', 'baclofen', 'mcg', 400, 'osei' FROM patients "
+     "WHERE identifier = 'TEST-0001'", None),
+    ("DELETE FROM dose_history WHERE daily_dose = 150", "deleted"),  # the 300 mcg/day before it would be compared with
+])
+def test_a_dose_history_row_edited_or_inserted_by_hand_is_not_compared_with(store, edit, what):
+    store.patients.add(ADA, "P-2", "Other Patient", date(1960, 1, 1))
+    for hour, daily in ((8, 300.0), (9, 150.0)):
+        store.patients.record_dose(DoseEntry(PATIENT_ID, "EMU-1", "s1", datetime(2026, 1, 2, hour, tzinfo=timezone.utc),
+                                             "program", "baclofen", "mcg", 500.0, daily, None, None, None, "osei",
+                                             f"r{hour}"))
+    recorded = store.audit.query(action="dose_recorded")[-1]
+    assert (recorded.record["daily_dose"], recorded.record["at"], recorded.record["patient"]) == (
+        150.0, "2026-01-02T09:00:00+00:00", PATIENT_ID)
+    assert store.patients.last_program(PATIENT_ID).daily_dose == 150.0 and store.audit.verify().intact
+    sql(store, edit)
+    expected = {None: "no audit record recorded the dose history entry",
+                "deleted": "the dose history entry recorded by audit record [0-9]+ is not in the table"}.get(
+                    what, f"'s {what} is not what")
+    with pytest.raises(RecordMismatch, match=MISMATCH.format(table="dose_history") + ".*" + expected):
+        store.patients.last_program(PATIENT_ID if what != "patient" else "P-2")
+    if what == "patient":  # and the patient it was taken from misses it
+        with pytest.raises(RecordMismatch, match="is not in the table"):
+            store.patients.dose_history(PATIENT_ID)
+    check = store.audit.verify()
+    assert (check.intact, check.problem) == (False, "table mismatch") and "dose_history table" in check.message
 
 
 # --- verify covers the columns audit list filters on, canonical bodies, and a missing head ---------------------------

@@ -22,7 +22,7 @@ import pytest
 
 from clinic.fhir_bundle import fhir_bundle
 from clinic.session_report import (ChainAnchor, PatientFacts, SessionFacts, SessionReport, build_session_report,
-                                   report_from_records)
+                                   low_alarm_threshold, report_from_records)
 from clinic.store import Store, open_store
 from clinic.visit import PumpMatch, Visit
 from programmer.audit_record import record_not_sent
@@ -127,6 +127,44 @@ def test_the_reservoir_is_projected_from_the_refill_and_the_refill_by_date_follo
     plan = report.plan(report.program_after)
     assert plan.low_alarm_at == refilled_at + timedelta(days=40)
     assert (report.refill_by.at, report.refill_by.reason) == (refilled_at + timedelta(days=33), "low_alarm")
+
+
+def test_the_low_alarm_is_the_pumps_own_as_recorded_and_not_assumed_when_not(visit, tmp_path, qapp):
+    # The visit's records carry the threshold its pump reported (2 mL, a new pump's). Had it been 4 mL, from 18 mL at
+    # 0.4 mL/day the alarm comes after 14 / 0.4 = 35 days, the refill is due 28 days after the refill. Records made
+    # before the threshold was recorded give no alarm and no refill-by date.
+    report = report_of(visit)
+    records = [entry.record for entry in visit.store.audit.query(session_id=visit.session_id)]
+    assert report.low_alarm_ml == 2.0 and {r["low_alarm_ml"] for r in records if "pump_time" in r} == {2.0}
+    refilled_at = refill_time(visit)
+
+    def remade(change) -> SessionReport:
+        return report_from_records([change(record) if "pump_time" in record else record for record in records],
+                                   report.session, report.patient, report.anchor, report.made_at,
+                                   reading=None, pump_serial=report.pump_serial)
+
+    four = remade(lambda record: record | {"low_alarm_ml": 4.0})
+    assert (four.low_alarm_ml, four.reservoir.low_alarm_ml) == (4.0, 4.0)
+    assert (four.refill_by.at, four.refill_by.reason) == (refilled_at + timedelta(days=28), "low_alarm")
+    old = remade(lambda record: {key: value for key, value in record.items() if key != "low_alarm_ml"})
+    assert (old.low_alarm_ml, old.refill_by, old.reservoir.volume_ml) == (None, None, 18)
+    write_report_pdf(old, tmp_path / "old.pdf")
+    text = " ".join(poppler("pdftotext", str(tmp_path / "old.pdf"), "-").split())
+    assert "low alarm not recorded" in text and "The pump's low-alarm threshold is not recorded" in text
+
+
+@pytest.mark.parametrize("record, threshold", [
+    ({"action": "refill", "low_alarm_ml": 2.5}, 2.5),
+    ({"action": "bolus"}, 3.0),  # a record made before thresholds were recorded: the one known stays
+    ({"action": "set_low_alarm", "outcome": "verified", "low_alarm_ml_before": 3.0, "low_alarm_ml": 5.0}, 5.0),
+    ({"action": "set_low_alarm", "outcome": "mismatch", "low_alarm_ml_before": 3.0, "low_alarm_ml": 4.0}, 4.0),
+    ({"action": "set_low_alarm", "outcome": "refused", "low_alarm_ml_before": 2.0}, 2.0),
+    ({"action": "set_low_alarm", "outcome": "pump_refused", "low_alarm_ml_before": 2.0}, 2.0),
+    ({"action": "set_low_alarm", "outcome": "uncertain", "low_alarm_ml_before": 3.0}, None),
+    ({"action": "set_low_alarm", "outcome": None, "event": "attempt", "low_alarm_ml_before": 3.0}, None),
+])
+def test_the_threshold_after_each_kind_of_record(record, threshold):
+    assert low_alarm_threshold(record, 3.0) == threshold
 
 
 def test_an_attempt_without_its_outcome_record_says_so():
@@ -428,19 +466,16 @@ def test_the_bundle_names_the_visits_pump_and_nothing_of_the_other_one(changed):
         "dosage"]["text"]
 
 
-def test_a_name_in_any_script_is_drawn_or_flagged_never_silently_cut(visit, tmp_path, qapp):
+def test_a_name_in_any_script_is_drawn_never_silently_cut(visit, tmp_path, qapp):
     # Cyrillic and Arabic (DejaVu Sans has both; Arabic letters joined, which pdftotext gives as presentation forms:
-    # NFKC folds them back) and a CJK character, drawn when a font on this computer has it (Debian's fonts-noto-cjk),
-    # else named by its code point after the name.
+    # NFKC folds them back), Chinese, Japanese kana and Korean hangul: scripts/bootstrap installs Debian's
+    # fonts-noto-cjk, so every character is drawn and none is named by its code point instead.
     one = report_of(visit)
-    name = "Zoë Иван Петров محمد 李"
+    name = "Zoë Иван Петров محمد 李小龍 さくら 김민준"
     report = replace(one, patient=replace(one.patient, name=name))
     pdf = tmp_path / "names.pdf"
     write_report_pdf(report, pdf)
     text = unicodedata.normalize("NFKC", poppler("pdftotext", str(pdf), "-"))
     assert "Zoë Иван Петров" in text and "محمد" in text
-    cjk = subprocess.run(["fc-list", ":charset=674e"], capture_output=True, text=True, timeout=60).stdout.strip()
-    if cjk:
-        assert "李" in text
-    else:
-        assert "[no font here for U+674E]" in " ".join(text.split())
+    assert "李小龍" in text and "さくら" in text and "김민준" in text
+    assert "[no font here" not in text

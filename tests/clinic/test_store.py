@@ -95,7 +95,7 @@ def test_the_newest_revision_the_code_names_is_the_newest_migration_shipped():
     config.set_main_option("script_location", str(MIGRATIONS))
     scripts = ScriptDirectory.from_config(config)
     assert scripts.get_current_head() == SCHEMA_REVISION
-    assert {script.revision for script in scripts.walk_revisions()} == {"0001", "0002", "0003"}
+    assert {script.revision for script in scripts.walk_revisions()} == {"0001", "0002", "0003", "0004"}
 
 
 def alembic_config(connection) -> Config:
@@ -128,7 +128,7 @@ def test_a_database_at_the_first_revision_is_upgraded_with_its_data_kept(empty_s
     assert store.audit.verify().intact
     assert store.patients.dose_history("P-1") == []
     with store.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0003"
+        assert MigrationContext.configure(connection).get_current_revision() == "0004"
     store.close()
 
 
@@ -137,7 +137,7 @@ def test_a_database_newer_than_the_code_is_refused(store_url):
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     engine.dispose()
-    with pytest.raises(StoreError, match=r"has schema revision 0099, newer than this programmer knows \(up to 0003\)"):
+    with pytest.raises(StoreError, match=r"has schema revision 0099, newer than this programmer knows \(up to 0004\)"):
         open_store(store_url)
 
 

@@ -151,3 +151,27 @@ def test_a_clinicians_commit_records_the_user_and_role(audit):
 def test_an_action_no_permission_is_listed_for_is_refused():
     with pytest.raises(PermissionRefused, match="no role may do 'explode'"):
         roles.require_action(User("x", "X", Role.ADMINISTRATOR), "explode")
+
+
+def test_a_change_over_an_allowed_insecure_link_needs_its_permission_too(audit, monkeypatch):
+    source = FakePump(baclofen(150))
+    source.secure, source.allow_insecure_link = False, True  # a version-1 pump, the insecure link allowed
+    assert source.insecure_changes
+    review = review_write(read(source), baclofen(160), LIBRARY)
+    with pytest.raises(PermissionRefused, match="a clinician may not use a link that is not encrypted"):
+        commit_write(source, review, DR_NG, audit)
+    assert sent(source) == [] and refused_record(audit)["user"] == "ng"
+    # No shipped role holds both permissions; one made for this test writes over the link.
+    monkeypatch.setitem(roles.ROLE_PERMISSIONS, Role.CLINICIAN,
+                        roles.ROLE_PERMISSIONS[Role.CLINICIAN] | {Permission.INSECURE_LINK})
+    assert commit_write(source, review, DR_NG, audit).outcome is Outcome.VERIFIED
+
+
+def test_an_insecure_link_not_allowed_is_left_to_the_driver_to_refuse():
+    source = FakePump(baclofen(150))
+    source.secure = False  # not allowed: nothing that changes it is sent (LinkNotSecure), whoever asks
+    assert not source.insecure_changes
+    roles.require_link(DR_NG, source.insecure_changes)  # so the role is not asked about the link
+    with pytest.raises(PermissionRefused, match="a technician may not use a link that is not encrypted"):
+        roles.require_link(TECHNICIAN, True)
+    roles.require_link(TESTER, True)

@@ -3,7 +3,7 @@
 The port's contract (``programmer.port.PumpDriver``) lets a driver raise only the programmer's errors, so
 the command line and the application each handle failures in one place. These tests break real links the
 ways links break: a pty whose other end closes (the emulator killed), a TCP peer that resets the
-connection, a device path that does not exist, and a pty that hangs up between a write and its drain,
+connection (and one that hangs up after its last answer), a device path that does not exist, and a pty that hangs up between a write and its drain,
 where pyserial raises ``termios.error``, which is not even an ``OSError``. ``pytest.raises(LinkError)``
 lets anything else through, so a test fails if any other exception escapes. A trace file that cannot be
 opened is the one failure of the OS that is not the link's: bad input, an ``InputError``.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import socket
 
 import pytest
 import serial
@@ -66,6 +67,25 @@ def test_a_peer_that_resets_the_connection_fails_the_call_with_its_step_and_port
     assert failed.value.step == "read status"
     assert re.match(rf"^read status: link to {re.escape(peer.url)} lost \(read failed: {re.escape(reset)}\) "
                     + TRIES, str(failed.value)), str(failed.value)
+
+
+def test_what_a_tcp_peer_sent_before_it_hung_up_is_read_in_full_before_the_link_is_lost():
+    """One read returns everything already received (here a 4 kB answer, which pyserial's socket port, counting at
+    most one byte waiting, gave a byte at a time), up to the end of the stream; the read after it finds the link
+    closed. A peer's last answer before it hangs up is not lost with the link."""
+    sent = bytes(range(256)) * 16
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        transport = Transport(f"socket://127.0.0.1:{server.getsockname()[1]}", 9600, write_timeout_s=1.0)
+        transport.open()
+        try:
+            peer, _ = server.accept()
+            peer.sendall(sent)  # on loopback, in the reader's buffer when sendall returns, the end of stream after it
+            peer.close()
+            assert transport.read() == sent
+            with pytest.raises(serial.SerialException, match="socket disconnected"):
+                transport.read()
+        finally:
+            transport.close()
 
 
 def test_a_device_path_that_does_not_exist_fails_to_connect():

@@ -18,6 +18,7 @@ from tests.support.clinic_fixtures import OSEI, PASSWORD, PATIENT_ID, clinic_db
 from tests.support.emulator_fixtures import LOOPBACK_LINK
 from ui.clinic_session import ClinicSession
 from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
+from ui.patient_match import TITLE
 from ui.review import ReviewPage
 
 FAST_FOLDER = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
@@ -75,10 +76,16 @@ def wait_for_plots(qtbot, window: MainWindow) -> None:
 
 
 def connect(qtbot, window: MainWindow, url: str) -> None:
-    """Connect, and wait for the reading and for the plots that draw it."""
+    """Connect, and wait for the reading, for the plots that draw it and for its patient from the clinic's record."""
     window.connect_to(url)
     qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
     wait_for_plots(qtbot, window)
+    wait_for_record(qtbot, window)
+
+
+def wait_for_record(qtbot, window: MainWindow) -> None:
+    """Until the window's calls to the clinic's store have answered (they run in its clinic thread)."""
+    qtbot.waitUntil(lambda: window.visit_controls.ready, timeout=LINK_TIMEOUT_MS)
 
 
 def type_daily_dose(qtbot, window: MainWindow, text: str) -> None:
@@ -118,6 +125,7 @@ def write_and_wait(qtbot, window: MainWindow) -> None:
     assert review.write.isEnabled(), review.blockers.text()
     qtbot.mouseClick(review.write, Qt.LeftButton)
     qtbot.waitUntil(lambda: not window.link.busy and review.gate is None, timeout=LINK_TIMEOUT_MS)
+    wait_for_record(qtbot, window)  # the dose history read again
 
 
 def commit(window: MainWindow, clinician: str = "Dr A. Osei") -> None:
@@ -130,3 +138,11 @@ def commit(window: MainWindow, clinician: str = "Dr A. Osei") -> None:
     review.confirm.setChecked(True)
     assert review.write.isEnabled(), review.blockers.text()
     review.write.click()
+
+
+def which_patient(qtbot, window: MainWindow):
+    """The "Which patient?" dialog the window opened for the pump read, once it is open."""
+    qtbot.waitUntil(lambda: window.visit_controls.patient_dialog is not None, timeout=LINK_TIMEOUT_MS)
+    dialog = window.visit_controls.patient_dialog
+    assert dialog is not None and dialog.windowTitle() == TITLE
+    return dialog

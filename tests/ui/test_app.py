@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from protocol import Command
 from tests.support.emulator_fixtures import FrameProxy
-from tests.support.ui_actions import LINK_TIMEOUT_MS, commit, connect
+from tests.support.ui_actions import LINK_TIMEOUT_MS, commit, connect, wait_for_record
 from programmer.port import open_driver
 from ui.editor import DOSE, START
 from ui.emulator import set_up_demo_patient
@@ -154,6 +154,7 @@ def test_demo_starts_the_bundled_emulator_with_the_demo_patient(qtbot, tmp_path)
     qtbot.addWidget(window)
     try:
         qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
+        wait_for_record(qtbot, window)  # the demo's record made, its pump bound, in the clinic thread
         assert window.banner.text.text().startswith("ITB-20 serial E20")
         assert ("simple continuous: 150\u00a0mcg/day (0.3\u00a0mL/day) of baclofen 500 mcg/mL"
                 in window.banner.text.text())

@@ -9,7 +9,8 @@ from PySide6.QtCore import Qt
 
 from programmer.audit import read_audit_log
 from programmer.errors import LinkError
-from tests.support.ui_actions import LINK_TIMEOUT_MS, connect
+from tests.support.clinic_fixtures import PASSWORD, TESS
+from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, wait_for_record
 from ui.emulator import set_up_demo_patient
 from ui.link import Failure, GiveBolus
 from ui.main_window import BOLUS_TAB, PRESS_BUTTON_TEXT, MainWindow
@@ -78,7 +79,11 @@ def sign_and_give(qtbot, window: MainWindow) -> None:
 
 
 def press_the_button(qtbot, window: MainWindow) -> None:
-    """The Emulator menu's tester control, as the demo offers it."""
+    """The Emulator menu's tester control, as the demo offers it: a tester's, so the test's tester signs in."""
+    if window.clinic.user is None or window.clinic.user.username != TESS.username:
+        window.visit_controls.sign_out()
+        window.visit_controls.signed_in(window.clinic.store.users.authenticate(TESS.username, PASSWORD))
+        wait_for_record(qtbot, window)
     action = next(a for a in window.emulator_menu.actions() if a.text() == PRESS_BUTTON_TEXT)
     assert window.emulator_menu.menuAction().isVisible()  # the pump is the emulator
     action.trigger()

@@ -59,6 +59,7 @@ def test_the_audit_page_filters_by_patient_user_action_and_date(qtbot, window, p
     qtbot.keyClicks(page.username, "osei")
     qtbot.keyClicks(page.action, "write")
     page.show_button.click()
+    qtbot.waitUntil(lambda: not page.reads.busy, timeout=LINK_TIMEOUT_MS)  # read in the page's thread
     rows = table(page.table)
     written = window.clinic.store.audit.query(action="write")  # after the store's own records (users, patient...)
     assert len(written) == 2 and written[1].seq == written[0].seq + 1
@@ -72,18 +73,23 @@ def test_the_audit_page_filters_by_patient_user_action_and_date(qtbot, window, p
 
     page.username.setText("kim")
     page.show_button.click()
+    qtbot.waitUntil(lambda: not page.reads.busy, timeout=LINK_TIMEOUT_MS)  # read in the page's thread
     assert page.table.rowCount() == 0 and page.summary.text() == "0 records, newest first."
     page.username.clear()
     page.since.setText("2026-3-1")
     page.show_button.click()
+    qtbot.waitUntil(lambda: not page.reads.busy, timeout=LINK_TIMEOUT_MS)  # read in the page's thread
     assert page.summary.text() == "Not shown: From: a date as YYYY-MM-DD, not '2026-3-1'."
     page.since.setText("2000-01-01")
     page.until.setText("2000-12-31")
     page.show_button.click()
+    qtbot.waitUntil(lambda: not page.reads.busy, timeout=LINK_TIMEOUT_MS)  # read in the page's thread
     assert page.table.rowCount() == 0  # nothing was done in 2000
     page.check_chain()
+    qtbot.waitUntil(lambda: not page.reads.busy, timeout=LINK_TIMEOUT_MS)
     check = window.clinic.store.audit.verify()
-    assert check.records == written[1].seq  # the write's outcome is the last record
+    [dose] = window.clinic.store.audit.query(action="dose_recorded")  # the verified write's dose history, mirrored
+    assert check.records == dose.seq == written[1].seq + 1  # after the write's outcome, the last record
     assert page.chain.text() == f"the audit trail is intact: {check.records} records, head hash {check.head_hash}"
 
 

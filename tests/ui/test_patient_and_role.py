@@ -1,8 +1,7 @@
 """Whose pump, and who may change it, as the window shows and enforces them, against the real emulator and a real
 store: an unknown pump asks "Which patient?" and a write goes through once the patient is chosen (or recorded as a
-new implant); a pump bound to another patient puts up the hard stop, every change control off and a forced write
-refused by the core with nothing sent; a technician sees the change controls off, each saying why, and a forced
-write is refused by the core and audited."""
+new implant); a technician sees the change controls off, each saying why, and a forced write is refused by the core
+and audited. (Another patient's pump, an explanted one and a new visit per pump: test_visit_per_pump.py.)"""
 
 from __future__ import annotations
 
@@ -11,18 +10,12 @@ from datetime import date
 
 from PySide6.QtCore import Qt
 
-from programmer.port import open_driver
 from programmer.roles import Permission
-from tests.support.clinic_fixtures import ADA, KIM, PATIENT_ID
+from tests.support.clinic_fixtures import KIM, PATIENT_ID
 from tests.support.ui_actions import LINK_TIMEOUT_MS, commit, connect, edit_the_dose, new_window, open_review, sign
-from tests.support.ui_actions import write_and_wait
+from tests.support.ui_actions import which_patient, write_and_wait
 from ui.main_window import MainWindow
-from ui.patient_match import TITLE, new_patient_problems
-
-
-def serial_of(url: str) -> str:
-    with open_driver(url) as driver:
-        return driver.identify().serial
+from ui.patient_match import new_patient_problems
 
 
 def journal(window: MainWindow) -> list[dict]:
@@ -30,18 +23,11 @@ def journal(window: MainWindow) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 
-def answer(qtbot, window: MainWindow):
-    qtbot.waitUntil(lambda: window.visit_controls.patient_dialog is not None, timeout=LINK_TIMEOUT_MS)
-    dialog = window.visit_controls.patient_dialog
-    assert dialog is not None and dialog.windowTitle() == TITLE
-    return dialog
-
-
 def test_an_unknown_pump_asks_which_patient_then_a_write_goes_through(qtbot, tmp_path, patient):
     window = new_window(qtbot, tmp_path, bound=False)
     connect(qtbot, window, patient.url)
     serial = window.snapshot.identity.serial
-    dialog = answer(qtbot, window)
+    dialog = which_patient(qtbot, window)
     assert window.visit_controls.strip.text().startswith(f"Pump serial {serial}: which patient?")
     assert not window.overview.set_low_alarm.isEnabled()
     assert window.overview.set_low_alarm.toolTip().startswith(f"Pump serial {serial} is not recorded for any patient")
@@ -68,7 +54,7 @@ def test_an_unknown_pump_asks_which_patient_then_a_write_goes_through(qtbot, tmp
 def test_a_new_implant_records_a_new_patient(qtbot, tmp_path, patient):
     window = new_window(qtbot, tmp_path, bound=False)
     connect(qtbot, window, patient.url)
-    dialog = answer(qtbot, window)
+    dialog = which_patient(qtbot, window)
     assert new_patient_problems("", "", "1970-02-30") == [
         "Identifier: required (the clinic's record number)", "Name: required", "Date of birth: a date as YYYY-MM-DD"]
     qtbot.keyClicks(dialog.identifier, "MRN-77")
@@ -80,35 +66,6 @@ def test_a_new_implant_records_a_new_patient(qtbot, tmp_path, patient):
     assert window.clinic.store.patients.get("MRN-77").birth_date == date(1984, 7, 9)
     assert window.visit_controls.strip.text().startswith("Patient: Mira Example (MRN-77), born 1984-07-09")
     assert window.overview.set_low_alarm.isEnabled()
-    window.close()
-
-
-def test_another_patients_pump_is_a_hard_stop(qtbot, tmp_path, patient):
-    window = new_window(qtbot, tmp_path, bound=False)
-    store = window.clinic.store
-    other = store.patients.add(ADA, "OTHER-9", "Other Person", date(1960, 5, 5))
-    store.patients.bind_pump(ADA, other.identifier, serial_of(patient.url), "ITB-20", date(2025, 1, 2), 60.0)
-    store.patients.bind_pump(ADA, PATIENT_ID, "E20-OLD001", "ITB-20", date(2024, 1, 2), 55.0)
-    window.clinic.see_pump("E20-OLD001", "ITB-20", 55.0)  # this visit is Test Patient's, at their own pump
-    connect(qtbot, window, patient.url)
-    strip = window.visit_controls.strip
-    serial = window.snapshot.identity.serial
-    assert strip.stopped and strip.text().startswith(
-        f"STOP: pump serial {serial} is implanted in Other Person (OTHER-9), not in this visit's patient.")
-    assert window.visit_controls.patient_dialog is None  # nothing to ask: the store knows whose it is
-    for control in (window.overview.set_low_alarm, window.overview.set_clock, window.refill_action):
-        assert not control.isEnabled() and control.toolTip().startswith("STOP: pump serial")
-
-    edit_the_dose(qtbot, window, "165")
-    review = open_review(qtbot, window)
-    assert not review.write.isEnabled() and review.blockers.text().startswith("STOP: pump serial")
-    window._commit(review.gate.review, "Dr A. Osei")  # forced past the disabled button: the core refuses
-    qtbot.waitUntil(lambda: not window.link.busy and window.banner.title.text() == "NOT WRITTEN.",
-                    timeout=LINK_TIMEOUT_MS)
-    assert f"this visit is with pump E20-OLD001, not {serial}" in window.banner.text.text()  # one pump a visit
-    assert window.snapshot.active.program.therapy.daily_dose == 150  # nothing was sent
-    [refused] = journal(window)
-    assert (refused["event"], refused["outcome"]) == ("outcome", "refused")
     window.close()
 
 

@@ -35,12 +35,12 @@ def test_the_emulator_firmware_is_the_one_the_programmer_recognises():
     assert FIRMWARE.startswith(SIMULATED_FIRMWARE_PREFIX)
 
 
-def answer_quit_question(qtbot, window, button_text: str) -> list[str]:
+def answer_unwritten_question(qtbot, window, button_text: str) -> list[str]:
     """Click ``button_text`` in the question Quit asks, once it is open; returns what it said."""
     said = []
 
     def answer():
-        box = window.quit_question
+        box = window.unwritten_question
         if box is None:
             QTimer.singleShot(10, answer)
             return
@@ -56,7 +56,7 @@ def test_quit_with_an_unwritten_change_asks_and_keep_editing_keeps_it(qtbot, win
     connect(qtbot, window, patient.url)
     edit_the_dose(qtbot, window, "165")
     assert window.unwritten_change()
-    said = answer_quit_question(qtbot, window, "Keep editing")
+    said = answer_unwritten_question(qtbot, window, "Keep editing")
     window.quit()
     assert window.isVisible() and window.editor.daily_dose.text() == "165"
     assert "not been written" in said[0]
@@ -66,7 +66,7 @@ def test_quit_without_writing_closes_and_the_pump_keeps_its_program(qtbot, windo
     connect(qtbot, window, patient.url)
     before = window.snapshot.active.checksum
     edit_the_dose(qtbot, window, "165")
-    answer_quit_question(qtbot, window, "Quit without writing")
+    answer_unwritten_question(qtbot, window, "Quit without writing")
     window.quit()
     assert not window.isVisible()
     from programmer.port import open_driver
@@ -80,4 +80,4 @@ def test_quit_with_nothing_changed_does_not_ask(qtbot, window, patient):
     edit_the_dose(qtbot, window, "150.0")  # the same program, typed differently: nothing to lose
     assert not window.unwritten_change()
     window.quit()
-    assert window.quit_question is None and not window.isVisible()
+    assert window.unwritten_question is None and not window.isVisible()

@@ -239,12 +239,48 @@ def test_the_strip_is_white_on_the_error_red_and_readable():
     assert contrast_ratio("#ffffff", INSECURE_BACKGROUND) >= MIN_TEXT_CONTRAST  # about 8.4:1
 
 
-def test_allowed_an_insecure_link_changes_the_pump_and_the_strip_says_so(qtbot, insecure_pump, tmp_path):
+INSECURE_REFUSAL = ("Dr A. Osei is signed in as a clinician, and a clinician may not use a link that is not encrypted: "
+                    "sign in as a tester to do it.")
+
+
+def test_allowed_an_insecure_link_a_clinician_changes_nothing_and_the_core_refuses_a_forced_write(
+        qtbot, insecure_pump, tmp_path):
     window = create_window(clinic=clinic_session(tmp_path), allow_insecure_link=True)
     qtbot.addWidget(window)
     try:
         connect(qtbot, window, insecure_pump.url)
         assert window.insecure.isVisible() and window.insecure.text() == INSECURE_ALLOWED_TEXT
+        for control in (window.overview.set_clock, window.overview.set_low_alarm, window.refill_action):
+            assert not control.isEnabled() and control.toolTip() == INSECURE_REFUSAL
+        assert not window.bolus.give.isEnabled()
+        edit_the_dose(qtbot, window, "165")
+        review = open_review(qtbot, window)
+        assert not review.write.isEnabled() and review.blockers.text().startswith(INSECURE_REFUSAL)
+        window._commit(review.gate.review, "Dr A. Osei")  # forced past the disabled button: the core refuses
+        qtbot.waitUntil(lambda: not window.link.busy and window.banner.title.text().startswith("NOT WRITTEN"),
+                        timeout=LINK_TIMEOUT_MS)
+        assert ("Dr A. Osei (osei) is signed in as a clinician, and a clinician may not use a link that is not "
+                "encrypted") in window.banner.text.text()
+        window.set_clock()  # forced too: refused before anything is sent
+        qtbot.waitUntil(lambda: not window.link.busy and window.banner.title.text() != "Clock set.",
+                        timeout=LINK_TIMEOUT_MS)
+        assert "may not use a link that is not encrypted" in window.banner.text.text()
+    finally:
+        window.close()
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(r["action"], r["event"], r["outcome"], r["user"]) for r in audit] == [
+        ("write", "outcome", "refused", "osei")]  # refused before the attempt: nothing was sent
+    with open_driver(insecure_pump.url, allow_insecure_link=True) as driver:
+        assert driver.read_program().program.therapy.daily_dose == 150
+
+
+@pytest.mark.usefixtures("insecure_links_allowed")
+def test_allowed_an_insecure_link_a_role_holding_its_permission_changes_the_pump(qtbot, insecure_pump, tmp_path):
+    window = create_window(clinic=clinic_session(tmp_path), allow_insecure_link=True)
+    qtbot.addWidget(window)
+    try:
+        connect(qtbot, window, insecure_pump.url)
+        assert window.overview.set_clock.isEnabled()
         window.set_clock()
         qtbot.waitUntil(lambda: not window.link.busy and window.banner.title.text() == "Clock set.",
                         timeout=LINK_TIMEOUT_MS)

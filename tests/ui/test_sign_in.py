@@ -11,7 +11,8 @@ from clinic.store import open_store
 from programmer.library import load_library
 from tests.support.clinic_fixtures import PASSWORD, clinic_db
 from tests.support.emulator_fixtures import LOOPBACK_LINK
-from tests.support.ui_actions import LINK_TIMEOUT_MS, clinic_session, connect, edit_the_dose, new_window
+from tests.support.ui_actions import (LINK_TIMEOUT_MS, clinic_session, connect, edit_the_dose, new_window,
+                                     wait_for_record)
 from ui.app import create_window
 from ui.clinic_session import ClinicSession
 from ui.main_window import AUDIT_TAB, PROGRAM_TAB, MainWindow
@@ -53,6 +54,7 @@ def test_the_window_opens_locked_and_a_wrong_password_is_refused(qtbot, tmp_path
 
     with qtbot.waitSignal(dialog.signed_in, timeout=LINK_TIMEOUT_MS):
         sign_in(qtbot, dialog, "osei")
+    wait_for_record(qtbot, window)  # the visit starts in the clinic thread
     assert window.clinic.user is not None and window.clinic.user.display_name == "Dr A. Osei"
     assert window.stack.currentWidget() is window.work and window.refill_action.isEnabled()
     assert "Signed in: Dr A. Osei (clinician)" in window.visit_controls.strip.text()
@@ -76,6 +78,7 @@ def test_a_store_with_nobody_in_it_creates_the_first_administrator(qtbot, tmp_pa
     qtbot.keyClicks(dialog.repeated, "g")
     with qtbot.waitSignal(dialog.signed_in, timeout=LINK_TIMEOUT_MS):
         dialog.sign_in.click()
+    wait_for_record(qtbot, window)  # the visit starts in the clinic thread
     assert [(u.username, u.display_name, u.role.value) for u in store.users.list()] == [
         ("ada", "Ada Admin", "administrator")]
     assert "Signed in: Ada Admin (administrator)" in window.visit_controls.strip.text()
@@ -105,6 +108,7 @@ def test_the_same_person_signing_in_again_finds_the_change_kept(qtbot, tmp_path,
     with qtbot.waitSignal(dialog.signed_in, timeout=LINK_TIMEOUT_MS):
         qtbot.keyClicks(dialog.password, PASSWORD)
         dialog.sign_in.click()
+    wait_for_record(qtbot, window)  # the visit starts in the clinic thread
     assert window.unwritten_change() and window.editor.daily_dose.text() == "165"
     assert window.clinic.visit.session_id == session  # the same visit goes on
     assert window.banner.text.text() == "Signed in again: the change you were editing is kept, not written."
@@ -119,6 +123,7 @@ def test_another_person_signing_in_finds_the_change_discarded(qtbot, tmp_path, p
     assert dialog is not None
     with qtbot.waitSignal(dialog.signed_in, timeout=LINK_TIMEOUT_MS):
         sign_in(qtbot, dialog, "kim")
+    wait_for_record(qtbot, window)  # the visit starts in the clinic thread
     assert not window.unwritten_change() and window.editor.daily_dose.text() == "150"
     assert window.clinic.visit.session_id != session and window.clinic.user.username == "kim"
     assert window.banner.text.text() == ("The change Dr A. Osei was editing had not been written: it was discarded "

@@ -1,5 +1,6 @@
-"""Why a control of the window is off, in words for its tooltip: nobody signed in, the signed-in role, or a pump
-that may not be changed for this patient (the hard stop of a pump bound to another patient, or no patient chosen).
+"""Why a control of the window is off, in words for its tooltip: nobody signed in, the signed-in role (for the change,
+or for the insecure link it would be sent over), or a pump that may not be changed for this patient (the hard stop
+of a pump bound to another patient, or no patient chosen).
 
 Why here and in words: the core refuses all of these anyway (``programmer.roles.require``, the visit's hard stop),
 so the window's part is only to say it before the clinician tries, with the same reason on every control, and a
@@ -19,20 +20,26 @@ PUMP_CHANGES = frozenset({Permission.CHANGE_THERAPY, Permission.REFILL, Permissi
 
 @dataclass(frozen=True)
 class Access:
-    """Who is signed in (None: nobody, the window is locked) and why this pump may not be changed now (None: it
-    may, being bound to this visit's patient)."""
+    """Who is signed in (None: nobody, the window is locked), why this pump may not be changed now (None: it
+    may, being bound to this visit's patient), and whether a change would go over a link that is not encrypted
+    (allowed by the application's option, and then a tester's permission too)."""
 
     user: User | None
     pump_stop: str | None = None
+    insecure_link: bool = False
 
     def refusal(self, permission: Permission) -> str | None:
         """None when the control may be used; else the sentence its tooltip shows."""
         if self.user is None:
             return "Nobody is signed in: sign in first."
-        if not self.user.may(permission):
-            role = _a(self.user.role.value)
-            return (f"{self.user.display_name} is signed in as {role}, and {role} may not {permission.value}: "
-                    f"{who_may(permission)}.")
+        needed = [permission]
+        if permission in PUMP_CHANGES and self.insecure_link:
+            needed.append(Permission.INSECURE_LINK)
+        for each in needed:
+            if not self.user.may(each):
+                role = _a(self.user.role.value)
+                return (f"{self.user.display_name} is signed in as {role}, and {role} may not {each.value}: "
+                        f"{who_may(each)}.")
         if permission in PUMP_CHANGES and self.pump_stop is not None:
             return self.pump_stop
         return None

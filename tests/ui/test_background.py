@@ -1,0 +1,56 @@
+"""``ui.background``: slow calls off the GUI thread, run one after another in the order asked, each answer (or the
+exception itself) back on the GUI thread in that order. The clinic's calls depend on it: a visit starts on the
+store opened before it, and a pump is matched in that visit."""
+
+from __future__ import annotations
+
+import threading
+
+from ui.background import Background
+
+TIMEOUT_MS = 5_000
+
+
+def test_calls_run_in_order_off_the_gui_thread_and_are_answered_in_order_on_it(qtbot):
+    background = Background(name="clinic record")
+    ran: list[tuple[str, str]] = []
+    answered: list[tuple[str, object, bool]] = []
+    go_on = threading.Event()
+
+    def call(name: str, value: int):
+        def run() -> int:
+            if name == "first":
+                assert go_on.wait(5), "the test lets the first call go on"
+            ran.append((name, threading.current_thread().name))
+            if value < 0:
+                raise ValueError(f"{name}: {value} is below 0")
+            return value * 2
+        return run
+
+    def answer(name: str):
+        main = threading.current_thread() is threading.main_thread()
+        return (lambda value: answered.append((name, value, main)),
+                lambda error: answered.append((name, str(error), main)))
+
+    for name, value in (("first", 1), ("second", -3), ("third", 5)):
+        background.run(call(name, value), *answer(name))
+    assert background.busy and ran == []  # the first holds the others back: one thread, in order
+    go_on.set()
+    qtbot.waitUntil(lambda: not background.busy, timeout=TIMEOUT_MS)
+    assert ran == [("first", "clinic record"), ("second", "clinic record"), ("third", "clinic record")]
+    assert answered == [("first", 2, True), ("second", "second: -3 is below 0", True), ("third", 10, True)]
+
+
+def test_without_callables_the_answer_is_its_signal_and_wait_ends_with_the_last_call(qtbot):
+    background = Background(name="sign-in")
+    with qtbot.waitSignal(background.done, timeout=TIMEOUT_MS) as done:
+        background.run(lambda: "signed in")
+    assert done.args == ["signed in"]
+    with qtbot.waitSignal(background.failed, timeout=TIMEOUT_MS) as failed:
+        background.run(lambda: 1 / 0)
+    assert isinstance(failed.args[0], ZeroDivisionError)
+    seen = threading.Event()
+    background.run(seen.set)
+    background.wait()
+    assert seen.is_set()
+    qtbot.waitUntil(lambda: not background.busy, timeout=TIMEOUT_MS)
