@@ -27,7 +27,7 @@ from programmer.trace_reading import Row, TraceReader
 from ui.events import ask_save_path, documents_folder
 from ui.view_models.export import write_atomically
 from ui.view_models.wire_trace import (ANY, COLUMNS, LiveTrace, TraceFilter, cells, choices, details, marks,
-                                      rows_csv, trace_to_save)
+                                      rows_csv, searchable, trace_to_save)
 
 POLL_MS = 250
 """How often the page takes the live session's new lines while it is shown: a burst of frames is one update."""
@@ -48,17 +48,20 @@ class TraceRows(QAbstractTableModel):
         self.patient_data = False
         self.shown: list[int] = []
         """The reader's row index of each row shown."""
+        self._texts: dict[int, str] = {}
+        """Each row's ``searchable`` text once a search needed it: typing a search reads each row's cells once."""
 
     def restart(self, lines: list[str]) -> None:
         """Read ``lines`` from the start (a file opened, or the live session again)."""
         self.beginResetModel()
-        self.reader, self.lines = TraceReader().feed_all(lines), list(lines)
+        self.reader, self.lines, self._texts = TraceReader().feed_all(lines), list(lines), {}
         self.shown = self._passing(range(len(self.reader.rows)))
         self.endResetModel()
 
     def add(self, lines: list[str]) -> None:
         """Read the live session's new lines; the rows they add that pass the filter are appended."""
         first = len(self.reader.rows)
+        self._texts.clear()  # a DONE line changes its answer's duration and marks
         self.reader.feed_all(lines)
         self.lines += lines
         new = self._passing(range(first, len(self.reader.rows)))
@@ -82,8 +85,13 @@ class TraceRows(QAbstractTableModel):
         return [self.reader.rows[index] for index in self.shown]
 
     def _passing(self, indices: range) -> list[int]:
-        rows, reader, keep = self.reader.rows, self.reader, self.filter.shows
-        return [index for index in indices if keep(rows[index], reader, self.patient_data)]
+        rows, reader, keep, texts = self.reader.rows, self.reader, self.filter.shows, self._texts
+        if not self.filter.search:
+            return [index for index in indices if keep(rows[index], reader, self.patient_data)]
+        for index in indices:
+            if index not in texts:
+                texts[index] = searchable(rows[index], reader)
+        return [index for index in indices if keep(rows[index], reader, self.patient_data, texts[index])]
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.shown)

@@ -68,24 +68,26 @@ class TraceFilter:
     problems_only: bool = False
     search: str = ""
 
-    def shows(self, row: Row, reader: TraceReader, patient_data: bool) -> bool:
+    def shows(self, row: Row, reader: TraceReader, patient_data: bool, text: str | None = None) -> bool:
+        """Whether ``row`` passes; ``text``: its ``searchable`` text when the caller keeps it (computed if None)."""
         if self.command and row.command != self.command:
             return False
         if self.status and row.status != self.status:
             return False
         if self.problems_only and not row.problem:
             return False
-        if self.search:
-            needle = self.search.casefold()
-            return any(needle in text.casefold() for text in _searched(row, reader, patient_data))
-        return True
+        if not self.search:
+            return True
+        needle = self.search.casefold()
+        if needle in (searchable(row, reader) if text is None else text):
+            return True
+        return (patient_data and row.exchange is not None and bool(row.direction)
+                and needle in reader.exchanges[row.exchange].payload_text(row.direction).casefold())
 
 
-def _searched(row: Row, reader: TraceReader, patient_data: bool) -> Iterable[str]:
-    yield from cells(row, reader)
-    yield row.text
-    if patient_data and row.exchange is not None and row.direction:
-        yield reader.exchanges[row.exchange].payload_text(row.direction)
+def searchable(row: Row, reader: TraceReader) -> str:
+    """What a search looks in, besides a payload shown: the row's cells and its note, in one case."""
+    return "\n".join((*cells(row, reader), row.text)).casefold()
 
 
 def cells(row: Row, reader: TraceReader) -> tuple[str, ...]:
