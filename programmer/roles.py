@@ -47,7 +47,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLINICIAN: _READ | {Permission.CHANGE_THERAPY, Permission.REFILL, Permission.BOLUS, Permission.OVERRIDE,
                              Permission.MANAGE_PATIENTS, Permission.SET_CLOCK, Permission.PAIR},
     Role.TECHNICIAN: _READ | {Permission.SET_CLOCK, Permission.PAIR, Permission.WIRE_TRACE},
-    Role.TESTER: _READ | {Permission.EMULATOR_CONTROL, Permission.INSECURE_LINK, Permission.PAIR, Permission.WIRE_TRACE},
+    Role.TESTER: _READ | {Permission.EMULATOR_CONTROL, Permission.INSECURE_LINK, Permission.PAIR,
+                          Permission.WIRE_TRACE},
     Role.ADMINISTRATOR: frozenset({Permission.MANAGE_USERS, Permission.APPROVE_LIBRARY, Permission.MANAGE_PATIENTS,
                                    Permission.EXPORT}),
 }

@@ -1,7 +1,8 @@
 """Reading a wire trace back (programmer.trace_reading): exchanges, timing, resends, drops, and strictness.
 
-The lines here are written by hand as docs/trace-format.md shows them, so the figures expected are computed from
-the lines themselves; tests/drivers/test_trace_format.py checks that what the driver writes reads back the same.
+The lines (tests/support/wire_trace_lines.py) are written by hand as docs/trace-format.md shows them, so the figures
+expected are computed from the lines themselves; tests/drivers/test_trace_format.py checks that what the driver
+writes reads back the same.
 """
 
 from __future__ import annotations
@@ -10,24 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from programmer.trace_reading import IN_CLEAR, SEALED, LineProblem, read_trace
+from tests.support.wire_trace_lines import SESSION
 
-SESSION = """\
-2027-03-28T01:59:59.000000 TRACE itb-trace/2 utc_offset=+01:00
-2027-03-28T01:59:59.100000 TX seq=7 READ_STATUS sealed: 01 02 03 00
-2027-03-28T01:59:59.100100 PLAIN (patient data) TX seq=7 READ_STATUS: {}
-2027-03-28T01:59:59.700000 NOTE read status: no answer
-2027-03-28T01:59:59.710000 TX seq=7 READ_STATUS sealed resend: 00 01 02 03 00
-2027-03-28T01:59:59.720000 RX 02 ff 00 03 01
-2027-03-28T01:59:59.720100 DROP crc: computed 0x1A2B, frame carries 0x1A2C: 02 ff
-2027-03-28T01:59:59.750000 RX 07 83 00
-2027-03-28T01:59:59.750100 FRAME seq=7 READ_STATUS OK (answer (sealed))
-2027-03-28T01:59:59.750200 PLAIN (patient data) RX seq=7 READ_STATUS OK: {"reservoir_ml":14.0}
-2027-03-28T01:59:59.750300 DONE seq=7 READ_STATUS OK tries=2 elapsed_ms=650.250
-2027-03-28T01:59:59.800000 TX seq=8 IDENTIFY: 04 01 08 02 00
-2027-03-28T01:59:59.812400 RX 05 01 08 82 01 00 09 01 08 82 01 00
-2027-03-28T01:59:59.812500 FRAME seq=8 IDENTIFY OK (answer)
-2027-03-28T01:59:59.812700 FRAME seq=8 IDENTIFY OK (ignored: not the answer to seq=9)
-""".splitlines()
 
 
 def test_a_resent_request_and_its_answer_across_two_reads_read_as_one_exchange():

@@ -61,7 +61,7 @@ class LiveTrace:
 @dataclass(frozen=True)
 class TraceFilter:
     """What the table shows: a command, a status (ANY: all), only problems, and rows whose text holds ``search``
-    (case-insensitive; the payload counts only while patient data is shown)."""
+    (case-insensitive; a request's or an answer's payload counts only while patient data is shown)."""
 
     command: str = ANY
     status: str = ANY
@@ -81,7 +81,7 @@ class TraceFilter:
         needle = self.search.casefold()
         if needle in (searchable(row, reader) if text is None else text):
             return True
-        return (patient_data and row.exchange is not None and bool(row.direction)
+        return (patient_data and row.exchange is not None and (row.direction == "TX" or row.answer)
                 and needle in reader.exchanges[row.exchange].payload_text(row.direction).casefold())
 
 
