@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from programmer.trace_reading import IN_CLEAR, PLAIN_MARK, SEALED, Row, TraceReader
 
-LIVE_LINES_KEPT = 200_000
-"""The live trace keeps this many lines (some 10,000 exchanges), then drops the oldest: a long session does not
-grow the application without bound."""
+LIVE_LINES_KEPT = 50_000
+"""The live trace keeps this many lines (some 10,000 exchanges), then drops the oldest: a long session (a bolus watched
+for an hour, the event log read again and again) does not grow the application without bound."""
 
 COLUMNS = ("Time", "Dir", "Command", "Seq", "Status", "Duration", "Marks")
 HIDDEN_PAYLOAD = "(patient data hidden: tick Show patient data to see it)"
