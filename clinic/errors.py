@@ -68,8 +68,14 @@ class CatheterMismatch(ProgrammerError):
 
     kind = ErrorKind.REFUSED
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message, step="choose the catheter length", field="--catheter-cm")
+    def __init__(self, serial: str, patient: str, recorded: str, given: float, *, named: str = "",
+                 how: str = "") -> None:
+        """``recorded``: the recorded length in words; ``named``: how the front end names the length given
+        (``"--catheter-cm "``); ``how``: how it records a revision (``", with ..."``)."""
+        self.serial, self.patient, self.recorded, self.given = serial, patient, recorded, given
+        super().__init__(f"{named}{given:g} cm is not the catheter length recorded for pump {serial} of {patient}: "
+                         f"{recorded}; a catheter revised since is recorded first{how}, then primed; nothing was sent "
+                         "to the pump", step="choose the catheter length", field="catheter_cm")
 
 
 class RecordMismatch(ProgrammerError):

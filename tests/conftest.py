@@ -3,10 +3,10 @@ touches the user's own files; and the fixtures that start the real emulator, for
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +23,16 @@ if sys.dont_write_bytecode:
     sys.pycache_prefix = sys.pycache_prefix or str(BYTECODE)
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = sys.pycache_prefix
+
+MEMORY_DISK = Path("/dev/shm")
+"""Where the run's temporary files go when the system has it (Linux's tmpfs), through pytest's own setting for the
+root of ``tmp_path`` (``PYTEST_DEBUG_TEMPROOT``, read when the first temporary directory is made, so set here): the
+emulators save their state with fsync at every commit, the clinic stores commit several times a command, and each
+test makes its files afresh, some 1 to 30 ms apiece on a busy disk and nothing in memory. They are still real files,
+kept (the last three runs, as pytest keeps them) under ``/dev/shm/pytest-of-USER`` for a failure to be looked at. A
+temporary root the user chose is kept."""
+if MEMORY_DISK.is_dir() and os.access(MEMORY_DISK, os.W_OK):
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(MEMORY_DISK))
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -76,6 +86,17 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
+def pytest_collection_finish(session):
+    """Once the tests are collected, what the run has built so far (every module the tests import, the collected
+    tests themselves: some two hundred thousand objects) is moved out of the cycle collector's sight
+    (``gc.freeze``): none of it is garbage, yet each full collection walked all of it, some 0.1 s apiece. The
+    application collects in full each time a window's link ends (``ui.gui_thread_gc``), some six hundred times in a
+    run, and the interpreter on its own whenever enough has been allocated. What the tests make afterwards is
+    collected as before."""
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def user_dirs(tmp_path_factory):
     """No test touches the real user's files: settings, the application log, desktop entries and the
@@ -118,29 +139,20 @@ def signed_in_template(tmp_path_factory) -> tuple[Path, str]:
     return Path(url.removeprefix("sqlite:///")), token
 
 
-MEMORY_DISK = Path("/dev/shm")
-"""Where a test's clinic store goes when the system has it (Linux's tmpfs): SQLite syncs every commit to disk, and
-each of the suite's thousand pump commands commits at least three times (its session's start and end, its records),
-some 30 ms each on a busy disk; in memory the same database costs a quarter of that. It is still a real SQLite
-file."""
-
-
 @pytest.fixture
-def clinic_record(tmp_path, monkeypatch, signed_in_template) -> Iterator[SignedIn]:
+def clinic_record(tmp_path, monkeypatch, signed_in_template) -> SignedIn:
     """This test's own clinic store (``$ITB_DB``) with osei signed in (``$ITB_TOKEN_FILE``): users osei, kim, tess
     and ada, patient TEST-0001 with no pump. ``clinic_record.sign_in(user)`` signs another in."""
     template, token = signed_in_template
-    folder = Path(tempfile.mkdtemp(prefix="itb-clinic-", dir=MEMORY_DISK)) if MEMORY_DISK.is_dir() else tmp_path
-    target = folder / "clinic.sqlite3"
+    (tmp_path / "clinic-record").mkdir()
+    target = tmp_path / "clinic-record" / "clinic.sqlite3"  # apart from any store the test makes in tmp_path
     shutil.copyfile(template, target)
     os.chmod(target, 0o600)
     signed = SignedIn(f"sqlite:///{target}", tmp_path / "token")
     signed.write(token)
     monkeypatch.setenv("ITB_DB", signed.url)
     monkeypatch.setenv("ITB_TOKEN_FILE", str(signed.token_file))
-    yield signed
-    if folder != tmp_path:
-        shutil.rmtree(folder, ignore_errors=True)
+    return signed
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from programmer.library import LoadedLibrary
 from programmer.port import PumpEvent
 from programmer.outcome import Outcome
 from programmer.roles import Permission
-from ui import settings
+from ui import gui_thread_gc, settings
 from ui.app_log import log
 from ui.audit_page import AuditPage
 from ui.clinic_session import ClinicSession
@@ -931,10 +931,14 @@ class MainWindow(QMainWindow):
             return
         settings.save_window(self, self.program_split)
         self._plot_timer.stop()  # no more building: nothing is shown any more
-        self.link.shutdown()
-        self.report.wait()
-        self.audit.reads.wait()  # the store closes after its reads
-        self.visit_controls.close()
+        gui_thread_gc.hold()  # the link gives the collector back as it stops; the other threads still run Python
+        try:
+            self.link.shutdown()
+            self.report.wait()
+            self.audit.reads.wait()  # the store closes after its reads
+            self.visit_controls.close()  # the visit ends and the store closes in the clinic thread
+        finally:
+            gui_thread_gc.release()
         super().closeEvent(event)
 
     def _confirm_another_pump(self) -> bool:

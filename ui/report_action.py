@@ -4,7 +4,9 @@ chart (``ui.report_pdf``), where the clinician chooses.
 Why in a thread: the report reads the visit's records from the store and lays out an A4 page at 600 dpi twice (once
 to count the pages), a few hundred milliseconds the GUI thread may not spend; QPdfWriter and QPainter draw off the
 GUI thread. The file dialog is opened with ``open()``, without a nested event loop, so a test answers it as a person
-does.
+does. The report's modules are imported on the GUI thread when a report is first saved (some 25 ms, once), not while
+the window starts: never in the thread, as PySide6 creates its Python types lazily and two threads doing so at once
+crash the process.
 """
 
 from __future__ import annotations
@@ -15,9 +17,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
-from clinic.session_report import build_session_report
 from ui.background import Background
-from ui.report_pdf import write_report_pdf
 
 if TYPE_CHECKING:
     from ui.main_window import MainWindow
@@ -62,6 +62,8 @@ class ReportAction(QObject):
         if visit is None or store is None or self.background.busy:
             return
         session_id, library = visit.session_id, self.window.library
+        from clinic.session_report import build_session_report  # here, on the GUI thread: see the docstring
+        from ui.report_pdf import write_report_pdf
 
         def write() -> Path:
             write_report_pdf(build_session_report(store, session_id, library), path)

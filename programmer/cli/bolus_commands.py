@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import sys
 import time
@@ -284,33 +283,29 @@ def run_prime(args: argparse.Namespace) -> int:
 
 
 def _catheter_cm(args: argparse.Namespace, serial: str) -> float:
-    """The catheter length to prime with: the one the clinic recorded for the pump when it is the visit's patient's
-    (said on standard error), and ``--catheter-cm`` only when it is the same; else ``--catheter-cm`` (a pump bound
-    to nobody, or with no length recorded), needed then. A length that differs from the record is refused, audited,
-    before anything is sent (exit code 3)."""
+    """``--catheter-cm``, or the length the clinic recorded for the visit's patient's pump (``clinic.prime_catheter``,
+    said on standard error); one that differs from the record is refused and audited before anything is sent (exit
+    code 3), naming the command that records a revision."""
     from clinic.errors import CatheterMismatch
+    from clinic.prime_catheter import prime_length, recorded_catheter
 
     visit, given = args.visit, args.catheter_cm
-    implant = visit.store.patients.implant_for_pump(serial)
-    if (implant is None or implant.catheter_cm is None or visit.patient is None
-            or implant.patient_identifier != visit.patient.identifier):
-        if given is None:
-            raise InputError([("--catheter-cm", f"the catheter's whole length, cm, is needed: pump {serial} has no "
-                                                "catheter length in the clinic record; nothing was sent")])
-        return float(given)
-    recorded = f"{implant.catheter_cm:g} cm, from {implant.catheter_source()}"
-    if given is None:
-        print(f"{PROG}: priming with the catheter length recorded for pump {serial} of {implant.patient_identifier}: "
-              f"{recorded}", file=sys.stderr)
-        return implant.catheter_cm
-    if not math.isclose(given, implant.catheter_cm, rel_tol=1e-9):
-        message = (f"--catheter-cm {float(given):g} cm is not the catheter length recorded for pump {serial} of "
-                   f"{implant.patient_identifier}: {recorded}; a catheter revised since is recorded first, with "
-                   f"{PROG} patient revise-catheter {serial} --patient {implant.patient_identifier} --catheter-cm "
-                   f"{float(given):g} --date YYYY-MM-DD --note TEXT, then primed; nothing was sent to the pump")
-        record_not_sent(visit.audit, "prime", visit.user, message, serial)
-        raise CatheterMismatch(message)
-    return float(given)
+    recorded = recorded_catheter(visit.store.patients, visit.patient, serial)
+    try:
+        length = prime_length(recorded, None if given is None else float(given))
+    except CatheterMismatch as exc:
+        how = (f", with {PROG} patient revise-catheter {serial} --patient {exc.patient} --catheter-cm {exc.given:g} "
+               "--date YYYY-MM-DD --note TEXT")
+        refusal = CatheterMismatch(exc.serial, exc.patient, exc.recorded, exc.given, named="--catheter-cm ", how=how)
+        record_not_sent(visit.audit, "prime", visit.user, str(refusal), serial)
+        raise refusal from None
+    if length is None:
+        raise InputError([("--catheter-cm", f"the catheter's whole length, cm, is needed: pump {serial} has no "
+                                            "catheter length in the clinic record; nothing was sent")])
+    if recorded is not None and given is None:
+        print(f"{PROG}: priming with the catheter length recorded for pump {serial} of {recorded.patient}: {recorded}",
+              file=sys.stderr)
+    return length
 
 
 def run_bridge(args: argparse.Namespace) -> int:

@@ -7,14 +7,17 @@ signing in in ``sign_in`` and ``user_commands``, the clinic record in ``patient_
 visit ended) in ``_run``, whatever happened. Errors are a single line on stderr naming the field, the value and the limit, never a traceback:
 every error of the programmer's family (``programmer.errors``) is handled in one place, ``_run``.
 
-Start-up is kept short for scripts that run ``plan`` over many programs (``benchmarks/cli_startup.py``): a
-command of this module's own builds a parser without the other commands, so their modules are never imported,
-and commands run with pydantic's plugin loading off (``support.pydantic_plugins_off``).
+Start-up is kept short for scripts that run ``plan`` over many programs (``benchmarks/cli_startup.py``), and
+for every other command: a command line that starts with a command's name builds the parser of that command's
+group alone (``COMMAND_GROUPS``), so the other groups' modules are never imported and their hundred-odd options
+never built (the whole parser took some 15 ms of CPU, as long as a command's own work); a command of this module's
+own builds none of the groups. Commands run with pydantic's plugin loading off (``support.pydantic_plugins_off``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -22,9 +25,9 @@ from datetime import datetime
 from pathlib import Path
 
 from commandline import EXIT_INVALID, OneLineParser, VersionAction, finite, quiet_on_closed_pipe
-from programmer.cli.support import (CODE_FOR_KIND, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, failure_json, failure_line,
-                                    interrupted,
-                                    pydantic_plugins_off, sigterm_as_interrupt, timestamp)
+from programmer.cli.support import (CODE_FOR_KIND, EXIT_OK, EXIT_REFUSED, EXIT_UNEXPECTED, add_link_options,
+                                    failure_json, failure_line, interrupted, pydantic_plugins_off, sigterm_as_interrupt,
+                                    timestamp)
 from programmer.errors import InputError, ProgrammerError
 
 EARLIEST_START = datetime(1970, 1, 1)
@@ -33,6 +36,21 @@ LATEST_START = datetime(2200, 1, 1)
 
 OWN_COMMANDS = frozenset({"plan", "schema", "desktop-entry"})
 """The commands this module runs itself, with none of the pump's or the library's machinery."""
+
+COMMAND_GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("programmer.cli.pump_commands:add_pump_commands",
+     frozenset({"interrogate", "write", "events", "refill", "set-clock", "set-low-alarm", "pair", "unpair"})),
+    ("programmer.cli.bolus_commands:add_bolus_commands",
+     frozenset({"bolus", "prime", "bridge", "cancel-bolus", "bolus-status", "demand-dose"})),
+    ("programmer.cli.library_commands:add_library_commands", frozenset({"library"})),
+    ("programmer.cli.user_commands:add_user_commands", frozenset({"users", "login", "logout", "whoami"})),
+    ("programmer.cli.patient_commands:add_patient_commands", frozenset({"patient"})),
+    ("programmer.cli.audit_commands:add_audit_commands", frozenset({"audit"})),
+    ("programmer.cli.report_command:add_report_commands", frozenset({"report", "sessions"})),
+)
+"""Each function that adds a group of commands (``module:function``, in the order the help lists them) and the
+commands it adds; tests/cli/test_cli_startup.py checks that these are all the commands and that each command's
+parser built alone is the whole parser's."""
 
 
 class _CommandLine(OneLineParser):
@@ -47,17 +65,26 @@ class _CommandLine(OneLineParser):
         return parsed
 
 
-def build_parser(own_commands_only: bool = False) -> argparse.ArgumentParser:
-    """The whole command line; with ``own_commands_only``, only ``OWN_COMMANDS``, so the pump and library
-    commands' modules (the link, the audit log, the calendar) are not imported. ``_main`` asks for that when the
-    first argument names one of them: argparse then hands every later argument to that command's own parser and
-    consults no other, so the parse, its errors and its help are the same as the whole parser's."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; given ``command`` (the first argument) that names a command, only what parsing it
+    needs: the options before any command and that command's group (none for ``OWN_COMMANDS``), so the modules of
+    the other groups (the link, the audit log, the calendar) are not imported and their parsers not built. argparse
+    hands every argument after a command's name to that command's own parser and consults no other, so the parse,
+    its errors and its help are the same as the whole parser's. Any other first argument (an option, a mistyped
+    command, nothing) gets the whole command line, whose help and errors list every command."""
+    named = [group for group, commands in COMMAND_GROUPS if command in commands]
+    narrow = command in OWN_COMMANDS or bool(named)
     parser = _CommandLine(prog="pump-programmer", description="Clinician programmer for implanted intrathecal drug pumps. "
                      "Without a command it opens the clinician application.")
     parser.add_argument("--demo", action="store_true", help="open the application connected to a bundled pump "
                         "emulator it starts itself (baclofen 500 mcg/mL, 150 mcg/day, 14 mL in a 20 mL reservoir)")
     parser.add_argument("--version", action=VersionAction)
     parser.set_defaults(stage=None)  # a pump command's support.Stage, for the line its failure prints
+    if command not in OWN_COMMANDS:
+        from programmer.cli.sign_in import add_store_options
+
+        add_link_options(parser)
+        add_store_options(parser)
     commands = parser.add_subparsers(dest="command", parser_class=OneLineParser)
 
     plan = commands.add_parser("plan", help="offline projection of a program: no pump is contacted")
@@ -76,25 +103,10 @@ def build_parser(own_commands_only: bool = False) -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of the program document")
     schema.set_defaults(handler=run_schema)
 
-    if not own_commands_only:
-        from programmer.cli.bolus_commands import add_bolus_commands
-        from programmer.cli.library_commands import add_library_commands
-        from programmer.cli.audit_commands import add_audit_commands
-        from programmer.cli.patient_commands import add_patient_commands
-        from programmer.cli.pump_commands import add_link_options, add_pump_commands
-        from programmer.cli.report_command import add_report_commands
-        from programmer.cli.sign_in import add_store_options
-        from programmer.cli.user_commands import add_user_commands
-
-        add_pump_commands(commands)
-        add_bolus_commands(commands)
-        add_link_options(parser)
-        add_store_options(parser)
-        add_library_commands(commands)
-        add_user_commands(commands)
-        add_patient_commands(commands)
-        add_audit_commands(commands)
-        add_report_commands(commands)
+    for group, _ in COMMAND_GROUPS:
+        if not narrow or group in named:
+            module, function = group.split(":")
+            getattr(importlib.import_module(module), function)(commands)
 
     entry = commands.add_parser("desktop-entry", help="put the application, with its icon, in this user's desktop "
                                 "menu (freedesktop.org desktops: GNOME, KDE, Xfce...); exit code 2 if it could not")
@@ -221,8 +233,7 @@ def _main(argv: list[str] | None) -> int:
     args: argparse.Namespace | None = None
     with pydantic_plugins_off(), sigterm_as_interrupt():
         try:
-            args = build_parser(own_commands_only=bool(arguments) and arguments[0] in OWN_COMMANDS).parse_args(
-                arguments)
+            args = build_parser(arguments[0] if arguments else None).parse_args(arguments)
             if args.command is not None:
                 return _run(args)
         except KeyboardInterrupt as exc:  # Terminated too: SIGTERM

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from programmer.audit import AuditLog
 from commandline import EXIT_INVALID, finite
 from programmer.cli.support import (EXIT_LINK_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_VERIFY_FAILED, PROG, Stage,
-                                    failure_line, mark_audit_start, with_options)
+                                    add_link_options, failure_line, mark_audit_start, with_options)
 from programmer.errors import AuditError, InputError, LinkError, PumpRefused, from_validation_error
 from programmer.pairing_keys import default_keys_path
 from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
@@ -156,14 +156,6 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
     add_port(unpair)
     unpair.add_argument("--json", action="store_true", help="print one JSON object")
     unpair.set_defaults(handler=run_unpair)
-
-
-def add_link_options(parser: argparse.ArgumentParser, default: object = False) -> None:
-    """``--allow-insecure-link``: on the whole command line (before the command) and on each pump command. The
-    command's own takes ``argparse.SUPPRESS`` as its default, so it never hides one given before the command."""
-    parser.add_argument("--allow-insecure-link", action="store_true", default=default,
-                        help="let changes go to a pump that speaks only the insecure protocol version 1 (frames in "
-                             "clear, not authenticated): for protocol debugging with an emulator, never with a patient")
 
 
 def add_port(parser: argparse.ArgumentParser) -> None:

@@ -98,6 +98,14 @@ PYDANTIC_PLUGINS_VARIABLE = "PYDANTIC_DISABLE_PLUGINS"
 leaves those out, and an empty value loads every plugin installed."""
 
 
+def add_link_options(parser: argparse.ArgumentParser, default: object = False) -> None:
+    """``--allow-insecure-link``: on the whole command line (before the command) and on each pump command. The
+    command's own takes ``argparse.SUPPRESS`` as its default, so it never hides one given before the command."""
+    parser.add_argument("--allow-insecure-link", action="store_true", default=default,
+                        help="let changes go to a pump that speaks only the insecure protocol version 1 (frames in "
+                             "clear, not authenticated): for protocol debugging with an emulator, never with a patient")
+
+
 @contextmanager
 def pydantic_plugins_off() -> Iterator[None]:
     """Run a command with pydantic's plugin loading off, unless the user set ``PYDANTIC_DISABLE_PLUGINS``.

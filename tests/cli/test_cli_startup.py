@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from programmer.cli.main import OWN_COMMANDS, build_parser
+from programmer.cli.main import COMMAND_GROUPS, OWN_COMMANDS, build_parser
 from programmer.cli.support import PYDANTIC_PLUGINS_VARIABLE, pydantic_plugins_off
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,12 +101,26 @@ def commands_of(parser) -> dict:
     return next(action.choices for action in parser._subparsers._group_actions)
 
 
-def test_the_parser_of_an_own_command_is_the_whole_parsers():
-    whole, own = commands_of(build_parser()), commands_of(build_parser(own_commands_only=True))
-    assert set(own) == OWN_COMMANDS < set(whole)
-    for name in OWN_COMMANDS:
-        assert own[name].format_help() == whole[name].format_help()
-        assert own[name].get_default("handler") is whole[name].get_default("handler")
+def test_every_command_is_in_one_group_or_the_main_modules_own():
+    grouped = [name for _, names in COMMAND_GROUPS for name in names]
+    assert len(grouped) == len(set(grouped)) and not set(grouped) & OWN_COMMANDS
+    assert set(grouped) | OWN_COMMANDS == set(commands_of(build_parser())), \
+        "a command is missing from programmer.cli.main.COMMAND_GROUPS (or listed there but not built)"
+
+
+def test_the_parser_of_each_command_built_alone_is_the_whole_parsers():
+    whole = build_parser()
+    for name, command in commands_of(whole).items():
+        alone = build_parser(name)
+        assert commands_of(alone)[name].format_help() == command.format_help(), name
+        assert commands_of(alone)[name].get_default("handler") is command.get_default("handler"), name
+        if name not in OWN_COMMANDS:  # the options before a command, with the defaults the command reads
+            assert vars(alone.parse_args([])) == vars(whole.parse_args([])), name
+
+
+def test_an_own_command_builds_no_group_and_a_pump_command_only_its_own():
+    assert set(commands_of(build_parser("plan"))) == OWN_COMMANDS
+    assert set(commands_of(build_parser("interrogate"))) == OWN_COMMANDS | COMMAND_GROUPS[0][1]
 
 
 def test_a_usage_error_of_plan_is_the_same_one_line():

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from alembic import command
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
@@ -16,8 +15,8 @@ from clinic.record_keys import collisions, record_key
 from clinic.store import open_store
 from programmer.errors import InputError
 from programmer.roles import Role
-from tests.clinic.test_store import alembic_config
 from tests.support.clinic_fixtures import ADA, PASSWORD, PATIENT_ID
+from tests.support.clinic_migrations import at_revision
 
 NOW = "'2026-01-02 03:04:05+00:00'"
 
@@ -62,15 +61,6 @@ def test_a_patient_or_user_is_one_record_whatever_the_case_and_keeps_its_spellin
     assert store.audit.verify().intact
 
 
-def at_0003_with(url: str, *statements: str) -> None:
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    with engine.begin() as connection:
-        command.downgrade(alembic_config(connection), "0003")
-        for statement in statements:
-            connection.execute(text(statement))
-    engine.dispose()
-
-
 def user(name: str) -> str:
     return (f"INSERT INTO users (username, display_name, role, password_hash, created_at) VALUES ('{name}', "
             f"'{name} Name', 'clinician', 'x', {NOW})")
@@ -82,7 +72,7 @@ def patient(identifier: str) -> str:
 
 
 def test_0003_to_0004_keys_the_rows_and_adopts_the_dose_history(empty_store_url):
-    at_0003_with(empty_store_url, user("ada"), user("Osei"), patient("MRN-001"), patient("P-2"),
+    at_revision(empty_store_url, "0003", user("ada"), user("Osei"), patient("MRN-001"), patient("P-2"),
                  "INSERT INTO dose_history (patient_id, pump_serial, time, kind, drug, dose_unit, daily_dose, "
                  f"username) SELECT id, 'EMU-1', {NOW}, 'program', 'baclofen', 'mcg', 150, 'Osei' FROM patients "
                  "WHERE identifier = 'MRN-001'")
@@ -102,7 +92,7 @@ def test_0003_to_0004_keys_the_rows_and_adopts_the_dose_history(empty_store_url)
 
 
 def test_0003_rows_that_collide_stop_the_upgrade_naming_them_and_nothing_changes(empty_store_url):
-    at_0003_with(empty_store_url, user("ada"), user("Osei"), user("osei"), patient("MRN-001"), patient("P-2"),
+    at_revision(empty_store_url, "0003", user("ada"), user("Osei"), user("osei"), patient("MRN-001"), patient("P-2"),
                  patient("mrn-001"))
     engine = create_engine(empty_store_url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as connection:

@@ -21,6 +21,7 @@ from clinic.models import Base
 from clinic.store import DB_ENV, MIGRATIONS, SCHEMA_REVISION, default_database_url, open_store
 from programmer.errors import ErrorKind
 from tests.support.clinic_fixtures import ADA, PATIENT_ID, clinic_db
+from tests.support.clinic_migrations import alembic_config
 
 
 def mode(path: Path) -> int:
@@ -96,13 +97,6 @@ def test_the_newest_revision_the_code_names_is_the_newest_migration_shipped():
     scripts = ScriptDirectory.from_config(config)
     assert scripts.get_current_head() == SCHEMA_REVISION
     assert {script.revision for script in scripts.walk_revisions()} == {"0001", "0002", "0003", "0004"}
-
-
-def alembic_config(connection) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    return config
 
 
 def test_a_database_at_the_first_revision_is_upgraded_with_its_data_kept(empty_store_url):

@@ -5,6 +5,7 @@ emulated pump set up as the demo patient; and, for every test here, a check that
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from tests.support.ui_actions import new_window
@@ -23,6 +24,10 @@ def no_window_left_open():
     left = [w for w in app.topLevelWidgets() if w.isVisible()]
     for widget in left:
         widget.close()
+    # The test's widgets, which pytest-qt closed and asked Qt to delete (deleteLater), are deleted now: outside an
+    # event loop Qt defers that to the next one that runs, so they piled up, thousands in a worker, and every
+    # style or font change, and every collection of garbage, went through all of them.
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert not left, f"windows left open: {[type(w).__name__ for w in left]}"
 
 

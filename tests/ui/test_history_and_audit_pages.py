@@ -88,8 +88,10 @@ def test_the_audit_page_filters_by_patient_user_action_and_date(qtbot, window, p
     page.check_chain()
     qtbot.waitUntil(lambda: not page.reads.busy, timeout=LINK_TIMEOUT_MS)
     check = window.clinic.store.audit.verify()
-    [dose] = window.clinic.store.audit.query(action="dose_recorded")  # the verified write's dose history, mirrored
-    assert check.records == dose.seq == written[1].seq + 1  # after the write's outcome, the last record
+    # the write's outcome, then its dose history entry's record (the dose history is mirrored in the chain) are last
+    [dose] = window.clinic.store.audit.query(action="dose_recorded")
+    assert (check.records, dose.seq) == (written[1].seq + 1, written[1].seq + 1)
+    assert dose.record["outcome_record"] == written[1].record["record_id"]
     assert page.chain.text() == f"the audit trail is intact: {check.records} records, head hash {check.head_hash}"
 
 
