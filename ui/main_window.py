@@ -60,6 +60,8 @@ from ui.report_action import ReportAction
 from ui.review import ReviewPage
 from ui.visit_controls import READ_FAILED, VisitControls, said
 from ui.widgets import VerticalScroll, keep_ratio
+from ui.view_models.wire_trace import LiveTrace
+from ui.wire_trace_page import WireTracePage
 
 if TYPE_CHECKING:
     from clinic.patients import Patient
@@ -94,7 +96,7 @@ REFILL_SHORTCUT = "Ctrl+Shift+F"
 """Opens the refill wizard (F for fill); Ctrl+R would be taken for "reload" by habit, and Reconnect has
 Ctrl+Shift+R."""
 
-CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB, BOLUS_TAB, HISTORY_TAB, AUDIT_TAB = range(8)
+CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB, BOLUS_TAB, HISTORY_TAB, AUDIT_TAB, TRACE_TAB = range(9)
 
 BOLUS_POLL_MS = 1000
 """How often the pump is read while a bolus runs, for its progress on the Bolus page: a bolus lasts minutes at
@@ -139,7 +141,11 @@ class MainWindow(QMainWindow):
         self.connected = False
         self.released = False
         """True after Pump > Disconnect, until the next reading: the link was closed on purpose, not lost."""
-        self.link = PumpLink(driver_options, self)
+        self.live_trace = LiveTrace()
+        """The session's wire trace, payloads opened, in memory only (the Wire trace page); a trace option given
+        (a file, a test's callable) is used instead."""
+        self.link = PumpLink({"trace": self.live_trace.append, "trace_plaintext": True, **(driver_options or {})},
+                             self)
         self.clinic = clinic
         self._port_choice: str | None = None  # the Connect page's choice while it is being connected to
         self.unwritten_question: QMessageBox | None = None
@@ -193,12 +199,14 @@ class MainWindow(QMainWindow):
         self.history = HistoryPage()
         self.audit = AuditPage()
         self.audit.set_trail(None if clinic.store is None else clinic.store.audit)  # else once it is open
+        self.wire_trace = WireTracePage(self.live_trace)
         self.bolus_poll = QTimer(self)
         self.bolus_poll.setInterval(BOLUS_POLL_MS)
         self.bolus_poll.timeout.connect(self._poll_bolus)
         for page, title in ((self.connect_page, "&1 Connect"), (VerticalScroll(self.overview), "&2 Overview"),
                             (program, "&3 Program"), (self.review, "&4 Review"), (self.events, "&5 Events"),
-                            (self.bolus, "&6 Bolus"), (self.history, "&7 History"), (self.audit, "&8 Audit")):
+                            (self.bolus, "&6 Bolus"), (self.history, "&7 History"), (self.audit, "&8 Audit"),
+                            (self.wire_trace, "&9 Wire trace")):
             self.tabs.addTab(page, title)
         self._build_status_bar()
         self._build_actions()
@@ -898,6 +906,11 @@ class MainWindow(QMainWindow):
         self.tabs.setTabEnabled(REVIEW_TAB, self.review.gate is not None)
         self.tabs.setTabEnabled(HISTORY_TAB, self.clinic.patient is not None)
         self.tabs.setTabEnabled(AUDIT_TAB, self.clinic.user is not None)
+        refused = self.visit_controls.access().refusal(Permission.WIRE_TRACE)
+        self.tabs.setTabEnabled(TRACE_TAB, refused is None)
+        self.tabs.setTabToolTip(TRACE_TAB, refused or "The frames of this session on the wire, or a trace file")
+        if refused is not None and self.tabs.currentIndex() == TRACE_TAB:
+            self.tabs.setCurrentIndex(CONNECT_TAB)
         simulated = self.snapshot is not None and self.snapshot.identity.simulated
         self.simulated.setVisible(simulated)
         self.emulator_menu.menuAction().setVisible(simulated and self.connected)
