@@ -146,7 +146,8 @@ def describe(result: dict) -> str:
         f"battery {battery['percent']:g} % ({battery['status']})",
         f"alarms: {alarms}",
         "bolus: none" if bolus is None else
-        f"bolus: {bolus['bolus_id']} ({bolus['kind']}) {bolus['delivered']:g} of {bolus['dose']:g} given, "
+        f"bolus: {bolus['bolus_id']} ({bolus['kind']}) {bolus['delivered']:.4g} of {bolus['dose']:g} "
+        f"{state.get('dose_unit') or 'dose units'} given, "
         f"{bolus['remaining_s'] / 60:.1f} min left",
         f"link faults: {faults['spec'] or 'none'}" + (f" (seed {faults['seed']})" if faults["spec"] else ""),
         "pairing window: " + ("closed" if not window["open"] else f"open, {window['seconds_left']:.0f} s left"),
