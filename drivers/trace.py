@@ -15,6 +15,11 @@ hold:
 
     2026-11-28T11:12:21.180095 PLAIN (patient data) RX seq=7 READ_STATUS OK: {"battery": ...}
 
+Since format ``itb-trace/2`` (docs/trace-format.md, which is the contract), each traced link starts with a ``TRACE``
+line naming the format and this computer's UTC offset, and each answered request ends with a ``DONE`` line: its
+tries and the time from its first sending to its answer on the monotonic clock, which a change of the wall clock
+(a DST change) cannot bend. Older lines keep their meaning; ``programmer.trace_reading`` reads them back.
+
 No key is ever traced: the pair key never crosses the link, and the session keys stay in the channel.
 
 ``RX`` lines show the bytes exactly as one read returned them (a frame may span several lines); the
@@ -30,9 +35,7 @@ from datetime import datetime
 
 from protocol import Command, Frame, Status
 from protocol.frame import payload_bytes
-
-PLAIN_MARK = "PLAIN (patient data)"
-"""Starts the lines that hold an opened payload, written only when plaintext tracing was asked for."""
+from programmer.trace_reading import PLAIN_MARK, TRACE_FORMAT
 
 TraceSink = Callable[[str], None] | str | os.PathLike | None
 
@@ -64,6 +67,8 @@ class WireTrace:
         else:
             file = self._file = open(sink, "a", encoding="utf-8", buffering=1)  # line-buffered: complete after a crash
             self._emit = lambda line: file.write(line + "\n")  # close() drops both together
+        offset = datetime.now().astimezone().strftime("%z")
+        self._line(f"TRACE {TRACE_FORMAT} utc_offset={offset[:3]}:{offset[3:]}")
 
     @property
     def enabled(self) -> bool:
@@ -87,6 +92,11 @@ class WireTrace:
         if self._emit is not None:
             text = payload_bytes(frame).decode("ascii", "replace") if not frame.compact else repr(frame.payload)
             self._line(f"{PLAIN_MARK} {direction} {describe(frame)}: {text}")
+
+    def done(self, answer: Frame, tries: int, elapsed_s: float) -> None:
+        """The request ``answer`` answers is done: sent ``tries`` times, answered ``elapsed_s`` after its first
+        sending (the monotonic clock's seconds)."""
+        self._line(f"DONE {describe(answer)} tries={tries} elapsed_ms={elapsed_s * 1000:.3f}")
 
     def note(self, text: str) -> None:
         self._line(f"NOTE {text}")

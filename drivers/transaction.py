@@ -392,12 +392,18 @@ class Link:
         if resync:
             self._decoder = self._new_decoder()
             wire = DELIMITER + wire
+        sent_before, first_sent, tries = self._sendings
+        if sent_before is not request:  # a new request, not a resend of the one sent last
+            first_sent, tries = time.monotonic(), 0
+        self._sendings = (request, first_sent, tries + 1)
         try:
             self.trace.sent(outgoing, wire, resync)
             if outgoing.sealed and self.trace_plaintext and not resync:  # a resend's payload is traced already
                 self.trace.plain("TX", request)
             self.transport.write(wire)
-            return self._wait_for(outgoing, timeout)
+            answer = self._wait_for(outgoing, timeout)
+            self.trace.done(answer, tries + 1, time.monotonic() - first_sent)
+            return answer
         except serial.SerialException as exc:
             self._lose_link()
             raise _Retry(f"link to {self.transport.url} lost ({exc})") from None
@@ -415,6 +421,8 @@ class Link:
         return sealed
 
     _sealed_copy: tuple[Frame, SecureChannel, Frame] | None = None
+    _sendings: tuple[Frame | None, float, int] = (None, 0.0, 0)
+    """The request last sent, when it was first sent (monotonic) and how many times: the trace's DONE line."""
 
     def _wait_for(self, request: Frame, timeout: float) -> Frame:
         start = time.monotonic()

@@ -81,7 +81,9 @@ class ControlActions:
         scenario)."""
         window = self.service.window
         seconds_left = None if self.service.insecure else window.seconds_left
+        drug = self.pump.state.drug
         return {**self.pump.status(), "model": self.pump.state.model, "serial": self.pump.state.serial,
+                "dose_unit": None if drug is None else drug.dose_unit,
                 "speed": self.pump.clock.speed, "stalled": self.pump.state.stalled,
                 "faults": {"spec": self.faults.spec.text(), "seed": self.faults.seed},
                 "pairing_window": {"open": seconds_left is not None, "seconds_left": seconds_left},

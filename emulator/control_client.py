@@ -126,3 +126,39 @@ class ControlClient:
                 raise ConnectionResetError(f"an answer longer than {MAX_LINE_BYTES} bytes")
         line, _, self._pending = self._pending.partition(b"\n")
         return line
+
+
+def describe(result: dict) -> str:
+    """The answer for a person: the pump's state in a few lines, units named (``pump-emulator ctl`` prints it, the
+    application's Emulator > Control panel shows it)."""
+    state = result["state"]
+    reservoir, battery = state["reservoir"], state["battery"]
+    alarms = ", ".join(f"{alarm['code']} ({alarm['severity']}, since {alarm['since']}"
+                       + (", acknowledged)" if alarm["acknowledged"] else ")") for alarm in state["alarms"]) or "none"
+    bolus = state["bolus"]
+    faults = state["faults"]
+    window = state["pairing_window"]
+    lines = [
+        f"pump {state['model']} {state['serial']}, clock {state['pump_time']} at {state['speed']:g}x"
+        + (", motor stalled" if state["stalled"] else ""),
+        f"reservoir {reservoir['volume_ml']:.3f} mL of {reservoir['capacity_ml']:g} mL "
+        f"(low alarm at {reservoir['low_alarm_ml']:g} mL)",
+        f"battery {battery['percent']:g} % ({battery['status']})",
+        f"alarms: {alarms}",
+        "bolus: none" if bolus is None else
+        f"bolus: {bolus['bolus_id']} ({bolus['kind']}) {bolus['delivered']:.4g} of {bolus['dose']:g} "
+        f"{state.get('dose_unit') or 'dose units'} given, "
+        f"{bolus['remaining_s'] / 60:.1f} min left",
+        f"link faults: {faults['spec'] or 'none'}" + (f" (seed {faults['seed']})" if faults["spec"] else ""),
+        "pairing window: " + ("closed" if not window["open"] else f"open, {window['seconds_left']:.0f} s left"),
+    ]
+    if "press" in result:
+        lines.append(f"demand dose granted: {result['press']['bolus_id']}, next allowed "
+                     f"{result['press']['next_allowed']}")
+    if "file" in result:
+        lines.append(f"saved in {result['file']}")
+    scenario = state.get("scenario")
+    if scenario is not None:
+        lines.append(f"scenario {scenario['name']}: {scenario['steps_done']} of {scenario['steps']} steps, "
+                     f"{scenario['met']} expectations met, {scenario['failed']} failed")
+    return "\n".join(lines)

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from commandline import EXIT_INVALID, OneLineParser, finite, quiet_on_closed_pipe
-from emulator.control_client import ControlClient, ControlError, ControlUnreachable, read_token
+from emulator.control_client import ControlClient, ControlError, ControlUnreachable, describe, read_token
 
 EXIT_REFUSED = 3
 """The pump's state refused the action (a press in the lockout, a named state that is not there, ...)."""
@@ -94,40 +94,6 @@ def request_of(args: argparse.Namespace) -> dict:
     if action in ("save", "load"):
         return {"name": args.name}
     return {}
-
-
-def describe(result: dict) -> str:
-    """The answer for a person: the pump's state in a few lines, units named."""
-    state = result["state"]
-    reservoir, battery = state["reservoir"], state["battery"]
-    alarms = ", ".join(f"{alarm['code']} ({alarm['severity']}, since {alarm['since']}"
-                       + (", acknowledged)" if alarm["acknowledged"] else ")") for alarm in state["alarms"]) or "none"
-    bolus = state["bolus"]
-    faults = state["faults"]
-    window = state["pairing_window"]
-    lines = [
-        f"pump {state['model']} {state['serial']}, clock {state['pump_time']} at {state['speed']:g}x"
-        + (", motor stalled" if state["stalled"] else ""),
-        f"reservoir {reservoir['volume_ml']:.3f} mL of {reservoir['capacity_ml']:g} mL "
-        f"(low alarm at {reservoir['low_alarm_ml']:g} mL)",
-        f"battery {battery['percent']:g} % ({battery['status']})",
-        f"alarms: {alarms}",
-        "bolus: none" if bolus is None else
-        f"bolus: {bolus['bolus_id']} ({bolus['kind']}) {bolus['delivered']:g} of {bolus['dose']:g} given, "
-        f"{bolus['remaining_s'] / 60:.1f} min left",
-        f"link faults: {faults['spec'] or 'none'}" + (f" (seed {faults['seed']})" if faults["spec"] else ""),
-        "pairing window: " + ("closed" if not window["open"] else f"open, {window['seconds_left']:.0f} s left"),
-    ]
-    if "press" in result:
-        lines.append(f"demand dose granted: {result['press']['bolus_id']}, next allowed "
-                     f"{result['press']['next_allowed']}")
-    if "file" in result:
-        lines.append(f"saved in {result['file']}")
-    scenario = state.get("scenario")
-    if scenario is not None:
-        lines.append(f"scenario {scenario['name']}: {scenario['steps_done']} of {scenario['steps']} steps, "
-                     f"{scenario['met']} expectations met, {scenario['failed']} failed")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,6 +38,7 @@ class Permission(str, enum.Enum):
     INSECURE_LINK = "use a link that is not encrypted"
     MANAGE_USERS = "manage users"
     APPROVE_LIBRARY = "approve a drug library"
+    WIRE_TRACE = "view the wire trace"       # the frames on the link, decoded: a technician's and a tester's tool
 
 
 _READ = frozenset({Permission.INTERROGATE, Permission.READ_EVENTS, Permission.EXPORT})
@@ -45,8 +46,9 @@ _READ = frozenset({Permission.INTERROGATE, Permission.READ_EVENTS, Permission.EX
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CLINICIAN: _READ | {Permission.CHANGE_THERAPY, Permission.REFILL, Permission.BOLUS, Permission.OVERRIDE,
                              Permission.MANAGE_PATIENTS, Permission.SET_CLOCK, Permission.PAIR},
-    Role.TECHNICIAN: _READ | {Permission.SET_CLOCK, Permission.PAIR},
-    Role.TESTER: _READ | {Permission.EMULATOR_CONTROL, Permission.INSECURE_LINK, Permission.PAIR},
+    Role.TECHNICIAN: _READ | {Permission.SET_CLOCK, Permission.PAIR, Permission.WIRE_TRACE},
+    Role.TESTER: _READ | {Permission.EMULATOR_CONTROL, Permission.INSECURE_LINK, Permission.PAIR,
+                          Permission.WIRE_TRACE},
     Role.ADMINISTRATOR: frozenset({Permission.MANAGE_USERS, Permission.APPROVE_LIBRARY, Permission.MANAGE_PATIENTS,
                                    Permission.EXPORT}),
 }

@@ -13,12 +13,14 @@ recorded for, which starts a new visit (``18-new-visit.png``), and its "Which pa
 whether it replaces the demo patient's pump (``14-which-patient*.png``), the sign-in dialog over the locked window
 (``13-*.png``), and the History and Audit pages of the demo patient (``16-history.png``, ``17-audit.png``). The
 clinic record is the demo's (``ui.demo_clinic``): a throwaway store, its clinician signed in (its tester, for the
-Emulator menu's presses).
+Emulator menu's presses). The tester's Emulator > Control panel on the bundled
+emulator, a named state saved and link faults in force (``19-emulator-panel.png``; alone:
+``scripts/screenshots.py emulator-panel``).
 The main screens are rendered again in the smallest window the programmer supports, 1024 x 700
 (``small-*.png``), to be looked at: the layout tests say nothing is cut, a person says whether it reads
 well. Run it again whenever a screen changes:
 
-    .venv/bin/python scripts/screenshots.py
+    .venv/bin/python scripts/screenshots.py [emulator-panel]
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from programmer.port import open_driver  # noqa: E402
 from ui.demo_clinic import DEMO_ADMIN, DEMO_PASSWORD, DEMO_PATIENT, DEMO_TESTER, DEMO_USER, demo_clinic  # noqa: E402
 from ui.editor import DOSE, START  # noqa: E402
 from ui.emulator import set_up_demo_patient  # noqa: E402
+from ui.emulator_panel import EmulatorPanel  # noqa: E402
 from ui.link import StartEmulator  # noqa: E402
 from ui.main_window import (AUDIT_TAB, BOLUS_TAB, CONNECT_TAB, EVENTS_TAB, HISTORY_TAB, OVERVIEW_TAB,  # noqa: E402
                             PROGRAM_TAB, MainWindow)
@@ -63,6 +66,7 @@ SMALL = QSize(1024, 700)
 WIZARD_SIZE = QSize(720, 560)
 DIALOG_SIZE = QSize(640, 360)
 PAIRING_SIZE = QSize(640, 420)
+PANEL_SIZE = QSize(760, 640)
 
 
 def wait(app: QApplication, done, what: str) -> None:
@@ -108,7 +112,11 @@ def main() -> None:
         window.resize(SIZE)
         window.show()
         try:
-            take_all(app, window)
+            if sys.argv[1:] == ["emulator-panel"]:
+                start_emulator(app, window)
+                take_emulator_panel(app, window)
+            else:
+                take_all(app, window)
         finally:
             window.close()
 
@@ -118,9 +126,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     window.tabs.setCurrentIndex(CONNECT_TAB)
     shoot(app, window, "1-connect")
 
-    window.link.request(StartEmulator())
-    wait(app, lambda: window.snapshot is not None and not window.link.busy and window.plots_ready
-         and window.visit_controls.ready, "the emulator")
+    start_emulator(app, window)
     shoot(app, window, "2-overview", small=True)
     take_low_alarm(app, window)
 
@@ -161,6 +167,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     take_refill(app, window)
     take_bolus(app, window)
     take_records(app, window)
+    take_emulator_panel(app, window)
 
     window.bolus_poll.stop()  # the bolus's progress is not read while the link is lost
     wait(app, lambda: not window.link.busy, "the link to be free")
@@ -174,6 +181,33 @@ def take_all(app: QApplication, window: MainWindow) -> None:
         take_pairing(app, window, Path(tmp))
         take_insecure_link(app, window, Path(tmp))
         take_clinic(app, window, Path(tmp))
+
+
+def start_emulator(app: QApplication, window: MainWindow) -> None:
+    window.link.request(StartEmulator())
+    wait(app, lambda: window.snapshot is not None and not window.link.busy and window.plots_ready
+         and window.visit_controls.ready, "the emulator")
+
+
+def take_emulator_panel(app: QApplication, window: MainWindow) -> None:
+    """The tester's control panel on the bundled emulator (opened directly: the demo's user is a clinician, whom the
+    menu refuses): a state saved by name, then link faults put in force; they are cleared after, so the screens
+    that follow show the pump as it was."""
+    control = window.link.emulator_control
+    assert control is not None, "the bundled emulator runs with its control channel"
+    panel = EmulatorPanel(control, window)
+    panel.resize(PANEL_SIZE)
+    panel.show()
+    panel.state_name.setText("before-the-weekend")
+    panel.ask("save", name="before-the-weekend")
+    panel.faults.setText("seed=7,drop=0.05,delay=0.1:2")
+    panel.ask("faults", spec="seed=7,drop=0.05,delay=0.1:2")
+    wait(app, lambda: panel.idle and panel.state is not None and panel.state["faults"]["spec"] != "", "the panel")
+    panel.saved.setCurrentRow(0)
+    save(app, panel, "19-emulator-panel")
+    panel.ask("faults", spec="")
+    wait(app, lambda: panel.idle, "the faults cleared")
+    panel.close()
 
 
 def signer(window: MainWindow) -> str:

@@ -18,8 +18,10 @@ import os
 import shutil
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
+from emulator.control_client import ControlClient, parse_control_line, read_token
 from emulator.launch import EmulatorProcess, LaunchError
 from programmer.errors import LinkError
 from programmer.pairing_keys import PairingKeys, in_memory_keys
@@ -35,9 +37,11 @@ DEMO_CATHETER_CM = 60.0
 line, full of the drug once the pump is filled (so a bridge or a prime has something to show)."""
 
 
-DEMO_OPTIONS = ("--service",)
-"""The bundled emulator is the demo's pump: its tester controls are on (SERVICE, docs/emulator.md), so the Emulator
-menu can press the patient's demand button."""
+DEMO_OPTIONS = ("--service", "--control")
+"""The bundled emulator is the demo's pump: its tester controls are on (SERVICE, docs/emulator.md, for the Emulator
+menu's demand button; the control channel, for the Emulator > Control panel).
+
+(The control channel's URL and token file are printed on the line after the pairing code: ``ControlEndpoint``.)"""
 
 PAIRING_WINDOW_S = 120
 """The bundled emulator's pairing window, opened at its start: the application pairs within a second of reading
@@ -45,6 +49,32 @@ the code, and the window closes at the pairing; if the pairing fails the window 
 
 TEMP_PREFIX = "itb-emulator-"
 """Temporary state directories are named ``itb-emulator-<pid of the application>-<random>``."""
+
+
+@dataclass(frozen=True)
+class ControlEndpoint:
+    """An emulator's control channel (docs/emulator.md, "The control channel"), for the pump at ``pump_url``: its URL
+    and the token file the emulator wrote beside its state file."""
+
+    pump_url: str
+    url: str
+    token_file: Path
+
+    @classmethod
+    def from_line(cls, pump_url: str, line: str) -> "ControlEndpoint":
+        """The endpoint of a ``control on ...`` line, typed or pasted by a tester; ValueError quoting anything else."""
+        url, token_file = parse_control_line(line.strip())
+        return cls(pump_url, url, token_file)
+
+    def client(self) -> ControlClient:
+        """A client of the channel; OSError when the token file cannot be read."""
+        return ControlClient(self.url, read_token(self.token_file))
+
+    def saved_names(self) -> list[str]:
+        """The named states saved beside the state file (``FILE.saved/NAME.json``, the token being
+        ``FILE.control-token``), in order; none when the folder is not there."""
+        folder = self.token_file.with_name(self.token_file.name.removesuffix(".control-token") + ".saved")
+        return sorted(path.stem for path in folder.glob("*.json")) if folder.is_dir() else []
 
 
 class BundledEmulator:
@@ -71,6 +101,8 @@ class BundledEmulator:
         self.keys: PairingKeys = in_memory_keys()
         """This application's pairing with this emulator, in memory only."""
         self._pairing_code: str | None = None
+        self.control: ControlEndpoint | None = None
+        """Its control channel, read from its output at start."""
 
     def start(self) -> str:
         """Start the emulator with its pairing window open and return the URL it printed
@@ -84,6 +116,7 @@ class BundledEmulator:
             self.url = process.start()
             self.process = process
             self._pairing_code, _seconds = process.read_pairing_code()
+            self.control = ControlEndpoint(self.url, *process.read_control())
         except LaunchError as exc:
             self.process = process
             self.stop()  # its files too: nothing is left of an emulator that did not start
@@ -105,7 +138,7 @@ class BundledEmulator:
     def stop(self) -> None:
         """Let go of the emulator's lifeline (it saves its state and exits), wait, then remove its files.
         SIGTERM and at last SIGKILL are only for an emulator that does not stop by itself."""
-        process, self.process = self.process, None
+        process, self.process, self.control = self.process, None, None
         if process is not None:
             process.stop()
         if self._tempdir is not None:

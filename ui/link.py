@@ -52,7 +52,7 @@ from programmer.roles import User
 from programmer.settings_commit import LowAlarmSet, authorize_setting, set_clock, set_low_alarm
 from ui import gui_thread_gc
 from ui.app_log import log
-from ui.emulator import BundledEmulator, press_demand_button, set_up_demo_patient
+from ui.emulator import BundledEmulator, ControlEndpoint, press_demand_button, set_up_demo_patient
 from ui.view_models.demand_use import USE_DAYS
 
 if TYPE_CHECKING:
@@ -179,6 +179,7 @@ class StartEmulator(Request):
                 emulator.stop()  # its code is spent or its patient half set up: the next try starts a fresh one
                 raise
         assert worker.emulator.url is not None, "start() set it"
+        worker.control_found.emit(worker.emulator.control)
         return worker.connect_to(worker.emulator.url, self)
 
 
@@ -423,6 +424,7 @@ def _reporting(driver: PumpDriver, report: Callable[[str, float], None]) -> Pump
 
 class _Worker(QObject):
     opened = Signal(str, bool)                # the URL of a link just opened, and whether it is secure
+    control_found = Signal(object)            # ControlEndpoint of the bundled emulator, before its link opens
     demand_read = Signal(object)              # DemandReading, with every interrogation, before its result
     progress = Signal(object, str, float)     # Request, step, fraction done
     finished = Signal(object, object)         # Request, its result
@@ -544,12 +546,15 @@ class PumpLink(QObject):
         """Whether the link last opened is authenticated and encrypted (False: a pump speaking version 1)."""
         self.allow_insecure_link = bool((driver_options or {}).get("allow_insecure_link", False))
         self.running: Request | None = None
+        self.emulator_control: ControlEndpoint | None = None
+        """The bundled emulator's control channel, once it has started (its pump is at ``pump_url``)."""
         self._thread = QThread()
         self._thread.setObjectName("pump link")
         self._worker = _Worker(driver_options or {})
         self._worker.moveToThread(self._thread)
         self._requested.connect(self._worker.run)
         self._worker.opened.connect(self._opened)
+        self._worker.control_found.connect(self._control_found)
         self._worker.demand_read.connect(self.demand_read)
         self._worker.progress.connect(self.progress)
         self._worker.finished.connect(self._finish)
@@ -587,6 +592,9 @@ class PumpLink(QObject):
         self._worker.close()  # the thread has stopped: nobody else is using the driver
         if self._worker.emulator is not None:
             self._worker.emulator.stop()
+
+    def _control_found(self, control: ControlEndpoint) -> None:
+        self.emulator_control = control
 
     def _opened(self, url: str, secure: bool) -> None:
         self.url = url

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton, QSplitter,
-                               QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
+                               QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from programmer.errors import NotPaired, ProgrammerError
 from programmer.snapshot import PumpSnapshot
@@ -41,6 +41,8 @@ from ui.view_models.clock_check import SET_CLOCK_ACTION, SET_CLOCK_ACTION_TEXT, 
 from ui.view_models.comparison import summary
 from ui.connect import EMULATOR, ConnectPage
 from ui.editor import ProgramEditor
+from ui.emulator import ControlEndpoint
+from ui.emulator_panel import EmulatorPanel
 from ui.events import EventsPage
 from ui.view_models.format import PUMP_CLOCK, dated, drift
 from ui.view_models.low_alarm import set_failure, set_result
@@ -58,6 +60,8 @@ from ui.report_action import ReportAction
 from ui.review import ReviewPage
 from ui.visit_controls import READ_FAILED, VisitControls, said
 from ui.widgets import VerticalScroll, keep_ratio
+from ui.view_models.wire_trace import LiveTrace
+from ui.wire_trace_page import WireTracePage
 
 if TYPE_CHECKING:
     from clinic.patients import Patient
@@ -92,12 +96,13 @@ REFILL_SHORTCUT = "Ctrl+Shift+F"
 """Opens the refill wizard (F for fill); Ctrl+R would be taken for "reload" by habit, and Reconnect has
 Ctrl+Shift+R."""
 
-CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB, BOLUS_TAB, HISTORY_TAB, AUDIT_TAB = range(8)
+CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB, BOLUS_TAB, HISTORY_TAB, AUDIT_TAB, TRACE_TAB = range(9)
 
 BOLUS_POLL_MS = 1000
 """How often the pump is read while a bolus runs, for its progress on the Bolus page: a bolus lasts minutes at
 least, and each reading is one short exchange."""
 PRESS_BUTTON_TEXT = "Patient presses the demand button"
+CONTROL_PANEL_TEXT = "Control panel…"
 
 OUTCOME_BANNER = {
     Outcome.VERIFIED: ("ok", "Written and verified."),
@@ -136,7 +141,11 @@ class MainWindow(QMainWindow):
         self.connected = False
         self.released = False
         """True after Pump > Disconnect, until the next reading: the link was closed on purpose, not lost."""
-        self.link = PumpLink(driver_options, self)
+        self.live_trace = LiveTrace()
+        """The session's wire trace, payloads opened, in memory only (the Wire trace page); a trace option given
+        (a file, a test's callable) is used instead."""
+        self.link = PumpLink({"trace": self.live_trace.append, "trace_plaintext": True, **(driver_options or {})},
+                             self)
         self.clinic = clinic
         self._port_choice: str | None = None  # the Connect page's choice while it is being connected to
         self.unwritten_question: QMessageBox | None = None
@@ -144,6 +153,9 @@ class MainWindow(QMainWindow):
         self._not_paired: tuple[str, NotPaired, str | None] | None = None
         """The URL of the pump that asked to be paired, its answer, and the Connect page's choice that led there."""
         self.refill_wizard: RefillWizard | None = None
+        self.emulator_panel: EmulatorPanel | None = None
+        self.given_control: ControlEndpoint | None = None
+        """The control line a tester gave for an emulator this application did not start."""
         self.demand: DemandReading | None = None
         """The demand dose and its last days' events, read with the last interrogation."""
 
@@ -187,12 +199,14 @@ class MainWindow(QMainWindow):
         self.history = HistoryPage()
         self.audit = AuditPage()
         self.audit.set_trail(None if clinic.store is None else clinic.store.audit)  # else once it is open
+        self.wire_trace = WireTracePage(self.live_trace)
         self.bolus_poll = QTimer(self)
         self.bolus_poll.setInterval(BOLUS_POLL_MS)
         self.bolus_poll.timeout.connect(self._poll_bolus)
         for page, title in ((self.connect_page, "&1 Connect"), (VerticalScroll(self.overview), "&2 Overview"),
                             (program, "&3 Program"), (self.review, "&4 Review"), (self.events, "&5 Events"),
-                            (self.bolus, "&6 Bolus"), (self.history, "&7 History"), (self.audit, "&8 Audit")):
+                            (self.bolus, "&6 Bolus"), (self.history, "&7 History"), (self.audit, "&8 Audit"),
+                            (self.wire_trace, "&9 Wire trace")):
             self.tabs.addTab(page, title)
         self._build_status_bar()
         self._build_actions()
@@ -239,6 +253,7 @@ class MainWindow(QMainWindow):
         self.emulator_menu = self.menuBar().addMenu("Emulator")  # no letter: the pages' letters are all taken
         self.emulator_menu.setToolTipsVisible(True)  # a tester's controls: the tooltip says why they are off
         self.press_button_action = self._action(self.emulator_menu, PRESS_BUTTON_TEXT, None, self.press_button)
+        self.control_panel_action = self._action(self.emulator_menu, CONTROL_PANEL_TEXT, None, self.open_control_panel)
         self.emulator_menu.menuAction().setVisible(False)  # only while the pump is the emulator
         self.report = ReportAction(self)
         self.visit_controls.build_menu()
@@ -379,6 +394,48 @@ class MainWindow(QMainWindow):
         if not self.link.request(PressButton()):
             busy = "not connected" if self.link.running is None else f"still {self.link.running.doing}"
             self.banner.show_message("warning", "Button not pressed.", f"The programmer is {busy}.")
+
+    def open_control_panel(self) -> None:
+        """Emulator > Control panel: a tester's only (the action is off for anyone else, and this refuses too). The
+        bundled emulator's channel is known; for an emulator the application did not start, the tester gives its
+        control line."""
+        refused = self.clinic.access().refusal(Permission.EMULATOR_CONTROL)
+        if refused is not None:
+            self.banner.show_message("warning", "No control panel.", refused)
+            return
+        if self.emulator_panel is not None and self.emulator_panel.endpoint.pump_url == self.link.url:
+            self.emulator_panel.show()
+            self.emulator_panel.raise_()
+            return
+        endpoint = self._control_endpoint()
+        if endpoint is None:
+            return
+        if self.emulator_panel is not None:
+            self.emulator_panel.close()
+        self.emulator_panel = EmulatorPanel(endpoint, self)
+        self.emulator_panel.show()
+
+    def use_control_line(self, line: str) -> None:
+        """The control line of the emulator connected (``control on tcp://127.0.0.1:PORT token-file FILE``, as it
+        printed it), for the control panel of an emulator this application did not start; ValueError quoting it."""
+        assert self.link.url is not None, "the panel's action shows only while connected"
+        self.given_control = ControlEndpoint.from_line(self.link.url, line)
+
+    def _control_endpoint(self) -> ControlEndpoint | None:
+        for endpoint in (self.link.emulator_control, self.given_control):
+            if endpoint is not None and endpoint.pump_url == self.link.url:
+                return endpoint
+        line, ok = QInputDialog.getText(
+            self, "Emulator control line", "This emulator was not started by the programmer. Paste the control line "
+            "it printed when started with --control:", text="control on tcp://127.0.0.1:PORT token-file FILE")
+        if not ok:
+            return None
+        try:
+            self.use_control_line(line)
+        except ValueError as exc:
+            self.banner.show_message("warning", "No control panel.", str(exc))
+            return None
+        return self.given_control
 
     def _demand_read(self, reading: DemandReading) -> None:
         self.demand = reading
@@ -851,6 +908,11 @@ class MainWindow(QMainWindow):
         self.tabs.setTabEnabled(REVIEW_TAB, self.review.gate is not None)
         self.tabs.setTabEnabled(HISTORY_TAB, self.clinic.patient is not None)
         self.tabs.setTabEnabled(AUDIT_TAB, self.clinic.user is not None)
+        refused = self.visit_controls.access().refusal(Permission.WIRE_TRACE)
+        self.tabs.setTabEnabled(TRACE_TAB, refused is None)
+        self.tabs.setTabToolTip(TRACE_TAB, refused or "The frames of this session on the wire, or a trace file")
+        if refused is not None and self.tabs.currentIndex() == TRACE_TAB:
+            self.tabs.setCurrentIndex(CONNECT_TAB)
         simulated = self.snapshot is not None and self.snapshot.identity.simulated
         self.simulated.setVisible(simulated)
         self.emulator_menu.menuAction().setVisible(simulated and self.connected)
@@ -920,6 +982,8 @@ class MainWindow(QMainWindow):
             return
         settings.save_window(self, self.program_split)
         self._plot_timer.stop()  # no more building: nothing is shown any more
+        if self.emulator_panel is not None:
+            self.emulator_panel.close()  # its last call ends while the emulator still runs
         gui_thread_gc.hold()  # the link gives the collector back as it stops; the other threads still run Python
         try:
             self.link.shutdown()

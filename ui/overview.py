@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QProgressBar, QPushButton,
 
 from programmer.clock import computer_now
 from programmer.library import LoadedLibrary, load_library
+from programmer.clock_changes import ClockChange, snapshot_clock_changes
 from programmer.refill_by import REASON_WORDS, RefillBy, replace_by, snapshot_refill_by
 from programmer.refill_reminder import reminder_calendar, save_reminder
 from programmer.snapshot import CLOCK_DRIFT_LIMIT_S, PumpSnapshot
@@ -78,6 +79,13 @@ class OverviewPage(QWidget):
         self.clock_note = WrappingLabel()
         self.clock_note.setStyleSheet(f"color: {BANNER['warning'][1]};")
         self.clock.addRow("", self.clock_note)
+        self.clock_changes: list[ClockChange] = []
+        """The DST changes before the refill-by date (``programmer.clock_changes``), shown under the clock."""
+        self.dst_note = WrappingLabel()
+        self.dst_note.setAccessibleName("Clock changes ahead")
+        self.dst_note.setStyleSheet(f"color: {BANNER['warning'][1]};")
+        self.dst_note.setVisible(False)
+        self.clock.addRow("", self.dst_note)
         # Alt+K: Alt+C is "Change the program"; two buttons on one letter make the first press only move the
         # focus, and a Space after it would then set the clock. T and S are the banner's.
         self.set_clock = QPushButton("Set the pump cloc&k to this computer's time\u2026")
@@ -180,6 +188,9 @@ class OverviewPage(QWidget):
         self.next_visit.set("refill_by", "none: the pump holds no drug" if self.refill is None else
                            f"{dated(self.refill.at, PUMP_CLOCK)}\nset by {REASON_WORDS[self.refill.reason]}")
         self.save_reminder.setEnabled(self.refill is not None)
+        self.clock_changes = snapshot_clock_changes(snapshot, None if self.refill is None else self.refill.at)
+        self.dst_note.setText("\n".join(f"Warning: {change.message()}" for change in self.clock_changes))
+        self.dst_note.setVisible(bool(self.clock_changes))
         self.reminder_note.setVisible(False)
 
         drug = active.drug
@@ -236,7 +247,8 @@ class OverviewPage(QWidget):
         so no path sets the clock unconfirmed."""
         if self.snapshot is None or self.clock_dialog is not None:
             return
-        dialog = ClockDialog(clock_change(self.snapshot, computer_now()), self)
+        dialog = ClockDialog(clock_change(self.snapshot, computer_now()), self,
+                             [change.message() for change in self.clock_changes[:1]])
         dialog.accepted.connect(self.set_clock_requested)
         dialog.finished.connect(self._clock_dialog_closed)
         self.clock_dialog = dialog

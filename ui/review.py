@@ -43,9 +43,9 @@ CONTEXT_UNSTATED = "Not stated: the change is refused"
 CONFIRM_TEXT = "I have reviewed the &change and the pump should now run the proposed program"
 BACK_TEXT = "&Back to editing"
 WRITE_TEXT = "&Write to the pump"
-RESERVED_LETTERS = frozenset("pv12345678sth")
+RESERVED_LETTERS = frozenset("pv123456789sth")
 """Mnemonics the window around this page uses while it is shown: the menus &Pump and &View, the tabs &1 to
-&8 and the banner's buttons (&Set the pump clock, Reconnec&t, Pair wit&h this pump; ``tests/ui/test_keyboard.py``
+&9 and the banner's buttons (&Set the pump clock, Reconnec&t, Pair wit&h this pump; ``tests/ui/test_keyboard.py``
 checks that this set holds every letter of the window). A letter used twice makes Qt only move the focus between
 its owners, never act (Alt+P once focused the confirmation without ticking it), so this page's letters avoid
 these."""

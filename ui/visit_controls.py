@@ -415,7 +415,8 @@ class VisitControls(QObject):
                                     (window.connect_page.connect_button, Permission.INTERROGATE),
                                     (window.interrogate_action, Permission.INTERROGATE),
                                     (window.events_action, Permission.READ_EVENTS),
-                                    (window.press_button_action, Permission.EMULATOR_CONTROL)):
+                                    (window.press_button_action, Permission.EMULATOR_CONTROL),
+                                    (window.control_panel_action, Permission.EMULATOR_CONTROL)):
             refuse(control, access.refusal(permission))
         self.which_patient_action.setVisible(self.clinic.pump is not None
                                              and self.clinic.pump.match is PumpMatch.UNKNOWN)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from programmer.cli.plan_report import refill_by_json, refill_by_line
 from programmer.clock import iso
+from programmer.clock_changes import CODE, ClockChange, clock_change_json, snapshot_clock_changes
 from programmer.library import LoadedLibrary
 from programmer.planner import minutes_to_days
 from programmer.port import LineState
@@ -83,7 +84,14 @@ def interrogation_to_json(snapshot: PumpSnapshot, library: LoadedLibrary) -> dic
         },
         "line": None if status.line is None else _line_json(status.line),
         "demand": _demand_json(snapshot),
+        "clock_changes": [clock_change_json(change) for change in _clock_changes(snapshot, library)],
     } | refill_by_json(snapshot_refill_by(snapshot, library))
+
+
+def _clock_changes(snapshot: PumpSnapshot, library: LoadedLibrary) -> list[ClockChange]:
+    """The DST changes in this computer's zone before the refill-by date (at most 400 days ahead)."""
+    refill = snapshot_refill_by(snapshot, library)
+    return snapshot_clock_changes(snapshot, None if refill is None else refill.at)
 
 
 def _demand_json(snapshot: PumpSnapshot) -> dict | None:
@@ -182,6 +190,8 @@ def interrogation_to_text(snapshot: PumpSnapshot, library: LoadedLibrary) -> str
     lines.append(_demand_text(snapshot))
     if status.line is not None:
         lines.append(_line_text(status.line))
+    for change in _clock_changes(snapshot, library):
+        lines.append(f"Warning       {CODE}: {change.message()}")
     lines.append(f"Limits        flow {identity.min_rate_ml_per_day:g}-{identity.max_rate_ml_per_day:g} mL/day, "
                  f"{identity.max_steps_per_day} steps a day, cycles up to {identity.max_cycle_days} days")
     return "\n".join(lines)

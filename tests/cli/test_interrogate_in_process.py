@@ -4,14 +4,18 @@ bolus are shown with their units (docs/cli.md). Quick: no emulator process."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 
 from programmer.cli.support import EXIT_OK
+from programmer.clock import computer_now
+from programmer.program import program_from_data
 from programmer.port import DemandDose
 from tests.support.cli_runs import run
 
 PORT = "socket://pump.test:7001"
+BACLOFEN = {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500}
 """Any PORT: the ``in_memory_pump`` fixture (tests/cli/conftest.py) answers it."""
 
 
@@ -49,3 +53,26 @@ def test_a_running_bolus_is_said_with_its_unit(capsys, in_memory_pump):
     in_memory_pump.bolus("b-1", 1.9, 30.0)
     code, out, _ = run(capsys, "interrogate", PORT)
     assert code == EXIT_OK and "Bolus         b-1 (therapeutic): 0 of 1.9 mcg delivered, 30.0 min left" in out
+
+
+def test_the_dst_changes_before_the_refill_by_date_are_warned_of(capsys, in_memory_pump, monkeypatch):
+    """In Berlin the clocks change twice a year: on the last Sunday of March at 02:00 and of October at 03:00. With
+    30 mcg/day (0.06 mL/day) from 20 mL the refill-by date is months away, past at least one of them."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    in_memory_pump.pump_time, in_memory_pump.volume_ml = computer_now().replace(microsecond=0), 20.0
+    in_memory_pump.write_program(program_from_data({"format": "itb-program/1", "drug": BACLOFEN,
+                                                    "therapy": {"mode": "simple_continuous", "daily_dose": 30}}))
+    code, out, _ = run(capsys, "interrogate", PORT, "--json")
+    reading = json.loads(out)
+    changes = reading["clock_changes"]
+    assert code == EXIT_OK and changes, (reading["refill_by"], reading["clock"])
+    for change in changes:
+        at = datetime.fromisoformat(change["at"])
+        assert at.weekday() == 6 and at.day > 31 - 7 and (at.month, at.hour, change["shift_min"]) in ((3, 2, 60),
+                                                                                                      (10, 3, -60))
+        assert change["at"] <= reading["refill_by"] and change["message"].startswith(f"On {at.date()} at ")
+        assert change["code"] == "CLOCK_CHANGE_AHEAD" and change["time_zone"] == "Europe/Berlin"
+    text = run(capsys, "interrogate", PORT)[1]
+    assert text.count("Warning       CLOCK_CHANGE_AHEAD: On ") == len(changes)
+    monkeypatch.setenv("TZ", "UTC")
+    assert json.loads(run(capsys, "interrogate", PORT, "--json")[1])["clock_changes"] == []

@@ -323,8 +323,9 @@ def test_trace_lines_are_timestamped_hex():
     request = Frame(7, Command.READ_STATUS, 0, {}, False)
     trace.sent(request, encode_frame(request), resend=True)
     trace.received(b"\x01\xab")
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6} TX seq=7 READ_STATUS resend: 04 01 07 03 .* 00", lines[0])
-    assert lines[1].endswith(" RX 01 ab")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6} TRACE itb-trace/2 utc_offset=[+-]\d\d:\d\d", lines[0])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6} TX seq=7 READ_STATUS resend: 04 01 07 03 .* 00", lines[1])
+    assert lines[2].endswith(" RX 01 ab")
 
 
 def test_trace_to_a_file_appends_lines(tmp_path):

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from emulator.control_actions import ControlActions
-from emulator.control_client import ACTIONS, ControlError
+from emulator.control_client import ACTIONS, ControlError, describe
 from emulator.events import events_total
 from emulator.faults import FaultInjector, FaultSpec
 from emulator.pump import Pump
@@ -53,7 +53,7 @@ def test_state_shows_the_pump_at_a_glance(bench):
     assert state["alarms"] == [] and state["bolus"] is None and state["stalled"] is False
     assert state["faults"] == {"spec": "seed=1", "seed": 1}
     assert state["pairing_window"] == {"open": False, "seconds_left": None}
-    assert state["scenario"] is None
+    assert state["scenario"] is None and state["dose_unit"] == "mcg"
     json.dumps(state)  # it travels as one JSON line
 
 
@@ -113,6 +113,8 @@ def test_press_button_gives_the_demand_dose_or_says_why_not(bench):
     result = actions.run({"action": "press-button"})
     assert result["press"]["granted"] is True and result["press"]["next_allowed"] == "2026-03-02T09:00:00"
     assert result["state"]["bolus"]["kind"] == "demand" and result["state"]["bolus"]["dose"] == 25.0
+    bolus = result["state"]["bolus"]
+    assert f"({bolus['kind']}) 0 of 25 mcg given, 10.0 min left" in describe(result)  # the unit named, as the panel shows
     error = refusal(actions, action="press-button")
     assert error.message == "the pump gave no demand dose: lockout (next allowed 2026-03-02T09:00:00)"
 

@@ -170,6 +170,10 @@ def test_demo_starts_the_bundled_emulator_with_the_demo_patient(qtbot, tmp_path)
         assert [(i.pump_serial, i.explanted_on is None) for i in implants] == [
             ("E20-0DEMO1", False), (window.snapshot.identity.serial, True)]  # a replacement of the earlier pump
         assert window.history.table.rowCount() == 9  # the earlier pump's ten months (ui.demo_clinic.HISTORY)
+        control = window.link.emulator_control  # its control channel, for Emulator > Control panel
+        assert control is not None and control.pump_url == window.link.url
+        with control.client() as client:
+            assert client.request("state")["state"]["serial"] == window.snapshot.identity.serial
         store_folder = window.clinic.throwaway.name
     finally:
         window.close()

@@ -102,7 +102,7 @@ def default_file_name(serial: str, on: date) -> str:
     return f"{safe}-events-{on.isoformat()}.csv"
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str, encoding: str = ENCODING) -> None:
     """Write ``text`` to ``path`` whole or not at all: into a temporary file beside it, flushed to disk,
     then renamed over ``path`` (a rename within a directory is atomic). Raises OSError, with the temporary
     file removed, when it cannot: a half-written file could be taken for the whole log."""
@@ -111,7 +111,7 @@ def write_atomically(path: Path, text: str) -> None:
     # os.open, not tempfile: the file gets the permissions the user's umask gives any new file
     handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(handle, "w", encoding=ENCODING, newline="") as file:
+        with os.fdopen(handle, "w", encoding=encoding, newline="") as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
