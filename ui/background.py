@@ -82,9 +82,18 @@ class Background(QObject):
             try:
                 result = entry.call()
             except Exception as exc:  # every failure comes back to be said, a bug too
-                self._answered.emit(entry, exc, False)
+                self._tell(entry, exc, False)
             else:
-                self._answered.emit(entry, result, True)
+                self._tell(entry, result, True)
+
+    def _tell(self, entry: _Call, value: object, returned: bool) -> None:
+        """Send the answer to the GUI thread, unless the window that asked is gone: Qt has then deleted this object
+        and its signal with it, and nobody is left to read the answer. The calls queued behind still run (a visit's
+        end and the store's closing are among them)."""
+        try:
+            self._answered.emit(entry, value, returned)
+        except RuntimeError:  # "Signal source has been deleted"
+            pass
 
     def _answer(self, entry: _Call, value: object, returned: bool) -> None:
         self._pending -= 1

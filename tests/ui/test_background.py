@@ -54,3 +54,24 @@ def test_without_callables_the_answer_is_its_signal_and_wait_ends_with_the_last_
     background.wait()
     assert seen.is_set()
     qtbot.waitUntil(lambda: not background.busy, timeout=TIMEOUT_MS)
+
+
+def test_calls_queued_by_a_window_that_is_gone_still_run_and_their_answers_are_dropped(qtbot):
+    """A window closed while its store call runs: Qt deletes the object the answer would come back through. The
+    call and those queued behind it (the visit's end, the store's closing) still run, and nothing raises in the
+    thread."""
+    from shiboken6 import delete
+
+    background = Background(name="clinic record")
+    go_on, ran, errors = threading.Event(), [], []
+    hook, threading.excepthook = threading.excepthook, errors.append
+    try:
+        background.run(lambda: go_on.wait(5) and ran.append("the running call"))
+        background.run(lambda: ran.append("the call queued behind it"))
+        thread = background._thread
+        delete(background)  # what Qt does to a closed window's children
+        go_on.set()
+        thread.join(5)
+    finally:
+        threading.excepthook = hook
+    assert ran == ["the running call", "the call queued behind it"] and errors == []
