@@ -7,6 +7,10 @@ pump does not fill in (docs/protocol.md, SET_CLOCK: it "delivers nothing for the
 new time): set forward, the pump skips that hour of its cycle and gives less that day; set back, it runs that hour
 of its cycle twice and gives more. A clinician should know both before the date, not discover them at a refill.
 
+A move of the patient to another zone (``Move``) is the same kind of jump, by the difference of the two zones'
+offsets at that moment (it may be 30 or 45 min, or none), and after it the pump lives by the new zone's DST changes;
+so a move is foreseen like a DST change and described by the same ``ClockChange``, its ``cause`` saying which.
+
 The zone is this computer's (``local_zone``: ``$TZ``, else ``/etc/localtime``), read with ``zoneinfo``, so the
 transitions are the zone database's. Pure: no I/O but reading the zone, no Qt.
 """
@@ -15,14 +19,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from programmer.program import MINUTES_PER_DAY, Flex, Program, SimpleContinuous
 from programmer.snapshot import PumpSnapshot
 
 HORIZON = timedelta(days=400)
 """The furthest ahead a clock change is looked for, whatever the refill-by date."""
+DST = "dst"
+"""The cause of a zone's own clock change; a move's is ``move to ZONE``."""
+MOVE_TIME = time(12, 0)
+"""When on its day a move happens unless told (local time before the move)."""
 CODE = "CLOCK_CHANGE_AHEAD"
 """The warning's code (docs/cli.md, Check codes)."""
 _DAY = timedelta(days=1)
@@ -65,6 +73,7 @@ class ClockChange:
     window_dose: float | None
     dose_unit: str | None
     steps_in_window: tuple[str, ...]
+    cause: str = DST
 
     @property
     def date(self) -> str:
@@ -74,6 +83,11 @@ class ClockChange:
         """The warning in words: what the pump will do after the change, and what setting its clock then does."""
         way = "forward" if self.shift > timedelta(0) else "back"
         start = f"On {self.date} at {self.wall_before:%H:%M} clocks go {way} {_length(abs(self.shift))} ({self.zone})"
+        if self.cause != DST:
+            start = (f"On {self.date} at {self.wall_before:%H:%M} the {self.cause} "
+                     + (f"puts clocks {way} {_length(abs(self.shift))}" if self.shift else "leaves clocks as they are"))
+            if abs(self.lag) < timedelta(minutes=1):
+                return f"{start}: the program's steps keep their wall-clock times, and the pump clock needs no setting."
         if abs(self.lag) < timedelta(minutes=1):
             return (f"{start}: the pump clock, not set since the change before, then agrees with the wall clock "
                     "again; its steps start on time from then on, and it needs no setting.")
@@ -107,21 +121,70 @@ def clock_changes(program: Program | None, pump_time: datetime, cycle_phase_min:
     if until is not None:
         end = min(end, start + (until - pump_time))
     name = getattr(zone, "key", None) or str(zone)
-    changes = []
-    for instant, before, after in _transitions(zone, start, end):
-        at_pump = (pump_time + (instant - start)).replace(second=0, microsecond=0)
-        lag = timedelta(minutes=round(((instant + after).replace(tzinfo=None) - at_pump).total_seconds() / 60))
-        minute = dose = window = None
-        steps: tuple[str, ...] = ()
-        if program is not None and _runs(program) and lag:
-            window = at_pump + min(lag, timedelta(0))  # set back, the pump runs again the stretch it has just run
-            minute = round(cycle_phase_min + (window - pump_time).total_seconds() / 60) % _cycle_minutes(program)
-            dose, steps = _dose_between(program, minute, abs(lag)), _steps_within(program, minute, abs(lag))
-        changes.append(ClockChange(
-            instant=instant, wall_before=(instant + before).replace(tzinfo=None), shift=after - before, zone=name,
-            pump_time=at_pump, lag=lag, window_start=window, cycle_minute=minute, window_dose=dose,
-            dose_unit=None if program is None else program.drug.dose_unit, steps_in_window=steps))
-    return changes
+    return [_change(program, pump_time, cycle_phase_min, start, instant, before, after, name)
+            for instant, before, after in _transitions(zone, start, end)]
+
+
+@dataclass(frozen=True)
+class Move:
+    """The patient moving, with the pump, from this computer's zone to ``zone`` at ``instant`` (UTC)."""
+
+    zone: ZoneInfo
+    instant: datetime
+
+
+def move_zone(name: str) -> ZoneInfo:
+    """The zone named ``name`` (an IANA name); ValueError naming it when the zone database has no such zone."""
+    if name not in available_timezones():
+        raise ValueError(f"unknown time zone {name!r}: names come from the IANA time zone database on this "
+                         "computer (zoneinfo), for example Europe/Berlin or Asia/Kolkata")
+    return ZoneInfo(name)
+
+
+def plan_move(zone: ZoneInfo, on: date, home: tzinfo, now: datetime, at: time = MOVE_TIME) -> Move:
+    """A move to ``zone`` on ``on`` at ``at`` (local time in ``home``), checked against ``now`` (local time in
+    ``home``, naive): ValueError naming the limit for a day in the past or beyond ``HORIZON``."""
+    today, last = now.date(), (now + HORIZON).date()
+    if on < today:
+        raise ValueError(f"{on.isoformat()} is in the past (today is {today.isoformat()})")
+    if on > last:
+        raise ValueError(f"{on.isoformat()} is beyond the {HORIZON.days}-day horizon (the last day is "
+                         f"{last.isoformat()})")
+    return Move(zone, datetime.combine(on, at, tzinfo=home).astimezone(timezone.utc))
+
+
+def move_clock_changes(program: Program | None, pump_time: datetime, cycle_phase_min: float, zone: tzinfo | None,
+                       now: datetime, move: Move, until: datetime | None = None) -> list[ClockChange]:
+    """``clock_changes`` with a move: ``zone``'s changes before it, the move itself (always, even when it falls
+    after ``until``), then the new zone's changes until ``until`` (at most ``HORIZON`` ahead)."""
+    if zone is None:
+        return []
+    start = now.astimezone(timezone.utc) if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+    at_move = pump_time + (move.instant - start)
+    before = [change for change in clock_changes(program, pump_time, cycle_phase_min, zone, now, until)
+              if change.instant < move.instant]
+    moved = _change(program, pump_time, cycle_phase_min, start, move.instant, _offset(zone, move.instant),
+                    _offset(move.zone, move.instant), move.zone.key, f"move to {move.zone.key}")
+    after = clock_changes(program, at_move, cycle_phase_min + (at_move - pump_time).total_seconds() / 60,
+                          move.zone, move.instant, until)
+    return [*before, moved, *(change for change in after if change.instant < start + HORIZON)]
+
+
+def _change(program: Program | None, pump_time: datetime, cycle_phase_min: float, start: datetime,
+            instant: datetime, before: timedelta, after: timedelta, name: str, cause: str = DST) -> ClockChange:
+    """The jump at ``instant`` from offset ``before`` to ``after`` of a pump reading ``pump_time`` at ``start``."""
+    at_pump = (pump_time + (instant - start)).replace(second=0, microsecond=0)
+    lag = timedelta(minutes=round(((instant + after).replace(tzinfo=None) - at_pump).total_seconds() / 60))
+    minute = dose = window = None
+    steps: tuple[str, ...] = ()
+    if program is not None and _runs(program) and lag:
+        window = at_pump + min(lag, timedelta(0))  # set back, the pump runs again the stretch it has just run
+        minute = round(cycle_phase_min + (window - pump_time).total_seconds() / 60) % _cycle_minutes(program)
+        dose, steps = _dose_between(program, minute, abs(lag)), _steps_within(program, minute, abs(lag))
+    return ClockChange(
+        instant=instant, wall_before=(instant + before).replace(tzinfo=None), shift=after - before, zone=name,
+        pump_time=at_pump, lag=lag, window_start=window, cycle_minute=minute, window_dose=dose,
+        dose_unit=None if program is None else program.drug.dose_unit, steps_in_window=steps, cause=cause)
 
 
 def _transitions(zone: tzinfo, start: datetime, end: datetime) -> list[tuple[datetime, timedelta, timedelta]]:
@@ -200,14 +263,17 @@ def _amount(dose: float) -> str:
 
 
 def snapshot_clock_changes(snapshot: PumpSnapshot, until: datetime | None,
-                           zone: tzinfo | None = None) -> list[ClockChange]:
+                           zone: tzinfo | None = None, move: Move | None = None) -> list[ClockChange]:
     """The clock changes ahead of a pump as read (``snapshot``), in ``zone`` (default: this computer's), until
-    ``until`` on the pump's clock (the refill-by date; None: ``HORIZON``)."""
+    ``until`` on the pump's clock (the refill-by date; None: ``HORIZON``), with ``move`` if the patient moves."""
     zone = zone if zone is not None else local_zone()
     if zone is None:
         return []
     status = snapshot.status
     now = snapshot.computer_time.replace(tzinfo=zone)
+    if move is not None:
+        return move_clock_changes(snapshot.active.program, status.pump_time, status.cycle_phase_min, zone, now,
+                                  move, until)
     return clock_changes(snapshot.active.program, status.pump_time, status.cycle_phase_min, zone, now, until)
 
 
@@ -215,4 +281,5 @@ def clock_change_json(change: ClockChange) -> dict:
     """One clock change as ``interrogate --json`` gives it (docs/cli.md, interrogate)."""
     return {"code": CODE, "at": change.wall_before.isoformat(timespec="minutes"), "time_zone": change.zone,
             "shift_min": round(change.shift.total_seconds() / 60), "lag_min": round(change.lag.total_seconds() / 60),
-            "window_dose": change.window_dose, "dose_unit": change.dose_unit, "message": change.message()}
+            "window_dose": change.window_dose, "dose_unit": change.dose_unit, "cause": change.cause,
+            "message": change.message()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from programmer.cli.plan_report import refill_by_json, refill_by_line
 from programmer.clock import iso
-from programmer.clock_changes import CODE, ClockChange, clock_change_json, snapshot_clock_changes
+from programmer.clock_changes import CODE, ClockChange, Move, clock_change_json, snapshot_clock_changes
 from programmer.library import LoadedLibrary
 from programmer.planner import minutes_to_days
 from programmer.port import LineState
@@ -16,9 +16,9 @@ INTERROGATION_FORMAT = "itb-interrogation/1"
 
 
 
-def interrogation_to_json(snapshot: PumpSnapshot, library: LoadedLibrary) -> dict:
+def interrogation_to_json(snapshot: PumpSnapshot, library: LoadedLibrary, move: Move | None = None) -> dict:
     """The ``interrogate --json`` object (keys are a contract: docs/cli.md); the library gives the drug's
-    stability limit for ``refill_by``."""
+    stability limit for ``refill_by``; ``move`` a move of the patient to foresee with the DST changes."""
     identity, status, active = snapshot.identity, snapshot.status, snapshot.active
     plan = snapshot.forecast()
     dates = None if snapshot.stopped_by else plan  # a pump that delivers nothing reaches no date
@@ -84,14 +84,15 @@ def interrogation_to_json(snapshot: PumpSnapshot, library: LoadedLibrary) -> dic
         },
         "line": None if status.line is None else _line_json(status.line),
         "demand": _demand_json(snapshot),
-        "clock_changes": [clock_change_json(change) for change in _clock_changes(snapshot, library)],
+        "clock_changes": [clock_change_json(change) for change in _clock_changes(snapshot, library, move)],
     } | refill_by_json(snapshot_refill_by(snapshot, library))
 
 
-def _clock_changes(snapshot: PumpSnapshot, library: LoadedLibrary) -> list[ClockChange]:
-    """The DST changes in this computer's zone before the refill-by date (at most 400 days ahead)."""
+def _clock_changes(snapshot: PumpSnapshot, library: LoadedLibrary, move: Move | None) -> list[ClockChange]:
+    """The DST changes in this computer's zone before the refill-by date (at most 400 days ahead), with ``move``
+    and the new zone's changes after it."""
     refill = snapshot_refill_by(snapshot, library)
-    return snapshot_clock_changes(snapshot, None if refill is None else refill.at)
+    return snapshot_clock_changes(snapshot, None if refill is None else refill.at, move=move)
 
 
 def _demand_json(snapshot: PumpSnapshot) -> dict | None:
@@ -140,8 +141,8 @@ def _line_text(line: LineState) -> str:
             f"{parts}")
 
 
-def interrogation_to_text(snapshot: PumpSnapshot, library: LoadedLibrary) -> str:
-    """A readable summary for a technician at the bedside."""
+def interrogation_to_text(snapshot: PumpSnapshot, library: LoadedLibrary, move: Move | None = None) -> str:
+    """A readable summary for a technician at the bedside (``move``: as for ``interrogation_to_json``)."""
     identity, status, active = snapshot.identity, snapshot.status, snapshot.active
     plan = snapshot.forecast()
     clock_note = (f"; more than {CLOCK_DRIFT_LIMIT_S // 60} min off: set the pump clock" if snapshot.clock_drifts
@@ -190,7 +191,7 @@ def interrogation_to_text(snapshot: PumpSnapshot, library: LoadedLibrary) -> str
     lines.append(_demand_text(snapshot))
     if status.line is not None:
         lines.append(_line_text(status.line))
-    for change in _clock_changes(snapshot, library):
+    for change in _clock_changes(snapshot, library, move):
         lines.append(f"Warning       {CODE}: {change.message()}")
     lines.append(f"Limits        flow {identity.min_rate_ml_per_day:g}-{identity.max_rate_ml_per_day:g} mL/day, "
                  f"{identity.max_steps_per_day} steps a day, cycles up to {identity.max_cycle_days} days")

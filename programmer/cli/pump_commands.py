@@ -30,6 +30,7 @@ from programmer.errors import AuditError, InputError, LinkError, PumpRefused, fr
 from programmer.pairing_keys import default_keys_path
 from programmer.cli.interrogation_report import interrogation_to_json, interrogation_to_text
 from programmer.clock import computer_now
+from programmer.clock_changes import Move, local_zone, move_zone, plan_move
 from programmer.interrogation import read_pump
 from programmer.snapshot import PumpSnapshot
 from programmer.library import LoadedLibrary, load_library
@@ -76,6 +77,10 @@ def add_pump_commands(subparsers: argparse._SubParsersAction) -> None:
                              "stability limit, for the refill-by date)")
     interrogate.add_argument("--ics", metavar="FILE", help="also save the refill-by date as a calendar event "
                              "(RFC 5545) in FILE")
+    interrogate.add_argument("--moving-to", metavar="ZONE", help="the patient moves, with the pump, to time zone "
+                             "ZONE (an IANA name, such as America/New_York): foresee that clock change too (with --on)")
+    interrogate.add_argument("--on", type=_iso_date, metavar="YYYY-MM-DD", help="the day of the move, at 12:00 "
+                             "local time (with --moving-to)")
     interrogate.set_defaults(handler=run_interrogate)
 
     write = subparsers.add_parser("write", help="check a program against the pump, write it, read it back, verify")
@@ -228,6 +233,7 @@ def read_snapshot(driver: PumpDriver, args: argparse.Namespace, after: str) -> P
 def run_interrogate(args: argparse.Namespace) -> int:
     after = "nothing was sent that changes the pump"
     library = load_library(args.library)
+    move = _planned_move(args)
     user = signed_in(args, Permission.INTERROGATE)
     with connect(args, after) as driver:
         snapshot = read_snapshot(driver, args, after)
@@ -235,11 +241,32 @@ def run_interrogate(args: argparse.Namespace) -> int:
     if args.ics:
         _save_refill_reminder(snapshot, library, args.ics)
     if args.json:
-        print(json.dumps(interrogation_to_json(snapshot, library) | {
+        print(json.dumps(interrogation_to_json(snapshot, library, move) | {
             "session_id": session, "patient": None if patient is None else patient.identifier}, indent=2))
     else:
-        print(interrogation_to_text(snapshot, library))
+        print(interrogation_to_text(snapshot, library, move))
     return EXIT_OK
+
+
+def _planned_move(args: argparse.Namespace) -> Move | None:
+    """``--moving-to ZONE --on DATE``: both or neither; a zone the database knows, a day from today to 400 days on."""
+    if (args.moving_to is None) != (args.on is None):
+        missing = "--on" if args.on is None else "--moving-to"
+        raise InputError([(missing, "--moving-to and --on go together: give the zone and the day of the move")])
+    if args.moving_to is None:
+        return None
+    home = local_zone()
+    if home is None:
+        raise InputError([("--moving-to", "this computer's time zone cannot be read ($TZ or /etc/localtime), so a "
+                                          "move from it cannot be foreseen")])
+    try:
+        zone = move_zone(args.moving_to)
+    except ValueError as exc:
+        raise InputError([("--moving-to", str(exc))]) from None
+    try:
+        return plan_move(zone, args.on, home, computer_now())
+    except ValueError as exc:
+        raise InputError([("--on", str(exc))]) from None
 
 
 def _save_refill_reminder(snapshot: PumpSnapshot, library: LoadedLibrary, path: str) -> None:
