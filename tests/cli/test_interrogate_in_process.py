@@ -76,3 +76,36 @@ def test_the_dst_changes_before_the_refill_by_date_are_warned_of(capsys, in_memo
     assert text.count("Warning       CLOCK_CHANGE_AHEAD: On ") == len(changes)
     monkeypatch.setenv("TZ", "UTC")
     assert json.loads(run(capsys, "interrogate", PORT, "--json")[1])["clock_changes"] == []
+
+
+def test_a_move_to_new_york_is_warned_of_with_its_date(capsys, in_memory_pump, monkeypatch):
+    """Berlin to New York on 15 July (the next one, always within 400 days): CEST (UTC+2) to EDT (UTC-4), clocks go
+    back 6 h at 12:00 Berlin time."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    now = computer_now().replace(microsecond=0)
+    in_memory_pump.pump_time, in_memory_pump.volume_ml = now, 20.0
+    in_memory_pump.write_program(program_from_data({"format": "itb-program/1", "drug": BACLOFEN,
+                                                    "therapy": {"mode": "simple_continuous", "daily_dose": 30}}))
+    year = now.year if (now.month, now.day) < (7, 15) else now.year + 1
+    code, out, _ = run(capsys, "interrogate", PORT, "--moving-to", "America/New_York", "--on", f"{year}-07-15",
+                       "--json")
+    [move] = [change for change in json.loads(out)["clock_changes"] if change["cause"] != "dst"]
+    assert code == EXIT_OK and (move["cause"], move["at"], move["time_zone"], move["shift_min"]) == (
+        "move to America/New_York", f"{year}-07-15T12:00", "America/New_York", -360)
+    text = run(capsys, "interrogate", PORT, "--moving-to", "America/New_York", "--on", f"{year}-07-15")[1]
+    assert (f"Warning       CLOCK_CHANGE_AHEAD: On {year}-07-15 at 12:00 the move to America/New_York puts clocks "
+            "back 6 h") in text
+
+
+@pytest.mark.parametrize(("options", "says"), [
+    (["--moving-to", "America/New_York"], "--on: --moving-to and --on go together"),
+    (["--on", "2999-01-01"], "--moving-to: --moving-to and --on go together"),
+    (["--moving-to", "Mars/Olympus", "--on", "2999-01-01"],
+     "--moving-to: unknown time zone 'Mars/Olympus': names come from the IANA time zone database"),
+    (["--moving-to", "Asia/Kolkata", "--on", "2000-01-01"], "--on: 2000-01-01 is in the past"),
+    (["--moving-to", "Asia/Kolkata", "--on", "2999-01-01"], "--on: 2999-01-01 is beyond the 400-day horizon"),
+])
+def test_move_options_that_cannot_be_used_exit_2(capsys, in_memory_pump, monkeypatch, options, says):
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    code, out, err = run(capsys, "interrogate", PORT, *options)
+    assert code == 2 and says in err and out == ""
