@@ -163,7 +163,10 @@ def test_no_sql_statement_runs_on_the_gui_thread_through_which_patient_search_re
         connect(qtbot, window, patient.url)
         serial = window.snapshot.identity.serial
         dialog = which_patient(qtbot, window)
-        find_patient(qtbot, dialog, "TEST-0001")  # typed fast: a search per key, the latest one's answer shown
+        shown: list[int] = []  # the rows each answer shown put in the list
+        dialog.results.model().rowsInserted.connect(lambda _parent, first, last: shown.append(last - first + 1))
+        find_patient(qtbot, dialog, "TEST-0001")  # typed fast: a search per key (9), only the latest one's answer shown
+        assert shown == [1]
         assert [dialog.results.item(i).text() for i in range(dialog.results.count())] == [
             "Test Patient  (TEST-0001, born 1970-01-01)"]
         assert dialog.replacement.isVisible() and dialog.replaces.text().replace("&", "") == (

@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 
 from programmer.roles import Permission
 from tests.support.clinic_fixtures import KIM, PATIENT_ID
-from tests.support.ui_actions import LINK_TIMEOUT_MS, commit, connect, edit_the_dose, new_window, open_review, sign
-from tests.support.ui_actions import choose_and_wait, find_patient, which_patient, write_and_wait
+from tests.support.ui_actions import (LINK_TIMEOUT_MS, choose_and_wait, commit, connect, edit_the_dose, find_patient,
+                                      new_window, open_review, sign, which_patient, write_and_wait)
 from ui.main_window import MainWindow
 from ui.patient_match import new_patient_problems
 
