@@ -189,7 +189,7 @@ class PatientMatchDialog(QDialog):
     @property
     def idle(self) -> bool:
         """True when no answer from the clinic thread is awaited: what the dialog shows is what the store holds."""
-        return self.waiting is None
+        return self.waiting is None and not self._binding
 
     def done(self, result: int) -> None:
         self._open = False
@@ -209,7 +209,8 @@ class PatientMatchDialog(QDialog):
 
         def answered(then: Callable[[Any], None], value: object) -> None:
             if self._open and asked == self._asked:
-                self._wait(None)
+                if not self._binding:  # a search answered while a new patient is recorded: that is still said
+                    self._wait(None)
                 then(value)
         self.run(call, lambda result: answered(answer, result), lambda error: answered(self._not_found, error))
 
@@ -294,7 +295,6 @@ class PatientMatchDialog(QDialog):
                       refused: str) -> None:
         """Record or bind in the clinic thread, every control off until it has answered; a refusal said here."""
         self._binding = True
-        self.problem.clear()
         self._wait(waiting)
         self._gate()
 
