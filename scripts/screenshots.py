@@ -263,8 +263,10 @@ def take_clinic(app: QApplication, window: MainWindow, tmp: Path) -> None:
     dialog = window.visit_controls.patient_dialog
     assert dialog is not None, "the wait was for it"
     dialog.resize(PAIRING_SIZE.width(), 600)
+    wait(app, lambda: dialog.idle, "the first search's answer")
     save(app, dialog, "14-which-patient")
     dialog.search.setText("demo")
+    wait(app, lambda: dialog.idle and dialog.replaces.isVisible(), "the demo patient's implanted pump")
     dialog.replaces.setChecked(True)
     save(app, dialog, "14-which-patient-replaces")
     dialog.this_patient.click()

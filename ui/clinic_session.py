@@ -6,12 +6,12 @@ on the same three facts (who, which visit, which pump for which patient), and ea
 sign-out ends the visit, a new user starts a new one, and the next reading of the pump is matched again. A visit is
 with one pump: another pump read starts a new visit (``new_visit``) for the same person, matched afresh.
 
-The methods that call the store (``open``, ``sign_in``, ``new_visit``, ``see_pump``, ``end``) are run by the window in
-its clinic thread (``ui.background``, one call after another), never on the GUI thread: opening a store imports
-SQLAlchemy and may wait for a server, and binding a pump takes tens of milliseconds. (``choose_patient`` is still
-called by the Which patient? dialog as the clinician chooses, on the GUI thread: ``ui.patient_match``.) While such a call
-runs, ``waiting`` says what for, and every change to the pump is refused with it (``access``). The audit records of a
-change are appended in the link's thread, by the visit's ``JournaledAudit``.
+The methods that call the store (``open``, ``sign_in``, ``new_visit``, ``see_pump``, ``choose_patient``, ``end``)
+are run by the window in its clinic thread (``ui.background``, one call after another), never on the GUI thread:
+opening a store imports SQLAlchemy and may wait for a server, and binding a pump takes tens of milliseconds (the Which
+patient? dialog, ``ui.patient_match``, searches and binds through the same thread). While such a call runs,
+``waiting`` says what for, and every change to the pump is refused with it (``access``). The audit records of a change
+are appended in the link's thread, by the visit's ``JournaledAudit``.
 """
 
 from __future__ import annotations

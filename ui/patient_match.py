@@ -7,6 +7,12 @@ controls say why), so a pump is never programmed for nobody in particular. The d
 window's) binds, and its refusal (a duplicate identifier, the pump bound meanwhile) is said here, the dialog kept
 open for another answer.
 
+Why every store call goes through ``run``: the search, a patient's implants and the binding use the clinic's store,
+which the window calls only in its clinic thread (``ui.background``), one call after another; a binding takes tens of
+milliseconds, more than the GUI thread may stall. So the dialog asks ``run`` and hears the answer back on the GUI
+thread, saying meanwhile what it waits for. A search typed fast asks once per key: each answer is numbered, and only
+the latest question's is shown. While it binds, every control is off, so a double click cannot bind twice.
+
 Why the replacement is a question of its own: a patient found here may still have a pump implanted. The store then
 refuses a second implant unless the binding names the pump replaced, which it records as explanted; nothing is sent
 to an explanted pump again. So recording that is never a default: the dialog shows the implanted pump (serial, model,
@@ -17,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
@@ -32,6 +38,14 @@ if TYPE_CHECKING:
     from clinic.patients import Implant, Patient
 
 TITLE = "Which patient?"
+SEARCHING = "Searching\u2026"
+LOOKING_UP = "Looking up the patient's implanted pump\u2026"
+RECORDING = "Recording the patient\u2026"
+BINDING = "Binding the pump\u2026"
+
+Run = Callable[[Callable[[], object], Callable[[object], None], Callable[[Exception], None]], None]
+"""``run(call, done, failed)``: ``call`` (which uses the store) in the clinic thread, after those before it; then
+``done(result)`` or ``failed(exception)`` on the GUI thread."""
 
 
 class PatientsPort(Protocol):
@@ -77,15 +91,24 @@ def replaces_text(serial: str, implanted: Implant) -> str:
 class PatientMatchDialog(QDialog):
     """Finds or records the patient the pump ``serial`` is implanted in; ``choose(identifier, replaces)`` binds it
     (``replaces``: the serial of the patient's implanted pump it replaces, else None; raises a ``ProgrammerError`` to
-    refuse). Window-modal, opened with ``open()``; accepted once bound."""
+    refuse). Every store call, ``choose`` too, is made through ``run``. Window-modal, opened with ``open()``; accepted
+    once bound."""
 
     def __init__(self, patients: PatientsPort, user: User, model: str, serial: str,
-                 choose: Callable[[str, str | None], object], parent: QWidget | None = None):
+                 choose: Callable[[str, str | None], object], run: Run, parent: QWidget | None = None):
         super().__init__(parent)
         self.patients = patients
         self.user = user
         self.serial = serial
         self.choose = choose
+        self.run = run
+        self.waiting: str | None = None
+        """What the dialog waits for from the clinic thread, while it does (shown in ``status``)."""
+        self._asked = 0
+        """The number of the latest search or implants question: an answer to an earlier one is not shown."""
+        self._binding = False
+        self._open = True
+        """False once closed: an answer that comes back after is not shown."""
         self.found: dict[str, Patient] = {}
         self.replaced: str | None = None
         """Once accepted: the serial of the pump the pump read replaced (None: a first implant)."""
@@ -132,6 +155,9 @@ class PatientMatchDialog(QDialog):
         form.addRow("", self.record_new)
         layout.addWidget(new)
 
+        self.status = WrappedText()
+        self.status.setAccessibleName("Patient search status")
+        layout.addWidget(self.status)
         self.problem = WrappedText()
         self.problem.setStyleSheet(f"color: {ERROR};")
         self.problem.setAccessibleName("Patient problem")
@@ -160,9 +186,47 @@ class PatientMatchDialog(QDialog):
         form.addRow(label, field)
         return field
 
+    @property
+    def idle(self) -> bool:
+        """True when no answer from the clinic thread is awaited: what the dialog shows is what the store holds."""
+        return self.waiting is None and not self._binding
+
+    def done(self, result: int) -> None:
+        self._open = False
+        super().done(result)
+
+    def _wait(self, waiting: str | None) -> None:
+        self.waiting = waiting
+        self.status.setText(waiting or "")
+        self.status.setVisible(waiting is not None)
+
+    def _ask(self, waiting: str, call: Callable[[], object], answer: Callable[[Any], None]) -> None:
+        """A search or implants question: only the latest one's answer is shown."""
+        self._asked += 1
+        asked = self._asked
+        self._wait(waiting)
+        self._gate()
+
+        def answered(then: Callable[[Any], None], value: object) -> None:
+            if self._open and asked == self._asked:
+                if not self._binding:  # a search answered while a new patient is recorded: that is still said
+                    self._wait(None)
+                then(value)
+        self.run(call, lambda result: answered(answer, result), lambda error: answered(self._not_found, error))
+
+    def _not_found(self, error: Exception) -> None:
+        if not isinstance(error, ProgrammerError):
+            raise error  # a bug: said, not hidden
+        self.problem.setText(f"Not found: {error}")
+        self._gate()
+
     def _find(self, text: str) -> None:
+        patients, query = self.patients, text.strip()
+        self._ask(SEARCHING, lambda: patients.search(query), self._show_found)
+
+    def _show_found(self, found: list[Patient]) -> None:
         self.results.clear()
-        self.found = {patient.identifier: patient for patient in self.patients.search(text.strip())}
+        self.found = {patient.identifier: patient for patient in found}
         for patient in self.found.values():
             item = QListWidgetItem(f"{patient.name}  ({patient.identifier}, born {patient.birth_date.isoformat()})")
             item.setData(Qt.ItemDataRole.UserRole, patient.identifier)
@@ -175,7 +239,15 @@ class PatientMatchDialog(QDialog):
         """Show the chosen patient's implanted pump, if any, and ask afresh whether the pump read replaces it."""
         items = self.results.selectedItems()
         patient = self.found[items[0].data(Qt.ItemDataRole.UserRole)] if items else None
-        self.implanted = None if patient is None else implanted_pump(self.patients.implants(patient.identifier))
+        self._show_implanted(None, None)  # until the patient's implants are looked up
+        if patient is None:
+            return
+        patients = self.patients
+        self._ask(LOOKING_UP, lambda: implanted_pump(patients.implants(patient.identifier)),
+                  lambda implanted: self._show_implanted(patient, implanted))
+
+    def _show_implanted(self, patient: Patient | None, implanted: Implant | None) -> None:
+        self.implanted = implanted
         self.replaces.setChecked(False)  # never carried from one patient to another
         if patient is None or self.implanted is None:
             self.replacement.clear()
@@ -189,37 +261,60 @@ class PatientMatchDialog(QDialog):
     def _gate(self) -> None:
         chosen = bool(self.results.selectedItems())
         unanswered = self.implanted is not None and not self.replaces.isChecked()
-        self.this_patient.setEnabled(chosen and not unanswered)
+        for control in (self.search, self.results, self.replaces, self.identifier, self.name, self.born, self.later):
+            control.setEnabled(not self._binding)
+        self.this_patient.setEnabled(chosen and not unanswered and self.idle)
         self.this_patient.setToolTip(f"Tick \"{self.replaces.text().replace('&', '')}\" first: the patient has that "
                                      "pump implanted." if chosen and unanswered else "")
         problems = new_patient_problems(self.identifier.text(), self.name.text(), self.born.text())
-        self.record_new.setEnabled(not problems)
+        self.record_new.setEnabled(not problems and not self._binding)
         self.record_new.setToolTip("; ".join(problems))
 
     def _choose_found(self) -> None:
         items = self.results.selectedItems()
-        if not items or (self.implanted is not None and not self.replaces.isChecked()):
+        if not items or not self.idle or (self.implanted is not None and not self.replaces.isChecked()):
             return
         self._bind(items[0].data(Qt.ItemDataRole.UserRole),
                    None if self.implanted is None else self.implanted.pump_serial)
 
     def _record_new(self) -> None:
-        if new_patient_problems(self.identifier.text(), self.name.text(), self.born.text()):
+        if self._binding or new_patient_problems(self.identifier.text(), self.name.text(), self.born.text()):
             return
-        identifier = self.identifier.text().strip()
-        try:
-            self.patients.add(self.user, identifier, self.name.text().strip(),
-                              date.fromisoformat(self.born.text().strip()))
-        except ProgrammerError as exc:
-            self.problem.setText(f"Not recorded: {exc}")
-            return
-        self._bind(identifier, None)
+        identifier, name, born = (self.identifier.text().strip(), self.name.text().strip(),
+                                  date.fromisoformat(self.born.text().strip()))
+        patients, user = self.patients, self.user
+        self._store_change(RECORDING, lambda: patients.add(user, identifier, name, born),
+                           lambda _patient: self._bind(identifier, None), "Not recorded")
 
     def _bind(self, identifier: str, replaces: str | None) -> None:
-        try:
-            self.choose(identifier, replaces)
-        except ProgrammerError as exc:
-            self.problem.setText(f"Not bound: {exc}")
-            return
+        choose = self.choose
+        self._store_change(BINDING, lambda: choose(identifier, replaces), lambda _patient: self._bound(replaces),
+                           "Not bound")
+
+    def _store_change(self, waiting: str, call: Callable[[], object], done: Callable[[object], None],
+                      refused: str) -> None:
+        """Record or bind in the clinic thread, every control off until it has answered; a refusal said here."""
+        self._binding = True
+        self._wait(waiting)
+        self._gate()
+
+        def failed(error: Exception) -> None:
+            if not self._open:
+                return
+            self._binding = False
+            self._wait(None)
+            self._gate()
+            if not isinstance(error, ProgrammerError):
+                raise error  # a bug: said, not hidden
+            self.problem.setText(f"{refused}: {error}")
+
+        def answered(result: object) -> None:
+            if self._open:
+                done(result)
+        self.run(call, answered, failed)
+
+    def _bound(self, replaces: str | None) -> None:
+        self._binding = False
+        self._wait(None)
         self.replaced = replaces
         self.accept()

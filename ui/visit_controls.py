@@ -359,7 +359,8 @@ class VisitControls(QObject):
                                             f"patient, and {refused[0].lower()}{refused[1:]}")
             return
         dialog = PatientMatchDialog(clinic.store.patients, clinic.user, pump.model, pump.serial,
-                                    clinic.choose_patient, self.window)
+                                    clinic.choose_patient, lambda call, done, failed: self.store_call(
+                                        None, call, done, failed), self.window)
         dialog.accepted.connect(lambda: self._patient_chosen(dialog.replaced))
         dialog.finished.connect(self._patient_dialog_closed)
         self.patient_dialog = dialog

@@ -145,4 +145,17 @@ def which_patient(qtbot, window: MainWindow):
     qtbot.waitUntil(lambda: window.visit_controls.patient_dialog is not None, timeout=LINK_TIMEOUT_MS)
     dialog = window.visit_controls.patient_dialog
     assert dialog is not None and dialog.windowTitle() == TITLE
+    qtbot.waitUntil(lambda: dialog.idle, timeout=LINK_TIMEOUT_MS)  # its first search answered
     return dialog
+
+
+def find_patient(qtbot, dialog, text: str) -> None:
+    """Type ``text`` into the dialog's search, key by key, and wait until the latest search's answer is shown."""
+    qtbot.keyClicks(dialog.search, text)
+    qtbot.waitUntil(lambda: dialog.idle, timeout=LINK_TIMEOUT_MS)
+
+
+def choose_and_wait(qtbot, window: MainWindow, button) -> None:
+    """Click the dialog's ``button`` (this patient's pump, record the patient) and wait until the binding answered."""
+    button.click()
+    qtbot.waitUntil(lambda: window.visit_controls.patient_dialog is None, timeout=LINK_TIMEOUT_MS)

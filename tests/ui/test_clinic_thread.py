@@ -1,12 +1,14 @@
 """The clinic's store is opened and used off the GUI thread (issue 11's "no stall over 50 ms" with issue 14's store):
 the window shows, builds its plots and takes input while the store is still opening, and says so; a store that
 cannot be opened is said, and nothing can reach a pump; and through a whole visit (sign-in, reading, write, dose
-history) not one SQL statement runs on the GUI thread. The thread is asserted where the store meets the database
+history), and through one that asks "Which patient?" (the search, the replaced pump's question, the binding),
+not one SQL statement runs on the GUI thread. The thread is asserted where the store meets the database
 (SQLAlchemy's ``before_cursor_execute`` event on the store's own engine), not by replacing the store."""
 
 from __future__ import annotations
 
 import threading
+from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -18,10 +20,11 @@ import ui.app
 from clinic.store import Store, open_store
 from programmer.library import load_library
 from programmer.roles import User
-from tests.support.clinic_fixtures import PASSWORD, clinic_db
+from tests.support.clinic_fixtures import ADA, PASSWORD, PATIENT_ID, clinic_db
 from tests.support.emulator_fixtures import LOOPBACK_LINK
-from tests.support.ui_actions import (LINK_TIMEOUT_MS, clinic_session, connect, edit_the_dose,
-                                      open_review, sign, wait_for_plots, wait_for_record, write_and_wait)
+from tests.support.ui_actions import (LINK_TIMEOUT_MS, clinic_session, connect, edit_the_dose, find_patient,
+                                      open_review, sign, wait_for_plots, wait_for_record, which_patient,
+                                      write_and_wait)
 from ui.app import create_window
 from ui.clinic_session import ClinicSession
 from ui.main_window import MainWindow
@@ -140,3 +143,46 @@ def test_no_sql_statement_runs_on_the_gui_thread_through_a_sign_in_a_reading_and
         window.close()  # the visit ends and the store closes in the clinic thread too
     assert threads and threading.main_thread().name not in threads
     assert {"sign-in", "clinic record"} <= set(threads), set(threads)  # the password's check; the clinic's calls
+
+
+def test_no_sql_statement_runs_on_the_gui_thread_through_which_patient_search_replacement_and_bind(
+        qtbot, tmp_path, patient):
+    clinic = clinic_session(tmp_path, bound=False)
+    assert clinic.store is not None
+    clinic.store.patients.bind_pump(ADA, PATIENT_ID, "E20-OLD001", "ITB-20", date(2024, 1, 2), 55.0)
+    threads: list[str] = []
+    engine = clinic.store.engine
+
+    def listener(*_args) -> None:
+        threads.append(threading.current_thread().name)
+    event.listen(engine, "before_cursor_execute", listener)
+    window = MainWindow(LIBRARY, clinic, LOOPBACK_LINK)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        connect(qtbot, window, patient.url)
+        serial = window.snapshot.identity.serial
+        dialog = which_patient(qtbot, window)
+        shown: list[int] = []  # the rows each answer shown put in the list
+        dialog.results.model().rowsInserted.connect(lambda _parent, first, last: shown.append(last - first + 1))
+        find_patient(qtbot, dialog, "TEST-0001")  # typed fast: a search per key (9), only the latest one's answer shown
+        assert shown == [1]
+        assert [dialog.results.item(i).text() for i in range(dialog.results.count())] == [
+            "Test Patient  (TEST-0001, born 1970-01-01)"]
+        assert dialog.replacement.isVisible() and dialog.replaces.text().replace("&", "") == (
+            f"Pump serial {serial} replaces pump serial E20-OLD001 (explanted today)")
+        assert not dialog.this_patient.isEnabled() and not dialog.status.isVisible()
+        dialog.replaces.setChecked(True)
+        dialog.this_patient.click()
+        # the binding is in the clinic thread: said, and every control off until it answers (no second binding)
+        assert dialog.status.text() == "Binding the pump\u2026" and not dialog.idle
+        assert not any(control.isEnabled() for control in (dialog.this_patient, dialog.search, dialog.results,
+                                                            dialog.replaces, dialog.record_new, dialog.later))
+        qtbot.waitUntil(lambda: window.visit_controls.patient_dialog is None, timeout=LINK_TIMEOUT_MS)
+        assert window.clinic.patient is not None and window.clinic.patient.identifier == PATIENT_ID
+        assert window.banner.text.text().endswith("It replaces pump serial E20-OLD001, recorded as explanted today.")
+    finally:
+        window.close()
+    event.remove(engine, "before_cursor_execute", listener)
+    assert threads and threading.main_thread().name not in threads, set(threads)
+    assert "clinic record" in threads

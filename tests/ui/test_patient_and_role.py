@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 
 from programmer.roles import Permission
 from tests.support.clinic_fixtures import KIM, PATIENT_ID
-from tests.support.ui_actions import LINK_TIMEOUT_MS, commit, connect, edit_the_dose, new_window, open_review, sign
-from tests.support.ui_actions import which_patient, write_and_wait
+from tests.support.ui_actions import (LINK_TIMEOUT_MS, choose_and_wait, commit, connect, edit_the_dose, find_patient,
+                                      new_window, open_review, sign, which_patient, write_and_wait)
 from ui.main_window import MainWindow
 from ui.patient_match import new_patient_problems
 
@@ -31,10 +31,10 @@ def test_an_unknown_pump_asks_which_patient_then_a_write_goes_through(qtbot, tmp
     assert window.visit_controls.strip.text().startswith(f"Pump serial {serial}: which patient?")
     assert not window.overview.set_low_alarm.isEnabled()
     assert window.overview.set_low_alarm.toolTip().startswith(f"Pump serial {serial} is not recorded for any patient")
-    qtbot.keyClicks(dialog.search, "test pat")
+    find_patient(qtbot, dialog, "test pat")
     assert [dialog.results.item(i).text() for i in range(dialog.results.count())] == [
         "Test Patient  (TEST-0001, born 1970-01-01)"]
-    dialog.this_patient.click()
+    choose_and_wait(qtbot, window, dialog.this_patient)
     assert window.visit_controls.patient_dialog is None or not dialog.isVisible()
     assert window.visit_controls.strip.text().startswith("Patient: Test Patient (TEST-0001), born 1970-01-01")
     [implant] = window.clinic.store.patients.implants(PATIENT_ID)
@@ -61,7 +61,7 @@ def test_a_new_implant_records_a_new_patient(qtbot, tmp_path, patient):
     qtbot.keyClicks(dialog.name, "Mira Example")
     assert not dialog.record_new.isEnabled()
     qtbot.keyClicks(dialog.born, "1984-07-09")
-    dialog.record_new.click()
+    choose_and_wait(qtbot, window, dialog.record_new)
     assert window.clinic.patient is not None and window.clinic.patient.identifier == "MRN-77"
     assert window.clinic.store.patients.get("MRN-77").birth_date == date(1984, 7, 9)
     assert window.visit_controls.strip.text().startswith("Patient: Mira Example (MRN-77), born 1984-07-09")

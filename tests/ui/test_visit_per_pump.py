@@ -16,7 +16,7 @@ from programmer.interrogation import read_pump
 from programmer.port import open_driver
 from tests.support.clinic_fixtures import ADA, PASSWORD, PATIENT_ID, TESS
 from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, edit_the_dose, new_window, wait_for_record
-from tests.support.ui_actions import which_patient
+from tests.support.ui_actions import choose_and_wait, find_patient, which_patient
 from ui.emulator import set_up_demo_patient
 from ui.main_window import MainWindow
 
@@ -33,7 +33,7 @@ def test_a_replacement_pump_is_bound_only_once_the_replaced_pump_is_named(qtbot,
     connect(qtbot, window, patient.url)
     serial = window.snapshot.identity.serial
     dialog = which_patient(qtbot, window)
-    qtbot.keyClicks(dialog.search, "TEST-0001")
+    find_patient(qtbot, dialog, "TEST-0001")
     assert dialog.replacement.isVisible() and dialog.replacement.text() == (
         f"Test Patient has ITB-20 serial E20-OLD001 implanted since 2024-01-02. Pump serial {serial} can be theirs "
         "only as its replacement: pump serial E20-OLD001 is then recorded as explanted today "
@@ -44,7 +44,7 @@ def test_a_replacement_pump_is_bound_only_once_the_replaced_pump_is_named(qtbot,
     assert dialog.this_patient.toolTip().startswith(f"Tick \"Pump serial {serial} replaces pump serial E20-OLD001")
 
     dialog.replaces.setChecked(True)
-    dialog.this_patient.click()
+    choose_and_wait(qtbot, window, dialog.this_patient)
     assert window.visit_controls.strip.text().startswith("Patient: Test Patient (TEST-0001)")
     assert window.banner.text.text().endswith("It replaces pump serial E20-OLD001, recorded as explanted today.")
     old, new = store.patients.implants(PATIENT_ID)
