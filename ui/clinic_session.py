@@ -12,6 +12,11 @@ opening a store imports SQLAlchemy and may wait for a server, and binding a pump
 patient? dialog, ``ui.patient_match``, searches and binds through the same thread). While such a call runs,
 ``waiting`` says what for, and every change to the pump is refused with it (``access``). The audit records of a change
 are appended in the link's thread, by the visit's ``JournaledAudit``.
+
+A pump read that the record binds to a patient is not enough to change it: the patient in front of the clinician is
+confirmed first, once a visit, by the date of birth they give (``confirm_patient``, ``ui.view_models.identification``),
+or turned down (``not_this_patient``), which stops every change for the rest of the visit. Choosing the patient in
+"Which patient?" is the identification itself. Each answer is audited through the visit's ``JournaledAudit``.
 """
 
 from __future__ import annotations
@@ -20,13 +25,16 @@ import socket
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clinic.pump_match import PumpMatch
+from programmer.audit_record import user_fields
 from programmer.roles import User
 from ui.view_models.access import Access, no_patient_stop, wrong_patient_stop
+from ui.view_models.identification import (MAX_WRONG_DATES, Identification, not_confirmed_stop,
+                                           unconfirmed_refusal)
 
 if TYPE_CHECKING:
     from clinic.patients import Implant, Patient
@@ -77,6 +85,8 @@ class ClinicSession:
         self.user: User | None = None
         self.visit: Visit | None = None
         self.pump: PumpSeen | None = None
+        self._identification: Identification | None = None
+        """The latest visit's confirmation of its patient (``identification``: a visit's own, or a fresh one)."""
 
     def open(self) -> None:
         """Open the store with ``opener`` unless it is open (a StoreError when it cannot be), sign in whoever it says is
@@ -172,8 +182,65 @@ class ClinicSession:
         pump = self.pump
         patient = self.visit.choose_patient(identifier, pump.serial, pump.model, catheter_cm=pump.catheter_cm,
                                             replaces=replaces)
+        self._identification = Identification(self.visit.session_id, confirmed=True)  # the choice identifies them
         self.pump = PumpSeen(pump.serial, pump.model, pump.catheter_cm, PumpMatch.BOUND, patient)
         return patient
+
+    @property
+    def identification(self) -> Identification | None:
+        """This visit's confirmation of its patient (None: no visit)."""
+        if self.visit is None:
+            return None
+        known = self._identification
+        return known if known is not None and known.session_id == self.visit.session_id \
+            else Identification(self.visit.session_id)
+
+    def to_confirm(self) -> Patient | None:
+        """The patient to confirm for the pump read: the visit's, when the pump is bound to them, may be changed as
+        the record says, and this visit has not confirmed them yet nor stopped (None: nothing to ask)."""
+        pump, identification = self.pump, self.identification
+        if (pump is None or pump.match is not PumpMatch.BOUND or pump.explanted_on is not None
+                or identification is None or identification.answered):
+            return None
+        return self.patient
+
+    def confirm_patient(self, born: date) -> Identification:
+        """The date of birth the patient gave, against the record's, in the clinic thread. A match is audited
+        (``patient_confirmed``) before the visit takes it: an audit that fails confirms nothing. A wrong date counts
+        before it is audited (``patient_confirm_mismatch``; at the last one allowed, ``patient_not_confirmed``
+        too), so a failing audit never buys another try."""
+        patient = self.to_confirm()
+        identification = self.identification
+        assert patient is not None and identification is not None, "asked only while there is one to confirm"
+        after = identification.given(born, patient.birth_date)
+        if after.confirmed:
+            self._audit_identification("patient_confirmed", f"{_named(patient)} confirmed by the date of birth given")
+            self._identification = after
+            return after
+        self._identification = after
+        self._audit_identification("patient_confirm_mismatch", f"the date of birth given did not match "
+                                   f"{_named(patient)}'s ({after.wrong_dates} of {MAX_WRONG_DATES} allowed)")
+        if after.refused is not None:
+            self._audit_identification("patient_not_confirmed", self.pump_stop() or "")
+        return after
+
+    def not_this_patient(self) -> Identification:
+        """The clinician said the patient in front of them is not the one the pump is recorded for: every change is
+        stopped for the rest of the visit, before it is audited (``patient_not_confirmed``): a failed audit does not
+        lift the stop, and asking again writes the record again."""
+        identification = self.identification
+        assert identification is not None and not identification.confirmed, "asked only while unconfirmed"
+        stopped = identification if identification.refused is not None else identification.not_this_patient()
+        self._identification = stopped
+        self._audit_identification("patient_not_confirmed", self.pump_stop() or "")
+        return stopped
+
+    def _audit_identification(self, action: str, message: str) -> None:
+        """One record of the patient's confirmation, through the visit's journaled audit (journal, then store)."""
+        assert self.visit is not None and self.user is not None and self.pump is not None, "in a visit, of a pump"
+        self.visit.audit.append({"time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
+                                 "action": action, "event": "identification", **user_fields(self.user),
+                                 "pump_serial": self.pump.serial, "pump_model": self.pump.model, "message": message})
 
     @property
     def patient(self) -> Patient | None:
@@ -219,7 +286,19 @@ class ClinicSession:
             stop = (f"STOP: pump serial {pump.serial} was recorded as explanted on {pump.explanted_on.isoformat()}, "
                     f"when a new pump replaced it in {_named(pump.owner)}. Nothing is sent to an explanted pump: "
                     "check the pump.")
+        elif pump is not None and visit_patient is not None:
+            stop = self.identification_stop()
         return stop
+
+    def identification_stop(self) -> str | None:
+        """Why nothing may be changed on the pump read while its patient is not confirmed in this visit: not yet
+        (confirm first), or not at all (a stop); None once confirmed, or when there is no patient to confirm."""
+        pump, patient, identification = self.pump, self.patient, self.identification
+        if pump is None or patient is None or identification is None or pump.match is not PumpMatch.BOUND:
+            return None
+        if identification.refused is not None:
+            return not_confirmed_stop(pump.serial, _named(patient), identification.refused)
+        return None if identification.confirmed else unconfirmed_refusal(pump.serial, _named(patient))
 
 
 def implanted_pump(implants: list[Implant]) -> Implant | None:

@@ -35,6 +35,8 @@ DEMO_PASSWORD = "a trial at the bedside"
 DEMO_PATIENT = "DEMO-0001"
 DEMO_PATIENT_NAME = "Demo Patient"
 DEMO_BIRTH = date(1970, 1, 1)
+DEMO_CONFIRM_NOTE = f"Demo: the patient's date of birth is {DEMO_BIRTH.isoformat()}."
+"""What "Confirm the patient" says in the demo only, where nobody is there to ask, so that a visitor can go on."""
 DEMO_SIGN_IN_NOTE = (f"Demo record: sign in as {DEMO_USER} (a clinician), or {DEMO_TESTER} (a tester, for the "
                      f"Emulator menu), password {DEMO_PASSWORD!r}.")
 EARLIER_PUMP = "E20-0DEMO1"

@@ -5,7 +5,9 @@ signed-in role and that patient allow.
 Why apart from ``ui.main_window``: the window routes the pump's requests and answers; this routes the clinic's
 facts (``ui.clinic_session``) to the same screens. The window tells it when a pump was read (``pump_read``) and asks
 it for the visit to change a pump in (``visit_for_change``); it tells the window's pages what they may offer
-(``apply_access``). The core refuses every one of these anyway: the controls only say it first.
+(``apply_access``). The core refuses every one of these anyway: the controls only say it first. The one refusal the
+core does not know is the window's own: a pump bound to a patient waits until the patient in front of the clinician is
+confirmed ("Confirm the patient", ``ui.patient_confirm``), so ``visit_for_change`` refuses every change until then.
 
 Every call to the clinic's store is made in ``calls``, a thread of its own (``ui.background``), one after another,
 never on the GUI thread: the store opens after the window shows ("Opening the clinic record"), and until a call has
@@ -29,12 +31,14 @@ from programmer.snapshot import PumpSnapshot
 from ui.app_log import log
 from ui.background import Background
 from ui.clinic_session import ClinicSession
-from ui.demo_clinic import DEMO_SIGN_IN_NOTE
+from ui.demo_clinic import DEMO_CONFIRM_NOTE, DEMO_SIGN_IN_NOTE
 from ui.inactivity import InactivityWatch
+from ui.patient_confirm import PatientConfirmDialog
 from ui.patient_match import PatientMatchDialog
 from ui.patient_strip import PatientStrip
 from ui.report_action import REPORT_TEXT
 from ui.view_models.access import Access
+from ui.view_models.identification import CONFIRM_FIRST
 from ui.sign_in import SignInDialog
 from ui.widgets import WrappedText, heading
 
@@ -103,6 +107,8 @@ class VisitControls(QObject):
         self.strip = PatientStrip()
         self.sign_in_dialog: SignInDialog | None = None
         self.patient_dialog: PatientMatchDialog | None = None
+        self.confirm_dialog: PatientConfirmDialog | None = None
+        self._closing = False
         self.locked_user: User | None = None
         self._matching: str | None = None
         self.record_error: Exception | None = None
@@ -220,6 +226,8 @@ class VisitControls(QObject):
         log.info("signed out (%s)", "inactivity" if note.startswith("Signed out after") else "asked")
         self.locked_user = self.clinic.user
         self.clinic.lock()
+        if self.confirm_dialog is not None:
+            self.confirm_dialog.reject()  # not over the lock: asked again at the sign-in if still unanswered
         self._lock(note)
         self.open_sign_in(note)
 
@@ -259,6 +267,7 @@ class VisitControls(QObject):
         self.inactivity.arm()
         self.show_pump()
         self.apply_access()
+        self.ask_to_confirm()
 
     # --- the pump and its patient -----------------------------------------------------------------------------
 
@@ -278,8 +287,10 @@ class VisitControls(QObject):
         line = snapshot.status.line
         catheter_cm = None if line is None else line.catheter_cm
         self._matching = identity.serial
-        if self.patient_dialog is not None and (seen is None or seen.serial != identity.serial):
-            self.patient_dialog.reject()  # it asked about the pump read before: its answer is not this pump's
+        if seen is None or seen.serial != identity.serial:
+            for dialog in (self.patient_dialog, self.confirm_dialog):
+                if dialog is not None:
+                    dialog.reject()  # it asked about the pump read before: its answer is not this pump's
         if another and may_start_visit and not self.locked:
             self._new_visit(identity.serial, identity.model, catheter_cm)
             return
@@ -313,6 +324,7 @@ class VisitControls(QObject):
         pump = self.clinic.pump
         if pump is not None and pump.match is PumpMatch.UNKNOWN and not self.locked:
             self.ask_which_patient()
+        self.ask_to_confirm()
         self.read_catheter()
 
     def read_catheter(self) -> None:
@@ -340,6 +352,12 @@ class VisitControls(QObject):
         elif pump.match is PumpMatch.UNKNOWN or clinic.patient is None:
             self.strip.show_question(f"Pump serial {pump.serial}: which patient? Not recorded for anyone yet.",
                                      user, clinic.demo)
+        elif (unconfirmed := clinic.identification_stop()) is not None:  # no date of birth shown until confirmed
+            identification = clinic.identification
+            if identification is not None and identification.refused is not None:
+                self.strip.show_stop(unconfirmed, user, clinic.demo)
+            else:
+                self.strip.show_question(unconfirmed, user, clinic.demo)
         else:
             self.strip.show_patient(clinic.patient, user, clinic.demo)
         window.show_history()
@@ -383,6 +401,45 @@ class VisitControls(QObject):
         if dialog is not None:
             dialog.deleteLater()
 
+    def ask_to_confirm(self) -> None:
+        """Open "Confirm the patient" for the pump read when its patient is not confirmed in this visit yet (Clinic >
+        Confirm patient…, a pump read, a sign-in); the answers are checked and audited in the clinic thread."""
+        if self.confirm_dialog is not None:
+            self.confirm_dialog.raise_()
+            return
+        clinic, pump = self.clinic, self.clinic.pump
+        patient = clinic.to_confirm()
+        if patient is None or pump is None or self.locked:
+            return
+        dialog = PatientConfirmDialog(pump.serial, pump.model, f"{patient.name} ({patient.identifier})",
+                                      clinic.confirm_patient, clinic.not_this_patient,
+                                      lambda call, done, failed: self.store_call(None, call, done, failed),
+                                      DEMO_CONFIRM_NOTE if clinic.demo else None, self.window)
+        dialog.finished.connect(self._confirm_dialog_closed)
+        self.confirm_dialog = dialog
+        dialog.open()
+
+    def _confirm_dialog_closed(self) -> None:
+        dialog, self.confirm_dialog = self.confirm_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
+        if self._closing:
+            return  # the window closes: nothing more to say or read
+        self.show_pump()
+        self.apply_access()
+        identification, patient = self.clinic.identification, self.clinic.patient
+        if identification is None or patient is None or self.locked:
+            return
+        if identification.confirmed:
+            self.window.banner.show_message("ok", "Patient confirmed.", f"{patient.name} ({patient.identifier}) "
+                                            "confirmed by the date of birth they gave.")
+        elif identification.refused is not None:
+            self.window.banner.show_message("error", "STOP: the patient was not confirmed.",
+                                            self.clinic.identification_stop() or "")
+        else:
+            self.window.banner.show_message("warning", "Patient not confirmed.", f"{CONFIRM_FIRST}: nothing may be "
+                                            "changed on the pump until then; it can be read.")
+
     # --- what may be done -------------------------------------------------------------------------------------
 
     def visit_for_change(self) -> tuple[Visit | None, str | None]:
@@ -392,6 +449,10 @@ class VisitControls(QObject):
             return None, "nobody is signed in: sign in first"
         if self.clinic.waiting is not None:
             return None, f"{self.clinic.waiting[0].lower()}{self.clinic.waiting[1:]}: wait for it, then try again"
+        unconfirmed = self.clinic.identification_stop()
+        if unconfirmed is not None:
+            return None, (unconfirmed if unconfirmed.startswith("STOP") else unconfirmed[0].lower() + unconfirmed[1:]
+                          ).removesuffix(".")
         return self.clinic.visit, None
 
     def access(self) -> Access:
@@ -421,11 +482,14 @@ class VisitControls(QObject):
             refuse(control, access.refusal(permission))
         self.which_patient_action.setVisible(self.clinic.pump is not None
                                              and self.clinic.pump.match is PumpMatch.UNKNOWN)
+        self.confirm_action.setVisible(self.clinic.to_confirm() is not None)
 
     def build_menu(self) -> None:
         menu = self.window.menuBar().addMenu("Clinic")  # no letter: the pages' letters are all taken
         self.which_patient_action = menu.addAction("Which patient?\u2026")
         self.which_patient_action.triggered.connect(self.ask_which_patient)
+        self.confirm_action = menu.addAction("Confirm patient\u2026")
+        self.confirm_action.triggered.connect(self.ask_to_confirm)
         self.report_action = menu.addAction(REPORT_TEXT)
         self.report_action.triggered.connect(self.window.report.ask)
         self.sign_out_action = menu.addAction("Sign out")
@@ -434,7 +498,8 @@ class VisitControls(QObject):
 
     def close(self) -> None:
         """The window closes: its dialogs with it, the visit ends, and the application is watched no more."""
-        for dialog in (self.sign_in_dialog, self.patient_dialog):
+        self._closing = True
+        for dialog in (self.sign_in_dialog, self.patient_dialog, self.confirm_dialog):
             if dialog is not None:
                 dialog.reject()
         self.inactivity.remove()

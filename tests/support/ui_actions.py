@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 from clinic.store import open_store
 from programmer.library import load_library
 from programmer.roles import User
-from tests.support.clinic_fixtures import OSEI, PASSWORD, PATIENT_ID, clinic_db
+from tests.support.clinic_fixtures import OSEI, PASSWORD, PATIENT_BORN, PATIENT_ID, clinic_db
 from tests.support.emulator_fixtures import LOOPBACK_LINK
 from ui.clinic_session import ClinicSession
 from ui.main_window import PROGRAM_TAB, REVIEW_TAB, MainWindow
@@ -75,11 +75,26 @@ def wait_for_plots(qtbot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: window.plots_ready, timeout=LINK_TIMEOUT_MS)
 
 
-def connect(qtbot, window: MainWindow, url: str) -> None:
-    """Connect, and wait for the reading, for the plots that draw it and for its patient from the clinic's record."""
+def connect(qtbot, window: MainWindow, url: str, confirm: bool = True) -> None:
+    """Connect, and wait for the reading, for the plots that draw it and for its patient from the clinic's record;
+    with ``confirm``, answer "Confirm the patient" if it asks, as the clinician does (``confirm_patient``)."""
     window.connect_to(url)
     qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
     wait_for_plots(qtbot, window)
+    wait_for_record(qtbot, window)
+    if confirm and window.visit_controls.confirm_dialog is not None:
+        confirm_patient(qtbot, window)
+
+
+def confirm_patient(qtbot, window: MainWindow, born: str = PATIENT_BORN.isoformat()) -> None:
+    """Answer the open "Confirm the patient" with the date of birth ``born`` (the test patient's unless given), as
+    the patient gives it, and Confirm; wait until the answer is checked and recorded. The text is set at once, not
+    typed key by key (the dialog's own tests type it)."""
+    dialog = window.visit_controls.confirm_dialog
+    assert dialog is not None, "the window asks to confirm the patient"
+    dialog.born.setText(born)
+    dialog.confirm_button.click()
+    qtbot.waitUntil(lambda: window.visit_controls.confirm_dialog is None, timeout=LINK_TIMEOUT_MS)
     wait_for_record(qtbot, window)
 
 
