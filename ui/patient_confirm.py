@@ -103,7 +103,6 @@ class PatientConfirmDialog(QDialog):
         buttons.addWidget(self.confirm_button)
         layout.addLayout(buttons)
         self.born.textChanged.connect(lambda _text: self._gate())
-        self.born.returnPressed.connect(self._confirm)
         self._gate()
         self.born.setFocus()
 

@@ -38,7 +38,7 @@ from ui.patient_match import PatientMatchDialog
 from ui.patient_strip import PatientStrip
 from ui.report_action import REPORT_TEXT
 from ui.view_models.access import Access
-from ui.view_models.identification import CONFIRM_FIRST
+from ui.view_models.identification import unconfirmed_strip
 from ui.sign_in import SignInDialog
 from ui.widgets import WrappedText, heading
 
@@ -357,7 +357,8 @@ class VisitControls(QObject):
             if identification is not None and identification.refused is not None:
                 self.strip.show_stop(unconfirmed, user, clinic.demo)
             else:
-                self.strip.show_question(unconfirmed, user, clinic.demo)
+                self.strip.show_question(unconfirmed_strip(f"{clinic.patient.name} ({clinic.patient.identifier})"),
+                                         user, clinic.demo)
         else:
             self.strip.show_patient(clinic.patient, user, clinic.demo)
         window.show_history()
@@ -420,6 +421,8 @@ class VisitControls(QObject):
         dialog.open()
 
     def _confirm_dialog_closed(self) -> None:
+        """The strip says the answer (the patient confirmed, a STOP, or still to confirm) and each control follows
+        it; the banner keeps what the reading said."""
         dialog, self.confirm_dialog = self.confirm_dialog, None
         if dialog is not None:
             dialog.deleteLater()
@@ -427,18 +430,8 @@ class VisitControls(QObject):
             return  # the window closes: nothing more to say or read
         self.show_pump()
         self.apply_access()
-        identification, patient = self.clinic.identification, self.clinic.patient
-        if identification is None or patient is None or self.locked:
-            return
-        if identification.confirmed:
-            self.window.banner.show_message("ok", "Patient confirmed.", f"{patient.name} ({patient.identifier}) "
-                                            "confirmed by the date of birth they gave.")
-        elif identification.refused is not None:
-            self.window.banner.show_message("error", "STOP: the patient was not confirmed.",
-                                            self.clinic.identification_stop() or "")
-        else:
-            self.window.banner.show_message("warning", "Patient not confirmed.", f"{CONFIRM_FIRST}: nothing may be "
-                                            "changed on the pump until then; it can be read.")
+        if not self.locked:
+            self.window.activateWindow()  # the keyboard back to the window, where the visit goes on
 
     # --- what may be done -------------------------------------------------------------------------------------
 

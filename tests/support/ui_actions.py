@@ -81,8 +81,17 @@ def connect(qtbot, window: MainWindow, url: str, confirm: bool = True) -> None:
     window.connect_to(url)
     qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
     wait_for_plots(qtbot, window)
+    if confirm:
+        wait_for_patient(qtbot, window)
+    else:
+        wait_for_record(qtbot, window)
+
+
+def wait_for_patient(qtbot, window: MainWindow) -> None:
+    """Until the pump read is matched to its patient in the clinic's record, who is then confirmed as the clinician
+    does if the window asks (``confirm_patient``)."""
     wait_for_record(qtbot, window)
-    if confirm and window.visit_controls.confirm_dialog is not None:
+    if window.visit_controls.confirm_dialog is not None:
         confirm_patient(qtbot, window)
 
 
@@ -94,7 +103,8 @@ def confirm_patient(qtbot, window: MainWindow, born: str = PATIENT_BORN.isoforma
     assert dialog is not None, "the window asks to confirm the patient"
     dialog.born.setText(born)
     dialog.confirm_button.click()
-    qtbot.waitUntil(lambda: window.visit_controls.confirm_dialog is None, timeout=LINK_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.visit_controls.confirm_dialog is None or dialog.idle, timeout=LINK_TIMEOUT_MS)
+    assert window.visit_controls.confirm_dialog is None, dialog.problem.text()
     wait_for_record(qtbot, window)
 
 

@@ -8,10 +8,11 @@ import os
 import time
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QLabel
 
 from protocol import Command
 from tests.support.emulator_fixtures import FrameProxy
-from tests.support.ui_actions import LINK_TIMEOUT_MS, commit, connect, wait_for_record
+from tests.support.ui_actions import LINK_TIMEOUT_MS, commit, confirm_patient, connect, wait_for_record
 from programmer.port import open_driver
 from ui.editor import DOSE, START
 from ui.emulator import set_up_demo_patient
@@ -162,7 +163,13 @@ def test_demo_starts_the_bundled_emulator_with_the_demo_patient(qtbot, tmp_path)
         assert ("simple continuous: 150\u00a0mcg/day (0.3\u00a0mL/day) of baclofen 500 mcg/mL"
                 in window.banner.text.text())
         assert window.snapshot.status.capacity_ml == 20.0 and window.snapshot.status.volume_ml <= 14.0
-        # nobody typed anything: the demo clinician is signed in, the emulator's pump is the demo patient's
+        # nobody typed anything: the demo clinician is signed in, the emulator's pump is the demo patient's, who is
+        # confirmed as a clinician would, by the date of birth the demo's dialog gives (nobody is there to ask)
+        dialog = window.visit_controls.confirm_dialog
+        assert dialog is not None
+        [note] = [label.text() for label in dialog.findChildren(QLabel) if label.accessibleName() == "Demo note"]
+        assert note == "Demo: the patient's date of birth is 1970-01-01."
+        confirm_patient(qtbot, window, "1970-01-01")
         assert window.visit_controls.strip.text() == (
             "Patient: Demo Patient (DEMO-0001), born 1970-01-01   \u2022   Signed in: Dr Demo (clinician)   \u2022   "
             "DEMO RECORD (throwaway: deleted at quit)")

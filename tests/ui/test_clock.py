@@ -18,7 +18,7 @@ from programmer.errors import LinkError
 from programmer.snapshot import CLOCK_DRIFT_LIMIT_S
 from programmer.port import open_driver
 from tests.support.ui_fakes import PUMP_TIME, program, snapshot
-from tests.support.ui_actions import LINK_TIMEOUT_MS, wait_for_record
+from tests.support.ui_actions import LINK_TIMEOUT_MS, wait_for_patient
 from ui.view_models.clock_check import SET_CLOCK_ACTION_TEXT, clock_change, clock_warning, drift_sentence
 from ui.emulator import set_up_demo_patient
 from ui.link import Failure, Interrogate, SetClock
@@ -130,7 +130,7 @@ def connect_to_pump_off_by(qtbot, window, start_emulator, drift: timedelta) -> N
         driver.set_clock(computer_now() + drift)
     window.connect_to(emulator.url)
     qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
-    wait_for_record(qtbot, window)  # the pump matched to its patient: its clock may be set
+    wait_for_patient(qtbot, window)  # the pump matched to its patient, confirmed: its clock may be set
 
 
 def test_a_pump_a_minute_out_gets_no_warning(qtbot, window, start_emulator):

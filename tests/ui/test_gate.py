@@ -22,9 +22,11 @@ LIBRARY = load_library()
 
 
 def audit_records(window: MainWindow) -> list[dict]:
-    """The audit log's records, one JSON object a line, as the write left them."""
+    """The audit log's records of changes (``attempt`` and ``outcome``; not the patient's confirmation before), one
+    JSON object a line, as the write left them."""
     path = window.clinic.journal
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    return [record for record in records if record["event"] in ("attempt", "outcome")]
 
 
 def assert_refused(qtbot, window: MainWindow, needed: str) -> None:

@@ -327,6 +327,13 @@ def test_two_changes_in_one_visit_with_the_keyboard_alone(qtbot, window, patient
     press(qtbot, window, Qt.Key_Return)
     qtbot.waitUntil(lambda: window.tabs.currentIndex() == OVERVIEW_TAB and not window.link.busy,
                     timeout=LINK_TIMEOUT_MS)
+    # "Confirm the patient" opens with the focus in its date of birth; Return confirms
+    qtbot.waitUntil(lambda: window.visit_controls.confirm_dialog is not None
+                    and window.visit_controls.confirm_dialog.born.hasFocus(), timeout=LINK_TIMEOUT_MS)
+    type_keys(qtbot, "1970-01-01")
+    press(qtbot, window, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.visit_controls.confirm_dialog is None and window.visit_controls.ready,
+                    timeout=LINK_TIMEOUT_MS)
     # The first change with the buttons' letters, the second with their shortcuts: both must act.
     for dose, review_key, write_key in (("165", ("r", Qt.AltModifier), ("w", Qt.AltModifier)),
                                         ("180", (Qt.Key_R, Qt.ControlModifier), (Qt.Key_Return, Qt.ControlModifier))):

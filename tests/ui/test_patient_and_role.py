@@ -105,7 +105,7 @@ def test_a_clinicians_write_is_audited_in_the_store_with_the_patient(qtbot, wind
     qtbot.waitUntil(lambda: not window.link.busy and window.review.gate is None, timeout=LINK_TIMEOUT_MS)
     entries = [e for e in window.clinic.store.audit.query(patient=PATIENT_ID)
                if e.record["event"] != "clinic"]  # the store's own records of the patient and the pump bound
-    assert [(e.record["event"], e.record.get("outcome")) for e in entries] == [("attempt", None),
-                                                                               ("outcome", "verified")]
+    assert [(e.record["event"], e.record["action"], e.record.get("outcome")) for e in entries] == [
+        ("identification", "patient_confirmed", None), ("attempt", "write", None), ("outcome", "write", "verified")]
     assert {e.record["session_id"] for e in entries} == {window.clinic.visit.session_id}
     assert window.clinic.store.audit.verify().intact

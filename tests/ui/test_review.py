@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QGroupBox, QLabel, 
 from programmer.audit import read_audit_log
 from programmer.library import load_library
 from tests.support.ui_actions import (LINK_TIMEOUT_MS, connect, edit_the_dose, open_review, sign, type_daily_dose,
-                                      wait_for_record, write_and_wait)
+                                      wait_for_patient, write_and_wait)
 from tests.support.ui_fakes import program, snapshot
 from ui.view_models.comparison import compare, headline
 from ui.view_models.draft import Draft, evaluate
@@ -112,7 +112,7 @@ def test_finish_leaves_nothing_of_the_review_and_the_next_one_starts_clean(qtbot
 def review_with_two_warnings(qtbot, window: MainWindow) -> ReviewPage:
     """185 mcg/day for a pump with 3 mL left: a change above 20 % and a low-reservoir alarm within days."""
     window._show_snapshot(snapshot(volume_ml=3.0))  # as after an interrogation; no pump needed for a screen
-    wait_for_record(qtbot, window)  # its serial matched to the patient (the clinic thread)
+    wait_for_patient(qtbot, window)  # its serial matched to the patient (the clinic thread), confirmed
     type_daily_dose(qtbot, window, "185")
     review = open_review(qtbot, window)
     assert [ack.finding.code for ack in review.gate.acknowledgements] == ["CHANGE_ABOVE_SOFT_LIMIT", "LOW_ALARM_SOON"]

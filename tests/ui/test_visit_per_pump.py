@@ -15,7 +15,8 @@ from clinic.visit import PumpMatch
 from programmer.interrogation import read_pump
 from programmer.port import open_driver
 from tests.support.clinic_fixtures import ADA, PASSWORD, PATIENT_ID, TESS
-from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, edit_the_dose, new_window, wait_for_record
+from tests.support.ui_actions import (LINK_TIMEOUT_MS, confirm_patient, connect, edit_the_dose, new_window,
+                                      wait_for_record)
 from tests.support.ui_actions import choose_and_wait, find_patient, which_patient
 from ui.emulator import set_up_demo_patient
 from ui.main_window import MainWindow
@@ -84,7 +85,10 @@ def test_another_pump_is_a_new_visit_matched_afresh_after_asking_about_the_unwri
     assert window.clinic.visit is first_visit and window.unwritten_change() and not window.link.busy
 
     QTimer.singleShot(0, lambda: answer("Connect without writing"))
-    connect(qtbot, window, other_pump.url)
+    connect(qtbot, window, other_pump.url, confirm=False)
+    dialog = window.visit_controls.confirm_dialog  # a new visit asks again, for the other pump's patient
+    assert dialog is not None and dialog.named == "Other Person (OTHER-9)"
+    confirm_patient(qtbot, window, "1960-05-05")
     visit = window.clinic.visit
     assert visit is not None and visit is not first_visit and visit.pump_serial == second
     assert window.visit_controls.strip.text().startswith("Patient: Other Person (OTHER-9), born 1960-05-05")

@@ -80,6 +80,11 @@ def not_confirmed_stop(serial: str, named: str, refused: str) -> str:
             "on it from this visit: check the pump and the patient's record. The pump can still be read.")
 
 
+def unconfirmed_strip(named: str) -> str:
+    """The patient strip's line while the patient is not confirmed: one line, and no date of birth."""
+    return f"Patient: {named}, not confirmed yet. {CONFIRM_FIRST}."
+
+
 def unconfirmed_refusal(serial: str, named: str) -> str:
     """Why a change waits while the patient is not confirmed yet."""
     return (f"{CONFIRM_FIRST}: pump serial {serial} is recorded as implanted in {named}; nothing may be changed on "
