@@ -104,7 +104,8 @@ def confirm_patient(qtbot, window: MainWindow, born: str = PATIENT_BORN.isoforma
     dialog.born.setText(born)
     dialog.confirm_button.click()
     qtbot.waitUntil(lambda: window.visit_controls.confirm_dialog is None or dialog.idle, timeout=LINK_TIMEOUT_MS)
-    assert window.visit_controls.confirm_dialog is None, dialog.problem.text()
+    identification = window.clinic.identification
+    assert identification is not None and identification.confirmed, dialog.problem.text()
     wait_for_record(qtbot, window)
 
 

@@ -1,9 +1,10 @@
 """The clinic's store is opened and used off the GUI thread (issue 11's "no stall over 50 ms" with issue 14's store):
 the window shows, builds its plots and takes input while the store is still opening, and says so; a store that
-cannot be opened is said, and nothing can reach a pump; and through a whole visit (sign-in, reading, write, dose
-history), and through one that asks "Which patient?" (the search, the replaced pump's question, the binding),
-not one SQL statement runs on the GUI thread. The thread is asserted where the store meets the database
-(SQLAlchemy's ``before_cursor_execute`` event on the store's own engine), not by replacing the store."""
+cannot be opened is said, and nothing can reach a pump; and through a whole visit (sign-in, reading, the patient's
+confirmation with a wrong date then the right one, write, dose history), and through one that asks "Which patient?"
+(the search, the replaced pump's question, the binding), not one SQL statement runs on the GUI thread. The thread is
+asserted where the store meets the database (SQLAlchemy's ``before_cursor_execute`` event on the store's own
+engine), not by replacing the store."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from programmer.library import load_library
 from programmer.roles import User
 from tests.support.clinic_fixtures import ADA, PASSWORD, PATIENT_ID, clinic_db
 from tests.support.emulator_fixtures import LOOPBACK_LINK
-from tests.support.ui_actions import (LINK_TIMEOUT_MS, clinic_session, connect, edit_the_dose, find_patient,
-                                      open_review, sign, wait_for_plots, wait_for_record, which_patient,
+from tests.support.ui_actions import (LINK_TIMEOUT_MS, clinic_session, confirm_patient, connect, edit_the_dose,
+                                      find_patient, open_review, sign, wait_for_plots, wait_for_record, which_patient,
                                       write_and_wait)
 from ui.app import create_window
 from ui.clinic_session import ClinicSession
@@ -132,8 +133,16 @@ def test_no_sql_statement_runs_on_the_gui_thread_through_a_sign_in_a_reading_and
         with qtbot.waitSignal(dialog.signed_in, timeout=LINK_TIMEOUT_MS):
             dialog.sign_in.click()
         wait_for_record(qtbot, window)
-        connect(qtbot, window, patient.url)  # the pump matched, bound to the test patient, its history read
+        connect(qtbot, window, patient.url, confirm=False)  # the pump matched, bound to the test patient
         assert window.clinic.patient is not None and window.clinic.patient.identifier == "TEST-0001"
+        dialog = window.visit_controls.confirm_dialog  # "Confirm the patient": a wrong date, then the right one
+        assert dialog is not None
+        dialog.born.setText("1970-01-02")
+        dialog.confirm_button.click()
+        assert not dialog.idle and dialog.status.text() == "Checking the date of birth\u2026"  # in the clinic thread
+        qtbot.waitUntil(lambda: dialog.idle, timeout=LINK_TIMEOUT_MS)
+        assert window.clinic.identification.wrong_dates == 1
+        confirm_patient(qtbot, window)  # audited, then its history read
         edit_the_dose(qtbot, window, "165")
         sign(qtbot, open_review(qtbot, window))
         write_and_wait(qtbot, window)  # audited in the link's thread; the dose history read again

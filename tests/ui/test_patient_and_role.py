@@ -36,6 +36,8 @@ def test_an_unknown_pump_asks_which_patient_then_a_write_goes_through(qtbot, tmp
         "Test Patient  (TEST-0001, born 1970-01-01)"]
     choose_and_wait(qtbot, window, dialog.this_patient)
     assert window.visit_controls.patient_dialog is None or not dialog.isVisible()
+    assert window.visit_controls.confirm_dialog is None  # choosing the patient identified them: not asked twice
+    assert window.clinic.identification.confirmed
     assert window.visit_controls.strip.text().startswith("Patient: Test Patient (TEST-0001), born 1970-01-01")
     [implant] = window.clinic.store.patients.implants(PATIENT_ID)
     assert (implant.pump_serial, implant.pump_model, implant.implanted_on, implant.catheter_cm) == (

@@ -228,7 +228,8 @@ def test_an_insecure_link_shows_the_red_strip_and_refuses_a_write(qtbot, window,
     assert "is not secure" in window.banner.text.text() and "nothing was written" in window.banner.text.text()
     assert window.connected and window.insecure.isVisible()  # the link stays open for reading
     audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
-    assert [(record["event"], record["outcome"]) for record in audit] == [("attempt", None), ("outcome", "refused")]
+    assert [(record["event"], record.get("outcome")) for record in audit] == [
+        ("identification", None), ("attempt", None), ("outcome", "refused")]  # the patient confirmed, then the write
     window.close()
     with open_driver(insecure_pump.url, allow_insecure_link=True) as driver:
         assert driver.read_program().program.therapy.daily_dose == 150  # still the demo patient's
@@ -268,7 +269,8 @@ def test_allowed_an_insecure_link_a_clinician_changes_nothing_and_the_core_refus
     finally:
         window.close()
     audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
-    assert [(r["action"], r["event"], r["outcome"], r["user"]) for r in audit] == [
+    assert [(r["action"], r["event"], r.get("outcome"), r["user"]) for r in audit] == [
+        ("patient_confirmed", "identification", None, "osei"),  # at the connection, before any change
         ("write", "outcome", "refused", "osei"),  # refused before the attempt: nothing was sent
         ("set_clock", "outcome", "refused", "osei")]  # the clock's refusal is on record too (settings_commit)
     with open_driver(insecure_pump.url, allow_insecure_link=True) as driver:

@@ -90,8 +90,9 @@ def test_a_store_with_nobody_in_it_creates_the_first_administrator(qtbot, tmp_pa
 
 
 def lock_after_a_change(qtbot, tmp_path: Path, patient) -> MainWindow:
-    window = new_window(qtbot, tmp_path, sign_out_ms=SIGN_OUT_MS)
-    connect(qtbot, window, patient.url)
+    window = new_window(qtbot, tmp_path)
+    connect(qtbot, window, patient.url)  # the patient confirmed, however long that takes on a busy machine
+    window.visit_controls.inactivity.timer.setInterval(SIGN_OUT_MS)  # the short wait from here on
     edit_the_dose(qtbot, window, "165")
     assert window.unwritten_change()
     qtbot.waitUntil(lambda: window.visit_controls.locked, timeout=LINK_TIMEOUT_MS)  # no input for 0.4 s
@@ -111,6 +112,7 @@ def test_the_same_person_signing_in_again_finds_the_change_kept(qtbot, tmp_path,
     wait_for_record(qtbot, window)  # the visit starts in the clinic thread
     assert window.unwritten_change() and window.editor.daily_dose.text() == "165"
     assert window.clinic.visit.session_id == session  # the same visit goes on
+    assert window.clinic.identification.confirmed and window.visit_controls.confirm_dialog is None  # not asked again
     assert window.banner.text.text() == "Signed in again: the change you were editing is kept, not written."
     window.show_tab(PROGRAM_TAB)
     window.close()
@@ -126,6 +128,8 @@ def test_another_person_signing_in_finds_the_change_discarded(qtbot, tmp_path, p
     wait_for_record(qtbot, window)  # the visit starts in the clinic thread
     assert not window.unwritten_change() and window.editor.daily_dose.text() == "150"
     assert window.clinic.visit.session_id != session and window.clinic.user.username == "kim"
+    assert window.visit_controls.confirm_dialog is not None  # a visit of Kim's own: the patient confirmed again
+    assert not window.clinic.identification.confirmed
     assert window.banner.text.text() == ("The change Dr A. Osei was editing had not been written: it was discarded "
                                          "when Kim Tech signed in. The pump runs what it ran.")
     assert window.clinic.store.sessions.get(session).ended_at is not None  # Dr Osei's visit ended
