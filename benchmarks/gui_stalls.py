@@ -164,6 +164,7 @@ class Cycle:
         yield WAITING, None, lambda: window.snapshot is not None
         found = window.visit_controls
         yield "first reading shown, plots drawn, its patient found", None, lambda: drawn() and found.ready
+        yield "patient confirmed", self._confirm, lambda: found.confirm_dialog is None and found.ready
         # A clinician reads the Overview for seconds: by then the window has built the Review page's plots too.
         yield "the review's plots built", None, lambda: window.review.plots is not None
         yield "Program tab shown", lambda: window.show_tab(PROGRAM_TAB), lambda: window.preview.isVisible()
@@ -194,6 +195,13 @@ class Cycle:
             field_.setFocus()
             field_.selectAll()
         QTest.keyClicks(field_, key)
+
+    def _confirm(self) -> None:
+        """Answer "Confirm the patient" with the date of birth the demo's dialog gives, as a visitor does."""
+        from ui.demo_clinic import DEMO_BIRTH
+        dialog = self.window.visit_controls.confirm_dialog
+        dialog.born.setText(DEMO_BIRTH.isoformat())
+        dialog.confirm_button.click()
 
     def _sign(self) -> None:
         review = self.window.review

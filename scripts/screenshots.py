@@ -50,7 +50,8 @@ from emulator.launch import EmulatorProcess  # noqa: E402
 from programmer.library import load_library  # noqa: E402
 from programmer.interrogation import read_pump  # noqa: E402
 from programmer.port import open_driver  # noqa: E402
-from ui.demo_clinic import DEMO_ADMIN, DEMO_PASSWORD, DEMO_PATIENT, DEMO_TESTER, DEMO_USER, demo_clinic  # noqa: E402
+from ui.demo_clinic import (DEMO_ADMIN, DEMO_BIRTH, DEMO_PASSWORD, DEMO_PATIENT, DEMO_TESTER, DEMO_USER,  # noqa: E402
+                             demo_clinic)
 from ui.editor import DOSE, START  # noqa: E402
 from ui.emulator import set_up_demo_patient  # noqa: E402
 from ui.emulator_panel import EmulatorPanel  # noqa: E402
@@ -127,6 +128,7 @@ def take_all(app: QApplication, window: MainWindow) -> None:
     shoot(app, window, "1-connect")
 
     start_emulator(app, window)
+    confirm_patient(app, window, shots=True)
     shoot(app, window, "2-overview", small=True)
     take_low_alarm(app, window)
 
@@ -187,6 +189,27 @@ def start_emulator(app: QApplication, window: MainWindow) -> None:
     window.link.request(StartEmulator())
     wait(app, lambda: window.snapshot is not None and not window.link.busy and window.plots_ready
          and window.visit_controls.ready, "the emulator")
+
+
+def confirm_patient(app: QApplication, window: MainWindow, shots: bool = False) -> None:
+    """Answer "Confirm the patient" with the demo patient's date of birth; with ``shots``, a slip of the keyboard first
+    (the mismatch said) and the dialog with the right date typed."""
+    controls = window.visit_controls
+    wait(app, lambda: controls.confirm_dialog is not None and controls.ready, "Confirm the patient")
+    dialog = controls.confirm_dialog
+    assert dialog is not None, "the wait was for it"
+    if shots:
+        dialog.resize(PAIRING_SIZE)
+        dialog.born.setText("1970-10-01")
+        dialog.confirm_button.click()
+        wait(app, lambda: dialog.idle, "the wrong date's answer")
+        save(app, dialog, "20-confirm-patient-mismatch")
+        dialog.problem.clear()
+    dialog.born.setText(DEMO_BIRTH.isoformat())
+    if shots:
+        save(app, dialog, "20-confirm-patient")
+    dialog.confirm_button.click()
+    wait(app, lambda: controls.confirm_dialog is None and controls.ready, "the patient confirmed")
 
 
 def take_emulator_panel(app: QApplication, window: MainWindow) -> None:
@@ -300,6 +323,7 @@ def sign_in_as(app: QApplication, window: MainWindow, username: str) -> None:
     wait(app, lambda: window.visit_controls.ready and window.clinic.user is not None, f"{username}'s sign-in")
     if window.visit_controls.sign_in_dialog is not None:  # the lock opened it; signed in here, it is not needed
         window.visit_controls.sign_in_dialog.reject()
+    confirm_patient(app, window)  # another person's visit: the patient confirmed again
 
 
 def started(args: list[str]) -> EmulatorProcess:
@@ -337,6 +361,7 @@ def take_insecure_link(app: QApplication, window: MainWindow, tmp: Path) -> None
     set_up_demo_patient(pump.url, allow_insecure_link=True)
     window.connect_to(pump.url)
     wait(app, lambda: window.connected and not window.link.busy and window.visit_controls.ready, "the insecure pump")
+    confirm_patient(app, window)  # another pump: a new visit, its patient confirmed again
     shoot(app, window, "11-insecure-link")
     window.disconnect_pump()
     wait(app, lambda: not window.link.busy, "the disconnection")
