@@ -11,8 +11,7 @@ from PySide6.QtCore import Qt
 
 from programmer.roles import Permission
 from tests.support.clinic_fixtures import PATIENT_ID
-from tests.support.ui_actions import (LINK_TIMEOUT_MS, connect, edit_the_dose, new_window, open_review,
-                                      wait_for_record)
+from tests.support.ui_actions import LINK_TIMEOUT_MS, connect, edit_the_dose, open_review, wait_for_record
 from tests.support.ui_fakes import snapshot
 from ui.main_window import MainWindow
 from ui.patient_confirm import PatientConfirmDialog
@@ -125,8 +124,7 @@ def test_closing_unanswered_refuses_every_change_and_the_menu_asks_again(qtbot, 
     assert identification_records(window) == []  # nothing was answered
 
 
-def test_not_this_patient_stops_the_visit_and_a_forced_write_sends_nothing(qtbot, tmp_path, patient):
-    window = new_window(qtbot, tmp_path)
+def test_not_this_patient_stops_the_visit_and_a_forced_write_sends_nothing(qtbot, window, patient):
     connect(qtbot, window, patient.url, confirm=False)
     serial = window.snapshot.identity.serial
     dialog = window.visit_controls.confirm_dialog
@@ -149,4 +147,3 @@ def test_not_this_patient_stops_the_visit_and_a_forced_write_sends_nothing(qtbot
     window.interrogate()
     qtbot.waitUntil(lambda: not window.link.busy, timeout=LINK_TIMEOUT_MS)
     assert window.snapshot.active.program.therapy.daily_dose == 150  # the pump runs what it ran
-    window.close()
