@@ -236,10 +236,11 @@ class ClinicSession:
         return stopped
 
     def _audit_identification(self, action: str, message: str) -> None:
-        """One record of the patient's confirmation, through the visit's journaled audit (journal, then store)."""
-        assert self.visit is not None and self.user is not None and self.pump is not None, "in a visit, of a pump"
+        """One record of the patient's confirmation, through the visit's journaled audit (journal, then store), in the
+        name of the visit's user (who answered, even if the window has locked since)."""
+        assert self.visit is not None and self.pump is not None, "in a visit, of a pump"
         self.visit.audit.append({"time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
-                                 "action": action, "event": "identification", **user_fields(self.user),
+                                 "action": action, "event": "identification", **user_fields(self.visit.user),
                                  "pump_serial": self.pump.serial, "pump_model": self.pump.model, "message": message})
 
     @property
