@@ -147,3 +147,14 @@ def test_not_this_patient_stops_the_visit_and_a_forced_write_sends_nothing(qtbot
     window.interrogate()
     qtbot.waitUntil(lambda: not window.link.busy, timeout=LINK_TIMEOUT_MS)
     assert window.snapshot.active.program.therapy.daily_dose == 150  # the pump runs what it ran
+
+
+def test_a_confirmation_that_cannot_be_recorded_confirms_nothing(qtbot, window, tmp_path):
+    dialog = read_a_pump(qtbot, window)
+    window.clinic.visit.audit.path = tmp_path  # a folder: the journal cannot be appended to
+    answer(qtbot, dialog, "1970-01-01")
+    assert dialog.isVisible() and not window.clinic.identification.confirmed
+    assert dialog.problem.text() == (f"Not recorded, so the patient is not confirmed: cannot write the audit log "
+                                     f"{tmp_path}: Is a directory")
+    assert window.clinic.access().refusal(Permission.CHANGE_THERAPY) == UNCONFIRMED
+    dialog.reject()
