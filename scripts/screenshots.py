@@ -246,6 +246,7 @@ def take_records(app: QApplication, window: MainWindow) -> None:
     shoot(app, window, "16-history")
     window.show_tab(AUDIT_TAB)
     window.audit.filter_for(DEMO_PATIENT)
+    wait(app, lambda: not window.audit.reads.busy, "the audit trail's records")
     window.audit.table.selectRow(0)
     shoot(app, window, "17-audit")
 
