@@ -284,6 +284,10 @@ def report(beat: Heartbeat, cycle: Cycle, launched: float, top: int) -> None:
               f"  {gap.phase}")
         for stack, count in gap.stacks.most_common(2):
             print(f"              {count} x {stack}")
+    print("the GUI thread's own work: the gaps with the most CPU (what holds under a busy machine's load):")
+    for gap in sorted(after, key=lambda g: -g.cpu)[:top]:
+        print(f"  {gap.cpu * 1000:5.1f} ms CPU (wall {gap.ms:6.1f} ms) at {(gap.start - launched) * 1000:6.0f} ms"
+              f"  {gap.phase}")
     print("phases (from launch, and how long each lasted; the longest gap in it):")
     spans: dict[str, list[float]] = {}
     for gap in after:

@@ -5,6 +5,10 @@ Why from the store and not the pump: a pump holds its own program and a few week
 outlives a pump replacement, and the store keeps every verified write, refill and bolus made by any workstation.
 The figures are ``ui.view_models.history``'s; this page only draws them. Its plots are built a part per turn of
 the event loop (``parts``), as the Program page's are, so the GUI thread never holds still long building them.
+Drawn again (a write verified, a refill recorded), each plot keeps its lines and its legend and is given the new
+figures (``setData``, pyqtgraph's fast path), and the dates shown are set from the figures rather than found by
+auto-range; what did not change (the table's rows, a plot's figures) is not touched: removing the lines and their
+legend and making them again cost some 20 ms of the GUI thread at every write.
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ class HistoryPage(QWidget):
         self.concentration_plot: pg.PlotWidget | None = None
         self.refill_plot: pg.PlotWidget | None = None
         self.entries: list = []
+        self.rows: list[tuple[str, ...]] = []
+        """What the table shows."""
         self.ready = False
         """True once built and drawn (``parts`` exhausted): from then on each change is drawn at once."""
         self.parts = self._build()
@@ -86,7 +92,14 @@ class HistoryPage(QWidget):
         self.title.setText(f"{title}: {history.count_text(entries)}" if entries else f"{title}: {NO_HISTORY}")
         self.entries = list(entries)
         self.now = now or datetime.now(timezone.utc)
-        rows = history.rows(self.entries)
+        self._fill_table(history.rows(self.entries))
+        self._draw()
+
+    def _fill_table(self, rows: list[tuple[str, ...]]) -> None:
+        """The rows, unless the table shows them already (the same history read again)."""
+        if rows == self.rows:
+            return
+        self.rows = rows
         self.table.setRowCount(len(rows))
         for r, values in enumerate(rows):
             for c, value in enumerate(values):
@@ -94,12 +107,11 @@ class HistoryPage(QWidget):
                 if 3 <= c <= 6:  # the figures; the user name reads from the left
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
-        self._draw()
 
     def clear(self) -> None:
         self.title.setText(NO_PATIENT)
         self.entries = []
-        self.table.setRowCount(0)
+        self._fill_table([])
         self._draw()
 
     def _draw(self) -> None:
@@ -108,32 +120,54 @@ class HistoryPage(QWidget):
                 draw()
 
     def _drawings(self) -> tuple[Callable[[], None], ...]:
-        """The three plots' drawings, each short enough for one turn of the event loop."""
+        """The three plots' drawings, each short enough for one turn of the event loop, then the dates they share."""
         now = getattr(self, "now", datetime.now(timezone.utc))
         assert self.dose_plot is not None and self.concentration_plot is not None and self.refill_plot is not None
         dose, concentration, refill = self.dose_plot, self.concentration_plot, self.refill_plot
-        return (lambda: _draw_steps(dose, history.daily_dose_steps(self.entries, now)),
-                lambda: _draw_steps(concentration, history.concentration_steps(self.entries, now)),
-                lambda: _draw_refills(refill, history.refill_points(self.entries)))
+        doses = history.daily_dose_steps(self.entries, now)
+        concentrations = history.concentration_steps(self.entries, now)
+        refills = history.refill_points(self.entries)
+        return (lambda: _draw_steps(dose, doses), lambda: _draw_steps(concentration, concentrations),
+                lambda: _draw_refills(refill, refills),
+                lambda: _share_dates(dose, history.date_span(doses + concentrations, refills)))
 
 
 def _draw_steps(plot: pg.PlotWidget, series: list[history.Steps]) -> None:
-    plot.clear()
-    for steps, pen in zip(series, PENS * len(series)):
-        plot.plot(steps.xs, steps.ys, stepMode="center", pen=pen, name=steps.label)
-    _ranges(plot, max((max(steps.ys) for steps in series), default=0.0))
+    """The step lines, on the lines drawn before when they are as many and named alike (the legend stays as it
+    is), else on new ones."""
+    items = plot.getPlotItem().listDataItems()
+    if [item.name() for item in items] != [steps.label for steps in series]:
+        plot.clear()
+        items = [plot.plot(stepMode="center", pen=pen, name=steps.label)
+                 for steps, pen in zip(series, PENS * len(series))]
+    for item, steps in zip(items, series):
+        xs, ys = item.getData()
+        if xs is None or tuple(xs) != steps.xs or tuple(ys) != steps.ys:
+            item.setData(steps.xs, steps.ys, skipFiniteCheck=True)  # dates and doses: finite by construction
+    _value_range(plot, max((max(steps.ys) for steps in series), default=0.0))
 
 
 def _draw_refills(plot: pg.PlotWidget, refills: history.Points) -> None:
-    plot.clear()
-    if refills.xs:
+    """The refills' bars, on the bar item drawn before when there is one."""
+    bars = [item for item in plot.getPlotItem().items if isinstance(item, pg.BarGraphItem)]
+    if not refills.xs:
+        plot.clear()
+    elif bars:
+        if (bars[0].opts["x"], bars[0].opts["height"]) != (refills.xs, refills.ys):
+            bars[0].setOpts(x=refills.xs, height=refills.ys, width=history.bar_width_s(refills))
+    else:
         plot.addItem(pg.BarGraphItem(x=refills.xs, height=refills.ys, width=history.bar_width_s(refills),
                                      brush=REFILL_BRUSH, name=refills.label))
-    _ranges(plot, max(refills.ys, default=0.0))
+    _value_range(plot, max(refills.ys, default=0.0))
 
 
-def _ranges(plot: pg.PlotWidget, top: float) -> None:
-    """The dates shown as far as the data go (the three plots share them), the values from zero: a dose drawn from
-    its own minimum makes a small change look like a cliff."""
-    plot.enableAutoRange(axis="x")
+def _value_range(plot: pg.PlotWidget, top: float) -> None:
+    """The values from zero: a dose drawn from its own minimum makes a small change look like a cliff."""
     plot.setYRange(0, top * 1.15 or 1.0)
+
+
+def _share_dates(plot: pg.PlotWidget, span: tuple[float, float] | None) -> None:
+    """The dates shown as far as the data go, on the plot the other two follow (their x axes are linked to it): the
+    span is known, so pyqtgraph need not look for it in every item (auto-range); its margin is auto-range's own."""
+    if span is not None:
+        plot.setXRange(*span)
