@@ -248,6 +248,7 @@ def main() -> None:
     beat.start()
     beat.enter("importing the application")
     from ui import app as application
+    from ui import gui_thread_gc
     from ui.widgets import STYLE_SHEET
     app.setStyleSheet(STYLE_SHEET)
     beat.enter("loading the drug library")
@@ -255,6 +256,7 @@ def main() -> None:
     assert library is not None, "the shipped library is approved"
     beat.enter("building and showing the window")
     window = application.create_window(demo=True, library=library)
+    gui_thread_gc.keep_start_up()  # as ui.app.run does before its event loop
     beat.enter("window shown: first paint")
     beat.window_shown_at = time.perf_counter()
     cycle = Cycle(app, beat, window)

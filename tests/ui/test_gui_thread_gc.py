@@ -147,7 +147,7 @@ def test_a_full_collection_waits_until_the_oldest_generation_grew_by_a_quarter()
     gc.callbacks.append(record)
     try:
         ticks(10, 10)
-        assert 2 in generations  # the first one: nothing was there before it
+        assert 2 in generations  # the first one: a collector never held has counted nothing there yet
         long_lived = len(gc.get_objects(2))
         generations.clear()
         ticks(16, long_lived // 200)  # some 8 % more, in small pieces: the oldest is due, but has not grown enough
