@@ -211,6 +211,8 @@ class PreviewPlots(QWidget):
         self._drawn: dict[str, tuple | None] = {"current": None, "proposed": None}
         self._placing = True
         """False while ``show_plans`` draws: the labels are placed once, when all is drawn."""
+        self.plans: tuple[Plan | None, Plan | None] = (None, None)
+        """What the plots show: the programs last given to ``show_plans``, current and proposed."""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(_legend())
@@ -258,6 +260,7 @@ class PreviewPlots(QWidget):
 
         Only what changed is touched: the lines always, the ranges, titles and labels when they differ from
         what is shown (an unchanged range keeps the axes' drawing, so an edit repaints only the lines)."""
+        self.plans = (current, proposed)
         self._placing = False  # the ranges set below would each place the labels: placed once, at the end
         try:
             self._draw_plans(current, proposed)
