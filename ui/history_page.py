@@ -4,7 +4,8 @@ dose, the concentration and the refills plotted, and every entry in a table belo
 Why from the store and not the pump: a pump holds its own program and a few weeks of events; the patient's history
 outlives a pump replacement, and the store keeps every verified write, refill and bolus made by any workstation.
 The figures are ``ui.view_models.history``'s; this page only draws them. Its plots are built a part per turn of
-the event loop (``parts``), as the Program page's are, so the GUI thread never holds still long building them.
+the event loop (``parts``), as the Program page's are, and drawn a plot per turn, so the GUI thread never holds still
+long building or drawing them.
 Drawn again (a write verified, a refill recorded), each plot keeps its lines and its legend and is given the new
 figures (``setData``, pyqtgraph's fast path), and the dates shown are set from the figures rather than found by
 auto-range; what did not change (the table's rows, a plot's figures) is not touched: removing the lines and their
@@ -13,11 +14,11 @@ legend and making them again cost some 20 ms of the GUI thread at every write.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from ui.view_models import history
@@ -65,12 +66,23 @@ class HistoryPage(QWidget):
         self.entries: list = []
         self.rows: list[tuple[str, ...]] = []
         """What the table shows."""
-        self.ready = False
-        """True once built and drawn (``parts`` exhausted): from then on each change is drawn at once."""
+        self._built = False
+        self._drawing: Iterator[None] | None = None
+        """The drawing under way, a plot a turn of the event loop (``_draw``); None when all is drawn."""
+        self._draw_timer = QTimer(self)
+        self._draw_timer.setSingleShot(True)
+        self._draw_timer.setInterval(0)
+        self._draw_timer.timeout.connect(self._draw_next)
         self.parts = self._build()
 
+    @property
+    def ready(self) -> bool:
+        """True once built (``parts`` exhausted) and the history last given drawn: each is drawn a plot per turn of
+        the event loop after ``show_history``, which fills the table at once."""
+        return self._built and self._drawing is None
+
     def _build(self) -> Iterator[None]:
-        """The plots, one per step, then the table under them, then each plot drawn, one per step."""
+        """The plots, one per step, then the table under them; then they are drawn (``_draw``)."""
         self.dose_plot = _plot("Daily dose")
         self.layout_.addWidget(self.dose_plot, 2)
         yield
@@ -83,10 +95,8 @@ class HistoryPage(QWidget):
         self.refill_plot.setXLink(self.dose_plot)
         yield
         self.layout_.addWidget(self.table, 2)
-        for draw in self._drawings():
-            yield
-            draw()
-        self.ready = True
+        self._built = True
+        self._draw()
 
     def show_history(self, title: str, entries: list, now: datetime | None = None) -> None:
         self.title.setText(f"{title}: {history.count_text(entries)}" if entries else f"{title}: {NO_HISTORY}")
@@ -115,21 +125,37 @@ class HistoryPage(QWidget):
         self._draw()
 
     def _draw(self) -> None:
-        if self.ready:  # else drawn by the last parts of the build
-            for draw in self._drawings():
-                draw()
+        """Draw the entries from the next turn of the event loop on, a plot a turn (the first drawing of a patient's
+        history makes the lines and their legend, some 10 ms a plot); a drawing under way is dropped for this one.
+        Before the plots are built, nothing: the build draws them when done."""
+        if self._built:
+            self._drawing = self._drawings()
+            self._draw_timer.start()
 
-    def _drawings(self) -> tuple[Callable[[], None], ...]:
+    def _draw_next(self) -> None:
+        if self._drawing is None:
+            return
+        try:
+            next(self._drawing)
+        except StopIteration:
+            self._drawing = None
+            return
+        self._draw_timer.start()
+
+    def _drawings(self) -> Iterator[None]:
         """The three plots' drawings, each short enough for one turn of the event loop, then the dates they share."""
         now = getattr(self, "now", datetime.now(timezone.utc))
         assert self.dose_plot is not None and self.concentration_plot is not None and self.refill_plot is not None
-        dose, concentration, refill = self.dose_plot, self.concentration_plot, self.refill_plot
         doses = history.daily_dose_steps(self.entries, now)
         concentrations = history.concentration_steps(self.entries, now)
         refills = history.refill_points(self.entries)
-        return (lambda: _draw_steps(dose, doses), lambda: _draw_steps(concentration, concentrations),
-                lambda: _draw_refills(refill, refills),
-                lambda: _share_dates(dose, history.date_span(doses + concentrations, refills)))
+        _draw_steps(self.dose_plot, doses)
+        yield
+        _draw_steps(self.concentration_plot, concentrations)
+        yield
+        _draw_refills(self.refill_plot, refills)
+        yield
+        _share_dates(self.dose_plot, history.date_span(doses + concentrations, refills))
 
 
 def _draw_steps(plot: pg.PlotWidget, series: list[history.Steps]) -> None:
