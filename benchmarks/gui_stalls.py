@@ -179,11 +179,25 @@ class Cycle:
             review = evaluation.review
             return evaluation.entered == "165" and review is not None and window.preview.plans[1] is review.plan
 
-        yield "evaluation settles, the preview drawn", None, previewed
+        yield "evaluation settles, the preview drawn", None, self._settled(previewed)
         yield "Review opened", lambda: window.editor.review_button.click(), lambda: window.review.gate is not None
         yield "signing", self._sign, lambda: window.review.write.isEnabled()
         yield "writing and reading back", lambda: window.review.write.click(), self._written
         yield "after the write", None, lambda: True
+
+    def _settled(self, condition):
+        """``condition``, once it has held across a heartbeat: a person's next action never comes in the turn of the
+        event loop that drew what they read (a script's could, and would count that turn's work in the next step)."""
+        since: list[int] = []
+
+        def settled() -> bool:
+            if not condition():
+                since.clear()
+                return False
+            if not since:
+                since.append(len(self.beat.gaps))
+            return len(self.beat.gaps) > since[0]
+        return settled
 
     def _label_start_up(self) -> None:
         """While the first reading is awaited, say which part of the plots' staged build the window is at."""
