@@ -5,8 +5,14 @@
 Why: ``plan`` is what a script runs many times over (one program after another), and its time is nearly all
 start-up: imports, pydantic models built, the drug library's signature checked. The target (issue 11) is at
 most 1.5x the time of ``python -c "import pydantic"``. That import is lazy (pydantic loads ``BaseModel`` and
-what building a model needs on first use), so the script also times the least any command that validates a
-document with a pydantic model costs, to show how much of the remainder is the programmer's own.
+what building a model needs on first use), so the target sits below what any use of pydantic costs: the script
+also times two floors, ``from pydantic import BaseModel`` alone and one model defined and validated (the least any
+command that validates a document with a pydantic model costs), and prints plan's ratio to the second, to show how
+much of the remainder is the programmer's own. The program format has one validation path, its pydantic models
+(a second validator, faster to load, would be a second definition of what a valid program is), so the 1.5x target
+is out of reach by construction; what is left to the programmer is its own models (the program's, the drug
+library's, the signature's and the trust store's, the pump's: each one ``plan`` validates with), the library's
+signature check (Ed25519, run on every command) and the command's own work.
 
 Every command is a fresh process of this virtual environment's interpreter, run in turn with the others (one
 round runs each once, so a machine that slows down slows all of them alike), ``--runs`` rounds (default 15); it
@@ -14,7 +20,9 @@ prints each one's median wall time and its ratio to ``import pydantic``:
 
 - ``python -c pass``: the interpreter alone (with this environment's site, the editable install's finder);
 - ``python -c "import pydantic"``: the baseline;
-- one pydantic model defined and validated (``python -c``, plugins off as the command has them): that least;
+- ``python -c "from pydantic import BaseModel"``: the first floor, pydantic's model machinery loaded;
+- one pydantic model defined and validated (``python -c``, plugins off as the command has them): the second floor,
+  that least;
 - ``pump-programmer plan FILE --json``: the console script the install made (``.venv/bin/pump-programmer``);
 - ``python -m programmer.cli plan FILE --json``: the same command through the package.
 
@@ -63,10 +71,12 @@ Reservoir.model_validate({"volume_ml": 15.0}, strict=True)
 """
 
 BASELINE = "python -c \"import pydantic\""
+ONE_MODEL_FLOOR = "python -c (one pydantic model validated)"
 COMMANDS: dict[str, list[str]] = {
     "python -c pass": [sys.executable, "-c", "pass"],
     BASELINE: [sys.executable, "-c", "import pydantic"],
-    "python -c (one pydantic model validated)": [sys.executable, "-c", ONE_MODEL],
+    "python -c \"from pydantic import BaseModel\"": [sys.executable, "-c", "from pydantic import BaseModel"],
+    ONE_MODEL_FLOOR: [sys.executable, "-c", ONE_MODEL],
     "pump-programmer plan --json": [str(BIN / "pump-programmer"), *PLAN_ARGS],
     "python -m programmer.cli plan --json": [sys.executable, "-m", "programmer.cli", *PLAN_ARGS],
 }
@@ -149,10 +159,14 @@ def main() -> int:
         print(f"  {name:42s} median {median * 1000:6.1f} ms  {median / baseline:4.2f}x import pydantic")
     print(f"  {'of which the library signature check':42s} median {check * 1000:6.1f} ms  "
           f"{check / baseline:4.2f}x import pydantic (in process, its imports included)")
+    floor = medians[ONE_MODEL_FLOOR]
+    print(f"the floor (one pydantic model validated) is itself {floor / baseline:.2f}x import pydantic, above the "
+          f"{TARGET_RATIO}x target")
     for name in PLAN_COMMANDS:
         ratio = medians[name] / baseline
         verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
-        print(f"target: {name} at most {TARGET_RATIO}x import pydantic: {ratio:.2f}x, {verdict}")
+        print(f"target: {name} at most {TARGET_RATIO}x import pydantic: {ratio:.2f}x, {verdict}; "
+              f"{medians[name] / floor:.2f}x the floor")
 
     if args.importtime:
         print(f"\n{TOP_MODULES} slowest imports of python -m programmer.cli plan --json (cumulative, self; us):")

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from programmer.audit import default_audit_path
 from programmer.errors import ProgrammerError
 from programmer.library import LoadedLibrary, load_library
-from ui import settings
+from ui import gui_thread_gc, settings
 from ui.app_log import log, start_logging
 from ui.clinic_session import ClinicSession, Opener
 from ui.crash import install_crash_handler
@@ -93,6 +93,7 @@ def run(demo: bool = False, allow_insecure_link: bool = False, db_url: str | Non
     window.visit_controls.record_failed.connect(lambda error: refuse_store(window, error))
     log.info("started (pid %d%s%s)", os.getpid(), ", demo" if demo else "",
              ", insecure links allowed to change pumps" if allow_insecure_link else "")
+    gui_thread_gc.keep_start_up()  # the modules and the window, out of every full collection's walk
     code = app.exec()
     if window.visit_controls.record_error is not None:
         code = EXIT_LIBRARY_REFUSED  # the dialog said why (refuse_store); closing it closed the window

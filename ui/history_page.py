@@ -4,16 +4,21 @@ dose, the concentration and the refills plotted, and every entry in a table belo
 Why from the store and not the pump: a pump holds its own program and a few weeks of events; the patient's history
 outlives a pump replacement, and the store keeps every verified write, refill and bolus made by any workstation.
 The figures are ``ui.view_models.history``'s; this page only draws them. Its plots are built a part per turn of
-the event loop (``parts``), as the Program page's are, so the GUI thread never holds still long building them.
+the event loop (``parts``), as the Program page's are, and drawn a plot per turn, so the GUI thread never holds still
+long building or drawing them.
+Drawn again (a write verified, a refill recorded), each plot keeps its lines and its legend and is given the new
+figures (``setData``, pyqtgraph's fast path), and the dates shown are set from the figures rather than found by
+auto-range; what did not change (the table's rows, a plot's figures) is not touched: removing the lines and their
+legend and making them again cost some 20 ms of the GUI thread at every write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from ui.view_models import history
@@ -59,12 +64,25 @@ class HistoryPage(QWidget):
         self.concentration_plot: pg.PlotWidget | None = None
         self.refill_plot: pg.PlotWidget | None = None
         self.entries: list = []
-        self.ready = False
-        """True once built and drawn (``parts`` exhausted): from then on each change is drawn at once."""
+        self.rows: list[tuple[str, ...]] = []
+        """What the table shows."""
+        self._built = False
+        self._drawing: Iterator[None] | None = None
+        """The drawing under way, a plot a turn of the event loop (``_draw``); None when all is drawn."""
+        self._draw_timer = QTimer(self)
+        self._draw_timer.setSingleShot(True)
+        self._draw_timer.setInterval(0)
+        self._draw_timer.timeout.connect(self._draw_next)
         self.parts = self._build()
 
+    @property
+    def ready(self) -> bool:
+        """True once built (``parts`` exhausted) and the history last given drawn: each is drawn a plot per turn of
+        the event loop after ``show_history``, which fills the table at once."""
+        return self._built and self._drawing is None
+
     def _build(self) -> Iterator[None]:
-        """The plots, one per step, then the table under them, then each plot drawn, one per step."""
+        """The plots, one per step, then the table under them; then they are drawn (``_draw``)."""
         self.dose_plot = _plot("Daily dose")
         self.layout_.addWidget(self.dose_plot, 2)
         yield
@@ -77,16 +95,21 @@ class HistoryPage(QWidget):
         self.refill_plot.setXLink(self.dose_plot)
         yield
         self.layout_.addWidget(self.table, 2)
-        for draw in self._drawings():
-            yield
-            draw()
-        self.ready = True
+        self._built = True
+        self._draw()
 
     def show_history(self, title: str, entries: list, now: datetime | None = None) -> None:
         self.title.setText(f"{title}: {history.count_text(entries)}" if entries else f"{title}: {NO_HISTORY}")
         self.entries = list(entries)
         self.now = now or datetime.now(timezone.utc)
-        rows = history.rows(self.entries)
+        self._fill_table(history.rows(self.entries))
+        self._draw()
+
+    def _fill_table(self, rows: list[tuple[str, ...]]) -> None:
+        """The rows, unless the table shows them already (the same history read again)."""
+        if rows == self.rows:
+            return
+        self.rows = rows
         self.table.setRowCount(len(rows))
         for r, values in enumerate(rows):
             for c, value in enumerate(values):
@@ -94,46 +117,83 @@ class HistoryPage(QWidget):
                 if 3 <= c <= 6:  # the figures; the user name reads from the left
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.table.setItem(r, c, item)
-        self._draw()
 
     def clear(self) -> None:
         self.title.setText(NO_PATIENT)
         self.entries = []
-        self.table.setRowCount(0)
+        self._fill_table([])
         self._draw()
 
     def _draw(self) -> None:
-        if self.ready:  # else drawn by the last parts of the build
-            for draw in self._drawings():
-                draw()
+        """Draw the entries from the next turn of the event loop on, a plot a turn (the first drawing of a patient's
+        history makes the lines and their legend, some 10 ms a plot); a drawing under way is dropped for this one.
+        Before the plots are built, nothing: the build draws them when done."""
+        if self._built:
+            self._drawing = self._drawings()
+            self._draw_timer.start()
 
-    def _drawings(self) -> tuple[Callable[[], None], ...]:
-        """The three plots' drawings, each short enough for one turn of the event loop."""
+    def _draw_next(self) -> None:
+        if self._drawing is None:
+            return
+        try:
+            next(self._drawing)
+        except StopIteration:
+            self._drawing = None
+            return
+        self._draw_timer.start()
+
+    def _drawings(self) -> Iterator[None]:
+        """The three plots' drawings, each short enough for one turn of the event loop, then the dates they share."""
         now = getattr(self, "now", datetime.now(timezone.utc))
         assert self.dose_plot is not None and self.concentration_plot is not None and self.refill_plot is not None
-        dose, concentration, refill = self.dose_plot, self.concentration_plot, self.refill_plot
-        return (lambda: _draw_steps(dose, history.daily_dose_steps(self.entries, now)),
-                lambda: _draw_steps(concentration, history.concentration_steps(self.entries, now)),
-                lambda: _draw_refills(refill, history.refill_points(self.entries)))
+        doses = history.daily_dose_steps(self.entries, now)
+        concentrations = history.concentration_steps(self.entries, now)
+        refills = history.refill_points(self.entries)
+        _draw_steps(self.dose_plot, doses)
+        yield
+        _draw_steps(self.concentration_plot, concentrations)
+        yield
+        _draw_refills(self.refill_plot, refills)
+        yield
+        _share_dates(self.dose_plot, history.date_span(doses + concentrations, refills))
 
 
 def _draw_steps(plot: pg.PlotWidget, series: list[history.Steps]) -> None:
-    plot.clear()
-    for steps, pen in zip(series, PENS * len(series)):
-        plot.plot(steps.xs, steps.ys, stepMode="center", pen=pen, name=steps.label)
-    _ranges(plot, max((max(steps.ys) for steps in series), default=0.0))
+    """The step lines, on the lines drawn before when they are as many and named alike (the legend stays as it
+    is), else on new ones."""
+    items = plot.getPlotItem().listDataItems()
+    if [item.name() for item in items] != [steps.label for steps in series]:
+        plot.clear()
+        items = [plot.plot(stepMode="center", pen=pen, name=steps.label)
+                 for steps, pen in zip(series, PENS * len(series))]
+    for item, steps in zip(items, series):
+        xs, ys = item.getData()
+        if xs is None or tuple(xs) != steps.xs or tuple(ys) != steps.ys:
+            item.setData(steps.xs, steps.ys, skipFiniteCheck=True)  # dates and doses: finite by construction
+    _value_range(plot, max((max(steps.ys) for steps in series), default=0.0))
 
 
 def _draw_refills(plot: pg.PlotWidget, refills: history.Points) -> None:
-    plot.clear()
-    if refills.xs:
+    """The refills' bars, on the bar item drawn before when there is one."""
+    bars = [item for item in plot.getPlotItem().items if isinstance(item, pg.BarGraphItem)]
+    if not refills.xs:
+        plot.clear()
+    elif bars:
+        if (bars[0].opts["x"], bars[0].opts["height"]) != (refills.xs, refills.ys):
+            bars[0].setOpts(x=refills.xs, height=refills.ys, width=history.bar_width_s(refills))
+    else:
         plot.addItem(pg.BarGraphItem(x=refills.xs, height=refills.ys, width=history.bar_width_s(refills),
                                      brush=REFILL_BRUSH, name=refills.label))
-    _ranges(plot, max(refills.ys, default=0.0))
+    _value_range(plot, max(refills.ys, default=0.0))
 
 
-def _ranges(plot: pg.PlotWidget, top: float) -> None:
-    """The dates shown as far as the data go (the three plots share them), the values from zero: a dose drawn from
-    its own minimum makes a small change look like a cliff."""
-    plot.enableAutoRange(axis="x")
+def _value_range(plot: pg.PlotWidget, top: float) -> None:
+    """The values from zero: a dose drawn from its own minimum makes a small change look like a cliff."""
     plot.setYRange(0, top * 1.15 or 1.0)
+
+
+def _share_dates(plot: pg.PlotWidget, span: tuple[float, float] | None) -> None:
+    """The dates shown as far as the data go, on the plot the other two follow (their x axes are linked to it): the
+    span is known, so pyqtgraph need not look for it in every item (auto-range); its margin is auto-range's own."""
+    if span is not None:
+        plot.setXRange(*span)

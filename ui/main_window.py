@@ -853,6 +853,7 @@ class MainWindow(QMainWindow):
     def _place_preview(self, preview: PreviewPlots) -> None:
         """Put the plots beside the editor, and draw the evaluation the editor holds, if a reading came first."""
         self.preview = preview
+        preview.drawn.connect(lambda: self.review.draw_ahead(*preview.plans))  # the next review's plots, ahead
         self.program_split.addWidget(preview)
         self.program_split.setStretchFactor(0, EDITOR_TO_PLOTS[0])
         self.program_split.setStretchFactor(1, EDITOR_TO_PLOTS[1])

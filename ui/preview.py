@@ -209,6 +209,10 @@ class PreviewPlots(QWidget):
         self.volumes = {"current": EMPTY_RESERVOIR, "proposed": EMPTY_RESERVOIR}
         # What each line was drawn from: a projection drawn already is not computed and drawn again.
         self._drawn: dict[str, tuple | None] = {"current": None, "proposed": None}
+        self._placing = True
+        """False while ``show_plans`` draws: the labels are placed once, when all is drawn."""
+        self.plans: tuple[Plan | None, Plan | None] = (None, None)
+        """What the plots show: the programs last given to ``show_plans``, current and proposed."""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(_legend())
@@ -256,6 +260,16 @@ class PreviewPlots(QWidget):
 
         Only what changed is touched: the lines always, the ranges, titles and labels when they differ from
         what is shown (an unchanged range keeps the axes' drawing, so an edit repaints only the lines)."""
+        self.plans = (current, proposed)
+        self._placing = False  # the ranges set below would each place the labels: placed once, at the end
+        try:
+            self._draw_plans(current, proposed)
+        finally:
+            self._placing = True
+        self._place_labels()
+        self.drawn.emit()
+
+    def _draw_plans(self, current: Plan | None, proposed: Plan | None) -> None:
         span = common_span_min(current, proposed)
         for key, plan in (("current", current), ("proposed", proposed)):
             drawn = None if plan is None else (plan.program, plan.reservoir, plan.start, plan.phase_min, span)
@@ -283,14 +297,14 @@ class PreviewPlots(QWidget):
             self.rate_plot.setXRange(0, span / 60, padding=0.01)
             highest = max((max(series.rates, default=0) for series in self.rates.values()), default=0)
             self.rate_plot.setYRange(0, rate_axis_top(highest), padding=0)
-        self._place_labels()
-        self.drawn.emit()
 
     def _place_labels(self) -> None:
         """Place the reservoir plot's labels in pixels of the view as it is now (called again whenever
         the view is resized or its range changes): the markers' labels stacked above the threshold's
         (``ui.view_models.series.stagger_labels``), the threshold's at whichever end of its line is clear of them
         (``ui.view_models.series.threshold_label_at_right``)."""
+        if not self._placing:
+            return
         view = self.volume_plot.getViewBox()
         width, height = view.width(), view.height()
         (left, right), (bottom, top) = view.viewRange()

@@ -121,3 +121,42 @@ def test_hold_and_release_belong_to_the_gui_thread(qtbot):
         gui_thread_gc.release()
     assert len(errors) == 1 and "GUI thread only" in str(errors[0])
     assert gc.isenabled()
+
+
+def test_a_full_collection_waits_until_the_oldest_generation_grew_by_a_quarter():
+    """As the interpreter does: the oldest generation is collected when its count is due and what moved into it since
+    its last collection is at least a quarter of what it held then; else the middle one is (a full collection walks
+    every object of the application, tens of milliseconds of the GUI thread)."""
+    collector = gui_thread_gc._Collector()
+    generations: list[int] = []
+
+    def record(phase: str, info: dict) -> None:
+        if phase == "start":
+            generations.append(info["generation"])
+
+    kept: list[list] = []
+
+    def ticks(count: int, survivors: int) -> None:
+        for _ in range(count):
+            kept.extend([] for _ in range(survivors))  # objects the collector tracks, kept alive
+            collector.collect_due()
+
+    thresholds, enabled = gc.get_threshold(), gc.isenabled()
+    gc.disable()
+    gc.set_threshold(1, 1, 1)  # every generation due after a collection or two of the one below
+    gc.callbacks.append(record)
+    try:
+        ticks(10, 10)
+        assert 2 in generations  # the first one: a collector never held has counted nothing there yet
+        long_lived = len(gc.get_objects(2))
+        generations.clear()
+        ticks(16, long_lived // 200)  # some 8 % more, in small pieces: the oldest is due, but has not grown enough
+        assert 2 not in generations and 1 in generations
+        ticks(1, long_lived // 4)
+        ticks(6, 1)
+        assert 2 in generations
+    finally:
+        gc.callbacks.remove(record)
+        gc.set_threshold(*thresholds)
+        if enabled:
+            gc.enable()

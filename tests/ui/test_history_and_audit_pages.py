@@ -40,7 +40,7 @@ def test_the_history_shows_months_of_doses_and_a_write_made_now(qtbot, window, p
 
     edit_the_dose(qtbot, window, "165")
     commit(window)
-    qtbot.waitUntil(lambda: page.table.rowCount() == 3, timeout=LINK_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: page.table.rowCount() == 3 and page.ready, timeout=LINK_TIMEOUT_MS)  # a plot a turn
     assert table(page.table)[0][1:5] == ["program written", "baclofen", "165 mcg/day", "500 mcg/mL"]
     [dose] = page.dose_plot.getPlotItem().listDataItems()
     assert list(dose.getData()[1]) == [120.0, 165.0]
@@ -109,3 +109,39 @@ def test_the_session_report_is_saved_as_a_pdf_with_the_visit(qtbot, window, pati
                           check=True).stdout
     for expected in ("Test Patient", PATIENT_ID, window.snapshot.identity.serial, "Dr A. Osei", "165"):
         assert expected in text, expected
+
+
+def test_the_history_drawn_again_keeps_its_lines_and_leaves_what_did_not_change(qtbot):
+    """The table is filled at once and the plots drawn a plot per turn of the event loop; a write verified draws the
+    history again on the lines and the legend it has, given the new figures, and a history read again unchanged
+    leaves the table's rows as they were."""
+    from ui.history_page import HistoryPage
+
+    page = HistoryPage()
+    qtbot.addWidget(page)
+    for _ in page.parts:
+        pass
+    now = datetime(2026, 4, 5, 9, 0, tzinfo=timezone.utc)
+    entries = [DoseEntry(PATIENT_ID, "E20-OLD001", None, time, kind, "baclofen", "mcg", 500.0, daily, volume, None,
+                         None, "osei", None)
+               for time, kind, daily, volume in ((JAN, "program", 120.0, None), (MAR, "refill", None, 18.0))]
+    page.show_history("Test Patient", entries, now)
+    assert page.table.rowCount() == 2 and not page.ready  # the table at once, the plots a turn at a time after
+    qtbot.waitUntil(lambda: page.ready, timeout=1000)
+    [dose] = page.dose_plot.getPlotItem().listDataItems()
+    first_row = page.table.item(0, 0)
+    page.show_history("Test Patient", entries, now)
+    qtbot.waitUntil(lambda: page.ready, timeout=1000)
+    assert page.dose_plot.getPlotItem().listDataItems() == [dose] and page.table.item(0, 0) is first_row
+
+    written = DoseEntry(PATIENT_ID, "E20-NEW001", None, MAR, "program", "baclofen", "mcg", 500.0, 165.0, None, None,
+                        None, "osei", None)
+    page.show_history("Test Patient", [*entries, written], now)
+    qtbot.waitUntil(lambda: page.ready, timeout=1000)
+    assert page.dose_plot.getPlotItem().listDataItems() == [dose]  # the same line, given the new figures
+    xs, ys = dose.getData()
+    assert list(ys) == [120.0, 165.0] and list(xs) == [JAN.timestamp(), MAR.timestamp(), now.timestamp()]
+    assert len(page.dose_plot.getPlotItem().legend.items) == 1
+    assert page.table.rowCount() == 3 and page.table.item(0, 1).text() == "program written"
+    (left, right), _ = page.dose_plot.getViewBox().viewRange()
+    assert left < JAN.timestamp() and right > now.timestamp()  # January to now, whole

@@ -106,6 +106,32 @@ def test_finish_leaves_nothing_of_the_review_and_the_next_one_starts_clean(qtbot
     assert [ack.finding.code for ack in page.gate.acknowledgements] == ["CHANGE_ABOVE_SOFT_LIMIT"]
 
 
+def test_the_plots_of_the_next_review_are_drawn_ahead_and_an_open_review_keeps_its_own(qtbot, page):
+    """The window hands the review the Program page's preview each time it is drawn: the review's plots draw it a
+    turn later, so opening the review finds them drawn; while a review is open, they show that review only."""
+    from ui.preview import PreviewPlots
+
+    page.set_plots(PreviewPlots())
+    evaluation, taken = evaluation_of("185")
+    plans = (evaluation.review.current_plan, evaluation.review.plan)
+    page.draw_ahead(*plans)
+    qtbot.waitUntil(lambda: page.plots.plans == plans, timeout=KEY_TIMEOUT_MS)
+    proposed = page.plots.rate_items["proposed"]
+    # 185 mcg/day, simple continuous: 185 / 24 = 7.708333 mcg/h over the whole day
+    assert list(proposed.getData()[1]) == pytest.approx([185 / 24])
+    drawn = proposed.yData
+    page.start(evaluation, taken)
+    assert page.plots.plans == plans and proposed.yData is drawn  # left as drawn ahead, not given its data again
+
+    other = evaluation_of("190")[0].review
+    page.draw_ahead(other.current_plan, other.plan)
+    QApplication.processEvents()  # the turn that would draw it ahead, had no review been open
+    assert page.plots.plans == plans
+    page.finish()
+    page.draw_ahead(other.current_plan, other.plan)
+    qtbot.waitUntil(lambda: page.plots.plans == (other.current_plan, other.plan), timeout=KEY_TIMEOUT_MS)
+
+
 # --- the keyboard ------------------------------------------------------------------------------------------
 
 

@@ -116,3 +116,12 @@ def bar_width_s(points: Points) -> float:
     months apart stay apart and a session's minutes still show one."""
     span = max(points.xs) - min(points.xs) if points.xs else 0.0
     return min(max(span / 60, 60.0), 2 * 86400.0)
+
+
+def date_span(steps: list[Steps], refills: Points) -> tuple[float, float] | None:
+    """The dates the plots show, POSIX seconds: from the first step or refill to the last step's end (now), each
+    refill's bar whole (``bar_width_s``); None when there is nothing to show."""
+    half = bar_width_s(refills) / 2
+    starts = [series.xs[0] for series in steps] + [x - half for x in refills.xs]
+    ends = [series.xs[-1] for series in steps] + [x + half for x in refills.xs]
+    return (min(starts), max(ends)) if starts else None

@@ -54,6 +54,16 @@ def test_refills_are_points_and_rows_are_newest_first():
     assert history.count_text(ENTRIES[:1]).startswith("1 entry, ")
 
 
+def test_the_dates_shown_run_from_the_first_step_to_now_with_each_refill_bar_whole():
+    steps = history.daily_dose_steps(ENTRIES, until=JUN) + history.concentration_steps(ENTRIES, until=JUN)
+    assert history.date_span(steps, history.refill_points(ENTRIES)) == (JAN.timestamp(), JUN.timestamp())
+    refills = history.refill_points([entry(JAN, "refill", volume_ml=18.0), entry(MAR, "refill", volume_ml=17.0)])
+    # Jan 1 to Mar 1 is 59 days: the bars are 59 days / 60 wide, and half of one sticks out at either end
+    half = 59 * 86400 / 60 / 2
+    assert history.date_span([], refills) == (JAN.timestamp() - half, MAR.timestamp() + half)
+    assert history.date_span([], history.refill_points([])) is None
+
+
 @dataclass(frozen=True)
 class Entry:
     seq: int
