@@ -37,8 +37,11 @@ def test_demo_shows_the_window_before_the_reading_then_the_plots_draw_the_pumps_
     window = create_window(demo=True, audit_path=tmp_path / "audit.jsonl")
     qtbot.addWidget(window)
     try:
-        assert window.isVisible() and window.snapshot is None and window.link.busy  # shown while the emulator starts
+        assert window.isVisible() and window.snapshot is None and window.library is None
         assert not window.plots_ready  # nothing of the plots built before the window showed
+        assert not window.link.busy  # the emulator starts once the library is approved: nothing sent before
+        qtbot.waitUntil(lambda: window.link.busy, timeout=LINK_TIMEOUT_MS)
+        assert window.library is not None
         qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy and window.plots_ready,
                         timeout=LINK_TIMEOUT_MS)
         # The demo patient's 150 mcg/day: 150 / 24 = 6.25 mcg/h; the draft is the pump's program, unedited.
