@@ -17,6 +17,7 @@ above everything for as long as it is open (``InsecureLinkStrip``): what crosses
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, cast
 
@@ -44,6 +45,7 @@ from ui.link import (BolusWatch, CancelBolus, CancelDone, Cancelled, Commit, Com
                      PressDone, PumpLink, ReadEvents, Refill, Request, SetClock, SetDemand, SetLowAlarm, StartEmulator,
                      WatchBolus)
 from ui.view_models.bolus import ended_text, outcome_text, outcome_title, press_text, uncertain_verdict
+from ui import view_models
 from ui.view_models import pairing
 from ui.report_action import ReportAction
 from ui.visit_controls import READ_FAILED, VisitControls, said
@@ -143,6 +145,14 @@ def failure_text(error: Exception) -> str:
         case NotConnected():
             return "not connected to a pump: nothing was sent (reconnect first)"
     return f"unexpected error ({type(error).__name__}: {error})"
+
+
+def import_logic() -> None:
+    """Import the application's logic without Qt (``ui.view_models``: the import contracts keep Qt out of it), and with
+    it the domain that the pages use, in the calling thread. The window's library thread does, so that the pages built
+    on the GUI thread afterwards import only their widgets, each page within a turn of the event loop."""
+    for module in pkgutil.iter_modules(view_models.__path__, f"{view_models.__name__}."):
+        importlib.import_module(module.name)
 
 
 class MainWindow(QMainWindow):
@@ -452,14 +462,18 @@ class MainWindow(QMainWindow):
     # --- the drug library, checked after the window shows -------------------------------------------------------
 
     def _check_library(self) -> None:
-        """Load the library and check its approval in the window's library thread (pydantic and the domain's
-        models are imported there, so the GUI thread is not held by them)."""
+        """Load the library and check its approval in the window's library thread: pydantic and the domain's models
+        are imported there, and the application's logic without Qt (``import_logic``), so the GUI thread is not held
+        by them."""
         def load() -> LoadedLibrary:
             if self._library_loader is not None:
-                return self._library_loader()
-            from programmer.library import load_library
+                library = self._library_loader()
+            else:
+                from programmer.library import load_library
 
-            return load_library()
+                library = load_library()
+            import_logic()
+            return library
         self.library_check.run(load, self._library_approved, self._library_failed)
 
     def _library_approved(self, library: object) -> None:
@@ -467,7 +481,7 @@ class MainWindow(QMainWindow):
         record is opened, and a reading that came first is drawn."""
         self.library = cast("LoadedLibrary", library)
         self.library_ready.emit()
-        self._add_steps(self._build_checking_pages())
+        self._add_steps(self._build_pages())
         self.visit_controls.start()
         self.visit_controls.open_record()
         if self._unshown is not None:
@@ -607,6 +621,8 @@ class MainWindow(QMainWindow):
             return
         if self.emulator_panel is not None:
             self.emulator_panel.close()
+        from ui.emulator_panel import EmulatorPanel
+
         self.emulator_panel = EmulatorPanel(endpoint, self)
         self.emulator_panel.show()
 
@@ -878,6 +894,8 @@ class MainWindow(QMainWindow):
             self.pairing_dialog.raise_()
             return
         _url, error, _choice = self._not_paired
+        from ui.pairing_dialog import PairingDialog
+
         dialog = PairingDialog(error.model, error.serial, self)
         dialog.pair_requested.connect(self._pair)
         dialog.finished.connect(self._pairing_closed)
@@ -1051,28 +1069,23 @@ class MainWindow(QMainWindow):
                 return
 
     def _build_plots(self) -> Iterator[None]:
-        """The Program page's plots, a part per step; then the library checked in its thread unless it was given
-        (the pages that check doses follow its approval, ``_build_checking_pages``), and the other pages, a page per
-        step, the History page's plot a part per step."""
+        """The Program page's plots, a part per step; then the library checked in its thread unless it was given,
+        and the other pages (``_build_pages``), once it is approved."""
         from ui.preview import PreviewPlots
 
         preview = PreviewPlots(staged=True)
         yield from preview.parts
         self._place_preview(preview)
         if self.library is None:
-            self._check_library()
-        else:
-            self.visit_controls.open_record()  # the clinic's record next, in its thread (VisitControls.open_record)
-            yield
-            yield from self._build_checking_pages()
-        for name in ("events", "audit", "wire_trace", "history"):
-            yield
-            self._page(name)
-        yield from self.history.parts
+            self._check_library()  # then the other pages, once it is approved (_library_approved)
+            return
+        self.visit_controls.open_record()  # the clinic's record next, in its thread (VisitControls.open_record)
+        yield
+        yield from self._build_pages()
 
-    def _build_checking_pages(self) -> Iterator[None]:
-        """The pages that check doses against the library, a page per step, then the Review page's plots a part per
-        step."""
+    def _build_pages(self) -> Iterator[None]:
+        """The other pages, a page per step, those that check doses first, with the Review page's plots and the History
+        page's a part per step."""
         from ui.preview import PreviewPlots
 
         for name in LIBRARY_PAGES:
@@ -1082,7 +1095,10 @@ class MainWindow(QMainWindow):
         yield from plots.parts
         if self.review.plots is None:  # unless a review was opened first: it built its own then
             self.review.set_plots(plots)
-        yield
+        for name in ("events", "audit", "wire_trace", "history"):
+            yield
+            self._page(name)
+        yield from self.history.parts
 
     def _place_preview(self, preview: PreviewPlots) -> None:
         """Put the plots beside the editor, and draw the evaluation the editor holds, if a reading came first."""
