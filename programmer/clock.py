@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+MINUTES_PER_DAY = 24 * 60
+
 
 def computer_now() -> datetime:
     """This computer's local wall-clock time without an offset, the form the pump keeps its clock in."""

@@ -34,17 +34,14 @@ from ui.app_log import log
 from ui.background import Background
 from ui.clinic_session import ClinicSession
 from ui.banner import Banner, InsecureLinkStrip
-from ui.view_models.clock_check import SET_CLOCK_ACTION, SET_CLOCK_ACTION_TEXT, clock_warning
-from ui.view_models.comparison import summary
+from ui.view_models.clock_check import SET_CLOCK_ACTION, SET_CLOCK_ACTION_TEXT
 from ui.connect import EMULATOR, ConnectPage
 from ui.emulator import ControlEndpoint
 from ui.view_models.format import PUMP_CLOCK, dated, drift
-from ui.view_models.low_alarm import set_failure, set_result
 from ui.link import (BolusWatch, CancelBolus, CancelDone, Cancelled, Commit, CommitDone, Connect, DemandReading,
                      Disconnect, Failure, GiveBolus, Interrogate, LowAlarmDone, NotConnected, Pair, PressButton,
                      PressDone, PumpLink, ReadEvents, Refill, Request, SetClock, SetDemand, SetLowAlarm, StartEmulator,
                      WatchBolus)
-from ui.view_models.bolus import ended_text, outcome_text, outcome_title, press_text, uncertain_verdict
 from ui import view_models
 from ui.view_models import pairing
 from ui.report_action import ReportAction
@@ -550,6 +547,8 @@ class MainWindow(QMainWindow):
     def set_low_alarm(self, low_alarm_ml: float) -> None:
         """Send the threshold the Overview's dialog checked and the clinician confirmed; while the link serves
         another request it is not sent, and the banner says so (never dropped in silence)."""
+        from ui.view_models.low_alarm import set_failure
+
         visit, why_not = self._visit_for_change()
         if visit is None:
             self.banner.show_message(*set_failure(f"nothing was sent: {why_not}", True, self._low_alarm_ml()))
@@ -784,6 +783,9 @@ class MainWindow(QMainWindow):
 
     def _connected(self, snapshot: PumpSnapshot, title: str = "Connected") -> None:
         """Show a pump just connected to; ``title``: how it was reached ("Paired and connected" after pairing)."""
+        from ui.view_models.clock_check import clock_warning
+        from ui.view_models.comparison import summary
+
         self.connected = True
         self.released = False
         kept = KEPT_CHANGE if self._show_snapshot(snapshot) else ""
@@ -801,6 +803,8 @@ class MainWindow(QMainWindow):
         self.show_tab(OVERVIEW_TAB)
 
     def _read_again(self, request: Interrogate | SetClock, snapshot: PumpSnapshot) -> None:
+        from ui.view_models.clock_check import clock_warning
+
         self.connected = True
         self.released = False
         kept = KEPT_CHANGE if self._show_snapshot(snapshot, not isinstance(request, SetClock)) else ""
@@ -818,6 +822,10 @@ class MainWindow(QMainWindow):
             self.banner.clear()  # the clock warning a later reading made untrue
 
     def _failed(self, request: Request, failure: Failure) -> None:
+        from ui.view_models.bolus import uncertain_verdict
+        from ui.view_models.comparison import summary
+        from ui.view_models.low_alarm import set_failure
+
         if failure.link_lost:
             self.connected = False
             self.released = False
@@ -936,6 +944,8 @@ class MainWindow(QMainWindow):
             dialog.deleteLater()
 
     def _committed(self, done: CommitDone) -> None:
+        from ui.view_models.comparison import summary
+
         result = done.result
         kind, title = OUTCOME_BANNER[result.outcome]
         text = "" if result.outcome is Outcome.VERIFIED else result.message + ". "
@@ -961,6 +971,8 @@ class MainWindow(QMainWindow):
 
     def _bolus_given(self, done: CommitDone) -> None:
         """A bolus sent (or a demand dose set): its outcome on the page and in the banner, and its progress watched."""
+        from ui.view_models.bolus import outcome_text, outcome_title
+
         self._after_change(done.snapshot)
         verdict = outcome_text(done.result)
         self.bolus.show_outcome(verdict)
@@ -972,6 +984,8 @@ class MainWindow(QMainWindow):
             self.bolus_poll.start()
 
     def _bolus_watched(self, watch: BolusWatch) -> None:
+        from ui.view_models.bolus import ended_text
+
         unit = self.bolus.entry.unit if self.bolus.entry is not None else ""
         if watch.status.bolus is not None and watch.status.bolus.bolus_id == self.bolus.watching:
             self.bolus.show_progress(watch.status.bolus, unit)
@@ -981,6 +995,8 @@ class MainWindow(QMainWindow):
         self.interrogate()  # the reservoir, the line and the log after it
 
     def _bolus_cancelled(self, done: CancelDone) -> None:
+        from ui.view_models.bolus import ended_text
+
         unit = self.bolus.entry.unit if self.bolus.entry is not None else ""
         text = ended_text(done.outcome, unit, self.bolus.asked)
         self.bolus.show_ended(text)
@@ -989,6 +1005,8 @@ class MainWindow(QMainWindow):
         self.banner.show_message("info", "Bolus stopped.", text)
 
     def _button_pressed(self, done: PressDone) -> None:
+        from ui.view_models.bolus import press_text
+
         self._after_change(done.snapshot)
         self.banner.show_message(*press_text(done.answer))
         self._watch_bolus()
@@ -1018,6 +1036,8 @@ class MainWindow(QMainWindow):
     def _low_alarm_set(self, done: LowAlarmDone) -> None:
         """The threshold read back, in the banner, with the dates of the pump read again (the Overview, the
         refill-by date and the plots show them), or why it could not be read again."""
+        from ui.view_models.low_alarm import set_result
+
         error = None if done.refresh_error is None else failure_text(done.refresh_error)
         kept = ""
         if done.snapshot is not None:
@@ -1215,7 +1235,8 @@ class MainWindow(QMainWindow):
         Audit page filtered to them."""
         patient, store = self.clinic.patient, self.clinic.store
         if patient is None or store is None:
-            self.history.clear()
+            if self.built("history"):
+                self.history.clear()  # else built empty
         else:
             self.visit_controls.store_call(None, lambda: store.patients.dose_history(patient.identifier),
                                            lambda entries: self._show_dose_history(patient, entries),

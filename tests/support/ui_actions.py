@@ -76,9 +76,12 @@ def wait_for_plots(qtbot, window: MainWindow) -> None:
 
 
 def connect(qtbot, window: MainWindow, url: str) -> None:
-    """Connect, and wait for the reading, for the plots that draw it and for its patient from the clinic's record."""
+    """Connect, and wait for the reading, for the drug library (a window made without one checks it once shown, and
+    draws a reading that came first once it is approved), for the plots that draw it and for its patient from the
+    clinic's record."""
     window.connect_to(url)
-    qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy and window.library is not None,
+                    timeout=LINK_TIMEOUT_MS)
     wait_for_plots(qtbot, window)
     wait_for_record(qtbot, window)
 
