@@ -39,10 +39,8 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from programmer.errors import InputError, LinkError, ProgrammerError, PumpRefused
-from programmer.port import PumpDriver, open_driver
 from ui import gui_thread_gc
 from ui.app_log import log
-from ui.emulator import BundledEmulator, ControlEndpoint, press_demand_button, set_up_demo_patient
 
 if TYPE_CHECKING:
     # The store's modules load in the clinic thread, the domain's checks, reviews and commits in the link's thread as
@@ -51,12 +49,13 @@ if TYPE_CHECKING:
     from programmer.audit import AuditLog
     from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
     from programmer.commit import SessionResult
-    from programmer.port import BolusOutcome, DemandSettings, PumpEvent, PumpStatus
+    from programmer.port import BolusOutcome, DemandSettings, PumpDriver, PumpEvent, PumpStatus
     from programmer.refill import RefillReview
     from programmer.review import Review, WriteReview
     from programmer.roles import User
     from programmer.settings_commit import LowAlarmSet
     from programmer.snapshot import PumpSnapshot
+    from ui.emulator import BundledEmulator, ControlEndpoint
 
 READ_STEPS = {
     "identify": "reading the pump's identity and limits",
@@ -165,6 +164,8 @@ class StartEmulator(Request):
     doing: ClassVar[str] = "starting the bundled emulator"
 
     def run(self, worker: "_Worker") -> PumpSnapshot:
+        from ui.emulator import BundledEmulator, set_up_demo_patient  # the emulator's starter: in this thread
+
         report = worker.reporter(self)
         if worker.emulator is None or worker.emulator.process is None:
             report("starting the bundled pump emulator", 0.0)
@@ -408,6 +409,8 @@ class PressButton(Request):
     doing: ClassVar[str] = "pressing the patient's demand button"
 
     def run(self, worker: "_Worker") -> PressDone:
+        from ui.emulator import press_demand_button
+
         answer = press_demand_button(worker.open_driver())
         return PressDone(answer, *worker.read_after(self))
 
@@ -476,6 +479,8 @@ class _Worker(QObject):
     def connect_to(self, url: str, request: Request, **extra: object) -> PumpSnapshot:  # not connect(): QObject's
         """Open ``url`` with the options for it and ``extra`` (a pairing code), then interrogate."""
         self.close()
+        from programmer.port import open_driver  # the drivers' entry points: looked up in this thread, when used
+
         self.reporter(request)(f"pairing with {url}" if "pairing_code" in extra else f"opening {url}", 0.0)
         self.driver = open_driver(url, **self.options_for(url), **extra)
         self.opened.emit(url, self.driver.secure)

@@ -36,7 +36,6 @@ from ui.clinic_session import ClinicSession
 from ui.banner import Banner, InsecureLinkStrip
 from ui.view_models.clock_check import SET_CLOCK_ACTION, SET_CLOCK_ACTION_TEXT
 from ui.connect import EMULATOR, ConnectPage
-from ui.emulator import ControlEndpoint
 from ui.view_models.format import PUMP_CLOCK, dated, drift
 from ui.link import (BolusWatch, CancelBolus, CancelDone, Cancelled, Commit, CommitDone, Connect, DemandReading,
                      Disconnect, Failure, GiveBolus, Interrogate, LowAlarmDone, NotConnected, Pair, PressButton,
@@ -55,6 +54,7 @@ if TYPE_CHECKING:
     from programmer.library import LoadedLibrary
     from programmer.port import PumpEvent
     from programmer.snapshot import PumpSnapshot
+    from ui.emulator import ControlEndpoint
     from ui.audit_page import AuditPage
     from ui.bolus_page import BolusPage
     from ui.editor import ProgramEditor
@@ -629,6 +629,8 @@ class MainWindow(QMainWindow):
         """The control line of the emulator connected (``control on tcp://127.0.0.1:PORT token-file FILE``, as it
         printed it), for the control panel of an emulator this application did not start; ValueError quoting it."""
         assert self.link.url is not None, "the panel's action shows only while connected"
+        from ui.emulator import ControlEndpoint
+
         self.given_control = ControlEndpoint.from_line(self.link.url, line)
 
     def _control_endpoint(self) -> ControlEndpoint | None:
