@@ -1098,6 +1098,7 @@ class MainWindow(QMainWindow):
         preview = PreviewPlots(staged=True)
         yield from preview.parts
         self._place_preview(preview)
+        yield  # the plots painted first, before another thread shares the interpreter
         if self.library is None:
             self._check_library()  # then the other pages, once it is approved (_library_approved)
             return
