@@ -19,11 +19,11 @@ from typing import Annotated, Final, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from programmer import clock, strict_json
+from programmer import strict_json
 from programmer.errors import InputError, from_validation_error
 
 FORMAT: Final = "itb-program/1"
-MINUTES_PER_DAY = clock.MINUTES_PER_DAY
+MINUTES_PER_DAY = 24 * 60
 MAX_CYCLE_DAYS = 31
 """The document allows cycles up to a month; each pump model declares the longest cycle it runs."""
 

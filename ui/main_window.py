@@ -1098,12 +1098,12 @@ class MainWindow(QMainWindow):
         preview = PreviewPlots(staged=True)
         yield from preview.parts
         self._place_preview(preview)
-        yield  # the plots painted first, before another thread shares the interpreter
+        if self.library is not None:
+            self.visit_controls.open_record()  # the clinic's record next, in its thread (VisitControls.open_record)
+        yield  # the plots painted first, before the library's thread shares the interpreter with this one
         if self.library is None:
             self._check_library()  # then the other pages, once it is approved (_library_approved)
             return
-        self.visit_controls.open_record()  # the clinic's record next, in its thread (VisitControls.open_record)
-        yield
         yield from self._build_pages()
 
     def _build_pages(self) -> Iterator[None]:
