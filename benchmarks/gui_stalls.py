@@ -182,7 +182,9 @@ class Cycle:
             return
         window = self.window
         doing = ("building the plots" if window.preview is None
-                 else "building the review's plots" if window.review.plots is None else "plots built")
+                 else "checking the drug library" if window.library is None
+                 else "building the pages" if not window.built("review") or window.review.plots is None
+                 else "plots built")
         if not window.visit_controls.ready:
             doing += ", the clinic record opening"
         if phase != f"{WAITING}: {doing}":

@@ -474,17 +474,25 @@ class MainWindow(QMainWindow):
         self.library_check.run(load, self._library_approved, self._library_failed)
 
     def _library_approved(self, library: object) -> None:
-        """Hand the library to the pages that check doses, built from now on a page per turn; then the clinic's
-        record is opened, and a reading that came first is drawn."""
+        """Hand the library to the pages that check doses, built from now on a page per turn (``_after_approval``)."""
         self.library = cast("LoadedLibrary", library)
         self.library_ready.emit()
-        self._add_steps(self._build_pages())
+        self._add_steps(self._after_approval())
+
+    def _after_approval(self) -> Iterator[None]:
+        """The pages that check doses, a page per step; then the clinic's record is opened (which sets what their
+        controls allow), a reading that came first is drawn, and the other pages are built."""
+        for name in LIBRARY_PAGES:
+            self._page(name)
+            yield
         self.visit_controls.start()
         self.visit_controls.open_record()
         if self._unshown is not None:
             snapshot, may_start_visit = self._unshown
             self._unshown = None
             self._show_snapshot(snapshot, may_start_visit)
+        yield
+        yield from self._build_pages()
 
     def _library_failed(self, error: Exception) -> None:
         """The library cannot be used: the window stays locked, saying why, and nothing can be programmed."""
@@ -1112,8 +1120,9 @@ class MainWindow(QMainWindow):
         from ui.preview import PreviewPlots
 
         for name in LIBRARY_PAGES:
-            self._page(name)
-            yield
+            if not self.built(name):
+                self._page(name)
+                yield
         plots = PreviewPlots(staged=True)
         yield from plots.parts
         if self.review.plots is None:  # unless a review was opened first: it built its own then
