@@ -107,7 +107,7 @@ CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB, BOLUS_TAB, HISTO
 TAB_TITLES = (("connect", "&1 Connect"), ("overview", "&2 Overview"), ("program", "&3 Program"),
               ("review", "&4 Review"), ("events", "&5 Events"), ("bolus", "&6 Bolus"), ("history", "&7 History"),
               ("audit", "&8 Audit"), ("wire_trace", "&9 Wire trace"))
-"""Each tab's page, by name, and its title, in the tabs' order; the mnemonics &1 to &9 are the View menu's Ctrl+1 to 9."""
+"""Each tab's page, by name, and its title, in the tabs' order (the View menu's Ctrl+1 to Ctrl+9 follow it)."""
 PAGE_TABS = ("overview", "review", "events", "bolus", "history", "audit", "wire_trace")
 """The tabs whose page is built after the window shows (``MainWindow._page``); the Program tab's frame is built with
 the window, its editor after it (``editor``)."""
@@ -154,11 +154,12 @@ def import_logic() -> None:
 
 class MainWindow(QMainWindow):
     """``library``: the approved drug library, or None: the window loads and checks it with ``library_loader``
-    (default: the shipped library, ``programmer.library.load_library``) in a thread of its own once its Program page's plots are placed, locked until then;
-    ``library_ready`` says it was approved, ``library_refused(exception)`` that it cannot be used (the window stays
-    locked, saying why: nothing can be programmed). ``clinic``: the store, the journal and who is signed in (nobody:
-    the window opens locked, behind the sign-in dialog); ``sign_out_ms``: the wait without input before it locks
-    again (default: the setting).
+    (default: the shipped library, ``programmer.library.load_library``) in a thread of its own once its Program page's
+    plots are placed, locked until then; ``library_ready`` says it was approved and handed to the pages
+    (``library_handed_over``), ``library_refused(exception)`` that it cannot be used (the window stays locked, saying
+    why: nothing can be programmed). ``clinic``: the store, the journal and who is signed in (nobody: the window opens
+    locked, behind the sign-in dialog); ``sign_out_ms``: the wait without input before it locks again (default: the
+    setting).
 
     Only the Connect page and the Program page's frame are built with the window; every other page is built a page
     per turn of the event loop after the Program page's plots (those that check doses once the library is approved),
@@ -175,6 +176,9 @@ class MainWindow(QMainWindow):
         self._library_loader = library_loader
         self.library_error: Exception | None = None
         """Why the library cannot be used, once the window's check refused it."""
+        self.library_handed_over = library is not None
+        """True once the pages that check doses have the library and the clinic's record is being opened (at once for
+        a library given): ``library_ready`` says when."""
         self.library_check = Background(self, "drug library")
         self._pages: dict[str, QWidget] = {}
         """The pages built so far, by name (``_page``)."""
@@ -399,7 +403,8 @@ class MainWindow(QMainWindow):
         editor = ProgramEditor(self._approved())
         editor.evaluated.connect(self._schedule_preview)
         editor.review_requested.connect(self._start_review)
-        self.program_split.insertWidget(0, VerticalScroll(editor))  # a short window scrolls it; the plots never narrow it
+        # Left of the plots; a short window scrolls it, and the plots never narrow it.
+        self.program_split.insertWidget(0, VerticalScroll(editor))
         self._arrange_program()
         return editor
 
@@ -476,7 +481,6 @@ class MainWindow(QMainWindow):
     def _library_approved(self, library: object) -> None:
         """Hand the library to the pages that check doses, built from now on a page per turn (``_after_approval``)."""
         self.library = cast("LoadedLibrary", library)
-        self.library_ready.emit()
         self._add_steps(self._after_approval())
 
     def _after_approval(self) -> Iterator[None]:
@@ -487,6 +491,8 @@ class MainWindow(QMainWindow):
             yield
         self.visit_controls.start()
         self.visit_controls.open_record()
+        self.library_handed_over = True
+        self.library_ready.emit()
         if self._unshown is not None:
             snapshot, may_start_visit = self._unshown
             self._unshown = None

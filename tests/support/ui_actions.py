@@ -80,7 +80,7 @@ def connect(qtbot, window: MainWindow, url: str) -> None:
     draws a reading that came first once it is approved), for the plots that draw it and for its patient from the
     clinic's record."""
     window.connect_to(url)
-    qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy and window.library is not None,
+    qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy and window.library_handed_over,
                     timeout=LINK_TIMEOUT_MS)
     wait_for_plots(qtbot, window)
     wait_for_record(qtbot, window)
