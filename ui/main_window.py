@@ -1148,7 +1148,7 @@ class MainWindow(QMainWindow):
     def _arrange_program(self) -> None:
         """Once the Program page holds both the editor and the plots, divide it as it was left, or at first by
         ``EDITOR_TO_PLOTS``."""
-        if self.preview is None or not self.built("editor"):
+        if self.program_split.count() < 2:
             return
         self.program_split.setStretchFactor(0, EDITOR_TO_PLOTS[0])
         self.program_split.setStretchFactor(1, EDITOR_TO_PLOTS[1])

@@ -171,4 +171,7 @@ def test_pages_are_built_a_page_per_turn_after_the_plots_or_at_the_first_showing
                       (HISTORY_TAB, window.history), (AUDIT_TAB, window.audit), (TRACE_TAB, window.wire_trace)):
         assert window.tabs.widget(tab).isAncestorOf(page)
     assert window.tabs.widget(PROGRAM_TAB).isAncestorOf(window.editor)
+    split = window.program_split  # the editor built after the plots, left of them, the plots the larger part
+    assert split.widget(0).isAncestorOf(window.editor) and split.widget(1) is window.preview
+    assert [split.widget(index).sizePolicy().horizontalStretch() for index in (0, 1)] == [2, 3]
     window.close()
