@@ -2,14 +2,18 @@
 afterwards, draws a reading or an edit that came before them once they are placed, and can be closed at any point
 of the build without a crash or a thread left running. The drug library is checked after the plots, in a thread: until
 it is approved nothing may be changed on a pump, and a reading that came first is drawn once it is. The other pages
-are built a page per turn after the plots, or at the first showing of their tab. Timing is benchmarks/gui_stalls.py's
-and benchmarks/gui_startup.py's; these are behaviour.
+are built a page per turn after the plots, or at the first showing of their tab, and none of their modules, nor
+pydantic, the domain's models or the store, is imported before the window shows. Timing is
+benchmarks/gui_stalls.py's and benchmarks/gui_startup.py's; these are behaviour.
 
 The plots' modules (pyqtgraph) are imported by the GUI thread as the window is built, never by a thread while it is
 up: PySide6 creates its Python types lazily, and two threads doing so at once crash the process (issue 11)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -175,3 +179,22 @@ def test_pages_are_built_a_page_per_turn_after_the_plots_or_at_the_first_showing
     assert split.widget(0).isAncestorOf(window.editor) and split.widget(1) is window.preview
     assert [split.widget(index).sizePolicy().horizontalStretch() for index in (0, 1)] == [2, 3]
     window.close()
+
+
+NOT_BEFORE_THE_WINDOW = ("pydantic", "programmer.program", "programmer.library", "programmer.planner",
+                         "programmer.snapshot", "programmer.checks", "programmer.interrogation", "programmer.port",
+                         "sqlalchemy", "cryptography", "ui.editor", "ui.review", "ui.bolus_page", "ui.overview",
+                         "ui.events", "ui.history_page", "ui.audit_page", "ui.wire_trace_page")
+"""What the window shows before (benchmarks/gui_startup.py): pydantic and the domain's models, the planner, the
+store, the library's signature check and the pages built after the window shows; each would only make every start
+slower, silently."""
+
+
+def test_the_window_and_its_plots_need_none_of_the_domains_models_the_store_or_the_later_pages():
+    # In a fresh interpreter: this one has long imported everything. The modules the window imports before it shows,
+    # and those its plots are built from (imported as it is built).
+    code = "import sys, ui.app, ui.preview; print(' '.join(sorted(sys.modules)))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}).stdout.split())
+    assert {"ui.main_window", "ui.preview", "pyqtgraph"} <= loaded
+    assert sorted(loaded & set(NOT_BEFORE_THE_WINDOW)) == []
