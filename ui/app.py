@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 
 
 EXIT_LIBRARY_REFUSED = 2
-"""The exit code when the application will not start because its drug library cannot be used: invalid input,
-as ``pump-programmer`` says it (nothing was sent to any pump)."""
+"""The exit code when the application ends because its drug library (or its clinic record) cannot be used: invalid
+input, as ``pump-programmer`` says it (nothing was sent to any pump)."""
 LIBRARY_REFUSED_TITLE = "Drug library refused"
 LIBRARY_REFUSED_TEXT = ("The drug library cannot be used, so this programmer will not program a pump: every dose "
                         "is checked against an approved library, and this one is not approved as it stands.")
