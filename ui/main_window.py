@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -150,6 +150,19 @@ def import_logic() -> None:
     on the GUI thread afterwards import only their widgets, each page within a turn of the event loop."""
     for module in pkgutil.iter_modules(view_models.__path__, f"{view_models.__name__}."):
         importlib.import_module(module.name)
+
+
+Page = TypeVar("Page", bound=QWidget)
+
+
+class LazyPage(Generic[Page]):
+    """A page of the window by its attribute's name, built at its first use (``MainWindow._page``)."""
+
+    def __set_name__(self, _owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, window: MainWindow, _owner: type | None = None) -> Page:
+        return cast(Page, window._page(self.name))
 
 
 class MainWindow(QMainWindow):
@@ -323,37 +336,14 @@ class MainWindow(QMainWindow):
 
     # --- the pages, built after the window shows ---------------------------------------------------------------
 
-    @property
-    def overview(self) -> OverviewPage:
-        return cast("OverviewPage", self._page("overview"))
-
-    @property
-    def editor(self) -> ProgramEditor:
-        return cast("ProgramEditor", self._page("editor"))
-
-    @property
-    def review(self) -> ReviewPage:
-        return cast("ReviewPage", self._page("review"))
-
-    @property
-    def events(self) -> EventsPage:
-        return cast("EventsPage", self._page("events"))
-
-    @property
-    def bolus(self) -> BolusPage:
-        return cast("BolusPage", self._page("bolus"))
-
-    @property
-    def history(self) -> HistoryPage:
-        return cast("HistoryPage", self._page("history"))
-
-    @property
-    def audit(self) -> AuditPage:
-        return cast("AuditPage", self._page("audit"))
-
-    @property
-    def wire_trace(self) -> WireTracePage:
-        return cast("WireTracePage", self._page("wire_trace"))
+    overview: LazyPage[OverviewPage] = LazyPage()
+    editor: LazyPage[ProgramEditor] = LazyPage()
+    review: LazyPage[ReviewPage] = LazyPage()
+    events: LazyPage[EventsPage] = LazyPage()
+    bolus: LazyPage[BolusPage] = LazyPage()
+    history: LazyPage[HistoryPage] = LazyPage()
+    audit: LazyPage[AuditPage] = LazyPage()
+    wire_trace: LazyPage[WireTracePage] = LazyPage()
 
     def built(self, name: str) -> bool:
         """True once the page ``name`` (a name of ``TAB_TITLES``, or "editor") is built."""
