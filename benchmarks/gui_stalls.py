@@ -207,7 +207,9 @@ class Cycle:
             return
         window = self.window
         doing = ("building the plots" if window.preview is None
-                 else "building the review's plots" if window.review.plots is None else "plots built")
+                 else "checking the drug library" if window.library is None
+                 else "building the pages" if not window.built("review") or window.review.plots is None
+                 else "plots built")
         if not window.visit_controls.ready:
             doing += ", the clinic record opening"
         if phase != f"{WAITING}: {doing}":
@@ -283,12 +285,10 @@ def main() -> None:
     from ui import gui_thread_gc
     from ui.widgets import STYLE_SHEET
     app.setStyleSheet(STYLE_SHEET)
-    beat.enter("loading the drug library")
-    library = application.approved_library()
-    assert library is not None, "the shipped library is approved"
     beat.enter("building and showing the window")
-    window = application.create_window(demo=True, library=library)
+    window = application.create_window(demo=True)  # it checks the drug library once shown, in a thread of its own
     gui_thread_gc.keep_start_up()  # as ui.app.run does before its event loop
+    window.pages_built.connect(gui_thread_gc.keep_start_up)  # and again once every page is built, as run does
     beat.enter("window shown: first paint")
     beat.window_shown_at = time.perf_counter()
     cycle = Cycle(app, beat, window)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+MINUTES_PER_DAY = 24 * 60
+"""The program document's day in minutes (``programmer.program`` names it too: the emulator's import contract keeps
+that module from importing this one), here for what formats times without loading the program's models."""
+
 
 def computer_now() -> datetime:
     """This computer's local wall-clock time without an offset, the form the pump keeps its clock in."""

@@ -21,9 +21,10 @@ internal wording.
 from __future__ import annotations
 
 import enum
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from pydantic import ValidationError
+if TYPE_CHECKING:  # only translated here: importing pydantic is the programs' and the library's cost, not every error's
+    from pydantic import ValidationError
 
 
 class ErrorKind(enum.Enum):

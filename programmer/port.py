@@ -25,11 +25,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import EntryPoints, entry_points
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from programmer.errors import LinkError, PumpRefused
 from programmer.outcome import Outcome
-from programmer.program import Drug, Program
+
+if TYPE_CHECKING:  # the models only name types here: a driver's users need not build them to open a link
+    from programmer.program import Drug, Program
 
 ProgressCallback = Callable[[str, float], None]
 """Called as ``progress(step_name, fraction_done)`` with fraction_done in [0, 1]; must not block."""

@@ -1,24 +1,27 @@
 """Start the application: ``pump-programmer`` (no subcommand) and ``pump-programmer --demo`` end here.
 
-Why the store is not opened here: opening it imports SQLAlchemy, checks the schema and may wait for a server, and the
-demo's throwaway record hashes two passwords; together most of a second. So the window shows first, locked and saying
-"Opening the clinic record", and opens it in its clinic thread once its plots are built (``ui.visit_controls``); a store that cannot be opened
-is said in a dialog, and the application ends with the exit code of invalid input, nothing sent to any pump.
+Why neither the drug library nor the store is opened here: the library's check imports pydantic and the domain's
+models, and opening the store imports SQLAlchemy, checks the schema and may wait for a server, and the demo's throwaway
+record hashes two passwords; together most of a second. So the window shows first, locked and saying "Checking the
+drug library", checks the library in a thread once its Program page's plots are built (``MainWindow``), then opens
+the record in its clinic thread (``ui.visit_controls``). A library or a store that cannot be used is said in a dialog,
+and the application ends with the exit code of invalid input, nothing sent to any pump: the demo's emulator is started
+only once the library is approved, and nobody can sign in before the record is open.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from programmer.audit import default_audit_path
-from programmer.errors import ProgrammerError
-from programmer.library import LoadedLibrary, load_library
 from ui import gui_thread_gc, settings
 from ui.app_log import log, start_logging
 from ui.clinic_session import ClinicSession, Opener
@@ -30,10 +33,13 @@ from ui.main_window import MainWindow
 from ui.quit_signals import QuitOnSignals
 from ui.widgets import STYLE_SHEET
 
+if TYPE_CHECKING:
+    from programmer.library import LoadedLibrary
+
 
 EXIT_LIBRARY_REFUSED = 2
-"""The exit code when the application will not start because its drug library cannot be used: invalid input,
-as ``pump-programmer`` says it (nothing was sent to any pump)."""
+"""The exit code when the application ends because its drug library (or its clinic record) cannot be used: invalid
+input, as ``pump-programmer`` says it (nothing was sent to any pump)."""
 LIBRARY_REFUSED_TITLE = "Drug library refused"
 LIBRARY_REFUSED_TEXT = ("The drug library cannot be used, so this programmer will not program a pump: every dose "
                         "is checked against an approved library, and this one is not approved as it stands.")
@@ -46,10 +52,12 @@ STORE_REFUSED_TEXT = ("The clinic's record (patients, users and the audit trail)
 
 def create_window(demo: bool = False, audit_path: Path | None = None,
                   library: LoadedLibrary | None = None, allow_insecure_link: bool = False,
-                  clinic: ClinicSession | None = None, db_url: str | None = None) -> MainWindow:
-    """The main window, shown; with ``demo`` it starts the bundled emulator and connects at once, on a throwaway
-    clinic record with a demo clinician signed in (``ui.demo_clinic``). ``library``: the approved library (default:
-    the shipped one, loaded here; an InputError when it cannot be used). ``allow_insecure_link``: changes may be
+                  clinic: ClinicSession | None = None, db_url: str | None = None,
+                  library_loader: Callable[[], LoadedLibrary] | None = None) -> MainWindow:
+    """The main window, shown; with ``demo`` it starts the bundled emulator and connects once the drug library is
+    approved, on a throwaway clinic record with a demo clinician signed in (``ui.demo_clinic``). ``library``: the
+    approved library, else the window loads and checks it once shown, with ``library_loader`` (default: the shipped
+    one): ``library_refused`` of the window says when it cannot be used. ``allow_insecure_link``: changes may be
     sent to a pump that speaks the insecure protocol version 1 (``--allow-insecure-link``; without it they are
     refused, and the window's red strip says so). ``clinic``: the store and who is signed in (default: the demo's,
     or the store at ``db_url``, else ``$ITB_DB``, else the user's own, with nobody signed in: the window opens
@@ -59,11 +67,11 @@ def create_window(demo: bool = False, audit_path: Path | None = None,
     options = {"allow_insecure_link": True} if allow_insecure_link else None
     if clinic is None:
         clinic = demo_clinic(audit_path) if demo else clinic_to_open(db_url, audit_path)
-    window = MainWindow(library or load_library(), clinic, options)
+    window = MainWindow(library, clinic, options, library_loader=library_loader)
     settings.restore_geometry(window, QSize(1280, 860))
-    window.show()
     if demo:
-        window.link.request(StartEmulator())
+        window.library_ready.connect(lambda: window.link.request(StartEmulator()))
+    window.show()
     return window
 
 
@@ -83,20 +91,19 @@ def run(demo: bool = False, allow_insecure_link: bool = False, db_url: str | Non
         window.close()  # not Quit: nobody is there to answer its question about an unwritten change
         app.quit()
 
-    library = approved_library()
-    if library is None:
-        return EXIT_LIBRARY_REFUSED
     clinic = demo_clinic() if demo else clinic_to_open(db_url)
     signals = QuitOnSignals(quit_on)  # before the emulator starts: no signal may find it unhandled
     crashes = install_crash_handler(lambda: window)
-    window = create_window(demo, library=library, allow_insecure_link=allow_insecure_link, clinic=clinic)
+    window = create_window(demo, allow_insecure_link=allow_insecure_link, clinic=clinic)
+    window.library_refused.connect(lambda error: refuse_library(window, error))
     window.visit_controls.record_failed.connect(lambda error: refuse_store(window, error))
     log.info("started (pid %d%s%s)", os.getpid(), ", demo" if demo else "",
              ", insecure links allowed to change pumps" if allow_insecure_link else "")
     gui_thread_gc.keep_start_up()  # the modules and the window, out of every full collection's walk
+    window.pages_built.connect(gui_thread_gc.keep_start_up)  # again once the domain and the pages are loaded
     code = app.exec()
-    if window.visit_controls.record_error is not None:
-        code = EXIT_LIBRARY_REFUSED  # the dialog said why (refuse_store); closing it closed the window
+    if window.library_error is not None or window.visit_controls.record_error is not None:
+        code = EXIT_LIBRARY_REFUSED  # the dialog said why (refuse_library, refuse_store); closing it closed the window
     signals.restore()
     crashes.uninstall()
     del window
@@ -128,15 +135,11 @@ def refuse_store(window: MainWindow, error: Exception) -> None:
     box.open()
 
 
-def approved_library() -> LoadedLibrary | None:
-    """The shipped drug library, approved; None once a dialog the clinician closes has said why it cannot be
-    used (unsigned, changed, untrusted or invalid: never used, so there is nothing to program with)."""
-    try:
-        return load_library()
-    except ProgrammerError as exc:
-        log.error("refused to start: the drug library cannot be used: %s", exc)
-        box = QMessageBox(QMessageBox.Icon.Critical, LIBRARY_REFUSED_TITLE, LIBRARY_REFUSED_TEXT,
-                          QMessageBox.StandardButton.Ok)
-        box.setInformativeText(f"{exc}\n\n{LIBRARY_REFUSED_HELP}")
-        box.exec()
-        return None
+def refuse_library(window: MainWindow, error: Exception) -> None:
+    """The drug library cannot be used (unsigned, changed, untrusted or invalid: never used, so there is nothing to
+    program with): a dialog says why, and its Ok ends the application with the exit code of invalid input (``run``)."""
+    box = QMessageBox(QMessageBox.Icon.Critical, LIBRARY_REFUSED_TITLE, LIBRARY_REFUSED_TEXT,
+                      QMessageBox.StandardButton.Ok, window)
+    box.setInformativeText(f"{error}\n\n{LIBRARY_REFUSED_HELP}")
+    box.finished.connect(lambda _result: window.close())  # the last window: the event loop ends
+    box.open()

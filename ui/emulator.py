@@ -20,15 +20,17 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emulator.control_client import ControlClient, parse_control_line, read_token
 from emulator.launch import EmulatorProcess, LaunchError
 from programmer.errors import LinkError
 from programmer.pairing_keys import PairingKeys, in_memory_keys
-from programmer.port import PumpDriver, open_driver
-from programmer.program import FORMAT, Drug, program_from_data
 
-DEMO_DRUG = Drug(name="baclofen", dose_unit="mcg", concentration_per_ml=500)
+if TYPE_CHECKING:
+    from programmer.port import PumpDriver
+
+DEMO_DRUG = {"name": "baclofen", "dose_unit": "mcg", "concentration_per_ml": 500}
 DEMO_THERAPY = {"mode": "simple_continuous", "daily_dose": 150}
 DEMO_RESERVOIR_ML = 14.0
 """A 20 mL ITB-20 holding 14 mL of baclofen 500 mcg/mL at 150 mcg/day: 40 days to the 2 mL low alarm."""
@@ -127,6 +129,8 @@ class BundledEmulator:
         """Pair with the emulator over the code it printed, the key kept in ``keys`` (memory only). Once only: the
         code is spent by it. PairingFailed or LinkError as the driver raises them."""
         assert self.url is not None and self._pairing_code is not None, "start() read the code"
+        from programmer.port import open_driver  # in the link's thread, as it starts the emulator
+
         code, self._pairing_code = self._pairing_code, None
         with open_driver(self.url, **self.driver_options(**driver_options), pairing_code=code):
             pass
@@ -169,12 +173,14 @@ def _alive(pid: int) -> bool:
 def set_up_demo_patient(url: str, **driver_options: object) -> None:
     """Fill a factory-new emulated pump with baclofen and start 150 mcg/day (a pump with a drug is left
     alone, so a restarted demo keeps whatever was programmed). ``driver_options``: the link's (its keys)."""
+    from programmer.port import open_driver
+    from programmer.program import FORMAT, Drug, program_from_data  # in the link's thread, as it starts the demo
+
     with open_driver(url, **driver_options) as driver:
         if driver.read_program().drug is not None:
             return
-        driver.refill(uuid.uuid4().hex, 0.0, DEMO_RESERVOIR_ML, DEMO_DRUG)
-        program = program_from_data({"format": FORMAT, "drug": DEMO_DRUG.model_dump(mode="json"),
-                                     "therapy": DEMO_THERAPY})
+        driver.refill(uuid.uuid4().hex, 0.0, DEMO_RESERVOIR_ML, Drug.model_validate(DEMO_DRUG))
+        program = program_from_data({"format": FORMAT, "drug": DEMO_DRUG, "therapy": DEMO_THERAPY})
         outcome = driver.write_program(program)
         if outcome.active is None or outcome.active.checksum != program.checksum():
             raise LinkError(f"the demo program could not be set up on the emulator: {outcome.message}",

@@ -38,25 +38,24 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from programmer.audit import AuditLog
 from programmer.errors import InputError, LinkError, ProgrammerError, PumpRefused
-from programmer.interrogation import read_pump, read_recent_events
-from programmer.snapshot import PumpSnapshot
-from programmer.port import BolusOutcome, DemandSettings, PumpDriver, PumpEvent, PumpStatus, open_driver
-from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
-from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
-from programmer.commit import SessionResult, commit_refill, commit_write
-from programmer.refill import RefillReview
-from programmer.review import Review, WriteReview
-from programmer.roles import User
-from programmer.settings_commit import LowAlarmSet, authorize_setting, set_clock, set_low_alarm
 from ui import gui_thread_gc
 from ui.app_log import log
-from ui.emulator import BundledEmulator, ControlEndpoint, press_demand_button, set_up_demo_patient
-from ui.view_models.demand_use import USE_DAYS
 
 if TYPE_CHECKING:
-    from clinic.visit import Visit  # the store's modules load in the clinic thread, after the window shows
+    # The store's modules load in the clinic thread, the domain's checks, reviews and commits in the link's thread as
+    # a request needs them (or the window's library thread, ``ui.main_window.import_logic``), after the window shows.
+    from clinic.visit import Visit
+    from programmer.audit import AuditLog
+    from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
+    from programmer.commit import SessionResult
+    from programmer.port import BolusOutcome, DemandSettings, PumpDriver, PumpEvent, PumpStatus
+    from programmer.refill import RefillReview
+    from programmer.review import Review, WriteReview
+    from programmer.roles import User
+    from programmer.settings_commit import LowAlarmSet
+    from programmer.snapshot import PumpSnapshot
+    from ui.emulator import BundledEmulator, ControlEndpoint
 
 READ_STEPS = {
     "identify": "reading the pump's identity and limits",
@@ -165,6 +164,8 @@ class StartEmulator(Request):
     doing: ClassVar[str] = "starting the bundled emulator"
 
     def run(self, worker: "_Worker") -> PumpSnapshot:
+        from ui.emulator import BundledEmulator, set_up_demo_patient  # the emulator's starter: in this thread
+
         report = worker.reporter(self)
         if worker.emulator is None or worker.emulator.process is None:
             report("starting the bundled pump emulator", 0.0)
@@ -215,6 +216,8 @@ class Commit(Request):
     doing: ClassVar[str] = "writing the program"
 
     def run(self, worker: "_Worker") -> CommitDone:
+        from programmer.commit import commit_write
+
         return worker.commit_then_read(self, self.visit, lambda driver, user, audit: commit_write(
             driver, self.review, user, audit))
 
@@ -229,6 +232,8 @@ class Refill(Request):
     doing: ClassVar[str] = "recording the refill"
 
     def run(self, worker: "_Worker") -> CommitDone:
+        from programmer.commit import commit_refill
+
         return worker.commit_then_read(self, self.visit, lambda driver, user, audit: commit_refill(
             driver, self.review, user, audit))
 
@@ -244,6 +249,8 @@ class SetClock(Request):
     doing: ClassVar[str] = "setting the pump clock"
 
     def run(self, worker: "_Worker") -> PumpSnapshot:
+        from programmer.settings_commit import authorize_setting, set_clock
+
         driver = worker.open_driver()
         authorize_setting(self.visit.audit, "set_clock", self.visit.user, driver.insecure_changes)
         self.visit.require_change_allowed(driver.identify().serial)
@@ -274,6 +281,8 @@ class SetLowAlarm(Request):
     doing: ClassVar[str] = "setting the low-reservoir alarm"
 
     def run(self, worker: "_Worker") -> LowAlarmDone:
+        from programmer.settings_commit import set_low_alarm
+
         driver = worker.open_driver()
         report = worker.reporter(self)
         report("reading the threshold it holds", 0.0)
@@ -296,9 +305,14 @@ class DemandReading:
     pump_time: datetime
 
 
-COMMITS: dict[type, Callable[[PumpDriver, Any, User, AuditLog], SessionResult]] = {
-    BolusReview: commit_bolus, PrimeReview: commit_prime, BridgeReview: commit_bridge, DemandReview: commit_demand}
-"""The domain's commit for each kind of review the Bolus page gives (``programmer.bolus_commit``)."""
+def commit_of(review: Review) -> Callable[[PumpDriver, Any, User, AuditLog], SessionResult]:
+    """The domain's commit for each kind of review the Bolus page gives (``programmer.bolus_commit``)."""
+    from programmer.bolus import BolusReview, BridgeReview, DemandReview, PrimeReview
+    from programmer.bolus_commit import commit_bolus, commit_bridge, commit_demand, commit_prime
+
+    commits: dict[type, Callable[[PumpDriver, Any, User, AuditLog], SessionResult]] = {
+        BolusReview: commit_bolus, PrimeReview: commit_prime, BridgeReview: commit_bridge, DemandReview: commit_demand}
+    return commits[type(review)]
 
 
 @dataclass(frozen=True)
@@ -311,7 +325,7 @@ class GiveBolus(Request):
     doing: ClassVar[str] = "starting the bolus"
 
     def run(self, worker: "_Worker") -> CommitDone:
-        commit = COMMITS[type(self.review)]
+        commit = commit_of(self.review)
         return worker.commit_then_read(self, self.visit, lambda driver, user, audit: commit(
             driver, self.review, user, audit))
 
@@ -395,6 +409,8 @@ class PressButton(Request):
     doing: ClassVar[str] = "pressing the patient's demand button"
 
     def run(self, worker: "_Worker") -> PressDone:
+        from ui.emulator import press_demand_button
+
         answer = press_demand_button(worker.open_driver())
         return PressDone(answer, *worker.read_after(self))
 
@@ -463,6 +479,8 @@ class _Worker(QObject):
     def connect_to(self, url: str, request: Request, **extra: object) -> PumpSnapshot:  # not connect(): QObject's
         """Open ``url`` with the options for it and ``extra`` (a pairing code), then interrogate."""
         self.close()
+        from programmer.port import open_driver  # the drivers' entry points: looked up in this thread, when used
+
         self.reporter(request)(f"pairing with {url}" if "pairing_code" in extra else f"opening {url}", 0.0)
         self.driver = open_driver(url, **self.options_for(url), **extra)
         self.opened.emit(url, self.driver.secure)
@@ -476,6 +494,8 @@ class _Worker(QObject):
         return dict(self.driver_options)
 
     def interrogate(self, request: Request) -> PumpSnapshot:
+        from programmer.interrogation import read_pump
+
         report = self.reporter(request)
         snapshot = read_pump(_reporting(self.open_driver(), report))
         self.read_demand(snapshot)
@@ -489,6 +509,9 @@ class _Worker(QObject):
         if snapshot.identity.max_bolus_ml_per_hour is None:  # a pump older than demand doses (docs/protocol.md)
             self.demand_read.emit(DemandReading(None, (), pump_time))
             return
+        from programmer.interrogation import read_recent_events
+        from ui.view_models.demand_use import USE_DAYS
+
         events = read_recent_events(self.open_driver(), pump_time, timedelta(days=USE_DAYS))
         self.demand_read.emit(DemandReading(snapshot.demand, events, pump_time))
 
@@ -508,6 +531,8 @@ class _Worker(QObject):
         """Interrogate the pump after ``request`` changed it: the snapshot, or None and why it could not be read
         (then the link is closed). It never raises, so the change's result reaches the screen whatever stops
         this reading."""
+        from programmer.interrogation import read_pump
+
         try:
             snapshot = read_pump(self.open_driver())
             self.read_demand(snapshot)

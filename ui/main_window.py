@@ -17,55 +17,56 @@ above everything for as long as it is open (``InsecureLinkStrip``): what crosses
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, cast
+import pkgutil
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QInputDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
                                QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from programmer.errors import NotPaired, ProgrammerError
-from programmer.snapshot import PumpSnapshot
-from programmer.library import LoadedLibrary
-from programmer.port import PumpEvent
 from programmer.outcome import Outcome
 from programmer.roles import Permission
 from ui import gui_thread_gc, settings
 from ui.app_log import log
-from ui.audit_page import AuditPage
+from ui.background import Background
 from ui.clinic_session import ClinicSession
-from ui.history_page import HistoryPage
 from ui.banner import Banner, InsecureLinkStrip
-from ui.view_models.clock_check import SET_CLOCK_ACTION, SET_CLOCK_ACTION_TEXT, clock_warning
-from ui.view_models.comparison import summary
+from ui.view_models.clock_check import SET_CLOCK_ACTION, SET_CLOCK_ACTION_TEXT
 from ui.connect import EMULATOR, ConnectPage
-from ui.editor import ProgramEditor
-from ui.emulator import ControlEndpoint
-from ui.emulator_panel import EmulatorPanel
-from ui.events import EventsPage
 from ui.view_models.format import PUMP_CLOCK, dated, drift
-from ui.view_models.low_alarm import set_failure, set_result
-from ui.bolus_page import BolusPage
 from ui.link import (BolusWatch, CancelBolus, CancelDone, Cancelled, Commit, CommitDone, Connect, DemandReading,
                      Disconnect, Failure, GiveBolus, Interrogate, LowAlarmDone, NotConnected, Pair, PressButton,
                      PressDone, PumpLink, ReadEvents, Refill, Request, SetClock, SetDemand, SetLowAlarm, StartEmulator,
                      WatchBolus)
-from ui.view_models.bolus import ended_text, outcome_text, outcome_title, press_text, uncertain_verdict
-from ui.overview import OverviewPage
-from ui.pairing_dialog import PairingDialog
+from ui import view_models
 from ui.view_models import pairing
-from ui.refill_wizard import RefillWizard
 from ui.report_action import ReportAction
-from ui.review import ReviewPage
 from ui.visit_controls import READ_FAILED, VisitControls, said
 from ui.widgets import VerticalScroll, keep_ratio
 from ui.view_models.wire_trace import LiveTrace
-from ui.wire_trace_page import WireTracePage
 
 if TYPE_CHECKING:
     from clinic.patients import Patient
+    from clinic.visit import Visit
+    from programmer.library import LoadedLibrary
+    from programmer.port import PumpEvent
+    from programmer.snapshot import PumpSnapshot
+    from ui.emulator import ControlEndpoint
+    from ui.audit_page import AuditPage
+    from ui.bolus_page import BolusPage
+    from ui.editor import ProgramEditor
+    from ui.emulator_panel import EmulatorPanel
+    from ui.events import EventsPage
+    from ui.history_page import HistoryPage
+    from ui.overview import OverviewPage
+    from ui.pairing_dialog import PairingDialog
     from ui.preview import PreviewPlots
+    from ui.refill_wizard import RefillWizard
+    from ui.review import ReviewPage
+    from ui.wire_trace_page import WireTracePage
 
 TITLE = "ITB pump programmer"
 SIMULATED_TEXT = "SIMULATED PUMP"
@@ -92,11 +93,26 @@ PLOTTING_MODULE = "ui.preview"
 Not in a thread while the window is up: PySide6 creates its Python types lazily, and a thread doing so (pyqtgraph
 copies every Qt type at import) while the GUI thread creates others crashes the process (SIGSEGV; issue 11)."""
 
+CHECKING_LIBRARY = "Checking the drug library\u2026"
+"""What the locked window says while the drug library is loaded and its approval checked (``MainWindow``)."""
+LIBRARY_NOT_READY = "the drug library is still being checked: wait for it, then try again"
+"""Why nothing may be changed on a pump before the library is approved: every dose is checked against it."""
+LIBRARY_REFUSED_NOTE = "The drug library cannot be used, so this programmer will not program a pump: {error}"
+
 REFILL_SHORTCUT = "Ctrl+Shift+F"
 """Opens the refill wizard (F for fill); Ctrl+R would be taken for "reload" by habit, and Reconnect has
 Ctrl+Shift+R."""
 
 CONNECT_TAB, OVERVIEW_TAB, PROGRAM_TAB, REVIEW_TAB, EVENTS_TAB, BOLUS_TAB, HISTORY_TAB, AUDIT_TAB, TRACE_TAB = range(9)
+TAB_TITLES = (("connect", "&1 Connect"), ("overview", "&2 Overview"), ("program", "&3 Program"),
+              ("review", "&4 Review"), ("events", "&5 Events"), ("bolus", "&6 Bolus"), ("history", "&7 History"),
+              ("audit", "&8 Audit"), ("wire_trace", "&9 Wire trace"))
+"""Each tab's page, by name, and its title, in the tabs' order (the View menu's Ctrl+1 to Ctrl+9 follow it)."""
+PAGE_TABS = ("overview", "review", "events", "bolus", "history", "audit", "wire_trace")
+"""The tabs whose page is built after the window shows (``MainWindow._page``); the Program tab's frame is built with
+the window, its editor after it (``editor``)."""
+LIBRARY_PAGES = ("overview", "editor", "review", "bolus")
+"""The pages that check doses against the drug library: built only once it is approved."""
 
 BOLUS_POLL_MS = 1000
 """How often the pump is read while a bolus runs, for its progress on the Bolus page: a bolus lasts minutes at
@@ -128,15 +144,61 @@ def failure_text(error: Exception) -> str:
     return f"unexpected error ({type(error).__name__}: {error})"
 
 
-class MainWindow(QMainWindow):
-    """``clinic``: the store, the journal and who is signed in (nobody: the window opens locked, behind the sign-in
-    dialog); ``sign_out_ms``: the wait without input before it locks again (default: the setting)."""
+def import_logic() -> None:
+    """Import the application's logic without Qt (``ui.view_models``: the import contracts keep Qt out of it), and with
+    it the domain that the pages use, in the calling thread. The window's library thread does, so that the pages built
+    on the GUI thread afterwards import only their widgets, each page within a turn of the event loop."""
+    for module in pkgutil.iter_modules(view_models.__path__, f"{view_models.__name__}."):
+        importlib.import_module(module.name)
 
-    def __init__(self, library: LoadedLibrary, clinic: ClinicSession, driver_options: dict | None = None,
-                 sign_out_ms: int | None = None):
+
+Page = TypeVar("Page", bound=QWidget)
+
+
+class LazyPage(Generic[Page]):
+    """A page of the window by its attribute's name, built at its first use (``MainWindow._page``)."""
+
+    def __set_name__(self, _owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, window: MainWindow, _owner: type | None = None) -> Page:
+        return cast(Page, window._page(self.name))
+
+
+class MainWindow(QMainWindow):
+    """``library``: the approved drug library, or None: the window loads and checks it with ``library_loader``
+    (default: the shipped library, ``programmer.library.load_library``) in a thread of its own once its Program page's
+    plots are placed, locked until then; ``library_ready`` says it was approved and handed to the pages
+    (``library_handed_over``), ``library_refused(exception)`` that it cannot be used (the window stays locked, saying
+    why: nothing can be programmed). ``clinic``: the store, the journal and who is signed in (nobody: the window opens
+    locked, behind the sign-in dialog); ``sign_out_ms``: the wait without input before it locks again (default: the
+    setting).
+
+    Only the Connect page and the Program page's frame are built with the window; every other page is built a page
+    per turn of the event loop after the Program page's plots (those that check doses once the library is approved),
+    or at its first use before that (``window.review`` and the others are properties that build their page)."""
+
+    library_ready = Signal()
+    library_refused = Signal(object)
+    pages_built = Signal()
+    """Every page is built, with its plots: what the window holds for the rest of the process exists now."""
+
+    def __init__(self, library: LoadedLibrary | None, clinic: ClinicSession, driver_options: dict | None = None,
+                 sign_out_ms: int | None = None, library_loader: Callable[[], LoadedLibrary] | None = None):
         super().__init__()
         self.setWindowTitle(TITLE)
         self.library = library
+        self._library_loader = library_loader
+        self.library_error: Exception | None = None
+        """Why the library cannot be used, once the window's check refused it."""
+        self.library_handed_over = library is not None
+        """True once the pages that check doses have the library and the clinic's record is being opened (at once for
+        a library given): ``library_ready`` says when."""
+        self.library_check = Background(self, "drug library")
+        self._pages: dict[str, QWidget] = {}
+        """The pages built so far, by name (``_page``)."""
+        self._unshown: tuple[PumpSnapshot, bool] | None = None
+        """A reading that came before the library was approved, drawn once it is."""
         self.snapshot: PumpSnapshot | None = None
         self.connected = False
         self.released = False
@@ -178,10 +240,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
 
         self.connect_page = ConnectPage()
-        self.overview = OverviewPage(library=library)
-        self.editor = ProgramEditor(library)
         self.preview: PreviewPlots | None = None  # built once the window is shown (_build_plots)
-        self._plot_steps: Iterator[None] | None = None
+        self._plot_steps: list[Iterator[None]] | None = None
+        """What is still to build after the window shows, a part per turn of the event loop (``_build_plots``)."""
         self._plot_timer = QTimer(self)  # a child: it stops with the window, and no step runs after it
         self._plot_timer.setSingleShot(True)
         self._plot_timer.setInterval(0)  # the next turn of the event loop, once what is pending is done
@@ -191,23 +252,17 @@ class MainWindow(QMainWindow):
         self._preview_timer.timeout.connect(self._draw_preview)
         self._plot_timer.timeout.connect(self._next_plot_step)
         importlib.import_module(PLOTTING_MODULE)  # before the window can show: nothing is frozen by it
-        self.program_split = program = QSplitter(Qt.Orientation.Horizontal)
-        program.addWidget(VerticalScroll(self.editor))  # a short window scrolls it; the plots never narrow it
-        self.review = ReviewPage(library)
-        self.events = EventsPage()
-        self.bolus = BolusPage(library)
-        self.history = HistoryPage()
-        self.audit = AuditPage()
-        self.audit.set_trail(None if clinic.store is None else clinic.store.audit)  # else once it is open
-        self.wire_trace = WireTracePage(self.live_trace)
+        self.program_split = QSplitter(Qt.Orientation.Horizontal)
         self.bolus_poll = QTimer(self)
         self.bolus_poll.setInterval(BOLUS_POLL_MS)
         self.bolus_poll.timeout.connect(self._poll_bolus)
-        for page, title in ((self.connect_page, "&1 Connect"), (VerticalScroll(self.overview), "&2 Overview"),
-                            (program, "&3 Program"), (self.review, "&4 Review"), (self.events, "&5 Events"),
-                            (self.bolus, "&6 Bolus"), (self.history, "&7 History"), (self.audit, "&8 Audit"),
-                            (self.wire_trace, "&9 Wire trace")):
-            self.tabs.addTab(page, title)
+        self._holders = {name: QWidget() for name in PAGE_TABS}
+        """Each lazily built page's place in its tab, empty until the page is built."""
+        for holder in self._holders.values():
+            QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
+        pages = dict(self._holders, program=self.program_split)
+        for tab, (name, title) in enumerate(TAB_TITLES):
+            self.tabs.addTab(self.connect_page if tab == CONNECT_TAB else pages[name], title)
         self._build_status_bar()
         self._build_actions()
         self._wire()
@@ -243,7 +298,8 @@ class MainWindow(QMainWindow):
         pump = self.menuBar().addMenu("&Pump")
         self.interrogate_action = self._action(pump, "&Interrogate again", "F5", self.interrogate)
         self.events_action = self._action(pump, "Read the &event log", "Ctrl+E", self.read_events)
-        self.clock_action = self._action(pump, "Set the pump &clock…", None, self.overview.ask_to_set_clock)
+        self.clock_action = self._action(pump, "Set the pump &clock…", None,
+                                         lambda: self.overview.ask_to_set_clock())
         self.refill_action = self._action(pump, "Re&fill the pump…", REFILL_SHORTCUT, self.open_refill)
         self._action(pump, "&Reconnect", "Ctrl+Shift+R", self.reconnect)
         self._action(pump, "&Disconnect", None, self.disconnect_pump)
@@ -272,27 +328,183 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         self.connect_page.connect_requested.connect(self.connect_to)
-        self.overview.interrogate_requested.connect(self.interrogate)
-        self.overview.set_clock_requested.connect(self.set_clock)
-        self.overview.low_alarm_requested.connect(self.set_low_alarm)
-        self.overview.edit_requested.connect(lambda: self.show_tab(PROGRAM_TAB))
-        self.editor.evaluated.connect(self._schedule_preview)
-        self.editor.review_requested.connect(self._start_review)
-        self.review.back_requested.connect(lambda: self.show_tab(PROGRAM_TAB))
-        self.review.commit_requested.connect(self._commit)
-        self.tabs.currentChanged.connect(lambda index: self.editor.focus_first_field() if index == PROGRAM_TAB else None)
-        self.link.busy_changed.connect(self.review.set_link_busy)
-        self.link.busy_changed.connect(self.bolus.set_link_busy)
+        self.tabs.currentChanged.connect(self._tab_shown)
         self.link.demand_read.connect(self._demand_read)
-        self.bolus.give_requested.connect(self._give)
-        self.bolus.cancel_requested.connect(self._cancel_bolus)
-        self.events.read_requested.connect(self.read_events)
         self.banner.action_clicked.connect(self._banner_action)
-        self.events.export_failed.connect(lambda text: self.banner.show_message("error", "Event log NOT saved.", text))
         self.link.progress.connect(self._progress)
         self.link.busy_changed.connect(self._show_busy)
         self.link.finished.connect(self._finished)
         self.link.failed.connect(self._failed)
+
+    # --- the pages, built after the window shows ---------------------------------------------------------------
+
+    overview: LazyPage[OverviewPage] = LazyPage()
+    editor: LazyPage[ProgramEditor] = LazyPage()
+    review: LazyPage[ReviewPage] = LazyPage()
+    events: LazyPage[EventsPage] = LazyPage()
+    bolus: LazyPage[BolusPage] = LazyPage()
+    history: LazyPage[HistoryPage] = LazyPage()
+    audit: LazyPage[AuditPage] = LazyPage()
+    wire_trace: LazyPage[WireTracePage] = LazyPage()
+
+    def built(self, name: str) -> bool:
+        """True once the page ``name`` (a name of ``TAB_TITLES``, or "editor") is built."""
+        return name in self._pages
+
+    def _page(self, name: str) -> QWidget:
+        """The page ``name``, built now if it is not yet, its module imported then; those that check doses
+        (``LIBRARY_PAGES``) only once the drug library is approved."""
+        page = self._pages.get(name)
+        if page is None:
+            build: Callable[[], QWidget] = getattr(self, f"_build_{name}")
+            page = self._pages[name] = build()
+        return page
+
+    def _approved(self) -> LoadedLibrary:
+        assert self.library is not None, "the pages that check doses are built once the drug library is approved"
+        return self.library
+
+    def _place(self, name: str, page: QWidget) -> None:
+        cast(QVBoxLayout, self._holders[name].layout()).addWidget(page)
+
+    def _tab_shown(self, index: int) -> None:
+        """Build the page of a tab shown before its turn came (one that checks doses, once the library is approved);
+        on the Program tab, put the cursor in the editor's first field."""
+        name = TAB_TITLES[index][0]
+        if name in PAGE_TABS and (self.library is not None or name not in LIBRARY_PAGES):
+            self._page(name)
+        if index == PROGRAM_TAB and self.built("editor"):
+            self.editor.focus_first_field()
+
+    def _build_overview(self) -> QWidget:
+        from ui.overview import OverviewPage
+
+        overview = OverviewPage(library=self._approved())
+        overview.interrogate_requested.connect(self.interrogate)
+        overview.set_clock_requested.connect(self.set_clock)
+        overview.low_alarm_requested.connect(self.set_low_alarm)
+        overview.edit_requested.connect(lambda: self.show_tab(PROGRAM_TAB))
+        self._place("overview", VerticalScroll(overview))
+        if self.demand is not None:
+            overview.show_demand(self.demand)
+        return overview
+
+    def _build_editor(self) -> QWidget:
+        from ui.editor import ProgramEditor
+
+        editor = ProgramEditor(self._approved())
+        editor.evaluated.connect(self._schedule_preview)
+        editor.review_requested.connect(self._start_review)
+        # Left of the plots; a short window scrolls it, and the plots never narrow it.
+        self.program_split.insertWidget(0, VerticalScroll(editor))
+        self._arrange_program()
+        return editor
+
+    def _build_review(self) -> QWidget:
+        from ui.review import ReviewPage
+
+        review = ReviewPage(self._approved())
+        review.back_requested.connect(lambda: self.show_tab(PROGRAM_TAB))
+        review.commit_requested.connect(self._commit)
+        review.set_link_busy(self.link.busy)
+        self.link.busy_changed.connect(review.set_link_busy)
+        self._place("review", review)
+        return review
+
+    def _build_events(self) -> QWidget:
+        from ui.events import EventsPage
+
+        events = EventsPage()
+        events.read_requested.connect(self.read_events)
+        events.export_failed.connect(lambda text: self.banner.show_message("error", "Event log NOT saved.", text))
+        self._place("events", events)
+        return events
+
+    def _build_bolus(self) -> QWidget:
+        from ui.bolus_page import BolusPage
+
+        bolus = BolusPage(self._approved())
+        bolus.give_requested.connect(self._give)
+        bolus.cancel_requested.connect(self._cancel_bolus)
+        bolus.set_link_busy(self.link.busy)
+        self.link.busy_changed.connect(bolus.set_link_busy)
+        self._place("bolus", bolus)
+        return bolus
+
+    def _build_history(self) -> QWidget:
+        from ui.history_page import HistoryPage
+
+        history = HistoryPage()
+        self._place("history", history)
+        return history
+
+    def _build_audit(self) -> QWidget:
+        from ui.audit_page import AuditPage
+
+        audit = AuditPage()
+        audit.set_trail(None if self.clinic.store is None else self.clinic.store.audit)  # else once it is open
+        self._place("audit", audit)
+        return audit
+
+    def _build_wire_trace(self) -> QWidget:
+        from ui.wire_trace_page import WireTracePage
+
+        trace = WireTracePage(self.live_trace)
+        self._place("wire_trace", trace)
+        return trace
+
+    # --- the drug library, checked after the window shows -------------------------------------------------------
+
+    def _check_library(self) -> None:
+        """Load the library and check its approval in the window's library thread: pydantic and the domain's models
+        are imported there, and the application's logic without Qt (``import_logic``), so the GUI thread is not held
+        by them."""
+        def load() -> LoadedLibrary:
+            if self._library_loader is not None:
+                library = self._library_loader()
+            else:
+                from programmer.library import load_library
+
+                library = load_library()
+            import_logic()
+            return library
+        self.library_check.run(load, self._library_approved, self._library_failed)
+
+    def _library_approved(self, library: object) -> None:
+        """Hand the library to the pages that check doses, built from now on a page per turn (``_after_approval``)."""
+        self.library = cast("LoadedLibrary", library)
+        self._add_steps(self._after_approval())
+
+    def _after_approval(self) -> Iterator[None]:
+        """The pages that check doses, a page per step; then the clinic's record is opened (which sets what their
+        controls allow), a reading that came first is drawn, and the other pages are built."""
+        for name in LIBRARY_PAGES:
+            self._page(name)
+            yield
+        self.visit_controls.start()
+        self.visit_controls.open_record()
+        self.library_handed_over = True
+        self.library_ready.emit()
+        if self._unshown is not None:
+            snapshot, may_start_visit = self._unshown
+            self._unshown = None
+            self._show_snapshot(snapshot, may_start_visit)
+        yield
+        yield from self._build_pages()
+
+    def _library_failed(self, error: Exception) -> None:
+        """The library cannot be used: the window stays locked, saying why, and nothing can be programmed."""
+        log.error("the drug library cannot be used: %s", error)
+        self.library_error = error
+        self.visit_controls.lock_text.setText(LIBRARY_REFUSED_NOTE.format(error=error))
+        self.library_refused.emit(error)
+
+    def _visit_for_change(self) -> tuple[Visit | None, str | None]:
+        """The visit a change to the pump is made in, or None and why not: the drug library not approved yet, or
+        what the clinic side says (``VisitControls.visit_for_change``)."""
+        if self.library is None:
+            return None, LIBRARY_NOT_READY
+        return self.visit_controls.visit_for_change()
 
     # --- requests ---------------------------------------------------------------------------------
 
@@ -332,7 +544,7 @@ class MainWindow(QMainWindow):
             self.overview.ask_to_set_clock()  # the same confirmation as the Overview's button
 
     def set_clock(self) -> None:
-        visit, why_not = self.visit_controls.visit_for_change()
+        visit, why_not = self._visit_for_change()
         if visit is None:
             self.banner.show_message("warning", "Clock not set.", f"Nothing was sent: {why_not}.")
             return
@@ -341,7 +553,9 @@ class MainWindow(QMainWindow):
     def set_low_alarm(self, low_alarm_ml: float) -> None:
         """Send the threshold the Overview's dialog checked and the clinician confirmed; while the link serves
         another request it is not sent, and the banner says so (never dropped in silence)."""
-        visit, why_not = self.visit_controls.visit_for_change()
+        from ui.view_models.low_alarm import set_failure
+
+        visit, why_not = self._visit_for_change()
         if visit is None:
             self.banner.show_message(*set_failure(f"nothing was sent: {why_not}", True, self._low_alarm_ml()))
         elif not self.link.request(SetLowAlarm(low_alarm_ml, visit)):
@@ -353,7 +567,7 @@ class MainWindow(QMainWindow):
         """Ask the link to write in the visit's name; while it serves another request it refuses, and the Review
         page says so (a Write is never dropped in silence). The name typed on the page is the signature the page
         asks for; the audit records the signed-in user."""
-        visit, why_not = self.visit_controls.visit_for_change()
+        visit, why_not = self._visit_for_change()
         if visit is None:
             self.review.write_refused(str(why_not))
         elif not self.link.request(Commit(review, visit)):
@@ -363,7 +577,7 @@ class MainWindow(QMainWindow):
     def _give(self, review, _signature: str = "") -> None:
         """Give the Bolus page's reviewed bolus, or set its demand dose, in the visit's name; while the link serves
         another request it is not sent, and the page says so."""
-        visit, why_not = self.visit_controls.visit_for_change()
+        visit, why_not = self._visit_for_change()
         if visit is None:
             self.bolus.give_refused(str(why_not))
             return
@@ -412,6 +626,8 @@ class MainWindow(QMainWindow):
             return
         if self.emulator_panel is not None:
             self.emulator_panel.close()
+        from ui.emulator_panel import EmulatorPanel
+
         self.emulator_panel = EmulatorPanel(endpoint, self)
         self.emulator_panel.show()
 
@@ -419,6 +635,8 @@ class MainWindow(QMainWindow):
         """The control line of the emulator connected (``control on tcp://127.0.0.1:PORT token-file FILE``, as it
         printed it), for the control panel of an emulator this application did not start; ValueError quoting it."""
         assert self.link.url is not None, "the panel's action shows only while connected"
+        from ui.emulator import ControlEndpoint
+
         self.given_control = ControlEndpoint.from_line(self.link.url, line)
 
     def _control_endpoint(self) -> ControlEndpoint | None:
@@ -439,7 +657,8 @@ class MainWindow(QMainWindow):
 
     def _demand_read(self, reading: DemandReading) -> None:
         self.demand = reading
-        self.overview.show_demand(reading)
+        if self.built("overview"):
+            self.overview.show_demand(reading)  # else when it is built
 
     def open_refill(self) -> None:
         """Open the refill wizard on a fresh reading of the pump (its first step is to interrogate)."""
@@ -448,6 +667,9 @@ class MainWindow(QMainWindow):
             return
         if not self.connected:
             self.banner.show_message("warning", "No pump to refill.", "Connect to the pump first.")
+            return
+        if self.library is None:
+            self.banner.show_message("warning", "Refill not started.", f"Nothing was sent: {LIBRARY_NOT_READY}.")
             return
         refused = self.visit_controls.access().refusal(Permission.REFILL)
         if refused is not None:
@@ -458,7 +680,9 @@ class MainWindow(QMainWindow):
             self.banner.show_message("warning", "Refill not started.",
                                      f"The programmer is still {self.link.running.doing}: try again when it ends.")
             return
-        wizard = RefillWizard(self.library, self)
+        from ui.refill_wizard import RefillWizard
+
+        wizard = RefillWizard(self._approved(), self)
         wizard.refill_requested.connect(self._refill)
         wizard.finished.connect(self._refill_closed)
         self.refill_wizard = wizard
@@ -467,7 +691,7 @@ class MainWindow(QMainWindow):
     def _refill(self, review, _signature: str = "") -> None:
         """Record the wizard's refill over the link in the visit's name; refused while another request runs, and the
         wizard says so."""
-        visit, why_not = self.visit_controls.visit_for_change()
+        visit, why_not = self._visit_for_change()
         if visit is None:
             assert self.refill_wizard is not None, "the wizard asked"
             self.refill_wizard.show_failure(f"Not recorded: {why_not}. Nothing was sent.")
@@ -497,12 +721,12 @@ class MainWindow(QMainWindow):
             return (f"The programmer is still {self.link.running.doing}: that is not interrupted, and its "
                     "result will be shown when it ends.")
         closed = ""
-        if self.review.gate is not None:
+        if self.built("review") and self.review.gate is not None:
             self.review.finish()
             self._set_tabs_enabled()
             self.show_tab(OVERVIEW_TAB)
             closed = " The review that was open has been closed: review the change again before writing it."
-        if self.editor.has_unwritten_change():
+        if self.built("editor") and self.editor.has_unwritten_change():
             self.editor.reset()  # what the editor holds is no longer trusted either: start again from the pump
             closed += " The change being edited was discarded: enter it again."
         if not self.connected:
@@ -539,15 +763,15 @@ class MainWindow(QMainWindow):
                 choice, self._port_choice = self._port_choice, None
                 if choice is not None:
                     settings.remember_port(choice)
-                self._connected(cast(PumpSnapshot, result))
+                self._connected(cast("PumpSnapshot", result))
             case Pair():
-                self._paired(cast(PumpSnapshot, result))
+                self._paired(cast("PumpSnapshot", result))
             case Disconnect():
                 self._disconnected()
             case Interrogate() | SetClock():
-                self._read_again(request, cast(PumpSnapshot, result))
+                self._read_again(request, cast("PumpSnapshot", result))
             case ReadEvents():
-                self.events.show_events(cast(list[PumpEvent], result))
+                self.events.show_events(cast("list[PumpEvent]", result))
             case Commit():
                 self._committed(cast(CommitDone, result))
             case Refill():
@@ -567,10 +791,14 @@ class MainWindow(QMainWindow):
 
     def _connected(self, snapshot: PumpSnapshot, title: str = "Connected") -> None:
         """Show a pump just connected to; ``title``: how it was reached ("Paired and connected" after pairing)."""
+        from ui.view_models.clock_check import clock_warning
+        from ui.view_models.comparison import summary
+
         self.connected = True
         self.released = False
         kept = KEPT_CHANGE if self._show_snapshot(snapshot) else ""
-        self.visit_controls.apply_access()  # a link that is not encrypted needs a tester's permission for changes
+        if self.library is not None:  # else once it is approved (the window is locked until then)
+            self.visit_controls.apply_access()  # a link that is not encrypted needs a tester's permission for changes
         log.info("connected to %s: %s serial %s", self.link.url, snapshot.identity.model, snapshot.identity.serial)
         identity = snapshot.identity
         connected = f"{identity.model} serial {identity.serial} runs {summary(snapshot.forecast())}."
@@ -583,6 +811,8 @@ class MainWindow(QMainWindow):
         self.show_tab(OVERVIEW_TAB)
 
     def _read_again(self, request: Interrogate | SetClock, snapshot: PumpSnapshot) -> None:
+        from ui.view_models.clock_check import clock_warning
+
         self.connected = True
         self.released = False
         kept = KEPT_CHANGE if self._show_snapshot(snapshot, not isinstance(request, SetClock)) else ""
@@ -600,6 +830,10 @@ class MainWindow(QMainWindow):
             self.banner.clear()  # the clock warning a later reading made untrue
 
     def _failed(self, request: Request, failure: Failure) -> None:
+        from ui.view_models.bolus import uncertain_verdict
+        from ui.view_models.comparison import summary
+        from ui.view_models.low_alarm import set_failure
+
         if failure.link_lost:
             self.connected = False
             self.released = False
@@ -676,6 +910,8 @@ class MainWindow(QMainWindow):
             self.pairing_dialog.raise_()
             return
         _url, error, _choice = self._not_paired
+        from ui.pairing_dialog import PairingDialog
+
         dialog = PairingDialog(error.model, error.serial, self)
         dialog.pair_requested.connect(self._pair)
         dialog.finished.connect(self._pairing_closed)
@@ -716,6 +952,8 @@ class MainWindow(QMainWindow):
             dialog.deleteLater()
 
     def _committed(self, done: CommitDone) -> None:
+        from ui.view_models.comparison import summary
+
         result = done.result
         kind, title = OUTCOME_BANNER[result.outcome]
         text = "" if result.outcome is Outcome.VERIFIED else result.message + ". "
@@ -741,6 +979,8 @@ class MainWindow(QMainWindow):
 
     def _bolus_given(self, done: CommitDone) -> None:
         """A bolus sent (or a demand dose set): its outcome on the page and in the banner, and its progress watched."""
+        from ui.view_models.bolus import outcome_text, outcome_title
+
         self._after_change(done.snapshot)
         verdict = outcome_text(done.result)
         self.bolus.show_outcome(verdict)
@@ -752,6 +992,8 @@ class MainWindow(QMainWindow):
             self.bolus_poll.start()
 
     def _bolus_watched(self, watch: BolusWatch) -> None:
+        from ui.view_models.bolus import ended_text
+
         unit = self.bolus.entry.unit if self.bolus.entry is not None else ""
         if watch.status.bolus is not None and watch.status.bolus.bolus_id == self.bolus.watching:
             self.bolus.show_progress(watch.status.bolus, unit)
@@ -761,6 +1003,8 @@ class MainWindow(QMainWindow):
         self.interrogate()  # the reservoir, the line and the log after it
 
     def _bolus_cancelled(self, done: CancelDone) -> None:
+        from ui.view_models.bolus import ended_text
+
         unit = self.bolus.entry.unit if self.bolus.entry is not None else ""
         text = ended_text(done.outcome, unit, self.bolus.asked)
         self.bolus.show_ended(text)
@@ -769,6 +1013,8 @@ class MainWindow(QMainWindow):
         self.banner.show_message("info", "Bolus stopped.", text)
 
     def _button_pressed(self, done: PressDone) -> None:
+        from ui.view_models.bolus import press_text
+
         self._after_change(done.snapshot)
         self.banner.show_message(*press_text(done.answer))
         self._watch_bolus()
@@ -798,6 +1044,8 @@ class MainWindow(QMainWindow):
     def _low_alarm_set(self, done: LowAlarmDone) -> None:
         """The threshold read back, in the banner, with the dates of the pump read again (the Overview, the
         refill-by date and the plots show them), or why it could not be read again."""
+        from ui.view_models.low_alarm import set_result
+
         error = None if done.refresh_error is None else failure_text(done.refresh_error)
         kept = ""
         if done.snapshot is not None:
@@ -808,7 +1056,7 @@ class MainWindow(QMainWindow):
         result = done.result
         assert result.read_back_ml is not None, "a threshold refused before it was sent is a failure, not done"
         kind, title, text = set_result(result.asked_ml, result.before_ml, result.read_back_ml, done.snapshot,
-                                       self.library, error)
+                                       self._approved(), error)
         self.banner.show_message(kind, title, text + kept, None if done.snapshot is not None else "reconnect",
                                  RECONNECT_TEXT)
 
@@ -818,48 +1066,89 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         """At the first showing, start building the plots: a part per turn of the event loop, so the window
-        paints and takes keys throughout, and a reading finds them built (or is drawn once they are)."""
+        paints and takes keys throughout, and a reading finds them built (or is drawn once they are). Until the drug
+        library is approved the window stays locked, saying so."""
         super().showEvent(event)
         if self._plot_steps is None:
-            self._plot_steps = self._build_plots()
-            self.visit_controls.start()
+            self._plot_steps = [self._build_plots()]
+            if self.library is not None:
+                self.visit_controls.start()
+            else:
+                self.show_locked(True)
+                self.visit_controls.lock_text.setText(CHECKING_LIBRARY)
+                self.visit_controls.sign_in_button.setEnabled(False)
         self._plot_timer.start()  # again after a close that stopped it; nothing when all is built
+
+    def _add_steps(self, steps: Iterator[None]) -> None:
+        assert self._plot_steps is not None, "the window has shown: the library is checked after its plots"
+        self._plot_steps.append(steps)
+        if self.isVisible():
+            self._plot_timer.start()
 
     def _next_plot_step(self) -> None:
         assert self._plot_steps is not None, "showEvent made them before starting the timer"
-        try:
-            next(self._plot_steps)
-        except StopIteration:
-            return
-        self._plot_timer.start()
+        while self._plot_steps:
+            try:
+                next(self._plot_steps[0])
+            except StopIteration:
+                self._plot_steps.pop(0)
+            else:
+                self._plot_timer.start()
+                return
 
     def _build_plots(self) -> Iterator[None]:
-        """The Program page's plots, then the Review page's, a part per step (their modules were imported with
-        the window)."""
+        """The Program page's plots, a part per step; then the library checked in its thread unless it was given,
+        and the other pages (``_build_pages``), once it is approved."""
         from ui.preview import PreviewPlots
 
         preview = PreviewPlots(staged=True)
         yield from preview.parts
         self._place_preview(preview)
-        self.visit_controls.open_record()  # the clinic's record next, in its thread (VisitControls.open_record)
-        yield
+        if self.library is not None:
+            self.visit_controls.open_record()  # the clinic's record next, in its thread (VisitControls.open_record)
+        yield  # the plots painted first, before the library's thread shares the interpreter with this one
+        if self.library is None:
+            self._check_library()  # then the other pages, once it is approved (_library_approved)
+            return
+        yield from self._build_pages()
+
+    def _build_pages(self) -> Iterator[None]:
+        """The other pages, a page per step, those that check doses first, with the Review page's plots and the History
+        page's a part per step."""
+        from ui.preview import PreviewPlots
+
+        for name in LIBRARY_PAGES:
+            if not self.built(name):
+                self._page(name)
+                yield
         plots = PreviewPlots(staged=True)
         yield from plots.parts
         if self.review.plots is None:  # unless a review was opened first: it built its own then
             self.review.set_plots(plots)
-        yield
+        for name in ("events", "audit", "wire_trace", "history"):
+            yield
+            self._page(name)
         yield from self.history.parts
+        self.pages_built.emit()
 
     def _place_preview(self, preview: PreviewPlots) -> None:
         """Put the plots beside the editor, and draw the evaluation the editor holds, if a reading came first."""
         self.preview = preview
-        preview.drawn.connect(lambda: self.review.draw_ahead(*preview.plans))  # the next review's plots, ahead
+        # the next review's plots drawn ahead, once the Review page is built (after the library's approval)
+        preview.drawn.connect(lambda: self.built("review") and self.review.draw_ahead(*preview.plans))
         self.program_split.addWidget(preview)
+        self._arrange_program()
+        self._preview_timer.start()  # the evaluation the editor holds, if a reading came first
+
+    def _arrange_program(self) -> None:
+        """Once the Program page holds both the editor and the plots, divide it as it was left, or at first by
+        ``EDITOR_TO_PLOTS``."""
+        if self.program_split.count() < 2:
+            return
         self.program_split.setStretchFactor(0, EDITOR_TO_PLOTS[0])
         self.program_split.setStretchFactor(1, EDITOR_TO_PLOTS[1])
         if not settings.restore_split(self.program_split):
             keep_ratio(self.program_split, EDITOR_TO_PLOTS)
-        self._preview_timer.start()  # the evaluation the editor holds, if a reading came first
 
     @property
     def plots_ready(self) -> bool:
@@ -871,6 +1160,10 @@ class MainWindow(QMainWindow):
         (``ProgramEditor.set_snapshot``). Another pump than the visit's starts a new visit (the banner says so),
         unless ``may_start_visit`` is False: a reading taken after a change, where another pump is a stop."""
         self.snapshot = snapshot
+        if self.library is None:  # the pages that show it check doses: drawn once the library is approved
+            self._unshown = (snapshot, may_start_visit)
+            self._set_tabs_enabled()
+            return False
         self.events.set_pump(snapshot.identity.serial)
         self.visit_controls.pump_read(snapshot, may_start_visit)
         self.overview.show_snapshot(snapshot)
@@ -888,7 +1181,7 @@ class MainWindow(QMainWindow):
         self._preview_timer.start()
 
     def _draw_preview(self) -> None:
-        evaluation = self.editor.evaluation
+        evaluation = self.editor.evaluation if self.built("editor") else None
         if self.preview is None or evaluation is None:
             return  # the plots are still being built (they draw it when placed), or there is nothing to draw
         review = evaluation.review
@@ -906,7 +1199,7 @@ class MainWindow(QMainWindow):
         have_pump = self.snapshot is not None
         for index in (OVERVIEW_TAB, PROGRAM_TAB, EVENTS_TAB, BOLUS_TAB):
             self.tabs.setTabEnabled(index, have_pump)
-        self.tabs.setTabEnabled(REVIEW_TAB, self.review.gate is not None)
+        self.tabs.setTabEnabled(REVIEW_TAB, self.built("review") and self.review.gate is not None)
         self.tabs.setTabEnabled(HISTORY_TAB, self.clinic.patient is not None)
         self.tabs.setTabEnabled(AUDIT_TAB, self.clinic.user is not None)
         refused = self.visit_controls.access().refusal(Permission.WIRE_TRACE)
@@ -943,10 +1236,10 @@ class MainWindow(QMainWindow):
 
     def discard_change(self) -> None:
         """Drop an unwritten change (another person signed in): the review closes, the editor shows the pump's."""
-        if self.review.gate is not None:
+        if self.built("review") and self.review.gate is not None:
             self.review.finish()
             self.show_tab(OVERVIEW_TAB)
-        if self.editor.has_unwritten_change():
+        if self.built("editor") and self.editor.has_unwritten_change():
             self.editor.reset()
         self._set_tabs_enabled()
 
@@ -955,7 +1248,8 @@ class MainWindow(QMainWindow):
         Audit page filtered to them."""
         patient, store = self.clinic.patient, self.clinic.store
         if patient is None or store is None:
-            self.history.clear()
+            if self.built("history"):
+                self.history.clear()  # else built empty
         else:
             self.visit_controls.store_call(None, lambda: store.patients.dose_history(patient.identifier),
                                            lambda entries: self._show_dose_history(patient, entries),
@@ -973,7 +1267,8 @@ class MainWindow(QMainWindow):
 
     def unwritten_change(self) -> bool:
         """True when the editor or the review holds a program other than the pump's: quitting loses it."""
-        return self.review.gate is not None or self.editor.has_unwritten_change()
+        return ((self.built("review") and self.review.gate is not None)
+                or (self.built("editor") and self.editor.has_unwritten_change()))
 
     def closeEvent(self, event) -> None:
         """The window's close button asks like Quit. A close from the program itself (after Quit was
@@ -989,7 +1284,9 @@ class MainWindow(QMainWindow):
         try:
             self.link.shutdown()
             self.report.wait()
-            self.audit.reads.wait()  # the store closes after its reads
+            self.library_check.wait()
+            if self.built("audit"):
+                self.audit.reads.wait()  # the store closes after its reads
             self.visit_controls.close()  # the visit ends and the store closes in the clinic thread
         finally:
             gui_thread_gc.release()

@@ -16,22 +16,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QFontMetricsF, QPainter, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from programmer.dead_volume import Transit
-from programmer.planner import Plan
 from ui.view_models.format import PUMP_CLOCK, cycle_offset, dated, moment, quantity
 from ui.view_models.palette import (CURRENT_LINE, GRID_LINE, PLOT_BACKGROUND, PLOT_TEXT, PROPOSED_LINE, THRESHOLD_LINE,
                                    THRESHOLD_TEXT)
-from ui.view_models.transit_series import span_min, transit_series
 from ui.view_models.series import (DEFAULT_HORIZON_DAYS, TICK_FORMAT, RateSeries, ReservoirSeries, common_span_min,
                                   date_ticks, from_posix, rate_axis_top, rate_series, reservoir_series, stagger_labels,
                                   threshold_label_at_right, tick_format, value_ticks)
 from ui.widgets import WrappingLabel
+
+if TYPE_CHECKING:  # the window builds its plots before the domain's models: they only name types here
+    from programmer.dead_volume import Transit
+    from programmer.planner import Plan
 
 CURRENT_PEN = pg.mkPen(color=CURRENT_LINE, width=2, style=Qt.PenStyle.DashLine)
 PROPOSED_PEN = pg.mkPen(color=PROPOSED_LINE, width=3)
@@ -390,6 +392,8 @@ class TransitionPlots(QWidget):
 
     def show_transits(self, unit: str, without: Transit | None, with_change: Transit | None) -> None:
         """Draw both (None clears a line); the span is the longer transition's (``transit_series.span_min``)."""
+        from ui.view_models.transit_series import span_min, transit_series  # the Bolus page's: the domain's reviews
+
         if unit != self.unit:
             self.unit = unit
             _left_title(self.patient_plot, f"Patient ({unit}/h)")

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
 from clinic.pump_match import PumpMatch
 from programmer.errors import ProgrammerError
 from programmer.roles import Permission, User
-from programmer.snapshot import PumpSnapshot
 from ui.app_log import log
 from ui.background import Background
 from ui.clinic_session import ClinicSession
@@ -43,6 +42,7 @@ from ui.sign_in import SignInDialog
 from ui.widgets import WrappedText, heading
 
 if TYPE_CHECKING:
+    from programmer.snapshot import PumpSnapshot
     from clinic.prime_catheter import RecordedCatheter
     from clinic.visit import Visit
     from ui.main_window import MainWindow

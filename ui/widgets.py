@@ -5,14 +5,18 @@ ratio, and the application's one style sheet: the focus ring and the validation 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
 from PySide6.QtGui import QFocusEvent, QFont, QFontMetricsF, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QApplication, QFormLayout, QFrame, QLabel,
                                QLineEdit, QScrollArea, QSizePolicy, QSplitter, QStyle, QStyledItemDelegate, QWidget)
 
-from ui.view_models.draft import Problem
 from ui.view_models.format import WORD_JOINER, cut_at_word, units_whole
 from ui.view_models.palette import BANNER
+
+if TYPE_CHECKING:
+    from ui.view_models.draft import Problem
 
 SEVERITY_PREFIX = {"error": "Not allowed: ", "warning": "Warning (acknowledge at review): "}
 

@@ -76,10 +76,13 @@ def wait_for_plots(qtbot, window: MainWindow) -> None:
 
 
 def connect(qtbot, window: MainWindow, url: str, confirm: bool = True) -> None:
-    """Connect, and wait for the reading, for the plots that draw it and for its patient from the clinic's record;
-    with ``confirm``, answer "Confirm the patient" if it asks, as the clinician does (``confirm_patient``)."""
+    """Connect, and wait for the reading, for the drug library (a window made without one checks it once shown, and
+    draws a reading that came first once it is approved), for the plots that draw it and for its patient from the
+    clinic's record; with ``confirm``, answer "Confirm the patient" if it asks, as the clinician does
+    (``confirm_patient``)."""
     window.connect_to(url)
-    qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy, timeout=LINK_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy and window.library_handed_over,
+                    timeout=LINK_TIMEOUT_MS)
     wait_for_plots(qtbot, window)
     if confirm:
         wait_for_patient(qtbot, window)

@@ -1,24 +1,35 @@
 """The window's staged start-up (issue 11): it shows at once, builds its plots a part per turn of the event loop
 afterwards, draws a reading or an edit that came before them once they are placed, and can be closed at any point
-of the build without a crash or a thread left running. Timing is benchmarks/gui_stalls.py's; these are behaviour.
+of the build without a crash or a thread left running. The drug library is checked after the plots, in a thread: until
+it is approved nothing may be changed on a pump, and a reading that came first is drawn once it is. The other pages
+are built a page per turn after the plots, or at the first showing of their tab, and none of their modules, nor
+pydantic, the domain's models or the store, is imported before the window shows. Timing is
+benchmarks/gui_stalls.py's and benchmarks/gui_startup.py's; these are behaviour.
 
 The plots' modules (pyqtgraph) are imported by the GUI thread as the window is built, never by a thread while it is
 up: PySide6 creates its Python types lazily, and two threads doing so at once crash the process (issue 11)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
 from PySide6.QtWidgets import QApplication
 
 from programmer.library import load_library
+from tests.support.emulator_fixtures import LOOPBACK_LINK
 from tests.support.ui_actions import LINK_TIMEOUT_MS, clinic_session, wait_for_plots
 from tests.support.ui_fakes import program, snapshot
 from ui.app import create_window
-from ui.main_window import PROGRAM_TAB, MainWindow
+from ui.main_window import (AUDIT_TAB, BOLUS_TAB, EVENTS_TAB, HISTORY_TAB, LIBRARY_NOT_READY, OVERVIEW_TAB,
+                            PROGRAM_TAB, REVIEW_TAB, TRACE_TAB, MainWindow)
 
 LIBRARY = load_library()
+HELD_S = 30.0
+"""Bound on how long the library's check is held back: the test lets it go long before."""
 
 
 def rates(window: MainWindow, key: str) -> list[float]:
@@ -37,8 +48,11 @@ def test_demo_shows_the_window_before_the_reading_then_the_plots_draw_the_pumps_
     window = create_window(demo=True, audit_path=tmp_path / "audit.jsonl")
     qtbot.addWidget(window)
     try:
-        assert window.isVisible() and window.snapshot is None and window.link.busy  # shown while the emulator starts
+        assert window.isVisible() and window.snapshot is None and window.library is None
         assert not window.plots_ready  # nothing of the plots built before the window showed
+        assert not window.link.busy  # the emulator starts once the library is approved: nothing sent before
+        qtbot.waitUntil(lambda: window.link.busy, timeout=LINK_TIMEOUT_MS)
+        assert window.library is not None
         qtbot.waitUntil(lambda: window.snapshot is not None and not window.link.busy and window.plots_ready,
                         timeout=LINK_TIMEOUT_MS)
         # The demo patient's 150 mcg/day: 150 / 24 = 6.25 mcg/h; the draft is the pump's program, unedited.
@@ -103,3 +117,84 @@ def test_closing_before_the_first_step_leaves_nothing_running(qtbot, tmp_path):
     assert window.preview is None and window.review.plots is None
     assert not window.link._thread.isRunning()
     assert set(threading.enumerate()) <= before  # the plots' modules are imported by the GUI thread, with the window
+
+
+def test_nothing_is_programmed_until_the_library_is_approved_and_a_reading_before_it_is_drawn_after(qtbot, tmp_path):
+    go_on = threading.Event()
+
+    def held_library():
+        assert go_on.wait(HELD_S), "the test never let the check go on"
+        return LIBRARY
+    window = MainWindow(None, clinic_session(tmp_path), LOOPBACK_LINK, library_loader=held_library)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        wait_for_plots(qtbot, window)  # the window shows and builds its plots while the library is checked
+        controls = window.visit_controls
+        assert window.stack.currentWidget() is controls.lock_page
+        assert controls.lock_text.text() == "Checking the drug library\u2026"
+        window._show_snapshot(snapshot())  # a reading before the library: kept, shown on no page yet
+        assert window.snapshot is not None and not window.built("overview") and not window.built("editor")
+        # Every change is refused in the window's access path, whatever the controls show.
+        window.set_clock()
+        assert (window.banner.title.text(), window.banner.text.text()) == (
+            "Clock not set.", f"Nothing was sent: {LIBRARY_NOT_READY}.")
+        window.connected = True  # as if connected: the refill asks the library first
+        window.open_refill()
+        assert window.refill_wizard is None and window.banner.text.text() == f"Nothing was sent: {LIBRARY_NOT_READY}."
+        window.connected = False
+        assert not window.link.busy and window.link.url is None  # nothing sent
+        go_on.set()
+        qtbot.waitUntil(lambda: window.built("editor") and window.stack.currentWidget() is window.work,
+                        timeout=LINK_TIMEOUT_MS)
+        assert window.library is LIBRARY
+        wait_for_rates(qtbot, window, {6.25}, {6.25})  # the reading's 150 mcg/day over 24 h, drawn now
+        assert window.editor.daily_dose.text() == "150"
+    finally:
+        go_on.set()
+        window.close()
+
+
+def test_pages_are_built_a_page_per_turn_after_the_plots_or_at_the_first_showing_of_their_tab(qtbot, tmp_path):
+    window = MainWindow(LIBRARY, clinic_session(tmp_path), LOOPBACK_LINK)
+    qtbot.addWidget(window)
+    window.show()
+    assert [window.tabs.tabText(tab) for tab in range(window.tabs.count())] == [
+        "&1 Connect", "&2 Overview", "&3 Program", "&4 Review", "&5 Events", "&6 Bolus", "&7 History", "&8 Audit",
+        "&9 Wire trace"]
+    # Signed in on an open store, the window sets its access to changes at once, which builds the pages whose controls
+    # it sets (the Overview, the Review, the Bolus page), and gives the Audit page its trail: the others wait.
+    assert not any(window.built(name) for name in ("editor", "events", "history", "wire_trace"))
+    window.tabs.setCurrentIndex(EVENTS_TAB)  # shown before its turn: built at once, in its tab
+    assert window.tabs.currentIndex() == EVENTS_TAB
+    assert window.built("events") and window.tabs.widget(EVENTS_TAB).isAncestorOf(window.events)
+    assert not window.built("history")
+    qtbot.waitUntil(lambda: all(window.built(name) for name in ("editor", "history", "wire_trace")),
+                    timeout=LINK_TIMEOUT_MS)
+    for tab, page in ((OVERVIEW_TAB, window.overview), (REVIEW_TAB, window.review), (BOLUS_TAB, window.bolus),
+                      (HISTORY_TAB, window.history), (AUDIT_TAB, window.audit), (TRACE_TAB, window.wire_trace)):
+        assert window.tabs.widget(tab).isAncestorOf(page)
+    assert window.tabs.widget(PROGRAM_TAB).isAncestorOf(window.editor)
+    split = window.program_split  # the editor built after the plots, left of them, the plots the larger part
+    assert split.widget(0).isAncestorOf(window.editor) and split.widget(1) is window.preview
+    assert [split.widget(index).sizePolicy().horizontalStretch() for index in (0, 1)] == [2, 3]
+    window.close()
+
+
+NOT_BEFORE_THE_WINDOW = ("pydantic", "programmer.program", "programmer.library", "programmer.planner",
+                         "programmer.snapshot", "programmer.checks", "programmer.interrogation", "programmer.port",
+                         "sqlalchemy", "cryptography", "ui.editor", "ui.review", "ui.bolus_page", "ui.overview",
+                         "ui.events", "ui.history_page", "ui.audit_page", "ui.wire_trace_page")
+"""What the window shows before (benchmarks/gui_startup.py): pydantic and the domain's models, the planner, the
+store, the library's signature check and the pages built after the window shows; each would only make every start
+slower, silently."""
+
+
+def test_the_window_and_its_plots_need_none_of_the_domains_models_the_store_or_the_later_pages():
+    # In a fresh interpreter: this one has long imported everything. The modules the window imports before it shows,
+    # and those its plots are built from (imported as it is built).
+    code = "import sys, ui.app, ui.preview; print(' '.join(sorted(sys.modules)))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}).stdout.split())
+    assert {"ui.main_window", "ui.preview", "pyqtgraph"} <= loaded
+    assert sorted(loaded & set(NOT_BEFORE_THE_WINDOW)) == []

@@ -18,9 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from programmer.snapshot import PumpSnapshot
-from programmer.program import MINUTES_PER_DAY, Flex, FlexStep, Program
+from typing import TYPE_CHECKING
+
+from programmer.clock import MINUTES_PER_DAY
 from ui.view_models.format import COMPUTER_CLOCK, PUMP_CLOCK, clock_difference, cycle_offset, dated, quantity
+
+if TYPE_CHECKING:  # the window names the banner's clock action before the program's models are built
+    from programmer.program import Flex, FlexStep, Program
+    from programmer.snapshot import PumpSnapshot
 
 SET_CLOCK_ACTION = "set_clock"
 """The banner's action for the clock warning (``Banner.action_clicked`` carries it)."""
@@ -79,6 +84,8 @@ class ClockChange:
 
 def clock_change(snapshot: PumpSnapshot, now: datetime) -> ClockChange:
     """The change setting the clock at ``now`` (this computer's clock) makes to the pump read in ``snapshot``."""
+    from programmer.program import Flex
+
     drift = timedelta(seconds=snapshot.drift_s)
     program = snapshot.active.program
     flex: list[str] = []
@@ -96,6 +103,8 @@ def flex_shift(program: Program, drift: timedelta, phase_min: float, now: dateti
     start by this computer's clock, now and once set: for a repeating cycle a next start is the one figure
     that is the same however the cycle is counted. Then the step the pump jumps to, when it changes.
     """
+    from programmer.program import Flex
+
     therapy = program.therapy
     assert isinstance(therapy, Flex), "flex_shift is for flex programs (clock_change checks)"
     cycle = timedelta(minutes=therapy.cycle_days * MINUTES_PER_DAY)

@@ -20,8 +20,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Callable
 
-from programmer.clock import iso
-from programmer.program import MINUTES_PER_DAY
+from programmer.clock import MINUTES_PER_DAY, iso
 
 NOT_APPLICABLE = "\u2014"
 """An em dash: shown where a figure cannot be computed yet (the reason is shown beside it)."""

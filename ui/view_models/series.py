@@ -10,9 +10,12 @@ import bisect
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from programmer.planner import Plan
-from programmer.program import MINUTES_PER_DAY
+from programmer.clock import MINUTES_PER_DAY
+
+if TYPE_CHECKING:  # the plots are built before the planner is imported: a plan only arrives with a reading
+    from programmer.planner import Plan
 
 DEFAULT_HORIZON_DAYS = 90
 

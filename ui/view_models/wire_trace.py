@@ -15,7 +15,10 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from programmer.trace_reading import IN_CLEAR, PLAIN_MARK, SEALED, Row, TraceReader
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the window's live trace (``LiveTrace``) starts with it; reading a trace comes later
+    from programmer.trace_reading import Row, TraceReader
 
 LIVE_LINES_KEPT = 50_000
 """The live trace keeps this many lines (some 10,000 exchanges), then drops the oldest: a long session (a bolus watched
@@ -144,6 +147,8 @@ def details(row: Row, reader: TraceReader, patient_data: bool, with_hex: bool) -
             lines.append(f"Meanwhile: {len(exchange.drops)} chunks dropped "
                          f"({sum(drop.dropped_bytes for drop in exchange.drops)} bytes), "
                          f"{exchange.ignored} frames not taken")
+        from programmer.trace_reading import IN_CLEAR, SEALED
+
         for direction, name in (("TX", "Request"), ("RX", "Answer")):
             text = exchange.payload_text(direction)
             opened = text not in (SEALED, IN_CLEAR)
@@ -170,4 +175,6 @@ def trace_to_save(lines: Iterable[str], patient_data: bool) -> str:
 
 
 def _is_plain(line: str) -> bool:
+    from programmer.trace_reading import PLAIN_MARK
+
     return line.split(" ", 1)[-1].startswith(PLAIN_MARK)
