@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from clinic.pump_match import PumpMatch
-from programmer.audit_record import user_fields
 from programmer.roles import User
 from ui.view_models.access import Access, no_patient_stop, wrong_patient_stop
 from ui.view_models.identification import (MAX_WRONG_DATES, Identification, not_confirmed_stop,
@@ -239,6 +238,8 @@ class ClinicSession:
         """One record of the patient's confirmation, through the visit's journaled audit (journal, then store), in the
         name of the visit's user (who answered, even if the window has locked since)."""
         assert self.visit is not None and self.pump is not None, "in a visit, of a pump"
+        from programmer.audit_record import user_fields  # here: the window's modules import none of the domain
+
         self.visit.audit.append({"time": datetime.now().astimezone().isoformat(timespec="milliseconds"),
                                  "action": action, "event": "identification", **user_fields(self.visit.user),
                                  "pump_serial": self.pump.serial, "pump_model": self.pump.model, "message": message})

@@ -1135,10 +1135,14 @@ class MainWindow(QMainWindow):
         """Put the plots beside the editor, and draw the evaluation the editor holds, if a reading came first."""
         self.preview = preview
         # the next review's plots drawn ahead, once the Review page is built (after the library's approval)
-        preview.drawn.connect(lambda: self.built("review") and self.review.draw_ahead(*preview.plans))
+        preview.drawn.connect(lambda: self._draw_review_ahead(preview))
         self.program_split.addWidget(preview)
         self._arrange_program()
         self._preview_timer.start()  # the evaluation the editor holds, if a reading came first
+
+    def _draw_review_ahead(self, preview: PreviewPlots) -> None:
+        if self.built("review"):
+            self.review.draw_ahead(*preview.plans)
 
     def _arrange_program(self) -> None:
         """Once the Program page holds both the editor and the plots, divide it as it was left, or at first by
