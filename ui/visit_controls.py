@@ -111,11 +111,11 @@ class VisitControls(QObject):
         self._closing = False
         self.locked_user: User | None = None
         self._matching: str | None = None
+        """The serial of the pump being matched to a patient in the clinic thread, while it is."""
         self.record_error: Exception | None = None
+        """Why the store could not be opened, once it could not."""
         self._to_open = False
         """True from ``start`` until ``open_record`` when the store is to be opened."""
-        """Why the store could not be opened, once it could not."""
-        """The serial of the pump being matched to a patient in the clinic thread, while it is."""
         """Who was signed in when the window locked: the same person signing in again keeps the unwritten change."""
         self.lock_page = QWidget()
         layout = QVBoxLayout(self.lock_page)
