@@ -476,13 +476,12 @@ class MainWindow(QMainWindow):
         self._add_steps(self._after_approval())
 
     def _after_approval(self) -> Iterator[None]:
-        """The pages that check doses, a page per step; then the clinic's record is opened (which sets what their
-        controls allow), a reading that came first is drawn, and the other pages are built."""
+        """The pages that check doses, a page per step; then a reading that came first is drawn, and the other pages
+        are built before the clinic's record is opened (``_build_pages``)."""
         for name in LIBRARY_PAGES:
             self._page(name)
             yield
         self.visit_controls.start()
-        self.visit_controls.open_record()
         self.library_handed_over = True
         self.library_ready.emit()
         if self._unshown is not None:
@@ -1104,8 +1103,6 @@ class MainWindow(QMainWindow):
         preview = PreviewPlots(staged=True)
         yield from preview.parts
         self._place_preview(preview)
-        if self.library is not None:
-            self.visit_controls.open_record()  # the clinic's record next, in its thread (VisitControls.open_record)
         yield  # the plots painted first, before the library's thread shares the interpreter with this one
         if self.library is None:
             self._check_library()  # then the other pages, once it is approved (_library_approved)
@@ -1114,7 +1111,7 @@ class MainWindow(QMainWindow):
 
     def _build_pages(self) -> Iterator[None]:
         """The other pages, a page per step, those that check doses first, with the Review page's plots and the History
-        page's a part per step."""
+        page's a part per step; then the clinic's record is opened in its thread."""
         from ui.preview import PreviewPlots
 
         for name in LIBRARY_PAGES:
@@ -1129,6 +1126,7 @@ class MainWindow(QMainWindow):
             yield
             self._page(name)
         yield from self.history.parts
+        self.visit_controls.open_record()  # after the pages: see VisitControls.open_record
         self.pages_built.emit()
 
     def _place_preview(self, preview: PreviewPlots) -> None:

@@ -170,10 +170,11 @@ class VisitControls(QObject):
         self._to_open = True
 
     def open_record(self) -> None:
-        """Open the store in the clinic thread, if ``start`` left it to open. The window calls it once its Program
-        page's plots are placed: the opening's Python (SQLAlchemy's import, the schema's check, the demo's record) and
-        the plots' build share one interpreter lock, so done one after the other each is done sooner than together,
-        and the plots are what the window shows first."""
+        """Open the store in the clinic thread, if ``start`` left it to open. The window calls it once its pages are
+        built: the opening's Python (SQLAlchemy's import, the schema's check, the demo's record) and the pages' build
+        share one interpreter lock, so done together a step of the GUI thread's own 25 ms of work took 60 to 140 ms
+        (``benchmarks/gui_stalls.py``); done one after the other, neither waits for the other, and the record was
+        ready no later. Nobody can use a page before the record is open and someone is signed in."""
         if self._to_open:
             self._to_open = False
             self.store_call(OPENING, self.clinic.open, lambda _none: self._opened(), self._open_failed)

@@ -28,7 +28,7 @@ from tests.support.ui_actions import (LINK_TIMEOUT_MS, clinic_session, confirm_p
                                       write_and_wait)
 from ui.app import create_window
 from ui.clinic_session import ClinicSession
-from ui.main_window import MainWindow
+from ui.main_window import PAGE_TABS, MainWindow
 from ui.visit_controls import OPEN_FAILED_NOTE
 
 LIBRARY = load_library()
@@ -53,7 +53,8 @@ def test_the_window_shows_and_builds_its_plots_while_the_store_is_held_back_and_
     try:
         wait_for_plots(qtbot, window)  # the event loop turns: the plots are built a part per turn meanwhile
         controls = window.visit_controls
-        assert window.clinic.store is None and controls.calls.busy
+        qtbot.waitUntil(lambda: controls.calls.busy, timeout=LINK_TIMEOUT_MS)  # opened once the pages are built
+        assert window.clinic.store is None and all(window.built(name) for name in PAGE_TABS)
         assert window.stack.currentWidget() is controls.lock_page
         assert controls.lock_text.text() == "Opening the clinic record\u2026"
         assert not controls.sign_in_button.isEnabled() and controls.sign_in_dialog is None
