@@ -18,11 +18,12 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from ui.view_models import history
 from ui.view_models.palette import CURRENT_LINE, PLOT_BACKGROUND, PLOT_TEXT, PROPOSED_LINE, THRESHOLD_TEXT
+from ui.turns import Turns
 from ui.widgets import WrappedText
 
 PENS = (pg.mkPen(color=PROPOSED_LINE, width=2), pg.mkPen(color=CURRENT_LINE, width=2, style=Qt.PenStyle.DashLine))
@@ -67,19 +68,15 @@ class HistoryPage(QWidget):
         self.rows: list[tuple[str, ...]] = []
         """What the table shows."""
         self._built = False
-        self._drawing: Iterator[None] | None = None
-        """The drawing under way, a plot a turn of the event loop (``_draw``); None when all is drawn."""
-        self._draw_timer = QTimer(self)
-        self._draw_timer.setSingleShot(True)
-        self._draw_timer.setInterval(0)
-        self._draw_timer.timeout.connect(self._draw_next)
+        self._drawing = Turns(self)
+        """The drawing under way, a plot a turn of the event loop (``_draw``)."""
         self.parts = self._build()
 
     @property
     def ready(self) -> bool:
         """True once built (``parts`` exhausted) and the history last given drawn: each is drawn a plot per turn of
         the event loop after ``show_history``, which fills the table at once."""
-        return self._built and self._drawing is None
+        return self._built and not self._drawing.busy
 
     def _build(self) -> Iterator[None]:
         """The plots, one per step, then the table under them; then they are drawn (``_draw``)."""
@@ -129,18 +126,7 @@ class HistoryPage(QWidget):
         history makes the lines and their legend, some 10 ms a plot); a drawing under way is dropped for this one.
         Before the plots are built, nothing: the build draws them when done."""
         if self._built:
-            self._drawing = self._drawings()
-            self._draw_timer.start()
-
-    def _draw_next(self) -> None:
-        if self._drawing is None:
-            return
-        try:
-            next(self._drawing)
-        except StopIteration:
-            self._drawing = None
-            return
-        self._draw_timer.start()
+            self._drawing.replace(self._drawings())
 
     def _drawings(self) -> Iterator[None]:
         """The three plots' drawings, each short enough for one turn of the event loop, then the dates they share."""

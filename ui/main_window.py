@@ -44,6 +44,7 @@ from ui.link import (BolusWatch, CancelBolus, CancelDone, Cancelled, Commit, Com
 from ui import view_models
 from ui.view_models import pairing
 from ui.report_action import ReportAction
+from ui.turns import Turns
 from ui.visit_controls import READ_FAILED, VisitControls, said
 from ui.widgets import VerticalScroll, keep_ratio
 from ui.view_models.wire_trace import LiveTrace
@@ -192,8 +193,8 @@ class MainWindow(QMainWindow):
         self.library_error: Exception | None = None
         """Why the library cannot be used, once the window's check refused it."""
         self.library_handed_over = library is not None
-        """True once the pages that check doses have the library and the clinic's record is being opened (at once for
-        a library given): ``library_ready`` says when."""
+        """True once the pages that check doses have the library (at once for a library given): ``library_ready`` says
+        when."""
         self.library_check = Background(self, "drug library")
         self._pages: dict[str, QWidget] = {}
         """The pages built so far, by name (``_page``)."""
@@ -241,16 +242,14 @@ class MainWindow(QMainWindow):
 
         self.connect_page = ConnectPage()
         self.preview: PreviewPlots | None = None  # built once the window is shown (_build_plots)
-        self._plot_steps: list[Iterator[None]] | None = None
+        self._shown_once = False
+        """True from the first showing, which starts the build (``showEvent``)."""
+        self._build_turns = Turns(self)
         """What is still to build after the window shows, a part per turn of the event loop (``_build_plots``)."""
-        self._plot_timer = QTimer(self)  # a child: it stops with the window, and no step runs after it
-        self._plot_timer.setSingleShot(True)
-        self._plot_timer.setInterval(0)  # the next turn of the event loop, once what is pending is done
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
         self._preview_timer.setInterval(0)
         self._preview_timer.timeout.connect(self._draw_preview)
-        self._plot_timer.timeout.connect(self._next_plot_step)
         importlib.import_module(PLOTTING_MODULE)  # before the window can show: nothing is frozen by it
         self.program_split = QSplitter(Qt.Orientation.Horizontal)
         self.bolus_poll = QTimer(self)
@@ -473,7 +472,7 @@ class MainWindow(QMainWindow):
     def _library_approved(self, library: object) -> None:
         """Hand the library to the pages that check doses, built from now on a page per turn (``_after_approval``)."""
         self.library = cast("LoadedLibrary", library)
-        self._add_steps(self._after_approval())
+        self._build_turns.add(self._after_approval(), start=self.isVisible())
 
     def _after_approval(self) -> Iterator[None]:
         """The pages that check doses, a page per step; then a reading that came first is drawn, and the other pages
@@ -1068,32 +1067,16 @@ class MainWindow(QMainWindow):
         paints and takes keys throughout, and a reading finds them built (or is drawn once they are). Until the drug
         library is approved the window stays locked, saying so."""
         super().showEvent(event)
-        if self._plot_steps is None:
-            self._plot_steps = [self._build_plots()]
+        if not self._shown_once:
+            self._shown_once = True
+            self._build_turns.add(self._build_plots())
             if self.library is not None:
                 self.visit_controls.start()
             else:
                 self.show_locked(True)
                 self.visit_controls.lock_text.setText(CHECKING_LIBRARY)
                 self.visit_controls.sign_in_button.setEnabled(False)
-        self._plot_timer.start()  # again after a close that stopped it; nothing when all is built
-
-    def _add_steps(self, steps: Iterator[None]) -> None:
-        assert self._plot_steps is not None, "the window has shown: the library is checked after its plots"
-        self._plot_steps.append(steps)
-        if self.isVisible():
-            self._plot_timer.start()
-
-    def _next_plot_step(self) -> None:
-        assert self._plot_steps is not None, "showEvent made them before starting the timer"
-        while self._plot_steps:
-            try:
-                next(self._plot_steps[0])
-            except StopIteration:
-                self._plot_steps.pop(0)
-            else:
-                self._plot_timer.start()
-                return
+        self._build_turns.resume()  # again after a close that paused it; nothing when all is built
 
     def _build_plots(self) -> Iterator[None]:
         """The Program page's plots, a part per step; then the library checked in its thread unless it was given,
@@ -1279,7 +1262,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         settings.save_window(self, self.program_split)
-        self._plot_timer.stop()  # no more building: nothing is shown any more
+        self._build_turns.pause()  # no more building: nothing is shown any more
         if self.emulator_panel is not None:
             self.emulator_panel.close()  # its last call ends while the emulator still runs
         gui_thread_gc.hold()  # the link gives the collector back as it stops; the other threads still run Python

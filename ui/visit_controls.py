@@ -109,6 +109,7 @@ class VisitControls(QObject):
         self.patient_dialog: PatientMatchDialog | None = None
         self.confirm_dialog: PatientConfirmDialog | None = None
         self._closing = False
+        """True once the window closes: a dialog closed with it has nothing more to show."""
         self.locked_user: User | None = None
         self._matching: str | None = None
         """The serial of the pump being matched to a patient in the clinic thread, while it is."""
