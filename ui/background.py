@@ -12,6 +12,14 @@ pump is matched in that visit), so each object runs its calls first come, first 
 earlier ones did. Each answer, or the exception raised, comes back through a queued signal, so its slot runs on the
 GUI thread, in the order the calls were made. Each is made while the window's pump link holds the GUI thread's
 collector (``ui.gui_thread_gc``, for the window's life), so no cycle holding a Qt object is freed in this thread.
+
+Why a call waits until the GUI thread has taken the answer before it (at most ``TAKEN_WAIT_S``): the two threads share
+one interpreter lock. The demo's record, once open, unlocks the window, and the first layout and paint of its pages
+call into Python hundreds of times (size hints, the plots, the inactivity filter); with the visit's start and the
+pump's match running meanwhile in SQLAlchemy, each of those calls waited for the lock. The GUI thread then slept
+25 ms of a 62 ms turn while both cores sat idle (the kernel's scheduler trace), and the turn was the one over 50 ms
+left in ``benchmarks/gui_stalls.py``. The answer is taken at a timer of no interval, after the paint it caused; the
+next call waits for that, a turn of the event loop (milliseconds), and the record is ready no later.
 """
 
 from __future__ import annotations
@@ -21,8 +29,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
+TAKEN_WAIT_S = 0.2
+"""The longest a call waits for the GUI thread to take the answer before it: a GUI thread held up longer (a step of
+its own longer than that, a window gone without ``wait``) does not hold the calls behind it up for good."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,16 @@ class Background(QObject):
         self._queue: collections.deque[_Call] = collections.deque()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._taken = threading.Event()
+        """Set once the GUI thread has taken the last answer and painted what it changed: the next call waits for it
+        (``TAKEN_WAIT_S`` at most)."""
+        self._taken.set()
+        self._ending = False
+        """True while ``wait`` holds the GUI thread: the calls left run one after another, none waiting for it."""
+        self._taken_timer = QTimer(self)
+        self._taken_timer.setSingleShot(True)
+        self._taken_timer.setInterval(0)  # a timer, not a posted call: it fires after the paint the answer made
+        self._taken_timer.timeout.connect(self._taken.set)
         self._answered.connect(self._answer)
 
     @property
@@ -70,7 +91,11 @@ class Background(QObject):
         with self._lock:
             thread = self._thread
         if thread is not None:
+            with self._lock:
+                self._ending = True
+            self._taken.set()
             thread.join()
+            self._ending = False
 
     def _drain(self) -> None:
         while True:
@@ -79,6 +104,10 @@ class Background(QObject):
                     self._thread = None
                     return
                 entry = self._queue.popleft()
+            self._taken.wait(TAKEN_WAIT_S)
+            with self._lock:
+                if not self._ending:
+                    self._taken.clear()  # until the GUI thread takes this call's answer
             try:
                 result = entry.call()
             except Exception as exc:  # every failure comes back to be said, a bug too
@@ -97,6 +126,7 @@ class Background(QObject):
 
     def _answer(self, entry: _Call, value: object, returned: bool) -> None:
         self._pending -= 1
+        self._taken_timer.start()
         if not returned:
             assert isinstance(value, Exception), "a call that did not return raised"
             if entry.failed is not None:

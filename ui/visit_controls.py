@@ -111,13 +111,13 @@ class VisitControls(QObject):
         self._closing = False
         """True once the window closes: a dialog closed with it has nothing more to show."""
         self.locked_user: User | None = None
+        """Who was signed in when the window locked: the same person signing in again keeps the unwritten change."""
         self._matching: str | None = None
         """The serial of the pump being matched to a patient in the clinic thread, while it is."""
         self.record_error: Exception | None = None
         """Why the store could not be opened, once it could not."""
         self._to_open = False
         """True from ``start`` until ``open_record`` when the store is to be opened."""
-        """Who was signed in when the window locked: the same person signing in again keeps the unwritten change."""
         self.lock_page = QWidget()
         layout = QVBoxLayout(self.lock_page)
         layout.addStretch(1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from ui.background import Background
+from ui.background import TAKEN_WAIT_S, Background
 
 TIMEOUT_MS = 5_000
 
@@ -75,3 +75,37 @@ def test_calls_queued_by_a_window_that_is_gone_still_run_and_their_answers_are_d
     finally:
         threading.excepthook = hook
     assert ran == ["the running call", "the call queued behind it"] and errors == []
+
+
+def test_a_call_waits_until_the_gui_thread_has_taken_the_answer_before_it(qtbot):
+    """The next call does not share the interpreter with the GUI thread's handling of the last answer (the layout
+    and paint it causes): it starts once the event loop has turned past that answer."""
+    background = Background(name="clinic record")
+    order: list[str] = []
+    first_returned, second_started = threading.Event(), threading.Event()
+
+    def first() -> None:
+        order.append("first call")
+        first_returned.set()
+
+    def second() -> None:
+        second_started.set()
+        order.append("second call")
+
+    background.run(first, lambda _none: order.append("first answer taken"))
+    background.run(second, lambda _none: order.append("second answer taken"))
+    assert first_returned.wait(5)
+    # The event loop does not turn here, so the first answer is not taken: the second call waits, up to its bound.
+    assert not second_started.wait(TAKEN_WAIT_S / 2)
+    qtbot.waitUntil(lambda: not background.busy, timeout=TIMEOUT_MS)
+    assert order == ["first call", "first answer taken", "second call", "second answer taken"]
+
+
+def test_a_gui_thread_that_does_not_take_the_answer_holds_the_next_call_only_for_the_bound(qtbot):
+    background = Background(name="clinic record")
+    second_started = threading.Event()
+    background.run(lambda: None)
+    background.run(second_started.set)
+    # No event loop turns at all: the second call still runs, once TAKEN_WAIT_S has passed.
+    assert second_started.wait(TAKEN_WAIT_S * 10)
+    qtbot.waitUntil(lambda: not background.busy, timeout=TIMEOUT_MS)
