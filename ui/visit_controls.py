@@ -497,6 +497,6 @@ class VisitControls(QObject):
         for dialog in (self.sign_in_dialog, self.patient_dialog, self.confirm_dialog):
             if dialog is not None:
                 dialog.reject()
-        self.inactivity.remove()
+        self.inactivity.disarm()
         self.calls.run(self.clinic.end)  # after what is queued; the window waits for it: the store closes behind it
         self.calls.wait()

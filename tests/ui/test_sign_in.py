@@ -92,9 +92,9 @@ def test_a_store_with_nobody_in_it_creates_the_first_administrator(qtbot, tmp_pa
 def lock_after_a_change(qtbot, tmp_path: Path, patient) -> MainWindow:
     window = new_window(qtbot, tmp_path)
     connect(qtbot, window, patient.url)  # the patient confirmed, however long that takes on a busy machine
-    window.visit_controls.inactivity.timer.setInterval(SIGN_OUT_MS)  # the short wait from here on
     edit_the_dose(qtbot, window, "165")
     assert window.unwritten_change()
+    window.visit_controls.inactivity.timer.setInterval(SIGN_OUT_MS)  # the short wait, from the edit on
     qtbot.waitUntil(lambda: window.visit_controls.locked, timeout=LINK_TIMEOUT_MS)  # no input for 0.4 s
     assert window.stack.currentWidget() is window.visit_controls.lock_page
     assert window.visit_controls.lock_text.text() == "Signed out after 0.4 seconds without input: sign in to go on."
