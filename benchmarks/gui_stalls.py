@@ -1,5 +1,6 @@
 """Stalls of the GUI thread in ``--demo``: from launch to the first reading drawn, then through one
-edit-review-commit cycle, as a clinician does it. Target: no gap over 50 ms once the window is shown.
+edit-review-commit cycle, as a clinician does it, then the Events, History, Audit and Wire trace tabs opened (their
+pages are built then). Target: no gap over 50 ms once the window is shown.
 
 A heartbeat timer ticks every 5 ms on the GUI thread and records the time between ticks: any gap much
 longer than 5 ms is a time the window could neither paint nor take a key. Each gap is labelled with the
@@ -157,7 +158,7 @@ class Cycle:
         self.poll.start()
 
     def _steps(self):
-        from ui.main_window import PROGRAM_TAB
+        from ui.main_window import AUDIT_TAB, EVENTS_TAB, HISTORY_TAB, PROGRAM_TAB, TRACE_TAB
         window = self.window
 
         def drawn() -> bool:
@@ -185,6 +186,12 @@ class Cycle:
         yield "signing", self._sign, lambda: window.review.write.isEnabled()
         yield "writing and reading back", lambda: window.review.write.click(), self._written
         yield "after the write", None, lambda: True
+        # The pages a visit reads now and then are built at their tab's first showing: each is a step too.
+        for tab, name in ((EVENTS_TAB, "Events"), (HISTORY_TAB, "History"), (AUDIT_TAB, "Audit"),
+                          (TRACE_TAB, "Wire trace")):
+            yield (f"{name} tab first shown", lambda tab=tab: window.show_tab(tab),
+                   self._settled(lambda: window.visit_controls.ready and window.history.ready
+                                 if tab == HISTORY_TAB else True))
 
     def _settled(self, condition):
         """``condition``, once it has held across a heartbeat: a person's next action never comes in the turn of the
@@ -288,7 +295,7 @@ def main() -> None:
     beat.enter("building and showing the window")
     window = application.create_window(demo=True)  # it checks the drug library once shown, in a thread of its own
     gui_thread_gc.keep_start_up()  # as ui.app.run does before its event loop
-    window.pages_built.connect(gui_thread_gc.keep_start_up)  # and again once every page is built, as run does
+    window.pages_built.connect(gui_thread_gc.keep_start_up)  # and again once the pages are built, as run does
     beat.enter("window shown: first paint")
     beat.window_shown_at = time.perf_counter()
     cycle = Cycle(app, beat, window)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from ui.view_models import history
@@ -45,7 +45,10 @@ def _plot(left: str) -> pg.PlotWidget:
 
 
 class HistoryPage(QWidget):
-    """``show_history(title, entries)`` draws a patient's entries (``clinic.patients.DoseEntry``, oldest first)."""
+    """``show_history(title, entries)`` draws a patient's entries (``clinic.patients.DoseEntry``, oldest first);
+    ``drawn`` says that a drawing is done."""
+
+    drawn = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -142,6 +145,7 @@ class HistoryPage(QWidget):
         _draw_refills(self.refill_plot, refills)
         yield
         _share_dates(self.dose_plot, history.date_span(doses + concentrations, refills))
+        self.drawn.emit()
 
 
 def _draw_steps(plot: pg.PlotWidget, series: list[history.Steps]) -> None:

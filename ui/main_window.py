@@ -175,14 +175,15 @@ class MainWindow(QMainWindow):
     locked, behind the sign-in dialog); ``sign_out_ms``: the wait without input before it locks again (default: the
     setting).
 
-    Only the Connect page and the Program page's frame are built with the window; every other page is built a page
-    per turn of the event loop after the Program page's plots (those that check doses once the library is approved),
-    or at its first use before that (``window.review`` and the others are properties that build their page)."""
+    Only the Connect page and the Program page's frame are built with the window. The pages that check doses
+    (``LIBRARY_PAGES``) are built a page per turn of the event loop after the Program page's plots, once the library is
+    approved; the pages a visit reads now and then (Events, Audit, Wire trace, History) when their tab is first shown;
+    any page at its first use before that (``window.review`` and the others are properties that build their page)."""
 
     library_ready = Signal()
     library_refused = Signal(object)
     pages_built = Signal()
-    """Every page is built, with its plots: what the window holds for the rest of the process exists now."""
+    """The pages built ahead are built, with their plots (``_build_pages``), and the clinic's record is being opened."""
 
     def __init__(self, library: LoadedLibrary | None, clinic: ClinicSession, driver_options: dict | None = None,
                  sign_out_ms: int | None = None, library_loader: Callable[[], LoadedLibrary] | None = None):
@@ -198,6 +199,8 @@ class MainWindow(QMainWindow):
         self.library_check = Background(self, "drug library")
         self._pages: dict[str, QWidget] = {}
         """The pages built so far, by name (``_page``)."""
+        self._history_reads = 0
+        """Reads of the dose history under way in the clinic thread (``_read_history``)."""
         self._unshown: tuple[PumpSnapshot, bool] | None = None
         """A reading that came before the library was approved, drawn once it is."""
         self.snapshot: PumpSnapshot | None = None
@@ -363,8 +366,11 @@ class MainWindow(QMainWindow):
         assert self.library is not None, "the pages that check doses are built once the drug library is approved"
         return self.library
 
-    def _place(self, name: str, page: QWidget) -> None:
+    def _place(self, name: str, page: QWidget, shown: bool = True) -> None:
+        """Put a page built now in its tab, ``shown`` as it is put: a widget added to a parent already on screen (a tab
+        just shown) stays hidden until shown itself."""
         cast(QVBoxLayout, self._holders[name].layout()).addWidget(page)
+        page.setVisible(shown)
 
     def _tab_shown(self, index: int) -> None:
         """Build the page of a tab shown before its turn came (one that checks doses, once the library is approved);
@@ -416,6 +422,9 @@ class MainWindow(QMainWindow):
         events = EventsPage()
         events.read_requested.connect(self.read_events)
         events.export_failed.connect(lambda text: self.banner.show_message("error", "Event log NOT saved.", text))
+        if self.snapshot is not None:  # the pump read before the page was first shown
+            events.set_pump(self.snapshot.identity.serial)
+            events.setEnabled(True)
         self._place("events", events)
         return events
 
@@ -434,8 +443,18 @@ class MainWindow(QMainWindow):
         from ui.history_page import HistoryPage
 
         history = HistoryPage()
-        self._place("history", history)
+        # Shown once its plots are built and its patient's history drawn on them (_history_drawn): its three plots
+        # laid out and painted once. Put on screen at once, each plot built and each drawing laid out and painted
+        # the plots before it again, some 70 ms in one turn.
+        self._place("history", history, shown=False)
+        history.drawn.connect(self._history_drawn)
+        self._build_turns.add(history.parts)
+        self._read_history()
         return history
+
+    def _history_drawn(self) -> None:
+        if self._history_reads == 0:  # else the history being read is drawn first
+            self.history.show()
 
     def _build_audit(self) -> QWidget:
         from ui.audit_page import AuditPage
@@ -1093,8 +1112,10 @@ class MainWindow(QMainWindow):
         yield from self._build_pages()
 
     def _build_pages(self) -> Iterator[None]:
-        """The other pages, a page per step, those that check doses first, with the Review page's plots and the History
-        page's a part per step; then the clinic's record is opened in its thread."""
+        """The pages that check doses, a page per step, and the Review page's plots a part per step; then the clinic's
+        record is opened in its thread. Events, Audit, Wire trace and History wait for their tab's first showing
+        (``_tab_shown``): each is built within a turn then (History's plots a part per turn after), where building them
+        ahead cost every window some 100 ms of the GUI thread for pages many visits never open."""
         from ui.preview import PreviewPlots
 
         for name in LIBRARY_PAGES:
@@ -1105,10 +1126,7 @@ class MainWindow(QMainWindow):
         yield from plots.parts
         if self.review.plots is None:  # unless a review was opened first: it built its own then
             self.review.set_plots(plots)
-        for name in ("events", "audit", "wire_trace", "history"):
-            yield
-            self._page(name)
-        yield from self.history.parts
+        yield
         self.visit_controls.open_record()  # after the pages: see VisitControls.open_record
         self.pages_built.emit()
 
@@ -1149,13 +1167,15 @@ class MainWindow(QMainWindow):
             self._unshown = (snapshot, may_start_visit)
             self._set_tabs_enabled()
             return False
-        self.events.set_pump(snapshot.identity.serial)
+        if self.built("events"):  # else it takes the pump when built
+            self.events.set_pump(snapshot.identity.serial)
         self.visit_controls.pump_read(snapshot, may_start_visit)
         self.overview.show_snapshot(snapshot)
         kept = self.editor.set_snapshot(snapshot)
         self.bolus.set_snapshot(snapshot, None if self.demand is None else self.demand.settings)
         self._watch_bolus()
-        self.events.setEnabled(True)
+        if self.built("events"):
+            self.events.setEnabled(True)
         self._set_tabs_enabled()
         return kept
 
@@ -1229,21 +1249,36 @@ class MainWindow(QMainWindow):
         self._set_tabs_enabled()
 
     def show_history(self) -> None:
-        """The visit's patient's dose history from the store on the History page (read in the clinic thread), and the
-        Audit page filtered to them."""
+        """The visit's patient's dose history on the History page, once it is built (it reads it then)."""
+        if self.built("history"):
+            self._read_history()
+        self._set_tabs_enabled()
+
+    def _read_history(self) -> None:
+        """Read the visit's patient's dose history from the store in the clinic thread, and draw it; nobody's: clear
+        the page."""
         patient, store = self.clinic.patient, self.clinic.store
         if patient is None or store is None:
             if self.built("history"):
                 self.history.clear()  # else built empty
         else:
+            self._history_reads += 1
             self.visit_controls.store_call(None, lambda: store.patients.dose_history(patient.identifier),
                                            lambda entries: self._show_dose_history(patient, entries),
-                                           lambda error: self.banner.show_message("error", READ_FAILED, said(error)))
-        self._set_tabs_enabled()
+                                           self._history_not_read)
 
     def _show_dose_history(self, patient: Patient, entries) -> None:
+        self._history_reads -= 1
         if self.clinic.patient == patient:  # still the visit's: a sign-in since may have changed it
             self.history.show_history(f"{patient.name} ({patient.identifier})", entries)
+        elif self._history_reads == 0:
+            self.history.show()  # nothing more to draw: what it holds is shown
+
+    def _history_not_read(self, error: Exception) -> None:
+        self._history_reads -= 1
+        if self._history_reads == 0:
+            self.history.show()  # what it holds, and the banner says why nothing new
+        self.banner.show_message("error", READ_FAILED, said(error))
 
     def quit(self) -> None:
         """The Quit action: asks first when an unwritten change would be lost."""

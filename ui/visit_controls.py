@@ -182,7 +182,8 @@ class VisitControls(QObject):
 
     def _opened(self) -> None:
         assert self.clinic.store is not None, "opened"
-        self.window.audit.set_trail(self.clinic.store.audit)
+        if self.window.built("audit"):  # else it is given the store when built
+            self.window.audit.set_trail(self.clinic.store.audit)
         self.sign_in_button.setEnabled(True)
         if self.clinic.user is None:
             self._lock("Sign in to use the programmer.")

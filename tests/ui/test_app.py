@@ -17,7 +17,7 @@ from programmer.port import open_driver
 from ui.editor import DOSE, START
 from ui.emulator import set_up_demo_patient
 from ui.app import create_window
-from ui.main_window import OVERVIEW_TAB, MainWindow
+from ui.main_window import HISTORY_TAB, OVERVIEW_TAB, MainWindow
 
 
 def change_to_flex(window: MainWindow) -> None:
@@ -176,7 +176,9 @@ def test_demo_starts_the_bundled_emulator_with_the_demo_patient(qtbot, tmp_path)
         implants = window.clinic.store.patients.implants("DEMO-0001")
         assert [(i.pump_serial, i.explanted_on is None) for i in implants] == [
             ("E20-0DEMO1", False), (window.snapshot.identity.serial, True)]  # a replacement of the earlier pump
-        assert window.history.table.rowCount() == 9  # the earlier pump's ten months (ui.demo_clinic.HISTORY)
+        window.show_tab(HISTORY_TAB)  # built when first shown, the history read then in the clinic thread
+        qtbot.waitUntil(lambda: window.history.table.rowCount() == 9  # the earlier pump's ten months
+                        and window.history.isVisible(), timeout=LINK_TIMEOUT_MS)  # (ui.demo_clinic.HISTORY)
         control = window.link.emulator_control  # its control channel, for Emulator > Control panel
         assert control is not None and control.pump_url == window.link.url
         with control.client() as client:

@@ -28,7 +28,7 @@ from tests.support.ui_actions import (LINK_TIMEOUT_MS, clinic_session, confirm_p
                                       write_and_wait)
 from ui.app import create_window
 from ui.clinic_session import ClinicSession
-from ui.main_window import PAGE_TABS, MainWindow
+from ui.main_window import HISTORY_TAB, LIBRARY_PAGES, PAGE_TABS, MainWindow
 from ui.visit_controls import OPEN_FAILED_NOTE
 
 LIBRARY = load_library()
@@ -54,7 +54,8 @@ def test_the_window_shows_and_builds_its_plots_while_the_store_is_held_back_and_
         wait_for_plots(qtbot, window)  # the event loop turns: the plots are built a part per turn meanwhile
         controls = window.visit_controls
         qtbot.waitUntil(lambda: controls.calls.busy, timeout=LINK_TIMEOUT_MS)  # opened once the pages are built
-        assert window.clinic.store is None and all(window.built(name) for name in PAGE_TABS)
+        assert window.clinic.store is None and all(window.built(name) for name in LIBRARY_PAGES)
+        assert not any(window.built(name) for name in set(PAGE_TABS) - set(LIBRARY_PAGES))  # built when first shown
         assert window.stack.currentWidget() is controls.lock_page
         assert controls.lock_text.text() == "Opening the clinic record\u2026"
         assert not controls.sign_in_button.isEnabled() and controls.sign_in_dialog is None
@@ -143,7 +144,9 @@ def test_no_sql_statement_runs_on_the_gui_thread_through_a_sign_in_a_reading_and
         assert not dialog.idle and dialog.status.text() == "Checking the date of birth\u2026"  # in the clinic thread
         qtbot.waitUntil(lambda: dialog.idle, timeout=LINK_TIMEOUT_MS)
         assert window.clinic.identification.wrong_dates == 1
-        confirm_patient(qtbot, window)  # audited, then its history read
+        confirm_patient(qtbot, window)  # audited
+        window.show_tab(HISTORY_TAB)  # the History page built, its patient's history read
+        wait_for_record(qtbot, window)
         edit_the_dose(qtbot, window, "165")
         sign(qtbot, open_review(qtbot, window))
         write_and_wait(qtbot, window)  # audited in the link's thread; the dose history read again

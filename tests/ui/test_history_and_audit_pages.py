@@ -5,8 +5,10 @@ filtered by patient, user, action and date."""
 from __future__ import annotations
 
 import subprocess
+import threading
 from datetime import datetime, timezone
 
+from clinic.errors import StoreError
 from clinic.patients import DoseEntry
 from tests.support.clinic_fixtures import PATIENT_ID
 from tests.support.ui_actions import LINK_TIMEOUT_MS, commit, connect, edit_the_dose
@@ -145,3 +147,23 @@ def test_the_history_drawn_again_keeps_its_lines_and_leaves_what_did_not_change(
     assert page.table.rowCount() == 3 and page.table.item(0, 1).text() == "program written"
     (left, right), _ = page.dose_plot.getViewBox().viewRange()
     assert left < JAN.timestamp() and right > now.timestamp()  # January to now, whole
+
+
+def test_a_history_the_record_cannot_give_is_said_and_the_page_still_shows(qtbot, window, patient, monkeypatch):
+    """The History page is built at its tab's first showing and shown once its patient's history is drawn; a read that
+    fails says so in the banner, and the page shows all the same, empty, not left blank behind its tab."""
+    connect(qtbot, window, patient.url)
+    built_and_drawn = threading.Event()
+
+    def unreadable(identifier: str):
+        assert built_and_drawn.wait(LINK_TIMEOUT_MS / 1000)  # failing late: after the page has drawn what it held
+        raise StoreError(f"the clinic's record cannot be read for {identifier}: disk I/O error")
+
+    monkeypatch.setattr(window.clinic.store.patients, "dose_history", unreadable)  # the store failing: a true edge
+    window.show_tab(HISTORY_TAB)
+    page = window.history
+    page.drawn.connect(built_and_drawn.set)  # its plots are built from the next turn on, then drawn
+    qtbot.waitUntil(lambda: page.ready and page.isVisible(), timeout=LINK_TIMEOUT_MS)
+    assert window.banner.title.text() == "The clinic's record could not be read."
+    assert window.banner.text.text() == "the clinic's record cannot be read for TEST-0001: disk I/O error"
+    assert page.table.rowCount() == 0
