@@ -37,6 +37,7 @@ class InactivityWatch(QObject):
         self.timer.setInterval(timeout_ms)
         self.timer.timeout.connect(self.timed_out)
         self._watching = False
+        """True while armed: the windows there were are filtered, and each window that takes the focus is added."""
 
     @property
     def timeout_ms(self) -> int:
