@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QLineEd
 from programmer.errors import ProgrammerError
 from ui.patient_match import Run
 from ui.view_models.identification import CONFIRM_MENU, Identification, mismatch_text, read_birth_date
-from ui.widgets import ERROR, WrappedText, describe, heading
+from ui.widgets import WrappedText, describe, heading, problem_line
 
 TITLE = "Confirm the patient"
 CHECKING = "Checking the date of birth\u2026"
@@ -81,9 +81,7 @@ class PatientConfirmDialog(QDialog):
         self.status.setAccessibleName("Confirmation status")
         self.status.hide()
         layout.addWidget(self.status)
-        self.problem = WrappedText()
-        self.problem.setStyleSheet(f"color: {ERROR};")
-        self.problem.setAccessibleName("Confirmation problem")
+        self.problem = problem_line("Confirmation problem")
         layout.addWidget(self.problem)
         buttons = QHBoxLayout()
         self.not_this_button = QPushButton("&Not this patient")

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QFormLayout, QGroupBox, QHBox
 from programmer.errors import ProgrammerError
 from programmer.roles import User
 from ui.clinic_session import implanted_pump
-from ui.widgets import ERROR, WrappedText, describe, heading
+from ui.widgets import WrappedText, describe, heading, problem_line
 
 if TYPE_CHECKING:
     from clinic.patients import Implant, Patient
@@ -158,9 +158,7 @@ class PatientMatchDialog(QDialog):
         self.status = WrappedText()
         self.status.setAccessibleName("Patient search status")
         layout.addWidget(self.status)
-        self.problem = WrappedText()
-        self.problem.setStyleSheet(f"color: {ERROR};")
-        self.problem.setAccessibleName("Patient problem")
+        self.problem = problem_line("Patient problem")
         layout.addWidget(self.problem)
         buttons = QHBoxLayout()
         buttons.addStretch(1)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QDialog, QFormLayout, QHBoxLayout, QLabel, QLineEd
 
 from programmer.roles import User
 from ui.background import Background
-from ui.widgets import ERROR, WrappedText, describe, heading
+from ui.widgets import WrappedText, describe, heading, problem_line
 
 SIGN_IN_TITLE = "Sign in"
 FIRST_ADMIN_TITLE = "Create the first administrator"
@@ -94,9 +94,7 @@ class SignInDialog(QDialog):
             if label is not None:
                 label.setVisible(self.first_admin)
         layout.addLayout(form)
-        self.problem = WrappedText()
-        self.problem.setStyleSheet(f"color: {ERROR};")
-        self.problem.setAccessibleName("Sign-in problem")
+        self.problem = problem_line("Sign-in problem")
         layout.addWidget(self.problem)
         buttons = QHBoxLayout()
         buttons.addStretch(1)

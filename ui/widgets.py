@@ -161,6 +161,15 @@ def second_shortcut(button: QAbstractButton, keys: str) -> None:
     shortcut.activated.connect(lambda: button.animateClick() if button.isVisible() and button.isEnabled() else None)
 
 
+def problem_line(name: str) -> WrappedText:
+    """A dialog's line for what went wrong, in the error colour, named ``name`` for screen readers: empty until a
+    problem is said in it, in words (never by colour alone)."""
+    line = WrappedText()
+    line.setStyleSheet(f"color: {ERROR};")
+    line.setAccessibleName(name)
+    return line
+
+
 def heading(text: str, scale: float = 1.25, wraps: bool = False) -> QLabel:
     """A bold heading sized relative to the system font (no fixed pixel sizes anywhere); one that ``wraps``
     does so as ``WrappedText``."""
